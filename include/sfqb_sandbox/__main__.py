@@ -1,0 +1,53 @@
+"""``python -m sfqb_sandbox``: run the sandbox servers, or print their Airflow connections.
+
+    python -m sfqb_sandbox serve --data-dir DIR [--seed SIZE] [--quickbooks-port P]
+                                 [--salesforce-port P] [--only quickbooks|salesforce]
+    python -m sfqb_sandbox airflow-connections --data-dir DIR   # Airflow connections JSON
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+
+from .connections import airflow_connections
+from .server import CONNECTIONS_FILE, SERVICES, serve
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sfqb_sandbox", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_serve = sub.add_parser("serve", help="start the servers and run until stopped")
+    p_serve.add_argument("--data-dir", type=Path, required=True)
+    p_serve.add_argument("--host", default="127.0.0.1")
+    p_serve.add_argument("--seed", help="seed an empty company/org: empty, tiny, small, medium, large, or a customer count")
+    p_serve.add_argument("--only", choices=sorted(SERVICES), action="append")
+    for name in SERVICES:
+        p_serve.add_argument(f"--{name}-port", type=int, default=0, help="0 picks a free port")
+    p_conn = sub.add_parser("airflow-connections",
+                            help="print the sandbox's Airflow connections (JSON, `airflow connections import` format)")
+    p_conn.add_argument("--data-dir", type=Path, required=True)
+    args = parser.parse_args(argv)
+
+    if args.command == "serve":
+        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+        ports = {name: getattr(args, f"{name}_port") for name in SERVICES}
+        services = tuple(args.only) if args.only else tuple(SERVICES)
+        asyncio.run(serve(args.data_dir, host=args.host, ports=ports, seed=args.seed, services=services))
+        return 0
+    path = args.data_dir / CONNECTIONS_FILE
+    if not path.exists():
+        print(f"{path} does not exist: is the sandbox running? (make sandbox)", file=sys.stderr)
+        return 1
+    json.dump(airflow_connections(json.loads(path.read_text())), sys.stdout, indent=2)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

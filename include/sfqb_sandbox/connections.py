@@ -1,0 +1,48 @@
+"""Turn the sandbox's connections.json into Airflow connections.
+
+The output is the JSON that ``airflow connections import`` and ``dag.test(conn_file_path=...)``
+read: ``{conn_id: {conn_type, host, login, password, extra}}``. The sandbox owns the format
+of connections.json; sfqb's hooks own the meaning of the connection fields (docs/connections.md).
+"""
+
+from __future__ import annotations
+
+import json
+
+
+def quickbooks_connection(info: dict) -> dict:
+    return {
+        "conn_type": "quickbooks",
+        "login": info["client_id"],
+        "password": info["client_secret"],
+        "extra": json.dumps(
+            {
+                "realm_id": info["realm_id"],
+                "refresh_token": info["refresh_token"],
+                "environment": info["discovery_url"],
+                "base_url": info["api_base"],
+                "redirect_uri": info["redirect_uri"],
+                "minor_version": 75,
+            }
+        ),
+    }
+
+
+def salesforce_connection(info: dict) -> dict:
+    extra = {"instance_url": info["instance_url"], "version": info["api_version"]}
+    extra.update(info.get("airflow_extra", {}))
+    conn = {"conn_type": "salesforce", "extra": json.dumps(extra)}
+    for key in ("login", "password"):
+        if info.get(f"airflow_{key}"):
+            conn[key] = info[f"airflow_{key}"]
+    return conn
+
+
+def airflow_connections(connections: dict) -> dict:
+    """``{"quickbooks_default": {...}, "salesforce_default": {...}}`` for the running sandbox."""
+    out = {}
+    if "quickbooks" in connections:
+        out["quickbooks_default"] = quickbooks_connection(connections["quickbooks"])
+    if "salesforce" in connections:
+        out["salesforce_default"] = salesforce_connection(connections["salesforce"])
+    return out
