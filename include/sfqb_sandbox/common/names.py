@@ -70,3 +70,44 @@ def address(i: int) -> dict[str, str]:
         "postal_code": f"{zip3}{i % 100:02d}",
         "country": "USA",
     }
+
+
+_ITEM_TREE = (
+    ("Hardware", ("Widgets", "Gadgets", "Sprockets")),
+    ("Services", ("Consulting", "Installation", "Training")),
+    ("Software", ("Licenses", "Subscriptions")),
+    ("Supplies", ("Paper", "Ink & Toner")),
+)
+_ITEM_WORDS = ("Standard", "Deluxe", "Pro", "Mini", "Max", "Eco", "Classic", "Ultra")
+
+
+def item_path(i: int) -> tuple[str, str, str]:
+    """(category, sub-category, leaf) of catalogue item ``i``; its FullyQualifiedName is
+    ``"category:sub:leaf"``. Leaves are unique across the catalogue."""
+    category, subs = _ITEM_TREE[i % len(_ITEM_TREE)]
+    sub = subs[(i // len(_ITEM_TREE)) % len(subs)]
+    leaf = f"{_ITEM_WORDS[i % len(_ITEM_WORDS)]} {sub.rstrip('s')} {i + 1:03d}"
+    return category, sub, leaf
+
+
+def item_fqn(i: int) -> str:
+    return ":".join(item_path(i))
+
+
+def item_price(i: int) -> str:
+    """A price as a decimal string with two places (never a float)."""
+    cents = 500 + (i * 7919) % 250_000
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
+# How many customers each named seed size has; both servers use the same table.
+SEED_SIZES = {"empty": 0, "tiny": 12, "small": 200, "medium": 10_000, "large": 100_000}
+
+
+def seed_customer_count(size: str) -> int:
+    """Customers for a seed size name or a plain number ("2500")."""
+    if size in SEED_SIZES:
+        return SEED_SIZES[size]
+    if size.isdigit():
+        return int(size)
+    raise ValueError(f"unknown seed size {size!r}: one of {sorted(SEED_SIZES)} or a number")
