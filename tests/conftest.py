@@ -49,3 +49,21 @@ def sandbox(tmp_path_factory):
             os.environ.pop("REQUESTS_CA_BUNDLE", None)
         else:
             os.environ["REQUESTS_CA_BUNDLE"] = previous
+
+
+@pytest.fixture(scope="session")
+def airflow_db():
+    """Airflow's metadata schema in the throwaway SQLite database, created once per session."""
+    from airflow.utils.db import initdb
+
+    initdb()
+    return os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+
+
+def load_dag(dag_id: str):
+    """A freshly parsed DAG (dag.test(run_conf=...) mutates params in-process: never reuse one)."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(ROOT / "dags"))
+    assert not bag.import_errors, bag.import_errors
+    return bag.dags[dag_id]

@@ -1,0 +1,74 @@
+# sfqb: the two commands a newcomer needs are `make demo` and `make test` (see README.md).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+BIN := .venv/bin
+export SANDBOX_DIR ?= $(CURDIR)/.sandbox
+export SANDBOX_SEED ?= small
+export SANDBOX_SF_PORT ?= 8443
+export SANDBOX_QB_PORT ?= 8444
+
+# Airflow runs from this repo: its home (SQLite DB, logs) in .airflow/, our dags/ and plugins/.
+# The same DAGs run unchanged under docker-compose and in production, configured there by env.
+export AIRFLOW_HOME ?= $(CURDIR)/.airflow
+export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS := True
+export AIRFLOW__CORE__PARALLELISM ?= 4
+export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL ?= 30
+
+.PHONY: help install demo test test-fast lint sandbox sandbox-stop sync ui constraints clean
+
+help:
+	@echo "make demo          the main job: sandbox servers up, sfqb_sync end to end twice, summary, servers down"
+	@echo "make test          install if needed, run the whole test suite"
+	@echo "make sandbox       start the sandbox servers in the background (data in \$$SANDBOX_DIR, default .sandbox/)"
+	@echo "make sandbox-stop  stop them (the data stays)"
+	@echo "make sync          one run of sfqb_sync through Airflow (against the sandbox in \$$SANDBOX_DIR if running)"
+	@echo "make ui            Airflow standalone at http://localhost:8080 with the sandbox and connections"
+	@echo "make lint          ruff"
+
+install:
+	@PYTHON=$(PYTHON) scripts/install.sh
+
+demo: install
+	@scripts/demo.sh
+
+test: install
+	@$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: install
+	@$(BIN)/python -m pytest -m "unit" $(PYTEST_ARGS)
+
+lint: install
+	@$(BIN)/ruff check .
+
+sandbox: install
+	@scripts/sandbox.sh start
+
+sandbox-stop:
+	@scripts/sandbox.sh stop
+
+sync: install
+	@scripts/sync.sh
+	@$(BIN)/python scripts/show_summary.py sfqb_sync
+
+ui: install sandbox
+	@scripts/airflow_db.sh
+	@$(BIN)/python scripts/airflow_settings.py --sandbox-dir "$(SANDBOX_DIR)"
+	@echo "Airflow UI: http://localhost:8080 (every user is admin locally). Ctrl-C stops Airflow; 'make sandbox-stop' stops the sandbox."
+	@REQUESTS_CA_BUNDLE=$$($(BIN)/python -c "import json,sys; print(json.load(open(sys.argv[1]))['ca_bundle'])" "$(SANDBOX_DIR)/connections.json") \
+		$(BIN)/airflow standalone
+
+# Regenerate constraints.txt from a fresh resolve of requirements-dev.txt (then commit it).
+constraints:
+	@rm -rf /tmp/sfqb-constraints-venv && $(PYTHON) -m venv /tmp/sfqb-constraints-venv
+	@/tmp/sfqb-constraints-venv/bin/pip install --quiet uv==0.13.9
+	@/tmp/sfqb-constraints-venv/bin/uv pip install --quiet --python /tmp/sfqb-constraints-venv/bin/python -r requirements-dev.txt
+	@{ head -2 constraints.txt; /tmp/sfqb-constraints-venv/bin/uv pip freeze --python /tmp/sfqb-constraints-venv/bin/python | grep -v '^sfqb'; } > constraints.txt.new && mv constraints.txt.new constraints.txt
+	@echo "constraints.txt regenerated"
+
+clean:
+	rm -rf .venv .airflow .demo .pytest_cache .ruff_cache

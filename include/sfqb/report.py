@@ -1,0 +1,24 @@
+"""The run summary: what every area of a run did, as data and as a table (SPEC R-OPS-2)."""
+
+from __future__ import annotations
+
+COUNTS = ("created", "updated", "skipped", "failed")
+
+
+def format_summary(summary: dict) -> str:
+    """Render a run summary (what ``summarize_run`` returns) as a plain-text table."""
+    lines = [f"sfqb run {summary.get('run_id')} (upper bound {summary.get('upper_bound')})"]
+    areas = summary.get("areas") or []
+    if not areas:
+        lines.append("  no sync areas are installed yet: nothing was read or written")
+        return "\n".join(lines)
+    width = max(len("area"), *(len(a["area"]) for a in areas))
+    lines.append("  " + "area".ljust(width) + "".join(f"{c:>9}" for c in COUNTS))
+    for area in areas:
+        lines.append(
+            "  " + area["area"].ljust(width) + "".join(f"{area.get(c, 0):>9}" for c in COUNTS)
+        )
+    warnings = [w for a in areas for w in a.get("warnings", [])]
+    lines.append(f"  warnings: {len(warnings)}")
+    lines.extend(f"    {w}" for w in warnings)
+    return "\n".join(lines)
