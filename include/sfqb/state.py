@@ -1,0 +1,229 @@
+"""The sync state: per-stream watermarks, the install date, first-run and migration flags.
+
+Each piece is a small JSON value in its own Airflow Variable under the ``sfqb.`` prefix, so two
+areas committing at once never overwrite each other, and an operator can see and reset every
+piece in the UI or with ``python -m sfqb state show|reset`` (SPEC R-OPS-5).
+
+Keys:
+- ``sfqb.watermark.<stream>``: ``{"value", "committed_at", "run_id"}``; a stream is one extract
+  (``quickbooks.Customer``, ``salesforce.Account``, ...).
+- ``sfqb.install``: ``{"sync_start", "recorded_at"}``, the install date of R-GEN-6.
+- ``sfqb.first_run.<name>``: ``{"done_at", "run_id", "details"}`` (first-run matching, R-PRE-6).
+- ``sfqb.migration``: the historical migration's status and progress (R-MIG-3).
+
+The storage is a ``VariableBackend``: Airflow's Task SDK inside tasks, the metadata database in
+the CLI, a dict in unit tests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+
+PREFIX = "sfqb."
+WATERMARK_PREFIX = "sfqb.watermark."
+INSTALL_KEY = "sfqb.install"
+FIRST_RUN_PREFIX = "sfqb.first_run."
+MIGRATION_KEY = "sfqb.migration"
+# Variables under sfqb. that are configuration or credentials, not state: never reset here.
+NOT_STATE = ("sfqb.preferences",)
+
+
+class VariableBackend(Protocol):
+    def get(self, key: str) -> str | None: ...
+
+    def set(self, key: str, value: str) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def keys(self, prefix: str) -> list[str]: ...
+
+
+class InMemoryVariables:
+    """A dict, for unit tests."""
+
+    def __init__(self, initial: dict[str, str] | None = None) -> None:
+        self.data: dict[str, str] = dict(initial or {})
+
+    def get(self, key: str) -> str | None:
+        return self.data.get(key)
+
+    def set(self, key: str, value: str) -> None:
+        self.data[key] = value
+
+    def delete(self, key: str) -> None:
+        self.data.pop(key, None)
+
+    def keys(self, prefix: str) -> list[str]:
+        return sorted(k for k in self.data if k.startswith(prefix))
+
+
+class TaskVariables:
+    """Airflow Variables through the Task SDK (inside a running task)."""
+
+    def get(self, key: str) -> str | None:
+        from airflow.sdk import Variable
+
+        return Variable.get(key, default=None)
+
+    def set(self, key: str, value: str) -> None:
+        from airflow.sdk import Variable
+
+        Variable.set(key, value)
+
+    def delete(self, key: str) -> None:
+        from airflow.sdk import Variable
+
+        Variable.delete(key)
+
+    def keys(self, prefix: str) -> list[str]:
+        raise NotImplementedError("Variables cannot be listed from inside a task")
+
+
+class MetadataDbVariables:
+    """Airflow Variables in the metadata database (for the CLI and scripts, not for tasks)."""
+
+    def get(self, key: str) -> str | None:
+        from airflow.models.variable import Variable
+
+        return Variable.get(key, default_var=None)
+
+    def set(self, key: str, value: str) -> None:
+        from airflow.models.variable import Variable
+
+        Variable.set(key, value)
+
+    def delete(self, key: str) -> None:
+        from airflow.models.variable import Variable
+
+        Variable.delete(key)
+
+    def keys(self, prefix: str) -> list[str]:
+        from airflow.models.variable import Variable
+        from airflow.utils.session import create_session
+
+        with create_session() as session:
+            rows = session.query(Variable.key).filter(Variable.key.startswith(prefix)).all()
+        return sorted(row[0] for row in rows)
+
+
+def _iso(value: dt.datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: sfqb keeps every instant in UTC")
+    return value.astimezone(dt.UTC).isoformat()
+
+
+def _instant(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).astimezone(dt.UTC)
+
+
+class SyncState:
+    def __init__(self, backend: VariableBackend) -> None:
+        self.backend = backend
+
+    # -- raw JSON values -------------------------------------------------------------------
+    def _load(self, key: str) -> dict[str, Any] | None:
+        raw = self.backend.get(key)
+        return json.loads(raw) if raw else None
+
+    def _save(self, key: str, value: dict[str, Any]) -> None:
+        self.backend.set(key, json.dumps(value, sort_keys=True))
+
+    # -- watermarks ------------------------------------------------------------------------
+    def watermark(self, stream: str) -> dt.datetime | None:
+        saved = self._load(WATERMARK_PREFIX + stream)
+        return _instant(saved["value"]) if saved else None
+
+    def commit_watermark(
+        self, stream: str, value: dt.datetime, *, run_id: str, now: dt.datetime
+    ) -> dt.datetime:
+        """Move the stream's watermark forward to ``value``; never backwards (a retried or late
+        run committing an older window leaves the newer watermark in place). Returns the
+        watermark in force afterwards."""
+        current = self.watermark(stream)
+        if current is not None and value <= current:
+            log.info(
+                "watermark %s stays at %s (run %s would set %s)", stream, current, run_id, value
+            )
+            return current
+        self._save(
+            WATERMARK_PREFIX + stream,
+            {"value": _iso(value), "committed_at": _iso(now), "run_id": run_id},
+        )
+        log.info("watermark %s committed at %s (run %s)", stream, value.isoformat(), run_id)
+        return value
+
+    # -- install date ----------------------------------------------------------------------
+    def install_date(self) -> dt.datetime | None:
+        saved = self._load(INSTALL_KEY)
+        return _instant(saved["sync_start"]) if saved else None
+
+    def ensure_install_date(
+        self, *, configured: dt.datetime | None, first_run_start: dt.datetime
+    ) -> dt.datetime:
+        """The install date in force (R-GEN-6): the ``sync_start`` preference when set, else the
+        date recorded at the first run (recorded now if this is the first run)."""
+        recorded = self.install_date()
+        wanted = configured or recorded or first_run_start
+        if recorded != wanted:
+            self._save(INSTALL_KEY, {"sync_start": _iso(wanted), "recorded_at": _iso(first_run_start)})
+        return wanted
+
+    # -- first-run and migration flags -----------------------------------------------------
+    def first_run_done(self, name: str) -> dict[str, Any] | None:
+        return self._load(FIRST_RUN_PREFIX + name)
+
+    def mark_first_run_done(
+        self, name: str, *, run_id: str, now: dt.datetime, details: dict[str, Any] | None = None
+    ) -> None:
+        self._save(
+            FIRST_RUN_PREFIX + name,
+            {"done_at": _iso(now), "run_id": run_id, "details": details or {}},
+        )
+
+    def migration(self) -> dict[str, Any] | None:
+        return self._load(MIGRATION_KEY)
+
+    def save_migration(self, value: dict[str, Any]) -> None:
+        self._save(MIGRATION_KEY, value)
+
+    # -- inspection and reset (CLI) --------------------------------------------------------
+    def state_keys(self) -> list[str]:
+        return [k for k in self.backend.keys(PREFIX) if self.is_state_key(k)]
+
+    @staticmethod
+    def is_state_key(key: str) -> bool:
+        return key.startswith(
+            (WATERMARK_PREFIX, FIRST_RUN_PREFIX, INSTALL_KEY, MIGRATION_KEY)
+        ) and key not in NOT_STATE
+
+    def show(self) -> dict[str, Any]:
+        return {key: self._load(key) for key in self.state_keys()}
+
+    def reset(self, target: str | None = None) -> list[str]:
+        """Delete state. ``target``: None (everything), a stream name (its watermark),
+        ``watermarks``, ``install``, ``matching`` / another first-run name, or ``migration``."""
+        keys = self.state_keys()
+        if target is None:
+            chosen = keys
+        elif target == "watermarks":
+            chosen = [k for k in keys if k.startswith(WATERMARK_PREFIX)]
+        elif target == "install":
+            chosen = [k for k in keys if k == INSTALL_KEY]
+        elif target == "migration":
+            chosen = [k for k in keys if k == MIGRATION_KEY]
+        else:
+            chosen = [
+                k for k in keys if k in (WATERMARK_PREFIX + target, FIRST_RUN_PREFIX + target)
+            ]
+            if not chosen:
+                raise KeyError(
+                    f"nothing to reset for {target!r}: known state is {', '.join(keys) or 'empty'}"
+                )
+        for key in chosen:
+            self.backend.delete(key)
+        return chosen

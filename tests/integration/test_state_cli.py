@@ -1,0 +1,42 @@
+"""`python -m sfqb state show|reset` against Airflow's real metadata database (R-OPS-5)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from sfqb.__main__ import main
+from sfqb.state import MetadataDbVariables, SyncState
+
+pytestmark = pytest.mark.integration
+
+T0 = dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def test_given_state_in_airflow_variables_when_shown_and_reset_then_the_operator_sees_and_clears_it(
+    airflow_db, capsys
+):
+    """R-OPS-5: the state can be inspected and reset by an operator; preferences are untouched."""
+    backend = MetadataDbVariables()
+    backend.set("sfqb.preferences", '{"sync_items": false}')
+    state = SyncState(backend)
+    state.commit_watermark("quickbooks.Customer", T0, run_id="run-1", now=T0)
+    state.mark_first_run_done("matching", run_id="run-1", now=T0)
+
+    assert main(["state", "show"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["sfqb.watermark.quickbooks.Customer"]["value"] == T0.isoformat()
+    assert shown["sfqb.first_run.matching"]["run_id"] == "run-1"
+
+    assert main(["state", "reset", "matching"]) == 0
+    assert "reset sfqb.first_run.matching" in capsys.readouterr().out
+    assert state.first_run_done("matching") is None
+
+    assert main(["state", "reset", "--all"]) == 0
+    assert state.show() == {}
+    assert backend.get("sfqb.preferences") == '{"sync_items": false}'
+
+    assert main(["state", "reset", "nope"]) == 2
+    assert "nothing to reset for 'nope'" in capsys.readouterr().err
