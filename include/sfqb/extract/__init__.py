@@ -1,0 +1,1 @@
+"""Reading: query builders (pure) and records -> typed DataFrames (normalisation)."""
