@@ -115,6 +115,8 @@ async def serve(
             access_log=False,
             log_level="warning",
             timeout_keep_alive=30,
+            # an idle keep-alive TLS connection otherwise holds shutdown until the client closes
+            timeout_graceful_shutdown=2,
         )
         servers.append(_Server(config))
         started.append((name, service, ctx, sock))
