@@ -29,12 +29,20 @@ from .org import Org
 from .seed import base_org, seed_org
 from .store import Store
 
-try:  # the real schema parsed from include/salesforce/; the stand-in until it lands
-    from .schema import load_schema
-except ImportError:  # pragma: no cover - removed once schema.py is committed
-    from .interim_schema import load_schema
-
 log = logging.getLogger("sfqb_sandbox.salesforce")
+
+
+def load_schema():
+    """The real schema parsed from include/salesforce/; the stand-in until that one works."""
+    try:
+        from .schema import load_schema as real
+
+        return real()
+    except Exception as exc:  # noqa: BLE001 - temporary, removed once schema.py is committed
+        from .interim_schema import load_schema as interim
+
+        log.warning("salesforce schema not available (%s); using the interim stand-in", exc)
+        return interim()
 
 API_VERSION = "59.0"
 DEFAULT_DAILY_LIMIT = 100_000
