@@ -1,0 +1,425 @@
+"""Customers <-> Accounts and billing Contacts (SPEC section 2): the rules, as pure functions.
+
+Inputs are normalised frames (``sfqb.extract.frames``); the output is a ``CustomerPlan``: what to
+write to each system and what to skip, with reasons. No I/O and no clock here: the loads in
+``sfqb.tasks.customers`` apply the plan and stamp the write time.
+
+Both directions in one plan, so the conflict rule can see both sides: a linked pair changed in
+both systems since the last sync takes QuickBooks' values (R-ACC-5).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from sfqb.extract.frames import is_true, isna, missing
+from sfqb.mapping.maps import FieldMap, apply_map, default_map
+from sfqb.outcomes import WARNING, empty_skips, skips
+from sfqb.preferences import Preferences
+
+AREA = "customers"
+QB_STREAM = "quickbooks.Customer"
+SF_STREAM = "salesforce.Account"
+ACCOUNT_EXT_ID = "External_Account_ID__c"
+CONTACT_EXT_ID = "External_Contact_ID__c"
+# QBO DisplayName rules (api-spec 2.6.1): at most 500 characters; no colon, tab or newline.
+DISPLAY_NAME_MAX = 500
+DISPLAY_NAME_FORBIDDEN = (":", "\t", "\n", "\r")
+# Targets that only reach an existing QuickBooks customer when modifying is allowed: with
+# allow_salesforce_to_modify_quickbooks off, nothing reaches an existing customer at all.
+QB_ADDRESS_PREFIXES = ("BillAddr.", "ShipAddr.")
+
+QB_COLUMNS = [
+    "Id", "SyncToken", "DisplayName", "Active", "Job", "IsProject", "ParentRef.value", "Level",
+    "GivenName", "FamilyName", "PrimaryEmailAddr.Address", "PrimaryPhone.FreeFormNumber",
+    "MetaData.LastUpdatedTime",
+]
+SF_ACCOUNT_COLUMNS = [
+    "Id", "Name", ACCOUNT_EXT_ID, "Sync_Me__c", "HasWonOpportunity", "Parent.External_Account_ID__c",
+    "BillingContact.Id", "BillingContact.External_Contact_ID__c",
+]
+
+
+@dataclass
+class CustomerPlan:
+    """What the customer area writes in one run.
+
+    - ``accounts``: Salesforce Account upserts by External_Account_ID__c (QB -> SF), with a
+      ``level`` column: parents before sub-customers.
+    - ``contacts``: billing Contact writes (QB -> SF), by Id when the account has a billing
+      contact, else upserts by External_Contact_ID__c.
+    - ``customer_creates`` / ``customer_updates``: QuickBooks writes (SF -> QB), keyed by the
+      Salesforce Account Id; updates carry the QuickBooks Id and SyncToken.
+    - ``clear_sync_me``: Account Ids whose Sync_Me__c is cleared once they synced (R-GEN-9).
+    - ``skips`` (not written, with reason) and ``notes`` (written, but with a warning).
+    """
+
+    accounts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    contacts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    customer_creates: pd.DataFrame = field(default_factory=pd.DataFrame)
+    customer_updates: pd.DataFrame = field(default_factory=pd.DataFrame)
+    clear_sync_me: list[str] = field(default_factory=list)
+    skips: pd.DataFrame = field(default_factory=empty_skips)
+    notes: pd.DataFrame = field(default_factory=empty_skips)
+
+    def skip(self, frame: pd.DataFrame) -> None:
+        if len(frame):
+            self.skips = pd.concat([self.skips, frame], ignore_index=True)
+
+    def note(self, frame: pd.DataFrame) -> None:
+        if len(frame):
+            self.notes = pd.concat([self.notes, frame], ignore_index=True)
+
+
+# --- shared helpers ------------------------------------------------------------------------
+
+def _same(a, b) -> bool:
+    """Equal as the two systems store values: missing == missing, text compared as text."""
+    if missing(a) and missing(b):
+        return True
+    if missing(a) or missing(b):
+        return False
+    return str(a) == str(b)
+
+
+def changed_fields(wanted: pd.DataFrame, current: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """Per row of ``wanted`` (aligned with ``current`` by index): the columns whose value differs."""
+    out = []
+    for idx in wanted.index:
+        diffs = [
+            c for c in columns
+            if not _same(wanted.at[idx, c], current.at[idx, c] if c in current.columns else pd.NA)
+        ]
+        out.append(diffs)
+    return pd.Series(out, index=wanted.index, dtype="object")
+
+
+def display_name_problem(name) -> str | None:
+    """Why QuickBooks would reject ``name`` as a DisplayName, or None (api-spec 2.6.1)."""
+    if missing(name):
+        return "the Account has no name"
+    text = str(name)
+    if len(text) > DISPLAY_NAME_MAX:
+        return f"the name is {len(text)} characters; QuickBooks allows {DISPLAY_NAME_MAX}"
+    bad = [repr(ch) for ch in DISPLAY_NAME_FORBIDDEN if ch in text]
+    if bad:
+        return f"the name contains {', '.join(bad)}, which QuickBooks does not allow in names"
+    return None
+
+
+# --- QuickBooks -> Salesforce ----------------------------------------------------------------
+
+def qb_customers_to_sync(qb: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Active customers and sub-customers; inactive ones and projects are skipped (R-ACC-2/3)."""
+    qb = qb.copy()
+    active = is_true(qb["Active"])
+    project = is_true(qb["IsProject"])
+    skipped = pd.concat(
+        [
+            skips("QB:" + qb.loc[~active, "Id"], "inactive in QuickBooks: not synced (R-ACC-2)"),
+            skips(
+                "QB:" + qb.loc[active & project, "Id"],
+                "a QuickBooks project (job): jobs are not synced (R-ACC-3)",
+            ),
+        ],
+        ignore_index=True,
+    )
+    return qb[active & ~project], skipped
+
+
+def plan_accounts_from_qb(
+    qb: pd.DataFrame,
+    sf_linked: pd.DataFrame,
+    account_map: FieldMap | None = None,
+) -> pd.DataFrame:
+    """Account upserts for QuickBooks customers whose mapped values differ from Salesforce.
+
+    Args:
+        qb: customers to sync (``qb_customers_to_sync``), normalised with address columns.
+        sf_linked: current Salesforce Accounts whose External_Account_ID__c is one of ``qb.Id``.
+    Returns:
+        frame[External_Account_ID__c, level, parent_ext_id, Sync_Me__c_was, <Account fields>]:
+        only rows with something to write (new accounts, or changed values: no echo, R-GEN-4).
+    """
+    account_map = account_map or default_map("customer_to_account")
+    targets = account_map.target_fields
+    wanted = apply_map(qb, account_map)
+    wanted[ACCOUNT_EXT_ID] = qb["Id"].astype(str).to_numpy()
+    wanted["parent_ext_id"] = qb["ParentRef.value"].to_numpy()
+    wanted["level"] = pd.to_numeric(qb["Level"], errors="coerce").fillna(0).astype(int).to_numpy()
+    wanted = wanted.set_index(ACCOUNT_EXT_ID, drop=False)
+
+    current = sf_linked.drop_duplicates(ACCOUNT_EXT_ID).set_index(ACCOUNT_EXT_ID, drop=False)
+    is_new = ~wanted.index.isin(current.index)
+    existing = wanted[~is_new]
+    aligned = current.reindex(existing.index)
+    diffs = changed_fields(existing, aligned, targets)
+    parent_changed = [
+        not _same(p, q)
+        for p, q in zip(
+            existing["parent_ext_id"],
+            aligned.get("Parent.External_Account_ID__c", pd.Series(pd.NA, index=aligned.index)),
+            strict=True,
+        )
+    ]
+    needs_write = diffs.map(bool) | pd.Series(parent_changed, index=existing.index, dtype=bool)
+    out = pd.concat([wanted[is_new], existing[needs_write]])
+    out["is_new"] = out.index.isin(wanted.index[is_new])
+    return out.reset_index(drop=True).sort_values(["level", ACCOUNT_EXT_ID], kind="stable")
+
+
+def plan_contacts_from_qb(
+    qb: pd.DataFrame,
+    sf_linked: pd.DataFrame,
+    contact_map: FieldMap | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Billing Contact writes for the customers' contact persons (R-ACC-8).
+
+    A customer with no family name has no contact person Salesforce can hold (LastName is
+    required): it is skipped with a reason. The account's existing billing Contact is updated
+    in place; otherwise one is created, keyed by External_Contact_ID__c = the customer's Id.
+    """
+    contact_map = contact_map or default_map("customer_to_contact")
+    targets = contact_map.target_fields
+    wanted = apply_map(qb, contact_map)
+    wanted["customer_id"] = qb["Id"].astype(str).to_numpy()
+    no_person = isna(wanted["LastName"])
+    skipped = skips(
+        "QB:" + wanted.loc[no_person & ~isna(wanted["FirstName"]), "customer_id"],
+        "the QuickBooks contact has no family name: no billing Contact synced",
+    )
+    wanted = wanted[~no_person].set_index("customer_id", drop=False)
+
+    current = sf_linked.drop_duplicates(ACCOUNT_EXT_ID).set_index(ACCOUNT_EXT_ID)
+    prefixed = {f"BillingContact.{t}": t for t in targets}
+    current_contacts = current.rename(columns=prefixed).reindex(wanted.index)
+    has_contact = ~isna(current_contacts.get("BillingContact.Id", pd.Series(pd.NA, index=wanted.index)))
+    diffs = changed_fields(wanted, current_contacts, targets)
+    ext_id = current_contacts.get(
+        "BillingContact.External_Contact_ID__c", pd.Series(pd.NA, index=wanted.index)
+    )
+    needs_link = isna(ext_id) | (ext_id.astype("object") != wanted["customer_id"])
+    write = ~has_contact | diffs.map(bool) | needs_link
+    out = wanted[write].copy()
+    out["contact_id"] = current_contacts.loc[write, "BillingContact.Id"].to_numpy() if len(out) else []
+    out[CONTACT_EXT_ID] = out["customer_id"]
+    out[ACCOUNT_EXT_ID] = out["customer_id"]
+    out["Is_Billing_Contact__c"] = True
+    return out.reset_index(drop=True), skipped
+
+
+# --- Salesforce -> QuickBooks ----------------------------------------------------------------
+
+def sf_accounts_to_sync(sf: pd.DataFrame, prefs: Preferences) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Accounts with a closed/won opportunity, or all with the preference (R-ACC-1)."""
+    if prefs.sync_accounts_without_won_opportunities:
+        return sf, empty_skips()
+    won = is_true(sf["HasWonOpportunity"])
+    unlinked_without_won = ~won & isna(sf[ACCOUNT_EXT_ID])
+    return (
+        sf[won | ~isna(sf[ACCOUNT_EXT_ID])],
+        skips(sf.loc[unlinked_without_won, "Id"], "no closed/won opportunity yet: not sent to QuickBooks (R-ACC-1)"),
+    )
+
+
+def plan_customers_from_sf(
+    sf: pd.DataFrame,
+    qb_linked: pd.DataFrame,
+    qb_changed_ids: set[str],
+    terms: dict[str, str],
+    prefs: Preferences,
+    customer_map: FieldMap | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """QuickBooks customer creates and updates for changed Accounts.
+
+    Args:
+        sf: accounts to sync (``sf_accounts_to_sync``) with ``BillingContact.*`` columns.
+        qb_linked: current QuickBooks customers whose Id is one of ``sf.External_Account_ID__c``,
+            with dotted columns and derived address columns.
+        qb_changed_ids: QuickBooks customers changed in this run's window (for R-ACC-5).
+        terms: QuickBooks term name -> Id (R-ACC-9).
+    Returns:
+        (creates, updates, skips, notes). creates: frame[key (Account Id), payload (dict),
+        billing_contact_id]; updates: frame[key, Id, SyncToken, payload (sparse dict), changed].
+    """
+    customer_map = customer_map or default_map("account_to_customer")
+    targets = customer_map.target_fields
+    wanted = apply_map(sf, customer_map)
+    wanted["key"] = sf["Id"].to_numpy()
+    wanted["qb_id"] = sf[ACCOUNT_EXT_ID].to_numpy()
+    wanted["parent_qb_id"] = sf["Parent.External_Account_ID__c"].to_numpy()
+    wanted["billing_contact_id"] = sf["BillingContact.Id"].to_numpy()
+
+    skipped, notes = [], []
+    # Terms must name a QuickBooks term (R-ACC-9): unknown ones are dropped with a warning.
+    term_names = {name.lower(): tid for name, tid in terms.items()}
+    term_ids = wanted["SalesTermRef.name"].map(lambda n: pd.NA if missing(n) else term_names.get(str(n).lower(), pd.NA))
+    unknown = ~isna(wanted["SalesTermRef.name"]) & isna(term_ids)
+    notes.append(
+        skips(
+            wanted.loc[unknown, "key"],
+            "Terms " + wanted.loc[unknown, "SalesTermRef.name"].map(repr) + " do not exist in QuickBooks: left out (R-ACC-9)",
+            WARNING,
+        )
+    )
+    wanted["SalesTermRef.value"] = term_ids
+    wanted.loc[unknown, "SalesTermRef.name"] = pd.NA
+    targets = [t for t in targets if t != "SalesTermRef.name"] + ["SalesTermRef.value"]
+
+    is_new = isna(wanted["qb_id"])
+    new = wanted[is_new]
+    bad_name = new["DisplayName"].map(display_name_problem)
+    has_bad = ~isna(bad_name)
+    skipped.append(skips(new.loc[has_bad, "key"], "not sent to QuickBooks: " + bad_name[has_bad], WARNING))
+    new = new[~has_bad]
+    creates = pd.DataFrame(
+        {
+            "key": new["key"],
+            "payload": [
+                _customer_payload(row, targets, parent)
+                for row, parent in zip(new.to_dict("records"), new["parent_qb_id"], strict=True)
+            ],
+            "billing_contact_id": new["billing_contact_id"],
+        }
+    )
+
+    linked = wanted[~is_new]
+    updates = pd.DataFrame(columns=["key", "Id", "SyncToken", "payload", "changed"])
+    if len(linked):
+        current = qb_linked.set_index("Id").reindex(linked["qb_id"].astype(str))
+        current.index = linked.index
+        current["SalesTermRef.value"] = current.get("SalesTermRef.value", pd.Series(pd.NA, index=current.index))
+        compare = [t for t in targets if t in linked.columns]
+        diffs = changed_fields(linked, current, compare)
+        gone = isna(current["SyncToken"])
+        skipped.append(
+            skips(linked.loc[gone, "key"], "its QuickBooks customer " + linked.loc[gone, "qb_id"].astype(str)
+                  + " was not found (deleted or merged in QuickBooks?)", WARNING)
+        )
+        differs = diffs.map(bool) & ~gone
+        conflict = differs & linked["qb_id"].astype(str).isin(qb_changed_ids)
+        skipped.append(
+            skips(linked.loc[conflict, "key"],
+                  "changed in both systems since the last sync: QuickBooks' values win (R-ACC-5)")
+        )
+        blocked = differs & ~conflict & (not prefs.allow_salesforce_to_modify_quickbooks)
+        skipped.append(
+            skips(
+                linked.loc[blocked, "key"],
+                "changes not sent to QuickBooks: allow_salesforce_to_modify_quickbooks is off (R-ACC-4)",
+            )
+        )
+        send = differs & ~conflict & ~blocked
+        if send.any():
+            rows = linked[send]
+            updates = pd.DataFrame(
+                {
+                    "key": rows["key"],
+                    "Id": rows["qb_id"].astype(str),
+                    "SyncToken": current.loc[send, "SyncToken"].astype(str),
+                    "changed": diffs[send],
+                    "payload": [
+                        _customer_payload(row, changed, None, sparse=True)
+                        for row, changed in zip(rows.to_dict("records"), diffs[send], strict=True)
+                    ],
+                }
+            )
+    return (
+        creates.reset_index(drop=True),
+        updates.reset_index(drop=True),
+        _concat(skipped),
+        _concat(notes),
+    )
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else empty_skips()
+
+
+def _customer_payload(row: dict, targets: list[str], parent_qb_id, *, sparse: bool = False) -> dict:
+    """A QuickBooks Customer body from mapped dotted targets (addresses as Line1..Line5)."""
+    from sfqb.extract.frames import split_street
+
+    payload: dict = {}
+    for target in targets:
+        value = row.get(target, pd.NA)
+        if target.endswith(".Street"):
+            prefix = target.split(".")[0]
+            lines = split_street(value)
+            if lines or sparse:
+                payload.setdefault(prefix, {}).update(lines or {"Line1": ""})
+            continue
+        if missing(value):
+            if not sparse:
+                continue
+            value = ""  # a sparse update clears the field
+        node = payload
+        *parents, leaf = target.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    if "SalesTermRef" in payload:
+        payload["SalesTermRef"].pop("name", None)
+        if not payload["SalesTermRef"].get("value"):
+            payload.pop("SalesTermRef")
+    if not missing(parent_qb_id):
+        payload["ParentRef"] = {"value": str(parent_qb_id)}
+        payload["Job"] = True
+    return payload
+
+
+# --- the whole area ----------------------------------------------------------------------------
+
+@dataclass
+class CustomerInputs:
+    """What the extract hands the transform (all normalised frames).
+
+    - ``qb_changed``: QuickBooks customers changed in the QB window (active or not), with
+      BillAddr/ShipAddr derived columns.
+    - ``sf_changed``: Salesforce Accounts changed in the SF window, ticked Sync_Me__c, or with
+      a newly won opportunity / changed billing contact (SF_ACCOUNT_COLUMNS + mapped fields).
+    - ``sf_linked``: current Accounts whose External_Account_ID__c is a changed customer's Id.
+    - ``qb_linked``: current QuickBooks customers linked to the changed Accounts.
+    - ``terms``: QuickBooks term name -> Id.
+    """
+
+    qb_changed: pd.DataFrame
+    sf_changed: pd.DataFrame
+    sf_linked: pd.DataFrame
+    qb_linked: pd.DataFrame
+    terms: dict[str, str]
+
+
+def plan_customers(inputs: CustomerInputs, prefs: Preferences) -> CustomerPlan:
+    """Both directions of SPEC section 2 for one run."""
+    plan = CustomerPlan()
+    qb, qb_skips = qb_customers_to_sync(inputs.qb_changed)
+    plan.skip(qb_skips)
+    plan.accounts = plan_accounts_from_qb(qb, inputs.sf_linked)
+    plan.contacts, contact_skips = plan_contacts_from_qb(qb, inputs.sf_linked)
+    plan.skip(contact_skips)
+
+    sf, sf_skips = sf_accounts_to_sync(inputs.sf_changed, prefs)
+    plan.skip(sf_skips)
+    # Accounts that QuickBooks is about to overwrite this run are not sent back (R-ACC-5).
+    creates, updates, skipped, notes = plan_customers_from_sf(
+        sf,
+        inputs.qb_linked,
+        set(inputs.qb_changed["Id"].astype(str)),
+        inputs.terms,
+        prefs,
+    )
+    plan.customer_creates, plan.customer_updates = creates, updates
+    plan.skip(skipped)
+    plan.note(notes)
+    failed_keys = set(plan.skips.loc[plan.skips["level"] == WARNING, "key"])
+    ticked = is_true(inputs.sf_changed["Sync_Me__c"])
+    plan.clear_sync_me = [
+        key for key in inputs.sf_changed.loc[ticked, "Id"] if key not in failed_keys
+    ]
+    return plan
+
+

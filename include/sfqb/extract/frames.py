@@ -1,0 +1,114 @@
+"""Records -> typed DataFrames: one normalisation for every area.
+
+QuickBooks JSON is flattened to dotted columns (``BillAddr.City``, ``ParentRef.value``);
+Salesforce records lose their ``attributes`` and keep parent fields dotted
+(``Parent.External_Account_ID__c``). Text is stripped and empty text becomes missing, so both
+systems' "nothing" compare equal. Money stays ``decimal.Decimal``: never a float.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+import pandas as pd
+
+ADDRESS_LINES = ("Line1", "Line2", "Line3", "Line4", "Line5")
+
+
+def _flatten(record: dict, prefix: str = "", out: dict | None = None) -> dict:
+    out = {} if out is None else out
+    for key, value in record.items():
+        if key == "attributes":
+            continue
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and "records" not in value:
+            _flatten(value, f"{name}.", out)
+        else:
+            out[name] = value
+    return out
+
+
+def missing(value) -> bool:
+    """None, pd.NA, NaN or NaT (scalars only: lists and dicts are values)."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float) and value != value
+
+
+def isna(values: pd.Series) -> pd.Series:
+    """Boolean mask of missing values (always bool dtype, also for empty frames)."""
+    return values.map(missing).astype(bool)
+
+
+def is_true(values: pd.Series) -> pd.Series:
+    """Boolean mask of values that are True (JSON true or the text "true")."""
+    return values.map(lambda v: v is True or (isinstance(v, str) and v.lower() == "true")).astype(bool)
+
+
+def clean_text(values: pd.Series) -> pd.Series:
+    """Strip text; empty text and None become missing (pd.NA). Non-text values pass through."""
+    def one(value):
+        if missing(value):
+            return pd.NA
+        if isinstance(value, str):
+            value = value.strip()
+            return value if value else pd.NA
+        return value
+
+    return values.map(one).astype("object")
+
+
+def to_decimal(values: pd.Series) -> pd.Series:
+    """Money as Decimal (from JSON numbers or strings), missing stays missing."""
+    return values.map(lambda v: pd.NA if missing(v) or v == "" else Decimal(str(v))).astype("object")
+
+
+def records_frame(records: Iterable[dict], columns: Iterable[str] = ()) -> pd.DataFrame:
+    """Flatten records (QuickBooks or Salesforce) into a frame that has at least ``columns``."""
+    rows = [_flatten(r) for r in records]
+    frame = pd.DataFrame(rows)
+    for column in columns:
+        if column not in frame.columns:
+            frame[column] = pd.NA
+    for column in frame.columns:
+        if pd.api.types.is_object_dtype(frame[column]) or pd.api.types.is_string_dtype(frame[column]):
+            frame[column] = clean_text(frame[column])
+    return frame
+
+
+def add_address_columns(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
+    """Derive ``{prefix}.Street`` (lines joined by newlines) and ``{prefix}.Block`` (the whole
+    address as the read-only Address Block fields show it) from a QuickBooks address."""
+    def col(name: str) -> pd.Series:
+        key = f"{prefix}.{name}"
+        return frame[key] if key in frame.columns else pd.Series(pd.NA, index=frame.index, dtype="object")
+
+    lines = [col(line) for line in ADDRESS_LINES]
+    city, state, postal, country = (col(n) for n in ("City", "CountrySubDivisionCode", "PostalCode", "Country"))
+
+    def join(parts, sep):
+        kept = [str(p) for p in parts if not missing(p) and str(p) != ""]
+        return sep.join(kept) if kept else pd.NA
+
+    street = [join(parts, "\n") for parts in zip(*lines, strict=True)]
+    last_line = [
+        join([join([c, join([s, p], " ")], ", ")], "")
+        for c, s, p in zip(city, state, postal, strict=True)
+    ]
+    block = [
+        join([st, ll, co], "\n") for st, ll, co in zip(street, last_line, country, strict=True)
+    ]
+    frame[f"{prefix}.Street"] = pd.Series(street, index=frame.index, dtype="object")
+    frame[f"{prefix}.Block"] = pd.Series(block, index=frame.index, dtype="object")
+    return frame
+
+
+def split_street(street) -> dict[str, str]:
+    """A Salesforce street (lines separated by newlines) as QuickBooks Line1..Line5."""
+    if missing(street) or street == "":
+        return {}
+    lines = [line.strip() for line in str(street).splitlines() if line.strip()]
+    if len(lines) > len(ADDRESS_LINES):
+        lines = [*lines[: len(ADDRESS_LINES) - 1], ", ".join(lines[len(ADDRESS_LINES) - 1 :])]
+    return {name: line for name, line in zip(ADDRESS_LINES, lines, strict=False)}

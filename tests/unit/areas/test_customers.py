@@ -1,0 +1,216 @@
+"""Customer area rules as pure functions (SPEC section 2, R-GEN-4, R-GEN-9)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from sfqb.areas.customers import (
+    CustomerInputs,
+    display_name_problem,
+    plan_customers,
+)
+from sfqb.extract.frames import add_address_columns, records_frame
+from sfqb.preferences import Preferences
+
+pytestmark = pytest.mark.unit
+
+QB_COLUMNS = [
+    "Id", "SyncToken", "DisplayName", "Active", "Job", "IsProject", "ParentRef.value", "Level",
+    "GivenName", "FamilyName", "PrimaryEmailAddr.Address", "PrimaryPhone.FreeFormNumber",
+    "SalesTermRef.value", "SalesTermRef.name",
+]
+SF_COLUMNS = [
+    "Id", "Name", "External_Account_ID__c", "Sync_Me__c", "HasWonOpportunity", "Phone",
+    "Parent.External_Account_ID__c", "BillingContact.Id", "BillingContact.External_Contact_ID__c",
+    "BillingContact.FirstName", "BillingContact.LastName", "BillingContact.Email", "BillingContact.Phone",
+    "BillingStreet", "BillingCity", "Terms__c",
+]
+
+
+def qb_frame(*records: dict) -> pd.DataFrame:
+    base = {"Active": True, "IsProject": False, "Level": 0, "SyncToken": "0"}
+    frame = records_frame([{**base, **r} for r in records], QB_COLUMNS)
+    frame = add_address_columns(frame, "BillAddr")
+    return add_address_columns(frame, "ShipAddr")
+
+
+def sf_frame(*records: dict) -> pd.DataFrame:
+    base = {"Sync_Me__c": False, "HasWonOpportunity": True}
+    return records_frame([{**base, **r} for r in records], SF_COLUMNS)
+
+
+def inputs(qb_changed=None, sf_changed=None, sf_linked=None, qb_linked=None, terms=None):
+    return CustomerInputs(
+        qb_changed=qb_changed if qb_changed is not None else qb_frame(),
+        sf_changed=sf_changed if sf_changed is not None else sf_frame(),
+        sf_linked=sf_linked if sf_linked is not None else sf_frame(),
+        qb_linked=qb_linked if qb_linked is not None else qb_frame(),
+        terms=terms or {"Net 30": "3"},
+    )
+
+
+def test_given_new_active_qb_customers_when_planned_then_accounts_are_created_parents_first():
+    """R-ACC-2, R-ACC-3: active customers create Accounts; sub-customers keep their parent."""
+    qb = qb_frame(
+        {"Id": "7", "DisplayName": "Child", "ParentRef": {"value": "5"}, "Job": True, "Level": 1},
+        {"Id": "5", "DisplayName": "Parent Co", "BillAddr": {"Line1": "1 Main", "City": "Austin"}},
+    )
+    plan = plan_customers(inputs(qb_changed=qb), Preferences())
+    accounts = plan.accounts
+    assert list(accounts["External_Account_ID__c"]) == ["5", "7"]  # level 0 before level 1
+    parent, child = accounts.to_dict("records")
+    assert parent["Name"] == "Parent Co" and parent["BillingCity"] == "Austin"
+    assert parent["Billing_Address_Block__c"] == "1 Main\nAustin"
+    assert child["parent_ext_id"] == "5"
+    assert bool(child["is_new"])
+
+
+def test_given_inactive_customers_and_projects_when_planned_then_skipped_with_reasons():
+    """R-ACC-2 (only Active), R-ACC-3 (QBO projects are jobs: not synced)."""
+    qb = qb_frame(
+        {"Id": "1", "DisplayName": "Gone", "Active": False},
+        {"Id": "2", "DisplayName": "Project X", "IsProject": True, "Job": True, "ParentRef": {"value": "3"}},
+    )
+    plan = plan_customers(inputs(qb_changed=qb), Preferences())
+    assert plan.accounts.empty
+    reasons = dict(zip(plan.skips["key"], plan.skips["reason"], strict=True))
+    assert "inactive in QuickBooks" in reasons["QB:1"]
+    assert "jobs are not synced" in reasons["QB:2"]
+
+
+def test_given_a_linked_account_with_qb_values_when_planned_again_then_nothing_is_written():
+    """R-GEN-4: no echo: values the sync wrote are not written again."""
+    qb = qb_frame({"Id": "9", "DisplayName": "Same Co", "PrimaryPhone": {"FreeFormNumber": "555"}})
+    sf = sf_frame({"Id": "001A", "Name": "Same Co", "Phone": "555", "External_Account_ID__c": "9"})
+    plan = plan_customers(inputs(qb_changed=qb, sf_linked=sf), Preferences())
+    assert plan.accounts.empty
+
+
+def test_given_a_phone_changed_in_qb_when_planned_then_only_that_account_is_updated():
+    """R-ACC-2 (QB -> SF updates) with change detection on mapped values (R-GEN-4)."""
+    qb = qb_frame(
+        {"Id": "9", "DisplayName": "Same Co", "PrimaryPhone": {"FreeFormNumber": "555-0000"}},
+        {"Id": "10", "DisplayName": "Other Co"},
+    )
+    sf = sf_frame(
+        {"Id": "001A", "Name": "Same Co", "Phone": "555", "External_Account_ID__c": "9"},
+        {"Id": "001B", "Name": "Other Co", "External_Account_ID__c": "10"},
+    )
+    plan = plan_customers(inputs(qb_changed=qb, sf_linked=sf), Preferences())
+    assert list(plan.accounts["External_Account_ID__c"]) == ["9"]
+    assert plan.accounts.iloc[0]["Phone"] == "555-0000"
+
+
+def test_given_a_won_account_not_in_qb_when_planned_then_a_customer_is_created_from_its_billing_contact():
+    """R-ACC-1, R-ACC-4, R-ACC-6: new Account -> new Customer; bill address and contact
+    details come from the billing Contact when it has them."""
+    sf = sf_frame(
+        {
+            "Id": "001N", "Name": "New Co", "Phone": "111", "BillingCity": "Boston",
+            "BillingContact": {"Id": "003C", "FirstName": "Ada", "LastName": "Byron",
+                               "Email": "ada@example.com", "Phone": "222"},
+            "Terms__c": "Net 30",
+        }
+    )
+    plan = plan_customers(inputs(sf_changed=sf), Preferences())
+    (create,) = plan.customer_creates.to_dict("records")
+    payload = create["payload"]
+    assert payload["DisplayName"] == "New Co"
+    assert payload["GivenName"] == "Ada" and payload["FamilyName"] == "Byron"
+    assert payload["PrimaryPhone"] == {"FreeFormNumber": "222"}  # the contact's, not the account's
+    assert payload["PrimaryEmailAddr"] == {"Address": "ada@example.com"}
+    assert payload["BillAddr"]["City"] == "Boston"
+    assert payload["SalesTermRef"] == {"value": "3"}
+    assert create["billing_contact_id"] == "003C"
+
+
+def test_given_an_account_without_a_won_opportunity_when_planned_then_skipped_unless_preferred():
+    """R-ACC-1: only Accounts with a closed/won Opportunity, unless the preference says all."""
+    sf = sf_frame({"Id": "001P", "Name": "Prospect", "HasWonOpportunity": False})
+    plan = plan_customers(inputs(sf_changed=sf), Preferences())
+    assert plan.customer_creates.empty
+    assert "no closed/won opportunity" in plan.skips.iloc[0]["reason"]
+    plan = plan_customers(inputs(sf_changed=sf), Preferences(sync_accounts_without_won_opportunities=True))
+    assert list(plan.customer_creates["key"]) == ["001P"]
+
+
+def test_given_an_unknown_term_when_planned_then_the_customer_is_created_without_it_and_warned():
+    """R-ACC-9: a Terms name QuickBooks does not know is a warning for that record."""
+    sf = sf_frame({"Id": "001T", "Name": "Terms Co", "Terms__c": "Net 45"})
+    plan = plan_customers(inputs(sf_changed=sf), Preferences())
+    assert "SalesTermRef" not in plan.customer_creates.iloc[0]["payload"]
+    note = plan.notes.iloc[0]
+    assert note["key"] == "001T" and note["level"] == "WARNING"
+    assert "Terms 'Net 45' do not exist in QuickBooks" in note["reason"]
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [("A:B Corp", "':'"), ("x" * 501, "501 characters"), ("Tab\tCo", "'\\t'"), (None, "no name")],
+)
+def test_given_a_name_quickbooks_rejects_when_planned_then_a_warning_not_a_crash(name, problem):
+    """R-GEN-5: names QB rejects (colon, over-long, control characters) are per-record warnings."""
+    assert problem in display_name_problem(name)
+    sf = sf_frame({"Id": "001X", "Name": name}, {"Id": "001Y", "Name": "Fine Co"})
+    plan = plan_customers(inputs(sf_changed=sf), Preferences())
+    assert list(plan.customer_creates["key"]) == ["001Y"]
+    warned = plan.skips[plan.skips["key"] == "001X"].iloc[0]
+    assert warned["level"] == "WARNING" and problem in warned["reason"]
+
+
+def test_given_a_linked_account_edited_in_sf_when_modify_is_off_then_qb_is_not_updated():
+    """R-ACC-4: updating an existing QB Customer from SF only when allowed (off by default)."""
+    sf = sf_frame({"Id": "001A", "Name": "Renamed Co", "External_Account_ID__c": "9"})
+    qb = qb_frame({"Id": "9", "DisplayName": "Old Co", "SyncToken": "4"})
+    plan = plan_customers(inputs(sf_changed=sf, qb_linked=qb), Preferences())
+    assert plan.customer_updates.empty
+    assert "allow_salesforce_to_modify_quickbooks is off" in plan.skips.iloc[0]["reason"]
+
+    plan = plan_customers(
+        inputs(sf_changed=sf, qb_linked=qb), Preferences(allow_salesforce_to_modify_quickbooks=True)
+    )
+    (update,) = plan.customer_updates.to_dict("records")
+    assert (update["Id"], update["SyncToken"]) == ("9", "4")
+    assert update["payload"]["DisplayName"] == "Renamed Co"
+    assert "DisplayName" in update["changed"]
+
+
+def test_given_both_sides_changed_when_planned_then_quickbooks_wins():
+    """R-ACC-5: changed on both sides since the last sync -> QB's values overwrite SF."""
+    qb = qb_frame({"Id": "9", "DisplayName": "QB Name", "SyncToken": "2"})
+    sf_now = sf_frame({"Id": "001A", "Name": "SF Name", "External_Account_ID__c": "9"})
+    plan = plan_customers(
+        inputs(qb_changed=qb, sf_changed=sf_now, sf_linked=sf_now, qb_linked=qb),
+        Preferences(allow_salesforce_to_modify_quickbooks=True),
+    )
+    assert plan.customer_updates.empty
+    assert list(plan.accounts["Name"]) == ["QB Name"]
+    assert "QuickBooks' values win" in plan.skips.iloc[0]["reason"]
+
+
+def test_given_ticked_sync_me_when_planned_then_cleared_only_for_records_that_can_sync():
+    """R-GEN-9: Sync_Me__c is cleared once synced, left ticked when the record fails."""
+    sf = sf_frame(
+        {"Id": "001OK", "Name": "Good Co", "Sync_Me__c": True},
+        {"Id": "001BAD", "Name": "Bad:Co", "Sync_Me__c": True},
+    )
+    plan = plan_customers(inputs(sf_changed=sf), Preferences())
+    assert plan.clear_sync_me == ["001OK"]
+
+
+def test_given_a_qb_contact_person_when_planned_then_the_billing_contact_is_written_and_linked():
+    """R-ACC-8: the customer's contact person goes to the Account's billing Contact."""
+    qb = qb_frame(
+        {"Id": "9", "DisplayName": "Co", "GivenName": "Grace", "FamilyName": "Hopper",
+         "PrimaryEmailAddr": {"Address": "g@example.com"}},
+        {"Id": "10", "DisplayName": "No Person Co", "GivenName": "Solo"},
+    )
+    sf = sf_frame({"Id": "001A", "Name": "Co", "External_Account_ID__c": "9",
+                   "BillingContact": {"Id": "003X", "FirstName": "Grace", "LastName": "H."}})
+    plan = plan_customers(inputs(qb_changed=qb, sf_linked=sf), Preferences())
+    (contact,) = plan.contacts.to_dict("records")
+    assert contact["contact_id"] == "003X"
+    assert (contact["LastName"], contact["Email"]) == ("Hopper", "g@example.com")
+    assert contact["External_Contact_ID__c"] == "9" and contact["Is_Billing_Contact__c"] is True
+    assert "no family name" in plan.skips.set_index("key").loc["QB:10", "reason"]
