@@ -11,31 +11,57 @@ log = logging.getLogger(__name__)
 
 @task
 def begin_run(**context) -> dict:
-    """Fix the run's time bounds once, so every later task of the run uses the same ones.
+    """Fix the run's bounds once and check its configuration before anything syncs.
+
+    - ``upper_bound``: the end of every extract window of this run (ARCHITECTURE "The flow of
+      one area"): the run's ``run_after``, never "now" inside a later task.
+    - preferences (SPEC section 8) from the Variable ``sfqb.preferences``: a bad key or value
+      fails the run here, naming it, without retries (a retry cannot fix configuration).
+    - the install date (R-GEN-6): the ``sync_start`` preference, else the first run's start.
 
     Returns:
-        ``{"run_id", "run_type", "upper_bound", "data_interval_start", "data_interval_end"}`` as
-        ISO strings. ``upper_bound`` is the end of every extract window of this run (ARCHITECTURE
-        "The flow of one area"): the run's ``run_after``, never "now" inside a later task.
+        ``{"run_id", "run_type", "upper_bound", "data_interval_start", "data_interval_end",
+        "backfill", "install_date", "preferences"}`` (JSON, ISO instants).
     """
+    from airflow.sdk import Variable
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from sfqb.preferences import VARIABLE_KEY, PreferencesError, parse_preferences
+    from sfqb.state import SyncState, TaskVariables
+
     dag_run = context["dag_run"]
+    try:
+        prefs = parse_preferences(Variable.get(VARIABLE_KEY, default=None))
+    except PreferencesError as exc:
+        raise AirflowFailException(str(exc)) from exc
+    upper_bound = dag_run.run_after
+    install_date = SyncState(TaskVariables()).ensure_install_date(
+        configured=prefs.sync_start, first_run_start=upper_bound
+    )
     interval_start = context.get("data_interval_start")
     interval_end = context.get("data_interval_end")
+    run_type = str(getattr(dag_run.run_type, "value", dag_run.run_type))
     run = {
         "run_id": dag_run.run_id,
-        "run_type": str(getattr(dag_run.run_type, "value", dag_run.run_type)),
-        "upper_bound": dag_run.run_after.isoformat(),
+        "run_type": run_type,
+        "backfill": run_type == "backfill",
+        "upper_bound": upper_bound.isoformat(),
         "data_interval_start": interval_start.isoformat() if interval_start else None,
         "data_interval_end": interval_end.isoformat() if interval_end else None,
+        "install_date": install_date.isoformat(),
+        "preferences": prefs.as_json(),
     }
     log.info(
-        "sfqb run %s (%s): upper bound %s, data interval [%s, %s)",
+        "sfqb run %s (%s): upper bound %s, data interval [%s, %s), install date %s",
         run["run_id"],
-        run["run_type"],
+        run_type,
         run["upper_bound"],
         run["data_interval_start"],
         run["data_interval_end"],
+        run["install_date"],
     )
+    non_default = {k: v for k, v in prefs.as_json().items() if v != getattr(type(prefs)(), k, v)}
+    log.info("preferences: %s", non_default or "all defaults")
     return run
 
 
@@ -45,14 +71,18 @@ def summarize_run(run: dict, area_reports: list[dict] | None = None) -> dict:
 
     Args:
         run: what ``begin_run`` returned.
-        area_reports: one report per area that ran (none until the sync areas are installed).
+        area_reports: one report per area that ran.
     Returns:
-        ``{"run_id", "areas": [...]}``, logged as a table.
+        ``{"run_id", "upper_bound", "areas": [...]}``, also logged as a table; every warning is
+        logged at WARNING level.
     """
-    reports = list(area_reports or [])
-    if not reports:
-        log.info(
-            "sfqb run %s: no sync areas are installed yet; nothing was read or written.",
-            run["run_id"],
-        )
-    return {"run_id": run["run_id"], "upper_bound": run["upper_bound"], "areas": reports}
+    from sfqb.report import format_summary
+
+    reports = [r for r in (area_reports or []) if r]
+    summary = {"run_id": run["run_id"], "upper_bound": run["upper_bound"], "areas": reports}
+    for line in format_summary(summary).splitlines():
+        log.info("%s", line)
+    for report in reports:
+        for warning in report.get("warnings", []):
+            log.warning("%s", warning)
+    return summary
