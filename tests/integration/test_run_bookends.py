@@ -24,14 +24,23 @@ def test_given_a_dag_when_run_with_dag_test_then_every_task_succeeds(airflow_db,
 
 
 def test_given_a_bad_preference_when_the_sync_runs_then_it_fails_at_the_first_task_without_retries(
-    airflow_db, tmp_path
+    airflow_db,
 ):
-    """SPEC 8: a bad preference fails the run at its start (no area runs; retrying cannot help)."""
+    """SPEC 8: a bad preference fails the run at its start (no area runs; retrying cannot help).
+
+    Variables go into the metadata DB, not through dag.test(variable_file_path=...): Airflow
+    caches the secrets backends per process, so a file backend would leak into later tests.
+    """
     import json
 
-    variables = tmp_path / "variables.json"
-    variables.write_text(json.dumps({"sfqb.preferences": json.dumps({"sync_itmes": True})}))
-    dag_run = load_dag("sfqb_sync").test(variable_file_path=str(variables))
+    from sfqb.state import MetadataDbVariables
+
+    variables = MetadataDbVariables()
+    variables.set("sfqb.preferences", json.dumps({"sync_itmes": True}))
+    try:
+        dag_run = load_dag("sfqb_sync").test()
+    finally:
+        variables.delete("sfqb.preferences")
     states = {ti.task_id: (ti.state, ti.try_number) for ti in dag_run.get_task_instances()}
     assert states["begin_run"] == ("failed", 1)
     assert all(state != "success" for task_id, (state, _) in states.items() if task_id != "begin_run")
