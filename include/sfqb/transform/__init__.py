@@ -1,0 +1,1 @@
+"""Pure pandas transforms shared by the areas: matching, change detection."""
