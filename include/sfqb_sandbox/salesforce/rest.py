@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from typing import TYPE_CHECKING
-from urllib.parse import unquote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -195,8 +194,7 @@ def install(app: FastAPI, svc: SalesforceService) -> None:
     @route(app, base + "/sobjects/{sobject}/{ext_field}/{value:path}", ["GET", "PATCH", "POST"])
     async def by_external_id(request: Request, version: str, sobject: str, ext_field: str,
                              value: str):
-        obj = org.obj(sobject)
-        value = unquote(value)
+        obj = org.obj(sobject)  # the path arrives percent-decoded (a "+" stays a "+")
         if request.method == "GET":
             mark(request, f"sobject.get.{obj.name}", write=False)
             f = obj.field(ext_field)
