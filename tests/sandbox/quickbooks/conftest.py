@@ -9,7 +9,7 @@ a fresh refresh token (minted through the admin surface) and ``api_url_v3`` set 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -19,6 +19,7 @@ import requests
 @dataclass
 class QBOSandbox:
     admin: Any  # SandboxAdmin
+    sessions: list = field(default_factory=list)
 
     @property
     def info(self) -> dict:
@@ -34,8 +35,10 @@ class QBOSandbox:
         from intuitlib.client import AuthClient
 
         info = self.info
-        return AuthClient(info["client_id"], info["client_secret"], info["redirect_uri"],
-                          environment=info["discovery_url"])
+        client = AuthClient(info["client_id"], info["client_secret"], info["redirect_uri"],
+                            environment=info["discovery_url"])
+        self.sessions.append(client)
+        return client
 
     def client(self, refresh_token: str | None = None):
         from quickbooks import QuickBooks
@@ -44,6 +47,7 @@ class QBOSandbox:
         qb = QuickBooks(auth_client=auth, refresh_token=refresh_token or self.refresh_token(),
                         company_id=self.info["realm_id"], minorversion=75)
         qb.api_url_v3 = self.info["api_base"]
+        self.sessions.append(qb.session)
         return qb
 
     def http(self, method: str, path: str, token: str, **kwargs) -> requests.Response:
@@ -56,6 +60,13 @@ class QBOSandbox:
     def reset(self, seed: str | None = "tiny") -> None:
         self.admin.reset("quickbooks", seed)
 
+    def close_sessions(self) -> None:
+        """Close kept-alive TLS connections: uvicorn waits for them when it shuts down."""
+        for session in self.sessions:
+            session.close()
+        self.sessions.clear()
+        self.admin.session.close()
+
 
 @pytest.fixture(scope="session")
 def qbo_sandbox(tmp_path_factory):
@@ -66,9 +77,11 @@ def qbo_sandbox(tmp_path_factory):
     admin = process.start()
     previous = os.environ.get("REQUESTS_CA_BUNDLE")
     os.environ["REQUESTS_CA_BUNDLE"] = admin.connections["ca_bundle"]
+    sandbox = QBOSandbox(admin)
     try:
-        yield QBOSandbox(admin)
+        yield sandbox
     finally:
+        sandbox.close_sessions()
         process.stop()
         if previous is None:
             os.environ.pop("REQUESTS_CA_BUNDLE", None)
@@ -85,6 +98,7 @@ def qbo(qbo_sandbox):
     yield qbo_sandbox
     qbo_sandbox.admin.clear_faults("quickbooks")
     qbo_sandbox.admin.set_latency("quickbooks", 0)
+    qbo_sandbox.close_sessions()
     qbo_sandbox.call("POST", "throttle", {"enabled": True, "per_minute": 500, "concurrent": 10,
                                           "batch_per_minute": 40, "work_ms": 0, "xml": False,
                                           "retry_after": 60, "reset_windows": True})
