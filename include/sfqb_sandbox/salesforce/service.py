@@ -26,23 +26,12 @@ from .auth import Auth
 from .errors import SFError, invalid_session
 from .ids import make_id
 from .org import Org
+from .schema import load_schema
 from .seed import base_org, seed_org
 from .store import Store
 
 log = logging.getLogger("sfqb_sandbox.salesforce")
 
-
-def load_schema():
-    """The real schema parsed from include/salesforce/; the stand-in until that one works."""
-    try:
-        from .schema import load_schema as real
-
-        return real()
-    except Exception as exc:  # noqa: BLE001 - temporary, removed once schema.py is committed
-        from .interim_schema import load_schema as interim
-
-        log.warning("salesforce schema not available (%s); using the interim stand-in", exc)
-        return interim()
 
 API_VERSION = "59.0"
 DEFAULT_DAILY_LIMIT = 100_000
