@@ -65,7 +65,9 @@ def run_cdc(company: Company, entities: str | None, changed_since: str | None) -
     if since < now - dt.timedelta(days=CDC_WINDOW_DAYS):
         raise QBOFault("4001", f"Invalid changedSince: changedSince {changed_since} must be "
                                f"within the last {CDC_WINDOW_DAYS} days")
-    cutoff = since.timestamp()
+    # MetaData times have whole seconds: compare at that granularity so a change in the same
+    # second as changedSince is reported (a repeat is harmless, a miss is not).
+    cutoff = float(int(since.timestamp()))
     changed: list[tuple[float, str, dict]] = []
     for name in names:
         for obj in company.store.table(name).values():
