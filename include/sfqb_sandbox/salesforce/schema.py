@@ -75,6 +75,7 @@ class FieldDef:
     digits: int = 0  # int fields
     inline_help_text: str | None = None
     child_relationship_name: str | None = None  # this lookup's name on the parent ("X__r")
+    display_format: str | None = None  # auto-number pattern, e.g. "II-{0000000}"
 
     def describe(self) -> dict:
         """The field's describe JSON (api-spec 3.8), with the keys the real API sends."""
@@ -558,7 +559,8 @@ def parse_custom_field(el: ET.Element, object_name: str) -> FieldDef:
                       cascade_delete=True, relationship_order=_int(el, "relationshipOrder"))
     elif kind == "AutoNumber":
         kw.update(type="string", length=30, auto_number=True, createable=False,
-                  updateable=False, nillable=False, defaulted_on_create=True)
+                  updateable=False, nillable=False, defaulted_on_create=True,
+                  display_format=_text(el, "displayFormat"))
     else:
         raise ValueError(f"{object_name}.{name}: field type {kind} is not supported")
     return FieldDef(**kw)

@@ -141,6 +141,11 @@ def test_given_the_package_fields_when_parsed_then_metadata_types_map_to_describ
     index = schema.objects["OpportunityLineItem"].fields["External_Line_Index__c"]
     assert (index.type, index.precision, index.scale) == ("double", 18, 0)
     assert schema.objects["Invoice__c"].fields["Status__c"].default_value == "Open"
+    number = schema.objects["Invoice_Item__c"].fields["Name"]
+    assert (number.auto_number, number.createable, number.display_format) == (
+        True, False, "II-{0000000}")
+    invoice_name = schema.objects["Invoice__c"].fields["Name"]
+    assert (invoice_name.type, invoice_name.length, invoice_name.name_field) == ("string", 80, True)
     assert all(f.custom for o in schema.objects.values() for f in o.fields.values()
                if f.name.endswith("__c"))
 
