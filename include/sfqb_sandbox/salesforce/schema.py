@@ -318,8 +318,8 @@ class ObjectDef:
         detail, edit = [], []
         for i, (heading, names) in enumerate(layout.sections):
             cols = layout.columns[i] if i < len(layout.columns) else (names,)
-            detail.append(self._section(heading, cols, behaviors, edit=False))
-            edit.append(self._section(heading, cols, behaviors, edit=True))
+            detail.append(self._section(heading, cols, behaviors))
+            edit.append(self._section(heading, cols, behaviors))
         return {
             "buttonLayoutSection": {"detailButtons": []},
             "detailLayoutSections": detail,
@@ -337,22 +337,21 @@ class ObjectDef:
             "saveOptions": [],
         }
 
-    def _section(self, heading: str, cols: tuple[tuple[str, ...], ...], behaviors: dict,
-                 *, edit: bool) -> dict:
+    def _section(self, heading: str, cols: tuple[tuple[str, ...], ...], behaviors: dict) -> dict:
         rows = max((len(c) for c in cols), default=0)
         layout_rows = []
         for r in range(rows):
             items = []
             for col in cols:
                 name = col[r] if r < len(col) else None
-                items.append(self._item(name, behaviors.get(name or "", "Edit"), edit=edit))
+                items.append(self._item(name, behaviors.get(name or "", "Edit")))
             layout_rows.append({"layoutItems": items, "numItems": len(items)})
         return {"collapsed": False, "columns": len(cols), "heading": heading,
                 "layoutRows": layout_rows, "layoutSectionId": None, "parentLayoutId": None,
                 "rows": rows, "tabOrder": "TopToBottom", "useCollapsibleSection": False,
                 "useHeading": True}
 
-    def _item(self, name: str | None, behavior: str, *, edit: bool) -> dict:
+    def _item(self, name: str | None, behavior: str) -> dict:
         if name is None:
             return {"editableForNew": False, "editableForUpdate": False, "label": "",
                     "layoutComponents": [], "placeholder": True, "required": False}
@@ -413,6 +412,9 @@ def _load(root: Path) -> Schema:
     from .standard_objects import build_standard_objects
 
     source = root / "force-app" / "main" / "default"
+    if not source.is_dir():
+        raise FileNotFoundError(f"no SFDX source at {source}: set SFQB_SALESFORCE_METADATA to "
+                                "the include/salesforce directory of an sfqb checkout")
     stages = parse_stages(source / "standardValueSets" / "OpportunityStage.standardValueSet-meta.xml")
     objects = build_standard_objects(stages)
     add_package(objects, source)

@@ -177,7 +177,7 @@ def _opportunity(stages: list[StageDef]) -> list[FieldDef]:
         _pick("LeadSource", "Lead Source", LEAD_SOURCES),
         _string("NextStep", "Next Step", 255),
         _typed("Description", "Description", "textarea"),
-        _bool("IsClosed", "Closed", calculated=False, **READ_ONLY),
+        _bool("IsClosed", "Closed", **READ_ONLY),
         _bool("IsWon", "Won", **READ_ONLY),
         _pick("ForecastCategoryName", "Forecast Category",
               ("Omitted", "Pipeline", "Best Case", "Commit", "Closed"), restricted_picklist=True,

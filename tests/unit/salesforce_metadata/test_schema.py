@@ -310,6 +310,12 @@ def test_given_an_env_override_when_a_field_is_added_to_the_sfdx_copy_then_the_s
     assert load_schema(root) is load_schema()
 
 
+def test_given_a_missing_metadata_root_when_loading_then_the_error_names_the_fix(tmp_path):
+    """A wrong SFQB_SALESFORCE_METADATA fails loudly instead of giving an org with no package."""
+    with pytest.raises(FileNotFoundError, match="SFQB_SALESFORCE_METADATA"):
+        load_schema(tmp_path / "nowhere")
+
+
 def test_given_an_unsupported_field_type_when_parsed_then_the_error_names_the_field(tmp_path):
     """A field type the sandbox cannot model fails loudly instead of being skipped."""
     import xml.etree.ElementTree as ET
