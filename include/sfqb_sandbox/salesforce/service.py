@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import gc
 import json
 import logging
 from collections import OrderedDict
@@ -135,6 +136,13 @@ class SalesforceService:
                                          "(-1234567890)"}], status_code=500)
 
     def reset(self, seed_size: str | None) -> None:
+        gc.disable()  # hundreds of thousands of new dicts: collection passes would dominate
+        try:
+            self._reset(seed_size)
+        finally:
+            gc.enable()
+
+    def _reset(self, seed_size: str | None) -> None:
         keep = {k: self.store.meta[k] for k in _AUTH_META if k in self.store.meta}
         self.store.clear()
         self.store.meta.update(keep)
