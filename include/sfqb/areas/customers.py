@@ -10,6 +10,7 @@ both systems since the last sync takes QuickBooks' values (R-ACC-5).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -241,8 +242,10 @@ def plan_customers_from_sf(
         qb_changed_ids: QuickBooks customers changed in this run's window (for R-ACC-5).
         terms: QuickBooks term name -> Id (R-ACC-9).
     Returns:
-        (creates, updates, skips, notes). creates: frame[key (Account Id), payload (dict),
-        billing_contact_id]; updates: frame[key, Id, SyncToken, payload (sparse dict), changed].
+        (creates, updates, skips, notes). creates: frame[key (Account Id), payload (JSON text),
+        billing_contact_id]; updates: frame[key, Id, SyncToken, payload (JSON text of the
+        sparse body), changed]. Payloads travel as JSON text: XCom stores frames as Parquet,
+        where dicts with different keys would gain each other's keys.
     """
     customer_map = customer_map or default_map("account_to_customer")
     targets = customer_map.target_fields
@@ -278,7 +281,7 @@ def plan_customers_from_sf(
         {
             "key": new["key"],
             "payload": [
-                _customer_payload(row, targets, parent)
+                json.dumps(_customer_payload(row, targets, parent))
                 for row, parent in zip(new.to_dict("records"), new["parent_qb_id"], strict=True)
             ],
             "billing_contact_id": new["billing_contact_id"],
@@ -321,7 +324,7 @@ def plan_customers_from_sf(
                     "SyncToken": current.loc[send, "SyncToken"].astype(str),
                     "changed": diffs[send],
                     "payload": [
-                        _customer_payload(row, changed, None, sparse=True)
+                        json.dumps(_customer_payload(row, changed, None, sparse=True))
                         for row, changed in zip(rows.to_dict("records"), diffs[send], strict=True)
                     ],
                 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -115,7 +117,7 @@ def test_given_a_won_account_not_in_qb_when_planned_then_a_customer_is_created_f
     )
     plan = plan_customers(inputs(sf_changed=sf), Preferences())
     (create,) = plan.customer_creates.to_dict("records")
-    payload = create["payload"]
+    payload = json.loads(create["payload"])
     assert payload["DisplayName"] == "New Co"
     assert payload["GivenName"] == "Ada" and payload["FamilyName"] == "Byron"
     assert payload["PrimaryPhone"] == {"FreeFormNumber": "222"}  # the contact's, not the account's
@@ -139,7 +141,7 @@ def test_given_an_unknown_term_when_planned_then_the_customer_is_created_without
     """R-ACC-9: a Terms name QuickBooks does not know is a warning for that record."""
     sf = sf_frame({"Id": "001T", "Name": "Terms Co", "Terms__c": "Net 45"})
     plan = plan_customers(inputs(sf_changed=sf), Preferences())
-    assert "SalesTermRef" not in plan.customer_creates.iloc[0]["payload"]
+    assert "SalesTermRef" not in json.loads(plan.customer_creates.iloc[0]["payload"])
     note = plan.notes.iloc[0]
     assert note["key"] == "001T" and note["level"] == "WARNING"
     assert "Terms 'Net 45' do not exist in QuickBooks" in note["reason"]
@@ -172,7 +174,7 @@ def test_given_a_linked_account_edited_in_sf_when_modify_is_off_then_qb_is_not_u
     )
     (update,) = plan.customer_updates.to_dict("records")
     assert (update["Id"], update["SyncToken"]) == ("9", "4")
-    assert update["payload"]["DisplayName"] == "Renamed Co"
+    assert json.loads(update["payload"])["DisplayName"] == "Renamed Co"
     assert "DisplayName" in update["changed"]
 
 
