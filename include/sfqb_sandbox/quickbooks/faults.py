@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi.responses import JSONResponse, Response
 
-from .values import dumps, qbo_time
+from .values import dumps_bytes, qbo_time
 
 # code -> (HTTP status, Message, fault type)
 KNOWN = {
@@ -112,7 +112,7 @@ def throttle_response(now, retry_after: float | None, xml: bool = False) -> Resp
 
 def json_response(payload: dict, status: int = 200) -> Response:
     """JSON with Decimal amounts emitted as numbers."""
-    return Response(dumps(payload).encode(),
+    return Response(dumps_bytes(payload),
                     status_code=status, media_type="application/json",
                     headers={"intuit_tid": str(uuid.uuid4())})
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .values import dumps, loads
+from .values import dumps, dumps_bytes, loads
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS objects (entity TEXT, id INTEGER, body TEXT, PRIMARY KEY (entity, id));
@@ -83,7 +83,8 @@ class Store:
     def put(self, entity: str, obj: dict) -> None:
         id_ = int(obj["Id"])
         self._remember(entity, id_, obj)
-        self.db.execute("INSERT OR REPLACE INTO objects VALUES (?, ?, ?)", (entity, id_, dumps(obj)))
+        self.db.execute("INSERT OR REPLACE INTO objects VALUES (?, ?, ?)",
+                        (entity, id_, dumps_bytes(obj)))
 
     def remove(self, entity: str, id_: int, ts: float, time: str) -> None:
         obj = self.objects.get(entity, {}).pop(id_, None)
@@ -103,7 +104,7 @@ class Store:
         for obj in objs:
             id_ = int(obj["Id"])
             self._remember(entity, id_, obj)
-            rows.append((entity, id_, dumps(obj)))
+            rows.append((entity, id_, dumps_bytes(obj)))
         self.db.execute("BEGIN")
         self.db.executemany("INSERT OR REPLACE INTO objects VALUES (?, ?, ?)", rows)
         self.db.execute("COMMIT")
