@@ -119,11 +119,12 @@ class _SessionExpired(AuthError):
 
 
 def error_code(content: Any) -> str | None:
-    """The ``errorCode`` of a Salesforce error body (a JSON list of errors), if any."""
+    """The ``errorCode`` of a Salesforce error body (a JSON list of errors), if any; other
+    bodies (a proxy's error page, a gateway's JSON) have none and the HTTP status is used."""
     if isinstance(content, list) and content and isinstance(content[0], Mapping):
         return content[0].get("errorCode") or content[0].get("statusCode")
     if isinstance(content, Mapping):
-        return content.get("errorCode") or content.get("error")
+        return content.get("errorCode")
     return None
 
 

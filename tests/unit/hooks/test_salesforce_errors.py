@@ -49,7 +49,7 @@ def _err(cls, status, code, message="boom"):
         (_err(SalesforceResourceNotFound, 404, "NOT_FOUND"), NotFoundError, "NOT_FOUND"),
         (_err(SalesforceGeneralError, 500, "UNKNOWN_EXCEPTION"), TransientError,
          "UNKNOWN_EXCEPTION"),
-        (SalesforceGeneralError(URL, 503, "query", {"error": "x"}), TransientError, "x"),
+        (SalesforceGeneralError(URL, 503, "query", {"error": "x"}), TransientError, 503),
         (SalesforceGeneralError(URL, 429, "query", "slow down"), ThrottledError, 429),
         (SalesforceAuthenticationFailed("invalid_grant", "authentication failure"), AuthError,
          "invalid_grant"),
