@@ -7,6 +7,7 @@ replay table, OAuth tokens, settings and the deleted-entity log CDC reads.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
@@ -120,7 +121,9 @@ class Store:
                         (requestid, status, body, ts))
 
     def tokens(self) -> dict[str, dict]:
-        return {token: loads(body) for token, body in self.db.execute("SELECT token, body FROM tokens")}
+        # Plain floats here: token times are epoch seconds, not money.
+        return {token: json.loads(body)
+                for token, body in self.db.execute("SELECT token, body FROM tokens")}
 
     def put_token(self, token: str, record: dict) -> None:
         self.db.execute("INSERT OR REPLACE INTO tokens VALUES (?, ?)", (token, dumps(record)))

@@ -108,3 +108,9 @@ def qbo(qbo_sandbox):
 def qb(qbo):
     """A fresh python-quickbooks client."""
     return qbo.client()
+
+
+@pytest.fixture
+def qbo_sandbox_type():
+    """The helper class, for tests that start their own sandbox process."""
+    return QBOSandbox
