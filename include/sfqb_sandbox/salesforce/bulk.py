@@ -184,12 +184,8 @@ def install(app: FastAPI, svc: SalesforceService) -> None:
         for row in rows:
             values = dict(zip(header, row + [""] * (len(header) - len(row)), strict=False))
             try:
-                with org.transaction():
-                    try:
-                        record_id, created = ingest_row(obj, op, values, info)
-                    except SFError:
-                        org.rollback()
-                        raise
+                with org.atomic():
+                    record_id, created = ingest_row(obj, op, values, info)
                 ok.append([record_id, "true" if created else "false", *row])
             except SFError as exc:
                 error = f"{exc.code}:{exc.message}:{','.join(exc.fields)} --"

@@ -11,6 +11,7 @@ the request can write its changes through to SQLite once at the end (``flush``).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from contextlib import contextmanager
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -35,6 +36,17 @@ def parser_error(value, type_name: str) -> SFError:
         f"Cannot deserialize instance of {type_name} from VALUE_STRING value {value} or request "
         "may be missing a required field",
     )
+
+
+def _atomic(method):
+    """Make an Org write all-or-nothing for the single record (and what its rules touched)."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self.atomic():
+            return method(self, *args, **kwargs)
+
+    return wrapper
 
 
 class Org:
@@ -68,22 +80,39 @@ class Org:
     @contextmanager
     def transaction(self):
         """Collect undo information; ``rollback`` restores every record touched inside."""
-        self._undo = []
+        outer = self._undo is not None
+        if not outer:
+            self._undo = []
         try:
             yield
         finally:
-            self._undo = None
+            if not outer:
+                self._undo = None
+
+    @contextmanager
+    def atomic(self):
+        """One write: on an error, undo whatever it changed so far (like a savepoint)."""
+        with self.transaction():
+            mark = len(self._undo)
+            try:
+                yield
+            except SFError:
+                self._rollback_to(mark)
+                raise
 
     def rollback(self) -> None:
-        for sobject, record_id, before in reversed(self._undo or []):
+        self._rollback_to(0)
+
+    def _rollback_to(self, mark: int) -> None:
+        undo = self._undo or []
+        while len(undo) > mark:
+            sobject, record_id, before = undo.pop()
             if before is None:
                 self.store.pop(sobject, record_id)
                 self._dirty.pop(record_id, None)
             else:
                 self.store.put(sobject, before)
                 self._dirty[record_id] = (sobject, before)
-        if self._undo is not None:
-            self._undo.clear()
 
     def flush(self) -> int:
         """Write the request's changes through to SQLite; return how many records changed."""
@@ -270,6 +299,7 @@ class Org:
                                   f"value on record with id: {other['Id']}", [name])
 
     # writes
+    @_atomic
     def create(self, sobject: str, body: dict, *, csv: bool = False) -> str:
         obj = self.obj(sobject)
         changes = self.prepare(obj, body, creating=True, csv=csv)
@@ -301,6 +331,7 @@ class Org:
             after(self, rec, None)
         return rec["Id"]
 
+    @_atomic
     def update(self, sobject: str, record_id: str, body: dict, *, csv: bool = False) -> str:
         obj = self.obj(sobject)
         current = self.record(obj.name, record_id)
@@ -322,6 +353,7 @@ class Org:
         if after:
             after(self, rec, current)
 
+    @_atomic
     def upsert(self, sobject: str, ext_field: str, value, body: dict, *, csv: bool = False,
                url_value: bool = True) -> tuple[str, bool]:
         """Create or update by external id; return (id, created)."""
@@ -357,6 +389,7 @@ class Org:
             data[f.name] = value
         return self.create(obj.name, data, csv=csv), True
 
+    @_atomic
     def delete(self, sobject: str, record_id: str) -> None:
         obj = self.obj(sobject)
         rec = self.record(obj.name, record_id)

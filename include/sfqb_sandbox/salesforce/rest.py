@@ -284,14 +284,11 @@ def install(app: FastAPI, svc: SalesforceService) -> None:
     def run_collection(request: Request, items: list, all_or_none: bool, action) -> list:
         results = []
         failed = False
-        lock_fault = request.scope.get("state", {}).get("sandbox", {}).get("lock_rows")
         with org.transaction():
             for n, item in enumerate(items):
                 try:
-                    if lock_fault:
-                        raise SFError("UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to "
-                                      "this record or 1 records", [])
-                    results.append(action(n, item))
+                    with org.atomic():
+                        results.append(action(n, item))
                 except SFError as exc:
                     failed = True
                     results.append({"success": False, "errors": [exc.save_error()]})

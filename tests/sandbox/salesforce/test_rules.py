@@ -168,3 +168,16 @@ def test_given_a_second_primary_contact_role_when_saved_then_only_one_is_primary
                     f"WHERE OpportunityId = '{opp}'")["records"]
     assert {r["ContactId"]: r["IsPrimary"] for r in rows} == {contacts[0]: False,
                                                               contacts[1]: True}
+
+
+def test_given_a_failing_line_item_when_rejected_then_the_opportunity_is_untouched(sf, fresh):
+    """api-spec 3.11: a rejected write changes nothing, including what its rules would have
+    touched (the first line would set the opportunity's price book)."""
+    _, entry = _product_with_price(sf, "Atomic Widget")
+    opp = sf.Opportunity.create({"Name": "Atomic", "StageName": "Prospecting",
+                                 "CloseDate": "2025-02-01"})["id"]
+    error = _error(lambda: sf.OpportunityLineItem.create(
+        {"OpportunityId": opp, "PricebookEntryId": entry, "Quantity": 1, "UnitPrice": 1,
+         "TotalPrice": 1}))
+    assert error["errorCode"] == "FIELD_INTEGRITY_EXCEPTION"
+    assert sf.Opportunity.get(opp)["Pricebook2Id"] is None
