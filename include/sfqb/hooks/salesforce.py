@@ -376,8 +376,9 @@ class SfqbSalesforceHook(SalesforceHook):
         return self.session_id is None
 
     def _call(self, endpoint: str, fn: Callable[[Salesforce], T], *, idempotent: bool = True,
-              policy: RetryPolicy | None = None) -> T:
-        """Run ``fn(client)`` with error mapping, retries, counting and one re-login."""
+              policy: RetryPolicy | None = None, renew: bool = True) -> T:
+        """Run ``fn(client)`` with error mapping, retries, counting and (``renew``) one
+        re-login when the session expired."""
 
         def attempt() -> T:
             self.calls.add(endpoint)
@@ -395,10 +396,14 @@ class SfqbSalesforceHook(SalesforceHook):
                 return call_with_retries(attempt, policy=policy or self.retry_policy,
                                          what=f"Salesforce {endpoint}", sleep=self._sleep)
             except _SessionExpired as exc:
-                if renewed or not self.can_log_in_again:
-                    how = ("it is a direct session id: give the connection a login flow or a "
-                           "fresh session" if not self.can_log_in_again
-                           else "logging in again did not help")
+                if renewed or not renew or not self.can_log_in_again:
+                    if not self.can_log_in_again:
+                        how = ("it is a direct session id: give the connection a login flow "
+                               "or a fresh session")
+                    elif not renew:
+                        how = "not repeated: the call may have been partly applied"
+                    else:
+                        how = "logging in again did not help"
                     raise AuthError(f"Salesforce session for connection '{self.conn_id}' "
                                     f"expired or is invalid ({how})", code=exc.code) from None
                 renewed = True
@@ -648,8 +653,14 @@ class SfqbSalesforceHook(SalesforceHook):
                 kwargs["external_id_field"] = ext_id_field
             return getattr(target, op)(**kwargs)
 
-        policy = self.retry_policy if op != "insert" else RetryPolicy(max_attempts=1)
-        jobs = self._call(f"bulk2.ingest.{op}", run, idempotent=op != "insert", policy=policy)
+        if op == "insert":
+            # An insert job is never repeated (it could insert twice), not even after a 401
+            # half-way; so a REST call first lets simple-salesforce renew a stale session.
+            self.limits()
+            jobs = self._call("bulk2.ingest.insert", run, idempotent=False, renew=False,
+                              policy=RetryPolicy(max_attempts=1))
+        else:
+            jobs = self._call(f"bulk2.ingest.{op}", run)
 
         waiting: dict[Any, deque[int]] = defaultdict(deque)
         for i, row in enumerate(rows):

@@ -187,6 +187,21 @@ def test_given_the_bulk_path_when_loading_and_querying_then_results_map_back_per
     assert all(r.ok for r in gone) and len(gone) == 29
 
 
+def test_given_a_bulk_insert_without_keys_when_loading_then_rows_map_back_by_position(
+        sf_hook, sf_hook_fresh):
+    """api-spec 3.12: a Bulk API 2.0 insert (never repeated) maps its result CSVs back to the
+    input rows by their values when the caller gives no key; a bad row fails alone."""
+    records = [{"Name": "Bulk Insert A", "Phone": "1"}, {"Name": "", "Phone": "2"},
+               {"Name": "Bulk Insert C, \"quoted\"", "Phone": "3"}]
+    results = sf_hook.create("Account", records, bulk=True)
+    assert [(r.key, r.ok) for r in results] == [(0, True), (1, False), (2, True)]
+    assert results[1].error_codes == ["REQUIRED_FIELD_MISSING"]
+    names = {r["Id"]: r["Name"] for r in sf_hook.query(soql.select(
+        "Account", ["Id", "Name"], where=soql.like("Name", "Bulk Insert%")))}
+    assert names == {results[0].id: "Bulk Insert A", results[2].id: 'Bulk Insert C, "quoted"'}
+    assert sf_hook.calls.snapshot()["bulk2.ingest.insert"] == 1
+
+
 # --- faults --------------------------------------------------------------------------------
 
 
