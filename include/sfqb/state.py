@@ -10,6 +10,8 @@ Keys:
 - ``sfqb.install``: ``{"sync_start", "recorded_at"}``, the install date of R-GEN-6.
 - ``sfqb.first_run.<name>``: ``{"done_at", "run_id", "details"}`` (first-run matching, R-PRE-6).
 - ``sfqb.migration``: the historical migration's status and progress (R-MIG-3).
+- ``sfqb.retry.<stream>``: ``{"ids", "run_id"}``, records whose write failed in the last run;
+  the next run reads them again whatever their timestamps (R-GEN-5: nothing is lost).
 
 The storage is a ``VariableBackend``: Airflow's Task SDK inside tasks, the metadata database in
 the CLI, a dict in unit tests.
@@ -29,6 +31,7 @@ WATERMARK_PREFIX = "sfqb.watermark."
 INSTALL_KEY = "sfqb.install"
 FIRST_RUN_PREFIX = "sfqb.first_run."
 MIGRATION_KEY = "sfqb.migration"
+RETRY_PREFIX = "sfqb.retry."
 # Variables under sfqb. that are configuration or credentials, not state: never reset here.
 NOT_STATE = ("sfqb.preferences",)
 
@@ -157,6 +160,18 @@ class SyncState:
         log.info("watermark %s committed at %s (run %s)", stream, value.isoformat(), run_id)
         return value
 
+    # -- records to retry ------------------------------------------------------------------
+    def retries(self, stream: str) -> list[str]:
+        saved = self._load(RETRY_PREFIX + stream)
+        return list(saved["ids"]) if saved else []
+
+    def save_retries(self, stream: str, ids: list[str], *, run_id: str) -> None:
+        """Replace the stream's retry list (an empty list removes it)."""
+        if ids:
+            self._save(RETRY_PREFIX + stream, {"ids": sorted(set(ids)), "run_id": run_id})
+        elif self.backend.get(RETRY_PREFIX + stream) is not None:
+            self.backend.delete(RETRY_PREFIX + stream)
+
     # -- install date ----------------------------------------------------------------------
     def install_date(self) -> dt.datetime | None:
         saved = self._load(INSTALL_KEY)
@@ -198,7 +213,7 @@ class SyncState:
     @staticmethod
     def is_state_key(key: str) -> bool:
         return key.startswith(
-            (WATERMARK_PREFIX, FIRST_RUN_PREFIX, INSTALL_KEY, MIGRATION_KEY)
+            (WATERMARK_PREFIX, FIRST_RUN_PREFIX, RETRY_PREFIX, INSTALL_KEY, MIGRATION_KEY)
         ) and key not in NOT_STATE
 
     def show(self) -> dict[str, Any]:
@@ -211,14 +226,15 @@ class SyncState:
         if target is None:
             chosen = keys
         elif target == "watermarks":
-            chosen = [k for k in keys if k.startswith(WATERMARK_PREFIX)]
+            chosen = [k for k in keys if k.startswith((WATERMARK_PREFIX, RETRY_PREFIX))]
         elif target == "install":
             chosen = [k for k in keys if k == INSTALL_KEY]
         elif target == "migration":
             chosen = [k for k in keys if k == MIGRATION_KEY]
         else:
             chosen = [
-                k for k in keys if k in (WATERMARK_PREFIX + target, FIRST_RUN_PREFIX + target)
+                k for k in keys
+                if k in (WATERMARK_PREFIX + target, RETRY_PREFIX + target, FIRST_RUN_PREFIX + target)
             ]
             if not chosen:
                 raise KeyError(

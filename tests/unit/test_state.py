@@ -71,3 +71,14 @@ def test_given_unknown_target_when_reset_then_the_error_lists_what_exists():
     state.commit_watermark("quickbooks.Item", T0, run_id="r", now=T0)
     with pytest.raises(KeyError, match="sfqb.watermark.quickbooks.Item"):
         state.reset("quickbooks.Itme")
+
+
+def test_given_failed_records_when_saved_then_the_next_run_sees_them_until_cleared():
+    """R-GEN-5: a failed record is retried on the next run, whatever its timestamp."""
+    state = SyncState(InMemoryVariables())
+    state.save_retries("salesforce.Account", ["001B", "001A", "001A"], run_id="r1")
+    assert state.retries("salesforce.Account") == ["001A", "001B"]
+    assert "sfqb.retry.salesforce.Account" in state.show()
+    state.save_retries("salesforce.Account", [], run_id="r2")
+    assert state.retries("salesforce.Account") == []
+    assert state.show() == {}

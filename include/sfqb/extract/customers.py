@@ -1,0 +1,130 @@
+"""Extract for the customer area: hooks -> the normalised frames ``CustomerInputs`` holds.
+
+Salesforce: the Accounts changed in the window, plus those whose opportunity was won or whose
+billing Contact changed in it, plus every Account a user ticked Sync_Me__c on (R-GEN-9); for
+each, whether it has a closed/won opportunity (R-ACC-1) and its billing Contact (R-ACC-6).
+QuickBooks: the Customers changed in the window (inactive included, so deactivations are seen),
+the current state of the records linked to the changed ones on the other side, and the terms.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+import pandas as pd
+
+from sfqb.areas.customers import ACCOUNT_EXT_ID
+from sfqb.extract import soql
+from sfqb.extract.frames import add_address_columns, records_frame
+from sfqb.windows import Window
+
+log = logging.getLogger(__name__)
+
+ACCOUNT_FIELDS = [
+    "Id", "Name", "Phone", "Fax", "Website",
+    "BillingStreet", "BillingCity", "BillingState", "BillingPostalCode", "BillingCountry",
+    "ShippingStreet", "ShippingCity", "ShippingState", "ShippingPostalCode", "ShippingCountry",
+    "Terms__c", ACCOUNT_EXT_ID, "Sync_Me__c", "ParentId", "Parent.External_Account_ID__c",
+    "Billing_Address_Block__c", "Shipping_Address_Block__c", "SystemModstamp",
+]
+CONTACT_FIELDS = [
+    "Id", "AccountId", "FirstName", "LastName", "Email", "Phone",
+    "MailingStreet", "MailingCity", "MailingState", "MailingPostalCode", "MailingCountry",
+    "External_Contact_ID__c", "LastModifiedDate",
+]
+QB_CUSTOMER_COLUMNS = [
+    "Id", "SyncToken", "DisplayName", "Active", "Job", "IsProject", "ParentRef.value", "Level",
+    "GivenName", "FamilyName", "CompanyName", "PrimaryEmailAddr.Address",
+    "PrimaryPhone.FreeFormNumber", "Fax.FreeFormNumber", "WebAddr.URI",
+    "SalesTermRef.value", "SalesTermRef.name", "MetaData.LastUpdatedTime",
+]
+
+
+def _query_many(sf, sobject: str, fields: list[str], in_field: str, values: Iterable, where=None):
+    for text in soql.select_in_chunks(sobject, fields, in_field, values, where=where):
+        yield from sf.query(text)
+
+
+def _dedupe(records: Iterable[dict]) -> list[dict]:
+    seen: dict[str, dict] = {}
+    for record in records:
+        seen[record["Id"]] = record
+    return list(seen.values())
+
+
+def billing_contacts(sf, account_ids: Iterable[str]) -> pd.DataFrame:
+    """The billing Contact of each Account (the most recently modified when a real org holds
+    more than one), with columns prefixed ``BillingContact.`` and the key ``AccountId``."""
+    contacts = records_frame(
+        _query_many(sf, "Contact", CONTACT_FIELDS, "AccountId", account_ids,
+                    where=soql.eq("Is_Billing_Contact__c", True)),
+        CONTACT_FIELDS,
+    )
+    if contacts.empty:
+        return pd.DataFrame(columns=["AccountId", *(f"BillingContact.{c}" for c in CONTACT_FIELDS)])
+    contacts = contacts.sort_values("LastModifiedDate").drop_duplicates("AccountId", keep="last")
+    renamed = contacts.rename(columns={c: f"BillingContact.{c}" for c in CONTACT_FIELDS})
+    renamed["AccountId"] = contacts["AccountId"].to_numpy()
+    return renamed
+
+
+def _with_contacts(sf, accounts: pd.DataFrame) -> pd.DataFrame:
+    contacts = billing_contacts(sf, accounts["Id"])
+    return accounts.merge(contacts, how="left", left_on="Id", right_on="AccountId").drop(
+        columns=["AccountId"]
+    )
+
+
+def sf_changed_accounts(sf, window: Window | None, retry_ids: Iterable[str] = ()) -> pd.DataFrame:
+    """Accounts to consider for SF -> QB: changed in ``window`` (None: no window this run),
+    reached through an opportunity won or a billing Contact changed in it, ticked Sync_Me__c,
+    or failed last run (``retry_ids``); with HasWonOpportunity and BillingContact.* columns."""
+    changed: list[dict] = []
+    won: set[str] = set()
+    contact_changed: set[str] = set()
+    if window is not None:
+        changed = list(sf.query_window("Account", ACCOUNT_FIELDS, window.start, window.end))
+        won = {
+            r["AccountId"] for r in sf.query_window(
+                "Opportunity", ["AccountId"], window.start, window.end, where=soql.eq("IsWon", True)
+            ) if r.get("AccountId")
+        }
+        contact_changed = {
+            r["AccountId"] for r in sf.query_window(
+                "Contact", ["AccountId"], window.start, window.end,
+                where=soql.eq("Is_Billing_Contact__c", True),
+            ) if r.get("AccountId")
+        }
+    ticked = list(sf.query(soql.select("Account", ACCOUNT_FIELDS, where=soql.eq("Sync_Me__c", True))))
+    known = {r["Id"] for r in changed + ticked}
+    wanted = (won | contact_changed | set(retry_ids)) - known
+    more = list(_query_many(sf, "Account", ACCOUNT_FIELDS, "Id", sorted(wanted)))
+    accounts = records_frame(_dedupe(changed + ticked + more), ACCOUNT_FIELDS)
+    if accounts.empty:
+        accounts["HasWonOpportunity"] = pd.Series(dtype=bool)
+        return _with_contacts(sf, accounts)
+    with_won = {
+        r["AccountId"] for r in _query_many(
+            sf, "Opportunity", ["AccountId"], "AccountId", accounts["Id"], where=soql.eq("IsWon", True)
+        )
+    }
+    accounts["HasWonOpportunity"] = accounts["Id"].isin(with_won)
+    log.info(
+        "Salesforce: %d accounts changed in %s, %d ticked Sync Me, %d reached through won "
+        "opportunities, billing contacts or last run's failures",
+        len(changed), window, len(ticked), len(more),
+    )
+    return _with_contacts(sf, accounts)
+
+
+def sf_accounts_linked_to(sf, qb_ids: Iterable[str]) -> pd.DataFrame:
+    """Current Accounts whose External_Account_ID__c is one of ``qb_ids``, with billing Contacts."""
+    accounts = records_frame(_query_many(sf, "Account", ACCOUNT_FIELDS, ACCOUNT_EXT_ID, qb_ids), ACCOUNT_FIELDS)
+    return _with_contacts(sf, accounts)
+
+
+def qb_customer_frame(records: Iterable[dict]) -> pd.DataFrame:
+    frame = records_frame(records, QB_CUSTOMER_COLUMNS)
+    frame = add_address_columns(frame, "BillAddr")
+    return add_address_columns(frame, "ShipAddr")

@@ -1,0 +1,83 @@
+"""What every area's steps share: hooks, state, windows, commit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sfqb.preferences import Preferences, parse_preferences
+from sfqb.state import SyncState, TaskVariables, VariableBackend
+from sfqb.windows import Window, plan_window
+
+log = logging.getLogger(__name__)
+
+
+def preferences(run: dict) -> Preferences:
+    """The run's preferences, as ``begin_run`` validated them (one value for the whole run)."""
+    return parse_preferences(run["preferences"])
+
+
+def sync_state(backend: VariableBackend | None = None) -> SyncState:
+    return SyncState(backend or TaskVariables())
+
+
+def salesforce_hook():
+    from sfqb.hooks.salesforce import SfqbSalesforceHook
+
+    return SfqbSalesforceHook()
+
+
+def quickbooks_hook():
+    from sfqb.hooks.quickbooks import QuickBooksHook
+
+    return QuickBooksHook()
+
+
+def _instant(value: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value) if value else None
+
+
+def run_windows(run: dict, streams: list[str], state: SyncState) -> dict[str, dict | None]:
+    """The window of each stream for this run (``Window.to_xcom()``, or None: nothing to read).
+
+    Scheduled and manual runs read from each stream's watermark; a backfill run re-reads its
+    data interval and never commits; ``run["resync_from"]`` (a manual full resync) reads from
+    that date without committing.
+    """
+    prefs = preferences(run)
+    upper = dt.datetime.fromisoformat(run["upper_bound"])
+    install = dt.datetime.fromisoformat(run["install_date"])
+    backfill = None
+    if run.get("backfill") and run.get("data_interval_start") and run.get("data_interval_end"):
+        backfill = (_instant(run["data_interval_start"]), _instant(run["data_interval_end"]))
+    windows = {}
+    for stream in streams:
+        window = plan_window(
+            upper_bound=upper,
+            install_date=install,
+            watermark=state.watermark(stream),
+            lookback=dt.timedelta(minutes=prefs.lookback_minutes),
+            backfill_interval=backfill,
+            resync_from=_instant(run.get("resync_from")),
+        )
+        log.info("%s: window %s", stream, window or "empty (nothing to read)")
+        windows[stream] = window.to_xcom() if window else None
+    return windows
+
+
+def commit_windows(run: dict, windows: dict[str, dict | None], state: SyncState | None = None) -> dict:
+    """Move each stream's watermark to its window's end, for incremental windows only."""
+    state = state or sync_state()
+    now = dt.datetime.now(dt.UTC)
+    committed = {}
+    for stream, value in windows.items():
+        if value is None:
+            continue
+        window = Window.from_xcom(value)
+        if not window.commits:
+            log.info("%s: %s window: watermark not moved", stream, window.mode)
+            continue
+        committed[stream] = state.commit_watermark(
+            stream, window.end, run_id=run["run_id"], now=now
+        ).isoformat()
+    return committed

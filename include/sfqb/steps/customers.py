@@ -1,0 +1,282 @@
+"""The customer area's I/O steps: extract, plan, load (SPEC section 2).
+
+Keys in outcomes: a Salesforce Account Id for SF -> QB writes, ``QB:<Id>`` for QB -> SF writes
+(``QB:<Id> contact`` for billing Contacts), so every WARNING names a record a person can find.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+
+import pandas as pd
+
+from sfqb.areas import customers as rules
+from sfqb.extract import customers as ex
+from sfqb.extract.frames import isna, missing
+from sfqb.hooks.errors import DuplicateNameError
+from sfqb.load import sf_datetime, sf_outcomes
+from sfqb.outcomes import CREATED, FAILED, UPDATED, area_report, log_problems, outcomes
+from sfqb.steps.common import preferences, quickbooks_hook, run_windows, salesforce_hook, sync_state
+from sfqb.windows import Window
+
+log = logging.getLogger(__name__)
+
+QB_STREAM, SF_STREAM = rules.QB_STREAM, rules.SF_STREAM
+# QBO query text is sent in a POST body; keep IN lists short enough to stay readable in logs.
+QB_IN_CHUNK = 200
+
+
+def _qb_in(ids: list[str]) -> list[str]:
+    from sfqb.extract.qbo_queries import quote
+
+    return [
+        "Id IN (" + ", ".join(quote(i) for i in ids[start : start + QB_IN_CHUNK]) + ")"
+        for start in range(0, len(ids), QB_IN_CHUNK)
+    ]
+
+
+def _qb_customers_by_id(qb, ids) -> list[dict]:
+    ids = sorted({str(i) for i in ids if not missing(i)})
+    records: list[dict] = []
+    for condition in _qb_in(ids):
+        records += list(qb.query_all("Customer", where=[condition], include_inactive=True))
+    return records
+
+
+def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
+    """Both systems' changes in this run's windows, plus what the plan compares them with."""
+    sf, qb, state = sf or salesforce_hook(), qb or quickbooks_hook(), state or sync_state()
+    windows = run_windows(run, [QB_STREAM, SF_STREAM], state)
+
+    qb_records: list[dict] = []
+    if windows[QB_STREAM]:
+        window = Window.from_xcom(windows[QB_STREAM])
+        qb_records = list(qb.query_window("Customer", window.start, window.end, include_inactive=True))
+    qb_records += _qb_customers_by_id(qb, set(state.retries(QB_STREAM)) - {r["Id"] for r in qb_records})
+    qb_changed = ex.qb_customer_frame(qb_records)
+
+    sf_window = Window.from_xcom(windows[SF_STREAM]) if windows[SF_STREAM] else None
+    sf_changed = ex.sf_changed_accounts(sf, sf_window, state.retries(SF_STREAM))
+
+    sf_linked = ex.sf_accounts_linked_to(sf, qb_changed["Id"])
+    linked_ids = sf_changed.loc[~isna(sf_changed[rules.ACCOUNT_EXT_ID]), rules.ACCOUNT_EXT_ID]
+    qb_linked = ex.qb_customer_frame(_qb_customers_by_id(qb, linked_ids))
+    terms = {t["Name"]: t["Id"] for t in qb.query_all("Term", include_inactive=False)}
+    log.info(
+        "customers: %d QuickBooks customers and %d Salesforce accounts to consider",
+        len(qb_changed), len(sf_changed),
+    )
+    return {
+        "windows": windows,
+        "qb_changed": qb_changed,
+        "sf_changed": sf_changed,
+        "sf_linked": sf_linked,
+        "qb_linked": qb_linked,
+        "terms": terms,
+    }
+
+
+def plan(run: dict, extracted: dict) -> dict:
+    """The pure rules over the extracted frames (XCom-ready dict of frames and lists)."""
+    inputs = rules.CustomerInputs(
+        qb_changed=extracted["qb_changed"],
+        sf_changed=extracted["sf_changed"],
+        sf_linked=extracted["sf_linked"],
+        qb_linked=extracted["qb_linked"],
+        terms=extracted["terms"],
+    )
+    result = rules.plan_customers(inputs, preferences(run))
+    log.info(
+        "customers plan: %d accounts and %d contacts to write in Salesforce; %d customers to "
+        "create and %d to update in QuickBooks; %d skipped",
+        len(result.accounts), len(result.contacts), len(result.customer_creates),
+        len(result.customer_updates), len(result.skips),
+    )
+    return {
+        "accounts": result.accounts,
+        "contacts": result.contacts,
+        "customer_creates": result.customer_creates,
+        "customer_updates": result.customer_updates,
+        "clear_sync_me": list(result.clear_sync_me),
+        "skips": result.skips,
+        "notes": result.notes,
+    }
+
+
+def _outcome(key: str, action: str, target_id=None, reason: str = "") -> dict:
+    return {"key": str(key), "action": action, "target_id": None if missing(target_id) else str(target_id),
+            "reason": reason}
+
+
+def _write_to_quickbooks(plan: dict, sf, qb, stamp: str, done: list[dict]) -> list[dict]:
+    """Creates and updates in QuickBooks; returns the Salesforce Account updates that record
+    the links (External Account ID), Last Sync Date and cleared Sync Me."""
+    from sfqb.hooks.quickbooks import BatchOp
+
+    creates: pd.DataFrame = plan["customer_creates"]
+    updates: pd.DataFrame = plan["customer_updates"]
+    account_writes: list[dict] = []
+    contact_writes: list[dict] = []
+    ops = [
+        BatchOp(key=row.key, operation="create", entity="Customer", payload=json.loads(row.payload),
+                request_id=qb.request_id_for(row.key, "create.Customer"))
+        for row in creates.itertuples()
+    ]
+    ops += [
+        BatchOp(key=row.key, operation="update", entity="Customer",
+                payload={**json.loads(row.payload), "Id": row.Id, "SyncToken": row.SyncToken, "sparse": True})
+        for row in updates.itertuples()
+    ]
+    contacts = dict(zip(creates["key"], creates["billing_contact_id"], strict=True)) if len(creates) else {}
+    duplicates: dict[str, str] = {}
+    for result in qb.batch(ops) if ops else []:
+        key = str(result.key)
+        if result.ok:
+            qb_id = str(result.entity["Id"])
+            action = CREATED if key in contacts else UPDATED
+            done.append(_outcome(key, action, qb_id))
+            account_writes.append({"Id": key, rules.ACCOUNT_EXT_ID: qb_id, "Last_Sync_Date__c": stamp, "Sync_Me__c": False})
+            if not missing(contacts.get(key)):
+                contact_writes.append({"Id": contacts[key], rules.CONTACT_EXT_ID: qb_id,
+                                       rules.ACCOUNT_EXT_ID: qb_id, "Last_Sync_Date__c": stamp})
+        elif isinstance(result.error, DuplicateNameError) and key in contacts:
+            duplicates[key] = json.loads(creates.set_index("key").at[key, "payload"])["DisplayName"]
+        else:
+            done.append(_outcome(key, FAILED, reason=str(result.error)))
+    if duplicates:
+        account_writes += _adopt_duplicates(duplicates, contacts, sf, qb, stamp, done, contact_writes)
+    if contact_writes:
+        for result in sf.update("Contact", contact_writes):
+            if not result.ok:
+                done.append(_outcome(f"{result.key}", FAILED, reason="billing Contact link: "
+                                     + "; ".join(f"{e.status_code}: {e.message}" for e in result.errors)))
+    return account_writes
+
+
+def _adopt_duplicates(duplicates, contacts, sf, qb, stamp, done, contact_writes) -> list[dict]:
+    """A create refused as a duplicate name: if that QuickBooks customer is linked to no
+    Account, it is the one an interrupted earlier attempt created (or a same-named customer
+    made in QuickBooks since the first run): link it instead of failing (R-GEN-3)."""
+    from sfqb.extract.qbo_queries import quote
+
+    names = sorted(set(duplicates.values()))
+    found: dict[str, str] = {}
+    for start in range(0, len(names), QB_IN_CHUNK):
+        chunk = names[start : start + QB_IN_CHUNK]
+        condition = "DisplayName IN (" + ", ".join(quote(n) for n in chunk) + ")"
+        for record in qb.query_all("Customer", where=[condition], include_inactive=True):
+            found[record["DisplayName"]] = str(record["Id"])
+    taken = set(ex.sf_accounts_linked_to(sf, found.values())[rules.ACCOUNT_EXT_ID].dropna().astype(str))
+    writes = []
+    for key, name in duplicates.items():
+        qb_id = found.get(name)
+        if qb_id is None or qb_id in taken:
+            other = f" (QuickBooks customer {qb_id} is already linked to another Account)" if qb_id else ""
+            done.append(_outcome(key, FAILED, reason=f"QuickBooks already has a customer, vendor or employee named {name!r}{other}"))
+            continue
+        done.append(_outcome(key, UPDATED, qb_id, "linked to the existing QuickBooks customer of the same name"))
+        writes.append({"Id": key, rules.ACCOUNT_EXT_ID: qb_id, "Last_Sync_Date__c": stamp, "Sync_Me__c": False})
+        if not missing(contacts.get(key)):
+            contact_writes.append({"Id": contacts[key], rules.CONTACT_EXT_ID: qb_id,
+                                   rules.ACCOUNT_EXT_ID: qb_id, "Last_Sync_Date__c": stamp})
+    return writes
+
+
+def _write_accounts(plan: dict, sf, stamp: str, done: list[dict]) -> None:
+    """QB -> SF Account upserts by External Account ID, parents before sub-customers."""
+    accounts: pd.DataFrame = plan["accounts"]
+    if accounts.empty:
+        return
+    fields = rules.default_map("customer_to_account").target_fields
+    for _, level in accounts.groupby("level", sort=True):
+        records = []
+        for row in level.to_dict("records"):
+            record = {f: (None if missing(row.get(f)) else row[f]) for f in fields}
+            record[rules.ACCOUNT_EXT_ID] = row[rules.ACCOUNT_EXT_ID]
+            record["Last_Sync_Date__c"] = stamp
+            if not missing(row.get("parent_ext_id")):
+                record["Parent"] = {rules.ACCOUNT_EXT_ID: str(row["parent_ext_id"])}
+            records.append(record)
+        for row in sf_outcomes(sf.upsert("Account", records, ext_id_field=rules.ACCOUNT_EXT_ID)):
+            row["key"] = f"QB:{row['key']}"
+            done.append(row)
+
+
+def _write_contacts(plan: dict, sf, stamp: str, done: list[dict]) -> None:
+    """QB -> SF billing Contacts: in place when the Account has one, else upsert (R-ACC-8)."""
+    contacts: pd.DataFrame = plan["contacts"]
+    if contacts.empty:
+        return
+    fields = rules.default_map("customer_to_contact").target_fields
+    by_id, by_ext = [], []
+    for row in contacts.to_dict("records"):
+        record = {f: (None if missing(row.get(f)) else row[f]) for f in fields}
+        record.update({
+            rules.CONTACT_EXT_ID: row[rules.CONTACT_EXT_ID],
+            rules.ACCOUNT_EXT_ID: row[rules.ACCOUNT_EXT_ID],
+            "Is_Billing_Contact__c": True,
+            "Last_Sync_Date__c": stamp,
+        })
+        if missing(row.get("contact_id")):
+            record["Account"] = {rules.ACCOUNT_EXT_ID: row[rules.ACCOUNT_EXT_ID]}
+            by_ext.append(record)
+        else:
+            by_id.append({"Id": row["contact_id"], **record})
+    results = []
+    if by_id:
+        results += sf.update("Contact", by_id, key_field=rules.CONTACT_EXT_ID)
+    if by_ext:
+        results += sf.upsert("Contact", by_ext, ext_id_field=rules.CONTACT_EXT_ID)
+    for row in sf_outcomes(results):
+        row["key"] = f"QB:{row['key']} contact"
+        done.append(row)
+
+
+def load(run: dict, plan: dict, *, sf=None, qb=None) -> dict:
+    """Apply the plan: QuickBooks writes first (their Ids link back to Salesforce), then the
+    Salesforce writes. Returns the area report with the records to retry next run."""
+    sf, qb = sf or salesforce_hook(), qb or quickbooks_hook()
+    stamp = sf_datetime(dt.datetime.now(dt.UTC))
+    done: list[dict] = []
+
+    account_writes = _write_to_quickbooks(plan, sf, qb, stamp, done)
+    written = {w["Id"] for w in account_writes}
+    failed_now = {d["key"] for d in done if d["action"] == FAILED}
+    account_writes += [
+        {"Id": key, "Sync_Me__c": False}
+        for key in plan["clear_sync_me"] if key not in written and key not in failed_now
+    ]
+    if account_writes:
+        for result in sf.update("Account", account_writes):
+            if not result.ok:
+                done.append(_outcome(result.key, FAILED, reason="recording the link in Salesforce: "
+                                     + "; ".join(f"{e.status_code}: {e.message}" for e in result.errors)))
+    _write_accounts(plan, sf, stamp, done)
+    _write_contacts(plan, sf, stamp, done)
+
+    frame = outcomes(done)
+    skipped = pd.concat([plan["skips"]], ignore_index=True)
+    log_problems(log, rules.AREA, skipped, frame)
+    for note in plan["notes"].itertuples():
+        log.warning("%s: %s: %s", rules.AREA, note.key, note.reason)
+    report = area_report(rules.AREA, skipped, frame)
+    report["warnings"] += [f"{rules.AREA}: {n.key}: {n.reason}" for n in plan["notes"].itertuples()]
+    report["warning_count"] += len(plan["notes"])
+    failed = frame[frame["action"] == FAILED]["key"].astype(str)
+    report["retry"] = {
+        QB_STREAM: sorted({k.split(":")[1].split()[0] for k in failed if k.startswith("QB:")}),
+        SF_STREAM: sorted({k for k in failed if not k.startswith("QB:")}),
+    }
+    return report
+
+
+def commit(run: dict, extracted: dict, report: dict, *, state=None) -> dict:
+    """After a successful load: save the records to retry, then move the watermarks."""
+    from sfqb.steps.common import commit_windows
+
+    state = state or sync_state()
+    for stream, ids in report.get("retry", {}).items():
+        state.save_retries(stream, ids, run_id=run["run_id"])
+    return commit_windows(run, extracted["windows"], state)
