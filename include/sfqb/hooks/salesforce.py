@@ -13,7 +13,9 @@ this adds what a sync needs and nothing more:
   UNABLE_TO_LOCK_ROW are retried (lock errors inside a collection: only those records);
   an expired session logs in again once; REQUEST_LIMIT_EXCEEDED stops the run
   (``QuotaExceededError``) and is never retried;
-- ``hook.calls``: a CallCounter per endpoint (one count per HTTP attempt the hook makes).
+- ``hook.calls``: a CallCounter per endpoint, one count per attempt of an operation (a Bulk
+  API job counts once, under ``bulk2.*``); ``hook.http_requests`` counts every HTTP request
+  made through the hook's session (logins, Bulk API polls and library re-logins included).
 
 Tokens never reach a log line: the session id is registered with Airflow's secrets masker,
 and the hook itself logs only endpoints, counts and error codes.
@@ -278,9 +280,11 @@ class _TimeoutSession(requests.Session):
     def __init__(self, timeout: float | tuple[float, float]) -> None:
         super().__init__()
         self.default_timeout = timeout
+        self.requests_made = 0
 
     def request(self, method, url, *args, **kwargs):  # type: ignore[override]
         kwargs.setdefault("timeout", self.default_timeout)
+        self.requests_made += 1
         return super().request(method, url, *args, **kwargs)
 
 
@@ -366,6 +370,11 @@ class SfqbSalesforceHook(SalesforceHook):
 
     def get_conn(self) -> Salesforce:
         return self.conn
+
+    @property
+    def http_requests(self) -> int | None:
+        """HTTP requests sent through the hook's own session (None with a caller's session)."""
+        return getattr(self.session, "requests_made", None)
 
     @property
     def can_log_in_again(self) -> bool:
