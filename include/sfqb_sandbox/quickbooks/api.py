@@ -37,9 +37,8 @@ def run_query(company: Company, text: str) -> dict:
         rows = (obj for obj in rows if predicate(obj))
     if q.count:
         return {"totalCount": sum(1 for _ in rows)}
-    key = qlang.sort_key(q)
-    if key is not None:
-        rows = sorted(rows, key=key)
+    if q.order:
+        rows = qlang.sort_rows(q, rows)
     page = list(islice(rows, q.start - 1, q.start - 1 + q.max_results))
     if not page:
         return {}

@@ -391,41 +391,18 @@ def has_active_condition(query: Query) -> bool:
     return any(cond.prop.lower() == "active" for cond in query.conditions)
 
 
-def sort_key(query: Query):
-    if not query.order:
-        return None
+def sort_rows(query: Query, rows) -> list[dict]:
+    """ORDER BY: one stable sort per key, last key first; missing values sort first (ASC)."""
+    rows = list(rows)
+    for prop, descending in reversed(query.order):
+        lowered, path = prop.lower(), prop.split(".")
 
-    def key(obj: dict):
-        parts = []
-        for prop, descending in query.order:
-            value = _key(prop.lower(), _lookup(obj, prop.split(".")))
-            parts.append(_Sortable(value, descending))
-        return parts
+        def key(obj: dict, lowered=lowered, path=path):
+            value = _key(lowered, _lookup(obj, path))
+            return (0, "") if value is None else (1, value)
 
-    return key
-
-
-class _Sortable:
-    """Missing values first (ascending); DESC inverts."""
-
-    __slots__ = ("value", "descending")
-
-    def __init__(self, value: Any, descending: bool) -> None:
-        self.value = value
-        self.descending = descending
-
-    def __lt__(self, other: _Sortable) -> bool:
-        a, b = self.value, other.value
-        if self.descending:
-            a, b = b, a
-        if a is None:
-            return b is not None
-        if b is None:
-            return False
         try:
-            return a < b
-        except TypeError:
-            return str(a) < str(b)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Sortable) and self.value == other.value
+            rows.sort(key=key, reverse=descending)
+        except TypeError:  # mixed value types: compare as text
+            rows.sort(key=lambda obj, k=key: (k(obj)[0], str(k(obj)[1])), reverse=descending)
+    return rows
