@@ -348,16 +348,17 @@ class SfqbSalesforceHook(SalesforceHook):
     @cached_property
     def conn(self) -> Salesforce:
         """The simple-salesforce client built from the connection (cached; dropped and built
-        again when the session expires). Logging in counts as the ``login`` endpoint."""
+        again when the session expires). Each login counts as the ``login`` endpoint (a direct
+        session does not log in)."""
         extras = self.get_connection(self.conn_id).extra_dejson
         proxies = self._get_field(extras, "proxies")
         if proxies and not self.session.proxies:
             self.session.proxies.update(proxies)  # the provider would drop them (own session)
-        self.calls.add("login")
         client = SalesforceHook.conn.func(self)
         _mask(client.session_id)
         partial = getattr(client, "_salesforce_login_partial", None)
         if partial is not None:
+            self.calls.add("login")
             # simple-salesforce logs in again by itself on a 401; mask those tokens too.
             def login_and_mask():
                 session_id, instance = partial()
