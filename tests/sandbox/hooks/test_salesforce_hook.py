@@ -15,7 +15,13 @@ import math
 import pytest
 
 from sfqb.extract import soql
-from sfqb.hooks.errors import AuthError, QuotaExceededError, SyncServiceError, TransientError
+from sfqb.hooks.errors import (
+    AuthError,
+    NotFoundError,
+    QuotaExceededError,
+    SyncServiceError,
+    TransientError,
+)
 from sfqb.hooks.retry import RetryPolicy
 from sfqb.hooks.salesforce import SfqbSalesforceHook
 
@@ -312,12 +318,17 @@ def test_given_the_daily_quota_is_spent_when_calling_then_the_run_stops_without_
 
 def test_given_non_retryable_errors_when_calling_then_they_surface_with_their_code(
         sf_hook, sf_hook_env):
-    """A bad query is MALFORMED/INVALID_FIELD at once; a 5xx that never stops surfaces as a
-    TransientError after the policy's attempts (4 here)."""
+    """A bad query is INVALID_FIELD at once; an injected 404 is a NotFoundError at once; a 5xx
+    that never stops surfaces as a TransientError after the policy's attempts (4 here)."""
     with pytest.raises(SyncServiceError) as bad:
         list(sf_hook.query("SELECT Nope__c FROM Account"))
     assert bad.value.code == "INVALID_FIELD" and not isinstance(bad.value, TransientError)
     assert sf_hook.calls.snapshot()["query"] == 1
+    sf_hook_env.add_fault("salesforce", kind="status", status=404, path="/describe", times=1,
+                          body=[{"errorCode": "NOT_FOUND", "message": "gone"}])
+    with pytest.raises(NotFoundError) as missing:
+        sf_hook.describe("Account")
+    assert missing.value.code == "NOT_FOUND" and sf_hook.calls.snapshot()["describe"] == 1
     sf_hook_env.add_fault("salesforce", kind="http_503", path="/limits", times=None)
     with pytest.raises(TransientError) as down:
         sf_hook.limits()
@@ -345,6 +356,10 @@ def test_given_faults_and_relogins_when_logs_are_captured_then_no_secret_appears
                         info["access_token"]}
     for secret in secrets:
         assert secret not in text
+    from airflow.sdk.log import redact
+
+    for token in tokens:  # registered with Airflow's masker, so task logs redact it too
+        assert redact(f"Bearer {token}") == "Bearer ***"
 
 
 @pytest.mark.slow
