@@ -204,11 +204,11 @@ def install(app: FastAPI, svc: SalesforceService) -> None:
 
     def ingest_row(obj, op: str, values: dict, info: dict) -> tuple[str, bool]:
         if op in ("delete", "hardDelete"):
-            record_id = values.get("Id") or values.get("id") or ""
+            record_id = org.record(obj.name, values.get("Id") or values.get("id") or "")["Id"]
             org.delete(obj.name, record_id)
             if op == "hardDelete":
-                org.store.remove(obj.name, org.record(obj.name, record_id, deleted_ok=True)["Id"])
-            return org.record(obj.name, record_id, deleted_ok=True)["Id"], False
+                org.hard_delete(obj.name, record_id)
+            return record_id, False
         fields = resolve_columns(obj, values)
         if op == "insert":
             return org.create(obj.name, fields, csv=True), True
@@ -322,8 +322,7 @@ def install(app: FastAPI, svc: SalesforceService) -> None:
         refs = [i for i in parsed.items if isinstance(i, FieldRef)]
         resolved = [org.engine.resolve(obj, r, text) for r in refs]
         getters = [org.engine.getter(r) for r in resolved]
-        table = org.store.table(obj.name).values()
-        rows = org.engine.filter(obj, parsed, text, table, info["operation"] == "queryAll")
+        rows = org.engine.filter(obj, parsed, text, None, info["operation"] == "queryAll")
         rows = org.engine.order_and_cut(obj, parsed, text, rows)
         lines = [[_cell(g(r)) for g in getters] for r in rows]
         job["results"] = {"header": [".".join(r.names) for r in resolved], "rows": lines}

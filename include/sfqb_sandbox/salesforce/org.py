@@ -414,6 +414,11 @@ class Org:
         if after:
             after(self, new)
 
+    def hard_delete(self, sobject: str, record_id: str) -> None:
+        """Remove a (soft-deleted) record for good: memory and SQLite, no recycle bin."""
+        self._dirty.pop(record_id, None)
+        self.store.remove(sobject, record_id)
+
     def bump_modstamp(self, sobject: str, record_id: str) -> str:
         rec = dict(self.record(self.obj(sobject).name, record_id))
         rec["SystemModstamp"] = self.now()

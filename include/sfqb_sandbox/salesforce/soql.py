@@ -672,16 +672,16 @@ class Engine:
         """Return (total, rows) for a query: rows are rendered records (or [] for COUNT())."""
         query = Parser(text).parse()
         obj = self.obj(query.sobject)
-        rows = self.select(obj, query, text, include_deleted, allow_subqueries, parent=None)
+        rows = self.select(obj, query, text, include_deleted, allow_subqueries)
         return query, rows
 
-    def select(self, obj, query: Query, text: str, include_deleted: bool, allow_subqueries: bool,
-               parent: tuple[str, dict] | None) -> list:
+    def select(self, obj, query: Query, text: str, include_deleted: bool,
+               allow_subqueries: bool) -> list:
         if query.offset is not None and query.offset > 2000:
             raise SFError("NUMBER_OUTSIDE_VALID_RANGE",
                           f"Maximum SOQL offset allowed is 2000: {query.offset}")
         renderers = self.renderers(obj, query, text, include_deleted, allow_subqueries)
-        rows = self.filter(obj, query, text, self.store.table(obj.name).values(), include_deleted)
+        rows = self.filter(obj, query, text, None, include_deleted)
         rows = self.order_and_cut(obj, query, text, rows)
         if query.count_only:
             return rows
@@ -693,10 +693,49 @@ class Engine:
 
     def filter(self, obj, query: Query, text: str, candidates, include_deleted: bool) -> list:
         test = self.compile(obj, query.where, text) if query.where else None
+        if candidates is None:
+            candidates = self.store.table(obj.name).values()
+            if query.where is not None:
+                candidates = self.indexed(obj, query.where, candidates)
         return [
             r for r in candidates
             if (include_deleted or not r.get("IsDeleted")) and (test is None or test(r))
         ]
+
+    def indexed(self, obj, where: Cond, candidates):
+        """Narrow a scan with an index when the WHERE (or one of its AND parts) is
+        ``Field = 'x'`` or ``Field IN (...)`` on an id, lookup or unique field. The compiled
+        condition still runs on what comes back, so this only saves time."""
+        for cond in where.parts if where.op == "AND" else [where]:
+            if cond.op not in ("CMP", "IN") or (cond.op == "CMP" and cond.cmp != "="):
+                continue
+            path = cond.ref.path
+            if len(path) == 2 and path[0].lower() == obj.name.lower():
+                path = path[1:]
+            f = obj.field(path[0]) if len(path) == 1 else None
+            if f is None or not (f.type in ID_TYPES or f.external_id or f.unique):
+                continue
+            if any(v.kind != "string" for v in cond.values):
+                continue
+            table = self.store.table(obj.name)
+            found: dict[str, dict] = {}
+            for value in cond.values:
+                if f.type in ID_TYPES:
+                    key = to18(value.value)
+                    if key is None:
+                        continue
+                    if f.name == "Id":
+                        if key in table:
+                            found[key] = table[key]
+                        continue
+                    rows = self.store.lookup(obj.name, f.name, key)
+                else:
+                    rows = self.store.lookup(obj.name, f.name, value.value,
+                                             f.type in TEXT_TYPES and not f.case_sensitive)
+                for row in rows:
+                    found[row["Id"]] = row
+            return list(found.values())
+        return candidates
 
     def order_and_cut(self, obj, query: Query, text: str, rows: list) -> list:
         for order in reversed(query.order):
@@ -723,8 +762,12 @@ class Engine:
             if kind != "child":
                 continue
             rel, child_obj, sub = data
-            candidates = [c for c in self.store.table(child_obj.name).values()
-                          if c.get(rel.field) in parent_ids]
+            table = self.store.table(child_obj.name)
+            if len(parent_ids) * 20 < len(table):  # few parents: the lookup index is cheaper
+                candidates = [c for pid in parent_ids
+                              for c in self.store.lookup(child_obj.name, rel.field, pid)]
+            else:
+                candidates = [c for c in table.values() if c.get(rel.field) in parent_ids]
             matched = self.filter(child_obj, sub, sub.text, candidates, False)
             groups: dict[str, list] = {}
             for c in matched:

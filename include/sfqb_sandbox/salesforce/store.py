@@ -109,7 +109,8 @@ class Store:
                     index.setdefault(k, set()).add(rec["Id"])
             self._indexes[key] = index
         table = self.table(sobject)
-        return [table[i] for i in index.get(_key(value, fold), ()) if i in table]
+        # ids grow with creation (base-62 counter), so sorting keeps creation order
+        return [table[i] for i in sorted(index.get(_key(value, fold), ())) if i in table]
 
     def remove(self, sobject: str, record_id: str) -> None:
         self.pop(sobject, record_id)
