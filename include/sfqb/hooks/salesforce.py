@@ -315,6 +315,8 @@ class SfqbSalesforceHook(SalesforceHook):
         bulk_threshold: writes of more records than this go through Bulk API 2.0.
         bulk_wait: seconds Bulk API polling waits first (and the base of its back-off).
         collection_size: records per sObject Collections call (at most 200).
+        parse_float: how JSON numbers with a fraction are read; ``Decimal`` by default, so
+            money read from Salesforce is exact (pass ``float`` for the library's behaviour).
         sleep: injectable for tests.
     """
 
@@ -331,6 +333,7 @@ class SfqbSalesforceHook(SalesforceHook):
         bulk_threshold: int = BULK_THRESHOLD,
         bulk_wait: float = 2.0,
         collection_size: int = COLLECTION_SIZE,
+        parse_float: Callable[[str], Any] = Decimal,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not 1 <= collection_size <= COLLECTION_SIZE:
@@ -341,6 +344,7 @@ class SfqbSalesforceHook(SalesforceHook):
         self.bulk_threshold = bulk_threshold
         self.bulk_wait = bulk_wait
         self.collection_size = collection_size
+        self.parse_float = parse_float
         self.calls = CallCounter()
         self._sleep = sleep
 
@@ -355,6 +359,8 @@ class SfqbSalesforceHook(SalesforceHook):
         if proxies and not self.session.proxies:
             self.session.proxies.update(proxies)  # the provider would drop them (own session)
         client = SalesforceHook.conn.func(self)
+        # simple-salesforce's own parse_float option, which the provider does not pass on.
+        client._parse_float = self.parse_float
         _mask(client.session_id)
         partial = getattr(client, "_salesforce_login_partial", None)
         if partial is not None:

@@ -134,6 +134,19 @@ def test_given_awkward_names_when_written_and_queried_then_they_round_trip(
 # --- writes ------------------------------------------------------------------------------
 
 
+def test_given_money_when_written_and_read_then_it_stays_an_exact_decimal(sf_hook, sf_hook_fresh):
+    """Money is never a float: Decimals go out as exact JSON numbers and come back as Decimal
+    (the hook reads JSON fractions as Decimal)."""
+    from decimal import Decimal
+
+    created = sf_hook.create("Account", [{"Name": "Money", "AnnualRevenue": Decimal("1234.56")}])
+    assert created[0].ok, created[0].errors
+    row = next(sf_hook.query(soql.select("Account", ["AnnualRevenue"],
+                                         where=soql.eq("Id", created[0].id))))
+    assert row["AnnualRevenue"] == Decimal("1234.56")
+    assert isinstance(row["AnnualRevenue"], Decimal)
+
+
 def test_given_some_bad_records_when_creating_then_results_come_back_per_record(
         sf_hook, sf_hook_fresh):
     """api-spec 3.6; R-GEN-5: allOrNone false: good records are written, bad ones come back
