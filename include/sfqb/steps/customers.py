@@ -28,13 +28,10 @@ QB_STREAM, SF_STREAM = rules.QB_STREAM, rules.SF_STREAM
 QB_IN_CHUNK = 200
 
 
-def _qb_in(ids: list[str]) -> list[str]:
-    from sfqb.extract.qbo_queries import quote
+def _qb_in(ids: list[str], prop: str = "Id") -> list[str]:
+    from sfqb.extract.qbo_queries import in_
 
-    return [
-        "Id IN (" + ", ".join(quote(i) for i in ids[start : start + QB_IN_CHUNK]) + ")"
-        for start in range(0, len(ids), QB_IN_CHUNK)
-    ]
+    return [in_(prop, ids[start : start + QB_IN_CHUNK]) for start in range(0, len(ids), QB_IN_CHUNK)]
 
 
 def _qb_customers_by_id(qb, ids) -> list[dict]:
@@ -159,13 +156,9 @@ def _adopt_duplicates(duplicates, contacts, sf, qb, stamp, done, contact_writes)
     """A create refused as a duplicate name: if that QuickBooks customer is linked to no
     Account, it is the one an interrupted earlier attempt created (or a same-named customer
     made in QuickBooks since the first run): link it instead of failing (R-GEN-3)."""
-    from sfqb.extract.qbo_queries import quote
-
     names = sorted(set(duplicates.values()))
     found: dict[str, str] = {}
-    for start in range(0, len(names), QB_IN_CHUNK):
-        chunk = names[start : start + QB_IN_CHUNK]
-        condition = "DisplayName IN (" + ", ".join(quote(n) for n in chunk) + ")"
+    for condition in _qb_in(names, "DisplayName"):
         for record in qb.query_all("Customer", where=[condition], include_inactive=True):
             found[record["DisplayName"]] = str(record["Id"])
     taken = set(ex.sf_accounts_linked_to(sf, found.values())[rules.ACCOUNT_EXT_ID].dropna().astype(str))
@@ -280,3 +273,53 @@ def commit(run: dict, extracted: dict, report: dict, *, state=None) -> dict:
     for stream, ids in report.get("retry", {}).items():
         state.save_retries(stream, ids, run_id=run["run_id"])
     return commit_windows(run, extracted["windows"], state)
+
+
+MATCHING = "matching.customers"
+
+
+def first_run_match(run: dict, *, sf=None, qb=None, state=None) -> dict:
+    """R-PRE-1 once: link existing Accounts to existing Customers of exactly the same name
+    (External Account ID := Customer Id), so the first sync creates no duplicates. Ambiguous
+    names are WARNINGs listing the candidates. Recorded in the sync state (R-PRE-6)."""
+    from sfqb.extract import soql
+    from sfqb.extract.frames import records_frame
+    from sfqb.transform.match import match_accounts_to_customers
+
+    state = state or sync_state()
+    done = state.first_run_done(MATCHING)
+    if done is not None:
+        log.info("first-run matching of accounts and customers already ran (%s)", done["done_at"])
+        return {"area": "matching", "created": 0, "updated": 0, "skipped": 0, "failed": 0,
+                "warning_count": 0, "warnings": [], "already_done": True}
+    sf, qb = sf or salesforce_hook(), qb or quickbooks_hook()
+    accounts = records_frame(
+        sf.query(soql.select("Account", ["Id", "Name", rules.ACCOUNT_EXT_ID])),
+        ["Id", "Name", rules.ACCOUNT_EXT_ID],
+    )
+    customers = records_frame(qb.query_all("Customer"), ["Id", "DisplayName"])
+    links, ambiguous = match_accounts_to_customers(accounts, customers)
+    stamp = sf_datetime(dt.datetime.now(dt.UTC))
+    results = sf.update(
+        "Account",
+        [{"Id": r.sf_id, rules.ACCOUNT_EXT_ID: str(r.qb_id), "Last_Sync_Date__c": stamp}
+         for r in links.itertuples()],
+    ) if len(links) else []
+    done_rows = sf_outcomes(results)
+    warnings = [
+        f"matching: {r.key!r} is shared by Salesforce accounts {', '.join(r.sf_ids)} and "
+        f"QuickBooks customers {', '.join(map(str, r.qb_ids))}: not linked; link one by setting "
+        f"its External Account ID, or rename the duplicates"
+        for r in ambiguous.itertuples()
+    ]
+    failed = [f"matching: {d['key']}: {d['reason']}" for d in done_rows if d["action"] == FAILED]
+    for line in warnings + failed:
+        log.warning("%s", line)
+    linked = sum(d["action"] != FAILED for d in done_rows)
+    log.info("first-run matching: %d account/customer pairs linked, %d ambiguous names", linked, len(ambiguous))
+    if not failed:
+        state.mark_first_run_done(MATCHING, run_id=run["run_id"], now=dt.datetime.now(dt.UTC),
+                                  details={"linked": linked, "ambiguous": len(ambiguous)})
+    return {"area": "matching", "created": 0, "updated": linked, "skipped": len(ambiguous),
+            "failed": len(failed), "warning_count": len(warnings) + len(failed),
+            "warnings": warnings + failed}

@@ -20,6 +20,14 @@ AREA = "customers"
 
 
 @task(pool="sfqb_quickbooks")
+def match_customers(run: dict) -> dict:
+    """First run only: link Accounts and Customers that share an exact name (R-PRE-1)."""
+    from sfqb.steps.customers import first_run_match
+
+    return first_run_match(run)
+
+
+@task(pool="sfqb_quickbooks")
 def extract_customers(run: dict) -> dict:
     """Read what changed in both systems since the last committed watermarks."""
     from sfqb.steps.customers import extract
@@ -54,8 +62,10 @@ def commit_customers(run: dict, extracted: dict, report: dict) -> dict:
 @task_group(group_id=AREA)
 def customers_group(run):
     """Customers <-> Accounts and billing Contacts."""
+    matched = match_customers(run)
     extracted = extract_customers(run)
+    matched >> extracted
     plan = plan_customers_task(run, extracted)
     report = load_customers(run, plan)
     commit_customers(run, extracted, report)
-    return report
+    return [matched, report]
