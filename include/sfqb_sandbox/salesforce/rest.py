@@ -406,6 +406,78 @@ def install(app: FastAPI, svc: SalesforceService) -> None:
         done(request, f"collections.upsert.{obj.name}")
         return results
 
+    # --- sObject Tree -------------------------------------------------------------------------
+    @route(app, base + "/composite/tree/{sobject}", ["POST"])
+    async def tree(request: Request, version: str, sobject: str):
+        """api-spec 3.7: nested parent/child records created all or nothing (at most 200)."""
+        obj = org.obj(sobject)
+        body = await json_body(request)
+        roots = body.get("records") if isinstance(body, dict) else None
+        if not isinstance(roots, list):
+            raise SFError("JSON_PARSER_ERROR", "Expected a JSON object with a 'records' array")
+
+        def count(records) -> int:
+            total = 0
+            for rec in records:
+                total += 1
+                for value in rec.values() if isinstance(rec, dict) else ():
+                    if isinstance(value, dict) and isinstance(value.get("records"), list):
+                        total += count(value["records"])
+            return total
+
+        if count(roots) > MAX_COLLECTION:
+            raise SFError("EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than "
+                          f"{MAX_COLLECTION} records in this operation")
+        results: list[dict] = []
+        errors: list[dict] = []
+
+        def insert(node_obj, rec: dict, parent_field: str | None, parent_id: str | None) -> None:
+            attrs = rec.get("attributes") or {}
+            ref = attrs.get("referenceId")
+            if attrs.get("type") and attrs["type"].lower() != node_obj.name.lower():
+                errors.append({"referenceId": ref, "errors": [SFError(
+                    "INVALID_TYPE", f"Record type {attrs['type']} does not match "
+                    f"{node_obj.name}").save_error()]})
+                return
+            fields, children = {}, []
+            for key, value in rec.items():
+                if key == "attributes":
+                    continue
+                if isinstance(value, dict) and isinstance(value.get("records"), list):
+                    children.append((key, value["records"]))
+                else:
+                    fields[key] = value
+            if parent_field:
+                fields[parent_field] = parent_id
+            try:
+                new_id = org.create(node_obj.name, fields)
+            except SFError as exc:
+                errors.append({"referenceId": ref, "errors": [exc.save_error()]})
+                return
+            results.append({"referenceId": ref, "id": new_id})
+            for rel_name, records in children:
+                rel = next((c for c in node_obj.child_relationships if c.relationship_name
+                            and c.relationship_name.lower() == rel_name.lower()), None)
+                if rel is None:
+                    errors.append({"referenceId": ref, "errors": [SFError(
+                        "INVALID_FIELD", f"No such relationship {rel_name} on {node_obj.name}"
+                    ).save_error()]})
+                    continue
+                child_obj = org.obj(rel.child_sobject)
+                for child in records:
+                    insert(child_obj, child, rel.field, new_id)
+
+        with org.transaction():
+            for rec in roots:
+                insert(obj, rec if isinstance(rec, dict) else {}, None, None)
+            if errors:
+                org.rollback()
+        if errors:
+            mark(request, f"tree.create.{obj.name}", write=False)
+            return JSONResponse({"hasErrors": True, "results": errors}, status_code=400)
+        done(request, f"tree.create.{obj.name}")
+        return JSONResponse({"hasErrors": False, "results": results}, status_code=201)
+
 
 def _to18(value: str) -> str | None:
     from .ids import to18

@@ -91,3 +91,13 @@ def test_given_bulk_deletes_when_run_then_rows_are_soft_deleted(sf, fresh):
     gone = sf.query_all("SELECT Id FROM Account WHERE Name LIKE 'Bulk Gone%' AND IsDeleted = true",
                         include_deleted=True)
     assert {r["Id"] for r in gone["records"]} == set(ids)
+
+
+def test_given_a_hard_delete_job_when_run_then_rows_are_gone_even_from_query_all(sf, fresh):
+    """api-spec 3.12: hardDelete skips the recycle bin: queryAll no longer finds the rows."""
+    ids = [sf.Account.create({"Name": f"Bulk Purged {i}"})["id"] for i in range(2)]
+    results = sf.bulk2.Account.hard_delete(records=[{"Id": i} for i in ids], wait=0.1)
+    assert int(results[0]["numberRecordsFailed"]) == 0
+    gone = sf.query_all("SELECT Id FROM Account WHERE Name LIKE 'Bulk Purged%'",
+                        include_deleted=True)
+    assert gone["totalSize"] == 0

@@ -192,3 +192,33 @@ def test_given_changes_when_asking_get_updated_and_get_deleted_then_ids_in_windo
     with pytest.raises(SalesforceMalformedRequest) as too_old:
         sf.Account.updated(start - dt.timedelta(days=31), end)
     assert too_old.value.content[0]["errorCode"] == "INVALID_REPLICATION_DATE"
+
+
+def test_given_an_invoice_tree_when_posted_then_parent_and_children_are_created(sf, fresh):
+    """api-spec 3.7: sObject Tree creates an Invoice__c with its Invoice_Items__r in one call
+    (201 with referenceIds); any bad record fails the whole tree with 400 and nothing is
+    written."""
+    account = sf.query("SELECT Id FROM Account LIMIT 1")["records"][0]["Id"]
+    invoice_fields = {f["name"]: f for f in sf.Invoice__c.describe()["fields"]}
+    item_fields = {f["name"]: f for f in sf.Invoice_Item__c.describe()["fields"]}
+    item_body = {k: 1 for k, f in item_fields.items() if f["createable"] and not f["nillable"]
+                 and f["type"] in ("double", "currency", "int")}
+    invoice = {"attributes": {"type": "Invoice__c", "referenceId": "inv1"}}
+    if "Account__c" in invoice_fields:
+        invoice["Account__c"] = account
+    invoice["Invoice_Items__r"] = {"records": [
+        {"attributes": {"type": "Invoice_Item__c", "referenceId": f"item{n}"}, **item_body}
+        for n in range(2)]}
+    created = sf.restful("composite/tree/Invoice__c", method="POST", json={"records": [invoice]})
+    assert created["hasErrors"] is False
+    ids = {r["referenceId"]: r["id"] for r in created["results"]}
+    assert set(ids) == {"inv1", "item0", "item1"}
+    children = sf.query(f"SELECT Id FROM Invoice_Item__c WHERE Invoice__c = '{ids['inv1']}'")
+    assert children["totalSize"] == 2
+    bad = dict(invoice, Invoice_Items__r={"records": [
+        {"attributes": {"type": "Invoice_Item__c", "referenceId": "bad"}, "Nope__c": 1}]})
+    with pytest.raises(SalesforceMalformedRequest) as caught:
+        sf.restful("composite/tree/Invoice__c", method="POST", json={"records": [bad]})
+    assert caught.value.content["hasErrors"] is True
+    assert caught.value.content["results"][0]["referenceId"] == "bad"
+    assert sf.query("SELECT COUNT() FROM Invoice__c")["totalSize"] == 1
