@@ -8,6 +8,7 @@ fault, like the real service.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -290,11 +291,17 @@ def _coerce(prop: str, literal: Any, sample: Any) -> Any:
     return literal
 
 
+@functools.lru_cache(maxsize=131072)
+def _instant(text: str) -> dt.datetime:
+    """Stored MetaData times repeat a lot (seeds, batches): parse each text once."""
+    return parse_qbo_datetime(text)
+
+
 def _key(prop: str, value: Any) -> Any:
     if value is None:
         return None
     if prop in _DATETIME_PROPS:
-        return parse_qbo_datetime(value)
+        return _instant(value)
     if prop == "id" or prop.endswith("ref"):
         return int(value) if str(value).isdigit() else str(value)
     if isinstance(value, str):

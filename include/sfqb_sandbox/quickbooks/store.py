@@ -7,6 +7,7 @@ replay table, OAuth tokens, settings and the deleted-entity log CDC reads.
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 from collections.abc import Iterable
@@ -35,6 +36,7 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
+        self._changes = itertools.count(1)  # never reset, so versions never repeat
         self.load()
 
     # -- loading -------------------------------------------------------------------------
@@ -42,6 +44,8 @@ class Store:
         self.objects: dict[str, dict[int, dict]] = {}
         self.names: dict[str, dict[str, int]] = {entity: {} for entity in UNIQUE_NAME_FIELD}
         self.next_ids: dict[str, int] = {}
+        # Bumped on every change of an entity's table: lets queries cache a sorted order.
+        self.versions: dict[str, int] = {}
         for entity, id_, body in self.db.execute(
                 "SELECT entity, id, body FROM objects ORDER BY entity, id"):
             self._remember(entity, id_, loads(body))
@@ -51,6 +55,7 @@ class Store:
             key: loads(value) for key, value in self.db.execute("SELECT key, value FROM settings")}
 
     def _remember(self, entity: str, id_: int, obj: dict) -> None:
+        self.versions[entity] = next(self._changes)
         table = self.objects.setdefault(entity, {})
         old = table.get(id_)
         field = UNIQUE_NAME_FIELD.get(entity)
@@ -89,6 +94,7 @@ class Store:
 
     def remove(self, entity: str, id_: int, ts: float, time: str) -> None:
         obj = self.objects.get(entity, {}).pop(id_, None)
+        self.versions[entity] = next(self._changes)
         field = UNIQUE_NAME_FIELD.get(entity)
         if obj and field and obj.get(field):
             self.names[entity].pop(obj[field].lower(), None)

@@ -179,3 +179,28 @@ def test_given_invoices_when_filtered_by_customer_and_amount_then_matching_rows(
     assert rows and all(r.CustomerRef.value == "1" for r in rows)
     big = Invoice.where("TotalAmt >= 1000", max_results=1000, qb=qb)
     assert all(float(r.TotalAmt) >= 1000 for r in big)
+
+
+def test_given_get_query_param_when_called_then_same_answer_as_post(qbo, qb):
+    """api-spec 2.2: query by GET ?query= (URL-encoded) or POST application/text."""
+    text = "SELECT * FROM Term WHERE Name = 'Net 30'"
+    answer = qbo.http("GET", "query", qb.auth_client.access_token,
+                      params={"query": text, "minorversion": "75"},
+                      headers={"Content-Type": "application/json"})
+    assert answer.status_code == 200
+    rows = answer.json()["QueryResponse"]["Term"]
+    assert [r["Name"] for r in rows] == ["Net 30"]
+    assert rows == qb.query(text)["QueryResponse"]["Term"]
+
+
+def test_given_order_by_last_updated_when_paging_then_stable_order_across_pages(qb):
+    """sfqb pages by ORDERBY Metadata.LastUpdatedTime: pages are disjoint and in order."""
+    seen = []
+    for start in (1, 6, 11):
+        page = qb.query("SELECT * FROM Customer WHERE Active IN (true, false) ORDERBY "
+                        f"Metadata.LastUpdatedTime STARTPOSITION {start} MAXRESULTS 5")
+        seen += page["QueryResponse"].get("Customer", [])
+    ids = [c["Id"] for c in seen]
+    assert len(ids) == len(set(ids)) == 15
+    stamps = [c["MetaData"]["LastUpdatedTime"] for c in seen]
+    assert stamps == sorted(stamps)
