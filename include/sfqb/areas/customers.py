@@ -291,6 +291,8 @@ def plan_customers_from_sf(
     linked = wanted[~is_new]
     updates = pd.DataFrame(columns=["key", "Id", "SyncToken", "payload", "changed"])
     if len(linked):
+        update_targets = set(customer_map.for_updates().target_fields) | {"SalesTermRef.value"}
+        targets = [t for t in targets if t in update_targets]
         current = qb_linked.set_index("Id").reindex(linked["qb_id"].astype(str))
         current.index = linked.index
         current["SalesTermRef.value"] = current.get("SalesTermRef.value", pd.Series(pd.NA, index=current.index))

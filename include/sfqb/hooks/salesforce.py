@@ -238,6 +238,8 @@ def _json_value(value: Any) -> Any:
         return value.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     if isinstance(value, dt.date):
         return value.isoformat()
+    if callable(getattr(value, "item", None)):  # numpy scalars from pandas frames
+        return value.item()
     raise TypeError(f"cannot send {type(value).__name__} to Salesforce")
 
 
@@ -253,7 +255,21 @@ def _csv_value(value: Any) -> str:
         return str(value)
     if isinstance(value, Decimal):
         return format(value, "f")
-    return str(_json_value(value))
+    return _csv_value(_json_value(value))
+
+
+def bulk_row(record: Mapping, prefix: str = "") -> dict[str, str]:
+    """A record as Bulk API 2.0 CSV cells. A nested relationship reference such as
+    ``{"Parent": {"Ext__c": "42"}}`` (the REST form) becomes the ``Parent.Ext__c`` column."""
+    row: dict[str, str] = {}
+    for key, value in record.items():
+        if key == "attributes":
+            continue
+        if isinstance(value, Mapping):
+            row.update(bulk_row(value, f"{prefix}{key}."))
+        else:
+            row[f"{prefix}{key}"] = _csv_value(value)
+    return row
 
 
 def parse_bulk_csv(text: str) -> Iterator[dict]:
@@ -653,7 +669,7 @@ class SfqbSalesforceHook(SalesforceHook):
         name = soql.field(sobject)
         if not records:
             return []
-        rows = [{k: _csv_value(v) for k, v in r.items() if k != "attributes"} for r in records]
+        rows = [bulk_row(r) for r in records]
         keys = [r.get(key_field) if key_field else i for i, r in enumerate(records)]
         columns = sorted({c for row in rows for c in row})
 

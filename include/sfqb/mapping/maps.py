@@ -21,6 +21,9 @@ DEFAULTS_DIR = Path(__file__).with_name("defaults")
 class Row:
     source: str
     target: str
+    # "always", or "create": the row fills a new record only (e.g. Account Name -> Customer
+    # CompanyName: a default for new customers, never a reason to rewrite an existing one).
+    when: str = "always"
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,11 @@ class FieldMap:
     source: str
     target: str
     rows: tuple[Row, ...]
+
+    def for_updates(self) -> FieldMap:
+        """The map without its create-only rows."""
+        rows = tuple(row for row in self.rows if row.when != "create")
+        return FieldMap(self.pair, self.source, self.target, rows)
 
     @property
     def source_fields(self) -> list[str]:
@@ -48,7 +56,9 @@ def default_map(pair: str) -> FieldMap:
         pair=data["pair"],
         source=data["source"],
         target=data["target"],
-        rows=tuple(Row(str(r["source"]), str(r["target"])) for r in data["rows"]),
+        rows=tuple(
+            Row(str(r["source"]), str(r["target"]), str(r.get("when", "always"))) for r in data["rows"]
+        ),
     )
 
 

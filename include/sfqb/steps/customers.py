@@ -107,6 +107,19 @@ def _outcome(key: str, action: str, target_id=None, reason: str = "") -> dict:
             "reason": reason}
 
 
+def _sf_values_from_qb(entity: dict) -> tuple[dict, dict]:
+    """What QuickBooks made of a customer we just wrote, mapped back to Account and Contact
+    fields: recorded with the link, so the next run finds both sides equal (R-GEN-4)."""
+    from sfqb.mapping.maps import apply_map, default_map
+
+    frame = ex.qb_customer_frame([entity])
+    account = apply_map(frame, default_map("customer_to_account")).iloc[0].to_dict()
+    contact = apply_map(frame, default_map("customer_to_contact")).iloc[0].to_dict()
+    account = {k: (None if missing(v) else v) for k, v in account.items()}
+    contact = {k: (None if missing(v) else v) for k, v in contact.items()}
+    return account, (contact if contact.get("LastName") else {})
+
+
 def _write_to_quickbooks(plan: dict, sf, qb, stamp: str, done: list[dict]) -> list[dict]:
     """Creates and updates in QuickBooks; returns the Salesforce Account updates that record
     the links (External Account ID), Last Sync Date and cleared Sync Me."""
@@ -134,9 +147,11 @@ def _write_to_quickbooks(plan: dict, sf, qb, stamp: str, done: list[dict]) -> li
             qb_id = str(result.entity["Id"])
             action = CREATED if key in contacts else UPDATED
             done.append(_outcome(key, action, qb_id))
-            account_writes.append({"Id": key, rules.ACCOUNT_EXT_ID: qb_id, "Last_Sync_Date__c": stamp, "Sync_Me__c": False})
+            account_values, contact_values = _sf_values_from_qb(result.entity)
+            account_writes.append({"Id": key, **account_values, rules.ACCOUNT_EXT_ID: qb_id,
+                                   "Last_Sync_Date__c": stamp, "Sync_Me__c": False})
             if not missing(contacts.get(key)):
-                contact_writes.append({"Id": contacts[key], rules.CONTACT_EXT_ID: qb_id,
+                contact_writes.append({"Id": contacts[key], **contact_values, rules.CONTACT_EXT_ID: qb_id,
                                        rules.ACCOUNT_EXT_ID: qb_id, "Last_Sync_Date__c": stamp})
         elif isinstance(result.error, DuplicateNameError) and key in contacts:
             duplicates[key] = json.loads(creates.set_index("key").at[key, "payload"])["DisplayName"]

@@ -216,3 +216,14 @@ def test_given_a_qb_contact_person_when_planned_then_the_billing_contact_is_writ
     assert (contact["LastName"], contact["Email"]) == ("Hopper", "g@example.com")
     assert contact["External_Contact_ID__c"] == "9" and contact["Is_Billing_Contact__c"] is True
     assert "no family name" in plan.skips.set_index("key").loc["QB:10", "reason"]
+
+
+def test_given_a_customer_whose_company_name_differs_when_planned_then_create_only_rows_do_not_update():
+    """R-GEN-4: Account Name -> CompanyName fills new customers only; an existing customer's own
+    CompanyName is not a difference to send back."""
+    sf = sf_frame({"Id": "001A", "Name": "Acme", "External_Account_ID__c": "9"})
+    qb = qb_frame({"Id": "9", "DisplayName": "Acme", "CompanyName": "Acme Holdings LLC"})
+    plan = plan_customers(
+        inputs(sf_changed=sf, qb_linked=qb), Preferences(allow_salesforce_to_modify_quickbooks=True)
+    )
+    assert plan.customer_updates.empty and plan.skips.empty

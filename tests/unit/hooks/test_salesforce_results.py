@@ -16,6 +16,7 @@ from sfqb.hooks.salesforce import (
     _bulk_issue,
     _csv_value,
     _json_value,
+    bulk_row,
     parse_bulk_csv,
     parse_collection_results,
     strip_attributes,
@@ -75,6 +76,15 @@ def test_given_python_values_when_sent_then_money_stays_exact():
         _json_value(dt.datetime(2025, 1, 2))
     assert [_csv_value(v) for v in (None, True, 7, Decimal("0.10"), "x")] == [
         "", "true", "7", "0.10", "x"]
+    import numpy as np
+
+    assert _json_value(np.int64(3)) == 3 and _csv_value(np.bool_(True)) == "true"
+
+
+def test_given_a_relationship_reference_when_made_a_bulk_row_then_it_is_a_dotted_column():
+    """api-spec 3.12: Bulk CSV names a parent by ``Relationship.ExternalIdField``."""
+    record = {"attributes": {"type": "Account"}, "Name": "Kid", "Parent": {"Ext__c": "42"}}
+    assert bulk_row(record) == {"Name": "Kid", "Parent.Ext__c": "42"}
 
 
 def test_given_a_bulk_error_cell_when_parsed_then_code_message_and_fields_split():

@@ -1,0 +1,150 @@
+"""A small, pure builder for QuickBooks Online queries: every value goes through ``literal``.
+
+Why: the QBO query language has no bind parameters, so a name like ``O'Brien \\ Sons`` must be
+escaped by hand (``\\'`` for a quote, ``\\\\`` for a backslash, as the service's parser reads
+them), and date-times must carry an explicit offset (a naive one means "company local time",
+which silently shifts windows). Building queries only from these helpers keeps f-string
+queries (and their injection bugs) out of the project.
+
+Reference: api-spec 2.5 (grammar, escapes, paging, ``Active`` filter), 2.9 (CDC).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+
+MAX_RESULTS = 1000
+"""The largest MAXRESULTS QBO accepts (more is fault 4001)."""
+
+DEFAULT_ORDER = "Metadata.LastUpdatedTime"
+"""Paging needs a stable order; by last update it also lets a caller advance a watermark."""
+
+LAST_UPDATED = "MetaData.LastUpdatedTime"
+
+_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")
+_OPERATORS = ("=", "<", ">", "<=", ">=", "IN", "LIKE")
+
+
+def name(identifier: str) -> str:
+    """Check that ``identifier`` is an entity or property name (``MetaData.LastUpdatedTime``)."""
+    if not isinstance(identifier, str) or not _IDENTIFIER.match(identifier):
+        raise ValueError(f"not a QBO entity or property name: {identifier!r}")
+    return identifier
+
+
+def quote(value: str) -> str:
+    """``value`` as a quoted QBO string literal: backslash first (so the escapes added for
+    quotes are not doubled), then the single quote. ``%`` is a wildcard only inside LIKE and
+    QBO has no escape for it, so it is left as is."""
+    if not isinstance(value, str):
+        raise TypeError(f"quote() takes a str, not {type(value).__name__}")
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def format_datetime(value: dt.datetime) -> str:
+    """ISO ``YYYY-MM-DDTHH:MM:SS+HH:MM``, whole seconds (QBO stores whole seconds: flooring
+    keeps ``[start, end)`` windows adjacent). Naive datetimes are refused."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value.isoformat()} has no timezone; pass an aware one")
+    return value.replace(microsecond=0).isoformat()
+
+
+def literal(value: object) -> str:
+    """Any supported Python value as a QBO literal (strings quoted and escaped; booleans
+    ``true``/``false``; numbers as written; dates ``'YYYY-MM-DD'``; date-times with offset)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return quote(value)
+    if isinstance(value, dt.datetime):
+        return quote(format_datetime(value))
+    if isinstance(value, dt.date):
+        return quote(value.isoformat())
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"not a finite number: {value}")
+        return format(value, "f")
+    raise TypeError(f"no QBO literal for {type(value).__name__}: {value!r}")
+
+
+def condition(prop: str, op: str, value: object) -> str:
+    """One condition: ``DisplayName = 'O\\'Brien'``; ``IN`` takes an iterable of values."""
+    op = op.upper()
+    if op not in _OPERATORS:
+        raise ValueError(f"unsupported QBO operator {op!r}; one of {_OPERATORS}")
+    if op == "IN":
+        if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+            raise TypeError("IN takes an iterable of values")
+        values = [literal(v) for v in value]
+        if not values:
+            raise ValueError(f"IN needs at least one value for {prop}")
+        return f"{name(prop)} IN ({', '.join(values)})"
+    if op == "LIKE" and not isinstance(value, str):
+        raise TypeError("LIKE takes a string pattern")
+    return f"{name(prop)} {op} {literal(value)}"
+
+
+def equals(prop: str, value: object) -> str:
+    return condition(prop, "=", value)
+
+
+def in_(prop: str, values: Iterable[object]) -> str:
+    return condition(prop, "IN", values)
+
+
+def active_any() -> str:
+    """Name-list queries return only active records unless asked (api-spec 2.5)."""
+    return "Active IN (true, false)"
+
+
+def window_conditions(start: dt.datetime | None, end: dt.datetime | None) -> list[str]:
+    """``[start, end)`` on the last-update time; an open side is left out."""
+    out = []
+    if start is not None:
+        out.append(f"{LAST_UPDATED} >= {literal(start)}")
+    if end is not None:
+        out.append(f"{LAST_UPDATED} < {literal(end)}")
+    return out
+
+
+def where_clause(conditions: Sequence[str]) -> str:
+    """``WHERE a AND b`` (QBO has only AND), or an empty string."""
+    conditions = [c for c in conditions if c]
+    return f" WHERE {' AND '.join(conditions)}" if conditions else ""
+
+
+def select(
+    entity: str,
+    where: Sequence[str] = (),
+    *,
+    order_by: str | None = DEFAULT_ORDER,
+    descending: bool = False,
+    start_position: int | None = None,
+    max_results: int | None = None,
+) -> str:
+    """``SELECT * FROM Entity [WHERE ...] [ORDERBY ...] [STARTPOSITION n] [MAXRESULTS m]``.
+
+    Conditions are strings made by ``condition``/``window_conditions``/``active_any``.
+    STARTPOSITION is 1-based; MAXRESULTS at most 1000 (api-spec 2.5)."""
+    text = f"SELECT * FROM {name(entity)}{where_clause(where)}"
+    if order_by:
+        text += f" ORDERBY {name(order_by)}{' DESC' if descending else ''}"
+    if start_position is not None:
+        if start_position < 1:
+            raise ValueError("STARTPOSITION is 1-based")
+        text += f" STARTPOSITION {int(start_position)}"
+    if max_results is not None:
+        if not 1 <= max_results <= MAX_RESULTS:
+            raise ValueError(f"MAXRESULTS must be 1..{MAX_RESULTS}, got {max_results}")
+        text += f" MAXRESULTS {int(max_results)}"
+    return text
+
+
+def count(entity: str, where: Sequence[str] = ()) -> str:
+    """``SELECT COUNT(*) FROM Entity [WHERE ...]``; the answer is ``QueryResponse.totalCount``."""
+    return f"SELECT COUNT(*) FROM {name(entity)}{where_clause(where)}"

@@ -1,0 +1,650 @@
+"""QuickBooksHook: the Airflow connection ``quickbooks`` -> python-quickbooks, thin typed calls.
+
+Everything goes through the real libraries' sessions (intuit-oauth for tokens, the
+``OAuth2Session`` of python-quickbooks for API calls, via ``QuickBooks.make_request``); the
+hook adds what they lack:
+
+- tokens: shared, rotated and persisted by ``TokenManager`` (``token_store.py``);
+  python-quickbooks fixes the access token for the life of a client, so a new client is built
+  after every refresh (api-spec 1.2);
+- errors: python-quickbooks raises one exception class for most faults; ``map_error`` decides
+  by ``error_code`` (api-spec 2.3) and the HTTP status;
+- retries (``call_with_retries``) for throttling, 5xx and dropped connections, never for
+  record errors; a client-side ``RateLimiter`` keeps under 500/min, 10 concurrent, 40 batches;
+- per-endpoint counters (``hook.calls``) for logs and the benchmark.
+
+Reads return plain dicts (``use_decimal``: amounts are ``Decimal``); writes return the
+entity dicts or per-record ``BatchResult``s. DataFrames and business rules live elsewhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cached_property
+from typing import Any, Literal, TypeVar
+
+import requests
+from airflow.sdk import BaseHook
+from quickbooks import QuickBooks
+from quickbooks.exceptions import AuthorizationException, QuickbooksException
+
+from sfqb.extract import qbo_queries as q
+
+from .counters import CallCounter
+from .errors import (
+    AuthError,
+    DuplicateNameError,
+    NotFoundError,
+    StaleObjectError,
+    SyncServiceError,
+    ThrottledError,
+    TransientError,
+    ValidationError,
+)
+from .limiter import RateLimiter
+from .retry import RETRYABLE, RetryPolicy, call_with_retries
+from .token_store import (
+    AirflowVariableTokenStore,
+    FileLock,
+    InvalidGrant,
+    TokenManager,
+    Tokens,
+    TokenStore,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+BATCH_SIZE = 30
+"""QBO's limit of BatchItemRequests per batch call (api-spec 2.8)."""
+CDC_CAP = 1000
+"""CDC returns at most 1000 objects per response (api-spec 2.9)."""
+CDC_MAX_AGE = dt.timedelta(days=30)
+DEFAULT_REDIRECT_URI = "https://developer.intuit.com/v2/OAuth2Playground/RedirectUrl"
+REQUEST_ID_NAMESPACE = uuid.UUID("6f1c3a52-7b0e-5d8e-9a51-3c2f0e7d4b10")
+
+NAME_LISTS = frozenset({"Customer", "Item", "Class", "Term", "Vendor", "Employee", "Account",
+                        "PaymentMethod", "Department", "TaxCode"})
+"""Entities with an ``Active`` flag: queries return only active ones unless asked."""
+VOID_BY_OPERATION = frozenset({"Invoice"})
+"""Voided with ``?operation=void``; SalesReceipt and Payment use ``operation=update&include=void``."""
+
+Operation = Literal["create", "update", "delete", "void"]
+
+
+def request_id_for(*parts: object) -> str:
+    """A deterministic ``requestid``: UUID5 of the parts (36 characters, the batch limit)."""
+    return str(uuid.uuid5(REQUEST_ID_NAMESPACE, "\x1f".join(str(p) for p in parts)))
+
+
+@dataclass(frozen=True)
+class BatchOp:
+    """One write in a batch. ``key`` is the caller's record key (results come back by it)."""
+
+    key: str
+    operation: Operation
+    entity: str
+    payload: dict
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    key: str
+    ok: bool
+    entity: dict | None = None
+    error: SyncServiceError | None = None
+
+
+# -- errors ------------------------------------------------------------------------------------
+
+def _int_code(value: object) -> int | None:
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def map_fault(code: object, message: str = "", detail: str = "", *, status: int | None = None,
+              retry_after: float | None = None) -> SyncServiceError:
+    """A QBO fault (code, Message, Detail; the HTTP status when known) -> the taxonomy."""
+    n = _int_code(code)
+    text = message or "QuickBooks error"
+    if status == 401 or n in (401, 3200) or (n is not None and 0 < n < 500 and n != 429):
+        return AuthError(f"QuickBooks refused the credentials: {text}", code=n, detail="")
+    if n in (3001, 429) or status == 429 or "ThrottleExceeded" in f"{message} {detail}":
+        return ThrottledError(f"QuickBooks throttled the request: {text}", code=3001,
+                              retry_after=retry_after)
+    if n == 3100 or status == 403:
+        return AuthError(f"QuickBooks refused access: {text}", code=n, detail=detail)
+    if n == 5010:
+        return StaleObjectError(text, code=n, detail=detail)
+    if n == 6240:
+        return DuplicateNameError(text, code=n, detail=detail)
+    if n == 610:
+        return NotFoundError(text, code=n, detail=detail)
+    if (n is not None and n >= 10000) or (status is not None and status >= 500):
+        return TransientError(f"QuickBooks server error: {_short(text)}", code=n,
+                              detail=_short(detail))
+    return ValidationError(text, code=n, detail=detail)
+
+
+def _short(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def map_error(exc: Exception, *, status: int | None = None,
+              retry_after: float | None = None) -> SyncServiceError:
+    """A python-quickbooks or requests exception -> the taxonomy (api-spec 2.3, 4.2).
+
+    python-quickbooks raises ``QuickbooksException(..., 10000)`` for a non-JSON body (the XML
+    429) and for a non-200 without a ``Fault`` (a bare 429/500/503), so the HTTP status and
+    the message decide those."""
+    if isinstance(exc, SyncServiceError):
+        return exc
+    if isinstance(exc, AuthorizationException) and exc.error_code == 401:
+        # The body of a 401 is not worth showing (and is never a secret, but keep logs short).
+        return AuthError("QuickBooks refused the access token (HTTP 401)", code=401)
+    if isinstance(exc, QuickbooksException):
+        return map_fault(exc.error_code, str(exc.message), str(exc.detail or ""),
+                         status=status, retry_after=retry_after)
+    if isinstance(exc, (requests.ConnectionError, requests.Timeout)):
+        return TransientError(f"QuickBooks connection failed: {type(exc).__name__}")
+    if isinstance(exc, requests.RequestException):
+        return TransientError(f"QuickBooks request failed: {type(exc).__name__}")
+    raise TypeError(f"not a QuickBooks error: {exc!r}")
+
+
+def _retry_after(response: requests.Response | None) -> float | None:
+    if response is None:
+        return None
+    value = response.headers.get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+# -- JSON --------------------------------------------------------------------------------------
+
+def _json_default(value: object) -> object:
+    """Money is Decimal in our code; JSON has only numbers. A float whose shortest repr is the
+    same decimal (any amount with <= 15 significant digits) is emitted exactly."""
+    if isinstance(value, Decimal):
+        as_float = float(value)
+        if Decimal(repr(as_float)) != value:
+            raise ValueError(f"{value} cannot be sent as an exact JSON number")
+        return as_float
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def dumps(payload: object) -> str:
+    return json.dumps(payload, default=_json_default, ensure_ascii=False)
+
+
+# -- the client ----------------------------------------------------------------------------------
+
+class _Client(QuickBooks):
+    """python-quickbooks with a timeout on every request (a hung server must not hang a task)
+    and the last response kept per thread (its status and Retry-After decide retries)."""
+
+    timeout: tuple[float, float] = (10.0, 120.0)
+
+    def process_request(self, request_type, url, headers="", params="", data=""):
+        self._last.response = None
+        response = self.session.request(
+            request_type, url,
+            headers={**headers, "Authorization": "Bearer " + self.session.access_token},
+            params=params, data=data.encode("utf-8") if isinstance(data, str) else data,
+            timeout=self.timeout)
+        self._last.response = response
+        return response
+
+    @property
+    def _last(self) -> threading.local:
+        local = self.__dict__.get("_local")
+        if local is None:
+            local = self.__dict__["_local"] = threading.local()
+        return local
+
+    @property
+    def last_response(self) -> requests.Response | None:
+        return getattr(self._last, "response", None)
+
+
+def _mask(secret: str | None) -> None:
+    """Register a token or secret with Airflow's secrets masker (task logs redact it)."""
+    if not secret:
+        return
+    try:
+        from airflow.sdk.log import mask_secret
+    except ImportError:  # pragma: no cover - only without the Task SDK
+        return
+    mask_secret(secret)
+
+
+class QuickBooksHook(BaseHook):
+    """QuickBooks Online through the connection ``quickbooks_default`` (docs/connections.md).
+
+    :param quickbooks_conn_id: the Airflow connection id.
+    :param token_store: where rotated tokens live (default: the Airflow Variable
+        ``sfqb.<conn_id>.token_state``).
+    :param retry_policy: retries for throttling and transient errors.
+    :param limiter: the client-side rate limiter (share one between hooks on the same realm).
+    :param timeout: (connect, read) seconds for every API request.
+    """
+
+    conn_name_attr = "quickbooks_conn_id"
+    default_conn_name = "quickbooks_default"
+    conn_type = "quickbooks"
+    hook_name = "QuickBooks Online"
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        return {
+            "hidden_fields": ["schema", "port", "host"],
+            "relabeling": {"login": "Client ID", "password": "Client Secret"},
+            "placeholders": {
+                "extra": json.dumps({"realm_id": "9130...", "refresh_token": "AB11...",
+                                     "environment": "production", "minor_version": 75}),
+            },
+        }
+
+    def __init__(
+        self,
+        quickbooks_conn_id: str = default_conn_name,
+        *,
+        token_store: TokenStore | None = None,
+        retry_policy: RetryPolicy | None = None,
+        limiter: RateLimiter | None = None,
+        timeout: tuple[float, float] = (10.0, 120.0),
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__()
+        self.quickbooks_conn_id = quickbooks_conn_id
+        self.retry_policy = retry_policy or RetryPolicy()
+        self.limiter = limiter or RateLimiter()
+        self.timeout = timeout
+        self.calls = CallCounter()
+        self._sleep = sleep
+        self._token_store = token_store
+        self._client_lock = threading.Lock()
+        self._qb: _Client | None = None
+
+    # -- connection and tokens -------------------------------------------------------------
+    @cached_property
+    def settings(self) -> dict[str, Any]:
+        conn = self.get_connection(self.quickbooks_conn_id)
+        extra = conn.extra_dejson
+        missing = [name for name, value in (("login (client id)", conn.login),
+                                            ("password (client secret)", conn.password),
+                                            ("extra.realm_id", extra.get("realm_id")))
+                   if not value]
+        if missing:
+            raise AuthError(f"connection {self.quickbooks_conn_id!r} lacks {', '.join(missing)}")
+        _mask(conn.password)
+        return {
+            "client_id": conn.login,
+            "client_secret": conn.password,
+            "realm_id": str(extra["realm_id"]),
+            "refresh_token": extra.get("refresh_token"),
+            "environment": extra.get("environment") or "production",
+            "base_url": extra.get("base_url"),
+            "minor_version": int(extra.get("minor_version") or 75),
+            "redirect_uri": extra.get("redirect_uri") or DEFAULT_REDIRECT_URI,
+        }
+
+    @property
+    def realm_id(self) -> str:
+        return self.settings["realm_id"]
+
+    @cached_property
+    def auth_client(self):
+        """intuit-oauth's client (fetches the discovery document once)."""
+        from intuitlib.client import AuthClient
+
+        s = self.settings
+        try:
+            return AuthClient(s["client_id"], s["client_secret"], s["redirect_uri"],
+                              environment=s["environment"])
+        except requests.RequestException as exc:
+            raise TransientError(f"QuickBooks discovery document unreachable: "
+                                 f"{type(exc).__name__}") from exc
+
+    @cached_property
+    def tokens(self) -> TokenManager:
+        s = self.settings
+        store = self._token_store or AirflowVariableTokenStore(self.quickbooks_conn_id)
+        return TokenManager(store, s["refresh_token"], self._refresh,
+                            lock=FileLock(self.quickbooks_conn_id, s["realm_id"]),
+                            sleep=self._sleep, on_tokens=_mask,
+                            name=f"quickbooks ({self.quickbooks_conn_id})")
+
+    def _refresh(self, refresh_token: str) -> Tokens:
+        """One call to the token endpoint through intuit-oauth."""
+        from intuitlib.exceptions import AuthClientError
+
+        client = self.auth_client
+        client.access_token = None
+        self.calls.add("token.refresh")
+        try:
+            client.refresh(refresh_token=refresh_token)
+        except AuthClientError as exc:
+            try:
+                error = json.loads(exc.content or b"{}").get("error", "")
+            except ValueError:
+                error = ""
+            if exc.status_code == 400 and error == "invalid_grant":
+                raise InvalidGrant(error) from None
+            if exc.status_code == 429 or exc.status_code >= 500:
+                raise TransientError(f"QuickBooks token endpoint: HTTP {exc.status_code}",
+                                     code=exc.status_code) from None
+            raise AuthError(f"QuickBooks token endpoint refused the refresh: HTTP "
+                            f"{exc.status_code} {error}".rstrip(), code=error or exc.status_code,
+                            ) from None
+        except requests.RequestException as exc:
+            raise TransientError(f"QuickBooks token endpoint unreachable: "
+                                 f"{type(exc).__name__}") from None
+        return Tokens(client.access_token, client.refresh_token, float(client.expires_in or 3600))
+
+    def client(self) -> _Client:
+        """A python-quickbooks client holding a usable access token (a new one after each
+        refresh: the library fixes the token for the client's life)."""
+        token = self.tokens.access_token()
+        with self._client_lock:
+            if self._qb is None or self._qb.session.access_token != token:
+                self._qb = self._build_client(token)
+            return self._qb
+
+    def _build_client(self, access_token: str) -> _Client:
+        s = self.settings
+        auth = self.auth_client
+        auth.access_token = access_token  # set: the constructor then does not refresh
+        qb = _Client(auth_client=auth, company_id=s["realm_id"], minorversion=s["minor_version"],
+                     use_decimal=True)
+        qb.timeout = self.timeout
+        if s["base_url"]:
+            qb.api_url_v3 = qb.sandbox_api_url_v3 = s["base_url"].rstrip("/")
+        return qb
+
+    def close(self) -> None:
+        """Close the HTTP sessions (keep-alive connections would hold up a server shutdown)."""
+        if self._qb is not None and self._qb.session is not None:
+            self._qb.session.close()
+        if "auth_client" in self.__dict__:
+            self.auth_client.close()
+
+    # -- calling -----------------------------------------------------------------------------
+    def _call(self, endpoint: str, fn: Callable[[_Client], T], *, limit_key: str | None = None
+              ) -> T:
+        """One API call with limiter, counters, refresh-on-401 and retries."""
+
+        def attempt() -> T:
+            refreshed = False
+            while True:
+                qb = self.client()
+                token = qb.session.access_token
+                try:
+                    with self.limiter.slot(limit_key):
+                        self.calls.add(endpoint)
+                        return fn(qb)
+                except AuthorizationException as exc:
+                    if exc.error_code == 401 and not refreshed:
+                        log.info("QuickBooks answered 401 to %s: refreshing the access token",
+                                 endpoint)
+                        refreshed = True
+                        self.tokens.refresh(failed_access_token=token)
+                        continue
+                    raise self._mapped(exc, qb) from None
+                except (QuickbooksException, requests.RequestException) as exc:
+                    raise self._mapped(exc, qb) from None
+
+        return call_with_retries(attempt, policy=self.retry_policy, what=f"QuickBooks {endpoint}",
+                                 sleep=self._sleep)
+
+    @staticmethod
+    def _mapped(exc: Exception, qb: _Client) -> SyncServiceError:
+        response = qb.last_response if not isinstance(exc, requests.RequestException) else None
+        status = response.status_code if response is not None else None
+        return map_error(exc, status=status, retry_after=_retry_after(response))
+
+    def _url(self, qb: _Client, resource: str) -> str:
+        return f"{qb.api_url}/company/{qb.company_id}/{resource}"
+
+    # -- reads -------------------------------------------------------------------------------
+    def query(self, select: str) -> dict:
+        """One raw query (a string from ``sfqb.extract.qbo_queries``); the QueryResponse."""
+        result = self._call("query", lambda qb: qb.query(select))
+        return result.get("QueryResponse") or {}
+
+    def query_all(self, entity: str, where: Sequence[str] = (), *, include_inactive: bool = False,
+                  page_size: int = q.MAX_RESULTS, order_by: str = q.DEFAULT_ORDER
+                  ) -> Iterator[dict]:
+        """Every record matching ``where`` (condition strings from ``qbo_queries``), paging
+        with STARTPOSITION/MAXRESULTS until a short page. ``include_inactive`` adds
+        ``Active IN (true, false)`` (name-list entities only)."""
+        conditions = list(where) + ([q.active_any()] if include_inactive else [])
+        position = 1
+        while True:
+            text = q.select(entity, conditions, order_by=order_by, start_position=position,
+                            max_results=page_size)
+            rows = self.query(text).get(entity, [])
+            yield from rows
+            if len(rows) < page_size:
+                return
+            position += len(rows)
+
+    def query_window(self, entity: str, start: dt.datetime | None, end: dt.datetime | None, *,
+                     include_inactive: bool = False, where: Sequence[str] = (),
+                     page_size: int = q.MAX_RESULTS) -> Iterator[dict]:
+        """Records last updated in ``[start, end)``, oldest first."""
+        return self.query_all(entity, [*q.window_conditions(start, end), *where],
+                              include_inactive=include_inactive, page_size=page_size)
+
+    def count(self, entity: str, where: Sequence[str] = (), *, include_inactive: bool = False
+              ) -> int:
+        conditions = list(where) + ([q.active_any()] if include_inactive else [])
+        return int(self.query(q.count(entity, conditions)).get("totalCount", 0))
+
+    def read(self, entity: str, id_: str) -> dict:
+        """One record by Id (``NotFoundError`` when missing)."""
+        result = self._call(f"read.{entity}", lambda qb: qb.get_single_object(entity, id_))
+        return result[entity]
+
+    def company_info(self) -> dict:
+        return self.read("CompanyInfo", self.realm_id)
+
+    def preferences(self) -> dict:
+        result = self._call("read.Preferences",
+                            lambda qb: qb.get(self._url(qb, "preferences")))
+        return result["Preferences"]
+
+    def changes(self, entities: Sequence[str], since: dt.datetime, *,
+                now: dt.datetime | None = None) -> dict[str, list[dict]]:
+        """Changed records per entity since ``since`` through Change Data Capture, deleted ones
+        included (``{"status": "Deleted", "Id": ...}``).
+
+        CDC answers at most 1000 objects and looks back at most 30 days (api-spec 2.9). For an
+        entity that hits the cap, and for every entity when ``since`` is too old, the live
+        records come from a window query instead (inactive ones included); the deletions CDC
+        did return are kept, and a WARNING says that older deletions may be missing."""
+        if since.tzinfo is None:
+            raise ValueError("since must be timezone-aware")
+        now = now or dt.datetime.now(dt.UTC)
+        out: dict[str, list[dict]] = {entity: [] for entity in entities}
+        if now - since >= CDC_MAX_AGE - dt.timedelta(minutes=5):
+            log.warning("QuickBooks CDC looks back at most 30 days; reading %s changed since %s "
+                        "by window query (deletions in that span cannot be seen)",
+                        ", ".join(entities), since.isoformat())
+            capped = list(entities)
+        else:
+            changed_since = q.format_datetime(since)
+            result = self._call("cdc", lambda qb: qb.change_data_capture(",".join(entities),
+                                                                           changed_since))
+            for block in result.get("CDCResponse") or []:
+                for response in block.get("QueryResponse") or []:
+                    for entity in entities:
+                        out[entity].extend(response.get(entity) or [])
+            capped = [entity for entity in entities if len(out[entity]) >= CDC_CAP]
+            for entity in capped:
+                log.warning("QuickBooks CDC returned its cap of %d %s changes; reading the live "
+                            "records by window query (deletions beyond the cap may be missed)",
+                            CDC_CAP, entity)
+        for entity in capped:
+            deleted = [r for r in out[entity] if r.get("status") == "Deleted"]
+            live = list(self.query_window(entity, since, None,
+                                          include_inactive=entity in NAME_LISTS))
+            seen = {r.get("Id") for r in live}
+            out[entity] = live + [r for r in deleted if r.get("Id") not in seen]
+        return out
+
+    # -- writes ------------------------------------------------------------------------------
+    def create(self, entity: str, payload: dict, request_id: str | None) -> dict:
+        """Create one record. ``request_id`` (``request_id_for(...)``) makes a repeat return the
+        first answer instead of a duplicate (api-spec 2.10)."""
+        if payload.get("Id"):
+            raise ValueError("create() payload must not carry an Id")
+        body = dumps(payload)
+        result = self._call(f"create.{entity}", lambda qb: qb.make_request(
+            "POST", self._url(qb, entity.lower()), body, request_id=request_id))
+        return result[entity]
+
+    def update(self, entity: str, payload: dict, *, allow_stale_retry: bool = False,
+               request_id: str | None = None) -> dict:
+        """Update one record; ``payload`` carries ``Id`` and ``SyncToken`` and is sparse unless
+        it says ``"sparse": false``. On a stale SyncToken (5010) with ``allow_stale_retry``, the
+        record is read again and the caller's fields are applied onto the fresh SyncToken once."""
+        if not payload.get("Id") or payload.get("SyncToken") is None:
+            raise ValueError("update() payload needs Id and SyncToken")
+        payload = {"sparse": True, **payload}
+        try:
+            return self._post(f"update.{entity}", entity, payload, request_id=request_id)
+        except StaleObjectError:
+            if not allow_stale_retry:
+                raise
+            fresh = self.read(entity, str(payload["Id"]))
+            log.info("QuickBooks %s %s was stale (SyncToken %s, now %s): applying the update "
+                     "once more", entity, payload["Id"], payload["SyncToken"], fresh["SyncToken"])
+            base = {} if payload["sparse"] else fresh
+            retry = {**base, **payload, "SyncToken": fresh["SyncToken"]}
+            return self._post(f"update.{entity}", entity, retry,
+                              request_id=request_id and request_id_for(request_id, "stale-retry"))
+
+    def _post(self, endpoint: str, entity: str, payload: dict, *, params: dict | None = None,
+              request_id: str | None = None) -> dict:
+        body = dumps(payload)
+        result = self._call(endpoint, lambda qb: qb.make_request(
+            "POST", self._url(qb, entity.lower()), body, params=dict(params or {}),
+            request_id=request_id))
+        return result[entity]
+
+    def delete(self, entity: str, id_: str, sync_token: str, *, request_id: str | None = None
+               ) -> dict:
+        """Delete a transaction (name-list records cannot be deleted: ``deactivate`` them)."""
+        if entity in NAME_LISTS:
+            raise ValueError(f"{entity} cannot be deleted in QuickBooks; use deactivate()")
+        return self._post(f"delete.{entity}", entity, {"Id": id_, "SyncToken": sync_token},
+                          params={"operation": "delete"}, request_id=request_id)
+
+    def deactivate(self, entity: str, id_: str, sync_token: str) -> dict:
+        """Make a name-list record inactive (QBO's "delete" for customers, items, ...)."""
+        return self.update(entity, {"Id": id_, "SyncToken": sync_token, "Active": False})
+
+    def void(self, entity: str, id_: str, sync_token: str, *, request_id: str | None = None
+             ) -> dict:
+        """Void a transaction (api-spec 4.2: Invoice by ``operation=void``, SalesReceipt and
+        Payment by a sparse ``operation=update&include=void``)."""
+        if entity in VOID_BY_OPERATION:
+            return self._post(f"void.{entity}", entity, {"Id": id_, "SyncToken": sync_token},
+                              params={"operation": "void"}, request_id=request_id)
+        return self._post(f"void.{entity}", entity,
+                          {"Id": id_, "SyncToken": sync_token, "sparse": True},
+                          params={"operation": "update", "include": "void"},
+                          request_id=request_id)
+
+    # -- batch -------------------------------------------------------------------------------
+    def batch(self, operations: Sequence[BatchOp], *, request_id: str | None = None,
+              batch_size: int = BATCH_SIZE) -> list[BatchResult]:
+        """Apply writes 30 per ``/batch`` call; one ``BatchResult`` per op, in input order.
+
+        Items are independent (one failing does not stop the others). Each call carries a
+        ``requestid`` (derived from ``request_id`` when given, else random per call) so a call
+        retried after a lost answer is replayed, not applied twice; bIds are the item's index
+        (at most 10 characters with a requestid: api-spec 2.8). Items refused for a retryable
+        reason (throttled, server error) are sent again, up to the retry policy's attempts."""
+        if not 1 <= batch_size <= BATCH_SIZE:
+            raise ValueError(f"batch_size must be 1..{BATCH_SIZE}")
+        keys = [op.key for op in operations]
+        if len(set(keys)) != len(keys):
+            raise ValueError("BatchOp keys must be unique")
+        results: dict[str, BatchResult] = {}
+        pending = list(operations)
+        base_id = request_id or str(uuid.uuid4())
+        for round_ in range(1, self.retry_policy.max_attempts + 1):
+            retry: list[BatchOp] = []
+            for start in range(0, len(pending), batch_size):
+                chunk = pending[start:start + batch_size]
+                chunk_id = request_id_for(base_id, round_, *(op.key for op in chunk))
+                for result in self._batch_call(chunk, chunk_id):
+                    results[result.key] = result
+                    if isinstance(result.error, RETRYABLE):
+                        retry.append(next(op for op in chunk if op.key == result.key))
+            if not retry or round_ == self.retry_policy.max_attempts:
+                break
+            log.warning("QuickBooks batch: %d items refused for a retryable reason; sending them "
+                        "again", len(retry))
+            self._sleep(self.retry_policy.delay(round_))
+            pending = retry
+        return [results[key] for key in keys]
+
+    def _batch_call(self, chunk: Sequence[BatchOp], request_id: str) -> list[BatchResult]:
+        items = []
+        for index, op in enumerate(chunk):
+            item: dict[str, Any] = {"bId": str(index)}
+            if op.operation == "void":
+                item.update(operation="update", optionsData="void")
+            else:
+                item["operation"] = op.operation
+            item[op.entity] = op.payload
+            items.append(item)
+        body = dumps({"BatchItemRequest": items})
+        response = self._call("batch", lambda qb: qb.make_request(
+            "POST", self._url(qb, "batch"), body, request_id=request_id), limit_key="batch")
+        by_bid = {str(r.get("bId")): r for r in response.get("BatchItemResponse") or []}
+        out = []
+        for index, op in enumerate(chunk):
+            item = by_bid.get(str(index))
+            if item is None:
+                out.append(BatchResult(op.key, False, error=TransientError(
+                    "QuickBooks batch answer has no result for this item")))
+            elif "Fault" in item:
+                out.append(BatchResult(op.key, False, error=_fault_error(item["Fault"])))
+            else:
+                entity = item.get(op.entity)
+                if entity is None:
+                    entity = next((v for k, v in item.items() if k != "bId"), None)
+                out.append(BatchResult(op.key, True, entity=entity))
+        return out
+
+
+def _fault_error(fault: dict) -> SyncServiceError:
+    errors = fault.get("Error") or [{}]
+    first = errors[0]
+    return map_fault(first.get("code"), first.get("Message", ""), first.get("Detail", ""))
+
+
+def ops(entity: str, operation: Operation, records: Iterable[tuple[str, dict]],
+        request_ids: Callable[[str], str | None] | None = None) -> list[BatchOp]:
+    """Helper: ``BatchOp``s for ``(key, payload)`` pairs of one entity and operation."""
+    return [BatchOp(key, operation, entity, payload,
+                    request_ids(key) if request_ids else None) for key, payload in records]
