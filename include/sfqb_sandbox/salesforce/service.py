@@ -17,7 +17,9 @@ from collections import OrderedDict
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..common.admin import FaultRule
 from ..common.service import ServiceContext
@@ -70,6 +72,21 @@ class SalesforceService:
             self.org.rollback()
             self.org._dirty.clear()
             return exc.response(self.limit_headers())
+
+        @app.exception_handler(StarletteHTTPException)
+        async def http_error(request: Request, exc: StarletteHTTPException):
+            if request.url.path.startswith("/_sandbox"):  # the admin surface keeps FastAPI's form
+                return await http_exception_handler(request, exc)
+            if exc.status_code == 405:
+                return JSONResponse([{"errorCode": "METHOD_NOT_ALLOWED", "message":
+                                      f"HTTP Method '{request.method}' not allowed"}],
+                                    status_code=405)
+            if exc.status_code == 404:
+                return JSONResponse([{"errorCode": "NOT_FOUND",
+                                      "message": "The requested resource does not exist"}],
+                                    status_code=404)
+            return JSONResponse([{"errorCode": "UNKNOWN_EXCEPTION", "message": str(exc.detail)}],
+                                status_code=exc.status_code)
 
         @app.exception_handler(Exception)
         async def unexpected(request: Request, exc: Exception):  # pragma: no cover - safety net

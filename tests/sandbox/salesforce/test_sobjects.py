@@ -222,3 +222,16 @@ def test_given_an_invoice_tree_when_posted_then_parent_and_children_are_created(
     assert caught.value.content["hasErrors"] is True
     assert caught.value.content["results"][0]["referenceId"] == "bad"
     assert sf.query("SELECT COUNT() FROM Invoice__c")["totalSize"] == 1
+
+
+def test_given_an_unknown_resource_when_called_then_a_salesforce_not_found_list(sf, fresh):
+    """api-spec 3.2: errors are JSON lists, also for resources the org does not have; an
+    unknown sObject is NOT_FOUND; the admin surface keeps its own error form."""
+    with pytest.raises(SalesforceResourceNotFound) as unknown_path:
+        sf.restful("no/such/resource")
+    assert unknown_path.value.content[0]["errorCode"] == "NOT_FOUND"
+    with pytest.raises(SalesforceResourceNotFound) as unknown_object:
+        sf.restful("sobjects/Foo__c/describe")
+    assert unknown_object.value.content[0]["errorCode"] == "NOT_FOUND"
+    bad_fault = fresh.session.post(fresh.url("salesforce", "faults"), json={"kind": "nope"})
+    assert bad_fault.status_code == 400 and "detail" in bad_fault.json()
