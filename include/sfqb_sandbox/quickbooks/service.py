@@ -263,7 +263,10 @@ class QuickBooksService:
         company = self.company
 
         async def body_text(request: Request) -> str:
-            return (await request.body()).decode("utf-8")
+            try:
+                return (await request.body()).decode("utf-8")
+            except UnicodeDecodeError:
+                raise QBOFault("4000", "QueryParserError: the query is not valid UTF-8") from None
 
         async def body_json(request: Request) -> Any:
             raw = await request.body()

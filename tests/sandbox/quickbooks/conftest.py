@@ -60,12 +60,13 @@ class QBOSandbox:
     def reset(self, seed: str | None = "tiny") -> None:
         self.admin.reset("quickbooks", seed)
 
-    def close_sessions(self) -> None:
+    def close_sessions(self, admin: bool = True) -> None:
         """Close kept-alive TLS connections: uvicorn waits for them when it shuts down."""
         for session in self.sessions:
             session.close()
         self.sessions.clear()
-        self.admin.session.close()
+        if admin:
+            self.admin.session.close()
 
 
 @pytest.fixture(scope="session")
@@ -98,7 +99,7 @@ def qbo(qbo_sandbox):
     yield qbo_sandbox
     qbo_sandbox.admin.clear_faults("quickbooks")
     qbo_sandbox.admin.set_latency("quickbooks", 0)
-    qbo_sandbox.close_sessions()
+    qbo_sandbox.close_sessions(admin=False)
     qbo_sandbox.call("POST", "throttle", {"enabled": True, "per_minute": 500, "concurrent": 10,
                                           "batch_per_minute": 40, "work_ms": 0, "xml": False,
                                           "retry_after": 60, "reset_windows": True})
