@@ -322,6 +322,11 @@ class Org:
         rec.update(Id=self.store.new_id(obj.key_prefix), IsDeleted=False, CreatedDate=now,
                    CreatedById=self.user_id, LastModifiedDate=now,
                    LastModifiedById=self.user_id, SystemModstamp=now)
+        for f in obj.fields.values():
+            if f.auto_number:
+                rec[f.name] = self.next_auto_number(obj.name, f)
+            elif f.name_field and obj.custom and f.defaulted_on_create and not rec.get(f.name):
+                rec[f.name] = rec["Id"]  # a custom object's text Name defaults to the Id
         rules = _RULES.get(obj.name)
         if rules:
             rules(self, rec, None, changes)
@@ -330,6 +335,14 @@ class Org:
         if after:
             after(self, rec, None)
         return rec["Id"]
+
+    def next_auto_number(self, sobject: str, f) -> str:
+        """``II-{0000000}`` -> ``II-0000001``: a per-field counter kept with the org's meta."""
+        counters = self.store.meta.setdefault("auto_numbers", {})
+        key = f"{sobject}.{f.name}"
+        counters[key] = counters.get(key, 0) + 1
+        fmt = getattr(f, "display_format", None) or "{0}"
+        return re.sub(r"\{(0+)\}", lambda m: str(counters[key]).zfill(len(m.group(1))), fmt)
 
     @_atomic
     def update(self, sobject: str, record_id: str, body: dict, *, csv: bool = False) -> str:
@@ -480,6 +493,11 @@ def _opportunity(org: Org, rec: dict, before: dict | None, changes: dict) -> Non
                       ["StageName"])
     rec["IsClosed"] = bool(stage.get("IsClosed"))
     rec["IsWon"] = bool(stage.get("IsWon"))
+    fields = org.obj("Opportunity").fields
+    if "ForecastCategoryName" in fields and (
+        "ForecastCategoryName" not in changes and (before is None or "StageName" in changes)
+    ):
+        rec["ForecastCategoryName"] = stage.get("ForecastCategoryName")
     if "Probability" in (org.obj("Opportunity").fields) and (
         before is None and "Probability" not in changes
         or before is not None and "StageName" in changes and "Probability" not in changes
@@ -493,6 +511,16 @@ def _opportunity(org: Org, rec: dict, before: dict | None, changes: dict) -> Non
         raise integrity("Amount (amount may not be changed when line items are present)",
                         ["Amount"])
     rec["HasOpportunityLineItem"] = bool(lines)
+    _expected_revenue(rec)
+
+
+def _expected_revenue(rec: dict) -> None:
+    """The formula field ExpectedRevenue = Amount x Probability / 100."""
+    amount, probability = rec.get("Amount"), rec.get("Probability")
+    rec["ExpectedRevenue"] = (
+        float((Decimal(str(amount)) * Decimal(str(probability)) / 100).quantize(Decimal("0.01")))
+        if amount is not None and probability is not None else None
+    )
 
 
 def _lines(org: Org, opp_id: str) -> list[dict]:
@@ -508,6 +536,7 @@ def _recompute_opportunity(org: Org, opp_id: str) -> None:
     new = dict(opp, HasOpportunityLineItem=bool(lines))
     if lines:
         new["Amount"] = float(total)
+        _expected_revenue(new)
     if new != opp:
         now = org.now()
         new.update(SystemModstamp=now)
@@ -597,6 +626,7 @@ def _line_item(org: Org, rec: dict, before: dict | None, changes: dict) -> None:
                           "[UnitPrice or TotalPrice]", ["UnitPrice"])
         rec["TotalPrice"] = float((Decimal(str(rec["UnitPrice"])) * qty).quantize(Decimal("0.01")))
     product = org.store.get("Product2", entry["Product2Id"]) or {}
+    rec["Subtotal"] = float((Decimal(str(rec["UnitPrice"])) * qty).quantize(Decimal("0.01")))
     rec["ListPrice"] = entry.get("UnitPrice")
     rec["Product2Id"] = entry["Product2Id"]
     rec["Name"] = f"{opp.get('Name')} {product.get('Name')}"

@@ -196,9 +196,11 @@ def seed_org(org, size: str) -> dict:
                       PricebookEntryId=entry["Id"], Product2Id=entry["Product2Id"],
                       Name=f"{opp['Name']} {entry['Name']}", ProductCode=entry.get("ProductCode"),
                       Quantity=float(quantity), UnitPrice=float(unit), ListPrice=float(unit),
-                      TotalPrice=float(price), SortOrder=line + 1,
+                      TotalPrice=float(price), Subtotal=float(price), SortOrder=line + 1,
                       Description=f"Line {line + 1}")
             opp["Amount"] = float(total) if line_count else float(1000 + 250 * (opp_n % 20))
+            opp["ExpectedRevenue"] = round(opp["Amount"] * stage[3] / 100, 2)
+            opp["ForecastCategoryName"] = stage[4]
             if contacts:
                 b.new("OpportunityContactRole", OpportunityId=opp["Id"],
                       ContactId=contacts[0]["Id"], Role=_ROLES[opp_n % len(_ROLES)],
