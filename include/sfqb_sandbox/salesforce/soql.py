@@ -320,6 +320,10 @@ class Parser:
 
     def value_list(self) -> list[Value]:
         self.expect_op("(")
+        if self.is_kw("SELECT"):  # semi-join: Id IN (SELECT AccountId FROM Opportunity ...)
+            sub = self.query()
+            self.expect_op(")")
+            return [Value("semijoin", sub, sub.text)]
         values = [self.value()]
         while self.tok.text == ",":
             self.take()
@@ -560,6 +564,11 @@ class Engine:
                               f"{ftype} field: {resolved.field.name}")
             pattern = like_regex(cond.values[0].value)
             return lambda rec: (v := get(rec)) is not None and pattern.match(str(v)) is not None
+        if cond.op in ("IN", "NOTIN") and cond.values[0].kind == "semijoin":
+            keys = self.semijoin(resolved.field, cond.values[0].value, text)
+            if cond.op == "IN":
+                return lambda rec: get(rec) in keys
+            return lambda rec: get(rec) not in keys
         if cond.op in ("IN", "NOTIN"):
             keys = set()
             for value in cond.values:
@@ -595,6 +604,23 @@ class Engine:
             return v is not None and compare(v, operand)
 
         return test
+
+    def semijoin(self, f, sub: Query, text: str) -> set:
+        """The id values an inner ``SELECT <one id field> FROM ...`` returns."""
+        if f.type not in ID_TYPES:
+            raise SFError("INVALID_FIELD", f"\n{text}\nsemi join sub-selects are only allowed on "
+                          "id fields")
+        if len(sub.items) != 1 or not isinstance(sub.items[0], FieldRef) or sub.order:
+            raise malformed(f"\n{text}\nsemi join sub-selects must select exactly one id field")
+        inner = self.obj(sub.sobject)
+        resolved = self.resolve(inner, sub.items[0], text)
+        if resolved.field.type not in ID_TYPES:
+            raise SFError("INVALID_FIELD", f"\n{text}\nsemi join sub-select field must be an id")
+        get = self.getter(resolved)
+        rows = self.filter(inner, sub, sub.text, None, False)
+        if sub.limit is not None:
+            rows = rows[: sub.limit]
+        return {v for v in (get(r) for r in rows) if v is not None}
 
     @staticmethod
     def normaliser(ftype: str) -> Callable[[Any], Any]:

@@ -181,3 +181,21 @@ def test_given_a_failing_line_item_when_rejected_then_the_opportunity_is_untouch
          "TotalPrice": 1}))
     assert error["errorCode"] == "FIELD_INTEGRITY_EXCEPTION"
     assert sf.Opportunity.get(opp)["Pricebook2Id"] is None
+
+
+def test_given_derived_fields_when_saving_then_the_org_computes_them(sf, fresh):
+    """Auto-number names (package Invoice_Item__c, display format II-{0000000}), a custom
+    object's text Name defaulting to the Id, Contact.Name, and ExpectedRevenue from Amount and
+    the stage's probability."""
+    account = sf.query("SELECT Id FROM Account LIMIT 1")["records"][0]["Id"]
+    invoice = sf.Invoice__c.create({"Account__c": account})["id"]
+    assert sf.Invoice__c.get(invoice)["Name"] == invoice
+    item = sf.Invoice_Item__c.create({"Invoice__c": invoice})["id"]
+    assert sf.Invoice_Item__c.get(item)["Name"] == "II-0000001"
+    contact = sf.Contact.create({"FirstName": "Renée", "LastName": "Ørsted"})["id"]
+    assert sf.Contact.get(contact)["Name"] == "Renée Ørsted"
+    opp = sf.Opportunity.create({"Name": "Forecast", "StageName": "Negotiation/Review",
+                                 "CloseDate": "2025-02-01", "Amount": 1000})["id"]
+    row = sf.Opportunity.get(opp)
+    assert (row["Probability"], row["ExpectedRevenue"], row["ForecastCategoryName"]) == (
+        90.0, 900.0, "Pipeline")

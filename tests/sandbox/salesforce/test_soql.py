@@ -196,3 +196,20 @@ def test_given_count_when_querying_then_total_size_and_aggregate(sf):
     agg = sf.query("SELECT COUNT(Id) FROM Contact")
     assert agg["records"][0]["attributes"]["type"] == "AggregateResult"
     assert agg["records"][0]["expr0"] == sf.query("SELECT COUNT() FROM Contact")["totalSize"]
+
+
+def test_given_a_semi_join_when_filtering_then_only_accounts_with_won_deals(sf):
+    """SOQL semi-join (SPEC R-ACC-1 needs "accounts with a closed/won opportunity"):
+    Id IN (SELECT AccountId FROM Opportunity WHERE IsWon = true), and NOT IN."""
+    won = sf.query_all("SELECT Id FROM Account WHERE Id IN "
+                       "(SELECT AccountId FROM Opportunity WHERE IsWon = true)")["records"]
+    expected = {r["AccountId"] for r in sf.query_all(
+        "SELECT AccountId FROM Opportunity WHERE IsWon = true")["records"]}
+    assert won and {r["Id"] for r in won} == expected
+    others = sf.query_all("SELECT Id FROM Account WHERE Id NOT IN "
+                          "(SELECT AccountId FROM Opportunity WHERE IsWon = true)")["records"]
+    total = sf.query("SELECT COUNT() FROM Account")["totalSize"]
+    assert len(others) + len(won) == total
+    with pytest.raises(SalesforceMalformedRequest) as caught:
+        sf.query("SELECT Id FROM Account WHERE Name IN (SELECT AccountId FROM Opportunity)")
+    assert caught.value.content[0]["errorCode"] == "INVALID_FIELD"
