@@ -178,6 +178,15 @@ def install(app: FastAPI, svc: SalesforceService) -> None:
             return 0
         header, rows = rows[0], [r for r in rows[1:] if r != []]
         obj = org.obj(info["object"])
+        for column in header:
+            name = column.partition(".")[0]
+            known = obj.field(name) is not None if "." not in column else any(
+                f.relationship_name and f.relationship_name.lower() == name.lower()
+                for f in obj.fields.values())
+            if not known:
+                info.update(state="Failed", numberRecordsProcessed=0,
+                            errorMessage=f"InvalidBatch : Field name not found : {column}")
+                return 0
         op = info["operation"]
         ok: list[list[str]] = []
         failed: list[list[str]] = []

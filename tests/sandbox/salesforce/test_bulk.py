@@ -101,3 +101,14 @@ def test_given_a_hard_delete_job_when_run_then_rows_are_gone_even_from_query_all
     gone = sf.query_all("SELECT Id FROM Account WHERE Name LIKE 'Bulk Purged%'",
                         include_deleted=True)
     assert gone["totalSize"] == 0
+
+
+def test_given_an_unknown_column_when_bulk_inserting_then_the_job_fails(sf, fresh):
+    """api-spec 3.12: a CSV header naming no field fails the whole job (state Failed with an
+    errorMessage); simple-salesforce raises and nothing is written."""
+    from simple_salesforce.exceptions import SalesforceOperationError
+
+    with pytest.raises(SalesforceOperationError) as caught:
+        sf.bulk2.Account.insert(records=[{"Name": "Never", "Colour__c": "red"}], wait=0.1)
+    assert "Colour__c" in str(caught.value)
+    assert sf.query("SELECT COUNT() FROM Account WHERE Name = 'Never'")["totalSize"] == 0
