@@ -385,8 +385,8 @@ class QuickBooksHook(BaseHook):
             self.auth_client.close()
 
     # -- calling -----------------------------------------------------------------------------
-    def _call(self, endpoint: str, fn: Callable[[_Client], T], *, limit_key: str | None = None
-              ) -> T:
+    def _call(self, endpoint: str, fn: Callable[[_Client], T], *, limit_key: str | None = None,
+              units: int = 1) -> T:
         """One API call with limiter, counters, refresh-on-401 and retries."""
 
         def attempt() -> T:
@@ -395,7 +395,7 @@ class QuickBooksHook(BaseHook):
                 qb = self.client()
                 token = qb.session.access_token
                 try:
-                    with self.limiter.slot(limit_key):
+                    with self.limiter.slot(limit_key, units):
                         self.calls.add(endpoint)
                         return fn(qb)
                 except AuthorizationException as exc:
@@ -619,7 +619,8 @@ class QuickBooksHook(BaseHook):
             items.append(item)
         body = dumps({"BatchItemRequest": items})
         response = self._call("batch", lambda qb: qb.make_request(
-            "POST", self._url(qb, "batch"), body, request_id=request_id), limit_key="batch")
+            "POST", self._url(qb, "batch"), body, request_id=request_id), limit_key="batch",
+            units=len(chunk))
         by_bid = {str(r.get("bId")): r for r in response.get("BatchItemResponse") or []}
         out = []
         for index, op in enumerate(chunk):

@@ -65,3 +65,84 @@ def sf_hook_fresh(sf_hook_env):
     """For tests that write: the org is re-seeded 'tiny' afterwards."""
     yield sf_hook_env
     sf_hook_env.reset("salesforce", "tiny")
+
+
+# --- QuickBooks hook ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def qb_hook_sandbox(tmp_path_factory):
+    """The QuickBooks sandbox alone, seeded 'tiny', for one test module."""
+    if importlib.util.find_spec("sfqb_sandbox.quickbooks.service") is None:
+        pytest.skip("the QuickBooks sandbox (sfqb_sandbox.quickbooks.service) is not available")
+    from sfqb_sandbox.admin_client import SandboxProcess
+
+    process = SandboxProcess(tmp_path_factory.mktemp("qb-hook-sandbox"), seed="tiny",
+                             extra_args=["--only", "quickbooks"])
+    admin = process.start()
+    try:
+        yield admin
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+def qb_hook_env(qb_hook_sandbox, monkeypatch):
+    """The environment of a task that uses ``quickbooks_default`` against the sandbox, with a
+    freshly minted refresh token (``qb_hook_env.refresh_token``); faults, counters and
+    throttle windows are cleared before the test."""
+    from sfqb_sandbox.connections import quickbooks_connection
+
+    admin = qb_hook_sandbox
+    info = dict(admin.connections["quickbooks"])
+    info["refresh_token"] = admin.call("quickbooks", "POST", "oauth/refresh-token")["refresh_token"]
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", admin.connections["ca_bundle"])
+    monkeypatch.setenv("AIRFLOW_CONN_QUICKBOOKS_DEFAULT", json.dumps(quickbooks_connection(info)))
+    admin.clear_faults("quickbooks")
+    admin.call("quickbooks", "DELETE", "throttle")
+    admin.clear_counters("quickbooks")
+    admin.qb_info = info
+    yield admin
+    admin.clear_faults("quickbooks")
+
+
+def _new_qb_hook(**kwargs):
+    """A QuickBooksHook with test-speed retries, short timeouts and an in-memory token store
+    (pass ``token_store=`` to test persistence)."""
+    from sfqb.hooks.quickbooks import QuickBooksHook
+    from sfqb.hooks.retry import RetryPolicy
+    from sfqb.hooks.token_store import InMemoryTokenStore
+
+    kwargs.setdefault("token_store", InMemoryTokenStore())
+    kwargs.setdefault("retry_policy", RetryPolicy(max_attempts=4, base_delay=0.01,
+                                                  max_delay=0.05))
+    kwargs.setdefault("timeout", (5.0, 10.0))
+    return QuickBooksHook(**kwargs)
+
+
+@pytest.fixture
+def make_qb_hook(qb_hook_env):
+    """A factory of QuickBooksHooks on ``quickbooks_default``; each is closed after the test."""
+    made = []
+
+    def make(**kwargs):
+        hook = _new_qb_hook(**kwargs)
+        made.append(hook)
+        return hook
+
+    yield make
+    for hook in made:
+        hook.close()
+
+
+@pytest.fixture
+def qb_hook(make_qb_hook):
+    """A QuickBooksHook on ``quickbooks_default`` (in-memory token store)."""
+    return make_qb_hook()
+
+
+@pytest.fixture
+def qb_hook_fresh(qb_hook_env):
+    """For tests that write: the company is re-seeded 'tiny' afterwards."""
+    yield qb_hook_env
+    qb_hook_env.reset("quickbooks", "tiny")

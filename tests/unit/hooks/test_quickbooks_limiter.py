@@ -102,3 +102,18 @@ def test_given_bad_limits_when_window_made_then_refused():
     """A zero limit would block forever."""
     with pytest.raises(ValueError):
         SlidingWindow(0, 60.0)
+
+
+def test_given_batches_of_30_when_sent_then_each_item_counts_toward_the_minute_limit():
+    """api-spec 2.4: batch items count toward the 500/min; 15 batches of 30 fill 450, the
+    16th waits until the first batch's units are a minute old."""
+    clock = FakeClock()
+    limiter = RateLimiter(clock=clock, sleep=clock.sleep)
+    for i in range(15):
+        clock.now = 1000.0 + i
+        limiter.acquire_rate("batch", units=30)
+    assert clock.slept == []
+    limiter.acquire_rate("batch", units=30)
+    assert clock.now == pytest.approx(1060.0)
+    with pytest.raises(ValueError):
+        limiter.acquire_rate("batch", units=451)

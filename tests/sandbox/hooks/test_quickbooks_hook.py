@@ -1,0 +1,411 @@
+"""QuickBooksHook against the QuickBooks sandbox, driven through the real python-quickbooks and
+intuit-oauth over HTTPS: paging and windows, CDC, batch and single writes, escaping, faults
+and retries, token rotation across restarts, no secret in the logs.
+
+api-spec 1.2 (pointing the libraries at the server), 2.1.2 (rotation), 2.3 (fault codes),
+2.4 (throttling), 2.5 (queries, paging), 2.7 (SyncToken), 2.8 (batch), 2.9 (CDC), 2.10
+(requestid); SPEC R-GEN-3, R-GEN-5, R-OPS-4.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import math
+
+import pytest
+
+from sfqb.extract import qbo_queries as q
+from sfqb.hooks.errors import (
+    AuthError,
+    DuplicateNameError,
+    StaleObjectError,
+    TransientError,
+    ValidationError,
+)
+from sfqb.hooks.limiter import RateLimiter
+from sfqb.hooks.quickbooks import BatchOp, request_id_for
+from sfqb.hooks.token_store import AirflowVariableTokenStore, InMemoryTokenStore, variable_key
+
+pytestmark = pytest.mark.sandbox
+
+QUERY_PATH = "/v3/company/[0-9]+/query"
+AWKWARD_NAMES = [
+    "O'Brien's Pub",
+    'The "Best" Bakery',
+    "Back\\slash \\' Trading",
+    "100% Organic_Farms",
+    "Ünïcödé Café – 東京 Ltd",
+    "Quote'\"\\% mix",
+]
+
+
+def ops_counts(admin) -> dict:
+    return admin.counters("quickbooks")["by_operation"]
+
+
+# -- reads ---------------------------------------------------------------------------------
+
+def test_given_a_small_page_size_when_query_all_then_every_record_once_in_ceil_pages(
+        qb_hook, qb_hook_env):
+    """api-spec 2.5: STARTPOSITION/MAXRESULTS paging until a short page returns every record
+    once; inactive ones only with ``Active IN (true, false)``; COUNT agrees."""
+    active = list(qb_hook.query_all("Customer"))
+    everything = list(qb_hook.query_all("Customer", include_inactive=True, page_size=5))
+    ids = [r["Id"] for r in everything]
+    assert len(ids) == len(set(ids)) == qb_hook.count("Customer", include_inactive=True)
+    assert len(active) == qb_hook.count("Customer")
+    assert len(everything) >= len(active) > 0
+    assert all(r["Active"] for r in active)
+    # n // 5 full pages and one short (possibly empty) page
+    assert qb_hook.calls.snapshot()["query"] == 1 + (len(ids) // 5 + 1) + 2
+    times = [r["MetaData"]["LastUpdatedTime"] for r in everything]
+    assert times == sorted(times)
+
+
+def test_given_a_window_when_query_window_then_only_records_updated_inside_it(
+        qb_hook, qb_hook_fresh):
+    """api-spec 2.5: ``[start, end)`` on MetaData.LastUpdatedTime, explicit offsets."""
+    before = list(qb_hook.query_all("Customer", include_inactive=True))
+    created = qb_hook.create("Customer", {"DisplayName": "Window Test Co"},
+                             request_id=request_id_for("window-test"))
+    stamp = dt.datetime.fromisoformat(created["MetaData"]["LastUpdatedTime"])
+    inside = list(qb_hook.query_window("Customer", stamp, stamp + dt.timedelta(seconds=1),
+                                       include_inactive=True))
+    assert [r["Id"] for r in inside] == [created["Id"]]
+    earlier = list(qb_hook.query_window("Customer", None, stamp, include_inactive=True))
+    assert {r["Id"] for r in earlier} == {r["Id"] for r in before} - {created["Id"]}
+
+
+def test_given_company_endpoints_when_read_then_company_info_and_preferences(qb_hook):
+    """api-spec 2.11: CompanyInfo by realm id and Preferences answer through the hook."""
+    info = qb_hook.company_info()
+    prefs = qb_hook.preferences()
+    assert info["Id"] and info.get("CompanyName")
+    assert "CurrencyPrefs" in prefs or "SalesFormsPrefs" in prefs
+
+
+def test_given_more_than_1000_customers_when_paged_then_every_record_once(
+        qb_hook, qb_hook_fresh):
+    """api-spec 2.5: paging past 1000 (the MAXRESULTS cap) returns every record exactly once,
+    in ceil(n / 1000) pages plus the COUNT."""
+    qb_hook_fresh.reset("quickbooks", "1100")
+    rows = list(qb_hook.query_all("Customer", include_inactive=True))
+    ids = [r["Id"] for r in rows]
+    assert len(ids) == len(set(ids)) == qb_hook.count("Customer", include_inactive=True) > 1100
+    assert qb_hook.calls.snapshot()["query"] == math.ceil(len(ids) / 1000) + 1
+
+
+def test_given_1005_new_customers_when_changes_read_then_cdc_cap_falls_back_to_a_window(
+        make_qb_hook, qb_hook_fresh):
+    """api-spec 2.8/2.9: 1005 creates cost ceil(1005/30) batch calls; CDC answers its cap of
+    1000, so the hook reads the window instead and returns all 1005 once. (Rate limits are
+    lifted here on both sides: the next test covers them.)"""
+    qb_hook_fresh.call("quickbooks", "POST", "throttle", {"enabled": False})
+    hook = make_qb_hook(limiter=RateLimiter({"all": (100_000, 60.0)}))
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    results = hook.batch([BatchOp(f"k{i}", "create", "Customer",
+                                  {"DisplayName": f"Cap Co {i:04}"}) for i in range(1005)])
+    assert all(r.ok for r in results)
+    assert hook.calls.snapshot()["batch"] == math.ceil(1005 / 30)
+    changes = hook.changes(["Customer"], since)
+    changed = [r["Id"] for r in changes["Customer"]]
+    assert len(changed) == len(set(changed)) == 1005
+    assert set(changed) == {r.entity["Id"] for r in results}
+    calls = hook.calls.snapshot()
+    assert calls["cdc"] == 1 and calls["query"] == 2  # the window query's two pages
+
+
+def test_given_a_load_above_the_realm_limit_when_batched_then_it_waits_instead_of_failing(
+        make_qb_hook, qb_hook_fresh):
+    """api-spec 2.4: with the realm at 100 requests/min (batch items count), 200 creates wait
+    in the client-side limiter and the server refuses none. The limiter's clock is fake and
+    moves the sandbox clock along, so a minute of waiting takes no real time."""
+    admin = qb_hook_fresh
+    admin.call("quickbooks", "POST", "throttle", {"per_minute": 100, "reset_windows": True})
+    fake = {"now": 0.0}
+
+    def sleep(seconds):
+        fake["now"] += seconds
+        admin.set_clock("quickbooks", advance_seconds=seconds + 0.01)
+
+    limiter = RateLimiter({"all": (100, 60.0), "batch": (40, 60.0)},
+                          clock=lambda: fake["now"], sleep=sleep)
+    hook = make_qb_hook(limiter=limiter)
+    try:
+        hook.count("Customer")
+        results = hook.batch([BatchOp(f"k{i}", "create", "Customer",
+                                      {"DisplayName": f"Slow Co {i:03}"}) for i in range(200)])
+        assert all(r.ok for r in results)
+        assert limiter.waited >= 120  # 201 units at 100/min
+        assert admin.call("quickbooks", "GET", "throttle")["rejected"] == 0
+        assert hook.calls.snapshot()["batch"] == math.ceil(200 / 30)
+    finally:
+        admin.set_clock("quickbooks", reset=True)
+
+
+def test_given_a_deleted_invoice_when_changes_read_then_cdc_reports_it_deleted(
+        qb_hook, qb_hook_fresh):
+    """api-spec 2.9: CDC returns changed records and deleted ones as ``status: Deleted``."""
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    customer = next(qb_hook.query_all("Customer", page_size=1))
+    item = next(r for r in qb_hook.query_all("Item") if r.get("Type") == "Service")
+    invoice = qb_hook.create("Invoice", {
+        "CustomerRef": {"value": customer["Id"]},
+        "Line": [{"Amount": 10, "DetailType": "SalesItemLineDetail",
+                  "SalesItemLineDetail": {"ItemRef": {"value": item["Id"]}, "Qty": 1,
+                                          "UnitPrice": 10}}],
+    }, request_id=request_id_for("cdc-test-invoice"))
+    qb_hook.delete("Invoice", invoice["Id"], invoice["SyncToken"])
+    changes = qb_hook.changes(["Invoice", "Customer"], since)
+    deleted = [r for r in changes["Invoice"] if r.get("status") == "Deleted"]
+    assert [r["Id"] for r in deleted] == [invoice["Id"]]
+    assert qb_hook.calls.snapshot()["cdc"] == 1
+
+
+# -- writes --------------------------------------------------------------------------------
+
+def test_given_65_creates_when_batched_then_ceil_65_over_30_calls_and_results_by_key(
+        qb_hook, qb_hook_fresh):
+    """api-spec 2.8: 30 items per /batch call; one result per caller key, in input order."""
+    ops = [BatchOp(f"sf-{i:03}", "create", "Customer", {"DisplayName": f"Batch Co {i:03}"})
+           for i in range(65)]
+    results = qb_hook.batch(ops)
+    assert [r.key for r in results] == [op.key for op in ops]
+    assert all(r.ok and r.error is None for r in results)
+    assert [r.entity["DisplayName"] for r in results] == [f"Batch Co {i:03}" for i in range(65)]
+    assert qb_hook.calls.snapshot()["batch"] == math.ceil(65 / 30) == 3
+    assert ops_counts(qb_hook_fresh)["batch"] == 3
+
+
+def test_given_bad_records_in_a_batch_when_sent_then_failures_come_back_per_record(
+        qb_hook, qb_hook_fresh):
+    """R-GEN-5, api-spec 2.8: a duplicate name and an invalid record fail alone, with their
+    codes; the other records in the same call are created."""
+    existing = next(qb_hook.query_all("Customer", page_size=1))["DisplayName"]
+    ops = [
+        BatchOp("ok-1", "create", "Customer", {"DisplayName": "Fine One"}),
+        BatchOp("dup", "create", "Customer", {"DisplayName": existing}),
+        BatchOp("bad", "create", "Customer", {"DisplayName": "x" * 501}),
+        BatchOp("ok-2", "create", "Customer", {"DisplayName": "Fine Two"}),
+    ]
+    results = {r.key: r for r in qb_hook.batch(ops)}
+    assert results["ok-1"].ok and results["ok-2"].ok
+    assert isinstance(results["dup"].error, DuplicateNameError)
+    assert results["dup"].error.code == 6240
+    assert isinstance(results["bad"].error, ValidationError)
+    assert results["bad"].error.code == 2050 and results["bad"].error.detail
+    assert qb_hook.calls.snapshot()["batch"] == 1
+
+
+@pytest.mark.parametrize("name", AWKWARD_NAMES)
+def test_given_awkward_names_when_created_and_queried_then_they_round_trip(
+        qb_hook, qb_hook_fresh, name):
+    """api-spec 2.5: apostrophes, quotes, backslashes, percent signs and unicode survive a
+    create, an escaped ``=`` query and a read."""
+    created = qb_hook.create("Customer", {"DisplayName": name},
+                             request_id=request_id_for("awkward", name))
+    found = list(qb_hook.query_all("Customer", [q.equals("DisplayName", name)]))
+    assert [r["Id"] for r in found] == [created["Id"]]
+    assert qb_hook.read("Customer", created["Id"])["DisplayName"] == name
+
+
+def test_given_awkward_names_when_batch_created_then_they_round_trip(qb_hook, qb_hook_fresh):
+    """The same names through /batch (the JSON body is sent as UTF-8)."""
+    results = qb_hook.batch([BatchOp(str(i), "create", "Customer", {"DisplayName": n})
+                             for i, n in enumerate(AWKWARD_NAMES)])
+    assert [r.entity["DisplayName"] for r in results] == AWKWARD_NAMES
+    rows = list(qb_hook.query_all("Customer", [q.in_("DisplayName", AWKWARD_NAMES)]))
+    assert sorted(r["DisplayName"] for r in rows) == sorted(AWKWARD_NAMES)
+
+
+def test_given_the_same_request_id_when_created_twice_then_one_record(qb_hook, qb_hook_fresh):
+    """R-GEN-3, api-spec 2.10: a repeated create with the same requestid is replayed."""
+    rid = request_id_for("0061234567890AB", "create")
+    first = qb_hook.create("Customer", {"DisplayName": "Idempotent Ltd"}, request_id=rid)
+    second = qb_hook.create("Customer", {"DisplayName": "Idempotent Ltd"}, request_id=rid)
+    assert first["Id"] == second["Id"]
+    assert qb_hook.count("Customer", [q.equals("DisplayName", "Idempotent Ltd")]) == 1
+
+
+def test_given_a_stale_sync_token_when_updated_then_retried_only_if_allowed(
+        qb_hook, qb_hook_fresh):
+    """api-spec 2.7: a stale SyncToken is 5010; with allow_stale_retry the hook re-reads and
+    applies the caller's fields once onto the fresh SyncToken."""
+    record = qb_hook.create("Customer", {"DisplayName": "Stale Test"},
+                            request_id=request_id_for("stale-test"))
+    qb_hook.update("Customer", {"Id": record["Id"], "SyncToken": record["SyncToken"],
+                                "Notes": "first"})
+    stale = {"Id": record["Id"], "SyncToken": record["SyncToken"], "Notes": "second"}
+    with pytest.raises(StaleObjectError) as caught:
+        qb_hook.update("Customer", stale)
+    assert caught.value.code == 5010
+    updated = qb_hook.update("Customer", stale, allow_stale_retry=True)
+    assert updated["Notes"] == "second" and updated["SyncToken"] == "2"
+    assert updated["DisplayName"] == "Stale Test"  # sparse: nothing else was cleared
+
+
+# -- faults and retries --------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("kind", "extra"),
+    [
+        ("http_429", {"retry_after": 0.01}),
+        ("http_500", {}),
+        ("http_503", {}),
+        ("throttle", {"retry_after": 0.01}),
+        ("throttle_xml", {}),
+        ("server_error", {}),
+        ("drop", {}),
+    ],
+)
+def test_given_a_retryable_fault_twice_when_querying_then_survived_in_three_attempts(
+        qb_hook, qb_hook_env, kind, extra):
+    """api-spec 2.3/2.4: 429 (JSON 3001, XML, bare), 5xx and dropped connections are retried
+    with back-off; two faults cost exactly three attempts."""
+    qb_hook.count("Customer")  # get the token first: the fault then hits the query only
+    qb_hook_env.add_fault("quickbooks", kind=kind, path=QUERY_PATH, times=2, **extra)
+    assert qb_hook.count("Customer") > 0
+    assert qb_hook.calls.snapshot()["query"] == 1 + 3
+    assert ops_counts(qb_hook_env)[f"fault {kind}"] == 2
+
+
+def test_given_a_hanging_server_when_querying_then_timeout_and_retry(make_qb_hook,
+                                                                     qb_hook_env):
+    """A hung request times out (read timeout) and is retried like a dropped connection."""
+    hook = make_qb_hook(timeout=(5.0, 0.5))
+    hook.count("Customer")
+    qb_hook_env.add_fault("quickbooks", kind="hang", path=QUERY_PATH, times=1, delay_ms=1500)
+    assert hook.count("Customer") > 0
+    assert hook.calls.snapshot()["query"] == 1 + 2
+
+
+def test_given_a_fault_that_persists_when_querying_then_transient_error_after_max_attempts(
+        qb_hook, qb_hook_env):
+    """Retries are capped (4 attempts in the test policy); then the error surfaces."""
+    qb_hook.count("Customer")
+    qb_hook_env.add_fault("quickbooks", kind="http_503", path=QUERY_PATH, times=10)
+    with pytest.raises(TransientError):
+        qb_hook.count("Customer")
+    assert qb_hook.calls.snapshot()["query"] == 1 + 4
+
+
+@pytest.mark.parametrize(
+    ("kind", "error", "code"),
+    [("stale_object", StaleObjectError, 5010), ("duplicate_name", DuplicateNameError, 6240)],
+)
+def test_given_a_record_fault_when_creating_then_raised_at_once_with_its_code(
+        qb_hook, qb_hook_env, kind, error, code):
+    """api-spec 2.3: 5010 and 6240 are record errors: no retry, Intuit's code kept."""
+    qb_hook.count("Customer")
+    qb_hook_env.add_fault("quickbooks", kind=kind, path="/v3/company/[0-9]+/customer", times=1)
+    with pytest.raises(error) as caught:
+        qb_hook.create("Customer", {"DisplayName": "Never Created"}, request_id=None)
+    assert caught.value.code == code
+    assert qb_hook.calls.snapshot()["create.Customer"] == 1
+
+
+def test_given_a_validation_error_when_creating_then_not_retried(qb_hook, qb_hook_fresh):
+    """Validation errors are never retried: one attempt, code and detail surface."""
+    with pytest.raises(ValidationError) as caught:
+        qb_hook.create("Customer", {"DisplayName": "a:b"}, request_id=None)
+    assert caught.value.code is not None and caught.value.detail
+    assert qb_hook.calls.snapshot()["create.Customer"] == 1
+
+
+def test_given_an_expired_access_token_when_calling_then_refreshed_once_and_succeeds(
+        qb_hook, qb_hook_env):
+    """api-spec 1.2/2.3: a 401 (AuthorizationException) refreshes the token and builds a new
+    client (the library fixes the token per client); the call then succeeds."""
+    qb_hook.count("Customer")
+    qb_hook_env.add_fault("quickbooks", kind="expired_token", path=QUERY_PATH, times=1)
+    assert qb_hook.count("Customer") > 0
+    calls = qb_hook.calls.snapshot()
+    assert calls["token.refresh"] == 2 and calls["query"] == 1 + 2
+
+
+def test_given_access_tokens_expired_server_side_when_calling_then_refreshed(
+        qb_hook, qb_hook_env):
+    """A token the server expired early (it still looks fresh locally) is replaced."""
+    qb_hook.count("Customer")
+    qb_hook_env.call("quickbooks", "POST", "expire-tokens")
+    assert qb_hook.count("Customer") > 0
+    assert qb_hook.calls.snapshot()["token.refresh"] == 2
+
+
+def test_given_a_401_that_persists_when_calling_then_auth_error(qb_hook, qb_hook_env):
+    """A second 401 right after a refresh is an AuthError, not a loop."""
+    qb_hook.count("Customer")
+    qb_hook_env.add_fault("quickbooks", kind="expired_token", path=QUERY_PATH, times=5)
+    with pytest.raises(AuthError):
+        qb_hook.count("Customer")
+    assert qb_hook.calls.snapshot()["token.refresh"] == 2
+
+
+# -- tokens --------------------------------------------------------------------------------
+
+def test_given_a_rotated_token_when_a_new_hook_starts_then_it_uses_the_stored_token(
+        make_qb_hook, qb_hook_env, airflow_db):
+    """R-OPS-4, api-spec 2.1.2: hook A rotates and saves to the Airflow Variable; hook B (a
+    restart, same connection) uses the stored token and, after the server expires its access
+    token, refreshes with the rotated refresh token: never the dead bootstrap one."""
+    from airflow.models.variable import Variable
+
+    bootstrap = qb_hook_env.qb_info["refresh_token"]
+    first = make_qb_hook(token_store=AirflowVariableTokenStore("quickbooks_default"))
+    assert first.count("Customer") > 0
+    stored = json.loads(Variable.get(variable_key("quickbooks_default")))
+    assert set(stored) == {"refresh_token", "access_token", "access_expires_at",
+                           "bootstrap_refresh_token"}
+    assert stored["bootstrap_refresh_token"] == bootstrap != stored["refresh_token"]
+
+    second = make_qb_hook(token_store=AirflowVariableTokenStore("quickbooks_default"))
+    assert second.count("Customer") > 0
+    assert second.calls.snapshot().get("token.refresh", 0) == 0  # shared the access token
+    qb_hook_env.call("quickbooks", "POST", "expire-tokens")
+    assert second.count("Customer") > 0
+    after = json.loads(Variable.get(variable_key("quickbooks_default")))
+    assert after["refresh_token"] not in (bootstrap, stored["refresh_token"])
+    assert ops_counts(qb_hook_env)["token.refresh_token"] == 2
+    Variable.delete(variable_key("quickbooks_default"))
+
+
+def test_given_a_dead_refresh_token_when_refreshing_then_auth_error_asks_to_reauthorise(
+        make_qb_hook, qb_hook_env):
+    """api-spec 2.1.2: the bootstrap token was used elsewhere (rotated, dead): invalid_grant
+    after re-reading the store gives an AuthError that tells the operator what to do."""
+    make_qb_hook().count("Customer")  # another process rotates the bootstrap token away
+    hook = make_qb_hook(token_store=InMemoryTokenStore(), sleep=lambda s: None)
+    with pytest.raises(AuthError, match="re-authorise"):
+        hook.count("Customer")
+
+
+def test_given_faults_and_refreshes_when_logs_captured_then_no_token_or_secret_appears(
+        make_qb_hook, qb_hook_env, caplog, capsys):
+    """R-OPS-4: no access token, refresh token or client secret in any sfqb log line or
+    error, and every one of them is registered with Airflow's secrets masker."""
+    from airflow.sdk._shared.secrets_masker import redact
+
+    caplog.set_level(logging.DEBUG)
+    store = InMemoryTokenStore()
+    hook = make_qb_hook(token_store=store)
+    hook.count("Customer")
+    seen = {store.state.access_token, store.state.refresh_token}
+    qb_hook_env.add_fault("quickbooks", kind="expired_token", path=QUERY_PATH, times=1)
+    qb_hook_env.add_fault("quickbooks", kind="throttle", path=QUERY_PATH, times=1,
+                          retry_after=0.01)
+    hook.count("Customer")
+    seen |= {store.state.access_token, store.state.refresh_token}
+    qb_hook_env.add_fault("quickbooks", kind="expired_token", path=QUERY_PATH, times=5)
+    with pytest.raises(AuthError) as caught:
+        hook.count("Customer")
+    secrets = seen | {qb_hook_env.qb_info["refresh_token"], qb_hook_env.qb_info["client_secret"]}
+    assert len(secrets) == 6
+    ours = "\n".join(r.getMessage() for r in caplog.records
+                     if r.name.startswith(("sfqb", "intuitlib", "quickbooks")))
+    assert "refresh token rotated" in ours and "retrying" in ours  # the hook did log
+    text = ours + capsys.readouterr().out + str(caught.value)
+    for secret in secrets:
+        assert secret not in text
+        assert redact(f"x {secret} y") == "x *** y"
