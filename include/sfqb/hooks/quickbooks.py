@@ -285,7 +285,9 @@ class QuickBooksHook(BaseHook):
     @cached_property
     def settings(self) -> dict[str, Any]:
         conn = self.get_connection(self.quickbooks_conn_id)
-        extra = conn.extra_dejson
+        # Form fields may be stored with the old "extra__quickbooks__" prefix: accept both.
+        extra = {key.removeprefix("extra__quickbooks__"): value
+                 for key, value in conn.extra_dejson.items() if value not in (None, "")}
         missing = [name for name, value in (("login (client id)", conn.login),
                                             ("password (client secret)", conn.password),
                                             ("extra.realm_id", extra.get("realm_id")))
