@@ -407,7 +407,7 @@ def test_given_faults_and_relogins_when_logs_are_captured_then_no_secret_appears
 def test_given_loads_either_side_of_the_bulk_threshold_when_upserting_then_the_path_switches(
         sf_hook, sf_hook_fresh):
     """api-spec 3.6/3.12: 10,000 records are 50 collection calls; 10,001 are one Bulk API 2.0
-    job (about 6 requests instead of 51). Measured here: ~4 s and ~1.5 s on 2 cores."""
+    job (about 6 requests instead of 51). A few seconds against the sandbox on 2 cores."""
     n = sf_hook.bulk_threshold
     records = [{"Name": f"Threshold {i}", EXT: f"T-{i}"} for i in range(n + 1)]
     first = sf_hook.upsert("Account", records[:n], ext_id_field=EXT)
