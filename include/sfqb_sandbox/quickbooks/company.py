@@ -69,6 +69,12 @@ class Company:
         self.store = store
         self.clock = clock
         self.realm_id = realm_id
+        # While a batch runs: objects its earlier items created, invisible to later items
+        # (api-spec 2.8: items are independent and must not rely on each other).
+        self.batch_created: set[tuple[str, str]] | None = None
+
+    def _hidden(self, entity: str, id_: Any) -> bool:
+        return self.batch_created is not None and (entity, str(id_)) in self.batch_created
 
     # -- shared helpers ---------------------------------------------------------------------
     def now(self) -> dt.datetime:
@@ -84,14 +90,16 @@ class Company:
 
     def get(self, entity: str, id_: Any) -> dict:
         obj = self.store.get(entity, id_)
-        if obj is None:
+        if obj is None or self._hidden(entity, id_):
             raise QBOFault("610", NOT_FOUND_DETAIL, element="Id")
         return obj
 
     def ref(self, entity: str, ref: Any, field: str, *, active_only: bool = True) -> dict:
         """Resolve a Ref to the stored object, normalised to ``{"value", "name"}``."""
-        obj = self.store.get(entity, _ref_value(ref, field))
-        if obj is None or (active_only and obj.get("Active") is False):
+        value = _ref_value(ref, field)
+        obj = self.store.get(entity, value)
+        if obj is None or self._hidden(entity, value) or \
+                (active_only and obj.get("Active") is False):
             raise QBOFault("610", f"{NOT_FOUND_DETAIL} ({field} {ref.get('value')})",
                            element=field)
         return obj
@@ -908,7 +916,7 @@ class Company:
                     raise QBOFault("6000", "Business Validation Error: a payment line can only "
                                            "link to an Invoice", element="LinkedTxn")
                 invoice = self.store.get("Invoice", link["TxnId"])
-                if invoice is None:
+                if invoice is None or self._hidden("Invoice", link["TxnId"]):
                     raise QBOFault("610", NOT_FOUND_DETAIL + f" (Invoice {link['TxnId']})",
                                    element="LinkedTxn")
                 if not self._same_family(invoice["CustomerRef"]["value"], customer["Id"]):

@@ -325,15 +325,22 @@ class QuickBooksService:
 
                 def execute() -> Response:
                     results, wrote = [], False
-                    for item in items:
-                        try:
-                            result, write = api.batch_item(company, item)
-                            wrote = wrote or write
-                        except QBOFault as fault:
-                            result = {"Fault": fault.fault()}
-                        except Exception as exc:  # one bad item must not sink the batch
-                            result = {"Fault": QBOFault("10000", str(exc)).fault()}
-                        results.append({"bId": item["bId"], **result})
+                    company.batch_created = set()
+                    try:
+                        for item in items:
+                            try:
+                                result, write = api.batch_item(company, item)
+                                wrote = wrote or write
+                                if item.get("operation") == "create":
+                                    for entity, obj in result.items():
+                                        company.batch_created.add((entity, obj["Id"]))
+                            except QBOFault as fault:
+                                result = {"Fault": fault.fault()}
+                            except Exception as exc:  # one bad item must not sink the batch
+                                result = {"Fault": QBOFault("10000", str(exc)).fault()}
+                            results.append({"bId": item["bId"], **result})
+                    finally:
+                        company.batch_created = None
                     mark(request, "batch", write=wrote, n=1)
                     return self._envelope({"BatchItemResponse": results})
 

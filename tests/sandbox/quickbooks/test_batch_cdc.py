@@ -133,3 +133,24 @@ def test_given_more_than_1000_changes_when_cdc_then_oldest_1000(qbo, qb):
     assert len(rows) == 1000
     stamps = [r["MetaData"]["LastUpdatedTime"] for r in rows]
     assert stamps == sorted(stamps)
+
+
+def test_given_batch_item_referencing_earlier_item_when_run_then_610(qbo, qb):
+    """api-spec 2.8: batch items are independent; a later item cannot see an earlier create."""
+    name = f"Batch Parent {uuid.uuid4().hex[:6]}"
+    body = {"BatchItemRequest": [
+        {"bId": "c1", "operation": "create", "Customer": {"DisplayName": name}},
+        {"bId": "i1", "operation": "create", "Invoice": {
+            "CustomerRef": {"value": "PLACEHOLDER"},
+            "Line": [{"Amount": 5, "DetailType": "SalesItemLineDetail",
+                      "SalesItemLineDetail": {}}]}},
+    ]}
+    next_id = int(qb.query("SELECT * FROM Customer WHERE Active IN (true, false) ORDERBY Id "
+                           "DESC MAXRESULTS 1")["QueryResponse"]["Customer"][0]["Id"]) + 1
+    body["BatchItemRequest"][1]["Invoice"]["CustomerRef"]["value"] = str(next_id)
+    answer = qbo.http("POST", "batch", qb.auth_client.access_token, json=body).json()
+    items = {item["bId"]: item for item in answer["BatchItemResponse"]}
+    assert items["c1"]["Customer"]["Id"] == str(next_id)
+    assert items["i1"]["Fault"]["Error"][0]["code"] == "610"
+    after = invoice_for(Customer.get(next_id, qb=qb), 5).save(qb=qb)  # visible afterwards
+    assert after.CustomerRef.value == str(next_id)
