@@ -409,3 +409,72 @@ def test_given_faults_and_refreshes_when_logs_captured_then_no_token_or_secret_a
     for secret in secrets:
         assert secret not in text
         assert redact(f"x {secret} y") == "x *** y"
+
+
+def _token_probe_dag(dag_id: str):
+    """A one-task DAG that counts customers through a default QuickBooksHook (token state in
+    the Airflow Variable, read and written through the Task SDK inside the task)."""
+    from airflow.sdk import dag, task
+
+    @dag(dag_id=dag_id, schedule=None, start_date=dt.datetime(2025, 1, 1), catchup=False)
+    def probe():
+        @task
+        def count_customers() -> dict:
+            from sfqb.hooks.quickbooks import QuickBooksHook
+            from sfqb.hooks.retry import RetryPolicy
+            from sfqb.hooks.token_store import in_task
+
+            hook = QuickBooksHook(retry_policy=RetryPolicy(max_attempts=2, base_delay=0.01))
+            try:
+                return {"n": hook.count("Customer"), "in_task": in_task(),
+                        "refreshes": hook.calls.snapshot().get("token.refresh", 0)}
+            finally:
+                hook.close()
+
+        count_customers()
+
+    return probe()
+
+
+def _serialized(dag, folder):
+    """dag.test() runs only DAGs serialized in the metadata DB; this one lives in a test, so
+    it is written there directly (as the DAG processor would)."""
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+
+    DagBundlesManager().sync_bundles_to_db()
+    bag = DagBag(dag_folder=str(folder))
+    bag.bag_dag(dag)
+    sync_bag_to_db(bag, "dags-folder", None)
+    return dag
+
+
+@pytest.mark.integration
+def test_given_two_task_runs_when_the_hook_runs_inside_tasks_then_the_variable_carries_tokens(
+        qb_hook_env, airflow_db, tmp_path):
+    """R-OPS-4 inside Airflow: a task rotates the token and saves it to the Variable through
+    the Task SDK; the next run's task shares the stored access token (no refresh); after the
+    server expires it, a third run refreshes with the rotated token, never the bootstrap."""
+    from airflow.models.variable import Variable
+
+    key = variable_key("quickbooks_default")
+    results = []
+    for run in range(3):
+        if run == 2:
+            qb_hook_env.call("quickbooks", "POST", "expire-tokens")
+        dag_run = _serialized(_token_probe_dag("sfqb_test_qb_token_probe"), tmp_path).test()
+        ti = next(iter(dag_run.get_task_instances()))
+        assert ti.state == "success"
+        results.append(ti.xcom_pull(task_ids="count_customers"))
+        results[-1]["state"] = json.loads(Variable.get(key))
+    try:
+        assert all(r["in_task"] and r["n"] > 0 for r in results)
+        assert [r["refreshes"] for r in results] == [1, 0, 1]
+        first, second, third = (r["state"] for r in results)
+        assert first == second
+        assert first["bootstrap_refresh_token"] == qb_hook_env.qb_info["refresh_token"]
+        assert len({qb_hook_env.qb_info["refresh_token"], first["refresh_token"],
+                    third["refresh_token"]}) == 3
+        assert ops_counts(qb_hook_env)["token.refresh_token"] == 2
+    finally:
+        Variable.delete(key)
