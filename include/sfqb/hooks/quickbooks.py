@@ -79,6 +79,9 @@ VOID_BY_OPERATION = frozenset({"Invoice"})
 
 Operation = Literal["create", "update", "delete", "void"]
 
+_LIMITERS: dict[str, RateLimiter] = {}
+_LIMITERS_LOCK = threading.Lock()
+
 
 def request_id_for(*parts: object) -> str:
     """A deterministic ``requestid``: UUID5 of the parts (36 characters, the batch limit)."""
@@ -273,7 +276,7 @@ class QuickBooksHook(BaseHook):
         super().__init__()
         self.quickbooks_conn_id = quickbooks_conn_id
         self.retry_policy = retry_policy or RetryPolicy()
-        self.limiter = limiter or RateLimiter()
+        self._limiter = limiter
         self.timeout = timeout
         self.calls = CallCounter()
         self._sleep = sleep
@@ -311,14 +314,32 @@ class QuickBooksHook(BaseHook):
         return self.settings["realm_id"]
 
     @cached_property
+    def limiter(self) -> RateLimiter:
+        """The limiter given, else one shared by every hook on this realm in this process."""
+        if self._limiter is not None:
+            return self._limiter
+        with _LIMITERS_LOCK:
+            return _LIMITERS.setdefault(self.realm_id, RateLimiter())
+
+    @cached_property
     def auth_client(self):
         """intuit-oauth's client (fetches the discovery document once)."""
         from intuitlib.client import AuthClient
 
+        timeout = self.timeout
+
+        class _AuthClient(AuthClient):
+            """intuit-oauth sends without a timeout: a hung token endpoint would hang the task
+            while it holds the refresh lock."""
+
+            def request(self, method, url, *args, **kwargs):  # type: ignore[override]
+                kwargs.setdefault("timeout", timeout)
+                return super().request(method, url, *args, **kwargs)
+
         s = self.settings
         try:
-            return AuthClient(s["client_id"], s["client_secret"], s["redirect_uri"],
-                              environment=s["environment"])
+            return _AuthClient(s["client_id"], s["client_secret"], s["redirect_uri"],
+                               environment=s["environment"])
         except requests.RequestException as exc:
             raise TransientError(f"QuickBooks discovery document unreachable: "
                                  f"{type(exc).__name__}") from exc
@@ -379,6 +400,18 @@ class QuickBooksHook(BaseHook):
             qb.api_url_v3 = qb.sandbox_api_url_v3 = s["base_url"].rstrip("/")
         return qb
 
+    def get_conn(self) -> _Client:
+        """Airflow's hook convention: the client (python-quickbooks ``QuickBooks``)."""
+        return self.client()
+
+    def test_connection(self) -> tuple[bool, str]:
+        """The UI's "Test" button: refresh (if needed) and read the company."""
+        try:
+            name = self.company_info().get("CompanyName", "")
+        except SyncServiceError as exc:
+            return False, str(exc)
+        return True, f"Connected to QuickBooks company {name!r} (realm {self.realm_id})"
+
     def close(self) -> None:
         """Close the HTTP sessions (keep-alive connections would hold up a server shutdown)."""
         if self._qb is not None and self._qb.session is not None:
@@ -434,8 +467,10 @@ class QuickBooksHook(BaseHook):
                   ) -> Iterator[dict]:
         """Every record matching ``where`` (condition strings from ``qbo_queries``), paging
         with STARTPOSITION/MAXRESULTS until a short page. ``include_inactive`` adds
-        ``Active IN (true, false)`` (name-list entities only)."""
-        conditions = list(where) + ([q.active_any()] if include_inactive else [])
+        ``Active IN (true, false)`` for name-list entities (transactions have no Active flag:
+        they always come back)."""
+        conditions = list(where) + ([q.active_any()] if include_inactive
+                                    and entity in NAME_LISTS else [])
         position = 1
         while True:
             text = q.select(entity, conditions, order_by=order_by, start_position=position,
@@ -455,7 +490,8 @@ class QuickBooksHook(BaseHook):
 
     def count(self, entity: str, where: Sequence[str] = (), *, include_inactive: bool = False
               ) -> int:
-        conditions = list(where) + ([q.active_any()] if include_inactive else [])
+        conditions = list(where) + ([q.active_any()] if include_inactive
+                                    and entity in NAME_LISTS else [])
         return int(self.query(q.count(entity, conditions)).get("totalCount", 0))
 
     def read(self, entity: str, id_: str) -> dict:
@@ -583,7 +619,10 @@ class QuickBooksHook(BaseHook):
         ``requestid`` (derived from ``request_id`` when given, else random per call) so a call
         retried after a lost answer is replayed, not applied twice; bIds are the item's index
         (at most 10 characters with a requestid: api-spec 2.8). Items refused for a retryable
-        reason (throttled, server error) are sent again, up to the retry policy's attempts."""
+        reason (throttled, server error) are sent again, up to the retry policy's attempts.
+        When a call still fails after its retries, that call's records and every record not
+        yet sent come back failed with the error (outcome unknown for the former); an
+        ``AuthError`` is raised."""
         if not 1 <= batch_size <= BATCH_SIZE:
             raise ValueError(f"batch_size must be 1..{BATCH_SIZE}")
         keys = [op.key for op in operations]
@@ -597,7 +636,18 @@ class QuickBooksHook(BaseHook):
             for start in range(0, len(pending), batch_size):
                 chunk = pending[start:start + batch_size]
                 chunk_id = request_id_for(base_id, round_, *(op.key for op in chunk))
-                for result in self._batch_call(chunk, chunk_id):
+                try:
+                    chunk_results = self._batch_call(chunk, chunk_id)
+                except RETRYABLE as exc:
+                    # Retries ran out: the service is down or saturated. Stop sending; this
+                    # chunk's outcome is unknown and the rest was not sent. Every record gets
+                    # a failed result, so the caller records it and the next run retries it.
+                    log.error("QuickBooks batch: giving up after retries (%s); %d records not "
+                              "confirmed", exc, len(pending) - start)
+                    for op in pending[start:]:
+                        results[op.key] = BatchResult(op.key, False, error=exc)
+                    return [results[key] for key in keys]
+                for result in chunk_results:
                     results[result.key] = result
                     if isinstance(result.error, RETRYABLE):
                         retry.append(next(op for op in chunk if op.key == result.key))

@@ -199,6 +199,29 @@ def test_given_bad_records_in_a_batch_when_sent_then_failures_come_back_per_reco
     assert qb_hook.calls.snapshot()["batch"] == 1
 
 
+def test_given_a_batch_call_failing_past_its_retries_when_sent_then_records_fail_not_vanish(
+        qb_hook, qb_hook_fresh):
+    """R-GEN-5: when a /batch call still fails after its retries, the hook stops sending and
+    every record of that call and after it comes back failed with the error; the records of
+    earlier calls keep their results."""
+    qb_hook.count("Customer")
+    qb_hook_fresh.add_fault("quickbooks", kind="http_503", path="/v3/company/[0-9]+/batch",
+                            skip=1, times=10)
+    ops = [BatchOp(f"r{i:02}", "create", "Customer", {"DisplayName": f"Partial {i:02}"})
+           for i in range(70)]
+    results = qb_hook.batch(ops)
+    assert [r.key for r in results] == [op.key for op in ops]
+    assert all(r.ok for r in results[:30])
+    assert all(not r.ok and isinstance(r.error, TransientError) for r in results[30:])
+    assert qb_hook.calls.snapshot()["batch"] == 1 + 4  # the third call was never sent
+
+
+def test_given_the_connection_when_tested_then_the_company_is_named(qb_hook):
+    """The Airflow UI's Test button: a refresh and a CompanyInfo read."""
+    ok, message = qb_hook.test_connection()
+    assert ok and "realm" in message
+
+
 @pytest.mark.parametrize("name", AWKWARD_NAMES)
 def test_given_awkward_names_when_created_and_queried_then_they_round_trip(
         qb_hook, qb_hook_fresh, name):
