@@ -146,7 +146,7 @@ def seed_company(store: Store, size: str, realm_id: str, now: dt.datetime) -> di
                           "Taxable": False, "UnitPrice": ZERO, "PurchaseCost": ZERO,
                           "TrackQtyOnHand": False, "IncomeAccountRef": income}]
     by_fqn: dict[str, dict] = {"Services": items[0]}
-    n_items = max(24, n // 10)
+    n_items = max(24, n // 10) if n else 0  # "empty": only the QBO defaults
     sellable: list[dict] = []
 
     def node(fqn: str, leaf_index: int | None) -> dict:

@@ -68,7 +68,10 @@ class Store:
             self.next_ids[entity] = id_ + 1
 
     def is_empty(self) -> bool:
-        return not any(self.objects.values())
+        """No business data: at most the defaults a new company has (the "empty" seed)."""
+        business = ("Customer", "Invoice", "Payment", "SalesReceipt", "Estimate")
+        return not any(self.objects.get(e) for e in business) and \
+            len(self.objects.get("Item", {})) <= 1
 
     # -- objects -------------------------------------------------------------------------
     def table(self, entity: str) -> dict[int, dict]:

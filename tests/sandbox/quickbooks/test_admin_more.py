@@ -38,7 +38,9 @@ def test_given_reset_with_seed_when_called_then_company_replaced_and_tokens_surv
     assert Customer.filter(DisplayName=extra.DisplayName, qb=qb) == []
     assert qbo.call("POST", "seed", {"size": "small"})["seeded"] is False
     qbo.reset(None)
-    assert Customer.count(qb=qb) == 0
+    assert Customer.count(qb=qb) == 0 and Term.count(qb=qb) == 0
+    qbo.reset("empty")
+    assert Customer.count(qb=qb) == 0 and Term.count(qb=qb) == 4
     assert qbo.call("POST", "seed", {"size": "tiny"})["seeded"] is True
     assert Customer.count(qb=qb) > 12
 
