@@ -292,6 +292,13 @@ class Company:
                 if link.get("TxnType") == "Payment"]
 
     def _after_write(self, entity: str, before: dict | None, after: dict | None) -> None:
+        if entity == "Customer" and before and after:
+            old_parent = (before.get("ParentRef") or {}).get("value")
+            new_parent = (after.get("ParentRef") or {}).get("value")
+            carried = after.get("BalanceWithJobs", ZERO)
+            if old_parent != new_parent and carried:
+                self._carry_balance(old_parent, -carried)
+                self._carry_balance(new_parent, carried)
         if entity == "Invoice":
             old = before["Balance"] if before else ZERO
             new = after["Balance"] if after else ZERO
@@ -317,6 +324,15 @@ class Company:
             return
         customer["Balance"] = money(customer.get("Balance", ZERO) + delta)
         node: dict | None = customer
+        while node is not None:
+            node["BalanceWithJobs"] = money(node.get("BalanceWithJobs", ZERO) + delta)
+            self.store.put("Customer", node)
+            parent = node.get("ParentRef")
+            node = self.store.get("Customer", parent["value"]) if parent else None
+
+    def _carry_balance(self, customer_id: str | None, delta: Decimal) -> None:
+        """A moved sub-customer takes its BalanceWithJobs from one ancestor chain to another."""
+        node = self.store.get("Customer", customer_id) if customer_id else None
         while node is not None:
             node["BalanceWithJobs"] = money(node.get("BalanceWithJobs", ZERO) + delta)
             self.store.put("Customer", node)

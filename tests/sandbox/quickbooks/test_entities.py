@@ -469,3 +469,17 @@ def test_given_company_info_when_read_then_realm_company(qbo, qb):
 
     info = CompanyInfo.get(qbo.info["realm_id"], qb=qb)
     assert info.CompanyName == "Sandbox Widgets LLC"
+
+
+def test_given_sub_customer_with_balance_when_moved_then_balances_with_jobs_follow(qb):
+    """BalanceWithJobs of the old and new parent chains follow a re-parented sub-customer."""
+    first, second = new_customer(qb), new_customer(qb)
+    child = new_customer(qb, Job=True, ParentRef=first.to_ref())
+    new_invoice(qb, child, 70)
+    assert Customer.get(first.Id, qb=qb).BalanceWithJobs == 70
+    child = Customer.get(child.Id, qb=qb)
+    child.ParentRef = second.to_ref()
+    moved = child.save(qb=qb)
+    assert moved.FullyQualifiedName == f"{second.DisplayName}:{child.DisplayName}"
+    assert Customer.get(first.Id, qb=qb).BalanceWithJobs == 0
+    assert Customer.get(second.Id, qb=qb).BalanceWithJobs == 70
