@@ -225,10 +225,15 @@ class _Client(QuickBooks):
         return getattr(self._last, "response", None)
 
 
+_MASKED: set[str] = set()
+
+
 def _mask(secret: str | None) -> None:
-    """Register a token or secret with Airflow's secrets masker (task logs redact it)."""
-    if not secret:
+    """Register a token or secret with Airflow's secrets masker (task logs redact it). Once
+    per value: inside a task each registration is also a message to the supervisor."""
+    if not secret or secret in _MASKED:
         return
+    _MASKED.add(secret)
     try:
         from airflow.sdk.log import mask_secret
     except ImportError:  # pragma: no cover - only without the Task SDK

@@ -233,6 +233,7 @@ class TokenManager:
         self.on_tokens = on_tokens
         self.name = name
         self.refreshes = 0
+        self._cached: TokenState | None = None
         if bootstrap_refresh_token:
             on_tokens(bootstrap_refresh_token)
 
@@ -260,8 +261,12 @@ class TokenManager:
             state.access_expires_at - self.clock() > self.min_ttl)
 
     def access_token(self) -> str:
-        """A token with more than ``min_ttl`` seconds left; refreshes only when needed."""
-        state = self.current()
+        """A token with more than ``min_ttl`` seconds left; refreshes only when needed. The
+        store is read once and then only when the token nears expiry (a Variable read is an
+        API round trip inside a task)."""
+        state = self._cached
+        if state is None or not self._usable(state):
+            state = self._cached = self.current()
         if self._usable(state):
             return state.access_token  # type: ignore[return-value]
         return self.refresh()
@@ -272,7 +277,7 @@ class TokenManager:
         with self.lock():
             tried: set[str] = set()
             for attempt in range(1, self.invalid_grant_attempts + 1):
-                state = self.current()
+                state = self._cached = self.current()
                 if self._usable(state) and state.access_token != failed_access_token:
                     log.info("%s: another task refreshed the access token; using it", self.name)
                     return state.access_token  # type: ignore[return-value]
@@ -300,6 +305,7 @@ class TokenManager:
         new = replace(state, refresh_token=tokens.refresh_token or state.refresh_token,
                       access_token=tokens.access_token,
                       access_expires_at=self.clock() + float(tokens.expires_in))
+        self._cached = new
         self._save(new)
         if new.refresh_token != state.refresh_token:
             log.info("%s: refresh token rotated and saved", self.name)

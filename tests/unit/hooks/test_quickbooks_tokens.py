@@ -241,3 +241,23 @@ def test_given_a_state_when_stored_in_a_file_then_round_trips_with_iso_expiry(tm
     assert '"access_expires_at": "2023-11-14T22:13:20+00:00"' in (tmp_path / "tokens.json"
                                                                   ).read_text()
     assert variable_key("quickbooks_default") == "sfqb.quickbooks_default.token_state"
+
+
+def test_given_a_usable_token_when_asked_many_times_then_the_store_is_read_once():
+    """Inside a task a Variable read is an API round trip: a usable token is kept in memory,
+    and the store is read again only when it nears expiry."""
+    class Counting(InMemoryTokenStore):
+        loads = 0
+
+        def load(self):
+            self.loads += 1
+            return super().load()
+
+    clock = Clock()
+    store = Counting(TokenState("RT5", "AT5", clock.now + 1000, "RT0"))
+    mgr = manager(store, FakeIntuit("RT5"), clock)
+    assert [mgr.access_token() for _ in range(50)] == ["AT5"] * 50
+    assert store.loads == 1
+    clock.now += 800  # under 5 minutes left: re-read, then refresh
+    assert mgr.access_token() == "AT1"
+    assert store.loads >= 2 and store.state.refresh_token == "RT1"
