@@ -94,3 +94,17 @@ def test_given_receipt_and_estimate_when_deleted_then_gone(qb):
         txn.delete(qb=qb)
         with pytest.raises(ObjectNotFoundException):
             cls.get(txn.Id, qb=qb)
+
+
+def test_given_invoice_when_sent_and_pdf_downloaded_then_email_status_and_pdf(qb):
+    """api-spec 2.6.4 (optional): send sets EmailStatus EmailSent; pdf answers a PDF."""
+    customer = Customer.get(1, qb=qb)
+    invoice = Invoice()
+    invoice.CustomerRef = customer.to_ref()
+    invoice.Line = [_line(20)]
+    invoice = invoice.save(qb=qb)
+    sent = invoice.send(qb=qb, send_to="billing@example.com")
+    assert sent["Invoice"]["EmailStatus"] == "EmailSent"
+    assert sent["Invoice"]["BillEmail"]["Address"] == "billing@example.com"
+    pdf = invoice.download_pdf(qb=qb)
+    assert pdf.startswith(b"%PDF")
