@@ -17,7 +17,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from .common.clock import Clock
 from .common.service import SandboxService, ServiceContext, assemble
-from .common.tls import ensure_tls
+from .common.tls import WILDCARD_ADDRESSES, ensure_tls
 
 log = logging.getLogger("sfqb_sandbox")
 
@@ -66,6 +66,13 @@ def load_service(name: str, ctx: ServiceContext) -> SandboxService | None:
     return getattr(module, cls_name)(ctx)
 
 
+def advertised_host(host: str, advertise_host: str | None = None) -> str:
+    """The host name written into connections.json: the explicit one, else the bound host."""
+    if advertise_host:
+        return advertise_host
+    return "127.0.0.1" if host in WILDCARD_ADDRESSES else host
+
+
 def _write_json_atomically(path: Path, payload: dict) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(payload, indent=2, sort_keys=True))
@@ -79,13 +86,21 @@ async def serve(
     ports: dict[str, int] | None = None,
     seed: str | None = None,
     services: tuple[str, ...] = tuple(SERVICES),
+    advertise_host: str | None = None,
 ) -> None:
-    """Start every service, write connections.json, run until SIGTERM/SIGINT."""
+    """Start every service, write connections.json, run until SIGTERM/SIGINT.
+
+    ``advertise_host`` is the name clients use to reach the servers (written into the URLs of
+    connections.json and added to the TLS certificate); by default ``host``, or 127.0.0.1 when
+    ``host`` listens on every interface. docker-compose binds 0.0.0.0 and advertises ``sandbox``.
+    """
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     connections_path = data_dir / CONNECTIONS_FILE
     connections_path.unlink(missing_ok=True)
-    tls = ensure_tls(data_dir / "tls")
+    advertise = advertised_host(host, advertise_host)
+    tls = ensure_tls(data_dir / "tls", extra_names=[advertise])
+    url_host = f"[{advertise}]" if ":" in advertise else advertise
     clock = Clock(data_dir / "clock.json")
     ports = ports or {}
 
@@ -98,7 +113,7 @@ async def serve(
             name=name,
             data_dir=data_dir / name,
             clock=clock,
-            base_url=f"https://{host}:{port}",
+            base_url=f"https://{url_host}:{port}",
         )
         ctx.data_dir.mkdir(parents=True, exist_ok=True)
         service = load_service(name, ctx)
