@@ -1,0 +1,442 @@
+"""The multi-machine path: docker-compose.yaml, the Dockerfile and the sandbox's advertised host.
+
+No Docker engine runs here. What can be checked without one is checked: the compose file's
+topology (the official Airflow 3 CeleryExecutor shape plus the sandbox profile), the image's
+recipe and pins, Debian's `docker-compose config` when that binary is installed, and the
+sandbox's `--advertise-host` (connections.json URLs and the TLS certificate's names) for real.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+from cryptography import x509
+
+from tests.conftest import ROOT
+
+COMPOSE_FILE = ROOT / "docker-compose.yaml"
+DOCKERFILE = ROOT / "Dockerfile"
+ENV_EXAMPLE = ROOT / ".env.example"
+
+AIRFLOW_SERVICES = {
+    "airflow-apiserver": "api-server",
+    "airflow-scheduler": "scheduler",
+    "airflow-dag-processor": "dag-processor",
+    "airflow-worker": "celery worker",
+    "airflow-triggerer": "triggerer",
+}
+# Every container that runs Airflow code (tasks, parsing, CLI): they must agree on config.
+AIRFLOW_CONTAINERS = (*AIRFLOW_SERVICES, "airflow-init", "airflow-cli", "flower", "airflow-init-sandbox")
+
+
+def _compose() -> dict:
+    return yaml.safe_load(COMPOSE_FILE.read_text())
+
+
+_VOLUME = re.compile(r"^(?P<source>.+?):(?P<target>/[^:]*)(?::(?P<mode>ro|rw))?$")
+
+
+def _mounts(service: dict) -> dict[str, tuple[str, str]]:
+    """{container path: (source, mode)} of a service's short-syntax volumes."""
+    out = {}
+    for volume in service.get("volumes", []):
+        match = _VOLUME.match(volume)
+        assert match, volume
+        out[match["target"]] = (match["source"], match["mode"] or "rw")
+    return out
+
+
+def _mount_targets(service: dict) -> dict[str, str]:
+    return {target: source for target, (source, _) in _mounts(service).items()}
+
+
+def _mount_modes(service: dict) -> dict[str, str]:
+    return {target: mode for target, (_, mode) in _mounts(service).items()}
+
+
+def _env_example() -> dict[str, str]:
+    out = {}
+    for line in ENV_EXAMPLE.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            out[key.strip()] = value.strip()
+    return out
+
+
+def _requirement_pins() -> dict[str, str]:
+    pins = {}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        match = re.match(r"^([A-Za-z0-9_.\-]+)(\[[^\]]*\])?==(\S+)", line.strip())
+        if match:
+            pins[match.group(1).lower()] = match.group(3)
+    return pins
+
+
+# --- compose topology ------------------------------------------------------------------------
+
+
+@pytest.mark.unit
+def test_given_compose_file_when_parsed_then_official_airflow3_services_and_sandbox_are_present():
+    """Issue 2: the official Airflow 3 topology (postgres, redis, api-server, scheduler,
+    dag-processor, celery worker, triggerer, init, flower) plus the sandbox service."""
+    services = _compose()["services"]
+    expected = {"postgres", "redis", *AIRFLOW_SERVICES, "airflow-init", "flower", "sandbox",
+                "airflow-init-sandbox"}
+    assert expected <= set(services)
+    assert services["postgres"]["image"] == "postgres:16"
+    assert services["redis"]["image"].startswith("redis:")
+    for name, command in AIRFLOW_SERVICES.items():
+        assert services[name]["command"] == command, name
+    assert services["flower"]["command"] == "celery flower"
+    assert services["flower"]["profiles"] == ["flower"]
+
+
+@pytest.mark.unit
+def test_given_compose_file_when_parsed_then_every_airflow_container_runs_celery_on_postgres_and_redis():
+    """Issue 2: CeleryExecutor everywhere, metadata DB and results in PostgreSQL, broker in Redis,
+    one execution API URL (the api-server service), and the same image for all."""
+    services = _compose()["services"]
+    images = set()
+    for name in AIRFLOW_CONTAINERS:
+        env = services[name]["environment"]
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
+        assert "postgresql+psycopg2://" in env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], name
+        assert "db+postgresql://" in env["AIRFLOW__CELERY__RESULT_BACKEND"], name
+        assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://") and "@redis:6379" in env["AIRFLOW__CELERY__BROKER_URL"]
+        assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
+        assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "false"
+        images.add(services[name]["image"])
+        assert services[name]["build"] == ".", name
+    images.add(services["sandbox"]["image"])
+    assert len(images) == 1, images
+
+
+@pytest.mark.unit
+def test_given_compose_file_when_parsed_then_secrets_are_shared_through_one_anchor():
+    """Issue 2: the JWT secret and the Fernet key must be identical in every container (task
+    tokens are signed by one and checked by another; connections are encrypted by any)."""
+    services = _compose()["services"]
+    for key in ("AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__CORE__AUTH_MANAGER"):
+        values = {services[name]["environment"][key] for name in AIRFLOW_CONTAINERS}
+        assert len(values) == 1, (key, values)
+    assert "${AIRFLOW_JWT_SECRET" in services["airflow-worker"]["environment"]["AIRFLOW__API_AUTH__JWT_SECRET"]
+    assert "${AIRFLOW_FERNET_KEY" in services["airflow-worker"]["environment"]["AIRFLOW__CORE__FERNET_KEY"]
+
+
+@pytest.mark.unit
+def test_given_compose_file_when_parsed_then_dags_plugins_include_and_shared_volumes_are_mounted():
+    """Issue 2: services are wired to dags/, plugins/ and include/ (the editable package in the
+    image), share the XCom volume, and see the sandbox's data read-only."""
+    services = _compose()["services"]
+    for name in (*AIRFLOW_SERVICES, "airflow-cli", "flower", "airflow-init-sandbox"):
+        mounts = _mount_targets(services[name])
+        assert mounts["/opt/airflow/dags"] == "${AIRFLOW_PROJ_DIR:-.}/dags", name
+        assert mounts["/opt/airflow/plugins"] == "${AIRFLOW_PROJ_DIR:-.}/plugins", name
+        assert mounts["/opt/airflow/logs"] == "${AIRFLOW_PROJ_DIR:-.}/logs", name
+        assert mounts["/opt/sfqb/include"] == "${AIRFLOW_PROJ_DIR:-.}/include", name
+        assert mounts["/opt/airflow/xcom"] == "xcom-data", name
+        assert mounts["/opt/sandbox"] == "sandbox-data", name
+        assert _mount_modes(services[name])["/opt/sandbox"] == "ro", name
+    assert _mount_targets(services["sandbox"]) == {"/opt/sandbox": "sandbox-data"}
+    assert {"postgres-db-volume", "xcom-data", "sandbox-data"} <= set(_compose()["volumes"])
+    for folder in ("dags", "include"):
+        assert (ROOT / folder).is_dir()
+
+
+@pytest.mark.unit
+def test_given_compose_file_when_parsed_then_xcom_goes_to_object_storage_on_the_shared_volume():
+    """Issue 2 (XCom plan): the common-io object storage backend, its path on the shared volume
+    by default, a threshold; the backend class exists in the pinned provider."""
+    env = _compose()["services"]["airflow-worker"]["environment"]
+    backend = env["AIRFLOW__CORE__XCOM_BACKEND"]
+    assert backend == "airflow.providers.common.io.xcom.backend.XComObjectStorageBackend"
+    assert env["AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_PATH"].endswith(":-file:///opt/airflow/xcom}")
+    assert re.fullmatch(r"\$\{\w+:-\d+\}", env["AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_THRESHOLD"])
+    module, _, cls = backend.rpartition(".")
+    assert hasattr(__import__(module, fromlist=[cls]), cls)
+    assert "apache-airflow-providers-common-io" in _requirement_pins()
+
+
+@pytest.mark.unit
+def test_given_xcom_env_names_when_airflow_reads_them_then_the_common_io_section_takes_them(monkeypatch):
+    """Issue 2: `[common.io]` has a dot; the compose file's AIRFLOW__COMMON_IO__* names must be
+    the ones Airflow's config looks up, or the backend would silently keep XCom in the DB."""
+    from airflow.configuration import conf
+
+    monkeypatch.setenv("AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_PATH", "file:///opt/airflow/xcom")
+    monkeypatch.setenv("AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_THRESHOLD", "65536")
+    assert conf.get("common.io", "xcom_objectstorage_path") == "file:///opt/airflow/xcom"
+    assert conf.getint("common.io", "xcom_objectstorage_threshold") == 65536
+
+
+@pytest.mark.unit
+def test_given_compose_file_when_parsed_then_services_have_healthchecks_and_wait_for_init():
+    """Issue 2: healthchecks and depends_on conditions as the official file has them: every
+    long-running service is checked, Airflow waits for healthy postgres/redis and a completed
+    init, the worker also for a healthy api-server."""
+    services = _compose()["services"]
+    for name in ("postgres", "redis", *AIRFLOW_SERVICES, "flower", "sandbox"):
+        assert services[name]["healthcheck"]["test"], name
+    for name in (*AIRFLOW_SERVICES, "flower"):
+        depends = services[name]["depends_on"]
+        assert depends["airflow-init"] == {"condition": "service_completed_successfully"}, name
+        assert depends["postgres"] == {"condition": "service_healthy"}, name
+        assert depends["redis"] == {"condition": "service_healthy"}, name
+    assert services["airflow-worker"]["depends_on"]["airflow-apiserver"] == {"condition": "service_healthy"}
+    assert services["airflow-worker"]["environment"]["DUMB_INIT_SETSID"] == "0"
+    assert "airflow-init" not in services["airflow-init"].get("depends_on", {})
+
+
+@pytest.mark.unit
+def test_given_init_service_when_parsed_then_it_migrates_and_creates_the_pools_the_tasks_use(tmp_path):
+    """Issue 2 / R-OPS: airflow-init migrates the DB and imports sfqb's pools. The embedded pool
+    script runs here against airflow_settings.yaml and yields `airflow pools import` JSON that
+    names every pool a task asks for."""
+    init = _compose()["services"]["airflow-init"]
+    assert init["environment"]["_AIRFLOW_DB_MIGRATE"] == "true"
+    assert init["user"] == "0:0"
+    script = init["command"][1]
+    assert "/entrypoint airflow version" in script
+    assert "airflow pools import /tmp/pools.json" in script
+    pool_script = script.split("/entrypoint python - <<'PY'\n", 1)[1].split("\nPY\n", 1)[0]
+    out = tmp_path / "pools.json"
+    pool_script = pool_script.replace("/opt/sfqb/airflow_settings.yaml", str(ROOT / "airflow_settings.yaml"))
+    pool_script = pool_script.replace("/tmp/pools.json", str(out))
+    subprocess.run([sys.executable, "-c", pool_script], check=True, timeout=60)
+    pools = json.loads(out.read_text())
+    used = set(re.findall(r"pool=\"(\w+)\"", "".join(
+        p.read_text() for p in (ROOT / "include" / "sfqb").rglob("*.py"))))
+    assert used, "no task names a pool any more: revisit this test"
+    assert used <= set(pools)
+    for spec in pools.values():
+        assert set(spec) == {"slots", "description", "include_deferred"} and spec["slots"] > 0
+
+
+@pytest.mark.unit
+def test_given_sandbox_profile_when_parsed_then_sandbox_advertises_its_service_name_and_connections_are_imported():
+    """Issue 2: the sandbox runs from the same image in profile `sandbox`, listens on every
+    interface, advertises https://sandbox:PORT on fixed ports; a profile-only one-shot imports
+    its connections with `airflow connections import --overwrite` after init; without the
+    profile nothing depends on it."""
+    services = _compose()["services"]
+    sandbox = services["sandbox"]
+    assert sandbox["profiles"] == ["sandbox"]
+    script = sandbox["command"][-1]
+    assert "python -m sfqb_sandbox serve --data-dir /opt/sandbox" in script
+    assert "--host 0.0.0.0 --advertise-host sandbox" in script
+    assert "--salesforce-port 8443 --quickbooks-port 8444" in script
+    assert "--seed" in script
+    importer = services["airflow-init-sandbox"]
+    assert importer["profiles"] == ["sandbox"]
+    assert importer["depends_on"]["sandbox"] == {"condition": "service_healthy"}
+    assert importer["depends_on"]["airflow-init"] == {"condition": "service_completed_successfully"}
+    script = importer["command"][-1]
+    assert "python -m sfqb_sandbox airflow-connections --data-dir /opt/sandbox > /tmp/c.json" in script
+    assert "airflow connections import --overwrite /tmp/c.json" in script
+    for name, service in services.items():
+        if "sandbox" not in service.get("profiles", []):
+            assert "sandbox" not in service.get("depends_on", {}), name
+
+
+@pytest.mark.unit
+def test_given_env_example_when_read_then_it_defines_what_compose_needs_and_the_sandbox_trust():
+    """Issue 2: every variable the compose file uses without a default is in .env.example; the
+    example turns the sandbox profile on and points REQUESTS_CA_BUNDLE at the sandbox bundle
+    (system CAs + sandbox CA), never at disabled verification."""
+    text = COMPOSE_FILE.read_text().replace("$$", "")
+    variables = re.findall(r"\$\{(\w+)(:?-[^}]*)?\}", text)
+    env = _env_example()
+    missing = sorted({name for name, default in variables if not default} - set(env))
+    assert not missing, missing
+    assert env["COMPOSE_PROFILES"] == "sandbox"
+    assert env["SFQB_CA_BUNDLE"] == "/opt/sandbox/tls/ca-bundle.pem"
+    worker_env = _compose()["services"]["airflow-worker"]["environment"]
+    assert worker_env["REQUESTS_CA_BUNDLE"] == "${SFQB_CA_BUNDLE:-}"
+    assert "CURL_CA_BUNDLE" not in worker_env and "PYTHONHTTPSVERIFY" not in COMPOSE_FILE.read_text()
+    assert ".env" in (ROOT / ".gitignore").read_text().split()
+
+
+# --- the image --------------------------------------------------------------------------------
+
+
+@pytest.mark.unit
+def test_given_dockerfile_when_read_then_it_builds_on_airflow_332_python311_with_the_project_pins():
+    """Issue 2: FROM the official apache/airflow 3.3.2 image (python3.11, like .venv), installs
+    requirements.txt with constraints.txt, keeps Airflow's version fixed, adds the celery and
+    postgres providers from the image's own constraints, installs the package from include/."""
+    text = DOCKERFILE.read_text()
+    froms = re.findall(r"^FROM\s+(\S+)", text, flags=re.M)
+    assert froms == ["apache/airflow:3.3.2-python3.11"]
+    assert _requirement_pins()["apache-airflow"] == "3.3.2"
+    assert sys.version_info[:2] == (3, 11)
+    assert re.search(r"-r /opt/sfqb/requirements\.txt --constraint /opt/sfqb/constraints\.txt", text)
+    assert text.count('"apache-airflow==${AIRFLOW_VERSION}"') >= 2
+    assert "apache-airflow-providers-(celery|postgres)==" in text and "${HOME}/constraints.txt" in text
+    assert "COPY --chown=airflow:0 include /opt/sfqb/include" in text
+    assert "pip install --no-cache-dir --no-deps -e /opt/sfqb" in text
+    assert re.findall(r"^USER\s+(\S+)", text, flags=re.M)[-1] == "airflow"  # never runs as root
+
+
+@pytest.mark.unit
+def test_given_requirements_when_compared_with_constraints_then_every_pin_appears_in_both():
+    """Issue 2: the image installs the same pins as `make install`: each requirements.txt pin is
+    the version constraints.txt holds (else the build's pip resolve fails), and the installed
+    .venv has it too (what the tests ran)."""
+    from importlib.metadata import version
+
+    constraints = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        name, sep, pinned = line.partition("==")
+        if sep and not line.startswith("#"):
+            constraints[name.strip().lower().replace("_", "-")] = pinned.strip()
+    pins = _requirement_pins()
+    assert len(pins) >= 10
+    for name, pinned in pins.items():
+        assert constraints.get(name.replace("_", "-")) == pinned, name
+        assert version(name) == pinned, name
+
+
+@pytest.mark.unit
+def test_given_dockerfile_copies_when_checked_then_sources_are_tracked_and_not_docker_ignored():
+    """Issue 2: every COPY source is in git (a fresh clone can build) and not excluded by
+    .dockerignore; the heavy local folders are excluded from the build context."""
+    ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
+               if line.strip() and not line.startswith("#")}
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout.split()
+    sources = []
+    for line in DOCKERFILE.read_text().splitlines():
+        if line.startswith("COPY "):
+            parts = [p for p in line.split()[1:] if not p.startswith("--")]
+            sources += parts[:-1]
+    assert {"requirements.txt", "constraints.txt", "include", "dags", "pyproject.toml"} <= set(sources)
+    for source in sources:
+        assert source not in ignored, source
+        assert any(path == source or path.startswith(source + "/") for path in tracked) or \
+            (ROOT / source).exists(), source
+    assert {".venv", ".git", ".airflow", ".sandbox", ".env"} <= ignored
+    assert (ROOT / "include" / "salesforce" / "sfdx-project.json").exists()
+
+
+@pytest.mark.unit
+def test_given_docker_compose_binary_when_config_runs_then_the_file_is_valid():
+    """Issue 2 / airflow-notes: Debian's docker-compose (v1.29) validates the file without an
+    engine, with the example .env and with the sandbox profile's values resolved."""
+    binary = shutil.which("docker-compose")
+    if binary is None:
+        pytest.skip("docker-compose is not installed (apt-get install docker-compose); "
+                    "the structural checks above still ran")
+    base = [binary, "--env-file", str(ENV_EXAMPLE), "-f", str(COMPOSE_FILE)]
+    quiet = subprocess.run([*base, "config", "-q"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert quiet.returncode == 0, quiet.stderr
+    full = subprocess.run([*base, "config"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert full.returncode == 0, full.stderr
+    resolved = yaml.safe_load(full.stdout)["services"]
+    assert resolved["airflow-worker"]["environment"]["REQUESTS_CA_BUNDLE"] == "/opt/sandbox/tls/ca-bundle.pem"
+    assert resolved["airflow-worker"]["user"] == "50000:0"
+    assert resolved["sandbox"]["ports"][0]["published"] in (8443, "8443")
+
+
+# --- the sandbox's advertised host -------------------------------------------------------------
+
+
+def _sans(path: Path) -> set[str]:
+    from sfqb_sandbox.common.tls import certificate_names
+
+    return {str(name.value) for name in certificate_names(path)}
+
+
+@pytest.mark.unit
+def test_given_extra_names_when_tls_is_ensured_then_the_server_certificate_names_them(tmp_path):
+    """Issue 2 (--advertise-host): ensure_tls adds the extra host names and IP addresses to the
+    server certificate's SANs, next to localhost/127.0.0.1/::1; wildcards are not names."""
+    from sfqb_sandbox.common.tls import ensure_tls
+
+    files = ensure_tls(tmp_path, extra_names=["sandbox", "10.1.2.3", "0.0.0.0"])
+    assert _sans(files.server_cert) == {"localhost", "127.0.0.1", "::1", "sandbox", "10.1.2.3"}
+    cert = x509.load_pem_x509_certificate(files.server_cert.read_bytes())
+    ip_names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(x509.IPAddress)
+    assert {str(ip) for ip in ip_names} == {"127.0.0.1", "::1", "10.1.2.3"}
+    ca = x509.load_pem_x509_certificate(files.ca_cert.read_bytes())
+    cert.verify_directly_issued_by(ca)
+    assert files.ca_cert.read_bytes() in files.bundle.read_bytes()
+
+
+@pytest.mark.unit
+def test_given_existing_tls_when_names_change_then_only_the_server_certificate_is_reissued(tmp_path):
+    """Issue 2: a data directory made by the old code (or another advertised host) gets a new
+    server certificate by the SAME CA, so clients holding the bundle keep trusting it; with
+    unchanged names nothing is rewritten."""
+    from sfqb_sandbox.common.tls import ensure_tls
+
+    first = ensure_tls(tmp_path)
+    ca_before = first.ca_cert.read_bytes()
+    cert_before = first.server_cert.read_bytes()
+    assert _sans(first.server_cert) == {"localhost", "127.0.0.1", "::1"}
+    again = ensure_tls(tmp_path, extra_names=["localhost"])
+    assert again.server_cert.read_bytes() == cert_before
+    moved = ensure_tls(tmp_path, extra_names=["sandbox"])
+    assert moved.ca_cert.read_bytes() == ca_before
+    assert moved.server_cert.read_bytes() != cert_before
+    assert "sandbox" in _sans(moved.server_cert)
+    x509.load_pem_x509_certificate(moved.server_cert.read_bytes()).verify_directly_issued_by(
+        x509.load_pem_x509_certificate(ca_before))
+
+
+@pytest.mark.unit
+def test_given_serve_arguments_when_parsed_then_advertise_host_reaches_the_runner(monkeypatch, tmp_path):
+    """Issue 2: `serve --host 0.0.0.0 --advertise-host sandbox --salesforce-port 8443
+    --quickbooks-port 8444` reaches serve() as given; without it the default stays the bound
+    host (127.0.0.1 for a wildcard bind), as before."""
+    import sfqb_sandbox.__main__ as cli
+    from sfqb_sandbox.server import advertised_host
+
+    calls = []
+
+    async def fake_serve(data_dir, **kwargs):
+        calls.append((data_dir, kwargs))
+
+    monkeypatch.setattr(cli, "serve", fake_serve)
+    argv = ["serve", "--data-dir", str(tmp_path), "--host", "0.0.0.0", "--advertise-host", "sandbox",
+            "--salesforce-port", "8443", "--quickbooks-port", "8444"]
+    assert cli.main(argv) == 0
+    data_dir, kwargs = calls[0]
+    assert data_dir == tmp_path
+    assert kwargs["host"] == "0.0.0.0" and kwargs["advertise_host"] == "sandbox"
+    assert kwargs["ports"] == {"quickbooks": 8444, "salesforce": 8443}
+    defaults = cli.build_parser().parse_args(["serve", "--data-dir", str(tmp_path)])
+    assert defaults.host == "127.0.0.1" and defaults.advertise_host is None
+    assert advertised_host("127.0.0.1") == "127.0.0.1"
+    assert advertised_host("0.0.0.0") == "127.0.0.1"
+    assert advertised_host("0.0.0.0", "sandbox") == "sandbox"
+
+
+@pytest.mark.sandbox
+def test_given_sandbox_bound_to_all_interfaces_when_started_with_advertise_host_then_clients_verify_tls_by_that_name(tmp_path):
+    """Issue 2: what compose does, on loopback: bind 0.0.0.0, advertise 127.0.0.2 (not in the
+    default SANs). connections.json names it and a client verifying TLS with the sandbox bundle
+    reaches the admin surface through it."""
+    from sfqb_sandbox.admin_client import SandboxProcess
+
+    process = SandboxProcess(tmp_path / "sb", extra_args=["--only", "quickbooks", "--host", "0.0.0.0",
+                                                          "--advertise-host", "127.0.0.2"])
+    admin = process.start()
+    try:
+        info = admin.connections["quickbooks"]
+        assert info["base_url"].startswith("https://127.0.0.2:")
+        assert info["admin_url"].startswith("https://127.0.0.2:")
+        assert "127.0.0.2" in _sans(tmp_path / "sb" / "tls" / "server.pem")
+        session = requests.Session()
+        session.trust_env = False
+        response = session.get(f"{info['admin_url']}/health", verify=admin.connections["ca_bundle"], timeout=30)
+        assert response.status_code == 200
+    finally:
+        process.stop()
