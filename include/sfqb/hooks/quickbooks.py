@@ -391,6 +391,8 @@ class QuickBooksHook(BaseHook):
         token = self.tokens.access_token()
         with self._client_lock:
             if self._qb is None or self._qb.session.access_token != token:
+                if self._qb is not None and self._qb.session is not None:
+                    self._qb.session.close()  # the old token's keep-alive connections
                 self._qb = self._build_client(token)
             return self._qb
 
@@ -625,9 +627,10 @@ class QuickBooksHook(BaseHook):
         retried after a lost answer is replayed, not applied twice; bIds are the item's index
         (at most 10 characters with a requestid: api-spec 2.8). Items refused for a retryable
         reason (throttled, server error) are sent again, up to the retry policy's attempts.
-        When a call still fails after its retries, that call's records and every record not
-        yet sent come back failed with the error (outcome unknown for the former); an
-        ``AuthError`` is raised."""
+        When a call still fails after its retries, its ``ThrottledError``/``TransientError`` is
+        raised (nothing more is sent), carrying ``partial_results``: the results of the calls
+        that did complete. The failed call's outcome is unknown (its requestid makes a repeat
+        within the day a replay)."""
         if not 1 <= batch_size <= BATCH_SIZE:
             raise ValueError(f"batch_size must be 1..{BATCH_SIZE}")
         keys = [op.key for op in operations]
@@ -644,14 +647,12 @@ class QuickBooksHook(BaseHook):
                 try:
                     chunk_results = self._batch_call(chunk, chunk_id)
                 except RETRYABLE as exc:
-                    # Retries ran out: the service is down or saturated. Stop sending; this
-                    # chunk's outcome is unknown and the rest was not sent. Every record gets
-                    # a failed result, so the caller records it and the next run retries it.
-                    log.error("QuickBooks batch: giving up after retries (%s); %d records not "
-                              "confirmed", exc, len(pending) - start)
-                    for op in pending[start:]:
-                        results[op.key] = BatchResult(op.key, False, error=exc)
-                    return [results[key] for key in keys]
+                    # Retries ran out: the service is down or saturated. Stop and raise (the
+                    # run fails, watermarks stay); what earlier calls did rides on the error.
+                    log.error("QuickBooks batch: giving up after retries (%s); %d of %d records "
+                              "not confirmed", exc, len(pending) - start, len(keys))
+                    exc.partial_results = [results[k] for k in keys if k in results]
+                    raise
                 for result in chunk_results:
                     results[result.key] = result
                     if isinstance(result.error, RETRYABLE):

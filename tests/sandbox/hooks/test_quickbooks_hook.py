@@ -199,20 +199,21 @@ def test_given_bad_records_in_a_batch_when_sent_then_failures_come_back_per_reco
     assert qb_hook.calls.snapshot()["batch"] == 1
 
 
-def test_given_a_batch_call_failing_past_its_retries_when_sent_then_records_fail_not_vanish(
+def test_given_a_batch_call_failing_past_its_retries_when_sent_then_it_raises_with_partials(
         qb_hook, qb_hook_fresh):
-    """R-GEN-5: when a /batch call still fails after its retries, the hook stops sending and
-    every record of that call and after it comes back failed with the error; the records of
-    earlier calls keep their results."""
+    """R-GEN-2/R-GEN-5: when a /batch call still fails after its retries, the hook stops
+    sending and raises (the load fails, watermarks stay); the results of the calls that did
+    complete ride on the error as ``partial_results``."""
     qb_hook.count("Customer")
     qb_hook_fresh.add_fault("quickbooks", kind="http_503", path="/v3/company/[0-9]+/batch",
                             skip=1, times=10)
     ops = [BatchOp(f"r{i:02}", "create", "Customer", {"DisplayName": f"Partial {i:02}"})
            for i in range(70)]
-    results = qb_hook.batch(ops)
-    assert [r.key for r in results] == [op.key for op in ops]
-    assert all(r.ok for r in results[:30])
-    assert all(not r.ok and isinstance(r.error, TransientError) for r in results[30:])
+    with pytest.raises(TransientError) as caught:
+        qb_hook.batch(ops)
+    partial = caught.value.partial_results
+    assert [r.key for r in partial] == [op.key for op in ops[:30]]
+    assert all(r.ok for r in partial)
     assert qb_hook.calls.snapshot()["batch"] == 1 + 4  # the third call was never sent
 
 
