@@ -45,8 +45,8 @@ def quote(value: str) -> str:
 
 
 def format_datetime(value: dt.datetime) -> str:
-    """ISO ``YYYY-MM-DDTHH:MM:SS+HH:MM``, whole seconds (QBO stores whole seconds: flooring
-    keeps ``[start, end)`` windows adjacent). Naive datetimes are refused."""
+    """ISO ``YYYY-MM-DDTHH:MM:SS+HH:MM``, whole seconds (floored; QBO stores whole seconds).
+    Naive datetimes are refused."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"naive datetime {value.isoformat()} has no timezone; pass an aware one")
     return value.replace(microsecond=0).isoformat()
@@ -103,11 +103,18 @@ def active_any() -> str:
 
 
 def window_conditions(start: dt.datetime | None, end: dt.datetime | None) -> list[str]:
-    """``[start, end)`` on the last-update time; an open side is left out."""
+    """``[start, end)`` on the last-update time; an open side is left out.
+
+    QBO keeps whole seconds, so a record changed at 12:00:04.5 reads 12:00:04. The start is
+    floored and the end rounded *up* to the next whole second: a record changed in the same
+    second as the run's upper bound is read now (and perhaps again next run: harmless, loads
+    are idempotent) instead of falling between two windows."""
     out = []
     if start is not None:
         out.append(f"{LAST_UPDATED} >= {literal(start)}")
     if end is not None:
+        if end.microsecond:
+            end = end.replace(microsecond=0) + dt.timedelta(seconds=1)
         out.append(f"{LAST_UPDATED} < {literal(end)}")
     return out
 

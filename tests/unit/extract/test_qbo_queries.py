@@ -83,6 +83,17 @@ def test_given_a_window_when_conditions_built_then_half_open_on_last_updated_tim
     assert q.window_conditions(None, None) == []
 
 
+def test_given_sub_second_bounds_when_window_built_then_start_floored_and_end_rounded_up():
+    """QBO keeps whole seconds: a record changed at 12:00:04.5 reads 12:00:04. With an upper
+    bound of 12:00:04.8 it must fall inside this window, not between two windows."""
+    start = dt.datetime(2025, 1, 1, 12, 0, 0, 700_000, tzinfo=dt.UTC)
+    end = dt.datetime(2025, 1, 1, 12, 0, 4, 800_000, tzinfo=dt.UTC)
+    assert q.window_conditions(start, end) == [
+        "MetaData.LastUpdatedTime >= '2025-01-01T12:00:00+00:00'",
+        "MetaData.LastUpdatedTime < '2025-01-01T12:00:05+00:00'",
+    ]
+
+
 def test_given_everything_when_select_built_then_exact_string():
     """api-spec 2.5: WHERE ... AND ..., ORDERBY, STARTPOSITION, MAXRESULTS in that order."""
     text = q.select(
