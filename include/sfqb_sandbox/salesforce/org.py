@@ -38,6 +38,11 @@ def parser_error(value, type_name: str) -> SFError:
     )
 
 
+def _same_field(obj, key: str, f) -> bool:
+    found = obj.field(key)
+    return found is not None and found.name == f.name
+
+
 def _atomic(method):
     """Make an Org write all-or-nothing for the single record (and what its rules touched)."""
 
@@ -267,6 +272,8 @@ class Org:
             if key == "attributes":
                 continue
             f = obj.field(key)
+            if f is None and isinstance(value, dict):
+                f, value = self.reference_by_external_id(obj, key, value)
             if f is None:
                 raise SFError("INVALID_FIELD", f"No such column '{key}' on sobject of type "
                               f"{obj.name}")
@@ -287,6 +294,33 @@ class Org:
                 coerced = False
             changes[f.name] = coerced
         return changes
+
+    def reference_by_external_id(self, obj, rel_name: str, ref: dict):
+        """``"Parent": {"Ext__c": "v"}`` in a body: the lookup field and the Id it names."""
+        f = next((f for f in obj.fields.values() if f.type == "reference"
+                  and f.relationship_name and f.relationship_name.lower() == rel_name.lower()),
+                 None)
+        if f is None:
+            return None, ref
+        target_name = (ref.get("attributes") or {}).get("type") or (f.reference_to or ("",))[0]
+        target = self.obj(target_name)
+        keys = [k for k in ref if k != "attributes"]
+        if len(keys) != 1:
+            raise SFError("INVALID_FIELD", f"A reference to {target.name} through {rel_name} "
+                          "must name exactly one external ID field", [f.name])
+        ext = target.field(keys[0])
+        if ext is None or not ext.external_id:
+            raise SFError("INVALID_FIELD", f"Field name provided, {keys[0]} is not an External "
+                          f"ID or indexed field for {target.name}", [f.name])
+        value = ref[keys[0]]
+        matches = self.find_by(target.name, ext.name, value)
+        if not matches:
+            raise SFError("INVALID_FIELD", f"Foreign key external ID: {value} not found for "
+                          f"field {ext.name} in entity {target.name}", [f.name])
+        if len(matches) > 1:
+            raise SFError("INVALID_FIELD", f"More than 1 record found for external id field: "
+                          f"{ext.name} with value: {value}", [f.name])
+        return f, matches[0]["Id"]
 
     def check_unique(self, obj, rec: dict, changes: dict) -> None:
         for name, value in changes.items():
@@ -392,13 +426,13 @@ class Org:
             raise SFError("MULTIPLE_CHOICES", f"{len(matches)} records match {f.name} = {value}",
                           status=300)
         if matches:
-            data = {k: v for k, v in body.items() if (obj.field(k) or f).name != f.name}
+            data = {k: v for k, v in body.items() if not _same_field(obj, k, f)}
             changes = self.prepare(obj, data, creating=False, csv=csv)
             self.apply_update(obj, matches[0], changes)
             return matches[0]["Id"], False
         data = dict(body)
         if f.name != "Id":
-            data = {k: v for k, v in body.items() if (obj.field(k) or f).name != f.name}
+            data = {k: v for k, v in body.items() if not _same_field(obj, k, f)}
             data[f.name] = value
         return self.create(obj.name, data, csv=csv), True
 

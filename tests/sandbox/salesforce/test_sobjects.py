@@ -235,3 +235,22 @@ def test_given_an_unknown_resource_when_called_then_a_salesforce_not_found_list(
     assert unknown_object.value.content[0]["errorCode"] == "NOT_FOUND"
     bad_fault = fresh.session.post(fresh.url("salesforce", "faults"), json={"kind": "nope"})
     assert bad_fault.status_code == 400 and "detail" in bad_fault.json()
+
+
+def test_given_a_parent_named_by_external_id_when_writing_then_the_lookup_is_set(sf, fresh):
+    """api-spec 3.5.1: a body may name a lookup's record by external id
+    (``"Account": {"External_Account_ID__c": "X"}``), in REST and collection calls alike; an
+    unknown value is INVALID_FIELD."""
+    parent = sf.Account.create({"Name": "Ref Parent", "External_Account_ID__c": "RP-1"})["id"]
+    child = sf.Contact.create({"LastName": "Ref Child",
+                               "Account": {"External_Account_ID__c": "RP-1"}})["id"]
+    assert sf.Contact.get(child)["AccountId"] == parent
+    results = sf.restful("composite/sobjects/Account/External_Account_ID__c", method="PATCH",
+                         json={"records": [
+                             {"attributes": {"type": "Account"}, "External_Account_ID__c": "RK-1",
+                              "Name": "Ref Kid", "Parent": {"External_Account_ID__c": "RP-1"}},
+                             {"attributes": {"type": "Account"}, "External_Account_ID__c": "RK-2",
+                              "Name": "Lost Kid", "Parent": {"External_Account_ID__c": "none"}}]})
+    assert results[0]["success"] is True
+    assert results[1]["errors"][0]["statusCode"] == "INVALID_FIELD"
+    assert sf.Account.get(results[0]["id"])["ParentId"] == parent
