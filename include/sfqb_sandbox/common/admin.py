@@ -149,11 +149,27 @@ class AdminMiddleware:
         state: dict[str, Any] = {}
         scope.setdefault("state", {})
         scope["state"]["sandbox"] = state
-        await self.app(scope, receive, send)
-        route = scope.get("route")
-        key = state.get("op") or f"{scope['method']} {getattr(route, 'path', scope['path'])}"
-        write = state.get("write", scope["method"] in ("POST", "PUT", "PATCH", "DELETE"))
-        admin.count(key, state.get("n", 1), write=bool(write))
+        counted = False
+
+        def count() -> None:
+            nonlocal counted
+            if counted:
+                return
+            counted = True
+            route = scope.get("route")
+            key = state.get("op") or f"{scope['method']} {getattr(route, 'path', scope['path'])}"
+            write = state.get("write", scope["method"] in ("POST", "PUT", "PATCH", "DELETE"))
+            admin.count(key, state.get("n", 1), write=bool(write))
+
+        async def send_counted(message) -> None:
+            # count before the last byte leaves, so a client that reads the counters right
+            # after its call always sees that call
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                count()
+            await send(message)
+
+        await self.app(scope, receive, send_counted)
+        count()
 
     async def _apply_fault(self, rule: FaultRule, scope, receive, send) -> bool:
         """Return True when the fault answered (or dropped) the request."""
