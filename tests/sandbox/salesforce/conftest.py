@@ -4,7 +4,6 @@ Airflow connection (``AIRFLOW_CONN_SALESFORCE_DEFAULT``) and the provider's Sale
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
@@ -12,29 +11,33 @@ import pytest
 @pytest.fixture(scope="session")
 def sf_sandbox(tmp_path_factory):
     from sfqb_sandbox.admin_client import SandboxProcess
-    from sfqb_sandbox.connections import salesforce_connection
 
     process = SandboxProcess(tmp_path_factory.mktemp("sf-sandbox"), seed="tiny",
                              extra_args=["--only", "salesforce"])
     admin = process.start()
-    saved = {k: os.environ.get(k) for k in ("REQUESTS_CA_BUNDLE", "AIRFLOW_CONN_SALESFORCE_DEFAULT")}
-    os.environ["REQUESTS_CA_BUNDLE"] = admin.connections["ca_bundle"]
-    os.environ["AIRFLOW_CONN_SALESFORCE_DEFAULT"] = json.dumps(
-        salesforce_connection(admin.connections["salesforce"]))
     admin.process = process
     try:
         yield admin
     finally:
         process.stop()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+
+
+@pytest.fixture(autouse=True)
+def sf_env(request, monkeypatch):
+    """Per test, the environment a task would have: REQUESTS_CA_BUNDLE and the Airflow
+    connection of this sandbox (other suites start sandboxes with other CAs and ports)."""
+    if "sf_sandbox" not in request.fixturenames:
+        return
+    from sfqb_sandbox.connections import salesforce_connection
+
+    admin = request.getfixturevalue("sf_sandbox")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", admin.connections["ca_bundle"])
+    monkeypatch.setenv("AIRFLOW_CONN_SALESFORCE_DEFAULT",
+                       json.dumps(salesforce_connection(admin.connections["salesforce"])))
 
 
 @pytest.fixture
-def sf(sf_sandbox):
+def sf(sf_sandbox, sf_env):
     """A simple-salesforce client built by the provider's hook from the connection alone."""
     from airflow.providers.salesforce.hooks.salesforce import SalesforceHook
 
