@@ -29,6 +29,13 @@ def quickbooks_connection(info: dict) -> dict:
 
 
 def salesforce_connection(info: dict) -> dict:
+    """The ``salesforce_default`` connection for the sandbox org (docs/sandbox-salesforce.md).
+
+    The sandbox gives the OAuth username-password flow: login/password plus the connected
+    app's ``consumer_key``/``consumer_secret`` and a ``domain`` that points simple-salesforce's
+    token POST at the sandbox (``127.0.0.1:PORT/services/oauth2/token#``). ``instance_url`` and
+    ``version`` are kept for direct-session use (``SalesforceHook(session_id=...)``).
+    """
     extra = {"instance_url": info["instance_url"], "version": info["api_version"]}
     extra.update(info.get("airflow_extra", {}))
     conn = {"conn_type": "salesforce", "extra": json.dumps(extra)}
