@@ -3,10 +3,15 @@
 
 Runs hourly (and on demand from **Trigger DAG**). One run, in the order of SPEC R-GEN-8:
 
-1. `begin_run`: fixes the run's upper time bound once; every extract window ends there.
-2. preflight and the sync areas (items, customers, opportunities, QuickBooks changes back,
-   invoices and payments): task groups added area by area.
+1. `begin_run`: checks the preferences (Variable `sfqb.preferences`), records the install date,
+   and fixes the run's upper time bound once; every extract window ends there.
+2. `customers`: first-run matching, then Customers <-> Accounts and billing Contacts, both ways
+   (QuickBooks wins conflicts). Each area is extract -> plan -> load -> commit; a watermark
+   moves only after its load succeeded.
 3. `summarize_run`: per area, created / updated / skipped / failed, and every warning.
+
+Areas still to come, in SPEC R-GEN-8 order: preflight validations, items, opportunities,
+QuickBooks changes back to opportunities, invoices and payments.
 
 Each run covers a real data interval (a `CronDataIntervalTimetable`), so a backfill re-syncs its
 interval. Connections: `salesforce_default`, `quickbooks_default`. Preferences: the Variable
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 from airflow.sdk import CronDataIntervalTimetable, dag
 
+from sfqb.tasks.customers import customers_group
 from sfqb.tasks.defaults import DEFAULT_ARGS, START_DATE, TAGS
 from sfqb.tasks.run import begin_run, summarize_run
 
@@ -33,7 +39,8 @@ from sfqb.tasks.run import begin_run, summarize_run
 )
 def sfqb_sync():
     run = begin_run()
-    summarize_run(run)
+    customer_reports = customers_group(run)
+    summarize_run(run, customer_reports)
 
 
 sfqb_sync()

@@ -4,6 +4,7 @@
                                  [--salesforce-port P] [--only quickbooks|salesforce]
                                  [--host ADDR] [--advertise-host NAME]
     python -m sfqb_sandbox airflow-connections --data-dir DIR   # Airflow connections JSON
+                                                              # (with a freshly minted QBO refresh token)
 """
 
 from __future__ import annotations
@@ -53,7 +54,15 @@ def main(argv: list[str] | None = None) -> int:
     if not path.exists():
         print(f"{path} does not exist: is the sandbox running? (make sandbox)", file=sys.stderr)
         return 1
-    json.dump(airflow_connections(json.loads(path.read_text())), sys.stdout, indent=2)
+    connections = json.loads(path.read_text())
+    if "quickbooks" in connections:
+        # connections.json holds the token minted at start-up; once a client has used it, it
+        # is spent (rotation). Mint a fresh one, as re-authorising the app would.
+        from .admin_client import SandboxAdmin
+
+        minted = SandboxAdmin(args.data_dir).call("quickbooks", "POST", "oauth/refresh-token")
+        connections["quickbooks"]["refresh_token"] = minted["refresh_token"]
+    json.dump(airflow_connections(connections), sys.stdout, indent=2)
     print()
     return 0
 

@@ -134,15 +134,22 @@ def plan_accounts_from_qb(
     qb: pd.DataFrame,
     sf_linked: pd.DataFrame,
     account_map: FieldMap | None = None,
-) -> pd.DataFrame:
+    unlinked_names: frozenset[str] = frozenset(),
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Account upserts for QuickBooks customers whose mapped values differ from Salesforce.
+
+    A customer with no Account yet whose name an unlinked Account already carries is not
+    created again: a duplicate Account would split the customer's history. It is skipped with a
+    warning asking a person to link the two (R-PRE-1 matches names only on the first run).
 
     Args:
         qb: customers to sync (``qb_customers_to_sync``), normalised with address columns.
         sf_linked: current Salesforce Accounts whose External_Account_ID__c is one of ``qb.Id``.
+        unlinked_names: names of Accounts that are linked to no customer.
     Returns:
-        frame[External_Account_ID__c, level, parent_ext_id, Sync_Me__c_was, <Account fields>]:
-        only rows with something to write (new accounts, or changed values: no echo, R-GEN-4).
+        (accounts, skips): accounts frame[External_Account_ID__c, level, parent_ext_id, is_new,
+        <Account fields>], only rows with something to write (new accounts, or changed values:
+        no echo, R-GEN-4).
     """
     account_map = account_map or default_map("customer_to_account")
     targets = account_map.target_fields
@@ -166,9 +173,22 @@ def plan_accounts_from_qb(
         )
     ]
     needs_write = diffs.map(bool) | pd.Series(parent_changed, index=existing.index, dtype=bool)
-    out = pd.concat([wanted[is_new], existing[needs_write]])
-    out["is_new"] = out.index.isin(wanted.index[is_new])
-    return out.reset_index(drop=True).sort_values(["level", ACCOUNT_EXT_ID], kind="stable")
+    # Only a QuickBooks edit made after the last sync overwrites Salesforce: a record read again
+    # (lookback, our own earlier write) must not undo a Salesforce edit (R-ACC-4/5, R-GEN-4).
+    qb_rows = qb.assign(_key=qb["Id"].astype(str)).set_index("_key").reindex(existing.index)
+    needs_write &= qb_changed_since_sync(qb_rows, aligned)
+    new = wanted[is_new]
+    clash = new["Name"].isin(unlinked_names).astype(bool)
+    skipped = skips(
+        "QB:" + new.loc[clash, ACCOUNT_EXT_ID],
+        "Salesforce already has an Account named " + new.loc[clash, "Name"].map(repr)
+        + " that is linked to no QuickBooks customer: link it (set its External Account ID to "
+        + new.loc[clash, ACCOUNT_EXT_ID] + ") instead of creating a duplicate",
+        WARNING,
+    )
+    out = pd.concat([new[~clash], existing[needs_write]])
+    out["is_new"] = out.index.isin(new.index)
+    return out.reset_index(drop=True).sort_values(["level", ACCOUNT_EXT_ID], kind="stable"), skipped
 
 
 def plan_contacts_from_qb(
@@ -194,15 +214,23 @@ def plan_contacts_from_qb(
     wanted = wanted[~no_person].set_index("customer_id", drop=False)
 
     current = sf_linked.drop_duplicates(ACCOUNT_EXT_ID).set_index(ACCOUNT_EXT_ID)
-    prefixed = {f"BillingContact.{t}": t for t in targets}
-    current_contacts = current.rename(columns=prefixed).reindex(wanted.index)
+    contact_columns = [c for c in current.columns if c.startswith("BillingContact.")]
+    # Only the Contact's columns: the Account has fields of the same names (Phone).
+    current_contacts = (
+        current[contact_columns]
+        .rename(columns={f"BillingContact.{t}": t for t in targets})
+        .reindex(wanted.index)
+    )
     has_contact = ~isna(current_contacts.get("BillingContact.Id", pd.Series(pd.NA, index=wanted.index)))
     diffs = changed_fields(wanted, current_contacts, targets)
     ext_id = current_contacts.get(
         "BillingContact.External_Contact_ID__c", pd.Series(pd.NA, index=wanted.index)
     )
     needs_link = isna(ext_id) | (ext_id.astype("object") != wanted["customer_id"])
-    write = ~has_contact | diffs.map(bool) | needs_link
+    accounts_now = current.reindex(wanted.index)
+    qb_rows = qb.assign(_key=qb["Id"].astype(str)).set_index("_key").reindex(wanted.index)
+    qb_newer = qb_changed_since_sync(qb_rows, accounts_now)
+    write = ~has_contact | (diffs.map(bool) & qb_newer) | needs_link
     out = wanted[write].copy()
     out["contact_id"] = current_contacts.loc[write, "BillingContact.Id"].to_numpy() if len(out) else []
     out[CONTACT_EXT_ID] = out["customer_id"]
@@ -228,7 +256,6 @@ def sf_accounts_to_sync(sf: pd.DataFrame, prefs: Preferences) -> tuple[pd.DataFr
 def plan_customers_from_sf(
     sf: pd.DataFrame,
     qb_linked: pd.DataFrame,
-    qb_changed_ids: set[str],
     terms: dict[str, str],
     prefs: Preferences,
     customer_map: FieldMap | None = None,
@@ -238,8 +265,8 @@ def plan_customers_from_sf(
     Args:
         sf: accounts to sync (``sf_accounts_to_sync``) with ``BillingContact.*`` columns.
         qb_linked: current QuickBooks customers whose Id is one of ``sf.External_Account_ID__c``,
-            with dotted columns and derived address columns.
-        qb_changed_ids: QuickBooks customers changed in this run's window (for R-ACC-5).
+            with dotted columns and derived address columns. A pair whose customer was edited
+            in QuickBooks since the last sync is a conflict: QuickBooks wins (R-ACC-5).
         terms: QuickBooks term name -> Id (R-ACC-9).
     Returns:
         (creates, updates, skips, notes). creates: frame[key (Account Id), payload (JSON text),
@@ -250,6 +277,10 @@ def plan_customers_from_sf(
     customer_map = customer_map or default_map("account_to_customer")
     targets = customer_map.target_fields
     wanted = apply_map(sf, customer_map)
+    # Linked Accounts are compared with the update rows only (no create-only precedence).
+    linked_mask = ~isna(sf[ACCOUNT_EXT_ID]).to_numpy()
+    for column, values in apply_map(sf, customer_map.for_updates()).items():
+        wanted.loc[linked_mask, column] = values[linked_mask]
     wanted["key"] = sf["Id"].to_numpy()
     wanted["qb_id"] = sf[ACCOUNT_EXT_ID].to_numpy()
     wanted["parent_qb_id"] = sf["Parent.External_Account_ID__c"].to_numpy()
@@ -277,6 +308,13 @@ def plan_customers_from_sf(
     has_bad = ~isna(bad_name)
     skipped.append(skips(new.loc[has_bad, "key"], "not sent to QuickBooks: " + bad_name[has_bad], WARNING))
     new = new[~has_bad]
+    shared = new["DisplayName"].duplicated(keep=False).astype(bool)
+    skipped.append(
+        skips(new.loc[shared, "key"],
+              "several Accounts to create share the name " + new.loc[shared, "DisplayName"].map(repr)
+              + ", and QuickBooks names are unique: rename all but one", WARNING)
+    )
+    new = new[~shared]
     creates = pd.DataFrame(
         {
             "key": new["key"],
@@ -304,7 +342,7 @@ def plan_customers_from_sf(
                   + " was not found (deleted or merged in QuickBooks?)", WARNING)
         )
         differs = diffs.map(bool) & ~gone
-        conflict = differs & linked["qb_id"].astype(str).isin(qb_changed_ids)
+        conflict = differs & qb_changed_since_sync(current, sf.loc[linked.index])
         skipped.append(
             skips(linked.loc[conflict, "key"],
                   "changed in both systems since the last sync: QuickBooks' values win (R-ACC-5)")
@@ -337,6 +375,20 @@ def plan_customers_from_sf(
         _concat(skipped),
         _concat(notes),
     )
+
+
+def qb_changed_since_sync(qb_current: pd.DataFrame, sf_rows: pd.DataFrame) -> pd.Series:
+    """R-ACC-5: was the QuickBooks customer edited after the sync last wrote this pair?
+
+    True when its ``MetaData.LastUpdatedTime`` is later than the Account's Last_Sync_Date__c
+    (or the Account was never stamped). The loads stamp Last_Sync_Date__c after their
+    QuickBooks write returns, so the sync's own writes never count as a QuickBooks edit.
+    Both frames are aligned on the same index.
+    """
+    updated = pd.to_datetime(qb_current.get("MetaData.LastUpdatedTime"), utc=True, errors="coerce")
+    synced = pd.to_datetime(sf_rows.get("Last_Sync_Date__c"), utc=True, errors="coerce")
+    never = synced.isna()
+    return (never | (updated > synced)).fillna(True).astype(bool)
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -389,6 +441,7 @@ class CustomerInputs:
     - ``sf_linked``: current Accounts whose External_Account_ID__c is a changed customer's Id.
     - ``qb_linked``: current QuickBooks customers linked to the changed Accounts.
     - ``terms``: QuickBooks term name -> Id.
+    - ``unlinked_names``: names of unlinked Accounts that equal a changed customer's name.
     """
 
     qb_changed: pd.DataFrame
@@ -396,6 +449,7 @@ class CustomerInputs:
     sf_linked: pd.DataFrame
     qb_linked: pd.DataFrame
     terms: dict[str, str]
+    unlinked_names: frozenset[str] = frozenset()
 
 
 def plan_customers(inputs: CustomerInputs, prefs: Preferences) -> CustomerPlan:
@@ -403,19 +457,20 @@ def plan_customers(inputs: CustomerInputs, prefs: Preferences) -> CustomerPlan:
     plan = CustomerPlan()
     qb, qb_skips = qb_customers_to_sync(inputs.qb_changed)
     plan.skip(qb_skips)
-    plan.accounts = plan_accounts_from_qb(qb, inputs.sf_linked)
-    plan.contacts, contact_skips = plan_contacts_from_qb(qb, inputs.sf_linked)
+    plan.accounts, clashes = plan_accounts_from_qb(
+        qb, inputs.sf_linked, unlinked_names=inputs.unlinked_names
+    )
+    plan.skip(clashes)
+    clashing = set(clashes["key"].str.removeprefix("QB:"))
+    plan.contacts, contact_skips = plan_contacts_from_qb(
+        qb[~qb["Id"].astype(str).isin(clashing)], inputs.sf_linked
+    )
     plan.skip(contact_skips)
 
     sf, sf_skips = sf_accounts_to_sync(inputs.sf_changed, prefs)
     plan.skip(sf_skips)
-    # Accounts that QuickBooks is about to overwrite this run are not sent back (R-ACC-5).
     creates, updates, skipped, notes = plan_customers_from_sf(
-        sf,
-        inputs.qb_linked,
-        set(inputs.qb_changed["Id"].astype(str)),
-        inputs.terms,
-        prefs,
+        sf, inputs.qb_linked, inputs.terms, prefs
     )
     plan.customer_creates, plan.customer_updates = creates, updates
     plan.skip(skipped)

@@ -26,7 +26,7 @@ ACCOUNT_FIELDS = [
     "BillingStreet", "BillingCity", "BillingState", "BillingPostalCode", "BillingCountry",
     "ShippingStreet", "ShippingCity", "ShippingState", "ShippingPostalCode", "ShippingCountry",
     "Terms__c", ACCOUNT_EXT_ID, "Sync_Me__c", "ParentId", "Parent.External_Account_ID__c",
-    "Billing_Address_Block__c", "Shipping_Address_Block__c", "SystemModstamp",
+    "Billing_Address_Block__c", "Shipping_Address_Block__c", "Last_Sync_Date__c", "SystemModstamp",
 ]
 CONTACT_FIELDS = [
     "Id", "AccountId", "FirstName", "LastName", "Email", "Phone",
@@ -122,6 +122,13 @@ def sf_accounts_linked_to(sf, qb_ids: Iterable[str]) -> pd.DataFrame:
     """Current Accounts whose External_Account_ID__c is one of ``qb_ids``, with billing Contacts."""
     accounts = records_frame(_query_many(sf, "Account", ACCOUNT_FIELDS, ACCOUNT_EXT_ID, qb_ids), ACCOUNT_FIELDS)
     return _with_contacts(sf, accounts)
+
+
+def unlinked_account_names(sf, names: Iterable[str]) -> set[str]:
+    """Which of ``names`` an Account linked to no QuickBooks customer carries."""
+    rows = _query_many(sf, "Account", ["Id", "Name"], "Name", sorted(set(names)),
+                       where=soql.eq(ACCOUNT_EXT_ID, None))
+    return {r["Name"] for r in rows}
 
 
 def qb_customer_frame(records: Iterable[dict]) -> pd.DataFrame:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections import Counter
 
 import pandas as pd
 
@@ -61,6 +62,9 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
     linked_ids = sf_changed.loc[~isna(sf_changed[rules.ACCOUNT_EXT_ID]), rules.ACCOUNT_EXT_ID]
     qb_linked = ex.qb_customer_frame(_qb_customers_by_id(qb, linked_ids))
     terms = {t["Name"]: t["Id"] for t in qb.query_all("Term", include_inactive=False)}
+    unlinked_names = ex.unlinked_account_names(
+        sf, set(qb_changed.loc[~qb_changed["Id"].isin(sf_linked[rules.ACCOUNT_EXT_ID]), "DisplayName"].dropna())
+    )
     log.info(
         "customers: %d QuickBooks customers and %d Salesforce accounts to consider",
         len(qb_changed), len(sf_changed),
@@ -72,6 +76,7 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
         "sf_linked": sf_linked,
         "qb_linked": qb_linked,
         "terms": terms,
+        "unlinked_names": sorted(unlinked_names),
     }
 
 
@@ -83,6 +88,7 @@ def plan(run: dict, extracted: dict) -> dict:
         sf_linked=extracted["sf_linked"],
         qb_linked=extracted["qb_linked"],
         terms=extracted["terms"],
+        unlinked_names=frozenset(extracted.get("unlinked_names", [])),
     )
     result = rules.plan_customers(inputs, preferences(run))
     log.info(
@@ -120,10 +126,20 @@ def _sf_values_from_qb(entity: dict) -> tuple[dict, dict]:
     return account, (contact if contact.get("LastName") else {})
 
 
-def _write_to_quickbooks(plan: dict, sf, qb, stamp: str, done: list[dict]) -> list[dict]:
+def _now_stamp() -> str:
+    """Last_Sync_Date__c for a write about to happen (R-GEN-7). Taken after any QuickBooks
+    write of the same record returned, so the conflict rule never mistakes it for an edit."""
+    return sf_datetime(dt.datetime.now(dt.UTC))
+
+
+def _write_to_quickbooks(plan: dict, sf, qb, done: list[dict], run_id: str) -> list[dict]:
     """Creates and updates in QuickBooks; returns the Salesforce Account updates that record
-    the links (External Account ID), Last Sync Date and cleared Sync Me."""
-    from sfqb.hooks.quickbooks import BatchOp
+    the links (External Account ID), Last Sync Date and cleared Sync Me.
+
+    Idempotency (R-GEN-3): a retried task sends the same batches with the same requestids, so
+    QuickBooks replays its first answers; a create refused as a duplicate name (an earlier,
+    interrupted run created it) is adopted by ``_adopt_duplicates``."""
+    from sfqb.hooks.quickbooks import BatchOp, request_id_for
 
     creates: pd.DataFrame = plan["customer_creates"]
     updates: pd.DataFrame = plan["customer_updates"]
@@ -131,7 +147,7 @@ def _write_to_quickbooks(plan: dict, sf, qb, stamp: str, done: list[dict]) -> li
     contact_writes: list[dict] = []
     ops = [
         BatchOp(key=row.key, operation="create", entity="Customer", payload=json.loads(row.payload),
-                request_id=qb.request_id_for(row.key, "create.Customer"))
+                request_id=request_id_for(row.key, "create.Customer"))
         for row in creates.itertuples()
     ]
     ops += [
@@ -141,7 +157,9 @@ def _write_to_quickbooks(plan: dict, sf, qb, stamp: str, done: list[dict]) -> li
     ]
     contacts = dict(zip(creates["key"], creates["billing_contact_id"], strict=True)) if len(creates) else {}
     duplicates: dict[str, str] = {}
-    for result in qb.batch(ops) if ops else []:
+    results = qb.batch(ops, request_id=request_id_for(run_id, "customers")) if ops else []
+    stamp = _now_stamp()
+    for result in results:
         key = str(result.key)
         if result.ok:
             qb_id = str(result.entity["Id"])
@@ -158,7 +176,9 @@ def _write_to_quickbooks(plan: dict, sf, qb, stamp: str, done: list[dict]) -> li
         else:
             done.append(_outcome(key, FAILED, reason=str(result.error)))
     if duplicates:
-        account_writes += _adopt_duplicates(duplicates, contacts, sf, qb, stamp, done, contact_writes)
+        just_linked = {w[rules.ACCOUNT_EXT_ID] for w in account_writes}
+        account_writes += _adopt_duplicates(duplicates, contacts, sf, qb, stamp, done, contact_writes,
+                                            just_linked)
     if contact_writes:
         for result in sf.update("Contact", contact_writes):
             if not result.ok:
@@ -167,19 +187,26 @@ def _write_to_quickbooks(plan: dict, sf, qb, stamp: str, done: list[dict]) -> li
     return account_writes
 
 
-def _adopt_duplicates(duplicates, contacts, sf, qb, stamp, done, contact_writes) -> list[dict]:
+def _adopt_duplicates(duplicates, contacts, sf, qb, stamp, done, contact_writes, just_linked) -> list[dict]:
     """A create refused as a duplicate name: if that QuickBooks customer is linked to no
     Account, it is the one an interrupted earlier attempt created (or a same-named customer
     made in QuickBooks since the first run): link it instead of failing (R-GEN-3)."""
-    names = sorted(set(duplicates.values()))
+    wanted_by = Counter(duplicates.values())
+    names = sorted(wanted_by)
     found: dict[str, str] = {}
     for condition in _qb_in(names, "DisplayName"):
         for record in qb.query_all("Customer", where=[condition], include_inactive=True):
             found[record["DisplayName"]] = str(record["Id"])
     taken = set(ex.sf_accounts_linked_to(sf, found.values())[rules.ACCOUNT_EXT_ID].dropna().astype(str))
+    taken |= just_linked
     writes = []
     for key, name in duplicates.items():
         qb_id = found.get(name)
+        if wanted_by[name] > 1:
+            done.append(_outcome(key, FAILED, reason=(
+                f"{wanted_by[name]} Salesforce accounts are named {name!r} and QuickBooks already has "
+                f"that name: link the right one (External Account ID) or rename the others")))
+            continue
         if qb_id is None or qb_id in taken:
             other = f" (QuickBooks customer {qb_id} is already linked to another Account)" if qb_id else ""
             done.append(_outcome(key, FAILED, reason=f"QuickBooks already has a customer, vendor or employee named {name!r}{other}"))
@@ -192,11 +219,12 @@ def _adopt_duplicates(duplicates, contacts, sf, qb, stamp, done, contact_writes)
     return writes
 
 
-def _write_accounts(plan: dict, sf, stamp: str, done: list[dict]) -> None:
+def _write_accounts(plan: dict, sf, done: list[dict]) -> None:
     """QB -> SF Account upserts by External Account ID, parents before sub-customers."""
     accounts: pd.DataFrame = plan["accounts"]
     if accounts.empty:
         return
+    stamp = _now_stamp()
     fields = rules.default_map("customer_to_account").target_fields
     for _, level in accounts.groupby("level", sort=True):
         records = []
@@ -212,11 +240,12 @@ def _write_accounts(plan: dict, sf, stamp: str, done: list[dict]) -> None:
             done.append(row)
 
 
-def _write_contacts(plan: dict, sf, stamp: str, done: list[dict]) -> None:
+def _write_contacts(plan: dict, sf, done: list[dict]) -> None:
     """QB -> SF billing Contacts: in place when the Account has one, else upsert (R-ACC-8)."""
     contacts: pd.DataFrame = plan["contacts"]
     if contacts.empty:
         return
+    stamp = _now_stamp()
     fields = rules.default_map("customer_to_contact").target_fields
     by_id, by_ext = [], []
     for row in contacts.to_dict("records"):
@@ -246,10 +275,9 @@ def load(run: dict, plan: dict, *, sf=None, qb=None) -> dict:
     """Apply the plan: QuickBooks writes first (their Ids link back to Salesforce), then the
     Salesforce writes. Returns the area report with the records to retry next run."""
     sf, qb = sf or salesforce_hook(), qb or quickbooks_hook()
-    stamp = sf_datetime(dt.datetime.now(dt.UTC))
     done: list[dict] = []
 
-    account_writes = _write_to_quickbooks(plan, sf, qb, stamp, done)
+    account_writes = _write_to_quickbooks(plan, sf, qb, done, run["run_id"])
     written = {w["Id"] for w in account_writes}
     failed_now = {d["key"] for d in done if d["action"] == FAILED}
     account_writes += [
@@ -261,8 +289,8 @@ def load(run: dict, plan: dict, *, sf=None, qb=None) -> dict:
             if not result.ok:
                 done.append(_outcome(result.key, FAILED, reason="recording the link in Salesforce: "
                                      + "; ".join(f"{e.status_code}: {e.message}" for e in result.errors)))
-    _write_accounts(plan, sf, stamp, done)
-    _write_contacts(plan, sf, stamp, done)
+    _write_accounts(plan, sf, done)
+    _write_contacts(plan, sf, done)
 
     frame = outcomes(done)
     skipped = pd.concat([plan["skips"]], ignore_index=True)
@@ -312,14 +340,20 @@ def first_run_match(run: dict, *, sf=None, qb=None, state=None) -> dict:
         sf.query(soql.select("Account", ["Id", "Name", rules.ACCOUNT_EXT_ID])),
         ["Id", "Name", rules.ACCOUNT_EXT_ID],
     )
-    customers = records_frame(qb.query_all("Customer"), ["Id", "DisplayName"])
+    # Active customers that are not projects (R-ACC-2/3): the ones the sync would link anyway.
+    customers_records = [c for c in qb.query_all("Customer") if not c.get("IsProject")]
+    customers = records_frame(customers_records, ["Id", "DisplayName"])
     links, ambiguous = match_accounts_to_customers(accounts, customers)
-    stamp = sf_datetime(dt.datetime.now(dt.UTC))
-    results = sf.update(
-        "Account",
-        [{"Id": r.sf_id, rules.ACCOUNT_EXT_ID: str(r.qb_id), "Last_Sync_Date__c": stamp}
-         for r in links.itertuples()],
-    ) if len(links) else []
+    # A linked pair is synced at once: QuickBooks is the master of a customer (R-ACC-5), so the
+    # Account takes the customer's values with the link, and is stamped (R-GEN-7).
+    full = {str(c["Id"]): c for c in customers_records}
+    stamp = _now_stamp()
+    writes = []
+    for r in links.itertuples():
+        values, _ = _sf_values_from_qb(full[str(r.qb_id)])
+        writes.append({"Id": r.sf_id, **values, rules.ACCOUNT_EXT_ID: str(r.qb_id),
+                       "Last_Sync_Date__c": stamp})
+    results = sf.update("Account", writes) if writes else []
     done_rows = sf_outcomes(results)
     warnings = [
         f"matching: {r.key!r} is shared by Salesforce accounts {', '.join(r.sf_ids)} and "

@@ -23,7 +23,7 @@ QB_COLUMNS = [
     "SalesTermRef.value", "SalesTermRef.name",
 ]
 SF_COLUMNS = [
-    "Id", "Name", "External_Account_ID__c", "Sync_Me__c", "HasWonOpportunity", "Phone",
+    "Id", "Name", "External_Account_ID__c", "Sync_Me__c", "Last_Sync_Date__c", "HasWonOpportunity", "Phone",
     "Parent.External_Account_ID__c", "BillingContact.Id", "BillingContact.External_Contact_ID__c",
     "BillingContact.FirstName", "BillingContact.LastName", "BillingContact.Email", "BillingContact.Phone",
     "BillingStreet", "BillingCity", "Terms__c",
@@ -163,8 +163,10 @@ def test_given_a_name_quickbooks_rejects_when_planned_then_a_warning_not_a_crash
 
 def test_given_a_linked_account_edited_in_sf_when_modify_is_off_then_qb_is_not_updated():
     """R-ACC-4: updating an existing QB Customer from SF only when allowed (off by default)."""
-    sf = sf_frame({"Id": "001A", "Name": "Renamed Co", "External_Account_ID__c": "9"})
-    qb = qb_frame({"Id": "9", "DisplayName": "Old Co", "SyncToken": "4"})
+    sf = sf_frame({"Id": "001A", "Name": "Renamed Co", "External_Account_ID__c": "9",
+                   "Last_Sync_Date__c": "2026-05-01T18:00:00.000Z"})
+    qb = qb_frame({"Id": "9", "DisplayName": "Old Co", "SyncToken": "4",
+                   "MetaData": {"LastUpdatedTime": "2026-05-01T10:00:00-07:00"}})
     plan = plan_customers(inputs(sf_changed=sf, qb_linked=qb), Preferences())
     assert plan.customer_updates.empty
     assert "allow_salesforce_to_modify_quickbooks is off" in plan.skips.iloc[0]["reason"]
@@ -180,8 +182,10 @@ def test_given_a_linked_account_edited_in_sf_when_modify_is_off_then_qb_is_not_u
 
 def test_given_both_sides_changed_when_planned_then_quickbooks_wins():
     """R-ACC-5: changed on both sides since the last sync -> QB's values overwrite SF."""
-    qb = qb_frame({"Id": "9", "DisplayName": "QB Name", "SyncToken": "2"})
-    sf_now = sf_frame({"Id": "001A", "Name": "SF Name", "External_Account_ID__c": "9"})
+    qb = qb_frame({"Id": "9", "DisplayName": "QB Name", "SyncToken": "2",
+                   "MetaData": {"LastUpdatedTime": "2026-05-01T10:00:00-07:00"}})
+    sf_now = sf_frame({"Id": "001A", "Name": "SF Name", "External_Account_ID__c": "9",
+                       "Last_Sync_Date__c": "2026-05-01T16:00:00.000Z"})
     plan = plan_customers(
         inputs(qb_changed=qb, sf_changed=sf_now, sf_linked=sf_now, qb_linked=qb),
         Preferences(allow_salesforce_to_modify_quickbooks=True),
@@ -227,3 +231,65 @@ def test_given_a_customer_whose_company_name_differs_when_planned_then_create_on
         inputs(sf_changed=sf, qb_linked=qb), Preferences(allow_salesforce_to_modify_quickbooks=True)
     )
     assert plan.customer_updates.empty and plan.skips.empty
+
+
+def test_given_two_new_accounts_with_one_name_when_planned_then_neither_is_sent():
+    """R-GEN-5: QB names are unique; two Accounts with one name are a warning, not a race."""
+    sf = sf_frame({"Id": "001A", "Name": "Twin Co"}, {"Id": "001B", "Name": "Twin Co"}, {"Id": "001C", "Name": "Solo"})
+    plan = plan_customers(inputs(sf_changed=sf), Preferences())
+    assert list(plan.customer_creates["key"]) == ["001C"]
+    assert set(plan.skips.loc[plan.skips["level"] == "WARNING", "key"]) == {"001A", "001B"}
+
+
+def test_given_a_new_customer_named_like_an_unlinked_account_when_planned_then_no_duplicate_account():
+    """R-PRE-1 / R-GEN-5: a customer whose name an unlinked Account carries is a warning asking
+    for a link, never a second Account of that name."""
+    qb = qb_frame({"Id": "12", "DisplayName": "Lumen Co", "GivenName": "A", "FamilyName": "B"})
+    plan = plan_customers(CustomerInputs(
+        qb_changed=qb, sf_changed=sf_frame(), sf_linked=sf_frame(), qb_linked=qb_frame(), terms={},
+        unlinked_names=frozenset({"Lumen Co"})), Preferences())
+    assert plan.accounts.empty and plan.contacts.empty
+    (skip,) = plan.skips.to_dict("records")
+    assert skip["key"] == "QB:12" and skip["level"] == "WARNING"
+    assert "set its External Account ID to 12" in skip["reason"]
+
+
+def test_given_an_account_phone_unlike_its_contact_phone_when_planned_then_the_contact_is_not_rewritten():
+    """R-GEN-4 / R-ACC-8: the Contact is compared with the Contact (not with the Account's
+    field of the same name)."""
+    qb = qb_frame({"Id": "9", "DisplayName": "Co", "GivenName": "Ann", "FamilyName": "Lee",
+                   "PrimaryPhone": {"FreeFormNumber": "111"}})
+    sf = sf_frame({"Id": "001A", "Name": "Co", "Phone": "999", "External_Account_ID__c": "9",
+                   "BillingContact": {"Id": "003X", "FirstName": "Ann", "LastName": "Lee", "Phone": "111",
+                                      "External_Contact_ID__c": "9"}})
+    plan = plan_customers(inputs(qb_changed=qb, sf_linked=sf), Preferences())
+    assert plan.contacts.empty
+
+
+def test_given_qb_unchanged_since_the_last_sync_when_sf_is_edited_then_it_is_not_a_conflict():
+    """R-ACC-5 only when QuickBooks changed after the last sync: the sync's own earlier writes
+    and records merely re-read by the lookback are not QuickBooks edits."""
+    sf = sf_frame({"Id": "001A", "Name": "New Name", "External_Account_ID__c": "9",
+                   "Last_Sync_Date__c": "2026-05-01T17:00:01.000Z"})
+    qb = qb_frame({"Id": "9", "DisplayName": "Old Name", "SyncToken": "1",
+                   "MetaData": {"LastUpdatedTime": "2026-05-01T10:00:00-07:00"}})  # 17:00:00 UTC
+    plan = plan_customers(
+        inputs(qb_changed=qb, sf_changed=sf, sf_linked=sf, qb_linked=qb),
+        Preferences(allow_salesforce_to_modify_quickbooks=True),
+    )
+    assert list(plan.customer_updates["key"]) == ["001A"]
+    assert plan.accounts.empty  # the old QuickBooks name does not overwrite the Salesforce edit
+
+
+def test_given_a_linked_account_phone_edit_when_its_contact_has_another_phone_then_the_account_phone_is_sent():
+    """R-ACC-6 gives the billing Contact's phone precedence on creation only; afterwards the
+    Account's phone is the customer's phone (R-ACC-4 updates, allowed)."""
+    sf = sf_frame({"Id": "001A", "Name": "Co", "Phone": "303", "External_Account_ID__c": "9",
+                   "Last_Sync_Date__c": "2026-05-01T18:00:00.000Z",
+                   "BillingContact": {"Id": "003X", "LastName": "Lee", "Phone": "206"}})
+    qb = qb_frame({"Id": "9", "DisplayName": "Co", "SyncToken": "1", "FamilyName": "Lee",
+                   "PrimaryPhone": {"FreeFormNumber": "206"},
+                   "MetaData": {"LastUpdatedTime": "2026-05-01T10:00:00-07:00"}})
+    plan = plan_customers(inputs(sf_changed=sf, qb_linked=qb), Preferences(allow_salesforce_to_modify_quickbooks=True))
+    (update,) = plan.customer_updates.to_dict("records")
+    assert json.loads(update["payload"])["PrimaryPhone"] == {"FreeFormNumber": "303"}
