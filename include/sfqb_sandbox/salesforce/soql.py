@@ -730,7 +730,7 @@ class Engine:
 
     def indexed(self, obj, where: Cond, candidates):
         """Narrow a scan with an index when the WHERE (or one of its AND parts) is
-        ``Field = 'x'`` or ``Field IN (...)`` on an id, lookup or unique field. The compiled
+        ``Field = 'x'`` or ``Field IN (...)`` on an id, lookup, unique or name field. The compiled
         condition still runs on what comes back, so this only saves time."""
         for cond in where.parts if where.op == "AND" else [where]:
             if cond.op not in ("CMP", "IN") or (cond.op == "CMP" and cond.cmp != "="):
@@ -739,7 +739,8 @@ class Engine:
             if len(path) == 2 and path[0].lower() == obj.name.lower():
                 path = path[1:]
             f = obj.field(path[0]) if len(path) == 1 else None
-            if f is None or not (f.type in ID_TYPES or f.external_id or f.unique):
+            if f is None or not (f.type in ID_TYPES or f.external_id or f.unique
+                                 or f.name_field):
                 continue
             if any(v.kind != "string" for v in cond.values):
                 continue
