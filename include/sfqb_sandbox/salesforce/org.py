@@ -38,6 +38,12 @@ def parser_error(value, type_name: str) -> SFError:
     )
 
 
+def _loose_equal(value, expected) -> bool:
+    if isinstance(value, str) and isinstance(expected, str):
+        return value.lower() == expected.lower()
+    return value == expected
+
+
 def _same_field(obj, key: str, f) -> bool:
     found = obj.field(key)
     return found is not None and found.name == f.name
@@ -295,6 +301,16 @@ class Org:
             changes[f.name] = coerced
         return changes
 
+    def check_validation_rules(self, obj, rec: dict) -> None:
+        """The org's validation rules (set through ``POST /_sandbox/validation-rules``): a rule
+        rejects a saved record whose fields equal all of its ``when`` values."""
+        for rule in self.store.meta.get("validation_rules", []):
+            if rule["object"].lower() != obj.name.lower():
+                continue
+            if all(_loose_equal(rec.get(k), v) for k, v in rule["when"].items()):
+                fields = [rule["field"]] if rule.get("field") else []
+                raise SFError("FIELD_CUSTOM_VALIDATION_EXCEPTION", rule["message"], fields)
+
     def reference_by_external_id(self, obj, rel_name: str, ref: dict):
         """``"Parent": {"Ext__c": "v"}`` in a body: the lookup field and the Id it names."""
         f = next((f for f in obj.fields.values() if f.type == "reference"
@@ -364,6 +380,7 @@ class Org:
         rules = _RULES.get(obj.name)
         if rules:
             rules(self, rec, None, changes)
+        self.check_validation_rules(obj, rec)
         self._save(obj.name, rec, new=True)
         after = _AFTER.get(obj.name)
         if after:
@@ -395,6 +412,7 @@ class Org:
         rules = _RULES.get(obj.name)
         if rules:
             rules(self, rec, current, changes)
+        self.check_validation_rules(obj, rec)
         self._save(obj.name, rec)
         after = _AFTER.get(obj.name)
         if after:

@@ -360,6 +360,28 @@ class SalesforceService:
             self.store.save_meta()
             return {"removed": removed}
 
+        @app.post("/_sandbox/validation-rules")
+        async def add_validation_rule(request: Request):
+            """``{"object", "when": {field: value}, "message", "field"?}``: saves of matching
+            records fail with FIELD_CUSTOM_VALIDATION_EXCEPTION."""
+            body = await body_of(request)
+            obj = self.org.obj(body["object"])
+            when = body.get("when") or {}
+            for name in when:
+                if obj.field(name) is None:
+                    raise SFError("INVALID_FIELD", f"No such field {name} on {obj.name}")
+            rule = {"object": obj.name, "when": when, "field": body.get("field"),
+                    "message": body.get("message") or "Validation rule failed"}
+            meta.setdefault("validation_rules", []).append(rule)
+            self.store.save_meta()
+            return meta["validation_rules"]
+
+        @app.delete("/_sandbox/validation-rules")
+        async def clear_validation_rules():
+            meta.pop("validation_rules", None)
+            self.store.save_meta()
+            return []
+
         @app.post("/_sandbox/bump-modstamp")
         async def bump(request: Request):
             """Touch SystemModstamp only, as a workflow or system change would."""

@@ -199,3 +199,17 @@ def test_given_derived_fields_when_saving_then_the_org_computes_them(sf, fresh):
     row = sf.Opportunity.get(opp)
     assert (row["Probability"], row["ExpectedRevenue"], row["ForecastCategoryName"]) == (
         90.0, 900.0, "Pipeline")
+
+
+def test_given_a_validation_rule_when_a_record_matches_then_custom_validation_fails(sf, fresh):
+    """api-spec 3.5: FIELD_CUSTOM_VALIDATION_EXCEPTION from a validation rule registered on
+    the admin surface, with the rule's message and error field; other records save."""
+    fresh.call("salesforce", "POST", "validation-rules", {
+        "object": "Account", "when": {"Terms__c": "Net 90"}, "field": "Terms__c",
+        "message": "Net 90 needs approval"})
+    error = _error(lambda: sf.Account.create({"Name": "Slow Payer", "Terms__c": "net 90"}))
+    assert error == {"errorCode": "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+                     "message": "Net 90 needs approval", "fields": ["Terms__c"]}
+    assert sf.Account.create({"Name": "Fast Payer", "Terms__c": "Net 30"})["success"] is True
+    fresh.call("salesforce", "DELETE", "validation-rules")
+    assert sf.Account.create({"Name": "Slow Payer", "Terms__c": "Net 90"})["success"] is True
