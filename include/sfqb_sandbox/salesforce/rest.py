@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 
 from ..common.service import mark
 from .errors import SFError, not_found
+from .ids import to18
 from .soql import format_datetime, parse_datetime
 
 if TYPE_CHECKING:
@@ -320,7 +321,7 @@ def install(app: FastAPI, svc: SalesforceService) -> None:
             all_or_none = request.query_params.get("allOrNone", "").lower() == "true"
 
             def remove(n, record_id):
-                full = _to18(record_id)
+                full = to18(record_id)
                 if full is None:
                     raise SFError("MALFORMED_ID", f"malformed id {record_id}")
                 found = org.store.find(full)
@@ -371,7 +372,7 @@ def install(app: FastAPI, svc: SalesforceService) -> None:
             raise SFError("MALFORMED_QUERY", "fields parameter is required")
         out = []
         for record_id in ids:
-            full = _to18(record_id)
+            full = to18(record_id)
             rec = org.store.get(obj.name, full) if full else None
             out.append(svc.render(obj, rec, version, fields)
                        if rec and not rec.get("IsDeleted") else None)
@@ -478,8 +479,3 @@ def install(app: FastAPI, svc: SalesforceService) -> None:
         done(request, f"tree.create.{obj.name}")
         return JSONResponse({"hasErrors": False, "results": results}, status_code=201)
 
-
-def _to18(value: str) -> str | None:
-    from .ids import to18
-
-    return to18(value)

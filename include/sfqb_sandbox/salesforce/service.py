@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..common.admin import FaultRule
-from ..common.service import ServiceContext
+from ..common.service import ServiceContext, mark
 from . import auth as auth_mod
 from . import bulk, rest
 from .auth import Auth
@@ -112,15 +112,11 @@ class SalesforceService:
 
         @app.post("/services/oauth2/token")
         async def token(request: Request):
-            from ..common.service import mark
-
             mark(request, "oauth.token", write=False)
             return await self.auth.token_endpoint(request, self.ctx.base_url, self.org.user_id)
 
         @app.post("/services/Soap/u/{version}")
         async def soap_login(request: Request, version: str):
-            from ..common.service import mark
-
             mark(request, "soap.login", write=False)
             return await self.auth.soap_login(request, self.ctx.base_url, version,
                                               self.org.user_id)
