@@ -63,8 +63,14 @@ def sync_env(sandbox, airflow_db, monkeypatch):
     from sfqb.state import MetadataDbVariables
     from sfqb_sandbox.connections import airflow_connections
 
-    for service in ("quickbooks", "salesforce"):
-        sandbox.reset(service, seed="tiny")
+    # The seed is dated an hour ago (one clock serves both servers), so it is plainly older
+    # than any run's install date and lookback, whatever the test's timing.
+    sandbox.set_clock("quickbooks", advance_seconds=-3600)
+    try:
+        for service in ("quickbooks", "salesforce"):
+            sandbox.reset(service, seed="tiny")
+    finally:
+        sandbox.set_clock("quickbooks", reset=True)
     variables = MetadataDbVariables()
     for key in variables.keys("sfqb."):
         variables.delete(key)

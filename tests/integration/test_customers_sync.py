@@ -68,17 +68,22 @@ def test_given_a_synced_pair_when_the_sync_runs_again_with_no_change_then_nothin
     assert (customers["created"], customers["updated"], customers["failed"]) == (0, 0, 0)
 
 
-def test_given_the_default_install_date_when_the_first_sync_runs_then_only_matching_happens(sync_env):
-    """R-GEN-6: only records created or modified after the install date are pulled (the
-    seed's Sync Me ticks are cleared first: a ticked record is synced whatever its date)."""
+def test_given_the_default_install_date_when_the_first_sync_runs_then_only_ticked_records_sync(sync_env):
+    """R-GEN-6: only records created or modified after the install date (the first run) are
+    pulled, so the seed's won accounts stay put; R-GEN-9: a record a user ticked Sync Me on is
+    synced whatever its date, and the tick is cleared once it synced."""
     sf = sync_env.sf()
-    ticked = [a for a in sf_accounts(sync_env) if a["Sync_Me__c"]]
-    sf.update("Account", [{"Id": a["Id"], "Sync_Me__c": False} for a in ticked])
+    accounts = {a["Name"]: a for a in sf_accounts(sync_env)}
+    sf.update("Account", [{"Id": accounts["Oak Analytics Inc"]["Id"], "Sync_Me__c": True}])
+    before = {c["DisplayName"] for c in qb_customers(sync_env)}
     _, states, summary = sync_env.run()
     assert set(states.values()) == {"success"}
-    customers = report_of(summary, "customers")
-    assert (customers["created"], customers["updated"]) == (0, 0)
+    new_customers = {c["DisplayName"] for c in qb_customers(sync_env)} - before
+    assert new_customers == {"Oak Analytics Inc"}  # Quartz Analytics Inc is won too, but older
+    assert report_of(summary, "customers")["created"] == 1
     assert report_of(summary, "matching")["updated"] > 0
+    (oak,) = sf_accounts(sync_env, where=soql.eq("Name", "Oak Analytics Inc"))
+    assert oak["Sync_Me__c"] is False and oak["External_Account_ID__c"]
 
 
 def test_given_edits_on_each_side_when_synced_then_they_flow_across(sync_env):

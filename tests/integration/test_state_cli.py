@@ -20,6 +20,8 @@ def test_given_state_in_airflow_variables_when_shown_and_reset_then_the_operator
 ):
     """R-OPS-5: the state can be inspected and reset by an operator; preferences are untouched."""
     backend = MetadataDbVariables()
+    for key in backend.keys("sfqb."):  # other tests' runs leave state behind
+        backend.delete(key)
     backend.set("sfqb.preferences", '{"sync_items": false}')
     state = SyncState(backend)
     state.commit_watermark("quickbooks.Customer", T0, run_id="run-1", now=T0)
@@ -37,6 +39,7 @@ def test_given_state_in_airflow_variables_when_shown_and_reset_then_the_operator
     assert main(["state", "reset", "--all"]) == 0
     assert state.show() == {}
     assert backend.get("sfqb.preferences") == '{"sync_items": false}'
+    backend.delete("sfqb.preferences")
 
     assert main(["state", "reset", "nope"]) == 2
     assert "nothing to reset for 'nope'" in capsys.readouterr().err
