@@ -79,5 +79,7 @@ def sync_env(sandbox, airflow_db, monkeypatch):
     connections["quickbooks"] = {**connections["quickbooks"], "refresh_token": minted["refresh_token"]}
     for conn_id, spec in airflow_connections(connections).items():
         monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(spec))
+    # Retries still happen, with short pauses: the fault tests exhaust them in seconds.
+    monkeypatch.setenv("SFQB_RETRY_BASE_DELAY", "0.05")
     sandbox.clear_counters()
     return SyncEnv(sandbox)

@@ -154,3 +154,24 @@ def test_given_quickbooks_fails_mid_load_when_synced_again_then_nothing_is_lost_
     assert all(accounts[i]["External_Account_ID__c"] for i in ids)
     names = Counter(c["DisplayName"] for c in qb_customers(sync_env))
     assert all(names[f"Retry Works {n}"] == 1 for n in range(3))
+
+
+def test_given_a_load_killed_after_quickbooks_created_customers_when_retried_then_no_duplicates(sync_env):
+    """R-GEN-3: QuickBooks created the customers, then the load died before Salesforce recorded
+    the links (every Salesforce write refused). The next run finds the customers it made (by
+    their exact names, unlinked) and links them: one customer per Account, in both systems."""
+    ids = [new_won_account(sync_env, f"Crash Safe {n}") for n in range(2)]
+    sync_env.sandbox.add_fault("salesforce", kind="http_500", path="/composite/sobjects", method="PATCH", times=200)
+    sync_env.set_preferences(sync_start=SINCE_SEED)
+    _, states, _ = sync_env.run(task_retries=0)
+    assert states["customers.load_customers"] == "failed"
+    assert {c["DisplayName"] for c in qb_customers(sync_env)} >= {"Crash Safe 0", "Crash Safe 1"}
+    sync_env.sandbox.clear_faults()
+
+    synced(sync_env)
+    accounts = {a["Id"]: a for a in sf_accounts(sync_env)}
+    customers = qb_customers(sync_env)
+    by_name = Counter(c["DisplayName"] for c in customers)
+    assert by_name["Crash Safe 0"] == by_name["Crash Safe 1"] == 1
+    qb_ids = {c["DisplayName"]: c["Id"] for c in customers}
+    assert [accounts[i]["External_Account_ID__c"] for i in ids] == [qb_ids["Crash Safe 0"], qb_ids["Crash Safe 1"]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 
 from sfqb.preferences import Preferences, parse_preferences
 from sfqb.state import SyncState, TaskVariables, VariableBackend
@@ -21,16 +22,25 @@ def sync_state(backend: VariableBackend | None = None) -> SyncState:
     return SyncState(backend or TaskVariables())
 
 
+def retry_policy():
+    """The hooks' retry policy, with the first pause taken from ``SFQB_RETRY_BASE_DELAY``
+    (seconds) when set: tests and simulations shorten it; production keeps the default."""
+    from sfqb.hooks.retry import RetryPolicy
+
+    base = os.environ.get("SFQB_RETRY_BASE_DELAY")
+    return RetryPolicy(base_delay=float(base)) if base else RetryPolicy()
+
+
 def salesforce_hook():
     from sfqb.hooks.salesforce import SfqbSalesforceHook
 
-    return SfqbSalesforceHook()
+    return SfqbSalesforceHook(retry_policy=retry_policy())
 
 
 def quickbooks_hook():
     from sfqb.hooks.quickbooks import QuickBooksHook
 
-    return QuickBooksHook()
+    return QuickBooksHook(retry_policy=retry_policy())
 
 
 def _instant(value: str | None) -> dt.datetime | None:
