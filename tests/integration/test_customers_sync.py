@@ -160,9 +160,9 @@ def test_given_a_load_killed_after_quickbooks_created_customers_when_retried_the
     """R-GEN-3: QuickBooks created the customers, then the load died before Salesforce recorded
     the links (every Salesforce write refused). The next run finds the customers it made (by
     their exact names, unlinked) and links them: one customer per Account, in both systems."""
+    synced(sync_env)
     ids = [new_won_account(sync_env, f"Crash Safe {n}") for n in range(2)]
     sync_env.sandbox.add_fault("salesforce", kind="http_500", path="/composite/sobjects", method="PATCH", times=200)
-    sync_env.set_preferences(sync_start=SINCE_SEED)
     _, states, _ = sync_env.run(task_retries=0)
     assert states["customers.load_customers"] == "failed"
     assert {c["DisplayName"] for c in qb_customers(sync_env)} >= {"Crash Safe 0", "Crash Safe 1"}
