@@ -17,10 +17,11 @@ trap 'scripts/sandbox.sh stop >/dev/null 2>&1 || true' EXIT
 start=$(date +%s)
 echo "== demo: starting the sandbox servers (seed: $SANDBOX_SEED)"
 scripts/sandbox.sh start
-# The seed was made just now, before the first run: an install date of yesterday lets the
-# first run sync it (by default only what changes after the first run is synced, R-GEN-6).
+# The seed is dated up to 35 days back (QuickBooks) and now (Salesforce): an install date of
+# 40 days ago lets the first run sync it (by default only what changes after the first run is
+# synced, R-GEN-6).
 scripts/airflow_db.sh
-since=$(date -u -d '1 day ago' +%Y-%m-%dT%H:%M:%S+00:00)
+since=$(date -u -d '40 days ago' +%Y-%m-%dT%H:%M:%S+00:00)
 .venv/bin/python - "$since" <<'PYEOF'
 import json, sys
 from sfqb.state import MetadataDbVariables
