@@ -241,8 +241,6 @@ def test_given_parent_references_by_external_id_when_bulk_upserting_then_they_li
                     for i in range(2)]
 
 
-@pytest.mark.xfail(reason="sandbox gap (reported): REST/collection bodies do not resolve a "
-                   "nested relationship reference by External ID; the parent stays empty")
 def test_given_parent_references_by_external_id_when_upserting_collections_then_they_link(
         sf_hook, sf_hook_fresh):
     """api-spec 3.5.1: REST bodies name a parent by External ID with a nested reference."""
