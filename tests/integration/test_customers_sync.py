@@ -53,6 +53,23 @@ def test_given_seeded_systems_when_the_first_sync_runs_then_it_links_and_creates
         wanted = customer["Active"] and not customer.get("IsProject") and customer["DisplayName"] != AMBIGUOUS
         assert (customer["Id"] in by_qb_id) == wanted, customer["DisplayName"]
     assert sum(a["Name"] == AMBIGUOUS for a in accounts) == 2
+    # R-ACC-3: sub-customers keep their hierarchy; R-ACC-8: contact persons are billing Contacts.
+    sf = sync_env.sf()
+    parents = {r["External_Account_ID__c"]: (r.get("Parent") or {}).get("External_Account_ID__c")
+               for r in sf.query(soql.select("Account", ["External_Account_ID__c", "Parent.External_Account_ID__c"]))}
+    subs = [c for c in customers if c.get("ParentRef") and not c.get("IsProject") and c["Active"]]
+    assert subs
+    for sub in subs:
+        assert parents[sub["Id"]] == sub["ParentRef"]["value"], sub["DisplayName"]
+    contacts = {r["External_Contact_ID__c"]: r for r in sf.query(soql.select(
+        "Contact", ["External_Contact_ID__c", "Account.External_Account_ID__c", "Is_Billing_Contact__c", "LastName"],
+        where=soql.eq("Is_Billing_Contact__c", True)))}
+    people = [c for c in customers if c.get("FamilyName") and c["Id"] in by_qb_id]
+    assert people
+    for person in people:
+        contact = contacts[person["Id"]]
+        assert contact["LastName"] == person["FamilyName"]
+        assert contact["Account"]["External_Account_ID__c"] == person["Id"]
     warnings = report_of(summary, "matching")["warnings"] + report_of(summary, "customers")["warnings"]
     assert any(AMBIGUOUS in w and "not linked" in w for w in warnings)
     assert report_of(summary, "customers")["created"] > 0
