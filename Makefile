@@ -4,6 +4,8 @@ SHELL := /bin/bash
 
 PYTHON ?= python3
 BIN := .venv/bin
+# `airflow standalone` starts its components as `airflow ...` subprocesses: the venv goes first.
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
 export SANDBOX_DIR ?= $(CURDIR)/.sandbox
 export SANDBOX_SEED ?= small
 export SANDBOX_SF_PORT ?= 8443
