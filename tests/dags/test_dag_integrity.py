@@ -43,6 +43,18 @@ print(json.dumps({"calls": calls, "heavy": [m for m in heavy if m in new]}))
 """
 
 
+def probe_parse(dag_file: Path) -> dict:
+    """Run the parse probe on one file: ``{"calls": [...], "heavy": [...]}``."""
+    out = subprocess.run(
+        [sys.executable, "-c", _PARSE_PROBE, str(dag_file)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def test_given_dags_folder_when_dagbag_loads_then_no_import_errors_and_both_dags_present():
     """The DagBag of dags/ loads both sfqb DAGs with no import error."""
     from airflow.dag_processing.dagbag import DagBag
@@ -88,14 +100,7 @@ def test_given_a_dag_file_when_imported_then_no_connection_variable_or_heavy_imp
 ):
     """ARCHITECTURE: dags/ is wiring only: no Connection/Variable lookups and no pandas, GX or
     client libraries at parse time (checked through sys.modules in a fresh interpreter)."""
-    out = subprocess.run(
-        [sys.executable, "-c", _PARSE_PROBE, str(dag_file)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    assert json.loads(out.stdout.strip().splitlines()[-1]) == {"calls": [], "heavy": []}
+    assert probe_parse(dag_file) == {"calls": [], "heavy": []}
 
 
 def test_given_a_dag_file_that_reads_a_variable_and_imports_pandas_when_probed_then_both_are_caught(
@@ -108,13 +113,6 @@ def test_given_a_dag_file_that_reads_a_variable_and_imports_pandas_when_probed_t
         "from airflow.sdk import Variable\n"
         "try:\n    Variable.get('sfqb.preferences')\nexcept RuntimeError:\n    pass\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", _PARSE_PROBE, str(bad)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result = probe_parse(bad)
     assert "pandas" in result["heavy"]
     assert result["calls"] == ["sdk Variable.get"]
