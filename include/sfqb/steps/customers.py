@@ -90,7 +90,13 @@ def plan(run: dict, extracted: dict) -> dict:
         terms=extracted["terms"],
         unlinked_names=frozenset(extracted.get("unlinked_names", [])),
     )
-    result = rules.plan_customers(inputs, preferences(run))
+    prefs = preferences(run)
+    if prefs.is_online:
+        log.info(
+            "customers: Credit Limit and Sales Rep are QuickBooks Desktop customer fields; "
+            "QuickBooks Online has neither, so Credit_Limit__c and Sales_Rep__c are left alone (R-ACC-9)"
+        )
+    result = rules.plan_customers(inputs, prefs)
     log.info(
         "customers plan: %d accounts and %d contacts to write in Salesforce; %d customers to "
         "create and %d to update in QuickBooks; %d skipped",
