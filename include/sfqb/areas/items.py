@@ -1,0 +1,146 @@
+"""Items -> Products and the Standard Price Book: the pure rules of SPEC section 4.
+
+QuickBooks is the only source: each supported Item becomes a Product (upserted by
+External_Item_ID__c) with a standard PricebookEntry at the item's price (R-ITM-1/2/3).
+Salesforce Products are never sent to QuickBooks; the item hierarchy and price levels are not
+synced. An item made inactive deactivates its Product (never deletes it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import pandas as pd
+
+from sfqb.extract.frames import missing
+from sfqb.mapping.maps import apply_map, default_map
+from sfqb.outcomes import INFO, WARNING, empty_skips, skips
+
+AREA = "items"
+QB_STREAM = "quickbooks.Item"
+EXT_ID = "External_Item_ID__c"
+FIRST_EXPORT = "items.export"
+# R-ITM-3 for QuickBooks Online; Category and Group items are never synced.
+QBO_TYPES = frozenset({"Service", "Inventory", "NonInventory"})
+ITEM_COLUMNS = ["Id", "Name", "FullyQualifiedName", "Type", "Active", "Description", "UnitPrice"]
+PRODUCT_FIELDS = ["Name", "ProductCode", "Description", "IsActive"]
+
+
+def price(value) -> Decimal | None:
+    """A money value as Decimal (None when missing); text and Decimal alike."""
+    return None if missing(value) or value == "" else Decimal(str(value))
+
+
+def items_to_sync(items: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split off the item types QuickBooks Online items this sync does not carry (R-ITM-3)."""
+    supported = items["Type"].isin(QBO_TYPES)
+    bad = items[~supported]
+    return items[supported], skips(
+        "QB:" + bad["Id"].astype(str),
+        "item type " + bad["Type"].astype(str).map(repr) + " is not synced to Salesforce (R-ITM-3)",
+        INFO,
+    )
+
+
+@dataclass
+class ItemPlan:
+    """Product upserts (one dict per item, ready for Salesforce) and standard price writes.
+
+    ``prices``: one dict per item whose entry must be created or changed:
+    ``{item_id, product_id (None for a product created this run), entry_id (None: create),
+    UnitPrice (text), IsActive}``.
+    """
+
+    products: list[dict] = field(default_factory=list)
+    prices: list[dict] = field(default_factory=list)
+    skips: pd.DataFrame = field(default_factory=empty_skips)
+
+
+def _same(a, b) -> bool:
+    if missing(a) or a == "":
+        return missing(b) or b == ""
+    if missing(b):
+        return False
+    if isinstance(a, bool) or isinstance(b, bool):
+        return bool(a) == bool(b)
+    return str(a) == str(b)
+
+
+def plan_items(
+    items: pd.DataFrame,
+    products: pd.DataFrame,
+    entries: pd.DataFrame,
+    *,
+    product_name_field: str = "Name",
+    unlinked_codes: frozenset[str] = frozenset(),
+) -> ItemPlan:
+    """What to write in Salesforce for the changed ``items``.
+
+    Args:
+        items: QuickBooks items (ITEM_COLUMNS; UnitPrice as text), active or not.
+        products: current Products linked to them (Id, EXT_ID, PRODUCT_FIELDS).
+        entries: their standard PricebookEntries (Id, Product2Id, UnitPrice, IsActive).
+        product_name_field: the preference: the Product Name is the item's Name or its
+            FullyQualifiedName (R-ITM-2).
+        unlinked_codes: ProductCodes of Products linked to no item: an item with that
+            FullyQualifiedName is not created again (a person links it, R-PRE-2).
+    Only differences are written, so a re-run with no change writes nothing (R-GEN-4).
+    """
+    plan = ItemPlan()
+    eligible, type_skips = items_to_sync(items)
+    found = [type_skips]
+    current = products.drop_duplicates(EXT_ID).set_index(EXT_ID) if len(products) else pd.DataFrame()
+    entry_by_product = (
+        entries.drop_duplicates("Product2Id").set_index("Product2Id") if len(entries) else pd.DataFrame()
+    )
+    wanted = apply_map(eligible, default_map("item_to_product"))
+    wanted["Name"] = eligible[product_name_field]
+    for (_, item), (_, values) in zip(eligible.iterrows(), wanted.iterrows(), strict=True):
+        item_id = str(item["Id"])
+        key = f"QB:{item_id}"
+        linked = item_id in current.index
+        active = bool(item["Active"])
+        if not linked:
+            if not active:
+                found.append(skips([key], "inactive item with no Product: not synced (R-ITM-1)"))
+                continue
+            if values["ProductCode"] in unlinked_codes:
+                found.append(skips(
+                    [key],
+                    f"Salesforce already has a Product with ProductCode {values['ProductCode']!r} that is "
+                    f"linked to no QuickBooks item: link it (set its External Item ID to {item_id}) "
+                    "instead of creating a duplicate",
+                    WARNING,
+                ))
+                continue
+        record = {f: (None if missing(values[f]) else values[f]) for f in PRODUCT_FIELDS}
+        record["IsActive"] = active
+        now = current.loc[item_id] if linked else None
+        if not linked or any(not _same(record[f], now.get(f)) for f in PRODUCT_FIELDS):
+            plan.products.append({EXT_ID: item_id, **record})
+        product_id = None if now is None else str(now["Id"])
+        entry = None
+        if product_id is not None and product_id in entry_by_product.index:
+            entry = entry_by_product.loc[product_id]
+        amount = price(item["UnitPrice"]) or Decimal("0")
+        if entry is None:
+            if active:
+                plan.prices.append({"item_id": item_id, "product_id": product_id, "entry_id": None,
+                                    "UnitPrice": str(amount), "IsActive": True})
+        elif price(entry["UnitPrice"]) != amount or bool(entry["IsActive"]) != active:
+            plan.prices.append({"item_id": item_id, "product_id": product_id, "entry_id": str(entry["Id"]),
+                                "UnitPrice": str(amount), "IsActive": active})
+    frames = [f for f in found if len(f)]
+    plan.skips = pd.concat(frames, ignore_index=True) if frames else empty_skips()
+    return plan
+
+
+def items_by_fqn(products: pd.DataFrame, qb_items: pd.DataFrame) -> dict[str, str]:
+    """R-ITM-5, for the opportunity area when item sync is off: Product Id -> QuickBooks item Id,
+    matching ProductCode to FullyQualifiedName exactly. Products without a matching item are
+    left out (the caller warns about them)."""
+    by_fqn = {str(f): str(i) for f, i in zip(qb_items["FullyQualifiedName"], qb_items["Id"], strict=True)
+              if not missing(f)}
+    return {str(p): by_fqn[str(c)] for p, c in zip(products["Id"], products["ProductCode"], strict=True)
+            if not missing(c) and str(c) in by_fqn}

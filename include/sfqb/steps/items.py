@@ -1,0 +1,185 @@
+"""The item area's I/O steps: extract, plan, load, commit (SPEC section 4).
+
+Keys in outcomes: ``QB:<Item Id>`` for the Product, ``QB:<Item Id> price`` for its standard
+PricebookEntry, so every WARNING names an item a person can find.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import pandas as pd
+
+from sfqb.areas import items as rules
+from sfqb.extract import soql
+from sfqb.extract.frames import missing, records_frame
+from sfqb.load import sf_datetime, sf_outcomes
+from sfqb.outcomes import CREATED, FAILED, UPDATED, area_report, empty_skips, log_problems, outcomes
+from sfqb.steps.common import preferences, quickbooks_hook, run_windows, salesforce_hook, sync_state
+from sfqb.windows import Window
+
+log = logging.getLogger(__name__)
+
+QB_STREAM = rules.QB_STREAM
+PRODUCT_COLUMNS = ["Id", rules.EXT_ID, *rules.PRODUCT_FIELDS]
+ENTRY_COLUMNS = ["Id", "Product2Id", "UnitPrice", "IsActive"]
+QB_IN_CHUNK = 200
+
+
+def _query_many(sf, sobject: str, fields: list[str], in_field: str, values, where=None):
+    for text in soql.select_in_chunks(sobject, fields, in_field, values, where=where):
+        yield from sf.query(text)
+
+
+def item_frame(records) -> pd.DataFrame:
+    """QuickBooks items as ITEM_COLUMNS, the price as text (exact through XCom)."""
+    frame = records_frame(records, rules.ITEM_COLUMNS)
+    frame["Id"] = frame["Id"].astype(str)
+    frame["UnitPrice"] = frame["UnitPrice"].map(lambda v: None if missing(v) else str(v)).astype("object")
+    frame["Active"] = frame["Active"].map(lambda v: bool(v) if not missing(v) else True).astype(bool)
+    return frame
+
+
+def _qb_items_by_id(qb, ids) -> list[dict]:
+    from sfqb.extract.qbo_queries import in_
+
+    ids = sorted({str(i) for i in ids})
+    records: list[dict] = []
+    for start in range(0, len(ids), QB_IN_CHUNK):
+        records += list(qb.query_all("Item", where=[in_("Id", ids[start:start + QB_IN_CHUNK])],
+                                     include_inactive=True))
+    return records
+
+
+def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
+    """The items to consider, and the Products, standard entries and unlinked codes they meet.
+
+    The first run exports every active item whatever its date (R-ITM-1); later runs read the
+    items changed in the window, inactive ones included so deactivations reach Salesforce."""
+    state = state or sync_state()
+    windows = run_windows(run, [QB_STREAM], state)
+    empty = {"windows": windows, "first_export": False, "items": item_frame([]),
+             "products": records_frame([], PRODUCT_COLUMNS), "entries": records_frame([], ENTRY_COLUMNS),
+             "unlinked_codes": [], "standard_pricebook": None}
+    if not preferences(run).sync_items:
+        log.info("items: sync_items is off: nothing is written; opportunities resolve items by "
+                 "ProductCode = FullyQualifiedName (R-ITM-5)")
+        return {**empty, "windows": {}}
+    sf, qb = sf or salesforce_hook(), qb or quickbooks_hook()
+    first = state.first_run_done(rules.FIRST_EXPORT) is None
+    if first:
+        records = list(qb.query_all("Item"))
+    elif windows[QB_STREAM]:
+        window = Window.from_xcom(windows[QB_STREAM])
+        records = list(qb.query_window("Item", window.start, window.end, include_inactive=True))
+    else:
+        records = []
+    records += _qb_items_by_id(qb, set(state.retries(QB_STREAM)) - {str(r["Id"]) for r in records})
+    items = item_frame(records)
+    products = records_frame(_query_many(sf, "Product2", PRODUCT_COLUMNS, rules.EXT_ID, items["Id"]),
+                             PRODUCT_COLUMNS)
+    book = sf.standard_pricebook()
+    entries = records_frame([], ENTRY_COLUMNS)
+    if book and len(products):
+        entries = records_frame(_query_many(sf, "PricebookEntry", ENTRY_COLUMNS, "Product2Id", products["Id"],
+                                            where=soql.eq("Pricebook2Id", book["Id"])), ENTRY_COLUMNS)
+        entries["UnitPrice"] = entries["UnitPrice"].map(lambda v: None if missing(v) else str(v)).astype("object")
+    linked = set(products[rules.EXT_ID].astype(str))
+    codes = items.loc[~items["Id"].isin(linked), "FullyQualifiedName"].dropna()
+    unlinked = {r["ProductCode"] for r in _query_many(sf, "Product2", ["Id", "ProductCode"], "ProductCode",
+                                                       sorted(set(codes)), where=soql.eq(rules.EXT_ID, None))}
+    log.info("items: %d QuickBooks items to consider (%s)", len(items),
+             "first run: every active item" if first else "changed in the window")
+    return {"windows": windows, "first_export": first, "items": items, "products": products,
+            "entries": entries, "unlinked_codes": sorted(unlinked),
+            "standard_pricebook": book["Id"] if book else None}
+
+
+def plan(run: dict, extracted: dict) -> dict:
+    """The pure rules over the extracted frames (XCom-ready)."""
+    result = rules.plan_items(
+        extracted["items"], extracted["products"], extracted["entries"],
+        product_name_field=preferences(run).product_name_field,
+        unlinked_codes=frozenset(extracted["unlinked_codes"]),
+    )
+    log.info("items plan: %d products and %d standard prices to write; %d skipped",
+             len(result.products), len(result.prices), len(result.skips))
+    return {"products": result.products, "prices": result.prices, "skips": result.skips,
+            "standard_pricebook": extracted["standard_pricebook"]}
+
+
+def _failure(key: str, reason: str) -> dict:
+    return {"key": key, "action": FAILED, "target_id": None, "reason": reason}
+
+
+def load(run: dict, plan: dict, *, sf=None) -> dict:
+    """Products first (upsert by External Item ID, collections of 200), then the standard
+    PricebookEntries of the products that need one or whose price changed."""
+    done: list[dict] = []
+    skipped = plan["skips"] if len(plan["skips"]) else empty_skips()
+    if plan["products"] or plan["prices"]:
+        sf = sf or salesforce_hook()
+        stamp = sf_datetime(dt.datetime.now(dt.UTC))
+        product_ids: dict[str, str] = {}
+        failed: set[str] = set()
+        if plan["products"]:
+            records = [{**p, "Last_Sync_Date__c": stamp} for p in plan["products"]]
+            for row in sf_outcomes(sf.upsert("Product2", records, ext_id_field=rules.EXT_ID)):
+                if row["action"] == FAILED:
+                    failed.add(row["key"])
+                else:
+                    product_ids[row["key"]] = row["target_id"]
+                row["key"] = f"QB:{row['key']}"
+                done.append(row)
+        book = plan["standard_pricebook"]
+        creates, updates = [], []
+        for p in plan["prices"]:
+            item_id = p["item_id"]
+            if item_id in failed:
+                continue
+            key = f"QB:{item_id} price"
+            if p["entry_id"]:
+                updates.append({"Id": p["entry_id"], "UnitPrice": rules.price(p["UnitPrice"]), "IsActive": p["IsActive"]})
+                continue
+            product_id = p["product_id"] or product_ids.get(item_id)
+            if not book or not product_id:
+                done.append(_failure(key, "no standard price book or product to price (R-PRE-4)"))
+                continue
+            creates.append({"Pricebook2Id": book, "Product2Id": product_id, "UnitPrice": rules.price(p["UnitPrice"]),
+                            "IsActive": True, "_item": item_id})
+        keyed = {c["Product2Id"]: c.pop("_item") for c in creates}
+        by_entry = {p["entry_id"]: p["item_id"] for p in plan["prices"] if p["entry_id"]}
+        results = (sf.create("PricebookEntry", creates, key_field="Product2Id") if creates else [])
+        for row in sf_outcomes(results):
+            row["key"] = f"QB:{keyed.get(row['key'], row['key'])} price"
+            row["action"] = CREATED if row["action"] != FAILED else FAILED
+            done.append(row)
+        for row in sf_outcomes(sf.update("PricebookEntry", updates) if updates else []):
+            row["key"] = f"QB:{by_entry.get(row['key'], row['key'])} price"
+            row["action"] = UPDATED if row["action"] != FAILED else FAILED
+            done.append(row)
+    frame = outcomes(done)
+    log_problems(log, rules.AREA, skipped, frame)
+    report = area_report(rules.AREA, skipped, frame)
+    failed_keys = frame.loc[frame["action"] == FAILED, "key"].astype(str)
+    report["retry"] = {QB_STREAM: sorted({k.split(":")[1].split()[0] for k in failed_keys})}
+    log.info("items: %d products created, %d updated, %d failed",
+             int(((frame["action"] == CREATED) & ~frame["key"].str.endswith(" price")).sum()),
+             int(((frame["action"] == UPDATED) & ~frame["key"].str.endswith(" price")).sum()),
+             report[FAILED])
+    return report
+
+
+def commit(run: dict, extracted: dict, report: dict, *, state=None) -> dict:
+    """After a successful load: save the items to retry, mark the first export done, then move
+    the watermark."""
+    from sfqb.steps.common import commit_windows
+
+    state = state or sync_state()
+    for stream, ids in report.get("retry", {}).items():
+        state.save_retries(stream, ids, run_id=run["run_id"])
+    if extracted.get("first_export"):
+        state.mark_first_run_done(rules.FIRST_EXPORT, run_id=run["run_id"], now=dt.datetime.now(dt.UTC),
+                                  details={"items": len(extracted["items"])})
+    return commit_windows(run, extracted["windows"], state)
