@@ -97,3 +97,22 @@ def test_given_products_with_codes_when_item_sync_is_off_then_they_resolve_by_fu
                              "ProductCode": ["Hardware:Widgets:Widget", "hardware:widgets:widget", None]})
     lookup = items_by_fqn(products, items(WIDGET, CONSULT))
     assert lookup == {"01tA": "7"}
+
+
+def test_given_item_sync_off_when_the_area_runs_then_it_reads_and_writes_nothing():
+    """R-ITM-5: with sync_items off no hook is touched, nothing is planned and no watermark moves."""
+    import datetime as dt
+
+    from sfqb.state import InMemoryVariables, SyncState
+    from sfqb.steps import items as steps
+
+    now = dt.datetime(2026, 11, 25, tzinfo=dt.UTC).isoformat()
+    run = {"run_id": "r1", "upper_bound": now, "install_date": now, "preferences": {"sync_items": False}}
+    state = SyncState(InMemoryVariables())
+    extracted = steps.extract(run, sf=object(), qb=object(), state=state)
+    plan = steps.plan(run, extracted)
+    report = steps.load(run, plan, sf=object())
+    assert plan["products"] == [] and plan["prices"] == []
+    assert (report["created"], report["updated"], report["failed"]) == (0, 0, 0)
+    assert steps.commit(run, extracted, report, state=state) == {}
+    assert state.first_run_done("items.export") is None
