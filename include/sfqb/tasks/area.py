@@ -1,0 +1,43 @@
+"""The task chain every sync area shares: extract -> plan -> load -> commit (ARCHITECTURE).
+
+Each task calls the same-named function of the area's steps module (``sfqb.steps.<area>``):
+``extract(run)``, ``plan(run, extracted)``, ``load(run, plan)`` and
+``commit(run, extracted, report)``. The commit runs only after a successful load, so a
+watermark never moves past unloaded data (R-GEN-2).
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from airflow.sdk import task
+
+
+def area_chain(area: str, run, *, steps_module: str | None = None, pool: str = "sfqb_quickbooks"):
+    """Add the area's four tasks to the current task group; returns the load's report (XCom)."""
+    module = steps_module or f"sfqb.steps.{area}"
+
+    @task(task_id=f"extract_{area}", pool=pool)
+    def extract(run: dict) -> dict:
+        """Read what changed since the stream's committed watermark (and last run's failures)."""
+        return import_module(module).extract(run)
+
+    @task(task_id=f"plan_{area}_task")
+    def plan(run: dict, extracted: dict) -> dict:
+        """Apply the area's pure rules: frames of writes and of skips with reasons."""
+        return import_module(module).plan(run, extracted)
+
+    @task(task_id=f"load_{area}", pool=pool)
+    def load(run: dict, planned: dict) -> dict:
+        """Write the plan; one outcome per record; returns the area report."""
+        return import_module(module).load(run, planned)
+
+    @task(task_id=f"commit_{area}")
+    def commit(run: dict, extracted: dict, report: dict) -> dict:
+        """Save the records to retry, then advance the watermarks (incremental runs only)."""
+        return import_module(module).commit(run, extracted, report)
+
+    extracted = extract(run)
+    report = load(run, plan(run, extracted))
+    commit(run, extracted, report)
+    return extracted, report
