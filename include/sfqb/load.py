@@ -10,25 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 
-from sfqb.extract.frames import missing
 from sfqb.outcomes import CREATED, FAILED, UPDATED
 
 log = logging.getLogger(__name__)
-# Progress lines for long loads: one per this many records (and always the last).
-PROGRESS_EVERY = 2_000
 
 
 def sf_datetime(value: dt.datetime) -> str:
     """A Salesforce datetime value (UTC, milliseconds, Z)."""
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-
-
-def clean_record(record: Mapping) -> dict:
-    """Drop missing values (pd.NA / NaN / None) so they are not sent as nulls by accident."""
-    return {k: v for k, v in record.items() if not missing(v)}
 
 
 def describe_issues(errors: Iterable) -> str:
@@ -54,12 +45,3 @@ def sf_outcomes(results: Sequence) -> list[dict]:
                  "reason": describe_issues(result.errors)}
             )
     return rows
-
-
-def log_progress(what: str, done: int, total: int, started: float, now: float) -> None:
-    """``what: 4000 of 10000 records (40%), 12.3 s, 325 records/s``."""
-    elapsed = max(now - started, 1e-9)
-    log.info(
-        "%s: %d of %d records (%d%%), %.1f s, %.0f records/s",
-        what, done, total, math.floor(100 * done / total) if total else 100, elapsed, done / elapsed,
-    )

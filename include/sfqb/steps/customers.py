@@ -17,7 +17,7 @@ from sfqb.areas import customers as rules
 from sfqb.extract import customers as ex
 from sfqb.extract.frames import isna, missing
 from sfqb.hooks.errors import DuplicateNameError
-from sfqb.load import sf_datetime, sf_outcomes
+from sfqb.load import describe_issues, sf_datetime, sf_outcomes
 from sfqb.outcomes import CREATED, FAILED, UPDATED, area_report, log_problems, outcomes
 from sfqb.steps.common import preferences, quickbooks_hook, run_windows, salesforce_hook, sync_state
 from sfqb.windows import Window
@@ -189,7 +189,7 @@ def _write_to_quickbooks(plan: dict, sf, qb, done: list[dict], run_id: str) -> l
         for result in sf.update("Contact", contact_writes):
             if not result.ok:
                 done.append(_outcome(f"{result.key}", FAILED, reason="billing Contact link: "
-                                     + "; ".join(f"{e.status_code}: {e.message}" for e in result.errors)))
+                                     + describe_issues(result.errors)))
     return account_writes
 
 
@@ -294,7 +294,7 @@ def load(run: dict, plan: dict, *, sf=None, qb=None) -> dict:
         for result in sf.update("Account", account_writes):
             if not result.ok:
                 done.append(_outcome(result.key, FAILED, reason="recording the link in Salesforce: "
-                                     + "; ".join(f"{e.status_code}: {e.message}" for e in result.errors)))
+                                     + describe_issues(result.errors)))
     _write_accounts(plan, sf, done)
     _write_contacts(plan, sf, done)
 

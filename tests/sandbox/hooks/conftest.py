@@ -12,23 +12,29 @@ import json
 
 import pytest
 
+
+def _solo_sandbox(tmp_path_factory, service: str):
+    """One sandbox service alone, seeded 'tiny' (a generator: yields its SandboxAdmin)."""
+    if importlib.util.find_spec(f"sfqb_sandbox.{service}.service") is None:
+        pytest.skip(f"the {service} sandbox (sfqb_sandbox.{service}.service) is not available")
+    from sfqb_sandbox.admin_client import SandboxProcess
+
+    process = SandboxProcess(tmp_path_factory.mktemp(f"{service}-hook-sandbox"), seed="tiny",
+                             extra_args=["--only", service])
+    admin = process.start()
+    try:
+        yield admin
+    finally:
+        process.stop()
+
+
 # --- Salesforce hook ----------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def sf_hook_sandbox(tmp_path_factory):
     """The Salesforce sandbox alone, seeded 'tiny', for one test module."""
-    if importlib.util.find_spec("sfqb_sandbox.salesforce.service") is None:
-        pytest.skip("the Salesforce sandbox (sfqb_sandbox.salesforce.service) is not available")
-    from sfqb_sandbox.admin_client import SandboxProcess
-
-    process = SandboxProcess(tmp_path_factory.mktemp("sf-hook-sandbox"), seed="tiny",
-                             extra_args=["--only", "salesforce"])
-    admin = process.start()
-    try:
-        yield admin
-    finally:
-        process.stop()
+    yield from _solo_sandbox(tmp_path_factory, "salesforce")
 
 
 @pytest.fixture
@@ -73,17 +79,7 @@ def sf_hook_fresh(sf_hook_env):
 @pytest.fixture(scope="module")
 def qb_hook_sandbox(tmp_path_factory):
     """The QuickBooks sandbox alone, seeded 'tiny', for one test module."""
-    if importlib.util.find_spec("sfqb_sandbox.quickbooks.service") is None:
-        pytest.skip("the QuickBooks sandbox (sfqb_sandbox.quickbooks.service) is not available")
-    from sfqb_sandbox.admin_client import SandboxProcess
-
-    process = SandboxProcess(tmp_path_factory.mktemp("qb-hook-sandbox"), seed="tiny",
-                             extra_args=["--only", "quickbooks"])
-    admin = process.start()
-    try:
-        yield admin
-    finally:
-        process.stop()
+    yield from _solo_sandbox(tmp_path_factory, "quickbooks")
 
 
 @pytest.fixture
