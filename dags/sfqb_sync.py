@@ -5,14 +5,19 @@ Runs hourly (and on demand from **Trigger DAG**). One run, in the order of SPEC 
 
 1. `begin_run`: checks the preferences (Variable `sfqb.preferences`), records the install date,
    and fixes the run's upper time bound once; every extract window ends there.
-2. `items`: QuickBooks Items -> Products and Standard Price Book entries (the first run exports
+2. `preflight`: validates the Salesforce org with great-expectations (package fields on page
+   layouts, Standard Price Book active, every mapped field present with a compatible type);
+   any failure fails the run before anything is written, with one message listing every
+   problem and its fix. On the first run it then links records that already exist on both
+   sides (Accounts <-> Customers by exact name, Products <-> Items by ProductCode).
+3. `items`: QuickBooks Items -> Products and Standard Price Book entries (the first run exports
    every active item, later runs the changed ones); customers wait for it.
-3. `customers`: first-run matching, then Customers <-> Accounts and billing Contacts, both ways
+4. `customers`: Customers <-> Accounts and billing Contacts, both ways
    (QuickBooks wins conflicts). Each area is extract -> plan -> load -> commit; a watermark
    moves only after its load succeeded.
-4. `summarize_run`: per area, created / updated / skipped / failed, and every warning.
+5. `summarize_run`: per area, created / updated / skipped / failed, and every warning.
 
-Areas still to come, in SPEC R-GEN-8 order: preflight validations, opportunities,
+Areas still to come, in SPEC R-GEN-8 order: opportunities,
 QuickBooks changes back to opportunities, invoices and payments.
 
 Each run covers a real data interval (a `CronDataIntervalTimetable`), so a backfill re-syncs its
@@ -27,6 +32,7 @@ from airflow.sdk import CronDataIntervalTimetable, dag
 from sfqb.tasks.customers import customers_group
 from sfqb.tasks.defaults import DEFAULT_ARGS, START_DATE, TAGS
 from sfqb.tasks.items import items_group
+from sfqb.tasks.preflight import preflight_group
 from sfqb.tasks.run import begin_run, summarize_run
 
 
@@ -42,10 +48,10 @@ from sfqb.tasks.run import begin_run, summarize_run
 )
 def sfqb_sync():
     run = begin_run()
-    item_report = items_group(run)
-    customer_reports = customers_group(run)
-    item_report >> customer_reports
-    summarize_run(run, [item_report, *customer_reports])
+    match_report = preflight_group(run)
+    item_report = items_group(run, after=match_report)
+    customer_report = customers_group(run, after=item_report)
+    summarize_run(run, [match_report, item_report, customer_report])
 
 
 sfqb_sync()

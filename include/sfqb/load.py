@@ -22,6 +22,12 @@ def sf_datetime(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
+def now_stamp() -> str:
+    """``Last_Sync_Date__c`` for a write about to happen (R-GEN-7). Take it after any QuickBooks
+    write of the same record returned, so the conflict rule never mistakes it for an edit."""
+    return sf_datetime(dt.datetime.now(dt.UTC))
+
+
 def describe_issues(errors: Iterable) -> str:
     """Salesforce record errors as one line: ``CODE: message (fields)``."""
     parts = []

@@ -232,9 +232,11 @@ class SyncState:
         elif target == "migration":
             chosen = [k for k in keys if k == MIGRATION_KEY]
         else:
+            # ``matching`` resets every kind of first-run matching (matching.customers, ...).
             chosen = [
                 k for k in keys
                 if k in (WATERMARK_PREFIX + target, RETRY_PREFIX + target, FIRST_RUN_PREFIX + target)
+                or k.startswith(f"{FIRST_RUN_PREFIX}{target}.")
             ]
             if not chosen:
                 raise KeyError(

@@ -32,11 +32,20 @@ class FieldMap:
     source: str
     target: str
     rows: tuple[Row, ...]
+    # Prefixes of Salesforce field paths that name a related record: prefix -> its object
+    # (``BillingContact.Email`` is the Email of the Account's billing Contact).
+    related: tuple[tuple[str, str], ...] = ()
 
     def for_updates(self) -> FieldMap:
         """The map without its create-only rows."""
         rows = tuple(row for row in self.rows if row.when != "create")
-        return FieldMap(self.pair, self.source, self.target, rows)
+        return FieldMap(self.pair, self.source, self.target, rows, self.related)
+
+    def salesforce_field(self, path: str) -> tuple[str, str]:
+        """(object, field) of a Salesforce field path of this map."""
+        obj = (self.source if self.source.startswith("salesforce.") else self.target).split(".", 1)[1]
+        prefix, _, rest = path.partition(".")
+        return (dict(self.related)[prefix], rest) if rest and prefix in dict(self.related) else (obj, path)
 
     @property
     def source_fields(self) -> list[str]:
@@ -59,7 +68,28 @@ def default_map(pair: str) -> FieldMap:
         rows=tuple(
             Row(str(r["source"]), str(r["target"]), str(r.get("when", "always"))) for r in data["rows"]
         ),
+        related=tuple((str(k), str(v)) for k, v in (data.get("related") or {}).items()),
     )
+
+
+# The default maps each area uses (R-MAP-1); items only when the item sync is on.
+AREA_MAPS: dict[str, tuple[str, ...]] = {
+    "customers": ("customer_to_account", "customer_to_contact", "account_to_customer"),
+    "items": ("item_to_product",),
+}
+
+
+def active_maps(prefs) -> list[FieldMap]:
+    """The field maps this run will apply, given the preferences (SPEC section 7)."""
+    areas = ["customers"] + (["items"] if prefs.sync_items else [])
+    return [default_map(pair) for area in areas for pair in AREA_MAPS[area]]
+
+
+@cache
+def quickbooks_field_kinds() -> dict[str, dict[str, str]]:
+    """Entity -> field path -> kind (text, number, boolean, date, datetime, id): the QuickBooks
+    Online fields a map may name (``mapping/quickbooks_fields.yaml``)."""
+    return yaml.safe_load(DEFAULTS_DIR.with_name("quickbooks_fields.yaml").read_text())
 
 
 def apply_map(frame: pd.DataFrame, field_map: FieldMap) -> pd.DataFrame:

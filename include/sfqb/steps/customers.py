@@ -6,7 +6,6 @@ Keys in outcomes: a Salesforce Account Id for SF -> QB writes, ``QB:<Id>`` for Q
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 from collections import Counter
@@ -17,7 +16,7 @@ from sfqb.areas import customers as rules
 from sfqb.extract import customers as ex
 from sfqb.extract.frames import isna, missing
 from sfqb.hooks.errors import DuplicateNameError
-from sfqb.load import describe_issues, sf_datetime, sf_outcomes
+from sfqb.load import describe_issues, now_stamp, sf_outcomes
 from sfqb.outcomes import CREATED, FAILED, UPDATED, area_report, log_problems, outcomes
 from sfqb.steps.common import preferences, quickbooks_hook, run_windows, salesforce_hook, sync_state
 from sfqb.windows import Window
@@ -119,7 +118,7 @@ def _outcome(key: str, action: str, target_id=None, reason: str = "") -> dict:
             "reason": reason}
 
 
-def _sf_values_from_qb(entity: dict) -> tuple[dict, dict]:
+def sf_values_from_qb(entity: dict) -> tuple[dict, dict]:
     """What QuickBooks made of a customer we just wrote, mapped back to Account and Contact
     fields: recorded with the link, so the next run finds both sides equal (R-GEN-4)."""
     from sfqb.mapping.maps import apply_map, default_map
@@ -130,12 +129,6 @@ def _sf_values_from_qb(entity: dict) -> tuple[dict, dict]:
     account = {k: (None if missing(v) else v) for k, v in account.items()}
     contact = {k: (None if missing(v) else v) for k, v in contact.items()}
     return account, (contact if contact.get("LastName") else {})
-
-
-def _now_stamp() -> str:
-    """Last_Sync_Date__c for a write about to happen (R-GEN-7). Taken after any QuickBooks
-    write of the same record returned, so the conflict rule never mistakes it for an edit."""
-    return sf_datetime(dt.datetime.now(dt.UTC))
 
 
 def _write_to_quickbooks(plan: dict, sf, qb, done: list[dict], run_id: str) -> list[dict]:
@@ -164,14 +157,14 @@ def _write_to_quickbooks(plan: dict, sf, qb, done: list[dict], run_id: str) -> l
     contacts = dict(zip(creates["key"], creates["billing_contact_id"], strict=True)) if len(creates) else {}
     duplicates: dict[str, str] = {}
     results = qb.batch(ops, request_id=request_id_for(run_id, "customers")) if ops else []
-    stamp = _now_stamp()
+    stamp = now_stamp()
     for result in results:
         key = str(result.key)
         if result.ok:
             qb_id = str(result.entity["Id"])
             action = CREATED if key in contacts else UPDATED
             done.append(_outcome(key, action, qb_id))
-            account_values, contact_values = _sf_values_from_qb(result.entity)
+            account_values, contact_values = sf_values_from_qb(result.entity)
             account_writes.append({"Id": key, **account_values, rules.ACCOUNT_EXT_ID: qb_id,
                                    "Last_Sync_Date__c": stamp, "Sync_Me__c": False})
             if not missing(contacts.get(key)):
@@ -230,7 +223,7 @@ def _write_accounts(plan: dict, sf, done: list[dict]) -> None:
     accounts: pd.DataFrame = plan["accounts"]
     if accounts.empty:
         return
-    stamp = _now_stamp()
+    stamp = now_stamp()
     fields = rules.default_map("customer_to_account").target_fields
     for _, level in accounts.groupby("level", sort=True):
         records = []
@@ -251,7 +244,7 @@ def _write_contacts(plan: dict, sf, done: list[dict]) -> None:
     contacts: pd.DataFrame = plan["contacts"]
     if contacts.empty:
         return
-    stamp = _now_stamp()
+    stamp = now_stamp()
     fields = rules.default_map("customer_to_contact").target_fields
     by_id, by_ext = [], []
     for row in contacts.to_dict("records"):
@@ -322,59 +315,3 @@ def commit(run: dict, extracted: dict, report: dict, *, state=None) -> dict:
     for stream, ids in report.get("retry", {}).items():
         state.save_retries(stream, ids, run_id=run["run_id"])
     return commit_windows(run, extracted["windows"], state)
-
-
-MATCHING = "matching.customers"
-
-
-def first_run_match(run: dict, *, sf=None, qb=None, state=None) -> dict:
-    """R-PRE-1 once: link existing Accounts to existing Customers of exactly the same name
-    (External Account ID := Customer Id), so the first sync creates no duplicates. Ambiguous
-    names are WARNINGs listing the candidates. Recorded in the sync state (R-PRE-6)."""
-    from sfqb.extract import soql
-    from sfqb.extract.frames import records_frame
-    from sfqb.transform.match import match_accounts_to_customers
-
-    state = state or sync_state()
-    done = state.first_run_done(MATCHING)
-    if done is not None:
-        log.info("first-run matching of accounts and customers already ran (%s)", done["done_at"])
-        return {"area": "matching", "created": 0, "updated": 0, "skipped": 0, "failed": 0,
-                "warning_count": 0, "warnings": [], "already_done": True}
-    sf, qb = sf or salesforce_hook(), qb or quickbooks_hook()
-    accounts = records_frame(
-        sf.query(soql.select("Account", ["Id", "Name", rules.ACCOUNT_EXT_ID])),
-        ["Id", "Name", rules.ACCOUNT_EXT_ID],
-    )
-    # Active customers that are not projects (R-ACC-2/3): the ones the sync would link anyway.
-    customers_records = [c for c in qb.query_all("Customer") if not c.get("IsProject")]
-    customers = records_frame(customers_records, ["Id", "DisplayName"])
-    links, ambiguous = match_accounts_to_customers(accounts, customers)
-    # A linked pair is synced at once: QuickBooks is the master of a customer (R-ACC-5), so the
-    # Account takes the customer's values with the link, and is stamped (R-GEN-7).
-    full = {str(c["Id"]): c for c in customers_records}
-    stamp = _now_stamp()
-    writes = []
-    for r in links.itertuples():
-        values, _ = _sf_values_from_qb(full[str(r.qb_id)])
-        writes.append({"Id": r.sf_id, **values, rules.ACCOUNT_EXT_ID: str(r.qb_id),
-                       "Last_Sync_Date__c": stamp})
-    results = sf.update("Account", writes) if writes else []
-    done_rows = sf_outcomes(results)
-    warnings = [
-        f"matching: {r.key!r} is shared by Salesforce accounts {', '.join(r.sf_ids)} and "
-        f"QuickBooks customers {', '.join(map(str, r.qb_ids))}: not linked; link one by setting "
-        f"its External Account ID, or rename the duplicates"
-        for r in ambiguous.itertuples()
-    ]
-    failed = [f"matching: {d['key']}: {d['reason']}" for d in done_rows if d["action"] == FAILED]
-    for line in warnings + failed:
-        log.warning("%s", line)
-    linked = sum(d["action"] != FAILED for d in done_rows)
-    log.info("first-run matching: %d account/customer pairs linked, %d ambiguous names", linked, len(ambiguous))
-    if not failed:
-        state.mark_first_run_done(MATCHING, run_id=run["run_id"], now=dt.datetime.now(dt.UTC),
-                                  details={"linked": linked, "ambiguous": len(ambiguous)})
-    return {"area": "matching", "created": 0, "updated": linked, "skipped": len(ambiguous),
-            "failed": len(failed), "warning_count": len(warnings) + len(failed),
-            "warnings": warnings + failed}

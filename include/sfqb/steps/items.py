@@ -14,7 +14,7 @@ import pandas as pd
 from sfqb.areas import items as rules
 from sfqb.extract import soql
 from sfqb.extract.frames import missing, records_frame
-from sfqb.load import sf_datetime, sf_outcomes
+from sfqb.load import now_stamp, sf_outcomes
 from sfqb.outcomes import CREATED, FAILED, UPDATED, area_report, empty_skips, log_problems, outcomes
 from sfqb.steps.common import preferences, quickbooks_hook, run_windows, salesforce_hook, sync_state
 from sfqb.windows import Window
@@ -120,7 +120,7 @@ def load(run: dict, plan: dict, *, sf=None) -> dict:
     skipped = plan["skips"] if len(plan["skips"]) else empty_skips()
     if plan["products"] or plan["prices"]:
         sf = sf or salesforce_hook()
-        stamp = sf_datetime(dt.datetime.now(dt.UTC))
+        stamp = now_stamp()
         product_ids: dict[str, str] = {}
         failed: set[str] = set()
         if plan["products"]:

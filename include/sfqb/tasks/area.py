@@ -13,8 +13,11 @@ from importlib import import_module
 from airflow.sdk import task
 
 
-def area_chain(area: str, run, *, steps_module: str | None = None, pool: str = "sfqb_quickbooks"):
-    """Add the area's four tasks to the current task group; returns the load's report (XCom)."""
+def area_chain(area: str, run, *, after=None, steps_module: str | None = None, pool: str = "sfqb_quickbooks"):
+    """Add the area's four tasks to the current task group; returns (extract, load report).
+
+    ``after``: what must finish before the extract starts (the earlier areas of R-GEN-8: a
+    later area works with what they wrote)."""
     module = steps_module or f"sfqb.steps.{area}"
 
     @task(task_id=f"extract_{area}", pool=pool)
@@ -38,6 +41,8 @@ def area_chain(area: str, run, *, steps_module: str | None = None, pool: str = "
         return import_module(module).commit(run, extracted, report)
 
     extracted = extract(run)
+    if after is not None:
+        after >> extracted
     report = load(run, plan(run, extracted))
     commit(run, extracted, report)
     return extracted, report

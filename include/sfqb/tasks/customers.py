@@ -1,5 +1,5 @@
-"""The customers task group (SPEC section 2): first-run matching, then Customers <-> Accounts
-and billing Contacts, both ways.
+"""The customers task group (SPEC section 2): Customers <-> Accounts and billing Contacts,
+both ways (first-run matching of accounts runs before it, in the preflight group).
 
 Steps in ``sfqb.steps.customers``: extract reads both systems for this run's windows; plan
 applies ``sfqb.areas.customers``; load writes QuickBooks first, then Salesforce, one outcome per
@@ -9,25 +9,15 @@ watermarks after a successful load.
 
 from __future__ import annotations
 
-from airflow.sdk import task, task_group
+from airflow.sdk import task_group
 
 from sfqb.tasks.area import area_chain
 
 AREA = "customers"
 
 
-@task(pool="sfqb_quickbooks")
-def match_customers(run: dict) -> dict:
-    """First run only: link Accounts and Customers that share an exact name (R-PRE-1)."""
-    from sfqb.steps.customers import first_run_match
-
-    return first_run_match(run)
-
-
 @task_group(group_id=AREA)
-def customers_group(run):
+def customers_group(run, after=None):
     """Customers <-> Accounts and billing Contacts."""
-    matched = match_customers(run)
-    extracted, report = area_chain(AREA, run)
-    matched >> extracted
-    return [matched, report]
+    _, report = area_chain(AREA, run, after=after)
+    return report

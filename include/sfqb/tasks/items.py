@@ -17,7 +17,7 @@ AREA = "items"
 
 
 @task_group(group_id=AREA)
-def items_group(run):
+def items_group(run, after=None):
     """QuickBooks Items -> Salesforce Products and Standard Price Book entries."""
-    _, report = area_chain(AREA, run)
+    _, report = area_chain(AREA, run, after=after)
     return report

@@ -1,0 +1,168 @@
+"""Preflight (SPEC section 1): validate the org every run, match existing records once.
+
+``validate`` reads the org's metadata (describe and describe-layouts of every object the
+package or the field maps touch, and the Standard Price Book), runs the great-expectations
+suites of ``sfqb.checks.preflight`` and raises ``PreflightError`` listing every problem; the
+task turns it into a failed run before any area writes (R-PRE-5).
+
+``match`` runs first-run matching (R-PRE-1/2) once per kind, recorded in the sync state
+(R-PRE-6): Accounts <-> Customers by exact name, Products <-> Items by ProductCode =
+FullyQualifiedName. Pairs are linked by writing the External ID on the Salesforce record;
+nothing is created for them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sfqb.areas import customers as customer_rules
+from sfqb.areas import items as item_rules
+from sfqb.extract import soql
+from sfqb.extract.frames import records_frame
+from sfqb.hooks.errors import NotFoundError
+from sfqb.load import now_stamp, sf_outcomes
+from sfqb.outcomes import FAILED
+from sfqb.steps.common import preferences, quickbooks_hook, salesforce_hook, sync_state
+
+log = logging.getLogger(__name__)
+
+AREA = "matching"
+ACCOUNTS = "matching.customers"
+PRODUCTS = "matching.products"
+
+
+class PreflightError(Exception):
+    """The org is not ready: the message lists every failed check and how to fix it."""
+
+
+# ---------------------------------------------------------------- validations
+def _metadata(sf, objects: list[str], with_layouts: set[str]) -> tuple[dict, dict]:
+    describes, layouts = {}, {}
+    for obj in objects:
+        try:
+            describes[obj] = sf.describe(obj)
+        except NotFoundError:
+            describes[obj] = None
+            continue
+        if obj in with_layouts:
+            layouts[obj] = sf.describe_layouts(obj)
+    return describes, layouts
+
+
+def validate(run: dict, *, sf=None) -> dict:
+    """R-PRE-3/4/5, R-MAP-2: check the org; raise PreflightError naming every problem."""
+    from sfqb.checks import package
+    from sfqb.checks import preflight as checks
+    from sfqb.mapping.maps import active_maps, quickbooks_field_kinds
+
+    sf = sf or salesforce_hook()
+    maps = active_maps(preferences(run))
+    mapped_objects = {m.salesforce_field(path)[0] for m in maps for r in m.rows
+                      for path in ((r.target, ) if m.target.startswith("salesforce.") else (r.source, ))}
+    objects = list(dict.fromkeys([*package.OBJECTS, *sorted(mapped_objects)]))
+    describes, layouts = _metadata(sf, objects, set(package.OBJECTS))
+    package_fields = checks.package_fields_frame(describes, layouts)
+    pricebook = checks.pricebook_frame(sf.standard_pricebook())
+    mapped = checks.mapped_fields_frame(maps, describes, quickbooks_field_kinds())
+    found = checks.problems(package_fields, pricebook, mapped)
+    if found:
+        raise PreflightError(checks.failure_message(found))
+    log.info(
+        "preflight: the org is ready: %d package fields exist and are on page layouts, the Standard "
+        "Price Book is active, %d mapped fields of %d field maps exist with compatible types",
+        len(package_fields), len(mapped), len(maps),
+    )
+    return {"objects": len(objects), "package_fields": len(package_fields), "mapped_fields": len(mapped)}
+
+
+# ---------------------------------------------------------------- first-run matching
+def _link(sf, sobject: str, links, ext_field: str, values=None) -> list[dict]:
+    """Write the links (External ID := QB Id, Last Sync Date, plus ``values(qb_id)``);
+    one outcome per Salesforce record."""
+    stamp = now_stamp()
+    writes = [{"Id": r.sf_id, **(values(str(r.qb_id)) if values else {}), ext_field: str(r.qb_id),
+               "Last_Sync_Date__c": stamp} for r in links.itertuples()]
+    return sf_outcomes(sf.update(sobject, writes)) if writes else []
+
+
+def _ambiguous(ambiguous, *, what: str, sf_what: str, qb_what: str, fix: str) -> list[str]:
+    return [
+        f"{AREA}: {what} {r.key!r} is shared by Salesforce {sf_what} {', '.join(map(str, r.sf_ids))} and "
+        f"QuickBooks {qb_what} {', '.join(map(str, r.qb_ids))}: not linked; {fix}"
+        for r in ambiguous.itertuples()
+    ]
+
+
+def match_accounts(sf, qb) -> tuple[list[dict], list[str], list[str]]:
+    """R-PRE-1: (outcomes, ambiguity warnings, linked QB ids). A linked Account takes the
+    customer's values at once (QuickBooks is the master of a customer, R-ACC-5)."""
+    from sfqb.steps.customers import sf_values_from_qb
+    from sfqb.transform.match import match_accounts_to_customers
+
+    ext = customer_rules.ACCOUNT_EXT_ID
+    accounts = records_frame(sf.query(soql.select("Account", ["Id", "Name", ext])), ["Id", "Name", ext])
+    # Active customers that are not projects (R-ACC-2/3): the ones the sync would link anyway.
+    records = [c for c in qb.query_all("Customer") if not c.get("IsProject")]
+    links, ambiguous = match_accounts_to_customers(accounts, records_frame(records, ["Id", "DisplayName"]))
+    full = {str(c["Id"]): c for c in records}
+    done = _link(sf, "Account", links, ext, values=lambda qb_id: sf_values_from_qb(full[qb_id])[0])
+    warnings = _ambiguous(ambiguous, what="the name", sf_what="accounts", qb_what="customers",
+                          fix="link one by setting its External Account ID, or rename the duplicates")
+    return done, warnings, [str(i) for i in links["qb_id"]]
+
+
+def match_products(sf, qb) -> tuple[list[dict], list[str], list[str]]:
+    """R-PRE-2: (outcomes, ambiguity warnings, linked item ids). Only the link is written: the
+    item export copies the item's values (it re-reads every linked item)."""
+    from sfqb.transform.match import match_products_to_items
+
+    ext = item_rules.EXT_ID
+    columns = ["Id", "ProductCode", ext]
+    products = records_frame(sf.query(soql.select("Product2", columns)), columns)
+    items = records_frame(qb.query_all("Item"), ["Id", "FullyQualifiedName", "Type"])
+    items = items[items["Type"].isin(item_rules.QBO_TYPES)]  # the items the sync carries (R-ITM-3)
+    links, ambiguous = match_products_to_items(products, items)
+    done = _link(sf, "Product2", links, ext)
+    warnings = _ambiguous(ambiguous, what="the code", sf_what="products", qb_what="items",
+                          fix="link one by setting its External Item ID, or change the duplicate ProductCodes")
+    return done, warnings, [str(i) for i in links["qb_id"]]
+
+
+def match(run: dict, *, sf=None, qb=None, state=None) -> dict:
+    """First-run matching, each kind once (R-PRE-6); the area report of what it linked."""
+    state = state or sync_state()
+    prefs = preferences(run)
+    kinds = [(ACCOUNTS, "account/customer", match_accounts)]
+    if prefs.sync_items:
+        kinds.append((PRODUCTS, "product/item", match_products))
+    else:
+        log.info("matching: sync_items is off: products are not matched to items (opportunities find "
+                 "items by ProductCode, R-ITM-5); matching runs when the item sync is turned on")
+    linked = failed_n = ambiguous_n = 0
+    warnings: list[str] = []
+    for key, label, matcher in kinds:
+        done_before = state.first_run_done(key)
+        if done_before is not None:
+            log.info("matching: %s pairs were matched on the first run (%s); not again (R-PRE-6)",
+                     label, done_before["done_at"])
+            continue
+        sf, qb = sf or salesforce_hook(), qb or quickbooks_hook()
+        done, ambiguous, qb_ids = matcher(sf, qb)
+        failed = [f"{AREA}: {d['key']}: {d['reason']}" for d in done if d["action"] == FAILED]
+        ok = sum(d["action"] != FAILED for d in done)
+        for line in ambiguous + failed:
+            log.warning("%s", line)
+        log.info("matching: %d %s pairs linked, %d ambiguous, %d failed", ok, label, len(ambiguous), len(failed))
+        if key == PRODUCTS and qb_ids:
+            # The item export re-reads linked items, so their Products get the items' values even
+            # when the first export already ran.
+            stream = item_rules.QB_STREAM
+            state.save_retries(stream, [*state.retries(stream), *qb_ids], run_id=run["run_id"])
+        if not failed:  # a failed link is retried by matching again on the next run
+            state.mark_first_run_done(key, run_id=run["run_id"], now=dt.datetime.now(dt.UTC),
+                                      details={"linked": ok, "ambiguous": len(ambiguous)})
+        linked, failed_n, ambiguous_n = linked + ok, failed_n + len(failed), ambiguous_n + len(ambiguous)
+        warnings += ambiguous + failed
+    return {"area": AREA, "created": 0, "updated": linked, "skipped": ambiguous_n, "failed": failed_n,
+            "warning_count": len(warnings), "warnings": warnings}

@@ -1,0 +1,44 @@
+"""The preflight task group (SPEC section 1): first in every ``sfqb_sync`` run (R-GEN-8).
+
+``validate_org`` runs the great-expectations validations of the org every run; when any fails
+the run fails at once with one message listing every problem and its fix, and no area runs
+(R-PRE-5). ``match_existing_records`` then links records that exist on both sides, once
+(R-PRE-1/2/6). Steps in ``sfqb.steps.preflight``.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import task, task_group
+
+AREA = "preflight"
+
+
+@task(pool="sfqb_salesforce")
+def validate_org(run: dict) -> dict:
+    """Package fields on page layouts, Standard Price Book active, mapped fields valid."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from sfqb.steps.preflight import PreflightError, validate
+
+    try:
+        return validate(run)
+    except PreflightError as exc:
+        # Not transient: retrying cannot fix the org, so the run fails now, with the list.
+        raise AirflowFailException(str(exc)) from None
+
+
+@task(pool="sfqb_quickbooks")
+def match_existing_records(run: dict) -> dict:
+    """First run only: link Accounts to Customers and Products to Items (exact match)."""
+    from sfqb.steps.preflight import match
+
+    return match(run)
+
+
+@task_group(group_id=AREA)
+def preflight_group(run):
+    """Validate the org, then first-run matching; returns the matching report."""
+    validated = validate_org(run)
+    matched = match_existing_records(run)
+    validated >> matched
+    return matched
