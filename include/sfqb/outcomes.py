@@ -79,6 +79,13 @@ def area_report(area: str, skipped: pd.DataFrame, done: pd.DataFrame) -> dict:
     }
 
 
+def add_warnings(report: dict, lines: list[str]) -> dict:
+    """Add area-level warnings (already logged) to an area report."""
+    report["warnings"] = (report["warnings"] + list(lines))[:MAX_LISTED_WARNINGS]
+    report["warning_count"] += len(lines)
+    return report
+
+
 def log_problems(log: logging.Logger, area: str, skipped: pd.DataFrame, done: pd.DataFrame) -> None:
     """One log line per skipped record (at its level) and per failed record (WARNING)."""
     for key, reason, level in skipped[["key", "reason", "level"]].itertuples(index=False):

@@ -37,7 +37,8 @@ def synced(env, **prefs) -> dict:
 def test_given_seeded_items_when_the_first_sync_runs_then_each_active_supported_item_is_a_priced_product(sync_env):
     """R-ITM-1/2/3, R-PRE-2: every active Service/Inventory/NonInventory item becomes one
     Product (ProductCode = FullyQualifiedName) priced in the Standard Price Book; categories
-    are skipped; an unlinked Product with the same code is warned about, not duplicated."""
+    are skipped; a seeded Product with the item's code is linked by first-run matching and
+    takes the item's values, never duplicated."""
     report = synced(sync_env)
     items = list(sync_env.qb().query_all("Item"))
     linked = products(sync_env)
@@ -51,6 +52,8 @@ def test_given_seeded_items_when_the_first_sync_runs_then_each_active_supported_
             assert product["Name"] == item["Name"]
             assert Decimal(str(product["entry"]["UnitPrice"])) == Decimal(str(item.get("UnitPrice") or 0))
     assert any(i["Type"] == "Category" for i in items)
+    codes = [p["ProductCode"] for p in sync_env.sf().query(soql.select("Product2", ["ProductCode"])) if p["ProductCode"]]
+    assert len(codes) == len(set(codes))
     assert report["created"] > 0 and report["failed"] == 0
 
 

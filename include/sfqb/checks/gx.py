@@ -70,6 +70,17 @@ def _context(gx):
     return gx.get_context(mode="ephemeral", project_config=config)
 
 
+def _exception(info) -> str | None:
+    """The error message of an expectation that could not be computed (GX reports it either
+    flat or per metric), else None."""
+    if not info:
+        return None
+    if info.get("raised_exception"):
+        return str(info.get("exception_message"))
+    nested = [v for v in info.values() if isinstance(v, dict) and v.get("raised_exception")]
+    return str(nested[0].get("exception_message")) if nested else None
+
+
 def failures(frame: pd.DataFrame, checks: Sequence[Check], *, suite: str) -> list[Failure]:
     """Validate ``frame`` against ``checks`` (one GX suite); the failed checks with their rows."""
     if not checks:
@@ -93,9 +104,9 @@ def failures(frame: pd.DataFrame, checks: Sequence[Check], *, suite: str) -> lis
         if outcome.success:
             continue
         check = checks[outcome.expectation_config.meta["sfqb_check"]]
-        if outcome.exception_info and outcome.exception_info.get("raised_exception"):
-            raise RuntimeError(f"{suite}: the check {check.expectation}{dict(check.kwargs)} could not run: "
-                               f"{outcome.exception_info.get('exception_message')}")
+        error = _exception(outcome.exception_info)
+        if error:
+            raise RuntimeError(f"{suite}: the check {check.expectation}{dict(check.kwargs)} could not run: {error}")
         positions = outcome.result.get("unexpected_index_list")
         rows = frame.iloc[list(positions)] if positions is not None else frame
         found.append(Failure(check, rows, outcome.result.get("observed_value")))

@@ -13,11 +13,20 @@ from collections import Counter
 import pandas as pd
 
 from sfqb.areas import customers as rules
+from sfqb.checks.quality import customer_warnings
 from sfqb.extract import customers as ex
 from sfqb.extract.frames import isna, missing
 from sfqb.hooks.errors import DuplicateNameError
 from sfqb.load import describe_issues, now_stamp, sf_outcomes
-from sfqb.outcomes import CREATED, FAILED, UPDATED, area_report, log_problems, outcomes
+from sfqb.outcomes import (
+    CREATED,
+    FAILED,
+    UPDATED,
+    add_warnings,
+    area_report,
+    log_problems,
+    outcomes,
+)
 from sfqb.steps.common import preferences, quickbooks_hook, run_windows, salesforce_hook, sync_state
 from sfqb.windows import Window
 
@@ -96,6 +105,7 @@ def plan(run: dict, extracted: dict) -> dict:
             "QuickBooks Online has neither, so Credit_Limit__c and Sales_Rep__c are left alone (R-ACC-9)"
         )
     result = rules.plan_customers(inputs, prefs)
+    quality = customer_warnings(rules.AREA, extracted["qb_changed"])
     log.info(
         "customers plan: %d accounts and %d contacts to write in Salesforce; %d customers to "
         "create and %d to update in QuickBooks; %d skipped",
@@ -110,6 +120,7 @@ def plan(run: dict, extracted: dict) -> dict:
         "clear_sync_me": list(result.clear_sync_me),
         "skips": result.skips,
         "notes": result.notes,
+        "quality": quality,
     }
 
 
@@ -297,8 +308,8 @@ def load(run: dict, plan: dict, *, sf=None, qb=None) -> dict:
     for note in plan["notes"].itertuples():
         log.warning("%s: %s: %s", rules.AREA, note.key, note.reason)
     report = area_report(rules.AREA, skipped, frame)
-    report["warnings"] += [f"{rules.AREA}: {n.key}: {n.reason}" for n in plan["notes"].itertuples()]
-    report["warning_count"] += len(plan["notes"])
+    add_warnings(report, [f"{rules.AREA}: {n.key}: {n.reason}" for n in plan["notes"].itertuples()]
+                 + plan.get("quality", []))
     failed = frame[frame["action"] == FAILED]["key"].astype(str)
     report["retry"] = {
         QB_STREAM: sorted({k.split(":")[1].split()[0] for k in failed if k.startswith("QB:")}),

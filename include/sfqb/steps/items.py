@@ -12,10 +12,20 @@ import logging
 import pandas as pd
 
 from sfqb.areas import items as rules
+from sfqb.checks.quality import item_warnings
 from sfqb.extract import soql
 from sfqb.extract.frames import missing, records_frame
 from sfqb.load import now_stamp, sf_outcomes
-from sfqb.outcomes import CREATED, FAILED, UPDATED, area_report, empty_skips, log_problems, outcomes
+from sfqb.outcomes import (
+    CREATED,
+    FAILED,
+    UPDATED,
+    add_warnings,
+    area_report,
+    empty_skips,
+    log_problems,
+    outcomes,
+)
 from sfqb.steps.common import preferences, quickbooks_hook, run_windows, salesforce_hook, sync_state
 from sfqb.windows import Window
 
@@ -105,7 +115,8 @@ def plan(run: dict, extracted: dict) -> dict:
     )
     log.info("items plan: %d products and %d standard prices to write; %d skipped",
              len(result.products), len(result.prices), len(result.skips))
-    return {"products": result.products, "prices": result.prices, "skips": result.skips,
+    quality = item_warnings(rules.AREA, extracted["items"])
+    return {"products": result.products, "prices": result.prices, "skips": result.skips, "quality": quality,
             "standard_pricebook": extracted["standard_pricebook"]}
 
 
@@ -161,7 +172,7 @@ def load(run: dict, plan: dict, *, sf=None) -> dict:
             done.append(row)
     frame = outcomes(done)
     log_problems(log, rules.AREA, skipped, frame)
-    report = area_report(rules.AREA, skipped, frame)
+    report = add_warnings(area_report(rules.AREA, skipped, frame), plan.get("quality", []))
     failed_keys = frame.loc[frame["action"] == FAILED, "key"].astype(str)
     report["retry"] = {QB_STREAM: sorted({k.split(":")[1].split()[0] for k in failed_keys})}
     log.info("items: %d products created, %d updated, %d failed",
