@@ -41,11 +41,6 @@ QB_CUSTOMER_COLUMNS = [
 ]
 
 
-def _query_many(sf, sobject: str, fields: list[str], in_field: str, values: Iterable, where=None):
-    for text in soql.select_in_chunks(sobject, fields, in_field, values, where=where):
-        yield from sf.query(text)
-
-
 def _dedupe(records: Iterable[dict]) -> list[dict]:
     seen: dict[str, dict] = {}
     for record in records:
@@ -57,7 +52,7 @@ def billing_contacts(sf, account_ids: Iterable[str]) -> pd.DataFrame:
     """The billing Contact of each Account (the most recently modified when a real org holds
     more than one), with columns prefixed ``BillingContact.`` and the key ``AccountId``."""
     contacts = records_frame(
-        _query_many(sf, "Contact", CONTACT_FIELDS, "AccountId", account_ids,
+        sf.query_in("Contact", CONTACT_FIELDS, "AccountId", account_ids,
                     where=soql.eq("Is_Billing_Contact__c", True)),
         CONTACT_FIELDS,
     )
@@ -99,14 +94,14 @@ def sf_changed_accounts(sf, window: Window | None, retry_ids: Iterable[str] = ()
     ticked = list(sf.query(soql.select("Account", ACCOUNT_FIELDS, where=soql.eq("Sync_Me__c", True))))
     known = {r["Id"] for r in changed + ticked}
     wanted = (won | contact_changed | set(retry_ids)) - known
-    more = list(_query_many(sf, "Account", ACCOUNT_FIELDS, "Id", sorted(wanted)))
+    more = list(sf.query_in("Account", ACCOUNT_FIELDS, "Id", sorted(wanted)))
     accounts = records_frame(_dedupe(changed + ticked + more), ACCOUNT_FIELDS)
     if accounts.empty:
         accounts["HasWonOpportunity"] = pd.Series(dtype=bool)
         return _with_contacts(sf, accounts)
     with_won = {
-        r["AccountId"] for r in _query_many(
-            sf, "Opportunity", ["AccountId"], "AccountId", accounts["Id"], where=soql.eq("IsWon", True)
+        r["AccountId"] for r in sf.query_in(
+            "Opportunity", ["AccountId"], "AccountId", accounts["Id"], where=soql.eq("IsWon", True)
         )
     }
     accounts["HasWonOpportunity"] = accounts["Id"].isin(with_won)
@@ -120,13 +115,13 @@ def sf_changed_accounts(sf, window: Window | None, retry_ids: Iterable[str] = ()
 
 def sf_accounts_linked_to(sf, qb_ids: Iterable[str]) -> pd.DataFrame:
     """Current Accounts whose External_Account_ID__c is one of ``qb_ids``, with billing Contacts."""
-    accounts = records_frame(_query_many(sf, "Account", ACCOUNT_FIELDS, ACCOUNT_EXT_ID, qb_ids), ACCOUNT_FIELDS)
+    accounts = records_frame(sf.query_in("Account", ACCOUNT_FIELDS, ACCOUNT_EXT_ID, qb_ids), ACCOUNT_FIELDS)
     return _with_contacts(sf, accounts)
 
 
 def unlinked_account_names(sf, names: Iterable[str]) -> set[str]:
     """Which of ``names`` an Account linked to no QuickBooks customer carries."""
-    rows = _query_many(sf, "Account", ["Id", "Name"], "Name", sorted(set(names)),
+    rows = sf.query_in("Account", ["Id", "Name"], "Name", sorted(set(names)),
                        where=soql.eq(ACCOUNT_EXT_ID, None))
     return {r["Name"] for r in rows}
 

@@ -37,11 +37,6 @@ ENTRY_COLUMNS = ["Id", "Product2Id", "UnitPrice", "IsActive"]
 QB_IN_CHUNK = 200
 
 
-def _query_many(sf, sobject: str, fields: list[str], in_field: str, values, where=None):
-    for text in soql.select_in_chunks(sobject, fields, in_field, values, where=where):
-        yield from sf.query(text)
-
-
 def item_frame(records) -> pd.DataFrame:
     """QuickBooks items as ITEM_COLUMNS, the price as text (exact through XCom)."""
     frame = records_frame(records, rules.ITEM_COLUMNS)
@@ -87,17 +82,17 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
         records = []
     records += _qb_items_by_id(qb, set(state.retries(QB_STREAM)) - {str(r["Id"]) for r in records})
     items = item_frame(records)
-    products = records_frame(_query_many(sf, "Product2", PRODUCT_COLUMNS, rules.EXT_ID, items["Id"]),
+    products = records_frame(sf.query_in("Product2", PRODUCT_COLUMNS, rules.EXT_ID, items["Id"]),
                              PRODUCT_COLUMNS)
     book = sf.standard_pricebook()
     entries = records_frame([], ENTRY_COLUMNS)
     if book and len(products):
-        entries = records_frame(_query_many(sf, "PricebookEntry", ENTRY_COLUMNS, "Product2Id", products["Id"],
+        entries = records_frame(sf.query_in("PricebookEntry", ENTRY_COLUMNS, "Product2Id", products["Id"],
                                             where=soql.eq("Pricebook2Id", book["Id"])), ENTRY_COLUMNS)
         entries["UnitPrice"] = entries["UnitPrice"].map(lambda v: None if missing(v) else str(v)).astype("object")
     linked = set(products[rules.EXT_ID].astype(str))
     codes = items.loc[~items["Id"].isin(linked), "FullyQualifiedName"].dropna()
-    unlinked = {r["ProductCode"] for r in _query_many(sf, "Product2", ["Id", "ProductCode"], "ProductCode",
+    unlinked = {r["ProductCode"] for r in sf.query_in("Product2", ["Id", "ProductCode"], "ProductCode",
                                                        sorted(set(codes)), where=soql.eq(rules.EXT_ID, None))}
     log.info("items: %d QuickBooks items to consider (%s)", len(items),
              "first run: every active item" if first else "changed in the window")

@@ -105,9 +105,21 @@ SEED_SIZES = {"empty": 0, "tiny": 12, "small": 200, "medium": 10_000, "large": 1
 
 
 def seed_customer_count(size: str) -> int:
-    """Customers for a seed size name or a plain number ("2500")."""
+    """Customers for a seed size name or a plain number ("2500"); a size may also carry an item
+    count for the QuickBooks catalogue ("tiny,items=50000": benchmarks of the item area)."""
+    size = size.partition(",")[0]
     if size in SEED_SIZES:
         return SEED_SIZES[size]
     if size.isdigit():
         return int(size)
     raise ValueError(f"unknown seed size {size!r}: one of {sorted(SEED_SIZES)} or a number")
+
+
+def seed_item_count(size: str) -> int | None:
+    """The catalogue size a seed size asks for with ",items=N", else None (the default)."""
+    for part in size.split(",")[1:]:
+        key, _, value = part.partition("=")
+        if key.strip() == "items" and value.strip().isdigit():
+            return int(value)
+        raise ValueError(f"unknown seed size option {part!r}: only items=N")
+    return None

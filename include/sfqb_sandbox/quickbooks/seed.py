@@ -147,6 +147,7 @@ def seed_company(store: Store, size: str, realm_id: str, now: dt.datetime) -> di
                           "TrackQtyOnHand": False, "IncomeAccountRef": income}]
     by_fqn: dict[str, dict] = {"Services": items[0]}
     n_items = max(24, n // 10) if n else 0  # "empty": only the QBO defaults
+    n_items = names.seed_item_count(size) or n_items
     sellable: list[dict] = []
 
     def node(fqn: str, leaf_index: int | None) -> dict:

@@ -86,6 +86,26 @@ def test_given_more_than_2000_records_when_querying_a_window_then_each_comes_bac
     assert ops(sf_hook_fresh)["query"] == 1 and ops(sf_hook_fresh)["queryMore"] == 1
 
 
+def test_given_many_ids_when_querying_by_a_list_then_the_cheaper_of_in_lists_and_one_read_is_used(
+        sf_hook, sf_hook_fresh):
+    """api-spec 3.4; R-GEN-2 at scale: a few ids go out as ``IN (...)`` queries; thousands of
+    ids against few candidate records cost one COUNT() and one read, filtered locally; both
+    return exactly the records asked for."""
+    created = sf_hook.create("Account", [{"Name": f"In List {i:03d}", EXT: f"IL-{i:03d}"} for i in range(30)],
+                             key_field=EXT)
+    wanted = [f"IL-{i:03d}" for i in range(0, 30, 3)]
+    few = list(sf_hook.query_in("Account", ["Id", EXT], EXT, wanted))
+    assert sorted(r[EXT] for r in few) == wanted
+    assert sf_hook.calls.snapshot().get("query") == 1  # one IN query
+
+    many = wanted + [f"QB-{i:05d}" for i in range(3000)]  # ids of records Salesforce does not have
+    before = sf_hook.calls.snapshot().get("query", 0)
+    rows = list(sf_hook.query_in("Account", ["Id", EXT], EXT, many))
+    assert sorted(r[EXT] for r in rows) == wanted
+    assert {r["Id"] for r in rows} <= {r.id for r in created}
+    assert sf_hook.calls.snapshot()["query"] - before == 2  # COUNT() + one page, not 7 IN queries
+
+
 def test_given_a_window_when_querying_then_only_records_stamped_inside_it_return(
         sf_hook, sf_hook_fresh):
     """R-GEN-2, api-spec 3.3: the window is half-open [start, end) on SystemModstamp; with
