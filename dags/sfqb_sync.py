@@ -15,10 +15,12 @@ Runs hourly (and on demand from **Trigger DAG**). One run, in the order of SPEC 
 4. `customers`: Customers <-> Accounts and billing Contacts, both ways
    (QuickBooks wins conflicts). Each area is extract -> plan -> load -> commit; a watermark
    moves only after its load succeeded.
-5. `summarize_run`: per area, created / updated / skipped / failed, and every warning.
+5. `opportunities`: closed/won Opportunities -> QuickBooks Invoices or Sales Receipts (by their
+   Transaction Type), linked back on the Opportunity and its products.
+6. `summarize_run`: per area, created / updated / skipped / failed, and every warning.
 
-Areas still to come, in SPEC R-GEN-8 order: opportunities,
-QuickBooks changes back to opportunities, invoices and payments.
+Areas still to come, in SPEC R-GEN-8 order: QuickBooks changes back to opportunities,
+invoices and payments.
 
 Each run covers a real data interval (a `CronDataIntervalTimetable`), so a backfill re-syncs its
 interval. Connections: `salesforce_default`, `quickbooks_default`. Preferences: the Variable
@@ -32,6 +34,7 @@ from airflow.sdk import CronDataIntervalTimetable, dag
 from sfqb.tasks.customers import customers_group
 from sfqb.tasks.defaults import DEFAULT_ARGS, START_DATE, TAGS
 from sfqb.tasks.items import items_group
+from sfqb.tasks.opportunities import opportunities_group
 from sfqb.tasks.preflight import preflight_group
 from sfqb.tasks.run import begin_run, summarize_run
 
@@ -51,7 +54,8 @@ def sfqb_sync():
     match_report = preflight_group(run)
     item_report = items_group(run, after=match_report)
     customer_report = customers_group(run, after=item_report)
-    summarize_run(run, [match_report, item_report, customer_report])
+    opportunity_report = opportunities_group(run, after=customer_report)
+    summarize_run(run, [match_report, item_report, customer_report, opportunity_report])
 
 
 sfqb_sync()

@@ -28,6 +28,12 @@ _ESCAPES = (("\\", "\\\\"), ("'", "\\'"), ("\n", "\\n"), ("\r", "\\r"), ("\t", "
             ("\b", "\\b"), ("\f", "\\f"))
 
 
+def blank(value: object) -> bool:
+    """None, NaN, pd.NA or NaT: a value no query should ask for (without importing pandas)."""
+    return value is None or (isinstance(value, float) and value != value) or type(value).__name__ in (
+        "NAType", "NaTType")
+
+
 def field(name: str) -> str:
     """Check that ``name`` is a field or relationship path (``Account.Owner.Name``)."""
     if not isinstance(name, str) or not _IDENTIFIER.match(name):

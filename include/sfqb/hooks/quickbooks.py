@@ -37,6 +37,7 @@ from quickbooks import QuickBooks
 from quickbooks.exceptions import AuthorizationException, QuickbooksException
 
 from sfqb.extract import qbo_queries as q
+from sfqb.extract import soql
 
 from .counters import CallCounter
 from .errors import (
@@ -63,6 +64,8 @@ from .token_store import (
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+# Values per ``IN (...)`` list of one query (the query text travels in a POST body).
+IN_CHUNK = 200
 BATCH_SIZE = 30
 """QBO's limit of BatchItemRequests per batch call (api-spec 2.8)."""
 CDC_CAP = 1000
@@ -487,6 +490,15 @@ class QuickBooksHook(BaseHook):
             if len(rows) < page_size:
                 return
             position += len(rows)
+
+    def query_in(self, entity: str, prop: str, values: Iterable[object], where: Sequence[str] = (), *,
+                 include_inactive: bool = False) -> Iterator[dict]:
+        """Records whose ``prop`` is one of ``values`` (each value asked once), ``IN`` lists of
+        ``IN_CHUNK`` values per query, paged."""
+        wanted = sorted({str(v) for v in values if not soql.blank(v)})
+        for start in range(0, len(wanted), IN_CHUNK):
+            condition = q.in_(prop, wanted[start:start + IN_CHUNK])
+            yield from self.query_all(entity, [*where, condition], include_inactive=include_inactive)
 
     def query_window(self, entity: str, start: dt.datetime | None, end: dt.datetime | None, *,
                      include_inactive: bool = False, where: Sequence[str] = (),

@@ -474,7 +474,7 @@ class SfqbSalesforceHook(SalesforceHook):
         fewest calls: ``IN (...)`` queries of about 500 ids each for a few values; for many, one
         ``COUNT()`` and, when it is cheaper, one paged read of every candidate filtered here
         (a first export of 50k items meets an org with few products: 2 calls, not 100)."""
-        wanted = list(dict.fromkeys(str(v) for v in values if v is not None and v == v))
+        wanted = list(dict.fromkeys(str(v) for v in values if not soql.blank(v)))
         if not wanted:
             return
         chunks = list(soql.select_in_chunks(sobject, fields, in_field, wanted, where=where))

@@ -76,13 +76,16 @@ def default_map(pair: str) -> FieldMap:
 AREA_MAPS: dict[str, tuple[str, ...]] = {
     "customers": ("customer_to_account", "customer_to_contact", "account_to_customer"),
     "items": ("item_to_product",),
+    "opportunities": ("opportunity_to_transaction", "opportunity_product_to_line"),
 }
 
 
 def active_maps(prefs) -> list[FieldMap]:
     """The field maps this run will apply, given the preferences (SPEC section 7)."""
-    areas = ["customers"] + (["items"] if prefs.sync_items else [])
-    return [default_map(pair) for area in areas for pair in AREA_MAPS[area]]
+    areas = ["customers"]
+    areas += ["items"] if prefs.sync_items else []
+    areas += ["opportunities"] if prefs.sync_won_opportunities else []
+    return [default_map(pair) for area in areas for pair in AREA_MAPS.get(area, ())]
 
 
 @cache

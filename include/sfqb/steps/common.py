@@ -91,3 +91,12 @@ def commit_windows(run: dict, windows: dict[str, dict | None], state: SyncState 
             stream, window.end, run_id=run["run_id"], now=now
         ).isoformat()
     return committed
+
+
+def commit_area(run: dict, extracted: dict, report: dict, state: SyncState | None = None) -> dict:
+    """An area's commit, after its load succeeded: save the records to retry (the report's
+    ``retry``: stream -> ids), then move the watermarks of its windows (R-GEN-2, R-GEN-5)."""
+    state = state or sync_state()
+    for stream, ids in report.get("retry", {}).items():
+        state.save_retries(stream, ids, run_id=run["run_id"])
+    return commit_windows(run, extracted["windows"], state)

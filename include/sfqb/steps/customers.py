@@ -33,22 +33,8 @@ from sfqb.windows import Window
 log = logging.getLogger(__name__)
 
 QB_STREAM, SF_STREAM = rules.QB_STREAM, rules.SF_STREAM
-# QBO query text is sent in a POST body; keep IN lists short enough to stay readable in logs.
-QB_IN_CHUNK = 200
-
-
-def _qb_in(ids: list[str], prop: str = "Id") -> list[str]:
-    from sfqb.extract.qbo_queries import in_
-
-    return [in_(prop, ids[start : start + QB_IN_CHUNK]) for start in range(0, len(ids), QB_IN_CHUNK)]
-
-
 def _qb_customers_by_id(qb, ids) -> list[dict]:
-    ids = sorted({str(i) for i in ids if not missing(i)})
-    records: list[dict] = []
-    for condition in _qb_in(ids):
-        records += list(qb.query_all("Customer", where=[condition], include_inactive=True))
-    return records
+    return list(qb.query_in("Customer", "Id", ids, include_inactive=True))
 
 
 def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
@@ -204,9 +190,8 @@ def _adopt_duplicates(duplicates, contacts, sf, qb, stamp, done, contact_writes,
     wanted_by = Counter(duplicates.values())
     names = sorted(wanted_by)
     found: dict[str, str] = {}
-    for condition in _qb_in(names, "DisplayName"):
-        for record in qb.query_all("Customer", where=[condition], include_inactive=True):
-            found[record["DisplayName"]] = str(record["Id"])
+    for record in qb.query_in("Customer", "DisplayName", names, include_inactive=True):
+        found[record["DisplayName"]] = str(record["Id"])
     taken = set(ex.sf_accounts_linked_to(sf, found.values())[rules.ACCOUNT_EXT_ID].dropna().astype(str))
     taken |= just_linked
     writes = []
@@ -320,9 +305,6 @@ def load(run: dict, plan: dict, *, sf=None, qb=None) -> dict:
 
 def commit(run: dict, extracted: dict, report: dict, *, state=None) -> dict:
     """After a successful load: save the records to retry, then move the watermarks."""
-    from sfqb.steps.common import commit_windows
+    from sfqb.steps.common import commit_area
 
-    state = state or sync_state()
-    for stream, ids in report.get("retry", {}).items():
-        state.save_retries(stream, ids, run_id=run["run_id"])
-    return commit_windows(run, extracted["windows"], state)
+    return commit_area(run, extracted, report, state)

@@ -34,7 +34,6 @@ log = logging.getLogger(__name__)
 QB_STREAM = rules.QB_STREAM
 PRODUCT_COLUMNS = ["Id", rules.EXT_ID, *rules.PRODUCT_FIELDS]
 ENTRY_COLUMNS = ["Id", "Product2Id", "UnitPrice", "IsActive"]
-QB_IN_CHUNK = 200
 
 
 def item_frame(records) -> pd.DataFrame:
@@ -47,14 +46,7 @@ def item_frame(records) -> pd.DataFrame:
 
 
 def _qb_items_by_id(qb, ids) -> list[dict]:
-    from sfqb.extract.qbo_queries import in_
-
-    ids = sorted({str(i) for i in ids})
-    records: list[dict] = []
-    for start in range(0, len(ids), QB_IN_CHUNK):
-        records += list(qb.query_all("Item", where=[in_("Id", ids[start:start + QB_IN_CHUNK])],
-                                     include_inactive=True))
-    return records
+    return list(qb.query_in("Item", "Id", ids, include_inactive=True))
 
 
 def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
@@ -180,12 +172,10 @@ def load(run: dict, plan: dict, *, sf=None) -> dict:
 def commit(run: dict, extracted: dict, report: dict, *, state=None) -> dict:
     """After a successful load: save the items to retry, mark the first export done, then move
     the watermark."""
-    from sfqb.steps.common import commit_windows
+    from sfqb.steps.common import commit_area
 
     state = state or sync_state()
-    for stream, ids in report.get("retry", {}).items():
-        state.save_retries(stream, ids, run_id=run["run_id"])
     if extracted.get("first_export"):
         state.mark_first_run_done(rules.FIRST_EXPORT, run_id=run["run_id"], now=dt.datetime.now(dt.UTC),
                                   details={"items": len(extracted["items"])})
-    return commit_windows(run, extracted["windows"], state)
+    return commit_area(run, extracted, report, state)

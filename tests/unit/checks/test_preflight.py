@@ -12,11 +12,15 @@ from sfqb.preferences import Preferences
 
 pytestmark = pytest.mark.unit
 
-BOOLEAN = {"IsActive", "Sync_Me__c", "Is_Billing_Contact__c", "Is_Paid__c"}
+TYPES = {
+    **dict.fromkeys(("IsActive", "Sync_Me__c", "Is_Billing_Contact__c", "Is_Paid__c"), "boolean"),
+    **dict.fromkeys(("Transaction_Date__c", "Due_Date__c", "Ship_Date__c"), "date"),
+    "Quantity": "double", "UnitPrice": "currency",
+}
 
 
 def field(name: str, type_: str | None = None, **flags) -> dict:
-    kind = type_ or ("boolean" if name in BOOLEAN else "string")
+    kind = type_ or TYPES.get(name, "string")
     return {"name": name, "label": name.removesuffix("__c").replace("_", " "), "type": kind,
             "updateable": True, "createable": True, **flags}
 

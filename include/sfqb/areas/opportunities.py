@@ -1,0 +1,266 @@
+"""Won Opportunities -> QuickBooks Invoices and Sales Receipts: the pure rules of SPEC section 3.
+
+The plan decides, per changed opportunity, whether it becomes a QuickBooks transaction now
+(R-OPP-1, R-OPP-2, R-OPP-9), and builds that transaction: header fields from the default map
+``opportunity_to_transaction`` with Terms and Class resolved to QuickBooks references and dates
+defaulting to the sync date (R-OPP-4), the primary Contact's addresses on creation (R-OPP-5), and
+one line per Opportunity Product with the item found by External Item ID, else ProductCode =
+FullyQualifiedName (R-OPP-3). Invoices and Sales Receipts are never changed from Salesforce once
+created (R-OPP-6); Sales Orders do not exist in QuickBooks Online.
+
+Every transaction carries ``PrivateNote = "Salesforce Opportunity <Id>"``: the load finds by it
+what an interrupted earlier attempt created, so an opportunity never gets two (R-GEN-3).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+import pandas as pd
+
+from sfqb.extract.frames import is_true, isna, missing
+from sfqb.mapping.maps import apply_map, default_map
+from sfqb.outcomes import INFO, WARNING, empty_skips, skips
+
+AREA = "opportunities"
+SF_STREAM = "salesforce.Opportunity"
+EXT_TXN = "External_Transaction_ID__c"
+TXN_NUMBER = "External_Transaction_Number__c"
+ACCOUNT_EXT = "Account.External_Account_ID__c"
+ITEM_EXT = "Product2.External_Item_ID__c"
+# Transaction_Type__c -> QuickBooks entity (R-OPP-2); Sales Order is QuickBooks Desktop only.
+ONLINE_TYPES = {"Invoice": "Invoice", "Sales Receipt": "SalesReceipt"}
+DESKTOP_ONLY = {"Sales Order"}
+# Header fields a Sales Receipt does not have.
+NOT_ON_RECEIPTS = ("DueDate", "SalesTermRef")
+MEMO_LIMIT = 1000  # CustomerMemo: QuickBooks keeps at most 1000 characters
+CENT = Decimal("0.01")
+
+OPPORTUNITY_FIELDS = [
+    "Id", "Name", "AccountId", ACCOUNT_EXT, "IsWon", "StageName", "Transaction_Type__c", EXT_TXN,
+    TXN_NUMBER, "Sync_Me__c", "Description", "Transaction_Date__c", "Due_Date__c", "Ship_Date__c",
+    "Terms__c", "Class__c", "Shipping_Method__c", "PO_Number__c", "Sales_Rep__c", "SystemModstamp",
+]
+LINE_FIELDS = [
+    "Id", "OpportunityId", "Product2Id", "Product2.Name", "Product2.ProductCode", ITEM_EXT, "Quantity",
+    "UnitPrice", "Description", "SortOrder",
+]
+CONTACT_FIELDS = [
+    "OpportunityId", "ContactId",
+    *(f"Contact.{kind}{part}" for kind in ("Mailing", "Other")
+      for part in ("Street", "City", "State", "PostalCode", "Country")),
+]
+
+
+def marker(opportunity_id: str) -> str:
+    """The PrivateNote that ties a QuickBooks transaction to its opportunity (R-GEN-3)."""
+    return f"Salesforce Opportunity {opportunity_id}"
+
+
+def money(value) -> Decimal:
+    return Decimal(str(value))
+
+
+def line_amount(qty: Decimal, price: Decimal) -> Decimal:
+    """A line's Amount as QuickBooks computes it: Qty x UnitPrice, rounded half up to the cent."""
+    return (qty * price).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def line_external_id(entity: str, txn_id: object, line_id: object) -> str:
+    """External_Line_ID__c of an Opportunity Product: unique in the org, while QuickBooks line
+    Ids are only unique inside one transaction (and Ids repeat across transaction types)."""
+    return f"{entity}:{txn_id}:{line_id}"
+
+
+@dataclass(frozen=True)
+class OpportunityInputs:
+    """What the extract read: the changed won opportunities and what their transactions need.
+
+    ``items``: QuickBooks items the lines may use, frame[Id, FullyQualifiedName, Active, Type];
+    ``terms`` / ``classes``: QuickBooks name -> Id; ``custom_fields``: sales-form custom field
+    name -> DefinitionId (the company's definitions)."""
+
+    opportunities: pd.DataFrame
+    lines: pd.DataFrame
+    contacts: pd.DataFrame
+    items: pd.DataFrame
+    terms: dict[str, str] = field(default_factory=dict)
+    classes: dict[str, str] = field(default_factory=dict)
+    custom_fields: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class OpportunityPlan:
+    """``creates``: one row per transaction to create: key (Opportunity Id), entity, customer_id,
+    payload (JSON text) and line_ids (JSON list of the Opportunity Product Ids, in line order).
+    ``retry``: opportunities to read again next run even if unchanged (blocked by something
+    outside them: a missing item, term or class, an Account not synced yet)."""
+
+    creates: pd.DataFrame
+    skips: pd.DataFrame = field(default_factory=empty_skips)
+    retry: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+CREATE_COLUMNS = ["key", "entity", "customer_id", "payload", "line_ids"]
+
+
+def eligibility(opportunities: pd.DataFrame, lines: pd.DataFrame, *, online: bool) -> pd.DataFrame:
+    """R-OPP-1/2/6: a frame[key, reason, level, retry] of the opportunities that are not synced
+    now (vectorised; the first failing condition gives the reason)."""
+    opps = opportunities
+    kind = opps["Transaction_Type__c"]
+    with_lines = opps["Id"].isin(set(lines["OpportunityId"]))
+    conditions = [
+        (~is_true(opps["IsWon"]), "is not closed/won (R-OPP-1)", INFO, False),
+        (~isna(opps[EXT_TXN]),
+         "already has QuickBooks transaction " + opps[EXT_TXN].astype(str)
+         + ": Invoices and Sales Receipts are never changed from Salesforce; clear External "
+           "Transaction ID after deleting it in QuickBooks to create a new one (R-OPP-6)", INFO, False),
+        (isna(kind), "has no Transaction Type: set Invoice or Sales Receipt to sync it (R-OPP-1)", INFO, False),
+        (kind == "None", "Transaction Type is None: never synced (R-OPP-1)", INFO, False),
+        (kind.isin(DESKTOP_ONLY) if online else pd.Series(False, index=opps.index),
+         "Transaction Type is Sales Order, which QuickBooks Online does not have (QuickBooks Desktop "
+         "only): choose Invoice or Sales Receipt (R-OPP-2)", WARNING, False),
+        (~kind.isin([*ONLINE_TYPES, *DESKTOP_ONLY, "None"]) & ~isna(kind),
+         "Transaction Type " + kind.astype(str).map(repr) + " is not Invoice or Sales Receipt (R-OPP-2)",
+         WARNING, False),
+        (~with_lines, "has no Opportunity Products (R-OPP-1)", INFO, False),
+        (isna(opps[ACCOUNT_EXT]),
+         "its Account " + opps["AccountId"].astype(str) + " is not synced to QuickBooks yet (no External "
+         "Account ID); it syncs once the Account does (R-OPP-1)", INFO, True),
+    ]
+    out = pd.DataFrame({"key": opps["Id"].astype(str), "reason": pd.NA, "level": pd.NA, "retry": False},
+                       index=opps.index).astype({"reason": "object", "level": "object"})
+    for mask, reason, level, retry in conditions:
+        fresh = mask & out["reason"].isna()
+        text = reason[fresh] if isinstance(reason, pd.Series) else reason
+        out.loc[fresh, "reason"] = text
+        out.loc[fresh, "level"] = level
+        out.loc[fresh, "retry"] = retry
+    return out[out["reason"].notna()]
+
+
+def resolve_items(lines: pd.DataFrame, items: pd.DataFrame) -> pd.Series:
+    """R-OPP-3, R-ITM-5: the QuickBooks item Id of each line (missing when there is none): the
+    Product's External Item ID when that item exists and is active, else the active item whose
+    FullyQualifiedName equals the ProductCode."""
+    active = items[items["Active"].map(lambda v: v is not False)]
+    by_id = set(active["Id"].astype(str))
+    by_fqn = dict(zip(active["FullyQualifiedName"], active["Id"].astype(str), strict=True))
+    linked = lines[ITEM_EXT].map(lambda v: str(v) if not missing(v) and str(v) in by_id else None)
+    coded = lines["Product2.ProductCode"].map(lambda v: by_fqn.get(v) if not missing(v) else None)
+    return linked.where(linked.notna(), coded)
+
+
+def _line_payload(line, item_id: str) -> dict:
+    qty, price = money(line["Quantity"]), money(line["UnitPrice"])
+    detail = {"ItemRef": {"value": item_id}, "Qty": qty, "UnitPrice": price}
+    payload = {"DetailType": "SalesItemLineDetail", "Amount": line_amount(qty, price),
+               "SalesItemLineDetail": detail}
+    if not missing(line.get("Description")):
+        payload["Description"] = str(line["Description"])
+    return payload
+
+
+def _nest(values: dict) -> dict:
+    """Dotted target paths -> nested JSON (``BillAddr.City`` -> ``{"BillAddr": {"City": ...}}``)."""
+    out: dict = {}
+    for path, value in values.items():
+        head, _, rest = path.partition(".")
+        if rest:
+            out.setdefault(head, {})[rest] = value
+        else:
+            out[head] = value
+    return out
+
+
+def _header(opp: dict, values: dict, entity: str, inputs: OpportunityInputs, today: dt.date) -> tuple[dict, str]:
+    """The header of one transaction, or ("", reason) when it cannot be built."""
+    values = {k: v for k, v in values.items() if not missing(v)}
+    custom = {k.split(".", 1)[1]: str(values.pop(k)) for k in list(values) if k.startswith("CustomField.")}
+    term, klass = values.pop("SalesTermRef.name", None), values.pop("ClassRef.name", None)
+    if term is not None and entity == "Invoice" and term not in inputs.terms:
+        return {}, f"Terms {term!r} is not a QuickBooks term ({', '.join(sorted(inputs.terms)) or 'none'}) (R-OPP-4)"
+    if klass is not None and klass not in inputs.classes:
+        return {}, f"Class {klass!r} is not a QuickBooks class (R-OPP-4)"
+    memo = values.get("CustomerMemo.value")
+    if memo is not None and len(str(memo)) > MEMO_LIMIT:
+        return {}, (f"Description has {len(str(memo))} characters; a QuickBooks customer memo takes at most "
+                    f"{MEMO_LIMIT}: shorten it (nothing is cut silently)")
+    for name in ("TxnDate", "DueDate", "ShipDate"):
+        values[name] = str(values.get(name) or today.isoformat())  # R-OPP-4: sync date by default
+    if "ShipMethodRef.value" in values:
+        values["ShipMethodRef.name"] = values["ShipMethodRef.value"]
+    header = _nest(values)
+    if term is not None:
+        header["SalesTermRef"] = {"value": inputs.terms[term]}
+    if klass is not None:
+        header["ClassRef"] = {"value": inputs.classes[klass]}
+    if entity != "Invoice":
+        for name in NOT_ON_RECEIPTS:
+            header.pop(name, None)
+    fields = [{"DefinitionId": inputs.custom_fields[n], "Name": n, "Type": "StringType", "StringValue": v}
+              for n, v in sorted(custom.items()) if n in inputs.custom_fields]
+    if fields:
+        header["CustomField"] = fields
+    header["CustomerRef"] = {"value": str(opp[ACCOUNT_EXT])}
+    header["PrivateNote"] = marker(str(opp["Id"]))
+    return header, ""
+
+
+def plan_opportunities(inputs: OpportunityInputs, *, online: bool, today: dt.date) -> OpportunityPlan:
+    """R-OPP-1..6 for QuickBooks Online: the transactions to create and the skips, with reasons."""
+    opps, lines = inputs.opportunities, inputs.lines
+    notes: list[str] = []
+    blocked = eligibility(opps, lines, online=online)
+    found = [skips(group["key"], group["reason"], level) for level, group in blocked.groupby("level")]
+    retry = list(blocked.loc[blocked["retry"].astype(bool), "key"])
+    ready = opps[~opps["Id"].astype(str).isin(set(blocked["key"]))]
+
+    lines = lines[lines["OpportunityId"].isin(set(ready["Id"]))].copy()
+    lines["item_id"] = resolve_items(lines, inputs.items) if len(lines) else pd.Series(dtype="object")
+    lines = lines.sort_values(["OpportunityId", "SortOrder", "Id"], na_position="last")
+    contacts = inputs.contacts.drop_duplicates("OpportunityId").set_index("OpportunityId")
+    wanted = set(default_map("opportunity_to_transaction").source_fields)
+    unused = sorted({"PO Number", "Sales Rep"} - set(inputs.custom_fields))
+    if unused and len(ready):
+        notes.append(f"QuickBooks defines no sales-form custom field named {' or '.join(map(repr, unused))}: "
+                     "those Opportunity fields are not sent (R-OPP-4)")
+
+    rows, problems = [], []
+    frame = ready.copy()
+    for column in (c for c in wanted if c.startswith("PrimaryContact.")):
+        source = "Contact." + column.split(".", 1)[1]
+        frame[column] = frame["Id"].map(contacts[source]) if source in contacts.columns else pd.NA
+    header_values = apply_map(frame, default_map("opportunity_to_transaction")) if len(frame) else frame
+    for index, opp in ready.iterrows():
+        key = str(opp["Id"])
+        own = lines[lines["OpportunityId"] == opp["Id"]]
+        missing_items = own[own["item_id"].isna()]
+        if len(missing_items):
+            names = "; ".join(
+                f"{r['Id']} ({r['Product2.Name']}, code {r['Product2.ProductCode']!r})" for _, r in missing_items.iterrows())
+            problems.append((key, f"Opportunity Products with no QuickBooks item: {names}: link the Product (External "
+                                  "Item ID) or give it the item's full name as Product Code (R-OPP-3)"))
+            continue
+        entity = ONLINE_TYPES[opp["Transaction_Type__c"]]
+        header, reason = _header(opp.to_dict(), header_values.loc[index].to_dict(), entity, inputs, today)
+        if reason:
+            problems.append((key, reason))
+            continue
+        header["Line"] = [_line_payload(line, line["item_id"]) for _, line in own.iterrows()]
+        rows.append({"key": key, "entity": entity, "customer_id": str(opp[ACCOUNT_EXT]),
+                     "payload": json.dumps(header, default=str), "line_ids": json.dumps(list(own["Id"].astype(str)))})
+    if problems:
+        found.append(skips([k for k, _ in problems], pd.Series([r for _, r in problems]), WARNING))
+        retry += [k for k, _ in problems]
+    return OpportunityPlan(
+        creates=pd.DataFrame(rows, columns=CREATE_COLUMNS),
+        skips=pd.concat([f for f in found if len(f)], ignore_index=True) if any(len(f) for f in found) else empty_skips(),
+        retry=sorted(set(retry)),
+        notes=notes,
+    )

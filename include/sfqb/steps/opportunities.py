@@ -1,0 +1,194 @@
+"""The opportunity area's I/O steps: extract, plan, load, commit (SPEC section 3, SF -> QB).
+
+Keys in outcomes: the Opportunity Id, so every WARNING names a record a person can open.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+
+import pandas as pd
+
+from sfqb.areas import opportunities as rules
+from sfqb.extract import soql
+from sfqb.extract.frames import is_true, isna, records_frame
+from sfqb.load import describe_issues, now_stamp
+from sfqb.outcomes import CREATED, FAILED, area_report, empty_skips, log_problems, outcomes
+from sfqb.steps.common import preferences, quickbooks_hook, run_windows, salesforce_hook, sync_state
+from sfqb.windows import Window
+
+log = logging.getLogger(__name__)
+
+SF_STREAM = rules.SF_STREAM
+ITEM_COLUMNS = ["Id", "FullyQualifiedName", "Active", "Type"]
+
+
+def _empty(windows: dict) -> dict:
+    return {"windows": windows, "opportunities": records_frame([], rules.OPPORTUNITY_FIELDS),
+            "lines": records_frame([], rules.LINE_FIELDS), "contacts": records_frame([], rules.CONTACT_FIELDS),
+            "items": records_frame([], ITEM_COLUMNS), "terms": {}, "classes": {}, "custom_fields": {}}
+
+
+def custom_field_names(preferences_record: dict) -> dict[str, str]:
+    """Sales-form custom field name -> DefinitionId, from QuickBooks Online Preferences (the
+    slots the company switched on: ``SalesFormsPrefs.UseSalesCustomN`` / ``SalesCustomNameN``)."""
+    groups = (preferences_record.get("SalesFormsPrefs") or {}).get("CustomField") or []
+    values = {f.get("Name"): f for group in groups for f in group.get("CustomField") or []}
+    names = {}
+    for slot in ("1", "2", "3"):
+        used = values.get(f"SalesFormsPrefs.UseSalesCustom{slot}", {}).get("BooleanValue")
+        name = values.get(f"SalesFormsPrefs.SalesCustomName{slot}", {}).get("StringValue")
+        if used in (True, "true") and name:
+            names[name] = slot
+    return names
+
+
+def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
+    """Won opportunities changed in the window (R-OPP-9), ticked Sync Me (R-GEN-9) or to retry,
+    with their products, primary contacts, and the QuickBooks items, terms and classes the
+    transactions would name."""
+    state = state or sync_state()
+    if not preferences(run).sync_won_opportunities:
+        log.info("opportunities: sync_won_opportunities is off: no opportunity is sent to QuickBooks (R-OPP-8)")
+        return _empty({})
+    windows = run_windows(run, [SF_STREAM], state)
+    sf = sf or salesforce_hook()
+    fields = rules.OPPORTUNITY_FIELDS
+    records: list[dict] = []
+    if windows[SF_STREAM]:
+        window = Window.from_xcom(windows[SF_STREAM])
+        records += sf.query_window("Opportunity", fields, window.start, window.end, where=soql.eq("IsWon", True))
+    records += sf.query(soql.select("Opportunity", fields, where=[soql.eq("Sync_Me__c", True)]))
+    records += sf.query_in("Opportunity", fields, "Id", state.retries(SF_STREAM))
+    opps = records_frame(list({r["Id"]: r for r in records}.values()), fields)
+    out = _empty(windows) | {"opportunities": opps}
+    candidates = opps.loc[is_true(opps["IsWon"]) & isna(opps[rules.EXT_TXN]), "Id"]
+    log.info("opportunities: %d won opportunities to consider, %d not yet in QuickBooks", len(opps), len(candidates))
+    if candidates.empty:
+        return out
+    lines = records_frame(sf.query_in("OpportunityLineItem", rules.LINE_FIELDS, "OpportunityId", candidates),
+                         rules.LINE_FIELDS)
+    contacts = records_frame(sf.query_in("OpportunityContactRole", rules.CONTACT_FIELDS, "OpportunityId", candidates,
+                                         where=soql.eq("IsPrimary", True)), rules.CONTACT_FIELDS)
+    qb = qb or quickbooks_hook()
+    items = list(qb.query_in("Item", "Id", lines[rules.ITEM_EXT]))
+    items += qb.query_in("Item", "FullyQualifiedName", lines["Product2.ProductCode"])
+    chosen = opps[opps["Id"].isin(candidates)]
+    terms = {t["Name"]: str(t["Id"]) for t in qb.query_all("Term")} if chosen["Terms__c"].notna().any() else {}
+    classes = ({c["FullyQualifiedName"]: str(c["Id"]) for c in qb.query_all("Class")}
+               if chosen["Class__c"].notna().any() else {})
+    return out | {
+        "lines": lines, "contacts": contacts,
+        "items": records_frame(list({str(i["Id"]): i for i in items}.values()), ITEM_COLUMNS),
+        "terms": terms, "classes": classes, "custom_fields": custom_field_names(qb.preferences()),
+    }
+
+
+def plan(run: dict, extracted: dict) -> dict:
+    """The pure rules over the extracted frames (XCom-ready)."""
+    prefs = preferences(run)
+    inputs = rules.OpportunityInputs(
+        opportunities=extracted["opportunities"], lines=extracted["lines"], contacts=extracted["contacts"],
+        items=extracted["items"], terms=extracted["terms"], classes=extracted["classes"],
+        custom_fields=extracted["custom_fields"],
+    )
+    today = dt.datetime.fromisoformat(run["upper_bound"]).date()
+    result = rules.plan_opportunities(inputs, online=prefs.is_online, today=today)
+    for note in result.notes:
+        log.info("opportunities: %s", note)
+    log.info("opportunities plan: %d QuickBooks transactions to create; %d skipped",
+             len(result.creates), len(result.skips))
+    return {"creates": result.creates, "skips": result.skips, "retry": result.retry,
+            "install_date": run["install_date"]}
+
+
+def created_before(qb, creates: pd.DataFrame, since: str) -> dict[str, dict]:
+    """Transactions an earlier, interrupted attempt created for these opportunities (found by
+    the PrivateNote marker among their customers' transactions since ``since``): key -> entity."""
+    from sfqb.extract.qbo_queries import condition
+
+    wanted = {rules.marker(k): k for k in creates["key"]}
+    found: dict[str, dict] = {}
+    stamp = dt.datetime.fromisoformat(since)
+    for entity, group in creates.groupby("entity"):
+        for record in qb.query_in(entity, "CustomerRef", group["customer_id"],
+                                  where=[condition("MetaData.CreateTime", ">=", stamp)]):
+            key = wanted.get(record.get("PrivateNote"))
+            if key is not None:
+                found[key] = record
+    return found
+
+
+def _sales_lines(entity: dict) -> list[dict]:
+    return [line for line in entity.get("Line") or [] if line.get("DetailType") == "SalesItemLineDetail"]
+
+
+def _link_writes(kind: str, key: str, entity: dict, line_ids: list[str], stamp: str) -> tuple[dict, list[dict]]:
+    """The Opportunity's link fields (R-OPP-4) and each Opportunity Product's line link (R-OPP-3)."""
+    opportunity = {"Id": key, rules.EXT_TXN: str(entity["Id"]), rules.TXN_NUMBER: entity.get("DocNumber"),
+                   "Last_Sync_Date__c": stamp, "Sync_Me__c": False}
+    lines = [{"Id": oli, "External_Line_ID__c": rules.line_external_id(kind, entity["Id"], line.get("Id")),
+              "External_Line_Index__c": line.get("LineNum")}
+             for oli, line in zip(line_ids, _sales_lines(entity), strict=False)]
+    return opportunity, lines
+
+
+def load(run: dict, plan: dict, *, sf=None, qb=None) -> dict:
+    """Create the transactions (batches of 30, a requestid per batch; what an interrupted attempt
+    already created is adopted, never created twice), then link them in Salesforce."""
+    from sfqb.hooks.quickbooks import BatchOp, request_id_for
+
+    creates: pd.DataFrame = plan["creates"]
+    skipped = plan["skips"] if len(plan["skips"]) else empty_skips()
+    done: list[dict] = []
+    if len(creates):
+        sf, qb = sf or salesforce_hook(), qb or quickbooks_hook()
+        made = created_before(qb, creates, plan["install_date"])
+        for key, entity in made.items():
+            log.warning("opportunities: %s: QuickBooks %s %s was created by an earlier, interrupted attempt: "
+                        "linking it instead of creating another (R-GEN-3)", key, entity.get("DocNumber"), entity["Id"])
+        todo = creates[~creates["key"].isin(made)]
+        ops = [BatchOp(row.key, "create", row.entity, json.loads(row.payload)) for row in todo.itertuples()]
+        for result in qb.batch(ops, request_id=request_id_for(run["run_id"], rules.AREA)) if ops else []:
+            if result.ok:
+                made[result.key] = result.entity
+            else:
+                done.append({"key": result.key, "action": FAILED, "target_id": None, "reason": str(result.error)})
+        stamp = now_stamp()
+        opportunity_writes, line_writes = [], []
+        for row in creates[creates["key"].isin(made)].itertuples():
+            opportunity, lines = _link_writes(row.entity, row.key, made[row.key], json.loads(row.line_ids), stamp)
+            opportunity_writes.append(opportunity)
+            line_writes += lines
+        linked = {}
+        for result in sf.update("Opportunity", opportunity_writes) if opportunity_writes else []:
+            entity = made[result.key]
+            if result.ok:
+                linked[result.key] = entity
+                done.append({"key": result.key, "action": CREATED, "target_id": str(entity["Id"]),
+                             "reason": f"QuickBooks {entity.get('DocNumber') or entity['Id']}"})
+            else:
+                done.append({"key": result.key, "action": FAILED, "target_id": str(entity["Id"]),
+                             "reason": f"QuickBooks transaction {entity['Id']} created, but linking the "
+                                       f"Opportunity failed ({describe_issues(result.errors)}); the next run "
+                                       "links it"})
+        for result in sf.update("OpportunityLineItem", line_writes) if line_writes else []:
+            if not result.ok:
+                log.warning("opportunities: Opportunity Product %s: line link not saved: %s", result.key,
+                            describe_issues(result.errors))
+    frame = outcomes(done)
+    log_problems(log, rules.AREA, skipped, frame)
+    report = area_report(rules.AREA, skipped, frame)
+    failed = set(frame.loc[frame["action"] == FAILED, "key"].astype(str))
+    report["retry"] = {SF_STREAM: sorted(set(plan["retry"]) | failed)}
+    log.info("opportunities: %d QuickBooks transactions created, %d failed", report[CREATED], report[FAILED])
+    return report
+
+
+def commit(run: dict, extracted: dict, report: dict, *, state=None) -> dict:
+    """After a successful load: save the opportunities to retry, then move the watermark."""
+    from sfqb.steps.common import commit_area
+
+    return commit_area(run, extracted, report, state)
