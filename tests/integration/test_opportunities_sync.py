@@ -122,3 +122,104 @@ def test_given_won_opportunities_when_synced_then_each_eligible_one_becomes_its_
     assert f"opportunities: {order}: Transaction Type is Sales Order, which QuickBooks Online does not have " \
            "(QuickBooks Desktop only): choose Invoice or Sales Receipt (R-OPP-2)" in report["warnings"]
     assert not any(key in w for w in report["warnings"] for key in (never, untyped, empty))  # INFO, not warnings
+
+
+def test_given_a_synced_opportunity_when_the_sync_runs_again_then_nothing_is_written(sync_env):
+    """R-GEN-3, R-GEN-4, R-OPP-6: a rerun creates no second transaction and writes nothing;
+    an Invoice opportunity edited in Salesforce afterwards is not sent again."""
+    synced(sync_env)
+    account = linked_account(sync_env)
+    (a,) = priced_products(sync_env, 1)
+    opp = won_opportunity(sync_env, account["Id"], "Invoice", [(a, 1, 100, "One")])
+    synced(sync_env)
+    before = len(list(sync_env.qb().query_all("Invoice")))
+    sync_env.sf().update("Opportunity", [{"Id": opp, "Description": "edited after the invoice"}])
+    report = synced(sync_env)
+    assert report["created"] == 0
+    sync_env.sandbox.clear_counters()
+    synced(sync_env)
+    assert sync_env.writes()["quickbooks"] == 0
+    assert len(list(sync_env.qb().query_all("Invoice"))) == before
+
+
+def test_given_an_interrupted_earlier_attempt_when_synced_then_its_transaction_is_linked_not_duplicated(sync_env):
+    """R-GEN-3: QuickBooks already holds the invoice an interrupted attempt created for this
+    opportunity (its PrivateNote marker) but Salesforce never recorded it: the next run links
+    that invoice and creates none."""
+    synced(sync_env)
+    account = linked_account(sync_env)
+    (a,) = priced_products(sync_env, 1)
+    opp = won_opportunity(sync_env, account["Id"], "Invoice", [(a, 2, 50, "Two")])
+    qb = sync_env.qb()
+    orphan = qb.create("Invoice", {
+        "CustomerRef": {"value": account["External_Account_ID__c"]}, "PrivateNote": marker(opp),
+        "Line": [{"DetailType": "SalesItemLineDetail", "Amount": 100,
+                  "SalesItemLineDetail": {"ItemRef": {"value": a["Product2"]["External_Item_ID__c"]},
+                                          "Qty": 2, "UnitPrice": 50}}]}, request_id=None)
+    before = len(list(qb.query_all("Invoice")))
+    report = synced(sync_env)
+    assert len(list(qb.query_all("Invoice"))) == before
+    linked = opportunities(sync_env, where=soql.eq("Id", opp))[opp]
+    assert linked["External_Transaction_ID__c"] == orphan["Id"]
+    assert report["created"] >= 1 and report["failed"] == 0
+    (line,) = lines_of(sync_env, opp)
+    assert line["External_Line_ID__c"] == line_external_id("Invoice", orphan["Id"], sales_lines(orphan)[0]["Id"])
+
+
+def test_given_a_product_without_item_when_synced_then_the_opportunity_waits_and_syncs_once_fixed(sync_env):
+    """R-OPP-3, R-GEN-5: an Opportunity Product whose Product has no QuickBooks item blocks its
+    opportunity with a WARNING naming the product; the opportunity is retried and syncs on the
+    run after the Product gets the item's full name as its Product Code (R-ITM-5)."""
+    synced(sync_env)
+    sf = sync_env.sf()
+    account = linked_account(sync_env)
+    book = sf.standard_pricebook()["Id"]
+    (product,) = sf.create("Product2", [{"Name": "Unlinked Gadget", "ProductCode": "NOT-IN-QB", "IsActive": True}])
+    (entry,) = sf.create("PricebookEntry", [{"Pricebook2Id": book, "Product2Id": product.id, "UnitPrice": 5,
+                                             "IsActive": True}])
+    opp = won_opportunity(sync_env, account["Id"], "Invoice", [({"Id": entry.id}, 3, 5, "Gadgets")])
+    report = synced(sync_env)
+    (warning,) = [w for w in report["warnings"] if opp in w]
+    assert "Unlinked Gadget" in warning and "NOT-IN-QB" in warning and "no QuickBooks item" in warning
+    assert opportunities(sync_env, where=soql.eq("Id", opp))[opp]["External_Transaction_ID__c"] is None
+
+    item = next(i for i in sync_env.qb().query_all("Item") if i["Type"] == "Service" and i["Id"] != "1")
+    sf.update("Product2", [{"Id": product.id, "ProductCode": item["FullyQualifiedName"]}])
+    synced(sync_env)
+    txn_id = opportunities(sync_env, where=soql.eq("Id", opp))[opp]["External_Transaction_ID__c"]
+    assert txn_id
+    (line,) = sales_lines(sync_env.qb().read("Invoice", txn_id))
+    assert line["SalesItemLineDetail"]["ItemRef"]["value"] == item["Id"]
+
+
+def test_given_header_fields_and_a_primary_contact_when_synced_then_the_invoice_carries_them(sync_env):
+    """R-OPP-4, R-OPP-5: dates default to the sync date; Terms and Class are QuickBooks
+    references; Shipping Method is free text; PO Number goes to the sales-form custom field of
+    that name; the primary Contact's Mailing and Other addresses become Bill To and Ship To; an
+    unknown term blocks the opportunity with a WARNING."""
+    synced(sync_env)
+    sf, qb = sync_env.sf(), sync_env.qb()
+    account = linked_account(sync_env)
+    (a,) = priced_products(sync_env, 1)
+    klass = next(iter(qb.query_all("Class")))
+    (contact,) = sf.create("Contact", [{"LastName": "Buyer", "AccountId": account["Id"],
+                                        "MailingStreet": "1 Bill St", "MailingCity": "Austin",
+                                        "OtherStreet": "9 Dock Rd", "OtherCity": "Dallas"}])
+    opp = won_opportunity(sync_env, account["Id"], "Invoice", [(a, 1, 10, None)], Terms__c="Net 30",
+                          Class__c=klass["FullyQualifiedName"], Shipping_Method__c="UPS", PO_Number__c="PO-77",
+                          Transaction_Date__c="2026-11-02")
+    assert sf.create("OpportunityContactRole", [{"OpportunityId": opp, "ContactId": contact.id,
+                                                 "IsPrimary": True, "Role": "Decision Maker"}])[0].ok
+    bad = won_opportunity(sync_env, account["Id"], "Invoice", [(a, 1, 10, None)], Terms__c="Net 30",
+                          Class__c="No Such Class")
+    report = synced(sync_env)
+    txn = qb.read("Invoice", opportunities(sync_env, where=soql.eq("Id", opp))[opp]["External_Transaction_ID__c"])
+    terms = {t["Name"]: t["Id"] for t in qb.query_all("Term")}
+    assert txn["TxnDate"] == "2026-11-02"
+    assert txn["SalesTermRef"]["value"] == terms["Net 30"]
+    assert txn["ClassRef"]["value"] == klass["Id"]
+    assert txn["ShipMethodRef"]["value"] == "UPS"
+    assert {f["Name"]: f.get("StringValue") for f in txn.get("CustomField", [])}.get("PO Number") == "PO-77"
+    assert txn["BillAddr"]["Line1"] == "1 Bill St" and txn["BillAddr"]["City"] == "Austin"
+    assert txn["ShipAddr"]["Line1"] == "9 Dock Rd" and txn["ShipAddr"]["City"] == "Dallas"
+    assert any(bad in w and "'No Such Class' is not a QuickBooks class" in w for w in report["warnings"])
