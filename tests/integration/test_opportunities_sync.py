@@ -223,3 +223,26 @@ def test_given_header_fields_and_a_primary_contact_when_synced_then_the_invoice_
     assert txn["BillAddr"]["Line1"] == "1 Bill St" and txn["BillAddr"]["City"] == "Austin"
     assert txn["ShipAddr"]["Line1"] == "9 Dock Rd" and txn["ShipAddr"]["City"] == "Dallas"
     assert any(bad in w and "'No Such Class' is not a QuickBooks class" in w for w in report["warnings"])
+
+
+def test_given_a_crash_after_quickbooks_created_the_invoice_when_retried_then_one_invoice_is_linked(sync_env):
+    """R-GEN-3, R-GEN-2: Salesforce fails every attempt to record the new invoice (the load
+    task dies after QuickBooks created it, and the watermark stays); the next run finds the
+    invoice by its marker and links it: exactly one invoice for the opportunity."""
+    synced(sync_env)
+    account = linked_account(sync_env)
+    (a,) = priced_products(sync_env, 1)
+    opp = won_opportunity(sync_env, account["Id"], "Invoice", [(a, 1, 42, "Crash")])
+    sync_env.set_preferences(sync_start=SINCE_SEED)
+    sync_env.sandbox.add_fault("salesforce", kind="http_503", path=r"/composite/sobjects", method="PATCH", times=50)
+    _, states, _ = sync_env.run(task_retries=0)
+    sync_env.sandbox.clear_faults("salesforce")
+    assert states["opportunities.load_opportunities"] == "failed"
+    ours = [i for i in sync_env.qb().query_all("Invoice") if i.get("PrivateNote") == marker(opp)]
+    assert len(ours) == 1  # QuickBooks has it; Salesforce does not know yet
+    assert opportunities(sync_env, where=soql.eq("Id", opp))[opp]["External_Transaction_ID__c"] is None
+
+    synced(sync_env)
+    ours = [i for i in sync_env.qb().query_all("Invoice") if i.get("PrivateNote") == marker(opp)]
+    assert len(ours) == 1
+    assert opportunities(sync_env, where=soql.eq("Id", opp))[opp]["External_Transaction_ID__c"] == ours[0]["Id"]

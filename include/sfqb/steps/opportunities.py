@@ -15,7 +15,15 @@ from sfqb.areas import opportunities as rules
 from sfqb.extract import soql
 from sfqb.extract.frames import is_true, isna, records_frame
 from sfqb.load import describe_issues, now_stamp
-from sfqb.outcomes import CREATED, FAILED, area_report, empty_skips, log_problems, outcomes
+from sfqb.outcomes import (
+    CREATED,
+    FAILED,
+    add_warnings,
+    area_report,
+    empty_skips,
+    log_problems,
+    outcomes,
+)
 from sfqb.steps.common import preferences, quickbooks_hook, run_windows, salesforce_hook, sync_state
 from sfqb.windows import Window
 
@@ -125,6 +133,21 @@ def _sales_lines(entity: dict) -> list[dict]:
     return [line for line in entity.get("Line") or [] if line.get("DetailType") == "SalesItemLineDetail"]
 
 
+def _total_differences(creates: pd.DataFrame, made: dict[str, dict]) -> list[str]:
+    """Money check: QuickBooks' total of each new transaction against the Opportunity Products'
+    amounts; a difference (sales tax, a discount QuickBooks added) is reported, never hidden."""
+    out = []
+    for row in creates[creates["key"].isin(made)].itertuples():
+        entity = made[row.key]
+        sent = sum((rules.money(line["Amount"]) for line in json.loads(row.payload)["Line"]), rules.money(0))
+        total = entity.get("TotalAmt")
+        if total is not None and rules.money(total) != sent:
+            out.append(f"{rules.AREA}: {row.key}: QuickBooks {row.entity} {entity.get('DocNumber') or entity['Id']} "
+                       f"totals {rules.money(total)}, the Opportunity Products {sent}: the difference "
+                       f"({rules.money(total) - sent}) comes from QuickBooks (tax, discounts)")
+    return out
+
+
 def _link_writes(kind: str, key: str, entity: dict, line_ids: list[str], stamp: str) -> tuple[dict, list[dict]]:
     """The Opportunity's link fields (R-OPP-4) and each Opportunity Product's line link (R-OPP-3)."""
     opportunity = {"Id": key, rules.EXT_TXN: str(entity["Id"]), rules.TXN_NUMBER: entity.get("DocNumber"),
@@ -135,52 +158,65 @@ def _link_writes(kind: str, key: str, entity: dict, line_ids: list[str], stamp: 
     return opportunity, lines
 
 
-def load(run: dict, plan: dict, *, sf=None, qb=None) -> dict:
-    """Create the transactions (batches of 30, a requestid per batch; what an interrupted attempt
-    already created is adopted, never created twice), then link them in Salesforce."""
+def _create(run: dict, creates: pd.DataFrame, install_date: str, qb, done: list[dict]) -> dict[str, dict]:
+    """The QuickBooks transactions of ``creates`` (key -> entity): those an interrupted attempt
+    already made are adopted, the rest created in batches of 30 with a requestid per batch."""
     from sfqb.hooks.quickbooks import BatchOp, request_id_for
 
+    made = created_before(qb, creates, install_date)
+    for key, entity in made.items():
+        log.warning("opportunities: %s: QuickBooks %s %s was created by an earlier, interrupted attempt: "
+                    "linking it instead of creating another (R-GEN-3)", key, entity.get("DocNumber"), entity["Id"])
+    todo = creates[~creates["key"].isin(made)]
+    ops = [BatchOp(row.key, "create", row.entity, json.loads(row.payload)) for row in todo.itertuples()]
+    for result in qb.batch(ops, request_id=request_id_for(run["run_id"], rules.AREA)) if ops else []:
+        if result.ok:
+            made[result.key] = result.entity
+        else:
+            done.append({"key": result.key, "action": FAILED, "target_id": None, "reason": str(result.error)})
+    return made
+
+
+def _link(creates: pd.DataFrame, made: dict[str, dict], sf, done: list[dict]) -> None:
+    """Record each transaction on its Opportunity and its lines on the Opportunity Products."""
+    stamp = now_stamp()
+    opportunity_writes, line_writes = [], []
+    for row in creates[creates["key"].isin(made)].itertuples():
+        opportunity, lines = _link_writes(row.entity, row.key, made[row.key], json.loads(row.line_ids), stamp)
+        opportunity_writes.append(opportunity)
+        line_writes += lines
+    for result in sf.update("Opportunity", opportunity_writes) if opportunity_writes else []:
+        entity = made[result.key]
+        if result.ok:
+            done.append({"key": result.key, "action": CREATED, "target_id": str(entity["Id"]),
+                         "reason": f"QuickBooks {entity.get('DocNumber') or entity['Id']}"})
+        else:
+            done.append({"key": result.key, "action": FAILED, "target_id": str(entity["Id"]),
+                         "reason": f"QuickBooks transaction {entity['Id']} created, but linking the Opportunity "
+                                   f"failed ({describe_issues(result.errors)}); the next run links it"})
+    for result in sf.update("OpportunityLineItem", line_writes) if line_writes else []:
+        if not result.ok:
+            log.warning("opportunities: Opportunity Product %s: line link not saved: %s", result.key,
+                        describe_issues(result.errors))
+
+
+def load(run: dict, plan: dict, *, sf=None, qb=None) -> dict:
+    """Create the transactions (never twice for one opportunity, R-GEN-3), then link them in
+    Salesforce; one outcome per opportunity."""
     creates: pd.DataFrame = plan["creates"]
     skipped = plan["skips"] if len(plan["skips"]) else empty_skips()
     done: list[dict] = []
+    notes: list[str] = []
     if len(creates):
         sf, qb = sf or salesforce_hook(), qb or quickbooks_hook()
-        made = created_before(qb, creates, plan["install_date"])
-        for key, entity in made.items():
-            log.warning("opportunities: %s: QuickBooks %s %s was created by an earlier, interrupted attempt: "
-                        "linking it instead of creating another (R-GEN-3)", key, entity.get("DocNumber"), entity["Id"])
-        todo = creates[~creates["key"].isin(made)]
-        ops = [BatchOp(row.key, "create", row.entity, json.loads(row.payload)) for row in todo.itertuples()]
-        for result in qb.batch(ops, request_id=request_id_for(run["run_id"], rules.AREA)) if ops else []:
-            if result.ok:
-                made[result.key] = result.entity
-            else:
-                done.append({"key": result.key, "action": FAILED, "target_id": None, "reason": str(result.error)})
-        stamp = now_stamp()
-        opportunity_writes, line_writes = [], []
-        for row in creates[creates["key"].isin(made)].itertuples():
-            opportunity, lines = _link_writes(row.entity, row.key, made[row.key], json.loads(row.line_ids), stamp)
-            opportunity_writes.append(opportunity)
-            line_writes += lines
-        linked = {}
-        for result in sf.update("Opportunity", opportunity_writes) if opportunity_writes else []:
-            entity = made[result.key]
-            if result.ok:
-                linked[result.key] = entity
-                done.append({"key": result.key, "action": CREATED, "target_id": str(entity["Id"]),
-                             "reason": f"QuickBooks {entity.get('DocNumber') or entity['Id']}"})
-            else:
-                done.append({"key": result.key, "action": FAILED, "target_id": str(entity["Id"]),
-                             "reason": f"QuickBooks transaction {entity['Id']} created, but linking the "
-                                       f"Opportunity failed ({describe_issues(result.errors)}); the next run "
-                                       "links it"})
-        for result in sf.update("OpportunityLineItem", line_writes) if line_writes else []:
-            if not result.ok:
-                log.warning("opportunities: Opportunity Product %s: line link not saved: %s", result.key,
-                            describe_issues(result.errors))
+        made = _create(run, creates, plan["install_date"], qb, done)
+        notes = _total_differences(creates, made)
+        _link(creates, made, sf, done)
     frame = outcomes(done)
     log_problems(log, rules.AREA, skipped, frame)
-    report = area_report(rules.AREA, skipped, frame)
+    for note in notes:
+        log.warning("%s", note)
+    report = add_warnings(area_report(rules.AREA, skipped, frame), notes)
     failed = set(frame.loc[frame["action"] == FAILED, "key"].astype(str))
     report["retry"] = {SF_STREAM: sorted(set(plan["retry"]) | failed)}
     log.info("opportunities: %d QuickBooks transactions created, %d failed", report[CREATED], report[FAILED])
