@@ -246,3 +246,23 @@ def test_given_a_crash_after_quickbooks_created_the_invoice_when_retried_then_on
     ours = [i for i in sync_env.qb().query_all("Invoice") if i.get("PrivateNote") == marker(opp)]
     assert len(ours) == 1
     assert opportunities(sync_env, where=soql.eq("Id", opp))[opp]["External_Transaction_ID__c"] == ours[0]["Id"]
+
+
+def test_given_an_ineligible_opportunity_or_the_area_off_when_it_qualifies_then_it_syncs(sync_env):
+    """R-OPP-1, R-OPP-8: with sync_won_opportunities off nothing is sent; an opportunity skipped
+    for its Transaction Type None syncs on the run after a user sets Invoice, and the one held
+    back by the preference syncs once it is turned on."""
+    synced(sync_env)
+    account = linked_account(sync_env)
+    (a,) = priced_products(sync_env, 1)
+    held = won_opportunity(sync_env, account["Id"], "Invoice", [(a, 1, 10, None)])
+    later = won_opportunity(sync_env, account["Id"], "None", [(a, 1, 10, None)])
+    report = synced(sync_env, sync_won_opportunities=False)
+    assert (report["created"], report["skipped"]) == (0, 0)
+    assert not any(opportunities(sync_env, where=soql.eq("AccountId", account["Id"]))[o]["External_Transaction_ID__c"]
+                   for o in (held, later))
+
+    sync_env.sf().update("Opportunity", [{"Id": later, "Transaction_Type__c": "Invoice"}])
+    report = synced(sync_env)
+    opps = opportunities(sync_env, where=soql.eq("AccountId", account["Id"]))
+    assert opps[held]["External_Transaction_ID__c"] and opps[later]["External_Transaction_ID__c"]
