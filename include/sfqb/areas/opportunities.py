@@ -243,7 +243,9 @@ def plan_opportunities(inputs: OpportunityInputs, *, online: bool, today: dt.dat
         missing_items = own[own["item_id"].isna()]
         if len(missing_items):
             names = "; ".join(
-                f"{r['Id']} ({r['Product2.Name']}, code {r['Product2.ProductCode']!r})" for _, r in missing_items.iterrows())
+                f"{r['Id']} ({r['Product2.Name']}, "
+                + ("no Product Code" if missing(r["Product2.ProductCode"]) else f"code {r['Product2.ProductCode']!r}")
+                + ")" for _, r in missing_items.iterrows())
             problems.append((key, f"Opportunity Products with no QuickBooks item: {names}: link the Product (External "
                                   "Item ID) or give it the item's full name as Product Code (R-OPP-3)"))
             continue
