@@ -1,0 +1,655 @@
+"""QuickBooks transactions back to their Opportunities (R-OPP-7): the pure rules.
+
+An Opportunity is linked to a QuickBooks Invoice or Sales Receipt when its
+External_Transaction_ID__c holds the transaction's Id (and its Transaction_Type__c says which of
+the two). When the transaction changes in QuickBooks, the Opportunity follows it: the header
+through the map ``transaction_to_opportunity``, each sales line (``SalesItemLineDetail``; other
+detail types are not products) through ``transaction_line_to_opportunity_product``. Only values
+that differ are written, so a value the sync wrote is never written again (R-GEN-4).
+
+Lines are matched to Opportunity Products by External_Line_ID__c. That field is unique in the
+org while QuickBooks Online numbers lines per transaction (and Invoice and Sales Receipt Ids can
+meet), so it holds ``"<entity>:<transaction Id>:<line Id>"``: the opportunities area's
+``line_external_id``, one format for both directions. A bare line Id is understood too and
+rewritten. An Opportunity Product with no External Line ID is adopted by the first unmatched
+line of the same Product (no duplicate after an interrupted link-back); one whose line is gone
+is deleted; one whose line now has another item is replaced (Product2Id cannot change).
+
+No I/O and no clock: the load stamps Last_Sync_Date__c (the plan leaves it None) and writes.
+Values in the plan are JSON-ready: money and quantities as text (exact through XCom), dates as
+ISO text, External_Line_Index__c as int.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+import pandas as pd
+
+from sfqb.areas.opportunities import line_external_id
+from sfqb.extract.frames import missing
+from sfqb.mapping.maps import FieldMap, apply_map, default_map
+from sfqb.outcomes import WARNING, empty_skips, skips
+
+AREA = "transactions"
+ENTITIES = ("Invoice", "SalesReceipt")
+# One watermark per entity, named for the area that reads it (the invoices area, later, reads
+# the same entities for another purpose and keeps its own).
+STREAMS = {entity: f"quickbooks.{entity}@opportunities" for entity in ENTITIES}
+HEADER_MAP = "transaction_to_opportunity"
+LINE_MAP = "transaction_line_to_opportunity_product"
+
+EXT_TXN = "External_Transaction_ID__c"
+EXT_LINE = "External_Line_ID__c"
+LINE_INDEX = "External_Line_Index__c"
+ITEM_EXT = "Product2.External_Item_ID__c"
+# Transaction_Type__c -> QuickBooks entity (R-OPP-2); Sales Order has none in QuickBooks Online.
+ENTITY_BY_TYPE = {"Invoice": "Invoice", "Sales Receipt": "SalesReceipt"}
+TYPE_BY_ENTITY = {entity: kind for kind, entity in ENTITY_BY_TYPE.items()}
+# Header sources a Sales Receipt does not have: their targets are left alone for receipts.
+NOT_ON_RECEIPTS = ("DueDate", "SalesTermRef.name")
+CUSTOM_FIELD = "CustomField."
+SALES_LINE = "SalesItemLineDetail"
+ITEM = "SalesItemLineDetail.ItemRef.value"
+ITEM_NAME = "SalesItemLineDetail.ItemRef.name"
+QTY = "SalesItemLineDetail.Qty"
+UNIT_PRICE = "SalesItemLineDetail.UnitPrice"
+# Salesforce keeps OpportunityLineItem.Quantity as Number(12, 2) and UnitPrice as a currency
+# field (2 decimals in a USD org): QuickBooks values are rounded the same way before comparing,
+# else a 4-decimal QuickBooks price would be written again on every run.
+QUANTITY_STEP = Decimal("0.01")
+PRICE_STEP = Decimal("0.01")
+CENT = Decimal("0.01")
+DATE_FIELDS = frozenset({"Transaction_Date__c", "Due_Date__c", "Ship_Date__c"})
+NUMBER_FIELDS = frozenset({"Quantity", "UnitPrice", LINE_INDEX})
+PRODUCT_WRITES = ["Quantity", "UnitPrice", "Description", LINE_INDEX]
+
+TRANSACTION_COLUMNS = [
+    "entity",
+    "Id",
+    "SyncToken",
+    "TotalAmt",
+    "MetaData.LastUpdatedTime",
+    *default_map(HEADER_MAP).source_fields,
+]
+LINE_COLUMNS = [
+    "entity",
+    "TxnId",
+    "Id",
+    "LineNum",
+    "DetailType",
+    "Amount",
+    "Description",
+    ITEM,
+    ITEM_NAME,
+    QTY,
+    UNIT_PRICE,
+]
+OPPORTUNITY_COLUMNS = [
+    "Id",
+    "Name",
+    "Transaction_Type__c",
+    EXT_TXN,
+    "Pricebook2Id",
+    *default_map(HEADER_MAP).target_fields,
+]
+PRODUCT_COLUMNS = [
+    "Id",
+    "OpportunityId",
+    "Product2Id",
+    ITEM_EXT,
+    "Quantity",
+    "UnitPrice",
+    "Description",
+    EXT_LINE,
+    LINE_INDEX,
+    "SortOrder",
+]
+ITEM_PRODUCT_COLUMNS = ["item_id", "Product2Id", "PricebookEntryId"]
+
+
+# --- values ------------------------------------------------------------------------------------
+
+
+def txn_key(entity: str, txn_id) -> str:
+    """How outcomes and log lines name a transaction: ``QB:Invoice:130``."""
+    return f"QB:{entity}:{txn_id}"
+
+
+def line_id_of(external_id, entity: str, txn_id) -> str | None:
+    """The QuickBooks line Id an External_Line_ID__c names on one transaction: the part after
+    ``line_external_id(entity, txn_id, "")``, or a bare line Id as it is. A value that names
+    another transaction comes back whole, so it matches no line of this one."""
+    if missing(external_id) or str(external_id) == "":
+        return None
+    text, prefix = str(external_id), line_external_id(entity, txn_id, "")
+    return text[len(prefix) :] if text.startswith(prefix) else text
+
+
+def money(value) -> Decimal | None:
+    """A number as Decimal (from JSON numbers, Decimals or text); None when missing."""
+    if missing(value) or value == "":
+        return None
+    return Decimal(str(value))
+
+
+def kind_of(sf_field: str) -> str:
+    return "date" if sf_field in DATE_FIELDS else "number" if sf_field in NUMBER_FIELDS else "text"
+
+
+def normalised(value, kind: str = "text"):
+    """A value as both systems' "same" sees it: missing and empty text are None; numbers are
+    Decimal (10 == 10.0); dates are ISO ``YYYY-MM-DD`` text; text has ``\\n`` line ends."""
+    if missing(value) or (isinstance(value, str) and value.strip() == ""):
+        return None
+    if kind == "number":
+        return Decimal(str(value))
+    if kind == "date":
+        return str(value)[:10]
+    if isinstance(value, bool):
+        return value
+    return str(value).replace("\r\n", "\n").strip()
+
+
+def same(a, b, kind: str = "text") -> bool:
+    return normalised(a, kind) == normalised(b, kind)
+
+
+def _text(value):
+    """A plan value, JSON-ready (Decimal as text; missing as None)."""
+    if missing(value):
+        return None
+    return str(value) if isinstance(value, Decimal) else value
+
+
+def line_amounts(qty, unit_price, amount) -> tuple[Decimal, Decimal]:
+    """(Quantity, UnitPrice) for Salesforce from a QuickBooks line, rounded as Salesforce keeps
+    them. A line with only an amount (no or zero quantity, which QuickBooks allows) is one unit
+    at that amount; a quantity without a price is priced at amount / quantity."""
+    qty, unit_price, amount = money(qty), money(unit_price), money(amount) or Decimal(0)
+    if not qty:
+        qty, unit_price = Decimal(1), amount
+    elif unit_price is None or (unit_price == 0 and amount != 0):
+        unit_price = amount / qty
+    return (
+        qty.quantize(QUANTITY_STEP, ROUND_HALF_UP),
+        unit_price.quantize(PRICE_STEP, ROUND_HALF_UP),
+    )
+
+
+# --- the plan ----------------------------------------------------------------------------------
+
+
+@dataclass
+class TransactionInputs:
+    """What the extract read (normalised frames).
+
+    - ``transactions``: changed QuickBooks Invoices and Sales Receipts, TRANSACTION_COLUMNS
+      (``entity`` says which; TotalAmt as text).
+    - ``lines``: their lines, LINE_COLUMNS (``entity`` + ``TxnId`` name the transaction).
+    - ``opportunities``: the Opportunities whose External_Transaction_ID__c is one of their Ids.
+    - ``products``: those Opportunities' Opportunity Products, PRODUCT_COLUMNS.
+    - ``item_products``: per QuickBooks item on the lines, its Product (External Item ID) and
+      that Product's active standard PricebookEntry (missing when it has none).
+    - ``standard_pricebook``: the standard Pricebook2 Id.
+    - ``own_type_exists``: ``"<entity>:<Id>"`` of transactions that exist with an Id another
+      changed transaction shares, in the entity an Opportunity linked to that Id names: that
+      changed transaction is someone else's, not a type mismatch.
+    """
+
+    transactions: pd.DataFrame
+    lines: pd.DataFrame
+    opportunities: pd.DataFrame
+    products: pd.DataFrame
+    item_products: pd.DataFrame
+    standard_pricebook: str | None = None
+    own_type_exists: frozenset[str] = frozenset()
+
+
+@dataclass
+class TransactionPlan:
+    """Salesforce writes for one run, each with the ``key`` its outcome is reported under.
+
+    - ``opportunities``: ``{key, Id, <changed header fields>, Last_Sync_Date__c: None}``, for
+      each Opportunity with a changed field or product (the load stamps the time, R-GEN-7).
+    - ``line_updates``: ``{key, opportunity, Id, <changed product fields>}``.
+    - ``line_deletes``: ``{key, opportunity, Id, reason}``; run before the creates (a replaced
+      line's External Line ID is taken over by its replacement).
+    - ``line_creates``: ``{key, opportunity, replaces, OpportunityId, PricebookEntryId,
+      Quantity, UnitPrice, Description, External_Line_ID__c, External_Line_Index__c}``;
+      ``replaces``: the Opportunity Product deleted for it (an item change), or None.
+    - ``skips`` (not written, with reason and level), ``notes`` (written, with a warning).
+    - ``retry``: ``"<entity>:<Id>"`` of transactions with something left undone that a later
+      run can finish without the transaction changing again (a Product created meanwhile).
+    """
+
+    opportunities: list[dict] = field(default_factory=list)
+    line_updates: list[dict] = field(default_factory=list)
+    line_deletes: list[dict] = field(default_factory=list)
+    line_creates: list[dict] = field(default_factory=list)
+    skips: pd.DataFrame = field(default_factory=empty_skips)
+    notes: pd.DataFrame = field(default_factory=empty_skips)
+    retry: list[str] = field(default_factory=list)
+
+
+def link_transactions(
+    transactions: pd.DataFrame,
+    opportunities: pd.DataFrame,
+    own_type_exists: frozenset[str] = frozenset(),
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Pair each changed transaction with its Opportunity.
+
+    Returns (pairs, skips): ``pairs`` holds the transaction's columns and the Opportunity's
+    prefixed ``sf.`` plus ``key``; transactions linked to no Opportunity are left out without
+    a word (the invoices area handles them). A transaction whose type is not the Opportunity's
+    Transaction Type is a WARNING and not synced, unless the Opportunity's own type has a
+    transaction with the same Id (the Ids of two entities can meet): then it is not its own."""
+    tx = transactions.assign(Id=transactions["Id"].astype(str))
+    opps = opportunities.dropna(subset=[EXT_TXN]).drop_duplicates(EXT_TXN)
+    opps = opps.assign(**{EXT_TXN: opps[EXT_TXN].astype(str)}).add_prefix("sf.")
+    pairs = tx.merge(opps, left_on="Id", right_on=f"sf.{EXT_TXN}", how="inner")
+    pairs["key"] = pd.Series(
+        [txn_key(e, i) for e, i in zip(pairs["entity"], pairs["Id"], strict=True)],
+        index=pairs.index,
+        dtype="object",
+    )
+    own = pairs["sf.Transaction_Type__c"].map(
+        lambda t: ENTITY_BY_TYPE.get(t) if not missing(t) else None
+    )
+    matches = (own == pairs["entity"]).astype(bool)
+    changed = set(tx["entity"] + ":" + tx["Id"])
+    elsewhere = pd.Series(
+        [
+            f"{o}:{i}" in own_type_exists or f"{o}:{i}" in changed
+            for o, i in zip(own, pairs["Id"], strict=True)
+        ],
+        index=pairs.index,
+        dtype=bool,
+    )
+    wrong = pairs[~matches & ~elsewhere]
+    reasons = [
+        f"linked to Opportunity {o} ({n}), whose Transaction Type is "
+        f"{'not set' if missing(t) else repr(t)}, not {TYPE_BY_ENTITY[e]!r}: not synced back; correct "
+        "the Transaction Type or the External Transaction ID (R-OPP-2, R-OPP-7)"
+        for o, n, t, e in zip(
+            wrong["sf.Id"],
+            wrong["sf.Name"],
+            wrong["sf.Transaction_Type__c"],
+            wrong["entity"],
+            strict=True,
+        )
+    ]
+    return pairs[matches].reset_index(drop=True), skips(
+        wrong["key"], pd.Series(reasons, dtype="object"), WARNING
+    )
+
+
+def own_type_candidates(
+    transactions: pd.DataFrame, opportunities: pd.DataFrame
+) -> dict[str, set[str]]:
+    """Ids to look up in the entity an Opportunity's Transaction Type names, where the changed
+    transaction with its External Transaction ID is of the other entity (Invoice and Sales
+    Receipt Ids can meet): if the Opportunity's own transaction exists, the changed one is not
+    its own and is no type mismatch (``TransactionInputs.own_type_exists``)."""
+    changed = set(transactions["entity"] + ":" + transactions["Id"].astype(str))
+    out: dict[str, set[str]] = {}
+    for txn_id, kind in zip(
+        opportunities[EXT_TXN], opportunities["Transaction_Type__c"], strict=True
+    ):
+        own = ENTITY_BY_TYPE.get(kind) if not missing(kind) else None
+        if missing(txn_id) or own is None or f"{own}:{txn_id}" in changed:
+            continue
+        if any(f"{other}:{txn_id}" in changed for other in ENTITIES if other != own):
+            out.setdefault(own, set()).add(str(txn_id))
+    return out
+
+
+def header_changes(pairs: pd.DataFrame, header_map: FieldMap) -> list[dict]:
+    """Per pair, the Opportunity fields whose mapped QuickBooks value differs (R-GEN-4).
+
+    Sales Receipts have no due date or terms: those targets are left alone for them. A
+    custom-field row writes only a value the transaction carries (the company may not define
+    that field; an empty one is not carried by QuickBooks Online either)."""
+    wanted = apply_map(pairs, header_map)
+    receipt_only_skip = {r.target for r in header_map.rows if r.source in NOT_ON_RECEIPTS}
+    carried_only = {r.target for r in header_map.rows if r.source.startswith(CUSTOM_FIELD)}
+    out = []
+    for idx in pairs.index:
+        receipt = pairs.at[idx, "entity"] == "SalesReceipt"
+        changes = {}
+        for target in header_map.target_fields:
+            value = wanted.at[idx, target]
+            if (receipt and target in receipt_only_skip) or (
+                target in carried_only and missing(value)
+            ):
+                continue
+            current = pairs.at[idx, f"sf.{target}"] if f"sf.{target}" in pairs.columns else None
+            if not same(value, current, kind_of(target)):
+                changes[target] = _text(normalised(value, kind_of(target)))
+        out.append(changes)
+    return out
+
+
+def wanted_lines(
+    pairs: pd.DataFrame, lines: pd.DataFrame, item_products: pd.DataFrame, line_map: FieldMap
+) -> pd.DataFrame:
+    """The Opportunity Products the paired transactions' sales lines call for.
+
+    Returns frame[key, line_key, OpportunityId, line_id, LineNum, item_id, item_name, Product2Id,
+    PricebookEntryId, Amount, <line map targets>] with Quantity/UnitPrice as Salesforce keeps
+    them and External_Line_ID__c qualified by the transaction."""
+    sales = lines[lines["DetailType"] == SALES_LINE]
+    sales = sales.assign(TxnId=sales["TxnId"].astype(str), Id=sales["Id"].astype(str))
+    sales = sales.merge(
+        pairs[["entity", "Id", "key", "sf.Id"]].rename(columns={"Id": "TxnId"}),
+        on=["entity", "TxnId"],
+        how="inner",
+    ).reset_index(drop=True)
+    out = apply_map(sales, line_map)
+    amounts = [
+        line_amounts(q, p, a)
+        for q, p, a in zip(sales[QTY], sales[UNIT_PRICE], sales["Amount"], strict=True)
+    ]
+    out["Quantity"] = [str(q) for q, _ in amounts]
+    out["UnitPrice"] = [str(p) for _, p in amounts]
+    out[EXT_LINE] = [
+        line_external_id(e, t, i)
+        for e, t, i in zip(sales["entity"], sales["TxnId"], sales["Id"], strict=True)
+    ]
+    out[LINE_INDEX] = pd.Series(
+        [None if missing(n) else int(n) for n in out[LINE_INDEX]], index=out.index, dtype="object"
+    )
+    out["key"] = sales["key"]
+    out["line_key"] = pd.Series(
+        [f"{k} line {i}" for k, i in zip(sales["key"], sales["Id"], strict=True)],
+        index=out.index,
+        dtype="object",
+    )
+    out["OpportunityId"] = sales["sf.Id"]
+    out["line_id"] = sales["Id"]
+    out["LineNum"] = pd.to_numeric(sales["LineNum"], errors="coerce")
+    out["item_id"] = sales[ITEM].map(lambda v: None if missing(v) else str(v))
+    out["item_name"] = sales[ITEM_NAME]
+    out["Amount"] = sales["Amount"]
+    known = item_products.assign(item_id=item_products["item_id"].astype(str)).drop_duplicates(
+        "item_id"
+    )
+    return out.merge(known[ITEM_PRODUCT_COLUMNS], on="item_id", how="left")
+
+
+def _item_text(row) -> str:
+    name = "" if missing(row["item_name"]) else f" ({row['item_name']})"
+    return f"item {row['item_id']}{name}"
+
+
+def plan_lines(
+    pairs: pd.DataFrame, want: pd.DataFrame, products: pd.DataFrame, standard_pricebook: str | None
+) -> TransactionPlan:
+    """Updates, creates and deletes of Opportunity Products so they match the sales lines.
+
+    Every write carries ``opportunity`` (its Opportunity Id) besides the fields to send."""
+    plan = TransactionPlan()
+    found: list[pd.DataFrame] = []
+    txn_of = dict(zip(pairs["sf.Id"], zip(pairs["entity"], pairs["Id"], strict=True), strict=True))
+    key_of = dict(zip(pairs["sf.Id"], pairs["key"], strict=True))
+    book_of = dict(zip(pairs["sf.Id"], pairs["sf.Pricebook2Id"], strict=True))
+    current = products[products["OpportunityId"].isin(txn_of)].copy()
+    current["line_id"] = pd.Series(
+        [
+            line_id_of(e, *txn_of[o])
+            for e, o in zip(current[EXT_LINE], current["OpportunityId"], strict=True)
+        ],
+        index=current.index,
+        dtype="object",
+    )
+    has_line = current["line_id"].notna()
+    twice = has_line & current.duplicated(["OpportunityId", "line_id"])
+    linked, unlinked = current[has_line & ~twice], current[~has_line]
+    merged = want.merge(
+        linked.add_prefix("sf.").rename(
+            columns={"sf.OpportunityId": "OpportunityId", "sf.line_id": "line_id"}
+        ),
+        on=["OpportunityId", "line_id"],
+        how="outer",
+        indicator=True,
+    )
+    both = merged[merged["_merge"] == "both"]
+
+    def warn(rows: pd.DataFrame, reason: str | list[str]) -> None:
+        """Lines left undone until a person acts: the transaction is read again next run."""
+        if len(rows):
+            found.append(
+                skips(
+                    rows["line_key"],
+                    reason if isinstance(reason, str) else pd.Series(reason, dtype="object"),
+                    WARNING,
+                )
+            )
+            plan.retry.extend(retry_id(k) for k in rows["key"])
+
+    def delete(opp_id: str, product_id: str, reason: str) -> None:
+        plan.line_deletes.append(
+            {
+                "key": f"{key_of[opp_id]} Opportunity Product {product_id}",
+                "Id": product_id,
+                "opportunity": opp_id,
+                "reason": reason,
+            }
+        )
+
+    def update(row, fields: list[str]) -> None:
+        changes = {f: _text(row[f]) for f in fields if not same(row[f], row[f"sf.{f}"], kind_of(f))}
+        if row[EXT_LINE] != row[f"sf.{EXT_LINE}"]:
+            changes[EXT_LINE] = row[EXT_LINE]
+        if changes:
+            plan.line_updates.append(
+                {
+                    "key": row["line_key"],
+                    "Id": row["sf.Id"],
+                    "opportunity": row["OpportunityId"],
+                    **changes,
+                }
+            )
+
+    def create(row, replaces=None) -> str | None:
+        book = book_of.get(row["OpportunityId"])
+        if not missing(book) and standard_pricebook and book != standard_pricebook:
+            return (
+                f"{_item_text(row)}: not added, the Opportunity uses price book {book} and new lines "
+                "take the standard price book's entry"
+            )
+        plan.line_creates.append(
+            {
+                "key": row["line_key"],
+                "opportunity": row["OpportunityId"],
+                "replaces": replaces,
+                "OpportunityId": row["OpportunityId"],
+                "PricebookEntryId": row["PricebookEntryId"],
+                "Quantity": row["Quantity"],
+                "UnitPrice": row["UnitPrice"],
+                "Description": _text(row["Description"]),
+                EXT_LINE: row[EXT_LINE],
+                LINE_INDEX: _text(row[LINE_INDEX]),
+            }
+        )
+        return None
+
+    no_product = both[both["Product2Id"].isna()]
+    warn(
+        no_product,
+        [
+            f"{_item_text(r)} has no Product in Salesforce (External Item ID {r['item_id']}): "
+            f"Opportunity Product {r['sf.Id']} is left as it is"
+            for _, r in no_product.iterrows()
+        ],
+    )
+    for _, row in both[
+        both["Product2Id"].notna() & (both["Product2Id"] == both["sf.Product2Id"])
+    ].iterrows():
+        update(row, PRODUCT_WRITES)
+    for _, row in both[
+        both["Product2Id"].notna() & (both["Product2Id"] != both["sf.Product2Id"])
+    ].iterrows():
+        if missing(row["PricebookEntryId"]):
+            warn(
+                pd.DataFrame([row]),
+                f"now has {_item_text(row)}, whose Product has no active standard price: "
+                f"Opportunity Product {row['sf.Id']} is left as it is",
+            )
+            continue
+        problem = create(row, replaces=row["sf.Id"])
+        if problem:
+            warn(pd.DataFrame([row]), problem)
+            continue
+        delete(
+            row["OpportunityId"],
+            row["sf.Id"],
+            f"line {row['line_id']} now has {_item_text(row)}: the Product "
+            "of an Opportunity Product cannot change, so it is replaced",
+        )
+    for _, row in merged[merged["_merge"] == "right_only"].iterrows():
+        delete(
+            row["OpportunityId"],
+            row["sf.Id"],
+            f"line {row['line_id']} is no longer on {key_of[row['OpportunityId']]}",
+        )
+    for _, row in current[twice].iterrows():
+        delete(
+            row["OpportunityId"],
+            row["Id"],
+            f"a second Opportunity Product for line {row['line_id']}",
+        )
+    adopted, left_new, left_unlinked = _adopt(merged[merged["_merge"] == "left_only"], unlinked)
+    for _, row in adopted.iterrows():
+        update(row, PRODUCT_WRITES)
+    no_item = left_new[left_new["Product2Id"].isna()]
+    warn(
+        no_item,
+        [
+            f"{_item_text(r)} has no Product in Salesforce (External Item ID {r['item_id']}): this line "
+            "is not added to the Opportunity"
+            for _, r in no_item.iterrows()
+        ],
+    )
+    unpriced = left_new[left_new["Product2Id"].notna() & left_new["PricebookEntryId"].isna()]
+    warn(
+        unpriced,
+        [
+            f"{_item_text(r)}: its Product {r['Product2Id']} has no active standard price: this line "
+            "is not added to the Opportunity"
+            for _, r in unpriced.iterrows()
+        ],
+    )
+    for _, row in left_new[left_new["PricebookEntryId"].notna()].iterrows():
+        problem = create(row)
+        if problem:
+            warn(pd.DataFrame([row]), problem)
+    for _, row in left_unlinked.iterrows():
+        key = key_of[row["OpportunityId"]]
+        found.append(
+            skips(
+                [f"{key} Opportunity Product {row['Id']}"],
+                f"Opportunity Product {row['Id']} (Product {row['Product2Id']}) has no External Line "
+                f"ID and no line of {key} has its Product: left as it is (delete it, or add the line "
+                "in QuickBooks)",
+                WARNING,
+            )
+        )
+    frames = [f for f in found if len(f)]
+    plan.skips = pd.concat(frames, ignore_index=True) if frames else empty_skips()
+    return plan
+
+
+def retry_id(key: str) -> str:
+    """The transaction an outcome key names: ``QB:Invoice:130 line 2`` -> ``Invoice:130``."""
+    _, entity, rest = key.split(":", 2)
+    return f"{entity}:{rest.split()[0]}"
+
+
+def _adopt(
+    new: pd.DataFrame, unlinked: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Pair new lines with Opportunity Products that have no External Line ID, by Product, in
+    line order: (adopted rows with ``sf.*`` columns, new lines left, unlinked products left)."""
+    new = new.drop(columns=[c for c in new.columns if c.startswith("sf.") or c == "_merge"])
+    ranked_new = new.sort_values(["OpportunityId", "LineNum"], kind="stable")
+    ranked_new = ranked_new.assign(
+        _rank=ranked_new.groupby(["OpportunityId", "Product2Id"], dropna=False).cumcount()
+    )
+    sort_cols = [c for c in ("OpportunityId", "SortOrder", "Id") if c in unlinked.columns]
+    ranked_old = unlinked.sort_values(sort_cols, kind="stable", na_position="last")
+    ranked_old = ranked_old.assign(
+        _rank=ranked_old.groupby(["OpportunityId", "Product2Id"], dropna=False).cumcount()
+    )
+    ranked_old = ranked_old[ranked_old["Product2Id"].notna()]
+    old = (
+        ranked_old.drop(columns=["line_id"])
+        .add_prefix("sf.")
+        .rename(
+            columns={
+                "sf.OpportunityId": "OpportunityId",
+                "sf.Product2Id": "Product2Id",
+                "sf._rank": "_rank",
+            }
+        )
+    )
+    paired = ranked_new[ranked_new["Product2Id"].notna()].merge(
+        old, on=["OpportunityId", "Product2Id", "_rank"], how="inner"
+    )
+    left_new = ranked_new[~ranked_new["line_key"].isin(paired["line_key"])]
+    left_old = unlinked[~unlinked["Id"].isin(paired["sf.Id"])]
+    return paired, left_new, left_old
+
+
+def amount_notes(pairs: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
+    """R-OPP-7 and the money rule: when the sales lines do not add up to the transaction total
+    (QuickBooks tax, discounts, non-item lines), the Opportunity Amount (the sum of its
+    products, computed by Salesforce) will differ: a WARNING naming both amounts."""
+    sales = lines[lines["DetailType"] == SALES_LINE]
+    totals: dict[tuple[str, str], Decimal] = {}
+    for entity, txn, amount in zip(
+        sales["entity"], sales["TxnId"].astype(str), sales["Amount"], strict=True
+    ):
+        totals[(entity, txn)] = totals.get((entity, txn), Decimal(0)) + (
+            money(amount) or Decimal(0)
+        )
+    keys, reasons = [], []
+    for _, row in pairs.iterrows():
+        lines_sum = totals.get((row["entity"], row["Id"]), Decimal(0)).quantize(CENT)
+        total = (money(row["TotalAmt"]) or Decimal(0)).quantize(CENT)
+        if lines_sum != total:
+            keys.append(row["key"])
+            reasons.append(
+                f"Opportunity {row['sf.Id']} ({row['sf.Name']}): its QuickBooks sales lines add up to "
+                f"{lines_sum} but the {TYPE_BY_ENTITY[row['entity']]} total is {total} (tax, discounts "
+                "or lines without an item): the Opportunity Amount, the sum of its products, will not "
+                "equal the QuickBooks total (R-OPP-7)"
+            )
+    return skips(keys, pd.Series(reasons, dtype="object"), WARNING)
+
+
+def plan_transactions(
+    inputs: TransactionInputs, header_map: FieldMap | None = None, line_map: FieldMap | None = None
+) -> TransactionPlan:
+    """Everything one run writes to Salesforce for the changed QuickBooks transactions."""
+    header_map = header_map or default_map(HEADER_MAP)
+    line_map = line_map or default_map(LINE_MAP)
+    pairs, type_skips = link_transactions(
+        inputs.transactions, inputs.opportunities, inputs.own_type_exists
+    )
+    want = wanted_lines(pairs, inputs.lines, inputs.item_products, line_map)
+    plan = plan_lines(pairs, want, inputs.products, inputs.standard_pricebook)
+    touched = {r["opportunity"] for r in plan.line_creates + plan.line_updates + plan.line_deletes}
+    for idx, changes in zip(pairs.index, header_changes(pairs, header_map), strict=True):
+        opp_id = pairs.at[idx, "sf.Id"]
+        if changes or opp_id in touched:
+            plan.opportunities.append(
+                {"key": pairs.at[idx, "key"], "Id": opp_id, **changes, "Last_Sync_Date__c": None}
+            )
+    plan.skips = pd.concat(
+        [f for f in (type_skips, plan.skips) if len(f)] or [empty_skips()], ignore_index=True
+    )
+    plan.notes = amount_notes(pairs, inputs.lines)
+    plan.retry = sorted(set(plan.retry) | {retry_id(k) for k in type_skips["key"]})
+    return plan

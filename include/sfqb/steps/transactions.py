@@ -1,0 +1,348 @@
+"""The transactions area's I/O steps: extract, plan, load, commit (R-OPP-7).
+
+QuickBooks Invoices and Sales Receipts changed since their stream's watermark (and those a
+previous run left undone) are read back into the Opportunities linked to them; the rules are
+``sfqb.areas.transactions``. Only Salesforce is written.
+
+Keys in outcomes and log lines: ``QB:<entity>:<Id>`` for the Opportunity of a transaction,
+``QB:<entity>:<Id> line <line Id>`` for the Opportunity Product of a line, and
+``QB:<entity>:<Id> Opportunity Product <Salesforce Id>`` for one deleted, so every WARNING names
+a record a person can find in both systems.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+
+import pandas as pd
+
+from sfqb.areas import transactions as rules
+from sfqb.extract import soql
+from sfqb.extract.frames import add_address_columns, missing, records_frame
+from sfqb.load import now_stamp, sf_outcomes
+from sfqb.outcomes import (
+    CREATED,
+    FAILED,
+    UPDATED,
+    add_warnings,
+    area_report,
+    log_problems,
+    outcomes,
+)
+from sfqb.steps.common import preferences, quickbooks_hook, run_windows, salesforce_hook, sync_state
+from sfqb.windows import Window
+
+log = logging.getLogger(__name__)
+
+STREAMS = rules.STREAMS
+DELETED = "deleted"
+# Plan entries carry these for the load's bookkeeping; they are not Salesforce fields.
+BOOKKEEPING = ("key", "opportunity", "replaces", "reason")
+TEXT_MONEY_SF = ("Quantity", "UnitPrice")
+ENTRY_COLUMNS = ["Id", "Product2Id"]
+
+
+def _text_numbers(frame: pd.DataFrame, columns) -> pd.DataFrame:
+    """Numbers as exact text (Decimal does not travel through XCom's Parquet)."""
+    for column in columns:
+        if column in frame.columns:
+            frame[column] = (
+                frame[column].map(lambda v: None if missing(v) else str(v)).astype("object")
+            )
+    return frame
+
+
+def transaction_frames(records: list[tuple[str, dict]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(transactions, lines) of QuickBooks sales transactions given as (entity, record).
+
+    Sales-form custom fields are flattened by name (``CustomField.PO Number``); the address
+    blocks are derived as the Address Block fields show them; money stays exact (text)."""
+    headers, lines = [], []
+    for entity, record in records:
+        head = {k: v for k, v in record.items() if k not in ("Line", "CustomField", "LinkedTxn")}
+        head["entity"] = entity
+        for custom in record.get("CustomField") or []:
+            if custom.get("Name"):
+                head[f"{rules.CUSTOM_FIELD}{custom['Name']}"] = custom.get("StringValue")
+        headers.append(head)
+        lines += [
+            {**line, "entity": entity, "TxnId": str(record["Id"])}
+            for line in record.get("Line") or []
+        ]
+    transactions = records_frame(headers, rules.TRANSACTION_COLUMNS)
+    for prefix in ("BillAddr", "ShipAddr"):
+        transactions = add_address_columns(transactions, prefix)
+    transactions = transactions[rules.TRANSACTION_COLUMNS].copy()
+    transactions["Id"] = transactions["Id"].astype(str)
+    line_frame = records_frame(lines, rules.LINE_COLUMNS)[rules.LINE_COLUMNS].copy()
+    line_frame["Id"] = (
+        line_frame["Id"].map(lambda v: None if missing(v) else str(v)).astype("object")
+    )
+    return (
+        _text_numbers(transactions, ["TotalAmt"]),
+        _text_numbers(line_frame, ["Amount", rules.QTY, rules.UNIT_PRICE]),
+    )
+
+
+def _empty(windows: dict) -> dict:
+    transactions, lines = transaction_frames([])
+    return {
+        "windows": windows,
+        "ran": False,
+        "transactions": transactions,
+        "lines": lines,
+        "opportunities": records_frame([], rules.OPPORTUNITY_COLUMNS),
+        "products": records_frame([], rules.PRODUCT_COLUMNS),
+        "item_products": records_frame([], rules.ITEM_PRODUCT_COLUMNS),
+        "standard_pricebook": None,
+        "own_type_exists": [],
+    }
+
+
+def _changed(qb, state, windows: dict) -> list[tuple[str, dict]]:
+    """Transactions changed in each stream's window, plus the ones left to retry."""
+    records: list[tuple[str, dict]] = []
+    for entity, stream in STREAMS.items():
+        got: list[dict] = []
+        if windows.get(stream):
+            window = Window.from_xcom(windows[stream])
+            got = list(qb.query_window(entity, window.start, window.end))
+        retry = set(state.retries(stream)) - {str(r["Id"]) for r in got}
+        if retry:
+            got += list(qb.query_in(entity, "Id", retry))
+        records += [(entity, r) for r in got]
+    return records
+
+
+def _item_products(sf, item_ids) -> tuple[pd.DataFrame, str | None]:
+    """Per QuickBooks item: its Product (External Item ID) and that Product's active entry in
+    the standard price book (R-ITM-2 makes both). No item, no call."""
+    if not item_ids:
+        return records_frame([], rules.ITEM_PRODUCT_COLUMNS), None
+    book = sf.standard_pricebook()
+    products = records_frame(
+        sf.query_in(
+            "Product2", ["Id", "External_Item_ID__c"], "External_Item_ID__c", sorted(item_ids)
+        ),
+        ["Id", "External_Item_ID__c"],
+    )
+    entries = records_frame([], ENTRY_COLUMNS)
+    if book and len(products):
+        where = [soql.eq("Pricebook2Id", book["Id"]), soql.eq("IsActive", True)]
+        entries = records_frame(
+            sf.query_in("PricebookEntry", ENTRY_COLUMNS, "Product2Id", products["Id"], where=where),
+            ENTRY_COLUMNS,
+        )
+    frame = products.rename(columns={"Id": "Product2Id", "External_Item_ID__c": "item_id"}).merge(
+        entries.rename(columns={"Id": "PricebookEntryId"}).drop_duplicates("Product2Id"),
+        on="Product2Id",
+        how="left",
+    )
+    return frame.reindex(columns=rules.ITEM_PRODUCT_COLUMNS).astype("object"), (
+        book["Id"] if book else None
+    )
+
+
+def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
+    """The changed transactions that are linked to Opportunities, and what the plan compares
+    them with: those Opportunities, their Opportunity Products, and the Products and standard
+    price entries of the items on their lines."""
+    prefs = preferences(run)
+    if not (prefs.update_opportunities_from_quickbooks and prefs.sync_won_opportunities):
+        off = (
+            "update_opportunities_from_quickbooks"
+            if prefs.sync_won_opportunities
+            else "sync_won_opportunities"
+        )
+        log.info(
+            "transactions: %s is off: QuickBooks invoices and sales receipts are not read back "
+            "into opportunities (R-OPP-7, R-OPP-8)",
+            off,
+        )
+        return _empty({})
+    state = state or sync_state()
+    windows = run_windows(run, list(STREAMS.values()), state)
+    sf, qb = sf or salesforce_hook(), qb or quickbooks_hook()
+    records = _changed(qb, state, windows)
+    transactions, lines = transaction_frames(records)
+    opportunities = records_frame(
+        sf.query_in("Opportunity", rules.OPPORTUNITY_COLUMNS, rules.EXT_TXN, transactions["Id"]),
+        rules.OPPORTUNITY_COLUMNS,
+    )
+    linked = set(opportunities[rules.EXT_TXN].dropna().astype(str))
+    transactions = transactions[transactions["Id"].isin(linked)].reset_index(drop=True)
+    lines = lines[lines["TxnId"].isin(linked)].reset_index(drop=True)
+    own_type_exists = set()
+    for entity, ids in rules.own_type_candidates(transactions, opportunities).items():
+        own_type_exists |= {f"{entity}:{r['Id']}" for r in qb.query_in(entity, "Id", ids)}
+    products = records_frame(
+        sf.query_in(
+            "OpportunityLineItem", rules.PRODUCT_COLUMNS, "OpportunityId", opportunities["Id"]
+        ),
+        rules.PRODUCT_COLUMNS,
+    )
+    products = _text_numbers(
+        products[rules.PRODUCT_COLUMNS].copy(), ["Quantity", "UnitPrice", rules.LINE_INDEX]
+    )
+    sales = lines[lines["DetailType"] == rules.SALES_LINE]
+    item_products, book = _item_products(sf, set(sales[rules.ITEM].dropna().astype(str)))
+    log.info(
+        "transactions: %d QuickBooks invoices and sales receipts changed, %d of them linked to "
+        "opportunities",
+        len(records),
+        len(transactions),
+    )
+    return {
+        "windows": windows,
+        "ran": True,
+        "transactions": transactions,
+        "lines": lines,
+        "opportunities": opportunities[rules.OPPORTUNITY_COLUMNS].copy(),
+        "products": products,
+        "item_products": item_products,
+        "standard_pricebook": book,
+        "own_type_exists": sorted(own_type_exists),
+    }
+
+
+def plan(run: dict, extracted: dict) -> dict:
+    """The pure rules over the extracted frames (XCom-ready dict of lists and frames)."""
+    inputs = rules.TransactionInputs(
+        transactions=extracted["transactions"],
+        lines=extracted["lines"],
+        opportunities=extracted["opportunities"],
+        products=extracted["products"],
+        item_products=extracted["item_products"],
+        standard_pricebook=extracted["standard_pricebook"],
+        own_type_exists=frozenset(extracted.get("own_type_exists") or []),
+    )
+    result = rules.plan_transactions(inputs)
+    log.info(
+        "transactions plan: %d opportunities to update; %d opportunity products to update, %d to "
+        "create, %d to delete; %d skipped",
+        len(result.opportunities),
+        len(result.line_updates),
+        len(result.line_creates),
+        len(result.line_deletes),
+        len(result.skips),
+    )
+    return {
+        "opportunities": result.opportunities,
+        "line_updates": result.line_updates,
+        "line_creates": result.line_creates,
+        "line_deletes": result.line_deletes,
+        "skips": result.skips,
+        "notes": result.notes,
+        "retry": result.retry,
+    }
+
+
+def _record(entry: dict) -> dict:
+    """A plan entry as a Salesforce record: bookkeeping dropped, quantities and money Decimal,
+    the line index an int."""
+    record = {k: v for k, v in entry.items() if k not in BOOKKEEPING}
+    for name in TEXT_MONEY_SF:
+        if name in record and record[name] is not None:
+            record[name] = Decimal(str(record[name]))
+    if record.get(rules.LINE_INDEX) is not None:
+        record[rules.LINE_INDEX] = int(Decimal(str(record[rules.LINE_INDEX])))
+    return record
+
+
+def _apply(results, entries: list[dict], by: str, action: str, done: list[dict]) -> set[str]:
+    """Outcome rows for ``results`` (keyed by ``entry[by]``) under the entries' keys; returns
+    the ``by`` values that failed."""
+    key_of = {str(e[by]): e["key"] for e in entries}
+    failed = set()
+    for row in sf_outcomes(results):
+        if row["action"] == FAILED:
+            failed.add(row["key"])
+        else:
+            row["action"] = action
+        row["key"] = key_of.get(row["key"], row["key"])
+        done.append(row)
+    return failed
+
+
+def load(run: dict, plan: dict, *, sf=None) -> dict:
+    """Write the plan: deletes first (a replaced product frees its External Line ID), then
+    product updates and creates, then the Opportunities, stamped with Last_Sync_Date__c
+    (R-GEN-7). One outcome per record; a failure is a WARNING and its transaction is read again
+    next run (R-GEN-5)."""
+    done: list[dict] = []
+    deletes, updates, creates = plan["line_deletes"], plan["line_updates"], plan["line_creates"]
+    if deletes or updates or creates or plan["opportunities"]:
+        sf = sf or salesforce_hook()
+        failed = _apply(
+            sf.delete([d["Id"] for d in deletes]) if deletes else [], deletes, "Id", DELETED, done
+        )
+        for entry in deletes:
+            if entry["Id"] not in failed:
+                log.info("%s: deleted %s: %s", rules.AREA, entry["key"], entry["reason"])
+        if updates:
+            _apply(
+                sf.update("OpportunityLineItem", [_record(u) for u in updates]),
+                updates,
+                "Id",
+                UPDATED,
+                done,
+            )
+        blocked = [c for c in creates if c.get("replaces") in failed]
+        done += [
+            {
+                "key": c["key"],
+                "action": FAILED,
+                "target_id": None,
+                "reason": f"not added: the Opportunity Product {c['replaces']} it replaces could not be "
+                "deleted",
+            }
+            for c in blocked
+        ]
+        creates = [c for c in creates if c not in blocked]
+        if creates:
+            _apply(
+                sf.create(
+                    "OpportunityLineItem", [_record(c) for c in creates], key_field=rules.EXT_LINE
+                ),
+                creates,
+                rules.EXT_LINE,
+                CREATED,
+                done,
+            )
+        if plan["opportunities"]:
+            stamp = now_stamp()
+            records = [{**_record(o), "Last_Sync_Date__c": stamp} for o in plan["opportunities"]]
+            _apply(sf.update("Opportunity", records), plan["opportunities"], "Id", UPDATED, done)
+    frame = outcomes(done)
+    skipped = plan["skips"]
+    log_problems(log, rules.AREA, skipped, frame)
+    notes = [f"{rules.AREA}: {n.key}: {n.reason}" for n in plan["notes"].itertuples()]
+    for line in notes:
+        log.warning("%s", line)
+    report = add_warnings(area_report(rules.AREA, skipped, frame), notes)
+    report[DELETED] = int((frame["action"] == DELETED).sum())
+    undone = set(plan.get("retry") or [])
+    undone |= {rules.retry_id(k) for k in frame.loc[frame["action"] == FAILED, "key"].astype(str)}
+    report["retry"] = {
+        stream: sorted(i.split(":", 1)[1] for i in undone if i.split(":", 1)[0] == entity)
+        for entity, stream in STREAMS.items()
+    }
+    log.info(
+        "transactions: %d opportunity products created, %d records updated, %d deleted, %d failed",
+        report[CREATED],
+        report[UPDATED],
+        report[DELETED],
+        report[FAILED],
+    )
+    return report
+
+
+def commit(run: dict, extracted: dict, report: dict, *, state=None) -> dict:
+    """After a successful load: save the transactions to read again, then move the watermarks.
+    With the area off nothing moves (its retries wait for it to be on again)."""
+    from sfqb.steps.common import commit_area
+
+    if not extracted.get("ran"):
+        return {}
+    return commit_area(run, extracted, report, state)
