@@ -17,10 +17,11 @@ Runs hourly (and on demand from **Trigger DAG**). One run, in the order of SPEC 
    moves only after its load succeeded.
 5. `opportunities`: closed/won Opportunities -> QuickBooks Invoices or Sales Receipts (by their
    Transaction Type), linked back on the Opportunity and its products.
-6. `summarize_run`: per area, created / updated / skipped / failed, and every warning.
+6. `transactions`: QuickBooks changes to those invoices and sales receipts (lines, amounts,
+   dates, numbers, address blocks) back onto the Opportunity and its products.
+7. `summarize_run`: per area, created / updated / skipped / failed, and every warning.
 
-Areas still to come, in SPEC R-GEN-8 order: QuickBooks changes back to opportunities,
-invoices and payments.
+Areas still to come, in SPEC R-GEN-8 order: invoices and payments.
 
 Each run covers a real data interval (a `CronDataIntervalTimetable`), so a backfill re-syncs its
 interval. Connections: `salesforce_default`, `quickbooks_default`. Preferences: the Variable
@@ -37,6 +38,7 @@ from sfqb.tasks.items import items_group
 from sfqb.tasks.opportunities import opportunities_group
 from sfqb.tasks.preflight import preflight_group
 from sfqb.tasks.run import begin_run, summarize_run
+from sfqb.tasks.transactions import transactions_group
 
 
 @dag(
@@ -55,7 +57,8 @@ def sfqb_sync():
     item_report = items_group(run, after=match_report)
     customer_report = customers_group(run, after=item_report)
     opportunity_report = opportunities_group(run, after=customer_report)
-    summarize_run(run, [match_report, item_report, customer_report, opportunity_report])
+    transaction_report = transactions_group(run, after=opportunity_report)
+    summarize_run(run, [match_report, item_report, customer_report, opportunity_report, transaction_report])
 
 
 sfqb_sync()

@@ -27,7 +27,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 
-from sfqb.areas.opportunities import line_external_id
+from sfqb.areas.opportunities import CENT, EXT_TXN, ITEM_EXT, line_external_id
+from sfqb.areas.opportunities import ONLINE_TYPES as ENTITY_BY_TYPE
 from sfqb.extract.frames import missing
 from sfqb.mapping.maps import FieldMap, apply_map, default_map
 from sfqb.outcomes import WARNING, empty_skips, skips
@@ -40,12 +41,8 @@ STREAMS = {entity: f"quickbooks.{entity}@opportunities" for entity in ENTITIES}
 HEADER_MAP = "transaction_to_opportunity"
 LINE_MAP = "transaction_line_to_opportunity_product"
 
-EXT_TXN = "External_Transaction_ID__c"
 EXT_LINE = "External_Line_ID__c"
 LINE_INDEX = "External_Line_Index__c"
-ITEM_EXT = "Product2.External_Item_ID__c"
-# Transaction_Type__c -> QuickBooks entity (R-OPP-2); Sales Order has none in QuickBooks Online.
-ENTITY_BY_TYPE = {"Invoice": "Invoice", "Sales Receipt": "SalesReceipt"}
 TYPE_BY_ENTITY = {entity: kind for kind, entity in ENTITY_BY_TYPE.items()}
 # Header sources a Sales Receipt does not have: their targets are left alone for receipts.
 NOT_ON_RECEIPTS = ("DueDate", "SalesTermRef.name")
@@ -60,7 +57,6 @@ UNIT_PRICE = "SalesItemLineDetail.UnitPrice"
 # else a 4-decimal QuickBooks price would be written again on every run.
 QUANTITY_STEP = Decimal("0.01")
 PRICE_STEP = Decimal("0.01")
-CENT = Decimal("0.01")
 DATE_FIELDS = frozenset({"Transaction_Date__c", "Due_Date__c", "Ship_Date__c"})
 NUMBER_FIELDS = frozenset({"Quantity", "UnitPrice", LINE_INDEX})
 PRODUCT_WRITES = ["Quantity", "UnitPrice", "Description", LINE_INDEX]

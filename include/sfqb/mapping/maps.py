@@ -77,6 +77,7 @@ AREA_MAPS: dict[str, tuple[str, ...]] = {
     "customers": ("customer_to_account", "customer_to_contact", "account_to_customer"),
     "items": ("item_to_product",),
     "opportunities": ("opportunity_to_transaction", "opportunity_product_to_line"),
+    "transactions": ("transaction_to_opportunity", "transaction_line_to_opportunity_product"),
 }
 
 
@@ -85,6 +86,7 @@ def active_maps(prefs) -> list[FieldMap]:
     areas = ["customers"]
     areas += ["items"] if prefs.sync_items else []
     areas += ["opportunities"] if prefs.sync_won_opportunities else []
+    areas += ["transactions"] if prefs.sync_won_opportunities and prefs.update_opportunities_from_quickbooks else []
     return [default_map(pair) for area in areas for pair in AREA_MAPS.get(area, ())]
 
 

@@ -148,10 +148,22 @@ def _total_differences(creates: pd.DataFrame, made: dict[str, dict]) -> list[str
     return out
 
 
+def _values_from_qb(kind: str, entity: dict) -> dict:
+    """What QuickBooks made of the new transaction (dates it filled in, address blocks, number),
+    as the Opportunity fields the QuickBooks -> Salesforce direction maps it to: recorded with the
+    link, so that direction finds both sides equal on its next run (R-GEN-4)."""
+    from sfqb.areas import transactions as back
+    from sfqb.mapping.maps import default_map
+    from sfqb.steps.transactions import transaction_frames
+
+    header, _ = transaction_frames([(kind, entity)])
+    return back.header_changes(header, default_map(back.HEADER_MAP))[0]
+
+
 def _link_writes(kind: str, key: str, entity: dict, line_ids: list[str], stamp: str) -> tuple[dict, list[dict]]:
     """The Opportunity's link fields (R-OPP-4) and each Opportunity Product's line link (R-OPP-3)."""
-    opportunity = {"Id": key, rules.EXT_TXN: str(entity["Id"]), rules.TXN_NUMBER: entity.get("DocNumber"),
-                   "Last_Sync_Date__c": stamp, "Sync_Me__c": False}
+    opportunity = {"Id": key, **_values_from_qb(kind, entity), rules.EXT_TXN: str(entity["Id"]),
+                   rules.TXN_NUMBER: entity.get("DocNumber"), "Last_Sync_Date__c": stamp, "Sync_Me__c": False}
     lines = [{"Id": oli, "External_Line_ID__c": rules.line_external_id(kind, entity["Id"], line.get("Id")),
               "External_Line_Index__c": line.get("LineNum")}
              for oli, line in zip(line_ids, _sales_lines(entity), strict=False)]
