@@ -71,6 +71,8 @@ def sync_env(sandbox, airflow_db, monkeypatch):
             sandbox.reset(service, seed="tiny")
     finally:
         sandbox.set_clock("quickbooks", reset=True)
+    # Trust this sandbox's CA for the test (another session sandbox may have set another).
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", sandbox.connections["ca_bundle"])
     variables = MetadataDbVariables()
     for key in variables.keys("sfqb."):
         variables.delete(key)

@@ -125,8 +125,9 @@ def test_given_won_opportunities_when_synced_then_each_eligible_one_becomes_its_
 
 
 def test_given_a_synced_opportunity_when_the_sync_runs_again_then_nothing_is_written(sync_env):
-    """R-GEN-3, R-GEN-4, R-OPP-6: a rerun creates no second transaction and writes nothing;
-    an Invoice opportunity edited in Salesforce afterwards is not sent again."""
+    """R-GEN-3, R-GEN-4, R-OPP-6: a rerun creates no second transaction and writes nothing to
+    either system; an Invoice opportunity edited in Salesforce afterwards is not sent again; once
+    its invoice is deleted in QuickBooks and External Transaction ID cleared, a new one is made."""
     synced(sync_env)
     account = linked_account(sync_env)
     (a,) = priced_products(sync_env, 1)
@@ -138,8 +139,18 @@ def test_given_a_synced_opportunity_when_the_sync_runs_again_then_nothing_is_wri
     assert report["created"] == 0
     sync_env.sandbox.clear_counters()
     synced(sync_env)
-    assert sync_env.writes()["quickbooks"] == 0
+    assert sync_env.writes() == {"quickbooks": 0, "salesforce": 0}
     assert len(list(sync_env.qb().query_all("Invoice"))) == before
+
+    # R-OPP-6: the invoice deleted in QuickBooks and the External Transaction ID cleared: a new one.
+    qb = sync_env.qb()
+    old = opportunities(sync_env, where=soql.eq("Id", opp))[opp]["External_Transaction_ID__c"]
+    qb.delete("Invoice", old, qb.read("Invoice", old)["SyncToken"])
+    sync_env.sf().update("Opportunity", [{"Id": opp, "External_Transaction_ID__c": None}])
+    synced(sync_env)
+    new = opportunities(sync_env, where=soql.eq("Id", opp))[opp]["External_Transaction_ID__c"]
+    assert new and new != old
+    assert len(list(qb.query_all("Invoice"))) == before
 
 
 def test_given_an_interrupted_earlier_attempt_when_synced_then_its_transaction_is_linked_not_duplicated(sync_env):

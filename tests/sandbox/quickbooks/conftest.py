@@ -91,8 +91,10 @@ def qbo_sandbox(tmp_path_factory):
 
 
 @pytest.fixture
-def qbo(qbo_sandbox):
-    """The sandbox with clean admin state (no faults, latency, counters) for each test."""
+def qbo(qbo_sandbox, monkeypatch):
+    """The sandbox with clean admin state (no faults, latency, counters) for each test; its CA
+    trusted for the test (another session sandbox on the same worker may have set another)."""
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", qbo_sandbox.admin.connections["ca_bundle"])
     qbo_sandbox.admin.clear_faults("quickbooks")
     qbo_sandbox.admin.clear_counters("quickbooks")
     qbo_sandbox.admin.set_latency("quickbooks", 0)

@@ -26,14 +26,16 @@ def _customer(qb, name: str, **fields) -> Customer:
 @pytest.fixture(scope="module")
 def tricky(qbo_sandbox):
     """Customers with quotes, unicode and LIKE-significant characters (unique per run)."""
-    qb = qbo_sandbox.client()
-    tag = uuid.uuid4().hex[:6]
-    made = {
-        "quote": _customer(qb, f"O'Brien's Café {tag}"),
-        "unicode": _customer(qb, f"Zoë Ørsted Müller {tag}"),
-        "percent": _customer(qb, f"100% Natural {tag}"),
-        "underscore": _customer(qb, f"Under_score {tag}"),
-    }
+    with pytest.MonkeyPatch.context() as patch:  # trust this sandbox's CA while seeding
+        patch.setenv("REQUESTS_CA_BUNDLE", qbo_sandbox.admin.connections["ca_bundle"])
+        qb = qbo_sandbox.client()
+        tag = uuid.uuid4().hex[:6]
+        made = {
+            "quote": _customer(qb, f"O'Brien's Café {tag}"),
+            "unicode": _customer(qb, f"Zoë Ørsted Müller {tag}"),
+            "percent": _customer(qb, f"100% Natural {tag}"),
+            "underscore": _customer(qb, f"Under_score {tag}"),
+        }
     return tag, made
 
 
