@@ -1,0 +1,615 @@
+"""QuickBooks Invoices and payments -> Salesforce (SPEC section 5, R-INV-1..6): the pure rules.
+
+Each changed QuickBooks invoice becomes (or updates) one ``Invoice__c``, upserted by
+External_Invoice_ID__c (the invoice Id), with one ``Invoice_Item__c`` per sales line, upserted
+by External_Invoice_Line_ID__c = ``line_external_id("Invoice", invoice Id, line Id)`` (the field
+is unique in the org, QuickBooks numbers lines per invoice). Header fields come from the fixed
+map ``invoice_to_invoice`` (R-MAP-4), line fields from ``invoice_line_to_invoice_item``; the
+rules add the Account (External_Account_ID__c = CustomerRef), the Product (ProductCode = the
+item's FullyQualifiedName, ``ItemRef.name`` in QBO), the status and Is Paid.
+
+Links (R-INV-2, many-to-many through ``Invoice_Opportunity_Link__c``, External_ID__c =
+``"<invoice Id>:<Opportunity Id>"``): an Opportunity of Transaction Type "Invoice" whose External
+Transaction ID is the invoice's Id, and the Opportunities of Transaction Type "Sales Order" whose
+External Transaction ID is a Sales Order the invoice links to (``LinkedTxn`` of TxnType
+"SalesOrder": QuickBooks Desktop; QBO has no sales orders). An invoice nothing traces gets a
+placeholder Opportunity when ``create_missing_opportunities`` is on (R-INV-3): Stage "Migrated",
+Transaction Type "Invoice", External Transaction ID = the invoice Id, upserted by that External
+ID so a retry or rerun can never make two; it is then linked like any Invoice-type Opportunity.
+
+Status (QuickBooks owns these records, R-INV-6): "Deleted" for an invoice CDC reports deleted
+(balance 0; the record stays in Salesforce, marked), "Voided" for a voided one (QuickBooks
+answers amounts 0 and PrivateNote "Voided"; balance 0), else "Paid" when the balance is 0 and
+"Open" otherwise. Is_Paid__c is true for "Paid" only: a voided or deleted invoice is not paid.
+
+Change detection compares the mapped values with Salesforce's current ones (R-GEN-4), so a rerun
+writes nothing and a value edited in Salesforce is written back (R-INV-6). No I/O and no clock:
+the load stamps Last_Sync_Date__c (the plan leaves it None). Plan values are JSON-ready: money
+and quantities as text, dates as ISO text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+import pandas as pd
+
+from sfqb.areas.opportunities import CENT, EXT_TXN, line_external_id
+from sfqb.areas.transactions import normalised
+from sfqb.extract.frames import missing
+from sfqb.mapping.maps import FieldMap, apply_map, default_map
+from sfqb.outcomes import INFO, WARNING, empty_skips, skips
+
+AREA = "invoices"
+ENTITY = "Invoice"
+# One watermark per entity, named for this area (the transactions area reads Invoice changes
+# for another purpose and keeps its own, ``quickbooks.Invoice@opportunities``).
+STREAMS = {entity: f"quickbooks.{entity}@invoices" for entity in ("Invoice", "Payment")}
+INVOICE_STREAM = STREAMS["Invoice"]
+PAYMENT_STREAM = STREAMS["Payment"]
+HEADER_MAP = "invoice_to_invoice"
+LINE_MAP = "invoice_line_to_invoice_item"
+
+EXT_INVOICE = "External_Invoice_ID__c"
+EXT_ITEM = "External_Invoice_Line_ID__c"
+EXT_LINK = "External_ID__c"
+OPEN, PAID, VOIDED, DELETED = "Open", "Paid", "Voided", "Deleted"
+INVOICE_TYPE, SALES_ORDER_TYPE = "Invoice", "Sales Order"
+PLACEHOLDER_STAGE = "Migrated"
+VOID_NOTE = "Voided"
+SALES_LINE = "SalesItemLineDetail"
+ITEM_NAME = "SalesItemLineDetail.ItemRef.name"
+QTY = "SalesItemLineDetail.Qty"
+UNIT_PRICE = "SalesItemLineDetail.UnitPrice"
+
+# How Salesforce keeps the numbers (SFDX metadata): currency and Quantity__c with 2 decimals,
+# Rate__c with 4. QuickBooks values are rounded the same way before comparing, else a value with
+# more decimals would be written again on every run.
+STEPS = {
+    "Subtotal__c": CENT,
+    "Outstanding_Balance__c": CENT,
+    "Amount__c": CENT,
+    "Quantity__c": Decimal("0.01"),
+    "Rate__c": Decimal("0.0001"),
+}
+DATE_FIELDS = frozenset({"Invoice_Date__c", "Due_Date__c", "Ship_Date__c"})
+# Fields the rules compute (not in the maps), written with the mapped ones.
+COMPUTED_HEADER = ["Name", "Account__c", "Status__c", "Is_Paid__c", "Sync_Me__c"]
+COMPUTED_ITEM = ["Product__c"]
+
+INVOICE_COLUMNS = [
+    "Id",
+    "status",
+    "CustomerRef.value",
+    "PrivateNote",
+    "MetaData.LastUpdatedTime",
+    *default_map(HEADER_MAP).source_fields,
+]
+LINE_COLUMNS = [
+    "TxnId",
+    "Id",
+    "LineNum",
+    "DetailType",
+    *default_map(LINE_MAP).source_fields,
+    "SalesItemLineDetail.ItemRef.value",
+    ITEM_NAME,
+]
+SALES_ORDER_COLUMNS = ["invoice_id", "sales_order_id"]
+SF_INVOICE_COLUMNS = ["Id", EXT_INVOICE, *COMPUTED_HEADER, *default_map(HEADER_MAP).target_fields]
+SF_ITEM_COLUMNS = [
+    "Id",
+    "Invoice__c",
+    EXT_ITEM,
+    *COMPUTED_ITEM,
+    *default_map(LINE_MAP).target_fields,
+]
+SF_LINK_COLUMNS = ["Id", EXT_LINK, "Invoice__c", "Opportunity__c"]
+ACCOUNT_COLUMNS = ["Id", "External_Account_ID__c"]
+PRODUCT_COLUMNS = ["Id", "ProductCode"]
+OPPORTUNITY_COLUMNS = ["Id", "Name", "Transaction_Type__c", EXT_TXN]
+
+
+# --- values ------------------------------------------------------------------------------------
+
+
+def invoice_key(invoice_id) -> str:
+    """How outcomes and log lines name an invoice: ``QB:Invoice:130``."""
+    return f"QB:{ENTITY}:{invoice_id}"
+
+
+def item_external_id(invoice_id, line_id) -> str:
+    """External_Invoice_Line_ID__c: ``Invoice:<invoice Id>:<line Id>``."""
+    return line_external_id(ENTITY, invoice_id, line_id)
+
+
+def link_external_id(invoice_id, opportunity_id) -> str:
+    """External_ID__c of an Invoice_Opportunity_Link__c (R-INV-2)."""
+    return f"{invoice_id}:{opportunity_id}"
+
+
+def invoice_id_of(key: str) -> str:
+    """The invoice Id an outcome key names: ``QB:Invoice:130 line 2`` -> ``130``."""
+    return key.split(":", 2)[2].split()[0]
+
+
+def kind_of(sf_field: str) -> str:
+    if sf_field in DATE_FIELDS:
+        return "date"
+    return "number" if sf_field in STEPS else "text"
+
+
+def sf_value(value, sf_field: str):
+    """A QuickBooks value as Salesforce keeps it in ``sf_field`` (normalised; numbers rounded
+    half up to the field's scale), None when missing."""
+    value = normalised(value, kind_of(sf_field))
+    if isinstance(value, Decimal):
+        return value.quantize(STEPS[sf_field], ROUND_HALF_UP)
+    return value
+
+
+def same(wanted, current, sf_field: str) -> bool:
+    return sf_value(wanted, sf_field) == sf_value(current, sf_field)
+
+
+def _json(value):
+    """A plan value, JSON-ready: Decimal as text, missing as None."""
+    if missing(value):
+        return None
+    return str(value) if isinstance(value, Decimal) else value
+
+
+def _money(value) -> Decimal:
+    value = normalised(value, "number")
+    return Decimal(0) if value is None else value
+
+
+def is_voided(total, balance, private_note) -> bool:
+    """QuickBooks Online answers a voided invoice with amounts 0 and PrivateNote "Voided"
+    (api-spec 2.6.4)."""
+    note = "" if missing(private_note) else str(private_note).strip()
+    return note.startswith(VOID_NOTE) and _money(total) == 0 and _money(balance) == 0
+
+
+def invoice_status(deleted: bool, total, balance, private_note) -> str:
+    """Status__c of an invoice: Deleted, Voided, Paid (balance 0) or Open."""
+    if deleted:
+        return DELETED
+    if is_voided(total, balance, private_note):
+        return VOIDED
+    return PAID if _money(balance) == 0 else OPEN
+
+
+# --- links (R-INV-2) ---------------------------------------------------------------------------
+
+
+def opportunity_links(
+    invoice_ids, sales_orders: pd.DataFrame, opportunities: pd.DataFrame
+) -> pd.DataFrame:
+    """The Opportunities each invoice traces to: frame[invoice_id, opportunity_id, via].
+
+    ``via`` is ``"invoice"`` for the Invoice-type Opportunity whose External Transaction ID is
+    the invoice's Id, or ``"sales order <Id>"`` for a Sales Order-type Opportunity whose External
+    Transaction ID is a sales order the invoice links to (``sales_orders``: frame[invoice_id,
+    sales_order_id] from the invoices' LinkedTxn). Many-to-many: several invoices of one sales
+    order (partial invoicing) all link its Opportunity; an invoice of several sales orders
+    (consolidated invoicing) links each of their Opportunities. Each pair appears once."""
+    ids = pd.Series([str(i) for i in invoice_ids], dtype="object")
+    opps = opportunities.dropna(subset=[EXT_TXN])
+    opps = opps.assign(ext=opps[EXT_TXN].astype(str))
+    direct = opps[opps["Transaction_Type__c"] == INVOICE_TYPE]
+    direct = pd.DataFrame({"invoice_id": ids}).merge(
+        direct[["ext", "Id"]], left_on="invoice_id", right_on="ext", how="inner"
+    )
+    direct = direct.assign(via="invoice")
+    orders = opps[opps["Transaction_Type__c"] == SALES_ORDER_TYPE]
+    linked = sales_orders.assign(
+        invoice_id=sales_orders["invoice_id"].astype(str),
+        sales_order_id=sales_orders["sales_order_id"].astype(str),
+    )
+    linked = linked[linked["invoice_id"].isin(set(ids))]
+    via_orders = linked.merge(
+        orders[["ext", "Id"]], left_on="sales_order_id", right_on="ext", how="inner"
+    )
+    via_orders = via_orders.assign(via="sales order " + via_orders["sales_order_id"])
+    out = pd.concat(
+        [direct[["invoice_id", "Id", "via"]], via_orders[["invoice_id", "Id", "via"]]],
+        ignore_index=True,
+    ).rename(columns={"Id": "opportunity_id"})
+    return (
+        out.drop_duplicates(["invoice_id", "opportunity_id"])
+        .reset_index(drop=True)
+        .astype("object")
+    )
+
+
+# --- the plan ----------------------------------------------------------------------------------
+
+
+@dataclass
+class InvoiceInputs:
+    """What the extract read (normalised frames).
+
+    - ``invoices``: the QuickBooks invoices to sync, INVOICE_COLUMNS; ``status`` is "Deleted"
+      for an invoice CDC reported deleted (its other columns are then empty).
+    - ``lines``: their lines, LINE_COLUMNS (``TxnId`` = the invoice Id).
+    - ``sales_orders``: SALES_ORDER_COLUMNS, the invoices' LinkedTxn of TxnType "SalesOrder".
+    - ``sf_invoices``: the Invoice__c whose External_Invoice_ID__c is one of theirs.
+    - ``sf_items``: those Invoice__c's Invoice_Item__c, SF_ITEM_COLUMNS.
+    - ``sf_links``: those Invoice__c's Invoice_Opportunity_Link__c, SF_LINK_COLUMNS.
+    - ``accounts``: Accounts whose External_Account_ID__c is one of the invoices' customers.
+    - ``products``: Products whose ProductCode is one of the lines' item names.
+    - ``opportunities``: Opportunities whose External Transaction ID is one of the invoices'
+      Ids or of the sales orders they link to.
+    """
+
+    invoices: pd.DataFrame
+    lines: pd.DataFrame
+    sales_orders: pd.DataFrame
+    sf_invoices: pd.DataFrame
+    sf_items: pd.DataFrame
+    sf_links: pd.DataFrame
+    accounts: pd.DataFrame
+    products: pd.DataFrame
+    opportunities: pd.DataFrame
+
+
+@dataclass
+class InvoicePlan:
+    """Salesforce writes for one run, each with the ``key`` its outcome is reported under.
+
+    - ``placeholders``: Opportunities to upsert by External_Transaction_ID__c (R-INV-3).
+    - ``invoices``: Invoice__c to upsert by External_Invoice_ID__c, every header field (one
+      column set, so a Bulk API job can carry them), ``Last_Sync_Date__c: None``.
+    - ``marks``: deleted invoices' Invoice__c to upsert (Status, balance, Is Paid, stamp).
+    - ``item_creates``: Invoice_Item__c that do not exist yet: every field plus the parent by
+      ``Invoice__r: {External_Invoice_ID__c}`` (a master-detail is set on creation only).
+    - ``item_updates``: existing Invoice_Item__c whose fields differ (every field, no parent).
+    - ``item_deletes``: ``{key, Id, reason}`` of items whose line is gone from the invoice.
+    - ``links``: Invoice_Opportunity_Link__c to create (upsert by External_ID__c):
+      ``Invoice__r`` by the invoice's External ID and ``Opportunity__c``, or ``placeholder``
+      (the invoice Id whose placeholder's Id the load fills in).
+    - ``skips`` (not written, with reason and level), ``notes`` (written, with a warning).
+    - ``retry``: invoice Ids to read again next run even if unchanged (a missing Account or
+      Product that a later run can fill in).
+    """
+
+    placeholders: list[dict] = field(default_factory=list)
+    invoices: list[dict] = field(default_factory=list)
+    marks: list[dict] = field(default_factory=list)
+    item_creates: list[dict] = field(default_factory=list)
+    item_updates: list[dict] = field(default_factory=list)
+    item_deletes: list[dict] = field(default_factory=list)
+    links: list[dict] = field(default_factory=list)
+    skips: pd.DataFrame = field(default_factory=empty_skips)
+    notes: pd.DataFrame = field(default_factory=empty_skips)
+    retry: list[str] = field(default_factory=list)
+
+
+def _by(frame: pd.DataFrame, column: str) -> dict[str, dict]:
+    """Rows of ``frame`` as dicts keyed by ``column`` (as text); first row wins."""
+    rows = frame.dropna(subset=[column]).drop_duplicates(column)
+    return {str(r[column]): r for r in rows.to_dict("records")}
+
+
+def _changed(wanted: dict, current: dict | None) -> bool:
+    if current is None:
+        return True
+    return any(not same(v, current.get(k), k) for k, v in wanted.items())
+
+
+def wanted_invoices(
+    invoices: pd.DataFrame, accounts: pd.DataFrame, header_map: FieldMap
+) -> pd.DataFrame:
+    """Per live (not deleted) invoice, the Invoice__c fields QuickBooks calls for, in Salesforce
+    form (JSON-ready); ``Account__c`` missing when no Account has the customer's Id."""
+    live = invoices[invoices["status"].map(lambda s: missing(s) or s != DELETED)].reset_index(
+        drop=True
+    )
+    out = apply_map(live, header_map)
+    for target in out.columns:
+        out[target] = out[target].map(lambda v, t=target: _json(sf_value(v, t))).astype("object")
+    status = [
+        invoice_status(False, t, b, n)
+        for t, b, n in zip(live["TotalAmt"], live["Balance"], live["PrivateNote"], strict=True)
+    ]
+    out["Status__c"] = pd.Series(status, index=out.index, dtype="object")
+    # A voided invoice owes nothing, whatever Balance says.
+    out.loc[out["Status__c"] == VOIDED, "Outstanding_Balance__c"] = "0.00"
+    out["Is_Paid__c"] = (out["Status__c"] == PAID).astype(bool).astype("object")
+    out["Name"] = [
+        f"Invoice {i if missing(n) else n}"
+        for i, n in zip(live["Id"], live["DocNumber"], strict=True)
+    ]
+    account_of = {
+        str(e): i
+        for e, i in zip(accounts["External_Account_ID__c"], accounts["Id"], strict=True)
+        if not missing(e)
+    }
+    out["Account__c"] = [
+        None if missing(c) else account_of.get(str(c)) for c in live["CustomerRef.value"]
+    ]
+    out["Sync_Me__c"] = False
+    out[EXT_INVOICE] = live["Id"].astype(str)
+    out["customer_id"] = live["CustomerRef.value"]
+    return out
+
+
+def wanted_items(lines: pd.DataFrame, products: pd.DataFrame, line_map: FieldMap) -> pd.DataFrame:
+    """Per sales line, the Invoice_Item__c fields (JSON-ready) plus ``invoice_id``, ``line_key``,
+    ``item_name``; ``Product__c`` missing when no Product has the item's name as ProductCode."""
+    sales = lines[lines["DetailType"] == SALES_LINE].reset_index(drop=True)
+    out = apply_map(sales, line_map)
+    for target in out.columns:
+        out[target] = out[target].map(lambda v, t=target: _json(sf_value(v, t))).astype("object")
+    product_of = {
+        str(c): i
+        for c, i in zip(products["ProductCode"], products["Id"], strict=True)
+        if not missing(c)
+    }
+    out["item_name"] = sales[ITEM_NAME]
+    out["Product__c"] = [None if missing(n) else product_of.get(str(n)) for n in sales[ITEM_NAME]]
+    out["invoice_id"] = sales["TxnId"].astype(str)
+    out[EXT_ITEM] = [
+        item_external_id(t, i) for t, i in zip(sales["TxnId"], sales["Id"], strict=True)
+    ]
+    out["line_key"] = [
+        f"{invoice_key(t)} line {i}" for t, i in zip(sales["TxnId"], sales["Id"], strict=True)
+    ]
+    return out
+
+
+def plan_invoices(
+    inputs: InvoiceInputs,
+    *,
+    create_missing_opportunities: bool = False,
+    link_opportunities: bool = True,
+    header_map: FieldMap | None = None,
+    line_map: FieldMap | None = None,
+) -> InvoicePlan:
+    """Everything one run writes to Salesforce for the given QuickBooks invoices.
+
+    ``link_opportunities`` off (the historical migration, R-MIG-2) links no existing
+    Opportunity; placeholders then come from ``create_missing_opportunities`` alone."""
+    header_map = header_map or default_map(HEADER_MAP)
+    line_map = line_map or default_map(LINE_MAP)
+    plan = InvoicePlan()
+    found: list[pd.DataFrame] = []
+    notes: list[pd.DataFrame] = []
+    retry: set[str] = set()
+    header_fields = [*header_map.target_fields, *COMPUTED_HEADER]
+    item_fields = [*line_map.target_fields, *COMPUTED_ITEM]
+    current = _by(inputs.sf_invoices, EXT_INVOICE)
+    invoices = inputs.invoices.assign(Id=inputs.invoices["Id"].astype(str))
+
+    # Deleted in QuickBooks (CDC): marked in Salesforce, never silently left.
+    deleted = invoices[invoices["status"] == DELETED]
+    gone = []
+    for invoice_id in deleted["Id"]:
+        record = current.get(invoice_id)
+        if record is None:
+            gone.append(invoice_id)
+            continue
+        mark = {"Status__c": DELETED, "Outstanding_Balance__c": "0.00", "Is_Paid__c": False}
+        if _changed(mark, record):
+            plan.marks.append(
+                {
+                    "key": invoice_key(invoice_id),
+                    EXT_INVOICE: invoice_id,
+                    **mark,
+                    "Last_Sync_Date__c": None,
+                }
+            )
+    found.append(
+        skips(
+            [invoice_key(i) for i in gone],
+            "deleted in QuickBooks before it was ever synced: nothing to mark in Salesforce",
+            INFO,
+        )
+    )
+
+    # Live invoices: header, items.
+    want = wanted_invoices(invoices, inputs.accounts, header_map)
+    no_account = want[want["Account__c"].isna()]
+    for _, row in no_account.iterrows():
+        kept = (current.get(row[EXT_INVOICE]) or {}).get("Account__c")
+        want.loc[want[EXT_INVOICE] == row[EXT_INVOICE], "Account__c"] = (
+            None if missing(kept) else kept
+        )
+    notes.append(
+        skips(
+            [invoice_key(i) for i in no_account[EXT_INVOICE]],
+            pd.Series(
+                [
+                    f"no Account has External Account ID {c} (the invoice's QuickBooks customer): "
+                    "the Invoice's Account is left as it is until the customer is synced"
+                    for c in no_account["customer_id"]
+                ],
+                dtype="object",
+            ),
+            WARNING,
+        )
+    )
+    retry |= set(no_account[EXT_INVOICE])
+    items = wanted_items(inputs.lines, inputs.products, line_map)
+    items = items[items["invoice_id"].isin(set(want[EXT_INVOICE]))].copy()
+    sf_items = _by(inputs.sf_items, EXT_ITEM)
+    no_product = items[items["Product__c"].isna()]
+    for _, row in no_product.iterrows():
+        kept = (sf_items.get(row[EXT_ITEM]) or {}).get("Product__c")
+        items.loc[items[EXT_ITEM] == row[EXT_ITEM], "Product__c"] = None if missing(kept) else kept
+    notes.append(
+        skips(
+            no_product["line_key"],
+            pd.Series(
+                [
+                    f"item {'with no name' if missing(n) else repr(n)} has no Product with that "
+                    "Product Code in Salesforce: the Invoice Item is loaded without a Product"
+                    for n in no_product["item_name"]
+                ],
+                dtype="object",
+            ),
+            WARNING,
+        )
+    )
+    retry |= set(no_product["invoice_id"])
+
+    for row in want.to_dict("records"):
+        invoice_id = row[EXT_INVOICE]
+        wanted = {f: _json(row[f]) for f in header_fields}
+        if _changed(wanted, current.get(invoice_id)):
+            plan.invoices.append(
+                {
+                    "key": invoice_key(invoice_id),
+                    EXT_INVOICE: invoice_id,
+                    **wanted,
+                    "Last_Sync_Date__c": None,
+                }
+            )
+    for row in items.to_dict("records"):
+        wanted = {f: _json(row[f]) for f in item_fields}
+        existing = sf_items.get(row[EXT_ITEM])
+        if existing is None:
+            plan.item_creates.append(
+                {
+                    "key": row["line_key"],
+                    "invoice_id": row["invoice_id"],
+                    EXT_ITEM: row[EXT_ITEM],
+                    **wanted,
+                    "Invoice__r": {EXT_INVOICE: row["invoice_id"]},
+                }
+            )
+        elif _changed(wanted, existing):
+            plan.item_updates.append(
+                {
+                    "key": row["line_key"],
+                    "invoice_id": row["invoice_id"],
+                    EXT_ITEM: row[EXT_ITEM],
+                    **wanted,
+                }
+            )
+    # Items whose line is gone from a live invoice (a deleted invoice keeps its items).
+    parent_of = {
+        str(r["Id"]): str(r[EXT_INVOICE])
+        for r in inputs.sf_invoices.to_dict("records")
+        if not missing(r.get(EXT_INVOICE))
+    }
+    live_ids = set(want[EXT_INVOICE])
+    kept_items = set(items[EXT_ITEM])
+    for row in inputs.sf_items.to_dict("records"):
+        invoice_id = parent_of.get(str(row["Invoice__c"]))
+        if invoice_id in live_ids and row[EXT_ITEM] not in kept_items:
+            plan.item_deletes.append(
+                {
+                    "key": f"{invoice_key(invoice_id)} Invoice Item {row['Id']}",
+                    "Id": row["Id"],
+                    "invoice_id": invoice_id,
+                    "reason": f"its line ({row[EXT_ITEM]}) is no longer on the QuickBooks invoice",
+                }
+            )
+
+    _plan_links(plan, inputs, want, found, create_missing_opportunities, link_opportunities)
+    frames = [f for f in found if len(f)]
+    plan.skips = pd.concat(frames, ignore_index=True) if frames else empty_skips()
+    frames = [f for f in notes if len(f)]
+    plan.notes = pd.concat(frames, ignore_index=True) if frames else empty_skips()
+    plan.retry = sorted(retry)
+    return plan
+
+
+def _plan_links(
+    plan: InvoicePlan,
+    inputs: InvoiceInputs,
+    want: pd.DataFrame,
+    found: list[pd.DataFrame],
+    create_missing: bool,
+    link_opportunities: bool,
+) -> None:
+    """Links to the Opportunities each live invoice traces to, and placeholders (R-INV-2/3)."""
+    ids = list(want[EXT_INVOICE])
+    traced = (
+        opportunity_links(ids, inputs.sales_orders, inputs.opportunities)
+        if link_opportunities
+        else pd.DataFrame(columns=["invoice_id", "opportunity_id", "via"])
+    )
+    existing = set(inputs.sf_links[EXT_LINK].dropna().astype(str))
+    parent_of = {
+        str(r["Id"]): str(r[EXT_INVOICE])
+        for r in inputs.sf_invoices.to_dict("records")
+        if not missing(r.get(EXT_INVOICE))
+    }
+    has_link = {parent_of.get(str(i)) for i in inputs.sf_links["Invoice__c"].dropna()}
+    for row in traced.to_dict("records"):
+        ext = link_external_id(row["invoice_id"], row["opportunity_id"])
+        if ext not in existing:
+            plan.links.append(
+                {
+                    "key": f"{invoice_key(row['invoice_id'])} Opportunity {row['opportunity_id']}",
+                    "invoice_id": row["invoice_id"],
+                    "reason": f"traced through the {row['via']}",
+                    EXT_LINK: ext,
+                    "Invoice__r": {EXT_INVOICE: row["invoice_id"]},
+                    "Opportunity__c": row["opportunity_id"],
+                }
+            )
+    if not create_missing:
+        return
+    holder = {
+        str(e): (i, t)
+        for e, i, t in zip(
+            inputs.opportunities[EXT_TXN],
+            inputs.opportunities["Id"],
+            inputs.opportunities["Transaction_Type__c"],
+            strict=True,
+        )
+        if not missing(e)
+    }
+    linked = set(traced["invoice_id"]) | has_link
+    taken_keys, taken_reasons = [], []
+    for row in want.to_dict("records"):
+        invoice_id = row[EXT_INVOICE]
+        if invoice_id in linked or row["Status__c"] == VOIDED:
+            continue
+        if invoice_id in holder:
+            opp_id, kind = holder[invoice_id]
+            if kind == INVOICE_TYPE and not link_opportunities:
+                # The migration links no existing Opportunity (R-MIG-2), nor overwrites one.
+                reason = (
+                    f"Opportunity {opp_id} already has this invoice's Id as External Transaction "
+                    "ID: no placeholder is created and it is not linked (R-MIG-2)"
+                )
+            else:
+                reason = (
+                    f"Opportunity {opp_id} (Transaction Type "
+                    f"{'not set' if missing(kind) else repr(kind)}) holds this invoice's Id as "
+                    "External Transaction ID, which is unique: no placeholder Opportunity can be "
+                    "created; correct that Opportunity's External Transaction ID or Type (R-INV-3)"
+                )
+            taken_keys.append(invoice_key(invoice_id))
+            taken_reasons.append(reason)
+            continue
+        plan.placeholders.append(
+            {
+                "key": invoice_key(invoice_id),
+                EXT_TXN: invoice_id,
+                "Name": row["Name"],
+                "StageName": PLACEHOLDER_STAGE,
+                "CloseDate": _json(row["Invoice_Date__c"]),
+                "AccountId": _json(row["Account__c"]),
+                "Transaction_Type__c": INVOICE_TYPE,
+                "External_Transaction_Number__c": _json(row["Invoice_Number__c"]),
+                "Last_Sync_Date__c": None,
+            }
+        )
+        plan.links.append(
+            {
+                "key": f"{invoice_key(invoice_id)} placeholder Opportunity",
+                "invoice_id": invoice_id,
+                "reason": "placeholder Opportunity (create_missing_opportunities)",
+                EXT_LINK: None,
+                "Invoice__r": {EXT_INVOICE: invoice_id},
+                "Opportunity__c": None,
+                "placeholder": invoice_id,
+            }
+        )
+    found.append(skips(taken_keys, pd.Series(taken_reasons, dtype="object"), WARNING))

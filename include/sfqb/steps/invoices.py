@@ -1,0 +1,482 @@
+"""The invoices area's I/O steps: extract, plan, load, commit (SPEC section 5, R-INV-1..6).
+
+QuickBooks Invoices and Payments changed since their streams' watermarks are read through
+Change Data Capture (deletions included); a changed payment (applied, edited, voided) brings
+back the invoices its lines point to, re-read by Id: payments are found through the Payment
+changes, never by rereading every invoice. The rules are ``sfqb.areas.invoices``; only
+Salesforce is written.
+
+The historical migration (SPEC section 6) reuses the transform and load for any list of QuickBooks
+invoice records: ``sync_records(run, records, sf=..., create_missing_opportunities=...,
+link_opportunities=False)`` reads the Salesforce side for them, plans and loads, and returns
+the area report. extract/plan/load below are built from the same pieces.
+
+Keys in outcomes and log lines: ``QB:Invoice:<Id>`` for the Invoice__c (and a placeholder
+Opportunity), ``QB:Invoice:<Id> line <line Id>`` for an Invoice_Item__c,
+``QB:Invoice:<Id> Invoice Item <Salesforce Id>`` for one deleted and
+``QB:Invoice:<Id> Opportunity <Id>`` for a link.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+
+import pandas as pd
+
+from sfqb.areas import invoices as rules
+from sfqb.extract import soql
+from sfqb.extract.frames import add_address_columns, missing, records_frame
+from sfqb.load import now_stamp, sf_outcomes
+from sfqb.outcomes import (
+    CREATED,
+    FAILED,
+    UPDATED,
+    add_warnings,
+    area_report,
+    log_problems,
+    outcomes,
+)
+from sfqb.steps.common import (
+    commit_area,
+    preferences,
+    quickbooks_hook,
+    run_windows,
+    salesforce_hook,
+    sync_state,
+)
+from sfqb.windows import Window
+
+log = logging.getLogger(__name__)
+
+STREAMS = rules.STREAMS
+DELETED = "deleted"
+# Plan entries carry these for the load's bookkeeping; they are not Salesforce fields.
+BOOKKEEPING = ("key", "invoice_id", "reason", "placeholder")
+MONEY_FIELDS = ("Subtotal__c", "Outstanding_Balance__c", "Amount__c", "Quantity__c", "Rate__c")
+SF_NUMBERS = MONEY_FIELDS
+
+
+def _text_numbers(frame: pd.DataFrame, columns) -> pd.DataFrame:
+    """Numbers as exact text (Decimal does not travel through XCom's Parquet)."""
+    for column in columns:
+        if column in frame.columns:
+            frame[column] = (
+                frame[column].map(lambda v: None if missing(v) else str(v)).astype("object")
+            )
+    return frame
+
+
+def invoice_frames(records: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(invoices, lines, sales_orders) of QuickBooks invoice records (CDC's deleted ones too).
+
+    Sales-form custom fields are flattened by name (``CustomField.PO Number``); the address
+    blocks are derived as the Address Block fields show them; money stays exact (text);
+    ``sales_orders`` holds the LinkedTxn of TxnType "SalesOrder" (QuickBooks Desktop)."""
+    headers, lines, orders = [], [], []
+    for record in records:
+        head = {k: v for k, v in record.items() if k not in ("Line", "CustomField", "LinkedTxn")}
+        for custom in record.get("CustomField") or []:
+            if custom.get("Name"):
+                head[f"CustomField.{custom['Name']}"] = custom.get("StringValue")
+        headers.append(head)
+        lines += [{**line, "TxnId": str(record["Id"])} for line in record.get("Line") or []]
+        orders += [
+            {"invoice_id": str(record["Id"]), "sales_order_id": str(link["TxnId"])}
+            for link in record.get("LinkedTxn") or []
+            if link.get("TxnType") == "SalesOrder" and link.get("TxnId")
+        ]
+    invoices = records_frame(headers, rules.INVOICE_COLUMNS)
+    for prefix in ("BillAddr", "ShipAddr"):
+        invoices = add_address_columns(invoices, prefix)
+    invoices = invoices[rules.INVOICE_COLUMNS].copy()
+    invoices["Id"] = invoices["Id"].astype(str)
+    line_frame = records_frame(lines, rules.LINE_COLUMNS)[rules.LINE_COLUMNS].copy()
+    line_frame["Id"] = (
+        line_frame["Id"].map(lambda v: None if missing(v) else str(v)).astype("object")
+    )
+    return (
+        _text_numbers(invoices, ["TotalAmt", "Balance"]),
+        _text_numbers(line_frame, ["Amount", rules.QTY, rules.UNIT_PRICE, "LineNum"]),
+        records_frame(orders, rules.SALES_ORDER_COLUMNS)[rules.SALES_ORDER_COLUMNS].copy(),
+    )
+
+
+def _frame(records, columns: list[str]) -> pd.DataFrame:
+    frame = records_frame(records, columns)[columns].copy()
+    return _text_numbers(frame, SF_NUMBERS)
+
+
+def read_salesforce(
+    sf, invoices: pd.DataFrame, lines: pd.DataFrame, sales_orders: pd.DataFrame
+) -> dict:
+    """What the plan compares the invoices with, in the fewest calls (``query_in``): their
+    Invoice__c, those records' items and links, the Accounts of their customers, the Products of
+    their items (by ProductCode) and the Opportunities of their Ids and sales orders."""
+    ids = list(invoices["Id"].astype(str))
+    sf_invoices = _frame(
+        sf.query_in("Invoice__c", rules.SF_INVOICE_COLUMNS, rules.EXT_INVOICE, ids),
+        rules.SF_INVOICE_COLUMNS,
+    )
+    parents = list(sf_invoices["Id"].dropna())
+    sf_items = _frame(
+        sf.query_in("Invoice_Item__c", rules.SF_ITEM_COLUMNS, "Invoice__c", parents),
+        rules.SF_ITEM_COLUMNS,
+    )
+    sf_links = _frame(
+        sf.query_in("Invoice_Opportunity_Link__c", rules.SF_LINK_COLUMNS, "Invoice__c", parents),
+        rules.SF_LINK_COLUMNS,
+    )
+    accounts = _frame(
+        sf.query_in(
+            "Account",
+            rules.ACCOUNT_COLUMNS,
+            "External_Account_ID__c",
+            invoices["CustomerRef.value"].dropna().astype(str),
+        ),
+        rules.ACCOUNT_COLUMNS,
+    )
+    sales = lines[lines["DetailType"] == rules.SALES_LINE]
+    products = _frame(
+        sf.query_in(
+            "Product2", rules.PRODUCT_COLUMNS, "ProductCode", sales[rules.ITEM_NAME].dropna()
+        ),
+        rules.PRODUCT_COLUMNS,
+    )
+    txn_ids = ids + list(sales_orders["sales_order_id"].dropna().astype(str))
+    opportunities = _frame(
+        sf.query_in("Opportunity", rules.OPPORTUNITY_COLUMNS, rules.EXT_TXN, txn_ids),
+        rules.OPPORTUNITY_COLUMNS,
+    )
+    return {
+        "sf_invoices": sf_invoices,
+        "sf_items": sf_items,
+        "sf_links": sf_links,
+        "accounts": accounts,
+        "products": products,
+        "opportunities": opportunities,
+    }
+
+
+def _empty(windows: dict) -> dict:
+    invoices, lines, orders = invoice_frames([])
+    return {
+        "windows": windows,
+        "ran": False,
+        "invoices": invoices,
+        "lines": lines,
+        "sales_orders": orders,
+        "sf_invoices": records_frame([], rules.SF_INVOICE_COLUMNS),
+        "sf_items": records_frame([], rules.SF_ITEM_COLUMNS),
+        "sf_links": records_frame([], rules.SF_LINK_COLUMNS),
+        "accounts": records_frame([], rules.ACCOUNT_COLUMNS),
+        "products": records_frame([], rules.PRODUCT_COLUMNS),
+        "opportunities": records_frame([], rules.OPPORTUNITY_COLUMNS),
+    }
+
+
+def paid_invoice_ids(payments: list[dict]) -> set[str]:
+    """The invoices the lines of changed payments point to (``LinkedTxn`` of TxnType Invoice).
+    A deleted payment comes back from CDC without lines: the invoices it was applied to change
+    themselves (balance, LinkedTxn) and come through the Invoice changes."""
+    ids = set()
+    for payment in payments:
+        for line in payment.get("Line") or []:
+            for link in line.get("LinkedTxn") or []:
+                if link.get("TxnType") == "Invoice" and link.get("TxnId"):
+                    ids.add(str(link["TxnId"]))
+    return ids
+
+
+def read_quickbooks(qb, sf, state, windows: dict) -> list[dict]:
+    """The invoices to sync: Invoice changes (CDC, deletions included) since the earliest window
+    start, the invoices of the changed payments, those a previous run left to retry, and those a
+    user ticked Sync_Me__c on in Salesforce (R-GEN-9)."""
+    entities = [e for e, stream in STREAMS.items() if windows.get(stream)]
+    changed: dict[str, list[dict]] = {e: [] for e in STREAMS}
+    if entities:
+        since = min(Window.from_xcom(windows[STREAMS[e]]).start for e in entities)
+        changed.update(qb.changes(entities, since))
+    invoices = {str(r["Id"]): r for r in changed["Invoice"]}
+    payments = changed["Payment"]
+    wanted = paid_invoice_ids(payments)
+    wanted |= set(state.retries(rules.INVOICE_STREAM))
+    ticked = sf.query(
+        soql.select("Invoice__c", [rules.EXT_INVOICE], where=soql.eq("Sync_Me__c", True))
+    )
+    wanted |= {str(r[rules.EXT_INVOICE]) for r in ticked if r.get(rules.EXT_INVOICE)}
+    reread = sorted(wanted - set(invoices))
+    if reread:
+        invoices.update({str(r["Id"]): r for r in qb.query_in("Invoice", "Id", reread)})
+    log.info(
+        "invoices: %d QuickBooks invoices changed (%d deleted), %d payments changed (%d deleted); "
+        "%d invoices re-read for payments, retries and Sync Me",
+        len(changed["Invoice"]),
+        sum(r.get("status") == rules.DELETED for r in changed["Invoice"]),
+        len(payments),
+        sum(r.get("status") == rules.DELETED for r in payments),
+        len(reread),
+    )
+    return list(invoices.values())
+
+
+def _inputs(records: list[dict], sf) -> dict:
+    invoices, lines, orders = invoice_frames(records)
+    return {
+        "invoices": invoices,
+        "lines": lines,
+        "sales_orders": orders,
+        **read_salesforce(sf, invoices, lines, orders),
+    }
+
+
+def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
+    """The changed invoices (and those of changed payments) and what the plan compares them
+    with. With ``sync_invoices`` off (R-INV-5) nothing is read."""
+    prefs = preferences(run)
+    if not prefs.sync_invoices:
+        log.info("invoices: sync_invoices is off: QuickBooks invoices are not read (R-INV-5)")
+        return _empty({})
+    state = state or sync_state()
+    windows = run_windows(run, list(STREAMS.values()), state)
+    sf, qb = sf or salesforce_hook(), qb or quickbooks_hook()
+    records = read_quickbooks(qb, sf, state, windows)
+    return {"windows": windows, "ran": True, **_inputs(records, sf)}
+
+
+def plan_extracted(
+    extracted: dict, *, create_missing_opportunities: bool, link_opportunities: bool = True
+) -> dict:
+    """The pure rules over extracted frames; an XCom-ready dict."""
+    inputs = rules.InvoiceInputs(
+        **{name: extracted[name] for name in rules.InvoiceInputs.__dataclass_fields__}
+    )
+    result = rules.plan_invoices(
+        inputs,
+        create_missing_opportunities=create_missing_opportunities,
+        link_opportunities=link_opportunities,
+    )
+    log.info(
+        "invoices plan: %d invoices to write, %d deleted to mark; items: %d to create, %d to "
+        "update, %d to delete; %d links, %d placeholder opportunities; %d skipped",
+        len(result.invoices),
+        len(result.marks),
+        len(result.item_creates),
+        len(result.item_updates),
+        len(result.item_deletes),
+        len(result.links),
+        len(result.placeholders),
+        len(result.skips),
+    )
+    return {
+        "placeholders": result.placeholders,
+        "invoices": result.invoices,
+        "marks": result.marks,
+        "item_creates": result.item_creates,
+        "item_updates": result.item_updates,
+        "item_deletes": result.item_deletes,
+        "links": result.links,
+        "skips": result.skips,
+        "notes": result.notes,
+        "retry": result.retry,
+    }
+
+
+def plan(run: dict, extracted: dict) -> dict:
+    """The plan for the run's preferences (``create_missing_opportunities``, R-INV-3)."""
+    return plan_extracted(
+        extracted, create_missing_opportunities=preferences(run).create_missing_opportunities
+    )
+
+
+def _record(entry: dict, stamp: str | None = None) -> dict:
+    """A plan entry as a Salesforce record: bookkeeping dropped, money Decimal, stamped."""
+    record = {k: v for k, v in entry.items() if k not in BOOKKEEPING}
+    for name in MONEY_FIELDS:
+        if record.get(name) is not None:
+            record[name] = Decimal(str(record[name]))
+    if "Last_Sync_Date__c" in record:
+        record["Last_Sync_Date__c"] = stamp
+    return record
+
+
+def _apply(results, entries: list[dict], by: str, done: list[dict]) -> dict[str, object]:
+    """Outcome rows for ``results`` (keyed by ``entry[by]``) under the entries' keys; returns
+    ``entry[by]`` -> the result (failed ones included)."""
+    key_of = {str(e[by]): e["key"] for e in entries}
+    by_value = {str(r.key): r for r in results}
+    for row in sf_outcomes(results):
+        row["key"] = key_of.get(row["key"], row["key"])
+        done.append(row)
+    return by_value
+
+
+def _blocked(entries: list[dict], failed: set[str], what: str, done: list[dict]) -> list[dict]:
+    """Entries of invoices that failed are not sent: a FAILED outcome each; the rest returned."""
+    kept = []
+    for entry in entries:
+        if entry["invoice_id"] in failed:
+            done.append(
+                {
+                    "key": entry["key"],
+                    "action": FAILED,
+                    "target_id": None,
+                    "reason": f"not written: its {what} could not be written",
+                }
+            )
+        else:
+            kept.append(entry)
+    return kept
+
+
+def load(run: dict, plan: dict, *, sf=None) -> dict:
+    """Write the plan: placeholder Opportunities, Invoice__c upserts (and deleted marks),
+    Invoice_Item__c upserts, deletes of removed items, then the links. Every Invoice__c and
+    Opportunity write is stamped with Last_Sync_Date__c (R-GEN-7). One outcome per record; a
+    failure is a WARNING and its invoice is read again next run (R-GEN-5)."""
+    done: list[dict] = []
+    writes = (
+        "placeholders",
+        "invoices",
+        "marks",
+        "item_creates",
+        "item_updates",
+        "item_deletes",
+        "links",
+    )
+    if any(plan[w] for w in writes):
+        sf = sf or salesforce_hook()
+        stamp = now_stamp()
+        opp_ids: dict[str, str] = {}
+        failed_placeholders: set[str] = set()
+        if plan["placeholders"]:
+            results = _apply(
+                sf.upsert(
+                    "Opportunity",
+                    [_record(p, stamp) for p in plan["placeholders"]],
+                    ext_id_field=rules.EXT_TXN,
+                ),
+                plan["placeholders"],
+                rules.EXT_TXN,
+                done,
+            )
+            for invoice_id, result in results.items():
+                if result.ok:
+                    opp_ids[invoice_id] = result.id
+                else:
+                    failed_placeholders.add(invoice_id)
+        failed: set[str] = set()
+        for group in ("invoices", "marks"):
+            if plan[group]:
+                results = _apply(
+                    sf.upsert(
+                        "Invoice__c",
+                        [_record(i, stamp) for i in plan[group]],
+                        ext_id_field=rules.EXT_INVOICE,
+                    ),
+                    plan[group],
+                    rules.EXT_INVOICE,
+                    done,
+                )
+                failed |= {k for k, r in results.items() if not r.ok}
+        for group in ("item_creates", "item_updates"):
+            entries = _blocked(plan[group], failed, "invoice", done)
+            if entries:
+                _apply(
+                    sf.upsert(
+                        "Invoice_Item__c",
+                        [_record(e) for e in entries],
+                        ext_id_field=rules.EXT_ITEM,
+                    ),
+                    entries,
+                    rules.EXT_ITEM,
+                    done,
+                )
+        deletes = _blocked(plan["item_deletes"], failed, "invoice", done)
+        if deletes:
+            results = sf.delete([d["Id"] for d in deletes], bulk_sobject="Invoice_Item__c")
+            key_of = {d["Id"]: d for d in deletes}
+            for row in sf_outcomes(results):
+                entry = key_of.get(row["key"])
+                if row["action"] != FAILED:
+                    row["action"] = DELETED
+                    log.info("%s: deleted %s: %s", rules.AREA, entry["key"], entry["reason"])
+                row["key"] = entry["key"] if entry else row["key"]
+                done.append(row)
+        links = _blocked(
+            plan["links"], failed | failed_placeholders, "invoice or placeholder", done
+        )
+        records = []
+        for link in links:
+            if link.get("placeholder"):
+                opp = opp_ids[link["placeholder"]]
+                link = {
+                    **link,
+                    "Opportunity__c": opp,
+                    rules.EXT_LINK: rules.link_external_id(link["placeholder"], opp),
+                }
+            records.append(link)
+        if records:
+            _apply(
+                sf.upsert(
+                    "Invoice_Opportunity_Link__c",
+                    [_record(r) for r in records],
+                    ext_id_field=rules.EXT_LINK,
+                ),
+                records,
+                rules.EXT_LINK,
+                done,
+            )
+    return _report(plan, outcomes(done))
+
+
+def _report(plan: dict, frame: pd.DataFrame) -> dict:
+    skipped = plan["skips"]
+    log_problems(log, rules.AREA, skipped, frame)
+    notes = [f"{rules.AREA}: {n.key}: {n.reason}" for n in plan["notes"].itertuples()]
+    for line in notes:
+        log.warning("%s", line)
+    report = add_warnings(area_report(rules.AREA, skipped, frame), notes)
+    report[DELETED] = int((frame["action"] == DELETED).sum())
+    undone = set(plan.get("retry") or [])
+    undone |= {
+        rules.invoice_id_of(k) for k in frame.loc[frame["action"] == FAILED, "key"].astype(str)
+    }
+    report["retry"] = {rules.INVOICE_STREAM: sorted(undone), rules.PAYMENT_STREAM: []}
+    log.info(
+        "invoices: %d records created, %d updated, %d deleted, %d failed",
+        report[CREATED],
+        report[UPDATED],
+        report[DELETED],
+        report[FAILED],
+    )
+    return report
+
+
+def commit(run: dict, extracted: dict, report: dict, *, state=None) -> dict:
+    """After a successful load: save the invoices to read again, then move the watermarks.
+    With the area off nothing moves."""
+    if not extracted.get("ran"):
+        return {}
+    return commit_area(run, extracted, report, state)
+
+
+def sync_records(
+    run: dict,
+    records: list[dict],
+    *,
+    sf=None,
+    create_missing_opportunities: bool,
+    link_opportunities: bool = True,
+) -> dict:
+    """Transform and load any list of QuickBooks invoice records (the migration's entry point,
+    SPEC section 6): reads the Salesforce side for them, plans, loads; returns the area report
+    (its ``retry`` names the invoices that failed or wait for an Account or Product).
+    ``link_opportunities=False`` links no existing Opportunity (R-MIG-2)."""
+    sf = sf or salesforce_hook()
+    planned = plan_extracted(
+        _inputs(records, sf),
+        create_missing_opportunities=create_missing_opportunities,
+        link_opportunities=link_opportunities,
+    )
+    return load(run, planned, sf=sf)
