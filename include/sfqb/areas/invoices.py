@@ -303,9 +303,8 @@ def wanted_invoices(
 ) -> pd.DataFrame:
     """Per live (not deleted) invoice, the Invoice__c fields QuickBooks calls for, in Salesforce
     form (JSON-ready); ``Account__c`` missing when no Account has the customer's Id."""
-    live = invoices[invoices["status"].map(lambda s: missing(s) or s != DELETED)].reset_index(
-        drop=True
-    )
+    alive = invoices["status"].map(lambda s: missing(s) or s != DELETED).astype(bool)
+    live = invoices[alive].reset_index(drop=True)
     out = apply_map(live, header_map)
     for target in out.columns:
         out[target] = out[target].map(lambda v, t=target: _json(sf_value(v, t))).astype("object")
@@ -383,7 +382,7 @@ def plan_invoices(
     invoices = inputs.invoices.assign(Id=inputs.invoices["Id"].astype(str))
 
     # Deleted in QuickBooks (CDC): marked in Salesforce, never silently left.
-    deleted = invoices[invoices["status"] == DELETED]
+    deleted = invoices[(invoices["status"] == DELETED).astype(bool)]
     gone = []
     for invoice_id in deleted["Id"]:
         record = current.get(invoice_id)

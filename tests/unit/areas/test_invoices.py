@@ -556,3 +556,74 @@ def test_given_changed_payments_when_read_then_only_their_invoices_are_named():
         {"domain": "QBO", "status": "Deleted", "Id": "903"},
     ]
     assert paid_invoice_ids(payments) == {"130", "131", "132"}
+
+
+def test_given_no_invoices_when_planned_then_nothing_is_written():
+    """R-INV-5: an empty extract (the area off, or nothing changed) plans nothing."""
+    plan = plan_invoices(inputs([]), create_missing_opportunities=True)
+    assert plan.invoices == plan.marks == plan.item_creates == plan.links == []
+    assert plan.placeholders == [] and plan.skips.empty and plan.notes.empty
+
+
+class FakeQuickBooks:
+    """Answers ``changes`` with given records and records every ``query_in``."""
+
+    def __init__(self, changes: dict, invoices: dict):
+        self._changes, self._invoices, self.asked = changes, invoices, []
+
+    def changes(self, entities, since):
+        self.since = since
+        return {e: list(self._changes.get(e, [])) for e in entities}
+
+    def query_in(self, entity, prop, values):
+        values = sorted(values)
+        self.asked.append((entity, prop, values))
+        return [self._invoices[v] for v in values if v in self._invoices]
+
+
+class FakeSalesforce:
+    def __init__(self, ticked=()):
+        self.ticked = list(ticked)
+
+    def query(self, text):
+        assert "Sync_Me__c" in text
+        return [{EXT_INVOICE: i} for i in self.ticked]
+
+
+def _windows(start="2026-01-15T00:00:00+00:00", end="2026-01-15T01:00:00+00:00"):
+    window = {"start": start, "end": end, "mode": "incremental"}
+    return {rules.INVOICE_STREAM: window, rules.PAYMENT_STREAM: window}
+
+
+def test_given_only_a_payment_changed_when_read_then_its_invoices_are_reread_by_id():
+    """R-INV-4: a payment change alone brings back the invoices its lines point to, re-read by
+    Id (no full invoice read); an invoice CDC already returned is not read twice."""
+    from sfqb.state import InMemoryVariables, SyncState
+    from sfqb.steps.invoices import read_quickbooks
+
+    payment = {
+        "Id": "900",
+        "Line": [
+            {"Amount": 5, "LinkedTxn": [{"TxnId": "130", "TxnType": "Invoice"}]},
+            {"Amount": 5, "LinkedTxn": [{"TxnId": "131", "TxnType": "Invoice"}]},
+        ],
+    }
+    qb = FakeQuickBooks(
+        {"Payment": [payment], "Invoice": [qb_invoice("131")]},
+        {"130": qb_invoice("130", balance="40.50")},
+    )
+    state = SyncState(InMemoryVariables())
+    records = read_quickbooks(qb, FakeSalesforce(ticked=["150"]), state, _windows())
+    assert sorted(r["Id"] for r in records) == ["130", "131"]
+    assert qb.asked == [("Invoice", "Id", ["130", "150"])]
+    assert qb.since.isoformat() == "2026-01-15T00:00:00+00:00"
+
+
+def test_given_nothing_changed_when_read_then_no_invoice_is_reread():
+    """R-INV-4, R-GEN-2: no Invoice or Payment change, no retry, nothing ticked: no re-read."""
+    from sfqb.state import InMemoryVariables, SyncState
+    from sfqb.steps.invoices import read_quickbooks
+
+    qb = FakeQuickBooks({}, {})
+    assert read_quickbooks(qb, FakeSalesforce(), SyncState(InMemoryVariables()), _windows()) == []
+    assert qb.asked == []
