@@ -32,6 +32,11 @@ for n in 1 2; do
   echo "== demo: sfqb_sync run $n (full log in $DEMO_DIR/sync-$n.log)"
   scripts/sync.sh >"$DEMO_DIR/sync-$n.log" 2>&1 || { tail -40 "$DEMO_DIR/sync-$n.log"; exit 1; }
   .venv/bin/python scripts/show_summary.py sfqb_sync
+  if [ "$n" = 1 ]; then
+    echo "== demo: a few linked records, read from both systems"
+    REQUESTS_CA_BUNDLE=$(.venv/bin/python -c "import json,sys; print(json.load(open(sys.argv[1]))['ca_bundle'])" \
+      "$SANDBOX_DIR/connections.json") .venv/bin/python scripts/show_links.py
+  fi
 done
 echo "== demo: stopping the sandbox servers"
 scripts/sandbox.sh stop
