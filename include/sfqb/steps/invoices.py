@@ -196,7 +196,10 @@ def read_quickbooks(qb, sf, state, windows: dict) -> list[dict]:
     changed: dict[str, list[dict]] = {e: [] for e in STREAMS}
     if entities:
         since = min(Window.from_xcom(windows[STREAMS[e]]).start for e in entities)
-        changed.update(qb.changes(entities, since))
+        # One CDC call per entity: CDC answers at most 1000 objects in all, and the hook can
+        # only tell that an entity hit the cap (and read it by window query) when it is alone.
+        for entity in entities:
+            changed.update(qb.changes([entity], since))
     invoices = {str(r["Id"]): r for r in changed["Invoice"]}
     payments = changed["Payment"]
     wanted = paid_invoice_ids(payments)

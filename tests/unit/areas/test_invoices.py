@@ -570,9 +570,11 @@ class FakeQuickBooks:
 
     def __init__(self, changes: dict, invoices: dict):
         self._changes, self._invoices, self.asked = changes, invoices, []
+        self.cdc_calls: list[list[str]] = []
 
     def changes(self, entities, since):
         self.since = since
+        self.cdc_calls.append(list(entities))
         return {e: list(self._changes.get(e, [])) for e in entities}
 
     def query_in(self, entity, prop, values):
@@ -617,6 +619,8 @@ def test_given_only_a_payment_changed_when_read_then_its_invoices_are_reread_by_
     assert sorted(r["Id"] for r in records) == ["130", "131"]
     assert qb.asked == [("Invoice", "Id", ["130", "150"])]
     assert qb.since.isoformat() == "2026-01-15T00:00:00+00:00"
+    # One CDC call per entity: the 1000-object cap is shared by the entities of one call.
+    assert qb.cdc_calls == [["Invoice"], ["Payment"]]
 
 
 def test_given_nothing_changed_when_read_then_no_invoice_is_reread():
