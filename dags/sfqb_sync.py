@@ -19,9 +19,9 @@ Runs hourly (and on demand from **Trigger DAG**). One run, in the order of SPEC 
    Transaction Type), linked back on the Opportunity and its products.
 6. `transactions`: QuickBooks changes to those invoices and sales receipts (lines, amounts,
    dates, numbers, address blocks) back onto the Opportunity and its products.
-7. `summarize_run`: per area, created / updated / skipped / failed, and every warning.
-
-Areas still to come, in SPEC R-GEN-8 order: invoices and payments.
+7. `invoices`: QuickBooks Invoices (and the payments applied to them, voids and deletions)
+   -> Invoice__c and Invoice_Item__c, linked to their opportunities.
+8. `summarize_run`: per area, created / updated / skipped / failed, and every warning.
 
 Each run covers a real data interval (a `CronDataIntervalTimetable`), so a backfill re-syncs its
 interval. Connections: `salesforce_default`, `quickbooks_default`. Preferences: the Variable
@@ -34,6 +34,7 @@ from airflow.sdk import CronDataIntervalTimetable, dag
 
 from sfqb.tasks.customers import customers_group
 from sfqb.tasks.defaults import DEFAULT_ARGS, START_DATE, TAGS
+from sfqb.tasks.invoices import invoices_group
 from sfqb.tasks.items import items_group
 from sfqb.tasks.opportunities import opportunities_group
 from sfqb.tasks.preflight import preflight_group
@@ -58,7 +59,9 @@ def sfqb_sync():
     customer_report = customers_group(run, after=item_report)
     opportunity_report = opportunities_group(run, after=customer_report)
     transaction_report = transactions_group(run, after=opportunity_report)
-    summarize_run(run, [match_report, item_report, customer_report, opportunity_report, transaction_report])
+    invoice_report = invoices_group(run, after=transaction_report)
+    summarize_run(run, [match_report, item_report, customer_report, opportunity_report, transaction_report,
+                        invoice_report])
 
 
 sfqb_sync()

@@ -137,13 +137,16 @@ def mapped_fields_frame(
             rows.append({
                 "pair": field_map.pair, "row": number, "direction": "to_salesforce" if to_sf else "to_quickbooks",
                 "sf_object": obj, "sf_field": name, "sf_type": sf_field["type"] if sf_field else None,
-                "sf_kind": sf_kind, "in_org": sf_field is not None, "qb_entity": entity,
+                # A missing object is the package check's one problem, not one per mapped field.
+                "sf_kind": sf_kind, "in_org": (sf_field is not None) if describes.get(obj) is not None else None,
+                "qb_entity": entity,
                 "qb_field": qb_path, "qb_kind": qb_kind, "qb_known": qb_kind is not None,
                 "compatible": compatible, "writable": writable,
             })
     columns = ["pair", "row", "direction", "sf_object", "sf_field", "sf_type", "sf_kind", "in_org",
                "qb_entity", "qb_field", "qb_kind", "qb_known", "compatible", "writable"]
-    return pd.DataFrame(rows, columns=columns).astype({"compatible": "object", "writable": "object"})
+    return pd.DataFrame(rows, columns=columns).astype({"in_org": "object", "compatible": "object",
+                                                       "writable": "object"})
 
 
 # ---------------------------------------------------------------- the suites

@@ -552,11 +552,13 @@ class QuickBooksHook(BaseHook):
                 for response in block.get("QueryResponse") or []:
                     for entity in entities:
                         out[entity].extend(response.get(entity) or [])
-            capped = [entity for entity in entities if len(out[entity]) >= CDC_CAP]
-            for entity in capped:
-                log.warning("QuickBooks CDC returned its cap of %d %s changes; reading the live "
+            # The cap is per response, shared by every entity asked for (api-spec 2.9): 1000
+            # invoice changes can hide every payment change, so all of them count as capped.
+            capped = list(entities) if sum(len(v) for v in out.values()) >= CDC_CAP else []
+            if capped:
+                log.warning("QuickBooks CDC returned its cap of %d changes (%s); reading the live "
                             "records by window query (deletions beyond the cap may be missed)",
-                            CDC_CAP, entity)
+                            CDC_CAP, ", ".join(entities))
         for entity in capped:
             deleted = [r for r in out[entity] if r.get("status") == "Deleted"]
             live = list(self.query_window(entity, since, None,

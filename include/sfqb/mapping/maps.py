@@ -78,6 +78,7 @@ AREA_MAPS: dict[str, tuple[str, ...]] = {
     "items": ("item_to_product",),
     "opportunities": ("opportunity_to_transaction", "opportunity_product_to_line"),
     "transactions": ("transaction_to_opportunity", "transaction_line_to_opportunity_product"),
+    "invoices": ("invoice_to_invoice", "invoice_line_to_invoice_item"),
 }
 
 
@@ -87,6 +88,7 @@ def active_maps(prefs) -> list[FieldMap]:
     areas += ["items"] if prefs.sync_items else []
     areas += ["opportunities"] if prefs.sync_won_opportunities else []
     areas += ["transactions"] if prefs.sync_won_opportunities and prefs.update_opportunities_from_quickbooks else []
+    areas += ["invoices"] if prefs.sync_invoices else []
     return [default_map(pair) for area in areas for pair in AREA_MAPS.get(area, ())]
 
 

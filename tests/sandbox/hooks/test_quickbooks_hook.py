@@ -100,7 +100,8 @@ def test_given_more_than_1000_customers_when_paged_then_every_record_once(
 def test_given_1005_new_customers_when_changes_read_then_cdc_cap_falls_back_to_a_window(
         make_qb_hook, qb_hook_fresh):
     """api-spec 2.8/2.9: 1005 creates cost ceil(1005/30) batch calls; CDC answers its cap of
-    1000, so the hook reads the window instead and returns all 1005 once. (Rate limits are
+    1000 (shared by every entity of the call), so the hook reads the windows instead and
+    returns all 1005 once. (Rate limits are
     lifted here on both sides: the next test covers them.)"""
     qb_hook_fresh.call("quickbooks", "POST", "throttle", {"enabled": False})
     hook = make_qb_hook(limiter=RateLimiter({"all": (100_000, 60.0)}))
@@ -115,6 +116,10 @@ def test_given_1005_new_customers_when_changes_read_then_cdc_cap_falls_back_to_a
     assert set(changed) == {r.entity["Id"] for r in results}
     calls = hook.calls.snapshot()
     assert calls["cdc"] == 1 and calls["query"] == 2  # the window query's two pages
+    # The cap is shared by the entities of one call: none of them can be trusted complete.
+    both = hook.changes(["Invoice", "Customer"], since)
+    assert len({r["Id"] for r in both["Customer"]}) == 1005
+    assert hook.calls.snapshot()["query"] == 2 + 2 + 1  # + Customer's two pages + Invoice's one
 
 
 def test_given_a_load_above_the_realm_limit_when_batched_then_it_waits_instead_of_failing(
