@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import count
 from typing import Any
 
@@ -32,7 +32,6 @@ class Check:
     expectation: str
     kwargs: Mapping[str, Any]
     explain: Callable[[pd.DataFrame], list[str]]
-    name: str = field(default="")
 
 
 @dataclass(frozen=True)

@@ -117,11 +117,11 @@ def mapped_fields_frame(
     not exist; ``writable`` only concerns Salesforce targets)."""
     rows = []
     for field_map in maps:
-        to_sf = field_map.target.startswith("salesforce.")
+        to_sf = field_map.to_salesforce
         entity = (field_map.source if to_sf else field_map.target).split(".", 1)[1]
         for number, row in enumerate(field_map.rows, start=1):
-            sf_path, qb_path = (row.target, row.source) if to_sf else (row.source, row.target)
-            obj, name = field_map.salesforce_field(sf_path)
+            qb_path = row.source if to_sf else row.target
+            obj, name = field_map.salesforce_field(field_map.salesforce_path(row))
             described = {f["name"]: f for f in (describes.get(obj) or {}).get("fields", [])}
             sf_field = described.get(name)
             sf_kind = SF_KINDS.get(sf_field["type"], "other") if sf_field else None

@@ -47,6 +47,20 @@ def is_true(values: pd.Series) -> pd.Series:
     return values.map(lambda v: v is True or (isinstance(v, str) and v.lower() == "true")).astype(bool)
 
 
+def as_text(values: pd.Series) -> pd.Series:
+    """Values as text, missing kept missing: exact numbers (Decimal) and ids through XCom,
+    whose Parquet cannot carry Decimal."""
+    return values.map(lambda v: None if missing(v) else str(v)).astype("object")
+
+
+def text_numbers(frame: pd.DataFrame, columns) -> pd.DataFrame:
+    """``as_text`` on the given columns of ``frame`` that exist (in place; returns the frame)."""
+    for column in columns:
+        if column in frame.columns:
+            frame[column] = as_text(frame[column])
+    return frame
+
+
 def clean_text(values: pd.Series) -> pd.Series:
     """Strip text; empty text and None become missing (pd.NA). Non-text values pass through."""
     def one(value):

@@ -41,9 +41,18 @@ class FieldMap:
         rows = tuple(row for row in self.rows if row.when != "create")
         return FieldMap(self.pair, self.source, self.target, rows, self.related)
 
+    @property
+    def to_salesforce(self) -> bool:
+        """True when the map writes Salesforce (its target is a Salesforce object)."""
+        return self.target.startswith("salesforce.")
+
+    def salesforce_path(self, row: Row) -> str:
+        """The Salesforce side of one row: its target when the map writes Salesforce, else its source."""
+        return row.target if self.to_salesforce else row.source
+
     def salesforce_field(self, path: str) -> tuple[str, str]:
         """(object, field) of a Salesforce field path of this map."""
-        obj = (self.source if self.source.startswith("salesforce.") else self.target).split(".", 1)[1]
+        obj = (self.target if self.to_salesforce else self.source).split(".", 1)[1]
         prefix, _, rest = path.partition(".")
         return (dict(self.related)[prefix], rest) if rest and prefix in dict(self.related) else (obj, path)
 

@@ -26,7 +26,7 @@ import pandas as pd
 
 from sfqb.areas import invoices as rules
 from sfqb.extract import soql
-from sfqb.extract.frames import add_address_columns, missing, records_frame
+from sfqb.extract.frames import add_address_columns, as_text, records_frame, text_numbers
 from sfqb.load import now_stamp, sf_outcomes
 from sfqb.outcomes import (
     CREATED,
@@ -57,16 +57,6 @@ MONEY_FIELDS = ("Subtotal__c", "Outstanding_Balance__c", "Amount__c", "Quantity_
 SF_NUMBERS = MONEY_FIELDS
 
 
-def _text_numbers(frame: pd.DataFrame, columns) -> pd.DataFrame:
-    """Numbers as exact text (Decimal does not travel through XCom's Parquet)."""
-    for column in columns:
-        if column in frame.columns:
-            frame[column] = (
-                frame[column].map(lambda v: None if missing(v) else str(v)).astype("object")
-            )
-    return frame
-
-
 def invoice_frames(records: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(invoices, lines, sales_orders) of QuickBooks invoice records (CDC's deleted ones too).
 
@@ -93,18 +83,18 @@ def invoice_frames(records: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame, pd.
     invoices["Id"] = invoices["Id"].astype(str)
     line_frame = records_frame(lines, rules.LINE_COLUMNS)[rules.LINE_COLUMNS].copy()
     line_frame["Id"] = (
-        line_frame["Id"].map(lambda v: None if missing(v) else str(v)).astype("object")
+        as_text(line_frame["Id"])
     )
     return (
-        _text_numbers(invoices, ["TotalAmt", "Balance"]),
-        _text_numbers(line_frame, ["Amount", rules.QTY, rules.UNIT_PRICE, "LineNum"]),
+        text_numbers(invoices, ["TotalAmt", "Balance"]),
+        text_numbers(line_frame, ["Amount", rules.QTY, rules.UNIT_PRICE, "LineNum"]),
         records_frame(orders, rules.SALES_ORDER_COLUMNS)[rules.SALES_ORDER_COLUMNS].copy(),
     )
 
 
 def _frame(records, columns: list[str]) -> pd.DataFrame:
     frame = records_frame(records, columns)[columns].copy()
-    return _text_numbers(frame, SF_NUMBERS)
+    return text_numbers(frame, SF_NUMBERS)
 
 
 def read_salesforce(

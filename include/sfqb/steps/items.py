@@ -14,7 +14,7 @@ import pandas as pd
 from sfqb.areas import items as rules
 from sfqb.checks.quality import item_warnings
 from sfqb.extract import soql
-from sfqb.extract.frames import missing, records_frame
+from sfqb.extract.frames import as_text, missing, records_frame
 from sfqb.load import now_stamp, sf_outcomes
 from sfqb.outcomes import (
     CREATED,
@@ -40,7 +40,7 @@ def item_frame(records) -> pd.DataFrame:
     """QuickBooks items as ITEM_COLUMNS, the price as text (exact through XCom)."""
     frame = records_frame(records, rules.ITEM_COLUMNS)
     frame["Id"] = frame["Id"].astype(str)
-    frame["UnitPrice"] = frame["UnitPrice"].map(lambda v: None if missing(v) else str(v)).astype("object")
+    frame["UnitPrice"] = as_text(frame["UnitPrice"])
     frame["Active"] = frame["Active"].map(lambda v: bool(v) if not missing(v) else True).astype(bool)
     return frame
 
@@ -81,7 +81,7 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
     if book and len(products):
         entries = records_frame(sf.query_in("PricebookEntry", ENTRY_COLUMNS, "Product2Id", products["Id"],
                                             where=soql.eq("Pricebook2Id", book["Id"])), ENTRY_COLUMNS)
-        entries["UnitPrice"] = entries["UnitPrice"].map(lambda v: None if missing(v) else str(v)).astype("object")
+        entries["UnitPrice"] = as_text(entries["UnitPrice"])
     linked = set(products[rules.EXT_ID].astype(str))
     codes = items.loc[~items["Id"].isin(linked), "FullyQualifiedName"].dropna()
     unlinked = {r["ProductCode"] for r in sf.query_in("Product2", ["Id", "ProductCode"], "ProductCode",

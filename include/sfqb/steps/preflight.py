@@ -58,8 +58,7 @@ def validate(run: dict, *, sf=None) -> dict:
 
     sf = sf or salesforce_hook()
     maps = active_maps(preferences(run))
-    mapped_objects = {m.salesforce_field(path)[0] for m in maps for r in m.rows
-                      for path in ((r.target, ) if m.target.startswith("salesforce.") else (r.source, ))}
+    mapped_objects = {m.salesforce_field(m.salesforce_path(r))[0] for m in maps for r in m.rows}
     objects = list(dict.fromkeys([*package.OBJECTS, *sorted(mapped_objects)]))
     describes, layouts = _metadata(sf, objects, set(package.OBJECTS))
     package_fields = checks.package_fields_frame(describes, layouts)

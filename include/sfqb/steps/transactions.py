@@ -19,7 +19,7 @@ import pandas as pd
 
 from sfqb.areas import transactions as rules
 from sfqb.extract import soql
-from sfqb.extract.frames import add_address_columns, missing, records_frame
+from sfqb.extract.frames import add_address_columns, as_text, records_frame, text_numbers
 from sfqb.load import now_stamp, sf_outcomes
 from sfqb.outcomes import (
     CREATED,
@@ -41,16 +41,6 @@ DELETED = "deleted"
 BOOKKEEPING = ("key", "opportunity", "replaces", "reason")
 TEXT_MONEY_SF = ("Quantity", "UnitPrice")
 ENTRY_COLUMNS = ["Id", "Product2Id"]
-
-
-def _text_numbers(frame: pd.DataFrame, columns) -> pd.DataFrame:
-    """Numbers as exact text (Decimal does not travel through XCom's Parquet)."""
-    for column in columns:
-        if column in frame.columns:
-            frame[column] = (
-                frame[column].map(lambda v: None if missing(v) else str(v)).astype("object")
-            )
-    return frame
 
 
 def transaction_frames(records: list[tuple[str, dict]]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -77,11 +67,11 @@ def transaction_frames(records: list[tuple[str, dict]]) -> tuple[pd.DataFrame, p
     transactions["Id"] = transactions["Id"].astype(str)
     line_frame = records_frame(lines, rules.LINE_COLUMNS)[rules.LINE_COLUMNS].copy()
     line_frame["Id"] = (
-        line_frame["Id"].map(lambda v: None if missing(v) else str(v)).astype("object")
+        as_text(line_frame["Id"])
     )
     return (
-        _text_numbers(transactions, ["TotalAmt"]),
-        _text_numbers(line_frame, ["Amount", rules.QTY, rules.UNIT_PRICE]),
+        text_numbers(transactions, ["TotalAmt"]),
+        text_numbers(line_frame, ["Amount", rules.QTY, rules.UNIT_PRICE]),
     )
 
 
@@ -182,7 +172,7 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
         ),
         rules.PRODUCT_COLUMNS,
     )
-    products = _text_numbers(
+    products = text_numbers(
         products[rules.PRODUCT_COLUMNS].copy(), ["Quantity", "UnitPrice", rules.LINE_INDEX]
     )
     sales = lines[lines["DetailType"] == rules.SALES_LINE]

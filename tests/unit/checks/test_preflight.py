@@ -38,7 +38,7 @@ def clean_org() -> tuple[dict, dict]:
     names: dict[str, set[str]] = {obj: set(fields) for obj, fields in package.CUSTOM_FIELDS.items()}
     for m in maps:
         for row in m.rows:
-            obj, name = m.salesforce_field(row.target if m.target.startswith("salesforce.") else row.source)
+            obj, name = m.salesforce_field(m.salesforce_path(row))
             names.setdefault(obj, set()).add(name)
     describes = {obj: {"name": obj, "fields": [field(n) for n in sorted(fs)]} for obj, fs in names.items()}
     layouts = {obj: {"layouts": [layout(f"00h{obj[:3]}", package.CUSTOM_FIELDS[obj])]} for obj in package.OBJECTS}
