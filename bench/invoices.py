@@ -56,10 +56,10 @@ def _run(state, tokens, run_id: str, upper: dt.datetime, install: dt.datetime) -
     from sfqb.hooks.salesforce import SfqbSalesforceHook
     from sfqb.preferences import Preferences
     from sfqb.steps import invoices
+    from sfqb.steps.common import run_context
 
-    run = {"run_id": run_id, "run_type": "manual", "backfill": False, "upper_bound": upper.isoformat(),
-           "data_interval_start": None, "data_interval_end": None,
-           "install_date": install.isoformat(), "preferences": Preferences().as_json()}
+    run = run_context(run_id=run_id, upper_bound=upper, install_date=install,
+                      preferences_json=Preferences().as_json())
     sf, qb = SfqbSalesforceHook(), QuickBooksHook(token_store=tokens)
     started = time.perf_counter()
     extracted = invoices.extract(run, sf=sf, qb=qb, state=state)

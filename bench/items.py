@@ -40,10 +40,10 @@ def _run(state, tokens, run_id: str, upper: dt.datetime) -> dict:
     from sfqb.hooks.salesforce import SfqbSalesforceHook
     from sfqb.preferences import Preferences
     from sfqb.steps import items
+    from sfqb.steps.common import run_context
 
-    run = {"run_id": run_id, "run_type": "manual", "backfill": False, "upper_bound": upper.isoformat(),
-           "data_interval_start": None, "data_interval_end": None,
-           "install_date": (upper - dt.timedelta(days=1)).isoformat(), "preferences": Preferences().as_json()}
+    run = run_context(run_id=run_id, upper_bound=upper, install_date=(upper - dt.timedelta(days=1)),
+                      preferences_json=Preferences().as_json())
     sf, qb = SfqbSalesforceHook(), QuickBooksHook(token_store=tokens)
     started = time.perf_counter()
     extracted = items.extract(run, sf=sf, qb=qb, state=state)

@@ -16,6 +16,7 @@ from sfqb.extract import soql
 from sfqb.preferences import Preferences
 from sfqb.state import InMemoryVariables, SyncState
 from sfqb.steps import invoices as steps
+from sfqb.steps.common import run_context
 
 pytestmark = [pytest.mark.integration, pytest.mark.sandbox]
 
@@ -65,16 +66,8 @@ class Company:
     def run(self, **prefs) -> dict:
         """A run as ``begin_run`` makes it, bounded now (after the test's edits)."""
         upper = dt.datetime.now(dt.UTC)
-        return {
-            "run_id": f"manual__{upper.isoformat()}",
-            "run_type": "manual",
-            "backfill": False,
-            "upper_bound": upper.isoformat(),
-            "data_interval_start": None,
-            "data_interval_end": None,
-            "install_date": self.install.isoformat(),
-            "preferences": Preferences(**prefs).as_json(),
-        }
+        return run_context(run_id=f"manual__{upper.isoformat()}", upper_bound=upper,
+                           install_date=self.install, preferences_json=Preferences(**prefs).as_json())
 
     def sync(self, **prefs) -> dict:
         """One run of the area's four steps; returns the load report."""

@@ -27,6 +27,7 @@ from sfqb.mapping.maps import apply_map, default_map
 from sfqb.preferences import Preferences
 from sfqb.state import InMemoryVariables, SyncState
 from sfqb.steps import transactions as steps
+from sfqb.steps.common import run_context
 from sfqb.steps.transactions import transaction_frames
 
 pytestmark = [pytest.mark.integration, pytest.mark.sandbox]
@@ -74,16 +75,8 @@ class Linked:
     def run(**prefs) -> dict:
         """A run as ``begin_run`` makes it, bounded now (after the test's edits)."""
         upper = dt.datetime.now(dt.UTC)
-        return {
-            "run_id": f"manual__{upper.isoformat()}",
-            "run_type": "manual",
-            "backfill": False,
-            "upper_bound": upper.isoformat(),
-            "data_interval_start": None,
-            "data_interval_end": None,
-            "install_date": (upper - dt.timedelta(days=1)).isoformat(),
-            "preferences": Preferences(**prefs).as_json(),
-        }
+        return run_context(run_id=f"manual__{upper.isoformat()}", upper_bound=upper,
+                           install_date=upper - dt.timedelta(days=1), preferences_json=Preferences(**prefs).as_json())
 
     def sync(self, **prefs) -> dict:
         """One run of the area's four steps; returns the load report."""

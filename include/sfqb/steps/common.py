@@ -47,6 +47,30 @@ def _instant(value: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(value) if value else None
 
 
+def run_context(
+    *,
+    run_id: str,
+    upper_bound: dt.datetime,
+    install_date: dt.datetime,
+    preferences_json: dict,
+    run_type: str = "manual",
+    data_interval: tuple[dt.datetime | None, dt.datetime | None] = (None, None),
+) -> dict:
+    """The run every step receives (XCom JSON): what ``begin_run`` makes from the DAG run, and
+    what benchmarks and tests build to drive an area's steps outside Airflow."""
+    start, end = data_interval
+    return {
+        "run_id": run_id,
+        "run_type": run_type,
+        "backfill": run_type == "backfill",
+        "upper_bound": upper_bound.isoformat(),
+        "data_interval_start": start.isoformat() if start else None,
+        "data_interval_end": end.isoformat() if end else None,
+        "install_date": install_date.isoformat(),
+        "preferences": preferences_json,
+    }
+
+
 def run_windows(run: dict, streams: list[str], state: SyncState) -> dict[str, dict | None]:
     """The window of each stream for this run (``Window.to_xcom()``, or None: nothing to read).
 

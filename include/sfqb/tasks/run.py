@@ -28,6 +28,7 @@ def begin_run(**context) -> dict:
 
     from sfqb.preferences import VARIABLE_KEY, PreferencesError, parse_preferences
     from sfqb.state import SyncState, TaskVariables
+    from sfqb.steps.common import run_context
 
     dag_run = context["dag_run"]
     try:
@@ -41,16 +42,9 @@ def begin_run(**context) -> dict:
     interval_start = context.get("data_interval_start")
     interval_end = context.get("data_interval_end")
     run_type = str(getattr(dag_run.run_type, "value", dag_run.run_type))
-    run = {
-        "run_id": dag_run.run_id,
-        "run_type": run_type,
-        "backfill": run_type == "backfill",
-        "upper_bound": upper_bound.isoformat(),
-        "data_interval_start": interval_start.isoformat() if interval_start else None,
-        "data_interval_end": interval_end.isoformat() if interval_end else None,
-        "install_date": install_date.isoformat(),
-        "preferences": prefs.as_json(),
-    }
+    run = run_context(run_id=dag_run.run_id, upper_bound=upper_bound, install_date=install_date,
+                      preferences_json=prefs.as_json(), run_type=run_type,
+                      data_interval=(interval_start, interval_end))
     log.info(
         "sfqb run %s (%s): upper bound %s, data interval [%s, %s), install date %s",
         run["run_id"],
