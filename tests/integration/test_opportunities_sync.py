@@ -277,3 +277,23 @@ def test_given_an_ineligible_opportunity_or_the_area_off_when_it_qualifies_then_
     report = synced(sync_env)
     opps = opportunities(sync_env, where=soql.eq("AccountId", account["Id"]))
     assert opps[held]["External_Transaction_ID__c"] and opps[later]["External_Transaction_ID__c"]
+
+
+def test_given_the_default_install_date_when_synced_then_only_opportunities_won_or_changed_since_are_sent(sync_env):
+    """R-OPP-9, R-GEN-6: with the install date at the first run, the seed's older won
+    opportunities are not pulled; one won after it is."""
+    sync_env.set_preferences()
+    _, states, summary = sync_env.run()
+    assert set(states.values()) == {"success"}, states
+    assert report_of(summary, "opportunities")["created"] == 0
+    older = opportunities(sync_env, where=soql.eq("IsWon", True))
+    assert not any(o["External_Transaction_ID__c"] for o in older.values())
+
+    account = linked_account(sync_env)
+    (a,) = priced_products(sync_env, 1)
+    new = won_opportunity(sync_env, account["Id"], "Invoice", [(a, 1, 10, None)])
+    _, states, summary = sync_env.run()
+    assert set(states.values()) == {"success"}, states
+    created = {o for o, r in opportunities(sync_env, where=soql.eq("IsWon", True)).items()
+               if r["External_Transaction_ID__c"]}
+    assert created == {new}
