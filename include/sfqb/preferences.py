@@ -11,9 +11,13 @@ import dataclasses
 import datetime as dt
 import json
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
 VARIABLE_KEY = "sfqb.preferences"
+# The project root (the directory holding dags/ and include/: the repository here, /opt/airflow
+# in the Docker image). A relative custom_mappings_path is resolved against it.
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 EDITIONS = ("online", "desktop")
 PRODUCT_NAME_FIELDS = ("Name", "FullyQualifiedName")
 
@@ -50,12 +54,18 @@ class Preferences:
     # watermark, to catch records committed late with an earlier timestamp (Airbyte uses 10 min
     # for Salesforce's SystemModstamp). Overlap is harmless: loads compare values.
     lookback_minutes: int = 10
-    # Custom field mappings (SPEC section 7): a YAML file; empty means defaults only.
+    # Custom field mappings (SPEC section 7, docs/mapping.md): a versioned YAML file; empty
+    # means the default maps only. A relative path is resolved against PROJECT_ROOT.
     custom_mappings_path: str | None = None
 
     @property
     def is_online(self) -> bool:
         return self.quickbooks_edition == "online"
+
+    @property
+    def custom_mappings_file(self) -> Path | None:
+        """The custom mapping file, resolved (None: defaults only)."""
+        return resolve_path(self.custom_mappings_path) if self.custom_mappings_path else None
 
     def as_json(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
@@ -66,6 +76,12 @@ class Preferences:
 
 
 _FIELDS = {f.name: f for f in fields(Preferences)}
+
+
+def resolve_path(value: str) -> Path:
+    """A path from a preference: absolute as given, relative against PROJECT_ROOT."""
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else PROJECT_ROOT / path
 
 
 def _parse_date(value: Any) -> dt.date:
@@ -166,4 +182,10 @@ def _check_rules(values: dict[str, Any]) -> list[str]:
         problems.append("sync_inventory_quantities: requires sync_items to be true (R-ITM-4)")
     if prefs.migrate_historical_invoices and prefs.migration_date is None:
         problems.append("migration_date: required when migrate_historical_invoices is true (R-MIG-1)")
+    mappings = prefs.custom_mappings_file
+    if mappings is not None and not mappings.is_file():
+        problems.append(
+            f"custom_mappings_path: no file at {mappings} (a relative path is resolved against "
+            f"{PROJECT_ROOT}; see docs/mapping.md)"
+        )
     return problems

@@ -130,12 +130,14 @@ def mapped_fields_frame(
             compatible = None
             if sf_kind and qb_kind:
                 compatible = target_kind in COMPATIBLE.get(source_kind, set())
+            key = _key_field(sf_field, qb_kind, to_sf) if row.custom else None
             writable = None
-            if to_sf and sf_field:
+            if to_sf and sf_field and key is None:
                 writable = bool(sf_field.get("updateable")) or (
                     row.when == "create" and bool(sf_field.get("createable")))
             rows.append({
-                "pair": field_map.pair, "row": number, "direction": "to_salesforce" if to_sf else "to_quickbooks",
+                "pair": field_map.pair, "row": number, "origin": row.origin, "remaps_key": key is not None,
+                "key_reason": key, "direction": "to_salesforce" if to_sf else "to_quickbooks",
                 "sf_object": obj, "sf_field": name, "sf_type": sf_field["type"] if sf_field else None,
                 # A missing object is the package check's one problem, not one per mapped field.
                 "sf_kind": sf_kind, "in_org": (sf_field is not None) if describes.get(obj) is not None else None,
@@ -143,10 +145,25 @@ def mapped_fields_frame(
                 "qb_field": qb_path, "qb_kind": qb_kind, "qb_known": qb_kind is not None,
                 "compatible": compatible, "writable": writable,
             })
-    columns = ["pair", "row", "direction", "sf_object", "sf_field", "sf_type", "sf_kind", "in_org",
+    columns = ["pair", "row", "origin", "remaps_key", "key_reason", "direction", "sf_object", "sf_field", "sf_type", "sf_kind", "in_org",
                "qb_entity", "qb_field", "qb_kind", "qb_known", "compatible", "writable"]
     return pd.DataFrame(rows, columns=columns).astype({"in_org": "object", "compatible": "object",
                                                        "writable": "object"})
+
+
+def _key_field(sf_field: Mapping | None, qb_kind: str | None, to_sf: bool) -> str | None:
+    """Why a custom row's target is a key field of the live org (R-MAP-3), or None: Ids and
+    references, External IDs, formula and auto-number fields; QuickBooks ids."""
+    if to_sf and sf_field:
+        for flag, what in (("externalId", "an External ID"), ("calculated", "a formula (calculated) field"),
+                           ("autoNumber", "an auto-number field")):
+            if sf_field.get(flag):
+                return what
+        if sf_field.get("type") in ("id", "reference"):
+            return "an Id or a reference to another record"
+    if not to_sf and qb_kind == "id":
+        return "a QuickBooks reference (id)"
+    return None
 
 
 # ---------------------------------------------------------------- the suites
@@ -198,7 +215,13 @@ PRICEBOOK_CHECKS = [
 
 
 def _row(r) -> str:
-    return f"field map {r.pair}, row {r.row}"
+    """Where a map row is: the custom file and line, or the default map's row number."""
+    return f"{r.origin}: {r.pair}" if r.origin else f"field map {r.pair}, row {r.row}"
+
+
+def _remapped_keys(rows: pd.DataFrame) -> list[str]:
+    return [f"{_row(r)}: {r.sf_object + '.' + r.sf_field if r.direction == 'to_salesforce' else r.qb_field} "
+            f"is {r.key_reason}: key fields cannot be remapped (R-MAP-3)" for r in rows.itertuples()]
 
 
 def _unknown_qb(rows: pd.DataFrame) -> list[str]:
@@ -229,6 +252,7 @@ def _read_only(rows: pd.DataFrame) -> list[str]:
 
 
 MAPPING_CHECKS = [
+    Check("ExpectColumnValuesToBeInSet", {"column": "remaps_key", "value_set": [False]}, _remapped_keys),
     Check("ExpectColumnValuesToBeInSet", {"column": "qb_known", "value_set": [True]}, _unknown_qb),
     Check("ExpectColumnValuesToBeInSet", {"column": "in_org", "value_set": [True]}, _absent_sf),
     Check("ExpectColumnValuesToBeInSet", {"column": "compatible", "value_set": [True]}, _incompatible),
@@ -236,9 +260,11 @@ MAPPING_CHECKS = [
 ]
 
 
-def problems(package_fields: pd.DataFrame, pricebook: pd.DataFrame, mapped: pd.DataFrame) -> list[str]:
-    """Every failed validation as a sentence that says how to fix it (empty: the org is ready)."""
-    found = []
+def problems(package_fields: pd.DataFrame, pricebook: pd.DataFrame, mapped: pd.DataFrame,
+             mapping_file: Iterable[str] = ()) -> list[str]:
+    """Every failed validation as a sentence that says how to fix it (empty: the org is ready);
+    ``mapping_file``: the custom mapping file's own problems (``sfqb.mapping.custom``), first."""
+    found = list(mapping_file)
     for frame, checks, suite in ((package_fields, PACKAGE_CHECKS, "package_fields"),
                                  (pricebook, PRICEBOOK_CHECKS, "standard_pricebook"),
                                  (mapped, MAPPING_CHECKS, "mapped_fields")):

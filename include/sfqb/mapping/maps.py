@@ -24,6 +24,12 @@ class Row:
     # "always", or "create": the row fills a new record only (e.g. Account Name -> Customer
     # CompanyName: a default for new customers, never a reason to rewrite an existing one).
     when: str = "always"
+    # Where a custom row comes from ("<file>, line <n>"); empty for a default row.
+    origin: str = ""
+
+    @property
+    def custom(self) -> bool:
+        return bool(self.origin)
 
 
 @dataclass(frozen=True)
@@ -81,7 +87,12 @@ def default_map(pair: str) -> FieldMap:
     )
 
 
-# The default maps each area uses (R-MAP-1); items only when the item sync is on.
+def pair_names() -> list[str]:
+    """Every pair with a default map (the file names in ``mapping/defaults``)."""
+    return sorted(path.stem for path in DEFAULTS_DIR.glob("*.yaml"))
+
+
+# The maps each area uses (R-MAP-1); items only when the item sync is on.
 AREA_MAPS: dict[str, tuple[str, ...]] = {
     "customers": ("customer_to_account", "customer_to_contact", "account_to_customer"),
     "items": ("item_to_product",),
@@ -89,23 +100,70 @@ AREA_MAPS: dict[str, tuple[str, ...]] = {
     "transactions": ("transaction_to_opportunity", "transaction_line_to_opportunity_product"),
     "invoices": ("invoice_to_invoice", "invoice_line_to_invoice_item"),
 }
+# Maps a custom mapping may not change (R-MAP-4).
+FIXED_PAIRS = ("item_to_product", *AREA_MAPS["invoices"])
 
 
-def active_maps(prefs) -> list[FieldMap]:
-    """The field maps this run will apply, given the preferences (SPEC section 7)."""
+def merge(default: FieldMap, custom_rows) -> FieldMap:
+    """Defaults + custom rows (R-MAP-1/3): a custom row whose target a default row fills takes
+    the place of every default row for that target (the first one's position: "the last row
+    with a value wins" keeps its order); the other custom rows are added at the end."""
+    by_target = {row.target: row for row in custom_rows}
+    rows: list[Row] = []
+    placed: set[str] = set()
+    for row in default.rows:
+        if row.target not in by_target:
+            rows.append(row)
+        elif row.target not in placed:
+            rows.append(by_target[row.target])
+            placed.add(row.target)
+    rows += [row for target, row in by_target.items() if target not in placed]
+    return FieldMap(default.pair, default.source, default.target, tuple(rows), default.related)
+
+
+def effective_map(pair: str, prefs=None, *, strict: bool = True) -> FieldMap:
+    """The map of ``pair`` a run applies: its defaults plus the custom rows of the file the
+    preference ``custom_mappings_path`` names (SPEC section 7). ``strict``: raise MappingError
+    when the file has problems (the preflight lists them; the areas never run with them)."""
+    from sfqb.mapping.custom import custom_rows
+
+    return merge(default_map(pair), custom_rows(prefs, strict=strict).get(pair, ()))
+
+
+def effective_maps(prefs, pairs=None, *, strict: bool = True) -> dict[str, FieldMap]:
+    """pair -> effective map, for ``pairs`` (default: every pair)."""
+    return {pair: effective_map(pair, prefs, strict=strict) for pair in (pairs or pair_names())}
+
+
+def active_maps(prefs, *, strict: bool = True) -> list[FieldMap]:
+    """The effective field maps this run will apply, given the preferences (SPEC section 7)."""
     areas = ["customers"]
     areas += ["items"] if prefs.sync_items else []
     areas += ["opportunities"] if prefs.sync_won_opportunities else []
     areas += ["transactions"] if prefs.sync_won_opportunities and prefs.update_opportunities_from_quickbooks else []
     areas += ["invoices"] if prefs.sync_invoices else []
-    return [default_map(pair) for area in areas for pair in AREA_MAPS.get(area, ())]
+    return [effective_map(pair, prefs, strict=strict) for area in areas for pair in AREA_MAPS.get(area, ())]
+
+
+@cache
+def _quickbooks_fields() -> dict[str, dict[str, str]]:
+    return yaml.safe_load(DEFAULTS_DIR.with_name("quickbooks_fields.yaml").read_text())
 
 
 @cache
 def quickbooks_field_kinds() -> dict[str, dict[str, str]]:
     """Entity -> field path -> kind (text, number, boolean, date, datetime, id): the QuickBooks
-    Online fields a map may name (``mapping/quickbooks_fields.yaml``)."""
-    return yaml.safe_load(DEFAULTS_DIR.with_name("quickbooks_fields.yaml").read_text())
+    Online fields a map may name (``mapping/quickbooks_fields.yaml``; ``text(N)`` is text)."""
+    return {entity: {path: str(kind).split("(")[0] for path, kind in fields.items()}
+            for entity, fields in _quickbooks_fields().items()}
+
+
+@cache
+def quickbooks_field_lengths() -> dict[str, dict[str, int]]:
+    """Entity -> field path -> the most characters QuickBooks Online keeps (``text(N)``)."""
+    return {entity: {path: int(str(kind).split("(")[1].rstrip(")")) for path, kind in fields.items()
+                     if "(" in str(kind)}
+            for entity, fields in _quickbooks_fields().items()}
 
 
 def apply_map(frame: pd.DataFrame, field_map: FieldMap) -> pd.DataFrame:

@@ -54,17 +54,22 @@ def validate(run: dict, *, sf=None) -> dict:
     """R-PRE-3/4/5, R-MAP-2: check the org; raise PreflightError naming every problem."""
     from sfqb.checks import package
     from sfqb.checks import preflight as checks
+    from sfqb.mapping.custom import custom_mappings
     from sfqb.mapping.maps import active_maps, quickbooks_field_kinds
 
     sf = sf or salesforce_hook()
-    maps = active_maps(preferences(run))
+    prefs = preferences(run)
+    # The custom file's own problems (YAML, pairs, rows, key fields) join the org's in the one
+    # message; its valid rows are checked against the org like the defaults (R-MAP-2/3).
+    file_problems = custom_mappings(prefs).problems
+    maps = active_maps(prefs, strict=False)
     mapped_objects = {m.salesforce_field(m.salesforce_path(r))[0] for m in maps for r in m.rows}
     objects = list(dict.fromkeys([*package.OBJECTS, *sorted(mapped_objects)]))
     describes, layouts = _metadata(sf, objects, set(package.OBJECTS))
     package_fields = checks.package_fields_frame(describes, layouts)
     pricebook = checks.pricebook_frame(sf.standard_pricebook())
     mapped = checks.mapped_fields_frame(maps, describes, quickbooks_field_kinds())
-    found = checks.problems(package_fields, pricebook, mapped)
+    found = checks.problems(package_fields, pricebook, mapped, file_problems)
     if found:
         raise PreflightError(checks.failure_message(found))
     log.info(
