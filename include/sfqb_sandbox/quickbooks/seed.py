@@ -14,6 +14,8 @@ Layout for N customers (``names.seed_customer_count``):
 - Invoices 1.5 per customer up to 10k customers, then 1 per 4 more customers (see
   ``transaction_count``): a quarter open, a quarter partially paid, half fully paid; payments
   for the paid ones; sales receipts N/4 (at most 5000); estimates N/10 (at most 2000).
+  Invoices carry 1-3 sales lines (``1 + k % 3``), or N each with the size option ``,lines=N``
+  (``"6000,lines=5"``: benchmarks of the invoices area); totals, balances and payments follow.
 """
 
 from __future__ import annotations
@@ -95,6 +97,25 @@ def transaction_count(active_customers: int) -> int:
     return 15_000 + (active_customers - 10_000) // 4
 
 
+def seed_line_count(size: str) -> int | None:
+    """The sales lines of every seeded invoice a size asks for with ",lines=N" (N >= 1), else
+    None (the default: 1-3 by invoice)."""
+    count = None
+    for part in size.split(",")[1:]:
+        key, _, value = part.partition("=")
+        if key.strip() == "lines":
+            if not value.strip().isdigit() or int(value) < 1:
+                raise ValueError(f"seed size option {part!r}: lines=N needs a whole number >= 1")
+            count = int(value)
+    return count
+
+
+def _without_lines(size: str) -> str:
+    """The size string without its ``lines=N`` option (what ``names`` understands)."""
+    parts = size.split(",")
+    return ",".join([parts[0], *(p for p in parts[1:] if p.partition("=")[0].strip() != "lines")])
+
+
 def _addr(i: int, id_: int) -> dict:
     a = names.address(i)
     return {"Id": str(id_), "Line1": a["line1"], "City": a["city"],
@@ -104,6 +125,8 @@ def _addr(i: int, id_: int) -> dict:
 
 def seed_company(store: Store, size: str, realm_id: str, now: dt.datetime) -> dict:
     """Fill an empty store; returns counts per entity."""
+    line_count = seed_line_count(size)
+    size = _without_lines(size)
     n = names.seed_customer_count(size)
     stamp = qbo_time(now - dt.timedelta(days=35))
     meta = {"CreateTime": stamp, "LastUpdatedTime": stamp}
@@ -270,7 +293,7 @@ def seed_company(store: Store, size: str, realm_id: str, now: dt.datetime) -> di
     balances: dict[str, Decimal] = {}
     for k in range(n_invoices):
         customer = active[(k * 7) % len(active)]
-        body, total = lines(k, 1 + k % 3)
+        body, total = lines(k, line_count or 1 + k % 3)
         inv = txn_header(k, customer, f"{1001 + k}", (k * 3) % 300)
         term = customer.get("SalesTermRef") or {"value": "3", "name": "Net 30"}
         due = dt.date.fromisoformat(inv["TxnDate"]) + dt.timedelta(days=term_days[term["value"]])
