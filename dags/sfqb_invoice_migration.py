@@ -1,18 +1,34 @@
 """
 ## sfqb_invoice_migration: one-shot import of historical QuickBooks invoices
 
-Unscheduled: trigger it once from the Airflow UI (SPEC section 6). It imports QuickBooks
-invoices dated on or after the migration date into Salesforce, never linked to existing
-opportunities, and records its completion so a second trigger does nothing.
+Trigger it once (**Trigger DAG**; the form has the options below). It copies QuickBooks
+invoices dated on or after the migration date into Salesforce as Invoice__c and
+Invoice_Item__c, with their current balances, by the same rules and code as the ongoing
+`invoices` sync (SPEC section 6):
 
-Tasks: `begin_run`, the migration task group (added with the migration issue), `summarize_run`.
+- it never links an invoice to an existing Opportunity (R-MIG-2); with *create missing
+  opportunities* each invoice gets one placeholder Opportunity in Stage "Migrated";
+- it runs once: a second trigger ends at once saying so (reset with
+  `python -m sfqb state reset migration`); invoices already in Salesforce, for example made by
+  the ongoing sync, are skipped, never duplicated (R-MIG-3);
+- it loads in chunks of up to 1000 invoices with a progress line per chunk, and saves its
+  position after each: an interrupted migration continues where it stopped when the task is
+  retried or the DAG triggered again;
+- items without a Product are one WARNING per item (R-MIG-4); the migration goes on;
+- *dry run* plans every chunk and logs the counts without writing anything.
+
+Params left empty take the preferences (Variable `sfqb.preferences`: `migration_date`,
+`migration_create_missing_opportunities`). The run's summary is the same sync log as
+`sfqb_sync`'s (task `summarize_run`). Docs: docs/migration.md.
 """
 
 from __future__ import annotations
 
-from airflow.sdk import dag
+from airflow.sdk import Param, dag
 
+from sfqb.areas.migration import CHOICES, FROM_PREFERENCES, MAX_CHUNK
 from sfqb.tasks.defaults import DEFAULT_ARGS, START_DATE, TAGS
+from sfqb.tasks.migration import migrate_invoices, prepare_migration
 from sfqb.tasks.run import begin_run, summarize_run
 
 
@@ -25,10 +41,26 @@ from sfqb.tasks.run import begin_run, summarize_run
     default_args=DEFAULT_ARGS,
     tags=[*TAGS, "migration"],
     doc_md=__doc__,
+    params={
+        "migration_date": Param(
+            None, type=["null", "string"], format="date", title="Migration date",
+            description="Invoices dated on or after this day are migrated. Empty: the "
+            "migration_date preference."),
+        "create_missing_opportunities": Param(
+            FROM_PREFERENCES, type="string", enum=list(CHOICES), title="Create missing opportunities",
+            description="One Opportunity in Stage \"Migrated\" per migrated invoice."),
+        "dry_run": Param(
+            False, type="boolean", title="Dry run",
+            description="Read and plan every chunk, log the counts, write nothing."),
+        "chunk_size": Param(
+            MAX_CHUNK, type="integer", minimum=1, maximum=MAX_CHUNK, title="Chunk size",
+            description="Invoices per chunk (one QuickBooks page; the position is saved after each)."),
+    },
 )
 def sfqb_invoice_migration():
     run = begin_run()
-    summarize_run(run)
+    prepared = prepare_migration(run)
+    summarize_run(run, [migrate_invoices(run, prepared)])
 
 
 sfqb_invoice_migration()

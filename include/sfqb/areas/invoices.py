@@ -107,7 +107,7 @@ SF_ITEM_COLUMNS = [
 SF_LINK_COLUMNS = ["Id", EXT_LINK, "Invoice__c", "Opportunity__c"]
 ACCOUNT_COLUMNS = ["Id", "External_Account_ID__c"]
 PRODUCT_COLUMNS = ["Id", "ProductCode"]
-OPPORTUNITY_COLUMNS = ["Id", "Name", "Transaction_Type__c", EXT_TXN]
+OPPORTUNITY_COLUMNS = ["Id", "Name", "Transaction_Type__c", "StageName", EXT_TXN]
 
 
 # --- values ------------------------------------------------------------------------------------
@@ -553,14 +553,11 @@ def _plan_links(
             )
     if not create_missing:
         return
+    opps = inputs.opportunities
+    stages = opps["StageName"] if "StageName" in opps else pd.Series([None] * len(opps), index=opps.index)
     holder = {
-        str(e): (i, t)
-        for e, i, t in zip(
-            inputs.opportunities[EXT_TXN],
-            inputs.opportunities["Id"],
-            inputs.opportunities["Transaction_Type__c"],
-            strict=True,
-        )
+        str(e): (i, t, st)
+        for e, i, t, st in zip(opps[EXT_TXN], opps["Id"], opps["Transaction_Type__c"], stages, strict=True)
         if not missing(e)
     }
     linked = set(traced["invoice_id"]) | has_link
@@ -570,7 +567,21 @@ def _plan_links(
         if invoice_id in linked or row["Status__c"] == VOIDED:
             continue
         if invoice_id in holder:
-            opp_id, kind = holder[invoice_id]
+            opp_id, kind, stage = holder[invoice_id]
+            if not missing(stage) and kind == INVOICE_TYPE and stage == PLACEHOLDER_STAGE:
+                # This invoice's own placeholder, made by an attempt that stopped before its
+                # link (an interrupted migration): link it, never make a second one.
+                plan.links.append(
+                    {
+                        "key": f"{invoice_key(invoice_id)} Opportunity {opp_id}",
+                        "invoice_id": invoice_id,
+                        "reason": "its placeholder Opportunity, made by an earlier attempt",
+                        EXT_LINK: link_external_id(invoice_id, opp_id),
+                        "Invoice__r": {EXT_INVOICE: invoice_id},
+                        "Opportunity__c": opp_id,
+                    }
+                )
+                continue
             if kind == INVOICE_TYPE and not link_opportunities:
                 # The migration links no existing Opportunity (R-MIG-2), nor overwrites one.
                 reason = (

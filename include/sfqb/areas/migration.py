@@ -1,0 +1,209 @@
+"""The historical invoice migration's rules (SPEC section 6, R-MIG-1..4), pure.
+
+The invoice rules themselves are the invoices area's (``sfqb.areas.invoices``): the migration
+only decides what to read (invoices with TxnDate on or after the migration date, in chunks),
+what to leave alone (invoices already in Salesforce), where to resume, and how to report.
+
+The migration's state (``sfqb.migration`` in the sync state) is one JSON value::
+
+    {"status": "running" | "done", "migration_date": "2025-01-01",
+     "create_missing_opportunities": false, "chunk_size": 1000, "next_position": 3001,
+     "chunks_done": 3, "total": 100000, "migrated": 2990, "already_in_salesforce": 10,
+     "failed": ["123", ...], "run_id": "...", "started_at": "...", "updated_at": "...",
+     "finished_at": "..."}
+
+``next_position`` is the 1-based STARTPOSITION of the first chunk not yet loaded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the DAG file imports this module's constants: no pandas at parse time
+    import pandas as pd
+
+AREA = "migration"
+MAX_CHUNK = 1000  # QBO's largest page (MAXRESULTS)
+RUNNING, DONE = "running", "done"
+FROM_PREFERENCES = "from preferences"
+CHOICES = {FROM_PREFERENCES: None, "yes": True, "no": False}
+RESET_HINT = "python -m sfqb state reset migration"
+# How many record keys one aggregated warning lists.
+SAMPLE_KEYS = 5
+
+
+class MigrationConfigError(ValueError):
+    """The migration cannot start; the message names the key (param or preference)."""
+
+
+@dataclass(frozen=True)
+class MigrationSettings:
+    """What one migration run does (the trigger form's params over the preferences)."""
+
+    migration_date: dt.date
+    create_missing_opportunities: bool
+    dry_run: bool = False
+    chunk_size: int = MAX_CHUNK
+
+    def as_json(self) -> dict:
+        return {
+            "migration_date": self.migration_date.isoformat(),
+            "create_missing_opportunities": self.create_missing_opportunities,
+            "dry_run": self.dry_run,
+            "chunk_size": self.chunk_size,
+        }
+
+    @classmethod
+    def from_json(cls, value: dict) -> MigrationSettings:
+        return cls(
+            migration_date=dt.date.fromisoformat(value["migration_date"]),
+            create_missing_opportunities=bool(value["create_missing_opportunities"]),
+            dry_run=bool(value["dry_run"]),
+            chunk_size=int(value["chunk_size"]),
+        )
+
+
+def resolve_settings(prefs, params: dict | None) -> MigrationSettings:
+    """The run's settings: a param the trigger form set wins over its preference
+    (``migration_date``, ``migration_create_missing_opportunities``).
+
+    Raises:
+        MigrationConfigError: naming every key that is missing or bad.
+    """
+    params = params or {}
+    problems = []
+    raw_date = params.get("migration_date")
+    date = prefs.migration_date
+    if raw_date is not None and str(raw_date).strip():
+        try:
+            date = dt.date.fromisoformat(str(raw_date).strip()[:10])
+        except ValueError:
+            problems.append(f"migration_date (param): not a date (YYYY-MM-DD): {raw_date!r}")
+    if date is None and not problems:
+        problems.append(
+            "migration_date: not set; give it in the trigger form or in the preferences "
+            "(Variable sfqb.preferences) (R-MIG-1)"
+        )
+    choice = params.get("create_missing_opportunities", FROM_PREFERENCES)
+    if isinstance(choice, bool):
+        create = choice
+    elif choice in CHOICES:
+        create = CHOICES[choice]
+        if create is None:
+            create = prefs.migration_create_missing_opportunities
+    else:
+        problems.append(
+            f"create_missing_opportunities (param): one of {', '.join(CHOICES)}, not {choice!r}"
+        )
+        create = False
+    dry_run = params.get("dry_run", False)
+    if not isinstance(dry_run, bool):
+        problems.append(f"dry_run (param): true or false, not {dry_run!r}")
+    chunk = params.get("chunk_size", MAX_CHUNK)
+    if isinstance(chunk, bool) or not isinstance(chunk, int) or not 1 <= chunk <= MAX_CHUNK:
+        problems.append(f"chunk_size (param): a whole number from 1 to {MAX_CHUNK}, not {chunk!r}")
+    if problems:
+        raise MigrationConfigError(
+            "the migration cannot start:\n" + "\n".join(f"- {p}" for p in problems)
+        )
+    return MigrationSettings(
+        migration_date=date,
+        create_missing_opportunities=bool(create),
+        dry_run=bool(dry_run),
+        chunk_size=int(chunk),
+    )
+
+
+def already_ran(saved: dict | None) -> str | None:
+    """The log line for a migration that has completed with nothing left to retry, else None."""
+    if not saved or saved.get("status") != DONE or saved.get("failed"):
+        return None
+    return (
+        f"the historical invoice migration already ran (invoices dated on or after "
+        f"{saved.get('migration_date')}; finished {saved.get('finished_at')} in run "
+        f"{saved.get('run_id')}: {saved.get('migrated', 0)} migrated, "
+        f"{saved.get('already_in_salesforce', 0)} already in Salesforce). It runs once (R-MIG-3); "
+        f"to run it again: `{RESET_HINT}`, then trigger it"
+    )
+
+
+def resuming(saved: dict | None, settings: MigrationSettings) -> bool:
+    """True when ``saved`` is an interrupted migration of the same date (this run resumes it)."""
+    return bool(saved) and saved.get("status") == RUNNING and (
+        saved.get("migration_date") == settings.migration_date.isoformat()
+    )
+
+
+def start_position(saved: dict | None, settings: MigrationSettings) -> tuple[int, str]:
+    """Where this run starts reading (1-based) and a log line saying why.
+
+    An interrupted migration of the same date resumes one chunk before the first chunk it had
+    not finished: records deleted in QuickBooks meanwhile shift later ones to lower positions,
+    and the step back keeps them from falling into a gap; what is read twice is already in
+    Salesforce and skipped."""
+    if not saved or saved.get("status") != RUNNING:
+        return 1, "starting the migration from the first invoice"
+    if not resuming(saved, settings):
+        return 1, (
+            f"an earlier migration from {saved.get('migration_date')} stopped before it finished; "
+            f"this one is from {settings.migration_date.isoformat()}: starting from the first "
+            "invoice (invoices already in Salesforce are skipped)"
+        )
+    resumed = int(saved.get("next_position") or 1)
+    position = max(1, resumed - settings.chunk_size)
+    return position, (
+        f"resuming the interrupted migration (run {saved.get('run_id')}, "
+        f"{saved.get('chunks_done', 0)} chunks done) at invoice {position}"
+    )
+
+
+def chunk_count(total: int, start: int, chunk_size: int) -> int:
+    """Chunks left to read from ``start`` (1-based) of ``total`` invoices."""
+    return max(1, math.ceil(max(0, total - start + 1) / chunk_size))
+
+
+def progress_line(
+    *, chunk: int, chunks: int, records: int, written: int, skipped: int, done: int, total: int,
+    elapsed: float,
+) -> str:
+    """One progress line per chunk (R-MIG-4): chunk n of m, records, elapsed, rate."""
+    rate = done / elapsed if elapsed > 0 else 0.0
+    left = max(0, total - done)
+    eta = f", about {left / rate:.0f} s left" if rate and left else ""
+    return (
+        f"migration: chunk {chunk} of {chunks}: {records} invoices read, {written} written, "
+        f"{skipped} already in Salesforce; {done} of {total} invoices in {elapsed:.1f} s "
+        f"({rate:.1f} invoices/s{eta})"
+    )
+
+
+def grouped_warnings(notes: pd.DataFrame) -> list[str]:
+    """The invoice plan's per-record notes folded into one warning per distinct reason (one per
+    missing Product, one per customer without an Account: R-MIG-4), with how many records and
+    the first few keys. A history of 100k invoices with one item missing its Product is one
+    warning, not 100k."""
+    if notes is None or notes.empty:
+        return []
+    out = []
+    for reason, group in notes.groupby("reason", sort=True):
+        keys = list(group["key"].astype(str))
+        listed = ", ".join(keys[:SAMPLE_KEYS]) + (", ..." if len(keys) > SAMPLE_KEYS else "")
+        out.append(f"{AREA}: {reason} ({len(keys)} record{'' if len(keys) == 1 else 's'}: {listed})")
+    return out
+
+
+def without_existing(extracted: dict, existing: set[str]) -> dict:
+    """The extracted invoice frames without the invoices already in Salesforce (R-MIG-3:
+    skipped, never duplicated and never overwritten by the migration)."""
+    if not existing:
+        return extracted
+    out = dict(extracted)
+    out["invoices"] = extracted["invoices"][~extracted["invoices"]["Id"].isin(existing)]
+    out["lines"] = extracted["lines"][~extracted["lines"]["TxnId"].astype(str).isin(existing)]
+    out["sales_orders"] = extracted["sales_orders"][
+        ~extracted["sales_orders"]["invoice_id"].astype(str).isin(existing)
+    ]
+    return out

@@ -1,0 +1,260 @@
+"""The historical invoice migration's I/O steps (SPEC section 6, R-MIG-1..4).
+
+One implementation of the invoice rules, two DAGs: every chunk goes through the invoices area's
+transform and load (``sfqb.steps.invoices``: frames, Salesforce read, ``plan_extracted``,
+``load``) with ``link_opportunities=False`` (R-MIG-2). What is the migration's own:
+
+- ``prepare``: the run's settings (trigger params over preferences), whether it already ran
+  (R-MIG-3), how many invoices are dated on or after the migration date, and where to start
+  (an interrupted migration resumes).
+- ``migrate``: pages of up to 1000 invoices (STARTPOSITION/MAXRESULTS, ordered by creation
+  time so that invoices made during the migration come last), each planned and loaded as one
+  chunk, with a progress line per chunk and the position saved after it; invoices already in
+  Salesforce are skipped; the plan's per-record notes become one warning per reason (one per
+  missing Product, R-MIG-4). A dry run plans every chunk and writes nothing, not even state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+
+import pandas as pd
+
+from sfqb.areas import invoices as rules
+from sfqb.areas import migration as mig
+from sfqb.extract import qbo_queries as q
+from sfqb.extract import soql
+from sfqb.outcomes import CREATED, FAILED, MAX_LISTED_WARNINGS, SKIPPED, UPDATED, empty_skips
+from sfqb.steps import invoices as invoice_steps
+from sfqb.steps.common import preferences, quickbooks_hook, salesforce_hook, sync_state
+
+log = logging.getLogger(__name__)
+
+ORDER = "MetaData.CreateTime"
+# Invoice__c keeps the QuickBooks TxnDate here (the end-of-run count compares the two systems).
+SF_DATE = "Invoice_Date__c"
+SKIP, RETRY, MIGRATE = "skip", "retry", "migrate"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat()
+
+
+def _date_condition(settings: mig.MigrationSettings) -> str:
+    return q.condition("TxnDate", ">=", settings.migration_date)
+
+
+def prepare(run: dict, params: dict | None, *, qb=None, state=None) -> dict:
+    """Resolve the settings and decide what this run does: ``skip`` (already ran), ``retry``
+    (it ran, some invoices failed: read those again) or ``migrate``. Where a migration starts
+    is ``migrate``'s to decide from the saved progress, so a retried task resumes too.
+
+    Raises:
+        MigrationConfigError: a missing or bad setting, named.
+    """
+    settings = mig.resolve_settings(preferences(run), params)
+    state = state or sync_state()
+    saved = state.migration()
+    prepared = {"settings": settings.as_json(), "action": MIGRATE, "total": 0,
+                "retry_ids": [], "message": ""}
+    message = mig.already_ran(saved)
+    if message:
+        log.info("%s", message)
+        return {**prepared, "action": SKIP, "message": message}
+    if saved and saved.get("status") == mig.DONE:
+        ids = [str(i) for i in saved["failed"]]
+        log.info("migration: it ran (run %s); %d invoices failed then and are read again now",
+                 saved.get("run_id"), len(ids))
+        return {**prepared, "action": RETRY, "retry_ids": ids, "total": len(ids)}
+    qb = qb or quickbooks_hook()
+    total = qb.count(rules.ENTITY, [_date_condition(settings)])
+    log.info("migration: %d QuickBooks invoices dated on or after %s%s", total,
+             settings.migration_date.isoformat(),
+             " (dry run: nothing is written)" if settings.dry_run else "")
+    return {**prepared, "total": total}
+
+
+def _incomplete(extracted: dict, existing: set[str], create_missing: bool) -> set[str]:
+    """Invoices already in Salesforce that an interrupted chunk left half-written: a sales line
+    without its Invoice_Item__c, or (with placeholders on) no opportunity link yet."""
+    sales = extracted["lines"][extracted["lines"]["DetailType"] == rules.SALES_LINE]
+    sales = sales[sales["TxnId"].astype(str).isin(existing)]
+    have = set(extracted["sf_items"][rules.EXT_ITEM].dropna().astype(str))
+    wanted = [rules.item_external_id(t, i) for t, i in zip(sales["TxnId"], sales["Id"], strict=True)]
+    out = {str(t) for t, ext in zip(sales["TxnId"], wanted, strict=True) if ext not in have}
+    if create_missing:
+        parent_of = dict(zip(extracted["sf_invoices"]["Id"].astype(str),
+                             extracted["sf_invoices"][rules.EXT_INVOICE].astype(str), strict=True))
+        linked = {parent_of.get(str(p)) for p in extracted["sf_links"]["Invoice__c"].dropna()}
+        out |= existing - linked
+    return out
+
+
+def _chunk(run: dict, records: list[dict], settings: mig.MigrationSettings, sf, *,
+           resumed: bool) -> dict:
+    """Plan (and unless a dry run, load) one chunk; returns its counts, notes and failures."""
+    frames = invoice_steps.invoice_frames(records)
+    extracted = {"invoices": frames[0], "lines": frames[1], "sales_orders": frames[2],
+                 **invoice_steps.read_salesforce(sf, *frames)}
+    ids = set(extracted["invoices"]["Id"].astype(str))
+    existing = set(extracted["sf_invoices"][rules.EXT_INVOICE].dropna().astype(str)) & ids
+    if resumed and existing:
+        redo = _incomplete(extracted, existing, settings.create_missing_opportunities)
+        if redo:
+            log.info("migration: %d invoices an interrupted run left half-written are completed: %s",
+                     len(redo), ", ".join(sorted(redo)[:mig.SAMPLE_KEYS]))
+        existing -= redo
+    planned = invoice_steps.plan_extracted(
+        mig.without_existing(extracted, existing),
+        create_missing_opportunities=settings.create_missing_opportunities,
+        link_opportunities=False,
+    )
+    notes = planned["notes"]
+    result = {"read": len(records), "existing": len(existing), "notes": notes,
+              "invoices": len(planned["invoices"]), "items": len(planned["item_creates"])
+              + len(planned["item_updates"]), "placeholders": len(planned["placeholders"]),
+              "failed_ids": set(), "report": None}
+    if settings.dry_run:
+        return result
+    planned["notes"] = empty_skips()  # reported once per reason at the end, not per line
+    report = invoice_steps.load(run, planned, sf=sf)
+    waiting = set(planned["retry"])
+    result["failed_ids"] = set(report["retry"][rules.INVOICE_STREAM]) - waiting
+    result["report"] = report
+    return result
+
+
+def _pages(qb, settings: mig.MigrationSettings, start: int):
+    """(position, records) pages of the invoices dated on or after the migration date."""
+    position = start
+    while True:
+        text = q.select(rules.ENTITY, [_date_condition(settings)], order_by=ORDER,
+                        start_position=position, max_results=settings.chunk_size)
+        records = qb.query(text).get(rules.ENTITY, [])
+        if records:
+            yield position, records
+        if len(records) < settings.chunk_size:
+            return
+        position += len(records)
+
+
+def _sf_count(sf, settings: mig.MigrationSettings) -> int:
+    where = soql.compare(SF_DATE, ">=", settings.migration_date)
+    return sf.count("Invoice__c", [where])
+
+
+def migrate(run: dict, prepared: dict, *, sf=None, qb=None, state=None) -> dict:
+    """Migrate what ``prepare`` decided; returns the run report (JSON) for the summary."""
+    settings = mig.MigrationSettings.from_json(prepared["settings"])
+    report = {"area": mig.AREA, CREATED: 0, UPDATED: 0, SKIPPED: 0, FAILED: 0,
+              "warning_count": 0, "warnings": [], "dry_run": settings.dry_run,
+              "action": prepared["action"], "invoices_read": 0, "already_in_salesforce": 0,
+              "invoices_written": 0}
+    if prepared["action"] == SKIP:
+        report["message"] = prepared["message"]
+        return report
+    state = state or sync_state()
+    sf, qb = sf or salesforce_hook(), qb or quickbooks_hook()
+    saved = state.migration() or {}
+    start, resume_until = 1, 1
+    if prepared["action"] == MIGRATE:
+        start, why = mig.start_position(saved, settings)
+        if mig.resuming(saved, settings):
+            resume_until = int(saved.get("next_position") or 1) + settings.chunk_size
+        log.info("migration: %s", why)
+    carried = saved if saved.get("migration_date") == settings.migration_date.isoformat() else {}
+    progress = {
+        "status": mig.RUNNING, **settings.as_json(), "run_id": run["run_id"],
+        "started_at": carried.get("started_at") or _now(), "total": prepared["total"],
+        "chunks_done": int(carried.get("chunks_done") or 0),
+        "migrated": int(carried.get("migrated") or 0),
+        "already_in_salesforce": int(carried.get("already_in_salesforce") or 0),
+        "next_position": start, "failed": [],
+    }
+    progress.pop("dry_run")
+    if prepared["action"] == RETRY:
+        progress["status"] = mig.DONE
+        pages = [(0, list(qb.query_in(rules.ENTITY, "Id", prepared["retry_ids"])))]
+        chunks = 1
+    else:
+        pages = _pages(qb, settings, start)
+        chunks = mig.chunk_count(prepared["total"], start, settings.chunk_size)
+        if not settings.dry_run:
+            progress["updated_at"] = _now()
+            state.save_migration(progress)
+    failed: set[str] = set()
+    notes: list[pd.DataFrame] = []
+    planned_counts = {"invoices": 0, "items": 0, "placeholders": 0}
+    started = time.monotonic()
+    done = start - 1
+    for n, (position, records) in enumerate(pages, start=1):
+        resumed = prepared["action"] == RETRY or position < resume_until
+        chunk = _chunk(run, records, settings, sf, resumed=resumed)
+        notes.append(chunk["notes"])
+        done += chunk["read"]
+        report["invoices_read"] += chunk["read"]
+        report["already_in_salesforce"] += chunk["existing"]
+        for key in planned_counts:
+            planned_counts[key] += chunk[key]
+        if chunk["report"]:
+            for key in (CREATED, UPDATED, SKIPPED, FAILED):
+                report[key] += chunk["report"][key]
+            report["warnings"] += chunk["report"]["warnings"]
+            report["warning_count"] += chunk["report"]["warning_count"]
+            failed |= chunk["failed_ids"]
+            written = chunk["invoices"] - len(chunk["failed_ids"])
+            report["invoices_written"] += written
+            progress["migrated"] += written
+            progress["already_in_salesforce"] += chunk["existing"]
+            progress["chunks_done"] += 1
+            if position:
+                progress["next_position"] = position + chunk["read"]
+            progress["failed"] = sorted(failed)
+            progress["updated_at"] = _now()
+            state.save_migration(progress)
+        log.info("%s", mig.progress_line(
+            chunk=n, chunks=max(chunks, n), records=chunk["read"], written=chunk["invoices"]
+            if settings.dry_run else chunk["invoices"] - len(chunk["failed_ids"]),
+            skipped=chunk["existing"], done=done, total=max(prepared["total"], done),
+            elapsed=time.monotonic() - started))
+    grouped = mig.grouped_warnings(pd.concat(notes, ignore_index=True) if notes else None)
+    for line in grouped:
+        log.warning("%s", line)
+    report["warnings"] = (grouped + report["warnings"])[:MAX_LISTED_WARNINGS]
+    report["warning_count"] += len(grouped)
+    if settings.dry_run:
+        report["plan"] = planned_counts
+        log.info("migration (dry run): would write %d invoices with %d items and %d placeholder "
+                 "opportunities; %d of the %d invoices read are already in Salesforce; nothing "
+                 "was written", planned_counts["invoices"], planned_counts["items"],
+                 planned_counts["placeholders"], report["already_in_salesforce"],
+                 report["invoices_read"])
+        return report
+    progress.update(status=mig.DONE, finished_at=_now(), failed=sorted(failed))
+    state.save_migration(progress)
+    if prepared["action"] == MIGRATE:
+        _check_counts(qb, sf, settings, failed, report)
+    log.info("migration: done: %d invoices written, %d already in Salesforce, %d failed%s",
+             report["invoices_written"], report["already_in_salesforce"], len(failed),
+             f" (trigger the migration again to retry them: {', '.join(sorted(failed)[:10])})"
+             if failed else "")
+    return report
+
+
+def _check_counts(qb, sf, settings: mig.MigrationSettings, failed: set[str], report: dict) -> None:
+    """Compare the two systems once at the end (2 calls): fewer invoices in Salesforce than in
+    QuickBooks (apart from the failed ones) means records moved under the paging (deleted or
+    re-dated during the migration); a second pass finds them."""
+    in_qb = qb.count(rules.ENTITY, [_date_condition(settings)])
+    in_sf = _sf_count(sf, settings)
+    report["quickbooks_count"], report["salesforce_count"] = in_qb, in_sf
+    if in_sf + len(failed) < in_qb:
+        line = (f"{mig.AREA}: QuickBooks has {in_qb} invoices dated on or after "
+                f"{settings.migration_date.isoformat()}, Salesforce {in_sf}: records changed "
+                f"during the migration; run `{mig.RESET_HINT}` and trigger it again (invoices "
+                "already in Salesforce are skipped)")
+        log.warning("%s", line)
+        report["warnings"].append(line)
+        report["warning_count"] += 1
