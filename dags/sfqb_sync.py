@@ -22,21 +22,28 @@ Runs hourly (and on demand from **Trigger DAG**). One run, in the order of SPEC 
 7. `invoices`: QuickBooks Invoices (and the payments applied to them, voids and deletions)
    -> Invoice__c and Invoice_Item__c, linked to their opportunities.
 8. `summarize_run`: per area, created / updated / skipped / failed, and every warning.
+9. `start_migration`: with the preference `migrate_historical_invoices` on, starts the one-shot
+   `sfqb_invoice_migration` once (it logs why not otherwise).
 
 Each run covers a real data interval (a `CronDataIntervalTimetable`), so a backfill re-syncs its
 interval. Connections: `salesforce_default`, `quickbooks_default`. Preferences: the Variable
-`sfqb.preferences`. See the README for operations.
+`sfqb.preferences`. Trigger DAG's form (params) narrows a manual run: the areas to run and a
+full resync of one area from a date. A failed run, or one whose warnings reach the
+`alert_min_level` preference, e-mails `alert_emails`. See docs/operations.md.
 """
 
 from __future__ import annotations
 
 from airflow.sdk import CronDataIntervalTimetable, dag
 
+from sfqb.notify import RunAlert
 from sfqb.tasks.customers import customers_group
 from sfqb.tasks.defaults import DEFAULT_ARGS, START_DATE, TAGS
 from sfqb.tasks.invoices import invoices_group
 from sfqb.tasks.items import items_group
+from sfqb.tasks.migration import start_migration
 from sfqb.tasks.opportunities import opportunities_group
+from sfqb.tasks.params import RUN_PARAMS
 from sfqb.tasks.preflight import preflight_group
 from sfqb.tasks.run import begin_run, summarize_run
 from sfqb.tasks.transactions import transactions_group
@@ -51,6 +58,8 @@ from sfqb.tasks.transactions import transactions_group
     default_args=DEFAULT_ARGS,
     tags=TAGS,
     doc_md=__doc__,
+    params=RUN_PARAMS,
+    on_failure_callback=RunAlert(),
 )
 def sfqb_sync():
     run = begin_run()
@@ -62,6 +71,7 @@ def sfqb_sync():
     invoice_report = invoices_group(run, after=transaction_report)
     summarize_run(run, [match_report, item_report, customer_report, opportunity_report, transaction_report,
                         invoice_report])
+    invoice_report >> start_migration(run)
 
 
 sfqb_sync()

@@ -124,3 +124,18 @@ def test_given_a_migration_interrupted_mid_chunk_when_triggered_again_then_every
     assert links == Counter(dict.fromkeys(wanted, 1))
     assert SyncState(MetadataDbVariables()).migration()["status"] == "done"
     assert report["failed"] == 0
+
+
+def test_given_the_migration_preference_on_when_the_sync_runs_then_it_triggers_the_migration_once(sync_env):
+    """R-MIG-3, preferences (`migrate_historical_invoices`): "the migration runs the next time the
+    sync runs": sfqb_sync's start_migration triggers sfqb_invoice_migration (its params from
+    the preferences) while the migration has not run (when not: unit-tested)."""
+    from airflow.models.dagrun import DagRun
+
+    migrate(sync_env, dry_run=True)  # the migration DAG is known to Airflow (as once parsed)
+    sync_env.set_preferences(migrate_historical_invoices=True, migration_date=SINCE)
+    dag_run, states, _ = sync_env.run()
+    assert set(states.values()) == {"success"}, states
+    (triggered,) = [r for r in DagRun.find(dag_id=DAG) if r.run_id == f"migration_from__{dag_run.run_id}"]
+    assert triggered.conf == {}
+

@@ -130,6 +130,23 @@ def already_ran(saved: dict | None) -> str | None:
     )
 
 
+def sync_should_start(prefs, saved: dict | None) -> tuple[bool, str]:
+    """Whether ``sfqb_sync`` starts the migration now (preference ``migrate_historical_invoices``:
+    "the migration runs the next time the sync runs", guide), and the log line saying why. An
+    interrupted or partly failed migration is not re-triggered every hour: the line says how to
+    continue it."""
+    if not prefs.migrate_historical_invoices:
+        return False, "migrate_historical_invoices is off: the historical migration is not started"
+    if not saved:
+        return True, "migrate_historical_invoices is on and the migration has not run: starting it"
+    if saved.get("status") == RUNNING or saved.get("failed"):
+        why = ("it was interrupted" if saved.get("status") == RUNNING
+               else f"{len(saved['failed'])} invoices failed")
+        return False, (f"the historical migration (run {saved.get('run_id')}) has not finished "
+                       f"({why}): trigger sfqb_invoice_migration to continue it")
+    return False, f"the historical migration already ran (finished {saved.get('finished_at')})"
+
+
 def resuming(saved: dict | None, settings: MigrationSettings) -> bool:
     """True when ``saved`` is an interrupted migration of the same date (this run resumes it)."""
     return bool(saved) and saved.get("status") == RUNNING and (

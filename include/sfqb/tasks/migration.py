@@ -33,3 +33,40 @@ def migrate_invoices(run: dict, prepared: dict) -> dict:
     from sfqb.steps import migration
 
     return migration.migrate(run, prepared)
+
+
+MIGRATION_DAG_ID = "sfqb_invoice_migration"
+
+
+@task
+def start_migration(run: dict, **context) -> str:
+    """Start ``sfqb_invoice_migration`` when ``sync_should_start`` says so (its params then come
+    from the preferences); otherwise log why not and return it. The task always succeeds."""
+    import logging
+
+    from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
+
+    from sfqb.areas.migration import sync_should_start
+    from sfqb.state import SyncState, TaskVariables
+    from sfqb.steps.common import preferences
+
+    log = logging.getLogger(__name__)
+    start, why = sync_should_start(preferences(run), SyncState(TaskVariables()).migration())
+    if not start:
+        log.log(logging.WARNING if "not finished" in why else logging.INFO, "%s", why)
+        return why
+    try:
+        paused = context["ti"].get_dag(MIGRATION_DAG_ID).is_paused
+    except Exception:  # noqa: BLE001 - not answerable here (an older API): trigger anyway
+        paused = False
+    if paused:
+        log.warning("%s is paused: the migration run waits until it is unpaused in the Airflow UI",
+                    MIGRATION_DAG_ID)
+    log.info("%s (%s)", why, MIGRATION_DAG_ID)
+    # The operator's execute hands the trigger to the task runner (it raises the SDK's trigger
+    # request); an existing run of the same id (a retried task) is not triggered twice.
+    TriggerDagRunOperator(
+        task_id="trigger_migration", trigger_dag_id=MIGRATION_DAG_ID,
+        trigger_run_id=f"migration_from__{run['run_id']}", conf={}, skip_when_already_exists=True,
+    ).execute(context)
+    return "triggered"

@@ -113,3 +113,18 @@ def test_given_a_placeholder_an_interrupted_attempt_made_when_planned_then_it_is
     assert plan.links[0]["Invoice__r"] == {EXT_INVOICE: "130"}
     assert list(plan.skips["key"]) == ["QB:Invoice:131"]
     assert own[EXT_TXN] == "130"
+
+
+def test_given_the_migration_preference_and_state_when_the_sync_asks_then_only_a_never_started_one_starts():
+    """Preferences (`migrate_historical_invoices`), R-MIG-3: the sync starts the migration only
+    with the preference on and nothing saved; interrupted or partly failed ones are named with
+    how to continue, a finished one is left alone."""
+    on = Preferences(migrate_historical_invoices=True, migration_date=dt.date(2025, 1, 1))
+    assert mig.sync_should_start(Preferences(), None)[0] is False
+    assert mig.sync_should_start(on, None)[0] is True
+    start, why = mig.sync_should_start(on, {"status": "running", "run_id": "r1"})
+    assert not start and "interrupted" in why and "trigger sfqb_invoice_migration" in why
+    start, why = mig.sync_should_start(on, {"status": "done", "failed": ["7", "8"]})
+    assert not start and "2 invoices failed" in why
+    assert mig.sync_should_start(on, {"status": "done", "failed": [], "finished_at": "t"}) == (
+        False, "the historical migration already ran (finished t)")
