@@ -184,10 +184,12 @@ def chunk_count(total: int, start: int, chunk_size: int) -> int:
 
 def progress_line(
     *, chunk: int, chunks: int, records: int, written: int, skipped: int, done: int, total: int,
-    elapsed: float,
+    elapsed: float, read_here: int | None = None,
 ) -> str:
-    """One progress line per chunk (R-MIG-4): chunk n of m, records, elapsed, rate."""
-    rate = done / elapsed if elapsed > 0 else 0.0
+    """One progress line per chunk (R-MIG-4): chunk n of m, records, elapsed, rate. ``done``
+    counts from the first invoice (a resumed run starts past it); the rate is this run's
+    (``read_here`` invoices in ``elapsed`` seconds; default ``done``)."""
+    rate = (done if read_here is None else read_here) / elapsed if elapsed > 0 else 0.0
     left = max(0, total - done)
     eta = f", about {left / rate:.0f} s left" if rate and left else ""
     return (

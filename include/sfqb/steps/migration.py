@@ -196,6 +196,7 @@ def migrate(run: dict, prepared: dict, *, sf=None, qb=None, state=None) -> dict:
         done += chunk["read"]
         report["invoices_read"] += chunk["read"]
         report["already_in_salesforce"] += chunk["existing"]
+        report[SKIPPED] += chunk["existing"]
         for key in planned_counts:
             planned_counts[key] += chunk[key]
         if chunk["report"]:
@@ -218,7 +219,7 @@ def migrate(run: dict, prepared: dict, *, sf=None, qb=None, state=None) -> dict:
             chunk=n, chunks=max(chunks, n), records=chunk["read"], written=chunk["invoices"]
             if settings.dry_run else chunk["invoices"] - len(chunk["failed_ids"]),
             skipped=chunk["existing"], done=done, total=max(prepared["total"], done),
-            elapsed=time.monotonic() - started))
+            elapsed=time.monotonic() - started, read_here=report["invoices_read"]))
     grouped = mig.grouped_warnings(pd.concat(notes, ignore_index=True) if notes else None)
     for line in grouped:
         log.warning("%s", line)

@@ -97,23 +97,39 @@ def transaction_count(active_customers: int) -> int:
     return 15_000 + (active_customers - 10_000) // 4
 
 
-def seed_line_count(size: str) -> int | None:
-    """The sales lines of every seeded invoice a size asks for with ",lines=N" (N >= 1), else
-    None (the default: 1-3 by invoice)."""
+# Seed size options of this service ("small,lines=5,invoices=100000"); ``names`` knows the rest.
+OWN_OPTIONS = ("lines", "invoices")
+
+
+def _seed_option(size: str, key: str) -> int | None:
+    """The whole number >= 1 a size string gives ``key`` (",key=N"), else None."""
     count = None
     for part in size.split(",")[1:]:
-        key, _, value = part.partition("=")
-        if key.strip() == "lines":
+        name, _, value = part.partition("=")
+        if name.strip() == key:
             if not value.strip().isdigit() or int(value) < 1:
-                raise ValueError(f"seed size option {part!r}: lines=N needs a whole number >= 1")
+                raise ValueError(f"seed size option {part!r}: {key}=N needs a whole number >= 1")
             count = int(value)
     return count
 
 
+def seed_line_count(size: str) -> int | None:
+    """The sales lines of every seeded invoice a size asks for with ",lines=N" (N >= 1), else
+    None (the default: 1-3 by invoice)."""
+    return _seed_option(size, "lines")
+
+
+def seed_invoice_count(size: str) -> int | None:
+    """How many invoices a size asks for with ",invoices=N" (spread over the active customers),
+    else None (the default: ``transaction_count``). For a large history without a proportionally
+    large customer list (the migration benchmark: 100k invoices)."""
+    return _seed_option(size, "invoices")
+
+
 def _without_lines(size: str) -> str:
-    """The size string without its ``lines=N`` option (what ``names`` understands)."""
+    """The size string without this service's own options (what ``names`` understands)."""
     parts = size.split(",")
-    return ",".join([parts[0], *(p for p in parts[1:] if p.partition("=")[0].strip() != "lines")])
+    return ",".join([parts[0], *(p for p in parts[1:] if p.partition("=")[0].strip() not in OWN_OPTIONS)])
 
 
 def _addr(i: int, id_: int) -> dict:
@@ -126,6 +142,7 @@ def _addr(i: int, id_: int) -> dict:
 def seed_company(store: Store, size: str, realm_id: str, now: dt.datetime) -> dict:
     """Fill an empty store; returns counts per entity."""
     line_count = seed_line_count(size)
+    invoice_count = seed_invoice_count(size)
     size = _without_lines(size)
     n = names.seed_customer_count(size)
     stamp = qbo_time(now - dt.timedelta(days=35))
@@ -288,7 +305,7 @@ def seed_company(store: Store, size: str, realm_id: str, now: dt.datetime) -> di
                     {"DefinitionId": "2", "Name": "PO Number", "Type": "StringType",
                      "StringValue": f"PO-{k + 1:06d}"}]}
 
-    n_invoices = transaction_count(len(active))
+    n_invoices = (invoice_count or transaction_count(len(active))) if active else 0
     term_days = {t[0]: t[2] for t in TERMS}
     balances: dict[str, Decimal] = {}
     for k in range(n_invoices):

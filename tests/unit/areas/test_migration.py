@@ -71,6 +71,9 @@ def test_given_progress_when_formatted_then_the_line_has_chunk_records_elapsed_a
     assert line.startswith("migration: chunk 3 of 10: 1000 invoices read, 990 written, 10 already")
     assert "3000 of 10000 invoices in 60.0 s (50.0 invoices/s, about 140 s left)" in line
     assert mig.chunk_count(10000, 3001, 1000) == 7
+    resumed = mig.progress_line(chunk=1, chunks=7, records=1000, written=1000, skipped=0, done=4000,
+                                total=10000, elapsed=10.0, read_here=1000)
+    assert "4000 of 10000 invoices in 10.0 s (100.0 invoices/s, about 60 s left)" in resumed
 
 
 def test_given_many_lines_missing_one_product_when_grouped_then_one_warning_per_product():
