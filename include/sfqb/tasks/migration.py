@@ -56,10 +56,12 @@ def start_migration(run: dict, **context) -> str:
         log.log(logging.WARNING if "not finished" in why else logging.INFO, "%s", why)
         return why
     try:
-        paused = context["ti"].get_dag(MIGRATION_DAG_ID).is_paused
-    except Exception:  # noqa: BLE001 - not answerable here (an older API): trigger anyway
-        paused = False
-    if paused:
+        target = context["ti"].get_dag(MIGRATION_DAG_ID)
+    except Exception as exc:  # noqa: BLE001 - not known to Airflow (never parsed): do not fail the sync
+        log.warning("%s is not known to Airflow (%s): the migration cannot be started from here; "
+                    "trigger it once its DAG is parsed", MIGRATION_DAG_ID, exc)
+        return "unknown"
+    if target.is_paused:
         log.warning("%s is paused: the migration run waits until it is unpaused in the Airflow UI",
                     MIGRATION_DAG_ID)
     log.info("%s (%s)", why, MIGRATION_DAG_ID)
