@@ -6,10 +6,9 @@ back the invoices its lines point to, re-read by Id: payments are found through 
 changes, never by rereading every invoice. The rules are ``sfqb.areas.invoices``; only
 Salesforce is written.
 
-The historical migration (SPEC section 6) reuses the transform and load for any list of QuickBooks
-invoice records: ``sync_records(run, records, sf=..., create_missing_opportunities=...,
-link_opportunities=False)`` reads the Salesforce side for them, plans and loads, and returns
-the area report. extract/plan/load below are built from the same pieces.
+The historical migration (SPEC section 6, ``sfqb.steps.migration``) reuses the pieces for any
+list of QuickBooks invoice records: ``invoice_frames``, ``read_salesforce``, ``plan_extracted``
+(with ``link_opportunities=False``) and ``load``.
 
 Keys in outcomes and log lines: ``QB:Invoice:<Id>`` for the Invoice__c (and a placeholder
 Opportunity), ``QB:Invoice:<Id> line <line Id>`` for an Invoice_Item__c,
@@ -452,24 +451,3 @@ def commit(run: dict, extracted: dict, report: dict, *, state=None) -> dict:
     if not extracted.get("ran"):
         return {}
     return commit_area(run, extracted, report, state)
-
-
-def sync_records(
-    run: dict,
-    records: list[dict],
-    *,
-    sf=None,
-    create_missing_opportunities: bool,
-    link_opportunities: bool = True,
-) -> dict:
-    """Transform and load any list of QuickBooks invoice records (the migration's entry point,
-    SPEC section 6): reads the Salesforce side for them, plans, loads; returns the area report
-    (its ``retry`` names the invoices that failed or wait for an Account or Product).
-    ``link_opportunities=False`` links no existing Opportunity (R-MIG-2)."""
-    sf = sf or salesforce_hook()
-    planned = plan_extracted(
-        _inputs(records, sf),
-        create_missing_opportunities=create_missing_opportunities,
-        link_opportunities=link_opportunities,
-    )
-    return load(run, planned, sf=sf)
