@@ -27,19 +27,23 @@ Runs hourly (and on demand from **Trigger DAG**). One run, in the order of SPEC 
 
 Each run covers a real data interval (a `CronDataIntervalTimetable`), so a backfill re-syncs its
 interval. Connections: `salesforce_default`, `quickbooks_default`. Preferences: the Variable
-`sfqb.preferences`. See the README for operations.
+`sfqb.preferences`. Trigger DAG's form (params) narrows a manual run: the areas to run and a
+full resync of one area from a date. A failed run, or one whose warnings reach the
+`alert_min_level` preference, e-mails `alert_emails`. See docs/operations.md.
 """
 
 from __future__ import annotations
 
 from airflow.sdk import CronDataIntervalTimetable, dag
 
+from sfqb.notify import RunAlert
 from sfqb.tasks.customers import customers_group
 from sfqb.tasks.defaults import DEFAULT_ARGS, START_DATE, TAGS
 from sfqb.tasks.invoices import invoices_group
 from sfqb.tasks.items import items_group
 from sfqb.tasks.migration import start_migration
 from sfqb.tasks.opportunities import opportunities_group
+from sfqb.tasks.params import run_params
 from sfqb.tasks.preflight import preflight_group
 from sfqb.tasks.run import begin_run, summarize_run
 from sfqb.tasks.transactions import transactions_group
@@ -54,6 +58,8 @@ from sfqb.tasks.transactions import transactions_group
     default_args=DEFAULT_ARGS,
     tags=TAGS,
     doc_md=__doc__,
+    params=run_params(),
+    on_failure_callback=RunAlert(),
 )
 def sfqb_sync():
     run = begin_run()

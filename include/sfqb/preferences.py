@@ -20,6 +20,7 @@ VARIABLE_KEY = "sfqb.preferences"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 EDITIONS = ("online", "desktop")
 PRODUCT_NAME_FIELDS = ("Name", "FullyQualifiedName")
+ALERT_LEVELS = ("WARNING", "ERROR")
 
 
 class PreferencesError(ValueError):
@@ -57,6 +58,12 @@ class Preferences:
     # Custom field mappings (SPEC section 7, docs/mapping.md): a versioned YAML file; empty
     # means the default maps only. A relative path is resolved against PROJECT_ROOT.
     custom_mappings_path: str | None = None
+    # Alerts (R-OPS-3, docs/operations.md): e-mail these addresses (comma-separated; empty: no
+    # alerts) when a run fails, or ends with warnings (WARNING) / failed records (ERROR),
+    # through the Airflow SMTP connection alert_smtp_conn_id.
+    alert_emails: str | None = None
+    alert_min_level: str = "WARNING"
+    alert_smtp_conn_id: str = "smtp_default"
 
     @property
     def is_online(self) -> bool:
@@ -182,6 +189,8 @@ def _check_rules(values: dict[str, Any]) -> list[str]:
         problems.append("sync_inventory_quantities: requires sync_items to be true (R-ITM-4)")
     if prefs.migrate_historical_invoices and prefs.migration_date is None:
         problems.append("migration_date: required when migrate_historical_invoices is true (R-MIG-1)")
+    if prefs.alert_min_level not in ALERT_LEVELS:
+        problems.append(f"alert_min_level: must be one of {', '.join(ALERT_LEVELS)}, not {prefs.alert_min_level!r}")
     mappings = prefs.custom_mappings_file
     if mappings is not None and not mappings.is_file():
         problems.append(

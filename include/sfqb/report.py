@@ -8,6 +8,8 @@ COUNTS = ("created", "updated", "skipped", "failed")
 def format_summary(summary: dict) -> str:
     """Render a run summary (what ``summarize_run`` returns) as a plain-text table."""
     lines = [f"sfqb run {summary.get('run_id')} (upper bound {summary.get('upper_bound')})"]
+    if summary.get("scope"):
+        lines.append(f"  {summary['scope']}")
     areas = summary.get("areas") or []
     if not areas:
         lines.append("  no sync areas are installed yet: nothing was read or written")
@@ -19,6 +21,7 @@ def format_summary(summary: dict) -> str:
             "  " + area["area"].ljust(width) + "".join(f"{area.get(c, 0):>9}" for c in COUNTS)
         )
     warnings = [w for a in areas for w in a.get("warnings", [])]
-    lines.append(f"  warnings: {len(warnings)}")
+    total = sum(a.get("warning_count", len(a.get("warnings", []))) for a in areas)
+    lines.append(f"  warnings: {total}" + (f" ({len(warnings)} listed)" if total > len(warnings) else ""))
     lines.extend(f"    {w}" for w in warnings)
     return "\n".join(lines)

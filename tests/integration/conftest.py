@@ -85,3 +85,96 @@ def sync_env(sandbox, airflow_db, monkeypatch):
     monkeypatch.setenv("SFQB_RETRY_BASE_DELAY", "0.05")
     sandbox.clear_counters()
     return SyncEnv(sandbox)
+
+
+class _SmtpSession:
+    """One SMTP conversation (RFC 5321's minimum: EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP,
+    QUIT); each accepted message is handed to ``deliver``."""
+
+    def __init__(self, rfile, wfile, deliver) -> None:
+        self.rfile, self.wfile, self.deliver = rfile, wfile, deliver
+
+    def reply(self, text: str) -> None:
+        self.wfile.write(f"{text}\r\n".encode())
+        self.wfile.flush()
+
+    def serve(self) -> None:
+        self.reply("220 sfqb-test ESMTP")
+        sender, rcpts = None, []
+        for raw in iter(self.rfile.readline, b""):
+            command = raw.decode("utf-8", "replace").strip()
+            verb = command[:4].upper()
+            if verb == "EHLO":
+                self.reply("250-sfqb-test\r\n250 8BITMIME")
+            elif verb == "HELO" or verb == "NOOP":
+                self.reply("250 OK")
+            elif verb == "MAIL":
+                sender, rcpts = command.split(":", 1)[1].strip(), []
+                self.reply("250 OK")
+            elif verb == "RCPT":
+                rcpts.append(command.split(":", 1)[1].strip().strip("<>"))
+                self.reply("250 OK")
+            elif verb == "RSET":
+                sender, rcpts = None, []
+                self.reply("250 OK")
+            elif verb == "DATA":
+                self.reply("354 End data with <CR><LF>.<CR><LF>")
+                lines = []
+                for line in iter(self.rfile.readline, b""):
+                    if line in (b".\r\n", b".\n"):
+                        break
+                    lines.append(line[1:] if line.startswith(b"..") else line)
+                self.deliver({"from": sender, "to": rcpts, "data": b"".join(lines)})
+                self.reply("250 OK: queued")
+            elif verb == "QUIT":
+                self.reply("221 Bye")
+                return
+            else:
+                self.reply("502 Command not implemented")
+
+
+@dataclass
+class SmtpServer:
+    """A local SMTP server (stdlib socketserver) that keeps every message it receives."""
+
+    host: str
+    port: int
+    messages: list
+
+    def mails(self) -> list:
+        """The received messages, parsed (``email.message.EmailMessage``)."""
+        from email import message_from_bytes, policy
+
+        return [message_from_bytes(m["data"], policy=policy.default) for m in self.messages]
+
+    def connection_json(self, from_email: str = "sfqb-alerts@example.com") -> str:
+        """An Airflow SMTP connection (JSON form) for this server: no TLS, no login."""
+        return json.dumps({"conn_type": "smtp", "host": self.host, "port": self.port,
+                           "extra": {"disable_ssl": True, "disable_tls": True,
+                                     "from_email": from_email, "timeout": 10}})
+
+
+@pytest.fixture
+def smtp_server(monkeypatch):
+    """A real SMTP server on a free local port for one test, set as Airflow's ``smtp_default``
+    connection (env var); yields ``SmtpServer`` whose ``messages`` fill as mail arrives."""
+    import socketserver
+    import threading
+
+    messages: list = []
+
+    class Handler(socketserver.StreamRequestHandler):
+        def handle(self) -> None:
+            _SmtpSession(self.rfile, self.wfile, messages.append).serve()
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    smtp = SmtpServer("127.0.0.1", server.server_address[1], messages)
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", smtp.connection_json())
+    try:
+        yield smtp
+    finally:
+        server.shutdown()
+        server.server_close()

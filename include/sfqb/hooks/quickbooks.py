@@ -51,6 +51,7 @@ from .errors import (
     ValidationError,
 )
 from .limiter import RateLimiter
+from .progress import Progress
 from .retry import RETRYABLE, RetryPolicy, call_with_retries
 from .token_store import (
     AirflowVariableTokenStore,
@@ -62,6 +63,9 @@ from .token_store import (
 )
 
 log = logging.getLogger(__name__)
+# requests-oauthlib (under python-quickbooks) logs every request's bearer and refresh tokens at
+# DEBUG, verbatim; nothing else it logs is worth a credential in a log (R-OPS-4).
+logging.getLogger("requests_oauthlib").setLevel(logging.INFO)
 T = TypeVar("T")
 
 # Values per ``IN (...)`` list of one query (the query text travels in a POST body).
@@ -655,6 +659,8 @@ class QuickBooksHook(BaseHook):
         base_id = request_id or str(uuid.uuid4())
         for round_ in range(1, self.retry_policy.max_attempts + 1):
             retry: list[BatchOp] = []
+            progress = Progress("QuickBooks batch" + (f" (round {round_})" if round_ > 1 else ""),
+                                batches=-(-len(pending) // batch_size), records=len(pending))
             for start in range(0, len(pending), batch_size):
                 chunk = pending[start:start + batch_size]
                 chunk_id = request_id_for(base_id, round_, *(op.key for op in chunk))
@@ -671,6 +677,7 @@ class QuickBooksHook(BaseHook):
                     results[result.key] = result
                     if isinstance(result.error, RETRYABLE):
                         retry.append(next(op for op in chunk if op.key == result.key))
+                progress.step(len(chunk))
             if not retry or round_ == self.retry_policy.max_attempts:
                 break
             log.warning("QuickBooks batch: %d items refused for a retryable reason; sending them "

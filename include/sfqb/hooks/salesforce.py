@@ -63,6 +63,7 @@ from .errors import (
     ThrottledError,
     TransientError,
 )
+from .progress import Progress
 from .retry import RetryPolicy, call_with_retries
 
 log = logging.getLogger(__name__)
@@ -630,11 +631,14 @@ class SfqbSalesforceHook(SalesforceHook):
             return sf.restful(path, method=method, data=data)
 
         results: list[CollectionResult] = []
+        progress = Progress(f"Salesforce collections.{op} {name}", records=len(records),
+                            batches=-(-len(records) // self.collection_size))
         for start in range(0, len(records), self.collection_size):
             stop = start + self.collection_size
             results += self._send_with_lock_retries(
                 f"collections.{op}", bodies[start:stop], keys[start:stop], send,
                 idempotent=op != "create")
+            progress.step(len(bodies[start:stop]))
         ok = sum(r.ok for r in results)
         log.info("Salesforce %s %s: %d ok, %d failed", op, name, ok, len(results) - ok)
         return results
@@ -709,6 +713,8 @@ class SfqbSalesforceHook(SalesforceHook):
                 kwargs["external_id_field"] = ext_id_field
             return getattr(target, op)(**kwargs)
 
+        started = time.monotonic()
+        log.info("Salesforce bulk %s %s: %d records in a Bulk API 2.0 job", op, name, len(rows))
         if op == "insert":
             # An insert job is never repeated (it could insert twice), not even after a 401
             # half-way; so a REST call first lets simple-salesforce renew a stale session.
@@ -747,7 +753,9 @@ class SfqbSalesforceHook(SalesforceHook):
         out = [r if r is not None else CollectionResult(key=keys[i], ok=False, errors=[missing])
                for i, r in enumerate(results)]
         ok = sum(r.ok for r in out)
-        log.info("Salesforce bulk %s %s: %d ok, %d failed", op, name, ok, len(out) - ok)
+        elapsed = time.monotonic() - started
+        log.info("Salesforce bulk %s %s: %d ok, %d failed in %.0f s (%.0f records/s)", op, name, ok,
+                 len(out) - ok, elapsed, len(out) / elapsed if elapsed > 0 else 0)
         return out
 
 

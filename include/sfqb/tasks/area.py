@@ -4,6 +4,11 @@ Each task calls the same-named function of the area's steps module (``sfqb.steps
 ``extract(run)``, ``plan(run, extracted)``, ``load(run, plan)`` and
 ``commit(run, extracted, report)``. The commit runs only after a successful load, so a
 watermark never moves past unloaded data (R-GEN-2).
+
+A manual run can narrow itself (R-OPS-1, ``sfqb.run_params``): the extract of an area the run
+does not select ends ``skipped``, and so do the area's other tasks; the next area's extract
+still runs (``none_failed``: it waits for the earlier areas, but a skipped one is no failure).
+Each task sees ``area_run(run, area)``: only the area being resynced gets ``resync_from``.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ from __future__ import annotations
 from importlib import import_module
 
 from airflow.sdk import task
+
+from sfqb.run_params import area_run, area_selected
 
 
 def area_chain(area: str, run, *, after=None, steps_module: str | None = None, pool: str = "sfqb_quickbooks"):
@@ -20,25 +27,29 @@ def area_chain(area: str, run, *, after=None, steps_module: str | None = None, p
     later area works with what they wrote)."""
     module = steps_module or f"sfqb.steps.{area}"
 
-    @task(task_id=f"extract_{area}", pool=pool)
+    @task(task_id=f"extract_{area}", pool=pool, trigger_rule="none_failed")
     def extract(run: dict) -> dict:
         """Read what changed since the stream's committed watermark (and last run's failures)."""
-        return import_module(module).extract(run)
+        if not area_selected(run, area):
+            from airflow.sdk.exceptions import AirflowSkipException
+
+            raise AirflowSkipException(f"{area} is not among this run's areas (params)")
+        return import_module(module).extract(area_run(run, area))
 
     @task(task_id=f"plan_{area}_task")
     def plan(run: dict, extracted: dict) -> dict:
         """Apply the area's pure rules: frames of writes and of skips with reasons."""
-        return import_module(module).plan(run, extracted)
+        return import_module(module).plan(area_run(run, area), extracted)
 
     @task(task_id=f"load_{area}", pool=pool)
     def load(run: dict, planned: dict) -> dict:
         """Write the plan; one outcome per record; returns the area report."""
-        return import_module(module).load(run, planned)
+        return import_module(module).load(area_run(run, area), planned)
 
     @task(task_id=f"commit_{area}")
     def commit(run: dict, extracted: dict, report: dict) -> dict:
         """Save the records to retry, then advance the watermarks (incremental runs only)."""
-        return import_module(module).commit(run, extracted, report)
+        return import_module(module).commit(area_run(run, area), extracted, report)
 
     extracted = extract(run)
     if after is not None:

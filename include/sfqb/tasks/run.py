@@ -18,15 +18,19 @@ def begin_run(**context) -> dict:
     - preferences (SPEC section 8) from the Variable ``sfqb.preferences``: a bad key or value
       fails the run here, naming it, without retries (a retry cannot fix configuration).
     - the install date (R-GEN-6): the ``sync_start`` preference, else the first run's start.
+    - the run's params (R-OPS-1, ``sfqb.run_params``): the areas it runs and a full resync of
+      one area; a bad param fails the run here, naming it.
 
     Returns:
         ``{"run_id", "run_type", "upper_bound", "data_interval_start", "data_interval_end",
-        "backfill", "install_date", "preferences"}`` (JSON, ISO instants).
+        "backfill", "install_date", "preferences"}`` (JSON, ISO instants), plus ``"areas"`` and
+        ``"resync"`` in a DAG with the run params.
     """
     from airflow.sdk import Variable
     from airflow.sdk.exceptions import AirflowFailException
 
     from sfqb.preferences import VARIABLE_KEY, PreferencesError, parse_preferences
+    from sfqb.run_params import PARAM_AREAS, RunParamsError, describe, parse_run_params
     from sfqb.state import SyncState, TaskVariables
     from sfqb.steps.common import run_context
 
@@ -36,15 +40,22 @@ def begin_run(**context) -> dict:
     except PreferencesError as exc:
         raise AirflowFailException(str(exc)) from exc
     upper_bound = dag_run.run_after
+    run_type = str(getattr(dag_run.run_type, "value", dag_run.run_type))
+    params = context.get("params") or {}
+    try:
+        # Only a DAG that declares the run params (sfqb_sync) can be narrowed.
+        narrowed = (parse_run_params(params, upper_bound=upper_bound, run_type=run_type)
+                    if PARAM_AREAS in params else {})
+    except RunParamsError as exc:
+        raise AirflowFailException(str(exc)) from exc
     install_date = SyncState(TaskVariables()).ensure_install_date(
         configured=prefs.sync_start, first_run_start=upper_bound
     )
     interval_start = context.get("data_interval_start")
     interval_end = context.get("data_interval_end")
-    run_type = str(getattr(dag_run.run_type, "value", dag_run.run_type))
     run = run_context(run_id=dag_run.run_id, upper_bound=upper_bound, install_date=install_date,
                       preferences_json=prefs.as_json(), run_type=run_type,
-                      data_interval=(interval_start, interval_end))
+                      data_interval=(interval_start, interval_end)) | narrowed
     log.info(
         "sfqb run %s (%s): upper bound %s, data interval [%s, %s), install date %s",
         run["run_id"],
@@ -56,27 +67,43 @@ def begin_run(**context) -> dict:
     )
     non_default = {k: v for k, v in prefs.as_json().items() if v != getattr(type(prefs)(), k, v)}
     log.info("preferences: %s", non_default or "all defaults")
+    if narrowed:
+        log.info("this run: %s", describe(run))
     return run
 
 
-@task
-def summarize_run(run: dict, area_reports: list[dict] | None = None) -> dict:
-    """Gather what every area of the run did into one summary (SPEC R-OPS-2).
+@task(trigger_rule="none_failed")
+def summarize_run(run: dict, area_reports: list[dict] | None = None, **context) -> dict:
+    """Gather what every area of the run did into one summary (SPEC R-OPS-2), and send the
+    alert when its problems reach ``alert_min_level`` (R-OPS-3, ``sfqb.notify``).
+
+    It runs when no area failed (areas a manual run did not select are skipped, not failed).
 
     Args:
         run: what ``begin_run`` returned.
-        area_reports: one report per area that ran.
+        area_reports: one report per area that ran (None for a skipped area).
     Returns:
-        ``{"run_id", "upper_bound", "areas": [...]}``, also logged as a table; every warning is
-        logged at WARNING level.
+        ``{"run_id", "upper_bound", "run_type", "scope", "warning_count", "areas": [...]}``,
+        also logged as a table (the XCom the sync log page shows); every warning is logged at
+        WARNING level.
     """
+    from sfqb.notify import RunAlert
+    from sfqb.preferences import parse_preferences
     from sfqb.report import format_summary
+    from sfqb.run_params import describe
 
     reports = [r for r in (area_reports or []) if r]
-    summary = {"run_id": run["run_id"], "upper_bound": run["upper_bound"], "areas": reports}
+    summary = {"run_id": run["run_id"], "upper_bound": run["upper_bound"],
+               "run_type": run.get("run_type"), "scope": describe(run) if "areas" in run else None,
+               "warning_count": sum(r.get("warning_count", len(r.get("warnings", []))) for r in reports),
+               "areas": reports}
     for line in format_summary(summary).splitlines():
         log.info("%s", line)
     for report in reports:
         for warning in report.get("warnings", []):
             log.warning("%s", warning)
+    try:
+        RunAlert(summary=summary, preferences=parse_preferences(run["preferences"]))(context)
+    except Exception:  # noqa: BLE001 - a mail server's trouble must not fail the finished sync
+        log.exception("the alert for this run could not be sent")
     return summary

@@ -1,0 +1,115 @@
+"""What a manual run of ``sfqb_sync`` may narrow (SPEC R-OPS-1): which areas run, and a full
+resync of one area from a date. Pure functions: the DAG declares the params
+(``sfqb.tasks.params``), ``begin_run`` checks them here and records the result in the run.
+
+The run carries ``"areas"`` (the selected areas, in run order) and ``"resync"``
+(``{"area", "from"}`` or None). Each area's tasks see ``area_run(run, area)``: the resync area
+gets ``run["resync_from"]`` (its streams re-read from that date and move no watermark, see
+``sfqb.steps.common.run_windows``), every other area gets none.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+# The areas a run can narrow to, in their run order (R-GEN-8). Preflight always runs: it
+# checks the org before any write, whatever else the run does.
+AREAS = ("items", "customers", "opportunities", "transactions", "invoices")
+PARAM_AREAS, PARAM_RESYNC_AREA, PARAM_RESYNC_FROM = "areas", "resync_area", "resync_from"
+
+
+class RunParamsError(ValueError):
+    """The run's params cannot be used; the message names every bad param and why."""
+
+
+def _resync_start(value: Any) -> dt.datetime:
+    """A date (midnight UTC) or an instant with a time zone."""
+    if isinstance(value, dt.datetime):
+        parsed = value
+    elif isinstance(value, dt.date):
+        parsed = dt.datetime.combine(value, dt.time(), dt.UTC)
+    else:
+        text = str(value)
+        parsed = (dt.datetime.fromisoformat(text) if "T" in text
+                  else dt.datetime.combine(dt.date.fromisoformat(text), dt.time(), dt.UTC))
+    if parsed.tzinfo is None:
+        raise ValueError("needs a time zone, e.g. 2026-01-31T00:00:00+00:00")
+    return parsed.astimezone(dt.UTC)
+
+
+def parse_run_params(params: dict | None, *, upper_bound: dt.datetime, run_type: str) -> dict:
+    """Check a run's params; returns ``{"areas": [...], "resync": {"area", "from"} | None}``.
+
+    Missing params take their defaults (every area, no resync): scheduled runs use them.
+
+    Raises:
+        RunParamsError: naming every bad param.
+    """
+    params = params or {}
+    problems: list[str] = []
+    areas = params.get(PARAM_AREAS)
+    if areas is None:
+        areas = list(AREAS)
+    elif not isinstance(areas, list | tuple) or not all(isinstance(a, str) for a in areas):
+        problems.append(f"{PARAM_AREAS}: must be a list of area names, not {areas!r}")
+        areas = []
+    else:
+        unknown = [a for a in areas if a not in AREAS]
+        if unknown:
+            problems.append(f"{PARAM_AREAS}: unknown area {', '.join(map(repr, unknown))} "
+                            f"(known: {', '.join(AREAS)})")
+    area = params.get(PARAM_RESYNC_AREA) or None
+    start_value = params.get(PARAM_RESYNC_FROM) or None
+    resync = None
+    if area is not None and area not in AREAS:
+        problems.append(f"{PARAM_RESYNC_AREA}: unknown area {area!r} (known: {', '.join(AREAS)})")
+    elif area is not None and area not in areas:
+        problems.append(f"{PARAM_RESYNC_AREA}: {area!r} is not among the areas this run runs")
+    if (area is None) != (start_value is None):
+        missing = PARAM_RESYNC_FROM if start_value is None else PARAM_RESYNC_AREA
+        problems.append(f"{missing}: needed too ({PARAM_RESYNC_AREA} and {PARAM_RESYNC_FROM} "
+                        "go together)")
+    elif area is not None:
+        try:
+            start = _resync_start(start_value)
+        except (TypeError, ValueError) as exc:
+            problems.append(f"{PARAM_RESYNC_FROM}: not a date ({exc})")
+        else:
+            if start >= upper_bound:
+                problems.append(f"{PARAM_RESYNC_FROM}: {start.isoformat()} is not before this "
+                                f"run's start {upper_bound.isoformat()}")
+            elif run_type == "backfill":
+                problems.append(f"{PARAM_RESYNC_AREA}: a backfill run re-reads its own interval; "
+                                "resync from a manual run")
+            elif area in AREAS:
+                resync = {"area": area, "from": start.isoformat()}
+    if problems:
+        raise RunParamsError("bad run params: " + "; ".join(problems))
+    return {"areas": [a for a in AREAS if a in areas], "resync": resync}
+
+
+def area_selected(run: dict, area: str) -> bool:
+    """Whether this run runs ``area`` (a run without ``"areas"`` runs them all)."""
+    return area not in AREAS or area in run.get("areas", AREAS)
+
+
+def area_run(run: dict, area: str) -> dict:
+    """The run as one area's steps see it: ``resync_from`` set for the resync area only."""
+    if "resync" not in run:
+        return run  # built outside begin_run (benchmarks, step tests): taken as is
+    resync = run["resync"]
+    out = {k: v for k, v in run.items() if k != "resync_from"}
+    if resync and resync["area"] == area:
+        out["resync_from"] = resync["from"]
+    return out
+
+
+def describe(run: dict) -> str:
+    """One line for the log and the summary: what this run was asked to do."""
+    areas = run.get("areas", list(AREAS))
+    text = "all areas" if list(areas) == list(AREAS) else f"areas {', '.join(areas) or '(none)'}"
+    resync = run.get("resync")
+    if resync:
+        text += f"; full resync of {resync['area']} from {resync['from']}"
+    return text

@@ -1,0 +1,170 @@
+"""Operating sfqb_sync (SPEC section 9): manual runs narrowed by params, full resyncs, backfills
+and re-runs of old intervals, and the sync log page, through dag.test() against the sandboxes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from sfqb.run_params import AREAS
+from tests.integration.conftest import report_of
+
+pytestmark = [pytest.mark.integration, pytest.mark.sandbox]
+
+RESYNC_FROM = "2020-01-01"
+
+
+def watermarks() -> dict:
+    from sfqb.state import MetadataDbVariables, SyncState
+
+    return {k: v["value"] for k, v in SyncState(MetadataDbVariables()).show().items()
+            if k.startswith("sfqb.watermark.")}
+
+
+def area_states(states: dict, area: str) -> set:
+    return {state for task_id, state in states.items() if task_id.startswith(f"{area}.")}
+
+
+def xcom(dag_run, task_id: str):
+    ti = next(t for t in dag_run.get_task_instances() if t.task_id == task_id)
+    return ti.xcom_pull(task_ids=task_id)
+
+
+def other_areas_records(env) -> dict:
+    """What the areas other than customers write (items, opportunities, transactions, invoices),
+    with each record's version: equal snapshots mean those areas wrote nothing."""
+    sf, qb = env.sf(), env.qb()
+    snapshot = {obj: sorted((r["Id"], r["SystemModstamp"]) for r in sf.query(f"SELECT Id, SystemModstamp FROM {obj}"))
+                for obj in ("Product2", "PricebookEntry", "Opportunity", "OpportunityLineItem", "Invoice__c")}
+    for entity in ("Item", "Invoice", "SalesReceipt"):
+        snapshot[entity] = sorted((r["Id"], r["SyncToken"]) for r in qb.query_all(entity))
+    return snapshot
+
+
+def test_given_a_manual_run_narrowed_to_a_resync_of_customers_then_other_areas_skip_and_no_watermark_moves(
+        sync_env):
+    """R-OPS-1: the trigger form's params narrow a manual run: the areas not selected end
+    ``skipped`` (not failed) and write nothing, the preflight still runs and summarize_run
+    succeeds; a full resync of customers from a date re-reads that area's window (the seed,
+    older than the install date, is synced now) and moves no watermark; R-OPS-2: the sync
+    log page lists the run with its summary."""
+    _, states, _ = sync_env.run()
+    assert set(states.values()) == {"success"}, states
+    before, others = watermarks(), other_areas_records(sync_env)
+    assert before and others["Product2"] and others["Invoice"]
+
+    dag_run, states, summary = sync_env.run(run_conf={
+        "areas": ["customers"], "resync_area": "customers", "resync_from": RESYNC_FROM})
+
+    assert dag_run.state == "success"
+    for area in set(AREAS) - {"customers"}:
+        assert area_states(states, area) == {"skipped"}, (area, states)
+    assert area_states(states, "preflight") == {"success"}
+    assert area_states(states, "customers") == {"success"}
+    assert states["summarize_run"] == "success"
+    assert [a["area"] for a in summary["areas"]] == ["matching", "customers"]
+    assert "full resync of customers" in summary["scope"]
+    windows = xcom(dag_run, "customers.extract_customers")["windows"]
+    assert {w["mode"] for w in windows.values()} == {"resync"}
+    assert {w["start"][:10] for w in windows.values()} == {RESYNC_FROM}
+    assert report_of(summary, "customers")["created"] > 0  # seed customers, older than install
+    assert other_areas_records(sync_env) == others
+    assert watermarks() == before
+
+    # The sync log (R-OPS-2), read through the api-server like the UI's "Sync log" page.
+    from airflow.api_fastapi.app import create_app
+    from fastapi.testclient import TestClient
+
+    client = TestClient(create_app())
+    listing = client.get("/sfqb/api/runs", params={"dag_id": "sfqb_sync"})
+    assert listing.status_code == 200, listing.text
+    run = next(r for r in listing.json()["runs"] if r["run_id"] == dag_run.run_id)
+    assert run["state"] == "success"
+    assert [a["area"] for a in run["summary"]["areas"]] == ["matching", "customers"]
+    page = client.get(f"/sfqb/runs/sfqb_sync/{dag_run.run_id}")
+    assert page.status_code == 200
+    assert "customers" in page.text and "full resync of customers" in page.text
+
+
+def _run_backfill_run(monkeypatch, env, backfill_run):
+    """Execute one run that ``airflow backfill create`` made (run type ``backfill``, queued)
+    with dag.test()'s loop: dag.test() would otherwise make a manual run of its own."""
+    import airflow.models.dagrun as dagrun_module
+    from airflow import settings
+
+    def existing_run(*, dag, **_):
+        session = settings.Session()
+        run = session.get(dagrun_module.DagRun, backfill_run.id)
+        run.state = "running"
+        run.dag = dag
+        session.commit()
+        return run
+
+    with monkeypatch.context() as patch:
+        patch.setattr(dagrun_module, "get_or_create_dagrun", existing_run)
+        return env.run(logical_date=backfill_run.logical_date)
+
+
+def test_given_a_past_week_backfilled_then_its_intervals_resync_and_no_watermark_moves(sync_env, monkeypatch):
+    """R-OPS-1: a backfill of a past week (``airflow backfill create``'s runs) re-syncs each
+    run's data interval: a QuickBooks edit stamped inside one interval, older than every
+    watermark, reaches Salesforce; no watermark moves. A cleared old scheduled interval run
+    again reads nothing new and never moves a watermark backwards."""
+    from airflow.models.backfill import _create_backfill
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+
+    now = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    sync_env.set_preferences(sync_start=(now - dt.timedelta(days=10)).isoformat())
+    _, states, _ = sync_env.run()
+    assert set(states.values()) == {"success"}, states
+    before = watermarks()
+
+    qb = sync_env.qb()
+    customer = next(c for c in qb.query_all("Customer") if c["DisplayName"] == "Acme Analytics Inc")
+    sync_env.sandbox.set_clock("quickbooks", advance_seconds=-3 * 86400)
+    try:
+        qb.update("Customer", {"Id": customer["Id"], "SyncToken": customer["SyncToken"], "sparse": True,
+                               "PrimaryPhone": {"FreeFormNumber": "(512) 555-0177"}})
+        edited_at = dt.datetime.fromisoformat(qb.read("Customer", customer["Id"])["MetaData"]["LastUpdatedTime"])
+    finally:
+        sync_env.sandbox.set_clock("quickbooks", reset=True)
+
+    week_end = now - dt.timedelta(days=1)
+    backfill = _create_backfill(dag_id="sfqb_sync", from_date=week_end - dt.timedelta(days=7), to_date=week_end,
+                                max_active_runs=1, reverse=False, dag_run_conf=None,
+                                triggering_user_name="test")
+    with create_session() as session:
+        runs = session.query(DagRun).filter(DagRun.backfill_id == backfill.id).order_by(DagRun.logical_date).all()
+        session.expunge_all()
+    assert len(runs) >= 7 * 24
+    assert {str(r.run_type) for r in runs} == {"backfill"}
+    for earlier, later in zip(runs, runs[1:], strict=False):
+        assert earlier.data_interval_end == later.data_interval_start  # the week, hour by hour
+    (target,) = [r for r in runs if r.data_interval_start <= edited_at < r.data_interval_end]
+
+    sync_env.sandbox.clear_counters()
+    dag_run, states, summary = _run_backfill_run(monkeypatch, sync_env, target)
+
+    assert dag_run.state == "success", states
+    run = xcom(dag_run, "begin_run")
+    assert run["backfill"] and run["data_interval_start"] == target.data_interval_start.isoformat()
+    windows = xcom(dag_run, "customers.extract_customers")["windows"]
+    assert {w["mode"] for w in windows.values() if w} == {"backfill"}
+    (account,) = sync_env.sf().query(
+        f"SELECT Phone FROM Account WHERE External_Account_ID__c = '{customer['Id']}'")
+    assert account["Phone"] == "(512) 555-0177"
+    customers = report_of(summary, "customers")
+    assert customers["created"] + customers["updated"] >= 1
+    assert watermarks() == before
+
+    # A scheduled run of an old interval, cleared and run again: its upper bound (run_after)
+    # lies before every watermark; it moves none backwards and writes nothing.
+    sync_env.sandbox.clear_counters()
+    old = target.data_interval_end
+    dag_run, states, _ = sync_env.run(logical_date=old, run_after=old)
+    assert set(states.values()) == {"success"}, states
+    assert xcom(dag_run, "begin_run")["upper_bound"] == old.isoformat()
+    assert watermarks() == before
+    assert sync_env.writes() == {"quickbooks": 0, "salesforce": 0}
