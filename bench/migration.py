@@ -102,7 +102,9 @@ def measure(seed: str, chunk_size: int, latency_ms: float) -> dict:
             for label in ("interrupted halfway", "resumed", "second trigger"):
                 admin.clear_counters()
                 result = _run(state, tokens, label.replace(" ", "-"), chunk_size)
-                rows.append(_row(label, result, _calls(admin)))
+                row = _row(label, result, _calls(admin))
+                row["records_written"] = admin.counters("salesforce")["by_operation"].get("records.written", 0)
+                rows.append(row)
                 admin.clear_faults("salesforce")
             written = sum(r["invoices_written"] or 0 for r in rows)
             from sfqb.steps.common import salesforce_hook
@@ -147,6 +149,26 @@ def _markdown(result: dict) -> str:
     for service, key in endpoints:
         lines.append(f"| {service} | `{key}` | "
                      + " | ".join(str(r["calls"][service].get(key, 0)) for r in runs) + " |")
+    done = [r for r in runs if r["records_written"]]
+    records = sum(r["records_written"] for r in done)
+    invoices = seed["invoices"]
+    floor = math.ceil(invoices / COLLECTION) + math.ceil((records - invoices) / COLLECTION)
+    calls = sum(r["salesforce_write_calls"] for r in done)
+    lines += ["", "## Reading the numbers", "",
+              f"- Writes: {records:,} records written in all ({invoices:,} Invoice__c, the rest "
+              f"Invoice_Item__c) by {calls} sObject Collections calls; the floor for those records "
+              f"(200 a call, per object) is {floor}: {calls / floor:.2f}x. Each chunk rounds up its "
+              "own last call per object, and the interrupted run's failed chunk spent 6 attempts "
+              "on its first Invoice__c call (the fault).",
+              f"- QuickBooks: one query page per chunk of {result['chunk_size']} (the API's maximum "
+              "page), plus one COUNT per trigger: the floor.",
+              "- Salesforce reads: per chunk the invoices area's `read_salesforce` (Invoice__c, "
+              "items and links of those invoices, Accounts, Products, Opportunities: IN queries, "
+              "or COUNT + one paged read when cheaper), about 6 calls per 1,000 invoices.",
+              "- The second trigger reads nothing from either system: the state says the migration "
+              "ran.",
+              f"- Memory: the chunk is the unit; peak RSS stays at {runs[-1]['max_rss_mib']} MiB for "
+              f"{invoices:,} invoices."]
     lines += ["", f"Every invoice once: {result['invoices_in_salesforce']:,} Invoice__c in Salesforce "
               f"at the end for {seed['invoices']:,} seeded invoices (upserts by External Invoice ID: "
               "none can be there twice). The resumed run starts one chunk before the first "
