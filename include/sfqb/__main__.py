@@ -6,9 +6,13 @@
     python -m sfqb state reset migration      # the historical migration may run again
     python -m sfqb state reset watermarks     # every watermark: the next run re-reads from the install date
     python -m sfqb state reset --all          # everything above, and the recorded install date
+    python -m sfqb mapping show [PAIR] [--file F]  # the effective field maps: defaults + custom rows
+    python -m sfqb mapping docs [--write docs/mapping.md]  # the reference table of the default maps
 
-They act on the Airflow metadata database named by the usual Airflow configuration
+The state commands act on the Airflow metadata database named by the usual Airflow configuration
 (AIRFLOW_HOME / AIRFLOW__DATABASE__SQL_ALCHEMY_CONN): run them where `airflow` commands work.
+`mapping show --file F` needs no Airflow database; without --file it reads the file named by
+the preference custom_mappings_path (Variable sfqb.preferences).
 """
 
 from __future__ import annotations
@@ -30,7 +34,16 @@ def main(argv: list[str] | None = None) -> int:
     group = reset.add_mutually_exclusive_group(required=True)
     group.add_argument("target", nargs="?", help="a stream, watermarks, install, matching or migration")
     group.add_argument("--all", action="store_true", help="reset every piece of sync state")
+    mapping = sub.add_parser("mapping", help="show the effective field mappings")
+    mapping_sub = mapping.add_subparsers(dest="action", required=True)
+    show = mapping_sub.add_parser("show", help="print the effective map of every pair, or of PAIR")
+    show.add_argument("pair", nargs="?", help="one pair, e.g. customer_to_account")
+    show.add_argument("--file", help="a custom mapping file (default: the custom_mappings_path preference)")
+    docs = mapping_sub.add_parser("docs", help="print the reference table of the default maps (Markdown)")
+    docs.add_argument("--write", metavar="DOC", help="rewrite the generated part of DOC (docs/mapping.md) instead")
     args = parser.parse_args(argv)
+    if args.command == "mapping":
+        return _mapping(args)
 
     from sfqb.state import MetadataDbVariables, SyncState
 
@@ -48,6 +61,38 @@ def main(argv: list[str] | None = None) -> int:
     if not removed:
         print("nothing to reset: the sync state is empty")
     return 0
+
+
+def _mapping(args) -> int:
+    """``mapping show`` / ``mapping docs`` (sfqb.mapping.report)."""
+    from sfqb.mapping import report
+
+    if args.action == "docs":
+        if args.write:
+            print(f"{args.write}: {'updated' if report.update_doc(args.write) else 'already up to date'}")
+        else:
+            print(report.reference(), end="")
+        return 0
+    if args.file:
+        from pathlib import Path
+
+        from sfqb.preferences import Preferences
+
+        prefs = Preferences(custom_mappings_path=str(Path(args.file).resolve()))
+    else:
+        from sfqb.preferences import VARIABLE_KEY, parse_preferences
+        from sfqb.state import MetadataDbVariables
+
+        prefs = parse_preferences(MetadataDbVariables().get(VARIABLE_KEY))
+    try:
+        text, problems = report.show(prefs, args.pair)
+    except KeyError as exc:
+        print(f"sfqb: {exc.args[0]}", file=sys.stderr)
+        return 2
+    print(text, end="")
+    for line in problems:
+        print(f"sfqb: {line}", file=sys.stderr)
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

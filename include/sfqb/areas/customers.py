@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from sfqb.extract.frames import is_true, isna, missing
+from sfqb.mapping.coerce import UNFIT, fit
 from sfqb.mapping.maps import FieldMap, apply_map, default_map
 from sfqb.outcomes import WARNING, empty_skips, skips
 from sfqb.preferences import Preferences
@@ -55,6 +56,8 @@ class CustomerPlan:
       Salesforce Account Id; updates carry the QuickBooks Id and SyncToken.
     - ``clear_sync_me``: Account Ids whose Sync_Me__c is cleared once they synced (R-GEN-9).
     - ``skips`` (not written, with reason) and ``notes`` (written, but with a warning).
+    - ``retry``: keys of records held back by a value their target cannot take whole (read
+      again next run: ``QB:<Id>`` for customers, Account Ids for accounts).
     """
 
     accounts: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -64,6 +67,7 @@ class CustomerPlan:
     clear_sync_me: list[str] = field(default_factory=list)
     skips: pd.DataFrame = field(default_factory=empty_skips)
     notes: pd.DataFrame = field(default_factory=empty_skips)
+    retry: list[str] = field(default_factory=list)
 
     def skip(self, frame: pd.DataFrame) -> None:
         if len(frame):
@@ -112,6 +116,16 @@ def display_name_problem(name) -> str | None:
 
 # --- QuickBooks -> Salesforce ----------------------------------------------------------------
 
+def unfit_values(wanted: pd.DataFrame, keys: pd.Series, limits) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Mapped values coerced to their targets (``sfqb.mapping.coerce.fit``) and the rows that
+    cannot be written whole: (the writable rows, WARNING skips keyed by ``keys``)."""
+    if not limits or wanted.empty:
+        return wanted, empty_skips()
+    wanted, reasons = fit(wanted, limits)
+    bad = ~isna(reasons)
+    return wanted[~bad], skips(keys[bad.to_numpy()], reasons[bad], WARNING)
+
+
 def qb_customers_to_sync(qb: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Active customers and sub-customers; inactive ones and projects are skipped (R-ACC-2/3)."""
     qb = qb.copy()
@@ -135,6 +149,7 @@ def plan_accounts_from_qb(
     sf_linked: pd.DataFrame,
     account_map: FieldMap | None = None,
     unlinked_names: frozenset[str] = frozenset(),
+    limits: dict | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Account upserts for QuickBooks customers whose mapped values differ from Salesforce.
 
@@ -146,6 +161,7 @@ def plan_accounts_from_qb(
         qb: customers to sync (``qb_customers_to_sync``), normalised with address columns.
         sf_linked: current Salesforce Accounts whose External_Account_ID__c is one of ``qb.Id``.
         unlinked_names: names of Accounts that are linked to no customer.
+        limits: targets of custom rows -> kind and length (``sfqb.mapping.coerce``).
     Returns:
         (accounts, skips): accounts frame[External_Account_ID__c, level, parent_ext_id, is_new,
         <Account fields>], only rows with something to write (new accounts, or changed values:
@@ -153,7 +169,8 @@ def plan_accounts_from_qb(
     """
     account_map = account_map or default_map("customer_to_account")
     targets = account_map.target_fields
-    wanted = apply_map(qb, account_map)
+    wanted, unfit = unfit_values(apply_map(qb, account_map), "QB:" + qb["Id"].astype(str), limits)
+    qb = qb.loc[wanted.index]
     wanted[ACCOUNT_EXT_ID] = qb["Id"].astype(str).to_numpy()
     wanted["parent_ext_id"] = qb["ParentRef.value"].to_numpy()
     wanted["level"] = pd.to_numeric(qb["Level"], errors="coerce").fillna(0).astype(int).to_numpy()
@@ -188,6 +205,7 @@ def plan_accounts_from_qb(
     )
     out = pd.concat([new[~clash], existing[needs_write]])
     out["is_new"] = out.index.isin(new.index)
+    skipped = pd.concat([skipped, unfit], ignore_index=True) if len(unfit) else skipped
     return out.reset_index(drop=True).sort_values(["level", ACCOUNT_EXT_ID], kind="stable"), skipped
 
 
@@ -195,6 +213,7 @@ def plan_contacts_from_qb(
     qb: pd.DataFrame,
     sf_linked: pd.DataFrame,
     contact_map: FieldMap | None = None,
+    limits: dict | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Billing Contact writes for the customers' contact persons (R-ACC-8).
 
@@ -204,13 +223,14 @@ def plan_contacts_from_qb(
     """
     contact_map = contact_map or default_map("customer_to_contact")
     targets = contact_map.target_fields
-    wanted = apply_map(qb, contact_map)
+    wanted, unfit = unfit_values(apply_map(qb, contact_map), "QB:" + qb["Id"].astype(str) + " contact", limits)
+    qb = qb.loc[wanted.index]
     wanted["customer_id"] = qb["Id"].astype(str).to_numpy()
     no_person = isna(wanted["LastName"])
-    skipped = skips(
+    skipped = pd.concat([skips(
         "QB:" + wanted.loc[no_person & ~isna(wanted["FirstName"]), "customer_id"],
         "the QuickBooks contact has no family name: no billing Contact synced",
-    )
+    ), unfit], ignore_index=True)
     wanted = wanted[~no_person].set_index("customer_id", drop=False)
 
     current = sf_linked.drop_duplicates(ACCOUNT_EXT_ID).set_index(ACCOUNT_EXT_ID)
@@ -259,6 +279,7 @@ def plan_customers_from_sf(
     terms: dict[str, str],
     prefs: Preferences,
     customer_map: FieldMap | None = None,
+    limits: dict | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """QuickBooks customer creates and updates for changed Accounts.
 
@@ -281,12 +302,14 @@ def plan_customers_from_sf(
     linked_mask = ~isna(sf[ACCOUNT_EXT_ID]).to_numpy()
     for column, values in apply_map(sf, customer_map.for_updates()).items():
         wanted.loc[linked_mask, column] = values[linked_mask]
+    wanted, unfit = unfit_values(wanted, sf["Id"], limits)
+    sf = sf.loc[wanted.index]
     wanted["key"] = sf["Id"].to_numpy()
     wanted["qb_id"] = sf[ACCOUNT_EXT_ID].to_numpy()
     wanted["parent_qb_id"] = sf["Parent.External_Account_ID__c"].to_numpy()
     wanted["billing_contact_id"] = sf["BillingContact.Id"].to_numpy()
 
-    skipped, notes = [], []
+    skipped, notes = [unfit], []
     # Terms must name a QuickBooks term (R-ACC-9): unknown ones are dropped with a warning.
     term_names = {name.lower(): tid for name, tid in terms.items()}
     term_ids = wanted["SalesTermRef.name"].map(lambda n: pd.NA if missing(n) else term_names.get(str(n).lower(), pd.NA))
@@ -452,29 +475,39 @@ class CustomerInputs:
     unlinked_names: frozenset[str] = frozenset()
 
 
-def plan_customers(inputs: CustomerInputs, prefs: Preferences) -> CustomerPlan:
-    """Both directions of SPEC section 2 for one run."""
+def plan_customers(
+    inputs: CustomerInputs, prefs: Preferences, maps: dict[str, FieldMap] | None = None,
+    limits: dict[str, dict] | None = None,
+) -> CustomerPlan:
+    """Both directions of SPEC section 2 for one run. ``maps``: pair -> the effective map
+    (defaults when absent); ``limits``: pair -> its custom targets' kinds and lengths."""
+    maps, limits = maps or {}, limits or {}
     plan = CustomerPlan()
     qb, qb_skips = qb_customers_to_sync(inputs.qb_changed)
     plan.skip(qb_skips)
     plan.accounts, clashes = plan_accounts_from_qb(
-        qb, inputs.sf_linked, unlinked_names=inputs.unlinked_names
+        qb, inputs.sf_linked, maps.get("customer_to_account"), unlinked_names=inputs.unlinked_names,
+        limits=limits.get("customer_to_account"),
     )
     plan.skip(clashes)
     clashing = set(clashes["key"].str.removeprefix("QB:"))
     plan.contacts, contact_skips = plan_contacts_from_qb(
-        qb[~qb["Id"].astype(str).isin(clashing)], inputs.sf_linked
+        qb[~qb["Id"].astype(str).isin(clashing)], inputs.sf_linked, maps.get("customer_to_contact"),
+        limits=limits.get("customer_to_contact"),
     )
     plan.skip(contact_skips)
 
     sf, sf_skips = sf_accounts_to_sync(inputs.sf_changed, prefs)
     plan.skip(sf_skips)
     creates, updates, skipped, notes = plan_customers_from_sf(
-        sf, inputs.qb_linked, inputs.terms, prefs
+        sf, inputs.qb_linked, inputs.terms, prefs, maps.get("account_to_customer"),
+        limits=limits.get("account_to_customer"),
     )
     plan.customer_creates, plan.customer_updates = creates, updates
     plan.skip(skipped)
     plan.note(notes)
+    unfit = plan.skips["reason"].str.contains(UNFIT, regex=False).fillna(False)
+    plan.retry = sorted(set(plan.skips.loc[unfit.astype(bool), "key"].str.removesuffix(" contact")))
     failed_keys = set(plan.skips.loc[plan.skips["level"] == WARNING, "key"])
     ticked = is_true(inputs.sf_changed["Sync_Me__c"])
     plan.clear_sync_me = [

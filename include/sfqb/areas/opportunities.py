@@ -22,7 +22,8 @@ from decimal import ROUND_HALF_UP, Decimal
 import pandas as pd
 
 from sfqb.extract.frames import is_true, isna, missing
-from sfqb.mapping.maps import apply_map, default_map
+from sfqb.mapping.coerce import fit
+from sfqb.mapping.maps import FieldMap, apply_map, default_map
 from sfqb.outcomes import INFO, WARNING, empty_skips, skips
 
 AREA = "opportunities"
@@ -53,6 +54,24 @@ CONTACT_FIELDS = [
     *(f"Contact.{kind}{part}" for kind in ("Mailing", "Other")
       for part in ("Street", "City", "State", "PostalCode", "Country")),
 ]
+HEADER_MAP = "opportunity_to_transaction"
+LINE_MAP = "opportunity_product_to_line"
+PRIMARY = "PrimaryContact."
+
+
+def read_fields(header_map: FieldMap, line_map: FieldMap) -> tuple[list[str], list[str], list[str]]:
+    """(Opportunity, Opportunity Product, OpportunityContactRole) fields to read: the defaults
+    plus every source the effective maps name (custom ``__c`` fields, primary Contact fields)."""
+    header = [s for s in header_map.source_fields if not s.startswith(PRIMARY)]
+    contact = ["Contact." + s.removeprefix(PRIMARY) for s in header_map.source_fields if s.startswith(PRIMARY)]
+    return (list(dict.fromkeys([*OPPORTUNITY_FIELDS, *header])),
+            list(dict.fromkeys([*LINE_FIELDS, *line_map.source_fields])),
+            list(dict.fromkeys([*CONTACT_FIELDS, *contact])))
+
+
+def source_of(field_map: FieldMap, target: str) -> str | None:
+    """The source of the row that fills ``target`` (the last one), or None."""
+    return next((row.source for row in reversed(field_map.rows) if row.target == target), None)
 
 
 def marker(opportunity_id: str) -> str:
@@ -156,25 +175,32 @@ def resolve_items(lines: pd.DataFrame, items: pd.DataFrame) -> pd.Series:
     return linked.where(linked.notna(), coded)
 
 
-def _line_payload(line, item_id: str) -> dict:
-    qty, price = money(line["Quantity"]), money(line["UnitPrice"])
-    detail = {"ItemRef": {"value": item_id}, "Qty": qty, "UnitPrice": price}
-    payload = {"DetailType": "SalesItemLineDetail", "Amount": line_amount(qty, price),
-               "SalesItemLineDetail": detail}
-    if not missing(line.get("Description")):
-        payload["Description"] = str(line["Description"])
-    return payload
+QTY, UNIT_PRICE = "SalesItemLineDetail.Qty", "SalesItemLineDetail.UnitPrice"
+
+
+def _line_payload(values: dict, item_id: str) -> tuple[dict, str]:
+    """One sales line from its mapped values (``opportunity_product_to_line``), or ({}, reason)."""
+    values = {k: v for k, v in values.items() if not missing(v)}
+    if QTY not in values or UNIT_PRICE not in values:
+        return {}, "an Opportunity Product has no quantity or unit price"
+    qty, price = money(values.pop(QTY)), money(values.pop(UNIT_PRICE))
+    payload = _nest(values)
+    payload.setdefault("SalesItemLineDetail", {}).update({"ItemRef": {"value": item_id}, "Qty": qty,
+                                                          "UnitPrice": price})
+    if "Description" in payload:
+        payload["Description"] = str(payload["Description"])
+    return {"DetailType": "SalesItemLineDetail", "Amount": line_amount(qty, price), **payload}, ""
 
 
 def _nest(values: dict) -> dict:
     """Dotted target paths -> nested JSON (``BillAddr.City`` -> ``{"BillAddr": {"City": ...}}``)."""
     out: dict = {}
     for path, value in values.items():
-        head, _, rest = path.partition(".")
-        if rest:
-            out.setdefault(head, {})[rest] = value
-        else:
-            out[head] = value
+        *parents, leaf = path.split(".")
+        node = out
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
     return out
 
 
@@ -212,8 +238,18 @@ def _header(opp: dict, values: dict, entity: str, inputs: OpportunityInputs, tod
     return header, ""
 
 
-def plan_opportunities(inputs: OpportunityInputs, *, online: bool, today: dt.date) -> OpportunityPlan:
-    """R-OPP-1..6 for QuickBooks Online: the transactions to create and the skips, with reasons."""
+def plan_opportunities(
+    inputs: OpportunityInputs, *, online: bool, today: dt.date, header_map: FieldMap | None = None,
+    line_map: FieldMap | None = None, limits: dict | None = None,
+) -> OpportunityPlan:
+    """R-OPP-1..6 for QuickBooks Online: the transactions to create and the skips, with reasons.
+
+    ``header_map`` / ``line_map``: the effective maps (defaults when absent); ``limits``: pair ->
+    its custom targets' kinds and lengths (a value that does not fit holds the opportunity back
+    with a WARNING, to retry; ``sfqb.mapping.coerce``)."""
+    header_map = header_map or default_map(HEADER_MAP)
+    line_map = line_map or default_map(LINE_MAP)
+    limits = limits or {}
     opps, lines = inputs.opportunities, inputs.lines
     notes: list[str] = []
     blocked = eligibility(opps, lines, online=online)
@@ -225,7 +261,7 @@ def plan_opportunities(inputs: OpportunityInputs, *, online: bool, today: dt.dat
     lines["item_id"] = resolve_items(lines, inputs.items) if len(lines) else pd.Series(dtype="object")
     lines = lines.sort_values(["OpportunityId", "SortOrder", "Id"], na_position="last")
     contacts = inputs.contacts.drop_duplicates("OpportunityId").set_index("OpportunityId")
-    wanted = set(default_map("opportunity_to_transaction").source_fields)
+    wanted = set(header_map.source_fields)
     unused = sorted({"PO Number", "Sales Rep"} - set(inputs.custom_fields))
     if unused and len(ready):
         notes.append(f"QuickBooks defines no sales-form custom field named {' or '.join(map(repr, unused))}: "
@@ -233,10 +269,11 @@ def plan_opportunities(inputs: OpportunityInputs, *, online: bool, today: dt.dat
 
     rows, problems = [], []
     frame = ready.copy()
-    for column in (c for c in wanted if c.startswith("PrimaryContact.")):
+    for column in (c for c in wanted if c.startswith(PRIMARY)):
         source = "Contact." + column.split(".", 1)[1]
         frame[column] = frame["Id"].map(contacts[source]) if source in contacts.columns else pd.NA
-    header_values = apply_map(frame, default_map("opportunity_to_transaction")) if len(frame) else frame
+    header_values, header_unfit = fit(apply_map(frame, header_map), limits.get(HEADER_MAP, {}))
+    line_values, line_unfit = fit(apply_map(lines, line_map), limits.get(LINE_MAP, {}))
     for index, opp in ready.iterrows():
         key = str(opp["Id"])
         own = lines[lines["OpportunityId"] == opp["Id"]]
@@ -249,12 +286,18 @@ def plan_opportunities(inputs: OpportunityInputs, *, online: bool, today: dt.dat
             problems.append((key, f"Opportunity Products with no QuickBooks item: {names}: link the Product (External "
                                   "Item ID) or give it the item's full name as Product Code (R-OPP-3)"))
             continue
+        unfit = [header_unfit.at[index], *line_unfit.loc[own.index]]
+        if any(not missing(u) for u in unfit):
+            problems.append((key, "; ".join(str(u) for u in unfit if not missing(u))))
+            continue
         entity = ONLINE_TYPES[opp["Transaction_Type__c"]]
         header, reason = _header(opp.to_dict(), header_values.loc[index].to_dict(), entity, inputs, today)
+        made = [_line_payload(line_values.loc[i].to_dict(), line["item_id"]) for i, line in own.iterrows()]
+        reason = reason or next((r for _, r in made if r), "")
         if reason:
             problems.append((key, reason))
             continue
-        header["Line"] = [_line_payload(line, line["item_id"]) for _, line in own.iterrows()]
+        header["Line"] = [payload for payload, _ in made]
         rows.append({"key": key, "entity": entity, "customer_id": str(opp[ACCOUNT_EXT]),
                      "payload": json.dumps(header, default=str), "line_ids": json.dumps(list(own["Id"].astype(str)))})
     if problems:

@@ -30,6 +30,7 @@ import pandas as pd
 from sfqb.areas.opportunities import CENT, EXT_TXN, ITEM_EXT, line_external_id
 from sfqb.areas.opportunities import ONLINE_TYPES as ENTITY_BY_TYPE
 from sfqb.extract.frames import missing
+from sfqb.mapping.coerce import fit
 from sfqb.mapping.maps import FieldMap, apply_map, default_map
 from sfqb.outcomes import WARNING, empty_skips, skips
 
@@ -103,6 +104,22 @@ PRODUCT_COLUMNS = [
     "SortOrder",
 ]
 ITEM_PRODUCT_COLUMNS = ["item_id", "Product2Id", "PricebookEntryId"]
+
+
+def read_columns(header_map: FieldMap, line_map: FieldMap) -> tuple[list[str], list[str], list[str]]:
+    """(transaction, Opportunity, Opportunity Product) columns to read: the defaults plus what
+    the effective maps' custom rows name (their QuickBooks sources, their Salesforce targets)."""
+    def more(base: list[str], extra) -> list[str]:
+        return list(dict.fromkeys([*base, *extra]))
+
+    return (more(TRANSACTION_COLUMNS, header_map.source_fields),
+            more(OPPORTUNITY_COLUMNS, header_map.target_fields),
+            more(PRODUCT_COLUMNS, line_map.target_fields))
+
+
+def custom_line_writes(line_map: FieldMap) -> list[str]:
+    """Opportunity Product fields custom rows add to the ones the area always writes."""
+    return [t for t in line_map.target_fields if t not in PRODUCT_WRITES and t != EXT_LINE]
 
 
 # --- values ------------------------------------------------------------------------------------
@@ -380,11 +397,14 @@ def _item_text(row) -> str:
 
 
 def plan_lines(
-    pairs: pd.DataFrame, want: pd.DataFrame, products: pd.DataFrame, standard_pricebook: str | None
+    pairs: pd.DataFrame, want: pd.DataFrame, products: pd.DataFrame, standard_pricebook: str | None,
+    extra_writes: tuple[str, ...] = (),
 ) -> TransactionPlan:
     """Updates, creates and deletes of Opportunity Products so they match the sales lines.
 
-    Every write carries ``opportunity`` (its Opportunity Id) besides the fields to send."""
+    Every write carries ``opportunity`` (its Opportunity Id) besides the fields to send;
+    ``extra_writes``: fields custom rows of the line map fill (``custom_line_writes``)."""
+    writes = [*PRODUCT_WRITES, *extra_writes]
     plan = TransactionPlan()
     found: list[pd.DataFrame] = []
     txn_of = dict(zip(pairs["sf.Id"], zip(pairs["entity"], pairs["Id"], strict=True), strict=True))
@@ -467,6 +487,7 @@ def plan_lines(
                 "Description": _text(row["Description"]),
                 EXT_LINE: row[EXT_LINE],
                 LINE_INDEX: _text(row[LINE_INDEX]),
+                **{f: _text(row[f]) for f in extra_writes},
             }
         )
         return None
@@ -483,7 +504,7 @@ def plan_lines(
     for _, row in both[
         both["Product2Id"].notna() & (both["Product2Id"] == both["sf.Product2Id"])
     ].iterrows():
-        update(row, PRODUCT_WRITES)
+        update(row, writes)
     for _, row in both[
         both["Product2Id"].notna() & (both["Product2Id"] != both["sf.Product2Id"])
     ].iterrows():
@@ -518,7 +539,7 @@ def plan_lines(
         )
     adopted, left_new, left_unlinked = _adopt(merged[merged["_merge"] == "left_only"], unlinked)
     for _, row in adopted.iterrows():
-        update(row, PRODUCT_WRITES)
+        update(row, writes)
     no_item = left_new[left_new["Product2Id"].isna()]
     warn(
         no_item,
@@ -626,16 +647,34 @@ def amount_notes(pairs: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
 
 
 def plan_transactions(
-    inputs: TransactionInputs, header_map: FieldMap | None = None, line_map: FieldMap | None = None
+    inputs: TransactionInputs, header_map: FieldMap | None = None, line_map: FieldMap | None = None,
+    limits: dict | None = None,
 ) -> TransactionPlan:
-    """Everything one run writes to Salesforce for the changed QuickBooks transactions."""
+    """Everything one run writes to Salesforce for the changed QuickBooks transactions.
+
+    ``header_map`` / ``line_map``: the effective maps (defaults when absent); ``limits``: pair
+    -> its custom targets' kinds and lengths: a transaction with a value its Opportunity field
+    cannot take whole is not written back (WARNING, retried; ``sfqb.mapping.coerce``)."""
     header_map = header_map or default_map(HEADER_MAP)
     line_map = line_map or default_map(LINE_MAP)
+    limits = limits or {}
     pairs, type_skips = link_transactions(
         inputs.transactions, inputs.opportunities, inputs.own_type_exists
     )
+    # A value that does not fit holds back the whole transaction (header and lines): a line
+    # left out would read as a line deleted in QuickBooks.
+    _, unfit = fit(apply_map(pairs, header_map), limits.get(HEADER_MAP, {}))
     want = wanted_lines(pairs, inputs.lines, inputs.item_products, line_map)
-    plan = plan_lines(pairs, want, inputs.products, inputs.standard_pricebook)
+    _, line_unfit = fit(want, limits.get(LINE_MAP, {}))
+    unfit_skips = pd.concat([skips(pairs.loc[unfit.notna(), "key"], unfit[unfit.notna()], WARNING),
+                             skips(want.loc[line_unfit.notna(), "line_key"], line_unfit[line_unfit.notna()],
+                                   WARNING)], ignore_index=True)
+    held = set(pairs.loc[unfit.notna(), "key"]) | set(want.loc[line_unfit.notna(), "key"])
+    pairs = pairs[~pairs["key"].isin(held)]
+    want = want[~want["key"].isin(held)]
+    plan = plan_lines(pairs, want, inputs.products, inputs.standard_pricebook,
+                      tuple(custom_line_writes(line_map)))
+    plan.retry.extend(retry_id(k) for k in sorted(held))
     touched = {r["opportunity"] for r in plan.line_creates + plan.line_updates + plan.line_deletes}
     for idx, changes in zip(pairs.index, header_changes(pairs, header_map), strict=True):
         opp_id = pairs.at[idx, "sf.Id"]
@@ -644,7 +683,7 @@ def plan_transactions(
                 {"key": pairs.at[idx, "key"], "Id": opp_id, **changes, "Last_Sync_Date__c": None}
             )
     plan.skips = pd.concat(
-        [f for f in (type_skips, plan.skips) if len(f)] or [empty_skips()], ignore_index=True
+        [f for f in (type_skips, plan.skips, unfit_skips) if len(f)] or [empty_skips()], ignore_index=True
     )
     plan.notes = amount_notes(pairs, inputs.lines)
     plan.retry = sorted(set(plan.retry) | {retry_id(k) for k in type_skips["key"]})

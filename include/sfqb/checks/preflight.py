@@ -43,6 +43,9 @@ COMPATIBLE = {
     "id": {"text"},
 }
 
+# Custom rows only: text into a number field, checked value by value when the sync runs.
+TEXT_TO_NUMBER = {"number"}
+
 PACKAGE_DOC = "docs/salesforce-package.md"
 
 
@@ -127,10 +130,14 @@ def mapped_fields_frame(
             sf_kind = SF_KINDS.get(sf_field["type"], "other") if sf_field else None
             qb_kind = (qb_kinds.get(entity) or {}).get(qb_path)
             source_kind, target_kind = (qb_kind, sf_kind) if to_sf else (sf_kind, qb_kind)
-            compatible = None
-            if sf_kind and qb_kind:
-                compatible = target_kind in COMPATIBLE.get(source_kind, set())
+            # A custom row writing a key field is that one problem (no type or access check too).
             key = _key_field(sf_field, qb_kind, to_sf) if row.custom else None
+            compatible = None
+            if sf_kind and qb_kind and key is None:
+                # A custom row may also copy text into a number field: each value that is no
+                # number holds its record back with a WARNING (sfqb.mapping.coerce).
+                allowed = COMPATIBLE.get(source_kind, set()) | (TEXT_TO_NUMBER if row.custom and source_kind == "text" else set())
+                compatible = target_kind in allowed
             writable = None
             if to_sf and sf_field and key is None:
                 writable = bool(sf_field.get("updateable")) or (

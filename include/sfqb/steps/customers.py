@@ -18,6 +18,7 @@ from sfqb.extract import customers as ex
 from sfqb.extract.frames import isna, missing
 from sfqb.hooks.errors import DuplicateNameError
 from sfqb.load import describe_issues, now_stamp, sf_outcomes
+from sfqb.mapping.coerce import limits_for
 from sfqb.outcomes import (
     CREATED,
     FAILED,
@@ -33,6 +34,42 @@ from sfqb.windows import Window
 log = logging.getLogger(__name__)
 
 QB_STREAM, SF_STREAM = rules.QB_STREAM, rules.SF_STREAM
+
+
+def customer_maps(run: dict) -> dict:
+    """pair -> the effective map (defaults + custom rows) of the customer area's pairs."""
+    from sfqb.mapping.maps import AREA_MAPS, effective_maps
+
+    return effective_maps(preferences(run), AREA_MAPS["customers"])
+
+
+def extra_fields(maps: dict) -> tuple[list[str], list[str]]:
+    """(Account fields, billing Contact fields) the effective maps name that the extract does
+    not read by default: custom sources of Account -> Customer and custom targets of the way
+    back (read so a run compares them and writes only what changed)."""
+    to_qb = maps["account_to_customer"]
+    account = [r.source for r in to_qb.rows if "." not in r.source] + maps["customer_to_account"].target_fields
+    contact = [r.source.split(".", 1)[1] for r in to_qb.rows if r.source.startswith("BillingContact.")]
+    contact += maps["customer_to_contact"].target_fields
+    return ([f for f in dict.fromkeys(account) if f not in ex.ACCOUNT_FIELDS],
+            [f for f in dict.fromkeys(contact) if f not in ex.CONTACT_FIELDS])
+
+
+def with_fields(sf, frame: pd.DataFrame, sobject: str, fields: list[str], id_column: str,
+                prefix: str = "") -> pd.DataFrame:
+    """``frame`` plus ``fields`` of the ``sobject`` records its ``id_column`` names (columns
+    ``prefix + field``): one query, only when there are fields to add (custom mappings)."""
+    from sfqb.extract.frames import records_frame
+
+    if not fields or frame.empty:
+        return frame.assign(**{prefix + f: pd.NA for f in fields if prefix + f not in frame.columns})
+    ids = frame[id_column].dropna().astype(str)
+    rows = records_frame(sf.query_in(sobject, ["Id", *fields], "Id", ids), ["Id", *fields])
+    extra = rows.set_index("Id")[fields].rename(columns=lambda f: prefix + f)
+    out = frame.drop(columns=[c for c in extra.columns if c in frame.columns])
+    return out.join(extra, on=id_column)
+
+
 def _qb_customers_by_id(qb, ids) -> list[dict]:
     return list(qb.query_in("Customer", "Id", ids, include_inactive=True))
 
@@ -50,9 +87,15 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
     qb_changed = ex.qb_customer_frame(qb_records)
 
     sf_window = Window.from_xcom(windows[SF_STREAM]) if windows[SF_STREAM] else None
-    sf_changed = ex.sf_changed_accounts(sf, sf_window, state.retries(SF_STREAM))
+    maps = customer_maps(run)
+    account_fields, contact_fields = extra_fields(maps)
 
-    sf_linked = ex.sf_accounts_linked_to(sf, qb_changed["Id"])
+    def complete(accounts: pd.DataFrame) -> pd.DataFrame:
+        accounts = with_fields(sf, accounts, "Account", account_fields, "Id")
+        return with_fields(sf, accounts, "Contact", contact_fields, "BillingContact.Id", "BillingContact.")
+
+    sf_changed = complete(ex.sf_changed_accounts(sf, sf_window, state.retries(SF_STREAM)))
+    sf_linked = complete(ex.sf_accounts_linked_to(sf, qb_changed["Id"]))
     linked_ids = sf_changed.loc[~isna(sf_changed[rules.ACCOUNT_EXT_ID]), rules.ACCOUNT_EXT_ID]
     qb_linked = ex.qb_customer_frame(_qb_customers_by_id(qb, linked_ids))
     terms = {t["Name"]: t["Id"] for t in qb.query_all("Term", include_inactive=False)}
@@ -71,6 +114,7 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
         "qb_linked": qb_linked,
         "terms": terms,
         "unlinked_names": sorted(unlinked_names),
+        "limits": limits_for(maps.values(), sf.describe),
     }
 
 
@@ -90,7 +134,7 @@ def plan(run: dict, extracted: dict) -> dict:
             "customers: Credit Limit and Sales Rep are QuickBooks Desktop customer fields; "
             "QuickBooks Online has neither, so Credit_Limit__c and Sales_Rep__c are left alone (R-ACC-9)"
         )
-    result = rules.plan_customers(inputs, prefs)
+    result = rules.plan_customers(inputs, prefs, customer_maps(run), extracted.get("limits"))
     quality = customer_warnings(rules.AREA, extracted["qb_changed"])
     log.info(
         "customers plan: %d accounts and %d contacts to write in Salesforce; %d customers to "
@@ -107,6 +151,7 @@ def plan(run: dict, extracted: dict) -> dict:
         "skips": result.skips,
         "notes": result.notes,
         "quality": quality,
+        "retry": list(result.retry),
     }
 
 
@@ -115,20 +160,31 @@ def _outcome(key: str, action: str, target_id=None, reason: str = "") -> dict:
             "reason": reason}
 
 
-def sf_values_from_qb(entity: dict) -> tuple[dict, dict]:
+def sf_values_from_qb(entity: dict, maps: dict | None = None) -> tuple[dict, dict]:
     """What QuickBooks made of a customer we just wrote, mapped back to Account and Contact
-    fields: recorded with the link, so the next run finds both sides equal (R-GEN-4)."""
+    fields (``maps``: the effective maps; defaults when absent): recorded with the link, so
+    the next run finds both sides equal (R-GEN-4)."""
+    from sfqb.mapping.coerce import as_text
     from sfqb.mapping.maps import apply_map, default_map
 
+    maps = maps or {}
     frame = ex.qb_customer_frame([entity])
-    account = apply_map(frame, default_map("customer_to_account")).iloc[0].to_dict()
-    contact = apply_map(frame, default_map("customer_to_contact")).iloc[0].to_dict()
+    account_map = maps.get("customer_to_account") or default_map("customer_to_account")
+    contact_map = maps.get("customer_to_contact") or default_map("customer_to_contact")
+    account = apply_map(frame, account_map).iloc[0].to_dict()
+    contact = apply_map(frame, contact_map).iloc[0].to_dict()
+    # Custom rows' values as text (their targets passed the preflight as text fields or the
+    # value's own kind; numbers and booleans are carried as text, never cut).
+    for values, field_map in ((account, account_map), (contact, contact_map)):
+        for row in field_map.rows:
+            if row.custom and not missing(values.get(row.target)) and not isinstance(values[row.target], str):
+                values[row.target] = as_text(values[row.target])
     account = {k: (None if missing(v) else v) for k, v in account.items()}
     contact = {k: (None if missing(v) else v) for k, v in contact.items()}
     return account, (contact if contact.get("LastName") else {})
 
 
-def _write_to_quickbooks(plan: dict, sf, qb, done: list[dict], run_id: str) -> list[dict]:
+def _write_to_quickbooks(plan: dict, sf, qb, done: list[dict], run_id: str, maps: dict) -> list[dict]:
     """Creates and updates in QuickBooks; returns the Salesforce Account updates that record
     the links (External Account ID), Last Sync Date and cleared Sync Me.
 
@@ -161,7 +217,7 @@ def _write_to_quickbooks(plan: dict, sf, qb, done: list[dict], run_id: str) -> l
             qb_id = str(result.entity["Id"])
             action = CREATED if key in contacts else UPDATED
             done.append(_outcome(key, action, qb_id))
-            account_values, contact_values = sf_values_from_qb(result.entity)
+            account_values, contact_values = sf_values_from_qb(result.entity, maps)
             account_writes.append({"Id": key, **account_values, rules.ACCOUNT_EXT_ID: qb_id,
                                    "Last_Sync_Date__c": stamp, "Sync_Me__c": False})
             if not missing(contacts.get(key)):
@@ -214,13 +270,13 @@ def _adopt_duplicates(duplicates, contacts, sf, qb, stamp, done, contact_writes,
     return writes
 
 
-def _write_accounts(plan: dict, sf, done: list[dict]) -> None:
+def _write_accounts(plan: dict, sf, done: list[dict], maps: dict) -> None:
     """QB -> SF Account upserts by External Account ID, parents before sub-customers."""
     accounts: pd.DataFrame = plan["accounts"]
     if accounts.empty:
         return
     stamp = now_stamp()
-    fields = rules.default_map("customer_to_account").target_fields
+    fields = maps["customer_to_account"].target_fields
     for _, level in accounts.groupby("level", sort=True):
         records = []
         for row in level.to_dict("records"):
@@ -235,13 +291,13 @@ def _write_accounts(plan: dict, sf, done: list[dict]) -> None:
             done.append(row)
 
 
-def _write_contacts(plan: dict, sf, done: list[dict]) -> None:
+def _write_contacts(plan: dict, sf, done: list[dict], maps: dict) -> None:
     """QB -> SF billing Contacts: in place when the Account has one, else upsert (R-ACC-8)."""
     contacts: pd.DataFrame = plan["contacts"]
     if contacts.empty:
         return
     stamp = now_stamp()
-    fields = rules.default_map("customer_to_contact").target_fields
+    fields = maps["customer_to_contact"].target_fields
     by_id, by_ext = [], []
     for row in contacts.to_dict("records"):
         record = {f: (None if missing(row.get(f)) else row[f]) for f in fields}
@@ -272,7 +328,8 @@ def load(run: dict, plan: dict, *, sf=None, qb=None) -> dict:
     sf, qb = sf or salesforce_hook(), qb or quickbooks_hook()
     done: list[dict] = []
 
-    account_writes = _write_to_quickbooks(plan, sf, qb, done, run["run_id"])
+    maps = customer_maps(run)
+    account_writes = _write_to_quickbooks(plan, sf, qb, done, run["run_id"], maps)
     written = {w["Id"] for w in account_writes}
     failed_now = {d["key"] for d in done if d["action"] == FAILED}
     account_writes += [
@@ -284,8 +341,8 @@ def load(run: dict, plan: dict, *, sf=None, qb=None) -> dict:
             if not result.ok:
                 done.append(_outcome(result.key, FAILED, reason="recording the link in Salesforce: "
                                      + describe_issues(result.errors)))
-    _write_accounts(plan, sf, done)
-    _write_contacts(plan, sf, done)
+    _write_accounts(plan, sf, done, maps)
+    _write_contacts(plan, sf, done, maps)
 
     frame = outcomes(done)
     skipped = pd.concat([plan["skips"]], ignore_index=True)
@@ -296,9 +353,11 @@ def load(run: dict, plan: dict, *, sf=None, qb=None) -> dict:
     add_warnings(report, [f"{rules.AREA}: {n.key}: {n.reason}" for n in plan["notes"].itertuples()]
                  + plan.get("quality", []))
     failed = frame[frame["action"] == FAILED]["key"].astype(str)
+    # Failed writes, and records held back by a value their target cannot take whole.
+    keys = [*failed, *plan.get("retry", [])]
     report["retry"] = {
-        QB_STREAM: sorted({k.split(":")[1].split()[0] for k in failed if k.startswith("QB:")}),
-        SF_STREAM: sorted({k for k in failed if not k.startswith("QB:")}),
+        QB_STREAM: sorted({k.split(":")[1].split()[0] for k in keys if k.startswith("QB:")}),
+        SF_STREAM: sorted({k for k in keys if not k.startswith("QB:")}),
     }
     return report
 

@@ -33,9 +33,19 @@ SF_STREAM = rules.SF_STREAM
 ITEM_COLUMNS = ["Id", "FullyQualifiedName", "Active", "Type"]
 
 
-def _empty(windows: dict) -> dict:
-    return {"windows": windows, "opportunities": records_frame([], rules.OPPORTUNITY_FIELDS),
-            "lines": records_frame([], rules.LINE_FIELDS), "contacts": records_frame([], rules.CONTACT_FIELDS),
+def opportunity_maps(run: dict) -> tuple:
+    """The effective (header, line) maps of the opportunity area (defaults + custom rows)."""
+    from sfqb.mapping.maps import effective_map
+
+    prefs = preferences(run)
+    return effective_map(rules.HEADER_MAP, prefs), effective_map(rules.LINE_MAP, prefs)
+
+
+def _empty(windows: dict, fields=None) -> dict:
+    opp_fields, line_fields, contact_fields = fields or (rules.OPPORTUNITY_FIELDS, rules.LINE_FIELDS,
+                                                         rules.CONTACT_FIELDS)
+    return {"windows": windows, "opportunities": records_frame([], opp_fields),
+            "lines": records_frame([], line_fields), "contacts": records_frame([], contact_fields),
             "items": records_frame([], ITEM_COLUMNS), "terms": {}, "classes": {}, "custom_fields": {}}
 
 
@@ -63,7 +73,8 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
         return _empty({})
     windows = run_windows(run, [SF_STREAM], state)
     sf = sf or salesforce_hook()
-    fields = rules.OPPORTUNITY_FIELDS
+    header_map, line_map = opportunity_maps(run)
+    fields, line_fields, contact_fields = read = rules.read_fields(header_map, line_map)
     records: list[dict] = []
     if windows[SF_STREAM]:
         window = Window.from_xcom(windows[SF_STREAM])
@@ -71,22 +82,25 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
     records += sf.query(soql.select("Opportunity", fields, where=[soql.eq("Sync_Me__c", True)]))
     records += sf.query_in("Opportunity", fields, "Id", state.retries(SF_STREAM))
     opps = records_frame(list({r["Id"]: r for r in records}.values()), fields)
-    out = _empty(windows) | {"opportunities": opps}
+    out = _empty(windows, read) | {"opportunities": opps}
     candidates = opps.loc[is_true(opps["IsWon"]) & isna(opps[rules.EXT_TXN]), "Id"]
     log.info("opportunities: %d won opportunities to consider, %d not yet in QuickBooks", len(opps), len(candidates))
     if candidates.empty:
         return out
-    lines = records_frame(sf.query_in("OpportunityLineItem", rules.LINE_FIELDS, "OpportunityId", candidates),
-                         rules.LINE_FIELDS)
-    contacts = records_frame(sf.query_in("OpportunityContactRole", rules.CONTACT_FIELDS, "OpportunityId", candidates,
-                                         where=soql.eq("IsPrimary", True)), rules.CONTACT_FIELDS)
+    lines = records_frame(sf.query_in("OpportunityLineItem", line_fields, "OpportunityId", candidates), line_fields)
+    contacts = records_frame(sf.query_in("OpportunityContactRole", contact_fields, "OpportunityId", candidates,
+                                         where=soql.eq("IsPrimary", True)), contact_fields)
     qb = qb or quickbooks_hook()
     items = list(qb.query_in("Item", "Id", lines[rules.ITEM_EXT]))
     items += qb.query_in("Item", "FullyQualifiedName", lines["Product2.ProductCode"])
     chosen = opps[opps["Id"].isin(candidates)]
-    terms = {t["Name"]: str(t["Id"]) for t in qb.query_all("Term")} if chosen["Terms__c"].notna().any() else {}
-    classes = ({c["FullyQualifiedName"]: str(c["Id"]) for c in qb.query_all("Class")}
-               if chosen["Class__c"].notna().any() else {})
+    term_source, class_source = (rules.source_of(header_map, t) for t in ("SalesTermRef.name", "ClassRef.name"))
+
+    def named(source) -> bool:
+        return bool(source) and source in chosen.columns and chosen[source].notna().any()
+
+    terms = {t["Name"]: str(t["Id"]) for t in qb.query_all("Term")} if named(term_source) else {}
+    classes = {c["FullyQualifiedName"]: str(c["Id"]) for c in qb.query_all("Class")} if named(class_source) else {}
     return out | {
         "lines": lines, "contacts": contacts,
         "items": records_frame(list({str(i["Id"]): i for i in items}.values()), ITEM_COLUMNS),
@@ -103,7 +117,12 @@ def plan(run: dict, extracted: dict) -> dict:
         custom_fields=extracted["custom_fields"],
     )
     today = dt.datetime.fromisoformat(run["upper_bound"]).date()
-    result = rules.plan_opportunities(inputs, online=prefs.is_online, today=today)
+    from sfqb.mapping.coerce import target_limits
+
+    header_map, line_map = opportunity_maps(run)
+    limits = {m.pair: target_limits(m) for m in (header_map, line_map)}
+    result = rules.plan_opportunities(inputs, online=prefs.is_online, today=today, header_map=header_map,
+                                      line_map=line_map, limits=limits)
     for note in result.notes:
         log.info("opportunities: %s", note)
     log.info("opportunities plan: %d QuickBooks transactions to create; %d skipped",
@@ -148,21 +167,21 @@ def _total_differences(creates: pd.DataFrame, made: dict[str, dict]) -> list[str
     return out
 
 
-def _values_from_qb(kind: str, entity: dict) -> dict:
+def _values_from_qb(kind: str, entity: dict, header_map) -> dict:
     """What QuickBooks made of the new transaction (dates it filled in, address blocks, number),
     as the Opportunity fields the QuickBooks -> Salesforce direction maps it to: recorded with the
     link, so that direction finds both sides equal on its next run (R-GEN-4)."""
     from sfqb.areas import transactions as back
-    from sfqb.mapping.maps import default_map
     from sfqb.steps.transactions import transaction_frames
 
-    header, _ = transaction_frames([(kind, entity)])
-    return back.header_changes(header, default_map(back.HEADER_MAP))[0]
+    header, _ = transaction_frames([(kind, entity)], back.read_columns(header_map, header_map)[0])
+    return back.header_changes(header, header_map)[0]
 
 
-def _link_writes(kind: str, key: str, entity: dict, line_ids: list[str], stamp: str) -> tuple[dict, list[dict]]:
+def _link_writes(kind: str, key: str, entity: dict, line_ids: list[str], stamp: str,
+                 back_map) -> tuple[dict, list[dict]]:
     """The Opportunity's link fields (R-OPP-4) and each Opportunity Product's line link (R-OPP-3)."""
-    opportunity = {"Id": key, **_values_from_qb(kind, entity), rules.EXT_TXN: str(entity["Id"]),
+    opportunity = {"Id": key, **_values_from_qb(kind, entity, back_map), rules.EXT_TXN: str(entity["Id"]),
                    rules.TXN_NUMBER: entity.get("DocNumber"), "Last_Sync_Date__c": stamp, "Sync_Me__c": False}
     lines = [{"Id": oli, "External_Line_ID__c": rules.line_external_id(kind, entity["Id"], line.get("Id")),
               "External_Line_Index__c": line.get("LineNum")}
@@ -189,12 +208,14 @@ def _create(run: dict, creates: pd.DataFrame, install_date: str, qb, done: list[
     return made
 
 
-def _link(creates: pd.DataFrame, made: dict[str, dict], sf, done: list[dict]) -> None:
-    """Record each transaction on its Opportunity and its lines on the Opportunity Products."""
+def _link(creates: pd.DataFrame, made: dict[str, dict], sf, done: list[dict], back_map) -> None:
+    """Record each transaction on its Opportunity and its lines on the Opportunity Products
+    (``back_map``: the effective QuickBooks -> Opportunity header map)."""
     stamp = now_stamp()
     opportunity_writes, line_writes = [], []
     for row in creates[creates["key"].isin(made)].itertuples():
-        opportunity, lines = _link_writes(row.entity, row.key, made[row.key], json.loads(row.line_ids), stamp)
+        opportunity, lines = _link_writes(row.entity, row.key, made[row.key], json.loads(row.line_ids), stamp,
+                                          back_map)
         opportunity_writes.append(opportunity)
         line_writes += lines
     for result in sf.update("Opportunity", opportunity_writes) if opportunity_writes else []:
@@ -223,7 +244,9 @@ def load(run: dict, plan: dict, *, sf=None, qb=None) -> dict:
         sf, qb = sf or salesforce_hook(), qb or quickbooks_hook()
         made = _create(run, creates, plan["install_date"], qb, done)
         notes = _total_differences(creates, made)
-        _link(creates, made, sf, done)
+        from sfqb.steps.transactions import transaction_maps
+
+        _link(creates, made, sf, done, transaction_maps(run)[0])
     frame = outcomes(done)
     log_problems(log, rules.AREA, skipped, frame)
     for note in notes:

@@ -98,9 +98,10 @@ def _ambiguous(ambiguous, *, what: str, sf_what: str, qb_what: str, fix: str) ->
     ]
 
 
-def match_accounts(sf, qb) -> tuple[list[dict], list[str], list[str]]:
+def match_accounts(sf, qb, maps: dict | None = None) -> tuple[list[dict], list[str], list[str]]:
     """R-PRE-1: (outcomes, ambiguity warnings, linked QB ids). A linked Account takes the
-    customer's values at once (QuickBooks is the master of a customer, R-ACC-5)."""
+    customer's values at once, through the effective ``maps`` (QuickBooks is the master of a
+    customer, R-ACC-5)."""
     from sfqb.steps.customers import sf_values_from_qb
     from sfqb.transform.match import match_accounts_to_customers
 
@@ -110,7 +111,7 @@ def match_accounts(sf, qb) -> tuple[list[dict], list[str], list[str]]:
     records = [c for c in qb.query_all("Customer") if not c.get("IsProject")]
     links, ambiguous = match_accounts_to_customers(accounts, records_frame(records, ["Id", "DisplayName"]))
     full = {str(c["Id"]): c for c in records}
-    done = _link(sf, "Account", links, ext, values=lambda qb_id: sf_values_from_qb(full[qb_id])[0])
+    done = _link(sf, "Account", links, ext, values=lambda qb_id: sf_values_from_qb(full[qb_id], maps)[0])
     warnings = _ambiguous(ambiguous, what="the name", sf_what="accounts", qb_what="customers",
                           fix="link one by setting its External Account ID, or rename the duplicates")
     return done, warnings, [str(i) for i in links["qb_id"]]
@@ -137,7 +138,10 @@ def match(run: dict, *, sf=None, qb=None, state=None) -> dict:
     """First-run matching, each kind once (R-PRE-6); the area report of what it linked."""
     state = state or sync_state()
     prefs = preferences(run)
-    kinds = [(ACCOUNTS, "account/customer", match_accounts)]
+    from sfqb.steps.customers import customer_maps
+
+    maps = customer_maps(run)
+    kinds = [(ACCOUNTS, "account/customer", lambda sf, qb: match_accounts(sf, qb, maps))]
     if prefs.sync_items:
         kinds.append((PRODUCTS, "product/item", match_products))
     else:

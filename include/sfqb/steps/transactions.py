@@ -21,6 +21,7 @@ from sfqb.areas import transactions as rules
 from sfqb.extract import soql
 from sfqb.extract.frames import add_address_columns, as_text, records_frame, text_numbers
 from sfqb.load import now_stamp, sf_outcomes
+from sfqb.mapping.coerce import limits_for
 from sfqb.outcomes import (
     CREATED,
     FAILED,
@@ -43,11 +44,14 @@ TEXT_MONEY_SF = ("Quantity", "UnitPrice")
 ENTRY_COLUMNS = ["Id", "Product2Id"]
 
 
-def transaction_frames(records: list[tuple[str, dict]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def transaction_frames(records: list[tuple[str, dict]], columns: list[str] | None = None,
+                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(transactions, lines) of QuickBooks sales transactions given as (entity, record).
 
     Sales-form custom fields are flattened by name (``CustomField.PO Number``); the address
-    blocks are derived as the Address Block fields show them; money stays exact (text)."""
+    blocks are derived as the Address Block fields show them; money stays exact (text).
+    ``columns``: the transaction columns to keep (``rules.read_columns``; the defaults')."""
+    columns = columns or rules.TRANSACTION_COLUMNS
     headers, lines = [], []
     for entity, record in records:
         head = {k: v for k, v in record.items() if k not in ("Line", "CustomField", "LinkedTxn")}
@@ -60,10 +64,10 @@ def transaction_frames(records: list[tuple[str, dict]]) -> tuple[pd.DataFrame, p
             {**line, "entity": entity, "TxnId": str(record["Id"])}
             for line in record.get("Line") or []
         ]
-    transactions = records_frame(headers, rules.TRANSACTION_COLUMNS)
+    transactions = records_frame(headers, columns)
     for prefix in ("BillAddr", "ShipAddr"):
         transactions = add_address_columns(transactions, prefix)
-    transactions = transactions[rules.TRANSACTION_COLUMNS].copy()
+    transactions = transactions[columns].copy()
     transactions["Id"] = transactions["Id"].astype(str)
     line_frame = records_frame(lines, rules.LINE_COLUMNS)[rules.LINE_COLUMNS].copy()
     line_frame["Id"] = (
@@ -75,15 +79,25 @@ def transaction_frames(records: list[tuple[str, dict]]) -> tuple[pd.DataFrame, p
     )
 
 
-def _empty(windows: dict) -> dict:
-    transactions, lines = transaction_frames([])
+def transaction_maps(run: dict) -> tuple:
+    """The effective (header, line) maps of the area (defaults + custom rows)."""
+    from sfqb.mapping.maps import effective_map
+
+    prefs = preferences(run)
+    return effective_map(rules.HEADER_MAP, prefs), effective_map(rules.LINE_MAP, prefs)
+
+
+def _empty(windows: dict, columns=None) -> dict:
+    txn_columns, opp_columns, product_columns = columns or (
+        rules.TRANSACTION_COLUMNS, rules.OPPORTUNITY_COLUMNS, rules.PRODUCT_COLUMNS)
+    transactions, lines = transaction_frames([], txn_columns)
     return {
         "windows": windows,
         "ran": False,
         "transactions": transactions,
         "lines": lines,
-        "opportunities": records_frame([], rules.OPPORTUNITY_COLUMNS),
-        "products": records_frame([], rules.PRODUCT_COLUMNS),
+        "opportunities": records_frame([], opp_columns),
+        "products": records_frame([], product_columns),
         "item_products": records_frame([], rules.ITEM_PRODUCT_COLUMNS),
         "standard_pricebook": None,
         "own_type_exists": [],
@@ -155,11 +169,11 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
     windows = run_windows(run, list(STREAMS.values()), state)
     sf, qb = sf or salesforce_hook(), qb or quickbooks_hook()
     records = _changed(qb, state, windows)
-    transactions, lines = transaction_frames(records)
+    header_map, line_map = transaction_maps(run)
+    txn_columns, opp_columns, product_columns = rules.read_columns(header_map, line_map)
+    transactions, lines = transaction_frames(records, txn_columns)
     opportunities = records_frame(
-        sf.query_in("Opportunity", rules.OPPORTUNITY_COLUMNS, rules.EXT_TXN, transactions["Id"]),
-        rules.OPPORTUNITY_COLUMNS,
-    )
+        sf.query_in("Opportunity", opp_columns, rules.EXT_TXN, transactions["Id"]), opp_columns)
     linked = set(opportunities[rules.EXT_TXN].dropna().astype(str))
     transactions = transactions[transactions["Id"].isin(linked)].reset_index(drop=True)
     lines = lines[lines["TxnId"].isin(linked)].reset_index(drop=True)
@@ -167,14 +181,10 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
     for entity, ids in rules.own_type_candidates(transactions, opportunities).items():
         own_type_exists |= {f"{entity}:{r['Id']}" for r in qb.query_in(entity, "Id", ids)}
     products = records_frame(
-        sf.query_in(
-            "OpportunityLineItem", rules.PRODUCT_COLUMNS, "OpportunityId", opportunities["Id"]
-        ),
-        rules.PRODUCT_COLUMNS,
+        sf.query_in("OpportunityLineItem", product_columns, "OpportunityId", opportunities["Id"]),
+        product_columns,
     )
-    products = text_numbers(
-        products[rules.PRODUCT_COLUMNS].copy(), ["Quantity", "UnitPrice", rules.LINE_INDEX]
-    )
+    products = text_numbers(products[product_columns].copy(), ["Quantity", "UnitPrice", rules.LINE_INDEX])
     sales = lines[lines["DetailType"] == rules.SALES_LINE]
     item_products, book = _item_products(sf, set(sales[rules.ITEM].dropna().astype(str)))
     log.info(
@@ -188,11 +198,12 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
         "ran": True,
         "transactions": transactions,
         "lines": lines,
-        "opportunities": opportunities[rules.OPPORTUNITY_COLUMNS].copy(),
+        "opportunities": opportunities[opp_columns].copy(),
         "products": products,
         "item_products": item_products,
         "standard_pricebook": book,
         "own_type_exists": sorted(own_type_exists),
+        "limits": limits_for((header_map, line_map), sf.describe),
     }
 
 
@@ -207,7 +218,8 @@ def plan(run: dict, extracted: dict) -> dict:
         standard_pricebook=extracted["standard_pricebook"],
         own_type_exists=frozenset(extracted.get("own_type_exists") or []),
     )
-    result = rules.plan_transactions(inputs)
+    header_map, line_map = transaction_maps(run)
+    result = rules.plan_transactions(inputs, header_map, line_map, extracted.get("limits"))
     log.info(
         "transactions plan: %d opportunities to update; %d opportunity products to update, %d to "
         "create, %d to delete; %d skipped",

@@ -29,7 +29,7 @@ from .auth import Auth
 from .errors import SFError, invalid_session
 from .ids import make_id
 from .org import Org
-from .schema import load_schema
+from .schema import FieldDef, load_schema
 from .seed import base_org, seed_org
 from .store import Store
 
@@ -49,7 +49,8 @@ class SalesforceService:
 
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
-        self.schema = load_schema()
+        # A copy: admin-added custom fields (POST /_sandbox/custom-field) stay in this org.
+        self.schema = copy.deepcopy(load_schema())
         self.store = Store(ctx.data_dir / "salesforce.sqlite3")
         self.org = Org(self.schema, self.store, ctx.clock, API_VERSION)
         self.auth = Auth(self.store, ctx.clock)
@@ -61,6 +62,29 @@ class SalesforceService:
             self.store.persist(
                 (s, r) for s, table in self.store.tables.items() for r in table.values())
         self.auth.long_lived()
+        for spec in self.store.meta.get("custom_fields", []):
+            self._add_custom_field(spec)
+
+    def _add_custom_field(self, spec: dict) -> FieldDef:
+        """A custom field as an admin adds it in Setup (``POST /_sandbox/custom-field``)."""
+        obj = self.org.obj(spec["object"])
+        kind = spec.get("type", "string")
+        text = kind in ("string", "textarea", "phone", "url", "email", "picklist")
+        formula = bool(spec.get("formula"))
+        f = FieldDef(name=spec["name"], label=spec.get("label") or spec["name"], type=kind,
+                     length=int(spec.get("length", 255 if text else 0)),
+                     precision=18 if kind in ("double", "currency", "percent") else 0,
+                     scale=int(spec.get("scale", 2)) if kind in ("double", "currency", "percent") else 0,
+                     external_id=bool(spec.get("external_id")), unique=bool(spec.get("external_id")),
+                     calculated=formula, createable=not formula, updateable=not formula, custom=True)
+        obj.fields[f.name] = f
+        return f
+
+    def _drop_custom_fields(self) -> None:
+        for spec in self.store.meta.get("custom_fields", []):
+            obj = self.schema.object(spec["object"])
+            if obj is not None:
+                obj.fields.pop(spec["name"], None)
 
     # --- SandboxService --------------------------------------------------------------------
     def build_app(self) -> FastAPI:
@@ -157,6 +181,7 @@ class SalesforceService:
 
     def _reset(self, seed_size: str | None) -> None:
         keep = {k: self.store.meta[k] for k in _AUTH_META if k in self.store.meta}
+        self._drop_custom_fields()
         self.store.clear()
         self.store.meta.update(keep)
         self.cursors.clear()
@@ -377,6 +402,21 @@ class SalesforceService:
             meta.pop("validation_rules", None)
             self.store.save_meta()
             return []
+
+        @app.post("/_sandbox/custom-field")
+        async def custom_field(request: Request):
+            """Add a custom field (``{"object", "name": "X__c", "type"?, "length"?, "label"?,
+            "external_id"?, "formula"?}``), kept until ``reset``: an org's own fields beyond
+            the package, for custom field mappings."""
+            body = await body_of(request)
+            name = str(body.get("name") or "")
+            if not name.endswith("__c") or self.org.obj(body["object"]).field(name) is not None:
+                raise SFError("DUPLICATE_DEVELOPER_NAME" if name.endswith("__c") else "INVALID_FIELD",
+                              f"cannot add the custom field {name!r} to {body['object']}")
+            f = self._add_custom_field(body)
+            meta.setdefault("custom_fields", []).append(body)
+            self.store.save_meta()
+            return f.describe()
 
         @app.post("/_sandbox/bump-modstamp")
         async def bump(request: Request):
