@@ -1,0 +1,126 @@
+"""The areas with effective maps: custom rows flow into plans; values that do not fit hold the
+record back (SPEC section 7; R-MAP-1, R-OPP-4, R-OPP-7, R-ACC-8)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from sfqb.areas import opportunities as opp_rules
+from sfqb.areas import transactions as txn_rules
+from sfqb.areas.customers import CustomerInputs, plan_customers
+from sfqb.extract.frames import records_frame
+from sfqb.mapping.coerce import UNFIT, limits_for
+from sfqb.mapping.custom import parse_custom
+from sfqb.mapping.maps import default_map, merge
+from sfqb.outcomes import WARNING
+from sfqb.preferences import Preferences
+from tests.unit.areas import test_opportunities as opp_data
+from tests.unit.areas import test_transactions as txn_data
+
+pytestmark = pytest.mark.unit
+
+
+def maps_of(text: str) -> dict:
+    found = parse_custom("version: 1\nmaps:\n" + text, "m.yaml")
+    assert found.problems == []
+    return {pair: merge(default_map(pair), rows) for pair, rows in found.rows.items()}
+
+
+def test_given_a_custom_header_and_line_map_when_opportunities_are_planned_then_the_payload_follows_them():
+    """R-MAP-1, R-OPP-3/4: an added header row (a custom Opportunity field -> DocNumber), an
+    override (Name -> the memo instead of Description) and a line override (a custom Opportunity
+    Product field -> the line description) shape the transaction."""
+    maps = maps_of("  opportunity_to_transaction:\n    - {source: Order_Ref__c, target: DocNumber}\n"
+                   "    - {source: Name, target: CustomerMemo.value}\n"
+                   "  opportunity_product_to_line:\n    - {source: Line_Note__c, target: Description}\n")
+    header, lines = maps["opportunity_to_transaction"], maps["opportunity_product_to_line"]
+    opp_fields, line_fields, _ = opp_rules.read_fields(header, lines)
+    assert "Order_Ref__c" in opp_fields and "Line_Note__c" in line_fields
+    data = opp_rules.OpportunityInputs(
+        opportunities=records_frame([opp_data.opp("o1", Order_Ref__c="SO-1", Description="ignored")], opp_fields),
+        lines=records_frame([opp_data.line("l1", "o1", item="5", qty=2, price=3, Description="plain",
+                                           Line_Note__c="noted")], line_fields),
+        contacts=records_frame([], opp_rules.CONTACT_FIELDS), items=opp_data.ITEMS)
+    result = opp_rules.plan_opportunities(data, online=True, today=opp_data.TODAY, header_map=header,
+                                          line_map=lines, limits=limits_for(maps.values()))
+    payload = json.loads(result.creates.at[0, "payload"])
+    assert payload["DocNumber"] == "SO-1"
+    assert payload["CustomerMemo"] == {"value": "Deal o1"}
+    assert payload["Line"][0]["Description"] == "noted"
+    assert payload["Line"][0]["Amount"] == "6.00"
+
+
+def test_given_a_custom_value_too_long_for_quickbooks_when_planned_then_the_opportunity_is_held_back_to_retry():
+    """Section 7: DocNumber keeps 21 characters in QuickBooks Online: a longer value is a WARNING
+    naming the field and lengths, nothing is created for the opportunity, and it is retried."""
+    maps = maps_of("  opportunity_to_transaction:\n    - {source: Order_Ref__c, target: DocNumber}\n")
+    header = maps["opportunity_to_transaction"]
+    opp_fields, line_fields, _ = opp_rules.read_fields(header, default_map("opportunity_product_to_line"))
+    data = opp_rules.OpportunityInputs(
+        opportunities=records_frame([opp_data.opp("o1", Order_Ref__c="R" * 22)], opp_fields),
+        lines=records_frame([opp_data.line("l1", "o1", item="5")], line_fields),
+        contacts=records_frame([], opp_rules.CONTACT_FIELDS), items=opp_data.ITEMS)
+    result = opp_rules.plan_opportunities(data, online=True, today=opp_data.TODAY, header_map=header,
+                                          limits=limits_for(maps.values()))
+    assert result.creates.empty
+    assert result.retry == ["o1"]
+    (reason,) = result.skips.loc[result.skips["key"] == "o1", "reason"]
+    assert reason == f"QuickBooks Invoice.DocNumber would get 22 characters and keeps at most 21: {UNFIT} " \
+                     "(shorten the value or map a longer field)"
+
+
+def test_given_a_custom_row_back_to_the_opportunity_when_planned_then_it_is_written_or_held_back():
+    """R-OPP-7, section 7: a QuickBooks field mapped by a custom row onto an Opportunity field is
+    written when it changed; a value longer than the field holds the whole transaction back
+    (header and lines) with a WARNING, to retry."""
+    maps = maps_of("  transaction_to_opportunity:\n    - {source: PrivateNote, target: QB_Note__c}\n")
+    header = maps["transaction_to_opportunity"]
+    txn_columns, opp_columns, product_columns = txn_rules.read_columns(header, default_map(txn_rules.LINE_MAP))
+
+    def planned(note: str):
+        inputs = txn_rules.TransactionInputs(
+            transactions=txn_data.frame([txn_data.txn(PrivateNote=note)], txn_columns),
+            lines=txn_data.frame(txn_data.LINES, txn_rules.LINE_COLUMNS),
+            opportunities=txn_data.frame([txn_data.opp(QB_Note__c="old")], opp_columns),
+            products=txn_data.frame(txn_data.PRODUCTS, product_columns),
+            item_products=txn_data.ITEMS, standard_pricebook=txn_data.BOOK)
+        limits = {txn_rules.HEADER_MAP: {"QB_Note__c": {"kind": "text", "length": 10, "label": "Opportunity.QB_Note__c"}}}
+        return txn_rules.plan_transactions(inputs, header, None, limits)
+
+    fits = planned("new note")
+    assert fits.opportunities == [{"key": "QB:Invoice:130", "Id": txn_data.OPP, "QB_Note__c": "new note",
+                                   "Last_Sync_Date__c": None}]
+    held = planned("a note far too long")
+    assert held.opportunities == [] and held.line_updates == [] and held.line_deletes == []
+    assert held.retry == ["Invoice:130"]
+    assert txn_data.warnings_of(held) == [("QB:Invoice:130", "Opportunity.QB_Note__c would get 19 characters and "
+                                           f"keeps at most 10: {UNFIT} (shorten the value or map a longer field)")]
+
+
+def test_given_custom_customer_rows_when_planned_then_accounts_get_them_and_unfit_customers_are_retried():
+    """R-MAP-1, R-ACC-8, section 7: a custom row fills an Account field; a customer whose value
+    is too long for it gets no Account write, a WARNING and a retry."""
+    maps = maps_of("  customer_to_account:\n    - {source: Notes, target: QB_Notes__c}\n")
+    qb = records_frame([
+        {"Id": "1", "DisplayName": "Fits", "Active": True, "IsProject": False, "Notes": "short",
+         "MetaData.LastUpdatedTime": "2026-01-01T00:00:00Z"},
+        {"Id": "2", "DisplayName": "Too Long", "Active": True, "IsProject": False, "Notes": "n" * 12,
+         "MetaData.LastUpdatedTime": "2026-01-01T00:00:00Z"},
+    ], ["Id", "DisplayName", "Active", "IsProject", "ParentRef.value", "Level", "Notes", "GivenName",
+        "FamilyName", "MetaData.LastUpdatedTime"])
+    empty_sf = pd.DataFrame(columns=["Id", "Name", "External_Account_ID__c", "Sync_Me__c", "HasWonOpportunity",
+                                     "Parent.External_Account_ID__c", "BillingContact.Id",
+                                     "BillingContact.External_Contact_ID__c", "Last_Sync_Date__c"])
+    limits = {"customer_to_account": {"QB_Notes__c": {"kind": "text", "length": 10, "label": "Account.QB_Notes__c"}}}
+    plan = plan_customers(CustomerInputs(qb_changed=qb, sf_changed=empty_sf, sf_linked=empty_sf,
+                                         qb_linked=pd.DataFrame(columns=["Id", "SyncToken"]), terms={}),
+                          Preferences(), maps, limits)
+    assert list(plan.accounts["External_Account_ID__c"]) == ["1"]
+    assert plan.accounts.at[0, "QB_Notes__c"] == "short"
+    assert plan.retry == ["QB:2"]
+    warned = plan.skips[plan.skips["level"] == WARNING]
+    assert list(warned["key"]) == ["QB:2"]
+    assert "Account.QB_Notes__c would get 12 characters and keeps at most 10" in warned["reason"].iloc[0]
