@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 
@@ -76,9 +77,11 @@ def test_given_a_run_that_fails_when_it_ends_then_the_failure_callback_mails_it(
 
 
 @pytest.mark.sandbox
-def test_given_a_sync_that_ends_with_warnings_when_summarized_then_the_mail_lists_them(sync_env, smtp_server):
+def test_given_a_sync_that_ends_with_warnings_when_summarized_then_the_mail_lists_them(sync_env, smtp_server,
+                                                                                       caplog):
     """R-OPS-3, R-OPS-2: summarize_run sends the alert for a finished run whose warnings reach
-    the minimum level; the mail lists each warning of the summary."""
+    the minimum level; the mail lists each warning of the summary, and the task log has each
+    at WARNING level."""
     from tests.integration.test_customers_sync import new_won_account
 
     bad = new_won_account(sync_env, "Colon: Trading")
@@ -90,5 +93,7 @@ def test_given_a_sync_that_ends_with_warnings_when_summarized_then_the_mail_list
     (mail,) = smtp_server.mails()
     assert mail["Subject"].startswith(f"[sfqb] sfqb_sync run {dag_run.run_id}: {len(warnings)} warning(s)")
     body = body_of(mail)
+    logged = {r.getMessage() for r in caplog.records if r.name == "sfqb.tasks.run" and r.levelno == logging.WARNING}
     for warning in warnings:
         assert warning in body
+        assert warning in logged

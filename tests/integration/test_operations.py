@@ -82,6 +82,10 @@ def test_given_a_manual_run_narrowed_to_a_resync_of_customers_then_other_areas_s
     run = next(r for r in listing.json()["runs"] if r["run_id"] == dag_run.run_id)
     assert run["state"] == "success"
     assert [a["area"] for a in run["summary"]["areas"]] == ["matching", "customers"]
+    plugins = client.get("/api/v2/plugins").json()["plugins"]
+    views = next(p for p in plugins if p["name"] == "sfqb_sync_log")["external_views"]
+    assert {(v["destination"], v["href"]) for v in views} == {
+        ("nav", "/sfqb/runs"), ("dag_run", "/sfqb/runs/{DAG_ID}/{RUN_ID}")}
     page = client.get(f"/sfqb/runs/sfqb_sync/{dag_run.run_id}")
     assert page.status_code == 200
     assert "customers" in page.text and "full resync of customers" in page.text
