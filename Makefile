@@ -21,7 +21,7 @@ export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS := True
 export AIRFLOW__CORE__PARALLELISM ?= 4
 export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL ?= 30
 
-.PHONY: help install demo test test-fast lint sandbox sandbox-stop sync ui constraints clean
+.PHONY: help install demo test test-fast lint sandbox sandbox-stop sync ui bench constraints clean
 
 help:
 	@echo "make demo          the main job: sandbox servers up, sfqb_sync end to end twice, summary, servers down"
@@ -31,6 +31,7 @@ help:
 	@echo "make sync          one run of sfqb_sync through Airflow (against the sandbox in \$$SANDBOX_DIR if running)"
 	@echo "make ui            Airflow standalone at http://localhost:8080 with the sandbox and connections"
 	@echo "make lint          ruff"
+	@echo "make bench         the benchmarks: whole sync at 1k and 10k customers, matching at 1M rows (bench/README.md)"
 
 install:
 	@PYTHON=$(PYTHON) scripts/install.sh
@@ -67,6 +68,16 @@ ui: install sandbox
 	@echo "Airflow UI: http://localhost:8080 (every user is admin locally). Ctrl-C stops Airflow; 'make sandbox-stop' stops the sandbox."
 	@REQUESTS_CA_BUNDLE=$$($(BIN)/python -c "import json,sys; print(json.load(open(sys.argv[1]))['ca_bundle'])" "$(SANDBOX_DIR)/connections.json") \
 		$(BIN)/airflow standalone
+
+# The standard benchmark set (issue 14; bench/README.md): the whole sync at BENCH_SIZES customers
+# with realistic latency and QuickBooks throttling, then first-run matching up to 1M x 1M rows.
+# Results in BENCH_OUT (JSON and markdown). About 15 minutes on the 2-core dev machine.
+BENCH_SIZES ?= 1000,10000
+BENCH_OUT ?= bench/results
+
+bench: install
+	@$(BIN)/python -m bench.sync --sizes $(BENCH_SIZES) --out $(BENCH_OUT)
+	@$(BIN)/python -m bench.matching --out $(BENCH_OUT)
 
 # Regenerate constraints.txt from a fresh resolve of requirements-dev.txt (then commit it).
 constraints:
