@@ -124,3 +124,22 @@ def test_given_custom_customer_rows_when_planned_then_accounts_get_them_and_unfi
     warned = plan.skips[plan.skips["level"] == WARNING]
     assert list(warned["key"]) == ["QB:2"]
     assert "Account.QB_Notes__c would get 12 characters and keeps at most 10" in warned["reason"].iloc[0]
+
+
+def test_given_a_new_customer_when_its_values_are_recorded_with_the_link_then_unfit_custom_values_are_left_out():
+    """R-GEN-4, section 7: what QuickBooks made of a new customer is written back with the link
+    through the effective maps; a custom value too long for its field is left out of that write
+    (the link itself must not fail; the next run's plan warns about it), numbers become text."""
+    from sfqb.steps.customers import sf_values_from_qb
+
+    maps = maps_of("  customer_to_account:\n    - {source: Notes, target: QB_Notes__c}\n"
+                   "    - {source: Balance, target: QB_Balance__c}\n")
+    maps |= {p: default_map(p) for p in ("customer_to_contact", "account_to_customer")}
+    entity = {"Id": "9", "DisplayName": "Acme", "Notes": "n" * 12, "Balance": 12.5,
+              "MetaData": {"LastUpdatedTime": "2026-01-01T00:00:00Z"}}
+    limits = {"customer_to_account": {"QB_Notes__c": {"kind": "text", "length": 10, "label": "Account.QB_Notes__c"}}}
+    account, _ = sf_values_from_qb(entity, maps, limits)
+    assert "QB_Notes__c" not in account
+    assert account["QB_Balance__c"] == "12.5" and account["Name"] == "Acme"
+    account, _ = sf_values_from_qb({**entity, "Notes": "short"}, maps, limits)
+    assert account["QB_Notes__c"] == "short"

@@ -71,7 +71,8 @@ def as_text(value) -> str:
     return str(value)
 
 
-def _one(value, limit: Mapping) -> tuple[object, str | None]:
+def fit_value(value, limit: Mapping) -> tuple[object, str | None]:
+    """One value made what its target holds, and why it cannot be written whole (or None)."""
     if missing(value):
         return value, None
     kind = limit.get("kind")
@@ -102,7 +103,7 @@ def fit(values: pd.DataFrame, limits: Mapping[str, Mapping]) -> tuple[pd.DataFra
     for target, limit in limits.items():
         if target not in out.columns:
             continue
-        pairs = [_one(v, limit) for v in out[target]]
+        pairs = [fit_value(v, limit) for v in out[target]]
         out[target] = pd.Series([p[0] for p in pairs], index=out.index, dtype="object")
         for index, (_, reason) in zip(out.index, pairs, strict=True):
             if reason:

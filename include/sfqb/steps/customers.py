@@ -152,6 +152,7 @@ def plan(run: dict, extracted: dict) -> dict:
         "notes": result.notes,
         "quality": quality,
         "retry": list(result.retry),
+        "limits": extracted.get("limits") or {},
     }
 
 
@@ -160,11 +161,12 @@ def _outcome(key: str, action: str, target_id=None, reason: str = "") -> dict:
             "reason": reason}
 
 
-def sf_values_from_qb(entity: dict, maps: dict | None = None) -> tuple[dict, dict]:
+def sf_values_from_qb(entity: dict, maps: dict | None = None, limits: dict | None = None) -> tuple[dict, dict]:
     """What QuickBooks made of a customer we just wrote, mapped back to Account and Contact
     fields (``maps``: the effective maps; defaults when absent): recorded with the link, so
-    the next run finds both sides equal (R-GEN-4)."""
-    from sfqb.mapping.coerce import as_text
+    the next run finds both sides equal (R-GEN-4). A custom row's value that does not fit its
+    field (``limits``) is left out of the link write: the next run's plan warns about it."""
+    from sfqb.mapping.coerce import as_text, fit_value
     from sfqb.mapping.maps import apply_map, default_map
 
     maps = maps or {}
@@ -176,8 +178,17 @@ def sf_values_from_qb(entity: dict, maps: dict | None = None) -> tuple[dict, dic
     # Custom rows' values as text (their targets passed the preflight as text fields or the
     # value's own kind; numbers and booleans are carried as text, never cut).
     for values, field_map in ((account, account_map), (contact, contact_map)):
+        pair_limits = (limits or {}).get(field_map.pair, {})
         for row in field_map.rows:
-            if row.custom and not missing(values.get(row.target)) and not isinstance(values[row.target], str):
+            if not row.custom or missing(values.get(row.target)):
+                continue
+            if row.target in pair_limits:
+                value, unfit = fit_value(values[row.target], pair_limits[row.target])
+                if unfit:
+                    values.pop(row.target)
+                else:
+                    values[row.target] = value
+            elif not isinstance(values[row.target], str):
                 values[row.target] = as_text(values[row.target])
     account = {k: (None if missing(v) else v) for k, v in account.items()}
     contact = {k: (None if missing(v) else v) for k, v in contact.items()}
@@ -217,7 +228,7 @@ def _write_to_quickbooks(plan: dict, sf, qb, done: list[dict], run_id: str, maps
             qb_id = str(result.entity["Id"])
             action = CREATED if key in contacts else UPDATED
             done.append(_outcome(key, action, qb_id))
-            account_values, contact_values = sf_values_from_qb(result.entity, maps)
+            account_values, contact_values = sf_values_from_qb(result.entity, maps, plan.get("limits"))
             account_writes.append({"Id": key, **account_values, rules.ACCOUNT_EXT_ID: qb_id,
                                    "Last_Sync_Date__c": stamp, "Sync_Me__c": False})
             if not missing(contacts.get(key)):
