@@ -42,7 +42,7 @@ def other_areas_records(env) -> dict:
     return snapshot
 
 
-def test_given_a_manual_run_narrowed_to_a_resync_of_customers_then_other_areas_skip_and_no_watermark_moves(
+def test_given_a_synced_pair_when_a_manual_run_resyncs_only_customers_then_other_areas_skip_and_no_watermark_moves(
         sync_env):
     """R-OPS-1: the trigger form's params narrow a manual run: the areas not selected end
     ``skipped`` (not failed) and write nothing, the preflight still runs and summarize_run
@@ -110,7 +110,7 @@ def _run_backfill_run(monkeypatch, env, backfill_run):
         return env.run(logical_date=backfill_run.logical_date)
 
 
-def test_given_a_past_week_backfilled_then_its_intervals_resync_and_no_watermark_moves(sync_env, monkeypatch):
+def test_given_a_past_week_when_backfilled_then_its_intervals_resync_and_no_watermark_moves(sync_env, monkeypatch):
     """R-OPS-1: a backfill of a past week (``airflow backfill create``'s runs) re-syncs each
     run's data interval: a QuickBooks edit stamped inside one interval, older than every
     watermark, reaches Salesforce; no watermark moves. A cleared old scheduled interval run

@@ -32,6 +32,7 @@ def test_given_a_minimum_level_when_compared_then_only_problems_at_or_above_it_a
 
 
 def test_given_the_alert_emails_preference_when_split_then_commas_semicolons_and_spaces_separate():
+    """R-OPS-3: every address of alert_emails gets the mail."""
     assert recipients("a@x.com, b@y.org;c@z.net  d@w.io") == ["a@x.com", "b@y.org", "c@z.net", "d@w.io"]
     assert recipients(None) == [] and recipients(" ") == []
 
@@ -48,6 +49,7 @@ def test_given_a_run_with_warnings_when_the_message_is_made_then_it_lists_every_
 
 
 def test_given_a_failed_run_when_the_message_is_made_then_it_names_the_task_and_how_to_go_on():
+    """R-OPS-3: a failed run is mailed at ERROR, naming the failed task and its log."""
     subject, body = failure_message("sfqb_sync", "scheduled__x", "preflight.validate_org", "task_failure",
                                     "http://airflow/log")
     assert subject == "[sfqb] sfqb_sync run scheduled__x FAILED (ERROR)"

@@ -40,6 +40,7 @@ def test_given_a_long_write_when_batches_finish_then_progress_is_logged_first_ev
 
 
 def test_given_a_write_of_one_batch_when_it_finishes_then_no_progress_line_is_logged(caplog):
+    """R-OPS-2: a one-call write has no progress to report (its summary line says it all)."""
     with caplog.at_level(logging.INFO, logger="sfqb.hooks.progress"):
         Progress("QuickBooks batch", batches=1, records=30, clock=Clock()).step(30)
     assert caplog.records == []
