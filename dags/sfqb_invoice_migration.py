@@ -19,7 +19,8 @@ Invoice_Item__c, with their current balances, by the same rules and code as the 
 
 Params left empty take the preferences (Variable `sfqb.preferences`: `migration_date`,
 `migration_create_missing_opportunities`). The run's summary is the same sync log as
-`sfqb_sync`'s (task `summarize_run`). Docs: docs/migration.md.
+`sfqb_sync`'s (task `summarize_run`), and alerts go out the same way (preferences
+`alert_emails`, `alert_min_level`). Docs: docs/migration.md.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from __future__ import annotations
 from airflow.sdk import Param, dag
 
 from sfqb.areas.migration import CHOICES, FROM_PREFERENCES, MAX_CHUNK
+from sfqb.notify import RunAlert
 from sfqb.tasks.defaults import DEFAULT_ARGS, START_DATE, TAGS
 from sfqb.tasks.migration import migrate_invoices, prepare_migration
 from sfqb.tasks.run import begin_run, summarize_run
@@ -41,6 +43,7 @@ from sfqb.tasks.run import begin_run, summarize_run
     default_args=DEFAULT_ARGS,
     tags=[*TAGS, "migration"],
     doc_md=__doc__,
+    on_failure_callback=RunAlert(),
     params={
         "migration_date": Param(
             None, type=["null", "string"], format="date", title="Migration date",

@@ -1,4 +1,5 @@
-"""Both DAGs run end to end on Airflow (dag.test() on SQLite) with what is installed so far."""
+"""Both DAGs on Airflow (dag.test() on SQLite) without sandbox servers: configuration errors stop a
+run at its start."""
 
 from __future__ import annotations
 
@@ -9,19 +10,18 @@ from tests.conftest import load_dag
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.parametrize("dag_id", ["sfqb_invoice_migration"])
-def test_given_a_dag_when_run_with_dag_test_then_every_task_succeeds(airflow_db, dag_id):
-    """The DAG runs green, and begin_run hands the run's fixed upper bound to the summary.
-    (sfqb_sync's full runs are in the area tests, with the sandbox connections.)"""
-    dag = load_dag(dag_id)
-    dag_run = dag.test()
-    states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
-    assert set(states.values()) == {"success"}, states
-    summary = next(
-        ti for ti in dag_run.get_task_instances() if ti.task_id == "summarize_run"
-    ).xcom_pull(task_ids="summarize_run")
-    assert summary["run_id"] == dag_run.run_id
-    assert summary["upper_bound"] == dag_run.run_after.isoformat()
+def test_given_no_migration_date_when_the_migration_is_triggered_then_it_fails_at_prepare_without_retries(
+    airflow_db,
+):
+    """R-MIG-1, SPEC 8: with no migration date in the trigger form or the preferences the
+    migration fails at prepare_migration (a configuration error: no retry), before anything is
+    read or written; begin_run ran and fixed the run's bounds."""
+    dag_run = load_dag("sfqb_invoice_migration").test()
+    states = {ti.task_id: (ti.state, ti.try_number) for ti in dag_run.get_task_instances()}
+    assert states["begin_run"][0] == "success"
+    assert states["prepare_migration"] == ("failed", 1)
+    assert states["migrate_invoices"][0] == "upstream_failed"
+    assert dag_run.state == "failed"
 
 
 def test_given_a_bad_preference_when_the_sync_runs_then_it_fails_at_the_first_task_without_retries(
