@@ -143,3 +143,18 @@ def test_given_a_new_customer_when_its_values_are_recorded_with_the_link_then_un
     assert account["QB_Balance__c"] == "12.5" and account["Name"] == "Acme"
     account, _ = sf_values_from_qb({**entity, "Notes": "short"}, maps, limits)
     assert account["QB_Notes__c"] == "short"
+
+
+def test_given_a_new_transaction_when_its_values_are_recorded_with_the_link_then_unfit_custom_values_are_left_out():
+    """R-GEN-4, R-OPP-4, section 7: the Opportunity's link write carries what QuickBooks made of
+    the transaction through the effective way-back map; a custom value too long for its field is
+    left out (the link must not fail)."""
+    from sfqb.steps.opportunities import _values_from_qb
+
+    header = maps_of("  transaction_to_opportunity:\n    - {source: PrivateNote, target: QB_Note__c}\n")[
+        "transaction_to_opportunity"]
+    entity = {"Id": "130", "DocNumber": "1001", "TxnDate": "2026-01-15", "PrivateNote": "Salesforce Opportunity 006A"}
+    limit = {"QB_Note__c": {"kind": "text", "length": 10, "label": "Opportunity.QB_Note__c"}}
+    assert _values_from_qb("Invoice", entity, header)["QB_Note__c"] == "Salesforce Opportunity 006A"
+    values = _values_from_qb("Invoice", entity, header, limit)
+    assert "QB_Note__c" not in values and values["External_Transaction_Number__c"] == "1001"
