@@ -71,7 +71,8 @@ ui: install sandbox
 
 # The standard benchmark set (issue 14; bench/README.md): the whole sync at BENCH_SIZES customers
 # with realistic latency and QuickBooks throttling, then first-run matching up to 1M x 1M rows.
-# Results in BENCH_OUT (JSON and markdown). About 15 minutes on the 2-core dev machine.
+# Results in BENCH_OUT (JSON and markdown). 24 minutes on the 2-core dev machine (26 Nov 2026):
+# the 10k initial sync alone is 15 (bench/README.md says where it goes); BENCH_SIZES=1000: 3.
 BENCH_SIZES ?= 1000,10000
 BENCH_OUT ?= bench/results
 
