@@ -145,6 +145,29 @@ def test_given_a_new_customer_when_its_values_are_recorded_with_the_link_then_un
     assert account["QB_Notes__c"] == "short"
 
 
+def test_given_many_new_customers_when_their_values_are_mapped_at_once_then_each_equals_its_own_mapping():
+    """R-GEN-4, section 7: the link values of many customers are mapped as one frame (first-run
+    matching and a first export link thousands at once), and each customer gets exactly what it
+    would get alone: its own values, its custom rows fitted, a Contact only with a last name."""
+    from sfqb.steps.customers import sf_values_by_id, sf_values_from_qb
+
+    maps = maps_of("  customer_to_account:\n    - {source: Notes, target: QB_Notes__c}\n")
+    maps |= {p: default_map(p) for p in ("customer_to_contact", "account_to_customer")}
+    limits = {"customer_to_account": {"QB_Notes__c": {"kind": "text", "length": 10, "label": "Account.QB_Notes__c"}}}
+    entities = [
+        {"Id": "1", "DisplayName": "Acme", "Notes": "fits", "GivenName": "Ann", "FamilyName": "Lee",
+         "BillAddr": {"Line1": "1 Main St", "City": "Springfield"}},
+        {"Id": "2", "DisplayName": "Bolt", "Notes": "n" * 11, "PrimaryPhone": {"FreeFormNumber": "555-0100"}},
+        {"Id": "3", "DisplayName": "Cog"},
+    ]
+    mapped = sf_values_by_id(entities, maps, limits)
+    assert mapped == {e["Id"]: sf_values_from_qb(e, maps, limits) for e in entities}
+    assert mapped["1"][0]["QB_Notes__c"] == "fits" and mapped["1"][1]["LastName"] == "Lee"
+    assert "QB_Notes__c" not in mapped["2"][0] and mapped["2"][0]["Phone"] == "555-0100"
+    assert mapped["3"][1] == {} and mapped["3"][0]["Name"] == "Cog"
+    assert sf_values_by_id([], maps) == {}
+
+
 def test_given_a_new_transaction_when_its_values_are_recorded_with_the_link_then_unfit_custom_values_are_left_out():
     """R-GEN-4, R-OPP-4, section 7: the Opportunity's link write carries what QuickBooks made of
     the transaction through the effective way-back map; a custom value too long for its field is

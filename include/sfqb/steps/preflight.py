@@ -102,7 +102,7 @@ def match_accounts(sf, qb, maps: dict | None = None) -> tuple[list[dict], list[s
     """R-PRE-1: (outcomes, ambiguity warnings, linked QB ids). A linked Account takes the
     customer's values at once, through the effective ``maps`` (QuickBooks is the master of a
     customer, R-ACC-5)."""
-    from sfqb.steps.customers import sf_values_from_qb
+    from sfqb.steps.customers import sf_values_by_id
     from sfqb.transform.match import match_accounts_to_customers
 
     ext = customer_rules.ACCOUNT_EXT_ID
@@ -111,7 +111,8 @@ def match_accounts(sf, qb, maps: dict | None = None) -> tuple[list[dict], list[s
     records = [c for c in qb.query_all("Customer") if not c.get("IsProject")]
     links, ambiguous = match_accounts_to_customers(accounts, records_frame(records, ["Id", "DisplayName"]))
     full = {str(c["Id"]): c for c in records}
-    done = _link(sf, "Account", links, ext, values=lambda qb_id: sf_values_from_qb(full[qb_id], maps)[0])
+    mapped = sf_values_by_id([full[str(i)] for i in links["qb_id"]], maps)
+    done = _link(sf, "Account", links, ext, values=lambda qb_id: mapped[qb_id][0])
     warnings = _ambiguous(ambiguous, what="the name", sf_what="accounts", qb_what="customers",
                           fix="link one by setting its External Account ID, or rename the duplicates")
     return done, warnings, [str(i) for i in links["qb_id"]]
