@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.items import _calls, _connections
+from bench.items import _calls, _connections, endpoint_table
 
 SEED_AGE = dt.timedelta(hours=2)  # older than any lookback: the no-change run's CDC is empty
 INSTALL_AGE = dt.timedelta(hours=3)  # the first run reads everything seeded after it
@@ -238,14 +238,7 @@ def _markdown(result: dict) -> str:
                      f"{r['salesforce_write_calls']} | {r['collections_floor']} | {ratio} | "
                      f"{r['calls_total']['salesforce']} | {r['calls_total']['quickbooks']} | "
                      f"{r['max_rss_mib']} |")
-    endpoints = sorted({(s, k) for r in runs for s in ("salesforce", "quickbooks")
-                        for k in r["calls"][s]})
-    lines += ["", "Calls per endpoint (the sandboxes' counters):", "",
-              "| service | endpoint | " + " | ".join(r["run"] for r in runs) + " |",
-              "|---|---|" + "---|" * len(runs)]
-    for service, key in endpoints:
-        lines.append(f"| {service} | `{key}` | "
-                     + " | ".join(str(r["calls"][service].get(key, 0)) for r in runs) + " |")
+    lines += ["", "Calls per endpoint (the sandboxes' counters):", "", *endpoint_table(runs)]
     qb_pages = sum(v for k, v in first["calls"]["quickbooks"].items() if k.startswith("query."))
     lines += [
         "", "## Reading the numbers", "",

@@ -60,6 +60,16 @@ def _calls(admin) -> dict:
             for s in ("quickbooks", "salesforce")}
 
 
+def endpoint_table(runs: list[dict]) -> list[str]:
+    """Markdown rows: calls per service and endpoint (``run["calls"]``), a column per run."""
+    endpoints = sorted({(svc, key) for r in runs for svc in r["calls"] for key in r["calls"][svc]})
+    lines = ["| service | endpoint | " + " | ".join(r["run"] for r in runs) + " |",
+             "|---|---|" + "---|" * len(runs)]
+    for svc, key in endpoints:
+        lines.append(f"| {svc} | `{key}` | " + " | ".join(str(r["calls"][svc].get(key, 0)) for r in runs) + " |")
+    return lines
+
+
 def measure(n: int, latency_ms: float) -> dict:
     from sfqb.hooks.token_store import InMemoryTokenStore
     from sfqb.state import InMemoryVariables, SyncState

@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 from bench.invoices import COLLECTION, WRITE_PREFIXES, _machine, _seed
-from bench.items import _calls, _connections
+from bench.items import _calls, _connections, endpoint_table
 
 MIGRATION_DATE = dt.date(2000, 1, 1)  # the whole seeded history
 
@@ -142,13 +142,7 @@ def _markdown(result: dict) -> str:
             f"{r['salesforce_write_calls']} | {r['calls_total']['salesforce']} | "
             f"{r['calls_total']['quickbooks']} | {state['status']} at {state['next_position']} "
             f"({state['chunks_done']} chunks, {state['migrated']} migrated) | {r['max_rss_mib']} |")
-    endpoints = sorted({(s, k) for r in runs for s in ("salesforce", "quickbooks") for k in r["calls"][s]})
-    lines += ["", "Calls per endpoint (the sandboxes' counters):", "",
-              "| service | endpoint | " + " | ".join(r["run"] for r in runs) + " |",
-              "|---|---|" + "---|" * len(runs)]
-    for service, key in endpoints:
-        lines.append(f"| {service} | `{key}` | "
-                     + " | ".join(str(r["calls"][service].get(key, 0)) for r in runs) + " |")
+    lines += ["", "Calls per endpoint (the sandboxes' counters):", "", *endpoint_table(runs)]
     done = [r for r in runs if r["records_written"]]
     records = sum(r["records_written"] for r in done)
     invoices = seed["invoices"]

@@ -46,7 +46,7 @@ from collections import Counter
 from pathlib import Path
 
 from bench.invoices import COLLECTION, WRITE_PREFIXES, _machine, _pay
-from bench.items import _calls, _connections
+from bench.items import _calls, _connections, endpoint_table
 
 AREAS = ("preflight", "items", "customers", "opportunities", "transactions", "invoices")
 QB_BATCH = 30  # items per QuickBooks /batch call (api-spec 2.8)
@@ -491,13 +491,7 @@ def markdown(result: dict) -> str:
                              f"{sum(calls.get('salesforce', {}).values())} / "
                              f"{sum(v for k, v in calls.get('quickbooks', {}).items() if k != 'batch.items')} | "
                              f"{sum(st.get('records', {}).values()):,} |")
-        endpoints = sorted({(svc, k) for r in s["runs"] for svc in r["calls"] for k in r["calls"][svc]})
-        lines += ["", "Calls per endpoint:", "",
-                  "| service | endpoint | " + " | ".join(r["run"] for r in s["runs"]) + " |",
-                  "|---|---|" + "---|" * len(s["runs"])]
-        for svc, key in endpoints:
-            lines.append(f"| {svc} | `{key}` | " + " | ".join(str(r["calls"][svc].get(key, 0))
-                                                          for r in s["runs"]) + " |")
+        lines += ["", "Calls per endpoint:", "", *endpoint_table(s["runs"])]
         lines.append("")
     t = result.get("transforms", {}).get("matching")
     lines += [] if t is None else ["## Pure transforms", "",
