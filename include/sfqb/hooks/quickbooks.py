@@ -477,15 +477,15 @@ class QuickBooksHook(BaseHook):
         return result.get("QueryResponse") or {}
 
     def query_all(self, entity: str, where: Sequence[str] = (), *, include_inactive: bool = False,
-                  page_size: int = q.MAX_RESULTS, order_by: str = q.DEFAULT_ORDER
-                  ) -> Iterator[dict]:
+                  page_size: int = q.MAX_RESULTS, order_by: str = q.DEFAULT_ORDER,
+                  start_position: int = 1) -> Iterator[dict]:
         """Every record matching ``where`` (condition strings from ``qbo_queries``), paging
-        with STARTPOSITION/MAXRESULTS until a short page. ``include_inactive`` adds
+        with STARTPOSITION/MAXRESULTS (from ``start_position``, 1-based) until a short page. ``include_inactive`` adds
         ``Active IN (true, false)`` for name-list entities (transactions have no Active flag:
         they always come back)."""
         conditions = list(where) + ([q.active_any()] if include_inactive
                                     and entity in NAME_LISTS else [])
-        position = 1
+        position = start_position
         while True:
             text = q.select(entity, conditions, order_by=order_by, start_position=position,
                             max_results=page_size)

@@ -212,7 +212,9 @@ def read_quickbooks(qb, sf, state, windows: dict) -> list[dict]:
     return list(invoices.values())
 
 
-def _inputs(records: list[dict], sf) -> dict:
+def inputs(records: list[dict], sf) -> dict:
+    """The frames of ``records`` and the Salesforce side read for them: what the plan takes
+    (the extract's and the migration's chunks')."""
     invoices, lines, orders = invoice_frames(records)
     return {
         "invoices": invoices,
@@ -233,7 +235,7 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
     windows = run_windows(run, list(STREAMS.values()), state)
     sf, qb = sf or salesforce_hook(), qb or quickbooks_hook()
     records = read_quickbooks(qb, sf, state, windows)
-    return {"windows": windows, "ran": True, **_inputs(records, sf)}
+    return {"windows": windows, "ran": True, **inputs(records, sf)}
 
 
 def plan_extracted(
@@ -303,6 +305,11 @@ def _apply(results, entries: list[dict], by: str, done: list[dict]) -> dict[str,
     return by_value
 
 
+def _upsert(sf, sobject: str, entries: list[dict], ext: str, done: list[dict], stamp=None) -> dict:
+    """Upsert ``entries`` by ``ext``; outcome rows into ``done``; returns ``entry[ext]`` -> result."""
+    return _apply(sf.upsert(sobject, [_record(e, stamp) for e in entries], ext_id_field=ext), entries, ext, done)
+
+
 def _blocked(entries: list[dict], failed: set[str], what: str, done: list[dict]) -> list[dict]:
     """Entries of invoices that failed are not sent: a FAILED outcome each; the rest returned."""
     kept = []
@@ -342,16 +349,7 @@ def load(run: dict, plan: dict, *, sf=None) -> dict:
         opp_ids: dict[str, str] = {}
         failed_placeholders: set[str] = set()
         if plan["placeholders"]:
-            results = _apply(
-                sf.upsert(
-                    "Opportunity",
-                    [_record(p, stamp) for p in plan["placeholders"]],
-                    ext_id_field=rules.EXT_TXN,
-                ),
-                plan["placeholders"],
-                rules.EXT_TXN,
-                done,
-            )
+            results = _upsert(sf, "Opportunity", plan["placeholders"], rules.EXT_TXN, done, stamp)
             for invoice_id, result in results.items():
                 if result.ok:
                     opp_ids[invoice_id] = result.id
@@ -360,30 +358,12 @@ def load(run: dict, plan: dict, *, sf=None) -> dict:
         failed: set[str] = set()
         for group in ("invoices", "marks"):
             if plan[group]:
-                results = _apply(
-                    sf.upsert(
-                        "Invoice__c",
-                        [_record(i, stamp) for i in plan[group]],
-                        ext_id_field=rules.EXT_INVOICE,
-                    ),
-                    plan[group],
-                    rules.EXT_INVOICE,
-                    done,
-                )
+                results = _upsert(sf, "Invoice__c", plan[group], rules.EXT_INVOICE, done, stamp)
                 failed |= {k for k, r in results.items() if not r.ok}
         for group in ("item_creates", "item_updates"):
             entries = _blocked(plan[group], failed, "invoice", done)
             if entries:
-                _apply(
-                    sf.upsert(
-                        "Invoice_Item__c",
-                        [_record(e) for e in entries],
-                        ext_id_field=rules.EXT_ITEM,
-                    ),
-                    entries,
-                    rules.EXT_ITEM,
-                    done,
-                )
+                _upsert(sf, "Invoice_Item__c", entries, rules.EXT_ITEM, done)
         deletes = _blocked(plan["item_deletes"], failed, "invoice", done)
         if deletes:
             results = sf.delete([d["Id"] for d in deletes], bulk_sobject="Invoice_Item__c")
@@ -409,16 +389,7 @@ def load(run: dict, plan: dict, *, sf=None) -> dict:
                 }
             records.append(link)
         if records:
-            _apply(
-                sf.upsert(
-                    "Invoice_Opportunity_Link__c",
-                    [_record(r) for r in records],
-                    ext_id_field=rules.EXT_LINK,
-                ),
-                records,
-                rules.EXT_LINK,
-                done,
-            )
+            _upsert(sf, "Invoice_Opportunity_Link__c", records, rules.EXT_LINK, done)
     return _report(plan, outcomes(done))
 
 

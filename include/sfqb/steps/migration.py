@@ -17,6 +17,7 @@ transform and load (``sfqb.steps.invoices``: frames, Salesforce read, ``plan_ext
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import time
 
@@ -95,9 +96,7 @@ def _incomplete(extracted: dict, existing: set[str], create_missing: bool) -> se
 def _chunk(run: dict, records: list[dict], settings: mig.MigrationSettings, sf, *,
            resumed: bool) -> dict:
     """Plan (and unless a dry run, load) one chunk; returns its counts, notes and failures."""
-    frames = invoice_steps.invoice_frames(records)
-    extracted = {"invoices": frames[0], "lines": frames[1], "sales_orders": frames[2],
-                 **invoice_steps.read_salesforce(sf, *frames)}
+    extracted = invoice_steps.inputs(records, sf)
     ids = set(extracted["invoices"]["Id"].astype(str))
     existing = set(extracted["sf_invoices"][rules.EXT_INVOICE].dropna().astype(str)) & ids
     if resumed and existing:
@@ -127,16 +126,13 @@ def _chunk(run: dict, records: list[dict], settings: mig.MigrationSettings, sf, 
 
 
 def _pages(qb, settings: mig.MigrationSettings, start: int):
-    """(position, records) pages of the invoices dated on or after the migration date."""
+    """(position, records) chunks of the invoices dated on or after the migration date: the
+    hook's paging from ``start``, one page per chunk."""
+    rows = qb.query_all(rules.ENTITY, [_date_condition(settings)], order_by=ORDER,
+                        page_size=settings.chunk_size, start_position=start)
     position = start
-    while True:
-        text = q.select(rules.ENTITY, [_date_condition(settings)], order_by=ORDER,
-                        start_position=position, max_results=settings.chunk_size)
-        records = qb.query(text).get(rules.ENTITY, [])
-        if records:
-            yield position, records
-        if len(records) < settings.chunk_size:
-            return
+    while records := list(itertools.islice(rows, settings.chunk_size)):
+        yield position, records
         position += len(records)
 
 
