@@ -21,8 +21,11 @@ Runs hourly (and on demand from **Trigger DAG**). One run, in the order of SPEC 
    dates, numbers, address blocks) back onto the Opportunity and its products.
 7. `invoices`: QuickBooks Invoices (and the payments applied to them, voids and deletions)
    -> Invoice__c and Invoice_Item__c, linked to their opportunities.
-8. `summarize_run`: per area, created / updated / skipped / failed, and every warning.
-9. `start_migration`: with the preference `migrate_historical_invoices` on, starts the one-shot
+8. `reconcile`: compares both systems on what the sync owns (accounts and customers, won
+   opportunities and their transactions, invoice and customer balances, duplicate customers and
+   products); each difference is a WARNING naming the records (docs/reconciliation.md).
+9. `summarize_run`: per area, created / updated / skipped / failed, and every warning.
+10. `start_migration`: with the preference `migrate_historical_invoices` on, starts the one-shot
    `sfqb_invoice_migration` once (it logs why not otherwise).
 
 Each run covers a real data interval (a `CronDataIntervalTimetable`), so a backfill re-syncs its
@@ -45,6 +48,7 @@ from sfqb.tasks.migration import start_migration
 from sfqb.tasks.opportunities import opportunities_group
 from sfqb.tasks.params import run_params
 from sfqb.tasks.preflight import preflight_group
+from sfqb.tasks.reconcile import reconcile
 from sfqb.tasks.run import begin_run, summarize_run
 from sfqb.tasks.transactions import transactions_group
 
@@ -69,8 +73,8 @@ def sfqb_sync():
     opportunity_report = opportunities_group(run, after=customer_report)
     transaction_report = transactions_group(run, after=opportunity_report)
     invoice_report = invoices_group(run, after=transaction_report)
-    summarize_run(run, [match_report, item_report, customer_report, opportunity_report, transaction_report,
-                        invoice_report])
+    reports = [match_report, item_report, customer_report, opportunity_report, transaction_report, invoice_report]
+    summarize_run(run, [*reports, reconcile(run, reports)])
     invoice_report >> start_migration(run)
 
 

@@ -58,6 +58,9 @@ class Preferences:
     # Custom field mappings (SPEC section 7, docs/mapping.md): a versioned YAML file; empty
     # means the default maps only. A relative path is resolved against PROJECT_ROOT.
     custom_mappings_path: str | None = None
+    # Reconciliation (issue 15, docs/reconciliation.md): after the areas, compare both systems
+    # on what the sync owns and warn about every difference. Off: the run skips the comparison.
+    reconcile: bool = True
     # Alerts (R-OPS-3, docs/operations.md): e-mail these addresses (comma-separated; empty: no
     # alerts) when a run fails, or ends with warnings (WARNING) / failed records (ERROR),
     # through the Airflow SMTP connection alert_smtp_conn_id.

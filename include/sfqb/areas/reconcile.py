@@ -1,0 +1,355 @@
+"""Reconciliation: do both systems agree on what the sync owns? The pure rules (issue 15).
+
+Frames in (as ``sfqb.steps.reconcile`` reads them: one query per object), a ``Reconciliation``
+out: counts per check and, per check that found something, the keys of the differing records
+(each naming the record and what differs, so a person can open it).
+
+What the sync owns, and so what is compared (``Scope``):
+- customers both ways (R-ACC-1..3): every linked Account, and every active QuickBooks customer
+  that is not a project (jobs are not synced, R-ACC-3) and is linked, or changed inside the
+  synced span (after the install date, R-GEN-6, and before the run's upper bound);
+- won opportunities (R-OPP-1/9) that the opportunities area itself finds eligible
+  (``sfqb.areas.opportunities.eligibility``, reused) and that were won or changed in the span,
+  plus every opportunity that names a QuickBooks transaction;
+- QuickBooks invoices (R-INV-1/4/5) that are in Salesforce or changed in the span;
+- Products (R-ITM-2) when items sync.
+Records queued for retry by their area (``sfqb.retry.*``: held back with a warning, to be
+synced next run) are counted as ``pending_retry``, not as differences; QuickBooks records
+changed at or after the run's upper bound belong to the next run (``changed_after_run``).
+An area turned off in the preferences is not checked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+import pandas as pd
+
+from sfqb.areas.opportunities import EXT_TXN, ONLINE_TYPES, eligibility, marker
+from sfqb.extract.frames import is_true, isna, missing
+
+AREA = "reconcile"
+ACCOUNT_EXT_ID = "External_Account_ID__c"
+ITEM_EXT_ID = "External_Item_ID__c"
+EXT_INVOICE = "External_Invoice_ID__c"
+BALANCE, SUBTOTAL, STATUS = "Outstanding_Balance__c", "Subtotal__c", "Status__c"
+DELETED_STATUS = "Deleted"
+UPDATED = "MetaData.LastUpdatedTime"
+CENT = Decimal("0.01")
+MARKER_PREFIX = marker("")
+# Record names listed per warning line; the rest are counted ("and N more").
+LISTED = 20
+
+# Check name -> what a difference means (warning lines, docs/reconciliation.md).
+CHECKS = {
+    "accounts_without_customer": "linked Accounts whose QuickBooks customer is missing or inactive",
+    "customers_without_account": "active QuickBooks customers the sync owns that no Account is linked to",
+    "customers_linked_twice": "QuickBooks customers linked from more than one Account",
+    "duplicate_customer_names": "QuickBooks customer names (case-insensitive) used by more than one customer",
+    "opportunities_without_transaction": "eligible won opportunities with no QuickBooks transaction",
+    "opportunities_missing_transaction": "opportunities naming a QuickBooks transaction that does not exist",
+    "duplicate_transactions": "opportunities with more than one QuickBooks transaction",
+    "invoice_balances": "Invoice__c records whose balance or total differs from their QuickBooks invoice",
+    "invoices_missing_in_quickbooks": "Invoice__c records whose QuickBooks invoice does not exist (and "
+                                      "that are not marked Deleted)",
+    "invoices_missing_in_salesforce": "QuickBooks invoices the sync owns that have no Invoice__c",
+    "customer_balances": "customers whose open balance (sum of open invoice balances) differs",
+    "duplicate_products": "Products sharing a QuickBooks item (External Item ID or ProductCode)",
+}
+
+
+@dataclass
+class Reconciliation:
+    """``counts``: per check, the records compared and the differences found (0 when equal),
+    plus ``pending_retry`` and ``changed_after_run``; ``differences``: check -> the keys of the
+    differing records, only for checks that found any (empty: both systems agree)."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    differences: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not any(self.differences.values())
+
+    def add(self, check: str, keys: list[str], compared: int = 0) -> None:
+        self.counts[check] = len(keys)
+        self.counts[f"{check}_compared"] = compared
+        if keys:
+            self.differences[check] = sorted(keys)
+
+    def count(self, name: str, value: int) -> None:
+        self.counts[name] = self.counts.get(name, 0) + int(value)
+
+    def warnings(self, listed: int = LISTED) -> list[str]:
+        """One WARNING line per check with differences: what it means, then at most ``listed``
+        record keys and "and N more"."""
+        out = []
+        for check, keys in self.differences.items():
+            shown = "; ".join(keys[:listed]) + (f"; and {len(keys) - listed} more" if len(keys) > listed else "")
+            out.append(f"{AREA}: {check}: {len(keys)} {CHECKS.get(check, check)}: {shown}")
+        return out
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What the run owns: the synced span ``[install_date, upper_bound)`` (None: open side),
+    the ids each area queued for retry, and the areas that are on (and selected)."""
+
+    install_date: dt.datetime | None = None
+    upper_bound: dt.datetime | None = None
+    retries: dict[str, frozenset[str]] = field(default_factory=dict)
+    online: bool = True
+    customers: bool = True
+    opportunities: bool = True
+    invoices: bool = True
+    items: bool = True
+
+    def pending(self, stream: str) -> frozenset[str]:
+        return self.retries.get(stream, frozenset())
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+def instants(values: pd.Series) -> pd.Series:
+    """Salesforce / QuickBooks timestamps as UTC datetimes (NaT when missing or unreadable)."""
+    return pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
+
+
+def in_span(stamps: pd.Series, scope: Scope) -> pd.Series:
+    """Changed inside the synced span (R-GEN-6): at or after the install date, before the bound."""
+    when = instants(stamps)
+    mask = pd.Series(True, index=stamps.index)
+    if scope.install_date is not None:
+        mask &= when >= pd.Timestamp(scope.install_date)
+    if scope.upper_bound is not None:
+        mask &= when < pd.Timestamp(scope.upper_bound)
+    return mask.fillna(False).astype(bool)
+
+
+def after_run(stamps: pd.Series, scope: Scope) -> pd.Series:
+    """Changed at or after the run's upper bound: the next run's business."""
+    if scope.upper_bound is None:
+        return pd.Series(False, index=stamps.index)
+    return (instants(stamps) >= pd.Timestamp(scope.upper_bound)).fillna(False).astype(bool)
+
+
+def cents(values: pd.Series) -> pd.Series:
+    """Money rounded to the cent as Salesforce keeps it (missing counts as 0)."""
+    def one(value):
+        if missing(value) or value == "":
+            return Decimal(0).quantize(CENT)
+        try:
+            return Decimal(str(value)).quantize(CENT)
+        except InvalidOperation:
+            return Decimal(0).quantize(CENT)
+
+    return values.map(one).astype("object")
+
+
+def named(kind: str, ids: pd.Series, names: pd.Series) -> pd.Series:
+    """``Account 001.. "Acme"``: how a record is named in a key."""
+    shown = names.map(lambda n: f' "{n}"' if not missing(n) else "")
+    return kind + " " + ids.astype(str) + shown
+
+
+def _text(values: pd.Series) -> pd.Series:
+    return values.map(lambda v: None if missing(v) else str(v)).astype("object")
+
+
+# --- customers <-> accounts ----------------------------------------------------------------------
+
+def reconcile_customers(accounts: pd.DataFrame, customers: pd.DataFrame, scope: Scope,
+                        result: Reconciliation) -> None:
+    """R-ACC-1..3, R-PRE-1: linked Accounts have an active customer; owned active customers have
+    exactly one Account; no two customers share a name (case-insensitive).
+
+    ``accounts``: frame[Id, Name, External_Account_ID__c] (the linked ones);
+    ``customers``: frame[Id, DisplayName, Active, IsProject, MetaData.LastUpdatedTime] (all)."""
+    links = accounts[~isna(accounts[ACCOUNT_EXT_ID])].assign(qb_id=lambda f: _text(f[ACCOUNT_EXT_ID]))
+    qb = customers.assign(qb_id=_text(customers["Id"]))
+    active = is_true(qb["Active"])
+    by_id = qb.set_index("qb_id")
+    pending_accounts = links["Id"].astype(str).isin(scope.pending("salesforce.Account"))
+    found = links["qb_id"].isin(by_id.index)
+    is_active = links["qb_id"].isin(set(qb.loc[active, "qb_id"]))
+    late = after_run(links["qb_id"].map(by_id[UPDATED]), scope)
+    bad = (~found | ~is_active) & ~pending_accounts & ~late
+    why = found.map({True: "inactive", False: "missing"})
+    keys = (named("Account", links["Id"], links["Name"]) + " -> QuickBooks customer " + links["qb_id"]
+            + " (" + why + ")")[bad]
+    result.add("accounts_without_customer", list(keys), len(links))
+
+    owned = active & ~is_true(qb["IsProject"])
+    linked_ids = set(links["qb_id"])
+    window = in_span(qb[UPDATED], scope)
+    pending = qb["qb_id"].isin(scope.pending("quickbooks.Customer"))
+    late_qb = after_run(qb[UPDATED], scope)
+    orphan = owned & ~qb["qb_id"].isin(linked_ids) & window & ~pending
+    result.add("customers_without_account", list(named("QuickBooks customer", qb["qb_id"], qb["DisplayName"])[orphan]),
+               int((owned & (qb["qb_id"].isin(linked_ids) | window)).sum()))
+    result.count("pending_retry", int((owned & pending & ~qb["qb_id"].isin(linked_ids)).sum())
+                 + int(((~found | ~is_active) & pending_accounts).sum()))
+    result.count("changed_after_run", int((owned & late_qb & ~qb["qb_id"].isin(linked_ids)).sum())
+                 + int(((~found | ~is_active) & ~pending_accounts & late).sum()))
+
+    twice = links.groupby("qb_id")["Id"].agg(list)
+    twice = twice[twice.map(len) > 1]
+    result.add("customers_linked_twice",
+               [f"QuickBooks customer {qb_id}: Accounts {', '.join(sorted(map(str, ids)))}"
+                for qb_id, ids in twice.items()], len(linked_ids))
+
+    names = qb[active & ~isna(qb["DisplayName"])].assign(folded=lambda f: f["DisplayName"].astype(str).str.casefold())
+    mine = names["qb_id"].isin(linked_ids) | in_span(names[UPDATED], scope)
+    groups = names.groupby("folded")
+    sizes, touched = groups["qb_id"].transform("size"), mine.groupby(names["folded"]).transform("any")
+    dupes = names[(sizes > 1) & touched.astype(bool)]
+    result.add("duplicate_customer_names",
+               [f'"{group["DisplayName"].iloc[0]}": QuickBooks customers {", ".join(sorted(group["qb_id"]))}'
+                for _, group in dupes.groupby("folded")], int(mine.sum()))
+
+
+# --- won opportunities -> transactions --------------------------------------------------------------
+
+def reconcile_opportunities(opportunities: pd.DataFrame, transactions: pd.DataFrame, scope: Scope,
+                            result: Reconciliation) -> None:
+    """R-OPP-1/2/6/9, R-GEN-3: each eligible won opportunity has exactly one QuickBooks
+    transaction, and the one it names exists.
+
+    ``opportunities``: frame[Id, Name, AccountId, Account.External_Account_ID__c, IsWon,
+    Transaction_Type__c, External_Transaction_ID__c, HasOpportunityLineItem, SystemModstamp];
+    ``transactions``: frame[entity, Id, DocNumber, PrivateNote] (Invoices and Sales Receipts)."""
+    opps = opportunities.assign(key=_text(opportunities["Id"]))
+    linked = ~isna(opps[EXT_TXN])
+    # The area's own rule (R-OPP-1/2), as if the opportunity had no transaction yet.
+    lines = pd.DataFrame({"OpportunityId": opps.loc[is_true(opps["HasOpportunityLineItem"]), "Id"]})
+    blocked = eligibility(opps.assign(**{EXT_TXN: pd.NA}), lines, online=scope.online)
+    eligible = ~opps["key"].isin(set(blocked["key"]))
+    pending = opps["key"].isin(scope.pending("salesforce.Opportunity"))
+    owned = eligible & in_span(opps["SystemModstamp"], scope)
+    late = eligible & ~linked & after_run(opps["SystemModstamp"], scope)
+    txns = transactions.assign(txn_id=_text(transactions["Id"]))
+    entity = opps["Transaction_Type__c"].map(ONLINE_TYPES)
+    names = named("Opportunity", opps["key"], opps["Name"])
+
+    waiting = owned & ~linked & ~pending
+    result.add("opportunities_without_transaction", list(names[waiting]), int((owned | linked).sum()))
+    result.count("pending_retry", int((owned & ~linked & pending).sum()))
+    result.count("changed_after_run", int(late.sum()))
+
+    existing = set(zip(txns["entity"], txns["txn_id"], strict=True))
+    wanted = list(zip(entity, _text(opps[EXT_TXN]), strict=True))
+    gone = linked & pd.Series([pair not in existing for pair in wanted], index=opps.index) & ~pending
+    what = entity.fillna(opps["Transaction_Type__c"].astype(str)) + " " + _text(opps[EXT_TXN]).fillna("")
+    result.add("opportunities_missing_transaction", list((names + " -> QuickBooks " + what)[gone]), int(linked.sum()))
+
+    marked = txns[txns["PrivateNote"].map(lambda n: isinstance(n, str) and n.startswith(MARKER_PREFIX)).astype(bool)]
+    marked = marked.assign(key=marked["PrivateNote"].str.slice(len(MARKER_PREFIX)),
+                           label=marked["entity"] + " " + marked["txn_id"])
+    by_marker = marked.groupby("key")["label"].agg(set)
+    by_link = opps[linked].assign(label=what[linked]).groupby(_text(opps.loc[linked, EXT_TXN]) + "@"
+                                                              + entity[linked].fillna(""))["key"].agg(set)
+    name_of = dict(zip(opps["key"], names, strict=True))
+    keys = [f"{name_of.get(k, 'Opportunity ' + k)}: QuickBooks {', '.join(sorted(labels))}"
+            for k, labels in by_marker.items() if len(labels) > 1]
+    keys += [f"QuickBooks {link.split('@')[1]} {link.split('@')[0]} is named by {', '.join(sorted(name_of[o] for o in ks))}"
+             for link, ks in by_link.items() if len(ks) > 1]
+    result.add("duplicate_transactions", keys, len(marked) + int(linked.sum()))
+
+
+# --- invoices and balances ---------------------------------------------------------------------------
+
+def reconcile_invoices(sf_invoices: pd.DataFrame, qb_invoices: pd.DataFrame, accounts: pd.DataFrame,
+                       scope: Scope, result: Reconciliation) -> None:
+    """R-INV-1/4/5/6: each Invoice__c's balance and total equal its QuickBooks invoice's; each
+    owned QuickBooks invoice is in Salesforce; per customer, the open balances add up the same.
+
+    ``sf_invoices``: frame[Id, Name, External_Invoice_ID__c, Account__c, Outstanding_Balance__c,
+    Subtotal__c, Status__c]; ``qb_invoices``: frame[Id, DocNumber, CustomerRef.value, Balance,
+    TotalAmt, MetaData.LastUpdatedTime]; ``accounts``: frame[Id, Name, External_Account_ID__c]."""
+    pending_ids = scope.pending("quickbooks.Invoice@invoices")
+    sf = sf_invoices[~isna(sf_invoices[EXT_INVOICE])].assign(qb_id=lambda f: _text(f[EXT_INVOICE]))
+    qb = qb_invoices.assign(qb_id=_text(qb_invoices["Id"]))
+    late = after_run(qb[UPDATED], scope) | qb["qb_id"].isin(pending_ids)
+    result.count("changed_after_run", int(after_run(qb[UPDATED], scope).sum()))
+    result.count("pending_retry", int(qb["qb_id"].isin(pending_ids).sum()))
+    skipped_ids = set(qb.loc[late, "qb_id"]) | set(pending_ids)
+    current = qb[~late].set_index("qb_id")
+
+    both = sf[sf["qb_id"].isin(current.index)]
+    theirs = current.loc[both["qb_id"]]
+    sf_balance, qb_balance = cents(both[BALANCE]), pd.Series(cents(theirs["Balance"]).to_numpy(), index=both.index)
+    sf_total, qb_total = cents(both[SUBTOTAL]), pd.Series(cents(theirs["TotalAmt"]).to_numpy(), index=both.index)
+    differs = (sf_balance != qb_balance) | (sf_total != qb_total)
+    label = named("Invoice__c", both["Id"], both["Name"]) + " (QuickBooks invoice " + both["qb_id"] + ")"
+    detail = (": balance Salesforce " + sf_balance.astype(str) + ", QuickBooks " + qb_balance.astype(str)
+              + "; total Salesforce " + sf_total.astype(str) + ", QuickBooks " + qb_total.astype(str))
+    result.add("invoice_balances", list((label + detail)[differs]), len(both))
+
+    gone = sf[~sf["qb_id"].isin(set(qb["qb_id"])) & (sf[STATUS].astype(str) != DELETED_STATUS)
+              & ~sf["qb_id"].isin(pending_ids)]
+    result.add("invoices_missing_in_quickbooks",
+               list(named("Invoice__c", gone["Id"], gone["Name"]) + " -> QuickBooks invoice " + gone["qb_id"]),
+               int((~sf["qb_id"].isin(skipped_ids)).sum()))
+
+    in_sf = set(sf["qb_id"])
+    owned = current[current.index.isin(in_sf) | in_span(current[UPDATED], scope).to_numpy()]
+    absent = owned[~owned.index.isin(in_sf)]
+    result.add("invoices_missing_in_salesforce",
+               [f"QuickBooks invoice {i}" + (f" (No. {d})" if not missing(d) else "")
+                for i, d in zip(absent.index, absent["DocNumber"], strict=True)], len(owned))
+
+    # Per linked customer: the open balances of the invoices compared above (and of those one
+    # side lacks): QuickBooks by CustomerRef, Salesforce by the Account the Invoice__c names.
+    customer_of = dict(zip(accounts["Id"].astype(str), _text(accounts[ACCOUNT_EXT_ID]), strict=True))
+    sf_side = sf[~sf["qb_id"].isin(skipped_ids) & (sf["qb_id"].isin(owned.index) | sf.index.isin(gone.index))]
+    sf_sums = (pd.DataFrame({"customer": sf_side["Account__c"].map(lambda a: customer_of.get(str(a))),
+                             "amount": cents(sf_side[BALANCE])})
+               .dropna(subset=["customer"]).groupby("customer")["amount"].sum())
+    qb_side = owned[_text(owned["CustomerRef.value"]).isin(set(customer_of.values()))]
+    qb_sums = (pd.DataFrame({"customer": _text(qb_side["CustomerRef.value"]), "amount": cents(qb_side["Balance"])})
+               .groupby("customer")["amount"].sum())
+    table = pd.concat([sf_sums.rename("sf"), qb_sums.rename("qb")], axis=1).map(
+        lambda v: Decimal(0).quantize(CENT) if missing(v) else v)
+    off = table[(table["sf"] != table["qb"]).astype(bool)]
+    account_of = {c: a for a, c in customer_of.items() if c is not None}
+    name_of = dict(zip(accounts["Id"].astype(str), accounts["Name"], strict=True))
+    result.add("customer_balances",
+               [f'QuickBooks customer {c} / Account {account_of[c]} "{name_of[account_of[c]]}": '
+                f"open balance Salesforce {row.sf}, QuickBooks {row.qb}" for c, row in off.iterrows()],
+               len(table))
+
+
+# --- products -----------------------------------------------------------------------------------------
+
+def reconcile_products(products: pd.DataFrame, result: Reconciliation) -> None:
+    """R-ITM-2, R-PRE-2: no two Products carry the same QuickBooks item, by External Item ID or
+    by ProductCode (the item's full name) where one of them is linked to an item.
+
+    ``products``: frame[Id, Name, ProductCode, External_Item_ID__c]."""
+    items = products.assign(item=_text(products[ITEM_EXT_ID]), code=_text(products["ProductCode"]),
+                            label=named("Product2", products["Id"], products["Name"]))
+    keys = [f"External Item ID {item}: {', '.join(sorted(group['label']))}"
+            for item, group in items[items["item"].notna()].groupby("item") if len(group) > 1]
+    coded = items[items["code"].notna()]
+    linked_codes = coded.groupby("code")["item"].agg(lambda s: s.notna().any())
+    keys += [f'ProductCode "{code}": {", ".join(sorted(group["label"]))}'
+             for code, group in coded.groupby("code") if len(group) > 1 and linked_codes[code]]
+    result.add("duplicate_products", keys, int(items["item"].notna().sum()))
+
+
+def reconcile(frames: dict[str, pd.DataFrame], scope: Scope) -> Reconciliation:
+    """Every check of the areas in ``scope`` over the frames ``sfqb.steps.reconcile`` reads:
+    ``accounts``, ``customers``, ``opportunities``, ``transactions``, ``sf_invoices``,
+    ``qb_invoices``, ``products`` (a frame an area that is off does not need may be absent)."""
+    result = Reconciliation(counts={"pending_retry": 0, "changed_after_run": 0})
+    if scope.customers:
+        reconcile_customers(frames["accounts"], frames["customers"], scope, result)
+    if scope.opportunities:
+        reconcile_opportunities(frames["opportunities"], frames["transactions"], scope, result)
+    if scope.invoices:
+        reconcile_invoices(frames["sf_invoices"], frames["qb_invoices"], frames["accounts"], scope, result)
+    if scope.items:
+        reconcile_products(frames["products"], result)
+    return result

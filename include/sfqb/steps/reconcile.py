@@ -1,0 +1,161 @@
+"""The reconciliation's I/O (issue 15): read both systems once, compare with the pure rules of
+``sfqb.areas.reconcile``, report differences as WARNINGs.
+
+One query per object, only the fields the rules need, paged the way the other extracts page
+(Salesforce: queryMore, or one Bulk API 2.0 job above the hook's bulk threshold; QuickBooks:
+STARTPOSITION/MAXRESULTS pages of 1000): linked Accounts, QuickBooks Customers, won
+Opportunities, QuickBooks Invoices and Sales Receipts, Invoice__c, Product2. An area that is off
+(preferences) or not selected (a narrowed manual run) is neither read nor checked.
+
+``reconcile_systems(sf, qb)`` is the entry point for anything outside a DAG run (the simulation
+of issue 15): it reads the sync state and preferences from the metadata database unless given.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Iterable
+
+import pandas as pd
+
+from sfqb.areas import reconcile as rules
+from sfqb.areas.opportunities import ACCOUNT_EXT, EXT_TXN
+from sfqb.extract import soql
+from sfqb.extract.frames import records_frame
+from sfqb.preferences import VARIABLE_KEY, Preferences, parse_preferences
+from sfqb.run_params import area_selected
+
+log = logging.getLogger(__name__)
+
+ACCOUNT_FIELDS = ["Id", "Name", rules.ACCOUNT_EXT_ID]
+CUSTOMER_COLUMNS = ["Id", "DisplayName", "Active", "IsProject", rules.UPDATED]
+OPPORTUNITY_FIELDS = ["Id", "Name", "AccountId", ACCOUNT_EXT, "IsWon", "StageName", "Transaction_Type__c",
+                      EXT_TXN, "HasOpportunityLineItem", "SystemModstamp"]
+TRANSACTION_COLUMNS = ["Id", "DocNumber", "PrivateNote"]
+TRANSACTION_ENTITIES = ("Invoice", "SalesReceipt")
+QB_INVOICE_COLUMNS = ["Id", "DocNumber", "CustomerRef.value", "Balance", "TotalAmt", rules.UPDATED]
+SF_INVOICE_FIELDS = ["Id", "Name", rules.EXT_INVOICE, "Account__c", rules.BALANCE, rules.SUBTOTAL, rules.STATUS]
+PRODUCT_FIELDS = ["Id", "Name", "ProductCode", rules.ITEM_EXT_ID]
+RETRY_STREAMS = ("salesforce.Account", "quickbooks.Customer", "salesforce.Opportunity",
+                 "quickbooks.Invoice@invoices")
+
+
+def _value(record: dict, path: str):
+    for part in path.split("."):
+        if not isinstance(record, dict):
+            return None
+        record = record.get(part)
+    return record
+
+
+def picked(records: Iterable[dict], columns: list[str]) -> pd.DataFrame:
+    """Only ``columns`` (dotted paths) of each record, as a normalised frame: a QuickBooks
+    invoice's lines and addresses are never flattened."""
+    return records_frame(({c: _value(r, c) for c in columns} for r in records), columns)[columns]
+
+
+def sf_read(sf, sobject: str, fields: list[str], where=None) -> pd.DataFrame:
+    """Every matching record: REST pages (queryMore), or one Bulk API 2.0 query job when there
+    are more than the hook's bulk threshold (one COUNT() call decides)."""
+    text = soql.select(sobject, fields, where=where)
+    many = sf.count(sobject, where) > sf.bulk_threshold
+    return picked(sf.query_bulk(text) if many else sf.query(text), fields)
+
+
+def qb_read(qb, entity: str, columns: list[str], **kwargs) -> pd.DataFrame:
+    return picked(qb.query_all(entity, **kwargs), columns)
+
+
+def read_frames(sf, qb, scope: rules.Scope) -> dict[str, pd.DataFrame]:
+    """What the checks of ``scope`` compare, one (paged) query per object."""
+    frames = {"accounts": sf_read(sf, "Account", ACCOUNT_FIELDS, soql.compare(rules.ACCOUNT_EXT_ID, "!=", None))}
+    if scope.customers:
+        frames["customers"] = qb_read(qb, "Customer", CUSTOMER_COLUMNS, include_inactive=True)
+    if scope.opportunities:
+        frames["opportunities"] = sf_read(sf, "Opportunity", OPPORTUNITY_FIELDS, soql.eq("IsWon", True))
+        frames["transactions"] = pd.concat(
+            [qb_read(qb, entity, TRANSACTION_COLUMNS).assign(entity=entity) for entity in TRANSACTION_ENTITIES],
+            ignore_index=True)
+    if scope.invoices:
+        frames["sf_invoices"] = sf_read(sf, "Invoice__c", SF_INVOICE_FIELDS)
+        frames["qb_invoices"] = qb_read(qb, "Invoice", QB_INVOICE_COLUMNS)
+    if scope.items:
+        frames["products"] = sf_read(sf, "Product2", PRODUCT_FIELDS)
+    return frames
+
+
+def scope_of(prefs: Preferences, state, *, upper_bound: dt.datetime | None = None,
+             run: dict | None = None, area_reports: Iterable[dict] = ()) -> rules.Scope:
+    """What the sync owns now: areas on (and selected in ``run``), the install date, the
+    records each area queued for retry (saved in the state, or in this run's ``area_reports``,
+    whose commits may not have saved them yet)."""
+    def on(area: str) -> bool:
+        return run is None or area_selected(run, area)
+
+    retries = {s: set(state.retries(s)) for s in RETRY_STREAMS}
+    for area_report in area_reports:
+        for stream, ids in (area_report.get("retry") or {}).items():
+            retries.setdefault(stream, set()).update(map(str, ids))
+    return rules.Scope(
+        install_date=state.install_date(), upper_bound=upper_bound,
+        retries={s: frozenset(ids) for s, ids in retries.items()},
+        online=prefs.is_online, customers=on("customers"),
+        opportunities=prefs.sync_won_opportunities and on("opportunities"),
+        invoices=prefs.sync_invoices and on("invoices"), items=prefs.sync_items and on("items"),
+    )
+
+
+def reconcile_systems(sf_hook, qb_hook, preferences: Preferences | dict | str | None = None, *,
+                      state=None, upper_bound: dt.datetime | None = None,
+                      run: dict | None = None, area_reports: Iterable[dict] = ()) -> rules.Reconciliation:
+    """Compare both systems on what the sync owns; differences are returned, never raised (a
+    read error is).
+
+    Args:
+        sf_hook, qb_hook: ``SfqbSalesforceHook`` / ``QuickBooksHook`` (or anything with their
+            ``count``/``query``/``query_bulk``/``bulk_threshold`` and ``query_all``).
+        preferences: ``Preferences`` or their JSON; None reads the Variable ``sfqb.preferences``.
+        state: a ``SyncState`` (install date, records to retry); None: the metadata database.
+        upper_bound: the last run's upper bound: QuickBooks records changed at or after it are
+            the next run's business (``changed_after_run``), not differences. None: no bound.
+        run: a DAG run's context (``begin_run``): a narrowed run checks only its areas.
+        area_reports: the run's area reports: their ``retry`` ids are pending, not differences.
+    """
+    from sfqb.state import MetadataDbVariables, SyncState
+
+    state = state or SyncState(MetadataDbVariables())
+    if preferences is None:
+        preferences = state.backend.get(VARIABLE_KEY)
+    prefs = preferences if isinstance(preferences, Preferences) else parse_preferences(preferences)
+    scope = scope_of(prefs, state, upper_bound=upper_bound, run=run, area_reports=area_reports)
+    frames = read_frames(sf_hook, qb_hook, scope)
+    return rules.reconcile(frames, scope)
+
+
+def report(result: rules.Reconciliation, seconds: float | None = None) -> dict:
+    """The run summary's entry for the reconciliation: shaped like an area report (nothing is
+    written: created/updated/skipped/failed stay 0), plus ``counts`` per check."""
+    warnings = result.warnings()
+    return {"area": rules.AREA, "created": 0, "updated": 0, "skipped": 0, "failed": 0,
+            "warning_count": len(warnings), "warnings": warnings, "counts": dict(result.counts),
+            **({"seconds": round(seconds, 2)} if seconds is not None else {})}
+
+
+def run_reconcile(run: dict, *, area_reports: Iterable[dict] = (), sf=None, qb=None, state=None) -> dict:
+    """The ``reconcile`` task of ``sfqb_sync``: compare after the areas wrote, warn per check."""
+    from sfqb.steps.common import preferences, quickbooks_hook, salesforce_hook, sync_state
+
+    started = time.monotonic()
+    result = reconcile_systems(sf or salesforce_hook(), qb or quickbooks_hook(), preferences(run),
+                               state=state or sync_state(),
+                               upper_bound=dt.datetime.fromisoformat(run["upper_bound"]), run=run,
+                               area_reports=area_reports)
+    out = report(result, time.monotonic() - started)
+    for line in out["warnings"]:
+        log.warning("%s", line)
+    log.info("reconcile: %s in %.2f s: %s", "both systems agree" if result.ok else
+             f"{sum(len(k) for k in result.differences.values())} differences", out["seconds"],
+             ", ".join(f"{k} {v}" for k, v in result.counts.items() if not k.endswith("_compared")))
+    return out

@@ -1,0 +1,30 @@
+"""The reconcile task (issue 15): last before ``summarize_run`` in every ``sfqb_sync`` run.
+
+It compares Salesforce and QuickBooks on what the sync owns (``sfqb.steps.reconcile``, rules in
+``sfqb.areas.reconcile``) and returns a report shaped like an area's: counts per check and one
+WARNING per check with differences, naming the records. Differences never fail the run; a read
+error fails the task (and is retried) like any other task's. The preference ``reconcile``
+(default true) turns it off. docs/reconciliation.md says how to read it.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import task
+
+AREA = "reconcile"
+
+
+@task(task_id=AREA, pool="sfqb_quickbooks", trigger_rule="none_failed")
+def reconcile(run: dict, area_reports: list[dict] | None = None) -> dict | None:
+    """Compare both systems after this run's areas wrote (``area_reports``: their load reports,
+    whose records to retry are not differences); None when the preference is off."""
+    import logging
+
+    from sfqb.steps.common import preferences
+
+    if not preferences(run).reconcile:
+        logging.getLogger(__name__).info("reconcile: the preference reconcile is off: nothing compared")
+        return None
+    from sfqb.steps.reconcile import run_reconcile
+
+    return run_reconcile(run, area_reports=[r for r in area_reports or [] if r])
