@@ -29,6 +29,8 @@ CONTACT_EXT_ID = "External_Contact_ID__c"
 # QBO DisplayName rules (api-spec 2.6.1): at most 500 characters; no colon, tab or newline.
 DISPLAY_NAME_MAX = 500
 DISPLAY_NAME_FORBIDDEN = (":", "\t", "\n", "\r")
+# CompanyName (a copy of the Account name on new customers) keeps at most 100 characters.
+COMPANY_NAME_MAX = 100
 # Targets that only reach an existing QuickBooks customer when modifying is allowed: with
 # allow_salesforce_to_modify_quickbooks off, nothing reaches an existing customer at all.
 QB_ADDRESS_PREFIXES = ("BillAddr.", "ShipAddr.")
@@ -99,6 +101,12 @@ def changed_fields(wanted: pd.DataFrame, current: pd.DataFrame, columns: list[st
         ]
         out.append(diffs)
     return pd.Series(out, index=wanted.index, dtype="object")
+
+
+def name_key(name) -> str:
+    """A name as QuickBooks compares names for uniqueness: case and surrounding spaces ignored
+    (api-spec 2.6.1: the emulator, like the stricter reading of the real service)."""
+    return str(name).strip().casefold()
 
 
 def display_name_problem(name) -> str | None:
@@ -195,10 +203,12 @@ def plan_accounts_from_qb(
     qb_rows = qb.assign(_key=qb["Id"].astype(str)).set_index("_key").reindex(existing.index)
     needs_write &= qb_changed_since_sync(qb_rows, aligned)
     new = wanted[is_new]
-    clash = new["Name"].isin(unlinked_names).astype(bool)
+    # Names differing only in case or surrounding spaces are one company to QuickBooks.
+    unlinked = {name_key(n): n for n in unlinked_names}
+    clash = new["Name"].map(lambda n: not missing(n) and name_key(n) in unlinked).astype(bool)
     skipped = skips(
         "QB:" + new.loc[clash, ACCOUNT_EXT_ID],
-        "Salesforce already has an Account named " + new.loc[clash, "Name"].map(repr)
+        "Salesforce already has an Account named " + new.loc[clash, "Name"].map(lambda n: repr(unlinked[name_key(n)]))
         + " that is linked to no QuickBooks customer: link it (set its External Account ID to "
         + new.loc[clash, ACCOUNT_EXT_ID] + ") instead of creating a duplicate",
         WARNING,
@@ -331,13 +341,24 @@ def plan_customers_from_sf(
     has_bad = ~isna(bad_name)
     skipped.append(skips(new.loc[has_bad, "key"], "not sent to QuickBooks: " + bad_name[has_bad], WARNING))
     new = new[~has_bad]
-    shared = new["DisplayName"].duplicated(keep=False).astype(bool)
+    shared = new["DisplayName"].map(name_key).duplicated(keep=False).astype(bool)
     skipped.append(
         skips(new.loc[shared, "key"],
               "several Accounts to create share the name " + new.loc[shared, "DisplayName"].map(repr)
-              + ", and QuickBooks names are unique: rename all but one", WARNING)
+              + " (QuickBooks ignores case and surrounding spaces), and QuickBooks names are unique: "
+                "rename all but one", WARNING)
     )
-    new = new[~shared]
+    new = new[~shared].copy()
+    if "CompanyName" in new.columns:
+        long_company = new["CompanyName"].map(lambda n: not missing(n) and len(str(n)) > COMPANY_NAME_MAX).astype(bool)
+        notes.append(skips(
+            new.loc[long_company, "key"],
+            "the name has " + new.loc[long_company, "CompanyName"].map(lambda n: str(len(str(n))))
+            + f" characters and QuickBooks' Company name keeps at most {COMPANY_NAME_MAX}: the customer's "
+              "Display name carries the whole name, its Company name is left empty",
+            WARNING,
+        ))
+        new.loc[long_company, "CompanyName"] = pd.NA
     creates = pd.DataFrame(
         {
             "key": new["key"],

@@ -9,7 +9,7 @@ synced. An item made inactive deactivates its Product (never deletes it).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 
@@ -25,6 +25,8 @@ FIRST_EXPORT = "items.export"
 QBO_TYPES = frozenset({"Service", "Inventory", "NonInventory"})
 ITEM_COLUMNS = ["Id", "Name", "FullyQualifiedName", "Type", "Active", "Description", "UnitPrice"]
 PRODUCT_FIELDS = ["Name", "ProductCode", "Description", "IsActive"]
+# A PricebookEntry's UnitPrice is a currency field: Salesforce keeps 2 decimals (rounding half up).
+PRICE_STEP = Decimal("0.01")
 
 
 def price(value) -> Decimal | None:
@@ -123,7 +125,9 @@ def plan_items(
         entry = None
         if product_id is not None and product_id in entry_by_product.index:
             entry = entry_by_product.loc[product_id]
-        amount = price(item["UnitPrice"]) or Decimal("0")
+        # As Salesforce will keep it: compared that way, a price with more decimals (12.34567)
+        # is written once (12.35), not again on every run that reads the item (R-GEN-4).
+        amount = (price(item["UnitPrice"]) or Decimal("0")).quantize(PRICE_STEP, rounding=ROUND_HALF_UP)
         if entry is None:
             if active:
                 plan.prices.append({"item_id": item_id, "product_id": product_id, "entry_id": None,

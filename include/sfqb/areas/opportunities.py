@@ -204,14 +204,27 @@ def _nest(values: dict) -> dict:
     return out
 
 
+def named_id(name, ids: dict[str, str]) -> str | None:
+    """The Id of the QuickBooks term or class ``name`` (None when missing or unknown). QuickBooks
+    names are unique whatever their case, so "net 30" is the term "Net 30"; surrounding spaces
+    do not count either."""
+    if name is None:
+        return None
+    if name in ids:
+        return ids[name]
+    folded = {str(k).strip().casefold(): v for k, v in ids.items()}
+    return folded.get(str(name).strip().casefold())
+
+
 def _header(opp: dict, values: dict, entity: str, inputs: OpportunityInputs, today: dt.date) -> tuple[dict, str]:
     """The header of one transaction, or ("", reason) when it cannot be built."""
     values = {k: v for k, v in values.items() if not missing(v)}
     custom = {k.split(".", 1)[1]: str(values.pop(k)) for k in list(values) if k.startswith("CustomField.")}
     term, klass = values.pop("SalesTermRef.name", None), values.pop("ClassRef.name", None)
-    if term is not None and entity == "Invoice" and term not in inputs.terms:
+    term_id, class_id = named_id(term, inputs.terms), named_id(klass, inputs.classes)
+    if term is not None and entity == "Invoice" and term_id is None:
         return {}, f"Terms {term!r} is not a QuickBooks term ({', '.join(sorted(inputs.terms)) or 'none'}) (R-OPP-4)"
-    if klass is not None and klass not in inputs.classes:
+    if klass is not None and class_id is None:
         return {}, f"Class {klass!r} is not a QuickBooks class (R-OPP-4)"
     memo = values.get("CustomerMemo.value")
     if memo is not None and len(str(memo)) > MEMO_LIMIT:
@@ -222,10 +235,10 @@ def _header(opp: dict, values: dict, entity: str, inputs: OpportunityInputs, tod
     if "ShipMethodRef.value" in values:
         values["ShipMethodRef.name"] = values["ShipMethodRef.value"]
     header = _nest(values)
-    if term is not None:
-        header["SalesTermRef"] = {"value": inputs.terms[term]}
-    if klass is not None:
-        header["ClassRef"] = {"value": inputs.classes[klass]}
+    if term_id is not None:
+        header["SalesTermRef"] = {"value": term_id}
+    if class_id is not None:
+        header["ClassRef"] = {"value": class_id}
     if entity != "Invoice":
         for name in NOT_ON_RECEIPTS:
             header.pop(name, None)
@@ -284,7 +297,8 @@ def plan_opportunities(
                 + ("no Product Code" if missing(r["Product2.ProductCode"]) else f"code {r['Product2.ProductCode']!r}")
                 + ")" for _, r in missing_items.iterrows())
             problems.append((key, f"Opportunity Products with no QuickBooks item: {names}: link the Product (External "
-                                  "Item ID) or give it the item's full name as Product Code (R-OPP-3)"))
+                                  "Item ID) or give it the item's full name as Product Code; an item made inactive in "
+                                  "QuickBooks counts as none: make it active again (R-OPP-3)"))
             continue
         unfit = [header_unfit.at[index], *line_unfit.loc[own.index]]
         if any(not missing(u) for u in unfit):
@@ -296,6 +310,11 @@ def plan_opportunities(
         reason = reason or next((r for _, r in made if r), "")
         if reason:
             problems.append((key, reason))
+            continue
+        total = sum((payload["Amount"] for payload, _ in made), Decimal(0))
+        if total < 0:
+            problems.append((key, f"its products total {total}: a QuickBooks {entity} cannot be negative; correct the "
+                                  "quantities or prices, or record the refund as a credit memo in QuickBooks (R-OPP-3)"))
             continue
         header["Line"] = [payload for payload, _ in made]
         rows.append({"key": key, "entity": entity, "customer_id": str(opp[ACCOUNT_EXT]),
