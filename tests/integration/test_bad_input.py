@@ -48,6 +48,7 @@ class Case:
     after: int = 1
     rules: str = "R-GEN-5"
     extra: dict = field(default_factory=dict)
+    warns: str | None = None  # SYNCED with a WARNING note containing this
 
 
 # Opportunity lines: (product, quantity, unit price); products "plain" (item price 100) and
@@ -62,7 +63,10 @@ CORPUS = [
     Case("account CJK", "account", "東京商事株式会社", SYNCED, "東京商事株式会社"),
     Case("account RTL", "account", "شركة الأمل للتجارة", SYNCED, "شركة الأمل للتجارة"),
     Case("account colon", "account", "Colon: The Company", WARNING, "contains ':'", rules="R-GEN-5, R-ACC-4"),
-    Case("account over 100 characters", "account", LONG_SF, SYNCED, LONG_SF),
+    Case("account over 100 characters", "account", LONG_SF, SYNCED, LONG_SF, warns="Company name is left empty",
+         rules="R-GEN-5, R-ACC-4"),
+    Case("account unknown term", "account", "Terms Unknown Co", SYNCED, "Terms Unknown Co", extra={"Terms__c": "Net 99"},
+         warns="'Net 99' do not exist in QuickBooks: left out", rules="R-GEN-5, R-ACC-9"),
     Case("account spaces around", "account", "  Padded Name Inc  ", SYNCED, "Padded Name Inc"),
     Case("account case twin lower", "account", "Case Twins Inc", WARNING, "share the name 'Case Twins Inc'",
          rules="R-GEN-5, R-ACC-4"),
@@ -116,8 +120,8 @@ CORPUS = [
     Case("opportunity awkward name and description", "opportunity", [("odd", 1, 19.99)], SYNCED,
          [("1", "19.99", "19.99")], extra={"Name": "Deal 'Ω' \\ 100%_off 🎉", "Description": "Ünïcode — “quotes”"},
          rules="R-OPP-3, R-OPP-4"),
-    Case("opportunity of an inactive customer", "special", [("plain", 1, 10)], WARNING, "inactive",
-         rules="R-GEN-5, R-OPP-1"),
+    Case("opportunity of an inactive customer", "special", [("plain", 1, 10)], WARNING,
+         "is inactive, and QuickBooks makes no transaction for an inactive customer", rules="R-GEN-5, R-OPP-1"),
     Case("opportunity fixed after a warning", "special", [("plain", 1, 10)], SYNCED, [("1", "10", "10.00")],
          after=2, rules="R-GEN-5, R-OPP-4"),
     # -- QuickBooks invoice -> Invoice__c (R-INV-1, R-INV-4): deleted in QuickBooks after it synced.
@@ -184,7 +188,7 @@ class Corpus:
         for case in CORPUS:
             extra = case.extra
             if case.kind == "account":
-                self.keys[case.id] = self.sf_create("Account", Name=case.input)
+                self.keys[case.id] = self.sf_create("Account", Name=case.input, **extra)
             elif case.kind == "customer":
                 made = self.qb_customer(case.input, extra.get("Active", True))
                 self.ids[case.id], self.keys[case.id] = made["Id"], f"QB:{made['Id']}"
@@ -372,7 +376,17 @@ def _prepared_env(sandbox, monkeypatch) -> SyncEnv:
     return SyncEnv(sandbox)
 
 
-@pytest.mark.parametrize("case", CORPUS, ids=[c.id for c in CORPUS])
+# Cases whose fix belongs to another layer (reported in issue 15), kept failing until it lands.
+NOT_YET = {
+    "opportunity of an inactive customer": "steps.opportunities.extract does not read which customers are "
+    "inactive (OpportunityInputs.inactive_customers): QuickBooks refuses the create with a generic 610 "
+    "'Object Not Found' that names neither the Account nor the customer",
+}
+
+
+@pytest.mark.parametrize("case", [
+    pytest.param(c, id=c.id, marks=[pytest.mark.xfail(strict=True, reason=NOT_YET[c.id])] if c.id in NOT_YET else [])
+    for c in CORPUS])
 def test_given_bad_input_when_synced_then_each_record_gets_its_right_result_or_a_clear_warning(outcome, case):
     """R-GEN-5 (and each case's rules, ``Case.rules``): after run ``case.after`` the record is
     synced with the expected value, or not written with a warning naming it and its reason, or
@@ -382,6 +396,7 @@ def test_given_bad_input_when_synced_then_each_record_gets_its_right_result_or_a
     named = [w for w in outcome.warnings[case.after] if f": {key}: " in w]
     if case.expect == SYNCED:
         assert value == case.value, (case.id, value, named)
+        assert not case.warns or any(case.warns in w for w in named), (case.id, named)
     elif case.expect == WARNING:
         assert value in (None, [], ()), (case.id, value)
         assert any(str(case.value) in w for w in named), (case.id, named)

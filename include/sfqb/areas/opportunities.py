@@ -100,7 +100,9 @@ class OpportunityInputs:
 
     ``items``: QuickBooks items the lines may use, frame[Id, FullyQualifiedName, Active, Type];
     ``terms`` / ``classes``: QuickBooks name -> Id; ``custom_fields``: sales-form custom field
-    name -> DefinitionId (the company's definitions)."""
+    name -> DefinitionId (the company's definitions); ``inactive_customers``: Ids of the
+    opportunities' QuickBooks customers that are inactive (QuickBooks refuses a transaction for
+    them)."""
 
     opportunities: pd.DataFrame
     lines: pd.DataFrame
@@ -109,6 +111,7 @@ class OpportunityInputs:
     terms: dict[str, str] = field(default_factory=dict)
     classes: dict[str, str] = field(default_factory=dict)
     custom_fields: dict[str, str] = field(default_factory=dict)
+    inactive_customers: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -127,10 +130,13 @@ class OpportunityPlan:
 CREATE_COLUMNS = ["key", "entity", "customer_id", "payload", "line_ids"]
 
 
-def eligibility(opportunities: pd.DataFrame, lines: pd.DataFrame, *, online: bool) -> pd.DataFrame:
+def eligibility(opportunities: pd.DataFrame, lines: pd.DataFrame, *, online: bool,
+                inactive_customers: frozenset[str] = frozenset()) -> pd.DataFrame:
     """R-OPP-1/2/6: a frame[key, reason, level, retry] of the opportunities that are not synced
-    now (vectorised; the first failing condition gives the reason)."""
+    now (vectorised; the first failing condition gives the reason). An Account whose QuickBooks
+    customer is inactive (``inactive_customers``) holds its opportunities back with a WARNING."""
     opps = opportunities
+    customer = opps[ACCOUNT_EXT].astype("string")
     kind = opps["Transaction_Type__c"]
     with_lines = opps["Id"].isin(set(lines["OpportunityId"]))
     conditions = [
@@ -151,6 +157,10 @@ def eligibility(opportunities: pd.DataFrame, lines: pd.DataFrame, *, online: boo
         (isna(opps[ACCOUNT_EXT]),
          "its Account " + opps["AccountId"].astype(str) + " is not synced to QuickBooks yet (no External "
          "Account ID); it syncs once the Account does (R-OPP-1)", INFO, True),
+        (customer.isin(inactive_customers).fillna(False).astype(bool),
+         "its Account's QuickBooks customer " + customer.fillna("") + " is inactive, and QuickBooks "
+         "makes no transaction for an inactive customer: make the customer active again in QuickBooks "
+         "(R-OPP-1)", WARNING, True),
     ]
     out = pd.DataFrame({"key": opps["Id"].astype(str), "reason": pd.NA, "level": pd.NA, "retry": False},
                        index=opps.index).astype({"reason": "object", "level": "object"})
@@ -265,7 +275,7 @@ def plan_opportunities(
     limits = limits or {}
     opps, lines = inputs.opportunities, inputs.lines
     notes: list[str] = []
-    blocked = eligibility(opps, lines, online=online)
+    blocked = eligibility(opps, lines, online=online, inactive_customers=frozenset(inputs.inactive_customers))
     found = [skips(group["key"], group["reason"], level) for level, group in blocked.groupby("level")]
     retry = list(blocked.loc[blocked["retry"].astype(bool), "key"])
     ready = opps[~opps["Id"].astype(str).isin(set(blocked["key"]))]

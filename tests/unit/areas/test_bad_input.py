@@ -249,3 +249,14 @@ def test_given_awkward_custom_values_when_fitted_then_kept_whole_or_held_back(va
         assert problem in reason and UNFIT in reason
     else:
         assert reason is None
+
+
+def test_given_an_account_whose_customer_is_inactive_when_planned_then_its_opportunity_waits_with_a_warning():
+    """R-OPP-1, R-GEN-5: QuickBooks makes no transaction for an inactive customer; the plan
+    holds the opportunity back with a WARNING naming the customer (no refused API call), and
+    retries it; the other opportunities go through."""
+    result = plan([opp("o", **{"Account.External_Account_ID__c": "25"}), opp("ok")],
+                  [line("l1", "o", item="5"), line("l2", "ok", item="5")], inactive_customers=frozenset({"25"}))
+    reason, level = reasons(result)["o"]
+    assert level == "WARNING" and "QuickBooks customer 25 is inactive" in reason
+    assert result.retry == ["o"] and list(result.creates["key"]) == ["ok"]
