@@ -439,7 +439,10 @@ class QuickBooksHook(BaseHook):
         """One API call with limiter, counters, refresh-on-401 and retries."""
 
         def attempt() -> T:
-            refreshed = False
+            # One rotation per attempt: a 401 right after our own refresh is final. A "refresh"
+            # that adopted the token a parallel task stored may meet a token dead too (expired
+            # or revoked since): then one rotation with the stored refresh token follows.
+            rotated, adopted = False, False
             while True:
                 qb = self.client()
                 token = qb.session.access_token
@@ -448,11 +451,13 @@ class QuickBooksHook(BaseHook):
                         self.calls.add(endpoint)
                         return fn(qb)
                 except AuthorizationException as exc:
-                    if exc.error_code == 401 and not refreshed:
+                    if exc.error_code == 401 and not rotated:
                         log.info("QuickBooks answered 401 to %s: refreshing the access token",
                                  endpoint)
-                        refreshed = True
+                        before = self.tokens.refreshes
                         self.tokens.refresh(failed_access_token=token)
+                        rotated = self.tokens.refreshes > before or adopted
+                        adopted = True
                         continue
                     raise self._mapped(exc, qb) from None
                 except (QuickbooksException, requests.RequestException) as exc:
@@ -645,9 +650,10 @@ class QuickBooksHook(BaseHook):
         retried after a lost answer is replayed, not applied twice; bIds are the item's index
         (at most 10 characters with a requestid: api-spec 2.8). Items refused for a retryable
         reason (throttled, server error) are sent again, up to the retry policy's attempts.
-        When a call still fails after its retries, its ``ThrottledError``/``TransientError`` is
-        raised (nothing more is sent), carrying ``partial_results``: the results of the calls
-        that did complete. The failed call's outcome is unknown (its requestid makes a repeat
+        A call refused as a whole for a record's reason (stale object 5010, duplicate name 6240)
+        fails each of its records with that error. When a call still fails after its retries,
+        its ``ThrottledError``/``TransientError`` is raised (nothing more is sent), carrying
+        ``partial_results``: the results of the calls that did complete. The failed call's outcome is unknown (its requestid makes a repeat
         within the day a replay)."""
         if not 1 <= batch_size <= BATCH_SIZE:
             raise ValueError(f"batch_size must be 1..{BATCH_SIZE}")
@@ -666,6 +672,13 @@ class QuickBooksHook(BaseHook):
                 chunk_id = request_id_for(base_id, round_, *(op.key for op in chunk))
                 try:
                     chunk_results = self._batch_call(chunk, chunk_id)
+                except (StaleObjectError, DuplicateNameError) as exc:
+                    # A record's refusal for the whole call (QBO answers these per item; a
+                    # proxy or a one-item batch may not): its records fail, the load goes on.
+                    log.warning("QuickBooks batch: the call was refused for a record's reason "
+                                "(%s); its %d records fail and are retried next run", exc,
+                                len(chunk))
+                    chunk_results = [BatchResult(op.key, False, error=exc) for op in chunk]
                 except RETRYABLE as exc:
                     # Retries ran out: the service is down or saturated. Stop and raise (the
                     # run fails, watermarks stay); what earlier calls did rides on the error.

@@ -300,11 +300,23 @@ class _TimeoutSession(requests.Session):
         super().__init__()
         self.default_timeout = timeout
         self.requests_made = 0
+        self.retry_after: float | None = None  # the last 429's Retry-After, in seconds
 
     def request(self, method, url, *args, **kwargs):  # type: ignore[override]
         kwargs.setdefault("timeout", self.default_timeout)
         self.requests_made += 1
-        return super().request(method, url, *args, **kwargs)
+        response = super().request(method, url, *args, **kwargs)
+        # simple-salesforce's exceptions carry no headers: keep a 429's Retry-After here.
+        self.retry_after = _seconds(response.headers.get("Retry-After")) \
+            if response.status_code == 429 else None
+        return response
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
 
 
 def _mask(secret: str | None) -> None:
@@ -423,6 +435,8 @@ class SfqbSalesforceHook(SalesforceHook):
                 mapped = translate(exc, conn_id=self.conn_id, idempotent=idempotent)
                 if mapped is exc:
                     raise
+                if isinstance(mapped, ThrottledError) and mapped.retry_after is None:
+                    mapped.retry_after = getattr(self.session, "retry_after", None)
                 raise mapped from exc
 
         renewed = False
