@@ -148,10 +148,21 @@ def cents(values: pd.Series) -> pd.Series:
     return values.map(one).astype("object")
 
 
+def whole_cents(values: pd.Series) -> pd.Series:
+    """Money as whole cents (int64), so sums over many invoices are vectorised and exact."""
+    return cents(values).map(lambda d: int(d.scaleb(2))).astype("int64")
+
+
 def named(kind: str, ids: pd.Series, names: pd.Series) -> pd.Series:
     """``Account 001.. "Acme"``: how a record is named in a key."""
     shown = names.map(lambda n: f' "{n}"' if not missing(n) else "")
     return kind + " " + ids.astype(str) + shown
+
+
+def repeated(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """The rows whose ``column`` value occurs more than once (missing values never repeat):
+    duplicates are rare, so only these few are grouped."""
+    return frame[frame[column].duplicated(keep=False).astype(bool) & frame[column].notna()]
 
 
 def _text(values: pd.Series) -> pd.Series:
@@ -194,11 +205,10 @@ def reconcile_customers(accounts: pd.DataFrame, customers: pd.DataFrame, scope: 
     result.count("changed_after_run", int((owned & late_qb & ~qb["qb_id"].isin(linked_ids)).sum())
                  + int(((~found | ~is_active) & ~pending_accounts & late).sum()))
 
-    twice = links.groupby("qb_id")["Id"].agg(list)
-    twice = twice[twice.map(len) > 1]
+    twice = repeated(links, "qb_id")
     result.add("customers_linked_twice",
-               [f"QuickBooks customer {qb_id}: Accounts {', '.join(sorted(map(str, ids)))}"
-                for qb_id, ids in twice.items()], len(linked_ids))
+               [f"QuickBooks customer {qb_id}: Accounts {', '.join(sorted(group['Id'].astype(str)))}"
+                for qb_id, group in twice.groupby("qb_id")], len(linked_ids))
 
     names = qb[active & ~isna(qb["DisplayName"])].assign(folded=lambda f: f["DisplayName"].astype(str).str.casefold())
     mine = names["qb_id"].isin(linked_ids) | in_span(names[UPDATED], scope)
@@ -247,14 +257,12 @@ def reconcile_opportunities(opportunities: pd.DataFrame, transactions: pd.DataFr
     marked = txns[txns["PrivateNote"].map(lambda n: isinstance(n, str) and n.startswith(MARKER_PREFIX)).astype(bool)]
     marked = marked.assign(key=marked["PrivateNote"].str.slice(len(MARKER_PREFIX)),
                            label=marked["entity"] + " " + marked["txn_id"])
-    by_marker = marked.groupby("key")["label"].agg(set)
-    by_link = opps[linked].assign(label=what[linked]).groupby(_text(opps.loc[linked, EXT_TXN]) + "@"
-                                                              + entity[linked].fillna(""))["key"].agg(set)
+    links = opps[linked].assign(label=names[linked], link=what[linked])
     name_of = dict(zip(opps["key"], names, strict=True))
-    keys = [f"{name_of.get(k, 'Opportunity ' + k)}: QuickBooks {', '.join(sorted(labels))}"
-            for k, labels in by_marker.items() if len(labels) > 1]
-    keys += [f"QuickBooks {link.split('@')[1]} {link.split('@')[0]} is named by {', '.join(sorted(name_of[o] for o in ks))}"
-             for link, ks in by_link.items() if len(ks) > 1]
+    keys = [f"{name_of.get(k, 'Opportunity ' + k)}: QuickBooks {', '.join(sorted(group['label']))}"
+            for k, group in repeated(marked, "key").groupby("key")]
+    keys += [f"QuickBooks {link} is named by {', '.join(sorted(group['label']))}"
+             for link, group in repeated(links, "link").groupby("link")]
     result.add("duplicate_transactions", keys, len(marked) + int(linked.sum()))
 
 
@@ -305,19 +313,19 @@ def reconcile_invoices(sf_invoices: pd.DataFrame, qb_invoices: pd.DataFrame, acc
     customer_of = dict(zip(accounts["Id"].astype(str), _text(accounts[ACCOUNT_EXT_ID]), strict=True))
     sf_side = sf[~sf["qb_id"].isin(skipped_ids) & (sf["qb_id"].isin(owned.index) | sf.index.isin(gone.index))]
     sf_sums = (pd.DataFrame({"customer": sf_side["Account__c"].map(lambda a: customer_of.get(str(a))),
-                             "amount": cents(sf_side[BALANCE])})
+                             "amount": whole_cents(sf_side[BALANCE])})
                .dropna(subset=["customer"]).groupby("customer")["amount"].sum())
     qb_side = owned[_text(owned["CustomerRef.value"]).isin(set(customer_of.values()))]
-    qb_sums = (pd.DataFrame({"customer": _text(qb_side["CustomerRef.value"]), "amount": cents(qb_side["Balance"])})
+    qb_sums = (pd.DataFrame({"customer": _text(qb_side["CustomerRef.value"]), "amount": whole_cents(qb_side["Balance"])})
                .groupby("customer")["amount"].sum())
-    table = pd.concat([sf_sums.rename("sf"), qb_sums.rename("qb")], axis=1).map(
-        lambda v: Decimal(0).quantize(CENT) if missing(v) else v)
-    off = table[(table["sf"] != table["qb"]).astype(bool)]
+    table = pd.concat([sf_sums.rename("sf"), qb_sums.rename("qb")], axis=1).fillna(0).astype("int64")
+    off = table[table["sf"] != table["qb"]]
     account_of = {c: a for a, c in customer_of.items() if c is not None}
     name_of = dict(zip(accounts["Id"].astype(str), accounts["Name"], strict=True))
     result.add("customer_balances",
                [f'QuickBooks customer {c} / Account {account_of[c]} "{name_of[account_of[c]]}": '
-                f"open balance Salesforce {row.sf}, QuickBooks {row.qb}" for c, row in off.iterrows()],
+                f"open balance Salesforce {Decimal(int(row.sf)).scaleb(-2)}, QuickBooks {Decimal(int(row.qb)).scaleb(-2)}"
+                for c, row in off.iterrows()],
                len(table))
 
 
@@ -331,11 +339,10 @@ def reconcile_products(products: pd.DataFrame, result: Reconciliation) -> None:
     items = products.assign(item=_text(products[ITEM_EXT_ID]), code=_text(products["ProductCode"]),
                             label=named("Product2", products["Id"], products["Name"]))
     keys = [f"External Item ID {item}: {', '.join(sorted(group['label']))}"
-            for item, group in items[items["item"].notna()].groupby("item") if len(group) > 1]
-    coded = items[items["code"].notna()]
-    linked_codes = coded.groupby("code")["item"].agg(lambda s: s.notna().any())
+            for item, group in repeated(items[items["item"].notna()], "item").groupby("item")]
     keys += [f'ProductCode "{code}": {", ".join(sorted(group["label"]))}'
-             for code, group in coded.groupby("code") if len(group) > 1 and linked_codes[code]]
+             for code, group in repeated(items[items["code"].notna()], "code").groupby("code")
+             if group["item"].notna().any()]
     result.add("duplicate_products", keys, int(items["item"].notna().sum()))
 
 

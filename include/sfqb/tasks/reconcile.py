@@ -4,7 +4,8 @@ It compares Salesforce and QuickBooks on what the sync owns (``sfqb.steps.reconc
 ``sfqb.areas.reconcile``) and returns a report shaped like an area's: counts per check and one
 WARNING per check with differences, naming the records. Differences never fail the run; a read
 error fails the task (and is retried) like any other task's. The preference ``reconcile``
-(default true) turns it off. docs/reconciliation.md says how to read it.
+(default true) turns it off; a manual run narrowed to some areas (params) skips it, as the
+areas it left out may hold changes it did not sync. docs/reconciliation.md says how to read it.
 """
 
 from __future__ import annotations
@@ -20,8 +21,14 @@ def reconcile(run: dict, area_reports: list[dict] | None = None) -> dict | None:
     whose records to retry are not differences); None when the preference is off."""
     import logging
 
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from sfqb.run_params import AREAS
     from sfqb.steps.common import preferences
 
+    if set(run.get("areas", AREAS)) != set(AREAS):
+        # The areas left out may hold changes this run did not sync: the next full run compares.
+        raise AirflowSkipException("a run narrowed to some areas is not reconciled (the next full run is)")
     if not preferences(run).reconcile:
         logging.getLogger(__name__).info("reconcile: the preference reconcile is off: nothing compared")
         return None

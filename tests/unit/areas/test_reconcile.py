@@ -267,3 +267,22 @@ def test_given_areas_off_when_reconciled_then_their_checks_do_not_run():
     assert "opportunities_without_transaction" not in result.counts
     assert "invoice_balances" not in result.counts
     assert result.counts["accounts_without_customer_compared"] == 1
+
+
+def test_given_retries_saved_and_in_this_runs_reports_when_scoped_then_both_are_pending_and_areas_off_are_out():
+    """R-GEN-5, R-OPP-8, R-INV-5, R-OPS-1: the records to retry come from the sync state and from
+    this run's area reports (their commits may not have saved them yet); areas off in the
+    preferences, or not selected by a narrowed run, are not compared."""
+    from sfqb.preferences import Preferences
+    from sfqb.state import InMemoryVariables, SyncState
+    from sfqb.steps.reconcile import scope_of
+
+    state = SyncState(InMemoryVariables())
+    state.save_retries("salesforce.Opportunity", ["006A"], run_id="r1")
+    state.ensure_install_date(configured=None, first_run_start=INSTALL)
+    scope = scope_of(Preferences(sync_invoices=False), state, upper_bound=UPPER, run={"areas": ["customers"]},
+                     area_reports=[{"area": "opportunities", "retry": {"salesforce.Opportunity": ["006B"]}}])
+    assert scope.pending("salesforce.Opportunity") == {"006A", "006B"}
+    assert scope.install_date == INSTALL and scope.upper_bound == UPPER
+    assert (scope.customers, scope.opportunities, scope.invoices, scope.items) == (True, False, False, False)
+    assert scope_of(Preferences(), state).opportunities and scope_of(Preferences(), state).items
