@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
@@ -125,7 +125,13 @@ CORPUS = [
     Case("opportunity fixed after a warning", "special", [("plain", 1, 10)], SYNCED, [("1", "10", "10.00")],
          after=2, rules="R-GEN-5, R-OPP-4"),
     # -- QuickBooks invoice -> Invoice__c (R-INV-1, R-INV-4): deleted in QuickBooks after it synced.
-    Case("invoice deleted in QuickBooks", "special", None, SYNCED, "Deleted", after=2, rules="R-INV-1, R-INV-4"),
+    Case("opportunity description over 1000 characters", "opportunity", [("plain", 1, 10)], WARNING,
+         "a QuickBooks customer memo takes at most 1000", extra={"Description": "d" * 1001}, rules="R-GEN-5, R-OPP-4"),
+    # -- QuickBooks invoices -> Invoice__c (R-INV-1, R-INV-4): (quantity, rate, amount, description) per line.
+    Case("invoice fine-grained line", "special", [("1.333", "3.33333", "Ünïcode — 😀 'x' \\ 100%_")], SYNCED,
+         [("1.33", "3.3333", "4.44", "Ünïcode — 😀 'x' \\ 100%_")], rules="R-INV-1, R-GEN-4"),
+    Case("invoice deleted in QuickBooks", "special", [("1.5", "5", "line")], SYNCED, "Deleted", after=2,
+         rules="R-INV-1, R-INV-4"),
 ]
 
 
@@ -233,14 +239,16 @@ class Corpus:
         # Held back by an unknown term in run 1; the user fixes the term before run 2.
         case = by_id["opportunity fixed after a warning"]
         self.keys[case.id] = self.opportunity(self.buyer, case.input, self.entries, Terms__c="Net 999")
-        # A QuickBooks invoice for the buyer: synced by run 1, deleted before run 2.
-        line = {"DetailType": "SalesItemLineDetail", "Amount": Decimal("7.50"), "Description": "Ünïcode line",
-                "SalesItemLineDetail": {"ItemRef": {"value": self.plain["Id"]},
-                                        "Qty": Decimal("1.5"), "UnitPrice": Decimal("5")}}
-        invoice = self.qb.create("Invoice", {"CustomerRef": {"value": self.sf_links()[self.buyer]},
-                                             "Line": [line]}, None)
-        self.ids["invoice deleted in QuickBooks"] = invoice["Id"]
-        self.keys["invoice deleted in QuickBooks"] = f"QB:{invoice['Id']}"
+        # QuickBooks invoices for the buyer (the second is deleted before run 2).
+        customer = self.sf_links()[self.buyer]
+        for case_id in ("invoice fine-grained line", "invoice deleted in QuickBooks"):
+            lines = [{"DetailType": "SalesItemLineDetail", "Amount": (Decimal(q) * Decimal(p)).quantize(Decimal("0.01"),
+                                                                                                   ROUND_HALF_UP),
+                      "Description": text, "SalesItemLineDetail": {"ItemRef": {"value": self.plain["Id"]},
+                                                                    "Qty": Decimal(q), "UnitPrice": Decimal(p)}}
+                     for q, p, text in by_id[case_id].input]
+            invoice = self.qb.create("Invoice", {"CustomerRef": {"value": customer}, "Line": lines}, None)
+            self.ids[case_id], self.keys[case_id] = invoice["Id"], f"QB:{invoice['Id']}"
 
     def sf_links(self) -> dict[str, str]:
         rows = self.sf.query(soql.select("Account", ["Id", "External_Account_ID__c"],
@@ -258,12 +266,19 @@ class Corpus:
         self.qb.delete("Invoice", invoice_id, self.qb.read("Invoice", invoice_id)["SyncToken"])
 
     # --- reading results back ----------------------------------------------------------------
-    def price_stamps(self) -> dict[str, str]:
-        """Item case -> when its standard price was last written."""
+    def stamps(self) -> dict[str, str]:
+        """When the items' standard prices and the fine-grained invoice line were last written."""
         cases = {self.ids[c.id]: c.id for c in CORPUS if c.kind == "item"}
         rows = self.sf.query(soql.select("PricebookEntry", ["SystemModstamp", "Product2.External_Item_ID__c"],
                                          where=soql.in_list("Product2.External_Item_ID__c", cases)))
-        return {cases[r["Product2"]["External_Item_ID__c"]]: r["SystemModstamp"] for r in rows}
+        out = {cases[r["Product2"]["External_Item_ID__c"]]: r["SystemModstamp"] for r in rows}
+        for row in self.invoice_items("invoice fine-grained line", ["Id", "SystemModstamp"]):
+            out[row["Id"]] = row["SystemModstamp"]
+        return out
+
+    def invoice_items(self, case_id: str, fields: list[str]) -> list[dict]:
+        return sorted(self.sf.query(soql.select("Invoice_Item__c", fields, where=soql.eq(
+            "Invoice__r.External_Invoice_ID__c", self.ids[case_id]))), key=lambda r: str(r.get("Id")))
 
     def accounts_of(self, qb_id: str) -> list[dict]:
         return list(self.sf.query(soql.select("Account", ["Id", "Name"], where=soql.eq("External_Account_ID__c", qb_id))))
@@ -285,6 +300,9 @@ class Corpus:
                 "PricebookEntry", ["Product2.ProductCode", "UnitPrice"],
                 where=[soql.eq("Product2.External_Item_ID__c", self.ids[case.id]), soql.eq("Pricebook2Id", self.book)])))
             return rows and (rows[0]["Product2"]["ProductCode"], f"{Decimal(str(rows[0]['UnitPrice'])):.2f}")
+        if case.id == "invoice fine-grained line":
+            return [(_num(r["Quantity__c"]), _num(r["Rate__c"]), f"{Decimal(str(r['Amount__c'])):.2f}", r["Description__c"])
+                    for r in self.invoice_items(case.id, ["Id", "Quantity__c", "Rate__c", "Amount__c", "Description__c"])]
         if case.id == "invoice deleted in QuickBooks":
             rows = list(self.sf.query(soql.select("Invoice__c", ["Status__c"],
                                                   where=soql.eq("External_Invoice_ID__c", self.ids[case.id]))))
@@ -312,7 +330,7 @@ class Outcome:
     warnings: dict[int, list[str]]
     values: dict[int, dict[str, object]]
     invoices_of: dict[int, dict[str, int]]
-    price_stamps: dict[int, dict[str, str]]
+    stamps: dict[int, dict[str, str]]
 
 
 def _run(env: SyncEnv, install: str) -> list[str]:
@@ -347,7 +365,7 @@ def outcome(sandbox, airflow_db):
             outcome.warnings[run] = _run(env, install)
             outcome.values[run] = {case.id: corpus.synced_value(case) for case in CORPUS}
             outcome.invoices_of[run] = _our_invoices(corpus)
-            outcome.price_stamps[run] = corpus.price_stamps()
+            outcome.stamps[run] = corpus.stamps()
         yield outcome
 
 
@@ -410,8 +428,9 @@ def test_given_the_corpus_synced_when_the_sync_runs_again_then_nothing_is_create
     and no second customer for any name; it rewrites no price it wrote (rounded to cents);
     records held back by a warning are still held back (or synced once fixed), and warned again."""
     assert all(n <= 1 for n in outcome.invoices_of[2].values()), outcome.invoices_of[2]
-    # R-GEN-4: run 2 reads the items again (lookback); their prices, 12.34567 kept as 12.35, are not rewritten.
-    assert outcome.price_stamps[2] == outcome.price_stamps[1] and len(outcome.price_stamps[1]) == 3
+    # R-GEN-4: run 2 reads the items and the invoice again (lookback); values Salesforce keeps rounded
+    # (a price of 12.34567 as 12.35, a rate of 3.33333 as 3.3333) are not rewritten.
+    assert outcome.stamps[2] == outcome.stamps[1] and len(outcome.stamps[1]) == 4
     assert outcome.invoices_of[2]["opportunity fixed after a warning"] == 1
     names = [c["DisplayName"] for c in outcome.corpus.qb.query_all("Customer", include_inactive=True)]
     assert len(names) == len({n.casefold() for n in names})
