@@ -10,8 +10,11 @@ Keys:
 - ``sfqb.install``: ``{"sync_start", "recorded_at"}``, the install date of R-GEN-6.
 - ``sfqb.first_run.<name>``: ``{"done_at", "run_id", "details"}`` (first-run matching, R-PRE-6).
 - ``sfqb.migration``: the historical migration's status and progress (R-MIG-3).
-- ``sfqb.retry.<stream>``: ``{"ids", "run_id"}``, records whose write failed in the last run;
-  the next run reads them again whatever their timestamps (R-GEN-5: nothing is lost).
+- ``sfqb.retry.<stream>``: ``{"records": {id: {"attempts", "failed_at"}}, "run_id"}``, records
+  that failed (or were held back by something outside them); the next run reads them again
+  whatever their timestamps (R-GEN-5: nothing is lost). A record that keeps failing unchanged is
+  retried less often (``retry_delay``), so a quiet run's cost does not grow with the records
+  that cannot succeed; one that changes is read by its window at once anyway.
 
 The storage is a ``VariableBackend``: Airflow's Task SDK inside tasks, the metadata database in
 the CLI, a dict in unit tests.
@@ -32,6 +35,9 @@ INSTALL_KEY = "sfqb.install"
 FIRST_RUN_PREFIX = "sfqb.first_run."
 MIGRATION_KEY = "sfqb.migration"
 RETRY_PREFIX = "sfqb.retry."
+# After a record's n-th failure in a row, its next retry waits this long (the last value for
+# every later one): the first retry is always the next run (R-GEN-5), then 2 h, 4 h, ... a day.
+RETRY_DELAYS = (dt.timedelta(0), *(dt.timedelta(hours=h) for h in (2, 4, 8, 16, 24)))
 # Variables under sfqb. that are configuration or credentials, not state: never reset here.
 NOT_STATE = ("sfqb.preferences",)
 
@@ -124,6 +130,24 @@ def _instant(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text).astimezone(dt.UTC)
 
 
+def retry_delay(attempts: int) -> dt.timedelta:
+    """How long a record that failed ``attempts`` runs in a row waits for its next retry."""
+    return RETRY_DELAYS[min(max(attempts, 1), len(RETRY_DELAYS)) - 1]
+
+
+def _next_retry(record: dict[str, Any]) -> dt.datetime:
+    failed_at = record.get("failed_at")
+    if not failed_at:
+        return dt.datetime.min.replace(tzinfo=dt.UTC)
+    return _instant(failed_at) + retry_delay(int(record.get("attempts", 1)))
+
+
+def retry_due(record: dict[str, Any], at: dt.datetime) -> bool:
+    """Whether a record to retry is read by a run whose upper bound is ``at``: after one
+    failure always (R-GEN-5: the next run retries it), later once its delay has passed."""
+    return int(record.get("attempts", 1)) <= 1 or _next_retry(record) <= at
+
+
 class SyncState:
     def __init__(self, backend: VariableBackend) -> None:
         self.backend = backend
@@ -161,14 +185,55 @@ class SyncState:
         return value
 
     # -- records to retry ------------------------------------------------------------------
-    def retries(self, stream: str) -> list[str]:
-        saved = self._load(RETRY_PREFIX + stream)
-        return list(saved["ids"]) if saved else []
+    def _retry_records(self, stream: str) -> dict[str, dict[str, Any]]:
+        saved = self._load(RETRY_PREFIX + stream) or {}
+        if "ids" in saved:  # the format before backoff: each failed once
+            return {str(i): {"attempts": 1, "failed_at": None} for i in saved["ids"]}
+        return dict(saved.get("records", {}))
 
-    def save_retries(self, stream: str, ids: list[str], *, run_id: str) -> None:
-        """Replace the stream's retry list (an empty list removes it)."""
-        if ids:
-            self._save(RETRY_PREFIX + stream, {"ids": sorted(set(ids)), "run_id": run_id})
+    def retries(self, stream: str, *, at: dt.datetime | None = None) -> list[str]:
+        """The stream's records to read again: all of them, or (``at``: the run's upper bound)
+        those whose retry is due then; the others are logged as waiting."""
+        records = self._retry_records(stream)
+        if at is None:
+            return sorted(records)
+        due = sorted(i for i, r in records.items() if retry_due(r, at))
+        waiting = [r for i, r in records.items() if not retry_due(r, at)]
+        if waiting:
+            soonest = min(_next_retry(r) for r in waiting)
+            log.info(
+                "%s: %d of %d records to retry wait for a later run (they failed several runs in "
+                "a row, unchanged; the next is due at %s); a change or Sync Me reads one at once",
+                stream, len(waiting), len(records), soonest.isoformat(),
+            )
+        return due
+
+    def save_retries(
+        self, stream: str, ids: list[str], *, run_id: str, at: dt.datetime | None = None
+    ) -> None:
+        """After a run's load: ``ids`` failed in it (one more failure each, at ``at``); the
+        records that were due and are not in ``ids`` went through and are dropped; those that
+        were waiting (not due at ``at``) stay. Without ``at`` the list is replaced."""
+        old = self._retry_records(stream)
+        records = {
+            str(i): {"attempts": old.get(str(i), {}).get("attempts", 0) + 1,
+                     "failed_at": _iso(at) if at else None}
+            for i in ids
+        }
+        if at is not None:
+            records |= {i: r for i, r in old.items() if i not in records and not retry_due(r, at)}
+        self._write_retries(stream, records, run_id)
+
+    def add_retries(self, stream: str, ids: list[str], *, run_id: str) -> None:
+        """Read ``ids`` again on the next run, not as failures (e.g. records just linked)."""
+        records = self._retry_records(stream)
+        for i in ids:
+            records.setdefault(str(i), {"attempts": 0, "failed_at": None})
+        self._write_retries(stream, records, run_id)
+
+    def _write_retries(self, stream: str, records: dict[str, dict[str, Any]], run_id: str) -> None:
+        if records:
+            self._save(RETRY_PREFIX + stream, {"records": dict(sorted(records.items())), "run_id": run_id})
         elif self.backend.get(RETRY_PREFIX + stream) is not None:
             self.backend.delete(RETRY_PREFIX + stream)
 

@@ -82,3 +82,57 @@ def test_given_failed_records_when_saved_then_the_next_run_sees_them_until_clear
     state.save_retries("salesforce.Account", [], run_id="r2")
     assert state.retries("salesforce.Account") == []
     assert state.show() == {}
+
+
+HOUR = dt.timedelta(hours=1)
+
+
+def _fail_hourly(state: SyncState, stream: str, ids: list[str], runs: int) -> list[list[str]]:
+    """Hourly runs from T0 in which ``ids`` fail whenever they are read: what each run read."""
+    read = []
+    for n in range(runs):
+        at = T0 + n * HOUR
+        due = state.retries(stream, at=at)
+        read.append(due)
+        state.save_retries(stream, [i for i in ids if i in due] if n else ids, run_id=f"r{n}", at=at)
+    return read
+
+
+def test_given_a_record_failing_every_run_when_runs_go_on_hourly_then_it_is_retried_less_often():
+    """R-GEN-5 / issue 14: the next run always retries a failed record; one that keeps failing
+    unchanged waits 2 h, 4 h, 8 h ... at most a day, so a quiet run does not re-read it hourly."""
+    state = SyncState(InMemoryVariables())
+    read = _fail_hourly(state, "salesforce.Opportunity", ["006A"], runs=48)
+    retried_at = [n for n, ids in enumerate(read) if ids]
+    assert retried_at == [1, 3, 7, 15, 31]  # failed at 0; the next run, then +2 h, +4, +8, +16
+    assert state.retries("salesforce.Opportunity", at=T0 + 55 * HOUR) == ["006A"]  # then daily
+    assert state.retries("salesforce.Opportunity") == ["006A"]  # never dropped: nothing is lost
+
+
+def test_given_a_waiting_record_when_another_fails_then_both_are_kept_with_their_own_counts():
+    """R-GEN-5: a record not due yet stays in the list when the run saves its own failures, and
+    one that went through when retried is dropped."""
+    state = SyncState(InMemoryVariables())
+    stream = "quickbooks.Customer"
+    state.save_retries(stream, ["A", "B"], run_id="r0", at=T0)
+    state.save_retries(stream, ["A"], run_id="r1", at=T0 + HOUR)  # A failed again, B went through
+    assert state.retries(stream) == ["A"]
+    assert state.retries(stream, at=T0 + 2 * HOUR) == []  # A waits 2 h after its second failure
+    state.save_retries(stream, ["C"], run_id="r2", at=T0 + 2 * HOUR)
+    assert state.retries(stream) == ["A", "C"]
+    assert state.retries(stream, at=T0 + 3 * HOUR) == ["A", "C"]
+
+
+def test_given_the_list_saved_before_backoff_when_read_then_every_record_is_due():
+    """R-GEN-5: state written by an older sfqb (``{"ids": [...]}``) still retries every record."""
+    backend = InMemoryVariables({"sfqb.retry.quickbooks.Item": json.dumps({"ids": ["7", "9"], "run_id": "r"})})
+    assert SyncState(backend).retries("quickbooks.Item", at=T0) == ["7", "9"]
+
+
+def test_given_linked_records_when_added_for_a_reread_then_they_are_due_and_not_counted_as_failures():
+    """R-PRE-6: records the first-run matching linked are read again by the next export."""
+    state = SyncState(InMemoryVariables())
+    state.save_retries("quickbooks.Item", ["1"], run_id="r0", at=T0)
+    state.save_retries("quickbooks.Item", ["1"], run_id="r1", at=T0 + HOUR)
+    state.add_retries("quickbooks.Item", ["1", "2"], run_id="m")
+    assert state.retries("quickbooks.Item", at=T0 + 2 * HOUR) == ["2"]

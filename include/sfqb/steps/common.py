@@ -71,6 +71,11 @@ def run_context(
     }
 
 
+def due_retries(run: dict, stream: str, state: SyncState) -> list[str]:
+    """The stream's records to read again in this run (their retry is due at its upper bound)."""
+    return state.retries(stream, at=_instant(run["upper_bound"]))
+
+
 def run_windows(run: dict, streams: list[str], state: SyncState) -> dict[str, dict | None]:
     """The window of each stream for this run (``Window.to_xcom()``, or None: nothing to read).
 
@@ -122,5 +127,5 @@ def commit_area(run: dict, extracted: dict, report: dict, state: SyncState | Non
     ``retry``: stream -> ids), then move the watermarks of its windows (R-GEN-2, R-GEN-5)."""
     state = state or sync_state()
     for stream, ids in report.get("retry", {}).items():
-        state.save_retries(stream, ids, run_id=run["run_id"])
+        state.save_retries(stream, ids, run_id=run["run_id"], at=_instant(run["upper_bound"]))
     return commit_windows(run, extracted["windows"], state)

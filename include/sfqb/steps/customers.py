@@ -28,7 +28,14 @@ from sfqb.outcomes import (
     log_problems,
     outcomes,
 )
-from sfqb.steps.common import preferences, quickbooks_hook, run_windows, salesforce_hook, sync_state
+from sfqb.steps.common import (
+    due_retries,
+    preferences,
+    quickbooks_hook,
+    run_windows,
+    salesforce_hook,
+    sync_state,
+)
 from sfqb.windows import Window
 
 log = logging.getLogger(__name__)
@@ -83,7 +90,7 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
     if windows[QB_STREAM]:
         window = Window.from_xcom(windows[QB_STREAM])
         qb_records = list(qb.query_window("Customer", window.start, window.end, include_inactive=True))
-    qb_records += _qb_customers_by_id(qb, set(state.retries(QB_STREAM)) - {r["Id"] for r in qb_records})
+    qb_records += _qb_customers_by_id(qb, set(due_retries(run, QB_STREAM, state)) - {r["Id"] for r in qb_records})
     qb_changed = ex.qb_customer_frame(qb_records)
 
     sf_window = Window.from_xcom(windows[SF_STREAM]) if windows[SF_STREAM] else None
@@ -94,7 +101,7 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
         accounts = with_fields(sf, accounts, "Account", account_fields, "Id")
         return with_fields(sf, accounts, "Contact", contact_fields, "BillingContact.Id", "BillingContact.")
 
-    sf_changed = complete(ex.sf_changed_accounts(sf, sf_window, state.retries(SF_STREAM)))
+    sf_changed = complete(ex.sf_changed_accounts(sf, sf_window, due_retries(run, SF_STREAM, state)))
     sf_linked = complete(ex.sf_accounts_linked_to(sf, qb_changed["Id"]))
     linked_ids = sf_changed.loc[~isna(sf_changed[rules.ACCOUNT_EXT_ID]), rules.ACCOUNT_EXT_ID]
     qb_linked = ex.qb_customer_frame(_qb_customers_by_id(qb, linked_ids))

@@ -18,6 +18,7 @@ Opportunity), ``QB:Invoice:<Id> line <line Id>`` for an Invoice_Item__c,
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from decimal import Decimal
 
@@ -177,10 +178,10 @@ def paid_invoice_ids(payments: list[dict]) -> set[str]:
     return ids
 
 
-def read_quickbooks(qb, sf, state, windows: dict) -> list[dict]:
+def read_quickbooks(qb, sf, state, windows: dict, *, at: dt.datetime | None = None) -> list[dict]:
     """The invoices to sync: Invoice changes (CDC, deletions included) since the earliest window
-    start, the invoices of the changed payments, those a previous run left to retry, and those a
-    user ticked Sync_Me__c on in Salesforce (R-GEN-9)."""
+    start, the invoices of the changed payments, those a previous run left to retry (due at
+    ``at``, the run's upper bound), and those a user ticked Sync_Me__c on in Salesforce (R-GEN-9)."""
     entities = [e for e, stream in STREAMS.items() if windows.get(stream)]
     changed: dict[str, list[dict]] = {e: [] for e in STREAMS}
     if entities:
@@ -192,7 +193,7 @@ def read_quickbooks(qb, sf, state, windows: dict) -> list[dict]:
     invoices = {str(r["Id"]): r for r in changed["Invoice"]}
     payments = changed["Payment"]
     wanted = paid_invoice_ids(payments)
-    wanted |= set(state.retries(rules.INVOICE_STREAM))
+    wanted |= set(state.retries(rules.INVOICE_STREAM, at=at))
     ticked = sf.query(
         soql.select("Invoice__c", [rules.EXT_INVOICE], where=soql.eq("Sync_Me__c", True))
     )
@@ -234,7 +235,7 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
     state = state or sync_state()
     windows = run_windows(run, list(STREAMS.values()), state)
     sf, qb = sf or salesforce_hook(), qb or quickbooks_hook()
-    records = read_quickbooks(qb, sf, state, windows)
+    records = read_quickbooks(qb, sf, state, windows, at=dt.datetime.fromisoformat(run["upper_bound"]))
     return {"windows": windows, "ran": True, **inputs(records, sf)}
 
 

@@ -26,7 +26,14 @@ from sfqb.outcomes import (
     log_problems,
     outcomes,
 )
-from sfqb.steps.common import preferences, quickbooks_hook, run_windows, salesforce_hook, sync_state
+from sfqb.steps.common import (
+    due_retries,
+    preferences,
+    quickbooks_hook,
+    run_windows,
+    salesforce_hook,
+    sync_state,
+)
 from sfqb.windows import Window
 
 log = logging.getLogger(__name__)
@@ -72,7 +79,7 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
         records = list(qb.query_window("Item", window.start, window.end, include_inactive=True))
     else:
         records = []
-    records += _qb_items_by_id(qb, set(state.retries(QB_STREAM)) - {str(r["Id"]) for r in records})
+    records += _qb_items_by_id(qb, set(due_retries(run, QB_STREAM, state)) - {str(r["Id"]) for r in records})
     items = item_frame(records)
     products = records_frame(sf.query_in("Product2", PRODUCT_COLUMNS, rules.EXT_ID, items["Id"]),
                              PRODUCT_COLUMNS)

@@ -24,7 +24,14 @@ from sfqb.outcomes import (
     log_problems,
     outcomes,
 )
-from sfqb.steps.common import preferences, quickbooks_hook, run_windows, salesforce_hook, sync_state
+from sfqb.steps.common import (
+    due_retries,
+    preferences,
+    quickbooks_hook,
+    run_windows,
+    salesforce_hook,
+    sync_state,
+)
 from sfqb.windows import Window
 
 log = logging.getLogger(__name__)
@@ -80,7 +87,7 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
         window = Window.from_xcom(windows[SF_STREAM])
         records += sf.query_window("Opportunity", fields, window.start, window.end, where=soql.eq("IsWon", True))
     records += sf.query(soql.select("Opportunity", fields, where=[soql.eq("Sync_Me__c", True)]))
-    records += sf.query_in("Opportunity", fields, "Id", state.retries(SF_STREAM))
+    records += sf.query_in("Opportunity", fields, "Id", due_retries(run, SF_STREAM, state))
     opps = records_frame(list({r["Id"]: r for r in records}.values()), fields)
     out = _empty(windows, read) | {"opportunities": opps}
     candidates = opps.loc[is_true(opps["IsWon"]) & isna(opps[rules.EXT_TXN]), "Id"]

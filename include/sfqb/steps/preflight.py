@@ -167,7 +167,7 @@ def match(run: dict, *, sf=None, qb=None, state=None) -> dict:
             # The item export re-reads linked items, so their Products get the items' values even
             # when the first export already ran.
             stream = item_rules.QB_STREAM
-            state.save_retries(stream, [*state.retries(stream), *qb_ids], run_id=run["run_id"])
+            state.add_retries(stream, qb_ids, run_id=run["run_id"])
         if not failed:  # a failed link is retried by matching again on the next run
             state.mark_first_run_done(key, run_id=run["run_id"], now=dt.datetime.now(dt.UTC),
                                       details={"linked": ok, "ambiguous": len(ambiguous)})

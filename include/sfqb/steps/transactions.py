@@ -31,7 +31,14 @@ from sfqb.outcomes import (
     log_problems,
     outcomes,
 )
-from sfqb.steps.common import preferences, quickbooks_hook, run_windows, salesforce_hook, sync_state
+from sfqb.steps.common import (
+    due_retries,
+    preferences,
+    quickbooks_hook,
+    run_windows,
+    salesforce_hook,
+    sync_state,
+)
 from sfqb.windows import Window
 
 log = logging.getLogger(__name__)
@@ -104,7 +111,7 @@ def _empty(windows: dict, columns=None) -> dict:
     }
 
 
-def _changed(qb, state, windows: dict) -> list[tuple[str, dict]]:
+def _changed(qb, run: dict, state, windows: dict) -> list[tuple[str, dict]]:
     """Transactions changed in each stream's window, plus the ones left to retry."""
     records: list[tuple[str, dict]] = []
     for entity, stream in STREAMS.items():
@@ -112,7 +119,7 @@ def _changed(qb, state, windows: dict) -> list[tuple[str, dict]]:
         if windows.get(stream):
             window = Window.from_xcom(windows[stream])
             got = list(qb.query_window(entity, window.start, window.end))
-        retry = set(state.retries(stream)) - {str(r["Id"]) for r in got}
+        retry = set(due_retries(run, stream, state)) - {str(r["Id"]) for r in got}
         if retry:
             got += list(qb.query_in(entity, "Id", retry))
         records += [(entity, r) for r in got]
@@ -168,7 +175,7 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
     state = state or sync_state()
     windows = run_windows(run, list(STREAMS.values()), state)
     sf, qb = sf or salesforce_hook(), qb or quickbooks_hook()
-    records = _changed(qb, state, windows)
+    records = _changed(qb, run, state, windows)
     header_map, line_map = transaction_maps(run)
     txn_columns, opp_columns, product_columns = rules.read_columns(header_map, line_map)
     transactions, lines = transaction_frames(records, txn_columns)
