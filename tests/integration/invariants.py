@@ -41,6 +41,7 @@ class Snapshot:
 
     accounts: dict[str, dict] = field(default_factory=dict)
     products: dict[str, dict] = field(default_factory=dict)
+    entries: dict[str, dict] = field(default_factory=dict)  # standard price book entries
     opportunities: dict[str, dict] = field(default_factory=dict)
     invoice_records: dict[str, dict] = field(default_factory=dict)
     customers: dict[str, dict] = field(default_factory=dict)
@@ -51,7 +52,7 @@ class Snapshot:
 # What each area's invariants read (all of them by default).
 PARTS = {
     "customers": ("accounts", "customers"),
-    "items": ("products", "items"),
+    "items": ("products", "entries", "items"),
     "opportunities": ("opportunities", "transactions"),
     "invoices": ("invoice_records", "transactions"),
 }
@@ -75,6 +76,8 @@ def snapshot(sf, qb, parts=ALL_PARTS) -> Snapshot:
             "Account", ["Id", "Name", ACCOUNT_EXT_ID, "SystemModstamp"]))),
         "products": lambda: by_id(sf.query(soql.select(
             "Product2", ["Id", "Name", "ProductCode", ITEM_EXT_ID]))),
+        "entries": lambda: by_id(sf.query(soql.select(
+            "PricebookEntry", ["Id", "Product2Id"], where=soql.eq("Pricebook2.IsStandard", True)))),
         "opportunities": lambda: by_id(sf.query(soql.select(
             "Opportunity", ["Id", "Name", "IsWon", EXT_TXN, "Transaction_Type__c", "SystemModstamp"]))),
         "invoice_records": lambda: by_id(sf.query(soql.select("Invoice__c", ["Id", EXT_INVOICE]))),
@@ -108,6 +111,8 @@ def duplicates(snap: Snapshot) -> dict[str, list[str]]:
         "Products with External_Item_ID__c": _groups(
             (p.get(ITEM_EXT_ID), i) for i, p in snap.products.items()),
         "Products with ProductCode": _groups((_name(p.get("ProductCode")), i) for i, p in snap.products.items()),
+        "standard price book entries of Product": _groups(
+            (e.get("Product2Id"), i) for i, e in snap.entries.items()),
         "Invoice__c with External_Invoice_ID__c": _groups(
             (r.get(EXT_INVOICE), i) for i, r in snap.invoice_records.items()),
         "Opportunities linked to transaction": _groups(

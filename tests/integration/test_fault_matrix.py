@@ -31,7 +31,7 @@ from sfqb.extract import soql
 from sfqb.hooks.errors import QuotaExceededError, TransientError
 from sfqb.hooks.quickbooks import QuickBooksHook
 from sfqb.hooks.retry import RetryPolicy
-from sfqb.hooks.salesforce import SfqbSalesforceHook
+from sfqb.hooks.salesforce import OutcomeUnknownError, SfqbSalesforceHook
 from sfqb.load import now_stamp
 from sfqb.preferences import Preferences
 from sfqb.state import MetadataDbVariables, SyncState
@@ -236,12 +236,15 @@ MATRIX = {
         (SF, {"kind": "http_503", "path": SF_WRITE}),
     ), True, False),
     # Dropped connections and timeouts (the hooks' read timeout) on the writes, incl. the
-    # second Salesforce write of the load: retried; QBO's batch carries its requestid.
+    # second Salesforce write of the load, and answers lost after the write was applied
+    # (drop_after): retried; QBO replays the batch by its requestid, upserts repeat safely.
     "drop-hang": (rules(
         (QB, {"kind": "drop", "path": QB_BATCH}),
         (QB, {"kind": "hang", "path": QB_BATCH, "delay_ms": 4000}),
+        (QB, {"kind": "drop_after", "path": QB_BATCH}),
         (SF, {"kind": "drop", "path": SF_WRITE, "skip": 1}),
         (SF, {"kind": "hang", "path": SF_UPSERT, "delay_ms": 4000}),
+        (SF, {"kind": "drop_after", "path": SF_UPSERT}),
     ), True, False),
     # An access token expiring mid-run: QBO 401 -> refresh once; SF INVALID_SESSION_ID -> log in.
     "expired-tokens": (rules(
@@ -290,6 +293,8 @@ def test_given_faults_mid_load_when_customers_sync_then_no_duplicate_no_loss_and
     for service in {service for service, _ in faults}:
         unfired = [f for f in sync_env.sandbox.call(service, "GET", "faults") if not f["fired"]]
         assert not unfired, f"never fired: {unfired}"
+    if any(r["kind"] == "drop_after" for service, r in faults if service == QB):
+        assert sync_env.sandbox.counters(QB)["by_operation"].get("replay") == 1  # the lost batch answer
     waited = [r["retry_after"] for _, r in faults if r.get("retry_after")]
     assert sleeps.count(30) == len(waited), f"Retry-After not honoured: {sleeps}"
     scenario.check(synced=synced)
@@ -374,6 +379,21 @@ def test_given_retryable_faults_on_each_write_when_an_area_syncs_then_everything
     report = scenario.area.run()
     assert report["failed"] == 0, report
     assert all(f["fired"] for s in (QB, SF) for f in sync_env.sandbox.call(s, "GET", "faults"))
+    scenario.check(synced=True)
+
+
+def test_given_a_create_whose_answer_is_lost_when_items_sync_then_the_load_stops_and_the_next_run_makes_no_second(sync_env):
+    """R-GEN-2, R-GEN-3: the standard price book entries' create is applied but its answer
+    lost (drop_after): a create is never repeated blindly (OutcomeUnknownError), so the load
+    fails before the commit; the next run reads the entries that exist and makes none twice."""
+    scenario = Scenario(sync_env, "items")
+    sync_env.sandbox.add_fault(SF, kind="drop_after", path="/composite/sobjects$", method="POST")
+    with pytest.raises(OutcomeUnknownError):
+        scenario.area.run()
+    assert scenario.area.state.watermark(inv.STREAMS["items"][0]) is None
+    scenario.check(synced=False)
+    report = scenario.area.run()
+    assert report["failed"] == 0 and report["created"] == 0, report
     scenario.check(synced=True)
 
 

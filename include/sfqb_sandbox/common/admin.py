@@ -31,7 +31,10 @@ if TYPE_CHECKING:
 ADMIN_PREFIX = "/_sandbox"
 
 # Fault kinds every service understands; services add their own (see SandboxService.fault_kinds).
-GENERIC_FAULTS = frozenset({"http_429", "http_500", "http_503", "drop", "hang", "slow", "status"})
+# ``drop_after``: the request is handled (a write is applied), then the connection is dropped
+# before the answer: the client cannot know whether it happened (a "lost answer").
+GENERIC_FAULTS = frozenset({"http_429", "http_500", "http_503", "drop", "drop_after", "hang",
+                            "slow", "status"})
 
 
 @dataclass
@@ -141,7 +144,8 @@ class AdminMiddleware:
         if delay:
             await asyncio.sleep(delay)
         rule = admin.match_fault(scope["method"], scope["path"])
-        if rule is not None:
+        lose_answer = rule is not None and rule.kind == "drop_after"
+        if rule is not None and not lose_answer:
             handled = await self._apply_fault(rule, scope, receive, send)
             if handled:
                 admin.count(f"fault {rule.kind}")
@@ -166,10 +170,18 @@ class AdminMiddleware:
             # after its call always sees that call
             if message["type"] == "http.response.body" and not message.get("more_body", False):
                 count()
-            await send(message)
+            if not lose_answer:
+                await send(message)
 
         await self.app(scope, receive, send_counted)
         count()
+        if lose_answer:
+            admin.count("fault drop_after")
+            transport = scope.get("extensions", {}).get("sfqb.transport")
+            if transport is not None:
+                transport.abort()
+                return
+            raise ConnectionAbortedError("sandbox fault: drop_after")
 
     async def _apply_fault(self, rule: FaultRule, scope, receive, send) -> bool:
         """Return True when the fault answered (or dropped) the request."""
