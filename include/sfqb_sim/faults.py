@@ -1,0 +1,67 @@
+"""Random faults for one run, injected through the sandboxes' ``/_sandbox/faults``.
+
+Each rule fires once or twice on the API (never on the admin surface or the token endpoints,
+except the expired-token kinds that need them), after a random number of matching requests
+(``skip``), so it lands somewhere inside the run: in an extract, a batch, a load. The choice
+comes from the simulation's seeded ``random.Random``; the rules themselves are deterministic
+(probability 1), so a seed replays the same faults at the same requests.
+"""
+
+from __future__ import annotations
+
+import random
+
+QB_API = r"/v3/company/"
+SF_API = r"/services/data/"
+# (service, kind, path, extra rule fields): the fault matrix of issue 15, minus the kill.
+CATALOGUE = [
+    ("quickbooks", "http_429", QB_API, {}),
+    ("quickbooks", "throttle", QB_API, {"retry_after": 1}),
+    ("quickbooks", "http_500", QB_API, {}),
+    ("quickbooks", "http_503", QB_API, {}),
+    ("quickbooks", "server_error", QB_API, {}),
+    ("quickbooks", "drop", QB_API, {}),
+    ("quickbooks", "drop", r"/batch", {"method": "POST"}),
+    ("quickbooks", "expired_token", QB_API, {}),
+    ("quickbooks", "stale_object", r"/batch", {"method": "POST"}),
+    ("salesforce", "http_500", SF_API, {}),
+    ("salesforce", "http_503", SF_API, {}),
+    ("salesforce", "server_error", SF_API, {}),
+    ("salesforce", "drop", SF_API, {}),
+    ("salesforce", "drop", r"/composite/sobjects", {}),
+    ("salesforce", "expired_session", SF_API, {}),
+    ("salesforce", "unable_to_lock_row", r"/composite/sobjects", {}),
+    ("salesforce", "request_limit", SF_API, {}),
+]
+MAX_PER_RUN = 3
+MAX_SKIP = 40
+
+
+def plan(rng: random.Random, rate: float) -> list[dict]:
+    """The faults of one run: each of ``MAX_PER_RUN`` slots is filled with probability
+    ``rate`` by a random kind from the catalogue. Returns the rules (``service`` included)."""
+    rules = []
+    for _ in range(MAX_PER_RUN):
+        if rng.random() >= rate:
+            continue
+        service, kind, path, extra = rng.choice(CATALOGUE)
+        rules.append({"service": service, "kind": kind, "path": path, "times": rng.choice((1, 1, 2)),
+                      "skip": rng.randrange(MAX_SKIP), **extra})
+    return rules
+
+
+def inject(admin, rules: list[dict]) -> None:
+    for rule in rules:
+        body = {k: v for k, v in rule.items() if k != "service"}
+        admin.add_fault(rule["service"], **body)
+
+
+def collect(admin) -> list[dict]:
+    """The rules of this run with how often each fired; then clears them."""
+    fired = []
+    for service in admin.services():
+        for rule in admin.call(service, "GET", "faults"):
+            fired.append({"service": service, "kind": rule["kind"], "path": rule["path"],
+                          "fired": rule["fired"], "skip": rule["skip"]})
+        admin.clear_faults(service)
+    return fired

@@ -1,0 +1,230 @@
+"""After each run: read both systems once, and check the invariants against the ledger.
+
+- ground truth (``sfqb_sim.ledger``): every record the simulator made or changed is synced by its
+  deadline, with the values the rules say (QuickBooks wins customer conflicts, R-ACC-5;
+  balances follow payments, R-INV-4; voided and deleted invoices, R-INV-1; items and their
+  prices and deactivation, R-ITM-1/2; won opportunities exactly once, lost ones never, R-OPP-1);
+- duplicates: no External ID on two Salesforce records, no opportunity behind two QuickBooks
+  transactions (R-GEN-3);
+- watermarks (R-GEN-2): never past the run's upper bound, never backwards, and not moved by an
+  area that failed;
+- the reconciliation (``sfqb.steps.reconcile.reconcile_systems``) when that module exists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from decimal import Decimal
+
+from sfqb.areas.opportunities import marker
+from sfqb.extract import soql
+
+from .ledger import FAULT_RUNS, Ledger, Violation, duplicates, judge
+
+MARK = marker("")
+# Watermark streams -> the area (task group) that commits them.
+STREAM_AREAS = {"quickbooks.Customer": "customers", "salesforce.Account": "customers",
+                "quickbooks.Item": "items", "salesforce.Opportunity": "opportunities",
+                "@opportunities": "transactions", "@invoices": "invoices"}
+CENT = Decimal("0.01")
+
+
+def money(value) -> Decimal:
+    return Decimal(str(value or 0)).quantize(CENT)
+
+
+def area_of(stream: str) -> str | None:
+    return STREAM_AREAS.get(stream) or next((a for s, a in STREAM_AREAS.items()
+                                             if s.startswith("@") and stream.endswith(s)), None)
+
+
+def snapshot(sf, qb, ledger: Ledger) -> dict:
+    """Both systems, as far as the checks need them (a handful of calls)."""
+    opp_ids = [r.key for r in ledger.of("opportunity")]
+    book = sf.standard_pricebook()["Id"]
+    return {
+        "qb_customers": {c["Id"]: c for c in qb.query_all("Customer", include_inactive=True)},
+        "qb_items": {i["Id"]: i for i in qb.query_all("Item", include_inactive=True)},
+        "qb_invoices": {i["Id"]: i for i in qb.query_all("Invoice")},
+        "qb_receipts": {r["Id"]: r for r in qb.query_all("SalesReceipt")},
+        "sf_accounts": list(sf.query(soql.select("Account", ["Id", "Name", "Phone", "External_Account_ID__c"]))),
+        "sf_opportunities": {o["Id"]: o for o in (sf.query_in(
+            "Opportunity", ["Id", "IsWon", "External_Transaction_ID__c", "Transaction_Type__c"], "Id", opp_ids)
+            if opp_ids else [])},
+        "sf_transaction_ids": [o["External_Transaction_ID__c"] for o in sf.query(soql.select(
+            "Opportunity", ["External_Transaction_ID__c", "Transaction_Type__c"],
+            where=soql.compare("External_Transaction_ID__c", "!=", None)))],
+        "sf_products": list(sf.query(soql.select("Product2", ["Id", "ProductCode", "IsActive",
+                                                              "External_Item_ID__c"]))),
+        "sf_entries": {e["Product2Id"]: e for e in sf.query(soql.select(
+            "PricebookEntry", ["Product2Id", "UnitPrice", "IsActive"], where=soql.eq("Pricebook2Id", book)))},
+        "sf_invoices": list(sf.query(soql.select("Invoice__c", [
+            "Id", "External_Invoice_ID__c", "Outstanding_Balance__c", "Status__c", "Account__c"]))),
+    }
+
+
+def adopt_sync_invoices(ledger: Ledger, snap: dict, seed_invoices: set[str], run: int) -> None:
+    """QuickBooks invoices the sync itself made (from won opportunities) join the ledger: they
+    must reach Invoice__c like any other, and the generator pays and voids them too."""
+    for invoice_id, invoice in snap["qb_invoices"].items():
+        if invoice_id not in seed_invoices and ledger.get("qb_invoice", invoice_id) is None:
+            note = invoice.get("PrivateNote") or ""
+            ledger.add("qb_invoice", invoice_id, run, customer=invoice["CustomerRef"]["value"],
+                       state="open", opportunity=note.removeprefix(MARK) if note.startswith(MARK) else None)
+
+
+def problems(ledger: Ledger, snap: dict) -> dict[tuple[str, str], str]:
+    """What is wrong now, per ledger record (``(kind, key) -> detail``); only the records
+    found wrong are in it."""
+    out: dict[tuple[str, str], str] = {}
+    accounts = defaultdict(list)
+    for a in snap["sf_accounts"]:
+        if a["External_Account_ID__c"]:
+            accounts[a["External_Account_ID__c"]].append(a)
+    accounts_by_id = {a["Id"]: a for a in snap["sf_accounts"]}
+    for r in ledger.of("qb_customer"):
+        if not r.attrs.get("active"):
+            continue
+        qb, linked = snap["qb_customers"].get(r.key), accounts.get(r.key, [])
+        if not linked:
+            out[r.kind, r.key] = "no Account holds this QuickBooks customer's Id"
+        elif linked[0]["Name"] != qb["DisplayName"]:
+            out[r.kind, r.key] = f"Account name {linked[0]['Name']!r}, QuickBooks {qb['DisplayName']!r}"
+        elif r.attrs.get("phone") and linked[0]["Phone"] != r.attrs["phone"]:
+            out[r.kind, r.key] = f"Account phone {linked[0]['Phone']!r}, QuickBooks {r.attrs['phone']!r}"
+    for r in ledger.of("sf_account"):
+        account = accounts_by_id.get(r.key)
+        customer = snap["qb_customers"].get((account or {}).get("External_Account_ID__c") or "")
+        if customer is None:
+            out[r.kind, r.key] = "not linked to a QuickBooks customer"
+        elif customer["DisplayName"] != account["Name"]:
+            out[r.kind, r.key] = f"linked to {customer['DisplayName']!r}"
+    transactions = defaultdict(list)
+    for entity, records in (("Invoice", snap["qb_invoices"]), ("SalesReceipt", snap["qb_receipts"])):
+        for txn in records.values():
+            if (txn.get("PrivateNote") or "").startswith(MARK):
+                transactions[txn["PrivateNote"]].append(f"{entity} {txn['Id']}")
+    for r in ledger.of("opportunity"):
+        opp, made = snap["sf_opportunities"].get(r.key), transactions.get(marker(r.key), [])
+        if r.attrs.get("eligible"):
+            if not made or not (opp or {}).get("External_Transaction_ID__c"):
+                out[r.kind, r.key] = f"QuickBooks transactions {made}, External Transaction ID " \
+                                     f"{(opp or {}).get('External_Transaction_ID__c')}"
+        elif made:
+            out[r.kind, r.key] = f"not eligible but made {made}"
+    invoices = {i["External_Invoice_ID__c"]: i for i in snap["sf_invoices"]}
+    for r in ledger.of("qb_invoice"):
+        detail = _invoice_problem(r, snap["qb_invoices"].get(r.key), invoices.get(r.key), accounts)
+        if detail:
+            out[r.kind, r.key] = detail
+    products = defaultdict(list)
+    for p in snap["sf_products"]:
+        products[p["External_Item_ID__c"]].append(p)
+    for r in ledger.of("qb_item"):
+        item, found = snap["qb_items"][r.key], products.get(r.key, [])
+        entry = snap["sf_entries"].get(found[0]["Id"]) if found else None
+        if not found:
+            if r.attrs["active"]:  # an item made inactive before it was ever synced has none (R-ITM-1)
+                out[r.kind, r.key] = "no Product holds this item's Id"
+        elif bool(found[0]["IsActive"]) != r.attrs["active"] or found[0]["ProductCode"] != item["FullyQualifiedName"]:
+            out[r.kind, r.key] = f"Product {found[0]}, item active {r.attrs['active']}"
+        elif r.attrs["active"] and (entry is None or money(entry["UnitPrice"]) != money(r.attrs["price"])):
+            out[r.kind, r.key] = f"standard price {entry and entry['UnitPrice']}, QuickBooks {r.attrs['price']}"
+    return out
+
+
+def _invoice_problem(r, qb: dict | None, sf: dict | None, accounts: dict) -> str | None:
+    state = r.attrs["state"]
+    if state == "deleted":
+        if sf is not None and (sf["Status__c"] != "Deleted" or money(sf["Outstanding_Balance__c"])):
+            return f"deleted in QuickBooks; Invoice__c {sf['Status__c']} {sf['Outstanding_Balance__c']}"
+        return None
+    if sf is None:
+        return "no Invoice__c"
+    if qb is None:
+        return "gone from QuickBooks"
+    if state == "voided":
+        expected = ("Voided", Decimal(0))
+    else:
+        balance = money(qb["Balance"])
+        expected = ("Paid" if balance == 0 else "Open", balance)
+    got = (sf["Status__c"], money(sf["Outstanding_Balance__c"]))
+    if got != expected:
+        return f"Invoice__c {got[0]} {got[1]}, QuickBooks {expected[0]} {expected[1]}"
+    account = accounts.get(qb["CustomerRef"]["value"], [])
+    if account and sf["Account__c"] != account[0]["Id"]:
+        return f"Invoice__c Account {sf['Account__c']}, expected {account[0]['Id']}"
+    return None
+
+
+def duplicate_violations(run: int, snap: dict) -> list[Violation]:
+    notes = [t.get("PrivateNote") for rs in (snap["qb_invoices"], snap["qb_receipts"]) for t in rs.values()
+             if (t.get("PrivateNote") or "").startswith(MARK)]
+    return (duplicates(run, "two Accounts hold one QuickBooks customer",
+                       [a["External_Account_ID__c"] for a in snap["sf_accounts"]])
+            + duplicates(run, "two Products hold one QuickBooks item",
+                         [p["External_Item_ID__c"] for p in snap["sf_products"]])
+            + duplicates(run, "two Invoice__c hold one QuickBooks invoice",
+                         [i["External_Invoice_ID__c"] for i in snap["sf_invoices"]])
+            + duplicates(run, "two Opportunities hold one QuickBooks transaction", snap["sf_transaction_ids"])
+            + duplicates(run, "two QuickBooks transactions for one Opportunity", notes)
+            + duplicates(run, "two QuickBooks customers with one name",
+                         [c["DisplayName"].lower() for c in snap["qb_customers"].values()]))
+
+
+def watermarks(variables) -> dict[str, dt.datetime]:
+    out = {}
+    for key in variables.keys("sfqb.watermark."):
+        value = json.loads(variables.get(key))["value"]
+        out[key.removeprefix("sfqb.watermark.")] = dt.datetime.fromisoformat(value)
+    return out
+
+
+def watermark_violations(run: int, before: dict, after: dict, upper: dt.datetime,
+                         failed_areas: set[str]) -> list[Violation]:
+    """R-GEN-2: a watermark never passes the run's upper bound, never goes back, and an area
+    that failed does not move its own."""
+    out = []
+    for stream, value in sorted(after.items()):
+        old = before.get(stream)
+        if value > upper:
+            out.append(Violation(run, "watermark past the run's upper bound", stream,
+                                 f"{value.isoformat()} > {upper.isoformat()}"))
+        if old is not None and value < old:
+            out.append(Violation(run, "watermark moved backwards", stream, f"{old} -> {value}"))
+        if area_of(stream) in failed_areas and value != old:
+            out.append(Violation(run, "watermark moved by a failed area", stream, f"{old} -> {value}"))
+    return out
+
+
+def reconciliation(run: int, sf, qb, upper: dt.datetime) -> tuple[list[Violation], dict | None]:
+    """The product's own reconciliation, when it exists (issue 15); its differences are
+    violations. Returns (violations, counts or None when the module is missing)."""
+    try:
+        from sfqb.steps.reconcile import reconcile_systems
+    except ImportError:
+        return [], None
+    result = reconcile_systems(sf, qb, upper_bound=upper)
+    if result.ok:
+        return [], dict(result.counts)
+    return [Violation(run, "reconciliation", "-", str(d)[:500]) for d in list(result.differences)[:50]], \
+        dict(result.counts)
+
+
+def check(run: int, ledger: Ledger, sf, qb, seed_invoices: set[str], upper: dt.datetime
+          ) -> tuple[list[Violation], dict]:
+    """Every data invariant after run ``run``: (violations, stats). The reconciliation cannot
+    tell a record a fault held back (due within two runs) from a lost one: its differences are
+    violations only when no fault fired in this run or the two before it; otherwise they are
+    returned as ``recon_pending``."""
+    snap = snapshot(sf, qb, ledger)
+    adopt_sync_invoices(ledger, snap, seed_invoices, run)
+    violations, counts = judge(ledger, run, problems(ledger, snap))
+    violations += duplicate_violations(run, snap)
+    found, recon = reconciliation(run, sf, qb, upper)
+    quiet = not ledger.faulted_runs & set(range(run - FAULT_RUNS, run + 1))
+    if quiet:
+        violations += found
+    return violations, {**counts, "reconciliation": recon, "recon_pending": [] if quiet else found}

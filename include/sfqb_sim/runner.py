@@ -1,0 +1,267 @@
+"""The simulation loop: business, faults, the sandbox clock, ``sfqb_sync``, the invariants.
+
+Time: both sandbox servers share one clock (``/_sandbox/clock``). The simulation sets it to its
+start (in the past, so nothing it stamps is in the real future) and moves it on one hour after
+each simulated hour of business. A run's upper bound is its ``run_after`` (``begin_run``); every
+extract window ends there. So each run is started with ``run_after`` = ``logical_date`` = the
+sandbox clock's *now*, read after the last change of the interval: every change the generator
+made is stamped before the upper bound, and everything the run itself writes is stamped after
+it (the next run re-reads those writes inside its window and writes nothing back, R-GEN-4).
+The install date is the first run's upper bound (the seed predates it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from . import faults as fault_plan
+from .business import Business
+from .ledger import Ledger, Violation
+from .observe import check, watermark_violations, watermarks
+from .worker_clock import WorkerClock
+
+ROOT = Path(__file__).resolve().parents[2]
+HOUR = dt.timedelta(hours=1)
+AREAS = ("preflight", "items", "customers", "opportunities", "transactions", "invoices")
+
+
+@dataclass
+class Config:
+    days: float = 30
+    seed: int = 1
+    runs_per_day: int = 24
+    fault_rate: float = 0.1
+    actions_per_hour: float = 2.0
+    start: dt.datetime | None = None  # default: days + 2 days ago, on the hour
+    keep_going: bool = False  # go on after a run with violations
+    settle_runs: int = 2  # quiet runs at the end (no business, no faults): every deadline passes
+
+    @property
+    def hours_per_run(self) -> int:
+        if 24 % self.runs_per_day:
+            raise ValueError("--runs-per-day must divide 24")
+        return 24 // self.runs_per_day
+
+    @property
+    def runs(self) -> int:
+        return round(self.days * self.runs_per_day)
+
+    def replay(self) -> str:
+        return (f"python -m sfqb_sim --seed {self.seed} --days {self.days:g} --runs-per-day {self.runs_per_day}"
+                f" --fault-rate {self.fault_rate:g} --actions-per-hour {self.actions_per_hour:g}"
+                f" --settle-runs {self.settle_runs}")
+
+    def start_at(self) -> dt.datetime:
+        if self.start is not None:
+            return self.start
+        now = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+        return now - dt.timedelta(days=self.days + 2)
+
+
+@dataclass
+class Result:
+    config: dict
+    runs: int = 0
+    failed_runs: int = 0
+    made: dict = field(default_factory=dict)
+    tried: int = 0
+    records: dict = field(default_factory=dict)
+    faults_injected: int = 0
+    faults_fired: dict = field(default_factory=dict)
+    violations: list = field(default_factory=list)
+    first_broken_run: int | None = None
+    late: int = 0
+    on_time: int = 0
+    wall_seconds: float = 0.0
+    seconds_per_day: float = 0.0
+    run_seconds: list = field(default_factory=list)
+    reconciliation: dict | None = None
+    recon_pending: list = field(default_factory=list)  # differences right after a fault
+    history: dict = field(default_factory=dict)  # what the simulation did to each broken record
+
+
+def dag_runner(task_retries: int = 1):
+    """``run(moment)``: one dag.test() run of a freshly parsed sfqb_sync at ``moment``. Task
+    retries happen at once (a task retry after a crash is part of what is simulated; the DAG's
+    minutes of retry delay are not)."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    def run(moment):
+        bag = DagBag(dag_folder=str(ROOT / "dags"))
+        if bag.import_errors:
+            raise RuntimeError(f"DAG import errors: {bag.import_errors}")
+        dag = bag.dags["sfqb_sync"]
+        for task in dag.tasks:
+            task.retries = task_retries
+            task.retry_delay = dt.timedelta(0)
+            task.retry_exponential_backoff = False
+        dag_run = dag.test(logical_date=moment, run_after=moment)
+        tis = {ti.task_id: ti for ti in dag_run.get_task_instances()}
+        states = {task_id: ti.state for task_id, ti in tis.items()}
+        summary = (tis["summarize_run"].xcom_pull(task_ids="summarize_run")
+                   if states.get("summarize_run") == "success" else None)
+        return dag_run, states, summary
+
+    return run
+
+
+def hooks():
+    from sfqb.steps.common import quickbooks_hook, salesforce_hook
+
+    return salesforce_hook(), quickbooks_hook()
+
+
+def prepare(admin, start: dt.datetime, worker: WorkerClock) -> None:
+    """Both servers seeded "tiny", stamped an hour before the simulation starts; the clock at
+    the start (running)."""
+    admin.set_clock("quickbooks", now=(start - HOUR).isoformat())
+    for service in ("quickbooks", "salesforce"):
+        admin.reset(service, seed="tiny")
+    worker.follow(admin.set_clock("quickbooks", now=start.isoformat()))
+
+
+def clock_now(admin) -> dt.datetime:
+    return dt.datetime.fromisoformat(admin.call("quickbooks", "GET", "clock")["now"])
+
+
+def failed_areas(states: dict) -> set[str]:
+    bad = {"failed", "upstream_failed"}
+    return {task_id.split(".")[0] for task_id, state in states.items() if str(state) in bad}
+
+
+def simulate(config: Config, admin, run_dag: Callable, hooks: Callable, variables,
+             echo: Callable[[str], None] = print) -> Result:
+    """Play ``config`` against the sandbox behind ``admin``.
+
+    Args:
+        run_dag: ``run_dag(moment) -> (dag_run, states, summary)``, one dag.test() run of
+            sfqb_sync with logical date and run_after ``moment``.
+        hooks: ``hooks() -> (sf, qb)``, a fresh pair of the project's hooks.
+        variables: the metadata DB's Variables (``sfqb.state.MetadataDbVariables``).
+    """
+    rng = random.Random(config.seed)
+    fault_rng = random.Random(config.seed * 7919 + 1)
+    ledger = Ledger()
+    result = Result(config={**asdict(config), "start": config.start_at().isoformat()})
+    started = time.perf_counter()
+    worker = WorkerClock()
+    with worker.installed():
+        _play(config, admin, run_dag, hooks, variables, echo, rng, fault_rng, ledger, result, worker)
+    result.made = dict(sorted(ledger.made.items()))
+    result.tried = sum(ledger.tried.values())
+    result.records = {kind: len(ledger.of(kind)) for kind in
+                      ("qb_customer", "sf_account", "opportunity", "qb_invoice", "qb_item")}
+    result.wall_seconds = round(time.perf_counter() - started, 1)
+    simulated_days = max(result.runs - 1, 1) / config.runs_per_day  # settle runs included
+    result.seconds_per_day = round(result.wall_seconds / simulated_days, 1)
+    return result
+
+
+def _play(config, admin, run_dag, hooks, variables, echo, rng, fault_rng, ledger, result, worker) -> None:
+    prepare(admin, config.start_at(), worker)
+    sf, qb = hooks()
+    seed_invoices = {i["Id"] for i in qb.query_all("Invoice")}
+    business = Business(rng, ledger, sf, qb, tag=f"{config.seed}")
+
+    for run in range(0, config.runs + config.settle_runs + 1):
+        busy = 0 < run <= config.runs  # run 0 installs; the settle runs at the end are quiet
+        if run:  # the business of the hours since the last run, the clock moving on
+            sf, qb = hooks()
+            business.sf, business.qb = sf, qb
+            business.refresh()
+            for _ in range(config.hours_per_run):
+                actions = rng.randint(0, round(2 * config.actions_per_hour)) if busy else 0
+                business.hour(run, clock_now(admin), actions)
+                worker.follow(admin.set_clock("quickbooks", advance_seconds=HOUR.total_seconds()))
+        rules = fault_plan.plan(fault_rng, config.fault_rate) if busy else []
+        before = watermarks(variables)
+        fault_plan.inject(admin, rules)
+        upper = clock_now(admin)
+        begun = time.perf_counter()
+        try:
+            dag_run, states, _ = run_dag(upper)
+        finally:
+            fired = fault_plan.collect(admin)
+        result.run_seconds.append(round(time.perf_counter() - begun, 1))
+        result.runs += 1
+        result.faults_injected += len(rules)
+        hit = [f for f in fired if f["fired"]]
+        for f in hit:
+            name = f"{f['service']} {f['kind']}"
+            result.faults_fired[name] = result.faults_fired.get(name, 0) + f["fired"]
+        if hit:
+            ledger.faulted_runs.add(run)
+        failed = failed_areas(states)
+        violations: list[Violation] = []
+        if str(dag_run.state) != "success":
+            result.failed_runs += 1
+            if not hit:
+                violations.append(Violation(run, "run failed without a fault", dag_run.run_id,
+                                            json.dumps({k: str(v) for k, v in states.items()
+                                                        if str(v) != "success"})))
+        violations += watermark_violations(run, before, watermarks(variables), upper, failed)
+        found, stats = check(run, ledger, *hooks(), seed_invoices, upper)
+        violations += found
+        result.on_time += stats["on_time"]
+        result.late += stats["late"]
+        result.reconciliation = stats["reconciliation"]
+        result.recon_pending += [str(v) for v in stats["recon_pending"]]
+        echo(f"sim: run {run}/{config.runs + config.settle_runs} at {upper:%Y-%m-%d %H:%M} {dag_run.state}: "
+             f"{result.run_seconds[-1]} s, faults {[f['kind'] for f in hit] or '-'}, "
+             f"pending {stats['pending']}, late {stats['late']}, violations {len(violations)}")
+        if violations:
+            result.violations += [str(v) for v in violations]
+            result.first_broken_run = result.first_broken_run if result.first_broken_run is not None else run
+            result.history |= {v.key: ledger.history_of(v.key) for v in violations if v.key in ledger.known_keys()}
+            if not config.keep_going:
+                break
+
+
+def report(result: Result, config: Config) -> str:
+    """The summary printed at the end (and the replay command on a violation)."""
+    lines = [
+        f"sim: seed {config.seed}, {config.days:g} day(s), {config.runs_per_day} run(s) a day, "
+        f"fault rate {config.fault_rate:g}",
+        f"  runs: {result.runs} ({result.failed_runs} failed), wall time {result.wall_seconds:g} s "
+        f"({result.seconds_per_day:g} s per simulated day; mean run {_mean(result.run_seconds):.1f} s)",
+        f"  records made: {', '.join(f'{k} {v}' for k, v in result.records.items())}",
+        f"  actions: {sum(result.made.values())} done of {result.tried} chosen: "
+        f"{', '.join(f'{k} {v}' for k, v in result.made.items()) or '-'}",
+        f"  faults injected: {result.faults_injected}, fired: "
+        f"{', '.join(f'{k} x{v}' for k, v in sorted(result.faults_fired.items())) or '-'}",
+        f"  synced on time: {result.on_time}, late (a run later, within the deadline): {result.late}",
+        f"  reconciliation (last run): {_counts(result.reconciliation)}; differences within two runs "
+        f"of a fault (not judged): {len(result.recon_pending)}",
+        f"  invariant violations: {len(result.violations)}",
+    ]
+    if result.violations:
+        lines.append(f"  FIRST BROKEN RUN: {result.first_broken_run} (seed {config.seed}); replay: "
+                     f"{config.replay()}")
+        lines += [f"    {v}" for v in result.violations[:30]]
+        for key, events in result.history.items():
+            lines.append(f"  what the simulation did to {key}: " + "; ".join(events))
+    return "\n".join(lines)
+
+
+def _counts(counts: dict | None) -> str:
+    if counts is None:
+        return "not available (no sfqb.steps.reconcile)"
+    found = {k: v for k, v in counts.items() if not k.endswith("_compared") and v}
+    return ", ".join(f"{k} {v}" for k, v in found.items()) or "no differences"
+
+
+def _mean(values: list) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def write(result: Result, out: Path) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"soak-seed{result.config['seed']}-{result.config['days']:g}d.json"
+    path.write_text(json.dumps(asdict(result), indent=2, default=str) + "\n")
+    return path

@@ -1,0 +1,59 @@
+"""The worker's clock in the simulated world.
+
+In production the Airflow workers' clocks and Salesforce's and Intuit's agree (NTP). The
+simulation moves the sandbox servers' clock an hour per simulated hour, so the worker's clock
+must move with it, or every comparison between a worker time and a service time is off by the
+simulated days. sfqb reads the worker's clock where it matters in two places:
+``sfqb.load.now_stamp`` (``Last_Sync_Date__c``, which the customer conflict rule R-ACC-5 compares
+with QuickBooks' ``LastUpdatedTime``) and ``QuickBooksHook.changes`` (CDC's 30-day limit). While
+installed, ``dt.datetime.now()`` in those modules reads the sandbox clock (real time plus the
+sandbox's offset); nothing else in the process changes.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib
+import types
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+MODULES = ("sfqb.load", "sfqb.hooks.quickbooks")
+
+
+class WorkerClock:
+    def __init__(self) -> None:
+        self.offset = datetime.timedelta(0)
+
+    def follow(self, clock: dict) -> None:
+        """Take the offset of the sandbox clock (what ``/_sandbox/clock`` answers)."""
+        if clock.get("frozen"):
+            raise ValueError("the simulation runs the sandbox clock, it never freezes it")
+        self.offset = datetime.timedelta(seconds=float(clock["offset_seconds"]))
+
+    def module(self) -> types.ModuleType:
+        """A stand-in for the ``datetime`` module whose ``datetime.now()`` is shifted."""
+        clock = self
+
+        class ShiftedDatetime(datetime.datetime):
+            @classmethod
+            def now(cls, tz=None):
+                return datetime.datetime.now(tz) + clock.offset
+
+        shim = types.ModuleType("datetime")
+        shim.__dict__.update({k: v for k, v in vars(datetime).items() if not k.startswith("__")})
+        shim.datetime = ShiftedDatetime
+        return shim
+
+    @contextmanager
+    def installed(self) -> Iterator[WorkerClock]:
+        modules = [importlib.import_module(name) for name in MODULES]
+        originals = [m.dt for m in modules]
+        shim = self.module()
+        for m in modules:
+            m.dt = shim
+        try:
+            yield self
+        finally:
+            for m, original in zip(modules, originals, strict=True):
+                m.dt = original
