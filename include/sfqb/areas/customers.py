@@ -32,6 +32,8 @@ DISPLAY_NAME_MAX = 500
 DISPLAY_NAME_FORBIDDEN = (":", "\t", "\n", "\r")
 # CompanyName (a copy of the Account name on new customers) keeps at most 100 characters.
 COMPANY_NAME_MAX = 100
+# Salesforce's Account Name keeps at most 255 characters (a QuickBooks DisplayName up to 500).
+ACCOUNT_NAME_MAX = 255
 # Targets that only reach an existing QuickBooks customer when modifying is allowed: with
 # allow_salesforce_to_modify_quickbooks off, nothing reaches an existing customer at all.
 QB_ADDRESS_PREFIXES = ("BillAddr.", "ShipAddr.")
@@ -183,6 +185,17 @@ def plan_accounts_from_qb(
     account_map = account_map or default_map("customer_to_account")
     targets = account_map.target_fields
     wanted, unfit = unfit_values(apply_map(qb, account_map), "QB:" + qb["Id"].astype(str), limits)
+    qb = qb.loc[wanted.index]
+    too_long = wanted["Name"].map(lambda n: not missing(n) and len(str(n)) > ACCOUNT_NAME_MAX).astype(bool)
+    if too_long.any():
+        unfit = pd.concat([unfit, skips(
+            "QB:" + qb.loc[too_long, "Id"].astype(str),
+            "the name has " + wanted.loc[too_long, "Name"].map(lambda n: str(len(str(n))))
+            + f" characters and a Salesforce Account Name keeps at most {ACCOUNT_NAME_MAX}: {UNFIT} "
+              "(shorten it in QuickBooks)",
+            WARNING,
+        )], ignore_index=True)
+        wanted = wanted[~too_long]
     qb = qb.loc[wanted.index]
     wanted[ACCOUNT_EXT_ID] = qb["Id"].astype(str).to_numpy()
     wanted["parent_ext_id"] = qb["ParentRef.value"].to_numpy()

@@ -260,3 +260,17 @@ def test_given_an_account_whose_customer_is_inactive_when_planned_then_its_oppor
     reason, level = reasons(result)["o"]
     assert level == "WARNING" and "QuickBooks customer 25 is inactive" in reason
     assert result.retry == ["o"] and list(result.creates["key"]) == ["ok"]
+
+
+def test_given_a_qb_customer_name_over_255_characters_when_planned_then_no_account_and_a_warning_to_retry():
+    """R-ACC-2, R-GEN-5: QuickBooks names run to 500 characters, Salesforce Account Names to
+    255: the customer is not written (nothing is cut), nor its billing Contact; a WARNING gives
+    both lengths and it is read again next run; a 255-character name goes through."""
+    qb = qb_frame({"Id": "20", "DisplayName": "y" * 300, "FamilyName": "Doe"},
+                  {"Id": "21", "DisplayName": "z" * 255})
+    result = customer_rules.plan_customers(inputs(qb_changed=qb), PREFS)
+    assert list(result.accounts["External_Account_ID__c"]) == ["21"]
+    assert result.contacts.empty
+    (reason,) = result.skips.loc[result.skips["key"] == "QB:20", "reason"]
+    assert "300 characters and a Salesforce Account Name keeps at most 255" in reason
+    assert result.retry == ["QB:20"]
