@@ -135,59 +135,63 @@ def failed_areas(states: dict) -> set[str]:
     return {task_id.split(".")[0] for task_id, state in states.items() if str(state) in bad}
 
 
-def simulate(config: Config, admin, run_dag: Callable, hooks: Callable, variables,
-             echo: Callable[[str], None] = print) -> Result:
-    """Play ``config`` against the sandbox behind ``admin``.
+class Simulation:
+    """One simulation: the generator, the faults, the runs and the checks, in order."""
 
-    Args:
-        run_dag: ``run_dag(moment) -> (dag_run, states, summary)``, one dag.test() run of
-            sfqb_sync with logical date and run_after ``moment``.
-        hooks: ``hooks() -> (sf, qb)``, a fresh pair of the project's hooks.
-        variables: the metadata DB's Variables (``sfqb.state.MetadataDbVariables``).
-    """
-    rng = random.Random(config.seed)
-    fault_rng = random.Random(config.seed * 7919 + 1)
-    ledger = Ledger()
-    result = Result(config={**asdict(config), "start": config.start_at().isoformat()})
-    started = time.perf_counter()
-    worker = WorkerClock()
-    with worker.installed():
-        _play(config, admin, run_dag, hooks, variables, echo, rng, fault_rng, ledger, result, worker)
-    result.made = dict(sorted(ledger.made.items()))
-    result.tried = sum(ledger.tried.values())
-    result.records = {kind: len(ledger.of(kind)) for kind in
-                      ("qb_customer", "sf_account", "opportunity", "qb_invoice", "qb_item")}
-    result.wall_seconds = round(time.perf_counter() - started, 1)
-    simulated_days = max(result.runs - 1, 1) / config.runs_per_day  # settle runs included
-    result.seconds_per_day = round(result.wall_seconds / simulated_days, 1)
-    return result
+    def __init__(self, config: Config, admin, run_dag: Callable, hooks: Callable, variables,
+                 echo: Callable[[str], None] = print) -> None:
+        self.config, self.admin, self.run_dag, self.hooks = config, admin, run_dag, hooks
+        self.variables, self.echo = variables, echo
+        self.rng = random.Random(config.seed)
+        self.fault_rng = random.Random(config.seed * 7919 + 1)
+        self.ledger = Ledger()
+        self.worker = WorkerClock()
+        self.result = Result(config={**asdict(config), "start": config.start_at().isoformat()})
 
+    def play(self) -> Result:
+        config, ledger, result = self.config, self.ledger, self.result
+        started = time.perf_counter()
+        with self.worker.installed():
+            prepare(self.admin, config.start_at(), self.worker)
+            sf, qb = self.hooks()
+            self.seed_invoices = {i["Id"] for i in qb.query_all("Invoice")}
+            self.business = Business(self.rng, ledger, sf, qb, tag=f"{config.seed}")
+            for run in range(0, config.runs + config.settle_runs + 1):
+                busy = 0 < run <= config.runs  # run 0 installs; the settle runs at the end are quiet
+                if run:
+                    self.interval(run, busy)
+                if not self.sync(run, busy) and not config.keep_going:
+                    break
+        result.made = dict(sorted(ledger.made.items()))
+        result.tried = sum(ledger.tried.values())
+        result.records = {kind: len(ledger.of(kind)) for kind in
+                          ("qb_customer", "sf_account", "opportunity", "qb_invoice", "qb_item")}
+        result.wall_seconds = round(time.perf_counter() - started, 1)
+        simulated_days = max(result.runs - 1, 1) / config.runs_per_day  # settle runs included
+        result.seconds_per_day = round(result.wall_seconds / simulated_days, 1)
+        return result
 
-def _play(config, admin, run_dag, hooks, variables, echo, rng, fault_rng, ledger, result, worker) -> None:
-    prepare(admin, config.start_at(), worker)
-    sf, qb = hooks()
-    seed_invoices = {i["Id"] for i in qb.query_all("Invoice")}
-    business = Business(rng, ledger, sf, qb, tag=f"{config.seed}")
+    def interval(self, run: int, busy: bool) -> None:
+        """The business of the hours before ``run``, the clock moving on an hour after each."""
+        self.business.sf, self.business.qb = self.hooks()
+        self.business.refresh()
+        for _ in range(self.config.hours_per_run):
+            actions = self.rng.randint(0, round(2 * self.config.actions_per_hour)) if busy else 0
+            self.business.hour(run, clock_now(self.admin), actions)
+            self.worker.follow(self.admin.set_clock("quickbooks", advance_seconds=HOUR.total_seconds()))
 
-    for run in range(0, config.runs + config.settle_runs + 1):
-        busy = 0 < run <= config.runs  # run 0 installs; the settle runs at the end are quiet
-        if run:  # the business of the hours since the last run, the clock moving on
-            sf, qb = hooks()
-            business.sf, business.qb = sf, qb
-            business.refresh()
-            for _ in range(config.hours_per_run):
-                actions = rng.randint(0, round(2 * config.actions_per_hour)) if busy else 0
-                business.hour(run, clock_now(admin), actions)
-                worker.follow(admin.set_clock("quickbooks", advance_seconds=HOUR.total_seconds()))
-        rules = fault_plan.plan(fault_rng, config.fault_rate) if busy else []
-        before = watermarks(variables)
-        fault_plan.inject(admin, rules)
-        upper = clock_now(admin)
+    def sync(self, run: int, busy: bool) -> bool:
+        """Run ``run`` of sfqb_sync with its faults, then every check. False on a violation."""
+        config, ledger, result = self.config, self.ledger, self.result
+        rules = fault_plan.plan(self.fault_rng, config.fault_rate) if busy else []
+        before = watermarks(self.variables)
+        fault_plan.inject(self.admin, rules)
+        upper = clock_now(self.admin)
         begun = time.perf_counter()
         try:
-            dag_run, states, _ = run_dag(upper)
+            dag_run, states, _ = self.run_dag(upper)
         finally:
-            fired = fault_plan.collect(admin)
+            fired = fault_plan.collect(self.admin)
         result.run_seconds.append(round(time.perf_counter() - begun, 1))
         result.runs += 1
         result.faults_injected += len(rules)
@@ -197,7 +201,6 @@ def _play(config, admin, run_dag, hooks, variables, echo, rng, fault_rng, ledger
             result.faults_fired[name] = result.faults_fired.get(name, 0) + f["fired"]
         if hit:
             ledger.faulted_runs.add(run)
-        failed = failed_areas(states)
         violations: list[Violation] = []
         if str(dag_run.state) != "success":
             result.failed_runs += 1
@@ -205,22 +208,36 @@ def _play(config, admin, run_dag, hooks, variables, echo, rng, fault_rng, ledger
                 violations.append(Violation(run, "run failed without a fault", dag_run.run_id,
                                             json.dumps({k: str(v) for k, v in states.items()
                                                         if str(v) != "success"})))
-        violations += watermark_violations(run, before, watermarks(variables), upper, failed)
-        found, stats = check(run, ledger, *hooks(), seed_invoices, upper)
+        violations += watermark_violations(run, before, watermarks(self.variables), upper, failed_areas(states))
+        found, stats = check(run, ledger, *self.hooks(), self.seed_invoices, upper)
         violations += found
         result.on_time += stats["on_time"]
         result.late += stats["late"]
         result.reconciliation = stats["reconciliation"]
         result.recon_pending += [str(v) for v in stats["recon_pending"]]
-        echo(f"sim: run {run}/{config.runs + config.settle_runs} at {upper:%Y-%m-%d %H:%M} {dag_run.state}: "
-             f"{result.run_seconds[-1]} s, faults {[f['kind'] for f in hit] or '-'}, "
-             f"pending {stats['pending']}, late {stats['late']}, violations {len(violations)}")
-        if violations:
-            result.violations += [str(v) for v in violations]
-            result.first_broken_run = result.first_broken_run if result.first_broken_run is not None else run
-            result.history |= {v.key: ledger.history_of(v.key) for v in violations if v.key in ledger.known_keys()}
-            if not config.keep_going:
-                break
+        self.echo(f"sim: run {run}/{config.runs + config.settle_runs} at {upper:%Y-%m-%d %H:%M} "
+                  f"{dag_run.state}: {result.run_seconds[-1]} s, faults {[f['kind'] for f in hit] or '-'}, "
+                  f"pending {stats['pending']}, late {stats['late']}, violations {len(violations)}")
+        if not violations:
+            return True
+        result.violations += [str(v) for v in violations]
+        if result.first_broken_run is None:
+            result.first_broken_run = run
+        result.history |= {v.key: ledger.history_of(v.key) for v in violations if v.key in ledger.known_keys()}
+        return False
+
+
+def simulate(config: Config, admin, run_dag: Callable, hooks: Callable, variables,
+             echo: Callable[[str], None] = print) -> Result:
+    """Play ``config`` against the sandbox behind ``admin``.
+
+    Args:
+        run_dag: ``run_dag(moment) -> (dag_run, states, summary)``, one dag.test() run of
+            sfqb_sync with logical date and run_after ``moment`` (``dag_runner()``).
+        hooks: ``hooks() -> (sf, qb)``, a fresh pair of the project's hooks.
+        variables: the metadata DB's Variables (``sfqb.state.MetadataDbVariables``).
+    """
+    return Simulation(config, admin, run_dag, hooks, variables, echo).play()
 
 
 def report(result: Result, config: Config) -> str:
