@@ -225,7 +225,7 @@ SF = "salesforce"
 # fault); every rule must fire. (rules, every record synced by the first run?, load raises?)
 MATRIX = {
     # 429 with and without Retry-After, 500 and 503: retried by the hooks, Retry-After honoured.
-    "429-500-503": (rules(
+    "429-500-503-expired-token": (rules(
         (QB, {"kind": "throttle", "path": QB_BATCH, "retry_after": 30}),
         (QB, {"kind": "http_429", "path": QB_BATCH}),
         (QB, {"kind": "server_error", "path": QB_BATCH}),
@@ -234,6 +234,9 @@ MATRIX = {
         (SF, {"kind": "http_429", "path": SF_UPSERT}),
         (SF, {"kind": "server_error", "path": SF_WRITE}),
         (SF, {"kind": "http_503", "path": SF_WRITE}),
+        # An access token expiring mid-run: QBO 401 -> refresh once; SF INVALID_SESSION_ID -> log in.
+        (QB, {"kind": "expired_token", "path": QB_BATCH}),
+        (SF, {"kind": "expired_session", "path": SF_WRITE, "skip": 1}),
     ), True, False),
     # Dropped connections and timeouts (the hooks' read timeout) on the writes, incl. the
     # second Salesforce write of the load, and answers lost after the write was applied
@@ -245,11 +248,6 @@ MATRIX = {
         (SF, {"kind": "drop", "path": SF_WRITE, "skip": 1}),
         (SF, {"kind": "hang", "path": SF_UPSERT, "delay_ms": 4000}),
         (SF, {"kind": "drop_after", "path": SF_UPSERT}),
-    ), True, False),
-    # An access token expiring mid-run: QBO 401 -> refresh once; SF INVALID_SESSION_ID -> log in.
-    "expired-tokens": (rules(
-        (QB, {"kind": "expired_token", "path": QB_BATCH}),
-        (SF, {"kind": "expired_session", "path": SF_WRITE, "skip": 1}),
     ), True, False),
     # The batch refused as a whole for a record's reason, Salesforce rows locked past the
     # retries: those records fail (WARNING), are kept to retry, and the next run syncs them.
@@ -366,22 +364,6 @@ def test_given_a_refresh_token_rotated_by_a_parallel_task_when_the_load_refreshe
     scenario.check(synced=True)
 
 
-@pytest.mark.parametrize("area", ["items", "opportunities", "invoices"])
-def test_given_retryable_faults_on_each_write_when_an_area_syncs_then_everything_once(sync_env, area):
-    """R-GEN-3, R-GEN-5: the other loads under a dropped connection and a 503 on their first
-    writes (QuickBooks /batch for opportunities, sObject Collections for items and invoices)
-    and an expired Salesforce session on the second: all synced in one run, nothing twice."""
-    scenario = Scenario(sync_env, area)
-    service, path = (QB, QB_BATCH) if area == "opportunities" else (SF, SF_WRITE)
-    sync_env.sandbox.add_fault(service, kind="drop", path=path)
-    sync_env.sandbox.add_fault(service, kind="http_503", path=path)
-    sync_env.sandbox.add_fault(SF, kind="expired_session", path=SF_WRITE, skip=1)
-    report = scenario.area.run()
-    assert report["failed"] == 0, report
-    assert all(f["fired"] for s in (QB, SF) for f in sync_env.sandbox.call(s, "GET", "faults"))
-    scenario.check(synced=True)
-
-
 def test_given_a_create_whose_answer_is_lost_when_items_sync_then_the_load_stops_and_the_next_run_makes_no_second(sync_env):
     """R-GEN-2, R-GEN-3: the standard price book entries' create is applied but its answer
     lost (drop_after): a create is never repeated blindly (OutcomeUnknownError), so the load
@@ -457,7 +439,8 @@ def test_given_a_worker_killed_mid_load_when_the_task_runs_again_then_no_duplica
 ):
     """R-GEN-2, R-GEN-3, R-GEN-5: the worker running an area's load is killed (SIGKILL) with a
     write in flight, after its earlier writes went through; Airflow retries the task in the
-    same DAG run. Nothing was committed; the retry syncs everything and creates nothing twice:
+    same DAG run (and meets retryable faults: drops, 503s, an expired session). Nothing was
+    committed; the retry syncs everything and creates nothing twice:
     customers by their DisplayName (6240, adopted), items and invoices by External ID upserts,
     and opportunities by the batch's deterministic requestid (the same run replays the first
     answer; the PrivateNote search is switched off here to prove it)."""
@@ -473,8 +456,17 @@ def test_given_a_worker_killed_mid_load_when_the_task_runs_again_then_no_duplica
                 if t.get("PrivateNote") in {marker(o) for o in scenario.expected.opportunities}]
         assert len(made) == len(scenario.expected.opportunities)  # created before the kill
         monkeypatch.setattr(area.steps, "created_before", lambda *args: {})
+    # The retry meets retryable faults too: a dropped connection, a 503 and an expired
+    # Salesforce session on its first writes.
+    service, path = (QB, QB_BATCH) if area_name in ("customers", "opportunities") else (SF, SF_WRITE)
+    # (items' first write is a create: a 503 is retried, a dropped connection would not be)
+    sync_env.sandbox.add_fault(service, kind="http_503" if area_name == "items" else "drop", path=path)
+    sync_env.sandbox.add_fault(service, kind="http_503", path=path)
+    sync_env.sandbox.add_fault(SF, kind="expired_session", path=SF_WRITE)
     report = area.run(run=run)
     assert report["failed"] == 0, report
+    faults = {s: sync_env.sandbox.call(s, "GET", "faults") for s in (QB, SF)}
+    assert all(f["fired"] for found in faults.values() for f in found), faults
     scenario.check(synced=True)
     if area_name == "opportunities":
         assert sync_env.sandbox.counters(QB)["by_operation"].get("replay") == 1
