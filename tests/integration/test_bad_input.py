@@ -72,8 +72,9 @@ CORPUS = [
          rules="R-GEN-5, R-ACC-4"),
     Case("account case twin upper", "account", "CASE TWINS INC", WARNING, "share the name 'CASE TWINS INC'",
          rules="R-GEN-5, R-ACC-4"),
-    Case("account case of a QuickBooks name", "account", "ZETA EXISTING LLC", WARNING,
-         "already has a customer"),
+    # An unlinked customer whose name differs only in case is the same company: linked, not duplicated.
+    Case("account case of a QuickBooks name", "account", "ZETA EXISTING LLC", SYNCED, "Zeta Existing LLC",
+         rules="R-GEN-3, R-ACC-4"),
     # -- QuickBooks customer -> Salesforce Account (R-ACC-2): names reach Salesforce as written.
     Case("customer quotes and backslash", "customer", "D'Angelo \\ \"Sons\" 50%_off", SYNCED,
          "D'Angelo \\ \"Sons\" 50%_off", rules="R-GEN-5, R-ACC-2"),
@@ -82,8 +83,8 @@ CORPUS = [
          "300 characters and a Salesforce Account Name keeps at most 255", rules="R-GEN-5, R-ACC-2"),
     Case("customer inactive", "customer", "Sleeping Customer Co", SKIPPED, extra={"Active": False},
          rules="R-ACC-2"),
-    Case("customer case of an unlinked Account", "special", "Zeta Existing LLC", WARNING,
-         "already has an Account named", rules="R-GEN-5, R-PRE-1"),
+    Case("customer case of an unlinked Account", "special", "Zeta Existing LLC", SYNCED, "ZETA EXISTING LLC",
+         rules="R-GEN-3, R-PRE-1"),
     Case("customer renamed in QuickBooks", "special", "Rename Me Corp", SYNCED, "Renamed Corp (new)",
          after=2, rules="R-ACC-2, R-ACC-5, R-GEN-3"),
     Case("account deleted in Salesforce", "special", "Deleted Account Co", SYNCED, 1, after=2,
@@ -397,6 +398,11 @@ def _prepared_env(sandbox, monkeypatch) -> SyncEnv:
 
 # Cases whose fix belongs to another layer (reported in issue 15), kept failing until it lands.
 NOT_YET = {
+    "account case of a QuickBooks name": "steps.customers._adopt_duplicates matches the refused name exactly: "
+    "QuickBooks refuses 'ZETA EXISTING LLC' as a duplicate of its unlinked 'Zeta Existing LLC', which is not "
+    "adopted; the Account fails (a clear WARNING) on every run until a person links it",
+    "customer case of an unlinked Account": "the same: the customer stays unlinked (WARNING: link it) until the "
+    "Account is adopted",
     "opportunity of an inactive customer": "steps.opportunities.extract does not read which customers are "
     "inactive (OpportunityInputs.inactive_customers): QuickBooks refuses the create with a generic 610 "
     "'Object Not Found' that names neither the Account nor the customer",
@@ -435,6 +441,9 @@ def test_given_the_corpus_synced_when_the_sync_runs_again_then_nothing_is_create
     assert outcome.invoices_of[2]["opportunity fixed after a warning"] == 1
     names = [c["DisplayName"] for c in outcome.corpus.qb.query_all("Customer", include_inactive=True)]
     assert len(names) == len({n.casefold() for n in names})
+    zeta = [a["Name"] for a in outcome.corpus.sf.query(soql.select("Account", ["Name"], where=soql.eq(
+        "Name", "zeta existing llc")))]  # SOQL compares names without case
+    assert zeta == ["ZETA EXISTING LLC"], zeta  # no second Account for the customer named in other case
     for case in CORPUS:
         if case.expect == WARNING and case.after == 1:
             key = outcome.corpus.keys[case.id]
