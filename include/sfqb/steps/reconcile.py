@@ -2,8 +2,8 @@
 ``sfqb.areas.reconcile``, report differences as WARNINGs.
 
 One query per object, only the fields the rules need, paged the way the other extracts page
-(Salesforce: queryMore, or one Bulk API 2.0 job above the hook's bulk threshold; QuickBooks:
-STARTPOSITION/MAXRESULTS pages of 1000): linked Accounts, QuickBooks Customers, won
+(Salesforce: query and queryMore, 2,000 records a page; QuickBooks: STARTPOSITION/MAXRESULTS
+pages of 1000): linked Accounts, QuickBooks Customers, won
 Opportunities, QuickBooks Invoices and Sales Receipts, Invoice__c, Product2. An area that is off
 (preferences) or not selected (a narrowed manual run) is neither read nor checked.
 
@@ -57,11 +57,9 @@ def picked(records: Iterable[dict], columns: list[str]) -> pd.DataFrame:
 
 
 def sf_read(sf, sobject: str, fields: list[str], where=None) -> pd.DataFrame:
-    """Every matching record: REST pages (queryMore), or one Bulk API 2.0 query job when there
-    are more than the hook's bulk threshold (one COUNT() call decides)."""
-    text = soql.select(sobject, fields, where=where)
-    many = sf.count(sobject, where) > sf.bulk_threshold
-    return picked(sf.query_bulk(text) if many else sf.query(text), fields)
+    """Every matching record through REST pages of 2,000 (query, then queryMore): one call for
+    a small org, 50 for 100k records, and no COUNT() call to choose (the task runs every hour)."""
+    return picked(sf.query(soql.select(sobject, fields, where=where)), fields)
 
 
 def qb_read(qb, entity: str, columns: list[str], **kwargs) -> pd.DataFrame:
@@ -115,7 +113,7 @@ def reconcile_systems(sf_hook, qb_hook, preferences: Preferences | dict | str | 
 
     Args:
         sf_hook, qb_hook: ``SfqbSalesforceHook`` / ``QuickBooksHook`` (or anything with their
-            ``count``/``query``/``query_bulk``/``bulk_threshold`` and ``query_all``).
+            ``query`` and ``query_all``).
         preferences: ``Preferences`` or their JSON; None reads the Variable ``sfqb.preferences``.
         state: a ``SyncState`` (install date, records to retry); None: the metadata database.
         upper_bound: the last run's upper bound: QuickBooks records changed at or after it are
