@@ -379,6 +379,32 @@ def test_given_a_create_whose_answer_is_lost_when_items_sync_then_the_load_stops
     scenario.check(synced=True)
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "steps/customers.py finds a customer an interrupted load created only by its DisplayName "
+    "(6240 on the next create); after a rename nothing ties it to its Account, so a second "
+    "customer is made (and the orphan later gets an Account of its own). Proposed fix in the "
+    "fault-matrix report: remember the creates (Account Id -> DisplayName) before the batch and "
+    "adopt those customers on the next run."))
+def test_given_a_customer_created_by_a_failed_load_when_its_account_is_renamed_before_the_next_run_then_no_second_customer(sync_env):
+    """R-GEN-3: a load creates the QuickBooks customers, then fails before the Accounts record
+    their links (the daily API quota is spent); a person renames one Account before the next
+    run. The next run must link the customer made for it, not create a second one under the
+    new name (the duplicate-name check that catches an interrupted create cannot, now)."""
+    scenario = Scenario(sync_env, "customers")
+    sync_env.sandbox.add_fault(SF, kind="request_limit", path=SF_WRITE, times=None)
+    with pytest.raises(QuotaExceededError):
+        scenario.area.run()
+    sync_env.sandbox.clear_faults()
+    renamed = sorted(scenario.expected.accounts)[0]
+    (account,) = sync_env.sf().query(soql.select("Account", ["Name"], where=soql.eq("Id", renamed)))
+    old_name = account["Name"]
+    assert sync_env.sf().update("Account", [{"Id": renamed, "Name": old_name + " Renamed"}])[0].ok
+    scenario.area.run()
+    after = scenario.check(synced=True)
+    made = [c for c in after.customers.values() if c["DisplayName"].startswith(old_name)]
+    assert len(made) == 1, [c["DisplayName"] for c in made]
+
+
 # -- a worker killed (SIGKILL) in the middle of each load --------------------------------------
 
 
