@@ -7,29 +7,23 @@ FROM apache/airflow:3.3.2-python3.11
 
 USER airflow
 
-# 1. The distributed topology's providers (CeleryExecutor, PostgreSQL metadata DB), pinned by the
-#    constraints the image itself was built with (${HOME}/constraints.txt). requirements.txt is
-#    the single-machine set (LocalExecutor + SQLite) and does not name them. The official image
-#    usually has both already; pinning them here keeps the build failing loudly if it does not.
-#    apache-airflow is named with its version in every pip call so that pip can never move it.
-RUN providers="$(grep -E '^apache-airflow-providers-(celery|postgres)==' "${HOME}/constraints.txt")" \
-    && test "$(echo "${providers}" | wc -l)" -eq 2 \
-    && pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" ${providers}
-
-# 2. sfqb's own pins: requirements.txt, with every transitive package pinned by constraints.txt
-#    (the same two files `make install` uses, so the image runs what the tests ran).
+# 1. sfqb's own pins: requirements.txt, with every transitive package pinned by constraints.txt
+#    (the same two files `make install` uses, so the image runs what the tests ran, including
+#    `make test-distributed`). requirements.txt names the distributed topology's providers too:
+#    apache-airflow-providers-celery (CeleryExecutor), -postgres and psycopg2-binary (metadata DB).
+#    apache-airflow is named with its version so that pip can never move it.
 COPY --chown=airflow:0 requirements.txt constraints.txt /opt/sfqb/
 RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" \
         -r /opt/sfqb/requirements.txt --constraint /opt/sfqb/constraints.txt
 
-# 3. The package itself (include/sfqb, include/sfqb_sandbox) and the SFDX metadata the sandbox
+# 2. The package itself (include/sfqb, include/sfqb_sandbox) and the SFDX metadata the sandbox
 #    reads (include/salesforce). Editable, so that docker-compose can mount ./include over
 #    /opt/sfqb/include during development; --no-deps: everything is pinned above.
 COPY --chown=airflow:0 pyproject.toml README.md airflow_settings.yaml /opt/sfqb/
 COPY --chown=airflow:0 include /opt/sfqb/include
 RUN pip install --no-cache-dir --no-deps -e /opt/sfqb
 
-# 4. Check at build time that the image holds exactly the versions requirements.txt pins.
+# 3. Check at build time that the image holds exactly the versions requirements.txt pins.
 RUN python - /opt/sfqb/requirements.txt <<'EOF'
 import re, sys
 from importlib.metadata import version
@@ -41,11 +35,13 @@ for line in open(sys.argv[1]):
 sys.exit("\n".join(wrong) or None)
 EOF
 
-# 5. The DAGs baked in (a Kubernetes deployment can run the image as it is); the compose file
-#    mounts ./dags (and ./plugins, empty until a feature needs a plugin) over them.
+# 4. The DAGs and the plugins baked in (a Kubernetes deployment can run the image as it is); the
+#    compose file mounts ./dags and ./plugins over them. plugins/sfqb_sync_log.py (the Sync log
+#    page) imports the sfqb package installed above, so the api-server finds both in the image.
 COPY --chown=airflow:0 dags /opt/airflow/dags
+COPY --chown=airflow:0 plugins /opt/airflow/plugins
 
-# 6. Mount points of the named volumes: a new volume takes the owner and mode of the image's
+# 5. Mount points of the named volumes: a new volume takes the owner and mode of the image's
 #    directory, so any AIRFLOW_UID with group 0 (the official image's convention) can write.
 USER root
 RUN mkdir -p /opt/airflow/xcom /opt/sandbox \

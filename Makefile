@@ -21,11 +21,12 @@ export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS := True
 export AIRFLOW__CORE__PARALLELISM ?= 4
 export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL ?= 30
 
-.PHONY: help install demo test test-fast lint sandbox sandbox-stop sync ui bench constraints clean
+.PHONY: help install demo test test-distributed test-fast lint sandbox sandbox-stop sync ui bench constraints clean
 
 help:
 	@echo "make demo          the main job: sandbox servers up, sfqb_sync end to end twice, summary, servers down"
 	@echo "make test          install if needed, run the whole test suite"
+	@echo "make test-distributed  sfqb_sync on the CeleryExecutor: PostgreSQL, Redis, two workers (local processes)"
 	@echo "make sandbox       start the sandbox servers in the background (data in \$$SANDBOX_DIR, default .sandbox/)"
 	@echo "make sandbox-stop  stop them (the data stays)"
 	@echo "make sync          one run of sfqb_sync through Airflow (against the sandbox in \$$SANDBOX_DIR if running)"
@@ -45,7 +46,15 @@ demo: install
 TEST_WORKERS ?= 3
 
 test: install
-	@$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	@$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not distributed" $(PYTEST_ARGS)
+
+# The distributed path (issue 16; docs/multi-machine.md): PostgreSQL, Redis, the sandbox servers
+# and Airflow on the CeleryExecutor (api-server, scheduler, dag-processor, two Celery workers) as
+# local processes; sfqb_sync triggered through the REST API. Installs redis-server and the
+# PostgreSQL server with apt-get when they are missing (scripts/install-services.sh).
+test-distributed: install
+	@scripts/install-services.sh
+	@SFQB_TEST_DISTRIBUTED=1 $(BIN)/python -m pytest -m distributed tests/distributed $(PYTEST_ARGS)
 
 test-fast: install
 	@$(BIN)/python -m pytest -m "unit" $(PYTEST_ARGS)

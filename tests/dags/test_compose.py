@@ -91,7 +91,7 @@ def test_given_compose_file_when_parsed_then_official_airflow3_services_and_sand
     expected = {"postgres", "redis", *AIRFLOW_SERVICES, "airflow-init", "flower", "sandbox",
                 "airflow-init-sandbox"}
     assert expected <= set(services)
-    assert services["postgres"]["image"] == "postgres:16"
+    assert services["postgres"]["image"] == "postgres:15"  # the major version make test-distributed runs
     assert services["redis"]["image"].startswith("redis:")
     for name, command in AIRFLOW_SERVICES.items():
         assert services[name]["command"] == command, name
@@ -286,20 +286,56 @@ def test_given_no_sandbox_when_ca_bundle_variable_is_empty_then_requests_keeps_i
 
 @pytest.mark.unit
 def test_given_dockerfile_when_read_then_it_builds_on_airflow_332_python311_with_the_project_pins():
-    """Issue 2: FROM the official apache/airflow 3.3.2 image (python3.11, like .venv), installs
-    requirements.txt with constraints.txt, keeps Airflow's version fixed, adds the celery and
-    postgres providers from the image's own constraints, installs the package from include/."""
+    """Issues 2 and 16: FROM the official apache/airflow 3.3.2 image (python3.11, like .venv),
+    installs requirements.txt with constraints.txt (which pin the celery and postgres providers
+    and psycopg2, as make test-distributed runs them), keeps Airflow's version fixed, installs
+    the package from include/, and bakes in dags/ and plugins/ (the Sync log page)."""
     text = DOCKERFILE.read_text()
     froms = re.findall(r"^FROM\s+(\S+)", text, flags=re.M)
     assert froms == ["apache/airflow:3.3.2-python3.11"]
-    assert _requirement_pins()["apache-airflow"] == "3.3.2"
+    pins = _requirement_pins()
+    assert pins["apache-airflow"] == "3.3.2"
+    assert {"apache-airflow-providers-celery", "apache-airflow-providers-postgres", "psycopg2-binary"} <= set(pins)
     assert sys.version_info[:2] == (3, 11)
     assert re.search(r"-r /opt/sfqb/requirements\.txt --constraint /opt/sfqb/constraints\.txt", text)
-    assert text.count('"apache-airflow==${AIRFLOW_VERSION}"') >= 2
-    assert "apache-airflow-providers-(celery|postgres)==" in text and "${HOME}/constraints.txt" in text
+    assert all('"apache-airflow==${AIRFLOW_VERSION}"' in line
+               for line in text.splitlines() if line.startswith("RUN pip install") and "--no-deps" not in line)
     assert "COPY --chown=airflow:0 include /opt/sfqb/include" in text
     assert "pip install --no-cache-dir --no-deps -e /opt/sfqb" in text
+    assert "COPY --chown=airflow:0 dags /opt/airflow/dags" in text
+    assert "COPY --chown=airflow:0 plugins /opt/airflow/plugins" in text
     assert re.findall(r"^USER\s+(\S+)", text, flags=re.M)[-1] == "airflow"  # never runs as root
+
+
+@pytest.mark.unit
+def test_given_compose_environment_when_mapped_for_local_processes_then_the_distributed_test_runs_it(tmp_path):
+    """Issue 16: tests/distributed runs docker-compose.yaml's x-airflow-common environment
+    itself, with only the services' addresses and container paths mapped to local ones; every
+    one of them is mapped, and the executor, broker, result backend and XCom settings survive."""
+    from types import SimpleNamespace
+
+    from tests.distributed.cluster import Cluster, compose_environment
+
+    compose = compose_environment()
+    cluster = Cluster(tmp_path)
+    cluster.ports = {"postgres": 5001, "redis": 5002, "api": 5003, "scheduler_health": 5004}
+    cluster.xcom_dir = tmp_path / "xcom"
+    cluster.admin = SimpleNamespace(connections={"ca_bundle": str(tmp_path / "ca.pem")})
+    env = cluster._airflow_env()
+    assert env["AIRFLOW__CORE__EXECUTOR"] == compose["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == "postgresql+psycopg2://airflow:airflow@127.0.0.1:5001/airflow"
+    assert env["AIRFLOW__CELERY__RESULT_BACKEND"] == "db+postgresql://airflow:airflow@127.0.0.1:5001/airflow"
+    assert env["AIRFLOW__CELERY__BROKER_URL"] == "redis://:@127.0.0.1:5002/0"
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:5003/execution/"
+    assert env["AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_PATH"] == f"file://{tmp_path / 'xcom'}"
+    unchanged = set(compose) - {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CELERY__RESULT_BACKEND",
+                                "AIRFLOW__CELERY__BROKER_URL", "AIRFLOW__CORE__EXECUTION_API_SERVER_URL",
+                                "AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_PATH", "AIRFLOW_CONFIG",
+                                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE", "AIRFLOW__CORE__FERNET_KEY",
+                                "AIRFLOW__API_AUTH__JWT_SECRET", "REQUESTS_CA_BUNDLE"}
+    assert {k: env[k] for k in unchanged} == {k: compose[k] for k in unchanged}
+    assert {"AIRFLOW__CELERY__WORKER_CONCURRENCY", "AIRFLOW__CORE__XCOM_BACKEND"} <= unchanged
+    assert env["AIRFLOW__CORE__FERNET_KEY"] and env["AIRFLOW__API_AUTH__JWT_SECRET"]
 
 
 @pytest.mark.unit
