@@ -21,7 +21,7 @@ export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS := True
 export AIRFLOW__CORE__PARALLELISM ?= 4
 export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL ?= 30
 
-.PHONY: help install demo test test-distributed test-fast lint sandbox sandbox-stop sync ui bench constraints clean
+.PHONY: help install demo test test-distributed test-fast lint sandbox sandbox-stop sync ui bench soak constraints clean
 
 help:
 	@echo "make demo          the main job: sandbox servers up, sfqb_sync end to end twice, summary, servers down"
@@ -33,6 +33,7 @@ help:
 	@echo "make ui            Airflow standalone at http://localhost:8080 with the sandbox and connections"
 	@echo "make lint          ruff"
 	@echo "make bench         the benchmarks: whole sync at 1k and 10k customers, matching at 1M rows (bench/README.md)"
+	@echo "make soak          the business simulation: SOAK_DAYS (30) of business and faults, sfqb_sync hourly, invariants after each run; hours (docs/simulation.md)"
 
 install:
 	@PYTHON=$(PYTHON) scripts/install.sh
@@ -89,6 +90,22 @@ BENCH_OUT ?= bench/results
 bench: install
 	@$(BIN)/python -m bench.sync --sizes $(BENCH_SIZES) --out $(BENCH_OUT)
 	@$(BIN)/python -m bench.matching --out $(BENCH_OUT)
+
+# The business simulation (issue 15; docs/simulation.md): SOAK_DAYS simulated days of business on
+# both sandbox servers with random faults, sfqb_sync SOAK_RUNS_PER_DAY times a day on the sandbox
+# clock, every invariant checked after each run; exit 1 on a violation, printing the seed and the
+# first run that broke (replay: python -m sfqb_sim --seed N --days D ...). Result JSON in SOAK_OUT.
+# Time is about runs x one sfqb_sync run (12-15 s quiet): 30 days hourly = 720 runs, about 3 hours
+# on a quiet 2-core machine; SOAK_RUNS_PER_DAY=4 (a run every 6 hours) about 45 minutes.
+SOAK_DAYS ?= 30
+SOAK_SEED ?= 1
+SOAK_RUNS_PER_DAY ?= 24
+SOAK_FAULT_RATE ?= 0.1
+SOAK_OUT ?= .soak
+
+soak: install
+	@$(BIN)/python -m sfqb_sim --days $(SOAK_DAYS) --seed $(SOAK_SEED) --runs-per-day $(SOAK_RUNS_PER_DAY) \
+		--fault-rate $(SOAK_FAULT_RATE) --out $(SOAK_OUT)
 
 # Regenerate constraints.txt from a fresh resolve of requirements-dev.txt (then commit it).
 constraints:
