@@ -11,8 +11,10 @@
 ``snapshot(sf, qb)`` reads both systems once (a few queries: cheap at the tiny seed, fine at
 small); ``duplicates(snapshot)`` are compared against a baseline snapshot taken before the
 sync (the seed has deliberate duplicates, e.g. two Accounts with one name);
-``unsynced(snapshot, expected)`` and ``watermark_violations(state, snapshot, unsynced)``
-return what is wrong, empty when all is well. ``check(...)`` does all three.
+``orphans(before, after)`` (copies the sync made and lost track of: unlinked new customers,
+marked transactions no opportunity links), ``unsynced(snapshot, expected)`` and
+``watermark_violations(state, snapshot, unsynced)`` return what is wrong, empty when all is
+well. ``check(...)`` does all of them.
 """
 
 from __future__ import annotations
@@ -168,6 +170,24 @@ def unsynced(snap: Snapshot, expected: Expected) -> dict[str, set[str]]:
     return {stream: ids for stream, ids in out.items() if ids}
 
 
+def orphans(before: Snapshot, after: Snapshot) -> dict[str, set[str]]:
+    """What the sync made that nothing links (a second copy it lost track of): QuickBooks
+    customers new since ``before`` that no Account names, transactions new since ``before``
+    marked for an opportunity that does not link them. A run that failed may leave these for
+    the next run to adopt; after a clean run there must be none."""
+    linked = {a.get(ACCOUNT_EXT_ID) for a in after.accounts.values()}
+    txn_of = {o.get(EXT_TXN) for o in after.opportunities.values()}
+    out = {
+        "QuickBooks customers no Account links": {
+            i for i in set(after.customers) - set(before.customers) if i not in linked},
+        "QuickBooks transactions no Opportunity links": {
+            f"{e}:{i}" for (e, i), t in after.transactions.items()
+            if (e, i) not in before.transactions
+            and (t.get("PrivateNote") or "").startswith(MARKER_PREFIX) and i not in txn_of},
+    }
+    return {what: ids for what, ids in out.items() if ids}
+
+
 def _changed_at(snap: Snapshot, stream: str, id_: str) -> dt.datetime | None:
     if stream in (ACCOUNT_STREAM, OPPORTUNITY_STREAM):
         record = (snap.accounts if stream == ACCOUNT_STREAM else snap.opportunities).get(id_)
@@ -206,6 +226,8 @@ def check(state, before: Snapshot, sf, qb, expected: Expected, *, synced: bool,
     pending = unsynced(after, expected)
     if synced:
         assert not pending, f"not synced: {pending}"
+        lost_track = orphans(before, after)
+        assert not lost_track, f"made twice (unlinked copies): {lost_track}"
     violations = watermark_violations(state, after, pending, lookback)
     assert not violations, violations
     return after
