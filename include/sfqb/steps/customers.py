@@ -10,6 +10,7 @@ import json
 import logging
 from collections import Counter
 
+import numpy as np
 import pandas as pd
 
 from sfqb.areas import customers as rules
@@ -306,14 +307,35 @@ def _adopt_duplicates(duplicates, contacts, sf, qb, stamp, done, contact_writes,
     return writes
 
 
+def upsert_waves(accounts: pd.DataFrame) -> pd.Series:
+    """The call wave of each Account upsert: 0, unless its parent customer is upserted in the
+    same load, then one after its parent's (a sub-customer's Parent reference must find the
+    parent Account). Parents written earlier need no wave of their own, so a load of changed
+    customers at mixed levels goes in one call per 200 (QuickBooks nests at most 5 levels)."""
+    ext = accounts[rules.ACCOUNT_EXT_ID].astype(str).to_numpy()
+    position = pd.Series(np.arange(len(ext)), index=ext)
+    position = position[~position.index.duplicated()]
+    parents = accounts["parent_ext_id"].map(lambda v: None if missing(v) else str(v))
+    parent_at = parents.map(position).to_numpy(dtype=float)
+    has_parent = ~np.isnan(parent_at)
+    parent_at = np.where(has_parent, parent_at, 0).astype(int)
+    wave = np.zeros(len(ext), dtype=int)
+    for _ in range(len(ext)):
+        following = np.where(has_parent, wave[parent_at] + 1, 0)
+        if (following == wave).all():
+            break
+        wave = following
+    return pd.Series(wave, index=accounts.index)
+
+
 def _write_accounts(plan: dict, sf, done: list[dict], maps: dict) -> None:
-    """QB -> SF Account upserts by External Account ID, parents before sub-customers."""
+    """QB -> SF Account upserts by External Account ID, parents before their sub-customers."""
     accounts: pd.DataFrame = plan["accounts"]
     if accounts.empty:
         return
     stamp = now_stamp()
     fields = maps["customer_to_account"].target_fields
-    for _, level in accounts.groupby("level", sort=True):
+    for _, level in accounts.groupby(upsert_waves(accounts), sort=True):
         records = []
         for row in level.to_dict("records"):
             record = {f: (None if missing(row.get(f)) else row[f]) for f in fields}
