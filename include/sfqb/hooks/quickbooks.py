@@ -97,7 +97,12 @@ def request_id_for(*parts: object) -> str:
 
 @dataclass(frozen=True)
 class BatchOp:
-    """One write in a batch. ``key`` is the caller's record key (results come back by it)."""
+    """One write in a batch. ``key`` is the caller's record key (results come back by it).
+
+    ``request_id`` is not sent: QBO's requestid belongs to a whole HTTP request, so ``batch``
+    gives each call its own (from its ``request_id`` argument, the round and the chunk's keys).
+    A repeat of the same call replays; a later run's batch (another run id, other neighbours
+    in the chunk) does not: callers recognise earlier creates themselves (issue 15)."""
 
     key: str
     operation: Operation
