@@ -122,20 +122,20 @@ class Cluster:
             self._spawn(name, [str(BIN / "airflow"), "celery", "worker", "--celery-hostname", CELERY_NAMES[name]],
                         worker=name)
         running = [p for p in self.procs if p.service]
-        _wait("api-server", lambda: requests.get(self.url("/api/v2/version"), timeout=5).ok, 240, running)
+        _wait("api-server", lambda: requests.get(self.url("/api/v2/version"), timeout=5).ok, 300, running)
         self.timings["api-server"] = time.monotonic() - began
         _wait("scheduler health", lambda: requests.get(
-            f"http://127.0.0.1:{self.ports['scheduler_health']}/health", timeout=5).ok, 240, running)
+            f"http://127.0.0.1:{self.ports['scheduler_health']}/health", timeout=5).ok, 300, running)
         self.timings["scheduler"] = time.monotonic() - began
-        if settings.popen.wait(timeout=240) != 0:
+        if settings.popen.wait(timeout=300) != 0:
             raise RuntimeError("scripts/airflow_settings.py failed")
         self.timings["settings"] = time.monotonic() - began
-        _wait("sfqb_sync parsed", lambda: self.api("GET", "/api/v2/dags/sfqb_sync").ok, 240, running)
+        _wait("sfqb_sync parsed", lambda: self.api("GET", "/api/v2/dags/sfqb_sync").ok, 300, running)
         self.timings["dag parsed"] = time.monotonic() - began
         for name in WORKERS:
             proc = self.proc(name)
             _wait(f"{name} ready", lambda p=proc, n=CELERY_NAMES[name]: f"{n} ready." in p.log.read_text(
-                errors="replace"), 240, running)
+                errors="replace"), 300, running)
         self.timings["workers"] = time.monotonic() - began
         self.timings["ready"] = time.monotonic() - began
         return self
@@ -297,7 +297,7 @@ class Cluster:
         assert answer.ok, answer.text
         return answer.json()["dag_run_id"]
 
-    def wait_run(self, dag_id: str, run_id: str, timeout: float = 300) -> str:
+    def wait_run(self, dag_id: str, run_id: str, timeout: float = 900) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             state = self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}").json()["state"]

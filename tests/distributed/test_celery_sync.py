@@ -21,7 +21,8 @@ from sfqb.extract import soql
 from tests.distributed.cluster import WORKERS, Cluster
 from tests.integration.conftest import SINCE_SEED, report_of
 
-pytestmark = [pytest.mark.distributed]
+# The first test also waits for the cluster's start and the first run (minutes on a busy machine).
+pytestmark = [pytest.mark.distributed, pytest.mark.timeout(1200)]
 
 DAG_ID = "sfqb_sync"
 TOKEN_STATE = "sfqb.quickbooks_default.token_state"
