@@ -47,7 +47,7 @@ CHECKS = {
     "accounts_without_customer": "linked Accounts whose QuickBooks customer is missing or inactive",
     "customers_without_account": "active QuickBooks customers the sync owns that no Account is linked to",
     "customers_linked_twice": "QuickBooks customers linked from more than one Account",
-    "duplicate_customer_names": "QuickBooks customer names (case-insensitive) used by more than one customer",
+    "duplicate_customer_names": "QuickBooks customer names used by more than one customer (ignoring case and surrounding spaces)",
     "opportunities_without_transaction": "eligible won opportunities with no QuickBooks transaction",
     "opportunities_missing_transaction": "opportunities naming a QuickBooks transaction that does not exist",
     "duplicate_transactions": "opportunities with more than one QuickBooks transaction",
