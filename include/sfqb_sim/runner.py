@@ -218,6 +218,8 @@ class Simulation:
         self.echo(f"sim: run {run}/{config.runs + config.settle_runs} at {upper:%Y-%m-%d %H:%M} "
                   f"{dag_run.state}: {result.run_seconds[-1]} s, faults {[f['kind'] for f in hit] or '-'}, "
                   f"pending {stats['pending']}, late {stats['late']}, violations {len(violations)}")
+        for violation in violations[:10]:
+            self.echo(f"sim:   {violation}")
         if not violations:
             return True
         result.violations += [str(v) for v in violations]
