@@ -44,7 +44,7 @@ LISTED = 20
 
 # Check name -> what a difference means (warning lines, docs/reconciliation.md).
 CHECKS = {
-    "accounts_without_customer": "linked Accounts whose QuickBooks customer is missing or inactive",
+    "accounts_without_customer": "linked Accounts whose QuickBooks customer does not exist",
     "customers_without_account": "active QuickBooks customers the sync owns that no Account is linked to",
     "customers_linked_twice": "QuickBooks customers linked from more than one Account",
     "duplicate_customer_names": "QuickBooks customer names used by more than one customer (ignoring case and surrounding spaces)",
@@ -173,8 +173,10 @@ def _text(values: pd.Series) -> pd.Series:
 
 def reconcile_customers(accounts: pd.DataFrame, customers: pd.DataFrame, scope: Scope,
                         result: Reconciliation) -> None:
-    """R-ACC-1..3, R-PRE-1: linked Accounts have an active customer; owned active customers have
-    exactly one Account; no two customers share a name (case-insensitive).
+    """R-ACC-1..3, R-PRE-1: linked Accounts have their customer; owned active customers have
+    exactly one Account; no two customers share a name (case-insensitive). A linked customer
+    made inactive in QuickBooks is not a difference (R-ACC-2: the sync leaves it alone by
+    design); those are counted as ``inactive_in_quickbooks``.
 
     ``accounts``: frame[Id, Name, External_Account_ID__c] (the linked ones);
     ``customers``: frame[Id, DisplayName, Active, IsProject, MetaData.LastUpdatedTime] (all)."""
@@ -186,11 +188,11 @@ def reconcile_customers(accounts: pd.DataFrame, customers: pd.DataFrame, scope: 
     found = links["qb_id"].isin(by_id.index)
     is_active = links["qb_id"].isin(set(qb.loc[active, "qb_id"]))
     late = after_run(links["qb_id"].map(by_id[UPDATED]), scope)
-    bad = (~found | ~is_active) & ~pending_accounts & ~late
-    why = found.map({True: "inactive", False: "missing"})
+    bad = ~found & ~pending_accounts & ~late
     keys = (named("Account", links["Id"], links["Name"]) + " -> QuickBooks customer " + links["qb_id"]
-            + " (" + why + ")")[bad]
+            + " (missing)")[bad]
     result.add("accounts_without_customer", list(keys), len(links))
+    result.count("inactive_in_quickbooks", int((found & ~is_active).sum()))
 
     owned = active & ~is_true(qb["IsProject"])
     linked_ids = set(links["qb_id"])
@@ -201,9 +203,9 @@ def reconcile_customers(accounts: pd.DataFrame, customers: pd.DataFrame, scope: 
     result.add("customers_without_account", list(named("QuickBooks customer", qb["qb_id"], qb["DisplayName"])[orphan]),
                int((owned & (qb["qb_id"].isin(linked_ids) | window)).sum()))
     result.count("pending_retry", int((owned & pending & ~qb["qb_id"].isin(linked_ids)).sum())
-                 + int(((~found | ~is_active) & pending_accounts).sum()))
+                 + int((~found & pending_accounts).sum()))
     result.count("changed_after_run", int((owned & late_qb & ~qb["qb_id"].isin(linked_ids)).sum())
-                 + int(((~found | ~is_active) & ~pending_accounts & late).sum()))
+                 + int((~found & ~pending_accounts & late).sum()))
 
     twice = repeated(links, "qb_id")
     result.add("customers_linked_twice",
