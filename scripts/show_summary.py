@@ -14,6 +14,7 @@ def main(dag_id: str = "sfqb_sync") -> int:
     from airflow.utils.session import create_session
 
     from sfqb.report import format_summary
+    from sfqb.synclog import xcom_value
 
     with create_session() as session:
         run = (
@@ -34,7 +35,7 @@ def main(dag_id: str = "sfqb_sync") -> int:
         if row is None:
             print("  no summary (the run did not reach summarize_run)")
             return 1
-        print(format_summary(XComModel.deserialize_value(row)))
+        print(format_summary(xcom_value(row)))
     return 0
 
 

@@ -20,6 +20,14 @@ DAG_IDS = ("sfqb_sync", "sfqb_invoice_migration")
 SUMMARY_TASK = "summarize_run"
 
 
+def xcom_value(row):
+    """An XCom row's value through the configured XCom backend: a large summary kept in object
+    storage (docs/multi-machine.md) is read from there, not shown as its path."""
+    from airflow.sdk.execution_time.xcom import resolve_xcom_backend
+
+    return resolve_xcom_backend().deserialize_value(row)
+
+
 def _iso(value) -> str | None:
     return value.isoformat() if value else None
 
@@ -39,7 +47,7 @@ def recent_runs(dag_ids=DAG_IDS, limit: int = 25, run_id: str | None = None) -> 
         rows = session.scalars(select(XComModel).where(
             XComModel.dag_id.in_(list(dag_ids)), XComModel.run_id.in_([r.run_id for r in runs]),
             XComModel.task_id == SUMMARY_TASK, XComModel.key == "return_value")).all()
-        summaries = {(x.dag_id, x.run_id): XComModel.deserialize_value(x) for x in rows}
+        summaries = {(x.dag_id, x.run_id): xcom_value(x) for x in rows}
         return [{
             "dag_id": r.dag_id, "run_id": r.run_id, "state": str(r.state), "run_type": str(r.run_type),
             "logical_date": _iso(r.logical_date), "start_date": _iso(r.start_date),
