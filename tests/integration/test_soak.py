@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+
 from sfqb_sim.ledger import Ledger, judge
 
 SEED = 7
@@ -21,9 +22,8 @@ def test_given_a_day_of_business_and_faults_when_synced_every_12_hours_then_no_i
     APIs between runs, with faults injected; after every run: nothing duplicated, nothing lost
     past its deadline, no watermark past its run or moved by a failed area, the reconciliation
     clean."""
-    from sfqb_sim.runner import Config, dag_runner, hooks, report, simulate
-
     from sfqb.state import MetadataDbVariables
+    from sfqb_sim.runner import Config, dag_runner, hooks, report, simulate
 
     # Three weeks back: clear of the dates other tests' runs use (backfills of the last week).
     start = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0) - dt.timedelta(days=21)
