@@ -39,3 +39,16 @@ def test_given_runs_when_the_sync_log_page_is_rendered_then_summaries_are_escape
     assert "customers: 001&lt;x&gt;: name 'A:B' rejected" in page
     assert "<x>" not in page
     assert "No summary: the run has not reached summarize_run" in page
+
+
+def test_given_a_reconciliation_entry_when_formatted_then_it_is_a_line_of_checks_not_an_area_row():
+    """R-OPS-2 / issue 15: the reconciliation writes nothing, so it shows its checks (those with
+    differences, or that both systems agree) and the records compared, not a row of zeros."""
+    clean = {"area": "reconcile", "counts": {"accounts_without_customer": 0, "accounts_without_customer_compared": 5,
+                                             "invoice_balances": 0, "invoice_balances_compared": 7,
+                                             "pending_retry": 1}}
+    broken = {**clean, "counts": {**clean["counts"], "invoice_balances": 2}}
+    for entry, verdict in ((clean, "both systems agree"), (broken, "differences: invoice_balances 2")):
+        lines = format_summary({**SUMMARY, "areas": [*SUMMARY["areas"], entry]}).splitlines()
+        assert f"  reconcile: {verdict} (2 checks, 12 records compared)" in lines
+        assert not any(line.split()[:1] == ["reconcile"] for line in lines)
