@@ -298,6 +298,20 @@ def _changed(wanted: dict, current: dict | None) -> bool:
     return any(not same(v, current.get(k), k) for k, v in wanted.items())
 
 
+def _per_value(values: pd.Series, convert) -> pd.Series:
+    """``values.map(convert)`` (object dtype) with ``convert`` called once per distinct value:
+    a million invoices repeat few terms, classes and dates. Values are told apart by type and
+    ``repr`` (so Decimal 1.0 and 1, or True and 1, stay apart), strings by their text."""
+    done: dict = {}
+    out = []
+    for value in values.tolist():
+        key = value if type(value) is str else (type(value), repr(value))
+        if key not in done:
+            done[key] = convert(value)
+        out.append(done[key])
+    return pd.Series(out, index=values.index, dtype="object")
+
+
 def wanted_invoices(
     invoices: pd.DataFrame, accounts: pd.DataFrame, header_map: FieldMap
 ) -> pd.DataFrame:
@@ -307,7 +321,7 @@ def wanted_invoices(
     live = invoices[alive].reset_index(drop=True)
     out = apply_map(live, header_map)
     for target in out.columns:
-        out[target] = out[target].map(lambda v, t=target: _json(sf_value(v, t))).astype("object")
+        out[target] = _per_value(out[target], lambda v, t=target: _json(sf_value(v, t)))
     status = [
         invoice_status(False, t, b, n)
         for t, b, n in zip(live["TotalAmt"], live["Balance"], live["PrivateNote"], strict=True)
@@ -340,7 +354,7 @@ def wanted_items(lines: pd.DataFrame, products: pd.DataFrame, line_map: FieldMap
     sales = lines[lines["DetailType"] == SALES_LINE].reset_index(drop=True)
     out = apply_map(sales, line_map)
     for target in out.columns:
-        out[target] = out[target].map(lambda v, t=target: _json(sf_value(v, t))).astype("object")
+        out[target] = _per_value(out[target], lambda v, t=target: _json(sf_value(v, t)))
     product_of = {
         str(c): i
         for c, i in zip(products["ProductCode"], products["Id"], strict=True)
@@ -356,6 +370,12 @@ def wanted_items(lines: pd.DataFrame, products: pd.DataFrame, line_map: FieldMap
         f"{invoice_key(t)} line {i}" for t, i in zip(sales["TxnId"], sales["Id"], strict=True)
     ]
     return out
+
+
+def _kept(records: dict, key, field: str):
+    """``field`` of the Salesforce record ``key`` already has (None when none or missing)."""
+    kept = (records.get(key) or {}).get(field)
+    return None if missing(kept) else kept
 
 
 def plan_invoices(
@@ -410,11 +430,11 @@ def plan_invoices(
     # Live invoices: header, items.
     want = wanted_invoices(invoices, inputs.accounts, header_map)
     no_account = want[want["Account__c"].isna()]
-    for _, row in no_account.iterrows():
-        kept = (current.get(row[EXT_INVOICE]) or {}).get("Account__c")
-        want.loc[want[EXT_INVOICE] == row[EXT_INVOICE], "Account__c"] = (
-            None if missing(kept) else kept
-        )
+    # The Account__c each Invoice__c already has (one look-up per invoice, not a mask per invoice).
+    want.loc[no_account.index, "Account__c"] = pd.Series(
+        [_kept(current, i, "Account__c") for i in no_account[EXT_INVOICE]],
+        index=no_account.index, dtype="object",
+    )
     notes.append(
         skips(
             [invoice_key(i) for i in no_account[EXT_INVOICE]],
@@ -434,9 +454,10 @@ def plan_invoices(
     items = items[items["invoice_id"].isin(set(want[EXT_INVOICE]))].copy()
     sf_items = _by(inputs.sf_items, EXT_ITEM)
     no_product = items[items["Product__c"].isna()]
-    for _, row in no_product.iterrows():
-        kept = (sf_items.get(row[EXT_ITEM]) or {}).get("Product__c")
-        items.loc[items[EXT_ITEM] == row[EXT_ITEM], "Product__c"] = None if missing(kept) else kept
+    items.loc[no_product.index, "Product__c"] = pd.Series(
+        [_kept(sf_items, i, "Product__c") for i in no_product[EXT_ITEM]],
+        index=no_product.index, dtype="object",
+    )
     notes.append(
         skips(
             no_product["line_key"],

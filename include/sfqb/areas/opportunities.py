@@ -297,26 +297,34 @@ def plan_opportunities(
         frame[column] = frame["Id"].map(contacts[source]) if source in contacts.columns else pd.NA
     header_values, header_unfit = fit(apply_map(frame, header_map), limits.get(HEADER_MAP, {}))
     line_values, line_unfit = fit(apply_map(lines, line_map), limits.get(LINE_MAP, {}))
-    for index, opp in ready.iterrows():
+    # One pass over plain records: each opportunity's lines by position (grouped once, in line
+    # order), not a boolean mask over every line per opportunity (quadratic at 1M rows).
+    line_rows = lines.to_dict("records")
+    line_value_rows = line_values.to_dict("records")
+    line_unfit_rows = line_unfit.tolist()
+    by_opportunity = lines.groupby("OpportunityId", sort=False).indices if len(lines) else {}
+    header_unfit_rows = header_unfit.tolist()
+    header_value_rows = header_values.to_dict("records")
+    for n, opp in enumerate(ready.to_dict("records")):
         key = str(opp["Id"])
-        own = lines[lines["OpportunityId"] == opp["Id"]]
-        missing_items = own[own["item_id"].isna()]
-        if len(missing_items):
+        own = by_opportunity.get(opp["Id"], ())
+        missing_items = [line_rows[i] for i in own if missing(line_rows[i]["item_id"])]
+        if missing_items:
             names = "; ".join(
                 f"{r['Id']} ({r['Product2.Name']}, "
                 + ("no Product Code" if missing(r["Product2.ProductCode"]) else f"code {r['Product2.ProductCode']!r}")
-                + ")" for _, r in missing_items.iterrows())
+                + ")" for r in missing_items)
             problems.append((key, f"Opportunity Products with no QuickBooks item: {names}: link the Product (External "
                                   "Item ID) or give it the item's full name as Product Code; an item made inactive in "
                                   "QuickBooks counts as none: make it active again (R-OPP-3)"))
             continue
-        unfit = [header_unfit.at[index], *line_unfit.loc[own.index]]
+        unfit = [header_unfit_rows[n], *(line_unfit_rows[i] for i in own)]
         if any(not missing(u) for u in unfit):
             problems.append((key, "; ".join(str(u) for u in unfit if not missing(u))))
             continue
         entity = ONLINE_TYPES[opp["Transaction_Type__c"]]
-        header, reason = _header(opp.to_dict(), header_values.loc[index].to_dict(), entity, inputs, today)
-        made = [_line_payload(line_values.loc[i].to_dict(), line["item_id"]) for i, line in own.iterrows()]
+        header, reason = _header(opp, header_value_rows[n], entity, inputs, today)
+        made = [_line_payload(line_value_rows[i], line_rows[i]["item_id"]) for i in own]
         reason = reason or next((r for _, r in made if r), "")
         if reason:
             problems.append((key, reason))
@@ -328,7 +336,8 @@ def plan_opportunities(
             continue
         header["Line"] = [payload for payload, _ in made]
         rows.append({"key": key, "entity": entity, "customer_id": str(opp[ACCOUNT_EXT]),
-                     "payload": json.dumps(header, default=str), "line_ids": json.dumps(list(own["Id"].astype(str)))})
+                     "payload": json.dumps(header, default=str),
+                     "line_ids": json.dumps([str(line_rows[i]["Id"]) for i in own])})
     if problems:
         found.append(skips([k for k, _ in problems], pd.Series([r for _, r in problems]), WARNING))
         retry += [k for k, _ in problems]

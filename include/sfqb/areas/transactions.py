@@ -327,17 +327,21 @@ def header_changes(pairs: pd.DataFrame, header_map: FieldMap) -> list[dict]:
     wanted = apply_map(pairs, header_map)
     receipt_only_skip = {r.target for r in header_map.rows if r.source in NOT_ON_RECEIPTS}
     carried_only = {r.target for r in header_map.rows if r.source.startswith(CUSTOM_FIELD)}
+    # Whole columns read once (their cells as ``.at`` gives them), not a scalar look-up per cell.
+    targets = header_map.target_fields
+    wanted_cells = {t: list(wanted[t].values) for t in targets}
+    current_cells = {t: list(pairs[f"sf.{t}"].values) if f"sf.{t}" in pairs.columns else None for t in targets}
     out = []
-    for idx in pairs.index:
-        receipt = pairs.at[idx, "entity"] == "SalesReceipt"
+    for n, entity in enumerate(pairs["entity"].values):
+        receipt = entity == "SalesReceipt"
         changes = {}
-        for target in header_map.target_fields:
-            value = wanted.at[idx, target]
+        for target in targets:
+            value = wanted_cells[target][n]
             if (receipt and target in receipt_only_skip) or (
                 target in carried_only and missing(value)
             ):
                 continue
-            current = pairs.at[idx, f"sf.{target}"] if f"sf.{target}" in pairs.columns else None
+            current = None if current_cells[target] is None else current_cells[target][n]
             if not same(value, current, kind_of(target)):
                 changes[target] = _text(normalised(value, kind_of(target)))
         out.append(changes)
@@ -501,13 +505,14 @@ def plan_lines(
             for _, r in no_product.iterrows()
         ],
     )
-    for _, row in both[
+    # Plain records, not ``iterrows`` (a Series built per row: minutes at 1M lines).
+    for row in both[
         both["Product2Id"].notna() & (both["Product2Id"] == both["sf.Product2Id"])
-    ].iterrows():
+    ].to_dict("records"):
         update(row, writes)
-    for _, row in both[
+    for row in both[
         both["Product2Id"].notna() & (both["Product2Id"] != both["sf.Product2Id"])
-    ].iterrows():
+    ].to_dict("records"):
         if missing(row["PricebookEntryId"]):
             warn(
                 pd.DataFrame([row]),
@@ -525,20 +530,20 @@ def plan_lines(
             f"line {row['line_id']} now has {_item_text(row)}: the Product "
             "of an Opportunity Product cannot change, so it is replaced",
         )
-    for _, row in merged[merged["_merge"] == "right_only"].iterrows():
+    for row in merged[merged["_merge"] == "right_only"].to_dict("records"):
         delete(
             row["OpportunityId"],
             row["sf.Id"],
             f"line {row['line_id']} is no longer on {key_of[row['OpportunityId']]}",
         )
-    for _, row in current[twice].iterrows():
+    for row in current[twice].to_dict("records"):
         delete(
             row["OpportunityId"],
             row["Id"],
             f"a second Opportunity Product for line {row['line_id']}",
         )
     adopted, left_new, left_unlinked = _adopt(merged[merged["_merge"] == "left_only"], unlinked)
-    for _, row in adopted.iterrows():
+    for row in adopted.to_dict("records"):
         update(row, writes)
     no_item = left_new[left_new["Product2Id"].isna()]
     warn(
@@ -558,7 +563,7 @@ def plan_lines(
             for _, r in unpriced.iterrows()
         ],
     )
-    for _, row in left_new[left_new["PricebookEntryId"].notna()].iterrows():
+    for row in left_new[left_new["PricebookEntryId"].notna()].to_dict("records"):
         problem = create(row)
         if problem:
             warn(pd.DataFrame([row]), problem)
@@ -632,7 +637,8 @@ def amount_notes(pairs: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
             money(amount) or Decimal(0)
         )
     keys, reasons = [], []
-    for _, row in pairs.iterrows():
+    needed = [c for c in ("entity", "Id", "TotalAmt", "key", "sf.Id", "sf.Name") if c in pairs.columns]
+    for row in pairs[needed].to_dict("records"):
         lines_sum = totals.get((row["entity"], row["Id"]), Decimal(0)).quantize(CENT)
         total = (money(row["TotalAmt"]) or Decimal(0)).quantize(CENT)
         if lines_sum != total:
@@ -676,11 +682,11 @@ def plan_transactions(
                       tuple(custom_line_writes(line_map)))
     plan.retry.extend(retry_id(k) for k in sorted(held))
     touched = {r["opportunity"] for r in plan.line_creates + plan.line_updates + plan.line_deletes}
-    for idx, changes in zip(pairs.index, header_changes(pairs, header_map), strict=True):
-        opp_id = pairs.at[idx, "sf.Id"]
+    for opp_id, key, changes in zip(pairs["sf.Id"].values, pairs["key"].values,
+                                    header_changes(pairs, header_map), strict=True):
         if changes or opp_id in touched:
             plan.opportunities.append(
-                {"key": pairs.at[idx, "key"], "Id": opp_id, **changes, "Last_Sync_Date__c": None}
+                {"key": key, "Id": opp_id, **changes, "Last_Sync_Date__c": None}
             )
     plan.skips = pd.concat(
         [f for f in (type_skips, plan.skips, unfit_skips) if len(f)] or [empty_skips()], ignore_index=True

@@ -116,3 +116,37 @@ def test_given_item_sync_off_when_the_area_runs_then_it_reads_and_writes_nothing
     assert (report["created"], report["updated"], report["failed"]) == (0, 0, 0)
     assert steps.commit(run, extracted, report, state=state) == {}
     assert state.first_run_done("items.export") is None
+
+
+def test_given_many_items_when_planned_together_then_each_gets_what_it_gets_alone():
+    """R-ITM-1/2/3, R-PRE-2, R-GEN-4: the plan of many items at once (new, unchanged, a changed
+    price, renamed, made inactive, inactive and new, a Category, an unlinked code) is, item by
+    item and in order, what each gets alone (pins the per-item loop)."""
+    rows = [WIDGET, CONSULT, ("9", "Hardware", "Hardware", "Category", True, None, None),
+            ("11", "Gear", "Hardware:Gear", "Inventory", True, "Gear", "3.333"),
+            ("12", "Old", "Old", "Service", False, None, "1"), ("13", "Bolt", "Hardware:Bolt", "Inventory", True,
+                                                                "Bolt", "0.10"),
+            ("14", "Nut", "Hardware:Nut", "Inventory", False, "Nut", "0.05"), ("15", "Dup", "Dup", "Service",
+                                                                              True, None, "9")]
+    products = pd.DataFrame([
+        {"Id": "01tW", EXT_ID: "7", "Name": "Widget", "ProductCode": "Hardware:Widgets:Widget",
+         "Description": "A widget", "IsActive": True},
+        {"Id": "01tG", EXT_ID: "11", "Name": "Gears", "ProductCode": "Hardware:Gear", "Description": "Gear",
+         "IsActive": True},
+        {"Id": "01tB", EXT_ID: "13", "Name": "Bolt", "ProductCode": "Hardware:Bolt", "Description": "Bolt",
+         "IsActive": True},
+        {"Id": "01tN", EXT_ID: "14", "Name": "Nut", "ProductCode": "Hardware:Nut", "Description": "Nut",
+         "IsActive": True}])
+    entries = pd.DataFrame([{"Id": "01uW", "Product2Id": "01tW", "UnitPrice": "12.5", "IsActive": True},
+                            {"Id": "01uG", "Product2Id": "01tG", "UnitPrice": "3.33", "IsActive": True},
+                            {"Id": "01uB", "Product2Id": "01tB", "UnitPrice": "0.2", "IsActive": True}])
+    codes = frozenset({"Dup"})
+    together = plan_items(items(*rows), products, entries, unlinked_codes=codes)
+    alone = [plan_items(items(r), products, entries, unlinked_codes=codes) for r in rows]
+    assert together.products == [p for plan in alone for p in plan.products]
+    assert together.prices == [p for plan in alone for p in plan.prices]
+    skipped = pd.concat([plan.skips for plan in alone if len(plan.skips)], ignore_index=True)
+    assert together.skips.to_dict("records") == skipped.to_dict("records")
+    assert [p[EXT_ID] for p in together.products] == ["8", "11", "14"]
+    assert [p["item_id"] for p in together.prices] == ["8", "13"]
+    assert list(together.skips["key"]) == ["QB:9", "QB:12", "QB:15"]

@@ -153,3 +153,35 @@ def test_given_many_opportunities_when_eligibility_is_checked_then_it_is_vectori
     lines = pd.DataFrame({"OpportunityId": opps["Id"]})
     blocked = rules.eligibility(opps, lines, online=True)
     assert len(blocked) == 3 * n // 4
+
+
+def test_given_interleaved_opportunities_when_planned_together_then_each_gets_what_it_gets_alone():
+    """R-OPP-1..4, R-GEN-5: the plan of many opportunities (lines, contacts and problems mixed in
+    any order) is, per opportunity, exactly the plan of that opportunity alone: the same payload,
+    line order and Ids, skip reason and retry (pins the per-opportunity grouping)."""
+    opps = [opp("o1", Terms__c="Net 30", PO_Number__c="PO-1"), opp("o2", Transaction_Type__c="Sales Receipt"),
+            opp("o3"), opp("o4", Class__c="West"), opp("o5", IsWon=False), opp("o6", Description="x" * 1001),
+            opp("o7", **{"Account.External_Account_ID__c": "61"}), opp("o8")]
+    lines = [line("l9", "o7", item="6", qty=2, price=3.335, sort=2), line("l1", "o1", item="6", sort=2),
+             line("l3", "o3", code="Nope"), line("l2", "o1", code="Services:Setup", sort=1),
+             line("l5", "o2", item="5", qty=-1), line("l4", "o4", item="5"), line("l6", "o5", item="5"),
+             line("l7", "o6", item="5"), line("l8", "o7", code="Hardware:Widget", sort=1),
+             line("l10", "o8", item="5", sort=None), line("l11", "o8", item="6", sort=None),
+             line("l12", "o2", item="6", qty=3)]
+    for ln in lines:  # one type per column, as a frame of many has
+        ln["Quantity"], ln["UnitPrice"] = float(ln["Quantity"]), float(ln["UnitPrice"])
+    contacts = [{"OpportunityId": "o7", "ContactId": "003", "Contact.MailingCity": "Austin"},
+                {"OpportunityId": "o1", "ContactId": "004", "Contact.OtherCity": "Boston"}]
+    inputs = {"terms": {"Net 30": "3"}, "custom_fields": {"PO Number": "2"}}
+    together = plan(opps, lines, contacts, **inputs)
+    creates, skipped, retry = [], {}, []
+    for o in opps:
+        alone = plan([o], [ln for ln in lines if ln["OpportunityId"] == o["Id"]],
+                     [c for c in contacts if c["OpportunityId"] == o["Id"]], **inputs)
+        creates += alone.creates.to_dict("records")
+        skipped |= reasons(alone)
+        retry += alone.retry
+    assert together.creates.to_dict("records") == creates
+    assert reasons(together) == skipped and together.retry == sorted(retry)
+    assert [c["key"] for c in creates] == ["o1", "o2", "o7", "o8"]
+    assert json.loads(together.creates.iloc[2]["line_ids"]) == ["l8", "l9"]
