@@ -32,7 +32,7 @@ help:
 	@echo "make sync          one run of sfqb_sync through Airflow (against the sandbox in \$$SANDBOX_DIR if running)"
 	@echo "make ui            Airflow standalone at http://localhost:8080 with the sandbox and connections"
 	@echo "make lint          ruff"
-	@echo "make bench         the benchmarks: whole sync at 1k and 10k customers, matching at 1M rows (bench/README.md)"
+	@echo "make bench         the benchmarks: whole sync at 1k and 10k customers, matching and planning at 1M rows (bench/README.md)"
 	@echo "make soak          the business simulation: SOAK_DAYS (30) of business and faults, sfqb_sync hourly, invariants after each run; hours (docs/simulation.md)"
 
 install:
@@ -81,7 +81,8 @@ ui: install sandbox
 		$(BIN)/airflow standalone
 
 # The standard benchmark set (issue 14; bench/README.md): the whole sync at BENCH_SIZES customers
-# with realistic latency and QuickBooks throttling, then first-run matching up to 1M x 1M rows.
+# with realistic latency and QuickBooks throttling, then first-run matching up to 1M x 1M rows and
+# each area's plan up to 1M rows (bench.planning).
 # Results in BENCH_OUT (JSON and markdown). 24 minutes on the 2-core dev machine (26 Nov 2026):
 # the 10k initial sync alone is 15 (bench/README.md says where it goes); BENCH_SIZES=1000: 3.
 BENCH_SIZES ?= 1000,10000
@@ -90,6 +91,7 @@ BENCH_OUT ?= bench/results
 bench: install
 	@$(BIN)/python -m bench.sync --sizes $(BENCH_SIZES) --out $(BENCH_OUT)
 	@$(BIN)/python -m bench.matching --out $(BENCH_OUT)
+	@$(BIN)/python -m bench.planning --out $(BENCH_OUT)
 
 # The business simulation (issue 15; docs/simulation.md): SOAK_DAYS simulated days of business on
 # both sandbox servers with random faults, sfqb_sync SOAK_RUNS_PER_DAY times a day on the sandbox

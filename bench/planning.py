@@ -1,0 +1,319 @@
+"""Benchmark: each area's pure plan at up to 1M rows (issue 14: "the pure transforms alone").
+
+    python -m bench.planning [--rows 1000000] [--capture 1000] [--out bench/results]
+
+Inputs are real extracts, grown. Both sandbox servers start in a temporary directory, are
+seeded with a company of ``--capture`` customers (as ``bench.sync`` seeds them, no latency,
+no throttling) and the sync runs twice an hour apart, every area's extract -> plan -> load ->
+commit as its tasks call them (``bench.sync._area_steps``): the **initial** sync (everything
+new on both sides) and the **second** run, which re-reads what the first wrote (mostly
+unchanged records, a few changed). Each area's extract of both runs is kept. Then every frame
+of an extract is grown to N rows by whole copies of the extract: copy k gives every id a fresh
+value (QuickBooks ids + k * 10^8, Salesforce ids with k in their counter) and every name a
+suffix, the same function on every frame, so the references between frames (a customer's
+Salesforce link, an opportunity's lines, an invoice's customer) hold inside each copy and the
+proportions of new / changed / unchanged / skipped rows are those of the captured runs.
+Catalogue lookups (terms, classes, custom field names, price book) stay as they are.
+
+For each area, scenario and size (``--sizes``, the largest is ``--rows``): the wall time of the
+area's ``plan`` step alone (``sfqb.steps.<area>.plan``: the pure rules plus the frames it
+returns), then its peak traced memory (tracemalloc) in a second pass; process max RSS at the
+end. Results in ``--out``/planning.json and planning.md; bench/README.md explains them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import json
+import logging
+import pickle
+import re
+import resource
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bench.invoices import _machine
+from bench.items import _connections
+
+AREAS = ("items", "customers", "opportunities", "transactions", "invoices")
+SCENARIOS = ("initial", "second")
+RUN_INTERVAL = dt.timedelta(hours=1)
+
+
+# ------------------------------------------------------------------ capture real extracts
+def capture(size: int) -> dict:
+    """{scenario: {area: (run, extract)}} from two real runs at ``size`` customers."""
+    from bench.sync import INSTALL_AGE, Tally, _area_steps, _seed
+    from sfqb.hooks.token_store import InMemoryTokenStore
+    from sfqb.preferences import Preferences
+    from sfqb.state import InMemoryVariables, SyncState
+    from sfqb.steps.common import run_context
+    from sfqb_sandbox.admin_client import SandboxProcess
+
+    captured: dict = {}
+    with tempfile.TemporaryDirectory(prefix="sfqb-bench-planning-") as tmp:
+        process = SandboxProcess(Path(tmp), seed="empty")
+        admin = process.start(timeout=900)
+        try:
+            _seed(admin, size)
+            _connections(admin)
+            state, tokens, tally = SyncState(InMemoryVariables()), InMemoryTokenStore(), Tally()
+            install = dt.datetime.now(dt.UTC) - INSTALL_AGE
+            for i, scenario in enumerate(SCENARIOS):
+                if i:
+                    admin.set_clock("quickbooks", advance_seconds=RUN_INTERVAL.total_seconds())
+                time.sleep(1.1)
+                upper = dt.datetime.fromisoformat(admin.call("quickbooks", "GET", "clock")["now"])
+                run = run_context(run_id=f"bench-planning-{scenario}", upper_bound=upper, install_date=install,
+                                  preferences_json=Preferences().as_json())
+                captured[scenario] = {}
+                for area in ("preflight", *AREAS):
+                    made: dict = {}
+
+                    def pair(k: int, made=made) -> tuple:
+                        if k not in made:
+                            made[k] = tally.hooks(tokens)
+                        return made[k]
+
+                    results: dict = {}
+                    for name, step in _area_steps(area, run, lambda k, p=pair: p(k)[0],
+                                                  lambda k, p=pair: p(k)[1], state):
+                        results[name] = step(results)
+                    if area != "preflight":
+                        captured[scenario][area] = (run, results["extract"])
+                print(f"bench.planning: captured the {scenario} run at {size:,} customers", flush=True)
+        finally:
+            process.stop()
+    return captured
+
+
+# ------------------------------------------------------------------ growing an extract to N rows
+QB_ID_COLUMNS = frozenset({
+    "Id", "ParentRef.value", "CustomerRef.value", "TxnId", "SalesItemLineDetail.ItemRef.value",
+    "External_Account_ID__c", "Account.External_Account_ID__c", "Parent.External_Account_ID__c",
+    "BillingContact.External_Contact_ID__c", "External_Item_ID__c", "Product2.External_Item_ID__c",
+    "External_Transaction_ID__c", "External_Invoice_ID__c", "item_id", "invoice_id", "sales_order_id",
+})
+NAME_COLUMNS = frozenset({
+    "DisplayName", "CompanyName", "FullyQualifiedName", "PrintOnCheckName", "Name", "ParentRef.name",
+    "ProductCode", "Product2.ProductCode", "Product2.Name", "SalesItemLineDetail.ItemRef.name",
+})
+# "Entity:TxnId:Line" / "InvoiceId:OpportunityId" / "Entity:Id": the QuickBooks id's position
+COMPOUND_COLUMNS = {"External_Line_ID__c": 1, "External_Invoice_Line_ID__c": 1, "External_ID__c": 0}
+KEPT = frozenset({("Name", "sf_invoices")})  # "Invoice <DocNumber>": DocNumber is kept
+LINE_FRAMES = frozenset({"lines"})  # their Id is the line's number inside its transaction
+QB, SF, NAME = "\x01", "\x02", "\x03"  # where copy k's token goes in a value's template
+MARKS = re.compile("([\x01\x02\x03])")
+SF_ID = re.compile(r"\b(?!01s)([0-9a-zA-Z]{3}5g)00000([0-9a-zA-Z]{5}[A-Z0-5]{3})\b")  # not the price book
+PRINCIPAL = {"items": ("items",), "customers": ("qb_changed", "sf_changed"), "opportunities": ("opportunities",),
+             "transactions": ("transactions",), "invoices": ("invoices",)}
+
+
+def _tokens(copies: int, n: int) -> dict[str, np.ndarray]:
+    """Copy k's token per kind, one per row of ``copies`` copies of ``n`` rows: QuickBooks ids
+    get k + 1 before their 8 digits, Salesforce ids k in 5 digits of their counter, names " #k"."""
+    ks = np.repeat(np.arange(copies), n)
+    return {QB: (ks + 1).astype(str).astype(object), SF: np.char.zfill(ks.astype(str), 5).astype(object),
+            NAME: np.char.add(" #", ks.astype(str)).astype(object)}
+
+
+def _template(column: str, frame_name: str, value):
+    """The value with markers where each copy puts its token (None: the value is kept)."""
+    if not isinstance(value, str) or not value:
+        return None
+    if column in NAME_COLUMNS and (column, frame_name) not in KEPT:
+        return NAME.join(value.split(":")) + NAME
+    parts = value.split(":")
+    position = COMPOUND_COLUMNS.get(column)
+    if position is None and column in QB_ID_COLUMNS and not (column == "Id" and frame_name in LINE_FRAMES):
+        position = 0 if len(parts) == 1 else None
+    if position is not None and len(parts) > position and parts[position].isdigit() and len(parts[position]) <= 8:
+        parts[position] = QB + parts[position].zfill(8)
+    text = SF_ID.sub(lambda m: m.group(1) + SF + m.group(2), ":".join(parts))
+    return text if MARKS.search(text) else None
+
+
+def grow_frame(name: str, frame: pd.DataFrame, copies: int) -> pd.DataFrame:
+    """``copies`` copies of ``frame``, copy k with fresh ids and names (vectorised over copies:
+    the templates are made once from the frame's own rows)."""
+    if copies <= 1 or frame.empty:
+        return frame
+    n = len(frame)
+    out = frame.iloc[np.tile(np.arange(n), copies)].reset_index(drop=True)
+    tokens = None
+    for column in frame.columns:
+        templates = [_template(column, name, v) for v in frame[column].tolist()]
+        if not any(templates):
+            continue
+        tokens = tokens or _tokens(copies, n)
+        pieces = [MARKS.split(t) if t else [] for t in templates]
+        width = max(len(p) for p in pieces)
+        grown = None
+        for j in range(width):
+            base = np.array([p[j] if j < len(p) else "" for p in pieces], dtype=object)
+            col = np.tile(base, copies)
+            if j % 2:  # a marker: the copy's token of that kind
+                col = np.select([col == QB, col == SF, col == NAME], [tokens[QB], tokens[SF], tokens[NAME]], "")
+            grown = col if grown is None else grown + col
+        keep = np.tile(np.array([t is None for t in templates]), copies)
+        values = np.where(keep, out[column].to_numpy(dtype=object), grown)
+        out[column] = pd.Series(values, dtype=frame[column].dtype)
+    return out
+
+
+def grow(area: str, extract: dict, copies: int) -> dict:
+    """The extract as if the company were ``copies`` times as large (frames and name/id lists)."""
+    out = {}
+    for key, value in extract.items():
+        if isinstance(value, pd.DataFrame):
+            out[key] = grow_frame(key, value, copies)
+        elif key in ("unlinked_names", "unlinked_codes", "own_type_exists"):
+            column = {"unlinked_names": "Name", "unlinked_codes": "ProductCode"}.get(key, "External_Line_ID__c")
+            out[key] = grow_frame("lists", pd.DataFrame({column: value}, dtype=object), copies)[column].tolist()
+        else:
+            out[key] = value
+    return out
+
+
+# ------------------------------------------------------------------ measuring
+def _lengths(result: dict) -> dict:
+    return {k: len(v) for k, v in result.items() if isinstance(v, (pd.DataFrame, list, dict)) and k != "limits"}
+
+
+def principal_rows(area: str, extract: dict) -> int:
+    return max(len(extract[name]) for name in PRINCIPAL[area])
+
+
+def measure(area: str, run: dict, extract: dict, rows: int, base_counts: dict, trace: bool = True) -> dict:
+    """The area's plan step on its extract grown to about ``rows`` principal rows."""
+    from importlib import import_module
+
+    plan = import_module(f"sfqb.steps.{area}").plan
+    copies = max(1, round(rows / principal_rows(area, extract)))
+    started = time.perf_counter()
+    grown = grow(area, extract, copies)
+    grow_seconds = time.perf_counter() - started
+    gc.collect()
+    started, cpu = time.perf_counter(), time.process_time()
+    result = plan(run, grown)
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
+    counts = _lengths(result)
+    expected = {k: n * copies for k, n in base_counts.items()}
+    del result
+    gc.collect()
+    peak = None
+    if trace:
+        tracemalloc.start()
+        plan(run, grown)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    return {"rows": principal_rows(area, grown), "copies": copies,
+            "input_rows": {k: len(v) for k, v in grown.items() if isinstance(v, pd.DataFrame)},
+            "seconds": round(seconds, 2), "cpu_seconds": round(cpu_seconds, 2), "peak_traced_mib": None if peak is None else round(peak / 2**20, 1),
+            "max_rss_mib_after": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "result": counts, "same_as_copies": counts == expected, "grow_seconds": round(grow_seconds, 2)}
+
+
+def run_all(captured: dict, sizes: list[int], areas=AREAS, done=lambda rows: None,
+            trace_max_rows: int | None = None) -> list[dict]:
+    """Every area and scenario at the first size, then the next size (``done`` after each row)."""
+    from importlib import import_module
+
+    rows, bases = [], {}
+    for scenario, by_area in captured.items():
+        for area in areas:
+            run, extract = by_area[area]
+            if principal_rows(area, extract) == 0:
+                rows.append({"scenario": scenario, "area": area, "empty": True})
+                print(f"bench.planning: {scenario} {area}: the captured run read nothing", flush=True)
+            else:  # also the one-time imports (great-expectations), outside the measurements
+                bases[scenario, area] = _lengths(import_module(f"sfqb.steps.{area}").plan(run, extract))
+    for size in sizes:
+        for (scenario, area), base in bases.items():
+            run, extract = captured[scenario][area]
+            row = {"scenario": scenario, "area": area, "captured_rows": principal_rows(area, extract),
+                   "captured_result": base,
+                   **measure(area, run, extract, size, base, trace=trace_max_rows is None or size <= trace_max_rows)}
+            rows.append(row)
+            done(rows)
+            print(f"bench.planning: {scenario} {area} {row['rows']:>9,} rows: {row['seconds']:>7.2f} s "
+                  f"({row['cpu_seconds']:.2f} s CPU), peak {row['peak_traced_mib']} MiB traced; "
+                  f"{row['result']}", flush=True)
+    return rows
+
+
+def markdown(result: dict) -> str:
+    m = result["machine"]
+    lines = [
+        "# Planning benchmark (issue 14: the pure transforms at 1M rows)", "",
+        f"`python -m bench.planning --rows {result['sizes'][-1]} --capture {result['capture']}` (how to read it: "
+        "bench/README.md). Each area's `plan` step alone on real extracts of a "
+        f"{result['capture']:,}-customer sandbox company (captured in {result['capture_seconds']:g} s), grown to "
+        "N rows by copies with fresh ids and names.", "",
+        f"Machine: {m['cpus']} CPUs ({m['cpu']}), {m['memory_gib']} GiB, {m['platform']}, Python {m['python']}, "
+        f"pandas {pd.__version__}; shared with other work (load average {m['load_average_at_end'][0]} at the end). "
+        f"Process max RSS {result['max_rss_mib']:,} MiB. Whole benchmark {result['seconds']:g} s.", "",
+        "| scenario | area | rows (principal frame) | all input rows | seconds | CPU seconds | peak traced MiB | "
+        "µs CPU / row | result (rows per output) | = copies x captured |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in result["rows"]:
+        if r.get("empty"):
+            lines.append(f"| {r['scenario']} | {r['area']} | 0 (the captured run read nothing) | | | | | | | |")
+            continue
+        result_text = ", ".join(f"{k} {v:,}" for k, v in r["result"].items() if v)
+        lines.append(
+            f"| {r['scenario']} | {r['area']} | {r['rows']:,} | {sum(r['input_rows'].values()):,} | {r['seconds']:g} | "
+            f"{r['cpu_seconds']:g} | {'not traced' if r['peak_traced_mib'] is None else r['peak_traced_mib']} | {1e6 * r['cpu_seconds'] / r['rows']:.1f} | {result_text} | "
+            f"{'yes' if r['same_as_copies'] else 'NO'} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="the largest size (principal rows)")
+    parser.add_argument("--sizes", default=None, help="sizes to measure (default 10000,100000,--rows)")
+    parser.add_argument("--capture", type=int, default=1000, help="customers of the captured company")
+    parser.add_argument("--areas", default=",".join(AREAS))
+    parser.add_argument("--capture-file", type=Path, default=None,
+                        help="a capture to reuse (pickle, made by an earlier run); written when missing")
+    parser.add_argument("--trace-max-rows", type=int, default=None,
+                        help="no tracemalloc pass above this size (default: every size)")
+    parser.add_argument("--out", default=str(Path(__file__).with_name("results")))
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else sorted({10_000, 100_000, args.rows})
+    started = time.perf_counter()
+    if args.capture_file and args.capture_file.exists():
+        captured = pickle.loads(args.capture_file.read_bytes())
+    else:
+        captured = capture(args.capture)
+        if args.capture_file:
+            args.capture_file.write_bytes(pickle.dumps(captured))
+    capture_seconds = time.perf_counter() - started
+    logging.disable(logging.CRITICAL)  # the plans log per run, not per row; keep the output readable
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    def write(rows: list[dict]) -> dict:  # after every measurement: a cut-short run keeps its rows
+        result = {"benchmark": "planning (pure pandas rules per area)", "capture": args.capture,
+                  "capture_seconds": round(capture_seconds, 1), "sizes": sizes, "machine": _machine(),
+                  "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                  "seconds": round(time.perf_counter() - started, 1), "rows": rows}
+        (out / "planning.json").write_text(json.dumps(result, indent=2) + "\n")
+        (out / "planning.md").write_text(markdown(result))
+        return result
+
+    rows = run_all(captured, sizes, args.areas.split(","), done=write, trace_max_rows=args.trace_max_rows)
+    write(rows)
+    return 0 if all(r.get("empty") or r["same_as_copies"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
