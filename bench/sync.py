@@ -150,11 +150,12 @@ def _area_steps(area: str, run: dict, sf, qb, state) -> list:
                 ("match", lambda r: preflight.match(run, sf=sf(1), qb=qb(1), state=state))]
     steps = import_module(f"sfqb.steps.{area}")
     run = area_run(run, area)
-    load_takes_qb = "qb" in inspect.signature(steps.load).parameters
+    takes = inspect.signature(steps.load).parameters
+    more = {"qb": lambda: qb(2), "state": lambda: state}
     return [
         ("extract", lambda r: steps.extract(run, sf=sf(0), qb=qb(0), state=state)),
         ("plan", lambda r: steps.plan(run, r["extract"])),
-        ("load", lambda r: steps.load(run, r["plan"], sf=sf(2), **({"qb": qb(2)} if load_takes_qb else {}))),
+        ("load", lambda r: steps.load(run, r["plan"], sf=sf(2), **{k: v() for k, v in more.items() if k in takes})),
         ("commit", lambda r: steps.commit(run, r["extract"], r["load"], state=state)),
     ]
 

@@ -15,6 +15,9 @@ Keys:
   whatever their timestamps (R-GEN-5: nothing is lost). A record that keeps failing unchanged is
   retried less often (``retry_delay``), so a quiet run's cost does not grow with the records
   that cannot succeed; one that changes is read by its window at once anyway.
+- ``sfqb.pending.<area>``: ``{"records": {Salesforce Id: QuickBooks name}, "run_id"}``, creates
+  sent to QuickBooks whose link was not yet recorded in Salesforce: a later run adopts what an
+  interrupted load created even after the record was renamed (R-GEN-3).
 
 The storage is a ``VariableBackend``: Airflow's Task SDK inside tasks, the metadata database in
 the CLI, a dict in unit tests.
@@ -35,6 +38,7 @@ INSTALL_KEY = "sfqb.install"
 FIRST_RUN_PREFIX = "sfqb.first_run."
 MIGRATION_KEY = "sfqb.migration"
 RETRY_PREFIX = "sfqb.retry."
+PENDING_PREFIX = "sfqb.pending."
 # After a record's n-th failure in a row, its next retry waits this long (the last value for
 # every later one): the first retry is always the next run (R-GEN-5), then 2 h, 4 h, ... a day.
 RETRY_DELAYS = (dt.timedelta(0), *(dt.timedelta(hours=h) for h in (2, 4, 8, 16, 24)))
@@ -237,6 +241,18 @@ class SyncState:
         elif self.backend.get(RETRY_PREFIX + stream) is not None:
             self.backend.delete(RETRY_PREFIX + stream)
 
+    # -- creates sent, links not yet recorded ----------------------------------------------
+    def pending_creates(self, area: str) -> dict[str, str]:
+        saved = self._load(PENDING_PREFIX + area)
+        return dict(saved["records"]) if saved else {}
+
+    def save_pending_creates(self, area: str, records: dict[str, str], *, run_id: str) -> None:
+        """Replace the area's pending creates (an empty mapping removes them)."""
+        if records:
+            self._save(PENDING_PREFIX + area, {"records": dict(sorted(records.items())), "run_id": run_id})
+        elif self.backend.get(PENDING_PREFIX + area) is not None:
+            self.backend.delete(PENDING_PREFIX + area)
+
     # -- install date ----------------------------------------------------------------------
     def install_date(self) -> dt.datetime | None:
         saved = self._load(INSTALL_KEY)
@@ -278,7 +294,7 @@ class SyncState:
     @staticmethod
     def is_state_key(key: str) -> bool:
         return key.startswith(
-            (WATERMARK_PREFIX, FIRST_RUN_PREFIX, RETRY_PREFIX, INSTALL_KEY, MIGRATION_KEY)
+            (WATERMARK_PREFIX, FIRST_RUN_PREFIX, RETRY_PREFIX, PENDING_PREFIX, INSTALL_KEY, MIGRATION_KEY)
         ) and key not in NOT_STATE
 
     def show(self) -> dict[str, Any]:

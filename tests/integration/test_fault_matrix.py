@@ -94,7 +94,7 @@ class Area:
         planned = self.steps.plan(run, extracted)
         if before_load is not None:
             before_load()
-        report = self.steps.load(run, planned, **_kwargs(self.steps.load, sf=sf, qb=qb))
+        report = self.steps.load(run, planned, **_kwargs(self.steps.load, sf=sf, qb=qb, state=self.state))
         self.steps.commit(run, extracted, report, state=self.state)
         return report
 
@@ -380,12 +380,6 @@ def test_given_a_create_whose_answer_is_lost_when_items_sync_then_the_load_stops
     scenario.check(synced=True)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "steps/customers.py finds a customer an interrupted load created only by its DisplayName "
-    "(6240 on the next create); after a rename nothing ties it to its Account, so a second "
-    "customer is made (and the orphan later gets an Account of its own). Proposed fix in the "
-    "fault-matrix report: remember the creates (Account Id -> DisplayName) before the batch and "
-    "adopt those customers on the next run."))
 def test_given_a_customer_created_by_a_failed_load_when_its_account_is_renamed_before_the_next_run_then_no_second_customer(sync_env):
     """R-GEN-3: a load creates the QuickBooks customers, then fails before the Accounts record
     their links (the daily API quota is spent); a person renames one Account before the next
@@ -419,7 +413,7 @@ def load_in_child(run: dict, area: str) -> None:
     steps = import_module(f"sfqb.steps.{area}")
     state = SyncState(MetadataDbVariables())
     extracted = steps.extract(run, state=state)
-    report = steps.load(run, steps.plan(run, extracted))
+    report = steps.load(run, steps.plan(run, extracted), **_kwargs(steps.load, state=state))
     steps.commit(run, extracted, report, state=state)
 
 

@@ -136,3 +136,14 @@ def test_given_linked_records_when_added_for_a_reread_then_they_are_due_and_not_
     state.save_retries("quickbooks.Item", ["1"], run_id="r1", at=T0 + HOUR)
     state.add_retries("quickbooks.Item", ["1", "2"], run_id="m")
     assert state.retries("quickbooks.Item", at=T0 + 2 * HOUR) == ["2"]
+
+
+def test_given_creates_sent_when_saved_then_they_are_state_until_cleared():
+    """R-GEN-3: the customers QuickBooks was asked to create stay known (shown by ``state show``)
+    until their links are recorded, so an interrupted load's customers can be adopted."""
+    state = SyncState(InMemoryVariables())
+    state.save_pending_creates("customers", {"001B": "Beta", "001A": "Alpha"}, run_id="r1")
+    assert state.pending_creates("customers") == {"001A": "Alpha", "001B": "Beta"}
+    assert "sfqb.pending.customers" in state.show()
+    state.save_pending_creates("customers", {}, run_id="r2")
+    assert state.pending_creates("customers") == {} and state.show() == {}

@@ -220,24 +220,57 @@ def sf_values_by_id(
     return out
 
 
-def _write_to_quickbooks(plan: dict, sf, qb, done: list[dict], run_id: str, maps: dict) -> list[dict]:
+def _adopt_pending(creates: pd.DataFrame, pending: dict[str, str], sf, qb) -> dict[str, dict]:
+    """Creates an earlier, interrupted load already sent (``pending``: Account Id -> the name it
+    sent) whose customer exists and is linked to no Account: Account Id -> that customer. The
+    Account may have been renamed since, so the duplicate-name check cannot find it."""
+    sent = {key: pending[key] for key in creates["key"].astype(str) if key in pending} if pending else {}
+    if not sent:
+        return {}
+    found = {rules.name_key(c["DisplayName"]): c for c in qb.query_in(
+        "Customer", "DisplayName", sorted(set(sent.values())), include_inactive=True)}
+    linked = set(ex.sf_accounts_linked_to(sf, [str(c["Id"]) for c in found.values()])[rules.ACCOUNT_EXT_ID]
+                 .dropna().astype(str))
+    adopted = {key: found[rules.name_key(name)] for key, name in sent.items()
+               if rules.name_key(name) in found and str(found[rules.name_key(name)]["Id"]) not in linked}
+    for key, customer in adopted.items():
+        log.info("customers: Account %s: QuickBooks customer %s (%r) was created for it by an interrupted "
+                 "load; it is updated and linked instead of created again (R-GEN-3)",
+                 key, customer["Id"], customer["DisplayName"])
+    return adopted
+
+
+def _write_to_quickbooks(plan: dict, sf, qb, done: list[dict], run_id: str, maps: dict,
+                         state) -> tuple[list[dict], set[str]]:
     """Creates and updates in QuickBooks; returns the Salesforce Account updates that record
-    the links (External Account ID), Last Sync Date and cleared Sync Me.
+    the links (External Account ID), Last Sync Date and cleared Sync Me, and the QuickBooks Ids
+    adopted from an interrupted load (their values come from the Account this run).
 
     Idempotency (R-GEN-3): a retried task sends the same batches with the same requestids, so
     QuickBooks replays its first answers; a create refused as a duplicate name (an earlier,
-    interrupted run created it) is adopted by ``_adopt_duplicates``."""
+    interrupted run created it) is adopted by ``_adopt_duplicates``; the names of the creates
+    are kept (``SyncState.pending_creates``) until their links are recorded, so a customer an
+    interrupted load made is adopted even after its Account was renamed (``_adopt_pending``)."""
     from sfqb.hooks.quickbooks import BatchOp, request_id_for
 
     creates: pd.DataFrame = plan["customer_creates"]
     updates: pd.DataFrame = plan["customer_updates"]
     account_writes: list[dict] = []
     contact_writes: list[dict] = []
+    pending = state.pending_creates(rules.AREA) if len(creates) else {}
+    adopted = _adopt_pending(creates, pending, sf, qb)
     ops = [
+        BatchOp(key=row.key, operation="update", entity="Customer",
+                payload={**json.loads(row.payload), "Id": adopted[row.key]["Id"],
+                         "SyncToken": adopted[row.key]["SyncToken"], "sparse": True})
+        if row.key in adopted else
         BatchOp(key=row.key, operation="create", entity="Customer", payload=json.loads(row.payload),
                 request_id=request_id_for(row.key, "create.Customer"))
         for row in creates.itertuples()
     ]
+    sending = {op.key: op.payload.get("DisplayName") for op in ops if op.operation == "create"}
+    if sending:
+        state.save_pending_creates(rules.AREA, {**pending, **sending}, run_id=run_id)
     ops += [
         BatchOp(key=row.key, operation="update", entity="Customer",
                 payload={**json.loads(row.payload), "Id": row.Id, "SyncToken": row.SyncToken, "sparse": True})
@@ -273,26 +306,27 @@ def _write_to_quickbooks(plan: dict, sf, qb, done: list[dict], run_id: str, maps
             if not result.ok:
                 done.append(_outcome(f"{result.key}", FAILED, reason="billing Contact link: "
                                      + describe_issues(result.errors)))
-    return account_writes
+    return account_writes, {str(c["Id"]) for c in adopted.values()}
 
 
 def _adopt_duplicates(duplicates, contacts, sf, qb, stamp, done, contact_writes, just_linked) -> list[dict]:
     """A create refused as a duplicate name: if that QuickBooks customer is linked to no
     Account, it is the one an interrupted earlier attempt created (or a same-named customer
-    made in QuickBooks since the first run): link it instead of failing (R-GEN-3)."""
-    wanted_by = Counter(duplicates.values())
-    names = sorted(wanted_by)
+    made in QuickBooks since the first run): link it instead of failing (R-GEN-3). Names are
+    compared as QuickBooks compares them for uniqueness (``name_key``: case and surrounding
+    spaces ignored), so "ZETA LLC" adopts the unlinked "Zeta LLC" it was refused for."""
+    wanted_by = Counter(rules.name_key(name) for name in duplicates.values())
     found: dict[str, str] = {}
-    for record in qb.query_in("Customer", "DisplayName", names, include_inactive=True):
-        found[record["DisplayName"]] = str(record["Id"])
+    for record in qb.query_in("Customer", "DisplayName", sorted(set(duplicates.values())), include_inactive=True):
+        found[rules.name_key(record["DisplayName"])] = str(record["Id"])
     taken = set(ex.sf_accounts_linked_to(sf, found.values())[rules.ACCOUNT_EXT_ID].dropna().astype(str))
     taken |= just_linked
     writes = []
     for key, name in duplicates.items():
-        qb_id = found.get(name)
-        if wanted_by[name] > 1:
+        qb_id = found.get(rules.name_key(name))
+        if wanted_by[rules.name_key(name)] > 1:
             done.append(_outcome(key, FAILED, reason=(
-                f"{wanted_by[name]} Salesforce accounts are named {name!r} and QuickBooks already has "
+                f"{wanted_by[rules.name_key(name)]} Salesforce accounts are named {name!r} and QuickBooks already has "
                 f"that name: link the right one (External Account ID) or rename the others")))
             continue
         if qb_id is None or qb_id in taken:
@@ -380,25 +414,40 @@ def _write_contacts(plan: dict, sf, done: list[dict], maps: dict) -> None:
         done.append(row)
 
 
-def load(run: dict, plan: dict, *, sf=None, qb=None) -> dict:
+def _without(frame: pd.DataFrame, qb_ids: set[str]) -> pd.DataFrame:
+    if frame.empty or rules.ACCOUNT_EXT_ID not in frame.columns:
+        return frame
+    return frame[~frame[rules.ACCOUNT_EXT_ID].astype(str).isin(qb_ids)]
+
+
+def load(run: dict, plan: dict, *, sf=None, qb=None, state=None) -> dict:
     """Apply the plan: QuickBooks writes first (their Ids link back to Salesforce), then the
     Salesforce writes. Returns the area report with the records to retry next run."""
-    sf, qb = sf or salesforce_hook(), qb or quickbooks_hook()
+    sf, qb, state = sf or salesforce_hook(), qb or quickbooks_hook(), state or sync_state()
     done: list[dict] = []
 
     maps = customer_maps(run)
-    account_writes = _write_to_quickbooks(plan, sf, qb, done, run["run_id"], maps)
+    account_writes, adopted = _write_to_quickbooks(plan, sf, qb, done, run["run_id"], maps, state)
     written = {w["Id"] for w in account_writes}
     failed_now = {d["key"] for d in done if d["action"] == FAILED}
     account_writes += [
         {"Id": key, "Sync_Me__c": False}
         for key in plan["clear_sync_me"] if key not in written and key not in failed_now
     ]
+    unlinked = set()
     if account_writes:
         for result in sf.update("Account", account_writes):
             if not result.ok:
+                unlinked.add(str(result.key))
                 done.append(_outcome(result.key, FAILED, reason="recording the link in Salesforce: "
                                      + describe_issues(result.errors)))
+    pending = state.pending_creates(rules.AREA)
+    if pending:  # once its link is recorded, nothing of a create is left to adopt
+        state.save_pending_creates(rules.AREA, {k: v for k, v in pending.items() if k not in written or k in unlinked},
+                                   run_id=run["run_id"])
+    if adopted:  # their values come from the Account this run; last run's customer values are stale
+        plan = {**plan, "accounts": _without(plan["accounts"], adopted),
+                "contacts": _without(plan["contacts"], adopted)}
     _write_accounts(plan, sf, done, maps)
     _write_contacts(plan, sf, done, maps)
 
