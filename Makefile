@@ -91,7 +91,7 @@ BENCH_OUT ?= bench/results
 bench: install
 	@$(BIN)/python -m bench.sync --sizes $(BENCH_SIZES) --out $(BENCH_OUT)
 	@$(BIN)/python -m bench.matching --out $(BENCH_OUT)
-	@$(BIN)/python -m bench.planning --out $(BENCH_OUT)
+	@$(BIN)/python -m bench.planning --trace-max-rows 100000 --out $(BENCH_OUT)
 
 # The business simulation (issue 15; docs/simulation.md): SOAK_DAYS simulated days of business on
 # both sandbox servers with random faults, sfqb_sync SOAK_RUNS_PER_DAY times a day on the sandbox

@@ -249,14 +249,22 @@ def run_all(captured: dict, sizes: list[int], areas=AREAS, done=lambda rows: Non
     return rows
 
 
+def _traced(row: dict) -> str:
+    if row["peak_traced_mib"] is not None:
+        return f"{row['peak_traced_mib']:g}"
+    return f"not traced (process max RSS {row['max_rss_mib_after']:,.0f})"
+
+
 def markdown(result: dict) -> str:
     m = result["machine"]
     lines = [
         "# Planning benchmark (issue 14: the pure transforms at 1M rows)", "",
         f"`python -m bench.planning --rows {result['sizes'][-1]} --capture {result['capture']}` (how to read it: "
         "bench/README.md). Each area's `plan` step alone on real extracts of a "
-        f"{result['capture']:,}-customer sandbox company (captured in {result['capture_seconds']:g} s), grown to "
-        "N rows by copies with fresh ids and names.", "",
+        f"{result['capture']:,}-customer sandbox company ("
+        + ("a capture reused from `--capture-file`" if result["capture_seconds"] is None
+           else f"captured in {result['capture_seconds']:g} s") + "), grown to N rows by copies with fresh ids and names.",
+        *(["", "Runs: " + "; ".join(f"`{r}`" for r in result["runs"]) + "."] if result.get("runs") else []), "",
         f"Machine: {m['cpus']} CPUs ({m['cpu']}), {m['memory_gib']} GiB, {m['platform']}, Python {m['python']}, "
         f"pandas {pd.__version__}; shared with other work (load average {m['load_average_at_end'][0]} at the end). "
         f"Process max RSS {result['max_rss_mib']:,} MiB. Whole benchmark {result['seconds']:g} s.", "",
@@ -271,7 +279,7 @@ def markdown(result: dict) -> str:
         result_text = ", ".join(f"{k} {v:,}" for k, v in r["result"].items() if v)
         lines.append(
             f"| {r['scenario']} | {r['area']} | {r['rows']:,} | {sum(r['input_rows'].values()):,} | {r['seconds']:g} | "
-            f"{r['cpu_seconds']:g} | {'not traced' if r['peak_traced_mib'] is None else r['peak_traced_mib']} | {1e6 * r['cpu_seconds'] / r['rows']:.1f} | {result_text} | "
+            f"{r['cpu_seconds']:g} | {_traced(r)} | {1e6 * r['cpu_seconds'] / r['rows']:.1f} | {result_text} | "
             f"{'yes' if r['same_as_copies'] else 'NO'} |")
     return "\n".join(lines) + "\n"
 
@@ -290,7 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else sorted({10_000, 100_000, args.rows})
     started = time.perf_counter()
-    if args.capture_file and args.capture_file.exists():
+    reused = bool(args.capture_file and args.capture_file.exists())
+    if reused:
         captured = pickle.loads(args.capture_file.read_bytes())
     else:
         captured = capture(args.capture)
@@ -303,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def write(rows: list[dict]) -> dict:  # after every measurement: a cut-short run keeps its rows
         result = {"benchmark": "planning (pure pandas rules per area)", "capture": args.capture,
-                  "capture_seconds": round(capture_seconds, 1), "sizes": sizes, "machine": _machine(),
+                  "capture_seconds": None if reused else round(capture_seconds, 1), "sizes": sizes, "machine": _machine(),
                   "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                   "seconds": round(time.perf_counter() - started, 1), "rows": rows}
         (out / "planning.json").write_text(json.dumps(result, indent=2) + "\n")
