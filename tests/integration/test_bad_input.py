@@ -397,16 +397,7 @@ def _prepared_env(sandbox, monkeypatch) -> SyncEnv:
 
 
 # Cases whose fix belongs to another layer (reported in issue 15), kept failing until it lands.
-NOT_YET = {
-    "account case of a QuickBooks name": "steps.customers._adopt_duplicates matches the refused name exactly: "
-    "QuickBooks refuses 'ZETA EXISTING LLC' as a duplicate of its unlinked 'Zeta Existing LLC', which is not "
-    "adopted; the Account fails (a clear WARNING) on every run until a person links it",
-    "customer case of an unlinked Account": "the same: the customer stays unlinked (WARNING: link it) until the "
-    "Account is adopted",
-    "opportunity of an inactive customer": "steps.opportunities.extract does not read which customers are "
-    "inactive (OpportunityInputs.inactive_customers): QuickBooks refuses the create with a generic 610 "
-    "'Object Not Found' that names neither the Account nor the customer",
-}
+NOT_YET: dict[str, str] = {}  # case id -> why it cannot pass yet (xfail strict); empty: every case holds
 
 
 @pytest.mark.parametrize("case", [

@@ -241,10 +241,11 @@ def _adopt_pending(creates: pd.DataFrame, pending: dict[str, str], sf, qb) -> di
 
 
 def _write_to_quickbooks(plan: dict, sf, qb, done: list[dict], run_id: str, maps: dict,
-                         state) -> tuple[list[dict], set[str]]:
-    """Creates and updates in QuickBooks; returns the Salesforce Account updates that record
-    the links (External Account ID), Last Sync Date and cleared Sync Me, and the QuickBooks Ids
-    adopted from an interrupted load (their values come from the Account this run).
+                         state) -> tuple[list[dict], list[dict], set[str]]:
+    """Creates and updates in QuickBooks; returns the Salesforce Account and billing Contact
+    updates that record the links (External Account ID), Last Sync Date and cleared Sync Me, and
+    the QuickBooks Ids adopted from an interrupted load (their values come from the Account this
+    run). The Contact links go out with the QuickBooks -> Salesforce Contact updates, in one call.
 
     Idempotency (R-GEN-3): a retried task sends the same batches with the same requestids, so
     QuickBooks replays its first answers; a create refused as a duplicate name (an earlier,
@@ -301,12 +302,7 @@ def _write_to_quickbooks(plan: dict, sf, qb, done: list[dict], run_id: str, maps
         just_linked = {w[rules.ACCOUNT_EXT_ID] for w in account_writes}
         account_writes += _adopt_duplicates(duplicates, contacts, sf, qb, stamp, done, contact_writes,
                                             just_linked)
-    if contact_writes:
-        for result in sf.update("Contact", contact_writes):
-            if not result.ok:
-                done.append(_outcome(f"{result.key}", FAILED, reason="billing Contact link: "
-                                     + describe_issues(result.errors)))
-    return account_writes, {str(c["Id"]) for c in adopted.values()}
+    return account_writes, contact_writes, {str(c["Id"]) for c in adopted.values()}
 
 
 def _adopt_duplicates(duplicates, contacts, sf, qb, stamp, done, contact_writes, just_linked) -> list[dict]:
@@ -383,15 +379,14 @@ def _write_accounts(plan: dict, sf, done: list[dict], maps: dict) -> None:
             done.append(row)
 
 
-def _write_contacts(plan: dict, sf, done: list[dict], maps: dict) -> None:
-    """QB -> SF billing Contacts: in place when the Account has one, else upsert (R-ACC-8)."""
+def _write_contacts(plan: dict, sf, done: list[dict], maps: dict, links: list[dict]) -> None:
+    """QB -> SF billing Contacts: in place when the Account has one, else upsert (R-ACC-8); the
+    in-place updates share their calls with ``links``, the Contact side of new links."""
     contacts: pd.DataFrame = plan["contacts"]
-    if contacts.empty:
-        return
     stamp = now_stamp()
     fields = maps["customer_to_contact"].target_fields
     by_id, by_ext = [], []
-    for row in contacts.to_dict("records"):
+    for row in contacts.to_dict("records") if not contacts.empty else []:
         record = {f: (None if missing(row.get(f)) else row[f]) for f in fields}
         record.update({
             rules.CONTACT_EXT_ID: row[rules.CONTACT_EXT_ID],
@@ -404,12 +399,19 @@ def _write_contacts(plan: dict, sf, done: list[dict], maps: dict) -> None:
             by_ext.append(record)
         else:
             by_id.append({"Id": row["contact_id"], **record})
-    results = []
-    if by_id:
-        results += sf.update("Contact", by_id, key_field=rules.CONTACT_EXT_ID)
-    if by_ext:
-        results += sf.upsert("Contact", by_ext, ext_id_field=rules.CONTACT_EXT_ID)
-    for row in sf_outcomes(results):
+    linking = {str(w["Id"]) for w in links}
+    updating = {str(r["Id"]): str(r[rules.CONTACT_EXT_ID]) for r in by_id}
+    merged: dict[str, dict] = {}
+    for record in [*links, *by_id]:
+        merged.setdefault(str(record["Id"]), {}).update(record)
+    for result in sf.update("Contact", list(merged.values())) if merged else []:
+        contact_id = str(result.key)
+        if contact_id in linking and not result.ok:
+            done.append(_outcome(contact_id, FAILED, reason="billing Contact link: " + describe_issues(result.errors)))
+        if contact_id in updating:
+            (row,) = sf_outcomes([result])
+            done.append({**row, "key": f"QB:{updating[contact_id]} contact"})
+    for row in sf_outcomes(sf.upsert("Contact", by_ext, ext_id_field=rules.CONTACT_EXT_ID) if by_ext else []):
         row["key"] = f"QB:{row['key']} contact"
         done.append(row)
 
@@ -427,7 +429,7 @@ def load(run: dict, plan: dict, *, sf=None, qb=None, state=None) -> dict:
     done: list[dict] = []
 
     maps = customer_maps(run)
-    account_writes, adopted = _write_to_quickbooks(plan, sf, qb, done, run["run_id"], maps, state)
+    account_writes, contact_links, adopted = _write_to_quickbooks(plan, sf, qb, done, run["run_id"], maps, state)
     written = {w["Id"] for w in account_writes}
     failed_now = {d["key"] for d in done if d["action"] == FAILED}
     account_writes += [
@@ -449,7 +451,7 @@ def load(run: dict, plan: dict, *, sf=None, qb=None, state=None) -> dict:
         plan = {**plan, "accounts": _without(plan["accounts"], adopted),
                 "contacts": _without(plan["contacts"], adopted)}
     _write_accounts(plan, sf, done, maps)
-    _write_contacts(plan, sf, done, maps)
+    _write_contacts(plan, sf, done, maps, contact_links)
 
     frame = outcomes(done)
     skipped = pd.concat([plan["skips"]], ignore_index=True)

@@ -12,7 +12,7 @@ import logging
 import pandas as pd
 
 from sfqb.areas import opportunities as rules
-from sfqb.extract import soql
+from sfqb.extract import qbo_queries, soql
 from sfqb.extract.frames import is_true, isna, records_frame
 from sfqb.load import describe_issues, now_stamp
 from sfqb.outcomes import (
@@ -53,7 +53,8 @@ def _empty(windows: dict, fields=None) -> dict:
                                                          rules.CONTACT_FIELDS)
     return {"windows": windows, "opportunities": records_frame([], opp_fields),
             "lines": records_frame([], line_fields), "contacts": records_frame([], contact_fields),
-            "items": records_frame([], ITEM_COLUMNS), "terms": {}, "classes": {}, "custom_fields": {}}
+            "items": records_frame([], ITEM_COLUMNS), "terms": {}, "classes": {}, "custom_fields": {},
+            "inactive_customers": []}
 
 
 def custom_field_names(preferences_record: dict) -> dict[str, str]:
@@ -99,6 +100,10 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
                                          where=soql.eq("IsPrimary", True)), contact_fields)
     qb = qb or quickbooks_hook()
     items = list(qb.query_in("Item", "Id", lines[rules.ITEM_EXT]))
+    # QuickBooks makes no transaction for an inactive customer (its refusal names neither side).
+    customers = opps.loc[opps["Id"].isin(candidates), rules.ACCOUNT_EXT].dropna().astype(str)
+    inactive = sorted(str(c["Id"]) for c in qb.query_in("Customer", "Id", customers,
+                                                        where=[qbo_queries.equals("Active", False)]))
     items += qb.query_in("Item", "FullyQualifiedName", lines["Product2.ProductCode"])
     chosen = opps[opps["Id"].isin(candidates)]
     term_source, class_source = (rules.source_of(header_map, t) for t in ("SalesTermRef.name", "ClassRef.name"))
@@ -112,6 +117,7 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
         "lines": lines, "contacts": contacts,
         "items": records_frame(list({str(i["Id"]): i for i in items}.values()), ITEM_COLUMNS),
         "terms": terms, "classes": classes, "custom_fields": custom_field_names(qb.preferences()),
+        "inactive_customers": inactive,
     }
 
 
@@ -122,6 +128,7 @@ def plan(run: dict, extracted: dict) -> dict:
         opportunities=extracted["opportunities"], lines=extracted["lines"], contacts=extracted["contacts"],
         items=extracted["items"], terms=extracted["terms"], classes=extracted["classes"],
         custom_fields=extracted["custom_fields"],
+        inactive_customers=frozenset(extracted.get("inactive_customers", [])),
     )
     today = dt.datetime.fromisoformat(run["upper_bound"]).date()
     from sfqb.mapping.coerce import target_limits
