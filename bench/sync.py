@@ -425,7 +425,8 @@ def _verdicts(result: dict) -> list[str]:
     out.append(f"- **Transforms on 1M rows in seconds, memory well under 24 GiB: "
                f"{'holds' if m['seconds'] < 60 else 'does not hold'} for matching** "
                f"({m['sf_rows']:,} x {m['qb_rows']:,} rows in {m['seconds']:g} s, peak traced "
-               f"{m['peak_traced_mib']:g} MiB); the areas' planning at 1M rows is not measured.")
+               f"{m['peak_traced_mib']:g} MiB); the areas' planning at 1M rows: `bench.planning`, "
+               f"results in planning.md.")
     return out
 
 
