@@ -60,6 +60,14 @@ def report_of(summary: dict, area: str) -> dict:
 
 @pytest.fixture
 def sync_env(sandbox, airflow_db, monkeypatch):
+    env = prepare_sync_env(sandbox, monkeypatch)
+    sandbox.clear_counters()
+    return env
+
+
+def prepare_sync_env(sandbox, monkeypatch) -> SyncEnv:
+    """What ``sync_env`` sets up (also for module-scoped fixtures): both sandboxes reset to the
+    tiny seed dated an hour back, no sfqb Variables, connections to the sandbox."""
     from sfqb.state import MetadataDbVariables
     from sfqb_sandbox.connections import airflow_connections
 
@@ -83,7 +91,6 @@ def sync_env(sandbox, airflow_db, monkeypatch):
         monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(spec))
     # Retries still happen, with short pauses: the fault tests exhaust them in seconds.
     monkeypatch.setenv("SFQB_RETRY_BASE_DELAY", "0.05")
-    sandbox.clear_counters()
     return SyncEnv(sandbox)
 
 

@@ -16,7 +16,6 @@ invoice, a fixed term); run 2 also shows that nothing is created twice.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -24,7 +23,7 @@ import pytest
 
 from sfqb.areas.opportunities import marker
 from sfqb.extract import soql
-from tests.integration.conftest import SyncEnv
+from tests.integration.conftest import SyncEnv, prepare_sync_env
 from tests.integration.test_opportunities_sync import lines_of, opportunities
 
 pytestmark = [pytest.mark.integration, pytest.mark.sandbox]
@@ -356,7 +355,7 @@ def _our_invoices(corpus: Corpus) -> dict[str, int]:
 def outcome(sandbox, airflow_db):
     """The corpus made once, run 1, the users' changes, run 2; every case's result after each."""
     with pytest.MonkeyPatch.context() as monkeypatch:
-        env = _prepared_env(sandbox, monkeypatch)
+        env = prepare_sync_env(sandbox, monkeypatch)
         install = (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5)).isoformat()
         corpus = Corpus(env)
         corpus.make()
@@ -369,31 +368,6 @@ def outcome(sandbox, airflow_db):
             outcome.invoices_of[run] = _our_invoices(corpus)
             outcome.stamps[run] = corpus.stamps()
         yield outcome
-
-
-def _prepared_env(sandbox, monkeypatch) -> SyncEnv:
-    """What ``sync_env`` sets up, for a whole module (that fixture is per test): both sandboxes
-    reset to the tiny seed dated an hour back, no sfqb Variables, connections to the sandbox."""
-    from sfqb.state import MetadataDbVariables
-    from sfqb_sandbox.connections import airflow_connections
-
-    sandbox.set_clock("quickbooks", advance_seconds=-3600)
-    try:
-        for service in ("quickbooks", "salesforce"):
-            sandbox.reset(service, seed="tiny")
-    finally:
-        sandbox.set_clock("quickbooks", reset=True)
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", sandbox.connections["ca_bundle"])
-    variables = MetadataDbVariables()
-    for key in variables.keys("sfqb."):
-        variables.delete(key)
-    minted = sandbox.call("quickbooks", "POST", "oauth/refresh-token")
-    connections = {**sandbox.connections, "quickbooks": {**sandbox.connections["quickbooks"],
-                                                         "refresh_token": minted["refresh_token"]}}
-    for conn_id, spec in airflow_connections(connections).items():
-        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(spec))
-    monkeypatch.setenv("SFQB_RETRY_BASE_DELAY", "0.05")
-    return SyncEnv(sandbox)
 
 
 # Cases whose fix belongs to another layer (reported in issue 15), kept failing until it lands.

@@ -19,7 +19,7 @@ import pandas as pd
 from sfqb.extract.frames import is_true, isna, missing
 from sfqb.mapping.coerce import UNFIT, fit
 from sfqb.mapping.maps import FieldMap, apply_map, default_map
-from sfqb.outcomes import WARNING, empty_skips, skips
+from sfqb.outcomes import INFO, WARNING, empty_skips, skips
 from sfqb.preferences import Preferences
 
 AREA = "customers"
@@ -514,6 +514,23 @@ class CustomerInputs:
     unlinked_names: frozenset[str] = frozenset()
 
 
+def linked_by_load(clashes: pd.DataFrame, qb: pd.DataFrame, creates: pd.DataFrame) -> pd.DataFrame:
+    """Name clashes (a new customer named like an unlinked Account) whose Account is sent to
+    QuickBooks in the same run are no one's to fix: QuickBooks refuses that create as a duplicate
+    name and the load links the Account to this customer (R-GEN-3). Those become INFO."""
+    if clashes.empty or creates.empty:
+        return clashes
+    created = {name_key(json.loads(p).get("DisplayName")) for p in creates["payload"]}
+    names = qb.assign(_id=qb["Id"].astype(str)).set_index("_id")["DisplayName"]
+    linking = clashes["key"].str.removeprefix("QB:").map(names).map(
+        lambda n: not missing(n) and name_key(n) in created).astype(bool)
+    out = clashes.copy()
+    out.loc[linking, "level"] = INFO
+    out.loc[linking, "reason"] = ("an unlinked Salesforce Account of the same name is sent to QuickBooks in "
+                                  "this run; QuickBooks refuses it as a duplicate and the load links the two")
+    return out
+
+
 def plan_customers(
     inputs: CustomerInputs, prefs: Preferences, maps: dict[str, FieldMap] | None = None,
     limits: dict[str, dict] | None = None,
@@ -528,7 +545,6 @@ def plan_customers(
         qb, inputs.sf_linked, maps.get("customer_to_account"), unlinked_names=inputs.unlinked_names,
         limits=limits.get("customer_to_account"),
     )
-    plan.skip(clashes)
     clashing = set(clashes["key"].str.removeprefix("QB:"))
     plan.contacts, contact_skips = plan_contacts_from_qb(
         qb[~qb["Id"].astype(str).isin(clashing)], inputs.sf_linked, maps.get("customer_to_contact"),
@@ -543,6 +559,7 @@ def plan_customers(
         limits=limits.get("account_to_customer"),
     )
     plan.customer_creates, plan.customer_updates = creates, updates
+    plan.skip(linked_by_load(clashes, qb, creates))
     plan.skip(skipped)
     plan.note(notes)
     unfit = plan.skips["reason"].str.contains(UNFIT, regex=False).fillna(False)

@@ -293,3 +293,20 @@ def test_given_a_linked_account_phone_edit_when_its_contact_has_another_phone_th
     plan = plan_customers(inputs(sf_changed=sf, qb_linked=qb), Preferences(allow_salesforce_to_modify_quickbooks=True))
     (update,) = plan.customer_updates.to_dict("records")
     assert json.loads(update["payload"])["PrimaryPhone"] == {"FreeFormNumber": "303"}
+
+
+def test_given_a_name_clash_whose_account_is_created_this_run_when_planned_then_it_is_info_not_a_warning():
+    """R-GEN-3 / R-PRE-1: a new customer named like an unlinked Account that this run sends to
+    QuickBooks is linked by the load (duplicate name adopted), so the clash needs no one; a clash
+    with an Account that is not being created still asks a person to link it."""
+    import json as _json
+
+    from sfqb.areas.customers import linked_by_load
+    from sfqb.outcomes import INFO, WARNING, skips
+
+    clashes = skips(["QB:7", "QB:8"], "Salesforce already has an Account named ...: link it", WARNING)
+    qb = pd.DataFrame({"Id": ["7", "8"], "DisplayName": ["Zeta Existing LLC", "Other Co"]})
+    creates = pd.DataFrame({"key": ["001Z"], "payload": [_json.dumps({"DisplayName": "ZETA EXISTING LLC "})]})
+    out = linked_by_load(clashes, qb, creates)
+    assert list(out["level"]) == [INFO, WARNING]
+    assert "the load links the two" in out["reason"].iloc[0]
