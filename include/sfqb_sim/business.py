@@ -253,26 +253,22 @@ class Business:
     def _linked_account(self) -> dict | None:
         return self.rng.choice(self.world.accounts) if self.world.accounts else None
 
-    def sf_won_opportunity(self, run: int, now) -> bool:
+    def _account_opportunity(self, run: int, now, stage: str, **facts) -> bool:
+        """A new opportunity at ``stage`` on a random linked Account, recorded with ``facts``."""
         account = self._linked_account()
-        opp = account and self._opportunity(account["Id"], "Closed Won", self._kind(), now)
+        opp = account and self._opportunity(account["Id"], stage, self._kind(), now)
         if opp:
-            self.ledger.add("opportunity", opp, run, eligible=True)
+            self.ledger.add("opportunity", opp, run, **facts)
         return bool(opp)
+
+    def sf_won_opportunity(self, run: int, now) -> bool:
+        return self._account_opportunity(run, now, "Closed Won", eligible=True)
 
     def sf_lost_opportunity(self, run: int, now) -> bool:
-        account = self._linked_account()
-        opp = account and self._opportunity(account["Id"], "Closed Lost", self._kind(), now)
-        if opp:
-            self.ledger.add("opportunity", opp, run, eligible=False)
-        return bool(opp)
+        return self._account_opportunity(run, now, "Closed Lost", eligible=False)
 
     def sf_open_opportunity(self, run: int, now) -> bool:
-        account = self._linked_account()
-        opp = account and self._opportunity(account["Id"], "Prospecting", self._kind(), now)
-        if opp:
-            self.ledger.add("opportunity", opp, run, eligible=False, open=True)
-        return bool(opp)
+        return self._account_opportunity(run, now, "Prospecting", eligible=False, open=True)
 
     def sf_win_open_opportunity(self, run: int, now) -> bool:
         mine = self._mine("opportunity", open=True)
