@@ -19,12 +19,14 @@ log = logging.getLogger(__name__)
 
 def sf_datetime(value: dt.datetime) -> str:
     """A Salesforce datetime value (UTC, milliseconds, Z)."""
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return value.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def now_stamp() -> str:
-    """``Last_Sync_Date__c`` for a write about to happen (R-GEN-7). Take it after any QuickBooks
-    write of the same record returned, so the conflict rule never mistakes it for an edit."""
+    """``Last_Sync_Date__c`` for a write about to happen (R-GEN-7), on the worker's clock: for
+    the areas whose rules never compare it with a QuickBooks time. The customer area stamps on
+    Intuit's clock instead (``QuickBooksHook.clock``, ``areas.customers.sync_stamps``): its
+    conflict rule (R-ACC-5) compares the stamp with the customer's ``LastUpdatedTime``."""
     return sf_datetime(dt.datetime.now(dt.UTC))
 
 

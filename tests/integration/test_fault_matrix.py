@@ -400,6 +400,43 @@ def test_given_a_customer_created_by_a_failed_load_when_its_account_is_renamed_b
     assert len(made) == 1, [c["DisplayName"] for c in made]
 
 
+def test_given_a_worker_clock_ahead_of_intuits_when_a_customer_is_edited_after_the_sync_then_the_edit_wins(sync_env):
+    """R-ACC-5, R-GEN-7 (found by the simulation, seed 3, run 4): the worker's clock runs two
+    minutes ahead of Intuit's. A customer synced to Salesforce, then renamed in QuickBooks a
+    moment later, is a QuickBooks change on the next run: Last_Sync_Date__c is on Intuit's clock
+    (the customer's LastUpdatedTime and the extract's answers), never the worker's, so the edit
+    is not hidden behind a stamp from the worker's future. Same for a customer the load itself
+    wrote to QuickBooks (its stamp is that write's LastUpdatedTime)."""
+    from sfqb_sim.worker_clock import WorkerClock
+
+    (from_qb,) = new_customers(sync_env, 1)
+    (from_sf,) = new_accounts(sync_env, 1)
+    customers = Area(sync_env, "customers", dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5))
+    sf, qb = sync_env.sf(), sync_env.qb()
+    ahead = WorkerClock()
+    ahead.offset = dt.timedelta(minutes=2)
+    with ahead.installed():
+        assert customers.run()["failed"] == 0
+        accounts = {a["Id"]: a for a in sf.query(soql.select(
+            "Account", ["Id", "Name", ACCOUNT_EXT_ID, "Last_Sync_Date__c"],
+            where=soql.eq(ACCOUNT_EXT_ID, from_qb) + " OR " + soql.eq("Id", from_sf)))}
+        assert len(accounts) == 2
+        written = {a[ACCOUNT_EXT_ID]: a for a in accounts.values()}
+        # LastUpdatedTime has whole seconds: an edit in the second of the sync's own write looks
+        # like that write (a window the worker's clock does not widen any more).
+        time.sleep(1.1)
+        for qb_id in written:
+            current = qb.read("Customer", qb_id)
+            stamp = dt.datetime.fromisoformat(written[qb_id]["Last_Sync_Date__c"].replace("Z", "+00:00"))
+            assert stamp < dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30), stamp  # not the worker's clock
+            qb.update("Customer", {"Id": qb_id, "SyncToken": current["SyncToken"],
+                                   "DisplayName": current["DisplayName"] + " Renamed"})
+        assert customers.run()["failed"] == 0
+    after = {a[ACCOUNT_EXT_ID]: a["Name"] for a in sf.query(soql.select(
+        "Account", ["Name", ACCOUNT_EXT_ID], where=soql.in_list(ACCOUNT_EXT_ID, list(written))))}
+    assert after == {qb_id: a["Name"] + " Renamed" for qb_id, a in written.items()}
+
+
 # -- a worker killed (SIGKILL) in the middle of each load --------------------------------------
 
 

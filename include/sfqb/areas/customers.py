@@ -165,6 +165,7 @@ def plan_accounts_from_qb(
     account_map: FieldMap | None = None,
     unlinked_names: frozenset[str] = frozenset(),
     limits: dict | None = None,
+    read_at: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Account upserts for QuickBooks customers whose mapped values differ from Salesforce.
 
@@ -177,9 +178,10 @@ def plan_accounts_from_qb(
         sf_linked: current Salesforce Accounts whose External_Account_ID__c is one of ``qb.Id``.
         unlinked_names: names of Accounts that are linked to no customer.
         limits: targets of custom rows -> kind and length (``sfqb.mapping.coerce``).
+        read_at: QuickBooks' time of the extract's first answer (``sync_stamps``).
     Returns:
         (accounts, skips): accounts frame[External_Account_ID__c, level, parent_ext_id, is_new,
-        <Account fields>], only rows with something to write (new accounts, or changed values:
+        Last_Sync_Date__c, <Account fields>], only rows with something to write (new accounts, or changed values:
         no echo, R-GEN-4).
     """
     account_map = account_map or default_map("customer_to_account")
@@ -200,6 +202,7 @@ def plan_accounts_from_qb(
     wanted[ACCOUNT_EXT_ID] = qb["Id"].astype(str).to_numpy()
     wanted["parent_ext_id"] = qb["ParentRef.value"].to_numpy()
     wanted["level"] = pd.to_numeric(qb["Level"], errors="coerce").fillna(0).astype(int).to_numpy()
+    wanted["Last_Sync_Date__c"] = sync_stamps(_updated(qb), read_at).to_numpy()
     wanted = wanted.set_index(ACCOUNT_EXT_ID, drop=False)
 
     current = sf_linked.drop_duplicates(ACCOUNT_EXT_ID).set_index(ACCOUNT_EXT_ID, drop=False)
@@ -242,8 +245,10 @@ def plan_contacts_from_qb(
     sf_linked: pd.DataFrame,
     contact_map: FieldMap | None = None,
     limits: dict | None = None,
+    read_at: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Billing Contact writes for the customers' contact persons (R-ACC-8).
+    """Billing Contact writes for the customers' contact persons (R-ACC-8), stamped like
+    their Accounts (``sync_stamps``).
 
     A customer with no family name has no contact person Salesforce can hold (LastName is
     required): it is skipped with a reason. The account's existing billing Contact is updated
@@ -254,6 +259,7 @@ def plan_contacts_from_qb(
     wanted, unfit = unfit_values(apply_map(qb, contact_map), "QB:" + qb["Id"].astype(str) + " contact", limits)
     qb = qb.loc[wanted.index]
     wanted["customer_id"] = qb["Id"].astype(str).to_numpy()
+    wanted["Last_Sync_Date__c"] = sync_stamps(_updated(qb), read_at).to_numpy()
     no_person = isna(wanted["LastName"])
     skipped = pd.concat([skips(
         "QB:" + wanted.loc[no_person & ~isna(wanted["FirstName"]), "customer_id"],
@@ -447,10 +453,35 @@ def qb_changed_since_sync(qb_current: pd.DataFrame, sf_rows: pd.DataFrame) -> pd
     QuickBooks write returns, so the sync's own writes never count as a QuickBooks edit.
     Both frames are aligned on the same index.
     """
-    updated = pd.to_datetime(qb_current.get("MetaData.LastUpdatedTime"), utc=True, errors="coerce")
-    synced = pd.to_datetime(sf_rows.get("Last_Sync_Date__c"), utc=True, errors="coerce")
+    # ISO 8601 whatever the form of each value (Intuit's offsets, Salesforce's +0000, with or
+    # without milliseconds): pandas' inferred format would make the odd one out NaT, a "change".
+    updated = pd.to_datetime(qb_current.get("MetaData.LastUpdatedTime"), utc=True, errors="coerce", format="ISO8601")
+    synced = pd.to_datetime(sf_rows.get("Last_Sync_Date__c"), utc=True, errors="coerce", format="ISO8601")
     never = synced.isna()
     return (never | (updated > synced)).fillna(True).astype(bool)
+
+
+def _updated(qb: pd.DataFrame) -> pd.Series:
+    return qb.get("MetaData.LastUpdatedTime", pd.Series(pd.NA, index=qb.index, dtype=object))
+
+
+def sync_stamps(last_updated: pd.Series, read_at: str | None) -> pd.Series:
+    """R-GEN-7 on Intuit's clock, for Salesforce writes that copy QuickBooks customers:
+    ``Last_Sync_Date__c`` = the later of the customer's ``LastUpdatedTime`` and ``read_at`` (the
+    QuickBooks time of the extract's first answer), as Salesforce datetimes (None when neither
+    is known: the load then stamps QuickBooks' time of the write).
+
+    Both are QuickBooks times, so R-ACC-5's comparison never meets the worker's clock: the copied
+    version is never newer than the stamp (the sync's own read is no "QuickBooks edit"), and an
+    edit made after the extract read the customer, even while the run is still loading, is newer
+    than the stamp and wins on the next run. ``read_at`` is at most seconds to minutes before
+    the Salesforce write."""
+    updated = pd.to_datetime(last_updated, utc=True, errors="coerce", format="ISO8601")
+    if read_at:
+        read = pd.Timestamp(read_at).tz_convert("UTC")
+        updated = updated.where(updated > read, read)
+    text = updated.dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str[:-3] + "Z"
+    return text.astype(object).where(updated.notna(), None)
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -504,6 +535,8 @@ class CustomerInputs:
     - ``qb_linked``: current QuickBooks customers linked to the changed Accounts.
     - ``terms``: QuickBooks term name -> Id.
     - ``unlinked_names``: names of unlinked Accounts that equal a changed customer's name.
+    - ``qb_read_at``: QuickBooks' time (ISO) of the extract's first answer about customers
+      (``sync_stamps``); None when unknown.
     """
 
     qb_changed: pd.DataFrame
@@ -512,6 +545,7 @@ class CustomerInputs:
     qb_linked: pd.DataFrame
     terms: dict[str, str]
     unlinked_names: frozenset[str] = frozenset()
+    qb_read_at: str | None = None
 
 
 def linked_by_load(clashes: pd.DataFrame, qb: pd.DataFrame, creates: pd.DataFrame) -> pd.DataFrame:
@@ -543,12 +577,12 @@ def plan_customers(
     plan.skip(qb_skips)
     plan.accounts, clashes = plan_accounts_from_qb(
         qb, inputs.sf_linked, maps.get("customer_to_account"), unlinked_names=inputs.unlinked_names,
-        limits=limits.get("customer_to_account"),
+        limits=limits.get("customer_to_account"), read_at=inputs.qb_read_at,
     )
     clashing = set(clashes["key"].str.removeprefix("QB:"))
     plan.contacts, contact_skips = plan_contacts_from_qb(
         qb[~qb["Id"].astype(str).isin(clashing)], inputs.sf_linked, maps.get("customer_to_contact"),
-        limits=limits.get("customer_to_contact"),
+        limits=limits.get("customer_to_contact"), read_at=inputs.qb_read_at,
     )
     plan.skip(contact_skips)
 

@@ -11,7 +11,9 @@ hook adds what they lack:
   by ``error_code`` (api-spec 2.3) and the HTTP status;
 - retries (``call_with_retries``) for throttling, 5xx and dropped connections, never for
   record errors; a client-side ``RateLimiter`` keeps under 500/min, 10 concurrent, 40 batches;
-- per-endpoint counters (``hook.calls``) for logs and the benchmark.
+- per-endpoint counters (``hook.calls``) for logs and the benchmark;
+- Intuit's clock (``hook.clock``): every answer's ``time`` shows it, so times the sync compares
+  with QuickBooks' ``LastUpdatedTime`` need not trust the worker's clock.
 
 Reads return plain dicts (``use_decimal``: amounts are ``Decimal``); writes return the
 entity dicts or per-record ``BatchResult``s. DataFrames and business rules live elsewhere.
@@ -85,6 +87,44 @@ VOID_BY_OPERATION = frozenset({"Invoice"})
 """Voided with ``?operation=void``; SalesReceipt and Payment use ``operation=update&include=void``."""
 
 Operation = Literal["create", "update", "delete", "void"]
+
+class ServerClock:
+    """Intuit's clock, as QuickBooks' answers show it: every response envelope carries the
+    server's ``time`` (api-spec 2.2, milliseconds). ``now()`` is the worker's clock corrected by
+    the largest offset seen, a lower bound of Intuit's time (an answer is stamped before it
+    arrives), so a time from it never runs ahead of a QuickBooks edit that follows it."""
+
+    def __init__(self, worker_now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
+        self._worker_now = worker_now
+        self._offset: dt.timedelta | None = None
+        self.seen: list[dt.datetime] = []
+        self._lock = threading.Lock()
+
+    def observe(self, value: object) -> None:
+        """Note an answer's ``time`` (ignored when absent or not a time)."""
+        if not isinstance(value, str):
+            return
+        try:
+            server = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return
+        if server.tzinfo is None:
+            return
+        offset = server - self._worker_now()
+        with self._lock:
+            self.seen.append(server)
+            if self._offset is None or offset > self._offset:
+                self._offset = offset
+
+    def first_since(self, mark: int) -> dt.datetime | None:
+        """The ``time`` of the first answer after ``mark`` (``len(clock.seen)`` taken before)."""
+        return self.seen[mark] if len(self.seen) > mark else None
+
+    def now(self) -> dt.datetime:
+        """Intuit's time now (UTC); the worker's clock until an answer has been seen."""
+        now = self._worker_now()
+        return (now + self._offset if self._offset is not None else now).astimezone(dt.UTC)
+
 
 _LIMITERS: dict[str, RateLimiter] = {}
 _LIMITERS_LOCK = threading.Lock()
@@ -296,6 +336,7 @@ class QuickBooksHook(BaseHook):
         self._limiter = limiter
         self.timeout = timeout
         self.calls = CallCounter()
+        self.clock = ServerClock()
         self._sleep = sleep
         self._token_store = token_store
         self._client_lock = threading.Lock()
@@ -454,7 +495,10 @@ class QuickBooksHook(BaseHook):
                 try:
                     with self.limiter.slot(limit_key, units):
                         self.calls.add(endpoint)
-                        return fn(qb)
+                        result = fn(qb)
+                    if isinstance(result, dict):
+                        self.clock.observe(result.get("time"))
+                    return result
                 except AuthorizationException as exc:
                     if exc.error_code == 401 and not rotated:
                         log.info("QuickBooks answered 401 to %s: refreshing the access token",
@@ -551,7 +595,7 @@ class QuickBooksHook(BaseHook):
         did return are kept, and a WARNING says that older deletions may be missing."""
         if since.tzinfo is None:
             raise ValueError("since must be timezone-aware")
-        now = now or dt.datetime.now(dt.UTC)
+        now = now or self.clock.now()
         out: dict[str, list[dict]] = {entity: [] for entity in entities}
         if now - since >= CDC_MAX_AGE - dt.timedelta(minutes=5):
             log.warning("QuickBooks CDC looks back at most 30 days; reading %s changed since %s "

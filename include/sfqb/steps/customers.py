@@ -18,7 +18,7 @@ from sfqb.checks.quality import customer_warnings
 from sfqb.extract import customers as ex
 from sfqb.extract.frames import isna, missing
 from sfqb.hooks.errors import DuplicateNameError
-from sfqb.load import describe_issues, now_stamp, sf_outcomes
+from sfqb.load import describe_issues, sf_datetime, sf_outcomes
 from sfqb.mapping.coerce import limits_for
 from sfqb.outcomes import (
     CREATED,
@@ -88,11 +88,13 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
     windows = run_windows(run, [QB_STREAM, SF_STREAM], state)
 
     qb_records: list[dict] = []
+    mark = len(qb.clock.seen)  # Last_Sync_Date__c of what this run copies: from here (sync_stamps)
     if windows[QB_STREAM]:
         window = Window.from_xcom(windows[QB_STREAM])
         qb_records = list(qb.query_window("Customer", window.start, window.end, include_inactive=True))
     qb_records += _qb_customers_by_id(qb, set(due_retries(run, QB_STREAM, state)) - {r["Id"] for r in qb_records})
     qb_changed = ex.qb_customer_frame(qb_records)
+    read_at = qb.clock.first_since(mark)
 
     sf_window = Window.from_xcom(windows[SF_STREAM]) if windows[SF_STREAM] else None
     maps = customer_maps(run)
@@ -123,6 +125,7 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
         "terms": terms,
         "unlinked_names": sorted(unlinked_names),
         "limits": limits_for(maps.values(), sf.describe),
+        "qb_read_at": read_at.isoformat() if read_at else None,
     }
 
 
@@ -135,6 +138,7 @@ def plan(run: dict, extracted: dict) -> dict:
         qb_linked=extracted["qb_linked"],
         terms=extracted["terms"],
         unlinked_names=frozenset(extracted.get("unlinked_names", [])),
+        qb_read_at=extracted.get("qb_read_at"),
     )
     prefs = preferences(run)
     if prefs.is_online:
@@ -281,11 +285,11 @@ def _write_to_quickbooks(plan: dict, sf, qb, done: list[dict], run_id: str, maps
     duplicates: dict[str, str] = {}
     results = qb.batch(ops, request_id=request_id_for(run_id, "customers")) if ops else []
     mapped = sf_values_by_id([r.entity for r in results if r.ok], maps, plan.get("limits"))
-    stamp = now_stamp()
     for result in results:
         key = str(result.key)
         if result.ok:
             qb_id = str(result.entity["Id"])
+            stamp = written_at(result.entity, qb)
             action = CREATED if key in contacts else UPDATED
             done.append(_outcome(key, action, qb_id))
             account_values, contact_values = mapped[qb_id]
@@ -300,12 +304,25 @@ def _write_to_quickbooks(plan: dict, sf, qb, done: list[dict], run_id: str, maps
             done.append(_outcome(key, FAILED, reason=str(result.error)))
     if duplicates:
         just_linked = {w[rules.ACCOUNT_EXT_ID] for w in account_writes}
-        account_writes += _adopt_duplicates(duplicates, contacts, sf, qb, stamp, done, contact_writes,
-                                            just_linked)
+        account_writes += _adopt_duplicates(duplicates, contacts, sf, qb, done, contact_writes, just_linked)
     return account_writes, contact_writes, {str(c["Id"]) for c in adopted.values()}
 
 
-def _adopt_duplicates(duplicates, contacts, sf, qb, stamp, done, contact_writes, just_linked) -> list[dict]:
+def written_at(entity: dict, qb) -> str:
+    """``Last_Sync_Date__c`` of a customer the load just wrote to QuickBooks: QuickBooks' own
+    ``LastUpdatedTime`` of that write (R-GEN-7 on Intuit's clock: R-ACC-5 compares the two), or
+    Intuit's time now when the answer lacks it."""
+    import datetime as dt
+
+    updated = (entity.get("MetaData") or {}).get("LastUpdatedTime")
+    try:
+        when = dt.datetime.fromisoformat(str(updated))
+    except ValueError:
+        when = None
+    return sf_datetime(when if when is not None and when.tzinfo else qb.clock.now())
+
+
+def _adopt_duplicates(duplicates, contacts, sf, qb, done, contact_writes, just_linked) -> list[dict]:
     """A create refused as a duplicate name: if that QuickBooks customer is linked to no
     Account, it is the one an interrupted earlier attempt created (or a same-named customer
     made in QuickBooks since the first run): link it instead of failing (R-GEN-3). Names are
@@ -317,6 +334,7 @@ def _adopt_duplicates(duplicates, contacts, sf, qb, stamp, done, contact_writes,
         found[rules.name_key(record["DisplayName"])] = str(record["Id"])
     taken = set(ex.sf_accounts_linked_to(sf, found.values())[rules.ACCOUNT_EXT_ID].dropna().astype(str))
     taken |= just_linked
+    stamp = sf_datetime(qb.clock.now())  # the link's time on Intuit's clock (R-ACC-5)
     writes = []
     for key, name in duplicates.items():
         qb_id = found.get(rules.name_key(name))
@@ -358,19 +376,19 @@ def upsert_waves(accounts: pd.DataFrame) -> pd.Series:
     return pd.Series(wave, index=accounts.index)
 
 
-def _write_accounts(plan: dict, sf, done: list[dict], maps: dict) -> None:
-    """QB -> SF Account upserts by External Account ID, parents before their sub-customers."""
+def _write_accounts(plan: dict, sf, done: list[dict], maps: dict, stamp: str) -> None:
+    """QB -> SF Account upserts by External Account ID, parents before their sub-customers;
+    each stamped as its plan says (``areas.customers.sync_stamps``), else ``stamp``."""
     accounts: pd.DataFrame = plan["accounts"]
     if accounts.empty:
         return
-    stamp = now_stamp()
     fields = maps["customer_to_account"].target_fields
     for _, level in accounts.groupby(upsert_waves(accounts), sort=True):
         records = []
         for row in level.to_dict("records"):
             record = {f: (None if missing(row.get(f)) else row[f]) for f in fields}
             record[rules.ACCOUNT_EXT_ID] = row[rules.ACCOUNT_EXT_ID]
-            record["Last_Sync_Date__c"] = stamp
+            record["Last_Sync_Date__c"] = _stamp(row, stamp)
             if not missing(row.get("parent_ext_id")):
                 record["Parent"] = {rules.ACCOUNT_EXT_ID: str(row["parent_ext_id"])}
             records.append(record)
@@ -379,11 +397,15 @@ def _write_accounts(plan: dict, sf, done: list[dict], maps: dict) -> None:
             done.append(row)
 
 
-def _write_contacts(plan: dict, sf, done: list[dict], maps: dict, links: list[dict]) -> None:
+def _stamp(row: dict, stamp: str) -> str:
+    return stamp if missing(row.get("Last_Sync_Date__c")) else row["Last_Sync_Date__c"]
+
+
+def _write_contacts(plan: dict, sf, done: list[dict], maps: dict, links: list[dict], stamp: str) -> None:
     """QB -> SF billing Contacts: in place when the Account has one, else upsert (R-ACC-8); the
-    in-place updates share their calls with ``links``, the Contact side of new links."""
+    in-place updates share their calls with ``links``, the Contact side of new links. Stamped
+    like the Accounts."""
     contacts: pd.DataFrame = plan["contacts"]
-    stamp = now_stamp()
     fields = maps["customer_to_contact"].target_fields
     by_id, by_ext = [], []
     for row in contacts.to_dict("records") if not contacts.empty else []:
@@ -392,7 +414,7 @@ def _write_contacts(plan: dict, sf, done: list[dict], maps: dict, links: list[di
             rules.CONTACT_EXT_ID: row[rules.CONTACT_EXT_ID],
             rules.ACCOUNT_EXT_ID: row[rules.ACCOUNT_EXT_ID],
             "Is_Billing_Contact__c": True,
-            "Last_Sync_Date__c": stamp,
+            "Last_Sync_Date__c": _stamp(row, stamp),
         })
         if missing(row.get("contact_id")):
             record["Account"] = {rules.ACCOUNT_EXT_ID: row[rules.ACCOUNT_EXT_ID]}
@@ -450,8 +472,9 @@ def load(run: dict, plan: dict, *, sf=None, qb=None, state=None) -> dict:
     if adopted:  # their values come from the Account this run; last run's customer values are stale
         plan = {**plan, "accounts": _without(plan["accounts"], adopted),
                 "contacts": _without(plan["contacts"], adopted)}
-    _write_accounts(plan, sf, done, maps)
-    _write_contacts(plan, sf, done, maps, contact_links)
+    stamp = sf_datetime(qb.clock.now())  # for plan rows without a stamp of their own
+    _write_accounts(plan, sf, done, maps, stamp)
+    _write_contacts(plan, sf, done, maps, contact_links, stamp)
 
     frame = outcomes(done)
     skipped = pd.concat([plan["skips"]], ignore_index=True)

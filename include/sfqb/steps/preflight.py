@@ -81,12 +81,13 @@ def validate(run: dict, *, sf=None) -> dict:
 
 
 # ---------------------------------------------------------------- first-run matching
-def _link(sf, sobject: str, links, ext_field: str, values=None) -> list[dict]:
+def _link(sf, sobject: str, links, ext_field: str, values=None, stamps=None) -> list[dict]:
     """Write the links (External ID := QB Id, Last Sync Date, plus ``values(qb_id)``);
-    one outcome per Salesforce record."""
+    one outcome per Salesforce record. ``stamps``: QB Id -> Last Sync Date, when the
+    record's has to be on Intuit's clock (customers, R-ACC-5); else the worker's time now."""
     stamp = now_stamp()
     writes = [{"Id": r.sf_id, **(values(str(r.qb_id)) if values else {}), ext_field: str(r.qb_id),
-               "Last_Sync_Date__c": stamp} for r in links.itertuples()]
+               "Last_Sync_Date__c": (stamps or {}).get(str(r.qb_id)) or stamp} for r in links.itertuples()]
     return sf_outcomes(sf.update(sobject, writes)) if writes else []
 
 
@@ -108,11 +109,18 @@ def match_accounts(sf, qb, maps: dict | None = None) -> tuple[list[dict], list[s
     ext = customer_rules.ACCOUNT_EXT_ID
     accounts = records_frame(sf.query(soql.select("Account", ["Id", "Name", ext])), ["Id", "Name", ext])
     # Active customers that are not projects (R-ACC-2/3): the ones the sync would link anyway.
+    mark = len(qb.clock.seen)
     records = [c for c in qb.query_all("Customer") if not c.get("IsProject")]
+    read_at = qb.clock.first_since(mark)
     links, ambiguous = match_accounts_to_customers(accounts, records_frame(records, ["Id", "DisplayName"]))
     full = {str(c["Id"]): c for c in records}
-    mapped = sf_values_by_id([full[str(i)] for i in links["qb_id"]], maps)
-    done = _link(sf, "Account", links, ext, values=lambda qb_id: mapped[qb_id][0])
+    linked = [full[str(i)] for i in links["qb_id"]]
+    mapped = sf_values_by_id(linked, maps)
+    # The Accounts take the customers' values as read: stamped like the customer area's copies.
+    frame = records_frame(linked, ["Id", "MetaData.LastUpdatedTime"])
+    stamps = dict(zip(frame["Id"].astype(str), customer_rules.sync_stamps(
+        frame["MetaData.LastUpdatedTime"], read_at.isoformat() if read_at else None), strict=True))
+    done = _link(sf, "Account", links, ext, values=lambda qb_id: mapped[qb_id][0], stamps=stamps)
     warnings = _ambiguous(ambiguous, what="the name", sf_what="accounts", qb_what="customers",
                           fix="link one by setting its External Account ID, or rename the duplicates")
     return done, warnings, [str(i) for i in links["qb_id"]]

@@ -42,13 +42,14 @@ def sf_frame(*records: dict) -> pd.DataFrame:
     return records_frame([{**base, **r} for r in records], SF_COLUMNS)
 
 
-def inputs(qb_changed=None, sf_changed=None, sf_linked=None, qb_linked=None, terms=None):
+def inputs(qb_changed=None, sf_changed=None, sf_linked=None, qb_linked=None, terms=None, qb_read_at=None):
     return CustomerInputs(
         qb_changed=qb_changed if qb_changed is not None else qb_frame(),
         sf_changed=sf_changed if sf_changed is not None else sf_frame(),
         sf_linked=sf_linked if sf_linked is not None else sf_frame(),
         qb_linked=qb_linked if qb_linked is not None else qb_frame(),
         terms=terms or {"Net 30": "3"},
+        qb_read_at=qb_read_at,
     )
 
 
@@ -310,3 +311,33 @@ def test_given_a_name_clash_whose_account_is_created_this_run_when_planned_then_
     out = linked_by_load(clashes, qb, creates)
     assert list(out["level"]) == [INFO, WARNING]
     assert "the load links the two" in out["reason"].iloc[0]
+
+
+def test_given_customers_read_by_the_extract_when_planned_then_their_accounts_are_stamped_on_intuits_clock():
+    """R-GEN-7, R-ACC-5: an Account (and its billing Contact) that copies a customer is stamped
+    with the later of the customer's LastUpdatedTime and the QuickBooks time of the extract's
+    first answer, both Intuit's times: never the worker's clock, never older than the copy."""
+    qb = qb_frame(
+        {"Id": "7", "DisplayName": "Old Edit Co", "FamilyName": "Ng",
+         "MetaData": {"LastUpdatedTime": "2026-05-01T09:00:00-07:00"}},
+        {"Id": "8", "DisplayName": "Fresh Edit Co",
+         "MetaData": {"LastUpdatedTime": "2026-05-01T10:30:00.250-07:00"}},
+    )
+    plan = plan_customers(inputs(qb_changed=qb, qb_read_at="2026-05-01T17:20:00.125+00:00"), Preferences())
+    stamps = dict(zip(plan.accounts["External_Account_ID__c"], plan.accounts["Last_Sync_Date__c"], strict=True))
+    assert stamps == {"7": "2026-05-01T17:20:00.125Z", "8": "2026-05-01T17:30:00.250Z"}
+    assert list(plan.contacts["Last_Sync_Date__c"]) == ["2026-05-01T17:20:00.125Z"]
+
+
+def test_given_a_customer_edited_after_the_extract_read_it_when_the_next_run_compares_then_the_edit_counts():
+    """R-ACC-5: the stamp of a copy is no later than the extract's read, so a QuickBooks edit
+    made while the run was still loading is newer than the stamp: the next run takes it."""
+    from sfqb.areas.customers import qb_changed_since_sync, sync_stamps
+
+    copied = pd.Series(["2026-05-01T10:00:00-07:00"])
+    (stamp,) = sync_stamps(copied, "2026-05-01T17:05:00.000+00:00")
+    edited_during_load = pd.DataFrame({"MetaData.LastUpdatedTime": ["2026-05-01T10:06:00-07:00"]})
+    assert qb_changed_since_sync(edited_during_load, pd.DataFrame({"Last_Sync_Date__c": [stamp]})).tolist() == [True]
+    unchanged = pd.DataFrame({"MetaData.LastUpdatedTime": copied})
+    assert qb_changed_since_sync(unchanged, pd.DataFrame({"Last_Sync_Date__c": [stamp]})).tolist() == [False]
+    assert sync_stamps(pd.Series([None]), None).tolist() == [None]
