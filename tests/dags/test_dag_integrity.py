@@ -78,6 +78,16 @@ def test_given_a_dag_when_parsed_then_it_has_tags_retries_owner_docs_and_one_act
         assert task.retry_exponential_backoff, task.task_id
 
 
+@pytest.mark.parametrize("dag_id", DAG_IDS)
+def test_given_a_task_returning_a_dict_when_parsed_then_its_result_is_one_xcom(dag_id):
+    """R-GEN-2 (XCom-passed results): every task hands on its dict as one XCom. Airflow infers
+    ``multiple_outputs`` from a ``-> dict`` annotation and would also push each key (every
+    extract's frames twice: double the XCom writes and storage, ~7 pushes per task)."""
+    dag = load_dag(dag_id)
+    unrolled = [t.task_id for t in dag.tasks if getattr(t, "multiple_outputs", False)]
+    assert unrolled == []
+
+
 def test_given_sync_dag_when_scheduled_then_hourly_on_a_data_interval_timetable():
     """R-OPS-1: hourly by default, and runs cover a real interval, so backfills mean something."""
     from airflow.sdk import CronDataIntervalTimetable

@@ -27,7 +27,10 @@ def area_chain(area: str, run, *, after=None, steps_module: str | None = None, p
     later area works with what they wrote)."""
     module = steps_module or f"sfqb.steps.{area}"
 
-    @task(task_id=f"extract_{area}", pool=pool, trigger_rule="none_failed")
+    # Extracts and plans hand on frames: their result is not echoed into the task log (the steps
+    # log what they read and planned), and it goes on as one XCom, not one per key.
+    @task(task_id=f"extract_{area}", pool=pool, trigger_rule="none_failed", multiple_outputs=False,
+          show_return_value_in_logs=False)
     def extract(run: dict) -> dict:
         """Read what changed since the stream's committed watermark (and last run's failures)."""
         if not area_selected(run, area):
@@ -36,17 +39,17 @@ def area_chain(area: str, run, *, after=None, steps_module: str | None = None, p
             raise AirflowSkipException(f"{area} is not among this run's areas (params)")
         return import_module(module).extract(area_run(run, area))
 
-    @task(task_id=f"plan_{area}_task")
+    @task(task_id=f"plan_{area}_task", multiple_outputs=False, show_return_value_in_logs=False)
     def plan(run: dict, extracted: dict) -> dict:
         """Apply the area's pure rules: frames of writes and of skips with reasons."""
         return import_module(module).plan(area_run(run, area), extracted)
 
-    @task(task_id=f"load_{area}", pool=pool)
+    @task(task_id=f"load_{area}", pool=pool, multiple_outputs=False)
     def load(run: dict, planned: dict) -> dict:
         """Write the plan; one outcome per record; returns the area report."""
         return import_module(module).load(area_run(run, area), planned)
 
-    @task(task_id=f"commit_{area}")
+    @task(task_id=f"commit_{area}", multiple_outputs=False)
     def commit(run: dict, extracted: dict, report: dict) -> dict:
         """Save the records to retry, then advance the watermarks (incremental runs only)."""
         return import_module(module).commit(area_run(run, area), extracted, report)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from airflow.sdk import task
 
 
-@task(pool="sfqb_quickbooks")
+@task(pool="sfqb_quickbooks", multiple_outputs=False)
 def prepare_migration(run: dict, **context) -> dict:
     """Settings, already-ran check and the count of invoices dated on or after the migration
     date. Returns what ``migrate_invoices`` does: skip, retry the failed ones, or migrate."""
@@ -27,7 +27,7 @@ def prepare_migration(run: dict, **context) -> dict:
         raise AirflowFailException(str(exc)) from exc
 
 
-@task(pool="sfqb_quickbooks")
+@task(pool="sfqb_quickbooks", multiple_outputs=False)
 def migrate_invoices(run: dict, prepared: dict) -> dict:
     """Load the invoices in chunks with a progress line each; returns the run report."""
     from sfqb.steps import migration
@@ -38,7 +38,7 @@ def migrate_invoices(run: dict, prepared: dict) -> dict:
 MIGRATION_DAG_ID = "sfqb_invoice_migration"
 
 
-@task
+@task(multiple_outputs=False)
 def start_migration(run: dict, **context) -> str:
     """Start ``sfqb_invoice_migration`` when ``sync_should_start`` says so (its params then come
     from the preferences); otherwise log why not and return it. The task always succeeds."""

@@ -13,7 +13,7 @@ from airflow.sdk import task, task_group
 AREA = "preflight"
 
 
-@task(pool="sfqb_salesforce")
+@task(pool="sfqb_salesforce", multiple_outputs=False)
 def validate_org(run: dict) -> dict:
     """Package fields on page layouts, Standard Price Book active, mapped fields valid."""
     from airflow.sdk.exceptions import AirflowFailException
@@ -27,7 +27,7 @@ def validate_org(run: dict) -> dict:
         raise AirflowFailException(str(exc)) from None
 
 
-@task(pool="sfqb_quickbooks")
+@task(pool="sfqb_quickbooks", multiple_outputs=False)
 def match_existing_records(run: dict) -> dict:
     """First run only: link Accounts to Customers and Products to Items (exact match)."""
     from sfqb.steps.preflight import match

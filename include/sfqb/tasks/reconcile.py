@@ -15,7 +15,7 @@ from airflow.sdk import task
 AREA = "reconcile"
 
 
-@task(task_id=AREA, pool="sfqb_quickbooks", trigger_rule="none_failed")
+@task(task_id=AREA, pool="sfqb_quickbooks", trigger_rule="none_failed", multiple_outputs=False)
 def reconcile(run: dict, area_reports: list[dict] | None = None) -> dict | None:
     """Compare both systems after this run's areas wrote (``area_reports``: their load reports,
     whose records to retry are not differences); None when the preference is off."""

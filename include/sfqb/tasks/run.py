@@ -9,7 +9,7 @@ from airflow.sdk import task
 log = logging.getLogger(__name__)
 
 
-@task
+@task(multiple_outputs=False)
 def begin_run(**context) -> dict:
     """Fix the run's bounds once and check its configuration before anything syncs.
 
@@ -72,7 +72,7 @@ def begin_run(**context) -> dict:
     return run
 
 
-@task(trigger_rule="none_failed")
+@task(trigger_rule="none_failed", multiple_outputs=False)
 def summarize_run(run: dict, area_reports: list[dict] | None = None, **context) -> dict:
     """Gather what every area of the run did into one summary (SPEC R-OPS-2), and send the
     alert when its problems reach ``alert_min_level`` (R-OPS-3, ``sfqb.notify``).
