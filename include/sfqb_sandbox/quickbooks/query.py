@@ -346,6 +346,27 @@ def _compare(op: str, left: Any, right: Any) -> bool:
     raise QBOFault("4000", f"QueryParserError: unknown operator {op}")
 
 
+def _in_keys(prop: str, values: list) -> set | None:
+    """An IN list as the keys an id, a Ref or a text property compares by, so each object costs
+    one set lookup, not one comparison per literal (``Id IN`` 200 Ids over 11k customers took
+    ~2 s a query). None when a literal's meaning depends on the stored value (numbers,
+    booleans, times): those go through ``_compare`` one by one."""
+    if prop in _DATETIME_PROPS:
+        return None
+    keys: set = set()
+    for literal in values:
+        if isinstance(literal, str) and literal == " ":
+            continue
+        if prop == "id" or prop.endswith("ref"):
+            text = _coerce(prop, literal, None)
+            keys.add(int(text) if text.isdigit() else text.lower())
+        elif isinstance(literal, str):
+            keys.add(literal.lower())
+        else:
+            return None
+    return keys
+
+
 def compile_conditions(query: Query):
     """A predicate over stored objects for the query's WHERE clause."""
     allowed = FILTERABLE.get(query.entity, _META)
@@ -356,10 +377,11 @@ def compile_conditions(query: Query):
             raise QBOFault("4001", f"QueryValidationError: property '{cond.prop}' is not "
                                    f"queryable for {query.entity}")
         path = cond.prop.split(".")
-        checks.append((prop, path, cond))
+        keys = _in_keys(prop, cond.values) if cond.op == "IN" else None
+        checks.append((prop, path, cond, keys))
 
     def predicate(obj: dict) -> bool:
-        for prop, path, cond in checks:
+        for prop, path, cond, keys in checks:
             raw = _lookup(obj, path)
             if cond.op == "LIKE":
                 if raw is None or not cond.values[0]:
@@ -368,6 +390,11 @@ def compile_conditions(query: Query):
                     return False
                 continue
             left = _key(prop, raw)
+            if cond.op == "IN" and keys is not None and raw is not None and (
+                    isinstance(left, str) or ((prop == "id" or prop.endswith("ref")) and type(left) is int)):
+                if (left.lower() if isinstance(left, str) else left) not in keys:
+                    return False
+                continue
             if cond.op == "IN":
                 matched = False
                 for literal in cond.values:
@@ -386,7 +413,7 @@ def compile_conditions(query: Query):
         return True
 
     # pre-validate literal types once (so bad literals fail even with no rows)
-    for prop, _, cond in checks:
+    for prop, _, cond, _ in checks:
         for literal in cond.values:
             if cond.op == "LIKE" or (isinstance(literal, str) and literal == " "):
                 continue

@@ -206,3 +206,21 @@ def test_given_order_by_last_updated_when_paging_then_stable_order_across_pages(
     assert len(ids) == len(set(ids)) == 15
     stamps = [c["MetaData"]["LastUpdatedTime"] for c in seen]
     assert stamps == sorted(stamps)
+
+
+def test_given_in_lists_of_ids_names_and_refs_when_queried_then_each_matches_as_equality_would(qb):
+    """api-spec 2.5: ``IN`` is ``=`` against each listed value: Ids by number (a quoted or bare
+    Id, unknown ones ignored), names without regard to case, Refs by their id; the sandbox
+    answers them by set lookup, with the same rows as one ``=`` per value."""
+    tag = uuid.uuid4().hex[:6]
+    first, second = _customer(qb, f"In List One {tag}"), _customer(qb, f"In List Two {tag}")
+    ids = Customer.where(f"Id IN ('{first.Id}', {second.Id}, '999999', 'x')", qb=qb)
+    assert sorted(c.Id for c in ids) == sorted([first.Id, second.Id])
+    names = Customer.where(f"DisplayName IN ('in list one {tag}', 'IN LIST TWO {tag}', 'nobody')", qb=qb)
+    assert sorted(c.Id for c in names) == sorted([first.Id, second.Id])
+    item = Item.where("Type = 'Service'", max_results=1, qb=qb)[0]
+    invoice = Invoice.from_json({"CustomerRef": {"value": second.Id}, "Line": [
+        {"DetailType": "SalesItemLineDetail", "Amount": 5,
+         "SalesItemLineDetail": {"ItemRef": {"value": item.Id}, "Qty": 1, "UnitPrice": 5}}]}).save(qb=qb)
+    refs = Invoice.where(f"CustomerRef IN ('{first.Id}', '{second.Id}')", qb=qb)
+    assert [i.Id for i in refs] == [invoice.Id]
