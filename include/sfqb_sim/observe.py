@@ -106,6 +106,12 @@ def problems(ledger: Ledger, snap: dict) -> dict[tuple[str, str], str]:
         for txn in records.values():
             if (txn.get("PrivateNote") or "").startswith(MARK):
                 transactions[txn["PrivateNote"]].append(f"{entity} {txn['Id']}")
+    # Voiding an invoice replaces its memo with "Voided" (QuickBooks does; so does the sandbox):
+    # an opportunity whose invoice the simulation voided keeps its link to it, marker gone (R-OPP-6:
+    # only clearing External Transaction ID makes a new one).
+    for r in ledger.of("qb_invoice"):
+        if r.attrs.get("state") == "voided" and r.attrs.get("opportunity") and r.key in snap["qb_invoices"]:
+            transactions[marker(r.attrs["opportunity"])].append(f"Invoice {r.key} (voided)")
     for r in ledger.of("opportunity"):
         opp, made = snap["sf_opportunities"].get(r.key), transactions.get(marker(r.key), [])
         if r.attrs.get("eligible"):

@@ -71,3 +71,25 @@ def test_given_a_record_right_after_its_first_run_when_judged_then_it_is_on_time
     violations, counts = judge(ledger, 2, {("qb_item", "8"): "no Product"})
     assert violations == [] and counts == {"on_time": 1, "late": 0, "pending": 0}
     assert ledger.get("qb_item", "7").synced_at == 2
+
+
+@pytest.mark.unit
+def test_given_an_opportunitys_invoice_voided_in_quickbooks_when_judged_then_the_opportunity_is_still_synced():
+    """R-OPP-6: voiding replaces the invoice's memo (the sync's marker) with "Voided"; the
+    opportunity keeps its External Transaction ID to that invoice, which is right (only clearing
+    it makes a new one). Found by the 30-day soak (seed 1, run 11), where the check looked for
+    the marker alone. An opportunity with no transaction at all is still a problem."""
+    from sfqb_sim.observe import problems
+
+    ledger = Ledger()
+    ledger.add("opportunity", "006A", 1, eligible=True, open=False)
+    ledger.add("opportunity", "006B", 1, eligible=True, open=False)
+    ledger.add("qb_invoice", "27", 2, customer="5", state="voided", opportunity="006A")
+    voided = {"Id": "27", "PrivateNote": "Voided", "Balance": 0, "CustomerRef": {"value": "5"}}
+    snap = {"sf_accounts": [], "qb_customers": {}, "qb_invoices": {"27": voided}, "qb_receipts": {},
+            "sf_opportunities": {"006A": {"External_Transaction_ID__c": "27"},
+                                 "006B": {"External_Transaction_ID__c": None}},
+            "sf_invoices": [{"External_Invoice_ID__c": "27", "Status__c": "Voided", "Outstanding_Balance__c": 0,
+                             "Account__c": None}],
+            "sf_products": [], "qb_items": {}, "sf_entries": {}}
+    assert problems(ledger, snap) == {("opportunity", "006B"): "QuickBooks transactions [], External Transaction ID None"}
