@@ -51,7 +51,8 @@ def snapshot(sf, qb, ledger: Ledger) -> dict:
         "qb_receipts": {r["Id"]: r for r in qb.query_all("SalesReceipt")},
         "sf_accounts": list(sf.query(soql.select("Account", ["Id", "Name", "Phone", "External_Account_ID__c"]))),
         "sf_opportunities": {o["Id"]: o for o in (sf.query_in(
-            "Opportunity", ["Id", "IsWon", "External_Transaction_ID__c", "Transaction_Type__c"], "Id", opp_ids)
+            "Opportunity", ["Id", "IsWon", "AccountId", "External_Transaction_ID__c", "Transaction_Type__c"], "Id",
+            opp_ids)
             if opp_ids else [])},
         "sf_transaction_ids": [o["External_Transaction_ID__c"] for o in sf.query(soql.select(
             "Opportunity", ["External_Transaction_ID__c", "Transaction_Type__c"],
@@ -112,9 +113,18 @@ def problems(ledger: Ledger, snap: dict) -> dict[tuple[str, str], str]:
     for r in ledger.of("qb_invoice"):
         if r.attrs.get("state") == "voided" and r.attrs.get("opportunity") and r.key in snap["qb_invoices"]:
             transactions[marker(r.attrs["opportunity"])].append(f"Invoice {r.key} (voided)")
+    def customer_inactive(opp: dict | None) -> bool:
+        """R-OPP-1: QuickBooks makes no transaction for an inactive customer; the sync holds such
+        an opportunity back with a WARNING until the customer is active again."""
+        account = accounts_by_id.get((opp or {}).get("AccountId"))
+        customer = snap["qb_customers"].get((account or {}).get("External_Account_ID__c") or "")
+        return customer is not None and customer.get("Active") is False
+
     for r in ledger.of("opportunity"):
         opp, made = snap["sf_opportunities"].get(r.key), transactions.get(marker(r.key), [])
         if r.attrs.get("eligible"):
+            if not made and customer_inactive(opp):
+                continue
             if not made or not (opp or {}).get("External_Transaction_ID__c"):
                 out[r.kind, r.key] = f"QuickBooks transactions {made}, External Transaction ID " \
                                      f"{(opp or {}).get('External_Transaction_ID__c')}"

@@ -87,9 +87,30 @@ def test_given_an_opportunitys_invoice_voided_in_quickbooks_when_judged_then_the
     ledger.add("qb_invoice", "27", 2, customer="5", state="voided", opportunity="006A")
     voided = {"Id": "27", "PrivateNote": "Voided", "Balance": 0, "CustomerRef": {"value": "5"}}
     snap = {"sf_accounts": [], "qb_customers": {}, "qb_invoices": {"27": voided}, "qb_receipts": {},
-            "sf_opportunities": {"006A": {"External_Transaction_ID__c": "27"},
-                                 "006B": {"External_Transaction_ID__c": None}},
+            "sf_opportunities": {"006A": {"AccountId": None, "External_Transaction_ID__c": "27"},
+                                 "006B": {"AccountId": None, "External_Transaction_ID__c": None}},
             "sf_invoices": [{"External_Invoice_ID__c": "27", "Status__c": "Voided", "Outstanding_Balance__c": 0,
                              "Account__c": None}],
             "sf_products": [], "qb_items": {}, "sf_entries": {}}
     assert problems(ledger, snap) == {("opportunity", "006B"): "QuickBooks transactions [], External Transaction ID None"}
+
+
+@pytest.mark.unit
+def test_given_a_won_opportunity_of_an_inactive_customer_when_judged_then_held_back_is_right():
+    """R-OPP-1: QuickBooks makes no transaction for an inactive customer, so the sync holds the
+    opportunity back with a WARNING; the simulation won an opportunity on an Account whose
+    customer it had deactivated (30-day soak, seed 1, run 14) and counted it as lost. The same
+    opportunity with an active customer and no transaction is a problem."""
+    from sfqb_sim.observe import problems
+
+    ledger = Ledger()
+    ledger.add("opportunity", "006C", 1, eligible=True, open=False)
+    snap = {"sf_accounts": [{"Id": "001C", "Name": "Dormant Co", "Phone": None, "External_Account_ID__c": "34"}],
+            "qb_customers": {"34": {"Id": "34", "DisplayName": "Dormant Co", "Active": False}},
+            "qb_invoices": {}, "qb_receipts": {}, "sf_invoices": [], "sf_products": [], "qb_items": {},
+            "sf_entries": {},
+            "sf_opportunities": {"006C": {"AccountId": "001C", "External_Transaction_ID__c": None}}}
+    assert problems(ledger, snap) == {}
+    snap["qb_customers"]["34"]["Active"] = True
+    assert problems(ledger, snap) == {
+        ("opportunity", "006C"): "QuickBooks transactions [], External Transaction ID None"}
