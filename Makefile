@@ -82,7 +82,8 @@ ui: install sandbox
 
 # The standard benchmark set (issue 14; bench/README.md): the whole sync at BENCH_SIZES customers
 # with realistic latency and QuickBooks throttling, then first-run matching up to 1M x 1M rows and
-# each area's plan up to 1M rows (bench.planning).
+# each area's plan up to 1M rows (bench.planning), then the reconciliation alone at 10k and 100k
+# customers (bench.reconcile).
 # Results in BENCH_OUT (JSON and markdown). 24 minutes on the 2-core dev machine (26 Nov 2026):
 # the 10k initial sync alone is 15 (bench/README.md says where it goes); BENCH_SIZES=1000: 3.
 BENCH_SIZES ?= 1000,10000
@@ -92,6 +93,7 @@ bench: install
 	@$(BIN)/python -m bench.sync --sizes $(BENCH_SIZES) --out $(BENCH_OUT)
 	@$(BIN)/python -m bench.matching --out $(BENCH_OUT)
 	@$(BIN)/python -m bench.planning --trace-max-rows 100000 --out $(BENCH_OUT)
+	@$(BIN)/python -m bench.reconcile --out $(BENCH_OUT)
 
 # The business simulation (issue 15; docs/simulation.md): SOAK_DAYS simulated days of business on
 # both sandbox servers with random faults, sfqb_sync SOAK_RUNS_PER_DAY times a day on the sandbox
