@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from .schema import TRANSACTIONS
 from .values import dumps, dumps_bytes, loads
 
 SCHEMA = """
@@ -85,7 +86,16 @@ class Store:
         return self.objects.get(entity, {}).get(key)
 
     def new_id(self, entity: str) -> int:
-        id_ = self.next_ids.get(entity, 1)
+        """The next Id of ``entity``. Transactions share one sequence: the product guide keeps an
+        Opportunity's Invoice or Sales Receipt in one unique External Transaction ID, which
+        holds only because QuickBooks never gives two transactions the same Id (api-spec is
+        silent; docs/sandbox-quickbooks.md). A new transaction takes the next Id after every
+        transaction type's highest. The seeds number each type from 1 (bulk-inserted, they
+        predate this rule); every transaction made through the API after them is unique."""
+        if entity in TRANSACTIONS:
+            id_ = max(self.next_ids.get(e, 1) for e in TRANSACTIONS)
+        else:
+            id_ = self.next_ids.get(entity, 1)
         self.next_ids[entity] = id_ + 1
         return id_
 

@@ -483,3 +483,26 @@ def test_given_sub_customer_with_balance_when_moved_then_balances_with_jobs_foll
     assert moved.FullyQualifiedName == f"{second.DisplayName}:{child.DisplayName}"
     assert Customer.get(first.Id, qb=qb).BalanceWithJobs == 0
     assert Customer.get(second.Id, qb=qb).BalanceWithJobs == 70
+
+
+def test_given_transactions_of_each_type_when_created_then_no_two_share_an_id(qb):
+    """api-spec 2.6 / R-OPP-4: an Opportunity keeps its Invoice or Sales Receipt in one unique
+    External Transaction ID, so no two transactions may carry the same Id: a new Invoice, Sales
+    Receipt, Estimate and Payment take Ids of one sequence, above every seeded transaction's
+    (the 30-day soak found a Sales Receipt numbered like an Invoice another Opportunity held)."""
+    customer = new_customer(qb)
+    seeded = [int(t.Id) for kind in (Invoice, SalesReceipt, Estimate, Payment)
+              for t in kind.all(max_results=1000, qb=qb)]
+    invoice = new_invoice(qb, customer, 10)
+    receipt = SalesReceipt()
+    receipt.CustomerRef = customer.to_ref()
+    receipt.Line = [sales_line(5)]
+    receipt = receipt.save(qb=qb)
+    estimate = Estimate()
+    estimate.CustomerRef = customer.to_ref()
+    estimate.Line = [sales_line(7)]
+    estimate = estimate.save(qb=qb)
+    payment = pay(qb, customer, invoice, 10)
+    made = [int(t.Id) for t in (invoice, receipt, estimate, payment)]
+    assert len(set(made)) == 4
+    assert min(made) > max(seeded)
