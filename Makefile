@@ -43,7 +43,8 @@ demo: install
 
 # The whole suite in TEST_WORKERS processes (pytest-xdist; each has its own Airflow database and
 # sandbox servers; a test file stays on one worker). Three beat two even on 2 cores: the workers
-# often wait on the sandbox servers (measured 8:56 with 3, over 13 min with 2, 688 tests).
+# often wait on the sandbox servers (measured 8:56 with 3, over 13 min with 2, 688 tests; 838
+# tests: 11:15 with 3 on a quiet machine, both cores busy throughout).
 TEST_WORKERS ?= 3
 
 test: install
