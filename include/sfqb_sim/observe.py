@@ -54,6 +54,7 @@ def snapshot(sf, qb, ledger: Ledger) -> dict:
             "Opportunity", ["Id", "IsWon", "AccountId", "External_Transaction_ID__c", "Transaction_Type__c"], "Id",
             opp_ids)
             if opp_ids else [])},
+        "sf_opportunity_items": _opportunity_items(sf, opp_ids),
         "sf_transaction_ids": [o["External_Transaction_ID__c"] for o in sf.query(soql.select(
             "Opportunity", ["External_Transaction_ID__c", "Transaction_Type__c"],
             where=soql.compare("External_Transaction_ID__c", "!=", None)))],
@@ -64,6 +65,15 @@ def snapshot(sf, qb, ledger: Ledger) -> dict:
         "sf_invoices": list(sf.query(soql.select("Invoice__c", [
             "Id", "External_Invoice_ID__c", "Outstanding_Balance__c", "Status__c", "Account__c"]))),
     }
+
+
+def _opportunity_items(sf, opp_ids: list[str]) -> dict[str, list[str | None]]:
+    """Opportunity Id -> the QuickBooks item Ids of its products (None: a product with none)."""
+    out: dict[str, list[str | None]] = defaultdict(list)
+    for line in (sf.query_in("OpportunityLineItem", ["OpportunityId", "Product2.External_Item_ID__c"],
+                             "OpportunityId", opp_ids) if opp_ids else []):
+        out[line["OpportunityId"]].append((line.get("Product2") or {}).get("External_Item_ID__c"))
+    return dict(out)
 
 
 def adopt_sync_invoices(ledger: Ledger, snap: dict, seed_invoices: set[str], run: int) -> None:
@@ -120,10 +130,16 @@ def problems(ledger: Ledger, snap: dict) -> dict[tuple[str, str], str]:
         customer = snap["qb_customers"].get((account or {}).get("External_Account_ID__c") or "")
         return customer is not None and customer.get("Active") is False
 
+    def item_missing(opp_id: str) -> bool:
+        """R-OPP-3: a product with no QuickBooks item, or an item made inactive, holds the
+        opportunity back with a WARNING until it is linked or active again."""
+        items = snap.get("sf_opportunity_items", {}).get(opp_id, [])
+        return any(i is None or (snap["qb_items"].get(i) or {}).get("Active") is False for i in items)
+
     for r in ledger.of("opportunity"):
         opp, made = snap["sf_opportunities"].get(r.key), transactions.get(marker(r.key), [])
         if r.attrs.get("eligible"):
-            if not made and customer_inactive(opp):
+            if not made and (customer_inactive(opp) or item_missing(r.key)):
                 continue
             if not made or not (opp or {}).get("External_Transaction_ID__c"):
                 out[r.kind, r.key] = f"QuickBooks transactions {made}, External Transaction ID " \

@@ -114,3 +114,23 @@ def test_given_a_won_opportunity_of_an_inactive_customer_when_judged_then_held_b
     snap["qb_customers"]["34"]["Active"] = True
     assert problems(ledger, snap) == {
         ("opportunity", "006C"): "QuickBooks transactions [], External Transaction ID None"}
+
+
+@pytest.mark.unit
+def test_given_a_won_opportunity_whose_item_was_made_inactive_when_judged_then_held_back_is_right():
+    """R-OPP-3: a product whose QuickBooks item is inactive counts as having no item, so the sync
+    holds the opportunity back with a WARNING (30-day soak, seed 1, run 106: the simulation had
+    deleted the opportunity's invoice, cleared its link and deactivated the item). With the item
+    active and still no transaction it is a problem."""
+    from sfqb_sim.observe import problems
+
+    ledger = Ledger()
+    ledger.add("opportunity", "006D", 1, eligible=True, open=False)
+    snap = {"sf_accounts": [], "qb_customers": {}, "qb_invoices": {}, "qb_receipts": {}, "sf_invoices": [],
+            "sf_products": [], "qb_items": {"458": {"Id": "458", "Active": False}}, "sf_entries": {},
+            "sf_opportunities": {"006D": {"AccountId": None, "External_Transaction_ID__c": None}},
+            "sf_opportunity_items": {"006D": ["458"]}}
+    assert problems(ledger, snap) == {}
+    snap["qb_items"]["458"]["Active"] = True
+    assert problems(ledger, snap) == {
+        ("opportunity", "006D"): "QuickBooks transactions [], External Transaction ID None"}
