@@ -310,16 +310,10 @@ def _write_to_quickbooks(plan: dict, sf, qb, done: list[dict], run_id: str, maps
 
 def written_at(entity: dict, qb) -> str:
     """``Last_Sync_Date__c`` of a customer the load just wrote to QuickBooks: QuickBooks' own
-    ``LastUpdatedTime`` of that write (R-GEN-7 on Intuit's clock: R-ACC-5 compares the two), or
-    Intuit's time now when the answer lacks it."""
-    import datetime as dt
-
-    updated = (entity.get("MetaData") or {}).get("LastUpdatedTime")
-    try:
-        when = dt.datetime.fromisoformat(str(updated))
-    except ValueError:
-        when = None
-    return sf_datetime(when if when is not None and when.tzinfo else qb.clock.now())
+    ``LastUpdatedTime`` of that write (``rules.sync_stamps``; R-GEN-7 on Intuit's clock: R-ACC-5
+    compares the two), or Intuit's time now when the answer lacks it."""
+    (stamp,) = rules.sync_stamps(pd.Series([(entity.get("MetaData") or {}).get("LastUpdatedTime")]), None)
+    return stamp or sf_datetime(qb.clock.now())
 
 
 def _adopt_duplicates(duplicates, contacts, sf, qb, done, contact_writes, just_linked) -> list[dict]:
