@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+import numpy as np
 import pandas as pd
 
 from sfqb.areas.opportunities import CENT, EXT_TXN, ITEM_EXT, line_external_id
@@ -169,6 +170,44 @@ def same(a, b, kind: str = "text") -> bool:
     return normalised(a, kind) == normalised(b, kind)
 
 
+# Types whose equal values stay equal after ``normalised`` of any kind (not Decimal or float:
+# Decimal 1.0 == 1.00 and float 0.0 == -0.0 are equal but read differently as text).
+_PLAIN = frozenset({str, int, bool})
+
+
+class Sameness:
+    """``same`` for many pairs at once (a plan compares every field of every row): the same value
+    on both sides is not normalised at all, and a number is normalised once however often it
+    repeats. Gives exactly the answers of ``normalise(a, kind) == normalise(b, kind)``; one
+    instance per plan (its memo grows). ``numeric``: the kinds whose values are numbers (the
+    memo is for them: equal numbers of one type normalise alike)."""
+
+    def __init__(self, normalise=normalised, numeric=frozenset({"number"})) -> None:
+        self._normalise, self._numeric = normalise, numeric
+        self._numbers: dict = {}
+
+    def __call__(self, a, b, kind: str = "text") -> bool:
+        if a is b or (type(a) is type(b) and type(a) in _PLAIN and a == b):
+            return True
+        if kind in self._numeric:
+            return self._number(a, kind) == self._number(b, kind)
+        return self._normalise(a, kind) == self._normalise(b, kind)
+
+    def _number(self, value, kind: str):
+        # Keyed by type too: 1, 1.0 and True hash alike.
+        try:
+            key = (kind, type(value), value)
+            hit = self._numbers.get(key, _NOTHING)
+        except TypeError:  # an unhashable value
+            return self._normalise(value, kind)
+        if hit is _NOTHING:
+            hit = self._numbers[key] = self._normalise(value, kind)
+        return hit
+
+
+_NOTHING = object()
+
+
 def _text(value):
     """A plan value, JSON-ready (Decimal as text; missing as None)."""
     if missing(value):
@@ -263,7 +302,7 @@ def link_transactions(
     opps = opps.assign(**{EXT_TXN: opps[EXT_TXN].astype(str)}).add_prefix("sf.")
     pairs = tx.merge(opps, left_on="Id", right_on=f"sf.{EXT_TXN}", how="inner")
     pairs["key"] = pd.Series(
-        [txn_key(e, i) for e, i in zip(pairs["entity"], pairs["Id"], strict=True)],
+        [txn_key(e, i) for e, i in zip(pairs["entity"].tolist(), pairs["Id"].tolist(), strict=True)],
         index=pairs.index,
         dtype="object",
     )
@@ -275,7 +314,7 @@ def link_transactions(
     elsewhere = pd.Series(
         [
             f"{o}:{i}" in own_type_exists or f"{o}:{i}" in changed
-            for o, i in zip(own, pairs["Id"], strict=True)
+            for o, i in zip(own.tolist(), pairs["Id"].tolist(), strict=True)
         ],
         index=pairs.index,
         dtype=bool,
@@ -331,20 +370,18 @@ def header_changes(pairs: pd.DataFrame, header_map: FieldMap) -> list[dict]:
     targets = header_map.target_fields
     wanted_cells = {t: list(wanted[t].values) for t in targets}
     current_cells = {t: list(pairs[f"sf.{t}"].values) if f"sf.{t}" in pairs.columns else None for t in targets}
-    out = []
-    for n, entity in enumerate(pairs["entity"].values):
-        receipt = entity == "SalesReceipt"
-        changes = {}
-        for target in targets:
-            value = wanted_cells[target][n]
-            if (receipt and target in receipt_only_skip) or (
-                target in carried_only and missing(value)
-            ):
+    receipts = [entity == "SalesReceipt" for entity in pairs["entity"].values]
+    out: list[dict] = [{} for _ in receipts]
+    alike = Sameness()
+    # Field by field (each row's dict still fills in target order).
+    for target in targets:
+        kind, values, currents = kind_of(target), wanted_cells[target], current_cells[target]
+        receipt_skip, carried = target in receipt_only_skip, target in carried_only
+        for n, value in enumerate(values):
+            if (receipt_skip and receipts[n]) or (carried and missing(value)):
                 continue
-            current = None if current_cells[target] is None else current_cells[target][n]
-            if not same(value, current, kind_of(target)):
-                changes[target] = _text(normalised(value, kind_of(target)))
-        out.append(changes)
+            if not alike(value, None if currents is None else currents[n], kind):
+                out[n][target] = _text(normalised(value, kind))
     return out
 
 
@@ -366,20 +403,20 @@ def wanted_lines(
     out = apply_map(sales, line_map)
     amounts = [
         line_amounts(q, p, a)
-        for q, p, a in zip(sales[QTY], sales[UNIT_PRICE], sales["Amount"], strict=True)
+        for q, p, a in zip(sales[QTY].tolist(), sales[UNIT_PRICE].tolist(), sales["Amount"].tolist(), strict=True)
     ]
     out["Quantity"] = [str(q) for q, _ in amounts]
     out["UnitPrice"] = [str(p) for _, p in amounts]
     out[EXT_LINE] = [
         line_external_id(e, t, i)
-        for e, t, i in zip(sales["entity"], sales["TxnId"], sales["Id"], strict=True)
+        for e, t, i in zip(sales["entity"].tolist(), sales["TxnId"].tolist(), sales["Id"].tolist(), strict=True)
     ]
     out[LINE_INDEX] = pd.Series(
         [None if missing(n) else int(n) for n in out[LINE_INDEX]], index=out.index, dtype="object"
     )
     out["key"] = sales["key"]
     out["line_key"] = pd.Series(
-        [f"{k} line {i}" for k, i in zip(sales["key"], sales["Id"], strict=True)],
+        [f"{k} line {i}" for k, i in zip(sales["key"].tolist(), sales["Id"].tolist(), strict=True)],
         index=out.index,
         dtype="object",
     )
@@ -418,7 +455,7 @@ def plan_lines(
     current["line_id"] = pd.Series(
         [
             line_id_of(e, *txn_of[o])
-            for e, o in zip(current[EXT_LINE], current["OpportunityId"], strict=True)
+            for e, o in zip(current[EXT_LINE].tolist(), current["OpportunityId"].tolist(), strict=True)
         ],
         index=current.index,
         dtype="object",
@@ -458,8 +495,22 @@ def plan_lines(
             }
         )
 
+    alike = Sameness()
+
+    def changed(rows: pd.DataFrame) -> pd.DataFrame:
+        """The rows ``update`` may write (column by column: most lines are unchanged, and a
+        million of them are not turned into dicts only to find that out)."""
+        keep = np.zeros(len(rows), dtype=bool)
+        for f in writes:
+            kind = kind_of(f)
+            pairs_of = zip(rows[f].tolist(), rows[f"sf.{f}"].tolist(), strict=True)
+            keep |= np.array([not alike(a, b, kind) for a, b in pairs_of], dtype=bool)
+        pairs_of = zip(rows[EXT_LINE].tolist(), rows[f"sf.{EXT_LINE}"].tolist(), strict=True)
+        keep |= np.array([not (type(a) is str and type(b) is str and a == b) for a, b in pairs_of], dtype=bool)
+        return rows[keep]
+
     def update(row, fields: list[str]) -> None:
-        changes = {f: _text(row[f]) for f in fields if not same(row[f], row[f"sf.{f}"], kind_of(f))}
+        changes = {f: _text(row[f]) for f in fields if not alike(row[f], row[f"sf.{f}"], kind_of(f))}
         if row[EXT_LINE] != row[f"sf.{EXT_LINE}"]:
             changes[EXT_LINE] = row[EXT_LINE]
         if changes:
@@ -506,9 +557,9 @@ def plan_lines(
         ],
     )
     # Plain records, not ``iterrows`` (a Series built per row: minutes at 1M lines).
-    for row in both[
-        both["Product2Id"].notna() & (both["Product2Id"] == both["sf.Product2Id"])
-    ].to_dict("records"):
+    for row in changed(
+        both[both["Product2Id"].notna() & (both["Product2Id"] == both["sf.Product2Id"])]
+    ).to_dict("records"):
         update(row, writes)
     for row in both[
         both["Product2Id"].notna() & (both["Product2Id"] != both["sf.Product2Id"])
@@ -543,7 +594,7 @@ def plan_lines(
             f"a second Opportunity Product for line {row['line_id']}",
         )
     adopted, left_new, left_unlinked = _adopt(merged[merged["_merge"] == "left_only"], unlinked)
-    for row in adopted.to_dict("records"):
+    for row in changed(adopted).to_dict("records"):
         update(row, writes)
     no_item = left_new[left_new["Product2Id"].isna()]
     warn(
@@ -631,7 +682,7 @@ def amount_notes(pairs: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
     sales = lines[lines["DetailType"] == SALES_LINE]
     totals: dict[tuple[str, str], Decimal] = {}
     for entity, txn, amount in zip(
-        sales["entity"], sales["TxnId"].astype(str), sales["Amount"], strict=True
+        sales["entity"].tolist(), sales["TxnId"].astype(str).tolist(), sales["Amount"].tolist(), strict=True
     ):
         totals[(entity, txn)] = totals.get((entity, txn), Decimal(0)) + (
             money(amount) or Decimal(0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 
+import numpy as np
 import pandas as pd
 
 ADDRESS_LINES = ("Line1", "Line2", "Line3", "Line4", "Line5")
@@ -34,6 +35,36 @@ def missing(value) -> bool:
     if value is None or value is pd.NA or value is pd.NaT:
         return True
     return isinstance(value, float) and value != value
+
+
+def records(frame: pd.DataFrame, columns: Iterable[str] | None = None) -> list[dict]:
+    """``frame[columns].to_dict("records")``, the same Python values, a column at a time:
+    ``to_dict`` boxes every cell on its own (most of a plan's time at a million rows)."""
+    names = list(frame.columns if columns is None else columns)
+    if len(set(names)) != len(names):
+        raise ValueError(f"records: duplicate columns {sorted(n for n in set(names) if names.count(n) > 1)}")
+    values = [_plain(frame[name]) for name in names]
+    return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)] if names else [{} for _ in range(len(frame))]
+
+
+def _plain(column: pd.Series) -> list:
+    """A column's values as ``to_dict`` gives them: Python scalars, pd.NA as None."""
+    values = column.tolist()
+    if column.dtype == object:
+        return [_box(v) if isinstance(v, np.generic) or v is pd.NA else v for v in values]
+    if getattr(column.dtype, "na_value", None) is pd.NA:
+        return [None if v is pd.NA else v for v in values]
+    return values
+
+
+def _box(value):
+    if value is pd.NA:
+        return None
+    if isinstance(value, np.datetime64):
+        return pd.Timestamp(value)
+    if isinstance(value, np.timedelta64):
+        return pd.Timedelta(value)
+    return value.item()
 
 
 def isna(values: pd.Series) -> pd.Series:
