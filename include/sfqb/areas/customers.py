@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from sfqb.extract.frames import is_true, isna, missing
+from sfqb.extract.frames import is_true, isna, missing, records
 from sfqb.mapping.coerce import UNFIT, fit
 from sfqb.mapping.maps import FieldMap, apply_map, default_map
 from sfqb.outcomes import INFO, WARNING, empty_skips, skips
@@ -388,7 +388,7 @@ def plan_customers_from_sf(
             "key": new["key"],
             "payload": [
                 json.dumps(_customer_payload(row, targets, parent))
-                for row, parent in zip(new.to_dict("records"), new["parent_qb_id"], strict=True)
+                for row, parent in zip(records(new), new["parent_qb_id"].tolist(), strict=True)
             ],
             "billing_contact_id": new["billing_contact_id"],
         }
@@ -433,7 +433,7 @@ def plan_customers_from_sf(
                     "changed": diffs[send],
                     "payload": [
                         json.dumps(_customer_payload(row, changed, None, sparse=True))
-                        for row, changed in zip(rows.to_dict("records"), diffs[send], strict=True)
+                        for row, changed in zip(records(rows), diffs[send], strict=True)
                     ],
                 }
             )

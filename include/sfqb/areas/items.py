@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 
-from sfqb.extract.frames import missing
+from sfqb.extract.frames import missing, records
 from sfqb.mapping.maps import apply_map, default_map
 from sfqb.outcomes import INFO, SKIP_COLUMNS, WARNING, empty_skips, skips
 
@@ -74,7 +74,7 @@ def _records_by(frame: pd.DataFrame, column: str) -> dict:
     if not len(frame):
         return {}
     first = frame.drop_duplicates(column)
-    return dict(zip(first[column], first.drop(columns=[column]).to_dict("records"), strict=True))
+    return dict(zip(first[column], records(first.drop(columns=[column])), strict=True))
 
 
 def plan_items(
@@ -106,7 +106,7 @@ def plan_items(
     wanted = apply_map(eligible, default_map("item_to_product"))
     wanted["Name"] = eligible[product_name_field]
     skipped: list[tuple[str, str, str]] = []
-    for item, values in zip(eligible.to_dict("records"), wanted.to_dict("records"), strict=True):
+    for item, values in zip(records(eligible), records(wanted), strict=True):
         item_id = str(item["Id"])
         key = f"QB:{item_id}"
         now = current.get(item_id)

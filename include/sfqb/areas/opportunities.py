@@ -21,7 +21,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 
-from sfqb.extract.frames import is_true, isna, missing
+from sfqb.extract.frames import is_true, isna, missing, records
 from sfqb.mapping.coerce import fit
 from sfqb.mapping.maps import FieldMap, apply_map, default_map
 from sfqb.outcomes import INFO, WARNING, empty_skips, skips
@@ -299,13 +299,13 @@ def plan_opportunities(
     line_values, line_unfit = fit(apply_map(lines, line_map), limits.get(LINE_MAP, {}))
     # One pass over plain records: each opportunity's lines by position (grouped once, in line
     # order), not a boolean mask over every line per opportunity (quadratic at 1M rows).
-    line_rows = lines.to_dict("records")
-    line_value_rows = line_values.to_dict("records")
+    line_rows = records(lines)
+    line_value_rows = records(line_values)
     line_unfit_rows = line_unfit.tolist()
     by_opportunity = lines.groupby("OpportunityId", sort=False).indices if len(lines) else {}
     header_unfit_rows = header_unfit.tolist()
-    header_value_rows = header_values.to_dict("records")
-    for n, opp in enumerate(ready.to_dict("records")):
+    header_value_rows = records(header_values)
+    for n, opp in enumerate(records(ready)):
         key = str(opp["Id"])
         own = by_opportunity.get(opp["Id"], ())
         missing_items = [line_rows[i] for i in own if missing(line_rows[i]["item_id"])]
