@@ -299,13 +299,13 @@ def plan_opportunities(
     line_values, line_unfit = fit(apply_map(lines, line_map), limits.get(LINE_MAP, {}))
     # One pass over plain records: each opportunity's lines by position (grouped once, in line
     # order), not a boolean mask over every line per opportunity (quadratic at 1M rows).
-    line_rows = records(lines)
+    line_rows = records(lines, ["Id", "item_id", "Product2.Name", "Product2.ProductCode"])
     line_value_rows = records(line_values)
     line_unfit_rows = line_unfit.tolist()
     by_opportunity = lines.groupby("OpportunityId", sort=False).indices if len(lines) else {}
     header_unfit_rows = header_unfit.tolist()
     header_value_rows = records(header_values)
-    for n, opp in enumerate(records(ready)):
+    for n, opp in enumerate(records(ready, ["Id", "Transaction_Type__c", ACCOUNT_EXT])):
         key = str(opp["Id"])
         own = by_opportunity.get(opp["Id"], ())
         missing_items = [line_rows[i] for i in own if missing(line_rows[i]["item_id"])]
