@@ -177,7 +177,7 @@ def resolve_items(lines: pd.DataFrame, items: pd.DataFrame) -> pd.Series:
     """R-OPP-3, R-ITM-5: the QuickBooks item Id of each line (missing when there is none): the
     Product's External Item ID when that item exists and is active, else the active item whose
     FullyQualifiedName equals the ProductCode."""
-    active = items[items["Active"].map(lambda v: v is not False)]
+    active = items[items["Active"].map(lambda v: v is not False).astype(bool)]  # bool: an empty mask selects no columns
     by_id = set(active["Id"].astype(str))
     by_fqn = dict(zip(active["FullyQualifiedName"], active["Id"].astype(str), strict=True))
     linked = lines[ITEM_EXT].map(lambda v: str(v) if not missing(v) and str(v) in by_id else None)

@@ -116,6 +116,23 @@ def test_given_a_sales_receipt_when_planned_then_it_has_no_due_date_or_terms():
     assert "DueDate" not in payload and "SalesTermRef" not in payload
 
 
+def test_given_no_quickbooks_item_found_at_all_when_planned_then_the_opportunity_waits_and_the_run_goes_on():
+    """R-OPP-3, R-GEN-5 (30-day soak, seed 1, run 111): when QuickBooks answers none of the items
+    the lines name (the only product's item was made inactive: QuickBooks' queries leave inactive
+    items out), the items frame is empty. The opportunity waits with its R-OPP-3 WARNING and the
+    others are planned; the plan used to fail with KeyError 'Id' (an empty mask selected no
+    columns), which failed the whole run and every area after it, every hour."""
+    no_items = records_frame([], ["Id", "FullyQualifiedName", "Active", "Type"])
+
+    result = plan([opp("o1"), opp("o2", Transaction_Type__c="None")],
+                  [line("l1", "o1", item="7", code="Old:Thing"), line("l2", "o2", item="7")], items=no_items)
+
+    got = reasons(result)
+    assert got["o1"][1] == "WARNING" and "no QuickBooks item: l1 (Product l1, code 'Old:Thing')" in got["o1"][0]
+    assert result.retry == ["o1"] and result.creates.empty
+    assert rules.resolve_items(records_frame([line("l1", "o1", item="7")], rules.LINE_FIELDS), no_items).isna().all()
+
+
 def test_given_blocking_problems_when_planned_then_each_is_a_warning_and_retried():
     """R-OPP-3, R-OPP-4, R-GEN-5: a product with no item, an unknown term or class, and a
     description too long for the memo each block their opportunity with a WARNING and a retry."""
