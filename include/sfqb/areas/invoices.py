@@ -30,14 +30,16 @@ and quantities as text, dates as ISO text.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+import numpy as np
 import pandas as pd
 
 from sfqb.areas.opportunities import CENT, EXT_TXN, line_external_id
 from sfqb.areas.transactions import Sameness, normalised
-from sfqb.extract.frames import missing, records
+from sfqb.extract.frames import missing, plain_values, records
 from sfqb.mapping.maps import FieldMap, apply_map, default_map
 from sfqb.outcomes import INFO, WARNING, empty_skips, skips
 
@@ -303,6 +305,20 @@ def _changed(wanted: dict, current: dict | None, same=same) -> bool:
     return any(not same(v, current.get(k), k) for k, v in wanted.items())
 
 
+def _stale(frame: pd.DataFrame, currents: list[dict | None], fields: list[str], same) -> np.ndarray:
+    """Per row of ``frame``: True when its current record (``currents``, aligned) is None or
+    differs in a field (``_changed``, a column at a time; a row found stale is not compared
+    again). The wanted values are compared as they are: ``same`` reads a Decimal and its JSON
+    text alike, so ``_json`` is left for the rows that are written."""
+    stale = np.fromiter((c is None for c in currents), dtype=bool, count=len(currents))
+    for f in fields:
+        values = plain_values(frame[f])
+        for i in np.flatnonzero(~stale).tolist():
+            if not same(values[i], currents[i].get(f), f):
+                stale[i] = True
+    return stale
+
+
 def _per_value(values: pd.Series, convert) -> pd.Series:
     """``values.map(convert)`` (object dtype) with ``convert`` called once per distinct value:
     a million invoices repeat few terms, classes and dates. Values are told apart by type and
@@ -480,21 +496,23 @@ def plan_invoices(
     )
     retry |= set(no_product["invoice_id"])
 
-    for row in records(want, dict.fromkeys([EXT_INVOICE, *header_fields])):
+    # Only the rows with something to write become records (most are unchanged every run).
+    invoice_ids = want[EXT_INVOICE].tolist()
+    stale = _stale(want, [current.get(i) for i in invoice_ids], header_fields, compare)
+    for row in records(want[stale], dict.fromkeys([EXT_INVOICE, *header_fields])):
         invoice_id = row[EXT_INVOICE]
-        wanted = {f: _json(row[f]) for f in header_fields}
-        if _changed(wanted, current.get(invoice_id), compare):
-            plan.invoices.append(
-                {
-                    "key": invoice_key(invoice_id),
-                    EXT_INVOICE: invoice_id,
-                    **wanted,
-                    "Last_Sync_Date__c": None,
-                }
-            )
-    for row in records(items):
+        plan.invoices.append(
+            {
+                "key": invoice_key(invoice_id),
+                EXT_INVOICE: invoice_id,
+                **{f: _json(row[f]) for f in header_fields},
+                "Last_Sync_Date__c": None,
+            }
+        )
+    existing_items = [sf_items.get(i) for i in items[EXT_ITEM].tolist()]
+    stale = _stale(items, existing_items, item_fields, compare)
+    for row, existing in zip(records(items[stale]), itertools.compress(existing_items, stale), strict=True):
         wanted = {f: _json(row[f]) for f in item_fields}
-        existing = sf_items.get(row[EXT_ITEM])
         if existing is None:
             plan.item_creates.append(
                 {
@@ -505,7 +523,7 @@ def plan_invoices(
                     "Invoice__r": {EXT_INVOICE: row["invoice_id"]},
                 }
             )
-        elif _changed(wanted, existing, compare):
+        else:
             plan.item_updates.append(
                 {
                     "key": row["line_key"],

@@ -43,11 +43,11 @@ def records(frame: pd.DataFrame, columns: Iterable[str] | None = None) -> list[d
     names = list(frame.columns if columns is None else columns)
     if len(set(names)) != len(names):
         raise ValueError(f"records: duplicate columns {sorted(n for n in set(names) if names.count(n) > 1)}")
-    values = [_plain(frame[name]) for name in names]
+    values = [plain_values(frame[name]) for name in names]
     return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)] if names else [{} for _ in range(len(frame))]
 
 
-def _plain(column: pd.Series) -> list:
+def plain_values(column: pd.Series) -> list:
     """A column's values as ``to_dict`` gives them: Python scalars, pd.NA as None."""
     values = column.tolist()
     if column.dtype == object:

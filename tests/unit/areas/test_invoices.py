@@ -656,3 +656,28 @@ def test_given_several_invoices_without_account_or_product_when_planned_then_eac
     assert list(again.notes["key"]) == ["QB:Invoice:130", "QB:Invoice:131", "QB:Invoice:132",
                                         *(f"QB:Invoice:{i} line {n}" for i in (130, 131, 132) for n in (1, 2))]
     assert again.retry == ["130", "131", "132"]
+
+
+def test_given_unchanged_and_changed_invoices_when_planned_together_then_each_gets_what_it_gets_alone():
+    """R-GEN-4, R-INV-4, R-INV-6: the plan compares a column at a time and turns only the
+    changed rows into writes; planned together, an unchanged invoice writes nothing, a paid one
+    writes its header, one whose item was edited in Salesforce writes that item back, exactly
+    as each does when planned alone."""
+    ids = ("130", "131", "132")
+    sf_invoices, sf_items = [], []
+    for n, invoice_id in enumerate(ids):
+        state = salesforce_state(plan_invoices(inputs([qb_invoice(invoice_id)])), sf_id=f"a00INV{n}")
+        sf_invoices += state[0]
+        sf_items += state[1]
+    edited = next(i for i in sf_items if i[EXT_ITEM].startswith("Invoice:132:"))
+    edited["Rate__c"] = 99.0
+    now = [qb_invoice("130"), qb_invoice("131", balance="0"), qb_invoice("132")]
+
+    together = plan_invoices(inputs(now, sf_invoices=sf_invoices, sf_items=sf_items))
+    alone = [plan_invoices(inputs([record], sf_invoices=sf_invoices, sf_items=sf_items)) for record in now]
+
+    assert [i[EXT_INVOICE] for i in together.invoices] == ["131"]
+    assert [i[EXT_ITEM] for i in together.item_updates] == [edited[EXT_ITEM]]
+    assert together.invoices == [i for p in alone for i in p.invoices]
+    assert together.item_updates == [i for p in alone for i in p.item_updates]
+    assert together.item_creates == [] and together.item_deletes == []
