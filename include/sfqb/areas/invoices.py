@@ -299,7 +299,7 @@ def alike() -> Sameness:
     return Sameness(sf_value, numeric=frozenset(STEPS))
 
 
-def _changed(wanted: dict, current: dict | None, same=same) -> bool:
+def _changed(wanted: dict, current: dict | None, same: Sameness) -> bool:
     if current is None:
         return True
     return any(not same(v, current.get(k), k) for k, v in wanted.items())
