@@ -11,7 +11,7 @@ opportunities: docs/sandbox-salesforce.md) also two hours ago, and the install d
 hours ago, so the first run has the whole of both seeds to sync. Each service gets an injected
 round-trip latency per call and QuickBooks keeps Intuit's throttling on (the sandbox emulates
 500 requests a minute per realm, 10 concurrent, 40 batch calls a minute; the hook's limiter
-paces itself at 450 a minute).
+counts each request for 61 s, ~492 a minute).
 
 The sync then runs in the order of ``sfqb_sync`` (R-GEN-8) by calling each area's steps
 directly, as its tasks call them (no Airflow scheduler, no XCom serialisation between steps):
@@ -49,6 +49,7 @@ from pathlib import Path
 
 from bench.invoices import COLLECTION, WRITE_PREFIXES, _machine, _pay
 from bench.items import _calls, _connections, endpoint_table
+from sfqb.hooks.limiter import ALL, QBO_LIMITS
 
 AREAS = ("preflight", "items", "customers", "opportunities", "transactions", "invoices")
 TASKS = (*AREAS, "reconcile")
@@ -320,7 +321,7 @@ def throttle_floor(calls: dict, latency_ms: dict) -> dict:
                   for s in latency_ms) / 1000
     return {"quickbooks_units": units, "batch_calls": batches,
             "seconds": 60 * max(windows(units, QB_PER_MINUTE), windows(batches, QB_BATCH_PER_MINUTE)),
-            "client_limiter_seconds": 60 * windows(units, 450),
+            "client_limiter_seconds": QBO_LIMITS[ALL][1] * windows(units, QBO_LIMITS[ALL][0]),
             "latency_seconds": round(latency, 1)}
 
 

@@ -21,6 +21,8 @@ os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(ROOT / "plugins")
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_AIRFLOW_HOME / 'airflow.db'}"
 os.environ.setdefault("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS", "True")
 os.environ.pop("AIRFLOW__CORE__UNIT_TEST_MODE", None)  # swaps in Airflow's own test config
+# Each test process has its own sandbox servers, so its own QuickBooks rate windows too.
+os.environ["SFQB_QBO_LIMITER_DIR"] = str(_AIRFLOW_HOME)
 # GX logs ~200 INFO lines unless its logger is quiet before the first import.
 import logging  # noqa: E402
 

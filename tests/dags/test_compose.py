@@ -134,7 +134,8 @@ def test_given_compose_file_when_parsed_then_secrets_are_shared_through_one_anch
 @pytest.mark.unit
 def test_given_compose_file_when_parsed_then_dags_plugins_include_and_shared_volumes_are_mounted():
     """Issue 2: services are wired to dags/, plugins/ and include/ (the editable package in the
-    image), share the XCom volume, and see the sandbox's data read-only."""
+    image), share the XCom volume and the QuickBooks limiter's (every worker counts against the
+    same 500 a minute: SFQB_QBO_LIMITER_DIR), and see the sandbox's data read-only."""
     services = _compose()["services"]
     for name in (*AIRFLOW_SERVICES, "airflow-cli", "flower", "airflow-init-sandbox"):
         mounts = _mount_targets(services[name])
@@ -143,10 +144,15 @@ def test_given_compose_file_when_parsed_then_dags_plugins_include_and_shared_vol
         assert mounts["/opt/airflow/logs"] == "${AIRFLOW_PROJ_DIR:-.}/logs", name
         assert mounts["/opt/sfqb/include"] == "${AIRFLOW_PROJ_DIR:-.}/include", name
         assert mounts["/opt/airflow/xcom"] == "xcom-data", name
+        assert mounts["/opt/airflow/qbo-limits"] == "qbo-limits", name
+        assert services[name]["environment"]["SFQB_QBO_LIMITER_DIR"] == "/opt/airflow/qbo-limits", name
         assert mounts["/opt/sandbox"] == "sandbox-data", name
         assert _mount_modes(services[name])["/opt/sandbox"] == "ro", name
     assert _mount_targets(services["sandbox"]) == {"/opt/sandbox": "sandbox-data"}
-    assert {"postgres-db-volume", "xcom-data", "sandbox-data"} <= set(_compose()["volumes"])
+    assert {"postgres-db-volume", "xcom-data", "qbo-limits", "sandbox-data"} <= set(_compose()["volumes"])
+    init = _mount_targets(services["airflow-init"])
+    assert init["/opt/airflow/qbo-limits"] == "qbo-limits"  # chowned there for the airflow user
+    assert "/opt/airflow/qbo-limits" in " ".join(services["airflow-init"]["command"])
     for folder in ("dags", "include"):
         assert (ROOT / folder).is_dir()
 
@@ -328,7 +334,8 @@ def test_given_compose_environment_when_mapped_for_local_processes_then_the_dist
     assert env["AIRFLOW__CELERY__BROKER_URL"] == "redis://:@127.0.0.1:5002/0"
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:5003/execution/"
     assert env["AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_PATH"] == f"file://{tmp_path / 'xcom'}"
-    unchanged = set(compose) - {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CELERY__RESULT_BACKEND",
+    assert env["SFQB_QBO_LIMITER_DIR"] == str(tmp_path / "qbo-limits")
+    unchanged = set(compose) - {"SFQB_QBO_LIMITER_DIR", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CELERY__RESULT_BACKEND",
                                 "AIRFLOW__CELERY__BROKER_URL", "AIRFLOW__CORE__EXECUTION_API_SERVER_URL",
                                 "AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_PATH", "AIRFLOW_CONFIG",
                                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE", "AIRFLOW__CORE__FERNET_KEY",

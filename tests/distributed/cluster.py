@@ -204,6 +204,7 @@ class Cluster:
             "http://airflow-apiserver:8080/": f"http://127.0.0.1:{self.ports['api']}/",
             "file:///opt/airflow/xcom": f"file://{self.xcom_dir}",
             "/opt/airflow/config/": f"{self.base / 'config'}/",
+            "/opt/airflow/qbo-limits": str(self.base / "qbo-limits"),  # both workers share it
         }
         env = {}
         for key, value in compose.items():

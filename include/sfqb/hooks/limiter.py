@@ -2,71 +2,148 @@
 
 QBO allows 500 requests a minute and 10 concurrent requests per realm and app, and 40 batch
 calls a minute (api-spec 2.4); every item of a batch counts toward the 500 (a batch of 30
-costs 30 units), so batch loads are bounded by ~450 records a minute, not 40 x 30. Going over costs a 429 and a back-off of up to a minute, so
-the hook waits here first. The defaults leave headroom (450/min) for other clients of the
-same realm. Thread-safe; the clock and sleep are injectable so unit tests run instantly.
+costs 30 units). Going over costs a 429 and a back-off of up to a minute, so the hook waits
+here first. Intuit counts a request when it arrives, we count it when we send it: the
+defaults count each event for 61 s instead of 60, so round trips that vary by up to a second
+cannot push Intuit's count over (500 per 61 s is ~492 a minute, 98% of the limit).
 
-Reusable: ``RateLimiter(limits={"all": (450, 60.0), "batch": (40, 60.0)}, concurrency=10)``;
+Each Airflow task is its own process, and a QuickBooks task starting a few seconds after the
+last one ended must see that one's last minute, or its first burst would meet 429s.
+``SharedLog`` keeps the windows in a small file under a lock (``fcntl.flock``), so every
+process on the machine (and every container sharing the directory) paces against the same
+count: ``SFQB_QBO_LIMITER_DIR`` names the directory (default: the temp directory).
+
+Thread-safe; the clock and sleep are injectable so unit tests run instantly.
+Reusable: ``RateLimiter(limits={"all": (500, 61.0), "batch": (40, 61.0)}, concurrency=10)``;
 ``with limiter.slot("batch", units=30): ...`` counts 30 units against "all" and one call
 against "batch".
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
+import logging
+import os
+import re
+import tempfile
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 ALL = "all"
 
-QBO_LIMITS: dict[str, tuple[int, float]] = {ALL: (450, 60.0), "batch": (40, 60.0)}
+QBO_LIMITS: dict[str, tuple[int, float]] = {ALL: (500, 61.0), "batch": (40, 61.0)}
 QBO_CONCURRENCY = 10
+LIMITER_DIR_ENV = "SFQB_QBO_LIMITER_DIR"
 
 
 class SlidingWindow:
-    """At most ``limit`` events in any ``period`` seconds (exact sliding log, not buckets)."""
+    """At most ``limit`` units in any ``period`` seconds (an exact sliding log of
+    ``(time, units)`` events, not buckets)."""
 
     def __init__(self, limit: int, period: float) -> None:
         if limit < 1 or period <= 0:
             raise ValueError("limit must be >= 1 and period > 0")
         self.limit = limit
         self.period = period
-        self.events: deque[float] = deque()
+        self.events: deque[tuple[float, int]] = deque()
+
+    @property
+    def used(self) -> int:
+        """Units in the log (call ``expire`` first for those inside the window only)."""
+        return sum(units for _, units in self.events)
+
+    def expire(self, now: float) -> None:
+        while self.events and self.events[0][0] <= now - self.period:
+            self.events.popleft()
 
     def wait_time(self, now: float, units: int = 1) -> float:
-        """Seconds until ``units`` more events fit (0 when they fit now)."""
+        """Seconds until ``units`` more fit (0 when they fit now)."""
         if units > self.limit:
             raise ValueError(f"{units} units can never fit a limit of {self.limit}")
-        while self.events and self.events[0] <= now - self.period:
-            self.events.popleft()
-        excess = len(self.events) + units - self.limit
+        self.expire(now)
+        excess = self.used + units - self.limit
         if excess <= 0:
             return 0.0
-        return self.events[excess - 1] + self.period - now
+        for at, n in self.events:  # the oldest events leave first: when enough have left
+            excess -= n
+            if excess <= 0:
+                return min(at + self.period - now, self.period)
+        return self.period  # unreachable: the log holds more than the excess
 
     def record(self, now: float, units: int = 1) -> None:
-        self.events.extend([now] * units)
+        self.events.append((now, units))
+
+
+class SharedLog:
+    """The windows' events in a file every process on this machine can read, under an
+    exclusive ``flock`` while one process decides and records. An unreadable file counts as
+    empty (it is rewritten at the next call)."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+
+    @contextmanager
+    def locked(self, windows: Mapping[str, SlidingWindow]) -> Iterator[Callable[[], None]]:
+        """Load the shared events into ``windows``; yields ``save`` to write them back."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a+", encoding="utf-8") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            handle.seek(0)
+            text = handle.read()
+            try:
+                stored = json.loads(text) if text.strip() else {}
+            except ValueError:
+                log.warning("QuickBooks rate limiter: %s is not readable, starting it afresh", self.path)
+                stored = {}
+            for key, window in windows.items():
+                events = stored.get(key) if isinstance(stored, dict) else None
+                window.events = deque((float(at), int(n)) for at, n in events or [])
+
+            def save() -> None:
+                handle.seek(0)
+                handle.truncate()
+                handle.write(json.dumps({k: list(w.events) for k, w in windows.items()}))
+                handle.flush()
+
+            yield save
+
+
+def shared_log_for(realm_id: str, directory: str | None = None) -> SharedLog:
+    """The realm's shared log: in ``directory``, else ``$SFQB_QBO_LIMITER_DIR``, else the
+    temp directory."""
+    where = directory or os.environ.get(LIMITER_DIR_ENV) or tempfile.gettempdir()
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", realm_id)
+    return SharedLog(Path(where) / f"sfqb-qbo-limits-{safe}.json")
 
 
 class RateLimiter:
     """Sliding-window limits per key (each call counts against ``all`` and its own key) plus
-    a concurrency semaphore."""
+    a concurrency semaphore; with ``shared``, the windows are those of every process sharing
+    that log (concurrency stays per process)."""
 
     def __init__(
         self,
         limits: Mapping[str, tuple[int, float]] = QBO_LIMITS,
         concurrency: int = QBO_CONCURRENCY,
         *,
-        clock: Callable[[], float] = time.monotonic,
+        shared: SharedLog | None = None,
+        clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.windows = {key: SlidingWindow(limit, period) for key, (limit, period) in limits.items()}
         self.concurrency = concurrency
+        self.shared = shared
         self._semaphore = threading.BoundedSemaphore(concurrency)
         self._lock = threading.Lock()
-        self._clock = clock
+        # Processes compare times through the shared log: the wall clock, not this process's.
+        self._clock = clock or (time.time if shared is not None else time.monotonic)
         self._sleep = sleep
         self.waited = 0.0  # total seconds spent waiting for the rate windows (for logs)
 
@@ -80,13 +157,15 @@ class RateLimiter:
         cost = {k: n for k, n in cost.items() if k in self.windows}
         waited = 0.0
         while True:
-            with self._lock:
+            with self._lock, (self.shared.locked(self.windows) if self.shared
+                              else nullcontext(lambda: None)) as save:
                 now = self._clock()
                 wait = max((self.windows[k].wait_time(now, n) for k, n in cost.items()),
                            default=0.0)
                 if wait <= 0:
                     for k, n in cost.items():
                         self.windows[k].record(now, n)
+                    save()
                     self.waited += waited
                     return waited
             self._sleep(wait)

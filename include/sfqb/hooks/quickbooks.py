@@ -52,7 +52,7 @@ from .errors import (
     TransientError,
     ValidationError,
 )
-from .limiter import RateLimiter
+from .limiter import RateLimiter, shared_log_for
 from .progress import Progress
 from .retry import RETRYABLE, RetryPolicy, call_with_retries
 from .token_store import (
@@ -373,11 +373,14 @@ class QuickBooksHook(BaseHook):
 
     @cached_property
     def limiter(self) -> RateLimiter:
-        """The limiter given, else one shared by every hook on this realm in this process."""
+        """The limiter given, else one shared by every hook on this realm in this process, its
+        windows shared with every process on this machine (``limiter.SharedLog``)."""
         if self._limiter is not None:
             return self._limiter
         with _LIMITERS_LOCK:
-            return _LIMITERS.setdefault(self.realm_id, RateLimiter())
+            if self.realm_id not in _LIMITERS:
+                _LIMITERS[self.realm_id] = RateLimiter(shared=shared_log_for(self.realm_id))
+            return _LIMITERS[self.realm_id]
 
     @cached_property
     def auth_client(self):

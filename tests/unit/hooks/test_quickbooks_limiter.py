@@ -1,16 +1,25 @@
 """The client-side rate limiter with a fake clock: sliding windows and concurrency.
 
-api-spec 2.4: 500 requests/min (we keep 450), 10 concurrent, 40 batch calls/min per realm.
+api-spec 2.4: 500 requests/min (counted over 61 s), 10 concurrent, 40 batch calls/min per realm;
+the windows shared between processes through a file.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
 import pytest
 
-from sfqb.hooks.limiter import QBO_LIMITS, RateLimiter, SlidingWindow
+from sfqb.hooks.limiter import (
+    LIMITER_DIR_ENV,
+    QBO_LIMITS,
+    RateLimiter,
+    SharedLog,
+    SlidingWindow,
+    shared_log_for,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -38,18 +47,19 @@ def test_given_a_full_window_when_time_passes_then_the_oldest_event_frees_a_plac
     assert window.wait_time(60.0) == 0
 
 
-def test_given_qbo_defaults_when_451_calls_made_then_the_last_waits_a_minute():
-    """api-spec 2.4: with headroom (450/min) a burst slows down instead of getting 429s."""
+def test_given_qbo_defaults_when_501_calls_made_then_the_last_waits_61_seconds():
+    """api-spec 2.4: 500 a minute; each call counts for 61 s, so requests whose round trips
+    differ by up to a second still arrive at most 500 in any minute of Intuit's."""
     clock = FakeClock()
     limiter = RateLimiter(clock=clock, sleep=clock.sleep)
-    for _ in range(450):
+    for _ in range(500):
         with limiter.slot():
             pass
     assert clock.slept == []
     with limiter.slot():
         pass
-    assert sum(clock.slept) == pytest.approx(60.0)
-    assert QBO_LIMITS["all"] == (450, 60.0)
+    assert sum(clock.slept) == pytest.approx(61.0)
+    assert QBO_LIMITS["all"] == (500, 61.0)
 
 
 def test_given_batch_calls_when_41_made_then_the_batch_window_throttles_and_counts_in_all():
@@ -64,7 +74,7 @@ def test_given_batch_calls_when_41_made_then_the_batch_window_throttles_and_coun
     assert len(limiter.windows["all"].events) == 41
     assert len(limiter.windows["batch"].events) == 40
     limiter.acquire_rate("batch")
-    assert sum(clock.slept) == pytest.approx(60.0)
+    assert sum(clock.slept) == pytest.approx(61.0)
 
 
 def test_given_a_concurrency_of_two_when_four_threads_call_then_at_most_two_run_at_once():
@@ -105,15 +115,53 @@ def test_given_bad_limits_when_window_made_then_refused():
 
 
 def test_given_batches_of_30_when_sent_then_each_item_counts_toward_the_minute_limit():
-    """api-spec 2.4: batch items count toward the 500/min; 15 batches of 30 fill 450, the
-    16th waits until the first batch's units are a minute old."""
+    """api-spec 2.4: batch items count toward the 500/min; 16 batches of 30 and one of 20 fill
+    500, the next waits until the first batch's units are 61 s old."""
     clock = FakeClock()
     limiter = RateLimiter(clock=clock, sleep=clock.sleep)
-    for i in range(15):
+    for i in range(16):
         clock.now = 1000.0 + i
         limiter.acquire_rate("batch", units=30)
+    limiter.acquire_rate("batch", units=20)
     assert clock.slept == []
     limiter.acquire_rate("batch", units=30)
-    assert clock.now == pytest.approx(1060.0)
+    assert clock.now == pytest.approx(1061.0)
     with pytest.raises(ValueError):
-        limiter.acquire_rate("batch", units=451)
+        limiter.acquire_rate("batch", units=501)
+
+
+def test_given_two_processes_sharing_a_log_when_one_fills_the_minute_then_the_other_waits(tmp_path):
+    """api-spec 2.4 counts per realm, not per process: a task starting right after another
+    (each Airflow task is its own process) sees the other's last minute in the shared log and
+    waits for it, where a limiter of its own would send at once and meet 429s."""
+    clock = FakeClock()
+    log_file = tmp_path / "limits.json"
+    first = RateLimiter(shared=SharedLog(log_file), clock=clock, sleep=clock.sleep)
+    for _ in range(16):
+        first.acquire_rate("batch", units=30)  # 480 units at t=1000
+    clock.now += 30.0
+    second = RateLimiter(shared=SharedLog(log_file), clock=clock, sleep=clock.sleep)
+    assert second.acquire_rate("batch", units=30) == pytest.approx(31.0)  # 510 > 500 until 1061
+    alone = RateLimiter(clock=clock, sleep=clock.sleep)
+    assert alone.acquire_rate("batch", units=30) == 0
+    assert first.acquire_rate("query") == 0  # the second's 30 units are in the log: 31 in use
+    assert sum(n for _, n in first.windows["all"].events) == 31
+
+
+def test_given_an_unreadable_shared_log_when_a_call_is_made_then_it_starts_afresh(tmp_path, caplog):
+    """A damaged log must not stop the sync: it counts as empty, with a WARNING, and is rewritten."""
+    log_file = tmp_path / "limits.json"
+    log_file.write_text("{not json", encoding="utf-8")
+    clock = FakeClock()
+    limiter = RateLimiter(shared=SharedLog(log_file), clock=clock, sleep=clock.sleep)
+    assert limiter.acquire_rate("batch", units=30) == 0
+    assert "not readable" in caplog.text
+    assert json.loads(log_file.read_text(encoding="utf-8")) == {"all": [[1000.0, 30]], "batch": [[1000.0, 1]]}
+
+
+def test_given_no_directory_configured_when_the_realm_log_is_placed_then_the_env_names_it(tmp_path, monkeypatch):
+    """SFQB_QBO_LIMITER_DIR (docker-compose: a volume every worker shares) holds one log per
+    realm, its name safe for any realm id."""
+    monkeypatch.setenv(LIMITER_DIR_ENV, str(tmp_path))
+    assert shared_log_for("9130 355/x").path == tmp_path / "sfqb-qbo-limits-9130_355_x.json"
+    assert shared_log_for("1", str(tmp_path / "elsewhere")).path.parent == tmp_path / "elsewhere"
