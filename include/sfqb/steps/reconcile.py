@@ -17,6 +17,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 
@@ -67,20 +68,41 @@ def qb_read(qb, entity: str, columns: list[str], **kwargs) -> pd.DataFrame:
 
 
 def read_frames(sf, qb, scope: rules.Scope) -> dict[str, pd.DataFrame]:
-    """What the checks of ``scope`` compare, one (paged) query per object."""
+    """What the checks of ``scope`` compare, one (paged) query per object. The Salesforce reads
+    go on a second thread while the QuickBooks pages come in (two services, each answering at
+    its own pace; each hook is used by one thread only)."""
+    with ThreadPoolExecutor(1, thread_name_prefix="sfqb-reconcile-sf") as pool:
+        salesforce = pool.submit(_sf_frames, sf, scope)
+        frames = _qb_frames(qb, scope)
+        return {**salesforce.result(), **frames}
+
+
+def _sf_frames(sf, scope: rules.Scope) -> dict[str, pd.DataFrame]:
     frames = {"accounts": sf_read(sf, "Account", ACCOUNT_FIELDS, soql.compare(rules.ACCOUNT_EXT_ID, "!=", None))}
-    if scope.customers:
-        frames["customers"] = qb_read(qb, "Customer", CUSTOMER_COLUMNS, include_inactive=True)
     if scope.opportunities:
         frames["opportunities"] = sf_read(sf, "Opportunity", OPPORTUNITY_FIELDS, soql.eq("IsWon", True))
-        frames["transactions"] = pd.concat(
-            [qb_read(qb, entity, TRANSACTION_COLUMNS).assign(entity=entity) for entity in TRANSACTION_ENTITIES],
-            ignore_index=True)
     if scope.invoices:
         frames["sf_invoices"] = sf_read(sf, "Invoice__c", SF_INVOICE_FIELDS)
-        frames["qb_invoices"] = qb_read(qb, "Invoice", QB_INVOICE_COLUMNS)
     if scope.items:
         frames["products"] = sf_read(sf, "Product2", PRODUCT_FIELDS)
+    return frames
+
+
+def _qb_frames(qb, scope: rules.Scope) -> dict[str, pd.DataFrame]:
+    """QuickBooks' side; its invoices are read once when both the transactions' check and the
+    invoices' check want them (one page per 1,000 invoices, each a QuickBooks request unit)."""
+    frames = {}
+    if scope.customers:
+        frames["customers"] = qb_read(qb, "Customer", CUSTOMER_COLUMNS, include_inactive=True)
+    wanted = [*(TRANSACTION_COLUMNS if scope.opportunities else []), *(QB_INVOICE_COLUMNS if scope.invoices else [])]
+    invoices = qb_read(qb, "Invoice", list(dict.fromkeys(wanted))) if wanted else None
+    if scope.opportunities:
+        frames["transactions"] = pd.concat(
+            [(invoices[TRANSACTION_COLUMNS] if entity == "Invoice" else qb_read(qb, entity, TRANSACTION_COLUMNS))
+             .assign(entity=entity) for entity in TRANSACTION_ENTITIES],
+            ignore_index=True)
+    if scope.invoices:
+        frames["qb_invoices"] = invoices[QB_INVOICE_COLUMNS]
     return frames
 
 
