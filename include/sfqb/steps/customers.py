@@ -89,17 +89,8 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
     """Both systems' changes in this run's windows, plus what the plan compares them with."""
     sf, qb, state = sf or salesforce_hook(), qb or quickbooks_hook(), state or sync_state()
     windows = run_windows(run, [QB_STREAM, SF_STREAM], state)
-
-    qb_records: list[dict] = []
-    mark = len(qb.clock.seen)  # Last_Sync_Date__c of what this run copies: from here (sync_stamps)
-    if windows[QB_STREAM]:
-        window = Window.from_xcom(windows[QB_STREAM])
-        qb_records = list(qb.query_window("Customer", window.start, window.end, include_inactive=True))
-    qb_records += _qb_customers_by_id(qb, set(due_retries(run, QB_STREAM, state)) - {r["Id"] for r in qb_records})
-    qb_changed = ex.qb_customer_frame(qb_records)
-    read_at = qb.clock.first_since(mark)
-
     sf_window = Window.from_xcom(windows[SF_STREAM]) if windows[SF_STREAM] else None
+    sf_retries = due_retries(run, SF_STREAM, state)
     maps = customer_maps(run)
     account_fields, contact_fields = extra_fields(maps)
 
@@ -107,7 +98,19 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
         accounts = with_fields(sf, accounts, "Account", account_fields, "Id")
         return with_fields(sf, accounts, "Contact", contact_fields, "BillingContact.Id", "BillingContact.")
 
-    sf_changed = complete(ex.sf_changed_accounts(sf, sf_window, due_retries(run, SF_STREAM, state)))
+    # The two windows are independent: Salesforce's is read on a second thread while
+    # QuickBooks' pages come in (each hook used by one thread at a time).
+    with ThreadPoolExecutor(1, thread_name_prefix="sfqb-customers-sf") as pool:
+        changed_accounts = pool.submit(lambda: complete(ex.sf_changed_accounts(sf, sf_window, sf_retries)))
+        qb_records: list[dict] = []
+        mark = len(qb.clock.seen)  # Last_Sync_Date__c of what this run copies: from here (sync_stamps)
+        if windows[QB_STREAM]:
+            window = Window.from_xcom(windows[QB_STREAM])
+            qb_records = list(qb.query_window("Customer", window.start, window.end, include_inactive=True))
+        qb_records += _qb_customers_by_id(qb, set(due_retries(run, QB_STREAM, state)) - {r["Id"] for r in qb_records})
+        qb_changed = ex.qb_customer_frame(qb_records)
+        read_at = qb.clock.first_since(mark)
+        sf_changed = changed_accounts.result()
     sf_linked = complete(ex.sf_accounts_linked_to(sf, qb_changed["Id"]))
     linked_ids = sf_changed.loc[~isna(sf_changed[rules.ACCOUNT_EXT_ID]), rules.ACCOUNT_EXT_ID]
     qb_linked = ex.qb_customer_frame(_qb_customers_by_id(qb, linked_ids))
