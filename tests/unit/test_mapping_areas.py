@@ -178,6 +178,30 @@ def test_given_a_new_transaction_when_its_values_are_recorded_with_the_link_then
         "transaction_to_opportunity"]
     entity = {"Id": "130", "DocNumber": "1001", "TxnDate": "2026-01-15", "PrivateNote": "Salesforce Opportunity 006A"}
     limit = {"QB_Note__c": {"kind": "text", "length": 10, "label": "Opportunity.QB_Note__c"}}
-    assert _values_from_qb("Invoice", entity, header)["QB_Note__c"] == "Salesforce Opportunity 006A"
-    values = _values_from_qb("Invoice", entity, header, limit)
+    assert _values_from_qb([("Invoice", entity)], header)[0]["QB_Note__c"] == "Salesforce Opportunity 006A"
+    (values,) = _values_from_qb([("Invoice", entity)], header, limit)
     assert "QB_Note__c" not in values and values["External_Transaction_Number__c"] == "1001"
+
+
+def test_given_many_new_transactions_when_their_link_values_are_mapped_at_once_then_each_equals_its_own():
+    """R-GEN-4, R-OPP-4: a first run links a thousand transactions at once, mapped as one
+    frame; each gets exactly what it would get alone (a Sales Receipt no due date or terms, a
+    custom field only where its transaction carries it, an unfit value left out)."""
+    from sfqb.steps.opportunities import _values_from_qb
+
+    header = maps_of("  transaction_to_opportunity:\n    - {source: PrivateNote, target: QB_Note__c}\n"
+                     "    - {source: CustomField.PO Number, target: PO__c}\n")["transaction_to_opportunity"]
+    limit = {"QB_Note__c": {"kind": "text", "length": 10, "label": "Opportunity.QB_Note__c"}}
+    transactions = [
+        ("Invoice", {"Id": "130", "DocNumber": "1001", "TxnDate": "2026-01-15", "DueDate": "2026-02-14",
+                     "PrivateNote": "short", "CustomField": [{"Name": "PO Number", "StringValue": "PO-7"}],
+                     "BillAddr": {"Line1": "1 Main St", "City": "Springfield"}}),
+        ("SalesReceipt", {"Id": "131", "DocNumber": "1002", "TxnDate": "2026-01-16",
+                          "PrivateNote": "Salesforce Opportunity 006B"}),
+        ("Invoice", {"Id": "132", "DocNumber": "1003", "TxnDate": "2026-01-17", "DueDate": "2026-02-16"}),
+    ]
+    together = _values_from_qb(transactions, header, limit)
+    assert together == [_values_from_qb([t], header, limit)[0] for t in transactions]
+    assert together[0]["PO__c"] == "PO-7" and together[0]["QB_Note__c"] == "short"
+    assert "PO__c" not in together[2] and "QB_Note__c" not in together[1]
+    assert _values_from_qb([], header) == []

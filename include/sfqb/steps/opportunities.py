@@ -181,28 +181,33 @@ def _total_differences(creates: pd.DataFrame, made: dict[str, dict]) -> list[str
     return out
 
 
-def _values_from_qb(kind: str, entity: dict, header_map, limits: dict | None = None) -> dict:
-    """What QuickBooks made of the new transaction (dates it filled in, address blocks, number),
-    as the Opportunity fields the QuickBooks -> Salesforce direction maps it to: recorded with the
-    link, so that direction finds both sides equal on its next run (R-GEN-4). A custom row's
-    value that does not fit its field (``limits``) is left out: the link must not fail, and the
-    way back warns about it on its next run."""
+def _values_from_qb(transactions: list[tuple[str, dict]], header_map, limits: dict | None = None) -> list[dict]:
+    """What QuickBooks made of each new transaction, ``(entity name, record)`` (dates it filled
+    in, address blocks, number), as the Opportunity fields the QuickBooks -> Salesforce direction
+    maps it to: recorded with the link, so that direction finds both sides equal on its next run
+    (R-GEN-4). A custom row's value that does not fit its field (``limits``) is left out: the
+    link must not fail, and the way back warns about it on its next run. All in one frame (a
+    frame per transaction cost ~45 ms each: 50 s for a first run's 1,147 at 10k customers)."""
     from sfqb.areas import transactions as back
     from sfqb.mapping.coerce import fit_value
     from sfqb.steps.transactions import transaction_frames
 
-    header, _ = transaction_frames([(kind, entity)], back.read_columns(header_map, header_map)[0])
-    values = back.header_changes(header, header_map)[0]
-    for target, limit in (limits or {}).items():
-        if target in values and fit_value(values[target], limit)[1]:
-            values.pop(target)
-    return values
+    if not transactions:
+        return []
+    header, _ = transaction_frames(transactions, back.read_columns(header_map, header_map)[0])
+    out = back.header_changes(header, header_map)
+    for values in out:
+        for target, limit in (limits or {}).items():
+            if target in values and fit_value(values[target], limit)[1]:
+                values.pop(target)
+    return out
 
 
 def _link_writes(kind: str, key: str, entity: dict, line_ids: list[str], stamp: str,
-                 back_map, back_limits: dict | None = None) -> tuple[dict, list[dict]]:
-    """The Opportunity's link fields (R-OPP-4) and each Opportunity Product's line link (R-OPP-3)."""
-    opportunity = {"Id": key, **_values_from_qb(kind, entity, back_map, back_limits), rules.EXT_TXN: str(entity["Id"]),
+                 values: dict) -> tuple[dict, list[dict]]:
+    """The Opportunity's link fields (R-OPP-4), after ``values`` (``_values_from_qb``), and each
+    Opportunity Product's line link (R-OPP-3)."""
+    opportunity = {"Id": key, **values, rules.EXT_TXN: str(entity["Id"]),
                    rules.TXN_NUMBER: entity.get("DocNumber"), "Last_Sync_Date__c": stamp, "Sync_Me__c": False}
     lines = [{"Id": oli, "External_Line_ID__c": rules.line_external_id(kind, entity["Id"], line.get("Id")),
               "External_Line_Index__c": line.get("LineNum")}
@@ -238,9 +243,10 @@ def _link(creates: pd.DataFrame, made: dict[str, dict], sf, done: list[dict], ba
     back_limits = limits_for([back_map], sf.describe).get(back_map.pair, {})
     stamp = now_stamp()
     opportunity_writes, line_writes = [], []
-    for row in creates[creates["key"].isin(made)].itertuples():
-        opportunity, lines = _link_writes(row.entity, row.key, made[row.key], json.loads(row.line_ids), stamp,
-                                          back_map, back_limits)
+    linking = list(creates[creates["key"].isin(made)].itertuples())
+    values = _values_from_qb([(row.entity, made[row.key]) for row in linking], back_map, back_limits)
+    for row, mapped in zip(linking, values, strict=True):
+        opportunity, lines = _link_writes(row.entity, row.key, made[row.key], json.loads(row.line_ids), stamp, mapped)
         opportunity_writes.append(opportunity)
         line_writes += lines
     for result in sf.update("Opportunity", opportunity_writes) if opportunity_writes else []:
