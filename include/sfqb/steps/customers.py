@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import Callable
-from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -250,15 +248,12 @@ def _adopt_pending(creates: pd.DataFrame, pending: dict[str, str], sf, qb) -> di
     return adopted
 
 
-def _write_to_quickbooks(plan: dict, sf, qb, done: list[dict], run_id: str, maps: dict, state,
-                         pending: dict[str, str], adopted: dict[str, dict],
-                         meanwhile: Callable[[], None] = lambda: None) -> tuple[list[dict], list[dict]]:
+def _write_to_quickbooks(plan: dict, sf, qb, done: list[dict], run_id: str, maps: dict,
+                         state) -> tuple[list[dict], list[dict], set[str]]:
     """Creates and updates in QuickBooks; returns the Salesforce Account and billing Contact
-    updates that record the links (External Account ID), Last Sync Date and cleared Sync Me.
-    ``adopted`` (from ``_adopt_pending``) are updated instead of created. The Contact links go
-    out with the QuickBooks -> Salesforce Contact updates, in one call. ``meanwhile`` returns
-    once the Salesforce work running beside the QuickBooks batch is done: it is waited for
-    before anything here reads or writes Salesforce.
+    updates that record the links (External Account ID), Last Sync Date and cleared Sync Me, and
+    the QuickBooks Ids adopted from an interrupted load (their values come from the Account this
+    run). The Contact links go out with the QuickBooks -> Salesforce Contact updates, in one call.
 
     Idempotency (R-GEN-3): a retried task sends the same batches with the same requestids, so
     QuickBooks replays its first answers; a create refused as a duplicate name (an earlier,
@@ -271,6 +266,8 @@ def _write_to_quickbooks(plan: dict, sf, qb, done: list[dict], run_id: str, maps
     updates: pd.DataFrame = plan["customer_updates"]
     account_writes: list[dict] = []
     contact_writes: list[dict] = []
+    pending = state.pending_creates(rules.AREA) if len(creates) else {}
+    adopted = _adopt_pending(creates, pending, sf, qb)
     ops = [
         BatchOp(key=row.key, operation="update", entity="Customer",
                 payload={**json.loads(row.payload), "Id": adopted[row.key]["Id"],
@@ -291,7 +288,6 @@ def _write_to_quickbooks(plan: dict, sf, qb, done: list[dict], run_id: str, maps
     contacts = dict(zip(creates["key"], creates["billing_contact_id"], strict=True)) if len(creates) else {}
     duplicates: dict[str, str] = {}
     results = qb.batch(ops, request_id=request_id_for(run_id, "customers")) if ops else []
-    meanwhile()
     mapped = sf_values_by_id([r.entity for r in results if r.ok], maps, plan.get("limits"))
     for result in results:
         key = str(result.key)
@@ -313,7 +309,7 @@ def _write_to_quickbooks(plan: dict, sf, qb, done: list[dict], run_id: str, maps
     if duplicates:
         just_linked = {w[rules.ACCOUNT_EXT_ID] for w in account_writes}
         account_writes += _adopt_duplicates(duplicates, contacts, sf, qb, done, contact_writes, just_linked)
-    return account_writes, contact_writes
+    return account_writes, contact_writes, {str(c["Id"]) for c in adopted.values()}
 
 
 def written_at(entity: dict, qb) -> str:
@@ -403,9 +399,10 @@ def _stamp(row: dict, stamp: str) -> str:
     return stamp if missing(row.get("Last_Sync_Date__c")) else row["Last_Sync_Date__c"]
 
 
-def _contact_records(plan: dict, maps: dict, stamp: str) -> tuple[list[dict], list[dict]]:
-    """QB -> SF billing Contacts (R-ACC-8): (updates in place of the Account's Contact, upserts
-    of new ones by External Contact ID), stamped like the Accounts."""
+def _write_contacts(plan: dict, sf, done: list[dict], maps: dict, links: list[dict], stamp: str) -> None:
+    """QB -> SF billing Contacts: in place when the Account has one, else upsert (R-ACC-8); the
+    in-place updates share their calls with ``links``, the Contact side of new links. Stamped
+    like the Accounts."""
     contacts: pd.DataFrame = plan["contacts"]
     fields = maps["customer_to_contact"].target_fields
     by_id, by_ext = [], []
@@ -422,20 +419,6 @@ def _contact_records(plan: dict, maps: dict, stamp: str) -> tuple[list[dict], li
             by_ext.append(record)
         else:
             by_id.append({"Id": row["contact_id"], **record})
-    return by_id, by_ext
-
-
-def _upsert_contacts(sf, done: list[dict], by_ext: list[dict]) -> None:
-    """New billing Contacts, by External Contact ID, under their Account's External Account ID
-    (so after ``_write_accounts`` made the Accounts)."""
-    for row in sf_outcomes(sf.upsert("Contact", by_ext, ext_id_field=rules.CONTACT_EXT_ID) if by_ext else []):
-        row["key"] = f"QB:{row['key']} contact"
-        done.append(row)
-
-
-def _update_contacts(sf, done: list[dict], by_id: list[dict], links: list[dict]) -> None:
-    """Billing Contacts updated in place, in the same calls as ``links`` (the Contact side of
-    new links): one update per Contact."""
     linking = {str(w["Id"]) for w in links}
     updating = {str(r["Id"]): str(r[rules.CONTACT_EXT_ID]) for r in by_id}
     merged: dict[str, dict] = {}
@@ -448,6 +431,9 @@ def _update_contacts(sf, done: list[dict], by_id: list[dict], links: list[dict])
         if contact_id in updating:
             (row,) = sf_outcomes([result])
             done.append({**row, "key": f"QB:{updating[contact_id]} contact"})
+    for row in sf_outcomes(sf.upsert("Contact", by_ext, ext_id_field=rules.CONTACT_EXT_ID) if by_ext else []):
+        row["key"] = f"QB:{row['key']} contact"
+        done.append(row)
 
 
 def _without(frame: pd.DataFrame, qb_ids: set[str]) -> pd.DataFrame:
@@ -458,35 +444,17 @@ def _without(frame: pd.DataFrame, qb_ids: set[str]) -> pd.DataFrame:
 
 def load(run: dict, plan: dict, *, sf=None, qb=None, state=None) -> dict:
     """Apply the plan: QuickBooks writes first (their Ids link back to Salesforce), then the
-    Salesforce writes that record the links, with the billing Contacts updated in place. The
-    QuickBooks -> Salesforce Account upserts and new billing Contacts need nothing the
-    QuickBooks writes return: they go out on a second thread while the QuickBooks batch waits
-    for Intuit's rate limit, most of a first sync's time (the Salesforce hook is used by that
-    thread alone until it is done). Returns the area report with the records to retry next run."""
+    Salesforce writes. Returns the area report with the records to retry next run.
+
+    The QuickBooks -> Salesforce upserts wait for the links: a create QuickBooks refuses as a
+    duplicate name is linked to that customer first (``_adopt_duplicates``), so the customer's
+    upsert updates that Account instead of making a second one. (Sending the upserts beside the
+    throttled QuickBooks batch saved ~9 s at 10k customers and broke exactly this.)"""
     sf, qb, state = sf or salesforce_hook(), qb or quickbooks_hook(), state or sync_state()
     done: list[dict] = []
 
     maps = customer_maps(run)
-    creates = plan["customer_creates"]
-    pending = state.pending_creates(rules.AREA) if len(creates) else {}
-    adopted = _adopt_pending(creates, pending, sf, qb)
-    if adopted:  # their values come from the Account this run; last run's customer values are stale
-        adopted_ids = {str(c["Id"]) for c in adopted.values()}
-        plan = {**plan, "accounts": _without(plan["accounts"], adopted_ids),
-                "contacts": _without(plan["contacts"], adopted_ids)}
-    stamp = sf_datetime(qb.clock.now())  # for plan rows without a stamp of their own
-    contact_updates, new_contacts = _contact_records(plan, maps, stamp)
-    upserted: list[dict] = []
-
-    def upserts() -> None:
-        _write_accounts(plan, sf, upserted, maps, stamp)
-        _upsert_contacts(sf, upserted, new_contacts)
-
-    with ThreadPoolExecutor(1, thread_name_prefix="sfqb-accounts") as pool:
-        accounts = pool.submit(upserts)
-        account_writes, contact_links = _write_to_quickbooks(
-            plan, sf, qb, done, run["run_id"], maps, state, pending, adopted,
-            meanwhile=lambda: futures.wait([accounts]))
+    account_writes, contact_links, adopted = _write_to_quickbooks(plan, sf, qb, done, run["run_id"], maps, state)
     written = {w["Id"] for w in account_writes}
     failed_now = {d["key"] for d in done if d["action"] == FAILED}
     account_writes += [
@@ -504,9 +472,12 @@ def load(run: dict, plan: dict, *, sf=None, qb=None, state=None) -> dict:
     if pending:  # once its link is recorded, nothing of a create is left to adopt
         state.save_pending_creates(rules.AREA, {k: v for k, v in pending.items() if k not in written or k in unlinked},
                                    run_id=run["run_id"])
-    _update_contacts(sf, done, contact_updates, contact_links)
-    accounts.result()  # an upsert call that failed outright fails the load once the links are recorded
-    done += upserted
+    if adopted:  # their values come from the Account this run; last run's customer values are stale
+        plan = {**plan, "accounts": _without(plan["accounts"], adopted),
+                "contacts": _without(plan["contacts"], adopted)}
+    stamp = sf_datetime(qb.clock.now())  # for plan rows without a stamp of their own
+    _write_accounts(plan, sf, done, maps, stamp)
+    _write_contacts(plan, sf, done, maps, contact_links, stamp)
 
     frame = outcomes(done)
     skipped = pd.concat([plan["skips"]], ignore_index=True)
