@@ -84,7 +84,7 @@ def capture(size: int) -> dict:
 
                     results: dict = {}
                     for name, step in _area_steps(area, run, lambda k, p=pair: p(k)[0],
-                                                  lambda k, p=pair: p(k)[1], state):
+                                                  lambda k, p=pair: p(k)[1], state, []):
                         results[name] = step(results)
                     if area != "preflight":
                         captured[scenario][area] = (run, results["extract"])

@@ -39,7 +39,7 @@ import pandas as pd
 
 from sfqb.areas.opportunities import CENT, EXT_TXN, line_external_id
 from sfqb.areas.transactions import Sameness, normalised
-from sfqb.extract.frames import missing, plain_values, records
+from sfqb.extract.frames import json_records, missing, plain_values, records
 from sfqb.mapping.maps import FieldMap, apply_map, default_map
 from sfqb.outcomes import INFO, WARNING, empty_skips, skips
 
@@ -288,10 +288,29 @@ class InvoicePlan:
     retry: list[str] = field(default_factory=list)
 
 
-def _by(frame: pd.DataFrame, column: str) -> dict[str, dict]:
-    """Rows of ``frame`` as dicts keyed by ``column`` (as text); first row wins."""
-    rows = frame.dropna(subset=[column]).drop_duplicates(column)
-    return {str(r[column]): r for r in records(rows)}
+class Current:
+    """The Salesforce records of ``frame`` whose ``column`` (as text) is each of ``keys``, a column
+    at a time (the first record of a value wins): ``found[i]`` tells whether ``keys[i]`` has one,
+    ``values(field)[i]`` is that record's field (None when it has none). No record is made a dict:
+    a million of them mostly only to learn they are unchanged."""
+
+    def __init__(self, frame: pd.DataFrame, column: str, keys) -> None:
+        rows = frame.dropna(subset=[column])
+        rows = rows.assign(**{column: rows[column].astype(str)}).drop_duplicates(column)
+        self._rows = rows
+        self._at = pd.Index(rows[column]).get_indexer(pd.Index(keys, dtype="object"))
+        self.found = self._at >= 0
+
+    def values(self, field: str) -> np.ndarray:
+        if field not in self._rows.columns:
+            return np.full(len(self._at), None, dtype=object)
+        cells = plain_values(self._rows[field])
+        column = np.fromiter([*cells, None], dtype=object, count=len(cells) + 1)
+        return column[self._at]  # -1 (no record) takes the None at the end
+
+    def kept(self, field: str) -> list:
+        """``field`` of each key's record, None when it has none or the field is missing."""
+        return [None if missing(v) else v for v in self.values(field).tolist()]
 
 
 def alike() -> Sameness:
@@ -299,23 +318,16 @@ def alike() -> Sameness:
     return Sameness(sf_value, numeric=frozenset(STEPS))
 
 
-def _changed(wanted: dict, current: dict | None, same: Sameness) -> bool:
-    if current is None:
-        return True
-    return any(not same(v, current.get(k), k) for k, v in wanted.items())
-
-
-def _stale(frame: pd.DataFrame, currents: list[dict | None], fields: list[str], same) -> np.ndarray:
-    """Per row of ``frame``: True when its current record (``currents``, aligned) is None or
-    differs in a field (``_changed``, a column at a time; a row found stale is not compared
-    again). The wanted values are compared as they are: ``same`` reads a Decimal and its JSON
-    text alike, so ``_json`` is left for the rows that are written."""
-    stale = np.fromiter((c is None for c in currents), dtype=bool, count=len(currents))
+def _stale(frame: pd.DataFrame, current: Current, fields: list[str], same: Sameness) -> np.ndarray:
+    """Per row of ``frame``: True when it has no current record (``current``, aligned with the
+    rows) or its record differs in a field (compared a column at a time). The wanted values
+    are compared as they are: ``same`` reads a Decimal and its JSON text alike, so ``_json`` is
+    left for the rows that are written."""
+    stale = ~current.found
     for f in fields:
-        values = plain_values(frame[f])
-        for i in np.flatnonzero(~stale).tolist():
-            if not same(values[i], currents[i].get(f), f):
-                stale[i] = True
+        rows = np.flatnonzero(~stale)
+        wanted = np.fromiter(plain_values(frame[f]), dtype=object, count=len(frame))
+        stale[rows[same.differ(wanted[rows], current.values(f)[rows], f)]] = True
     return stale
 
 
@@ -393,12 +405,6 @@ def wanted_items(lines: pd.DataFrame, products: pd.DataFrame, line_map: FieldMap
     return out
 
 
-def _kept(records: dict, key, field: str):
-    """``field`` of the Salesforce record ``key`` already has (None when none or missing)."""
-    kept = (records.get(key) or {}).get(field)
-    return None if missing(kept) else kept
-
-
 def plan_invoices(
     inputs: InvoiceInputs,
     *,
@@ -419,28 +425,19 @@ def plan_invoices(
     retry: set[str] = set()
     header_fields = [*header_map.target_fields, *COMPUTED_HEADER]
     item_fields = [*line_map.target_fields, *COMPUTED_ITEM]
-    current = _by(inputs.sf_invoices, EXT_INVOICE)
     compare = alike()
     invoices = inputs.invoices.assign(Id=inputs.invoices["Id"].astype(str))
 
     # Deleted in QuickBooks (CDC): marked in Salesforce, never silently left.
-    deleted = invoices[(invoices["status"] == DELETED).astype(bool)]
-    gone = []
-    for invoice_id in deleted["Id"]:
-        record = current.get(invoice_id)
-        if record is None:
-            gone.append(invoice_id)
-            continue
-        mark = {"Status__c": DELETED, "Outstanding_Balance__c": "0.00", "Is_Paid__c": False}
-        if _changed(mark, record, compare):
-            plan.marks.append(
-                {
-                    "key": invoice_key(invoice_id),
-                    EXT_INVOICE: invoice_id,
-                    **mark,
-                    "Last_Sync_Date__c": None,
-                }
-            )
+    deleted = invoices.loc[(invoices["status"] == DELETED).astype(bool), "Id"].tolist()
+    marked = Current(inputs.sf_invoices, EXT_INVOICE, deleted)
+    mark = {"Status__c": DELETED, "Outstanding_Balance__c": "0.00", "Is_Paid__c": False}
+    marks = pd.DataFrame({f: [v] * len(deleted) for f, v in mark.items()}, dtype="object")
+    for invoice_id in itertools.compress(deleted, _stale(marks, marked, list(mark), compare) & marked.found):
+        plan.marks.append(
+            {"key": invoice_key(invoice_id), EXT_INVOICE: invoice_id, **mark, "Last_Sync_Date__c": None}
+        )
+    gone = list(itertools.compress(deleted, ~marked.found))
     found.append(
         skips(
             [invoice_key(i) for i in gone],
@@ -451,12 +448,12 @@ def plan_invoices(
 
     # Live invoices: header, items.
     want = wanted_invoices(invoices, inputs.accounts, header_map)
+    current = Current(inputs.sf_invoices, EXT_INVOICE, want[EXT_INVOICE])
     no_account = want[want["Account__c"].isna()]
-    # The Account__c each Invoice__c already has (one look-up per invoice, not a mask per invoice).
+    # The Account__c each Invoice__c already has.
     want.loc[no_account.index, "Account__c"] = pd.Series(
-        [_kept(current, i, "Account__c") for i in no_account[EXT_INVOICE]],
-        index=no_account.index, dtype="object",
-    )
+        current.kept("Account__c"), index=want.index, dtype="object"
+    )[no_account.index]
     notes.append(
         skips(
             [invoice_key(i) for i in no_account[EXT_INVOICE]],
@@ -474,12 +471,11 @@ def plan_invoices(
     retry |= set(no_account[EXT_INVOICE])
     items = wanted_items(inputs.lines, inputs.products, line_map)
     items = items[items["invoice_id"].isin(set(want[EXT_INVOICE]))].copy()
-    sf_items = _by(inputs.sf_items, EXT_ITEM)
+    existing_items = Current(inputs.sf_items, EXT_ITEM, items[EXT_ITEM])
     no_product = items[items["Product__c"].isna()]
     items.loc[no_product.index, "Product__c"] = pd.Series(
-        [_kept(sf_items, i, "Product__c") for i in no_product[EXT_ITEM]],
-        index=no_product.index, dtype="object",
-    )
+        existing_items.kept("Product__c"), index=items.index, dtype="object"
+    )[no_product.index]
     notes.append(
         skips(
             no_product["line_key"],
@@ -497,23 +493,23 @@ def plan_invoices(
     retry |= set(no_product["invoice_id"])
 
     # Only the rows with something to write become records (most are unchanged every run).
-    invoice_ids = want[EXT_INVOICE].tolist()
-    stale = _stale(want, [current.get(i) for i in invoice_ids], header_fields, compare)
-    for row in records(want[stale], dict.fromkeys([EXT_INVOICE, *header_fields])):
-        invoice_id = row[EXT_INVOICE]
+    stale = _stale(want, current, header_fields, compare)
+    written = want[stale]
+    for invoice_id, values in zip(
+        written[EXT_INVOICE].tolist(), json_records(written, header_fields), strict=True
+    ):
         plan.invoices.append(
-            {
-                "key": invoice_key(invoice_id),
-                EXT_INVOICE: invoice_id,
-                **{f: _json(row[f]) for f in header_fields},
-                "Last_Sync_Date__c": None,
-            }
+            {"key": invoice_key(invoice_id), EXT_INVOICE: invoice_id, **values, "Last_Sync_Date__c": None}
         )
-    existing_items = [sf_items.get(i) for i in items[EXT_ITEM].tolist()]
     stale = _stale(items, existing_items, item_fields, compare)
-    for row, existing in zip(records(items[stale]), itertools.compress(existing_items, stale), strict=True):
-        wanted = {f: _json(row[f]) for f in item_fields}
-        if existing is None:
+    written = items[stale]
+    for row, wanted, exists in zip(
+        records(written, ["line_key", "invoice_id", EXT_ITEM]),
+        json_records(written, item_fields),
+        existing_items.found[stale].tolist(),
+        strict=True,
+    ):
+        if not exists:
             plan.item_creates.append(
                 {
                     "key": row["line_key"],
@@ -533,24 +529,20 @@ def plan_invoices(
                 }
             )
     # Items whose line is gone from a live invoice (a deleted invoice keeps its items).
-    parent_of = {
-        str(r["Id"]): str(r[EXT_INVOICE])
-        for r in records(inputs.sf_invoices, ["Id", EXT_INVOICE])
-        if not missing(r.get(EXT_INVOICE))
-    }
-    live_ids = set(want[EXT_INVOICE])
-    kept_items = set(items[EXT_ITEM])
-    for row in records(inputs.sf_items):
-        invoice_id = parent_of.get(str(row["Invoice__c"]))
-        if invoice_id in live_ids and row[EXT_ITEM] not in kept_items:
-            plan.item_deletes.append(
-                {
-                    "key": f"{invoice_key(invoice_id)} Invoice Item {row['Id']}",
-                    "Id": row["Id"],
-                    "invoice_id": invoice_id,
-                    "reason": f"its line ({row[EXT_ITEM]}) is no longer on the QuickBooks invoice",
-                }
-            )
+    parent_of = _parents(inputs.sf_invoices)
+    sf_items = inputs.sf_items
+    parents = pd.Series([parent_of.get(str(i)) for i in sf_items["Invoice__c"].tolist()], index=sf_items.index,
+                        dtype="object")
+    gone_lines = parents.isin(set(want[EXT_INVOICE])) & ~sf_items[EXT_ITEM].isin(set(items[EXT_ITEM]))
+    for row, invoice_id in zip(records(sf_items[gone_lines]), parents[gone_lines].tolist(), strict=True):
+        plan.item_deletes.append(
+            {
+                "key": f"{invoice_key(invoice_id)} Invoice Item {row['Id']}",
+                "Id": row["Id"],
+                "invoice_id": invoice_id,
+                "reason": f"its line ({row[EXT_ITEM]}) is no longer on the QuickBooks invoice",
+            }
+        )
 
     _plan_links(plan, inputs, want, found, create_missing_opportunities, link_opportunities)
     frames = [f for f in found if len(f)]
@@ -559,6 +551,12 @@ def plan_invoices(
     plan.notes = pd.concat(frames, ignore_index=True) if frames else empty_skips()
     plan.retry = sorted(retry)
     return plan
+
+
+def _parents(sf_invoices: pd.DataFrame) -> dict[str, str]:
+    """Invoice__c Id -> its External_Invoice_ID__c (the QuickBooks invoice Id), both as text."""
+    known = sf_invoices.dropna(subset=[EXT_INVOICE])
+    return dict(zip(known["Id"].astype(str).tolist(), known[EXT_INVOICE].astype(str).tolist(), strict=True))
 
 
 def _plan_links(
@@ -577,11 +575,7 @@ def _plan_links(
         else pd.DataFrame(columns=["invoice_id", "opportunity_id", "via"])
     )
     existing = set(inputs.sf_links[EXT_LINK].dropna().astype(str))
-    parent_of = {
-        str(r["Id"]): str(r[EXT_INVOICE])
-        for r in records(inputs.sf_invoices, ["Id", EXT_INVOICE])
-        if not missing(r.get(EXT_INVOICE))
-    }
+    parent_of = _parents(inputs.sf_invoices)
     has_link = {parent_of.get(str(i)) for i in inputs.sf_links["Invoice__c"].dropna()}
     for row in records(traced):
         ext = link_external_id(row["invoice_id"], row["opportunity_id"])

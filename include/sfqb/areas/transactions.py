@@ -193,6 +193,29 @@ class Sameness:
             return self._number(a, kind) == self._number(b, kind)
         return self._normalise(a, kind) == self._normalise(b, kind)
 
+    def differ(self, a, b, kind: str = "text") -> np.ndarray:
+        """``not self(a[i], b[i], kind)`` for each pair of two equally long sequences, as a bool
+        array. Missing values (None, NaN, pd.NA, NaT) are taken as None first: the
+        normalisation gives them all the same answer. Pairs of one plain type (text, int, bool,
+        None) that are equal are then told apart in numpy's loops; only the others are
+        normalised (most of a second run's values are plainly equal)."""
+        a, b = _without_missing(a), _without_missing(b)
+        if len(a) != len(b):
+            raise ValueError(f"Sameness.differ: {len(a)} values against {len(b)}")
+        types_a, types_b = _TYPE_OF(a), _TYPE_OF(b)
+        candidates = np.flatnonzero((types_a == types_b) & _IS_PLAIN(types_a).astype(bool))
+        out = np.ones(len(a), dtype=bool)
+        out[candidates] = a[candidates] != b[candidates]
+        rest = np.flatnonzero(out)
+        pairs = zip(a[rest].tolist(), b[rest].tolist(), strict=True)
+        if kind in self._numeric:
+            number = self._number
+            out[rest] = [number(x, kind) != number(y, kind) for x, y in pairs]
+        else:
+            normalise = self._normalise
+            out[rest] = [normalise(x, kind) != normalise(y, kind) for x, y in pairs]
+        return out
+
     def _number(self, value, kind: str):
         # Keyed by type too: 1, 1.0 and True hash alike.
         try:
@@ -206,6 +229,18 @@ class Sameness:
 
 
 _NOTHING = object()
+_TYPE_OF = np.frompyfunc(type, 1, 1)
+# Equal values of these types are the same after any normalisation (None is None).
+_IS_PLAIN = np.frompyfunc((_PLAIN | {type(None)}).__contains__, 1, 1)
+
+
+def _without_missing(values) -> np.ndarray:
+    """Values as a new 1-d object array, each kept whole (a list value stays one cell), with
+    every missing value None."""
+    values = values.tolist() if isinstance(values, np.ndarray) else list(values)
+    out = np.fromiter(values, dtype=object, count=len(values))
+    out[pd.isna(out)] = None
+    return out
 
 
 def _text(value):
@@ -377,11 +412,12 @@ def header_changes(pairs: pd.DataFrame, header_map: FieldMap) -> list[dict]:
     for target in targets:
         kind, values, currents = kind_of(target), wanted_cells[target], current_cells[target]
         receipt_skip, carried = target in receipt_only_skip, target in carried_only
-        for n, value in enumerate(values):
+        differs = alike.differ(values, [None] * len(values) if currents is None else currents, kind)
+        for n in np.flatnonzero(differs).tolist():
+            value = values[n]
             if (receipt_skip and receipts[n]) or (carried and missing(value)):
                 continue
-            if not alike(value, None if currents is None else currents[n], kind):
-                out[n][target] = _text(normalised(value, kind))
+            out[n][target] = _text(normalised(value, kind))
     return out
 
 
@@ -502,9 +538,7 @@ def plan_lines(
         million of them are not turned into dicts only to find that out)."""
         keep = np.zeros(len(rows), dtype=bool)
         for f in writes:
-            kind = kind_of(f)
-            pairs_of = zip(rows[f].tolist(), rows[f"sf.{f}"].tolist(), strict=True)
-            keep |= np.array([not alike(a, b, kind) for a, b in pairs_of], dtype=bool)
+            keep |= alike.differ(rows[f].tolist(), rows[f"sf.{f}"].tolist(), kind_of(f))
         pairs_of = zip(rows[EXT_LINE].tolist(), rows[f"sf.{EXT_LINE}"].tolist(), strict=True)
         keep |= np.array([not (type(a) is str and type(b) is str and a == b) for a, b in pairs_of], dtype=bool)
         return rows[keep]

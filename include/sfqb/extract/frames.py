@@ -57,6 +57,28 @@ def plain_values(column: pd.Series) -> list:
     return values
 
 
+def json_records(frame: pd.DataFrame, columns: Iterable[str]) -> list[dict]:
+    """``records(frame, columns)`` JSON-ready (``json_values`` of every column)."""
+    names = list(columns)
+    values = [json_values(frame[name]) for name in names]
+    return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)] if names else [{} for _ in range(len(frame))]
+
+
+def json_values(column: pd.Series) -> list:
+    """A column's values JSON-ready, a column at a time: missing as None, Decimal as its text
+    (a plan's money and quantities), other values as ``plain_values`` gives them."""
+    values = plain_values(column)
+    cells = np.fromiter(values, dtype=object, count=len(values))
+    cells[pd.isna(cells)] = None
+    decimals = np.flatnonzero(_IS_DECIMAL(cells).astype(bool))
+    if len(decimals):
+        cells[decimals] = [str(v) for v in cells[decimals].tolist()]
+    return cells.tolist()
+
+
+_IS_DECIMAL = np.frompyfunc(lambda value: isinstance(value, Decimal), 1, 1)
+
+
 def _box(value):
     if value is pd.NA:
         return None

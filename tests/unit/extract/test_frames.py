@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from sfqb.areas.transactions import Sameness, normalised, same
-from sfqb.extract.frames import records
+from sfqb.extract.frames import json_records, records
 
 pytestmark = pytest.mark.unit
 
@@ -81,6 +81,28 @@ def test_given_pairs_of_values_of_every_type_when_compared_by_sameness_then_it_a
             assert alike(a, b, kind) == same(a, b, kind), (a, b)  # and again, from its memo
 
 
+@pytest.mark.parametrize("kind", ["text", "number", "date"])
+def test_given_columns_of_values_of_every_type_when_sameness_differ_then_each_pair_answers_as_same(kind):
+    """R-GEN-4 (write only what changed): the invoices plan compares a whole column of wanted
+    values with Salesforce's current ones at once (``Sameness.differ``: plainly equal pairs in
+    numpy, missing values as None); each pair's answer must still be ``not same(a, b)``,
+    including NaN against None, Decimal 1.0 against 1.00, True against 1, and list values."""
+    numbers = [Decimal("1.0"), Decimal("1.00"), 1, 1.0, 0.0, -0.0, "1", "1.00", " 1 ", None, np.nan, pd.NA]
+    texts = ["a", "a ", "A", "a\r\nb", "a\nb", "", "  ", None, pd.NA, np.nan, True, 1, Decimal("1.0"), 1.0,
+             0.0, -0.0, ["a"], pd.NaT]
+    dates = ["2026-01-01", "2026-01-01T10:00:00Z", pd.Timestamp("2026-01-01"), None, "", np.nan, pd.NaT]
+    values = {"number": numbers, "text": texts, "date": dates}[kind]
+    firsts = [a for a in values for _ in values]
+    seconds = [b for _ in values for b in values]
+
+    differs = Sameness().differ(firsts, seconds, kind)
+
+    assert differs.tolist() == [not same(a, b, kind) for a, b in zip(firsts, seconds, strict=True)]
+    assert Sameness().differ([], [], kind).tolist() == []
+    with pytest.raises(ValueError, match="1 values against 2"):
+        Sameness().differ(["a"], ["a", "b"], kind)
+
+
 def test_given_a_field_scale_when_compared_by_a_sameness_of_that_normalisation_then_it_answers_as_it():
     """The invoices plan compares with its own normalisation (numbers rounded to each field's
     scale): ``Sameness(normalise, numeric)`` keeps that normalisation's answers, per kind."""
@@ -94,3 +116,24 @@ def test_given_a_field_scale_when_compared_by_a_sameness_of_that_normalisation_t
     assert alike("10.004", Decimal("10.00"), "Amount")
     assert not alike("10.006", Decimal("10.00"), "Amount")
     assert not alike("10.004", "10.00", "Name")
+
+
+def test_given_cells_of_every_kind_when_made_json_ready_then_missing_is_none_and_decimals_are_text():
+    """R-INV-1 (the invoices plan writes JSON-ready values through XCom): ``json_records`` gives
+    each cell as the per-value rule would, a column at a time: every missing value None, a
+    Decimal its exact text, other values (text, int, bool, a list) unchanged."""
+    frame = pd.DataFrame({
+        "money": pd.Series([Decimal("10.50"), None, np.nan, Decimal("-0.00")], dtype="object"),
+        "other": pd.Series(["a", pd.NA, 3, ["x"]], dtype="object"),
+        "flag": pd.Series([True, False, pd.NA, True], dtype="boolean"),
+    })
+
+    rows = json_records(frame, ["money", "other", "flag"])
+
+    assert rows == [
+        {"money": "10.50", "other": "a", "flag": True},
+        {"money": None, "other": None, "flag": False},
+        {"money": None, "other": 3, "flag": None},
+        {"money": "-0.00", "other": ["x"], "flag": True},
+    ]
+    assert json_records(frame, []) == [{}, {}, {}, {}]
