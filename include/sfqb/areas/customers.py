@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from sfqb.extract.frames import is_true, isna, missing, records
+from sfqb.extract.frames import is_true, isin, isna, missing, records
 from sfqb.mapping.coerce import UNFIT, fit
 from sfqb.mapping.maps import FieldMap, apply_map, default_map
 from sfqb.outcomes import INFO, WARNING, empty_skips, skips
@@ -206,7 +206,7 @@ def plan_accounts_from_qb(
     wanted = wanted.set_index(ACCOUNT_EXT_ID, drop=False)
 
     current = sf_linked.drop_duplicates(ACCOUNT_EXT_ID).set_index(ACCOUNT_EXT_ID, drop=False)
-    is_new = ~wanted.index.isin(current.index)
+    is_new = ~isin(wanted.index, current.index)
     existing = wanted[~is_new]
     aligned = current.reindex(existing.index)
     diffs = changed_fields(existing, aligned, targets)
@@ -235,7 +235,7 @@ def plan_accounts_from_qb(
         WARNING,
     )
     out = pd.concat([new[~clash], existing[needs_write]])
-    out["is_new"] = out.index.isin(new.index)
+    out["is_new"] = isin(out.index, new.index)
     skipped = pd.concat([skipped, unfit], ignore_index=True) if len(unfit) else skipped
     return out.reset_index(drop=True).sort_values(["level", ACCOUNT_EXT_ID], kind="stable"), skipped
 
@@ -581,7 +581,7 @@ def plan_customers(
     )
     clashing = set(clashes["key"].str.removeprefix("QB:"))
     plan.contacts, contact_skips = plan_contacts_from_qb(
-        qb[~qb["Id"].astype(str).isin(clashing)], inputs.sf_linked, maps.get("customer_to_contact"),
+        qb[~isin(qb["Id"].astype(str), clashing)], inputs.sf_linked, maps.get("customer_to_contact"),
         limits=limits.get("customer_to_contact"), read_at=inputs.qb_read_at,
     )
     plan.skip(contact_skips)

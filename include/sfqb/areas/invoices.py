@@ -39,7 +39,7 @@ import pandas as pd
 
 from sfqb.areas.opportunities import CENT, EXT_TXN, line_external_id
 from sfqb.areas.transactions import Sameness, normalised
-from sfqb.extract.frames import json_records, missing, plain_values, records
+from sfqb.extract.frames import isin, json_records, missing, plain_values, records
 from sfqb.mapping.maps import FieldMap, apply_map, default_map
 from sfqb.outcomes import INFO, WARNING, empty_skips, skips
 
@@ -209,7 +209,7 @@ def opportunity_links(
         invoice_id=sales_orders["invoice_id"].astype(str),
         sales_order_id=sales_orders["sales_order_id"].astype(str),
     )
-    linked = linked[linked["invoice_id"].isin(set(ids))]
+    linked = linked[isin(linked["invoice_id"], set(ids))]
     via_orders = linked.merge(
         orders[["ext", "Id"]], left_on="sales_order_id", right_on="ext", how="inner"
     )
@@ -470,7 +470,7 @@ def plan_invoices(
     )
     retry |= set(no_account[EXT_INVOICE])
     items = wanted_items(inputs.lines, inputs.products, line_map)
-    items = items[items["invoice_id"].isin(set(want[EXT_INVOICE]))].copy()
+    items = items[isin(items["invoice_id"], set(want[EXT_INVOICE].tolist()))].copy()
     existing_items = Current(inputs.sf_items, EXT_ITEM, items[EXT_ITEM])
     no_product = items[items["Product__c"].isna()]
     items.loc[no_product.index, "Product__c"] = pd.Series(
@@ -533,7 +533,7 @@ def plan_invoices(
     sf_items = inputs.sf_items
     parents = pd.Series([parent_of.get(str(i)) for i in sf_items["Invoice__c"].tolist()], index=sf_items.index,
                         dtype="object")
-    gone_lines = parents.isin(set(want[EXT_INVOICE])) & ~sf_items[EXT_ITEM].isin(set(items[EXT_ITEM]))
+    gone_lines = isin(parents, set(want[EXT_INVOICE].tolist())) & ~isin(sf_items[EXT_ITEM], set(items[EXT_ITEM].tolist()))
     for row, invoice_id in zip(records(sf_items[gone_lines]), parents[gone_lines].tolist(), strict=True):
         plan.item_deletes.append(
             {

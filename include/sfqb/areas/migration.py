@@ -217,12 +217,14 @@ def grouped_warnings(notes: pd.DataFrame) -> list[str]:
 def without_existing(extracted: dict, existing: set[str]) -> dict:
     """The extracted invoice frames without the invoices already in Salesforce (R-MIG-3:
     skipped, never duplicated and never overwritten by the migration)."""
+    from sfqb.extract.frames import isin
+
     if not existing:
         return extracted
     out = dict(extracted)
-    out["invoices"] = extracted["invoices"][~extracted["invoices"]["Id"].isin(existing)]
-    out["lines"] = extracted["lines"][~extracted["lines"]["TxnId"].astype(str).isin(existing)]
+    out["invoices"] = extracted["invoices"][~isin(extracted["invoices"]["Id"], existing)]
+    out["lines"] = extracted["lines"][~isin(extracted["lines"]["TxnId"].astype(str), existing)]
     out["sales_orders"] = extracted["sales_orders"][
-        ~extracted["sales_orders"]["invoice_id"].astype(str).isin(existing)
+        ~isin(extracted["sales_orders"]["invoice_id"].astype(str), existing)
     ]
     return out

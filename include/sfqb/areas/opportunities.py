@@ -21,7 +21,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 
-from sfqb.extract.frames import is_true, isna, missing, records
+from sfqb.extract.frames import is_true, isin, isna, missing, records
 from sfqb.mapping.coerce import fit
 from sfqb.mapping.maps import FieldMap, apply_map, default_map
 from sfqb.outcomes import INFO, WARNING, empty_skips, skips
@@ -138,7 +138,7 @@ def eligibility(opportunities: pd.DataFrame, lines: pd.DataFrame, *, online: boo
     opps = opportunities
     customer = opps[ACCOUNT_EXT].astype("string")
     kind = opps["Transaction_Type__c"]
-    with_lines = opps["Id"].isin(set(lines["OpportunityId"]))
+    with_lines = isin(opps["Id"], set(lines["OpportunityId"].tolist()))
     conditions = [
         (~is_true(opps["IsWon"]), "is not closed/won (R-OPP-1)", INFO, False),
         (~isna(opps[EXT_TXN]),
@@ -278,9 +278,9 @@ def plan_opportunities(
     blocked = eligibility(opps, lines, online=online, inactive_customers=frozenset(inputs.inactive_customers))
     found = [skips(group["key"], group["reason"], level) for level, group in blocked.groupby("level")]
     retry = list(blocked.loc[blocked["retry"].astype(bool), "key"])
-    ready = opps[~opps["Id"].astype(str).isin(set(blocked["key"]))]
+    ready = opps[~isin(opps["Id"].astype(str), set(blocked["key"].tolist()))]
 
-    lines = lines[lines["OpportunityId"].isin(set(ready["Id"]))].copy()
+    lines = lines[isin(lines["OpportunityId"], set(ready["Id"].tolist()))].copy()
     lines["item_id"] = resolve_items(lines, inputs.items) if len(lines) else pd.Series(dtype="object")
     lines = lines.sort_values(["OpportunityId", "SortOrder", "Id"], na_position="last")
     contacts = inputs.contacts.drop_duplicates("OpportunityId").set_index("OpportunityId")

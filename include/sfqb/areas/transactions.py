@@ -30,7 +30,7 @@ import pandas as pd
 
 from sfqb.areas.opportunities import CENT, EXT_TXN, ITEM_EXT, line_external_id
 from sfqb.areas.opportunities import ONLINE_TYPES as ENTITY_BY_TYPE
-from sfqb.extract.frames import missing, records
+from sfqb.extract.frames import isin, missing, records, types_of
 from sfqb.mapping.coerce import fit
 from sfqb.mapping.maps import FieldMap, apply_map, default_map
 from sfqb.outcomes import WARNING, empty_skips, skips
@@ -202,7 +202,7 @@ class Sameness:
         a, b = _without_missing(a), _without_missing(b)
         if len(a) != len(b):
             raise ValueError(f"Sameness.differ: {len(a)} values against {len(b)}")
-        types_a, types_b = _TYPE_OF(a), _TYPE_OF(b)
+        types_a, types_b = types_of(a), types_of(b)
         candidates = np.flatnonzero((types_a == types_b) & _IS_PLAIN(types_a).astype(bool))
         out = np.ones(len(a), dtype=bool)
         out[candidates] = a[candidates] != b[candidates]
@@ -229,7 +229,6 @@ class Sameness:
 
 
 _NOTHING = object()
-_TYPE_OF = np.frompyfunc(type, 1, 1)
 # Equal values of these types are the same after any normalisation (None is None).
 _IS_PLAIN = np.frompyfunc((_PLAIN | {type(None)}).__contains__, 1, 1)
 
@@ -487,7 +486,7 @@ def plan_lines(
     txn_of = dict(zip(pairs["sf.Id"], zip(pairs["entity"], pairs["Id"], strict=True), strict=True))
     key_of = dict(zip(pairs["sf.Id"], pairs["key"], strict=True))
     book_of = dict(zip(pairs["sf.Id"], pairs["sf.Pricebook2Id"], strict=True))
-    current = products[products["OpportunityId"].isin(txn_of)].copy()
+    current = products[isin(products["OpportunityId"], set(txn_of))].copy()
     current["line_id"] = pd.Series(
         [
             line_id_of(e, *txn_of[o])
@@ -704,8 +703,8 @@ def _adopt(
     paired = ranked_new[ranked_new["Product2Id"].notna()].merge(
         old, on=["OpportunityId", "Product2Id", "_rank"], how="inner"
     )
-    left_new = ranked_new[~ranked_new["line_key"].isin(paired["line_key"])]
-    left_old = unlinked[~unlinked["Id"].isin(paired["sf.Id"])]
+    left_new = ranked_new[~isin(ranked_new["line_key"], paired["line_key"])]
+    left_old = unlinked[~isin(unlinked["Id"], paired["sf.Id"])]
     return paired, left_new, left_old
 
 
@@ -761,8 +760,8 @@ def plan_transactions(
                              skips(want.loc[line_unfit.notna(), "line_key"], line_unfit[line_unfit.notna()],
                                    WARNING)], ignore_index=True)
     held = set(pairs.loc[unfit.notna(), "key"]) | set(want.loc[line_unfit.notna(), "key"])
-    pairs = pairs[~pairs["key"].isin(held)]
-    want = want[~want["key"].isin(held)]
+    pairs = pairs[~isin(pairs["key"], held)]
+    want = want[~isin(want["key"], held)]
     plan = plan_lines(pairs, want, inputs.products, inputs.standard_pricebook,
                       tuple(custom_line_writes(line_map)))
     plan.retry.extend(retry_id(k) for k in sorted(held))

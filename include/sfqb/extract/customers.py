@@ -16,7 +16,7 @@ import pandas as pd
 
 from sfqb.areas.customers import ACCOUNT_EXT_ID
 from sfqb.extract import soql
-from sfqb.extract.frames import add_address_columns, records_frame
+from sfqb.extract.frames import add_address_columns, isin, records_frame
 from sfqb.windows import Window
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ def sf_changed_accounts(sf, window: Window | None, retry_ids: Iterable[str] = ()
             "Opportunity", ["AccountId"], "AccountId", accounts["Id"], where=soql.eq("IsWon", True)
         )
     }
-    accounts["HasWonOpportunity"] = accounts["Id"].isin(with_won)
+    accounts["HasWonOpportunity"] = isin(accounts["Id"], with_won)
     log.info(
         "Salesforce: %d accounts changed in %s, %d ticked Sync Me, %d reached through won "
         "opportunities, billing contacts or last run's failures",

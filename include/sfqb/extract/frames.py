@@ -51,6 +51,8 @@ def plain_values(column: pd.Series) -> list:
     """A column's values as ``to_dict`` gives them: Python scalars, pd.NA as None."""
     values = column.tolist()
     if column.dtype == object:
+        if not any(issubclass(t, np.generic) or t is _NA_TYPE for t in set(map(type, values))):
+            return values  # the common case: nothing to box (a type check per value, in C)
         return [_box(v) if isinstance(v, np.generic) or v is pd.NA else v for v in values]
     if getattr(column.dtype, "na_value", None) is pd.NA:
         return [None if v is pd.NA else v for v in values]
@@ -70,13 +72,19 @@ def json_values(column: pd.Series) -> list:
     values = plain_values(column)
     cells = np.fromiter(values, dtype=object, count=len(values))
     cells[pd.isna(cells)] = None
-    decimals = np.flatnonzero(_IS_DECIMAL(cells).astype(bool))
+    decimals = np.flatnonzero(types_of(cells) == Decimal)
     if len(decimals):
         cells[decimals] = [str(v) for v in cells[decimals].tolist()]
     return cells.tolist()
 
 
-_IS_DECIMAL = np.frompyfunc(lambda value: isinstance(value, Decimal), 1, 1)
+def types_of(cells: np.ndarray) -> np.ndarray:
+    """The type of each cell of an object array (an object array of types), in numpy's loop."""
+    return _TYPE_OF(cells)
+
+
+_TYPE_OF = np.frompyfunc(type, 1, 1)
+_NA_TYPE = type(pd.NA)
 
 
 def _box(value):
@@ -87,6 +95,22 @@ def _box(value):
     if isinstance(value, np.timedelta64):
         return pd.Timedelta(value)
     return value.item()
+
+
+def isin(values: pd.Series | pd.Index, wanted) -> pd.Series | np.ndarray:
+    """``values.isin(wanted)``, the same answer (a missing value is in ``wanted`` when ``wanted``
+    holds a missing value), also fast for pandas' Arrow-backed text: its own ``isin`` turns every
+    wanted value into an Arrow scalar first (4 s for a million ids; as objects, 0.7 s)."""
+    if not isinstance(values.dtype, pd.StringDtype):
+        return values.isin(wanted)
+    if isinstance(wanted, (pd.Series, pd.Index)):
+        wanted = wanted.astype(object)
+    elif not isinstance(wanted, (set, frozenset, list, np.ndarray)):
+        wanted = list(wanted)
+    found = values.astype(object).isin(wanted)
+    if len(wanted) and pd.isna(np.fromiter(wanted, dtype=object, count=len(wanted))).any():
+        found = found | values.isna()
+    return found
 
 
 def isna(values: pd.Series) -> pd.Series:

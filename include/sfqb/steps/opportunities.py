@@ -13,7 +13,7 @@ import pandas as pd
 
 from sfqb.areas import opportunities as rules
 from sfqb.extract import qbo_queries, soql
-from sfqb.extract.frames import is_true, isna, records_frame
+from sfqb.extract.frames import is_true, isin, isna, records_frame
 from sfqb.load import describe_issues, now_stamp
 from sfqb.outcomes import (
     CREATED,
@@ -101,11 +101,11 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
     qb = qb or quickbooks_hook()
     items = list(qb.query_in("Item", "Id", lines[rules.ITEM_EXT]))
     # QuickBooks makes no transaction for an inactive customer (its refusal names neither side).
-    customers = opps.loc[opps["Id"].isin(candidates), rules.ACCOUNT_EXT].dropna().astype(str)
+    customers = opps.loc[isin(opps["Id"], candidates), rules.ACCOUNT_EXT].dropna().astype(str)
     inactive = sorted(str(c["Id"]) for c in qb.query_in("Customer", "Id", customers,
                                                         where=[qbo_queries.equals("Active", False)]))
     items += qb.query_in("Item", "FullyQualifiedName", lines["Product2.ProductCode"])
-    chosen = opps[opps["Id"].isin(candidates)]
+    chosen = opps[isin(opps["Id"], candidates)]
     term_source, class_source = (rules.source_of(header_map, t) for t in ("SalesTermRef.name", "ClassRef.name"))
 
     def named(source) -> bool:

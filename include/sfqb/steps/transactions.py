@@ -19,7 +19,7 @@ import pandas as pd
 
 from sfqb.areas import transactions as rules
 from sfqb.extract import soql
-from sfqb.extract.frames import add_address_columns, as_text, records_frame, text_numbers
+from sfqb.extract.frames import add_address_columns, as_text, isin, records_frame, text_numbers
 from sfqb.load import now_stamp, sf_outcomes
 from sfqb.mapping.coerce import limits_for
 from sfqb.outcomes import (
@@ -182,8 +182,8 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
     opportunities = records_frame(
         sf.query_in("Opportunity", opp_columns, rules.EXT_TXN, transactions["Id"]), opp_columns)
     linked = set(opportunities[rules.EXT_TXN].dropna().astype(str))
-    transactions = transactions[transactions["Id"].isin(linked)].reset_index(drop=True)
-    lines = lines[lines["TxnId"].isin(linked)].reset_index(drop=True)
+    transactions = transactions[isin(transactions["Id"], linked)].reset_index(drop=True)
+    lines = lines[isin(lines["TxnId"], linked)].reset_index(drop=True)
     own_type_exists = set()
     for entity, ids in rules.own_type_candidates(transactions, opportunities).items():
         own_type_exists |= {f"{entity}:{r['Id']}" for r in qb.query_in(entity, "Id", ids)}

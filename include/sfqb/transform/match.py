@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sfqb.extract.frames import isna
+from sfqb.extract.frames import isin, isna
 
 
 def match_exact(
@@ -35,7 +35,7 @@ def match_exact(
     """
     linked_qb = set(sf.loc[~isna(sf[sf_link]), sf_link].astype(str))
     sf_free = sf.loc[isna(sf[sf_link]) & ~isna(sf[sf_key]), ["Id", sf_key]]
-    qb_free = qb.loc[~qb["Id"].astype(str).isin(linked_qb) & ~isna(qb[qb_key]), ["Id", qb_key]]
+    qb_free = qb.loc[~isin(qb["Id"].astype(str), linked_qb) & ~isna(qb[qb_key]), ["Id", qb_key]]
     sf_free = sf_free.rename(columns={"Id": "sf_id", sf_key: "key"}).astype({"key": "object"})
     qb_free = qb_free.rename(columns={"Id": "qb_id", qb_key: "key"}).astype({"key": "object"})
 
@@ -44,10 +44,10 @@ def match_exact(
         sf_n=("sf_id", "nunique"), qb_n=("qb_id", "nunique")
     )
     unique_keys = per_key.index[(per_key["sf_n"] == 1) & (per_key["qb_n"] == 1)]
-    links = pairs[pairs["key"].isin(unique_keys)][["sf_id", "qb_id", "key"]].reset_index(drop=True)
+    links = pairs[isin(pairs["key"], unique_keys)][["sf_id", "qb_id", "key"]].reset_index(drop=True)
 
     ambiguous_keys = per_key.index.difference(unique_keys)
-    amb = pairs[pairs["key"].isin(ambiguous_keys)]
+    amb = pairs[isin(pairs["key"], ambiguous_keys)]
     ambiguous = (
         amb.groupby("key", sort=True)
         .agg(sf_ids=("sf_id", lambda s: sorted(set(s))), qb_ids=("qb_id", lambda s: sorted(set(s))))

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from sfqb.areas.transactions import Sameness, normalised, same
-from sfqb.extract.frames import json_records, records
+from sfqb.extract.frames import isin, json_records, records
 
 pytestmark = pytest.mark.unit
 
@@ -137,3 +137,16 @@ def test_given_cells_of_every_kind_when_made_json_ready_then_missing_is_none_and
         {"money": "-0.00", "other": ["x"], "flag": True},
     ]
     assert json_records(frame, []) == [{}, {}, {}, {}]
+
+
+@pytest.mark.parametrize("wanted", [{"a"}, {"a", None}, ["b", np.nan], ("c",), frozenset()])
+@pytest.mark.parametrize("dtype", ["str", "object"])
+def test_given_text_with_missing_values_when_isin_then_it_answers_as_pandas_isin(wanted, dtype):
+    """R-GEN-4 (plans pick their rows by id sets): ``frames.isin`` answers exactly as pandas'
+    ``isin`` for text columns, Arrow-backed or not, a Series or an Index, whatever holds the
+    wanted ids (a set, a list, a Series, dict keys), a missing value found when missing is wanted."""
+    values = pd.Series(["a", None, "b", "c"], dtype=dtype)
+    for other in (wanted, pd.Series(list(wanted), dtype="object"), dict.fromkeys(wanted).keys()):
+        assert isin(values, other).tolist() == values.isin(list(wanted)).tolist(), other
+    index = pd.Index(values)
+    assert isin(index, wanted).tolist() == index.isin(list(wanted)).tolist()
