@@ -28,7 +28,7 @@ from decimal import Decimal, InvalidOperation
 import pandas as pd
 
 from sfqb.areas.opportunities import EXT_TXN, ONLINE_TYPES, eligibility, marker
-from sfqb.extract.frames import is_true, isna, missing
+from sfqb.extract.frames import is_true, isin, isna, missing
 
 AREA = "reconcile"
 ACCOUNT_EXT_ID = "External_Account_ID__c"
@@ -185,8 +185,8 @@ def reconcile_customers(accounts: pd.DataFrame, customers: pd.DataFrame, scope: 
     active = is_true(qb["Active"])
     by_id = qb.set_index("qb_id")
     pending_accounts = links["Id"].astype(str).isin(scope.pending("salesforce.Account"))
-    found = links["qb_id"].isin(by_id.index)
-    is_active = links["qb_id"].isin(set(qb.loc[active, "qb_id"]))
+    found = isin(links["qb_id"], by_id.index)
+    is_active = isin(links["qb_id"], set(qb.loc[active, "qb_id"]))
     late = after_run(links["qb_id"].map(by_id[UPDATED]), scope)
     bad = ~found & ~pending_accounts & ~late
     keys = (named("Account", links["Id"], links["Name"]) + " -> QuickBooks customer " + links["qb_id"]
@@ -197,14 +197,14 @@ def reconcile_customers(accounts: pd.DataFrame, customers: pd.DataFrame, scope: 
     owned = active & ~is_true(qb["IsProject"])
     linked_ids = set(links["qb_id"])
     window = in_span(qb[UPDATED], scope)
-    pending = qb["qb_id"].isin(scope.pending("quickbooks.Customer"))
+    pending = isin(qb["qb_id"], scope.pending("quickbooks.Customer"))
     late_qb = after_run(qb[UPDATED], scope)
-    orphan = owned & ~qb["qb_id"].isin(linked_ids) & window & ~pending
+    orphan = owned & ~isin(qb["qb_id"], linked_ids) & window & ~pending
     result.add("customers_without_account", list(named("QuickBooks customer", qb["qb_id"], qb["DisplayName"])[orphan]),
-               int((owned & (qb["qb_id"].isin(linked_ids) | window)).sum()))
-    result.count("pending_retry", int((owned & pending & ~qb["qb_id"].isin(linked_ids)).sum())
+               int((owned & (isin(qb["qb_id"], linked_ids) | window)).sum()))
+    result.count("pending_retry", int((owned & pending & ~isin(qb["qb_id"], linked_ids)).sum())
                  + int((~found & pending_accounts).sum()))
-    result.count("changed_after_run", int((owned & late_qb & ~qb["qb_id"].isin(linked_ids)).sum())
+    result.count("changed_after_run", int((owned & late_qb & ~isin(qb["qb_id"], linked_ids)).sum())
                  + int((~found & ~pending_accounts & late).sum()))
 
     twice = repeated(links, "qb_id")
@@ -213,7 +213,7 @@ def reconcile_customers(accounts: pd.DataFrame, customers: pd.DataFrame, scope: 
                 for qb_id, group in twice.groupby("qb_id")], len(linked_ids))
 
     names = qb[active & ~isna(qb["DisplayName"])].assign(folded=lambda f: f["DisplayName"].astype(str).str.casefold())
-    mine = names["qb_id"].isin(linked_ids) | in_span(names[UPDATED], scope)
+    mine = isin(names["qb_id"], linked_ids) | in_span(names[UPDATED], scope)
     groups = names.groupby("folded")
     sizes, touched = groups["qb_id"].transform("size"), mine.groupby(names["folded"]).transform("any")
     dupes = names[(sizes > 1) & touched.astype(bool)]
@@ -237,8 +237,8 @@ def reconcile_opportunities(opportunities: pd.DataFrame, transactions: pd.DataFr
     # The area's own rule (R-OPP-1/2), as if the opportunity had no transaction yet.
     lines = pd.DataFrame({"OpportunityId": opps.loc[is_true(opps["HasOpportunityLineItem"]), "Id"]})
     blocked = eligibility(opps.assign(**{EXT_TXN: pd.NA}), lines, online=scope.online)
-    eligible = ~opps["key"].isin(set(blocked["key"]))
-    pending = opps["key"].isin(scope.pending("salesforce.Opportunity"))
+    eligible = ~isin(opps["key"], set(blocked["key"]))
+    pending = isin(opps["key"], scope.pending("salesforce.Opportunity"))
     owned = eligible & in_span(opps["SystemModstamp"], scope)
     late = eligible & ~linked & after_run(opps["SystemModstamp"], scope)
     txns = transactions.assign(txn_id=_text(transactions["Id"]))
@@ -281,13 +281,13 @@ def reconcile_invoices(sf_invoices: pd.DataFrame, qb_invoices: pd.DataFrame, acc
     pending_ids = scope.pending("quickbooks.Invoice@invoices")
     sf = sf_invoices[~isna(sf_invoices[EXT_INVOICE])].assign(qb_id=lambda f: _text(f[EXT_INVOICE]))
     qb = qb_invoices.assign(qb_id=_text(qb_invoices["Id"]))
-    late = after_run(qb[UPDATED], scope) | qb["qb_id"].isin(pending_ids)
+    late = after_run(qb[UPDATED], scope) | isin(qb["qb_id"], pending_ids)
     result.count("changed_after_run", int(after_run(qb[UPDATED], scope).sum()))
-    result.count("pending_retry", int(qb["qb_id"].isin(pending_ids).sum()))
+    result.count("pending_retry", int(isin(qb["qb_id"], pending_ids).sum()))
     skipped_ids = set(qb.loc[late, "qb_id"]) | set(pending_ids)
     current = qb[~late].set_index("qb_id")
 
-    both = sf[sf["qb_id"].isin(current.index)]
+    both = sf[isin(sf["qb_id"], current.index)]
     theirs = current.loc[both["qb_id"]]
     sf_balance, qb_balance = cents(both[BALANCE]), pd.Series(cents(theirs["Balance"]).to_numpy(), index=both.index)
     sf_total, qb_total = cents(both[SUBTOTAL]), pd.Series(cents(theirs["TotalAmt"]).to_numpy(), index=both.index)
@@ -297,15 +297,15 @@ def reconcile_invoices(sf_invoices: pd.DataFrame, qb_invoices: pd.DataFrame, acc
               + "; total Salesforce " + sf_total.astype(str) + ", QuickBooks " + qb_total.astype(str))
     result.add("invoice_balances", list((label + detail)[differs]), len(both))
 
-    gone = sf[~sf["qb_id"].isin(set(qb["qb_id"])) & (sf[STATUS].astype(str) != DELETED_STATUS)
-              & ~sf["qb_id"].isin(pending_ids)]
+    gone = sf[~isin(sf["qb_id"], set(qb["qb_id"])) & (sf[STATUS].astype(str) != DELETED_STATUS)
+              & ~isin(sf["qb_id"], pending_ids)]
     result.add("invoices_missing_in_quickbooks",
                list(named("Invoice__c", gone["Id"], gone["Name"]) + " -> QuickBooks invoice " + gone["qb_id"]),
-               int((~sf["qb_id"].isin(skipped_ids)).sum()))
+               int((~isin(sf["qb_id"], skipped_ids)).sum()))
 
     in_sf = set(sf["qb_id"])
-    owned = current[current.index.isin(in_sf) | in_span(current[UPDATED], scope).to_numpy()]
-    absent = owned[~owned.index.isin(in_sf)]
+    owned = current[isin(current.index, in_sf) | in_span(current[UPDATED], scope).to_numpy()]
+    absent = owned[~isin(owned.index, in_sf)]
     result.add("invoices_missing_in_salesforce",
                [f"QuickBooks invoice {i}" + (f" (No. {d})" if not missing(d) else "")
                 for i, d in zip(absent.index, absent["DocNumber"], strict=True)], len(owned))
@@ -313,11 +313,11 @@ def reconcile_invoices(sf_invoices: pd.DataFrame, qb_invoices: pd.DataFrame, acc
     # Per linked customer: the open balances of the invoices compared above (and of those one
     # side lacks): QuickBooks by CustomerRef, Salesforce by the Account the Invoice__c names.
     customer_of = dict(zip(accounts["Id"].astype(str), _text(accounts[ACCOUNT_EXT_ID]), strict=True))
-    sf_side = sf[~sf["qb_id"].isin(skipped_ids) & (sf["qb_id"].isin(owned.index) | sf.index.isin(gone.index))]
+    sf_side = sf[~isin(sf["qb_id"], skipped_ids) & (isin(sf["qb_id"], owned.index) | isin(sf.index, gone.index))]
     sf_sums = (pd.DataFrame({"customer": sf_side["Account__c"].map(lambda a: customer_of.get(str(a))),
                              "amount": whole_cents(sf_side[BALANCE])})
                .dropna(subset=["customer"]).groupby("customer")["amount"].sum())
-    qb_side = owned[_text(owned["CustomerRef.value"]).isin(set(customer_of.values()))]
+    qb_side = owned[isin(_text(owned["CustomerRef.value"]), set(customer_of.values()))]
     qb_sums = (pd.DataFrame({"customer": _text(qb_side["CustomerRef.value"]), "amount": whole_cents(qb_side["Balance"])})
                .groupby("customer")["amount"].sum())
     table = pd.concat([sf_sums.rename("sf"), qb_sums.rename("qb")], axis=1).fillna(0).astype("int64")
