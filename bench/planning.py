@@ -168,15 +168,25 @@ def grow_frame(name: str, frame: pd.DataFrame, copies: int) -> pd.DataFrame:
     return out
 
 
+# The extracts' lists of names and ids, each grown as values of a column of that kind.
+GROWN_LISTS = {"unlinked_names": "Name", "unlinked_codes": "ProductCode", "own_type_exists": "External_Line_ID__c",
+               "inactive_customers": "Id"}
+
+
 def grow(area: str, extract: dict, copies: int) -> dict:
-    """The extract as if the company were ``copies`` times as large (frames and name/id lists)."""
+    """The extract as if the company were ``copies`` times as large (frames and name/id lists);
+    a list with no rule in GROWN_LISTS stops the benchmark (kept as it is, it would make the
+    copies differ from the captured run)."""
     out = {}
     for key, value in extract.items():
         if isinstance(value, pd.DataFrame):
             out[key] = grow_frame(key, value, copies)
-        elif key in ("unlinked_names", "unlinked_codes", "own_type_exists"):
-            column = {"unlinked_names": "Name", "unlinked_codes": "ProductCode"}.get(key, "External_Line_ID__c")
-            out[key] = grow_frame("lists", pd.DataFrame({column: value}, dtype=object), copies)[column].tolist()
+        elif isinstance(value, (list, set, frozenset, tuple)):
+            if key not in GROWN_LISTS:
+                raise ValueError(f"bench.planning: the {area} extract's {key!r} is a list with no growing rule: "
+                                 "add it to GROWN_LISTS")
+            column = GROWN_LISTS[key]
+            out[key] = grow_frame("lists", pd.DataFrame({column: list(value)}, dtype=object), copies)[column].tolist()
         else:
             out[key] = value
     return out

@@ -1,0 +1,29 @@
+"""bench.planning's growing of real extracts (issue 14): the copies must keep every reference
+between an extract's frames and lists, or the grown plans stop being copies of the captured one."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from bench.planning import grow
+
+
+def test_given_an_id_list_beside_a_frame_when_grown_then_each_copy_keeps_the_list_pointing_at_its_rows():
+    """R-OPP-1 in the benchmark: the opportunities extract lists its inactive QuickBooks
+    customers by Id; grown, copy k's list holds copy k's Ids, as its frames do (kept as it was,
+    every copy's opportunity of an inactive customer would be planned as a create)."""
+    extract = {"opportunities": pd.DataFrame({"Account.External_Account_ID__c": ["887", "12"]}, dtype=object),
+               "inactive_customers": ["887"]}
+
+    grown = grow("opportunities", extract, copies=3)
+
+    ids = grown["opportunities"]["Account.External_Account_ID__c"].tolist()
+    assert len(ids) == 6 and len(set(ids)) == 6
+    assert grown["inactive_customers"] == [ids[0], ids[2], ids[4]]
+
+
+def test_given_a_list_with_no_growing_rule_when_grown_then_the_benchmark_stops_naming_it():
+    """A new list in an area's extract must get a rule before the benchmark can be trusted."""
+    with pytest.raises(ValueError, match="'held_ids' is a list with no growing rule"):
+        grow("opportunities", {"held_ids": ["1"]}, copies=2)
