@@ -21,6 +21,9 @@ class _Salesforce:
         self.done = done
         self.objects: list[str] = []
 
+    def connect(self):
+        self.connected_on = threading.current_thread()
+
     def query(self, soql_text):
         self.objects.append(soql_text.split(" FROM ")[1].split()[0])
         if self.objects[-1] == "Product2":  # the last Salesforce read
@@ -66,6 +69,17 @@ def test_given_both_systems_to_read_when_reading_then_salesforce_is_read_while_q
     sf, qb = _Salesforce(done), _QuickBooks(done)
     read_frames(sf, qb, rules.Scope())
     assert qb.sf_read_meanwhile
+
+
+def test_given_salesforce_read_on_a_second_thread_when_reading_then_its_connection_is_made_on_the_tasks_thread():
+    """Issue 14's overlap must not break a deployment: under Airflow 3's task runner a pool
+    thread cannot look up a connection kept in the metadata database (`make demo` failed with
+    "The conn_id `salesforce_default` isn't defined"), so the Salesforce hook connects on the
+    task's own thread before its reads go to the second thread."""
+    done = threading.Event()
+    sf, qb = _Salesforce(done), _QuickBooks(done)
+    read_frames(sf, qb, rules.Scope())
+    assert sf.connected_on is threading.current_thread()
 
 
 def test_given_only_invoices_on_when_reading_then_no_transactions_are_read():

@@ -380,6 +380,11 @@ class SfqbSalesforceHook(SalesforceHook):
         self._sleep = sleep
 
     # --- client ---------------------------------------------------------------------------
+    def connect(self) -> Salesforce:
+        """The client, built now: the connection is looked up and the session logged in on the
+        calling thread (``steps.common.on_second_thread``)."""
+        return self.conn
+
     @cached_property
     def conn(self) -> Salesforce:
         """The simple-salesforce client built from the connection (cached; dropped and built

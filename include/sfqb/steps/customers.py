@@ -32,6 +32,7 @@ from sfqb.outcomes import (
 )
 from sfqb.steps.common import (
     due_retries,
+    on_second_thread,
     preferences,
     quickbooks_hook,
     run_windows,
@@ -99,7 +100,8 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
     # The two windows are independent: Salesforce's is read on a second thread while
     # QuickBooks' pages come in (each hook used by one thread at a time).
     with ThreadPoolExecutor(1, thread_name_prefix="sfqb-customers-sf") as pool:
-        changed_accounts = pool.submit(lambda: complete(ex.sf_changed_accounts(sf, sf_window, sf_retries)))
+        changed_accounts = on_second_thread(
+            pool, lambda: complete(ex.sf_changed_accounts(sf, sf_window, sf_retries)), connect=(sf,))
         qb_records: list[dict] = []
         mark = len(qb.clock.seen)  # Last_Sync_Date__c of what this run copies: from here (sync_stamps)
         if windows[QB_STREAM]:

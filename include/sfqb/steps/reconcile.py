@@ -27,6 +27,7 @@ from sfqb.extract import soql
 from sfqb.extract.frames import records_frame
 from sfqb.preferences import VARIABLE_KEY, Preferences, parse_preferences
 from sfqb.run_params import area_selected
+from sfqb.steps.common import on_second_thread
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ def read_frames(sf, qb, scope: rules.Scope) -> dict[str, pd.DataFrame]:
     go on a second thread while the QuickBooks pages come in (two services, each answering at
     its own pace; each hook is used by one thread only)."""
     with ThreadPoolExecutor(1, thread_name_prefix="sfqb-reconcile-sf") as pool:
-        salesforce = pool.submit(_sf_frames, sf, scope)
+        salesforce = on_second_thread(pool, _sf_frames, sf, scope, connect=(sf,))
         frames = _qb_frames(qb, scope)
         return {**salesforce.result(), **frames}
 
