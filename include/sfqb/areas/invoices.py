@@ -39,7 +39,7 @@ import pandas as pd
 
 from sfqb.areas.opportunities import CENT, EXT_TXN, line_external_id
 from sfqb.areas.transactions import Sameness, normalised
-from sfqb.extract.frames import isin, json_records, missing, plain_values, records
+from sfqb.extract.frames import isin, json_records, json_value, missing, plain_values, records
 from sfqb.mapping.maps import FieldMap, apply_map, default_map
 from sfqb.outcomes import INFO, WARNING, empty_skips, skips
 
@@ -152,13 +152,6 @@ def sf_value(value, sf_field: str):
 
 def same(wanted, current, sf_field: str) -> bool:
     return sf_value(wanted, sf_field) == sf_value(current, sf_field)
-
-
-def _json(value):
-    """A plan value, JSON-ready: Decimal as text, missing as None."""
-    if missing(value):
-        return None
-    return str(value) if isinstance(value, Decimal) else value
 
 
 def _money(value) -> Decimal:
@@ -321,7 +314,7 @@ def alike() -> Sameness:
 def _stale(frame: pd.DataFrame, current: Current, fields: list[str], same: Sameness) -> np.ndarray:
     """Per row of ``frame``: True when it has no current record (``current``, aligned with the
     rows) or its record differs in a field (compared a column at a time). The wanted values
-    are compared as they are: ``same`` reads a Decimal and its JSON text alike, so ``_json`` is
+    are compared as they are: ``same`` reads a Decimal and its JSON text alike, so ``json_value`` is
     left for the rows that are written."""
     stale = ~current.found
     for f in fields:
@@ -354,7 +347,7 @@ def wanted_invoices(
     live = invoices[alive].reset_index(drop=True)
     out = apply_map(live, header_map)
     for target in out.columns:
-        out[target] = _per_value(out[target], lambda v, t=target: _json(sf_value(v, t)))
+        out[target] = _per_value(out[target], lambda v, t=target: json_value(sf_value(v, t)))
     status = [
         invoice_status(False, t, b, n)
         for t, b, n in zip(live["TotalAmt"], live["Balance"], live["PrivateNote"], strict=True)
@@ -387,7 +380,7 @@ def wanted_items(lines: pd.DataFrame, products: pd.DataFrame, line_map: FieldMap
     sales = lines[lines["DetailType"] == SALES_LINE].reset_index(drop=True)
     out = apply_map(sales, line_map)
     for target in out.columns:
-        out[target] = _per_value(out[target], lambda v, t=target: _json(sf_value(v, t)))
+        out[target] = _per_value(out[target], lambda v, t=target: json_value(sf_value(v, t)))
     product_of = {
         str(c): i
         for c, i in zip(products["ProductCode"], products["Id"], strict=True)
@@ -470,7 +463,8 @@ def plan_invoices(
     )
     retry |= set(no_account[EXT_INVOICE])
     items = wanted_items(inputs.lines, inputs.products, line_map)
-    items = items[isin(items["invoice_id"], set(want[EXT_INVOICE].tolist()))].copy()
+    live_ids = set(want[EXT_INVOICE].tolist())
+    items = items[isin(items["invoice_id"], live_ids)].copy()
     existing_items = Current(inputs.sf_items, EXT_ITEM, items[EXT_ITEM])
     no_product = items[items["Product__c"].isna()]
     items.loc[no_product.index, "Product__c"] = pd.Series(
@@ -529,11 +523,11 @@ def plan_invoices(
                 }
             )
     # Items whose line is gone from a live invoice (a deleted invoice keeps its items).
-    parent_of = _parents(inputs.sf_invoices)
+    parent_of = _parents(inputs.sf_invoices)  # Invoice__c Id -> QuickBooks invoice Id
     sf_items = inputs.sf_items
     parents = pd.Series([parent_of.get(str(i)) for i in sf_items["Invoice__c"].tolist()], index=sf_items.index,
                         dtype="object")
-    gone_lines = isin(parents, set(want[EXT_INVOICE].tolist())) & ~isin(sf_items[EXT_ITEM], set(items[EXT_ITEM].tolist()))
+    gone_lines = isin(parents, live_ids) & ~isin(sf_items[EXT_ITEM], set(items[EXT_ITEM].tolist()))
     for row, invoice_id in zip(records(sf_items[gone_lines]), parents[gone_lines].tolist(), strict=True):
         plan.item_deletes.append(
             {
@@ -544,7 +538,7 @@ def plan_invoices(
             }
         )
 
-    _plan_links(plan, inputs, want, found, create_missing_opportunities, link_opportunities)
+    _plan_links(plan, inputs, want, parent_of, found, create_missing_opportunities, link_opportunities)
     frames = [f for f in found if len(f)]
     plan.skips = pd.concat(frames, ignore_index=True) if frames else empty_skips()
     frames = [f for f in notes if len(f)]
@@ -563,6 +557,7 @@ def _plan_links(
     plan: InvoicePlan,
     inputs: InvoiceInputs,
     want: pd.DataFrame,
+    parent_of: dict[str, str],
     found: list[pd.DataFrame],
     create_missing: bool,
     link_opportunities: bool,
@@ -575,7 +570,6 @@ def _plan_links(
         else pd.DataFrame(columns=["invoice_id", "opportunity_id", "via"])
     )
     existing = set(inputs.sf_links[EXT_LINK].dropna().astype(str))
-    parent_of = _parents(inputs.sf_invoices)
     has_link = {parent_of.get(str(i)) for i in inputs.sf_links["Invoice__c"].dropna()}
     for row in records(traced):
         ext = link_external_id(row["invoice_id"], row["opportunity_id"])
@@ -643,10 +637,10 @@ def _plan_links(
                 EXT_TXN: invoice_id,
                 "Name": row["Name"],
                 "StageName": PLACEHOLDER_STAGE,
-                "CloseDate": _json(row["Invoice_Date__c"]),
-                "AccountId": _json(row["Account__c"]),
+                "CloseDate": json_value(row["Invoice_Date__c"]),
+                "AccountId": json_value(row["Account__c"]),
                 "Transaction_Type__c": INVOICE_TYPE,
-                "External_Transaction_Number__c": _json(row["Invoice_Number__c"]),
+                "External_Transaction_Number__c": json_value(row["Invoice_Number__c"]),
                 "Last_Sync_Date__c": None,
             }
         )

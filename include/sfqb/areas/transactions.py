@@ -30,7 +30,7 @@ import pandas as pd
 
 from sfqb.areas.opportunities import CENT, EXT_TXN, ITEM_EXT, line_external_id
 from sfqb.areas.opportunities import ONLINE_TYPES as ENTITY_BY_TYPE
-from sfqb.extract.frames import isin, missing, records, types_of
+from sfqb.extract.frames import isin, json_value, missing, records, types_of
 from sfqb.mapping.coerce import fit
 from sfqb.mapping.maps import FieldMap, apply_map, default_map
 from sfqb.outcomes import WARNING, empty_skips, skips
@@ -242,13 +242,6 @@ def _without_missing(values) -> np.ndarray:
     return out
 
 
-def _text(value):
-    """A plan value, JSON-ready (Decimal as text; missing as None)."""
-    if missing(value):
-        return None
-    return str(value) if isinstance(value, Decimal) else value
-
-
 def line_amounts(qty, unit_price, amount) -> tuple[Decimal, Decimal]:
     """(Quantity, UnitPrice) for Salesforce from a QuickBooks line, rounded as Salesforce keeps
     them. A line with only an amount (no or zero quantity, which QuickBooks allows) is one unit
@@ -416,7 +409,7 @@ def header_changes(pairs: pd.DataFrame, header_map: FieldMap) -> list[dict]:
             value = values[n]
             if (receipt_skip and receipts[n]) or (carried and missing(value)):
                 continue
-            out[n][target] = _text(normalised(value, kind))
+            out[n][target] = json_value(normalised(value, kind))
     return out
 
 
@@ -543,7 +536,7 @@ def plan_lines(
         return rows[keep]
 
     def update(row, fields: list[str]) -> None:
-        changes = {f: _text(row[f]) for f in fields if not alike(row[f], row[f"sf.{f}"], kind_of(f))}
+        changes = {f: json_value(row[f]) for f in fields if not alike(row[f], row[f"sf.{f}"], kind_of(f))}
         if row[EXT_LINE] != row[f"sf.{EXT_LINE}"]:
             changes[EXT_LINE] = row[EXT_LINE]
         if changes:
@@ -572,10 +565,10 @@ def plan_lines(
                 "PricebookEntryId": row["PricebookEntryId"],
                 "Quantity": row["Quantity"],
                 "UnitPrice": row["UnitPrice"],
-                "Description": _text(row["Description"]),
+                "Description": json_value(row["Description"]),
                 EXT_LINE: row[EXT_LINE],
-                LINE_INDEX: _text(row[LINE_INDEX]),
-                **{f: _text(row[f]) for f in extra_writes},
+                LINE_INDEX: json_value(row[LINE_INDEX]),
+                **{f: json_value(row[f]) for f in extra_writes},
             }
         )
         return None

@@ -66,9 +66,17 @@ def json_records(frame: pd.DataFrame, columns: Iterable[str]) -> list[dict]:
     return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)] if names else [{} for _ in range(len(frame))]
 
 
+def json_value(value):
+    """A plan value JSON-ready (XCom carries no Decimal): missing as None, Decimal as its exact
+    text, anything else as it is."""
+    if missing(value):
+        return None
+    return str(value) if isinstance(value, Decimal) else value
+
+
 def json_values(column: pd.Series) -> list:
-    """A column's values JSON-ready, a column at a time: missing as None, Decimal as its text
-    (a plan's money and quantities), other values as ``plain_values`` gives them."""
+    """``json_value`` of each of a column's values, a column at a time (as ``plain_values``
+    gives them, missing found and Decimals told apart in numpy's loops)."""
     values = plain_values(column)
     cells = np.fromiter(values, dtype=object, count=len(values))
     cells[pd.isna(cells)] = None
