@@ -21,7 +21,7 @@ class _Hook:
 
 
 def test_given_a_hook_and_task_context_when_work_goes_to_a_second_thread_then_the_hook_connects_here_and_the_work_sees_the_context():
-    """Airflow 3's task runner keeps a task's state in context variables, which a new thread
+    """R-GEN-2's window reads, overlapped (issue 14): Airflow 3's task runner keeps a task's state in context variables, which a new thread
     does not inherit, and cannot give a pool thread a connection kept in the metadata database:
     the hook connects on the task's thread, and the work runs on the pool thread in a copy of
     the task's context."""
