@@ -10,6 +10,7 @@ are printed and GX's own INFO chatter stays out of the task log. GX is imported 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import count
@@ -52,6 +53,23 @@ def _gx():
     import great_expectations as gx
 
     return gx
+
+
+def warm_up() -> threading.Thread:
+    """Import GX on a background thread and return it: a step about to wait on the network
+    before its first check (preflight's describe calls) gets the seconds of the import done
+    meanwhile. Join it before the first check; an import that fails there fails again, with
+    its error, in ``failures``."""
+
+    def run() -> None:
+        try:
+            _gx()
+        except Exception:  # failures() imports again and raises it
+            log.debug("great-expectations did not import in the background", exc_info=True)
+
+    thread = threading.Thread(target=run, name="sfqb-gx-import", daemon=True)
+    thread.start()
+    return thread
 
 
 def _context(gx):

@@ -54,9 +54,11 @@ def validate(run: dict, *, sf=None) -> dict:
     """R-PRE-3/4/5, R-MAP-2: check the org; raise PreflightError naming every problem."""
     from sfqb.checks import package
     from sfqb.checks import preflight as checks
+    from sfqb.checks.gx import warm_up
     from sfqb.mapping.custom import custom_mappings
     from sfqb.mapping.maps import active_maps, quickbooks_field_kinds
 
+    warming = warm_up()  # the checks' library imports while the describe calls wait on the wire
     sf = sf or salesforce_hook()
     prefs = preferences(run)
     # The custom file's own problems (YAML, pairs, rows, key fields) join the org's in the one
@@ -69,6 +71,7 @@ def validate(run: dict, *, sf=None) -> dict:
     package_fields = checks.package_fields_frame(describes, layouts)
     pricebook = checks.pricebook_frame(sf.standard_pricebook())
     mapped = checks.mapped_fields_frame(maps, describes, quickbooks_field_kinds())
+    warming.join()
     found = checks.problems(package_fields, pricebook, mapped, file_problems)
     if found:
         raise PreflightError(checks.failure_message(found))

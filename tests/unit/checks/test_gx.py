@@ -54,3 +54,25 @@ def test_given_a_check_on_a_missing_column_when_validated_then_it_raises_naming_
     """A suite that cannot run is a bug to surface, never a pass."""
     with pytest.raises(RuntimeError, match="could not run"):
         failures(pd.DataFrame({"other": [1]}), CHECKS[:1], suite="broken")
+
+
+def test_given_a_fresh_process_when_warmed_up_then_gx_is_imported_on_another_thread_and_quiet():
+    """R-PRE-5 (the preflight checks run on great-expectations): ``warm_up`` imports GX on a
+    background thread, with GX's INFO chatter silenced first, so the preflight's describe calls
+    and the import overlap. A fresh interpreter, as GX may be imported in this one already."""
+    import subprocess
+    import sys
+
+    code = (
+        "import logging, sys, threading\n"
+        "from sfqb.checks.gx import warm_up\n"
+        "assert 'great_expectations' not in sys.modules\n"
+        "thread = warm_up()\n"
+        "assert thread is not threading.current_thread()\n"
+        "thread.join()\n"
+        "print('great_expectations' in sys.modules,"
+        " logging.getLogger('great_expectations').level == logging.WARNING)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True"]
