@@ -52,7 +52,8 @@ from .errors import (
     TransientError,
     ValidationError,
 )
-from .limiter import RateLimiter, shared_log_for
+from .limiter import ALL, RateLimiter, shared_log_for
+from .parallel import ordered
 from .progress import Progress
 from .retry import RETRYABLE, RetryPolicy, call_with_retries
 from .token_store import (
@@ -74,6 +75,8 @@ T = TypeVar("T")
 IN_CHUNK = 200
 BATCH_SIZE = 30
 """QBO's limit of BatchItemRequests per batch call (api-spec 2.8)."""
+PARALLEL_READS = 4
+"""Queries of one read in flight at once (of Intuit's 10 concurrent requests per realm)."""
 CDC_CAP = 1000
 """CDC returns at most 1000 objects per response (api-spec 2.9)."""
 CDC_MAX_AGE = dt.timedelta(days=30)
@@ -128,6 +131,28 @@ class ServerClock:
 
 _LIMITERS: dict[str, RateLimiter] = {}
 _LIMITERS_LOCK = threading.Lock()
+
+
+def chunk_sizes(count: int, batch_size: int = BATCH_SIZE, window: int | None = None) -> list[int]:
+    """The sizes of the ``/batch`` calls for ``count`` writes, in order: ``batch_size`` each,
+    except that with a rate ``window`` (request units per minute, each item counting) that is
+    not a multiple of ``batch_size``, every ``window // batch_size + 1``-th call takes the
+    remainder. Consecutive calls then add up to the window exactly: 16 calls of 30 and one of
+    20 fill Intuit's 500 a minute, where calls of 30 alone leave 20 units of every minute
+    unused (4% of a throttled load's pace). A pure function of its arguments, so a retried
+    task cuts the same calls again (their requestids replay, R-GEN-3)."""
+    if count < 0 or batch_size < 1:
+        raise ValueError("count must be >= 0 and batch_size >= 1")
+    full, rest = divmod(window, batch_size) if window else (0, 0)
+    period = [batch_size] * full + [rest] if full and rest else [batch_size]
+    sizes: list[int] = []
+    while count > 0:
+        for size in period:
+            if count <= 0:
+                break
+            sizes.append(min(size, count))
+            count -= sizes[-1]
+    return sizes
 
 
 def request_id_for(*parts: object) -> str:
@@ -302,6 +327,9 @@ class QuickBooksHook(BaseHook):
     :param retry_policy: retries for throttling and transient errors.
     :param limiter: the client-side rate limiter (share one between hooks on the same realm).
     :param timeout: (connect, read) seconds for every API request.
+    :param parallel_reads: queries of one read in flight at once (the pages after a full first
+        page, the ``IN`` lists of ``query_in``); 1 reads one at a time. The limiter still
+        counts each against the realm's 500 a minute and 10 at once.
     """
 
     conn_name_attr = "quickbooks_conn_id"
@@ -328,9 +356,11 @@ class QuickBooksHook(BaseHook):
         retry_policy: RetryPolicy | None = None,
         limiter: RateLimiter | None = None,
         timeout: tuple[float, float] = (10.0, 120.0),
+        parallel_reads: int = PARALLEL_READS,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         super().__init__()
+        self.parallel_reads = max(1, parallel_reads)
         self.quickbooks_conn_id = quickbooks_conn_id
         self.retry_policy = retry_policy or RetryPolicy()
         self._limiter = limiter
@@ -539,27 +569,46 @@ class QuickBooksHook(BaseHook):
         """Every record matching ``where`` (condition strings from ``qbo_queries``), paging
         with STARTPOSITION/MAXRESULTS (from ``start_position``, 1-based) until a short page. ``include_inactive`` adds
         ``Active IN (true, false)`` for name-list entities (transactions have no Active flag:
-        they always come back)."""
+        they always come back). After a full first page, a ``COUNT`` and the remaining pages
+        ``parallel_reads`` at a time; the pages come back in order."""
         conditions = list(where) + ([q.active_any()] if include_inactive
                                     and entity in NAME_LISTS else [])
-        position = start_position
-        while True:
+
+        def page(position: int) -> list[dict]:
             text = q.select(entity, conditions, order_by=order_by, start_position=position,
                             max_results=page_size)
-            rows = self.query(text).get(entity, [])
+            return self.query(text).get(entity, [])
+
+        rows = page(start_position)
+        yield from rows
+        position = start_position + len(rows)
+        if len(rows) == page_size and self.parallel_reads > 1:
+            # A full first page: one COUNT tells how many pages are left, and they are read
+            # parallel_reads at a time (each page is a round trip of its own).
+            total = int(self.query(q.count(entity, conditions)).get("totalCount", 0))
+            positions = range(position, start_position + total, page_size)
+            rows = []
+            for rows in ordered(page, positions, self.parallel_reads):
+                yield from rows
+            if positions:
+                position = positions[-1] + len(rows)
+        while len(rows) == page_size:  # one at a time (after the counted pages: records added)
+            rows = page(position)
             yield from rows
-            if len(rows) < page_size:
-                return
             position += len(rows)
 
     def query_in(self, entity: str, prop: str, values: Iterable[object], where: Sequence[str] = (), *,
                  include_inactive: bool = False) -> Iterator[dict]:
         """Records whose ``prop`` is one of ``values`` (each value asked once), ``IN`` lists of
-        ``IN_CHUNK`` values per query, paged."""
+        ``IN_CHUNK`` values per query, paged, ``parallel_reads`` queries at a time."""
         wanted = sorted({str(v) for v in values if not soql.blank(v)})
-        for start in range(0, len(wanted), IN_CHUNK):
+
+        def chunk(start: int) -> list[dict]:
             condition = q.in_(prop, wanted[start:start + IN_CHUNK])
-            yield from self.query_all(entity, [*where, condition], include_inactive=include_inactive)
+            return list(self.query_all(entity, [*where, condition], include_inactive=include_inactive))
+
+        for rows in ordered(chunk, range(0, len(wanted), IN_CHUNK), self.parallel_reads):
+            yield from rows
 
     def query_window(self, entity: str, start: dt.datetime | None, end: dt.datetime | None, *,
                      include_inactive: bool = False, where: Sequence[str] = (),
@@ -695,7 +744,8 @@ class QuickBooksHook(BaseHook):
     # -- batch -------------------------------------------------------------------------------
     def batch(self, operations: Sequence[BatchOp], *, request_id: str | None = None,
               batch_size: int = BATCH_SIZE) -> list[BatchResult]:
-        """Apply writes 30 per ``/batch`` call; one ``BatchResult`` per op, in input order.
+        """Apply writes 30 per ``/batch`` call (every 17th call 20, so that the calls fill the
+        limiter's 500 units a minute: ``chunk_sizes``); one ``BatchResult`` per op, in input order.
 
         Items are independent (one failing does not stop the others). Each call carries a
         ``requestid`` (derived from ``request_id`` when given, else random per call) so a call
@@ -717,10 +767,12 @@ class QuickBooksHook(BaseHook):
         base_id = request_id or str(uuid.uuid4())
         for round_ in range(1, self.retry_policy.max_attempts + 1):
             retry: list[BatchOp] = []
+            sizes = chunk_sizes(len(pending), batch_size, self._window_units())
             progress = Progress("QuickBooks batch" + (f" (round {round_})" if round_ > 1 else ""),
-                                batches=-(-len(pending) // batch_size), records=len(pending))
-            for start in range(0, len(pending), batch_size):
-                chunk = pending[start:start + batch_size]
+                                batches=len(sizes), records=len(pending))
+            start = 0
+            for size in sizes:
+                chunk = pending[start:start + size]
                 chunk_id = request_id_for(base_id, round_, *(op.key for op in chunk))
                 try:
                     chunk_results = self._batch_call(chunk, chunk_id)
@@ -743,6 +795,7 @@ class QuickBooksHook(BaseHook):
                     if isinstance(result.error, RETRYABLE):
                         retry.append(next(op for op in chunk if op.key == result.key))
                 progress.step(len(chunk))
+                start += size
             if not retry or round_ == self.retry_policy.max_attempts:
                 break
             log.warning("QuickBooks batch: %d items refused for a retryable reason; sending them "
@@ -750,6 +803,11 @@ class QuickBooksHook(BaseHook):
             self._sleep(self.retry_policy.delay(round_))
             pending = retry
         return [results[key] for key in keys]
+
+    def _window_units(self) -> int | None:
+        """Request units the limiter allows per window (``chunk_sizes`` fills it)."""
+        window = self.limiter.windows.get(ALL)
+        return window.limit if window is not None else None
 
     def _batch_call(self, chunk: Sequence[BatchOp], request_id: str) -> list[BatchResult]:
         items = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import threading
 
 import pytest
 
@@ -142,3 +143,34 @@ def qb_hook_fresh(qb_hook_env):
     """For tests that write: the company is re-seeded 'tiny' afterwards."""
     yield qb_hook_env
     qb_hook_env.reset("quickbooks", "tiny")
+
+
+# --- both -------------------------------------------------------------------------------
+
+
+class InFlight:
+    """Replaces ``owner.<name>`` (a method or a session's ``request``) with a wrapper that
+    records how many calls were running at once (``most``) and on which threads."""
+
+    def __init__(self, owner, name: str) -> None:
+        self.lock, self.now, self.most, self.threads = threading.Lock(), 0, 0, set()
+        call = getattr(owner, name)
+
+        def counted(*args, **kwargs):
+            with self.lock:
+                self.now += 1
+                self.most = max(self.most, self.now)
+                self.threads.add(threading.get_ident())
+            try:
+                return call(*args, **kwargs)
+            finally:
+                with self.lock:
+                    self.now -= 1
+
+        setattr(owner, name, counted)
+
+
+@pytest.fixture
+def in_flight():
+    """``in_flight(owner, name)``: an ``InFlight`` counter around ``owner.<name>``."""
+    return InFlight

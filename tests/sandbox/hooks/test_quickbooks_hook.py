@@ -25,7 +25,7 @@ from sfqb.hooks.errors import (
     ValidationError,
 )
 from sfqb.hooks.limiter import RateLimiter
-from sfqb.hooks.quickbooks import BatchOp, request_id_for
+from sfqb.hooks.quickbooks import BatchOp, chunk_sizes, request_id_for
 from sfqb.hooks.token_store import AirflowVariableTokenStore, InMemoryTokenStore, variable_key
 
 pytestmark = pytest.mark.sandbox
@@ -50,7 +50,8 @@ def ops_counts(admin) -> dict:
 def test_given_a_small_page_size_when_query_all_then_every_record_once_in_ceil_pages(
         qb_hook, qb_hook_env):
     """api-spec 2.5: STARTPOSITION/MAXRESULTS paging until a short page returns every record
-    once; inactive ones only with ``Active IN (true, false)``; COUNT agrees."""
+    once; inactive ones only with ``Active IN (true, false)``; COUNT agrees. After a full
+    first page the hook counts once and reads the remaining pages (issue 14: at once)."""
     active = list(qb_hook.query_all("Customer"))
     everything = list(qb_hook.query_all("Customer", include_inactive=True, page_size=5))
     ids = [r["Id"] for r in everything]
@@ -58,8 +59,9 @@ def test_given_a_small_page_size_when_query_all_then_every_record_once_in_ceil_p
     assert len(active) == qb_hook.count("Customer")
     assert len(everything) >= len(active) > 0
     assert all(r["Active"] for r in active)
-    # n // 5 full pages and one short (possibly empty) page
-    assert qb_hook.calls.snapshot()["query"] == 1 + (len(ids) // 5 + 1) + 2
+    # n // 5 full pages and one short (possibly empty) page, plus the hook's COUNT after the
+    # full first page; plus the first read's one page and the test's two COUNTs
+    assert qb_hook.calls.snapshot()["query"] == 1 + (len(ids) // 5 + 1) + 1 + 2
     times = [r["MetaData"]["LastUpdatedTime"] for r in everything]
     assert times == sorted(times)
 
@@ -89,12 +91,39 @@ def test_given_company_endpoints_when_read_then_company_info_and_preferences(qb_
 def test_given_more_than_1000_customers_when_paged_then_every_record_once(
         qb_hook, qb_hook_fresh):
     """api-spec 2.5: paging past 1000 (the MAXRESULTS cap) returns every record exactly once,
-    in ceil(n / 1000) pages plus the COUNT."""
+    in ceil(n / 1000) pages plus the hook's COUNT (and the test's)."""
     qb_hook_fresh.reset("quickbooks", "1100")
     rows = list(qb_hook.query_all("Customer", include_inactive=True))
     ids = [r["Id"] for r in rows]
     assert len(ids) == len(set(ids)) == qb_hook.count("Customer", include_inactive=True) > 1100
-    assert qb_hook.calls.snapshot()["query"] == math.ceil(len(ids) / 1000) + 1
+    assert qb_hook.calls.snapshot()["query"] == math.ceil(len(ids) / 1000) + 1 + 1
+
+
+def test_given_pages_after_a_full_first_one_when_read_then_they_overlap_and_come_back_in_order(
+        make_qb_hook, qb_hook_env, in_flight):
+    """R-GEN-2 (a window's records, each once), api-spec 2.4/2.5, issue 14: after a full
+    first page one COUNT tells how many pages are
+    left, and they are read ``parallel_reads`` (4) at a time, under the limiter; the records
+    come back as one-at-a-time paging returns them (same order, each once). ``query_in``'s IN
+    lists go 4 at a time too."""
+    tokens = InMemoryTokenStore()  # one store: the first hook rotates the refresh token
+    one_by_one = make_qb_hook(parallel_reads=1, token_store=tokens)
+    expected = [r["Id"] for r in one_by_one.query_all("Customer", include_inactive=True, page_size=2)]
+    assert len(expected) > 10
+    hook = make_qb_hook(token_store=tokens)
+    seen = in_flight(hook, "query")
+    qb_hook_env.set_latency("quickbooks", 150)
+    try:
+        got = [r["Id"] for r in hook.query_all("Customer", include_inactive=True, page_size=2)]
+        assert got == expected
+        assert seen.most == 4
+        seen.most = 0
+        wanted = [*expected, *(str(10**6 + i) for i in range(500))]  # 3 IN lists of 200
+        found = [r["Id"] for r in hook.query_in("Customer", "Id", wanted, include_inactive=True)]
+        assert sorted(found) == sorted(expected) and len(found) == len(expected)
+        assert seen.most == 3
+    finally:
+        qb_hook_env.set_latency("quickbooks", 0)
 
 
 def test_given_1005_new_customers_when_changes_read_then_cdc_cap_falls_back_to_a_window(
@@ -115,11 +144,12 @@ def test_given_1005_new_customers_when_changes_read_then_cdc_cap_falls_back_to_a
     assert len(changed) == len(set(changed)) == 1005
     assert set(changed) == {r.entity["Id"] for r in results}
     calls = hook.calls.snapshot()
-    assert calls["cdc"] == 1 and calls["query"] == 2  # the window query's two pages
+    assert calls["cdc"] == 1 and calls["query"] == 3  # the window query's two pages, a COUNT
     # The cap is shared by the entities of one call: none of them can be trusted complete.
     both = hook.changes(["Invoice", "Customer"], since)
     assert len({r["Id"] for r in both["Customer"]}) == 1005
-    assert hook.calls.snapshot()["query"] == 2 + 2 + 1  # + Customer's two pages + Invoice's one
+    # + Customer's two pages and COUNT + Invoice's one page
+    assert hook.calls.snapshot()["query"] == 3 + 3 + 1
 
 
 def test_given_a_load_above_the_realm_limit_when_batched_then_it_waits_instead_of_failing(
@@ -145,7 +175,8 @@ def test_given_a_load_above_the_realm_limit_when_batched_then_it_waits_instead_o
         assert all(r.ok for r in results)
         assert limiter.waited >= 120  # 201 units at 100/min
         assert admin.call("quickbooks", "GET", "throttle")["rejected"] == 0
-        assert hook.calls.snapshot()["batch"] == math.ceil(200 / 30)
+        # three calls of 30 and one of 10 fill each minute of 100 (``chunk_sizes``)
+        assert hook.calls.snapshot()["batch"] == len(chunk_sizes(200, 30, 100)) == 8
     finally:
         admin.set_clock("quickbooks", reset=True)
 

@@ -203,6 +203,60 @@ def test_given_a_plain_load_when_upserting_and_updating_then_calls_are_ceil_n_ov
     assert counters["collections.update"] == expected
 
 
+def test_given_a_load_of_several_collections_when_upserting_then_calls_overlap_and_results_keep_order(
+        sf_hook, sf_hook_fresh, in_flight):
+    """R-GEN-3 (only repeatable writes overlap), api-spec 3.6, issue 14: the 200-record calls
+    of one upsert, update or delete go up to
+    ``parallel_calls`` (4) at once, each still one call of at most 200; the results come
+    back one per record in input order, and every record is written once. Creates go one call
+    at a time (a create is not repeatable)."""
+    sf_hook.connect()
+    seen = in_flight(sf_hook.session, "request")
+    sf_hook_fresh.set_latency("salesforce", 150)
+    try:
+        records = [{"Name": f"Wide {i}", EXT: f"W-{i}"} for i in range(1000)]
+        created = sf_hook.upsert("Account", records, ext_id_field=EXT)
+        assert [r.key for r in created] == [f"W-{i}" for i in range(1000)]
+        assert all(r.ok and r.created for r in created)
+        assert seen.most == 4 and len(seen.threads) == 4
+        seen.most = 0
+        updated = sf_hook.update("Account", [{"Id": r.id, "Phone": "555"} for r in created])
+        assert [r.key for r in updated] == [r.id for r in created] and all(r.ok for r in updated)
+        assert seen.most == 4
+        seen.most = 0
+        made = sf_hook.create("Contact", [{"LastName": f"One {i}"} for i in range(450)])
+        assert all(r.ok for r in made) and [r.key for r in made] == list(range(450))
+        assert seen.most == 1
+        seen.most = 0
+        deleted = sf_hook.delete([r.id for r in made])
+        assert [r.key for r in deleted] == [r.id for r in made] and all(r.ok for r in deleted)
+        assert seen.most == 3  # 450 ids: three calls, all at once
+    finally:
+        sf_hook_fresh.set_latency("salesforce", 0)
+    assert sf_hook.calls.snapshot()["collections.upsert"] == 5
+    assert sf_hook.calls.snapshot()["collections.create"] == 3
+    found = list(sf_hook.query(soql.select("Account", ["Id"], where=soql.like(EXT, "W-%"))))
+    assert len(found) == 1000
+
+
+def test_given_one_worker_when_upserting_a_load_then_calls_go_one_at_a_time(sf_env_hook_one, in_flight):
+    """The ``parallel_calls=1`` setting sends the calls of a load one after another."""
+    hook, admin = sf_env_hook_one
+    hook.connect()
+    seen = in_flight(hook.session, "request")
+    records = [{"Name": f"Narrow {i}", EXT: f"N-{i}"} for i in range(450)]
+    assert all(r.ok for r in hook.upsert("Account", records, ext_id_field=EXT))
+    assert seen.most == 1 and hook.calls.snapshot()["collections.upsert"] == 3
+
+
+@pytest.fixture
+def sf_env_hook_one(sf_hook_fresh):
+    hook = SfqbSalesforceHook(retry_policy=RetryPolicy(max_attempts=2, base_delay=0.01),
+                              parallel_calls=1, timeout=(5.0, 10.0))
+    yield hook, sf_hook_fresh
+    hook.session.close()
+
+
 def test_given_the_bulk_path_when_loading_and_querying_then_results_map_back_per_record(
         sf_hook, sf_hook_fresh):
     """api-spec 3.12: Bulk API 2.0 upsert with a failing row maps success and failure CSVs

@@ -7,6 +7,7 @@ import logging
 
 import pytest
 
+from sfqb.hooks.limiter import RateLimiter
 from sfqb.hooks.progress import Progress
 from sfqb.hooks.quickbooks import BatchOp, BatchResult, QuickBooksHook  # configures logging first
 
@@ -55,7 +56,7 @@ def test_given_a_quickbooks_batch_of_90_writes_when_sent_then_its_calls_are_logg
 
     ops = [BatchOp(key=str(i), operation="create", entity="Customer", payload={}) for i in range(90)]
     with caplog.at_level(logging.INFO, logger="sfqb.hooks.progress"):
-        results = NoNetwork().batch(ops)
+        results = NoNetwork(limiter=RateLimiter()).batch(ops)  # no realm to look up
     assert len(results) == 90
     lines = [r.getMessage() for r in caplog.records]
     assert lines[0].startswith("QuickBooks batch: batch 1 of 3, 30 of 90 records")
