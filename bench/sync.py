@@ -308,7 +308,9 @@ def throttle_floor(calls: dict, latency_ms: dict) -> dict:
     """What QuickBooks' limits alone force on these calls: each request (each batch item in
     place of its batch) counts against 500 in any sliding minute, batch calls against 40. The
     first minute's worth goes at once, so the wait forced is one minute per further window.
-    Next to it, the latency alone: every call's round trip, one call at a time."""
+    Next to it, the latency alone: every call's round trip, one call after another (the sync
+    sends most calls one at a time; the calls of one write or one read by ids go up to four at
+    once, which a run's time can show as less than this)."""
     qb = calls.get("quickbooks", {})
     batches = qb.get("batch", 0)
     units = sum(v for k, v in qb.items() if k not in ("batch", "batch.items", "oauth.discovery")
@@ -452,7 +454,7 @@ def _verdicts(result: dict) -> list[str]:
             out.append(head + f"no bound to compare with**: {first['seconds']:g} s; {forced}; no latency.")
             continue
         out.append(head + f"{verdict}**: {first['seconds']:g} s; {forced}; the round trips alone, one "
-                   f"call at a time, take {t['latency_seconds']:g} s; the larger of the two, {bound:g} s, "
+                   f"call after another, take {t['latency_seconds']:g} s; the larger of the two, {bound:g} s, "
                    f"is the bound: {ratio:.2f}x.")
     m = result.get("transforms", {}).get("matching")
     if m is None:

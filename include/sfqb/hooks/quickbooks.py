@@ -569,8 +569,8 @@ class QuickBooksHook(BaseHook):
         """Every record matching ``where`` (condition strings from ``qbo_queries``), paging
         with STARTPOSITION/MAXRESULTS (from ``start_position``, 1-based) until a short page. ``include_inactive`` adds
         ``Active IN (true, false)`` for name-list entities (transactions have no Active flag:
-        they always come back). After a full first page, a ``COUNT`` and the remaining pages
-        ``parallel_reads`` at a time; the pages come back in order."""
+        they always come back). After a full first page, a ``COUNT`` beside the second page and
+        the pages after it ``parallel_reads`` at a time; the pages come back in order."""
         conditions = list(where) + ([q.active_any()] if include_inactive
                                     and entity in NAME_LISTS else [])
 
@@ -583,15 +583,20 @@ class QuickBooksHook(BaseHook):
         yield from rows
         position = start_position + len(rows)
         if len(rows) == page_size and self.parallel_reads > 1:
-            # A full first page: one COUNT tells how many pages are left, and they are read
-            # parallel_reads at a time (each page is a round trip of its own).
-            total = int(self.query(q.count(entity, conditions)).get("totalCount", 0))
-            positions = range(position, start_position + total, page_size)
-            rows = []
-            for rows in ordered(page, positions, self.parallel_reads):
-                yield from rows
-            if positions:
-                position = positions[-1] + len(rows)
+            # A full first page: a COUNT, sent beside the second page, tells how many pages
+            # are left after that one, and they are read parallel_reads at a time (each page
+            # is a round trip of its own).
+            counted, rows = ordered(lambda read: read(), [
+                lambda: self.query(q.count(entity, conditions)), lambda: page(position)], 2)
+            yield from rows
+            position += len(rows)
+            if len(rows) == page_size:
+                total = int(counted.get("totalCount", 0))
+                positions = range(position, start_position + total, page_size)
+                for rows in ordered(page, positions, self.parallel_reads):
+                    yield from rows
+                if positions:
+                    position = positions[-1] + len(rows)
         while len(rows) == page_size:  # one at a time (after the counted pages: records added)
             rows = page(position)
             yield from rows
