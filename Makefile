@@ -85,8 +85,8 @@ ui: install sandbox
 # with realistic latency and QuickBooks throttling, then first-run matching up to 1M x 1M rows and
 # each area's plan up to 1M rows (bench.planning), then the reconciliation alone at 10k and 100k
 # customers (bench.reconcile).
-# Results in BENCH_OUT (JSON and markdown). On the 2-core dev machine: bench.sync 12.5 minutes
-# (8.4 of them the 10k initial sync; bench/README.md says where it goes), bench.planning 7.
+# Results in BENCH_OUT (JSON and markdown). On the 2-core dev machine: bench.sync 10 minutes
+# (7.2 of them the 10k initial sync; bench/README.md says where it goes), bench.planning 7.
 BENCH_SIZES ?= 1000,10000
 BENCH_OUT ?= bench/results
 

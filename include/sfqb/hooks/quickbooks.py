@@ -10,7 +10,9 @@ hook adds what they lack:
 - errors: python-quickbooks raises one exception class for most faults; ``map_error`` decides
   by ``error_code`` (api-spec 2.3) and the HTTP status;
 - retries (``call_with_retries``) for throttling, 5xx and dropped connections, never for
-  record errors; a client-side ``RateLimiter`` keeps under 500/min, 10 concurrent, 40 batches;
+  record errors; a client-side ``RateLimiter`` keeps under 500/min, 10 concurrent, 40 batches,
+  and batch calls are cut to fill its minute (``chunk_sizes``); the pages of a long read and
+  the ``IN`` lists of a read by ids go four at a time (``parallel_reads``);
 - per-endpoint counters (``hook.calls``) for logs and the benchmark;
 - Intuit's clock (``hook.clock``): every answer's ``time`` shows it, so times the sync compares
   with QuickBooks' ``LastUpdatedTime`` need not trust the worker's clock.

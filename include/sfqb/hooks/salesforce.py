@@ -8,7 +8,8 @@ this adds what a sync needs and nothing more:
   ``query_window`` on SystemModstamp (queryAll for deletes), ``query_bulk`` (Bulk API 2.0),
   ``describe``, ``describe_layouts``, ``standard_pricebook``, ``limits``;
 - writes: sObject Collections of 200 with ``allOrNone: false`` and one ``CollectionResult``
-  per input record (in input order), Bulk API 2.0 above a threshold;
+  per input record (in input order), the calls of an update, upsert or delete four at a time
+  (``parallel_calls``), Bulk API 2.0 above a threshold;
 - errors mapped to ``sfqb.hooks.errors``: 5xx, dropped connections, timeouts and
   UNABLE_TO_LOCK_ROW are retried (lock errors inside a collection: only those records);
   an expired session logs in again once; REQUEST_LIMIT_EXCEEDED stops the run
