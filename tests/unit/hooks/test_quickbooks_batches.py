@@ -75,3 +75,26 @@ def test_given_a_throttled_load_when_sent_through_the_limiter_then_it_finishes_a
     carry 480 a window and need a fifth (305 s)."""
     assert _last_send(chunk_sizes(2500, BATCH_SIZE, 500)) == pytest.approx(4 * 61.0)
     assert _last_send(chunk_sizes(2500, BATCH_SIZE, None)) == pytest.approx(5 * 61.0)
+
+
+def test_given_a_retried_task_when_it_batches_the_same_writes_then_it_sends_the_same_calls():
+    """R-GEN-3: a task retried after a crash sends the same calls with the same requestids (so
+    QuickBooks replays them), whatever the limiter's window holds when it starts: the cut
+    depends on the writes and the limit only."""
+    from sfqb.hooks.quickbooks import BatchOp, BatchResult, QuickBooksHook
+
+    class Recording(QuickBooksHook):
+        sent: list
+
+        def _batch_call(self, chunk, request_id):
+            self.sent.append((request_id, [op.key for op in chunk]))
+            return [BatchResult(key=op.key, ok=True, entity={}) for op in chunk]
+
+    ops = [BatchOp(key=f"SF:{i}", operation="create", entity="Customer", payload={}) for i in range(1200)]
+    first, retried = Recording(limiter=RateLimiter()), Recording(limiter=RateLimiter())
+    first.sent, retried.sent = [], []
+    retried.limiter.acquire_rate("batch", units=450)  # the crashed attempt's calls, still counted
+    first.batch(ops, request_id="run-1")
+    retried.batch(ops, request_id="run-1")
+    assert first.sent == retried.sent
+    assert [len(keys) for _, keys in first.sent] == chunk_sizes(1200, BATCH_SIZE, 500)
