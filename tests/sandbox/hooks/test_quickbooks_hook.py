@@ -112,7 +112,7 @@ def test_given_pages_after_a_full_first_one_when_read_then_they_overlap_and_come
     assert len(expected) > 10
     hook = make_qb_hook(token_store=tokens)
     seen = in_flight(hook, "query")
-    qb_hook_env.set_latency("quickbooks", 150)
+    qb_hook_env.set_latency("quickbooks", 400)  # wide enough to overlap on a busy machine
     try:
         got = [r["Id"] for r in hook.query_all("Customer", include_inactive=True, page_size=2)]
         assert got == expected

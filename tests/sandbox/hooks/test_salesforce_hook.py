@@ -212,7 +212,7 @@ def test_given_a_load_of_several_collections_when_upserting_then_calls_overlap_a
     at a time (a create is not repeatable)."""
     sf_hook.connect()
     seen = in_flight(sf_hook.session, "request")
-    sf_hook_fresh.set_latency("salesforce", 150)
+    sf_hook_fresh.set_latency("salesforce", 400)  # wide enough to overlap on a busy machine
     try:
         records = [{"Name": f"Wide {i}", EXT: f"W-{i}"} for i in range(1000)]
         created = sf_hook.upsert("Account", records, ext_id_field=EXT)
