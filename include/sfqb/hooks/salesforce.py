@@ -317,7 +317,9 @@ class _TimeoutSession(requests.Session):
         with self._count_lock:
             self.requests_made += 1
         response = super().request(method, url, *args, **kwargs)
-        # simple-salesforce's exceptions carry no headers: keep a 429's Retry-After here.
+        # simple-salesforce's exceptions carry no headers: keep a 429's Retry-After here. (With
+        # calls at once a neighbour's answer may clear it before it is read: that retry then
+        # backs off by the policy alone.)
         self.retry_after = _seconds(response.headers.get("Retry-After")) \
             if response.status_code == 429 else None
         return response
