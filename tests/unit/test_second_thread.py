@@ -1,5 +1,5 @@
-"""steps.common.on_second_thread: the one way a task hands work to a pool thread (the customers
-extract's and the reconciliation's Salesforce reads, issue 14)."""
+"""hooks.parallel: the one way a task hands work to pool threads (the customers extract's and
+the reconciliation's Salesforce reads, the calls of one hook operation, issue 14)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import contextvars
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from sfqb.steps.common import on_second_thread
+from sfqb.hooks.parallel import on_second_thread, ordered
 
 TASK = contextvars.ContextVar("task")
 
@@ -35,3 +35,30 @@ def test_given_a_hook_and_task_context_when_work_goes_to_a_second_thread_then_th
     assert hook.connected_on is threading.current_thread()
     assert seen[0] == "customers.extract" and seen[1] is not threading.current_thread() and seen[2] == "!"
     assert bare is None  # what a plain submit sees
+
+
+def test_given_a_hook_operation_of_several_calls_when_fanned_out_then_the_hook_connects_here_once_and_answers_keep_order():
+    """R-GEN-2's reads and R-GEN-3's repeatable writes, several calls at once (issue 14): the hook
+    connects on the task's thread before any call (a read by ids may be a fresh hook's first
+    call: four pool threads must not each look the connection up and log in), every call sees
+    the task's context, and the answers come back in the order of the inputs. One call needs no
+    pool and no early connect."""
+    import time
+
+    TASK.set("opportunities.extract")
+    hook, calls = _Hook(), []
+
+    def call(n):
+        time.sleep(0.01 * (5 - n))  # the later inputs answer first
+        calls.append(threading.current_thread())
+        return n, TASK.get()
+
+    connects = []
+    hook.connect = lambda: connects.append(threading.current_thread())
+    answers = list(ordered(call, range(5), 4, connect=(hook,)))
+
+    assert answers == [(n, "opportunities.extract") for n in range(5)]
+    assert connects == [threading.current_thread()]
+    assert threading.current_thread() not in calls
+    assert list(ordered(call, [0], 4, connect=(hook,))) == [(0, "opportunities.extract")]
+    assert len(connects) == 1 and calls[-1] is threading.current_thread()

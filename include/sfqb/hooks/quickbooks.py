@@ -495,6 +495,11 @@ class QuickBooksHook(BaseHook):
             qb.api_url_v3 = qb.sandbox_api_url_v3 = s["base_url"].rstrip("/")
         return qb
 
+    def connect(self) -> _Client:
+        """The client, built now: the connection is looked up and a usable token obtained on
+        the calling thread (``hooks.parallel``), not by several pool threads at once."""
+        return self.client()
+
     def get_conn(self) -> _Client:
         """Airflow's hook convention: the client (python-quickbooks ``QuickBooks``)."""
         return self.client()
@@ -589,13 +594,14 @@ class QuickBooksHook(BaseHook):
             # are left after that one, and they are read parallel_reads at a time (each page
             # is a round trip of its own).
             counted, rows = ordered(lambda read: read(), [
-                lambda: self.query(q.count(entity, conditions)), lambda: page(position)], 2)
+                lambda: self.query(q.count(entity, conditions)), lambda: page(position)], 2,
+                connect=(self,))
             yield from rows
             position += len(rows)
             if len(rows) == page_size:
                 total = int(counted.get("totalCount", 0))
                 positions = range(position, start_position + total, page_size)
-                for rows in ordered(page, positions, self.parallel_reads):
+                for rows in ordered(page, positions, self.parallel_reads, connect=(self,)):
                     yield from rows
                 if positions:
                     position = positions[-1] + len(rows)
@@ -614,7 +620,8 @@ class QuickBooksHook(BaseHook):
             condition = q.in_(prop, wanted[start:start + IN_CHUNK])
             return list(self.query_all(entity, [*where, condition], include_inactive=include_inactive))
 
-        for rows in ordered(chunk, range(0, len(wanted), IN_CHUNK), self.parallel_reads):
+        for rows in ordered(chunk, range(0, len(wanted), IN_CHUNK), self.parallel_reads,
+                            connect=(self,)):
             yield from rows
 
     def query_window(self, entity: str, start: dt.datetime | None, end: dt.datetime | None, *,

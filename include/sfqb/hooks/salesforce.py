@@ -403,7 +403,7 @@ class SfqbSalesforceHook(SalesforceHook):
     # --- client ---------------------------------------------------------------------------
     def connect(self) -> Salesforce:
         """The client, built now: the connection is looked up and the session logged in on the
-        calling thread (``steps.common.on_second_thread``)."""
+        calling thread (``hooks.parallel``)."""
         return self.conn
 
     @cached_property
@@ -528,7 +528,8 @@ class SfqbSalesforceHook(SalesforceHook):
                 text = soql.select(sobject, list(dict.fromkeys([*fields, in_field])), where=candidates)
                 yield from (r for r in self.query(text) if str(r.get(in_field)) in keep)
                 return
-        for rows in self._in_parallel(chunks, lambda text: list(self.query(text))):
+        for rows in ordered(lambda text: list(self.query(text)), chunks, self.parallel_calls,
+                            connect=(self,)):
             yield from rows
 
     def query_window(
@@ -645,10 +646,11 @@ class SfqbSalesforceHook(SalesforceHook):
         chunks = [ids[start:start + self.collection_size]
                   for start in range(0, len(ids), self.collection_size)]
         results: list[CollectionResult] = []
-        for answered in self._in_parallel(chunks, lambda chunk: self._send_with_lock_retries(
+        for answered in ordered(lambda chunk: self._send_with_lock_retries(
                 "collections.delete", chunk, chunk,
                 lambda sf, part: sf.restful("composite/sobjects", method="DELETE", params={
-                    "ids": ",".join(part), "allOrNone": "false"}))):
+                    "ids": ",".join(part), "allOrNone": "false"})), chunks, self.parallel_calls,
+                connect=(self,)):
             results += answered
         return results
 
@@ -676,26 +678,16 @@ class SfqbSalesforceHook(SalesforceHook):
                             batches=-(-len(records) // self.collection_size))
         starts = range(0, len(records), self.collection_size)
         size = self.collection_size
-        for part in self._in_parallel(
-                starts, lambda start: self._send_with_lock_retries(
+        for part in ordered(
+                lambda start: self._send_with_lock_retries(
                     f"collections.{op}", bodies[start:start + size], keys[start:start + size],
                     send, idempotent=op != "create"),
-                workers=1 if op == "create" else self.parallel_calls):
+                starts, 1 if op == "create" else self.parallel_calls, connect=(self,)):
             results += part
             progress.step(len(part))
         ok = sum(r.ok for r in results)
         log.info("Salesforce %s %s: %d ok, %d failed", op, name, ok, len(results) - ok)
         return results
-
-    def _in_parallel(self, items: Sequence, fn: Callable[[Any], T], *,
-                     workers: int | None = None) -> Iterator[T]:
-        """``fn(item)`` for each item, up to ``workers`` (``parallel_calls``) at once,
-        results in the items' order (``parallel.ordered``). The client is built (the connection
-        looked up, the session logged in) on this thread first. Only repeatable calls go here."""
-        workers = workers or self.parallel_calls
-        if workers > 1 and len(items) > 1:
-            self.connect()
-        return ordered(fn, items, workers)
 
     def _send_with_lock_retries(self, endpoint: str, items: list, keys: list,
                                 send: Callable[[Salesforce, list], Any], *,

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextvars
 import datetime as dt
 import logging
 import os
-from concurrent.futures import Executor, Future
 
 from sfqb.preferences import Preferences, parse_preferences
 from sfqb.state import SyncState, TaskVariables, VariableBackend
@@ -132,14 +130,3 @@ def commit_area(run: dict, extracted: dict, report: dict, state: SyncState | Non
         state.save_retries(stream, ids, run_id=run["run_id"], at=_instant(run["upper_bound"]))
     return commit_windows(run, extracted["windows"], state)
 
-
-def on_second_thread(pool: Executor, fn, *args, connect=()) -> Future:
-    """``pool.submit(fn, *args)`` from a task, safely. Under Airflow 3's task runner a hook's
-    connection look-up from a pool thread finds nothing when the connection lives in the
-    metadata database (``airflow dags test`` and deployments; environment-variable connections,
-    as in the test suite's dag.test() runs, resolve anywhere): "The conn_id `salesforce_default`
-    isn't defined". So each hook in ``connect`` looks its connection up and logs in here, on the
-    task's thread, and ``fn`` runs in a copy of this thread's context variables."""
-    for hook in connect:
-        hook.connect()
-    return pool.submit(contextvars.copy_context().run, fn, *args)

@@ -19,6 +19,7 @@ from sfqb.checks.quality import customer_warnings
 from sfqb.extract import customers as ex
 from sfqb.extract.frames import isna, missing
 from sfqb.hooks.errors import DuplicateNameError
+from sfqb.hooks.parallel import on_second_thread
 from sfqb.load import describe_issues, sf_datetime, sf_outcomes
 from sfqb.mapping.coerce import limits_for
 from sfqb.outcomes import (
@@ -32,7 +33,6 @@ from sfqb.outcomes import (
 )
 from sfqb.steps.common import (
     due_retries,
-    on_second_thread,
     preferences,
     quickbooks_hook,
     run_windows,

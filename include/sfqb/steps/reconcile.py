@@ -25,9 +25,9 @@ from sfqb.areas import reconcile as rules
 from sfqb.areas.opportunities import ACCOUNT_EXT, EXT_TXN
 from sfqb.extract import soql
 from sfqb.extract.frames import records_frame
+from sfqb.hooks.parallel import on_second_thread
 from sfqb.preferences import VARIABLE_KEY, Preferences, parse_preferences
 from sfqb.run_params import area_selected
-from sfqb.steps.common import on_second_thread
 
 log = logging.getLogger(__name__)
 
