@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 from bench.items import _calls, _connections, endpoint_table
+from sfqb.outcomes import CREATED, FAILED, SF_INVOICE, UPDATED, count
 
 SEED_AGE = dt.timedelta(hours=2)  # older than any lookback: the no-change run's CDC is empty
 INSTALL_AGE = dt.timedelta(hours=3)  # the first run reads everything seeded after it
@@ -126,8 +127,8 @@ def _row(label: str, result: dict, calls: dict) -> dict:
     write_calls = sum(writes.values())
     return {"run": label, "seconds": result["seconds"], "step_seconds": result["steps"],
             "read": result["read"],
-            "written": result["written"], "created": result["report"]["created"],
-            "updated": result["report"]["updated"], "failed": result["report"]["failed"],
+            "written": result["written"], "created": count(result["report"], CREATED, SF_INVOICE),
+            "updated": count(result["report"], UPDATED, SF_INVOICE), "failed": count(result["report"], FAILED),
             "calls": calls,
             "calls_total": {s: sum(v.values()) for s, v in calls.items()},
             "salesforce_write_calls": write_calls, "collections_floor": floor,

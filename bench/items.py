@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from sfqb.outcomes import CREATED, FAILED, SF_PRODUCT, UPDATED, count
+
 
 def _connections(admin) -> None:
     from sfqb_sandbox.connections import airflow_connections
@@ -95,8 +97,9 @@ def measure(n: int, latency_ms: float) -> dict:
                              if k.startswith(("collections.", "bulk2.ingest", "sobject."))}
                 floor = math.ceil(result["products"] / 200) + math.ceil(result["prices"] / 200)
                 rows.append({"run": label, "seconds": result["seconds"], "products": result["products"],
-                             "prices": result["prices"], "created": result["report"]["created"],
-                             "updated": result["report"]["updated"], "failed": result["report"]["failed"],
+                             "prices": result["prices"], "created": count(result["report"], CREATED, SF_PRODUCT),
+                             "updated": count(result["report"], UPDATED, SF_PRODUCT),
+                             "failed": count(result["report"], FAILED),
                              "calls": calls, "salesforce_write_calls": sum(sf_writes.values()),
                              "collections_floor": floor})
                 time.sleep(1.1)  # the next run's window starts after this one's writes

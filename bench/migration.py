@@ -33,6 +33,7 @@ from pathlib import Path
 
 from bench.invoices import COLLECTION, WRITE_PREFIXES, _machine, _seed
 from bench.items import _calls, _connections, endpoint_table
+from sfqb.outcomes import CREATED, FAILED, SF_INVOICE, count
 
 MIGRATION_DATE = dt.date(2000, 1, 1)  # the whole seeded history
 
@@ -65,7 +66,7 @@ def _row(label: str, result: dict, calls: dict) -> dict:
             "invoices_read": report.get("invoices_read"),
             "invoices_written": report.get("invoices_written"),
             "already_in_salesforce": report.get("already_in_salesforce"),
-            "created": report.get("created"), "failed": report.get("failed"),
+            "created": count(report, CREATED, SF_INVOICE), "failed": count(report, FAILED),
             "warning_count": report.get("warning_count"),
             "state": {k: (result["state"] or {}).get(k) for k in
                       ("status", "next_position", "chunks_done", "migrated")},

@@ -50,6 +50,7 @@ from pathlib import Path
 from bench.invoices import COLLECTION, WRITE_PREFIXES, _machine, _pay
 from bench.items import _calls, _connections, endpoint_table
 from sfqb.hooks.limiter import ALL, QBO_LIMITS
+from sfqb.outcomes import FAILED, count, warning_line
 
 AREAS = ("preflight", "items", "customers", "opportunities", "transactions", "invoices")
 TASKS = (*AREAS, "reconcile")
@@ -219,11 +220,11 @@ def run_sync(admin, state, tokens, tally: Tally, run_id: str, upper: dt.datetime
               flush=True)
         areas[area] = {"seconds": round(sum(s["seconds"] for s in steps.values()), 2),
                        "steps": steps, "calls": area_calls,
-                       "report": {k: report.get(k) for k in ("created", "updated", "skipped", "failed",
-                                                             "linked", "warning_count")
+                       "report": {k: report.get(k) for k in ("records", "linked", "warning_count")
                                   if isinstance(report, dict) and k in report}}
         if isinstance(report, dict) and report.get("warnings"):
-            areas[area]["warnings"] = [str(w)[:300] for w in report["warnings"][:5]]
+            areas[area]["warnings"] = [(w if isinstance(w, str) else warning_line(w))[:300]
+                                       for w in report["warnings"][:5]]
     return {"seconds": round(time.perf_counter() - started, 2), "areas": areas,
             "limiter_waited_seconds": round(limiter.waited - waited_before, 1)}
 
@@ -426,7 +427,7 @@ def _verdicts(result: dict) -> list[str]:
     details = []
     for size, r in quiet:
         writes = sum(write_calls(r["calls"]).values())
-        failed = sum(a["report"].get("failed") or 0 for a in r["areas"].values())
+        failed = sum(count(a["report"], FAILED) for a in r["areas"].values())
         sync = _sync_calls(r)
         details.append(f"{size:,} customers: {totals[size]} calls ({sync.get('salesforce', 0)} "
                        f"Salesforce, {sync.get('quickbooks', 0)} QuickBooks), {writes} of them "

@@ -3,6 +3,8 @@
     python -m sfqb state show                 # every piece of sync state, as JSON
     python -m sfqb state reset STREAM         # one stream's watermark (e.g. quickbooks.Customer)
     python -m sfqb state reset matching       # first-run matching runs again on the next run
+    python -m sfqb state reset customers.export  # the next run considers every customer again
+    python -m sfqb state reset warnings       # forget open warnings and alert times (all new again)
     python -m sfqb state reset migration      # the historical migration may run again
     python -m sfqb state reset watermarks     # every watermark: the next run re-reads from the install date
     python -m sfqb state reset --all          # everything above, and the recorded install date
@@ -32,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     state_sub.add_parser("show", help="print the sync state")
     reset = state_sub.add_parser("reset", help="delete part of the sync state")
     group = reset.add_mutually_exclusive_group(required=True)
-    group.add_argument("target", nargs="?", help="a stream, watermarks, install, matching or migration")
+    group.add_argument("target", nargs="?", help="a stream, watermarks, install, matching, customers.export, warnings or migration")
     group.add_argument("--all", action="store_true", help="reset every piece of sync state")
     mapping = sub.add_parser("mapping", help="show the effective field mappings")
     mapping_sub = mapping.add_subparsers(dest="action", required=True)

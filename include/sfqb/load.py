@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
 
-from sfqb.outcomes import CREATED, FAILED, UPDATED
+from sfqb.outcomes import CREATED, FAILED, UPDATED, outcome, salesforce_record
 
 log = logging.getLogger(__name__)
 
@@ -39,17 +39,15 @@ def describe_issues(errors: Iterable) -> str:
     return "; ".join(parts) or "unknown error"
 
 
-def sf_outcomes(results: Sequence) -> list[dict]:
-    """Outcome rows from the Salesforce hook's CollectionResults (key, ok, id, created, errors):
-    created when Salesforce says it created the record, else updated."""
+def sf_outcomes(results: Sequence, sobject: str) -> list[dict]:
+    """Outcome rows from the Salesforce hook's CollectionResults (key, ok, id, created, errors)
+    of writes to ``sobject``: created when Salesforce says it created the record, else updated."""
+    record = salesforce_record(sobject)
     rows = []
     for result in results:
         if result.ok:
             action = CREATED if result.created is True else UPDATED
-            rows.append({"key": str(result.key), "action": action, "target_id": result.id, "reason": ""})
+            rows.append(outcome(result.key, action, record=record, target_id=result.id))
         else:
-            rows.append(
-                {"key": str(result.key), "action": FAILED, "target_id": None,
-                 "reason": describe_issues(result.errors)}
-            )
+            rows.append(outcome(result.key, FAILED, record=record, reason=describe_issues(result.errors)))
     return rows

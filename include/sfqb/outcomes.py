@@ -1,59 +1,80 @@
-"""Plans and outcomes: what an area means to do, and what happened to each record (R-GEN-1/5).
+"""Outcomes, skips and the area report: what happened to each record, counted by record type
+(R-GEN-1, R-GEN-5, R-GEN-11, R-OPS-2).
 
-A transform returns a ``Plan``: frames of records to create, to update, and to skip (each skip
-with a reason and a level: INFO for "not eligible yet", WARNING for "needs a person"). A load
-returns one outcome row per record it tried. ``area_report`` turns both into the counts and
-warnings the run summary shows (R-OPS-2), and ``log_problems`` writes every failure and warning
-as a WARNING line that names the record, so Airflow's log filter finds them.
+A transform returns frames of skips (each with a reason, a level: INFO for "not eligible yet",
+WARNING for "needs a person", and the record type it would have written). A load returns one
+outcome row per record it tried. ``area_report`` turns both into the counts the run summary
+shows, per system and record type (a Salesforce Account and a QuickBooks Customer are never
+added up), and the area's warnings; ``log_problems`` writes every failure and warning as a
+WARNING line that names the record, so Airflow's log filter finds them.
+
+Warnings and record types are defined in ``sfqb.records`` (no pandas there: the alert
+notifier that DAG files import reads them); this module re-exports them.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 
 import pandas as pd
 
-CREATED, UPDATED, SKIPPED, FAILED = "created", "updated", "skipped", "failed"
-OUTCOME_COLUMNS = ["key", "action", "target_id", "reason"]
-SKIP_COLUMNS = ["key", "reason", "level"]
-INFO, WARNING = "INFO", "WARNING"
-# Warnings listed in a summary per area; the rest are counted (the task log has them all).
-MAX_LISTED_WARNINGS = 200
+from sfqb.records import (  # noqa: F401 - the names the areas and steps use, in one place
+    ACTIONS,
+    CHECK_KIND,
+    CREATED,
+    DELETED,
+    FAILED,
+    FAILED_KIND,
+    INFO,
+    MAX_LISTED_WARNINGS,
+    NOTE_KIND,
+    OUTCOME_COLUMNS,
+    QB_CUSTOMER,
+    QB_TRANSACTION,
+    QUICKBOOKS_RECORDS,
+    RECOVERED,
+    SALESFORCE_RECORDS,
+    SF_ACCOUNT,
+    SF_CONTACT,
+    SF_INVOICE,
+    SF_INVOICE_ITEM,
+    SF_INVOICE_LINK,
+    SF_OPPORTUNITY,
+    SF_OPPORTUNITY_PRODUCT,
+    SF_PRICE,
+    SF_PRODUCT,
+    SKIP_COLUMNS,
+    SKIPPED,
+    SKIPPED_KIND,
+    UPDATED,
+    WARNING,
+    count,
+    merge_counts,
+    quickbooks_record,
+    salesforce_record,
+    warning,
+    warning_line,
+)
 
 
 def empty_skips() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="string") for c in SKIP_COLUMNS})
 
 
-def skips(keys, reason: str | pd.Series, level: str = INFO) -> pd.DataFrame:
-    """Skip rows for ``keys``, all with one reason (or a reason per key) and level."""
+def skips(keys, reason: str | pd.Series, level: str = INFO, *, record: str) -> pd.DataFrame:
+    """Skip rows for ``keys``, all with one reason (or a reason per key), level and record type
+    (the type the run would have written)."""
     keys = pd.Series(list(keys), dtype="string")
     reasons = reason if isinstance(reason, pd.Series) else pd.Series([reason] * len(keys))
     return pd.DataFrame(
-        {"key": keys, "reason": reasons.astype("string").to_numpy(), "level": level}
+        {"key": keys, "reason": reasons.astype("string").to_numpy(), "level": level, "record": record}
     ).astype("string")
 
 
-@dataclass
-class Plan:
-    """What one area (or one direction of an area) will write."""
-
-    area: str
-    creates: pd.DataFrame = field(default_factory=pd.DataFrame)
-    updates: pd.DataFrame = field(default_factory=pd.DataFrame)
-    skips: pd.DataFrame = field(default_factory=empty_skips)
-
-    def add_skips(self, more: pd.DataFrame) -> None:
-        if len(more):
-            self.skips = more if self.skips.empty else pd.concat([self.skips, more], ignore_index=True)
-
-    @property
-    def is_empty(self) -> bool:
-        return self.creates.empty and self.updates.empty
-
-    def counts(self) -> dict[str, int]:
-        return {"creates": len(self.creates), "updates": len(self.updates), "skips": len(self.skips)}
+def outcome(key, action: str, *, record: str, target_id=None, reason: str = "") -> dict:
+    """One outcome row (``outcomes`` makes a frame of them)."""
+    return {"key": str(key), "action": action, "target_id": None if target_id is None else str(target_id),
+            "reason": reason, "record": record}
 
 
 def outcomes(rows: list[dict]) -> pd.DataFrame:
@@ -62,27 +83,43 @@ def outcomes(rows: list[dict]) -> pd.DataFrame:
     return frame.astype("string")
 
 
-def area_report(area: str, skipped: pd.DataFrame, done: pd.DataFrame) -> dict:
-    """Counts and warnings of one area: JSON-ready for XCom and the run summary."""
+def warnings_of(area: str, frame: pd.DataFrame, kind: str) -> list[dict]:
+    """Warnings of ``kind`` from a frame with ``key`` and ``reason`` columns."""
+    return [warning(area, k, r, kind) for k, r in zip(frame["key"], frame["reason"], strict=True)]
+
+
+def record_counts(skipped: pd.DataFrame, done: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Per record type (in the order they first appear), how many records each action had."""
+    rows = pd.concat([done[["record", "action"]], skipped[["record"]].assign(action=SKIPPED)],
+                     ignore_index=True)
+    counts: dict[str, dict[str, int]] = {}
+    for (record, action), n in rows.groupby(["record", "action"], sort=False).size().items():
+        counts.setdefault(str(record), dict.fromkeys(ACTIONS, 0))[str(action)] += int(n)
+    return counts
+
+
+def area_report(area: str, skipped: pd.DataFrame, done: pd.DataFrame, *,
+                considered: list[str] | None = None) -> dict:
+    """Counts per record type and the warnings of one area: JSON-ready for XCom.
+
+    Every warning is in ``warnings`` here: ``sfqb.warning_state`` gives them their state and
+    caps the listed ones before the report leaves the load task. ``considered``: the keys of the
+    records the area read this run (a standing warning about one of them that did not come back
+    is resolved); None when the area has no record keys to offer."""
     failed = done[done["action"] == FAILED]
     warn_skips = skipped[skipped["level"] == WARNING]
-    warnings = [f"{area}: {k}: {r}" for k, r in zip(failed["key"], failed["reason"], strict=True)]
-    warnings += [f"{area}: {k}: {r}" for k, r in zip(warn_skips["key"], warn_skips["reason"], strict=True)]
-    return {
-        "area": area,
-        CREATED: int((done["action"] == CREATED).sum()),
-        UPDATED: int((done["action"] == UPDATED).sum()),
-        SKIPPED: int(len(skipped) + (done["action"] == SKIPPED).sum()),
-        FAILED: int(len(failed)),
-        "warning_count": len(warnings),
-        "warnings": warnings[:MAX_LISTED_WARNINGS],
-    }
+    warnings = warnings_of(area, failed, FAILED_KIND) + warnings_of(area, warn_skips, SKIPPED_KIND)
+    report = {"area": area, "records": record_counts(skipped, done), "warning_count": len(warnings),
+              "warnings": warnings}
+    if considered is not None:
+        report["considered"] = sorted(set(considered))
+    return report
 
 
-def add_warnings(report: dict, lines: list[str]) -> dict:
+def add_warnings(report: dict, entries: list[dict]) -> dict:
     """Add area-level warnings (already logged) to an area report."""
-    report["warnings"] = (report["warnings"] + list(lines))[:MAX_LISTED_WARNINGS]
-    report["warning_count"] += len(lines)
+    report["warnings"] = report["warnings"] + list(entries)
+    report["warning_count"] += len(entries)
     return report
 
 

@@ -1,12 +1,40 @@
-"""The run summary: what every area of a run did, as data and as a table (SPEC R-OPS-2)."""
+"""The run summary: what every area of a run did, as data and as text (SPEC R-OPS-2, R-GEN-11,
+R-OPS-3).
+
+Counts are per area and record type (a Salesforce Account and a QuickBooks Customer are never
+added up); warnings are listed by state: new in this run, standing (open since a time: the
+record waits for a person, a change or a retry) and resolved in this run.
+"""
 
 from __future__ import annotations
 
-COUNTS = ("created", "updated", "skipped", "failed")
+from sfqb.records import CREATED, DELETED, FAILED, RECOVERED, SKIPPED, UPDATED, warning_line
+from sfqb.warning_state import NEW, RESOLVED, STANDING, STATES
+
+ALWAYS = (CREATED, UPDATED, SKIPPED, FAILED)
+# Shown only when a run has any: most runs neither adopt an interrupted write nor delete.
+SOMETIMES = (RECOVERED, DELETED)
+HEADINGS = {NEW: "new", STANDING: "standing", RESOLVED: "resolved in this run"}
 
 
-def format_summary(summary: dict) -> str:
-    """Render a run summary (what ``summarize_run`` returns) as a plain-text table."""
+def _columns(areas: list[dict]) -> list[str]:
+    used = {a for area in areas for counts in (area.get("records") or {}).values() for a, n in counts.items() if n}
+    wanted = set(ALWAYS) | (used & set(SOMETIMES))
+    return [c for c in (CREATED, UPDATED, RECOVERED, DELETED, SKIPPED, FAILED) if c in wanted]
+
+
+def _rows(area: dict) -> list[tuple[str, dict]]:
+    """(record type, counts) of an area; an old-style report (counts per area) as one row."""
+    if "records" in area:
+        return list(area["records"].items())
+    if any(c in area for c in ALWAYS):
+        return [("records", {c: area.get(c, 0) for c in ALWAYS})]
+    return []
+
+
+def format_summary(summary: dict, *, with_warnings: bool = True) -> str:
+    """Render a run summary (what ``summarize_run`` returns) as plain text (``with_warnings``
+    False: the counts only)."""
     lines = [f"sfqb run {summary.get('run_id')} (upper bound {summary.get('upper_bound')})"]
     if summary.get("scope"):
         lines.append(f"  {summary['scope']}")
@@ -15,18 +43,55 @@ def format_summary(summary: dict) -> str:
         lines.append("  no sync areas are installed yet: nothing was read or written")
         return "\n".join(lines)
     syncing = [a for a in areas if "counts" not in a]
-    width = max(len("area"), *(len(a["area"]) for a in syncing)) if syncing else len("area")
-    lines.append("  " + "area".ljust(width) + "".join(f"{c:>9}" for c in COUNTS))
-    for area in syncing:
-        lines.append(
-            "  " + area["area"].ljust(width) + "".join(f"{area.get(c, 0):>9}" for c in COUNTS)
-        )
+    columns = _columns(syncing)
+    rows = [(a["area"], record, counts) for a in syncing for record, counts in (_rows(a) or [("-", {})])]
+    area_width = max(len("area"), *(len(a) for a, _, _ in rows)) if rows else len("area")
+    record_width = max(len("record"), *(len(r) for _, r, _ in rows)) if rows else len("record")
+    lines.append("  " + "area".ljust(area_width) + "  " + "record".ljust(record_width)
+                 + "".join(f"{c:>10}" for c in columns))
+    last = None
+    for area, record, counts in rows:
+        label = area if area != last else ""
+        last = area
+        if record == "-":
+            lines.append("  " + label.ljust(area_width) + "  nothing to write")
+            continue
+        lines.append("  " + label.ljust(area_width) + "  " + record.ljust(record_width)
+                     + "".join(f"{counts.get(c, 0):>10}" for c in columns))
     lines.extend(_checks(a) for a in areas if "counts" in a)
-    warnings = [w for a in areas for w in a.get("warnings", [])]
-    total = sum(a.get("warning_count", len(a.get("warnings", []))) for a in areas)
-    lines.append(f"  warnings: {total}" + (f" ({len(warnings)} listed)" if total > len(warnings) else ""))
-    lines.extend(f"    {w}" for w in warnings)
+    if with_warnings:
+        lines.extend(_warnings(areas))
     return "\n".join(lines)
+
+
+def _warnings(areas: list[dict]) -> list[str]:
+    """The warnings block: totals per state, then each listed warning under its state."""
+    listed = [w for a in areas for w in a.get("warnings", [])]
+    if any(isinstance(w, str) for w in listed):  # a summary made before warnings had a state
+        total = sum(a.get("warning_count", len(a.get("warnings", []))) for a in areas)
+        return [f"  warnings: {total}", *(f"    {w}" for w in listed)]
+    counts = {s: sum((a.get("warning_counts") or {}).get(s, 0) for a in areas) for s in STATES}
+    if not any(counts.values()):
+        return ["  warnings: none"]
+    shown = {s: [w for w in listed if w.get("state", NEW) == s] for s in STATES}
+    out = ["  warnings: " + ", ".join(f"{counts[s]} {s}" for s in STATES)]
+    for state in STATES:
+        if not counts[state]:
+            continue
+        more = counts[state] - len(shown[state])
+        out.append(f"    {HEADINGS[state]}:" + (f" ({len(shown[state])} listed)" if more > 0 else ""))
+        out.extend(f"      {warning_line(w)}{_since(w)}" for w in shown[state])
+    return out
+
+
+def _since(entry: dict) -> str:
+    state, since = entry.get("state"), (entry.get("since") or "")[:16].replace("T", " ")
+    if state == STANDING and since:
+        checked = "" if entry.get("checked", True) else "; not looked at again in this run"
+        return f" (since {since} UTC{checked})"
+    if state == RESOLVED and since:
+        return f" (open since {since} UTC)"
+    return ""
 
 
 def _checks(entry: dict) -> str:

@@ -18,6 +18,11 @@ Keys:
 - ``sfqb.pending.<area>``: ``{"records": {Salesforce Id: QuickBooks name}, "run_id"}``, creates
   sent to QuickBooks whose link was not yet recorded in Salesforce: a later run adopts what an
   interrupted load created even after the record was renamed (R-GEN-3).
+- ``sfqb.warnings.<area>``: ``{"open": {id: warning}, "resolved": {id: warning}}``, the area's
+  open warnings with when each was first and last seen, and those the last run resolved
+  (``sfqb.warning_state``, R-OPS-3).
+- ``sfqb.alerts``: ``{"last_digest_at", "alerted": {warning id: time}}``, when the daily digest of
+  standing warnings last went out and when each warning was last e-mailed (``sfqb.notify``).
 
 The storage is a ``VariableBackend``: Airflow's Task SDK inside tasks, the metadata database in
 the CLI, a dict in unit tests.
@@ -39,6 +44,8 @@ FIRST_RUN_PREFIX = "sfqb.first_run."
 MIGRATION_KEY = "sfqb.migration"
 RETRY_PREFIX = "sfqb.retry."
 PENDING_PREFIX = "sfqb.pending."
+WARNINGS_PREFIX = "sfqb.warnings."
+ALERTS_KEY = "sfqb.alerts"
 # After a record's n-th failure in a row, its next retry waits this long (the last value for
 # every later one): the first retry is always the next run (R-GEN-5), then 2 h, 4 h, ... a day.
 RETRY_DELAYS = (dt.timedelta(0), *(dt.timedelta(hours=h) for h in (2, 4, 8, 16, 24)))
@@ -253,6 +260,23 @@ class SyncState:
         elif self.backend.get(PENDING_PREFIX + area) is not None:
             self.backend.delete(PENDING_PREFIX + area)
 
+    # -- warnings and alerts (R-OPS-3) -----------------------------------------------------
+    def warnings(self, area: str) -> dict[str, Any]:
+        return self._load(WARNINGS_PREFIX + area) or {}
+
+    def save_warnings(self, area: str, value: dict[str, Any]) -> None:
+        """Replace the area's warning state (nothing open or resolved removes it)."""
+        if value.get("open") or value.get("resolved"):
+            self._save(WARNINGS_PREFIX + area, value)
+        elif self.backend.get(WARNINGS_PREFIX + area) is not None:
+            self.backend.delete(WARNINGS_PREFIX + area)
+
+    def alerts(self) -> dict[str, Any]:
+        return self._load(ALERTS_KEY) or {}
+
+    def save_alerts(self, value: dict[str, Any]) -> None:
+        self._save(ALERTS_KEY, value)
+
     # -- install date ----------------------------------------------------------------------
     def install_date(self) -> dt.datetime | None:
         saved = self._load(INSTALL_KEY)
@@ -294,7 +318,8 @@ class SyncState:
     @staticmethod
     def is_state_key(key: str) -> bool:
         return key.startswith(
-            (WATERMARK_PREFIX, FIRST_RUN_PREFIX, RETRY_PREFIX, PENDING_PREFIX, INSTALL_KEY, MIGRATION_KEY)
+            (WATERMARK_PREFIX, FIRST_RUN_PREFIX, RETRY_PREFIX, PENDING_PREFIX, WARNINGS_PREFIX, ALERTS_KEY,
+             INSTALL_KEY, MIGRATION_KEY)
         ) and key not in NOT_STATE
 
     def show(self) -> dict[str, Any]:
@@ -302,7 +327,8 @@ class SyncState:
 
     def reset(self, target: str | None = None) -> list[str]:
         """Delete state. ``target``: None (everything), a stream name (its watermark),
-        ``watermarks``, ``install``, ``matching`` / another first-run name, or ``migration``."""
+        ``watermarks``, ``install``, ``matching`` / another first-run name, ``migration``, or
+        ``warnings`` (every area's open warnings and the alert times: all are new again)."""
         keys = self.state_keys()
         if target is None:
             chosen = keys
@@ -312,6 +338,8 @@ class SyncState:
             chosen = [k for k in keys if k == INSTALL_KEY]
         elif target == "migration":
             chosen = [k for k in keys if k == MIGRATION_KEY]
+        elif target == "warnings":
+            chosen = [k for k in keys if k.startswith(WARNINGS_PREFIX) or k == ALERTS_KEY]
         else:
             # ``matching`` resets every kind of first-run matching (matching.customers, ...).
             chosen = [

@@ -29,7 +29,7 @@ TOKEN_STATE = "sfqb.quickbooks_default.token_state"
 SF_LINKS = {"Account": "External_Account_ID__c", "Product2": "External_Item_ID__c",
             "Opportunity": "External_Transaction_ID__c", "Invoice__c": "External_Invoice_ID__c"}
 QB_ENTITIES = ("Customer", "Item", "Invoice", "SalesReceipt", "Payment")
-COUNTS = ("created", "updated", "skipped", "failed")
+
 
 
 @dataclass
@@ -52,8 +52,9 @@ def linked_counts(sf, qb) -> dict[str, int]:
     return counts
 
 
-def area_counts(summary: dict) -> dict[str, dict[str, int]]:
-    return {area["area"]: {key: area[key] for key in COUNTS} for area in summary["areas"]}
+def area_counts(summary: dict) -> dict[str, dict[str, dict[str, int]]]:
+    """Per area, the counts per record type (R-GEN-11)."""
+    return {area["area"]: area.get("records") or {} for area in summary["areas"]}
 
 
 def cluster_linked_counts(cluster: Cluster) -> dict[str, int]:

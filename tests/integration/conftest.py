@@ -55,7 +55,21 @@ class SyncEnv:
 
 
 def report_of(summary: dict, area: str) -> dict:
-    return next(a for a in summary["areas"] if a["area"] == area)
+    """An area's report as the tests read it (``report_view``)."""
+    return report_view(next(a for a in summary["areas"] if a["area"] == area))
+
+
+def report_view(report: dict) -> dict:
+    """A report for assertions: each action's total over the area's record types (``created``,
+    ``failed``, ...: the summary a person reads never adds unlike records, R-GEN-11; a test may
+    ask whether anything at all failed), the warnings as ``area: key: reason`` lines, and the
+    report itself (``records``, ``warning_entries`` with their states)."""
+    from sfqb.outcomes import ACTIONS, count, warning_line
+
+    entries = report.get("warnings") or []
+    return {**report, **{action: count(report, action) for action in ACTIONS},
+            "warnings": [w if isinstance(w, str) else warning_line(w) for w in entries],
+            "warning_entries": entries}
 
 
 @pytest.fixture

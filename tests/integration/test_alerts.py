@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 
 import pytest
 
 from sfqb.notify import RunAlert
+from sfqb.outcomes import warning_line
 from sfqb.preferences import Preferences
 from tests.integration.conftest import SINCE_SEED
 
@@ -18,10 +20,14 @@ TO = "ops@example.com, finance@example.com"
 
 
 def summary(failed: int = 0) -> dict:
-    warnings = ["items: 42: Widget has no sales price: its Product has no standard price"]
+    warnings = [{"id": "w1", "area": "items", "key": "42", "kind": "skipped", "state": "new", "since": "t",
+                 "reason": "Widget has no sales price: its Product has no standard price"}]
+    warnings += [{"id": f"f{n}", "area": "items", "key": f"4{n}", "kind": "failed", "state": "new", "since": "t",
+                  "reason": "Stale Object Error [5010]"} for n in range(failed)]
     return {"run_id": "manual__test", "upper_bound": "2026-11-26T04:00:00+00:00",
-            "areas": [{"area": "items", "created": 2, "updated": 0, "skipped": 1, "failed": failed,
-                       "warning_count": len(warnings), "warnings": warnings}]}
+            "areas": [{"area": "items", "records": {"Salesforce Product": {"created": 2, "skipped": 1, "failed": failed}},
+                       "warning_count": len(warnings), "warning_counts": {"new": len(warnings)},
+                       "warnings": warnings}]}
 
 
 def body_of(mail) -> str:
@@ -35,7 +41,7 @@ def test_given_warnings_at_the_minimum_level_when_the_notifier_runs_then_the_mai
     (mail,) = smtp_server.mails()
     assert smtp_server.messages[0]["to"] == ["ops@example.com", "finance@example.com"]
     assert mail["From"] == "sfqb-alerts@example.com"
-    assert mail["Subject"] == "[sfqb] sfqb run manual__test: 1 warning(s) (WARNING)"
+    assert mail["Subject"] == "[sfqb] sfqb run manual__test: 1 new warning(s) (WARNING)"
     assert "items: 42: Widget has no sales price" in body_of(mail)
 
 
@@ -88,12 +94,56 @@ def test_given_a_sync_that_ends_with_warnings_when_summarized_then_the_mail_list
     sync_env.set_preferences(sync_start=SINCE_SEED, alert_emails="ops@example.com")
     dag_run, states, summary = sync_env.run(run_conf={"areas": ["customers"]})
     assert states["summarize_run"] == "success"
-    warnings = [w for a in summary["areas"] for w in a["warnings"]]
+    warnings = [warning_line(w) for a in summary["areas"] for w in a["warnings"]]
     assert any(bad in w for w in warnings)
+    assert {w["state"] for a in summary["areas"] for w in a["warnings"]} == {"new"}
     (mail,) = smtp_server.mails()
-    assert mail["Subject"].startswith(f"[sfqb] sfqb_sync run {dag_run.run_id}: {len(warnings)} warning(s)")
+    assert mail["Subject"].startswith(f"[sfqb] sfqb_sync run {dag_run.run_id}: {len(warnings)} new warning(s)")
     body = body_of(mail)
     logged = {r.getMessage() for r in caplog.records if r.name == "sfqb.tasks.run" and r.levelno == logging.WARNING}
     for warning in warnings:
         assert warning in body
-        assert warning in logged
+        assert f"{warning} (new)" in logged
+
+
+@pytest.mark.sandbox
+def test_given_an_hourly_series_when_warnings_stand_appear_and_resolve_then_nobody_gets_the_same_mail_twice(
+        sync_env, smtp_server):
+    """R-OPS-3: a new warning is mailed in its run; the next runs, where it stands, send
+    nothing; a second new warning is mailed alone; a fixed record's warning is reported
+    resolved; a day later the standing one comes once, in the daily digest."""
+    from sfqb.state import MetadataDbVariables, SyncState
+    from tests.integration.test_customers_sync import new_won_account
+
+    def run() -> dict:
+        _, states, summary = sync_env.run(run_conf={"areas": ["customers"]})
+        assert states["summarize_run"] == "success", states
+        return {w["key"]: w["state"] for a in summary["areas"] for w in a["warnings"]}
+
+    first = new_won_account(sync_env, "Colon: First Co")
+    sync_env.set_preferences(sync_start=SINCE_SEED, alert_emails="ops@example.com")
+    assert run()[first] == "new"
+    assert run()[first] == "standing"
+    assert len(smtp_server.mails()) == 1 and first in body_of(smtp_server.mails()[0])
+
+    second = new_won_account(sync_env, "Colon: Second Co")
+    states = run()
+    assert (states[first], states[second]) == ("standing", "new")
+    mails = smtp_server.mails()
+    assert len(mails) == 2 and second in body_of(mails[1]) and first not in body_of(mails[1])
+
+    sync_env.sf().update("Account", [{"Id": first, "Name": "First Co Fixed"}])
+    states = run()
+    assert (states[first], states[second]) == ("resolved", "standing")
+    assert len(smtp_server.mails()) == 2
+
+    # A day passes (the alert state says so): the standing warning comes once, in the digest.
+    alerts = SyncState(MetadataDbVariables())
+    saved = alerts.alerts()
+    yesterday = (dt.datetime.fromisoformat(saved["alerted"][next(iter(saved["alerted"]))]) - dt.timedelta(days=1))
+    alerts.save_alerts({"last_digest_at": None, "alerted": {k: yesterday.isoformat() for k in saved["alerted"]}})
+    run()
+    run()
+    mails = smtp_server.mails()
+    assert len(mails) == 3
+    assert "daily digest" in mails[2]["Subject"] and second in body_of(mails[2]) and first not in body_of(mails[2])

@@ -23,7 +23,7 @@ import pytest
 
 from sfqb.areas.opportunities import marker
 from sfqb.extract import soql
-from tests.integration.conftest import SyncEnv, prepare_sync_env
+from tests.integration.conftest import SyncEnv, prepare_sync_env, report_of
 from tests.integration.test_opportunities_sync import lines_of, opportunities
 
 pytestmark = [pytest.mark.integration, pytest.mark.sandbox]
@@ -338,7 +338,7 @@ def _run(env: SyncEnv, install: str) -> list[str]:
     env.set_preferences(sync_start=install, sync_accounts_without_won_opportunities=True)
     _, states, summary = env.run(task_retries=0)
     assert set(states.values()) == {"success"}, states  # nothing crashes a run
-    return [w for report in summary["areas"] for w in report["warnings"]]
+    return [w for report in summary["areas"] for w in report_of(summary, report["area"])["warnings"]]
 
 
 def _our_invoices(corpus: Corpus) -> dict[str, int]:

@@ -85,22 +85,41 @@ def test_given_a_synced_pair_when_the_sync_runs_again_with_no_change_then_nothin
     assert (customers["created"], customers["updated"], customers["failed"]) == (0, 0, 0)
 
 
-def test_given_the_default_install_date_when_the_first_sync_runs_then_only_ticked_records_sync(sync_env):
-    """R-GEN-6: only records created or modified after the install date (the first run) are
-    pulled, so the seed's won accounts stay put; R-GEN-9: a record a user ticked Sync Me on is
-    synced whatever its date, and the tick is cleared once it synced."""
+def won_account_ids(env) -> set[str]:
+    return {r["AccountId"] for r in env.sf().query(soql.select("Opportunity", ["AccountId"],
+                                                              where=soql.eq("IsWon", True)))}
+
+
+def test_given_records_older_than_the_install_date_when_the_first_sync_runs_then_every_customer_syncs_once(sync_env):
+    """R-GEN-6: with the default install date (the first run), customers are master data: every
+    active QuickBooks customer that is not a project gets an Account and every won Account a
+    customer, whatever their age; the second run duplicates nothing and writes nothing.
+    R-GEN-9: a ticked Account is cleared once it synced."""
     sf = sync_env.sf()
     accounts = {a["Name"]: a for a in sf_accounts(sync_env)}
     sf.update("Account", [{"Id": accounts["Oak Analytics Inc"]["Id"], "Sync_Me__c": True}])
-    before = {c["DisplayName"] for c in qb_customers(sync_env)}
     _, states, summary = sync_env.run()
-    assert set(states.values()) == {"success"}
-    new_customers = {c["DisplayName"] for c in qb_customers(sync_env)} - before
-    assert new_customers == {"Oak Analytics Inc"}  # Quartz Analytics Inc is won too, but older
-    assert report_of(summary, "customers")["created"] == 1
-    assert report_of(summary, "matching")["updated"] > 0
-    (oak,) = sf_accounts(sync_env, where=soql.eq("Name", "Oak Analytics Inc"))
-    assert oak["Sync_Me__c"] is False and oak["External_Account_ID__c"]
+    assert set(states.values()) == {"success"}, states
+    customers = qb_customers(sync_env)
+    by_qb_id = Counter(a["External_Account_ID__c"] for a in sf_accounts(sync_env) if a["External_Account_ID__c"])
+    assert max(by_qb_id.values()) == 1
+    for customer in customers:
+        wanted = customer["Active"] and not customer.get("IsProject") and customer["DisplayName"] != AMBIGUOUS
+        assert (customer["Id"] in by_qb_id) == wanted, customer["DisplayName"]
+    won = won_account_ids(sync_env)
+    linked = {a["Id"]: a for a in sf_accounts(sync_env)}
+    assert {i for i in won if linked[i]["Name"] != AMBIGUOUS} <= {i for i, a in linked.items() if a["External_Account_ID__c"]}
+    assert max(Counter(c["DisplayName"].lower() for c in customers).values()) == 1
+    assert linked[accounts["Oak Analytics Inc"]["Id"]]["Sync_Me__c"] is False
+    report = report_of(summary, "customers")
+    assert report["records"]["Salesforce Account"]["created"] > 0
+    assert report["records"]["QuickBooks Customer"]["created"] > 0
+
+    sync_env.sandbox.clear_counters()
+    _, states, _ = sync_env.run()
+    assert set(states.values()) == {"success"}, states
+    assert sync_env.writes() == {"quickbooks": 0, "salesforce": 0}
+    assert len(qb_customers(sync_env)) == len(customers)
 
 
 def test_given_edits_on_each_side_when_synced_then_they_flow_across(sync_env):
@@ -176,7 +195,8 @@ def test_given_quickbooks_fails_mid_load_when_synced_again_then_nothing_is_lost_
 def test_given_a_load_killed_after_quickbooks_created_customers_when_retried_then_no_duplicates(sync_env):
     """R-GEN-3: QuickBooks created the customers, then the load died before Salesforce recorded
     the links (every Salesforce write refused). The next run finds the customers it made (by
-    their exact names, unlinked) and links them: one customer per Account, in both systems."""
+    their exact names, unlinked) and links them: one customer per Account, in both systems.
+    R-GEN-11: the summary counts them as recovered, not created."""
     synced(sync_env)
     ids = [new_won_account(sync_env, f"Crash Safe {n}") for n in range(2)]
     sync_env.sandbox.add_fault("salesforce", kind="http_500", path="/composite/sobjects", method="PATCH", times=200)
@@ -185,7 +205,10 @@ def test_given_a_load_killed_after_quickbooks_created_customers_when_retried_the
     assert {c["DisplayName"] for c in qb_customers(sync_env)} >= {"Crash Safe 0", "Crash Safe 1"}
     sync_env.sandbox.clear_faults()
 
-    synced(sync_env)
+    summary = synced(sync_env)
+    customers_report = report_of(summary, "customers")
+    assert customers_report["records"]["QuickBooks Customer"]["recovered"] == 2  # R-GEN-11: not "created"
+    assert customers_report["records"]["QuickBooks Customer"]["created"] == 0
     accounts = {a["Id"]: a for a in sf_accounts(sync_env)}
     customers = qb_customers(sync_env)
     by_name = Counter(c["DisplayName"] for c in customers)

@@ -37,6 +37,7 @@ from sfqb.preferences import Preferences
 from sfqb.state import MetadataDbVariables, SyncState
 from sfqb.steps.common import run_context
 from tests.integration import invariants as inv
+from tests.integration.conftest import report_view
 
 pytestmark = [pytest.mark.integration, pytest.mark.sandbox]
 
@@ -96,7 +97,7 @@ class Area:
             before_load()
         report = self.steps.load(run, planned, **_kwargs(self.steps.load, sf=sf, qb=qb, state=self.state))
         self.steps.commit(run, extracted, report, state=self.state)
-        return report
+        return report_view(report)
 
 
 # -- test data ---------------------------------------------------------------------------------

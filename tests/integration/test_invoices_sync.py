@@ -17,6 +17,7 @@ from sfqb.preferences import Preferences
 from sfqb.state import InMemoryVariables, SyncState
 from sfqb.steps import invoices as steps
 from sfqb.steps.common import run_context
+from tests.integration.conftest import report_view
 
 pytestmark = [pytest.mark.integration, pytest.mark.sandbox]
 
@@ -30,7 +31,7 @@ def sync(env, install: dt.datetime, state: SyncState) -> dict:
     extracted = steps.extract(run, sf=sf, qb=qb, state=state)
     report = steps.load(run, steps.plan(run, extracted), sf=sf)
     steps.commit(run, extracted, report, state=state)
-    return report
+    return report_view(report)
 
 
 def items_of(env, invoice_id: str) -> dict[str, str | None]:

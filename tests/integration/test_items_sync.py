@@ -102,3 +102,34 @@ def test_given_unusual_names_and_a_rejected_product_when_items_sync_then_the_oth
     assert report["failed"] == 1
     assert any(f"QB:{blocked['Id']}" in w and "Gadgets are not sold here" in w for w in report["warnings"])
     assert report["created"] > 10
+
+
+def test_given_a_price_entry_whose_create_answer_was_lost_when_the_load_is_retried_then_it_is_recovered_not_failed(
+        sync_env):
+    """R-GEN-3, R-GEN-11: Salesforce made the standard PricebookEntry but its answer was lost, so
+    the load failed; the retried load meets DUPLICATE_VALUE for it: the entry exists with the
+    wanted price, which is success (recovered), not a failure."""
+    import datetime as dt
+
+    from sfqb.outcomes import SF_PRICE, count
+    from sfqb.preferences import Preferences
+    from sfqb.state import InMemoryVariables, SyncState
+    from sfqb.steps import items as steps
+    from sfqb.steps.common import run_context
+
+    upper = dt.datetime.now(dt.UTC)
+    run = run_context(run_id="manual__lost", upper_bound=upper, install_date=upper - dt.timedelta(days=1),
+                      preferences_json=Preferences().as_json())
+    sf, qb, state = sync_env.sf(), sync_env.qb(), SyncState(InMemoryVariables())
+    planned = steps.plan(run, steps.extract(run, sf=sf, qb=qb, state=state))
+    assert planned["prices"]
+    sync_env.sandbox.add_fault("salesforce", kind="drop_after", path="/composite/sobjects$", method="POST")
+    with pytest.raises(Exception):  # noqa: B017 - the lost answer fails the load, whatever its class
+        steps.load(run, planned, sf=sync_env.sf())
+    sync_env.sandbox.clear_faults()
+
+    report = steps.load(run, planned, sf=sync_env.sf())
+    assert count(report, "failed") == 0, report["warnings"]
+    assert count(report, "recovered", SF_PRICE) >= 1
+    entries = products(sync_env)
+    assert all(p["entry"] is not None for p in entries.values() if p["IsActive"])

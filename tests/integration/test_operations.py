@@ -47,7 +47,7 @@ def test_given_a_synced_pair_when_a_manual_run_resyncs_only_customers_then_other
     """R-OPS-1: the trigger form's params narrow a manual run: the areas not selected end
     ``skipped`` (not failed) and write nothing, the preflight still runs and summarize_run
     succeeds; a full resync of customers from a date re-reads that area's window (the seed,
-    older than the install date, is synced now) and moves no watermark; R-OPS-2: the sync
+    older than the install date, is read again) and moves no watermark; R-OPS-2: the sync
     log page lists the run with its summary."""
     _, states, _ = sync_env.run()
     assert set(states.values()) == {"success"}, states
@@ -68,7 +68,10 @@ def test_given_a_synced_pair_when_a_manual_run_resyncs_only_customers_then_other
     windows = xcom(dag_run, "customers.extract_customers")["windows"]
     assert {w["mode"] for w in windows.values()} == {"resync"}
     assert {w["start"][:10] for w in windows.values()} == {RESYNC_FROM}
-    assert report_of(summary, "customers")["created"] > 0  # seed customers, older than install
+    # The seed's customers are older than the install date: only the resync window reads them
+    # again (the first run's export already synced them, so nothing is written for them).
+    extracted = xcom(dag_run, "customers.extract_customers")
+    assert not extracted["first_export"] and len(extracted["qb_changed"]) > 0
     assert other_areas_records(sync_env) == others
     assert watermarks() == before
 
@@ -112,8 +115,8 @@ def _run_backfill_run(monkeypatch, env, backfill_run):
 
 def test_given_a_past_week_when_backfilled_then_its_intervals_resync_and_no_watermark_moves(sync_env, monkeypatch):
     """R-OPS-1: a backfill of a past week (``airflow backfill create``'s runs) re-syncs each
-    run's data interval: a QuickBooks edit stamped inside one interval, older than every
-    watermark, reaches Salesforce; no watermark moves. A cleared old scheduled interval run
+    run's data interval: a QuickBooks customer stamped inside one interval, older than every
+    watermark (the incremental runs missed it), reaches Salesforce; no watermark moves. A cleared old scheduled interval run
     again reads nothing new and never moves a watermark backwards."""
     from airflow.models.backfill import _create_backfill
     from airflow.models.dagrun import DagRun
@@ -125,13 +128,14 @@ def test_given_a_past_week_when_backfilled_then_its_intervals_resync_and_no_wate
     assert set(states.values()) == {"success"}, states
     before = watermarks()
 
+    # A customer the incremental windows missed: stamped three days ago, after the first run's
+    # export had read every customer.
     qb = sync_env.qb()
-    customer = next(c for c in qb.query_all("Customer") if c["DisplayName"] == "Acme Analytics Inc")
     sync_env.sandbox.set_clock("quickbooks", advance_seconds=-3 * 86400)
     try:
-        qb.update("Customer", {"Id": customer["Id"], "SyncToken": customer["SyncToken"], "sparse": True,
-                               "PrimaryPhone": {"FreeFormNumber": "(512) 555-0177"}})
-        edited_at = dt.datetime.fromisoformat(qb.read("Customer", customer["Id"])["MetaData"]["LastUpdatedTime"])
+        customer = qb.create("Customer", {"DisplayName": "Missed Then Backfilled Co",
+                                          "PrimaryPhone": {"FreeFormNumber": "(512) 555-0177"}}, None)
+        edited_at = dt.datetime.fromisoformat(customer["MetaData"]["LastUpdatedTime"])
     finally:
         sync_env.sandbox.set_clock("quickbooks", reset=True)
 

@@ -156,7 +156,8 @@ def test_given_a_synced_opportunity_when_the_sync_runs_again_then_nothing_is_wri
 def test_given_an_interrupted_earlier_attempt_when_synced_then_its_transaction_is_linked_not_duplicated(sync_env):
     """R-GEN-3: QuickBooks already holds the invoice an interrupted attempt created for this
     opportunity (its PrivateNote marker) but Salesforce never recorded it: the next run links
-    that invoice and creates none."""
+    that invoice and creates none. R-GEN-11: it counts as recovered, not created, and the
+    adoption is a warning in the summary, not only a log line."""
     synced(sync_env)
     account = linked_account(sync_env)
     (a,) = priced_products(sync_env, 1)
@@ -172,7 +173,9 @@ def test_given_an_interrupted_earlier_attempt_when_synced_then_its_transaction_i
     assert len(list(qb.query_all("Invoice"))) == before
     linked = opportunities(sync_env, where=soql.eq("Id", opp))[opp]
     assert linked["External_Transaction_ID__c"] == orphan["Id"]
-    assert report["created"] >= 1 and report["failed"] == 0
+    assert report["records"]["QuickBooks Invoice"]["recovered"] == 1 and report["failed"] == 0
+    assert report["records"]["QuickBooks Invoice"]["created"] == 0
+    assert any(opp in w and "interrupted" in w for w in report["warnings"])
     (line,) = lines_of(sync_env, opp)
     assert line["External_Line_ID__c"] == line_external_id("Invoice", orphan["Id"], sales_lines(orphan)[0]["Id"])
 

@@ -29,6 +29,7 @@ from sfqb.state import InMemoryVariables, SyncState
 from sfqb.steps import transactions as steps
 from sfqb.steps.common import run_context
 from sfqb.steps.transactions import transaction_frames
+from tests.integration.conftest import report_view
 
 pytestmark = [pytest.mark.integration, pytest.mark.sandbox]
 
@@ -85,7 +86,7 @@ class Linked:
         extracted = steps.extract(run, sf=sf, qb=qb, state=self.state)
         report = steps.load(run, steps.plan(run, extracted), sf=sf)
         steps.commit(run, extracted, report, state=self.state)
-        return report
+        return report_view(report)
 
     def edit(self, **changes) -> dict:
         """A sparse update of the transaction in QuickBooks (``Line`` replaces all lines)."""

@@ -12,7 +12,7 @@ from sfqb.areas.customers import ACCOUNT_EXT_ID
 from sfqb.hooks.errors import DuplicateNameError
 from sfqb.hooks.quickbooks import BatchResult
 from sfqb.hooks.salesforce import CollectionResult
-from sfqb.outcomes import empty_skips
+from sfqb.outcomes import count, empty_skips
 from sfqb.steps.customers import load, upsert_waves
 
 pytestmark = pytest.mark.unit
@@ -110,7 +110,7 @@ def test_given_an_account_named_like_a_new_quickbooks_customer_up_to_spaces_when
         "limits": None,
     }
     report = load({"run_id": "r1", "preferences": {}}, plan, sf=org, qb=_Books(), state=_NoPending())
-    assert report["failed"] == 0
+    assert count(report, "failed") == 0
     assert org.calls == [("update", "Account"), ("upsert", "Account")]
     assert list(org.accounts) == ["001Y"]  # no second Account for customer 1
     assert org.accounts["001Y"][ACCOUNT_EXT_ID] == "1" and org.accounts["001Y"]["Name"] == "Acme Analytics Inc"

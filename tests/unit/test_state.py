@@ -65,6 +65,23 @@ def test_given_state_when_reset_by_target_then_only_that_piece_goes():
     assert backend.data == {"sfqb.preferences": "{}"}  # configuration is never state
 
 
+def test_given_warnings_and_a_first_export_when_reset_then_each_goes_alone():
+    """R-OPS-5, R-OPS-3, R-GEN-6: the open warnings and alert times reset together; the
+    customers' first-run export resets by its name; neither touches the watermarks."""
+    state = SyncState(InMemoryVariables())
+    state.commit_watermark("quickbooks.Customer", T0, run_id="r", now=T0)
+    state.save_warnings("customers", {"open": {"a1": {"key": "QB:1"}}, "resolved": {}})
+    state.save_alerts({"last_digest_at": None, "alerted": {"a1": T0.isoformat()}})
+    state.mark_first_run_done("customers.export", run_id="r", now=T0)
+    assert set(state.show()) == {"sfqb.watermark.quickbooks.Customer", "sfqb.warnings.customers", "sfqb.alerts",
+                                 "sfqb.first_run.customers.export"}
+    assert sorted(state.reset("warnings")) == ["sfqb.alerts", "sfqb.warnings.customers"]
+    assert state.reset("customers.export") == ["sfqb.first_run.customers.export"]
+    assert list(state.show()) == ["sfqb.watermark.quickbooks.Customer"]
+    state.save_warnings("items", {"open": {}, "resolved": {}})  # nothing open: no Variable
+    assert "sfqb.warnings.items" not in state.show()
+
+
 def test_given_unknown_target_when_reset_then_the_error_lists_what_exists():
     """R-OPS-5: a typo in a reset does not silently do nothing."""
     state = SyncState(InMemoryVariables())

@@ -19,10 +19,12 @@ import pandas as pd
 from sfqb.extract.frames import is_true, isin, isna, missing, records
 from sfqb.mapping.coerce import UNFIT, fit
 from sfqb.mapping.maps import FieldMap, apply_map, default_map
-from sfqb.outcomes import INFO, WARNING, empty_skips, skips
+from sfqb.outcomes import INFO, QB_CUSTOMER, SF_ACCOUNT, SF_CONTACT, WARNING, empty_skips, skips
 from sfqb.preferences import Preferences
 
 AREA = "customers"
+# The first run's export of every customer and qualifying Account (R-GEN-6), once (sync state).
+FIRST_EXPORT = "customers.export"
 QB_STREAM = "quickbooks.Customer"
 SF_STREAM = "salesforce.Account"
 ACCOUNT_EXT_ID = "External_Account_ID__c"
@@ -55,11 +57,14 @@ class CustomerPlan:
 
     - ``accounts``: Salesforce Account upserts by External_Account_ID__c (QB -> SF), with a
       ``level`` column: parents before sub-customers.
-    - ``contacts``: billing Contact writes (QB -> SF), by Id when the account has a billing
-      contact, else upserts by External_Contact_ID__c.
+    - ``contacts``: billing Contact writes (QB -> SF), by Id (``contact_id``) when a Contact of
+      the same person exists, else upserts by External_Contact_ID__c (R-ACC-10).
+    - ``contact_releases``: Contacts that give up the billing role or the customer's link
+      before those writes (``plan_contacts_from_qb``).
     - ``customer_creates`` / ``customer_updates``: QuickBooks writes (SF -> QB), keyed by the
       Salesforce Account Id; updates carry the QuickBooks Id and SyncToken.
-    - ``clear_sync_me``: Account Ids whose Sync_Me__c is cleared once they synced (R-GEN-9).
+    - ``clear_sync_me`` / ``clear_contact_sync_me``: Account and Contact Ids whose Sync_Me__c
+      is cleared once they synced (R-GEN-9).
     - ``skips`` (not written, with reason) and ``notes`` (written, but with a warning).
     - ``retry``: keys of records held back by a value their target cannot take whole (read
       again next run: ``QB:<Id>`` for customers, Account Ids for accounts).
@@ -67,9 +72,11 @@ class CustomerPlan:
 
     accounts: pd.DataFrame = field(default_factory=pd.DataFrame)
     contacts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    contact_releases: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=RELEASE_COLUMNS))
     customer_creates: pd.DataFrame = field(default_factory=pd.DataFrame)
     customer_updates: pd.DataFrame = field(default_factory=pd.DataFrame)
     clear_sync_me: list[str] = field(default_factory=list)
+    clear_contact_sync_me: list[str] = field(default_factory=list)
     skips: pd.DataFrame = field(default_factory=empty_skips)
     notes: pd.DataFrame = field(default_factory=empty_skips)
     retry: list[str] = field(default_factory=list)
@@ -131,14 +138,14 @@ def display_name_problem(name) -> str | None:
 
 # --- QuickBooks -> Salesforce ----------------------------------------------------------------
 
-def unfit_values(wanted: pd.DataFrame, keys: pd.Series, limits) -> tuple[pd.DataFrame, pd.DataFrame]:
+def unfit_values(wanted: pd.DataFrame, keys: pd.Series, limits, record: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Mapped values coerced to their targets (``sfqb.mapping.coerce.fit``) and the rows that
-    cannot be written whole: (the writable rows, WARNING skips keyed by ``keys``)."""
+    cannot be written whole: (the writable rows, WARNING skips of ``record`` keyed by ``keys``)."""
     if not limits or wanted.empty:
         return wanted, empty_skips()
     wanted, reasons = fit(wanted, limits)
     bad = ~isna(reasons)
-    return wanted[~bad], skips(keys[bad.to_numpy()], reasons[bad], WARNING)
+    return wanted[~bad], skips(keys[bad.to_numpy()], reasons[bad], WARNING, record=record)
 
 
 def qb_customers_to_sync(qb: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -148,10 +155,10 @@ def qb_customers_to_sync(qb: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     project = is_true(qb["IsProject"])
     skipped = pd.concat(
         [
-            skips("QB:" + qb.loc[~active, "Id"], "inactive in QuickBooks: not synced (R-ACC-2)"),
+            skips("QB:" + qb.loc[~active, "Id"], "inactive in QuickBooks: not synced (R-ACC-2)", record=SF_ACCOUNT),
             skips(
                 "QB:" + qb.loc[active & project, "Id"],
-                "a QuickBooks project (job): jobs are not synced (R-ACC-3)",
+                "a QuickBooks project (job): jobs are not synced (R-ACC-3)", record=SF_ACCOUNT,
             ),
         ],
         ignore_index=True,
@@ -186,7 +193,7 @@ def plan_accounts_from_qb(
     """
     account_map = account_map or default_map("customer_to_account")
     targets = account_map.target_fields
-    wanted, unfit = unfit_values(apply_map(qb, account_map), "QB:" + qb["Id"].astype(str), limits)
+    wanted, unfit = unfit_values(apply_map(qb, account_map), "QB:" + qb["Id"].astype(str), limits, SF_ACCOUNT)
     qb = qb.loc[wanted.index]
     too_long = wanted["Name"].map(lambda n: not missing(n) and len(str(n)) > ACCOUNT_NAME_MAX).astype(bool)
     if too_long.any():
@@ -195,7 +202,7 @@ def plan_accounts_from_qb(
             "the name has " + wanted.loc[too_long, "Name"].map(lambda n: str(len(str(n))))
             + f" characters and a Salesforce Account Name keeps at most {ACCOUNT_NAME_MAX}: {UNFIT} "
               "(shorten it in QuickBooks)",
-            WARNING,
+            WARNING, record=SF_ACCOUNT,
         )], ignore_index=True)
         wanted = wanted[~too_long]
     qb = qb.loc[wanted.index]
@@ -232,12 +239,42 @@ def plan_accounts_from_qb(
         "Salesforce already has an Account named " + new.loc[clash, "Name"].map(lambda n: repr(unlinked[name_key(n)]))
         + " that is linked to no QuickBooks customer: link it (set its External Account ID to "
         + new.loc[clash, ACCOUNT_EXT_ID] + ") instead of creating a duplicate",
-        WARNING,
+        WARNING, record=SF_ACCOUNT,
     )
     out = pd.concat([new[~clash], existing[needs_write]])
     out["is_new"] = isin(out.index, new.index)
     skipped = pd.concat([skipped, unfit], ignore_index=True) if len(unfit) else skipped
     return out.reset_index(drop=True).sort_values(["level", ACCOUNT_EXT_ID], kind="stable"), skipped
+
+
+PEOPLE_COLUMNS = ["Id", "AccountId", "FirstName", "LastName", CONTACT_EXT_ID, "Is_Billing_Contact__c",
+                  "LastModifiedDate"]
+RELEASE_COLUMNS = ["Id", "customer_id", "Is_Billing_Contact__c", "clear_link", "reason"]
+
+
+def person_key(first, last) -> tuple[str, str]:
+    """A person's name as compared for R-ACC-10: first and last name, case and surrounding
+    spaces ignored (a missing first name is an empty one)."""
+    return tuple("" if missing(v) else str(v).strip().casefold() for v in (first, last))
+
+
+def people_to_look_up(qb: pd.DataFrame, sf_linked: pd.DataFrame, contact_map: FieldMap | None = None) -> list[str]:
+    """Accounts whose Contacts the contact plan needs (R-ACC-10): those linked to a customer
+    with a contact person whose billing Contact is missing or another person. Only they are
+    read, so a run whose contact persons match their billing Contacts reads no Contacts."""
+    contact_map = contact_map or default_map("customer_to_contact")
+    wanted = apply_map(qb, contact_map)
+    keys = pd.Series([person_key(f, la) for f, la in zip(wanted["FirstName"], wanted["LastName"], strict=True)],
+                     index=qb["Id"].astype(str).to_numpy(), dtype="object")[~isna(wanted["LastName"]).to_numpy()]
+    current = sf_linked.drop_duplicates(ACCOUNT_EXT_ID).set_index(ACCOUNT_EXT_ID)
+    current = current.reindex(keys.index)
+    have = [person_key(f, la) for f, la in zip(current.get("BillingContact.FirstName", pd.Series(pd.NA, index=current.index)),
+                                              current.get("BillingContact.LastName", pd.Series(pd.NA, index=current.index)),
+                                              strict=True)]
+    no_contact = isna(current.get("BillingContact.Id", pd.Series(pd.NA, index=current.index))).to_numpy()
+    other = np.array([k != h for k, h in zip(keys, have, strict=True)], dtype=bool)
+    accounts = current["Id"][(no_contact | other) & ~isna(current["Id"]).to_numpy()]
+    return sorted(set(accounts.astype(str)))
 
 
 def plan_contacts_from_qb(
@@ -246,24 +283,42 @@ def plan_contacts_from_qb(
     contact_map: FieldMap | None = None,
     limits: dict | None = None,
     read_at: str | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Billing Contact writes for the customers' contact persons (R-ACC-8), stamped like
-    their Accounts (``sync_stamps``).
+    people: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Billing Contact writes for the customers' contact persons (R-ACC-8, R-ACC-10), stamped
+    like their Accounts (``sync_stamps``).
 
-    A customer with no family name has no contact person Salesforce can hold (LastName is
-    required): it is skipped with a reason. The account's existing billing Contact is updated
-    in place; otherwise one is created, keyed by External_Contact_ID__c = the customer's Id.
+    A Contact is a person: it is updated in place only when it is the same person (first and
+    last name, ``person_key``) as QuickBooks' contact person. When the Account's billing Contact
+    is missing or another person, QuickBooks' person takes the billing role if QuickBooks changed
+    since the last sync, or if this customer's person was never linked (a first-run matched pair:
+    QuickBooks wins); then a Contact of the Account with that name is linked (the one already
+    linked to the customer first), else one is created, and the old billing Contact is released
+    (unticked, its link cleared). When QuickBooks did not change and the person was linked
+    before, a different billing Contact is Salesforce's choice: it is left alone (the other
+    direction sends it to QuickBooks when modifying is allowed). A customer with no family name
+    has no contact person Salesforce can hold (LastName is required): skipped with a reason.
+
+    Args:
+        people: Contacts of the Accounts ``people_to_look_up`` names, and Contacts linked to the
+            customers (External_Contact_ID__c), PEOPLE_COLUMNS.
+    Returns:
+        (contacts to write: the mapped fields, ``customer_id``, ``contact_id`` (the Contact to
+        update, missing: create one), the links and ``Is_Billing_Contact__c``; releases:
+        RELEASE_COLUMNS, Contacts that give up the billing role or the link first; skips).
     """
     contact_map = contact_map or default_map("customer_to_contact")
     targets = contact_map.target_fields
-    wanted, unfit = unfit_values(apply_map(qb, contact_map), "QB:" + qb["Id"].astype(str) + " contact", limits)
+    people = people if people is not None else pd.DataFrame(columns=PEOPLE_COLUMNS)
+    wanted, unfit = unfit_values(apply_map(qb, contact_map), "QB:" + qb["Id"].astype(str) + " contact", limits,
+                                 SF_CONTACT)
     qb = qb.loc[wanted.index]
     wanted["customer_id"] = qb["Id"].astype(str).to_numpy()
     wanted["Last_Sync_Date__c"] = sync_stamps(_updated(qb), read_at).to_numpy()
     no_person = isna(wanted["LastName"])
     skipped = pd.concat([skips(
         "QB:" + wanted.loc[no_person & ~isna(wanted["FirstName"]), "customer_id"],
-        "the QuickBooks contact has no family name: no billing Contact synced",
+        "the QuickBooks contact has no family name: no billing Contact synced", record=SF_CONTACT,
     ), unfit], ignore_index=True)
     wanted = wanted[~no_person].set_index("customer_id", drop=False)
 
@@ -275,22 +330,64 @@ def plan_contacts_from_qb(
         .rename(columns={f"BillingContact.{t}": t for t in targets})
         .reindex(wanted.index)
     )
-    has_contact = ~isna(current_contacts.get("BillingContact.Id", pd.Series(pd.NA, index=wanted.index)))
-    diffs = changed_fields(wanted, current_contacts, targets)
-    ext_id = current_contacts.get(
-        "BillingContact.External_Contact_ID__c", pd.Series(pd.NA, index=wanted.index)
-    )
-    needs_link = isna(ext_id) | (ext_id.astype("object") != wanted["customer_id"])
+    none = pd.Series(pd.NA, index=wanted.index, dtype="object")
+    billing_id = current_contacts.get("BillingContact.Id", none)
+    has_contact = ~isna(billing_id)
+    ext_id = current_contacts.get("BillingContact.External_Contact_ID__c", none)
+    same_person = pd.Series(
+        [person_key(a, b) == person_key(c, d) for a, b, c, d in zip(
+            wanted["FirstName"], wanted["LastName"], current_contacts.get("FirstName", none),
+            current_contacts.get("LastName", none), strict=True)], index=wanted.index, dtype=bool)
+    linked_people = people[~isna(people[CONTACT_EXT_ID])] if len(people) else people
+    ever_linked = isin(wanted["customer_id"], set(linked_people[CONTACT_EXT_ID].astype(str))) if len(people) \
+        else pd.Series(False, index=wanted.index)
     accounts_now = current.reindex(wanted.index)
     qb_rows = qb.assign(_key=qb["Id"].astype(str)).set_index("_key").reindex(wanted.index)
     qb_newer = qb_changed_since_sync(qb_rows, accounts_now)
-    write = ~has_contact | (diffs.map(bool) & qb_newer) | needs_link
-    out = wanted[write].copy()
-    out["contact_id"] = current_contacts.loc[write, "BillingContact.Id"].to_numpy() if len(out) else []
+    diffs = changed_fields(wanted, current_contacts, targets)
+    unlinked = isna(ext_id) | (ext_id.astype("object") != wanted["customer_id"])
+    in_place = has_contact & same_person & (unlinked | (diffs.map(bool) & qb_newer))
+    switch = (~has_contact | ~same_person) & (~has_contact | qb_newer | ~ever_linked)
+
+    out = wanted[in_place | switch].copy()
+    out["contact_id"] = billing_id[in_place | switch].astype("object").where(in_place[in_place | switch], None)
+    releases: list[dict] = []
+    by_account = {str(a): g for a, g in people.groupby("AccountId")} if len(people) else {}
+    linked_to = {str(r[CONTACT_EXT_ID]): r for r in records(linked_people)} if len(people) else {}
+    for customer_id in out.index[switch[out.index].to_numpy()]:
+        row = out.loc[customer_id]
+        person = person_key(row["FirstName"], row["LastName"])
+        account_id = accounts_now.at[customer_id, "Id"] if "Id" in accounts_now.columns else None
+        linked = linked_to.get(customer_id)
+        candidates = by_account.get(str(account_id)) if not missing(account_id) else None
+        target = None
+        if linked is not None and person_key(linked["FirstName"], linked["LastName"]) == person:
+            target = linked["Id"]
+        elif candidates is not None:
+            free = candidates[isna(candidates[CONTACT_EXT_ID]) | (candidates[CONTACT_EXT_ID].astype("object") == customer_id)]
+            named = free[[person_key(f, la) == person for f, la in zip(free["FirstName"], free["LastName"], strict=True)]]
+            if len(named):
+                target = named.sort_values("LastModifiedDate").iloc[-1]["Id"]
+        out.at[customer_id, "contact_id"] = target
+        old = billing_id.get(customer_id)
+        if not missing(old) and old != target:
+            releases.append({"Id": old, "customer_id": customer_id, "Is_Billing_Contact__c": False,
+                             "clear_link": ext_id.get(customer_id) == customer_id,
+                             "reason": "another person is the customer's contact in QuickBooks"})
+        if linked is not None and linked["Id"] not in (target, old):
+            releases.append({"Id": linked["Id"], "customer_id": customer_id, "Is_Billing_Contact__c": pd.NA,
+                             "clear_link": True, "reason": "no longer the customer's contact person in QuickBooks"})
+    # The same person, in place, while another Contact still holds the customer's link.
+    for customer_id in out.index[in_place[out.index].to_numpy()]:
+        linked = linked_to.get(customer_id)
+        if linked is not None and linked["Id"] != billing_id.get(customer_id):
+            releases.append({"Id": linked["Id"], "customer_id": customer_id, "Is_Billing_Contact__c": pd.NA,
+                             "clear_link": True, "reason": "the link moves to the billing Contact of the same name"})
     out[CONTACT_EXT_ID] = out["customer_id"]
     out[ACCOUNT_EXT_ID] = out["customer_id"]
     out["Is_Billing_Contact__c"] = True
-    return out.reset_index(drop=True), skipped
+    released = pd.DataFrame(releases, columns=RELEASE_COLUMNS).drop_duplicates("Id")
+    return out.reset_index(drop=True), released.reset_index(drop=True), skipped
 
 
 # --- Salesforce -> QuickBooks ----------------------------------------------------------------
@@ -303,7 +400,8 @@ def sf_accounts_to_sync(sf: pd.DataFrame, prefs: Preferences) -> tuple[pd.DataFr
     unlinked_without_won = ~won & isna(sf[ACCOUNT_EXT_ID])
     return (
         sf[won | ~isna(sf[ACCOUNT_EXT_ID])],
-        skips(sf.loc[unlinked_without_won, "Id"], "no closed/won opportunity yet: not sent to QuickBooks (R-ACC-1)"),
+        skips(sf.loc[unlinked_without_won, "Id"], "no closed/won opportunity yet: not sent to QuickBooks (R-ACC-1)",
+              record=QB_CUSTOMER),
     )
 
 
@@ -314,6 +412,7 @@ def plan_customers_from_sf(
     prefs: Preferences,
     customer_map: FieldMap | None = None,
     limits: dict | None = None,
+    copied: frozenset[str] = frozenset(),
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """QuickBooks customer creates and updates for changed Accounts.
 
@@ -323,6 +422,8 @@ def plan_customers_from_sf(
             with dotted columns and derived address columns. A pair whose customer was edited
             in QuickBooks since the last sync is a conflict: QuickBooks wins (R-ACC-5).
         terms: QuickBooks term name -> Id (R-ACC-9).
+        copied: QuickBooks Ids whose values this run copies to Salesforce (their Account or
+            billing Contact): their differences are not sent back in the same run (R-ACC-10).
     Returns:
         (creates, updates, skips, notes). creates: frame[key (Account Id), payload (JSON text),
         billing_contact_id]; updates: frame[key, Id, SyncToken, payload (JSON text of the
@@ -336,7 +437,7 @@ def plan_customers_from_sf(
     linked_mask = ~isna(sf[ACCOUNT_EXT_ID]).to_numpy()
     for column, values in apply_map(sf, customer_map.for_updates()).items():
         wanted.loc[linked_mask, column] = values[linked_mask]
-    wanted, unfit = unfit_values(wanted, sf["Id"], limits)
+    wanted, unfit = unfit_values(wanted, sf["Id"], limits, QB_CUSTOMER)
     sf = sf.loc[wanted.index]
     wanted["key"] = sf["Id"].to_numpy()
     wanted["qb_id"] = sf[ACCOUNT_EXT_ID].to_numpy()
@@ -352,7 +453,7 @@ def plan_customers_from_sf(
         skips(
             wanted.loc[unknown, "key"],
             "Terms " + wanted.loc[unknown, "SalesTermRef.name"].map(repr) + " do not exist in QuickBooks: left out (R-ACC-9)",
-            WARNING,
+            WARNING, record=QB_CUSTOMER,
         )
     )
     wanted["SalesTermRef.value"] = term_ids
@@ -363,14 +464,15 @@ def plan_customers_from_sf(
     new = wanted[is_new]
     bad_name = new["DisplayName"].map(display_name_problem)
     has_bad = ~isna(bad_name)
-    skipped.append(skips(new.loc[has_bad, "key"], "not sent to QuickBooks: " + bad_name[has_bad], WARNING))
+    skipped.append(skips(new.loc[has_bad, "key"], "not sent to QuickBooks: " + bad_name[has_bad], WARNING,
+                         record=QB_CUSTOMER))
     new = new[~has_bad]
     shared = new["DisplayName"].map(name_key).duplicated(keep=False).astype(bool)
     skipped.append(
         skips(new.loc[shared, "key"],
               "several Accounts to create share the name " + new.loc[shared, "DisplayName"].map(repr)
               + " (QuickBooks ignores case and surrounding spaces), and QuickBooks names are unique: "
-                "rename all but one", WARNING)
+                "rename all but one", WARNING, record=QB_CUSTOMER)
     )
     new = new[~shared].copy()
     if "CompanyName" in new.columns:
@@ -380,7 +482,7 @@ def plan_customers_from_sf(
             "the name has " + new.loc[long_company, "CompanyName"].map(lambda n: str(len(str(n))))
             + f" characters and QuickBooks' Company name keeps at most {COMPANY_NAME_MAX}: the customer's "
               "Display name carries the whole name, its Company name is left empty",
-            WARNING,
+            WARNING, record=QB_CUSTOMER,
         ))
         new.loc[long_company, "CompanyName"] = pd.NA
     creates = pd.DataFrame(
@@ -407,19 +509,28 @@ def plan_customers_from_sf(
         gone = isna(current["SyncToken"])
         skipped.append(
             skips(linked.loc[gone, "key"], "its QuickBooks customer " + linked.loc[gone, "qb_id"].astype(str)
-                  + " was not found (deleted or merged in QuickBooks?)", WARNING)
+                  + " was not found (deleted or merged in QuickBooks?)", WARNING, record=QB_CUSTOMER)
         )
         differs = diffs.map(bool) & ~gone
         conflict = differs & qb_changed_since_sync(current, sf.loc[linked.index])
         skipped.append(
             skips(linked.loc[conflict, "key"],
-                  "changed in both systems since the last sync: QuickBooks' values win (R-ACC-5)")
+                  "changed in both systems since the last sync: QuickBooks' values win (R-ACC-5)",
+                  record=QB_CUSTOMER)
         )
+        coming = differs & ~conflict & isin(linked["qb_id"].astype(str), copied)
+        skipped.append(
+            skips(linked.loc[coming, "key"],
+                  "QuickBooks' values are copied to this Account or its billing Contact in this run: nothing "
+                  "read from QuickBooks is sent back to it (R-ACC-5, R-ACC-10)", record=QB_CUSTOMER)
+        )
+        conflict |= coming
         blocked = differs & ~conflict & (not prefs.allow_salesforce_to_modify_quickbooks)
         skipped.append(
             skips(
                 linked.loc[blocked, "key"],
                 "changes not sent to QuickBooks: allow_salesforce_to_modify_quickbooks is off (R-ACC-4)",
+                record=QB_CUSTOMER,
             )
         )
         send = differs & ~conflict & ~blocked
@@ -432,7 +543,7 @@ def plan_customers_from_sf(
                     "SyncToken": current.loc[send, "SyncToken"].astype(str),
                     "changed": diffs[send],
                     "payload": [
-                        json.dumps(_customer_payload(row, changed, None, sparse=True))
+                        json.dumps(_customer_payload(row, whole_addresses(changed, targets), None, sparse=True))
                         for row, changed in zip(records(rows), diffs[send], strict=True)
                     ],
                 }
@@ -487,6 +598,14 @@ def sync_stamps(last_updated: pd.Series, read_at: str | None) -> pd.Series:
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     frames = [f for f in frames if len(f)]
     return pd.concat(frames, ignore_index=True) if frames else empty_skips()
+
+
+def whole_addresses(changed: list[str], targets: list[str]) -> list[str]:
+    """The targets a sparse update sends: the changed ones, and every part of an address one of
+    whose parts changed. QuickBooks replaces an address object whole in a sparse update, so a
+    changed city alone would clear the street (R-ACC-7)."""
+    prefixes = {t.split(".")[0] for t in changed if t.startswith(QB_ADDRESS_PREFIXES)}
+    return list(dict.fromkeys([*changed, *(t for t in targets if t.split(".")[0] in prefixes)]))
 
 
 def _customer_payload(row: dict, targets: list[str], parent_qb_id, *, sparse: bool = False) -> dict:
@@ -546,22 +665,50 @@ class CustomerInputs:
     terms: dict[str, str]
     unlinked_names: frozenset[str] = frozenset()
     qb_read_at: str | None = None
+    people: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PEOPLE_COLUMNS))
+    ticked_contacts: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["Id", "AccountId"]))
+
+
+def case_only_difference(sf_name, qb_name) -> bool:
+    """R-ACC-11: two names QuickBooks takes for the same (``name_key``) that are not written
+    the same."""
+    return (not missing(sf_name) and not missing(qb_name) and str(sf_name) != str(qb_name)
+            and name_key(sf_name) == name_key(qb_name))
+
+
+def same_name_link(account_id, account_name, customer_id, customer_name) -> str:
+    """The R-ACC-11 warning for linking an Account to a customer whose name differs only in
+    case or surrounding spaces: it names both records."""
+    return (f"Salesforce Account {account_id} {str(account_name)!r} is linked to QuickBooks customer "
+            f"{customer_id} {str(customer_name)!r}: the names differ only in case or surrounding spaces, which "
+            "QuickBooks takes for the same name (R-ACC-11); if they are different companies, rename one and "
+            "clear the Account's External Account ID")
 
 
 def linked_by_load(clashes: pd.DataFrame, qb: pd.DataFrame, creates: pd.DataFrame) -> pd.DataFrame:
     """Name clashes (a new customer named like an unlinked Account) whose Account is sent to
     QuickBooks in the same run are no one's to fix: QuickBooks refuses that create as a duplicate
-    name and the load links the Account to this customer (R-GEN-3). Those become INFO."""
+    name and the load links the Account to this customer (R-GEN-3). Those become INFO: when the
+    two names differ in case or surrounding spaces, the load's link is the WARNING naming both
+    records (R-ACC-11, ``steps.customers._adopt_duplicates``), once."""
     if clashes.empty or creates.empty:
         return clashes
-    created = {name_key(json.loads(p).get("DisplayName")) for p in creates["payload"]}
+    created = {name_key(json.loads(p).get("DisplayName")): (k, json.loads(p).get("DisplayName"))
+               for k, p in zip(creates["key"], creates["payload"], strict=True)}
     names = qb.assign(_id=qb["Id"].astype(str)).set_index("_id")["DisplayName"]
-    linking = clashes["key"].str.removeprefix("QB:").map(names).map(
-        lambda n: not missing(n) and name_key(n) in created).astype(bool)
     out = clashes.copy()
-    out.loc[linking, "level"] = INFO
-    out.loc[linking, "reason"] = ("an unlinked Salesforce Account of the same name is sent to QuickBooks in "
-                                  "this run; QuickBooks refuses it as a duplicate and the load links the two")
+    for i, key in enumerate(out["key"]):
+        customer_id = str(key).removeprefix("QB:")
+        customer_name = names.get(customer_id)
+        if missing(customer_name) or name_key(customer_name) not in created:
+            continue
+        account_id, account_name = created[name_key(customer_name)]
+        case = " (the names differ in case or spaces: the load warns, R-ACC-11)" if case_only_difference(
+            account_name, customer_name) else ""
+        out.loc[out.index[i], "level"] = INFO
+        out.loc[out.index[i], "reason"] = (
+            f"the unlinked Salesforce Account {account_id} of the same name is sent to QuickBooks in this run; "
+            f"QuickBooks refuses it as a duplicate and the load links the two{case}")
     return out
 
 
@@ -580,28 +727,41 @@ def plan_customers(
         limits=limits.get("customer_to_account"), read_at=inputs.qb_read_at,
     )
     clashing = set(clashes["key"].str.removeprefix("QB:"))
-    plan.contacts, contact_skips = plan_contacts_from_qb(
+    plan.contacts, plan.contact_releases, contact_skips = plan_contacts_from_qb(
         qb[~isin(qb["Id"].astype(str), clashing)], inputs.sf_linked, maps.get("customer_to_contact"),
-        limits=limits.get("customer_to_contact"), read_at=inputs.qb_read_at,
+        limits=limits.get("customer_to_contact"), read_at=inputs.qb_read_at, people=inputs.people,
     )
     plan.skip(contact_skips)
+    # Pairs whose QuickBooks values this run copies to Salesforce: nothing this run read from
+    # QuickBooks goes back to it (QuickBooks wins; no flip-flop, R-ACC-5, R-ACC-10).
+    copied = set(plan.accounts.get(ACCOUNT_EXT_ID, pd.Series(dtype="object")).astype(str)) | set(
+        plan.contacts.get("customer_id", pd.Series(dtype="object")).astype(str))
 
     sf, sf_skips = sf_accounts_to_sync(inputs.sf_changed, prefs)
     plan.skip(sf_skips)
     creates, updates, skipped, notes = plan_customers_from_sf(
         sf, inputs.qb_linked, inputs.terms, prefs, maps.get("account_to_customer"),
-        limits=limits.get("account_to_customer"),
+        limits=limits.get("account_to_customer"), copied=frozenset(copied),
     )
     plan.customer_creates, plan.customer_updates = creates, updates
     plan.skip(linked_by_load(clashes, qb, creates))
     plan.skip(skipped)
     plan.note(notes)
-    unfit = plan.skips["reason"].str.contains(UNFIT, regex=False).fillna(False)
-    plan.retry = sorted(set(plan.skips.loc[unfit.astype(bool), "key"].str.removesuffix(" contact")))
+    # Read again next run (R-GEN-5): records held back by a value their target cannot take
+    # whole, and every record skipped with a warning (a person may fix it; retries space out
+    # to daily while it keeps failing, R-GEN-9).
+    unfit = plan.skips["reason"].str.contains(UNFIT, regex=False).fillna(False).astype(bool)
+    warned = (plan.skips["level"] == WARNING).fillna(False).astype(bool)
+    plan.retry = sorted(set(plan.skips.loc[unfit | warned, "key"].str.removesuffix(" contact")))
     failed_keys = set(plan.skips.loc[plan.skips["level"] == WARNING, "key"])
     ticked = is_true(inputs.sf_changed["Sync_Me__c"])
     plan.clear_sync_me = [
         key for key in inputs.sf_changed.loc[ticked, "Id"] if key not in failed_keys
+    ]
+    # A ticked Contact replays its Account (R-GEN-9): cleared when the Account went through.
+    plan.clear_contact_sync_me = [
+        str(c) for c, a in zip(inputs.ticked_contacts["Id"], inputs.ticked_contacts["AccountId"], strict=True)
+        if str(a) not in failed_keys
     ]
     return plan
 

@@ -41,7 +41,15 @@ from sfqb.areas.opportunities import CENT, EXT_TXN, line_external_id
 from sfqb.areas.transactions import Sameness, normalised
 from sfqb.extract.frames import isin, json_records, json_value, missing, plain_values, records
 from sfqb.mapping.maps import FieldMap, apply_map, default_map
-from sfqb.outcomes import INFO, WARNING, empty_skips, skips
+from sfqb.outcomes import (
+    INFO,
+    SF_INVOICE,
+    SF_INVOICE_ITEM,
+    SF_INVOICE_LINK,
+    WARNING,
+    empty_skips,
+    skips,
+)
 
 AREA = "invoices"
 ENTITY = "Invoice"
@@ -435,7 +443,7 @@ def plan_invoices(
         skips(
             [invoice_key(i) for i in gone],
             "deleted in QuickBooks before it was ever synced: nothing to mark in Salesforce",
-            INFO,
+            INFO, record=SF_INVOICE,
         )
     )
 
@@ -458,7 +466,7 @@ def plan_invoices(
                 ],
                 dtype="object",
             ),
-            WARNING,
+            WARNING, record=SF_INVOICE,
         )
     )
     retry |= set(no_account[EXT_INVOICE])
@@ -481,7 +489,7 @@ def plan_invoices(
                 ],
                 dtype="object",
             ),
-            WARNING,
+            WARNING, record=SF_INVOICE_ITEM,
         )
     )
     retry |= set(no_product["invoice_id"])
@@ -655,4 +663,4 @@ def _plan_links(
                 "placeholder": invoice_id,
             }
         )
-    found.append(skips(taken_keys, pd.Series(taken_reasons, dtype="object"), WARNING))
+    found.append(skips(taken_keys, pd.Series(taken_reasons, dtype="object"), WARNING, record=SF_INVOICE_LINK))

@@ -15,7 +15,7 @@ import pandas as pd
 
 from sfqb.extract.frames import missing, records
 from sfqb.mapping.maps import apply_map, default_map
-from sfqb.outcomes import INFO, SKIP_COLUMNS, WARNING, empty_skips, skips
+from sfqb.outcomes import INFO, SF_PRODUCT, SKIP_COLUMNS, WARNING, empty_skips, skips
 
 AREA = "items"
 QB_STREAM = "quickbooks.Item"
@@ -41,7 +41,7 @@ def items_to_sync(items: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return items[supported], skips(
         "QB:" + bad["Id"].astype(str),
         "item type " + bad["Type"].astype(str).map(repr) + " is not synced to Salesforce (R-ITM-3)",
-        INFO,
+        INFO, record=SF_PRODUCT,
     )
 
 
@@ -142,7 +142,7 @@ def plan_items(
             plan.prices.append({"item_id": item_id, "product_id": product_id, "entry_id": str(entry["Id"]),
                                 "UnitPrice": str(amount), "IsActive": active})
     if skipped:
-        found.append(pd.DataFrame(skipped, columns=SKIP_COLUMNS).astype("string"))
+        found.append(pd.DataFrame(skipped, columns=SKIP_COLUMNS[:3]).assign(record=SF_PRODUCT).astype("string"))
     frames = [f for f in found if len(f)]
     plan.skips = pd.concat(frames, ignore_index=True) if frames else empty_skips()
     return plan

@@ -22,6 +22,8 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from sfqb.records import NOTE_KIND, warning
+
 if TYPE_CHECKING:  # the DAG file imports this module's constants: no pandas at parse time
     import pandas as pd
 
@@ -199,7 +201,7 @@ def progress_line(
     )
 
 
-def grouped_warnings(notes: pd.DataFrame) -> list[str]:
+def grouped_warnings(notes: pd.DataFrame) -> list[dict]:
     """The invoice plan's per-record notes folded into one warning per distinct reason (one per
     missing Product, one per customer without an Account: R-MIG-4), with how many records and
     the first few keys. A history of 100k invoices with one item missing its Product is one
@@ -210,7 +212,8 @@ def grouped_warnings(notes: pd.DataFrame) -> list[str]:
     for reason, group in notes.groupby("reason", sort=True):
         keys = list(group["key"].astype(str))
         listed = ", ".join(keys[:SAMPLE_KEYS]) + (", ..." if len(keys) > SAMPLE_KEYS else "")
-        out.append(f"{AREA}: {reason} ({len(keys)} record{'' if len(keys) == 1 else 's'}: {listed})")
+        out.append(warning(AREA, "", f"{reason} ({len(keys)} record{'' if len(keys) == 1 else 's'}: {listed})",
+                           NOTE_KIND))
     return out
 
 

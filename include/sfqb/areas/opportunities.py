@@ -24,7 +24,7 @@ import pandas as pd
 from sfqb.extract.frames import is_true, isin, isna, missing, records
 from sfqb.mapping.coerce import fit
 from sfqb.mapping.maps import FieldMap, apply_map, default_map
-from sfqb.outcomes import INFO, WARNING, empty_skips, skips
+from sfqb.outcomes import INFO, QB_TRANSACTION, WARNING, empty_skips, skips
 
 AREA = "opportunities"
 SF_STREAM = "salesforce.Opportunity"
@@ -276,7 +276,8 @@ def plan_opportunities(
     opps, lines = inputs.opportunities, inputs.lines
     notes: list[str] = []
     blocked = eligibility(opps, lines, online=online, inactive_customers=frozenset(inputs.inactive_customers))
-    found = [skips(group["key"], group["reason"], level) for level, group in blocked.groupby("level")]
+    found = [skips(group["key"], group["reason"], level, record=QB_TRANSACTION)
+             for level, group in blocked.groupby("level")]
     retry = list(blocked.loc[blocked["retry"].astype(bool), "key"])
     ready = opps[~isin(opps["Id"].astype(str), set(blocked["key"].tolist()))]
 
@@ -339,7 +340,8 @@ def plan_opportunities(
                      "payload": json.dumps(header, default=str),
                      "line_ids": json.dumps([str(line_rows[i]["Id"]) for i in own])})
     if problems:
-        found.append(skips([k for k, _ in problems], pd.Series([r for _, r in problems]), WARNING))
+        found.append(skips([k for k, _ in problems], pd.Series([r for _, r in problems]), WARNING,
+                           record=QB_TRANSACTION))
         retry += [k for k, _ in problems]
     return OpportunityPlan(
         creates=pd.DataFrame(rows, columns=CREATE_COLUMNS),

@@ -82,6 +82,15 @@ class Reconciliation:
     def count(self, name: str, value: int) -> None:
         self.counts[name] = self.counts.get(name, 0) + int(value)
 
+    def findings(self) -> list[dict]:
+        """One warning per differing record (``outcomes.warning``, kind ``check``): its identity
+        is the record and the check, so a difference that persists is one standing warning and a
+        new one is new (R-OPS-3)."""
+        from sfqb.records import CHECK_KIND, warning
+
+        return [warning(AREA, key, f"{check}: {CHECKS.get(check, check)}", CHECK_KIND)
+                for check, keys in self.differences.items() for key in keys]
+
     def warnings(self, listed: int = LISTED) -> list[str]:
         """One WARNING line per check with differences: what it means, then at most ``listed``
         record keys and "and N more"."""

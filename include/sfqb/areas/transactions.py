@@ -33,7 +33,7 @@ from sfqb.areas.opportunities import ONLINE_TYPES as ENTITY_BY_TYPE
 from sfqb.extract.frames import isin, json_value, missing, records, types_of
 from sfqb.mapping.coerce import fit
 from sfqb.mapping.maps import FieldMap, apply_map, default_map
-from sfqb.outcomes import WARNING, empty_skips, skips
+from sfqb.outcomes import SF_OPPORTUNITY, SF_OPPORTUNITY_PRODUCT, WARNING, empty_skips, skips
 
 AREA = "transactions"
 ENTITIES = ("Invoice", "SalesReceipt")
@@ -360,7 +360,7 @@ def link_transactions(
         )
     ]
     return pairs[matches].reset_index(drop=True), skips(
-        wrong["key"], pd.Series(reasons, dtype="object"), WARNING
+        wrong["key"], pd.Series(reasons, dtype="object"), WARNING, record=SF_OPPORTUNITY
     )
 
 
@@ -508,7 +508,7 @@ def plan_lines(
                 skips(
                     rows["line_key"],
                     reason if isinstance(reason, str) else pd.Series(reason, dtype="object"),
-                    WARNING,
+                    WARNING, record=SF_OPPORTUNITY_PRODUCT,
                 )
             )
             plan.retry.extend(retry_id(k) for k in rows["key"])
@@ -652,7 +652,7 @@ def plan_lines(
                 f"Opportunity Product {row['Id']} (Product {row['Product2Id']}) has no External Line "
                 f"ID and no line of {key} has its Product: left as it is (delete it, or add the line "
                 "in QuickBooks)",
-                WARNING,
+                WARNING, record=SF_OPPORTUNITY_PRODUCT,
             )
         )
     frames = [f for f in found if len(f)]
@@ -726,7 +726,7 @@ def amount_notes(pairs: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
                 "or lines without an item): the Opportunity Amount, the sum of its products, will not "
                 "equal the QuickBooks total (R-OPP-7)"
             )
-    return skips(keys, pd.Series(reasons, dtype="object"), WARNING)
+    return skips(keys, pd.Series(reasons, dtype="object"), WARNING, record=SF_OPPORTUNITY)
 
 
 def plan_transactions(
@@ -749,9 +749,10 @@ def plan_transactions(
     _, unfit = fit(apply_map(pairs, header_map), limits.get(HEADER_MAP, {}))
     want = wanted_lines(pairs, inputs.lines, inputs.item_products, line_map)
     _, line_unfit = fit(want, limits.get(LINE_MAP, {}))
-    unfit_skips = pd.concat([skips(pairs.loc[unfit.notna(), "key"], unfit[unfit.notna()], WARNING),
+    unfit_skips = pd.concat([skips(pairs.loc[unfit.notna(), "key"], unfit[unfit.notna()], WARNING,
+                                   record=SF_OPPORTUNITY),
                              skips(want.loc[line_unfit.notna(), "line_key"], line_unfit[line_unfit.notna()],
-                                   WARNING)], ignore_index=True)
+                                   WARNING, record=SF_OPPORTUNITY_PRODUCT)], ignore_index=True)
     held = set(pairs.loc[unfit.notna(), "key"]) | set(want.loc[line_unfit.notna(), "key"])
     pairs = pairs[~isin(pairs["key"], held)]
     want = want[~isin(want["key"], held)]

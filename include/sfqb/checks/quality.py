@@ -1,8 +1,7 @@
 """Data-quality expectations on what the areas extract (great-expectations, SPEC R-GEN-5).
 
-A failed expectation is not a reason to stop a run: it is a WARNING that names the offending
-records and what a person should do, logged by the area's plan task and listed in the run
-summary. Nothing is checked (and GX is not imported) when there is nothing to check.
+A failed expectation is not a reason to stop a run: it is a WARNING per offending record,
+saying what a person should do, logged by the area's plan task and listed in the run summary. Nothing is checked (and GX is not imported) when there is nothing to check.
 """
 
 from __future__ import annotations
@@ -13,16 +12,11 @@ import pandas as pd
 
 from sfqb.checks.gx import Check, failures
 from sfqb.extract.frames import missing
+from sfqb.outcomes import CHECK_KIND, warning, warning_line
 
 log = logging.getLogger(__name__)
 
 MAX_LISTED = 20
-
-
-def _listed(rows: pd.DataFrame, label) -> str:
-    shown = [label(r) for r in rows.head(MAX_LISTED).itertuples()]
-    more = len(rows) - len(shown)
-    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
 
 
 def _name_key(values: pd.Series) -> pd.Series:
@@ -30,52 +24,61 @@ def _name_key(values: pd.Series) -> pd.Series:
     return values.map(lambda v: None if missing(v) else str(v).strip().casefold())
 
 
-def _customer(r) -> str:
-    return f"QB:{r.Id} ({r.DisplayName!r})" if isinstance(r.DisplayName, str) else f"QB:{r.Id}"
+def _twins(rows: pd.DataFrame, name: str) -> list[str]:
+    """Per failing row of a uniqueness check, the other records with the same name key."""
+    out = []
+    for row in rows.itertuples():
+        others = rows[(rows["name_key"] == row.name_key) & (rows["Id"] != row.Id)].head(MAX_LISTED)
+        out.append(", ".join(f"QB:{o.Id} ({getattr(o, name)!r})" for o in others.itertuples()))
+    return out
 
 
-def _item(r) -> str:
-    return f"QB:{r.Id} ({r.FullyQualifiedName!r})" if isinstance(r.FullyQualifiedName, str) else f"QB:{r.Id}"
-
-
+# Each check explains a failure with one sentence per failing row, in the rows' order: the
+# warning is that record's (R-GEN-5: it names the record), so it resolves when the record is
+# read again and passes (R-OPS-3).
 CUSTOMER_CHECKS = [
     Check("ExpectColumnValuesToNotBeNull", {"column": "DisplayName"}, lambda rows: [
-        f"QuickBooks customers without a display name: {_listed(rows, _customer)}: their Accounts get no "
-        "name; give each customer a display name in QuickBooks"]),
+        "data quality: the QuickBooks customer has no display name: its Account gets no name; give it a "
+        "display name in QuickBooks"] * len(rows)),
     Check("ExpectColumnValuesToBeUnique", {"column": "name_key"}, lambda rows: [
-        f"QuickBooks customers whose display names differ only in case or spaces: {_listed(rows, _customer)}: "
-        "their Accounts will be hard to tell apart; rename one in QuickBooks"]),
+        f"data quality: the QuickBooks customer's display name differs only in case or spaces from {t}: "
+        "their Accounts will be hard to tell apart; rename one in QuickBooks" for t in _twins(rows, "DisplayName")]),
 ]
 
 ITEM_CHECKS = [
     Check("ExpectColumnValuesToNotBeNull", {"column": "FullyQualifiedName"}, lambda rows: [
-        f"QuickBooks items without a name: {_listed(rows, _item)}: their Products get no Product Code"]),
+        "data quality: the QuickBooks item has no name: its Product gets no Product Code"] * len(rows)),
     Check("ExpectColumnValuesToBeUnique", {"column": "name_key"}, lambda rows: [
-        f"QuickBooks items whose names differ only in case or spaces: {_listed(rows, _item)}: opportunity "
-        "lines that find items by Product Code (R-ITM-5) may pick the wrong one; rename one in QuickBooks"]),
+        f"data quality: the QuickBooks item's name differs only in case or spaces from {t}: opportunity "
+        "lines that find items by Product Code (R-ITM-5) may pick the wrong one; rename one in QuickBooks"
+        for t in _twins(rows, "FullyQualifiedName")]),
     Check("ExpectColumnValuesToBeBetween", {"column": "price", "min_value": 0}, lambda rows: [
-        f"QuickBooks items with a negative price: {_listed(rows, _item)}: the standard price book gets the "
-        "negative price; check the items in QuickBooks"]),
+        f"data quality: the QuickBooks item {r.FullyQualifiedName!r} has a negative price "
+        f"({r.price}): the standard price book gets it; check the item in QuickBooks" for r in rows.itertuples()]),
 ]
 
 
-def _warn(area: str, frame: pd.DataFrame, checks: list[Check], suite: str) -> list[str]:
+def _warn(area: str, frame: pd.DataFrame, checks: list[Check], suite: str) -> list[dict]:
+    """One WARNING per failing record and check, keyed ``QB:<Id>``."""
     if frame.empty:
         return []
-    lines = [f"{area}: data quality: {m}" for f in failures(frame, checks, suite=suite) for m in f.messages()]
-    for line in lines:
-        log.warning("%s", line)
-    return lines
+    found = []
+    for failure in failures(frame, checks, suite=suite):
+        for record_id, reason in zip(failure.rows["Id"], failure.messages(), strict=True):
+            found.append(warning(area, f"QB:{record_id}", reason, CHECK_KIND))
+    for entry in found:
+        log.warning("%s", warning_line(entry))
+    return found
 
 
-def customer_warnings(area: str, customers: pd.DataFrame) -> list[str]:
+def customer_warnings(area: str, customers: pd.DataFrame) -> list[dict]:
     """QuickBooks customers read this run: display names present and unique ignoring case."""
     frame = customers[["Id", "DisplayName"]].copy()
     frame["name_key"] = _name_key(frame["DisplayName"])
     return _warn(area, frame, CUSTOMER_CHECKS, "quickbooks_customers")
 
 
-def item_warnings(area: str, items: pd.DataFrame) -> list[str]:
+def item_warnings(area: str, items: pd.DataFrame) -> list[dict]:
     """QuickBooks items read this run: names present and unique ignoring case, prices >= 0."""
     frame = items[["Id", "FullyQualifiedName"]].copy()
     frame["name_key"] = _name_key(frame["FullyQualifiedName"])

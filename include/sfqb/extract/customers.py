@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from sfqb.areas.customers import ACCOUNT_EXT_ID
+from sfqb.areas.customers import ACCOUNT_EXT_ID, CONTACT_EXT_ID
 from sfqb.extract import soql
 from sfqb.extract.frames import add_address_columns, isin, records_frame
 from sfqb.windows import Window
@@ -71,15 +71,33 @@ def _with_contacts(sf, accounts: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def sf_changed_accounts(sf, window: Window | None, retry_ids: Iterable[str] = ()) -> pd.DataFrame:
+def ticked_contacts(sf) -> pd.DataFrame:
+    """Contacts a user ticked Sync_Me__c on (R-GEN-9): frame[Id, AccountId]. A ticked Contact
+    replays its Account: its billing Contact's values go to QuickBooks with it."""
+    return records_frame(sf.query(soql.select("Contact", ["Id", "AccountId"], where=soql.eq("Sync_Me__c", True))),
+                         ["Id", "AccountId"])
+
+
+def sf_changed_accounts(sf, window: Window | None, retry_ids: Iterable[str] = (), *,
+                        ticked_contact_accounts: Iterable[str] = (), waiting: Iterable[str] = (),
+                        qualifying: str | None = None) -> pd.DataFrame:
     """Accounts to consider for SF -> QB: changed in ``window`` (None: no window this run),
-    reached through an opportunity won or a billing Contact changed in it, ticked Sync_Me__c,
-    or failed last run (``retry_ids``); with HasWonOpportunity and BillingContact.* columns."""
+    reached through an opportunity won or a billing Contact changed in it, ticked Sync_Me__c
+    (on the Account or on one of its Contacts: ``ticked_contact_accounts``), or failed last run
+    (``retry_ids``); with HasWonOpportunity and BillingContact.* columns.
+
+    ``waiting``: Accounts that failed several runs in a row and whose retry is not due yet: a
+    ticked one waits too (unless it changed in the window), so a record that keeps failing is
+    not re-read every run (R-GEN-9, R-GEN-5). ``qualifying`` (the first run, R-GEN-6): also
+    every Account it names, a condition (``first_run_condition``), whatever its age."""
     changed: list[dict] = []
     won: set[str] = set()
     contact_changed: set[str] = set()
+    if qualifying is not None:
+        changed = list(sf.query(soql.select("Account", ACCOUNT_FIELDS, where=qualifying)))
+        log.info("Salesforce: first run: %d Accounts qualify (R-ACC-1), whatever their age", len(changed))
     if window is not None:
-        changed = list(sf.query_window("Account", ACCOUNT_FIELDS, window.start, window.end))
+        changed += list(sf.query_window("Account", ACCOUNT_FIELDS, window.start, window.end))
         won = {
             r["AccountId"] for r in sf.query_window(
                 "Opportunity", ["AccountId"], window.start, window.end, where=soql.eq("IsWon", True)
@@ -92,8 +110,15 @@ def sf_changed_accounts(sf, window: Window | None, retry_ids: Iterable[str] = ()
             ) if r.get("AccountId")
         }
     ticked = list(sf.query(soql.select("Account", ACCOUNT_FIELDS, where=soql.eq("Sync_Me__c", True))))
+    in_window = {r["Id"] for r in changed}
+    waiting = set(waiting) - in_window
+    held = [r["Id"] for r in ticked if r["Id"] in waiting] + sorted(set(ticked_contact_accounts) & waiting)
+    if held:
+        log.info("Salesforce: %d Accounts ticked Sync Me (or with a ticked Contact) failed several runs in a "
+                 "row and wait for their next retry: %s", len(held), ", ".join(held[:20]))
+    ticked = [r for r in ticked if r["Id"] not in waiting]
     known = {r["Id"] for r in changed + ticked}
-    wanted = (won | contact_changed | set(retry_ids)) - known
+    wanted = (won | contact_changed | set(retry_ids) | (set(ticked_contact_accounts) - waiting)) - known
     more = list(sf.query_in("Account", ACCOUNT_FIELDS, "Id", sorted(wanted)))
     accounts = records_frame(_dedupe(changed + ticked + more), ACCOUNT_FIELDS)
     if accounts.empty:
@@ -111,6 +136,22 @@ def sf_changed_accounts(sf, window: Window | None, retry_ids: Iterable[str] = ()
         len(changed), window, len(ticked), len(more),
     )
     return _with_contacts(sf, accounts)
+
+
+def first_run_condition(all_accounts: bool) -> str:
+    """The first run's Accounts (R-GEN-6, R-ACC-1): those with a closed/won Opportunity, or
+    every Account with ``sync_accounts_without_won_opportunities``."""
+    return "Id != null" if all_accounts else soql.in_select("Id", "Opportunity", "AccountId", soql.eq("IsWon", True))
+
+
+def people(sf, account_ids: Iterable[str], customer_ids: Iterable[str]) -> pd.DataFrame:
+    """The Contacts the contact plan needs (R-ACC-10): those of ``account_ids`` (where a person
+    must be found by name) and those linked to ``customer_ids`` (External_Contact_ID__c)."""
+    from sfqb.areas.customers import PEOPLE_COLUMNS
+
+    rows = list(sf.query_in("Contact", PEOPLE_COLUMNS, "AccountId", account_ids))
+    rows += sf.query_in("Contact", PEOPLE_COLUMNS, CONTACT_EXT_ID, customer_ids)
+    return records_frame(_dedupe(rows), PEOPLE_COLUMNS)
 
 
 def sf_accounts_linked_to(sf, qb_ids: Iterable[str]) -> pd.DataFrame:

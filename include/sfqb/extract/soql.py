@@ -121,6 +121,13 @@ def in_list(name: str, values: Iterable[object]) -> str:
     return f"{field(name)} IN ({', '.join(items)})"
 
 
+def in_select(name: str, sobject: str, selected: str, where: Sequence[str] | str | None = None) -> str:
+    """A semi-join: ``name IN (SELECT selected FROM sobject [WHERE ...])`` (``selected`` an Id or
+    reference field), e.g. the Accounts that have a won Opportunity."""
+    inner = select(sobject, [selected], where)
+    return f"{field(name)} IN ({inner})"
+
+
 def window(start: dt.datetime, end: dt.datetime, field_name: str = "SystemModstamp") -> str:
     """The half-open window ``[start, end)`` on a datetime field.
 

@@ -76,6 +76,13 @@ def due_retries(run: dict, stream: str, state: SyncState) -> list[str]:
     return state.retries(stream, at=_instant(run["upper_bound"]))
 
 
+def waiting_retries(run: dict, stream: str, state: SyncState) -> set[str]:
+    """The stream's records that failed several runs in a row and whose next retry is not due
+    at this run's upper bound: a record ticked Sync Me among them waits too (R-GEN-9), unless it
+    changed (its window reads it)."""
+    return set(state.retries(stream)) - set(due_retries(run, stream, state))
+
+
 def run_windows(run: dict, streams: list[str], state: SyncState) -> dict[str, dict | None]:
     """The window of each stream for this run (``Window.to_xcom()``, or None: nothing to read).
 
@@ -130,3 +137,28 @@ def commit_area(run: dict, extracted: dict, report: dict, state: SyncState | Non
         state.save_retries(stream, ids, run_id=run["run_id"], at=_instant(run["upper_bound"]))
     return commit_windows(run, extracted["windows"], state)
 
+
+
+def track_warnings(run: dict, report: dict, state: SyncState | None = None, *, complete: bool = False,
+                   save: bool = True) -> dict:
+    """Give an area report's warnings their identity and state (R-OPS-3, ``sfqb.warning_state``):
+    save the area's open warnings and return the report as the summary carries it (warnings
+    classified new / standing / resolved, each list capped). ``complete``: the area looked at
+    everything this run; ``save`` False (a dry run) classifies without saving. A backfill or
+    resync run tracks like any other: what it found is true."""
+    from sfqb import warning_state
+
+    state = state or sync_state()
+    area = report["area"]
+    considered = report.get("considered")
+    saved, listed = warning_state.track(
+        report.get("warnings") or [], state.warnings(area), run_id=run["run_id"],
+        now=dt.datetime.now(dt.UTC), considered=set(considered or ()),
+        complete=complete or bool(report.get("complete")))
+    if save:
+        state.save_warnings(area, saved)
+    out = warning_state.apply_to_report(report, listed)
+    counts = out["warning_counts"]
+    log.info("%s: warnings: %d new, %d standing, %d resolved", area, counts[warning_state.NEW],
+             counts[warning_state.STANDING], counts[warning_state.RESOLVED])
+    return out

@@ -6,6 +6,7 @@ Keys in outcomes: a Salesforce Account Id for SF -> QB writes, ``QB:<Id>`` for Q
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from collections import Counter
@@ -17,19 +18,29 @@ import pandas as pd
 from sfqb.areas import customers as rules
 from sfqb.checks.quality import customer_warnings
 from sfqb.extract import customers as ex
-from sfqb.extract.frames import isna, missing
+from sfqb.extract.frames import isin, isna, missing
 from sfqb.hooks.errors import DuplicateNameError
 from sfqb.hooks.parallel import on_second_thread
+from sfqb.hooks.progress import Progress
 from sfqb.load import describe_issues, sf_datetime, sf_outcomes
 from sfqb.mapping.coerce import limits_for
 from sfqb.outcomes import (
     CREATED,
     FAILED,
+    NOTE_KIND,
+    QB_CUSTOMER,
+    RECOVERED,
+    SF_ACCOUNT,
+    SF_CONTACT,
     UPDATED,
     add_warnings,
     area_report,
     log_problems,
+    outcome,
     outcomes,
+    warning,
+    warning_line,
+    warnings_of,
 )
 from sfqb.steps.common import (
     due_retries,
@@ -38,6 +49,7 @@ from sfqb.steps.common import (
     run_windows,
     salesforce_hook,
     sync_state,
+    waiting_retries,
 )
 from sfqb.windows import Window
 
@@ -84,12 +96,37 @@ def _qb_customers_by_id(qb, ids) -> list[dict]:
     return list(qb.query_in("Customer", "Id", ids, include_inactive=True))
 
 
+def _all_active_customers(qb) -> list[dict]:
+    """Every active QuickBooks customer (the first run, R-GEN-6), with progress in the log: a
+    company of 100k customers is 100 pages."""
+    total = qb.count("Customer")
+    log.info("customers: first run: reading all %d active QuickBooks customers, whatever their age (R-GEN-6)",
+             total)
+    progress = Progress("QuickBooks customers read", batches=max(1, -(-total // 1000)), records=total,
+                        logger=log)
+    out: list[dict] = []
+    for record in qb.query_all("Customer"):
+        out.append(record)
+        if len(out) % 1000 == 0:
+            progress.step(1000)
+    if len(out) % 1000 or not out:
+        progress.step(len(out) % 1000)
+    return out
+
+
 def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
-    """Both systems' changes in this run's windows, plus what the plan compares them with."""
+    """Both systems' changes in this run's windows, plus what the plan compares them with.
+
+    The area's first run (``FIRST_EXPORT`` not done) considers every active QuickBooks customer
+    and every Salesforce Account that qualifies (R-ACC-1) whatever their age (R-GEN-6: customers
+    are master data); later runs read the changes since the watermarks."""
     sf, qb, state = sf or salesforce_hook(), qb or quickbooks_hook(), state or sync_state()
     windows = run_windows(run, [QB_STREAM, SF_STREAM], state)
     sf_window = Window.from_xcom(windows[SF_STREAM]) if windows[SF_STREAM] else None
     sf_retries = due_retries(run, SF_STREAM, state)
+    waiting = waiting_retries(run, SF_STREAM, state)
+    prefs = preferences(run)
+    first = state.first_run_done(rules.FIRST_EXPORT) is None
     maps = customer_maps(run)
     account_fields, contact_fields = extra_fields(maps)
 
@@ -97,20 +134,31 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
         accounts = with_fields(sf, accounts, "Account", account_fields, "Id")
         return with_fields(sf, accounts, "Contact", contact_fields, "BillingContact.Id", "BillingContact.")
 
+    def read_salesforce() -> tuple[pd.DataFrame, pd.DataFrame]:
+        ticked = ex.ticked_contacts(sf)
+        accounts = ex.sf_changed_accounts(
+            sf, sf_window, sf_retries, ticked_contact_accounts=ticked["AccountId"].dropna().astype(str),
+            waiting=waiting,
+            qualifying=ex.first_run_condition(prefs.sync_accounts_without_won_opportunities) if first else None)
+        held = isin(ticked["AccountId"].astype(str), waiting - set(accounts["Id"].astype(str)))
+        return complete(accounts), ticked[~held]
+
     # The two windows are independent: Salesforce's is read on a second thread while
     # QuickBooks' pages come in (each hook used by one thread at a time).
     with ThreadPoolExecutor(1, thread_name_prefix="sfqb-customers-sf") as pool:
-        changed_accounts = on_second_thread(
-            pool, lambda: complete(ex.sf_changed_accounts(sf, sf_window, sf_retries)), connect=(sf,))
+        changed_accounts = on_second_thread(pool, read_salesforce, connect=(sf,))
         qb_records: list[dict] = []
         mark = len(qb.clock.seen)  # Last_Sync_Date__c of what this run copies: from here (sync_stamps)
+        if first:
+            qb_records = _all_active_customers(qb)
         if windows[QB_STREAM]:
             window = Window.from_xcom(windows[QB_STREAM])
-            qb_records = list(qb.query_window("Customer", window.start, window.end, include_inactive=True))
+            qb_records += qb.query_window("Customer", window.start, window.end, include_inactive=True)
+        qb_records = list({str(r["Id"]): r for r in qb_records}.values())
         qb_records += _qb_customers_by_id(qb, set(due_retries(run, QB_STREAM, state)) - {r["Id"] for r in qb_records})
         qb_changed = ex.qb_customer_frame(qb_records)
         read_at = qb.clock.first_since(mark)
-        sf_changed = changed_accounts.result()
+        sf_changed, ticked_contacts = changed_accounts.result()
     sf_linked = complete(ex.sf_accounts_linked_to(sf, qb_changed["Id"]))
     linked_ids = sf_changed.loc[~isna(sf_changed[rules.ACCOUNT_EXT_ID]), rules.ACCOUNT_EXT_ID]
     qb_linked = ex.qb_customer_frame(_qb_customers_by_id(qb, linked_ids))
@@ -118,12 +166,15 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
     unlinked_names = ex.unlinked_account_names(
         sf, set(qb_changed.loc[~qb_changed["Id"].isin(sf_linked[rules.ACCOUNT_EXT_ID]), "DisplayName"].dropna())
     )
+    people = ex.people(sf, rules.people_to_look_up(qb_changed, sf_linked, maps["customer_to_contact"]),
+                       qb_changed.loc[~isna(qb_changed["FamilyName"]), "Id"].astype(str))
     log.info(
-        "customers: %d QuickBooks customers and %d Salesforce accounts to consider",
-        len(qb_changed), len(sf_changed),
+        "customers: %d QuickBooks customers and %d Salesforce accounts to consider%s",
+        len(qb_changed), len(sf_changed), " (first run: all of them)" if first else "",
     )
     return {
         "windows": windows,
+        "first_export": first,
         "qb_changed": qb_changed,
         "sf_changed": sf_changed,
         "sf_linked": sf_linked,
@@ -132,6 +183,8 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
         "unlinked_names": sorted(unlinked_names),
         "limits": limits_for(maps.values(), sf.describe),
         "qb_read_at": read_at.isoformat() if read_at else None,
+        "people": people,
+        "ticked_contacts": ticked_contacts,
     }
 
 
@@ -145,6 +198,8 @@ def plan(run: dict, extracted: dict) -> dict:
         terms=extracted["terms"],
         unlinked_names=frozenset(extracted.get("unlinked_names", [])),
         qb_read_at=extracted.get("qb_read_at"),
+        people=extracted.get("people", pd.DataFrame(columns=rules.PEOPLE_COLUMNS)),
+        ticked_contacts=extracted.get("ticked_contacts", pd.DataFrame(columns=["Id", "AccountId"])),
     )
     prefs = preferences(run)
     if prefs.is_online:
@@ -163,20 +218,21 @@ def plan(run: dict, extracted: dict) -> dict:
     return {
         "accounts": result.accounts,
         "contacts": result.contacts,
+        "contact_releases": result.contact_releases,
         "customer_creates": result.customer_creates,
         "customer_updates": result.customer_updates,
         "clear_sync_me": list(result.clear_sync_me),
+        "clear_contact_sync_me": list(result.clear_contact_sync_me),
         "skips": result.skips,
         "notes": result.notes,
         "quality": quality,
+        # The records this run looked at: a standing warning about one of them that did not come
+        # back is resolved (R-OPS-3).
+        "considered": [f"QB:{i}" for i in extracted["qb_changed"]["Id"].astype(str)]
+        + [str(i) for i in extracted["sf_changed"]["Id"]],
         "retry": list(result.retry),
         "limits": extracted.get("limits") or {},
     }
-
-
-def _outcome(key: str, action: str, target_id=None, reason: str = "") -> dict:
-    return {"key": str(key), "action": action, "target_id": None if missing(target_id) else str(target_id),
-            "reason": reason}
 
 
 def sf_values_from_qb(entity: dict, maps: dict | None = None, limits: dict | None = None) -> tuple[dict, dict]:
@@ -251,7 +307,7 @@ def _adopt_pending(creates: pd.DataFrame, pending: dict[str, str], sf, qb) -> di
 
 
 def _write_to_quickbooks(plan: dict, sf, qb, done: list[dict], run_id: str, maps: dict,
-                         state) -> tuple[list[dict], list[dict], set[str]]:
+                         state, notes: list[dict]) -> tuple[list[dict], list[dict], set[str]]:
     """Creates and updates in QuickBooks; returns the Salesforce Account and billing Contact
     updates that record the links (External Account ID), Last Sync Date and cleared Sync Me, and
     the QuickBooks Ids adopted from an interrupted load (their values come from the Account this
@@ -296,8 +352,8 @@ def _write_to_quickbooks(plan: dict, sf, qb, done: list[dict], run_id: str, maps
         if result.ok:
             qb_id = str(result.entity["Id"])
             stamp = written_at(result.entity, qb)
-            action = CREATED if key in contacts else UPDATED
-            done.append(_outcome(key, action, qb_id))
+            action = RECOVERED if key in adopted else CREATED if key in contacts else UPDATED
+            done.append(outcome(key, action, record=QB_CUSTOMER, target_id=qb_id))
             account_values, contact_values = mapped[qb_id]
             account_writes.append({"Id": key, **account_values, rules.ACCOUNT_EXT_ID: qb_id,
                                    "Last_Sync_Date__c": stamp, "Sync_Me__c": False})
@@ -307,10 +363,10 @@ def _write_to_quickbooks(plan: dict, sf, qb, done: list[dict], run_id: str, maps
         elif isinstance(result.error, DuplicateNameError) and key in contacts:
             duplicates[key] = json.loads(creates.set_index("key").at[key, "payload"])["DisplayName"]
         else:
-            done.append(_outcome(key, FAILED, reason=str(result.error)))
+            done.append(outcome(key, FAILED, record=QB_CUSTOMER, reason=str(result.error)))
     if duplicates:
         just_linked = {w[rules.ACCOUNT_EXT_ID] for w in account_writes}
-        account_writes += _adopt_duplicates(duplicates, contacts, sf, qb, done, contact_writes, just_linked)
+        account_writes += _adopt_duplicates(duplicates, contacts, sf, qb, done, contact_writes, just_linked, notes)
     return account_writes, contact_writes, {str(c["Id"]) for c in adopted.values()}
 
 
@@ -322,32 +378,42 @@ def written_at(entity: dict, qb) -> str:
     return stamp or sf_datetime(qb.clock.now())
 
 
-def _adopt_duplicates(duplicates, contacts, sf, qb, done, contact_writes, just_linked) -> list[dict]:
+def _adopt_duplicates(duplicates, contacts, sf, qb, done, contact_writes, just_linked, notes) -> list[dict]:
     """A create refused as a duplicate name: if that QuickBooks customer is linked to no
     Account, it is the one an interrupted earlier attempt created (or a same-named customer
     made in QuickBooks since the first run): link it instead of failing (R-GEN-3). Names are
     compared as QuickBooks compares them for uniqueness (``name_key``: case and surrounding
-    spaces ignored), so "ZETA LLC" adopts the unlinked "Zeta LLC" it was refused for."""
+    spaces ignored), so "ZETA LLC" adopts the unlinked "Zeta LLC" it was refused for; such a
+    link is a WARNING naming both records (``notes``, R-ACC-11). A customer already linked to
+    this very Account (an earlier attempt recorded the link) is recovered as it is."""
     wanted_by = Counter(rules.name_key(name) for name in duplicates.values())
-    found: dict[str, str] = {}
+    found: dict[str, tuple[str, str]] = {}
     for record in qb.query_in("Customer", "DisplayName", sorted(set(duplicates.values())), include_inactive=True):
-        found[rules.name_key(record["DisplayName"])] = str(record["Id"])
-    taken = set(ex.sf_accounts_linked_to(sf, found.values())[rules.ACCOUNT_EXT_ID].dropna().astype(str))
-    taken |= just_linked
+        found[rules.name_key(record["DisplayName"])] = (str(record["Id"]), record["DisplayName"])
+    linked = ex.sf_accounts_linked_to(sf, [i for i, _ in found.values()])
+    owner = dict(zip(linked[rules.ACCOUNT_EXT_ID].astype(str), linked["Id"].astype(str), strict=True))
     stamp = sf_datetime(qb.clock.now())  # the link's time on Intuit's clock (R-ACC-5)
     writes = []
     for key, name in duplicates.items():
-        qb_id = found.get(rules.name_key(name))
+        qb_id, qb_name = found.get(rules.name_key(name), (None, None))
         if wanted_by[rules.name_key(name)] > 1:
-            done.append(_outcome(key, FAILED, reason=(
+            done.append(outcome(key, FAILED, record=QB_CUSTOMER, reason=(
                 f"{wanted_by[rules.name_key(name)]} Salesforce accounts are named {name!r} and QuickBooks already has "
                 f"that name: link the right one (External Account ID) or rename the others")))
             continue
-        if qb_id is None or qb_id in taken:
-            other = f" (QuickBooks customer {qb_id} is already linked to another Account)" if qb_id else ""
-            done.append(_outcome(key, FAILED, reason=f"QuickBooks already has a customer, vendor or employee named {name!r}{other}"))
+        if qb_id is not None and owner.get(qb_id) == str(key):
+            done.append(outcome(key, RECOVERED, record=QB_CUSTOMER, target_id=qb_id,
+                                reason="already linked to this Account by an earlier attempt"))
             continue
-        done.append(_outcome(key, UPDATED, qb_id, "linked to the existing QuickBooks customer of the same name"))
+        if qb_id is None or qb_id in owner or qb_id in just_linked:
+            other = (f" (QuickBooks customer {qb_id} is already linked to Account "
+                     f"{owner.get(qb_id, 'written in this run')})") if qb_id else ""
+            done.append(outcome(key, FAILED, record=QB_CUSTOMER, reason=f"QuickBooks already has a customer, vendor or employee named {name!r}{other}"))
+            continue
+        done.append(outcome(key, UPDATED, record=QB_CUSTOMER, target_id=qb_id,
+                            reason="linked to the existing QuickBooks customer of the same name"))
+        if rules.case_only_difference(name, qb_name):
+            notes.append(warning(rules.AREA, key, rules.same_name_link(key, name, qb_id, qb_name), NOTE_KIND))
         writes.append({"Id": key, rules.ACCOUNT_EXT_ID: qb_id, "Last_Sync_Date__c": stamp, "Sync_Me__c": False})
         if not missing(contacts.get(key)):
             contact_writes.append({"Id": contacts[key], rules.CONTACT_EXT_ID: qb_id,
@@ -392,7 +458,7 @@ def _write_accounts(plan: dict, sf, done: list[dict], maps: dict, stamp: str) ->
             if not missing(row.get("parent_ext_id")):
                 record["Parent"] = {rules.ACCOUNT_EXT_ID: str(row["parent_ext_id"])}
             records.append(record)
-        for row in sf_outcomes(sf.upsert("Account", records, ext_id_field=rules.ACCOUNT_EXT_ID)):
+        for row in sf_outcomes(sf.upsert("Account", records, ext_id_field=rules.ACCOUNT_EXT_ID), "Account"):
             row["key"] = f"QB:{row['key']}"
             done.append(row)
 
@@ -401,14 +467,48 @@ def _stamp(row: dict, stamp: str) -> str:
     return stamp if missing(row.get("Last_Sync_Date__c")) else row["Last_Sync_Date__c"]
 
 
+def _release_contacts(plan: dict, sf, done: list[dict]) -> set[str]:
+    """Before the billing Contact writes: Contacts that stop being the billing Contact, or give
+    up the customer's link (unique), for another person (R-ACC-10). Returns the customers whose
+    release failed: their Contact write waits (it would meet the old link), a failure each."""
+    releases: pd.DataFrame = plan.get("contact_releases", pd.DataFrame(columns=rules.RELEASE_COLUMNS))
+    if releases is None or releases.empty:
+        return set()
+    writes = []
+    for row in releases.to_dict("records"):
+        write = {"Id": row["Id"]}
+        if not missing(row.get("Is_Billing_Contact__c")):
+            write["Is_Billing_Contact__c"] = bool(row["Is_Billing_Contact__c"])
+        if row.get("clear_link") is True or str(row.get("clear_link")) == "True":
+            write[rules.CONTACT_EXT_ID] = None
+        writes.append(write)
+        log.info("customers: QB:%s contact: Contact %s: %s%s (R-ACC-10)", row["customer_id"], row["Id"], row["reason"],
+                 ": it is no longer the billing Contact" if "Is_Billing_Contact__c" in write else
+                 ": it no longer carries the customer's link")
+    customer_of = dict(zip(releases["Id"].astype(str), releases["customer_id"].astype(str), strict=True))
+    blocked = set()
+    for result in sf.update("Contact", writes):
+        if not result.ok:
+            customer = customer_of[str(result.key)]
+            blocked.add(customer)
+            done.append(outcome(f"QB:{customer} contact", FAILED, record=SF_CONTACT, reason=(
+                f"Contact {result.key} could not give up the billing role or the link "
+                f"({describe_issues(result.errors)}): the customer's contact person waits for the next run")))
+    return blocked
+
+
 def _write_contacts(plan: dict, sf, done: list[dict], maps: dict, links: list[dict], stamp: str) -> None:
-    """QB -> SF billing Contacts: in place when the Account has one, else upsert (R-ACC-8); the
-    in-place updates share their calls with ``links``, the Contact side of new links. Stamped
-    like the Accounts."""
+    """QB -> SF billing Contacts (R-ACC-8, R-ACC-10): old ones released first, then the same
+    person's Contact updated in place (or linked by name), else one upserted by the customer's
+    Id. The updates share their calls with ``links`` (the Contact side of new links) and with
+    clearing ticked Contacts' Sync Me (R-GEN-9). Stamped like the Accounts."""
     contacts: pd.DataFrame = plan["contacts"]
+    blocked = _release_contacts(plan, sf, done)
     fields = maps["customer_to_contact"].target_fields
     by_id, by_ext = [], []
     for row in contacts.to_dict("records") if not contacts.empty else []:
+        if str(row["customer_id"]) in blocked:
+            continue
         record = {f: (None if missing(row.get(f)) else row[f]) for f in fields}
         record.update({
             rules.CONTACT_EXT_ID: row[rules.CONTACT_EXT_ID],
@@ -424,16 +524,20 @@ def _write_contacts(plan: dict, sf, done: list[dict], maps: dict, links: list[di
     linking = {str(w["Id"]) for w in links}
     updating = {str(r["Id"]): str(r[rules.CONTACT_EXT_ID]) for r in by_id}
     merged: dict[str, dict] = {}
-    for record in [*links, *by_id]:
+    for record in [*({"Id": c, "Sync_Me__c": False} for c in plan.get("clear_contact_sync_me") or []), *links, *by_id]:
         merged.setdefault(str(record["Id"]), {}).update(record)
     for result in sf.update("Contact", list(merged.values())) if merged else []:
         contact_id = str(result.key)
         if contact_id in linking and not result.ok:
-            done.append(_outcome(contact_id, FAILED, reason="billing Contact link: " + describe_issues(result.errors)))
+            done.append(outcome(contact_id, FAILED, record=SF_CONTACT,
+                                reason="billing Contact link: " + describe_issues(result.errors)))
         if contact_id in updating:
-            (row,) = sf_outcomes([result])
+            (row,) = sf_outcomes([result], "Contact")
             done.append({**row, "key": f"QB:{updating[contact_id]} contact"})
-    for row in sf_outcomes(sf.upsert("Contact", by_ext, ext_id_field=rules.CONTACT_EXT_ID) if by_ext else []):
+        elif not result.ok and contact_id not in linking:
+            log.warning("customers: Contact %s: Sync Me could not be cleared: %s", contact_id,
+                        describe_issues(result.errors))
+    for row in sf_outcomes(sf.upsert("Contact", by_ext, ext_id_field=rules.CONTACT_EXT_ID) if by_ext else [], "Contact"):
         row["key"] = f"QB:{row['key']} contact"
         done.append(row)
 
@@ -456,7 +560,9 @@ def load(run: dict, plan: dict, *, sf=None, qb=None, state=None) -> dict:
     done: list[dict] = []
 
     maps = customer_maps(run)
-    account_writes, contact_links, adopted = _write_to_quickbooks(plan, sf, qb, done, run["run_id"], maps, state)
+    notes: list[dict] = []
+    account_writes, contact_links, adopted = _write_to_quickbooks(plan, sf, qb, done, run["run_id"], maps, state,
+                                                                  notes)
     written = {w["Id"] for w in account_writes}
     failed_now = {d["key"] for d in done if d["action"] == FAILED}
     account_writes += [
@@ -468,7 +574,7 @@ def load(run: dict, plan: dict, *, sf=None, qb=None, state=None) -> dict:
         for result in sf.update("Account", account_writes):
             if not result.ok:
                 unlinked.add(str(result.key))
-                done.append(_outcome(result.key, FAILED, reason="recording the link in Salesforce: "
+                done.append(outcome(result.key, FAILED, record=SF_ACCOUNT, reason="recording the link in Salesforce: "
                                      + describe_issues(result.errors)))
     pending = state.pending_creates(rules.AREA)
     if pending:  # once its link is recorded, nothing of a create is left to adopt
@@ -484,11 +590,11 @@ def load(run: dict, plan: dict, *, sf=None, qb=None, state=None) -> dict:
     frame = outcomes(done)
     skipped = pd.concat([plan["skips"]], ignore_index=True)
     log_problems(log, rules.AREA, skipped, frame)
-    for note in plan["notes"].itertuples():
-        log.warning("%s: %s: %s", rules.AREA, note.key, note.reason)
-    report = area_report(rules.AREA, skipped, frame)
-    add_warnings(report, [f"{rules.AREA}: {n.key}: {n.reason}" for n in plan["notes"].itertuples()]
-                 + plan.get("quality", []))
+    notes = warnings_of(rules.AREA, plan["notes"], NOTE_KIND) + notes
+    for note in notes:
+        log.warning("%s", warning_line(note))
+    report = area_report(rules.AREA, skipped, frame, considered=plan.get("considered"))
+    add_warnings(report, notes + plan.get("quality", []))
     failed = frame[frame["action"] == FAILED]["key"].astype(str)
     # Failed writes, and records held back by a value their target cannot take whole.
     keys = [*failed, *plan.get("retry", [])]
@@ -500,7 +606,13 @@ def load(run: dict, plan: dict, *, sf=None, qb=None, state=None) -> dict:
 
 
 def commit(run: dict, extracted: dict, report: dict, *, state=None) -> dict:
-    """After a successful load: save the records to retry, then move the watermarks."""
+    """After a successful load: save the records to retry, mark the first run's export done
+    (R-GEN-6: later runs read changes only), then move the watermarks."""
     from sfqb.steps.common import commit_area
 
+    state = state or sync_state()
+    if extracted.get("first_export"):
+        state.mark_first_run_done(rules.FIRST_EXPORT, run_id=run["run_id"], now=dt.datetime.now(dt.UTC),
+                                  details={"customers": len(extracted["qb_changed"]),
+                                           "accounts": len(extracted["sf_changed"])})
     return commit_area(run, extracted, report, state)

@@ -30,12 +30,20 @@ from sfqb.extract.frames import add_address_columns, as_text, records_frame, tex
 from sfqb.load import now_stamp, sf_outcomes
 from sfqb.outcomes import (
     CREATED,
+    DELETED,
     FAILED,
+    NOTE_KIND,
+    SF_INVOICE,
     UPDATED,
     add_warnings,
     area_report,
+    count,
     log_problems,
+    outcome,
     outcomes,
+    salesforce_record,
+    warning_line,
+    warnings_of,
 )
 from sfqb.steps.common import (
     commit_area,
@@ -50,7 +58,6 @@ from sfqb.windows import Window
 log = logging.getLogger(__name__)
 
 STREAMS = rules.STREAMS
-DELETED = "deleted"
 # Plan entries carry these for the load's bookkeeping; they are not Salesforce fields.
 BOOKKEEPING = ("key", "invoice_id", "reason", "placeholder")
 MONEY_FIELDS = ("Subtotal__c", "Outstanding_Balance__c", "Amount__c", "Quantity__c", "Rate__c")
@@ -193,11 +200,15 @@ def read_quickbooks(qb, sf, state, windows: dict, *, at: dt.datetime | None = No
     invoices = {str(r["Id"]): r for r in changed["Invoice"]}
     payments = changed["Payment"]
     wanted = paid_invoice_ids(payments)
-    wanted |= set(state.retries(rules.INVOICE_STREAM, at=at))
+    due = set(state.retries(rules.INVOICE_STREAM, at=at))
+    wanted |= due
     ticked = sf.query(
         soql.select("Invoice__c", [rules.EXT_INVOICE], where=soql.eq("Sync_Me__c", True))
     )
-    wanted |= {str(r[rules.EXT_INVOICE]) for r in ticked if r.get(rules.EXT_INVOICE)}
+    # A ticked invoice that failed several runs in a row waits for its retry (R-GEN-9), unless it
+    # changed in QuickBooks.
+    waiting = (set(state.retries(rules.INVOICE_STREAM)) - due - set(invoices)) if at is not None else set()
+    wanted |= {str(r[rules.EXT_INVOICE]) for r in ticked if r.get(rules.EXT_INVOICE)} - waiting
     reread = sorted(wanted - set(invoices))
     if reread:
         invoices.update({str(r["Id"]): r for r in qb.query_in("Invoice", "Id", reread)})
@@ -274,6 +285,7 @@ def plan_extracted(
         "skips": result.skips,
         "notes": result.notes,
         "retry": result.retry,
+        "considered": [rules.invoice_key(i) for i in extracted["invoices"]["Id"].astype(str)],
     }
 
 
@@ -295,12 +307,12 @@ def _record(entry: dict, stamp: str | None = None) -> dict:
     return record
 
 
-def _apply(results, entries: list[dict], by: str, done: list[dict]) -> dict[str, object]:
-    """Outcome rows for ``results`` (keyed by ``entry[by]``) under the entries' keys; returns
-    ``entry[by]`` -> the result (failed ones included)."""
+def _apply(results, entries: list[dict], by: str, done: list[dict], sobject: str) -> dict[str, object]:
+    """Outcome rows for ``results`` (writes to ``sobject``, keyed by ``entry[by]``) under the
+    entries' keys; returns ``entry[by]`` -> the result (failed ones included)."""
     key_of = {str(e[by]): e["key"] for e in entries}
     by_value = {str(r.key): r for r in results}
-    for row in sf_outcomes(results):
+    for row in sf_outcomes(results, sobject):
         row["key"] = key_of.get(row["key"], row["key"])
         done.append(row)
     return by_value
@@ -308,22 +320,18 @@ def _apply(results, entries: list[dict], by: str, done: list[dict]) -> dict[str,
 
 def _upsert(sf, sobject: str, entries: list[dict], ext: str, done: list[dict], stamp=None) -> dict:
     """Upsert ``entries`` by ``ext``; outcome rows into ``done``; returns ``entry[ext]`` -> result."""
-    return _apply(sf.upsert(sobject, [_record(e, stamp) for e in entries], ext_id_field=ext), entries, ext, done)
+    return _apply(sf.upsert(sobject, [_record(e, stamp) for e in entries], ext_id_field=ext), entries, ext, done,
+                  sobject)
 
 
-def _blocked(entries: list[dict], failed: set[str], what: str, done: list[dict]) -> list[dict]:
-    """Entries of invoices that failed are not sent: a FAILED outcome each; the rest returned."""
+def _blocked(entries: list[dict], failed: set[str], what: str, done: list[dict], sobject: str) -> list[dict]:
+    """Entries (of ``sobject``) of invoices that failed are not sent: a FAILED outcome each; the
+    rest returned."""
     kept = []
     for entry in entries:
         if entry["invoice_id"] in failed:
-            done.append(
-                {
-                    "key": entry["key"],
-                    "action": FAILED,
-                    "target_id": None,
-                    "reason": f"not written: its {what} could not be written",
-                }
-            )
+            done.append(outcome(entry["key"], FAILED, record=salesforce_record(sobject),
+                                reason=f"not written: its {what} could not be written"))
         else:
             kept.append(entry)
     return kept
@@ -362,14 +370,14 @@ def load(run: dict, plan: dict, *, sf=None) -> dict:
                 results = _upsert(sf, "Invoice__c", plan[group], rules.EXT_INVOICE, done, stamp)
                 failed |= {k for k, r in results.items() if not r.ok}
         for group in ("item_creates", "item_updates"):
-            entries = _blocked(plan[group], failed, "invoice", done)
+            entries = _blocked(plan[group], failed, "invoice", done, "Invoice_Item__c")
             if entries:
                 _upsert(sf, "Invoice_Item__c", entries, rules.EXT_ITEM, done)
-        deletes = _blocked(plan["item_deletes"], failed, "invoice", done)
+        deletes = _blocked(plan["item_deletes"], failed, "invoice", done, "Invoice_Item__c")
         if deletes:
             results = sf.delete([d["Id"] for d in deletes], bulk_sobject="Invoice_Item__c")
             key_of = {d["Id"]: d for d in deletes}
-            for row in sf_outcomes(results):
+            for row in sf_outcomes(results, "Invoice_Item__c"):
                 entry = key_of.get(row["key"])
                 if row["action"] != FAILED:
                     row["action"] = DELETED
@@ -377,8 +385,8 @@ def load(run: dict, plan: dict, *, sf=None) -> dict:
                 row["key"] = entry["key"] if entry else row["key"]
                 done.append(row)
         links = _blocked(
-            plan["links"], failed | failed_placeholders, "invoice or placeholder", done
-        )
+            plan["links"], failed | failed_placeholders, "invoice or placeholder", done,
+            "Invoice_Opportunity_Link__c")
         records = []
         for link in links:
             if link.get("placeholder"):
@@ -397,22 +405,20 @@ def load(run: dict, plan: dict, *, sf=None) -> dict:
 def _report(plan: dict, frame: pd.DataFrame) -> dict:
     skipped = plan["skips"]
     log_problems(log, rules.AREA, skipped, frame)
-    notes = [f"{rules.AREA}: {n.key}: {n.reason}" for n in plan["notes"].itertuples()]
-    for line in notes:
-        log.warning("%s", line)
-    report = add_warnings(area_report(rules.AREA, skipped, frame), notes)
-    report[DELETED] = int((frame["action"] == DELETED).sum())
+    notes = warnings_of(rules.AREA, plan["notes"], NOTE_KIND)
+    for note in notes:
+        log.warning("%s", warning_line(note))
+    report = add_warnings(area_report(rules.AREA, skipped, frame, considered=plan.get("considered")), notes)
     undone = set(plan.get("retry") or [])
     undone |= {
         rules.invoice_id_of(k) for k in frame.loc[frame["action"] == FAILED, "key"].astype(str)
     }
     report["retry"] = {rules.INVOICE_STREAM: sorted(undone), rules.PAYMENT_STREAM: []}
     log.info(
-        "invoices: %d records created, %d updated, %d deleted, %d failed",
-        report[CREATED],
-        report[UPDATED],
-        report[DELETED],
-        report[FAILED],
+        "invoices: %d invoices created, %d updated, %d failed",
+        count(report, CREATED, SF_INVOICE),
+        count(report, UPDATED, SF_INVOICE),
+        count(report, FAILED, SF_INVOICE),
     )
     return report
 

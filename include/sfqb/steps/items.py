@@ -19,11 +19,16 @@ from sfqb.load import now_stamp, sf_outcomes
 from sfqb.outcomes import (
     CREATED,
     FAILED,
+    RECOVERED,
+    SF_PRICE,
+    SF_PRODUCT,
     UPDATED,
     add_warnings,
     area_report,
+    count,
     empty_skips,
     log_problems,
+    outcome,
     outcomes,
 )
 from sfqb.steps.common import (
@@ -111,11 +116,22 @@ def plan(run: dict, extracted: dict) -> dict:
              len(result.products), len(result.prices), len(result.skips))
     quality = item_warnings(rules.AREA, extracted["items"])
     return {"products": result.products, "prices": result.prices, "skips": result.skips, "quality": quality,
-            "standard_pricebook": extracted["standard_pricebook"]}
+            "standard_pricebook": extracted["standard_pricebook"],
+            "considered": [f"QB:{i}" for i in extracted["items"]["Id"].astype(str)]}
 
 
-def _failure(key: str, reason: str) -> dict:
-    return {"key": key, "action": FAILED, "target_id": None, "reason": reason}
+def _duplicate(result) -> bool:
+    return not result.ok and any(getattr(e, "status_code", "") == "DUPLICATE_VALUE" for e in result.errors)
+
+
+def _existing_entries(sf, book: str | None, product_ids: list[str]) -> dict[str, dict]:
+    """The standard PricebookEntries of ``product_ids`` (a create refused as a duplicate: the
+    entry exists), by Product Id; one query, only when a create was refused."""
+    if not book or not product_ids:
+        return {}
+    rows = sf.query_in("PricebookEntry", ENTRY_COLUMNS, "Product2Id", product_ids,
+                       where=soql.eq("Pricebook2Id", book))
+    return {str(r["Product2Id"]): r for r in rows}
 
 
 def load(run: dict, plan: dict, *, sf=None) -> dict:
@@ -130,7 +146,7 @@ def load(run: dict, plan: dict, *, sf=None) -> dict:
         failed: set[str] = set()
         if plan["products"]:
             records = [{**p, "Last_Sync_Date__c": stamp} for p in plan["products"]]
-            for row in sf_outcomes(sf.upsert("Product2", records, ext_id_field=rules.EXT_ID)):
+            for row in sf_outcomes(sf.upsert("Product2", records, ext_id_field=rules.EXT_ID), "Product2"):
                 if row["action"] == FAILED:
                     failed.add(row["key"])
                 else:
@@ -149,30 +165,43 @@ def load(run: dict, plan: dict, *, sf=None) -> dict:
                 continue
             product_id = p["product_id"] or product_ids.get(item_id)
             if not book or not product_id:
-                done.append(_failure(key, "no standard price book or product to price (R-PRE-4)"))
+                done.append(outcome(key, FAILED, record=SF_PRICE,
+                                    reason="no standard price book or product to price (R-PRE-4)"))
                 continue
             creates.append({"Pricebook2Id": book, "Product2Id": product_id, "UnitPrice": rules.price(p["UnitPrice"]),
                             "IsActive": True, "_item": item_id})
         keyed = {c["Product2Id"]: c.pop("_item") for c in creates}
         by_entry = {p["entry_id"]: p["item_id"] for p in plan["prices"] if p["entry_id"]}
         results = (sf.create("PricebookEntry", creates, key_field="Product2Id") if creates else [])
-        for row in sf_outcomes(results):
-            row["key"] = f"QB:{keyed.get(row['key'], row['key'])} price"
-            row["action"] = CREATED if row["action"] != FAILED else FAILED
+        wanted = {c["Product2Id"]: c for c in creates}
+        existing = _existing_entries(sf, book, [str(r.key) for r in results if _duplicate(r)])
+        for row in sf_outcomes(results, "PricebookEntry"):
+            product_id = row["key"]
+            row["key"] = f"QB:{keyed.get(product_id, product_id)} price"
+            entry = existing.get(product_id)
+            if row["action"] == FAILED and entry is not None:
+                # The entry exists: an earlier attempt made it and its answer was lost (R-GEN-3).
+                if rules.price(entry["UnitPrice"]) == rules.price(wanted[product_id]["UnitPrice"]) and entry["IsActive"]:
+                    row.update(action=RECOVERED, target_id=entry["Id"], reason="made by an earlier attempt")
+                else:
+                    updates.append({"Id": entry["Id"], "UnitPrice": wanted[product_id]["UnitPrice"], "IsActive": True})
+                    by_entry[entry["Id"]] = keyed.get(product_id, product_id)
+                    continue
+            elif row["action"] != FAILED:
+                row["action"] = CREATED
             done.append(row)
-        for row in sf_outcomes(sf.update("PricebookEntry", updates) if updates else []):
+        for row in sf_outcomes(sf.update("PricebookEntry", updates) if updates else [], "PricebookEntry"):
             row["key"] = f"QB:{by_entry.get(row['key'], row['key'])} price"
             row["action"] = UPDATED if row["action"] != FAILED else FAILED
             done.append(row)
     frame = outcomes(done)
     log_problems(log, rules.AREA, skipped, frame)
-    report = add_warnings(area_report(rules.AREA, skipped, frame), plan.get("quality", []))
+    report = add_warnings(area_report(rules.AREA, skipped, frame, considered=plan.get("considered")),
+                          plan.get("quality", []))
     failed_keys = frame.loc[frame["action"] == FAILED, "key"].astype(str)
     report["retry"] = {QB_STREAM: sorted({k.split(":")[1].split()[0] for k in failed_keys})}
     log.info("items: %d products created, %d updated, %d failed",
-             int(((frame["action"] == CREATED) & ~frame["key"].str.endswith(" price")).sum()),
-             int(((frame["action"] == UPDATED) & ~frame["key"].str.endswith(" price")).sum()),
-             report[FAILED])
+             count(report, CREATED, SF_PRODUCT), count(report, UPDATED, SF_PRODUCT), count(report, FAILED, SF_PRODUCT))
     return report
 
 

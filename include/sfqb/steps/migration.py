@@ -27,7 +27,15 @@ from sfqb.areas import invoices as rules
 from sfqb.areas import migration as mig
 from sfqb.extract import qbo_queries as q
 from sfqb.extract import soql
-from sfqb.outcomes import CREATED, FAILED, MAX_LISTED_WARNINGS, SKIPPED, UPDATED, empty_skips
+from sfqb.outcomes import (
+    CHECK_KIND,
+    SF_INVOICE,
+    SKIPPED,
+    empty_skips,
+    merge_counts,
+    warning,
+    warning_line,
+)
 from sfqb.steps import invoices as invoice_steps
 from sfqb.steps.common import preferences, quickbooks_hook, salesforce_hook, sync_state
 
@@ -144,8 +152,7 @@ def _sf_count(sf, settings: mig.MigrationSettings) -> int:
 def migrate(run: dict, prepared: dict, *, sf=None, qb=None, state=None) -> dict:
     """Migrate what ``prepare`` decided; returns the run report (JSON) for the summary."""
     settings = mig.MigrationSettings.from_json(prepared["settings"])
-    report = {"area": mig.AREA, CREATED: 0, UPDATED: 0, SKIPPED: 0, FAILED: 0,
-              "warning_count": 0, "warnings": [], "dry_run": settings.dry_run,
+    report = {"area": mig.AREA, "records": {}, "warning_count": 0, "warnings": [], "dry_run": settings.dry_run,
               "action": prepared["action"], "invoices_read": 0, "already_in_salesforce": 0,
               "invoices_written": 0}
     if prepared["action"] == SKIP:
@@ -192,12 +199,11 @@ def migrate(run: dict, prepared: dict, *, sf=None, qb=None, state=None) -> dict:
         done += chunk["read"]
         report["invoices_read"] += chunk["read"]
         report["already_in_salesforce"] += chunk["existing"]
-        report[SKIPPED] += chunk["existing"]
+        merge_counts(report["records"], {SF_INVOICE: {SKIPPED: chunk["existing"]}})
         for key in planned_counts:
             planned_counts[key] += chunk[key]
         if chunk["report"]:
-            for key in (CREATED, UPDATED, SKIPPED, FAILED):
-                report[key] += chunk["report"][key]
+            merge_counts(report["records"], chunk["report"]["records"])
             report["warnings"] += chunk["report"]["warnings"]
             report["warning_count"] += chunk["report"]["warning_count"]
             failed |= chunk["failed_ids"]
@@ -217,9 +223,9 @@ def migrate(run: dict, prepared: dict, *, sf=None, qb=None, state=None) -> dict:
             skipped=chunk["existing"], done=done, total=max(prepared["total"], done),
             elapsed=time.monotonic() - started, read_here=report["invoices_read"]))
     grouped = mig.grouped_warnings(pd.concat(notes, ignore_index=True) if notes else None)
-    for line in grouped:
-        log.warning("%s", line)
-    report["warnings"] = (grouped + report["warnings"])[:MAX_LISTED_WARNINGS]
+    for entry in grouped:
+        log.warning("%s", warning_line(entry))
+    report["warnings"] = grouped + report["warnings"]
     report["warning_count"] += len(grouped)
     if settings.dry_run:
         report["plan"] = planned_counts
@@ -248,10 +254,10 @@ def _check_counts(qb, sf, settings: mig.MigrationSettings, failed: set[str], rep
     in_sf = _sf_count(sf, settings)
     report["quickbooks_count"], report["salesforce_count"] = in_qb, in_sf
     if in_sf + len(failed) < in_qb:
-        line = (f"{mig.AREA}: QuickBooks has {in_qb} invoices dated on or after "
-                f"{settings.migration_date.isoformat()}, Salesforce {in_sf}: records changed "
-                f"during the migration; run `{mig.RESET_HINT}` and trigger it again (invoices "
-                "already in Salesforce are skipped)")
-        log.warning("%s", line)
-        report["warnings"].append(line)
+        entry = warning(mig.AREA, "", f"QuickBooks has {in_qb} invoices dated on or after "
+                        f"{settings.migration_date.isoformat()}, Salesforce {in_sf}: records changed "
+                        f"during the migration; run `{mig.RESET_HINT}` and trigger it again (invoices "
+                        "already in Salesforce are skipped)", CHECK_KIND)
+        log.warning("%s", warning_line(entry))
+        report["warnings"].append(entry)
         report["warning_count"] += 1

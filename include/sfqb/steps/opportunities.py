@@ -18,11 +18,18 @@ from sfqb.load import describe_issues, now_stamp
 from sfqb.outcomes import (
     CREATED,
     FAILED,
+    NOTE_KIND,
+    RECOVERED,
     add_warnings,
     area_report,
+    count,
     empty_skips,
     log_problems,
+    outcome,
     outcomes,
+    quickbooks_record,
+    warning,
+    warning_line,
 )
 from sfqb.steps.common import (
     due_retries,
@@ -31,6 +38,7 @@ from sfqb.steps.common import (
     run_windows,
     salesforce_hook,
     sync_state,
+    waiting_retries,
 )
 from sfqb.windows import Window
 
@@ -87,7 +95,11 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
     if windows[SF_STREAM]:
         window = Window.from_xcom(windows[SF_STREAM])
         records += sf.query_window("Opportunity", fields, window.start, window.end, where=soql.eq("IsWon", True))
-    records += sf.query(soql.select("Opportunity", fields, where=[soql.eq("Sync_Me__c", True)]))
+    # A ticked opportunity that failed several runs in a row waits for its retry (R-GEN-9), unless
+    # it changed (the window read it).
+    waiting = waiting_retries(run, SF_STREAM, state) - {r["Id"] for r in records}
+    ticked = sf.query(soql.select("Opportunity", fields, where=[soql.eq("Sync_Me__c", True)]))
+    records += [r for r in ticked if r["Id"] not in waiting]
     records += sf.query_in("Opportunity", fields, "Id", due_retries(run, SF_STREAM, state))
     opps = records_frame(list({r["Id"]: r for r in records}.values()), fields)
     out = _empty(windows, read) | {"opportunities": opps}
@@ -142,7 +154,8 @@ def plan(run: dict, extracted: dict) -> dict:
     log.info("opportunities plan: %d QuickBooks transactions to create; %d skipped",
              len(result.creates), len(result.skips))
     return {"creates": result.creates, "skips": result.skips, "retry": result.retry,
-            "install_date": run["install_date"]}
+            "install_date": run["install_date"],
+            "considered": [str(i) for i in extracted["opportunities"]["Id"]]}
 
 
 def created_before(qb, creates: pd.DataFrame, since: str) -> dict[str, dict]:
@@ -166,7 +179,7 @@ def _sales_lines(entity: dict) -> list[dict]:
     return [line for line in entity.get("Line") or [] if line.get("DetailType") == "SalesItemLineDetail"]
 
 
-def _total_differences(creates: pd.DataFrame, made: dict[str, dict]) -> list[str]:
+def _total_differences(creates: pd.DataFrame, made: dict[str, dict]) -> list[dict]:
     """Money check: QuickBooks' total of each new transaction against the Opportunity Products'
     amounts; a difference (sales tax, a discount QuickBooks added) is reported, never hidden."""
     out = []
@@ -175,9 +188,9 @@ def _total_differences(creates: pd.DataFrame, made: dict[str, dict]) -> list[str
         sent = sum((rules.money(line["Amount"]) for line in json.loads(row.payload)["Line"]), rules.money(0))
         total = entity.get("TotalAmt")
         if total is not None and rules.money(total) != sent:
-            out.append(f"{rules.AREA}: {row.key}: QuickBooks {row.entity} {entity.get('DocNumber') or entity['Id']} "
-                       f"totals {rules.money(total)}, the Opportunity Products {sent}: the difference "
-                       f"({rules.money(total) - sent}) comes from QuickBooks (tax, discounts)")
+            out.append(warning(rules.AREA, row.key, f"QuickBooks {row.entity} {entity.get('DocNumber') or entity['Id']} "
+                               f"totals {rules.money(total)}, the Opportunity Products {sent}: the difference "
+                               f"({rules.money(total) - sent}) comes from QuickBooks (tax, discounts)", NOTE_KIND))
     return out
 
 
@@ -215,29 +228,33 @@ def _link_writes(kind: str, key: str, entity: dict, line_ids: list[str], stamp: 
     return opportunity, lines
 
 
-def _create(run: dict, creates: pd.DataFrame, install_date: str, qb, done: list[dict]) -> dict[str, dict]:
-    """The QuickBooks transactions of ``creates`` (key -> entity): those an interrupted attempt
-    already made are adopted, the rest created in batches of 30 with a requestid per batch."""
+def _create(run: dict, creates: pd.DataFrame, install_date: str, qb,
+            done: list[dict]) -> tuple[dict[str, dict], frozenset[str]]:
+    """The QuickBooks transactions of ``creates`` (key -> entity), and the keys of those an
+    interrupted attempt already made (adopted); the rest are created in batches of 30 with a
+    requestid per batch."""
     from sfqb.hooks.quickbooks import BatchOp, request_id_for
 
     made = created_before(qb, creates, install_date)
-    for key, entity in made.items():
-        log.warning("opportunities: %s: QuickBooks %s %s was created by an earlier, interrupted attempt: "
-                    "linking it instead of creating another (R-GEN-3)", key, entity.get("DocNumber"), entity["Id"])
+    adopted = frozenset(made)
     todo = creates[~creates["key"].isin(made)]
     ops = [BatchOp(row.key, "create", row.entity, json.loads(row.payload)) for row in todo.itertuples()]
+    kind_of = dict(zip(todo["key"], todo["entity"], strict=True))
     for result in qb.batch(ops, request_id=request_id_for(run["run_id"], rules.AREA)) if ops else []:
         if result.ok:
             made[result.key] = result.entity
         else:
-            done.append({"key": result.key, "action": FAILED, "target_id": None, "reason": str(result.error)})
-    return made
+            done.append(outcome(result.key, FAILED, record=quickbooks_record(kind_of[result.key]),
+                                reason=str(result.error)))
+    return made, adopted
 
 
-def _link(creates: pd.DataFrame, made: dict[str, dict], sf, done: list[dict], back_map) -> None:
+def _link(creates: pd.DataFrame, made: dict[str, dict], sf, done: list[dict], back_map,
+          recovered: frozenset[str] = frozenset()) -> None:
     """Record each transaction on its Opportunity and its lines on the Opportunity Products
     (``back_map``: the effective QuickBooks -> Opportunity header map; its custom targets' lengths
-    cost one describe, only when it has custom rows)."""
+    cost one describe, only when it has custom rows). The transactions of ``recovered`` (made by
+    an interrupted earlier attempt) count as recovered, not created (R-GEN-11)."""
     from sfqb.mapping.coerce import limits_for
 
     back_limits = limits_for([back_map], sf.describe).get(back_map.pair, {})
@@ -249,15 +266,16 @@ def _link(creates: pd.DataFrame, made: dict[str, dict], sf, done: list[dict], ba
         opportunity, lines = _link_writes(row.entity, row.key, made[row.key], json.loads(row.line_ids), stamp, mapped)
         opportunity_writes.append(opportunity)
         line_writes += lines
+    kind_of = dict(zip(creates["key"], creates["entity"], strict=True))
     for result in sf.update("Opportunity", opportunity_writes) if opportunity_writes else []:
-        entity = made[result.key]
+        entity, record = made[result.key], quickbooks_record(kind_of[result.key])
         if result.ok:
-            done.append({"key": result.key, "action": CREATED, "target_id": str(entity["Id"]),
-                         "reason": f"QuickBooks {entity.get('DocNumber') or entity['Id']}"})
+            done.append(outcome(result.key, RECOVERED if result.key in recovered else CREATED, record=record,
+                                target_id=entity["Id"], reason=f"QuickBooks {entity.get('DocNumber') or entity['Id']}"))
         else:
-            done.append({"key": result.key, "action": FAILED, "target_id": str(entity["Id"]),
-                         "reason": f"QuickBooks transaction {entity['Id']} created, but linking the Opportunity "
-                                   f"failed ({describe_issues(result.errors)}); the next run links it"})
+            done.append(outcome(result.key, FAILED, record=record, target_id=entity["Id"], reason=(
+                f"QuickBooks transaction {entity['Id']} created, but linking the Opportunity "
+                f"failed ({describe_issues(result.errors)}); the next run links it")))
     for result in sf.update("OpportunityLineItem", line_writes) if line_writes else []:
         if not result.ok:
             log.warning("opportunities: Opportunity Product %s: line link not saved: %s", result.key,
@@ -270,22 +288,26 @@ def load(run: dict, plan: dict, *, sf=None, qb=None) -> dict:
     creates: pd.DataFrame = plan["creates"]
     skipped = plan["skips"] if len(plan["skips"]) else empty_skips()
     done: list[dict] = []
-    notes: list[str] = []
+    notes: list[dict] = []
     if len(creates):
         sf, qb = sf or salesforce_hook(), qb or quickbooks_hook()
-        made = _create(run, creates, plan["install_date"], qb, done)
-        notes = _total_differences(creates, made)
+        made, adopted = _create(run, creates, plan["install_date"], qb, done)
+        notes = [warning(rules.AREA, key, f"QuickBooks {made[key].get('DocNumber') or made[key]['Id']} was created "
+                         "by an earlier, interrupted attempt: it is linked instead of created again (R-GEN-3)",
+                         NOTE_KIND) for key in sorted(adopted)]
+        notes += _total_differences(creates, made)
         from sfqb.steps.transactions import transaction_maps
 
-        _link(creates, made, sf, done, transaction_maps(run)[0])
+        _link(creates, made, sf, done, transaction_maps(run)[0], recovered=adopted)
     frame = outcomes(done)
     log_problems(log, rules.AREA, skipped, frame)
     for note in notes:
-        log.warning("%s", note)
-    report = add_warnings(area_report(rules.AREA, skipped, frame), notes)
+        log.warning("%s", warning_line(note))
+    report = add_warnings(area_report(rules.AREA, skipped, frame, considered=plan.get("considered")), notes)
     failed = set(frame.loc[frame["action"] == FAILED, "key"].astype(str))
     report["retry"] = {SF_STREAM: sorted(set(plan["retry"]) | failed)}
-    log.info("opportunities: %d QuickBooks transactions created, %d failed", report[CREATED], report[FAILED])
+    log.info("opportunities: %d QuickBooks transactions created, %d recovered, %d failed",
+             count(report, CREATED), count(report, RECOVERED), count(report, FAILED))
     return report
 
 

@@ -16,13 +16,25 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+import pandas as pd
+
 from sfqb.areas import customers as customer_rules
 from sfqb.areas import items as item_rules
 from sfqb.extract import soql
 from sfqb.extract.frames import records_frame
 from sfqb.hooks.errors import NotFoundError
 from sfqb.load import now_stamp, sf_outcomes
-from sfqb.outcomes import FAILED
+from sfqb.outcomes import (
+    FAILED,
+    SF_ACCOUNT,
+    SF_PRODUCT,
+    WARNING,
+    area_report,
+    empty_skips,
+    log_problems,
+    outcomes,
+    skips,
+)
 from sfqb.steps.common import preferences, quickbooks_hook, salesforce_hook, sync_state
 
 log = logging.getLogger(__name__)
@@ -91,18 +103,22 @@ def _link(sf, sobject: str, links, ext_field: str, values=None, stamps=None) -> 
     stamp = now_stamp()
     writes = [{"Id": r.sf_id, **(values(str(r.qb_id)) if values else {}), ext_field: str(r.qb_id),
                "Last_Sync_Date__c": (stamps or {}).get(str(r.qb_id)) or stamp} for r in links.itertuples()]
-    return sf_outcomes(sf.update(sobject, writes)) if writes else []
+    return sf_outcomes(sf.update(sobject, writes), sobject) if writes else []
 
 
-def _ambiguous(ambiguous, *, what: str, sf_what: str, qb_what: str, fix: str) -> list[str]:
-    return [
-        f"{AREA}: {what} {r.key!r} is shared by Salesforce {sf_what} {', '.join(map(str, r.sf_ids))} and "
-        f"QuickBooks {qb_what} {', '.join(map(str, r.qb_ids))}: not linked; {fix}"
-        for r in ambiguous.itertuples()
-    ]
+def _ambiguous(ambiguous, *, what: str, sf_what: str, qb_what: str, fix: str, entity: str,
+               record: str) -> pd.DataFrame:
+    """One WARNING skip per ambiguous key, keyed by its QuickBooks record (``QB:Customer:7``):
+    resolved once that record is linked (``recheck``)."""
+    return skips(
+        [f"QB:{entity}:{r.qb_ids[0]}" for r in ambiguous.itertuples()],
+        pd.Series([f"{what} {r.key!r} is shared by Salesforce {sf_what} {', '.join(map(str, r.sf_ids))} and "
+                   f"QuickBooks {qb_what} {', '.join(map(str, r.qb_ids))}: not linked; {fix}"
+                   for r in ambiguous.itertuples()], dtype="object"),
+        WARNING, record=record)
 
 
-def match_accounts(sf, qb, maps: dict | None = None) -> tuple[list[dict], list[str], list[str]]:
+def match_accounts(sf, qb, maps: dict | None = None) -> tuple[list[dict], pd.DataFrame, list[str]]:
     """R-PRE-1: (outcomes, ambiguity warnings, linked QB ids). A linked Account takes the
     customer's values at once, through the effective ``maps`` (QuickBooks is the master of a
     customer, R-ACC-5)."""
@@ -125,11 +141,12 @@ def match_accounts(sf, qb, maps: dict | None = None) -> tuple[list[dict], list[s
         frame["MetaData.LastUpdatedTime"], read_at.isoformat() if read_at else None), strict=True))
     done = _link(sf, "Account", links, ext, values=lambda qb_id: mapped[qb_id][0], stamps=stamps)
     warnings = _ambiguous(ambiguous, what="the name", sf_what="accounts", qb_what="customers",
-                          fix="link one by setting its External Account ID, or rename the duplicates")
+                          fix="link one by setting its External Account ID, or rename the duplicates",
+                          entity="Customer", record=SF_ACCOUNT)
     return done, warnings, [str(i) for i in links["qb_id"]]
 
 
-def match_products(sf, qb) -> tuple[list[dict], list[str], list[str]]:
+def match_products(sf, qb) -> tuple[list[dict], pd.DataFrame, list[str]]:
     """R-PRE-2: (outcomes, ambiguity warnings, linked item ids). Only the link is written: the
     item export copies the item's values (it re-reads every linked item)."""
     from sfqb.transform.match import match_products_to_items
@@ -142,12 +159,28 @@ def match_products(sf, qb) -> tuple[list[dict], list[str], list[str]]:
     links, ambiguous = match_products_to_items(products, items)
     done = _link(sf, "Product2", links, ext)
     warnings = _ambiguous(ambiguous, what="the code", sf_what="products", qb_what="items",
-                          fix="link one by setting its External Item ID, or change the duplicate ProductCodes")
+                          fix="link one by setting its External Item ID, or change the duplicate ProductCodes",
+                          entity="Item", record=SF_PRODUCT)
     return done, warnings, [str(i) for i in links["qb_id"]]
 
 
+def recheck(sf, open_keys: list[str]) -> list[str]:
+    """Which of the matching area's open warnings (keys ``QB:Customer:<Id>`` / ``QB:Item:<Id>``)
+    a person has settled since: their QuickBooks record is linked now (one query per kind, only
+    when such warnings are open). Those keys are looked at again, so their warnings resolve."""
+    settled = []
+    for entity, sobject, ext in (("Customer", "Account", customer_rules.ACCOUNT_EXT_ID),
+                                 ("Item", "Product2", item_rules.EXT_ID)):
+        ids = [k.split(":", 2)[2] for k in open_keys if k.startswith(f"QB:{entity}:")]
+        if ids:
+            linked = {str(r[ext]) for r in sf.query_in(sobject, ["Id", ext], ext, ids)}
+            settled += [f"QB:{entity}:{i}" for i in ids if i in linked]
+    return settled
+
+
 def match(run: dict, *, sf=None, qb=None, state=None) -> dict:
-    """First-run matching, each kind once (R-PRE-6); the area report of what it linked."""
+    """First-run matching, each kind once (R-PRE-6); the area report of what it linked. On later
+    runs it only looks whether its open warnings (ambiguous names and codes) were settled."""
     state = state or sync_state()
     prefs = preferences(run)
     from sfqb.steps.customers import customer_maps
@@ -159,8 +192,8 @@ def match(run: dict, *, sf=None, qb=None, state=None) -> dict:
     else:
         log.info("matching: sync_items is off: products are not matched to items (opportunities find "
                  "items by ProductCode, R-ITM-5); matching runs when the item sync is turned on")
-    linked = failed_n = ambiguous_n = 0
-    warnings: list[str] = []
+    done_all: list[dict] = []
+    skipped = [empty_skips()]
     for key, label, matcher in kinds:
         done_before = state.first_run_done(key)
         if done_before is not None:
@@ -169,11 +202,10 @@ def match(run: dict, *, sf=None, qb=None, state=None) -> dict:
             continue
         sf, qb = sf or salesforce_hook(), qb or quickbooks_hook()
         done, ambiguous, qb_ids = matcher(sf, qb)
-        failed = [f"{AREA}: {d['key']}: {d['reason']}" for d in done if d["action"] == FAILED]
-        ok = sum(d["action"] != FAILED for d in done)
-        for line in ambiguous + failed:
-            log.warning("%s", line)
-        log.info("matching: %d %s pairs linked, %d ambiguous, %d failed", ok, label, len(ambiguous), len(failed))
+        failed = [d for d in done if d["action"] == FAILED]
+        log_problems(log, AREA, ambiguous, outcomes(failed))
+        log.info("matching: %d %s pairs linked, %d ambiguous, %d failed", len(done) - len(failed), label,
+                 len(ambiguous), len(failed))
         if key == PRODUCTS and qb_ids:
             # The item export re-reads linked items, so their Products get the items' values even
             # when the first export already ran.
@@ -181,8 +213,13 @@ def match(run: dict, *, sf=None, qb=None, state=None) -> dict:
             state.add_retries(stream, qb_ids, run_id=run["run_id"])
         if not failed:  # a failed link is retried by matching again on the next run
             state.mark_first_run_done(key, run_id=run["run_id"], now=dt.datetime.now(dt.UTC),
-                                      details={"linked": ok, "ambiguous": len(ambiguous)})
-        linked, failed_n, ambiguous_n = linked + ok, failed_n + len(failed), ambiguous_n + len(ambiguous)
-        warnings += ambiguous + failed
-    return {"area": AREA, "created": 0, "updated": linked, "skipped": ambiguous_n, "failed": failed_n,
-            "warning_count": len(warnings), "warnings": warnings}
+                                      details={"linked": len(done), "ambiguous": len(ambiguous)})
+        done_all += done
+        skipped.append(ambiguous)
+    skipped_frame = pd.concat(skipped, ignore_index=True)
+    considered = [d["key"] for d in done_all] + list(skipped_frame["key"])
+    open_keys = [w.get("key") or "" for w in (state.warnings(AREA).get("open") or {}).values()]
+    if any(k.startswith(("QB:Customer:", "QB:Item:")) for k in open_keys):
+        sf = sf or salesforce_hook()
+        considered += recheck(sf, open_keys)
+    return area_report(AREA, skipped_frame, outcomes(done_all), considered=considered)

@@ -157,10 +157,12 @@ def reconcile_systems(sf_hook, qb_hook, preferences: Preferences | dict | str | 
 
 def report(result: rules.Reconciliation, seconds: float | None = None) -> dict:
     """The run summary's entry for the reconciliation: shaped like an area report (nothing is
-    written: created/updated/skipped/failed stay 0), plus ``counts`` per check."""
-    warnings = result.warnings()
-    return {"area": rules.AREA, "created": 0, "updated": 0, "skipped": 0, "failed": 0,
-            "warning_count": len(warnings), "warnings": warnings, "counts": dict(result.counts),
+    written: no record counts), ``counts`` per check, one warning per differing record; it
+    compares everything it owns each run (``complete``: a difference not found again is
+    resolved)."""
+    warnings = result.findings()
+    return {"area": rules.AREA, "records": {}, "warning_count": len(warnings), "warnings": warnings,
+            "counts": dict(result.counts), "complete": True,
             **({"seconds": round(seconds, 2)} if seconds is not None else {})}
 
 
@@ -174,7 +176,7 @@ def run_reconcile(run: dict, *, area_reports: Iterable[dict] = (), sf=None, qb=N
                                upper_bound=dt.datetime.fromisoformat(run["upper_bound"]), run=run,
                                area_reports=area_reports)
     out = report(result, time.monotonic() - started)
-    for line in out["warnings"]:
+    for line in result.warnings():
         log.warning("%s", line)
     log.info("reconcile: %s in %.2f s: %s", "both systems agree" if result.ok else
              f"{sum(len(k) for k in result.differences.values())} differences", out["seconds"],

@@ -24,12 +24,19 @@ from sfqb.load import now_stamp, sf_outcomes
 from sfqb.mapping.coerce import limits_for
 from sfqb.outcomes import (
     CREATED,
+    DELETED,
     FAILED,
+    NOTE_KIND,
+    SF_OPPORTUNITY_PRODUCT,
     UPDATED,
     add_warnings,
     area_report,
+    count,
     log_problems,
+    outcome,
     outcomes,
+    warning_line,
+    warnings_of,
 )
 from sfqb.steps.common import (
     due_retries,
@@ -44,7 +51,6 @@ from sfqb.windows import Window
 log = logging.getLogger(__name__)
 
 STREAMS = rules.STREAMS
-DELETED = "deleted"
 # Plan entries carry these for the load's bookkeeping; they are not Salesforce fields.
 BOOKKEEPING = ("key", "opportunity", "replaces", "reason")
 TEXT_MONEY_SF = ("Quantity", "UnitPrice")
@@ -244,6 +250,8 @@ def plan(run: dict, extracted: dict) -> dict:
         "skips": result.skips,
         "notes": result.notes,
         "retry": result.retry,
+        "considered": [rules.txn_key(e, i) for e, i in zip(
+            extracted["transactions"]["entity"], extracted["transactions"]["Id"], strict=True)],
     }
 
 
@@ -259,12 +267,12 @@ def _record(entry: dict) -> dict:
     return record
 
 
-def _apply(results, entries: list[dict], by: str, action: str, done: list[dict]) -> set[str]:
-    """Outcome rows for ``results`` (keyed by ``entry[by]``) under the entries' keys; returns
-    the ``by`` values that failed."""
+def _apply(results, entries: list[dict], by: str, action: str, done: list[dict], sobject: str) -> set[str]:
+    """Outcome rows for ``results`` (writes to ``sobject``, keyed by ``entry[by]``) under the
+    entries' keys; returns the ``by`` values that failed."""
     key_of = {str(e[by]): e["key"] for e in entries}
     failed = set()
-    for row in sf_outcomes(results):
+    for row in sf_outcomes(results, sobject):
         if row["action"] == FAILED:
             failed.add(row["key"])
         else:
@@ -284,8 +292,8 @@ def load(run: dict, plan: dict, *, sf=None) -> dict:
     if deletes or updates or creates or plan["opportunities"]:
         sf = sf or salesforce_hook()
         failed = _apply(
-            sf.delete([d["Id"] for d in deletes]) if deletes else [], deletes, "Id", DELETED, done
-        )
+            sf.delete([d["Id"] for d in deletes]) if deletes else [], deletes, "Id", DELETED, done,
+            "OpportunityLineItem")
         for entry in deletes:
             if entry["Id"] not in failed:
                 log.info("%s: deleted %s: %s", rules.AREA, entry["key"], entry["reason"])
@@ -296,16 +304,12 @@ def load(run: dict, plan: dict, *, sf=None) -> dict:
                 "Id",
                 UPDATED,
                 done,
+                "OpportunityLineItem",
             )
         blocked = [c for c in creates if c.get("replaces") in failed]
         done += [
-            {
-                "key": c["key"],
-                "action": FAILED,
-                "target_id": None,
-                "reason": f"not added: the Opportunity Product {c['replaces']} it replaces could not be "
-                "deleted",
-            }
+            outcome(c["key"], FAILED, record=SF_OPPORTUNITY_PRODUCT,
+                    reason=f"not added: the Opportunity Product {c['replaces']} it replaces could not be deleted")
             for c in blocked
         ]
         creates = [c for c in creates if c not in blocked]
@@ -318,19 +322,19 @@ def load(run: dict, plan: dict, *, sf=None) -> dict:
                 rules.EXT_LINE,
                 CREATED,
                 done,
+                "OpportunityLineItem",
             )
         if plan["opportunities"]:
             stamp = now_stamp()
             records = [{**_record(o), "Last_Sync_Date__c": stamp} for o in plan["opportunities"]]
-            _apply(sf.update("Opportunity", records), plan["opportunities"], "Id", UPDATED, done)
+            _apply(sf.update("Opportunity", records), plan["opportunities"], "Id", UPDATED, done, "Opportunity")
     frame = outcomes(done)
     skipped = plan["skips"]
     log_problems(log, rules.AREA, skipped, frame)
-    notes = [f"{rules.AREA}: {n.key}: {n.reason}" for n in plan["notes"].itertuples()]
-    for line in notes:
-        log.warning("%s", line)
-    report = add_warnings(area_report(rules.AREA, skipped, frame), notes)
-    report[DELETED] = int((frame["action"] == DELETED).sum())
+    notes = warnings_of(rules.AREA, plan["notes"], NOTE_KIND)
+    for note in notes:
+        log.warning("%s", warning_line(note))
+    report = add_warnings(area_report(rules.AREA, skipped, frame, considered=plan.get("considered")), notes)
     undone = set(plan.get("retry") or [])
     undone |= {rules.retry_id(k) for k in frame.loc[frame["action"] == FAILED, "key"].astype(str)}
     report["retry"] = {
@@ -339,10 +343,10 @@ def load(run: dict, plan: dict, *, sf=None) -> dict:
     }
     log.info(
         "transactions: %d opportunity products created, %d records updated, %d deleted, %d failed",
-        report[CREATED],
-        report[UPDATED],
-        report[DELETED],
-        report[FAILED],
+        count(report, CREATED, SF_OPPORTUNITY_PRODUCT),
+        count(report, UPDATED),
+        count(report, DELETED),
+        count(report, FAILED),
     )
     return report
 

@@ -3,7 +3,8 @@
 Each task calls the same-named function of the area's steps module (``sfqb.steps.<area>``):
 ``extract(run)``, ``plan(run, extracted)``, ``load(run, plan)`` and
 ``commit(run, extracted, report)``. The commit runs only after a successful load, so a
-watermark never moves past unloaded data (R-GEN-2).
+watermark never moves past unloaded data (R-GEN-2). The load task gives the report's warnings
+their state (new, standing, resolved: ``sfqb.steps.common.track_warnings``).
 
 A manual run can narrow itself (R-OPS-1, ``sfqb.run_params``): the extract of an area the run
 does not select ends ``skipped``, and so do the area's other tasks; the next area's extract
@@ -46,8 +47,12 @@ def area_chain(area: str, run, *, after=None, steps_module: str | None = None, p
 
     @task(task_id=f"load_{area}", pool=pool, multiple_outputs=False)
     def load(run: dict, planned: dict) -> dict:
-        """Write the plan; one outcome per record; returns the area report."""
-        return import_module(module).load(area_run(run, area), planned)
+        """Write the plan; one outcome per record; returns the area report, its warnings told
+        apart as new, standing and resolved (R-OPS-3)."""
+        from sfqb.steps.common import track_warnings
+
+        this_run = area_run(run, area)
+        return track_warnings(this_run, import_module(module).load(this_run, planned))
 
     @task(task_id=f"commit_{area}", multiple_outputs=False)
     def commit(run: dict, extracted: dict, report: dict) -> dict:

@@ -29,10 +29,16 @@ def prepare_migration(run: dict, **context) -> dict:
 
 @task(pool="sfqb_quickbooks", multiple_outputs=False)
 def migrate_invoices(run: dict, prepared: dict) -> dict:
-    """Load the invoices in chunks with a progress line each; returns the run report."""
+    """Load the invoices in chunks with a progress line each; returns the run report, its
+    warnings told apart as new, standing and resolved (a migration run checks everything it
+    covers: a warning it does not find again is resolved, R-OPS-3)."""
     from sfqb.steps import migration
+    from sfqb.steps.common import track_warnings
 
-    return migration.migrate(run, prepared)
+    report = migration.migrate(run, prepared)
+    # A dry run writes nothing, not even the warnings' state; a skipped run looked at nothing.
+    return track_warnings(run, report, complete=prepared.get("action") != migration.SKIP,
+                          save=not report.get("dry_run"))
 
 
 MIGRATION_DAG_ID = "sfqb_invoice_migration"

@@ -29,10 +29,12 @@ def validate_org(run: dict) -> dict:
 
 @task(pool="sfqb_quickbooks", multiple_outputs=False)
 def match_existing_records(run: dict) -> dict:
-    """First run only: link Accounts to Customers and Products to Items (exact match)."""
+    """First run only: link Accounts to Customers and Products to Items (exact match); later
+    runs look whether its warnings (ambiguous names) were settled (R-OPS-3)."""
+    from sfqb.steps.common import track_warnings
     from sfqb.steps.preflight import match
 
-    return match(run)
+    return track_warnings(run, match(run))
 
 
 @task_group(group_id=AREA)

@@ -32,6 +32,7 @@ def reconcile(run: dict, area_reports: list[dict] | None = None) -> dict | None:
     if not preferences(run).reconcile:
         logging.getLogger(__name__).info("reconcile: the preference reconcile is off: nothing compared")
         return None
+    from sfqb.steps.common import track_warnings
     from sfqb.steps.reconcile import run_reconcile
 
-    return run_reconcile(run, area_reports=[r for r in area_reports or [] if r])
+    return track_warnings(run, run_reconcile(run, area_reports=[r for r in area_reports or [] if r]))

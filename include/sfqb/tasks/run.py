@@ -75,7 +75,8 @@ def begin_run(**context) -> dict:
 @task(trigger_rule="none_failed", multiple_outputs=False)
 def summarize_run(run: dict, area_reports: list[dict] | None = None, **context) -> dict:
     """Gather what every area of the run did into one summary (SPEC R-OPS-2), and send the
-    alert when its problems reach ``alert_min_level`` (R-OPS-3, ``sfqb.notify``).
+    alert for its new warnings, with the daily digest of standing ones when it is due (R-OPS-3,
+    ``sfqb.notify``).
 
     It runs when no area failed (areas a manual run did not select are skipped, not failed).
 
@@ -83,27 +84,36 @@ def summarize_run(run: dict, area_reports: list[dict] | None = None, **context) 
         run: what ``begin_run`` returned.
         area_reports: one report per area that ran (None for a skipped area).
     Returns:
-        ``{"run_id", "upper_bound", "run_type", "scope", "warning_count", "areas": [...]}``,
-        also logged as a table (the XCom the sync log page shows); every warning is logged at
-        WARNING level.
+        ``{"run_id", "upper_bound", "run_type", "scope", "warning_count", "warning_counts",
+        "areas": [...]}``: per area its counts per record type and its warnings with their state
+        (new, standing, resolved); also logged as text (the XCom the sync log page shows). New
+        warnings are logged at WARNING level, standing and resolved ones at INFO (each area's
+        load logged them when it found them).
     """
     from sfqb.notify import RunAlert
+    from sfqb.outcomes import warning_line
     from sfqb.preferences import parse_preferences
     from sfqb.report import format_summary
     from sfqb.run_params import describe
+    from sfqb.state import SyncState, TaskVariables
+    from sfqb.warning_state import NEW, STANDING, totals
 
     reports = [r for r in (area_reports or []) if r]
+    counts = totals(reports)
     summary = {"run_id": run["run_id"], "upper_bound": run["upper_bound"],
                "run_type": run.get("run_type"), "scope": describe(run) if "areas" in run else None,
-               "warning_count": sum(r.get("warning_count", len(r.get("warnings", []))) for r in reports),
+               "warning_count": counts[NEW] + counts[STANDING], "warning_counts": counts,
                "areas": reports}
-    for line in format_summary(summary).splitlines():
+    for line in format_summary(summary, with_warnings=False).splitlines():
         log.info("%s", line)
+    log.info("warnings: %s", ", ".join(f"{n} {s}" for s, n in counts.items()))
     for report in reports:
-        for warning in report.get("warnings", []):
-            log.warning("%s", warning)
+        for entry in report.get("warnings", []):
+            level = logging.WARNING if entry.get("state") == NEW else logging.INFO
+            log.log(level, "%s (%s)", warning_line(entry), entry.get("state"))
     try:
-        RunAlert(summary=summary, preferences=parse_preferences(run["preferences"]))(context)
+        RunAlert(summary=summary, preferences=parse_preferences(run["preferences"]),
+                 state=SyncState(TaskVariables()))(context)
     except Exception:  # noqa: BLE001 - a mail server's trouble must not fail the finished sync
         log.exception("the alert for this run could not be sent")
     return summary

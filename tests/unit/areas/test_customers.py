@@ -42,7 +42,8 @@ def sf_frame(*records: dict) -> pd.DataFrame:
     return records_frame([{**base, **r} for r in records], SF_COLUMNS)
 
 
-def inputs(qb_changed=None, sf_changed=None, sf_linked=None, qb_linked=None, terms=None, qb_read_at=None):
+def inputs(qb_changed=None, sf_changed=None, sf_linked=None, qb_linked=None, terms=None, qb_read_at=None,
+           **more):
     return CustomerInputs(
         qb_changed=qb_changed if qb_changed is not None else qb_frame(),
         sf_changed=sf_changed if sf_changed is not None else sf_frame(),
@@ -50,6 +51,7 @@ def inputs(qb_changed=None, sf_changed=None, sf_linked=None, qb_linked=None, ter
         qb_linked=qb_linked if qb_linked is not None else qb_frame(),
         terms=terms or {"Net 30": "3"},
         qb_read_at=qb_read_at,
+        **more,
     )
 
 
@@ -181,6 +183,22 @@ def test_given_a_linked_account_edited_in_sf_when_modify_is_off_then_qb_is_not_u
     assert "DisplayName" in update["changed"]
 
 
+def test_given_one_part_of_an_address_changed_when_sent_then_the_whole_address_goes():
+    """R-ACC-7: QuickBooks replaces an address object whole in a sparse update, so a changed
+    billing city sends the whole Bill To (street included), and not the unchanged Ship To."""
+    sf = sf_frame({"Id": "001A", "Name": "Co", "External_Account_ID__c": "9", "BillingStreet": "1 First St",
+                   "BillingCity": "Dallas", "Last_Sync_Date__c": "2026-05-01T18:00:00.000Z"})
+    qb = qb_frame({"Id": "9", "DisplayName": "Co", "SyncToken": "4", "BillAddr": {"Line1": "1 First St",
+                                                                                 "City": "Austin"},
+                   "MetaData": {"LastUpdatedTime": "2026-05-01T10:00:00-07:00"}})
+    plan = plan_customers(inputs(sf_changed=sf, qb_linked=qb), Preferences(allow_salesforce_to_modify_quickbooks=True))
+    (update,) = plan.customer_updates.to_dict("records")
+    assert update["changed"] == ["BillAddr.City"]
+    payload = json.loads(update["payload"])
+    assert payload["BillAddr"]["Line1"] == "1 First St" and payload["BillAddr"]["City"] == "Dallas"
+    assert "ShipAddr" not in payload
+
+
 def test_given_both_sides_changed_when_planned_then_quickbooks_wins():
     """R-ACC-5: changed on both sides since the last sync -> QB's values overwrite SF."""
     qb = qb_frame({"Id": "9", "DisplayName": "QB Name", "SyncToken": "2",
@@ -207,20 +225,116 @@ def test_given_ticked_sync_me_when_planned_then_cleared_only_for_records_that_ca
 
 
 def test_given_a_qb_contact_person_when_planned_then_the_billing_contact_is_written_and_linked():
-    """R-ACC-8: the customer's contact person goes to the Account's billing Contact."""
+    """R-ACC-8: the customer's contact person goes to the Account's billing Contact: the same
+    person's Contact (names equal up to case and spaces) is updated in place and linked."""
     qb = qb_frame(
         {"Id": "9", "DisplayName": "Co", "GivenName": "Grace", "FamilyName": "Hopper",
          "PrimaryEmailAddr": {"Address": "g@example.com"}},
         {"Id": "10", "DisplayName": "No Person Co", "GivenName": "Solo"},
     )
     sf = sf_frame({"Id": "001A", "Name": "Co", "External_Account_ID__c": "9",
-                   "BillingContact": {"Id": "003X", "FirstName": "Grace", "LastName": "H."}})
+                   "BillingContact": {"Id": "003X", "FirstName": "grace", "LastName": "HOPPER "}})
     plan = plan_customers(inputs(qb_changed=qb, sf_linked=sf), Preferences())
     (contact,) = plan.contacts.to_dict("records")
     assert contact["contact_id"] == "003X"
     assert (contact["LastName"], contact["Email"]) == ("Hopper", "g@example.com")
     assert contact["External_Contact_ID__c"] == "9" and contact["Is_Billing_Contact__c"] is True
+    assert plan.contact_releases.empty
     assert "no family name" in plan.skips.set_index("key").loc["QB:10", "reason"]
+
+
+def people_frame(*records: dict) -> pd.DataFrame:
+    from sfqb.areas.customers import PEOPLE_COLUMNS
+
+    return records_frame([{"Is_Billing_Contact__c": False, "LastModifiedDate": "2026-01-01T00:00:00Z", **r}
+                          for r in records], PEOPLE_COLUMNS)
+
+
+MATCHED = {"Id": "001A", "Name": "Co", "External_Account_ID__c": "9",
+           "Last_Sync_Date__c": "2026-12-01T10:00:00.000Z",
+           "BillingContact": {"Id": "003ADA", "FirstName": "Ada", "LastName": "Diaz", "Email": "ada@co.com"}}
+KEIKO = {"Id": "9", "DisplayName": "Co", "GivenName": "Keiko", "FamilyName": "Nguyen",
+         "PrimaryEmailAddr": {"Address": "keiko@co.com"}, "MetaData": {"LastUpdatedTime": "2026-11-01T00:00:00Z"}}
+
+
+def test_given_a_matched_pair_whose_contact_persons_differ_when_planned_then_no_contact_is_renamed():
+    """R-ACC-10: on a first-run matched pair (QuickBooks' person never linked) QuickBooks wins,
+    but a Contact is a person: Ada stays Ada (released from the billing role), and Keiko gets a
+    Contact of her own; with modifying allowed nothing read from QuickBooks goes back to it."""
+    qb = qb_frame(KEIKO)
+    sf = sf_frame(MATCHED)
+    people = people_frame({"Id": "003ADA", "AccountId": "001A", "FirstName": "Ada", "LastName": "Diaz",
+                           "Is_Billing_Contact__c": True})
+    plan = plan_customers(inputs(qb_changed=qb, sf_linked=sf, sf_changed=sf, qb_linked=qb, people=people),
+                          Preferences(allow_salesforce_to_modify_quickbooks=True))
+    (contact,) = plan.contacts.to_dict("records")
+    assert contact["contact_id"] is None and (contact["FirstName"], contact["LastName"]) == ("Keiko", "Nguyen")
+    (release,) = plan.contact_releases.to_dict("records")
+    assert release["Id"] == "003ADA" and release["Is_Billing_Contact__c"] is False
+    assert plan.customer_updates.empty
+    assert "nothing read from QuickBooks is sent back" in plan.skips.set_index("key").loc["001A", "reason"]
+
+
+def test_given_a_contact_of_that_name_on_the_account_when_planned_then_it_is_linked_not_duplicated():
+    """R-ACC-10: when QuickBooks' person already has a Contact on the Account, that Contact
+    becomes the billing Contact; none is created."""
+    people = people_frame({"Id": "003ADA", "AccountId": "001A", "FirstName": "Ada", "LastName": "Diaz",
+                           "Is_Billing_Contact__c": True},
+                          {"Id": "003KEI", "AccountId": "001A", "FirstName": "KEIKO", "LastName": "Nguyen"})
+    plan = plan_customers(inputs(qb_changed=qb_frame(KEIKO), sf_linked=sf_frame(MATCHED), people=people),
+                          Preferences())
+    (contact,) = plan.contacts.to_dict("records")
+    assert contact["contact_id"] == "003KEI" and contact["Is_Billing_Contact__c"] is True
+    assert list(plan.contact_releases["Id"]) == ["003ADA"]
+
+
+def test_given_a_billing_contact_chosen_in_salesforce_when_quickbooks_did_not_change_then_it_is_left_alone():
+    """R-ACC-10, R-ACC-5: Keiko was linked before; a person picked Ada as billing Contact in
+    Salesforce and QuickBooks has not changed since the last sync: Salesforce's choice stands."""
+    people = people_frame({"Id": "003ADA", "AccountId": "001A", "FirstName": "Ada", "LastName": "Diaz",
+                           "Is_Billing_Contact__c": True},
+                          {"Id": "003KEI", "AccountId": "001A", "FirstName": "Keiko", "LastName": "Nguyen",
+                           "External_Contact_ID__c": "9"})
+    plan = plan_customers(inputs(qb_changed=qb_frame(KEIKO), sf_linked=sf_frame(MATCHED), people=people),
+                          Preferences())
+    assert plan.contacts.empty and plan.contact_releases.empty
+
+
+def test_given_quickbooks_names_a_new_contact_person_when_planned_then_the_old_contact_keeps_its_name():
+    """R-ACC-10: QuickBooks changed its contact person from Keiko to Sam since the last sync:
+    Keiko's Contact is not renamed; it gives up the billing role and the link, and Sam's Contact
+    is created."""
+    sam = {**KEIKO, "GivenName": "Sam", "FamilyName": "Ortiz", "MetaData": {"LastUpdatedTime": "2026-12-02T00:00:00Z"}}
+    account = {**MATCHED, "BillingContact": {"Id": "003KEI", "FirstName": "Keiko", "LastName": "Nguyen",
+                                             "External_Contact_ID__c": "9"}}
+    people = people_frame({"Id": "003KEI", "AccountId": "001A", "FirstName": "Keiko", "LastName": "Nguyen",
+                           "External_Contact_ID__c": "9", "Is_Billing_Contact__c": True})
+    plan = plan_customers(inputs(qb_changed=qb_frame(sam), sf_linked=sf_frame(account), people=people), Preferences())
+    (contact,) = plan.contacts.to_dict("records")
+    assert contact["contact_id"] is None and contact["LastName"] == "Ortiz"
+    (release,) = plan.contact_releases.to_dict("records")
+    assert release["Id"] == "003KEI" and release["Is_Billing_Contact__c"] is False and release["clear_link"]
+
+
+def test_given_ticked_contacts_when_planned_then_their_sync_me_clears_unless_their_account_failed():
+    """R-GEN-9: Sync Me on a Contact replays its Account; it is cleared when the Account went
+    through and stays ticked when the Account failed."""
+    sf = sf_frame({"Id": "001OK", "Name": "Fine Co"}, {"Id": "001BAD", "Name": "Bad: Co"})
+    ticked = pd.DataFrame({"Id": ["003A", "003B"], "AccountId": ["001OK", "001BAD"]})
+    plan = plan_customers(inputs(sf_changed=sf, ticked_contacts=ticked), Preferences())
+    assert plan.clear_contact_sync_me == ["003A"]
+
+
+def test_given_names_that_differ_only_in_case_when_compared_then_r_acc_11_sees_them_and_names_both_records():
+    """R-ACC-11: names equal up to case or surrounding spaces are one name to QuickBooks; the
+    warning for such a link names both records."""
+    from sfqb.areas.customers import case_only_difference, same_name_link
+
+    assert case_only_difference("ZETA LLC ", "Zeta LLC")
+    assert not case_only_difference("Zeta LLC", "Zeta LLC") and not case_only_difference("Zeta LLC", "Zeta Inc")
+    text = same_name_link("001Z", "ZETA LLC", "7", "Zeta LLC")
+    assert "Salesforce Account 001Z 'ZETA LLC'" in text and "QuickBooks customer 7 'Zeta LLC'" in text
+    assert "R-ACC-11" in text
 
 
 def test_given_a_customer_whose_company_name_differs_when_planned_then_create_only_rows_do_not_update():
@@ -305,9 +419,10 @@ def test_given_a_name_clash_whose_account_is_created_this_run_when_planned_then_
     from sfqb.areas.customers import linked_by_load
     from sfqb.outcomes import INFO, WARNING, skips
 
-    clashes = skips(["QB:7", "QB:8"], "Salesforce already has an Account named ...: link it", WARNING)
+    clashes = skips(["QB:7", "QB:8"], "Salesforce already has an Account named ...: link it", WARNING,
+                    record="Salesforce Account")
     qb = pd.DataFrame({"Id": ["7", "8"], "DisplayName": ["Zeta Existing LLC", "Other Co"]})
-    creates = pd.DataFrame({"key": ["001Z"], "payload": [_json.dumps({"DisplayName": "ZETA EXISTING LLC "})]})
+    creates = pd.DataFrame({"key": ["001Z"], "payload": [_json.dumps({"DisplayName": "Zeta Existing LLC"})]})
     out = linked_by_load(clashes, qb, creates)
     assert list(out["level"]) == [INFO, WARNING]
     assert "the load links the two" in out["reason"].iloc[0]

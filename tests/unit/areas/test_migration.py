@@ -9,7 +9,7 @@ import pytest
 
 from sfqb.areas import migration as mig
 from sfqb.areas.invoices import EXT_INVOICE, EXT_LINK, plan_invoices
-from sfqb.outcomes import WARNING, skips
+from sfqb.outcomes import WARNING, skips, warning_line
 from sfqb.preferences import Preferences
 from sfqb.steps.invoices import invoice_frames
 from tests.unit.areas.test_invoices import inputs, opp, qb_invoice
@@ -79,10 +79,10 @@ def test_given_progress_when_formatted_then_the_line_has_chunk_records_elapsed_a
 def test_given_many_lines_missing_one_product_when_grouped_then_one_warning_per_product():
     """R-MIG-4: one warning per missing Product (and per reason), counting its records."""
     notes = pd.concat([
-        skips([f"QB:Invoice:{i} line 1" for i in range(12)], "item 'Ink' has no Product", WARNING),
-        skips(["QB:Invoice:3 line 2"], "item 'Paper' has no Product", WARNING),
+        skips([f"QB:Invoice:{i} line 1" for i in range(12)], "item 'Ink' has no Product", WARNING, record="Salesforce Invoice Item"),
+        skips(["QB:Invoice:3 line 2"], "item 'Paper' has no Product", WARNING, record="Salesforce Invoice Item"),
     ])
-    lines = mig.grouped_warnings(notes)
+    lines = [warning_line(w) for w in mig.grouped_warnings(notes)]
     assert lines == [
         "migration: item 'Ink' has no Product (12 records: QB:Invoice:0 line 1, QB:Invoice:1 line 1, "
         "QB:Invoice:2 line 1, QB:Invoice:3 line 1, QB:Invoice:4 line 1, ...)",

@@ -142,3 +142,9 @@ def test_given_a_small_budget_when_chunking_then_queries_are_split_exactly():
     ]
     with pytest.raises(ValueError):
         list(soql.select_in_chunks("Account", ["Id"], "Id", ["x" * 100], max_url_length=budget))
+
+
+def test_given_a_semi_join_when_built_then_the_inner_select_is_in_parentheses():
+    """R-ACC-1: the first run reads the Accounts that have a won Opportunity in one query."""
+    assert soql.select("Account", ["Id"], [soql.in_select("Id", "Opportunity", "AccountId", soql.eq("IsWon", True))]) == (
+        "SELECT Id FROM Account WHERE Id IN (SELECT AccountId FROM Opportunity WHERE IsWon = true)")
