@@ -221,8 +221,12 @@ def test_given_the_refresh_token_rotated_on_one_worker_when_the_other_runs_the_n
     refused = [str(p) for p in cluster.log_files() if "invalid_grant" in p.read_text(errors="replace")]
     assert refused == []
 
-    state = json.loads(cluster.variable(TOKEN_STATE))
+    from sfqb.hooks.token_store import SEALED, unseal
+
     extra = json.loads(cluster.connection_extra("quickbooks_default"))
+    sealed = cluster.variable(TOKEN_STATE)
+    assert sealed.startswith(SEALED) and extra["refresh_token"] not in sealed  # R-OPS-4
+    state = json.loads(unseal(sealed, extra["refresh_token"]))
     assert state["bootstrap_refresh_token"] == extra["refresh_token"]
     info = cluster.admin.connections["quickbooks"]
     session = requests.Session()
