@@ -136,6 +136,7 @@ def _run_state(run_id: str) -> str | None:
     return str(runs[0].state) if runs else None
 
 
+@pytest.mark.timeout(1200)  # three Airflow processes start and a whole run goes through the scheduler
 def test_given_a_local_executor_deployment_at_debug_when_a_run_is_triggered_then_no_credential_is_in_any_log(
         sync_env, tmp_path):
     """R-OPS-4 on a real worker path: api-server, dag-processor and scheduler (LocalExecutor) at
