@@ -181,6 +181,9 @@ def test_given_no_secret_in_env_when_airflow_init_runs_then_it_generates_them_on
     assert (secrets_dir / "fernet_key").read_text() == fernet_key
     assert (secrets_dir / "jwt_secret").read_text() == jwt_secret
     assert json.loads(passwords.read_text())["airflow"] == password
+    passwords.write_text(json.dumps({"airflow": "airflow"}))  # what the earlier file shipped
+    assert _first_start(tmp_path).returncode == 0
+    assert json.loads(passwords.read_text())["airflow"] not in ("airflow", password)
 
 
 @pytest.mark.unit
