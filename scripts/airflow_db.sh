@@ -11,3 +11,11 @@ if [ ! -f "$AIRFLOW_HOME/airflow.db" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$w
   .venv/bin/airflow db migrate >"$AIRFLOW_HOME/db-migrate.log" 2>&1 || { tail -30 "$AIRFLOW_HOME/db-migrate.log"; exit 1; }
   echo "$want" > "$stamp"
 fi
+# Connections and Variables are stored encrypted (R-OPS-4): `airflow db migrate` wrote a generated
+# Fernet key into $AIRFLOW_HOME/airflow.cfg with the file; an empty one set by hand stops here.
+.venv/bin/python -c "
+import sys
+from airflow.configuration import conf
+if not conf.get('core', 'fernet_key', fallback='').strip():
+    sys.exit('airflow: [core] fernet_key is empty (AIRFLOW__CORE__FERNET_KEY or airflow.cfg in $AIRFLOW_HOME): '
+             'connections and Variables would be stored unencrypted; remove the empty setting or set a key')"

@@ -8,7 +8,9 @@ sandbox's `--advertise-host` (connections.json URLs and the TLS certificate's na
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -121,14 +123,149 @@ def test_given_compose_file_when_parsed_then_every_airflow_container_runs_celery
 
 @pytest.mark.unit
 def test_given_compose_file_when_parsed_then_secrets_are_shared_through_one_anchor():
-    """Issue 2: the JWT secret and the Fernet key must be identical in every container (task
-    tokens are signed by one and checked by another; connections are encrypted by any)."""
+    """Issue 2, R-OPS-4: the JWT secret and the Fernet key must be identical in every container
+    (task tokens are signed by one and checked by another; connections are encrypted by any):
+    every container reads them from the files airflow-init writes (``*_CMD``), in the config
+    folder each one mounts; none sets them directly (that would win over the files) and the
+    file holds no default for them."""
     services = _compose()["services"]
-    for key in ("AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__CORE__AUTH_MANAGER"):
+    for key in ("AIRFLOW__API_AUTH__JWT_SECRET_CMD", "AIRFLOW__CORE__FERNET_KEY_CMD", "AIRFLOW__CORE__AUTH_MANAGER"):
         values = {services[name]["environment"][key] for name in AIRFLOW_CONTAINERS}
         assert len(values) == 1, (key, values)
-    assert "${AIRFLOW_JWT_SECRET" in services["airflow-worker"]["environment"]["AIRFLOW__API_AUTH__JWT_SECRET"]
-    assert "${AIRFLOW_FERNET_KEY" in services["airflow-worker"]["environment"]["AIRFLOW__CORE__FERNET_KEY"]
+    env = services["airflow-worker"]["environment"]
+    assert env["AIRFLOW__CORE__FERNET_KEY_CMD"] == "cat /opt/airflow/config/secrets/fernet_key"
+    assert env["AIRFLOW__API_AUTH__JWT_SECRET_CMD"] == "cat /opt/airflow/config/secrets/jwt_secret"
+    for name in AIRFLOW_CONTAINERS:
+        assert not {"AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API_AUTH__JWT_SECRET"} & set(services[name]["environment"])
+        assert _mount_targets(services[name])["/opt/airflow/config"] == "${AIRFLOW_PROJ_DIR:-.}/config", name
+    values = [str(v) for service in services.values() for v in (service.get("environment") or {}).values()]
+    assert not [v for v in values if "change-me" in v or v == "${_AIRFLOW_WWW_USER_PASSWORD:-airflow}"]
+
+
+def _init_secrets_script() -> str:
+    """The standard-library python airflow-init runs first: the secrets."""
+    script = _compose()["services"]["airflow-init"]["command"][1]
+    return script.split("python - <<'PY'\n", 1)[1].split("\nPY\n", 1)[0]
+
+
+def _first_start(sources: Path, **env: str) -> subprocess.CompletedProcess:
+    script = _init_secrets_script().replace("/sources/", f"{sources}/")
+    base = {"_AIRFLOW_WWW_USER_USERNAME": "airflow", "PATH": "/usr/bin:/bin"}
+    return subprocess.run([sys.executable, "-c", script], env={**base, **env}, capture_output=True, text=True,
+                          timeout=60)
+
+
+@pytest.mark.unit
+def test_given_no_secret_in_env_when_airflow_init_runs_then_it_generates_them_once_and_keeps_them(tmp_path):
+    """R-OPS-4: the shipped deployment never runs with a default secret nor without a Fernet key:
+    the first start generates a Fernet key, a JWT secret and the UI password (files readable by
+    their owner only); a later start keeps them; nothing secret is printed."""
+    from cryptography.fernet import Fernet
+
+    (tmp_path / "config").mkdir()
+    first = _first_start(tmp_path)
+    assert first.returncode == 0, first.stderr
+    secrets_dir = tmp_path / "config" / "secrets"
+    fernet_key = (secrets_dir / "fernet_key").read_text()
+    jwt_secret = (secrets_dir / "jwt_secret").read_text()
+    passwords = tmp_path / "config" / "simple_auth_manager_passwords.json"
+    password = json.loads(passwords.read_text())["airflow"]
+    Fernet(fernet_key.encode())  # a valid key
+    assert len(jwt_secret) >= 32 and len(password) >= 16
+    for path in (secrets_dir / "fernet_key", secrets_dir / "jwt_secret", passwords):
+        assert path.stat().st_mode & 0o077 == 0, path
+    assert "generated" in first.stdout
+    assert not {fernet_key, jwt_secret, password} & set(re.findall(r"[\w=-]{16,}", first.stdout + first.stderr))
+    again = _first_start(tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert (secrets_dir / "fernet_key").read_text() == fernet_key
+    assert (secrets_dir / "jwt_secret").read_text() == jwt_secret
+    assert json.loads(passwords.read_text())["airflow"] == password
+    passwords.write_text(json.dumps({"airflow": "airflow"}))  # what the earlier file shipped
+    assert _first_start(tmp_path).returncode == 0
+    assert json.loads(passwords.read_text())["airflow"] not in ("airflow", password)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("variable", "value", "says"), [
+    ("AIRFLOW_JWT_SECRET", "change-me-to-a-long-random-string-please-now", "AIRFLOW_JWT_SECRET"),
+    ("AIRFLOW_JWT_SECRET", "short", "AIRFLOW_JWT_SECRET"),
+    ("AIRFLOW_FERNET_KEY", "not-a-key", "AIRFLOW_FERNET_KEY"),
+    ("_AIRFLOW_WWW_USER_PASSWORD", "airflow", "_AIRFLOW_WWW_USER_PASSWORD"),
+])
+def test_given_a_default_or_malformed_secret_in_env_when_airflow_init_runs_then_it_refuses_to_start(
+        tmp_path, variable, value, says):
+    """R-OPS-4: a placeholder or malformed secret in .env stops the start (every service waits
+    for airflow-init), with a message naming the variable, never its value."""
+    (tmp_path / "config").mkdir()
+    done = _first_start(tmp_path, **{variable: value})
+    assert done.returncode != 0 and says in done.stderr, done.stderr
+    assert len(value) < 8 or value not in done.stderr
+
+
+@pytest.mark.unit
+def test_given_a_fernet_key_in_env_when_it_rotates_then_only_a_key_sharing_one_with_the_stored_is_taken(tmp_path):
+    """R-OPS-4 (rotation, docs/multi-machine.md): the stored data stays readable: a .env key
+    list that shares a key with the one in use is taken (``new,old``, then ``new``); one that
+    shares none stops the start. A new JWT secret from .env is taken as it is."""
+    from cryptography.fernet import Fernet
+
+    old, new, stranger = (Fernet.generate_key().decode() for _ in range(3))
+    (tmp_path / "config").mkdir()
+    assert _first_start(tmp_path, AIRFLOW_FERNET_KEY=old).returncode == 0
+    stored = tmp_path / "config" / "secrets" / "fernet_key"
+    assert stored.read_text() == old
+    refused = _first_start(tmp_path, AIRFLOW_FERNET_KEY=stranger)
+    assert refused.returncode != 0 and "shares no key" in refused.stderr
+    assert stored.read_text() == old
+    assert _first_start(tmp_path, AIRFLOW_FERNET_KEY=f"{new},{old}").returncode == 0
+    assert stored.read_text() == f"{new},{old}"
+    assert _first_start(tmp_path, AIRFLOW_FERNET_KEY=new).returncode == 0
+    assert stored.read_text() == new
+    rotated_jwt = "j" * 40
+    assert _first_start(tmp_path, AIRFLOW_JWT_SECRET=rotated_jwt).returncode == 0
+    assert (tmp_path / "config" / "secrets" / "jwt_secret").read_text() == rotated_jwt
+
+
+@pytest.mark.unit
+def test_given_secrets_stored_before_a_fernet_key_when_airflow_init_runs_then_they_are_encrypted(tmp_path):
+    """R-OPS-4: a deployment upgraded from one without a Fernet key had its connections and
+    Variables in plain text; airflow-init's last step encrypts them with the key now in use."""
+    from cryptography.fernet import Fernet
+
+    script = _compose()["services"]["airflow-init"]["command"][1]
+    encrypt = script.split("/entrypoint python - <<'PY'\n")[2].split("\nPY\n", 1)[0]
+    key = Fernet.generate_key().decode()
+    db = f"sqlite:///{tmp_path / 'airflow.db'}"
+    base = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__CORE__FERNET")}
+    env = {**base, "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db, "AIRFLOW_HOME": str(tmp_path)}
+    setup = """
+from airflow.utils.db import initdb
+initdb()
+from airflow.models import Connection, Variable
+from airflow.utils.session import create_session
+with create_session() as session:
+    session.add(Connection(conn_id="qb", conn_type="generic", password="client-secret-1234",
+                           extra='{"refresh_token": "RT1-plain-refresh-token"}'))
+Variable.set("sfqb.quickbooks_default.token_state", "plain-token-state-value")
+"""
+    plain = subprocess.run([sys.executable, "-c", setup], env={**env, "AIRFLOW__CORE__FERNET_KEY": ""},
+                           capture_output=True, text=True, timeout=300)
+    assert plain.returncode == 0, plain.stderr[-2000:]
+    done = subprocess.run([sys.executable, "-c", encrypt], env={**env, "AIRFLOW__CORE__FERNET_KEY": key},
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(tmp_path / "airflow.db")) as conn:
+        password, extra, is_enc, is_extra_enc = conn.execute(
+            "SELECT password, extra, is_encrypted, is_extra_encrypted FROM connection WHERE conn_id='qb'").fetchone()
+        val, val_enc = conn.execute("SELECT val, is_encrypted FROM variable").fetchone()
+    assert is_enc and is_extra_enc and val_enc
+    fernet = Fernet(key.encode())
+    assert fernet.decrypt(password.encode()) == b"client-secret-1234"
+    assert b"RT1-plain-refresh-token" in fernet.decrypt(extra.encode())
+    assert fernet.decrypt(val.encode()) == b"plain-token-state-value"
 
 
 @pytest.mark.unit
@@ -338,11 +475,13 @@ def test_given_compose_environment_when_mapped_for_local_processes_then_the_dist
     unchanged = set(compose) - {"SFQB_QBO_LIMITER_DIR", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CELERY__RESULT_BACKEND",
                                 "AIRFLOW__CELERY__BROKER_URL", "AIRFLOW__CORE__EXECUTION_API_SERVER_URL",
                                 "AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_PATH", "AIRFLOW_CONFIG",
-                                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE", "AIRFLOW__CORE__FERNET_KEY",
-                                "AIRFLOW__API_AUTH__JWT_SECRET", "REQUESTS_CA_BUNDLE"}
+                                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE", "AIRFLOW__CORE__FERNET_KEY_CMD",
+                                "AIRFLOW__API_AUTH__JWT_SECRET_CMD", "REQUESTS_CA_BUNDLE"}
     assert {k: env[k] for k in unchanged} == {k: compose[k] for k in unchanged}
     assert {"AIRFLOW__CELERY__WORKER_CONCURRENCY", "AIRFLOW__CORE__XCOM_BACKEND"} <= unchanged
-    assert env["AIRFLOW__CORE__FERNET_KEY"] and env["AIRFLOW__API_AUTH__JWT_SECRET"]
+    assert env["AIRFLOW__CORE__FERNET_KEY_CMD"] == f"cat {tmp_path / 'config' / 'secrets' / 'fernet_key'}"
+    assert (tmp_path / "config" / "secrets" / "fernet_key").read_text() == cluster.fernet_key
+    assert (tmp_path / "config" / "secrets" / "jwt_secret").read_text() == cluster.jwt_secret
 
 
 @pytest.mark.unit

@@ -94,6 +94,8 @@ class Cluster:
     admin: object = None  # SandboxAdmin
     env: dict = field(default_factory=dict)
     ports: dict = field(default_factory=dict)
+    fernet_key: str = ""  # config/secrets/, as airflow-init generates them
+    jwt_secret: str = ""
     _token: str | None = None
 
     # --- start -------------------------------------------------------------------------------
@@ -212,8 +214,12 @@ class Cluster:
                 value = value.replace(service, here)
             env[key] = value
         env.pop("AIRFLOW_CONFIG")  # each process writes airflow.cfg into its own AIRFLOW_HOME
-        env["AIRFLOW__CORE__FERNET_KEY"] = Fernet.generate_key().decode()  # .env's secrets
-        env["AIRFLOW__API_AUTH__JWT_SECRET"] = secrets.token_urlsafe(48)
+        # what airflow-init writes at the first start; every process reads them through the
+        # compose file's *_CMD settings (mapped to this folder)
+        (self.base / "config" / "secrets").mkdir(mode=0o700)
+        self.fernet_key, self.jwt_secret = Fernet.generate_key().decode(), secrets.token_urlsafe(48)
+        (self.base / "config" / "secrets" / "fernet_key").write_text(self.fernet_key)
+        (self.base / "config" / "secrets" / "jwt_secret").write_text(self.jwt_secret)
         env["REQUESTS_CA_BUNDLE"] = self.admin.connections["ca_bundle"]  # SFQB_CA_BUNDLE (sandbox)
         unmapped = {k: v for k, v in env.items() if "/opt/" in v or "@postgres" in v or "@redis" in v}
         assert not unmapped, f"docker-compose.yaml names something the test does not map: {unmapped}"
@@ -229,6 +235,8 @@ class Cluster:
             "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(self.ports["scheduler_health"]),
             # test only: no scheduled (hourly) run next to the triggered ones
             "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "false",
+            # test only: every process at DEBUG, so the secrets test searches the most it can log
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "DEBUG",
             "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         }
 
@@ -349,7 +357,7 @@ class Cluster:
 
         if not encrypted:
             return value
-        return Fernet(self.env["AIRFLOW__CORE__FERNET_KEY"].encode()).decrypt(value.encode()).decode()
+        return Fernet(self.fernet_key.encode()).decrypt(value.encode()).decode()
 
     def variable(self, key: str) -> str | None:
         """A Variable's value as stored in the metadata DB (decrypted with the cluster's key)."""

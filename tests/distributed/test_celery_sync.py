@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from sfqb.extract import soql
-from tests.distributed.cluster import WORKERS, Cluster
+from tests.distributed.cluster import PASSWORD, WORKERS, Cluster
 from tests.integration.conftest import SINCE_SEED, report_of
 
 # The first test also waits for the cluster's start and the first run (minutes on a busy machine).
@@ -222,8 +222,12 @@ def test_given_the_refresh_token_rotated_on_one_worker_when_the_other_runs_the_n
     refused = [str(p) for p in cluster.log_files() if "invalid_grant" in p.read_text(errors="replace")]
     assert refused == []
 
-    state = json.loads(cluster.variable(TOKEN_STATE))
+    from sfqb.hooks.token_store import SEALED, unseal
+
     extra = json.loads(cluster.connection_extra("quickbooks_default"))
+    sealed = cluster.variable(TOKEN_STATE)
+    assert sealed.startswith(SEALED) and extra["refresh_token"] not in sealed  # R-OPS-4
+    state = json.loads(unseal(sealed, extra["refresh_token"]))
     assert state["bootstrap_refresh_token"] == extra["refresh_token"]
     info = cluster.admin.connections["quickbooks"]
     session = requests.Session()
@@ -239,3 +243,37 @@ def test_given_the_refresh_token_rotated_on_one_worker_when_the_other_runs_the_n
     assert original.status_code == 400 and original.json()["error"] == "invalid_grant", original.text
     newest = refresh(state["refresh_token"])
     assert newest.status_code == 200, newest.text
+
+
+def test_given_the_cluster_at_debug_when_both_runs_are_done_then_no_log_holds_a_credential(
+        cluster, first_run, second_run):
+    """R-OPS-4 on the Celery path: every process of the cluster logs at DEBUG (the Celery
+    workers' task supervisors print each message a task sent, the token state's Variable writes
+    included); after both runs no process log and no task log holds a connection's secret, the
+    cluster's Fernet key, JWT secret or UI password, a token of the token state, or any token
+    the sandboxes minted."""
+    from sfqb.hooks.token_store import unseal
+    from tests.integration.test_secrets import leaks
+
+    assert cluster.env["AIRFLOW__LOGGING__LOGGING_LEVEL"] == "DEBUG"
+    extra = json.loads(cluster.connection_extra("quickbooks_default"))
+    state = json.loads(unseal(cluster.variable(TOKEN_STATE), extra["refresh_token"]))
+    quickbooks, salesforce = cluster.admin.connections["quickbooks"], cluster.admin.connections["salesforce"]
+    secrets = {
+        "QuickBooks client secret": quickbooks["client_secret"],
+        "QuickBooks refresh token (connection)": extra["refresh_token"],
+        "QuickBooks refresh token (rotated)": state["refresh_token"],
+        "QuickBooks access token": state["access_token"],
+        "Salesforce password": salesforce["password"],
+        "Salesforce consumer secret": salesforce["consumer_secret"],
+        "Salesforce security token": salesforce["security_token"],
+        "Salesforce long-lived session": salesforce["access_token"],
+        "Airflow Fernet key": cluster.fernet_key,
+        "Airflow JWT secret": cluster.jwt_secret,
+        "Airflow UI password": PASSWORD,
+    }
+    files = [p for p in cluster.log_files() if p.name != "sandbox.log"]  # the test servers' own
+    supervisors = "".join(p.read_text(errors="replace") for p in files if p.parent.name == "logs")
+    assert "Received message from task runner" in supervisors  # the DEBUG lines were written
+    found = leaks({str(p.relative_to(cluster.base)): p.read_text(errors="replace") for p in files}, secrets)
+    assert not found, found

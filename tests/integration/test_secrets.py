@@ -1,12 +1,32 @@
-"""No credential in any log (SPEC R-OPS-4): a whole sfqb_sync run with DEBUG logging, every
-line captured (Python logging, the process's stdout/stderr, task log files)."""
+"""No credential in any log at DEBUG (SPEC R-OPS-4), searched where a user would look.
+
+Airflow reads its log level when a process starts, so each run here is a real Airflow process
+started with ``AIRFLOW__LOGGING__LOGGING_LEVEL=DEBUG``, and every line it leaves is searched:
+
+- ``airflow dags test sfqb_sync`` (what ``make sync`` runs): the command's own output, where the
+  in-process supervisor prints every message the tasks send it, and the task logs with it;
+- a LocalExecutor deployment (``airflow api-server``, ``dag-processor`` and ``scheduler``, as
+  ``make ui`` runs them): a triggered run; the output of each process (the scheduler's holds the
+  task supervisors' lines, which never import sfqb) and the task log files.
+
+The Celery path is searched the same way by ``tests/distributed`` (``make test-distributed``).
+Searched for: the connections' secrets (QuickBooks client secret and refresh token, Salesforce
+password, consumer secret, security token and long-lived session), the tokens of the run (the
+rotated refresh token and the access token in the token state, every token the sandboxes
+minted, by shape), and Airflow's own JWT secret.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
-import logging
 import os
 import re
+import signal
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -15,52 +35,177 @@ from tests.integration.conftest import SINCE_SEED
 
 pytestmark = [pytest.mark.integration, pytest.mark.sandbox]
 
+BIN = Path(sys.executable).parent
 # The shapes of the tokens the sandboxes mint during a run: QuickBooks access tokens (JWT-like)
 # and rotated refresh tokens, Salesforce session ids (org id + "!AQ").
 MINTED = re.compile(r"eyJ[\w-]{40,}|RT1-[\w-]{30,}|00D\w{12,15}!AQ[\w.-]{20,}")
+JWT_SECRET = "sfqb-test-jwt-secret-7d1f0c9a4e2b8c3d5f6a7b8c9d0e1f2a"
 
 
-def test_given_a_whole_sync_logged_at_debug_when_its_output_is_searched_then_no_credential_appears(
-        sync_env, caplog, capfd, monkeypatch):
-    """R-OPS-4: no access token, refresh token (the connection's, the rotated one saved in the
-    token state), client secret, consumer secret or password of the run's connections appears
-    in the captured log output or a task log file."""
-    from sfqb.state import MetadataDbVariables
-
+def connection_secrets(sync_env) -> dict[str, str]:
     quickbooks = json.loads(os.environ["AIRFLOW_CONN_QUICKBOOKS_DEFAULT"])
     salesforce = json.loads(os.environ["AIRFLOW_CONN_SALESFORCE_DEFAULT"])
     sf_info = sync_env.sandbox.connections["salesforce"]
-    secrets = {
+    return {
         "QuickBooks client secret": quickbooks["password"],
         "QuickBooks refresh token (connection)": json.loads(quickbooks["extra"])["refresh_token"],
         "Salesforce password": salesforce["password"],
         "Salesforce consumer secret": json.loads(salesforce["extra"])["consumer_secret"],
         "Salesforce security token": sf_info["security_token"],
         "Salesforce long-lived session": sf_info["access_token"],
+        "Airflow JWT secret": JWT_SECRET,
     }
-    monkeypatch.setenv("AIRFLOW__LOGGING__LOGGING_LEVEL", "DEBUG")
-    caplog.set_level(logging.DEBUG)
-    sync_env.set_preferences(sync_start=SINCE_SEED)
 
-    _, states, summary = sync_env.run()
 
-    assert set(states.values()) == {"success"}, states
-    assert summary["areas"]
-    token_state = json.loads(MetadataDbVariables().get("sfqb.quickbooks_default.token_state"))
-    secrets["QuickBooks refresh token (rotated)"] = token_state["refresh_token"]
-    secrets["QuickBooks access token"] = token_state["access_token"]
+def run_tokens(bootstrap: str) -> dict[str, str]:
+    """The tokens the run left in the (sealed) token state: it refreshed at least once."""
+    from sfqb.hooks.token_store import AirflowVariableTokenStore
+
+    state = AirflowVariableTokenStore("quickbooks_default", seal_with=bootstrap).load()
+    assert state is not None and state.access_token and state.refresh_token != bootstrap
+    return {"QuickBooks refresh token (rotated)": state.refresh_token,
+            "QuickBooks access token": state.access_token}
+
+
+def leaks(texts: dict[str, str], secrets: dict[str, str]) -> list[str]:
     assert all(len(v) >= 8 for v in secrets.values()), secrets.keys()
-
-    out, err = capfd.readouterr()
-    logged = "\n".join(r.getMessage() for r in caplog.records)
-    files = [p for p in Path(os.environ["AIRFLOW_HOME"], "logs").rglob("*") if p.is_file()]
-    texts = {"logging": logged, "stdout": out, "stderr": err,
-             **{str(p): p.read_text(errors="replace") for p in files}}
-    # The run was really logged at DEBUG, through the HTTP clients that carried the tokens.
-    assert any(r.levelno == logging.DEBUG and r.name.startswith("urllib3") for r in caplog.records)
-    assert any(r.name.startswith("sfqb.hooks") for r in caplog.records)
+    found = []
     for where, text in texts.items():
-        for name, value in secrets.items():
-            assert value not in text, f"{name} appears in {where}"
-        found = MINTED.findall(text)
-        assert not found, f"minted token(s) in {where}: {[t[:8] + '...' for t in found]}"
+        found += [f"{name} in {where}" for name, value in secrets.items() if value in text]
+        found += [f"minted token {t[:8]}... in {where}" for t in MINTED.findall(text)]
+    return found
+
+
+def task_logs(folder: Path, *, required: bool = True) -> dict[str, str]:
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    assert files or not required, f"no task log under {folder}"
+    return {str(p.relative_to(folder)): p.read_text(errors="replace") for p in files}
+
+
+def debug_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """This test's Airflow environment (database, connections, sandbox trust, and the Fernet key
+    this process reads the database with), at DEBUG, with its own task log folder."""
+    from airflow.configuration import conf
+
+    return {**os.environ, "AIRFLOW__LOGGING__LOGGING_LEVEL": "DEBUG",
+            "AIRFLOW__CORE__FERNET_KEY": conf.get("core", "fernet_key", fallback=""),
+            "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(tmp_path / "logs"),
+            "AIRFLOW__API_AUTH__JWT_SECRET": JWT_SECRET,
+            "AIRFLOW__LOGGING__COLORED_CONSOLE_LOG": "false", **extra}
+
+
+def test_given_airflow_dags_test_at_debug_when_the_sync_runs_then_no_credential_is_in_its_output_or_task_logs(
+        sync_env, tmp_path):
+    """R-OPS-4: `airflow dags test sfqb_sync` at DEBUG, as a user runs it: its output (the
+    in-process supervisor prints every task message there) and the task log files hold none
+    of the connections' secrets nor any token of the run."""
+    sync_env.set_preferences(sync_start=SINCE_SEED)
+    secrets = connection_secrets(sync_env)
+    done = subprocess.run([str(BIN / "airflow"), "dags", "test", "sfqb_sync"], env=debug_env(tmp_path),
+                          cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0 and "state=success" in output, output[-3000:]
+    # DEBUG was on, and the lines that used to carry the secrets were printed
+    assert "Sending request" in output and "MaskSecret(body omitted)" in output
+    secrets |= run_tokens(secrets["QuickBooks refresh token (connection)"])
+    # (in-process, the task logs go to the output; any file the run left is searched too)
+    found = leaks({"airflow dags test output": output, **task_logs(tmp_path / "logs", required=False)},
+                  secrets)
+    assert not found, found
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(what: str, ready, timeout: float, procs: dict) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        dead = {name: p.returncode for name, (p, _) in procs.items() if p.poll() is not None}
+        assert not dead, f"exited while waiting for {what}: {dead}"
+        assert time.monotonic() < deadline, f"{what}: not ready after {timeout:.0f} s"
+        time.sleep(1)
+
+
+def _run_state(run_id: str) -> str | None:
+    from airflow.models.dagrun import DagRun
+
+    runs = DagRun.find(dag_id="sfqb_sync", run_id=run_id)
+    return str(runs[0].state) if runs else None
+
+
+@pytest.mark.timeout(1200)  # three Airflow processes start and a whole run goes through the scheduler
+def test_given_a_local_executor_deployment_at_debug_when_a_run_is_triggered_then_no_credential_is_in_any_log(
+        sync_env, tmp_path):
+    """R-OPS-4 on a real worker path: api-server, dag-processor and scheduler (LocalExecutor) at
+    DEBUG, a triggered sfqb_sync run. The scheduler's output carries the task supervisors' DEBUG
+    lines (every message a task sent, the token state's Variable write included: sealed); no
+    process output and no task log holds a secret or a token of the run."""
+    from airflow.models.pool import Pool
+    from airflow.utils.session import create_session
+
+    sync_env.set_preferences(sync_start=SINCE_SEED)
+    secrets = connection_secrets(sync_env)
+    with create_session() as session:
+        for name in ("sfqb_quickbooks", "sfqb_salesforce"):
+            Pool.create_or_update_pool(name=name, slots=4, description="test", include_deferred=False,
+                                       session=session)
+    port = _free_port()
+    env = debug_env(tmp_path, AIRFLOW__CORE__EXECUTOR="LocalExecutor", AIRFLOW__CORE__PARALLELISM="4",
+                    AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://127.0.0.1:{port}/execution/",
+                    AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE="false",
+                    AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK="false")
+    commands = {"api-server": ["api-server", "--port", str(port)], "dag-processor": ["dag-processor"],
+                "scheduler": ["scheduler"]}
+    procs = {}
+    try:
+        for name, args in commands.items():
+            out = open(tmp_path / f"{name}.out", "w")  # noqa: SIM115 - closed in finally
+            procs[name] = (subprocess.Popen([str(BIN / "airflow"), *args], env=env, cwd=tmp_path, stdout=out,
+                                            stderr=subprocess.STDOUT, start_new_session=True), out)
+        import requests
+
+        def api_up() -> bool:
+            with contextlib.suppress(requests.RequestException):
+                return requests.get(f"http://127.0.0.1:{port}/api/v2/version", timeout=5).ok
+            return False
+
+        _wait("api-server", api_up, 300, procs)
+
+        def parsed() -> bool:
+            from airflow.models.serialized_dag import SerializedDagModel
+
+            return SerializedDagModel.has_dag("sfqb_sync")
+
+        _wait("sfqb_sync parsed", parsed, 300, procs)
+        run_id = f"secrets_debug_{int(time.time())}"
+        for args in (["dags", "unpause", "sfqb_sync"], ["dags", "trigger", "sfqb_sync", "--run-id", run_id]):
+            subprocess.run([str(BIN / "airflow"), *args], env=env, cwd=tmp_path, check=True,
+                           capture_output=True, timeout=300)
+        _wait("the run", lambda: _run_state(run_id) in ("success", "failed"), 900, procs)
+    finally:
+        for proc, _ in procs.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc, out in procs.values():
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)  # the executor's workers, gunicorn's
+            out.close()
+    outputs = {f"{name} output": (tmp_path / f"{name}.out").read_text(errors="replace") for name in commands}
+    assert _run_state(run_id) == "success", outputs["scheduler output"][-3000:]
+    scheduler = outputs["scheduler output"]
+    assert "Received message from task runner" in scheduler  # the supervisors' DEBUG lines
+    token_writes = [line for line in scheduler.splitlines()
+                    if "PutVariable" in line and "sfqb.quickbooks_default.token_state" in line]
+    assert token_writes and all("sfqb-sealed-v1:" in line for line in token_writes), token_writes[:1]
+    secrets |= run_tokens(secrets["QuickBooks refresh token (connection)"])
+    found = leaks({**outputs, **task_logs(tmp_path / "logs")}, secrets)
+    assert not found, found

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import pandas as pd
 
@@ -145,12 +145,13 @@ def after_run(stamps: pd.Series, scope: Scope) -> pd.Series:
 
 
 def cents(values: pd.Series) -> pd.Series:
-    """Money rounded to the cent as Salesforce keeps it (missing counts as 0)."""
+    """Money rounded to the cent as Salesforce keeps it: half up, 12.345 -> 12.35 (missing
+    counts as 0)."""
     def one(value):
         if missing(value) or value == "":
             return Decimal(0).quantize(CENT)
         try:
-            return Decimal(str(value)).quantize(CENT)
+            return Decimal(str(value)).quantize(CENT, ROUND_HALF_UP)
         except InvalidOperation:
             return Decimal(0).quantize(CENT)
 

@@ -440,7 +440,8 @@ class QuickBooksHook(BaseHook):
     @cached_property
     def tokens(self) -> TokenManager:
         s = self.settings
-        store = self._token_store or AirflowVariableTokenStore(self.quickbooks_conn_id)
+        store = self._token_store or AirflowVariableTokenStore(
+            self.quickbooks_conn_id, seal_with=s["refresh_token"] or s["client_secret"])
         return TokenManager(store, s["refresh_token"], self._refresh,
                             lock=FileLock(self.quickbooks_conn_id, s["realm_id"]),
                             sleep=self._sleep, on_tokens=_mask,

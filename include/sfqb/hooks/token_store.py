@@ -11,6 +11,14 @@ execution API has no route for it), so the token state lives in an Airflow **Var
 The connection's refresh token is the *bootstrap*: when an operator re-authorises and pastes a
 new refresh token into the connection, it differs from the recorded bootstrap and wins.
 
+**Sealed** (R-OPS-4): the hook stores the state encrypted (Fernet) under a key derived from the
+connection's refresh token (its client secret when it has none), so the Variable's value holds
+no usable token. A task writes a Variable through a message to its supervisor, and Airflow's
+supervisor prints that message, value included, at DEBUG on every executor: sealed, it prints
+ciphertext. A state sealed under another refresh token (the operator re-authorised) does not
+open and counts as absent, which is the bootstrap rule above. A plain JSON state (written before
+sealing) is still read, and sealed on the next save.
+
 Rules (``TokenManager``):
 - use the stored access token while it has more than 5 minutes left (parallel tasks share it
   and do not refresh at all);
@@ -23,6 +31,7 @@ Rules (``TokenManager``):
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
 import fcntl
@@ -50,6 +59,37 @@ MIN_TTL = 300.0
 
 def variable_key(conn_id: str) -> str:
     return f"sfqb.{conn_id}.token_state"
+
+
+SEALED = "sfqb-sealed-v1:"
+"""Prefix of a sealed token state: the rest is a Fernet token."""
+
+
+def _fernet(material: str):
+    from cryptography.fernet import Fernet
+
+    digest = hashlib.sha256(b"sfqb token state v1\0" + material.encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def seal(text: str, material: str) -> str:
+    """``text`` encrypted under a key derived from ``material`` (a secret of the connection)."""
+    return SEALED + _fernet(material).encrypt(text.encode()).decode()
+
+
+def unseal(text: str, material: str | None) -> str | None:
+    """The text ``seal`` sealed; a value that is not sealed as it is; None when it does not open
+    with ``material`` (sealed under another secret)."""
+    from cryptography.fernet import InvalidToken
+
+    if not text.startswith(SEALED):
+        return text
+    if not material:
+        return None
+    try:
+        return _fernet(material).decrypt(text.removeprefix(SEALED).encode()).decode()
+    except InvalidToken:
+        return None
 
 
 @dataclass(frozen=True)
@@ -124,15 +164,17 @@ def in_task() -> bool:
 
 
 class AirflowVariableTokenStore:
-    """The Variable ``sfqb.<conn_id>.token_state``.
+    """The Variable ``sfqb.<conn_id>.token_state``, sealed under ``seal_with`` when given (the
+    hook gives the connection's refresh token or client secret; see the module docstring).
 
     Inside a task, Variables go through the Task SDK (``airflow.sdk.Variable``: the execution
     API). Outside one (CLI, scripts), ``airflow.sdk.Variable`` cannot write (it needs the task
     supervisor) and reads only env/secrets backends, so the metadata database is used through
     ``airflow.models.Variable``."""
 
-    def __init__(self, conn_id: str) -> None:
+    def __init__(self, conn_id: str, *, seal_with: str | None = None) -> None:
         self.key = variable_key(conn_id)
+        self.seal_with = seal_with
 
     def load(self) -> TokenState | None:
         if in_task():
@@ -143,19 +185,29 @@ class AirflowVariableTokenStore:
             from airflow.models.variable import Variable
 
             text = Variable.get(self.key, default_var=None)
-        return TokenState.from_json(text) if text else None
+        if not text:
+            return None
+        opened = unseal(text, self.seal_with)
+        if opened is None:
+            log.info("%s: the stored token state was sealed under another refresh token (the app "
+                     "was re-authorised): starting from the connection's", self.key)
+            return None
+        return TokenState.from_json(opened)
 
     def save(self, state: TokenState) -> None:
+        text = state.to_json()
+        if self.seal_with:
+            text = seal(text, self.seal_with)
         if in_task():
             from airflow.sdk import Variable
 
-            Variable.set(self.key, state.to_json(),
-                         description="sfqb: rotating QuickBooks tokens (see docs/connections.md)")
+            Variable.set(self.key, text,
+                         description="sfqb: rotating QuickBooks tokens, sealed (see docs/connections.md)")
         else:
             from airflow.models.variable import Variable
 
-            Variable.set(self.key, state.to_json(),
-                         description="sfqb: rotating QuickBooks tokens (see docs/connections.md)")
+            Variable.set(self.key, text,
+                         description="sfqb: rotating QuickBooks tokens, sealed (see docs/connections.md)")
 
 
 class FileLock:

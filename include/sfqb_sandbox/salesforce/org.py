@@ -25,6 +25,9 @@ SYSTEM_FIELDS = ("Id", "IsDeleted", "CreatedDate", "CreatedById", "LastModifiedD
                  "LastModifiedById", "SystemModstamp")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
+# Currency fields keep 2 decimals; Salesforce rounds half up (12.345 -> 12.35).
+CENT = Decimal("0.01")
+
 
 def integrity(message: str, fields: list[str] | None = None) -> SFError:
     return SFError("FIELD_INTEGRITY_EXCEPTION", f"field integrity exception: {message}", fields)
@@ -570,7 +573,7 @@ def _expected_revenue(rec: dict) -> None:
     """The formula field ExpectedRevenue = Amount x Probability / 100."""
     amount, probability = rec.get("Amount"), rec.get("Probability")
     rec["ExpectedRevenue"] = (
-        float((Decimal(str(amount)) * Decimal(str(probability)) / 100).quantize(Decimal("0.01")))
+        float((Decimal(str(amount)) * Decimal(str(probability)) / 100).quantize(CENT, ROUND_HALF_UP))
         if amount is not None and probability is not None else None
     )
 
@@ -671,14 +674,14 @@ def _line_item(org: Org, rec: dict, before: dict | None, changes: dict) -> None:
                         ["TotalPrice"])
     qty = Decimal(str(quantity))
     if total_given:
-        rec["UnitPrice"] = float((Decimal(str(rec["TotalPrice"])) / qty).quantize(Decimal("0.01")))
+        rec["UnitPrice"] = float((Decimal(str(rec["TotalPrice"])) / qty).quantize(CENT, ROUND_HALF_UP))
     else:
         if rec.get("UnitPrice") is None and before is None:
             raise SFError("REQUIRED_FIELD_MISSING", "Required fields are missing: "
                           "[UnitPrice or TotalPrice]", ["UnitPrice"])
-        rec["TotalPrice"] = float((Decimal(str(rec["UnitPrice"])) * qty).quantize(Decimal("0.01")))
+        rec["TotalPrice"] = float((Decimal(str(rec["UnitPrice"])) * qty).quantize(CENT, ROUND_HALF_UP))
     product = org.store.get("Product2", entry["Product2Id"]) or {}
-    rec["Subtotal"] = float((Decimal(str(rec["UnitPrice"])) * qty).quantize(Decimal("0.01")))
+    rec["Subtotal"] = float((Decimal(str(rec["UnitPrice"])) * qty).quantize(CENT, ROUND_HALF_UP))
     rec["ListPrice"] = entry.get("UnitPrice")
     rec["Product2Id"] = entry["Product2Id"]
     rec["Name"] = f"{opp.get('Name')} {product.get('Name')}"

@@ -26,7 +26,13 @@ from sfqb.hooks.errors import (
 )
 from sfqb.hooks.limiter import RateLimiter
 from sfqb.hooks.quickbooks import BatchOp, chunk_sizes, request_id_for
-from sfqb.hooks.token_store import AirflowVariableTokenStore, InMemoryTokenStore, variable_key
+from sfqb.hooks.token_store import (
+    SEALED,
+    AirflowVariableTokenStore,
+    InMemoryTokenStore,
+    unseal,
+    variable_key,
+)
 
 pytestmark = pytest.mark.sandbox
 
@@ -513,8 +519,9 @@ def _serialized(dag, folder):
 def test_given_two_task_runs_when_the_hook_runs_inside_tasks_then_the_variable_carries_tokens(
         qb_hook_env, airflow_db, tmp_path):
     """R-OPS-4 inside Airflow: a task rotates the token and saves it to the Variable through
-    the Task SDK; the next run's task shares the stored access token (no refresh); after the
-    server expires it, a third run refreshes with the rotated token, never the bootstrap."""
+    the Task SDK, sealed (no token readable in it); the next run's task shares the stored access
+    token (no refresh); after the server expires it, a third run refreshes with the rotated
+    token, never the bootstrap."""
     from airflow.models.variable import Variable
 
     key = variable_key("quickbooks_default")
@@ -526,7 +533,9 @@ def test_given_two_task_runs_when_the_hook_runs_inside_tasks_then_the_variable_c
         ti = next(iter(dag_run.get_task_instances()))
         assert ti.state == "success"
         results.append(ti.xcom_pull(task_ids="count_customers"))
-        results[-1]["state"] = json.loads(Variable.get(key))
+        stored = Variable.get(key)
+        assert stored.startswith(SEALED) and qb_hook_env.qb_info["refresh_token"] not in stored
+        results[-1]["state"] = json.loads(unseal(stored, qb_hook_env.qb_info["refresh_token"]))
     try:
         assert all(r["in_task"] and r["n"] > 0 for r in results)
         assert [r["refreshes"] for r in results] == [1, 0, 1]

@@ -213,3 +213,17 @@ def test_given_a_validation_rule_when_a_record_matches_then_custom_validation_fa
     assert sf.Account.create({"Name": "Fast Payer", "Terms__c": "Net 30"})["success"] is True
     fresh.call("salesforce", "DELETE", "validation-rules")
     assert sf.Account.create({"Name": "Slow Payer", "Terms__c": "Net 90"})["success"] is True
+
+
+def test_given_half_cent_prices_when_lines_are_written_then_the_org_rounds_half_up(sf, fresh):
+    """api-spec 3.11 and the money rule: currency fields keep 2 decimals and Salesforce rounds
+    half up, the price book entry's UnitPrice and the line's TotalPrice alike (12.345 -> 12.35,
+    0.5 x 24.69 = 12.345 -> 12.35); half to even would store 12.34."""
+    product, entry = _product_with_price(sf, "Half Cent Widget", 12.345)
+    assert sf.PricebookEntry.get(entry)["UnitPrice"] == 12.35
+    opp = sf.Opportunity.create({"Name": "Half cents", "StageName": "Prospecting",
+                                 "CloseDate": "2025-02-01"})["id"]
+    line = sf.OpportunityLineItem.create({"OpportunityId": opp, "PricebookEntryId": entry,
+                                          "Quantity": 0.5, "UnitPrice": 24.69})["id"]
+    assert sf.OpportunityLineItem.get(line)["TotalPrice"] == 12.35
+    assert sf.Opportunity.get(opp)["Amount"] == 12.35

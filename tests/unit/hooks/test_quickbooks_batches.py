@@ -1,7 +1,8 @@
-"""How the QuickBooks hook cuts a load into ``/batch`` calls (``chunk_sizes``).
+"""How the QuickBooks hook cuts a load into ``/batch`` calls (``chunk_sizes``) and names them.
 
 api-spec 2.4/2.8: at most 30 items per batch call, every item counting toward 500 requests a
-minute; R-GEN-3: the cut is a pure function of the load, so a retried task repeats it.
+minute; R-GEN-3: the cut is a pure function of the load, so a retried task repeats it, and each
+retry round inside a task has requestids of its own (QuickBooks replays a repeated one).
 """
 
 from __future__ import annotations
@@ -98,3 +99,76 @@ def test_given_a_retried_task_when_it_batches_the_same_writes_then_it_sends_the_
     retried.batch(ops, request_id="run-1")
     assert first.sent == retried.sent
     assert [len(keys) for _, keys in first.sent] == chunk_sizes(1200, BATCH_SIZE, 500)
+
+
+class _ReplayingQuickBooks:
+    """QuickBooks' side of ``/batch`` as api-spec 2.8/2.10 describe it: a 200 answer whose items
+    may each carry a fault, stored under the call's requestid and replayed for a repeat of that
+    requestid (nothing applied twice). The first ``throttled_calls`` new calls answer every
+    item with a throttle fault (3001) inside the 200."""
+
+    def __init__(self, throttled_calls: int) -> None:
+        self.throttled_calls = throttled_calls
+        self.answers: dict[str, list] = {}
+        self.created: list[str] = []
+        self.sent: list[tuple[str, list[str]]] = []
+
+    def answer(self, chunk, request_id: str) -> list:
+        from sfqb.hooks.errors import ThrottledError
+        from sfqb.hooks.quickbooks import BatchResult
+
+        self.sent.append((request_id, [op.key for op in chunk]))
+        if request_id not in self.answers:
+            if self.throttled_calls > 0:
+                self.throttled_calls -= 1
+                self.answers[request_id] = [BatchResult(op.key, False, error=ThrottledError(
+                    "QuickBooks throttled the request", code=3001)) for op in chunk]
+            else:
+                self.created += [op.key for op in chunk]
+                self.answers[request_id] = [BatchResult(op.key, True, entity={"Id": op.key})
+                                            for op in chunk]
+        return self.answers[request_id]
+
+
+def _hook_on(quickbooks: _ReplayingQuickBooks):
+    from sfqb.hooks.quickbooks import QuickBooksHook
+    from sfqb.hooks.retry import RetryPolicy
+
+    class Hook(QuickBooksHook):
+        def _batch_call(self, chunk, request_id):
+            return quickbooks.answer(chunk, request_id)
+
+    return Hook(limiter=RateLimiter(), retry_policy=RetryPolicy(max_attempts=3), sleep=lambda _: None)
+
+
+def test_given_every_item_throttled_inside_a_200_when_retried_in_the_task_then_each_round_has_its_own_requestid():
+    """R-GEN-3, api-spec 2.8/2.10: QuickBooks stores a batch answer under its requestid, the
+    throttled one too. The hook's next round re-sends the same items under a new requestid (the
+    round is part of it), so the round is applied instead of replaying the stored throttles."""
+    from sfqb.hooks.quickbooks import BatchOp
+
+    quickbooks = _ReplayingQuickBooks(throttled_calls=2)
+    ops = [BatchOp(key=f"SF:{i}", operation="create", entity="Customer", payload={}) for i in range(45)]
+    results = _hook_on(quickbooks).batch(ops, request_id="run-1")
+    assert [r.ok for r in results] == [True] * 45
+    assert sorted(quickbooks.created) == sorted(op.key for op in ops)
+    calls = [[f"SF:{i}" for i in range(30)], [f"SF:{i}" for i in range(30, 45)]]
+    assert [keys for _, keys in quickbooks.sent] == calls * 2  # round 1 throttled, round 2 applied
+    assert len({request_id for request_id, _ in quickbooks.sent}) == 4  # the same keys, new ids
+
+
+def test_given_a_task_retried_after_its_throttled_rounds_when_it_batches_again_then_quickbooks_replays_every_call():
+    """R-GEN-3: a retried task sends exactly what the first attempt sent, round by round (each
+    round's requestid depends on the run's id, the round and the keys only), so QuickBooks
+    replays every answer and nothing is created twice."""
+    from sfqb.hooks.quickbooks import BatchOp
+
+    quickbooks = _ReplayingQuickBooks(throttled_calls=2)
+    ops = [BatchOp(key=f"SF:{i}", operation="create", entity="Customer", payload={}) for i in range(45)]
+    first = _hook_on(quickbooks).batch(ops, request_id="run-1")
+    sent_first, created_first = list(quickbooks.sent), list(quickbooks.created)
+    quickbooks.sent.clear()
+    retried = _hook_on(quickbooks).batch(ops, request_id="run-1")
+    assert quickbooks.sent == sent_first
+    assert quickbooks.created == created_first
+    assert [(r.key, r.ok, r.entity) for r in retried] == [(r.key, r.ok, r.entity) for r in first]

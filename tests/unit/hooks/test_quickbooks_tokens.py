@@ -261,3 +261,41 @@ def test_given_a_usable_token_when_asked_many_times_then_the_store_is_read_once(
     clock.now += 800  # under 5 minutes left: re-read, then refresh
     assert mgr.access_token() == "AT1"
     assert store.loads >= 2 and store.state.refresh_token == "RT1"
+
+
+def test_given_a_state_when_sealed_then_no_token_is_readable_and_only_its_secret_opens_it():
+    """R-OPS-4: the sealed form carries no token (a supervisor printing the Variable write at
+    DEBUG prints ciphertext); the connection's secret opens it, another secret does not (the
+    app was re-authorised), and a plain JSON state from before sealing still reads."""
+    from sfqb.hooks.token_store import SEALED, seal, unseal
+
+    text = TokenState("RT1-rotated-refresh-token", "eyJ-access-token", 1_700_000_000.0, "RT0-boot").to_json()
+    sealed = seal(text, "RT0-boot")
+    assert sealed.startswith(SEALED)
+    assert not any(token in sealed for token in ("RT1-rotated", "eyJ-access", "RT0-boot"))
+    assert seal(text, "RT0-boot") != sealed  # a fresh IV each time
+    assert unseal(sealed, "RT0-boot") == text
+    assert unseal(sealed, "RT9-reauthorised") is None
+    assert unseal(sealed, None) is None
+    assert unseal(text, "RT0-boot") == text
+
+
+def test_given_the_variable_store_with_a_secret_when_saved_then_the_variable_is_sealed(airflow_db):
+    """R-OPS-4: the Variable the hook writes holds the sealed state; a store with the same
+    connection secret loads it, one with a new refresh token (re-authorised) finds nothing."""
+    from airflow.models.variable import Variable
+
+    from sfqb.hooks.token_store import SEALED, AirflowVariableTokenStore
+
+    state = TokenState("RT1-rotated-refresh-token", "eyJ-access-token", 1_700_000_000.0, "RT0-boot")
+    store = AirflowVariableTokenStore("qb_sealed_test", seal_with="RT0-boot")
+    try:
+        store.save(state)
+        raw = Variable.get(variable_key("qb_sealed_test"))
+        assert raw.startswith(SEALED) and "RT1-rotated" not in raw and "eyJ-access" not in raw
+        assert store.load() == state
+        assert AirflowVariableTokenStore("qb_sealed_test", seal_with="RT9-new").load() is None
+        Variable.set(variable_key("qb_sealed_test"), state.to_json())  # written before sealing
+        assert store.load() == state
+    finally:
+        Variable.delete(variable_key("qb_sealed_test"))
