@@ -1,5 +1,6 @@
 """No credential in any log (SPEC R-OPS-4): a whole sfqb_sync run with DEBUG logging, every
-line captured (Python logging, the process's stdout/stderr, task log files)."""
+line captured (Python logging, the process's stdout/stderr, task log files); nor in clear in
+the local copies of the QuickBooks token state the run left on disk."""
 
 from __future__ import annotations
 
@@ -24,7 +25,9 @@ def test_given_a_whole_sync_logged_at_debug_when_its_output_is_searched_then_no_
         sync_env, caplog, capfd, monkeypatch):
     """R-OPS-4: no access token, refresh token (the connection's, the rotated one saved in the
     token state), client secret, consumer secret or password of the run's connections appears
-    in the captured log output or a task log file."""
+    in the captured log output or a task log file, nor in the encrypted local copy of the token
+    state."""
+    from sfqb.hooks.token_store import token_dir
     from sfqb.state import MetadataDbVariables
 
     quickbooks = json.loads(os.environ["AIRFLOW_CONN_QUICKBOOKS_DEFAULT"])
@@ -54,8 +57,10 @@ def test_given_a_whole_sync_logged_at_debug_when_its_output_is_searched_then_no_
     out, err = capfd.readouterr()
     logged = "\n".join(r.getMessage() for r in caplog.records)
     files = [p for p in Path(os.environ["AIRFLOW_HOME"], "logs").rglob("*") if p.is_file()]
+    copies = list(token_dir().glob("sfqb-qbo-token-*.bin"))
+    assert copies, "the run left no local copy of the token state"
     texts = {"logging": logged, "stdout": out, "stderr": err,
-             **{str(p): p.read_text(errors="replace") for p in files}}
+             **{str(p): p.read_text(errors="replace") for p in files + copies}}
     # The run was really logged at DEBUG, through the HTTP clients that carried the tokens.
     assert any(r.levelno == logging.DEBUG and r.name.startswith("urllib3") for r in caplog.records)
     assert any(r.name.startswith("sfqb.hooks") for r in caplog.records)
