@@ -8,7 +8,8 @@ task turns it into a failed run before any area writes (R-PRE-5).
 ``match`` runs first-run matching (R-PRE-1/2) once per kind, recorded in the sync state
 (R-PRE-6): Accounts <-> Customers by exact name, Products <-> Items by ProductCode =
 FullyQualifiedName. Pairs are linked by writing the External ID on the Salesforce record;
-nothing is created for them.
+nothing is created for them. Its report (the first of the run summary) also carries
+``quickbooks_token_warnings``: the QuickBooks refresh token lapsing within 30 days, every run.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sfqb.areas import customers as customer_rules
 from sfqb.areas import items as item_rules
 from sfqb.extract import soql
 from sfqb.extract.frames import records_frame
-from sfqb.hooks.errors import NotFoundError
+from sfqb.hooks.errors import NotFoundError, SyncServiceError
 from sfqb.load import now_stamp, sf_outcomes
 from sfqb.outcomes import FAILED
 from sfqb.steps.common import preferences, quickbooks_hook, salesforce_hook, sync_state
@@ -146,8 +147,25 @@ def match_products(sf, qb) -> tuple[list[dict], list[str], list[str]]:
     return done, warnings, [str(i) for i in links["qb_id"]]
 
 
+def quickbooks_token_warnings(qb=None) -> list[str]:
+    """The QuickBooks refresh token's expiry as run-summary warnings (R-OPS-3, R-OPS-4): one
+    line, saying when it lapses and how to reconnect, while it lapses within 30 days; none
+    otherwise. Reads the token state only (no call to Intuit); a connection that cannot be
+    read is left to the areas, which stop on it."""
+    qb = qb or quickbooks_hook()
+    try:
+        warning = qb.refresh_token_warning()
+    except SyncServiceError as exc:
+        log.info("matching: the QuickBooks token state cannot be checked (%s)", type(exc).__name__)
+        return []
+    if warning:
+        log.warning("%s", warning)
+    return [f"{AREA}: {warning}"] if warning else []
+
+
 def match(run: dict, *, sf=None, qb=None, state=None) -> dict:
-    """First-run matching, each kind once (R-PRE-6); the area report of what it linked."""
+    """First-run matching, each kind once (R-PRE-6); the area report of what it linked, with
+    the QuickBooks token's expiry warning (``quickbooks_token_warnings``)."""
     state = state or sync_state()
     prefs = preferences(run)
     from sfqb.steps.customers import customer_maps
@@ -184,5 +202,7 @@ def match(run: dict, *, sf=None, qb=None, state=None) -> dict:
                                       details={"linked": ok, "ambiguous": len(ambiguous)})
         linked, failed_n, ambiguous_n = linked + ok, failed_n + len(failed), ambiguous_n + len(ambiguous)
         warnings += ambiguous + failed
+    qb = qb or quickbooks_hook()
+    warnings += quickbooks_token_warnings(qb)
     return {"area": AREA, "created": 0, "updated": linked, "skipped": ambiguous_n, "failed": failed_n,
             "warning_count": len(warnings), "warnings": warnings}
