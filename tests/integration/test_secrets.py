@@ -13,7 +13,8 @@ The Celery path is searched the same way by ``tests/distributed`` (``make test-d
 Searched for: the connections' secrets (QuickBooks client secret and refresh token, Salesforce
 password, consumer secret, security token and long-lived session), the tokens of the run (the
 rotated refresh token and the access token in the token state, every token the sandboxes
-minted, by shape), and Airflow's own JWT secret.
+minted, by shape), and Airflow's own JWT secret; also in the encrypted local copies of the token
+state the run left on disk.
 """
 
 from __future__ import annotations
@@ -108,9 +109,17 @@ def test_given_airflow_dags_test_at_debug_when_the_sync_runs_then_no_credential_
     # DEBUG was on, and the lines that used to carry the secrets were printed
     assert "Sending request" in output and "MaskSecret(body omitted)" in output
     secrets |= run_tokens(secrets["QuickBooks refresh token (connection)"])
-    # (in-process, the task logs go to the output; any file the run left is searched too)
+    # (in-process, the task logs go to the output; any file the run left is searched too, and
+    # so are the encrypted local copies of the token state: no token in clear on disk either)
+    from sfqb.hooks.token_store import token_dir
+
+    copies = {str(p): p.read_bytes().decode(errors="replace") for p in token_dir().glob("sfqb-qbo-token-*.bin")}
+    assert copies, "the run left no local copy of the token state"
     found = leaks({"airflow dags test output": output, **task_logs(tmp_path / "logs", required=False)},
                   secrets)
+    # (ciphertext is base64: only the named secrets are looked for there, not token shapes)
+    found += [f"{name} in {where}" for where, text in copies.items() for name, value in secrets.items()
+              if value in text]
     assert not found, found
 
 

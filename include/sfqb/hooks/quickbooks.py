@@ -4,7 +4,8 @@ Everything goes through the real libraries' sessions (intuit-oauth for tokens, t
 ``OAuth2Session`` of python-quickbooks for API calls, via ``QuickBooks.make_request``); the
 hook adds what they lack:
 
-- tokens: shared, rotated and persisted by ``TokenManager`` (``token_store.py``);
+- tokens: shared, rotated and persisted by ``TokenManager`` (``token_store.py``: the Variable
+  and an encrypted local copy, a claim before each refresh, the refresh token's expiry);
   python-quickbooks fixes the access token for the life of a client, so a new client is built
   after every refresh (api-spec 1.2);
 - errors: python-quickbooks raises one exception class for most faults; ``map_error`` decides
@@ -60,6 +61,7 @@ from .progress import Progress
 from .retry import RETRYABLE, RetryPolicy, call_with_retries
 from .token_store import (
     AirflowVariableTokenStore,
+    EncryptedFileTokenStore,
     FileLock,
     InvalidGrant,
     TokenManager,
@@ -83,6 +85,8 @@ CDC_CAP = 1000
 """CDC returns at most 1000 objects per response (api-spec 2.9)."""
 CDC_MAX_AGE = dt.timedelta(days=30)
 DEFAULT_REDIRECT_URI = "https://developer.intuit.com/v2/OAuth2Playground/RedirectUrl"
+HARD_EXPIRY_HEADER = {"x-include-refresh-token-hard-expires-in": "true"}
+"""Asks the token endpoint for ``x_refresh_token_hard_expires_in`` (the 5-year cap)."""
 REQUEST_ID_NAMESPACE = uuid.UUID("6f1c3a52-7b0e-5d8e-9a51-3c2f0e7d4b10")
 
 NAME_LISTS = frozenset({"Customer", "Item", "Class", "Term", "Vendor", "Employee", "Account",
@@ -326,6 +330,9 @@ class QuickBooksHook(BaseHook):
     :param quickbooks_conn_id: the Airflow connection id.
     :param token_store: where rotated tokens live (default: the Airflow Variable
         ``sfqb.<conn_id>.token_state``).
+    :param token_dir: the directory of the refresh lock and the encrypted local copy of the
+        token state (default ``token_store.token_dir()``: ``$SFQB_QBO_TOKEN_DIR``, else
+        ``$SFQB_QBO_LIMITER_DIR``, else the temp directory); one per machine.
     :param retry_policy: retries for throttling and transient errors.
     :param limiter: the client-side rate limiter (share one between hooks on the same realm).
     :param timeout: (connect, read) seconds for every API request.
@@ -355,6 +362,7 @@ class QuickBooksHook(BaseHook):
         quickbooks_conn_id: str = default_conn_name,
         *,
         token_store: TokenStore | None = None,
+        token_dir: str | None = None,
         retry_policy: RetryPolicy | None = None,
         limiter: RateLimiter | None = None,
         timeout: tuple[float, float] = (10.0, 120.0),
@@ -371,6 +379,7 @@ class QuickBooksHook(BaseHook):
         self.clock = ServerClock()
         self._sleep = sleep
         self._token_store = token_store
+        self._token_dir = token_dir
         self._client_lock = threading.Lock()
         self._qb: _Client | None = None
 
@@ -427,6 +436,8 @@ class QuickBooksHook(BaseHook):
 
             def request(self, method, url, *args, **kwargs):  # type: ignore[override]
                 kwargs.setdefault("timeout", timeout)
+                if url == getattr(self, "token_endpoint", None):  # the 5-year cap, please
+                    kwargs["headers"] = {**(kwargs.get("headers") or {}), **HARD_EXPIRY_HEADER}
                 return super().request(method, url, *args, **kwargs)
 
         s = self.settings
@@ -440,12 +451,20 @@ class QuickBooksHook(BaseHook):
     @cached_property
     def tokens(self) -> TokenManager:
         s = self.settings
+        conn_id = self.quickbooks_conn_id
         store = self._token_store or AirflowVariableTokenStore(
-            self.quickbooks_conn_id, seal_with=s["refresh_token"] or s["client_secret"])
-        return TokenManager(store, s["refresh_token"], self._refresh,
-                            lock=FileLock(self.quickbooks_conn_id, s["realm_id"]),
-                            sleep=self._sleep, on_tokens=_mask,
-                            name=f"quickbooks ({self.quickbooks_conn_id})")
+            conn_id, seal_with=s["refresh_token"] or s["client_secret"])
+        journal = EncryptedFileTokenStore.for_connection(conn_id, s["realm_id"], s["client_secret"],
+                                                         directory=self._token_dir)
+        return TokenManager(store, s["refresh_token"], self._refresh, journal=journal,
+                            lock=FileLock(conn_id, s["realm_id"], directory=self._token_dir),
+                            sleep=self._sleep, on_tokens=_mask, name=f"quickbooks ({conn_id})")
+
+    def refresh_token_warning(self) -> str | None:
+        """The warning to show while the stored refresh token lapses within 30 days (Intuit's
+        5-year limit, or 100 days unused), saying how to reconnect; None otherwise. Reads the
+        token state only (no call to Intuit), so a run summary or check can call it."""
+        return self.tokens.expiry_warning()
 
     def _refresh(self, refresh_token: str) -> Tokens:
         """One call to the token endpoint through intuit-oauth."""
@@ -453,6 +472,8 @@ class QuickBooksHook(BaseHook):
 
         client = self.auth_client
         client.access_token = None
+        # intuit-oauth copies each answer's keys onto the client: clear the last answer's
+        client.x_refresh_token_expires_in = client.x_refresh_token_hard_expires_in = None
         self.calls.add("token.refresh")
         try:
             client.refresh(refresh_token=refresh_token)
@@ -472,7 +493,9 @@ class QuickBooksHook(BaseHook):
         except requests.RequestException as exc:
             raise TransientError(f"QuickBooks token endpoint unreachable: "
                                  f"{type(exc).__name__}") from None
-        return Tokens(client.access_token, client.refresh_token, float(client.expires_in or 3600))
+        return Tokens(client.access_token, client.refresh_token, float(client.expires_in or 3600),
+                      refresh_expires_in=client.x_refresh_token_expires_in,
+                      refresh_hard_expires_in=client.x_refresh_token_hard_expires_in)
 
     def client(self) -> _Client:
         """A python-quickbooks client holding a usable access token (a new one after each
@@ -514,7 +537,14 @@ class QuickBooksHook(BaseHook):
         return True, f"Connected to QuickBooks company {name!r} (realm {self.realm_id})"
 
     def close(self) -> None:
-        """Close the HTTP sessions (keep-alive connections would hold up a server shutdown)."""
+        """Close the HTTP sessions (keep-alive connections would hold up a server shutdown),
+        after one more try to save a rotated token the Variable missed."""
+        if "tokens" in self.__dict__ and self.tokens.unsaved is not None:
+            try:
+                self.tokens.flush(force=True)
+            except Exception as exc:  # noqa: BLE001 - closing must not fail; it is logged
+                log.warning("QuickBooks: the rotated token could not be saved on close (%s)",
+                            type(exc).__name__)
         if self._qb is not None and self._qb.session is not None:
             self._qb.session.close()
         if "auth_client" in self.__dict__:

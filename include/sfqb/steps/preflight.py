@@ -8,7 +8,8 @@ task turns it into a failed run before any area writes (R-PRE-5).
 ``match`` runs first-run matching (R-PRE-1/2) once per kind, recorded in the sync state
 (R-PRE-6): Accounts <-> Customers by exact name, Products <-> Items by ProductCode =
 FullyQualifiedName. Pairs are linked by writing the External ID on the Salesforce record;
-nothing is created for them.
+nothing is created for them. Its report (the first of the run summary) also carries
+``quickbooks_token_warnings``: the QuickBooks refresh token lapsing within 30 days, every run.
 """
 
 from __future__ import annotations
@@ -22,19 +23,22 @@ from sfqb.areas import customers as customer_rules
 from sfqb.areas import items as item_rules
 from sfqb.extract import soql
 from sfqb.extract.frames import records_frame
-from sfqb.hooks.errors import NotFoundError
+from sfqb.hooks.errors import NotFoundError, SyncServiceError
 from sfqb.load import now_stamp, sf_outcomes
 from sfqb.outcomes import (
+    CHECK_KIND,
     FAILED,
     SF_ACCOUNT,
     SF_PRODUCT,
     WARNING,
+    add_warnings,
     area_report,
     empty_skips,
     log_problems,
     outcomes,
     skips,
 )
+from sfqb.outcomes import warning as make_warning
 from sfqb.steps.common import preferences, quickbooks_hook, salesforce_hook, sync_state
 
 log = logging.getLogger(__name__)
@@ -178,9 +182,27 @@ def recheck(sf, open_keys: list[str]) -> list[str]:
     return settled
 
 
+def quickbooks_token_warnings(qb=None) -> list[dict]:
+    """The QuickBooks refresh token's expiry as run-summary warnings (R-OPS-3, R-OPS-4): one,
+    keyed by the connection, saying when it lapses and how to reconnect, while it lapses within
+    30 days; none otherwise. Reads the token state only (no call to Intuit); a connection that
+    cannot be read is left to the areas, which stop on it. Checked every run: it stands (one
+    daily digest) until the operator reconnects, then it is resolved."""
+    qb = qb or quickbooks_hook()
+    try:
+        warning = qb.refresh_token_warning()
+    except SyncServiceError as exc:
+        log.info("matching: the QuickBooks token state cannot be checked (%s)", type(exc).__name__)
+        return []
+    if warning:
+        log.warning("%s", warning)
+    return [make_warning(AREA, qb.quickbooks_conn_id, warning, CHECK_KIND)] if warning else []
+
+
 def match(run: dict, *, sf=None, qb=None, state=None) -> dict:
     """First-run matching, each kind once (R-PRE-6); the area report of what it linked. On later
-    runs it only looks whether its open warnings (ambiguous names and codes) were settled."""
+    runs it only looks whether its open warnings (ambiguous names and codes) were settled. Every
+    run adds the QuickBooks token's expiry warning (``quickbooks_token_warnings``)."""
     state = state or sync_state()
     prefs = preferences(run)
     from sfqb.steps.customers import customer_maps
@@ -222,4 +244,6 @@ def match(run: dict, *, sf=None, qb=None, state=None) -> dict:
     if any(k.startswith(("QB:Customer:", "QB:Item:")) for k in open_keys):
         sf = sf or salesforce_hook()
         considered += recheck(sf, open_keys)
-    return area_report(AREA, skipped_frame, outcomes(done_all), considered=considered)
+    qb = qb or quickbooks_hook()
+    report = area_report(AREA, skipped_frame, outcomes(done_all), considered=[*considered, qb.quickbooks_conn_id])
+    return add_warnings(report, quickbooks_token_warnings(qb))

@@ -16,6 +16,7 @@ from .values import dumps_bytes, qbo_time
 
 # code -> (HTTP status, Message, fault type)
 KNOWN = {
+    "500": (400, "Unsupported Operation", "ValidationFault"),
     "610": (400, "Object Not Found", "ValidationFault"),
     "2010": (400, "Request has invalid or unsupported property", "ValidationFault"),
     "2020": (400, "Required param missing, need to supply the required value for the API",
@@ -70,6 +71,14 @@ class QBOFault(Exception):
     def response(self, now, headers: dict | None = None) -> Response:
         return JSONResponse({"Fault": self.fault(), "time": qbo_time(now, millis=True)},
                             status_code=self.status, headers=headers)
+
+
+def unsupported_operation(request) -> QBOFault:
+    """Intuit's answer to a request no API operation takes (an unknown resource or path, a
+    wrong method): HTTP 400, ValidationFault code 500 "Unsupported Operation", the Detail
+    naming the path (docs/sandbox-quickbooks.md, "Errors")."""
+    return QBOFault("500", f"Operation Could not find resource for relative : "
+                           f"{request.url.path} of full path: {request.url} is not supported.")
 
 
 class AuthFailed(Exception):

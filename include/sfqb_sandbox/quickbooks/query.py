@@ -1,8 +1,9 @@
 """The QBO query language (api-spec 2.5): parse, then filter/sort/page the in-memory objects.
 
-Strict where unsure: only AND, only the operators listed, MAXRESULTS at most 1000, filters only
-on properties the entity marks filterable; anything else is a 4000 (syntax) or 4001 (semantic)
-fault, like the real service.
+Strict where unsure: only AND, the operators Intuit lists (``= < > <= >= IN LIKE``) plus ``!=``
+(missing from Intuit's list but sent by integrators' production code and answered by Intuit;
+``<>`` is not), MAXRESULTS at most 1000, filters only on properties the entity marks
+filterable; anything else is a 4000 (syntax) or 4001 (semantic) fault, like the real service.
 """
 
 from __future__ import annotations
@@ -229,7 +230,7 @@ class _Parser:
                 raise _parse_error("LIKE needs a quoted pattern")
             return Condition(prop, "LIKE", [pattern])
         kind, op = self.take()
-        if kind != "op" or op in ("!=", "<>"):
+        if kind != "op" or op == "<>":
             raise _parse_error(f"Encountered \"{op}\", was expecting an operator")
         return Condition(prop, op, [self.value()])
 
@@ -333,6 +334,8 @@ def _compare(op: str, left: Any, right: Any) -> bool:
     try:
         if op == "=":
             return left == right
+        if op == "!=":
+            return left != right
         if op == "<":
             return left < right
         if op == ">":

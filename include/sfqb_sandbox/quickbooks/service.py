@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import secrets
 import urllib.parse
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from sfqb_sandbox.common.admin import FaultRule
+from sfqb_sandbox.common.admin import ADMIN_PREFIX, FaultRule
 from sfqb_sandbox.common.service import ServiceContext, mark
 
 from . import api
@@ -29,18 +32,23 @@ from .faults import (
     auth_failed_response,
     json_response,
     throttle_response,
+    unsupported_operation,
 )
-from .oauth import OAuth, OAuthError
+from .oauth import HARD_EXPIRES_HEADER, OAuth, OAuthError
 from .schema import RESOURCES
 from .seed import preferences, seed_company
 from .store import Store
 from .throttle import Throttle
 from .values import qbo_time
 
+log = logging.getLogger(__name__)
+
 DEFAULT_REALM = "9341453050061234"
 REDIRECT_URI = "https://localhost/sfqb/oauth/callback"
 MAX_REQUEST_ID = 50
 MAX_BATCH_REQUEST_ID = 36
+OAUTH_POST_PATHS = ("/oauth2/v1/tokens/bearer", "/v2/oauth2/tokens/revoke")
+API_PATH = re.compile(r"^/v3/company/([^/]+)/")
 
 
 class QuickBooksService:
@@ -120,10 +128,43 @@ class QuickBooksService:
     def build_app(self) -> FastAPI:
         app = FastAPI(title="QuickBooks Online sandbox", docs_url=None, redoc_url=None,
                       openapi_url=None)
+        self._error_handlers(app)
         self._oauth_routes(app)
         self._api_routes(app)
         self._admin_routes(app)
         return app
+
+    def _error_handlers(self, app: FastAPI) -> None:
+        """Requests no route takes (an unknown path, a wrong method) and unexpected errors
+        get Intuit's answers, not the web framework's: the API's ``Unsupported Operation``
+        fault (after the usual token check), a 405 from the token and revoke endpoints, a
+        ``SystemFault`` for a crash. The admin surface keeps FastAPI's answers."""
+
+        @app.exception_handler(StarletteHTTPException)
+        async def not_routed(request: Request, exc: StarletteHTTPException) -> Response:
+            path = request.url.path
+            if path.startswith(ADMIN_PREFIX) or exc.status_code not in (404, 405):
+                return await http_exception_handler(request, exc)
+            if path in OAUTH_POST_PATHS:
+                return JSONResponse({"error": "invalid_request", "error_description":
+                                     f"HTTP method {request.method} is not supported"},
+                                    status_code=405, headers={"Allow": "POST"})
+            now = self.ctx.clock.now()
+            api = API_PATH.match(path)
+            if api:
+                try:
+                    self.oauth.check_access(request.headers.get("authorization"), api.group(1),
+                                            now.timestamp())
+                except LookupError as denied:
+                    return auth_failed_response(now, str(denied))
+            return unsupported_operation(request).response(now)
+
+        @app.exception_handler(Exception)
+        async def crashed(request: Request, exc: Exception) -> Response:
+            log.exception("QuickBooks sandbox: unexpected error in %s %s", request.method,
+                          request.url.path)
+            return QBOFault("10000", f"System Failure Error: {type(exc).__name__}"
+                            ).response(self.ctx.clock.now())
 
     def _now(self) -> float:
         return self.ctx.clock.timestamp()
@@ -146,6 +187,9 @@ class QuickBooksService:
                 "subject_types_supported": ["public"],
                 "id_token_signing_alg_values_supported": ["RS256"],
                 "scopes_supported": ["openid", "email", "profile", "address", "phone"],
+                "token_endpoint_auth_methods_supported": ["client_secret_post",
+                                                          "client_secret_basic"],
+                "claims_supported": ["aud", "exp", "iat", "iss", "realmid", "sub"],
             }
 
         @app.get("/connect/oauth2")
@@ -173,9 +217,10 @@ class QuickBooksService:
             form = dict(urllib.parse.parse_qsl((await request.body()).decode()))
             mark(request, f"token.{form.get('grant_type', 'unknown')}", write=False)
             headers = {"intuit_tid": secrets.token_hex(8)}
+            hard_expiry = request.headers.get(HARD_EXPIRES_HEADER, "").lower() == "true"
             try:
-                self.oauth.check_client(request.headers.get("authorization"))
-                body = self.oauth.token(form, self._now())
+                self.oauth.check_client(request.headers.get("authorization"), form)
+                body = self.oauth.token(form, self._now(), hard_expiry=hard_expiry)
             except OAuthError as exc:
                 return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
             return JSONResponse(body, headers={**headers, "Cache-Control": "no-store"})
@@ -362,7 +407,7 @@ class QuickBooksService:
 
             async def run() -> Response:
                 if entity is None:
-                    raise QBOFault("610", f"Unsupported resource {resource!r}")
+                    raise unsupported_operation(request)
                 key = "1" if entity == "CompanyInfo" and id_ == self.realm_id else id_
                 return self._envelope({entity: public(company.get(entity, key))})
             return await self._guarded(request, realm, run)
@@ -374,7 +419,7 @@ class QuickBooksService:
 
             async def run() -> Response:
                 if entity not in ("Invoice", "SalesReceipt", "Estimate"):
-                    raise QBOFault("610", f"Unsupported resource {resource!r}")
+                    raise unsupported_operation(request)
                 obj = company.get(entity, id_)
                 text = f"{entity} {obj.get('DocNumber', obj['Id'])} total {obj['TotalAmt']}"
                 body = (b"%PDF-1.4\n% sfqb sandbox\n" + text.encode() + b"\n%%EOF\n")
@@ -388,7 +433,7 @@ class QuickBooksService:
 
             async def run() -> Response:
                 if entity not in ("Invoice", "SalesReceipt", "Estimate"):
-                    raise QBOFault("610", f"Unsupported resource {resource!r}")
+                    raise unsupported_operation(request)
                 obj = company.get(entity, id_)
                 send_to = request.query_params.get("sendTo")
                 if send_to:
@@ -417,7 +462,7 @@ class QuickBooksService:
 
             async def run() -> Response:
                 if entity is None:
-                    raise QBOFault("610", f"Unsupported resource {resource!r}")
+                    raise unsupported_operation(request)
                 payload = await body_json(request)
                 if entity == "Preferences":
                     mark(request, "update.Preferences", write=True)
@@ -471,9 +516,19 @@ class QuickBooksService:
     # -- extra admin routes ------------------------------------------------------------------
     def _admin_routes(self, app: FastAPI) -> None:
         @app.post("/_sandbox/oauth/refresh-token")
-        async def new_refresh_token() -> dict:
-            token = self.oauth.mint_refresh_token(self._now())
-            return {"refresh_token": token, "realm_id": self.realm_id}
+        async def new_refresh_token(request: Request) -> Response:
+            """A new authorisation's refresh token; ``{"hard_expires_in": seconds}`` sets how
+            long before its 5-year cap (to test the warnings before it lapses)."""
+            body = await request.json() if await request.body() else {}
+            now = self._now()
+            try:
+                hard = float(body["hard_expires_in"]) if "hard_expires_in" in body else None
+            except (TypeError, ValueError):
+                return JSONResponse({"error": "hard_expires_in must be a number of seconds"},
+                                    status_code=400)
+            token = self.oauth.mint_refresh_token(
+                now, hard_expires=now + hard if hard is not None else None)
+            return JSONResponse({"refresh_token": token, "realm_id": self.realm_id})
 
         @app.get("/_sandbox/oauth/settings")
         async def get_oauth_settings() -> dict:
@@ -486,7 +541,10 @@ class QuickBooksService:
             if unknown:
                 return JSONResponse({"error": f"unknown settings {sorted(unknown)}"},
                                     status_code=400)
-            self.oauth.settings.update(body)
+            try:
+                self.oauth.settings.update(body)
+            except (TypeError, ValueError) as exc:
+                return JSONResponse({"error": str(exc)}, status_code=400)
             self.oauth.save_settings()
             return JSONResponse(self.oauth.settings.__dict__)
 

@@ -423,7 +423,9 @@ def test_given_a_rotated_token_when_a_new_hook_starts_then_it_uses_the_stored_to
     assert first.count("Customer") > 0
     stored = json.loads(Variable.get(variable_key("quickbooks_default")))
     assert set(stored) == {"refresh_token", "access_token", "access_expires_at",
-                           "bootstrap_refresh_token"}
+                           "bootstrap_refresh_token", "refresh_expires_at", "generation",
+                           "refreshing"}
+    assert stored["generation"] == 1 and stored["refreshing"] is None
     assert stored["bootstrap_refresh_token"] == bootstrap != stored["refresh_token"]
 
     second = make_qb_hook(token_store=AirflowVariableTokenStore("quickbooks_default"))
@@ -438,12 +440,14 @@ def test_given_a_rotated_token_when_a_new_hook_starts_then_it_uses_the_stored_to
 
 
 def test_given_a_dead_refresh_token_when_refreshing_then_auth_error_asks_to_reauthorise(
-        make_qb_hook, qb_hook_env):
-    """api-spec 2.1.2: the bootstrap token was used elsewhere (rotated, dead): invalid_grant
-    after re-reading the store gives an AuthError that tells the operator what to do."""
+        make_qb_hook, qb_hook_env, tmp_path):
+    """api-spec 2.1.2: the bootstrap token was used elsewhere (another machine rotated it and
+    kept the answer to itself: dead here): invalid_grant after re-reading the stores gives an
+    AuthError that tells the operator how to reconnect."""
     make_qb_hook().count("Customer")  # another process rotates the bootstrap token away
-    hook = make_qb_hook(token_store=InMemoryTokenStore(), sleep=lambda s: None)
-    with pytest.raises(AuthError, match="re-authorise"):
+    hook = make_qb_hook(token_store=InMemoryTokenStore(), token_dir=str(tmp_path),
+                        sleep=lambda s: None)
+    with pytest.raises(AuthError, match="authorise it again"):
         hook.count("Customer")
 
 

@@ -137,3 +137,86 @@ def test_given_token_when_used_on_another_realm_then_401(qbo):
                                        "Accept": "application/json"}, timeout=10)
     assert other.status_code == 401
     assert other.json()["fault"]["error"][0]["code"] == "3200"
+
+
+@pytest.fixture
+def lenient(qbo):
+    """The sandbox in lenient mode for one test (strict again afterwards), clock reset."""
+    qbo.call("POST", "oauth/settings", {"refresh_token_mode": "lenient"})
+    try:
+        yield qbo
+    finally:
+        qbo.call("POST", "oauth/settings", {"refresh_token_mode": "strict",
+                                            "rotation_seconds": 86400})
+        qbo.admin.set_clock("quickbooks", reset=True)
+
+
+def test_given_lenient_mode_when_refreshing_within_a_day_then_the_value_stays_the_same(lenient):
+    """Lenient reading of Intuit's texts: the value changes about once a day; until then a
+    refresh answers with the same refresh token (its rolling expiry renewed)."""
+    token = lenient.refresh_token()
+    client = lenient.auth_client()
+    client.refresh(refresh_token=token)
+    assert client.refresh_token == token
+    lenient.admin.set_clock("quickbooks", advance_seconds=3600)
+    client.refresh(refresh_token=token)
+    assert client.refresh_token == token and client.access_token
+
+
+def test_given_lenient_mode_when_a_day_passed_then_rotation_and_the_old_value_still_works(
+        lenient):
+    """After ``rotation_seconds`` the value changes; the superseded value is not refused, it
+    answers with the newest token of its chain (no second rotation)."""
+    old = lenient.refresh_token()
+    lenient.admin.set_clock("quickbooks", advance_seconds=86400 + 60)
+    first = lenient.auth_client()
+    first.refresh(refresh_token=old)
+    newer = first.refresh_token
+    assert newer != old
+    again = lenient.auth_client()
+    again.refresh(refresh_token=old)
+    assert again.refresh_token == newer and again.access_token
+
+
+def test_given_a_revoked_chain_in_lenient_mode_when_an_old_value_is_used_then_invalid_grant(
+        lenient):
+    """Revoking the newest token revokes the authorisation: the older values die with it."""
+    old = lenient.refresh_token()
+    lenient.admin.set_clock("quickbooks", advance_seconds=86400 + 60)
+    client = lenient.auth_client()
+    client.refresh(refresh_token=old)
+    assert client.revoke(token=client.refresh_token) is True
+    with pytest.raises(AuthClientError) as excinfo:
+        lenient.auth_client().refresh(refresh_token=old)
+    assert b"invalid_grant" in excinfo.value.content
+
+
+def test_given_an_unknown_mode_when_set_then_400_and_the_settings_unchanged(qbo):
+    """The admin API refuses a mode it does not know and keeps the current one."""
+    answer = requests.post(qbo.info["admin_url"] + "/oauth/settings",
+                           json={"refresh_token_mode": "sloppy", "grace_seconds": 5}, timeout=10)
+    assert answer.status_code == 400 and "refresh_token_mode" in answer.json()["error"]
+    assert qbo.call("GET", "oauth/settings")["refresh_token_mode"] == "strict"
+    assert qbo.call("GET", "oauth/settings")["grace_seconds"] == 0
+
+
+def test_given_a_token_near_its_five_year_cap_when_refreshed_then_expires_in_reports_the_cap(qbo):
+    """x_refresh_token_expires_in is the rolling 100 days, never past the authorisation's
+    5-year cap; x_refresh_token_hard_expires_in (the cap) only when the request asks for it
+    with the x-include-refresh-token-hard-expires-in header."""
+    info = qbo.info
+    token = qbo.call("POST", "oauth/refresh-token",
+                     {"hard_expires_in": 20 * 86400})["refresh_token"]
+    form = {"grant_type": "refresh_token", "refresh_token": token}
+    auth = (info["client_id"], info["client_secret"])
+    url = info["base_url"] + "/oauth2/v1/tokens/bearer"
+    plain = requests.post(url, data=form, auth=auth, timeout=10).json()
+    assert 20 * 86400 - 60 <= plain["x_refresh_token_expires_in"] <= 20 * 86400
+    assert "x_refresh_token_hard_expires_in" not in plain
+    asked = requests.post(url, data={**form, "refresh_token": plain["refresh_token"]}, auth=auth,
+                          headers={"x-include-refresh-token-hard-expires-in": "true"},
+                          timeout=10).json()
+    assert asked["x_refresh_token_hard_expires_in"] == asked["x_refresh_token_expires_in"]
+    fresh = qbo.auth_client()
+    fresh.refresh(refresh_token=qbo.refresh_token())
+    assert 99 * 86400 < fresh.x_refresh_token_expires_in <= 100 * 86400

@@ -132,7 +132,7 @@ def test_given_maxresults_over_1000_when_queried_then_4001(qb):
     "SELECT * FROM Customer WHERE DisplayName = 'O'Brien'",
     "SELEC * FROM Customer",
     "SELECT * FROM Customer WHERE",
-    "SELECT * FROM Customer WHERE DisplayName != 'x'",
+    "SELECT * FROM Customer WHERE DisplayName <> 'x'",
 ])
 def test_given_bad_syntax_when_queried_then_query_parser_error(qb, text):
     """api-spec 2.3: syntax errors are 4000 QueryParserError."""

@@ -1,12 +1,17 @@
-"""Token-state rules of the QuickBooks hook, with an in-memory store and a strict fake Intuit.
+"""Token-state rules of the QuickBooks hook, with in-memory stores and a strict fake Intuit.
 
-api-spec 2.1.2 (rotation on every refresh, the old refresh token dies at once, invalid_grant),
-1.2 (python-quickbooks never refreshes by itself); R-OPS-4 (the rotated token is saved back
-whenever it changes, so access survives restarts).
+Strict rotation (every refresh rotates, the old refresh token dies at once, invalid_grant);
+python-quickbooks never refreshes by itself; R-OPS-4 (the rotated token is saved back whenever
+it changes, durably: no failed save, crash or concurrent refresh leaves no valid token; no
+token in a log line). The same rules against the sandbox's real token endpoint, with real
+processes: tests/sandbox/hooks/test_quickbooks_token_durability.py.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 import threading
 import time
 
@@ -14,6 +19,8 @@ import pytest
 
 from sfqb.hooks.errors import AuthError, TransientError
 from sfqb.hooks.token_store import (
+    Claim,
+    EncryptedFileTokenStore,
     FileLock,
     FileTokenStore,
     InMemoryTokenStore,
@@ -21,6 +28,7 @@ from sfqb.hooks.token_store import (
     TokenManager,
     Tokens,
     TokenState,
+    refresh_token_warning,
     variable_key,
 )
 
@@ -30,11 +38,12 @@ pytestmark = pytest.mark.unit
 class FakeIntuit:
     """Rotates on every refresh and kills the previous refresh token immediately."""
 
-    def __init__(self, valid: str = "RT0") -> None:
+    def __init__(self, valid: str = "RT0", refresh_expires_in: float | None = None) -> None:
         self.valid = {valid}
         self.used: list[str] = []
         self.n = 0
         self.lock = threading.Lock()
+        self.refresh_expires_in = refresh_expires_in
 
     def refresh(self, refresh_token: str) -> Tokens:
         with self.lock:
@@ -45,8 +54,9 @@ class FakeIntuit:
             self.n += 1
             new = f"RT{self.n}"
             self.valid.add(new)
+            n = self.n
         time.sleep(0.01)  # widen the race window for the concurrency tests
-        return Tokens(f"AT{self.n}", new, 3600)
+        return Tokens(f"AT{n}", new, 3600, refresh_expires_in=self.refresh_expires_in)
 
 
 class Clock:
@@ -58,16 +68,34 @@ class Clock:
 
 
 def manager(store, intuit, clock=None, bootstrap="RT0", **kwargs) -> TokenManager:
-    return TokenManager(store, bootstrap, intuit.refresh, clock=clock or Clock(),
-                        sleep=lambda s: None, **kwargs)
+    kwargs.setdefault("sleep", lambda s: None)
+    return TokenManager(store, bootstrap, intuit.refresh, clock=clock or Clock(), **kwargs)
+
+
+class FailingSaves(InMemoryTokenStore):
+    """A Variable whose writes fail: ``fail_claims`` claims (a state with ``refreshing``), then
+    ``fail_saves`` saves of a rotated state."""
+
+    def __init__(self, state=None, *, fail_claims: int = 0, fail_saves: int = 0) -> None:
+        super().__init__(state)
+        self.fail_claims, self.fail_saves = fail_claims, fail_saves
+
+    def save(self, state):
+        if state.refreshing is not None and self.fail_claims:
+            self.fail_claims -= 1
+            raise OSError("database is locked")
+        if state.refreshing is None and self.fail_saves:
+            self.fail_saves -= 1
+            raise ConnectionError("execution API unreachable")
+        super().save(state)
 
 
 def test_given_no_stored_state_when_token_asked_then_bootstrap_refreshed_and_rotation_saved():
     """R-OPS-4: the first refresh uses the connection's token; the rotated one is stored with
-    the bootstrap it came from."""
+    the bootstrap it came from, as refresh 1, with the claim taken back."""
     store, intuit = InMemoryTokenStore(), FakeIntuit()
     assert manager(store, intuit).access_token() == "AT1"
-    assert store.state == TokenState("RT1", "AT1", 1_000_000.0 + 3600, "RT0")
+    assert store.state == TokenState("RT1", "AT1", 1_000_000.0 + 3600, "RT0", generation=1)
     assert intuit.used == ["RT0"]
 
 
@@ -153,12 +181,14 @@ def test_given_a_revoked_token_when_refresh_then_auth_error_without_reusing_old_
     refused token is sent once, never again."""
     store, intuit = InMemoryTokenStore(), FakeIntuit("RT-other")
     slept: list[float] = []
-    mgr = TokenManager(store, "RT0", intuit.refresh, clock=Clock(), sleep=slept.append)
-    with pytest.raises(AuthError, match="re-authorise") as caught:
+    mgr = TokenManager(store, "RT0", intuit.refresh, clock=Clock(), sleep=slept.append,
+                       settle=(0.0, 0.0))
+    with pytest.raises(AuthError, match="reconnect the app") as caught:
         mgr.access_token()
     assert caught.value.code == "invalid_grant"
     assert intuit.used == ["RT0"]
-    assert len(slept) == 3  # it waited for another machine to save a newer token
+    assert len([s for s in slept if s > 0]) == 3  # it waited for another machine's newer token
+    assert store.state.refreshing is None  # the claim was taken back
 
 
 @pytest.mark.parametrize("lock_kind", ["thread", "file"])
@@ -204,18 +234,9 @@ def test_given_a_transient_token_endpoint_failure_when_refresh_then_it_propagate
 
 def test_given_a_failing_store_when_rotated_then_saving_is_retried():
     """The old refresh token is dead after a refresh: saving the new one is retried."""
-    class Flaky(InMemoryTokenStore):
-        fails = 2
-
-        def save(self, state):
-            if self.fails:
-                self.fails -= 1
-                raise OSError("database is locked")
-            super().save(state)
-
-    store = Flaky()
+    store = FailingSaves(fail_saves=2)
     assert manager(store, FakeIntuit()).access_token() == "AT1"
-    assert store.state.refresh_token == "RT1"
+    assert store.state.refresh_token == "RT1" and store.state.refreshing is None
 
 
 def test_given_no_refresh_token_anywhere_when_asked_then_auth_error():
@@ -235,12 +256,19 @@ def test_given_a_state_when_stored_in_a_file_then_round_trips_with_iso_expiry(tm
     """The JSON form (Variable and file) carries the four fields, the expiry as ISO time."""
     store = FileTokenStore(tmp_path / "tokens.json")
     assert store.load() is None
-    state = TokenState("RT1", "AT1", 1_700_000_000.0, "RT0")
+    state = TokenState("RT1", "AT1", 1_700_000_000.0, "RT0", refresh_expires_at=1_708_640_000.0,
+                       generation=7, refreshing=Claim("host:12:ab", 1_700_000_001.0))
     store.save(state)
     assert store.load() == state
-    assert '"access_expires_at": "2023-11-14T22:13:20+00:00"' in (tmp_path / "tokens.json"
-                                                                  ).read_text()
+    text = (tmp_path / "tokens.json").read_text()
+    assert '"access_expires_at": "2023-11-14T22:13:20+00:00"' in text
+    assert '"refreshing": {"by": "host:12:ab", "since": "2023-11-14T22:13:21+00:00"}' in text
+    assert os.stat(tmp_path / "tokens.json").st_mode & 0o777 == 0o600
     assert variable_key("quickbooks_default") == "sfqb.quickbooks_default.token_state"
+    old = json.dumps({"refresh_token": "RT1", "access_token": "AT1",
+                      "access_expires_at": "2023-11-14T22:13:20+00:00",
+                      "bootstrap_refresh_token": "RT0"})
+    assert TokenState.from_json(old) == TokenState("RT1", "AT1", 1_700_000_000.0, "RT0")
 
 
 def test_given_a_usable_token_when_asked_many_times_then_the_store_is_read_once():
@@ -299,3 +327,230 @@ def test_given_the_variable_store_with_a_secret_when_saved_then_the_variable_is_
         assert store.load() == state
     finally:
         Variable.delete(variable_key("qb_sealed_test"))
+
+
+# -- durability: a failed save, a crash, a concurrent refresh (R-OPS-4) ---------------------
+
+def test_given_a_variable_that_fails_for_longer_than_the_patience_when_rotated_then_the_task_goes_on(
+        caplog):
+    """R-OPS-4: the save is retried with back-off for at least ``save_patience`` (5 minutes,
+    not three tries in 1.5 s); when the Variable still fails the task keeps the new token (the
+    old one is dead) instead of failing, the local copy holds it, the ERROR says so, and a
+    later token request saves it once the Variable works again."""
+    clock, slept = Clock(), []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        clock.now += seconds
+
+    store, journal = FailingSaves(fail_saves=10_000), InMemoryTokenStore()
+    mgr = manager(store, FakeIntuit(), clock, journal=journal, sleep=sleep, settle=(0.0, 0.0))
+    with caplog.at_level(logging.WARNING):
+        assert mgr.access_token() == "AT1"
+    assert sum(slept) >= 300
+    assert journal.state.refresh_token == "RT1" and mgr.unsaved == journal.state
+    assert store.state.refresh_token == "RT0"  # the claim: the Variable missed the answer
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1 and "local token copy on this machine keeps it" in errors[0]
+    assert "keeps using it" not in errors[0]
+    store.fail_saves = 0
+    assert mgr.access_token() == "AT1"  # within the minute: not tried again yet
+    assert store.state.refresh_token == "RT0"
+    clock.now += 61
+    assert mgr.access_token() == "AT1"
+    assert store.state.refresh_token == "RT1" and store.state.generation == 1
+    assert mgr.unsaved is None
+
+
+def test_given_a_variable_that_cannot_be_written_when_a_refresh_is_due_then_nothing_is_refreshed():
+    """Never refresh without first securing the place for the answer: the claim cannot be
+    written, so the refresh token is not spent (still valid for the retry)."""
+    store, intuit = FailingSaves(fail_claims=1), FakeIntuit()
+    with pytest.raises(TransientError, match="not refreshing"):
+        manager(store, intuit).access_token()
+    assert intuit.used == []
+    assert manager(store, intuit).access_token() == "AT1"  # the retry finds RT0 still good
+
+
+def test_given_a_crash_after_the_local_copy_when_the_next_task_starts_then_it_restores_the_newest():
+    """A process killed between the local copy and the Variable leaves the Variable with the
+    spent token (and the dead process's claim); the next task on the machine uses the local
+    copy (higher generation), without waiting for the claim, and writes it back."""
+    clock = Clock()
+    store = InMemoryTokenStore(TokenState("RT0", None, None, "RT0",
+                                          refreshing=Claim("dead:1:aa", clock.now)))
+    journal = InMemoryTokenStore(TokenState("RT1", "AT1", clock.now + 3600, "RT0", generation=1))
+    intuit = FakeIntuit("RT1")
+    mgr = manager(store, intuit, clock, journal=journal)
+    assert mgr.access_token() == "AT1"
+    assert intuit.used == []
+    assert store.state == journal.state
+
+
+def test_given_a_local_copy_of_an_older_authorisation_when_read_then_the_connection_wins():
+    """A local copy made from another bootstrap (before a re-authorisation) is ignored."""
+    clock = Clock()
+    journal = InMemoryTokenStore(TokenState("RT9", "AT9", clock.now + 3600, "RT-old",
+                                            generation=9))
+    intuit = FakeIntuit("RT-new")
+    mgr = manager(InMemoryTokenStore(), intuit, clock, bootstrap="RT-new", journal=journal)
+    assert mgr.access_token() == "AT1"
+    assert intuit.used == ["RT-new"] and journal.state.bootstrap_refresh_token == "RT-new"
+
+
+def test_given_another_workers_fresh_claim_when_refreshing_then_it_waits_for_that_answer():
+    """Across machines (no shared lock): a claim younger than the lease means another worker
+    is sending this refresh token; waiting for its answer beats sending the same token."""
+    clock = Clock()
+    store = InMemoryTokenStore(TokenState("RT0", None, None, "RT0",
+                                          refreshing=Claim("other:2:bb", clock.now - 5)))
+    intuit = FakeIntuit("RT0")
+    polls = []
+
+    def sleep(seconds):
+        polls.append(seconds)
+        clock.now += seconds
+        if len(polls) == 3:  # the other worker's answer lands
+            store.save(TokenState("RT1", "AT-other", clock.now + 3600, "RT0", generation=1))
+
+    assert manager(store, intuit, clock, sleep=sleep).access_token() == "AT-other"
+    assert intuit.used == []
+
+
+def test_given_a_stale_claim_when_refreshing_then_it_is_taken_over():
+    """A claim older than the lease (its worker died) does not block refreshes."""
+    clock = Clock()
+    store = InMemoryTokenStore(TokenState("RT0", None, None, "RT0",
+                                          refreshing=Claim("dead:3:cc", clock.now - 121)))
+    intuit = FakeIntuit("RT0")
+    assert manager(store, intuit, clock).access_token() == "AT1"
+    assert store.state.refreshing is None and store.state.generation == 1
+
+
+def test_given_the_claim_of_a_dead_process_on_this_machine_when_refreshing_then_no_wait():
+    """A claim whose process ran on this machine and is gone (killed) is not waited for."""
+    import socket
+    import subprocess
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    clock = Clock()
+    store = InMemoryTokenStore(TokenState("RT0", None, None, "RT0", refreshing=Claim(
+        f"{socket.gethostname()}:{gone.pid}:aa", clock.now - 1)))
+    slept: list[float] = []
+    mgr = manager(store, FakeIntuit("RT0"), clock, sleep=slept.append, settle=(0.0, 0.0))
+    assert mgr.access_token() == "AT1"
+    assert [s for s in slept if s > 0] == []
+
+
+def test_given_two_claims_at_once_when_read_back_then_only_the_last_writer_refreshes():
+    """Two machines claim within the settle time: the one whose claim was overwritten sees
+    the other's on reading back, does not refresh, and takes the other's answer."""
+    clock = Clock()
+    store, intuit = InMemoryTokenStore(), FakeIntuit()
+    other = manager(store, intuit, clock, owner="other:4:dd")
+    mine_sleeps = []
+
+    def sleep(seconds):
+        mine_sleeps.append(seconds)
+        clock.now += seconds
+        if len(mine_sleeps) == 1:  # during my settle: the other machine claims and refreshes
+            assert other.access_token() == "AT1"
+
+    mine = manager(store, intuit, clock, owner="mine:5:ee", sleep=sleep)
+    assert mine.access_token() == "AT1"
+    assert intuit.used == ["RT0"]
+
+
+def test_given_invalid_grant_after_a_dead_workers_claim_then_the_error_names_it_and_how_to_reconnect():
+    """The message says which worker spent the token without saving it, and how to go on."""
+    clock = Clock()
+    store = InMemoryTokenStore(TokenState("RT0", None, None, "RT0",
+                                          refreshing=Claim("worker-b:77:ff", clock.now - 500)))
+    with pytest.raises(AuthError) as caught:
+        manager(store, FakeIntuit("RT-other"), clock).access_token()
+    text = str(caught.value)
+    assert "worker-b:77:ff was refreshing it" in text and "local token copy" in text
+    assert "put the new refresh token into the connection" in text
+
+
+# -- the refresh token's own expiry -----------------------------------------------------------
+
+def test_given_a_refresh_token_lapsing_within_30_days_when_refreshed_then_a_warning_says_how_to_reconnect(
+        caplog):
+    """Intuit's 5-year cap: the answer's x_refresh_token_expires_in is kept in the state; a
+    refresh that sees less than 30 days left logs a WARNING (the task's log) with the date and
+    the way to reconnect; the same text comes from ``expiry_warning`` (for the run summary)."""
+    clock = Clock()
+    store = InMemoryTokenStore()
+    mgr = manager(store, FakeIntuit(refresh_expires_in=20 * 86400), clock)
+    with caplog.at_level(logging.WARNING):
+        mgr.access_token()
+    assert store.state.refresh_expires_at == clock.now + 20 * 86400
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "lapses on 1970-02-01 13:46 UTC" in warnings[0] and "in 20 days" in warnings[0]
+    assert "put the new refresh token into the connection" in warnings[0]
+    assert mgr.expiry_warning() == warnings[0]
+    assert "RT1" not in warnings[0] and "AT1" not in warnings[0]
+
+
+def test_given_expiries_when_checked_then_warned_only_inside_the_window_or_after_it():
+    """None when unknown or further than 30 days; a lapsed token says it lapsed."""
+    now = 1_000_000.0
+    assert refresh_token_warning(None, now) is None
+    assert refresh_token_warning(TokenState("RT"), now) is None
+    assert refresh_token_warning(TokenState("RT", refresh_expires_at=now + 31 * 86400), now) is None
+    assert "in 30 days" in refresh_token_warning(
+        TokenState("RT", refresh_expires_at=now + 30 * 86400), now)
+    assert "lapsed on" in refresh_token_warning(TokenState("RT", refresh_expires_at=now - 1), now)
+
+
+def test_given_no_expiry_in_the_answer_when_refreshed_then_the_known_expiry_is_kept():
+    """An answer without x_refresh_token_expires_in keeps the last known expiry."""
+    clock = Clock()
+    store = InMemoryTokenStore(TokenState("RT0", None, None, "RT0",
+                                          refresh_expires_at=clock.now + 90 * 86400))
+    manager(store, FakeIntuit("RT0"), clock).access_token()
+    assert store.state.refresh_expires_at == clock.now + 90 * 86400
+
+
+# -- the local copy ------------------------------------------------------------------------------
+
+def test_given_the_local_copy_when_written_then_encrypted_private_and_unreadable_with_another_secret(
+        tmp_path, caplog):
+    """R-OPS-4 (never unencrypted at rest): the file holds no token in clear, is mode 0600,
+    round-trips with the connection's client secret and reads as empty with another."""
+    state = TokenState("RT-secret-value", "AT-secret-value", 1_700_000_000.0, "RT-boot",
+                       generation=3)
+    store = EncryptedFileTokenStore.for_connection("quickbooks_default", "9130", "client-secret",
+                                                   directory=tmp_path)
+    store.save(state)
+    (path,) = tmp_path.glob("sfqb-qbo-token-*.bin")
+    raw = path.read_bytes()
+    for secret in (b"RT-secret-value", b"AT-secret-value", b"RT-boot", b"refresh_token"):
+        assert secret not in raw
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert store.load() == state
+    other = EncryptedFileTokenStore(path, "another-secret")
+    with caplog.at_level(logging.WARNING):
+        assert other.load() is None
+    assert "cannot be read with this connection's client secret" in caplog.text
+
+
+def test_given_every_failure_path_when_logged_at_debug_then_no_token_appears(caplog):
+    """R-OPS-4: failed saves, a restore, a refused token and the expiry warning log no token."""
+    clock = Clock()
+    caplog.set_level(logging.DEBUG)
+    store, journal = FailingSaves(fail_saves=10_000), InMemoryTokenStore()
+    intuit = FakeIntuit(refresh_expires_in=86400)
+    mgr = manager(store, intuit, clock, journal=journal, settle=(0.0, 0.0))
+    mgr.access_token()
+    store.fail_saves = 0
+    manager(store, intuit, clock, journal=journal).access_token()
+    with pytest.raises(AuthError) as caught:
+        manager(InMemoryTokenStore(), intuit, clock).access_token()  # RT0 is long dead
+    text = "\n".join(r.getMessage() for r in caplog.records) + str(caught.value)
+    assert "lapses on" in text and "could not be saved" in text and "restoring" in text
+    for token in ("RT0", "RT1", "AT1"):
+        assert token not in text
