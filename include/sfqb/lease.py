@@ -255,7 +255,8 @@ class RunLease:
             current = entries.pop(self.key, None)
             if (current is None or current.get("number") != mine["number"]
                     or self.monotonic() - stamped > self.timing.hold_limit):
-                # Our entry was removed as dead (this process stalled) or replaced: start over.
+                # Our entry was removed as dead, or may have looked dead to others (this process
+                # stalled, before or during the reads above): start over, never enter on them.
                 log.warning("this run's place in line for the lease was lost; registering again")
                 mine, stamped = self._register(fresh=True)
                 continue
@@ -411,12 +412,14 @@ class Holding:
         """For the block: with ``background``, renew every ``expiry / 6`` in a daemon thread
         too; at the end, renew once more (the gap to the next task starts then)."""
         stop = threading.Event()
+        beats = [0]
 
         def beat() -> None:
             while not stop.wait(self.lease.timing.heartbeat):
                 if not self.renew():
                     log.error("%s", self.lost or "the lease heartbeat failed")
                     return
+                beats[0] += 1
 
         thread = None
         if background:
@@ -430,6 +433,9 @@ class Holding:
             stop.set()
             if thread is not None:
                 thread.join(timeout=30)
+                if beats[0]:
+                    log.info("the lease heartbeat thread renewed the lease %d time(s) during this task",
+                             beats[0])
             if self.lost is None:
                 self.renew()
 

@@ -198,6 +198,25 @@ def test_given_a_retried_take_lease_when_it_acquires_again_then_it_keeps_its_pla
     assert json.loads(store.data[second.key])["number"] == 3
 
 
+def test_given_a_stall_while_it_reads_the_entries_when_acquiring_then_the_run_registers_again_first(caplog):
+    """R-GEN-10: a run that stalled past two thirds of the expiry since its last heartbeat may
+    have looked dead to others (and been overtaken): it does not take the lease on that read."""
+    store, clock = InMemoryVariables(), Clock()
+    listings = []
+    keys = store.keys
+
+    def stalling_keys(prefix):
+        listings.append(clock.mono)
+        if len(listings) == 2:  # the wait loop's first listing (the first is the registration's)
+            clock.advance(45)  # expiry 60: past the holder's 40 s
+        return keys(prefix)
+
+    store.keys = stalling_keys
+    lease_of(store, "r1", clock).acquire(wait=0)
+    assert "place in line for the lease was lost; registering again" in caplog.text
+    assert len(listings) == 4 and json.loads(store.data[lease_key("sfqb_sync", "r1")])["acquired_at"]
+
+
 def test_given_the_holder_when_a_later_task_or_a_retry_resumes_then_it_passes_its_own_check():
     """R-GEN-10: every task of the holder run (a retried one too) holds the lease; another run
     does not."""
