@@ -19,13 +19,15 @@ run writes only its own Variable, and
 2. enters when no other live entry is still choosing or holds a smaller ``(number, dag_id,
    run_id)``; until then it waits, polling.
 
-Why two runs never both enter: of two runs A and B, if B's registration came after A had
-written its number, B saw A's number and took a larger one, so B waits for A. Otherwise the
-two overlapped, and whichever lists the other's Variable after it registered sees it choosing
-and waits until its number is written; then both compare the same two numbers and the same
-names, and exactly one of them is first. A run that leaves (done, gave up, or expired) deletes
-or loses its Variable, and whoever waited on it re-reads. ``keys()`` reads the metadata database
-directly; each ``get`` bypasses the Task SDK's secrets cache (``sfqb.state.TaskVariables``).
+Why two runs never both enter: a run writes its number before it looks at the others, and it
+enters only after it has seen the number of every other run it listed (it waits while one is
+still choosing). When A enters, every run B it listed is behind it in line; a run B that
+registers after A's look lists A's entry and takes a number above A's, so it waits for A as long
+as A's entry lives. Then B, looking, finds A ahead of it (A's number was written before A looked,
+and B's look comes after its own registration). A run that leaves (done, gave up, or expired)
+deletes or loses its Variable, and whoever waited on it re-reads. The listing (``keys()``) reads
+the metadata database; each ``get`` skips the Task SDK's secrets cache
+(``sfqb.state.TaskVariables``), so no run acts on an old copy of another's entry.
 
 Expiry, and the one timing assumption. A holder that dies keeps its Variable; it must not block
 the sync for good. Each entry carries a heartbeat, renewed at least every ``expiry / 6`` while a
