@@ -17,6 +17,10 @@ Invoice_Item__c, with their current balances, by the same rules and code as the 
 - items without a Product are one WARNING per item (R-MIG-4); the migration goes on;
 - *dry run* plans every chunk and logs the counts without writing anything.
 
+It writes only while it holds the run lease it shares with `sfqb_sync` (`take_lease`, given
+back by `give_back_lease`): started beside a sync, it waits up to `lease_wait_seconds`, then
+fails without writing, naming the run that holds it.
+
 Params left empty take the preferences (Variable `sfqb.preferences`: `migration_date`,
 `migration_create_missing_opportunities`). The run's summary is the same sync log as
 `sfqb_sync`'s (task `summarize_run`), and alerts go out the same way (preferences
@@ -30,6 +34,7 @@ from airflow.sdk import Param, dag
 from sfqb.areas.migration import CHOICES, FROM_PREFERENCES, MAX_CHUNK
 from sfqb.notify import RunAlert
 from sfqb.tasks.defaults import DEFAULT_ARGS, START_DATE, TAGS
+from sfqb.tasks.lease import lease_scope
 from sfqb.tasks.migration import migrate_invoices, prepare_migration
 from sfqb.tasks.run import begin_run, summarize_run
 
@@ -62,8 +67,11 @@ from sfqb.tasks.run import begin_run, summarize_run
 )
 def sfqb_invoice_migration():
     run = begin_run()
-    prepared = prepare_migration(run)
-    summarize_run(run, [migrate_invoices(run, prepared)])
+    taken, released = lease_scope(run)
+    with released:
+        prepared = prepare_migration(run)
+        taken >> prepared
+        summarize_run(run, [migrate_invoices(run, prepared)])
 
 
 sfqb_invoice_migration()

@@ -4,7 +4,11 @@
 Runs hourly (and on demand from **Trigger DAG**). One run, in the order of SPEC R-GEN-8:
 
 1. `begin_run`: checks the preferences (Variable `sfqb.preferences`), records the install date,
-   and fixes the run's upper time bound once; every extract window ends there.
+   and fixes the run's upper time bound once; every extract window ends there. Then
+   `take_lease`: one writer at a time. When another sfqb run (a manual one, a backfill, the
+   migration, `airflow dags test`) holds the run lease, this run waits up to
+   `lease_wait_seconds`, then fails without writing, naming that run; `give_back_lease` returns
+   the lease when the run ends, also after a failure.
 2. `preflight`: validates the Salesforce org with great-expectations (package fields on page
    layouts, Standard Price Book active, every mapped field present with a compatible type);
    any failure fails the run before anything is written, with one message listing every
@@ -44,6 +48,7 @@ from sfqb.tasks.customers import customers_group
 from sfqb.tasks.defaults import DEFAULT_ARGS, START_DATE, TAGS
 from sfqb.tasks.invoices import invoices_group
 from sfqb.tasks.items import items_group
+from sfqb.tasks.lease import lease_scope
 from sfqb.tasks.migration import start_migration
 from sfqb.tasks.opportunities import opportunities_group
 from sfqb.tasks.params import run_params
@@ -67,15 +72,21 @@ from sfqb.tasks.transactions import transactions_group
 )
 def sfqb_sync():
     run = begin_run()
-    match_report = preflight_group(run)
-    item_report = items_group(run, after=match_report)
-    customer_report = customers_group(run, after=item_report)
-    opportunity_report = opportunities_group(run, after=customer_report)
-    transaction_report = transactions_group(run, after=opportunity_report)
-    invoice_report = invoices_group(run, after=transaction_report)
-    reports = [match_report, item_report, customer_report, opportunity_report, transaction_report, invoice_report]
-    summarize_run(run, [*reports, reconcile(run, reports)])
-    invoice_report >> start_migration(run)
+    taken, released = lease_scope(run)
+    with released:  # every task made here is in the lease's scope: the teardown follows them all
+        match_report = preflight_group(run, after=taken)
+        item_report = items_group(run, after=match_report)
+        customer_report = customers_group(run, after=item_report)
+        opportunity_report = opportunities_group(run, after=customer_report)
+        transaction_report = transactions_group(run, after=opportunity_report)
+        invoice_report = invoices_group(run, after=transaction_report)
+        reports = [match_report, item_report, customer_report, opportunity_report, transaction_report,
+                   invoice_report]
+        summarize_run(run, [*reports, reconcile(run, reports)])
+    # The migration takes the same lease: start it once this run gave it back.
+    migration = start_migration(run)
+    invoice_report >> migration
+    released >> migration
 
 
 sfqb_sync()

@@ -6,6 +6,7 @@
     python -m sfqb state reset customers.export  # the next run considers every customer again
     python -m sfqb state reset warnings       # forget open warnings and alert times (all new again)
     python -m sfqb state reset migration      # the historical migration may run again
+    python -m sfqb state reset lease          # release the run lease (its holder died; R-GEN-10)
     python -m sfqb state reset watermarks     # every watermark: the next run re-reads from the install date
     python -m sfqb state reset --all          # everything above, and the recorded install date
     python -m sfqb mapping show [PAIR] [--file F]  # the effective field maps: defaults + custom rows
@@ -34,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     state_sub.add_parser("show", help="print the sync state")
     reset = state_sub.add_parser("reset", help="delete part of the sync state")
     group = reset.add_mutually_exclusive_group(required=True)
-    group.add_argument("target", nargs="?", help="a stream, watermarks, install, matching, customers.export, warnings or migration")
+    group.add_argument("target", nargs="?",
+                       help="a stream, watermarks, install, matching, customers.export, warnings, migration or lease")
     group.add_argument("--all", action="store_true", help="reset every piece of sync state")
     mapping = sub.add_parser("mapping", help="show the effective field mappings")
     mapping_sub = mapping.add_subparsers(dest="action", required=True)
@@ -47,21 +49,25 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "mapping":
         return _mapping(args)
 
-    from sfqb.state import MetadataDbVariables, SyncState
+    from sfqb.state import LEASE_PREFIX, MetadataDbVariables, SyncState
 
     store = SyncState(MetadataDbVariables())
     if args.action == "show":
         print(json.dumps(store.show(), indent=2, sort_keys=True))
         return 0
+    before = store.show()
     try:
         removed = store.reset(None if args.all else args.target)
     except KeyError as exc:
         print(f"sfqb: {exc.args[0]}", file=sys.stderr)
         return 2
     for key in removed:
-        print(f"reset {key}")
+        lease = before.get(key) if key.startswith(LEASE_PREFIX) else None
+        print(f"reset {key}" + (f" ({lease['dag_id']} run {lease['run_id']}: {lease['state']}, last "
+                                f"heartbeat {lease['heartbeat_age_seconds']:.0f} s ago)" if lease else ""))
     if not removed:
-        print("nothing to reset: the sync state is empty")
+        print(f"nothing to reset for {args.target!r}" if args.target == "lease"
+              else "nothing to reset: the sync state is empty")
     return 0
 
 

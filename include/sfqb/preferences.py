@@ -67,6 +67,13 @@ class Preferences:
     alert_emails: str | None = None
     alert_min_level: str = "WARNING"
     alert_smtp_conn_id: str = "smtp_default"
+    # One writer at a time (R-GEN-10, sfqb.lease, docs/operations.md): a run that finds another
+    # holding the run lease waits up to lease_wait_seconds, then ends without writing, naming
+    # the holder; a lease whose heartbeat stopped (its run died) expires after
+    # lease_expiry_seconds. Keep the expiry above 1.5 times the longest pause between two tasks
+    # of a run (retry delays, a full queue): a run whose lease aged past two thirds of it stops.
+    lease_wait_seconds: int = 900
+    lease_expiry_seconds: int = 1800
 
     @property
     def is_online(self) -> bool:
@@ -192,6 +199,8 @@ def _check_rules(values: dict[str, Any]) -> list[str]:
         problems.append("sync_inventory_quantities: requires sync_items to be true (R-ITM-4)")
     if prefs.migrate_historical_invoices and prefs.migration_date is None:
         problems.append("migration_date: required when migrate_historical_invoices is true (R-MIG-1)")
+    if prefs.lease_expiry_seconds < 1:
+        problems.append("lease_expiry_seconds: must be at least 1 (seconds; default 1800)")
     if prefs.alert_min_level not in ALERT_LEVELS:
         problems.append(f"alert_min_level: must be one of {', '.join(ALERT_LEVELS)}, not {prefs.alert_min_level!r}")
     mappings = prefs.custom_mappings_file

@@ -23,6 +23,8 @@ Keys:
   (``sfqb.warning_state``, R-OPS-3).
 - ``sfqb.alerts``: ``{"last_digest_at", "alerted": {warning id: time}}``, when the daily digest of
   standing warnings last went out and when each warning was last e-mailed (``sfqb.notify``).
+- ``sfqb.lease.<dag>.<hash>``: one run's entry in the run lease (R-GEN-10, ``sfqb.lease``): the
+  run holding it and the runs waiting for it, with their heartbeats.
 
 The storage is a ``VariableBackend``: Airflow's Task SDK inside tasks, the metadata database in
 the CLI, a dict in unit tests.
@@ -46,6 +48,7 @@ RETRY_PREFIX = "sfqb.retry."
 PENDING_PREFIX = "sfqb.pending."
 WARNINGS_PREFIX = "sfqb.warnings."
 ALERTS_KEY = "sfqb.alerts"
+LEASE_PREFIX = "sfqb.lease."
 # After a record's n-th failure in a row, its next retry waits this long (the last value for
 # every later one): the first retry is always the next run (R-GEN-5), then 2 h, 4 h, ... a day.
 RETRY_DELAYS = (dt.timedelta(0), *(dt.timedelta(hours=h) for h in (2, 4, 8, 16, 24)))
@@ -83,11 +86,20 @@ class InMemoryVariables:
 
 
 class TaskVariables:
-    """Airflow Variables through the Task SDK (inside a running task)."""
+    """Airflow Variables through the Task SDK (inside a running task).
+
+    Reads skip the Task SDK's secrets cache (``[secrets] use_cache``): state written by another
+    run (a watermark, a lease entry) must be read as it is now, not as cached minutes ago."""
 
     def get(self, key: str) -> str | None:
         from airflow.sdk import Variable
 
+        try:
+            from airflow.sdk.execution_time.cache import SecretCache
+
+            SecretCache.invalidate_variable(key)
+        except (ImportError, AttributeError):  # pragma: no cover - another Task SDK
+            pass
         return Variable.get(key, default=None)
 
     def set(self, key: str, value: str) -> None:
@@ -101,7 +113,11 @@ class TaskVariables:
         Variable.delete(key)
 
     def keys(self, prefix: str) -> list[str]:
-        raise NotImplementedError("Variables cannot be listed from inside a task")
+        """The keys under ``prefix`` in the metadata database (the Task SDK lists them since
+        Airflow 3.3; secrets backends are not consulted)."""
+        from airflow.sdk import Variable
+
+        return sorted(Variable.keys(prefix=prefix))
 
 
 class MetadataDbVariables:
@@ -319,19 +335,28 @@ class SyncState:
     def is_state_key(key: str) -> bool:
         return key.startswith(
             (WATERMARK_PREFIX, FIRST_RUN_PREFIX, RETRY_PREFIX, PENDING_PREFIX, WARNINGS_PREFIX, ALERTS_KEY,
-             INSTALL_KEY, MIGRATION_KEY)
+             INSTALL_KEY, MIGRATION_KEY, LEASE_PREFIX)
         ) and key not in NOT_STATE
 
-    def show(self) -> dict[str, Any]:
-        return {key: self._load(key) for key in self.state_keys()}
+    def show(self, now: dt.datetime | None = None) -> dict[str, Any]:
+        """Every piece of state; a lease entry also says whether it holds, waits or expired,
+        and how old its heartbeat is."""
+        from sfqb.lease import entry_summary
+
+        shown = {key: self._load(key) for key in self.state_keys()}
+        leases = {k: v for k, v in shown.items() if k.startswith(LEASE_PREFIX) and v}
+        return shown | entry_summary(leases, now or dt.datetime.now(dt.UTC))
 
     def reset(self, target: str | None = None) -> list[str]:
         """Delete state. ``target``: None (everything), a stream name (its watermark),
         ``watermarks``, ``install``, ``matching`` / another first-run name, ``migration``, or
-        ``warnings`` (every area's open warnings and the alert times: all are new again)."""
+        ``warnings`` (every area's open warnings and the alert times: all are new again), or
+        ``lease`` (every run's lease entry: for a holder that died, R-GEN-10)."""
         keys = self.state_keys()
         if target is None:
             chosen = keys
+        elif target == "lease":
+            chosen = [k for k in keys if k.startswith(LEASE_PREFIX)]
         elif target == "watermarks":
             chosen = [k for k in keys if k.startswith((WATERMARK_PREFIX, RETRY_PREFIX))]
         elif target == "install":

@@ -342,6 +342,18 @@ class Cluster:
             app.close()
         assert len(replies) == len(others), replies
 
+    def consume_on_all(self) -> None:
+        """Every Celery worker takes tasks from the default queue again (after
+        ``consume_only_on``)."""
+        from celery import Celery
+
+        app = Celery(broker=self.env["AIRFLOW__CELERY__BROKER_URL"])
+        try:
+            app.control.add_consumer("default", destination=list(CELERY_NAMES.values()), reply=True,
+                                     timeout=30)
+        finally:
+            app.close()
+
     # --- the metadata DB, read directly -------------------------------------------------------
 
     def sql(self, query: str, *args) -> list[tuple]:

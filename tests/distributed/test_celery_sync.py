@@ -277,3 +277,40 @@ def test_given_the_cluster_at_debug_when_both_runs_are_done_then_no_log_holds_a_
     assert "Received message from task runner" in supervisors  # the DEBUG lines were written
     found = leaks({str(p.relative_to(cluster.base)): p.read_text(errors="replace") for p in files}, secrets)
     assert not found, found
+
+
+def test_given_a_sync_and_the_migration_triggered_together_when_both_workers_run_them_then_one_writes_at_a_time(
+        cluster, second_run):
+    """R-GEN-10 (docs/multi-machine.md): sfqb_sync and sfqb_invoice_migration triggered at once
+    through the REST API, both workers taking tasks, QuickBooks /batch slowed: the two runs'
+    leases (from take_lease's end to give_back_lease's start) never overlap, the later one
+    logged that it waited for the other, both succeed, the heartbeat thread renewed the lease
+    under the workers' task supervisor, and no lease entry is left."""
+    migration = "sfqb_invoice_migration"
+    cluster.consume_on_all()
+    prefs = {"sync_start": SINCE_SEED, "migration_date": "2020-01-01", "lease_wait_seconds": 600,
+             "lease_expiry_seconds": 60}
+    answer = cluster.api("PATCH", "/api/v2/variables/sfqb.preferences",
+                         json={"key": "sfqb.preferences", "value": json.dumps(prefs)})
+    assert answer.ok, answer.text
+    assert cluster.api("PATCH", f"/api/v2/dags/{migration}", json={"is_paused": False}).ok
+    cluster.admin.add_fault("quickbooks", kind="slow", path="/batch$", delay_ms=3000, times=None)
+    try:
+        runs = {DAG_ID: cluster.trigger(DAG_ID), migration: cluster.trigger(migration)}
+        states = {dag_id: cluster.wait_run(dag_id, run_id) for dag_id, run_id in runs.items()}
+    finally:
+        cluster.admin.clear_faults("quickbooks")
+    tasks = {dag_id: {ti["task_id"]: ti for ti in cluster.task_instances(dag_id, run_id)}
+             for dag_id, run_id in runs.items()}
+    assert states == {DAG_ID: "success", migration: "success"}, {
+        d: {t: ti["state"] for t, ti in tis.items()} for d, tis in tasks.items()}
+    held = sorted((tis["take_lease"]["end_date"], tis["give_back_lease"]["start_date"], dag_id)
+                  for dag_id, tis in tasks.items())
+    assert held[0][1] <= held[1][0], held  # ISO instants in UTC compare as text
+    logs = {p: p.read_text(errors="replace") for worker in WORKERS
+            for p in (cluster.base / worker / "airflow" / "logs").rglob("*.log")}
+    later = held[1][2]
+    assert any("waiting for the lease: " + held[0][2] in text
+               for p, text in logs.items() if f"dag_id={later}" in str(p) and "task_id=take_lease" in str(p))
+    assert any("the lease heartbeat thread renewed the lease" in text for text in logs.values())
+    assert cluster.sql("SELECT key FROM variable WHERE key LIKE 'sfqb.lease.%%'") == []

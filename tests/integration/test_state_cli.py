@@ -43,3 +43,28 @@ def test_given_state_in_airflow_variables_when_shown_and_reset_then_the_operator
 
     assert main(["state", "reset", "nope"]) == 2
     assert "nothing to reset for 'nope'" in capsys.readouterr().err
+
+
+def test_given_a_lease_left_by_a_dead_run_when_shown_and_reset_then_the_operator_sees_its_holder_and_releases_it(
+    airflow_db, capsys
+):
+    """R-GEN-10, R-OPS-5: `state show` shows the lease (holder, heartbeat age, holds / waits /
+    expired) and `state reset lease` releases it, naming the run it belonged to."""
+    from sfqb.lease import RunLease
+
+    backend = MetadataDbVariables()
+    for key in backend.keys("sfqb."):
+        backend.delete(key)
+    lease = RunLease(backend, dag_id="sfqb_sync", run_id="manual__stuck", expiry=1800)
+    lease.acquire(wait=0)
+
+    assert main(["state", "show"]) == 0
+    shown = json.loads(capsys.readouterr().out)[lease.key]
+    assert (shown["dag_id"], shown["run_id"], shown["state"]) == ("sfqb_sync", "manual__stuck", "holds")
+    assert shown["heartbeat_age_seconds"] < 60 and shown["expiry_seconds"] == 1800
+
+    assert main(["state", "reset", "lease"]) == 0
+    assert f"reset {lease.key} (sfqb_sync run manual__stuck: holds, last heartbeat" in capsys.readouterr().out
+    assert backend.keys("sfqb.lease.") == []
+    assert main(["state", "reset", "lease"]) == 0
+    assert "nothing to reset for 'lease'" in capsys.readouterr().out

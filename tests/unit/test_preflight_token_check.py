@@ -17,6 +17,8 @@ LAPSING = ("quickbooks (quickbooks_default): the QuickBooks refresh token lapses
 
 
 class Hook:
+    quickbooks_conn_id = "quickbooks_default"
+
     def __init__(self, warning=None, error=None) -> None:
         self.warning, self.error = warning, error
 
@@ -27,19 +29,24 @@ class Hook:
 
 
 class MatchedBefore:
-    """A sync state whose first-run matching is done for every kind."""
+    """A sync state whose first-run matching is done for every kind, with no open warning."""
 
     def first_run_done(self, key):
         return {"done_at": "2026-01-01T00:00:00+00:00"}
 
+    def warnings(self, area):
+        return {}
+
 
 def test_given_a_lapsing_refresh_token_when_matching_has_nothing_to_do_then_the_report_warns(caplog):
     """The warning rides on the matching report (its warnings and warning_count, so the run
-    summary lists it and the alert counts it) and is logged in the preflight task's log."""
+    summary lists it and the alert counts it), keyed by the connection, which the check looks
+    at every run (so the warning resolves once the operator reconnects); it is logged in the
+    preflight task's log."""
     with caplog.at_level(logging.WARNING):
         report = match({"preferences": {}}, sf=object(), qb=Hook(LAPSING), state=MatchedBefore())
-    assert report["warnings"] == [f"matching: {LAPSING}"]
-    assert report["warning_count"] == 1 and report["failed"] == 0
+    assert [(w["key"], w["reason"]) for w in report["warnings"]] == [("quickbooks_default", LAPSING)]
+    assert report["warning_count"] == 1 and "quickbooks_default" in report["considered"]
     assert LAPSING in caplog.text
 
 

@@ -339,6 +339,9 @@ class QuickBooksHook(BaseHook):
     :param parallel_reads: queries of one read in flight at once (the pages after a full first
         page, the ``IN`` lists of ``query_in``); 1 reads one at a time. The limiter still
         counts each against the realm's 500 a minute and 10 at once.
+    :param before_call: called before every attempt of an API call with whether it writes
+        (create, update, delete, void, batch); it may raise to stop the call. sfqb's run lease
+        renews its heartbeat and checks the lease there (``sfqb.lease``).
     """
 
     conn_name_attr = "quickbooks_conn_id"
@@ -368,8 +371,10 @@ class QuickBooksHook(BaseHook):
         timeout: tuple[float, float] = (10.0, 120.0),
         parallel_reads: int = PARALLEL_READS,
         sleep: Callable[[float], None] = time.sleep,
+        before_call: Callable[[bool], None] | None = None,
     ) -> None:
         super().__init__()
+        self.before_call = before_call
         self.parallel_reads = max(1, parallel_reads)
         self.quickbooks_conn_id = quickbooks_conn_id
         self.retry_policy = retry_policy or RetryPolicy()
@@ -552,10 +557,13 @@ class QuickBooksHook(BaseHook):
 
     # -- calling -----------------------------------------------------------------------------
     def _call(self, endpoint: str, fn: Callable[[_Client], T], *, limit_key: str | None = None,
-              units: int = 1) -> T:
-        """One API call with limiter, counters, refresh-on-401 and retries."""
+              units: int = 1, write: bool = False) -> T:
+        """One API call with limiter, counters, refresh-on-401 and retries; ``before_call`` runs
+        before each attempt (``write``: the call changes data)."""
 
         def attempt() -> T:
+            if self.before_call is not None:
+                self.before_call(write)
             # One rotation per attempt: a 401 right after our own refresh is final. A "refresh"
             # that adopted the token a parallel task stored may meet a token dead too (expired
             # or revoked since): then one rotation with the stored refresh token follows.
@@ -730,7 +738,7 @@ class QuickBooksHook(BaseHook):
             raise ValueError("create() payload must not carry an Id")
         body = dumps(payload)
         result = self._call(f"create.{entity}", lambda qb: qb.make_request(
-            "POST", self._url(qb, entity.lower()), body, request_id=request_id))
+            "POST", self._url(qb, entity.lower()), body, request_id=request_id), write=True)
         return result[entity]
 
     def update(self, entity: str, payload: dict, *, allow_stale_retry: bool = False,
@@ -759,7 +767,7 @@ class QuickBooksHook(BaseHook):
         body = dumps(payload)
         result = self._call(endpoint, lambda qb: qb.make_request(
             "POST", self._url(qb, entity.lower()), body, params=dict(params or {}),
-            request_id=request_id))
+            request_id=request_id), write=True)
         return result[entity]
 
     def delete(self, entity: str, id_: str, sync_token: str, *, request_id: str | None = None
@@ -867,7 +875,7 @@ class QuickBooksHook(BaseHook):
         body = dumps({"BatchItemRequest": items})
         response = self._call("batch", lambda qb: qb.make_request(
             "POST", self._url(qb, "batch"), body, request_id=request_id), limit_key="batch",
-            units=len(chunk))
+            units=len(chunk), write=True)
         by_bid = {str(r.get("bId")): r for r in response.get("BatchItemResponse") or []}
         out = []
         for index, op in enumerate(chunk):

@@ -368,6 +368,9 @@ class SfqbSalesforceHook(SalesforceHook):
         parse_float: how JSON numbers with a fraction are read; ``Decimal`` by default, so
             money read from Salesforce is exact (pass ``float`` for the library's behaviour).
         sleep: injectable for tests.
+        before_call: called before every attempt of an API call with whether it writes
+            (sObject Collections, Bulk API ingest); it may raise to stop the call. sfqb's run
+            lease renews its heartbeat and checks the lease there (``sfqb.lease``).
     """
 
     hook_name = "Salesforce (sfqb)"
@@ -386,6 +389,7 @@ class SfqbSalesforceHook(SalesforceHook):
         parallel_calls: int = PARALLEL_CALLS,
         parse_float: Callable[[str], Any] = Decimal,
         sleep: Callable[[float], None] = time.sleep,
+        before_call: Callable[[bool], None] | None = None,
     ) -> None:
         if not 1 <= collection_size <= COLLECTION_SIZE:
             raise ValueError(f"collection_size must be 1..{COLLECTION_SIZE}")
@@ -399,6 +403,7 @@ class SfqbSalesforceHook(SalesforceHook):
         self.parse_float = parse_float
         self.calls = CallCounter()
         self._sleep = sleep
+        self.before_call = before_call
 
     # --- client ---------------------------------------------------------------------------
     def connect(self) -> Salesforce:
@@ -449,11 +454,14 @@ class SfqbSalesforceHook(SalesforceHook):
         return self.session_id is None
 
     def _call(self, endpoint: str, fn: Callable[[Salesforce], T], *, idempotent: bool = True,
-              policy: RetryPolicy | None = None, renew: bool = True) -> T:
+              policy: RetryPolicy | None = None, renew: bool = True, write: bool = False) -> T:
         """Run ``fn(client)`` with error mapping, retries, counting and (``renew``) one
-        re-login when the session expired."""
+        re-login when the session expired; ``before_call`` runs before each attempt (``write``:
+        the call changes data)."""
 
         def attempt() -> T:
+            if self.before_call is not None:
+                self.before_call(write)
             self.calls.add(endpoint)
             try:
                 return fn(self.conn)
@@ -700,7 +708,7 @@ class SfqbSalesforceHook(SalesforceHook):
         while True:
             part = [items[i] for i in pending]
             answer = self._call(endpoint, lambda sf, part=part: send(sf, part),
-                                idempotent=idempotent)
+                                idempotent=idempotent, write=True)
             parsed = parse_collection_results(answer, [keys[i] for i in pending])
             locked = []
             for i, result in zip(pending, parsed, strict=True):
@@ -766,9 +774,9 @@ class SfqbSalesforceHook(SalesforceHook):
             # half-way; so a REST call first lets simple-salesforce renew a stale session.
             self.limits()
             jobs = self._call("bulk2.ingest.insert", run, idempotent=False, renew=False,
-                              policy=RetryPolicy(max_attempts=1))
+                              policy=RetryPolicy(max_attempts=1), write=True)
         else:
-            jobs = self._call(f"bulk2.ingest.{op}", run)
+            jobs = self._call(f"bulk2.ingest.{op}", run, write=True)
 
         waiting: dict[Any, deque[int]] = defaultdict(deque)
         for i, row in enumerate(rows):

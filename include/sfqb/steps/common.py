@@ -32,15 +32,21 @@ def retry_policy():
 
 
 def salesforce_hook():
+    """The Salesforce hook of a step: its calls keep the run lease alive and every write call
+    checks it first (R-GEN-10, ``sfqb.lease.before_call``)."""
     from sfqb.hooks.salesforce import SfqbSalesforceHook
+    from sfqb.lease import before_call
 
-    return SfqbSalesforceHook(retry_policy=retry_policy())
+    return SfqbSalesforceHook(retry_policy=retry_policy(), before_call=before_call)
 
 
 def quickbooks_hook():
+    """The QuickBooks hook of a step: its calls keep the run lease alive and every write call
+    checks it first (R-GEN-10, ``sfqb.lease.before_call``)."""
     from sfqb.hooks.quickbooks import QuickBooksHook
+    from sfqb.lease import before_call
 
-    return QuickBooksHook(retry_policy=retry_policy())
+    return QuickBooksHook(retry_policy=retry_policy(), before_call=before_call)
 
 
 def _instant(value: str | None) -> dt.datetime | None:

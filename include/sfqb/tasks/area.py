@@ -10,6 +10,9 @@ A manual run can narrow itself (R-OPS-1, ``sfqb.run_params``): the extract of an
 does not select ends ``skipped``, and so do the area's other tasks; the next area's extract
 still runs (``none_failed``: it waits for the earlier areas, but a skipped one is no failure).
 Each task sees ``area_run(run, area)``: only the area being resynced gets ``resync_from``.
+
+Every task runs holding the run lease (R-GEN-10, ``sfqb.tasks.lease.leased``): it fails without
+writing when the run lost it, keeps it alive while it runs, and each write call checks it.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from importlib import import_module
 from airflow.sdk import task
 
 from sfqb.run_params import area_run, area_selected
+from sfqb.tasks.lease import leased
 
 
 def area_chain(area: str, run, *, after=None, steps_module: str | None = None, pool: str = "sfqb_quickbooks"):
@@ -32,6 +36,7 @@ def area_chain(area: str, run, *, after=None, steps_module: str | None = None, p
     # log what they read and planned), and it goes on as one XCom, not one per key.
     @task(task_id=f"extract_{area}", pool=pool, trigger_rule="none_failed", multiple_outputs=False,
           show_return_value_in_logs=False)
+    @leased
     def extract(run: dict) -> dict:
         """Read what changed since the stream's committed watermark (and last run's failures)."""
         if not area_selected(run, area):
@@ -41,11 +46,13 @@ def area_chain(area: str, run, *, after=None, steps_module: str | None = None, p
         return import_module(module).extract(area_run(run, area))
 
     @task(task_id=f"plan_{area}_task", multiple_outputs=False, show_return_value_in_logs=False)
+    @leased
     def plan(run: dict, extracted: dict) -> dict:
         """Apply the area's pure rules: frames of writes and of skips with reasons."""
         return import_module(module).plan(area_run(run, area), extracted)
 
     @task(task_id=f"load_{area}", pool=pool, multiple_outputs=False)
+    @leased
     def load(run: dict, planned: dict) -> dict:
         """Write the plan; one outcome per record; returns the area report, its warnings told
         apart as new, standing and resolved (R-OPS-3)."""
@@ -55,6 +62,7 @@ def area_chain(area: str, run, *, after=None, steps_module: str | None = None, p
         return track_warnings(this_run, import_module(module).load(this_run, planned))
 
     @task(task_id=f"commit_{area}", multiple_outputs=False)
+    @leased
     def commit(run: dict, extracted: dict, report: dict) -> dict:
         """Save the records to retry, then advance the watermarks (incremental runs only)."""
         return import_module(module).commit(area_run(run, area), extracted, report)

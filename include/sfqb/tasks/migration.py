@@ -11,8 +11,11 @@ from __future__ import annotations
 
 from airflow.sdk import task
 
+from sfqb.tasks.lease import leased
+
 
 @task(pool="sfqb_quickbooks", multiple_outputs=False)
+@leased
 def prepare_migration(run: dict, **context) -> dict:
     """Settings, already-ran check and the count of invoices dated on or after the migration
     date. Returns what ``migrate_invoices`` does: skip, retry the failed ones, or migrate."""
@@ -28,6 +31,7 @@ def prepare_migration(run: dict, **context) -> dict:
 
 
 @task(pool="sfqb_quickbooks", multiple_outputs=False)
+@leased
 def migrate_invoices(run: dict, prepared: dict) -> dict:
     """Load the invoices in chunks with a progress line each; returns the run report, its
     warnings told apart as new, standing and resolved (a migration run checks everything it

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from airflow.sdk import task, task_group
 
+from sfqb.tasks.lease import leased
+
 AREA = "preflight"
 
 
 @task(pool="sfqb_salesforce", multiple_outputs=False)
+@leased
 def validate_org(run: dict) -> dict:
     """Package fields on page layouts, Standard Price Book active, mapped fields valid."""
     from airflow.sdk.exceptions import AirflowFailException
@@ -28,6 +31,7 @@ def validate_org(run: dict) -> dict:
 
 
 @task(pool="sfqb_quickbooks", multiple_outputs=False)
+@leased
 def match_existing_records(run: dict) -> dict:
     """First run only: link Accounts to Customers and Products to Items (exact match); later
     runs look whether its warnings (ambiguous names) were settled (R-OPS-3)."""
@@ -38,9 +42,12 @@ def match_existing_records(run: dict) -> dict:
 
 
 @task_group(group_id=AREA)
-def preflight_group(run):
-    """Validate the org, then first-run matching; returns the matching report."""
+def preflight_group(run, after=None):
+    """Validate the org, then first-run matching; returns the matching report. ``after``: what
+    must finish first (the run lease: ``sfqb.tasks.lease``)."""
     validated = validate_org(run)
+    if after is not None:
+        after >> validated
     matched = match_existing_records(run)
     validated >> matched
     return matched

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 from airflow.sdk import task
 
+from sfqb.tasks.lease import leased
+
 AREA = "reconcile"
 
 
 @task(task_id=AREA, pool="sfqb_quickbooks", trigger_rule="none_failed", multiple_outputs=False)
+@leased
 def reconcile(run: dict, area_reports: list[dict] | None = None) -> dict | None:
     """Compare both systems after this run's areas wrote (``area_reports``: their load reports,
     whose records to retry are not differences); None when the preference is off."""

@@ -551,3 +551,28 @@ def test_given_two_task_runs_when_the_hook_runs_inside_tasks_then_the_variable_c
         assert ops_counts(qb_hook_env)["token.refresh_token"] == 2
     finally:
         Variable.delete(key)
+
+
+def test_given_a_before_call_refusing_writes_when_the_hook_writes_then_nothing_reaches_quickbooks(
+        make_qb_hook, qb_hook_env):
+    """R-GEN-10: the hook asks ``before_call`` before every call whether it may go on (the run
+    lease's check); a refused write (batch, create, update) is never sent, reads go on."""
+    from sfqb.lease import LeaseLost
+
+    asked = []
+
+    def refuse_writes(write: bool) -> None:
+        asked.append(write)
+        if write:
+            raise LeaseLost("this run lost the lease")
+
+    hook = make_qb_hook(before_call=refuse_writes)
+    customer = next(hook.query_all("Customer", page_size=1))
+    with pytest.raises(LeaseLost):
+        hook.batch([BatchOp("a", "create", "Customer", {"DisplayName": "Never Made"})])
+    with pytest.raises(LeaseLost):
+        hook.create("Customer", {"DisplayName": "Never Made"}, request_id=None)
+    with pytest.raises(LeaseLost):
+        hook.update("Customer", {"Id": customer["Id"], "SyncToken": customer["SyncToken"], "Notes": "x"})
+    assert asked == [False, True, True, True]
+    assert qb_hook_env.counters("quickbooks")["writes"] == 0

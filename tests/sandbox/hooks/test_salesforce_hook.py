@@ -491,3 +491,29 @@ def test_given_loads_either_side_of_the_bulk_threshold_when_upserting_then_the_p
     assert [r.id for r in second[:n]] == [r.id for r in first]
     calls = sf_hook.calls.snapshot()
     assert calls["bulk2.ingest.upsert"] == 1 and calls["collections.upsert"] == n // 200
+
+
+def test_given_a_before_call_refusing_writes_when_the_hook_writes_then_nothing_reaches_salesforce(
+        sf_hook_env):
+    """R-GEN-10: the hook asks ``before_call`` before every call whether it may go on (the run
+    lease's check); a refused write (collections, Bulk API) is never sent, reads go on."""
+    from sfqb.lease import LeaseLost
+
+    asked = []
+
+    def refuse_writes(write: bool) -> None:
+        asked.append(write)
+        if write:
+            raise LeaseLost("this run lost the lease")
+
+    hook = SfqbSalesforceHook(before_call=refuse_writes, retry_policy=RetryPolicy(max_attempts=2, base_delay=0.01))
+    try:
+        (account,) = hook.query(soql.select("Account", ["Id"], limit=1))
+        with pytest.raises(LeaseLost):
+            hook.update("Account", [{"Id": account["Id"], "Description": "x"}])
+        with pytest.raises(LeaseLost):
+            hook.create("Account", [{"Name": f"Never Made {n}"} for n in range(3)], bulk=True)
+    finally:
+        hook.session.close()
+    assert asked[0] is False and asked.count(True) == 2  # the bulk insert reads the limits first
+    assert sf_hook_env.counters("salesforce")["writes"] == 0
