@@ -249,17 +249,24 @@ NO_CUSTOMER = Billing(None, "the QuickBooks invoice names no customer: it is loa
 
 
 def billing(customer_ids, customers: pd.DataFrame, linked) -> dict[str, Billing]:
-    """The ``Billing`` of each distinct customer Id in ``customer_ids`` (missing ones left out).
+    """The ``Billing`` of each distinct customer Id in ``customer_ids`` that no Account has (an
+    Account that has the customer's Id is the invoice's: those customers are not listed).
 
     ``customers``: CUSTOMER_COLUMNS of the customers that have no Account and of their
     ancestors, as the extract reads them; ``linked``: the customer Ids Accounts have as
     External Account ID. A customer absent from ``customers`` is looked up by its own Id only."""
-    linked = {str(c) for c in linked if not missing(c)}
+    linked = set(_texts(linked))
+    unlinked = [c for c in dict.fromkeys(_texts(customer_ids)) if c not in linked]
+    if not unlinked:
+        return {}
     known = {str(r["Id"]): r for r in records(customers, CUSTOMER_COLUMNS)} if len(customers) else {}
-    ids = customer_ids if isinstance(customer_ids, pd.Series) else pd.Series(list(customer_ids), dtype="object")
-    # Distinct values first: a million invoices name few customers.
-    distinct = dict.fromkeys(str(c) for c in pd.unique(ids.dropna()))
-    return {c: _billing(c, known, linked) for c in distinct}
+    return {c: _billing(c, known, linked) for c in unlinked}
+
+
+def _texts(values) -> list[str]:
+    """Ids as text, missing ones left out (a column or any iterable of them), a column at a time."""
+    values = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype="object")
+    return values.dropna().astype(str).tolist()
 
 
 def _true(value) -> bool:
@@ -454,8 +461,8 @@ def wanted_invoices(
     billed: dict[str, Billing] | None = None,
 ) -> pd.DataFrame:
     """Per live (not deleted) invoice, the Invoice__c fields QuickBooks calls for, in Salesforce
-    form (JSON-ready). ``Account__c``: the Account of the customer ``billed`` names for the
-    invoice's customer (``billing``; by default the customer's own), missing when none."""
+    form (JSON-ready). ``Account__c``: the Account that has the invoice's customer's Id, else
+    that of the customer ``billed`` names for it (``billing``), missing when none."""
     alive = invoices["status"].map(lambda s: missing(s) or s != DELETED).astype(bool)
     live = invoices[alive].reset_index(drop=True)
     out = apply_map(live, header_map)
@@ -480,7 +487,7 @@ def wanted_invoices(
     }
     if billed is None:
         billed = billing(live["CustomerRef.value"], pd.DataFrame(columns=CUSTOMER_COLUMNS), account_of)
-    account = {c: account_of.get(b.customer) for c, b in billed.items() if b.customer is not None}
+    account = {**account_of, **{c: account_of[b.customer] for c, b in billed.items() if b.customer is not None}}
     out["Account__c"] = [
         None if missing(c) else account.get(str(c)) for c in live["CustomerRef.value"]
     ]
@@ -558,7 +565,7 @@ def plan_invoices(
     # Live invoices: header, items.
     billed = billing(
         invoices["CustomerRef.value"], inputs.customers, inputs.accounts["External_Account_ID__c"]
-    )
+    )  # the customers no Account has
     want = wanted_invoices(invoices, inputs.accounts, header_map, billed)
     current = Current(inputs.sf_invoices, EXT_INVOICE, want[EXT_INVOICE])
     no_account = want[want["Account__c"].isna()]

@@ -321,9 +321,11 @@ def reconcile_invoices(sf_invoices: pd.DataFrame, qb_invoices: pd.DataFrame, acc
     sf_sums = (pd.DataFrame({"customer": sf_side["Account__c"].map(lambda a: customer_of.get(str(a))),
                              "amount": whole_cents(sf_side[BALANCE])})
                .dropna(subset=["customer"]).groupby("customer")["amount"].sum())
+    linked = set(customer_of.values())
     billed = billing(owned["CustomerRef.value"], customers if customers is not None else pd.DataFrame(
-        columns=CUSTOMER_COLUMNS), customer_of.values())
-    qb_customer = _text(owned["CustomerRef.value"]).map(lambda c: None if c is None else billed[c].customer)
+        columns=CUSTOMER_COLUMNS), linked)
+    qb_customer = _text(owned["CustomerRef.value"]).map(
+        lambda c: c if c is None or c in linked else billed[c].customer)
     qb_sums = (pd.DataFrame({"customer": qb_customer, "amount": whole_cents(owned["Balance"])})
                .dropna(subset=["customer"]).groupby("customer")["amount"].sum())
     table = pd.concat([sf_sums.rename("sf"), qb_sums.rename("qb")], axis=1).fillna(0).astype("int64")

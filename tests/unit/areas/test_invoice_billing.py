@@ -130,11 +130,12 @@ def test_given_an_inactive_customer_when_planned_then_the_warning_says_it_is_ina
 
 
 def test_given_customers_sharing_an_ancestor_when_billed_then_each_is_resolved_once():
-    """R-INV-7: ``billing`` answers per distinct customer; a project whose parent QuickBooks did
-    not return says so; missing customer Ids are left out."""
+    """R-INV-7: ``billing`` answers once per distinct customer that no Account has (one that
+    has an Account and missing Ids are left out); a project whose parent QuickBooks did not
+    return says so."""
     frame = records_frame([TOP, ROLLOUT, customer("9", "Lost Rollout", parent="99", project=True)])
     billed = billing(["3", "3", "1", None, "9"], frame, {"1"})
-    assert {c: b.customer for c, b in billed.items()} == {"3": "1", "1": "1", "9": None}
+    assert {c: b.customer for c, b in billed.items()} == {"3": "1", "9": None}
     assert "QuickBooks has no customer 99" in billed["9"].reason
     assert billed["9"].waits_on == ("9", "99")
 
