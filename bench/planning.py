@@ -170,7 +170,7 @@ def grow_frame(name: str, frame: pd.DataFrame, copies: int) -> pd.DataFrame:
 
 # The extracts' lists of names and ids, each grown as values of a column of that kind.
 GROWN_LISTS = {"unlinked_names": "Name", "unlinked_codes": "ProductCode", "own_type_exists": "External_Line_ID__c",
-               "inactive_customers": "Id"}
+               "inactive_customers": "Id", "waited": "External_Invoice_ID__c"}
 
 
 def grow(area: str, extract: dict, copies: int) -> dict:

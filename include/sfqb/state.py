@@ -15,6 +15,12 @@ Keys:
   whatever their timestamps (R-GEN-5: nothing is lost). A record that keeps failing unchanged is
   retried less often (``retry_delay``), so a quiet run's cost does not grow with the records
   that cannot succeed; one that changes is read by its window at once anyway.
+- ``sfqb.waiting.<stream>``: ``{"customers": {QuickBooks customer Id: [record ids]}, "run_id"}``,
+  records loaded without an Account because none of those customers has one (an inactive
+  customer, one not linked yet, a project's ancestors: R-INV-7). They are not retried: each run
+  asks Salesforce once whether any of those customers now has an Account and reads only the
+  records waiting on it again; a record read for another reason (it changed) leaves the list or
+  re-enters it as its new plan says.
 - ``sfqb.pending.<area>``: ``{"records": {Salesforce Id: QuickBooks name}, "run_id"}``, creates
   sent to QuickBooks whose link was not yet recorded in Salesforce: a later run adopts what an
   interrupted load created even after the record was renamed (R-GEN-3).
@@ -35,6 +41,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
@@ -49,6 +56,7 @@ PENDING_PREFIX = "sfqb.pending."
 WARNINGS_PREFIX = "sfqb.warnings."
 ALERTS_KEY = "sfqb.alerts"
 LEASE_PREFIX = "sfqb.lease."
+WAITING_PREFIX = "sfqb.waiting."
 # After a record's n-th failure in a row, its next retry waits this long (the last value for
 # every later one): the first retry is always the next run (R-GEN-5), then 2 h, 4 h, ... a day.
 RETRY_DELAYS = (dt.timedelta(0), *(dt.timedelta(hours=h) for h in (2, 4, 8, 16, 24)))
@@ -264,6 +272,28 @@ class SyncState:
         elif self.backend.get(RETRY_PREFIX + stream) is not None:
             self.backend.delete(RETRY_PREFIX + stream)
 
+    # -- records waiting for their customer's Account ---------------------------------------
+    def waiting(self, stream: str) -> dict[str, list[str]]:
+        """QuickBooks customer Id -> the stream's records waiting for it to have an Account."""
+        saved = self._load(WAITING_PREFIX + stream)
+        return {c: list(ids) for c, ids in (saved or {}).get("customers", {}).items()}
+
+    def save_waiting(
+        self, stream: str, waiting: dict[str, list[str]], *, read: Iterable[str], run_id: str
+    ) -> None:
+        """After a run's load: the records it read (``read``) wait on what their plan says
+        (``waiting``: customer Id -> record ids), and on nothing else; the others keep waiting."""
+        done = {str(i) for i in read}
+        customers = {c: set(ids) - done for c, ids in self.waiting(stream).items()}
+        for customer, ids in waiting.items():
+            customers.setdefault(str(customer), set()).update(str(i) for i in ids)
+        customers = {c: ids for c, ids in customers.items() if ids}
+        if customers:
+            self._save(WAITING_PREFIX + stream, {
+                "customers": {c: sorted(ids) for c, ids in sorted(customers.items())}, "run_id": run_id})
+        elif self.backend.get(WAITING_PREFIX + stream) is not None:
+            self.backend.delete(WAITING_PREFIX + stream)
+
     # -- creates sent, links not yet recorded ----------------------------------------------
     def pending_creates(self, area: str) -> dict[str, str]:
         saved = self._load(PENDING_PREFIX + area)
@@ -334,8 +364,8 @@ class SyncState:
     @staticmethod
     def is_state_key(key: str) -> bool:
         return key.startswith(
-            (WATERMARK_PREFIX, FIRST_RUN_PREFIX, RETRY_PREFIX, PENDING_PREFIX, WARNINGS_PREFIX, ALERTS_KEY,
-             INSTALL_KEY, MIGRATION_KEY, LEASE_PREFIX)
+            (WATERMARK_PREFIX, FIRST_RUN_PREFIX, RETRY_PREFIX, WAITING_PREFIX, PENDING_PREFIX, WARNINGS_PREFIX,
+             ALERTS_KEY, INSTALL_KEY, MIGRATION_KEY, LEASE_PREFIX)
         ) and key not in NOT_STATE
 
     def show(self, now: dt.datetime | None = None) -> dict[str, Any]:
@@ -348,17 +378,18 @@ class SyncState:
         return shown | entry_summary(leases, now or dt.datetime.now(dt.UTC))
 
     def reset(self, target: str | None = None) -> list[str]:
-        """Delete state. ``target``: None (everything), a stream name (its watermark),
-        ``watermarks``, ``install``, ``matching`` / another first-run name, ``migration``, or
-        ``warnings`` (every area's open warnings and the alert times: all are new again), or
-        ``lease`` (every run's lease entry: for a holder that died, R-GEN-10)."""
+        """Delete state. ``target``: None (everything), a stream name (its watermark, records to
+        retry and records waiting for an Account), ``watermarks`` (those of every stream),
+        ``install``, ``matching`` / another first-run name, ``migration``, ``warnings`` (every
+        area's open warnings and the alert times: all are new again), or ``lease`` (every run's
+        lease entry: for a holder that died, R-GEN-10)."""
         keys = self.state_keys()
         if target is None:
             chosen = keys
         elif target == "lease":
             chosen = [k for k in keys if k.startswith(LEASE_PREFIX)]
         elif target == "watermarks":
-            chosen = [k for k in keys if k.startswith((WATERMARK_PREFIX, RETRY_PREFIX))]
+            chosen = [k for k in keys if k.startswith((WATERMARK_PREFIX, RETRY_PREFIX, WAITING_PREFIX))]
         elif target == "install":
             chosen = [k for k in keys if k == INSTALL_KEY]
         elif target == "migration":
@@ -369,7 +400,8 @@ class SyncState:
             # ``matching`` resets every kind of first-run matching (matching.customers, ...).
             chosen = [
                 k for k in keys
-                if k in (WATERMARK_PREFIX + target, RETRY_PREFIX + target, FIRST_RUN_PREFIX + target)
+                if k in (WATERMARK_PREFIX + target, RETRY_PREFIX + target, WAITING_PREFIX + target,
+                         FIRST_RUN_PREFIX + target)
                 or k.startswith(f"{FIRST_RUN_PREFIX}{target}.")
             ]
             if not chosen:

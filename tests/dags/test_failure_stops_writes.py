@@ -81,4 +81,4 @@ def test_given_a_failed_check_when_validate_org_runs_then_the_task_fails_without
 
     monkeypatch.setattr(steps, "validate", failing)
     with pytest.raises(AirflowFailException, match="Standard Price Book inactive"):
-        validate_org.function({"run_id": "r"})
+        validate_org.function.__wrapped__({"run_id": "r"})  # the body, without the run lease

@@ -53,12 +53,18 @@ def test_given_seeded_history_when_migrated_then_each_invoice_once_unlinked_and_
     becomes one Invoice__c with its items, none older; no Opportunity is made or linked with the
     option off; an Invoice__c already in Salesforce (as the ongoing sync would have made it) is
     skipped, not overwritten; items without a Product are one warning per item; the completion
-    is recorded and a second trigger writes nothing and says it already ran."""
+    is recorded and a second trigger writes nothing and says it already ran. R-INV-7: the
+    invoices of the seed's project take its parent customer's Account (the project has none)."""
     wanted = history(sync_env)
     assert 3 <= len(wanted) < len(history(sync_env, "2000-01-01"))
     first = min(wanted, key=int)
     sync_env.sf().upsert("Invoice__c", [{EXT_INVOICE: first, "Name": "Made by the ongoing sync"}],
                          ext_id_field=EXT_INVOICE)
+    project = next(c for c in sync_env.qb().query_all("Customer") if c.get("IsProject"))
+    of_project = [i for i, r in wanted.items() if r["CustomerRef"]["value"] == project["Id"] and i != first]
+    assert of_project, "the seed has no invoice of its project in the history"
+    (parent,) = sync_env.sf().create("Account", [{"Name": "Parent of the project",
+                                                  "External_Account_ID__c": project["ParentRef"]["value"]}])
 
     states, report = migrate(sync_env)
 
@@ -70,6 +76,9 @@ def test_given_seeded_history_when_migrated_then_each_invoice_once_unlinked_and_
     others = {i: r for i, r in wanted.items() if i != first}
     assert items == sales_line_ids(others)
     assert placeholders == []
+    billed = sync_env.sf().query(soql.select("Invoice__c", [EXT_INVOICE, "Account__c"],
+                                             where=soql.in_list(EXT_INVOICE, of_project)))
+    assert {r[EXT_INVOICE]: r["Account__c"] for r in billed} == dict.fromkeys(of_project, parent.id)
     assert (report["invoices_written"], report["already_in_salesforce"]) == (len(others), 1)
     product_warnings = [w for w in report["warnings"] if "has no Product" in w]
     assert product_warnings and len(product_warnings) == len({w.split(" has no Product")[0] for w in product_warnings})

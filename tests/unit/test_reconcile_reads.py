@@ -83,11 +83,12 @@ def test_given_salesforce_read_on_a_second_thread_when_reading_then_its_connecti
 
 
 def test_given_only_invoices_on_when_reading_then_no_transactions_are_read():
-    """A narrowed scope reads only what its checks compare."""
+    """A narrowed scope reads only what its checks compare: the invoices' check reads the
+    customers too, whose hierarchy says whose Account a project's invoice takes (R-INV-7)."""
     done = threading.Event()
     done.set()  # no Product2 read to wait for
     sf, qb = _Salesforce(done), _QuickBooks(done)
     frames = read_frames(sf, qb, rules.Scope(customers=False, opportunities=False, items=False))
-    assert qb.entities == ["Invoice"]
+    assert qb.entities == ["Customer", "Invoice"]
     assert sf.objects == ["Account", "Invoice__c"]
-    assert set(frames) == {"accounts", "sf_invoices", "qb_invoices"}
+    assert set(frames) == {"accounts", "customers", "sf_invoices", "qb_invoices"}

@@ -164,3 +164,29 @@ def test_given_creates_sent_when_saved_then_they_are_state_until_cleared():
     assert "sfqb.pending.customers" in state.show()
     state.save_pending_creates("customers", {}, run_id="r2")
     assert state.pending_creates("customers") == {} and state.show() == {}
+
+
+def test_given_invoices_waiting_when_a_run_reads_some_again_then_only_theirs_are_replaced():
+    """R-INV-7: the waiting list keeps customer -> invoices; a run that read an invoice replaces
+    what it waits on (nothing once it has its Account); the others keep waiting; an empty list
+    removes the state."""
+    state = SyncState(InMemoryVariables())
+    stream = "quickbooks.Invoice@invoices"
+    state.save_waiting(stream, {"5": ["61", "284"], "7": ["64"]}, read=["61", "284", "64"], run_id="r1")
+    assert state.waiting(stream) == {"5": ["284", "61"], "7": ["64"]}
+    state.save_waiting(stream, {"8": ["64"]}, read=["64", "99"], run_id="r2")
+    assert state.waiting(stream) == {"5": ["284", "61"], "8": ["64"]}
+    assert "sfqb.waiting." + stream in state.show()
+    state.save_waiting(stream, {}, read=["61", "284", "64"], run_id="r3")
+    assert state.waiting(stream) == {} and state.show() == {}
+
+
+def test_given_invoices_waiting_when_the_watermarks_are_reset_then_the_waiting_list_goes_too():
+    """R-OPS-5: ``state reset watermarks`` (and of the stream) re-reads everything since the
+    install date, so the waiting list is reset with the watermarks."""
+    state = SyncState(InMemoryVariables())
+    stream = "quickbooks.Invoice@invoices"
+    state.save_waiting(stream, {"5": ["61"]}, read=[], run_id="r1")
+    assert state.reset(stream) == ["sfqb.waiting." + stream]
+    state.save_waiting(stream, {"5": ["61"]}, read=[], run_id="r1")
+    assert state.reset("watermarks") == ["sfqb.waiting." + stream]

@@ -1,12 +1,14 @@
-"""QuickBooks Invoices and payments -> Salesforce (SPEC section 5, R-INV-1..6): the pure rules.
+"""QuickBooks Invoices and payments -> Salesforce (SPEC section 5, R-INV-1..7): the pure rules.
 
 Each changed QuickBooks invoice becomes (or updates) one ``Invoice__c``, upserted by
 External_Invoice_ID__c (the invoice Id), with one ``Invoice_Item__c`` per sales line, upserted
 by External_Invoice_Line_ID__c = ``line_external_id("Invoice", invoice Id, line Id)`` (the field
 is unique in the org, QuickBooks numbers lines per invoice). Header fields come from the fixed
 map ``invoice_to_invoice`` (R-MAP-4), line fields from ``invoice_line_to_invoice_item``; the
-rules add the Account (External_Account_ID__c = CustomerRef), the Product (ProductCode = the
-item's FullyQualifiedName, ``ItemRef.name`` in QBO), the status and Is Paid.
+rules add the Account (External_Account_ID__c = CustomerRef; a project's invoice takes the
+Account of its nearest ancestor that has one, R-INV-7: ``billing``), the Product (ProductCode =
+the item's FullyQualifiedName, ``ItemRef.name`` in QBO), the status and Is Paid. An invoice left
+without an Account waits on the customers that could give it one (``InvoicePlan.waiting``).
 
 Links (R-INV-2, many-to-many through ``Invoice_Opportunity_Link__c``, External_ID__c =
 ``"<invoice Id>:<Opportunity Id>"``): an Opportunity of Transaction Type "Invoice" whose External
@@ -116,6 +118,10 @@ SF_ITEM_COLUMNS = [
 ]
 SF_LINK_COLUMNS = ["Id", EXT_LINK, "Invoice__c", "Opportunity__c"]
 ACCOUNT_COLUMNS = ["Id", "External_Account_ID__c"]
+# The QuickBooks customers of invoices that have no Account, and their ancestors (R-INV-7).
+CUSTOMER_COLUMNS = ["Id", "DisplayName", "Active", "IsProject", "ParentRef.value"]
+# QuickBooks Online nests customers at most this many levels below a top-level one.
+MAX_LEVELS = 5
 PRODUCT_COLUMNS = ["Id", "ProductCode"]
 OPPORTUNITY_COLUMNS = ["Id", "Name", "Transaction_Type__c", "StageName", EXT_TXN]
 
@@ -226,6 +232,108 @@ def opportunity_links(
     )
 
 
+# --- the Account (R-INV-1, R-INV-7) ------------------------------------------------------------
+
+# How a warning about a missing Account ends (the invoice is read again once it has one).
+LEFT_AS_IT_IS = "; the Invoice's Account is left as it is and filled in when that customer gets one"
+
+
+@dataclass(frozen=True)
+class Billing:
+    """Whose Account the invoices of one QuickBooks customer take.
+
+    ``customer``: the customer whose Account it is: the invoice's own customer when an Account
+    has its Id, else, for a project (a job: not synced, R-ACC-3), its nearest ancestor an
+    Account has (R-INV-7: jobs are billed through their parent); None when there is none.
+    Then ``reason`` names the real reason and ``waits_on`` the customers of the chain (none
+    has an Account) of which the first to get one gives the invoice its Account."""
+
+    customer: str | None
+    reason: str | None = None
+    waits_on: tuple[str, ...] = ()
+
+
+NO_CUSTOMER = Billing(None, "the QuickBooks invoice names no customer: it is loaded without an Account")
+
+
+def billing(customer_ids, customers: pd.DataFrame, linked) -> dict[str, Billing]:
+    """The ``Billing`` of each distinct customer Id in ``customer_ids`` that no Account has (an
+    Account that has the customer's Id is the invoice's: those customers are not listed).
+
+    ``customers``: CUSTOMER_COLUMNS of the customers that have no Account and of their
+    ancestors, as the extract reads them; ``linked``: the customer Ids Accounts have as
+    External Account ID. A customer absent from ``customers`` is looked up by its own Id only."""
+    linked = set(_texts(linked))
+    unlinked = [c for c in dict.fromkeys(_texts(customer_ids)) if c not in linked]
+    if not unlinked:
+        return {}
+    known = {str(r["Id"]): r for r in records(customers, CUSTOMER_COLUMNS)} if len(customers) else {}
+    return {c: _billing(c, known, linked) for c in unlinked}
+
+
+def _texts(values) -> list[str]:
+    """Ids as text, missing ones left out (a column or any iterable of them), a column at a time."""
+    values = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype="object")
+    return values.dropna().astype(str).tolist()
+
+
+def _true(value) -> bool:
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def is_project(customer: dict) -> bool:
+    """A QuickBooks customer record (or row) that is a project: a job, never synced (R-ACC-3)."""
+    return _true(customer.get("IsProject"))
+
+
+def _named(customer: str, record: dict) -> str:
+    name = record.get("DisplayName")
+    return f"{customer}" if missing(name) else f'{customer} "{name}"'
+
+
+def _no_account(customer: str, record: dict | None) -> str:
+    """Why no Account has the customer's Id (R-ACC-2, the customers area's warnings)."""
+    if record is None:
+        return f"no Account has External Account ID {customer}, and QuickBooks has no customer {customer}"
+    if not _true(record.get("Active")):
+        return (f"customer {_named(customer, record)} is inactive in QuickBooks, so no Account is "
+                f"synced for it (R-ACC-2: none has External Account ID {customer}); making it "
+                "active again gives it one")
+    return (f"customer {_named(customer, record)} is active in QuickBooks but no Account is linked to "
+            f"it (External Account ID {customer}): see the customers and matching warnings about "
+            "it, or link its Account by setting that External Account ID")
+
+
+def _billing(customer: str, known: dict[str, dict], linked: set[str]) -> Billing:
+    if customer in linked:
+        return Billing(customer)
+    record = known.get(customer)
+    if record is None or not is_project(record):
+        return Billing(None, _no_account(customer, record) + LEFT_AS_IT_IS, (customer,))
+    # A project: up its ParentRef chain to the nearest customer an Account has.
+    chain = [customer]
+    parent = record.get("ParentRef.value")
+    while not missing(parent) and str(parent) not in chain and len(chain) <= MAX_LEVELS:
+        parent = str(parent)
+        if parent in linked:
+            return Billing(parent)
+        chain.append(parent)
+        parent = (known.get(parent) or {}).get("ParentRef.value")
+    project = f"the invoice's QuickBooks customer is project {_named(customer, record)}"
+    above = [c for c in chain[1:] if not is_project(known.get(c) or {})]
+    if not above:
+        return Billing(None, f"{project}, which is not synced (R-ACC-3) and has no parent customer "
+                             f"with an Account{LEFT_AS_IT_IS}", tuple(chain))
+    nearest, *rest = above
+    further = f"; nor has any customer above it an Account ({', '.join(rest)})" if rest else ""
+    return Billing(
+        None,
+        f"{project}, billed through its parent (R-INV-7: projects are not synced), and "
+        f"{_no_account(nearest, known.get(nearest))}{further}{LEFT_AS_IT_IS}",
+        tuple(chain),
+    )
+
+
 # --- the plan ----------------------------------------------------------------------------------
 
 
@@ -240,10 +348,14 @@ class InvoiceInputs:
     - ``sf_invoices``: the Invoice__c whose External_Invoice_ID__c is one of theirs.
     - ``sf_items``: those Invoice__c's Invoice_Item__c, SF_ITEM_COLUMNS.
     - ``sf_links``: those Invoice__c's Invoice_Opportunity_Link__c, SF_LINK_COLUMNS.
-    - ``accounts``: Accounts whose External_Account_ID__c is one of the invoices' customers.
+    - ``accounts``: Accounts whose External_Account_ID__c is one of the invoices' customers or
+      of the ``customers``.
     - ``products``: Products whose ProductCode is one of the lines' item names.
     - ``opportunities``: Opportunities whose External Transaction ID is one of the invoices'
       Ids or of the sales orders they link to.
+    - ``customers``: CUSTOMER_COLUMNS of the QuickBooks customers that have no Account and
+      their ancestors (through ParentRef): whose Account a project's invoice takes (R-INV-7),
+      and why a customer has none. Empty: only the customer's own Account is looked up.
     """
 
     invoices: pd.DataFrame
@@ -255,6 +367,7 @@ class InvoiceInputs:
     accounts: pd.DataFrame
     products: pd.DataFrame
     opportunities: pd.DataFrame
+    customers: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CUSTOMER_COLUMNS))
 
 
 @dataclass
@@ -273,8 +386,10 @@ class InvoicePlan:
       ``Invoice__r`` by the invoice's External ID and ``Opportunity__c``, or ``placeholder``
       (the invoice Id whose placeholder's Id the load fills in).
     - ``skips`` (not written, with reason and level), ``notes`` (written, with a warning).
-    - ``retry``: invoice Ids to read again next run even if unchanged (a missing Account or
-      Product that a later run can fill in).
+    - ``retry``: invoice Ids to read again next run even if unchanged (a missing Product that
+      a later run can fill in).
+    - ``waiting``: QuickBooks customer Id -> the invoice Ids that have no Account until that
+      customer has one (``Billing.waits_on``): read again once it has, not every run.
     """
 
     placeholders: list[dict] = field(default_factory=list)
@@ -287,6 +402,7 @@ class InvoicePlan:
     skips: pd.DataFrame = field(default_factory=empty_skips)
     notes: pd.DataFrame = field(default_factory=empty_skips)
     retry: list[str] = field(default_factory=list)
+    waiting: dict[str, list[str]] = field(default_factory=dict)
 
 
 class Current:
@@ -347,10 +463,14 @@ def _per_value(values: pd.Series, convert) -> pd.Series:
 
 
 def wanted_invoices(
-    invoices: pd.DataFrame, accounts: pd.DataFrame, header_map: FieldMap
+    invoices: pd.DataFrame,
+    accounts: pd.DataFrame,
+    header_map: FieldMap,
+    billed: dict[str, Billing] | None = None,
 ) -> pd.DataFrame:
     """Per live (not deleted) invoice, the Invoice__c fields QuickBooks calls for, in Salesforce
-    form (JSON-ready); ``Account__c`` missing when no Account has the customer's Id."""
+    form (JSON-ready). ``Account__c``: the Account that has the invoice's customer's Id, else
+    that of the customer ``billed`` names for it (``billing``), missing when none."""
     alive = invoices["status"].map(lambda s: missing(s) or s != DELETED).astype(bool)
     live = invoices[alive].reset_index(drop=True)
     out = apply_map(live, header_map)
@@ -373,8 +493,11 @@ def wanted_invoices(
         for e, i in zip(accounts["External_Account_ID__c"], accounts["Id"], strict=True)
         if not missing(e)
     }
+    if billed is None:
+        billed = billing(live["CustomerRef.value"], pd.DataFrame(columns=CUSTOMER_COLUMNS), account_of)
+    account = {**account_of, **{c: account_of[b.customer] for c, b in billed.items() if b.customer is not None}}
     out["Account__c"] = [
-        None if missing(c) else account_of.get(str(c)) for c in live["CustomerRef.value"]
+        None if missing(c) else account.get(str(c)) for c in live["CustomerRef.value"]
     ]
     out["Sync_Me__c"] = False
     out[EXT_INVOICE] = live["Id"].astype(str)
@@ -448,28 +571,28 @@ def plan_invoices(
     )
 
     # Live invoices: header, items.
-    want = wanted_invoices(invoices, inputs.accounts, header_map)
+    billed = billing(
+        invoices["CustomerRef.value"], inputs.customers, inputs.accounts["External_Account_ID__c"]
+    )  # the customers no Account has
+    want = wanted_invoices(invoices, inputs.accounts, header_map, billed)
     current = Current(inputs.sf_invoices, EXT_INVOICE, want[EXT_INVOICE])
     no_account = want[want["Account__c"].isna()]
     # The Account__c each Invoice__c already has.
     want.loc[no_account.index, "Account__c"] = pd.Series(
         current.kept("Account__c"), index=want.index, dtype="object"
     )[no_account.index]
+    unbilled = [NO_CUSTOMER if missing(c) else billed[str(c)] for c in no_account["customer_id"]]
     notes.append(
         skips(
             [invoice_key(i) for i in no_account[EXT_INVOICE]],
-            pd.Series(
-                [
-                    f"no Account has External Account ID {c} (the invoice's QuickBooks customer): "
-                    "the Invoice's Account is left as it is until the customer is synced"
-                    for c in no_account["customer_id"]
-                ],
-                dtype="object",
-            ),
+            pd.Series([b.reason for b in unbilled], dtype="object"),
             WARNING, record=SF_INVOICE,
         )
     )
-    retry |= set(no_account[EXT_INVOICE])
+    # Read again once a customer it waits on has an Account (R-INV-7), not every run.
+    for invoice_id, bill in zip(no_account[EXT_INVOICE].tolist(), unbilled, strict=True):
+        for customer in bill.waits_on:
+            plan.waiting.setdefault(customer, []).append(invoice_id)
     items = wanted_items(inputs.lines, inputs.products, line_map)
     live_ids = set(want[EXT_INVOICE].tolist())
     items = items[isin(items["invoice_id"], live_ids)].copy()
@@ -552,6 +675,7 @@ def plan_invoices(
     frames = [f for f in notes if len(f)]
     plan.notes = pd.concat(frames, ignore_index=True) if frames else empty_skips()
     plan.retry = sorted(retry)
+    plan.waiting = {c: sorted(set(ids)) for c, ids in sorted(plan.waiting.items())}
     return plan
 
 

@@ -27,6 +27,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import pandas as pd
 
+from sfqb.areas.invoices import CUSTOMER_COLUMNS, billing
 from sfqb.areas.opportunities import EXT_TXN, ONLINE_TYPES, eligibility, marker
 from sfqb.extract.frames import is_true, isin, isna, missing
 
@@ -281,13 +282,16 @@ def reconcile_opportunities(opportunities: pd.DataFrame, transactions: pd.DataFr
 # --- invoices and balances ---------------------------------------------------------------------------
 
 def reconcile_invoices(sf_invoices: pd.DataFrame, qb_invoices: pd.DataFrame, accounts: pd.DataFrame,
-                       scope: Scope, result: Reconciliation) -> None:
-    """R-INV-1/4/5/6: each Invoice__c's balance and total equal its QuickBooks invoice's; each
-    owned QuickBooks invoice is in Salesforce; per customer, the open balances add up the same.
+                       scope: Scope, result: Reconciliation, customers: pd.DataFrame | None = None) -> None:
+    """R-INV-1/4/5/6/7: each Invoice__c's balance and total equal its QuickBooks invoice's; each
+    owned QuickBooks invoice is in Salesforce; per customer, the open balances add up the same
+    (a project's invoices count for the ancestor whose Account they take, R-INV-7).
 
     ``sf_invoices``: frame[Id, Name, External_Invoice_ID__c, Account__c, Outstanding_Balance__c,
     Subtotal__c, Status__c]; ``qb_invoices``: frame[Id, DocNumber, CustomerRef.value, Balance,
-    TotalAmt, MetaData.LastUpdatedTime]; ``accounts``: frame[Id, Name, External_Account_ID__c]."""
+    TotalAmt, MetaData.LastUpdatedTime]; ``accounts``: frame[Id, Name, External_Account_ID__c];
+    ``customers``: frame[Id, DisplayName, Active, IsProject, ParentRef.value] (all; None: each
+    invoice counts for its own customer)."""
     pending_ids = scope.pending("quickbooks.Invoice@invoices")
     sf = sf_invoices[~isna(sf_invoices[EXT_INVOICE])].assign(qb_id=lambda f: _text(f[EXT_INVOICE]))
     qb = qb_invoices.assign(qb_id=_text(qb_invoices["Id"]))
@@ -327,9 +331,13 @@ def reconcile_invoices(sf_invoices: pd.DataFrame, qb_invoices: pd.DataFrame, acc
     sf_sums = (pd.DataFrame({"customer": sf_side["Account__c"].map(lambda a: customer_of.get(str(a))),
                              "amount": whole_cents(sf_side[BALANCE])})
                .dropna(subset=["customer"]).groupby("customer")["amount"].sum())
-    qb_side = owned[isin(_text(owned["CustomerRef.value"]), set(customer_of.values()))]
-    qb_sums = (pd.DataFrame({"customer": _text(qb_side["CustomerRef.value"]), "amount": whole_cents(qb_side["Balance"])})
-               .groupby("customer")["amount"].sum())
+    linked = set(customer_of.values())
+    billed = billing(owned["CustomerRef.value"], customers if customers is not None else pd.DataFrame(
+        columns=CUSTOMER_COLUMNS), linked)
+    qb_customer = _text(owned["CustomerRef.value"]).map(
+        lambda c: c if c is None or c in linked else billed[c].customer)
+    qb_sums = (pd.DataFrame({"customer": qb_customer, "amount": whole_cents(owned["Balance"])})
+               .dropna(subset=["customer"]).groupby("customer")["amount"].sum())
     table = pd.concat([sf_sums.rename("sf"), qb_sums.rename("qb")], axis=1).fillna(0).astype("int64")
     off = table[table["sf"] != table["qb"]]
     account_of = {c: a for a, c in customer_of.items() if c is not None}
@@ -368,7 +376,8 @@ def reconcile(frames: dict[str, pd.DataFrame], scope: Scope) -> Reconciliation:
     if scope.opportunities:
         reconcile_opportunities(frames["opportunities"], frames["transactions"], scope, result)
     if scope.invoices:
-        reconcile_invoices(frames["sf_invoices"], frames["qb_invoices"], frames["accounts"], scope, result)
+        reconcile_invoices(frames["sf_invoices"], frames["qb_invoices"], frames["accounts"], scope, result,
+                           frames.get("customers"))
     if scope.items:
         reconcile_products(frames["products"], result)
     return result

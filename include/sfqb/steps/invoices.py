@@ -1,14 +1,17 @@
-"""The invoices area's I/O steps: extract, plan, load, commit (SPEC section 5, R-INV-1..6).
+"""The invoices area's I/O steps: extract, plan, load, commit (SPEC section 5, R-INV-1..7).
 
 QuickBooks Invoices and Payments changed since their streams' watermarks are read through
 Change Data Capture (deletions included); a changed payment (applied, edited, voided) brings
 back the invoices its lines point to, re-read by Id: payments are found through the Payment
-changes, never by rereading every invoice. The rules are ``sfqb.areas.invoices``; only
-Salesforce is written.
+changes, never by rereading every invoice. For the invoices whose customer has no Account, the
+customer and a project's ancestors are read (``read_billing``: a project's invoice takes its
+nearest ancestor's Account, R-INV-7); an invoice still without one waits on those customers in
+the sync state and is read again once one has an Account (``ready_waiting``, one query a run).
+The rules are ``sfqb.areas.invoices``; only Salesforce is written.
 
 The historical migration (SPEC section 6, ``sfqb.steps.migration``) reuses the pieces for any
-list of QuickBooks invoice records: ``invoice_frames``, ``read_salesforce``, ``plan_extracted``
-(with ``link_opportunities=False``) and ``load``.
+list of QuickBooks invoice records: ``invoice_frames``, ``read_salesforce``, ``read_billing``,
+``plan_extracted`` (with ``link_opportunities=False``) and ``load``.
 
 Keys in outcomes and log lines: ``QB:Invoice:<Id>`` for the Invoice__c (and a placeholder
 Opportunity), ``QB:Invoice:<Id> line <line Id>`` for an Invoice_Item__c,
@@ -155,6 +158,40 @@ def read_salesforce(
     }
 
 
+def read_billing(qb, sf, extracted: dict) -> dict:
+    """``extracted`` with what tells whose Account an invoice without one takes (R-INV-7,
+    ``rules.billing``): for the invoices whose customer no Account has, that customer and its
+    ancestors in QuickBooks (one ``query_in`` per level, inactive ones included: a project is
+    nested at most MAX_LEVELS deep, its chain is read only when its invoices need it) as
+    ``customers``, and the Accounts of those ancestors added to ``accounts``. No invoice
+    without an Account, no call."""
+    invoices, accounts = extracted["invoices"], extracted["accounts"]
+    linked = set(accounts["External_Account_ID__c"].dropna().astype(str))
+    alive = invoices[invoices["status"].astype(str) != rules.DELETED]
+    unbilled = sorted(set(alive["CustomerRef.value"].dropna().astype(str)) - linked)
+    found: dict[str, dict] = {}
+    level = unbilled
+    for depth in range(rules.MAX_LEVELS + 1):
+        level = [c for c in level if c not in found and c not in linked]
+        if not level:
+            break
+        records = [*qb.query_in("Customer", "Id", level, include_inactive=True)]
+        found.update((str(r["Id"]), r) for r in records)
+        # Only a project is billed through its parents; above it, every ancestor counts.
+        level = sorted({str(r["ParentRef"]["value"]) for r in records
+                        if (r.get("ParentRef") or {}).get("value") and (depth or rules.is_project(r))})
+    customers = records_frame(list(found.values()), rules.CUSTOMER_COLUMNS)[rules.CUSTOMER_COLUMNS].copy()
+    above = sorted(set(found) - set(unbilled))
+    more = _frame(sf.query_in("Account", rules.ACCOUNT_COLUMNS, "External_Account_ID__c", above)
+                  if above else [], rules.ACCOUNT_COLUMNS)
+    if unbilled:
+        log.info("invoices: no Account has the Id of %d of the invoices' customers: %d QuickBooks "
+                 "customers read (theirs and a project's ancestors), %d Accounts of ancestors found",
+                 len(unbilled), len(found), len(more))
+    return {**extracted, "customers": customers,
+            "accounts": pd.concat([accounts, more], ignore_index=True) if len(more) else accounts}
+
+
 def _empty(windows: dict) -> dict:
     invoices, lines, orders = invoice_frames([])
     return {
@@ -169,6 +206,7 @@ def _empty(windows: dict) -> dict:
         "accounts": records_frame([], rules.ACCOUNT_COLUMNS),
         "products": records_frame([], rules.PRODUCT_COLUMNS),
         "opportunities": records_frame([], rules.OPPORTUNITY_COLUMNS),
+        "customers": records_frame([], rules.CUSTOMER_COLUMNS),
     }
 
 
@@ -185,10 +223,30 @@ def paid_invoice_ids(payments: list[dict]) -> set[str]:
     return ids
 
 
-def read_quickbooks(qb, sf, state, windows: dict, *, at: dt.datetime | None = None) -> list[dict]:
+def ready_waiting(sf, state) -> set[str]:
+    """The invoices waiting for an Account (``state.waiting``) whose customer now has one: one
+    Salesforce query for all the customers waited on (nothing when none is), whatever the
+    number of invoices waiting (R-INV-7)."""
+    waiting = state.waiting(rules.INVOICE_STREAM)
+    if not waiting:
+        return set()
+    found = {str(r["External_Account_ID__c"]) for r in sf.query_in(
+        "Account", ["External_Account_ID__c"], "External_Account_ID__c", sorted(waiting))}
+    ready = {i for c in found & set(waiting) for i in waiting[c]}
+    log.info("invoices: %d invoices wait for their customer's Account (%d customers); %d of those "
+             "customers have one now: their %d invoices are read again", len(
+                 {i for ids in waiting.values() for i in ids}), len(waiting), len(found & set(waiting)),
+             len(ready))
+    return ready
+
+
+def read_quickbooks(qb, sf, state, windows: dict, *, at: dt.datetime | None = None,
+                    ready: set[str] | None = None) -> list[dict]:
     """The invoices to sync: Invoice changes (CDC, deletions included) since the earliest window
     start, the invoices of the changed payments, those a previous run left to retry (due at
-    ``at``, the run's upper bound), and those a user ticked Sync_Me__c on in Salesforce (R-GEN-9)."""
+    ``at``, the run's upper bound), those waiting for an Account whose customer has one now
+    (``ready``; by default ``ready_waiting``), and those a user ticked Sync_Me__c on in
+    Salesforce (R-GEN-9)."""
     entities = [e for e, stream in STREAMS.items() if windows.get(stream)]
     changed: dict[str, list[dict]] = {e: [] for e in STREAMS}
     if entities:
@@ -202,19 +260,20 @@ def read_quickbooks(qb, sf, state, windows: dict, *, at: dt.datetime | None = No
     wanted = paid_invoice_ids(payments)
     due = set(state.retries(rules.INVOICE_STREAM, at=at))
     wanted |= due
+    wanted |= ready_waiting(sf, state) if ready is None else ready
     ticked = sf.query(
         soql.select("Invoice__c", [rules.EXT_INVOICE], where=soql.eq("Sync_Me__c", True))
     )
     # A ticked invoice that failed several runs in a row waits for its retry (R-GEN-9), unless it
     # changed in QuickBooks.
-    waiting = (set(state.retries(rules.INVOICE_STREAM)) - due - set(invoices)) if at is not None else set()
-    wanted |= {str(r[rules.EXT_INVOICE]) for r in ticked if r.get(rules.EXT_INVOICE)} - waiting
+    held = (set(state.retries(rules.INVOICE_STREAM)) - due - set(invoices)) if at is not None else set()
+    wanted |= {str(r[rules.EXT_INVOICE]) for r in ticked if r.get(rules.EXT_INVOICE)} - held
     reread = sorted(wanted - set(invoices))
     if reread:
         invoices.update({str(r["Id"]): r for r in qb.query_in("Invoice", "Id", reread)})
     log.info(
         "invoices: %d QuickBooks invoices changed (%d deleted), %d payments changed (%d deleted); "
-        "%d invoices re-read for payments, retries and Sync Me",
+        "%d invoices re-read for payments, retries, Accounts now found and Sync Me",
         len(changed["Invoice"]),
         sum(r.get("status") == rules.DELETED for r in changed["Invoice"]),
         len(payments),
@@ -246,8 +305,17 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
     state = state or sync_state()
     windows = run_windows(run, list(STREAMS.values()), state)
     sf, qb = sf or salesforce_hook(), qb or quickbooks_hook()
-    records = read_quickbooks(qb, sf, state, windows, at=dt.datetime.fromisoformat(run["upper_bound"]))
-    return {"windows": windows, "ran": True, **inputs(records, sf)}
+    ready = ready_waiting(sf, state)
+    records = read_quickbooks(qb, sf, state, windows, at=dt.datetime.fromisoformat(run["upper_bound"]),
+                              ready=ready)
+    gone = ready - {str(r["Id"]) for r in records}
+    if gone:
+        log.info("invoices: %d invoices waiting for an Account are gone from QuickBooks: they wait "
+                 "no more (%s)", len(gone), ", ".join(sorted(gone)[:10]))
+    # ``waited``: read again for their Account; the commit drops them from the waiting list
+    # when QuickBooks no longer has them.
+    return {"windows": windows, "ran": True, "waited": sorted(ready),
+            **read_billing(qb, sf, inputs(records, sf))}
 
 
 def plan_extracted(
@@ -255,7 +323,7 @@ def plan_extracted(
 ) -> dict:
     """The pure rules over extracted frames; an XCom-ready dict."""
     inputs = rules.InvoiceInputs(
-        **{name: extracted[name] for name in rules.InvoiceInputs.__dataclass_fields__}
+        **{name: extracted[name] for name in rules.InvoiceInputs.__dataclass_fields__ if name in extracted}
     )
     result = rules.plan_invoices(
         inputs,
@@ -286,6 +354,7 @@ def plan_extracted(
         "notes": result.notes,
         "retry": result.retry,
         "considered": [rules.invoice_key(i) for i in extracted["invoices"]["Id"].astype(str)],
+        "waiting": result.waiting,
     }
 
 
@@ -414,6 +483,7 @@ def _report(plan: dict, frame: pd.DataFrame) -> dict:
         rules.invoice_id_of(k) for k in frame.loc[frame["action"] == FAILED, "key"].astype(str)
     }
     report["retry"] = {rules.INVOICE_STREAM: sorted(undone), rules.PAYMENT_STREAM: []}
+    report["waiting"] = {rules.INVOICE_STREAM: plan.get("waiting") or {}}
     log.info(
         "invoices: %d invoices created, %d updated, %d failed",
         count(report, CREATED, SF_INVOICE),
@@ -424,8 +494,13 @@ def _report(plan: dict, frame: pd.DataFrame) -> dict:
 
 
 def commit(run: dict, extracted: dict, report: dict, *, state=None) -> dict:
-    """After a successful load: save the invoices to read again, then move the watermarks.
-    With the area off nothing moves."""
+    """After a successful load: save the invoices waiting for an Account (those read in this
+    run wait on what their plan says) and those to read again, then move the watermarks. With
+    the area off nothing moves."""
     if not extracted.get("ran"):
         return {}
+    state = state or sync_state()
+    read = [*extracted["invoices"]["Id"].astype(str), *extracted.get("waited", [])]
+    for stream, waiting in (report.get("waiting") or {}).items():
+        state.save_waiting(stream, waiting, read=read, run_id=run["run_id"])
     return commit_area(run, extracted, report, state)

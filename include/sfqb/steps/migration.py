@@ -101,7 +101,7 @@ def _incomplete(extracted: dict, existing: set[str], create_missing: bool) -> se
     return out
 
 
-def _chunk(run: dict, records: list[dict], settings: mig.MigrationSettings, sf, *,
+def _chunk(run: dict, records: list[dict], settings: mig.MigrationSettings, sf, qb, *,
            resumed: bool) -> dict:
     """Plan (and unless a dry run, load) one chunk; returns its counts, notes and failures."""
     extracted = invoice_steps.inputs(records, sf)
@@ -113,8 +113,10 @@ def _chunk(run: dict, records: list[dict], settings: mig.MigrationSettings, sf, 
             log.info("migration: %d invoices an interrupted run left half-written are completed: %s",
                      len(redo), ", ".join(sorted(redo)[:mig.SAMPLE_KEYS]))
         existing -= redo
+    # A project's invoices take its nearest ancestor's Account (R-INV-7): the chains of the
+    # customers without an Account, read for the invoices this chunk writes only.
     planned = invoice_steps.plan_extracted(
-        mig.without_existing(extracted, existing),
+        invoice_steps.read_billing(qb, sf, mig.without_existing(extracted, existing)),
         create_missing_opportunities=settings.create_missing_opportunities,
         link_opportunities=False,
     )
@@ -194,7 +196,7 @@ def migrate(run: dict, prepared: dict, *, sf=None, qb=None, state=None) -> dict:
     done = start - 1
     for n, (position, records) in enumerate(pages, start=1):
         resumed = prepared["action"] == RETRY or position < resume_until
-        chunk = _chunk(run, records, settings, sf, resumed=resumed)
+        chunk = _chunk(run, records, settings, sf, qb, resumed=resumed)
         notes.append(chunk["notes"])
         done += chunk["read"]
         report["invoices_read"] += chunk["read"]

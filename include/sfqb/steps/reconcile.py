@@ -32,7 +32,7 @@ from sfqb.run_params import area_selected
 log = logging.getLogger(__name__)
 
 ACCOUNT_FIELDS = ["Id", "Name", rules.ACCOUNT_EXT_ID]
-CUSTOMER_COLUMNS = ["Id", "DisplayName", "Active", "IsProject", rules.UPDATED]
+CUSTOMER_COLUMNS = ["Id", "DisplayName", "Active", "IsProject", "ParentRef.value", rules.UPDATED]
 OPPORTUNITY_FIELDS = ["Id", "Name", "AccountId", ACCOUNT_EXT, "IsWon", "StageName", "Transaction_Type__c",
                       EXT_TXN, "HasOpportunityLineItem", "SystemModstamp"]
 TRANSACTION_COLUMNS = ["Id", "DocNumber", "PrivateNote"]
@@ -93,7 +93,7 @@ def _qb_frames(qb, scope: rules.Scope) -> dict[str, pd.DataFrame]:
     """QuickBooks' side; its invoices are read once when both the transactions' check and the
     invoices' check want them (one page per 1,000 invoices, each a QuickBooks request unit)."""
     frames = {}
-    if scope.customers:
+    if scope.customers or scope.invoices:  # invoices: whose Account a project's invoice takes
         frames["customers"] = qb_read(qb, "Customer", CUSTOMER_COLUMNS, include_inactive=True)
     wanted = [*(TRANSACTION_COLUMNS if scope.opportunities else []), *(QB_INVOICE_COLUMNS if scope.invoices else [])]
     invoices = qb_read(qb, "Invoice", list(dict.fromkeys(wanted))) if wanted else None

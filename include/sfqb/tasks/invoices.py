@@ -1,13 +1,15 @@
-"""The invoices task group (SPEC section 5, R-INV-1..6): QuickBooks Invoices and payments ->
+"""The invoices task group (SPEC section 5, R-INV-1..7): QuickBooks Invoices and payments ->
 Salesforce Invoice__c, Invoice_Item__c and Invoice_Opportunity_Link__c. Last in a run (R-GEN-8):
 it links to the Opportunities the earlier areas wrote.
 
 Steps in ``sfqb.steps.invoices``: extract reads the Invoice and Payment changes since the
 ``quickbooks.Invoice@invoices`` / ``quickbooks.Payment@invoices`` watermarks (Change Data
 Capture, deletions included), re-reads the invoices of changed payments and those left to retry,
-then the Salesforce side (Invoice__c, items, links, Accounts, Products, Opportunities); plan
-applies ``sfqb.areas.invoices``; load upserts placeholder Opportunities, invoices, items and
-links and deletes removed items; commit saves the invoices to retry and moves the watermarks.
+and those waiting for an Account whose customer has one now, then the Salesforce side
+(Invoice__c, items, links, Accounts, Products, Opportunities) and, for a customer without an
+Account, its QuickBooks ancestors; plan applies ``sfqb.areas.invoices``; load upserts placeholder
+Opportunities, invoices, items and links and deletes removed items; commit saves the invoices
+waiting for an Account and those to retry, and moves the watermarks.
 """
 
 from __future__ import annotations

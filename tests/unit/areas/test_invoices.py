@@ -91,6 +91,7 @@ def inputs(
     accounts=None,
     products=None,
     opportunities=(),
+    customers=(),
 ) -> InvoiceInputs:
     invoices, lines, orders = invoice_frames(list(records))
     return InvoiceInputs(
@@ -111,6 +112,7 @@ def inputs(
             rules.PRODUCT_COLUMNS,
         ),
         opportunities=records_frame(list(opportunities), rules.OPPORTUNITY_COLUMNS),
+        customers=records_frame(list(customers), rules.CUSTOMER_COLUMNS)[rules.CUSTOMER_COLUMNS],
     )
 
 
@@ -276,13 +278,14 @@ def test_given_an_item_with_no_product_when_planned_then_the_line_loads_without_
 
 
 def test_given_a_customer_with_no_account_when_planned_then_the_invoice_loads_and_warns():
-    """R-INV-1, R-GEN-5: no Account with the customer's External Account ID: the invoice is
-    loaded without one, with a WARNING, and read again next run."""
+    """R-INV-1, R-GEN-5, R-INV-7: no Account with the customer's External Account ID: the invoice
+    is loaded without one, with a WARNING, and waits on its customer (read again once that
+    customer has an Account, not retried every run)."""
     plan = plan_invoices(inputs([qb_invoice()], accounts=[]))
     assert [i["Account__c"] for i in plan.invoices] == [None]
     assert list(plan.notes["key"]) == ["QB:Invoice:130"]
     assert "External Account ID 58" in plan.notes["reason"].iloc[0]
-    assert plan.retry == ["130"]
+    assert plan.retry == [] and plan.waiting == {"58": ["130"]}
 
 
 def test_given_a_voided_invoice_when_planned_then_it_is_marked_voided_with_no_balance():
@@ -655,7 +658,8 @@ def test_given_several_invoices_without_account_or_product_when_planned_then_eac
     assert products == {"Invoice:132:1": None, "Invoice:132:2": None} and not again.item_updates
     assert list(again.notes["key"]) == ["QB:Invoice:130", "QB:Invoice:131", "QB:Invoice:132",
                                         *(f"QB:Invoice:{i} line {n}" for i in (130, 131, 132) for n in (1, 2))]
-    assert again.retry == ["130", "131", "132"]
+    assert again.retry == ["130", "131", "132"]  # their Products
+    assert again.waiting == {"58": ["130"], "59": ["131"], "60": ["132"]}
 
 
 def test_given_unchanged_and_changed_invoices_when_planned_together_then_each_gets_what_it_gets_alone():

@@ -174,11 +174,12 @@ def qb_invoice(id_, balance, total=None, *, customer_id="1", updated=IN_SPAN):
             "TotalAmt": total if total is not None else balance, "MetaData": {"LastUpdatedTime": updated}}
 
 
-def invoices_check(sf, qb, accounts=None, scope=SCOPE) -> rules.Reconciliation:
+def invoices_check(sf, qb, accounts=None, scope=SCOPE, customers=None) -> rules.Reconciliation:
     result = rules.Reconciliation()
     accounts = [account("001A", "1", "Acme")] if accounts is None else accounts
     rules.reconcile_invoices(frame(sf, SF_INVOICE_FIELDS), frame(qb, QB_INVOICE_COLUMNS),
-                             frame(accounts, ACCOUNT_FIELDS), scope, result)
+                             frame(accounts, ACCOUNT_FIELDS), scope, result,
+                             None if customers is None else frame(customers, CUSTOMER_COLUMNS))
     return result
 
 
@@ -211,6 +212,18 @@ def test_given_an_invoice_of_a_customer_no_account_is_linked_to_when_reconciled_
     result = invoices_check([sf_invoice("a01A", "1", "40", account_id=None)], [qb_invoice("1", "40", customer_id="15")])
     assert result.ok, result.differences
     assert result.counts["customer_balances_compared"] == 0
+
+
+def test_given_a_projects_invoice_on_its_parents_account_when_reconciled_then_the_parents_balances_agree():
+    """R-INV-7, R-ACC-3: a project's invoice is on its parent's Account in Salesforce; per
+    customer, QuickBooks' side counts it for that parent too (the customers' ParentRef), so
+    both open balances agree."""
+    project = {**customer("15", "Acme - Rollout", project=True), "ParentRef": {"value": "1"}}
+    result = invoices_check([sf_invoice("a01A", "1", "40"), sf_invoice("a01B", "2", "60")],
+                            [qb_invoice("1", "40", customer_id="15"), qb_invoice("2", "60")],
+                            customers=[customer("1", "Acme"), project])
+    assert result.ok, result.differences
+    assert result.counts["customer_balances_compared"] == 1
 
 
 def test_given_invoices_on_one_side_only_when_reconciled_then_each_side_is_counted():
