@@ -452,9 +452,9 @@ def test_given_a_transaction_the_opportunities_area_created_when_read_back_then_
     linked = Linked(sync_env, SyncState(InMemoryVariables()), "Invoice", "", opp_id, items)
     run = linked.run()
     extracted = opportunities.extract(run, sf=sync_env.sf(), qb=sync_env.qb(), state=linked.state)
-    created = opportunities.load(
+    created = report_view(opportunities.load(
         run, opportunities.plan(run, extracted), sf=sync_env.sf(), qb=sync_env.qb()
-    )
+    ))
     assert created["created"] == 1, created
     opp, before = linked.salesforce()
     linked.txn_id = opp[EXT_TXN]

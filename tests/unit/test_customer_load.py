@@ -114,3 +114,33 @@ def test_given_an_account_named_like_a_new_quickbooks_customer_up_to_spaces_when
     assert org.calls == [("update", "Account"), ("upsert", "Account")]
     assert list(org.accounts) == ["001Y"]  # no second Account for customer 1
     assert org.accounts["001Y"][ACCOUNT_EXT_ID] == "1" and org.accounts["001Y"]["Name"] == "Acme Analytics Inc"
+    # R-ACC-11: the names differ in case and spaces: the link is a warning naming both records.
+    (note,) = [w for w in report["warnings"] if "R-ACC-11" in w["reason"]]
+    assert note["key"] == "001Y" and "'ACME ANALYTICS INC '" in note["reason"] and "customer 1" in note["reason"]
+
+
+def _duplicate_plan(key: str) -> dict:
+    return {
+        "customer_creates": pd.DataFrame({"key": [key], "payload": [json.dumps({"DisplayName": "Acme Analytics Inc"})],
+                                          "billing_contact_id": [None]}),
+        "customer_updates": pd.DataFrame({"key": [], "payload": [], "Id": [], "SyncToken": []}),
+        "clear_sync_me": [], "accounts": pd.DataFrame(), "contacts": pd.DataFrame(), "skips": empty_skips(),
+        "notes": pd.DataFrame({"key": [], "reason": []}), "limits": None,
+    }
+
+
+def test_given_a_duplicate_name_whose_customer_is_already_linked_when_loading_then_this_account_recovers_it_and_another_fails():
+    """R-GEN-11, R-GEN-3: a create refused as a duplicate whose customer an earlier attempt
+    already linked to this very Account is recovered (not "linked to another Account"); the same
+    refusal for an Account whose name another Account's customer holds fails naming that Account."""
+    org = _Org({"001Y": {"Name": "Acme Analytics Inc", ACCOUNT_EXT_ID: "1"}})
+    report = load({"run_id": "r1", "preferences": {}}, _duplicate_plan("001Y"), sf=org, qb=_Books(),
+                  state=_NoPending())
+    assert count(report, "recovered") == 1 and count(report, "failed") == 0
+
+    org = _Org({"001Y": {"Name": "Acme Analytics Inc", ACCOUNT_EXT_ID: "1"},
+                "001Z": {"Name": "Acme Analytics Inc", ACCOUNT_EXT_ID: None}})
+    report = load({"run_id": "r1", "preferences": {}}, _duplicate_plan("001Z"), sf=org, qb=_Books(),
+                  state=_NoPending())
+    (failure,) = [w for w in report["warnings"] if w["kind"] == "failed"]
+    assert failure["key"] == "001Z" and "already linked to Account 001Y" in failure["reason"]

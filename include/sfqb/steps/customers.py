@@ -467,46 +467,52 @@ def _stamp(row: dict, stamp: str) -> str:
     return stamp if missing(row.get("Last_Sync_Date__c")) else row["Last_Sync_Date__c"]
 
 
-def _release_contacts(plan: dict, sf, done: list[dict]) -> set[str]:
-    """Before the billing Contact writes: Contacts that stop being the billing Contact, or give
-    up the customer's link (unique), for another person (R-ACC-10). Returns the customers whose
-    release failed: their Contact write waits (it would meet the old link), a failure each."""
-    releases: pd.DataFrame = plan.get("contact_releases", pd.DataFrame(columns=rules.RELEASE_COLUMNS))
-    if releases is None or releases.empty:
-        return set()
-    writes = []
-    for row in releases.to_dict("records"):
+def _releases(plan: dict) -> list[tuple[str, dict]]:
+    """(customer Id, Contact write) of each Contact that stops being the billing Contact or gives
+    up the customer's link (unique) for another person (R-ACC-10), logged."""
+    releases = plan.get("contact_releases")
+    out = []
+    for row in releases.to_dict("records") if releases is not None and len(releases) else []:
         write = {"Id": row["Id"]}
         if not missing(row.get("Is_Billing_Contact__c")):
             write["Is_Billing_Contact__c"] = bool(row["Is_Billing_Contact__c"])
         if row.get("clear_link") is True or str(row.get("clear_link")) == "True":
             write[rules.CONTACT_EXT_ID] = None
-        writes.append(write)
+        out.append((str(row["customer_id"]), write))
         log.info("customers: QB:%s contact: Contact %s: %s%s (R-ACC-10)", row["customer_id"], row["Id"], row["reason"],
                  ": it is no longer the billing Contact" if "Is_Billing_Contact__c" in write else
                  ": it no longer carries the customer's link")
-    customer_of = dict(zip(releases["Id"].astype(str), releases["customer_id"].astype(str), strict=True))
-    blocked = set()
-    for result in sf.update("Contact", writes):
-        if not result.ok:
-            customer = customer_of[str(result.key)]
-            blocked.add(customer)
-            done.append(outcome(f"QB:{customer} contact", FAILED, record=SF_CONTACT, reason=(
-                f"Contact {result.key} could not give up the billing role or the link "
-                f"({describe_issues(result.errors)}): the customer's contact person waits for the next run")))
-    return blocked
+    return out
+
+
+def _release_failed(customer: str, result, done: list[dict]) -> None:
+    done.append(outcome(f"QB:{customer} contact", FAILED, record=SF_CONTACT, reason=(
+        f"Contact {result.key} could not give up the billing role or the link "
+        f"({describe_issues(result.errors)}): the customer's contact person waits for the next run")))
 
 
 def _write_contacts(plan: dict, sf, done: list[dict], maps: dict, links: list[dict], stamp: str) -> None:
-    """QB -> SF billing Contacts (R-ACC-8, R-ACC-10): old ones released first, then the same
-    person's Contact updated in place (or linked by name), else one upserted by the customer's
-    Id. The updates share their calls with ``links`` (the Contact side of new links) and with
-    clearing ticked Contacts' Sync Me (R-GEN-9). Stamped like the Accounts."""
+    """QB -> SF billing Contacts (R-ACC-8, R-ACC-10): old ones released, then the same person's
+    Contact updated in place (or linked by name), else one upserted by the customer's Id. The
+    releases and updates share one call with ``links`` (the Contact side of new links) and with
+    clearing ticked Contacts' Sync Me (R-GEN-9), releases first; the upserts come after, and a
+    customer whose release failed is not upserted (its old Contact would be renamed). Only a
+    release whose link another existing Contact takes in this load goes in a call of its own,
+    before (the link is unique). Stamped like the Accounts."""
     contacts: pd.DataFrame = plan["contacts"]
-    blocked = _release_contacts(plan, sf, done)
     fields = maps["customer_to_contact"].target_fields
+    rows = contacts.to_dict("records") if not contacts.empty else []
+    taking = {str(r["customer_id"]) for r in rows if not missing(r.get("contact_id"))}
+    releases = _releases(plan)
+    first = [(c, w) for c, w in releases if rules.CONTACT_EXT_ID in w and c in taking]
+    blocked = set()
+    customer_of = {str(w["Id"]): c for c, w in releases}
+    for result in sf.update("Contact", [w for _, w in first]) if first else []:
+        if not result.ok:
+            blocked.add(customer_of[str(result.key)])
+            _release_failed(customer_of[str(result.key)], result, done)
     by_id, by_ext = [], []
-    for row in contacts.to_dict("records") if not contacts.empty else []:
+    for row in rows:
         if str(row["customer_id"]) in blocked:
             continue
         record = {f: (None if missing(row.get(f)) else row[f]) for f in fields}
@@ -523,20 +529,26 @@ def _write_contacts(plan: dict, sf, done: list[dict], maps: dict, links: list[di
             by_id.append({"Id": row["contact_id"], **record})
     linking = {str(w["Id"]) for w in links}
     updating = {str(r["Id"]): str(r[rules.CONTACT_EXT_ID]) for r in by_id}
+    released = {str(w["Id"]) for c, w in releases if (c, w) not in first}
     merged: dict[str, dict] = {}
-    for record in [*({"Id": c, "Sync_Me__c": False} for c in plan.get("clear_contact_sync_me") or []), *links, *by_id]:
+    for record in [*(w for c, w in releases if (c, w) not in first),
+                   *({"Id": c, "Sync_Me__c": False} for c in plan.get("clear_contact_sync_me") or []), *links, *by_id]:
         merged.setdefault(str(record["Id"]), {}).update(record)
     for result in sf.update("Contact", list(merged.values())) if merged else []:
         contact_id = str(result.key)
+        if contact_id in released and not result.ok:
+            blocked.add(customer_of[contact_id])
+            _release_failed(customer_of[contact_id], result, done)
         if contact_id in linking and not result.ok:
             done.append(outcome(contact_id, FAILED, record=SF_CONTACT,
                                 reason="billing Contact link: " + describe_issues(result.errors)))
         if contact_id in updating:
             (row,) = sf_outcomes([result], "Contact")
             done.append({**row, "key": f"QB:{updating[contact_id]} contact"})
-        elif not result.ok and contact_id not in linking:
+        elif not result.ok and contact_id not in linking and contact_id not in released:
             log.warning("customers: Contact %s: Sync Me could not be cleared: %s", contact_id,
                         describe_issues(result.errors))
+    by_ext = [r for r in by_ext if str(r[rules.CONTACT_EXT_ID]) not in blocked]
     for row in sf_outcomes(sf.upsert("Contact", by_ext, ext_id_field=rules.CONTACT_EXT_ID) if by_ext else [], "Contact"):
         row["key"] = f"QB:{row['key']} contact"
         done.append(row)
