@@ -241,10 +241,33 @@ def plan_accounts_from_qb(
         + new.loc[clash, ACCOUNT_EXT_ID] + ") instead of creating a duplicate",
         WARNING, record=SF_ACCOUNT,
     )
-    out = pd.concat([new[~clash], existing[needs_write]])
-    out["is_new"] = isin(out.index, new.index)
     skipped = pd.concat([skipped, unfit], ignore_index=True) if len(unfit) else skipped
+    new = new[~clash]
+    orphans = waiting_for_parent(new, {k.removeprefix("QB:") for k in skipped["key"]})
+    skipped = pd.concat([skipped, skips(
+        "QB:" + new.loc[orphans.index, ACCOUNT_EXT_ID],
+        "its parent customer " + orphans + " gets no Account in this run (see its warning): the sub-customer's "
+        "Account waits for its parent's (R-ACC-3)",
+        WARNING, record=SF_ACCOUNT)], ignore_index=True) if len(orphans) else skipped
+    out = pd.concat([new.drop(index=orphans.index), existing[needs_write]])
+    out["is_new"] = isin(out.index, new.index)
     return out.reset_index(drop=True).sort_values(["level", ACCOUNT_EXT_ID], kind="stable"), skipped
+
+
+def waiting_for_parent(new: pd.DataFrame, held: set[str]) -> pd.Series:
+    """New Accounts (indexed by customer Id, with ``parent_ext_id``) whose parent customer is
+    held back in this run, or whose parent waits itself (QuickBooks nests 5 levels): their
+    parent's Id, for the sub-customer's skip reason. A sub-customer's Account needs its
+    parent's, and without it its upsert would fail on the missing parent (R-ACC-3)."""
+    parents = new["parent_ext_id"].map(lambda v: None if missing(v) else str(v))
+    waiting = pd.Series(dtype="object")
+    held = set(held)
+    while True:
+        now = parents[parents.isin(held) & ~parents.index.isin(waiting.index)]
+        if now.empty:
+            return waiting
+        waiting = pd.concat([waiting, now])
+        held |= set(now.index.astype(str))
 
 
 PEOPLE_COLUMNS = ["Id", "AccountId", "FirstName", "LastName", CONTACT_EXT_ID, "Is_Billing_Contact__c",

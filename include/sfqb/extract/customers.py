@@ -160,11 +160,29 @@ def sf_accounts_linked_to(sf, qb_ids: Iterable[str]) -> pd.DataFrame:
     return _with_contacts(sf, accounts)
 
 
+# Above this many names, reading every unlinked Account's name once is cheaper than searching.
+NAME_SEARCH_LIMIT = 200
+
+
 def unlinked_account_names(sf, names: Iterable[str]) -> set[str]:
-    """Which of ``names`` an Account linked to no QuickBooks customer carries."""
-    rows = sf.query_in("Account", ["Id", "Name"], "Name", sorted(set(names)),
-                       where=soql.eq(ACCOUNT_EXT_ID, None))
-    return {r["Name"] for r in rows}
+    """The names of the Accounts linked to no QuickBooks customer that QuickBooks would take for
+    one of ``names``: equal up to case and surrounding spaces (R-ACC-11; "ACME INC " is the
+    customer "Acme Inc"). SOQL compares text ignoring case but not spaces, so a few names are
+    searched with ``LIKE`` (one query per URL-sized chunk) and compared here; many (a first run)
+    read every unlinked Account's name once."""
+    from sfqb.areas.customers import name_key
+
+    wanted = {name_key(n) for n in names if str(n).strip()}
+    if not wanted:
+        return set()
+    unlinked = soql.eq(ACCOUNT_EXT_ID, None)
+    if len(wanted) > NAME_SEARCH_LIMIT:
+        rows = sf.query(soql.select("Account", ["Id", "Name"], where=unlinked))
+    else:
+        searches = [soql.contains("Name", str(n).strip()) for n in sorted(set(names)) if str(n).strip()]
+        rows = (r for text in soql.select_any_of_chunks("Account", ["Id", "Name"], searches, where=unlinked)
+                for r in sf.query(text))
+    return {r["Name"] for r in rows if r.get("Name") and name_key(r["Name"]) in wanted}
 
 
 def qb_customer_frame(records: Iterable[dict]) -> pd.DataFrame:

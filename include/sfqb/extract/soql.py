@@ -234,3 +234,37 @@ def select_in_chunks(
         chunk.append(item)
         size += cost
     yield head + ", ".join(chunk) + tail
+
+
+def select_any_of_chunks(
+    sobject: str,
+    fields: Sequence[str],
+    conditions: Iterable[str],
+    where: Sequence[str] | str | None = None,
+    max_url_length: int = MAX_QUERY_URL_LENGTH,
+) -> Iterator[str]:
+    """Queries ``SELECT ... WHERE <where> AND (c1 OR c2 ...)`` covering every condition once,
+    each short enough to travel in a REST query URL (as ``select_in_chunks``): for conditions
+    an ``IN`` list cannot say, such as ``LIKE`` patterns."""
+    base = [where] if isinstance(where, str) else list(where or [])
+    unique = list(dict.fromkeys(conditions))
+    if not unique:
+        return
+    prefix = select(sobject, fields, where=[*base, "(X)"])
+    head, tail = prefix.split("(X)", 1)
+    head, tail = head + "(", ")" + tail
+    fixed = len(quote_plus(head)) + len(quote_plus(tail))
+    limit = min(max_url_length, MAX_SOQL_LENGTH)
+    chunk: list[str] = []
+    size = fixed
+    for item in unique:
+        cost = len(quote_plus(item)) + (len(quote_plus(" OR ")) if chunk else 0)
+        if fixed + len(quote_plus(item)) > limit:
+            raise ValueError(f"one condition alone is longer than the query budget: {item[:40]}...")
+        if chunk and size + cost > limit:
+            yield head + " OR ".join(chunk) + tail
+            chunk, size = [], fixed
+            cost = len(quote_plus(item))
+        chunk.append(item)
+        size += cost
+    yield head + " OR ".join(chunk) + tail

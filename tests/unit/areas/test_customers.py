@@ -456,3 +456,22 @@ def test_given_a_customer_edited_after_the_extract_read_it_when_the_next_run_com
     unchanged = pd.DataFrame({"MetaData.LastUpdatedTime": copied})
     assert qb_changed_since_sync(unchanged, pd.DataFrame({"Last_Sync_Date__c": [stamp]})).tolist() == [False]
     assert sync_stamps(pd.Series([None]), None).tolist() == [None]
+
+
+def test_given_a_new_customer_held_back_when_planned_then_its_sub_customers_wait_with_the_reason():
+    """R-ACC-3: a new parent whose name clashes with an unlinked Account gets no Account in this
+    run, so its sub-customers (and theirs) wait, each with a warning naming the parent, instead
+    of failing on the missing parent Account."""
+    qb = qb_frame(
+        {"Id": "1", "DisplayName": "Acme Analytics Inc"},
+        {"Id": "13", "DisplayName": "Acme Analytics Inc:Warehouse", "ParentRef": {"value": "1"}, "Job": True, "Level": 1},
+        {"Id": "14", "DisplayName": "Dock", "ParentRef": {"value": "13"}, "Job": True, "Level": 2},
+        {"Id": "20", "DisplayName": "Other Co"},
+    )
+    plan = plan_customers(inputs(qb_changed=qb, unlinked_names=frozenset({"ACME ANALYTICS INC "})), Preferences())
+    assert list(plan.accounts["External_Account_ID__c"]) == ["20"]
+    reasons = plan.skips.set_index("key")["reason"]
+    assert "link it" in reasons["QB:1"]
+    assert reasons["QB:13"].startswith("its parent customer 1 gets no Account") and "R-ACC-3" in reasons["QB:13"]
+    assert reasons["QB:14"].startswith("its parent customer 13 gets no Account")
+    assert set(plan.retry) >= {"QB:1", "QB:13", "QB:14"}

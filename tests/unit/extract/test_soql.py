@@ -148,3 +148,16 @@ def test_given_a_semi_join_when_built_then_the_inner_select_is_in_parentheses():
     """R-ACC-1: the first run reads the Accounts that have a won Opportunity in one query."""
     assert soql.select("Account", ["Id"], [soql.in_select("Id", "Opportunity", "AccountId", soql.eq("IsWon", True))]) == (
         "SELECT Id FROM Account WHERE Id IN (SELECT AccountId FROM Opportunity WHERE IsWon = true)")
+
+
+def test_given_many_like_conditions_when_chunked_then_each_query_fits_and_every_condition_is_asked_once():
+    """R-ACC-11: names compared up to case and spaces are searched with LIKE, OR-ed in queries
+    that each fit a REST query URL."""
+    conditions = [soql.contains("Name", f"Company {n:04d} Holdings") for n in range(400)]
+    queries = list(soql.select_any_of_chunks("Account", ["Id", "Name"], conditions, where=soql.eq("X__c", None),
+                                             max_url_length=4000))
+    assert len(queries) > 1
+    assert all(len(quote_plus(q)) <= 4000 for q in queries)
+    assert all(q.startswith("SELECT Id, Name FROM Account WHERE X__c = null AND (Name LIKE ") for q in queries)
+    assert sum(q.count(" LIKE ") for q in queries) == 400
+    assert list(soql.select_any_of_chunks("Account", ["Id"], [])) == []
