@@ -169,7 +169,10 @@ def sync_runs() -> dict[str, dict]:
 
 
 def created(summary: dict, area: str) -> int:
-    return next(a["created"] for a in summary["areas"] if a["area"] == area)
+    """The area's created records (of any type: here only QuickBooks transactions)."""
+    from sfqb.outcomes import CREATED, count
+
+    return next(count(a, CREATED) for a in summary["areas"] if a["area"] == area)
 
 
 @pytest.mark.slow

@@ -282,7 +282,8 @@ def test_given_a_refresh_token_near_its_cap_when_the_hook_refreshes_then_a_warni
     warnings = [m for m in sfqb_log.messages(logging.WARNING) if "lapses on" in m]
     assert len(warnings) == 1 and "in 20 days" in warnings[0]
     assert hook.refresh_token_warning() == warnings[0]
-    assert quickbooks_token_warnings(hook) == [f"matching: {warnings[0]}"]  # the run summary
+    # the run summary: one warning keyed by the connection
+    assert [(w["key"], w["reason"]) for w in quickbooks_token_warnings(hook)] == [("quickbooks_default", warnings[0])]
     for token in (store.state.refresh_token, store.state.access_token, info["refresh_token"]):
         assert token not in warnings[0]
     monkeypatch.setenv("AIRFLOW_CONN_QUICKBOOKS_DEFAULT",
