@@ -194,6 +194,29 @@ def _order(item: str) -> str:
     return " ".join([field(name), *rest.split()]).strip()
 
 
+def _chunks(head: str, tail: str, items: list[str], sep: str, max_url_length: int) -> Iterator[str]:
+    """``head + sep.join(chunk) + tail`` for consecutive chunks of ``items``, each within
+    ``max_url_length`` characters once URL-encoded (and never above SOQL's 100k)."""
+    fixed = len(quote_plus(head)) + len(quote_plus(tail))
+    limit = min(max_url_length, MAX_SOQL_LENGTH)  # encoded length >= raw length
+    chunk: list[str] = []
+    size = fixed
+    for item in items:
+        cost = len(quote_plus(item))
+        if fixed + cost > limit:
+            raise ValueError(f"one value alone is longer than the query budget: {item[:40]}...")
+        if chunk:
+            cost += len(quote_plus(sep))
+        if chunk and size + cost > limit:
+            yield head + sep.join(chunk) + tail
+            chunk, size = [], fixed
+            cost = len(quote_plus(item))
+        chunk.append(item)
+        size += cost
+    if chunk:
+        yield head + sep.join(chunk) + tail
+
+
 def select_in_chunks(
     sobject: str,
     fields: Sequence[str],
@@ -216,24 +239,7 @@ def select_in_chunks(
         return
     prefix = select(sobject, fields, where=[*base, f"{field(in_field)} IN (X)"], order_by=order_by)
     head, tail = prefix.split(" IN (X)", 1)
-    head, tail = head + " IN (", ")" + tail
-    fixed = len(quote_plus(head)) + len(quote_plus(tail))
-    limit = min(max_url_length, MAX_SOQL_LENGTH)  # encoded length >= raw length
-    chunk: list[str] = []
-    size = fixed
-    for item in unique:
-        cost = len(quote_plus(item))
-        if fixed + cost > limit:
-            raise ValueError(f"one value alone is longer than the query budget: {item[:40]}...")
-        if chunk:
-            cost += len(quote_plus(", "))
-        if chunk and size + cost > limit:
-            yield head + ", ".join(chunk) + tail
-            chunk, size = [], fixed
-            cost = len(quote_plus(item))
-        chunk.append(item)
-        size += cost
-    yield head + ", ".join(chunk) + tail
+    yield from _chunks(head + " IN (", ")" + tail, unique, ", ", max_url_length)
 
 
 def select_any_of_chunks(
@@ -250,21 +256,5 @@ def select_any_of_chunks(
     unique = list(dict.fromkeys(conditions))
     if not unique:
         return
-    prefix = select(sobject, fields, where=[*base, "(X)"])
-    head, tail = prefix.split("(X)", 1)
-    head, tail = head + "(", ")" + tail
-    fixed = len(quote_plus(head)) + len(quote_plus(tail))
-    limit = min(max_url_length, MAX_SOQL_LENGTH)
-    chunk: list[str] = []
-    size = fixed
-    for item in unique:
-        cost = len(quote_plus(item)) + (len(quote_plus(" OR ")) if chunk else 0)
-        if fixed + len(quote_plus(item)) > limit:
-            raise ValueError(f"one condition alone is longer than the query budget: {item[:40]}...")
-        if chunk and size + cost > limit:
-            yield head + " OR ".join(chunk) + tail
-            chunk, size = [], fixed
-            cost = len(quote_plus(item))
-        chunk.append(item)
-        size += cost
-    yield head + " OR ".join(chunk) + tail
+    head, tail = select(sobject, fields, where=[*base, "(X)"]).split("(X)", 1)
+    yield from _chunks(head + "(", ")" + tail, unique, " OR ", max_url_length)
