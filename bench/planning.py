@@ -98,7 +98,7 @@ def capture(size: int) -> dict:
 QB_ID_COLUMNS = frozenset({
     "Id", "ParentRef.value", "CustomerRef.value", "TxnId", "SalesItemLineDetail.ItemRef.value",
     "External_Account_ID__c", "Account.External_Account_ID__c", "Parent.External_Account_ID__c",
-    "BillingContact.External_Contact_ID__c", "External_Item_ID__c", "Product2.External_Item_ID__c",
+    "BillingContact.External_Contact_ID__c", "External_Contact_ID__c", "External_Item_ID__c", "Product2.External_Item_ID__c",
     "External_Transaction_ID__c", "External_Invoice_ID__c", "item_id", "invoice_id", "sales_order_id",
 })
 NAME_COLUMNS = frozenset({
@@ -129,7 +129,10 @@ def _template(column: str, frame_name: str, value):
     if not isinstance(value, str) or not value:
         return None
     if column in NAME_COLUMNS and (column, frame_name) not in KEPT:
-        return NAME.join(value.split(":")) + NAME
+        # the token goes before trailing spaces: they stay "surrounding" (names are compared
+        # ignoring them, R-ACC-11)
+        core = value.rstrip()
+        return NAME.join(core.split(":")) + NAME + value[len(core):]
     parts = value.split(":")
     position = COMPOUND_COLUMNS.get(column)
     if position is None and column in QB_ID_COLUMNS and not (column == "Id" and frame_name in LINE_FRAMES):
