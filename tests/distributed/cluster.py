@@ -323,6 +323,28 @@ class Cluster:
         assert answer.ok, answer.text
         return answer.json()["task_instances"]
 
+    def why_failed(self, dag_id: str, run_id: str, lines: int = 8) -> str:
+        """Each failed task of a run with the first error lines of its log, for an assertion's
+        message: at DEBUG a task log's tail (what dump_logs shows) is only the runner's noise."""
+        out = []
+        for ti in self.task_instances(dag_id, run_id):
+            if ti["state"] not in ("failed", "upstream_failed"):
+                continue
+            out.append(f"{dag_id}.{ti['task_id']}: {ti['state']}")
+            if ti["state"] == "upstream_failed":
+                continue
+            for path in self.task_logs(dag_id, run_id, ti["task_id"]):
+                errors = [line for line in path.read_text(errors="replace").splitlines()
+                          if '"level":"error"' in line or '"level":"critical"' in line]
+                out += ["    " + line[:600] for line in errors[:lines]]
+        return "\n".join(out)
+
+    def task_logs(self, dag_id: str, run_id: str, task_id: str) -> list[Path]:
+        return sorted(p for worker in WORKERS
+                      for p in (self.base / worker / "airflow" / "logs").rglob("*.log")
+                      if f"dag_id={dag_id}" in str(p) and f"run_id={run_id}" in str(p)
+                      and f"task_id={task_id}" in str(p))
+
     def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value"):
         answer = self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}")
         assert answer.ok, answer.text
