@@ -38,9 +38,18 @@ SEED_AGE = dt.timedelta(hours=2)  # older than any lookback: the no-change run's
 INSTALL_AGE = dt.timedelta(hours=3)  # the first run reads everything seeded after it
 SEED_STAMP_AGE = dt.timedelta(days=35)  # the QuickBooks seed stamps objects 35 days back
 COLLECTION = 200  # records per sObject Collections call
-WRITE_PREFIXES = ("collections.create", "collections.update", "collections.delete",
-                  "collections.upsert.", "bulk2.ingest.", "sobject.create.", "sobject.update.",
-                  "sobject.upsert.", "sobject.delete.", "tree.create.")
+WRITE_PREFIXES = (
+    "collections.create",
+    "collections.update",
+    "collections.delete",
+    "collections.upsert.",
+    "bulk2.ingest.",
+    "sobject.create.",
+    "sobject.update.",
+    "sobject.upsert.",
+    "sobject.delete.",
+    "tree.create.",
+)
 
 
 def _seed(tokens) -> dict:
@@ -53,13 +62,21 @@ def _seed(tokens) -> dict:
     sf, qb = SfqbSalesforceHook(), QuickBooksHook(token_store=tokens)
     started = time.perf_counter()
     customers = [c["Id"] for c in qb.query_all("Customer", include_inactive=True)]
-    sf.create("Account", [{"Name": f"Bench {id_}", "External_Account_ID__c": id_}
-                          for id_ in customers])
+    sf.create(
+        "Account", [{"Name": f"Bench {id_}", "External_Account_ID__c": id_} for id_ in customers]
+    )
     items = [i["FullyQualifiedName"] for i in qb.query_all("Item", include_inactive=True)]
-    sf.create("Product2", [{"Name": fqn.rpartition(":")[2], "ProductCode": fqn, "IsActive": True}
-                           for fqn in items])
-    return {"customers": len(customers), "items": len(items), "invoices": qb.count("Invoice"),
-            "payments": qb.count("Payment"), "seconds": round(time.perf_counter() - started, 1)}
+    sf.create(
+        "Product2",
+        [{"Name": fqn.rpartition(":")[2], "ProductCode": fqn, "IsActive": True} for fqn in items],
+    )
+    return {
+        "customers": len(customers),
+        "items": len(items),
+        "invoices": qb.count("Invoice"),
+        "payments": qb.count("Payment"),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
 
 
 def _pay(tokens, invoices: int, count: int) -> dict:
@@ -72,12 +89,24 @@ def _pay(tokens, invoices: int, count: int) -> dict:
     step = max(1, invoices // (4 * count))
     candidates = list(qb.query_in("Invoice", "Id", [str(i) for i in range(1, invoices + 1, step)]))
     chosen = [r for r in candidates if float(r["Balance"]) > 0][:count]
-    ops = [BatchOp(key=r["Id"], operation="create", entity="Payment",
-                   payload={"CustomerRef": {"value": r["CustomerRef"]["value"]},
-                            "TotalAmt": r["Balance"],
-                            "Line": [{"Amount": r["Balance"],
-                                      "LinkedTxn": [{"TxnId": r["Id"], "TxnType": "Invoice"}]}]})
-           for r in chosen]
+    ops = [
+        BatchOp(
+            key=r["Id"],
+            operation="create",
+            entity="Payment",
+            payload={
+                "CustomerRef": {"value": r["CustomerRef"]["value"]},
+                "TotalAmt": r["Balance"],
+                "Line": [
+                    {
+                        "Amount": r["Balance"],
+                        "LinkedTxn": [{"TxnId": r["Id"], "TxnType": "Invoice"}],
+                    }
+                ],
+            },
+        )
+        for r in chosen
+    ]
     failed = [r.key for r in qb.batch(ops) if r.error is not None]
     if failed or len(ops) < count:
         raise RuntimeError(f"bench: {len(ops) - len(failed)} of {count} payments made")
@@ -91,8 +120,12 @@ def _run(state, tokens, run_id: str, upper: dt.datetime, install: dt.datetime) -
     from sfqb.steps import invoices
     from sfqb.steps.common import run_context
 
-    run = run_context(run_id=run_id, upper_bound=upper, install_date=install,
-                      preferences_json=Preferences().as_json())
+    run = run_context(
+        run_id=run_id,
+        upper_bound=upper,
+        install_date=install,
+        preferences_json=Preferences().as_json(),
+    )
     sf, qb = SfqbSalesforceHook(), QuickBooksHook(token_store=tokens)
     steps, started = {}, time.perf_counter()
     extracted = invoices.extract(run, sf=sf, qb=qb, state=state)
@@ -104,8 +137,10 @@ def _run(state, tokens, run_id: str, upper: dt.datetime, install: dt.datetime) -
     invoices.commit(run, extracted, report, state=state)
     steps["commit"] = time.perf_counter()
     begins = [started, *steps.values()][:-1]
-    step_seconds = {name: round(end - begin, 2)
-                    for (name, end), begin in zip(steps.items(), begins, strict=True)}
+    step_seconds = {
+        name: round(end - begin, 2)
+        for (name, end), begin in zip(steps.items(), begins, strict=True)
+    }
     written = {
         "Opportunity": len(planned["placeholders"]),
         "Invoice__c": len(planned["invoices"]) + len(planned["marks"]),
@@ -113,27 +148,38 @@ def _run(state, tokens, run_id: str, upper: dt.datetime, install: dt.datetime) -
         "Invoice_Item__c (delete)": len(planned["item_deletes"]),
         "Invoice_Opportunity_Link__c": len(planned["links"]),
     }
-    return {"seconds": round(time.perf_counter() - started, 2), "steps": step_seconds,
-            "report": report,
-            "read": {"invoices": len(extracted["invoices"]),
-                     "sales_lines": int((extracted["lines"]["DetailType"]
-                                         == "SalesItemLineDetail").sum())},
-            "written": {k: v for k, v in written.items() if v}}
+    return {
+        "seconds": round(time.perf_counter() - started, 2),
+        "steps": step_seconds,
+        "report": report,
+        "read": {
+            "invoices": len(extracted["invoices"]),
+            "sales_lines": int((extracted["lines"]["DetailType"] == "SalesItemLineDetail").sum()),
+        },
+        "written": {k: v for k, v in written.items() if v},
+    }
 
 
 def _row(label: str, result: dict, calls: dict) -> dict:
     writes = {k: v for k, v in calls["salesforce"].items() if k.startswith(WRITE_PREFIXES)}
     floor = sum(math.ceil(n / COLLECTION) for n in result["written"].values())
     write_calls = sum(writes.values())
-    return {"run": label, "seconds": result["seconds"], "step_seconds": result["steps"],
-            "read": result["read"],
-            "written": result["written"], "created": count(result["report"], CREATED, SF_INVOICE),
-            "updated": count(result["report"], UPDATED, SF_INVOICE), "failed": count(result["report"], FAILED),
-            "calls": calls,
-            "calls_total": {s: sum(v.values()) for s, v in calls.items()},
-            "salesforce_write_calls": write_calls, "collections_floor": floor,
-            "write_calls_per_floor": round(write_calls / floor, 3) if floor else None,
-            "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+    return {
+        "run": label,
+        "seconds": result["seconds"],
+        "step_seconds": result["steps"],
+        "read": result["read"],
+        "written": result["written"],
+        "created": count(result["report"], CREATED, SF_INVOICE),
+        "updated": count(result["report"], UPDATED, SF_INVOICE),
+        "failed": count(result["report"], FAILED),
+        "calls": calls,
+        "calls_total": {s: sum(v.values()) for s, v in calls.items()},
+        "salesforce_write_calls": write_calls,
+        "collections_floor": floor,
+        "write_calls_per_floor": round(write_calls / floor, 3) if floor else None,
+        "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
 
 
 def measure(customers: int, lines: int, changed_percent: float, latency_ms: float) -> dict:
@@ -150,7 +196,9 @@ def measure(customers: int, lines: int, changed_percent: float, latency_ms: floa
             install = now - INSTALL_AGE
             # The seed stamps its objects 35 days before the sandbox clock: with the clock set
             # 35 days less SEED_AGE ahead while seeding, they are stamped SEED_AGE ago.
-            admin.set_clock("quickbooks", advance_seconds=(SEED_STAMP_AGE - SEED_AGE).total_seconds())
+            admin.set_clock(
+                "quickbooks", advance_seconds=(SEED_STAMP_AGE - SEED_AGE).total_seconds()
+            )
             started = time.perf_counter()
             try:
                 admin.reset("quickbooks", size)
@@ -177,14 +225,19 @@ def measure(customers: int, lines: int, changed_percent: float, latency_ms: floa
         finally:
             process.stop()
     sandbox_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"size": size, "customers": customers, "lines_per_invoice": lines,
-            "latency_ms": latency_ms, "seed_age_hours": SEED_AGE.total_seconds() / 3600,
-            "install_age_hours": INSTALL_AGE.total_seconds() / 3600,
-            "seed": {**seeded, "quickbooks_seed_seconds": seed_seconds},
-            "changed": {"payments": changed["payments"] if changed else 0,
-                        "percent": changed_percent},
-            "max_rss_before_runs_mib": round(rss_before, 1),
-            "runs": rows, "sandbox_max_rss_mib": round(sandbox_rss, 1)}
+    return {
+        "size": size,
+        "customers": customers,
+        "lines_per_invoice": lines,
+        "latency_ms": latency_ms,
+        "seed_age_hours": SEED_AGE.total_seconds() / 3600,
+        "install_age_hours": INSTALL_AGE.total_seconds() / 3600,
+        "seed": {**seeded, "quickbooks_seed_seconds": seed_seconds},
+        "changed": {"payments": changed["payments"] if changed else 0, "percent": changed_percent},
+        "max_rss_before_runs_mib": round(rss_before, 1),
+        "runs": rows,
+        "sandbox_max_rss_mib": round(sandbox_rss, 1),
+    }
 
 
 def _machine() -> dict:
@@ -198,10 +251,14 @@ def _machine() -> dict:
         return None
 
     mem = first("/proc/meminfo", "MemTotal")
-    return {"cpus": os.cpu_count(), "cpu": first("/proc/cpuinfo", "model name"),
-            "memory_gib": round(int(mem.split()[0]) / 2**20, 1) if mem else None,
-            "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
-            "platform": platform.platform(), "python": platform.python_version()}
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": first("/proc/cpuinfo", "model name"),
+        "memory_gib": round(int(mem.split()[0]) / 2**20, 1) if mem else None,
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
 
 
 def _markdown(result: dict) -> str:
@@ -210,9 +267,11 @@ def _markdown(result: dict) -> str:
     lines = [
         f"# Invoices area benchmark: {seed['invoices']:,} QuickBooks invoices x "
         f"{result['lines_per_invoice']} lines ({first['read']['sales_lines']:,} sales lines), "
-        f"latency {result['latency_ms']:g} ms", "",
+        f"latency {result['latency_ms']:g} ms",
+        "",
         "`python -m bench.invoices` (issue 10: 10k invoices with 5 lines each load with the minimum "
-        "number of calls).", "",
+        "number of calls).",
+        "",
         f"Machine: {m['cpus']} CPUs ({m['cpu']}), {m['memory_gib']} GiB, {m['platform']}, Python "
         f"{m['python']}; both sandbox servers on the same machine (shared with other work: load "
         f"average {m['load_average_at_end'][0]} at the end). Peak RSS of the sync process "
@@ -227,7 +286,8 @@ def _markdown(result: dict) -> str:
         f"seeded in {seed['quickbooks_seed_seconds']} s; Accounts and Products made first "
         f"(not measured, {seed['seconds']} s). Before the third run {result['changed']['payments']} "
         f"invoices with a balance ({result['changed']['percent']:g}%) were paid in full in QuickBooks "
-        "(not measured).", "",
+        "(not measured).",
+        "",
         "| run | seconds (extract / plan / load / commit) | invoices read | records written | SF write calls | floor (collections of 200) | write calls / floor | SF calls | QB calls | peak RSS MiB |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -235,14 +295,18 @@ def _markdown(result: dict) -> str:
         written = ", ".join(f"{n:,} {k}" for k, n in r["written"].items()) or "none"
         ratio = "-" if r["write_calls_per_floor"] is None else f"{r['write_calls_per_floor']:g}"
         steps = " / ".join(f"{v:g}" for v in r["step_seconds"].values())
-        lines.append(f"| {r['run']} | {r['seconds']} ({steps}) | {r['read']['invoices']:,} | {written} | "
-                     f"{r['salesforce_write_calls']} | {r['collections_floor']} | {ratio} | "
-                     f"{r['calls_total']['salesforce']} | {r['calls_total']['quickbooks']} | "
-                     f"{r['max_rss_mib']} |")
+        lines.append(
+            f"| {r['run']} | {r['seconds']} ({steps}) | {r['read']['invoices']:,} | {written} | "
+            f"{r['salesforce_write_calls']} | {r['collections_floor']} | {ratio} | "
+            f"{r['calls_total']['salesforce']} | {r['calls_total']['quickbooks']} | "
+            f"{r['max_rss_mib']} |"
+        )
     lines += ["", "Calls per endpoint (the sandboxes' counters):", "", *endpoint_table(runs)]
     qb_pages = sum(v for k, v in first["calls"]["quickbooks"].items() if k.startswith("query."))
     lines += [
-        "", "## Reading the numbers", "",
+        "",
+        "## Reading the numbers",
+        "",
         f"- **First load.** QuickBooks Change Data Capture answers at most 1,000 objects per call "
         f"(shared by the entities asked for), so the CDC call of each entity (Invoice, Payment) hit "
         f"the cap and the hook read the window by query pages of 1,000, the API's maximum: "
@@ -287,11 +351,19 @@ def _markdown(result: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=6_000,
-                        help="seed size (about 1.68 invoices each, with sub-customers)")
+    parser.add_argument(
+        "--customers",
+        type=int,
+        default=6_000,
+        help="seed size (about 1.68 invoices each, with sub-customers)",
+    )
     parser.add_argument("--lines", type=int, default=5, help="sales lines per invoice")
-    parser.add_argument("--changed-percent", type=float, default=1.0,
-                        help="share of the invoices paid before the third run")
+    parser.add_argument(
+        "--changed-percent",
+        type=float,
+        default=1.0,
+        help="share of the invoices paid before the third run",
+    )
     parser.add_argument("--latency-ms", type=float, default=0)
     parser.add_argument("--out", default=str(Path(__file__).with_name("results")))
     args = parser.parse_args(argv)

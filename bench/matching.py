@@ -39,12 +39,18 @@ def frames(n: int, seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     linked = (~unmatched) & (~near) & (rng.random(n) < 0.10)
     ext = pd.Series([None] * n, dtype="object")
     ext[linked] = qb["Id"][linked]
-    sf = pd.DataFrame({"Id": [f"001{i:015d}" for i in range(n)], "Name": sf_names,
-                       "External_Account_ID__c": ext})
+    sf = pd.DataFrame(
+        {"Id": [f"001{i:015d}" for i in range(n)], "Name": sf_names, "External_Account_ID__c": ext}
+    )
     free_matching = np.flatnonzero((~unmatched) & (~near) & (~linked))
     twins = free_matching[: max(1, n // 100)]
-    extra = pd.DataFrame({"Id": [f"002{i:015d}" for i in range(len(twins))],
-                          "Name": sf_names[twins].to_numpy(), "External_Account_ID__c": None})
+    extra = pd.DataFrame(
+        {
+            "Id": [f"002{i:015d}" for i in range(len(twins))],
+            "Name": sf_names[twins].to_numpy(),
+            "External_Account_ID__c": None,
+        }
+    )
     sf = pd.concat([sf, extra], ignore_index=True)
     expected = {"links": len(free_matching) - len(twins), "ambiguous": len(twins)}
     return sf, qb, expected
@@ -62,15 +68,25 @@ def measure(n: int) -> dict:
     tracemalloc.stop()
     got = {"links": len(links), "ambiguous": len(ambiguous)}
     assert got == expected, (got, expected)
-    return {"sf_rows": len(sf), "qb_rows": len(qb), **got, "seconds": round(seconds, 3),
-            "peak_traced_mib": round(peak / 2**20, 1)}
+    return {
+        "sf_rows": len(sf),
+        "qb_rows": len(qb),
+        **got,
+        "seconds": round(seconds, 3),
+        "peak_traced_mib": round(peak / 2**20, 1),
+    }
 
 
 def machine() -> dict:
     import os
 
-    return {"python": platform.python_version(), "pandas": pd.__version__, "cpus": os.cpu_count(),
-            "platform": platform.platform(), "processor": platform.machine()}
+    return {
+        "python": platform.python_version(),
+        "pandas": pd.__version__,
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "processor": platform.machine(),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,20 +98,35 @@ def main(argv: list[str] | None = None) -> int:
     for n in (int(s) for s in args.sizes.split(",")):
         row = measure(n)
         rows.append(row)
-        print(f"{row['sf_rows']:>9} x {row['qb_rows']:>9}: {row['links']:>8} links, {row['ambiguous']:>6} "
-              f"ambiguous in {row['seconds']:.2f} s, peak {row['peak_traced_mib']} MiB", flush=True)
-    result = {"benchmark": "first-run matching (pure pandas)", "machine": machine(),
-              "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1), "rows": rows}
+        print(
+            f"{row['sf_rows']:>9} x {row['qb_rows']:>9}: {row['links']:>8} links, {row['ambiguous']:>6} "
+            f"ambiguous in {row['seconds']:.2f} s, peak {row['peak_traced_mib']} MiB",
+            flush=True,
+        )
+    result = {
+        "benchmark": "first-run matching (pure pandas)",
+        "machine": machine(),
+        "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "rows": rows,
+    }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "matching.json").write_text(json.dumps(result, indent=2) + "\n")
-    lines = ["# First-run matching benchmark", "",
-             f"Machine: {result['machine']['cpus']} CPUs, {result['machine']['platform']}, Python "
-             f"{result['machine']['python']}, pandas {result['machine']['pandas']}. Process max RSS "
-             f"{result['max_rss_mib']} MiB.", "",
-             "| SF rows | QB rows | links | ambiguous | seconds | peak traced MiB |", "|---|---|---|---|---|---|"]
-    lines += [f"| {r['sf_rows']:,} | {r['qb_rows']:,} | {r['links']:,} | {r['ambiguous']:,} | {r['seconds']} | "
-              f"{r['peak_traced_mib']} |" for r in rows]
+    lines = [
+        "# First-run matching benchmark",
+        "",
+        f"Machine: {result['machine']['cpus']} CPUs, {result['machine']['platform']}, Python "
+        f"{result['machine']['python']}, pandas {result['machine']['pandas']}. Process max RSS "
+        f"{result['max_rss_mib']} MiB.",
+        "",
+        "| SF rows | QB rows | links | ambiguous | seconds | peak traced MiB |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['sf_rows']:,} | {r['qb_rows']:,} | {r['links']:,} | {r['ambiguous']:,} | {r['seconds']} | "
+        f"{r['peak_traced_mib']} |"
+        for r in rows
+    ]
     (out / "matching.md").write_text("\n".join(lines) + "\n")
     return 0
 

@@ -71,8 +71,12 @@ def capture(size: int) -> dict:
                     admin.set_clock("quickbooks", advance_seconds=RUN_INTERVAL.total_seconds())
                 time.sleep(1.1)
                 upper = dt.datetime.fromisoformat(admin.call("quickbooks", "GET", "clock")["now"])
-                run = run_context(run_id=f"bench-planning-{scenario}", upper_bound=upper, install_date=install,
-                                  preferences_json=Preferences().as_json())
+                run = run_context(
+                    run_id=f"bench-planning-{scenario}",
+                    upper_bound=upper,
+                    install_date=install,
+                    preferences_json=Preferences().as_json(),
+                )
                 captured[scenario] = {}
                 for area in ("preflight", *AREAS):
                     made: dict = {}
@@ -83,45 +87,83 @@ def capture(size: int) -> dict:
                         return made[k]
 
                     results: dict = {}
-                    for name, step in _area_steps(area, run, lambda k, p=pair: p(k)[0],
-                                                  lambda k, p=pair: p(k)[1], state, []):
+                    for name, step in _area_steps(
+                        area, run, lambda k, p=pair: p(k)[0], lambda k, p=pair: p(k)[1], state, []
+                    ):
                         results[name] = step(results)
                     if area != "preflight":
                         captured[scenario][area] = (run, results["extract"])
-                print(f"bench.planning: captured the {scenario} run at {size:,} customers", flush=True)
+                print(
+                    f"bench.planning: captured the {scenario} run at {size:,} customers", flush=True
+                )
         finally:
             process.stop()
     return captured
 
 
 # ------------------------------------------------------------------ growing an extract to N rows
-QB_ID_COLUMNS = frozenset({
-    "Id", "ParentRef.value", "CustomerRef.value", "TxnId", "SalesItemLineDetail.ItemRef.value",
-    "External_Account_ID__c", "Account.External_Account_ID__c", "Parent.External_Account_ID__c",
-    "BillingContact.External_Contact_ID__c", "External_Contact_ID__c", "External_Item_ID__c", "Product2.External_Item_ID__c",
-    "External_Transaction_ID__c", "External_Invoice_ID__c", "item_id", "invoice_id", "sales_order_id",
-})
-NAME_COLUMNS = frozenset({
-    "DisplayName", "CompanyName", "FullyQualifiedName", "PrintOnCheckName", "Name", "ParentRef.name",
-    "ProductCode", "Product2.ProductCode", "Product2.Name", "SalesItemLineDetail.ItemRef.name",
-})
+QB_ID_COLUMNS = frozenset(
+    {
+        "Id",
+        "ParentRef.value",
+        "CustomerRef.value",
+        "TxnId",
+        "SalesItemLineDetail.ItemRef.value",
+        "External_Account_ID__c",
+        "Account.External_Account_ID__c",
+        "Parent.External_Account_ID__c",
+        "BillingContact.External_Contact_ID__c",
+        "External_Contact_ID__c",
+        "External_Item_ID__c",
+        "Product2.External_Item_ID__c",
+        "External_Transaction_ID__c",
+        "External_Invoice_ID__c",
+        "item_id",
+        "invoice_id",
+        "sales_order_id",
+    }
+)
+NAME_COLUMNS = frozenset(
+    {
+        "DisplayName",
+        "CompanyName",
+        "FullyQualifiedName",
+        "PrintOnCheckName",
+        "Name",
+        "ParentRef.name",
+        "ProductCode",
+        "Product2.ProductCode",
+        "Product2.Name",
+        "SalesItemLineDetail.ItemRef.name",
+    }
+)
 # "Entity:TxnId:Line" / "InvoiceId:OpportunityId" / "Entity:Id": the QuickBooks id's position
 COMPOUND_COLUMNS = {"External_Line_ID__c": 1, "External_Invoice_Line_ID__c": 1, "External_ID__c": 0}
 KEPT = frozenset({("Name", "sf_invoices")})  # "Invoice <DocNumber>": DocNumber is kept
 LINE_FRAMES = frozenset({"lines"})  # their Id is the line's number inside its transaction
 QB, SF, NAME = "\x01", "\x02", "\x03"  # where copy k's token goes in a value's template
 MARKS = re.compile("([\x01\x02\x03])")
-SF_ID = re.compile(r"\b(?!01s)([0-9a-zA-Z]{3}5g)00000([0-9a-zA-Z]{5}[A-Z0-5]{3})\b")  # not the price book
-PRINCIPAL = {"items": ("items",), "customers": ("qb_changed", "sf_changed"), "opportunities": ("opportunities",),
-             "transactions": ("transactions",), "invoices": ("invoices",)}
+SF_ID = re.compile(
+    r"\b(?!01s)([0-9a-zA-Z]{3}5g)00000([0-9a-zA-Z]{5}[A-Z0-5]{3})\b"
+)  # not the price book
+PRINCIPAL = {
+    "items": ("items",),
+    "customers": ("qb_changed", "sf_changed"),
+    "opportunities": ("opportunities",),
+    "transactions": ("transactions",),
+    "invoices": ("invoices",),
+}
 
 
 def _tokens(copies: int, n: int) -> dict[str, np.ndarray]:
     """Copy k's token per kind, one per row of ``copies`` copies of ``n`` rows: QuickBooks ids
     get k + 1 before their 8 digits, Salesforce ids k in 5 digits of their counter, names " #k"."""
     ks = np.repeat(np.arange(copies), n)
-    return {QB: (ks + 1).astype(str).astype(object), SF: np.char.zfill(ks.astype(str), 5).astype(object),
-            NAME: np.char.add(" #", ks.astype(str)).astype(object)}
+    return {
+        QB: (ks + 1).astype(str).astype(object),
+        SF: np.char.zfill(ks.astype(str), 5).astype(object),
+        NAME: np.char.add(" #", ks.astype(str)).astype(object),
+    }
 
 
 def _template(column: str, frame_name: str, value):
@@ -132,12 +174,21 @@ def _template(column: str, frame_name: str, value):
         # the token goes before trailing spaces: they stay "surrounding" (names are compared
         # ignoring them, R-ACC-11)
         core = value.rstrip()
-        return NAME.join(core.split(":")) + NAME + value[len(core):]
+        return NAME.join(core.split(":")) + NAME + value[len(core) :]
     parts = value.split(":")
     position = COMPOUND_COLUMNS.get(column)
-    if position is None and column in QB_ID_COLUMNS and not (column == "Id" and frame_name in LINE_FRAMES):
+    if (
+        position is None
+        and column in QB_ID_COLUMNS
+        and not (column == "Id" and frame_name in LINE_FRAMES)
+    ):
         position = 0 if len(parts) == 1 else None
-    if position is not None and len(parts) > position and parts[position].isdigit() and len(parts[position]) <= 8:
+    if (
+        position is not None
+        and len(parts) > position
+        and parts[position].isdigit()
+        and len(parts[position]) <= 8
+    ):
         parts[position] = QB + parts[position].zfill(8)
     text = SF_ID.sub(lambda m: m.group(1) + SF + m.group(2), ":".join(parts))
     return text if MARKS.search(text) else None
@@ -163,7 +214,9 @@ def grow_frame(name: str, frame: pd.DataFrame, copies: int) -> pd.DataFrame:
             base = np.array([p[j] if j < len(p) else "" for p in pieces], dtype=object)
             col = np.tile(base, copies)
             if j % 2:  # a marker: the copy's token of that kind
-                col = np.select([col == QB, col == SF, col == NAME], [tokens[QB], tokens[SF], tokens[NAME]], "")
+                col = np.select(
+                    [col == QB, col == SF, col == NAME], [tokens[QB], tokens[SF], tokens[NAME]], ""
+                )
             grown = col if grown is None else grown + col
         keep = np.tile(np.array([t is None for t in templates]), copies)
         values = np.where(keep, out[column].to_numpy(dtype=object), grown)
@@ -172,8 +225,13 @@ def grow_frame(name: str, frame: pd.DataFrame, copies: int) -> pd.DataFrame:
 
 
 # The extracts' lists of names and ids, each grown as values of a column of that kind.
-GROWN_LISTS = {"unlinked_names": "Name", "unlinked_codes": "ProductCode", "own_type_exists": "External_Line_ID__c",
-               "inactive_customers": "Id", "waited": "External_Invoice_ID__c"}
+GROWN_LISTS = {
+    "unlinked_names": "Name",
+    "unlinked_codes": "ProductCode",
+    "own_type_exists": "External_Line_ID__c",
+    "inactive_customers": "Id",
+    "waited": "External_Invoice_ID__c",
+}
 
 
 def grow(area: str, extract: dict, copies: int) -> dict:
@@ -186,10 +244,14 @@ def grow(area: str, extract: dict, copies: int) -> dict:
             out[key] = grow_frame(key, value, copies)
         elif isinstance(value, (list, set, frozenset, tuple)):
             if key not in GROWN_LISTS:
-                raise ValueError(f"bench.planning: the {area} extract's {key!r} is a list with no growing rule: "
-                                 "add it to GROWN_LISTS")
+                raise ValueError(
+                    f"bench.planning: the {area} extract's {key!r} is a list with no growing rule: "
+                    "add it to GROWN_LISTS"
+                )
             column = GROWN_LISTS[key]
-            out[key] = grow_frame("lists", pd.DataFrame({column: list(value)}, dtype=object), copies)[column].tolist()
+            out[key] = grow_frame(
+                "lists", pd.DataFrame({column: list(value)}, dtype=object), copies
+            )[column].tolist()
         else:
             out[key] = value
     return out
@@ -197,14 +259,20 @@ def grow(area: str, extract: dict, copies: int) -> dict:
 
 # ------------------------------------------------------------------ measuring
 def _lengths(result: dict) -> dict:
-    return {k: len(v) for k, v in result.items() if isinstance(v, (pd.DataFrame, list, dict)) and k != "limits"}
+    return {
+        k: len(v)
+        for k, v in result.items()
+        if isinstance(v, (pd.DataFrame, list, dict)) and k != "limits"
+    }
 
 
 def principal_rows(area: str, extract: dict) -> int:
     return max(len(extract[name]) for name in PRINCIPAL[area])
 
 
-def measure(area: str, run: dict, extract: dict, rows: int, base_counts: dict, trace: bool = True) -> dict:
+def measure(
+    area: str, run: dict, extract: dict, rows: int, base_counts: dict, trace: bool = True
+) -> dict:
     """The area's plan step on its extract grown to about ``rows`` principal rows."""
     from importlib import import_module
 
@@ -227,15 +295,27 @@ def measure(area: str, run: dict, extract: dict, rows: int, base_counts: dict, t
         plan(run, grown)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-    return {"rows": principal_rows(area, grown), "copies": copies,
-            "input_rows": {k: len(v) for k, v in grown.items() if isinstance(v, pd.DataFrame)},
-            "seconds": round(seconds, 2), "cpu_seconds": round(cpu_seconds, 2), "peak_traced_mib": None if peak is None else round(peak / 2**20, 1),
-            "max_rss_mib_after": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-            "result": counts, "same_as_copies": counts == expected, "grow_seconds": round(grow_seconds, 2)}
+    return {
+        "rows": principal_rows(area, grown),
+        "copies": copies,
+        "input_rows": {k: len(v) for k, v in grown.items() if isinstance(v, pd.DataFrame)},
+        "seconds": round(seconds, 2),
+        "cpu_seconds": round(cpu_seconds, 2),
+        "peak_traced_mib": None if peak is None else round(peak / 2**20, 1),
+        "max_rss_mib_after": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "result": counts,
+        "same_as_copies": counts == expected,
+        "grow_seconds": round(grow_seconds, 2),
+    }
 
 
-def run_all(captured: dict, sizes: list[int], areas=AREAS, done=lambda rows: None,
-            trace_max_rows: int | None = None) -> list[dict]:
+def run_all(
+    captured: dict,
+    sizes: list[int],
+    areas=AREAS,
+    done=lambda rows: None,
+    trace_max_rows: int | None = None,
+) -> list[dict]:
     """Every area and scenario at the first size, then the next size (``done`` after each row)."""
     from importlib import import_module
 
@@ -245,20 +325,38 @@ def run_all(captured: dict, sizes: list[int], areas=AREAS, done=lambda rows: Non
             run, extract = by_area[area]
             if principal_rows(area, extract) == 0:
                 rows.append({"scenario": scenario, "area": area, "empty": True})
-                print(f"bench.planning: {scenario} {area}: the captured run read nothing", flush=True)
+                print(
+                    f"bench.planning: {scenario} {area}: the captured run read nothing", flush=True
+                )
             else:  # also the one-time imports (great-expectations), outside the measurements
-                bases[scenario, area] = _lengths(import_module(f"sfqb.steps.{area}").plan(run, extract))
+                bases[scenario, area] = _lengths(
+                    import_module(f"sfqb.steps.{area}").plan(run, extract)
+                )
     for size in sizes:
         for (scenario, area), base in bases.items():
             run, extract = captured[scenario][area]
-            row = {"scenario": scenario, "area": area, "captured_rows": principal_rows(area, extract),
-                   "captured_result": base,
-                   **measure(area, run, extract, size, base, trace=trace_max_rows is None or size <= trace_max_rows)}
+            row = {
+                "scenario": scenario,
+                "area": area,
+                "captured_rows": principal_rows(area, extract),
+                "captured_result": base,
+                **measure(
+                    area,
+                    run,
+                    extract,
+                    size,
+                    base,
+                    trace=trace_max_rows is None or size <= trace_max_rows,
+                ),
+            }
             rows.append(row)
             done(rows)
-            print(f"bench.planning: {scenario} {area} {row['rows']:>9,} rows: {row['seconds']:>7.2f} s "
-                  f"({row['cpu_seconds']:.2f} s CPU), peak {row['peak_traced_mib']} MiB traced; "
-                  f"{row['result']}", flush=True)
+            print(
+                f"bench.planning: {scenario} {area} {row['rows']:>9,} rows: {row['seconds']:>7.2f} s "
+                f"({row['cpu_seconds']:.2f} s CPU), peak {row['peak_traced_mib']} MiB traced; "
+                f"{row['result']}",
+                flush=True,
+            )
     return rows
 
 
@@ -271,45 +369,77 @@ def _traced(row: dict) -> str:
 def markdown(result: dict) -> str:
     m = result["machine"]
     lines = [
-        "# Planning benchmark (issue 14: the pure transforms at 1M rows)", "",
+        "# Planning benchmark (issue 14: the pure transforms at 1M rows)",
+        "",
         f"`python -m bench.planning --rows {result['sizes'][-1]} --capture {result['capture']}` (how to read it: "
         "bench/README.md). Each area's `plan` step alone on real extracts of a "
         f"{result['capture']:,}-customer sandbox company ("
-        + ("a capture reused from `--capture-file`" if result["capture_seconds"] is None
-           else f"captured in {result['capture_seconds']:g} s") + "), grown to N rows by copies with fresh ids and names.",
-        *(["", "Runs: " + "; ".join(f"`{r}`" for r in result["runs"]) + "."] if result.get("runs") else []), "",
+        + (
+            "a capture reused from `--capture-file`"
+            if result["capture_seconds"] is None
+            else f"captured in {result['capture_seconds']:g} s"
+        )
+        + "), grown to N rows by copies with fresh ids and names.",
+        *(
+            ["", "Runs: " + "; ".join(f"`{r}`" for r in result["runs"]) + "."]
+            if result.get("runs")
+            else []
+        ),
+        "",
         f"Machine: {m['cpus']} CPUs ({m['cpu']}), {m['memory_gib']} GiB, {m['platform']}, Python {m['python']}, "
         f"pandas {pd.__version__}; shared with other work (load average {m['load_average_at_end'][0]} at the end). "
-        f"Process max RSS {result['max_rss_mib']:,} MiB. Whole benchmark {result['seconds']:g} s.", "",
+        f"Process max RSS {result['max_rss_mib']:,} MiB. Whole benchmark {result['seconds']:g} s.",
+        "",
         "| scenario | area | rows (principal frame) | all input rows | seconds | CPU seconds | peak traced MiB | "
         "µs CPU / row | result (rows per output) | = copies x captured |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in result["rows"]:
         if r.get("empty"):
-            lines.append(f"| {r['scenario']} | {r['area']} | 0 (the captured run read nothing) | | | | | | | |")
+            lines.append(
+                f"| {r['scenario']} | {r['area']} | 0 (the captured run read nothing) | | | | | | | |"
+            )
             continue
         result_text = ", ".join(f"{k} {v:,}" for k, v in r["result"].items() if v)
         lines.append(
             f"| {r['scenario']} | {r['area']} | {r['rows']:,} | {sum(r['input_rows'].values()):,} | {r['seconds']:g} | "
             f"{r['cpu_seconds']:g} | {_traced(r)} | {1e6 * r['cpu_seconds'] / r['rows']:.1f} | {result_text} | "
-            f"{'yes' if r['same_as_copies'] else 'NO'} |")
+            f"{'yes' if r['same_as_copies'] else 'NO'} |"
+        )
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000, help="the largest size (principal rows)")
-    parser.add_argument("--sizes", default=None, help="sizes to measure (default 10000,100000,--rows)")
-    parser.add_argument("--capture", type=int, default=1000, help="customers of the captured company")
+    parser.add_argument(
+        "--rows", type=int, default=1_000_000, help="the largest size (principal rows)"
+    )
+    parser.add_argument(
+        "--sizes", default=None, help="sizes to measure (default 10000,100000,--rows)"
+    )
+    parser.add_argument(
+        "--capture", type=int, default=1000, help="customers of the captured company"
+    )
     parser.add_argument("--areas", default=",".join(AREAS))
-    parser.add_argument("--capture-file", type=Path, default=None,
-                        help="a capture to reuse (pickle, made by an earlier run); written when missing")
-    parser.add_argument("--trace-max-rows", type=int, default=None,
-                        help="no tracemalloc pass above this size (default: every size)")
+    parser.add_argument(
+        "--capture-file",
+        type=Path,
+        default=None,
+        help="a capture to reuse (pickle, made by an earlier run); written when missing",
+    )
+    parser.add_argument(
+        "--trace-max-rows",
+        type=int,
+        default=None,
+        help="no tracemalloc pass above this size (default: every size)",
+    )
     parser.add_argument("--out", default=str(Path(__file__).with_name("results")))
     args = parser.parse_args(argv)
-    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else sorted({10_000, 100_000, args.rows})
+    sizes = (
+        [int(s) for s in args.sizes.split(",")]
+        if args.sizes
+        else sorted({10_000, 100_000, args.rows})
+    )
     started = time.perf_counter()
     reused = bool(args.capture_file and args.capture_file.exists())
     if reused:
@@ -319,20 +449,30 @@ def main(argv: list[str] | None = None) -> int:
         if args.capture_file:
             args.capture_file.write_bytes(pickle.dumps(captured))
     capture_seconds = time.perf_counter() - started
-    logging.disable(logging.CRITICAL)  # the plans log per run, not per row; keep the output readable
+    logging.disable(
+        logging.CRITICAL
+    )  # the plans log per run, not per row; keep the output readable
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
     def write(rows: list[dict]) -> dict:  # after every measurement: a cut-short run keeps its rows
-        result = {"benchmark": "planning (pure pandas rules per area)", "capture": args.capture,
-                  "capture_seconds": None if reused else round(capture_seconds, 1), "sizes": sizes, "machine": _machine(),
-                  "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-                  "seconds": round(time.perf_counter() - started, 1), "rows": rows}
+        result = {
+            "benchmark": "planning (pure pandas rules per area)",
+            "capture": args.capture,
+            "capture_seconds": None if reused else round(capture_seconds, 1),
+            "sizes": sizes,
+            "machine": _machine(),
+            "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "seconds": round(time.perf_counter() - started, 1),
+            "rows": rows,
+        }
         (out / "planning.json").write_text(json.dumps(result, indent=2) + "\n")
         (out / "planning.md").write_text(markdown(result))
         return result
 
-    rows = run_all(captured, sizes, args.areas.split(","), done=write, trace_max_rows=args.trace_max_rows)
+    rows = run_all(
+        captured, sizes, args.areas.split(","), done=write, trace_max_rows=args.trace_max_rows
+    )
     write(rows)
     return 0 if all(r.get("empty") or r["same_as_copies"] for r in rows) else 1
 

@@ -56,17 +56,30 @@ def measure(size: int, latency: str) -> dict:
             state, tokens, tally = SyncState(InMemoryVariables()), InMemoryTokenStore(), Tally()
             prefs = Preferences()
             upper = dt.datetime.fromisoformat(admin.call("quickbooks", "GET", "clock")["now"])
-            run = run_context(run_id=f"bench-reconcile-{size}", upper_bound=upper,
-                              install_date=upper - INSTALL_AGE, preferences_json=prefs.as_json())
+            run = run_context(
+                run_id=f"bench-reconcile-{size}",
+                upper_bound=upper,
+                install_date=upper - INSTALL_AGE,
+                preferences_json=prefs.as_json(),
+            )
             sf, qb = tally.hooks(tokens)
             started = time.perf_counter()
             matched = preflight.match(run, sf=sf, qb=qb, state=state)
             match_seconds = round(time.perf_counter() - started, 1)
             for service, ms in LATENCIES[latency].items():
                 admin.set_latency(service, ms)
-            admin.call("quickbooks", "POST", "throttle", {"enabled": True, "per_minute": QB_PER_MINUTE,
-                                                         "concurrent": 10, "batch_per_minute": QB_BATCH_PER_MINUTE,
-                                                         "reset_windows": True})
+            admin.call(
+                "quickbooks",
+                "POST",
+                "throttle",
+                {
+                    "enabled": True,
+                    "per_minute": QB_PER_MINUTE,
+                    "concurrent": 10,
+                    "batch_per_minute": QB_BATCH_PER_MINUTE,
+                    "reset_windows": True,
+                },
+            )
             runs = []
             for label in ("first", "steady"):
                 admin.clear_counters()
@@ -77,54 +90,91 @@ def measure(size: int, latency: str) -> dict:
                 read = (round(time.perf_counter() - wall, 2), round(time.process_time() - cpu, 2))
                 wall, cpu = time.perf_counter(), time.process_time()
                 result = steps.rules.reconcile(frames, scope)
-                compare = (round(time.perf_counter() - wall, 2), round(time.process_time() - cpu, 2))
+                compare = (
+                    round(time.perf_counter() - wall, 2),
+                    round(time.process_time() - cpu, 2),
+                )
                 tracemalloc.start()  # memory in a second pass: tracing slows the code it watches
                 steps.rules.reconcile(frames, scope)
                 traced = tracemalloc.get_traced_memory()[1]
                 tracemalloc.stop()
                 calls = _calls(admin)
-                runs.append({
-                    "run": label, "read_seconds": read[0], "read_cpu_seconds": read[1],
-                    "compare_seconds": compare[0], "compare_cpu_seconds": compare[1],
-                    "compare_peak_traced_mib": round(traced / 2**20, 1), "rows": _rows(frames),
-                    "calls": calls, "calls_total": {s: sum(v for k, v in c.items() if k != "batch.items")
-                                                    for s, c in calls.items()},
-                    "counts": steps.report(result)["counts"],
-                    "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)})
-                print(f"bench.reconcile: {size:,} {label}: read {read[0]} s, compare {compare[0]} s, "
-                      f"calls {runs[-1]['calls_total']}", flush=True)
+                runs.append(
+                    {
+                        "run": label,
+                        "read_seconds": read[0],
+                        "read_cpu_seconds": read[1],
+                        "compare_seconds": compare[0],
+                        "compare_cpu_seconds": compare[1],
+                        "compare_peak_traced_mib": round(traced / 2**20, 1),
+                        "rows": _rows(frames),
+                        "calls": calls,
+                        "calls_total": {
+                            s: sum(v for k, v in c.items() if k != "batch.items")
+                            for s, c in calls.items()
+                        },
+                        "counts": steps.report(result)["counts"],
+                        "max_rss_mib": round(
+                            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
+                        ),
+                    }
+                )
+                print(
+                    f"bench.reconcile: {size:,} {label}: read {read[0]} s, compare {compare[0]} s, "
+                    f"calls {runs[-1]['calls_total']}",
+                    flush=True,
+                )
         finally:
             process.stop()
-    return {"size": size, "latency_ms": LATENCIES[latency], "seed": seeded,
-            "matching": {"seconds": match_seconds, "linked": matched.get("updated")}, "runs": runs}
+    return {
+        "size": size,
+        "latency_ms": LATENCIES[latency],
+        "seed": seeded,
+        "matching": {"seconds": match_seconds, "linked": matched.get("updated")},
+        "runs": runs,
+    }
 
 
 def markdown(result: dict) -> str:
     m = result["machine"]
-    lines = ["# Reconciliation benchmark (issue 15)", "",
-             f"`python -m bench.reconcile --sizes {','.join(str(s['size']) for s in result['sizes'])} "
-             f"--latency {result['latency']}` (module docstring: what is seeded and measured).", "",
-             f"Machine: {m['cpus']} CPUs ({m['cpu']}), {m['memory_gib']} GiB, {m['platform']}, Python "
-             f"{m['python']}; load average {m['load_average_at_end'][0]} at the end. Injected latency "
-             f"per call: {json.dumps(result['sizes'][0]['latency_ms'])} ms; QuickBooks throttling on.", "",
-             "| customers | run | read s (CPU) | compare s (CPU) | compare peak traced MiB | SF calls | QB calls | "
-             "rows read | differences | peak RSS MiB |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "# Reconciliation benchmark (issue 15)",
+        "",
+        f"`python -m bench.reconcile --sizes {','.join(str(s['size']) for s in result['sizes'])} "
+        f"--latency {result['latency']}` (module docstring: what is seeded and measured).",
+        "",
+        f"Machine: {m['cpus']} CPUs ({m['cpu']}), {m['memory_gib']} GiB, {m['platform']}, Python "
+        f"{m['python']}; load average {m['load_average_at_end'][0]} at the end. Injected latency "
+        f"per call: {json.dumps(result['sizes'][0]['latency_ms'])} ms; QuickBooks throttling on.",
+        "",
+        "| customers | run | read s (CPU) | compare s (CPU) | compare peak traced MiB | SF calls | QB calls | "
+        "rows read | differences | peak RSS MiB |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for s in result["sizes"]:
         for r in s["runs"]:
             counts = r["counts"]
-            found = sum(v for k, v in counts.items() if not k.endswith("_compared")
-                        and k not in ("pending_retry", "changed_after_run", "inactive_in_quickbooks"))
-            lines.append(f"| {s['size']:,} | {r['run']} | {r['read_seconds']:g} ({r['read_cpu_seconds']:g}) | "
-                         f"{r['compare_seconds']:g} ({r['compare_cpu_seconds']:g}) | {r['compare_peak_traced_mib']:g} | "
-                         f"{r['calls_total'].get('salesforce', 0)} | {r['calls_total'].get('quickbooks', 0)} | "
-                         f"{sum(r['rows'].values()):,} | {found:,} | {r['max_rss_mib']:g} |")
+            found = sum(
+                v
+                for k, v in counts.items()
+                if not k.endswith("_compared")
+                and k not in ("pending_retry", "changed_after_run", "inactive_in_quickbooks")
+            )
+            lines.append(
+                f"| {s['size']:,} | {r['run']} | {r['read_seconds']:g} ({r['read_cpu_seconds']:g}) | "
+                f"{r['compare_seconds']:g} ({r['compare_cpu_seconds']:g}) | {r['compare_peak_traced_mib']:g} | "
+                f"{r['calls_total'].get('salesforce', 0)} | {r['calls_total'].get('quickbooks', 0)} | "
+                f"{sum(r['rows'].values()):,} | {found:,} | {r['max_rss_mib']:g} |"
+            )
     lines += ["", "Rows read per object and the checks' counts are in reconcile.json.", ""]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="10000,100000", help="customers per company, comma-separated")
+    parser.add_argument(
+        "--sizes", default="10000,100000", help="customers per company, comma-separated"
+    )
     parser.add_argument("--latency", choices=sorted(LATENCIES), default="realistic")
     parser.add_argument("--out", default=str(Path(__file__).with_name("results")))
     args = parser.parse_args(argv)

@@ -51,18 +51,34 @@ from sfqb.tasks.run import begin_run, summarize_run
     on_failure_callback=RunAlert(),
     params={
         "migration_date": Param(
-            None, type=["null", "string"], format="date", title="Migration date",
+            None,
+            type=["null", "string"],
+            format="date",
+            title="Migration date",
             description="Invoices dated on or after this day are migrated. Empty: the "
-            "migration_date preference."),
+            "migration_date preference.",
+        ),
         "create_missing_opportunities": Param(
-            FROM_PREFERENCES, type="string", enum=list(CHOICES), title="Create missing opportunities",
-            description="One Opportunity in Stage \"Migrated\" per migrated invoice."),
+            FROM_PREFERENCES,
+            type="string",
+            enum=list(CHOICES),
+            title="Create missing opportunities",
+            description='One Opportunity in Stage "Migrated" per migrated invoice.',
+        ),
         "dry_run": Param(
-            False, type="boolean", title="Dry run",
-            description="Read and plan every chunk, log the counts, write nothing."),
+            False,
+            type="boolean",
+            title="Dry run",
+            description="Read and plan every chunk, log the counts, write nothing.",
+        ),
         "chunk_size": Param(
-            MAX_CHUNK, type="integer", minimum=1, maximum=MAX_CHUNK, title="Chunk size",
-            description="Invoices per chunk (one QuickBooks page; the position is saved after each)."),
+            MAX_CHUNK,
+            type="integer",
+            minimum=1,
+            maximum=MAX_CHUNK,
+            title="Chunk size",
+            description="Invoices per chunk (one QuickBooks page; the position is saved after each).",
+        ),
     },
 )
 def sfqb_invoice_migration():

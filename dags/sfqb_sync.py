@@ -80,8 +80,14 @@ def sfqb_sync():
         opportunity_report = opportunities_group(run, after=customer_report)
         transaction_report = transactions_group(run, after=opportunity_report)
         invoice_report = invoices_group(run, after=transaction_report)
-        reports = [match_report, item_report, customer_report, opportunity_report, transaction_report,
-                   invoice_report]
+        reports = [
+            match_report,
+            item_report,
+            customer_report,
+            opportunity_report,
+            transaction_report,
+            invoice_report,
+        ]
         summarize_run(run, [*reports, reconcile(run, reports)])
     # The migration takes the same lease: start it once this run gave it back.
     migration = start_migration(run)

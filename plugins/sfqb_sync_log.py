@@ -15,8 +15,17 @@ class SfqbSyncLogPlugin(AirflowPlugin):
     name = "sfqb_sync_log"
     fastapi_apps = [{"app": create_app(), "url_prefix": "/sfqb", "name": "sfqb sync log"}]
     external_views = [
-        {"name": "Sync log", "href": "/sfqb/runs", "destination": "nav", "category": "browse",
-         "url_route": "sfqb-sync-log"},
-        {"name": "Sync log", "href": "/sfqb/runs/{DAG_ID}/{RUN_ID}", "destination": "dag_run",
-         "url_route": "sfqb-run-sync-log"},
+        {
+            "name": "Sync log",
+            "href": "/sfqb/runs",
+            "destination": "nav",
+            "category": "browse",
+            "url_route": "sfqb-sync-log",
+        },
+        {
+            "name": "Sync log",
+            "href": "/sfqb/runs/{DAG_ID}/{RUN_ID}",
+            "destination": "dag_run",
+            "url_route": "sfqb-run-sync-log",
+        },
     ]

@@ -42,7 +42,14 @@ def _connection_from_settings(item: dict):
 
 def _sandbox_connections(sandbox_dir: Path) -> dict:
     out = subprocess.run(
-        [sys.executable, "-m", "sfqb_sandbox", "airflow-connections", "--data-dir", str(sandbox_dir)],
+        [
+            sys.executable,
+            "-m",
+            "sfqb_sandbox",
+            "airflow-connections",
+            "--data-dir",
+            str(sandbox_dir),
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -91,7 +98,9 @@ def apply(settings_file: Path, sandbox_dir: Path | None) -> list[str]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--settings", type=Path, default=ROOT / "airflow_settings.yaml")
     parser.add_argument("--sandbox-dir", type=Path, help="a running sandbox's data directory")
     args = parser.parse_args()

@@ -39,42 +39,92 @@ def main() -> int:
 
     sf, qb = SfqbSalesforceHook(), QuickBooksHook()
     linked = soql.compare("External_Account_ID__c", "!=", None)
-    account = _first(sf.query(soql.select("Account", ["Id", "Name", "Phone", "BillingCity",
-                                                      "External_Account_ID__c"], where=linked)))
+    account = _first(
+        sf.query(
+            soql.select(
+                "Account",
+                ["Id", "Name", "Phone", "BillingCity", "External_Account_ID__c"],
+                where=linked,
+            )
+        )
+    )
     if account is None:
         print("no linked account yet: run sfqb_sync first")
         return 1
     customer = qb.read("Customer", account["External_Account_ID__c"])
-    print(f"Account {account['Id']} {account['Name']!r} (phone {account['Phone']}, {account['BillingCity']})")
-    print(f"  <-> QuickBooks customer {customer['Id']} {customer['DisplayName']!r} "
-          f"(phone {(customer.get('PrimaryPhone') or {}).get('FreeFormNumber')}, "
-          f"{(customer.get('BillAddr') or {}).get('City')})")
+    print(
+        f"Account {account['Id']} {account['Name']!r} (phone {account['Phone']}, {account['BillingCity']})"
+    )
+    print(
+        f"  <-> QuickBooks customer {customer['Id']} {customer['DisplayName']!r} "
+        f"(phone {(customer.get('PrimaryPhone') or {}).get('FreeFormNumber')}, "
+        f"{(customer.get('BillAddr') or {}).get('City')})"
+    )
 
-    opp = _first(sf.query(soql.select(
-        "Opportunity", ["Id", "Name", "Amount", "Transaction_Type__c", "External_Transaction_ID__c",
-                        "External_Transaction_Number__c"],
-        where=soql.compare("External_Transaction_ID__c", "!=", None))))
+    opp = _first(
+        sf.query(
+            soql.select(
+                "Opportunity",
+                [
+                    "Id",
+                    "Name",
+                    "Amount",
+                    "Transaction_Type__c",
+                    "External_Transaction_ID__c",
+                    "External_Transaction_Number__c",
+                ],
+                where=soql.compare("External_Transaction_ID__c", "!=", None),
+            )
+        )
+    )
     if opp is not None:
         entity = ENTITY.get(opp["Transaction_Type__c"], "Invoice")
         txn = qb.read(entity, opp["External_Transaction_ID__c"])
-        print(f"Opportunity {opp['Id']} {opp['Name']!r} ({opp['Transaction_Type__c']}, amount {opp['Amount']})")
-        print(f"  -> QuickBooks {entity} {txn['Id']} number {txn.get('DocNumber')} total {txn.get('TotalAmt')}")
-        products = sf.query(soql.select("OpportunityLineItem", ["Product2.Name", "Quantity", "UnitPrice",
-                                                                "External_Line_ID__c"],
-                                        where=soql.eq("OpportunityId", opp["Id"])))
+        print(
+            f"Opportunity {opp['Id']} {opp['Name']!r} ({opp['Transaction_Type__c']}, amount {opp['Amount']})"
+        )
+        print(
+            f"  -> QuickBooks {entity} {txn['Id']} number {txn.get('DocNumber')} total {txn.get('TotalAmt')}"
+        )
+        products = sf.query(
+            soql.select(
+                "OpportunityLineItem",
+                ["Product2.Name", "Quantity", "UnitPrice", "External_Line_ID__c"],
+                where=soql.eq("OpportunityId", opp["Id"]),
+            )
+        )
         for product in products:
-            print(f"     product {product['Product2']['Name']!r} x {product['Quantity']} @ {product['UnitPrice']}"
-                  f"  <-> line {product['External_Line_ID__c']}")
+            print(
+                f"     product {product['Product2']['Name']!r} x {product['Quantity']} @ {product['UnitPrice']}"
+                f"  <-> line {product['External_Line_ID__c']}"
+            )
 
-    invoice = _first(sf.query(soql.select(
-        "Invoice__c", ["Id", "Name", "Invoice_Number__c", "Outstanding_Balance__c", "Is_Paid__c",
-                       "External_Invoice_ID__c"], where=soql.compare("External_Invoice_ID__c", "!=", None))))
+    invoice = _first(
+        sf.query(
+            soql.select(
+                "Invoice__c",
+                [
+                    "Id",
+                    "Name",
+                    "Invoice_Number__c",
+                    "Outstanding_Balance__c",
+                    "Is_Paid__c",
+                    "External_Invoice_ID__c",
+                ],
+                where=soql.compare("External_Invoice_ID__c", "!=", None),
+            )
+        )
+    )
     if invoice is not None:
         qb_invoice = qb.read("Invoice", invoice["External_Invoice_ID__c"])
-        print(f"Invoice__c {invoice['Id']} number {invoice['Invoice_Number__c']} balance "
-              f"{invoice['Outstanding_Balance__c']} paid {invoice['Is_Paid__c']}")
-        print(f"  <- QuickBooks Invoice {qb_invoice['Id']} balance {qb_invoice.get('Balance')} "
-              f"of {qb_invoice.get('TotalAmt')}")
+        print(
+            f"Invoice__c {invoice['Id']} number {invoice['Invoice_Number__c']} balance "
+            f"{invoice['Outstanding_Balance__c']} paid {invoice['Is_Paid__c']}"
+        )
+        print(
+            f"  <- QuickBooks Invoice {qb_invoice['Id']} balance {qb_invoice.get('Balance')} "
+            f"of {qb_invoice.get('TotalAmt')}"
+        )
     return 0
 
 

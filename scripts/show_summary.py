@@ -1,6 +1,6 @@
 """Print the summary of the latest run of an sfqb DAG from the Airflow metadata database.
 
-    python scripts/show_summary.py [DAG_ID]
+python scripts/show_summary.py [DAG_ID]
 """
 
 from __future__ import annotations
@@ -18,17 +18,16 @@ def main(dag_id: str = "sfqb_sync") -> int:
 
     with create_session() as session:
         run = (
-            session.query(DagRun)
-            .filter(DagRun.dag_id == dag_id)
-            .order_by(DagRun.id.desc())
-            .first()
+            session.query(DagRun).filter(DagRun.dag_id == dag_id).order_by(DagRun.id.desc()).first()
         )
         if run is None:
             print(f"{dag_id} has not run yet")
             return 1
         row = (
             session.query(XComModel)
-            .filter_by(dag_id=dag_id, run_id=run.run_id, task_id="summarize_run", key="return_value")
+            .filter_by(
+                dag_id=dag_id, run_id=run.run_id, task_id="summarize_run", key="return_value"
+            )
             .one_or_none()
         )
         print(f"{dag_id} run {run.run_id}: {run.state}")

@@ -27,7 +27,9 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m sfqb", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m sfqb",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True)
     state = sub.add_parser("state", help="inspect or reset the sync state")
@@ -35,16 +37,25 @@ def main(argv: list[str] | None = None) -> int:
     state_sub.add_parser("show", help="print the sync state")
     reset = state_sub.add_parser("reset", help="delete part of the sync state")
     group = reset.add_mutually_exclusive_group(required=True)
-    group.add_argument("target", nargs="?",
-                       help="a stream, watermarks, install, matching, customers.export, warnings, migration or lease")
+    group.add_argument(
+        "target",
+        nargs="?",
+        help="a stream, watermarks, install, matching, customers.export, warnings, migration or lease",
+    )
     group.add_argument("--all", action="store_true", help="reset every piece of sync state")
     mapping = sub.add_parser("mapping", help="show the effective field mappings")
     mapping_sub = mapping.add_subparsers(dest="action", required=True)
     show = mapping_sub.add_parser("show", help="print the effective map of every pair, or of PAIR")
     show.add_argument("pair", nargs="?", help="one pair, e.g. customer_to_account")
-    show.add_argument("--file", help="a custom mapping file (default: the custom_mappings_path preference)")
-    docs = mapping_sub.add_parser("docs", help="print the reference table of the default maps (Markdown)")
-    docs.add_argument("--write", metavar="DOC", help="rewrite the generated part of DOC (docs/mapping.md) instead")
+    show.add_argument(
+        "--file", help="a custom mapping file (default: the custom_mappings_path preference)"
+    )
+    docs = mapping_sub.add_parser(
+        "docs", help="print the reference table of the default maps (Markdown)"
+    )
+    docs.add_argument(
+        "--write", metavar="DOC", help="rewrite the generated part of DOC (docs/mapping.md) instead"
+    )
     args = parser.parse_args(argv)
     if args.command == "mapping":
         return _mapping(args)
@@ -63,11 +74,21 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for key in removed:
         lease = before.get(key) if key.startswith(LEASE_PREFIX) else None
-        print(f"reset {key}" + (f" ({lease['dag_id']} run {lease['run_id']}: {lease['state']}, last "
-                                f"heartbeat {lease['heartbeat_age_seconds']:.0f} s ago)" if lease else ""))
+        print(
+            f"reset {key}"
+            + (
+                f" ({lease['dag_id']} run {lease['run_id']}: {lease['state']}, last "
+                f"heartbeat {lease['heartbeat_age_seconds']:.0f} s ago)"
+                if lease
+                else ""
+            )
+        )
     if not removed:
-        print(f"nothing to reset for {args.target!r}" if args.target == "lease"
-              else "nothing to reset: the sync state is empty")
+        print(
+            f"nothing to reset for {args.target!r}"
+            if args.target == "lease"
+            else "nothing to reset: the sync state is empty"
+        )
     return 0
 
 
@@ -77,7 +98,9 @@ def _mapping(args) -> int:
 
     if args.action == "docs":
         if args.write:
-            print(f"{args.write}: {'updated' if report.update_doc(args.write) else 'already up to date'}")
+            print(
+                f"{args.write}: {'updated' if report.update_doc(args.write) else 'already up to date'}"
+            )
         else:
             print(report.reference(), end="")
         return 0

@@ -127,16 +127,23 @@ def next_number(entries: dict[str, dict]) -> int:
 def ahead(mine: dict, others: dict[str, dict], now: dt.datetime) -> list[dict]:
     """The live entries this one must wait for: still choosing a number, or first in line."""
     return sorted(
-        (e for e in others.values() if not expired(e, now)
-         and (e.get("choosing") or (e.get("number") and place(e) < place(mine)))),
+        (
+            e
+            for e in others.values()
+            if not expired(e, now)
+            and (e.get("choosing") or (e.get("number") and place(e) < place(mine)))
+        ),
         key=place,
     )
 
 
 def holder(entries: dict[str, dict], now: dt.datetime) -> dict | None:
     """The live entry that holds the lease (or is next to take it): first in line."""
-    live = [e for e in entries.values() if not expired(e, now) and e.get("number")
-            and not e.get("choosing")]
+    live = [
+        e
+        for e in entries.values()
+        if not expired(e, now) and e.get("number") and not e.get("choosing")
+    ]
     taken = [e for e in live if e.get("acquired_at")]
     return min(taken or live, key=place, default=None)
 
@@ -182,10 +189,17 @@ def _utcnow() -> dt.datetime:
 class RunLease:
     """One run's side of the lease, over a ``VariableBackend`` (the Task SDK in tasks)."""
 
-    def __init__(self, backend: VariableBackend, *, dag_id: str, run_id: str, expiry: float,
-                 now: Callable[[], dt.datetime] = _utcnow,
-                 monotonic: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        backend: VariableBackend,
+        *,
+        dag_id: str,
+        run_id: str,
+        expiry: float,
+        now: Callable[[], dt.datetime] = _utcnow,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         if expiry <= 0:
             raise ValueError("the lease expiry must be positive")
         self.backend = backend
@@ -224,17 +238,27 @@ class RunLease:
         return stamped
 
     def _new_entry(self) -> dict:
-        return {"dag_id": self.dag_id, "run_id": self.run_id, "number": None, "choosing": True,
-                "registered_at": self.now().isoformat(), "acquired_at": None,
-                "expiry_seconds": self.timing.expiry}
+        return {
+            "dag_id": self.dag_id,
+            "run_id": self.run_id,
+            "number": None,
+            "choosing": True,
+            "registered_at": self.now().isoformat(),
+            "acquired_at": None,
+            "expiry_seconds": self.timing.expiry,
+        }
 
     def _drop_expired(self, entries: dict[str, dict], now: dt.datetime) -> dict[str, dict]:
         """Delete the entries of dead runs (never ours); returns the live ones."""
         live = {}
         for key, entry in entries.items():
             if key != self.key and expired(entry, now):
-                log.warning("the lease entry of %s expired (no heartbeat for %.0f s, expiry %s s): "
-                            "removed", label(entry), age(entry, now), entry["expiry_seconds"])
+                log.warning(
+                    "the lease entry of %s expired (no heartbeat for %.0f s, expiry %s s): removed",
+                    label(entry),
+                    age(entry, now),
+                    entry["expiry_seconds"],
+                )
                 self.backend.delete(key)
             else:
                 live[key] = entry
@@ -255,8 +279,11 @@ class RunLease:
             now = self.now()
             entries = self._drop_expired(self.entries(), now)
             current = entries.pop(self.key, None)
-            if (current is None or current.get("number") != mine["number"]
-                    or self.monotonic() - stamped > self.timing.hold_limit):
+            if (
+                current is None
+                or current.get("number") != mine["number"]
+                or self.monotonic() - stamped > self.timing.hold_limit
+            ):
                 # Our entry was removed as dead, or may have looked dead to others (this process
                 # stalled, before or during the reads above): start over, never enter on them.
                 log.warning("this run's place in line for the lease was lost; registering again")
@@ -266,8 +293,12 @@ class RunLease:
             if not blocking:
                 mine = {**mine, "acquired_at": now.isoformat()}
                 stamped = self._write(mine)
-                log.info("%s took the lease (number %s, expiry %.0f s)", self.name, mine["number"],
-                         self.timing.expiry)
+                log.info(
+                    "%s took the lease (number %s, expiry %.0f s)",
+                    self.name,
+                    mine["number"],
+                    self.timing.expiry,
+                )
                 return Holding(self, mine, stamped)
             first = holder(entries, now) or blocking[0]
             if self.monotonic() >= deadline:
@@ -282,10 +313,15 @@ class RunLease:
                     "this one again once the holder is done. A holder that died loses the lease "
                     "when its heartbeat is older than its expiry "
                     f"({float(first['expiry_seconds']):.0f} s), or at once with "
-                    "`python -m sfqb state reset lease`.")
+                    "`python -m sfqb state reset lease`."
+                )
             if self.monotonic() >= next_log:
-                log.info("waiting for the lease: %s (%.0f s of %.0f s waited)", describe(first, now),
-                         self.monotonic() - (deadline - max(0.0, wait)), wait)
+                log.info(
+                    "waiting for the lease: %s (%.0f s of %.0f s waited)",
+                    describe(first, now),
+                    self.monotonic() - (deadline - max(0.0, wait)),
+                    wait,
+                )
                 next_log = self.monotonic() + WAIT_LOG_EVERY
             if self.monotonic() - stamped >= self.timing.heartbeat:
                 stamped = self._write(mine)
@@ -295,11 +331,18 @@ class RunLease:
         """Our entry with a number: kept from an earlier attempt of this run when it is still
         live, else new (choosing, then numbered one above everything seen)."""
         current = None if fresh else self._read(self.key)
-        if current and current.get("number") and not current.get("choosing") \
-                and age(current, self.now()) <= self.timing.hold_limit:
+        if (
+            current
+            and current.get("number")
+            and not current.get("choosing")
+            and age(current, self.now()) <= self.timing.hold_limit
+        ):
             # A retried take_lease: its entry was kept alive all along, so nobody took it as dead.
-            log.info("%s already has a place in line for the lease (number %s): kept", self.name,
-                     current["number"])
+            log.info(
+                "%s already has a place in line for the lease (number %s): kept",
+                self.name,
+                current["number"],
+            )
             return current, self._write(current)
         mine = self._new_entry()
         self._write(mine)
@@ -316,13 +359,20 @@ class RunLease:
         """
         current = self._read(self.key)
         if current is None or not current.get("acquired_at") or current.get("choosing"):
-            raise LeaseLost(self._lost_message("this run does not hold the lease (its entry is "
-                                               "gone: released, reset, or taken as dead)"))
+            raise LeaseLost(
+                self._lost_message(
+                    "this run does not hold the lease (its entry is "
+                    "gone: released, reset, or taken as dead)"
+                )
+            )
         held_for = age(current, self.now())
         if held_for > self.timing.hold_limit:
-            raise LeaseLost(self._lost_message(
-                f"this run's lease heartbeat is {held_for:.0f} s old, past {self.timing.hold_limit:.0f} s "
-                f"(two thirds of the expiry): another run may have taken it"))
+            raise LeaseLost(
+                self._lost_message(
+                    f"this run's lease heartbeat is {held_for:.0f} s old, past {self.timing.hold_limit:.0f} s "
+                    f"(two thirds of the expiry): another run may have taken it"
+                )
+            )
         holding = Holding(self, current, self.monotonic() - held_for)
         holding.renew()
         holding.check()
@@ -336,8 +386,10 @@ class RunLease:
             others = {}
         first = holder(others, now)
         now_held = f"; {describe(first, now)} holds it now" if first else ""
-        return (f"{self.name} lost the sync lease: {why}{now_held}. The run stops here without "
-                f"writing more; the next run syncs the rest.")
+        return (
+            f"{self.name} lost the sync lease: {why}{now_held}. The run stops here without "
+            f"writing more; the next run syncs the rest."
+        )
 
     def release(self) -> bool:
         """Give the lease back (delete our entry); False when there was none."""
@@ -368,15 +420,18 @@ class Holding:
         if self.lost is None and self._too_old():
             self.lost = self.lease._lost_message(
                 f"its last heartbeat is older than {self.lease.timing.hold_limit:.0f} s (two thirds "
-                "of the expiry; the metadata database unreachable, or this process stalled)")
+                "of the expiry; the metadata database unreachable, or this process stalled)"
+            )
         if self.lost is not None:
             raise LeaseLost(self.lost)
 
     def tick(self, write: bool) -> None:
         """Before an API call: renew when the heartbeat is due (on the task's own thread only:
         see the module's notes), and for a write, check that the lease still holds."""
-        if threading.get_ident() == self.owner and \
-                self.lease.monotonic() - self.stamped >= self.lease.timing.heartbeat:
+        if (
+            threading.get_ident() == self.owner
+            and self.lease.monotonic() - self.stamped >= self.lease.timing.heartbeat
+        ):
             self.renew()
         if write:
             self.check()
@@ -394,11 +449,14 @@ class Holding:
                 if mine is None or mine.get("number") != self.entry.get("number"):
                     self.lost = self.lease._lost_message(
                         "its entry is gone (released by `python -m sfqb state reset lease`, or "
-                        "removed as dead)")
+                        "removed as dead)"
+                    )
                     return False
                 blocking = [e for e in ahead(self.entry, entries, now) if not e.get("choosing")]
                 if blocking:
-                    self.lost = self.lease._lost_message(f"{label(blocking[0])} is ahead of it in line")
+                    self.lost = self.lease._lost_message(
+                        f"{label(blocking[0])} is ahead of it in line"
+                    )
                     return False
                 self.check()
                 self.stamped = self.lease._write(self.entry)
@@ -426,8 +484,12 @@ class Holding:
         thread = None
         if background:
             # In a copy of the task's context, like the hooks' pool threads (hooks.parallel).
-            thread = threading.Thread(target=contextvars.copy_context().run, args=(beat,),
-                                      name="sfqb-lease-heartbeat", daemon=True)
+            thread = threading.Thread(
+                target=contextvars.copy_context().run,
+                args=(beat,),
+                name="sfqb-lease-heartbeat",
+                daemon=True,
+            )
             thread.start()
         try:
             yield self
@@ -436,8 +498,10 @@ class Holding:
             if thread is not None:
                 thread.join(timeout=30)
                 if beats[0]:
-                    log.info("the lease heartbeat thread renewed the lease %d time(s) during this task",
-                             beats[0])
+                    log.info(
+                        "the lease heartbeat thread renewed the lease %d time(s) during this task",
+                        beats[0],
+                    )
             if self.lost is None:
                 self.renew()
 
@@ -476,7 +540,11 @@ def before_call(write: bool) -> None:
 def entry_summary(entries: dict[str, dict], now: dt.datetime) -> dict[str, Any]:
     """What ``python -m sfqb state show`` prints for the lease: holder and waiting runs."""
     first = holder(entries, now)
-    return {key: {**entry, "state": ("expired" if expired(entry, now) else
-                                     "holds" if first is entry else "waits"),
-                  "heartbeat_age_seconds": round(age(entry, now), 1)}
-            for key, entry in sorted(entries.items())}
+    return {
+        key: {
+            **entry,
+            "state": ("expired" if expired(entry, now) else "holds" if first is entry else "waits"),
+            "heartbeat_age_seconds": round(age(entry, now), 1),
+        }
+        for key, entry in sorted(entries.items())
+    }

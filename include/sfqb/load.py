@@ -49,5 +49,7 @@ def sf_outcomes(results: Sequence, sobject: str) -> list[dict]:
             action = CREATED if result.created is True else UPDATED
             rows.append(outcome(result.key, action, record=record, target_id=result.id))
         else:
-            rows.append(outcome(result.key, FAILED, record=record, reason=describe_issues(result.errors)))
+            rows.append(
+                outcome(result.key, FAILED, record=record, reason=describe_issues(result.errors))
+            )
     return rows

@@ -61,14 +61,18 @@ def at_or_above(level: str | None, minimum: str) -> bool:
 
 
 def _entries(summary: dict) -> list[dict]:
-    return [w for a in summary.get("areas") or [] for w in a.get("warnings", []) if isinstance(w, dict)]
+    return [
+        w for a in summary.get("areas") or [] for w in a.get("warnings", []) if isinstance(w, dict)
+    ]
 
 
 def _time(text: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(text) if text else None
 
 
-def plan_alert(summary: dict, alerts: dict, *, minimum: str, now: dt.datetime) -> tuple[list[dict], list[dict], dict]:
+def plan_alert(
+    summary: dict, alerts: dict, *, minimum: str, now: dt.datetime
+) -> tuple[list[dict], list[dict], dict]:
     """What a finished run's alert carries, and the alert state after it (pure, R-OPS-3).
 
     New warnings at or above ``minimum`` go out at once. Standing ones go out in a digest, at
@@ -80,8 +84,11 @@ def plan_alert(summary: dict, alerts: dict, *, minimum: str, now: dt.datetime) -
         (new warnings to mail, standing warnings to mail (the digest; empty when not due), the
         alert state to save once the mail went out).
     """
-    alerted = {i: t for i, t in (alerts.get("alerted") or {}).items()
-               if now - dt.datetime.fromisoformat(t) < DIGEST_EVERY}
+    alerted = {
+        i: t
+        for i, t in (alerts.get("alerted") or {}).items()
+        if now - dt.datetime.fromisoformat(t) < DIGEST_EVERY
+    }
     last_digest = _time(alerts.get("last_digest_at"))
     chosen = [w for w in _entries(summary) if at_or_above(level_of(w), minimum)]
     new = [w for w in chosen if w.get("state") == NEW]
@@ -89,16 +96,22 @@ def plan_alert(summary: dict, alerts: dict, *, minimum: str, now: dt.datetime) -
     if last_digest is not None and now - last_digest < DIGEST_EVERY:
         standing = []
     stamp = now.isoformat()
-    after = {"last_digest_at": stamp if standing else alerts.get("last_digest_at"),
-             "alerted": {**alerted, **{w["id"]: stamp for w in new + standing if w.get("id")}}}
+    after = {
+        "last_digest_at": stamp if standing else alerts.get("last_digest_at"),
+        "alerted": {**alerted, **{w["id"]: stamp for w in new + standing if w.get("id")}},
+    }
     return new, standing, after
 
 
-def summary_message(dag_id: str, summary: dict, new: list[dict], standing: list[dict]) -> tuple[str, str]:
+def summary_message(
+    dag_id: str, summary: dict, new: list[dict], standing: list[dict]
+) -> tuple[str, str]:
     """(subject, plain-text body) of the alert for a finished run: its new warnings, those it
     resolved, and (when due) the digest of standing ones; the counts table first."""
-    counts = {s: sum((a.get("warning_counts") or {}).get(s, 0) for a in summary.get("areas") or [])
-              for s in (NEW, STANDING, RESOLVED)}
+    counts = {
+        s: sum((a.get("warning_counts") or {}).get(s, 0) for a in summary.get("areas") or [])
+        for s in (NEW, STANDING, RESOLVED)
+    }
     run = summary.get("run_id")
     levels = [level_of(w) for w in new + standing]
     level = "ERROR" if "ERROR" in levels else "WARNING"
@@ -115,24 +128,36 @@ def summary_message(dag_id: str, summary: dict, new: list[dict], standing: list[
     if resolved:
         lines += ["Resolved in this run:", *(f"  {warning_line(w)}" for w in resolved), ""]
     if standing:
-        lines += ["Standing warnings (daily digest; each with the time it was first seen):",
-                  *(f"  {warning_line(w)} (since {w.get('since')})" for w in standing), ""]
+        lines += [
+            "Standing warnings (daily digest; each with the time it was first seen):",
+            *(f"  {warning_line(w)} (since {w.get('since')})" for w in standing),
+            "",
+        ]
     elif counts[STANDING]:
-        lines.append(f"{counts[STANDING]} standing warning(s) are open: the sync log lists them, and "
-                     "the daily digest e-mails them.")
+        lines.append(
+            f"{counts[STANDING]} standing warning(s) are open: the sync log lists them, and "
+            "the daily digest e-mails them."
+        )
     return subject, "\n".join(lines).rstrip()
 
 
-def failure_message(dag_id: str, run_id: str | None, task_id: str | None, reason: str | None,
-                    log_url: str | None = None) -> tuple[str, str]:
+def failure_message(
+    dag_id: str,
+    run_id: str | None,
+    task_id: str | None,
+    reason: str | None,
+    log_url: str | None = None,
+) -> tuple[str, str]:
     """(subject, plain-text body) of the alert for a failed run."""
     lines = [f"sfqb run {run_id} of {dag_id} failed ({reason or 'failed'})."]
     if task_id:
         lines.append(f"The task that failed: {task_id}.")
     if log_url:
         lines.append(f"Its log: {log_url}")
-    lines.append("Nothing after the failed task ran; watermarks moved only for the areas that "
-                 "finished. Fix the cause, then clear the failed task or trigger a new run.")
+    lines.append(
+        "Nothing after the failed task ran; watermarks moved only for the areas that "
+        "finished. Fix the cause, then clear the failed task or trigger a new run."
+    )
     return f"[sfqb] {dag_id} run {run_id} FAILED (ERROR)", "\n".join(lines)
 
 
@@ -149,8 +174,12 @@ def send(prefs: Preferences, subject: str, body: str) -> list[str]:
     from airflow.providers.smtp.hooks.smtp import SmtpHook
 
     with SmtpHook(smtp_conn_id=prefs.alert_smtp_conn_id) as smtp:
-        smtp.send_email_smtp(to=to, subject=subject, html_content=as_html(body),
-                             from_email=smtp.from_email or DEFAULT_FROM)
+        smtp.send_email_smtp(
+            to=to,
+            subject=subject,
+            html_content=as_html(body),
+            from_email=smtp.from_email or DEFAULT_FROM,
+        )
     log.info("alert sent to %s: %s", ", ".join(to), subject)
     return to
 
@@ -182,7 +211,9 @@ class RunAlert(BaseNotifier):
     warnings, and the daily digest of standing ones when it is due (``plan_alert``); ``state``
     (a ``SyncState``) keeps when each warning and the digest were last mailed."""
 
-    def __init__(self, summary: dict | None = None, preferences: Preferences | None = None, state=None):
+    def __init__(
+        self, summary: dict | None = None, preferences: Preferences | None = None, state=None
+    ):
         super().__init__()
         self.summary = summary
         self.preferences = preferences
@@ -201,17 +232,28 @@ class RunAlert(BaseNotifier):
         dag_id = getattr(dag, "dag_id", None) or "sfqb"
         if self.summary is None:
             dag_run, ti = context.get("dag_run"), context.get("ti")
-            send(prefs, *failure_message(dag_id, getattr(dag_run, "run_id", context.get("run_id")),
-                                         getattr(ti, "task_id", None), context.get("reason"),
-                                         getattr(ti, "log_url", None)))
+            send(
+                prefs,
+                *failure_message(
+                    dag_id,
+                    getattr(dag_run, "run_id", context.get("run_id")),
+                    getattr(ti, "task_id", None),
+                    context.get("reason"),
+                    getattr(ti, "log_url", None),
+                ),
+            )
             return
         saved = self.state.alerts() if self.state is not None else {}
-        new, standing, after = plan_alert(self.summary, saved, minimum=prefs.alert_min_level,
-                                          now=dt.datetime.now(dt.UTC))
+        new, standing, after = plan_alert(
+            self.summary, saved, minimum=prefs.alert_min_level, now=dt.datetime.now(dt.UTC)
+        )
         if not new and not standing:
-            log.info("no alert: no new warning at or above alert_min_level %s, and the daily digest of "
-                     "standing ones is not due (last sent %s)", prefs.alert_min_level,
-                     saved.get("last_digest_at") or "never")
+            log.info(
+                "no alert: no new warning at or above alert_min_level %s, and the daily digest of "
+                "standing ones is not due (last sent %s)",
+                prefs.alert_min_level,
+                saved.get("last_digest_at") or "never",
+            )
             return
         send(prefs, *summary_message(dag_id, self.summary, new, standing))
         if self.state is not None:

@@ -67,14 +67,24 @@ def skips(keys, reason: str | pd.Series, level: str = INFO, *, record: str) -> p
     keys = pd.Series(list(keys), dtype="string")
     reasons = reason if isinstance(reason, pd.Series) else pd.Series([reason] * len(keys))
     return pd.DataFrame(
-        {"key": keys, "reason": reasons.astype("string").to_numpy(), "level": level, "record": record}
+        {
+            "key": keys,
+            "reason": reasons.astype("string").to_numpy(),
+            "level": level,
+            "record": record,
+        }
     ).astype("string")
 
 
 def outcome(key, action: str, *, record: str, target_id=None, reason: str = "") -> dict:
     """One outcome row (``outcomes`` makes a frame of them)."""
-    return {"key": str(key), "action": action, "target_id": None if target_id is None else str(target_id),
-            "reason": reason, "record": record}
+    return {
+        "key": str(key),
+        "action": action,
+        "target_id": None if target_id is None else str(target_id),
+        "reason": reason,
+        "record": record,
+    }
 
 
 def outcomes(rows: list[dict]) -> pd.DataFrame:
@@ -90,16 +100,18 @@ def warnings_of(area: str, frame: pd.DataFrame, kind: str) -> list[dict]:
 
 def record_counts(skipped: pd.DataFrame, done: pd.DataFrame) -> dict[str, dict[str, int]]:
     """Per record type (in the order they first appear), how many records each action had."""
-    rows = pd.concat([done[["record", "action"]], skipped[["record"]].assign(action=SKIPPED)],
-                     ignore_index=True)
+    rows = pd.concat(
+        [done[["record", "action"]], skipped[["record"]].assign(action=SKIPPED)], ignore_index=True
+    )
     counts: dict[str, dict[str, int]] = {}
     for (record, action), n in rows.groupby(["record", "action"], sort=False).size().items():
         counts.setdefault(str(record), dict.fromkeys(ACTIONS, 0))[str(action)] += int(n)
     return counts
 
 
-def area_report(area: str, skipped: pd.DataFrame, done: pd.DataFrame, *,
-                considered: list[str] | None = None) -> dict:
+def area_report(
+    area: str, skipped: pd.DataFrame, done: pd.DataFrame, *, considered: list[str] | None = None
+) -> dict:
     """Counts per record type and the warnings of one area: JSON-ready for XCom.
 
     Every warning is in ``warnings`` here: ``sfqb.warning_state`` gives them their state and
@@ -109,8 +121,12 @@ def area_report(area: str, skipped: pd.DataFrame, done: pd.DataFrame, *,
     failed = done[done["action"] == FAILED]
     warn_skips = skipped[skipped["level"] == WARNING]
     warnings = warnings_of(area, failed, FAILED_KIND) + warnings_of(area, warn_skips, SKIPPED_KIND)
-    report = {"area": area, "records": record_counts(skipped, done), "warning_count": len(warnings),
-              "warnings": warnings}
+    report = {
+        "area": area,
+        "records": record_counts(skipped, done),
+        "warning_count": len(warnings),
+        "warnings": warnings,
+    }
     if considered is not None:
         report["considered"] = sorted(set(considered))
     return report
@@ -126,7 +142,13 @@ def add_warnings(report: dict, entries: list[dict]) -> dict:
 def log_problems(log: logging.Logger, area: str, skipped: pd.DataFrame, done: pd.DataFrame) -> None:
     """One log line per skipped record (at its level) and per failed record (WARNING)."""
     for key, reason, level in skipped[["key", "reason", "level"]].itertuples(index=False):
-        log.log(logging.WARNING if level == WARNING else logging.INFO, "%s: skipped %s: %s", area, key, reason)
+        log.log(
+            logging.WARNING if level == WARNING else logging.INFO,
+            "%s: skipped %s: %s",
+            area,
+            key,
+            reason,
+        )
     failed = done[done["action"] == FAILED]
     for key, reason in failed[["key", "reason"]].itertuples(index=False):
         log.warning("%s: failed %s: %s (it will be retried on the next run)", area, key, reason)

@@ -154,7 +154,9 @@ def parse_preferences(raw: str | dict | None) -> Preferences:
                 f"column {exc.colno})"
             ) from exc
     if not isinstance(raw, dict):
-        raise PreferencesError(f"Variable {VARIABLE_KEY} must be a JSON object, not {type(raw).__name__}")
+        raise PreferencesError(
+            f"Variable {VARIABLE_KEY} must be a JSON object, not {type(raw).__name__}"
+        )
 
     problems: list[str] = []
     values: dict[str, Any] = {}
@@ -170,7 +172,8 @@ def parse_preferences(raw: str | dict | None) -> Preferences:
         problems.extend(_check_rules(values))
     if problems:
         raise PreferencesError(
-            f"Variable {VARIABLE_KEY} has {len(problems)} problem(s):\n  - " + "\n  - ".join(problems)
+            f"Variable {VARIABLE_KEY} has {len(problems)} problem(s):\n  - "
+            + "\n  - ".join(problems)
         )
     return Preferences(**values)
 
@@ -180,7 +183,9 @@ def _check_rules(values: dict[str, Any]) -> list[str]:
     prefs = Preferences(**values)
     problems = []
     if prefs.quickbooks_edition not in EDITIONS:
-        problems.append(f"quickbooks_edition: must be one of {', '.join(EDITIONS)}, not {prefs.quickbooks_edition!r}")
+        problems.append(
+            f"quickbooks_edition: must be one of {', '.join(EDITIONS)}, not {prefs.quickbooks_edition!r}"
+        )
     if prefs.quickbooks_edition == "desktop":
         problems.append(
             "quickbooks_edition: 'desktop' (QuickBooks Desktop through the Web Connector) is not "
@@ -198,11 +203,15 @@ def _check_rules(values: dict[str, Any]) -> list[str]:
     if prefs.sync_inventory_quantities and not prefs.sync_items:
         problems.append("sync_inventory_quantities: requires sync_items to be true (R-ITM-4)")
     if prefs.migrate_historical_invoices and prefs.migration_date is None:
-        problems.append("migration_date: required when migrate_historical_invoices is true (R-MIG-1)")
+        problems.append(
+            "migration_date: required when migrate_historical_invoices is true (R-MIG-1)"
+        )
     if prefs.lease_expiry_seconds < 1:
         problems.append("lease_expiry_seconds: must be at least 1 (seconds; default 1800)")
     if prefs.alert_min_level not in ALERT_LEVELS:
-        problems.append(f"alert_min_level: must be one of {', '.join(ALERT_LEVELS)}, not {prefs.alert_min_level!r}")
+        problems.append(
+            f"alert_min_level: must be one of {', '.join(ALERT_LEVELS)}, not {prefs.alert_min_level!r}"
+        )
     mappings = prefs.custom_mappings_file
     if mappings is not None and not mappings.is_file():
         problems.append(

@@ -30,8 +30,10 @@ def get_provider_info() -> dict:
                     "refresh_token": _text("Refresh Token (bootstrap)", secret=True),
                     "environment": _text("Environment: production, sandbox or discovery URL"),
                     "base_url": _text("API base URL override"),
-                    "minor_version": {"label": "Minor version",
-                                      "schema": {"type": ["integer", "null"]}},
+                    "minor_version": {
+                        "label": "Minor version",
+                        "schema": {"type": ["integer", "null"]},
+                    },
                     "redirect_uri": _text("Redirect URI"),
                 },
                 "ui-field-behaviour": {

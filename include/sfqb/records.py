@@ -13,7 +13,13 @@ identity and tells new, standing and resolved ones apart (R-OPS-3).
 from __future__ import annotations
 
 CREATED, UPDATED, RECOVERED, DELETED, SKIPPED, FAILED = (
-    "created", "updated", "recovered", "deleted", "skipped", "failed")
+    "created",
+    "updated",
+    "recovered",
+    "deleted",
+    "skipped",
+    "failed",
+)
 # The columns of a record type's counts, in the order the summary shows them. RECOVERED: a
 # record an interrupted earlier attempt created and this run adopted (R-GEN-11).
 ACTIONS = (CREATED, UPDATED, RECOVERED, DELETED, SKIPPED, FAILED)
@@ -37,13 +43,22 @@ SF_INVOICE_LINK = "Salesforce Invoice-Opportunity Link"
 QB_CUSTOMER = "QuickBooks Customer"
 QB_TRANSACTION = "QuickBooks transaction"  # an opportunity's, before its type is known
 SALESFORCE_RECORDS = {
-    "Account": SF_ACCOUNT, "Contact": SF_CONTACT, "Product2": SF_PRODUCT, "PricebookEntry": SF_PRICE,
-    "Opportunity": SF_OPPORTUNITY, "OpportunityLineItem": SF_OPPORTUNITY_PRODUCT,
-    "Invoice__c": SF_INVOICE, "Invoice_Item__c": SF_INVOICE_ITEM,
+    "Account": SF_ACCOUNT,
+    "Contact": SF_CONTACT,
+    "Product2": SF_PRODUCT,
+    "PricebookEntry": SF_PRICE,
+    "Opportunity": SF_OPPORTUNITY,
+    "OpportunityLineItem": SF_OPPORTUNITY_PRODUCT,
+    "Invoice__c": SF_INVOICE,
+    "Invoice_Item__c": SF_INVOICE_ITEM,
     "Invoice_Opportunity_Link__c": SF_INVOICE_LINK,
 }
-QUICKBOOKS_RECORDS = {"Customer": QB_CUSTOMER, "Invoice": "QuickBooks Invoice",
-                      "SalesReceipt": "QuickBooks Sales Receipt", "SalesOrder": "QuickBooks Sales Order"}
+QUICKBOOKS_RECORDS = {
+    "Customer": QB_CUSTOMER,
+    "Invoice": "QuickBooks Invoice",
+    "SalesReceipt": "QuickBooks Sales Receipt",
+    "SalesOrder": "QuickBooks Sales Order",
+}
 
 
 def salesforce_record(sobject: str) -> str:
@@ -58,22 +73,35 @@ def quickbooks_record(entity: str) -> str:
 
 def warning(area: str, key, reason: str, kind: str) -> dict:
     """One warning (see the module docstring); ``key`` "" for an area-wide one."""
-    return {"area": area, "key": "" if key is None else str(key), "reason": str(reason), "kind": kind}
+    return {
+        "area": area,
+        "key": "" if key is None else str(key),
+        "reason": str(reason),
+        "kind": kind,
+    }
 
 
 def warning_line(entry: dict) -> str:
     """A warning as one line: ``area: key: reason`` (``area: reason`` without a key)."""
     key = entry.get("key")
-    return f"{entry['area']}: {key}: {entry['reason']}" if key else f"{entry['area']}: {entry['reason']}"
+    return (
+        f"{entry['area']}: {key}: {entry['reason']}"
+        if key
+        else f"{entry['area']}: {entry['reason']}"
+    )
 
 
 def count(report: dict, action: str, record: str | None = None) -> int:
     """How many records of ``record`` (of every type when None: for tests and benchmarks, never
     for a summary a person reads) had ``action`` in an area report."""
-    return sum(c.get(action, 0) for r, c in (report.get("records") or {}).items() if record in (None, r))
+    return sum(
+        c.get(action, 0) for r, c in (report.get("records") or {}).items() if record in (None, r)
+    )
 
 
-def merge_counts(into: dict[str, dict[str, int]], more: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+def merge_counts(
+    into: dict[str, dict[str, int]], more: dict[str, dict[str, int]]
+) -> dict[str, dict[str, int]]:
     """Add ``more``'s counts per record type to ``into`` (in place; returns it)."""
     for record, counts in more.items():
         mine = into.setdefault(record, dict.fromkeys(ACTIONS, 0))

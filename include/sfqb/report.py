@@ -18,7 +18,13 @@ HEADINGS = {NEW: "new", STANDING: "standing", RESOLVED: "resolved in this run"}
 
 
 def _columns(areas: list[dict]) -> list[str]:
-    used = {a for area in areas for counts in (area.get("records") or {}).values() for a, n in counts.items() if n}
+    used = {
+        a
+        for area in areas
+        for counts in (area.get("records") or {}).values()
+        for a, n in counts.items()
+        if n
+    }
     wanted = set(ALWAYS) | (used & set(SOMETIMES))
     return [c for c in (CREATED, UPDATED, RECOVERED, DELETED, SKIPPED, FAILED) if c in wanted]
 
@@ -44,11 +50,18 @@ def format_summary(summary: dict, *, with_warnings: bool = True) -> str:
         return "\n".join(lines)
     syncing = [a for a in areas if "counts" not in a]
     columns = _columns(syncing)
-    rows = [(a["area"], record, counts) for a in syncing for record, counts in (_rows(a) or [("-", {})])]
+    rows = [
+        (a["area"], record, counts) for a in syncing for record, counts in (_rows(a) or [("-", {})])
+    ]
     area_width = max(len("area"), *(len(a) for a, _, _ in rows)) if rows else len("area")
     record_width = max(len("record"), *(len(r) for _, r, _ in rows)) if rows else len("record")
-    lines.append("  " + "area".ljust(area_width) + "  " + "record".ljust(record_width)
-                 + "".join(f"{c:>10}" for c in columns))
+    lines.append(
+        "  "
+        + "area".ljust(area_width)
+        + "  "
+        + "record".ljust(record_width)
+        + "".join(f"{c:>10}" for c in columns)
+    )
     last = None
     for area, record, counts in rows:
         label = area if area != last else ""
@@ -56,8 +69,13 @@ def format_summary(summary: dict, *, with_warnings: bool = True) -> str:
         if record == "-":
             lines.append("  " + label.ljust(area_width) + "  nothing to write")
             continue
-        lines.append("  " + label.ljust(area_width) + "  " + record.ljust(record_width)
-                     + "".join(f"{counts.get(c, 0):>10}" for c in columns))
+        lines.append(
+            "  "
+            + label.ljust(area_width)
+            + "  "
+            + record.ljust(record_width)
+            + "".join(f"{counts.get(c, 0):>10}" for c in columns)
+        )
     lines.extend(_checks(a) for a in areas if "counts" in a)
     if with_warnings:
         lines.extend(_warnings(areas))
@@ -79,7 +97,9 @@ def _warnings(areas: list[dict]) -> list[str]:
         if not counts[state]:
             continue
         more = counts[state] - len(shown[state])
-        out.append(f"    {HEADINGS[state]}:" + (f" ({len(shown[state])} listed)" if more > 0 else ""))
+        out.append(
+            f"    {HEADINGS[state]}:" + (f" ({len(shown[state])} listed)" if more > 0 else "")
+        )
         out.extend(f"      {warning_line(w)}{_since(w)}" for w in shown[state])
     return out
 
@@ -101,6 +121,9 @@ def _checks(entry: dict) -> str:
     compared = sum(v for k, v in counts.items() if k.endswith("_compared"))
     checks = [k[: -len("_compared")] for k in counts if k.endswith("_compared")]
     found = {c: counts.get(c, 0) for c in checks if counts.get(c, 0)}
-    verdict = ("differences: " + ", ".join(f"{c} {n}" for c, n in found.items()) if found
-               else "both systems agree")
+    verdict = (
+        "differences: " + ", ".join(f"{c} {n}" for c, n in found.items())
+        if found
+        else "both systems agree"
+    )
     return f"  {entry['area']}: {verdict} ({len(checks)} checks, {compared} records compared)"

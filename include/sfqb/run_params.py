@@ -31,8 +31,11 @@ def _resync_start(value: Any) -> dt.datetime:
         parsed = dt.datetime.combine(value, dt.time(), dt.UTC)
     else:
         text = str(value)
-        parsed = (dt.datetime.fromisoformat(text) if "T" in text
-                  else dt.datetime.combine(dt.date.fromisoformat(text), dt.time(), dt.UTC))
+        parsed = (
+            dt.datetime.fromisoformat(text)
+            if "T" in text
+            else dt.datetime.combine(dt.date.fromisoformat(text), dt.time(), dt.UTC)
+        )
     if parsed.tzinfo is None:
         raise ValueError("needs a time zone, e.g. 2026-01-31T00:00:00+00:00")
     return parsed.astimezone(dt.UTC)
@@ -57,8 +60,10 @@ def parse_run_params(params: dict | None, *, upper_bound: dt.datetime, run_type:
     else:
         unknown = [a for a in areas if a not in AREAS]
         if unknown:
-            problems.append(f"{PARAM_AREAS}: unknown area {', '.join(map(repr, unknown))} "
-                            f"(known: {', '.join(AREAS)})")
+            problems.append(
+                f"{PARAM_AREAS}: unknown area {', '.join(map(repr, unknown))} "
+                f"(known: {', '.join(AREAS)})"
+            )
     area = params.get(PARAM_RESYNC_AREA) or None
     start_value = params.get(PARAM_RESYNC_FROM) or None
     resync = None
@@ -68,8 +73,9 @@ def parse_run_params(params: dict | None, *, upper_bound: dt.datetime, run_type:
         problems.append(f"{PARAM_RESYNC_AREA}: {area!r} is not among the areas this run runs")
     if (area is None) != (start_value is None):
         missing = PARAM_RESYNC_FROM if start_value is None else PARAM_RESYNC_AREA
-        problems.append(f"{missing}: needed too ({PARAM_RESYNC_AREA} and {PARAM_RESYNC_FROM} "
-                        "go together)")
+        problems.append(
+            f"{missing}: needed too ({PARAM_RESYNC_AREA} and {PARAM_RESYNC_FROM} go together)"
+        )
     elif area is not None:
         try:
             start = _resync_start(start_value)
@@ -77,11 +83,15 @@ def parse_run_params(params: dict | None, *, upper_bound: dt.datetime, run_type:
             problems.append(f"{PARAM_RESYNC_FROM}: not a date ({exc})")
         else:
             if start >= upper_bound:
-                problems.append(f"{PARAM_RESYNC_FROM}: {start.isoformat()} is not before this "
-                                f"run's start {upper_bound.isoformat()}")
+                problems.append(
+                    f"{PARAM_RESYNC_FROM}: {start.isoformat()} is not before this "
+                    f"run's start {upper_bound.isoformat()}"
+                )
             elif run_type == "backfill":
-                problems.append(f"{PARAM_RESYNC_AREA}: a backfill run re-reads its own interval; "
-                                "resync from a manual run")
+                problems.append(
+                    f"{PARAM_RESYNC_AREA}: a backfill run re-reads its own interval; "
+                    "resync from a manual run"
+                )
             elif area in AREAS:
                 resync = {"area": area, "from": start.isoformat()}
     if problems:

@@ -239,7 +239,10 @@ class SyncState:
             log.info(
                 "%s: %d of %d records to retry wait for a later run (they failed several runs in "
                 "a row, unchanged; the next is due at %s); a change or Sync Me reads one at once",
-                stream, len(waiting), len(records), soonest.isoformat(),
+                stream,
+                len(waiting),
+                len(records),
+                soonest.isoformat(),
             )
         return due
 
@@ -251,8 +254,10 @@ class SyncState:
         were waiting (not due at ``at``) stay. Without ``at`` the list is replaced."""
         old = self._retry_records(stream)
         records = {
-            str(i): {"attempts": old.get(str(i), {}).get("attempts", 0) + 1,
-                     "failed_at": _iso(at) if at else None}
+            str(i): {
+                "attempts": old.get(str(i), {}).get("attempts", 0) + 1,
+                "failed_at": _iso(at) if at else None,
+            }
             for i in ids
         }
         if at is not None:
@@ -268,7 +273,9 @@ class SyncState:
 
     def _write_retries(self, stream: str, records: dict[str, dict[str, Any]], run_id: str) -> None:
         if records:
-            self._save(RETRY_PREFIX + stream, {"records": dict(sorted(records.items())), "run_id": run_id})
+            self._save(
+                RETRY_PREFIX + stream, {"records": dict(sorted(records.items())), "run_id": run_id}
+            )
         elif self.backend.get(RETRY_PREFIX + stream) is not None:
             self.backend.delete(RETRY_PREFIX + stream)
 
@@ -289,8 +296,13 @@ class SyncState:
             customers.setdefault(str(customer), set()).update(str(i) for i in ids)
         customers = {c: ids for c, ids in customers.items() if ids}
         if customers:
-            self._save(WAITING_PREFIX + stream, {
-                "customers": {c: sorted(ids) for c, ids in sorted(customers.items())}, "run_id": run_id})
+            self._save(
+                WAITING_PREFIX + stream,
+                {
+                    "customers": {c: sorted(ids) for c, ids in sorted(customers.items())},
+                    "run_id": run_id,
+                },
+            )
         elif self.backend.get(WAITING_PREFIX + stream) is not None:
             self.backend.delete(WAITING_PREFIX + stream)
 
@@ -302,7 +314,9 @@ class SyncState:
     def save_pending_creates(self, area: str, records: dict[str, str], *, run_id: str) -> None:
         """Replace the area's pending creates (an empty mapping removes them)."""
         if records:
-            self._save(PENDING_PREFIX + area, {"records": dict(sorted(records.items())), "run_id": run_id})
+            self._save(
+                PENDING_PREFIX + area, {"records": dict(sorted(records.items())), "run_id": run_id}
+            )
         elif self.backend.get(PENDING_PREFIX + area) is not None:
             self.backend.delete(PENDING_PREFIX + area)
 
@@ -336,7 +350,9 @@ class SyncState:
         recorded = self.install_date()
         wanted = configured or recorded or first_run_start
         if recorded != wanted:
-            self._save(INSTALL_KEY, {"sync_start": _iso(wanted), "recorded_at": _iso(first_run_start)})
+            self._save(
+                INSTALL_KEY, {"sync_start": _iso(wanted), "recorded_at": _iso(first_run_start)}
+            )
         return wanted
 
     # -- first-run and migration flags -----------------------------------------------------
@@ -363,10 +379,23 @@ class SyncState:
 
     @staticmethod
     def is_state_key(key: str) -> bool:
-        return key.startswith(
-            (WATERMARK_PREFIX, FIRST_RUN_PREFIX, RETRY_PREFIX, WAITING_PREFIX, PENDING_PREFIX, WARNINGS_PREFIX,
-             ALERTS_KEY, INSTALL_KEY, MIGRATION_KEY, LEASE_PREFIX)
-        ) and key not in NOT_STATE
+        return (
+            key.startswith(
+                (
+                    WATERMARK_PREFIX,
+                    FIRST_RUN_PREFIX,
+                    RETRY_PREFIX,
+                    WAITING_PREFIX,
+                    PENDING_PREFIX,
+                    WARNINGS_PREFIX,
+                    ALERTS_KEY,
+                    INSTALL_KEY,
+                    MIGRATION_KEY,
+                    LEASE_PREFIX,
+                )
+            )
+            and key not in NOT_STATE
+        )
 
     def show(self, now: dt.datetime | None = None) -> dict[str, Any]:
         """Every piece of state; a lease entry also says whether it holds, waits or expired,
@@ -389,7 +418,9 @@ class SyncState:
         elif target == "lease":
             chosen = [k for k in keys if k.startswith(LEASE_PREFIX)]
         elif target == "watermarks":
-            chosen = [k for k in keys if k.startswith((WATERMARK_PREFIX, RETRY_PREFIX, WAITING_PREFIX))]
+            chosen = [
+                k for k in keys if k.startswith((WATERMARK_PREFIX, RETRY_PREFIX, WAITING_PREFIX))
+            ]
         elif target == "install":
             chosen = [k for k in keys if k == INSTALL_KEY]
         elif target == "migration":
@@ -399,9 +430,15 @@ class SyncState:
         else:
             # ``matching`` resets every kind of first-run matching (matching.customers, ...).
             chosen = [
-                k for k in keys
-                if k in (WATERMARK_PREFIX + target, RETRY_PREFIX + target, WAITING_PREFIX + target,
-                         FIRST_RUN_PREFIX + target)
+                k
+                for k in keys
+                if k
+                in (
+                    WATERMARK_PREFIX + target,
+                    RETRY_PREFIX + target,
+                    WAITING_PREFIX + target,
+                    FIRST_RUN_PREFIX + target,
+                )
                 or k.startswith(f"{FIRST_RUN_PREFIX}{target}.")
             ]
             if not chosen:

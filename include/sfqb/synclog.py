@@ -44,22 +44,37 @@ def recent_runs(dag_ids=DAG_IDS, limit: int = 25, run_id: str | None = None) -> 
         if run_id is not None:
             query = query.where(DagRun.run_id == run_id)
         runs = session.scalars(query.order_by(DagRun.id.desc()).limit(limit)).all()
-        rows = session.scalars(select(XComModel).where(
-            XComModel.dag_id.in_(list(dag_ids)), XComModel.run_id.in_([r.run_id for r in runs]),
-            XComModel.task_id == SUMMARY_TASK, XComModel.key == "return_value")).all()
+        rows = session.scalars(
+            select(XComModel).where(
+                XComModel.dag_id.in_(list(dag_ids)),
+                XComModel.run_id.in_([r.run_id for r in runs]),
+                XComModel.task_id == SUMMARY_TASK,
+                XComModel.key == "return_value",
+            )
+        ).all()
         summaries = {(x.dag_id, x.run_id): xcom_value(x) for x in rows}
-        return [{
-            "dag_id": r.dag_id, "run_id": r.run_id, "state": str(r.state), "run_type": str(r.run_type),
-            "logical_date": _iso(r.logical_date), "start_date": _iso(r.start_date),
-            "end_date": _iso(r.end_date), "note": r.note,
-            "summary": summaries.get((r.dag_id, r.run_id)),
-        } for r in runs]
+        return [
+            {
+                "dag_id": r.dag_id,
+                "run_id": r.run_id,
+                "state": str(r.state),
+                "run_type": str(r.run_type),
+                "logical_date": _iso(r.logical_date),
+                "start_date": _iso(r.start_date),
+                "end_date": _iso(r.end_date),
+                "note": r.note,
+                "summary": summaries.get((r.dag_id, r.run_id)),
+            }
+            for r in runs
+        ]
 
 
 def render_run(run: dict) -> str:
     """One run as an HTML section (pure)."""
-    head = (f"<h2>{html.escape(run['dag_id'])} &middot; {html.escape(run['run_id'])} "
-            f"&middot; {html.escape(run['state'])}</h2>")
+    head = (
+        f"<h2>{html.escape(run['dag_id'])} &middot; {html.escape(run['run_id'])} "
+        f"&middot; {html.escape(run['state'])}</h2>"
+    )
     times = f"<p>{html.escape(run['run_type'])} run, started {run['start_date']}, ended {run['end_date']}</p>"
     if run["summary"] is None:
         body = "<p>No summary: the run has not reached summarize_run (see its task logs).</p>"
@@ -71,9 +86,11 @@ def render_run(run: dict) -> str:
 def render_page(runs: list[dict], title: str = "sfqb sync log") -> str:
     """The page (pure)."""
     sections = "".join(render_run(r) for r in runs) or "<p>No sfqb run yet.</p>"
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            "<style>body{font-family:sans-serif;margin:1em}pre{background:#f4f4f4;padding:.5em;"
-            f"overflow-x:auto}}</style></head><body><h1>{html.escape(title)}</h1>{sections}</body></html>")
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        "<style>body{font-family:sans-serif;margin:1em}pre{background:#f4f4f4;padding:.5em;"
+        f"overflow-x:auto}}</style></head><body><h1>{html.escape(title)}</h1>{sections}</body></html>"
+    )
 
 
 def create_app():

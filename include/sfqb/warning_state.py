@@ -43,7 +43,9 @@ def rule_of(reason: str) -> str:
 
 def identity(entry: dict) -> str:
     """A short stable id of (area, key, rule, reason)."""
-    text = "\x1f".join((entry["area"], entry.get("key") or "", rule_of(entry["reason"]), entry["reason"]))
+    text = "\x1f".join(
+        (entry["area"], entry.get("key") or "", rule_of(entry["reason"]), entry["reason"])
+    )
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
@@ -56,8 +58,15 @@ def _iso(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
-def track(found: list[dict], saved: dict | None, *, run_id: str, now: dt.datetime,
-          considered: set[str] | None = None, complete: bool = False) -> tuple[dict, list[dict]]:
+def track(
+    found: list[dict],
+    saved: dict | None,
+    *,
+    run_id: str,
+    now: dt.datetime,
+    considered: set[str] | None = None,
+    complete: bool = False,
+) -> tuple[dict, list[dict]]:
     """One area's warnings after a run (pure).
 
     Args:
@@ -79,14 +88,30 @@ def track(found: list[dict], saved: dict | None, *, run_id: str, now: dt.datetim
         if wid in open_now:
             continue
         # Found again in the same run after it resolved (a retried task): it was open all along.
-        earlier = before.get(wid) or (resolved_before.get(wid) if resolved_before.get(wid, {}).get(
-            "resolved_run") == run_id else None)
-        kept = {k: earlier[k] for k in ("first_seen", "first_run")} if earlier else {
-            "first_seen": stamp, "first_run": run_id}
-        open_now[wid] = {**entry, "id": wid, "rule": rule_of(entry["reason"]), **kept,
-                         "last_seen": stamp, "last_run": run_id, "checked": True}
-    resolved: dict[str, dict] = {i: e for i, e in resolved_before.items()
-                                 if e.get("resolved_run") == run_id and i not in open_now}
+        earlier = before.get(wid) or (
+            resolved_before.get(wid)
+            if resolved_before.get(wid, {}).get("resolved_run") == run_id
+            else None
+        )
+        kept = (
+            {k: earlier[k] for k in ("first_seen", "first_run")}
+            if earlier
+            else {"first_seen": stamp, "first_run": run_id}
+        )
+        open_now[wid] = {
+            **entry,
+            "id": wid,
+            "rule": rule_of(entry["reason"]),
+            **kept,
+            "last_seen": stamp,
+            "last_run": run_id,
+            "checked": True,
+        }
+    resolved: dict[str, dict] = {
+        i: e
+        for i, e in resolved_before.items()
+        if e.get("resolved_run") == run_id and i not in open_now
+    }
     for wid, entry in before.items():
         if wid in open_now:
             continue
@@ -94,11 +119,15 @@ def track(found: list[dict], saved: dict | None, *, run_id: str, now: dt.datetim
             resolved[wid] = {**entry, "resolved_at": stamp, "resolved_run": run_id}
         else:
             open_now[wid] = {**entry, "checked": False}
-    listed = [{**e, "state": NEW if e["first_run"] == run_id else STANDING, "since": e["first_seen"]}
-              for e in open_now.values()]
+    listed = [
+        {**e, "state": NEW if e["first_run"] == run_id else STANDING, "since": e["first_seen"]}
+        for e in open_now.values()
+    ]
     listed += [{**e, "state": RESOLVED, "since": e["first_seen"]} for e in resolved.values()]
-    state = {"open": {i: _stored(e) for i, e in open_now.items()},
-             "resolved": {i: _stored(e) for i, e in resolved.items()}}
+    state = {
+        "open": {i: _stored(e) for i, e in open_now.items()},
+        "resolved": {i: _stored(e) for i, e in resolved.items()},
+    }
     return state, listed
 
 
@@ -107,7 +136,13 @@ def _stored(entry: dict) -> dict:
 
 
 def _order(entry: dict) -> tuple:
-    return (STATES.index(entry["state"]), entry["since"], entry["area"], entry.get("key") or "", entry["reason"])
+    return (
+        STATES.index(entry["state"]),
+        entry["since"],
+        entry["area"],
+        entry.get("key") or "",
+        entry["reason"],
+    )
 
 
 def apply_to_report(report: dict, listed: list[dict]) -> dict:
@@ -117,7 +152,9 @@ def apply_to_report(report: dict, listed: list[dict]) -> dict:
     counts = {s: sum(e["state"] == s for e in listed) for s in STATES}
     shown: list[dict] = []
     for state in STATES:
-        shown += sorted((e for e in listed if e["state"] == state), key=_order)[:MAX_LISTED_WARNINGS]
+        shown += sorted((e for e in listed if e["state"] == state), key=_order)[
+            :MAX_LISTED_WARNINGS
+        ]
     out = {k: v for k, v in report.items() if k not in ("considered", "complete")}
     out["warnings"] = shown
     out["warning_counts"] = counts

@@ -74,7 +74,9 @@ def plan_window(
         start = max(start - lookback, install_date)
         return Window(start, end, BACKFILL) if start < end else None
     if resync_from is not None:
-        return Window(min(resync_from, upper_bound - dt.timedelta(microseconds=1)), upper_bound, RESYNC)
+        return Window(
+            min(resync_from, upper_bound - dt.timedelta(microseconds=1)), upper_bound, RESYNC
+        )
     start = install_date if watermark is None else max(watermark - lookback, install_date)
     # A watermark can only be at or before the upper bound of a later run; clamp defensively so
     # a clock step backwards never yields an empty or inverted window.

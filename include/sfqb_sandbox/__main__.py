@@ -1,10 +1,10 @@
 """``python -m sfqb_sandbox``: run the sandbox servers, or print their Airflow connections.
 
-    python -m sfqb_sandbox serve --data-dir DIR [--seed SIZE] [--quickbooks-port P]
-                                 [--salesforce-port P] [--only quickbooks|salesforce]
-                                 [--host ADDR] [--advertise-host NAME]
-    python -m sfqb_sandbox airflow-connections --data-dir DIR   # Airflow connections JSON
-                                                              # (with a freshly minted QBO refresh token)
+python -m sfqb_sandbox serve --data-dir DIR [--seed SIZE] [--quickbooks-port P]
+                             [--salesforce-port P] [--only quickbooks|salesforce]
+                             [--host ADDR] [--advertise-host NAME]
+python -m sfqb_sandbox airflow-connections --data-dir DIR   # Airflow connections JSON
+                                                          # (with a freshly minted QBO refresh token)
 """
 
 from __future__ import annotations
@@ -21,21 +21,32 @@ from .server import CONNECTIONS_FILE, SERVICES, serve
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m sfqb_sandbox", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m sfqb_sandbox",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p_serve = sub.add_parser("serve", help="start the servers and run until stopped")
     p_serve.add_argument("--data-dir", type=Path, required=True)
     p_serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    p_serve.add_argument("--advertise-host", metavar="NAME",
-                         help="host name clients use (URLs in connections.json, TLS certificate); "
-                         "default: --host (127.0.0.1 when --host is 0.0.0.0)")
-    p_serve.add_argument("--seed", help="seed an empty company/org: empty, tiny, small, medium, large, or a customer count")
+    p_serve.add_argument(
+        "--advertise-host",
+        metavar="NAME",
+        help="host name clients use (URLs in connections.json, TLS certificate); "
+        "default: --host (127.0.0.1 when --host is 0.0.0.0)",
+    )
+    p_serve.add_argument(
+        "--seed",
+        help="seed an empty company/org: empty, tiny, small, medium, large, or a customer count",
+    )
     p_serve.add_argument("--only", choices=sorted(SERVICES), action="append")
     for name in SERVICES:
         p_serve.add_argument(f"--{name}-port", type=int, default=0, help="0 picks a free port")
-    p_conn = sub.add_parser("airflow-connections",
-                            help="print the sandbox's Airflow connections (JSON, `airflow connections import` format)")
+    p_conn = sub.add_parser(
+        "airflow-connections",
+        help="print the sandbox's Airflow connections (JSON, `airflow connections import` format)",
+    )
     p_conn.add_argument("--data-dir", type=Path, required=True)
     return parser
 
@@ -44,11 +55,21 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
     if args.command == "serve":
-        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+        logging.basicConfig(
+            level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+        )
         ports = {name: getattr(args, f"{name}_port") for name in SERVICES}
         services = tuple(args.only) if args.only else tuple(SERVICES)
-        asyncio.run(serve(args.data_dir, host=args.host, ports=ports, seed=args.seed, services=services,
-                          advertise_host=args.advertise_host))
+        asyncio.run(
+            serve(
+                args.data_dir,
+                host=args.host,
+                ports=ports,
+                seed=args.seed,
+                services=services,
+                advertise_host=args.advertise_host,
+            )
+        )
         return 0
     path = args.data_dir / CONNECTIONS_FILE
     if not path.exists():

@@ -70,7 +70,9 @@ class SandboxAdmin:
 class SandboxProcess:
     """``python -m sfqb_sandbox serve`` as a child process."""
 
-    def __init__(self, data_dir: Path, seed: str | None = None, extra_args: list[str] | None = None):
+    def __init__(
+        self, data_dir: Path, seed: str | None = None, extra_args: list[str] | None = None
+    ):
         self.data_dir = Path(data_dir)
         self.seed = seed
         self.extra_args = extra_args or []
@@ -83,7 +85,9 @@ class SandboxProcess:
         if self.seed:
             cmd += ["--seed", self.seed]
         log = open(self.data_dir / "sandbox.log", "ab")  # noqa: SIM115 - lives as long as the child
-        self.proc = subprocess.Popen(cmd + self.extra_args, stdout=log, stderr=log, env=os.environ.copy())
+        self.proc = subprocess.Popen(
+            cmd + self.extra_args, stdout=log, stderr=log, env=os.environ.copy()
+        )
         deadline = time.monotonic() + timeout
         while not (self.data_dir / CONNECTIONS_FILE).exists():
             if self.proc.poll() is not None:

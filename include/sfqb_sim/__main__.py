@@ -22,17 +22,19 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def airflow_environment(home: Path) -> None:
     """Airflow reads its configuration when first imported: set it before anything does."""
-    os.environ.update({
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": os.environ.get("SIM_LOG_LEVEL", "WARNING"),
-        # The hooks' retry pauses, shortened as in the tests (steps.common.retry_policy).
-        "SFQB_RETRY_BASE_DELAY": "0.05",
-    })
+    os.environ.update(
+        {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": os.environ.get("SIM_LOG_LEVEL", "WARNING"),
+            # The hooks' retry pauses, shortened as in the tests (steps.common.retry_policy).
+            "SFQB_RETRY_BASE_DELAY": "0.05",
+        }
+    )
 
 
 def connect(admin) -> None:
@@ -42,7 +44,10 @@ def connect(admin) -> None:
     os.environ["REQUESTS_CA_BUNDLE"] = admin.connections["ca_bundle"]
     connections = dict(admin.connections)
     minted = admin.call("quickbooks", "POST", "oauth/refresh-token")
-    connections["quickbooks"] = {**connections["quickbooks"], "refresh_token": minted["refresh_token"]}
+    connections["quickbooks"] = {
+        **connections["quickbooks"],
+        "refresh_token": minted["refresh_token"],
+    }
     for conn_id, spec in airflow_connections(connections).items():
         os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(spec)
 
@@ -50,21 +55,45 @@ def connect(admin) -> None:
 def parse(argv: list[str] | None):
     from sfqb_sim.runner import Config
 
-    parser = argparse.ArgumentParser(prog="python -m sfqb_sim", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m sfqb_sim", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--days", type=float, default=30, help="simulated days (default 30)")
     parser.add_argument("--seed", type=int, default=1, help="the random seed (replays a run)")
-    parser.add_argument("--runs-per-day", type=int, default=24, help="sfqb_sync runs a day (divides 24)")
-    parser.add_argument("--fault-rate", type=float, default=0.1,
-                        help="chance of each of up to 3 faults per run (default 0.1)")
-    parser.add_argument("--actions-per-hour", type=float, default=2.0, help="business actions an hour, on average")
-    parser.add_argument("--settle-runs", type=int, default=2,
-                        help="quiet runs at the end (no business, no faults; default 2)")
-    parser.add_argument("--keep-going", action="store_true", help="go on after a run with violations")
-    parser.add_argument("--out", type=Path, default=None, help="write the result as JSON in this directory")
+    parser.add_argument(
+        "--runs-per-day", type=int, default=24, help="sfqb_sync runs a day (divides 24)"
+    )
+    parser.add_argument(
+        "--fault-rate",
+        type=float,
+        default=0.1,
+        help="chance of each of up to 3 faults per run (default 0.1)",
+    )
+    parser.add_argument(
+        "--actions-per-hour", type=float, default=2.0, help="business actions an hour, on average"
+    )
+    parser.add_argument(
+        "--settle-runs",
+        type=int,
+        default=2,
+        help="quiet runs at the end (no business, no faults; default 2)",
+    )
+    parser.add_argument(
+        "--keep-going", action="store_true", help="go on after a run with violations"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help="write the result as JSON in this directory"
+    )
     args = parser.parse_args(argv)
-    config = Config(days=args.days, seed=args.seed, runs_per_day=args.runs_per_day,
-                    fault_rate=args.fault_rate, actions_per_hour=args.actions_per_hour,
-                    settle_runs=args.settle_runs, keep_going=args.keep_going)
+    config = Config(
+        days=args.days,
+        seed=args.seed,
+        runs_per_day=args.runs_per_day,
+        fault_rate=args.fault_rate,
+        actions_per_hour=args.actions_per_hour,
+        settle_runs=args.settle_runs,
+        keep_going=args.keep_going,
+    )
     config.hours_per_run  # noqa: B018 - validates runs_per_day
     return config, args.out
 

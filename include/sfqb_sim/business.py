@@ -40,8 +40,18 @@ ACTIONS = {
     "sf_edit_opportunity": 2,
 }
 # Names that have tripped connectors: quotes, accents, %, _, an ampersand.
-NAME_STEMS = ["Acme", "O'Brien & Sons", "Café Zoë", "100% Widgets", "North_Star", "Łódź Trading",
-              "Blue \"Sky\" Labs", "Zeta", "Hôtel Müller", "Quinn-Rivera"]
+NAME_STEMS = [
+    "Acme",
+    "O'Brien & Sons",
+    "Café Zoë",
+    "100% Widgets",
+    "North_Star",
+    "Łódź Trading",
+    'Blue "Sky" Labs',
+    "Zeta",
+    "Hôtel Müller",
+    "Quinn-Rivera",
+]
 SELLABLE = ("Service", "NonInventory")
 
 
@@ -80,26 +90,47 @@ class Business:
     def refresh(self) -> None:
         """Re-read the catalogue and the linked accounts (after a run wrote them)."""
         self.book = self.book or self.sf.standard_pricebook()["Id"]
-        items = {i["Id"]: i for i in self.qb.query_all("Item") if i.get("Type") in SELLABLE and i.get("Active")}
-        entries = self.sf.query(soql.select(
-            "PricebookEntry", ["Id", "UnitPrice", "Product2.External_Item_ID__c"],
-            where=[soql.eq("Pricebook2Id", self.book), soql.eq("IsActive", True),
-                   soql.eq("Product2.IsActive", True),
-                   soql.compare("Product2.External_Item_ID__c", "!=", None)]))
+        items = {
+            i["Id"]: i
+            for i in self.qb.query_all("Item")
+            if i.get("Type") in SELLABLE and i.get("Active")
+        }
+        entries = self.sf.query(
+            soql.select(
+                "PricebookEntry",
+                ["Id", "UnitPrice", "Product2.External_Item_ID__c"],
+                where=[
+                    soql.eq("Pricebook2Id", self.book),
+                    soql.eq("IsActive", True),
+                    soql.eq("Product2.IsActive", True),
+                    soql.compare("Product2.External_Item_ID__c", "!=", None),
+                ],
+            )
+        )
         self.world.items = items
-        self.world.entries = sorted((e for e in entries if e["Product2"]["External_Item_ID__c"] in items),
-                                    key=lambda e: e["Id"])
+        self.world.entries = sorted(
+            (e for e in entries if e["Product2"]["External_Item_ID__c"] in items),
+            key=lambda e: e["Id"],
+        )
         active = {c["Id"] for c in self.qb.query_all("Customer") if not c.get("IsProject")}
-        accounts = self.sf.query(soql.select("Account", ["Id", "Name", "External_Account_ID__c"],
-                                             where=soql.compare("External_Account_ID__c", "!=", None)))
-        self.world.accounts = sorted((a for a in accounts if a["External_Account_ID__c"] in active),
-                                     key=lambda a: a["Id"])
+        accounts = self.sf.query(
+            soql.select(
+                "Account",
+                ["Id", "Name", "External_Account_ID__c"],
+                where=soql.compare("External_Account_ID__c", "!=", None),
+            )
+        )
+        self.world.accounts = sorted(
+            (a for a in accounts if a["External_Account_ID__c"] in active), key=lambda a: a["Id"]
+        )
         self.world.used_items.clear()
         self.world.qb_edited.clear()
 
     def _mine(self, kind: str, **attrs) -> list:
-        return sorted((r for r in self.ledger.of(kind)
-                       if all(r.attrs.get(k) == v for k, v in attrs.items())), key=lambda r: r.key)
+        return sorted(
+            (r for r in self.ledger.of(kind) if all(r.attrs.get(k) == v for k, v in attrs.items())),
+            key=lambda r: r.key,
+        )
 
     # -- one hour --------------------------------------------------------------------------
     def hour(self, before_run: int, now: dt.datetime, actions: int) -> list[str]:
@@ -117,14 +148,31 @@ class Business:
     # -- QuickBooks customers --------------------------------------------------------------
     def qb_new_customer(self, run: int, now) -> bool:
         name = self._name("Customer")
-        customer = self.qb.create("Customer", {
-            "DisplayName": name, "CompanyName": name[:100], "PrimaryPhone": {"FreeFormNumber": self._phone()},
-            "PrimaryEmailAddr": {"Address": f"ap{self.serial}@example.com"},
-            "BillAddr": {"Line1": f"{self.rng.randrange(1, 999)} Main St", "City": "Austin",
-                         "CountrySubDivisionCode": "TX", "PostalCode": "78701", "Country": "USA"}},
-            self._request_id())
-        self.ledger.add("qb_customer", customer["Id"], run, name=name,
-                        phone=customer["PrimaryPhone"]["FreeFormNumber"], active=True)
+        customer = self.qb.create(
+            "Customer",
+            {
+                "DisplayName": name,
+                "CompanyName": name[:100],
+                "PrimaryPhone": {"FreeFormNumber": self._phone()},
+                "PrimaryEmailAddr": {"Address": f"ap{self.serial}@example.com"},
+                "BillAddr": {
+                    "Line1": f"{self.rng.randrange(1, 999)} Main St",
+                    "City": "Austin",
+                    "CountrySubDivisionCode": "TX",
+                    "PostalCode": "78701",
+                    "Country": "USA",
+                },
+            },
+            self._request_id(),
+        )
+        self.ledger.add(
+            "qb_customer",
+            customer["Id"],
+            run,
+            name=name,
+            phone=customer["PrimaryPhone"]["FreeFormNumber"],
+            active=True,
+        )
         return True
 
     def _customer(self, **attrs):
@@ -133,7 +181,9 @@ class Business:
 
     def _qb_update_customer(self, record, changes: dict) -> dict:
         current = self.qb.read("Customer", record.key)
-        return self.qb.update("Customer", {"Id": record.key, "SyncToken": current["SyncToken"], **changes})
+        return self.qb.update(
+            "Customer", {"Id": record.key, "SyncToken": current["SyncToken"], **changes}
+        )
 
     def qb_edit_customer(self, run: int, now) -> bool:
         record = self._customer()
@@ -146,8 +196,11 @@ class Business:
         return True
 
     def _account_of(self, customer_id: str) -> dict | None:
-        rows = list(self.sf.query(soql.select("Account", ["Id"], where=soql.eq("External_Account_ID__c",
-                                                                                customer_id))))
+        rows = list(
+            self.sf.query(
+                soql.select("Account", ["Id"], where=soql.eq("External_Account_ID__c", customer_id))
+            )
+        )
         return rows[0] if rows else None
 
     def _sf_phone(self, customer_id: str, run: int) -> bool:
@@ -159,7 +212,9 @@ class Business:
             raise RuntimeError(f"sim: Account phone edit failed: {result.errors}")
         record = self.ledger.get("qb_customer", customer_id)
         if record is not None and customer_id not in self.world.qb_edited:
-            record.attrs["phone"] = None  # Salesforce's own edit: QuickBooks is not updated (R-ACC-4)
+            record.attrs["phone"] = (
+                None  # Salesforce's own edit: QuickBooks is not updated (R-ACC-4)
+            )
         return True
 
     def sf_edit_account(self, run: int, now) -> bool:
@@ -205,7 +260,9 @@ class Business:
         if Decimal(str(current.get("Balance") or 0)):
             return False
         self.qb.deactivate("Customer", record.key, current["SyncToken"])
-        self.world.accounts = [a for a in self.world.accounts if a["External_Account_ID__c"] != record.key]
+        self.world.accounts = [
+            a for a in self.world.accounts if a["External_Account_ID__c"] != record.key
+        ]
         record.attrs["active"] = False  # inactive customers are not synced (R-ACC-2): not checked
         return True
 
@@ -213,23 +270,42 @@ class Business:
     def _lines(self, opportunity_id: str) -> list[dict]:
         entries = self.world.entries
         chosen = self.rng.sample(entries, k=min(len(entries), self.rng.randint(1, 3)))
-        lines = [{"OpportunityId": opportunity_id, "PricebookEntryId": e["Id"],
-                  "Quantity": self.rng.randint(1, 5), "UnitPrice": float(e["UnitPrice"] or 10),
-                  "SortOrder": n} for n, e in enumerate(chosen, start=1)]
+        lines = [
+            {
+                "OpportunityId": opportunity_id,
+                "PricebookEntryId": e["Id"],
+                "Quantity": self.rng.randint(1, 5),
+                "UnitPrice": float(e["UnitPrice"] or 10),
+                "SortOrder": n,
+            }
+            for n, e in enumerate(chosen, start=1)
+        ]
         self.world.used_items.update(e["Product2"]["External_Item_ID__c"] for e in chosen)
         return lines
 
     def _opportunity(self, account_id: str, stage: str, kind: str | None, now) -> str | None:
         if not self.world.entries:
             return None
-        (opp,) = self.sf.create("Opportunity", [{
-            "Name": self._name("Deal"), "AccountId": account_id, "StageName": stage,
-            "CloseDate": now.date().isoformat(), "Transaction_Type__c": kind, "Pricebook2Id": self.book}])
+        (opp,) = self.sf.create(
+            "Opportunity",
+            [
+                {
+                    "Name": self._name("Deal"),
+                    "AccountId": account_id,
+                    "StageName": stage,
+                    "CloseDate": now.date().isoformat(),
+                    "Transaction_Type__c": kind,
+                    "Pricebook2Id": self.book,
+                }
+            ],
+        )
         if not opp.ok:
             raise RuntimeError(f"sim: Opportunity create failed: {opp.errors}")
         made = self.sf.create("OpportunityLineItem", self._lines(opp.id))
         if not all(r.ok for r in made):
-            raise RuntimeError(f"sim: OpportunityLineItem create failed: {[r.errors for r in made]}")
+            raise RuntimeError(
+                f"sim: OpportunityLineItem create failed: {[r.errors for r in made]}"
+            )
         return opp.id
 
     def _kind(self) -> str:
@@ -241,8 +317,18 @@ class Business:
         if not self.world.entries:
             return False
         name = self._name("Account")
-        (account,) = self.sf.create("Account", [{"Name": name, "Phone": self._phone(), "BillingCity": "Denver",
-                                                 "BillingState": "CO", "BillingPostalCode": "80202"}])
+        (account,) = self.sf.create(
+            "Account",
+            [
+                {
+                    "Name": name,
+                    "Phone": self._phone(),
+                    "BillingCity": "Denver",
+                    "BillingState": "CO",
+                    "BillingPostalCode": "80202",
+                }
+            ],
+        )
         if not account.ok:
             raise RuntimeError(f"sim: Account create failed: {account.errors}")
         opp = self._opportunity(account.id, "Closed Won", self._kind(), now)
@@ -288,7 +374,9 @@ class Business:
         if not mine:
             return False
         record = self.rng.choice(mine)
-        (result,) = self.sf.update("Opportunity", [{"Id": record.key, "Description": f"edited {now:%H:%M}"}])
+        (result,) = self.sf.update(
+            "Opportunity", [{"Id": record.key, "Description": f"edited {now:%H:%M}"}]
+        )
         return result.ok
 
     # -- QuickBooks invoices and payments --------------------------------------------------
@@ -302,11 +390,20 @@ class Business:
         for item_id in self.rng.sample(items, k=min(len(items), self.rng.randint(1, 3))):
             qty = self.rng.randint(1, 4)
             price = Decimal(self.rng.randrange(500, 50000)) / 100
-            lines.append({"DetailType": "SalesItemLineDetail", "Amount": float(qty * price),
-                          "SalesItemLineDetail": {"ItemRef": {"value": item_id}, "Qty": qty,
-                                                  "UnitPrice": float(price)}})
-        invoice = self.qb.create("Invoice", {"CustomerRef": {"value": customer.key}, "Line": lines},
-                                 self._request_id())
+            lines.append(
+                {
+                    "DetailType": "SalesItemLineDetail",
+                    "Amount": float(qty * price),
+                    "SalesItemLineDetail": {
+                        "ItemRef": {"value": item_id},
+                        "Qty": qty,
+                        "UnitPrice": float(price),
+                    },
+                }
+            )
+        invoice = self.qb.create(
+            "Invoice", {"CustomerRef": {"value": customer.key}, "Line": lines}, self._request_id()
+        )
         self.ledger.add("qb_invoice", invoice["Id"], run, customer=customer.key, state="open")
         return True
 
@@ -330,11 +427,23 @@ class Business:
             record.attrs["state"] = "paid"
             return False
         amount = balance if self.rng.random() < 0.5 else (balance / 2).quantize(Decimal("0.01"))
-        self.qb.create("Payment", {"CustomerRef": invoice["CustomerRef"], "TotalAmt": float(amount),
-                                   "Line": [{"Amount": float(amount), "LinkedTxn": [
-                                       {"TxnId": record.key, "TxnType": "Invoice"}]}]}, self._request_id())
-        self.ledger.touch("qb_invoice", record.key, run, paid=True,
-                          state="paid" if amount == balance else "open")
+        self.qb.create(
+            "Payment",
+            {
+                "CustomerRef": invoice["CustomerRef"],
+                "TotalAmt": float(amount),
+                "Line": [
+                    {
+                        "Amount": float(amount),
+                        "LinkedTxn": [{"TxnId": record.key, "TxnType": "Invoice"}],
+                    }
+                ],
+            },
+            self._request_id(),
+        )
+        self.ledger.touch(
+            "qb_invoice", record.key, run, paid=True, state="paid" if amount == balance else "open"
+        )
         return True
 
     def _end_invoice(self, run: int, how: str) -> bool:
@@ -346,12 +455,16 @@ class Business:
             self.qb.void("Invoice", record.key, invoice["SyncToken"])
         else:
             self.qb.delete("Invoice", record.key, invoice["SyncToken"])
-        self.ledger.touch("qb_invoice", record.key, run, state="voided" if how == "void" else "deleted")
+        self.ledger.touch(
+            "qb_invoice", record.key, run, state="voided" if how == "void" else "deleted"
+        )
         opportunity = record.attrs.get("opportunity")
         if how == "delete" and opportunity:
             # R-OPP-6: the user deletes the opportunity's invoice in QuickBooks and clears its
             # External Transaction ID: the next sync makes a new one.
-            (result,) = self.sf.update("Opportunity", [{"Id": opportunity, "External_Transaction_ID__c": None}])
+            (result,) = self.sf.update(
+                "Opportunity", [{"Id": opportunity, "External_Transaction_ID__c": None}]
+            )
             if not result.ok:
                 raise RuntimeError(f"sim: clearing External Transaction ID failed: {result.errors}")
             if self.ledger.get("opportunity", opportunity):
@@ -368,8 +481,16 @@ class Business:
     def qb_new_item(self, run: int, now) -> bool:
         name = self._name("Service").replace(":", " ")
         price = Decimal(self.rng.randrange(1000, 90000)) / 100
-        item = self.qb.create("Item", {"Name": name[:100], "Type": "Service", "UnitPrice": float(price),
-                                       "IncomeAccountRef": {"value": "1"}}, self._request_id())
+        item = self.qb.create(
+            "Item",
+            {
+                "Name": name[:100],
+                "Type": "Service",
+                "UnitPrice": float(price),
+                "IncomeAccountRef": {"value": "1"},
+            },
+            self._request_id(),
+        )
         self.ledger.add("qb_item", item["Id"], run, price=str(price), active=True)
         return True
 
@@ -380,7 +501,9 @@ class Business:
         record = self.rng.choice(mine)
         current = self.qb.read("Item", record.key)
         price = Decimal(self.rng.randrange(1000, 90000)) / 100
-        self.qb.update("Item", {"Id": record.key, "SyncToken": current["SyncToken"], "UnitPrice": float(price)})
+        self.qb.update(
+            "Item", {"Id": record.key, "SyncToken": current["SyncToken"], "UnitPrice": float(price)}
+        )
         self.ledger.touch("qb_item", record.key, run, price=str(price))
         return True
 
@@ -395,6 +518,7 @@ class Business:
         self.qb.deactivate("Item", record.key, current["SyncToken"])
         self.ledger.touch("qb_item", record.key, run, active=False)
         self.world.items.pop(record.key, None)
-        self.world.entries = [e for e in self.world.entries
-                              if e["Product2"]["External_Item_ID__c"] != record.key]
+        self.world.entries = [
+            e for e in self.world.entries if e["Product2"]["External_Item_ID__c"] != record.key
+        ]
         return True

@@ -45,8 +45,16 @@ def plan(rng: random.Random, rate: float) -> list[dict]:
         if rng.random() >= rate:
             continue
         service, kind, path, extra = rng.choice(CATALOGUE)
-        rules.append({"service": service, "kind": kind, "path": path, "times": rng.choice((1, 1, 2)),
-                      "skip": rng.randrange(MAX_SKIP), **extra})
+        rules.append(
+            {
+                "service": service,
+                "kind": kind,
+                "path": path,
+                "times": rng.choice((1, 1, 2)),
+                "skip": rng.randrange(MAX_SKIP),
+                **extra,
+            }
+        )
     return rules
 
 
@@ -61,7 +69,14 @@ def collect(admin) -> list[dict]:
     fired = []
     for service in admin.services():
         for rule in admin.call(service, "GET", "faults"):
-            fired.append({"service": service, "kind": rule["kind"], "path": rule["path"],
-                          "fired": rule["fired"], "skip": rule["skip"]})
+            fired.append(
+                {
+                    "service": service,
+                    "kind": rule["kind"],
+                    "path": rule["path"],
+                    "fired": rule["fired"],
+                    "skip": rule["skip"],
+                }
+            )
         admin.clear_faults(service)
     return fired

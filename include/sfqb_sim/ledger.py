@@ -46,7 +46,9 @@ class Ledger:
     faulted_runs: set[int] = field(default_factory=set)
     made: dict[str, int] = field(default_factory=dict)  # actions done, by name
     tried: dict[str, int] = field(default_factory=dict)  # actions chosen (some find nothing to do)
-    events: list[tuple[int, str, str, dict]] = field(default_factory=list)  # (before run, what, key, attrs)
+    events: list[tuple[int, str, str, dict]] = field(
+        default_factory=list
+    )  # (before run, what, key, attrs)
 
     def note(self, action: str) -> None:
         self.made[action] = self.made.get(action, 0) + 1
@@ -73,7 +75,11 @@ class Ledger:
         return {key for _, key in self.records}
 
     def history_of(self, key: str) -> list[str]:
-        return [f"{what} before run {run} {attrs or ''}".strip() for run, what, k, attrs in self.events if k == key]
+        return [
+            f"{what} before run {run} {attrs or ''}".strip()
+            for run, what, k, attrs in self.events
+            if k == key
+        ]
 
     def of(self, kind: str) -> list[Record]:
         return [r for (k, _), r in self.records.items() if k == kind]
@@ -91,7 +97,9 @@ class Ledger:
         return record.changed_before <= now and self.deadline(record.changed_before, now) <= now
 
 
-def judge(ledger: Ledger, run: int, problems: dict[tuple[str, str], str]) -> tuple[list[Violation], dict]:
+def judge(
+    ledger: Ledger, run: int, problems: dict[tuple[str, str], str]
+) -> tuple[list[Violation], dict]:
     """Turn this run's per-record problems (``(kind, key) -> detail`` for the records checked
     and found wrong) into violations for the records past their deadline, and mark the others
     synced. Returns (violations, {"on_time", "late", "pending"} counted this run)."""

@@ -25,9 +25,14 @@ from .ledger import FAULT_RUNS, Ledger, Violation, duplicates, judge
 
 MARK = marker("")
 # Watermark streams -> the area (task group) that commits them.
-STREAM_AREAS = {"quickbooks.Customer": "customers", "salesforce.Account": "customers",
-                "quickbooks.Item": "items", "salesforce.Opportunity": "opportunities",
-                "@opportunities": "transactions", "@invoices": "invoices"}
+STREAM_AREAS = {
+    "quickbooks.Customer": "customers",
+    "salesforce.Account": "customers",
+    "quickbooks.Item": "items",
+    "salesforce.Opportunity": "opportunities",
+    "@opportunities": "transactions",
+    "@invoices": "invoices",
+}
 CENT = Decimal("0.01")
 
 
@@ -36,8 +41,9 @@ def money(value) -> Decimal:
 
 
 def area_of(stream: str) -> str | None:
-    return STREAM_AREAS.get(stream) or next((a for s, a in STREAM_AREAS.items()
-                                             if s.startswith("@") and stream.endswith(s)), None)
+    return STREAM_AREAS.get(stream) or next(
+        (a for s, a in STREAM_AREAS.items() if s.startswith("@") and stream.endswith(s)), None
+    )
 
 
 def snapshot(sf, qb, ledger: Ledger) -> dict:
@@ -49,29 +55,84 @@ def snapshot(sf, qb, ledger: Ledger) -> dict:
         "qb_items": {i["Id"]: i for i in qb.query_all("Item", include_inactive=True)},
         "qb_invoices": {i["Id"]: i for i in qb.query_all("Invoice")},
         "qb_receipts": {r["Id"]: r for r in qb.query_all("SalesReceipt")},
-        "sf_accounts": list(sf.query(soql.select("Account", ["Id", "Name", "Phone", "External_Account_ID__c"]))),
-        "sf_opportunities": {o["Id"]: o for o in (sf.query_in(
-            "Opportunity", ["Id", "IsWon", "AccountId", "External_Transaction_ID__c", "Transaction_Type__c"], "Id",
-            opp_ids)
-            if opp_ids else [])},
+        "sf_accounts": list(
+            sf.query(soql.select("Account", ["Id", "Name", "Phone", "External_Account_ID__c"]))
+        ),
+        "sf_opportunities": {
+            o["Id"]: o
+            for o in (
+                sf.query_in(
+                    "Opportunity",
+                    [
+                        "Id",
+                        "IsWon",
+                        "AccountId",
+                        "External_Transaction_ID__c",
+                        "Transaction_Type__c",
+                    ],
+                    "Id",
+                    opp_ids,
+                )
+                if opp_ids
+                else []
+            )
+        },
         "sf_opportunity_items": _opportunity_items(sf, opp_ids),
-        "sf_transaction_ids": [o["External_Transaction_ID__c"] for o in sf.query(soql.select(
-            "Opportunity", ["External_Transaction_ID__c", "Transaction_Type__c"],
-            where=soql.compare("External_Transaction_ID__c", "!=", None)))],
-        "sf_products": list(sf.query(soql.select("Product2", ["Id", "ProductCode", "IsActive",
-                                                              "External_Item_ID__c"]))),
-        "sf_entries": {e["Product2Id"]: e for e in sf.query(soql.select(
-            "PricebookEntry", ["Product2Id", "UnitPrice", "IsActive"], where=soql.eq("Pricebook2Id", book)))},
-        "sf_invoices": list(sf.query(soql.select("Invoice__c", [
-            "Id", "External_Invoice_ID__c", "Outstanding_Balance__c", "Status__c", "Account__c"]))),
+        "sf_transaction_ids": [
+            o["External_Transaction_ID__c"]
+            for o in sf.query(
+                soql.select(
+                    "Opportunity",
+                    ["External_Transaction_ID__c", "Transaction_Type__c"],
+                    where=soql.compare("External_Transaction_ID__c", "!=", None),
+                )
+            )
+        ],
+        "sf_products": list(
+            sf.query(
+                soql.select("Product2", ["Id", "ProductCode", "IsActive", "External_Item_ID__c"])
+            )
+        ),
+        "sf_entries": {
+            e["Product2Id"]: e
+            for e in sf.query(
+                soql.select(
+                    "PricebookEntry",
+                    ["Product2Id", "UnitPrice", "IsActive"],
+                    where=soql.eq("Pricebook2Id", book),
+                )
+            )
+        },
+        "sf_invoices": list(
+            sf.query(
+                soql.select(
+                    "Invoice__c",
+                    [
+                        "Id",
+                        "External_Invoice_ID__c",
+                        "Outstanding_Balance__c",
+                        "Status__c",
+                        "Account__c",
+                    ],
+                )
+            )
+        ),
     }
 
 
 def _opportunity_items(sf, opp_ids: list[str]) -> dict[str, list[str | None]]:
     """Opportunity Id -> the QuickBooks item Ids of its products (None: a product with none)."""
     out: dict[str, list[str | None]] = defaultdict(list)
-    for line in (sf.query_in("OpportunityLineItem", ["OpportunityId", "Product2.External_Item_ID__c"],
-                             "OpportunityId", opp_ids) if opp_ids else []):
+    for line in (
+        sf.query_in(
+            "OpportunityLineItem",
+            ["OpportunityId", "Product2.External_Item_ID__c"],
+            "OpportunityId",
+            opp_ids,
+        )
+        if opp_ids
+        else []
+    ):
         out[line["OpportunityId"]].append((line.get("Product2") or {}).get("External_Item_ID__c"))
     return dict(out)
 
@@ -82,8 +143,14 @@ def adopt_sync_invoices(ledger: Ledger, snap: dict, seed_invoices: set[str], run
     for invoice_id, invoice in snap["qb_invoices"].items():
         if invoice_id not in seed_invoices and ledger.get("qb_invoice", invoice_id) is None:
             note = invoice.get("PrivateNote") or ""
-            ledger.add("qb_invoice", invoice_id, run, customer=invoice["CustomerRef"]["value"],
-                       state="open", opportunity=note.removeprefix(MARK) if note.startswith(MARK) else None)
+            ledger.add(
+                "qb_invoice",
+                invoice_id,
+                run,
+                customer=invoice["CustomerRef"]["value"],
+                state="open",
+                opportunity=note.removeprefix(MARK) if note.startswith(MARK) else None,
+            )
 
 
 def problems(ledger: Ledger, snap: dict) -> dict[tuple[str, str], str]:
@@ -102,9 +169,13 @@ def problems(ledger: Ledger, snap: dict) -> dict[tuple[str, str], str]:
         if not linked:
             out[r.kind, r.key] = "no Account holds this QuickBooks customer's Id"
         elif linked[0]["Name"] != qb["DisplayName"]:
-            out[r.kind, r.key] = f"Account name {linked[0]['Name']!r}, QuickBooks {qb['DisplayName']!r}"
+            out[r.kind, r.key] = (
+                f"Account name {linked[0]['Name']!r}, QuickBooks {qb['DisplayName']!r}"
+            )
         elif r.attrs.get("phone") and linked[0]["Phone"] != r.attrs["phone"]:
-            out[r.kind, r.key] = f"Account phone {linked[0]['Phone']!r}, QuickBooks {r.attrs['phone']!r}"
+            out[r.kind, r.key] = (
+                f"Account phone {linked[0]['Phone']!r}, QuickBooks {r.attrs['phone']!r}"
+            )
     for r in ledger.of("sf_account"):
         account = accounts_by_id.get(r.key)
         customer = snap["qb_customers"].get((account or {}).get("External_Account_ID__c") or "")
@@ -113,7 +184,10 @@ def problems(ledger: Ledger, snap: dict) -> dict[tuple[str, str], str]:
         elif customer["DisplayName"] != account["Name"]:
             out[r.kind, r.key] = f"linked to {customer['DisplayName']!r}"
     transactions = defaultdict(list)
-    for entity, records in (("Invoice", snap["qb_invoices"]), ("SalesReceipt", snap["qb_receipts"])):
+    for entity, records in (
+        ("Invoice", snap["qb_invoices"]),
+        ("SalesReceipt", snap["qb_receipts"]),
+    ):
         for txn in records.values():
             if (txn.get("PrivateNote") or "").startswith(MARK):
                 transactions[txn["PrivateNote"]].append(f"{entity} {txn['Id']}")
@@ -121,8 +195,13 @@ def problems(ledger: Ledger, snap: dict) -> dict[tuple[str, str], str]:
     # an opportunity whose invoice the simulation voided keeps its link to it, marker gone (R-OPP-6:
     # only clearing External Transaction ID makes a new one).
     for r in ledger.of("qb_invoice"):
-        if r.attrs.get("state") == "voided" and r.attrs.get("opportunity") and r.key in snap["qb_invoices"]:
+        if (
+            r.attrs.get("state") == "voided"
+            and r.attrs.get("opportunity")
+            and r.key in snap["qb_invoices"]
+        ):
             transactions[marker(r.attrs["opportunity"])].append(f"Invoice {r.key} (voided)")
+
     def customer_inactive(opp: dict | None) -> bool:
         """R-OPP-1: QuickBooks makes no transaction for an inactive customer; the sync holds such
         an opportunity back with a WARNING until the customer is active again."""
@@ -134,7 +213,9 @@ def problems(ledger: Ledger, snap: dict) -> dict[tuple[str, str], str]:
         """R-OPP-3: a product with no QuickBooks item, or an item made inactive, holds the
         opportunity back with a WARNING until it is linked or active again."""
         items = snap.get("sf_opportunity_items", {}).get(opp_id, [])
-        return any(i is None or (snap["qb_items"].get(i) or {}).get("Active") is False for i in items)
+        return any(
+            i is None or (snap["qb_items"].get(i) or {}).get("Active") is False for i in items
+        )
 
     for r in ledger.of("opportunity"):
         opp, made = snap["sf_opportunities"].get(r.key), transactions.get(marker(r.key), [])
@@ -142,8 +223,10 @@ def problems(ledger: Ledger, snap: dict) -> dict[tuple[str, str], str]:
             if not made and (customer_inactive(opp) or item_missing(r.key)):
                 continue
             if not made or not (opp or {}).get("External_Transaction_ID__c"):
-                out[r.kind, r.key] = f"QuickBooks transactions {made}, External Transaction ID " \
-                                     f"{(opp or {}).get('External_Transaction_ID__c')}"
+                out[r.kind, r.key] = (
+                    f"QuickBooks transactions {made}, External Transaction ID "
+                    f"{(opp or {}).get('External_Transaction_ID__c')}"
+                )
         elif made:
             out[r.kind, r.key] = f"not eligible but made {made}"
     invoices = {i["External_Invoice_ID__c"]: i for i in snap["sf_invoices"]}
@@ -158,12 +241,21 @@ def problems(ledger: Ledger, snap: dict) -> dict[tuple[str, str], str]:
         item, found = snap["qb_items"][r.key], products.get(r.key, [])
         entry = snap["sf_entries"].get(found[0]["Id"]) if found else None
         if not found:
-            if r.attrs["active"]:  # an item made inactive before it was ever synced has none (R-ITM-1)
+            if r.attrs[
+                "active"
+            ]:  # an item made inactive before it was ever synced has none (R-ITM-1)
                 out[r.kind, r.key] = "no Product holds this item's Id"
-        elif bool(found[0]["IsActive"]) != r.attrs["active"] or found[0]["ProductCode"] != item["FullyQualifiedName"]:
+        elif (
+            bool(found[0]["IsActive"]) != r.attrs["active"]
+            or found[0]["ProductCode"] != item["FullyQualifiedName"]
+        ):
             out[r.kind, r.key] = f"Product {found[0]}, item active {r.attrs['active']}"
-        elif r.attrs["active"] and (entry is None or money(entry["UnitPrice"]) != money(r.attrs["price"])):
-            out[r.kind, r.key] = f"standard price {entry and entry['UnitPrice']}, QuickBooks {r.attrs['price']}"
+        elif r.attrs["active"] and (
+            entry is None or money(entry["UnitPrice"]) != money(r.attrs["price"])
+        ):
+            out[r.kind, r.key] = (
+                f"standard price {entry and entry['UnitPrice']}, QuickBooks {r.attrs['price']}"
+            )
     return out
 
 
@@ -192,18 +284,38 @@ def _invoice_problem(r, qb: dict | None, sf: dict | None, accounts: dict) -> str
 
 
 def duplicate_violations(run: int, snap: dict) -> list[Violation]:
-    notes = [t.get("PrivateNote") for rs in (snap["qb_invoices"], snap["qb_receipts"]) for t in rs.values()
-             if (t.get("PrivateNote") or "").startswith(MARK)]
-    return (duplicates(run, "two Accounts hold one QuickBooks customer",
-                       [a["External_Account_ID__c"] for a in snap["sf_accounts"]])
-            + duplicates(run, "two Products hold one QuickBooks item",
-                         [p["External_Item_ID__c"] for p in snap["sf_products"]])
-            + duplicates(run, "two Invoice__c hold one QuickBooks invoice",
-                         [i["External_Invoice_ID__c"] for i in snap["sf_invoices"]])
-            + duplicates(run, "two Opportunities hold one QuickBooks transaction", snap["sf_transaction_ids"])
-            + duplicates(run, "two QuickBooks transactions for one Opportunity", notes)
-            + duplicates(run, "two QuickBooks customers with one name",
-                         [c["DisplayName"].lower() for c in snap["qb_customers"].values()]))
+    notes = [
+        t.get("PrivateNote")
+        for rs in (snap["qb_invoices"], snap["qb_receipts"])
+        for t in rs.values()
+        if (t.get("PrivateNote") or "").startswith(MARK)
+    ]
+    return (
+        duplicates(
+            run,
+            "two Accounts hold one QuickBooks customer",
+            [a["External_Account_ID__c"] for a in snap["sf_accounts"]],
+        )
+        + duplicates(
+            run,
+            "two Products hold one QuickBooks item",
+            [p["External_Item_ID__c"] for p in snap["sf_products"]],
+        )
+        + duplicates(
+            run,
+            "two Invoice__c hold one QuickBooks invoice",
+            [i["External_Invoice_ID__c"] for i in snap["sf_invoices"]],
+        )
+        + duplicates(
+            run, "two Opportunities hold one QuickBooks transaction", snap["sf_transaction_ids"]
+        )
+        + duplicates(run, "two QuickBooks transactions for one Opportunity", notes)
+        + duplicates(
+            run,
+            "two QuickBooks customers with one name",
+            [c["DisplayName"].lower() for c in snap["qb_customers"].values()],
+        )
+    )
 
 
 def watermarks(variables) -> dict[str, dt.datetime]:
@@ -214,31 +326,45 @@ def watermarks(variables) -> dict[str, dt.datetime]:
     return out
 
 
-def watermark_violations(run: int, before: dict, after: dict, upper: dt.datetime,
-                         failed_areas: set[str]) -> list[Violation]:
+def watermark_violations(
+    run: int, before: dict, after: dict, upper: dt.datetime, failed_areas: set[str]
+) -> list[Violation]:
     """R-GEN-2: a watermark never passes the run's upper bound, never goes back, and an area
     that failed does not move its own."""
     out = []
     for stream, value in sorted(after.items()):
         old = before.get(stream)
         if value > upper:
-            out.append(Violation(run, "watermark past the run's upper bound", stream,
-                                 f"{value.isoformat()} > {upper.isoformat()}"))
+            out.append(
+                Violation(
+                    run,
+                    "watermark past the run's upper bound",
+                    stream,
+                    f"{value.isoformat()} > {upper.isoformat()}",
+                )
+            )
         if old is not None and value < old:
             out.append(Violation(run, "watermark moved backwards", stream, f"{old} -> {value}"))
         if area_of(stream) in failed_areas and value != old:
-            out.append(Violation(run, "watermark moved by a failed area", stream, f"{old} -> {value}"))
+            out.append(
+                Violation(run, "watermark moved by a failed area", stream, f"{old} -> {value}")
+            )
     return out
 
 
 def expected_differences(ledger: Ledger) -> set[str]:
     """Reconciliation differences the simulation made on purpose: an Account whose customer it
     made inactive in QuickBooks (R-ACC-2: inactive customers are not synced, the link stays)."""
-    return {f"QuickBooks customer {r.key} (inactive)" for r in ledger.of("qb_customer") if not r.attrs.get("active")}
+    return {
+        f"QuickBooks customer {r.key} (inactive)"
+        for r in ledger.of("qb_customer")
+        if not r.attrs.get("active")
+    }
 
 
-def reconciliation(run: int, sf, qb, upper: dt.datetime, expected: set[str] = frozenset()
-                   ) -> tuple[list[Violation], dict | None]:
+def reconciliation(
+    run: int, sf, qb, upper: dt.datetime, expected: set[str] = frozenset()
+) -> tuple[list[Violation], dict | None]:
     """The product's own reconciliation, when it exists (issue 15); its differences are
     violations, but for the ``expected`` ones (the key ends with one of them). Returns
     (violations, counts or None when the module is missing)."""
@@ -247,14 +373,18 @@ def reconciliation(run: int, sf, qb, upper: dt.datetime, expected: set[str] = fr
     except ImportError:
         return [], None
     result = reconcile_systems(sf, qb, upper_bound=upper)
-    found = [Violation(run, f"reconciliation: {check}", key, "")
-             for check, keys in result.differences.items() for key in keys
-             if not any(key.endswith(e) for e in expected)]
+    found = [
+        Violation(run, f"reconciliation: {check}", key, "")
+        for check, keys in result.differences.items()
+        for key in keys
+        if not any(key.endswith(e) for e in expected)
+    ]
     return found[:50], dict(result.counts)
 
 
-def check(run: int, ledger: Ledger, sf, qb, seed_invoices: set[str], upper: dt.datetime
-          ) -> tuple[list[Violation], dict]:
+def check(
+    run: int, ledger: Ledger, sf, qb, seed_invoices: set[str], upper: dt.datetime
+) -> tuple[list[Violation], dict]:
     """Every data invariant after run ``run``: (violations, stats). The reconciliation cannot
     tell a record a fault held back (due within two runs) from a lost one: its differences are
     violations only when no fault fired in this run or the two before it; otherwise they are

@@ -53,9 +53,11 @@ class Config:
         return round(self.days * self.runs_per_day)
 
     def replay(self) -> str:
-        return (f"python -m sfqb_sim --seed {self.seed} --days {self.days:g} --runs-per-day {self.runs_per_day}"
-                f" --fault-rate {self.fault_rate:g} --actions-per-hour {self.actions_per_hour:g}"
-                f" --settle-runs {self.settle_runs}")
+        return (
+            f"python -m sfqb_sim --seed {self.seed} --days {self.days:g} --runs-per-day {self.runs_per_day}"
+            f" --fault-rate {self.fault_rate:g} --actions-per-hour {self.actions_per_hour:g}"
+            f" --settle-runs {self.settle_runs}"
+        )
 
     def start_at(self) -> dt.datetime:
         if self.start is not None:
@@ -104,8 +106,11 @@ def dag_runner(task_retries: int = 1):
         dag_run = dag.test(logical_date=moment, run_after=moment)
         tis = {ti.task_id: ti for ti in dag_run.get_task_instances()}
         states = {task_id: ti.state for task_id, ti in tis.items()}
-        summary = (tis["summarize_run"].xcom_pull(task_ids="summarize_run")
-                   if states.get("summarize_run") == "success" else None)
+        summary = (
+            tis["summarize_run"].xcom_pull(task_ids="summarize_run")
+            if states.get("summarize_run") == "success"
+            else None
+        )
         return dag_run, states, summary
 
     return run
@@ -138,8 +143,15 @@ def failed_areas(states: dict) -> set[str]:
 class Simulation:
     """One simulation: the generator, the faults, the runs and the checks, in order."""
 
-    def __init__(self, config: Config, admin, run_dag: Callable, hooks: Callable, variables,
-                 echo: Callable[[str], None] = print) -> None:
+    def __init__(
+        self,
+        config: Config,
+        admin,
+        run_dag: Callable,
+        hooks: Callable,
+        variables,
+        echo: Callable[[str], None] = print,
+    ) -> None:
         self.config, self.admin, self.run_dag, self.hooks = config, admin, run_dag, hooks
         self.variables, self.echo = variables, echo
         self.rng = random.Random(config.seed)
@@ -157,15 +169,19 @@ class Simulation:
             self.seed_invoices = {i["Id"] for i in qb.query_all("Invoice")}
             self.business = Business(self.rng, ledger, sf, qb, tag=f"{config.seed}")
             for run in range(0, config.runs + config.settle_runs + 1):
-                busy = 0 < run <= config.runs  # run 0 installs; the settle runs at the end are quiet
+                busy = (
+                    0 < run <= config.runs
+                )  # run 0 installs; the settle runs at the end are quiet
                 if run:
                     self.interval(run, busy)
                 if not self.sync(run, busy) and not config.keep_going:
                     break
         result.made = dict(sorted(ledger.made.items()))
         result.tried = sum(ledger.tried.values())
-        result.records = {kind: len(ledger.of(kind)) for kind in
-                          ("qb_customer", "sf_account", "opportunity", "qb_invoice", "qb_item")}
+        result.records = {
+            kind: len(ledger.of(kind))
+            for kind in ("qb_customer", "sf_account", "opportunity", "qb_invoice", "qb_item")
+        }
         result.wall_seconds = round(time.perf_counter() - started, 1)
         simulated_days = max(result.runs - 1, 1) / config.runs_per_day  # settle runs included
         result.seconds_per_day = round(result.wall_seconds / simulated_days, 1)
@@ -178,7 +194,9 @@ class Simulation:
         for _ in range(self.config.hours_per_run):
             actions = self.rng.randint(0, round(2 * self.config.actions_per_hour)) if busy else 0
             self.business.hour(run, clock_now(self.admin), actions)
-            self.worker.follow(self.admin.set_clock("quickbooks", advance_seconds=HOUR.total_seconds()))
+            self.worker.follow(
+                self.admin.set_clock("quickbooks", advance_seconds=HOUR.total_seconds())
+            )
 
     def sync(self, run: int, busy: bool) -> bool:
         """Run ``run`` of sfqb_sync with its faults, then every check. False on a violation."""
@@ -205,19 +223,28 @@ class Simulation:
         if str(dag_run.state) != "success":
             result.failed_runs += 1
             if not hit:
-                violations.append(Violation(run, "run failed without a fault", dag_run.run_id,
-                                            json.dumps({k: str(v) for k, v in states.items()
-                                                        if str(v) != "success"})))
-        violations += watermark_violations(run, before, watermarks(self.variables), upper, failed_areas(states))
+                violations.append(
+                    Violation(
+                        run,
+                        "run failed without a fault",
+                        dag_run.run_id,
+                        json.dumps({k: str(v) for k, v in states.items() if str(v) != "success"}),
+                    )
+                )
+        violations += watermark_violations(
+            run, before, watermarks(self.variables), upper, failed_areas(states)
+        )
         found, stats = check(run, ledger, *self.hooks(), self.seed_invoices, upper)
         violations += found
         result.on_time += stats["on_time"]
         result.late += stats["late"]
         result.reconciliation = stats["reconciliation"]
         result.recon_pending += [str(v) for v in stats["recon_pending"]]
-        self.echo(f"sim: run {run}/{config.runs + config.settle_runs} at {upper:%Y-%m-%d %H:%M} "
-                  f"{dag_run.state}: {result.run_seconds[-1]} s, faults {[f['kind'] for f in hit] or '-'}, "
-                  f"pending {stats['pending']}, late {stats['late']}, violations {len(violations)}")
+        self.echo(
+            f"sim: run {run}/{config.runs + config.settle_runs} at {upper:%Y-%m-%d %H:%M} "
+            f"{dag_run.state}: {result.run_seconds[-1]} s, faults {[f['kind'] for f in hit] or '-'}, "
+            f"pending {stats['pending']}, late {stats['late']}, violations {len(violations)}"
+        )
         for violation in violations[:10]:
             self.echo(f"sim:   {violation}")
         if not violations:
@@ -225,12 +252,20 @@ class Simulation:
         result.violations += [str(v) for v in violations]
         if result.first_broken_run is None:
             result.first_broken_run = run
-        result.history |= {v.key: ledger.history_of(v.key) for v in violations if v.key in ledger.known_keys()}
+        result.history |= {
+            v.key: ledger.history_of(v.key) for v in violations if v.key in ledger.known_keys()
+        }
         return False
 
 
-def simulate(config: Config, admin, run_dag: Callable, hooks: Callable, variables,
-             echo: Callable[[str], None] = print) -> Result:
+def simulate(
+    config: Config,
+    admin,
+    run_dag: Callable,
+    hooks: Callable,
+    variables,
+    echo: Callable[[str], None] = print,
+) -> Result:
     """Play ``config`` against the sandbox behind ``admin``.
 
     Args:
@@ -260,8 +295,10 @@ def report(result: Result, config: Config) -> str:
         f"  invariant violations: {len(result.violations)}",
     ]
     if result.violations:
-        lines.append(f"  FIRST BROKEN RUN: {result.first_broken_run} (seed {config.seed}); replay: "
-                     f"{config.replay()}")
+        lines.append(
+            f"  FIRST BROKEN RUN: {result.first_broken_run} (seed {config.seed}); replay: "
+            f"{config.replay()}"
+        )
         lines += [f"    {v}" for v in result.violations[:30]]
         for key, events in result.history.items():
             lines.append(f"  what the simulation did to {key}: " + "; ".join(events))

@@ -36,7 +36,13 @@ AIRFLOW_SERVICES = {
     "airflow-triggerer": "triggerer",
 }
 # Every container that runs Airflow code (tasks, parsing, CLI): they must agree on config.
-AIRFLOW_CONTAINERS = (*AIRFLOW_SERVICES, "airflow-init", "airflow-cli", "flower", "airflow-init-sandbox")
+AIRFLOW_CONTAINERS = (
+    *AIRFLOW_SERVICES,
+    "airflow-init",
+    "airflow-cli",
+    "flower",
+    "airflow-init-sandbox",
+)
 
 
 def _compose() -> dict:
@@ -90,10 +96,19 @@ def test_given_compose_file_when_parsed_then_official_airflow3_services_and_sand
     """Issue 2: the official Airflow 3 topology (postgres, redis, api-server, scheduler,
     dag-processor, celery worker, triggerer, init, flower) plus the sandbox service."""
     services = _compose()["services"]
-    expected = {"postgres", "redis", *AIRFLOW_SERVICES, "airflow-init", "flower", "sandbox",
-                "airflow-init-sandbox"}
+    expected = {
+        "postgres",
+        "redis",
+        *AIRFLOW_SERVICES,
+        "airflow-init",
+        "flower",
+        "sandbox",
+        "airflow-init-sandbox",
+    }
     assert expected <= set(services)
-    assert services["postgres"]["image"] == "postgres:15"  # the major version make test-distributed runs
+    assert (
+        services["postgres"]["image"] == "postgres:15"
+    )  # the major version make test-distributed runs
     assert services["redis"]["image"].startswith("redis:")
     for name, command in AIRFLOW_SERVICES.items():
         assert services[name]["command"] == command, name
@@ -112,8 +127,14 @@ def test_given_compose_file_when_parsed_then_every_airflow_container_runs_celery
         assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
         assert "postgresql+psycopg2://" in env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], name
         assert "db+postgresql://" in env["AIRFLOW__CELERY__RESULT_BACKEND"], name
-        assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://") and "@redis:6379" in env["AIRFLOW__CELERY__BROKER_URL"]
-        assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
+        assert (
+            env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://")
+            and "@redis:6379" in env["AIRFLOW__CELERY__BROKER_URL"]
+        )
+        assert (
+            env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"]
+            == "http://airflow-apiserver:8080/execution/"
+        )
         assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "false"
         images.add(services[name]["image"])
         assert services[name]["build"] == ".", name
@@ -129,17 +150,29 @@ def test_given_compose_file_when_parsed_then_secrets_are_shared_through_one_anch
     folder each one mounts; none sets them directly (that would win over the files) and the
     file holds no default for them."""
     services = _compose()["services"]
-    for key in ("AIRFLOW__API_AUTH__JWT_SECRET_CMD", "AIRFLOW__CORE__FERNET_KEY_CMD", "AIRFLOW__CORE__AUTH_MANAGER"):
+    for key in (
+        "AIRFLOW__API_AUTH__JWT_SECRET_CMD",
+        "AIRFLOW__CORE__FERNET_KEY_CMD",
+        "AIRFLOW__CORE__AUTH_MANAGER",
+    ):
         values = {services[name]["environment"][key] for name in AIRFLOW_CONTAINERS}
         assert len(values) == 1, (key, values)
     env = services["airflow-worker"]["environment"]
     assert env["AIRFLOW__CORE__FERNET_KEY_CMD"] == "cat /opt/airflow/config/secrets/fernet_key"
     assert env["AIRFLOW__API_AUTH__JWT_SECRET_CMD"] == "cat /opt/airflow/config/secrets/jwt_secret"
     for name in AIRFLOW_CONTAINERS:
-        assert not {"AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API_AUTH__JWT_SECRET"} & set(services[name]["environment"])
-        assert _mount_targets(services[name])["/opt/airflow/config"] == "${AIRFLOW_PROJ_DIR:-.}/config", name
-    values = [str(v) for service in services.values() for v in (service.get("environment") or {}).values()]
-    assert not [v for v in values if "change-me" in v or v == "${_AIRFLOW_WWW_USER_PASSWORD:-airflow}"]
+        assert not {"AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API_AUTH__JWT_SECRET"} & set(
+            services[name]["environment"]
+        )
+        assert (
+            _mount_targets(services[name])["/opt/airflow/config"] == "${AIRFLOW_PROJ_DIR:-.}/config"
+        ), name
+    values = [
+        str(v) for service in services.values() for v in (service.get("environment") or {}).values()
+    ]
+    assert not [
+        v for v in values if "change-me" in v or v == "${_AIRFLOW_WWW_USER_PASSWORD:-airflow}"
+    ]
 
 
 def _init_secrets_script() -> str:
@@ -151,12 +184,19 @@ def _init_secrets_script() -> str:
 def _first_start(sources: Path, **env: str) -> subprocess.CompletedProcess:
     script = _init_secrets_script().replace("/sources/", f"{sources}/")
     base = {"_AIRFLOW_WWW_USER_USERNAME": "airflow", "PATH": "/usr/bin:/bin"}
-    return subprocess.run([sys.executable, "-c", script], env={**base, **env}, capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @pytest.mark.unit
-def test_given_no_secret_in_env_when_airflow_init_runs_then_it_generates_them_once_and_keeps_them(tmp_path):
+def test_given_no_secret_in_env_when_airflow_init_runs_then_it_generates_them_once_and_keeps_them(
+    tmp_path,
+):
     """R-OPS-4: the shipped deployment never runs with a default secret nor without a Fernet key:
     the first start generates a Fernet key, a JWT secret and the UI password (files readable by
     their owner only); a later start keeps them; nothing secret is printed."""
@@ -175,7 +215,9 @@ def test_given_no_secret_in_env_when_airflow_init_runs_then_it_generates_them_on
     for path in (secrets_dir / "fernet_key", secrets_dir / "jwt_secret", passwords):
         assert path.stat().st_mode & 0o077 == 0, path
     assert "generated" in first.stdout
-    assert not {fernet_key, jwt_secret, password} & set(re.findall(r"[\w=-]{16,}", first.stdout + first.stderr))
+    assert not {fernet_key, jwt_secret, password} & set(
+        re.findall(r"[\w=-]{16,}", first.stdout + first.stderr)
+    )
     again = _first_start(tmp_path)
     assert again.returncode == 0, again.stderr
     assert (secrets_dir / "fernet_key").read_text() == fernet_key
@@ -187,14 +229,22 @@ def test_given_no_secret_in_env_when_airflow_init_runs_then_it_generates_them_on
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize(("variable", "value", "says"), [
-    ("AIRFLOW_JWT_SECRET", "change-me-to-a-long-random-string-please-now", "AIRFLOW_JWT_SECRET"),
-    ("AIRFLOW_JWT_SECRET", "short", "AIRFLOW_JWT_SECRET"),
-    ("AIRFLOW_FERNET_KEY", "not-a-key", "AIRFLOW_FERNET_KEY"),
-    ("_AIRFLOW_WWW_USER_PASSWORD", "airflow", "_AIRFLOW_WWW_USER_PASSWORD"),
-])
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        (
+            "AIRFLOW_JWT_SECRET",
+            "change-me-to-a-long-random-string-please-now",
+            "AIRFLOW_JWT_SECRET",
+        ),
+        ("AIRFLOW_JWT_SECRET", "short", "AIRFLOW_JWT_SECRET"),
+        ("AIRFLOW_FERNET_KEY", "not-a-key", "AIRFLOW_FERNET_KEY"),
+        ("_AIRFLOW_WWW_USER_PASSWORD", "airflow", "_AIRFLOW_WWW_USER_PASSWORD"),
+    ],
+)
 def test_given_a_default_or_malformed_secret_in_env_when_airflow_init_runs_then_it_refuses_to_start(
-        tmp_path, variable, value, says):
+    tmp_path, variable, value, says
+):
     """R-OPS-4: a placeholder or malformed secret in .env stops the start (every service waits
     for airflow-init), with a message naming the variable, never its value."""
     (tmp_path / "config").mkdir()
@@ -204,7 +254,9 @@ def test_given_a_default_or_malformed_secret_in_env_when_airflow_init_runs_then_
 
 
 @pytest.mark.unit
-def test_given_a_fernet_key_in_env_when_it_rotates_then_only_a_key_sharing_one_with_the_stored_is_taken(tmp_path):
+def test_given_a_fernet_key_in_env_when_it_rotates_then_only_a_key_sharing_one_with_the_stored_is_taken(
+    tmp_path,
+):
     """R-OPS-4 (rotation, docs/multi-machine.md): the stored data stays readable: a .env key
     list that shares a key with the one in use is taken (``new,old``, then ``new``); one that
     shares none stops the start. A new JWT secret from .env is taken as it is."""
@@ -228,7 +280,9 @@ def test_given_a_fernet_key_in_env_when_it_rotates_then_only_a_key_sharing_one_w
 
 
 @pytest.mark.unit
-def test_given_secrets_stored_before_a_fernet_key_when_airflow_init_runs_then_they_are_encrypted(tmp_path):
+def test_given_secrets_stored_before_a_fernet_key_when_airflow_init_runs_then_they_are_encrypted(
+    tmp_path,
+):
     """R-OPS-4: a deployment upgraded from one without a Fernet key had its connections and
     Variables in plain text; airflow-init's last step encrypts them with the key now in use."""
     from cryptography.fernet import Fernet
@@ -249,17 +303,28 @@ with create_session() as session:
                            extra='{"refresh_token": "RT1-plain-refresh-token"}'))
 Variable.set("sfqb.quickbooks_default.token_state", "plain-token-state-value")
 """
-    plain = subprocess.run([sys.executable, "-c", setup], env={**env, "AIRFLOW__CORE__FERNET_KEY": ""},
-                           capture_output=True, text=True, timeout=300)
+    plain = subprocess.run(
+        [sys.executable, "-c", setup],
+        env={**env, "AIRFLOW__CORE__FERNET_KEY": ""},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert plain.returncode == 0, plain.stderr[-2000:]
-    done = subprocess.run([sys.executable, "-c", encrypt], env={**env, "AIRFLOW__CORE__FERNET_KEY": key},
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", encrypt],
+        env={**env, "AIRFLOW__CORE__FERNET_KEY": key},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     import sqlite3
 
     with contextlib.closing(sqlite3.connect(tmp_path / "airflow.db")) as conn:
         password, extra, is_enc, is_extra_enc = conn.execute(
-            "SELECT password, extra, is_encrypted, is_extra_encrypted FROM connection WHERE conn_id='qb'").fetchone()
+            "SELECT password, extra, is_encrypted, is_extra_encrypted FROM connection WHERE conn_id='qb'"
+        ).fetchone()
         val, val_enc = conn.execute("SELECT val, is_encrypted FROM variable").fetchone()
     assert is_enc and is_extra_enc and val_enc
     fernet = Fernet(key.encode())
@@ -282,11 +347,15 @@ def test_given_compose_file_when_parsed_then_dags_plugins_include_and_shared_vol
         assert mounts["/opt/sfqb/include"] == "${AIRFLOW_PROJ_DIR:-.}/include", name
         assert mounts["/opt/airflow/xcom"] == "xcom-data", name
         assert mounts["/opt/airflow/qbo-limits"] == "qbo-limits", name
-        assert services[name]["environment"]["SFQB_QBO_LIMITER_DIR"] == "/opt/airflow/qbo-limits", name
+        assert services[name]["environment"]["SFQB_QBO_LIMITER_DIR"] == "/opt/airflow/qbo-limits", (
+            name
+        )
         assert mounts["/opt/sandbox"] == "sandbox-data", name
         assert _mount_modes(services[name])["/opt/sandbox"] == "ro", name
     assert _mount_targets(services["sandbox"]) == {"/opt/sandbox": "sandbox-data"}
-    assert {"postgres-db-volume", "xcom-data", "qbo-limits", "sandbox-data"} <= set(_compose()["volumes"])
+    assert {"postgres-db-volume", "xcom-data", "qbo-limits", "sandbox-data"} <= set(
+        _compose()["volumes"]
+    )
     init = _mount_targets(services["airflow-init"])
     assert init["/opt/airflow/qbo-limits"] == "qbo-limits"  # chowned there for the airflow user
     assert "/opt/airflow/qbo-limits" in " ".join(services["airflow-init"]["command"])
@@ -301,7 +370,9 @@ def test_given_compose_file_when_parsed_then_xcom_goes_to_object_storage_on_the_
     env = _compose()["services"]["airflow-worker"]["environment"]
     backend = env["AIRFLOW__CORE__XCOM_BACKEND"]
     assert backend == "airflow.providers.common.io.xcom.backend.XComObjectStorageBackend"
-    assert env["AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_PATH"].endswith(":-file:///opt/airflow/xcom}")
+    assert env["AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_PATH"].endswith(
+        ":-file:///opt/airflow/xcom}"
+    )
     assert re.fullmatch(r"\$\{\w+:-\d+\}", env["AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_THRESHOLD"])
     module, _, cls = backend.rpartition(".")
     assert hasattr(__import__(module, fromlist=[cls]), cls)
@@ -309,7 +380,9 @@ def test_given_compose_file_when_parsed_then_xcom_goes_to_object_storage_on_the_
 
 
 @pytest.mark.unit
-def test_given_xcom_env_names_when_airflow_reads_them_then_the_common_io_section_takes_them(monkeypatch):
+def test_given_xcom_env_names_when_airflow_reads_them_then_the_common_io_section_takes_them(
+    monkeypatch,
+):
     """Issue 2: `[common.io]` has a dot; the compose file's AIRFLOW__COMMON_IO__* names must be
     the ones Airflow's config looks up, or the backend would silently keep XCom in the DB."""
     from airflow.configuration import conf
@@ -333,13 +406,17 @@ def test_given_compose_file_when_parsed_then_services_have_healthchecks_and_wait
         assert depends["airflow-init"] == {"condition": "service_completed_successfully"}, name
         assert depends["postgres"] == {"condition": "service_healthy"}, name
         assert depends["redis"] == {"condition": "service_healthy"}, name
-    assert services["airflow-worker"]["depends_on"]["airflow-apiserver"] == {"condition": "service_healthy"}
+    assert services["airflow-worker"]["depends_on"]["airflow-apiserver"] == {
+        "condition": "service_healthy"
+    }
     assert services["airflow-worker"]["environment"]["DUMB_INIT_SETSID"] == "0"
     assert "airflow-init" not in services["airflow-init"].get("depends_on", {})
 
 
 @pytest.mark.unit
-def test_given_init_service_when_parsed_then_it_migrates_and_creates_the_pools_the_tasks_use(tmp_path):
+def test_given_init_service_when_parsed_then_it_migrates_and_creates_the_pools_the_tasks_use(
+    tmp_path,
+):
     """Issue 2 / R-OPS: airflow-init migrates the DB and imports sfqb's pools. The embedded pool
     script runs here against airflow_settings.yaml and yields `airflow pools import` JSON that
     names every pool a task asks for."""
@@ -351,7 +428,9 @@ def test_given_init_service_when_parsed_then_it_migrates_and_creates_the_pools_t
     assert "airflow pools import /tmp/pools.json" in script
     pool_script = script.split("/entrypoint python - <<'PY'\n", 1)[1].split("\nPY\n", 1)[0]
     out = tmp_path / "pools.json"
-    pool_script = pool_script.replace("/opt/sfqb/airflow_settings.yaml", str(ROOT / "airflow_settings.yaml"))
+    pool_script = pool_script.replace(
+        "/opt/sfqb/airflow_settings.yaml", str(ROOT / "airflow_settings.yaml")
+    )
     pool_script = pool_script.replace("/tmp/pools.json", str(out))
     subprocess.run([sys.executable, "-c", pool_script], check=True, timeout=60)
     pools = json.loads(out.read_text())
@@ -359,8 +438,12 @@ def test_given_init_service_when_parsed_then_it_migrates_and_creates_the_pools_t
 
     bag = DagBag(dag_folder=str(ROOT / "dags"))
     used = {task.pool for dag in bag.dags.values() for task in dag.tasks} - {"default_pool"}
-    named = set(re.findall(r"pool=\"(\w+)\"", "".join(
-        path.read_text() for path in (ROOT / "include" / "sfqb").rglob("*.py"))))
+    named = set(
+        re.findall(
+            r"pool=\"(\w+)\"",
+            "".join(path.read_text() for path in (ROOT / "include" / "sfqb").rglob("*.py")),
+        )
+    )
     assert named, "no sfqb task names a pool any more: revisit this test"
     assert used | named <= set(pools)
     for spec in pools.values():
@@ -386,7 +469,9 @@ def test_given_sandbox_profile_when_parsed_then_sandbox_advertises_its_service_n
     assert importer["depends_on"]["sandbox"] == {"condition": "service_healthy"}
     assert importer["depends_on"]["airflow-init"] == {"condition": "service_completed_successfully"}
     script = importer["command"][-1]
-    assert "python -m sfqb_sandbox airflow-connections --data-dir /opt/sandbox > /tmp/c.json" in script
+    assert (
+        "python -m sfqb_sandbox airflow-connections --data-dir /opt/sandbox > /tmp/c.json" in script
+    )
     assert "airflow connections import --overwrite /tmp/c.json" in script
     for name, service in services.items():
         if "sandbox" not in service.get("profiles", []):
@@ -407,20 +492,28 @@ def test_given_env_example_when_read_then_it_defines_what_compose_needs_and_the_
     assert env["SFQB_CA_BUNDLE"] == "/opt/sandbox/tls/ca-bundle.pem"
     worker_env = _compose()["services"]["airflow-worker"]["environment"]
     assert worker_env["REQUESTS_CA_BUNDLE"] == "${SFQB_CA_BUNDLE:-}"
-    assert "CURL_CA_BUNDLE" not in worker_env and "PYTHONHTTPSVERIFY" not in COMPOSE_FILE.read_text()
+    assert (
+        "CURL_CA_BUNDLE" not in worker_env and "PYTHONHTTPSVERIFY" not in COMPOSE_FILE.read_text()
+    )
     assert ".env" in (ROOT / ".gitignore").read_text().split()
 
 
 @pytest.mark.unit
-def test_given_no_sandbox_when_ca_bundle_variable_is_empty_then_requests_keeps_its_default_trust(monkeypatch):
+def test_given_no_sandbox_when_ca_bundle_variable_is_empty_then_requests_keeps_its_default_trust(
+    monkeypatch,
+):
     """Issue 2: without the sandbox profile REQUESTS_CA_BUNDLE is set but empty; requests must
     then verify against its usual CAs (an unset-looking value, not a missing file)."""
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "")
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
-    settings = requests.Session().merge_environment_settings("https://example.invalid", {}, None, None, None)
+    settings = requests.Session().merge_environment_settings(
+        "https://example.invalid", {}, None, None, None
+    )
     assert settings["verify"] is True
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/opt/sandbox/tls/ca-bundle.pem")
-    settings = requests.Session().merge_environment_settings("https://example.invalid", {}, None, None, None)
+    settings = requests.Session().merge_environment_settings(
+        "https://example.invalid", {}, None, None, None
+    )
     assert settings["verify"] == "/opt/sandbox/tls/ca-bundle.pem"
 
 
@@ -438,11 +531,20 @@ def test_given_dockerfile_when_read_then_it_builds_on_airflow_332_python311_with
     assert froms == ["apache/airflow:3.3.2-python3.11"]
     pins = _requirement_pins()
     assert pins["apache-airflow"] == "3.3.2"
-    assert {"apache-airflow-providers-celery", "apache-airflow-providers-postgres", "psycopg2-binary"} <= set(pins)
+    assert {
+        "apache-airflow-providers-celery",
+        "apache-airflow-providers-postgres",
+        "psycopg2-binary",
+    } <= set(pins)
     assert sys.version_info[:2] == (3, 11)
-    assert re.search(r"-r /opt/sfqb/requirements\.txt --constraint /opt/sfqb/constraints\.txt", text)
-    assert all('"apache-airflow==${AIRFLOW_VERSION}"' in line
-               for line in text.splitlines() if line.startswith("RUN pip install") and "--no-deps" not in line)
+    assert re.search(
+        r"-r /opt/sfqb/requirements\.txt --constraint /opt/sfqb/constraints\.txt", text
+    )
+    assert all(
+        '"apache-airflow==${AIRFLOW_VERSION}"' in line
+        for line in text.splitlines()
+        if line.startswith("RUN pip install") and "--no-deps" not in line
+    )
     assert "COPY --chown=airflow:0 include /opt/sfqb/include" in text
     assert "pip install --no-cache-dir --no-deps -e /opt/sfqb" in text
     assert "COPY --chown=airflow:0 dags /opt/airflow/dags" in text
@@ -451,7 +553,9 @@ def test_given_dockerfile_when_read_then_it_builds_on_airflow_332_python311_with
 
 
 @pytest.mark.unit
-def test_given_compose_environment_when_mapped_for_local_processes_then_the_distributed_test_runs_it(tmp_path):
+def test_given_compose_environment_when_mapped_for_local_processes_then_the_distributed_test_runs_it(
+    tmp_path,
+):
     """Issue 16: tests/distributed runs docker-compose.yaml's x-airflow-common environment
     itself, with only the services' addresses and container paths mapped to local ones; every
     one of them is mapped, and the executor, broker, result backend and XCom settings survive."""
@@ -466,20 +570,37 @@ def test_given_compose_environment_when_mapped_for_local_processes_then_the_dist
     cluster.admin = SimpleNamespace(connections={"ca_bundle": str(tmp_path / "ca.pem")})
     env = cluster._airflow_env()
     assert env["AIRFLOW__CORE__EXECUTOR"] == compose["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
-    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == "postgresql+psycopg2://airflow:airflow@127.0.0.1:5001/airflow"
-    assert env["AIRFLOW__CELERY__RESULT_BACKEND"] == "db+postgresql://airflow:airflow@127.0.0.1:5001/airflow"
+    assert (
+        env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+        == "postgresql+psycopg2://airflow:airflow@127.0.0.1:5001/airflow"
+    )
+    assert (
+        env["AIRFLOW__CELERY__RESULT_BACKEND"]
+        == "db+postgresql://airflow:airflow@127.0.0.1:5001/airflow"
+    )
     assert env["AIRFLOW__CELERY__BROKER_URL"] == "redis://:@127.0.0.1:5002/0"
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:5003/execution/"
     assert env["AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_PATH"] == f"file://{tmp_path / 'xcom'}"
     assert env["SFQB_QBO_LIMITER_DIR"] == str(tmp_path / "qbo-limits")
-    unchanged = set(compose) - {"SFQB_QBO_LIMITER_DIR", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CELERY__RESULT_BACKEND",
-                                "AIRFLOW__CELERY__BROKER_URL", "AIRFLOW__CORE__EXECUTION_API_SERVER_URL",
-                                "AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_PATH", "AIRFLOW_CONFIG",
-                                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE", "AIRFLOW__CORE__FERNET_KEY_CMD",
-                                "AIRFLOW__API_AUTH__JWT_SECRET_CMD", "REQUESTS_CA_BUNDLE"}
+    unchanged = set(compose) - {
+        "SFQB_QBO_LIMITER_DIR",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+        "AIRFLOW__CELERY__RESULT_BACKEND",
+        "AIRFLOW__CELERY__BROKER_URL",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL",
+        "AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_PATH",
+        "AIRFLOW_CONFIG",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE",
+        "AIRFLOW__CORE__FERNET_KEY_CMD",
+        "AIRFLOW__API_AUTH__JWT_SECRET_CMD",
+        "REQUESTS_CA_BUNDLE",
+    }
     assert {k: env[k] for k in unchanged} == {k: compose[k] for k in unchanged}
     assert {"AIRFLOW__CELERY__WORKER_CONCURRENCY", "AIRFLOW__CORE__XCOM_BACKEND"} <= unchanged
-    assert env["AIRFLOW__CORE__FERNET_KEY_CMD"] == f"cat {tmp_path / 'config' / 'secrets' / 'fernet_key'}"
+    assert (
+        env["AIRFLOW__CORE__FERNET_KEY_CMD"]
+        == f"cat {tmp_path / 'config' / 'secrets' / 'fernet_key'}"
+    )
     assert (tmp_path / "config" / "secrets" / "fernet_key").read_text() == cluster.fernet_key
     assert (tmp_path / "config" / "secrets" / "jwt_secret").read_text() == cluster.jwt_secret
 
@@ -507,16 +628,22 @@ def test_given_requirements_when_compared_with_constraints_then_every_pin_appear
 def test_given_dockerfile_copies_when_checked_then_sources_are_tracked_and_not_docker_ignored():
     """Issue 2: every COPY source is in git (a fresh clone can build) and not excluded by
     .dockerignore; the heavy local folders are excluded from the build context."""
-    ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
-               if line.strip() and not line.startswith("#")}
-    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
-                             check=True).stdout.split()
+    ignored = {
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
     sources = []
     for line in DOCKERFILE.read_text().splitlines():
         if line.startswith("COPY "):
             parts = [p for p in line.split()[1:] if not p.startswith("--")]
             sources += parts[:-1]
-    assert {"requirements.txt", "constraints.txt", "include", "dags", "pyproject.toml"} <= set(sources)
+    assert {"requirements.txt", "constraints.txt", "include", "dags", "pyproject.toml"} <= set(
+        sources
+    )
     for source in sources:
         assert source not in ignored, source
         assert any(path == source or path.startswith(source + "/") for path in tracked), source
@@ -530,15 +657,22 @@ def test_given_docker_compose_binary_when_config_runs_then_the_file_is_valid():
     engine, with the example .env and with the sandbox profile's values resolved."""
     binary = shutil.which("docker-compose")
     if binary is None:
-        pytest.skip("docker-compose is not installed (apt-get install docker-compose); "
-                    "the structural checks above still ran")
+        pytest.skip(
+            "docker-compose is not installed (apt-get install docker-compose); "
+            "the structural checks above still ran"
+        )
     base = [binary, "--env-file", str(ENV_EXAMPLE), "-f", str(COMPOSE_FILE)]
-    quiet = subprocess.run([*base, "config", "-q"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    quiet = subprocess.run(
+        [*base, "config", "-q"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert quiet.returncode == 0, quiet.stderr
     full = subprocess.run([*base, "config"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert full.returncode == 0, full.stderr
     resolved = yaml.safe_load(full.stdout)["services"]
-    assert resolved["airflow-worker"]["environment"]["REQUESTS_CA_BUNDLE"] == "/opt/sandbox/tls/ca-bundle.pem"
+    assert (
+        resolved["airflow-worker"]["environment"]["REQUESTS_CA_BUNDLE"]
+        == "/opt/sandbox/tls/ca-bundle.pem"
+    )
     assert resolved["airflow-worker"]["user"] == "50000:0"
     assert resolved["sandbox"]["ports"][0]["published"] in (8443, "8443")
 
@@ -561,7 +695,9 @@ def test_given_extra_names_when_tls_is_ensured_then_the_server_certificate_names
     files = ensure_tls(tmp_path, extra_names=["sandbox", "10.1.2.3", "0.0.0.0"])
     assert _sans(files.server_cert) == {"localhost", "127.0.0.1", "::1", "sandbox", "10.1.2.3"}
     cert = x509.load_pem_x509_certificate(files.server_cert.read_bytes())
-    ip_names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(x509.IPAddress)
+    ip_names = cert.extensions.get_extension_for_class(
+        x509.SubjectAlternativeName
+    ).value.get_values_for_type(x509.IPAddress)
     assert {str(ip) for ip in ip_names} == {"127.0.0.1", "::1", "10.1.2.3"}
     ca = x509.load_pem_x509_certificate(files.ca_cert.read_bytes())
     cert.verify_directly_issued_by(ca)
@@ -569,7 +705,9 @@ def test_given_extra_names_when_tls_is_ensured_then_the_server_certificate_names
 
 
 @pytest.mark.unit
-def test_given_existing_tls_when_names_change_then_only_the_server_certificate_is_reissued(tmp_path):
+def test_given_existing_tls_when_names_change_then_only_the_server_certificate_is_reissued(
+    tmp_path,
+):
     """Issue 2: a data directory made by the old code (or another advertised host) gets a new
     server certificate by the SAME CA, so clients holding the bundle keep trusting it; with
     unchanged names nothing is rewritten."""
@@ -586,11 +724,14 @@ def test_given_existing_tls_when_names_change_then_only_the_server_certificate_i
     assert moved.server_cert.read_bytes() != cert_before
     assert "sandbox" in _sans(moved.server_cert)
     x509.load_pem_x509_certificate(moved.server_cert.read_bytes()).verify_directly_issued_by(
-        x509.load_pem_x509_certificate(ca_before))
+        x509.load_pem_x509_certificate(ca_before)
+    )
 
 
 @pytest.mark.unit
-def test_given_serve_arguments_when_parsed_then_advertise_host_reaches_the_runner(monkeypatch, tmp_path):
+def test_given_serve_arguments_when_parsed_then_advertise_host_reaches_the_runner(
+    monkeypatch, tmp_path
+):
     """Issue 2: `serve --host 0.0.0.0 --advertise-host sandbox --salesforce-port 8443
     --quickbooks-port 8444` reaches serve() as given; without it the default stays the bound
     host (127.0.0.1 for a wildcard bind), as before."""
@@ -603,8 +744,19 @@ def test_given_serve_arguments_when_parsed_then_advertise_host_reaches_the_runne
         calls.append((data_dir, kwargs))
 
     monkeypatch.setattr(cli, "serve", fake_serve)
-    argv = ["serve", "--data-dir", str(tmp_path), "--host", "0.0.0.0", "--advertise-host", "sandbox",
-            "--salesforce-port", "8443", "--quickbooks-port", "8444"]
+    argv = [
+        "serve",
+        "--data-dir",
+        str(tmp_path),
+        "--host",
+        "0.0.0.0",
+        "--advertise-host",
+        "sandbox",
+        "--salesforce-port",
+        "8443",
+        "--quickbooks-port",
+        "8444",
+    ]
     assert cli.main(argv) == 0
     data_dir, kwargs = calls[0]
     assert data_dir == tmp_path
@@ -618,14 +770,18 @@ def test_given_serve_arguments_when_parsed_then_advertise_host_reaches_the_runne
 
 
 @pytest.mark.sandbox
-def test_given_sandbox_bound_to_all_interfaces_when_started_with_advertise_host_then_clients_verify_tls_by_that_name(tmp_path):
+def test_given_sandbox_bound_to_all_interfaces_when_started_with_advertise_host_then_clients_verify_tls_by_that_name(
+    tmp_path,
+):
     """Issue 2: what compose does, on loopback: bind 0.0.0.0, advertise 127.0.0.2 (not in the
     default SANs; Linux routes all of 127/8 to loopback). connections.json names it and a client
     verifying TLS with the sandbox bundle reaches the admin surface through it."""
     from sfqb_sandbox.admin_client import SandboxProcess
 
-    process = SandboxProcess(tmp_path / "sb", extra_args=["--only", "quickbooks", "--host", "0.0.0.0",
-                                                          "--advertise-host", "127.0.0.2"])
+    process = SandboxProcess(
+        tmp_path / "sb",
+        extra_args=["--only", "quickbooks", "--host", "0.0.0.0", "--advertise-host", "127.0.0.2"],
+    )
     admin = process.start()
     try:
         info = admin.connections["quickbooks"]
@@ -634,7 +790,9 @@ def test_given_sandbox_bound_to_all_interfaces_when_started_with_advertise_host_
         assert "127.0.0.2" in _sans(tmp_path / "sb" / "tls" / "server.pem")
         session = requests.Session()
         session.trust_env = False
-        response = session.get(f"{info['admin_url']}/health", verify=admin.connections["ca_bundle"], timeout=30)
+        response = session.get(
+            f"{info['admin_url']}/health", verify=admin.connections["ca_bundle"], timeout=30
+        )
         assert response.status_code == 200
     finally:
         process.stop()

@@ -89,11 +89,19 @@ def test_given_a_task_returning_a_dict_when_parsed_then_its_result_is_one_xcom(d
 
 
 # Tasks that neither read nor write Salesforce or QuickBooks, so they do not hold the lease.
-OUTSIDE_THE_LEASE = {"begin_run", "take_lease", "give_back_lease", "summarize_run", "start_migration"}
+OUTSIDE_THE_LEASE = {
+    "begin_run",
+    "take_lease",
+    "give_back_lease",
+    "summarize_run",
+    "start_migration",
+}
 
 
 @pytest.mark.parametrize("dag_id", DAG_IDS)
-def test_given_a_dag_when_parsed_then_every_task_touching_the_systems_runs_inside_the_run_lease(dag_id):
+def test_given_a_dag_when_parsed_then_every_task_touching_the_systems_runs_inside_the_run_lease(
+    dag_id,
+):
     """R-GEN-10: take_lease is the setup and give_back_lease its teardown; every other task
     but begin_run comes after take_lease, every task that reads or writes the systems holds the
     lease (``leased``), and give_back_lease comes after all of them (start_migration excepted:
@@ -108,7 +116,9 @@ def test_given_a_dag_when_parsed_then_every_task_touching_the_systems_runs_insid
         if task.task_id not in ("give_back_lease", "start_migration"):
             assert "give_back_lease" in task.get_flat_relative_ids(upstream=False), task.task_id
         if task.task_id not in OUTSIDE_THE_LEASE:
-            assert getattr(task.python_callable, "sfqb_leased", False), f"{task.task_id} is not leased"
+            assert getattr(task.python_callable, "sfqb_leased", False), (
+                f"{task.task_id} is not leased"
+            )
     if dag_id == "sfqb_sync":
         assert "give_back_lease" in dag.get_task("start_migration").upstream_task_ids
 

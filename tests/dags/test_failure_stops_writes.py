@@ -36,7 +36,9 @@ def after_failure(dag, failed_task_id: str) -> dict[str, str]:
 def writes(task_id: str) -> bool:
     """Tasks that write to Salesforce or QuickBooks, or move the sync state forward."""
     name = task_id.rsplit(".", 1)[-1]
-    return name.startswith(("load_", "commit_", "match_existing_records", "migrate_", "start_migration"))
+    return name.startswith(
+        ("load_", "commit_", "match_existing_records", "migrate_", "start_migration")
+    )
 
 
 def test_given_a_failed_validation_when_the_run_goes_on_then_no_task_that_writes_runs():
@@ -68,7 +70,9 @@ def test_given_a_failed_load_when_the_run_goes_on_then_its_watermark_is_not_comm
         assert {t for t in commits if t in downstream} <= stopped, load
 
 
-def test_given_a_failed_check_when_validate_org_runs_then_the_task_fails_without_retrying(monkeypatch):
+def test_given_a_failed_check_when_validate_org_runs_then_the_task_fails_without_retrying(
+    monkeypatch,
+):
     """R-PRE-5: the org's problems fail the validate_org task at once (no retry can fix an org),
     with the message that names every problem; the wiring above then stops every write."""
     from airflow.sdk.exceptions import AirflowFailException

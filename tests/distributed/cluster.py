@@ -42,7 +42,9 @@ def compose_environment() -> dict[str, str]:
 
     import yaml
 
-    env = yaml.safe_load((ROOT / "docker-compose.yaml").read_text())["x-airflow-common"]["environment"]
+    env = yaml.safe_load((ROOT / "docker-compose.yaml").read_text())["x-airflow-common"][
+        "environment"
+    ]
     return {key: re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", str(value)) for key, value in env.items()}
 
 
@@ -53,11 +55,15 @@ def free_port() -> int:
 
 
 def postgres_bin() -> Path:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
-                   key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0)
+    found = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
+    )
     if not found:
-        raise RuntimeError("no PostgreSQL server binaries under /usr/lib/postgresql: run "
-                           "scripts/install-services.sh (make test-distributed does)")
+        raise RuntimeError(
+            "no PostgreSQL server binaries under /usr/lib/postgresql: run "
+            "scripts/install-services.sh (make test-distributed does)"
+        )
     return found[-1].parent
 
 
@@ -69,7 +75,9 @@ def _wait(what: str, ready, timeout: float, procs: list | None = None) -> None:
                 return
         for proc in procs or []:
             if proc.popen.poll() is not None:
-                raise RuntimeError(f"{proc.name} exited with {proc.popen.returncode} while waiting for {what}")
+                raise RuntimeError(
+                    f"{proc.name} exited with {proc.popen.returncode} while waiting for {what}"
+                )
         if time.monotonic() > deadline:
             raise TimeoutError(f"{what}: not ready after {timeout:.0f} s")
         time.sleep(0.5)
@@ -102,8 +110,9 @@ class Cluster:
 
     def start(self) -> Cluster:
         began = time.monotonic()
-        self.ports = {name: free_port() for name in ("postgres", "redis", "api", "scheduler_health",
-                                                     *WORKERS)}
+        self.ports = {
+            name: free_port() for name in ("postgres", "redis", "api", "scheduler_health", *WORKERS)
+        }
         self.xcom_dir = self.base / "xcom"
         self.xcom_dir.mkdir(parents=True)
         self._start_postgres()
@@ -114,30 +123,63 @@ class Cluster:
         self.env = self._airflow_env()
         self._run("db-migrate", [str(BIN / "airflow"), "db", "migrate"], timeout=300)
         self.timings["db migrate"] = time.monotonic() - began
-        settings = self._spawn("settings", [sys.executable, str(ROOT / "scripts" / "airflow_settings.py"),
-                                            "--sandbox-dir", str(self.sandbox.data_dir)])
+        settings = self._spawn(
+            "settings",
+            [
+                sys.executable,
+                str(ROOT / "scripts" / "airflow_settings.py"),
+                "--sandbox-dir",
+                str(self.sandbox.data_dir),
+            ],
+        )
         settings.service = False
-        self._spawn("api-server", [str(BIN / "airflow"), "api-server", "--port", str(self.ports["api"])])
+        self._spawn(
+            "api-server", [str(BIN / "airflow"), "api-server", "--port", str(self.ports["api"])]
+        )
         self._spawn("scheduler", [str(BIN / "airflow"), "scheduler"])
         self._spawn("dag-processor", [str(BIN / "airflow"), "dag-processor"])
         for name in WORKERS:
-            self._spawn(name, [str(BIN / "airflow"), "celery", "worker", "--celery-hostname", CELERY_NAMES[name]],
-                        worker=name)
+            self._spawn(
+                name,
+                [str(BIN / "airflow"), "celery", "worker", "--celery-hostname", CELERY_NAMES[name]],
+                worker=name,
+            )
         running = [p for p in self.procs if p.service]
-        _wait("api-server", lambda: requests.get(self.url("/api/v2/version"), timeout=5).ok, 300, running)
+        _wait(
+            "api-server",
+            lambda: requests.get(self.url("/api/v2/version"), timeout=5).ok,
+            300,
+            running,
+        )
         self.timings["api-server"] = time.monotonic() - began
-        _wait("scheduler health", lambda: requests.get(
-            f"http://127.0.0.1:{self.ports['scheduler_health']}/health", timeout=5).ok, 300, running)
+        _wait(
+            "scheduler health",
+            lambda: (
+                requests.get(
+                    f"http://127.0.0.1:{self.ports['scheduler_health']}/health", timeout=5
+                ).ok
+            ),
+            300,
+            running,
+        )
         self.timings["scheduler"] = time.monotonic() - began
         if settings.popen.wait(timeout=300) != 0:
             raise RuntimeError("scripts/airflow_settings.py failed")
         self.timings["settings"] = time.monotonic() - began
-        _wait("sfqb_sync parsed", lambda: self.api("GET", "/api/v2/dags/sfqb_sync").ok, 300, running)
+        _wait(
+            "sfqb_sync parsed", lambda: self.api("GET", "/api/v2/dags/sfqb_sync").ok, 300, running
+        )
         self.timings["dag parsed"] = time.monotonic() - began
         for name in WORKERS:
             proc = self.proc(name)
-            _wait(f"{name} ready", lambda p=proc, n=CELERY_NAMES[name]: f"{n} ready." in p.log.read_text(
-                errors="replace"), 300, running)
+            _wait(
+                f"{name} ready",
+                lambda p=proc, n=CELERY_NAMES[name]: (
+                    f"{n} ready." in p.log.read_text(errors="replace")
+                ),
+                300,
+                running,
+            )
         self.timings["workers"] = time.monotonic() - began
         self.timings["ready"] = time.monotonic() - began
         return self
@@ -151,21 +193,80 @@ class Cluster:
             owner = pwd.getpwnam("postgres")
             os.chown(self.pg_dir, owner.pw_uid, owner.pw_gid)
             as_user = ["runuser", "-u", "postgres", "--"]
-        self._run("initdb", [*as_user, str(pg / "initdb"), "-D", str(data), "-U", "airflow", "-A", "trust",
-                             "-E", "UTF8", "--locale=C", "--no-sync"], timeout=120, cwd=self.pg_dir)
-        self._spawn("postgres", [*as_user, str(pg / "postgres"), "-D", str(data), "-p", str(self.ports["postgres"]),
-                                 "-k", str(self.pg_dir), "-c", "listen_addresses=127.0.0.1",
-                                 "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-                                 "-c", "max_connections=200"], cwd=self.pg_dir, airflow=False)
+        self._run(
+            "initdb",
+            [
+                *as_user,
+                str(pg / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "airflow",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ],
+            timeout=120,
+            cwd=self.pg_dir,
+        )
+        self._spawn(
+            "postgres",
+            [
+                *as_user,
+                str(pg / "postgres"),
+                "-D",
+                str(data),
+                "-p",
+                str(self.ports["postgres"]),
+                "-k",
+                str(self.pg_dir),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "max_connections=200",
+            ],
+            cwd=self.pg_dir,
+            airflow=False,
+        )
         self._pg = pg
 
     def _wait_postgres(self) -> None:
         port = str(self.ports["postgres"])
-        _wait("postgres", lambda: subprocess.run(
-            [str(self._pg / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", port, "-U", "airflow"], timeout=10).returncode == 0,
-            60, [self.proc("postgres")])
-        self._run("createdb", [str(self._pg / "createdb"), "-h", "127.0.0.1", "-p", port, "-U", "airflow",
-                               "airflow"], timeout=60)
+        _wait(
+            "postgres",
+            lambda: (
+                subprocess.run(
+                    [
+                        str(self._pg / "pg_isready"),
+                        "-q",
+                        "-h",
+                        "127.0.0.1",
+                        "-p",
+                        port,
+                        "-U",
+                        "airflow",
+                    ],
+                    timeout=10,
+                ).returncode
+                == 0
+            ),
+            60,
+            [self.proc("postgres")],
+        )
+        self._run(
+            "createdb",
+            [str(self._pg / "createdb"), "-h", "127.0.0.1", "-p", port, "-U", "airflow", "airflow"],
+            timeout=60,
+        )
 
     def _start_redis(self) -> None:
         redis = shutil.which("redis-server")
@@ -173,8 +274,24 @@ class Cluster:
             raise RuntimeError("redis-server is not installed: run scripts/install-services.sh")
         folder = self.base / "redis"
         folder.mkdir()
-        self._spawn("redis", [redis, "--port", str(self.ports["redis"]), "--bind", "127.0.0.1", "--save", "",
-                              "--appendonly", "no", "--dir", str(folder)], cwd=folder, airflow=False)
+        self._spawn(
+            "redis",
+            [
+                redis,
+                "--port",
+                str(self.ports["redis"]),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(folder),
+            ],
+            cwd=folder,
+            airflow=False,
+        )
 
     def _start_sandbox(self) -> None:
         from sfqb_sandbox.admin_client import SandboxProcess
@@ -199,7 +316,9 @@ class Cluster:
         compose = compose_environment()
         (self.base / "config").mkdir()
         user = compose["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"].split(":")[0]
-        (self.base / "config" / "simple_auth_manager_passwords.json").write_text(json.dumps({user: PASSWORD}))
+        (self.base / "config" / "simple_auth_manager_passwords.json").write_text(
+            json.dumps({user: PASSWORD})
+        )
         local = {
             "@postgres/": f"@127.0.0.1:{self.ports['postgres']}/",
             "@redis:6379/": f"@127.0.0.1:{self.ports['redis']}/",
@@ -221,10 +340,19 @@ class Cluster:
         (self.base / "config" / "secrets" / "fernet_key").write_text(self.fernet_key)
         (self.base / "config" / "secrets" / "jwt_secret").write_text(self.jwt_secret)
         env["REQUESTS_CA_BUNDLE"] = self.admin.connections["ca_bundle"]  # SFQB_CA_BUNDLE (sandbox)
-        unmapped = {k: v for k, v in env.items() if "/opt/" in v or "@postgres" in v or "@redis" in v}
-        assert not unmapped, f"docker-compose.yaml names something the test does not map: {unmapped}"
-        keep = {k: v for k, v in os.environ.items()
-                if not k.startswith(("AIRFLOW", "SFQB_", "PYTEST", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"))}
+        unmapped = {
+            k: v for k, v in env.items() if "/opt/" in v or "@postgres" in v or "@redis" in v
+        }
+        assert not unmapped, (
+            f"docker-compose.yaml names something the test does not map: {unmapped}"
+        )
+        keep = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(
+                ("AIRFLOW", "SFQB_", "PYTEST", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+            )
+        }
         return {
             **keep,
             **env,
@@ -232,7 +360,9 @@ class Cluster:
             "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
             # one machine, so a free port instead of the container's 8974
-            "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(self.ports["scheduler_health"]),
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(
+                self.ports["scheduler_health"]
+            ),
             # test only: no scheduled (hourly) run next to the triggered ones
             "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "false",
             # test only: every process at DEBUG, so the secrets test searches the most it can log
@@ -247,16 +377,25 @@ class Cluster:
         (home / "tmp").mkdir(parents=True, exist_ok=True)
         env = {**self.env, "AIRFLOW_HOME": str(home / "airflow"), "TMPDIR": str(home / "tmp")}
         if worker:
-            env.update({
-                "SFQB_TEST_WORKER_HOSTNAME": worker,
-                "AIRFLOW__CORE__HOSTNAME_CALLABLE": "worker_hostname.hostname",
-                "PYTHONPATH": str(Path(__file__).parent),
-                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.ports[worker]),
-            })
+            env.update(
+                {
+                    "SFQB_TEST_WORKER_HOSTNAME": worker,
+                    "AIRFLOW__CORE__HOSTNAME_CALLABLE": "worker_hostname.hostname",
+                    "PYTHONPATH": str(Path(__file__).parent),
+                    "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.ports[worker]),
+                }
+            )
         return env, home
 
-    def _spawn(self, name: str, cmd: list[str], *, cwd: Path | None = None, airflow: bool = True,
-               worker: str | None = None) -> Proc:
+    def _spawn(
+        self,
+        name: str,
+        cmd: list[str],
+        *,
+        cwd: Path | None = None,
+        airflow: bool = True,
+        worker: str | None = None,
+    ) -> Proc:
         log = self.base / "logs" / f"{name}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         if airflow:
@@ -264,8 +403,15 @@ class Cluster:
         else:
             env, home = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}, cwd
         with open(log, "ab") as out:
-            popen = subprocess.Popen(cmd, cwd=cwd or home, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
+            popen = subprocess.Popen(
+                cmd,
+                cwd=cwd or home,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         proc = Proc(name, popen, log)
         self.procs.append(proc)
         return proc
@@ -291,18 +437,28 @@ class Cluster:
     def token(self) -> str:
         if self._token is None:
             user = self.env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"].split(":")[0]
-            answer = requests.post(self.url("/auth/token"), json={"username": user, "password": PASSWORD},
-                                   timeout=30)
+            answer = requests.post(
+                self.url("/auth/token"), json={"username": user, "password": PASSWORD}, timeout=30
+            )
             answer.raise_for_status()
             self._token = answer.json()["access_token"]
         return self._token
 
     def api(self, method: str, path: str, **kwargs) -> requests.Response:
-        return requests.request(method, self.url(path), headers={"Authorization": f"Bearer {self.token()}"},
-                                timeout=60, **kwargs)
+        return requests.request(
+            method,
+            self.url(path),
+            headers={"Authorization": f"Bearer {self.token()}"},
+            timeout=60,
+            **kwargs,
+        )
 
     def trigger(self, dag_id: str, conf: dict | None = None) -> str:
-        answer = self.api("POST", f"/api/v2/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf or {}})
+        answer = self.api(
+            "POST",
+            f"/api/v2/dags/{dag_id}/dagRuns",
+            json={"logical_date": None, "conf": conf or {}},
+        )
         assert answer.ok, answer.text
         return answer.json()["dag_run_id"]
 
@@ -314,12 +470,16 @@ class Cluster:
                 return state
             for proc in self.procs:
                 if proc.service and proc.popen.poll() is not None:
-                    raise RuntimeError(f"{proc.name} exited with {proc.popen.returncode} during the run")
+                    raise RuntimeError(
+                        f"{proc.name} exited with {proc.popen.returncode} during the run"
+                    )
             time.sleep(1)
         raise TimeoutError(f"{dag_id} {run_id} did not finish within {timeout} s")
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
-        answer = self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances", params={"limit": 1000})
+        answer = self.api(
+            "GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances", params={"limit": 1000}
+        )
         assert answer.ok, answer.text
         return answer.json()["task_instances"]
 
@@ -334,19 +494,29 @@ class Cluster:
             if ti["state"] == "upstream_failed":
                 continue
             for path in self.task_logs(dag_id, run_id, ti["task_id"]):
-                errors = [line for line in path.read_text(errors="replace").splitlines()
-                          if '"level":"error"' in line or '"level":"critical"' in line]
+                errors = [
+                    line
+                    for line in path.read_text(errors="replace").splitlines()
+                    if '"level":"error"' in line or '"level":"critical"' in line
+                ]
                 out += ["    " + line[:600] for line in errors[:lines]]
         return "\n".join(out)
 
     def task_logs(self, dag_id: str, run_id: str, task_id: str) -> list[Path]:
-        return sorted(p for worker in WORKERS
-                      for p in (self.base / worker / "airflow" / "logs").rglob("*.log")
-                      if f"dag_id={dag_id}" in str(p) and f"run_id={run_id}" in str(p)
-                      and f"task_id={task_id}" in str(p))
+        return sorted(
+            p
+            for worker in WORKERS
+            for p in (self.base / worker / "airflow" / "logs").rglob("*.log")
+            if f"dag_id={dag_id}" in str(p)
+            and f"run_id={run_id}" in str(p)
+            and f"task_id={task_id}" in str(p)
+        )
 
     def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value"):
-        answer = self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}")
+        answer = self.api(
+            "GET",
+            f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}",
+        )
         assert answer.ok, answer.text
         value = answer.json()["value"]
         return json.loads(value) if isinstance(value, str) else value
@@ -359,7 +529,9 @@ class Cluster:
         others = [CELERY_NAMES[w] for w in WORKERS if w != worker]
         app = Celery(broker=self.env["AIRFLOW__CELERY__BROKER_URL"])
         try:
-            replies = app.control.cancel_consumer("default", destination=others, reply=True, timeout=30)
+            replies = app.control.cancel_consumer(
+                "default", destination=others, reply=True, timeout=30
+            )
         finally:
             app.close()
         assert len(replies) == len(others), replies
@@ -371,8 +543,9 @@ class Cluster:
 
         app = Celery(broker=self.env["AIRFLOW__CELERY__BROKER_URL"])
         try:
-            app.control.add_consumer("default", destination=list(CELERY_NAMES.values()), reply=True,
-                                     timeout=30)
+            app.control.add_consumer(
+                "default", destination=list(CELERY_NAMES.values()), reply=True, timeout=30
+            )
         finally:
             app.close()
 
@@ -381,8 +554,14 @@ class Cluster:
     def sql(self, query: str, *args) -> list[tuple]:
         import psycopg2
 
-        with contextlib.closing(psycopg2.connect(host="127.0.0.1", port=self.ports["postgres"], user="airflow",
-                                                 dbname="airflow")) as conn, conn.cursor() as cur:
+        with (
+            contextlib.closing(
+                psycopg2.connect(
+                    host="127.0.0.1", port=self.ports["postgres"], user="airflow", dbname="airflow"
+                )
+            ) as conn,
+            conn.cursor() as cur,
+        ):
             cur.execute(query, args)
             return cur.fetchall()
 
@@ -399,7 +578,9 @@ class Cluster:
         return self._decrypt(*rows[0]) if rows else None
 
     def connection_extra(self, conn_id: str) -> str | None:
-        rows = self.sql("SELECT extra, is_extra_encrypted FROM connection WHERE conn_id = %s", conn_id)
+        rows = self.sql(
+            "SELECT extra, is_extra_encrypted FROM connection WHERE conn_id = %s", conn_id
+        )
         return self._decrypt(*rows[0]) if rows else None
 
     # --- logs and teardown ---------------------------------------------------------------------
@@ -407,7 +588,9 @@ class Cluster:
     def log_files(self) -> list[Path]:
         files = sorted((self.base / "logs").glob("*.log"))
         for name in ("api-server", "scheduler", "dag-processor", *WORKERS):
-            files += sorted(p for p in (self.base / name / "airflow" / "logs").rglob("*") if p.is_file())
+            files += sorted(
+                p for p in (self.base / name / "airflow" / "logs").rglob("*") if p.is_file()
+            )
         if self.sandbox is not None:
             files.append(self.sandbox.data_dir / "sandbox.log")
         return [f for f in files if f.exists()]
@@ -417,8 +600,10 @@ class Cluster:
         out = []
         for path in self.log_files():
             text = path.read_text(errors="replace").splitlines()
-            out.append(f"===== {path.relative_to(self.base) if path.is_relative_to(self.base) else path} "
-                       f"(last {min(lines, len(text))} of {len(text)} lines)")
+            out.append(
+                f"===== {path.relative_to(self.base) if path.is_relative_to(self.base) else path} "
+                f"(last {min(lines, len(text))} of {len(text)} lines)"
+            )
             out += text[-lines:]
         return "\n".join(out)
 
@@ -427,7 +612,9 @@ class Cluster:
             if proc.popen.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
                     # postgres: SIGINT is its fast shutdown; the rest: SIGTERM to the whole group
-                    os.killpg(proc.popen.pid, signal.SIGINT if proc.name == "postgres" else signal.SIGTERM)
+                    os.killpg(
+                        proc.popen.pid, signal.SIGINT if proc.name == "postgres" else signal.SIGTERM
+                    )
         for proc in reversed(self.procs):
             try:
                 proc.popen.wait(timeout=30)

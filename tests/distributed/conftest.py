@@ -53,5 +53,7 @@ def cluster(tmp_path_factory):
         yield started
     finally:
         started.stop()
-        print(f"\ndistributed cluster timings (s, from its start): "
-              f"{ {k: round(v, 1) for k, v in started.timings.items()} }")
+        print(
+            f"\ndistributed cluster timings (s, from its start): "
+            f"{ {k: round(v, 1) for k, v in started.timings.items()} }"
+        )

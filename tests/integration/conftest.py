@@ -36,8 +36,11 @@ class SyncEnv:
         dag_run = dag.test(**kwargs)
         tis = {ti.task_id: ti for ti in dag_run.get_task_instances()}
         states = {task_id: ti.state for task_id, ti in tis.items()}
-        summary = tis["summarize_run"].xcom_pull(task_ids="summarize_run") if states.get(
-            "summarize_run") == "success" else None
+        summary = (
+            tis["summarize_run"].xcom_pull(task_ids="summarize_run")
+            if states.get("summarize_run") == "success"
+            else None
+        )
         return dag_run, states, summary
 
     def sf(self):
@@ -67,9 +70,12 @@ def report_view(report: dict) -> dict:
     from sfqb.outcomes import ACTIONS, count, warning_line
 
     entries = report.get("warnings") or []
-    return {**report, **{action: count(report, action) for action in ACTIONS},
-            "warnings": [w if isinstance(w, str) else warning_line(w) for w in entries],
-            "warning_entries": entries}
+    return {
+        **report,
+        **{action: count(report, action) for action in ACTIONS},
+        "warnings": [w if isinstance(w, str) else warning_line(w) for w in entries],
+        "warning_entries": entries,
+    }
 
 
 @pytest.fixture
@@ -100,7 +106,10 @@ def prepare_sync_env(sandbox, monkeypatch) -> SyncEnv:
         variables.delete(key)
     connections = dict(sandbox.connections)
     minted = sandbox.call("quickbooks", "POST", "oauth/refresh-token")
-    connections["quickbooks"] = {**connections["quickbooks"], "refresh_token": minted["refresh_token"]}
+    connections["quickbooks"] = {
+        **connections["quickbooks"],
+        "refresh_token": minted["refresh_token"],
+    }
     for conn_id, spec in airflow_connections(connections).items():
         monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(spec))
     # Retries still happen, with short pauses: the fault tests exhaust them in seconds.
@@ -170,9 +179,19 @@ class SmtpServer:
 
     def connection_json(self, from_email: str = "sfqb-alerts@example.com") -> str:
         """An Airflow SMTP connection (JSON form) for this server: no TLS, no login."""
-        return json.dumps({"conn_type": "smtp", "host": self.host, "port": self.port,
-                           "extra": {"disable_ssl": True, "disable_tls": True,
-                                     "from_email": from_email, "timeout": 10}})
+        return json.dumps(
+            {
+                "conn_type": "smtp",
+                "host": self.host,
+                "port": self.port,
+                "extra": {
+                    "disable_ssl": True,
+                    "disable_tls": True,
+                    "from_email": from_email,
+                    "timeout": 10,
+                },
+            }
+        )
 
 
 @pytest.fixture

@@ -48,7 +48,9 @@ class Snapshot:
     invoice_records: dict[str, dict] = field(default_factory=dict)
     customers: dict[str, dict] = field(default_factory=dict)
     items: dict[str, dict] = field(default_factory=dict)
-    transactions: dict[tuple[str, str], dict] = field(default_factory=dict)  # (entity, Id) -> record
+    transactions: dict[tuple[str, str], dict] = field(
+        default_factory=dict
+    )  # (entity, Id) -> record
 
 
 # What each area's invariants read (all of them by default).
@@ -70,23 +72,40 @@ ALL_PARTS = tuple(dict.fromkeys(p for parts in PARTS.values() for p in parts))
 
 def snapshot(sf, qb, parts=ALL_PARTS) -> Snapshot:
     """Read ``parts`` (Snapshot field names, e.g. ``PARTS["customers"]``) of both systems."""
+
     def by_id(rows) -> dict[str, dict]:
         return {str(r["Id"]): r for r in rows}
 
     readers = {
-        "accounts": lambda: by_id(sf.query(soql.select(
-            "Account", ["Id", "Name", ACCOUNT_EXT_ID, "SystemModstamp"]))),
-        "products": lambda: by_id(sf.query(soql.select(
-            "Product2", ["Id", "Name", "ProductCode", ITEM_EXT_ID]))),
-        "entries": lambda: by_id(sf.query(soql.select(
-            "PricebookEntry", ["Id", "Product2Id"], where=soql.eq("Pricebook2.IsStandard", True)))),
-        "opportunities": lambda: by_id(sf.query(soql.select(
-            "Opportunity", ["Id", "Name", "IsWon", EXT_TXN, "Transaction_Type__c", "SystemModstamp"]))),
+        "accounts": lambda: by_id(
+            sf.query(soql.select("Account", ["Id", "Name", ACCOUNT_EXT_ID, "SystemModstamp"]))
+        ),
+        "products": lambda: by_id(
+            sf.query(soql.select("Product2", ["Id", "Name", "ProductCode", ITEM_EXT_ID]))
+        ),
+        "entries": lambda: by_id(
+            sf.query(
+                soql.select(
+                    "PricebookEntry",
+                    ["Id", "Product2Id"],
+                    where=soql.eq("Pricebook2.IsStandard", True),
+                )
+            )
+        ),
+        "opportunities": lambda: by_id(
+            sf.query(
+                soql.select(
+                    "Opportunity",
+                    ["Id", "Name", "IsWon", EXT_TXN, "Transaction_Type__c", "SystemModstamp"],
+                )
+            )
+        ),
         "invoice_records": lambda: by_id(sf.query(soql.select("Invoice__c", ["Id", EXT_INVOICE]))),
         "customers": lambda: by_id(qb.query_all("Customer", include_inactive=True)),
         "items": lambda: by_id(qb.query_all("Item", include_inactive=True)),
-        "transactions": lambda: {(entity, str(r["Id"])): r for entity in TRANSACTIONS
-                                 for r in qb.query_all(entity)},
+        "transactions": lambda: {
+            (entity, str(r["Id"])): r for entity in TRANSACTIONS for r in qb.query_all(entity)
+        },
     }
     return Snapshot(**{part: readers[part]() for part in parts})
 
@@ -108,25 +127,40 @@ def duplicates(snap: Snapshot) -> dict[str, list[str]]:
     """``"what: key" -> ids`` for every key two records share where one is wanted."""
     groups = {
         "Accounts with External_Account_ID__c": _groups(
-            (a.get(ACCOUNT_EXT_ID), i) for i, a in snap.accounts.items()),
+            (a.get(ACCOUNT_EXT_ID), i) for i, a in snap.accounts.items()
+        ),
         "Accounts named": _groups((_name(a.get("Name")), i) for i, a in snap.accounts.items()),
         "Products with External_Item_ID__c": _groups(
-            (p.get(ITEM_EXT_ID), i) for i, p in snap.products.items()),
-        "Products with ProductCode": _groups((_name(p.get("ProductCode")), i) for i, p in snap.products.items()),
+            (p.get(ITEM_EXT_ID), i) for i, p in snap.products.items()
+        ),
+        "Products with ProductCode": _groups(
+            (_name(p.get("ProductCode")), i) for i, p in snap.products.items()
+        ),
         "standard price book entries of Product": _groups(
-            (e.get("Product2Id"), i) for i, e in snap.entries.items()),
+            (e.get("Product2Id"), i) for i, e in snap.entries.items()
+        ),
         "Invoice__c with External_Invoice_ID__c": _groups(
-            (r.get(EXT_INVOICE), i) for i, r in snap.invoice_records.items()),
+            (r.get(EXT_INVOICE), i) for i, r in snap.invoice_records.items()
+        ),
         "Opportunities linked to transaction": _groups(
             (f"{o.get('Transaction_Type__c')}:{o[EXT_TXN]}" if o.get(EXT_TXN) else None, i)
-            for i, o in snap.opportunities.items()),
+            for i, o in snap.opportunities.items()
+        ),
         "QuickBooks customers named": _groups(
-            (_name(c.get("DisplayName")), i) for i, c in snap.customers.items()),
+            (_name(c.get("DisplayName")), i) for i, c in snap.customers.items()
+        ),
         "QuickBooks items named": _groups(
-            (_name(c.get("FullyQualifiedName")), i) for i, c in snap.items.items()),
+            (_name(c.get("FullyQualifiedName")), i) for i, c in snap.items.items()
+        ),
         "QuickBooks transactions of": _groups(
-            (t.get("PrivateNote") if (t.get("PrivateNote") or "").startswith(MARKER_PREFIX) else None,
-             f"{entity}:{id_}") for (entity, id_), t in snap.transactions.items()),
+            (
+                t.get("PrivateNote")
+                if (t.get("PrivateNote") or "").startswith(MARKER_PREFIX)
+                else None,
+                f"{entity}:{id_}",
+            )
+            for (entity, id_), t in snap.transactions.items()
+        ),
     }
     return {f"{what}: {key}": ids for what, found in groups.items() for key, ids in found.items()}
 
@@ -158,13 +192,19 @@ def unsynced(snap: Snapshot, expected: Expected) -> dict[str, set[str]]:
     for t in snap.transactions.values():
         marked[t.get("PrivateNote")] += 1
     out = {
-        ACCOUNT_STREAM: {a for a in expected.accounts
-                         if (snap.accounts.get(a) or {}).get(ACCOUNT_EXT_ID) not in snap.customers},
+        ACCOUNT_STREAM: {
+            a
+            for a in expected.accounts
+            if (snap.accounts.get(a) or {}).get(ACCOUNT_EXT_ID) not in snap.customers
+        },
         CUSTOMER_STREAM: {c for c in expected.customers if c not in linked_customers},
         ITEM_STREAM: {i for i in expected.items if i not in linked_items},
-        OPPORTUNITY_STREAM: {o for o in expected.opportunities
-                             if (snap.opportunities.get(o) or {}).get(EXT_TXN) not in txn_ids
-                             or marked[marker(o)] != 1},
+        OPPORTUNITY_STREAM: {
+            o
+            for o in expected.opportunities
+            if (snap.opportunities.get(o) or {}).get(EXT_TXN) not in txn_ids
+            or marked[marker(o)] != 1
+        },
         INVOICE_STREAM: {i for i in expected.invoices if i not in loaded_invoices},
     }
     return {stream: ids for stream, ids in out.items() if ids}
@@ -179,11 +219,15 @@ def orphans(before: Snapshot, after: Snapshot) -> dict[str, set[str]]:
     txn_of = {o.get(EXT_TXN) for o in after.opportunities.values()}
     out = {
         "QuickBooks customers no Account links": {
-            i for i in set(after.customers) - set(before.customers) if i not in linked},
+            i for i in set(after.customers) - set(before.customers) if i not in linked
+        },
         "QuickBooks transactions no Opportunity links": {
-            f"{e}:{i}" for (e, i), t in after.transactions.items()
+            f"{e}:{i}"
+            for (e, i), t in after.transactions.items()
             if (e, i) not in before.transactions
-            and (t.get("PrivateNote") or "").startswith(MARKER_PREFIX) and i not in txn_of},
+            and (t.get("PrivateNote") or "").startswith(MARKER_PREFIX)
+            and i not in txn_of
+        },
     }
     return {what: ids for what, ids in out.items() if ids}
 
@@ -193,15 +237,22 @@ def _changed_at(snap: Snapshot, stream: str, id_: str) -> dt.datetime | None:
         record = (snap.accounts if stream == ACCOUNT_STREAM else snap.opportunities).get(id_)
         stamp = record and record.get("SystemModstamp")
         return dt.datetime.fromisoformat(stamp.replace("+0000", "+00:00")) if stamp else None
-    records = {CUSTOMER_STREAM: snap.customers, ITEM_STREAM: snap.items,
-               INVOICE_STREAM: {i: t for (e, i), t in snap.transactions.items() if e == "Invoice"}}[stream]
+    records = {
+        CUSTOMER_STREAM: snap.customers,
+        ITEM_STREAM: snap.items,
+        INVOICE_STREAM: {i: t for (e, i), t in snap.transactions.items() if e == "Invoice"},
+    }[stream]
     record = records.get(id_)
     stamp = record and (record.get("MetaData") or {}).get("LastUpdatedTime")
     return dt.datetime.fromisoformat(stamp) if stamp else None
 
 
-def watermark_violations(state, snap: Snapshot, pending: dict[str, set[str]],
-                         lookback: dt.timedelta = dt.timedelta(minutes=10)) -> list[str]:
+def watermark_violations(
+    state,
+    snap: Snapshot,
+    pending: dict[str, set[str]],
+    lookback: dt.timedelta = dt.timedelta(minutes=10),
+) -> list[str]:
     """Unsynced records the next run would not read: not in the stream's retry list and
     changed before the stream's next window starts (watermark - lookback)."""
     out = []
@@ -211,13 +262,24 @@ def watermark_violations(state, snap: Snapshot, pending: dict[str, set[str]],
         for id_ in sorted(ids - retry):
             changed = _changed_at(snap, stream, id_)
             if mark is not None and (changed is None or changed < mark - lookback):
-                out.append(f"{stream}: {id_} (changed {changed}) is not synced, not to be retried, "
-                           f"and the watermark is {mark}")
+                out.append(
+                    f"{stream}: {id_} (changed {changed}) is not synced, not to be retried, "
+                    f"and the watermark is {mark}"
+                )
     return out
 
 
-def check(state, before: Snapshot, sf, qb, expected: Expected, *, synced: bool,
-          lookback: dt.timedelta = dt.timedelta(minutes=10), parts=ALL_PARTS) -> Snapshot:
+def check(
+    state,
+    before: Snapshot,
+    sf,
+    qb,
+    expected: Expected,
+    *,
+    synced: bool,
+    lookback: dt.timedelta = dt.timedelta(minutes=10),
+    parts=ALL_PARTS,
+) -> Snapshot:
     """All three invariants after a run; ``synced``: every expected record must be synced now
     (else it may still be pending, as long as the next run reads it). Returns the snapshot."""
     after = snapshot(sf, qb, parts)

@@ -10,33 +10,71 @@ from tests.integration.conftest import SINCE_SEED, report_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.sandbox]
 
-CONTACT_FIELDS = ["Id", "FirstName", "LastName", "Email", "Is_Billing_Contact__c", "External_Contact_ID__c",
-                  "AccountId"]
+CONTACT_FIELDS = [
+    "Id",
+    "FirstName",
+    "LastName",
+    "Email",
+    "Is_Billing_Contact__c",
+    "External_Contact_ID__c",
+    "AccountId",
+]
 
 
 def contacts_of(env, account_id: str) -> dict[str, dict]:
     """The Account's Contacts by full name."""
-    rows = env.sf().query(soql.select("Contact", CONTACT_FIELDS, where=soql.eq("AccountId", account_id)))
+    rows = env.sf().query(
+        soql.select("Contact", CONTACT_FIELDS, where=soql.eq("AccountId", account_id))
+    )
     return {f"{r['FirstName']} {r['LastName']}": r for r in rows}
 
 
 def matched_pair(env, name: str) -> tuple[str, str]:
     """A QuickBooks customer whose contact person is Keiko Nguyen, and a won Account of the same
     name whose billing Contact is Ada Diaz: first-run matching links the two."""
-    customer = env.qb().create("Customer", {"DisplayName": name, "GivenName": "Keiko", "FamilyName": "Nguyen",
-                                            "PrimaryEmailAddr": {"Address": "keiko@pair.example"}}, None)
+    customer = env.qb().create(
+        "Customer",
+        {
+            "DisplayName": name,
+            "GivenName": "Keiko",
+            "FamilyName": "Nguyen",
+            "PrimaryEmailAddr": {"Address": "keiko@pair.example"},
+        },
+        None,
+    )
     sf = env.sf()
     (account,) = sf.create("Account", [{"Name": name}])
-    sf.create("Opportunity", [{"Name": f"{name} deal", "AccountId": account.id, "StageName": "Closed Won",
-                               "CloseDate": "2026-11-01"}])
-    (ada,) = sf.create("Contact", [{"AccountId": account.id, "FirstName": "Ada", "LastName": "Diaz",
-                                    "Email": "ada@pair.example", "Is_Billing_Contact__c": True}])
+    sf.create(
+        "Opportunity",
+        [
+            {
+                "Name": f"{name} deal",
+                "AccountId": account.id,
+                "StageName": "Closed Won",
+                "CloseDate": "2026-11-01",
+            }
+        ],
+    )
+    (ada,) = sf.create(
+        "Contact",
+        [
+            {
+                "AccountId": account.id,
+                "FirstName": "Ada",
+                "LastName": "Diaz",
+                "Email": "ada@pair.example",
+                "Is_Billing_Contact__c": True,
+            }
+        ],
+    )
     assert ada.ok, ada.errors
     return str(customer["Id"]), account.id
 
 
 @pytest.mark.parametrize("modify", [False, True], ids=["modify off", "modify on"])
-def test_given_a_matched_pair_whose_contact_persons_differ_when_synced_twice_then_no_one_is_renamed(sync_env, modify):
+def test_given_a_matched_pair_whose_contact_persons_differ_when_synced_twice_then_no_one_is_renamed(
+    sync_env, modify
+):
     """R-ACC-10, R-ACC-8: on the first run of a matched pair QuickBooks' contact person wins the
     billing role, but Ada's Contact keeps her name (unticked) and Keiko gets her own Contact,
     linked to the customer; QuickBooks keeps Keiko, with modifying allowed or not (nothing read
@@ -50,12 +88,19 @@ def test_given_a_matched_pair_whose_contact_persons_differ_when_synced_twice_the
 
     people = contacts_of(sync_env, account_id)
     assert set(people) == {"Ada Diaz", "Keiko Nguyen"}
-    assert people["Ada Diaz"]["Email"] == "ada@pair.example" and people["Ada Diaz"]["Is_Billing_Contact__c"] is False
+    assert (
+        people["Ada Diaz"]["Email"] == "ada@pair.example"
+        and people["Ada Diaz"]["Is_Billing_Contact__c"] is False
+    )
     keiko = people["Keiko Nguyen"]
     assert keiko["Is_Billing_Contact__c"] is True and keiko["External_Contact_ID__c"] == customer_id
     assert keiko["Email"] == "keiko@pair.example"
     after = qb.read("Customer", customer_id)
-    assert (after["GivenName"], after["FamilyName"], after["SyncToken"]) == ("Keiko", "Nguyen", before["SyncToken"])
+    assert (after["GivenName"], after["FamilyName"], after["SyncToken"]) == (
+        "Keiko",
+        "Nguyen",
+        before["SyncToken"],
+    )
     assert report_of(summary, "customers")["records"]["Salesforce Contact"]["created"] >= 1
 
     sync_env.sandbox.clear_counters()
@@ -65,7 +110,9 @@ def test_given_a_matched_pair_whose_contact_persons_differ_when_synced_twice_the
     assert set(contacts_of(sync_env, account_id)) == {"Ada Diaz", "Keiko Nguyen"}
 
 
-def test_given_quickbooks_changes_its_contact_person_when_synced_then_the_old_contact_is_released_not_renamed(sync_env):
+def test_given_quickbooks_changes_its_contact_person_when_synced_then_the_old_contact_is_released_not_renamed(
+    sync_env,
+):
     """R-ACC-10: QuickBooks' contact person changes from Keiko to Sam after the pair synced:
     Keiko's Contact keeps her name and gives up the billing role and the link; Sam's Contact is
     created as the billing Contact; the next run writes nothing."""
@@ -74,8 +121,16 @@ def test_given_quickbooks_changes_its_contact_person_when_synced_then_the_old_co
     assert set(sync_env.run()[1].values()) == {"success"}
     qb = sync_env.qb()
     current = qb.read("Customer", customer_id)
-    qb.update("Customer", {"Id": customer_id, "SyncToken": current["SyncToken"], "sparse": True,
-                           "GivenName": "Sam", "FamilyName": "Ortiz"})
+    qb.update(
+        "Customer",
+        {
+            "Id": customer_id,
+            "SyncToken": current["SyncToken"],
+            "sparse": True,
+            "GivenName": "Sam",
+            "FamilyName": "Ortiz",
+        },
+    )
     assert set(sync_env.run()[1].values()) == {"success"}
     people = contacts_of(sync_env, account_id)
     assert set(people) == {"Ada Diaz", "Keiko Nguyen", "Sam Ortiz"}
@@ -89,7 +144,9 @@ def test_given_quickbooks_changes_its_contact_person_when_synced_then_the_old_co
     assert sync_env.writes() == {"quickbooks": 0, "salesforce": 0}
 
 
-def test_given_an_account_and_a_customer_whose_names_differ_only_in_case_when_synced_then_one_link_and_a_warning(sync_env):
+def test_given_an_account_and_a_customer_whose_names_differ_only_in_case_when_synced_then_one_link_and_a_warning(
+    sync_env,
+):
     """R-ACC-11: a new Account "ZETA ANALYTICS LLC" and a new customer "Zeta Analytics LLC" are one
     name to QuickBooks: the sync links them once (no duplicate on either side) and says so in a
     WARNING that names both records."""
@@ -98,17 +155,44 @@ def test_given_an_account_and_a_customer_whose_names_differ_only_in_case_when_sy
     customer = sync_env.qb().create("Customer", {"DisplayName": "Zeta Analytics LLC"}, None)
     sf = sync_env.sf()
     (account,) = sf.create("Account", [{"Name": "ZETA ANALYTICS LLC"}])
-    sf.create("Opportunity", [{"Name": "Zeta deal", "AccountId": account.id, "StageName": "Closed Won",
-                               "CloseDate": "2026-11-01"}])
+    sf.create(
+        "Opportunity",
+        [
+            {
+                "Name": "Zeta deal",
+                "AccountId": account.id,
+                "StageName": "Closed Won",
+                "CloseDate": "2026-11-01",
+            }
+        ],
+    )
 
     _, states, summary = sync_env.run()
     assert set(states.values()) == {"success"}, states
-    rows = list(sf.query(soql.select("Account", ["Id", "External_Account_ID__c"],
-                                     where=soql.eq("External_Account_ID__c", customer["Id"]))))
+    rows = list(
+        sf.query(
+            soql.select(
+                "Account",
+                ["Id", "External_Account_ID__c"],
+                where=soql.eq("External_Account_ID__c", customer["Id"]),
+            )
+        )
+    )
     assert [r["Id"] for r in rows] == [account.id]
-    names = [c["DisplayName"].casefold() for c in sync_env.qb().query_all("Customer", include_inactive=True)]
+    names = [
+        c["DisplayName"].casefold()
+        for c in sync_env.qb().query_all("Customer", include_inactive=True)
+    ]
     assert names.count("zeta analytics llc") == 1
-    warnings = [w for w in report_of(summary, "customers")["warning_entries"] if "R-ACC-11" in w["reason"]]
+    warnings = [
+        w for w in report_of(summary, "customers")["warning_entries"] if "R-ACC-11" in w["reason"]
+    ]
     assert len(warnings) == 1
-    assert account.id in warnings[0]["reason"] and f"customer {customer['Id']}" in warnings[0]["reason"]
-    assert "'ZETA ANALYTICS LLC'" in warnings[0]["reason"] and "'Zeta Analytics LLC'" in warnings[0]["reason"]
+    assert (
+        account.id in warnings[0]["reason"]
+        and f"customer {customer['Id']}" in warnings[0]["reason"]
+    )
+    assert (
+        "'ZETA ANALYTICS LLC'" in warnings[0]["reason"]
+        and "'Zeta Analytics LLC'" in warnings[0]["reason"]
+    )

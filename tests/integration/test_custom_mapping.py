@@ -23,18 +23,32 @@ maps:
 
 
 def add_field(env, obj: str, name: str, length: int) -> None:
-    env.sandbox.call("salesforce", "POST", "custom-field", {"object": obj, "name": name, "length": length})
+    env.sandbox.call(
+        "salesforce", "POST", "custom-field", {"object": obj, "name": name, "length": length}
+    )
 
 
 def coded_entry(env) -> dict:
     """A standard PricebookEntry whose Product's code names an active QuickBooks item (the
     opportunity finds its item by ProductCode before any matching ran, R-OPP-3)."""
     sf = env.sf()
-    codes = {i["FullyQualifiedName"] for i in env.qb().query_all("Item")
-             if i["Type"] in {"Service", "Inventory", "NonInventory"}}
-    entries = sf.query(soql.select("PricebookEntry", ["Id", "Product2.ProductCode"],
-                                   where=soql.eq("Pricebook2Id", sf.standard_pricebook()["Id"])))
-    return next(e for e in sorted(entries, key=lambda e: e["Id"]) if (e.get("Product2") or {}).get("ProductCode") in codes)
+    codes = {
+        i["FullyQualifiedName"]
+        for i in env.qb().query_all("Item")
+        if i["Type"] in {"Service", "Inventory", "NonInventory"}
+    }
+    entries = sf.query(
+        soql.select(
+            "PricebookEntry",
+            ["Id", "Product2.ProductCode"],
+            where=soql.eq("Pricebook2Id", sf.standard_pricebook()["Id"]),
+        )
+    )
+    return next(
+        e
+        for e in sorted(entries, key=lambda e: e["Id"])
+        if (e.get("Product2") or {}).get("ProductCode") in codes
+    )
 
 
 def mapping_file(tmp_path, text: str) -> str:
@@ -55,36 +69,66 @@ def test_given_custom_rows_both_ways_when_synced_then_they_are_written_and_a_sec
     add_field(sync_env, "Account", "QB_Notes__c", 40)
     add_field(sync_env, "Opportunity", "Order_Ref__c", 20)
     qb = sync_env.qb()
-    fits = qb.create("Customer", {"DisplayName": "Mapped Notes Ltd", "Notes": "pays by wire",
-                                  "Mobile": {"FreeFormNumber": "555-0199"},
-                                  "PrimaryPhone": {"FreeFormNumber": "555-0100"}}, None)
+    fits = qb.create(
+        "Customer",
+        {
+            "DisplayName": "Mapped Notes Ltd",
+            "Notes": "pays by wire",
+            "Mobile": {"FreeFormNumber": "555-0199"},
+            "PrimaryPhone": {"FreeFormNumber": "555-0100"},
+        },
+        None,
+    )
     too_long = qb.create("Customer", {"DisplayName": "Long Notes Ltd", "Notes": "x" * 41}, None)
     # A new Account with a won Opportunity: the customers area creates and links its customer,
     # then the opportunities area (later in the same run) sends the invoice.
     (account,) = sync_env.sf().create("Account", [{"Name": "Mapped Deal Co"}])
-    opp_id = won_opportunity(sync_env, account.id, "Invoice", [(coded_entry(sync_env), 2, 50, "two")],
-                             Order_Ref__c="SO-7781", Description="not the memo")
+    opp_id = won_opportunity(
+        sync_env,
+        account.id,
+        "Invoice",
+        [(coded_entry(sync_env), 2, 50, "two")],
+        Order_Ref__c="SO-7781",
+        Description="not the memo",
+    )
 
-    sync_env.set_preferences(sync_start=SINCE_SEED, custom_mappings_path=mapping_file(tmp_path, MAPPINGS))
+    sync_env.set_preferences(
+        sync_start=SINCE_SEED, custom_mappings_path=mapping_file(tmp_path, MAPPINGS)
+    )
     _, states, summary = sync_env.run()
     assert set(states.values()) <= {"success", "skipped"}, states
 
     sf = sync_env.sf()
-    accounts = {a["External_Account_ID__c"]: a for a in sf.query(soql.select(
-        "Account", ["Id", "External_Account_ID__c", "QB_Notes__c", "Phone"],
-        where=soql.in_list("External_Account_ID__c", [fits["Id"], too_long["Id"]])))}
+    accounts = {
+        a["External_Account_ID__c"]: a
+        for a in sf.query(
+            soql.select(
+                "Account",
+                ["Id", "External_Account_ID__c", "QB_Notes__c", "Phone"],
+                where=soql.in_list("External_Account_ID__c", [fits["Id"], too_long["Id"]]),
+            )
+        )
+    }
     assert accounts[fits["Id"]]["QB_Notes__c"] == "pays by wire"
     assert accounts[fits["Id"]]["Phone"] == "555-0199"
     assert too_long["Id"] not in accounts
     warnings = report_of(summary, "customers")["warnings"]
-    assert any(f"QB:{too_long['Id']}" in w and "Account.QB_Notes__c would get 41 characters and keeps at most 40"
-               in w for w in warnings), warnings
+    assert any(
+        f"QB:{too_long['Id']}" in w
+        and "Account.QB_Notes__c would get 41 characters and keeps at most 40" in w
+        for w in warnings
+    ), warnings
     from sfqb.state import MetadataDbVariables, SyncState
 
     assert too_long["Id"] in SyncState(MetadataDbVariables()).retries("quickbooks.Customer")
 
-    (opp,) = sf.query(soql.select("Opportunity", ["External_Transaction_ID__c", "External_Transaction_Number__c"],
-                                  where=soql.eq("Id", opp_id)))
+    (opp,) = sf.query(
+        soql.select(
+            "Opportunity",
+            ["External_Transaction_ID__c", "External_Transaction_Number__c"],
+            where=soql.eq("Id", opp_id),
+        )
+    )
     invoice = qb.read("Invoice", opp["External_Transaction_ID__c"])
     assert invoice["DocNumber"] == "SO-7781" == opp["External_Transaction_Number__c"]
     assert invoice["CustomerMemo"]["value"] == "Deal Invoice"
@@ -96,8 +140,12 @@ def test_given_custom_rows_both_ways_when_synced_then_they_are_written_and_a_sec
     text, problems = show(Preferences(custom_mappings_path=str(tmp_path / "sfqb-mappings.yaml")))
     shown = {tuple(line.split()[:4]) for line in text.splitlines()}
     assert problems == []
-    assert {("Notes", "->", "QB_Notes__c", "always"), ("Mobile.FreeFormNumber", "->", "Phone", "always"),
-            ("Order_Ref__c", "->", "DocNumber", "always"), ("Name", "->", "CustomerMemo.value", "always")} <= shown
+    assert {
+        ("Notes", "->", "QB_Notes__c", "always"),
+        ("Mobile.FreeFormNumber", "->", "Phone", "always"),
+        ("Order_Ref__c", "->", "DocNumber", "always"),
+        ("Name", "->", "CustomerMemo.value", "always"),
+    } <= shown
 
     sync_env.sandbox.clear_counters()
     _, states, summary = sync_env.run()
@@ -147,13 +195,28 @@ def test_given_an_invalid_custom_mapping_when_the_sync_runs_then_the_preflight_l
     message = str(caught.value)
     assert message.startswith("preflight: 6 problems")
     for line, text in (
-        (6, "External_Account_ID__c is an Id or a link field of the sync: key fields cannot be remapped (R-MAP-3)"),
-        (7, "item_to_product: the Product and Invoice__c mappings are fixed and cannot be customised (R-MAP-4)"),
+        (
+            6,
+            "External_Account_ID__c is an Id or a link field of the sync: key fields cannot be remapped (R-MAP-3)",
+        ),
+        (
+            7,
+            "item_to_product: the Product and Invoice__c mappings are fixed and cannot be customised (R-MAP-4)",
+        ),
         (9, "unknown pair 'invoice_to_opportunity'"),
-        (13, "account_to_customer: a row needs a source field: default rows can be overridden but not removed"),
-        (4, "customer_to_account: the Salesforce field Account.No_Such_Field__c does not exist in the org"),
-        (5, "customer_to_account: QuickBooks Customer.Active (boolean) cannot be copied into "
-            "Account.NumberOfEmployees (int) without losing data"),
+        (
+            13,
+            "account_to_customer: a row needs a source field: default rows can be overridden but not removed",
+        ),
+        (
+            4,
+            "customer_to_account: the Salesforce field Account.No_Such_Field__c does not exist in the org",
+        ),
+        (
+            5,
+            "customer_to_account: QuickBooks Customer.Active (boolean) cannot be copied into "
+            "Account.NumberOfEmployees (int) without losing data",
+        ),
     ):
         assert f"{path}, line {line}: " in message and text in message, (line, text, message)
     assert f"{path}, line 12" not in message

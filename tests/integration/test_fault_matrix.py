@@ -41,7 +41,9 @@ from tests.integration.conftest import report_view
 
 pytestmark = [pytest.mark.integration, pytest.mark.sandbox]
 
-PREFS = Preferences(sync_accounts_without_won_opportunities=True, allow_salesforce_to_modify_quickbooks=True)
+PREFS = Preferences(
+    sync_accounts_without_won_opportunities=True, allow_salesforce_to_modify_quickbooks=True
+)
 LOOKBACK = dt.timedelta(minutes=PREFS.lookback_minutes)
 FAST = RetryPolicy(base_delay=0.05)
 SHORT_TIMEOUT = (5.0, 1.5)  # read timeout for the hang faults (the hooks' default is 120 s)
@@ -63,13 +65,19 @@ def hooks(timeout=None, sleep=None) -> tuple[SfqbSalesforceHook, QuickBooksHook]
     extra = {"timeout": timeout} if timeout else {}
     if sleep is not None:
         extra["sleep"] = sleep
-    return SfqbSalesforceHook(retry_policy=FAST, **extra), QuickBooksHook(retry_policy=FAST, **extra)
+    return SfqbSalesforceHook(retry_policy=FAST, **extra), QuickBooksHook(
+        retry_policy=FAST, **extra
+    )
 
 
 def new_run(install: dt.datetime, run_id: str | None = None) -> dict:
     upper = dt.datetime.now(dt.UTC)
-    return run_context(run_id=run_id or f"manual__{upper.isoformat()}", upper_bound=upper,
-                       install_date=install, preferences_json=PREFS.as_json())
+    return run_context(
+        run_id=run_id or f"manual__{upper.isoformat()}",
+        upper_bound=upper,
+        install_date=install,
+        preferences_json=PREFS.as_json(),
+    )
 
 
 def _kwargs(fn, **given) -> dict:
@@ -95,12 +103,15 @@ class Area:
         planned = self.steps.plan(run, extracted)
         if before_load is not None:
             before_load()
-        report = self.steps.load(run, planned, **_kwargs(self.steps.load, sf=sf, qb=qb, state=self.state))
+        report = self.steps.load(
+            run, planned, **_kwargs(self.steps.load, sf=sf, qb=qb, state=self.state)
+        )
         self.steps.commit(run, extracted, report, state=self.state)
         return report_view(report)
 
 
 # -- test data ---------------------------------------------------------------------------------
+
 
 def tag() -> str:
     return uuid.uuid4().hex[:6]
@@ -114,53 +125,118 @@ def new_accounts(env, n: int) -> list[str]:
 
 def new_customers(env, n: int) -> list[str]:
     qb = env.qb()
-    return [str(qb.create("Customer", {"DisplayName": f"Fault Customer {tag()} {i}"}, None)["Id"])
-            for i in range(n)]
+    return [
+        str(qb.create("Customer", {"DisplayName": f"Fault Customer {tag()} {i}"}, None)["Id"])
+        for i in range(n)
+    ]
 
 
 def linked_pair(env) -> tuple[str, str]:
     """A QuickBooks customer and the Account linked to it (External Account ID)."""
     (customer,) = new_customers(env, 1)
-    (account,) = env.sf().create("Account", [{"Name": f"Linked {tag()}", ACCOUNT_EXT_ID: customer,
-                                              "Last_Sync_Date__c": now_stamp()}])
+    (account,) = env.sf().create(
+        "Account",
+        [{"Name": f"Linked {tag()}", ACCOUNT_EXT_ID: customer, "Last_Sync_Date__c": now_stamp()}],
+    )
     assert account.ok, account.errors
     return account.id, customer
 
 
 def service_item(env) -> dict:
-    return env.qb().create("Item", {"Name": f"Fault Service {tag()}", "Type": "Service",
-                                    "IncomeAccountRef": {"value": "1"}, "UnitPrice": Decimal("25")}, None)
+    return env.qb().create(
+        "Item",
+        {
+            "Name": f"Fault Service {tag()}",
+            "Type": "Service",
+            "IncomeAccountRef": {"value": "1"},
+            "UnitPrice": Decimal("25"),
+        },
+        None,
+    )
 
 
 def priced_product(env, item: dict) -> str:
     """A Product linked to ``item`` with its standard price book entry; returns the entry."""
     sf = env.sf()
-    (product,) = sf.create("Product2", [{"Name": item["Name"], "ProductCode": item["FullyQualifiedName"],
-                                         "External_Item_ID__c": str(item["Id"]), "IsActive": True}])
-    (entry,) = sf.create("PricebookEntry", [{"Pricebook2Id": sf.standard_pricebook()["Id"], "Product2Id": product.id,
-                                             "UnitPrice": 25, "IsActive": True}])
+    (product,) = sf.create(
+        "Product2",
+        [
+            {
+                "Name": item["Name"],
+                "ProductCode": item["FullyQualifiedName"],
+                "External_Item_ID__c": str(item["Id"]),
+                "IsActive": True,
+            }
+        ],
+    )
+    (entry,) = sf.create(
+        "PricebookEntry",
+        [
+            {
+                "Pricebook2Id": sf.standard_pricebook()["Id"],
+                "Product2Id": product.id,
+                "UnitPrice": 25,
+                "IsActive": True,
+            }
+        ],
+    )
     assert product.ok and entry.ok, (product.errors, entry.errors)
     return entry.id
 
 
 def won_opportunities(env, account: str, entry: str, n: int) -> list[str]:
     sf = env.sf()
-    opps = sf.create("Opportunity", [{"Name": f"Fault deal {tag()} {i}", "AccountId": account,
-                                      "StageName": "Closed Won", "CloseDate": "2026-11-20",
-                                      "Transaction_Type__c": "Invoice"} for i in range(n)])
+    opps = sf.create(
+        "Opportunity",
+        [
+            {
+                "Name": f"Fault deal {tag()} {i}",
+                "AccountId": account,
+                "StageName": "Closed Won",
+                "CloseDate": "2026-11-20",
+                "Transaction_Type__c": "Invoice",
+            }
+            for i in range(n)
+        ],
+    )
     assert all(o.ok for o in opps), [o.errors for o in opps]
-    lines = sf.create("OpportunityLineItem", [{"OpportunityId": o.id, "PricebookEntryId": entry, "Quantity": 2,
-                                               "UnitPrice": 25} for o in opps])
+    lines = sf.create(
+        "OpportunityLineItem",
+        [
+            {"OpportunityId": o.id, "PricebookEntryId": entry, "Quantity": 2, "UnitPrice": 25}
+            for o in opps
+        ],
+    )
     assert all(r.ok for r in lines), [r.errors for r in lines]
     return [o.id for o in opps]
 
 
 def new_invoices(env, customer: str, item: dict, n: int) -> list[str]:
     qb = env.qb()
-    return [str(qb.create("Invoice", {"CustomerRef": {"value": customer}, "Line": [{
-        "DetailType": "SalesItemLineDetail", "Amount": Decimal("50"), "Description": f"line {i}",
-        "SalesItemLineDetail": {"ItemRef": {"value": str(item["Id"])}, "Qty": 2, "UnitPrice": Decimal("25")}}]},
-        None)["Id"]) for i in range(n)]
+    return [
+        str(
+            qb.create(
+                "Invoice",
+                {
+                    "CustomerRef": {"value": customer},
+                    "Line": [
+                        {
+                            "DetailType": "SalesItemLineDetail",
+                            "Amount": Decimal("50"),
+                            "Description": f"line {i}",
+                            "SalesItemLineDetail": {
+                                "ItemRef": {"value": str(item["Id"])},
+                                "Qty": 2,
+                                "UnitPrice": Decimal("25"),
+                            },
+                        }
+                    ],
+                },
+                None,
+            )["Id"]
+        )
+        for i in range(n)
+    ]
 
 
 def untick_seed(env) -> None:
@@ -168,8 +244,10 @@ def untick_seed(env) -> None:
     person must fix (a name QuickBooks has in another case): leave them out of these runs."""
     sf = env.sf()
     for sobject in ("Account", "Opportunity"):
-        ticked = [{"Id": r["Id"], "Sync_Me__c": False}
-                  for r in sf.query(soql.select(sobject, ["Id"], where=soql.eq("Sync_Me__c", True)))]
+        ticked = [
+            {"Id": r["Id"], "Sync_Me__c": False}
+            for r in sf.query(soql.select(sobject, ["Id"], where=soql.eq("Sync_Me__c", True)))
+        ]
         if ticked:
             assert all(r.ok for r in sf.update(sobject, ticked))
 
@@ -211,11 +289,20 @@ class Scenario:
             raise ValueError(area)
 
     def check(self, *, synced: bool) -> inv.Snapshot:
-        return inv.check(self.area.state, self.before, self.env.sf(), self.env.qb(), self.expected,
-                         synced=synced, lookback=LOOKBACK, parts=self.parts)
+        return inv.check(
+            self.area.state,
+            self.before,
+            self.env.sf(),
+            self.env.qb(),
+            self.expected,
+            synced=synced,
+            lookback=LOOKBACK,
+            parts=self.parts,
+        )
 
 
 # -- the matrix: faults mid-load, invariants, and a clean run when records failed --------------
+
 
 def rules(*specs) -> list[tuple[str, dict]]:
     return list(specs)
@@ -227,41 +314,71 @@ SF = "salesforce"
 # fault); every rule must fire. (rules, every record synced by the first run?, load raises?)
 MATRIX = {
     # 429 with and without Retry-After, 500 and 503: retried by the hooks, Retry-After honoured.
-    "429-500-503-expired-token": (rules(
-        (QB, {"kind": "throttle", "path": QB_BATCH, "retry_after": 30}),
-        (QB, {"kind": "http_429", "path": QB_BATCH}),
-        (QB, {"kind": "server_error", "path": QB_BATCH}),
-        (QB, {"kind": "http_503", "path": QB_BATCH}),
-        (SF, {"kind": "http_429", "path": SF_UPSERT, "retry_after": 30}),
-        (SF, {"kind": "http_429", "path": SF_UPSERT}),
-        (SF, {"kind": "server_error", "path": SF_WRITE}),
-        (SF, {"kind": "http_503", "path": SF_WRITE}),
-        # An access token expiring mid-run: QBO 401 -> refresh once; SF INVALID_SESSION_ID -> log in.
-        (QB, {"kind": "expired_token", "path": QB_BATCH}),
-        (SF, {"kind": "expired_session", "path": SF_WRITE, "skip": 1}),
-    ), True, False),
+    "429-500-503-expired-token": (
+        rules(
+            (QB, {"kind": "throttle", "path": QB_BATCH, "retry_after": 30}),
+            (QB, {"kind": "http_429", "path": QB_BATCH}),
+            (QB, {"kind": "server_error", "path": QB_BATCH}),
+            (QB, {"kind": "http_503", "path": QB_BATCH}),
+            (SF, {"kind": "http_429", "path": SF_UPSERT, "retry_after": 30}),
+            (SF, {"kind": "http_429", "path": SF_UPSERT}),
+            (SF, {"kind": "server_error", "path": SF_WRITE}),
+            (SF, {"kind": "http_503", "path": SF_WRITE}),
+            # An access token expiring mid-run: QBO 401 -> refresh once; SF INVALID_SESSION_ID -> log in.
+            (QB, {"kind": "expired_token", "path": QB_BATCH}),
+            (SF, {"kind": "expired_session", "path": SF_WRITE, "skip": 1}),
+        ),
+        True,
+        False,
+    ),
     # Dropped connections and timeouts (the hooks' read timeout) on the writes, incl. the
     # second Salesforce write of the load, and answers lost after the write was applied
     # (drop_after): retried; QBO replays the batch by its requestid, upserts repeat safely.
-    "drop-hang": (rules(
-        (QB, {"kind": "drop", "path": QB_BATCH}),
-        (QB, {"kind": "hang", "path": QB_BATCH, "delay_ms": 4000}),
-        (QB, {"kind": "drop_after", "path": QB_BATCH}),
-        (SF, {"kind": "drop", "path": SF_WRITE, "skip": 1}),
-        (SF, {"kind": "hang", "path": SF_UPSERT, "delay_ms": 4000}),
-        (SF, {"kind": "drop_after", "path": SF_UPSERT}),
-    ), True, False),
+    "drop-hang": (
+        rules(
+            (QB, {"kind": "drop", "path": QB_BATCH}),
+            (QB, {"kind": "hang", "path": QB_BATCH, "delay_ms": 4000}),
+            (QB, {"kind": "drop_after", "path": QB_BATCH}),
+            (SF, {"kind": "drop", "path": SF_WRITE, "skip": 1}),
+            (SF, {"kind": "hang", "path": SF_UPSERT, "delay_ms": 4000}),
+            (SF, {"kind": "drop_after", "path": SF_UPSERT}),
+        ),
+        True,
+        False,
+    ),
     # The batch refused as a whole for a record's reason, Salesforce rows locked past the
     # retries: those records fail (WARNING), are kept to retry, and the next run syncs them.
-    "stale-object-locked-rows": (rules(
-        (QB, {"kind": "stale_object", "path": QB_BATCH}),
-        (SF, {"kind": "unable_to_lock_row", "path": SF_UPSERT, "times": None}),
-    ), False, False),
-    "duplicate-name": (rules((QB, {"kind": "duplicate_name", "path": QB_BATCH}),), False, False),
+    "stale-object-locked-rows": (
+        rules(
+            (QB, {"kind": "stale_object", "path": QB_BATCH}),
+            (SF, {"kind": "unable_to_lock_row", "path": SF_UPSERT, "times": None}),
+        ),
+        False,
+        False,
+    ),
+    "duplicate-name": (
+        rules(
+            (QB, {"kind": "duplicate_name", "path": QB_BATCH}),
+        ),
+        False,
+        False,
+    ),
     # QuickBooks down past the retries / Salesforce's daily API quota spent mid-load: the load
     # fails, nothing is committed, the next run syncs everything once.
-    "quickbooks-down": (rules((QB, {"kind": "http_503", "path": QB_BATCH, "times": None}),), False, True),
-    "request-limit": (rules((SF, {"kind": "request_limit", "path": SF_WRITE, "skip": 1}),), False, True),
+    "quickbooks-down": (
+        rules(
+            (QB, {"kind": "http_503", "path": QB_BATCH, "times": None}),
+        ),
+        False,
+        True,
+    ),
+    "request-limit": (
+        rules(
+            (SF, {"kind": "request_limit", "path": SF_WRITE, "skip": 1}),
+        ),
+        False,
+        True,
+    ),
 }
 
 
@@ -294,7 +411,9 @@ def test_given_faults_mid_load_when_customers_sync_then_no_duplicate_no_loss_and
         unfired = [f for f in sync_env.sandbox.call(service, "GET", "faults") if not f["fired"]]
         assert not unfired, f"never fired: {unfired}"
     if any(r["kind"] == "drop_after" for service, r in faults if service == QB):
-        assert sync_env.sandbox.counters(QB)["by_operation"].get("replay") == 1  # the lost batch answer
+        assert (
+            sync_env.sandbox.counters(QB)["by_operation"].get("replay") == 1
+        )  # the lost batch answer
     waited = [r["retry_after"] for _, r in faults if r.get("retry_after")]
     assert sleeps.count(30) == len(waited), f"Retry-After not honoured: {sleeps}"
     scenario.check(synced=synced)
@@ -309,7 +428,9 @@ def test_given_faults_mid_load_when_customers_sync_then_no_duplicate_no_loss_and
         assert {f"QB:{i}" for i in scenario.area.state.retries(QB_STREAM)} <= warned
 
 
-def test_given_a_partial_collection_and_real_conflicts_when_customers_sync_then_only_those_records_wait(sync_env):
+def test_given_a_partial_collection_and_real_conflicts_when_customers_sync_then_only_those_records_wait(
+    sync_env,
+):
     """R-GEN-3, R-GEN-5, R-ACC-2: a Salesforce collection where one record is refused (a
     validation rule), a QuickBooks batch where one update meets a SyncToken made stale between
     plan and load (5010) and one create meets a real duplicate DisplayName: the refused ones
@@ -321,18 +442,35 @@ def test_given_a_partial_collection_and_real_conflicts_when_customers_sync_then_
     assert sf.update("Account", [{"Id": account, "Phone": "555-0100"}])[0].ok
     scenario.expected.accounts.add(account)
     refused = qb.read("Customer", sorted(scenario.expected.customers)[0])["DisplayName"]
-    sync_env.sandbox.call(SF, "POST", "validation-rules", {
-        "object": "Account", "when": {"Name": refused}, "field": "Name", "message": "held for review"})
-    twin = next(a for a in scenario.before.accounts.values() if a["Id"] in scenario.expected.accounts
-                and not a.get(ACCOUNT_EXT_ID))
+    sync_env.sandbox.call(
+        SF,
+        "POST",
+        "validation-rules",
+        {
+            "object": "Account",
+            "when": {"Name": refused},
+            "field": "Name",
+            "message": "held for review",
+        },
+    )
+    twin = next(
+        a
+        for a in scenario.before.accounts.values()
+        if a["Id"] in scenario.expected.accounts and not a.get(ACCOUNT_EXT_ID)
+    )
 
     def conflicts() -> None:
         current = qb.read("Customer", customer)
-        qb.update("Customer", {"Id": customer, "SyncToken": current["SyncToken"], "Notes": "edited in QuickBooks"})
+        qb.update(
+            "Customer",
+            {"Id": customer, "SyncToken": current["SyncToken"], "Notes": "edited in QuickBooks"},
+        )
         qb.create("Customer", {"DisplayName": twin["Name"]}, None)
 
     report = scenario.area.run(before_load=conflicts)
-    failed = [w for w in report["warnings"] if "held for review" in w or "5010" in w or "Stale" in w]
+    failed = [
+        w for w in report["warnings"] if "held for review" in w or "5010" in w or "Stale" in w
+    ]
     assert report["failed"] == 2 and len(failed) == 2, report["warnings"]
     scenario.check(synced=False)
     sync_env.sandbox.call(SF, "DELETE", "validation-rules")
@@ -342,7 +480,9 @@ def test_given_a_partial_collection_and_real_conflicts_when_customers_sync_then_
     assert sum(c["DisplayName"] == twin["Name"] for c in after.customers.values()) == 1
 
 
-def test_given_a_refresh_token_rotated_by_a_parallel_task_when_the_load_refreshes_then_it_uses_the_new_one(sync_env):
+def test_given_a_refresh_token_rotated_by_a_parallel_task_when_the_load_refreshes_then_it_uses_the_new_one(
+    sync_env,
+):
     """R-GEN-3, api-spec 2.1: between two tasks, every access token expires and another task
     refreshes through the same connection and token store (the refresh token rotates: the old
     one is dead); then the tokens expire again. The load's hook, which read the old state,
@@ -369,7 +509,9 @@ def test_given_a_refresh_token_rotated_by_a_parallel_task_when_the_load_refreshe
     scenario.check(synced=True)
 
 
-def test_given_a_create_whose_answer_is_lost_when_items_sync_then_the_load_stops_and_the_next_run_makes_no_second(sync_env):
+def test_given_a_create_whose_answer_is_lost_when_items_sync_then_the_load_stops_and_the_next_run_makes_no_second(
+    sync_env,
+):
     """R-GEN-2, R-GEN-3: the standard price book entries' create is applied but its answer
     lost (drop_after): a create is never repeated blindly (OutcomeUnknownError), so the load
     fails before the commit; the next run reads the entries that exist and makes none twice."""
@@ -384,7 +526,9 @@ def test_given_a_create_whose_answer_is_lost_when_items_sync_then_the_load_stops
     scenario.check(synced=True)
 
 
-def test_given_a_customer_created_by_a_failed_load_when_its_account_is_renamed_before_the_next_run_then_no_second_customer(sync_env):
+def test_given_a_customer_created_by_a_failed_load_when_its_account_is_renamed_before_the_next_run_then_no_second_customer(
+    sync_env,
+):
     """R-GEN-3: a load creates the QuickBooks customers, then fails before the Accounts record
     their links (the daily API quota is spent); a person renames one Account before the next
     run. The next run must link the customer made for it, not create a second one under the
@@ -404,7 +548,9 @@ def test_given_a_customer_created_by_a_failed_load_when_its_account_is_renamed_b
     assert len(made) == 1, [c["DisplayName"] for c in made]
 
 
-def test_given_a_worker_clock_ahead_of_intuits_when_a_customer_is_edited_after_the_sync_then_the_edit_wins(sync_env):
+def test_given_a_worker_clock_ahead_of_intuits_when_a_customer_is_edited_after_the_sync_then_the_edit_wins(
+    sync_env,
+):
     """R-ACC-5, R-GEN-7 (found by the simulation, seed 3, run 4): the worker's clock runs two
     minutes ahead of Intuit's. A customer synced to Salesforce, then renamed in QuickBooks a
     moment later, is a QuickBooks change on the next run: Last_Sync_Date__c is on Intuit's clock
@@ -421,9 +567,16 @@ def test_given_a_worker_clock_ahead_of_intuits_when_a_customer_is_edited_after_t
     ahead.offset = dt.timedelta(minutes=2)
     with ahead.installed():
         assert customers.run()["failed"] == 0
-        accounts = {a["Id"]: a for a in sf.query(soql.select(
-            "Account", ["Id", "Name", ACCOUNT_EXT_ID, "Last_Sync_Date__c"],
-            where=soql.eq(ACCOUNT_EXT_ID, from_qb) + " OR " + soql.eq("Id", from_sf)))}
+        accounts = {
+            a["Id"]: a
+            for a in sf.query(
+                soql.select(
+                    "Account",
+                    ["Id", "Name", ACCOUNT_EXT_ID, "Last_Sync_Date__c"],
+                    where=soql.eq(ACCOUNT_EXT_ID, from_qb) + " OR " + soql.eq("Id", from_sf),
+                )
+            )
+        }
         assert len(accounts) == 2
         written = {a[ACCOUNT_EXT_ID]: a for a in accounts.values()}
         # LastUpdatedTime has whole seconds: an edit in the second of the sync's own write looks
@@ -431,13 +584,31 @@ def test_given_a_worker_clock_ahead_of_intuits_when_a_customer_is_edited_after_t
         time.sleep(1.1)
         for qb_id in written:
             current = qb.read("Customer", qb_id)
-            stamp = dt.datetime.fromisoformat(written[qb_id]["Last_Sync_Date__c"].replace("Z", "+00:00"))
-            assert stamp < dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30), stamp  # not the worker's clock
-            qb.update("Customer", {"Id": qb_id, "SyncToken": current["SyncToken"],
-                                   "DisplayName": current["DisplayName"] + " Renamed"})
+            stamp = dt.datetime.fromisoformat(
+                written[qb_id]["Last_Sync_Date__c"].replace("Z", "+00:00")
+            )
+            assert stamp < dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30), (
+                stamp
+            )  # not the worker's clock
+            qb.update(
+                "Customer",
+                {
+                    "Id": qb_id,
+                    "SyncToken": current["SyncToken"],
+                    "DisplayName": current["DisplayName"] + " Renamed",
+                },
+            )
         assert customers.run()["failed"] == 0
-    after = {a[ACCOUNT_EXT_ID]: a["Name"] for a in sf.query(soql.select(
-        "Account", ["Name", ACCOUNT_EXT_ID], where=soql.in_list(ACCOUNT_EXT_ID, list(written))))}
+    after = {
+        a[ACCOUNT_EXT_ID]: a["Name"]
+        for a in sf.query(
+            soql.select(
+                "Account",
+                ["Name", ACCOUNT_EXT_ID],
+                where=soql.in_list(ACCOUNT_EXT_ID, list(written)),
+            )
+        )
+    }
     assert after == {qb_id: a["Name"] + " Renamed" for qb_id, a in written.items()}
 
 
@@ -514,15 +685,22 @@ def test_given_a_worker_killed_mid_load_when_the_task_runs_again_then_no_duplica
     assert all(area.state.watermark(stream) is None for stream in inv.STREAMS[area_name])
     scenario.check(synced=False)
     if area_name == "opportunities":
-        made = [t for t in sync_env.qb().query_all("Invoice")
-                if t.get("PrivateNote") in {marker(o) for o in scenario.expected.opportunities}]
+        made = [
+            t
+            for t in sync_env.qb().query_all("Invoice")
+            if t.get("PrivateNote") in {marker(o) for o in scenario.expected.opportunities}
+        ]
         assert len(made) == len(scenario.expected.opportunities)  # created before the kill
         monkeypatch.setattr(area.steps, "created_before", lambda *args: {})
     # The retry meets retryable faults too: a dropped connection, a 503 and an expired
     # Salesforce session on its first writes.
-    service, path = (QB, QB_BATCH) if area_name in ("customers", "opportunities") else (SF, SF_WRITE)
+    service, path = (
+        (QB, QB_BATCH) if area_name in ("customers", "opportunities") else (SF, SF_WRITE)
+    )
     # (items' first write is a create: a 503 is retried, a dropped connection would not be)
-    sync_env.sandbox.add_fault(service, kind="http_503" if area_name == "items" else "drop", path=path)
+    sync_env.sandbox.add_fault(
+        service, kind="http_503" if area_name == "items" else "drop", path=path
+    )
     sync_env.sandbox.add_fault(service, kind="http_503", path=path)
     sync_env.sandbox.add_fault(SF, kind="expired_session", path=SF_WRITE)
     report = area.run(run=run)

@@ -32,11 +32,15 @@ def run(env, install: str) -> dict:
 
 
 def account_of(env, invoice_id: str) -> str | None:
-    (record,) = env.sf().query(soql.select("Invoice__c", ["Account__c"], where=soql.eq(EXT_INVOICE, invoice_id)))
+    (record,) = env.sf().query(
+        soql.select("Invoice__c", ["Account__c"], where=soql.eq(EXT_INVOICE, invoice_id))
+    )
     return record["Account__c"]
 
 
-def test_given_a_project_with_invoices_when_synced_then_they_take_the_parents_account_once_it_has_one(sync_env):
+def test_given_a_project_with_invoices_when_synced_then_they_take_the_parents_account_once_it_has_one(
+    sync_env,
+):
     """R-INV-7, R-ACC-3, R-INV-1, R-GEN-5, in three DAG runs.
 
     Run 1: the project's parent is active but not linked (two Salesforce Accounts share its
@@ -57,14 +61,31 @@ def test_given_a_project_with_invoices_when_synced_then_they_take_the_parents_ac
     assert not parent.get("IsProject") and parent["Active"]
     made = sf.create("Account", [{"Name": parent["DisplayName"]}, {"Name": parent["DisplayName"]}])
     assert all(r.ok for r in made), made
-    item = next(i for i in qb.query_all("Item") if i["Type"] in ("Service", "NonInventory") and i.get("UnitPrice"))
+    item = next(
+        i
+        for i in qb.query_all("Item")
+        if i["Type"] in ("Service", "NonInventory") and i.get("UnitPrice")
+    )
 
     def invoice(amount: str) -> dict:
-        return qb.create("Invoice", {
-            "CustomerRef": {"value": project["Id"]},
-            "Line": [{"DetailType": "SalesItemLineDetail", "Amount": Decimal(amount),
-                      "SalesItemLineDetail": {"ItemRef": {"value": item["Id"]}, "Qty": 1,
-                                              "UnitPrice": Decimal(amount)}}]}, None)
+        return qb.create(
+            "Invoice",
+            {
+                "CustomerRef": {"value": project["Id"]},
+                "Line": [
+                    {
+                        "DetailType": "SalesItemLineDetail",
+                        "Amount": Decimal(amount),
+                        "SalesItemLineDetail": {
+                            "ItemRef": {"value": item["Id"]},
+                            "Qty": 1,
+                            "UnitPrice": Decimal(amount),
+                        },
+                    }
+                ],
+            },
+            None,
+        )
 
     waiting = invoice("120")
     key = f"QB:Invoice:{waiting['Id']}"
@@ -79,7 +100,9 @@ def test_given_a_project_with_invoices_when_synced_then_they_take_the_parents_ac
     (warning,) = [w for w in report["warnings"] if key in w]
     assert f'project {project["Id"]} "{project["DisplayName"]}"' in warning
     assert f'customer {parent["Id"]} "{parent["DisplayName"]}" is active in QuickBooks' in warning
-    assert f"(External Account ID {parent['Id']}): see the customers and matching warnings" in warning
+    assert (
+        f"(External Account ID {parent['Id']}): see the customers and matching warnings" in warning
+    )
     state = SyncState(MetadataDbVariables())
     assert waiting["Id"] not in state.retries(INVOICE_STREAM)
     assert waiting["Id"] in state.waiting(INVOICE_STREAM)[parent["Id"]]
@@ -103,7 +126,9 @@ def test_given_a_project_with_invoices_when_synced_then_they_take_the_parents_ac
     assert account_of(sync_env, new["Id"]) == linked
     open_now = [w for w in report["warning_entries"] if w["state"] != "resolved"]
     assert not [w for w in open_now if w["key"] in (key, f"QB:Invoice:{new['Id']}")], open_now
-    assert [w["state"] for w in report["warning_entries"] if w["key"] == key] == ["resolved"]  # R-OPS-3
+    assert [w["state"] for w in report["warning_entries"] if w["key"] == key] == [
+        "resolved"
+    ]  # R-OPS-3
     assert state.waiting(INVOICE_STREAM) == {}
     reconciled = report_of(summary, "reconcile")
     assert reconciled["counts"]["customer_balances"] == 0, reconciled["warnings"]

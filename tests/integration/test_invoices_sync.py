@@ -25,8 +25,12 @@ pytestmark = [pytest.mark.integration, pytest.mark.sandbox]
 def sync(env, install: dt.datetime, state: SyncState) -> dict:
     """One run of the area's four steps, bounded now; returns the load report."""
     upper = dt.datetime.now(dt.UTC)
-    run = run_context(run_id=f"manual__{upper.isoformat()}", upper_bound=upper, install_date=install,
-                      preferences_json=Preferences().as_json())
+    run = run_context(
+        run_id=f"manual__{upper.isoformat()}",
+        upper_bound=upper,
+        install_date=install,
+        preferences_json=Preferences().as_json(),
+    )
     sf, qb = env.sf(), env.qb()
     extracted = steps.extract(run, sf=sf, qb=qb, state=state)
     report = steps.load(run, steps.plan(run, extracted), sf=sf)
@@ -38,8 +42,13 @@ def items_of(env, invoice_id: str) -> dict[str, str | None]:
     """Description -> Product of the Invoice_Item__c of the invoice."""
     sf = env.sf()
     (record,) = sf.query(soql.select("Invoice__c", ["Id"], where=soql.eq(EXT_INVOICE, invoice_id)))
-    rows = sf.query(soql.select("Invoice_Item__c", [EXT_ITEM, "Description__c", "Product__c"],
-                                where=soql.eq("Invoice__c", record["Id"])))
+    rows = sf.query(
+        soql.select(
+            "Invoice_Item__c",
+            [EXT_ITEM, "Description__c", "Product__c"],
+            where=soql.eq("Invoice__c", record["Id"]),
+        )
+    )
     return {r["Description__c"]: r["Product__c"] for r in rows}
 
 
@@ -53,17 +62,50 @@ def test_given_an_item_without_product_when_synced_then_its_line_loads_with_a_wa
     state = SyncState(InMemoryVariables())
     sf, qb = sync_env.sf(), sync_env.qb()
     codes = {p["ProductCode"] for p in sf.query(soql.select("Product2", ["ProductCode"]))}
-    with_product, without = [i for i in qb.query_all("Item") if i["Type"] in ("Service", "NonInventory")
-                             and i.get("UnitPrice") and i["FullyQualifiedName"] not in codes][:2]
-    (made,) = sf.create("Product2", [{"Name": with_product["Name"], "ProductCode": with_product["FullyQualifiedName"],
-                                      "IsActive": True}])
-    customer = next(c for c in qb.query_all("Customer") if not c.get("IsProject") and not c.get("ParentRef"))
-    (account,) = sf.create("Account", [{"Name": "Invoices Test Co", "External_Account_ID__c": customer["Id"]}])
+    with_product, without = [
+        i
+        for i in qb.query_all("Item")
+        if i["Type"] in ("Service", "NonInventory")
+        and i.get("UnitPrice")
+        and i["FullyQualifiedName"] not in codes
+    ][:2]
+    (made,) = sf.create(
+        "Product2",
+        [
+            {
+                "Name": with_product["Name"],
+                "ProductCode": with_product["FullyQualifiedName"],
+                "IsActive": True,
+            }
+        ],
+    )
+    customer = next(
+        c for c in qb.query_all("Customer") if not c.get("IsProject") and not c.get("ParentRef")
+    )
+    (account,) = sf.create(
+        "Account", [{"Name": "Invoices Test Co", "External_Account_ID__c": customer["Id"]}]
+    )
     assert made.ok and account.ok
-    invoice = qb.create("Invoice", {"CustomerRef": {"value": customer["Id"]}, "Line": [
-        {"DetailType": "SalesItemLineDetail", "Amount": Decimal("10"), "Description": description,
-         "SalesItemLineDetail": {"ItemRef": {"value": item["Id"]}, "Qty": 1, "UnitPrice": Decimal("10")}}
-        for description, item in (("has one", with_product), ("has none", without))]}, None)
+    invoice = qb.create(
+        "Invoice",
+        {
+            "CustomerRef": {"value": customer["Id"]},
+            "Line": [
+                {
+                    "DetailType": "SalesItemLineDetail",
+                    "Amount": Decimal("10"),
+                    "Description": description,
+                    "SalesItemLineDetail": {
+                        "ItemRef": {"value": item["Id"]},
+                        "Qty": 1,
+                        "UnitPrice": Decimal("10"),
+                    },
+                }
+                for description, item in (("has one", with_product), ("has none", without))
+            ],
+        },
+        None,
+    )
 
     report = sync(sync_env, install, state)
     assert report["failed"] == 0, report
@@ -71,8 +113,10 @@ def test_given_an_item_without_product_when_synced_then_its_line_loads_with_a_wa
     assert any(without["FullyQualifiedName"] in w for w in report["warnings"]), report["warnings"]
     assert state.retries(INVOICE_STREAM) == [invoice["Id"]]
 
-    (later,) = sf.create("Product2", [{"Name": without["Name"], "ProductCode": without["FullyQualifiedName"],
-                                       "IsActive": True}])
+    (later,) = sf.create(
+        "Product2",
+        [{"Name": without["Name"], "ProductCode": without["FullyQualifiedName"], "IsActive": True}],
+    )
     report = sync(sync_env, install, state)
     assert report["failed"] == 0 and report["warnings"] == [], report
     assert items_of(sync_env, invoice["Id"]) == {"has one": made.id, "has none": later.id}

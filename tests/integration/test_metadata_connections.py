@@ -18,7 +18,7 @@ def database_connections(sync_env, monkeypatch):
 
     moved = {}
     for name in [n for n in os.environ if n.startswith("AIRFLOW_CONN_")]:
-        moved[name[len("AIRFLOW_CONN_"):].lower()] = os.environ[name]
+        moved[name[len("AIRFLOW_CONN_") :].lower()] = os.environ[name]
         monkeypatch.delenv(name)
     with create_session() as session:
         for conn_id, spec in moved.items():

@@ -44,25 +44,41 @@ def plant(dag_id: str, run_id: str, *, heartbeat_age: float, expiry: float) -> s
     """A lease entry as a holder run leaves it (the heartbeat ``heartbeat_age`` s old)."""
     now = dt.datetime.now(dt.UTC)
     key = lease_key(dag_id, run_id)
-    MetadataDbVariables().set(key, json.dumps({
-        "dag_id": dag_id, "run_id": run_id, "number": 1, "choosing": False,
-        "registered_at": (now - dt.timedelta(minutes=5)).isoformat(),
-        "acquired_at": (now - dt.timedelta(minutes=5)).isoformat(),
-        "heartbeat_at": (now - dt.timedelta(seconds=heartbeat_age)).isoformat(),
-        "expiry_seconds": expiry}))
+    MetadataDbVariables().set(
+        key,
+        json.dumps(
+            {
+                "dag_id": dag_id,
+                "run_id": run_id,
+                "number": 1,
+                "choosing": False,
+                "registered_at": (now - dt.timedelta(minutes=5)).isoformat(),
+                "acquired_at": (now - dt.timedelta(minutes=5)).isoformat(),
+                "heartbeat_at": (now - dt.timedelta(seconds=heartbeat_age)).isoformat(),
+                "expiry_seconds": expiry,
+            }
+        ),
+    )
     return key
 
 
-@pytest.mark.parametrize(("dag_id", "holder_dag"), [("sfqb_sync", "sfqb_invoice_migration"),
-                                                    ("sfqb_invoice_migration", "sfqb_sync")])
+@pytest.mark.parametrize(
+    ("dag_id", "holder_dag"),
+    [("sfqb_sync", "sfqb_invoice_migration"), ("sfqb_invoice_migration", "sfqb_sync")],
+)
 def test_given_another_run_holding_the_lease_when_a_run_starts_then_it_waits_its_bound_and_ends_failed_without_writing(
-        sync_env, smtp_server, capfd, dag_id, holder_dag):
+    sync_env, smtp_server, capfd, dag_id, holder_dag
+):
     """R-GEN-10, R-OPS-3, R-MIG-1: a run of either DAG that finds a live run of the other holding
     the lease waits lease_wait_seconds, then fails at take_lease without writing to either
     system; its task log names the holder run and its DAG, the failure alert the task; the
     holder's entry stays and the waiting run leaves none."""
-    sync_env.set_preferences(sync_start=SINCE_SEED, lease_wait_seconds=2, alert_emails="ops@example.com",
-                             migration_date="2020-01-01")
+    sync_env.set_preferences(
+        sync_start=SINCE_SEED,
+        lease_wait_seconds=2,
+        alert_emails="ops@example.com",
+        migration_date="2020-01-01",
+    )
     holder_key = plant(holder_dag, "manual__the_holder", heartbeat_age=0, expiry=600)
     started = time.monotonic()
 
@@ -77,11 +93,15 @@ def test_given_another_run_holding_the_lease_when_a_run_starts_then_it_waits_its
     (mail,) = smtp_server.mails()
     assert "The task that failed: take_lease." in html.unescape(body_of(mail))
     out, err = capfd.readouterr()
-    assert (f"AirflowFailException: {holder_dag} run manual__the_holder (holds it since" in out + err
-            and "waited 2 s (preference lease_wait_seconds) and ends without writing" in out + err)
+    assert (
+        f"AirflowFailException: {holder_dag} run manual__the_holder (holds it since" in out + err
+        and "waited 2 s (preference lease_wait_seconds) and ends without writing" in out + err
+    )
 
 
-def test_given_a_holder_that_died_when_the_next_run_starts_then_it_proceeds_once_the_lease_expired(sync_env):
+def test_given_a_holder_that_died_when_the_next_run_starts_then_it_proceeds_once_the_lease_expired(
+    sync_env,
+):
     """R-GEN-10: a killed holder's lease (its heartbeat stopped) expires: the next run waits
     for the expiry, removes the dead entry, syncs, and gives the lease back."""
     sync_env.set_preferences(sync_start=SINCE_SEED, lease_wait_seconds=60)
@@ -107,7 +127,9 @@ def test_given_a_run_whose_area_fails_when_it_ends_then_it_gave_the_lease_back(s
     finally:
         sync_env.sandbox.clear_faults("quickbooks")
     assert dag_run.state == "failed"
-    assert "failed" in {states[t] for t in states if t.startswith(("items.load", "customers.load"))}, states
+    assert "failed" in {
+        states[t] for t in states if t.startswith(("items.load", "customers.load"))
+    }, states
     assert states["give_back_lease"] == "success"
     assert lease_entries() == {}
 
@@ -116,7 +138,9 @@ def test_given_a_run_whose_area_fails_when_it_ends_then_it_gave_the_lease_back(s
 
 
 # -- real concurrent processes -------------------------------------------------------------------
-def dags_test(tmp_path: Path, name: str, dag_id: str = "sfqb_sync") -> tuple[subprocess.Popen, Path]:
+def dags_test(
+    tmp_path: Path, name: str, dag_id: str = "sfqb_sync"
+) -> tuple[subprocess.Popen, Path]:
     """``airflow dags test DAG`` (what ``make sync`` runs) in its own process group, against
     this test's metadata database, sandbox and connections (the environment)."""
     log = tmp_path / f"{name}.log"
@@ -124,8 +148,14 @@ def dags_test(tmp_path: Path, name: str, dag_id: str = "sfqb_sync") -> tuple[sub
     # started together would each encrypt Variables with their own. This process encrypts none.
     env = dict(os.environ, AIRFLOW__CORE__FERNET_KEY="")
     with log.open("w") as out:
-        proc = subprocess.Popen([str(BIN / "airflow"), "dags", "test", dag_id], cwd=ROOT, env=env,
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [str(BIN / "airflow"), "dags", "test", dag_id],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     return proc, log
 
 
@@ -143,8 +173,11 @@ def sync_dags_to_db() -> None:
     for bundle in manager.get_all_dag_bundles():
         if not bundle.is_initialized:
             bundle.initialize()
-        sync_bag_to_db(BundleDagBag(dag_folder=bundle.path, bundle_path=bundle.path, bundle_name=bundle.name),
-                       bundle.name, bundle.version)
+        sync_bag_to_db(
+            BundleDagBag(dag_folder=bundle.path, bundle_path=bundle.path, bundle_name=bundle.name),
+            bundle.name,
+            bundle.version,
+        )
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -161,10 +194,16 @@ def sync_runs() -> dict[str, dict]:
     runs = {}
     for dag_run in DagRun.find(dag_id="sfqb_sync"):
         tis = {ti.task_id: ti for ti in dag_run.get_task_instances()}
-        summary = tis["summarize_run"].xcom_pull(task_ids="summarize_run") \
-            if tis.get("summarize_run") and tis["summarize_run"].state == "success" else None
-        runs[dag_run.run_id] = {"state": dag_run.state, "states": {t: ti.state for t, ti in tis.items()},
-                                "summary": summary}
+        summary = (
+            tis["summarize_run"].xcom_pull(task_ids="summarize_run")
+            if tis.get("summarize_run") and tis["summarize_run"].state == "success"
+            else None
+        )
+        runs[dag_run.run_id] = {
+            "state": dag_run.state,
+            "states": {t: ti.state for t, ti in tis.items()},
+            "summary": summary,
+        }
     return runs
 
 
@@ -178,7 +217,8 @@ def created(summary: dict, area: str) -> int:
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_given_two_runs_started_together_when_quickbooks_batches_are_slow_then_no_transaction_is_made_twice(
-        sync_env, tmp_path):
+    sync_env, tmp_path
+):
     """R-GEN-10, R-GEN-3, R-OPP-1: four new won opportunities, then two ``airflow dags test
     sfqb_sync`` processes started together against one company and org, every QuickBooks
     /batch slowed by 3 s (so one run's creates are still in flight when the other would look
@@ -196,8 +236,10 @@ def test_given_two_runs_started_together_when_quickbooks_batches_are_slow_then_n
     _, states, _ = env.run()  # the first run links the seed's accounts and products
     assert set(states.values()) == {"success"}, states
     account, (entry,) = linked_account(env), priced_products(env, 1)
-    deals = {won_opportunity(env, account["Id"], "Invoice", lines=[(entry, n, 100, f"deal {n}")])
-             for n in range(1, 5)}
+    deals = {
+        won_opportunity(env, account["Id"], "Invoice", lines=[(entry, n, 100, f"deal {n}")])
+        for n in range(1, 5)
+    }
     sf, qb = env.sf(), env.qb()
     before = inv.snapshot(sf, qb)
     env.sandbox.add_fault("quickbooks", kind="slow", path=QB_BATCH, delay_ms=3000, times=None)
@@ -218,8 +260,14 @@ def test_given_two_runs_started_together_when_quickbooks_batches_are_slow_then_n
     assert "waiting for the lease: sfqb_sync run " in logs  # one of them waited for the other
     made = sorted(created(r["summary"], "opportunities") for r in runs.values())
     assert made == [0, 4], made
-    after = inv.check(SyncState(MetadataDbVariables()), before, sf, qb, inv.Expected(opportunities=deals),
-                      synced=True)
+    after = inv.check(
+        SyncState(MetadataDbVariables()),
+        before,
+        sf,
+        qb,
+        inv.Expected(opportunities=deals),
+        synced=True,
+    )
     assert len(set(after.transactions) - set(before.transactions)) == 4
     assert lease_entries() == {}
 
@@ -227,7 +275,8 @@ def test_given_two_runs_started_together_when_quickbooks_batches_are_slow_then_n
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_given_a_holder_killed_while_it_holds_the_lease_when_the_next_run_starts_then_it_proceeds_after_the_expiry(
-        sync_env, tmp_path, caplog):
+    sync_env, tmp_path, caplog
+):
     """R-GEN-10: ``airflow dags test`` killed (SIGKILL) while it holds the lease leaves its entry
     behind; the next run waits until that entry's heartbeat is older than its expiry (the
     killed run's: 8 s), removes it, takes the lease and syncs."""
@@ -251,5 +300,9 @@ def test_given_a_holder_killed_while_it_holds_the_lease_when_the_next_run_starts
     assert dag_run.state == "success", states
     assert dag_run.run_id != dead["run_id"] and summary["areas"]
     assert lease_entries() == {}
-    removed = [r.getMessage() for r in caplog.records if r.name == "sfqb.lease" and "expired" in r.getMessage()]
+    removed = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "sfqb.lease" and "expired" in r.getMessage()
+    ]
     assert any(f"sfqb_sync run {dead['run_id']} expired" in m for m in removed), removed

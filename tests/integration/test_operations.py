@@ -18,8 +18,11 @@ RESYNC_FROM = "2020-01-01"
 def watermarks() -> dict:
     from sfqb.state import MetadataDbVariables, SyncState
 
-    return {k: v["value"] for k, v in SyncState(MetadataDbVariables()).show().items()
-            if k.startswith("sfqb.watermark.")}
+    return {
+        k: v["value"]
+        for k, v in SyncState(MetadataDbVariables()).show().items()
+        if k.startswith("sfqb.watermark.")
+    }
 
 
 def area_states(states: dict, area: str) -> set:
@@ -35,15 +38,27 @@ def other_areas_records(env) -> dict:
     """What the areas other than customers write (items, opportunities, transactions, invoices),
     with each record's version: equal snapshots mean those areas wrote nothing."""
     sf, qb = env.sf(), env.qb()
-    snapshot = {obj: sorted((r["Id"], r["SystemModstamp"]) for r in sf.query(f"SELECT Id, SystemModstamp FROM {obj}"))
-                for obj in ("Product2", "PricebookEntry", "Opportunity", "OpportunityLineItem", "Invoice__c")}
+    snapshot = {
+        obj: sorted(
+            (r["Id"], r["SystemModstamp"])
+            for r in sf.query(f"SELECT Id, SystemModstamp FROM {obj}")
+        )
+        for obj in (
+            "Product2",
+            "PricebookEntry",
+            "Opportunity",
+            "OpportunityLineItem",
+            "Invoice__c",
+        )
+    }
     for entity in ("Item", "Invoice", "SalesReceipt"):
         snapshot[entity] = sorted((r["Id"], r["SyncToken"]) for r in qb.query_all(entity))
     return snapshot
 
 
 def test_given_a_synced_pair_when_a_manual_run_resyncs_only_customers_then_other_areas_skip_and_no_watermark_moves(
-        sync_env):
+    sync_env,
+):
     """R-OPS-1: the trigger form's params narrow a manual run: the areas not selected end
     ``skipped`` (not failed) and write nothing, the preflight still runs and summarize_run
     succeeds; a full resync of customers from a date re-reads that area's window (the seed,
@@ -54,8 +69,9 @@ def test_given_a_synced_pair_when_a_manual_run_resyncs_only_customers_then_other
     before, others = watermarks(), other_areas_records(sync_env)
     assert before and others["Product2"] and others["Invoice"]
 
-    dag_run, states, summary = sync_env.run(run_conf={
-        "areas": ["customers"], "resync_area": "customers", "resync_from": RESYNC_FROM})
+    dag_run, states, summary = sync_env.run(
+        run_conf={"areas": ["customers"], "resync_area": "customers", "resync_from": RESYNC_FROM}
+    )
 
     assert dag_run.state == "success"
     for area in set(AREAS) - {"customers"}:
@@ -88,7 +104,9 @@ def test_given_a_synced_pair_when_a_manual_run_resyncs_only_customers_then_other
     plugins = client.get("/api/v2/plugins").json()["plugins"]
     views = next(p for p in plugins if p["name"] == "sfqb_sync_log")["external_views"]
     assert {(v["destination"], v["href"]) for v in views} == {
-        ("nav", "/sfqb/runs"), ("dag_run", "/sfqb/runs/{DAG_ID}/{RUN_ID}")}
+        ("nav", "/sfqb/runs"),
+        ("dag_run", "/sfqb/runs/{DAG_ID}/{RUN_ID}"),
+    }
     page = client.get(f"/sfqb/runs/sfqb_sync/{dag_run.run_id}")
     assert page.status_code == 200
     assert "customers" in page.text and "full resync of customers" in page.text
@@ -113,7 +131,9 @@ def _run_backfill_run(monkeypatch, env, backfill_run):
         return env.run(logical_date=backfill_run.logical_date)
 
 
-def test_given_a_past_week_when_backfilled_then_its_intervals_resync_and_no_watermark_moves(sync_env, monkeypatch):
+def test_given_a_past_week_when_backfilled_then_its_intervals_resync_and_no_watermark_moves(
+    sync_env, monkeypatch
+):
     """R-OPS-1: a backfill of a past week (``airflow backfill create``'s runs) re-syncs each
     run's data interval: a QuickBooks customer stamped inside one interval, older than every
     watermark (the incremental runs missed it), reaches Salesforce; no watermark moves. A cleared old scheduled interval run
@@ -133,18 +153,35 @@ def test_given_a_past_week_when_backfilled_then_its_intervals_resync_and_no_wate
     qb = sync_env.qb()
     sync_env.sandbox.set_clock("quickbooks", advance_seconds=-3 * 86400)
     try:
-        customer = qb.create("Customer", {"DisplayName": "Missed Then Backfilled Co",
-                                          "PrimaryPhone": {"FreeFormNumber": "(512) 555-0177"}}, None)
+        customer = qb.create(
+            "Customer",
+            {
+                "DisplayName": "Missed Then Backfilled Co",
+                "PrimaryPhone": {"FreeFormNumber": "(512) 555-0177"},
+            },
+            None,
+        )
         edited_at = dt.datetime.fromisoformat(customer["MetaData"]["LastUpdatedTime"])
     finally:
         sync_env.sandbox.set_clock("quickbooks", reset=True)
 
     week_end = now - dt.timedelta(days=1)
-    backfill = _create_backfill(dag_id="sfqb_sync", from_date=week_end - dt.timedelta(days=7), to_date=week_end,
-                                max_active_runs=1, reverse=False, dag_run_conf=None,
-                                triggering_user_name="test")
+    backfill = _create_backfill(
+        dag_id="sfqb_sync",
+        from_date=week_end - dt.timedelta(days=7),
+        to_date=week_end,
+        max_active_runs=1,
+        reverse=False,
+        dag_run_conf=None,
+        triggering_user_name="test",
+    )
     with create_session() as session:
-        runs = session.query(DagRun).filter(DagRun.backfill_id == backfill.id).order_by(DagRun.logical_date).all()
+        runs = (
+            session.query(DagRun)
+            .filter(DagRun.backfill_id == backfill.id)
+            .order_by(DagRun.logical_date)
+            .all()
+        )
         session.expunge_all()
     assert len(runs) >= 7 * 24
     assert {str(r.run_type) for r in runs} == {"backfill"}
@@ -161,7 +198,8 @@ def test_given_a_past_week_when_backfilled_then_its_intervals_resync_and_no_wate
     windows = xcom(dag_run, "customers.extract_customers")["windows"]
     assert {w["mode"] for w in windows.values() if w} == {"backfill"}
     (account,) = sync_env.sf().query(
-        f"SELECT Phone FROM Account WHERE External_Account_ID__c = '{customer['Id']}'")
+        f"SELECT Phone FROM Account WHERE External_Account_ID__c = '{customer['Id']}'"
+    )
     assert account["Phone"] == "(512) 555-0177"
     customers = report_of(summary, "customers")
     assert customers["created"] + customers["updated"] >= 1

@@ -44,4 +44,6 @@ def test_given_a_bad_preference_when_the_sync_runs_then_it_fails_at_the_first_ta
         variables.delete("sfqb.preferences")
     states = {ti.task_id: (ti.state, ti.try_number) for ti in dag_run.get_task_instances()}
     assert states["begin_run"] == ("failed", 1)
-    assert all(state != "success" for task_id, (state, _) in states.items() if task_id != "begin_run")
+    assert all(
+        state != "success" for task_id, (state, _) in states.items() if task_id != "begin_run"
+    )

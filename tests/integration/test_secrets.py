@@ -66,8 +66,10 @@ def run_tokens(bootstrap: str) -> dict[str, str]:
 
     state = AirflowVariableTokenStore("quickbooks_default", seal_with=bootstrap).load()
     assert state is not None and state.access_token and state.refresh_token != bootstrap
-    return {"QuickBooks refresh token (rotated)": state.refresh_token,
-            "QuickBooks access token": state.access_token}
+    return {
+        "QuickBooks refresh token (rotated)": state.refresh_token,
+        "QuickBooks access token": state.access_token,
+    }
 
 
 def leaks(texts: dict[str, str], secrets: dict[str, str]) -> list[str]:
@@ -90,22 +92,33 @@ def debug_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     this process reads the database with), at DEBUG, with its own task log folder."""
     from airflow.configuration import conf
 
-    return {**os.environ, "AIRFLOW__LOGGING__LOGGING_LEVEL": "DEBUG",
-            "AIRFLOW__CORE__FERNET_KEY": conf.get("core", "fernet_key", fallback=""),
-            "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(tmp_path / "logs"),
-            "AIRFLOW__API_AUTH__JWT_SECRET": JWT_SECRET,
-            "AIRFLOW__LOGGING__COLORED_CONSOLE_LOG": "false", **extra}
+    return {
+        **os.environ,
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "DEBUG",
+        "AIRFLOW__CORE__FERNET_KEY": conf.get("core", "fernet_key", fallback=""),
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(tmp_path / "logs"),
+        "AIRFLOW__API_AUTH__JWT_SECRET": JWT_SECRET,
+        "AIRFLOW__LOGGING__COLORED_CONSOLE_LOG": "false",
+        **extra,
+    }
 
 
 def test_given_airflow_dags_test_at_debug_when_the_sync_runs_then_no_credential_is_in_its_output_or_task_logs(
-        sync_env, tmp_path):
+    sync_env, tmp_path
+):
     """R-OPS-4: `airflow dags test sfqb_sync` at DEBUG, as a user runs it: its output (the
     in-process supervisor prints every task message there) and the task log files hold none
     of the connections' secrets nor any token of the run."""
     sync_env.set_preferences(sync_start=SINCE_SEED)
     secrets = connection_secrets(sync_env)
-    done = subprocess.run([str(BIN / "airflow"), "dags", "test", "sfqb_sync"], env=debug_env(tmp_path),
-                          cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [str(BIN / "airflow"), "dags", "test", "sfqb_sync"],
+        env=debug_env(tmp_path),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     output = done.stdout + done.stderr
     assert done.returncode == 0 and "state=success" in output, output[-3000:]
     # DEBUG was on, and the lines that used to carry the secrets were printed
@@ -115,13 +128,22 @@ def test_given_airflow_dags_test_at_debug_when_the_sync_runs_then_no_credential_
     # so are the encrypted local copies of the token state: no token in clear on disk either)
     from sfqb.hooks.token_store import token_dir
 
-    copies = {str(p): p.read_bytes().decode(errors="replace") for p in token_dir().glob("sfqb-qbo-token-*.bin")}
+    copies = {
+        str(p): p.read_bytes().decode(errors="replace")
+        for p in token_dir().glob("sfqb-qbo-token-*.bin")
+    }
     assert copies, "the run left no local copy of the token state"
-    found = leaks({"airflow dags test output": output, **task_logs(tmp_path / "logs", required=False)},
-                  secrets)
+    found = leaks(
+        {"airflow dags test output": output, **task_logs(tmp_path / "logs", required=False)},
+        secrets,
+    )
     # (ciphertext is base64: only the named secrets are looked for there, not token shapes)
-    found += [f"{name} in {where}" for where, text in copies.items() for name, value in secrets.items()
-              if value in text]
+    found += [
+        f"{name} in {where}"
+        for where, text in copies.items()
+        for name, value in secrets.items()
+        if value in text
+    ]
     assert not found, found
 
 
@@ -147,9 +169,12 @@ def _run_state(run_id: str) -> str | None:
     return str(runs[0].state) if runs else None
 
 
-@pytest.mark.timeout(1200)  # three Airflow processes start and a whole run goes through the scheduler
+@pytest.mark.timeout(
+    1200
+)  # three Airflow processes start and a whole run goes through the scheduler
 def test_given_a_local_executor_deployment_at_debug_when_a_run_is_triggered_then_no_credential_is_in_any_log(
-        sync_env, tmp_path):
+    sync_env, tmp_path
+):
     """R-OPS-4 on a real worker path: api-server, dag-processor and scheduler (LocalExecutor) at
     DEBUG, a triggered sfqb_sync run. The scheduler's output carries the task supervisors' DEBUG
     lines (every message a task sent, the token state's Variable write included: sealed); no
@@ -161,21 +186,38 @@ def test_given_a_local_executor_deployment_at_debug_when_a_run_is_triggered_then
     secrets = connection_secrets(sync_env)
     with create_session() as session:
         for name in ("sfqb_quickbooks", "sfqb_salesforce"):
-            Pool.create_or_update_pool(name=name, slots=4, description="test", include_deferred=False,
-                                       session=session)
+            Pool.create_or_update_pool(
+                name=name, slots=4, description="test", include_deferred=False, session=session
+            )
     port = _free_port()
-    env = debug_env(tmp_path, AIRFLOW__CORE__EXECUTOR="LocalExecutor", AIRFLOW__CORE__PARALLELISM="4",
-                    AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://127.0.0.1:{port}/execution/",
-                    AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE="false",
-                    AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK="false")
-    commands = {"api-server": ["api-server", "--port", str(port)], "dag-processor": ["dag-processor"],
-                "scheduler": ["scheduler"]}
+    env = debug_env(
+        tmp_path,
+        AIRFLOW__CORE__EXECUTOR="LocalExecutor",
+        AIRFLOW__CORE__PARALLELISM="4",
+        AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://127.0.0.1:{port}/execution/",
+        AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE="false",
+        AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK="false",
+    )
+    commands = {
+        "api-server": ["api-server", "--port", str(port)],
+        "dag-processor": ["dag-processor"],
+        "scheduler": ["scheduler"],
+    }
     procs = {}
     try:
         for name, args in commands.items():
             out = open(tmp_path / f"{name}.out", "w")  # noqa: SIM115 - closed in finally
-            procs[name] = (subprocess.Popen([str(BIN / "airflow"), *args], env=env, cwd=tmp_path, stdout=out,
-                                            stderr=subprocess.STDOUT, start_new_session=True), out)
+            procs[name] = (
+                subprocess.Popen(
+                    [str(BIN / "airflow"), *args],
+                    env=env,
+                    cwd=tmp_path,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                ),
+                out,
+            )
         import requests
 
         def api_up() -> bool:
@@ -192,9 +234,18 @@ def test_given_a_local_executor_deployment_at_debug_when_a_run_is_triggered_then
 
         _wait("sfqb_sync parsed", parsed, 300, procs)
         run_id = f"secrets_debug_{int(time.time())}"
-        for args in (["dags", "unpause", "sfqb_sync"], ["dags", "trigger", "sfqb_sync", "--run-id", run_id]):
-            subprocess.run([str(BIN / "airflow"), *args], env=env, cwd=tmp_path, check=True,
-                           capture_output=True, timeout=300)
+        for args in (
+            ["dags", "unpause", "sfqb_sync"],
+            ["dags", "trigger", "sfqb_sync", "--run-id", run_id],
+        ):
+            subprocess.run(
+                [str(BIN / "airflow"), *args],
+                env=env,
+                cwd=tmp_path,
+                check=True,
+                capture_output=True,
+                timeout=300,
+            )
         _wait("the run", lambda: _run_state(run_id) in ("success", "failed"), 900, procs)
     finally:
         for proc, _ in procs.values():
@@ -210,13 +261,21 @@ def test_given_a_local_executor_deployment_at_debug_when_a_run_is_triggered_then
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)  # the executor's workers, gunicorn's
             out.close()
-    outputs = {f"{name} output": (tmp_path / f"{name}.out").read_text(errors="replace") for name in commands}
+    outputs = {
+        f"{name} output": (tmp_path / f"{name}.out").read_text(errors="replace")
+        for name in commands
+    }
     assert _run_state(run_id) == "success", outputs["scheduler output"][-3000:]
     scheduler = outputs["scheduler output"]
     assert "Received message from task runner" in scheduler  # the supervisors' DEBUG lines
-    token_writes = [line for line in scheduler.splitlines()
-                    if "PutVariable" in line and "sfqb.quickbooks_default.token_state" in line]
-    assert token_writes and all("sfqb-sealed-v1:" in line for line in token_writes), token_writes[:1]
+    token_writes = [
+        line
+        for line in scheduler.splitlines()
+        if "PutVariable" in line and "sfqb.quickbooks_default.token_state" in line
+    ]
+    assert token_writes and all("sfqb-sealed-v1:" in line for line in token_writes), token_writes[
+        :1
+    ]
     secrets |= run_tokens(secrets["QuickBooks refresh token (connection)"])
     found = leaks({**outputs, **task_logs(tmp_path / "logs")}, secrets)
     assert not found, found

@@ -15,7 +15,9 @@ SEED = 7
 
 @pytest.mark.integration
 @pytest.mark.sandbox
-def test_given_a_day_of_business_and_faults_when_synced_every_12_hours_then_no_invariant_breaks(sync_env):
+def test_given_a_day_of_business_and_faults_when_synced_every_12_hours_then_no_invariant_breaks(
+    sync_env,
+):
     """R-GEN-2, R-GEN-3, R-GEN-5, R-GEN-8, R-ACC-1, R-ACC-2, R-ACC-5, R-OPP-1, R-INV-1, R-INV-4,
     R-ITM-1, R-ITM-2: new customers, accounts with won opportunities, lost ones, edits on both
     sides, renames, invoices, payments, voids, deletes and item changes made through the real
@@ -26,9 +28,18 @@ def test_given_a_day_of_business_and_faults_when_synced_every_12_hours_then_no_i
     from sfqb_sim.runner import Config, dag_runner, hooks, report, simulate
 
     # Three weeks back: clear of the dates other tests' runs use (backfills of the last week).
-    start = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0) - dt.timedelta(days=21)
-    config = Config(days=1, seed=SEED, runs_per_day=2, fault_rate=0.4, actions_per_hour=2, settle_runs=1,
-                    start=start)
+    start = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0) - dt.timedelta(
+        days=21
+    )
+    config = Config(
+        days=1,
+        seed=SEED,
+        runs_per_day=2,
+        fault_rate=0.4,
+        actions_per_hour=2,
+        settle_runs=1,
+        start=start,
+    )
     try:
         result = simulate(config, sync_env.sandbox, dag_runner(), hooks, MetadataDbVariables())
     finally:
@@ -39,7 +50,11 @@ def test_given_a_day_of_business_and_faults_when_synced_every_12_hours_then_no_i
     assert result.violations == [], summary
     assert result.runs == 4, summary  # the install run, 2 busy runs, 1 quiet
     assert sum(result.made.values()) >= 10, summary
-    assert {k for k, n in result.records.items() if n} >= {"qb_customer", "opportunity", "qb_invoice"}, summary
+    assert {k for k, n in result.records.items() if n} >= {
+        "qb_customer",
+        "opportunity",
+        "qb_invoice",
+    }, summary
     assert result.faults_injected >= 1, summary
     assert result.on_time > 0, summary
 
@@ -86,13 +101,30 @@ def test_given_an_opportunitys_invoice_voided_in_quickbooks_when_judged_then_the
     ledger.add("opportunity", "006B", 1, eligible=True, open=False)
     ledger.add("qb_invoice", "27", 2, customer="5", state="voided", opportunity="006A")
     voided = {"Id": "27", "PrivateNote": "Voided", "Balance": 0, "CustomerRef": {"value": "5"}}
-    snap = {"sf_accounts": [], "qb_customers": {}, "qb_invoices": {"27": voided}, "qb_receipts": {},
-            "sf_opportunities": {"006A": {"AccountId": None, "External_Transaction_ID__c": "27"},
-                                 "006B": {"AccountId": None, "External_Transaction_ID__c": None}},
-            "sf_invoices": [{"External_Invoice_ID__c": "27", "Status__c": "Voided", "Outstanding_Balance__c": 0,
-                             "Account__c": None}],
-            "sf_products": [], "qb_items": {}, "sf_entries": {}}
-    assert problems(ledger, snap) == {("opportunity", "006B"): "QuickBooks transactions [], External Transaction ID None"}
+    snap = {
+        "sf_accounts": [],
+        "qb_customers": {},
+        "qb_invoices": {"27": voided},
+        "qb_receipts": {},
+        "sf_opportunities": {
+            "006A": {"AccountId": None, "External_Transaction_ID__c": "27"},
+            "006B": {"AccountId": None, "External_Transaction_ID__c": None},
+        },
+        "sf_invoices": [
+            {
+                "External_Invoice_ID__c": "27",
+                "Status__c": "Voided",
+                "Outstanding_Balance__c": 0,
+                "Account__c": None,
+            }
+        ],
+        "sf_products": [],
+        "qb_items": {},
+        "sf_entries": {},
+    }
+    assert problems(ledger, snap) == {
+        ("opportunity", "006B"): "QuickBooks transactions [], External Transaction ID None"
+    }
 
 
 @pytest.mark.unit
@@ -105,15 +137,24 @@ def test_given_a_won_opportunity_of_an_inactive_customer_when_judged_then_held_b
 
     ledger = Ledger()
     ledger.add("opportunity", "006C", 1, eligible=True, open=False)
-    snap = {"sf_accounts": [{"Id": "001C", "Name": "Dormant Co", "Phone": None, "External_Account_ID__c": "34"}],
-            "qb_customers": {"34": {"Id": "34", "DisplayName": "Dormant Co", "Active": False}},
-            "qb_invoices": {}, "qb_receipts": {}, "sf_invoices": [], "sf_products": [], "qb_items": {},
-            "sf_entries": {},
-            "sf_opportunities": {"006C": {"AccountId": "001C", "External_Transaction_ID__c": None}}}
+    snap = {
+        "sf_accounts": [
+            {"Id": "001C", "Name": "Dormant Co", "Phone": None, "External_Account_ID__c": "34"}
+        ],
+        "qb_customers": {"34": {"Id": "34", "DisplayName": "Dormant Co", "Active": False}},
+        "qb_invoices": {},
+        "qb_receipts": {},
+        "sf_invoices": [],
+        "sf_products": [],
+        "qb_items": {},
+        "sf_entries": {},
+        "sf_opportunities": {"006C": {"AccountId": "001C", "External_Transaction_ID__c": None}},
+    }
     assert problems(ledger, snap) == {}
     snap["qb_customers"]["34"]["Active"] = True
     assert problems(ledger, snap) == {
-        ("opportunity", "006C"): "QuickBooks transactions [], External Transaction ID None"}
+        ("opportunity", "006C"): "QuickBooks transactions [], External Transaction ID None"
+    }
 
 
 @pytest.mark.unit
@@ -126,11 +167,20 @@ def test_given_a_won_opportunity_whose_item_was_made_inactive_when_judged_then_h
 
     ledger = Ledger()
     ledger.add("opportunity", "006D", 1, eligible=True, open=False)
-    snap = {"sf_accounts": [], "qb_customers": {}, "qb_invoices": {}, "qb_receipts": {}, "sf_invoices": [],
-            "sf_products": [], "qb_items": {"458": {"Id": "458", "Active": False}}, "sf_entries": {},
-            "sf_opportunities": {"006D": {"AccountId": None, "External_Transaction_ID__c": None}},
-            "sf_opportunity_items": {"006D": ["458"]}}
+    snap = {
+        "sf_accounts": [],
+        "qb_customers": {},
+        "qb_invoices": {},
+        "qb_receipts": {},
+        "sf_invoices": [],
+        "sf_products": [],
+        "qb_items": {"458": {"Id": "458", "Active": False}},
+        "sf_entries": {},
+        "sf_opportunities": {"006D": {"AccountId": None, "External_Transaction_ID__c": None}},
+        "sf_opportunity_items": {"006D": ["458"]},
+    }
     assert problems(ledger, snap) == {}
     snap["qb_items"]["458"]["Active"] = True
     assert problems(ledger, snap) == {
-        ("opportunity", "006D"): "QuickBooks transactions [], External Transaction ID None"}
+        ("opportunity", "006D"): "QuickBooks transactions [], External Transaction ID None"
+    }

@@ -60,11 +60,18 @@ def test_given_a_lease_left_by_a_dead_run_when_shown_and_reset_then_the_operator
 
     assert main(["state", "show"]) == 0
     shown = json.loads(capsys.readouterr().out)[lease.key]
-    assert (shown["dag_id"], shown["run_id"], shown["state"]) == ("sfqb_sync", "manual__stuck", "holds")
+    assert (shown["dag_id"], shown["run_id"], shown["state"]) == (
+        "sfqb_sync",
+        "manual__stuck",
+        "holds",
+    )
     assert shown["heartbeat_age_seconds"] < 60 and shown["expiry_seconds"] == 1800
 
     assert main(["state", "reset", "lease"]) == 0
-    assert f"reset {lease.key} (sfqb_sync run manual__stuck: holds, last heartbeat" in capsys.readouterr().out
+    assert (
+        f"reset {lease.key} (sfqb_sync run manual__stuck: holds, last heartbeat"
+        in capsys.readouterr().out
+    )
     assert backend.keys("sfqb.lease.") == []
     assert main(["state", "reset", "lease"]) == 0
     assert "nothing to reset for 'lease'" in capsys.readouterr().out

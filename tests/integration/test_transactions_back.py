@@ -76,8 +76,12 @@ class Linked:
     def run(**prefs) -> dict:
         """A run as ``begin_run`` makes it, bounded now (after the test's edits)."""
         upper = dt.datetime.now(dt.UTC)
-        return run_context(run_id=f"manual__{upper.isoformat()}", upper_bound=upper,
-                           install_date=upper - dt.timedelta(days=1), preferences_json=Preferences(**prefs).as_json())
+        return run_context(
+            run_id=f"manual__{upper.isoformat()}",
+            upper_bound=upper,
+            install_date=upper - dt.timedelta(days=1),
+            preferences_json=Preferences(**prefs).as_json(),
+        )
 
     def sync(self, **prefs) -> dict:
         """One run of the area's four steps; returns the load report."""
@@ -452,9 +456,11 @@ def test_given_a_transaction_the_opportunities_area_created_when_read_back_then_
     linked = Linked(sync_env, SyncState(InMemoryVariables()), "Invoice", "", opp_id, items)
     run = linked.run()
     extracted = opportunities.extract(run, sf=sync_env.sf(), qb=sync_env.qb(), state=linked.state)
-    created = report_view(opportunities.load(
-        run, opportunities.plan(run, extracted), sf=sync_env.sf(), qb=sync_env.qb()
-    ))
+    created = report_view(
+        opportunities.load(
+            run, opportunities.plan(run, extracted), sf=sync_env.sf(), qb=sync_env.qb()
+        )
+    )
     assert created["created"] == 1, created
     opp, before = linked.salesforce()
     linked.txn_id = opp[EXT_TXN]

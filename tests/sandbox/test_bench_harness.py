@@ -34,11 +34,20 @@ def test_given_a_small_company_when_bench_sync_runs_then_loads_sit_near_their_fl
     Accounts in phases: at 1k and 10k customers every load is within 1.1x, bench/results); the
     second run (reading the first's writes) and the no-change run write nothing; the no-change
     run reads in a few dozen calls."""
-    assert sync.main(["--sizes", "30", "--latency", "0", "--transform-rows", "1000", "--out", str(tmp_path)]) == 0
+    assert (
+        sync.main(
+            ["--sizes", "30", "--latency", "0", "--transform-rows", "1000", "--out", str(tmp_path)]
+        )
+        == 0
+    )
 
-    runs = {r["run"]: r for r in json.loads((tmp_path / "sync.json").read_text())["sizes"][0]["runs"]}
+    runs = {
+        r["run"]: r for r in json.loads((tmp_path / "sync.json").read_text())["sizes"][0]["runs"]
+    }
     initial, echo, quiet = runs["initial sync"], runs[sync.ECHO_RUN], runs["no change"]
-    assert initial["loads"] and all(load["write_calls"] <= load["floor"] + 2 for load in initial["loads"]), initial["loads"]
+    assert initial["loads"] and all(
+        load["write_calls"] <= load["floor"] + 2 for load in initial["loads"]
+    ), initial["loads"]
     assert echo["loads"] == [] and quiet["loads"] == []
     assert sum(quiet["sync_calls_total"].values()) <= 50, quiet["sync_calls_total"]
     assert "| run | seconds |" in (tmp_path / "sync.md").read_text()
@@ -52,8 +61,18 @@ def test_given_a_small_capture_when_bench_planning_grows_it_then_every_plan_scal
     copies x the captured plan's outputs (the exit code says so); every area with something to
     plan is measured, in both scenarios."""
     capture = tmp_path / "capture.pkl"
-    argv = ["--capture", "30", "--sizes", "300", "--trace-max-rows", "300", "--capture-file", str(capture),
-            "--out", str(tmp_path)]
+    argv = [
+        "--capture",
+        "30",
+        "--sizes",
+        "300",
+        "--trace-max-rows",
+        "300",
+        "--capture-file",
+        str(capture),
+        "--out",
+        str(tmp_path),
+    ]
 
     assert planning.main(argv) == 0
 

@@ -13,8 +13,12 @@ def test_given_an_id_list_beside_a_frame_when_grown_then_each_copy_keeps_the_lis
     """R-OPP-1 in the benchmark: the opportunities extract lists its inactive QuickBooks
     customers by Id; grown, copy k's list holds copy k's Ids, as its frames do (kept as it was,
     every copy's opportunity of an inactive customer would be planned as a create)."""
-    extract = {"opportunities": pd.DataFrame({"Account.External_Account_ID__c": ["887", "12"]}, dtype=object),
-               "inactive_customers": ["887"]}
+    extract = {
+        "opportunities": pd.DataFrame(
+            {"Account.External_Account_ID__c": ["887", "12"]}, dtype=object
+        ),
+        "inactive_customers": ["887"],
+    }
 
     grown = grow("opportunities", extract, copies=3)
 

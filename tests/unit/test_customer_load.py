@@ -19,7 +19,9 @@ pytestmark = pytest.mark.unit
 
 
 def _accounts(rows: list[tuple[str, str | None]]) -> pd.DataFrame:
-    return pd.DataFrame({ACCOUNT_EXT_ID: [r[0] for r in rows], "parent_ext_id": [r[1] for r in rows]})
+    return pd.DataFrame(
+        {ACCOUNT_EXT_ID: [r[0] for r in rows], "parent_ext_id": [r[1] for r in rows]}
+    )
 
 
 def test_given_changed_customers_at_mixed_levels_whose_parents_are_not_written_when_grouped_then_one_wave():
@@ -31,7 +33,9 @@ def test_given_changed_customers_at_mixed_levels_whose_parents_are_not_written_w
 
 def test_given_a_new_parent_and_its_descendants_when_grouped_then_each_follows_its_parent():
     """R-ACC-3: a sub-customer whose parent is upserted in the same load waits for it."""
-    waves = upsert_waves(_accounts([("30", "20"), ("20", "10"), ("10", None), ("11", "99"), ("21", "10")]))
+    waves = upsert_waves(
+        _accounts([("30", "20"), ("20", "10"), ("10", None), ("11", "99"), ("21", "10")])
+    )
     assert list(waves) == [2, 1, 0, 0, 1]
 
 
@@ -47,8 +51,13 @@ class _Org:
         if sobject != "Account":
             return iter([])
         wanted = {str(v) for v in values}
-        return iter([{f: a.get(f) for f in fields} | {"Id": i} for i, a in self.accounts.items()
-                     if str(a.get(field)) in wanted])
+        return iter(
+            [
+                {f: a.get(f) for f in fields} | {"Id": i}
+                for i, a in self.accounts.items()
+                if str(a.get(field)) in wanted
+            ]
+        )
 
     def update(self, sobject, records):
         self.calls.append(("update", sobject))
@@ -77,8 +86,14 @@ class _Books:
             return dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.UTC)
 
     def batch(self, ops, request_id=None):
-        return [BatchResult(key=op.key, ok=False, error=DuplicateNameError("Duplicate Name Exists Error", code=6240))
-                for op in ops]
+        return [
+            BatchResult(
+                key=op.key,
+                ok=False,
+                error=DuplicateNameError("Duplicate Name Exists Error", code=6240),
+            )
+            for op in ops
+        ]
 
     def query_in(self, entity, prop, values, include_inactive=False):
         return iter([{"Id": "1", "DisplayName": "Acme Analytics Inc", "SyncToken": "0"}])
@@ -100,32 +115,63 @@ def test_given_an_account_named_like_a_new_quickbooks_customer_up_to_spaces_when
     (found by the 10k benchmark when those upserts were moved beside the QuickBooks batch)."""
     org = _Org({"001Y": {"Name": "ACME ANALYTICS INC ", ACCOUNT_EXT_ID: None}})
     plan = {
-        "customer_creates": pd.DataFrame({"key": ["001Y"], "payload": [json.dumps({"DisplayName": "ACME ANALYTICS INC "})],
-                                          "billing_contact_id": [None]}),
+        "customer_creates": pd.DataFrame(
+            {
+                "key": ["001Y"],
+                "payload": [json.dumps({"DisplayName": "ACME ANALYTICS INC "})],
+                "billing_contact_id": [None],
+            }
+        ),
         "customer_updates": pd.DataFrame({"key": [], "payload": [], "Id": [], "SyncToken": []}),
         "clear_sync_me": [],
-        "accounts": pd.DataFrame({ACCOUNT_EXT_ID: ["1"], "parent_ext_id": [None], "Name": ["Acme Analytics Inc"],
-                                  "Last_Sync_Date__c": ["2026-11-26T11:00:00.000Z"]}),
-        "contacts": pd.DataFrame(), "skips": empty_skips(), "notes": pd.DataFrame({"key": [], "reason": []}),
+        "accounts": pd.DataFrame(
+            {
+                ACCOUNT_EXT_ID: ["1"],
+                "parent_ext_id": [None],
+                "Name": ["Acme Analytics Inc"],
+                "Last_Sync_Date__c": ["2026-11-26T11:00:00.000Z"],
+            }
+        ),
+        "contacts": pd.DataFrame(),
+        "skips": empty_skips(),
+        "notes": pd.DataFrame({"key": [], "reason": []}),
         "limits": None,
     }
-    report = load({"run_id": "r1", "preferences": {}}, plan, sf=org, qb=_Books(), state=_NoPending())
+    report = load(
+        {"run_id": "r1", "preferences": {}}, plan, sf=org, qb=_Books(), state=_NoPending()
+    )
     assert count(report, "failed") == 0
     assert org.calls == [("update", "Account"), ("upsert", "Account")]
     assert list(org.accounts) == ["001Y"]  # no second Account for customer 1
-    assert org.accounts["001Y"][ACCOUNT_EXT_ID] == "1" and org.accounts["001Y"]["Name"] == "Acme Analytics Inc"
+    assert (
+        org.accounts["001Y"][ACCOUNT_EXT_ID] == "1"
+        and org.accounts["001Y"]["Name"] == "Acme Analytics Inc"
+    )
     # R-ACC-11: the names differ in case and spaces: the link is a warning naming both records.
     (note,) = [w for w in report["warnings"] if "R-ACC-11" in w["reason"]]
-    assert note["key"] == "001Y" and "'ACME ANALYTICS INC '" in note["reason"] and "customer 1" in note["reason"]
+    assert (
+        note["key"] == "001Y"
+        and "'ACME ANALYTICS INC '" in note["reason"]
+        and "customer 1" in note["reason"]
+    )
 
 
 def _duplicate_plan(key: str) -> dict:
     return {
-        "customer_creates": pd.DataFrame({"key": [key], "payload": [json.dumps({"DisplayName": "Acme Analytics Inc"})],
-                                          "billing_contact_id": [None]}),
+        "customer_creates": pd.DataFrame(
+            {
+                "key": [key],
+                "payload": [json.dumps({"DisplayName": "Acme Analytics Inc"})],
+                "billing_contact_id": [None],
+            }
+        ),
         "customer_updates": pd.DataFrame({"key": [], "payload": [], "Id": [], "SyncToken": []}),
-        "clear_sync_me": [], "accounts": pd.DataFrame(), "contacts": pd.DataFrame(), "skips": empty_skips(),
-        "notes": pd.DataFrame({"key": [], "reason": []}), "limits": None,
+        "clear_sync_me": [],
+        "accounts": pd.DataFrame(),
+        "contacts": pd.DataFrame(),
+        "skips": empty_skips(),
+        "notes": pd.DataFrame({"key": [], "reason": []}),
+        "limits": None,
     }
 
 
@@ -134,13 +180,27 @@ def test_given_a_duplicate_name_whose_customer_is_already_linked_when_loading_th
     already linked to this very Account is recovered (not "linked to another Account"); the same
     refusal for an Account whose name another Account's customer holds fails naming that Account."""
     org = _Org({"001Y": {"Name": "Acme Analytics Inc", ACCOUNT_EXT_ID: "1"}})
-    report = load({"run_id": "r1", "preferences": {}}, _duplicate_plan("001Y"), sf=org, qb=_Books(),
-                  state=_NoPending())
+    report = load(
+        {"run_id": "r1", "preferences": {}},
+        _duplicate_plan("001Y"),
+        sf=org,
+        qb=_Books(),
+        state=_NoPending(),
+    )
     assert count(report, "recovered") == 1 and count(report, "failed") == 0
 
-    org = _Org({"001Y": {"Name": "Acme Analytics Inc", ACCOUNT_EXT_ID: "1"},
-                "001Z": {"Name": "Acme Analytics Inc", ACCOUNT_EXT_ID: None}})
-    report = load({"run_id": "r1", "preferences": {}}, _duplicate_plan("001Z"), sf=org, qb=_Books(),
-                  state=_NoPending())
+    org = _Org(
+        {
+            "001Y": {"Name": "Acme Analytics Inc", ACCOUNT_EXT_ID: "1"},
+            "001Z": {"Name": "Acme Analytics Inc", ACCOUNT_EXT_ID: None},
+        }
+    )
+    report = load(
+        {"run_id": "r1", "preferences": {}},
+        _duplicate_plan("001Z"),
+        sf=org,
+        qb=_Books(),
+        state=_NoPending(),
+    )
     (failure,) = [w for w in report["warnings"] if w["kind"] == "failed"]
     assert failure["key"] == "001Z" and "already linked to Account 001Y" in failure["reason"]

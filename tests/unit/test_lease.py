@@ -32,11 +32,26 @@ pytestmark = pytest.mark.unit
 T0 = dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.UTC)
 
 
-def entry(run_id: str, number: int | None, *, beat: dt.datetime = T0, dag_id: str = "sfqb_sync",
-          choosing: bool = False, acquired: bool = False, expiry: float = 600) -> dict:
-    return {"dag_id": dag_id, "run_id": run_id, "number": number, "choosing": choosing,
-            "registered_at": T0.isoformat(), "acquired_at": T0.isoformat() if acquired else None,
-            "heartbeat_at": beat.isoformat(), "expiry_seconds": expiry}
+def entry(
+    run_id: str,
+    number: int | None,
+    *,
+    beat: dt.datetime = T0,
+    dag_id: str = "sfqb_sync",
+    choosing: bool = False,
+    acquired: bool = False,
+    expiry: float = 600,
+) -> dict:
+    return {
+        "dag_id": dag_id,
+        "run_id": run_id,
+        "number": number,
+        "choosing": choosing,
+        "registered_at": T0.isoformat(),
+        "acquired_at": T0.isoformat() if acquired else None,
+        "heartbeat_at": beat.isoformat(),
+        "expiry_seconds": expiry,
+    }
 
 
 class Clock:
@@ -59,9 +74,18 @@ class Clock:
         self.mono += seconds
 
 
-def lease_of(store, run_id: str, clock: Clock, *, dag_id: str = "sfqb_sync", expiry: float = 60) -> RunLease:
-    return RunLease(store, dag_id=dag_id, run_id=run_id, expiry=expiry, now=clock.now,
-                    monotonic=clock.monotonic, sleep=clock.sleep)
+def lease_of(
+    store, run_id: str, clock: Clock, *, dag_id: str = "sfqb_sync", expiry: float = 60
+) -> RunLease:
+    return RunLease(
+        store,
+        dag_id=dag_id,
+        run_id=run_id,
+        expiry=expiry,
+        now=clock.now,
+        monotonic=clock.monotonic,
+        sleep=clock.sleep,
+    )
 
 
 def plant(store, e: dict) -> str:
@@ -116,7 +140,10 @@ def test_given_entries_when_asked_for_the_holder_then_the_live_acquired_entry_fi
     assert holder({}, T0) is None
     shown = entry_summary(entries, T0)
     assert {e["run_id"]: e["state"] for e in shown.values()} == {
-        "dead": "expired", "holds": "holds", "waits": "waits"}
+        "dead": "expired",
+        "holds": "holds",
+        "waits": "waits",
+    }
 
 
 def test_given_run_ids_with_colons_when_keyed_then_each_run_has_its_own_variable_under_the_prefix():
@@ -148,12 +175,26 @@ def test_given_a_live_holder_when_another_run_waits_past_its_bound_then_it_gives
 
     def sleep(seconds: float) -> None:
         clock.advance(seconds)
-        store.set(holder_lease.key, json.dumps({**json.loads(store.data[holder_lease.key]),
-                                                "heartbeat_at": clock.now().isoformat()}))
+        store.set(
+            holder_lease.key,
+            json.dumps(
+                {
+                    **json.loads(store.data[holder_lease.key]),
+                    "heartbeat_at": clock.now().isoformat(),
+                }
+            ),
+        )
         beat.set()
 
-    waiting = RunLease(store, dag_id="sfqb_sync", run_id="scheduled__later", expiry=60,
-                       now=clock.now, monotonic=clock.monotonic, sleep=sleep)
+    waiting = RunLease(
+        store,
+        dag_id="sfqb_sync",
+        run_id="scheduled__later",
+        expiry=60,
+        now=clock.now,
+        monotonic=clock.monotonic,
+        sleep=sleep,
+    )
     with pytest.raises(LeaseUnavailable) as caught:
         waiting.acquire(wait=120)
     message = str(caught.value)
@@ -167,7 +208,9 @@ def test_given_a_holder_that_died_when_another_run_waits_then_it_takes_the_lease
     """R-GEN-10: a killed holder's lease expires: the next run proceeds once the dead entry's
     heartbeat is older than its expiry, and removes it."""
     store, clock = InMemoryVariables(), Clock()
-    dead = plant(store, entry("killed", 1, acquired=True, beat=T0 - dt.timedelta(seconds=50), expiry=60))
+    dead = plant(
+        store, entry("killed", 1, acquired=True, beat=T0 - dt.timedelta(seconds=50), expiry=60)
+    )
     lease = lease_of(store, "next", clock)
     lease.acquire(wait=300)
     waited = clock.mono - 1000
@@ -198,7 +241,9 @@ def test_given_a_retried_take_lease_when_it_acquires_again_then_it_keeps_its_pla
     assert json.loads(store.data[second.key])["number"] == 3
 
 
-def test_given_a_stall_while_it_reads_the_entries_when_acquiring_then_the_run_registers_again_first(caplog):
+def test_given_a_stall_while_it_reads_the_entries_when_acquiring_then_the_run_registers_again_first(
+    caplog,
+):
     """R-GEN-10: a run that stalled past two thirds of the expiry since its last heartbeat may
     have looked dead to others (and been overtaken): it does not take the lease on that read."""
     store, clock = InMemoryVariables(), Clock()
@@ -214,7 +259,9 @@ def test_given_a_stall_while_it_reads_the_entries_when_acquiring_then_the_run_re
     store.keys = stalling_keys
     lease_of(store, "r1", clock).acquire(wait=0)
     assert "place in line for the lease was lost; registering again" in caplog.text
-    assert len(listings) == 4 and json.loads(store.data[lease_key("sfqb_sync", "r1")])["acquired_at"]
+    assert (
+        len(listings) == 4 and json.loads(store.data[lease_key("sfqb_sync", "r1")])["acquired_at"]
+    )
 
 
 def test_given_the_holder_when_a_later_task_or_a_retry_resumes_then_it_passes_its_own_check():
@@ -225,7 +272,10 @@ def test_given_the_holder_when_a_later_task_or_a_retry_resumes_then_it_passes_it
     clock.advance(30)
     held = lease_of(store, "holder", clock).resume()  # a fresh object, as in a new task process
     held.check()
-    assert json.loads(store.data[lease_key("sfqb_sync", "holder")])["heartbeat_at"] == clock.now().isoformat()
+    assert (
+        json.loads(store.data[lease_key("sfqb_sync", "holder")])["heartbeat_at"]
+        == clock.now().isoformat()
+    )
     with pytest.raises(LeaseLost, match="sfqb_sync run holder .*holds it now"):
         lease_of(store, "intruder", clock).resume()
 
@@ -279,7 +329,10 @@ def test_given_a_holding_when_the_tasks_calls_come_then_they_renew_the_heartbeat
             clock.advance(10)
             before_call(False)
         before_call(True)
-        assert json.loads(store.data[lease.key])["heartbeat_at"] == (T0 + dt.timedelta(seconds=100)).isoformat()
+        assert (
+            json.loads(store.data[lease.key])["heartbeat_at"]
+            == (T0 + dt.timedelta(seconds=100)).isoformat()
+        )
 
 
 def test_given_a_holding_when_the_task_body_runs_then_the_heartbeat_thread_renews_the_entry():
@@ -347,8 +400,13 @@ def test_given_runs_racing_for_the_lease_when_they_interleave_then_never_two_hol
         try:
             for round_ in range(ROUNDS):
                 start.wait(timeout=60)  # every round starts as a race of all five
-                lease = RunLease(store, dag_id="sfqb_sync", run_id=f"{name}-{round_}", expiry=60,
-                                 sleep=lambda s: time.sleep(0.001))
+                lease = RunLease(
+                    store,
+                    dag_id="sfqb_sync",
+                    run_id=f"{name}-{round_}",
+                    expiry=60,
+                    sleep=lambda s: time.sleep(0.001),
+                )
                 lease.acquire(wait=60)
                 with guard:
                     inside[0] += 1

@@ -29,10 +29,18 @@ def test_given_variable_and_xcom_messages_when_logged_then_sensitive_and_registe
     from sfqb.logsafety import render_task_message
 
     _secrets_masker().add_mask("sess-00D5g!AQregistered-token")
-    put = PutVariable(key="sfqb.quickbooks_default.token_state", value='{"refresh_token": "RT1-x"}',
-                      description="d")
-    xcom = SetXCom(key="k", value={"note": "sess-00D5g!AQregistered-token", "n": 3}, dag_id="d",
-                   run_id="r", task_id="t")
+    put = PutVariable(
+        key="sfqb.quickbooks_default.token_state",
+        value='{"refresh_token": "RT1-x"}',
+        description="d",
+    )
+    xcom = SetXCom(
+        key="k",
+        value={"note": "sess-00D5g!AQregistered-token", "n": 3},
+        dag_id="d",
+        run_id="r",
+        task_id="t",
+    )
     assert "RT1-x" not in render_task_message(put) and "'value': '***'" in render_task_message(put)
     shown = render_task_message(xcom)
     assert "registered-token" not in shown and "'n': 3" in shown and shown.startswith("SetXCom(")
@@ -48,7 +56,9 @@ def test_given_a_message_that_cannot_be_dumped_when_logged_then_the_line_still_r
         def model_dump(self, *args, **kwargs):
             raise RuntimeError("not fully defined")
 
-    assert render_task_message(Broken(key="k", value="v", description=None)) == "Broken(body omitted)"
+    assert (
+        render_task_message(Broken(key="k", value="v", description=None)) == "Broken(body omitted)"
+    )
 
 
 def test_given_the_structlog_chain_when_installed_twice_then_it_is_added_once_before_the_renderer():

@@ -24,15 +24,32 @@ T0 = dt.datetime(2026, 12, 1, 10, tzinfo=dt.UTC)
 
 
 def entry(wid, state, kind="skipped", area="items"):
-    return {"id": wid, "area": area, "key": f"QB:{wid}", "reason": f"problem {wid}", "kind": kind,
-            "state": state, "since": "2026-12-01T09:00:00+00:00"}
+    return {
+        "id": wid,
+        "area": area,
+        "key": f"QB:{wid}",
+        "reason": f"problem {wid}",
+        "kind": kind,
+        "state": state,
+        "since": "2026-12-01T09:00:00+00:00",
+    }
 
 
 def summary(*entries):
     counts = {s: sum(e["state"] == s for e in entries) for s in ("new", "standing", "resolved")}
-    return {"run_id": "manual__1", "upper_bound": "2026-12-01T10:00:00+00:00",
-            "areas": [{"area": "items", "records": {}, "warnings": list(entries), "warning_counts": counts,
-                       "warning_count": counts["new"] + counts["standing"]}]}
+    return {
+        "run_id": "manual__1",
+        "upper_bound": "2026-12-01T10:00:00+00:00",
+        "areas": [
+            {
+                "area": "items",
+                "records": {},
+                "warnings": list(entries),
+                "warning_counts": counts,
+                "warning_count": counts["new"] + counts["standing"],
+            }
+        ],
+    }
 
 
 def test_given_run_summaries_when_levelled_then_failed_records_are_errors_and_skips_warnings():
@@ -56,32 +73,57 @@ def test_given_an_hourly_series_when_alerts_are_planned_then_new_ones_go_at_once
     nothing; a day after it was mailed it comes in the digest; a second new one is mailed at once
     and is not in the digest of the next hour."""
     alerts: dict = {}
-    new, standing, alerts = plan_alert(summary(entry("a", "new")), alerts, minimum="WARNING", now=T0)
+    new, standing, alerts = plan_alert(
+        summary(entry("a", "new")), alerts, minimum="WARNING", now=T0
+    )
     assert [w["id"] for w in new] == ["a"] and standing == []
     for hour in range(1, 24):
-        new, standing, alerts = plan_alert(summary(entry("a", "standing")), alerts, minimum="WARNING",
-                                           now=T0 + dt.timedelta(hours=hour))
+        new, standing, alerts = plan_alert(
+            summary(entry("a", "standing")),
+            alerts,
+            minimum="WARNING",
+            now=T0 + dt.timedelta(hours=hour),
+        )
         assert new == [] and standing == [], hour
-    new, standing, alerts = plan_alert(summary(entry("a", "standing"), entry("b", "new")), alerts,
-                                       minimum="WARNING", now=T0 + DIGEST_EVERY)
+    new, standing, alerts = plan_alert(
+        summary(entry("a", "standing"), entry("b", "new")),
+        alerts,
+        minimum="WARNING",
+        now=T0 + DIGEST_EVERY,
+    )
     assert [w["id"] for w in new] == ["b"] and [w["id"] for w in standing] == ["a"]
-    new, standing, alerts = plan_alert(summary(entry("a", "standing"), entry("b", "standing")), alerts,
-                                       minimum="WARNING", now=T0 + DIGEST_EVERY + dt.timedelta(hours=1))
+    new, standing, alerts = plan_alert(
+        summary(entry("a", "standing"), entry("b", "standing")),
+        alerts,
+        minimum="WARNING",
+        now=T0 + DIGEST_EVERY + dt.timedelta(hours=1),
+    )
     assert new == [] and standing == []
-    new, standing, _ = plan_alert(summary(entry("a", "standing"), entry("b", "standing")), alerts,
-                                  minimum="WARNING", now=T0 + 2 * DIGEST_EVERY)
+    new, standing, _ = plan_alert(
+        summary(entry("a", "standing"), entry("b", "standing")),
+        alerts,
+        minimum="WARNING",
+        now=T0 + 2 * DIGEST_EVERY,
+    )
     assert sorted(w["id"] for w in standing) == ["a", "b"]
 
 
 def test_given_the_error_minimum_when_planned_then_only_failed_records_are_mailed():
     """R-OPS-3: at ERROR, a new skip warning is not mailed, a new failure is."""
-    new, _, _ = plan_alert(summary(entry("a", "new"), entry("b", "new", "failed")), {}, minimum="ERROR", now=T0)
+    new, _, _ = plan_alert(
+        summary(entry("a", "new"), entry("b", "new", "failed")), {}, minimum="ERROR", now=T0
+    )
     assert [w["id"] for w in new] == ["b"]
 
 
 def test_given_the_alert_emails_preference_when_split_then_commas_semicolons_and_spaces_separate():
     """R-OPS-3: every address of alert_emails gets the mail."""
-    assert recipients("a@x.com, b@y.org;c@z.net  d@w.io") == ["a@x.com", "b@y.org", "c@z.net", "d@w.io"]
+    assert recipients("a@x.com, b@y.org;c@z.net  d@w.io") == [
+        "a@x.com",
+        "b@y.org",
+        "c@z.net",
+        "d@w.io",
+    ]
     assert recipients(None) == [] and recipients(" ") == []
 
 
@@ -101,7 +143,12 @@ def test_given_new_resolved_and_standing_warnings_when_the_message_is_made_then_
 
 def test_given_a_failed_run_when_the_message_is_made_then_it_names_the_task_and_how_to_go_on():
     """R-OPS-3: a failed run is mailed at ERROR, naming the failed task and its log."""
-    subject, body = failure_message("sfqb_sync", "scheduled__x", "preflight.validate_org", "task_failure",
-                                    "http://airflow/log")
+    subject, body = failure_message(
+        "sfqb_sync", "scheduled__x", "preflight.validate_org", "task_failure", "http://airflow/log"
+    )
     assert subject == "[sfqb] sfqb_sync run scheduled__x FAILED (ERROR)"
-    assert "preflight.validate_org" in body and "http://airflow/log" in body and "clear the failed task" in body
+    assert (
+        "preflight.validate_org" in body
+        and "http://airflow/log" in body
+        and "clear the failed task" in body
+    )

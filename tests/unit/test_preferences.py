@@ -61,7 +61,10 @@ def test_given_broken_json_when_parsed_then_the_error_says_where():
     ("raw", "expected"),
     [
         ({"sync_inventory_quantities": True}, "QuickBooks Desktop feature"),
-        ({"product_name_field": "Sku"}, "product_name_field: must be one of Name, FullyQualifiedName"),
+        (
+            {"product_name_field": "Sku"},
+            "product_name_field: must be one of Name, FullyQualifiedName",
+        ),
         ({"migrate_historical_invoices": True}, "migration_date: required"),
         ({"sync_start": "2026-01-01T00:00:00"}, "sync_start: needs a time zone"),
         ({"quickbooks_edition": "desktop"}, "not supported yet"),

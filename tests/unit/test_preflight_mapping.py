@@ -27,23 +27,65 @@ maps:
 
 
 def field(name: str, kind: str = "string", **flags) -> dict:
-    return {"name": name, "label": name, "type": kind, "updateable": True, "createable": True, **flags}
+    return {
+        "name": name,
+        "label": name,
+        "type": kind,
+        "updateable": True,
+        "createable": True,
+        **flags,
+    }
 
 
 def mapped_problems() -> list[str]:
     found = parse_custom(FILE, "m.yaml")
-    maps = [merge(default_map(pair), found.rows[pair]) for pair in ("customer_to_account", "account_to_customer")]
-    account = {"fields": [
-        *(field(n) for m in maps for r in m.rows if not r.custom
-          for n in [r.target if m.to_salesforce else r.source] if "." not in n),
-        field("QB_Notes__c"), field("AccountNumber"), field("Website"), field("OwnerId", "reference"),
-        field("Legacy_Key__c", externalId=True), field("Score_Formula__c", calculated=True, updateable=False),
-    ]}
-    contact = {"fields": [field(n) for n in ("FirstName", "LastName", "Email", "Phone", "MailingStreet",
-                                            "MailingCity", "MailingState", "MailingPostalCode", "MailingCountry")]}
-    frame = checks.mapped_fields_frame(maps, {"Account": account, "Contact": contact}, quickbooks_field_kinds())
-    return checks.problems(checks.package_fields_frame({}, {}, {}), checks.pricebook_frame(
-        {"Id": "01s", "Name": "Standard Price Book", "IsActive": True}), frame, found.problems)
+    maps = [
+        merge(default_map(pair), found.rows[pair])
+        for pair in ("customer_to_account", "account_to_customer")
+    ]
+    account = {
+        "fields": [
+            *(
+                field(n)
+                for m in maps
+                for r in m.rows
+                if not r.custom
+                for n in [r.target if m.to_salesforce else r.source]
+                if "." not in n
+            ),
+            field("QB_Notes__c"),
+            field("AccountNumber"),
+            field("Website"),
+            field("OwnerId", "reference"),
+            field("Legacy_Key__c", externalId=True),
+            field("Score_Formula__c", calculated=True, updateable=False),
+        ]
+    }
+    contact = {
+        "fields": [
+            field(n)
+            for n in (
+                "FirstName",
+                "LastName",
+                "Email",
+                "Phone",
+                "MailingStreet",
+                "MailingCity",
+                "MailingState",
+                "MailingPostalCode",
+                "MailingCountry",
+            )
+        ]
+    }
+    frame = checks.mapped_fields_frame(
+        maps, {"Account": account, "Contact": contact}, quickbooks_field_kinds()
+    )
+    return checks.problems(
+        checks.package_fields_frame({}, {}, {}),
+        checks.pricebook_frame({"Id": "01s", "Name": "Standard Price Book", "IsActive": True}),
+        frame,
+        found.problems,
+    )
 
 
 def test_given_custom_rows_when_checked_against_describe_then_each_bad_row_is_named_by_file_and_line():
@@ -51,36 +93,48 @@ def test_given_custom_rows_when_checked_against_describe_then_each_bad_row_is_na
     naming a field the org lacks, is a problem naming the file and line; valid custom rows (a
     custom field, a standard text field) pass; default rows are not treated as remaps."""
     found = mapped_problems()
-    assert sorted(found) == sorted([
-        "m.yaml, line 6: customer_to_account: Account.Legacy_Key__c is an External ID: key fields cannot be "
-        "remapped (R-MAP-3)",
-        "m.yaml, line 7: customer_to_account: Account.Score_Formula__c is a formula (calculated) field: key fields "
-        "cannot be remapped (R-MAP-3)",
-        "m.yaml, line 9: customer_to_account: Account.OwnerId is an Id or a reference to another record: key fields "
-        "cannot be remapped (R-MAP-3)",
-        "m.yaml, line 11: account_to_customer: SalesTermRef.value is a QuickBooks reference (id): key fields cannot "
-        "be remapped (R-MAP-3)",
-        "m.yaml, line 8: customer_to_account: the Salesforce field Account.Missing__c does not exist in the org: "
-        "create it, or change the mapping (R-MAP-2)",
-        "m.yaml, line 12: account_to_customer: the Salesforce field Account.Unknown__c does not exist in the org: "
-        "create it, or change the mapping (R-MAP-2)",
-    ]), found
+    assert sorted(found) == sorted(
+        [
+            "m.yaml, line 6: customer_to_account: Account.Legacy_Key__c is an External ID: key fields cannot be "
+            "remapped (R-MAP-3)",
+            "m.yaml, line 7: customer_to_account: Account.Score_Formula__c is a formula (calculated) field: key fields "
+            "cannot be remapped (R-MAP-3)",
+            "m.yaml, line 9: customer_to_account: Account.OwnerId is an Id or a reference to another record: key fields "
+            "cannot be remapped (R-MAP-3)",
+            "m.yaml, line 11: account_to_customer: SalesTermRef.value is a QuickBooks reference (id): key fields cannot "
+            "be remapped (R-MAP-3)",
+            "m.yaml, line 8: customer_to_account: the Salesforce field Account.Missing__c does not exist in the org: "
+            "create it, or change the mapping (R-MAP-2)",
+            "m.yaml, line 12: account_to_customer: the Salesforce field Account.Unknown__c does not exist in the org: "
+            "create it, or change the mapping (R-MAP-2)",
+        ]
+    ), found
 
 
 def test_given_file_problems_when_the_preflight_reports_then_they_come_first_in_the_one_message():
     """R-PRE-5: the file's own problems and the org's are one numbered message."""
-    message = checks.failure_message(["m.yaml, line 3: unknown pair 'x'", "Account.Foo__c does not exist"])
-    assert message.splitlines()[1:] == ["  1. m.yaml, line 3: unknown pair 'x'", "  2. Account.Foo__c does not exist"]
+    message = checks.failure_message(
+        ["m.yaml, line 3: unknown pair 'x'", "Account.Foo__c does not exist"]
+    )
+    assert message.splitlines()[1:] == [
+        "  1. m.yaml, line 3: unknown pair 'x'",
+        "  2. Account.Foo__c does not exist",
+    ]
 
 
 def test_given_a_custom_text_to_number_row_when_checked_then_it_passes_but_a_default_one_does_not():
     """R-MAP-2, section 7: a custom row may copy text into a number field (each value is checked
     when the sync runs); booleans into numbers stay incompatible; default rows keep the strict rule."""
-    found = parse_custom("version: 1\nmaps:\n  customer_to_account:\n    - {source: Notes, target: Score__c}\n"
-                         "    - {source: Active, target: Rank__c}\n", "m.yaml")
+    found = parse_custom(
+        "version: 1\nmaps:\n  customer_to_account:\n    - {source: Notes, target: Score__c}\n"
+        "    - {source: Active, target: Rank__c}\n",
+        "m.yaml",
+    )
     fmap = merge(default_map("customer_to_account"), found.rows["customer_to_account"])
-    account = {"fields": [field(r.target) for r in fmap.rows if not r.custom]
-               + [field("Score__c", "double"), field("Rank__c", "double")]}
+    account = {
+        "fields": [field(r.target) for r in fmap.rows if not r.custom]
+        + [field("Score__c", "double"), field("Rank__c", "double")]
+    }
     frame = checks.mapped_fields_frame([fmap], {"Account": account}, quickbooks_field_kinds())
     custom = frame[frame["origin"] != ""].set_index("sf_field")
     assert custom.at["Score__c", "compatible"] is True

@@ -12,8 +12,10 @@ from sfqb.steps.preflight import match, quickbooks_token_warnings
 
 pytestmark = pytest.mark.unit
 
-LAPSING = ("quickbooks (quickbooks_default): the QuickBooks refresh token lapses on 2028-10-01 "
-           "00:00 UTC, in 12 days (...): before then, reconnect the app: ...")
+LAPSING = (
+    "quickbooks (quickbooks_default): the QuickBooks refresh token lapses on 2028-10-01 "
+    "00:00 UTC, in 12 days (...): before then, reconnect the app: ..."
+)
 
 
 class Hook:
@@ -38,14 +40,18 @@ class MatchedBefore:
         return {}
 
 
-def test_given_a_lapsing_refresh_token_when_matching_has_nothing_to_do_then_the_report_warns(caplog):
+def test_given_a_lapsing_refresh_token_when_matching_has_nothing_to_do_then_the_report_warns(
+    caplog,
+):
     """The warning rides on the matching report (its warnings and warning_count, so the run
     summary lists it and the alert counts it), keyed by the connection, which the check looks
     at every run (so the warning resolves once the operator reconnects); it is logged in the
     preflight task's log."""
     with caplog.at_level(logging.WARNING):
         report = match({"preferences": {}}, sf=object(), qb=Hook(LAPSING), state=MatchedBefore())
-    assert [(w["key"], w["reason"]) for w in report["warnings"]] == [("quickbooks_default", LAPSING)]
+    assert [(w["key"], w["reason"]) for w in report["warnings"]] == [
+        ("quickbooks_default", LAPSING)
+    ]
     assert report["warning_count"] == 1 and "quickbooks_default" in report["considered"]
     assert LAPSING in caplog.text
 

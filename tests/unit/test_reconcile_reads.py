@@ -12,8 +12,15 @@ from sfqb.steps.reconcile import read_frames
 
 pytestmark = pytest.mark.unit
 
-INVOICE = {"Id": "7", "DocNumber": "1007", "PrivateNote": "sfqb:006A", "CustomerRef": {"value": "3"},
-           "Balance": 10, "TotalAmt": 25, "MetaData": {"LastUpdatedTime": "2026-11-26T04:00:00-08:00"}}
+INVOICE = {
+    "Id": "7",
+    "DocNumber": "1007",
+    "PrivateNote": "sfqb:006A",
+    "CustomerRef": {"value": "3"},
+    "Balance": 10,
+    "TotalAmt": 25,
+    "MetaData": {"LastUpdatedTime": "2026-11-26T04:00:00-08:00"},
+}
 
 
 class _Salesforce:
@@ -57,10 +64,17 @@ def test_given_every_area_on_when_reading_then_quickbooks_invoices_are_read_once
     assert qb.entities == ["Customer", "Invoice", "SalesReceipt"]
     assert sf.objects == ["Account", "Opportunity", "Invoice__c", "Product2"]
     assert frames["transactions"].to_dict("records") == [
-        {"Id": "7", "DocNumber": "1007", "PrivateNote": "sfqb:006A", "entity": "Invoice"}]
+        {"Id": "7", "DocNumber": "1007", "PrivateNote": "sfqb:006A", "entity": "Invoice"}
+    ]
     assert frames["qb_invoices"]["CustomerRef.value"].tolist() == ["3"]
-    assert list(frames["qb_invoices"].columns) == ["Id", "DocNumber", "CustomerRef.value", "Balance", "TotalAmt",
-                                                   rules.UPDATED]
+    assert list(frames["qb_invoices"].columns) == [
+        "Id",
+        "DocNumber",
+        "CustomerRef.value",
+        "Balance",
+        "TotalAmt",
+        rules.UPDATED,
+    ]
 
 
 def test_given_both_systems_to_read_when_reading_then_salesforce_is_read_while_quickbooks_pages():

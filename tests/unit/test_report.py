@@ -11,22 +11,51 @@ pytestmark = pytest.mark.unit
 
 
 def entry(key, reason, state, since="2026-11-25T03:00:00+00:00", **more):
-    return {"area": "customers", "key": key, "reason": reason, "kind": "skipped", "state": state,
-            "since": since, **more}
+    return {
+        "area": "customers",
+        "key": key,
+        "reason": reason,
+        "kind": "skipped",
+        "state": state,
+        "since": since,
+        **more,
+    }
 
 
 SUMMARY = {
-    "run_id": "manual__2026-11-26", "upper_bound": "2026-11-26T04:00:00+00:00",
+    "run_id": "manual__2026-11-26",
+    "upper_bound": "2026-11-26T04:00:00+00:00",
     "scope": "areas customers; full resync of customers from 2026-01-01T00:00:00+00:00",
-    "areas": [{"area": "customers",
-               "records": {"Salesforce Account": {"created": 3, "updated": 1, "recovered": 0, "deleted": 0,
-                                                  "skipped": 2, "failed": 0},
-                           "QuickBooks Customer": {"created": 0, "updated": 0, "recovered": 0, "deleted": 0,
-                                                   "skipped": 0, "failed": 1}},
-               "warning_count": 250, "warning_counts": {"new": 1, "standing": 249, "resolved": 1},
-               "warnings": [entry("001<x>", "name 'A:B' rejected", "new"),
-                            entry("QB:9", "a name shared by two Accounts", "standing", checked=False),
-                            entry("QB:4", "name too long", "resolved")]}],
+    "areas": [
+        {
+            "area": "customers",
+            "records": {
+                "Salesforce Account": {
+                    "created": 3,
+                    "updated": 1,
+                    "recovered": 0,
+                    "deleted": 0,
+                    "skipped": 2,
+                    "failed": 0,
+                },
+                "QuickBooks Customer": {
+                    "created": 0,
+                    "updated": 0,
+                    "recovered": 0,
+                    "deleted": 0,
+                    "skipped": 0,
+                    "failed": 1,
+                },
+            },
+            "warning_count": 250,
+            "warning_counts": {"new": 1, "standing": 249, "resolved": 1},
+            "warnings": [
+                entry("001<x>", "name 'A:B' rejected", "new"),
+                entry("QB:9", "a name shared by two Accounts", "standing", checked=False),
+                entry("QB:4", "name too long", "resolved"),
+            ],
+        }
+    ],
 }
 
 
@@ -46,21 +75,43 @@ def test_given_warnings_in_each_state_when_formatted_then_new_standing_and_resol
     text = format_summary(SUMMARY)
     lines = text.splitlines()
     assert "  warnings: 1 new, 249 standing, 1 resolved" in lines
-    assert lines.index("    new:") < lines.index("    standing: (1 listed)") < lines.index("    resolved in this run:")
+    assert (
+        lines.index("    new:")
+        < lines.index("    standing: (1 listed)")
+        < lines.index("    resolved in this run:")
+    )
     assert "      customers: 001<x>: name 'A:B' rejected" in lines
-    assert ("      customers: QB:9: a name shared by two Accounts (since 2026-11-25 03:00 UTC; "
-            "not looked at again in this run)") in lines
+    assert (
+        "      customers: QB:9: a name shared by two Accounts (since 2026-11-25 03:00 UTC; "
+        "not looked at again in this run)"
+    ) in lines
     assert "      customers: QB:4: name too long (open since 2026-11-25 03:00 UTC)" in lines
 
 
 def test_given_runs_when_the_sync_log_page_is_rendered_then_summaries_are_escaped_and_missing_ones_explained():
     """R-OPS-2: the sync log page shows each run's summary (HTML-escaped) or why it has none."""
-    page = render_page([
-        {"dag_id": "sfqb_sync", "run_id": "r1", "state": "success", "run_type": "manual",
-         "start_date": "s", "end_date": "e", "summary": SUMMARY},
-        {"dag_id": "sfqb_sync", "run_id": "r0", "state": "failed", "run_type": "scheduled",
-         "start_date": "s", "end_date": "e", "summary": None},
-    ])
+    page = render_page(
+        [
+            {
+                "dag_id": "sfqb_sync",
+                "run_id": "r1",
+                "state": "success",
+                "run_type": "manual",
+                "start_date": "s",
+                "end_date": "e",
+                "summary": SUMMARY,
+            },
+            {
+                "dag_id": "sfqb_sync",
+                "run_id": "r0",
+                "state": "failed",
+                "run_type": "scheduled",
+                "start_date": "s",
+                "end_date": "e",
+                "summary": None,
+            },
+        ]
+    )
     assert "customers: 001&lt;x&gt;: name 'A:B' rejected" in page
     assert "<x>" not in page
     assert "No summary: the run has not reached summarize_run" in page
@@ -68,9 +119,21 @@ def test_given_runs_when_the_sync_log_page_is_rendered_then_summaries_are_escape
 
 def test_given_a_summary_from_before_warning_states_when_formatted_then_it_still_reads():
     """R-OPS-2: the sync log shows old runs too (counts per area, warnings as lines)."""
-    old = {"run_id": "r", "upper_bound": "u", "areas": [
-        {"area": "items", "created": 2, "updated": 0, "skipped": 1, "failed": 0,
-         "warning_count": 1, "warnings": ["items: QB:7: no price"]}]}
+    old = {
+        "run_id": "r",
+        "upper_bound": "u",
+        "areas": [
+            {
+                "area": "items",
+                "created": 2,
+                "updated": 0,
+                "skipped": 1,
+                "failed": 0,
+                "warning_count": 1,
+                "warnings": ["items: QB:7: no price"],
+            }
+        ],
+    }
     lines = format_summary(old).splitlines()
     assert lines[2].split() == ["items", "records", "2", "0", "1", "0"]
     assert lines[-2:] == ["  warnings: 1", "    items: QB:7: no price"]
@@ -79,11 +142,21 @@ def test_given_a_summary_from_before_warning_states_when_formatted_then_it_still
 def test_given_a_reconciliation_entry_when_formatted_then_it_is_a_line_of_checks_not_an_area_row():
     """R-OPS-2: the reconciliation writes nothing, so it shows its checks (those with
     differences, or that both systems agree) and the records compared, not a row of zeros."""
-    clean = {"area": "reconcile", "counts": {"accounts_without_customer": 0, "accounts_without_customer_compared": 5,
-                                             "invoice_balances": 0, "invoice_balances_compared": 7,
-                                             "pending_retry": 1}}
+    clean = {
+        "area": "reconcile",
+        "counts": {
+            "accounts_without_customer": 0,
+            "accounts_without_customer_compared": 5,
+            "invoice_balances": 0,
+            "invoice_balances_compared": 7,
+            "pending_retry": 1,
+        },
+    }
     broken = {**clean, "counts": {**clean["counts"], "invoice_balances": 2}}
-    for entry_, verdict in ((clean, "both systems agree"), (broken, "differences: invoice_balances 2")):
+    for entry_, verdict in (
+        (clean, "both systems agree"),
+        (broken, "differences: invoice_balances 2"),
+    ):
         lines = format_summary({**SUMMARY, "areas": [*SUMMARY["areas"], entry_]}).splitlines()
         assert f"  reconcile: {verdict} (2 checks, 12 records compared)" in lines
         assert not any(line.split()[:1] == ["reconcile"] for line in lines)

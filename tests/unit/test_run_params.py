@@ -43,16 +43,28 @@ def test_given_a_resync_date_when_parsed_then_it_is_midnight_utc_for_that_area()
     assert got["resync"] == {"area": "items", "from": "2026-01-31T00:00:00+00:00"}
 
 
-@pytest.mark.parametrize(("params", "named"), [
-    ({"areas": ["custmers"]}, "areas: unknown area 'custmers'"),
-    ({"areas": "items"}, "areas: must be a list"),
-    ({"resync_area": "items"}, "resync_from: needed too"),
-    ({"resync_from": "2026-01-01"}, "resync_area: needed too"),
-    ({"resync_area": "items", "resync_from": "yesterday"}, "resync_from: not a date"),
-    ({"resync_area": "items", "resync_from": "2026-12-01"}, "resync_from: 2026-12-01T00:00:00+00:00 is not before"),
-    ({"areas": ["customers"], "resync_area": "items", "resync_from": "2026-01-01"}, "resync_area: 'items' is not among"),
-    ({"resync_area": "preflight", "resync_from": "2026-01-01"}, "resync_area: unknown area 'preflight'"),
-])
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        ({"areas": ["custmers"]}, "areas: unknown area 'custmers'"),
+        ({"areas": "items"}, "areas: must be a list"),
+        ({"resync_area": "items"}, "resync_from: needed too"),
+        ({"resync_from": "2026-01-01"}, "resync_area: needed too"),
+        ({"resync_area": "items", "resync_from": "yesterday"}, "resync_from: not a date"),
+        (
+            {"resync_area": "items", "resync_from": "2026-12-01"},
+            "resync_from: 2026-12-01T00:00:00+00:00 is not before",
+        ),
+        (
+            {"areas": ["customers"], "resync_area": "items", "resync_from": "2026-01-01"},
+            "resync_area: 'items' is not among",
+        ),
+        (
+            {"resync_area": "preflight", "resync_from": "2026-01-01"},
+            "resync_area: unknown area 'preflight'",
+        ),
+    ],
+)
 def test_given_a_bad_param_when_parsed_then_the_error_names_it(params, named):
     """R-OPS-1: a bad param fails the run at begin_run, naming it."""
     with pytest.raises(RunParamsError, match=re.escape(named)):
@@ -68,12 +80,16 @@ def test_given_a_backfill_run_with_a_resync_when_parsed_then_it_is_refused():
 def test_given_a_resync_run_when_each_area_sees_it_then_only_that_area_gets_resync_from():
     """R-OPS-1: the resync reaches that area's streams only; other windows are incremental."""
     run = {"run_id": "r", "resync_from": "stale"} | parse(
-        {"areas": ["items", "customers"], "resync_area": "customers", "resync_from": "2026-01-01"})
+        {"areas": ["items", "customers"], "resync_area": "customers", "resync_from": "2026-01-01"}
+    )
     assert area_run(run, "customers")["resync_from"] == "2026-01-01T00:00:00+00:00"
     assert "resync_from" not in area_run(run, "items")
     assert area_selected(run, "items") and not area_selected(run, "invoices")
     assert area_selected(run, "preflight")
-    assert describe(run) == "areas items, customers; full resync of customers from 2026-01-01T00:00:00+00:00"
+    assert (
+        describe(run)
+        == "areas items, customers; full resync of customers from 2026-01-01T00:00:00+00:00"
+    )
 
 
 def test_given_a_run_built_outside_begin_run_when_an_area_sees_it_then_it_is_unchanged():
@@ -91,7 +107,11 @@ def test_given_the_trigger_form_when_values_are_checked_then_its_schema_allows_d
 
     from sfqb.tasks.params import run_params
 
-    assert ParamsDict(run_params()).validate() == {"areas": list(AREAS), "resync_area": None, "resync_from": None}
+    assert ParamsDict(run_params()).validate() == {
+        "areas": list(AREAS),
+        "resync_area": None,
+        "resync_from": None,
+    }
     good = ParamsDict(run_params())
     good.update({"areas": ["items"], "resync_area": "items", "resync_from": "2026-01-01"})
     assert good.validate()["resync_area"] == "items"

@@ -28,12 +28,20 @@ def test_given_a_hook_and_task_context_when_work_goes_to_a_second_thread_then_th
     TASK.set("customers.extract")
     hook = _Hook()
     with ThreadPoolExecutor(1) as pool:
-        seen = on_second_thread(pool, lambda suffix: (TASK.get(), threading.current_thread(), suffix), "!",
-                                connect=(hook,)).result()
+        seen = on_second_thread(
+            pool,
+            lambda suffix: (TASK.get(), threading.current_thread(), suffix),
+            "!",
+            connect=(hook,),
+        ).result()
         bare = pool.submit(lambda: TASK.get(None)).result()
 
     assert hook.connected_on is threading.current_thread()
-    assert seen[0] == "customers.extract" and seen[1] is not threading.current_thread() and seen[2] == "!"
+    assert (
+        seen[0] == "customers.extract"
+        and seen[1] is not threading.current_thread()
+        and seen[2] == "!"
+    )
     assert bare is None  # what a plain submit sees
 
 

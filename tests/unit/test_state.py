@@ -73,8 +73,12 @@ def test_given_warnings_and_a_first_export_when_reset_then_each_goes_alone():
     state.save_warnings("customers", {"open": {"a1": {"key": "QB:1"}}, "resolved": {}})
     state.save_alerts({"last_digest_at": None, "alerted": {"a1": T0.isoformat()}})
     state.mark_first_run_done("customers.export", run_id="r", now=T0)
-    assert set(state.show()) == {"sfqb.watermark.quickbooks.Customer", "sfqb.warnings.customers", "sfqb.alerts",
-                                 "sfqb.first_run.customers.export"}
+    assert set(state.show()) == {
+        "sfqb.watermark.quickbooks.Customer",
+        "sfqb.warnings.customers",
+        "sfqb.alerts",
+        "sfqb.first_run.customers.export",
+    }
     assert sorted(state.reset("warnings")) == ["sfqb.alerts", "sfqb.warnings.customers"]
     assert state.reset("customers.export") == ["sfqb.first_run.customers.export"]
     assert list(state.show()) == ["sfqb.watermark.quickbooks.Customer"]
@@ -111,7 +115,9 @@ def _fail_hourly(state: SyncState, stream: str, ids: list[str], runs: int) -> li
         at = T0 + n * HOUR
         due = state.retries(stream, at=at)
         read.append(due)
-        state.save_retries(stream, [i for i in ids if i in due] if n else ids, run_id=f"r{n}", at=at)
+        state.save_retries(
+            stream, [i for i in ids if i in due] if n else ids, run_id=f"r{n}", at=at
+        )
     return read
 
 
@@ -142,7 +148,9 @@ def test_given_a_waiting_record_when_another_fails_then_both_are_kept_with_their
 
 def test_given_the_list_saved_before_backoff_when_read_then_every_record_is_due():
     """R-GEN-5: state written by an older sfqb (``{"ids": [...]}``) still retries every record."""
-    backend = InMemoryVariables({"sfqb.retry.quickbooks.Item": json.dumps({"ids": ["7", "9"], "run_id": "r"})})
+    backend = InMemoryVariables(
+        {"sfqb.retry.quickbooks.Item": json.dumps({"ids": ["7", "9"], "run_id": "r"})}
+    )
     assert SyncState(backend).retries("quickbooks.Item", at=T0) == ["7", "9"]
 
 
@@ -172,7 +180,9 @@ def test_given_invoices_waiting_when_a_run_reads_some_again_then_only_theirs_are
     removes the state."""
     state = SyncState(InMemoryVariables())
     stream = "quickbooks.Invoice@invoices"
-    state.save_waiting(stream, {"5": ["61", "284"], "7": ["64"]}, read=["61", "284", "64"], run_id="r1")
+    state.save_waiting(
+        stream, {"5": ["61", "284"], "7": ["64"]}, read=["61", "284", "64"], run_id="r1"
+    )
     assert state.waiting(stream) == {"5": ["284", "61"], "7": ["64"]}
     state.save_waiting(stream, {"8": ["64"]}, read=["64", "99"], run_id="r2")
     assert state.waiting(stream) == {"5": ["284", "61"], "8": ["64"]}

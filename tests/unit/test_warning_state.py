@@ -21,7 +21,9 @@ from sfqb.warning_state import (
 pytestmark = pytest.mark.unit
 
 T0 = dt.datetime(2026, 12, 1, 10, tzinfo=dt.UTC)
-NO_ITEM = warning("opportunities", "006A", "Opportunity Products with no QuickBooks item (R-OPP-3)", "skipped")
+NO_ITEM = warning(
+    "opportunities", "006A", "Opportunity Products with no QuickBooks item (R-OPP-3)", "skipped"
+)
 CLASH = warning("customers", "QB:12", "Salesforce already has an Account named 'Acme'", "skipped")
 
 
@@ -34,8 +36,14 @@ def hourly(found_by_run, considered_by_run=None, complete=False):
     saved, out = None, []
     for n, found in enumerate(found_by_run):
         considered = (considered_by_run or [set()] * len(found_by_run))[n]
-        saved, listed = track(found, saved, run_id=f"run{n}", now=T0 + dt.timedelta(hours=n),
-                              considered=considered, complete=complete)
+        saved, listed = track(
+            found,
+            saved,
+            run_id=f"run{n}",
+            now=T0 + dt.timedelta(hours=n),
+            considered=considered,
+            complete=complete,
+        )
         out.append(listed)
     return saved, out
 
@@ -76,7 +84,9 @@ def test_given_a_changed_reason_when_tracked_then_it_is_a_new_warning_and_the_ol
 
 def test_given_an_area_that_checks_everything_when_a_finding_is_gone_then_it_is_resolved():
     """R-OPS-3: the reconciliation compares everything each run: absence resolves."""
-    finding = warning("reconcile", 'QuickBooks customer 200 "River"', "customers_without_account: ...", "check")
+    finding = warning(
+        "reconcile", 'QuickBooks customer 200 "River"', "customers_without_account: ...", "check"
+    )
     _, (_, second) = hourly([[finding], []], complete=True)
     assert states(second) == {('QuickBooks customer 200 "River"', RESOLVED)}
 
@@ -85,9 +95,12 @@ def test_given_a_retried_task_of_the_same_run_when_tracked_again_then_states_do_
     """R-OPS-3: a load retried within one run reports what the first attempt reported: its new
     warnings stay new, its resolved ones stay resolved."""
     saved, _ = track([NO_ITEM, CLASH], None, run_id="r1", now=T0, considered=set())
-    saved, first = track([CLASH], saved, run_id="r2", now=T0 + dt.timedelta(hours=1), considered={"006A"})
-    saved, again = track([CLASH], saved, run_id="r2", now=T0 + dt.timedelta(hours=1, minutes=5),
-                         considered={"006A"})
+    saved, first = track(
+        [CLASH], saved, run_id="r2", now=T0 + dt.timedelta(hours=1), considered={"006A"}
+    )
+    saved, again = track(
+        [CLASH], saved, run_id="r2", now=T0 + dt.timedelta(hours=1, minutes=5), considered={"006A"}
+    )
     assert states(first) == states(again) == {("006A", RESOLVED), ("QB:12", STANDING)}
     saved, _ = track([NO_ITEM], None, run_id="r9", now=T0, considered=set())
     _, retried = track([NO_ITEM], saved, run_id="r9", now=T0, considered=set())
@@ -96,9 +109,14 @@ def test_given_a_retried_task_of_the_same_run_when_tracked_again_then_states_do_
 
 def test_given_many_warnings_when_applied_to_a_report_then_each_state_is_capped_and_counted():
     """R-OPS-2/3: every state is counted; at most MAX_LISTED_WARNINGS of each are listed, new first."""
-    many = [warning("invoices", f"QB:Invoice:{i}", "no Account", "note") for i in range(MAX_LISTED_WARNINGS + 5)]
+    many = [
+        warning("invoices", f"QB:Invoice:{i}", "no Account", "note")
+        for i in range(MAX_LISTED_WARNINGS + 5)
+    ]
     saved, listed = track(many, None, run_id="r1", now=T0, considered=set())
-    report = apply_to_report({"area": "invoices", "records": {}, "warnings": many, "considered": ["x"]}, listed)
+    report = apply_to_report(
+        {"area": "invoices", "records": {}, "warnings": many, "considered": ["x"]}, listed
+    )
     assert report["warning_counts"] == {NEW: MAX_LISTED_WARNINGS + 5, STANDING: 0, RESOLVED: 0}
     assert report["warning_count"] == MAX_LISTED_WARNINGS + 5
     assert len(report["warnings"]) == MAX_LISTED_WARNINGS and "considered" not in report

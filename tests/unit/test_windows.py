@@ -25,7 +25,9 @@ def test_given_no_watermark_when_planned_then_the_window_starts_at_the_install_d
 def test_given_a_watermark_when_planned_then_the_window_reaches_back_by_the_lookback():
     """R-GEN-2: only what changed since the watermark (minus the lookback) up to the run's bound."""
     watermark = UPPER - dt.timedelta(hours=1)
-    window = plan_window(upper_bound=UPPER, install_date=INSTALL, watermark=watermark, lookback=LOOKBACK)
+    window = plan_window(
+        upper_bound=UPPER, install_date=INSTALL, watermark=watermark, lookback=LOOKBACK
+    )
     assert window.start == watermark - LOOKBACK
     assert window.end == UPPER
 
@@ -35,7 +37,10 @@ def test_given_a_backfill_interval_when_planned_then_it_is_read_and_never_commit
     start = dt.datetime(2026, 5, 20, 10, tzinfo=dt.UTC)
     end = start + dt.timedelta(hours=1)
     window = plan_window(
-        upper_bound=UPPER, install_date=INSTALL, watermark=UPPER, lookback=LOOKBACK,
+        upper_bound=UPPER,
+        install_date=INSTALL,
+        watermark=UPPER,
+        lookback=LOOKBACK,
         backfill_interval=(start, end),
     )
     assert (window.start, window.end, window.mode) == (start - LOOKBACK, end, BACKFILL)
@@ -45,17 +50,27 @@ def test_given_a_backfill_interval_when_planned_then_it_is_read_and_never_commit
 def test_given_a_backfill_before_the_install_date_when_planned_then_nothing_is_read():
     """R-GEN-6: nothing older than the install date is pulled, backfill or not."""
     start = INSTALL - dt.timedelta(days=7)
-    assert plan_window(
-        upper_bound=UPPER, install_date=INSTALL, watermark=None, lookback=LOOKBACK,
-        backfill_interval=(start, start + dt.timedelta(hours=1)),
-    ) is None
+    assert (
+        plan_window(
+            upper_bound=UPPER,
+            install_date=INSTALL,
+            watermark=None,
+            lookback=LOOKBACK,
+            backfill_interval=(start, start + dt.timedelta(hours=1)),
+        )
+        is None
+    )
 
 
 def test_given_a_resync_date_when_planned_then_it_reads_from_there_without_committing():
     """R-OPS-1: a full resync of one area from a date."""
     since = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     window = plan_window(
-        upper_bound=UPPER, install_date=INSTALL, watermark=UPPER, lookback=LOOKBACK, resync_from=since
+        upper_bound=UPPER,
+        install_date=INSTALL,
+        watermark=UPPER,
+        lookback=LOOKBACK,
+        resync_from=since,
     )
     assert (window.start, window.mode, window.commits) == (since, RESYNC, False)
 

@@ -41,13 +41,29 @@ ACCOUNT_NAME_MAX = 255
 QB_ADDRESS_PREFIXES = ("BillAddr.", "ShipAddr.")
 
 QB_COLUMNS = [
-    "Id", "SyncToken", "DisplayName", "Active", "Job", "IsProject", "ParentRef.value", "Level",
-    "GivenName", "FamilyName", "PrimaryEmailAddr.Address", "PrimaryPhone.FreeFormNumber",
+    "Id",
+    "SyncToken",
+    "DisplayName",
+    "Active",
+    "Job",
+    "IsProject",
+    "ParentRef.value",
+    "Level",
+    "GivenName",
+    "FamilyName",
+    "PrimaryEmailAddr.Address",
+    "PrimaryPhone.FreeFormNumber",
     "MetaData.LastUpdatedTime",
 ]
 SF_ACCOUNT_COLUMNS = [
-    "Id", "Name", ACCOUNT_EXT_ID, "Sync_Me__c", "HasWonOpportunity", "Parent.External_Account_ID__c",
-    "BillingContact.Id", "BillingContact.External_Contact_ID__c",
+    "Id",
+    "Name",
+    ACCOUNT_EXT_ID,
+    "Sync_Me__c",
+    "HasWonOpportunity",
+    "Parent.External_Account_ID__c",
+    "BillingContact.Id",
+    "BillingContact.External_Contact_ID__c",
 ]
 
 
@@ -72,7 +88,9 @@ class CustomerPlan:
 
     accounts: pd.DataFrame = field(default_factory=pd.DataFrame)
     contacts: pd.DataFrame = field(default_factory=pd.DataFrame)
-    contact_releases: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=RELEASE_COLUMNS))
+    contact_releases: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=RELEASE_COLUMNS)
+    )
     customer_creates: pd.DataFrame = field(default_factory=pd.DataFrame)
     customer_updates: pd.DataFrame = field(default_factory=pd.DataFrame)
     clear_sync_me: list[str] = field(default_factory=list)
@@ -92,6 +110,7 @@ class CustomerPlan:
 
 # --- shared helpers ------------------------------------------------------------------------
 
+
 def _same(a, b) -> bool:
     """Equal as the two systems store values: missing == missing, text compared as text."""
     if missing(a) and missing(b):
@@ -107,8 +126,11 @@ def changed_fields(wanted: pd.DataFrame, current: pd.DataFrame, columns: list[st
     differs = np.zeros((len(wanted), len(columns)), dtype=bool)
     for n, column in enumerate(columns):
         mine = wanted[column]
-        theirs = (current[column].reindex(wanted.index) if column in current.columns
-                  else pd.Series(pd.NA, index=wanted.index, dtype="object"))
+        theirs = (
+            current[column].reindex(wanted.index)
+            if column in current.columns
+            else pd.Series(pd.NA, index=wanted.index, dtype="object")
+        )
         mine_na, theirs_na = isna(mine).to_numpy(), isna(theirs).to_numpy()
         both = ~mine_na & ~theirs_na
         differs[:, n] = mine_na != theirs_na
@@ -138,7 +160,10 @@ def display_name_problem(name) -> str | None:
 
 # --- QuickBooks -> Salesforce ----------------------------------------------------------------
 
-def unfit_values(wanted: pd.DataFrame, keys: pd.Series, limits, record: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+
+def unfit_values(
+    wanted: pd.DataFrame, keys: pd.Series, limits, record: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Mapped values coerced to their targets (``sfqb.mapping.coerce.fit``) and the rows that
     cannot be written whole: (the writable rows, WARNING skips of ``record`` keyed by ``keys``)."""
     if not limits or wanted.empty:
@@ -155,10 +180,15 @@ def qb_customers_to_sync(qb: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     project = is_true(qb["IsProject"])
     skipped = pd.concat(
         [
-            skips("QB:" + qb.loc[~active, "Id"], "inactive in QuickBooks: not synced (R-ACC-2)", record=SF_ACCOUNT),
+            skips(
+                "QB:" + qb.loc[~active, "Id"],
+                "inactive in QuickBooks: not synced (R-ACC-2)",
+                record=SF_ACCOUNT,
+            ),
             skips(
                 "QB:" + qb.loc[active & project, "Id"],
-                "a QuickBooks project (job): jobs are not synced (R-ACC-3)", record=SF_ACCOUNT,
+                "a QuickBooks project (job): jobs are not synced (R-ACC-3)",
+                record=SF_ACCOUNT,
             ),
         ],
         ignore_index=True,
@@ -193,17 +223,29 @@ def plan_accounts_from_qb(
     """
     account_map = account_map or default_map("customer_to_account")
     targets = account_map.target_fields
-    wanted, unfit = unfit_values(apply_map(qb, account_map), "QB:" + qb["Id"].astype(str), limits, SF_ACCOUNT)
+    wanted, unfit = unfit_values(
+        apply_map(qb, account_map), "QB:" + qb["Id"].astype(str), limits, SF_ACCOUNT
+    )
     qb = qb.loc[wanted.index]
-    too_long = wanted["Name"].map(lambda n: not missing(n) and len(str(n)) > ACCOUNT_NAME_MAX).astype(bool)
+    too_long = (
+        wanted["Name"].map(lambda n: not missing(n) and len(str(n)) > ACCOUNT_NAME_MAX).astype(bool)
+    )
     if too_long.any():
-        unfit = pd.concat([unfit, skips(
-            "QB:" + qb.loc[too_long, "Id"].astype(str),
-            "the name has " + wanted.loc[too_long, "Name"].map(lambda n: str(len(str(n))))
-            + f" characters and a Salesforce Account Name keeps at most {ACCOUNT_NAME_MAX}: {UNFIT} "
-              "(shorten it in QuickBooks)",
-            WARNING, record=SF_ACCOUNT,
-        )], ignore_index=True)
+        unfit = pd.concat(
+            [
+                unfit,
+                skips(
+                    "QB:" + qb.loc[too_long, "Id"].astype(str),
+                    "the name has "
+                    + wanted.loc[too_long, "Name"].map(lambda n: str(len(str(n))))
+                    + f" characters and a Salesforce Account Name keeps at most {ACCOUNT_NAME_MAX}: {UNFIT} "
+                    "(shorten it in QuickBooks)",
+                    WARNING,
+                    record=SF_ACCOUNT,
+                ),
+            ],
+            ignore_index=True,
+        )
         wanted = wanted[~too_long]
     qb = qb.loc[wanted.index]
     wanted[ACCOUNT_EXT_ID] = qb["Id"].astype(str).to_numpy()
@@ -236,19 +278,36 @@ def plan_accounts_from_qb(
     clash = new["Name"].map(lambda n: not missing(n) and name_key(n) in unlinked).astype(bool)
     skipped = skips(
         "QB:" + new.loc[clash, ACCOUNT_EXT_ID],
-        "Salesforce already has an Account named " + new.loc[clash, "Name"].map(lambda n: repr(unlinked[name_key(n)]))
+        "Salesforce already has an Account named "
+        + new.loc[clash, "Name"].map(lambda n: repr(unlinked[name_key(n)]))
         + " that is linked to no QuickBooks customer: link it (set its External Account ID to "
-        + new.loc[clash, ACCOUNT_EXT_ID] + ") instead of creating a duplicate",
-        WARNING, record=SF_ACCOUNT,
+        + new.loc[clash, ACCOUNT_EXT_ID]
+        + ") instead of creating a duplicate",
+        WARNING,
+        record=SF_ACCOUNT,
     )
     skipped = pd.concat([skipped, unfit], ignore_index=True) if len(unfit) else skipped
     new = new[~clash]
     orphans = waiting_for_parent(new, {k.removeprefix("QB:") for k in skipped["key"]})
-    skipped = pd.concat([skipped, skips(
-        "QB:" + new.loc[orphans.index, ACCOUNT_EXT_ID],
-        "its parent customer " + orphans + " gets no Account in this run (see its warning): the sub-customer's "
-        "Account waits for its parent's (R-ACC-3)",
-        WARNING, record=SF_ACCOUNT)], ignore_index=True) if len(orphans) else skipped
+    skipped = (
+        pd.concat(
+            [
+                skipped,
+                skips(
+                    "QB:" + new.loc[orphans.index, ACCOUNT_EXT_ID],
+                    "its parent customer "
+                    + orphans
+                    + " gets no Account in this run (see its warning): the sub-customer's "
+                    "Account waits for its parent's (R-ACC-3)",
+                    WARNING,
+                    record=SF_ACCOUNT,
+                ),
+            ],
+            ignore_index=True,
+        )
+        if len(orphans)
+        else skipped
+    )
     out = pd.concat([new.drop(index=orphans.index), existing[needs_write]])
     out["is_new"] = isin(out.index, new.index)
     return out.reset_index(drop=True).sort_values(["level", ACCOUNT_EXT_ID], kind="stable"), skipped
@@ -270,8 +329,15 @@ def waiting_for_parent(new: pd.DataFrame, held: set[str]) -> pd.Series:
         held |= set(now.index.astype(str))
 
 
-PEOPLE_COLUMNS = ["Id", "AccountId", "FirstName", "LastName", CONTACT_EXT_ID, "Is_Billing_Contact__c",
-                  "LastModifiedDate"]
+PEOPLE_COLUMNS = [
+    "Id",
+    "AccountId",
+    "FirstName",
+    "LastName",
+    CONTACT_EXT_ID,
+    "Is_Billing_Contact__c",
+    "LastModifiedDate",
+]
 RELEASE_COLUMNS = ["Id", "customer_id", "Is_Billing_Contact__c", "clear_link", "reason"]
 
 
@@ -281,20 +347,32 @@ def person_key(first, last) -> tuple[str, str]:
     return tuple("" if missing(v) else str(v).strip().casefold() for v in (first, last))
 
 
-def people_to_look_up(qb: pd.DataFrame, sf_linked: pd.DataFrame, contact_map: FieldMap | None = None) -> list[str]:
+def people_to_look_up(
+    qb: pd.DataFrame, sf_linked: pd.DataFrame, contact_map: FieldMap | None = None
+) -> list[str]:
     """Accounts whose Contacts the contact plan needs (R-ACC-10): those linked to a customer
     with a contact person whose billing Contact is missing or another person. Only they are
     read, so a run whose contact persons match their billing Contacts reads no Contacts."""
     contact_map = contact_map or default_map("customer_to_contact")
     wanted = apply_map(qb, contact_map)
-    keys = pd.Series([person_key(f, la) for f, la in zip(wanted["FirstName"], wanted["LastName"], strict=True)],
-                     index=qb["Id"].astype(str).to_numpy(), dtype="object")[~isna(wanted["LastName"]).to_numpy()]
+    keys = pd.Series(
+        [person_key(f, la) for f, la in zip(wanted["FirstName"], wanted["LastName"], strict=True)],
+        index=qb["Id"].astype(str).to_numpy(),
+        dtype="object",
+    )[~isna(wanted["LastName"]).to_numpy()]
     current = sf_linked.drop_duplicates(ACCOUNT_EXT_ID).set_index(ACCOUNT_EXT_ID)
     current = current.reindex(keys.index)
-    have = [person_key(f, la) for f, la in zip(current.get("BillingContact.FirstName", pd.Series(pd.NA, index=current.index)),
-                                              current.get("BillingContact.LastName", pd.Series(pd.NA, index=current.index)),
-                                              strict=True)]
-    no_contact = isna(current.get("BillingContact.Id", pd.Series(pd.NA, index=current.index))).to_numpy()
+    have = [
+        person_key(f, la)
+        for f, la in zip(
+            current.get("BillingContact.FirstName", pd.Series(pd.NA, index=current.index)),
+            current.get("BillingContact.LastName", pd.Series(pd.NA, index=current.index)),
+            strict=True,
+        )
+    ]
+    no_contact = isna(
+        current.get("BillingContact.Id", pd.Series(pd.NA, index=current.index))
+    ).to_numpy()
     other = np.array([k != h for k, h in zip(keys, have, strict=True)], dtype=bool)
     accounts = current["Id"][(no_contact | other) & ~isna(current["Id"]).to_numpy()]
     return sorted(set(accounts.astype(str)))
@@ -333,16 +411,24 @@ def plan_contacts_from_qb(
     contact_map = contact_map or default_map("customer_to_contact")
     targets = contact_map.target_fields
     people = people if people is not None else pd.DataFrame(columns=PEOPLE_COLUMNS)
-    wanted, unfit = unfit_values(apply_map(qb, contact_map), "QB:" + qb["Id"].astype(str) + " contact", limits,
-                                 SF_CONTACT)
+    wanted, unfit = unfit_values(
+        apply_map(qb, contact_map), "QB:" + qb["Id"].astype(str) + " contact", limits, SF_CONTACT
+    )
     qb = qb.loc[wanted.index]
     wanted["customer_id"] = qb["Id"].astype(str).to_numpy()
     wanted["Last_Sync_Date__c"] = sync_stamps(_updated(qb), read_at).to_numpy()
     no_person = isna(wanted["LastName"])
-    skipped = pd.concat([skips(
-        "QB:" + wanted.loc[no_person & ~isna(wanted["FirstName"]), "customer_id"],
-        "the QuickBooks contact has no family name: no billing Contact synced", record=SF_CONTACT,
-    ), unfit], ignore_index=True)
+    skipped = pd.concat(
+        [
+            skips(
+                "QB:" + wanted.loc[no_person & ~isna(wanted["FirstName"]), "customer_id"],
+                "the QuickBooks contact has no family name: no billing Contact synced",
+                record=SF_CONTACT,
+            ),
+            unfit,
+        ],
+        ignore_index=True,
+    )
     wanted = wanted[~no_person].set_index("customer_id", drop=False)
 
     current = sf_linked.drop_duplicates(ACCOUNT_EXT_ID).set_index(ACCOUNT_EXT_ID)
@@ -358,12 +444,25 @@ def plan_contacts_from_qb(
     has_contact = ~isna(billing_id)
     ext_id = current_contacts.get("BillingContact.External_Contact_ID__c", none)
     same_person = pd.Series(
-        [person_key(a, b) == person_key(c, d) for a, b, c, d in zip(
-            wanted["FirstName"], wanted["LastName"], current_contacts.get("FirstName", none),
-            current_contacts.get("LastName", none), strict=True)], index=wanted.index, dtype=bool)
+        [
+            person_key(a, b) == person_key(c, d)
+            for a, b, c, d in zip(
+                wanted["FirstName"],
+                wanted["LastName"],
+                current_contacts.get("FirstName", none),
+                current_contacts.get("LastName", none),
+                strict=True,
+            )
+        ],
+        index=wanted.index,
+        dtype=bool,
+    )
     linked_people = people[~isna(people[CONTACT_EXT_ID])] if len(people) else people
-    ever_linked = isin(wanted["customer_id"], set(linked_people[CONTACT_EXT_ID].astype(str))) if len(people) \
+    ever_linked = (
+        isin(wanted["customer_id"], set(linked_people[CONTACT_EXT_ID].astype(str)))
+        if len(people)
         else pd.Series(False, index=wanted.index)
+    )
     accounts_now = current.reindex(wanted.index)
     qb_rows = qb.assign(_key=qb["Id"].astype(str)).set_index("_key").reindex(wanted.index)
     qb_newer = qb_changed_since_sync(qb_rows, accounts_now)
@@ -373,7 +472,9 @@ def plan_contacts_from_qb(
     switch = (~has_contact | ~same_person) & (~has_contact | qb_newer | ~ever_linked)
 
     out = wanted[in_place | switch].copy()
-    out["contact_id"] = billing_id[in_place | switch].astype("object").where(in_place[in_place | switch], None)
+    out["contact_id"] = (
+        billing_id[in_place | switch].astype("object").where(in_place[in_place | switch], None)
+    )
     releases: list[dict] = []
     by_account = {str(a): g for a, g in people.groupby("AccountId")} if len(people) else {}
     linked_to = {str(r[CONTACT_EXT_ID]): r for r in records(linked_people)} if len(people) else {}
@@ -387,25 +488,53 @@ def plan_contacts_from_qb(
         if linked is not None and person_key(linked["FirstName"], linked["LastName"]) == person:
             target = linked["Id"]
         elif candidates is not None:
-            free = candidates[isna(candidates[CONTACT_EXT_ID]) | (candidates[CONTACT_EXT_ID].astype("object") == customer_id)]
-            named = free[[person_key(f, la) == person for f, la in zip(free["FirstName"], free["LastName"], strict=True)]]
+            free = candidates[
+                isna(candidates[CONTACT_EXT_ID])
+                | (candidates[CONTACT_EXT_ID].astype("object") == customer_id)
+            ]
+            named = free[
+                [
+                    person_key(f, la) == person
+                    for f, la in zip(free["FirstName"], free["LastName"], strict=True)
+                ]
+            ]
             if len(named):
                 target = named.sort_values("LastModifiedDate").iloc[-1]["Id"]
         out.at[customer_id, "contact_id"] = target
         old = billing_id.get(customer_id)
         if not missing(old) and old != target:
-            releases.append({"Id": old, "customer_id": customer_id, "Is_Billing_Contact__c": False,
-                             "clear_link": ext_id.get(customer_id) == customer_id,
-                             "reason": "another person is the customer's contact in QuickBooks"})
+            releases.append(
+                {
+                    "Id": old,
+                    "customer_id": customer_id,
+                    "Is_Billing_Contact__c": False,
+                    "clear_link": ext_id.get(customer_id) == customer_id,
+                    "reason": "another person is the customer's contact in QuickBooks",
+                }
+            )
         if linked is not None and linked["Id"] not in (target, old):
-            releases.append({"Id": linked["Id"], "customer_id": customer_id, "Is_Billing_Contact__c": pd.NA,
-                             "clear_link": True, "reason": "no longer the customer's contact person in QuickBooks"})
+            releases.append(
+                {
+                    "Id": linked["Id"],
+                    "customer_id": customer_id,
+                    "Is_Billing_Contact__c": pd.NA,
+                    "clear_link": True,
+                    "reason": "no longer the customer's contact person in QuickBooks",
+                }
+            )
     # The same person, in place, while another Contact still holds the customer's link.
     for customer_id in out.index[in_place[out.index].to_numpy()]:
         linked = linked_to.get(customer_id)
         if linked is not None and linked["Id"] != billing_id.get(customer_id):
-            releases.append({"Id": linked["Id"], "customer_id": customer_id, "Is_Billing_Contact__c": pd.NA,
-                             "clear_link": True, "reason": "the link moves to the billing Contact of the same name"})
+            releases.append(
+                {
+                    "Id": linked["Id"],
+                    "customer_id": customer_id,
+                    "Is_Billing_Contact__c": pd.NA,
+                    "clear_link": True,
+                    "reason": "the link moves to the billing Contact of the same name",
+                }
+            )
     out[CONTACT_EXT_ID] = out["customer_id"]
     out[ACCOUNT_EXT_ID] = out["customer_id"]
     out["Is_Billing_Contact__c"] = True
@@ -415,6 +544,7 @@ def plan_contacts_from_qb(
 
 # --- Salesforce -> QuickBooks ----------------------------------------------------------------
 
+
 def sf_accounts_to_sync(sf: pd.DataFrame, prefs: Preferences) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Accounts with a closed/won opportunity, or all with the preference (R-ACC-1)."""
     if prefs.sync_accounts_without_won_opportunities:
@@ -423,8 +553,11 @@ def sf_accounts_to_sync(sf: pd.DataFrame, prefs: Preferences) -> tuple[pd.DataFr
     unlinked_without_won = ~won & isna(sf[ACCOUNT_EXT_ID])
     return (
         sf[won | ~isna(sf[ACCOUNT_EXT_ID])],
-        skips(sf.loc[unlinked_without_won, "Id"], "no closed/won opportunity yet: not sent to QuickBooks (R-ACC-1)",
-              record=QB_CUSTOMER),
+        skips(
+            sf.loc[unlinked_without_won, "Id"],
+            "no closed/won opportunity yet: not sent to QuickBooks (R-ACC-1)",
+            record=QB_CUSTOMER,
+        ),
     )
 
 
@@ -470,13 +603,18 @@ def plan_customers_from_sf(
     skipped, notes = [unfit], []
     # Terms must name a QuickBooks term (R-ACC-9): unknown ones are dropped with a warning.
     term_names = {name.lower(): tid for name, tid in terms.items()}
-    term_ids = wanted["SalesTermRef.name"].map(lambda n: pd.NA if missing(n) else term_names.get(str(n).lower(), pd.NA))
+    term_ids = wanted["SalesTermRef.name"].map(
+        lambda n: pd.NA if missing(n) else term_names.get(str(n).lower(), pd.NA)
+    )
     unknown = ~isna(wanted["SalesTermRef.name"]) & isna(term_ids)
     notes.append(
         skips(
             wanted.loc[unknown, "key"],
-            "Terms " + wanted.loc[unknown, "SalesTermRef.name"].map(repr) + " do not exist in QuickBooks: left out (R-ACC-9)",
-            WARNING, record=QB_CUSTOMER,
+            "Terms "
+            + wanted.loc[unknown, "SalesTermRef.name"].map(repr)
+            + " do not exist in QuickBooks: left out (R-ACC-9)",
+            WARNING,
+            record=QB_CUSTOMER,
         )
     )
     wanted["SalesTermRef.value"] = term_ids
@@ -487,26 +625,45 @@ def plan_customers_from_sf(
     new = wanted[is_new]
     bad_name = new["DisplayName"].map(display_name_problem)
     has_bad = ~isna(bad_name)
-    skipped.append(skips(new.loc[has_bad, "key"], "not sent to QuickBooks: " + bad_name[has_bad], WARNING,
-                         record=QB_CUSTOMER))
+    skipped.append(
+        skips(
+            new.loc[has_bad, "key"],
+            "not sent to QuickBooks: " + bad_name[has_bad],
+            WARNING,
+            record=QB_CUSTOMER,
+        )
+    )
     new = new[~has_bad]
     shared = new["DisplayName"].map(name_key).duplicated(keep=False).astype(bool)
     skipped.append(
-        skips(new.loc[shared, "key"],
-              "several Accounts to create share the name " + new.loc[shared, "DisplayName"].map(repr)
-              + " (QuickBooks ignores case and surrounding spaces), and QuickBooks names are unique: "
-                "rename all but one", WARNING, record=QB_CUSTOMER)
+        skips(
+            new.loc[shared, "key"],
+            "several Accounts to create share the name "
+            + new.loc[shared, "DisplayName"].map(repr)
+            + " (QuickBooks ignores case and surrounding spaces), and QuickBooks names are unique: "
+            "rename all but one",
+            WARNING,
+            record=QB_CUSTOMER,
+        )
     )
     new = new[~shared].copy()
     if "CompanyName" in new.columns:
-        long_company = new["CompanyName"].map(lambda n: not missing(n) and len(str(n)) > COMPANY_NAME_MAX).astype(bool)
-        notes.append(skips(
-            new.loc[long_company, "key"],
-            "the name has " + new.loc[long_company, "CompanyName"].map(lambda n: str(len(str(n))))
-            + f" characters and QuickBooks' Company name keeps at most {COMPANY_NAME_MAX}: the customer's "
-              "Display name carries the whole name, its Company name is left empty",
-            WARNING, record=QB_CUSTOMER,
-        ))
+        long_company = (
+            new["CompanyName"]
+            .map(lambda n: not missing(n) and len(str(n)) > COMPANY_NAME_MAX)
+            .astype(bool)
+        )
+        notes.append(
+            skips(
+                new.loc[long_company, "key"],
+                "the name has "
+                + new.loc[long_company, "CompanyName"].map(lambda n: str(len(str(n))))
+                + f" characters and QuickBooks' Company name keeps at most {COMPANY_NAME_MAX}: the customer's "
+                "Display name carries the whole name, its Company name is left empty",
+                WARNING,
+                record=QB_CUSTOMER,
+            )
+        )
         new.loc[long_company, "CompanyName"] = pd.NA
     creates = pd.DataFrame(
         {
@@ -526,26 +683,39 @@ def plan_customers_from_sf(
         targets = [t for t in targets if t in update_targets]
         current = qb_linked.set_index("Id").reindex(linked["qb_id"].astype(str))
         current.index = linked.index
-        current["SalesTermRef.value"] = current.get("SalesTermRef.value", pd.Series(pd.NA, index=current.index))
+        current["SalesTermRef.value"] = current.get(
+            "SalesTermRef.value", pd.Series(pd.NA, index=current.index)
+        )
         compare = [t for t in targets if t in linked.columns]
         diffs = changed_fields(linked, current, compare)
         gone = isna(current["SyncToken"])
         skipped.append(
-            skips(linked.loc[gone, "key"], "its QuickBooks customer " + linked.loc[gone, "qb_id"].astype(str)
-                  + " was not found (deleted or merged in QuickBooks?)", WARNING, record=QB_CUSTOMER)
+            skips(
+                linked.loc[gone, "key"],
+                "its QuickBooks customer "
+                + linked.loc[gone, "qb_id"].astype(str)
+                + " was not found (deleted or merged in QuickBooks?)",
+                WARNING,
+                record=QB_CUSTOMER,
+            )
         )
         differs = diffs.map(bool) & ~gone
         conflict = differs & qb_changed_since_sync(current, sf.loc[linked.index])
         skipped.append(
-            skips(linked.loc[conflict, "key"],
-                  "changed in both systems since the last sync: QuickBooks' values win (R-ACC-5)",
-                  record=QB_CUSTOMER)
+            skips(
+                linked.loc[conflict, "key"],
+                "changed in both systems since the last sync: QuickBooks' values win (R-ACC-5)",
+                record=QB_CUSTOMER,
+            )
         )
         coming = differs & ~conflict & isin(linked["qb_id"].astype(str), copied)
         skipped.append(
-            skips(linked.loc[coming, "key"],
-                  "QuickBooks' values are copied to this Account or its billing Contact in this run: nothing "
-                  "read from QuickBooks is sent back to it (R-ACC-5, R-ACC-10)", record=QB_CUSTOMER)
+            skips(
+                linked.loc[coming, "key"],
+                "QuickBooks' values are copied to this Account or its billing Contact in this run: nothing "
+                "read from QuickBooks is sent back to it (R-ACC-5, R-ACC-10)",
+                record=QB_CUSTOMER,
+            )
         )
         conflict |= coming
         blocked = differs & ~conflict & (not prefs.allow_salesforce_to_modify_quickbooks)
@@ -566,7 +736,11 @@ def plan_customers_from_sf(
                     "SyncToken": current.loc[send, "SyncToken"].astype(str),
                     "changed": diffs[send],
                     "payload": [
-                        json.dumps(_customer_payload(row, whole_addresses(changed, targets), None, sparse=True))
+                        json.dumps(
+                            _customer_payload(
+                                row, whole_addresses(changed, targets), None, sparse=True
+                            )
+                        )
                         for row, changed in zip(records(rows), diffs[send], strict=True)
                     ],
                 }
@@ -589,8 +763,12 @@ def qb_changed_since_sync(qb_current: pd.DataFrame, sf_rows: pd.DataFrame) -> pd
     """
     # ISO 8601 whatever the form of each value (Intuit's offsets, Salesforce's +0000, with or
     # without milliseconds): pandas' inferred format would make the odd one out NaT, a "change".
-    updated = pd.to_datetime(qb_current.get("MetaData.LastUpdatedTime"), utc=True, errors="coerce", format="ISO8601")
-    synced = pd.to_datetime(sf_rows.get("Last_Sync_Date__c"), utc=True, errors="coerce", format="ISO8601")
+    updated = pd.to_datetime(
+        qb_current.get("MetaData.LastUpdatedTime"), utc=True, errors="coerce", format="ISO8601"
+    )
+    synced = pd.to_datetime(
+        sf_rows.get("Last_Sync_Date__c"), utc=True, errors="coerce", format="ISO8601"
+    )
     never = synced.isna()
     return (never | (updated > synced)).fillna(True).astype(bool)
 
@@ -665,6 +843,7 @@ def _customer_payload(row: dict, targets: list[str], parent_qb_id, *, sparse: bo
 
 # --- the whole area ----------------------------------------------------------------------------
 
+
 @dataclass
 class CustomerInputs:
     """What the extract hands the transform (all normalised frames).
@@ -689,23 +868,31 @@ class CustomerInputs:
     unlinked_names: frozenset[str] = frozenset()
     qb_read_at: str | None = None
     people: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PEOPLE_COLUMNS))
-    ticked_contacts: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["Id", "AccountId"]))
+    ticked_contacts: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["Id", "AccountId"])
+    )
 
 
 def case_only_difference(sf_name, qb_name) -> bool:
     """R-ACC-11: two names QuickBooks takes for the same (``name_key``) that are not written
     the same."""
-    return (not missing(sf_name) and not missing(qb_name) and str(sf_name) != str(qb_name)
-            and name_key(sf_name) == name_key(qb_name))
+    return (
+        not missing(sf_name)
+        and not missing(qb_name)
+        and str(sf_name) != str(qb_name)
+        and name_key(sf_name) == name_key(qb_name)
+    )
 
 
 def same_name_link(account_id, account_name, customer_id, customer_name) -> str:
     """The R-ACC-11 warning for linking an Account to a customer whose name differs only in
     case or surrounding spaces: it names both records."""
-    return (f"Salesforce Account {account_id} {str(account_name)!r} is linked to QuickBooks customer "
-            f"{customer_id} {str(customer_name)!r}: the names differ only in case or surrounding spaces, which "
-            "QuickBooks takes for the same name (R-ACC-11); if they are different companies, rename one and "
-            "clear the Account's External Account ID")
+    return (
+        f"Salesforce Account {account_id} {str(account_name)!r} is linked to QuickBooks customer "
+        f"{customer_id} {str(customer_name)!r}: the names differ only in case or surrounding spaces, which "
+        "QuickBooks takes for the same name (R-ACC-11); if they are different companies, rename one and "
+        "clear the Account's External Account ID"
+    )
 
 
 def linked_by_load(clashes: pd.DataFrame, qb: pd.DataFrame, creates: pd.DataFrame) -> pd.DataFrame:
@@ -716,8 +903,10 @@ def linked_by_load(clashes: pd.DataFrame, qb: pd.DataFrame, creates: pd.DataFram
     records (R-ACC-11, ``steps.customers._adopt_duplicates``), once."""
     if clashes.empty or creates.empty:
         return clashes
-    created = {name_key(json.loads(p).get("DisplayName")): (k, json.loads(p).get("DisplayName"))
-               for k, p in zip(creates["key"], creates["payload"], strict=True)}
+    created = {
+        name_key(json.loads(p).get("DisplayName")): (k, json.loads(p).get("DisplayName"))
+        for k, p in zip(creates["key"], creates["payload"], strict=True)
+    }
     names = qb.assign(_id=qb["Id"].astype(str)).set_index("_id")["DisplayName"]
     out = clashes.copy()
     for i, key in enumerate(out["key"]):
@@ -726,17 +915,23 @@ def linked_by_load(clashes: pd.DataFrame, qb: pd.DataFrame, creates: pd.DataFram
         if missing(customer_name) or name_key(customer_name) not in created:
             continue
         account_id, account_name = created[name_key(customer_name)]
-        case = " (the names differ in case or spaces: the load warns, R-ACC-11)" if case_only_difference(
-            account_name, customer_name) else ""
+        case = (
+            " (the names differ in case or spaces: the load warns, R-ACC-11)"
+            if case_only_difference(account_name, customer_name)
+            else ""
+        )
         out.loc[out.index[i], "level"] = INFO
         out.loc[out.index[i], "reason"] = (
             f"the unlinked Salesforce Account {account_id} of the same name is sent to QuickBooks in this run; "
-            f"QuickBooks refuses it as a duplicate and the load links the two{case}")
+            f"QuickBooks refuses it as a duplicate and the load links the two{case}"
+        )
     return out
 
 
 def plan_customers(
-    inputs: CustomerInputs, prefs: Preferences, maps: dict[str, FieldMap] | None = None,
+    inputs: CustomerInputs,
+    prefs: Preferences,
+    maps: dict[str, FieldMap] | None = None,
     limits: dict[str, dict] | None = None,
 ) -> CustomerPlan:
     """Both directions of SPEC section 2 for one run. ``maps``: pair -> the effective map
@@ -746,25 +941,39 @@ def plan_customers(
     qb, qb_skips = qb_customers_to_sync(inputs.qb_changed)
     plan.skip(qb_skips)
     plan.accounts, clashes = plan_accounts_from_qb(
-        qb, inputs.sf_linked, maps.get("customer_to_account"), unlinked_names=inputs.unlinked_names,
-        limits=limits.get("customer_to_account"), read_at=inputs.qb_read_at,
+        qb,
+        inputs.sf_linked,
+        maps.get("customer_to_account"),
+        unlinked_names=inputs.unlinked_names,
+        limits=limits.get("customer_to_account"),
+        read_at=inputs.qb_read_at,
     )
     clashing = set(clashes["key"].str.removeprefix("QB:"))
     plan.contacts, plan.contact_releases, contact_skips = plan_contacts_from_qb(
-        qb[~isin(qb["Id"].astype(str), clashing)], inputs.sf_linked, maps.get("customer_to_contact"),
-        limits=limits.get("customer_to_contact"), read_at=inputs.qb_read_at, people=inputs.people,
+        qb[~isin(qb["Id"].astype(str), clashing)],
+        inputs.sf_linked,
+        maps.get("customer_to_contact"),
+        limits=limits.get("customer_to_contact"),
+        read_at=inputs.qb_read_at,
+        people=inputs.people,
     )
     plan.skip(contact_skips)
     # Pairs whose QuickBooks values this run copies to Salesforce: nothing this run read from
     # QuickBooks goes back to it (QuickBooks wins; no flip-flop, R-ACC-5, R-ACC-10).
     copied = set(plan.accounts.get(ACCOUNT_EXT_ID, pd.Series(dtype="object")).astype(str)) | set(
-        plan.contacts.get("customer_id", pd.Series(dtype="object")).astype(str))
+        plan.contacts.get("customer_id", pd.Series(dtype="object")).astype(str)
+    )
 
     sf, sf_skips = sf_accounts_to_sync(inputs.sf_changed, prefs)
     plan.skip(sf_skips)
     creates, updates, skipped, notes = plan_customers_from_sf(
-        sf, inputs.qb_linked, inputs.terms, prefs, maps.get("account_to_customer"),
-        limits=limits.get("account_to_customer"), copied=frozenset(copied),
+        sf,
+        inputs.qb_linked,
+        inputs.terms,
+        prefs,
+        maps.get("account_to_customer"),
+        limits=limits.get("account_to_customer"),
+        copied=frozenset(copied),
     )
     plan.customer_creates, plan.customer_updates = creates, updates
     plan.skip(linked_by_load(clashes, qb, creates))
@@ -783,9 +992,10 @@ def plan_customers(
     ]
     # A ticked Contact replays its Account (R-GEN-9): cleared when the Account went through.
     plan.clear_contact_sync_me = [
-        str(c) for c, a in zip(inputs.ticked_contacts["Id"], inputs.ticked_contacts["AccountId"], strict=True)
+        str(c)
+        for c, a in zip(
+            inputs.ticked_contacts["Id"], inputs.ticked_contacts["AccountId"], strict=True
+        )
         if str(a) not in failed_keys
     ]
     return plan
-
-

@@ -253,7 +253,9 @@ class Billing:
     waits_on: tuple[str, ...] = ()
 
 
-NO_CUSTOMER = Billing(None, "the QuickBooks invoice names no customer: it is loaded without an Account")
+NO_CUSTOMER = Billing(
+    None, "the QuickBooks invoice names no customer: it is loaded without an Account"
+)
 
 
 def billing(customer_ids, customers: pd.DataFrame, linked) -> dict[str, Billing]:
@@ -267,7 +269,9 @@ def billing(customer_ids, customers: pd.DataFrame, linked) -> dict[str, Billing]
     unlinked = [c for c in dict.fromkeys(_texts(customer_ids)) if c not in linked]
     if not unlinked:
         return {}
-    known = {str(r["Id"]): r for r in records(customers, CUSTOMER_COLUMNS)} if len(customers) else {}
+    known = (
+        {str(r["Id"]): r for r in records(customers, CUSTOMER_COLUMNS)} if len(customers) else {}
+    )
     return {c: _billing(c, known, linked) for c in unlinked}
 
 
@@ -296,12 +300,16 @@ def _no_account(customer: str, record: dict | None) -> str:
     if record is None:
         return f"no Account has External Account ID {customer}, and QuickBooks has no customer {customer}"
     if not _true(record.get("Active")):
-        return (f"customer {_named(customer, record)} is inactive in QuickBooks, so no Account is "
-                f"synced for it (R-ACC-2: none has External Account ID {customer}); making it "
-                "active again gives it one")
-    return (f"customer {_named(customer, record)} is active in QuickBooks but no Account is linked to "
-            f"it (External Account ID {customer}): see the customers and matching warnings about "
-            "it, or link its Account by setting that External Account ID")
+        return (
+            f"customer {_named(customer, record)} is inactive in QuickBooks, so no Account is "
+            f"synced for it (R-ACC-2: none has External Account ID {customer}); making it "
+            "active again gives it one"
+        )
+    return (
+        f"customer {_named(customer, record)} is active in QuickBooks but no Account is linked to "
+        f"it (External Account ID {customer}): see the customers and matching warnings about "
+        "it, or link its Account by setting that External Account ID"
+    )
 
 
 def _billing(customer: str, known: dict[str, dict], linked: set[str]) -> Billing:
@@ -322,8 +330,12 @@ def _billing(customer: str, known: dict[str, dict], linked: set[str]) -> Billing
     project = f"the invoice's QuickBooks customer is project {_named(customer, record)}"
     above = [c for c in chain[1:] if not is_project(known.get(c) or {})]
     if not above:
-        return Billing(None, f"{project}, which is not synced (R-ACC-3) and has no parent customer "
-                             f"with an Account{LEFT_AS_IT_IS}", tuple(chain))
+        return Billing(
+            None,
+            f"{project}, which is not synced (R-ACC-3) and has no parent customer "
+            f"with an Account{LEFT_AS_IT_IS}",
+            tuple(chain),
+        )
     nearest, *rest = above
     further = f"; nor has any customer above it an Account ({', '.join(rest)})" if rest else ""
     return Billing(
@@ -494,8 +506,13 @@ def wanted_invoices(
         if not missing(e)
     }
     if billed is None:
-        billed = billing(live["CustomerRef.value"], pd.DataFrame(columns=CUSTOMER_COLUMNS), account_of)
-    account = {**account_of, **{c: account_of[b.customer] for c, b in billed.items() if b.customer is not None}}
+        billed = billing(
+            live["CustomerRef.value"], pd.DataFrame(columns=CUSTOMER_COLUMNS), account_of
+        )
+    account = {
+        **account_of,
+        **{c: account_of[b.customer] for c, b in billed.items() if b.customer is not None},
+    }
     out["Account__c"] = [
         None if missing(c) else account.get(str(c)) for c in live["CustomerRef.value"]
     ]
@@ -557,16 +574,24 @@ def plan_invoices(
     marked = Current(inputs.sf_invoices, EXT_INVOICE, deleted)
     mark = {"Status__c": DELETED, "Outstanding_Balance__c": "0.00", "Is_Paid__c": False}
     marks = pd.DataFrame({f: [v] * len(deleted) for f, v in mark.items()}, dtype="object")
-    for invoice_id in itertools.compress(deleted, _stale(marks, marked, list(mark), compare) & marked.found):
+    for invoice_id in itertools.compress(
+        deleted, _stale(marks, marked, list(mark), compare) & marked.found
+    ):
         plan.marks.append(
-            {"key": invoice_key(invoice_id), EXT_INVOICE: invoice_id, **mark, "Last_Sync_Date__c": None}
+            {
+                "key": invoice_key(invoice_id),
+                EXT_INVOICE: invoice_id,
+                **mark,
+                "Last_Sync_Date__c": None,
+            }
         )
     gone = list(itertools.compress(deleted, ~marked.found))
     found.append(
         skips(
             [invoice_key(i) for i in gone],
             "deleted in QuickBooks before it was ever synced: nothing to mark in Salesforce",
-            INFO, record=SF_INVOICE,
+            INFO,
+            record=SF_INVOICE,
         )
     )
 
@@ -586,7 +611,8 @@ def plan_invoices(
         skips(
             [invoice_key(i) for i in no_account[EXT_INVOICE]],
             pd.Series([b.reason for b in unbilled], dtype="object"),
-            WARNING, record=SF_INVOICE,
+            WARNING,
+            record=SF_INVOICE,
         )
     )
     # Read again once a customer it waits on has an Account (R-INV-7), not every run.
@@ -612,7 +638,8 @@ def plan_invoices(
                 ],
                 dtype="object",
             ),
-            WARNING, record=SF_INVOICE_ITEM,
+            WARNING,
+            record=SF_INVOICE_ITEM,
         )
     )
     retry |= set(no_product["invoice_id"])
@@ -624,7 +651,12 @@ def plan_invoices(
         written[EXT_INVOICE].tolist(), json_records(written, header_fields), strict=True
     ):
         plan.invoices.append(
-            {"key": invoice_key(invoice_id), EXT_INVOICE: invoice_id, **values, "Last_Sync_Date__c": None}
+            {
+                "key": invoice_key(invoice_id),
+                EXT_INVOICE: invoice_id,
+                **values,
+                "Last_Sync_Date__c": None,
+            }
         )
     stale = _stale(items, existing_items, item_fields, compare)
     written = items[stale]
@@ -656,10 +688,15 @@ def plan_invoices(
     # Items whose line is gone from a live invoice (a deleted invoice keeps its items).
     parent_of = _parents(inputs.sf_invoices)  # Invoice__c Id -> QuickBooks invoice Id
     sf_items = inputs.sf_items
-    parents = pd.Series([parent_of.get(str(i)) for i in sf_items["Invoice__c"].tolist()], index=sf_items.index,
-                        dtype="object")
+    parents = pd.Series(
+        [parent_of.get(str(i)) for i in sf_items["Invoice__c"].tolist()],
+        index=sf_items.index,
+        dtype="object",
+    )
     gone_lines = isin(parents, live_ids) & ~isin(sf_items[EXT_ITEM], set(items[EXT_ITEM].tolist()))
-    for row, invoice_id in zip(records(sf_items[gone_lines]), parents[gone_lines].tolist(), strict=True):
+    for row, invoice_id in zip(
+        records(sf_items[gone_lines]), parents[gone_lines].tolist(), strict=True
+    ):
         plan.item_deletes.append(
             {
                 "key": f"{invoice_key(invoice_id)} Invoice Item {row['Id']}",
@@ -669,7 +706,9 @@ def plan_invoices(
             }
         )
 
-    _plan_links(plan, inputs, want, parent_of, found, create_missing_opportunities, link_opportunities)
+    _plan_links(
+        plan, inputs, want, parent_of, found, create_missing_opportunities, link_opportunities
+    )
     frames = [f for f in found if len(f)]
     plan.skips = pd.concat(frames, ignore_index=True) if frames else empty_skips()
     frames = [f for f in notes if len(f)]
@@ -682,7 +721,9 @@ def plan_invoices(
 def _parents(sf_invoices: pd.DataFrame) -> dict[str, str]:
     """Invoice__c Id -> its External_Invoice_ID__c (the QuickBooks invoice Id), both as text."""
     known = sf_invoices.dropna(subset=[EXT_INVOICE])
-    return dict(zip(known["Id"].astype(str).tolist(), known[EXT_INVOICE].astype(str).tolist(), strict=True))
+    return dict(
+        zip(known["Id"].astype(str).tolist(), known[EXT_INVOICE].astype(str).tolist(), strict=True)
+    )
 
 
 def _plan_links(
@@ -719,10 +760,16 @@ def _plan_links(
     if not create_missing:
         return
     opps = inputs.opportunities
-    stages = opps["StageName"] if "StageName" in opps else pd.Series([None] * len(opps), index=opps.index)
+    stages = (
+        opps["StageName"]
+        if "StageName" in opps
+        else pd.Series([None] * len(opps), index=opps.index)
+    )
     holder = {
         str(e): (i, t, st)
-        for e, i, t, st in zip(opps[EXT_TXN], opps["Id"], opps["Transaction_Type__c"], stages, strict=True)
+        for e, i, t, st in zip(
+            opps[EXT_TXN], opps["Id"], opps["Transaction_Type__c"], stages, strict=True
+        )
         if not missing(e)
     }
     linked = set(traced["invoice_id"]) | has_link
@@ -787,4 +834,6 @@ def _plan_links(
                 "placeholder": invoice_id,
             }
         )
-    found.append(skips(taken_keys, pd.Series(taken_reasons, dtype="object"), WARNING, record=SF_INVOICE_LINK))
+    found.append(
+        skips(taken_keys, pd.Series(taken_reasons, dtype="object"), WARNING, record=SF_INVOICE_LINK)
+    )

@@ -41,7 +41,8 @@ def items_to_sync(items: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return items[supported], skips(
         "QB:" + bad["Id"].astype(str),
         "item type " + bad["Type"].astype(str).map(repr) + " is not synced to Salesforce (R-ITM-3)",
-        INFO, record=SF_PRODUCT,
+        INFO,
+        record=SF_PRODUCT,
     )
 
 
@@ -117,13 +118,15 @@ def plan_items(
                 skipped.append((key, "inactive item with no Product: not synced (R-ITM-1)", INFO))
                 continue
             if values["ProductCode"] in unlinked_codes:
-                skipped.append((
-                    key,
-                    f"Salesforce already has a Product with ProductCode {values['ProductCode']!r} that is "
-                    f"linked to no QuickBooks item: link it (set its External Item ID to {item_id}) "
-                    "instead of creating a duplicate",
-                    WARNING,
-                ))
+                skipped.append(
+                    (
+                        key,
+                        f"Salesforce already has a Product with ProductCode {values['ProductCode']!r} that is "
+                        f"linked to no QuickBooks item: link it (set its External Item ID to {item_id}) "
+                        "instead of creating a duplicate",
+                        WARNING,
+                    )
+                )
                 continue
         record = {f: (None if missing(values[f]) else values[f]) for f in PRODUCT_FIELDS}
         record["IsActive"] = active
@@ -133,16 +136,36 @@ def plan_items(
         entry = None if product_id is None else entry_by_product.get(product_id)
         # As Salesforce will keep it: compared that way, a price with more decimals (12.34567)
         # is written once (12.35), not again on every run that reads the item (R-GEN-4).
-        amount = (price(item["UnitPrice"]) or Decimal("0")).quantize(PRICE_STEP, rounding=ROUND_HALF_UP)
+        amount = (price(item["UnitPrice"]) or Decimal("0")).quantize(
+            PRICE_STEP, rounding=ROUND_HALF_UP
+        )
         if entry is None:
             if active:
-                plan.prices.append({"item_id": item_id, "product_id": product_id, "entry_id": None,
-                                    "UnitPrice": str(amount), "IsActive": True})
+                plan.prices.append(
+                    {
+                        "item_id": item_id,
+                        "product_id": product_id,
+                        "entry_id": None,
+                        "UnitPrice": str(amount),
+                        "IsActive": True,
+                    }
+                )
         elif price(entry["UnitPrice"]) != amount or bool(entry["IsActive"]) != active:
-            plan.prices.append({"item_id": item_id, "product_id": product_id, "entry_id": str(entry["Id"]),
-                                "UnitPrice": str(amount), "IsActive": active})
+            plan.prices.append(
+                {
+                    "item_id": item_id,
+                    "product_id": product_id,
+                    "entry_id": str(entry["Id"]),
+                    "UnitPrice": str(amount),
+                    "IsActive": active,
+                }
+            )
     if skipped:
-        found.append(pd.DataFrame(skipped, columns=SKIP_COLUMNS[:3]).assign(record=SF_PRODUCT).astype("string"))
+        found.append(
+            pd.DataFrame(skipped, columns=SKIP_COLUMNS[:3])
+            .assign(record=SF_PRODUCT)
+            .astype("string")
+        )
     frames = [f for f in found if len(f)]
     plan.skips = pd.concat(frames, ignore_index=True) if frames else empty_skips()
     return plan
@@ -152,7 +175,13 @@ def items_by_fqn(products: pd.DataFrame, qb_items: pd.DataFrame) -> dict[str, st
     """R-ITM-5, for the opportunity area when item sync is off: Product Id -> QuickBooks item Id,
     matching ProductCode to FullyQualifiedName exactly. Products without a matching item are
     left out (the caller warns about them)."""
-    by_fqn = {str(f): str(i) for f, i in zip(qb_items["FullyQualifiedName"], qb_items["Id"], strict=True)
-              if not missing(f)}
-    return {str(p): by_fqn[str(c)] for p, c in zip(products["Id"], products["ProductCode"], strict=True)
-            if not missing(c) and str(c) in by_fqn}
+    by_fqn = {
+        str(f): str(i)
+        for f, i in zip(qb_items["FullyQualifiedName"], qb_items["Id"], strict=True)
+        if not missing(f)
+    }
+    return {
+        str(p): by_fqn[str(c)]
+        for p, c in zip(products["Id"], products["ProductCode"], strict=True)
+        if not missing(c) and str(c) in by_fqn
+    }

@@ -142,17 +142,24 @@ def sync_should_start(prefs, saved: dict | None) -> tuple[bool, str]:
     if not saved:
         return True, "migrate_historical_invoices is on and the migration has not run: starting it"
     if saved.get("status") == RUNNING or saved.get("failed"):
-        why = ("it was interrupted" if saved.get("status") == RUNNING
-               else f"{len(saved['failed'])} invoices failed")
-        return False, (f"the historical migration (run {saved.get('run_id')}) has not finished "
-                       f"({why}): trigger sfqb_invoice_migration to continue it")
+        why = (
+            "it was interrupted"
+            if saved.get("status") == RUNNING
+            else f"{len(saved['failed'])} invoices failed"
+        )
+        return False, (
+            f"the historical migration (run {saved.get('run_id')}) has not finished "
+            f"({why}): trigger sfqb_invoice_migration to continue it"
+        )
     return False, f"the historical migration already ran (finished {saved.get('finished_at')})"
 
 
 def resuming(saved: dict | None, settings: MigrationSettings) -> bool:
     """True when ``saved`` is an interrupted migration of the same date (this run resumes it)."""
-    return bool(saved) and saved.get("status") == RUNNING and (
-        saved.get("migration_date") == settings.migration_date.isoformat()
+    return (
+        bool(saved)
+        and saved.get("status") == RUNNING
+        and (saved.get("migration_date") == settings.migration_date.isoformat())
     )
 
 
@@ -185,8 +192,16 @@ def chunk_count(total: int, start: int, chunk_size: int) -> int:
 
 
 def progress_line(
-    *, chunk: int, chunks: int, records: int, written: int, skipped: int, done: int, total: int,
-    elapsed: float, read_here: int | None = None,
+    *,
+    chunk: int,
+    chunks: int,
+    records: int,
+    written: int,
+    skipped: int,
+    done: int,
+    total: int,
+    elapsed: float,
+    read_here: int | None = None,
 ) -> str:
     """One progress line per chunk (R-MIG-4): chunk n of m, records, elapsed, rate. ``done``
     counts from the first invoice (a resumed run starts past it); the rate is this run's
@@ -212,8 +227,14 @@ def grouped_warnings(notes: pd.DataFrame) -> list[dict]:
     for reason, group in notes.groupby("reason", sort=True):
         keys = list(group["key"].astype(str))
         listed = ", ".join(keys[:SAMPLE_KEYS]) + (", ..." if len(keys) > SAMPLE_KEYS else "")
-        out.append(warning(AREA, "", f"{reason} ({len(keys)} record{'' if len(keys) == 1 else 's'}: {listed})",
-                           NOTE_KIND))
+        out.append(
+            warning(
+                AREA,
+                "",
+                f"{reason} ({len(keys)} record{'' if len(keys) == 1 else 's'}: {listed})",
+                NOTE_KIND,
+            )
+        )
     return out
 
 

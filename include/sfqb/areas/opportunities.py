@@ -41,18 +41,47 @@ MEMO_LIMIT = 1000  # CustomerMemo: QuickBooks keeps at most 1000 characters
 CENT = Decimal("0.01")
 
 OPPORTUNITY_FIELDS = [
-    "Id", "Name", "AccountId", ACCOUNT_EXT, "IsWon", "StageName", "Transaction_Type__c", EXT_TXN,
-    TXN_NUMBER, "Sync_Me__c", "Description", "Transaction_Date__c", "Due_Date__c", "Ship_Date__c",
-    "Terms__c", "Class__c", "Shipping_Method__c", "PO_Number__c", "Sales_Rep__c", "SystemModstamp",
+    "Id",
+    "Name",
+    "AccountId",
+    ACCOUNT_EXT,
+    "IsWon",
+    "StageName",
+    "Transaction_Type__c",
+    EXT_TXN,
+    TXN_NUMBER,
+    "Sync_Me__c",
+    "Description",
+    "Transaction_Date__c",
+    "Due_Date__c",
+    "Ship_Date__c",
+    "Terms__c",
+    "Class__c",
+    "Shipping_Method__c",
+    "PO_Number__c",
+    "Sales_Rep__c",
+    "SystemModstamp",
 ]
 LINE_FIELDS = [
-    "Id", "OpportunityId", "Product2Id", "Product2.Name", "Product2.ProductCode", ITEM_EXT, "Quantity",
-    "UnitPrice", "Description", "SortOrder",
+    "Id",
+    "OpportunityId",
+    "Product2Id",
+    "Product2.Name",
+    "Product2.ProductCode",
+    ITEM_EXT,
+    "Quantity",
+    "UnitPrice",
+    "Description",
+    "SortOrder",
 ]
 CONTACT_FIELDS = [
-    "OpportunityId", "ContactId",
-    *(f"Contact.{kind}{part}" for kind in ("Mailing", "Other")
-      for part in ("Street", "City", "State", "PostalCode", "Country")),
+    "OpportunityId",
+    "ContactId",
+    *(
+        f"Contact.{kind}{part}"
+        for kind in ("Mailing", "Other")
+        for part in ("Street", "City", "State", "PostalCode", "Country")
+    ),
 ]
 HEADER_MAP = "opportunity_to_transaction"
 LINE_MAP = "opportunity_product_to_line"
@@ -63,10 +92,16 @@ def read_fields(header_map: FieldMap, line_map: FieldMap) -> tuple[list[str], li
     """(Opportunity, Opportunity Product, OpportunityContactRole) fields to read: the defaults
     plus every source the effective maps name (custom ``__c`` fields, primary Contact fields)."""
     header = [s for s in header_map.source_fields if not s.startswith(PRIMARY)]
-    contact = ["Contact." + s.removeprefix(PRIMARY) for s in header_map.source_fields if s.startswith(PRIMARY)]
-    return (list(dict.fromkeys([*OPPORTUNITY_FIELDS, *header])),
-            list(dict.fromkeys([*LINE_FIELDS, *line_map.source_fields])),
-            list(dict.fromkeys([*CONTACT_FIELDS, *contact])))
+    contact = [
+        "Contact." + s.removeprefix(PRIMARY)
+        for s in header_map.source_fields
+        if s.startswith(PRIMARY)
+    ]
+    return (
+        list(dict.fromkeys([*OPPORTUNITY_FIELDS, *header])),
+        list(dict.fromkeys([*LINE_FIELDS, *line_map.source_fields])),
+        list(dict.fromkeys([*CONTACT_FIELDS, *contact])),
+    )
 
 
 def source_of(field_map: FieldMap, target: str) -> str | None:
@@ -130,8 +165,13 @@ class OpportunityPlan:
 CREATE_COLUMNS = ["key", "entity", "customer_id", "payload", "line_ids"]
 
 
-def eligibility(opportunities: pd.DataFrame, lines: pd.DataFrame, *, online: bool,
-                inactive_customers: frozenset[str] = frozenset()) -> pd.DataFrame:
+def eligibility(
+    opportunities: pd.DataFrame,
+    lines: pd.DataFrame,
+    *,
+    online: bool,
+    inactive_customers: frozenset[str] = frozenset(),
+) -> pd.DataFrame:
     """R-OPP-1/2/6: a frame[key, reason, level, retry] of the opportunities that are not synced
     now (vectorised; the first failing condition gives the reason). An Account whose QuickBooks
     customer is inactive (``inactive_customers``) holds its opportunities back with a WARNING."""
@@ -141,29 +181,62 @@ def eligibility(opportunities: pd.DataFrame, lines: pd.DataFrame, *, online: boo
     with_lines = isin(opps["Id"], set(lines["OpportunityId"].tolist()))
     conditions = [
         (~is_true(opps["IsWon"]), "is not closed/won (R-OPP-1)", INFO, False),
-        (~isna(opps[EXT_TXN]),
-         "already has QuickBooks transaction " + opps[EXT_TXN].astype(str)
-         + ": Invoices and Sales Receipts are never changed from Salesforce; clear External "
-           "Transaction ID after deleting it in QuickBooks to create a new one (R-OPP-6)", INFO, False),
-        (isna(kind), "has no Transaction Type: set Invoice or Sales Receipt to sync it (R-OPP-1)", INFO, False),
+        (
+            ~isna(opps[EXT_TXN]),
+            "already has QuickBooks transaction "
+            + opps[EXT_TXN].astype(str)
+            + ": Invoices and Sales Receipts are never changed from Salesforce; clear External "
+            "Transaction ID after deleting it in QuickBooks to create a new one (R-OPP-6)",
+            INFO,
+            False,
+        ),
+        (
+            isna(kind),
+            "has no Transaction Type: set Invoice or Sales Receipt to sync it (R-OPP-1)",
+            INFO,
+            False,
+        ),
         (kind == "None", "Transaction Type is None: never synced (R-OPP-1)", INFO, False),
-        (kind.isin(DESKTOP_ONLY) if online else pd.Series(False, index=opps.index),
-         "Transaction Type is Sales Order, which QuickBooks Online does not have (QuickBooks Desktop "
-         "only): choose Invoice or Sales Receipt (R-OPP-2)", WARNING, False),
-        (~kind.isin([*ONLINE_TYPES, *DESKTOP_ONLY, "None"]) & ~isna(kind),
-         "Transaction Type " + kind.astype(str).map(repr) + " is not Invoice or Sales Receipt (R-OPP-2)",
-         WARNING, False),
+        (
+            kind.isin(DESKTOP_ONLY) if online else pd.Series(False, index=opps.index),
+            "Transaction Type is Sales Order, which QuickBooks Online does not have (QuickBooks Desktop "
+            "only): choose Invoice or Sales Receipt (R-OPP-2)",
+            WARNING,
+            False,
+        ),
+        (
+            ~kind.isin([*ONLINE_TYPES, *DESKTOP_ONLY, "None"]) & ~isna(kind),
+            "Transaction Type "
+            + kind.astype(str).map(repr)
+            + " is not Invoice or Sales Receipt (R-OPP-2)",
+            WARNING,
+            False,
+        ),
         (~with_lines, "has no Opportunity Products (R-OPP-1)", INFO, False),
-        (isna(opps[ACCOUNT_EXT]),
-         "its Account " + opps["AccountId"].astype(str) + " is not synced to QuickBooks yet (no External "
-         "Account ID); it syncs once the Account does (R-OPP-1)", INFO, True),
-        (customer.isin(inactive_customers).fillna(False).astype(bool),
-         "its Account's QuickBooks customer " + customer.fillna("") + " is inactive, and QuickBooks "
-         "makes no transaction for an inactive customer: make the customer active again in QuickBooks "
-         "(R-OPP-1)", WARNING, True),
+        (
+            isna(opps[ACCOUNT_EXT]),
+            "its Account "
+            + opps["AccountId"].astype(str)
+            + " is not synced to QuickBooks yet (no External "
+            "Account ID); it syncs once the Account does (R-OPP-1)",
+            INFO,
+            True,
+        ),
+        (
+            customer.isin(inactive_customers).fillna(False).astype(bool),
+            "its Account's QuickBooks customer "
+            + customer.fillna("")
+            + " is inactive, and QuickBooks "
+            "makes no transaction for an inactive customer: make the customer active again in QuickBooks "
+            "(R-OPP-1)",
+            WARNING,
+            True,
+        ),
     ]
-    out = pd.DataFrame({"key": opps["Id"].astype(str), "reason": pd.NA, "level": pd.NA, "retry": False},
-                       index=opps.index).astype({"reason": "object", "level": "object"})
+    out = pd.DataFrame(
+        {"key": opps["Id"].astype(str), "reason": pd.NA, "level": pd.NA, "retry": False},
+        index=opps.index,
+    ).astype({"reason": "object", "level": "object"})
     for mask, reason, level, retry in conditions:
         fresh = mask & out["reason"].isna()
         text = reason[fresh] if isinstance(reason, pd.Series) else reason
@@ -177,7 +250,9 @@ def resolve_items(lines: pd.DataFrame, items: pd.DataFrame) -> pd.Series:
     """R-OPP-3, R-ITM-5: the QuickBooks item Id of each line (missing when there is none): the
     Product's External Item ID when that item exists and is active, else the active item whose
     FullyQualifiedName equals the ProductCode."""
-    active = items[items["Active"].map(lambda v: v is not False).astype(bool)]  # bool: an empty mask selects no columns
+    active = items[
+        items["Active"].map(lambda v: v is not False).astype(bool)
+    ]  # bool: an empty mask selects no columns
     by_id = set(active["Id"].astype(str))
     by_fqn = dict(zip(active["FullyQualifiedName"], active["Id"].astype(str), strict=True))
     linked = lines[ITEM_EXT].map(lambda v: str(v) if not missing(v) and str(v) in by_id else None)
@@ -195,8 +270,9 @@ def _line_payload(values: dict, item_id: str) -> tuple[dict, str]:
         return {}, "an Opportunity Product has no quantity or unit price"
     qty, price = money(values.pop(QTY)), money(values.pop(UNIT_PRICE))
     payload = _nest(values)
-    payload.setdefault("SalesItemLineDetail", {}).update({"ItemRef": {"value": item_id}, "Qty": qty,
-                                                          "UnitPrice": price})
+    payload.setdefault("SalesItemLineDetail", {}).update(
+        {"ItemRef": {"value": item_id}, "Qty": qty, "UnitPrice": price}
+    )
     if "Description" in payload:
         payload["Description"] = str(payload["Description"])
     return {"DetailType": "SalesItemLineDetail", "Amount": line_amount(qty, price), **payload}, ""
@@ -226,20 +302,29 @@ def named_id(name, ids: dict[str, str]) -> str | None:
     return folded.get(str(name).strip().casefold())
 
 
-def _header(opp: dict, values: dict, entity: str, inputs: OpportunityInputs, today: dt.date) -> tuple[dict, str]:
+def _header(
+    opp: dict, values: dict, entity: str, inputs: OpportunityInputs, today: dt.date
+) -> tuple[dict, str]:
     """The header of one transaction, or ("", reason) when it cannot be built."""
     values = {k: v for k, v in values.items() if not missing(v)}
-    custom = {k.split(".", 1)[1]: str(values.pop(k)) for k in list(values) if k.startswith("CustomField.")}
+    custom = {
+        k.split(".", 1)[1]: str(values.pop(k)) for k in list(values) if k.startswith("CustomField.")
+    }
     term, klass = values.pop("SalesTermRef.name", None), values.pop("ClassRef.name", None)
     term_id, class_id = named_id(term, inputs.terms), named_id(klass, inputs.classes)
     if term is not None and entity == "Invoice" and term_id is None:
-        return {}, f"Terms {term!r} is not a QuickBooks term ({', '.join(sorted(inputs.terms)) or 'none'}) (R-OPP-4)"
+        return (
+            {},
+            f"Terms {term!r} is not a QuickBooks term ({', '.join(sorted(inputs.terms)) or 'none'}) (R-OPP-4)",
+        )
     if klass is not None and class_id is None:
         return {}, f"Class {klass!r} is not a QuickBooks class (R-OPP-4)"
     memo = values.get("CustomerMemo.value")
     if memo is not None and len(str(memo)) > MEMO_LIMIT:
-        return {}, (f"Description has {len(str(memo))} characters; a QuickBooks customer memo takes at most "
-                    f"{MEMO_LIMIT}: shorten it (nothing is cut silently)")
+        return {}, (
+            f"Description has {len(str(memo))} characters; a QuickBooks customer memo takes at most "
+            f"{MEMO_LIMIT}: shorten it (nothing is cut silently)"
+        )
     for name in ("TxnDate", "DueDate", "ShipDate"):
         values[name] = str(values.get(name) or today.isoformat())  # R-OPP-4: sync date by default
     if "ShipMethodRef.value" in values:
@@ -252,8 +337,11 @@ def _header(opp: dict, values: dict, entity: str, inputs: OpportunityInputs, tod
     if entity != "Invoice":
         for name in NOT_ON_RECEIPTS:
             header.pop(name, None)
-    fields = [{"DefinitionId": inputs.custom_fields[n], "Name": n, "Type": "StringType", "StringValue": v}
-              for n, v in sorted(custom.items()) if n in inputs.custom_fields]
+    fields = [
+        {"DefinitionId": inputs.custom_fields[n], "Name": n, "Type": "StringType", "StringValue": v}
+        for n, v in sorted(custom.items())
+        if n in inputs.custom_fields
+    ]
     if fields:
         header["CustomField"] = fields
     header["CustomerRef"] = {"value": str(opp[ACCOUNT_EXT])}
@@ -262,8 +350,13 @@ def _header(opp: dict, values: dict, entity: str, inputs: OpportunityInputs, tod
 
 
 def plan_opportunities(
-    inputs: OpportunityInputs, *, online: bool, today: dt.date, header_map: FieldMap | None = None,
-    line_map: FieldMap | None = None, limits: dict | None = None,
+    inputs: OpportunityInputs,
+    *,
+    online: bool,
+    today: dt.date,
+    header_map: FieldMap | None = None,
+    line_map: FieldMap | None = None,
+    limits: dict | None = None,
 ) -> OpportunityPlan:
     """R-OPP-1..6 for QuickBooks Online: the transactions to create and the skips, with reasons.
 
@@ -275,21 +368,29 @@ def plan_opportunities(
     limits = limits or {}
     opps, lines = inputs.opportunities, inputs.lines
     notes: list[str] = []
-    blocked = eligibility(opps, lines, online=online, inactive_customers=frozenset(inputs.inactive_customers))
-    found = [skips(group["key"], group["reason"], level, record=QB_TRANSACTION)
-             for level, group in blocked.groupby("level")]
+    blocked = eligibility(
+        opps, lines, online=online, inactive_customers=frozenset(inputs.inactive_customers)
+    )
+    found = [
+        skips(group["key"], group["reason"], level, record=QB_TRANSACTION)
+        for level, group in blocked.groupby("level")
+    ]
     retry = list(blocked.loc[blocked["retry"].astype(bool), "key"])
     ready = opps[~isin(opps["Id"].astype(str), set(blocked["key"].tolist()))]
 
     lines = lines[isin(lines["OpportunityId"], set(ready["Id"].tolist()))].copy()
-    lines["item_id"] = resolve_items(lines, inputs.items) if len(lines) else pd.Series(dtype="object")
+    lines["item_id"] = (
+        resolve_items(lines, inputs.items) if len(lines) else pd.Series(dtype="object")
+    )
     lines = lines.sort_values(["OpportunityId", "SortOrder", "Id"], na_position="last")
     contacts = inputs.contacts.drop_duplicates("OpportunityId").set_index("OpportunityId")
     wanted = set(header_map.source_fields)
     unused = sorted({"PO Number", "Sales Rep"} - set(inputs.custom_fields))
     if unused and len(ready):
-        notes.append(f"QuickBooks defines no sales-form custom field named {' or '.join(map(repr, unused))}: "
-                     "those Opportunity fields are not sent (R-OPP-4)")
+        notes.append(
+            f"QuickBooks defines no sales-form custom field named {' or '.join(map(repr, unused))}: "
+            "those Opportunity fields are not sent (R-OPP-4)"
+        )
 
     rows, problems = [], []
     frame = ready.copy()
@@ -313,11 +414,22 @@ def plan_opportunities(
         if missing_items:
             names = "; ".join(
                 f"{r['Id']} ({r['Product2.Name']}, "
-                + ("no Product Code" if missing(r["Product2.ProductCode"]) else f"code {r['Product2.ProductCode']!r}")
-                + ")" for r in missing_items)
-            problems.append((key, f"Opportunity Products with no QuickBooks item: {names}: link the Product (External "
-                                  "Item ID) or give it the item's full name as Product Code; an item made inactive in "
-                                  "QuickBooks counts as none: make it active again (R-OPP-3)"))
+                + (
+                    "no Product Code"
+                    if missing(r["Product2.ProductCode"])
+                    else f"code {r['Product2.ProductCode']!r}"
+                )
+                + ")"
+                for r in missing_items
+            )
+            problems.append(
+                (
+                    key,
+                    f"Opportunity Products with no QuickBooks item: {names}: link the Product (External "
+                    "Item ID) or give it the item's full name as Product Code; an item made inactive in "
+                    "QuickBooks counts as none: make it active again (R-OPP-3)",
+                )
+            )
             continue
         unfit = [header_unfit_rows[n], *(line_unfit_rows[i] for i in own)]
         if any(not missing(u) for u in unfit):
@@ -332,20 +444,39 @@ def plan_opportunities(
             continue
         total = sum((payload["Amount"] for payload, _ in made), Decimal(0))
         if total < 0:
-            problems.append((key, f"its products total {total}: a QuickBooks {entity} cannot be negative; correct the "
-                                  "quantities or prices, or record the refund as a credit memo in QuickBooks (R-OPP-3)"))
+            problems.append(
+                (
+                    key,
+                    f"its products total {total}: a QuickBooks {entity} cannot be negative; correct the "
+                    "quantities or prices, or record the refund as a credit memo in QuickBooks (R-OPP-3)",
+                )
+            )
             continue
         header["Line"] = [payload for payload, _ in made]
-        rows.append({"key": key, "entity": entity, "customer_id": str(opp[ACCOUNT_EXT]),
-                     "payload": json.dumps(header, default=str),
-                     "line_ids": json.dumps([str(line_rows[i]["Id"]) for i in own])})
+        rows.append(
+            {
+                "key": key,
+                "entity": entity,
+                "customer_id": str(opp[ACCOUNT_EXT]),
+                "payload": json.dumps(header, default=str),
+                "line_ids": json.dumps([str(line_rows[i]["Id"]) for i in own]),
+            }
+        )
     if problems:
-        found.append(skips([k for k, _ in problems], pd.Series([r for _, r in problems]), WARNING,
-                           record=QB_TRANSACTION))
+        found.append(
+            skips(
+                [k for k, _ in problems],
+                pd.Series([r for _, r in problems]),
+                WARNING,
+                record=QB_TRANSACTION,
+            )
+        )
         retry += [k for k, _ in problems]
     return OpportunityPlan(
         creates=pd.DataFrame(rows, columns=CREATE_COLUMNS),
-        skips=pd.concat([f for f in found if len(f)], ignore_index=True) if any(len(f) for f in found) else empty_skips(),
+        skips=pd.concat([f for f in found if len(f)], ignore_index=True)
+        if any(len(f) for f in found)
+        else empty_skips(),
         retry=sorted(set(retry)),
         notes=notes,
     )

@@ -54,7 +54,7 @@ CHECKS = {
     "duplicate_transactions": "opportunities with more than one QuickBooks transaction",
     "invoice_balances": "Invoice__c records whose balance or total differs from their QuickBooks invoice",
     "invoices_missing_in_quickbooks": "Invoice__c records whose QuickBooks invoice does not exist (and "
-                                      "that are not marked Deleted)",
+    "that are not marked Deleted)",
     "invoices_missing_in_salesforce": "QuickBooks invoices the sync owns that have no Invoice__c",
     "customer_balances": "customers whose open balance (sum of open invoice balances) differs",
     "duplicate_products": "Products sharing a QuickBooks item (External Item ID or ProductCode)",
@@ -89,15 +89,20 @@ class Reconciliation:
         new one is new (R-OPS-3)."""
         from sfqb.records import CHECK_KIND, warning
 
-        return [warning(AREA, key, f"{check}: {CHECKS.get(check, check)}", CHECK_KIND)
-                for check, keys in self.differences.items() for key in keys]
+        return [
+            warning(AREA, key, f"{check}: {CHECKS.get(check, check)}", CHECK_KIND)
+            for check, keys in self.differences.items()
+            for key in keys
+        ]
 
     def warnings(self, listed: int = LISTED) -> list[str]:
         """One WARNING line per check with differences: what it means, then at most ``listed``
         record keys and "and N more"."""
         out = []
         for check, keys in self.differences.items():
-            shown = "; ".join(keys[:listed]) + (f"; and {len(keys) - listed} more" if len(keys) > listed else "")
+            shown = "; ".join(keys[:listed]) + (
+                f"; and {len(keys) - listed} more" if len(keys) > listed else ""
+            )
             out.append(f"{AREA}: {check}: {len(keys)} {CHECKS.get(check, check)}: {shown}")
         return out
 
@@ -121,6 +126,7 @@ class Scope:
 
 
 # --- helpers -----------------------------------------------------------------------------------
+
 
 def instants(values: pd.Series) -> pd.Series:
     """Salesforce / QuickBooks timestamps as UTC datetimes (NaT when missing or unreadable)."""
@@ -148,6 +154,7 @@ def after_run(stamps: pd.Series, scope: Scope) -> pd.Series:
 def cents(values: pd.Series) -> pd.Series:
     """Money rounded to the cent as Salesforce keeps it: half up, 12.345 -> 12.35 (missing
     counts as 0)."""
+
     def one(value):
         if missing(value) or value == "":
             return Decimal(0).quantize(CENT)
@@ -182,8 +189,10 @@ def _text(values: pd.Series) -> pd.Series:
 
 # --- customers <-> accounts ----------------------------------------------------------------------
 
-def reconcile_customers(accounts: pd.DataFrame, customers: pd.DataFrame, scope: Scope,
-                        result: Reconciliation) -> None:
+
+def reconcile_customers(
+    accounts: pd.DataFrame, customers: pd.DataFrame, scope: Scope, result: Reconciliation
+) -> None:
     """R-ACC-1..3, R-PRE-1: linked Accounts have their customer; owned active customers have
     exactly one Account; no two customers share a name (case-insensitive). A linked customer
     made inactive in QuickBooks is not a difference (R-ACC-2: the sync leaves it alone by
@@ -191,7 +200,9 @@ def reconcile_customers(accounts: pd.DataFrame, customers: pd.DataFrame, scope: 
 
     ``accounts``: frame[Id, Name, External_Account_ID__c] (the linked ones);
     ``customers``: frame[Id, DisplayName, Active, IsProject, MetaData.LastUpdatedTime] (all)."""
-    links = accounts[~isna(accounts[ACCOUNT_EXT_ID])].assign(qb_id=lambda f: _text(f[ACCOUNT_EXT_ID]))
+    links = accounts[~isna(accounts[ACCOUNT_EXT_ID])].assign(
+        qb_id=lambda f: _text(f[ACCOUNT_EXT_ID])
+    )
     qb = customers.assign(qb_id=_text(customers["Id"]))
     active = is_true(qb["Active"])
     by_id = qb.set_index("qb_id")
@@ -200,8 +211,12 @@ def reconcile_customers(accounts: pd.DataFrame, customers: pd.DataFrame, scope: 
     is_active = isin(links["qb_id"], set(qb.loc[active, "qb_id"]))
     late = after_run(links["qb_id"].map(by_id[UPDATED]), scope)
     bad = ~found & ~pending_accounts & ~late
-    keys = (named("Account", links["Id"], links["Name"]) + " -> QuickBooks customer " + links["qb_id"]
-            + " (missing)")[bad]
+    keys = (
+        named("Account", links["Id"], links["Name"])
+        + " -> QuickBooks customer "
+        + links["qb_id"]
+        + " (missing)"
+    )[bad]
     result.add("accounts_without_customer", list(keys), len(links))
     result.count("inactive_in_quickbooks", int((found & ~is_active).sum()))
 
@@ -211,32 +226,58 @@ def reconcile_customers(accounts: pd.DataFrame, customers: pd.DataFrame, scope: 
     pending = isin(qb["qb_id"], scope.pending("quickbooks.Customer"))
     late_qb = after_run(qb[UPDATED], scope)
     orphan = owned & ~isin(qb["qb_id"], linked_ids) & window & ~pending
-    result.add("customers_without_account", list(named("QuickBooks customer", qb["qb_id"], qb["DisplayName"])[orphan]),
-               int((owned & (isin(qb["qb_id"], linked_ids) | window)).sum()))
-    result.count("pending_retry", int((owned & pending & ~isin(qb["qb_id"], linked_ids)).sum())
-                 + int((~found & pending_accounts).sum()))
-    result.count("changed_after_run", int((owned & late_qb & ~isin(qb["qb_id"], linked_ids)).sum())
-                 + int((~found & ~pending_accounts & late).sum()))
+    result.add(
+        "customers_without_account",
+        list(named("QuickBooks customer", qb["qb_id"], qb["DisplayName"])[orphan]),
+        int((owned & (isin(qb["qb_id"], linked_ids) | window)).sum()),
+    )
+    result.count(
+        "pending_retry",
+        int((owned & pending & ~isin(qb["qb_id"], linked_ids)).sum())
+        + int((~found & pending_accounts).sum()),
+    )
+    result.count(
+        "changed_after_run",
+        int((owned & late_qb & ~isin(qb["qb_id"], linked_ids)).sum())
+        + int((~found & ~pending_accounts & late).sum()),
+    )
 
     twice = repeated(links, "qb_id")
-    result.add("customers_linked_twice",
-               [f"QuickBooks customer {qb_id}: Accounts {', '.join(sorted(group['Id'].astype(str)))}"
-                for qb_id, group in twice.groupby("qb_id")], len(linked_ids))
+    result.add(
+        "customers_linked_twice",
+        [
+            f"QuickBooks customer {qb_id}: Accounts {', '.join(sorted(group['Id'].astype(str)))}"
+            for qb_id, group in twice.groupby("qb_id")
+        ],
+        len(linked_ids),
+    )
 
-    names = qb[active & ~isna(qb["DisplayName"])].assign(folded=lambda f: f["DisplayName"].astype(str).str.casefold())
+    names = qb[active & ~isna(qb["DisplayName"])].assign(
+        folded=lambda f: f["DisplayName"].astype(str).str.casefold()
+    )
     mine = isin(names["qb_id"], linked_ids) | in_span(names[UPDATED], scope)
     groups = names.groupby("folded")
-    sizes, touched = groups["qb_id"].transform("size"), mine.groupby(names["folded"]).transform("any")
+    sizes, touched = (
+        groups["qb_id"].transform("size"),
+        mine.groupby(names["folded"]).transform("any"),
+    )
     dupes = names[(sizes > 1) & touched.astype(bool)]
-    result.add("duplicate_customer_names",
-               [f'"{group["DisplayName"].iloc[0]}": QuickBooks customers {", ".join(sorted(group["qb_id"]))}'
-                for _, group in dupes.groupby("folded")], int(mine.sum()))
+    result.add(
+        "duplicate_customer_names",
+        [
+            f'"{group["DisplayName"].iloc[0]}": QuickBooks customers {", ".join(sorted(group["qb_id"]))}'
+            for _, group in dupes.groupby("folded")
+        ],
+        int(mine.sum()),
+    )
 
 
 # --- won opportunities -> transactions --------------------------------------------------------------
 
-def reconcile_opportunities(opportunities: pd.DataFrame, transactions: pd.DataFrame, scope: Scope,
-                            result: Reconciliation) -> None:
+
+def reconcile_opportunities(
+    opportunities: pd.DataFrame, transactions: pd.DataFrame, scope: Scope, result: Reconciliation
+) -> None:
     """R-OPP-1/2/6/9, R-GEN-3: each eligible won opportunity has exactly one QuickBooks
     transaction, and the one it names exists.
 
@@ -257,32 +298,61 @@ def reconcile_opportunities(opportunities: pd.DataFrame, transactions: pd.DataFr
     names = named("Opportunity", opps["key"], opps["Name"])
 
     waiting = owned & ~linked & ~pending
-    result.add("opportunities_without_transaction", list(names[waiting]), int((owned | linked).sum()))
+    result.add(
+        "opportunities_without_transaction", list(names[waiting]), int((owned | linked).sum())
+    )
     result.count("pending_retry", int((owned & ~linked & pending).sum()))
     result.count("changed_after_run", int(late.sum()))
 
     existing = set(zip(txns["entity"], txns["txn_id"], strict=True))
     wanted = list(zip(entity, _text(opps[EXT_TXN]), strict=True))
-    gone = linked & pd.Series([pair not in existing for pair in wanted], index=opps.index) & ~pending
-    what = entity.fillna(opps["Transaction_Type__c"].astype(str)) + " " + _text(opps[EXT_TXN]).fillna("")
-    result.add("opportunities_missing_transaction", list((names + " -> QuickBooks " + what)[gone]), int(linked.sum()))
+    gone = (
+        linked & pd.Series([pair not in existing for pair in wanted], index=opps.index) & ~pending
+    )
+    what = (
+        entity.fillna(opps["Transaction_Type__c"].astype(str))
+        + " "
+        + _text(opps[EXT_TXN]).fillna("")
+    )
+    result.add(
+        "opportunities_missing_transaction",
+        list((names + " -> QuickBooks " + what)[gone]),
+        int(linked.sum()),
+    )
 
-    marked = txns[txns["PrivateNote"].map(lambda n: isinstance(n, str) and n.startswith(MARKER_PREFIX)).astype(bool)]
-    marked = marked.assign(key=marked["PrivateNote"].str.slice(len(MARKER_PREFIX)),
-                           label=marked["entity"] + " " + marked["txn_id"])
+    marked = txns[
+        txns["PrivateNote"]
+        .map(lambda n: isinstance(n, str) and n.startswith(MARKER_PREFIX))
+        .astype(bool)
+    ]
+    marked = marked.assign(
+        key=marked["PrivateNote"].str.slice(len(MARKER_PREFIX)),
+        label=marked["entity"] + " " + marked["txn_id"],
+    )
     links = opps[linked].assign(label=names[linked], link=what[linked])
     name_of = dict(zip(opps["key"], names, strict=True))
-    keys = [f"{name_of.get(k, 'Opportunity ' + k)}: QuickBooks {', '.join(sorted(group['label']))}"
-            for k, group in repeated(marked, "key").groupby("key")]
-    keys += [f"QuickBooks {link} is named by {', '.join(sorted(group['label']))}"
-             for link, group in repeated(links, "link").groupby("link")]
+    keys = [
+        f"{name_of.get(k, 'Opportunity ' + k)}: QuickBooks {', '.join(sorted(group['label']))}"
+        for k, group in repeated(marked, "key").groupby("key")
+    ]
+    keys += [
+        f"QuickBooks {link} is named by {', '.join(sorted(group['label']))}"
+        for link, group in repeated(links, "link").groupby("link")
+    ]
     result.add("duplicate_transactions", keys, len(marked) + int(linked.sum()))
 
 
 # --- invoices and balances ---------------------------------------------------------------------------
 
-def reconcile_invoices(sf_invoices: pd.DataFrame, qb_invoices: pd.DataFrame, accounts: pd.DataFrame,
-                       scope: Scope, result: Reconciliation, customers: pd.DataFrame | None = None) -> None:
+
+def reconcile_invoices(
+    sf_invoices: pd.DataFrame,
+    qb_invoices: pd.DataFrame,
+    accounts: pd.DataFrame,
+    scope: Scope,
+    result: Reconciliation,
+    customers: pd.DataFrame | None = None,
+) -> None:
     """R-INV-1/4/5/6/7: each Invoice__c's balance and total equal its QuickBooks invoice's; each
     owned QuickBooks invoice is in Salesforce; per customer, the open balances add up the same
     (a project's invoices count for the ancestor whose Account they take, R-INV-7).
@@ -303,66 +373,134 @@ def reconcile_invoices(sf_invoices: pd.DataFrame, qb_invoices: pd.DataFrame, acc
 
     both = sf[isin(sf["qb_id"], current.index)]
     theirs = current.loc[both["qb_id"]]
-    sf_balance, qb_balance = cents(both[BALANCE]), pd.Series(cents(theirs["Balance"]).to_numpy(), index=both.index)
-    sf_total, qb_total = cents(both[SUBTOTAL]), pd.Series(cents(theirs["TotalAmt"]).to_numpy(), index=both.index)
+    sf_balance, qb_balance = (
+        cents(both[BALANCE]),
+        pd.Series(cents(theirs["Balance"]).to_numpy(), index=both.index),
+    )
+    sf_total, qb_total = (
+        cents(both[SUBTOTAL]),
+        pd.Series(cents(theirs["TotalAmt"]).to_numpy(), index=both.index),
+    )
     differs = (sf_balance != qb_balance) | (sf_total != qb_total)
-    label = named("Invoice__c", both["Id"], both["Name"]) + " (QuickBooks invoice " + both["qb_id"] + ")"
-    detail = (": balance Salesforce " + sf_balance.astype(str) + ", QuickBooks " + qb_balance.astype(str)
-              + "; total Salesforce " + sf_total.astype(str) + ", QuickBooks " + qb_total.astype(str))
+    label = (
+        named("Invoice__c", both["Id"], both["Name"])
+        + " (QuickBooks invoice "
+        + both["qb_id"]
+        + ")"
+    )
+    detail = (
+        ": balance Salesforce "
+        + sf_balance.astype(str)
+        + ", QuickBooks "
+        + qb_balance.astype(str)
+        + "; total Salesforce "
+        + sf_total.astype(str)
+        + ", QuickBooks "
+        + qb_total.astype(str)
+    )
     result.add("invoice_balances", list((label + detail)[differs]), len(both))
 
-    gone = sf[~isin(sf["qb_id"], set(qb["qb_id"])) & (sf[STATUS].astype(str) != DELETED_STATUS)
-              & ~isin(sf["qb_id"], pending_ids)]
-    result.add("invoices_missing_in_quickbooks",
-               list(named("Invoice__c", gone["Id"], gone["Name"]) + " -> QuickBooks invoice " + gone["qb_id"]),
-               int((~isin(sf["qb_id"], skipped_ids)).sum()))
+    gone = sf[
+        ~isin(sf["qb_id"], set(qb["qb_id"]))
+        & (sf[STATUS].astype(str) != DELETED_STATUS)
+        & ~isin(sf["qb_id"], pending_ids)
+    ]
+    result.add(
+        "invoices_missing_in_quickbooks",
+        list(
+            named("Invoice__c", gone["Id"], gone["Name"])
+            + " -> QuickBooks invoice "
+            + gone["qb_id"]
+        ),
+        int((~isin(sf["qb_id"], skipped_ids)).sum()),
+    )
 
     in_sf = set(sf["qb_id"])
     owned = current[isin(current.index, in_sf) | in_span(current[UPDATED], scope).to_numpy()]
     absent = owned[~isin(owned.index, in_sf)]
-    result.add("invoices_missing_in_salesforce",
-               [f"QuickBooks invoice {i}" + (f" (No. {d})" if not missing(d) else "")
-                for i, d in zip(absent.index, absent["DocNumber"], strict=True)], len(owned))
+    result.add(
+        "invoices_missing_in_salesforce",
+        [
+            f"QuickBooks invoice {i}" + (f" (No. {d})" if not missing(d) else "")
+            for i, d in zip(absent.index, absent["DocNumber"], strict=True)
+        ],
+        len(owned),
+    )
 
     # Per linked customer: the open balances of the invoices compared above (and of those one
     # side lacks): QuickBooks by CustomerRef, Salesforce by the Account the Invoice__c names.
-    customer_of = dict(zip(accounts["Id"].astype(str), _text(accounts[ACCOUNT_EXT_ID]), strict=True))
-    sf_side = sf[~isin(sf["qb_id"], skipped_ids) & (isin(sf["qb_id"], owned.index) | isin(sf.index, gone.index))]
-    sf_sums = (pd.DataFrame({"customer": sf_side["Account__c"].map(lambda a: customer_of.get(str(a))),
-                             "amount": whole_cents(sf_side[BALANCE])})
-               .dropna(subset=["customer"]).groupby("customer")["amount"].sum())
+    customer_of = dict(
+        zip(accounts["Id"].astype(str), _text(accounts[ACCOUNT_EXT_ID]), strict=True)
+    )
+    sf_side = sf[
+        ~isin(sf["qb_id"], skipped_ids)
+        & (isin(sf["qb_id"], owned.index) | isin(sf.index, gone.index))
+    ]
+    sf_sums = (
+        pd.DataFrame(
+            {
+                "customer": sf_side["Account__c"].map(lambda a: customer_of.get(str(a))),
+                "amount": whole_cents(sf_side[BALANCE]),
+            }
+        )
+        .dropna(subset=["customer"])
+        .groupby("customer")["amount"]
+        .sum()
+    )
     linked = set(customer_of.values())
-    billed = billing(owned["CustomerRef.value"], customers if customers is not None else pd.DataFrame(
-        columns=CUSTOMER_COLUMNS), linked)
+    billed = billing(
+        owned["CustomerRef.value"],
+        customers if customers is not None else pd.DataFrame(columns=CUSTOMER_COLUMNS),
+        linked,
+    )
     qb_customer = _text(owned["CustomerRef.value"]).map(
-        lambda c: c if c is None or c in linked else billed[c].customer)
-    qb_sums = (pd.DataFrame({"customer": qb_customer, "amount": whole_cents(owned["Balance"])})
-               .dropna(subset=["customer"]).groupby("customer")["amount"].sum())
-    table = pd.concat([sf_sums.rename("sf"), qb_sums.rename("qb")], axis=1).fillna(0).astype("int64")
+        lambda c: c if c is None or c in linked else billed[c].customer
+    )
+    qb_sums = (
+        pd.DataFrame({"customer": qb_customer, "amount": whole_cents(owned["Balance"])})
+        .dropna(subset=["customer"])
+        .groupby("customer")["amount"]
+        .sum()
+    )
+    table = (
+        pd.concat([sf_sums.rename("sf"), qb_sums.rename("qb")], axis=1).fillna(0).astype("int64")
+    )
     off = table[table["sf"] != table["qb"]]
     account_of = {c: a for a, c in customer_of.items() if c is not None}
     name_of = dict(zip(accounts["Id"].astype(str), accounts["Name"], strict=True))
-    result.add("customer_balances",
-               [f'QuickBooks customer {c} / Account {account_of[c]} "{name_of[account_of[c]]}": '
-                f"open balance Salesforce {Decimal(int(row.sf)).scaleb(-2)}, QuickBooks {Decimal(int(row.qb)).scaleb(-2)}"
-                for c, row in off.iterrows()],
-               len(table))
+    result.add(
+        "customer_balances",
+        [
+            f'QuickBooks customer {c} / Account {account_of[c]} "{name_of[account_of[c]]}": '
+            f"open balance Salesforce {Decimal(int(row.sf)).scaleb(-2)}, QuickBooks {Decimal(int(row.qb)).scaleb(-2)}"
+            for c, row in off.iterrows()
+        ],
+        len(table),
+    )
 
 
 # --- products -----------------------------------------------------------------------------------------
+
 
 def reconcile_products(products: pd.DataFrame, result: Reconciliation) -> None:
     """R-ITM-2, R-PRE-2: no two Products carry the same QuickBooks item, by External Item ID or
     by ProductCode (the item's full name) where one of them is linked to an item.
 
     ``products``: frame[Id, Name, ProductCode, External_Item_ID__c]."""
-    items = products.assign(item=_text(products[ITEM_EXT_ID]), code=_text(products["ProductCode"]),
-                            label=named("Product2", products["Id"], products["Name"]))
-    keys = [f"External Item ID {item}: {', '.join(sorted(group['label']))}"
-            for item, group in repeated(items[items["item"].notna()], "item").groupby("item")]
-    keys += [f'ProductCode "{code}": {", ".join(sorted(group["label"]))}'
-             for code, group in repeated(items[items["code"].notna()], "code").groupby("code")
-             if group["item"].notna().any()]
+    items = products.assign(
+        item=_text(products[ITEM_EXT_ID]),
+        code=_text(products["ProductCode"]),
+        label=named("Product2", products["Id"], products["Name"]),
+    )
+    keys = [
+        f"External Item ID {item}: {', '.join(sorted(group['label']))}"
+        for item, group in repeated(items[items["item"].notna()], "item").groupby("item")
+    ]
+    keys += [
+        f'ProductCode "{code}": {", ".join(sorted(group["label"]))}'
+        for code, group in repeated(items[items["code"].notna()], "code").groupby("code")
+        if group["item"].notna().any()
+    ]
     result.add("duplicate_products", keys, int(items["item"].notna().sum()))
 
 
@@ -376,8 +514,14 @@ def reconcile(frames: dict[str, pd.DataFrame], scope: Scope) -> Reconciliation:
     if scope.opportunities:
         reconcile_opportunities(frames["opportunities"], frames["transactions"], scope, result)
     if scope.invoices:
-        reconcile_invoices(frames["sf_invoices"], frames["qb_invoices"], frames["accounts"], scope, result,
-                           frames.get("customers"))
+        reconcile_invoices(
+            frames["sf_invoices"],
+            frames["qb_invoices"],
+            frames["accounts"],
+            scope,
+            result,
+            frames.get("customers"),
+        )
     if scope.items:
         reconcile_products(frames["products"], result)
     return result

@@ -107,15 +107,20 @@ PRODUCT_COLUMNS = [
 ITEM_PRODUCT_COLUMNS = ["item_id", "Product2Id", "PricebookEntryId"]
 
 
-def read_columns(header_map: FieldMap, line_map: FieldMap) -> tuple[list[str], list[str], list[str]]:
+def read_columns(
+    header_map: FieldMap, line_map: FieldMap
+) -> tuple[list[str], list[str], list[str]]:
     """(transaction, Opportunity, Opportunity Product) columns to read: the defaults plus what
     the effective maps' custom rows name (their QuickBooks sources, their Salesforce targets)."""
+
     def more(base: list[str], extra) -> list[str]:
         return list(dict.fromkeys([*base, *extra]))
 
-    return (more(TRANSACTION_COLUMNS, header_map.source_fields),
-            more(OPPORTUNITY_COLUMNS, header_map.target_fields),
-            more(PRODUCT_COLUMNS, line_map.target_fields))
+    return (
+        more(TRANSACTION_COLUMNS, header_map.source_fields),
+        more(OPPORTUNITY_COLUMNS, header_map.target_fields),
+        more(PRODUCT_COLUMNS, line_map.target_fields),
+    )
 
 
 def custom_line_writes(line_map: FieldMap) -> list[str]:
@@ -329,7 +334,10 @@ def link_transactions(
     opps = opps.assign(**{EXT_TXN: opps[EXT_TXN].astype(str)}).add_prefix("sf.")
     pairs = tx.merge(opps, left_on="Id", right_on=f"sf.{EXT_TXN}", how="inner")
     pairs["key"] = pd.Series(
-        [txn_key(e, i) for e, i in zip(pairs["entity"].tolist(), pairs["Id"].tolist(), strict=True)],
+        [
+            txn_key(e, i)
+            for e, i in zip(pairs["entity"].tolist(), pairs["Id"].tolist(), strict=True)
+        ],
         index=pairs.index,
         dtype="object",
     )
@@ -396,7 +404,9 @@ def header_changes(pairs: pd.DataFrame, header_map: FieldMap) -> list[dict]:
     # Whole columns read once (their cells as ``.at`` gives them), not a scalar look-up per cell.
     targets = header_map.target_fields
     wanted_cells = {t: list(wanted[t].values) for t in targets}
-    current_cells = {t: list(pairs[f"sf.{t}"].values) if f"sf.{t}" in pairs.columns else None for t in targets}
+    current_cells = {
+        t: list(pairs[f"sf.{t}"].values) if f"sf.{t}" in pairs.columns else None for t in targets
+    }
     receipts = [entity == "SalesReceipt" for entity in pairs["entity"].values]
     out: list[dict] = [{} for _ in receipts]
     alike = Sameness()
@@ -431,13 +441,17 @@ def wanted_lines(
     out = apply_map(sales, line_map)
     amounts = [
         line_amounts(q, p, a)
-        for q, p, a in zip(sales[QTY].tolist(), sales[UNIT_PRICE].tolist(), sales["Amount"].tolist(), strict=True)
+        for q, p, a in zip(
+            sales[QTY].tolist(), sales[UNIT_PRICE].tolist(), sales["Amount"].tolist(), strict=True
+        )
     ]
     out["Quantity"] = [str(q) for q, _ in amounts]
     out["UnitPrice"] = [str(p) for _, p in amounts]
     out[EXT_LINE] = [
         line_external_id(e, t, i)
-        for e, t, i in zip(sales["entity"].tolist(), sales["TxnId"].tolist(), sales["Id"].tolist(), strict=True)
+        for e, t, i in zip(
+            sales["entity"].tolist(), sales["TxnId"].tolist(), sales["Id"].tolist(), strict=True
+        )
     ]
     out[LINE_INDEX] = pd.Series(
         [None if missing(n) else int(n) for n in out[LINE_INDEX]], index=out.index, dtype="object"
@@ -466,7 +480,10 @@ def _item_text(row) -> str:
 
 
 def plan_lines(
-    pairs: pd.DataFrame, want: pd.DataFrame, products: pd.DataFrame, standard_pricebook: str | None,
+    pairs: pd.DataFrame,
+    want: pd.DataFrame,
+    products: pd.DataFrame,
+    standard_pricebook: str | None,
     extra_writes: tuple[str, ...] = (),
 ) -> TransactionPlan:
     """Updates, creates and deletes of Opportunity Products so they match the sales lines.
@@ -483,7 +500,9 @@ def plan_lines(
     current["line_id"] = pd.Series(
         [
             line_id_of(e, *txn_of[o])
-            for e, o in zip(current[EXT_LINE].tolist(), current["OpportunityId"].tolist(), strict=True)
+            for e, o in zip(
+                current[EXT_LINE].tolist(), current["OpportunityId"].tolist(), strict=True
+            )
         ],
         index=current.index,
         dtype="object",
@@ -508,7 +527,8 @@ def plan_lines(
                 skips(
                     rows["line_key"],
                     reason if isinstance(reason, str) else pd.Series(reason, dtype="object"),
-                    WARNING, record=SF_OPPORTUNITY_PRODUCT,
+                    WARNING,
+                    record=SF_OPPORTUNITY_PRODUCT,
                 )
             )
             plan.retry.extend(retry_id(k) for k in rows["key"])
@@ -532,11 +552,15 @@ def plan_lines(
         for f in writes:
             keep |= alike.differ(rows[f].tolist(), rows[f"sf.{f}"].tolist(), kind_of(f))
         pairs_of = zip(rows[EXT_LINE].tolist(), rows[f"sf.{EXT_LINE}"].tolist(), strict=True)
-        keep |= np.array([not (type(a) is str and type(b) is str and a == b) for a, b in pairs_of], dtype=bool)
+        keep |= np.array(
+            [not (type(a) is str and type(b) is str and a == b) for a, b in pairs_of], dtype=bool
+        )
         return rows[keep]
 
     def update(row, fields: list[str]) -> None:
-        changes = {f: json_value(row[f]) for f in fields if not alike(row[f], row[f"sf.{f}"], kind_of(f))}
+        changes = {
+            f: json_value(row[f]) for f in fields if not alike(row[f], row[f"sf.{f}"], kind_of(f))
+        }
         if row[EXT_LINE] != row[f"sf.{EXT_LINE}"]:
             changes[EXT_LINE] = row[EXT_LINE]
         if changes:
@@ -583,13 +607,13 @@ def plan_lines(
         ],
     )
     # Plain records, not ``iterrows`` (a Series built per row: minutes at 1M lines).
-    for row in records(changed(
-        both[both["Product2Id"].notna() & (both["Product2Id"] == both["sf.Product2Id"])]
-    )):
+    for row in records(
+        changed(both[both["Product2Id"].notna() & (both["Product2Id"] == both["sf.Product2Id"])])
+    ):
         update(row, writes)
-    for row in records(both[
-        both["Product2Id"].notna() & (both["Product2Id"] != both["sf.Product2Id"])
-    ]):
+    for row in records(
+        both[both["Product2Id"].notna() & (both["Product2Id"] != both["sf.Product2Id"])]
+    ):
         if missing(row["PricebookEntryId"]):
             warn(
                 pd.DataFrame([row]),
@@ -652,7 +676,8 @@ def plan_lines(
                 f"Opportunity Product {row['Id']} (Product {row['Product2Id']}) has no External Line "
                 f"ID and no line of {key} has its Product: left as it is (delete it, or add the line "
                 "in QuickBooks)",
-                WARNING, record=SF_OPPORTUNITY_PRODUCT,
+                WARNING,
+                record=SF_OPPORTUNITY_PRODUCT,
             )
         )
     frames = [f for f in found if len(f)]
@@ -708,13 +733,18 @@ def amount_notes(pairs: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
     sales = lines[lines["DetailType"] == SALES_LINE]
     totals: dict[tuple[str, str], Decimal] = {}
     for entity, txn, amount in zip(
-        sales["entity"].tolist(), sales["TxnId"].astype(str).tolist(), sales["Amount"].tolist(), strict=True
+        sales["entity"].tolist(),
+        sales["TxnId"].astype(str).tolist(),
+        sales["Amount"].tolist(),
+        strict=True,
     ):
         totals[(entity, txn)] = totals.get((entity, txn), Decimal(0)) + (
             money(amount) or Decimal(0)
         )
     keys, reasons = [], []
-    needed = [c for c in ("entity", "Id", "TotalAmt", "key", "sf.Id", "sf.Name") if c in pairs.columns]
+    needed = [
+        c for c in ("entity", "Id", "TotalAmt", "key", "sf.Id", "sf.Name") if c in pairs.columns
+    ]
     for row in records(pairs, needed):
         lines_sum = totals.get((row["entity"], row["Id"]), Decimal(0)).quantize(CENT)
         total = (money(row["TotalAmt"]) or Decimal(0)).quantize(CENT)
@@ -730,7 +760,9 @@ def amount_notes(pairs: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
 
 
 def plan_transactions(
-    inputs: TransactionInputs, header_map: FieldMap | None = None, line_map: FieldMap | None = None,
+    inputs: TransactionInputs,
+    header_map: FieldMap | None = None,
+    line_map: FieldMap | None = None,
     limits: dict | None = None,
 ) -> TransactionPlan:
     """Everything one run writes to Salesforce for the changed QuickBooks transactions.
@@ -749,25 +781,41 @@ def plan_transactions(
     _, unfit = fit(apply_map(pairs, header_map), limits.get(HEADER_MAP, {}))
     want = wanted_lines(pairs, inputs.lines, inputs.item_products, line_map)
     _, line_unfit = fit(want, limits.get(LINE_MAP, {}))
-    unfit_skips = pd.concat([skips(pairs.loc[unfit.notna(), "key"], unfit[unfit.notna()], WARNING,
-                                   record=SF_OPPORTUNITY),
-                             skips(want.loc[line_unfit.notna(), "line_key"], line_unfit[line_unfit.notna()],
-                                   WARNING, record=SF_OPPORTUNITY_PRODUCT)], ignore_index=True)
+    unfit_skips = pd.concat(
+        [
+            skips(
+                pairs.loc[unfit.notna(), "key"],
+                unfit[unfit.notna()],
+                WARNING,
+                record=SF_OPPORTUNITY,
+            ),
+            skips(
+                want.loc[line_unfit.notna(), "line_key"],
+                line_unfit[line_unfit.notna()],
+                WARNING,
+                record=SF_OPPORTUNITY_PRODUCT,
+            ),
+        ],
+        ignore_index=True,
+    )
     held = set(pairs.loc[unfit.notna(), "key"]) | set(want.loc[line_unfit.notna(), "key"])
     pairs = pairs[~isin(pairs["key"], held)]
     want = want[~isin(want["key"], held)]
-    plan = plan_lines(pairs, want, inputs.products, inputs.standard_pricebook,
-                      tuple(custom_line_writes(line_map)))
+    plan = plan_lines(
+        pairs, want, inputs.products, inputs.standard_pricebook, tuple(custom_line_writes(line_map))
+    )
     plan.retry.extend(retry_id(k) for k in sorted(held))
     touched = {r["opportunity"] for r in plan.line_creates + plan.line_updates + plan.line_deletes}
-    for opp_id, key, changes in zip(pairs["sf.Id"].values, pairs["key"].values,
-                                    header_changes(pairs, header_map), strict=True):
+    for opp_id, key, changes in zip(
+        pairs["sf.Id"].values, pairs["key"].values, header_changes(pairs, header_map), strict=True
+    ):
         if changes or opp_id in touched:
             plan.opportunities.append(
                 {"key": key, "Id": opp_id, **changes, "Last_Sync_Date__c": None}
             )
     plan.skips = pd.concat(
-        [f for f in (type_skips, plan.skips, unfit_skips) if len(f)] or [empty_skips()], ignore_index=True
+        [f for f in (type_skips, plan.skips, unfit_skips) if len(f)] or [empty_skips()],
+        ignore_index=True,
     )
     plan.notes = amount_notes(pairs, inputs.lines)
     plan.retry = sorted(set(plan.retry) | {retry_id(k) for k in type_skips["key"]})

@@ -108,7 +108,8 @@ def failures(frame: pd.DataFrame, checks: Sequence[Check], *, suite: str) -> lis
     batch = context.data_sources.add_pandas(f"sfqb_{tag}").add_dataframe_asset(tag)
     definition = batch.add_batch_definition_whole_dataframe("whole")
     expectations = [
-        getattr(gx.expectations, c.expectation)(**c.kwargs, meta={"sfqb_check": i}) for i, c in enumerate(checks)
+        getattr(gx.expectations, c.expectation)(**c.kwargs, meta={"sfqb_check": i})
+        for i, c in enumerate(checks)
     ]
     gx_suite = context.suites.add(gx.ExpectationSuite(name=tag, expectations=expectations))
     validation = context.validation_definitions.add(
@@ -123,7 +124,9 @@ def failures(frame: pd.DataFrame, checks: Sequence[Check], *, suite: str) -> lis
         check = checks[outcome.expectation_config.meta["sfqb_check"]]
         error = _exception(outcome.exception_info)
         if error:
-            raise RuntimeError(f"{suite}: the check {check.expectation}{dict(check.kwargs)} could not run: {error}")
+            raise RuntimeError(
+                f"{suite}: the check {check.expectation}{dict(check.kwargs)} could not run: {error}"
+            )
         positions = outcome.result.get("unexpected_index_list")
         rows = frame.iloc[list(positions)] if positions is not None else frame
         found.append(Failure(check, rows, outcome.result.get("observed_value")))

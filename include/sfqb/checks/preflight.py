@@ -24,12 +24,28 @@ from sfqb.checks.gx import Check, failures
 
 # Salesforce describe types -> the kinds the compatibility rule speaks of.
 SF_KINDS = {
-    **dict.fromkeys(("string", "textarea", "phone", "url", "email", "picklist", "multipicklist",
-                     "combobox", "encryptedstring"), "text"),
+    **dict.fromkeys(
+        (
+            "string",
+            "textarea",
+            "phone",
+            "url",
+            "email",
+            "picklist",
+            "multipicklist",
+            "combobox",
+            "encryptedstring",
+        ),
+        "text",
+    ),
     **dict.fromkeys(("double", "currency", "percent", "int", "long"), "number"),
     **dict.fromkeys(("id", "reference"), "id"),
-    "boolean": "boolean", "date": "date", "datetime": "datetime", "time": "time",
-    "address": "compound", "location": "compound",
+    "boolean": "boolean",
+    "date": "date",
+    "datetime": "datetime",
+    "time": "time",
+    "address": "compound",
+    "location": "compound",
 }
 # A value of the source kind can be copied into these target kinds without losing anything.
 # (An id of one system means nothing as a reference in the other: ids copy only into text.)
@@ -89,18 +105,31 @@ def package_fields_frame(
         ids = ", ".join(str(layout.get("id")) for layout in obj_layouts)
         for name in names:
             in_org = name in present
-            rows.append({
-                "object": obj,
-                "field": name,
-                "object_in_org": describe is not None,
-                "in_org": in_org,
-                "label": present[name].get("label") if in_org else None,
-                "layout_count": sum(name in p for p in placed) if in_org else None,
-                "layout_total": len(obj_layouts),
-                "layout_ids": ids,
-            })
-    frame = pd.DataFrame(rows, columns=["object", "field", "object_in_org", "in_org", "label",
-                                        "layout_count", "layout_total", "layout_ids"])
+            rows.append(
+                {
+                    "object": obj,
+                    "field": name,
+                    "object_in_org": describe is not None,
+                    "in_org": in_org,
+                    "label": present[name].get("label") if in_org else None,
+                    "layout_count": sum(name in p for p in placed) if in_org else None,
+                    "layout_total": len(obj_layouts),
+                    "layout_ids": ids,
+                }
+            )
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "object",
+            "field",
+            "object_in_org",
+            "in_org",
+            "label",
+            "layout_count",
+            "layout_total",
+            "layout_ids",
+        ],
+    )
     return frame.astype({"layout_count": "Int64"})
 
 
@@ -111,7 +140,9 @@ def pricebook_frame(standard: Mapping | None) -> pd.DataFrame:
 
 
 def mapped_fields_frame(
-    maps: Iterable, describes: Mapping[str, Mapping | None], qb_kinds: Mapping[str, Mapping[str, str]]
+    maps: Iterable,
+    describes: Mapping[str, Mapping | None],
+    qb_kinds: Mapping[str, Mapping[str, str]],
 ) -> pd.DataFrame:
     """One row per map row: its Salesforce field (exists? kind? writable?) and QuickBooks field
     (known? kind?), and whether the value can be copied from source to target.
@@ -136,34 +167,70 @@ def mapped_fields_frame(
             if sf_kind and qb_kind and key is None:
                 # A custom row may also copy text into a number field: each value that is no
                 # number holds its record back with a WARNING (sfqb.mapping.coerce).
-                allowed = COMPATIBLE.get(source_kind, set()) | (TEXT_TO_NUMBER if row.custom and source_kind == "text" else set())
+                allowed = COMPATIBLE.get(source_kind, set()) | (
+                    TEXT_TO_NUMBER if row.custom and source_kind == "text" else set()
+                )
                 compatible = target_kind in allowed
             writable = None
             if to_sf and sf_field and key is None:
                 writable = bool(sf_field.get("updateable")) or (
-                    row.when == "create" and bool(sf_field.get("createable")))
-            rows.append({
-                "pair": field_map.pair, "row": number, "origin": row.origin, "remaps_key": key is not None,
-                "key_reason": key, "direction": "to_salesforce" if to_sf else "to_quickbooks",
-                "sf_object": obj, "sf_field": name, "sf_type": sf_field["type"] if sf_field else None,
-                # A missing object is the package check's one problem, not one per mapped field.
-                "sf_kind": sf_kind, "in_org": (sf_field is not None) if describes.get(obj) is not None else None,
-                "qb_entity": entity,
-                "qb_field": qb_path, "qb_kind": qb_kind, "qb_known": qb_kind is not None,
-                "compatible": compatible, "writable": writable,
-            })
-    columns = ["pair", "row", "origin", "remaps_key", "key_reason", "direction", "sf_object", "sf_field", "sf_type", "sf_kind", "in_org",
-               "qb_entity", "qb_field", "qb_kind", "qb_known", "compatible", "writable"]
-    return pd.DataFrame(rows, columns=columns).astype({"in_org": "object", "compatible": "object",
-                                                       "writable": "object"})
+                    row.when == "create" and bool(sf_field.get("createable"))
+                )
+            rows.append(
+                {
+                    "pair": field_map.pair,
+                    "row": number,
+                    "origin": row.origin,
+                    "remaps_key": key is not None,
+                    "key_reason": key,
+                    "direction": "to_salesforce" if to_sf else "to_quickbooks",
+                    "sf_object": obj,
+                    "sf_field": name,
+                    "sf_type": sf_field["type"] if sf_field else None,
+                    # A missing object is the package check's one problem, not one per mapped field.
+                    "sf_kind": sf_kind,
+                    "in_org": (sf_field is not None) if describes.get(obj) is not None else None,
+                    "qb_entity": entity,
+                    "qb_field": qb_path,
+                    "qb_kind": qb_kind,
+                    "qb_known": qb_kind is not None,
+                    "compatible": compatible,
+                    "writable": writable,
+                }
+            )
+    columns = [
+        "pair",
+        "row",
+        "origin",
+        "remaps_key",
+        "key_reason",
+        "direction",
+        "sf_object",
+        "sf_field",
+        "sf_type",
+        "sf_kind",
+        "in_org",
+        "qb_entity",
+        "qb_field",
+        "qb_kind",
+        "qb_known",
+        "compatible",
+        "writable",
+    ]
+    return pd.DataFrame(rows, columns=columns).astype(
+        {"in_org": "object", "compatible": "object", "writable": "object"}
+    )
 
 
 def _key_field(sf_field: Mapping | None, qb_kind: str | None, to_sf: bool) -> str | None:
     """Why a custom row's target is a key field of the live org (R-MAP-3), or None: Ids and
     references, External IDs, formula and auto-number fields; QuickBooks ids."""
     if to_sf and sf_field:
-        for flag, what in (("externalId", "an External ID"), ("calculated", "a formula (calculated) field"),
-                           ("autoNumber", "an auto-number field")):
+        for flag, what in (
+            ("externalId", "an External ID"),
+            ("calculated", "a formula (calculated) field"),
+            ("autoNumber", "an auto-number field"),
+        ):
             if sf_field.get(flag):
                 return what
         if sf_field.get("type") in ("id", "reference"):
@@ -178,20 +245,27 @@ def _missing_objects(rows: pd.DataFrame) -> list[str]:
     out = []
     for obj, group in rows.groupby("object", sort=False):
         if not group["object_in_org"].iloc[0]:
-            out.append(f"the object {obj} does not exist in the org: deploy the sfqb package "
-                       f"(include/salesforce; see {PACKAGE_DOC}) (R-PRE-3)")
+            out.append(
+                f"the object {obj} does not exist in the org: deploy the sfqb package "
+                f"(include/salesforce; see {PACKAGE_DOC}) (R-PRE-3)"
+            )
         else:
             names = ", ".join(f"{obj}.{f}" for f in group["field"])
-            out.append(f"{names} {'does' if len(group) == 1 else 'do'} not exist in the org: deploy the "
-                       f"sfqb package (include/salesforce; see {PACKAGE_DOC}) (R-PRE-3)")
+            out.append(
+                f"{names} {'does' if len(group) == 1 else 'do'} not exist in the org: deploy the "
+                f"sfqb package (include/salesforce; see {PACKAGE_DOC}) (R-PRE-3)"
+            )
     return out
 
 
 def _off_layouts(rows: pd.DataFrame) -> list[str]:
     out = []
     for r in rows.itertuples():
-        where = (f"none of its {r.layout_total} page layouts ({r.layout_ids})" if r.layout_total > 1
-                 else f"no page layout ({r.layout_ids or 'the object has none'})")
+        where = (
+            f"none of its {r.layout_total} page layouts ({r.layout_ids})"
+            if r.layout_total > 1
+            else f"no page layout ({r.layout_ids or 'the object has none'})"
+        )
         out.append(
             f"{r.object}.{r.field} ({r.label}) is on {where}: add it to at least one page layout in "
             f"Setup > Object Manager > {r.object} > Page Layouts (R-PRE-3)"
@@ -200,24 +274,35 @@ def _off_layouts(rows: pd.DataFrame) -> list[str]:
 
 
 PACKAGE_CHECKS = [
-    Check("ExpectColumnValuesToBeInSet", {"column": "in_org", "value_set": [True]}, _missing_objects),
-    Check("ExpectColumnValuesToBeBetween", {"column": "layout_count", "min_value": 1}, _off_layouts),
+    Check(
+        "ExpectColumnValuesToBeInSet", {"column": "in_org", "value_set": [True]}, _missing_objects
+    ),
+    Check(
+        "ExpectColumnValuesToBeBetween", {"column": "layout_count", "min_value": 1}, _off_layouts
+    ),
 ]
 
 
 def _no_book(_: pd.DataFrame) -> list[str]:
-    return ["the org has no Standard Price Book (Pricebook2 with IsStandard = true): open the "
-            "Price Books tab to have Salesforce create it, then activate it (R-PRE-4)"]
+    return [
+        "the org has no Standard Price Book (Pricebook2 with IsStandard = true): open the "
+        "Price Books tab to have Salesforce create it, then activate it (R-PRE-4)"
+    ]
 
 
 def _inactive_book(rows: pd.DataFrame) -> list[str]:
-    return [f"the Standard Price Book ({r.Name}, {r.Id}) is inactive: activate it on the Price Books "
-            f"tab (Standard Price Book > Edit > Active) (R-PRE-4)" for r in rows.itertuples()]
+    return [
+        f"the Standard Price Book ({r.Name}, {r.Id}) is inactive: activate it on the Price Books "
+        f"tab (Standard Price Book > Edit > Active) (R-PRE-4)"
+        for r in rows.itertuples()
+    ]
 
 
 PRICEBOOK_CHECKS = [
     Check("ExpectTableRowCountToEqual", {"value": 1}, _no_book),
-    Check("ExpectColumnValuesToBeInSet", {"column": "IsActive", "value_set": [True]}, _inactive_book),
+    Check(
+        "ExpectColumnValuesToBeInSet", {"column": "IsActive", "value_set": [True]}, _inactive_book
+    ),
 ]
 
 
@@ -227,18 +312,27 @@ def _row(r) -> str:
 
 
 def _remapped_keys(rows: pd.DataFrame) -> list[str]:
-    return [f"{_row(r)}: {r.sf_object + '.' + r.sf_field if r.direction == 'to_salesforce' else r.qb_field} "
-            f"is {r.key_reason}: key fields cannot be remapped (R-MAP-3)" for r in rows.itertuples()]
+    return [
+        f"{_row(r)}: {r.sf_object + '.' + r.sf_field if r.direction == 'to_salesforce' else r.qb_field} "
+        f"is {r.key_reason}: key fields cannot be remapped (R-MAP-3)"
+        for r in rows.itertuples()
+    ]
 
 
 def _unknown_qb(rows: pd.DataFrame) -> list[str]:
-    return [f"{_row(r)}: {r.qb_entity}.{r.qb_field} is not a QuickBooks Online {r.qb_entity} field sfqb "
-            f"knows (include/sfqb/mapping/quickbooks_fields.yaml) (R-MAP-2)" for r in rows.itertuples()]
+    return [
+        f"{_row(r)}: {r.qb_entity}.{r.qb_field} is not a QuickBooks Online {r.qb_entity} field sfqb "
+        f"knows (include/sfqb/mapping/quickbooks_fields.yaml) (R-MAP-2)"
+        for r in rows.itertuples()
+    ]
 
 
 def _absent_sf(rows: pd.DataFrame) -> list[str]:
-    return [f"{_row(r)}: the Salesforce field {r.sf_object}.{r.sf_field} does not exist in the org: "
-            f"create it, or change the mapping (R-MAP-2)" for r in rows.itertuples()]
+    return [
+        f"{_row(r)}: the Salesforce field {r.sf_object}.{r.sf_field} does not exist in the org: "
+        f"create it, or change the mapping (R-MAP-2)"
+        for r in rows.itertuples()
+    ]
 
 
 def _incompatible(rows: pd.DataFrame) -> list[str]:
@@ -247,34 +341,50 @@ def _incompatible(rows: pd.DataFrame) -> list[str]:
         sf = f"{r.sf_object}.{r.sf_field} ({r.sf_type})"
         qb = f"QuickBooks {r.qb_entity}.{r.qb_field} ({r.qb_kind})"
         source, target = (qb, sf) if r.direction == "to_salesforce" else (sf, qb)
-        out.append(f"{_row(r)}: {source} cannot be copied into {target} without losing data: map it to "
-                   f"a field of a compatible type (R-MAP-2)")
+        out.append(
+            f"{_row(r)}: {source} cannot be copied into {target} without losing data: map it to "
+            f"a field of a compatible type (R-MAP-2)"
+        )
     return out
 
 
 def _read_only(rows: pd.DataFrame) -> list[str]:
-    return [f"{_row(r)}: {r.sf_object}.{r.sf_field} cannot be written by the sync user (read-only, "
-            f"calculated, or field-level security): grant edit access, or change the mapping (R-MAP-2)"
-            for r in rows.itertuples()]
+    return [
+        f"{_row(r)}: {r.sf_object}.{r.sf_field} cannot be written by the sync user (read-only, "
+        f"calculated, or field-level security): grant edit access, or change the mapping (R-MAP-2)"
+        for r in rows.itertuples()
+    ]
 
 
 MAPPING_CHECKS = [
-    Check("ExpectColumnValuesToBeInSet", {"column": "remaps_key", "value_set": [False]}, _remapped_keys),
+    Check(
+        "ExpectColumnValuesToBeInSet",
+        {"column": "remaps_key", "value_set": [False]},
+        _remapped_keys,
+    ),
     Check("ExpectColumnValuesToBeInSet", {"column": "qb_known", "value_set": [True]}, _unknown_qb),
     Check("ExpectColumnValuesToBeInSet", {"column": "in_org", "value_set": [True]}, _absent_sf),
-    Check("ExpectColumnValuesToBeInSet", {"column": "compatible", "value_set": [True]}, _incompatible),
+    Check(
+        "ExpectColumnValuesToBeInSet", {"column": "compatible", "value_set": [True]}, _incompatible
+    ),
     Check("ExpectColumnValuesToBeInSet", {"column": "writable", "value_set": [True]}, _read_only),
 ]
 
 
-def problems(package_fields: pd.DataFrame, pricebook: pd.DataFrame, mapped: pd.DataFrame,
-             mapping_file: Iterable[str] = ()) -> list[str]:
+def problems(
+    package_fields: pd.DataFrame,
+    pricebook: pd.DataFrame,
+    mapped: pd.DataFrame,
+    mapping_file: Iterable[str] = (),
+) -> list[str]:
     """Every failed validation as a sentence that says how to fix it (empty: the org is ready);
     ``mapping_file``: the custom mapping file's own problems (``sfqb.mapping.custom``), first."""
     found = list(mapping_file)
-    for frame, checks, suite in ((package_fields, PACKAGE_CHECKS, "package_fields"),
-                                 (pricebook, PRICEBOOK_CHECKS, "standard_pricebook"),
-                                 (mapped, MAPPING_CHECKS, "mapped_fields")):
+    for frame, checks, suite in (
+        (package_fields, PACKAGE_CHECKS, "package_fields"),
+        (pricebook, PRICEBOOK_CHECKS, "standard_pricebook"),
+        (mapped, MAPPING_CHECKS, "mapped_fields"),
+    ):
         for failure in failures(frame, checks, suite=suite):
             found += failure.messages()
     return found
@@ -282,7 +392,9 @@ def problems(package_fields: pd.DataFrame, pricebook: pd.DataFrame, mapped: pd.D
 
 def failure_message(found: list[str]) -> str:
     """The one message a failed preflight ends the run with (R-PRE-5)."""
-    lines = [f"preflight: {len(found)} problem{'s' if len(found) != 1 else ''} with the Salesforce org; "
-             "nothing was synced in this run. Fix them and run again:"]
+    lines = [
+        f"preflight: {len(found)} problem{'s' if len(found) != 1 else ''} with the Salesforce org; "
+        "nothing was synced in this run. Fix them and run again:"
+    ]
     lines += [f"  {n}. {text}" for n, text in enumerate(found, start=1)]
     return "\n".join(lines)

@@ -37,24 +37,55 @@ def _twins(rows: pd.DataFrame, name: str) -> list[str]:
 # warning is that record's (R-GEN-5: it names the record), so it resolves when the record is
 # read again and passes (R-OPS-3).
 CUSTOMER_CHECKS = [
-    Check("ExpectColumnValuesToNotBeNull", {"column": "DisplayName"}, lambda rows: [
-        "data quality: the QuickBooks customer has no display name: its Account gets no name; give it a "
-        "display name in QuickBooks"] * len(rows)),
-    Check("ExpectColumnValuesToBeUnique", {"column": "name_key"}, lambda rows: [
-        f"data quality: the QuickBooks customer's display name differs only in case or spaces from {t}: "
-        "their Accounts will be hard to tell apart; rename one in QuickBooks" for t in _twins(rows, "DisplayName")]),
+    Check(
+        "ExpectColumnValuesToNotBeNull",
+        {"column": "DisplayName"},
+        lambda rows: (
+            [
+                "data quality: the QuickBooks customer has no display name: its Account gets no name; give it a "
+                "display name in QuickBooks"
+            ]
+            * len(rows)
+        ),
+    ),
+    Check(
+        "ExpectColumnValuesToBeUnique",
+        {"column": "name_key"},
+        lambda rows: [
+            f"data quality: the QuickBooks customer's display name differs only in case or spaces from {t}: "
+            "their Accounts will be hard to tell apart; rename one in QuickBooks"
+            for t in _twins(rows, "DisplayName")
+        ],
+    ),
 ]
 
 ITEM_CHECKS = [
-    Check("ExpectColumnValuesToNotBeNull", {"column": "FullyQualifiedName"}, lambda rows: [
-        "data quality: the QuickBooks item has no name: its Product gets no Product Code"] * len(rows)),
-    Check("ExpectColumnValuesToBeUnique", {"column": "name_key"}, lambda rows: [
-        f"data quality: the QuickBooks item's name differs only in case or spaces from {t}: opportunity "
-        "lines that find items by Product Code (R-ITM-5) may pick the wrong one; rename one in QuickBooks"
-        for t in _twins(rows, "FullyQualifiedName")]),
-    Check("ExpectColumnValuesToBeBetween", {"column": "price", "min_value": 0}, lambda rows: [
-        f"data quality: the QuickBooks item {r.FullyQualifiedName!r} has a negative price "
-        f"({r.price}): the standard price book gets it; check the item in QuickBooks" for r in rows.itertuples()]),
+    Check(
+        "ExpectColumnValuesToNotBeNull",
+        {"column": "FullyQualifiedName"},
+        lambda rows: (
+            ["data quality: the QuickBooks item has no name: its Product gets no Product Code"]
+            * len(rows)
+        ),
+    ),
+    Check(
+        "ExpectColumnValuesToBeUnique",
+        {"column": "name_key"},
+        lambda rows: [
+            f"data quality: the QuickBooks item's name differs only in case or spaces from {t}: opportunity "
+            "lines that find items by Product Code (R-ITM-5) may pick the wrong one; rename one in QuickBooks"
+            for t in _twins(rows, "FullyQualifiedName")
+        ],
+    ),
+    Check(
+        "ExpectColumnValuesToBeBetween",
+        {"column": "price", "min_value": 0},
+        lambda rows: [
+            f"data quality: the QuickBooks item {r.FullyQualifiedName!r} has a negative price "
+            f"({r.price}): the standard price book gets it; check the item in QuickBooks"
+            for r in rows.itertuples()
+        ],
+    ),
 ]
 
 

@@ -22,22 +22,65 @@ from sfqb.windows import Window
 log = logging.getLogger(__name__)
 
 ACCOUNT_FIELDS = [
-    "Id", "Name", "Phone", "Fax", "Website",
-    "BillingStreet", "BillingCity", "BillingState", "BillingPostalCode", "BillingCountry",
-    "ShippingStreet", "ShippingCity", "ShippingState", "ShippingPostalCode", "ShippingCountry",
-    "Terms__c", ACCOUNT_EXT_ID, "Sync_Me__c", "ParentId", "Parent.External_Account_ID__c",
-    "Billing_Address_Block__c", "Shipping_Address_Block__c", "Last_Sync_Date__c", "SystemModstamp",
+    "Id",
+    "Name",
+    "Phone",
+    "Fax",
+    "Website",
+    "BillingStreet",
+    "BillingCity",
+    "BillingState",
+    "BillingPostalCode",
+    "BillingCountry",
+    "ShippingStreet",
+    "ShippingCity",
+    "ShippingState",
+    "ShippingPostalCode",
+    "ShippingCountry",
+    "Terms__c",
+    ACCOUNT_EXT_ID,
+    "Sync_Me__c",
+    "ParentId",
+    "Parent.External_Account_ID__c",
+    "Billing_Address_Block__c",
+    "Shipping_Address_Block__c",
+    "Last_Sync_Date__c",
+    "SystemModstamp",
 ]
 CONTACT_FIELDS = [
-    "Id", "AccountId", "FirstName", "LastName", "Email", "Phone",
-    "MailingStreet", "MailingCity", "MailingState", "MailingPostalCode", "MailingCountry",
-    "External_Contact_ID__c", "LastModifiedDate",
+    "Id",
+    "AccountId",
+    "FirstName",
+    "LastName",
+    "Email",
+    "Phone",
+    "MailingStreet",
+    "MailingCity",
+    "MailingState",
+    "MailingPostalCode",
+    "MailingCountry",
+    "External_Contact_ID__c",
+    "LastModifiedDate",
 ]
 QB_CUSTOMER_COLUMNS = [
-    "Id", "SyncToken", "DisplayName", "Active", "Job", "IsProject", "ParentRef.value", "Level",
-    "GivenName", "FamilyName", "CompanyName", "PrimaryEmailAddr.Address",
-    "PrimaryPhone.FreeFormNumber", "Fax.FreeFormNumber", "WebAddr.URI",
-    "SalesTermRef.value", "SalesTermRef.name", "MetaData.LastUpdatedTime",
+    "Id",
+    "SyncToken",
+    "DisplayName",
+    "Active",
+    "Job",
+    "IsProject",
+    "ParentRef.value",
+    "Level",
+    "GivenName",
+    "FamilyName",
+    "CompanyName",
+    "PrimaryEmailAddr.Address",
+    "PrimaryPhone.FreeFormNumber",
+    "Fax.FreeFormNumber",
+    "WebAddr.URI",
+    "SalesTermRef.value",
+    "SalesTermRef.name",
+    "MetaData.LastUpdatedTime",
 ]
 
 
@@ -52,8 +95,13 @@ def billing_contacts(sf, account_ids: Iterable[str]) -> pd.DataFrame:
     """The billing Contact of each Account (the most recently modified when a real org holds
     more than one), with columns prefixed ``BillingContact.`` and the key ``AccountId``."""
     contacts = records_frame(
-        sf.query_in("Contact", CONTACT_FIELDS, "AccountId", account_ids,
-                    where=soql.eq("Is_Billing_Contact__c", True)),
+        sf.query_in(
+            "Contact",
+            CONTACT_FIELDS,
+            "AccountId",
+            account_ids,
+            where=soql.eq("Is_Billing_Contact__c", True),
+        ),
         CONTACT_FIELDS,
     )
     if contacts.empty:
@@ -74,13 +122,21 @@ def _with_contacts(sf, accounts: pd.DataFrame) -> pd.DataFrame:
 def ticked_contacts(sf) -> pd.DataFrame:
     """Contacts a user ticked Sync_Me__c on (R-GEN-9): frame[Id, AccountId]. A ticked Contact
     replays its Account: its billing Contact's values go to QuickBooks with it."""
-    return records_frame(sf.query(soql.select("Contact", ["Id", "AccountId"], where=soql.eq("Sync_Me__c", True))),
-                         ["Id", "AccountId"])
+    return records_frame(
+        sf.query(soql.select("Contact", ["Id", "AccountId"], where=soql.eq("Sync_Me__c", True))),
+        ["Id", "AccountId"],
+    )
 
 
-def sf_changed_accounts(sf, window: Window | None, retry_ids: Iterable[str] = (), *,
-                        ticked_contact_accounts: Iterable[str] = (), waiting: Iterable[str] = (),
-                        qualifying: str | None = None) -> pd.DataFrame:
+def sf_changed_accounts(
+    sf,
+    window: Window | None,
+    retry_ids: Iterable[str] = (),
+    *,
+    ticked_contact_accounts: Iterable[str] = (),
+    waiting: Iterable[str] = (),
+    qualifying: str | None = None,
+) -> pd.DataFrame:
     """Accounts to consider for SF -> QB: changed in ``window`` (None: no window this run),
     reached through an opportunity won or a billing Contact changed in it, ticked Sync_Me__c
     (on the Account or on one of its Contacts: ``ticked_contact_accounts``), or failed last run
@@ -95,37 +151,57 @@ def sf_changed_accounts(sf, window: Window | None, retry_ids: Iterable[str] = ()
     contact_changed: set[str] = set()
     if qualifying is not None:
         changed = list(sf.query(soql.select("Account", ACCOUNT_FIELDS, where=qualifying)))
-        log.info("Salesforce: first run: %d Accounts qualify (R-ACC-1), whatever their age", len(changed))
+        log.info(
+            "Salesforce: first run: %d Accounts qualify (R-ACC-1), whatever their age", len(changed)
+        )
     if window is not None:
         changed += list(sf.query_window("Account", ACCOUNT_FIELDS, window.start, window.end))
         won = {
-            r["AccountId"] for r in sf.query_window(
+            r["AccountId"]
+            for r in sf.query_window(
                 "Opportunity", ["AccountId"], window.start, window.end, where=soql.eq("IsWon", True)
-            ) if r.get("AccountId")
+            )
+            if r.get("AccountId")
         }
         contact_changed = {
-            r["AccountId"] for r in sf.query_window(
-                "Contact", ["AccountId"], window.start, window.end,
+            r["AccountId"]
+            for r in sf.query_window(
+                "Contact",
+                ["AccountId"],
+                window.start,
+                window.end,
                 where=soql.eq("Is_Billing_Contact__c", True),
-            ) if r.get("AccountId")
+            )
+            if r.get("AccountId")
         }
-    ticked = list(sf.query(soql.select("Account", ACCOUNT_FIELDS, where=soql.eq("Sync_Me__c", True))))
+    ticked = list(
+        sf.query(soql.select("Account", ACCOUNT_FIELDS, where=soql.eq("Sync_Me__c", True)))
+    )
     in_window = {r["Id"] for r in changed}
     waiting = set(waiting) - in_window
-    held = [r["Id"] for r in ticked if r["Id"] in waiting] + sorted(set(ticked_contact_accounts) & waiting)
+    held = [r["Id"] for r in ticked if r["Id"] in waiting] + sorted(
+        set(ticked_contact_accounts) & waiting
+    )
     if held:
-        log.info("Salesforce: %d Accounts ticked Sync Me (or with a ticked Contact) failed several runs in a "
-                 "row and wait for their next retry: %s", len(held), ", ".join(held[:20]))
+        log.info(
+            "Salesforce: %d Accounts ticked Sync Me (or with a ticked Contact) failed several runs in a "
+            "row and wait for their next retry: %s",
+            len(held),
+            ", ".join(held[:20]),
+        )
     ticked = [r for r in ticked if r["Id"] not in waiting]
     known = {r["Id"] for r in changed + ticked}
-    wanted = (won | contact_changed | set(retry_ids) | (set(ticked_contact_accounts) - waiting)) - known
+    wanted = (
+        won | contact_changed | set(retry_ids) | (set(ticked_contact_accounts) - waiting)
+    ) - known
     more = list(sf.query_in("Account", ACCOUNT_FIELDS, "Id", sorted(wanted)))
     accounts = records_frame(_dedupe(changed + ticked + more), ACCOUNT_FIELDS)
     if accounts.empty:
         accounts["HasWonOpportunity"] = pd.Series(dtype=bool)
         return _with_contacts(sf, accounts)
     with_won = {
-        r["AccountId"] for r in sf.query_in(
+        r["AccountId"]
+        for r in sf.query_in(
             "Opportunity", ["AccountId"], "AccountId", accounts["Id"], where=soql.eq("IsWon", True)
         )
     }
@@ -133,7 +209,10 @@ def sf_changed_accounts(sf, window: Window | None, retry_ids: Iterable[str] = ()
     log.info(
         "Salesforce: %d accounts changed in %s, %d ticked Sync Me, %d reached through won "
         "opportunities, billing contacts or last run's failures",
-        len(changed), window, len(ticked), len(more),
+        len(changed),
+        window,
+        len(ticked),
+        len(more),
     )
     return _with_contacts(sf, accounts)
 
@@ -141,7 +220,11 @@ def sf_changed_accounts(sf, window: Window | None, retry_ids: Iterable[str] = ()
 def first_run_condition(all_accounts: bool) -> str:
     """The first run's Accounts (R-GEN-6, R-ACC-1): those with a closed/won Opportunity, or
     every Account with ``sync_accounts_without_won_opportunities``."""
-    return "Id != null" if all_accounts else soql.in_select("Id", "Opportunity", "AccountId", soql.eq("IsWon", True))
+    return (
+        "Id != null"
+        if all_accounts
+        else soql.in_select("Id", "Opportunity", "AccountId", soql.eq("IsWon", True))
+    )
 
 
 def people(sf, account_ids: Iterable[str], customer_ids: Iterable[str]) -> pd.DataFrame:
@@ -156,7 +239,9 @@ def people(sf, account_ids: Iterable[str], customer_ids: Iterable[str]) -> pd.Da
 
 def sf_accounts_linked_to(sf, qb_ids: Iterable[str]) -> pd.DataFrame:
     """Current Accounts whose External_Account_ID__c is one of ``qb_ids``, with billing Contacts."""
-    accounts = records_frame(sf.query_in("Account", ACCOUNT_FIELDS, ACCOUNT_EXT_ID, qb_ids), ACCOUNT_FIELDS)
+    accounts = records_frame(
+        sf.query_in("Account", ACCOUNT_FIELDS, ACCOUNT_EXT_ID, qb_ids), ACCOUNT_FIELDS
+    )
     return _with_contacts(sf, accounts)
 
 
@@ -179,9 +264,16 @@ def unlinked_account_names(sf, names: Iterable[str]) -> set[str]:
     if len(wanted) > NAME_SEARCH_LIMIT:
         rows = sf.query(soql.select("Account", ["Id", "Name"], where=unlinked))
     else:
-        searches = [soql.contains("Name", str(n).strip()) for n in sorted(set(names)) if str(n).strip()]
-        rows = (r for text in soql.select_any_of_chunks("Account", ["Id", "Name"], searches, where=unlinked)
-                for r in sf.query(text))
+        searches = [
+            soql.contains("Name", str(n).strip()) for n in sorted(set(names)) if str(n).strip()
+        ]
+        rows = (
+            r
+            for text in soql.select_any_of_chunks(
+                "Account", ["Id", "Name"], searches, where=unlinked
+            )
+            for r in sf.query(text)
+        )
     return {r["Name"] for r in rows if r.get("Name") and name_key(r["Name"]) in wanted}
 
 

@@ -42,9 +42,15 @@ def records(frame: pd.DataFrame, columns: Iterable[str] | None = None) -> list[d
     ``to_dict`` boxes every cell on its own (most of a plan's time at a million rows)."""
     names = list(frame.columns if columns is None else columns)
     if len(set(names)) != len(names):
-        raise ValueError(f"records: duplicate columns {sorted(n for n in set(names) if names.count(n) > 1)}")
+        raise ValueError(
+            f"records: duplicate columns {sorted(n for n in set(names) if names.count(n) > 1)}"
+        )
     values = [plain_values(frame[name]) for name in names]
-    return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)] if names else [{} for _ in range(len(frame))]
+    return (
+        [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
+        if names
+        else [{} for _ in range(len(frame))]
+    )
 
 
 def plain_values(column: pd.Series) -> list:
@@ -63,7 +69,11 @@ def json_records(frame: pd.DataFrame, columns: Iterable[str]) -> list[dict]:
     """``records(frame, columns)`` JSON-ready (``json_values`` of every column)."""
     names = list(columns)
     values = [json_values(frame[name]) for name in names]
-    return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)] if names else [{} for _ in range(len(frame))]
+    return (
+        [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
+        if names
+        else [{} for _ in range(len(frame))]
+    )
 
 
 def json_value(value):
@@ -129,7 +139,9 @@ def isna(values: pd.Series) -> pd.Series:
 
 def is_true(values: pd.Series) -> pd.Series:
     """Boolean mask of values that are True (JSON true or the text "true")."""
-    return values.map(lambda v: v is True or (isinstance(v, str) and v.lower() == "true")).astype(bool)
+    return values.map(lambda v: v is True or (isinstance(v, str) and v.lower() == "true")).astype(
+        bool
+    )
 
 
 def as_text(values: pd.Series) -> pd.Series:
@@ -148,6 +160,7 @@ def text_numbers(frame: pd.DataFrame, columns) -> pd.DataFrame:
 
 def clean_text(values: pd.Series) -> pd.Series:
     """Strip text; empty text and None become missing (pd.NA). Non-text values pass through."""
+
     def one(value):
         if missing(value):
             return pd.NA
@@ -161,7 +174,9 @@ def clean_text(values: pd.Series) -> pd.Series:
 
 def to_decimal(values: pd.Series) -> pd.Series:
     """Money as Decimal (from JSON numbers or strings), missing stays missing."""
-    return values.map(lambda v: pd.NA if missing(v) or v == "" else Decimal(str(v))).astype("object")
+    return values.map(lambda v: pd.NA if missing(v) or v == "" else Decimal(str(v))).astype(
+        "object"
+    )
 
 
 def records_frame(records: Iterable[dict], columns: Iterable[str] = ()) -> pd.DataFrame:
@@ -172,7 +187,9 @@ def records_frame(records: Iterable[dict], columns: Iterable[str] = ()) -> pd.Da
         if column not in frame.columns:
             frame[column] = pd.NA
     for column in frame.columns:
-        if pd.api.types.is_object_dtype(frame[column]) or pd.api.types.is_string_dtype(frame[column]):
+        if pd.api.types.is_object_dtype(frame[column]) or pd.api.types.is_string_dtype(
+            frame[column]
+        ):
             frame[column] = clean_text(frame[column])
     return frame
 
@@ -180,12 +197,19 @@ def records_frame(records: Iterable[dict], columns: Iterable[str] = ()) -> pd.Da
 def add_address_columns(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
     """Derive ``{prefix}.Street`` (lines joined by newlines) and ``{prefix}.Block`` (the whole
     address as the read-only Address Block fields show it) from a QuickBooks address."""
+
     def col(name: str) -> pd.Series:
         key = f"{prefix}.{name}"
-        return frame[key] if key in frame.columns else pd.Series(pd.NA, index=frame.index, dtype="object")
+        return (
+            frame[key]
+            if key in frame.columns
+            else pd.Series(pd.NA, index=frame.index, dtype="object")
+        )
 
     lines = [col(line) for line in ADDRESS_LINES]
-    city, state, postal, country = (col(n) for n in ("City", "CountrySubDivisionCode", "PostalCode", "Country"))
+    city, state, postal, country = (
+        col(n) for n in ("City", "CountrySubDivisionCode", "PostalCode", "Country")
+    )
 
     def join(parts, sep):
         kept = [str(p) for p in parts if not missing(p) and str(p) != ""]

@@ -24,14 +24,24 @@ URIs much above 16 KB are refused (HTTP 414) by Salesforce's front ends and by m
 
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")
 # Backslash first, so the backslashes the other escapes add are not doubled.
-_ESCAPES = (("\\", "\\\\"), ("'", "\\'"), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"),
-            ("\b", "\\b"), ("\f", "\\f"))
+_ESCAPES = (
+    ("\\", "\\\\"),
+    ("'", "\\'"),
+    ("\n", "\\n"),
+    ("\r", "\\r"),
+    ("\t", "\\t"),
+    ("\b", "\\b"),
+    ("\f", "\\f"),
+)
 
 
 def blank(value: object) -> bool:
     """None, NaN, pd.NA or NaT: a value no query should ask for (without importing pandas)."""
-    return value is None or (isinstance(value, float) and value != value) or type(value).__name__ in (
-        "NAType", "NaTType")
+    return (
+        value is None
+        or (isinstance(value, float) and value != value)
+        or type(value).__name__ in ("NAType", "NaTType")
+    )
 
 
 def field(name: str) -> str:
@@ -121,7 +131,9 @@ def in_list(name: str, values: Iterable[object]) -> str:
     return f"{field(name)} IN ({', '.join(items)})"
 
 
-def in_select(name: str, sobject: str, selected: str, where: Sequence[str] | str | None = None) -> str:
+def in_select(
+    name: str, sobject: str, selected: str, where: Sequence[str] | str | None = None
+) -> str:
     """A semi-join: ``name IN (SELECT selected FROM sobject [WHERE ...])`` (``selected`` an Id or
     reference field), e.g. the Accounts that have a won Opportunity."""
     inner = select(sobject, [selected], where)

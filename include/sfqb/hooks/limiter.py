@@ -100,7 +100,9 @@ class SharedLog:
             try:
                 stored = json.loads(text) if text.strip() else {}
             except ValueError:
-                log.warning("QuickBooks rate limiter: %s is not readable, starting it afresh", self.path)
+                log.warning(
+                    "QuickBooks rate limiter: %s is not readable, starting it afresh", self.path
+                )
                 stored = {}
             for key, window in windows.items():
                 events = stored.get(key) if isinstance(stored, dict) else None
@@ -137,7 +139,9 @@ class RateLimiter:
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.windows = {key: SlidingWindow(limit, period) for key, (limit, period) in limits.items()}
+        self.windows = {
+            key: SlidingWindow(limit, period) for key, (limit, period) in limits.items()
+        }
         self.concurrency = concurrency
         self.shared = shared
         self._semaphore = threading.BoundedSemaphore(concurrency)
@@ -157,11 +161,16 @@ class RateLimiter:
         cost = {k: n for k, n in cost.items() if k in self.windows}
         waited = 0.0
         while True:
-            with self._lock, (self.shared.locked(self.windows) if self.shared
-                              else nullcontext(lambda: None)) as save:
+            with (
+                self._lock,
+                (
+                    self.shared.locked(self.windows) if self.shared else nullcontext(lambda: None)
+                ) as save,
+            ):
                 now = self._clock()
-                wait = max((self.windows[k].wait_time(now, n) for k, n in cost.items()),
-                           default=0.0)
+                wait = max(
+                    (self.windows[k].wait_time(now, n) for k, n in cost.items()), default=0.0
+                )
                 if wait <= 0:
                     for k, n in cost.items():
                         self.windows[k].record(now, n)

@@ -45,8 +45,10 @@ def ordered(fn: Callable[[T], R], items: Iterable[T], workers: int, *, connect=(
             yield fn(item)
         return
     with ThreadPoolExecutor(workers, thread_name_prefix="sfqb-call") as pool:
-        futures = [on_second_thread(pool, fn, item, connect=connect if i == 0 else ())
-                   for i, item in enumerate(items)]
+        futures = [
+            on_second_thread(pool, fn, item, connect=connect if i == 0 else ())
+            for i, item in enumerate(items)
+        ]
         try:
             for future in futures:
                 yield future.result()

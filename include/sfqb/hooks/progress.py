@@ -21,8 +21,16 @@ class Progress:
         every: the least number of seconds between two progress lines.
     """
 
-    def __init__(self, what: str, *, batches: int, records: int, every: float = 15.0,
-                 clock: Callable[[], float] = time.monotonic, logger: logging.Logger = log) -> None:
+    def __init__(
+        self,
+        what: str,
+        *,
+        batches: int,
+        records: int,
+        every: float = 15.0,
+        clock: Callable[[], float] = time.monotonic,
+        logger: logging.Logger = log,
+    ) -> None:
         self.what, self.batches, self.records, self.every = what, batches, records, every
         self.clock, self.logger = clock, logger
         self.started = clock()
@@ -43,5 +51,13 @@ class Progress:
         self.last_logged = now
         elapsed = now - self.started
         rate = f"{self.done / elapsed:.0f} records/s" if elapsed > 0 else "-"
-        self.logger.info("%s: batch %d of %d, %d of %d records, %s, %.0f s", self.what, self.batch,
-                         self.batches, self.done, self.records, rate, elapsed)
+        self.logger.info(
+            "%s: batch %d of %d, %d of %d records, %s, %.0f s",
+            self.what,
+            self.batch,
+            self.batches,
+            self.done,
+            self.records,
+            rate,
+            elapsed,
+        )

@@ -89,13 +89,26 @@ HARD_EXPIRY_HEADER = {"x-include-refresh-token-hard-expires-in": "true"}
 """Asks the token endpoint for ``x_refresh_token_hard_expires_in`` (the 5-year cap)."""
 REQUEST_ID_NAMESPACE = uuid.UUID("6f1c3a52-7b0e-5d8e-9a51-3c2f0e7d4b10")
 
-NAME_LISTS = frozenset({"Customer", "Item", "Class", "Term", "Vendor", "Employee", "Account",
-                        "PaymentMethod", "Department", "TaxCode"})
+NAME_LISTS = frozenset(
+    {
+        "Customer",
+        "Item",
+        "Class",
+        "Term",
+        "Vendor",
+        "Employee",
+        "Account",
+        "PaymentMethod",
+        "Department",
+        "TaxCode",
+    }
+)
 """Entities with an ``Active`` flag: queries return only active ones unless asked."""
 VOID_BY_OPERATION = frozenset({"Invoice"})
 """Voided with ``?operation=void``; SalesReceipt and Payment use ``operation=update&include=void``."""
 
 Operation = Literal["create", "update", "delete", "void"]
+
 
 class ServerClock:
     """Intuit's clock, as QuickBooks' answers show it: every response envelope carries the
@@ -103,7 +116,9 @@ class ServerClock:
     the largest offset seen, a lower bound of Intuit's time (an answer is stamped before it
     arrives), so a time from it never runs ahead of a QuickBooks edit that follows it."""
 
-    def __init__(self, worker_now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
+    def __init__(
+        self, worker_now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+    ) -> None:
         self._worker_now = worker_now
         self._offset: dt.timedelta | None = None
         self.seen: list[dt.datetime] = []
@@ -192,6 +207,7 @@ class BatchResult:
 
 # -- errors ------------------------------------------------------------------------------------
 
+
 def _int_code(value: object) -> int | None:
     try:
         return int(value)  # type: ignore[arg-type]
@@ -199,16 +215,23 @@ def _int_code(value: object) -> int | None:
         return None
 
 
-def map_fault(code: object, message: str = "", detail: str = "", *, status: int | None = None,
-              retry_after: float | None = None) -> SyncServiceError:
+def map_fault(
+    code: object,
+    message: str = "",
+    detail: str = "",
+    *,
+    status: int | None = None,
+    retry_after: float | None = None,
+) -> SyncServiceError:
     """A QBO fault (code, Message, Detail; the HTTP status when known) -> the taxonomy."""
     n = _int_code(code)
     text = message or "QuickBooks error"
     if status == 401 or n in (401, 3200) or (n is not None and 0 < n < 500 and n != 429):
         return AuthError(f"QuickBooks refused the credentials: {text}", code=n, detail="")
     if n in (3001, 429) or status == 429 or "ThrottleExceeded" in f"{message} {detail}":
-        return ThrottledError(f"QuickBooks throttled the request: {text}", code=3001,
-                              retry_after=retry_after)
+        return ThrottledError(
+            f"QuickBooks throttled the request: {text}", code=3001, retry_after=retry_after
+        )
     if n == 3100 or status == 403:
         return AuthError(f"QuickBooks refused access: {text}", code=n, detail=detail)
     if n == 5010:
@@ -218,8 +241,9 @@ def map_fault(code: object, message: str = "", detail: str = "", *, status: int 
     if n == 610:
         return NotFoundError(text, code=n, detail=detail)
     if (n is not None and n >= 10000) or (status is not None and status >= 500):
-        return TransientError(f"QuickBooks server error: {_short(text)}", code=n,
-                              detail=_short(detail))
+        return TransientError(
+            f"QuickBooks server error: {_short(text)}", code=n, detail=_short(detail)
+        )
     return ValidationError(text, code=n, detail=detail)
 
 
@@ -227,8 +251,9 @@ def _short(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def map_error(exc: Exception, *, status: int | None = None,
-              retry_after: float | None = None) -> SyncServiceError:
+def map_error(
+    exc: Exception, *, status: int | None = None, retry_after: float | None = None
+) -> SyncServiceError:
     """A python-quickbooks or requests exception -> the taxonomy (api-spec 2.3, 4.2).
 
     python-quickbooks raises ``QuickbooksException(..., 10000)`` for a non-JSON body (the XML
@@ -240,8 +265,13 @@ def map_error(exc: Exception, *, status: int | None = None,
         # The body of a 401 is not worth showing (and is never a secret, but keep logs short).
         return AuthError("QuickBooks refused the access token (HTTP 401)", code=401)
     if isinstance(exc, QuickbooksException):
-        return map_fault(exc.error_code, str(exc.message), str(exc.detail or ""),
-                         status=status, retry_after=retry_after)
+        return map_fault(
+            exc.error_code,
+            str(exc.message),
+            str(exc.detail or ""),
+            status=status,
+            retry_after=retry_after,
+        )
     if isinstance(exc, (requests.ConnectionError, requests.Timeout)):
         return TransientError(f"QuickBooks connection failed: {type(exc).__name__}")
     if isinstance(exc, requests.RequestException):
@@ -260,6 +290,7 @@ def _retry_after(response: requests.Response | None) -> float | None:
 
 
 # -- JSON --------------------------------------------------------------------------------------
+
 
 def _json_default(value: object) -> object:
     """Money is Decimal in our code; JSON has only numbers. A float whose shortest repr is the
@@ -280,6 +311,7 @@ def dumps(payload: object) -> str:
 
 # -- the client ----------------------------------------------------------------------------------
 
+
 class _Client(QuickBooks):
     """python-quickbooks with a timeout on every request (a hung server must not hang a task)
     and the last response kept per thread (its status and Retry-After decide retries)."""
@@ -289,10 +321,13 @@ class _Client(QuickBooks):
     def process_request(self, request_type, url, headers="", params="", data=""):
         self._last.response = None
         response = self.session.request(
-            request_type, url,
+            request_type,
+            url,
             headers={**headers, "Authorization": "Bearer " + self.session.access_token},
-            params=params, data=data.encode("utf-8") if isinstance(data, str) else data,
-            timeout=self.timeout)
+            params=params,
+            data=data.encode("utf-8") if isinstance(data, str) else data,
+            timeout=self.timeout,
+        )
         self._last.response = response
         return response
 
@@ -355,8 +390,14 @@ class QuickBooksHook(BaseHook):
             "hidden_fields": ["schema", "port", "host"],
             "relabeling": {"login": "Client ID", "password": "Client Secret"},
             "placeholders": {
-                "extra": json.dumps({"realm_id": "9130...", "refresh_token": "AB11...",
-                                     "environment": "production", "minor_version": 75}),
+                "extra": json.dumps(
+                    {
+                        "realm_id": "9130...",
+                        "refresh_token": "AB11...",
+                        "environment": "production",
+                        "minor_version": 75,
+                    }
+                ),
             },
         }
 
@@ -393,12 +434,20 @@ class QuickBooksHook(BaseHook):
     def settings(self) -> dict[str, Any]:
         conn = self.get_connection(self.quickbooks_conn_id)
         # Form fields may be stored with the old "extra__quickbooks__" prefix: accept both.
-        extra = {key.removeprefix("extra__quickbooks__"): value
-                 for key, value in conn.extra_dejson.items() if value not in (None, "")}
-        missing = [name for name, value in (("login (client id)", conn.login),
-                                            ("password (client secret)", conn.password),
-                                            ("extra.realm_id", extra.get("realm_id")))
-                   if not value]
+        extra = {
+            key.removeprefix("extra__quickbooks__"): value
+            for key, value in conn.extra_dejson.items()
+            if value not in (None, "")
+        }
+        missing = [
+            name
+            for name, value in (
+                ("login (client id)", conn.login),
+                ("password (client secret)", conn.password),
+                ("extra.realm_id", extra.get("realm_id")),
+            )
+            if not value
+        ]
         if missing:
             raise AuthError(f"connection {self.quickbooks_conn_id!r} lacks {', '.join(missing)}")
         _mask(conn.password)
@@ -447,23 +496,34 @@ class QuickBooksHook(BaseHook):
 
         s = self.settings
         try:
-            return _AuthClient(s["client_id"], s["client_secret"], s["redirect_uri"],
-                               environment=s["environment"])
+            return _AuthClient(
+                s["client_id"], s["client_secret"], s["redirect_uri"], environment=s["environment"]
+            )
         except requests.RequestException as exc:
-            raise TransientError(f"QuickBooks discovery document unreachable: "
-                                 f"{type(exc).__name__}") from exc
+            raise TransientError(
+                f"QuickBooks discovery document unreachable: {type(exc).__name__}"
+            ) from exc
 
     @cached_property
     def tokens(self) -> TokenManager:
         s = self.settings
         conn_id = self.quickbooks_conn_id
         store = self._token_store or AirflowVariableTokenStore(
-            conn_id, seal_with=s["refresh_token"] or s["client_secret"])
-        journal = EncryptedFileTokenStore.for_connection(conn_id, s["realm_id"], s["client_secret"],
-                                                         directory=self._token_dir)
-        return TokenManager(store, s["refresh_token"], self._refresh, journal=journal,
-                            lock=FileLock(conn_id, s["realm_id"], directory=self._token_dir),
-                            sleep=self._sleep, on_tokens=_mask, name=f"quickbooks ({conn_id})")
+            conn_id, seal_with=s["refresh_token"] or s["client_secret"]
+        )
+        journal = EncryptedFileTokenStore.for_connection(
+            conn_id, s["realm_id"], s["client_secret"], directory=self._token_dir
+        )
+        return TokenManager(
+            store,
+            s["refresh_token"],
+            self._refresh,
+            journal=journal,
+            lock=FileLock(conn_id, s["realm_id"], directory=self._token_dir),
+            sleep=self._sleep,
+            on_tokens=_mask,
+            name=f"quickbooks ({conn_id})",
+        )
 
     def refresh_token_warning(self) -> str | None:
         """The warning to show while the stored refresh token lapses within 30 days (Intuit's
@@ -490,17 +550,25 @@ class QuickBooksHook(BaseHook):
             if exc.status_code == 400 and error == "invalid_grant":
                 raise InvalidGrant(error) from None
             if exc.status_code == 429 or exc.status_code >= 500:
-                raise TransientError(f"QuickBooks token endpoint: HTTP {exc.status_code}",
-                                     code=exc.status_code) from None
-            raise AuthError(f"QuickBooks token endpoint refused the refresh: HTTP "
-                            f"{exc.status_code} {error}".rstrip(), code=error or exc.status_code,
-                            ) from None
+                raise TransientError(
+                    f"QuickBooks token endpoint: HTTP {exc.status_code}", code=exc.status_code
+                ) from None
+            raise AuthError(
+                f"QuickBooks token endpoint refused the refresh: HTTP "
+                f"{exc.status_code} {error}".rstrip(),
+                code=error or exc.status_code,
+            ) from None
         except requests.RequestException as exc:
-            raise TransientError(f"QuickBooks token endpoint unreachable: "
-                                 f"{type(exc).__name__}") from None
-        return Tokens(client.access_token, client.refresh_token, float(client.expires_in or 3600),
-                      refresh_expires_in=client.x_refresh_token_expires_in,
-                      refresh_hard_expires_in=client.x_refresh_token_hard_expires_in)
+            raise TransientError(
+                f"QuickBooks token endpoint unreachable: {type(exc).__name__}"
+            ) from None
+        return Tokens(
+            client.access_token,
+            client.refresh_token,
+            float(client.expires_in or 3600),
+            refresh_expires_in=client.x_refresh_token_expires_in,
+            refresh_hard_expires_in=client.x_refresh_token_hard_expires_in,
+        )
 
     def client(self) -> _Client:
         """A python-quickbooks client holding a usable access token (a new one after each
@@ -517,8 +585,12 @@ class QuickBooksHook(BaseHook):
         s = self.settings
         auth = self.auth_client
         auth.access_token = access_token  # set: the constructor then does not refresh
-        qb = _Client(auth_client=auth, company_id=s["realm_id"], minorversion=s["minor_version"],
-                     use_decimal=True)
+        qb = _Client(
+            auth_client=auth,
+            company_id=s["realm_id"],
+            minorversion=s["minor_version"],
+            use_decimal=True,
+        )
         qb.timeout = self.timeout
         if s["base_url"]:
             qb.api_url_v3 = qb.sandbox_api_url_v3 = s["base_url"].rstrip("/")
@@ -548,16 +620,25 @@ class QuickBooksHook(BaseHook):
             try:
                 self.tokens.flush(force=True)
             except Exception as exc:  # noqa: BLE001 - closing must not fail; it is logged
-                log.warning("QuickBooks: the rotated token could not be saved on close (%s)",
-                            type(exc).__name__)
+                log.warning(
+                    "QuickBooks: the rotated token could not be saved on close (%s)",
+                    type(exc).__name__,
+                )
         if self._qb is not None and self._qb.session is not None:
             self._qb.session.close()
         if "auth_client" in self.__dict__:
             self.auth_client.close()
 
     # -- calling -----------------------------------------------------------------------------
-    def _call(self, endpoint: str, fn: Callable[[_Client], T], *, limit_key: str | None = None,
-              units: int = 1, write: bool = False) -> T:
+    def _call(
+        self,
+        endpoint: str,
+        fn: Callable[[_Client], T],
+        *,
+        limit_key: str | None = None,
+        units: int = 1,
+        write: bool = False,
+    ) -> T:
         """One API call with limiter, counters, refresh-on-401 and retries; ``before_call`` runs
         before each attempt (``write``: the call changes data)."""
 
@@ -580,8 +661,9 @@ class QuickBooksHook(BaseHook):
                     return result
                 except AuthorizationException as exc:
                     if exc.error_code == 401 and not rotated:
-                        log.info("QuickBooks answered 401 to %s: refreshing the access token",
-                                 endpoint)
+                        log.info(
+                            "QuickBooks answered 401 to %s: refreshing the access token", endpoint
+                        )
                         before = self.tokens.refreshes
                         self.tokens.refresh(failed_access_token=token)
                         rotated = self.tokens.refreshes > before or adopted
@@ -591,8 +673,9 @@ class QuickBooksHook(BaseHook):
                 except (QuickbooksException, requests.RequestException) as exc:
                     raise self._mapped(exc, qb) from None
 
-        return call_with_retries(attempt, policy=self.retry_policy, what=f"QuickBooks {endpoint}",
-                                 sleep=self._sleep)
+        return call_with_retries(
+            attempt, policy=self.retry_policy, what=f"QuickBooks {endpoint}", sleep=self._sleep
+        )
 
     @staticmethod
     def _mapped(exc: Exception, qb: _Client) -> SyncServiceError:
@@ -609,20 +692,33 @@ class QuickBooksHook(BaseHook):
         result = self._call("query", lambda qb: qb.query(select))
         return result.get("QueryResponse") or {}
 
-    def query_all(self, entity: str, where: Sequence[str] = (), *, include_inactive: bool = False,
-                  page_size: int = q.MAX_RESULTS, order_by: str = q.DEFAULT_ORDER,
-                  start_position: int = 1) -> Iterator[dict]:
+    def query_all(
+        self,
+        entity: str,
+        where: Sequence[str] = (),
+        *,
+        include_inactive: bool = False,
+        page_size: int = q.MAX_RESULTS,
+        order_by: str = q.DEFAULT_ORDER,
+        start_position: int = 1,
+    ) -> Iterator[dict]:
         """Every record matching ``where`` (condition strings from ``qbo_queries``), paging
         with STARTPOSITION/MAXRESULTS (from ``start_position``, 1-based) until a short page. ``include_inactive`` adds
         ``Active IN (true, false)`` for name-list entities (transactions have no Active flag:
         they always come back). After a full first page, a ``COUNT`` beside the second page and
         the pages after it ``parallel_reads`` at a time; the pages come back in order."""
-        conditions = list(where) + ([q.active_any()] if include_inactive
-                                    and entity in NAME_LISTS else [])
+        conditions = list(where) + (
+            [q.active_any()] if include_inactive and entity in NAME_LISTS else []
+        )
 
         def page(position: int) -> list[dict]:
-            text = q.select(entity, conditions, order_by=order_by, start_position=position,
-                            max_results=page_size)
+            text = q.select(
+                entity,
+                conditions,
+                order_by=order_by,
+                start_position=position,
+                max_results=page_size,
+            )
             return self.query(text).get(entity, [])
 
         rows = page(start_position)
@@ -632,9 +728,12 @@ class QuickBooksHook(BaseHook):
             # A full first page: a COUNT, sent beside the second page, tells how many pages
             # are left after that one, and they are read parallel_reads at a time (each page
             # is a round trip of its own).
-            counted, rows = ordered(lambda read: read(), [
-                lambda: self.query(q.count(entity, conditions)), lambda: page(position)], 2,
-                connect=(self,))
+            counted, rows = ordered(
+                lambda read: read(),
+                [lambda: self.query(q.count(entity, conditions)), lambda: page(position)],
+                2,
+                connect=(self,),
+            )
             yield from rows
             position += len(rows)
             if len(rows) == page_size:
@@ -649,31 +748,54 @@ class QuickBooksHook(BaseHook):
             yield from rows
             position += len(rows)
 
-    def query_in(self, entity: str, prop: str, values: Iterable[object], where: Sequence[str] = (), *,
-                 include_inactive: bool = False) -> Iterator[dict]:
+    def query_in(
+        self,
+        entity: str,
+        prop: str,
+        values: Iterable[object],
+        where: Sequence[str] = (),
+        *,
+        include_inactive: bool = False,
+    ) -> Iterator[dict]:
         """Records whose ``prop`` is one of ``values`` (each value asked once), ``IN`` lists of
         ``IN_CHUNK`` values per query, paged, ``parallel_reads`` queries at a time."""
         wanted = sorted({str(v) for v in values if not soql.blank(v)})
 
         def chunk(start: int) -> list[dict]:
-            condition = q.in_(prop, wanted[start:start + IN_CHUNK])
-            return list(self.query_all(entity, [*where, condition], include_inactive=include_inactive))
+            condition = q.in_(prop, wanted[start : start + IN_CHUNK])
+            return list(
+                self.query_all(entity, [*where, condition], include_inactive=include_inactive)
+            )
 
-        for rows in ordered(chunk, range(0, len(wanted), IN_CHUNK), self.parallel_reads,
-                            connect=(self,)):
+        for rows in ordered(
+            chunk, range(0, len(wanted), IN_CHUNK), self.parallel_reads, connect=(self,)
+        ):
             yield from rows
 
-    def query_window(self, entity: str, start: dt.datetime | None, end: dt.datetime | None, *,
-                     include_inactive: bool = False, where: Sequence[str] = (),
-                     page_size: int = q.MAX_RESULTS) -> Iterator[dict]:
+    def query_window(
+        self,
+        entity: str,
+        start: dt.datetime | None,
+        end: dt.datetime | None,
+        *,
+        include_inactive: bool = False,
+        where: Sequence[str] = (),
+        page_size: int = q.MAX_RESULTS,
+    ) -> Iterator[dict]:
         """Records last updated in ``[start, end)``, oldest first."""
-        return self.query_all(entity, [*q.window_conditions(start, end), *where],
-                              include_inactive=include_inactive, page_size=page_size)
+        return self.query_all(
+            entity,
+            [*q.window_conditions(start, end), *where],
+            include_inactive=include_inactive,
+            page_size=page_size,
+        )
 
-    def count(self, entity: str, where: Sequence[str] = (), *, include_inactive: bool = False
-              ) -> int:
-        conditions = list(where) + ([q.active_any()] if include_inactive
-                                    and entity in NAME_LISTS else [])
+    def count(
+        self, entity: str, where: Sequence[str] = (), *, include_inactive: bool = False
+    ) -> int:
+        conditions = list(where) + (
+            [q.active_any()] if include_inactive and entity in NAME_LISTS else []
+        )
         return int(self.query(q.count(entity, conditions)).get("totalCount", 0))
 
     def read(self, entity: str, id_: str) -> dict:
@@ -685,12 +807,12 @@ class QuickBooksHook(BaseHook):
         return self.read("CompanyInfo", self.realm_id)
 
     def preferences(self) -> dict:
-        result = self._call("read.Preferences",
-                            lambda qb: qb.get(self._url(qb, "preferences")))
+        result = self._call("read.Preferences", lambda qb: qb.get(self._url(qb, "preferences")))
         return result["Preferences"]
 
-    def changes(self, entities: Sequence[str], since: dt.datetime, *,
-                now: dt.datetime | None = None) -> dict[str, list[dict]]:
+    def changes(
+        self, entities: Sequence[str], since: dt.datetime, *, now: dt.datetime | None = None
+    ) -> dict[str, list[dict]]:
         """Changed records per entity since ``since`` through Change Data Capture, deleted ones
         included (``{"status": "Deleted", "Id": ...}``).
 
@@ -703,14 +825,18 @@ class QuickBooksHook(BaseHook):
         now = now or self.clock.now()
         out: dict[str, list[dict]] = {entity: [] for entity in entities}
         if now - since >= CDC_MAX_AGE - dt.timedelta(minutes=5):
-            log.warning("QuickBooks CDC looks back at most 30 days; reading %s changed since %s "
-                        "by window query (deletions in that span cannot be seen)",
-                        ", ".join(entities), since.isoformat())
+            log.warning(
+                "QuickBooks CDC looks back at most 30 days; reading %s changed since %s "
+                "by window query (deletions in that span cannot be seen)",
+                ", ".join(entities),
+                since.isoformat(),
+            )
             capped = list(entities)
         else:
             changed_since = q.format_datetime(since)
-            result = self._call("cdc", lambda qb: qb.change_data_capture(",".join(entities),
-                                                                           changed_since))
+            result = self._call(
+                "cdc", lambda qb: qb.change_data_capture(",".join(entities), changed_since)
+            )
             for block in result.get("CDCResponse") or []:
                 for response in block.get("QueryResponse") or []:
                     for entity in entities:
@@ -719,13 +845,17 @@ class QuickBooksHook(BaseHook):
             # invoice changes can hide every payment change, so all of them count as capped.
             capped = list(entities) if sum(len(v) for v in out.values()) >= CDC_CAP else []
             if capped:
-                log.warning("QuickBooks CDC returned its cap of %d changes (%s); reading the live "
-                            "records by window query (deletions beyond the cap may be missed)",
-                            CDC_CAP, ", ".join(entities))
+                log.warning(
+                    "QuickBooks CDC returned its cap of %d changes (%s); reading the live "
+                    "records by window query (deletions beyond the cap may be missed)",
+                    CDC_CAP,
+                    ", ".join(entities),
+                )
         for entity in capped:
             deleted = [r for r in out[entity] if r.get("status") == "Deleted"]
-            live = list(self.query_window(entity, since, None,
-                                          include_inactive=entity in NAME_LISTS))
+            live = list(
+                self.query_window(entity, since, None, include_inactive=entity in NAME_LISTS)
+            )
             seen = {r.get("Id") for r in live}
             out[entity] = live + [r for r in deleted if r.get("Id") not in seen]
         return out
@@ -737,12 +867,23 @@ class QuickBooksHook(BaseHook):
         if payload.get("Id"):
             raise ValueError("create() payload must not carry an Id")
         body = dumps(payload)
-        result = self._call(f"create.{entity}", lambda qb: qb.make_request(
-            "POST", self._url(qb, entity.lower()), body, request_id=request_id), write=True)
+        result = self._call(
+            f"create.{entity}",
+            lambda qb: qb.make_request(
+                "POST", self._url(qb, entity.lower()), body, request_id=request_id
+            ),
+            write=True,
+        )
         return result[entity]
 
-    def update(self, entity: str, payload: dict, *, allow_stale_retry: bool = False,
-               request_id: str | None = None) -> dict:
+    def update(
+        self,
+        entity: str,
+        payload: dict,
+        *,
+        allow_stale_retry: bool = False,
+        request_id: str | None = None,
+    ) -> dict:
         """Update one record; ``payload`` carries ``Id`` and ``SyncToken`` and is sparse unless
         it says ``"sparse": false``. On a stale SyncToken (5010) with ``allow_stale_retry``, the
         record is read again and the caller's fields are applied onto the fresh SyncToken once."""
@@ -755,48 +896,92 @@ class QuickBooksHook(BaseHook):
             if not allow_stale_retry:
                 raise
             fresh = self.read(entity, str(payload["Id"]))
-            log.info("QuickBooks %s %s was stale (SyncToken %s, now %s): applying the update "
-                     "once more", entity, payload["Id"], payload["SyncToken"], fresh["SyncToken"])
+            log.info(
+                "QuickBooks %s %s was stale (SyncToken %s, now %s): applying the update once more",
+                entity,
+                payload["Id"],
+                payload["SyncToken"],
+                fresh["SyncToken"],
+            )
             base = {} if payload["sparse"] else fresh
             retry = {**base, **payload, "SyncToken": fresh["SyncToken"]}
-            return self._post(f"update.{entity}", entity, retry,
-                              request_id=request_id and request_id_for(request_id, "stale-retry"))
+            return self._post(
+                f"update.{entity}",
+                entity,
+                retry,
+                request_id=request_id and request_id_for(request_id, "stale-retry"),
+            )
 
-    def _post(self, endpoint: str, entity: str, payload: dict, *, params: dict | None = None,
-              request_id: str | None = None) -> dict:
+    def _post(
+        self,
+        endpoint: str,
+        entity: str,
+        payload: dict,
+        *,
+        params: dict | None = None,
+        request_id: str | None = None,
+    ) -> dict:
         body = dumps(payload)
-        result = self._call(endpoint, lambda qb: qb.make_request(
-            "POST", self._url(qb, entity.lower()), body, params=dict(params or {}),
-            request_id=request_id), write=True)
+        result = self._call(
+            endpoint,
+            lambda qb: qb.make_request(
+                "POST",
+                self._url(qb, entity.lower()),
+                body,
+                params=dict(params or {}),
+                request_id=request_id,
+            ),
+            write=True,
+        )
         return result[entity]
 
-    def delete(self, entity: str, id_: str, sync_token: str, *, request_id: str | None = None
-               ) -> dict:
+    def delete(
+        self, entity: str, id_: str, sync_token: str, *, request_id: str | None = None
+    ) -> dict:
         """Delete a transaction (name-list records cannot be deleted: ``deactivate`` them)."""
         if entity in NAME_LISTS:
             raise ValueError(f"{entity} cannot be deleted in QuickBooks; use deactivate()")
-        return self._post(f"delete.{entity}", entity, {"Id": id_, "SyncToken": sync_token},
-                          params={"operation": "delete"}, request_id=request_id)
+        return self._post(
+            f"delete.{entity}",
+            entity,
+            {"Id": id_, "SyncToken": sync_token},
+            params={"operation": "delete"},
+            request_id=request_id,
+        )
 
     def deactivate(self, entity: str, id_: str, sync_token: str) -> dict:
         """Make a name-list record inactive (QBO's "delete" for customers, items, ...)."""
         return self.update(entity, {"Id": id_, "SyncToken": sync_token, "Active": False})
 
-    def void(self, entity: str, id_: str, sync_token: str, *, request_id: str | None = None
-             ) -> dict:
+    def void(
+        self, entity: str, id_: str, sync_token: str, *, request_id: str | None = None
+    ) -> dict:
         """Void a transaction (api-spec 4.2: Invoice by ``operation=void``, SalesReceipt and
         Payment by a sparse ``operation=update&include=void``)."""
         if entity in VOID_BY_OPERATION:
-            return self._post(f"void.{entity}", entity, {"Id": id_, "SyncToken": sync_token},
-                              params={"operation": "void"}, request_id=request_id)
-        return self._post(f"void.{entity}", entity,
-                          {"Id": id_, "SyncToken": sync_token, "sparse": True},
-                          params={"operation": "update", "include": "void"},
-                          request_id=request_id)
+            return self._post(
+                f"void.{entity}",
+                entity,
+                {"Id": id_, "SyncToken": sync_token},
+                params={"operation": "void"},
+                request_id=request_id,
+            )
+        return self._post(
+            f"void.{entity}",
+            entity,
+            {"Id": id_, "SyncToken": sync_token, "sparse": True},
+            params={"operation": "update", "include": "void"},
+            request_id=request_id,
+        )
 
     # -- batch -------------------------------------------------------------------------------
-    def batch(self, operations: Sequence[BatchOp], *, request_id: str | None = None,
-              batch_size: int = BATCH_SIZE) -> list[BatchResult]:
+    def batch(
+        self,
+        operations: Sequence[BatchOp],
+        *,
+        request_id: str | None = None,
+        batch_size: int = BATCH_SIZE,
+    ) -> list[BatchResult]:
         """Apply writes 30 per ``/batch`` call (every 17th call 20, so that the calls fill the
         limiter's 500 units a minute: ``chunk_sizes``); one ``BatchResult`` per op, in input order.
 
@@ -821,26 +1006,37 @@ class QuickBooksHook(BaseHook):
         for round_ in range(1, self.retry_policy.max_attempts + 1):
             retry: list[BatchOp] = []
             sizes = chunk_sizes(len(pending), batch_size, self._window_units())
-            progress = Progress("QuickBooks batch" + (f" (round {round_})" if round_ > 1 else ""),
-                                batches=len(sizes), records=len(pending))
+            progress = Progress(
+                "QuickBooks batch" + (f" (round {round_})" if round_ > 1 else ""),
+                batches=len(sizes),
+                records=len(pending),
+            )
             start = 0
             for size in sizes:
-                chunk = pending[start:start + size]
+                chunk = pending[start : start + size]
                 chunk_id = request_id_for(base_id, round_, *(op.key for op in chunk))
                 try:
                     chunk_results = self._batch_call(chunk, chunk_id)
                 except (StaleObjectError, DuplicateNameError) as exc:
                     # A record's refusal for the whole call (QBO answers these per item; a
                     # proxy or a one-item batch may not): its records fail, the load goes on.
-                    log.warning("QuickBooks batch: the call was refused for a record's reason "
-                                "(%s); its %d records fail and are retried next run", exc,
-                                len(chunk))
+                    log.warning(
+                        "QuickBooks batch: the call was refused for a record's reason "
+                        "(%s); its %d records fail and are retried next run",
+                        exc,
+                        len(chunk),
+                    )
                     chunk_results = [BatchResult(op.key, False, error=exc) for op in chunk]
                 except RETRYABLE as exc:
                     # Retries ran out: the service is down or saturated. Stop and raise (the
                     # run fails, watermarks stay); what earlier calls did rides on the error.
-                    log.error("QuickBooks batch: giving up after retries (%s); %d of %d records "
-                              "not confirmed", exc, len(pending) - start, len(keys))
+                    log.error(
+                        "QuickBooks batch: giving up after retries (%s); %d of %d records "
+                        "not confirmed",
+                        exc,
+                        len(pending) - start,
+                        len(keys),
+                    )
                     exc.partial_results = [results[k] for k in keys if k in results]
                     raise
                 for result in chunk_results:
@@ -851,8 +1047,10 @@ class QuickBooksHook(BaseHook):
                 start += size
             if not retry or round_ == self.retry_policy.max_attempts:
                 break
-            log.warning("QuickBooks batch: %d items refused for a retryable reason; sending them "
-                        "again", len(retry))
+            log.warning(
+                "QuickBooks batch: %d items refused for a retryable reason; sending them again",
+                len(retry),
+            )
             self._sleep(self.retry_policy.delay(round_))
             pending = retry
         return [results[key] for key in keys]
@@ -873,16 +1071,25 @@ class QuickBooksHook(BaseHook):
             item[op.entity] = op.payload
             items.append(item)
         body = dumps({"BatchItemRequest": items})
-        response = self._call("batch", lambda qb: qb.make_request(
-            "POST", self._url(qb, "batch"), body, request_id=request_id), limit_key="batch",
-            units=len(chunk), write=True)
+        response = self._call(
+            "batch",
+            lambda qb: qb.make_request("POST", self._url(qb, "batch"), body, request_id=request_id),
+            limit_key="batch",
+            units=len(chunk),
+            write=True,
+        )
         by_bid = {str(r.get("bId")): r for r in response.get("BatchItemResponse") or []}
         out = []
         for index, op in enumerate(chunk):
             item = by_bid.get(str(index))
             if item is None:
-                out.append(BatchResult(op.key, False, error=TransientError(
-                    "QuickBooks batch answer has no result for this item")))
+                out.append(
+                    BatchResult(
+                        op.key,
+                        False,
+                        error=TransientError("QuickBooks batch answer has no result for this item"),
+                    )
+                )
             elif "Fault" in item:
                 out.append(BatchResult(op.key, False, error=_fault_error(item["Fault"])))
             else:
@@ -899,8 +1106,14 @@ def _fault_error(fault: dict) -> SyncServiceError:
     return map_fault(first.get("code"), first.get("Message", ""), first.get("Detail", ""))
 
 
-def ops(entity: str, operation: Operation, records: Iterable[tuple[str, dict]],
-        request_ids: Callable[[str], str | None] | None = None) -> list[BatchOp]:
+def ops(
+    entity: str,
+    operation: Operation,
+    records: Iterable[tuple[str, dict]],
+    request_ids: Callable[[str], str | None] | None = None,
+) -> list[BatchOp]:
     """Helper: ``BatchOp``s for ``(key, payload)`` pairs of one entity and operation."""
-    return [BatchOp(key, operation, entity, payload,
-                    request_ids(key) if request_ids else None) for key, payload in records]
+    return [
+        BatchOp(key, operation, entity, payload, request_ids(key) if request_ids else None)
+        for key, payload in records
+    ]

@@ -160,70 +160,105 @@ def translate(exc: BaseException, *, conn_id: str, idempotent: bool = True) -> B
     if isinstance(exc, SyncServiceError):
         return exc
     if isinstance(exc, SalesforceAuthenticationFailed):
-        return AuthError(f"Salesforce login failed for connection '{conn_id}'",
-                         code=exc.code, detail=exc.auth_message[:200])
+        return AuthError(
+            f"Salesforce login failed for connection '{conn_id}'",
+            code=exc.code,
+            detail=exc.auth_message[:200],
+        )
     if isinstance(exc, SalesforceError):
         code = error_code(exc.content)
         message = _error_message(exc.content)
         if isinstance(exc, SalesforceExpiredSession):
-            return _SessionExpired(f"Salesforce session expired or invalid (connection "
-                                   f"'{conn_id}')", code=code or "INVALID_SESSION_ID")
+            return _SessionExpired(
+                f"Salesforce session expired or invalid (connection '{conn_id}')",
+                code=code or "INVALID_SESSION_ID",
+            )
         if isinstance(exc, SalesforceRefusedRequest):
             if code == "REQUEST_LIMIT_EXCEEDED":
                 return QuotaExceededError(
                     f"Salesforce API request limit exceeded (connection '{conn_id}'): the run "
                     "stops here. The watermark is kept, so the next run resumes from it once "
-                    "the org's 24-hour API quota frees up.", code=code, detail=message)
-            return AuthError(f"Salesforce refused the request (connection '{conn_id}')",
-                             code=code or 403, detail=message)
+                    "the org's 24-hour API quota frees up.",
+                    code=code,
+                    detail=message,
+                )
+            return AuthError(
+                f"Salesforce refused the request (connection '{conn_id}')",
+                code=code or 403,
+                detail=message,
+            )
         if code == LOCK_ERROR:
-            return TransientError("Salesforce record locked by another transaction", code=code,
-                                  detail=message)
+            return TransientError(
+                "Salesforce record locked by another transaction", code=code, detail=message
+            )
         if isinstance(exc, SalesforceResourceNotFound):
-            return NotFoundError("Salesforce resource not found", code=code or 404,
-                                 detail=message)
+            return NotFoundError("Salesforce resource not found", code=code or 404, detail=message)
         if isinstance(exc, SalesforceMalformedRequest | SalesforceMoreThanOneRecord):
-            return SyncServiceError(f"Salesforce rejected the request ({exc.resource_name or 'call'})",
-                                    code=code or exc.status, detail=message)
+            return SyncServiceError(
+                f"Salesforce rejected the request ({exc.resource_name or 'call'})",
+                code=code or exc.status,
+                detail=message,
+            )
         if isinstance(exc, SalesforceGeneralError):
             if exc.status == 429:
                 return ThrottledError("Salesforce asked us to slow down", code=429, detail=message)
             if exc.status >= 500:
-                return TransientError(f"Salesforce server error {exc.status}",
-                                      code=code or exc.status, detail=message)
-        return SyncServiceError("Salesforce request failed", code=code or exc.status,
-                                detail=message)
+                return TransientError(
+                    f"Salesforce server error {exc.status}", code=code or exc.status, detail=message
+                )
+        return SyncServiceError(
+            "Salesforce request failed", code=code or exc.status, detail=message
+        )
     if isinstance(exc, SalesforceOperationError):  # a Bulk API job failed or was aborted
-        return SyncServiceError("Salesforce Bulk API job failed", code="BULK_JOB_FAILED",
-                                detail=str(exc)[:500])
+        return SyncServiceError(
+            "Salesforce Bulk API job failed", code="BULK_JOB_FAILED", detail=str(exc)[:500]
+        )
     if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return TransientError("Salesforce did not accept the connection in time",
-                              code="CONNECT_TIMEOUT")
-    if isinstance(exc, requests.exceptions.Timeout | requests.exceptions.ConnectionError
-                  | requests.exceptions.ChunkedEncodingError):
+        return TransientError(
+            "Salesforce did not accept the connection in time", code="CONNECT_TIMEOUT"
+        )
+    if isinstance(
+        exc,
+        requests.exceptions.Timeout
+        | requests.exceptions.ConnectionError
+        | requests.exceptions.ChunkedEncodingError,
+    ):
         kind = type(exc).__name__
         if not idempotent:
-            return OutcomeUnknownError("Salesforce connection failed during a create; it may "
-                                       "have been applied", code=kind)
+            return OutcomeUnknownError(
+                "Salesforce connection failed during a create; it may have been applied", code=kind
+            )
         return TransientError("Salesforce connection failed or timed out", code=kind)
     return exc
 
 
-def parse_collection_results(items: Sequence[Mapping] | None, keys: Sequence[Any]
-                             ) -> list[CollectionResult]:
+def parse_collection_results(
+    items: Sequence[Mapping] | None, keys: Sequence[Any]
+) -> list[CollectionResult]:
     """sObject Collections SaveResults (in request order) -> one CollectionResult per key."""
     items = list(items or [])
     if len(items) != len(keys):
-        raise SyncServiceError("Salesforce returned a result list of the wrong length",
-                               code="RESULT_MISMATCH", detail=f"{len(items)} for {len(keys)}")
+        raise SyncServiceError(
+            "Salesforce returned a result list of the wrong length",
+            code="RESULT_MISMATCH",
+            detail=f"{len(items)} for {len(keys)}",
+        )
     out = []
     for key, item in zip(keys, items, strict=True):
-        errors = [RecordIssue(str(e.get("statusCode") or e.get("errorCode") or "UNKNOWN"),
-                              str(e.get("message") or ""), list(e.get("fields") or []))
-                  for e in item.get("errors") or []]
+        errors = [
+            RecordIssue(
+                str(e.get("statusCode") or e.get("errorCode") or "UNKNOWN"),
+                str(e.get("message") or ""),
+                list(e.get("fields") or []),
+            )
+            for e in item.get("errors") or []
+        ]
         ok = bool(item.get("success"))
-        out.append(CollectionResult(key=key, ok=ok, id=item.get("id"),
-                                    created=item.get("created"), errors=errors))
+        out.append(
+            CollectionResult(
+                key=key, ok=ok, id=item.get("id"), created=item.get("created"), errors=errors
+            )
+        )
     return out
 
 
@@ -320,8 +355,9 @@ class _TimeoutSession(requests.Session):
         # simple-salesforce's exceptions carry no headers: keep a 429's Retry-After here. (With
         # calls at once a neighbour's answer may clear it before it is read: that retry then
         # backs off by the policy alone.)
-        self.retry_after = _seconds(response.headers.get("Retry-After")) \
-            if response.status_code == 429 else None
+        self.retry_after = (
+            _seconds(response.headers.get("Retry-After")) if response.status_code == 429 else None
+        )
         return response
 
 
@@ -393,8 +429,11 @@ class SfqbSalesforceHook(SalesforceHook):
     ) -> None:
         if not 1 <= collection_size <= COLLECTION_SIZE:
             raise ValueError(f"collection_size must be 1..{COLLECTION_SIZE}")
-        super().__init__(salesforce_conn_id=salesforce_conn_id, session_id=session_id,
-                         session=session or _TimeoutSession(timeout))
+        super().__init__(
+            salesforce_conn_id=salesforce_conn_id,
+            session_id=session_id,
+            session=session or _TimeoutSession(timeout),
+        )
         self.retry_policy = retry_policy or RetryPolicy()
         self.bulk_threshold = bulk_threshold
         self.bulk_wait = bulk_wait
@@ -427,6 +466,7 @@ class SfqbSalesforceHook(SalesforceHook):
         partial = getattr(client, "_salesforce_login_partial", None)
         if partial is not None:
             self.calls.add("login")
+
             # simple-salesforce logs in again by itself on a 401; mask those tokens too.
             def login_and_mask():
                 session_id, instance = partial()
@@ -453,8 +493,16 @@ class SfqbSalesforceHook(SalesforceHook):
             return getattr(client, "_salesforce_login_partial", None) is not None
         return self.session_id is None
 
-    def _call(self, endpoint: str, fn: Callable[[Salesforce], T], *, idempotent: bool = True,
-              policy: RetryPolicy | None = None, renew: bool = True, write: bool = False) -> T:
+    def _call(
+        self,
+        endpoint: str,
+        fn: Callable[[Salesforce], T],
+        *,
+        idempotent: bool = True,
+        policy: RetryPolicy | None = None,
+        renew: bool = True,
+        write: bool = False,
+    ) -> T:
         """Run ``fn(client)`` with error mapping, retries, counting and (``renew``) one
         re-login when the session expired; ``before_call`` runs before each attempt (``write``:
         the call changes data)."""
@@ -476,22 +524,34 @@ class SfqbSalesforceHook(SalesforceHook):
         renewed = False
         while True:
             try:
-                return call_with_retries(attempt, policy=policy or self.retry_policy,
-                                         what=f"Salesforce {endpoint}", sleep=self._sleep)
+                return call_with_retries(
+                    attempt,
+                    policy=policy or self.retry_policy,
+                    what=f"Salesforce {endpoint}",
+                    sleep=self._sleep,
+                )
             except _SessionExpired as exc:
                 if renewed or not renew or not self.can_log_in_again:
                     if not self.can_log_in_again:
-                        how = ("it is a direct session id: give the connection a login flow "
-                               "or a fresh session")
+                        how = (
+                            "it is a direct session id: give the connection a login flow "
+                            "or a fresh session"
+                        )
                     elif not renew:
                         how = "not repeated: the call may have been partly applied"
                     else:
                         how = "logging in again did not help"
-                    raise AuthError(f"Salesforce session for connection '{self.conn_id}' "
-                                    f"expired or is invalid ({how})", code=exc.code) from None
+                    raise AuthError(
+                        f"Salesforce session for connection '{self.conn_id}' "
+                        f"expired or is invalid ({how})",
+                        code=exc.code,
+                    ) from None
                 renewed = True
-                log.warning("Salesforce session expired on %s; logging in again (connection %s)",
-                            endpoint, self.conn_id)
+                log.warning(
+                    "Salesforce session expired on %s; logging in again (connection %s)",
+                    endpoint,
+                    self.conn_id,
+                )
                 self.__dict__.pop("conn", None)
 
     # --- reads ----------------------------------------------------------------------------
@@ -506,19 +566,31 @@ class SfqbSalesforceHook(SalesforceHook):
             if page.get("done", True) or not page.get("nextRecordsUrl"):
                 return
             url = page["nextRecordsUrl"]
-            page = self._call("queryMore", lambda sf, url=url: sf.query_more(
-                url, identifier_is_url=True))
+            page = self._call(
+                "queryMore", lambda sf, url=url: sf.query_more(url, identifier_is_url=True)
+            )
 
-    def count(self, sobject: str, where: Sequence[str] | str | None = None, *,
-              include_deleted: bool = False) -> int:
+    def count(
+        self,
+        sobject: str,
+        where: Sequence[str] | str | None = None,
+        *,
+        include_deleted: bool = False,
+    ) -> int:
         """``SELECT COUNT() ...``: one call."""
         text = soql.count(sobject, where)
         endpoint = "queryAll" if include_deleted else "query"
         page = self._call(endpoint, lambda sf: sf.query(text, include_deleted=include_deleted))
         return int(page["totalSize"])
 
-    def query_in(self, sobject: str, fields: Sequence[str], in_field: str, values: Iterable[Any],
-                 where: Sequence[str] | str | None = None) -> Iterator[dict]:
+    def query_in(
+        self,
+        sobject: str,
+        fields: Sequence[str],
+        in_field: str,
+        values: Iterable[Any],
+        where: Sequence[str] | str | None = None,
+    ) -> Iterator[dict]:
         """The records whose ``in_field`` is one of ``values`` (and match ``where``), in the
         fewest calls: ``IN (...)`` queries of about 500 ids each for a few values; for many, one
         ``COUNT()`` and, when it is cheaper, one paged read of every candidate filtered here
@@ -533,11 +605,14 @@ class SfqbSalesforceHook(SalesforceHook):
             pages = -(-self.count(sobject, candidates) // QUERY_PAGE_SIZE)
             if pages < len(chunks) - 1:
                 keep = set(wanted)
-                text = soql.select(sobject, list(dict.fromkeys([*fields, in_field])), where=candidates)
+                text = soql.select(
+                    sobject, list(dict.fromkeys([*fields, in_field])), where=candidates
+                )
                 yield from (r for r in self.query(text) if str(r.get(in_field)) in keep)
                 return
-        for rows in ordered(lambda text: list(self.query(text)), chunks, self.parallel_calls,
-                            connect=(self,)):
+        for rows in ordered(
+            lambda text: list(self.query(text)), chunks, self.parallel_calls, connect=(self,)
+        ):
             yield from rows
 
     def query_window(
@@ -563,10 +638,18 @@ class SfqbSalesforceHook(SalesforceHook):
         conditions += [where] if isinstance(where, str) else list(where or [])
         order = list(order_by) if order_by is not None else [field_name, "Id"]
         text = soql.select(sobject, fields, where=conditions, order_by=order)
-        log.info("Salesforce %s window [%s, %s) on %s", sobject, start.isoformat(),
-                 end.isoformat(), field_name)
-        if count_first and self.count(sobject, conditions,
-                                      include_deleted=include_deleted) > self.bulk_threshold:
+        log.info(
+            "Salesforce %s window [%s, %s) on %s",
+            sobject,
+            start.isoformat(),
+            end.isoformat(),
+            field_name,
+        )
+        if (
+            count_first
+            and self.count(sobject, conditions, include_deleted=include_deleted)
+            > self.bulk_threshold
+        ):
             return self.query_bulk(text, include_deleted=include_deleted)
         return self.query(text, include_deleted=include_deleted)
 
@@ -599,13 +682,15 @@ class SfqbSalesforceHook(SalesforceHook):
     def describe_layouts(self, sobject: str) -> dict:
         """``GET sobjects/{sobject}/describe/layouts/`` (api-spec 3.8; R-PRE-3)."""
         name = soql.field(sobject)
-        return self._call("describe.layouts",
-                          lambda sf: sf.restful(f"sobjects/{name}/describe/layouts/"))
+        return self._call(
+            "describe.layouts", lambda sf: sf.restful(f"sobjects/{name}/describe/layouts/")
+        )
 
     def standard_pricebook(self) -> dict | None:
         """The org's standard price book (``Id``, ``Name``, ``IsActive``), or None (R-PRE-4)."""
-        text = soql.select("Pricebook2", ["Id", "Name", "IsActive"],
-                           where=soql.eq("IsStandard", True))
+        text = soql.select(
+            "Pricebook2", ["Id", "Name", "IsActive"], where=soql.eq("IsStandard", True)
+        )
         return next(iter(self.query(text)), None)
 
     def limits(self) -> dict:
@@ -619,87 +704,143 @@ class SfqbSalesforceHook(SalesforceHook):
         return dict(client.api_usage) if client is not None else {}
 
     # --- writes: sObject Collections ------------------------------------------------------
-    def create(self, sobject: str, records: Sequence[Mapping], *, key_field: str | None = None,
-               bulk: bool | None = None) -> list[CollectionResult]:
+    def create(
+        self,
+        sobject: str,
+        records: Sequence[Mapping],
+        *,
+        key_field: str | None = None,
+        bulk: bool | None = None,
+    ) -> list[CollectionResult]:
         """Create records; results keyed by ``record[key_field]`` (or the input index).
         A create whose answer is lost is not repeated (``OutcomeUnknownError``)."""
         if self._use_bulk(records, bulk):
             return self.bulk_insert(sobject, records, key_field=key_field)
         return self._collections("create", sobject, records, key_field)
 
-    def update(self, sobject: str, records: Sequence[Mapping], *, key_field: str = "Id",
-               bulk: bool | None = None) -> list[CollectionResult]:
+    def update(
+        self,
+        sobject: str,
+        records: Sequence[Mapping],
+        *,
+        key_field: str = "Id",
+        bulk: bool | None = None,
+    ) -> list[CollectionResult]:
         """Update records by ``Id`` (each record carries it)."""
         if self._use_bulk(records, bulk):
             return self.bulk_update(sobject, records, key_field=key_field)
         return self._collections("update", sobject, records, key_field)
 
-    def upsert(self, sobject: str, records: Sequence[Mapping], *, ext_id_field: str,
-               key_field: str | None = None, bulk: bool | None = None) -> list[CollectionResult]:
+    def upsert(
+        self,
+        sobject: str,
+        records: Sequence[Mapping],
+        *,
+        ext_id_field: str,
+        key_field: str | None = None,
+        bulk: bool | None = None,
+    ) -> list[CollectionResult]:
         """Upsert by the External ID ``ext_id_field`` (each record carries it); repeating an
         upsert is safe, which is why loads prefer it (R-GEN-3)."""
         key_field = key_field or ext_id_field
         if self._use_bulk(records, bulk):
-            return self.bulk_upsert(sobject, records, ext_id_field=ext_id_field,
-                                    key_field=key_field)
+            return self.bulk_upsert(
+                sobject, records, ext_id_field=ext_id_field, key_field=key_field
+            )
         return self._collections("upsert", sobject, records, key_field, ext_id_field)
 
-    def delete(self, ids: Sequence[str], *, bulk_sobject: str | None = None
-               ) -> list[CollectionResult]:
+    def delete(
+        self, ids: Sequence[str], *, bulk_sobject: str | None = None
+    ) -> list[CollectionResult]:
         """Delete by id (to the recycle bin), keyed by id. Above the bulk threshold and with
         ``bulk_sobject`` given, a Bulk API 2.0 delete job is used."""
         ids = list(ids)
         if bulk_sobject and len(ids) > self.bulk_threshold:
             return self.bulk_delete(bulk_sobject, ids)
-        chunks = [ids[start:start + self.collection_size]
-                  for start in range(0, len(ids), self.collection_size)]
+        chunks = [
+            ids[start : start + self.collection_size]
+            for start in range(0, len(ids), self.collection_size)
+        ]
         results: list[CollectionResult] = []
-        for answered in ordered(lambda chunk: self._send_with_lock_retries(
-                "collections.delete", chunk, chunk,
-                lambda sf, part: sf.restful("composite/sobjects", method="DELETE", params={
-                    "ids": ",".join(part), "allOrNone": "false"})), chunks, self.parallel_calls,
-                connect=(self,)):
+        for answered in ordered(
+            lambda chunk: self._send_with_lock_retries(
+                "collections.delete",
+                chunk,
+                chunk,
+                lambda sf, part: sf.restful(
+                    "composite/sobjects",
+                    method="DELETE",
+                    params={"ids": ",".join(part), "allOrNone": "false"},
+                ),
+            ),
+            chunks,
+            self.parallel_calls,
+            connect=(self,),
+        ):
             results += answered
         return results
 
     def _use_bulk(self, records: Sequence, bulk: bool | None) -> bool:
         return bulk if bulk is not None else len(records) > self.bulk_threshold
 
-    def _collections(self, op: str, sobject: str, records: Sequence[Mapping],
-                     key_field: str | None, ext_id_field: str | None = None
-                     ) -> list[CollectionResult]:
+    def _collections(
+        self,
+        op: str,
+        sobject: str,
+        records: Sequence[Mapping],
+        key_field: str | None,
+        ext_id_field: str | None = None,
+    ) -> list[CollectionResult]:
         name = soql.field(sobject)
         if op == "upsert":
             path, method = f"composite/sobjects/{name}/{soql.field(ext_id_field)}", "PATCH"
         else:
             path, method = "composite/sobjects", {"create": "POST", "update": "PATCH"}[op]
         keys = [r.get(key_field) if key_field else i for i, r in enumerate(records)]
-        bodies = [{"attributes": {"type": name}, **{k: v for k, v in r.items()
-                                                      if k != "attributes"}} for r in records]
+        bodies = [
+            {"attributes": {"type": name}, **{k: v for k, v in r.items() if k != "attributes"}}
+            for r in records
+        ]
 
         def send(sf: Salesforce, part: list[dict]) -> Any:
             data = json.dumps({"allOrNone": False, "records": part}, default=_json_value)
             return sf.restful(path, method=method, data=data)
 
         results: list[CollectionResult] = []
-        progress = Progress(f"Salesforce collections.{op} {name}", records=len(records),
-                            batches=-(-len(records) // self.collection_size))
+        progress = Progress(
+            f"Salesforce collections.{op} {name}",
+            records=len(records),
+            batches=-(-len(records) // self.collection_size),
+        )
         starts = range(0, len(records), self.collection_size)
         size = self.collection_size
         for part in ordered(
-                lambda start: self._send_with_lock_retries(
-                    f"collections.{op}", bodies[start:start + size], keys[start:start + size],
-                    send, idempotent=op != "create"),
-                starts, 1 if op == "create" else self.parallel_calls, connect=(self,)):
+            lambda start: self._send_with_lock_retries(
+                f"collections.{op}",
+                bodies[start : start + size],
+                keys[start : start + size],
+                send,
+                idempotent=op != "create",
+            ),
+            starts,
+            1 if op == "create" else self.parallel_calls,
+            connect=(self,),
+        ):
             results += part
             progress.step(len(part))
         ok = sum(r.ok for r in results)
         log.info("Salesforce %s %s: %d ok, %d failed", op, name, ok, len(results) - ok)
         return results
 
-    def _send_with_lock_retries(self, endpoint: str, items: list, keys: list,
-                                send: Callable[[Salesforce, list], Any], *,
-                                idempotent: bool = True) -> list[CollectionResult]:
+    def _send_with_lock_retries(
+        self,
+        endpoint: str,
+        items: list,
+        keys: list,
+        send: Callable[[Salesforce, list], Any],
+        *,
+        idempotent: bool = True,
+    ) -> list[CollectionResult]:
         """One collection call; records refused with UNABLE_TO_LOCK_ROW are sent again (only
         those, with back-off) until the retry policy's attempts run out."""
         results: list[CollectionResult | None] = [None] * len(items)
@@ -707,8 +848,9 @@ class SfqbSalesforceHook(SalesforceHook):
         attempt = 1
         while True:
             part = [items[i] for i in pending]
-            answer = self._call(endpoint, lambda sf, part=part: send(sf, part),
-                                idempotent=idempotent, write=True)
+            answer = self._call(
+                endpoint, lambda sf, part=part: send(sf, part), idempotent=idempotent, write=True
+            )
             parsed = parse_collection_results(answer, [keys[i] for i in pending])
             locked = []
             for i, result in zip(pending, parsed, strict=True):
@@ -718,32 +860,51 @@ class SfqbSalesforceHook(SalesforceHook):
             if not locked or attempt >= self.retry_policy.max_attempts:
                 return results  # type: ignore[return-value]
             wait = self.retry_policy.delay(attempt)
-            log.warning("Salesforce %s: %d record(s) locked (attempt %d of %d); retrying them "
-                        "in %.1f s", endpoint, len(locked), attempt,
-                        self.retry_policy.max_attempts, wait)
+            log.warning(
+                "Salesforce %s: %d record(s) locked (attempt %d of %d); retrying them in %.1f s",
+                endpoint,
+                len(locked),
+                attempt,
+                self.retry_policy.max_attempts,
+                wait,
+            )
             self._sleep(wait)
             attempt += 1
             pending = locked
 
     # --- writes: Bulk API 2.0 -------------------------------------------------------------
-    def bulk_insert(self, sobject: str, records: Sequence[Mapping], *,
-                    key_field: str | None = None) -> list[CollectionResult]:
+    def bulk_insert(
+        self, sobject: str, records: Sequence[Mapping], *, key_field: str | None = None
+    ) -> list[CollectionResult]:
         """Bulk API 2.0 insert. Not retried once submitted (a retry could insert twice)."""
         return self._bulk("insert", sobject, records, key_field)
 
-    def bulk_update(self, sobject: str, records: Sequence[Mapping], *,
-                    key_field: str = "Id") -> list[CollectionResult]:
+    def bulk_update(
+        self, sobject: str, records: Sequence[Mapping], *, key_field: str = "Id"
+    ) -> list[CollectionResult]:
         return self._bulk("update", sobject, records, key_field)
 
-    def bulk_upsert(self, sobject: str, records: Sequence[Mapping], *, ext_id_field: str,
-                    key_field: str | None = None) -> list[CollectionResult]:
+    def bulk_upsert(
+        self,
+        sobject: str,
+        records: Sequence[Mapping],
+        *,
+        ext_id_field: str,
+        key_field: str | None = None,
+    ) -> list[CollectionResult]:
         return self._bulk("upsert", sobject, records, key_field or ext_id_field, ext_id_field)
 
     def bulk_delete(self, sobject: str, ids: Sequence[str]) -> list[CollectionResult]:
         return self._bulk("delete", sobject, [{"Id": i} for i in ids], "Id")
 
-    def _bulk(self, op: str, sobject: str, records: Sequence[Mapping], key_field: str | None,
-              ext_id_field: str | None = None) -> list[CollectionResult]:
+    def _bulk(
+        self,
+        op: str,
+        sobject: str,
+        records: Sequence[Mapping],
+        key_field: str | None,
+        ext_id_field: str | None = None,
+    ) -> list[CollectionResult]:
         """Run one Bulk API 2.0 ingest and map its success/failed CSVs back to the inputs.
 
         Bulk results come back in no particular order and carry the input columns, so rows are
@@ -773,8 +934,14 @@ class SfqbSalesforceHook(SalesforceHook):
             # An insert job is never repeated (it could insert twice), not even after a 401
             # half-way; so a REST call first lets simple-salesforce renew a stale session.
             self.limits()
-            jobs = self._call("bulk2.ingest.insert", run, idempotent=False, renew=False,
-                              policy=RetryPolicy(max_attempts=1), write=True)
+            jobs = self._call(
+                "bulk2.ingest.insert",
+                run,
+                idempotent=False,
+                renew=False,
+                policy=RetryPolicy(max_attempts=1),
+                write=True,
+            )
         else:
             jobs = self._call(f"bulk2.ingest.{op}", run, write=True)
 
@@ -784,32 +951,51 @@ class SfqbSalesforceHook(SalesforceHook):
         results: list[CollectionResult | None] = [None] * len(rows)
         for job in jobs:
             job_id = job["job_id"]
-            ok_csv = self._call("bulk2.ingest.results", lambda sf, j=job_id: getattr(
-                sf.bulk2, name).get_successful_records(j))
-            failed_csv = self._call("bulk2.ingest.results", lambda sf, j=job_id: getattr(
-                sf.bulk2, name).get_failed_records(j))
+            ok_csv = self._call(
+                "bulk2.ingest.results",
+                lambda sf, j=job_id: getattr(sf.bulk2, name).get_successful_records(j),
+            )
+            failed_csv = self._call(
+                "bulk2.ingest.results",
+                lambda sf, j=job_id: getattr(sf.bulk2, name).get_failed_records(j),
+            )
             for row in csv.DictReader(io.StringIO(ok_csv)):
                 queue = waiting.get(row_key(row))
                 if queue:
                     i = queue.popleft()
                     created = row.get("sf__Created")
                     results[i] = CollectionResult(
-                        key=keys[i], ok=True, id=row.get("sf__Id") or None,
-                        created=None if created is None else created.lower() == "true")
+                        key=keys[i],
+                        ok=True,
+                        id=row.get("sf__Id") or None,
+                        created=None if created is None else created.lower() == "true",
+                    )
             for row in csv.DictReader(io.StringIO(failed_csv)):
                 queue = waiting.get(row_key(row))
                 if queue:
                     i = queue.popleft()
-                    results[i] = CollectionResult(key=keys[i], ok=False,
-                                                  id=row.get("sf__Id") or None,
-                                                  errors=[_bulk_issue(row.get("sf__Error", ""))])
+                    results[i] = CollectionResult(
+                        key=keys[i],
+                        ok=False,
+                        id=row.get("sf__Id") or None,
+                        errors=[_bulk_issue(row.get("sf__Error", ""))],
+                    )
         missing = RecordIssue("UNPROCESSED", "Bulk API job did not process this record", [])
-        out = [r if r is not None else CollectionResult(key=keys[i], ok=False, errors=[missing])
-               for i, r in enumerate(results)]
+        out = [
+            r if r is not None else CollectionResult(key=keys[i], ok=False, errors=[missing])
+            for i, r in enumerate(results)
+        ]
         ok = sum(r.ok for r in out)
         elapsed = time.monotonic() - started
-        log.info("Salesforce bulk %s %s: %d ok, %d failed in %.0f s (%.0f records/s)", op, name, ok,
-                 len(out) - ok, elapsed, len(out) / elapsed if elapsed > 0 else 0)
+        log.info(
+            "Salesforce bulk %s %s: %d ok, %d failed in %.0f s (%.0f records/s)",
+            op,
+            name,
+            ok,
+            len(out) - ok,
+            elapsed,
+            len(out) / elapsed if elapsed > 0 else 0,
+        )
         return out
 
 

@@ -87,9 +87,11 @@ RETRY_UNSAVED_EVERY = 60.0
 EXPIRY_WARNING_DAYS = 30
 """A refresh token that lapses within this many days is warned about at every refresh."""
 TOKEN_DIR_ENV = "SFQB_QBO_TOKEN_DIR"
-RECONNECT = ("reconnect the app: authorise it again (Intuit's OAuth 2.0 playground or your "
-             "consent flow) and put the new refresh token into the connection's extra "
-             "refresh_token (docs/connections.md, \"Reconnecting\")")
+RECONNECT = (
+    "reconnect the app: authorise it again (Intuit's OAuth 2.0 playground or your "
+    "consent flow) and put the new refresh token into the connection's extra "
+    'refresh_token (docs/connections.md, "Reconnecting")'
+)
 
 
 def variable_key(conn_id: str) -> str:
@@ -131,8 +133,12 @@ def token_dir(directory: str | os.PathLike | None = None) -> Path:
     """Where the refresh lock and the local copy live: ``directory``, else
     ``$SFQB_QBO_TOKEN_DIR``, else ``$SFQB_QBO_LIMITER_DIR`` (docker-compose: a volume every
     worker container shares), else the temp directory."""
-    return Path(directory or os.environ.get(TOKEN_DIR_ENV) or os.environ.get(LIMITER_DIR_ENV)
-                or tempfile.gettempdir())
+    return Path(
+        directory
+        or os.environ.get(TOKEN_DIR_ENV)
+        or os.environ.get(LIMITER_DIR_ENV)
+        or tempfile.gettempdir()
+    )
 
 
 def _digest(*parts: str) -> str:
@@ -171,28 +177,37 @@ class TokenState:
 
     def to_json(self) -> str:
         claim = self.refreshing
-        return json.dumps({
-            "refresh_token": self.refresh_token,
-            "access_token": self.access_token,
-            "access_expires_at": _iso(self.access_expires_at),
-            "bootstrap_refresh_token": self.bootstrap_refresh_token,
-            "refresh_expires_at": _iso(self.refresh_expires_at),
-            "generation": self.generation,
-            "refreshing": None if claim is None else {"by": claim.by, "since": _iso(claim.since)},
-        }, sort_keys=True)
+        return json.dumps(
+            {
+                "refresh_token": self.refresh_token,
+                "access_token": self.access_token,
+                "access_expires_at": _iso(self.access_expires_at),
+                "bootstrap_refresh_token": self.bootstrap_refresh_token,
+                "refresh_expires_at": _iso(self.refresh_expires_at),
+                "generation": self.generation,
+                "refreshing": None
+                if claim is None
+                else {"by": claim.by, "since": _iso(claim.since)},
+            },
+            sort_keys=True,
+        )
 
     @classmethod
     def from_json(cls, text: str) -> TokenState:
         """The stored JSON; states written before a field existed read it as its default."""
         data = json.loads(text)
         claim = data.get("refreshing")
-        return cls(refresh_token=data["refresh_token"], access_token=data.get("access_token"),
-                   access_expires_at=_epoch(data.get("access_expires_at")),
-                   bootstrap_refresh_token=data.get("bootstrap_refresh_token"),
-                   refresh_expires_at=_epoch(data.get("refresh_expires_at")),
-                   generation=int(data.get("generation") or 0),
-                   refreshing=None if not claim else Claim(str(claim["by"]),
-                                                           _epoch(claim["since"]) or 0.0))
+        return cls(
+            refresh_token=data["refresh_token"],
+            access_token=data.get("access_token"),
+            access_expires_at=_epoch(data.get("access_expires_at")),
+            bootstrap_refresh_token=data.get("bootstrap_refresh_token"),
+            refresh_expires_at=_epoch(data.get("refresh_expires_at")),
+            generation=int(data.get("generation") or 0),
+            refreshing=None
+            if not claim
+            else Claim(str(claim["by"]), _epoch(claim["since"]) or 0.0),
+        )
 
 
 class TokenStore(Protocol):
@@ -266,11 +281,13 @@ class EncryptedFileTokenStore:
         self._fernet = Fernet(base64.urlsafe_b64encode(key))
 
     @classmethod
-    def for_connection(cls, conn_id: str, realm_id: str, secret: str,
-                       directory: str | os.PathLike | None = None) -> EncryptedFileTokenStore:
+    def for_connection(
+        cls, conn_id: str, realm_id: str, secret: str, directory: str | os.PathLike | None = None
+    ) -> EncryptedFileTokenStore:
         """``<token dir>/sfqb-qbo-token-<hash of connection and realm>.bin``."""
-        return cls(token_dir(directory) / f"sfqb-qbo-token-{_digest(conn_id, realm_id)}.bin",
-                   secret)
+        return cls(
+            token_dir(directory) / f"sfqb-qbo-token-{_digest(conn_id, realm_id)}.bin", secret
+        )
 
     def load(self) -> TokenState | None:
         from cryptography.fernet import InvalidToken
@@ -282,8 +299,11 @@ class EncryptedFileTokenStore:
         try:
             return TokenState.from_json(self._fernet.decrypt(data).decode())
         except (InvalidToken, ValueError, KeyError):
-            log.warning("the local QuickBooks token copy %s cannot be read with this connection's "
-                        "client secret (changed since?); ignoring it", self.path.name)
+            log.warning(
+                "the local QuickBooks token copy %s cannot be read with this connection's "
+                "client secret (changed since?); ignoring it",
+                self.path.name,
+            )
             return None
 
     def save(self, state: TokenState) -> None:
@@ -322,8 +342,11 @@ class AirflowVariableTokenStore:
             return None
         opened = unseal(text, self.seal_with)
         if opened is None:
-            log.info("%s: the stored token state was sealed under another refresh token (the app "
-                     "was re-authorised): starting from the connection's", self.key)
+            log.info(
+                "%s: the stored token state was sealed under another refresh token (the app "
+                "was re-authorised): starting from the connection's",
+                self.key,
+            )
             return None
         return TokenState.from_json(opened)
 
@@ -334,13 +357,19 @@ class AirflowVariableTokenStore:
         if in_task():
             from airflow.sdk import Variable
 
-            Variable.set(self.key, text,
-                         description="sfqb: rotating QuickBooks tokens, sealed (see docs/connections.md)")
+            Variable.set(
+                self.key,
+                text,
+                description="sfqb: rotating QuickBooks tokens, sealed (see docs/connections.md)",
+            )
         else:
             from airflow.models.variable import Variable
 
-            Variable.set(self.key, text,
-                         description="sfqb: rotating QuickBooks tokens, sealed (see docs/connections.md)")
+            Variable.set(
+                self.key,
+                text,
+                description="sfqb: rotating QuickBooks tokens, sealed (see docs/connections.md)",
+            )
 
 
 class FileLock:
@@ -409,10 +438,14 @@ def _died_here(claim: Claim) -> bool:
 
 def _holds(seen: TokenState | None, claimed: TokenState) -> bool:
     """``seen`` (read back from a store) is still ``claimed``: our claim on the same token."""
-    return (seen is not None and seen.refreshing is not None and claimed.refreshing is not None
-            and seen.refreshing.by == claimed.refreshing.by
-            and seen.refresh_token == claimed.refresh_token
-            and seen.generation == claimed.generation)
+    return (
+        seen is not None
+        and seen.refreshing is not None
+        and claimed.refreshing is not None
+        and seen.refreshing.by == claimed.refreshing.by
+        and seen.refresh_token == claimed.refresh_token
+        and seen.generation == claimed.generation
+    )
 
 
 def refresh_expiry(now: float, tokens: Tokens) -> float | None:
@@ -422,8 +455,13 @@ def refresh_expiry(now: float, tokens: Tokens) -> float | None:
     return now + min(float(s) for s in known) if known else None
 
 
-def refresh_token_warning(state: TokenState | None, now: float, *, name: str = "quickbooks",
-                          warn_days: float = EXPIRY_WARNING_DAYS) -> str | None:
+def refresh_token_warning(
+    state: TokenState | None,
+    now: float,
+    *,
+    name: str = "quickbooks",
+    warn_days: float = EXPIRY_WARNING_DAYS,
+) -> str | None:
     """The warning to show while the refresh token of ``state`` lapses within ``warn_days``
     (or has lapsed), saying when and how to reconnect; None otherwise or when the expiry is
     not known. Never contains a token."""
@@ -432,13 +470,19 @@ def refresh_token_warning(state: TokenState | None, now: float, *, name: str = "
     left = state.refresh_expires_at - now
     if left > warn_days * 86400:
         return None
-    when = dt.datetime.fromtimestamp(state.refresh_expires_at, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    when = dt.datetime.fromtimestamp(state.refresh_expires_at, dt.UTC).strftime(
+        "%Y-%m-%d %H:%M UTC"
+    )
     if left <= 0:
-        return (f"{name}: the QuickBooks refresh token lapsed on {when}: nothing reaches "
-                f"QuickBooks until you {RECONNECT}")
-    return (f"{name}: the QuickBooks refresh token lapses on {when}, in {left / 86400:.0f} days "
-            f"(Intuit ends an authorisation after 5 years, or after 100 days unused): before "
-            f"then, {RECONNECT}")
+        return (
+            f"{name}: the QuickBooks refresh token lapsed on {when}: nothing reaches "
+            f"QuickBooks until you {RECONNECT}"
+        )
+    return (
+        f"{name}: the QuickBooks refresh token lapses on {when}, in {left / 86400:.0f} days "
+        f"(Intuit ends an authorisation after 5 years, or after 100 days unused): before "
+        f"then, {RECONNECT}"
+    )
 
 
 def _backoff(patience: float, first: float = 0.5, most: float = 30.0) -> list[float]:
@@ -515,8 +559,11 @@ class TokenManager:
         try:
             return self.journal.load()
         except Exception as exc:  # noqa: BLE001 - a local copy that cannot be read is no copy
-            log.warning("%s: the local token copy cannot be read (%s); using the Variable only",
-                        self.name, type(exc).__name__)
+            log.warning(
+                "%s: the local token copy cannot be read (%s); using the Variable only",
+                self.name,
+                type(exc).__name__,
+            )
             return None
 
     def current(self) -> TokenState:
@@ -529,33 +576,48 @@ class TokenManager:
                 for token in (state.refresh_token, state.access_token):
                     if token:
                         self.on_tokens(token)
-        mine = [s for s in (shared, local) if s is not None
-                and (not self.bootstrap or s.bootstrap_refresh_token == self.bootstrap)]
+        mine = [
+            s
+            for s in (shared, local)
+            if s is not None and (not self.bootstrap or s.bootstrap_refresh_token == self.bootstrap)
+        ]
         if mine:
             best = max(mine, key=lambda s: (s.generation, s is shared))
             restore = best is local and (shared not in mine or local.generation > shared.generation)
             if restore and (self.unsaved is None or self.unsaved.generation < best.generation):
-                log.warning("%s: the local token copy is newer than the Variable (refresh %d, the "
-                            "Variable has %s): restoring it", self.name, best.generation,
-                            shared.generation if shared in mine else "none")
+                log.warning(
+                    "%s: the local token copy is newer than the Variable (refresh %d, the "
+                    "Variable has %s): restoring it",
+                    self.name,
+                    best.generation,
+                    shared.generation if shared in mine else "none",
+                )
                 self.unsaved = best
             return best
         if not self.bootstrap:
-            raise AuthError(f"{self.name}: no refresh token in the connection and none stored; "
-                            "authorise the app and put its refresh token into the connection")
+            raise AuthError(
+                f"{self.name}: no refresh token in the connection and none stored; "
+                "authorise the app and put its refresh token into the connection"
+            )
         if shared is not None:
-            log.info("%s: the connection carries a new refresh token (re-authorised): "
-                     "starting from it", self.name)
+            log.info(
+                "%s: the connection carries a new refresh token (re-authorised): starting from it",
+                self.name,
+            )
         return TokenState(refresh_token=self.bootstrap, bootstrap_refresh_token=self.bootstrap)
 
     def _usable(self, state: TokenState) -> bool:
-        return bool(state.access_token) and state.access_expires_at is not None and (
-            state.access_expires_at - self.clock() > self.min_ttl)
+        return (
+            bool(state.access_token)
+            and state.access_expires_at is not None
+            and (state.access_expires_at - self.clock() > self.min_ttl)
+        )
 
     def expiry_warning(self) -> str | None:
         """``refresh_token_warning`` for the stored state (reads the stores, calls nobody)."""
-        return refresh_token_warning(self.current(), self.clock(), name=self.name,
-                                     warn_days=self.warn_days)
+        return refresh_token_warning(
+            self.current(), self.clock(), name=self.name, warn_days=self.warn_days
+        )
 
     # -- handing out -------------------------------------------------------------------------
     def access_token(self) -> str:
@@ -588,15 +650,24 @@ class TokenManager:
         self._next_flush = self.clock() + RETRY_UNSAVED_EVERY
         try:
             stored = self.store.load()
-            if stored is None or (stored.bootstrap_refresh_token == state.bootstrap_refresh_token
-                                  and stored.generation < state.generation):
+            if stored is None or (
+                stored.bootstrap_refresh_token == state.bootstrap_refresh_token
+                and stored.generation < state.generation
+            ):
                 self.store.save(replace(state, refreshing=None))
-                log.info("%s: the rotated refresh token is in the Variable now (refresh %d)",
-                         self.name, state.generation)
+                log.info(
+                    "%s: the rotated refresh token is in the Variable now (refresh %d)",
+                    self.name,
+                    state.generation,
+                )
         except Exception as exc:  # noqa: BLE001 - any store failure: try again later
-            log.warning("%s: the Variable still cannot take the rotated refresh token (%s); the "
-                        "local copy keeps it; trying again in %.0f s", self.name,
-                        type(exc).__name__, RETRY_UNSAVED_EVERY)
+            log.warning(
+                "%s: the Variable still cannot take the rotated refresh token (%s); the "
+                "local copy keeps it; trying again in %.0f s",
+                self.name,
+                type(exc).__name__,
+                RETRY_UNSAVED_EVERY,
+            )
             return False
         self.unsaved = None
         return True
@@ -627,23 +698,32 @@ class TokenManager:
                         continue
                     except InvalidGrant:
                         refused = True
-                        log.warning("%s: the refresh token was refused (invalid_grant), attempt "
-                                    "%d of %d; re-reading the stored token", self.name, attempt,
-                                    self.invalid_grant_attempts)
+                        log.warning(
+                            "%s: the refresh token was refused (invalid_grant), attempt "
+                            "%d of %d; re-reading the stored token",
+                            self.name,
+                            attempt,
+                            self.invalid_grant_attempts,
+                        )
                 if attempt < self.invalid_grant_attempts:
                     self.sleep(self.rng.uniform(0.5, 1.5) * attempt)
         if not refused:
-            raise TransientError(f"{self.name}: other workers kept claiming the refresh; "
-                                 f"trying again later")
+            raise TransientError(
+                f"{self.name}: other workers kept claiming the refresh; trying again later"
+            )
         raise AuthError(self._refused(foreign), code="invalid_grant")
 
     def _refused(self, claim: Claim | None) -> str:
-        text = (f"{self.name}: the refresh token was refused (invalid_grant) and no newer one "
-                f"was stored")
+        text = (
+            f"{self.name}: the refresh token was refused (invalid_grant) and no newer one "
+            f"was stored"
+        )
         if claim is not None:
-            text += (f"; {claim.by} was refreshing it at {_iso(claim.since)} and did not save the "
-                     f"answer: if that machine's local token copy survived, its next QuickBooks "
-                     f"task restores the token. Otherwise")
+            text += (
+                f"; {claim.by} was refreshing it at {_iso(claim.since)} and did not save the "
+                f"answer: if that machine's local token copy survived, its next QuickBooks "
+                f"task restores the token. Otherwise"
+            )
         else:
             text += ". To go on"
         return f"{text}, {RECONNECT}"
@@ -655,15 +735,24 @@ class TokenManager:
         if claim is None or claim.by == self.owner:
             return state
         if _died_here(claim):
-            log.warning("%s: %s claimed a refresh at %s and died (it ran on this machine): not "
-                        "waiting for it", self.name, claim.by, _iso(claim.since))
+            log.warning(
+                "%s: %s claimed a refresh at %s and died (it ran on this machine): not "
+                "waiting for it",
+                self.name,
+                claim.by,
+                _iso(claim.since),
+            )
             return state
         now = self.clock()
         wait = min(self.lease_seconds, claim.since + self.lease_seconds - now)
         if wait <= 0:
             return state
-        log.info("%s: %s is refreshing the token (since %s); waiting for its answer", self.name,
-                 claim.by, _iso(claim.since))
+        log.info(
+            "%s: %s is refreshing the token (since %s); waiting for its answer",
+            self.name,
+            claim.by,
+            _iso(claim.since),
+        )
         deadline = now + wait
         for _ in range(int(wait / 0.5) + 1):
             if self.clock() >= deadline:
@@ -672,8 +761,12 @@ class TokenManager:
             fresh = self.current()
             if fresh.refreshing != claim or fresh.refresh_token != state.refresh_token:
                 return fresh
-        log.warning("%s: %s did not finish its refresh within %.0f s; refreshing here",
-                    self.name, claim.by, self.lease_seconds)
+        log.warning(
+            "%s: %s did not finish its refresh within %.0f s; refreshing here",
+            self.name,
+            claim.by,
+            self.lease_seconds,
+        )
         return state
 
     # -- rotating ----------------------------------------------------------------------------
@@ -687,7 +780,8 @@ class TokenManager:
         except Exception as exc:  # noqa: BLE001 - any store failure stops the refresh
             raise TransientError(
                 f"{self.name}: the token state cannot be written ({type(exc).__name__}); not "
-                f"refreshing, so the refresh token in hand stays valid") from None
+                f"refreshing, so the refresh token in hand stays valid"
+            ) from None
         self.sleep(self.rng.uniform(*self.settle))
         if not _holds(self.store.load(), claimed):
             raise _Contended()
@@ -714,13 +808,16 @@ class TokenManager:
             self.on_tokens(tokens.refresh_token)
         now = self.clock()
         lapses = refresh_expiry(now, tokens)
-        new = TokenState(refresh_token=tokens.refresh_token or state.refresh_token,
-                         access_token=tokens.access_token,
-                         access_expires_at=float(int(now + float(tokens.expires_in))),
-                         bootstrap_refresh_token=state.bootstrap_refresh_token,
-                         refresh_expires_at=(float(int(lapses)) if lapses is not None
-                                             else state.refresh_expires_at),
-                         generation=state.generation + 1)
+        new = TokenState(
+            refresh_token=tokens.refresh_token or state.refresh_token,
+            access_token=tokens.access_token,
+            access_expires_at=float(int(now + float(tokens.expires_in))),
+            bootstrap_refresh_token=state.bootstrap_refresh_token,
+            refresh_expires_at=(
+                float(int(lapses)) if lapses is not None else state.refresh_expires_at
+            ),
+            generation=state.generation + 1,
+        )
         self._cached = new
         kept = self._keep_locally(new)
         saved = self._save(new, kept)
@@ -738,8 +835,12 @@ class TokenManager:
             self.journal.save(state)
             return True
         except Exception as exc:  # noqa: BLE001 - the Variable still gets it
-            log.warning("%s: the local token copy cannot be written (%s); the Variable alone "
-                        "will hold the rotated token", self.name, type(exc).__name__)
+            log.warning(
+                "%s: the local token copy cannot be written (%s); the Variable alone "
+                "will hold the rotated token",
+                self.name,
+                type(exc).__name__,
+            )
             return False
 
     def _save(self, state: TokenState, kept: bool) -> bool:
@@ -759,14 +860,30 @@ class TokenManager:
             if attempt > len(delays) or left <= 0:
                 break
             delay = min(delays[attempt - 1], left)
-            log.warning("%s: saving the rotated refresh token to the Variable failed (%s), "
-                        "attempt %d; trying again in %.1f s", self.name, failure, attempt, delay)
+            log.warning(
+                "%s: saving the rotated refresh token to the Variable failed (%s), "
+                "attempt %d; trying again in %.1f s",
+                self.name,
+                failure,
+                attempt,
+                delay,
+            )
             self.sleep(delay)
         self.unsaved = state
         self._next_flush = self.clock() + RETRY_UNSAVED_EVERY
-        where = ("the local token copy on this machine keeps it (the next QuickBooks task here "
-                 "restores it too)" if kept else "only this process holds it")
-        log.error("%s: the rotated refresh token could not be saved to the Variable for %.0f s "
-                  "(%s); %s; this task goes on with it and saves it to the Variable as soon as "
-                  "that works", self.name, self.save_patience, failure, where)
+        where = (
+            "the local token copy on this machine keeps it (the next QuickBooks task here "
+            "restores it too)"
+            if kept
+            else "only this process holds it"
+        )
+        log.error(
+            "%s: the rotated refresh token could not be saved to the Variable for %.0f s "
+            "(%s); %s; this task goes on with it and saves it to the Variable as soon as "
+            "that works",
+            self.name,
+            self.save_patience,
+            failure,
+            where,
+        )
         return False

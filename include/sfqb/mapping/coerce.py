@@ -38,14 +38,23 @@ def target_limits(field_map: FieldMap, describe: Mapping | None = None) -> dict[
         for target in targets:
             f = fields.get(target)
             if f:
-                out[target] = {"kind": SF_KINDS.get(f["type"], "other"), "length": int(f.get("length") or 0),
-                               "label": f"{entity}.{target}"}
+                out[target] = {
+                    "kind": SF_KINDS.get(f["type"], "other"),
+                    "length": int(f.get("length") or 0),
+                    "label": f"{entity}.{target}",
+                }
     else:
-        kinds, lengths = quickbooks_field_kinds().get(entity, {}), quickbooks_field_lengths().get(entity, {})
+        kinds, lengths = (
+            quickbooks_field_kinds().get(entity, {}),
+            quickbooks_field_lengths().get(entity, {}),
+        )
         for target in targets:
             if target in kinds:
-                out[target] = {"kind": kinds[target], "length": lengths.get(target, 0),
-                               "label": f"QuickBooks {entity}.{target}"}
+                out[target] = {
+                    "kind": kinds[target],
+                    "length": lengths.get(target, 0),
+                    "label": f"QuickBooks {entity}.{target}",
+                }
     return out
 
 
@@ -56,7 +65,9 @@ def limits_for(maps, describe=None) -> dict[str, dict]:
     for field_map in maps:
         if any(row.custom for row in field_map.rows):
             obj = field_map.target.split(".", 1)[1]
-            out[field_map.pair] = target_limits(field_map, describe(obj) if field_map.to_salesforce else None)
+            out[field_map.pair] = target_limits(
+                field_map, describe(obj) if field_map.to_salesforce else None
+            )
     return out
 
 
@@ -80,8 +91,10 @@ def fit_value(value, limit: Mapping) -> tuple[object, str | None]:
         text = as_text(value)
         length = int(limit.get("length") or 0)
         if length and len(text) > length:
-            return value, (f"{limit['label']} would get {len(text)} characters and keeps at most {length}: "
-                           f"{UNFIT} (shorten the value or map a longer field)")
+            return value, (
+                f"{limit['label']} would get {len(text)} characters and keeps at most {length}: "
+                f"{UNFIT} (shorten the value or map a longer field)"
+            )
         return text, None
     if kind == "number" and isinstance(value, str):
         try:

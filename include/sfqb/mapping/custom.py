@@ -29,15 +29,45 @@ FIELD_PATH = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_][A-Za-z0-9_ ]*)*$
 # Key fields a custom row may not write (R-MAP-3): Ids, External IDs and the sync's link fields,
 # and what QuickBooks computes. The preflight adds what describe knows (External ID, formula,
 # auto-number and reference fields of the live org).
-SALESFORCE_KEYS = frozenset({
-    "Id", "External_Account_ID__c", "External_Contact_ID__c", "External_Transaction_ID__c",
-    "External_Transaction_Number__c", "External_Line_ID__c", "External_Line_Index__c",
-    "External_Item_ID__c", "External_Invoice_ID__c", "External_Invoice_Line_ID__c",
-    "Last_Sync_Date__c", "Sync_Me__c", "Is_Billing_Contact__c", "Transaction_Type__c",
-})
-QUICKBOOKS_KEYS = frozenset({"Id", "SyncToken", "PrivateNote", "Balance", "BalanceWithJobs", "TotalAmt",
-                             "Amount", "LineNum", "Job", "Active"})
-QUICKBOOKS_KEY_PREFIXES = ("MetaData.", "CustomerRef.", "ParentRef.", "SalesItemLineDetail.ItemRef.", "Line.")
+SALESFORCE_KEYS = frozenset(
+    {
+        "Id",
+        "External_Account_ID__c",
+        "External_Contact_ID__c",
+        "External_Transaction_ID__c",
+        "External_Transaction_Number__c",
+        "External_Line_ID__c",
+        "External_Line_Index__c",
+        "External_Item_ID__c",
+        "External_Invoice_ID__c",
+        "External_Invoice_Line_ID__c",
+        "Last_Sync_Date__c",
+        "Sync_Me__c",
+        "Is_Billing_Contact__c",
+        "Transaction_Type__c",
+    }
+)
+QUICKBOOKS_KEYS = frozenset(
+    {
+        "Id",
+        "SyncToken",
+        "PrivateNote",
+        "Balance",
+        "BalanceWithJobs",
+        "TotalAmt",
+        "Amount",
+        "LineNum",
+        "Job",
+        "Active",
+    }
+)
+QUICKBOOKS_KEY_PREFIXES = (
+    "MetaData.",
+    "CustomerRef.",
+    "ParentRef.",
+    "SalesItemLineDetail.ItemRef.",
+    "Line.",
+)
 
 
 class MappingError(ValueError):
@@ -72,20 +102,27 @@ def _scalar(node) -> str | None:
 def _row_problems(pair: str, items: dict[str, yaml.Node], seen: dict[str, int]) -> list[str]:
     """Problems of one row (empty: the row is valid)."""
     fmap = default_map(pair)
-    out = [f"unknown key {key!r} (a row has source, target and optionally when)"
-           for key in items if key not in ROW_KEYS]
+    out = [
+        f"unknown key {key!r} (a row has source, target and optionally when)"
+        for key in items
+        if key not in ROW_KEYS
+    ]
     source, target = _scalar(items.get("source")), _scalar(items.get("target"))
     when = _scalar(items.get("when")) or "always"
     if "target" not in items or not target:
         out.append("a row needs a target field")
     if "source" not in items or not source:
-        out.append("a row needs a source field: default rows can be overridden but not removed (R-MAP-3)")
+        out.append(
+            "a row needs a source field: default rows can be overridden but not removed (R-MAP-3)"
+        )
     if when not in WHENS:
         out.append(f"when must be always or create, not {when!r}")
     for side, value in (("source", source), ("target", target)):
         if value and not FIELD_PATH.match(value):
-            out.append(f"{side} {value!r} is not a field name: only field-to-field copies, no "
-                       "transformations (R-MAP-3)")
+            out.append(
+                f"{side} {value!r} is not a field name: only field-to-field copies, no "
+                "transformations (R-MAP-3)"
+            )
     sf_side = "target" if fmap.to_salesforce else "source"
     sf_path = target if fmap.to_salesforce else source
     if sf_path and FIELD_PATH.match(sf_path) and "." in sf_path:
@@ -94,8 +131,10 @@ def _row_problems(pair: str, items: dict[str, yaml.Node], seen: dict[str, int]) 
         if sf_side == "target" or prefix not in related:
             allowed = ", ".join(f"{k} ({v})" for k, v in related.items()) or "none"
             obj = fmap.target if fmap.to_salesforce else fmap.source
-            out.append(f"{sf_side} {sf_path!r}: a field of {obj.split('.', 1)[1]} itself"
-                       + ("" if sf_side == "target" else f" or of its related records: {allowed}"))
+            out.append(
+                f"{sf_side} {sf_path!r}: a field of {obj.split('.', 1)[1]} itself"
+                + ("" if sf_side == "target" else f" or of its related records: {allowed}")
+            )
     if target:
         why = key_field(pair, target)
         if why:
@@ -117,7 +156,9 @@ def parse_custom(text: str, path: Path | str) -> CustomMappings:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f", line {mark.line + 1}" if mark else ""
-        found.problems.append(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', None) or exc})")
+        found.problems.append(
+            f"{path}{where}: not valid YAML ({getattr(exc, 'problem', None) or exc})"
+        )
         return found
     if root is None:
         found.problems.append(f"{path}: the file is empty (expected version: {VERSION} and maps:)")
@@ -130,7 +171,9 @@ def parse_custom(text: str, path: Path | str) -> CustomMappings:
         if key.value not in ("version", "maps"):
             problem(key, f"unknown key {key.value!r} (expected version and maps)")
     if _scalar(top.get("version")) != str(VERSION):
-        problem(top.get("version", root), f"version must be {VERSION} (the format of docs/mapping.md)")
+        problem(
+            top.get("version", root), f"version must be {VERSION} (the format of docs/mapping.md)"
+        )
     maps = top.get("maps")
     if isinstance(maps, yaml.ScalarNode) and _scalar(maps) is None:
         return found  # "maps:" with nothing under it: defaults only
@@ -141,11 +184,17 @@ def parse_custom(text: str, path: Path | str) -> CustomMappings:
     for pair_node, rows_node in maps.value:
         pair = pair_node.value
         if pair not in known:
-            problem(pair_node, f"unknown pair {pair!r} (pairs: {', '.join(p for p in known if p not in FIXED_PAIRS)})")
+            problem(
+                pair_node,
+                f"unknown pair {pair!r} (pairs: {', '.join(p for p in known if p not in FIXED_PAIRS)})",
+            )
             continue
         if pair in FIXED_PAIRS:
-            problem(pair_node, f"{pair}: the Product and Invoice__c mappings are fixed and cannot be "
-                               "customised (R-MAP-4)")
+            problem(
+                pair_node,
+                f"{pair}: the Product and Invoice__c mappings are fixed and cannot be "
+                "customised (R-MAP-4)",
+            )
             continue
         if not isinstance(rows_node, yaml.SequenceNode):
             problem(rows_node, f"{pair}: expected a list of rows ({{source: ..., target: ...}})")
@@ -165,8 +214,14 @@ def parse_custom(text: str, path: Path | str) -> CustomMappings:
             if target and target not in seen:
                 seen[target] = line
             if not bad:
-                rows.append(Row(_scalar(items["source"]), target, _scalar(items.get("when")) or "always",
-                                origin=f"{path}, line {line}"))
+                rows.append(
+                    Row(
+                        _scalar(items["source"]),
+                        target,
+                        _scalar(items.get("when")) or "always",
+                        origin=f"{path}, line {line}",
+                    )
+                )
         found.rows[pair] = tuple(rows)
     return found
 
@@ -176,8 +231,12 @@ def load_custom(path: Path) -> CustomMappings:
     try:
         text = Path(path).read_text()
     except OSError as exc:
-        return CustomMappings(Path(path), problems=[
-            f"custom_mappings_path: cannot read {path} ({exc.strerror or exc}); see docs/mapping.md"])
+        return CustomMappings(
+            Path(path),
+            problems=[
+                f"custom_mappings_path: cannot read {path} ({exc.strerror or exc}); see docs/mapping.md"
+            ],
+        )
     return parse_custom(text, path)
 
 
@@ -205,6 +264,8 @@ def custom_rows(prefs, *, strict: bool = True) -> dict[str, tuple[Row, ...]]:
     """pair -> custom rows; ``strict``: MappingError when the file has any problem."""
     found = custom_mappings(prefs)
     if strict and found.problems:
-        raise MappingError(f"custom field mappings: {len(found.problems)} problem(s):\n  - "
-                           + "\n  - ".join(found.problems))
+        raise MappingError(
+            f"custom field mappings: {len(found.problems)} problem(s):\n  - "
+            + "\n  - ".join(found.problems)
+        )
     return found.rows

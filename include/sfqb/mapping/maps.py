@@ -60,7 +60,11 @@ class FieldMap:
         """(object, field) of a Salesforce field path of this map."""
         obj = (self.target if self.to_salesforce else self.source).split(".", 1)[1]
         prefix, _, rest = path.partition(".")
-        return (dict(self.related)[prefix], rest) if rest and prefix in dict(self.related) else (obj, path)
+        return (
+            (dict(self.related)[prefix], rest)
+            if rest and prefix in dict(self.related)
+            else (obj, path)
+        )
 
     @property
     def source_fields(self) -> list[str]:
@@ -81,7 +85,8 @@ def default_map(pair: str) -> FieldMap:
         source=data["source"],
         target=data["target"],
         rows=tuple(
-            Row(str(r["source"]), str(r["target"]), str(r.get("when", "always"))) for r in data["rows"]
+            Row(str(r["source"]), str(r["target"]), str(r.get("when", "always")))
+            for r in data["rows"]
         ),
         related=tuple((str(k), str(v)) for k, v in (data.get("related") or {}).items()),
     )
@@ -140,9 +145,17 @@ def active_maps(prefs, *, strict: bool = True) -> list[FieldMap]:
     areas = ["customers"]
     areas += ["items"] if prefs.sync_items else []
     areas += ["opportunities"] if prefs.sync_won_opportunities else []
-    areas += ["transactions"] if prefs.sync_won_opportunities and prefs.update_opportunities_from_quickbooks else []
+    areas += (
+        ["transactions"]
+        if prefs.sync_won_opportunities and prefs.update_opportunities_from_quickbooks
+        else []
+    )
     areas += ["invoices"] if prefs.sync_invoices else []
-    return [effective_map(pair, prefs, strict=strict) for area in areas for pair in AREA_MAPS.get(area, ())]
+    return [
+        effective_map(pair, prefs, strict=strict)
+        for area in areas
+        for pair in AREA_MAPS.get(area, ())
+    ]
 
 
 @cache
@@ -154,16 +167,23 @@ def _quickbooks_fields() -> dict[str, dict[str, str]]:
 def quickbooks_field_kinds() -> dict[str, dict[str, str]]:
     """Entity -> field path -> kind (text, number, boolean, date, datetime, id): the QuickBooks
     Online fields a map may name (``mapping/quickbooks_fields.yaml``; ``text(N)`` is text)."""
-    return {entity: {path: str(kind).split("(")[0] for path, kind in fields.items()}
-            for entity, fields in _quickbooks_fields().items()}
+    return {
+        entity: {path: str(kind).split("(")[0] for path, kind in fields.items()}
+        for entity, fields in _quickbooks_fields().items()
+    }
 
 
 @cache
 def quickbooks_field_lengths() -> dict[str, dict[str, int]]:
     """Entity -> field path -> the most characters QuickBooks Online keeps (``text(N)``)."""
-    return {entity: {path: int(str(kind).split("(")[1].rstrip(")")) for path, kind in fields.items()
-                     if "(" in str(kind)}
-            for entity, fields in _quickbooks_fields().items()}
+    return {
+        entity: {
+            path: int(str(kind).split("(")[1].rstrip(")"))
+            for path, kind in fields.items()
+            if "(" in str(kind)
+        }
+        for entity, fields in _quickbooks_fields().items()
+    }
 
 
 def apply_map(frame: pd.DataFrame, field_map: FieldMap) -> pd.DataFrame:

@@ -26,7 +26,9 @@ def show_map(field_map: FieldMap) -> str:
     width = max((len(r.source) for r in field_map.rows), default=6)
     twidth = max((len(r.target) for r in field_map.rows), default=6)
     for row in field_map.rows:
-        lines.append(f"  {row.source:<{width}} -> {row.target:<{twidth}}  {row.when:<6}  {_origin(field_map, row)}")
+        lines.append(
+            f"  {row.source:<{width}} -> {row.target:<{twidth}}  {row.when:<6}  {_origin(field_map, row)}"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -41,8 +43,14 @@ def show(prefs, pair: str | None = None) -> tuple[str, list[str]]:
     if pair is not None and pair not in pairs:
         raise KeyError(f"unknown pair {pair!r} (pairs: {', '.join(pairs)})")
     found = custom_mappings(prefs)
-    head = f"custom mappings: {found.path}\n\n" if found.path else "custom mappings: none (defaults only)\n\n"
-    body = "\n".join(show_map(effective_map(p, prefs, strict=False)) for p in ([pair] if pair else pairs))
+    head = (
+        f"custom mappings: {found.path}\n\n"
+        if found.path
+        else "custom mappings: none (defaults only)\n\n"
+    )
+    body = "\n".join(
+        show_map(effective_map(p, prefs, strict=False)) for p in ([pair] if pair else pairs)
+    )
     return head + body, found.problems
 
 
@@ -56,7 +64,9 @@ def update_doc(path) -> bool:
 
     doc = Path(path)
     text = doc.read_text()
-    new = text[: text.index(DOC_START)] + reference() + text[text.index(DOC_END) + len(DOC_END) + 1:]
+    new = (
+        text[: text.index(DOC_START)] + reference() + text[text.index(DOC_END) + len(DOC_END) + 1 :]
+    )
     doc.write_text(new)
     return new != text
 

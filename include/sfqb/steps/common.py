@@ -117,7 +117,9 @@ def run_windows(run: dict, streams: list[str], state: SyncState) -> dict[str, di
     return windows
 
 
-def commit_windows(run: dict, windows: dict[str, dict | None], state: SyncState | None = None) -> dict:
+def commit_windows(
+    run: dict, windows: dict[str, dict | None], state: SyncState | None = None
+) -> dict:
     """Move each stream's watermark to its window's end, for incremental windows only."""
     state = state or sync_state()
     now = dt.datetime.now(dt.UTC)
@@ -144,9 +146,14 @@ def commit_area(run: dict, extracted: dict, report: dict, state: SyncState | Non
     return commit_windows(run, extracted["windows"], state)
 
 
-
-def track_warnings(run: dict, report: dict, state: SyncState | None = None, *, complete: bool = False,
-                   save: bool = True) -> dict:
+def track_warnings(
+    run: dict,
+    report: dict,
+    state: SyncState | None = None,
+    *,
+    complete: bool = False,
+    save: bool = True,
+) -> dict:
     """Give an area report's warnings their identity and state (R-OPS-3, ``sfqb.warning_state``):
     save the area's open warnings and return the report as the summary carries it (warnings
     classified new / standing / resolved, each list capped). ``complete``: the area looked at
@@ -158,13 +165,22 @@ def track_warnings(run: dict, report: dict, state: SyncState | None = None, *, c
     area = report["area"]
     considered = report.get("considered")
     saved, listed = warning_state.track(
-        report.get("warnings") or [], state.warnings(area), run_id=run["run_id"],
-        now=dt.datetime.now(dt.UTC), considered=set(considered or ()),
-        complete=complete or bool(report.get("complete")))
+        report.get("warnings") or [],
+        state.warnings(area),
+        run_id=run["run_id"],
+        now=dt.datetime.now(dt.UTC),
+        considered=set(considered or ()),
+        complete=complete or bool(report.get("complete")),
+    )
     if save:
         state.save_warnings(area, saved)
     out = warning_state.apply_to_report(report, listed)
     counts = out["warning_counts"]
-    log.info("%s: warnings: %d new, %d standing, %d resolved", area, counts[warning_state.NEW],
-             counts[warning_state.STANDING], counts[warning_state.RESOLVED])
+    log.info(
+        "%s: warnings: %d new, %d standing, %d resolved",
+        area,
+        counts[warning_state.NEW],
+        counts[warning_state.STANDING],
+        counts[warning_state.RESOLVED],
+    )
     return out

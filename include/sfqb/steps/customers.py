@@ -70,21 +70,30 @@ def extra_fields(maps: dict) -> tuple[list[str], list[str]]:
     not read by default: custom sources of Account -> Customer and custom targets of the way
     back (read so a run compares them and writes only what changed)."""
     to_qb = maps["account_to_customer"]
-    account = [r.source for r in to_qb.rows if "." not in r.source] + maps["customer_to_account"].target_fields
-    contact = [r.source.split(".", 1)[1] for r in to_qb.rows if r.source.startswith("BillingContact.")]
+    account = [r.source for r in to_qb.rows if "." not in r.source] + maps[
+        "customer_to_account"
+    ].target_fields
+    contact = [
+        r.source.split(".", 1)[1] for r in to_qb.rows if r.source.startswith("BillingContact.")
+    ]
     contact += maps["customer_to_contact"].target_fields
-    return ([f for f in dict.fromkeys(account) if f not in ex.ACCOUNT_FIELDS],
-            [f for f in dict.fromkeys(contact) if f not in ex.CONTACT_FIELDS])
+    return (
+        [f for f in dict.fromkeys(account) if f not in ex.ACCOUNT_FIELDS],
+        [f for f in dict.fromkeys(contact) if f not in ex.CONTACT_FIELDS],
+    )
 
 
-def with_fields(sf, frame: pd.DataFrame, sobject: str, fields: list[str], id_column: str,
-                prefix: str = "") -> pd.DataFrame:
+def with_fields(
+    sf, frame: pd.DataFrame, sobject: str, fields: list[str], id_column: str, prefix: str = ""
+) -> pd.DataFrame:
     """``frame`` plus ``fields`` of the ``sobject`` records its ``id_column`` names (columns
     ``prefix + field``): one query, only when there are fields to add (custom mappings)."""
     from sfqb.extract.frames import records_frame
 
     if not fields or frame.empty:
-        return frame.assign(**{prefix + f: pd.NA for f in fields if prefix + f not in frame.columns})
+        return frame.assign(
+            **{prefix + f: pd.NA for f in fields if prefix + f not in frame.columns}
+        )
     ids = frame[id_column].dropna().astype(str)
     rows = records_frame(sf.query_in(sobject, ["Id", *fields], "Id", ids), ["Id", *fields])
     extra = rows.set_index("Id")[fields].rename(columns=lambda f: prefix + f)
@@ -100,10 +109,13 @@ def _all_active_customers(qb) -> list[dict]:
     """Every active QuickBooks customer (the first run, R-GEN-6), with progress in the log: a
     company of 100k customers is 100 pages."""
     total = qb.count("Customer")
-    log.info("customers: first run: reading all %d active QuickBooks customers, whatever their age (R-GEN-6)",
-             total)
-    progress = Progress("QuickBooks customers read", batches=max(1, -(-total // 1000)), records=total,
-                        logger=log)
+    log.info(
+        "customers: first run: reading all %d active QuickBooks customers, whatever their age (R-GEN-6)",
+        total,
+    )
+    progress = Progress(
+        "QuickBooks customers read", batches=max(1, -(-total // 1000)), records=total, logger=log
+    )
     out: list[dict] = []
     for record in qb.query_all("Customer"):
         out.append(record)
@@ -132,14 +144,22 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
 
     def complete(accounts: pd.DataFrame) -> pd.DataFrame:
         accounts = with_fields(sf, accounts, "Account", account_fields, "Id")
-        return with_fields(sf, accounts, "Contact", contact_fields, "BillingContact.Id", "BillingContact.")
+        return with_fields(
+            sf, accounts, "Contact", contact_fields, "BillingContact.Id", "BillingContact."
+        )
 
     def read_salesforce() -> tuple[pd.DataFrame, pd.DataFrame]:
         ticked = ex.ticked_contacts(sf)
         accounts = ex.sf_changed_accounts(
-            sf, sf_window, sf_retries, ticked_contact_accounts=ticked["AccountId"].dropna().astype(str),
+            sf,
+            sf_window,
+            sf_retries,
+            ticked_contact_accounts=ticked["AccountId"].dropna().astype(str),
             waiting=waiting,
-            qualifying=ex.first_run_condition(prefs.sync_accounts_without_won_opportunities) if first else None)
+            qualifying=ex.first_run_condition(prefs.sync_accounts_without_won_opportunities)
+            if first
+            else None,
+        )
         held = isin(ticked["AccountId"].astype(str), waiting - set(accounts["Id"].astype(str)))
         return complete(accounts), ticked[~held]
 
@@ -148,14 +168,20 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
     with ThreadPoolExecutor(1, thread_name_prefix="sfqb-customers-sf") as pool:
         changed_accounts = on_second_thread(pool, read_salesforce, connect=(sf,))
         qb_records: list[dict] = []
-        mark = len(qb.clock.seen)  # Last_Sync_Date__c of what this run copies: from here (sync_stamps)
+        mark = len(
+            qb.clock.seen
+        )  # Last_Sync_Date__c of what this run copies: from here (sync_stamps)
         if first:
             qb_records = _all_active_customers(qb)
         if windows[QB_STREAM]:
             window = Window.from_xcom(windows[QB_STREAM])
-            qb_records += qb.query_window("Customer", window.start, window.end, include_inactive=True)
+            qb_records += qb.query_window(
+                "Customer", window.start, window.end, include_inactive=True
+            )
         qb_records = list({str(r["Id"]): r for r in qb_records}.values())
-        qb_records += _qb_customers_by_id(qb, set(due_retries(run, QB_STREAM, state)) - {r["Id"] for r in qb_records})
+        qb_records += _qb_customers_by_id(
+            qb, set(due_retries(run, QB_STREAM, state)) - {r["Id"] for r in qb_records}
+        )
         qb_changed = ex.qb_customer_frame(qb_records)
         read_at = qb.clock.first_since(mark)
         sf_changed, ticked_contacts = changed_accounts.result()
@@ -164,13 +190,23 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
     qb_linked = ex.qb_customer_frame(_qb_customers_by_id(qb, linked_ids))
     terms = {t["Name"]: t["Id"] for t in qb.query_all("Term", include_inactive=False)}
     unlinked_names = ex.unlinked_account_names(
-        sf, set(qb_changed.loc[~qb_changed["Id"].isin(sf_linked[rules.ACCOUNT_EXT_ID]), "DisplayName"].dropna())
+        sf,
+        set(
+            qb_changed.loc[
+                ~qb_changed["Id"].isin(sf_linked[rules.ACCOUNT_EXT_ID]), "DisplayName"
+            ].dropna()
+        ),
     )
-    people = ex.people(sf, rules.people_to_look_up(qb_changed, sf_linked, maps["customer_to_contact"]),
-                       qb_changed.loc[~isna(qb_changed["FamilyName"]), "Id"].astype(str))
+    people = ex.people(
+        sf,
+        rules.people_to_look_up(qb_changed, sf_linked, maps["customer_to_contact"]),
+        qb_changed.loc[~isna(qb_changed["FamilyName"]), "Id"].astype(str),
+    )
     log.info(
         "customers: %d QuickBooks customers and %d Salesforce accounts to consider%s",
-        len(qb_changed), len(sf_changed), " (first run: all of them)" if first else "",
+        len(qb_changed),
+        len(sf_changed),
+        " (first run: all of them)" if first else "",
     )
     return {
         "windows": windows,
@@ -212,8 +248,11 @@ def plan(run: dict, extracted: dict) -> dict:
     log.info(
         "customers plan: %d accounts and %d contacts to write in Salesforce; %d customers to "
         "create and %d to update in QuickBooks; %d skipped",
-        len(result.accounts), len(result.contacts), len(result.customer_creates),
-        len(result.customer_updates), len(result.skips),
+        len(result.accounts),
+        len(result.contacts),
+        len(result.customer_creates),
+        len(result.customer_updates),
+        len(result.skips),
     )
     return {
         "accounts": result.accounts,
@@ -235,7 +274,9 @@ def plan(run: dict, extracted: dict) -> dict:
     }
 
 
-def sf_values_from_qb(entity: dict, maps: dict | None = None, limits: dict | None = None) -> tuple[dict, dict]:
+def sf_values_from_qb(
+    entity: dict, maps: dict | None = None, limits: dict | None = None
+) -> tuple[dict, dict]:
     """``sf_values_by_id`` for one customer."""
     return sf_values_by_id([entity], maps, limits)[str(entity["Id"])]
 
@@ -262,8 +303,14 @@ def sf_values_by_id(
     contact_map = maps.get("customer_to_contact") or default_map("customer_to_contact")
     accounts = apply_map(frame, account_map).to_dict("records")
     contacts = apply_map(frame, contact_map).to_dict("records")
-    custom = [(field_map, [row for row in field_map.rows if row.custom],
-               (limits or {}).get(field_map.pair, {})) for field_map in (account_map, contact_map)]
+    custom = [
+        (
+            field_map,
+            [row for row in field_map.rows if row.custom],
+            (limits or {}).get(field_map.pair, {}),
+        )
+        for field_map in (account_map, contact_map)
+    ]
     out = {}
     for entity, account, contact in zip(entities, accounts, contacts, strict=True):
         # Custom rows' values as text (their targets passed the preflight as text fields or the
@@ -290,24 +337,43 @@ def _adopt_pending(creates: pd.DataFrame, pending: dict[str, str], sf, qb) -> di
     """Creates an earlier, interrupted load already sent (``pending``: Account Id -> the name it
     sent) whose customer exists and is linked to no Account: Account Id -> that customer. The
     Account may have been renamed since, so the duplicate-name check cannot find it."""
-    sent = {key: pending[key] for key in creates["key"].astype(str) if key in pending} if pending else {}
+    sent = (
+        {key: pending[key] for key in creates["key"].astype(str) if key in pending}
+        if pending
+        else {}
+    )
     if not sent:
         return {}
-    found = {rules.name_key(c["DisplayName"]): c for c in qb.query_in(
-        "Customer", "DisplayName", sorted(set(sent.values())), include_inactive=True)}
-    linked = set(ex.sf_accounts_linked_to(sf, [str(c["Id"]) for c in found.values()])[rules.ACCOUNT_EXT_ID]
-                 .dropna().astype(str))
-    adopted = {key: found[rules.name_key(name)] for key, name in sent.items()
-               if rules.name_key(name) in found and str(found[rules.name_key(name)]["Id"]) not in linked}
+    found = {
+        rules.name_key(c["DisplayName"]): c
+        for c in qb.query_in(
+            "Customer", "DisplayName", sorted(set(sent.values())), include_inactive=True
+        )
+    }
+    linked = set(
+        ex.sf_accounts_linked_to(sf, [str(c["Id"]) for c in found.values()])[rules.ACCOUNT_EXT_ID]
+        .dropna()
+        .astype(str)
+    )
+    adopted = {
+        key: found[rules.name_key(name)]
+        for key, name in sent.items()
+        if rules.name_key(name) in found and str(found[rules.name_key(name)]["Id"]) not in linked
+    }
     for key, customer in adopted.items():
-        log.info("customers: Account %s: QuickBooks customer %s (%r) was created for it by an interrupted "
-                 "load; it is updated and linked instead of created again (R-GEN-3)",
-                 key, customer["Id"], customer["DisplayName"])
+        log.info(
+            "customers: Account %s: QuickBooks customer %s (%r) was created for it by an interrupted "
+            "load; it is updated and linked instead of created again (R-GEN-3)",
+            key,
+            customer["Id"],
+            customer["DisplayName"],
+        )
     return adopted
 
 
-def _write_to_quickbooks(plan: dict, sf, qb, done: list[dict], run_id: str, maps: dict,
-                         state, notes: list[dict]) -> tuple[list[dict], list[dict], set[str]]:
+def _write_to_quickbooks(
+    plan: dict, sf, qb, done: list[dict], run_id: str, maps: dict, state, notes: list[dict]
+) -> tuple[list[dict], list[dict], set[str]]:
     """Creates and updates in QuickBooks; returns the Salesforce Account and billing Contact
     updates that record the links (External Account ID), Last Sync Date and cleared Sync Me, and
     the QuickBooks Ids adopted from an interrupted load (their values come from the Account this
@@ -327,23 +393,49 @@ def _write_to_quickbooks(plan: dict, sf, qb, done: list[dict], run_id: str, maps
     pending = state.pending_creates(rules.AREA) if len(creates) else {}
     adopted = _adopt_pending(creates, pending, sf, qb)
     ops = [
-        BatchOp(key=row.key, operation="update", entity="Customer",
-                payload={**json.loads(row.payload), "Id": adopted[row.key]["Id"],
-                         "SyncToken": adopted[row.key]["SyncToken"], "sparse": True})
-        if row.key in adopted else
-        BatchOp(key=row.key, operation="create", entity="Customer", payload=json.loads(row.payload),
-                request_id=request_id_for(row.key, "create.Customer"))
+        BatchOp(
+            key=row.key,
+            operation="update",
+            entity="Customer",
+            payload={
+                **json.loads(row.payload),
+                "Id": adopted[row.key]["Id"],
+                "SyncToken": adopted[row.key]["SyncToken"],
+                "sparse": True,
+            },
+        )
+        if row.key in adopted
+        else BatchOp(
+            key=row.key,
+            operation="create",
+            entity="Customer",
+            payload=json.loads(row.payload),
+            request_id=request_id_for(row.key, "create.Customer"),
+        )
         for row in creates.itertuples()
     ]
     sending = {op.key: op.payload.get("DisplayName") for op in ops if op.operation == "create"}
     if sending:
         state.save_pending_creates(rules.AREA, {**pending, **sending}, run_id=run_id)
     ops += [
-        BatchOp(key=row.key, operation="update", entity="Customer",
-                payload={**json.loads(row.payload), "Id": row.Id, "SyncToken": row.SyncToken, "sparse": True})
+        BatchOp(
+            key=row.key,
+            operation="update",
+            entity="Customer",
+            payload={
+                **json.loads(row.payload),
+                "Id": row.Id,
+                "SyncToken": row.SyncToken,
+                "sparse": True,
+            },
+        )
         for row in updates.itertuples()
     ]
-    contacts = dict(zip(creates["key"], creates["billing_contact_id"], strict=True)) if len(creates) else {}
+    contacts = (
+        dict(zip(creates["key"], creates["billing_contact_id"], strict=True))
+        if len(creates)
+        else {}
+    )
     duplicates: dict[str, str] = {}
     results = qb.batch(ops, request_id=request_id_for(run_id, "customers")) if ops else []
     mapped = sf_values_by_id([r.entity for r in results if r.ok], maps, plan.get("limits"))
@@ -355,18 +447,34 @@ def _write_to_quickbooks(plan: dict, sf, qb, done: list[dict], run_id: str, maps
             action = RECOVERED if key in adopted else CREATED if key in contacts else UPDATED
             done.append(outcome(key, action, record=QB_CUSTOMER, target_id=qb_id))
             account_values, contact_values = mapped[qb_id]
-            account_writes.append({"Id": key, **account_values, rules.ACCOUNT_EXT_ID: qb_id,
-                                   "Last_Sync_Date__c": stamp, "Sync_Me__c": False})
+            account_writes.append(
+                {
+                    "Id": key,
+                    **account_values,
+                    rules.ACCOUNT_EXT_ID: qb_id,
+                    "Last_Sync_Date__c": stamp,
+                    "Sync_Me__c": False,
+                }
+            )
             if not missing(contacts.get(key)):
-                contact_writes.append({"Id": contacts[key], **contact_values, rules.CONTACT_EXT_ID: qb_id,
-                                       rules.ACCOUNT_EXT_ID: qb_id, "Last_Sync_Date__c": stamp})
+                contact_writes.append(
+                    {
+                        "Id": contacts[key],
+                        **contact_values,
+                        rules.CONTACT_EXT_ID: qb_id,
+                        rules.ACCOUNT_EXT_ID: qb_id,
+                        "Last_Sync_Date__c": stamp,
+                    }
+                )
         elif isinstance(result.error, DuplicateNameError) and key in contacts:
             duplicates[key] = json.loads(creates.set_index("key").at[key, "payload"])["DisplayName"]
         else:
             done.append(outcome(key, FAILED, record=QB_CUSTOMER, reason=str(result.error)))
     if duplicates:
         just_linked = {w[rules.ACCOUNT_EXT_ID] for w in account_writes}
-        account_writes += _adopt_duplicates(duplicates, contacts, sf, qb, done, contact_writes, just_linked, notes)
+        account_writes += _adopt_duplicates(
+            duplicates, contacts, sf, qb, done, contact_writes, just_linked, notes
+        )
     return account_writes, contact_writes, {str(c["Id"]) for c in adopted.values()}
 
 
@@ -374,11 +482,15 @@ def written_at(entity: dict, qb) -> str:
     """``Last_Sync_Date__c`` of a customer the load just wrote to QuickBooks: QuickBooks' own
     ``LastUpdatedTime`` of that write (``rules.sync_stamps``; R-GEN-7 on Intuit's clock: R-ACC-5
     compares the two), or Intuit's time now when the answer lacks it."""
-    (stamp,) = rules.sync_stamps(pd.Series([(entity.get("MetaData") or {}).get("LastUpdatedTime")]), None)
+    (stamp,) = rules.sync_stamps(
+        pd.Series([(entity.get("MetaData") or {}).get("LastUpdatedTime")]), None
+    )
     return stamp or sf_datetime(qb.clock.now())
 
 
-def _adopt_duplicates(duplicates, contacts, sf, qb, done, contact_writes, just_linked, notes) -> list[dict]:
+def _adopt_duplicates(
+    duplicates, contacts, sf, qb, done, contact_writes, just_linked, notes
+) -> list[dict]:
     """A create refused as a duplicate name: if that QuickBooks customer is linked to no
     Account, it is the one an interrupted earlier attempt created (or a same-named customer
     made in QuickBooks since the first run): link it instead of failing (R-GEN-3). Names are
@@ -388,36 +500,90 @@ def _adopt_duplicates(duplicates, contacts, sf, qb, done, contact_writes, just_l
     this very Account (an earlier attempt recorded the link) is recovered as it is."""
     wanted_by = Counter(rules.name_key(name) for name in duplicates.values())
     found: dict[str, tuple[str, str]] = {}
-    for record in qb.query_in("Customer", "DisplayName", sorted(set(duplicates.values())), include_inactive=True):
+    for record in qb.query_in(
+        "Customer", "DisplayName", sorted(set(duplicates.values())), include_inactive=True
+    ):
         found[rules.name_key(record["DisplayName"])] = (str(record["Id"]), record["DisplayName"])
     linked = ex.sf_accounts_linked_to(sf, [i for i, _ in found.values()])
-    owner = dict(zip(linked[rules.ACCOUNT_EXT_ID].astype(str), linked["Id"].astype(str), strict=True))
+    owner = dict(
+        zip(linked[rules.ACCOUNT_EXT_ID].astype(str), linked["Id"].astype(str), strict=True)
+    )
     stamp = sf_datetime(qb.clock.now())  # the link's time on Intuit's clock (R-ACC-5)
     writes = []
     for key, name in duplicates.items():
         qb_id, qb_name = found.get(rules.name_key(name), (None, None))
         if wanted_by[rules.name_key(name)] > 1:
-            done.append(outcome(key, FAILED, record=QB_CUSTOMER, reason=(
-                f"{wanted_by[rules.name_key(name)]} Salesforce accounts are named {name!r} and QuickBooks already has "
-                f"that name: link the right one (External Account ID) or rename the others")))
+            done.append(
+                outcome(
+                    key,
+                    FAILED,
+                    record=QB_CUSTOMER,
+                    reason=(
+                        f"{wanted_by[rules.name_key(name)]} Salesforce accounts are named {name!r} and QuickBooks already has "
+                        f"that name: link the right one (External Account ID) or rename the others"
+                    ),
+                )
+            )
             continue
         if qb_id is not None and owner.get(qb_id) == str(key):
-            done.append(outcome(key, RECOVERED, record=QB_CUSTOMER, target_id=qb_id,
-                                reason="already linked to this Account by an earlier attempt"))
+            done.append(
+                outcome(
+                    key,
+                    RECOVERED,
+                    record=QB_CUSTOMER,
+                    target_id=qb_id,
+                    reason="already linked to this Account by an earlier attempt",
+                )
+            )
             continue
         if qb_id is None or qb_id in owner or qb_id in just_linked:
-            other = (f" (QuickBooks customer {qb_id} is already linked to Account "
-                     f"{owner.get(qb_id, 'written in this run')})") if qb_id else ""
-            done.append(outcome(key, FAILED, record=QB_CUSTOMER, reason=f"QuickBooks already has a customer, vendor or employee named {name!r}{other}"))
+            other = (
+                (
+                    f" (QuickBooks customer {qb_id} is already linked to Account "
+                    f"{owner.get(qb_id, 'written in this run')})"
+                )
+                if qb_id
+                else ""
+            )
+            done.append(
+                outcome(
+                    key,
+                    FAILED,
+                    record=QB_CUSTOMER,
+                    reason=f"QuickBooks already has a customer, vendor or employee named {name!r}{other}",
+                )
+            )
             continue
-        done.append(outcome(key, UPDATED, record=QB_CUSTOMER, target_id=qb_id,
-                            reason="linked to the existing QuickBooks customer of the same name"))
+        done.append(
+            outcome(
+                key,
+                UPDATED,
+                record=QB_CUSTOMER,
+                target_id=qb_id,
+                reason="linked to the existing QuickBooks customer of the same name",
+            )
+        )
         if rules.case_only_difference(name, qb_name):
-            notes.append(warning(rules.AREA, key, rules.same_name_link(key, name, qb_id, qb_name), NOTE_KIND))
-        writes.append({"Id": key, rules.ACCOUNT_EXT_ID: qb_id, "Last_Sync_Date__c": stamp, "Sync_Me__c": False})
+            notes.append(
+                warning(rules.AREA, key, rules.same_name_link(key, name, qb_id, qb_name), NOTE_KIND)
+            )
+        writes.append(
+            {
+                "Id": key,
+                rules.ACCOUNT_EXT_ID: qb_id,
+                "Last_Sync_Date__c": stamp,
+                "Sync_Me__c": False,
+            }
+        )
         if not missing(contacts.get(key)):
-            contact_writes.append({"Id": contacts[key], rules.CONTACT_EXT_ID: qb_id,
-                                   rules.ACCOUNT_EXT_ID: qb_id, "Last_Sync_Date__c": stamp})
+            contact_writes.append(
+                {
+                    "Id": contacts[key],
+                    rules.CONTACT_EXT_ID: qb_id,
+                    rules.ACCOUNT_EXT_ID: qb_id,
+                    "Last_Sync_Date__c": stamp,
+                }
+            )
     return writes
 
 
@@ -458,7 +624,9 @@ def _write_accounts(plan: dict, sf, done: list[dict], maps: dict, stamp: str) ->
             if not missing(row.get("parent_ext_id")):
                 record["Parent"] = {rules.ACCOUNT_EXT_ID: str(row["parent_ext_id"])}
             records.append(record)
-        for row in sf_outcomes(sf.upsert("Account", records, ext_id_field=rules.ACCOUNT_EXT_ID), "Account"):
+        for row in sf_outcomes(
+            sf.upsert("Account", records, ext_id_field=rules.ACCOUNT_EXT_ID), "Account"
+        ):
             row["key"] = f"QB:{row['key']}"
             done.append(row)
 
@@ -479,19 +647,35 @@ def _releases(plan: dict) -> list[tuple[str, dict]]:
         if row.get("clear_link") is True or str(row.get("clear_link")) == "True":
             write[rules.CONTACT_EXT_ID] = None
         out.append((str(row["customer_id"]), write))
-        log.info("customers: QB:%s contact: Contact %s: %s%s (R-ACC-10)", row["customer_id"], row["Id"], row["reason"],
-                 ": it is no longer the billing Contact" if "Is_Billing_Contact__c" in write else
-                 ": it no longer carries the customer's link")
+        log.info(
+            "customers: QB:%s contact: Contact %s: %s%s (R-ACC-10)",
+            row["customer_id"],
+            row["Id"],
+            row["reason"],
+            ": it is no longer the billing Contact"
+            if "Is_Billing_Contact__c" in write
+            else ": it no longer carries the customer's link",
+        )
     return out
 
 
 def _release_failed(customer: str, result, done: list[dict]) -> None:
-    done.append(outcome(f"QB:{customer} contact", FAILED, record=SF_CONTACT, reason=(
-        f"Contact {result.key} could not give up the billing role or the link "
-        f"({describe_issues(result.errors)}): the customer's contact person waits for the next run")))
+    done.append(
+        outcome(
+            f"QB:{customer} contact",
+            FAILED,
+            record=SF_CONTACT,
+            reason=(
+                f"Contact {result.key} could not give up the billing role or the link "
+                f"({describe_issues(result.errors)}): the customer's contact person waits for the next run"
+            ),
+        )
+    )
 
 
-def _write_contacts(plan: dict, sf, done: list[dict], maps: dict, links: list[dict], stamp: str) -> None:
+def _write_contacts(
+    plan: dict, sf, done: list[dict], maps: dict, links: list[dict], stamp: str
+) -> None:
     """QB -> SF billing Contacts (R-ACC-8, R-ACC-10): old ones released, then the same person's
     Contact updated in place (or linked by name), else one upserted by the customer's Id. The
     releases and updates share one call with ``links`` (the Contact side of new links) and with
@@ -516,12 +700,14 @@ def _write_contacts(plan: dict, sf, done: list[dict], maps: dict, links: list[di
         if str(row["customer_id"]) in blocked:
             continue
         record = {f: (None if missing(row.get(f)) else row[f]) for f in fields}
-        record.update({
-            rules.CONTACT_EXT_ID: row[rules.CONTACT_EXT_ID],
-            rules.ACCOUNT_EXT_ID: row[rules.ACCOUNT_EXT_ID],
-            "Is_Billing_Contact__c": True,
-            "Last_Sync_Date__c": _stamp(row, stamp),
-        })
+        record.update(
+            {
+                rules.CONTACT_EXT_ID: row[rules.CONTACT_EXT_ID],
+                rules.ACCOUNT_EXT_ID: row[rules.ACCOUNT_EXT_ID],
+                "Is_Billing_Contact__c": True,
+                "Last_Sync_Date__c": _stamp(row, stamp),
+            }
+        )
         if missing(row.get("contact_id")):
             record["Account"] = {rules.ACCOUNT_EXT_ID: row[rules.ACCOUNT_EXT_ID]}
             by_ext.append(record)
@@ -531,8 +717,12 @@ def _write_contacts(plan: dict, sf, done: list[dict], maps: dict, links: list[di
     updating = {str(r["Id"]): str(r[rules.CONTACT_EXT_ID]) for r in by_id}
     released = {str(w["Id"]) for c, w in releases if (c, w) not in first}
     merged: dict[str, dict] = {}
-    for record in [*(w for c, w in releases if (c, w) not in first),
-                   *({"Id": c, "Sync_Me__c": False} for c in plan.get("clear_contact_sync_me") or []), *links, *by_id]:
+    for record in [
+        *(w for c, w in releases if (c, w) not in first),
+        *({"Id": c, "Sync_Me__c": False} for c in plan.get("clear_contact_sync_me") or []),
+        *links,
+        *by_id,
+    ]:
         merged.setdefault(str(record["Id"]), {}).update(record)
     for result in sf.update("Contact", list(merged.values())) if merged else []:
         contact_id = str(result.key)
@@ -540,16 +730,27 @@ def _write_contacts(plan: dict, sf, done: list[dict], maps: dict, links: list[di
             blocked.add(customer_of[contact_id])
             _release_failed(customer_of[contact_id], result, done)
         if contact_id in linking and not result.ok:
-            done.append(outcome(contact_id, FAILED, record=SF_CONTACT,
-                                reason="billing Contact link: " + describe_issues(result.errors)))
+            done.append(
+                outcome(
+                    contact_id,
+                    FAILED,
+                    record=SF_CONTACT,
+                    reason="billing Contact link: " + describe_issues(result.errors),
+                )
+            )
         if contact_id in updating:
             (row,) = sf_outcomes([result], "Contact")
             done.append({**row, "key": f"QB:{updating[contact_id]} contact"})
         elif not result.ok and contact_id not in linking and contact_id not in released:
-            log.warning("customers: Contact %s: Sync Me could not be cleared: %s", contact_id,
-                        describe_issues(result.errors))
+            log.warning(
+                "customers: Contact %s: Sync Me could not be cleared: %s",
+                contact_id,
+                describe_issues(result.errors),
+            )
     by_ext = [r for r in by_ext if str(r[rules.CONTACT_EXT_ID]) not in blocked]
-    for row in sf_outcomes(sf.upsert("Contact", by_ext, ext_id_field=rules.CONTACT_EXT_ID) if by_ext else [], "Contact"):
+    for row in sf_outcomes(
+        sf.upsert("Contact", by_ext, ext_id_field=rules.CONTACT_EXT_ID) if by_ext else [], "Contact"
+    ):
         row["key"] = f"QB:{row['key']} contact"
         done.append(row)
 
@@ -573,28 +774,43 @@ def load(run: dict, plan: dict, *, sf=None, qb=None, state=None) -> dict:
 
     maps = customer_maps(run)
     notes: list[dict] = []
-    account_writes, contact_links, adopted = _write_to_quickbooks(plan, sf, qb, done, run["run_id"], maps, state,
-                                                                  notes)
+    account_writes, contact_links, adopted = _write_to_quickbooks(
+        plan, sf, qb, done, run["run_id"], maps, state, notes
+    )
     written = {w["Id"] for w in account_writes}
     failed_now = {d["key"] for d in done if d["action"] == FAILED}
     account_writes += [
         {"Id": key, "Sync_Me__c": False}
-        for key in plan["clear_sync_me"] if key not in written and key not in failed_now
+        for key in plan["clear_sync_me"]
+        if key not in written and key not in failed_now
     ]
     unlinked = set()
     if account_writes:
         for result in sf.update("Account", account_writes):
             if not result.ok:
                 unlinked.add(str(result.key))
-                done.append(outcome(result.key, FAILED, record=SF_ACCOUNT, reason="recording the link in Salesforce: "
-                                     + describe_issues(result.errors)))
+                done.append(
+                    outcome(
+                        result.key,
+                        FAILED,
+                        record=SF_ACCOUNT,
+                        reason="recording the link in Salesforce: "
+                        + describe_issues(result.errors),
+                    )
+                )
     pending = state.pending_creates(rules.AREA)
     if pending:  # once its link is recorded, nothing of a create is left to adopt
-        state.save_pending_creates(rules.AREA, {k: v for k, v in pending.items() if k not in written or k in unlinked},
-                                   run_id=run["run_id"])
+        state.save_pending_creates(
+            rules.AREA,
+            {k: v for k, v in pending.items() if k not in written or k in unlinked},
+            run_id=run["run_id"],
+        )
     if adopted:  # their values come from the Account this run; last run's customer values are stale
-        plan = {**plan, "accounts": _without(plan["accounts"], adopted),
-                "contacts": _without(plan["contacts"], adopted)}
+        plan = {
+            **plan,
+            "accounts": _without(plan["accounts"], adopted),
+            "contacts": _without(plan["contacts"], adopted),
+        }
     stamp = sf_datetime(qb.clock.now())  # for plan rows without a stamp of their own
     _write_accounts(plan, sf, done, maps, stamp)
     _write_contacts(plan, sf, done, maps, contact_links, stamp)
@@ -624,7 +840,13 @@ def commit(run: dict, extracted: dict, report: dict, *, state=None) -> dict:
 
     state = state or sync_state()
     if extracted.get("first_export"):
-        state.mark_first_run_done(rules.FIRST_EXPORT, run_id=run["run_id"], now=dt.datetime.now(dt.UTC),
-                                  details={"customers": len(extracted["qb_changed"]),
-                                           "accounts": len(extracted["sf_changed"])})
+        state.mark_first_run_done(
+            rules.FIRST_EXPORT,
+            run_id=run["run_id"],
+            now=dt.datetime.now(dt.UTC),
+            details={
+                "customers": len(extracted["qb_changed"]),
+                "accounts": len(extracted["sf_changed"]),
+            },
+        )
     return commit_area(run, extracted, report, state)

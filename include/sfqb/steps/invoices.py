@@ -92,9 +92,7 @@ def invoice_frames(records: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame, pd.
     invoices = invoices[rules.INVOICE_COLUMNS].copy()
     invoices["Id"] = invoices["Id"].astype(str)
     line_frame = records_frame(lines, rules.LINE_COLUMNS)[rules.LINE_COLUMNS].copy()
-    line_frame["Id"] = (
-        as_text(line_frame["Id"])
-    )
+    line_frame["Id"] = as_text(line_frame["Id"])
     return (
         text_numbers(invoices, ["TotalAmt", "Balance"]),
         text_numbers(line_frame, ["Amount", rules.QTY, rules.UNIT_PRICE, "LineNum"]),
@@ -178,18 +176,36 @@ def read_billing(qb, sf, extracted: dict) -> dict:
         records = [*qb.query_in("Customer", "Id", level, include_inactive=True)]
         found.update((str(r["Id"]), r) for r in records)
         # Only a project is billed through its parents; above it, every ancestor counts.
-        level = sorted({str(r["ParentRef"]["value"]) for r in records
-                        if (r.get("ParentRef") or {}).get("value") and (depth or rules.is_project(r))})
-    customers = records_frame(list(found.values()), rules.CUSTOMER_COLUMNS)[rules.CUSTOMER_COLUMNS].copy()
+        level = sorted(
+            {
+                str(r["ParentRef"]["value"])
+                for r in records
+                if (r.get("ParentRef") or {}).get("value") and (depth or rules.is_project(r))
+            }
+        )
+    customers = records_frame(list(found.values()), rules.CUSTOMER_COLUMNS)[
+        rules.CUSTOMER_COLUMNS
+    ].copy()
     above = sorted(set(found) - set(unbilled))
-    more = _frame(sf.query_in("Account", rules.ACCOUNT_COLUMNS, "External_Account_ID__c", above)
-                  if above else [], rules.ACCOUNT_COLUMNS)
+    more = _frame(
+        sf.query_in("Account", rules.ACCOUNT_COLUMNS, "External_Account_ID__c", above)
+        if above
+        else [],
+        rules.ACCOUNT_COLUMNS,
+    )
     if unbilled:
-        log.info("invoices: no Account has the Id of %d of the invoices' customers: %d QuickBooks "
-                 "customers read (theirs and a project's ancestors), %d Accounts of ancestors found",
-                 len(unbilled), len(found), len(more))
-    return {**extracted, "customers": customers,
-            "accounts": pd.concat([accounts, more], ignore_index=True) if len(more) else accounts}
+        log.info(
+            "invoices: no Account has the Id of %d of the invoices' customers: %d QuickBooks "
+            "customers read (theirs and a project's ancestors), %d Accounts of ancestors found",
+            len(unbilled),
+            len(found),
+            len(more),
+        )
+    return {
+        **extracted,
+        "customers": customers,
+        "accounts": pd.concat([accounts, more], ignore_index=True) if len(more) else accounts,
+    }
 
 
 def _empty(windows: dict) -> dict:
@@ -230,18 +246,27 @@ def ready_waiting(sf, state) -> set[str]:
     waiting = state.waiting(rules.INVOICE_STREAM)
     if not waiting:
         return set()
-    found = {str(r["External_Account_ID__c"]) for r in sf.query_in(
-        "Account", ["External_Account_ID__c"], "External_Account_ID__c", sorted(waiting))}
+    found = {
+        str(r["External_Account_ID__c"])
+        for r in sf.query_in(
+            "Account", ["External_Account_ID__c"], "External_Account_ID__c", sorted(waiting)
+        )
+    }
     ready = {i for c in found & set(waiting) for i in waiting[c]}
-    log.info("invoices: %d invoices wait for their customer's Account (%d customers); %d of those "
-             "customers have one now: their %d invoices are read again", len(
-                 {i for ids in waiting.values() for i in ids}), len(waiting), len(found & set(waiting)),
-             len(ready))
+    log.info(
+        "invoices: %d invoices wait for their customer's Account (%d customers); %d of those "
+        "customers have one now: their %d invoices are read again",
+        len({i for ids in waiting.values() for i in ids}),
+        len(waiting),
+        len(found & set(waiting)),
+        len(ready),
+    )
     return ready
 
 
-def read_quickbooks(qb, sf, state, windows: dict, *, at: dt.datetime | None = None,
-                    ready: set[str] | None = None) -> list[dict]:
+def read_quickbooks(
+    qb, sf, state, windows: dict, *, at: dt.datetime | None = None, ready: set[str] | None = None
+) -> list[dict]:
     """The invoices to sync: Invoice changes (CDC, deletions included) since the earliest window
     start, the invoices of the changed payments, those a previous run left to retry (due at
     ``at``, the run's upper bound), those waiting for an Account whose customer has one now
@@ -266,7 +291,11 @@ def read_quickbooks(qb, sf, state, windows: dict, *, at: dt.datetime | None = No
     )
     # A ticked invoice that failed several runs in a row waits for its retry (R-GEN-9), unless it
     # changed in QuickBooks.
-    held = (set(state.retries(rules.INVOICE_STREAM)) - due - set(invoices)) if at is not None else set()
+    held = (
+        (set(state.retries(rules.INVOICE_STREAM)) - due - set(invoices))
+        if at is not None
+        else set()
+    )
     wanted |= {str(r[rules.EXT_INVOICE]) for r in ticked if r.get(rules.EXT_INVOICE)} - held
     reread = sorted(wanted - set(invoices))
     if reread:
@@ -306,16 +335,25 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
     windows = run_windows(run, list(STREAMS.values()), state)
     sf, qb = sf or salesforce_hook(), qb or quickbooks_hook()
     ready = ready_waiting(sf, state)
-    records = read_quickbooks(qb, sf, state, windows, at=dt.datetime.fromisoformat(run["upper_bound"]),
-                              ready=ready)
+    records = read_quickbooks(
+        qb, sf, state, windows, at=dt.datetime.fromisoformat(run["upper_bound"]), ready=ready
+    )
     gone = ready - {str(r["Id"]) for r in records}
     if gone:
-        log.info("invoices: %d invoices waiting for an Account are gone from QuickBooks: they wait "
-                 "no more (%s)", len(gone), ", ".join(sorted(gone)[:10]))
+        log.info(
+            "invoices: %d invoices waiting for an Account are gone from QuickBooks: they wait "
+            "no more (%s)",
+            len(gone),
+            ", ".join(sorted(gone)[:10]),
+        )
     # ``waited``: read again for their Account; the commit drops them from the waiting list
     # when QuickBooks no longer has them.
-    return {"windows": windows, "ran": True, "waited": sorted(ready),
-            **read_billing(qb, sf, inputs(records, sf))}
+    return {
+        "windows": windows,
+        "ran": True,
+        "waited": sorted(ready),
+        **read_billing(qb, sf, inputs(records, sf)),
+    }
 
 
 def plan_extracted(
@@ -323,7 +361,11 @@ def plan_extracted(
 ) -> dict:
     """The pure rules over extracted frames; an XCom-ready dict."""
     inputs = rules.InvoiceInputs(
-        **{name: extracted[name] for name in rules.InvoiceInputs.__dataclass_fields__ if name in extracted}
+        **{
+            name: extracted[name]
+            for name in rules.InvoiceInputs.__dataclass_fields__
+            if name in extracted
+        }
     )
     result = rules.plan_invoices(
         inputs,
@@ -376,7 +418,9 @@ def _record(entry: dict, stamp: str | None = None) -> dict:
     return record
 
 
-def _apply(results, entries: list[dict], by: str, done: list[dict], sobject: str) -> dict[str, object]:
+def _apply(
+    results, entries: list[dict], by: str, done: list[dict], sobject: str
+) -> dict[str, object]:
     """Outcome rows for ``results`` (writes to ``sobject``, keyed by ``entry[by]``) under the
     entries' keys; returns ``entry[by]`` -> the result (failed ones included)."""
     key_of = {str(e[by]): e["key"] for e in entries}
@@ -389,18 +433,31 @@ def _apply(results, entries: list[dict], by: str, done: list[dict], sobject: str
 
 def _upsert(sf, sobject: str, entries: list[dict], ext: str, done: list[dict], stamp=None) -> dict:
     """Upsert ``entries`` by ``ext``; outcome rows into ``done``; returns ``entry[ext]`` -> result."""
-    return _apply(sf.upsert(sobject, [_record(e, stamp) for e in entries], ext_id_field=ext), entries, ext, done,
-                  sobject)
+    return _apply(
+        sf.upsert(sobject, [_record(e, stamp) for e in entries], ext_id_field=ext),
+        entries,
+        ext,
+        done,
+        sobject,
+    )
 
 
-def _blocked(entries: list[dict], failed: set[str], what: str, done: list[dict], sobject: str) -> list[dict]:
+def _blocked(
+    entries: list[dict], failed: set[str], what: str, done: list[dict], sobject: str
+) -> list[dict]:
     """Entries (of ``sobject``) of invoices that failed are not sent: a FAILED outcome each; the
     rest returned."""
     kept = []
     for entry in entries:
         if entry["invoice_id"] in failed:
-            done.append(outcome(entry["key"], FAILED, record=salesforce_record(sobject),
-                                reason=f"not written: its {what} could not be written"))
+            done.append(
+                outcome(
+                    entry["key"],
+                    FAILED,
+                    record=salesforce_record(sobject),
+                    reason=f"not written: its {what} could not be written",
+                )
+            )
         else:
             kept.append(entry)
     return kept
@@ -454,8 +511,12 @@ def load(run: dict, plan: dict, *, sf=None) -> dict:
                 row["key"] = entry["key"] if entry else row["key"]
                 done.append(row)
         links = _blocked(
-            plan["links"], failed | failed_placeholders, "invoice or placeholder", done,
-            "Invoice_Opportunity_Link__c")
+            plan["links"],
+            failed | failed_placeholders,
+            "invoice or placeholder",
+            done,
+            "Invoice_Opportunity_Link__c",
+        )
         records = []
         for link in links:
             if link.get("placeholder"):
@@ -477,7 +538,9 @@ def _report(plan: dict, frame: pd.DataFrame) -> dict:
     notes = warnings_of(rules.AREA, plan["notes"], NOTE_KIND)
     for note in notes:
         log.warning("%s", warning_line(note))
-    report = add_warnings(area_report(rules.AREA, skipped, frame, considered=plan.get("considered")), notes)
+    report = add_warnings(
+        area_report(rules.AREA, skipped, frame, considered=plan.get("considered")), notes
+    )
     undone = set(plan.get("retry") or [])
     undone |= {
         rules.invoice_id_of(k) for k in frame.loc[frame["action"] == FAILED, "key"].astype(str)

@@ -53,7 +53,9 @@ def item_frame(records) -> pd.DataFrame:
     frame = records_frame(records, rules.ITEM_COLUMNS)
     frame["Id"] = frame["Id"].astype(str)
     frame["UnitPrice"] = as_text(frame["UnitPrice"])
-    frame["Active"] = frame["Active"].map(lambda v: bool(v) if not missing(v) else True).astype(bool)
+    frame["Active"] = (
+        frame["Active"].map(lambda v: bool(v) if not missing(v) else True).astype(bool)
+    )
     return frame
 
 
@@ -68,12 +70,20 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
     items changed in the window, inactive ones included so deactivations reach Salesforce."""
     state = state or sync_state()
     windows = run_windows(run, [QB_STREAM], state)
-    empty = {"windows": windows, "first_export": False, "items": item_frame([]),
-             "products": records_frame([], PRODUCT_COLUMNS), "entries": records_frame([], ENTRY_COLUMNS),
-             "unlinked_codes": [], "standard_pricebook": None}
+    empty = {
+        "windows": windows,
+        "first_export": False,
+        "items": item_frame([]),
+        "products": records_frame([], PRODUCT_COLUMNS),
+        "entries": records_frame([], ENTRY_COLUMNS),
+        "unlinked_codes": [],
+        "standard_pricebook": None,
+    }
     if not preferences(run).sync_items:
-        log.info("items: sync_items is off: nothing is written; opportunities resolve items by "
-                 "ProductCode = FullyQualifiedName (R-ITM-5)")
+        log.info(
+            "items: sync_items is off: nothing is written; opportunities resolve items by "
+            "ProductCode = FullyQualifiedName (R-ITM-5)"
+        )
         return {**empty, "windows": {}}
     sf, qb = sf or salesforce_hook(), qb or quickbooks_hook()
     first = state.first_run_done(rules.FIRST_EXPORT) is None
@@ -84,44 +94,85 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
         records = list(qb.query_window("Item", window.start, window.end, include_inactive=True))
     else:
         records = []
-    records += _qb_items_by_id(qb, set(due_retries(run, QB_STREAM, state)) - {str(r["Id"]) for r in records})
+    records += _qb_items_by_id(
+        qb, set(due_retries(run, QB_STREAM, state)) - {str(r["Id"]) for r in records}
+    )
     items = item_frame(records)
-    products = records_frame(sf.query_in("Product2", PRODUCT_COLUMNS, rules.EXT_ID, items["Id"]),
-                             PRODUCT_COLUMNS)
+    products = records_frame(
+        sf.query_in("Product2", PRODUCT_COLUMNS, rules.EXT_ID, items["Id"]), PRODUCT_COLUMNS
+    )
     book = sf.standard_pricebook()
     entries = records_frame([], ENTRY_COLUMNS)
     if book and len(products):
-        entries = records_frame(sf.query_in("PricebookEntry", ENTRY_COLUMNS, "Product2Id", products["Id"],
-                                            where=soql.eq("Pricebook2Id", book["Id"])), ENTRY_COLUMNS)
+        entries = records_frame(
+            sf.query_in(
+                "PricebookEntry",
+                ENTRY_COLUMNS,
+                "Product2Id",
+                products["Id"],
+                where=soql.eq("Pricebook2Id", book["Id"]),
+            ),
+            ENTRY_COLUMNS,
+        )
         entries["UnitPrice"] = as_text(entries["UnitPrice"])
     linked = set(products[rules.EXT_ID].astype(str))
     codes = items.loc[~items["Id"].isin(linked), "FullyQualifiedName"].dropna()
-    unlinked = {r["ProductCode"] for r in sf.query_in("Product2", ["Id", "ProductCode"], "ProductCode",
-                                                       sorted(set(codes)), where=soql.eq(rules.EXT_ID, None))}
-    log.info("items: %d QuickBooks items to consider (%s)", len(items),
-             "first run: every active item" if first else "changed in the window")
-    return {"windows": windows, "first_export": first, "items": items, "products": products,
-            "entries": entries, "unlinked_codes": sorted(unlinked),
-            "standard_pricebook": book["Id"] if book else None}
+    unlinked = {
+        r["ProductCode"]
+        for r in sf.query_in(
+            "Product2",
+            ["Id", "ProductCode"],
+            "ProductCode",
+            sorted(set(codes)),
+            where=soql.eq(rules.EXT_ID, None),
+        )
+    }
+    log.info(
+        "items: %d QuickBooks items to consider (%s)",
+        len(items),
+        "first run: every active item" if first else "changed in the window",
+    )
+    return {
+        "windows": windows,
+        "first_export": first,
+        "items": items,
+        "products": products,
+        "entries": entries,
+        "unlinked_codes": sorted(unlinked),
+        "standard_pricebook": book["Id"] if book else None,
+    }
 
 
 def plan(run: dict, extracted: dict) -> dict:
     """The pure rules over the extracted frames (XCom-ready)."""
     result = rules.plan_items(
-        extracted["items"], extracted["products"], extracted["entries"],
+        extracted["items"],
+        extracted["products"],
+        extracted["entries"],
         product_name_field=preferences(run).product_name_field,
         unlinked_codes=frozenset(extracted["unlinked_codes"]),
     )
-    log.info("items plan: %d products and %d standard prices to write; %d skipped",
-             len(result.products), len(result.prices), len(result.skips))
+    log.info(
+        "items plan: %d products and %d standard prices to write; %d skipped",
+        len(result.products),
+        len(result.prices),
+        len(result.skips),
+    )
     quality = item_warnings(rules.AREA, extracted["items"])
-    return {"products": result.products, "prices": result.prices, "skips": result.skips, "quality": quality,
-            "standard_pricebook": extracted["standard_pricebook"],
-            "considered": [f"QB:{i}" for i in extracted["items"]["Id"].astype(str)]}
+    return {
+        "products": result.products,
+        "prices": result.prices,
+        "skips": result.skips,
+        "quality": quality,
+        "standard_pricebook": extracted["standard_pricebook"],
+        "considered": [f"QB:{i}" for i in extracted["items"]["Id"].astype(str)],
+    }
 
 
 def _duplicate(result) -> bool:
-    return not result.ok and any(getattr(e, "status_code", "") == "DUPLICATE_VALUE" for e in result.errors)
+    return not result.ok and any(
+        getattr(e, "status_code", "") == "DUPLICATE_VALUE" for e in result.errors
+    )
 
 
 def _existing_entries(sf, book: str | None, product_ids: list[str]) -> dict[str, dict]:
@@ -129,8 +180,13 @@ def _existing_entries(sf, book: str | None, product_ids: list[str]) -> dict[str,
     entry exists), by Product Id; one query, only when a create was refused."""
     if not book or not product_ids:
         return {}
-    rows = sf.query_in("PricebookEntry", ENTRY_COLUMNS, "Product2Id", product_ids,
-                       where=soql.eq("Pricebook2Id", book))
+    rows = sf.query_in(
+        "PricebookEntry",
+        ENTRY_COLUMNS,
+        "Product2Id",
+        product_ids,
+        where=soql.eq("Pricebook2Id", book),
+    )
     return {str(r["Product2Id"]): r for r in rows}
 
 
@@ -146,7 +202,9 @@ def load(run: dict, plan: dict, *, sf=None) -> dict:
         failed: set[str] = set()
         if plan["products"]:
             records = [{**p, "Last_Sync_Date__c": stamp} for p in plan["products"]]
-            for row in sf_outcomes(sf.upsert("Product2", records, ext_id_field=rules.EXT_ID), "Product2"):
+            for row in sf_outcomes(
+                sf.upsert("Product2", records, ext_id_field=rules.EXT_ID), "Product2"
+            ):
                 if row["action"] == FAILED:
                     failed.add(row["key"])
                 else:
@@ -161,18 +219,37 @@ def load(run: dict, plan: dict, *, sf=None) -> dict:
                 continue
             key = f"QB:{item_id} price"
             if p["entry_id"]:
-                updates.append({"Id": p["entry_id"], "UnitPrice": rules.price(p["UnitPrice"]), "IsActive": p["IsActive"]})
+                updates.append(
+                    {
+                        "Id": p["entry_id"],
+                        "UnitPrice": rules.price(p["UnitPrice"]),
+                        "IsActive": p["IsActive"],
+                    }
+                )
                 continue
             product_id = p["product_id"] or product_ids.get(item_id)
             if not book or not product_id:
-                done.append(outcome(key, FAILED, record=SF_PRICE,
-                                    reason="no standard price book or product to price (R-PRE-4)"))
+                done.append(
+                    outcome(
+                        key,
+                        FAILED,
+                        record=SF_PRICE,
+                        reason="no standard price book or product to price (R-PRE-4)",
+                    )
+                )
                 continue
-            creates.append({"Pricebook2Id": book, "Product2Id": product_id, "UnitPrice": rules.price(p["UnitPrice"]),
-                            "IsActive": True, "_item": item_id})
+            creates.append(
+                {
+                    "Pricebook2Id": book,
+                    "Product2Id": product_id,
+                    "UnitPrice": rules.price(p["UnitPrice"]),
+                    "IsActive": True,
+                    "_item": item_id,
+                }
+            )
         keyed = {c["Product2Id"]: c.pop("_item") for c in creates}
         by_entry = {p["entry_id"]: p["item_id"] for p in plan["prices"] if p["entry_id"]}
-        results = (sf.create("PricebookEntry", creates, key_field="Product2Id") if creates else [])
+        results = sf.create("PricebookEntry", creates, key_field="Product2Id") if creates else []
         wanted = {c["Product2Id"]: c for c in creates}
         existing = _existing_entries(sf, book, [str(r.key) for r in results if _duplicate(r)])
         for row in sf_outcomes(results, "PricebookEntry"):
@@ -181,27 +258,46 @@ def load(run: dict, plan: dict, *, sf=None) -> dict:
             entry = existing.get(product_id)
             if row["action"] == FAILED and entry is not None:
                 # The entry exists: an earlier attempt made it and its answer was lost (R-GEN-3).
-                if rules.price(entry["UnitPrice"]) == rules.price(wanted[product_id]["UnitPrice"]) and entry["IsActive"]:
-                    row.update(action=RECOVERED, target_id=entry["Id"], reason="made by an earlier attempt")
+                if (
+                    rules.price(entry["UnitPrice"]) == rules.price(wanted[product_id]["UnitPrice"])
+                    and entry["IsActive"]
+                ):
+                    row.update(
+                        action=RECOVERED, target_id=entry["Id"], reason="made by an earlier attempt"
+                    )
                 else:
-                    updates.append({"Id": entry["Id"], "UnitPrice": wanted[product_id]["UnitPrice"], "IsActive": True})
+                    updates.append(
+                        {
+                            "Id": entry["Id"],
+                            "UnitPrice": wanted[product_id]["UnitPrice"],
+                            "IsActive": True,
+                        }
+                    )
                     by_entry[entry["Id"]] = keyed.get(product_id, product_id)
                     continue
             elif row["action"] != FAILED:
                 row["action"] = CREATED
             done.append(row)
-        for row in sf_outcomes(sf.update("PricebookEntry", updates) if updates else [], "PricebookEntry"):
+        for row in sf_outcomes(
+            sf.update("PricebookEntry", updates) if updates else [], "PricebookEntry"
+        ):
             row["key"] = f"QB:{by_entry.get(row['key'], row['key'])} price"
             row["action"] = UPDATED if row["action"] != FAILED else FAILED
             done.append(row)
     frame = outcomes(done)
     log_problems(log, rules.AREA, skipped, frame)
-    report = add_warnings(area_report(rules.AREA, skipped, frame, considered=plan.get("considered")),
-                          plan.get("quality", []))
+    report = add_warnings(
+        area_report(rules.AREA, skipped, frame, considered=plan.get("considered")),
+        plan.get("quality", []),
+    )
     failed_keys = frame.loc[frame["action"] == FAILED, "key"].astype(str)
     report["retry"] = {QB_STREAM: sorted({k.split(":")[1].split()[0] for k in failed_keys})}
-    log.info("items: %d products created, %d updated, %d failed",
-             count(report, CREATED, SF_PRODUCT), count(report, UPDATED, SF_PRODUCT), count(report, FAILED, SF_PRODUCT))
+    log.info(
+        "items: %d products created, %d updated, %d failed",
+        count(report, CREATED, SF_PRODUCT),
+        count(report, UPDATED, SF_PRODUCT),
+        count(report, FAILED, SF_PRODUCT),
+    )
     return report
 
 
@@ -212,6 +308,10 @@ def commit(run: dict, extracted: dict, report: dict, *, state=None) -> dict:
 
     state = state or sync_state()
     if extracted.get("first_export"):
-        state.mark_first_run_done(rules.FIRST_EXPORT, run_id=run["run_id"], now=dt.datetime.now(dt.UTC),
-                                  details={"items": len(extracted["items"])})
+        state.mark_first_run_done(
+            rules.FIRST_EXPORT,
+            run_id=run["run_id"],
+            now=dt.datetime.now(dt.UTC),
+            details={"items": len(extracted["items"])},
+        )
     return commit_area(run, extracted, report, state)

@@ -66,22 +66,33 @@ def prepare(run: dict, params: dict | None, *, qb=None, state=None) -> dict:
     settings = mig.resolve_settings(preferences(run), params)
     state = state or sync_state()
     saved = state.migration()
-    prepared = {"settings": settings.as_json(), "action": MIGRATE, "total": 0,
-                "retry_ids": [], "message": ""}
+    prepared = {
+        "settings": settings.as_json(),
+        "action": MIGRATE,
+        "total": 0,
+        "retry_ids": [],
+        "message": "",
+    }
     message = mig.already_ran(saved)
     if message:
         log.info("%s", message)
         return {**prepared, "action": SKIP, "message": message}
     if saved and saved.get("status") == mig.DONE:
         ids = [str(i) for i in saved["failed"]]
-        log.info("migration: it ran (run %s); %d invoices failed then and are read again now",
-                 saved.get("run_id"), len(ids))
+        log.info(
+            "migration: it ran (run %s); %d invoices failed then and are read again now",
+            saved.get("run_id"),
+            len(ids),
+        )
         return {**prepared, "action": RETRY, "retry_ids": ids, "total": len(ids)}
     qb = qb or quickbooks_hook()
     total = qb.count(rules.ENTITY, [_date_condition(settings)])
-    log.info("migration: %d QuickBooks invoices dated on or after %s%s", total,
-             settings.migration_date.isoformat(),
-             " (dry run: nothing is written)" if settings.dry_run else "")
+    log.info(
+        "migration: %d QuickBooks invoices dated on or after %s%s",
+        total,
+        settings.migration_date.isoformat(),
+        " (dry run: nothing is written)" if settings.dry_run else "",
+    )
     return {**prepared, "total": total}
 
 
@@ -91,18 +102,26 @@ def _incomplete(extracted: dict, existing: set[str], create_missing: bool) -> se
     sales = extracted["lines"][extracted["lines"]["DetailType"] == rules.SALES_LINE]
     sales = sales[sales["TxnId"].astype(str).isin(existing)]
     have = set(extracted["sf_items"][rules.EXT_ITEM].dropna().astype(str))
-    wanted = [rules.item_external_id(t, i) for t, i in zip(sales["TxnId"], sales["Id"], strict=True)]
+    wanted = [
+        rules.item_external_id(t, i) for t, i in zip(sales["TxnId"], sales["Id"], strict=True)
+    ]
     out = {str(t) for t, ext in zip(sales["TxnId"], wanted, strict=True) if ext not in have}
     if create_missing:
-        parent_of = dict(zip(extracted["sf_invoices"]["Id"].astype(str),
-                             extracted["sf_invoices"][rules.EXT_INVOICE].astype(str), strict=True))
+        parent_of = dict(
+            zip(
+                extracted["sf_invoices"]["Id"].astype(str),
+                extracted["sf_invoices"][rules.EXT_INVOICE].astype(str),
+                strict=True,
+            )
+        )
         linked = {parent_of.get(str(p)) for p in extracted["sf_links"]["Invoice__c"].dropna()}
         out |= existing - linked
     return out
 
 
-def _chunk(run: dict, records: list[dict], settings: mig.MigrationSettings, sf, qb, *,
-           resumed: bool) -> dict:
+def _chunk(
+    run: dict, records: list[dict], settings: mig.MigrationSettings, sf, qb, *, resumed: bool
+) -> dict:
     """Plan (and unless a dry run, load) one chunk; returns its counts, notes and failures."""
     extracted = invoice_steps.inputs(records, sf)
     ids = set(extracted["invoices"]["Id"].astype(str))
@@ -110,8 +129,11 @@ def _chunk(run: dict, records: list[dict], settings: mig.MigrationSettings, sf, 
     if resumed and existing:
         redo = _incomplete(extracted, existing, settings.create_missing_opportunities)
         if redo:
-            log.info("migration: %d invoices an interrupted run left half-written are completed: %s",
-                     len(redo), ", ".join(sorted(redo)[:mig.SAMPLE_KEYS]))
+            log.info(
+                "migration: %d invoices an interrupted run left half-written are completed: %s",
+                len(redo),
+                ", ".join(sorted(redo)[: mig.SAMPLE_KEYS]),
+            )
         existing -= redo
     # A project's invoices take its nearest ancestor's Account (R-INV-7): the chains of the
     # customers without an Account, read for the invoices this chunk writes only.
@@ -121,10 +143,16 @@ def _chunk(run: dict, records: list[dict], settings: mig.MigrationSettings, sf, 
         link_opportunities=False,
     )
     notes = planned["notes"]
-    result = {"read": len(records), "existing": len(existing), "notes": notes,
-              "invoices": len(planned["invoices"]), "items": len(planned["item_creates"])
-              + len(planned["item_updates"]), "placeholders": len(planned["placeholders"]),
-              "failed_ids": set(), "report": None}
+    result = {
+        "read": len(records),
+        "existing": len(existing),
+        "notes": notes,
+        "invoices": len(planned["invoices"]),
+        "items": len(planned["item_creates"]) + len(planned["item_updates"]),
+        "placeholders": len(planned["placeholders"]),
+        "failed_ids": set(),
+        "report": None,
+    }
     if settings.dry_run:
         return result
     planned["notes"] = empty_skips()  # reported once per reason at the end, not per line
@@ -138,8 +166,13 @@ def _chunk(run: dict, records: list[dict], settings: mig.MigrationSettings, sf, 
 def _pages(qb, settings: mig.MigrationSettings, start: int):
     """(position, records) chunks of the invoices dated on or after the migration date: the
     hook's paging from ``start``, one page per chunk."""
-    rows = qb.query_all(rules.ENTITY, [_date_condition(settings)], order_by=ORDER,
-                        page_size=settings.chunk_size, start_position=start)
+    rows = qb.query_all(
+        rules.ENTITY,
+        [_date_condition(settings)],
+        order_by=ORDER,
+        page_size=settings.chunk_size,
+        start_position=start,
+    )
     position = start
     while records := list(itertools.islice(rows, settings.chunk_size)):
         yield position, records
@@ -154,9 +187,17 @@ def _sf_count(sf, settings: mig.MigrationSettings) -> int:
 def migrate(run: dict, prepared: dict, *, sf=None, qb=None, state=None) -> dict:
     """Migrate what ``prepare`` decided; returns the run report (JSON) for the summary."""
     settings = mig.MigrationSettings.from_json(prepared["settings"])
-    report = {"area": mig.AREA, "records": {}, "warning_count": 0, "warnings": [], "dry_run": settings.dry_run,
-              "action": prepared["action"], "invoices_read": 0, "already_in_salesforce": 0,
-              "invoices_written": 0}
+    report = {
+        "area": mig.AREA,
+        "records": {},
+        "warning_count": 0,
+        "warnings": [],
+        "dry_run": settings.dry_run,
+        "action": prepared["action"],
+        "invoices_read": 0,
+        "already_in_salesforce": 0,
+        "invoices_written": 0,
+    }
     if prepared["action"] == SKIP:
         report["message"] = prepared["message"]
         return report
@@ -171,12 +212,16 @@ def migrate(run: dict, prepared: dict, *, sf=None, qb=None, state=None) -> dict:
         log.info("migration: %s", why)
     carried = saved if saved.get("migration_date") == settings.migration_date.isoformat() else {}
     progress = {
-        "status": mig.RUNNING, **settings.as_json(), "run_id": run["run_id"],
-        "started_at": carried.get("started_at") or _now(), "total": prepared["total"],
+        "status": mig.RUNNING,
+        **settings.as_json(),
+        "run_id": run["run_id"],
+        "started_at": carried.get("started_at") or _now(),
+        "total": prepared["total"],
         "chunks_done": int(carried.get("chunks_done") or 0),
         "migrated": int(carried.get("migrated") or 0),
         "already_in_salesforce": int(carried.get("already_in_salesforce") or 0),
-        "next_position": start, "failed": [],
+        "next_position": start,
+        "failed": [],
     }
     progress.pop("dry_run")
     if prepared["action"] == RETRY:
@@ -219,11 +264,22 @@ def migrate(run: dict, prepared: dict, *, sf=None, qb=None, state=None) -> dict:
             progress["failed"] = sorted(failed)
             progress["updated_at"] = _now()
             state.save_migration(progress)
-        log.info("%s", mig.progress_line(
-            chunk=n, chunks=max(chunks, n), records=chunk["read"], written=chunk["invoices"]
-            if settings.dry_run else chunk["invoices"] - len(chunk["failed_ids"]),
-            skipped=chunk["existing"], done=done, total=max(prepared["total"], done),
-            elapsed=time.monotonic() - started, read_here=report["invoices_read"]))
+        log.info(
+            "%s",
+            mig.progress_line(
+                chunk=n,
+                chunks=max(chunks, n),
+                records=chunk["read"],
+                written=chunk["invoices"]
+                if settings.dry_run
+                else chunk["invoices"] - len(chunk["failed_ids"]),
+                skipped=chunk["existing"],
+                done=done,
+                total=max(prepared["total"], done),
+                elapsed=time.monotonic() - started,
+                read_here=report["invoices_read"],
+            ),
+        )
     grouped = mig.grouped_warnings(pd.concat(notes, ignore_index=True) if notes else None)
     for entry in grouped:
         log.warning("%s", warning_line(entry))
@@ -231,20 +287,30 @@ def migrate(run: dict, prepared: dict, *, sf=None, qb=None, state=None) -> dict:
     report["warning_count"] += len(grouped)
     if settings.dry_run:
         report["plan"] = planned_counts
-        log.info("migration (dry run): would write %d invoices with %d items and %d placeholder "
-                 "opportunities; %d of the %d invoices read are already in Salesforce; nothing "
-                 "was written", planned_counts["invoices"], planned_counts["items"],
-                 planned_counts["placeholders"], report["already_in_salesforce"],
-                 report["invoices_read"])
+        log.info(
+            "migration (dry run): would write %d invoices with %d items and %d placeholder "
+            "opportunities; %d of the %d invoices read are already in Salesforce; nothing "
+            "was written",
+            planned_counts["invoices"],
+            planned_counts["items"],
+            planned_counts["placeholders"],
+            report["already_in_salesforce"],
+            report["invoices_read"],
+        )
         return report
     progress.update(status=mig.DONE, finished_at=_now(), failed=sorted(failed))
     state.save_migration(progress)
     if prepared["action"] == MIGRATE:
         _check_counts(qb, sf, settings, failed, report)
-    log.info("migration: done: %d invoices written, %d already in Salesforce, %d failed%s",
-             report["invoices_written"], report["already_in_salesforce"], len(failed),
-             f" (trigger the migration again to retry them: {', '.join(sorted(failed)[:10])})"
-             if failed else "")
+    log.info(
+        "migration: done: %d invoices written, %d already in Salesforce, %d failed%s",
+        report["invoices_written"],
+        report["already_in_salesforce"],
+        len(failed),
+        f" (trigger the migration again to retry them: {', '.join(sorted(failed)[:10])})"
+        if failed
+        else "",
+    )
     return report
 
 
@@ -256,10 +322,15 @@ def _check_counts(qb, sf, settings: mig.MigrationSettings, failed: set[str], rep
     in_sf = _sf_count(sf, settings)
     report["quickbooks_count"], report["salesforce_count"] = in_qb, in_sf
     if in_sf + len(failed) < in_qb:
-        entry = warning(mig.AREA, "", f"QuickBooks has {in_qb} invoices dated on or after "
-                        f"{settings.migration_date.isoformat()}, Salesforce {in_sf}: records changed "
-                        f"during the migration; run `{mig.RESET_HINT}` and trigger it again (invoices "
-                        "already in Salesforce are skipped)", CHECK_KIND)
+        entry = warning(
+            mig.AREA,
+            "",
+            f"QuickBooks has {in_qb} invoices dated on or after "
+            f"{settings.migration_date.isoformat()}, Salesforce {in_sf}: records changed "
+            f"during the migration; run `{mig.RESET_HINT}` and trigger it again (invoices "
+            "already in Salesforce are skipped)",
+            CHECK_KIND,
+        )
         log.warning("%s", warning_line(entry))
         report["warnings"].append(entry)
         report["warning_count"] += 1

@@ -57,12 +57,22 @@ def opportunity_maps(run: dict) -> tuple:
 
 
 def _empty(windows: dict, fields=None) -> dict:
-    opp_fields, line_fields, contact_fields = fields or (rules.OPPORTUNITY_FIELDS, rules.LINE_FIELDS,
-                                                         rules.CONTACT_FIELDS)
-    return {"windows": windows, "opportunities": records_frame([], opp_fields),
-            "lines": records_frame([], line_fields), "contacts": records_frame([], contact_fields),
-            "items": records_frame([], ITEM_COLUMNS), "terms": {}, "classes": {}, "custom_fields": {},
-            "inactive_customers": []}
+    opp_fields, line_fields, contact_fields = fields or (
+        rules.OPPORTUNITY_FIELDS,
+        rules.LINE_FIELDS,
+        rules.CONTACT_FIELDS,
+    )
+    return {
+        "windows": windows,
+        "opportunities": records_frame([], opp_fields),
+        "lines": records_frame([], line_fields),
+        "contacts": records_frame([], contact_fields),
+        "items": records_frame([], ITEM_COLUMNS),
+        "terms": {},
+        "classes": {},
+        "custom_fields": {},
+        "inactive_customers": [],
+    }
 
 
 def custom_field_names(preferences_record: dict) -> dict[str, str]:
@@ -85,7 +95,9 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
     transactions would name."""
     state = state or sync_state()
     if not preferences(run).sync_won_opportunities:
-        log.info("opportunities: sync_won_opportunities is off: no opportunity is sent to QuickBooks (R-OPP-8)")
+        log.info(
+            "opportunities: sync_won_opportunities is off: no opportunity is sent to QuickBooks (R-OPP-8)"
+        )
         return _empty({})
     windows = run_windows(run, [SF_STREAM], state)
     sf = sf or salesforce_hook()
@@ -94,7 +106,9 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
     records: list[dict] = []
     if windows[SF_STREAM]:
         window = Window.from_xcom(windows[SF_STREAM])
-        records += sf.query_window("Opportunity", fields, window.start, window.end, where=soql.eq("IsWon", True))
+        records += sf.query_window(
+            "Opportunity", fields, window.start, window.end, where=soql.eq("IsWon", True)
+        )
     # A ticked opportunity that failed several runs in a row waits for its retry (R-GEN-9), unless
     # it changed (the window read it).
     waiting = waiting_retries(run, SF_STREAM, state) - {r["Id"] for r in records}
@@ -104,31 +118,58 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
     opps = records_frame(list({r["Id"]: r for r in records}.values()), fields)
     out = _empty(windows, read) | {"opportunities": opps}
     candidates = opps.loc[is_true(opps["IsWon"]) & isna(opps[rules.EXT_TXN]), "Id"]
-    log.info("opportunities: %d won opportunities to consider, %d not yet in QuickBooks", len(opps), len(candidates))
+    log.info(
+        "opportunities: %d won opportunities to consider, %d not yet in QuickBooks",
+        len(opps),
+        len(candidates),
+    )
     if candidates.empty:
         return out
-    lines = records_frame(sf.query_in("OpportunityLineItem", line_fields, "OpportunityId", candidates), line_fields)
-    contacts = records_frame(sf.query_in("OpportunityContactRole", contact_fields, "OpportunityId", candidates,
-                                         where=soql.eq("IsPrimary", True)), contact_fields)
+    lines = records_frame(
+        sf.query_in("OpportunityLineItem", line_fields, "OpportunityId", candidates), line_fields
+    )
+    contacts = records_frame(
+        sf.query_in(
+            "OpportunityContactRole",
+            contact_fields,
+            "OpportunityId",
+            candidates,
+            where=soql.eq("IsPrimary", True),
+        ),
+        contact_fields,
+    )
     qb = qb or quickbooks_hook()
     items = list(qb.query_in("Item", "Id", lines[rules.ITEM_EXT]))
     # QuickBooks makes no transaction for an inactive customer (its refusal names neither side).
     customers = opps.loc[isin(opps["Id"], candidates), rules.ACCOUNT_EXT].dropna().astype(str)
-    inactive = sorted(str(c["Id"]) for c in qb.query_in("Customer", "Id", customers,
-                                                        where=[qbo_queries.equals("Active", False)]))
+    inactive = sorted(
+        str(c["Id"])
+        for c in qb.query_in(
+            "Customer", "Id", customers, where=[qbo_queries.equals("Active", False)]
+        )
+    )
     items += qb.query_in("Item", "FullyQualifiedName", lines["Product2.ProductCode"])
     chosen = opps[isin(opps["Id"], candidates)]
-    term_source, class_source = (rules.source_of(header_map, t) for t in ("SalesTermRef.name", "ClassRef.name"))
+    term_source, class_source = (
+        rules.source_of(header_map, t) for t in ("SalesTermRef.name", "ClassRef.name")
+    )
 
     def named(source) -> bool:
         return bool(source) and source in chosen.columns and chosen[source].notna().any()
 
     terms = {t["Name"]: str(t["Id"]) for t in qb.query_all("Term")} if named(term_source) else {}
-    classes = {c["FullyQualifiedName"]: str(c["Id"]) for c in qb.query_all("Class")} if named(class_source) else {}
+    classes = (
+        {c["FullyQualifiedName"]: str(c["Id"]) for c in qb.query_all("Class")}
+        if named(class_source)
+        else {}
+    )
     return out | {
-        "lines": lines, "contacts": contacts,
+        "lines": lines,
+        "contacts": contacts,
         "items": records_frame(list({str(i["Id"]): i for i in items}.values()), ITEM_COLUMNS),
-        "terms": terms, "classes": classes, "custom_fields": custom_field_names(qb.preferences()),
+        "terms": terms,
+        "classes": classes,
+        "custom_fields": custom_field_names(qb.preferences()),
         "inactive_customers": inactive,
     }
 
@@ -137,8 +178,12 @@ def plan(run: dict, extracted: dict) -> dict:
     """The pure rules over the extracted frames (XCom-ready)."""
     prefs = preferences(run)
     inputs = rules.OpportunityInputs(
-        opportunities=extracted["opportunities"], lines=extracted["lines"], contacts=extracted["contacts"],
-        items=extracted["items"], terms=extracted["terms"], classes=extracted["classes"],
+        opportunities=extracted["opportunities"],
+        lines=extracted["lines"],
+        contacts=extracted["contacts"],
+        items=extracted["items"],
+        terms=extracted["terms"],
+        classes=extracted["classes"],
         custom_fields=extracted["custom_fields"],
         inactive_customers=frozenset(extracted.get("inactive_customers", [])),
     )
@@ -147,15 +192,28 @@ def plan(run: dict, extracted: dict) -> dict:
 
     header_map, line_map = opportunity_maps(run)
     limits = {m.pair: target_limits(m) for m in (header_map, line_map)}
-    result = rules.plan_opportunities(inputs, online=prefs.is_online, today=today, header_map=header_map,
-                                      line_map=line_map, limits=limits)
+    result = rules.plan_opportunities(
+        inputs,
+        online=prefs.is_online,
+        today=today,
+        header_map=header_map,
+        line_map=line_map,
+        limits=limits,
+    )
     for note in result.notes:
         log.info("opportunities: %s", note)
-    log.info("opportunities plan: %d QuickBooks transactions to create; %d skipped",
-             len(result.creates), len(result.skips))
-    return {"creates": result.creates, "skips": result.skips, "retry": result.retry,
-            "install_date": run["install_date"],
-            "considered": [str(i) for i in extracted["opportunities"]["Id"]]}
+    log.info(
+        "opportunities plan: %d QuickBooks transactions to create; %d skipped",
+        len(result.creates),
+        len(result.skips),
+    )
+    return {
+        "creates": result.creates,
+        "skips": result.skips,
+        "retry": result.retry,
+        "install_date": run["install_date"],
+        "considered": [str(i) for i in extracted["opportunities"]["Id"]],
+    }
 
 
 def created_before(qb, creates: pd.DataFrame, since: str) -> dict[str, dict]:
@@ -167,8 +225,12 @@ def created_before(qb, creates: pd.DataFrame, since: str) -> dict[str, dict]:
     found: dict[str, dict] = {}
     stamp = dt.datetime.fromisoformat(since)
     for entity, group in creates.groupby("entity"):
-        for record in qb.query_in(entity, "CustomerRef", group["customer_id"],
-                                  where=[condition("MetaData.CreateTime", ">=", stamp)]):
+        for record in qb.query_in(
+            entity,
+            "CustomerRef",
+            group["customer_id"],
+            where=[condition("MetaData.CreateTime", ">=", stamp)],
+        ):
             key = wanted.get(record.get("PrivateNote"))
             if key is not None:
                 found[key] = record
@@ -176,7 +238,9 @@ def created_before(qb, creates: pd.DataFrame, since: str) -> dict[str, dict]:
 
 
 def _sales_lines(entity: dict) -> list[dict]:
-    return [line for line in entity.get("Line") or [] if line.get("DetailType") == "SalesItemLineDetail"]
+    return [
+        line for line in entity.get("Line") or [] if line.get("DetailType") == "SalesItemLineDetail"
+    ]
 
 
 def _total_differences(creates: pd.DataFrame, made: dict[str, dict]) -> list[dict]:
@@ -185,16 +249,28 @@ def _total_differences(creates: pd.DataFrame, made: dict[str, dict]) -> list[dic
     out = []
     for row in creates[creates["key"].isin(made)].itertuples():
         entity = made[row.key]
-        sent = sum((rules.money(line["Amount"]) for line in json.loads(row.payload)["Line"]), rules.money(0))
+        sent = sum(
+            (rules.money(line["Amount"]) for line in json.loads(row.payload)["Line"]),
+            rules.money(0),
+        )
         total = entity.get("TotalAmt")
         if total is not None and rules.money(total) != sent:
-            out.append(warning(rules.AREA, row.key, f"QuickBooks {row.entity} {entity.get('DocNumber') or entity['Id']} "
-                               f"totals {rules.money(total)}, the Opportunity Products {sent}: the difference "
-                               f"({rules.money(total) - sent}) comes from QuickBooks (tax, discounts)", NOTE_KIND))
+            out.append(
+                warning(
+                    rules.AREA,
+                    row.key,
+                    f"QuickBooks {row.entity} {entity.get('DocNumber') or entity['Id']} "
+                    f"totals {rules.money(total)}, the Opportunity Products {sent}: the difference "
+                    f"({rules.money(total) - sent}) comes from QuickBooks (tax, discounts)",
+                    NOTE_KIND,
+                )
+            )
     return out
 
 
-def _values_from_qb(transactions: list[tuple[str, dict]], header_map, limits: dict | None = None) -> list[dict]:
+def _values_from_qb(
+    transactions: list[tuple[str, dict]], header_map, limits: dict | None = None
+) -> list[dict]:
     """What QuickBooks made of each new transaction, ``(entity name, record)`` (dates it filled
     in, address blocks, number), as the Opportunity fields the QuickBooks -> Salesforce direction
     maps it to: recorded with the link, so that direction finds both sides equal on its next run
@@ -216,20 +292,33 @@ def _values_from_qb(transactions: list[tuple[str, dict]], header_map, limits: di
     return out
 
 
-def _link_writes(kind: str, key: str, entity: dict, line_ids: list[str], stamp: str,
-                 values: dict) -> tuple[dict, list[dict]]:
+def _link_writes(
+    kind: str, key: str, entity: dict, line_ids: list[str], stamp: str, values: dict
+) -> tuple[dict, list[dict]]:
     """The Opportunity's link fields (R-OPP-4), after ``values`` (``_values_from_qb``), and each
     Opportunity Product's line link (R-OPP-3)."""
-    opportunity = {"Id": key, **values, rules.EXT_TXN: str(entity["Id"]),
-                   rules.TXN_NUMBER: entity.get("DocNumber"), "Last_Sync_Date__c": stamp, "Sync_Me__c": False}
-    lines = [{"Id": oli, "External_Line_ID__c": rules.line_external_id(kind, entity["Id"], line.get("Id")),
-              "External_Line_Index__c": line.get("LineNum")}
-             for oli, line in zip(line_ids, _sales_lines(entity), strict=False)]
+    opportunity = {
+        "Id": key,
+        **values,
+        rules.EXT_TXN: str(entity["Id"]),
+        rules.TXN_NUMBER: entity.get("DocNumber"),
+        "Last_Sync_Date__c": stamp,
+        "Sync_Me__c": False,
+    }
+    lines = [
+        {
+            "Id": oli,
+            "External_Line_ID__c": rules.line_external_id(kind, entity["Id"], line.get("Id")),
+            "External_Line_Index__c": line.get("LineNum"),
+        }
+        for oli, line in zip(line_ids, _sales_lines(entity), strict=False)
+    ]
     return opportunity, lines
 
 
-def _create(run: dict, creates: pd.DataFrame, install_date: str, qb,
-            done: list[dict]) -> tuple[dict[str, dict], frozenset[str]]:
+def _create(
+    run: dict, creates: pd.DataFrame, install_date: str, qb, done: list[dict]
+) -> tuple[dict[str, dict], frozenset[str]]:
     """The QuickBooks transactions of ``creates`` (key -> entity), and the keys of those an
     interrupted attempt already made (adopted); the rest are created in batches of 30 with a
     requestid per batch."""
@@ -238,19 +327,35 @@ def _create(run: dict, creates: pd.DataFrame, install_date: str, qb,
     made = created_before(qb, creates, install_date)
     adopted = frozenset(made)
     todo = creates[~creates["key"].isin(made)]
-    ops = [BatchOp(row.key, "create", row.entity, json.loads(row.payload)) for row in todo.itertuples()]
+    ops = [
+        BatchOp(row.key, "create", row.entity, json.loads(row.payload)) for row in todo.itertuples()
+    ]
     kind_of = dict(zip(todo["key"], todo["entity"], strict=True))
-    for result in qb.batch(ops, request_id=request_id_for(run["run_id"], rules.AREA)) if ops else []:
+    for result in (
+        qb.batch(ops, request_id=request_id_for(run["run_id"], rules.AREA)) if ops else []
+    ):
         if result.ok:
             made[result.key] = result.entity
         else:
-            done.append(outcome(result.key, FAILED, record=quickbooks_record(kind_of[result.key]),
-                                reason=str(result.error)))
+            done.append(
+                outcome(
+                    result.key,
+                    FAILED,
+                    record=quickbooks_record(kind_of[result.key]),
+                    reason=str(result.error),
+                )
+            )
     return made, adopted
 
 
-def _link(creates: pd.DataFrame, made: dict[str, dict], sf, done: list[dict], back_map,
-          recovered: frozenset[str] = frozenset()) -> None:
+def _link(
+    creates: pd.DataFrame,
+    made: dict[str, dict],
+    sf,
+    done: list[dict],
+    back_map,
+    recovered: frozenset[str] = frozenset(),
+) -> None:
     """Record each transaction on its Opportunity and its lines on the Opportunity Products
     (``back_map``: the effective QuickBooks -> Opportunity header map; its custom targets' lengths
     cost one describe, only when it has custom rows). The transactions of ``recovered`` (made by
@@ -261,25 +366,48 @@ def _link(creates: pd.DataFrame, made: dict[str, dict], sf, done: list[dict], ba
     stamp = now_stamp()
     opportunity_writes, line_writes = [], []
     linking = list(creates[creates["key"].isin(made)].itertuples())
-    values = _values_from_qb([(row.entity, made[row.key]) for row in linking], back_map, back_limits)
+    values = _values_from_qb(
+        [(row.entity, made[row.key]) for row in linking], back_map, back_limits
+    )
     for row, mapped in zip(linking, values, strict=True):
-        opportunity, lines = _link_writes(row.entity, row.key, made[row.key], json.loads(row.line_ids), stamp, mapped)
+        opportunity, lines = _link_writes(
+            row.entity, row.key, made[row.key], json.loads(row.line_ids), stamp, mapped
+        )
         opportunity_writes.append(opportunity)
         line_writes += lines
     kind_of = dict(zip(creates["key"], creates["entity"], strict=True))
     for result in sf.update("Opportunity", opportunity_writes) if opportunity_writes else []:
         entity, record = made[result.key], quickbooks_record(kind_of[result.key])
         if result.ok:
-            done.append(outcome(result.key, RECOVERED if result.key in recovered else CREATED, record=record,
-                                target_id=entity["Id"], reason=f"QuickBooks {entity.get('DocNumber') or entity['Id']}"))
+            done.append(
+                outcome(
+                    result.key,
+                    RECOVERED if result.key in recovered else CREATED,
+                    record=record,
+                    target_id=entity["Id"],
+                    reason=f"QuickBooks {entity.get('DocNumber') or entity['Id']}",
+                )
+            )
         else:
-            done.append(outcome(result.key, FAILED, record=record, target_id=entity["Id"], reason=(
-                f"QuickBooks transaction {entity['Id']} created, but linking the Opportunity "
-                f"failed ({describe_issues(result.errors)}); the next run links it")))
+            done.append(
+                outcome(
+                    result.key,
+                    FAILED,
+                    record=record,
+                    target_id=entity["Id"],
+                    reason=(
+                        f"QuickBooks transaction {entity['Id']} created, but linking the Opportunity "
+                        f"failed ({describe_issues(result.errors)}); the next run links it"
+                    ),
+                )
+            )
     for result in sf.update("OpportunityLineItem", line_writes) if line_writes else []:
         if not result.ok:
-            log.warning("opportunities: Opportunity Product %s: line link not saved: %s", result.key,
-                        describe_issues(result.errors))
+            log.warning(
+                "opportunities: Opportunity Product %s: line link not saved: %s",
+                result.key,
+                describe_issues(result.errors),
+            )
 
 
 def load(run: dict, plan: dict, *, sf=None, qb=None) -> dict:
@@ -292,9 +420,16 @@ def load(run: dict, plan: dict, *, sf=None, qb=None) -> dict:
     if len(creates):
         sf, qb = sf or salesforce_hook(), qb or quickbooks_hook()
         made, adopted = _create(run, creates, plan["install_date"], qb, done)
-        notes = [warning(rules.AREA, key, f"QuickBooks {made[key].get('DocNumber') or made[key]['Id']} was created "
-                         "by an earlier, interrupted attempt: it is linked instead of created again (R-GEN-3)",
-                         NOTE_KIND) for key in sorted(adopted)]
+        notes = [
+            warning(
+                rules.AREA,
+                key,
+                f"QuickBooks {made[key].get('DocNumber') or made[key]['Id']} was created "
+                "by an earlier, interrupted attempt: it is linked instead of created again (R-GEN-3)",
+                NOTE_KIND,
+            )
+            for key in sorted(adopted)
+        ]
         notes += _total_differences(creates, made)
         from sfqb.steps.transactions import transaction_maps
 
@@ -303,11 +438,17 @@ def load(run: dict, plan: dict, *, sf=None, qb=None) -> dict:
     log_problems(log, rules.AREA, skipped, frame)
     for note in notes:
         log.warning("%s", warning_line(note))
-    report = add_warnings(area_report(rules.AREA, skipped, frame, considered=plan.get("considered")), notes)
+    report = add_warnings(
+        area_report(rules.AREA, skipped, frame, considered=plan.get("considered")), notes
+    )
     failed = set(frame.loc[frame["action"] == FAILED, "key"].astype(str))
     report["retry"] = {SF_STREAM: sorted(set(plan["retry"]) | failed)}
-    log.info("opportunities: %d QuickBooks transactions created, %d recovered, %d failed",
-             count(report, CREATED), count(report, RECOVERED), count(report, FAILED))
+    log.info(
+        "opportunities: %d QuickBooks transactions created, %d recovered, %d failed",
+        count(report, CREATED),
+        count(report, RECOVERED),
+        count(report, FAILED),
+    )
     return report
 
 

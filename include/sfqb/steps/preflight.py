@@ -94,9 +94,15 @@ def validate(run: dict, *, sf=None) -> dict:
     log.info(
         "preflight: the org is ready: %d package fields exist and are on page layouts, the Standard "
         "Price Book is active, %d mapped fields of %d field maps exist with compatible types",
-        len(package_fields), len(mapped), len(maps),
+        len(package_fields),
+        len(mapped),
+        len(maps),
     )
-    return {"objects": len(objects), "package_fields": len(package_fields), "mapped_fields": len(mapped)}
+    return {
+        "objects": len(objects),
+        "package_fields": len(package_fields),
+        "mapped_fields": len(mapped),
+    }
 
 
 # ---------------------------------------------------------------- first-run matching
@@ -105,21 +111,36 @@ def _link(sf, sobject: str, links, ext_field: str, values=None, stamps=None) -> 
     one outcome per Salesforce record. ``stamps``: QB Id -> Last Sync Date, when the
     record's has to be on Intuit's clock (customers, R-ACC-5); else the worker's time now."""
     stamp = now_stamp()
-    writes = [{"Id": r.sf_id, **(values(str(r.qb_id)) if values else {}), ext_field: str(r.qb_id),
-               "Last_Sync_Date__c": (stamps or {}).get(str(r.qb_id)) or stamp} for r in links.itertuples()]
+    writes = [
+        {
+            "Id": r.sf_id,
+            **(values(str(r.qb_id)) if values else {}),
+            ext_field: str(r.qb_id),
+            "Last_Sync_Date__c": (stamps or {}).get(str(r.qb_id)) or stamp,
+        }
+        for r in links.itertuples()
+    ]
     return sf_outcomes(sf.update(sobject, writes), sobject) if writes else []
 
 
-def _ambiguous(ambiguous, *, what: str, sf_what: str, qb_what: str, fix: str, entity: str,
-               record: str) -> pd.DataFrame:
+def _ambiguous(
+    ambiguous, *, what: str, sf_what: str, qb_what: str, fix: str, entity: str, record: str
+) -> pd.DataFrame:
     """One WARNING skip per ambiguous key, keyed by its QuickBooks record (``QB:Customer:7``):
     resolved once that record is linked (``recheck``)."""
     return skips(
         [f"QB:{entity}:{r.qb_ids[0]}" for r in ambiguous.itertuples()],
-        pd.Series([f"{what} {r.key!r} is shared by Salesforce {sf_what} {', '.join(map(str, r.sf_ids))} and "
-                   f"QuickBooks {qb_what} {', '.join(map(str, r.qb_ids))}: not linked; {fix}"
-                   for r in ambiguous.itertuples()], dtype="object"),
-        WARNING, record=record)
+        pd.Series(
+            [
+                f"{what} {r.key!r} is shared by Salesforce {sf_what} {', '.join(map(str, r.sf_ids))} and "
+                f"QuickBooks {qb_what} {', '.join(map(str, r.qb_ids))}: not linked; {fix}"
+                for r in ambiguous.itertuples()
+            ],
+            dtype="object",
+        ),
+        WARNING,
+        record=record,
+    )
 
 
 def match_accounts(sf, qb, maps: dict | None = None) -> tuple[list[dict], pd.DataFrame, list[str]]:
@@ -130,23 +151,40 @@ def match_accounts(sf, qb, maps: dict | None = None) -> tuple[list[dict], pd.Dat
     from sfqb.transform.match import match_accounts_to_customers
 
     ext = customer_rules.ACCOUNT_EXT_ID
-    accounts = records_frame(sf.query(soql.select("Account", ["Id", "Name", ext])), ["Id", "Name", ext])
+    accounts = records_frame(
+        sf.query(soql.select("Account", ["Id", "Name", ext])), ["Id", "Name", ext]
+    )
     # Active customers that are not projects (R-ACC-2/3): the ones the sync would link anyway.
     mark = len(qb.clock.seen)
     records = [c for c in qb.query_all("Customer") if not c.get("IsProject")]
     read_at = qb.clock.first_since(mark)
-    links, ambiguous = match_accounts_to_customers(accounts, records_frame(records, ["Id", "DisplayName"]))
+    links, ambiguous = match_accounts_to_customers(
+        accounts, records_frame(records, ["Id", "DisplayName"])
+    )
     full = {str(c["Id"]): c for c in records}
     linked = [full[str(i)] for i in links["qb_id"]]
     mapped = sf_values_by_id(linked, maps)
     # The Accounts take the customers' values as read: stamped like the customer area's copies.
     frame = records_frame(linked, ["Id", "MetaData.LastUpdatedTime"])
-    stamps = dict(zip(frame["Id"].astype(str), customer_rules.sync_stamps(
-        frame["MetaData.LastUpdatedTime"], read_at.isoformat() if read_at else None), strict=True))
+    stamps = dict(
+        zip(
+            frame["Id"].astype(str),
+            customer_rules.sync_stamps(
+                frame["MetaData.LastUpdatedTime"], read_at.isoformat() if read_at else None
+            ),
+            strict=True,
+        )
+    )
     done = _link(sf, "Account", links, ext, values=lambda qb_id: mapped[qb_id][0], stamps=stamps)
-    warnings = _ambiguous(ambiguous, what="the name", sf_what="accounts", qb_what="customers",
-                          fix="link one by setting its External Account ID, or rename the duplicates",
-                          entity="Customer", record=SF_ACCOUNT)
+    warnings = _ambiguous(
+        ambiguous,
+        what="the name",
+        sf_what="accounts",
+        qb_what="customers",
+        fix="link one by setting its External Account ID, or rename the duplicates",
+        entity="Customer",
+        record=SF_ACCOUNT,
+    )
     return done, warnings, [str(i) for i in links["qb_id"]]
 
 
@@ -162,9 +200,15 @@ def match_products(sf, qb) -> tuple[list[dict], pd.DataFrame, list[str]]:
     items = items[items["Type"].isin(item_rules.QBO_TYPES)]  # the items the sync carries (R-ITM-3)
     links, ambiguous = match_products_to_items(products, items)
     done = _link(sf, "Product2", links, ext)
-    warnings = _ambiguous(ambiguous, what="the code", sf_what="products", qb_what="items",
-                          fix="link one by setting its External Item ID, or change the duplicate ProductCodes",
-                          entity="Item", record=SF_PRODUCT)
+    warnings = _ambiguous(
+        ambiguous,
+        what="the code",
+        sf_what="products",
+        qb_what="items",
+        fix="link one by setting its External Item ID, or change the duplicate ProductCodes",
+        entity="Item",
+        record=SF_PRODUCT,
+    )
     return done, warnings, [str(i) for i in links["qb_id"]]
 
 
@@ -173,8 +217,10 @@ def recheck(sf, open_keys: list[str]) -> list[str]:
     a person has settled since: their QuickBooks record is linked now (one query per kind, only
     when such warnings are open). Those keys are looked at again, so their warnings resolve."""
     settled = []
-    for entity, sobject, ext in (("Customer", "Account", customer_rules.ACCOUNT_EXT_ID),
-                                 ("Item", "Product2", item_rules.EXT_ID)):
+    for entity, sobject, ext in (
+        ("Customer", "Account", customer_rules.ACCOUNT_EXT_ID),
+        ("Item", "Product2", item_rules.EXT_ID),
+    ):
         ids = [k.split(":", 2)[2] for k in open_keys if k.startswith(f"QB:{entity}:")]
         if ids:
             linked = {str(r[ext]) for r in sf.query_in(sobject, ["Id", ext], ext, ids)}
@@ -212,30 +258,44 @@ def match(run: dict, *, sf=None, qb=None, state=None) -> dict:
     if prefs.sync_items:
         kinds.append((PRODUCTS, "product/item", match_products))
     else:
-        log.info("matching: sync_items is off: products are not matched to items (opportunities find "
-                 "items by ProductCode, R-ITM-5); matching runs when the item sync is turned on")
+        log.info(
+            "matching: sync_items is off: products are not matched to items (opportunities find "
+            "items by ProductCode, R-ITM-5); matching runs when the item sync is turned on"
+        )
     done_all: list[dict] = []
     skipped = [empty_skips()]
     for key, label, matcher in kinds:
         done_before = state.first_run_done(key)
         if done_before is not None:
-            log.info("matching: %s pairs were matched on the first run (%s); not again (R-PRE-6)",
-                     label, done_before["done_at"])
+            log.info(
+                "matching: %s pairs were matched on the first run (%s); not again (R-PRE-6)",
+                label,
+                done_before["done_at"],
+            )
             continue
         sf, qb = sf or salesforce_hook(), qb or quickbooks_hook()
         done, ambiguous, qb_ids = matcher(sf, qb)
         failed = [d for d in done if d["action"] == FAILED]
         log_problems(log, AREA, ambiguous, outcomes(failed))
-        log.info("matching: %d %s pairs linked, %d ambiguous, %d failed", len(done) - len(failed), label,
-                 len(ambiguous), len(failed))
+        log.info(
+            "matching: %d %s pairs linked, %d ambiguous, %d failed",
+            len(done) - len(failed),
+            label,
+            len(ambiguous),
+            len(failed),
+        )
         if key == PRODUCTS and qb_ids:
             # The item export re-reads linked items, so their Products get the items' values even
             # when the first export already ran.
             stream = item_rules.QB_STREAM
             state.add_retries(stream, qb_ids, run_id=run["run_id"])
         if not failed:  # a failed link is retried by matching again on the next run
-            state.mark_first_run_done(key, run_id=run["run_id"], now=dt.datetime.now(dt.UTC),
-                                      details={"linked": len(done), "ambiguous": len(ambiguous)})
+            state.mark_first_run_done(
+                key,
+                run_id=run["run_id"],
+                now=dt.datetime.now(dt.UTC),
+                details={"linked": len(done), "ambiguous": len(ambiguous)},
+            )
         done_all += done
         skipped.append(ambiguous)
     skipped_frame = pd.concat(skipped, ignore_index=True)
@@ -245,5 +305,7 @@ def match(run: dict, *, sf=None, qb=None, state=None) -> dict:
         sf = sf or salesforce_hook()
         considered += recheck(sf, open_keys)
     qb = qb or quickbooks_hook()
-    report = area_report(AREA, skipped_frame, outcomes(done_all), considered=[*considered, qb.quickbooks_conn_id])
+    report = area_report(
+        AREA, skipped_frame, outcomes(done_all), considered=[*considered, qb.quickbooks_conn_id]
+    )
     return add_warnings(report, quickbooks_token_warnings(qb))

@@ -33,15 +33,37 @@ log = logging.getLogger(__name__)
 
 ACCOUNT_FIELDS = ["Id", "Name", rules.ACCOUNT_EXT_ID]
 CUSTOMER_COLUMNS = ["Id", "DisplayName", "Active", "IsProject", "ParentRef.value", rules.UPDATED]
-OPPORTUNITY_FIELDS = ["Id", "Name", "AccountId", ACCOUNT_EXT, "IsWon", "StageName", "Transaction_Type__c",
-                      EXT_TXN, "HasOpportunityLineItem", "SystemModstamp"]
+OPPORTUNITY_FIELDS = [
+    "Id",
+    "Name",
+    "AccountId",
+    ACCOUNT_EXT,
+    "IsWon",
+    "StageName",
+    "Transaction_Type__c",
+    EXT_TXN,
+    "HasOpportunityLineItem",
+    "SystemModstamp",
+]
 TRANSACTION_COLUMNS = ["Id", "DocNumber", "PrivateNote"]
 TRANSACTION_ENTITIES = ("Invoice", "SalesReceipt")
 QB_INVOICE_COLUMNS = ["Id", "DocNumber", "CustomerRef.value", "Balance", "TotalAmt", rules.UPDATED]
-SF_INVOICE_FIELDS = ["Id", "Name", rules.EXT_INVOICE, "Account__c", rules.BALANCE, rules.SUBTOTAL, rules.STATUS]
+SF_INVOICE_FIELDS = [
+    "Id",
+    "Name",
+    rules.EXT_INVOICE,
+    "Account__c",
+    rules.BALANCE,
+    rules.SUBTOTAL,
+    rules.STATUS,
+]
 PRODUCT_FIELDS = ["Id", "Name", "ProductCode", rules.ITEM_EXT_ID]
-RETRY_STREAMS = ("salesforce.Account", "quickbooks.Customer", "salesforce.Opportunity",
-                 "quickbooks.Invoice@invoices")
+RETRY_STREAMS = (
+    "salesforce.Account",
+    "quickbooks.Customer",
+    "salesforce.Opportunity",
+    "quickbooks.Invoice@invoices",
+)
 
 
 def _value(record: dict, path: str):
@@ -79,9 +101,15 @@ def read_frames(sf, qb, scope: rules.Scope) -> dict[str, pd.DataFrame]:
 
 
 def _sf_frames(sf, scope: rules.Scope) -> dict[str, pd.DataFrame]:
-    frames = {"accounts": sf_read(sf, "Account", ACCOUNT_FIELDS, soql.compare(rules.ACCOUNT_EXT_ID, "!=", None))}
+    frames = {
+        "accounts": sf_read(
+            sf, "Account", ACCOUNT_FIELDS, soql.compare(rules.ACCOUNT_EXT_ID, "!=", None)
+        )
+    }
     if scope.opportunities:
-        frames["opportunities"] = sf_read(sf, "Opportunity", OPPORTUNITY_FIELDS, soql.eq("IsWon", True))
+        frames["opportunities"] = sf_read(
+            sf, "Opportunity", OPPORTUNITY_FIELDS, soql.eq("IsWon", True)
+        )
     if scope.invoices:
         frames["sf_invoices"] = sf_read(sf, "Invoice__c", SF_INVOICE_FIELDS)
     if scope.items:
@@ -95,23 +123,40 @@ def _qb_frames(qb, scope: rules.Scope) -> dict[str, pd.DataFrame]:
     frames = {}
     if scope.customers or scope.invoices:  # invoices: whose Account a project's invoice takes
         frames["customers"] = qb_read(qb, "Customer", CUSTOMER_COLUMNS, include_inactive=True)
-    wanted = [*(TRANSACTION_COLUMNS if scope.opportunities else []), *(QB_INVOICE_COLUMNS if scope.invoices else [])]
+    wanted = [
+        *(TRANSACTION_COLUMNS if scope.opportunities else []),
+        *(QB_INVOICE_COLUMNS if scope.invoices else []),
+    ]
     invoices = qb_read(qb, "Invoice", list(dict.fromkeys(wanted))) if wanted else None
     if scope.opportunities:
         frames["transactions"] = pd.concat(
-            [(invoices[TRANSACTION_COLUMNS] if entity == "Invoice" else qb_read(qb, entity, TRANSACTION_COLUMNS))
-             .assign(entity=entity) for entity in TRANSACTION_ENTITIES],
-            ignore_index=True)
+            [
+                (
+                    invoices[TRANSACTION_COLUMNS]
+                    if entity == "Invoice"
+                    else qb_read(qb, entity, TRANSACTION_COLUMNS)
+                ).assign(entity=entity)
+                for entity in TRANSACTION_ENTITIES
+            ],
+            ignore_index=True,
+        )
     if scope.invoices:
         frames["qb_invoices"] = invoices[QB_INVOICE_COLUMNS]
     return frames
 
 
-def scope_of(prefs: Preferences, state, *, upper_bound: dt.datetime | None = None,
-             run: dict | None = None, area_reports: Iterable[dict] = ()) -> rules.Scope:
+def scope_of(
+    prefs: Preferences,
+    state,
+    *,
+    upper_bound: dt.datetime | None = None,
+    run: dict | None = None,
+    area_reports: Iterable[dict] = (),
+) -> rules.Scope:
     """What the sync owns now: areas on (and selected in ``run``), the install date, the
     records each area queued for retry (saved in the state, or in this run's ``area_reports``,
     whose commits may not have saved them yet)."""
+
     def on(area: str) -> bool:
         return run is None or area_selected(run, area)
 
@@ -120,17 +165,27 @@ def scope_of(prefs: Preferences, state, *, upper_bound: dt.datetime | None = Non
         for stream, ids in (area_report.get("retry") or {}).items():
             retries.setdefault(stream, set()).update(map(str, ids))
     return rules.Scope(
-        install_date=state.install_date(), upper_bound=upper_bound,
+        install_date=state.install_date(),
+        upper_bound=upper_bound,
         retries={s: frozenset(ids) for s, ids in retries.items()},
-        online=prefs.is_online, customers=on("customers"),
+        online=prefs.is_online,
+        customers=on("customers"),
         opportunities=prefs.sync_won_opportunities and on("opportunities"),
-        invoices=prefs.sync_invoices and on("invoices"), items=prefs.sync_items and on("items"),
+        invoices=prefs.sync_invoices and on("invoices"),
+        items=prefs.sync_items and on("items"),
     )
 
 
-def reconcile_systems(sf_hook, qb_hook, preferences: Preferences | dict | str | None = None, *,
-                      state=None, upper_bound: dt.datetime | None = None,
-                      run: dict | None = None, area_reports: Iterable[dict] = ()) -> rules.Reconciliation:
+def reconcile_systems(
+    sf_hook,
+    qb_hook,
+    preferences: Preferences | dict | str | None = None,
+    *,
+    state=None,
+    upper_bound: dt.datetime | None = None,
+    run: dict | None = None,
+    area_reports: Iterable[dict] = (),
+) -> rules.Reconciliation:
     """Compare both systems on what the sync owns; differences are returned, never raised (a
     read error is).
 
@@ -161,24 +216,42 @@ def report(result: rules.Reconciliation, seconds: float | None = None) -> dict:
     compares everything it owns each run (``complete``: a difference not found again is
     resolved)."""
     warnings = result.findings()
-    return {"area": rules.AREA, "records": {}, "warning_count": len(warnings), "warnings": warnings,
-            "counts": dict(result.counts), "complete": True,
-            **({"seconds": round(seconds, 2)} if seconds is not None else {})}
+    return {
+        "area": rules.AREA,
+        "records": {},
+        "warning_count": len(warnings),
+        "warnings": warnings,
+        "counts": dict(result.counts),
+        "complete": True,
+        **({"seconds": round(seconds, 2)} if seconds is not None else {}),
+    }
 
 
-def run_reconcile(run: dict, *, area_reports: Iterable[dict] = (), sf=None, qb=None, state=None) -> dict:
+def run_reconcile(
+    run: dict, *, area_reports: Iterable[dict] = (), sf=None, qb=None, state=None
+) -> dict:
     """The ``reconcile`` task of ``sfqb_sync``: compare after the areas wrote, warn per check."""
     from sfqb.steps.common import preferences, quickbooks_hook, salesforce_hook, sync_state
 
     started = time.monotonic()
-    result = reconcile_systems(sf or salesforce_hook(), qb or quickbooks_hook(), preferences(run),
-                               state=state or sync_state(),
-                               upper_bound=dt.datetime.fromisoformat(run["upper_bound"]), run=run,
-                               area_reports=area_reports)
+    result = reconcile_systems(
+        sf or salesforce_hook(),
+        qb or quickbooks_hook(),
+        preferences(run),
+        state=state or sync_state(),
+        upper_bound=dt.datetime.fromisoformat(run["upper_bound"]),
+        run=run,
+        area_reports=area_reports,
+    )
     out = report(result, time.monotonic() - started)
     for line in result.warnings():
         log.warning("%s", line)
-    log.info("reconcile: %s in %.2f s: %s", "both systems agree" if result.ok else
-             f"{sum(len(k) for k in result.differences.values())} differences", out["seconds"],
-             ", ".join(f"{k} {v}" for k, v in result.counts.items() if not k.endswith("_compared")))
+    log.info(
+        "reconcile: %s in %.2f s: %s",
+        "both systems agree"
+        if result.ok
+        else f"{sum(len(k) for k in result.differences.values())} differences",
+        out["seconds"],
+        ", ".join(f"{k} {v}" for k, v in result.counts.items() if not k.endswith("_compared")),
+    )
     return out

@@ -57,8 +57,10 @@ TEXT_MONEY_SF = ("Quantity", "UnitPrice")
 ENTRY_COLUMNS = ["Id", "Product2Id"]
 
 
-def transaction_frames(records: list[tuple[str, dict]], columns: list[str] | None = None,
-                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def transaction_frames(
+    records: list[tuple[str, dict]],
+    columns: list[str] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(transactions, lines) of QuickBooks sales transactions given as (entity, record).
 
     Sales-form custom fields are flattened by name (``CustomField.PO Number``); the address
@@ -83,9 +85,7 @@ def transaction_frames(records: list[tuple[str, dict]], columns: list[str] | Non
     transactions = transactions[columns].copy()
     transactions["Id"] = transactions["Id"].astype(str)
     line_frame = records_frame(lines, rules.LINE_COLUMNS)[rules.LINE_COLUMNS].copy()
-    line_frame["Id"] = (
-        as_text(line_frame["Id"])
-    )
+    line_frame["Id"] = as_text(line_frame["Id"])
     return (
         text_numbers(transactions, ["TotalAmt"]),
         text_numbers(line_frame, ["Amount", rules.QTY, rules.UNIT_PRICE]),
@@ -102,7 +102,10 @@ def transaction_maps(run: dict) -> tuple:
 
 def _empty(windows: dict, columns=None) -> dict:
     txn_columns, opp_columns, product_columns = columns or (
-        rules.TRANSACTION_COLUMNS, rules.OPPORTUNITY_COLUMNS, rules.PRODUCT_COLUMNS)
+        rules.TRANSACTION_COLUMNS,
+        rules.OPPORTUNITY_COLUMNS,
+        rules.PRODUCT_COLUMNS,
+    )
     transactions, lines = transaction_frames([], txn_columns)
     return {
         "windows": windows,
@@ -186,7 +189,8 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
     txn_columns, opp_columns, product_columns = rules.read_columns(header_map, line_map)
     transactions, lines = transaction_frames(records, txn_columns)
     opportunities = records_frame(
-        sf.query_in("Opportunity", opp_columns, rules.EXT_TXN, transactions["Id"]), opp_columns)
+        sf.query_in("Opportunity", opp_columns, rules.EXT_TXN, transactions["Id"]), opp_columns
+    )
     linked = set(opportunities[rules.EXT_TXN].dropna().astype(str))
     transactions = transactions[isin(transactions["Id"], linked)].reset_index(drop=True)
     lines = lines[isin(lines["TxnId"], linked)].reset_index(drop=True)
@@ -197,7 +201,9 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
         sf.query_in("OpportunityLineItem", product_columns, "OpportunityId", opportunities["Id"]),
         product_columns,
     )
-    products = text_numbers(products[product_columns].copy(), ["Quantity", "UnitPrice", rules.LINE_INDEX])
+    products = text_numbers(
+        products[product_columns].copy(), ["Quantity", "UnitPrice", rules.LINE_INDEX]
+    )
     sales = lines[lines["DetailType"] == rules.SALES_LINE]
     item_products, book = _item_products(sf, set(sales[rules.ITEM].dropna().astype(str)))
     log.info(
@@ -250,8 +256,12 @@ def plan(run: dict, extracted: dict) -> dict:
         "skips": result.skips,
         "notes": result.notes,
         "retry": result.retry,
-        "considered": [rules.txn_key(e, i) for e, i in zip(
-            extracted["transactions"]["entity"], extracted["transactions"]["Id"], strict=True)],
+        "considered": [
+            rules.txn_key(e, i)
+            for e, i in zip(
+                extracted["transactions"]["entity"], extracted["transactions"]["Id"], strict=True
+            )
+        ],
     }
 
 
@@ -267,7 +277,9 @@ def _record(entry: dict) -> dict:
     return record
 
 
-def _apply(results, entries: list[dict], by: str, action: str, done: list[dict], sobject: str) -> set[str]:
+def _apply(
+    results, entries: list[dict], by: str, action: str, done: list[dict], sobject: str
+) -> set[str]:
     """Outcome rows for ``results`` (writes to ``sobject``, keyed by ``entry[by]``) under the
     entries' keys; returns the ``by`` values that failed."""
     key_of = {str(e[by]): e["key"] for e in entries}
@@ -292,8 +304,13 @@ def load(run: dict, plan: dict, *, sf=None) -> dict:
     if deletes or updates or creates or plan["opportunities"]:
         sf = sf or salesforce_hook()
         failed = _apply(
-            sf.delete([d["Id"] for d in deletes]) if deletes else [], deletes, "Id", DELETED, done,
-            "OpportunityLineItem")
+            sf.delete([d["Id"] for d in deletes]) if deletes else [],
+            deletes,
+            "Id",
+            DELETED,
+            done,
+            "OpportunityLineItem",
+        )
         for entry in deletes:
             if entry["Id"] not in failed:
                 log.info("%s: deleted %s: %s", rules.AREA, entry["key"], entry["reason"])
@@ -308,8 +325,12 @@ def load(run: dict, plan: dict, *, sf=None) -> dict:
             )
         blocked = [c for c in creates if c.get("replaces") in failed]
         done += [
-            outcome(c["key"], FAILED, record=SF_OPPORTUNITY_PRODUCT,
-                    reason=f"not added: the Opportunity Product {c['replaces']} it replaces could not be deleted")
+            outcome(
+                c["key"],
+                FAILED,
+                record=SF_OPPORTUNITY_PRODUCT,
+                reason=f"not added: the Opportunity Product {c['replaces']} it replaces could not be deleted",
+            )
             for c in blocked
         ]
         creates = [c for c in creates if c not in blocked]
@@ -327,14 +348,23 @@ def load(run: dict, plan: dict, *, sf=None) -> dict:
         if plan["opportunities"]:
             stamp = now_stamp()
             records = [{**_record(o), "Last_Sync_Date__c": stamp} for o in plan["opportunities"]]
-            _apply(sf.update("Opportunity", records), plan["opportunities"], "Id", UPDATED, done, "Opportunity")
+            _apply(
+                sf.update("Opportunity", records),
+                plan["opportunities"],
+                "Id",
+                UPDATED,
+                done,
+                "Opportunity",
+            )
     frame = outcomes(done)
     skipped = plan["skips"]
     log_problems(log, rules.AREA, skipped, frame)
     notes = warnings_of(rules.AREA, plan["notes"], NOTE_KIND)
     for note in notes:
         log.warning("%s", warning_line(note))
-    report = add_warnings(area_report(rules.AREA, skipped, frame, considered=plan.get("considered")), notes)
+    report = add_warnings(
+        area_report(rules.AREA, skipped, frame, considered=plan.get("considered")), notes
+    )
     undone = set(plan.get("retry") or [])
     undone |= {rules.retry_id(k) for k in frame.loc[frame["action"] == FAILED, "key"].astype(str)}
     report["retry"] = {

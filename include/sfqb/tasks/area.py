@@ -25,7 +25,9 @@ from sfqb.run_params import area_run, area_selected
 from sfqb.tasks.lease import leased
 
 
-def area_chain(area: str, run, *, after=None, steps_module: str | None = None, pool: str = "sfqb_quickbooks"):
+def area_chain(
+    area: str, run, *, after=None, steps_module: str | None = None, pool: str = "sfqb_quickbooks"
+):
     """Add the area's four tasks to the current task group; returns (extract, load report).
 
     ``after``: what must finish before the extract starts (the earlier areas of R-GEN-8: a
@@ -34,8 +36,13 @@ def area_chain(area: str, run, *, after=None, steps_module: str | None = None, p
 
     # Extracts and plans hand on frames: their result is not echoed into the task log (the steps
     # log what they read and planned), and it goes on as one XCom, not one per key.
-    @task(task_id=f"extract_{area}", pool=pool, trigger_rule="none_failed", multiple_outputs=False,
-          show_return_value_in_logs=False)
+    @task(
+        task_id=f"extract_{area}",
+        pool=pool,
+        trigger_rule="none_failed",
+        multiple_outputs=False,
+        show_return_value_in_logs=False,
+    )
     @leased
     def extract(run: dict) -> dict:
         """Read what changed since the stream's committed watermark (and last run's failures)."""

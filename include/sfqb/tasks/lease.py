@@ -45,8 +45,12 @@ def run_lease(run: dict, dag_id: str | None = None):
         from airflow.sdk import get_current_context
 
         dag_id = get_current_context()["dag_run"].dag_id
-    return RunLease(TaskVariables(), dag_id=dag_id, run_id=run["run_id"],
-                    expiry=preferences(run).lease_expiry_seconds)
+    return RunLease(
+        TaskVariables(),
+        dag_id=dag_id,
+        run_id=run["run_id"],
+        expiry=preferences(run).lease_expiry_seconds,
+    )
 
 
 @task(task_id="take_lease", multiple_outputs=False)

@@ -41,8 +41,12 @@ def migrate_invoices(run: dict, prepared: dict) -> dict:
 
     report = migration.migrate(run, prepared)
     # A dry run writes nothing, not even the warnings' state; a skipped run looked at nothing.
-    return track_warnings(run, report, complete=prepared.get("action") != migration.SKIP,
-                          save=not report.get("dry_run"))
+    return track_warnings(
+        run,
+        report,
+        complete=prepared.get("action") != migration.SKIP,
+        save=not report.get("dry_run"),
+    )
 
 
 MIGRATION_DAG_ID = "sfqb_invoice_migration"
@@ -68,17 +72,26 @@ def start_migration(run: dict, **context) -> str:
     try:
         target = context["ti"].get_dag(MIGRATION_DAG_ID)
     except Exception as exc:  # noqa: BLE001 - not known to Airflow (never parsed): do not fail the sync
-        log.warning("%s is not known to Airflow (%s): the migration cannot be started from here; "
-                    "trigger it once its DAG is parsed", MIGRATION_DAG_ID, exc)
+        log.warning(
+            "%s is not known to Airflow (%s): the migration cannot be started from here; "
+            "trigger it once its DAG is parsed",
+            MIGRATION_DAG_ID,
+            exc,
+        )
         return "unknown"
     if target.is_paused:
-        log.warning("%s is paused: the migration run waits until it is unpaused in the Airflow UI",
-                    MIGRATION_DAG_ID)
+        log.warning(
+            "%s is paused: the migration run waits until it is unpaused in the Airflow UI",
+            MIGRATION_DAG_ID,
+        )
     log.info("%s (%s)", why, MIGRATION_DAG_ID)
     # The operator's execute hands the trigger to the task runner (it raises the SDK's trigger
     # request); an existing run of the same id (a retried task) is not triggered twice.
     TriggerDagRunOperator(
-        task_id="trigger_migration", trigger_dag_id=MIGRATION_DAG_ID,
-        trigger_run_id=f"migration_from__{run['run_id']}", conf={}, skip_when_already_exists=True,
+        task_id="trigger_migration",
+        trigger_dag_id=MIGRATION_DAG_ID,
+        trigger_run_id=f"migration_from__{run['run_id']}",
+        conf={},
+        skip_when_already_exists=True,
     ).execute(context)
     return "triggered"

@@ -31,11 +31,17 @@ def reconcile(run: dict, area_reports: list[dict] | None = None) -> dict | None:
 
     if set(run.get("areas", AREAS)) != set(AREAS):
         # The areas left out may hold changes this run did not sync: the next full run compares.
-        raise AirflowSkipException("a run narrowed to some areas is not reconciled (the next full run is)")
+        raise AirflowSkipException(
+            "a run narrowed to some areas is not reconciled (the next full run is)"
+        )
     if not preferences(run).reconcile:
-        logging.getLogger(__name__).info("reconcile: the preference reconcile is off: nothing compared")
+        logging.getLogger(__name__).info(
+            "reconcile: the preference reconcile is off: nothing compared"
+        )
         return None
     from sfqb.steps.common import track_warnings
     from sfqb.steps.reconcile import run_reconcile
 
-    return track_warnings(run, run_reconcile(run, area_reports=[r for r in area_reports or [] if r]))
+    return track_warnings(
+        run, run_reconcile(run, area_reports=[r for r in area_reports or [] if r])
+    )

@@ -44,8 +44,11 @@ def begin_run(**context) -> dict:
     params = context.get("params") or {}
     try:
         # Only a DAG that declares the run params (sfqb_sync) can be narrowed.
-        narrowed = (parse_run_params(params, upper_bound=upper_bound, run_type=run_type)
-                    if PARAM_AREAS in params else {})
+        narrowed = (
+            parse_run_params(params, upper_bound=upper_bound, run_type=run_type)
+            if PARAM_AREAS in params
+            else {}
+        )
     except RunParamsError as exc:
         raise AirflowFailException(str(exc)) from exc
     install_date = SyncState(TaskVariables()).ensure_install_date(
@@ -53,9 +56,17 @@ def begin_run(**context) -> dict:
     )
     interval_start = context.get("data_interval_start")
     interval_end = context.get("data_interval_end")
-    run = run_context(run_id=dag_run.run_id, upper_bound=upper_bound, install_date=install_date,
-                      preferences_json=prefs.as_json(), run_type=run_type,
-                      data_interval=(interval_start, interval_end)) | narrowed
+    run = (
+        run_context(
+            run_id=dag_run.run_id,
+            upper_bound=upper_bound,
+            install_date=install_date,
+            preferences_json=prefs.as_json(),
+            run_type=run_type,
+            data_interval=(interval_start, interval_end),
+        )
+        | narrowed
+    )
     log.info(
         "sfqb run %s (%s): upper bound %s, data interval [%s, %s), install date %s",
         run["run_id"],
@@ -100,10 +111,15 @@ def summarize_run(run: dict, area_reports: list[dict] | None = None, **context) 
 
     reports = [r for r in (area_reports or []) if r]
     counts = totals(reports)
-    summary = {"run_id": run["run_id"], "upper_bound": run["upper_bound"],
-               "run_type": run.get("run_type"), "scope": describe(run) if "areas" in run else None,
-               "warning_count": counts[NEW] + counts[STANDING], "warning_counts": counts,
-               "areas": reports}
+    summary = {
+        "run_id": run["run_id"],
+        "upper_bound": run["upper_bound"],
+        "run_type": run.get("run_type"),
+        "scope": describe(run) if "areas" in run else None,
+        "warning_count": counts[NEW] + counts[STANDING],
+        "warning_counts": counts,
+        "areas": reports,
+    }
     for line in format_summary(summary, with_warnings=False).splitlines():
         log.info("%s", line)
     log.info("warnings: %s", ", ".join(f"{n} {s}" for s, n in counts.items()))
@@ -112,8 +128,11 @@ def summarize_run(run: dict, area_reports: list[dict] | None = None, **context) 
             level = logging.WARNING if entry.get("state") == NEW else logging.INFO
             log.log(level, "%s (%s)", warning_line(entry), entry.get("state"))
     try:
-        RunAlert(summary=summary, preferences=parse_preferences(run["preferences"]),
-                 state=SyncState(TaskVariables()))(context)
+        RunAlert(
+            summary=summary,
+            preferences=parse_preferences(run["preferences"]),
+            state=SyncState(TaskVariables()),
+        )(context)
     except Exception:  # noqa: BLE001 - a mail server's trouble must not fail the finished sync
         log.exception("the alert for this run could not be sent")
     return summary

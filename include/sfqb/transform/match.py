@@ -59,12 +59,20 @@ def match_exact(
 def match_accounts_to_customers(sf_accounts: pd.DataFrame, qb_customers: pd.DataFrame):
     """R-PRE-1: Account Name == Customer DisplayName."""
     return match_exact(
-        sf_accounts, qb_customers, sf_key="Name", sf_link="External_Account_ID__c", qb_key="DisplayName"
+        sf_accounts,
+        qb_customers,
+        sf_key="Name",
+        sf_link="External_Account_ID__c",
+        qb_key="DisplayName",
     )
 
 
 def match_products_to_items(sf_products: pd.DataFrame, qb_items: pd.DataFrame):
     """R-PRE-2: Product ProductCode == Item FullyQualifiedName."""
     return match_exact(
-        sf_products, qb_items, sf_key="ProductCode", sf_link="External_Item_ID__c", qb_key="FullyQualifiedName"
+        sf_products,
+        qb_items,
+        sf_key="ProductCode",
+        sf_link="External_Item_ID__c",
+        qb_key="FullyQualifiedName",
     )

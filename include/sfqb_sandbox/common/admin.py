@@ -33,8 +33,9 @@ ADMIN_PREFIX = "/_sandbox"
 # Fault kinds every service understands; services add their own (see SandboxService.fault_kinds).
 # ``drop_after``: the request is handled (a write is applied), then the connection is dropped
 # before the answer: the client cannot know whether it happened (a "lost answer").
-GENERIC_FAULTS = frozenset({"http_429", "http_500", "http_503", "drop", "drop_after", "hang",
-                            "slow", "status"})
+GENERIC_FAULTS = frozenset(
+    {"http_429", "http_500", "http_503", "drop", "drop_after", "hang", "slow", "status"}
+)
 
 
 @dataclass
@@ -259,7 +260,9 @@ def admin_router(ctx: ServiceContext) -> APIRouter:
         body = await request.json()
         kinds = GENERIC_FAULTS | ctx.service.fault_kinds
         if body.get("kind") not in kinds:
-            raise HTTPException(400, f"unknown fault kind {body.get('kind')!r}; one of {sorted(kinds)}")
+            raise HTTPException(
+                400, f"unknown fault kind {body.get('kind')!r}; one of {sorted(kinds)}"
+            )
         allowed = set(FaultRule.__dataclass_fields__) - {"id", "seen", "fired"}
         unknown = set(body) - allowed
         if unknown:

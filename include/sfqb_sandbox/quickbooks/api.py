@@ -12,8 +12,19 @@ from .company import Company, public
 from .faults import QBOFault
 from .values import parse_qbo_datetime, qbo_time
 
-CDC_ENTITIES = {"Customer", "Item", "Class", "Term", "Invoice", "SalesReceipt", "Estimate",
-                "Payment", "Account", "Preferences", "CompanyInfo"}
+CDC_ENTITIES = {
+    "Customer",
+    "Item",
+    "Class",
+    "Term",
+    "Invoice",
+    "SalesReceipt",
+    "Estimate",
+    "Payment",
+    "Account",
+    "Preferences",
+    "CompanyInfo",
+}
 CDC_MAX = 1000
 CDC_WINDOW_DAYS = 30
 BATCH_MAX = 30
@@ -27,8 +38,11 @@ def _epoch(text: str) -> float:
 def run_query(company: Company, text: str) -> dict:
     q = qlang.parse(text)
     if q.entity not in qlang.FILTERABLE:
-        raise QBOFault("4001", f"QueryValidationError: Invalid entity name {q.entity!r} "
-                               "(entity names are case sensitive)")
+        raise QBOFault(
+            "4001",
+            f"QueryValidationError: Invalid entity name {q.entity!r} "
+            "(entity names are case sensitive)",
+        )
     predicate = qlang.compile_conditions(q) if q.conditions else None
     rows: Any = company.store.table(q.entity).values()
     if q.order and not q.count:
@@ -42,8 +56,11 @@ def run_query(company: Company, text: str) -> dict:
     page = list(islice(rows, q.start - 1, q.start - 1 + q.max_results))
     if not page:
         return {}
-    return {q.entity: [public(obj) for obj in page], "startPosition": q.start,
-            "maxResults": len(page)}
+    return {
+        q.entity: [public(obj) for obj in page],
+        "startPosition": q.start,
+        "maxResults": len(page),
+    }
 
 
 _SORT_CACHE: dict[tuple, tuple[int, list[dict]]] = {}
@@ -76,12 +93,16 @@ def run_cdc(company: Company, entities: str | None, changed_since: str | None) -
     try:
         since = parse_qbo_datetime(changed_since)
     except ValueError:
-        raise QBOFault("4001", f"changedSince {changed_since!r} is not a valid date or "
-                               "date-time") from None
+        raise QBOFault(
+            "4001", f"changedSince {changed_since!r} is not a valid date or date-time"
+        ) from None
     now = company.now()
     if since < now - dt.timedelta(days=CDC_WINDOW_DAYS):
-        raise QBOFault("4001", f"Invalid changedSince: changedSince {changed_since} must be "
-                               f"within the last {CDC_WINDOW_DAYS} days")
+        raise QBOFault(
+            "4001",
+            f"Invalid changedSince: changedSince {changed_since} must be "
+            f"within the last {CDC_WINDOW_DAYS} days",
+        )
     # MetaData times have whole seconds: compare at that granularity so a change in the same
     # second as changedSince is reported (a repeat is harmless, a miss is not).
     cutoff = float(int(since.timestamp()))
@@ -94,15 +115,28 @@ def run_cdc(company: Company, entities: str | None, changed_since: str | None) -
     wanted = set(names)
     for entity, id_, ts, time_text in company.store.deleted:
         if entity in wanted and ts >= cutoff:
-            changed.append((ts, entity, {"domain": "QBO", "status": "Deleted", "Id": str(id_),
-                                         "MetaData": {"LastUpdatedTime": time_text}}))
+            changed.append(
+                (
+                    ts,
+                    entity,
+                    {
+                        "domain": "QBO",
+                        "status": "Deleted",
+                        "Id": str(id_),
+                        "MetaData": {"LastUpdatedTime": time_text},
+                    },
+                )
+            )
     changed.sort(key=lambda row: row[0])
     changed = changed[:CDC_MAX]
     groups: dict[str, list[dict]] = {}
     for _, name, obj in changed:
         groups.setdefault(name, []).append(obj)
-    responses = [{name: groups[name], "startPosition": 1, "maxResults": len(groups[name])}
-                 for name in names if groups.get(name)]
+    responses = [
+        {name: groups[name], "startPosition": 1, "maxResults": len(groups[name])}
+        for name in names
+        if groups.get(name)
+    ]
     return {"CDCResponse": [{"QueryResponse": responses}], "time": qbo_time(now, millis=True)}
 
 
@@ -119,8 +153,17 @@ def batch_item(company: Company, item: Any) -> tuple[dict, bool]:
     if len(extra) != 1:
         raise QBOFault("2010", "A BatchItemRequest needs exactly one entity payload")
     entity = extra[0]
-    if entity not in ("Customer", "Item", "Invoice", "SalesReceipt", "Estimate", "Payment",
-                      "Term", "Class", "Account"):
+    if entity not in (
+        "Customer",
+        "Item",
+        "Invoice",
+        "SalesReceipt",
+        "Estimate",
+        "Payment",
+        "Term",
+        "Class",
+        "Account",
+    ):
         raise QBOFault("2010", f"Property Name:{entity} is not supported in batch")
     operation = item.get("operation")
     payload = item[entity]

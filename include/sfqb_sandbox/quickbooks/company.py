@@ -48,8 +48,11 @@ def _clean_address(addr: Any, field: str) -> dict | None:
         raise QBOFault("2010", f"Property Name:{field} must be an object", element=field)
     unknown = set(addr) - ADDRESS_FIELDS
     if unknown:
-        raise QBOFault("2010", f"Property Name:Unrecognized field \"{sorted(unknown)[0]}\" in "
-                               f"{field}", element=field)
+        raise QBOFault(
+            "2010",
+            f'Property Name:Unrecognized field "{sorted(unknown)[0]}" in {field}',
+            element=field,
+        )
     cleaned = {k: v for k, v in addr.items() if not _is_empty(v)}
     return cleaned or None
 
@@ -59,8 +62,9 @@ def _ref_value(ref: Any, field: str) -> str:
         raise QBOFault("2010", f"Property Name:{field} must be a reference object", element=field)
     value = ref.get("value")
     if _is_empty(value):
-        raise QBOFault("2020", f"Required parameter {field}.value is missing in the request",
-                       element=field)
+        raise QBOFault(
+            "2020", f"Required parameter {field}.value is missing in the request", element=field
+        )
     return str(value)
 
 
@@ -98,22 +102,29 @@ class Company:
         """Resolve a Ref to the stored object, normalised to ``{"value", "name"}``."""
         value = _ref_value(ref, field)
         obj = self.store.get(entity, value)
-        if obj is None or self._hidden(entity, value) or \
-                (active_only and obj.get("Active") is False):
-            raise QBOFault("610", f"{NOT_FOUND_DETAIL} ({field} {ref.get('value')})",
-                           element=field)
+        if (
+            obj is None
+            or self._hidden(entity, value)
+            or (active_only and obj.get("Active") is False)
+        ):
+            raise QBOFault("610", f"{NOT_FOUND_DETAIL} ({field} {ref.get('value')})", element=field)
         return obj
 
     @staticmethod
     def ref_of(obj: dict, name_field: str = "DisplayName") -> dict:
-        return {"value": obj["Id"], "name": obj.get(name_field) or obj.get("FullyQualifiedName")
-                or obj.get("Name", "")}
+        return {
+            "value": obj["Id"],
+            "name": obj.get(name_field) or obj.get("FullyQualifiedName") or obj.get("Name", ""),
+        }
 
     def check_sync(self, current: dict, payload: dict) -> None:
         token = payload.get("SyncToken")
         if _is_empty(token):
-            raise QBOFault("2020", "Required parameter SyncToken is missing in the request",
-                           element="SyncToken")
+            raise QBOFault(
+                "2020",
+                "Required parameter SyncToken is missing in the request",
+                element="SyncToken",
+            )
         if str(token) != current["SyncToken"]:
             raise QBOFault("5010", STALE_DETAIL, element="SyncToken")
 
@@ -128,29 +139,46 @@ class Company:
         unknown = set(payload) - FIELDS[entity]
         if unknown:
             name = sorted(unknown)[0]
-            raise QBOFault("2010", f"Property Name:Unrecognized field \"{name}\" (class "
-                                   f"com.intuit.schema.finance.v3.{entity}), not marked as "
-                                   "ignorable", element=name)
+            raise QBOFault(
+                "2010",
+                f'Property Name:Unrecognized field "{name}" (class '
+                f"com.intuit.schema.finance.v3.{entity}), not marked as "
+                "ignorable",
+                element=name,
+            )
         writable = WRITABLE_READ_ONLY.get(entity, set())
         if creating:
             writable = writable | CREATE_ONLY.get(entity, set())
-        data = {k: v for k, v in payload.items()
-                if not _is_empty(v) and (k not in READ_ONLY or k in writable)}
+        data = {
+            k: v
+            for k, v in payload.items()
+            if not _is_empty(v) and (k not in READ_ONLY or k in writable)
+        }
         for field, limit in MAX_LEN.get(entity, {}).items():
             value = data.get(field)
             if isinstance(value, str) and len(value) > limit:
-                raise QBOFault("2050", f"String length specified does not match the supported "
-                                       f"length for {field}. Min:0 Max:{limit:,} supported. "
-                                       f"Supplied length:{len(value):,}", element=field)
+                raise QBOFault(
+                    "2050",
+                    f"String length specified does not match the supported "
+                    f"length for {field}. Min:0 Max:{limit:,} supported. "
+                    f"Supplied length:{len(value):,}",
+                    element=field,
+                )
         for field in NO_COLON_FIELDS.get(entity, ()):
             value = data.get(field)
             if isinstance(value, str) and any(ch in value for ch in ":\t\n"):
-                raise QBOFault("6000", f"Invalid character in {field}: a name cannot contain "
-                                       "':', tab or new line", element=field)
+                raise QBOFault(
+                    "6000",
+                    f"Invalid character in {field}: a name cannot contain ':', tab or new line",
+                    element=field,
+                )
         for field in DATE_FIELDS & set(data):
             if not isinstance(data[field], str) or not valid_date(data[field]):
-                raise QBOFault("2010", f"Property Name:{field} is not a valid date "
-                                       f"(YYYY-MM-DD): {data[field]!r}", element=field)
+                raise QBOFault(
+                    "2010",
+                    f"Property Name:{field} is not a valid date (YYYY-MM-DD): {data[field]!r}",
+                    element=field,
+                )
         for field in ("BillAddr", "ShipAddr", "ShipFromAddr"):
             if field in data:
                 cleaned = _clean_address(data[field], field)
@@ -170,8 +198,16 @@ class Company:
         else:
             merged = {**keep, **data}
             # Never silently lost on full update: fields the server owns.
-            for k in ("CurrencyRef", "LinkedTxn", "ParentRef", "Job", "SubItem", "SubClass",
-                      "QtyOnHand", "InvStartDate"):
+            for k in (
+                "CurrencyRef",
+                "LinkedTxn",
+                "ParentRef",
+                "Job",
+                "SubItem",
+                "SubClass",
+                "QtyOnHand",
+                "InvStartDate",
+            ):
                 if k in current and k not in data and k not in merged:
                     merged[k] = current[k]
         return merged
@@ -189,8 +225,11 @@ class Company:
         handler = getattr(self, f"_write_{entity.lower()}", None)
         self._pending_estimate = None
         if handler is None:
-            raise QBOFault("500", f"Operation Create is not supported for {entity}.",
-                           message="Unsupported Operation")
+            raise QBOFault(
+                "500",
+                f"Operation Create is not supported for {entity}.",
+                message="Unsupported Operation",
+            )
         obj = handler(None, data)
         obj["Id"] = str(self.store.new_id(entity))
         obj["SyncToken"] = "0"
@@ -209,16 +248,26 @@ class Company:
         self.check_sync(current, payload)
         sparse = payload.get("sparse") is True or str(payload.get("sparse")).lower() == "true"
         data = self.prepare(entity, payload)
-        if sparse and entity == "Customer" and "DisplayName" in payload and \
-                _is_empty(payload["DisplayName"]):
-            raise QBOFault("2020", "Required parameter DisplayName is missing in the request",
-                           element="DisplayName")
+        if (
+            sparse
+            and entity == "Customer"
+            and "DisplayName" in payload
+            and _is_empty(payload["DisplayName"])
+        ):
+            raise QBOFault(
+                "2020",
+                "Required parameter DisplayName is missing in the request",
+                element="DisplayName",
+            )
         merged = self.merge(entity, current, data, sparse)
         handler = getattr(self, f"_write_{entity.lower()}", None)
         self._pending_estimate = None
         if handler is None:
-            raise QBOFault("500", f"Operation Update is not supported for {entity}.",
-                           message="Unsupported Operation")
+            raise QBOFault(
+                "500",
+                f"Operation Update is not supported for {entity}.",
+                message="Unsupported Operation",
+            )
         before = copy.deepcopy(current)
         obj = handler(current, merged)
         for k in ("Id", "SyncToken", "MetaData", "domain"):
@@ -245,27 +294,34 @@ class Company:
 
     def delete(self, entity: str, payload: dict) -> dict:
         if entity not in ("Invoice", "SalesReceipt", "Estimate", "Payment"):
-            raise QBOFault("500", "Operation Delete is not supported.",
-                           message="Unsupported Operation")
+            raise QBOFault(
+                "500", "Operation Delete is not supported.", message="Unsupported Operation"
+            )
         current = self.get(entity, payload.get("Id"))
         self.check_sync(current, payload)
         if entity == "Invoice" and self._payments_on(current):
-            raise QBOFault("6000", "Business Validation Error: This invoice has payments applied "
-                                   "to it. Delete or unapply the payments first.")
+            raise QBOFault(
+                "6000",
+                "Business Validation Error: This invoice has payments applied "
+                "to it. Delete or unapply the payments first.",
+            )
         self._after_write(entity, copy.deepcopy(current), None)
-        self.store.remove(entity, int(current["Id"]), self.clock.timestamp(),
-                          qbo_time(self.now()))
+        self.store.remove(entity, int(current["Id"]), self.clock.timestamp(), qbo_time(self.now()))
         return {"status": "Deleted", "domain": "QBO", "Id": current["Id"]}
 
     def void(self, entity: str, payload: dict) -> dict:
         if entity not in ("Invoice", "SalesReceipt", "Payment"):
-            raise QBOFault("500", "Operation Void is not supported.",
-                           message="Unsupported Operation")
+            raise QBOFault(
+                "500", "Operation Void is not supported.", message="Unsupported Operation"
+            )
         current = self.get(entity, payload.get("Id"))
         self.check_sync(current, payload)
         if entity == "Invoice" and self._payments_on(current):
-            raise QBOFault("6000", "Business Validation Error: This invoice has payments applied "
-                                   "to it and cannot be voided.")
+            raise QBOFault(
+                "6000",
+                "Business Validation Error: This invoice has payments applied "
+                "to it and cannot be voided.",
+            )
         before = copy.deepcopy(current)
         obj = copy.deepcopy(current)
         for line in obj.get("Line", []):
@@ -288,8 +344,11 @@ class Company:
 
     # -- side effects (balances, inventory, estimate links) --------------------------------
     def _payments_on(self, invoice: dict) -> list[str]:
-        return [link["TxnId"] for link in invoice.get("LinkedTxn", [])
-                if link.get("TxnType") == "Payment"]
+        return [
+            link["TxnId"]
+            for link in invoice.get("LinkedTxn", [])
+            if link.get("TxnType") == "Payment"
+        ]
 
     def _after_write(self, entity: str, before: dict | None, after: dict | None) -> None:
         if entity == "Customer" and before and after:
@@ -363,14 +422,18 @@ class Company:
                     continue
                 before = copy.deepcopy(invoice)
                 invoice["Balance"] = money(invoice["Balance"] - sign * line["Amount"])
-                links = [x for x in invoice.get("LinkedTxn", [])
-                         if not (x.get("TxnType") == "Payment" and x.get("TxnId") == payment["Id"])]
+                links = [
+                    x
+                    for x in invoice.get("LinkedTxn", [])
+                    if not (x.get("TxnType") == "Payment" and x.get("TxnId") == payment["Id"])
+                ]
                 if sign > 0:
                     links.append({"TxnId": payment["Id"], "TxnType": "Payment"})
                 invoice["LinkedTxn"] = links
                 self.bump(invoice)
-                self.adjust_balance(invoice["CustomerRef"]["value"],
-                                    invoice["Balance"] - before["Balance"])
+                self.adjust_balance(
+                    invoice["CustomerRef"]["value"], invoice["Balance"] - before["Balance"]
+                )
                 self.store.put("Invoice", invoice)
 
     # -- name lists --------------------------------------------------------------------------
@@ -382,12 +445,16 @@ class Company:
     def _write_customer(self, current: dict | None, data: dict) -> dict:
         obj = data
         if "DisplayName" not in obj:
-            parts = [obj.get(k) for k in ("Title", "GivenName", "MiddleName", "FamilyName",
-                                          "Suffix")]
+            parts = [
+                obj.get(k) for k in ("Title", "GivenName", "MiddleName", "FamilyName", "Suffix")
+            ]
             parts = [p for p in parts if p]
             if not parts:
-                raise QBOFault("2020", "Required parameter DisplayName is missing in the request",
-                               element="DisplayName")
+                raise QBOFault(
+                    "2020",
+                    "Required parameter DisplayName is missing in the request",
+                    element="DisplayName",
+                )
             obj["DisplayName"] = " ".join(parts)
         name = obj["DisplayName"]
         if name != name.strip() or not name.strip():
@@ -395,13 +462,19 @@ class Company:
             if not name:
                 raise QBOFault("2020", "Required parameter DisplayName is missing in the request")
         self._unique("Customer", name, current, DUPLICATE_DETAIL + f" Id={self._dupe_id(name)}")
-        email = (obj.get("PrimaryEmailAddr") or {}).get("Address") \
-            if isinstance(obj.get("PrimaryEmailAddr"), dict) else None
+        email = (
+            (obj.get("PrimaryEmailAddr") or {}).get("Address")
+            if isinstance(obj.get("PrimaryEmailAddr"), dict)
+            else None
+        )
         if "PrimaryEmailAddr" in obj and not email:
             del obj["PrimaryEmailAddr"]
         elif email and ("@" not in email or "." not in email.split("@")[-1]):
-            raise QBOFault("2210", f"Email Address does not conform to the syntax rules of RFC "
-                                   f"822: {email}", element="PrimaryEmailAddr")
+            raise QBOFault(
+                "2210",
+                f"Email Address does not conform to the syntax rules of RFC 822: {email}",
+                element="PrimaryEmailAddr",
+            )
         for phone_field in ("PrimaryPhone", "AlternatePhone", "Mobile", "Fax"):
             phone = obj.get(phone_field)
             if isinstance(phone, dict):
@@ -409,24 +482,36 @@ class Company:
                 if _is_empty(free):
                     del obj[phone_field]
                 elif len(free) > 30:
-                    raise QBOFault("2050", f"{phone_field} Max:30 supported. Supplied "
-                                           f"length:{len(free)}", element=phone_field)
+                    raise QBOFault(
+                        "2050",
+                        f"{phone_field} Max:30 supported. Supplied length:{len(free)}",
+                        element=phone_field,
+                    )
         job = bool(obj.get("Job")) or ("ParentRef" in obj)
         if current is not None and "ParentRef" in current and "ParentRef" not in obj:
             job = False
         level, fqn = 0, name
         if job or obj.get("Job"):
             if "ParentRef" not in obj:
-                raise QBOFault("2020", "Required parameter ParentRef is missing in the request "
-                                       "(Job is true)", element="ParentRef")
+                raise QBOFault(
+                    "2020",
+                    "Required parameter ParentRef is missing in the request (Job is true)",
+                    element="ParentRef",
+                )
             parent = self.ref("Customer", obj["ParentRef"], "ParentRef")
             if current is not None and self._is_ancestor(current["Id"], parent):
-                raise QBOFault("6000", "Business Validation Error: a customer cannot be its own "
-                                       "ancestor", element="ParentRef")
+                raise QBOFault(
+                    "6000",
+                    "Business Validation Error: a customer cannot be its own ancestor",
+                    element="ParentRef",
+                )
             level = int(parent.get("Level", 0)) + 1
             if level > 4:
-                raise QBOFault("6000", "Business Validation Error: sub-customers can be nested at "
-                                       "most 4 levels deep", element="ParentRef")
+                raise QBOFault(
+                    "6000",
+                    "Business Validation Error: sub-customers can be nested at most 4 levels deep",
+                    element="ParentRef",
+                )
             fqn = f"{parent['FullyQualifiedName']}:{name}"
             obj["ParentRef"] = self.ref_of(parent)
             obj["Job"] = True
@@ -434,20 +519,28 @@ class Company:
             obj["Job"] = False
             obj.pop("ParentRef", None)
             if obj.get("BillWithParent"):
-                raise QBOFault("6000", "Business Validation Error: BillWithParent is valid only "
-                                       "for sub-customers and jobs", element="BillWithParent")
+                raise QBOFault(
+                    "6000",
+                    "Business Validation Error: BillWithParent is valid only "
+                    "for sub-customers and jobs",
+                    element="BillWithParent",
+                )
         obj["BillWithParent"] = bool(obj.get("BillWithParent", False))
         obj["FullyQualifiedName"] = fqn
         obj["Level"] = level
         if "SalesTermRef" in obj:
-            obj["SalesTermRef"] = self.ref_of(self.ref("Term", obj["SalesTermRef"],
-                                                       "SalesTermRef"), "Name")
+            obj["SalesTermRef"] = self.ref_of(
+                self.ref("Term", obj["SalesTermRef"], "SalesTermRef"), "Name"
+            )
         obj.setdefault("PrintOnCheckName", name[:110])
         obj.setdefault("Taxable", True)
         obj.setdefault("PreferredDeliveryMethod", "Print")
         if obj["PreferredDeliveryMethod"] not in ("Print", "Email", "None"):
-            raise QBOFault("2170", f"Invalid Enumeration : {obj['PreferredDeliveryMethod']}",
-                           element="PreferredDeliveryMethod")
+            raise QBOFault(
+                "2170",
+                f"Invalid Enumeration : {obj['PreferredDeliveryMethod']}",
+                element="PreferredDeliveryMethod",
+            )
         obj["CurrencyRef"] = current.get("CurrencyRef", USD) if current else USD
         if current is None:
             opening = money(data.get("Balance", ZERO)) if "Balance" in data else ZERO
@@ -459,11 +552,18 @@ class Company:
             obj["BalanceWithJobs"] = current.get("BalanceWithJobs", ZERO)
             obj["IsProject"] = current.get("IsProject", False)
         obj["Active"] = obj.get("Active", True) is not False
-        if current is not None and current.get("Active", True) and not obj["Active"] \
-                and obj["Balance"] != 0:
-            raise QBOFault("6000", "Delete List Has Balance Error: The entity you are trying to "
-                                   "delete has an open balance. : This customer cannot be "
-                                   "deleted because it has a non-zero balance")
+        if (
+            current is not None
+            and current.get("Active", True)
+            and not obj["Active"]
+            and obj["Balance"] != 0
+        ):
+            raise QBOFault(
+                "6000",
+                "Delete List Has Balance Error: The entity you are trying to "
+                "delete has an open balance. : This customer cannot be "
+                "deleted because it has a non-zero balance",
+            )
         if current is not None and current["FullyQualifiedName"] != fqn:
             self._rename_children("Customer", current["Id"], fqn, level)
         return obj
@@ -497,49 +597,71 @@ class Company:
         if current is not None and "Type" in obj and obj["Type"] != current["Type"]:
             allowed = {"Service", "NonInventory"}
             if not ({obj["Type"], current["Type"]} <= allowed):
-                raise QBOFault("6000", f"Business Validation Error: an item of type "
-                                       f"{current['Type']} cannot change to {obj['Type']}")
+                raise QBOFault(
+                    "6000",
+                    f"Business Validation Error: an item of type "
+                    f"{current['Type']} cannot change to {obj['Type']}",
+                )
             item_type = obj["Type"]
         if current is None and "Type" in data:
             item_type = data["Type"]
         # Type is listed read-only for other entities; for Item it is writable on create.
         if item_type is None:
-            raise QBOFault("2020", "Required parameter Type is missing in the request",
-                           element="Type")
+            raise QBOFault(
+                "2020", "Required parameter Type is missing in the request", element="Type"
+            )
         if item_type not in ITEM_TYPES:
             raise QBOFault("2170", f"Invalid Enumeration : {item_type}", element="Type")
         obj["Type"] = item_type
         if "Name" not in obj:
-            raise QBOFault("2020", "Required parameter Name is missing in the request",
-                           element="Name")
+            raise QBOFault(
+                "2020", "Required parameter Name is missing in the request", element="Name"
+            )
         parent = None
         if obj.get("SubItem") or "ParentRef" in obj:
             if "ParentRef" not in obj:
-                raise QBOFault("2020", "Required parameter ParentRef is missing in the request "
-                                       "(SubItem is true)", element="ParentRef")
+                raise QBOFault(
+                    "2020",
+                    "Required parameter ParentRef is missing in the request (SubItem is true)",
+                    element="ParentRef",
+                )
             parent = self.ref("Item", obj["ParentRef"], "ParentRef")
             if item_type == "Category" and parent["Type"] != "Category":
-                raise QBOFault("6000", "Business Validation Error: a category can only be under "
-                                       "another category", element="ParentRef")
+                raise QBOFault(
+                    "6000",
+                    "Business Validation Error: a category can only be under another category",
+                    element="ParentRef",
+                )
             obj["ParentRef"] = self.ref_of(parent, "FullyQualifiedName")
             obj["SubItem"] = True
             fqn, level = f"{parent['FullyQualifiedName']}:{obj['Name']}", parent["Level"] + 1
         else:
             obj["SubItem"] = False
             fqn, level = obj["Name"], 0
-        self._unique("Item", fqn, current, "The name supplied already exists. : Another product "
-                                           "or service is already using this name. Please use a "
-                                           "different name.")
+        self._unique(
+            "Item",
+            fqn,
+            current,
+            "The name supplied already exists. : Another product "
+            "or service is already using this name. Please use a "
+            "different name.",
+        )
         obj["FullyQualifiedName"], obj["Level"] = fqn, level
-        accounts = {"IncomeAccountRef": "Income", "ExpenseAccountRef": "Expense",
-                    "AssetAccountRef": "Asset"}
-        needed = {"Service": ["IncomeAccountRef"], "NonInventory": ["IncomeAccountRef",
-                                                                    "ExpenseAccountRef"],
-                  "Inventory": ["IncomeAccountRef", "ExpenseAccountRef", "AssetAccountRef"]}
+        accounts = {
+            "IncomeAccountRef": "Income",
+            "ExpenseAccountRef": "Expense",
+            "AssetAccountRef": "Asset",
+        }
+        needed = {
+            "Service": ["IncomeAccountRef"],
+            "NonInventory": ["IncomeAccountRef", "ExpenseAccountRef"],
+            "Inventory": ["IncomeAccountRef", "ExpenseAccountRef", "AssetAccountRef"],
+        }
         for field in needed.get(item_type, []):
             if field not in obj:
-                raise QBOFault("2020", f"Required parameter {field} is missing in the request",
-                               element=field)
+                raise QBOFault(
+                    "2020", f"Required parameter {field} is missing in the request", element=field
+                )
         for field in accounts:
             if field in obj:
                 obj[field] = self.ref_of(self.ref("Account", obj[field], field), "Name")
@@ -553,12 +675,19 @@ class Company:
         if item_type == "Inventory":
             if current is None:
                 if not obj.get("TrackQtyOnHand"):
-                    raise QBOFault("6000", "Business Validation Error: TrackQtyOnHand must be "
-                                           "true for an Inventory item", element="TrackQtyOnHand")
+                    raise QBOFault(
+                        "6000",
+                        "Business Validation Error: TrackQtyOnHand must be "
+                        "true for an Inventory item",
+                        element="TrackQtyOnHand",
+                    )
                 for field in ("QtyOnHand", "InvStartDate"):
                     if field not in obj:
-                        raise QBOFault("2020", f"Required parameter {field} is missing in the "
-                                               "request", element=field)
+                        raise QBOFault(
+                            "2020",
+                            f"Required parameter {field} is missing in the request",
+                            element=field,
+                        )
                 obj["QtyOnHand"] = number(obj["QtyOnHand"], "QtyOnHand")
             else:
                 obj["QtyOnHand"] = current.get("QtyOnHand", 0)
@@ -578,8 +707,10 @@ class Company:
             raise QBOFault("2020", "Required parameter Name is missing in the request")
         sub = bool(obj.get("SubClass")) or "ParentRef" in obj
         if current is not None and sub != bool(current.get("SubClass")):
-            raise QBOFault("6000", "Business Validation Error: a class cannot switch between "
-                                   "parent and sub-class")
+            raise QBOFault(
+                "6000",
+                "Business Validation Error: a class cannot switch between parent and sub-class",
+            )
         if sub:
             if "ParentRef" not in obj:
                 raise QBOFault("2020", "Required parameter ParentRef is missing in the request")
@@ -589,8 +720,12 @@ class Company:
         else:
             fqn = obj["Name"]
         obj["SubClass"] = sub
-        self._unique("Class", fqn, current, "The name supplied already exists. : Another class "
-                                            "is already using this name.")
+        self._unique(
+            "Class",
+            fqn,
+            current,
+            "The name supplied already exists. : Another class is already using this name.",
+        )
         obj["FullyQualifiedName"] = fqn
         obj["Active"] = obj.get("Active", True) is not False
         return obj
@@ -599,13 +734,21 @@ class Company:
         obj = data
         if "Name" not in obj:
             raise QBOFault("2020", "Required parameter Name is missing in the request")
-        self._unique("Term", obj["Name"], current, "The name supplied already exists. : Another "
-                                                   "term is already using this name.")
-        date_driven = any(k in obj for k in ("DayOfMonthDue", "DueNextMonthDays",
-                                             "DiscountDayOfMonth"))
+        self._unique(
+            "Term",
+            obj["Name"],
+            current,
+            "The name supplied already exists. : Another term is already using this name.",
+        )
+        date_driven = any(
+            k in obj for k in ("DayOfMonthDue", "DueNextMonthDays", "DiscountDayOfMonth")
+        )
         if date_driven and "DueDays" in obj:
-            raise QBOFault("6000", "Business Validation Error: a term is either STANDARD "
-                                   "(DueDays) or DATE_DRIVEN (DayOfMonthDue), not both")
+            raise QBOFault(
+                "6000",
+                "Business Validation Error: a term is either STANDARD "
+                "(DueDays) or DATE_DRIVEN (DayOfMonthDue), not both",
+            )
         obj["Type"] = "DATE_DRIVEN" if date_driven else "STANDARD"
         if not date_driven:
             obj["DueDays"] = int(obj.get("DueDays", 0))
@@ -617,8 +760,12 @@ class Company:
         for field in ("Name", "AccountType"):
             if field not in obj:
                 raise QBOFault("2020", f"Required parameter {field} is missing in the request")
-        self._unique("Account", obj["Name"], current, "The name supplied already exists. : "
-                                                      "Another account is already using this name.")
+        self._unique(
+            "Account",
+            obj["Name"],
+            current,
+            "The name supplied already exists. : Another account is already using this name.",
+        )
         obj["FullyQualifiedName"] = obj["Name"]
         obj.setdefault("Classification", ACCOUNT_CLASS.get(obj["AccountType"], "Asset"))
         obj["CurrentBalance"] = current.get("CurrentBalance", ZERO) if current else ZERO
@@ -631,8 +778,9 @@ class Company:
     # -- sales transactions --------------------------------------------------------------------
     def _lines(self, entity: str, lines: Any, for_inventory: bool) -> tuple[list[dict], Decimal]:
         if not isinstance(lines, list) or not lines:
-            raise QBOFault("2020", "Required parameter Line is missing in the request",
-                           element="Line")
+            raise QBOFault(
+                "2020", "Required parameter Line is missing in the request", element="Line"
+            )
         out: list[dict] = []
         subtotal = ZERO
         discounts: list[dict] = []
@@ -641,14 +789,18 @@ class Company:
                 raise QBOFault("2010", "Property Name:Line items must be objects", element="Line")
             unknown = set(raw) - LINE_FIELDS
             if unknown:
-                raise QBOFault("2010", f"Property Name:Unrecognized field \"{sorted(unknown)[0]}\""
-                                       " (class com.intuit.schema.finance.v3.Line)")
+                raise QBOFault(
+                    "2010",
+                    f'Property Name:Unrecognized field "{sorted(unknown)[0]}"'
+                    " (class com.intuit.schema.finance.v3.Line)",
+                )
             kind = raw.get("DetailType")
             if kind == "SubTotalLineDetail":
                 continue  # server-computed; clients echo it back
             if kind not in LINE_DETAIL_TYPES:
-                raise QBOFault("2170", f"Invalid Enumeration : DetailType {kind!r}",
-                               element="DetailType")
+                raise QBOFault(
+                    "2170", f"Invalid Enumeration : DetailType {kind!r}", element="DetailType"
+                )
             line: dict = {"DetailType": kind}
             if raw.get("Description"):
                 if len(raw["Description"]) > 4000:
@@ -660,17 +812,23 @@ class Company:
                 out.append(line)
                 continue
             if "Amount" not in raw or _is_empty(raw["Amount"]):
-                raise QBOFault("2020", "Required parameter Line.Amount is missing in the request",
-                               element="Amount")
+                raise QBOFault(
+                    "2020",
+                    "Required parameter Line.Amount is missing in the request",
+                    element="Amount",
+                )
             line["Amount"] = money(raw["Amount"])
             if kind == "SalesItemLineDetail":
                 detail_in = raw.get("SalesItemLineDetail") or {}
                 unknown = set(detail_in) - SALES_DETAIL_FIELDS
                 if unknown:
-                    raise QBOFault("2010", f"Property Name:Unrecognized field "
-                                           f"\"{sorted(unknown)[0]}\" (class com.intuit.schema."
-                                           "finance.v3.SalesItemLineDetail), not marked as "
-                                           "ignorable")
+                    raise QBOFault(
+                        "2010",
+                        f"Property Name:Unrecognized field "
+                        f'"{sorted(unknown)[0]}" (class com.intuit.schema.'
+                        "finance.v3.SalesItemLineDetail), not marked as "
+                        "ignorable",
+                    )
                 detail = {k: v for k, v in detail_in.items() if not _is_empty(v)}
                 item_ref = detail.get("ItemRef")
                 if not item_ref or _is_empty(item_ref.get("value")):
@@ -681,25 +839,36 @@ class Company:
                     detail["ItemRef"] = dict(DEFAULT_ITEM)
                 else:
                     if item["Type"] == "Category":
-                        raise QBOFault("6000", "Business Validation Error: a category cannot be "
-                                               "used on a transaction line", element="ItemRef")
+                        raise QBOFault(
+                            "6000",
+                            "Business Validation Error: a category cannot be "
+                            "used on a transaction line",
+                            element="ItemRef",
+                        )
                     detail["ItemRef"] = self.ref_of(item, "FullyQualifiedName")
                 qty = number(detail.get("Qty", 0), "Qty")
                 price = number(detail.get("UnitPrice", 0), "UnitPrice")
                 if item is not None and item["Type"] == "Inventory" and for_inventory and not qty:
-                    raise QBOFault("6520", "Quantity required for inventory item "
-                                           f"{item['FullyQualifiedName']}", element="Qty")
+                    raise QBOFault(
+                        "6520",
+                        f"Quantity required for inventory item {item['FullyQualifiedName']}",
+                        element="Qty",
+                    )
                 if qty and price and money(qty * price) != line["Amount"]:
-                    raise QBOFault("6070", f"Amount is not equal to UnitPrice * Qty. Supplied "
-                                           f"value:{line['Amount']}", element="Amount")
+                    raise QBOFault(
+                        "6070",
+                        f"Amount is not equal to UnitPrice * Qty. Supplied value:{line['Amount']}",
+                        element="Amount",
+                    )
                 if "Qty" in detail:
                     detail["Qty"] = qty
                 if "UnitPrice" in detail:
                     detail["UnitPrice"] = price
                 detail.pop("TaxInclusiveAmt", None)
                 if "ClassRef" in detail:
-                    detail["ClassRef"] = self.ref_of(self.ref("Class", detail["ClassRef"],
-                                                              "ClassRef"), "FullyQualifiedName")
+                    detail["ClassRef"] = self.ref_of(
+                        self.ref("Class", detail["ClassRef"], "ClassRef"), "FullyQualifiedName"
+                    )
                 if item is not None and item.get("IncomeAccountRef"):
                     detail["ItemAccountRef"] = item["IncomeAccountRef"]
                 detail.setdefault("TaxCodeRef", {"value": "NON"})
@@ -709,8 +878,11 @@ class Company:
                 detail_in = raw.get("DiscountLineDetail") or {}
                 unknown = set(detail_in) - DISCOUNT_DETAIL_FIELDS
                 if unknown:
-                    raise QBOFault("2010", f"Property Name:Unrecognized field "
-                                           f"\"{sorted(unknown)[0]}\" in DiscountLineDetail")
+                    raise QBOFault(
+                        "2010",
+                        f"Property Name:Unrecognized field "
+                        f'"{sorted(unknown)[0]}" in DiscountLineDetail',
+                    )
                 detail = {k: v for k, v in detail_in.items() if not _is_empty(v)}
                 line["DiscountLineDetail"] = detail
                 discounts.append(line)
@@ -722,17 +894,20 @@ class Company:
         for line in discounts:
             detail = line["DiscountLineDetail"]
             if detail.get("PercentBased"):
-                line["Amount"] = money(subtotal * number(detail.get("DiscountPercent", 0),
-                                                         "DiscountPercent") / 100)
+                line["Amount"] = money(
+                    subtotal * number(detail.get("DiscountPercent", 0), "DiscountPercent") / 100
+                )
             total -= line["Amount"]
         if total < 0:
-            raise QBOFault("6000", "Business Validation Error: the transaction total cannot be "
-                                   "negative")
+            raise QBOFault(
+                "6000", "Business Validation Error: the transaction total cannot be negative"
+            )
         for index, line in enumerate(out, start=1):
             line["Id"] = str(index)
             line["LineNum"] = index
-        out.append({"Amount": subtotal, "DetailType": "SubTotalLineDetail",
-                    "SubTotalLineDetail": {}})
+        out.append(
+            {"Amount": subtotal, "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}}
+        )
         return out, money(total)
 
     def _custom_fields(self, fields: Any) -> list[dict]:
@@ -743,20 +918,34 @@ class Company:
         for field in fields:
             def_id = str(field.get("DefinitionId", ""))
             if def_id not in definitions:
-                raise QBOFault("2500", f"Invalid Reference Id : CustomField DefinitionId "
-                                       f"{def_id!r} is not defined", element="CustomField")
+                raise QBOFault(
+                    "2500",
+                    f"Invalid Reference Id : CustomField DefinitionId {def_id!r} is not defined",
+                    element="CustomField",
+                )
             value = field.get("StringValue")
             if value is None or value == "":
                 continue
             if field.get("Type", "StringType") != "StringType":
-                raise QBOFault("2170", "Invalid Enumeration : CustomField Type",
-                               element="CustomField")
+                raise QBOFault(
+                    "2170", "Invalid Enumeration : CustomField Type", element="CustomField"
+                )
             if len(str(value)) > MAX_CUSTOM_FIELD_LEN:
-                raise QBOFault("2050", f"CustomField {definitions[def_id]} Max:"
-                                       f"{MAX_CUSTOM_FIELD_LEN} supported. Supplied length:"
-                                       f"{len(str(value))}", element="CustomField")
-            out.append({"DefinitionId": def_id, "Name": definitions[def_id],
-                        "Type": "StringType", "StringValue": str(value)})
+                raise QBOFault(
+                    "2050",
+                    f"CustomField {definitions[def_id]} Max:"
+                    f"{MAX_CUSTOM_FIELD_LEN} supported. Supplied length:"
+                    f"{len(str(value))}",
+                    element="CustomField",
+                )
+            out.append(
+                {
+                    "DefinitionId": def_id,
+                    "Name": definitions[def_id],
+                    "Type": "StringType",
+                    "StringValue": str(value),
+                }
+            )
         return out
 
     def custom_field_definitions(self) -> dict[str, str]:
@@ -782,21 +971,30 @@ class Company:
 
     def _txn_common(self, entity: str, current: dict | None, obj: dict) -> dict:
         if entity in ("Invoice", "Estimate") and "CustomerRef" not in obj:
-            raise QBOFault("2020", "Required parameter CustomerRef is missing in the request",
-                           element="CustomerRef")
+            raise QBOFault(
+                "2020",
+                "Required parameter CustomerRef is missing in the request",
+                element="CustomerRef",
+            )
         if "CustomerRef" in obj:
-            obj["CustomerRef"] = self.ref_of(self.ref("Customer", obj["CustomerRef"],
-                                                      "CustomerRef"))
+            obj["CustomerRef"] = self.ref_of(
+                self.ref("Customer", obj["CustomerRef"], "CustomerRef")
+            )
         obj.setdefault("TxnDate", today(self.now()))
         if "DocNumber" not in obj:
-            obj["DocNumber"] = current["DocNumber"] if current and current.get("DocNumber") \
+            obj["DocNumber"] = (
+                current["DocNumber"]
+                if current and current.get("DocNumber")
                 else self._doc_number(entity)
+            )
         if "ClassRef" in obj:
-            obj["ClassRef"] = self.ref_of(self.ref("Class", obj["ClassRef"], "ClassRef"),
-                                          "FullyQualifiedName")
+            obj["ClassRef"] = self.ref_of(
+                self.ref("Class", obj["ClassRef"], "ClassRef"), "FullyQualifiedName"
+            )
         if "SalesTermRef" in obj:
-            obj["SalesTermRef"] = self.ref_of(self.ref("Term", obj["SalesTermRef"],
-                                                       "SalesTermRef"), "Name")
+            obj["SalesTermRef"] = self.ref_of(
+                self.ref("Term", obj["SalesTermRef"], "SalesTermRef"), "Name"
+            )
         if "ShipMethodRef" in obj:
             ref = obj["ShipMethodRef"]
             value = ref.get("value") or ref.get("name") if isinstance(ref, dict) else None
@@ -809,8 +1007,11 @@ class Company:
             if not address:
                 del obj["BillEmail"]
             elif "@" not in address:
-                raise QBOFault("2210", f"Email Address does not conform to the syntax rules of "
-                                       f"RFC 822: {address}", element="BillEmail")
+                raise QBOFault(
+                    "2210",
+                    f"Email Address does not conform to the syntax rules of RFC 822: {address}",
+                    element="BillEmail",
+                )
         obj["CustomField"] = self._custom_fields(obj.get("CustomField"))
         lines, total = self._lines(entity, obj.get("Line"), entity != "Estimate")
         obj["Line"] = lines
@@ -834,8 +1035,9 @@ class Company:
                 term = self.store.get("Term", customer["SalesTermRef"]["value"])
                 obj["SalesTermRef"] = customer["SalesTermRef"]
         days = int(term.get("DueDays", 0)) if term and term.get("Type") == "STANDARD" else 0
-        obj["DueDate"] = (dt.date.fromisoformat(obj["TxnDate"]) + dt.timedelta(days=days)
-                          ).isoformat()
+        obj["DueDate"] = (
+            dt.date.fromisoformat(obj["TxnDate"]) + dt.timedelta(days=days)
+        ).isoformat()
 
     def _write_invoice(self, current: dict | None, data: dict) -> dict:
         if current is not None and current.get(VOIDED):
@@ -846,11 +1048,15 @@ class Company:
         paid = ZERO
         if current is not None:
             paid = money(current["TotalAmt"] - current["Balance"])
-            links = [x for x in current.get("LinkedTxn", []) if x.get("TxnType") == "Payment"] + \
-                [x for x in links if x.get("TxnType") != "Payment"]
+            links = [x for x in current.get("LinkedTxn", []) if x.get("TxnType") == "Payment"] + [
+                x for x in links if x.get("TxnType") != "Payment"
+            ]
         if obj["TotalAmt"] < paid:
-            raise QBOFault("6000", "Business Validation Error: the invoice total cannot be less "
-                                   "than the payments applied to it")
+            raise QBOFault(
+                "6000",
+                "Business Validation Error: the invoice total cannot be less "
+                "than the payments applied to it",
+            )
         obj["Balance"] = money(obj["TotalAmt"] - paid)
         obj["HomeBalance"] = obj["Balance"]
         clean_links = []
@@ -862,8 +1068,11 @@ class Company:
             elif link.get("TxnType") == "Payment":
                 clean_links.append({"TxnId": str(link["TxnId"]), "TxnType": "Payment"})
             else:
-                raise QBOFault("6000", f"Business Validation Error: cannot link an invoice to a "
-                                       f"{link.get('TxnType')}", element="LinkedTxn")
+                raise QBOFault(
+                    "6000",
+                    f"Business Validation Error: cannot link an invoice to a {link.get('TxnType')}",
+                    element="LinkedTxn",
+                )
         obj["LinkedTxn"] = clean_links
         obj.setdefault("AllowOnlineACHPayment", False)
         obj.setdefault("AllowOnlineCreditCardPayment", False)
@@ -875,13 +1084,16 @@ class Company:
         obj["Balance"] = ZERO
         obj["LinkedTxn"] = []
         if "DepositToAccountRef" in obj:
-            obj["DepositToAccountRef"] = self.ref_of(self.ref("Account", obj["DepositToAccountRef"],
-                                                              "DepositToAccountRef"), "Name")
+            obj["DepositToAccountRef"] = self.ref_of(
+                self.ref("Account", obj["DepositToAccountRef"], "DepositToAccountRef"), "Name"
+            )
         else:
             undeposited = self.store.find_name("Account", "Undeposited Funds")
             if undeposited is not None:
-                obj["DepositToAccountRef"] = {"value": str(undeposited),
-                                              "name": "Undeposited Funds"}
+                obj["DepositToAccountRef"] = {
+                    "value": str(undeposited),
+                    "name": "Undeposited Funds",
+                }
         return obj
 
     def _write_estimate(self, current: dict | None, data: dict) -> dict:
@@ -897,17 +1109,24 @@ class Company:
     def _write_payment(self, current: dict | None, data: dict) -> dict:
         obj = data
         if "CustomerRef" not in obj:
-            raise QBOFault("2020", "Required parameter CustomerRef is missing in the request",
-                           element="CustomerRef")
+            raise QBOFault(
+                "2020",
+                "Required parameter CustomerRef is missing in the request",
+                element="CustomerRef",
+            )
         customer = self.ref("Customer", obj["CustomerRef"], "CustomerRef")
         obj["CustomerRef"] = self.ref_of(customer)
         if "TotalAmt" not in data:
-            raise QBOFault("2020", "Required parameter TotalAmt is missing in the request",
-                           element="TotalAmt")
+            raise QBOFault(
+                "2020", "Required parameter TotalAmt is missing in the request", element="TotalAmt"
+            )
         total = money(data["TotalAmt"], "TotalAmt")
         if total < 0:
-            raise QBOFault("6000", "Business Validation Error: a payment amount cannot be "
-                                   "negative", element="TotalAmt")
+            raise QBOFault(
+                "6000",
+                "Business Validation Error: a payment amount cannot be negative",
+                element="TotalAmt",
+            )
         obj.setdefault("TxnDate", today(self.now()))
         lines = []
         applied = ZERO
@@ -919,45 +1138,65 @@ class Company:
         for raw in obj.get("Line") or []:
             unknown = set(raw) - PAYMENT_LINE_FIELDS
             if unknown:
-                raise QBOFault("2010", f"Property Name:Unrecognized field \"{sorted(unknown)[0]}\""
-                                       " (class com.intuit.schema.finance.v3.Line)")
+                raise QBOFault(
+                    "2010",
+                    f'Property Name:Unrecognized field "{sorted(unknown)[0]}"'
+                    " (class com.intuit.schema.finance.v3.Line)",
+                )
             amount = money(raw.get("Amount", 0))
             links = [x for x in raw.get("LinkedTxn") or [] if x.get("TxnId")]
             if not links:
-                raise QBOFault("2020", "Required parameter Line.LinkedTxn is missing in the "
-                                       "request", element="LinkedTxn")
+                raise QBOFault(
+                    "2020",
+                    "Required parameter Line.LinkedTxn is missing in the request",
+                    element="LinkedTxn",
+                )
             clean = []
             for link in links:
                 if link.get("TxnType") != "Invoice":
-                    raise QBOFault("6000", "Business Validation Error: a payment line can only "
-                                           "link to an Invoice", element="LinkedTxn")
+                    raise QBOFault(
+                        "6000",
+                        "Business Validation Error: a payment line can only link to an Invoice",
+                        element="LinkedTxn",
+                    )
                 invoice = self.store.get("Invoice", link["TxnId"])
                 if invoice is None or self._hidden("Invoice", link["TxnId"]):
-                    raise QBOFault("610", NOT_FOUND_DETAIL + f" (Invoice {link['TxnId']})",
-                                   element="LinkedTxn")
+                    raise QBOFault(
+                        "610", NOT_FOUND_DETAIL + f" (Invoice {link['TxnId']})", element="LinkedTxn"
+                    )
                 if not self._same_family(invoice["CustomerRef"]["value"], customer["Id"]):
-                    raise QBOFault("6000", "Business Validation Error: the invoice belongs to "
-                                           "another customer", element="LinkedTxn")
+                    raise QBOFault(
+                        "6000",
+                        "Business Validation Error: the invoice belongs to another customer",
+                        element="LinkedTxn",
+                    )
                 available = invoice["Balance"] + previous.get(str(link["TxnId"]), ZERO)
                 if amount > available:
-                    raise QBOFault("6000", f"Business Validation Error: the payment amount "
-                                           f"{amount} is more than the open balance "
-                                           f"{available} of invoice {invoice['Id']}",
-                                   element="Amount")
+                    raise QBOFault(
+                        "6000",
+                        f"Business Validation Error: the payment amount "
+                        f"{amount} is more than the open balance "
+                        f"{available} of invoice {invoice['Id']}",
+                        element="Amount",
+                    )
                 clean.append({"TxnId": invoice["Id"], "TxnType": "Invoice"})
             lines.append({"Amount": amount, "LinkedTxn": clean})
             applied += amount
         if applied > total:
-            raise QBOFault("6000", "Business Validation Error: the applied amount is more than "
-                                   "the payment total", element="TotalAmt")
+            raise QBOFault(
+                "6000",
+                "Business Validation Error: the applied amount is more than the payment total",
+                element="TotalAmt",
+            )
         obj["Line"] = lines
         obj["TotalAmt"] = total
         obj["UnappliedAmt"] = money(total - applied)
         obj["CurrencyRef"] = USD
         obj["ProcessPayment"] = False
         if "DepositToAccountRef" in obj:
-            obj["DepositToAccountRef"] = self.ref_of(self.ref("Account", obj["DepositToAccountRef"],
-                                                              "DepositToAccountRef"), "Name")
+            obj["DepositToAccountRef"] = self.ref_of(
+                self.ref("Account", obj["DepositToAccountRef"], "DepositToAccountRef"), "Name"
+            )
         return obj
 
     def _same_family(self, invoice_customer: str, payer: str) -> bool:
@@ -979,7 +1218,15 @@ def public(obj: dict) -> dict:
     return obj
 
 
-ACCOUNT_CLASS = {"Income": "Revenue", "Other Income": "Revenue", "Cost of Goods Sold": "Expense",
-                 "Expense": "Expense", "Other Current Asset": "Asset", "Bank": "Asset",
-                 "Accounts Receivable": "Asset", "Fixed Asset": "Asset",
-                 "Accounts Payable": "Liability", "Equity": "Equity"}
+ACCOUNT_CLASS = {
+    "Income": "Revenue",
+    "Other Income": "Revenue",
+    "Cost of Goods Sold": "Expense",
+    "Expense": "Expense",
+    "Other Current Asset": "Asset",
+    "Bank": "Asset",
+    "Accounts Receivable": "Asset",
+    "Fixed Asset": "Asset",
+    "Accounts Payable": "Liability",
+    "Equity": "Equity",
+}

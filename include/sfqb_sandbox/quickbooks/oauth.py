@@ -59,10 +59,14 @@ class OAuthSettings:
         """Apply a partial update; a bad value raises ValueError and changes nothing."""
         mode = body.get("refresh_token_mode", self.refresh_token_mode)
         if mode not in REFRESH_TOKEN_MODES:
-            raise ValueError(f"refresh_token_mode must be one of {list(REFRESH_TOKEN_MODES)}, "
-                             f"not {mode!r}")
-        numbers = {key: int(body[key]) for key in ("access_token_ttl_seconds", "grace_seconds",
-                                                    "rotation_seconds") if key in body}
+            raise ValueError(
+                f"refresh_token_mode must be one of {list(REFRESH_TOKEN_MODES)}, not {mode!r}"
+            )
+        numbers = {
+            key: int(body[key])
+            for key in ("access_token_ttl_seconds", "grace_seconds", "rotation_seconds")
+            if key in body
+        }
         if any(value < 0 for value in numbers.values()):
             raise ValueError(f"settings in seconds cannot be negative: {numbers}")
         self.refresh_token_mode = mode
@@ -75,8 +79,9 @@ class OAuthSettings:
 class OAuth:
     """Token bookkeeping; ``now`` is a clock timestamp (seconds)."""
 
-    def __init__(self, store, realm_id: str, client_id: str, client_secret: str,
-                 redirect_uri: str) -> None:
+    def __init__(
+        self, store, realm_id: str, client_id: str, client_secret: str, redirect_uri: str
+    ) -> None:
         self.store = store
         self.realm_id = realm_id
         self.client_id = client_id
@@ -104,22 +109,38 @@ class OAuth:
             except (ValueError, UnicodeDecodeError):
                 raise OAuthError(401, "invalid_client") from None
             if "client_secret" in form:
-                raise OAuthError(400, "invalid_request", "Use one client authentication method: "
-                                 "HTTP Basic or client_secret_post, not both")
+                raise OAuthError(
+                    400,
+                    "invalid_request",
+                    "Use one client authentication method: "
+                    "HTTP Basic or client_secret_post, not both",
+                )
             if form.get("client_id", client_id) != client_id:
                 raise OAuthError(401, "invalid_client")
         elif "client_id" in form or "client_secret" in form:
             client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
         else:
-            raise OAuthError(401, "invalid_client", "Client authentication is required: HTTP "
-                             "Basic, or client_id and client_secret in the form")
+            raise OAuthError(
+                401,
+                "invalid_client",
+                "Client authentication is required: HTTP "
+                "Basic, or client_id and client_secret in the form",
+            )
         if client_id != self.client_id or secret != self.client_secret:
             raise OAuthError(401, "invalid_client")
 
     def new_code(self, now: float, redirect_uri: str) -> str:
         code = "AB" + secrets.token_urlsafe(30)
-        self._put(code, {"kind": "code", "realm": self.realm_id, "expires": now + CODE_TTL,
-                         "redirect_uri": redirect_uri, "used": False})
+        self._put(
+            code,
+            {
+                "kind": "code",
+                "realm": self.realm_id,
+                "expires": now + CODE_TTL,
+                "redirect_uri": redirect_uri,
+                "used": False,
+            },
+        )
         return code
 
     def mint_refresh_token(self, now: float, hard_expires: float | None = None) -> str:
@@ -127,16 +148,33 @@ class OAuth:
         ``hard_expires``) or a rotation's successor (the cap it inherits)."""
         token = "RT1-" + secrets.token_urlsafe(36)
         hard = hard_expires or now + HARD_TTL
-        self._put(token, {"kind": "refresh", "realm": self.realm_id, "issued": now,
-                          "expires": min(now + REFRESH_TTL, hard), "hard_expires": hard,
-                          "superseded": None, "successor": None, "revoked": False})
+        self._put(
+            token,
+            {
+                "kind": "refresh",
+                "realm": self.realm_id,
+                "issued": now,
+                "expires": min(now + REFRESH_TTL, hard),
+                "hard_expires": hard,
+                "superseded": None,
+                "successor": None,
+                "revoked": False,
+            },
+        )
         return token
 
     def _issue(self, now: float, refresh_token: str, *, hard_expiry: bool = False) -> dict:
         access = "eyJ" + secrets.token_urlsafe(48)
-        self._put(access, {"kind": "access", "realm": self.realm_id,
-                           "expires": now + self.settings.access_token_ttl_seconds,
-                           "refresh": refresh_token, "revoked": False})
+        self._put(
+            access,
+            {
+                "kind": "access",
+                "realm": self.realm_id,
+                "expires": now + self.settings.access_token_ttl_seconds,
+                "refresh": refresh_token,
+                "revoked": False,
+            },
+        )
         record = self.tokens[refresh_token]
         answer = {
             "token_type": "bearer",
@@ -186,8 +224,9 @@ class OAuth:
             code = form.get("code") or ""
             record = self.tokens.get(code)
             if not record or record["kind"] != "code" or record["used"] or now > record["expires"]:
-                raise OAuthError(400, "invalid_grant", "The authorization code is invalid or "
-                                                       "expired")
+                raise OAuthError(
+                    400, "invalid_grant", "The authorization code is invalid or expired"
+                )
             if form.get("redirect_uri") != record["redirect_uri"]:
                 raise OAuthError(400, "invalid_grant", "redirect_uri does not match")
             record["used"] = True
@@ -205,10 +244,11 @@ class OAuth:
                 return self._issue(now, token, hard_expiry=hard_expiry)
             if self.settings.refresh_token_mode == "lenient":
                 self._extend(token, now)
-                return self._issue(now, self._refresh_lenient(token, now),
-                                   hard_expiry=hard_expiry)
-            if record["superseded"] is not None and \
-                    now > record["superseded"] + self.settings.grace_seconds:
+                return self._issue(now, self._refresh_lenient(token, now), hard_expiry=hard_expiry)
+            if (
+                record["superseded"] is not None
+                and now > record["superseded"] + self.settings.grace_seconds
+            ):
                 raise OAuthError(400, "invalid_grant", "Incorrect or invalid refresh token")
             if record["successor"] and record["successor"] in self.tokens:
                 # A retry inside the grace window gets the token it was already given.
@@ -226,8 +266,11 @@ class OAuth:
         chain = {refresh}
         if refresh in self.tokens:
             newest = self._newest(refresh)
-            chain = {value for value, other in self.tokens.items()
-                     if other["kind"] == "refresh" and self._newest(value) == newest}
+            chain = {
+                value
+                for value, other in self.tokens.items()
+                if other["kind"] == "refresh" and self._newest(value) == newest
+            }
         for value, other in self.tokens.items():
             if value == token or value in chain or other.get("refresh") in chain:
                 other["revoked"] = True

@@ -24,26 +24,41 @@ DEFAULT_RESULTS = 100
 _META = {"id", "metadata.createtime", "metadata.lastupdatedtime"}
 _TXN = {"docnumber", "txndate", "customerref", "totalamt", "privatenote"}
 FILTERABLE: dict[str, set[str]] = {
-    "Customer": _META | {"displayname", "givenname", "familyname", "middlename", "companyname",
-                         "primaryemailaddr", "active", "balance", "fullyqualifiedname", "job",
-                         "parentref", "printoncheckname", "title", "suffix"},
-    "Item": _META | {"name", "type", "active", "sku", "fullyqualifiedname", "parentref",
-                     "subitem", "unitprice"},
+    "Customer": _META
+    | {
+        "displayname",
+        "givenname",
+        "familyname",
+        "middlename",
+        "companyname",
+        "primaryemailaddr",
+        "active",
+        "balance",
+        "fullyqualifiedname",
+        "job",
+        "parentref",
+        "printoncheckname",
+        "title",
+        "suffix",
+    },
+    "Item": _META
+    | {"name", "type", "active", "sku", "fullyqualifiedname", "parentref", "subitem", "unitprice"},
     "Invoice": _META | _TXN | {"duedate", "balance"},
     "SalesReceipt": _META | _TXN,
     "Estimate": _META | _TXN | {"txnstatus", "duedate"},
     "Payment": _META | {"txndate", "customerref", "totalamt"},
     "Term": _META | {"name", "active"},
     "Class": _META | {"name", "active", "fullyqualifiedname", "subclass"},
-    "Account": _META | {"name", "active", "accounttype", "classification", "fullyqualifiedname",
-                        "accountsubtype"},
+    "Account": _META
+    | {"name", "active", "accounttype", "classification", "fullyqualifiedname", "accountsubtype"},
     "CompanyInfo": _META,
     "Preferences": _META,
 }
 NAME_LISTS = {"Customer", "Item", "Term", "Class", "Account"}
 _STRING_CI = True
 
-_TOKEN = re.compile(r"""
+_TOKEN = re.compile(
+    r"""
     (?P<ws>\s+)
   | (?P<string>'(?:\\.|[^'\\])*')
   | (?P<number>-?\d+(?:\.\d+)?)
@@ -51,7 +66,9 @@ _TOKEN = re.compile(r"""
   | (?P<punct>[(),*])
   | (?P<word>[A-Za-z_][A-Za-z0-9_.]*)
   | (?P<bad>.)
-""", re.VERBOSE | re.DOTALL)
+""",
+    re.VERBOSE | re.DOTALL,
+)
 
 
 @dataclass
@@ -83,7 +100,7 @@ def tokenize(text: str) -> list[tuple[str, Any]]:
         if kind == "ws":
             continue
         if kind == "bad":
-            raise _parse_error(f"Encountered \" \"{value}\" \" at column {match.start() + 1}")
+            raise _parse_error(f'Encountered " "{value}" " at column {match.start() + 1}')
         if kind == "string":
             value = re.sub(r"\\(.)", r"\1", value[1:-1])
         tokens.append((kind, value))
@@ -102,7 +119,7 @@ class _Parser:
     def take(self) -> tuple[str, Any]:
         token = self.peek()
         if token is None:
-            raise _parse_error("Encountered \"<EOF>\" unexpectedly")
+            raise _parse_error('Encountered "<EOF>" unexpectedly')
         self.pos += 1
         return token
 
@@ -116,18 +133,19 @@ class _Parser:
     def expect_keyword(self, word: str) -> None:
         if not self.keyword(word):
             token = self.peek()
-            raise _parse_error(f"Encountered \"{token[1] if token else '<EOF>'}\", "
-                               f"was expecting \"{word}\"")
+            raise _parse_error(
+                f'Encountered "{token[1] if token else "<EOF>"}", was expecting "{word}"'
+            )
 
     def expect_punct(self, char: str) -> None:
         token = self.take()
         if token != ("punct", char):
-            raise _parse_error(f"Encountered \"{token[1]}\", was expecting \"{char}\"")
+            raise _parse_error(f'Encountered "{token[1]}", was expecting "{char}"')
 
     def integer(self, what: str) -> int:
         kind, value = self.take()
         if kind != "number" or "." in value or value.startswith("-"):
-            raise _parse_error(f"Encountered \"{value}\" after {what}, was expecting an integer")
+            raise _parse_error(f'Encountered "{value}" after {what}, was expecting an integer')
         return int(value)
 
     def parse(self) -> Query:
@@ -152,11 +170,11 @@ class _Parser:
                     if self.take()[0] != "word":
                         raise _parse_error("Encountered unexpected token in select list")
             else:
-                raise _parse_error(f"Encountered \"{token[1]}\" in select list")
+                raise _parse_error(f'Encountered "{token[1]}" in select list')
         self.expect_keyword("FROM")
         kind, entity = self.take()
         if kind != "word":
-            raise _parse_error(f"Encountered \"{entity}\", was expecting an entity name")
+            raise _parse_error(f'Encountered "{entity}", was expecting an entity name')
         query = Query(entity=entity, count=count)
         if self.keyword("WHERE"):
             query.conditions.append(self.condition())
@@ -180,11 +198,14 @@ class _Parser:
             elif self.keyword("MAXRESULTS"):
                 query.max_results = self.integer("MAXRESULTS")
                 if query.max_results > MAX_RESULTS:
-                    raise QBOFault("4001", f"QueryValidationError: value {query.max_results} is "
-                                           f"too large. Max allowed value is {MAX_RESULTS}")
+                    raise QBOFault(
+                        "4001",
+                        f"QueryValidationError: value {query.max_results} is "
+                        f"too large. Max allowed value is {MAX_RESULTS}",
+                    )
             else:
                 token = self.peek()
-                raise _parse_error(f"Encountered \"{token[1]}\" at end of query")
+                raise _parse_error(f'Encountered "{token[1]}" at end of query')
         return query
 
     def _by(self) -> bool:
@@ -194,7 +215,7 @@ class _Parser:
     def order_item(self) -> tuple[str, bool]:
         kind, prop = self.take()
         if kind != "word":
-            raise _parse_error(f"Encountered \"{prop}\", was expecting a property in ORDER BY")
+            raise _parse_error(f'Encountered "{prop}", was expecting a property in ORDER BY')
         descending = False
         if self.keyword("DESC"):
             descending = True
@@ -210,12 +231,12 @@ class _Parser:
             return Decimal(value)
         if kind == "word" and value.lower() in ("true", "false"):
             return value.lower() == "true"
-        raise _parse_error(f"Encountered \"{value}\", was expecting a value")
+        raise _parse_error(f'Encountered "{value}", was expecting a value')
 
     def condition(self) -> Condition:
         kind, prop = self.take()
         if kind != "word":
-            raise _parse_error(f"Encountered \"{prop}\", was expecting a property")
+            raise _parse_error(f'Encountered "{prop}", was expecting a property')
         if self.keyword("IN"):
             self.expect_punct("(")
             values = [self.value()]
@@ -231,7 +252,7 @@ class _Parser:
             return Condition(prop, "LIKE", [pattern])
         kind, op = self.take()
         if kind != "op" or op == "<>":
-            raise _parse_error(f"Encountered \"{op}\", was expecting an operator")
+            raise _parse_error(f'Encountered "{op}", was expecting an operator')
         return Condition(prop, op, [self.value()])
 
 
@@ -327,7 +348,8 @@ def _compare(op: str, left: Any, right: Any) -> bool:
     elif isinstance(left, int) and isinstance(right, str) and right.isdigit():
         right = int(right)
     elif type(left) is not type(right) and not (
-            isinstance(left, (int, Decimal)) and isinstance(right, (int, Decimal))):
+        isinstance(left, (int, Decimal)) and isinstance(right, (int, Decimal))
+    ):
         if isinstance(left, dt.datetime) or isinstance(right, dt.datetime):
             return False
         left, right = str(left).lower(), str(right).lower()
@@ -377,8 +399,10 @@ def compile_conditions(query: Query):
     for cond in query.conditions:
         prop = cond.prop.lower()
         if prop not in allowed:
-            raise QBOFault("4001", f"QueryValidationError: property '{cond.prop}' is not "
-                                   f"queryable for {query.entity}")
+            raise QBOFault(
+                "4001",
+                f"QueryValidationError: property '{cond.prop}' is not queryable for {query.entity}",
+            )
         path = cond.prop.split(".")
         keys = _in_keys(prop, cond.values) if cond.op == "IN" else None
         checks.append((prop, path, cond, keys))
@@ -393,8 +417,15 @@ def compile_conditions(query: Query):
                     return False
                 continue
             left = _key(prop, raw)
-            if cond.op == "IN" and keys is not None and raw is not None and (
-                    isinstance(left, str) or ((prop == "id" or prop.endswith("ref")) and type(left) is int)):
+            if (
+                cond.op == "IN"
+                and keys is not None
+                and raw is not None
+                and (
+                    isinstance(left, str)
+                    or ((prop == "id" or prop.endswith("ref")) and type(left) is int)
+                )
+            ):
                 if (left.lower() if isinstance(left, str) else left) not in keys:
                     return False
                 continue

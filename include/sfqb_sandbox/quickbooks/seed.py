@@ -41,8 +41,12 @@ ACCOUNTS = [
     ("84", "Accounts Receivable (A/R)", "Accounts Receivable", "AccountsReceivable", "Asset"),
 ]
 TERMS = [("1", "Due on receipt", 0), ("2", "Net 15", 15), ("3", "Net 30", 30), ("4", "Net 60", 60)]
-CLASSES = [("1", "Retail", None), ("2", "Wholesale", None), ("3", "Online", None),
-           ("4", "Marketplace", "3")]
+CLASSES = [
+    ("1", "Retail", None),
+    ("2", "Wholesale", None),
+    ("3", "Online", None),
+    ("4", "Marketplace", "3"),
+]
 CUSTOM_FIELDS = {"1": "Sales Rep", "2": "PO Number"}
 SALES_REPS = ("JD", "AK", "MR", "TS")
 
@@ -50,41 +54,92 @@ SALES_REPS = ("JD", "AK", "MR", "TS")
 def preferences(meta: dict, custom: dict[str, str] | None = None) -> dict:
     """Preferences with the sales-form custom field definitions (at most 3 string slots)."""
     custom = CUSTOM_FIELDS if custom is None else custom
-    use = [{"Name": f"SalesFormsPrefs.UseSalesCustom{slot}", "Type": "BooleanType",
-            "BooleanValue": str(slot) in custom} for slot in (1, 2, 3)]
-    labels = [{"Name": f"SalesFormsPrefs.SalesCustomName{slot}", "Type": "StringType",
-               "StringValue": name} for slot, name in sorted(custom.items())]
+    use = [
+        {
+            "Name": f"SalesFormsPrefs.UseSalesCustom{slot}",
+            "Type": "BooleanType",
+            "BooleanValue": str(slot) in custom,
+        }
+        for slot in (1, 2, 3)
+    ]
+    labels = [
+        {
+            "Name": f"SalesFormsPrefs.SalesCustomName{slot}",
+            "Type": "StringType",
+            "StringValue": name,
+        }
+        for slot, name in sorted(custom.items())
+    ]
     return {
-        "Id": "1", "SyncToken": "0", "domain": "QBO", "sparse": False, "MetaData": meta,
-        "AccountingInfoPrefs": {"TrackDepartments": False, "ClassTrackingPerTxn": True,
-                                "ClassTrackingPerTxnLine": True, "CustomerTerminology": "Customers"},
-        "ProductAndServicesPrefs": {"ForSales": True, "ForPurchase": True,
-                                    "QuantityWithPriceAndRate": True, "QuantityOnHand": True},
+        "Id": "1",
+        "SyncToken": "0",
+        "domain": "QBO",
+        "sparse": False,
+        "MetaData": meta,
+        "AccountingInfoPrefs": {
+            "TrackDepartments": False,
+            "ClassTrackingPerTxn": True,
+            "ClassTrackingPerTxnLine": True,
+            "CustomerTerminology": "Customers",
+        },
+        "ProductAndServicesPrefs": {
+            "ForSales": True,
+            "ForPurchase": True,
+            "QuantityWithPriceAndRate": True,
+            "QuantityOnHand": True,
+        },
         "SalesFormsPrefs": {
             "CustomField": [{"CustomField": use}, {"CustomField": labels}],
-            "AllowDeposit": True, "AllowDiscount": True, "AllowShipping": True,
-            "CustomTxnNumbers": True, "DefaultTerms": {"value": "3"},
+            "AllowDeposit": True,
+            "AllowDiscount": True,
+            "AllowShipping": True,
+            "CustomTxnNumbers": True,
+            "DefaultTerms": {"value": "3"},
             "ETransactionEnabledStatus": "NotApplicable",
         },
         "CurrencyPrefs": {"MultiCurrencyEnabled": False, "HomeCurrency": {"value": "USD"}},
-        "OtherPrefs": {"NameValue": [{"Name": "SalesFormsPrefs.DefaultCustomerMessage",
-                                      "Value": "Thank you for your business."}]},
+        "OtherPrefs": {
+            "NameValue": [
+                {
+                    "Name": "SalesFormsPrefs.DefaultCustomerMessage",
+                    "Value": "Thank you for your business.",
+                }
+            ]
+        },
         "TaxPrefs": {"UsingSalesTax": False},
     }
 
 
 def company_info(realm_id: str, meta: dict) -> dict:
-    addr = {"Id": "1", "Line1": "2600 Marine Way", "City": "Mountain View",
-            "CountrySubDivisionCode": "CA", "PostalCode": "94043", "Country": "US"}
+    addr = {
+        "Id": "1",
+        "Line1": "2600 Marine Way",
+        "City": "Mountain View",
+        "CountrySubDivisionCode": "CA",
+        "PostalCode": "94043",
+        "Country": "US",
+    }
     return {
-        "Id": "1", "SyncToken": "0", "domain": "QBO", "sparse": False, "MetaData": meta,
-        "CompanyName": "Sandbox Widgets LLC", "LegalName": "Sandbox Widgets LLC",
-        "CompanyAddr": addr, "CustomerCommunicationAddr": addr, "LegalAddr": addr,
+        "Id": "1",
+        "SyncToken": "0",
+        "domain": "QBO",
+        "sparse": False,
+        "MetaData": meta,
+        "CompanyName": "Sandbox Widgets LLC",
+        "LegalName": "Sandbox Widgets LLC",
+        "CompanyAddr": addr,
+        "CustomerCommunicationAddr": addr,
+        "LegalAddr": addr,
         "PrimaryPhone": {"FreeFormNumber": "(650) 555-0100"},
-        "CompanyStartDate": "2020-01-01", "FiscalYearStartMonth": "January", "Country": "US",
-        "Email": {"Address": "owner@sandbox-widgets.example"}, "SupportedLanguages": "en",
-        "NameValue": [{"Name": "CompanyType", "Value": "LLC"},
-                      {"Name": "OfferingSku", "Value": "QuickBooks Online Plus"}],
+        "CompanyStartDate": "2020-01-01",
+        "FiscalYearStartMonth": "January",
+        "Country": "US",
+        "Email": {"Address": "owner@sandbox-widgets.example"},
+        "SupportedLanguages": "en",
+        "NameValue": [
+            {"Name": "CompanyType", "Value": "LLC"},
+            {"Name": "OfferingSku", "Value": "QuickBooks Online Plus"},
+        ],
         "realmId": realm_id,
     }
 
@@ -129,14 +184,21 @@ def seed_invoice_count(size: str) -> int | None:
 def _without_lines(size: str) -> str:
     """The size string without this service's own options (what ``names`` understands)."""
     parts = size.split(",")
-    return ",".join([parts[0], *(p for p in parts[1:] if p.partition("=")[0].strip() not in OWN_OPTIONS)])
+    return ",".join(
+        [parts[0], *(p for p in parts[1:] if p.partition("=")[0].strip() not in OWN_OPTIONS)]
+    )
 
 
 def _addr(i: int, id_: int) -> dict:
     a = names.address(i)
-    return {"Id": str(id_), "Line1": a["line1"], "City": a["city"],
-            "CountrySubDivisionCode": a["state"], "PostalCode": a["postal_code"],
-            "Country": a["country"]}
+    return {
+        "Id": str(id_),
+        "Line1": a["line1"],
+        "City": a["city"],
+        "CountrySubDivisionCode": a["state"],
+        "PostalCode": a["postal_code"],
+        "Country": a["country"],
+    }
 
 
 def seed_company(store: Store, size: str, realm_id: str, now: dt.datetime) -> dict:
@@ -157,20 +219,54 @@ def seed_company(store: Store, size: str, realm_id: str, now: dt.datetime) -> di
 
     put("CompanyInfo", [company_info(realm_id, meta)])
     put("Preferences", [preferences(meta)])
-    put("Account", [{**base, "Id": id_, "Name": name, "FullyQualifiedName": name,
-                     "AccountType": kind, "AccountSubType": sub, "Classification": cls,
-                     "Active": True, "SubAccount": False, "CurrentBalance": ZERO,
-                     "CurrentBalanceWithSubAccounts": ZERO, "CurrencyRef": USD}
-                    for id_, name, kind, sub, cls in ACCOUNTS])
-    put("Term", [{**base, "Id": id_, "Name": name, "Active": True, "Type": "STANDARD",
-                  "DueDays": days, "DiscountDays": 0} for id_, name, days in TERMS])
+    put(
+        "Account",
+        [
+            {
+                **base,
+                "Id": id_,
+                "Name": name,
+                "FullyQualifiedName": name,
+                "AccountType": kind,
+                "AccountSubType": sub,
+                "Classification": cls,
+                "Active": True,
+                "SubAccount": False,
+                "CurrentBalance": ZERO,
+                "CurrentBalanceWithSubAccounts": ZERO,
+                "CurrencyRef": USD,
+            }
+            for id_, name, kind, sub, cls in ACCOUNTS
+        ],
+    )
+    put(
+        "Term",
+        [
+            {
+                **base,
+                "Id": id_,
+                "Name": name,
+                "Active": True,
+                "Type": "STANDARD",
+                "DueDays": days,
+                "DiscountDays": 0,
+            }
+            for id_, name, days in TERMS
+        ],
+    )
     classes = []
     fqn_by_id: dict[str, str] = {}
     for id_, name, parent in CLASSES:
         fqn = f"{fqn_by_id[parent]}:{name}" if parent else name
         fqn_by_id[id_] = fqn
-        obj = {**base, "Id": id_, "Name": name, "FullyQualifiedName": fqn, "Active": True,
-               "SubClass": parent is not None}
+        obj = {
+            **base,
+            "Id": id_,
+            "Name": name,
+            "FullyQualifiedName": fqn,
+            "Active": True,
+            "SubClass": parent is not None,
+        }
         if parent:
             obj["ParentRef"] = {"value": parent, "name": fqn_by_id[parent]}
         classes.append(obj)
@@ -181,10 +277,23 @@ def seed_company(store: Store, size: str, realm_id: str, now: dt.datetime) -> di
     product_income = {"value": "79", "name": "Sales of Product Income"}
     cogs = {"value": "80", "name": "Cost of Goods Sold"}
     asset = {"value": "81", "name": "Inventory Asset"}
-    items: list[dict] = [{**base, "Id": "1", "Name": "Services", "FullyQualifiedName": "Services",
-                          "Type": "Service", "Active": True, "SubItem": False, "Level": 0,
-                          "Taxable": False, "UnitPrice": ZERO, "PurchaseCost": ZERO,
-                          "TrackQtyOnHand": False, "IncomeAccountRef": income}]
+    items: list[dict] = [
+        {
+            **base,
+            "Id": "1",
+            "Name": "Services",
+            "FullyQualifiedName": "Services",
+            "Type": "Service",
+            "Active": True,
+            "SubItem": False,
+            "Level": 0,
+            "Taxable": False,
+            "UnitPrice": ZERO,
+            "PurchaseCost": ZERO,
+            "TrackQtyOnHand": False,
+            "IncomeAccountRef": income,
+        }
+    ]
     by_fqn: dict[str, dict] = {"Services": items[0]}
     n_items = max(24, n // 10) if n else 0  # "empty": only the QBO defaults
     n_items = names.seed_item_count(size) or n_items
@@ -196,8 +305,15 @@ def seed_company(store: Store, size: str, realm_id: str, now: dt.datetime) -> di
         parent_fqn, _, name = fqn.rpartition(":")
         parent = node(parent_fqn, None) if parent_fqn else None
         top = fqn.split(":")[0]
-        obj = {**base, "Id": str(len(items) + 1), "Name": name, "FullyQualifiedName": fqn,
-               "Active": True, "SubItem": parent is not None, "Level": fqn.count(":")}
+        obj = {
+            **base,
+            "Id": str(len(items) + 1),
+            "Name": name,
+            "FullyQualifiedName": fqn,
+            "Active": True,
+            "SubItem": parent is not None,
+            "Level": fqn.count(":"),
+        }
         if parent is not None:
             obj["ParentRef"] = {"value": parent["Id"], "name": parent_fqn}
         if leaf_index is None and top != "Services":
@@ -205,20 +321,34 @@ def seed_company(store: Store, size: str, realm_id: str, now: dt.datetime) -> di
         else:
             i = leaf_index if leaf_index is not None else 0
             price = Decimal(names.item_price(i)) if leaf_index is not None else ZERO
-            kind = "Service" if top == "Services" else ("Inventory" if i % 3 == 0 else
-                                                          "NonInventory")
-            obj.update({"Type": kind, "UnitPrice": price, "Taxable": top != "Services",
-                        "PurchaseCost": money(price * Decimal("0.6")), "TrackQtyOnHand": False,
-                        "IncomeAccountRef": income if kind == "Service" else product_income,
-                        "Description": name, "Sku": f"SKU-{i + 1:06d}" if leaf_index is not None
-                        else None})
+            kind = (
+                "Service" if top == "Services" else ("Inventory" if i % 3 == 0 else "NonInventory")
+            )
+            obj.update(
+                {
+                    "Type": kind,
+                    "UnitPrice": price,
+                    "Taxable": top != "Services",
+                    "PurchaseCost": money(price * Decimal("0.6")),
+                    "TrackQtyOnHand": False,
+                    "IncomeAccountRef": income if kind == "Service" else product_income,
+                    "Description": name,
+                    "Sku": f"SKU-{i + 1:06d}" if leaf_index is not None else None,
+                }
+            )
             if obj["Sku"] is None:
                 del obj["Sku"]
             if kind != "Service":
                 obj["ExpenseAccountRef"] = cogs
             if kind == "Inventory":
-                obj.update({"AssetAccountRef": asset, "TrackQtyOnHand": True,
-                            "QtyOnHand": Decimal(10_000), "InvStartDate": "2024-01-01"})
+                obj.update(
+                    {
+                        "AssetAccountRef": asset,
+                        "TrackQtyOnHand": True,
+                        "QtyOnHand": Decimal(10_000),
+                        "InvStartDate": "2024-01-01",
+                    }
+                )
             if leaf_index is not None:
                 sellable.append(obj)
         items.append(obj)
@@ -234,26 +364,54 @@ def seed_company(store: Store, size: str, realm_id: str, now: dt.datetime) -> di
         name = names.company_name(i)
         addr_id = i + 1
         term = TERMS[i % len(TERMS)]
-        customers.append({
-            **base, "Id": str(i + 1), "DisplayName": name, "CompanyName": name,
-            "FullyQualifiedName": name, "PrintOnCheckName": name, "GivenName": given,
-            "FamilyName": family, "PrimaryEmailAddr": {"Address": names.email(i)},
-            "PrimaryPhone": {"FreeFormNumber": names.phone(i)}, "BillAddr": _addr(i, addr_id),
-            "ShipAddr": _addr(i, addr_id), "SalesTermRef": {"value": term[0], "name": term[1]},
-            "Active": i % 97 != 13, "Job": False, "BillWithParent": False, "IsProject": False,
-            "Level": 0, "Balance": ZERO, "BalanceWithJobs": ZERO, "Taxable": True,
-            "CurrencyRef": USD, "PreferredDeliveryMethod": "Email" if i % 2 else "Print",
-        })
+        customers.append(
+            {
+                **base,
+                "Id": str(i + 1),
+                "DisplayName": name,
+                "CompanyName": name,
+                "FullyQualifiedName": name,
+                "PrintOnCheckName": name,
+                "GivenName": given,
+                "FamilyName": family,
+                "PrimaryEmailAddr": {"Address": names.email(i)},
+                "PrimaryPhone": {"FreeFormNumber": names.phone(i)},
+                "BillAddr": _addr(i, addr_id),
+                "ShipAddr": _addr(i, addr_id),
+                "SalesTermRef": {"value": term[0], "name": term[1]},
+                "Active": i % 97 != 13,
+                "Job": False,
+                "BillWithParent": False,
+                "IsProject": False,
+                "Level": 0,
+                "Balance": ZERO,
+                "BalanceWithJobs": ZERO,
+                "Taxable": True,
+                "CurrencyRef": USD,
+                "PreferredDeliveryMethod": "Email" if i % 2 else "Print",
+            }
+        )
     children: list[dict] = []
 
     def child(parent: dict, name: str, project: bool) -> dict:
-        obj = {**base, "Id": str(n + len(children) + 1), "DisplayName": name,
-               "FullyQualifiedName": f"{parent['FullyQualifiedName']}:{name}",
-               "PrintOnCheckName": name[:110], "Active": True, "Job": True,
-               "BillWithParent": project, "IsProject": project, "Level": parent["Level"] + 1,
-               "ParentRef": {"value": parent["Id"], "name": parent["FullyQualifiedName"]},
-               "Balance": ZERO, "BalanceWithJobs": ZERO, "Taxable": True, "CurrencyRef": USD,
-               "PreferredDeliveryMethod": "Print"}
+        obj = {
+            **base,
+            "Id": str(n + len(children) + 1),
+            "DisplayName": name,
+            "FullyQualifiedName": f"{parent['FullyQualifiedName']}:{name}",
+            "PrintOnCheckName": name[:110],
+            "Active": True,
+            "Job": True,
+            "BillWithParent": project,
+            "IsProject": project,
+            "Level": parent["Level"] + 1,
+            "ParentRef": {"value": parent["Id"], "name": parent["FullyQualifiedName"]},
+            "Balance": ZERO,
+            "BalanceWithJobs": ZERO,
+            "Taxable": True,
+            "CurrencyRef": USD,
+            "PreferredDeliveryMethod": "Print",
+        }
         children.append(obj)
         return obj
 
@@ -281,29 +439,55 @@ def seed_company(store: Store, size: str, realm_id: str, now: dt.datetime) -> di
             qty = Decimal(1 + (k + j) % 5)
             price = item.get("UnitPrice", ZERO) or Decimal("150.00")
             amount = money(qty * price)
-            detail = {"ItemRef": {"value": item["Id"], "name": item["FullyQualifiedName"]},
-                      "Qty": qty, "UnitPrice": price, "TaxCodeRef": {"value": "NON"}}
+            detail = {
+                "ItemRef": {"value": item["Id"], "name": item["FullyQualifiedName"]},
+                "Qty": qty,
+                "UnitPrice": price,
+                "TaxCodeRef": {"value": "NON"},
+            }
             if item.get("IncomeAccountRef"):
                 detail["ItemAccountRef"] = item["IncomeAccountRef"]
-            out.append({"Id": str(j + 1), "LineNum": j + 1, "Description": item["Name"],
-                        "Amount": amount, "DetailType": "SalesItemLineDetail",
-                        "SalesItemLineDetail": detail})
+            out.append(
+                {
+                    "Id": str(j + 1),
+                    "LineNum": j + 1,
+                    "Description": item["Name"],
+                    "Amount": amount,
+                    "DetailType": "SalesItemLineDetail",
+                    "SalesItemLineDetail": detail,
+                }
+            )
             total += amount
         out.append({"Amount": total, "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}})
         return out, money(total)
 
     def txn_header(k: int, customer: dict, doc: str, days_back: int) -> dict:
         txn_date = today - dt.timedelta(days=days_back)
-        return {**base, "DocNumber": doc, "TxnDate": txn_date.isoformat(),
-                "CustomerRef": {"value": customer["Id"], "name": customer["DisplayName"]},
-                "CurrencyRef": USD, "TxnTaxDetail": {"TotalTax": 0}, "EmailStatus": "NotSet",
-                "PrintStatus": "NotSet", "ClassRef": {"value": CLASSES[k % 3][0],
-                                                      "name": CLASSES[k % 3][1]},
-                "CustomField": [
-                    {"DefinitionId": "1", "Name": "Sales Rep", "Type": "StringType",
-                     "StringValue": SALES_REPS[k % len(SALES_REPS)]},
-                    {"DefinitionId": "2", "Name": "PO Number", "Type": "StringType",
-                     "StringValue": f"PO-{k + 1:06d}"}]}
+        return {
+            **base,
+            "DocNumber": doc,
+            "TxnDate": txn_date.isoformat(),
+            "CustomerRef": {"value": customer["Id"], "name": customer["DisplayName"]},
+            "CurrencyRef": USD,
+            "TxnTaxDetail": {"TotalTax": 0},
+            "EmailStatus": "NotSet",
+            "PrintStatus": "NotSet",
+            "ClassRef": {"value": CLASSES[k % 3][0], "name": CLASSES[k % 3][1]},
+            "CustomField": [
+                {
+                    "DefinitionId": "1",
+                    "Name": "Sales Rep",
+                    "Type": "StringType",
+                    "StringValue": SALES_REPS[k % len(SALES_REPS)],
+                },
+                {
+                    "DefinitionId": "2",
+                    "Name": "PO Number",
+                    "Type": "StringType",
+                    "StringValue": f"PO-{k + 1:06d}",
+                },
+            ],
+        }
 
     n_invoices = (invoice_count or transaction_count(len(active))) if active else 0
     term_days = {t[0]: t[2] for t in TERMS}
@@ -316,38 +500,76 @@ def seed_company(store: Store, size: str, realm_id: str, now: dt.datetime) -> di
         due = dt.date.fromisoformat(inv["TxnDate"]) + dt.timedelta(days=term_days[term["value"]])
         state = k % 4  # 0 open, 1 partially paid, 2-3 fully paid
         paid = ZERO if state == 0 else (money(total / 2) if state == 1 else total)
-        inv.update({"Id": str(k + 1), "Line": body, "TotalAmt": total, "HomeTotalAmt": total,
-                    "Balance": total - paid, "HomeBalance": total - paid, "DueDate":
-                    due.isoformat(), "SalesTermRef": term, "LinkedTxn": [], "Deposit": ZERO,
-                    "AllowOnlineACHPayment": False, "AllowOnlineCreditCardPayment": False})
+        inv.update(
+            {
+                "Id": str(k + 1),
+                "Line": body,
+                "TotalAmt": total,
+                "HomeTotalAmt": total,
+                "Balance": total - paid,
+                "HomeBalance": total - paid,
+                "DueDate": due.isoformat(),
+                "SalesTermRef": term,
+                "LinkedTxn": [],
+                "Deposit": ZERO,
+                "AllowOnlineACHPayment": False,
+                "AllowOnlineCreditCardPayment": False,
+            }
+        )
         if paid:
             pay_id = str(len(payments) + 1)
             inv["LinkedTxn"] = [{"TxnId": pay_id, "TxnType": "Payment"}]
-            payments.append({
-                **base, "Id": pay_id, "TxnDate": inv["TxnDate"], "TotalAmt": paid,
-                "UnappliedAmt": ZERO, "CustomerRef": inv["CustomerRef"], "CurrencyRef": USD,
-                "ProcessPayment": False, "DepositToAccountRef": {"value": "4",
-                                                                 "name": "Undeposited Funds"},
-                "PaymentRefNum": f"CHK{5000 + k}",
-                "Line": [{"Amount": paid, "LinkedTxn": [{"TxnId": inv["Id"],
-                                                         "TxnType": "Invoice"}]}]})
+            payments.append(
+                {
+                    **base,
+                    "Id": pay_id,
+                    "TxnDate": inv["TxnDate"],
+                    "TotalAmt": paid,
+                    "UnappliedAmt": ZERO,
+                    "CustomerRef": inv["CustomerRef"],
+                    "CurrencyRef": USD,
+                    "ProcessPayment": False,
+                    "DepositToAccountRef": {"value": "4", "name": "Undeposited Funds"},
+                    "PaymentRefNum": f"CHK{5000 + k}",
+                    "Line": [
+                        {"Amount": paid, "LinkedTxn": [{"TxnId": inv["Id"], "TxnType": "Invoice"}]}
+                    ],
+                }
+            )
         balances[customer["Id"]] = balances.get(customer["Id"], ZERO) + total - paid
         invoices.append(inv)
     for k in range(max(3, min(n // 4, 5000)) if active else 0):
         customer = active[(k * 11 + 3) % len(active)]
         body, total = lines(k + 5, 1 + k % 2)
         rec = txn_header(k, customer, f"{5001 + k}", (k * 5) % 300)
-        rec.update({"Id": str(k + 1), "Line": body, "TotalAmt": total, "HomeTotalAmt": total,
-                    "Balance": ZERO, "LinkedTxn": [], "PaymentRefNum": f"CC{k + 1:05d}",
-                    "DepositToAccountRef": {"value": "4", "name": "Undeposited Funds"}})
+        rec.update(
+            {
+                "Id": str(k + 1),
+                "Line": body,
+                "TotalAmt": total,
+                "HomeTotalAmt": total,
+                "Balance": ZERO,
+                "LinkedTxn": [],
+                "PaymentRefNum": f"CC{k + 1:05d}",
+                "DepositToAccountRef": {"value": "4", "name": "Undeposited Funds"},
+            }
+        )
         receipts.append(rec)
     for k in range(max(2, min(n // 10, 2000)) if active else 0):
         customer = active[(k * 13 + 1) % len(active)]
         body, total = lines(k + 9, 1 + k % 3)
         est = txn_header(k, customer, f"{8001 + k}", (k * 2) % 60)
-        est.update({"Id": str(k + 1), "Line": body, "TotalAmt": total, "HomeTotalAmt": total,
-                    "TxnStatus": ("Pending", "Accepted", "Rejected")[k % 3], "LinkedTxn": [],
-                    "ExpirationDate": (today + dt.timedelta(days=30)).isoformat()})
+        est.update(
+            {
+                "Id": str(k + 1),
+                "Line": body,
+                "TotalAmt": total,
+                "HomeTotalAmt": total,
+                "TxnStatus": ("Pending", "Accepted", "Rejected")[k % 3],
+                "LinkedTxn": [],
+                "ExpirationDate": (today + dt.timedelta(days=30)).isoformat(),
+            }
+        )
         estimates.append(est)
 
     by_id = {c["Id"]: c for c in all_customers}
@@ -366,7 +588,10 @@ def seed_company(store: Store, size: str, realm_id: str, now: dt.datetime) -> di
     put("Payment", payments)
     put("SalesReceipt", receipts)
     put("Estimate", estimates)
-    for entity, start in (("Invoice", 1001 + n_invoices), ("SalesReceipt", 5001 + len(receipts)),
-                          ("Estimate", 8001 + len(estimates))):
+    for entity, start in (
+        ("Invoice", 1001 + n_invoices),
+        ("SalesReceipt", 5001 + len(receipts)),
+        ("Estimate", 8001 + len(estimates)),
+    ):
         store.set_setting(f"docnumber.{entity}", start - 1)
     return counts

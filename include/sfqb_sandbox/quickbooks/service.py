@@ -53,25 +53,41 @@ API_PATH = re.compile(r"^/v3/company/([^/]+)/")
 
 class QuickBooksService:
     name = "quickbooks"
-    fault_kinds = frozenset({"expired_token", "stale_object", "throttle", "throttle_xml",
-                             "server_error", "duplicate_name"})
+    fault_kinds = frozenset(
+        {
+            "expired_token",
+            "stale_object",
+            "throttle",
+            "throttle_xml",
+            "server_error",
+            "duplicate_name",
+        }
+    )
 
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
         self.store = Store(ctx.data_dir / "quickbooks.sqlite3")
         settings = self.store.settings
         if "identity" not in settings:
-            self.store.set_setting("identity", {
-                "realm_id": DEFAULT_REALM,
-                "client_id": "AB" + secrets.token_hex(20),
-                "client_secret": secrets.token_hex(20),
-                "redirect_uri": REDIRECT_URI,
-            })
+            self.store.set_setting(
+                "identity",
+                {
+                    "realm_id": DEFAULT_REALM,
+                    "client_id": "AB" + secrets.token_hex(20),
+                    "client_secret": secrets.token_hex(20),
+                    "redirect_uri": REDIRECT_URI,
+                },
+            )
         self.identity = dict(self.store.settings["identity"])
         self.realm_id = self.identity["realm_id"]
         self.company = Company(self.store, ctx.clock, self.realm_id)
-        self.oauth = OAuth(self.store, self.realm_id, self.identity["client_id"],
-                           self.identity["client_secret"], self.identity["redirect_uri"])
+        self.oauth = OAuth(
+            self.store,
+            self.realm_id,
+            self.identity["client_id"],
+            self.identity["client_secret"],
+            self.identity["redirect_uri"],
+        )
         self.throttle = Throttle()
         self.start_refresh_token = self.oauth.mint_refresh_token(ctx.clock.timestamp())
 
@@ -91,8 +107,12 @@ class QuickBooksService:
     def seed(self, size: str) -> dict:
         """Seed an empty company; a company that has data is left alone (use reset to replace)."""
         if not self.store.is_empty():
-            return {"seeded": False, "size": size, "reason": "company already has data; "
-                    "POST /_sandbox/reset with {\"seed\": SIZE} to replace it"}
+            return {
+                "seeded": False,
+                "size": size,
+                "reason": "company already has data; "
+                'POST /_sandbox/reset with {"seed": SIZE} to replace it',
+            }
         counts = seed_company(self.store, size, self.realm_id, self.ctx.clock.now())
         return {"seeded": True, "size": size, "counts": counts}
 
@@ -126,8 +146,9 @@ class QuickBooksService:
 
     # -- the app -----------------------------------------------------------------------------
     def build_app(self) -> FastAPI:
-        app = FastAPI(title="QuickBooks Online sandbox", docs_url=None, redoc_url=None,
-                      openapi_url=None)
+        app = FastAPI(
+            title="QuickBooks Online sandbox", docs_url=None, redoc_url=None, openapi_url=None
+        )
         self._error_handlers(app)
         self._oauth_routes(app)
         self._api_routes(app)
@@ -146,25 +167,33 @@ class QuickBooksService:
             if path.startswith(ADMIN_PREFIX) or exc.status_code not in (404, 405):
                 return await http_exception_handler(request, exc)
             if path in OAUTH_POST_PATHS:
-                return JSONResponse({"error": "invalid_request", "error_description":
-                                     f"HTTP method {request.method} is not supported"},
-                                    status_code=405, headers={"Allow": "POST"})
+                return JSONResponse(
+                    {
+                        "error": "invalid_request",
+                        "error_description": f"HTTP method {request.method} is not supported",
+                    },
+                    status_code=405,
+                    headers={"Allow": "POST"},
+                )
             now = self.ctx.clock.now()
             api = API_PATH.match(path)
             if api:
                 try:
-                    self.oauth.check_access(request.headers.get("authorization"), api.group(1),
-                                            now.timestamp())
+                    self.oauth.check_access(
+                        request.headers.get("authorization"), api.group(1), now.timestamp()
+                    )
                 except LookupError as denied:
                     return auth_failed_response(now, str(denied))
             return unsupported_operation(request).response(now)
 
         @app.exception_handler(Exception)
         async def crashed(request: Request, exc: Exception) -> Response:
-            log.exception("QuickBooks sandbox: unexpected error in %s %s", request.method,
-                          request.url.path)
-            return QBOFault("10000", f"System Failure Error: {type(exc).__name__}"
-                            ).response(self.ctx.clock.now())
+            log.exception(
+                "QuickBooks sandbox: unexpected error in %s %s", request.method, request.url.path
+            )
+            return QBOFault("10000", f"System Failure Error: {type(exc).__name__}").response(
+                self.ctx.clock.now()
+            )
 
     def _now(self) -> float:
         return self.ctx.clock.timestamp()
@@ -187,8 +216,10 @@ class QuickBooksService:
                 "subject_types_supported": ["public"],
                 "id_token_signing_alg_values_supported": ["RS256"],
                 "scopes_supported": ["openid", "email", "profile", "address", "phone"],
-                "token_endpoint_auth_methods_supported": ["client_secret_post",
-                                                          "client_secret_basic"],
+                "token_endpoint_auth_methods_supported": [
+                    "client_secret_post",
+                    "client_secret_basic",
+                ],
                 "claims_supported": ["aud", "exp", "iat", "iss", "realmid", "sub"],
             }
 
@@ -201,15 +232,22 @@ class QuickBooksService:
                 return JSONResponse({"error": "invalid_client"}, status_code=400)
             redirect = params.get("redirect_uri", "")
             if redirect != self.oauth.redirect_uri:
-                return JSONResponse({"error": "invalid_request",
-                                     "error_description": "redirect_uri is not registered"},
-                                    status_code=400)
-            if params.get("response_type") != "code" or "com.intuit.quickbooks.accounting" \
-                    not in params.get("scope", "").split():
+                return JSONResponse(
+                    {
+                        "error": "invalid_request",
+                        "error_description": "redirect_uri is not registered",
+                    },
+                    status_code=400,
+                )
+            if (
+                params.get("response_type") != "code"
+                or "com.intuit.quickbooks.accounting" not in params.get("scope", "").split()
+            ):
                 return JSONResponse({"error": "invalid_scope"}, status_code=400)
             code = self.oauth.new_code(self._now(), redirect)
-            query = urllib.parse.urlencode({"code": code, "state": params.get("state", ""),
-                                            "realmId": self.realm_id})
+            query = urllib.parse.urlencode(
+                {"code": code, "state": params.get("state", ""), "realmId": self.realm_id}
+            )
             return RedirectResponse(f"{redirect}?{query}", status_code=302)
 
         @app.post("/oauth2/v1/tokens/bearer")
@@ -242,13 +280,20 @@ class QuickBooksService:
         async def userinfo(request: Request) -> Response:
             mark(request, "oauth.userinfo", write=False)
             try:
-                self.oauth.check_access(request.headers.get("authorization"), self.realm_id,
-                                        self._now())
+                self.oauth.check_access(
+                    request.headers.get("authorization"), self.realm_id, self._now()
+                )
             except LookupError as exc:
                 return auth_failed_response(self.ctx.clock.now(), str(exc))
-            return JSONResponse({"sub": "sandbox-user-1", "givenName": "Sandbox",
-                                 "familyName": "Owner", "email": "owner@sandbox-widgets.example",
-                                 "emailVerified": True})
+            return JSONResponse(
+                {
+                    "sub": "sandbox-user-1",
+                    "givenName": "Sandbox",
+                    "familyName": "Owner",
+                    "email": "owner@sandbox-widgets.example",
+                    "emailVerified": True,
+                }
+            )
 
         @app.get("/op/v1/jwks")
         async def jwks(request: Request) -> dict:
@@ -269,8 +314,9 @@ class QuickBooksService:
         if minor is not None and not minor.isdigit():
             return QBOFault("2010", f"Invalid minorversion {minor!r}").response(now)
         if not self.throttle.admit(now.timestamp(), units):
-            return throttle_response(now, self.throttle.settings.retry_after,
-                                     xml=self.throttle.settings.xml)
+            return throttle_response(
+                now, self.throttle.settings.retry_after, xml=self.throttle.settings.xml
+            )
         try:
             if self.throttle.settings.work_ms:
                 await asyncio.sleep(self.throttle.settings.work_ms / 1000)
@@ -287,21 +333,24 @@ class QuickBooksService:
         """requestid replay (api-spec 2.10): the same id gets the stored response again."""
         request_id = request.query_params.get("requestid")
         if request_id is not None and len(request_id) > MAX_REQUEST_ID:
-            raise QBOFault("2050", f"requestid Max:{MAX_REQUEST_ID} supported. Supplied "
-                                   f"length:{len(request_id)}", element="requestid")
+            raise QBOFault(
+                "2050",
+                f"requestid Max:{MAX_REQUEST_ID} supported. Supplied length:{len(request_id)}",
+                element="requestid",
+            )
         if request_id:
             stored = self.store.replay(request_id)
             if stored is not None:
                 mark(request, "replay", write=False)
-                return Response(stored[1], status_code=stored[0],
-                                media_type="application/json")
+                return Response(stored[1], status_code=stored[0], media_type="application/json")
         try:
             response = run()
         except QBOFault as fault:
             response = fault.response(self.ctx.clock.now())
         if request_id and response.status_code in (200, 400):
-            self.store.remember_request(request_id, response.status_code,
-                                        bytes(response.body).decode(), self._now())
+            self.store.remember_request(
+                request_id, response.status_code, bytes(response.body).decode(), self._now()
+            )
         return response
 
     def _api_routes(self, app: FastAPI) -> None:
@@ -323,11 +372,15 @@ class QuickBooksService:
         @app.api_route("/v3/company/{realm}/query", methods=["GET", "POST"])
         async def query(realm: str, request: Request) -> Response:
             async def run() -> Response:
-                text = request.query_params.get("query") if request.method == "GET" \
+                text = (
+                    request.query_params.get("query")
+                    if request.method == "GET"
                     else await body_text(request)
+                )
                 found = re.search(r"\bfrom\s+(\w+)", text or "", re.IGNORECASE)
                 mark(request, f"query.{found.group(1) if found else 'unknown'}", write=False)
                 return self._envelope({"QueryResponse": api.run_query(company, text or "")})
+
             mark(request, "query", write=False)
             return await self._guarded(request, realm, run)
 
@@ -335,8 +388,10 @@ class QuickBooksService:
         async def cdc(realm: str, request: Request) -> Response:
             async def run() -> Response:
                 params = request.query_params
-                return json_response(api.run_cdc(company, params.get("entities"),
-                                                 params.get("changedSince")))
+                return json_response(
+                    api.run_cdc(company, params.get("entities"), params.get("changedSince"))
+                )
+
             mark(request, "cdc", write=False)
             return await self._guarded(request, realm, run)
 
@@ -346,16 +401,24 @@ class QuickBooksService:
                 body = await body_json(request)
                 items = body.get("BatchItemRequest") if isinstance(body, dict) else None
                 if not isinstance(items, list) or not items:
-                    raise QBOFault("2020", "Required parameter BatchItemRequest is missing in "
-                                           "the request")
+                    raise QBOFault(
+                        "2020", "Required parameter BatchItemRequest is missing in the request"
+                    )
                 if len(items) > api.BATCH_MAX:
-                    raise QBOFault("2000", f"Batch request size exceeds the limit: at most "
-                                           f"{api.BATCH_MAX} BatchItemRequest items, got "
-                                           f"{len(items)}", message="Batch limit exceeded")
+                    raise QBOFault(
+                        "2000",
+                        f"Batch request size exceeds the limit: at most "
+                        f"{api.BATCH_MAX} BatchItemRequest items, got "
+                        f"{len(items)}",
+                        message="Batch limit exceeded",
+                    )
                 request_id = request.query_params.get("requestid")
                 if request_id and len(request_id) > MAX_BATCH_REQUEST_ID:
-                    raise QBOFault("2050", f"requestid Max:{MAX_BATCH_REQUEST_ID} supported on "
-                                           f"batch. Supplied length:{len(request_id)}")
+                    raise QBOFault(
+                        "2050",
+                        f"requestid Max:{MAX_BATCH_REQUEST_ID} supported on "
+                        f"batch. Supplied length:{len(request_id)}",
+                    )
                 bids = [item.get("bId") if isinstance(item, dict) else None for item in items]
                 if any(not bid for bid in bids) or len(set(bids)) != len(bids):
                     raise QBOFault("2020", "Every BatchItemRequest needs a unique bId")
@@ -363,9 +426,11 @@ class QuickBooksService:
                     raise QBOFault("2050", "bId Max:10 supported when requestid is set")
                 now = self._now()
                 if not self.throttle.admit_batch(now, len(items)):
-                    return throttle_response(self.ctx.clock.now(),
-                                             self.throttle.settings.retry_after,
-                                             xml=self.throttle.settings.xml)
+                    return throttle_response(
+                        self.ctx.clock.now(),
+                        self.throttle.settings.retry_after,
+                        xml=self.throttle.settings.xml,
+                    )
                 self.ctx.admin.count("batch.items", len(items))
 
                 def execute() -> Response:
@@ -390,6 +455,7 @@ class QuickBooksService:
                     return self._envelope({"BatchItemResponse": results})
 
                 return self._idempotent(request, execute)
+
             mark(request, "batch", write=False)
             return await self._guarded(request, realm, run)
 
@@ -397,6 +463,7 @@ class QuickBooksService:
         async def read_preferences(realm: str, request: Request) -> Response:
             async def run() -> Response:
                 return self._envelope({"Preferences": public(company.get("Preferences", 1))})
+
             mark(request, "read.Preferences", write=False)
             return await self._guarded(request, realm, run)
 
@@ -410,6 +477,7 @@ class QuickBooksService:
                     raise unsupported_operation(request)
                 key = "1" if entity == "CompanyInfo" and id_ == self.realm_id else id_
                 return self._envelope({entity: public(company.get(entity, key))})
+
             return await self._guarded(request, realm, run)
 
         @app.get("/v3/company/{realm}/{resource}/{id_}/pdf")
@@ -422,8 +490,9 @@ class QuickBooksService:
                     raise unsupported_operation(request)
                 obj = company.get(entity, id_)
                 text = f"{entity} {obj.get('DocNumber', obj['Id'])} total {obj['TotalAmt']}"
-                body = (b"%PDF-1.4\n% sfqb sandbox\n" + text.encode() + b"\n%%EOF\n")
+                body = b"%PDF-1.4\n% sfqb sandbox\n" + text.encode() + b"\n%%EOF\n"
                 return Response(body, media_type="application/pdf")
+
             return await self._guarded(request, realm, run)
 
         @app.post("/v3/company/{realm}/{resource}/{id_}/send")
@@ -438,18 +507,27 @@ class QuickBooksService:
                 send_to = request.query_params.get("sendTo")
                 if send_to:
                     if "@" not in send_to:
-                        raise QBOFault("2210", f"Email Address does not conform to the syntax "
-                                               f"rules of RFC 822: {send_to}")
+                        raise QBOFault(
+                            "2210",
+                            f"Email Address does not conform to the syntax "
+                            f"rules of RFC 822: {send_to}",
+                        )
                     obj["BillEmail"] = {"Address": send_to}
                 elif not obj.get("BillEmail"):
-                    raise QBOFault("6000", "Business Validation Error: no email address to "
-                                           "send to (set BillEmail or sendTo)")
+                    raise QBOFault(
+                        "6000",
+                        "Business Validation Error: no email address to "
+                        "send to (set BillEmail or sendTo)",
+                    )
                 obj["EmailStatus"] = "EmailSent"
-                obj["DeliveryInfo"] = {"DeliveryType": "Email",
-                                       "DeliveryTime": qbo_time(self.ctx.clock.now())}
+                obj["DeliveryInfo"] = {
+                    "DeliveryType": "Email",
+                    "DeliveryTime": qbo_time(self.ctx.clock.now()),
+                }
                 company.bump(obj)
                 self.store.put(entity, obj)
                 return self._envelope({entity: public(obj)})
+
             return await self._guarded(request, realm, run)
 
         @app.post("/v3/company/{realm}/{resource}")
@@ -466,21 +544,30 @@ class QuickBooksService:
                 payload = await body_json(request)
                 if entity == "Preferences":
                     mark(request, "update.Preferences", write=True)
-                    return self._idempotent(request, lambda: self._envelope(
-                        {"Preferences": self._update_preferences(payload)}))
+                    return self._idempotent(
+                        request,
+                        lambda: self._envelope({"Preferences": self._update_preferences(payload)}),
+                    )
                 if operation in ("delete", "void"):
                     op = operation
                     mark(request, f"{op}.{entity}", write=True)
                     method = company.delete if op == "delete" else company.void
-                    return self._idempotent(request, lambda: self._envelope(
-                        {entity: public(method(entity, payload))}))
+                    return self._idempotent(
+                        request, lambda: self._envelope({entity: public(method(entity, payload))})
+                    )
                 if operation not in (None, "update", "create"):
                     raise QBOFault("2170", f"Invalid Enumeration : operation {operation!r}")
-                is_update = isinstance(payload, dict) and \
-                    payload.get("Id") not in (None, "", 0, "0")
+                is_update = isinstance(payload, dict) and payload.get("Id") not in (
+                    None,
+                    "",
+                    0,
+                    "0",
+                )
                 mark(request, f"{'update' if is_update else 'create'}.{entity}", write=True)
-                return self._idempotent(request, lambda: self._envelope(
-                    {entity: public(company.save(entity, payload))}))
+                return self._idempotent(
+                    request, lambda: self._envelope({entity: public(company.save(entity, payload))})
+                )
+
             mark(request, f"write.{entity or resource}", write=True)
             return await self._guarded(request, realm, run)
 
@@ -489,12 +576,14 @@ class QuickBooksService:
         if not isinstance(payload, dict):
             raise QBOFault("2010", "Request body must be a JSON object")
         self.company.check_sync(current, payload)
-        sections = {k: v for k, v in payload.items()
-                    if k.endswith("Prefs") and isinstance(v, dict)}
-        unknown = [k for k in payload if k not in sections and k not in
-                   ("Id", "SyncToken", "MetaData", "domain", "sparse")]
+        sections = {k: v for k, v in payload.items() if k.endswith("Prefs") and isinstance(v, dict)}
+        unknown = [
+            k
+            for k in payload
+            if k not in sections and k not in ("Id", "SyncToken", "MetaData", "domain", "sparse")
+        ]
         if unknown:
-            raise QBOFault("2010", f"Property Name:Unrecognized field \"{unknown[0]}\"")
+            raise QBOFault("2010", f'Property Name:Unrecognized field "{unknown[0]}"')
         for name, section in sections.items():
             current[name] = {**current.get(name, {}), **section}
         self.company.bump(current)
@@ -524,10 +613,12 @@ class QuickBooksService:
             try:
                 hard = float(body["hard_expires_in"]) if "hard_expires_in" in body else None
             except (TypeError, ValueError):
-                return JSONResponse({"error": "hard_expires_in must be a number of seconds"},
-                                    status_code=400)
+                return JSONResponse(
+                    {"error": "hard_expires_in must be a number of seconds"}, status_code=400
+                )
             token = self.oauth.mint_refresh_token(
-                now, hard_expires=now + hard if hard is not None else None)
+                now, hard_expires=now + hard if hard is not None else None
+            )
             return JSONResponse({"refresh_token": token, "realm_id": self.realm_id})
 
         @app.get("/_sandbox/oauth/settings")
@@ -539,8 +630,9 @@ class QuickBooksService:
             body = await request.json()
             unknown = set(body) - set(self.oauth.settings.__dict__)
             if unknown:
-                return JSONResponse({"error": f"unknown settings {sorted(unknown)}"},
-                                    status_code=400)
+                return JSONResponse(
+                    {"error": f"unknown settings {sorted(unknown)}"}, status_code=400
+                )
             try:
                 self.oauth.settings.update(body)
             except (TypeError, ValueError) as exc:
@@ -587,5 +679,4 @@ class QuickBooksService:
         @app.get("/_sandbox/info")
         async def info() -> dict:
             counts = {entity: len(table) for entity, table in self.store.objects.items()}
-            return {"realm_id": self.realm_id, "counts": counts,
-                    "deleted": len(self.store.deleted)}
+            return {"realm_id": self.realm_id, "counts": counts, "deleted": len(self.store.deleted)}

@@ -26,8 +26,13 @@ CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT);
 """
 
 # Name-list entities whose names are unique (case-insensitively) and indexed for that check.
-UNIQUE_NAME_FIELD = {"Customer": "DisplayName", "Item": "FullyQualifiedName",
-                     "Class": "FullyQualifiedName", "Term": "Name", "Account": "FullyQualifiedName"}
+UNIQUE_NAME_FIELD = {
+    "Customer": "DisplayName",
+    "Item": "FullyQualifiedName",
+    "Class": "FullyQualifiedName",
+    "Term": "Name",
+    "Account": "FullyQualifiedName",
+}
 
 
 class Store:
@@ -48,12 +53,15 @@ class Store:
         # Bumped on every change of an entity's table: lets queries cache a sorted order.
         self.versions: dict[str, int] = {}
         for entity, id_, body in self.db.execute(
-                "SELECT entity, id, body FROM objects ORDER BY entity, id"):
+            "SELECT entity, id, body FROM objects ORDER BY entity, id"
+        ):
             self._remember(entity, id_, loads(body))
         self.deleted: list[tuple[str, int, float, str]] = [
-            tuple(row) for row in self.db.execute("SELECT entity, id, ts, time FROM deleted")]
+            tuple(row) for row in self.db.execute("SELECT entity, id, ts, time FROM deleted")
+        ]
         self.settings: dict[str, Any] = {
-            key: loads(value) for key, value in self.db.execute("SELECT key, value FROM settings")}
+            key: loads(value) for key, value in self.db.execute("SELECT key, value FROM settings")
+        }
 
     def _remember(self, entity: str, id_: int, obj: dict) -> None:
         self.versions[entity] = next(self._changes)
@@ -71,8 +79,10 @@ class Store:
     def is_empty(self) -> bool:
         """No business data: at most the defaults a new company has (the "empty" seed)."""
         business = ("Customer", "Invoice", "Payment", "SalesReceipt", "Estimate")
-        return not any(self.objects.get(e) for e in business) and \
-            len(self.objects.get("Item", {})) <= 1
+        return (
+            not any(self.objects.get(e) for e in business)
+            and len(self.objects.get("Item", {})) <= 1
+        )
 
     # -- objects -------------------------------------------------------------------------
     def table(self, entity: str) -> dict[int, dict]:
@@ -102,8 +112,9 @@ class Store:
     def put(self, entity: str, obj: dict) -> None:
         id_ = int(obj["Id"])
         self._remember(entity, id_, obj)
-        self.db.execute("INSERT OR REPLACE INTO objects VALUES (?, ?, ?)",
-                        (entity, id_, dumps_bytes(obj)))
+        self.db.execute(
+            "INSERT OR REPLACE INTO objects VALUES (?, ?, ?)", (entity, id_, dumps_bytes(obj))
+        )
 
     def remove(self, entity: str, id_: int, ts: float, time: str) -> None:
         obj = self.objects.get(entity, {}).pop(id_, None)
@@ -131,18 +142,22 @@ class Store:
 
     # -- requestid replay, tokens, settings -----------------------------------------------
     def replay(self, requestid: str) -> tuple[int, str] | None:
-        row = self.db.execute("SELECT status, body FROM requests WHERE requestid = ?",
-                              (requestid,)).fetchone()
+        row = self.db.execute(
+            "SELECT status, body FROM requests WHERE requestid = ?", (requestid,)
+        ).fetchone()
         return (row[0], row[1]) if row else None
 
     def remember_request(self, requestid: str, status: int, body: str, ts: float) -> None:
-        self.db.execute("INSERT OR REPLACE INTO requests VALUES (?, ?, ?, ?)",
-                        (requestid, status, body, ts))
+        self.db.execute(
+            "INSERT OR REPLACE INTO requests VALUES (?, ?, ?, ?)", (requestid, status, body, ts)
+        )
 
     def tokens(self) -> dict[str, dict]:
         # Plain floats here: token times are epoch seconds, not money.
-        return {token: json.loads(body)
-                for token, body in self.db.execute("SELECT token, body FROM tokens")}
+        return {
+            token: json.loads(body)
+            for token, body in self.db.execute("SELECT token, body FROM tokens")
+        }
 
     def put_token(self, token: str, record: dict) -> None:
         self.db.execute("INSERT OR REPLACE INTO tokens VALUES (?, ?)", (token, dumps(record)))

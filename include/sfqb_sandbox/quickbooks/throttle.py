@@ -59,8 +59,10 @@ class Throttle:
             self.in_flight += 1
             return True
         self._prune(self.requests, now)
-        if self.in_flight >= self.settings.concurrent or \
-                len(self.requests) + units > self.settings.per_minute:
+        if (
+            self.in_flight >= self.settings.concurrent
+            or len(self.requests) + units > self.settings.per_minute
+        ):
             self.rejected += 1
             return False
         self.requests.extend([now] * units)
@@ -76,8 +78,10 @@ class Throttle:
             return True
         self._prune(self.batches, now)
         self._prune(self.requests, now)
-        if len(self.batches) >= self.settings.batch_per_minute or \
-                len(self.requests) + max(0, items - 1) > self.settings.per_minute:
+        if (
+            len(self.batches) >= self.settings.batch_per_minute
+            or len(self.requests) + max(0, items - 1) > self.settings.per_minute
+        ):
             self.rejected += 1
             return False
         self.batches.append(now)
@@ -87,6 +91,10 @@ class Throttle:
     def describe(self, now: float) -> dict:
         self._prune(self.requests, now)
         self._prune(self.batches, now)
-        return {**self.settings.public(), "window_requests": len(self.requests),
-                "window_batches": len(self.batches), "in_flight": self.in_flight,
-                "rejected": self.rejected}
+        return {
+            **self.settings.public(),
+            "window_requests": len(self.requests),
+            "window_batches": len(self.batches),
+            "in_flight": self.in_flight,
+            "rejected": self.rejected,
+        }

@@ -64,8 +64,7 @@ def number(value: Any, field: str) -> Decimal:
             return result
     from .faults import QBOFault  # faults imports this module
 
-    raise QBOFault("2010", f"Property Name:{field} is not a valid number: {value!r}",
-                   element=field)
+    raise QBOFault("2010", f"Property Name:{field} is not a valid number: {value!r}", element=field)
 
 
 # msgspec (already installed with Airflow, pinned in constraints.txt) writes Decimals as exact

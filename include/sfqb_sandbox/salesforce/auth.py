@@ -89,7 +89,9 @@ class Auth:
 
     def password_ok(self, username: str | None, password: str | None) -> bool:
         return (username or "").lower() == USERNAME and password in (
-            PASSWORD, PASSWORD + SECURITY_TOKEN)
+            PASSWORD,
+            PASSWORD + SECURITY_TOKEN,
+        )
 
     def refresh_tokens(self) -> dict:
         return self.meta.setdefault("refresh_tokens", {})
@@ -130,15 +132,17 @@ class Auth:
             "token_type": "Bearer",
             "issued_at": issued,
             "signature": base64.b64encode(
-                hashlib.sha256(f"{token}{issued}".encode()).digest()).decode(),
+                hashlib.sha256(f"{token}{issued}".encode()).digest()
+            ).decode(),
             "scope": "api refresh_token" if grant == "password" else "api",
         }
         if refresh:
             body["refresh_token"] = refresh
         return JSONResponse(body)
 
-    async def soap_login(self, request: Request, base_url: str, version: str,
-                         user_id: str) -> Response:
+    async def soap_login(
+        self, request: Request, base_url: str, version: str, user_id: str
+    ) -> Response:
         from xml.dom import minidom
 
         try:
@@ -152,7 +156,9 @@ class Auth:
         token = self.issue()
         xml = _SOAP_OK.format(
             server_url=escape(f"{base_url}/services/Soap/u/{version}/{ORG_ID[:15]}"),
-            session=escape(token), user=user_id, ttl=self.ttl,
+            session=escape(token),
+            user=user_id,
+            ttl=self.ttl,
         )
         return Response(xml, media_type="text/xml")
 

@@ -24,8 +24,14 @@ from .soql import Aggregate, FieldRef, Parser, SubQuery
 if TYPE_CHECKING:
     from .service import SalesforceService
 
-DELIMITERS = {"COMMA": ",", "TAB": "\t", "PIPE": "|", "SEMICOLON": ";", "CARET": "^",
-              "BACKQUOTE": "`"}
+DELIMITERS = {
+    "COMMA": ",",
+    "TAB": "\t",
+    "PIPE": "|",
+    "SEMICOLON": ";",
+    "CARET": "^",
+    "BACKQUOTE": "`",
+}
 OPERATIONS = ("insert", "update", "upsert", "delete", "hardDelete")
 
 
@@ -43,8 +49,7 @@ def _cell(value) -> str:
 
 def _csv(rows: list[list[str]], delimiter: str = ",", line_ending: str = "\n") -> str:
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=delimiter, lineterminator=line_ending,
-                        quoting=csv.QUOTE_ALL)
+    writer = csv.writer(out, delimiter=delimiter, lineterminator=line_ending, quoting=csv.QUOTE_ALL)
     writer.writerows(rows)
     return out.getvalue()
 
@@ -104,8 +109,11 @@ def install(app: FastAPI, svc: SalesforceService) -> None:
     async def create_ingest(request: Request, version: str):
         if request.method == "GET":
             mark(request, "bulk2.ingest.list", write=False)
-            return {"done": True, "nextRecordsUrl": None,
-                    "records": [public(j) for j in svc.jobs.values() if j["kind"] == "ingest"]}
+            return {
+                "done": True,
+                "nextRecordsUrl": None,
+                "records": [public(j) for j in svc.jobs.values() if j["kind"] == "ingest"],
+            }
         body = await json_body(request)
         if body.get("operation") not in OPERATIONS:
             raise SFError("INVALIDJOB", f"InvalidJob : Invalid operation: {body.get('operation')}")
@@ -118,8 +126,11 @@ def install(app: FastAPI, svc: SalesforceService) -> None:
         if body["operation"] == "upsert":
             ext = obj.field(body.get("externalIdFieldName") or "")
             if ext is None or not (ext.external_id or ext.name == "Id"):
-                raise SFError("INVALIDJOB", "InvalidJob : External ID was blank or invalid for "
-                              f"{obj.name}: {body.get('externalIdFieldName')}")
+                raise SFError(
+                    "INVALIDJOB",
+                    "InvalidJob : External ID was blank or invalid for "
+                    f"{obj.name}: {body.get('externalIdFieldName')}",
+                )
             body["externalIdFieldName"] = ext.name
         mark(request, "bulk2.ingest.create", write=False)
         return new_job("ingest", version, body)
@@ -173,19 +184,29 @@ def install(app: FastAPI, svc: SalesforceService) -> None:
         rows = list(reader)
         job["data"] = b""
         if not rows:
-            info.update(state="Failed", errorMessage="InvalidBatch : Records not processed: "
-                        "the CSV has no header row")
+            info.update(
+                state="Failed",
+                errorMessage="InvalidBatch : Records not processed: the CSV has no header row",
+            )
             return 0
         header, rows = rows[0], [r for r in rows[1:] if r != []]
         obj = org.obj(info["object"])
         for column in header:
             name = column.partition(".")[0]
-            known = obj.field(name) is not None if "." not in column else any(
-                f.relationship_name and f.relationship_name.lower() == name.lower()
-                for f in obj.fields.values())
+            known = (
+                obj.field(name) is not None
+                if "." not in column
+                else any(
+                    f.relationship_name and f.relationship_name.lower() == name.lower()
+                    for f in obj.fields.values()
+                )
+            )
             if not known:
-                info.update(state="Failed", numberRecordsProcessed=0,
-                            errorMessage=f"InvalidBatch : Field name not found : {column}")
+                info.update(
+                    state="Failed",
+                    numberRecordsProcessed=0,
+                    errorMessage=f"InvalidBatch : Field name not found : {column}",
+                )
                 return 0
         op = info["operation"]
         ok: list[list[str]] = []
@@ -205,9 +226,12 @@ def install(app: FastAPI, svc: SalesforceService) -> None:
             "successful": ok,
             "failed": failed,
         }
-        info.update(state="JobComplete", numberRecordsProcessed=len(rows),
-                    numberRecordsFailed=len(failed),
-                    totalProcessingTime=int((org.clock.timestamp() - started) * 1000))
+        info.update(
+            state="JobComplete",
+            numberRecordsProcessed=len(rows),
+            numberRecordsFailed=len(failed),
+            totalProcessingTime=int((org.clock.timestamp() - started) * 1000),
+        )
         info["systemModstamp"] = org.now()
         return len(ok)
 
@@ -251,15 +275,27 @@ def install(app: FastAPI, svc: SalesforceService) -> None:
                 continue
             ext = target.field(ext_name)
             if ext is None or not (ext.external_id or ext.name == "Id"):
-                raise SFError("INVALID_FIELD", f"Field name provided, {ext_name} is not an External "
-                              f"ID or indexed field for {target.name}", [ref_field.name])
+                raise SFError(
+                    "INVALID_FIELD",
+                    f"Field name provided, {ext_name} is not an External "
+                    f"ID or indexed field for {target.name}",
+                    [ref_field.name],
+                )
             matches = org.find_by(target.name, ext.name, value)
             if not matches:
-                raise SFError("INVALID_FIELD", f"Foreign key external ID: {value} not found for "
-                              f"field {ext.name} in entity {target.name}", [ref_field.name])
+                raise SFError(
+                    "INVALID_FIELD",
+                    f"Foreign key external ID: {value} not found for "
+                    f"field {ext.name} in entity {target.name}",
+                    [ref_field.name],
+                )
             if len(matches) > 1:
-                raise SFError("INVALID_FIELD", f"More than 1 record found for external id field: "
-                              f"{ext.name} with value: {value}", [ref_field.name])
+                raise SFError(
+                    "INVALID_FIELD",
+                    f"More than 1 record found for external id field: "
+                    f"{ext.name} with value: {value}",
+                    [ref_field.name],
+                )
             out[ref_field.name] = matches[0]["Id"]
         return out
 
@@ -301,8 +337,11 @@ def install(app: FastAPI, svc: SalesforceService) -> None:
     async def create_query(request: Request, version: str):
         if request.method == "GET":
             mark(request, "bulk2.query.list", write=False)
-            return {"done": True, "nextRecordsUrl": None,
-                    "records": [public(j) for j in svc.jobs.values() if j["kind"] == "query"]}
+            return {
+                "done": True,
+                "nextRecordsUrl": None,
+                "records": [public(j) for j in svc.jobs.values() if j["kind"] == "query"],
+            }
         body = await json_body(request)
         if body.get("operation") not in ("query", "queryAll"):
             raise SFError("INVALIDJOB", f"InvalidJob : Invalid operation: {body.get('operation')}")
@@ -323,10 +362,16 @@ def install(app: FastAPI, svc: SalesforceService) -> None:
     def run_query(job: dict, parsed, obj) -> None:
         info = job["info"]
         text = info["query"]
-        if (any(isinstance(i, SubQuery | Aggregate) for i in parsed.items) or parsed.offset
-                or parsed.count_only):
-            info.update(state="Failed", errorMessage="Bulk API 2.0 does not support subqueries, "
-                        "aggregate functions, COUNT() or OFFSET in a query job")
+        if (
+            any(isinstance(i, SubQuery | Aggregate) for i in parsed.items)
+            or parsed.offset
+            or parsed.count_only
+        ):
+            info.update(
+                state="Failed",
+                errorMessage="Bulk API 2.0 does not support subqueries, "
+                "aggregate functions, COUNT() or OFFSET in a query job",
+            )
             return
         refs = [i for i in parsed.items if isinstance(i, FieldRef)]
         resolved = [org.engine.resolve(obj, r, text) for r in refs]
@@ -362,9 +407,15 @@ def install(app: FastAPI, svc: SalesforceService) -> None:
         mark(request, "bulk2.query.results", write=False)
         info = job["info"]
         if info["state"] != "JobComplete":
-            return JSONResponse([{"errorCode": "INVALIDJOB",
-                                  "message": f"InvalidJob : job is in state {info['state']}"}],
-                                status_code=400)
+            return JSONResponse(
+                [
+                    {
+                        "errorCode": "INVALIDJOB",
+                        "message": f"InvalidJob : job is in state {info['state']}",
+                    }
+                ],
+                status_code=400,
+            )
         results = job["results"]
         start = request.query_params.get("locator") or "0"
         if not start.isdigit():
@@ -377,7 +428,8 @@ def install(app: FastAPI, svc: SalesforceService) -> None:
         locator = str(end) if end < len(results["rows"]) else "null"
         delimiter = DELIMITERS[info["columnDelimiter"]]
         ending = "\r\n" if info["lineEnding"] == "CRLF" else "\n"
-        return Response(_csv([results["header"], *chunk], delimiter, ending),
-                        media_type="text/csv",
-                        headers={"Sforce-NumberOfRecords": str(len(chunk)),
-                                 "Sforce-Locator": locator})
+        return Response(
+            _csv([results["header"], *chunk], delimiter, ending),
+            media_type="text/csv",
+            headers={"Sforce-NumberOfRecords": str(len(chunk)), "Sforce-Locator": locator},
+        )

@@ -21,8 +21,15 @@ from .ids import to18
 from .soql import ID_TYPES, NUMBER_TYPES, TEXT_TYPES, Engine, format_datetime, parse_datetime
 from .store import Store
 
-SYSTEM_FIELDS = ("Id", "IsDeleted", "CreatedDate", "CreatedById", "LastModifiedDate",
-                 "LastModifiedById", "SystemModstamp")
+SYSTEM_FIELDS = (
+    "Id",
+    "IsDeleted",
+    "CreatedDate",
+    "CreatedById",
+    "LastModifiedDate",
+    "LastModifiedById",
+    "SystemModstamp",
+)
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 # Currency fields keep 2 decimals; Salesforce rounds half up (12.345 -> 12.35).
@@ -139,15 +146,21 @@ class Org:
     def obj(self, name: str):
         obj = self.schema.object(name)
         if obj is None:
-            raise SFError("NOT_FOUND", f"The requested resource does not exist: sObject type "
-                          f"'{name}' is not supported.", status=404)
+            raise SFError(
+                "NOT_FOUND",
+                f"The requested resource does not exist: sObject type '{name}' is not supported.",
+                status=404,
+            )
         return obj
 
     def record(self, sobject: str, record_id: str, *, deleted_ok: bool = False) -> dict:
         full = to18(record_id)
         if full is None:
-            raise SFError("MALFORMED_ID", f"{sobject} ID: id value of incorrect type: {record_id}",
-                          status=400 if not record_id else 404)
+            raise SFError(
+                "MALFORMED_ID",
+                f"{sobject} ID: id value of incorrect type: {record_id}",
+                status=400 if not record_id else 404,
+            )
         rec = self.store.get(sobject, full)
         if rec is None:
             raise not_found()
@@ -158,12 +171,16 @@ class Org:
     def find_by(self, sobject: str, field_name: str, value) -> list[dict]:
         f = self.obj(sobject).field(field_name)
         fold = f.type in TEXT_TYPES and not f.case_sensitive
-        return [r for r in self.store.lookup(self.obj(sobject).name, f.name, value, fold)
-                if not r.get("IsDeleted")]
+        return [
+            r
+            for r in self.store.lookup(self.obj(sobject).name, f.name, value, fold)
+            if not r.get("IsDeleted")
+        ]
 
     def children(self, sobject: str, field_name: str, parent_id: str) -> list[dict]:
-        return [r for r in self.store.lookup(sobject, field_name, parent_id)
-                if not r.get("IsDeleted")]
+        return [
+            r for r in self.store.lookup(sobject, field_name, parent_id) if not r.get("IsDeleted")
+        ]
 
     def standard_pricebook(self) -> dict | None:
         for rec in self.store.table("Pricebook2").values():
@@ -186,21 +203,33 @@ class Org:
                 raise parser_error(value, "String")
             value = str(value)
             if f.length and len(value) > f.length:
-                raise SFError("STRING_TOO_LONG", f"{f.label or f.name}: data value too large: "
-                              f"{value[:40]} (max length={f.length})", [f.name])
+                raise SFError(
+                    "STRING_TOO_LONG",
+                    f"{f.label or f.name}: data value too large: "
+                    f"{value[:40]} (max length={f.length})",
+                    [f.name],
+                )
             if ftype == "picklist" and f.restricted_picklist and value not in f.picklist_values:
-                raise SFError("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                              f"{f.label or f.name}: bad value for restricted picklist field: "
-                              f"{value}", [f.name])
+                raise SFError(
+                    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                    f"{f.label or f.name}: bad value for restricted picklist field: {value}",
+                    [f.name],
+                )
             if ftype == "email" and value and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", value):
-                raise SFError("INVALID_EMAIL_ADDRESS", f"{f.label or f.name}: invalid email "
-                              f"address: {value}", [f.name])
+                raise SFError(
+                    "INVALID_EMAIL_ADDRESS",
+                    f"{f.label or f.name}: invalid email address: {value}",
+                    [f.name],
+                )
             return value
         if ftype in ID_TYPES:
             full = to18(value) if isinstance(value, str) else None
             if full is None:
-                raise SFError("MALFORMED_ID", f"{f.label or f.name}: id value of incorrect type: "
-                              f"{value}", [f.name])
+                raise SFError(
+                    "MALFORMED_ID",
+                    f"{f.label or f.name}: id value of incorrect type: {value}",
+                    [f.name],
+                )
             if ftype == "reference":
                 self.check_reference(f, full)
             return full
@@ -220,8 +249,11 @@ class Org:
             if f.scale:
                 number = number.quantize(Decimal(1).scaleb(-f.scale), rounding=ROUND_HALF_UP)
             if f.precision and abs(number) >= Decimal(10) ** (f.precision - (f.scale or 0)):
-                raise SFError("NUMBER_OUTSIDE_VALID_RANGE", f"{f.label or f.name}: value outside "
-                              f"of valid range on numeric field: {value}", [f.name])
+                raise SFError(
+                    "NUMBER_OUTSIDE_VALID_RANGE",
+                    f"{f.label or f.name}: value outside of valid range on numeric field: {value}",
+                    [f.name],
+                )
             return float(number)
         if ftype == "date":
             if not isinstance(value, str):
@@ -267,14 +299,18 @@ class Org:
                 break
         if found is None:
             if self.store.find(full) is not None:
-                raise SFError("FIELD_INTEGRITY_EXCEPTION", f"{f.label or f.name}: id value of "
-                              f"incorrect type: {full}", [f.name])
+                raise SFError(
+                    "FIELD_INTEGRITY_EXCEPTION",
+                    f"{f.label or f.name}: id value of incorrect type: {full}",
+                    [f.name],
+                )
             raise SFError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [f.name])
         if found.get("IsDeleted"):
             raise SFError("ENTITY_IS_DELETED", "entity is deleted", [f.name])
 
-    def prepare(self, obj, body: dict, *, creating: bool, csv: bool = False,
-                allowed_ext: str | None = None) -> dict:
+    def prepare(
+        self, obj, body: dict, *, creating: bool, csv: bool = False, allowed_ext: str | None = None
+    ) -> dict:
         """Validate a field map; return the canonical changes."""
         changes: dict = {}
         for key, value in body.items():
@@ -284,21 +320,26 @@ class Org:
             if f is None and isinstance(value, dict):
                 f, value = self.reference_by_external_id(obj, key, value)
             if f is None:
-                raise SFError("INVALID_FIELD", f"No such column '{key}' on sobject of type "
-                              f"{obj.name}")
+                raise SFError(
+                    "INVALID_FIELD", f"No such column '{key}' on sobject of type {obj.name}"
+                )
             if f.name == allowed_ext:
                 continue
             if creating and not f.createable or not creating and not f.updateable:
-                raise SFError("INVALID_FIELD_FOR_INSERT_UPDATE",
-                              f"Unable to create/update fields: {f.name}. Please check the "
-                              "security settings of this field and verify that it is read/write "
-                              "for your profile or permission set.", [f.name])
+                raise SFError(
+                    "INVALID_FIELD_FOR_INSERT_UPDATE",
+                    f"Unable to create/update fields: {f.name}. Please check the "
+                    "security settings of this field and verify that it is read/write "
+                    "for your profile or permission set.",
+                    [f.name],
+                )
             if csv and value == "":
                 continue
             coerced = self.coerce(obj, f, value, csv=csv)
             if coerced is None and not f.nillable and f.type != "boolean":
-                raise SFError("REQUIRED_FIELD_MISSING",
-                              f"Required fields are missing: [{f.name}]", [f.name])
+                raise SFError(
+                    "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{f.name}]", [f.name]
+                )
             if coerced is None and f.type == "boolean":
                 coerced = False
             changes[f.name] = coerced
@@ -316,29 +357,51 @@ class Org:
 
     def reference_by_external_id(self, obj, rel_name: str, ref: dict):
         """``"Parent": {"Ext__c": "v"}`` in a body: the lookup field and the Id it names."""
-        f = next((f for f in obj.fields.values() if f.type == "reference"
-                  and f.relationship_name and f.relationship_name.lower() == rel_name.lower()),
-                 None)
+        f = next(
+            (
+                f
+                for f in obj.fields.values()
+                if f.type == "reference"
+                and f.relationship_name
+                and f.relationship_name.lower() == rel_name.lower()
+            ),
+            None,
+        )
         if f is None:
             return None, ref
         target_name = (ref.get("attributes") or {}).get("type") or (f.reference_to or ("",))[0]
         target = self.obj(target_name)
         keys = [k for k in ref if k != "attributes"]
         if len(keys) != 1:
-            raise SFError("INVALID_FIELD", f"A reference to {target.name} through {rel_name} "
-                          "must name exactly one external ID field", [f.name])
+            raise SFError(
+                "INVALID_FIELD",
+                f"A reference to {target.name} through {rel_name} "
+                "must name exactly one external ID field",
+                [f.name],
+            )
         ext = target.field(keys[0])
         if ext is None or not ext.external_id:
-            raise SFError("INVALID_FIELD", f"Field name provided, {keys[0]} is not an External "
-                          f"ID or indexed field for {target.name}", [f.name])
+            raise SFError(
+                "INVALID_FIELD",
+                f"Field name provided, {keys[0]} is not an External "
+                f"ID or indexed field for {target.name}",
+                [f.name],
+            )
         value = ref[keys[0]]
         matches = self.find_by(target.name, ext.name, value)
         if not matches:
-            raise SFError("INVALID_FIELD", f"Foreign key external ID: {value} not found for "
-                          f"field {ext.name} in entity {target.name}", [f.name])
+            raise SFError(
+                "INVALID_FIELD",
+                f"Foreign key external ID: {value} not found for "
+                f"field {ext.name} in entity {target.name}",
+                [f.name],
+            )
         if len(matches) > 1:
-            raise SFError("INVALID_FIELD", f"More than 1 record found for external id field: "
-                          f"{ext.name} with value: {value}", [f.name])
+            raise SFError(
+                "INVALID_FIELD",
+                f"More than 1 record found for external id field: {ext.name} with value: {value}",
+                [f.name],
+            )
         return f, matches[0]["Id"]
 
     def check_unique(self, obj, rec: dict, changes: dict) -> None:
@@ -348,8 +411,12 @@ class Org:
                 continue
             for other in self.find_by(obj.name, name, value):
                 if other["Id"] != rec.get("Id"):
-                    raise SFError("DUPLICATE_VALUE", f"duplicate value found: {name} duplicates "
-                                  f"value on record with id: {other['Id']}", [name])
+                    raise SFError(
+                        "DUPLICATE_VALUE",
+                        f"duplicate value found: {name} duplicates "
+                        f"value on record with id: {other['Id']}",
+                        [name],
+                    )
 
     # writes
     @_atomic
@@ -361,20 +428,36 @@ class Org:
         for f in obj.fields.values():
             if f.type == "boolean":
                 rec[f.name] = bool(f.default_value) if f.default_value is not None else False
-            elif f.defaulted_on_create and f.default_value is not None and f.name not in SYSTEM_FIELDS:
+            elif (
+                f.defaulted_on_create
+                and f.default_value is not None
+                and f.name not in SYSTEM_FIELDS
+            ):
                 rec[f.name] = f.default_value
         if obj.field("OwnerId") is not None:
             rec["OwnerId"] = self.user_id
         rec.update(changes)
-        missing = [f.name for f in obj.required_on_create() if rec.get(f.name) is None
-                   and f.name not in SYSTEM_FIELDS and f.name not in _DERIVED]
+        missing = [
+            f.name
+            for f in obj.required_on_create()
+            if rec.get(f.name) is None and f.name not in SYSTEM_FIELDS and f.name not in _DERIVED
+        ]
         if missing:
-            raise SFError("REQUIRED_FIELD_MISSING",
-                          f"Required fields are missing: [{', '.join(missing)}]", missing)
+            raise SFError(
+                "REQUIRED_FIELD_MISSING",
+                f"Required fields are missing: [{', '.join(missing)}]",
+                missing,
+            )
         self.check_unique(obj, rec, changes)
-        rec.update(Id=self.store.new_id(obj.key_prefix), IsDeleted=False, CreatedDate=now,
-                   CreatedById=self.user_id, LastModifiedDate=now,
-                   LastModifiedById=self.user_id, SystemModstamp=now)
+        rec.update(
+            Id=self.store.new_id(obj.key_prefix),
+            IsDeleted=False,
+            CreatedDate=now,
+            CreatedById=self.user_id,
+            LastModifiedDate=now,
+            LastModifiedById=self.user_id,
+            SystemModstamp=now,
+        )
         for f in obj.fields.values():
             if f.auto_number:
                 rec[f.name] = self.next_auto_number(obj.name, f)
@@ -422,30 +505,49 @@ class Org:
             after(self, rec, current)
 
     @_atomic
-    def upsert(self, sobject: str, ext_field: str, value, body: dict, *, csv: bool = False,
-               url_value: bool = True) -> tuple[str, bool]:
+    def upsert(
+        self,
+        sobject: str,
+        ext_field: str,
+        value,
+        body: dict,
+        *,
+        csv: bool = False,
+        url_value: bool = True,
+    ) -> tuple[str, bool]:
         """Create or update by external id; return (id, created)."""
         obj = self.obj(sobject)
         f = obj.field(ext_field)
         if f is None:
-            raise SFError("NOT_FOUND", f"Provided external ID field does not exist or is not "
-                          f"accessible: {ext_field}", status=404)
+            raise SFError(
+                "NOT_FOUND",
+                f"Provided external ID field does not exist or is not accessible: {ext_field}",
+                status=404,
+            )
         if f.name != "Id" and not f.external_id:
-            raise SFError("INVALID_FIELD", f"Field {f.name} is not an external id field or "
-                          "is not indexed", [f.name])
+            raise SFError(
+                "INVALID_FIELD",
+                f"Field {f.name} is not an external id field or is not indexed",
+                [f.name],
+            )
         if url_value:
             for key in body:
                 bf = obj.field(key)
                 if bf is not None and bf.name == f.name:
-                    raise SFError("INVALID_FIELD", f"The field {f.name} is specified in the URL "
-                                  "and must not be in the request body", [f.name])
+                    raise SFError(
+                        "INVALID_FIELD",
+                        f"The field {f.name} is specified in the URL "
+                        "and must not be in the request body",
+                        [f.name],
+                    )
         if f.name == "Id":
             matches = [self.record(obj.name, value)] if value else []
         else:
             matches = self.find_by(obj.name, f.name, value) if value not in (None, "") else []
         if len(matches) > 1:
-            raise SFError("MULTIPLE_CHOICES", f"{len(matches)} records match {f.name} = {value}",
-                          status=300)
+            raise SFError(
+                "MULTIPLE_CHOICES", f"{len(matches)} records match {f.name} = {value}", status=300
+            )
         if matches:
             data = {k: v for k, v in body.items() if not _same_field(obj, k, f)}
             changes = self.prepare(obj, data, creating=False, csv=csv)
@@ -502,8 +604,9 @@ _CASCADES = {("Account", "Contact"), ("Account", "Opportunity")}
 
 def _name_required(rec: dict, field_name: str = "Name") -> None:
     if not rec.get(field_name):
-        raise SFError("REQUIRED_FIELD_MISSING", f"Required fields are missing: [{field_name}]",
-                      [field_name])
+        raise SFError(
+            "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{field_name}]", [field_name]
+        )
 
 
 def _account(org: Org, rec: dict, before: dict | None, changes: dict) -> None:
@@ -514,8 +617,9 @@ def _account(org: Org, rec: dict, before: dict | None, changes: dict) -> None:
 
 def _person(org: Org, rec: dict, before: dict | None, changes: dict) -> None:
     if not rec.get("LastName"):
-        raise SFError("REQUIRED_FIELD_MISSING", "Required fields are missing: [LastName]",
-                      ["LastName"])
+        raise SFError(
+            "REQUIRED_FIELD_MISSING", "Required fields are missing: [LastName]", ["LastName"]
+        )
     rec["Name"] = " ".join(p for p in (rec.get("FirstName"), rec["LastName"]) if p)
 
 
@@ -523,13 +627,19 @@ def _contact_after(org: Org, rec: dict, before: dict | None) -> None:
     """The package's rule (R-ACC-6): marking a billing contact unmarks the account's others."""
     if not rec.get("Is_Billing_Contact__c") or not rec.get("AccountId"):
         return
-    if before and before.get("Is_Billing_Contact__c") and before.get("AccountId") == rec["AccountId"]:
+    if (
+        before
+        and before.get("Is_Billing_Contact__c")
+        and before.get("AccountId") == rec["AccountId"]
+    ):
         return
     for other in org.children("Contact", "AccountId", rec["AccountId"]):
         if other["Id"] != rec["Id"] and other.get("Is_Billing_Contact__c"):
             now = org.now()
-            org._save("Contact", dict(other, Is_Billing_Contact__c=False, LastModifiedDate=now,
-                                      SystemModstamp=now))
+            org._save(
+                "Contact",
+                dict(other, Is_Billing_Contact__c=False, LastModifiedDate=now, SystemModstamp=now),
+            )
 
 
 def _stage(org: Org, name: str | None) -> dict | None:
@@ -543,9 +653,11 @@ def _opportunity(org: Org, rec: dict, before: dict | None, changes: dict) -> Non
     _name_required(rec)
     stage = _stage(org, rec.get("StageName"))
     if stage is None or not stage.get("IsActive", True):
-        raise SFError("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                      f"Stage: bad value for restricted picklist field: {rec.get('StageName')}",
-                      ["StageName"])
+        raise SFError(
+            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+            f"Stage: bad value for restricted picklist field: {rec.get('StageName')}",
+            ["StageName"],
+        )
     rec["IsClosed"] = bool(stage.get("IsClosed"))
     rec["IsWon"] = bool(stage.get("IsWon"))
     fields = org.obj("Opportunity").fields
@@ -554,17 +666,27 @@ def _opportunity(org: Org, rec: dict, before: dict | None, changes: dict) -> Non
     ):
         rec["ForecastCategoryName"] = stage.get("ForecastCategoryName")
     if "Probability" in (org.obj("Opportunity").fields) and (
-        before is None and "Probability" not in changes
-        or before is not None and "StageName" in changes and "Probability" not in changes
+        before is None
+        and "Probability" not in changes
+        or before is not None
+        and "StageName" in changes
+        and "Probability" not in changes
     ):
         rec["Probability"] = stage.get("DefaultProbability")
     lines = _lines(org, rec["Id"]) if before is not None else []
-    if lines and "Pricebook2Id" in changes and changes["Pricebook2Id"] != before.get("Pricebook2Id"):
-        raise integrity("Pricebook2Id (cannot change pricebook on opportunity with line items)",
-                        ["Pricebook2Id"])
+    if (
+        lines
+        and "Pricebook2Id" in changes
+        and changes["Pricebook2Id"] != before.get("Pricebook2Id")
+    ):
+        raise integrity(
+            "Pricebook2Id (cannot change pricebook on opportunity with line items)",
+            ["Pricebook2Id"],
+        )
     if lines and "Amount" in changes and before is not None:
-        raise integrity("Amount (amount may not be changed when line items are present)",
-                        ["Amount"])
+        raise integrity(
+            "Amount (amount may not be changed when line items are present)", ["Amount"]
+        )
     rec["HasOpportunityLineItem"] = bool(lines)
     _expected_revenue(rec)
 
@@ -573,8 +695,11 @@ def _expected_revenue(rec: dict) -> None:
     """The formula field ExpectedRevenue = Amount x Probability / 100."""
     amount, probability = rec.get("Amount"), rec.get("Probability")
     rec["ExpectedRevenue"] = (
-        float((Decimal(str(amount)) * Decimal(str(probability)) / 100).quantize(CENT, ROUND_HALF_UP))
-        if amount is not None and probability is not None else None
+        float(
+            (Decimal(str(amount)) * Decimal(str(probability)) / 100).quantize(CENT, ROUND_HALF_UP)
+        )
+        if amount is not None and probability is not None
+        else None
     )
 
 
@@ -611,20 +736,28 @@ def _pricebook_entry(org: Org, rec: dict, before: dict | None, changes: dict) ->
         raise integrity("Pricebook2Id (the standard price book is inactive)", ["Pricebook2Id"])
     if rec.get("UseStandardPrice"):
         if book.get("IsStandard"):
-            raise integrity("UseStandardPrice (standard price book entries cannot use the "
-                            "standard price)", ["UseStandardPrice"])
+            raise integrity(
+                "UseStandardPrice (standard price book entries cannot use the standard price)",
+                ["UseStandardPrice"],
+            )
         if "UnitPrice" in changes and changes["UnitPrice"] is not None:
-            raise integrity("UnitPrice (cannot set a unit price while UseStandardPrice is true)",
-                            ["UnitPrice"])
+            raise integrity(
+                "UnitPrice (cannot set a unit price while UseStandardPrice is true)", ["UnitPrice"]
+            )
     elif rec.get("UnitPrice") is None:
-        raise SFError("REQUIRED_FIELD_MISSING", "Required fields are missing: [UnitPrice]",
-                      ["UnitPrice"])
+        raise SFError(
+            "REQUIRED_FIELD_MISSING", "Required fields are missing: [UnitPrice]", ["UnitPrice"]
+        )
     if before is None:
         for other in org.children("PricebookEntry", "Product2Id", rec["Product2Id"]):
             if other.get("Pricebook2Id") == rec["Pricebook2Id"]:
-                raise SFError("DUPLICATE_VALUE", "This price definition already exists in this "
-                              f"price book: duplicate value found: Product2Id duplicates value on "
-                              f"record with id: {other['Id']}", ["Product2Id"])
+                raise SFError(
+                    "DUPLICATE_VALUE",
+                    "This price definition already exists in this "
+                    f"price book: duplicate value found: Product2Id duplicates value on "
+                    f"record with id: {other['Id']}",
+                    ["Product2Id"],
+                )
         if not book.get("IsStandard"):
             standard = org.standard_pricebook()
             has_standard = standard is not None and any(
@@ -632,8 +765,9 @@ def _pricebook_entry(org: Org, rec: dict, before: dict | None, changes: dict) ->
                 for e in org.children("PricebookEntry", "Product2Id", rec["Product2Id"])
             )
             if not has_standard:
-                raise SFError("STANDARD_PRICE_NOT_DEFINED", "No standard price defined for this "
-                              "product", [])
+                raise SFError(
+                    "STANDARD_PRICE_NOT_DEFINED", "No standard price defined for this product", []
+                )
     if rec.get("UseStandardPrice"):
         standard = org.standard_pricebook()
         for e in org.children("PricebookEntry", "Product2Id", rec["Product2Id"]):
@@ -645,9 +779,11 @@ def _pricebook_entry(org: Org, rec: dict, before: dict | None, changes: dict) ->
 
 def _line_item(org: Org, rec: dict, before: dict | None, changes: dict) -> None:
     if before is None and not rec.get("PricebookEntryId"):
-        raise integrity("PricebookEntryId, unknown (versions 3.0 and higher must specify "
-                        "pricebook entry id, others must specify product id)",
-                        ["PricebookEntryId"])
+        raise integrity(
+            "PricebookEntryId, unknown (versions 3.0 and higher must specify "
+            "pricebook entry id, others must specify product id)",
+            ["PricebookEntryId"],
+        )
     entry = org.store.get("PricebookEntry", rec["PricebookEntryId"])
     opp = org.store.get("Opportunity", rec["OpportunityId"])
     book = org.store.get("Pricebook2", entry["Pricebook2Id"])
@@ -658,28 +794,48 @@ def _line_item(org: Org, rec: dict, before: dict | None, changes: dict) -> None:
         if not entry.get("IsActive"):
             raise integrity("PricebookEntryId (pricebook entry is inactive)", ["PricebookEntryId"])
         if book is None or not book.get("IsActive"):
-            raise integrity("PricebookEntryId (pricebook entry is in an inactive pricebook)",
-                            ["PricebookEntryId"])
+            raise integrity(
+                "PricebookEntryId (pricebook entry is in an inactive pricebook)",
+                ["PricebookEntryId"],
+            )
         if opp.get("Pricebook2Id") and opp["Pricebook2Id"] != entry["Pricebook2Id"]:
-            raise integrity("PricebookEntryId (pricebook entry is in a different pricebook than "
-                            "the one assigned to the opportunity)", ["PricebookEntryId"])
+            raise integrity(
+                "PricebookEntryId (pricebook entry is in a different pricebook than "
+                "the one assigned to the opportunity)",
+                ["PricebookEntryId"],
+            )
         if not opp.get("Pricebook2Id"):
             now = org.now()
-            org._save("Opportunity", dict(opp, Pricebook2Id=entry["Pricebook2Id"],
-                                          LastModifiedDate=now, SystemModstamp=now))
+            org._save(
+                "Opportunity",
+                dict(
+                    opp,
+                    Pricebook2Id=entry["Pricebook2Id"],
+                    LastModifiedDate=now,
+                    SystemModstamp=now,
+                ),
+            )
     unit_given = changes.get("UnitPrice") is not None
     total_given = changes.get("TotalPrice") is not None
     if unit_given and total_given:
-        raise integrity("TotalPrice (you cannot specify both unit price and total price)",
-                        ["TotalPrice"])
+        raise integrity(
+            "TotalPrice (you cannot specify both unit price and total price)", ["TotalPrice"]
+        )
     qty = Decimal(str(quantity))
     if total_given:
-        rec["UnitPrice"] = float((Decimal(str(rec["TotalPrice"])) / qty).quantize(CENT, ROUND_HALF_UP))
+        rec["UnitPrice"] = float(
+            (Decimal(str(rec["TotalPrice"])) / qty).quantize(CENT, ROUND_HALF_UP)
+        )
     else:
         if rec.get("UnitPrice") is None and before is None:
-            raise SFError("REQUIRED_FIELD_MISSING", "Required fields are missing: "
-                          "[UnitPrice or TotalPrice]", ["UnitPrice"])
-        rec["TotalPrice"] = float((Decimal(str(rec["UnitPrice"])) * qty).quantize(CENT, ROUND_HALF_UP))
+            raise SFError(
+                "REQUIRED_FIELD_MISSING",
+                "Required fields are missing: [UnitPrice or TotalPrice]",
+                ["UnitPrice"],
+            )
+        rec["TotalPrice"] = float(
+            (Decimal(str(rec["UnitPrice"])) * qty).quantize(CENT, ROUND_HALF_UP)
+        )
     product = org.store.get("Product2", entry["Product2Id"]) or {}
     rec["Subtotal"] = float((Decimal(str(rec["UnitPrice"])) * qty).quantize(CENT, ROUND_HALF_UP))
     rec["ListPrice"] = entry.get("UnitPrice")
@@ -699,8 +855,10 @@ def _contact_role_after(org: Org, rec: dict, before: dict | None) -> None:
     for other in org.children("OpportunityContactRole", "OpportunityId", rec["OpportunityId"]):
         if other["Id"] != rec["Id"] and other.get("IsPrimary"):
             now = org.now()
-            org._save("OpportunityContactRole", dict(other, IsPrimary=False,
-                                                     LastModifiedDate=now, SystemModstamp=now))
+            org._save(
+                "OpportunityContactRole",
+                dict(other, IsPrimary=False, LastModifiedDate=now, SystemModstamp=now),
+            )
 
 
 def _delete_pricebook(org: Org, rec: dict) -> None:
@@ -710,8 +868,11 @@ def _delete_pricebook(org: Org, rec: dict) -> None:
 
 def _delete_entry(org: Org, rec: dict) -> None:
     if org.children("OpportunityLineItem", "PricebookEntryId", rec["Id"]):
-        raise SFError("DELETE_FAILED", "Your attempt to delete this price book entry could "
-                      "not be completed because it is associated with opportunity line items")
+        raise SFError(
+            "DELETE_FAILED",
+            "Your attempt to delete this price book entry could "
+            "not be completed because it is associated with opportunity line items",
+        )
 
 
 _RULES = {
@@ -728,6 +889,7 @@ _AFTER = {
     "OpportunityLineItem": _line_after,
     "OpportunityContactRole": _contact_role_after,
 }
-_AFTER_DELETE = {"OpportunityLineItem": lambda org, rec: _recompute_opportunity(
-    org, rec["OpportunityId"])}
+_AFTER_DELETE = {
+    "OpportunityLineItem": lambda org, rec: _recompute_opportunity(org, rec["OpportunityId"])
+}
 _DELETE_CHECKS = {"Pricebook2": _delete_pricebook, "PricebookEntry": _delete_entry}

@@ -61,8 +61,10 @@ def install(app: FastAPI, svc: SalesforceService) -> None:
     @route(app, "/services/data", ["GET"])
     async def versions(request: Request):
         mark(request, "versions", write=False)
-        return [{"label": f"Winter '{v - 35}", "url": f"/services/data/v{v}.0", "version": f"{v}.0"}
-                for v in range(52, 61)]
+        return [
+            {"label": f"Winter '{v - 35}", "url": f"/services/data/v{v}.0", "version": f"{v}.0"}
+            for v in range(52, 61)
+        ]
 
     @route(app, base + "/limits", ["GET"])
     async def limits(request: Request, version: str):
@@ -75,12 +77,25 @@ def install(app: FastAPI, svc: SalesforceService) -> None:
         sobjects = []
         for obj in svc.schema.objects.values():
             url = f"/services/data/v{version}/sobjects/{obj.name}"
-            sobjects.append({
-                "name": obj.name, "label": obj.label, "labelPlural": obj.label_plural,
-                "keyPrefix": obj.key_prefix, "custom": obj.custom, "queryable": True,
-                "createable": True, "updateable": True, "deletable": True, "searchable": True,
-                "urls": {"sobject": url, "describe": f"{url}/describe", "rowTemplate": f"{url}/{{ID}}"},
-            })
+            sobjects.append(
+                {
+                    "name": obj.name,
+                    "label": obj.label,
+                    "labelPlural": obj.label_plural,
+                    "keyPrefix": obj.key_prefix,
+                    "custom": obj.custom,
+                    "queryable": True,
+                    "createable": True,
+                    "updateable": True,
+                    "deletable": True,
+                    "searchable": True,
+                    "urls": {
+                        "sobject": url,
+                        "describe": f"{url}/describe",
+                        "rowTemplate": f"{url}/{{ID}}",
+                    },
+                }
+            )
         return {"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": sobjects}
 
     @route(app, base + "/sobjects/{sobject}/describe", ["GET"])
@@ -96,8 +111,9 @@ def install(app: FastAPI, svc: SalesforceService) -> None:
         return svc.layouts(obj, version)
 
     @route(app, base + "/sobjects/{sobject}/describe/layouts/{record_type}", ["GET"])
-    async def layout_for_record_type(request: Request, version: str, sobject: str,
-                                     record_type: str):
+    async def layout_for_record_type(
+        request: Request, version: str, sobject: str, record_type: str
+    ):
         obj = org.obj(sobject)
         mark(request, f"describe.layouts.{obj.name}", write=False)
         body = svc.layouts(obj, version)
@@ -118,15 +134,18 @@ def install(app: FastAPI, svc: SalesforceService) -> None:
             start = parse_datetime(start_text).replace(second=0, microsecond=0)
             end = parse_datetime(end_text).replace(second=0, microsecond=0)
         except SFError:
-            raise SFError("INVALID_REPLICATION_DATE",
-                          f"Invalid date/time: {start_text} - {end_text}") from None
+            raise SFError(
+                "INVALID_REPLICATION_DATE", f"Invalid date/time: {start_text} - {end_text}"
+            ) from None
         now = svc.ctx.clock.now().replace(second=0, microsecond=0)
         if start < now - dt.timedelta(days=max_days):
-            raise SFError("INVALID_REPLICATION_DATE",
-                          f"startDate cannot be more than {max_days} days ago")
+            raise SFError(
+                "INVALID_REPLICATION_DATE", f"startDate cannot be more than {max_days} days ago"
+            )
         if end < start:
-            raise SFError("INVALID_REPLICATION_DATE", "EndDate must chronologically follow the "
-                          "StartDate")
+            raise SFError(
+                "INVALID_REPLICATION_DATE", "EndDate must chronologically follow the StartDate"
+            )
         end = min(end, now)
         return format_datetime(start), format_datetime(end), format_datetime(now)
 
@@ -135,11 +154,16 @@ def install(app: FastAPI, svc: SalesforceService) -> None:
         obj = org.obj(sobject)
         mark(request, f"sobject.updated.{obj.name}", write=False)
         start, end, _ = window(request, 30)
-        ids = [r["Id"] for r in org.store.table(obj.name).values()
-               if not r.get("IsDeleted") and start <= (r.get("SystemModstamp") or "") < end]
+        ids = [
+            r["Id"]
+            for r in org.store.table(obj.name).values()
+            if not r.get("IsDeleted") and start <= (r.get("SystemModstamp") or "") < end
+        ]
         if len(ids) > 600_000:
-            raise SFError("EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than "
-                          "600000 records in this operation")
+            raise SFError(
+                "EXCEEDED_ID_LIMIT",
+                "record limit reached. cannot submit more than 600000 records in this operation",
+            )
         return {"ids": ids, "latestDateCovered": end}
 
     @route(app, base + "/sobjects/{sobject}/deleted", ["GET"])
@@ -147,12 +171,17 @@ def install(app: FastAPI, svc: SalesforceService) -> None:
         obj = org.obj(sobject)
         mark(request, f"sobject.deleted.{obj.name}", write=False)
         start, end, now = window(request, 15)
-        records = [{"id": r["Id"], "deletedDate": r["_deleted_at"]}
-                   for r in org.store.table(obj.name).values()
-                   if r.get("IsDeleted") and start <= r.get("_deleted_at", "") < end]
+        records = [
+            {"id": r["Id"], "deletedDate": r["_deleted_at"]}
+            for r in org.store.table(obj.name).values()
+            if r.get("IsDeleted") and start <= r.get("_deleted_at", "") < end
+        ]
         earliest = format_datetime(svc.ctx.clock.now() - dt.timedelta(days=15))
-        return {"deletedRecords": records, "earliestDateAvailable": earliest,
-                "latestDateCovered": end}
+        return {
+            "deletedRecords": records,
+            "earliestDateAvailable": earliest,
+            "latestDateCovered": end,
+        }
 
     # --- sObject rows ----------------------------------------------------------------------
     @route(app, base + "/sobjects/{sobject}", ["GET", "POST"])
@@ -160,9 +189,14 @@ def install(app: FastAPI, svc: SalesforceService) -> None:
         obj = org.obj(sobject)
         if request.method == "GET":
             mark(request, f"sobject.basic.{obj.name}", write=False)
-            return {"objectDescribe": {k: v for k, v in obj.describe(version).items()
-                                       if k not in ("fields", "childRelationships")},
-                    "recentItems": []}
+            return {
+                "objectDescribe": {
+                    k: v
+                    for k, v in obj.describe(version).items()
+                    if k not in ("fields", "childRelationships")
+                },
+                "recentItems": [],
+            }
         body = await json_body(request)
         if not isinstance(body, dict):
             raise SFError("JSON_PARSER_ERROR", "Expected a JSON object")
@@ -176,8 +210,11 @@ def install(app: FastAPI, svc: SalesforceService) -> None:
         if request.method == "POST":
             if record_id.lower() == "id":  # POST /sobjects/X/Id creates (api-spec 3.5.1)
                 return await sobject_root(request, version, sobject)
-            raise SFError("METHOD_NOT_ALLOWED", "HTTP Method 'POST' not allowed. Allowed are "
-                          "GET,PATCH,DELETE", status=405)
+            raise SFError(
+                "METHOD_NOT_ALLOWED",
+                "HTTP Method 'POST' not allowed. Allowed are GET,PATCH,DELETE",
+                status=405,
+            )
         if request.method == "GET":
             mark(request, f"sobject.get.{obj.name}", write=False)
             rec = org.record(obj.name, record_id)
@@ -193,8 +230,9 @@ def install(app: FastAPI, svc: SalesforceService) -> None:
         return Response(status_code=204)
 
     @route(app, base + "/sobjects/{sobject}/{ext_field}/{value:path}", ["GET", "PATCH", "POST"])
-    async def by_external_id(request: Request, version: str, sobject: str, ext_field: str,
-                             value: str):
+    async def by_external_id(
+        request: Request, version: str, sobject: str, ext_field: str, value: str
+    ):
         obj = org.obj(sobject)  # the path arrives percent-decoded (a "+" stays a "+")
         if request.method == "GET":
             mark(request, f"sobject.get.{obj.name}", write=False)
@@ -212,11 +250,15 @@ def install(app: FastAPI, svc: SalesforceService) -> None:
             return svc.render(obj, matches[0], version, None)
         body = await json_body(request)
         if request.method == "POST" and ext_field.lower() != "id":
-            raise SFError("METHOD_NOT_ALLOWED", "HTTP Method 'POST' not allowed. Allowed are "
-                          "GET,PATCH,DELETE", status=405)
+            raise SFError(
+                "METHOD_NOT_ALLOWED",
+                "HTTP Method 'POST' not allowed. Allowed are GET,PATCH,DELETE",
+                status=405,
+            )
         update_only = request.query_params.get("updateOnly", "").lower() == "true"
-        if update_only and not (org.find_by(obj.name, ext_field, value) if obj.field(ext_field)
-                                else []):
+        if update_only and not (
+            org.find_by(obj.name, ext_field, value) if obj.field(ext_field) else []
+        ):
             raise not_found()
         try:
             record_id, created = org.upsert(obj.name, ext_field, value, body)
@@ -261,8 +303,9 @@ def install(app: FastAPI, svc: SalesforceService) -> None:
         cursor = svc.cursors.get(cursor_id)
         if cursor is None or not offset.isdigit():
             raise SFError("INVALID_QUERY_LOCATOR", "invalid query locator")
-        return svc.page(cursor["rows"], int(offset), cursor["batch"], version, include_deleted,
-                        cursor_id)
+        return svc.page(
+            cursor["rows"], int(offset), cursor["batch"], version, include_deleted, cursor_id
+        )
 
     @route(app, base + "/query/{locator}", ["GET"])
     async def query_more(request: Request, version: str, locator: str):
@@ -278,8 +321,11 @@ def install(app: FastAPI, svc: SalesforceService) -> None:
             raise SFError("JSON_PARSER_ERROR", "Expected a JSON object with a 'records' array")
         records = body["records"]
         if len(records) > MAX_COLLECTION:
-            raise SFError("EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than "
-                          f"{MAX_COLLECTION} records in this operation")
+            raise SFError(
+                "EXCEEDED_ID_LIMIT",
+                "record limit reached. cannot submit more than "
+                f"{MAX_COLLECTION} records in this operation",
+            )
         return records, bool(body.get("allOrNone", False))
 
     def run_collection(request: Request, items: list, all_or_none: bool, action) -> list:
@@ -295,11 +341,16 @@ def install(app: FastAPI, svc: SalesforceService) -> None:
                     results.append({"success": False, "errors": [exc.save_error()]})
             if failed and all_or_none:
                 org.rollback()
-                rolled = {"statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
-                          "message": "Record rolled back because not all records were valid "
-                                     "and the request was using AllOrNone header", "fields": []}
-                results = [r if not r["success"] else {"success": False, "errors": [rolled]}
-                           for r in results]
+                rolled = {
+                    "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+                    "message": "Record rolled back because not all records were valid "
+                    "and the request was using AllOrNone header",
+                    "fields": [],
+                }
+                results = [
+                    r if not r["success"] else {"success": False, "errors": [rolled]}
+                    for r in results
+                ]
         return results
 
     def record_type(item, default: str | None = None) -> str:
@@ -316,8 +367,11 @@ def install(app: FastAPI, svc: SalesforceService) -> None:
         if request.method == "DELETE":
             ids = [i for i in request.query_params.get("ids", "").split(",") if i]
             if len(ids) > MAX_COLLECTION:
-                raise SFError("EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more "
-                              f"than {MAX_COLLECTION} records in this operation")
+                raise SFError(
+                    "EXCEEDED_ID_LIMIT",
+                    "record limit reached. cannot submit more "
+                    f"than {MAX_COLLECTION} records in this operation",
+                )
             all_or_none = request.query_params.get("allOrNone", "").lower() == "true"
 
             def remove(n, record_id):
@@ -337,6 +391,7 @@ def install(app: FastAPI, svc: SalesforceService) -> None:
             raise SFError("NOT_FOUND", "The requested resource does not exist", status=404)
         records, all_or_none = collection_records(await json_body(request))
         if request.method == "POST":
+
             def create(n, item):
                 sobject = record_type(item)
                 body = {k: v for k, v in item.items() if k != "attributes"}
@@ -374,8 +429,9 @@ def install(app: FastAPI, svc: SalesforceService) -> None:
         for record_id in ids:
             full = to18(record_id)
             rec = org.store.get(obj.name, full) if full else None
-            out.append(svc.render(obj, rec, version, fields)
-                       if rec and not rec.get("IsDeleted") else None)
+            out.append(
+                svc.render(obj, rec, version, fields) if rec and not rec.get("IsDeleted") else None
+            )
         return out
 
     @route(app, base + "/composite/sobjects/{sobject}/{ext_field}", ["PATCH"])
@@ -383,8 +439,7 @@ def install(app: FastAPI, svc: SalesforceService) -> None:
         obj = org.obj(sobject)
         f = obj.field(ext_field)
         if f is None:
-            raise SFError("INVALID_FIELD", f"No such column '{ext_field}' on entity "
-                          f"'{obj.name}'")
+            raise SFError("INVALID_FIELD", f"No such column '{ext_field}' on entity '{obj.name}'")
         if not f.external_id and f.name != "Id":
             raise SFError("INVALID_FIELD", f"Field {f.name} is not an external id field", [f.name])
         records, all_or_none = collection_records(await json_body(request))
@@ -427,8 +482,11 @@ def install(app: FastAPI, svc: SalesforceService) -> None:
             return total
 
         if count(roots) > MAX_COLLECTION:
-            raise SFError("EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than "
-                          f"{MAX_COLLECTION} records in this operation")
+            raise SFError(
+                "EXCEEDED_ID_LIMIT",
+                "record limit reached. cannot submit more than "
+                f"{MAX_COLLECTION} records in this operation",
+            )
         results: list[dict] = []
         errors: list[dict] = []
 
@@ -436,9 +494,17 @@ def install(app: FastAPI, svc: SalesforceService) -> None:
             attrs = rec.get("attributes") or {}
             ref = attrs.get("referenceId")
             if attrs.get("type") and attrs["type"].lower() != node_obj.name.lower():
-                errors.append({"referenceId": ref, "errors": [SFError(
-                    "INVALID_TYPE", f"Record type {attrs['type']} does not match "
-                    f"{node_obj.name}").save_error()]})
+                errors.append(
+                    {
+                        "referenceId": ref,
+                        "errors": [
+                            SFError(
+                                "INVALID_TYPE",
+                                f"Record type {attrs['type']} does not match {node_obj.name}",
+                            ).save_error()
+                        ],
+                    }
+                )
                 return
             fields, children = {}, []
             for key, value in rec.items():
@@ -457,12 +523,26 @@ def install(app: FastAPI, svc: SalesforceService) -> None:
                 return
             results.append({"referenceId": ref, "id": new_id})
             for rel_name, records in children:
-                rel = next((c for c in node_obj.child_relationships if c.relationship_name
-                            and c.relationship_name.lower() == rel_name.lower()), None)
+                rel = next(
+                    (
+                        c
+                        for c in node_obj.child_relationships
+                        if c.relationship_name and c.relationship_name.lower() == rel_name.lower()
+                    ),
+                    None,
+                )
                 if rel is None:
-                    errors.append({"referenceId": ref, "errors": [SFError(
-                        "INVALID_FIELD", f"No such relationship {rel_name} on {node_obj.name}"
-                    ).save_error()]})
+                    errors.append(
+                        {
+                            "referenceId": ref,
+                            "errors": [
+                                SFError(
+                                    "INVALID_FIELD",
+                                    f"No such relationship {rel_name} on {node_obj.name}",
+                                ).save_error()
+                            ],
+                        }
+                    )
                     continue
                 child_obj = org.obj(rel.child_sobject)
                 for child in records:
@@ -478,4 +558,3 @@ def install(app: FastAPI, svc: SalesforceService) -> None:
             return JSONResponse({"hasErrors": True, "results": errors}, status_code=400)
         done(request, f"tree.create.{obj.name}")
         return JSONResponse({"hasErrors": False, "results": results}, status_code=201)
-

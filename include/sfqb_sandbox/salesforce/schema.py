@@ -20,8 +20,15 @@ from pathlib import Path
 
 MD_NS = "{http://soap.sforce.com/2006/04/metadata}"
 MASTER_RECORD_TYPE_ID = "012000000000000AAA"
-SYSTEM_FIELD_NAMES = ("Id", "IsDeleted", "CreatedDate", "CreatedById", "LastModifiedDate",
-                      "LastModifiedById", "SystemModstamp")
+SYSTEM_FIELD_NAMES = (
+    "Id",
+    "IsDeleted",
+    "CreatedDate",
+    "CreatedById",
+    "LastModifiedDate",
+    "LastModifiedById",
+    "SystemModstamp",
+)
 
 # Key prefixes of the package's custom objects in the sandbox (a real org assigns its own).
 CUSTOM_KEY_PREFIXES = {
@@ -31,9 +38,16 @@ CUSTOM_KEY_PREFIXES = {
 }
 
 _SOAP_TYPES = {
-    "id": "tns:ID", "reference": "tns:ID", "boolean": "xsd:boolean", "currency": "xsd:double",
-    "double": "xsd:double", "percent": "xsd:double", "int": "xsd:int", "date": "xsd:date",
-    "datetime": "xsd:dateTime", "address": "urn:address",
+    "id": "tns:ID",
+    "reference": "tns:ID",
+    "boolean": "xsd:boolean",
+    "currency": "xsd:double",
+    "double": "xsd:double",
+    "percent": "xsd:double",
+    "int": "xsd:int",
+    "date": "xsd:date",
+    "datetime": "xsd:dateTime",
+    "address": "urn:address",
 }
 
 
@@ -79,8 +93,17 @@ class FieldDef:
 
     def describe(self) -> dict:
         """The field's describe JSON (api-spec 3.8), with the keys the real API sends."""
-        text_like = self.type in ("string", "textarea", "picklist", "multipicklist", "email",
-                                  "phone", "url", "id", "reference")
+        text_like = self.type in (
+            "string",
+            "textarea",
+            "picklist",
+            "multipicklist",
+            "email",
+            "phone",
+            "url",
+            "id",
+            "reference",
+        )
         return {
             "aggregatable": self.filterable and self.type not in ("textarea", "address"),
             "autoNumber": self.auto_number,
@@ -105,8 +128,9 @@ class FieldDef:
             "extraTypeInfo": self.extra_type_info,
             "filterable": self.filterable,
             "filteredLookupInfo": None,
-            "groupable": self.filterable and self.type not in (
-                "textarea", "currency", "double", "percent", "datetime", "address"),
+            "groupable": self.filterable
+            and self.type
+            not in ("textarea", "currency", "double", "percent", "datetime", "address"),
             "highScaleNumber": False,
             "htmlFormatted": self.extra_type_info == "richtextarea",
             "idLookup": self.id_lookup,
@@ -121,8 +145,13 @@ class FieldDef:
             "nillable": self.nillable,
             "permissionable": self.custom and self.nillable,
             "picklistValues": [
-                {"active": True, "defaultValue": v == self.picklist_default, "label": v,
-                 "validFor": None, "value": v}
+                {
+                    "active": True,
+                    "defaultValue": v == self.picklist_default,
+                    "label": v,
+                    "validFor": None,
+                    "value": v,
+                }
                 for v in self.picklist_values
             ],
             "polymorphicForeignKey": len(self.reference_to) > 1,
@@ -155,10 +184,16 @@ class ChildRelationship:
     cascade_delete: bool = False
 
     def describe(self) -> dict:
-        return {"cascadeDelete": self.cascade_delete, "childSObject": self.child_sobject,
-                "deprecatedAndHidden": False, "field": self.field, "junctionIdListNames": [],
-                "junctionReferenceTo": [], "relationshipName": self.relationship_name,
-                "restrictedDelete": False}
+        return {
+            "cascadeDelete": self.cascade_delete,
+            "childSObject": self.child_sobject,
+            "deprecatedAndHidden": False,
+            "field": self.field,
+            "junctionIdListNames": [],
+            "junctionReferenceTo": [],
+            "relationshipName": self.relationship_name,
+            "restrictedDelete": False,
+        }
 
 
 @dataclass(frozen=True)
@@ -198,7 +233,8 @@ class StageDef:
     def forecast_category_name(self) -> str:
         """The label form that Opportunity.ForecastCategoryName and OpportunityStage carry."""
         return {"BestCase": "Best Case", "Forecast": "Commit"}.get(
-            self.forecast_category, self.forecast_category)
+            self.forecast_category, self.forecast_category
+        )
 
 
 @dataclass
@@ -231,8 +267,11 @@ class ObjectDef:
         Returns the FieldDefs (use ``f.name`` for the names), which is what the server's
         REQUIRED_FIELD_MISSING check needs.
         """
-        return [f for f in self.fields.values()
-                if f.createable and not f.nillable and not f.defaulted_on_create]
+        return [
+            f
+            for f in self.fields.values()
+            if f.createable and not f.nillable and not f.defaulted_on_create
+        ]
 
     def name_field(self) -> FieldDef | None:
         return next((f for f in self.fields.values() if f.name_field), None)
@@ -262,13 +301,21 @@ class ObjectDef:
             "namedLayoutInfos": [],
             "networkScopeFieldName": None,
             "queryable": True,
-            "recordTypeInfos": [{
-                "active": True, "available": True, "defaultRecordTypeMapping": True,
-                "developerName": "Master", "master": True, "name": "Master",
-                "recordTypeId": MASTER_RECORD_TYPE_ID,
-                "urls": {"layout": f"{self._base(api_version)}/describe/layouts/"
-                                   f"{MASTER_RECORD_TYPE_ID}"},
-            }],
+            "recordTypeInfos": [
+                {
+                    "active": True,
+                    "available": True,
+                    "defaultRecordTypeMapping": True,
+                    "developerName": "Master",
+                    "master": True,
+                    "name": "Master",
+                    "recordTypeId": MASTER_RECORD_TYPE_ID,
+                    "urls": {
+                        "layout": f"{self._base(api_version)}/describe/layouts/"
+                        f"{MASTER_RECORD_TYPE_ID}"
+                    },
+                }
+            ],
             "replicateable": True,
             "retrieveable": True,
             "searchable": self.name != "OpportunityStage",
@@ -281,10 +328,14 @@ class ObjectDef:
 
     def urls(self, api_version: str) -> dict:
         base = self._base(api_version)
-        return {"compactLayouts": f"{base}/describe/compactLayouts", "rowTemplate": f"{base}/{{ID}}",
-                "defaultValues": f"{base}/defaultValues?recordTypeId&fields",
-                "describe": f"{base}/describe", "layouts": f"{base}/describe/layouts",
-                "sobject": base}
+        return {
+            "compactLayouts": f"{base}/describe/compactLayouts",
+            "rowTemplate": f"{base}/{{ID}}",
+            "defaultValues": f"{base}/defaultValues?recordTypeId&fields",
+            "describe": f"{base}/describe",
+            "layouts": f"{base}/describe/layouts",
+            "sobject": base,
+        }
 
     def _base(self, api_version: str) -> str:
         return f"/services/data/v{api_version}/sobjects/{self.name}"
@@ -302,13 +353,22 @@ class ObjectDef:
         rendered = [self.describe_layout(layout, i) for i, layout in enumerate(layouts)]
         return {
             "layouts": rendered,
-            "recordTypeMappings": [{
-                "available": True, "defaultRecordTypeMapping": True, "layoutId": rendered[0]["id"],
-                "master": True, "name": "Master", "picklistsForRecordType": [
-                    {"picklistName": f.name, "picklistValues": f.describe()["picklistValues"]}
-                    for f in self.fields.values() if f.type in ("picklist", "multipicklist")],
-                "recordTypeId": MASTER_RECORD_TYPE_ID, "urls": {},
-            }],
+            "recordTypeMappings": [
+                {
+                    "available": True,
+                    "defaultRecordTypeMapping": True,
+                    "layoutId": rendered[0]["id"],
+                    "master": True,
+                    "name": "Master",
+                    "picklistsForRecordType": [
+                        {"picklistName": f.name, "picklistValues": f.describe()["picklistValues"]}
+                        for f in self.fields.values()
+                        if f.type in ("picklist", "multipicklist")
+                    ],
+                    "recordTypeId": MASTER_RECORD_TYPE_ID,
+                    "urls": {},
+                }
+            ],
             "recordTypeSelectorRequired": [False],
         }
 
@@ -331,9 +391,14 @@ class ObjectDef:
             "offlineLinks": [],
             "quickActionList": {"quickActionListItems": []},
             "relatedContent": None,
-            "relatedLists": [{"name": r, "sobject": r.split(".")[0] if "." in r else None,
-                              "field": r.split(".")[1] if "." in r else None}
-                             for r in layout.related_lists],
+            "relatedLists": [
+                {
+                    "name": r,
+                    "sobject": r.split(".")[0] if "." in r else None,
+                    "field": r.split(".")[1] if "." in r else None,
+                }
+                for r in layout.related_lists
+            ],
             "saveOptions": [],
         }
 
@@ -346,24 +411,47 @@ class ObjectDef:
                 name = col[r] if r < len(col) else None
                 items.append(self._item(name, behaviors.get(name or "", "Edit")))
             layout_rows.append({"layoutItems": items, "numItems": len(items)})
-        return {"collapsed": False, "columns": len(cols), "heading": heading,
-                "layoutRows": layout_rows, "layoutSectionId": None, "parentLayoutId": None,
-                "rows": rows, "tabOrder": "TopToBottom", "useCollapsibleSection": False,
-                "useHeading": True}
+        return {
+            "collapsed": False,
+            "columns": len(cols),
+            "heading": heading,
+            "layoutRows": layout_rows,
+            "layoutSectionId": None,
+            "parentLayoutId": None,
+            "rows": rows,
+            "tabOrder": "TopToBottom",
+            "useCollapsibleSection": False,
+            "useHeading": True,
+        }
 
     def _item(self, name: str | None, behavior: str) -> dict:
         if name is None:
-            return {"editableForNew": False, "editableForUpdate": False, "label": "",
-                    "layoutComponents": [], "placeholder": True, "required": False}
+            return {
+                "editableForNew": False,
+                "editableForUpdate": False,
+                "label": "",
+                "layoutComponents": [],
+                "placeholder": True,
+                "required": False,
+            }
         f = self.field(name)
         details = f.describe() if f is not None else None
         writable = behavior != "Readonly" and f is not None
-        component = {"displayLines": 1, "tabOrder": 0, "type": "Field", "value": name,
-                     "details": details}
-        return {"editableForNew": writable and bool(f and f.createable),
-                "editableForUpdate": writable and bool(f and f.updateable),
-                "label": f.label if f is not None else name, "layoutComponents": [component],
-                "placeholder": False, "required": behavior == "Required"}
+        component = {
+            "displayLines": 1,
+            "tabOrder": 0,
+            "type": "Field",
+            "value": name,
+            "details": details,
+        }
+        return {
+            "editableForNew": writable and bool(f and f.createable),
+            "editableForUpdate": writable and bool(f and f.updateable),
+            "label": f.label if f is not None else name,
+            "layoutComponents": [component],
+            "placeholder": False,
+            "required": behavior == "Required",
+        }
 
 
 @dataclass
@@ -385,8 +473,11 @@ class Schema:
 
     def package_fields(self) -> dict[str, list[str]]:
         """Custom fields per object (the package's fields R-PRE-3 validates)."""
-        return {o.name: [f.name for f in o.fields.values() if f.custom]
-                for o in self.objects.values() if any(f.custom for f in o.fields.values())}
+        return {
+            o.name: [f.name for f in o.fields.values() if f.custom]
+            for o in self.objects.values()
+            if any(f.custom for f in o.fields.values())
+        }
 
 
 def default_metadata_root() -> Path:
@@ -413,9 +504,13 @@ def _load(root: Path) -> Schema:
 
     source = root / "force-app" / "main" / "default"
     if not source.is_dir():
-        raise FileNotFoundError(f"no SFDX source at {source}: set SFQB_SALESFORCE_METADATA to "
-                                "the include/salesforce directory of an sfqb checkout")
-    stages = parse_stages(source / "standardValueSets" / "OpportunityStage.standardValueSet-meta.xml")
+        raise FileNotFoundError(
+            f"no SFDX source at {source}: set SFQB_SALESFORCE_METADATA to "
+            "the include/salesforce directory of an sfqb checkout"
+        )
+    stages = parse_stages(
+        source / "standardValueSets" / "OpportunityStage.standardValueSet-meta.xml"
+    )
     objects = build_standard_objects(stages)
     add_package(objects, source)
     _link_children(objects)
@@ -453,17 +548,20 @@ def _link_children(objects: dict[str, ObjectDef]) -> None:
                 parent = objects.get(target)
                 if parent is not None:
                     parent.child_relationships.append(
-                        ChildRelationship(child.name, f.name, rel, cascade))
+                        ChildRelationship(child.name, f.name, rel, cascade)
+                    )
 
 
 def _default_layout(obj: ObjectDef) -> LayoutDef:
     """A one-section layout of every non-system field, for objects the package ships none for."""
-    names = tuple(f.name for f in obj.fields.values()
-                  if f.name not in SYSTEM_FIELD_NAMES and f.type != "id")
+    names = tuple(
+        f.name for f in obj.fields.values() if f.name not in SYSTEM_FIELD_NAMES and f.type != "id"
+    )
     return LayoutDef(name=f"{obj.label} Layout", sections=((f"{obj.label} Information", names),))
 
 
 # ---------------------------------------------------------------- SFDX metadata parsing
+
 
 def _children(el: ET.Element, tag: str) -> list[ET.Element]:
     return el.findall(MD_NS + tag)
@@ -491,12 +589,19 @@ def parse_stages(path: Path) -> list[StageDef]:
     stages = []
     for i, value in enumerate(_children(ET.parse(path).getroot(), "standardValue")):
         name = _text(value, "fullName", "")
-        stages.append(StageDef(
-            name=name, label=_text(value, "label", name), closed=_bool(value, "closed"),
-            won=_bool(value, "won"), probability=_int(value, "probability"),
-            forecast_category=_text(value, "forecastCategory", "Pipeline"),
-            active=_bool(value, "isActive", True), sort_order=i + 1,
-            default=_bool(value, "default")))
+        stages.append(
+            StageDef(
+                name=name,
+                label=_text(value, "label", name),
+                closed=_bool(value, "closed"),
+                won=_bool(value, "won"),
+                probability=_int(value, "probability"),
+                forecast_category=_text(value, "forecastCategory", "Pipeline"),
+                active=_bool(value, "isActive", True),
+                sort_order=i + 1,
+                default=_bool(value, "default"),
+            )
+        )
     return stages
 
 
@@ -523,46 +628,80 @@ def parse_custom_field(el: ET.Element, object_name: str) -> FieldDef:
     label = _text(el, "label", name)
     required = _bool(el, "required")
     external = _bool(el, "externalId")
-    kw: dict = {"name": name, "label": label, "custom": name.endswith("__c"),
-                "nillable": not required, "external_id": external,
-                "unique": _bool(el, "unique"), "case_sensitive": _bool(el, "caseSensitive"),
-                "id_lookup": external, "inline_help_text": _text(el, "inlineHelpText")}
+    kw: dict = {
+        "name": name,
+        "label": label,
+        "custom": name.endswith("__c"),
+        "nillable": not required,
+        "external_id": external,
+        "unique": _bool(el, "unique"),
+        "case_sensitive": _bool(el, "caseSensitive"),
+        "id_lookup": external,
+        "inline_help_text": _text(el, "inlineHelpText"),
+    }
     if kind == "Text":
         kw.update(type="string", length=_int(el, "length", 255))
     elif kind == "TextArea":
         kw.update(type="textarea", length=255, extra_type_info="plaintextarea")
     elif kind in ("LongTextArea", "Html"):
-        kw.update(type="textarea", length=_int(el, "length", 32768), filterable=False,
-                  sortable=False,
-                  extra_type_info="richtextarea" if kind == "Html" else "plaintextarea")
+        kw.update(
+            type="textarea",
+            length=_int(el, "length", 32768),
+            filterable=False,
+            sortable=False,
+            extra_type_info="richtextarea" if kind == "Html" else "plaintextarea",
+        )
     elif kind == "Checkbox":
         default = (_text(el, "defaultValue", "false") or "false").strip().lower() == "true"
         kw.update(type="boolean", nillable=False, defaulted_on_create=True, default_value=default)
     elif kind in ("Currency", "Number", "Percent"):
-        kw.update(type={"Currency": "currency", "Number": "double", "Percent": "percent"}[kind],
-                  precision=_int(el, "precision", 18), scale=_int(el, "scale", 0))
+        kw.update(
+            type={"Currency": "currency", "Number": "double", "Percent": "percent"}[kind],
+            precision=_int(el, "precision", 18),
+            scale=_int(el, "scale", 0),
+        )
     elif kind in ("Date", "DateTime"):
         kw.update(type=kind.lower())
     elif kind in ("Email", "Phone", "Url"):
         kw.update(type=kind.lower(), length={"Email": 80, "Phone": 40, "Url": 255}[kind])
     elif kind in ("Picklist", "MultiselectPicklist"):
         values, restricted, default = _picklist(el)
-        kw.update(type="picklist" if kind == "Picklist" else "multipicklist", length=255,
-                  picklist_values=values, restricted_picklist=restricted,
-                  picklist_default=default, default_value=default,
-                  defaulted_on_create=default is not None)
+        kw.update(
+            type="picklist" if kind == "Picklist" else "multipicklist",
+            length=255,
+            picklist_values=values,
+            restricted_picklist=restricted,
+            picklist_default=default,
+            default_value=default,
+            defaulted_on_create=default is not None,
+        )
     elif kind in ("Lookup", "MasterDetail"):
         rel = _text(el, "relationshipName")
-        kw.update(type="reference", length=18, reference_to=(_text(el, "referenceTo", ""),),
-                  relationship_name=name[:-3] + "__r" if name.endswith("__c") else name,
-                  child_relationship_name=f"{rel}__r" if rel else None)
+        kw.update(
+            type="reference",
+            length=18,
+            reference_to=(_text(el, "referenceTo", ""),),
+            relationship_name=name[:-3] + "__r" if name.endswith("__c") else name,
+            child_relationship_name=f"{rel}__r" if rel else None,
+        )
         if kind == "MasterDetail":
-            kw.update(nillable=False, updateable=_bool(el, "reparentableMasterDetail"),
-                      cascade_delete=True, relationship_order=_int(el, "relationshipOrder"))
+            kw.update(
+                nillable=False,
+                updateable=_bool(el, "reparentableMasterDetail"),
+                cascade_delete=True,
+                relationship_order=_int(el, "relationshipOrder"),
+            )
     elif kind == "AutoNumber":
-        kw.update(type="string", length=30, auto_number=True, createable=False,
-                  updateable=False, nillable=False, defaulted_on_create=True,
-                  display_format=_text(el, "displayFormat"))
+        kw.update(
+            type="string",
+            length=30,
+            auto_number=True,
+            createable=False,
+            updateable=False,
+            nillable=False,
+            defaulted_on_create=True,
+            display_format=_text(el, "displayFormat"),
+        )
     else:
         raise ValueError(f"{object_name}.{name}: field type {kind} is not supported")
     return FieldDef(**kw)
@@ -577,17 +716,27 @@ def _custom_object(path: Path, name: str) -> ObjectDef:
     fields = {f.name: f for f in system_fields()}
     if name_el is not None:
         name_def = parse_custom_field(name_el, name)
-        kw = {"name": "Name", "custom": False, "name_field": True, "id_lookup": False,
-              "length": name_def.length if name_def.auto_number else 80}
+        kw = {
+            "name": "Name",
+            "custom": False,
+            "name_field": True,
+            "id_lookup": False,
+            "length": name_def.length if name_def.auto_number else 80,
+        }
         if not name_def.auto_number:  # a Text name defaults to the record id when omitted
             kw.update(nillable=False, defaulted_on_create=True)
         fields["Name"] = _replace(name_def, **kw)
     if _text(root, "sharingModel") != "ControlledByParent":
         fields["OwnerId"] = owner_field()
     prefix = CUSTOM_KEY_PREFIXES.get(name) or _fallback_prefix(name)
-    return ObjectDef(name=name, label=_text(root, "label", name),
-                     label_plural=_text(root, "pluralLabel", name), key_prefix=prefix,
-                     custom=True, fields=fields)
+    return ObjectDef(
+        name=name,
+        label=_text(root, "label", name),
+        label_plural=_text(root, "pluralLabel", name),
+        key_prefix=prefix,
+        custom=True,
+        fields=fields,
+    )
 
 
 def _fallback_prefix(name: str) -> str:
@@ -621,9 +770,13 @@ def parse_layout(path: Path) -> tuple[str, LayoutDef]:
         sections.append((_text(section, "label", ""), tuple(n for c in cols for n in c)))
         columns.append(tuple(cols))
     related = tuple(_text(r, "relatedList", "") for r in _children(root, "relatedLists"))
-    return object_name, LayoutDef(name=layout_name, sections=tuple(sections),
-                                  columns=tuple(columns), behaviors=tuple(behaviors),
-                                  related_lists=related)
+    return object_name, LayoutDef(
+        name=layout_name,
+        sections=tuple(sections),
+        columns=tuple(columns),
+        behaviors=tuple(behaviors),
+        related_lists=related,
+    )
 
 
 def add_package(objects: dict[str, ObjectDef], source: Path) -> None:

@@ -34,8 +34,15 @@ STAGES = (
     ("Closed Lost", True, False, 0, "Omitted"),
     ("Migrated", True, True, 100, "Closed"),
 )
-_OPP_STAGES = ("Closed Won", "Prospecting", "Closed Won", "Negotiation/Review", "Closed Lost",
-               "Closed Won", "Qualification")
+_OPP_STAGES = (
+    "Closed Won",
+    "Prospecting",
+    "Closed Won",
+    "Negotiation/Review",
+    "Closed Lost",
+    "Closed Won",
+    "Qualification",
+)
 _TX_TYPES = ("Invoice", "Sales Receipt", None, "None", "Invoice")
 _TERMS = ("Net 30", "Net 15", "Due on receipt", None, "Net 60")
 _ROLES = ("Decision Maker", "Economic Buyer", "Technical Buyer", "Influencer")
@@ -57,15 +64,24 @@ class _Builder:
         obj = self.org.schema.object(sobject)
         defaults = self.defaults.get(obj.name)
         if defaults is None:
-            defaults = {f.name: (bool(f.default_value) if f.default_value is not None else False)
-                        for f in obj.fields.values() if f.type == "boolean"}
+            defaults = {
+                f.name: (bool(f.default_value) if f.default_value is not None else False)
+                for f in obj.fields.values()
+                if f.type == "boolean"
+            }
             if obj.field("OwnerId") is not None:
                 defaults["OwnerId"] = self.user
             self.defaults[obj.name] = defaults
         rec = dict(defaults)
-        rec.update(Id=self.store.new_id(obj.key_prefix), IsDeleted=False, CreatedDate=self.now,
-                   CreatedById=self.user, LastModifiedDate=self.now, LastModifiedById=self.user,
-                   SystemModstamp=self.now)
+        rec.update(
+            Id=self.store.new_id(obj.key_prefix),
+            IsDeleted=False,
+            CreatedDate=self.now,
+            CreatedById=self.user,
+            LastModifiedDate=self.now,
+            LastModifiedById=self.user,
+            SystemModstamp=self.now,
+        )
         rec.update({k: v for k, v in fields.items() if v is not None})
         self.batches.setdefault(obj.name, []).append(rec)
         return rec
@@ -79,20 +95,40 @@ class _Builder:
 def base_org(org) -> None:
     """The integration user, the stages and the active Standard Price Book."""
     b = _Builder(org)
-    user = b.new("User", Username="integration@sfqb-sandbox.example.com", FirstName="Sfqb",
-                 LastName="Integration", Email="integration@sfqb-sandbox.example.com",
-                 Alias="sfqbint", IsActive=True)
-    user.update(Name="Sfqb Integration", OwnerId=None, CreatedById=user["Id"],
-                LastModifiedById=user["Id"])
+    user = b.new(
+        "User",
+        Username="integration@sfqb-sandbox.example.com",
+        FirstName="Sfqb",
+        LastName="Integration",
+        Email="integration@sfqb-sandbox.example.com",
+        Alias="sfqbint",
+        IsActive=True,
+    )
+    user.update(
+        Name="Sfqb Integration", OwnerId=None, CreatedById=user["Id"], LastModifiedById=user["Id"]
+    )
     user.pop("OwnerId", None)
     org.store.meta["user_id"] = user["Id"]
     b.user = user["Id"]
     for n, (label, closed, won, probability, forecast) in enumerate(STAGES):
-        b.new("OpportunityStage", MasterLabel=label, ApiName=label, IsActive=True,
-              IsClosed=closed, IsWon=won, DefaultProbability=float(probability),
-              SortOrder=n + 1, ForecastCategoryName=forecast)
-    b.new("Pricebook2", Name="Standard Price Book", IsActive=True, IsStandard=True,
-          Description="The org's standard price book")
+        b.new(
+            "OpportunityStage",
+            MasterLabel=label,
+            ApiName=label,
+            IsActive=True,
+            IsClosed=closed,
+            IsWon=won,
+            DefaultProbability=float(probability),
+            SortOrder=n + 1,
+            ForecastCategoryName=forecast,
+        )
+    b.new(
+        "Pricebook2",
+        Name="Standard Price Book",
+        IsActive=True,
+        IsStandard=True,
+        Description="The org's standard price book",
+    )
     b.commit()
 
 
@@ -118,18 +154,45 @@ def seed_org(org, size: str) -> dict:
     for i in range(product_count(n)):
         category, sub, leaf = names.item_path(i)
         code = names.item_fqn(i) if i % 5 != 4 else None  # most carry the QB item's FQN
-        product = b.new("Product2", Name=leaf, ProductCode=code, Family=None, IsActive=True,
-                        Description=f"{category} / {sub}: {leaf}")
-        entries.append(b.new("PricebookEntry", Pricebook2Id=standard["Id"],
-                             Product2Id=product["Id"], UnitPrice=_money(names.item_price(i)),
-                             IsActive=True, UseStandardPrice=False, Name=leaf, ProductCode=code))
+        product = b.new(
+            "Product2",
+            Name=leaf,
+            ProductCode=code,
+            Family=None,
+            IsActive=True,
+            Description=f"{category} / {sub}: {leaf}",
+        )
+        entries.append(
+            b.new(
+                "PricebookEntry",
+                Pricebook2Id=standard["Id"],
+                Product2Id=product["Id"],
+                UnitPrice=_money(names.item_price(i)),
+                IsActive=True,
+                UseStandardPrice=False,
+                Name=leaf,
+                ProductCode=code,
+            )
+        )
     for k in range(SF_ONLY_PRODUCTS):
-        product = b.new("Product2", Name=f"Salesforce-only Service Plan {k + 1}",
-                        ProductCode=f"SF-ONLY-{k + 1:03d}", IsActive=True)
-        entries.append(b.new("PricebookEntry", Pricebook2Id=standard["Id"],
-                             Product2Id=product["Id"], UnitPrice=float(99 + 100 * k),
-                             IsActive=True, UseStandardPrice=False, Name=product["Name"],
-                             ProductCode=product["ProductCode"]))
+        product = b.new(
+            "Product2",
+            Name=f"Salesforce-only Service Plan {k + 1}",
+            ProductCode=f"SF-ONLY-{k + 1:03d}",
+            IsActive=True,
+        )
+        entries.append(
+            b.new(
+                "PricebookEntry",
+                Pricebook2Id=standard["Id"],
+                Product2Id=product["Id"],
+                UnitPrice=float(99 + 100 * k),
+                IsActive=True,
+                UseStandardPrice=False,
+                Name=product["Name"],
+                ProductCode=product["ProductCode"],
+            )
+        )
 
     # accounts: the regular range, then the two edge cases
     account_names = [(i, names.company_name(i)) for i in range(n // 2, n // 2 + n)]
@@ -140,9 +203,15 @@ def seed_org(org, size: str) -> dict:
     for a, (i, name) in enumerate(account_names):
         addr = names.address(i)
         account = b.new(
-            "Account", Name=name, Phone=names.phone(i), Website=f"https://www.example.com/{i}",
-            BillingStreet=addr["line1"], BillingCity=addr["city"], BillingState=addr["state"],
-            BillingPostalCode=addr["postal_code"], BillingCountry=addr["country"],
+            "Account",
+            Name=name,
+            Phone=names.phone(i),
+            Website=f"https://www.example.com/{i}",
+            BillingStreet=addr["line1"],
+            BillingCity=addr["city"],
+            BillingState=addr["state"],
+            BillingPostalCode=addr["postal_code"],
+            BillingCountry=addr["country"],
             ShippingStreet=addr["line1"] if a % 2 == 0 else None,
             ShippingCity=addr["city"] if a % 2 == 0 else None,
             ShippingState=addr["state"] if a % 2 == 0 else None,
@@ -158,27 +227,41 @@ def seed_org(org, size: str) -> dict:
             given, family = names.person(person_n)
             caddr = names.address(person_n + 7)
             billing = c == 0 and a % 4 != 3
-            contacts.append(b.new(
-                "Contact", AccountId=account["Id"], FirstName=given, LastName=family,
-                Name=f"{given} {family}", Email=names.email(person_n),
-                Phone=names.phone(person_n),
-                MailingStreet=caddr["line1"] if billing else None,
-                MailingCity=caddr["city"] if billing else None,
-                MailingState=caddr["state"] if billing else None,
-                MailingPostalCode=caddr["postal_code"] if billing else None,
-                MailingCountry=caddr["country"] if billing else None,
-                Is_Billing_Contact__c=billing,
-            ))
+            contacts.append(
+                b.new(
+                    "Contact",
+                    AccountId=account["Id"],
+                    FirstName=given,
+                    LastName=family,
+                    Name=f"{given} {family}",
+                    Email=names.email(person_n),
+                    Phone=names.phone(person_n),
+                    MailingStreet=caddr["line1"] if billing else None,
+                    MailingCity=caddr["city"] if billing else None,
+                    MailingState=caddr["state"] if billing else None,
+                    MailingPostalCode=caddr["postal_code"] if billing else None,
+                    MailingCountry=caddr["country"] if billing else None,
+                    Is_Billing_Contact__c=billing,
+                )
+            )
             person_n += 1
         for k in range(a % 3):
             stage = _STAGES[_OPP_STAGES[opp_n % len(_OPP_STAGES)]]
             line_count = opp_n % 4 if entries else 0
-            close = today - dt.timedelta(days=(opp_n * 7) % 120) if stage[1] else (
-                today + dt.timedelta(days=(opp_n * 11) % 90 + 1))
+            close = (
+                today - dt.timedelta(days=(opp_n * 7) % 120)
+                if stage[1]
+                else (today + dt.timedelta(days=(opp_n * 11) % 90 + 1))
+            )
             opp = b.new(
-                "Opportunity", Name=f"{name.strip()} - Deal {k + 1}", AccountId=account["Id"],
-                StageName=stage[0], CloseDate=close.isoformat(), IsClosed=stage[1],
-                IsWon=stage[2], Probability=float(stage[3]),
+                "Opportunity",
+                Name=f"{name.strip()} - Deal {k + 1}",
+                AccountId=account["Id"],
+                StageName=stage[0],
+                CloseDate=close.isoformat(),
+                IsClosed=stage[1],
+                IsWon=stage[2],
+                Probability=float(stage[3]),
                 Transaction_Type__c=_TX_TYPES[opp_n % len(_TX_TYPES)],
                 Pricebook2Id=standard["Id"] if line_count else None,
                 HasOpportunityLineItem=bool(line_count),
@@ -192,19 +275,32 @@ def seed_org(org, size: str) -> dict:
                 unit = Decimal(str(entry["UnitPrice"]))
                 price = unit * quantity
                 total += price
-                b.new("OpportunityLineItem", OpportunityId=opp["Id"],
-                      PricebookEntryId=entry["Id"], Product2Id=entry["Product2Id"],
-                      Name=f"{opp['Name']} {entry['Name']}", ProductCode=entry.get("ProductCode"),
-                      Quantity=float(quantity), UnitPrice=float(unit), ListPrice=float(unit),
-                      TotalPrice=float(price), Subtotal=float(price), SortOrder=line + 1,
-                      Description=f"Line {line + 1}")
+                b.new(
+                    "OpportunityLineItem",
+                    OpportunityId=opp["Id"],
+                    PricebookEntryId=entry["Id"],
+                    Product2Id=entry["Product2Id"],
+                    Name=f"{opp['Name']} {entry['Name']}",
+                    ProductCode=entry.get("ProductCode"),
+                    Quantity=float(quantity),
+                    UnitPrice=float(unit),
+                    ListPrice=float(unit),
+                    TotalPrice=float(price),
+                    Subtotal=float(price),
+                    SortOrder=line + 1,
+                    Description=f"Line {line + 1}",
+                )
             opp["Amount"] = float(total) if line_count else float(1000 + 250 * (opp_n % 20))
             opp["ExpectedRevenue"] = round(opp["Amount"] * stage[3] / 100, 2)
             opp["ForecastCategoryName"] = stage[4]
             if contacts:
-                b.new("OpportunityContactRole", OpportunityId=opp["Id"],
-                      ContactId=contacts[0]["Id"], Role=_ROLES[opp_n % len(_ROLES)],
-                      IsPrimary=opp_n % 2 == 0)
+                b.new(
+                    "OpportunityContactRole",
+                    OpportunityId=opp["Id"],
+                    ContactId=contacts[0]["Id"],
+                    Role=_ROLES[opp_n % len(_ROLES)],
+                    IsPrimary=opp_n % 2 == 0,
+                )
             opp_n += 1
     counts = {s: len(r) for s, r in b.batches.items()}
     b.commit()

@@ -44,8 +44,9 @@ _AUTH_META = ("sessions", "refresh_tokens", "long_lived_token", "session_ttl", "
 
 class SalesforceService:
     name = "salesforce"
-    fault_kinds = frozenset({"expired_session", "request_limit", "unable_to_lock_row",
-                             "server_error"})
+    fault_kinds = frozenset(
+        {"expired_session", "request_limit", "unable_to_lock_row", "server_error"}
+    )
 
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
@@ -60,7 +61,8 @@ class SalesforceService:
         if self.store.empty:
             base_org(self.org)
             self.store.persist(
-                (s, r) for s, table in self.store.tables.items() for r in table.values())
+                (s, r) for s, table in self.store.tables.items() for r in table.values()
+            )
         self.auth.long_lived()
         for spec in self.store.meta.get("custom_fields", []):
             self._add_custom_field(spec)
@@ -71,12 +73,20 @@ class SalesforceService:
         kind = spec.get("type", "string")
         text = kind in ("string", "textarea", "phone", "url", "email", "picklist")
         formula = bool(spec.get("formula"))
-        f = FieldDef(name=spec["name"], label=spec.get("label") or spec["name"], type=kind,
-                     length=int(spec.get("length", 255 if text else 0)),
-                     precision=18 if kind in ("double", "currency", "percent") else 0,
-                     scale=int(spec.get("scale", 2)) if kind in ("double", "currency", "percent") else 0,
-                     external_id=bool(spec.get("external_id")), unique=bool(spec.get("external_id")),
-                     calculated=formula, createable=not formula, updateable=not formula, custom=True)
+        f = FieldDef(
+            name=spec["name"],
+            label=spec.get("label") or spec["name"],
+            type=kind,
+            length=int(spec.get("length", 255 if text else 0)),
+            precision=18 if kind in ("double", "currency", "percent") else 0,
+            scale=int(spec.get("scale", 2)) if kind in ("double", "currency", "percent") else 0,
+            external_id=bool(spec.get("external_id")),
+            unique=bool(spec.get("external_id")),
+            calculated=formula,
+            createable=not formula,
+            updateable=not formula,
+            custom=True,
+        )
         obj.fields[f.name] = f
         return f
 
@@ -88,8 +98,9 @@ class SalesforceService:
 
     # --- SandboxService --------------------------------------------------------------------
     def build_app(self) -> FastAPI:
-        app = FastAPI(title="sfqb sandbox: Salesforce", docs_url=None, redoc_url=None,
-                      openapi_url=None)
+        app = FastAPI(
+            title="sfqb sandbox: Salesforce", docs_url=None, redoc_url=None, openapi_url=None
+        )
 
         @app.exception_handler(SFError)
         async def sf_error(request: Request, exc: SFError):
@@ -102,23 +113,43 @@ class SalesforceService:
             if request.url.path.startswith("/_sandbox"):  # the admin surface keeps FastAPI's form
                 return await http_exception_handler(request, exc)
             if exc.status_code == 405:
-                return JSONResponse([{"errorCode": "METHOD_NOT_ALLOWED", "message":
-                                      f"HTTP Method '{request.method}' not allowed"}],
-                                    status_code=405)
+                return JSONResponse(
+                    [
+                        {
+                            "errorCode": "METHOD_NOT_ALLOWED",
+                            "message": f"HTTP Method '{request.method}' not allowed",
+                        }
+                    ],
+                    status_code=405,
+                )
             if exc.status_code == 404:
-                return JSONResponse([{"errorCode": "NOT_FOUND",
-                                      "message": "The requested resource does not exist"}],
-                                    status_code=404)
-            return JSONResponse([{"errorCode": "UNKNOWN_EXCEPTION", "message": str(exc.detail)}],
-                                status_code=exc.status_code)
+                return JSONResponse(
+                    [
+                        {
+                            "errorCode": "NOT_FOUND",
+                            "message": "The requested resource does not exist",
+                        }
+                    ],
+                    status_code=404,
+                )
+            return JSONResponse(
+                [{"errorCode": "UNKNOWN_EXCEPTION", "message": str(exc.detail)}],
+                status_code=exc.status_code,
+            )
 
         @app.exception_handler(Exception)
         async def unexpected(request: Request, exc: Exception):  # pragma: no cover - safety net
             log.exception("unexpected error in %s %s", request.method, request.url.path)
             self.org._dirty.clear()
-            return JSONResponse([{"errorCode": "UNKNOWN_EXCEPTION",
-                                  "message": f"An unexpected error occurred: {exc}"}],
-                                status_code=500)
+            return JSONResponse(
+                [
+                    {
+                        "errorCode": "UNKNOWN_EXCEPTION",
+                        "message": f"An unexpected error occurred: {exc}",
+                    }
+                ],
+                status_code=500,
+            )
 
         @app.middleware("http")
         async def gate(request: Request, call_next):
@@ -127,8 +158,9 @@ class SalesforceService:
             if not self.auth.valid(Auth.bearer(request)):
                 return invalid_session().response()
             if self.api_remaining() <= 0:
-                return SFError("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.",
-                               status=403).response(self.limit_headers())
+                return SFError(
+                    "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.", status=403
+                ).response(self.limit_headers())
             self.store.meta["api_used"] = self.api_used() + 1
             response = await call_next(request)
             response.headers.update(self.limit_headers())
@@ -142,17 +174,21 @@ class SalesforceService:
         @app.post("/services/Soap/u/{version}")
         async def soap_login(request: Request, version: str):
             mark(request, "soap.login", write=False)
-            return await self.auth.soap_login(request, self.ctx.base_url, version,
-                                              self.org.user_id)
+            return await self.auth.soap_login(request, self.ctx.base_url, version, self.org.user_id)
 
         @app.get("/id/{org_id}/{user_id}")
         async def identity(request: Request, org_id: str, user_id: str):
             if not self.auth.valid(Auth.bearer(request)):
                 return invalid_session().response()
             user = self.store.get("User", user_id) or {}
-            return {"id": f"{self.ctx.base_url}/id/{org_id}/{user_id}", "user_id": user_id,
-                    "organization_id": org_id, "username": user.get("Username"),
-                    "email": user.get("Email"), "display_name": user.get("Name")}
+            return {
+                "id": f"{self.ctx.base_url}/id/{org_id}/{user_id}",
+                "user_id": user_id,
+                "organization_id": org_id,
+                "username": user.get("Username"),
+                "email": user.get("Email"),
+                "display_name": user.get("Name"),
+            }
 
         rest.install(app, self)
         bulk.install(app, self)
@@ -163,14 +199,22 @@ class SalesforceService:
         if rule.kind == "expired_session":
             return invalid_session().response()
         if rule.kind == "request_limit":
-            return SFError("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.",
-                           status=403).response(self.limit_headers())
+            return SFError(
+                "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.", status=403
+            ).response(self.limit_headers())
         if rule.kind == "unable_to_lock_row":
             return LockRowFault()
-        return JSONResponse([{"errorCode": "UNKNOWN_EXCEPTION",
-                              "message": "An unexpected error occurred. Please include this "
-                                         "ErrorId if you contact support: 1234567890-12345 "
-                                         "(-1234567890)"}], status_code=500)
+        return JSONResponse(
+            [
+                {
+                    "errorCode": "UNKNOWN_EXCEPTION",
+                    "message": "An unexpected error occurred. Please include this "
+                    "ErrorId if you contact support: 1234567890-12345 "
+                    "(-1234567890)",
+                }
+            ],
+            status_code=500,
+        )
 
     def reset(self, seed_size: str | None) -> None:
         gc.disable()  # hundreds of thousands of new dicts: collection passes would dominate
@@ -193,8 +237,13 @@ class SalesforceService:
 
     def seed(self, size: str) -> dict:
         self.reset(size)
-        return {"seed": size, "counts": {name: sum(1 for r in t.values() if not r.get("IsDeleted"))
-                                         for name, t in sorted(self.store.tables.items())}}
+        return {
+            "seed": size,
+            "counts": {
+                name: sum(1 for r in t.values() if not r.get("IsDeleted"))
+                for name, t in sorted(self.store.tables.items())
+            },
+        }
 
     def connection_info(self) -> dict:
         hostport = self.ctx.base_url.split("://", 1)[1]
@@ -254,17 +303,24 @@ class SalesforceService:
         }
 
     def render(self, obj, rec: dict, version: str, fields: list[str] | None) -> dict:
-        out: dict = {"attributes": {
-            "type": obj.name, "url": f"/services/data/v{version}/sobjects/{obj.name}/{rec['Id']}"}}
+        out: dict = {
+            "attributes": {
+                "type": obj.name,
+                "url": f"/services/data/v{version}/sobjects/{obj.name}/{rec['Id']}",
+            }
+        }
         if fields:
             for name in fields:
                 f = obj.field(name.strip())
                 if f is None:
-                    raise SFError("INVALID_FIELD", f"No such column '{name}' on entity "
-                                  f"'{obj.name}'. If you are attempting to use a custom field, "
-                                  "be sure to append the '__c' after the custom field name. "
-                                  "Please reference your WSDL or the describe call for the "
-                                  "appropriate names.")
+                    raise SFError(
+                        "INVALID_FIELD",
+                        f"No such column '{name}' on entity "
+                        f"'{obj.name}'. If you are attempting to use a custom field, "
+                        "be sure to append the '__c' after the custom field name. "
+                        "Please reference your WSDL or the describe call for the "
+                        "appropriate names.",
+                    )
                 out[f.name] = rec.get(f.name)
             return out
         for name in obj.fields:
@@ -279,8 +335,15 @@ class SalesforceService:
                 return max(200, min(2000, int(value)))
         return rest.BATCH_SIZE
 
-    def page(self, rows: list, offset: int, batch: int, version: str, include_deleted: bool,
-             cursor_id: str | None = None) -> dict:
+    def page(
+        self,
+        rows: list,
+        offset: int,
+        batch: int,
+        version: str,
+        include_deleted: bool,
+        cursor_id: str | None = None,
+    ) -> dict:
         chunk = rows[offset : offset + batch]
         end = offset + len(chunk)
         body: dict = {"totalSize": len(rows), "done": end >= len(rows), "records": chunk}
@@ -305,8 +368,10 @@ class SalesforceService:
         body = copy.deepcopy(body)
 
         def keep(item: dict) -> bool:
-            return not any(c.get("type") == "Field" and c.get("value") in removed
-                           for c in item.get("layoutComponents") or [])
+            return not any(
+                c.get("type") == "Field" and c.get("value") in removed
+                for c in item.get("layoutComponents") or []
+            )
 
         for layout in body.get("layouts") or []:
             for key in ("detailLayoutSections", "editLayoutSections"):
@@ -325,8 +390,11 @@ class SalesforceService:
 
         @app.get("/_sandbox/limits")
         async def get_limits():
-            return {"max": self.api_max(), "used": self.api_used(),
-                    "remaining": self.api_remaining()}
+            return {
+                "max": self.api_max(),
+                "used": self.api_used(),
+                "remaining": self.api_remaining(),
+            }
 
         @app.post("/_sandbox/limits")
         async def set_limits(request: Request):
@@ -353,8 +421,12 @@ class SalesforceService:
             body = await body_of(request)
             book = self.org.standard_pricebook()
             now = self.org.now()
-            new = dict(book, IsActive=bool(body.get("active", True)), LastModifiedDate=now,
-                       SystemModstamp=now)
+            new = dict(
+                book,
+                IsActive=bool(body.get("active", True)),
+                LastModifiedDate=now,
+                SystemModstamp=now,
+            )
             self.org._save("Pricebook2", new)
             self.org.flush()
             return {"id": new["Id"], "active": new["IsActive"]}
@@ -391,8 +463,12 @@ class SalesforceService:
             for name in when:
                 if obj.field(name) is None:
                     raise SFError("INVALID_FIELD", f"No such field {name} on {obj.name}")
-            rule = {"object": obj.name, "when": when, "field": body.get("field"),
-                    "message": body.get("message") or "Validation rule failed"}
+            rule = {
+                "object": obj.name,
+                "when": when,
+                "field": body.get("field"),
+                "message": body.get("message") or "Validation rule failed",
+            }
             meta.setdefault("validation_rules", []).append(rule)
             self.store.save_meta()
             return meta["validation_rules"]
@@ -411,8 +487,10 @@ class SalesforceService:
             body = await body_of(request)
             name = str(body.get("name") or "")
             if not name.endswith("__c") or self.org.obj(body["object"]).field(name) is not None:
-                raise SFError("DUPLICATE_DEVELOPER_NAME" if name.endswith("__c") else "INVALID_FIELD",
-                              f"cannot add the custom field {name!r} to {body['object']}")
+                raise SFError(
+                    "DUPLICATE_DEVELOPER_NAME" if name.endswith("__c") else "INVALID_FIELD",
+                    f"cannot add the custom field {name!r} to {body['object']}",
+                )
             f = self._add_custom_field(body)
             meta.setdefault("custom_fields", []).append(body)
             self.store.save_meta()
@@ -443,9 +521,11 @@ class LockRowFault(Response):
             chunks.append(message.get("body", b""))
             if not message.get("more_body"):
                 break
-        error = {"statusCode": "UNABLE_TO_LOCK_ROW",
-                 "message": "unable to obtain exclusive access to this record or 1 records",
-                 "fields": []}
+        error = {
+            "statusCode": "UNABLE_TO_LOCK_ROW",
+            "message": "unable to obtain exclusive access to this record or 1 records",
+            "fields": [],
+        }
         if "/composite/sobjects" in scope["path"]:
             count = 0
             with contextlib.suppress(ValueError, AttributeError):
@@ -459,6 +539,8 @@ class LockRowFault(Response):
             body = [{"success": False, "errors": [error]} for _ in range(count)]
             response = JSONResponse(body, status_code=200)
         else:
-            response = JSONResponse([{"errorCode": "UNABLE_TO_LOCK_ROW",
-                                      "message": error["message"], "fields": []}], status_code=400)
+            response = JSONResponse(
+                [{"errorCode": "UNABLE_TO_LOCK_ROW", "message": error["message"], "fields": []}],
+                status_code=400,
+            )
         await response(scope, receive, send)

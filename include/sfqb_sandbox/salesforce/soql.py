@@ -19,8 +19,18 @@ from .errors import SFError
 from .ids import to18
 
 TEXT_TYPES = frozenset(
-    {"string", "textarea", "phone", "url", "email", "picklist", "multipicklist", "combobox",
-     "encryptedstring", "address"}
+    {
+        "string",
+        "textarea",
+        "phone",
+        "url",
+        "email",
+        "picklist",
+        "multipicklist",
+        "combobox",
+        "encryptedstring",
+        "address",
+    }
 )
 NUMBER_TYPES = frozenset({"int", "double", "currency", "percent", "long"})
 ID_TYPES = frozenset({"id", "reference"})
@@ -38,12 +48,46 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 _KEYWORDS = {
-    "SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "LIKE", "ORDER", "BY", "ASC", "DESC",
-    "NULLS", "FIRST", "LAST", "LIMIT", "OFFSET", "NULL", "TRUE", "FALSE", "GROUP", "HAVING",
-    "INCLUDES", "EXCLUDES", "FOR", "WITH", "USING",
+    "SELECT",
+    "FROM",
+    "WHERE",
+    "AND",
+    "OR",
+    "NOT",
+    "IN",
+    "LIKE",
+    "ORDER",
+    "BY",
+    "ASC",
+    "DESC",
+    "NULLS",
+    "FIRST",
+    "LAST",
+    "LIMIT",
+    "OFFSET",
+    "NULL",
+    "TRUE",
+    "FALSE",
+    "GROUP",
+    "HAVING",
+    "INCLUDES",
+    "EXCLUDES",
+    "FOR",
+    "WITH",
+    "USING",
 }
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", '"': '"', "'": "'",
-            "\\": "\\", "%": "\\%", "_": "\\_"}
+_ESCAPES = {
+    "n": "\n",
+    "t": "\t",
+    "r": "\r",
+    "b": "\b",
+    "f": "\f",
+    '"': '"',
+    "'": "'",
+    "\\": "\\",
+    "%": "\\%",
+    "_": "\\_",
+}
 
 
 def malformed(message: str) -> SFError:
@@ -89,7 +133,9 @@ def unquote(literal: str) -> str:
                 i += 6
                 continue
             if nxt not in _ESCAPES:
-                raise malformed(f"Invalid string literal '{body}'. Illegal character sequence '\\{nxt}'")
+                raise malformed(
+                    f"Invalid string literal '{body}'. Illegal character sequence '\\{nxt}'"
+                )
             out.append(_ESCAPES[nxt])
             i += 2
             continue
@@ -185,8 +231,10 @@ class Parser:
     def unexpected(self):
         tok = self.tok
         shown = tok.text or "<EOF>"
-        raise malformed(f"\n{self.text}\n{' ' * tok.pos}^\nERROR at Row:1:Column:{tok.pos + 1}\n"
-                        f"unexpected token: '{shown}'")
+        raise malformed(
+            f"\n{self.text}\n{' ' * tok.pos}^\nERROR at Row:1:Column:{tok.pos + 1}\n"
+            f"unexpected token: '{shown}'"
+        )
 
     def parse(self) -> Query:
         query = self.query()
@@ -284,8 +332,10 @@ class Parser:
         while self.is_kw("AND", "OR"):
             word = self.take().upper
             if joiner and word != joiner:
-                raise malformed(f"\n{self.text}\nunexpected token: '{word}': mixing AND and OR "
-                                "requires parentheses")
+                raise malformed(
+                    f"\n{self.text}\nunexpected token: '{word}': mixing AND and OR "
+                    "requires parentheses"
+                )
             joiner = word
             parts.append(self.term())
         return parts[0] if len(parts) == 1 else Cond(joiner, parts)
@@ -370,12 +420,31 @@ class Parser:
 # --- dates --------------------------------------------------------------------------------
 
 DATE_LITERALS = {
-    "YESTERDAY", "TODAY", "TOMORROW", "LAST_WEEK", "THIS_WEEK", "NEXT_WEEK", "LAST_MONTH",
-    "THIS_MONTH", "NEXT_MONTH", "LAST_90_DAYS", "NEXT_90_DAYS", "THIS_YEAR", "LAST_YEAR",
-    "NEXT_YEAR", "THIS_QUARTER",
+    "YESTERDAY",
+    "TODAY",
+    "TOMORROW",
+    "LAST_WEEK",
+    "THIS_WEEK",
+    "NEXT_WEEK",
+    "LAST_MONTH",
+    "THIS_MONTH",
+    "NEXT_MONTH",
+    "LAST_90_DAYS",
+    "NEXT_90_DAYS",
+    "THIS_YEAR",
+    "LAST_YEAR",
+    "NEXT_YEAR",
+    "THIS_QUARTER",
 }
-N_DATE_LITERALS = {"LAST_N_DAYS", "NEXT_N_DAYS", "N_DAYS_AGO", "LAST_N_WEEKS", "NEXT_N_WEEKS",
-                   "LAST_N_MONTHS", "NEXT_N_MONTHS"}
+N_DATE_LITERALS = {
+    "LAST_N_DAYS",
+    "NEXT_N_DAYS",
+    "N_DAYS_AGO",
+    "LAST_N_WEEKS",
+    "NEXT_N_WEEKS",
+    "LAST_N_MONTHS",
+    "NEXT_N_MONTHS",
+}
 
 
 def parse_datetime(text: str) -> dt.datetime:
@@ -554,14 +623,18 @@ class Engine:
             return lambda rec: not inner(rec)
         resolved = self.resolve(obj, cond.ref, text)
         if not resolved.field.filterable:
-            raise SFError("INVALID_FIELD", f"field '{resolved.field.name}' can not be filtered in "
-                          "a query call")
+            raise SFError(
+                "INVALID_FIELD",
+                f"field '{resolved.field.name}' can not be filtered in a query call",
+            )
         get = self.getter(resolved)
         ftype = resolved.field.type
         if cond.op == "LIKE":
             if ftype not in TEXT_TYPES and ftype not in ID_TYPES:
-                raise SFError("INVALID_FIELD", f"\n{text}\ninvalid operator on "
-                              f"{ftype} field: {resolved.field.name}")
+                raise SFError(
+                    "INVALID_FIELD",
+                    f"\n{text}\ninvalid operator on {ftype} field: {resolved.field.name}",
+                )
             pattern = like_regex(cond.values[0].value)
             return lambda rec: (v := get(rec)) is not None and pattern.match(str(v)) is not None
         if cond.op in ("IN", "NOTIN") and cond.values[0].kind == "semijoin":
@@ -596,8 +669,12 @@ class Engine:
             return lambda rec: norm(get(rec)) == operand
         if op == "!=":
             return lambda rec: norm(get(rec)) != operand
-        compare = {"<": lambda a, b: a < b, ">": lambda a, b: a > b,
-                   "<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b}[op]
+        compare = {
+            "<": lambda a, b: a < b,
+            ">": lambda a, b: a > b,
+            "<=": lambda a, b: a <= b,
+            ">=": lambda a, b: a >= b,
+        }[op]
 
         def test(rec: dict) -> bool:
             v = norm(get(rec))
@@ -608,8 +685,9 @@ class Engine:
     def semijoin(self, f, sub: Query, text: str) -> set:
         """The id values an inner ``SELECT <one id field> FROM ...`` returns."""
         if f.type not in ID_TYPES:
-            raise SFError("INVALID_FIELD", f"\n{text}\nsemi join sub-selects are only allowed on "
-                          "id fields")
+            raise SFError(
+                "INVALID_FIELD", f"\n{text}\nsemi join sub-selects are only allowed on id fields"
+            )
         if len(sub.items) != 1 or not isinstance(sub.items[0], FieldRef) or sub.order:
             raise malformed(f"\n{text}\nsemi join sub-selects must select exactly one id field")
         inner = self.obj(sub.sobject)
@@ -636,42 +714,61 @@ class Engine:
         kind = value.kind
         if ftype in TEXT_TYPES:
             if kind != "string":
-                raise SFError("INVALID_FIELD", f"\n{text}\nvalue of filter criterion for field "
-                              f"'{f.name}' must be of type string and should be enclosed in quotes")
+                raise SFError(
+                    "INVALID_FIELD",
+                    f"\n{text}\nvalue of filter criterion for field "
+                    f"'{f.name}' must be of type string and should be enclosed in quotes",
+                )
             return value.value.lower()
         if ftype in ID_TYPES:
             if kind != "string":
-                raise SFError("INVALID_FIELD", f"\n{text}\nvalue of filter criterion for field "
-                              f"'{f.name}' must be of type id and should be enclosed in quotes")
+                raise SFError(
+                    "INVALID_FIELD",
+                    f"\n{text}\nvalue of filter criterion for field "
+                    f"'{f.name}' must be of type id and should be enclosed in quotes",
+                )
             full = to18(value.value)
             if full is None:
-                raise SFError("INVALID_QUERY_FILTER_OPERATOR", f"\n{text}\ninvalid ID field: "
-                              f"{value.value}")
+                raise SFError(
+                    "INVALID_QUERY_FILTER_OPERATOR", f"\n{text}\ninvalid ID field: {value.value}"
+                )
             return full
         if ftype == "boolean":
             if kind != "bool":
-                raise SFError("INVALID_FIELD", f"\n{text}\nvalue of filter criterion for field "
-                              f"'{f.name}' must be of type boolean and should not be enclosed in "
-                              "quotes")
+                raise SFError(
+                    "INVALID_FIELD",
+                    f"\n{text}\nvalue of filter criterion for field "
+                    f"'{f.name}' must be of type boolean and should not be enclosed in "
+                    "quotes",
+                )
             return value.value
         if ftype in NUMBER_TYPES:
             if kind != "number":
-                raise SFError("INVALID_FIELD", f"\n{text}\nvalue of filter criterion for field "
-                              f"'{f.name}' must be of type {ftype} and should not be enclosed in "
-                              "quotes")
+                raise SFError(
+                    "INVALID_FIELD",
+                    f"\n{text}\nvalue of filter criterion for field "
+                    f"'{f.name}' must be of type {ftype} and should not be enclosed in "
+                    "quotes",
+                )
             return value.value
         if ftype in ("date", "datetime"):
             if kind != ftype:
-                raise SFError("INVALID_FIELD", f"\n{text}\nvalue of filter criterion for field "
-                              f"'{f.name}' must be of type {'dateTime' if ftype == 'datetime' else 'date'}"
-                              " and should not be enclosed in quotes")
+                raise SFError(
+                    "INVALID_FIELD",
+                    f"\n{text}\nvalue of filter criterion for field "
+                    f"'{f.name}' must be of type {'dateTime' if ftype == 'datetime' else 'date'}"
+                    " and should not be enclosed in quotes",
+                )
             return value.value
         return value.value
 
     def date_condition(self, f, get, op: str, value: Value, text: str):
         if f.type not in ("date", "datetime"):
-            raise SFError("INVALID_FIELD", f"\n{text}\nvalue of filter criterion for field "
-                          f"'{f.name}' must be of type {f.type}")
+            raise SFError(
+                "INVALID_FIELD",
+                f"\n{text}\nvalue of filter criterion for field "
+                f"'{f.name}' must be of type {f.type}",
+            )
         first, last = date_range(*value.value, self.today())
         if f.type == "date":
             lo, hi = first.isoformat(), last.isoformat()
@@ -685,8 +782,12 @@ class Engine:
             before = lambda v: v < lo  # noqa: E731
             after = lambda v: v >= hi  # noqa: E731
         tests = {
-            "=": inside, "!=": lambda v: not inside(v), "<": before, ">": after,
-            "<=": lambda v: not after(v), ">=": lambda v: not before(v),
+            "=": inside,
+            "!=": lambda v: not inside(v),
+            "<": before,
+            ">": after,
+            "<=": lambda v: not after(v),
+            ">=": lambda v: not before(v),
         }
         test = tests[op]
         if op == "!=":
@@ -701,11 +802,13 @@ class Engine:
         rows = self.select(obj, query, text, include_deleted, allow_subqueries)
         return query, rows
 
-    def select(self, obj, query: Query, text: str, include_deleted: bool,
-               allow_subqueries: bool) -> list:
+    def select(
+        self, obj, query: Query, text: str, include_deleted: bool, allow_subqueries: bool
+    ) -> list:
         if query.offset is not None and query.offset > 2000:
-            raise SFError("NUMBER_OUTSIDE_VALID_RANGE",
-                          f"Maximum SOQL offset allowed is 2000: {query.offset}")
+            raise SFError(
+                "NUMBER_OUTSIDE_VALID_RANGE", f"Maximum SOQL offset allowed is 2000: {query.offset}"
+            )
         renderers = self.renderers(obj, query, text, include_deleted, allow_subqueries)
         rows = self.filter(obj, query, text, None, include_deleted)
         rows = self.order_and_cut(obj, query, text, rows)
@@ -724,7 +827,8 @@ class Engine:
             if query.where is not None:
                 candidates = self.indexed(obj, query.where, candidates)
         return [
-            r for r in candidates
+            r
+            for r in candidates
             if (include_deleted or not r.get("IsDeleted")) and (test is None or test(r))
         ]
 
@@ -739,8 +843,7 @@ class Engine:
             if len(path) == 2 and path[0].lower() == obj.name.lower():
                 path = path[1:]
             f = obj.field(path[0]) if len(path) == 1 else None
-            if f is None or not (f.type in ID_TYPES or f.external_id or f.unique
-                                 or f.name_field):
+            if f is None or not (f.type in ID_TYPES or f.external_id or f.unique or f.name_field):
                 continue
             if any(v.kind != "string" for v in cond.values):
                 continue
@@ -757,8 +860,9 @@ class Engine:
                         continue
                     rows = self.store.lookup(obj.name, f.name, key)
                 else:
-                    rows = self.store.lookup(obj.name, f.name, value.value,
-                                             f.type in TEXT_TYPES and not f.case_sensitive)
+                    rows = self.store.lookup(
+                        obj.name, f.name, value.value, f.type in TEXT_TYPES and not f.case_sensitive
+                    )
                 for row in rows:
                     found[row["Id"]] = row
             return list(found.values())
@@ -791,8 +895,11 @@ class Engine:
             rel, child_obj, sub = data
             table = self.store.table(child_obj.name)
             if len(parent_ids) * 20 < len(table):  # few parents: the lookup index is cheaper
-                candidates = [c for pid in parent_ids
-                              for c in self.store.lookup(child_obj.name, rel.field, pid)]
+                candidates = [
+                    c
+                    for pid in parent_ids
+                    for c in self.store.lookup(child_obj.name, rel.field, pid)
+                ]
             else:
                 candidates = [c for c in table.values() if c.get(rel.field) in parent_ids]
             matched = self.filter(child_obj, sub, sub.text, candidates, False)
@@ -829,8 +936,9 @@ class Engine:
                 out[key] = max(values)
         return out
 
-    def renderers(self, obj, query: Query, text: str, include_deleted: bool,
-                  allow_subqueries: bool) -> list:
+    def renderers(
+        self, obj, query: Query, text: str, include_deleted: bool, allow_subqueries: bool
+    ) -> list:
         """A list of (kind, data) describing how to build each output record."""
         out = []
         for item in query.items:
@@ -843,7 +951,10 @@ class Engine:
                 sub = item.query
                 rel = None
                 for child in obj.child_relationships:
-                    if child.relationship_name and child.relationship_name.lower() == sub.sobject.lower():
+                    if (
+                        child.relationship_name
+                        and child.relationship_name.lower() == sub.sobject.lower()
+                    ):
                         rel = child
                 if rel is None:
                     raise SFError(
@@ -864,8 +975,10 @@ class Engine:
         return out
 
     def attributes(self, sobject: str, record_id: str) -> dict:
-        return {"type": sobject,
-                "url": f"/services/data/v{self.api_version}/sobjects/{sobject}/{record_id}"}
+        return {
+            "type": sobject,
+            "url": f"/services/data/v{self.api_version}/sobjects/{sobject}/{record_id}",
+        }
 
     def render(self, obj, rec: dict, renderers: list, children: dict) -> dict:
         out: dict = {"attributes": self.attributes(obj.name, rec["Id"])}

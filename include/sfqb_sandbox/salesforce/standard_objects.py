@@ -14,9 +14,16 @@ READ_ONLY = {"createable": False, "updateable": False}
 CREATE_ONLY = {"updateable": False}
 
 KEY_PREFIXES = {
-    "Account": "001", "Contact": "003", "Opportunity": "006", "Product2": "01t",
-    "Pricebook2": "01s", "PricebookEntry": "01u", "OpportunityLineItem": "00k",
-    "OpportunityContactRole": "00K", "User": "005", "OpportunityStage": "01J",
+    "Account": "001",
+    "Contact": "003",
+    "Opportunity": "006",
+    "Product2": "01t",
+    "Pricebook2": "01s",
+    "PricebookEntry": "01u",
+    "OpportunityLineItem": "00k",
+    "OpportunityContactRole": "00K",
+    "User": "005",
+    "OpportunityStage": "01J",
 }
 
 # Fallback stage list, used only when the SFDX value set file is missing.
@@ -46,18 +53,33 @@ def _typed(name: str, label: str, type_: str, **kw) -> FieldDef:
 
 
 def _bool(name: str, label: str, default: bool = False, **kw) -> FieldDef:
-    return FieldDef(name=name, label=label, type="boolean", nillable=False,
-                    defaulted_on_create=True, default_value=default, **kw)
+    return FieldDef(
+        name=name,
+        label=label,
+        type="boolean",
+        nillable=False,
+        defaulted_on_create=True,
+        default_value=default,
+        **kw,
+    )
 
 
 def _pick(name: str, label: str, values: tuple[str, ...], **kw) -> FieldDef:
-    return FieldDef(name=name, label=label, type="picklist", length=255, picklist_values=values,
-                    **kw)
+    return FieldDef(
+        name=name, label=label, type="picklist", length=255, picklist_values=values, **kw
+    )
 
 
 def _ref(name: str, label: str, target: str, relationship: str | None = None, **kw) -> FieldDef:
-    return FieldDef(name=name, label=label, type="reference", length=18, reference_to=(target,),
-                    relationship_name=relationship or name.removesuffix("Id"), **kw)
+    return FieldDef(
+        name=name,
+        label=label,
+        type="reference",
+        length=18,
+        reference_to=(target,),
+        relationship_name=relationship or name.removesuffix("Id"),
+        **kw,
+    )
 
 
 def system_fields() -> list[FieldDef]:
@@ -83,24 +105,40 @@ def _address(prefix: str, label: str) -> list[FieldDef]:
     compound = f"{prefix}Address"
     part = {"compound_field_name": compound}
     return [
-        _typed(f"{prefix}Street", f"{label} Street", "textarea", length=255,
-               extra_type_info="plaintextarea", **part),
+        _typed(
+            f"{prefix}Street",
+            f"{label} Street",
+            "textarea",
+            length=255,
+            extra_type_info="plaintextarea",
+            **part,
+        ),
         _string(f"{prefix}City", f"{label} City", 40, **part),
         _string(f"{prefix}State", f"{label} State/Province", 80, **part),
         _string(f"{prefix}PostalCode", f"{label} Zip/Postal Code", 20, **part),
         _string(f"{prefix}Country", f"{label} Country", 80, **part),
-        _typed(f"{prefix}Latitude", f"{label} Latitude", "double", precision=18, scale=15,
-               **part),
-        _typed(f"{prefix}Longitude", f"{label} Longitude", "double", precision=18, scale=15,
-               **part),
-        _typed(compound, f"{label} Address", "address", filterable=False, sortable=False,
-               **READ_ONLY),
+        _typed(f"{prefix}Latitude", f"{label} Latitude", "double", precision=18, scale=15, **part),
+        _typed(
+            f"{prefix}Longitude", f"{label} Longitude", "double", precision=18, scale=15, **part
+        ),
+        _typed(
+            compound, f"{label} Address", "address", filterable=False, sortable=False, **READ_ONLY
+        ),
     ]
 
 
 LEAD_SOURCES = ("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other")
-CONTACT_ROLES = ("Business User", "Decision Maker", "Economic Buyer", "Economic Decision Maker",
-                 "Evaluator", "Executive Sponsor", "Influencer", "Technical Buyer", "Other")
+CONTACT_ROLES = (
+    "Business User",
+    "Decision Maker",
+    "Economic Buyer",
+    "Economic Decision Maker",
+    "Evaluator",
+    "Executive Sponsor",
+    "Influencer",
+    "Technical Buyer",
+    "Other",
+)
 
 
 def _account() -> list[FieldDef]:
@@ -109,13 +147,41 @@ def _account() -> list[FieldDef]:
         _string("AccountNumber", "Account Number", 40),
         _string("Site", "Account Site", 80),
         _ref("ParentId", "Parent Account ID", "Account", "Parent"),
-        _pick("Type", "Account Type", ("Prospect", "Customer - Direct", "Customer - Channel",
-                                       "Channel Partner / Reseller", "Installation Partner",
-                                       "Technology Partner", "Other")),
-        _pick("Industry", "Industry", ("Agriculture", "Apparel", "Banking", "Biotechnology",
-                                       "Construction", "Consulting", "Education", "Electronics",
-                                       "Energy", "Finance", "Healthcare", "Manufacturing",
-                                       "Media", "Retail", "Technology", "Other")),
+        _pick(
+            "Type",
+            "Account Type",
+            (
+                "Prospect",
+                "Customer - Direct",
+                "Customer - Channel",
+                "Channel Partner / Reseller",
+                "Installation Partner",
+                "Technology Partner",
+                "Other",
+            ),
+        ),
+        _pick(
+            "Industry",
+            "Industry",
+            (
+                "Agriculture",
+                "Apparel",
+                "Banking",
+                "Biotechnology",
+                "Construction",
+                "Consulting",
+                "Education",
+                "Electronics",
+                "Energy",
+                "Finance",
+                "Healthcare",
+                "Manufacturing",
+                "Media",
+                "Retail",
+                "Technology",
+                "Other",
+            ),
+        ),
         _typed("AnnualRevenue", "Annual Revenue", "currency", precision=18, scale=0),
         FieldDef(name="NumberOfEmployees", label="Employees", type="int", digits=8),
         _pick("Ownership", "Ownership", ("Public", "Private", "Subsidiary", "Other")),
@@ -138,8 +204,15 @@ def _contact() -> list[FieldDef]:
         _string("LastName", "Last Name", 80, nillable=False),
         _string("FirstName", "First Name", 40),
         _pick("Salutation", "Salutation", ("Mr.", "Ms.", "Mrs.", "Dr.", "Prof.")),
-        _string("Name", "Full Name", 121, name_field=True, calculated=True,
-                extra_type_info="personname", **READ_ONLY),
+        _string(
+            "Name",
+            "Full Name",
+            121,
+            name_field=True,
+            calculated=True,
+            extra_type_info="personname",
+            **READ_ONLY,
+        ),
         _string("Title", "Title", 128),
         _string("Department", "Department", 80),
         _ref("ReportsToId", "Reports To ID", "Contact", "ReportsTo"),
@@ -164,24 +237,47 @@ def _opportunity(stages: list[StageDef]) -> list[FieldDef]:
     return [
         _string("Name", "Name", 120, nillable=False, name_field=True),
         _ref("AccountId", "Account ID", "Account"),
-        _pick("StageName", "Stage", active, nillable=False, restricted_picklist=True,
-              picklist_default=default),
+        _pick(
+            "StageName",
+            "Stage",
+            active,
+            nillable=False,
+            restricted_picklist=True,
+            picklist_default=default,
+        ),
         _typed("CloseDate", "Close Date", "date", nillable=False),
         _typed("Amount", "Amount", "currency"),
-        _typed("Probability", "Probability (%)", "percent", precision=3, scale=0,
-               defaulted_on_create=True),
+        _typed(
+            "Probability",
+            "Probability (%)",
+            "percent",
+            precision=3,
+            scale=0,
+            defaulted_on_create=True,
+        ),
         _typed("ExpectedRevenue", "Expected Amount", "currency", calculated=True, **READ_ONLY),
-        _pick("Type", "Opportunity Type", ("Existing Customer - Upgrade",
-                                           "Existing Customer - Replacement",
-                                           "Existing Customer - Downgrade", "New Customer")),
+        _pick(
+            "Type",
+            "Opportunity Type",
+            (
+                "Existing Customer - Upgrade",
+                "Existing Customer - Replacement",
+                "Existing Customer - Downgrade",
+                "New Customer",
+            ),
+        ),
         _pick("LeadSource", "Lead Source", LEAD_SOURCES),
         _string("NextStep", "Next Step", 255),
         _typed("Description", "Description", "textarea"),
         _bool("IsClosed", "Closed", **READ_ONLY),
         _bool("IsWon", "Won", **READ_ONLY),
-        _pick("ForecastCategoryName", "Forecast Category",
-              ("Omitted", "Pipeline", "Best Case", "Commit", "Closed"), restricted_picklist=True,
-              defaulted_on_create=True),
+        _pick(
+            "ForecastCategoryName",
+            "Forecast Category",
+            ("Omitted", "Pipeline", "Best Case", "Commit", "Closed"),
+            restricted_picklist=True,
+            defaulted_on_create=True,
+        ),
         _ref("Pricebook2Id", "Price Book ID", "Pricebook2", "Pricebook2"),
         _bool("HasOpportunityLineItem", "Has Line Item", **READ_ONLY),
         owner_field(),
@@ -220,18 +316,22 @@ def _contact_role() -> list[FieldDef]:
 
 def _stage() -> list[FieldDef]:
     return [
-        _string("MasterLabel", "Master Label", 255, nillable=False, name_field=True,
-                **READ_ONLY),
+        _string("MasterLabel", "Master Label", 255, nillable=False, name_field=True, **READ_ONLY),
         _string("ApiName", "Api Name", 255, nillable=False, **READ_ONLY),
         _bool("IsActive", "Is Active", **READ_ONLY),
         FieldDef(name="SortOrder", label="Sort Order", type="int", digits=9, **READ_ONLY),
         _bool("IsClosed", "Closed", **READ_ONLY),
         _bool("IsWon", "Won", **READ_ONLY),
-        _pick("ForecastCategory", "Forecast Type", ("Omitted", "Pipeline", "BestCase",
-                                                    "Forecast", "Closed"), **READ_ONLY),
+        _pick(
+            "ForecastCategory",
+            "Forecast Type",
+            ("Omitted", "Pipeline", "BestCase", "Forecast", "Closed"),
+            **READ_ONLY,
+        ),
         _string("ForecastCategoryName", "Forecast Category", 255, **READ_ONLY),
-        _typed("DefaultProbability", "Probability (%)", "percent", precision=3, scale=0,
-               **READ_ONLY),
+        _typed(
+            "DefaultProbability", "Probability (%)", "percent", precision=3, scale=0, **READ_ONLY
+        ),
         _string("Description", "Description", 255, **READ_ONLY),
     ]
 
@@ -280,8 +380,9 @@ def _user() -> list[FieldDef]:
         _string("Username", "Username", 80, nillable=False, id_lookup=True, unique=True),
         _string("LastName", "Last Name", 80, nillable=False),
         _string("FirstName", "First Name", 40),
-        _string("Name", "Full Name", 121, name_field=True, extra_type_info="personname",
-                **READ_ONLY),
+        _string(
+            "Name", "Full Name", 121, name_field=True, extra_type_info="personname", **READ_ONLY
+        ),
         _typed("Email", "Email", "email", length=128, nillable=False),
         _string("Alias", "Alias", 8, nillable=False),
         _string("Title", "Title", 80),
@@ -294,10 +395,12 @@ _OBJECTS = {  # name: (label, plural, field factory)
     "Account": ("Account", "Accounts", _account),
     "Contact": ("Contact", "Contacts", _contact),
     "Opportunity": ("Opportunity", "Opportunities", None),
-    "OpportunityLineItem": ("Opportunity Product", "Opportunity Product",
-                            _opportunity_line_item),
-    "OpportunityContactRole": ("Opportunity Contact Role", "Opportunity Contact Role",
-                               _contact_role),
+    "OpportunityLineItem": ("Opportunity Product", "Opportunity Product", _opportunity_line_item),
+    "OpportunityContactRole": (
+        "Opportunity Contact Role",
+        "Opportunity Contact Role",
+        _contact_role,
+    ),
     "OpportunityStage": ("Opportunity Stage", "Opportunity Stages", _stage),
     "Product2": ("Product", "Products", _product),
     "Pricebook2": ("Price Book", "Price Books", _pricebook),
@@ -315,7 +418,15 @@ def build_standard_objects(stages: list[StageDef]) -> dict[str, ObjectDef]:
         own = _opportunity(stages) if factory is None else factory()
         fields = {f.name: f for f in system_fields() + own}
         writable = name not in _READ_ONLY_OBJECTS
-        objects[name] = ObjectDef(name=name, label=label, label_plural=plural,
-                                  key_prefix=KEY_PREFIXES[name], custom=False, fields=fields,
-                                  createable=writable, updateable=writable, deletable=writable)
+        objects[name] = ObjectDef(
+            name=name,
+            label=label,
+            label_plural=plural,
+            key_prefix=KEY_PREFIXES[name],
+            custom=False,
+            fields=fields,
+            createable=writable,
+            updateable=writable,
+            deletable=writable,
+        )
     return objects

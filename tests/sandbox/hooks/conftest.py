@@ -20,8 +20,11 @@ def _solo_sandbox(tmp_path_factory, service: str):
         pytest.skip(f"the {service} sandbox (sfqb_sandbox.{service}.service) is not available")
     from sfqb_sandbox.admin_client import SandboxProcess
 
-    process = SandboxProcess(tmp_path_factory.mktemp(f"{service}-hook-sandbox"), seed="tiny",
-                             extra_args=["--only", service])
+    process = SandboxProcess(
+        tmp_path_factory.mktemp(f"{service}-hook-sandbox"),
+        seed="tiny",
+        extra_args=["--only", service],
+    )
     admin = process.start()
     try:
         yield admin
@@ -46,8 +49,9 @@ def sf_hook_env(sf_hook_sandbox, monkeypatch):
 
     info = sf_hook_sandbox.connections
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", info["ca_bundle"])
-    monkeypatch.setenv("AIRFLOW_CONN_SALESFORCE_DEFAULT",
-                       json.dumps(salesforce_connection(info["salesforce"])))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SALESFORCE_DEFAULT", json.dumps(salesforce_connection(info["salesforce"]))
+    )
     sf_hook_sandbox.clear_faults("salesforce")
     sf_hook_sandbox.clear_counters("salesforce")
     yield sf_hook_sandbox
@@ -62,7 +66,9 @@ def sf_hook(sf_hook_env):
 
     hook = SfqbSalesforceHook(
         retry_policy=RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05),
-        bulk_wait=0.05, timeout=(5.0, 10.0))
+        bulk_wait=0.05,
+        timeout=(5.0, 10.0),
+    )
     yield hook
     hook.session.close()  # a keep-alive connection would hold up the server's shutdown
 
@@ -111,8 +117,7 @@ def _new_qb_hook(**kwargs):
     from sfqb.hooks.token_store import InMemoryTokenStore
 
     kwargs.setdefault("token_store", InMemoryTokenStore())
-    kwargs.setdefault("retry_policy", RetryPolicy(max_attempts=4, base_delay=0.01,
-                                                  max_delay=0.05))
+    kwargs.setdefault("retry_policy", RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05))
     kwargs.setdefault("timeout", (5.0, 10.0))
     return QuickBooksHook(**kwargs)
 

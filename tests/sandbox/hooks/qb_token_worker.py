@@ -45,10 +45,12 @@ class SharedStore(FileTokenStore):
 
 
 def main(args: dict) -> None:
-    hook = QuickBooksHook(token_store=SharedStore(args["store"], args.get("hang"),
-                                                  args.get("marker")),
-                          token_dir=args["token_dir"], timeout=(5.0, 30.0),
-                          retry_policy=RetryPolicy(max_attempts=3, base_delay=0.05, max_delay=0.2))
+    hook = QuickBooksHook(
+        token_store=SharedStore(args["store"], args.get("hang"), args.get("marker")),
+        token_dir=args["token_dir"],
+        timeout=(5.0, 30.0),
+        retry_policy=RetryPolicy(max_attempts=3, base_delay=0.05, max_delay=0.2),
+    )
     if args.get("hang") == "after_answer":
         refresh = hook._refresh
 
@@ -68,8 +70,9 @@ def main(args: dict) -> None:
             time.sleep(0.005)
     try:
         count = hook.count("Customer")
-        print(json.dumps({"count": count,
-                          "refreshes": hook.calls.snapshot().get("token.refresh", 0)}))
+        print(
+            json.dumps({"count": count, "refreshes": hook.calls.snapshot().get("token.refresh", 0)})
+        )
     finally:
         hook.close()
 

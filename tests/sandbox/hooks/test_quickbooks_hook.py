@@ -53,8 +53,10 @@ def ops_counts(admin) -> dict:
 
 # -- reads ---------------------------------------------------------------------------------
 
+
 def test_given_a_small_page_size_when_query_all_then_every_record_once_in_ceil_pages(
-        qb_hook, qb_hook_env):
+    qb_hook, qb_hook_env
+):
     """api-spec 2.5: STARTPOSITION/MAXRESULTS paging until a short page returns every record
     once; inactive ones only with ``Active IN (true, false)``; COUNT agrees. After a full
     first page the hook counts once and reads the remaining pages (issue 14: at once)."""
@@ -73,14 +75,19 @@ def test_given_a_small_page_size_when_query_all_then_every_record_once_in_ceil_p
 
 
 def test_given_a_window_when_query_window_then_only_records_updated_inside_it(
-        qb_hook, qb_hook_fresh):
+    qb_hook, qb_hook_fresh
+):
     """api-spec 2.5: ``[start, end)`` on MetaData.LastUpdatedTime, explicit offsets."""
     before = list(qb_hook.query_all("Customer", include_inactive=True))
-    created = qb_hook.create("Customer", {"DisplayName": "Window Test Co"},
-                             request_id=request_id_for("window-test"))
+    created = qb_hook.create(
+        "Customer", {"DisplayName": "Window Test Co"}, request_id=request_id_for("window-test")
+    )
     stamp = dt.datetime.fromisoformat(created["MetaData"]["LastUpdatedTime"])
-    inside = list(qb_hook.query_window("Customer", stamp, stamp + dt.timedelta(seconds=1),
-                                       include_inactive=True))
+    inside = list(
+        qb_hook.query_window(
+            "Customer", stamp, stamp + dt.timedelta(seconds=1), include_inactive=True
+        )
+    )
     assert [r["Id"] for r in inside] == [created["Id"]]
     earlier = list(qb_hook.query_window("Customer", None, stamp, include_inactive=True))
     assert {r["Id"] for r in earlier} == {r["Id"] for r in before} - {created["Id"]}
@@ -94,8 +101,7 @@ def test_given_company_endpoints_when_read_then_company_info_and_preferences(qb_
     assert "CurrencyPrefs" in prefs or "SalesFormsPrefs" in prefs
 
 
-def test_given_more_than_1000_customers_when_paged_then_every_record_once(
-        qb_hook, qb_hook_fresh):
+def test_given_more_than_1000_customers_when_paged_then_every_record_once(qb_hook, qb_hook_fresh):
     """api-spec 2.5: paging past 1000 (the MAXRESULTS cap) returns every record exactly once,
     in ceil(n / 1000) pages plus the hook's COUNT (and the test's)."""
     qb_hook_fresh.reset("quickbooks", "1100")
@@ -106,7 +112,8 @@ def test_given_more_than_1000_customers_when_paged_then_every_record_once(
 
 
 def test_given_pages_after_a_full_first_one_when_read_then_they_overlap_and_come_back_in_order(
-        make_qb_hook, qb_hook_env, in_flight):
+    make_qb_hook, qb_hook_env, in_flight
+):
     """R-GEN-2 (a window's records, each once), api-spec 2.4/2.5, issue 14: after a full
     first page one COUNT tells how many pages are
     left, and they are read ``parallel_reads`` (4) at a time, under the limiter; the records
@@ -114,7 +121,9 @@ def test_given_pages_after_a_full_first_one_when_read_then_they_overlap_and_come
     lists go 4 at a time too."""
     tokens = InMemoryTokenStore()  # one store: the first hook rotates the refresh token
     one_by_one = make_qb_hook(parallel_reads=1, token_store=tokens)
-    expected = [r["Id"] for r in one_by_one.query_all("Customer", include_inactive=True, page_size=2)]
+    expected = [
+        r["Id"] for r in one_by_one.query_all("Customer", include_inactive=True, page_size=2)
+    ]
     assert len(expected) > 10
     hook = make_qb_hook(token_store=tokens)
     seen = in_flight(hook, "query")
@@ -133,7 +142,8 @@ def test_given_pages_after_a_full_first_one_when_read_then_they_overlap_and_come
 
 
 def test_given_1005_new_customers_when_changes_read_then_cdc_cap_falls_back_to_a_window(
-        make_qb_hook, qb_hook_fresh):
+    make_qb_hook, qb_hook_fresh
+):
     """api-spec 2.8/2.9: 1005 creates cost ceil(1005/30) batch calls; CDC answers its cap of
     1000 (shared by every entity of the call), so the hook reads the windows instead and
     returns all 1005 once. (Rate limits are
@@ -141,8 +151,12 @@ def test_given_1005_new_customers_when_changes_read_then_cdc_cap_falls_back_to_a
     qb_hook_fresh.call("quickbooks", "POST", "throttle", {"enabled": False})
     hook = make_qb_hook(limiter=RateLimiter({"all": (100_000, 60.0)}))
     since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
-    results = hook.batch([BatchOp(f"k{i}", "create", "Customer",
-                                  {"DisplayName": f"Cap Co {i:04}"}) for i in range(1005)])
+    results = hook.batch(
+        [
+            BatchOp(f"k{i}", "create", "Customer", {"DisplayName": f"Cap Co {i:04}"})
+            for i in range(1005)
+        ]
+    )
     assert all(r.ok for r in results)
     assert hook.calls.snapshot()["batch"] == math.ceil(1005 / 30)
     changes = hook.changes(["Customer"], since)
@@ -159,7 +173,8 @@ def test_given_1005_new_customers_when_changes_read_then_cdc_cap_falls_back_to_a
 
 
 def test_given_a_load_above_the_realm_limit_when_batched_then_it_waits_instead_of_failing(
-        make_qb_hook, qb_hook_fresh):
+    make_qb_hook, qb_hook_fresh
+):
     """api-spec 2.4: with the realm at 100 requests/min (batch items count), 200 creates wait
     in the client-side limiter and the server refuses none. The limiter's clock is fake and
     moves the sandbox clock along, so a minute of waiting takes no real time."""
@@ -171,13 +186,18 @@ def test_given_a_load_above_the_realm_limit_when_batched_then_it_waits_instead_o
         fake["now"] += seconds
         admin.set_clock("quickbooks", advance_seconds=seconds + 0.01)
 
-    limiter = RateLimiter({"all": (100, 60.0), "batch": (40, 60.0)},
-                          clock=lambda: fake["now"], sleep=sleep)
+    limiter = RateLimiter(
+        {"all": (100, 60.0), "batch": (40, 60.0)}, clock=lambda: fake["now"], sleep=sleep
+    )
     hook = make_qb_hook(limiter=limiter)
     try:
         hook.count("Customer")
-        results = hook.batch([BatchOp(f"k{i}", "create", "Customer",
-                                      {"DisplayName": f"Slow Co {i:03}"}) for i in range(200)])
+        results = hook.batch(
+            [
+                BatchOp(f"k{i}", "create", "Customer", {"DisplayName": f"Slow Co {i:03}"})
+                for i in range(200)
+            ]
+        )
         assert all(r.ok for r in results)
         assert limiter.waited >= 120  # 201 units at 100/min
         assert admin.call("quickbooks", "GET", "throttle")["rejected"] == 0
@@ -188,17 +208,30 @@ def test_given_a_load_above_the_realm_limit_when_batched_then_it_waits_instead_o
 
 
 def test_given_a_deleted_invoice_when_changes_read_then_cdc_reports_it_deleted(
-        qb_hook, qb_hook_fresh):
+    qb_hook, qb_hook_fresh
+):
     """api-spec 2.9: CDC returns changed records and deleted ones as ``status: Deleted``."""
     since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
     customer = next(qb_hook.query_all("Customer", page_size=1))
     item = next(r for r in qb_hook.query_all("Item") if r.get("Type") == "Service")
-    invoice = qb_hook.create("Invoice", {
-        "CustomerRef": {"value": customer["Id"]},
-        "Line": [{"Amount": 10, "DetailType": "SalesItemLineDetail",
-                  "SalesItemLineDetail": {"ItemRef": {"value": item["Id"]}, "Qty": 1,
-                                          "UnitPrice": 10}}],
-    }, request_id=request_id_for("cdc-test-invoice"))
+    invoice = qb_hook.create(
+        "Invoice",
+        {
+            "CustomerRef": {"value": customer["Id"]},
+            "Line": [
+                {
+                    "Amount": 10,
+                    "DetailType": "SalesItemLineDetail",
+                    "SalesItemLineDetail": {
+                        "ItemRef": {"value": item["Id"]},
+                        "Qty": 1,
+                        "UnitPrice": 10,
+                    },
+                }
+            ],
+        },
+        request_id=request_id_for("cdc-test-invoice"),
+    )
     qb_hook.delete("Invoice", invoice["Id"], invoice["SyncToken"])
     changes = qb_hook.changes(["Invoice", "Customer"], since)
     deleted = [r for r in changes["Invoice"] if r.get("status") == "Deleted"]
@@ -208,11 +241,15 @@ def test_given_a_deleted_invoice_when_changes_read_then_cdc_reports_it_deleted(
 
 # -- writes --------------------------------------------------------------------------------
 
+
 def test_given_65_creates_when_batched_then_ceil_65_over_30_calls_and_results_by_key(
-        qb_hook, qb_hook_fresh):
+    qb_hook, qb_hook_fresh
+):
     """api-spec 2.8: 30 items per /batch call; one result per caller key, in input order."""
-    ops = [BatchOp(f"sf-{i:03}", "create", "Customer", {"DisplayName": f"Batch Co {i:03}"})
-           for i in range(65)]
+    ops = [
+        BatchOp(f"sf-{i:03}", "create", "Customer", {"DisplayName": f"Batch Co {i:03}"})
+        for i in range(65)
+    ]
     results = qb_hook.batch(ops)
     assert [r.key for r in results] == [op.key for op in ops]
     assert all(r.ok and r.error is None for r in results)
@@ -222,7 +259,8 @@ def test_given_65_creates_when_batched_then_ceil_65_over_30_calls_and_results_by
 
 
 def test_given_bad_records_in_a_batch_when_sent_then_failures_come_back_per_record(
-        qb_hook, qb_hook_fresh):
+    qb_hook, qb_hook_fresh
+):
     """R-GEN-5, api-spec 2.8: a duplicate name and an invalid record fail alone, with their
     codes; the other records in the same call are created."""
     existing = next(qb_hook.query_all("Customer", page_size=1))["DisplayName"]
@@ -242,15 +280,19 @@ def test_given_bad_records_in_a_batch_when_sent_then_failures_come_back_per_reco
 
 
 def test_given_a_batch_call_failing_past_its_retries_when_sent_then_it_raises_with_partials(
-        qb_hook, qb_hook_fresh):
+    qb_hook, qb_hook_fresh
+):
     """R-GEN-2/R-GEN-5: when a /batch call still fails after its retries, the hook stops
     sending and raises (the load fails, watermarks stay); the results of the calls that did
     complete ride on the error as ``partial_results``."""
     qb_hook.count("Customer")
-    qb_hook_fresh.add_fault("quickbooks", kind="http_503", path="/v3/company/[0-9]+/batch",
-                            skip=1, times=10)
-    ops = [BatchOp(f"r{i:02}", "create", "Customer", {"DisplayName": f"Partial {i:02}"})
-           for i in range(70)]
+    qb_hook_fresh.add_fault(
+        "quickbooks", kind="http_503", path="/v3/company/[0-9]+/batch", skip=1, times=10
+    )
+    ops = [
+        BatchOp(f"r{i:02}", "create", "Customer", {"DisplayName": f"Partial {i:02}"})
+        for i in range(70)
+    ]
     with pytest.raises(TransientError) as caught:
         qb_hook.batch(ops)
     partial = caught.value.partial_results
@@ -267,11 +309,13 @@ def test_given_the_connection_when_tested_then_the_company_is_named(qb_hook):
 
 @pytest.mark.parametrize("name", AWKWARD_NAMES)
 def test_given_awkward_names_when_created_and_queried_then_they_round_trip(
-        qb_hook, qb_hook_fresh, name):
+    qb_hook, qb_hook_fresh, name
+):
     """api-spec 2.5: apostrophes, quotes, backslashes, percent signs and unicode survive a
     create, an escaped ``=`` query and a read."""
-    created = qb_hook.create("Customer", {"DisplayName": name},
-                             request_id=request_id_for("awkward", name))
+    created = qb_hook.create(
+        "Customer", {"DisplayName": name}, request_id=request_id_for("awkward", name)
+    )
     found = list(qb_hook.query_all("Customer", [q.equals("DisplayName", name)]))
     assert [r["Id"] for r in found] == [created["Id"]]
     assert qb_hook.read("Customer", created["Id"])["DisplayName"] == name
@@ -279,8 +323,12 @@ def test_given_awkward_names_when_created_and_queried_then_they_round_trip(
 
 def test_given_awkward_names_when_batch_created_then_they_round_trip(qb_hook, qb_hook_fresh):
     """The same names through /batch (the JSON body is sent as UTF-8)."""
-    results = qb_hook.batch([BatchOp(str(i), "create", "Customer", {"DisplayName": n})
-                             for i, n in enumerate(AWKWARD_NAMES)])
+    results = qb_hook.batch(
+        [
+            BatchOp(str(i), "create", "Customer", {"DisplayName": n})
+            for i, n in enumerate(AWKWARD_NAMES)
+        ]
+    )
     assert [r.entity["DisplayName"] for r in results] == AWKWARD_NAMES
     rows = list(qb_hook.query_all("Customer", [q.in_("DisplayName", AWKWARD_NAMES)]))
     assert sorted(r["DisplayName"] for r in rows) == sorted(AWKWARD_NAMES)
@@ -295,14 +343,15 @@ def test_given_the_same_request_id_when_created_twice_then_one_record(qb_hook, q
     assert qb_hook.count("Customer", [q.equals("DisplayName", "Idempotent Ltd")]) == 1
 
 
-def test_given_a_stale_sync_token_when_updated_then_retried_only_if_allowed(
-        qb_hook, qb_hook_fresh):
+def test_given_a_stale_sync_token_when_updated_then_retried_only_if_allowed(qb_hook, qb_hook_fresh):
     """api-spec 2.7: a stale SyncToken is 5010; with allow_stale_retry the hook re-reads and
     applies the caller's fields once onto the fresh SyncToken."""
-    record = qb_hook.create("Customer", {"DisplayName": "Stale Test"},
-                            request_id=request_id_for("stale-test"))
-    qb_hook.update("Customer", {"Id": record["Id"], "SyncToken": record["SyncToken"],
-                                "Notes": "first"})
+    record = qb_hook.create(
+        "Customer", {"DisplayName": "Stale Test"}, request_id=request_id_for("stale-test")
+    )
+    qb_hook.update(
+        "Customer", {"Id": record["Id"], "SyncToken": record["SyncToken"], "Notes": "first"}
+    )
     stale = {"Id": record["Id"], "SyncToken": record["SyncToken"], "Notes": "second"}
     with pytest.raises(StaleObjectError) as caught:
         qb_hook.update("Customer", stale)
@@ -313,6 +362,7 @@ def test_given_a_stale_sync_token_when_updated_then_retried_only_if_allowed(
 
 
 # -- faults and retries --------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("kind", "extra"),
@@ -327,7 +377,8 @@ def test_given_a_stale_sync_token_when_updated_then_retried_only_if_allowed(
     ],
 )
 def test_given_a_retryable_fault_twice_when_querying_then_survived_in_three_attempts(
-        qb_hook, qb_hook_env, kind, extra):
+    qb_hook, qb_hook_env, kind, extra
+):
     """api-spec 2.3/2.4: 429 (JSON 3001, XML, bare), 5xx and dropped connections are retried
     with back-off; two faults cost exactly three attempts."""
     qb_hook.count("Customer")  # get the token first: the fault then hits the query only
@@ -337,8 +388,7 @@ def test_given_a_retryable_fault_twice_when_querying_then_survived_in_three_atte
     assert ops_counts(qb_hook_env)[f"fault {kind}"] == 2
 
 
-def test_given_a_hanging_server_when_querying_then_timeout_and_retry(make_qb_hook,
-                                                                     qb_hook_env):
+def test_given_a_hanging_server_when_querying_then_timeout_and_retry(make_qb_hook, qb_hook_env):
     """A hung request times out (read timeout) and is retried like a dropped connection."""
     hook = make_qb_hook(timeout=(5.0, 0.5))
     hook.count("Customer")
@@ -348,7 +398,8 @@ def test_given_a_hanging_server_when_querying_then_timeout_and_retry(make_qb_hoo
 
 
 def test_given_a_fault_that_persists_when_querying_then_transient_error_after_max_attempts(
-        qb_hook, qb_hook_env):
+    qb_hook, qb_hook_env
+):
     """Retries are capped (4 attempts in the test policy); then the error surfaces."""
     qb_hook.count("Customer")
     qb_hook_env.add_fault("quickbooks", kind="http_503", path=QUERY_PATH, times=10)
@@ -362,7 +413,8 @@ def test_given_a_fault_that_persists_when_querying_then_transient_error_after_ma
     [("stale_object", StaleObjectError, 5010), ("duplicate_name", DuplicateNameError, 6240)],
 )
 def test_given_a_record_fault_when_creating_then_raised_at_once_with_its_code(
-        qb_hook, qb_hook_env, kind, error, code):
+    qb_hook, qb_hook_env, kind, error, code
+):
     """api-spec 2.3: 5010 and 6240 are record errors: no retry, Intuit's code kept."""
     qb_hook.count("Customer")
     qb_hook_env.add_fault("quickbooks", kind=kind, path="/v3/company/[0-9]+/customer", times=1)
@@ -381,7 +433,8 @@ def test_given_a_validation_error_when_creating_then_not_retried(qb_hook, qb_hoo
 
 
 def test_given_an_expired_access_token_when_calling_then_refreshed_once_and_succeeds(
-        qb_hook, qb_hook_env):
+    qb_hook, qb_hook_env
+):
     """api-spec 1.2/2.3: a 401 (AuthorizationException) refreshes the token and builds a new
     client (the library fixes the token per client); the call then succeeds."""
     qb_hook.count("Customer")
@@ -391,8 +444,7 @@ def test_given_an_expired_access_token_when_calling_then_refreshed_once_and_succ
     assert calls["token.refresh"] == 2 and calls["query"] == 1 + 2
 
 
-def test_given_access_tokens_expired_server_side_when_calling_then_refreshed(
-        qb_hook, qb_hook_env):
+def test_given_access_tokens_expired_server_side_when_calling_then_refreshed(qb_hook, qb_hook_env):
     """A token the server expired early (it still looks fresh locally) is replaced."""
     qb_hook.count("Customer")
     qb_hook_env.call("quickbooks", "POST", "expire-tokens")
@@ -411,8 +463,10 @@ def test_given_a_401_that_persists_when_calling_then_auth_error(qb_hook, qb_hook
 
 # -- tokens --------------------------------------------------------------------------------
 
+
 def test_given_a_rotated_token_when_a_new_hook_starts_then_it_uses_the_stored_token(
-        make_qb_hook, qb_hook_env, airflow_db):
+    make_qb_hook, qb_hook_env, airflow_db
+):
     """R-OPS-4, api-spec 2.1.2: hook A rotates and saves to the Airflow Variable; hook B (a
     restart, same connection) uses the stored token and, after the server expires its access
     token, refreshes with the rotated refresh token: never the dead bootstrap one."""
@@ -422,9 +476,15 @@ def test_given_a_rotated_token_when_a_new_hook_starts_then_it_uses_the_stored_to
     first = make_qb_hook(token_store=AirflowVariableTokenStore("quickbooks_default"))
     assert first.count("Customer") > 0
     stored = json.loads(Variable.get(variable_key("quickbooks_default")))
-    assert set(stored) == {"refresh_token", "access_token", "access_expires_at",
-                           "bootstrap_refresh_token", "refresh_expires_at", "generation",
-                           "refreshing"}
+    assert set(stored) == {
+        "refresh_token",
+        "access_token",
+        "access_expires_at",
+        "bootstrap_refresh_token",
+        "refresh_expires_at",
+        "generation",
+        "refreshing",
+    }
     assert stored["generation"] == 1 and stored["refreshing"] is None
     assert stored["bootstrap_refresh_token"] == bootstrap != stored["refresh_token"]
 
@@ -440,19 +500,22 @@ def test_given_a_rotated_token_when_a_new_hook_starts_then_it_uses_the_stored_to
 
 
 def test_given_a_dead_refresh_token_when_refreshing_then_auth_error_asks_to_reauthorise(
-        make_qb_hook, qb_hook_env, tmp_path):
+    make_qb_hook, qb_hook_env, tmp_path
+):
     """api-spec 2.1.2: the bootstrap token was used elsewhere (another machine rotated it and
     kept the answer to itself: dead here): invalid_grant after re-reading the stores gives an
     AuthError that tells the operator how to reconnect."""
     make_qb_hook().count("Customer")  # another process rotates the bootstrap token away
-    hook = make_qb_hook(token_store=InMemoryTokenStore(), token_dir=str(tmp_path),
-                        sleep=lambda s: None)
+    hook = make_qb_hook(
+        token_store=InMemoryTokenStore(), token_dir=str(tmp_path), sleep=lambda s: None
+    )
     with pytest.raises(AuthError, match="authorise it again"):
         hook.count("Customer")
 
 
 def test_given_faults_and_refreshes_when_logs_captured_then_no_token_or_secret_appears(
-        make_qb_hook, qb_hook_env, caplog, capsys):
+    make_qb_hook, qb_hook_env, caplog, capsys
+):
     """R-OPS-4: no access token, refresh token or client secret in any sfqb log line or
     error, and every one of them is registered with Airflow's secrets masker."""
     from airflow.sdk._shared.secrets_masker import redact
@@ -463,8 +526,7 @@ def test_given_faults_and_refreshes_when_logs_captured_then_no_token_or_secret_a
     hook.count("Customer")
     seen = {store.state.access_token, store.state.refresh_token}
     qb_hook_env.add_fault("quickbooks", kind="expired_token", path=QUERY_PATH, times=1)
-    qb_hook_env.add_fault("quickbooks", kind="throttle", path=QUERY_PATH, times=1,
-                          retry_after=0.01)
+    qb_hook_env.add_fault("quickbooks", kind="throttle", path=QUERY_PATH, times=1, retry_after=0.01)
     hook.count("Customer")
     seen |= {store.state.access_token, store.state.refresh_token}
     qb_hook_env.add_fault("quickbooks", kind="expired_token", path=QUERY_PATH, times=5)
@@ -472,8 +534,11 @@ def test_given_faults_and_refreshes_when_logs_captured_then_no_token_or_secret_a
         hook.count("Customer")
     secrets = seen | {qb_hook_env.qb_info["refresh_token"], qb_hook_env.qb_info["client_secret"]}
     assert len(secrets) == 6
-    ours = "\n".join(r.getMessage() for r in caplog.records
-                     if r.name.startswith(("sfqb", "intuitlib", "quickbooks")))
+    ours = "\n".join(
+        r.getMessage()
+        for r in caplog.records
+        if r.name.startswith(("sfqb", "intuitlib", "quickbooks"))
+    )
     assert "refresh token rotated" in ours and "retrying" in ours  # the hook did log
     text = ours + capsys.readouterr().out + str(caught.value)
     for secret in secrets:
@@ -496,8 +561,11 @@ def _token_probe_dag(dag_id: str):
 
             hook = QuickBooksHook(retry_policy=RetryPolicy(max_attempts=2, base_delay=0.01))
             try:
-                return {"n": hook.count("Customer"), "in_task": in_task(),
-                        "refreshes": hook.calls.snapshot().get("token.refresh", 0)}
+                return {
+                    "n": hook.count("Customer"),
+                    "in_task": in_task(),
+                    "refreshes": hook.calls.snapshot().get("token.refresh", 0),
+                }
             finally:
                 hook.close()
 
@@ -521,7 +589,8 @@ def _serialized(dag, folder):
 
 @pytest.mark.integration
 def test_given_two_task_runs_when_the_hook_runs_inside_tasks_then_the_variable_carries_tokens(
-        qb_hook_env, airflow_db, tmp_path):
+    qb_hook_env, airflow_db, tmp_path
+):
     """R-OPS-4 inside Airflow: a task rotates the token and saves it to the Variable through
     the Task SDK, sealed (no token readable in it); the next run's task shares the stored access
     token (no refresh); after the server expires it, a third run refreshes with the rotated
@@ -546,15 +615,24 @@ def test_given_two_task_runs_when_the_hook_runs_inside_tasks_then_the_variable_c
         first, second, third = (r["state"] for r in results)
         assert first == second
         assert first["bootstrap_refresh_token"] == qb_hook_env.qb_info["refresh_token"]
-        assert len({qb_hook_env.qb_info["refresh_token"], first["refresh_token"],
-                    third["refresh_token"]}) == 3
+        assert (
+            len(
+                {
+                    qb_hook_env.qb_info["refresh_token"],
+                    first["refresh_token"],
+                    third["refresh_token"],
+                }
+            )
+            == 3
+        )
         assert ops_counts(qb_hook_env)["token.refresh_token"] == 2
     finally:
         Variable.delete(key)
 
 
 def test_given_a_before_call_refusing_writes_when_the_hook_writes_then_nothing_reaches_quickbooks(
-        make_qb_hook, qb_hook_env):
+    make_qb_hook, qb_hook_env
+):
     """R-GEN-10: the hook asks ``before_call`` before every call whether it may go on (the run
     lease's check); a refused write (batch, create, update) is never sent, reads go on."""
     from sfqb.lease import LeaseLost
@@ -573,6 +651,8 @@ def test_given_a_before_call_refusing_writes_when_the_hook_writes_then_nothing_r
     with pytest.raises(LeaseLost):
         hook.create("Customer", {"DisplayName": "Never Made"}, request_id=None)
     with pytest.raises(LeaseLost):
-        hook.update("Customer", {"Id": customer["Id"], "SyncToken": customer["SyncToken"], "Notes": "x"})
+        hook.update(
+            "Customer", {"Id": customer["Id"], "SyncToken": customer["SyncToken"], "Notes": "x"}
+        )
     assert asked == [False, True, True, True]
     assert qb_hook_env.counters("quickbooks")["writes"] == 0

@@ -40,8 +40,13 @@ def refreshes_seen(admin) -> int:
 
 
 def start_worker(**args) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(WORKER), json.dumps(args)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, str(WORKER), json.dumps(args)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def finish(worker: subprocess.Popen) -> dict:
@@ -112,7 +117,8 @@ def lenient(qb_hook_env):
 
 
 def test_given_a_variable_that_fails_longer_than_the_save_retries_when_rotated_then_the_sync_goes_on(
-        make_qb_hook, qb_hook_env, tmp_path, sfqb_log):
+    make_qb_hook, qb_hook_env, tmp_path, sfqb_log
+):
     """A save that fails for a long time (strict rotation): the task that rotated goes on with
     the new token instead of failing, and logs an ERROR that says where the token is (no "this
     process keeps using it"); another machine cannot get it meanwhile (the honest limit: it
@@ -144,14 +150,16 @@ def test_given_a_variable_that_fails_longer_than_the_save_retries_when_rotated_t
 
 
 def test_given_a_worker_killed_while_saving_the_answer_when_the_next_task_starts_then_it_restores_it(
-        qb_hook_env, make_qb_hook, tmp_path):
+    qb_hook_env, make_qb_hook, tmp_path
+):
     """A crash between the token endpoint's answer and the save: the worker process is killed
     (SIGKILL) while its Variable write is in flight, after the local copy was written. The
     next task on that machine takes the token from the local copy (encrypted, newer than the
     Variable), writes it back, and refreshes with it under strict rotation."""
     store, machine, marker = tmp_path / "variable.json", tmp_path / "machine", tmp_path / "saving"
-    worker = start_worker(store=str(store), token_dir=str(machine), hang="on_save",
-                          marker=str(marker))
+    worker = start_worker(
+        store=str(store), token_dir=str(machine), hang="on_save", marker=str(marker)
+    )
     wait_for(marker, worker)
     kill(worker)
     assert refreshes_seen(qb_hook_env) == 1
@@ -169,7 +177,8 @@ def test_given_a_worker_killed_while_saving_the_answer_when_the_next_task_starts
 
 @pytest.mark.parametrize("mode", ["strict", "lenient"])
 def test_given_a_worker_killed_right_after_the_answer_when_the_next_task_starts_then_as_the_mode_allows(
-        qb_hook_env, make_qb_hook, tmp_path, mode):
+    qb_hook_env, make_qb_hook, tmp_path, mode
+):
     """The one window no client can close: the worker is killed after the token endpoint
     answered and before anything was written. Under lenient rotation the spent token still
     answers (with the newest one) and the sync goes on; under strict single-use rotation the
@@ -180,8 +189,9 @@ def test_given_a_worker_killed_right_after_the_answer_when_the_next_task_starts_
     try:
         store, machine = tmp_path / "variable.json", tmp_path / "machine"
         marker = tmp_path / "answered"
-        worker = start_worker(store=str(store), token_dir=str(machine), hang="after_answer",
-                              marker=str(marker))
+        worker = start_worker(
+            store=str(store), token_dir=str(machine), hang="after_answer", marker=str(marker)
+        )
         wait_for(marker, worker)
         kill(worker)
         next_task = make_qb_hook(token_store=FileTokenStore(store), token_dir=str(machine))
@@ -205,8 +215,14 @@ def _race(qb_hook_env, tmp_path, dirs: list[Path]) -> list[dict]:
     store, go = tmp_path / "variable.json", tmp_path / "go"
     workers = []
     for i, machine in enumerate(dirs):
-        workers.append(start_worker(store=str(store), token_dir=str(machine),
-                                    ready=str(tmp_path / f"ready-{i}"), go=str(go)))
+        workers.append(
+            start_worker(
+                store=str(store),
+                token_dir=str(machine),
+                ready=str(tmp_path / f"ready-{i}"),
+                go=str(go),
+            )
+        )
     for i, worker in enumerate(workers):
         wait_for(tmp_path / f"ready-{i}", worker)
     qb_hook_env.clear_counters(QB)
@@ -215,7 +231,8 @@ def _race(qb_hook_env, tmp_path, dirs: list[Path]) -> list[dict]:
 
 
 def test_given_worker_processes_on_one_machine_refreshing_at_once_then_one_refresh_serves_them_all(
-        qb_hook_env, make_qb_hook, tmp_path):
+    qb_hook_env, make_qb_hook, tmp_path
+):
     """Three processes on one machine need a token at the same moment: the machine's lock and
     the re-read make one refresh; every process counts with the token it brought."""
     results = _race(qb_hook_env, tmp_path, [tmp_path / "machine"] * 3)
@@ -229,7 +246,8 @@ def test_given_worker_processes_on_one_machine_refreshing_at_once_then_one_refre
 
 
 def test_given_workers_on_three_machines_refreshing_at_once_then_every_one_succeeds(
-        qb_hook_env, make_qb_hook, tmp_path):
+    qb_hook_env, make_qb_hook, tmp_path
+):
     """Three processes with no lock in common (three machines) sharing the Variable, under
     strict rotation, refresh at the same moment: the claims let one of them refresh and the
     others wait for its answer; all three succeed and the stored token works after."""
@@ -245,7 +263,8 @@ def test_given_workers_on_three_machines_refreshing_at_once_then_every_one_succe
 
 
 def test_given_lenient_rotation_when_the_hook_refreshes_across_days_then_the_stored_token_follows(
-        make_qb_hook, lenient, tmp_path):
+    make_qb_hook, lenient, tmp_path
+):
     """Lenient mode: within a day a refresh keeps the value (the state still records each
     refresh); after a day the value changes; the stored token keeps working throughout."""
     store = InMemoryTokenStore()
@@ -261,7 +280,8 @@ def test_given_lenient_rotation_when_the_hook_refreshes_across_days_then_the_sto
 
 
 def test_given_a_refresh_token_near_its_cap_when_the_hook_refreshes_then_a_warning_and_the_expiry_kept(
-        make_qb_hook, qb_hook_env, monkeypatch, tmp_path, sfqb_log):
+    make_qb_hook, qb_hook_env, monkeypatch, tmp_path, sfqb_log
+):
     """Intuit's 5-year cap 20 days away: the hook asks for the cap
     (x-include-refresh-token-hard-expires-in), keeps the expiry in the token state, logs a
     WARNING that says when and how to reconnect, and ``refresh_token_warning()`` gives the
@@ -270,8 +290,9 @@ def test_given_a_refresh_token_near_its_cap_when_the_hook_refreshes_then_a_warni
     from sfqb_sandbox.connections import quickbooks_connection
 
     info = dict(qb_hook_env.qb_info)
-    info["refresh_token"] = qb_hook_env.call(QB, "POST", "oauth/refresh-token",
-                                             {"hard_expires_in": 20 * 86400})["refresh_token"]
+    info["refresh_token"] = qb_hook_env.call(
+        QB, "POST", "oauth/refresh-token", {"hard_expires_in": 20 * 86400}
+    )["refresh_token"]
     monkeypatch.setenv("AIRFLOW_CONN_QUICKBOOKS_DEFAULT", json.dumps(quickbooks_connection(info)))
     store = InMemoryTokenStore()
     hook = make_qb_hook(token_store=store, token_dir=str(tmp_path))
@@ -283,24 +304,32 @@ def test_given_a_refresh_token_near_its_cap_when_the_hook_refreshes_then_a_warni
     assert len(warnings) == 1 and "in 20 days" in warnings[0]
     assert hook.refresh_token_warning() == warnings[0]
     # the run summary: one warning keyed by the connection
-    assert [(w["key"], w["reason"]) for w in quickbooks_token_warnings(hook)] == [("quickbooks_default", warnings[0])]
+    assert [(w["key"], w["reason"]) for w in quickbooks_token_warnings(hook)] == [
+        ("quickbooks_default", warnings[0])
+    ]
     for token in (store.state.refresh_token, store.state.access_token, info["refresh_token"]):
         assert token not in warnings[0]
-    monkeypatch.setenv("AIRFLOW_CONN_QUICKBOOKS_DEFAULT",
-                       json.dumps(quickbooks_connection(qb_hook_env.qb_info)))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_QUICKBOOKS_DEFAULT", json.dumps(quickbooks_connection(qb_hook_env.qb_info))
+    )
     fresh = make_qb_hook(token_store=InMemoryTokenStore(), token_dir=str(tmp_path / "fresh"))
     assert fresh.count("Customer") > 0 and fresh.refresh_token_warning() is None
 
 
 def test_given_the_local_copy_after_a_refresh_when_its_file_is_read_then_no_token_in_clear(
-        make_qb_hook, qb_hook_env, tmp_path):
+    make_qb_hook, qb_hook_env, tmp_path
+):
     """R-OPS-4 (never unencrypted at rest): the local copy the hook writes holds no token in
     clear text and only the connection's client secret opens it."""
     store = InMemoryTokenStore()
     make_qb_hook(token_store=store, token_dir=str(tmp_path)).count("Customer")
     (path,) = tmp_path.glob("sfqb-qbo-token-*.bin")
     raw = path.read_bytes()
-    for secret in (store.state.refresh_token, store.state.access_token,
-                   qb_hook_env.qb_info["refresh_token"], qb_hook_env.qb_info["client_secret"]):
+    for secret in (
+        store.state.refresh_token,
+        store.state.access_token,
+        qb_hook_env.qb_info["refresh_token"],
+        qb_hook_env.qb_info["client_secret"],
+    ):
         assert secret.encode() not in raw
     assert EncryptedFileTokenStore(path, qb_hook_env.qb_info["client_secret"]).load() == store.state

@@ -48,7 +48,8 @@ def ops(admin) -> dict:
 
 
 def test_given_the_tiny_seed_when_reading_metadata_then_describe_layouts_pricebook_and_limits(
-        sf_hook):
+    sf_hook,
+):
     """api-spec 3.8, 3.10, 3.11; R-PRE-3, R-PRE-4: describe, describe/layouts, the standard
     price book and limits, one call each."""
     describe = sf_hook.describe("Account")
@@ -63,7 +64,8 @@ def test_given_the_tiny_seed_when_reading_metadata_then_describe_layouts_pricebo
 
 
 def test_given_more_than_2000_records_when_querying_a_window_then_each_comes_back_once(
-        sf_hook, sf_hook_fresh):
+    sf_hook, sf_hook_fresh
+):
     """api-spec 3.4, 3.6; R-GEN-2: 2,050 accounts written as collections of 200 (exactly
     ceil(n/200) calls), then read back through one query and one queryMore: every record
     once, in SystemModstamp order, without ``attributes``."""
@@ -75,8 +77,9 @@ def test_given_more_than_2000_records_when_querying_a_window_then_each_comes_bac
     assert sf_hook.calls.snapshot()["collections.create"] == math.ceil(n / 200)
     assert ops(sf_hook_fresh)["collections.create"] == math.ceil(n / 200)
 
-    rows = list(sf_hook.query_window("Account", ["Id", "Name", "SystemModstamp"], FAR_PAST,
-                                     FAR_FUTURE))
+    rows = list(
+        sf_hook.query_window("Account", ["Id", "Name", "SystemModstamp"], FAR_PAST, FAR_FUTURE)
+    )
     ids = [r["Id"] for r in rows]
     assert len(ids) == len(set(ids)) == n + 14  # plus the tiny seed's 14 accounts
     assert {r.id for r in results} <= set(ids)
@@ -87,12 +90,16 @@ def test_given_more_than_2000_records_when_querying_a_window_then_each_comes_bac
 
 
 def test_given_many_ids_when_querying_by_a_list_then_the_cheaper_of_in_lists_and_one_read_is_used(
-        sf_hook, sf_hook_fresh):
+    sf_hook, sf_hook_fresh
+):
     """api-spec 3.4; R-GEN-2 at scale: a few ids go out as ``IN (...)`` queries; thousands of
     ids against few candidate records cost one COUNT() and one read, filtered locally; both
     return exactly the records asked for."""
-    created = sf_hook.create("Account", [{"Name": f"In List {i:03d}", EXT: f"IL-{i:03d}"} for i in range(30)],
-                             key_field=EXT)
+    created = sf_hook.create(
+        "Account",
+        [{"Name": f"In List {i:03d}", EXT: f"IL-{i:03d}"} for i in range(30)],
+        key_field=EXT,
+    )
     wanted = [f"IL-{i:03d}" for i in range(0, 30, 3)]
     few = list(sf_hook.query_in("Account", ["Id", EXT], EXT, wanted))
     assert sorted(r[EXT] for r in few) == wanted
@@ -107,7 +114,8 @@ def test_given_many_ids_when_querying_by_a_list_then_the_cheaper_of_in_lists_and
 
 
 def test_given_a_window_when_querying_then_only_records_stamped_inside_it_return(
-        sf_hook, sf_hook_fresh):
+    sf_hook, sf_hook_fresh
+):
     """R-GEN-2, api-spec 3.3: the window is half-open [start, end) on SystemModstamp; with
     include_deleted, queryAll also returns deleted records (IsDeleted = true)."""
     admin = sf_hook_fresh
@@ -123,28 +131,28 @@ def test_given_a_window_when_querying_then_only_records_stamped_inside_it_return
     deleted = sf_hook.delete([first.id])
     assert deleted[0].ok and deleted[0].key == first.id
     later = dt.datetime(2030, 1, 1, 12, tzinfo=dt.UTC)
-    assert [r["Id"] for r in sf_hook.query_window("Account", ["Id"], start, later)] == [
-        second.id]
-    with_deleted = list(sf_hook.query_window("Account", ["Id", "IsDeleted"], start, later,
-                                             include_deleted=True))
+    assert [r["Id"] for r in sf_hook.query_window("Account", ["Id"], start, later)] == [second.id]
+    with_deleted = list(
+        sf_hook.query_window("Account", ["Id", "IsDeleted"], start, later, include_deleted=True)
+    )
     assert {r["Id"]: r["IsDeleted"] for r in with_deleted} == {first.id: True, second.id: False}
     assert sf_hook.calls.snapshot()["queryAll"] == 1
 
 
-def test_given_awkward_names_when_written_and_queried_then_they_round_trip(
-        sf_hook, sf_hook_fresh):
+def test_given_awkward_names_when_written_and_queried_then_they_round_trip(sf_hook, sf_hook_fresh):
     """api-spec 3.3 escapes: apostrophes, quotes, backslashes, percent signs, underscores and
     unicode survive a write and an exact-match query; LIKE treats % and _ literally."""
     records = [{"Name": name, EXT: f"EXT-{name}"} for name in AWKWARD]
     results = sf_hook.upsert("Account", records, ext_id_field=EXT)
     assert all(r.ok and r.created for r in results)
     for name, result in zip(AWKWARD, results, strict=True):
-        found = list(sf_hook.query(soql.select("Account", ["Id", "Name", EXT],
-                                               where=soql.eq("Name", name))))
-        assert [(r["Id"], r["Name"], r[EXT]) for r in found] == [
-            (result.id, name, f"EXT-{name}")]
-    percent = list(sf_hook.query(soql.select("Account", ["Name"],
-                                             where=soql.contains("Name", "50% off_"))))
+        found = list(
+            sf_hook.query(soql.select("Account", ["Id", "Name", EXT], where=soql.eq("Name", name)))
+        )
+        assert [(r["Id"], r["Name"], r[EXT]) for r in found] == [(result.id, name, f"EXT-{name}")]
+    percent = list(
+        sf_hook.query(soql.select("Account", ["Name"], where=soql.contains("Name", "50% off_")))
+    )
     assert [r["Name"] for r in percent] == ["It's 50% off_today\\n"]
     again = sf_hook.upsert("Account", records, ext_id_field=EXT)
     assert [r.created for r in again] == [False] * len(AWKWARD)
@@ -161,14 +169,16 @@ def test_given_money_when_written_and_read_then_it_stays_an_exact_decimal(sf_hoo
 
     created = sf_hook.create("Account", [{"Name": "Money", "AnnualRevenue": Decimal("1234.56")}])
     assert created[0].ok, created[0].errors
-    row = next(sf_hook.query(soql.select("Account", ["AnnualRevenue"],
-                                         where=soql.eq("Id", created[0].id))))
+    row = next(
+        sf_hook.query(soql.select("Account", ["AnnualRevenue"], where=soql.eq("Id", created[0].id)))
+    )
     assert row["AnnualRevenue"] == Decimal("1234.56")
     assert isinstance(row["AnnualRevenue"], Decimal)
 
 
 def test_given_some_bad_records_when_creating_then_results_come_back_per_record(
-        sf_hook, sf_hook_fresh):
+    sf_hook, sf_hook_fresh
+):
     """api-spec 3.6; R-GEN-5: allOrNone false: good records are written, bad ones come back
     with their statusCode, message and fields, keyed to the caller's records."""
     records = [
@@ -179,15 +189,20 @@ def test_given_some_bad_records_when_creating_then_results_come_back_per_record(
     ]
     results = sf_hook.create("Account", records, key_field=EXT)
     by_key = [(r.key, r.ok, r.error_codes) for r in results]
-    assert by_key == [("K1", True, []), ("K2", False, ["REQUIRED_FIELD_MISSING"]),
-                      ("K3", True, []), ("K1", False, ["DUPLICATE_VALUE"])]
+    assert by_key == [
+        ("K1", True, []),
+        ("K2", False, ["REQUIRED_FIELD_MISSING"]),
+        ("K3", True, []),
+        ("K1", False, ["DUPLICATE_VALUE"]),
+    ]
     assert results[1].errors[0].fields == ["Name"]
     assert results[0].id.startswith("001") and results[1].id is None
     assert sf_hook.calls.snapshot()["collections.create"] == 1
 
 
 def test_given_a_plain_load_when_upserting_and_updating_then_calls_are_ceil_n_over_200(
-        sf_hook, sf_hook_fresh):
+    sf_hook, sf_hook_fresh
+):
     """api-spec 3.6: upserts and updates of n records take exactly ceil(n / 200) calls."""
     n = 450
     records = [{"Name": f"Load {i}", EXT: f"L-{i}"} for i in range(n)]
@@ -204,7 +219,8 @@ def test_given_a_plain_load_when_upserting_and_updating_then_calls_are_ceil_n_ov
 
 
 def test_given_a_load_of_several_collections_when_upserting_then_calls_overlap_and_results_keep_order(
-        sf_hook, sf_hook_fresh, in_flight):
+    sf_hook, sf_hook_fresh, in_flight
+):
     """R-GEN-3 (only repeatable writes overlap), api-spec 3.6, issue 14: the 200-record calls
     of one upsert, update or delete go up to
     ``parallel_calls`` (4) at once, each still one call of at most 200; the results come
@@ -239,7 +255,9 @@ def test_given_a_load_of_several_collections_when_upserting_then_calls_overlap_a
     assert len(found) == 1000
 
 
-def test_given_one_worker_when_upserting_a_load_then_calls_go_one_at_a_time(sf_env_hook_one, in_flight):
+def test_given_one_worker_when_upserting_a_load_then_calls_go_one_at_a_time(
+    sf_env_hook_one, in_flight
+):
     """The ``parallel_calls=1`` setting sends the calls of a load one after another."""
     hook, admin = sf_env_hook_one
     hook.connect()
@@ -251,14 +269,18 @@ def test_given_one_worker_when_upserting_a_load_then_calls_go_one_at_a_time(sf_e
 
 @pytest.fixture
 def sf_env_hook_one(sf_hook_fresh):
-    hook = SfqbSalesforceHook(retry_policy=RetryPolicy(max_attempts=2, base_delay=0.01),
-                              parallel_calls=1, timeout=(5.0, 10.0))
+    hook = SfqbSalesforceHook(
+        retry_policy=RetryPolicy(max_attempts=2, base_delay=0.01),
+        parallel_calls=1,
+        timeout=(5.0, 10.0),
+    )
     yield hook, sf_hook_fresh
     hook.session.close()
 
 
 def test_given_the_bulk_path_when_loading_and_querying_then_results_map_back_per_record(
-        sf_hook, sf_hook_fresh):
+    sf_hook, sf_hook_fresh
+):
     """api-spec 3.12: Bulk API 2.0 upsert with a failing row maps success and failure CSVs
     back to the inputs; a counted window above the threshold is read by a bulk query."""
     records = [{"Name": f"Bulk {i}", EXT: f"B-{i}"} for i in range(30)]
@@ -273,8 +295,16 @@ def test_given_the_bulk_path_when_loading_and_querying_then_results_map_back_per
     assert sf_hook.http_requests == 1 + bulk_requests  # the login, then the job's requests
 
     sf_hook.bulk_threshold = 5
-    rows = list(sf_hook.query_window("Account", ["Id", "Name", EXT], FAR_PAST, FAR_FUTURE,
-                                     where=soql.like(EXT, "B-%"), count_first=True))
+    rows = list(
+        sf_hook.query_window(
+            "Account",
+            ["Id", "Name", EXT],
+            FAR_PAST,
+            FAR_FUTURE,
+            where=soql.like(EXT, "B-%"),
+            count_first=True,
+        )
+    )
     assert sorted(r["Id"] for r in rows) == sorted(r.id for r in results if r.ok)
     assert sf_hook.calls.snapshot()["bulk2.query"] == 1
 
@@ -283,16 +313,24 @@ def test_given_the_bulk_path_when_loading_and_querying_then_results_map_back_per
 
 
 def test_given_a_bulk_insert_without_keys_when_loading_then_rows_map_back_by_position(
-        sf_hook, sf_hook_fresh):
+    sf_hook, sf_hook_fresh
+):
     """api-spec 3.12: a Bulk API 2.0 insert (never repeated) maps its result CSVs back to the
     input rows by their values when the caller gives no key; a bad row fails alone."""
-    records = [{"Name": "Bulk Insert A", "Phone": "1"}, {"Name": "", "Phone": "2"},
-               {"Name": "Bulk Insert C, \"quoted\"", "Phone": "3"}]
+    records = [
+        {"Name": "Bulk Insert A", "Phone": "1"},
+        {"Name": "", "Phone": "2"},
+        {"Name": 'Bulk Insert C, "quoted"', "Phone": "3"},
+    ]
     results = sf_hook.create("Account", records, bulk=True)
     assert [(r.key, r.ok) for r in results] == [(0, True), (1, False), (2, True)]
     assert results[1].error_codes == ["REQUIRED_FIELD_MISSING"]
-    names = {r["Id"]: r["Name"] for r in sf_hook.query(soql.select(
-        "Account", ["Id", "Name"], where=soql.like("Name", "Bulk Insert%")))}
+    names = {
+        r["Id"]: r["Name"]
+        for r in sf_hook.query(
+            soql.select("Account", ["Id", "Name"], where=soql.like("Name", "Bulk Insert%"))
+        )
+    }
     assert names == {results[0].id: "Bulk Insert A", results[2].id: 'Bulk Insert C, "quoted"'}
     assert sf_hook.calls.snapshot()["bulk2.ingest.insert"] == 1
 
@@ -301,26 +339,38 @@ def _kids_and_parent(hook, *, bulk: bool) -> tuple[str, list[dict]]:
     parent = hook.upsert("Account", [{"Name": "Parent Co", EXT: "P-1"}], ext_id_field=EXT)[0]
     kids = [{"Name": f"Kid {i}", EXT: f"K-{i}", "Parent": {EXT: "P-1"}} for i in range(2)]
     assert all(r.ok for r in hook.upsert("Account", kids, ext_id_field=EXT, bulk=bulk))
-    rows = list(hook.query(soql.select("Account", ["Name", "ParentId", "Parent." + EXT],
-                                       where=soql.like(EXT, "K-%"), order_by="Name")))
+    rows = list(
+        hook.query(
+            soql.select(
+                "Account",
+                ["Name", "ParentId", "Parent." + EXT],
+                where=soql.like(EXT, "K-%"),
+                order_by="Name",
+            )
+        )
+    )
     return parent.id, rows
 
 
 def test_given_parent_references_by_external_id_when_bulk_upserting_then_they_link(
-        sf_hook, sf_hook_fresh):
+    sf_hook, sf_hook_fresh
+):
     """api-spec 3.12: a nested parent reference ``{"Parent": {Ext: v}}`` becomes the Bulk CSV
     column ``Parent.Ext`` and links the parent."""
     parent_id, rows = _kids_and_parent(sf_hook, bulk=True)
-    assert rows == [{"Name": f"Kid {i}", "ParentId": parent_id, "Parent": {EXT: "P-1"}}
-                    for i in range(2)]
+    assert rows == [
+        {"Name": f"Kid {i}", "ParentId": parent_id, "Parent": {EXT: "P-1"}} for i in range(2)
+    ]
 
 
 def test_given_parent_references_by_external_id_when_upserting_collections_then_they_link(
-        sf_hook, sf_hook_fresh):
+    sf_hook, sf_hook_fresh
+):
     """api-spec 3.5.1: REST bodies name a parent by External ID with a nested reference."""
     parent_id, rows = _kids_and_parent(sf_hook, bulk=False)
-    assert rows == [{"Name": f"Kid {i}", "ParentId": parent_id, "Parent": {EXT: "P-1"}}
-                    for i in range(2)]
+    assert rows == [
+        {"Name": f"Kid {i}", "ParentId": parent_id, "Parent": {EXT: "P-1"}} for i in range(2)
+    ]
 
 
 # --- faults --------------------------------------------------------------------------------
@@ -339,7 +389,8 @@ def test_given_parent_references_by_external_id_when_upserting_collections_then_
     ],
 )
 def test_given_a_retryable_fault_when_querying_then_the_hook_survives_with_one_retry_each(
-        sf_hook, sf_hook_env, fault, code, caplog):
+    sf_hook, sf_hook_env, fault, code, caplog
+):
     """Retries: 5xx, 429, UNABLE_TO_LOCK_ROW and dropped connections are retried; two
     injected faults mean three attempts, and the third answers."""
     sf_hook_env.add_fault("salesforce", path=r"/services/data/v[\d.]+/query", times=2, **fault)
@@ -353,8 +404,9 @@ def test_given_a_retryable_fault_when_querying_then_the_hook_survives_with_one_r
 
 def test_given_a_hanging_server_when_querying_then_the_timeout_is_retried(sf_hook_env):
     """A hang beyond the read timeout is a TransientError, retried like a 5xx."""
-    hook = SfqbSalesforceHook(retry_policy=RetryPolicy(max_attempts=3, base_delay=0.01),
-                              timeout=(5.0, 0.5))
+    hook = SfqbSalesforceHook(
+        retry_policy=RetryPolicy(max_attempts=3, base_delay=0.01), timeout=(5.0, 0.5)
+    )
     try:
         hook.limits()  # log in first: the fault targets the query only
         sf_hook_env.add_fault("salesforce", kind="hang", path="/query", times=1, delay_ms=1500)
@@ -365,11 +417,13 @@ def test_given_a_hanging_server_when_querying_then_the_timeout_is_retried(sf_hoo
 
 
 def test_given_a_lock_fault_on_a_collection_when_upserting_then_only_the_locked_rows_repeat(
-        sf_hook, sf_hook_fresh):
+    sf_hook, sf_hook_fresh
+):
     """UNABLE_TO_LOCK_ROW per record inside a 200 answer: the hook sends those records again
     and every record ends up written once."""
-    sf_hook_fresh.add_fault("salesforce", kind="unable_to_lock_row",
-                            path="/composite/sobjects/Account", times=1)
+    sf_hook_fresh.add_fault(
+        "salesforce", kind="unable_to_lock_row", path="/composite/sobjects/Account", times=1
+    )
     records = [{"Name": f"Locked {i}", EXT: f"LK-{i}"} for i in range(5)]
     results = sf_hook.upsert("Account", records, ext_id_field=EXT)
     assert all(r.ok for r in results)
@@ -378,8 +432,7 @@ def test_given_a_lock_fault_on_a_collection_when_upserting_then_only_the_locked_
     assert len(found) == 5
 
 
-def test_given_an_expired_session_when_querying_then_the_hook_logs_in_again(sf_hook,
-                                                                              sf_hook_env):
+def test_given_an_expired_session_when_querying_then_the_hook_logs_in_again(sf_hook, sf_hook_env):
     """api-spec 3.1.3: a 401 INVALID_SESSION_ID is fixed by logging in again (simple-
     salesforce's own re-login for REST, the hook's rebuild when that runs out or for bulk)."""
     sf_hook.limits()
@@ -398,8 +451,7 @@ def test_given_an_expired_session_when_querying_then_the_hook_logs_in_again(sf_h
     assert "salesforce_default" in str(caught.value)
 
 
-def test_given_a_direct_session_when_it_expires_then_auth_error_names_the_connection(
-        sf_hook_env):
+def test_given_a_direct_session_when_it_expires_then_auth_error_names_the_connection(sf_hook_env):
     """api-spec 1.3 (A): a direct session id cannot be renewed: AuthError naming the
     connection, without retries."""
     token = sf_hook_env.connections["salesforce"]["access_token"]
@@ -418,7 +470,8 @@ def test_given_a_direct_session_when_it_expires_then_auth_error_names_the_connec
 
 
 def test_given_the_daily_quota_is_spent_when_calling_then_the_run_stops_without_retrying(
-        sf_hook, sf_hook_env):
+    sf_hook, sf_hook_env
+):
     """api-spec 3.10/3.13: 403 REQUEST_LIMIT_EXCEEDED is a QuotaExceededError at the first
     attempt; its message says the watermark is kept (R-GEN-2)."""
     sf_hook_env.add_fault("salesforce", kind="request_limit", path="/query", times=1)
@@ -430,15 +483,22 @@ def test_given_the_daily_quota_is_spent_when_calling_then_the_run_stops_without_
 
 
 def test_given_non_retryable_errors_when_calling_then_they_surface_with_their_code(
-        sf_hook, sf_hook_env):
+    sf_hook, sf_hook_env
+):
     """A bad query is INVALID_FIELD at once; an injected 404 is a NotFoundError at once; a 5xx
     that never stops surfaces as a TransientError after the policy's attempts (4 here)."""
     with pytest.raises(SyncServiceError) as bad:
         list(sf_hook.query("SELECT Nope__c FROM Account"))
     assert bad.value.code == "INVALID_FIELD" and not isinstance(bad.value, TransientError)
     assert sf_hook.calls.snapshot()["query"] == 1
-    sf_hook_env.add_fault("salesforce", kind="status", status=404, path="/describe", times=1,
-                          body=[{"errorCode": "NOT_FOUND", "message": "gone"}])
+    sf_hook_env.add_fault(
+        "salesforce",
+        kind="status",
+        status=404,
+        path="/describe",
+        times=1,
+        body=[{"errorCode": "NOT_FOUND", "message": "gone"}],
+    )
     with pytest.raises(NotFoundError) as missing:
         sf_hook.describe("Account")
     assert missing.value.code == "NOT_FOUND" and sf_hook.calls.snapshot()["describe"] == 1
@@ -450,7 +510,8 @@ def test_given_non_retryable_errors_when_calling_then_they_surface_with_their_co
 
 
 def test_given_faults_and_relogins_when_logs_are_captured_then_no_secret_appears(
-        sf_hook, sf_hook_env, caplog, capsys):
+    sf_hook, sf_hook_env, caplog, capsys
+):
     """R-OPS-4: no access token, password, security token or consumer secret in any log line
     (DEBUG included: urllib3, simple-salesforce, the hook, retries) or error message."""
     info = sf_hook_env.connections["salesforce"]
@@ -465,8 +526,12 @@ def test_given_faults_and_relogins_when_logs_are_captured_then_no_secret_appears
         list(sf_hook.query("SELECT Id FROM Account"))
     text = caplog.text + capsys.readouterr().out + str(caught.value)
     assert "Salesforce" in caplog.text  # the hook did log
-    secrets = tokens | {info["password"], info["security_token"], info["consumer_secret"],
-                        info["access_token"]}
+    secrets = tokens | {
+        info["password"],
+        info["security_token"],
+        info["consumer_secret"],
+        info["access_token"],
+    }
     for secret in secrets:
         assert secret not in text
     from airflow.sdk.log import redact
@@ -477,7 +542,8 @@ def test_given_faults_and_relogins_when_logs_are_captured_then_no_secret_appears
 
 @pytest.mark.slow
 def test_given_loads_either_side_of_the_bulk_threshold_when_upserting_then_the_path_switches(
-        sf_hook, sf_hook_fresh):
+    sf_hook, sf_hook_fresh
+):
     """api-spec 3.6/3.12: 10,000 records are 50 collection calls; 10,001 are one Bulk API 2.0
     job (about 6 requests instead of 51). A few seconds against the sandbox on 2 cores."""
     n = sf_hook.bulk_threshold
@@ -494,7 +560,8 @@ def test_given_loads_either_side_of_the_bulk_threshold_when_upserting_then_the_p
 
 
 def test_given_a_before_call_refusing_writes_when_the_hook_writes_then_nothing_reaches_salesforce(
-        sf_hook_env):
+    sf_hook_env,
+):
     """R-GEN-10: the hook asks ``before_call`` before every call whether it may go on (the run
     lease's check); a refused write (collections, Bulk API) is never sent, reads go on."""
     from sfqb.lease import LeaseLost
@@ -506,7 +573,9 @@ def test_given_a_before_call_refusing_writes_when_the_hook_writes_then_nothing_r
         if write:
             raise LeaseLost("this run lost the lease")
 
-    hook = SfqbSalesforceHook(before_call=refuse_writes, retry_policy=RetryPolicy(max_attempts=2, base_delay=0.01))
+    hook = SfqbSalesforceHook(
+        before_call=refuse_writes, retry_policy=RetryPolicy(max_attempts=2, base_delay=0.01)
+    )
     try:
         (account,) = hook.query(soql.select("Account", ["Id"], limit=1))
         with pytest.raises(LeaseLost):

@@ -23,10 +23,15 @@ def _client(admin):
 
     info = admin.connections["quickbooks"]
     token = admin.call("quickbooks", "POST", "oauth/refresh-token")["refresh_token"]
-    auth = AuthClient(info["client_id"], info["client_secret"], info["redirect_uri"],
-                      environment=info["discovery_url"])
-    qb = QuickBooks(auth_client=auth, refresh_token=token, company_id=info["realm_id"],
-                    minorversion=75)
+    auth = AuthClient(
+        info["client_id"],
+        info["client_secret"],
+        info["redirect_uri"],
+        environment=info["discovery_url"],
+    )
+    qb = QuickBooks(
+        auth_client=auth, refresh_token=token, company_id=info["realm_id"], minorversion=75
+    )
     qb.api_url_v3 = info["api_base"]
     return qb, auth
 
@@ -57,17 +62,25 @@ def measure(size: str, data_dir: Path) -> dict:
         total = Customer.count(qb=qb)
         results["customers_active"] = total
         results["count_query_s"] = round(_timed(lambda: Customer.count(qb=qb))[0], 3)
-        for label, start in (("first", 1), ("middle", max(1, total // 2)),
-                             ("last", max(1, total - 999))):
-            seconds, rows = _timed(lambda s=start: Customer.where(
-                "", start_position=s, max_results=1000, qb=qb))
+        for label, start in (
+            ("first", 1),
+            ("middle", max(1, total // 2)),
+            ("last", max(1, total - 999)),
+        ):
+            seconds, rows = _timed(
+                lambda s=start: Customer.where("", start_position=s, max_results=1000, qb=qb)
+            )
             results[f"page_1000_{label}_s"] = round(seconds, 3)
             results[f"page_1000_{label}_rows"] = len(rows)
-        seconds, rows = _timed(lambda: Customer.where(
-            "DisplayName LIKE 'Acme%'", max_results=1000, qb=qb))
+        seconds, rows = _timed(
+            lambda: Customer.where("DisplayName LIKE 'Acme%'", max_results=1000, qb=qb)
+        )
         results["like_filter_1000_s"] = round(seconds, 3)
-        seconds, rows = _timed(lambda: Customer.where(
-            "Active IN (true, false)", order_by="DisplayName", max_results=1000, qb=qb))
+        seconds, rows = _timed(
+            lambda: Customer.where(
+                "Active IN (true, false)", order_by="DisplayName", max_results=1000, qb=qb
+            )
+        )
         results["ordered_page_1000_s"] = round(seconds, 3)
         qb.session.close()
         auth.close()

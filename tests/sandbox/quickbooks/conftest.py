@@ -35,8 +35,12 @@ class QBOSandbox:
         from intuitlib.client import AuthClient
 
         info = self.info
-        client = AuthClient(info["client_id"], info["client_secret"], info["redirect_uri"],
-                            environment=info["discovery_url"])
+        client = AuthClient(
+            info["client_id"],
+            info["client_secret"],
+            info["redirect_uri"],
+            environment=info["discovery_url"],
+        )
         self.sessions.append(client)
         return client
 
@@ -44,8 +48,12 @@ class QBOSandbox:
         from quickbooks import QuickBooks
 
         auth = self.auth_client()
-        qb = QuickBooks(auth_client=auth, refresh_token=refresh_token or self.refresh_token(),
-                        company_id=self.info["realm_id"], minorversion=75)
+        qb = QuickBooks(
+            auth_client=auth,
+            refresh_token=refresh_token or self.refresh_token(),
+            company_id=self.info["realm_id"],
+            minorversion=75,
+        )
         qb.api_url_v3 = self.info["api_base"]
         self.sessions.append(qb.session)
         return qb
@@ -53,8 +61,11 @@ class QBOSandbox:
     def http(self, method: str, path: str, token: str, **kwargs) -> requests.Response:
         """A raw API call (for shapes the library hides), with a bearer token."""
         url = f"{self.info['api_base']}/company/{self.info['realm_id']}/{path.lstrip('/')}"
-        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json",
-                   **kwargs.pop("headers", {})}
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/json",
+            **kwargs.pop("headers", {}),
+        }
         return requests.request(method, url, headers=headers, timeout=30, **kwargs)
 
     def reset(self, seed: str | None = "tiny") -> None:
@@ -73,8 +84,9 @@ class QBOSandbox:
 def qbo_sandbox(tmp_path_factory):
     from sfqb_sandbox.admin_client import SandboxProcess
 
-    process = SandboxProcess(tmp_path_factory.mktemp("qbo-sandbox"), seed="tiny",
-                             extra_args=["--only", "quickbooks"])
+    process = SandboxProcess(
+        tmp_path_factory.mktemp("qbo-sandbox"), seed="tiny", extra_args=["--only", "quickbooks"]
+    )
     admin = process.start()
     previous = os.environ.get("REQUESTS_CA_BUNDLE")
     os.environ["REQUESTS_CA_BUNDLE"] = admin.connections["ca_bundle"]
@@ -102,9 +114,20 @@ def qbo(qbo_sandbox, monkeypatch):
     qbo_sandbox.admin.clear_faults("quickbooks")
     qbo_sandbox.admin.set_latency("quickbooks", 0)
     qbo_sandbox.close_sessions(admin=False)
-    qbo_sandbox.call("POST", "throttle", {"enabled": True, "per_minute": 500, "concurrent": 10,
-                                          "batch_per_minute": 40, "work_ms": 0, "xml": False,
-                                          "retry_after": 60, "reset_windows": True})
+    qbo_sandbox.call(
+        "POST",
+        "throttle",
+        {
+            "enabled": True,
+            "per_minute": 500,
+            "concurrent": 10,
+            "batch_per_minute": 40,
+            "work_ms": 0,
+            "xml": False,
+            "retry_after": 60,
+            "reset_windows": True,
+        },
+    )
 
 
 @pytest.fixture

@@ -38,8 +38,7 @@ def test_given_batch_with_a_failing_item_when_created_then_per_item_results(qbo,
     existing = customer(f"Batch Existing {tag}").save(qb=qb)
     objs = [customer(f"Batch A {tag}"), customer(existing.DisplayName), customer(f"Batch B {tag}")]
     result = batch_create(objs, qb=qb)
-    assert sorted(c.DisplayName for c in result.successes) == [f"Batch A {tag}",
-                                                              f"Batch B {tag}"]
+    assert sorted(c.DisplayName for c in result.successes) == [f"Batch A {tag}", f"Batch B {tag}"]
     assert len(result.faults) == 1
     error = result.faults[0].Error[0]
     assert error.code == "6240" and "Duplicate" in error.Message
@@ -65,12 +64,18 @@ def test_given_batch_with_query_and_void_items_when_posted_then_shapes_match(qbo
     """Raw batch: a Query item gives QueryResponse; optionsData void voids; bad op faults."""
     cust = customer(f"Batch Raw {uuid.uuid4().hex[:6]}").save(qb=qb)
     inv = invoice_for(cust, 30).save(qb=qb)
-    body = {"BatchItemRequest": [
-        {"bId": "q1", "Query": "SELECT * FROM Customer WHERE Id = '1'"},
-        {"bId": "v1", "operation": "update", "optionsData": "void",
-         "Invoice": {"Id": inv.Id, "SyncToken": inv.SyncToken}},
-        {"bId": "x1", "operation": "merge", "Customer": {"DisplayName": "nope"}},
-    ]}
+    body = {
+        "BatchItemRequest": [
+            {"bId": "q1", "Query": "SELECT * FROM Customer WHERE Id = '1'"},
+            {
+                "bId": "v1",
+                "operation": "update",
+                "optionsData": "void",
+                "Invoice": {"Id": inv.Id, "SyncToken": inv.SyncToken},
+            },
+            {"bId": "x1", "operation": "merge", "Customer": {"DisplayName": "nope"}},
+        ]
+    }
     answer = qbo.http("POST", "batch?minorversion=75", qb.auth_client.access_token, json=body)
     assert answer.status_code == 200
     items = {item["bId"]: item for item in answer.json()["BatchItemResponse"]}
@@ -81,8 +86,7 @@ def test_given_batch_with_query_and_void_items_when_posted_then_shapes_match(qbo
 
 def test_given_more_than_30_items_when_batched_then_validation_fault(qbo, qb):
     """api-spec 2.8: at most 30 items per batch request."""
-    body = {"BatchItemRequest": [{"bId": str(i), "Query": "SELECT * FROM Term"}
-                                 for i in range(31)]}
+    body = {"BatchItemRequest": [{"bId": str(i), "Query": "SELECT * FROM Term"} for i in range(31)]}
     with pytest.raises(ValidationException):
         qb.batch_operation(__import__("json").dumps(body))
     answer = qbo.http("POST", "batch", qb.auth_client.access_token, json=body)
@@ -125,10 +129,15 @@ def test_given_more_than_1000_changes_when_cdc_then_oldest_1000(qbo, qb):
     qbo.call("POST", "throttle", {"enabled": False})
     tag = uuid.uuid4().hex[:6]
     for start in range(0, 1020, 30):
-        batch_create([customer(f"Bulk {tag} {i:04d}") for i in range(start, min(start + 30,
-                                                                              1020))], qb=qb)
-    answer = qbo.http("GET", "cdc", qb.auth_client.access_token,
-                      params={"entities": "Customer", "changedSince": since})
+        batch_create(
+            [customer(f"Bulk {tag} {i:04d}") for i in range(start, min(start + 30, 1020))], qb=qb
+        )
+    answer = qbo.http(
+        "GET",
+        "cdc",
+        qb.auth_client.access_token,
+        params={"entities": "Customer", "changedSince": since},
+    )
     rows = answer.json()["CDCResponse"][0]["QueryResponse"][0]["Customer"]
     assert len(rows) == 1000
     stamps = [r["MetaData"]["LastUpdatedTime"] for r in rows]
@@ -138,15 +147,33 @@ def test_given_more_than_1000_changes_when_cdc_then_oldest_1000(qbo, qb):
 def test_given_batch_item_referencing_earlier_item_when_run_then_610(qbo, qb):
     """api-spec 2.8: batch items are independent; a later item cannot see an earlier create."""
     name = f"Batch Parent {uuid.uuid4().hex[:6]}"
-    body = {"BatchItemRequest": [
-        {"bId": "c1", "operation": "create", "Customer": {"DisplayName": name}},
-        {"bId": "i1", "operation": "create", "Invoice": {
-            "CustomerRef": {"value": "PLACEHOLDER"},
-            "Line": [{"Amount": 5, "DetailType": "SalesItemLineDetail",
-                      "SalesItemLineDetail": {}}]}},
-    ]}
-    next_id = int(qb.query("SELECT * FROM Customer WHERE Active IN (true, false) ORDERBY Id "
-                           "DESC MAXRESULTS 1")["QueryResponse"]["Customer"][0]["Id"]) + 1
+    body = {
+        "BatchItemRequest": [
+            {"bId": "c1", "operation": "create", "Customer": {"DisplayName": name}},
+            {
+                "bId": "i1",
+                "operation": "create",
+                "Invoice": {
+                    "CustomerRef": {"value": "PLACEHOLDER"},
+                    "Line": [
+                        {
+                            "Amount": 5,
+                            "DetailType": "SalesItemLineDetail",
+                            "SalesItemLineDetail": {},
+                        }
+                    ],
+                },
+            },
+        ]
+    }
+    next_id = (
+        int(
+            qb.query(
+                "SELECT * FROM Customer WHERE Active IN (true, false) ORDERBY Id DESC MAXRESULTS 1"
+            )["QueryResponse"]["Customer"][0]["Id"]
+        )
+        + 1
+    )
     body["BatchItemRequest"][1]["Invoice"]["CustomerRef"]["value"] = str(next_id)
     answer = qbo.http("POST", "batch", qb.auth_client.access_token, json=body).json()
     items = {item["bId"]: item for item in answer["BatchItemResponse"]}

@@ -12,8 +12,9 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
 def test_given_medium_company_when_paging_1000_rows_then_fast(tmp_path, monkeypatch):
     """Issue 3: the company loads and answers a 1000-row page fast enough for benchmarks."""
-    spec = importlib.util.spec_from_file_location("bench_large",
-                                                  Path(__file__).with_name("bench_large.py"))
+    spec = importlib.util.spec_from_file_location(
+        "bench_large", Path(__file__).with_name("bench_large.py")
+    )
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "")

@@ -17,8 +17,9 @@ from quickbooks.objects.trackingclass import Class
 pytestmark = pytest.mark.sandbox
 
 
-@pytest.mark.parametrize("entity", [Customer, Item, Invoice, SalesReceipt, Estimate, Payment,
-                                    Term, Class, Account])
+@pytest.mark.parametrize(
+    "entity", [Customer, Item, Invoice, SalesReceipt, Estimate, Payment, Term, Class, Account]
+)
 def test_given_seeded_object_when_saved_back_unchanged_then_accepted(qb, entity):
     """A full update that echoes what the server sent is accepted and bumps SyncToken."""
     rows = entity.where("", order_by="Id", max_results=3, qb=qb)  # seeded rows

@@ -130,8 +130,12 @@ def test_given_no_display_name_when_name_parts_given_then_name_generated(qb):
 def test_given_credit_limit_when_creating_then_unknown_property_2010(qbo, qb):
     """api-spec 2.14: CreditLimit is not a QBO field; unknown properties give 2010."""
     token = qb.auth_client.access_token
-    answer = qbo.http("POST", "customer?minorversion=75", token,
-                      json={"DisplayName": unique("Credit"), "CreditLimit": 5000})
+    answer = qbo.http(
+        "POST",
+        "customer?minorversion=75",
+        token,
+        json={"DisplayName": unique("Credit"), "CreditLimit": 5000},
+    )
     assert answer.status_code == 400
     error = answer.json()["Fault"]["Error"][0]
     assert error["code"] == "2010" and "CreditLimit" in error["Detail"]
@@ -154,8 +158,10 @@ def test_given_parent_when_sub_customer_created_then_fqn_level_and_job(qb):
     child = new_customer(qb, Job=True, ParentRef=parent.to_ref(), BillWithParent=True)
     grandchild = new_customer(qb, Job=True, ParentRef=child.to_ref())
     assert child.Level == 1 and grandchild.Level == 2
-    assert grandchild.FullyQualifiedName == \
-        f"{parent.DisplayName}:{child.DisplayName}:{grandchild.DisplayName}"
+    assert (
+        grandchild.FullyQualifiedName
+        == f"{parent.DisplayName}:{child.DisplayName}:{grandchild.DisplayName}"
+    )
     assert child.ParentRef.value == parent.Id and child.Job is True
     with pytest.raises(ValidationException) as excinfo:
         new_customer(qb, Job=True)
@@ -188,13 +194,30 @@ def test_given_full_update_when_field_omitted_then_cleared_and_sparse_keeps_it(q
     """api-spec 2.7: full update clears omitted writable fields; sparse keeps them."""
     customer = new_customer(qb, Notes="keep me", CompanyName="Co")
     token = qb.auth_client.access_token
-    sparse = qbo.http("POST", "customer?minorversion=75", token, json={
-        "Id": customer.Id, "SyncToken": customer.SyncToken, "sparse": True, "CompanyName": "New"})
+    sparse = qbo.http(
+        "POST",
+        "customer?minorversion=75",
+        token,
+        json={
+            "Id": customer.Id,
+            "SyncToken": customer.SyncToken,
+            "sparse": True,
+            "CompanyName": "New",
+        },
+    )
     assert sparse.status_code == 200
     body = sparse.json()["Customer"]
     assert body["Notes"] == "keep me" and body["CompanyName"] == "New"
-    full = qbo.http("POST", "customer", token, json={
-        "Id": customer.Id, "SyncToken": body["SyncToken"], "DisplayName": body["DisplayName"]})
+    full = qbo.http(
+        "POST",
+        "customer",
+        token,
+        json={
+            "Id": customer.Id,
+            "SyncToken": body["SyncToken"],
+            "DisplayName": body["DisplayName"],
+        },
+    )
     assert full.status_code == 200
     assert "Notes" not in full.json()["Customer"]
     assert full.json()["Customer"]["SyncToken"] == "2"
@@ -330,8 +353,9 @@ def test_given_invoice_when_created_then_totals_lines_and_due_date_computed(qb):
     """api-spec 2.6.4 / 2.12: TotalAmt from lines, SubTotal line appended, DueDate from terms."""
     customer = new_customer(qb)
     net30 = next(t for t in Term.all(qb=qb) if t.Name == "Net 30")
-    invoice = new_invoice(qb, customer, 100, 50.25, TxnDate="2025-01-15",
-                          SalesTermRef=net30.to_ref(), DueDate="")
+    invoice = new_invoice(
+        qb, customer, 100, 50.25, TxnDate="2025-01-15", SalesTermRef=net30.to_ref(), DueDate=""
+    )
     assert Decimal(str(invoice.TotalAmt)) == Decimal("150.25")
     assert invoice.Balance == invoice.TotalAmt
     assert invoice.DueDate == "2025-02-14"
@@ -362,10 +386,21 @@ def test_given_amount_not_qty_times_price_when_saved_then_6070(qb):
 def test_given_unknown_line_detail_property_when_saved_then_2010(qbo, qb):
     """api-spec 2.6.4: Amount inside SalesItemLineDetail is an unknown property."""
     customer = new_customer(qb)
-    answer = qbo.http("POST", "invoice", qb.auth_client.access_token, json={
-        "CustomerRef": {"value": customer.Id},
-        "Line": [{"Amount": 5, "DetailType": "SalesItemLineDetail",
-                  "SalesItemLineDetail": {"Amount": 5}}]})
+    answer = qbo.http(
+        "POST",
+        "invoice",
+        qb.auth_client.access_token,
+        json={
+            "CustomerRef": {"value": customer.Id},
+            "Line": [
+                {
+                    "Amount": 5,
+                    "DetailType": "SalesItemLineDetail",
+                    "SalesItemLineDetail": {"Amount": 5},
+                }
+            ],
+        },
+    )
     assert answer.json()["Fault"]["Error"][0]["code"] == "2010"
 
 
@@ -376,8 +411,9 @@ def test_given_partial_then_full_payment_when_applied_then_balances_fall(qb):
     first = pay(qb, customer, invoice, 80)
     invoice = Invoice.get(invoice.Id, qb=qb)
     assert invoice.Balance == 120
-    assert {"TxnId": first.Id, "TxnType": "Payment"} in \
-        [{"TxnId": x.TxnId, "TxnType": x.TxnType} for x in invoice.LinkedTxn]
+    assert {"TxnId": first.Id, "TxnType": "Payment"} in [
+        {"TxnId": x.TxnId, "TxnType": x.TxnType} for x in invoice.LinkedTxn
+    ]
     assert Customer.get(customer.Id, qb=qb).Balance == 120
     with pytest.raises(QuickbooksException) as excinfo:
         pay(qb, customer, invoice, 500)
@@ -442,8 +478,9 @@ def test_given_custom_fields_defined_when_invoice_carries_them_then_names_filled
     """api-spec 2.14: Sales Rep / PO Number are sales-form custom fields from Preferences."""
     prefs = Preferences.get(qb=qb)
     groups = prefs.SalesFormsPrefs.CustomField
-    labels = {f["StringValue"] for g in groups for f in g["CustomField"]
-              if f["Type"] == "StringType"}
+    labels = {
+        f["StringValue"] for g in groups for f in g["CustomField"] if f["Type"] == "StringType"
+    }
     assert {"Sales Rep", "PO Number"} <= labels
     customer = new_customer(qb)
     field = CustomField()
@@ -455,8 +492,9 @@ def test_given_custom_fields_defined_when_invoice_carries_them_then_names_filled
     field.DefinitionId = "3"  # not defined in the seed
     with pytest.raises(ValidationException):
         new_invoice(qb, customer, 10, CustomField=[field])
-    qbo.call("POST", "preferences/custom-fields", {"1": "Sales Rep", "2": "PO Number",
-                                                   "3": "Region"})
+    qbo.call(
+        "POST", "preferences/custom-fields", {"1": "Sales Rep", "2": "PO Number", "3": "Region"}
+    )
     try:
         assert new_invoice(qb, customer, 10, CustomField=[field]).CustomField[0].Name == "Region"
     finally:
@@ -491,8 +529,11 @@ def test_given_transactions_of_each_type_when_created_then_no_two_share_an_id(qb
     Receipt, Estimate and Payment take Ids of one sequence, above every seeded transaction's
     (the 30-day soak found a Sales Receipt numbered like an Invoice another Opportunity held)."""
     customer = new_customer(qb)
-    seeded = [int(t.Id) for kind in (Invoice, SalesReceipt, Estimate, Payment)
-              for t in kind.all(max_results=1000, qb=qb)]
+    seeded = [
+        int(t.Id)
+        for kind in (Invoice, SalesReceipt, Estimate, Payment)
+        for t in kind.all(max_results=1000, qb=qb)
+    ]
     invoice = new_invoice(qb, customer, 10)
     receipt = SalesReceipt()
     receipt.CustomerRef = customer.to_ref()

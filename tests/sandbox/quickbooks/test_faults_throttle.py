@@ -29,8 +29,13 @@ def test_given_throttle_fault_when_querying_then_3001_and_retry_after(qbo, qb):
     with pytest.raises(ValidationException) as excinfo:
         Customer.count(qb=qb)
     assert excinfo.value.error_code == 3001
-    raw = qbo.http("POST", "query", qb.auth_client.access_token, data="SELECT * FROM Term",
-                   headers={"Content-Type": "application/text"})
+    raw = qbo.http(
+        "POST",
+        "query",
+        qb.auth_client.access_token,
+        data="SELECT * FROM Term",
+        headers={"Content-Type": "application/text"},
+    )
     assert raw.status_code == 429 and raw.headers["Retry-After"] == "7"
     assert Customer.count(qb=qb) > 0  # times=2 used up
 
@@ -44,16 +49,20 @@ def test_given_throttle_xml_fault_when_querying_then_unparseable_body_10000(qbo,
     assert "ThrottleExceeded" in excinfo.value.message
 
 
-@pytest.mark.parametrize(("kind", "exc_type", "code"), [
-    ("server_error", SevereException, 10000),
-    ("stale_object", QuickbooksException, 5010),
-    ("duplicate_name", QuickbooksException, 6240),
-    ("http_503", QuickbooksException, 10000),
-    ("http_500", QuickbooksException, 10000),
-    ("http_429", QuickbooksException, 10000),
-])
-def test_given_fault_rule_when_creating_then_library_raises_matching_exception(qbo, qb, kind,
-                                                                                exc_type, code):
+@pytest.mark.parametrize(
+    ("kind", "exc_type", "code"),
+    [
+        ("server_error", SevereException, 10000),
+        ("stale_object", QuickbooksException, 5010),
+        ("duplicate_name", QuickbooksException, 6240),
+        ("http_503", QuickbooksException, 10000),
+        ("http_500", QuickbooksException, 10000),
+        ("http_429", QuickbooksException, 10000),
+    ],
+)
+def test_given_fault_rule_when_creating_then_library_raises_matching_exception(
+    qbo, qb, kind, exc_type, code
+):
     """Each QBO-specific and generic fault kind as python-quickbooks sees it."""
     qbo.admin.add_fault("quickbooks", kind=kind, path=r"/customer$", method="POST")
     new = Customer()
@@ -95,8 +104,9 @@ def test_given_slow_fault_and_latency_when_querying_then_answers_are_delayed(qbo
 
 def test_given_probability_rule_when_many_requests_then_some_fail(qbo, qb):
     """Fault rules by probability (seeded) and count."""
-    qbo.admin.add_fault("quickbooks", kind="server_error", path=QUERY_PATH, times=None,
-                        probability=0.5)
+    qbo.admin.add_fault(
+        "quickbooks", kind="server_error", path=QUERY_PATH, times=None, probability=0.5
+    )
     failures = 0
     for _ in range(20):
         try:

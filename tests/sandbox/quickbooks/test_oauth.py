@@ -18,8 +18,14 @@ def test_given_discovery_url_when_auth_client_built_then_all_six_endpoints_point
     """api-spec 2.1.1: the discovery document has the six keys intuit-oauth reads."""
     client = qbo.auth_client()
     base = qbo.info["base_url"]
-    for value in (client.auth_endpoint, client.token_endpoint, client.revoke_endpoint,
-                  client.issuer_uri, client.jwks_uri, client.user_info_url):
+    for value in (
+        client.auth_endpoint,
+        client.token_endpoint,
+        client.revoke_endpoint,
+        client.issuer_uri,
+        client.jwks_uri,
+        client.user_info_url,
+    ):
         assert value.startswith(base)
 
 
@@ -67,8 +73,9 @@ def test_given_wrong_client_secret_when_refreshing_then_invalid_client(qbo):
     from intuitlib.client import AuthClient
 
     info = qbo.info
-    client = AuthClient(info["client_id"], "wrong", info["redirect_uri"],
-                        environment=info["discovery_url"])
+    client = AuthClient(
+        info["client_id"], "wrong", info["redirect_uri"], environment=info["discovery_url"]
+    )
     with pytest.raises(AuthClientError) as excinfo:
         client.refresh(refresh_token=qbo.refresh_token())
     assert excinfo.value.status_code == 401
@@ -133,8 +140,14 @@ def test_given_token_when_used_on_another_realm_then_401(qbo):
     answer = qbo.http("GET", "companyinfo/1", qb.auth_client.access_token)
     assert answer.status_code == 200
     url = f"{qbo.info['api_base']}/company/123/companyinfo/123"
-    other = requests.get(url, headers={"Authorization": f"Bearer {qb.auth_client.access_token}",
-                                       "Accept": "application/json"}, timeout=10)
+    other = requests.get(
+        url,
+        headers={
+            "Authorization": f"Bearer {qb.auth_client.access_token}",
+            "Accept": "application/json",
+        },
+        timeout=10,
+    )
     assert other.status_code == 401
     assert other.json()["fault"]["error"][0]["code"] == "3200"
 
@@ -146,8 +159,9 @@ def lenient(qbo):
     try:
         yield qbo
     finally:
-        qbo.call("POST", "oauth/settings", {"refresh_token_mode": "strict",
-                                            "rotation_seconds": 86400})
+        qbo.call(
+            "POST", "oauth/settings", {"refresh_token_mode": "strict", "rotation_seconds": 86400}
+        )
         qbo.admin.set_clock("quickbooks", reset=True)
 
 
@@ -163,8 +177,7 @@ def test_given_lenient_mode_when_refreshing_within_a_day_then_the_value_stays_th
     assert client.refresh_token == token and client.access_token
 
 
-def test_given_lenient_mode_when_a_day_passed_then_rotation_and_the_old_value_still_works(
-        lenient):
+def test_given_lenient_mode_when_a_day_passed_then_rotation_and_the_old_value_still_works(lenient):
     """After ``rotation_seconds`` the value changes; the superseded value is not refused, it
     answers with the newest token of its chain (no second rotation)."""
     old = lenient.refresh_token()
@@ -179,7 +192,8 @@ def test_given_lenient_mode_when_a_day_passed_then_rotation_and_the_old_value_st
 
 
 def test_given_a_revoked_chain_in_lenient_mode_when_an_old_value_is_used_then_invalid_grant(
-        lenient):
+    lenient,
+):
     """Revoking the newest token revokes the authorisation: the older values die with it."""
     old = lenient.refresh_token()
     lenient.admin.set_clock("quickbooks", advance_seconds=86400 + 60)
@@ -193,8 +207,11 @@ def test_given_a_revoked_chain_in_lenient_mode_when_an_old_value_is_used_then_in
 
 def test_given_an_unknown_mode_when_set_then_400_and_the_settings_unchanged(qbo):
     """The admin API refuses a mode it does not know and keeps the current one."""
-    answer = requests.post(qbo.info["admin_url"] + "/oauth/settings",
-                           json={"refresh_token_mode": "sloppy", "grace_seconds": 5}, timeout=10)
+    answer = requests.post(
+        qbo.info["admin_url"] + "/oauth/settings",
+        json={"refresh_token_mode": "sloppy", "grace_seconds": 5},
+        timeout=10,
+    )
     assert answer.status_code == 400 and "refresh_token_mode" in answer.json()["error"]
     assert qbo.call("GET", "oauth/settings")["refresh_token_mode"] == "strict"
     assert qbo.call("GET", "oauth/settings")["grace_seconds"] == 0
@@ -205,17 +222,22 @@ def test_given_a_token_near_its_five_year_cap_when_refreshed_then_expires_in_rep
     5-year cap; x_refresh_token_hard_expires_in (the cap) only when the request asks for it
     with the x-include-refresh-token-hard-expires-in header."""
     info = qbo.info
-    token = qbo.call("POST", "oauth/refresh-token",
-                     {"hard_expires_in": 20 * 86400})["refresh_token"]
+    token = qbo.call("POST", "oauth/refresh-token", {"hard_expires_in": 20 * 86400})[
+        "refresh_token"
+    ]
     form = {"grant_type": "refresh_token", "refresh_token": token}
     auth = (info["client_id"], info["client_secret"])
     url = info["base_url"] + "/oauth2/v1/tokens/bearer"
     plain = requests.post(url, data=form, auth=auth, timeout=10).json()
     assert 20 * 86400 - 60 <= plain["x_refresh_token_expires_in"] <= 20 * 86400
     assert "x_refresh_token_hard_expires_in" not in plain
-    asked = requests.post(url, data={**form, "refresh_token": plain["refresh_token"]}, auth=auth,
-                          headers={"x-include-refresh-token-hard-expires-in": "true"},
-                          timeout=10).json()
+    asked = requests.post(
+        url,
+        data={**form, "refresh_token": plain["refresh_token"]},
+        auth=auth,
+        headers={"x-include-refresh-token-hard-expires-in": "true"},
+        timeout=10,
+    ).json()
     assert asked["x_refresh_token_hard_expires_in"] == asked["x_refresh_token_expires_in"]
     fresh = qbo.auth_client()
     fresh.refresh(refresh_token=qbo.refresh_token())

@@ -13,8 +13,9 @@ from sfqb_sandbox.common import names
 pytestmark = pytest.mark.sandbox
 
 
-def test_given_data_and_tokens_when_sandbox_restarts_then_both_survive(tmp_path, monkeypatch,
-                                                                      qbo_sandbox_type):
+def test_given_data_and_tokens_when_sandbox_restarts_then_both_survive(
+    tmp_path, monkeypatch, qbo_sandbox_type
+):
     """The company, issued refresh tokens and the seed guard persist across a restart."""
     from sfqb_sandbox.admin_client import SandboxProcess
 
@@ -53,8 +54,9 @@ def test_given_thousands_of_customers_when_paging_then_every_row_once(qbo):
         seen: list[str] = []
         start = 1
         while True:
-            page = Customer.where("Active IN (true, false)", start_position=start,
-                                  max_results=1000, qb=qb)
+            page = Customer.where(
+                "Active IN (true, false)", start_position=start, max_results=1000, qb=qb
+            )
             if not page:
                 break
             assert len(page) <= 1000

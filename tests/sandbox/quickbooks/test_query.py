@@ -56,10 +56,12 @@ def test_given_unicode_name_when_queried_then_row_returned(qb, tricky):
 def test_given_like_patterns_when_queried_then_percent_is_the_only_wildcard(qb, tricky):
     """api-spec 2.5: LIKE supports only %; '_' is literal; matching is case-insensitive."""
     tag, made = tricky
-    assert [c.Id for c in Customer.where(f"DisplayName LIKE '%natural {tag}'", qb=qb)] == \
-        [made["percent"].Id]
-    assert [c.Id for c in Customer.where(f"DisplayName LIKE 'Under_score {tag}%'", qb=qb)] == \
-        [made["underscore"].Id]
+    assert [c.Id for c in Customer.where(f"DisplayName LIKE '%natural {tag}'", qb=qb)] == [
+        made["percent"].Id
+    ]
+    assert [c.Id for c in Customer.where(f"DisplayName LIKE 'Under_score {tag}%'", qb=qb)] == [
+        made["underscore"].Id
+    ]
     assert Customer.where(f"DisplayName LIKE 'Underxscore {tag}%'", qb=qb) == []
     hits = Customer.where(f"DisplayName LIKE '%{tag}'", qb=qb)
     assert {c.Id for c in hits} == {c.Id for c in made.values()}
@@ -91,8 +93,9 @@ def test_given_inactive_customer_when_default_query_then_only_active_rows(qb):
     """api-spec 2.5: name lists return only active rows unless Active is in the WHERE."""
     inactive = _customer(qb, f"Dormant {uuid.uuid4().hex[:6]}", Active=False)
     default = Customer.where(f"DisplayName = '{inactive.DisplayName}'", qb=qb)
-    both = Customer.where(f"DisplayName = '{inactive.DisplayName}' AND Active IN (true, false)",
-                          qb=qb)
+    both = Customer.where(
+        f"DisplayName = '{inactive.DisplayName}' AND Active IN (true, false)", qb=qb
+    )
     only_inactive = Customer.filter(Active=False, qb=qb)
     assert default == []
     assert [c.Id for c in both] == [inactive.Id]
@@ -128,12 +131,15 @@ def test_given_maxresults_over_1000_when_queried_then_4001(qb):
     assert "Max allowed value is 1000" in excinfo.value.detail
 
 
-@pytest.mark.parametrize("text", [
-    "SELECT * FROM Customer WHERE DisplayName = 'O'Brien'",
-    "SELEC * FROM Customer",
-    "SELECT * FROM Customer WHERE",
-    "SELECT * FROM Customer WHERE DisplayName <> 'x'",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SELECT * FROM Customer WHERE DisplayName = 'O'Brien'",
+        "SELEC * FROM Customer",
+        "SELECT * FROM Customer WHERE",
+        "SELECT * FROM Customer WHERE DisplayName <> 'x'",
+    ],
+)
 def test_given_bad_syntax_when_queried_then_query_parser_error(qb, text):
     """api-spec 2.3: syntax errors are 4000 QueryParserError."""
     with pytest.raises(ValidationException) as excinfo:
@@ -142,11 +148,14 @@ def test_given_bad_syntax_when_queried_then_query_parser_error(qb, text):
     assert "QueryParserError" in excinfo.value.detail
 
 
-@pytest.mark.parametrize("text", [
-    "SELECT * FROM Customer WHERE Active = true OR Active = false",
-    "SELECT * FROM customer",
-    "SELECT * FROM Invoice WHERE Line.Amount > '5'",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SELECT * FROM Customer WHERE Active = true OR Active = false",
+        "SELECT * FROM customer",
+        "SELECT * FROM Invoice WHERE Line.Amount > '5'",
+    ],
+)
 def test_given_unsupported_semantics_when_queried_then_4001(qb, text):
     """api-spec 2.5: OR, lower-case entity names and non-filterable properties are rejected."""
     with pytest.raises(ValidationException) as excinfo:
@@ -186,9 +195,13 @@ def test_given_invoices_when_filtered_by_customer_and_amount_then_matching_rows(
 def test_given_get_query_param_when_called_then_same_answer_as_post(qbo, qb):
     """api-spec 2.2: query by GET ?query= (URL-encoded) or POST application/text."""
     text = "SELECT * FROM Term WHERE Name = 'Net 30'"
-    answer = qbo.http("GET", "query", qb.auth_client.access_token,
-                      params={"query": text, "minorversion": "75"},
-                      headers={"Content-Type": "application/json"})
+    answer = qbo.http(
+        "GET",
+        "query",
+        qb.auth_client.access_token,
+        params={"query": text, "minorversion": "75"},
+        headers={"Content-Type": "application/json"},
+    )
     assert answer.status_code == 200
     rows = answer.json()["QueryResponse"]["Term"]
     assert [r["Name"] for r in rows] == ["Net 30"]
@@ -199,8 +212,10 @@ def test_given_order_by_last_updated_when_paging_then_stable_order_across_pages(
     """sfqb pages by ORDERBY Metadata.LastUpdatedTime: pages are disjoint and in order."""
     seen = []
     for start in (1, 6, 11):
-        page = qb.query("SELECT * FROM Customer WHERE Active IN (true, false) ORDERBY "
-                        f"Metadata.LastUpdatedTime STARTPOSITION {start} MAXRESULTS 5")
+        page = qb.query(
+            "SELECT * FROM Customer WHERE Active IN (true, false) ORDERBY "
+            f"Metadata.LastUpdatedTime STARTPOSITION {start} MAXRESULTS 5"
+        )
         seen += page["QueryResponse"].get("Customer", [])
     ids = [c["Id"] for c in seen]
     assert len(ids) == len(set(ids)) == 15
@@ -216,11 +231,26 @@ def test_given_in_lists_of_ids_names_and_refs_when_queried_then_each_matches_as_
     first, second = _customer(qb, f"In List One {tag}"), _customer(qb, f"In List Two {tag}")
     ids = Customer.where(f"Id IN ('{first.Id}', {second.Id}, '999999', 'x')", qb=qb)
     assert sorted(c.Id for c in ids) == sorted([first.Id, second.Id])
-    names = Customer.where(f"DisplayName IN ('in list one {tag}', 'IN LIST TWO {tag}', 'nobody')", qb=qb)
+    names = Customer.where(
+        f"DisplayName IN ('in list one {tag}', 'IN LIST TWO {tag}', 'nobody')", qb=qb
+    )
     assert sorted(c.Id for c in names) == sorted([first.Id, second.Id])
     item = Item.where("Type = 'Service'", max_results=1, qb=qb)[0]
-    invoice = Invoice.from_json({"CustomerRef": {"value": second.Id}, "Line": [
-        {"DetailType": "SalesItemLineDetail", "Amount": 5,
-         "SalesItemLineDetail": {"ItemRef": {"value": item.Id}, "Qty": 1, "UnitPrice": 5}}]}).save(qb=qb)
+    invoice = Invoice.from_json(
+        {
+            "CustomerRef": {"value": second.Id},
+            "Line": [
+                {
+                    "DetailType": "SalesItemLineDetail",
+                    "Amount": 5,
+                    "SalesItemLineDetail": {
+                        "ItemRef": {"value": item.Id},
+                        "Qty": 1,
+                        "UnitPrice": 5,
+                    },
+                }
+            ],
+        }
+    ).save(qb=qb)
     refs = Invoice.where(f"CustomerRef IN ('{first.Id}', '{second.Id}')", qb=qb)
     assert [i.Id for i in refs] == [invoice.Id]

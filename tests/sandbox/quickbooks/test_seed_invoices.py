@@ -31,17 +31,23 @@ def test_given_size_strings_when_invoice_count_read_then_only_the_invoices_optio
 
 
 @pytest.mark.sandbox
-def test_given_the_invoices_option_when_seeded_then_that_many_invoices_and_balances_add_up(qbo, reseed):
+def test_given_the_invoices_option_when_seeded_then_that_many_invoices_and_balances_add_up(
+    qbo, reseed
+):
     """``tiny,invoices=150``: 150 invoices for tiny's customers; every customer's Balance is still
     the sum of its invoices' balances."""
     reseed("tiny,invoices=150")
     qb = qbo.client()
     assert Invoice.count(qb=qb) == 150
     invoices = Invoice.query("SELECT * FROM Invoice MAXRESULTS 1000", qb=qb)
-    customers = Customer.query("SELECT * FROM Customer WHERE Active IN (true, false) MAXRESULTS 1000", qb=qb)
+    customers = Customer.query(
+        "SELECT * FROM Customer WHERE Active IN (true, false) MAXRESULTS 1000", qb=qb
+    )
     open_by_customer: dict[str, Decimal] = {}
     for invoice in invoices:
         ref = invoice.CustomerRef.value
-        open_by_customer[ref] = open_by_customer.get(ref, Decimal(0)) + Decimal(str(invoice.Balance))
+        open_by_customer[ref] = open_by_customer.get(ref, Decimal(0)) + Decimal(
+            str(invoice.Balance)
+        )
     for customer in customers:
         assert Decimal(str(customer.Balance)) == open_by_customer.get(customer.Id, Decimal(0))

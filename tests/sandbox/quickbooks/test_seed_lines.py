@@ -69,7 +69,9 @@ def test_given_lines_option_when_seeded_then_every_invoice_has_n_lines_and_money
         assert len(lines) == 5, invoice.Id
         for line in lines:
             detail = line.SalesItemLineDetail
-            assert _money(line.Amount) == _money(Decimal(str(detail.Qty)) * _money(detail.UnitPrice))
+            assert _money(line.Amount) == _money(
+                Decimal(str(detail.Qty)) * _money(detail.UnitPrice)
+            )
         assert _money(invoice.TotalAmt) == sum(_money(line.Amount) for line in lines)
         assert _money(invoice.Balance) == _money(invoice.TotalAmt) - paid.get(invoice.Id, 0)
         customer = invoice.CustomerRef.value

@@ -12,8 +12,9 @@ import pytest
 def sf_sandbox(tmp_path_factory):
     from sfqb_sandbox.admin_client import SandboxProcess
 
-    process = SandboxProcess(tmp_path_factory.mktemp("sf-sandbox"), seed="tiny",
-                             extra_args=["--only", "salesforce"])
+    process = SandboxProcess(
+        tmp_path_factory.mktemp("sf-sandbox"), seed="tiny", extra_args=["--only", "salesforce"]
+    )
     admin = process.start()
     admin.process = process
     try:
@@ -32,8 +33,10 @@ def sf_env(request, monkeypatch):
 
     admin = request.getfixturevalue("sf_sandbox")
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", admin.connections["ca_bundle"])
-    monkeypatch.setenv("AIRFLOW_CONN_SALESFORCE_DEFAULT",
-                       json.dumps(salesforce_connection(admin.connections["salesforce"])))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SALESFORCE_DEFAULT",
+        json.dumps(salesforce_connection(admin.connections["salesforce"])),
+    )
 
 
 @pytest.fixture

@@ -29,8 +29,11 @@ def test_given_only_an_airflow_connection_when_the_hook_connects_then_it_logs_in
 def test_given_the_long_lived_token_when_used_as_a_session_id_then_calls_succeed(sf_sandbox):
     """api-spec 1.3 (A): Salesforce(instance_url=..., session_id=access_token) works directly."""
     info = sf_sandbox.connections["salesforce"]
-    sf = Salesforce(instance_url=info["instance_url"], session_id=info["access_token"],
-                    version=info["api_version"])
+    sf = Salesforce(
+        instance_url=info["instance_url"],
+        session_id=info["access_token"],
+        version=info["api_version"],
+    )
     assert sf.query("SELECT COUNT() FROM Account")["totalSize"] == 14
 
 
@@ -40,20 +43,33 @@ def test_given_wrong_credentials_when_logging_in_then_the_oauth_errors_are_sales
     info = sf_sandbox.connections["salesforce"]
     domain = info["airflow_extra"]["domain"]
     with pytest.raises(SalesforceAuthenticationFailed) as bad_password:
-        Salesforce(username=info["username"], password="wrong", consumer_key=info["consumer_key"],
-                   consumer_secret=info["consumer_secret"], domain=domain)
+        Salesforce(
+            username=info["username"],
+            password="wrong",
+            consumer_key=info["consumer_key"],
+            consumer_secret=info["consumer_secret"],
+            domain=domain,
+        )
     assert bad_password.value.code == "invalid_grant"
     with pytest.raises(SalesforceAuthenticationFailed) as bad_client:
-        Salesforce(username=info["username"], password=info["password"], consumer_key="nope",
-                   consumer_secret=info["consumer_secret"], domain=domain)
+        Salesforce(
+            username=info["username"],
+            password=info["password"],
+            consumer_key="nope",
+            consumer_secret=info["consumer_secret"],
+            domain=domain,
+        )
     assert bad_client.value.code == "invalid_client_id"
 
 
 def test_given_client_credentials_when_logging_in_then_a_session_is_issued(sf_sandbox):
     """api-spec 1.3, 3.1.1: the client-credentials flow (Basic auth) through simple-salesforce."""
     info = sf_sandbox.connections["salesforce"]
-    sf = Salesforce(consumer_key=info["consumer_key"], consumer_secret=info["consumer_secret"],
-                    domain=info["airflow_extra"]["domain"])
+    sf = Salesforce(
+        consumer_key=info["consumer_key"],
+        consumer_secret=info["consumer_secret"],
+        domain=info["airflow_extra"]["domain"],
+    )
     assert sf.query("SELECT COUNT() FROM Contact")["totalSize"] > 0
 
 
@@ -61,26 +77,49 @@ def test_given_a_refresh_token_when_refreshing_then_a_new_access_token_works(sf_
     """api-spec 3.1.1: refresh_token grant (for the project's own use) returns a usable token;
     an unknown refresh token is invalid_grant."""
     info = sf_sandbox.connections["salesforce"]
-    first = requests.post(_token_url(sf_sandbox), data={
-        "grant_type": "password", "client_id": info["consumer_key"],
-        "client_secret": info["consumer_secret"], "username": info["username"],
-        "password": info["password"] + info["security_token"]}, timeout=30).json()
-    refreshed = requests.post(_token_url(sf_sandbox), data={
-        "grant_type": "refresh_token", "client_id": info["consumer_key"],
-        "client_secret": info["consumer_secret"], "refresh_token": first["refresh_token"]},
-        timeout=30)
+    first = requests.post(
+        _token_url(sf_sandbox),
+        data={
+            "grant_type": "password",
+            "client_id": info["consumer_key"],
+            "client_secret": info["consumer_secret"],
+            "username": info["username"],
+            "password": info["password"] + info["security_token"],
+        },
+        timeout=30,
+    ).json()
+    refreshed = requests.post(
+        _token_url(sf_sandbox),
+        data={
+            "grant_type": "refresh_token",
+            "client_id": info["consumer_key"],
+            "client_secret": info["consumer_secret"],
+            "refresh_token": first["refresh_token"],
+        },
+        timeout=30,
+    )
     assert refreshed.status_code == 200
     body = refreshed.json()
     assert body["instance_url"] == info["instance_url"] and body["token_type"] == "Bearer"
     sf = Salesforce(instance_url=body["instance_url"], session_id=body["access_token"])
     assert sf.query("SELECT Id FROM User")["totalSize"] == 1
-    unknown = requests.post(_token_url(sf_sandbox), data={
-        "grant_type": "refresh_token", "client_id": info["consumer_key"],
-        "refresh_token": "nope"}, timeout=30)
+    unknown = requests.post(
+        _token_url(sf_sandbox),
+        data={
+            "grant_type": "refresh_token",
+            "client_id": info["consumer_key"],
+            "refresh_token": "nope",
+        },
+        timeout=30,
+    )
     assert unknown.status_code == 400 and unknown.json()["error"] == "invalid_grant"
     basic = base64.b64encode(f"{info['consumer_key']}:bad".encode()).decode()
-    bad_secret = requests.post(_token_url(sf_sandbox), data={"grant_type": "client_credentials"},
-                               headers={"Authorization": f"Basic {basic}"}, timeout=30)
+    bad_secret = requests.post(
+        _token_url(sf_sandbox),
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": f"Basic {basic}"},
+        timeout=30,
+    )
     assert bad_secret.json()["error"] == "invalid_client"
 
 
@@ -103,8 +142,9 @@ def test_given_an_expired_session_when_the_hook_calls_then_it_logs_in_again(sf, 
     sf._refresh_session()
     old = sf.session_id
     fresh.set_clock("salesforce", advance_seconds=120)
-    direct = Salesforce(instance_url=fresh.connections["salesforce"]["instance_url"],
-                        session_id=old)
+    direct = Salesforce(
+        instance_url=fresh.connections["salesforce"]["instance_url"], session_id=old
+    )
     with pytest.raises(SalesforceExpiredSession):
         direct.query("SELECT Id FROM User")
     assert sf.query("SELECT Id FROM User")["totalSize"] == 1
@@ -124,11 +164,19 @@ def test_given_soap_credentials_when_logging_in_through_a_redirect_then_it_works
 
     session = requests.Session()
     session.mount("https://login.salesforce.com", Redirect())
-    sf = Salesforce(username=info["username"], password=info["password"],
-                    security_token=info["security_token"], session=session)
+    sf = Salesforce(
+        username=info["username"],
+        password=info["password"],
+        security_token=info["security_token"],
+        session=session,
+    )
     assert sf.sf_instance == target.split("://")[1]
     assert sf.query("SELECT Id FROM User")["totalSize"] == 1
     with pytest.raises(SalesforceAuthenticationFailed) as caught:
-        Salesforce(username=info["username"], password="wrong",
-                   security_token=info["security_token"], session=session)
+        Salesforce(
+            username=info["username"],
+            password="wrong",
+            security_token=info["security_token"],
+            session=session,
+        )
     assert caught.value.code == "INVALID_LOGIN"

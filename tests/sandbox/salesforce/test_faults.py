@@ -27,8 +27,9 @@ def test_given_an_expired_session_fault_when_calling_then_401_and_the_hook_recov
     direct = _direct(fresh)
     with pytest.raises(SalesforceExpiredSession) as caught:
         direct.query("SELECT Id FROM User")
-    assert caught.value.content == [{"message": "Session expired or invalid",
-                                     "errorCode": "INVALID_SESSION_ID"}]
+    assert caught.value.content == [
+        {"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}
+    ]
     fresh.add_fault("salesforce", kind="expired_session", path="/query", times=1)
     assert sf.query("SELECT Id FROM User")["totalSize"] == 1
     counters = fresh.counters("salesforce")["by_operation"]
@@ -58,9 +59,16 @@ def test_given_unable_to_lock_row_when_writing_then_per_record_or_400(sf, fresh)
     """Fault ``unable_to_lock_row``: a collections call answers 200 with UNABLE_TO_LOCK_ROW per
     record; a single-record call gets 400 with that errorCode."""
     fresh.add_fault("salesforce", kind="unable_to_lock_row", path="/composite/sobjects")
-    results = sf.restful("composite/sobjects", method="POST", json={"records": [
-        {"attributes": {"type": "Account"}, "Name": "Locked A"},
-        {"attributes": {"type": "Account"}, "Name": "Locked B"}]})
+    results = sf.restful(
+        "composite/sobjects",
+        method="POST",
+        json={
+            "records": [
+                {"attributes": {"type": "Account"}, "Name": "Locked A"},
+                {"attributes": {"type": "Account"}, "Name": "Locked B"},
+            ]
+        },
+    )
     assert [r["errors"][0]["statusCode"] for r in results] == ["UNABLE_TO_LOCK_ROW"] * 2
     assert sf.query("SELECT COUNT() FROM Account WHERE Name LIKE 'Locked%'")["totalSize"] == 0
     fresh.add_fault("salesforce", kind="unable_to_lock_row", path="/sobjects/Account")
@@ -88,8 +96,15 @@ def test_given_writes_when_counted_then_calls_and_records_are_separate(sf, fresh
     """Admin counters: operations are named (collections.create, query) and records written are
     counted apart from calls."""
     fresh.clear_counters("salesforce")
-    sf.restful("composite/sobjects", method="POST", json={"records": [
-        {"attributes": {"type": "Account"}, "Name": f"Counted {i}"} for i in range(3)]})
+    sf.restful(
+        "composite/sobjects",
+        method="POST",
+        json={
+            "records": [
+                {"attributes": {"type": "Account"}, "Name": f"Counted {i}"} for i in range(3)
+            ]
+        },
+    )
     sf.query("SELECT Id FROM Account LIMIT 1")
     counters = fresh.counters("salesforce")
     ops = counters["by_operation"]

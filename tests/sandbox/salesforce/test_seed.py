@@ -30,8 +30,10 @@ def test_given_the_tiny_seed_when_listing_accounts_then_names_relate_to_quickboo
 def test_given_the_tiny_seed_when_reading_the_catalogue_then_codes_and_prices_match(sf):
     """Seed: Product2.ProductCode = item_fqn(i) for most catalogue items, a few SF-only
     products, standard price book entries at item_price(i), an active standard book."""
-    entries = sf.query_all("SELECT UnitPrice, Product2.ProductCode, Product2.Name, "
-                           "Pricebook2.IsStandard, Pricebook2.IsActive FROM PricebookEntry")
+    entries = sf.query_all(
+        "SELECT UnitPrice, Product2.ProductCode, Product2.Name, "
+        "Pricebook2.IsStandard, Pricebook2.IsActive FROM PricebookEntry"
+    )
     by_code = {r["Product2"]["ProductCode"]: r for r in entries["records"]}
     matched = [i for i in range(50) if names.item_fqn(i) in by_code]
     assert len(matched) >= 5
@@ -46,20 +48,24 @@ def test_given_the_tiny_seed_when_reading_opportunities_then_the_mix_is_realisti
     """Seed: open and Closed Won opportunities, some with and some without products,
     Transaction_Type__c set to Invoice / Sales Receipt / None or unset, billing contacts and
     primary contact roles."""
-    opps = sf.query_all("SELECT StageName, IsWon, IsClosed, Transaction_Type__c, "
-                        "HasOpportunityLineItem FROM Opportunity")["records"]
+    opps = sf.query_all(
+        "SELECT StageName, IsWon, IsClosed, Transaction_Type__c, "
+        "HasOpportunityLineItem FROM Opportunity"
+    )["records"]
     assert any(o["IsWon"] for o in opps) and any(not o["IsClosed"] for o in opps)
     assert {o["HasOpportunityLineItem"] for o in opps} == {True, False}
     assert {"Invoice", "Sales Receipt", "None", None} <= {o["Transaction_Type__c"] for o in opps}
-    billing = sf.query("SELECT COUNT() FROM Contact WHERE Is_Billing_Contact__c = true AND "
-                       "MailingCity != null")
+    billing = sf.query(
+        "SELECT COUNT() FROM Contact WHERE Is_Billing_Contact__c = true AND MailingCity != null"
+    )
     assert billing["totalSize"] > 0
     primaries = sf.query("SELECT COUNT() FROM OpportunityContactRole WHERE IsPrimary = true")
     assert primaries["totalSize"] > 0
 
 
-def test_given_a_restart_when_the_data_dir_is_kept_then_records_and_token_survive(tmp_path,
-                                                                              monkeypatch):
+def test_given_a_restart_when_the_data_dir_is_kept_then_records_and_token_survive(
+    tmp_path, monkeypatch
+):
     """Data directory: records are written through to SQLite and the long-lived token stays
     valid after a restart without --seed; reseeding is deterministic."""
     from simple_salesforce import Salesforce

@@ -52,8 +52,9 @@ def test_given_an_external_id_when_upserting_then_201_created_then_200_updated(s
     spaced = sf.query("SELECT Name FROM Account WHERE External_Account_ID__c = 'QB 78'")
     assert [r["Name"] for r in spaced["records"]] == ["Spaced"]
     with pytest.raises(SalesforceMalformedRequest) as in_body:
-        sf.Account.upsert("External_Account_ID__c/QB-79",
-                          {"Name": "X", "External_Account_ID__c": "QB-79"})
+        sf.Account.upsert(
+            "External_Account_ID__c/QB-79", {"Name": "X", "External_Account_ID__c": "QB-79"}
+        )
     assert in_body.value.content[0]["errorCode"] == "INVALID_FIELD"
     with pytest.raises(SalesforceMalformedRequest) as not_external:
         sf.Account.upsert("Phone/123", {"Name": "X"})
@@ -82,41 +83,73 @@ def test_given_collections_when_creating_updating_upserting_then_per_record_resu
     """api-spec 3.6: composite/sobjects create/update/upsert: 200 with SaveResults in order,
     statusCode per failed record when allOrNone is false; all rolled back when true; more
     than 200 records is a 400."""
-    body = {"allOrNone": False, "records": [
-        {"attributes": {"type": "Account"}, "Name": "Coll A"},
-        {"attributes": {"type": "Account"}, "Phone": "no name"},
-        {"attributes": {"type": "Contact"}, "LastName": "Coll Contact"},
-    ]}
+    body = {
+        "allOrNone": False,
+        "records": [
+            {"attributes": {"type": "Account"}, "Name": "Coll A"},
+            {"attributes": {"type": "Account"}, "Phone": "no name"},
+            {"attributes": {"type": "Contact"}, "LastName": "Coll Contact"},
+        ],
+    }
     results = sf.restful("composite/sobjects", method="POST", json=body)
     assert [r["success"] for r in results] == [True, False, True]
     assert results[1]["errors"][0]["statusCode"] == "REQUIRED_FIELD_MISSING"
     assert results[1]["errors"][0]["fields"] == ["Name"]
     assert results[2]["id"].startswith("003")
-    update = sf.restful("composite/sobjects", method="PATCH", json={"records": [
-        {"attributes": {"type": "Account"}, "id": results[0]["id"], "Phone": "42"}]})
+    update = sf.restful(
+        "composite/sobjects",
+        method="PATCH",
+        json={
+            "records": [{"attributes": {"type": "Account"}, "id": results[0]["id"], "Phone": "42"}]
+        },
+    )
     assert update == [{"id": results[0]["id"], "success": True, "errors": []}]
     assert sf.Account.get(results[0]["id"])["Phone"] == "42"
-    rolled = sf.restful("composite/sobjects", method="POST", json={"allOrNone": True, "records": [
-        {"attributes": {"type": "Account"}, "Name": "Rolled Back"},
-        {"attributes": {"type": "Account"}, "Name": "x" * 256}]})
+    rolled = sf.restful(
+        "composite/sobjects",
+        method="POST",
+        json={
+            "allOrNone": True,
+            "records": [
+                {"attributes": {"type": "Account"}, "Name": "Rolled Back"},
+                {"attributes": {"type": "Account"}, "Name": "x" * 256},
+            ],
+        },
+    )
     assert rolled[0]["errors"][0]["statusCode"] == "ALL_OR_NONE_OPERATION_ROLLED_BACK"
     assert rolled[1]["errors"][0]["statusCode"] == "STRING_TOO_LONG"
     assert sf.query("SELECT COUNT() FROM Account WHERE Name = 'Rolled Back'")["totalSize"] == 0
-    upsert = sf.restful("composite/sobjects/Product2/External_Item_ID__c", method="PATCH",
-                        json={"allOrNone": False, "records": [
-                            {"attributes": {"type": "Product2"}, "External_Item_ID__c": "I-1",
-                             "Name": "Widget"},
-                            {"attributes": {"type": "Product2"}, "External_Item_ID__c": "I-1",
-                             "Name": "Widget renamed"}]})
+    upsert = sf.restful(
+        "composite/sobjects/Product2/External_Item_ID__c",
+        method="PATCH",
+        json={
+            "allOrNone": False,
+            "records": [
+                {
+                    "attributes": {"type": "Product2"},
+                    "External_Item_ID__c": "I-1",
+                    "Name": "Widget",
+                },
+                {
+                    "attributes": {"type": "Product2"},
+                    "External_Item_ID__c": "I-1",
+                    "Name": "Widget renamed",
+                },
+            ],
+        },
+    )
     assert [(r["success"], r["created"]) for r in upsert] == [(True, True), (True, False)]
     assert sf.Product2.get_by_custom_id("External_Item_ID__c", "I-1")["Name"] == "Widget renamed"
-    too_many = {"records": [{"attributes": {"type": "Account"}, "Name": f"N{i}"}
-                            for i in range(201)]}
+    too_many = {
+        "records": [{"attributes": {"type": "Account"}, "Name": f"N{i}"} for i in range(201)]
+    }
     with pytest.raises(SalesforceMalformedRequest):
         sf.restful("composite/sobjects", method="POST", json=too_many)
-    deleted = sf.restful("composite/sobjects", method="DELETE",
-                         params={"ids": f"{results[0]['id']},001000000000000AAA",
-                                 "allOrNone": "false"})
+    deleted = sf.restful(
+        "composite/sobjects",
+        method="DELETE",
+        params={"ids": f"{results[0]['id']},001000000000000AAA", "allOrNone": "false"},
+    )
     assert [r["success"] for r in deleted] == [True, False]
 
 
@@ -132,15 +165,26 @@ def test_given_describe_when_asked_then_fields_types_and_package_fields_are_ther
     tx_type = fields["Transaction_Type__c"]
     assert tx_type["type"] == "picklist" and tx_type["restrictedPicklist"] is True
     assert {"None", "Invoice", "Sales Receipt", "Sales Order"} <= {
-        v["value"] for v in tx_type["picklistValues"]}
+        v["value"] for v in tx_type["picklistValues"]
+    }
     assert fields["IsWon"]["updateable"] is False and fields["Name"]["length"] == 120
     assert fields["AccountId"]["referenceTo"] == ["Account"]
     hook_fields = SalesforceHook(salesforce_conn_id="salesforce_default").get_available_fields(
-        "Account")
+        "Account"
+    )
     assert "External_Account_ID__c" in hook_fields and "Name" in hook_fields
     global_names = {o["name"] for o in sf.describe()["sobjects"]}
-    assert {"Account", "Contact", "Opportunity", "OpportunityLineItem", "Product2", "Pricebook2",
-            "PricebookEntry", "Invoice__c", "Invoice_Item__c"} <= global_names
+    assert {
+        "Account",
+        "Contact",
+        "Opportunity",
+        "OpportunityLineItem",
+        "Product2",
+        "Pricebook2",
+        "PricebookEntry",
+        "Invoice__c",
+        "Invoice_Item__c",
+    } <= global_names
 
 
 def test_given_layouts_when_a_field_is_removed_then_describe_layouts_no_longer_shows_it(sf, fresh):
@@ -149,10 +193,14 @@ def test_given_layouts_when_a_field_is_removed_then_describe_layouts_no_longer_s
 
     def on_layout(field: str) -> bool:
         body = sf.restful("sobjects/Account/describe/layouts/")
-        return any(c.get("type") == "Field" and c.get("value") == field
-                   for layout in body["layouts"] for section in layout["detailLayoutSections"]
-                   for row in section["layoutRows"] for item in row["layoutItems"]
-                   for c in item["layoutComponents"])
+        return any(
+            c.get("type") == "Field" and c.get("value") == field
+            for layout in body["layouts"]
+            for section in layout["detailLayoutSections"]
+            for row in section["layoutRows"]
+            for item in row["layoutItems"]
+            for c in item["layoutComponents"]
+        )
 
     assert on_layout("External_Account_ID__c") and on_layout("Sync_Me__c")
     fresh.call("salesforce", "POST", "layout", {"object": "Account", "field": "Sync_Me__c"})
@@ -178,8 +226,9 @@ def test_given_changes_when_asking_get_updated_and_get_deleted_then_ids_in_windo
     gone = sf.Account.create({"Name": "Deleted One"})["id"]
     fresh.set_clock("salesforce", now="2025-06-01T10:05:00Z", frozen=True)
     sf.Account.delete(gone)
-    old = sf.query("SELECT Id FROM Account WHERE Name != 'Updated One' AND Name != 'Deleted One' "
-                   "LIMIT 1")["records"][0]["Id"]
+    old = sf.query(
+        "SELECT Id FROM Account WHERE Name != 'Updated One' AND Name != 'Deleted One' LIMIT 1"
+    )["records"][0]["Id"]
     fresh.call("salesforce", "POST", "bump-modstamp", {"object": "Account", "id": old})
     fresh.set_clock("salesforce", now="2025-06-01T10:10:00Z", frozen=True)
     end = dt.datetime(2025, 6, 1, 10, 30, tzinfo=dt.UTC)
@@ -187,8 +236,9 @@ def test_given_changes_when_asking_get_updated_and_get_deleted_then_ids_in_windo
     assert keep in updated["ids"] and old in updated["ids"] and gone not in updated["ids"]
     assert updated["latestDateCovered"] == "2025-06-01T10:10:00.000+0000"
     deleted = sf.Account.deleted(start, end)
-    assert deleted["deletedRecords"] == [{"id": gone,
-                                          "deletedDate": "2025-06-01T10:05:00.000+0000"}]
+    assert deleted["deletedRecords"] == [
+        {"id": gone, "deletedDate": "2025-06-01T10:05:00.000+0000"}
+    ]
     with pytest.raises(SalesforceMalformedRequest) as too_old:
         sf.Account.updated(start - dt.timedelta(days=31), end)
     assert too_old.value.content[0]["errorCode"] == "INVALID_REPLICATION_DATE"
@@ -201,22 +251,34 @@ def test_given_an_invoice_tree_when_posted_then_parent_and_children_are_created(
     account = sf.query("SELECT Id FROM Account LIMIT 1")["records"][0]["Id"]
     invoice_fields = {f["name"]: f for f in sf.Invoice__c.describe()["fields"]}
     item_fields = {f["name"]: f for f in sf.Invoice_Item__c.describe()["fields"]}
-    item_body = {k: 1 for k, f in item_fields.items() if f["createable"] and not f["nillable"]
-                 and f["type"] in ("double", "currency", "int")}
+    item_body = {
+        k: 1
+        for k, f in item_fields.items()
+        if f["createable"] and not f["nillable"] and f["type"] in ("double", "currency", "int")
+    }
     invoice = {"attributes": {"type": "Invoice__c", "referenceId": "inv1"}}
     if "Account__c" in invoice_fields:
         invoice["Account__c"] = account
-    invoice["Invoice_Items__r"] = {"records": [
-        {"attributes": {"type": "Invoice_Item__c", "referenceId": f"item{n}"}, **item_body}
-        for n in range(2)]}
+    invoice["Invoice_Items__r"] = {
+        "records": [
+            {"attributes": {"type": "Invoice_Item__c", "referenceId": f"item{n}"}, **item_body}
+            for n in range(2)
+        ]
+    }
     created = sf.restful("composite/tree/Invoice__c", method="POST", json={"records": [invoice]})
     assert created["hasErrors"] is False
     ids = {r["referenceId"]: r["id"] for r in created["results"]}
     assert set(ids) == {"inv1", "item0", "item1"}
     children = sf.query(f"SELECT Id FROM Invoice_Item__c WHERE Invoice__c = '{ids['inv1']}'")
     assert children["totalSize"] == 2
-    bad = dict(invoice, Invoice_Items__r={"records": [
-        {"attributes": {"type": "Invoice_Item__c", "referenceId": "bad"}, "Nope__c": 1}]})
+    bad = dict(
+        invoice,
+        Invoice_Items__r={
+            "records": [
+                {"attributes": {"type": "Invoice_Item__c", "referenceId": "bad"}, "Nope__c": 1}
+            ]
+        },
+    )
     with pytest.raises(SalesforceMalformedRequest) as caught:
         sf.restful("composite/tree/Invoice__c", method="POST", json={"records": [bad]})
     assert caught.value.content["hasErrors"] is True
@@ -242,15 +304,30 @@ def test_given_a_parent_named_by_external_id_when_writing_then_the_lookup_is_set
     (``"Account": {"External_Account_ID__c": "X"}``), in REST and collection calls alike; an
     unknown value is INVALID_FIELD."""
     parent = sf.Account.create({"Name": "Ref Parent", "External_Account_ID__c": "RP-1"})["id"]
-    child = sf.Contact.create({"LastName": "Ref Child",
-                               "Account": {"External_Account_ID__c": "RP-1"}})["id"]
+    child = sf.Contact.create(
+        {"LastName": "Ref Child", "Account": {"External_Account_ID__c": "RP-1"}}
+    )["id"]
     assert sf.Contact.get(child)["AccountId"] == parent
-    results = sf.restful("composite/sobjects/Account/External_Account_ID__c", method="PATCH",
-                         json={"records": [
-                             {"attributes": {"type": "Account"}, "External_Account_ID__c": "RK-1",
-                              "Name": "Ref Kid", "Parent": {"External_Account_ID__c": "RP-1"}},
-                             {"attributes": {"type": "Account"}, "External_Account_ID__c": "RK-2",
-                              "Name": "Lost Kid", "Parent": {"External_Account_ID__c": "none"}}]})
+    results = sf.restful(
+        "composite/sobjects/Account/External_Account_ID__c",
+        method="PATCH",
+        json={
+            "records": [
+                {
+                    "attributes": {"type": "Account"},
+                    "External_Account_ID__c": "RK-1",
+                    "Name": "Ref Kid",
+                    "Parent": {"External_Account_ID__c": "RP-1"},
+                },
+                {
+                    "attributes": {"type": "Account"},
+                    "External_Account_ID__c": "RK-2",
+                    "Name": "Lost Kid",
+                    "Parent": {"External_Account_ID__c": "none"},
+                },
+            ]
+        },
+    )
     assert results[0]["success"] is True
     assert results[1]["errors"][0]["statusCode"] == "INVALID_FIELD"
     assert sf.Account.get(results[0]["id"])["ParentId"] == parent

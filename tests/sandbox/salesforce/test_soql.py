@@ -33,7 +33,8 @@ def test_given_parent_fields_when_selecting_then_nested_objects_or_null(sf):
     an empty lookup is null; relationship fields filter and sort."""
     result = sf.query(
         "SELECT Id, Name, Account.Name, Account.Owner.Name, Pricebook2.Name FROM Opportunity "
-        "WHERE Account.Name != null ORDER BY Account.Name DESC, Name LIMIT 50")
+        "WHERE Account.Name != null ORDER BY Account.Name DESC, Name LIMIT 50"
+    )
     rows = result["records"]
     assert rows, "the tiny seed has opportunities"
     assert rows[0]["Account"]["attributes"]["type"] == "Account"
@@ -53,7 +54,8 @@ def test_given_child_subqueries_when_selecting_then_children_or_null(sf):
     result = sf.query_all(
         "SELECT Id, Amount, (SELECT Quantity, UnitPrice, TotalPrice, PricebookEntry.Product2.Name "
         "FROM OpportunityLineItems ORDER BY SortOrder), (SELECT ContactId FROM "
-        "OpportunityContactRoles WHERE IsPrimary = true) FROM Opportunity")
+        "OpportunityContactRoles WHERE IsPrimary = true) FROM Opportunity"
+    )
     with_lines = [r for r in result["records"] if r["OpportunityLineItems"]]
     without = [r for r in result["records"] if r["OpportunityLineItems"] is None]
     assert with_lines and without
@@ -70,16 +72,23 @@ def test_given_child_subqueries_when_selecting_then_children_or_null(sf):
 def test_given_boolean_logic_when_filtering_then_and_or_not_and_parentheses_apply(sf):
     """api-spec 3.3: AND/OR/NOT with parentheses, IN / NOT IN, comparison operators."""
     all_opps = sf.query_all("SELECT Id, StageName, Amount, IsWon FROM Opportunity")["records"]
-    expected = {r["Id"] for r in all_opps
-                if (r["StageName"] == "Closed Won" or r["StageName"] == "Closed Lost")
-                and not r["Amount"] < 1500}
-    got = sf.query_all("SELECT Id FROM Opportunity WHERE (StageName = 'Closed Won' OR "
-                       "StageName = 'closed lost') AND NOT Amount < 1500")["records"]
+    expected = {
+        r["Id"]
+        for r in all_opps
+        if (r["StageName"] == "Closed Won" or r["StageName"] == "Closed Lost")
+        and not r["Amount"] < 1500
+    }
+    got = sf.query_all(
+        "SELECT Id FROM Opportunity WHERE (StageName = 'Closed Won' OR "
+        "StageName = 'closed lost') AND NOT Amount < 1500"
+    )["records"]
     assert {r["Id"] for r in got} == expected
-    not_in = sf.query_all("SELECT Id FROM Opportunity WHERE StageName NOT IN "
-                          "('Closed Won', 'Closed Lost')")["records"]
-    assert {r["Id"] for r in not_in} == {r["Id"] for r in all_opps
-                                          if r["StageName"] not in ("Closed Won", "Closed Lost")}
+    not_in = sf.query_all(
+        "SELECT Id FROM Opportunity WHERE StageName NOT IN ('Closed Won', 'Closed Lost')"
+    )["records"]
+    assert {r["Id"] for r in not_in} == {
+        r["Id"] for r in all_opps if r["StageName"] not in ("Closed Won", "Closed Lost")
+    }
     won = sf.query("SELECT COUNT() FROM Opportunity WHERE IsWon = true AND Amount >= 0")
     assert won["totalSize"] == sum(1 for r in all_opps if r["IsWon"])
 
@@ -100,18 +109,24 @@ def test_given_dates_when_filtering_then_literals_and_functions_apply(sf, fresh)
     sandbox clock, quoted dates rejected with INVALID_FIELD."""
     fresh.set_clock("salesforce", now="2025-03-10T12:00:00Z", frozen=True)
     for close in ("2025-03-10", "2025-03-05", "2025-02-01"):
-        sf.Opportunity.create({"Name": f"Dated {close}", "StageName": "Prospecting",
-                               "CloseDate": close})
+        sf.Opportunity.create(
+            {"Name": f"Dated {close}", "StageName": "Prospecting", "CloseDate": close}
+        )
     today = sf.query("SELECT Name FROM Opportunity WHERE Name LIKE 'Dated%' AND CloseDate = TODAY")
     assert _names(today) == ["Dated 2025-03-10"]
-    last7 = sf.query("SELECT Name FROM Opportunity WHERE Name LIKE 'Dated%' AND "
-                     "CloseDate = LAST_N_DAYS:7 ORDER BY CloseDate")
+    last7 = sf.query(
+        "SELECT Name FROM Opportunity WHERE Name LIKE 'Dated%' AND "
+        "CloseDate = LAST_N_DAYS:7 ORDER BY CloseDate"
+    )
     assert _names(last7) == ["Dated 2025-03-05", "Dated 2025-03-10"]
-    before = sf.query("SELECT Name FROM Opportunity WHERE Name LIKE 'Dated%' AND "
-                      "CloseDate < 2025-03-01")
+    before = sf.query(
+        "SELECT Name FROM Opportunity WHERE Name LIKE 'Dated%' AND CloseDate < 2025-03-01"
+    )
     assert _names(before) == ["Dated 2025-02-01"]
-    created = sf.query("SELECT COUNT() FROM Opportunity WHERE Name LIKE 'Dated%' AND "
-                       "CreatedDate >= 2025-03-10T11:00:00Z AND CreatedDate = TODAY")
+    created = sf.query(
+        "SELECT COUNT() FROM Opportunity WHERE Name LIKE 'Dated%' AND "
+        "CreatedDate >= 2025-03-10T11:00:00Z AND CreatedDate = TODAY"
+    )
     assert created["totalSize"] == 3
     with pytest.raises(SalesforceMalformedRequest) as quoted:
         sf.query("SELECT Id FROM Opportunity WHERE CreatedDate > '2025-03-01T00:00:00Z'")
@@ -145,8 +160,10 @@ def test_given_bad_soql_when_querying_then_salesforce_error_codes(sf):
         "SELECT Id FROM Foo": ("INVALID_TYPE", "sObject type 'Foo' is not supported"),
         "SELECT Id FROM Account WHERE": ("MALFORMED_QUERY", "unexpected token"),
         "SELECT Id, FROM Account": ("MALFORMED_QUERY", "unexpected token"),
-        "SELECT Id FROM Account WHERE Name = 'a' AND Phone = 'b' OR Name = 'c'":
-            ("MALFORMED_QUERY", ""),
+        "SELECT Id FROM Account WHERE Name = 'a' AND Phone = 'b' OR Name = 'c'": (
+            "MALFORMED_QUERY",
+            "",
+        ),
         "SELECT Id, Foo.Name FROM Contact": ("INVALID_FIELD", "Didn't understand relationship"),
         "SELECT Id, (SELECT Id FROM Nope) FROM Account": ("INVALID_TYPE", "Nope"),
         "SELECT Id FROM Account WHERE Name = 5": ("INVALID_FIELD", "must be of type string"),
@@ -166,8 +183,9 @@ def test_given_deleted_rows_when_query_all_then_they_appear_with_is_deleted(sf, 
     sf.Account.delete(new)
     live = sf.query("SELECT Id FROM Account WHERE Name = 'Soon Gone LLC'")
     assert live["totalSize"] == 0
-    every = sf.query_all("SELECT Id, IsDeleted FROM Account WHERE Name = 'Soon Gone LLC'",
-                         include_deleted=True)
+    every = sf.query_all(
+        "SELECT Id, IsDeleted FROM Account WHERE Name = 'Soon Gone LLC'", include_deleted=True
+    )
     assert [(r["Id"], r["IsDeleted"]) for r in every["records"]] == [(new, True)]
 
 
@@ -201,13 +219,18 @@ def test_given_count_when_querying_then_total_size_and_aggregate(sf):
 def test_given_a_semi_join_when_filtering_then_only_accounts_with_won_deals(sf):
     """SOQL semi-join (SPEC R-ACC-1 needs "accounts with a closed/won opportunity"):
     Id IN (SELECT AccountId FROM Opportunity WHERE IsWon = true), and NOT IN."""
-    won = sf.query_all("SELECT Id FROM Account WHERE Id IN "
-                       "(SELECT AccountId FROM Opportunity WHERE IsWon = true)")["records"]
-    expected = {r["AccountId"] for r in sf.query_all(
-        "SELECT AccountId FROM Opportunity WHERE IsWon = true")["records"]}
+    won = sf.query_all(
+        "SELECT Id FROM Account WHERE Id IN (SELECT AccountId FROM Opportunity WHERE IsWon = true)"
+    )["records"]
+    expected = {
+        r["AccountId"]
+        for r in sf.query_all("SELECT AccountId FROM Opportunity WHERE IsWon = true")["records"]
+    }
     assert won and {r["Id"] for r in won} == expected
-    others = sf.query_all("SELECT Id FROM Account WHERE Id NOT IN "
-                          "(SELECT AccountId FROM Opportunity WHERE IsWon = true)")["records"]
+    others = sf.query_all(
+        "SELECT Id FROM Account WHERE Id NOT IN "
+        "(SELECT AccountId FROM Opportunity WHERE IsWon = true)"
+    )["records"]
     total = sf.query("SELECT COUNT() FROM Account")["totalSize"]
     assert len(others) + len(won) == total
     with pytest.raises(SalesforceMalformedRequest) as caught:

@@ -16,8 +16,13 @@ pytestmark = pytest.mark.unit
 
 
 def customer(id_, name, *, parent=None, project=False, active=True) -> dict:
-    record = {"Id": id_, "DisplayName": name, "Active": active, "IsProject": project,
-              "Job": parent is not None}
+    record = {
+        "Id": id_,
+        "DisplayName": name,
+        "Active": active,
+        "IsProject": project,
+        "Job": parent is not None,
+    }
     if parent:
         record["ParentRef"] = {"value": parent}
     return record
@@ -37,10 +42,13 @@ CUSTOMERS = [TOP, SITE, ROLLOUT, SITE_ROLLOUT, OLD, OLD_ROLLOUT, SHARED, SHARED_
 def plan_for(customer_id: str, accounts: dict[str, str], customers=CUSTOMERS):
     """The plan of one invoice (Id 130) of ``customer_id``; ``accounts``: customer Id ->
     Account Id (the Accounts whose External Account ID is a customer's Id)."""
-    return plan_invoices(invoice_inputs(
-        [qb_invoice(CustomerRef={"value": customer_id})],
-        accounts=[{"Id": a, "External_Account_ID__c": c} for c, a in accounts.items()],
-        customers=customers))
+    return plan_invoices(
+        invoice_inputs(
+            [qb_invoice(CustomerRef={"value": customer_id})],
+            accounts=[{"Id": a, "External_Account_ID__c": c} for c, a in accounts.items()],
+            customers=customers,
+        )
+    )
 
 
 def account_of(plan) -> str | None:
@@ -119,7 +127,9 @@ def test_given_a_sub_customer_without_an_account_when_planned_then_it_is_not_bil
     plan = plan_for("2", {"1": "001TOP"})
     assert account_of(plan) is None
     (reason,) = account_warnings(plan)
-    assert 'customer 2 "Top Co - Warehouse" is active' in reason and "External Account ID 2" in reason
+    assert (
+        'customer 2 "Top Co - Warehouse" is active' in reason and "External Account ID 2" in reason
+    )
     assert plan.waiting == {"2": ["130"]}
 
 
@@ -188,22 +198,42 @@ def test_given_invoices_without_account_when_extracted_then_only_a_projects_chai
     deep_rollout = customer("11", "Dock Rollout", parent="10", project=True)
     qb = QuickBooks([TOP, SITE, deep, deep_rollout, OLD])
     sf = Salesforce(linked={"1"})
-    records = [qb_invoice("130", CustomerRef={"value": "11"}), qb_invoice("131", CustomerRef={"value": "5"}),
-               qb_invoice("132", CustomerRef={"value": "1"})]
-    extracted = {**invoice_inputs(records, accounts=[{"Id": "001TOP", "External_Account_ID__c": "1"}]).__dict__}
+    records = [
+        qb_invoice("130", CustomerRef={"value": "11"}),
+        qb_invoice("131", CustomerRef={"value": "5"}),
+        qb_invoice("132", CustomerRef={"value": "1"}),
+    ]
+    extracted = {
+        **invoice_inputs(
+            records, accounts=[{"Id": "001TOP", "External_Account_ID__c": "1"}]
+        ).__dict__
+    }
     extracted.pop("customers")
     out = read_billing(qb, sf, extracted)
     # Customer 1 already has an Account (invoice 132's): the climb stops below it.
     assert qb.calls == [("Customer", ["11", "5"]), ("Customer", ["10"]), ("Customer", ["2"])]
     assert sf.calls == [("Account", "External_Account_ID__c", ["10", "2"])]
     assert sorted(out["customers"]["Id"]) == ["10", "11", "2", "5"]
-    plan = plan_invoices(invoice_inputs(records, accounts=list(
-        out["accounts"][["Id", "External_Account_ID__c"]].to_dict("records")), customers=list(qb.customers.values())))
-    assert {i[EXT_INVOICE]: i["Account__c"] for i in plan.invoices} == {"130": "001TOP", "131": None, "132": "001TOP"}
+    plan = plan_invoices(
+        invoice_inputs(
+            records,
+            accounts=list(out["accounts"][["Id", "External_Account_ID__c"]].to_dict("records")),
+            customers=list(qb.customers.values()),
+        )
+    )
+    assert {i[EXT_INVOICE]: i["Account__c"] for i in plan.invoices} == {
+        "130": "001TOP",
+        "131": None,
+        "132": "001TOP",
+    }
 
     qb.calls.clear()
     sf.calls.clear()
-    read_billing(qb, sf, {**extracted, "invoices": extracted["invoices"][extracted["invoices"]["Id"] == "132"]})
+    read_billing(
+        qb,
+        sf,
+        {**extracted, "invoices": extracted["invoices"][extracted["invoices"]["Id"] == "132"]},
+    )
     assert qb.calls == [] and sf.calls == []
 
 
@@ -213,7 +243,11 @@ def test_given_invoices_waiting_when_read_then_one_query_finds_the_customers_wit
     from sfqb.steps.invoices import read_quickbooks
 
     stream = "quickbooks.Invoice@invoices"
-    window = {"start": "2026-01-15T00:00:00+00:00", "end": "2026-01-15T01:00:00+00:00", "mode": "incremental"}
+    window = {
+        "start": "2026-01-15T00:00:00+00:00",
+        "end": "2026-01-15T01:00:00+00:00",
+        "mode": "incremental",
+    }
     windows = {stream: window, "quickbooks.Payment@invoices": window}
     state = SyncState(InMemoryVariables())
     qb, sf = QuickBooks(invoices=[qb_invoice("61"), qb_invoice("64")]), Salesforce()
@@ -243,8 +277,12 @@ def test_given_a_waiting_invoice_gone_from_quickbooks_when_its_customer_gets_an_
     state = SyncState(InMemoryVariables())
     state.save_waiting(stream, {"7": ["64"], "5": ["61"]}, read=[], run_id="r1")
     upper = dt.datetime(2026, 1, 15, 1, tzinfo=dt.UTC)
-    run = run_context(run_id="r2", upper_bound=upper, install_date=upper - dt.timedelta(hours=1),
-                      preferences_json=Preferences().as_json())
+    run = run_context(
+        run_id="r2",
+        upper_bound=upper,
+        install_date=upper - dt.timedelta(hours=1),
+        preferences_json=Preferences().as_json(),
+    )
     qb, sf = QuickBooks(), Salesforce(linked={"7"})
     extracted = steps.extract(run, sf=sf, qb=qb, state=state)
     assert extracted["waited"] == ["64"] and extracted["invoices"].empty

@@ -640,24 +640,46 @@ def test_given_several_invoices_without_account_or_product_when_planned_then_eac
     """R-INV-1, R-GEN-5: with the customer's Account or the item's Product not found, each invoice
     keeps the Account__c its Invoice__c already has and each item the Product__c it has (the
     others stay empty), with one WARNING per invoice and line (pins the per-record look-up)."""
-    first = plan_invoices(inputs([qb_invoice("130"), qb_invoice("131", CustomerRef={"value": "59"})],
-                                 accounts=[{"Id": ACCOUNT, "External_Account_ID__c": "58"},
-                                           {"Id": "001OTHER", "External_Account_ID__c": "59"}]))
+    first = plan_invoices(
+        inputs(
+            [qb_invoice("130"), qb_invoice("131", CustomerRef={"value": "59"})],
+            accounts=[
+                {"Id": ACCOUNT, "External_Account_ID__c": "58"},
+                {"Id": "001OTHER", "External_Account_ID__c": "59"},
+            ],
+        )
+    )
     invoices, items = salesforce_state(first)
     for n, record in enumerate(invoices):
         record["Id"] = f"a00INV{n}"
     for record in items:
         record["Invoice__c"] = "a00INV0" if ":130:" in record[EXT_ITEM] else "a00INV1"
-    again = plan_invoices(inputs(
-        [qb_invoice("130", balance="0.00"), qb_invoice("131", balance="0.00", CustomerRef={"value": "59"}),
-         qb_invoice("132", CustomerRef={"value": "60"})],
-        sf_invoices=invoices, sf_items=items, accounts=[], products=[]))
+    again = plan_invoices(
+        inputs(
+            [
+                qb_invoice("130", balance="0.00"),
+                qb_invoice("131", balance="0.00", CustomerRef={"value": "59"}),
+                qb_invoice("132", CustomerRef={"value": "60"}),
+            ],
+            sf_invoices=invoices,
+            sf_items=items,
+            accounts=[],
+            products=[],
+        )
+    )
     assert {i[EXT_INVOICE]: i["Account__c"] for i in again.invoices} == {
-        "130": ACCOUNT, "131": "001OTHER", "132": None}
+        "130": ACCOUNT,
+        "131": "001OTHER",
+        "132": None,
+    }
     products = {i[EXT_ITEM]: i["Product__c"] for i in again.item_creates}
     assert products == {"Invoice:132:1": None, "Invoice:132:2": None} and not again.item_updates
-    assert list(again.notes["key"]) == ["QB:Invoice:130", "QB:Invoice:131", "QB:Invoice:132",
-                                        *(f"QB:Invoice:{i} line {n}" for i in (130, 131, 132) for n in (1, 2))]
+    assert list(again.notes["key"]) == [
+        "QB:Invoice:130",
+        "QB:Invoice:131",
+        "QB:Invoice:132",
+        *(f"QB:Invoice:{i} line {n}" for i in (130, 131, 132) for n in (1, 2)),
+    ]
     assert again.retry == ["130", "131", "132"]  # their Products
     assert again.waiting == {"58": ["130"], "59": ["131"], "60": ["132"]}
 
@@ -670,7 +692,9 @@ def test_given_unchanged_and_changed_invoices_when_planned_together_then_each_ge
     ids = ("130", "131", "132")
     sf_invoices, sf_items = [], []
     for n, invoice_id in enumerate(ids):
-        state = salesforce_state(plan_invoices(inputs([qb_invoice(invoice_id)])), sf_id=f"a00INV{n}")
+        state = salesforce_state(
+            plan_invoices(inputs([qb_invoice(invoice_id)])), sf_id=f"a00INV{n}"
+        )
         sf_invoices += state[0]
         sf_items += state[1]
     edited = next(i for i in sf_items if i[EXT_ITEM].startswith("Invoice:132:"))
@@ -678,7 +702,10 @@ def test_given_unchanged_and_changed_invoices_when_planned_together_then_each_ge
     now = [qb_invoice("130"), qb_invoice("131", balance="0"), qb_invoice("132")]
 
     together = plan_invoices(inputs(now, sf_invoices=sf_invoices, sf_items=sf_items))
-    alone = [plan_invoices(inputs([record], sf_invoices=sf_invoices, sf_items=sf_items)) for record in now]
+    alone = [
+        plan_invoices(inputs([record], sf_invoices=sf_invoices, sf_items=sf_items))
+        for record in now
+    ]
 
     assert [i[EXT_INVOICE] for i in together.invoices] == ["131"]
     assert [i[EXT_ITEM] for i in together.item_updates] == [edited[EXT_ITEM]]

@@ -14,7 +14,9 @@ pytestmark = pytest.mark.unit
 
 
 def items(*rows) -> pd.DataFrame:
-    return pd.DataFrame([dict(zip(ITEM_COLUMNS, r, strict=True)) for r in rows], columns=ITEM_COLUMNS)
+    return pd.DataFrame(
+        [dict(zip(ITEM_COLUMNS, r, strict=True)) for r in rows], columns=ITEM_COLUMNS
+    )
 
 
 WIDGET = ("7", "Widget", "Hardware:Widgets:Widget", "NonInventory", True, "A widget", "12.50")
@@ -24,26 +26,45 @@ NO_ENTRIES = pd.DataFrame(columns=["Id", "Product2Id", "UnitPrice", "IsActive"])
 
 
 def linked_widget(**changes) -> tuple[pd.DataFrame, pd.DataFrame]:
-    product = {"Id": "01tW", EXT_ID: "7", "Name": "Widget", "ProductCode": "Hardware:Widgets:Widget",
-               "Description": "A widget", "IsActive": True, **changes}
+    product = {
+        "Id": "01tW",
+        EXT_ID: "7",
+        "Name": "Widget",
+        "ProductCode": "Hardware:Widgets:Widget",
+        "Description": "A widget",
+        "IsActive": True,
+        **changes,
+    }
     entry = {"Id": "01uW", "Product2Id": "01tW", "UnitPrice": "12.5", "IsActive": True}
     return pd.DataFrame([product]), pd.DataFrame([entry])
 
 
 def test_given_new_items_when_planned_then_each_becomes_a_product_with_a_standard_price():
     """R-ITM-2: ProductCode = FullyQualifiedName, Name from the preference, entry at the price."""
-    plan = plan_items(items(WIDGET, CONSULT), NO_PRODUCTS, NO_ENTRIES, product_name_field="FullyQualifiedName")
-    assert [p["ProductCode"] for p in plan.products] == ["Hardware:Widgets:Widget", "Services:Consulting"]
+    plan = plan_items(
+        items(WIDGET, CONSULT), NO_PRODUCTS, NO_ENTRIES, product_name_field="FullyQualifiedName"
+    )
+    assert [p["ProductCode"] for p in plan.products] == [
+        "Hardware:Widgets:Widget",
+        "Services:Consulting",
+    ]
     assert [p["Name"] for p in plan.products] == ["Hardware:Widgets:Widget", "Services:Consulting"]
     assert [(p["item_id"], Decimal(p["UnitPrice"]), p["entry_id"]) for p in plan.prices] == [
-        ("7", Decimal("12.50"), None), ("8", Decimal("100"), None)]
+        ("7", Decimal("12.50"), None),
+        ("8", Decimal("100"), None),
+    ]
     assert plan.skips.empty
 
 
 def test_given_category_and_group_items_when_planned_then_they_are_skipped_with_a_reason():
     """R-ITM-3: QBO Category and Group items are not synced; the reason names the type."""
-    kept, skipped = items_to_sync(items(WIDGET, ("9", "Hardware", "Hardware", "Category", True, None, None),
-                                        ("10", "Kit", "Kit", "Group", True, None, None)))
+    kept, skipped = items_to_sync(
+        items(
+            WIDGET,
+            ("9", "Hardware", "Hardware", "Category", True, None, None),
+            ("10", "Kit", "Kit", "Group", True, None, None),
+        )
+    )
     assert list(kept["Id"]) == ["7"]
     assert list(skipped["key"]) == ["QB:9", "QB:10"]
     assert "'Category'" in skipped["reason"].iloc[0] and "R-ITM-3" in skipped["reason"].iloc[0]
@@ -84,8 +105,12 @@ def test_given_an_inactive_item_without_product_when_planned_then_it_is_not_sync
 
 def test_given_an_unlinked_product_with_the_items_code_when_planned_then_it_is_warned_not_duplicated():
     """R-PRE-2: a Product whose ProductCode equals the FullyQualifiedName is linked by a person."""
-    plan = plan_items(items(WIDGET, CONSULT), NO_PRODUCTS, NO_ENTRIES,
-                      unlinked_codes=frozenset({"Hardware:Widgets:Widget"}))
+    plan = plan_items(
+        items(WIDGET, CONSULT),
+        NO_PRODUCTS,
+        NO_ENTRIES,
+        unlinked_codes=frozenset({"Hardware:Widgets:Widget"}),
+    )
     assert [p[EXT_ID] for p in plan.products] == ["8"]
     assert list(plan.skips["key"]) == ["QB:7"] and list(plan.skips["level"]) == [WARNING]
     assert "External Item ID to 7" in plan.skips["reason"].iloc[0]
@@ -93,8 +118,12 @@ def test_given_an_unlinked_product_with_the_items_code_when_planned_then_it_is_w
 
 def test_given_products_with_codes_when_item_sync_is_off_then_they_resolve_by_fully_qualified_name():
     """R-ITM-5: ProductCode = FullyQualifiedName, exact; unmatched products are left out."""
-    products = pd.DataFrame({"Id": ["01tA", "01tB", "01tC"],
-                             "ProductCode": ["Hardware:Widgets:Widget", "hardware:widgets:widget", None]})
+    products = pd.DataFrame(
+        {
+            "Id": ["01tA", "01tB", "01tC"],
+            "ProductCode": ["Hardware:Widgets:Widget", "hardware:widgets:widget", None],
+        }
+    )
     lookup = items_by_fqn(products, items(WIDGET, CONSULT))
     assert lookup == {"01tA": "7"}
 
@@ -107,7 +136,12 @@ def test_given_item_sync_off_when_the_area_runs_then_it_reads_and_writes_nothing
     from sfqb.steps import items as steps
 
     now = dt.datetime(2026, 11, 25, tzinfo=dt.UTC).isoformat()
-    run = {"run_id": "r1", "upper_bound": now, "install_date": now, "preferences": {"sync_items": False}}
+    run = {
+        "run_id": "r1",
+        "upper_bound": now,
+        "install_date": now,
+        "preferences": {"sync_items": False},
+    }
     state = SyncState(InMemoryVariables())
     extracted = steps.extract(run, sf=object(), qb=object(), state=state)
     plan = steps.plan(run, extracted)
@@ -122,24 +156,59 @@ def test_given_many_items_when_planned_together_then_each_gets_what_it_gets_alon
     """R-ITM-1/2/3, R-PRE-2, R-GEN-4: the plan of many items at once (new, unchanged, a changed
     price, renamed, made inactive, inactive and new, a Category, an unlinked code) is, item by
     item and in order, what each gets alone (pins the per-item loop)."""
-    rows = [WIDGET, CONSULT, ("9", "Hardware", "Hardware", "Category", True, None, None),
-            ("11", "Gear", "Hardware:Gear", "Inventory", True, "Gear", "3.333"),
-            ("12", "Old", "Old", "Service", False, None, "1"), ("13", "Bolt", "Hardware:Bolt", "Inventory", True,
-                                                                "Bolt", "0.10"),
-            ("14", "Nut", "Hardware:Nut", "Inventory", False, "Nut", "0.05"), ("15", "Dup", "Dup", "Service",
-                                                                              True, None, "9")]
-    products = pd.DataFrame([
-        {"Id": "01tW", EXT_ID: "7", "Name": "Widget", "ProductCode": "Hardware:Widgets:Widget",
-         "Description": "A widget", "IsActive": True},
-        {"Id": "01tG", EXT_ID: "11", "Name": "Gears", "ProductCode": "Hardware:Gear", "Description": "Gear",
-         "IsActive": True},
-        {"Id": "01tB", EXT_ID: "13", "Name": "Bolt", "ProductCode": "Hardware:Bolt", "Description": "Bolt",
-         "IsActive": True},
-        {"Id": "01tN", EXT_ID: "14", "Name": "Nut", "ProductCode": "Hardware:Nut", "Description": "Nut",
-         "IsActive": True}])
-    entries = pd.DataFrame([{"Id": "01uW", "Product2Id": "01tW", "UnitPrice": "12.5", "IsActive": True},
-                            {"Id": "01uG", "Product2Id": "01tG", "UnitPrice": "3.33", "IsActive": True},
-                            {"Id": "01uB", "Product2Id": "01tB", "UnitPrice": "0.2", "IsActive": True}])
+    rows = [
+        WIDGET,
+        CONSULT,
+        ("9", "Hardware", "Hardware", "Category", True, None, None),
+        ("11", "Gear", "Hardware:Gear", "Inventory", True, "Gear", "3.333"),
+        ("12", "Old", "Old", "Service", False, None, "1"),
+        ("13", "Bolt", "Hardware:Bolt", "Inventory", True, "Bolt", "0.10"),
+        ("14", "Nut", "Hardware:Nut", "Inventory", False, "Nut", "0.05"),
+        ("15", "Dup", "Dup", "Service", True, None, "9"),
+    ]
+    products = pd.DataFrame(
+        [
+            {
+                "Id": "01tW",
+                EXT_ID: "7",
+                "Name": "Widget",
+                "ProductCode": "Hardware:Widgets:Widget",
+                "Description": "A widget",
+                "IsActive": True,
+            },
+            {
+                "Id": "01tG",
+                EXT_ID: "11",
+                "Name": "Gears",
+                "ProductCode": "Hardware:Gear",
+                "Description": "Gear",
+                "IsActive": True,
+            },
+            {
+                "Id": "01tB",
+                EXT_ID: "13",
+                "Name": "Bolt",
+                "ProductCode": "Hardware:Bolt",
+                "Description": "Bolt",
+                "IsActive": True,
+            },
+            {
+                "Id": "01tN",
+                EXT_ID: "14",
+                "Name": "Nut",
+                "ProductCode": "Hardware:Nut",
+                "Description": "Nut",
+                "IsActive": True,
+            },
+        ]
+    )
+    entries = pd.DataFrame(
+        [
+            {"Id": "01uW", "Product2Id": "01tW", "UnitPrice": "12.5", "IsActive": True},
+            {"Id": "01uG", "Product2Id": "01tG", "UnitPrice": "3.33", "IsActive": True},
+            {"Id": "01uB", "Product2Id": "01tB", "UnitPrice": "0.2", "IsActive": True},
+        ]
+    )
     codes = frozenset({"Dup"})
     together = plan_items(items(*rows), products, entries, unlinked_codes=codes)
     alone = [plan_items(items(r), products, entries, unlinked_codes=codes) for r in rows]

@@ -20,9 +20,21 @@ def test_given_an_item_priced_on_a_half_cent_when_planned_then_the_price_entry_r
     planned as Salesforce keeps it: 12.345 -> 12.35."""
     from sfqb.areas.items import EXT_ID, ITEM_COLUMNS, plan_items
 
-    items = pd.DataFrame([dict(zip(ITEM_COLUMNS, ("7", "Widget", "Widget", "Service", True, None, HALF_CENT),
-                                   strict=True))], columns=ITEM_COLUMNS)
-    products = pd.DataFrame(columns=["Id", EXT_ID, "Name", "ProductCode", "Description", "IsActive"])
+    items = pd.DataFrame(
+        [
+            dict(
+                zip(
+                    ITEM_COLUMNS,
+                    ("7", "Widget", "Widget", "Service", True, None, HALF_CENT),
+                    strict=True,
+                )
+            )
+        ],
+        columns=ITEM_COLUMNS,
+    )
+    products = pd.DataFrame(
+        columns=["Id", EXT_ID, "Name", "ProductCode", "Description", "IsActive"]
+    )
     entries = pd.DataFrame(columns=["Id", "Product2Id", "UnitPrice", "IsActive"])
     plan = plan_items(items, products, entries)
     assert [p["UnitPrice"] for p in plan.prices] == ["12.35"]
@@ -33,11 +45,33 @@ def test_given_a_synced_half_cent_price_when_planned_again_then_nothing_is_writt
     rounded values and writes nothing (half to even would see 12.34 != 12.35 every run)."""
     from sfqb.areas.items import EXT_ID, ITEM_COLUMNS, plan_items
 
-    items = pd.DataFrame([dict(zip(ITEM_COLUMNS, ("7", "Widget", "Widget", "Service", True, None, HALF_CENT),
-                                   strict=True))], columns=ITEM_COLUMNS)
-    products = pd.DataFrame([{"Id": "01tW", EXT_ID: "7", "Name": "Widget", "ProductCode": "Widget",
-                              "Description": None, "IsActive": True}])
-    entries = pd.DataFrame([{"Id": "01uW", "Product2Id": "01tW", "UnitPrice": "12.35", "IsActive": True}])
+    items = pd.DataFrame(
+        [
+            dict(
+                zip(
+                    ITEM_COLUMNS,
+                    ("7", "Widget", "Widget", "Service", True, None, HALF_CENT),
+                    strict=True,
+                )
+            )
+        ],
+        columns=ITEM_COLUMNS,
+    )
+    products = pd.DataFrame(
+        [
+            {
+                "Id": "01tW",
+                EXT_ID: "7",
+                "Name": "Widget",
+                "ProductCode": "Widget",
+                "Description": None,
+                "IsActive": True,
+            }
+        ]
+    )
+    entries = pd.DataFrame(
+        [{"Id": "01uW", "Product2Id": "01tW", "UnitPrice": "12.35", "IsActive": True}]
+    )
     plan = plan_items(items, products, entries)
     assert plan.prices == [] and plan.products == []
 
@@ -48,7 +82,11 @@ def test_given_half_cent_amounts_when_reconciled_then_cents_round_as_salesforce_
     from sfqb.areas.reconcile import cents
 
     assert list(cents(pd.Series([HALF_CENT, "-12.345", "0.005", None]))) == [
-        Decimal("12.35"), Decimal("-12.35"), Decimal("0.01"), Decimal("0.00")]
+        Decimal("12.35"),
+        Decimal("-12.35"),
+        Decimal("0.01"),
+        Decimal("0.00"),
+    ]
 
 
 def test_given_a_half_cent_line_when_sent_to_quickbooks_then_its_amount_rounds_half_up():

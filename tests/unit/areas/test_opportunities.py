@@ -18,22 +18,42 @@ TODAY = dt.date(2026, 11, 25)
 
 
 def opp(id_: str, **fields) -> dict:
-    base = {"Id": id_, "Name": f"Deal {id_}", "AccountId": "001A", "Account.External_Account_ID__c": "58",
-            "IsWon": True, "Transaction_Type__c": "Invoice", "External_Transaction_ID__c": None}
+    base = {
+        "Id": id_,
+        "Name": f"Deal {id_}",
+        "AccountId": "001A",
+        "Account.External_Account_ID__c": "58",
+        "IsWon": True,
+        "Transaction_Type__c": "Invoice",
+        "External_Transaction_ID__c": None,
+    }
     return {**base, **fields}
 
 
 def line(id_: str, opp_id: str, *, item=None, code=None, qty=1, price=10, sort=1, **fields) -> dict:
-    return {"Id": id_, "OpportunityId": opp_id, "Product2Id": f"01t{id_}", "Product2.Name": f"Product {id_}",
-            "Product2.ProductCode": code, "Product2.External_Item_ID__c": item, "Quantity": qty,
-            "UnitPrice": price, "Description": None, "SortOrder": sort, **fields}
+    return {
+        "Id": id_,
+        "OpportunityId": opp_id,
+        "Product2Id": f"01t{id_}",
+        "Product2.Name": f"Product {id_}",
+        "Product2.ProductCode": code,
+        "Product2.External_Item_ID__c": item,
+        "Quantity": qty,
+        "UnitPrice": price,
+        "Description": None,
+        "SortOrder": sort,
+        **fields,
+    }
 
 
-ITEMS = records_frame([
-    {"Id": "5", "FullyQualifiedName": "Services:Setup", "Active": True, "Type": "Service"},
-    {"Id": "6", "FullyQualifiedName": "Hardware:Widget", "Active": True, "Type": "Inventory"},
-    {"Id": "7", "FullyQualifiedName": "Old:Thing", "Active": False, "Type": "Service"},
-], ["Id", "FullyQualifiedName", "Active", "Type"])
+ITEMS = records_frame(
+    [
+        {"Id": "5", "FullyQualifiedName": "Services:Setup", "Active": True, "Type": "Service"},
+        {"Id": "6", "FullyQualifiedName": "Hardware:Widget", "Active": True, "Type": "Inventory"},
+        {"Id": "7", "FullyQualifiedName": "Old:Thing", "Active": False, "Type": "Service"},
+    ],
+    ["Id", "FullyQualifiedName", "Active", "Type"],
+)
 
 
 def plan(opps, lines, contacts=(), **inputs):
@@ -41,22 +61,33 @@ def plan(opps, lines, contacts=(), **inputs):
         opportunities=records_frame(opps, rules.OPPORTUNITY_FIELDS),
         lines=records_frame(lines, rules.LINE_FIELDS),
         contacts=records_frame(list(contacts), rules.CONTACT_FIELDS),
-        items=inputs.pop("items", ITEMS), **inputs)
+        items=inputs.pop("items", ITEMS),
+        **inputs,
+    )
     return rules.plan_opportunities(data, online=True, today=TODAY)
 
 
 def reasons(result) -> dict[str, tuple[str, str]]:
-    return {k: (r, lvl) for k, r, lvl in result.skips[["key", "reason", "level"]].itertuples(index=False)}
+    return {
+        k: (r, lvl)
+        for k, r, lvl in result.skips[["key", "reason", "level"]].itertuples(index=False)
+    }
 
 
 def test_given_opportunities_failing_each_condition_when_planned_then_each_is_skipped_with_its_reason():
     """R-OPP-1, R-OPP-2, R-OPP-6: not won, already synced, no type, None, Sales Order (a WARNING
     in QBO), no products and an Account not synced are skipped, each with its own reason; only
     the Account case is retried (it syncs once the Account does)."""
-    opps = [opp("o1", IsWon=False), opp("o2", External_Transaction_ID__c="130"),
-            opp("o3", Transaction_Type__c=None), opp("o4", Transaction_Type__c="None"),
-            opp("o5", Transaction_Type__c="Sales Order"), opp("o6"),
-            opp("o7", **{"Account.External_Account_ID__c": None}), opp("ok")]
+    opps = [
+        opp("o1", IsWon=False),
+        opp("o2", External_Transaction_ID__c="130"),
+        opp("o3", Transaction_Type__c=None),
+        opp("o4", Transaction_Type__c="None"),
+        opp("o5", Transaction_Type__c="Sales Order"),
+        opp("o6"),
+        opp("o7", **{"Account.External_Account_ID__c": None}),
+        opp("ok"),
+    ]
     lines = [line(f"l{n}", o["Id"], item="5") for n, o in enumerate(opps) if o["Id"] != "o6"]
     result = plan(opps, lines)
     got = reasons(result)
@@ -74,12 +105,15 @@ def test_given_opportunities_failing_each_condition_when_planned_then_each_is_sk
 def test_given_lines_when_items_are_resolved_then_external_id_wins_and_codes_fall_back():
     """R-OPP-3, R-ITM-5: the Product's External Item ID when that item is active, else the item
     whose FullyQualifiedName equals the ProductCode; inactive or unknown items resolve to none."""
-    lines = records_frame([
-        line("a", "o", item="6", code="Services:Setup"),
-        line("b", "o", item="99", code="Services:Setup"),
-        line("c", "o", item="7"),
-        line("d", "o", code="services:setup"),
-    ], rules.LINE_FIELDS)
+    lines = records_frame(
+        [
+            line("a", "o", item="6", code="Services:Setup"),
+            line("b", "o", item="99", code="Services:Setup"),
+            line("c", "o", item="7"),
+            line("d", "o", code="services:setup"),
+        ],
+        rules.LINE_FIELDS,
+    )
     resolved = rules.resolve_items(lines, ITEMS)
     assert list(resolved[:2]) == ["6", "5"] and resolved[2:].isna().all()
 
@@ -89,28 +123,53 @@ def test_given_an_opportunity_when_planned_then_the_invoice_payload_has_lines_re
     rounded half up to the cent; dates default to the sync date; terms and class become
     references; custom fields only where QuickBooks defines them; the marker in PrivateNote."""
     result = plan(
-        [opp("o1", Terms__c="Net 30", Class__c="East", PO_Number__c="PO-1", Sales_Rep__c="JD",
-             Ship_Date__c="2026-12-01")],
-        [line("l2", "o1", item="6", qty=1.5, price=99.99, sort=2), line("l1", "o1", code="Services:Setup", sort=1)],
-        terms={"Net 30": "3"}, classes={"East": "9"}, custom_fields={"PO Number": "2"},
+        [
+            opp(
+                "o1",
+                Terms__c="Net 30",
+                Class__c="East",
+                PO_Number__c="PO-1",
+                Sales_Rep__c="JD",
+                Ship_Date__c="2026-12-01",
+            )
+        ],
+        [
+            line("l2", "o1", item="6", qty=1.5, price=99.99, sort=2),
+            line("l1", "o1", code="Services:Setup", sort=1),
+        ],
+        terms={"Net 30": "3"},
+        classes={"East": "9"},
+        custom_fields={"PO Number": "2"},
     )
     (row,) = result.creates.itertuples()
     payload = json.loads(row.payload)
-    assert (row.entity, row.customer_id, json.loads(row.line_ids)) == ("Invoice", "58", ["l1", "l2"])
+    assert (row.entity, row.customer_id, json.loads(row.line_ids)) == (
+        "Invoice",
+        "58",
+        ["l1", "l2"],
+    )
     assert [ln["SalesItemLineDetail"]["ItemRef"]["value"] for ln in payload["Line"]] == ["5", "6"]
     assert Decimal(payload["Line"][1]["Amount"]) == Decimal("149.99")  # 149.985 rounds half up
-    assert (payload["TxnDate"], payload["DueDate"], payload["ShipDate"]) == ("2026-11-25", "2026-11-25", "2026-12-01")
+    assert (payload["TxnDate"], payload["DueDate"], payload["ShipDate"]) == (
+        "2026-11-25",
+        "2026-11-25",
+        "2026-12-01",
+    )
     assert payload["SalesTermRef"] == {"value": "3"} and payload["ClassRef"] == {"value": "9"}
-    assert payload["CustomField"] == [{"DefinitionId": "2", "Name": "PO Number", "Type": "StringType",
-                                       "StringValue": "PO-1"}]
+    assert payload["CustomField"] == [
+        {"DefinitionId": "2", "Name": "PO Number", "Type": "StringType", "StringValue": "PO-1"}
+    ]
     assert payload["PrivateNote"] == "Salesforce Opportunity o1"
     assert any("Sales Rep" in n for n in result.notes)
 
 
 def test_given_a_sales_receipt_when_planned_then_it_has_no_due_date_or_terms():
     """R-OPP-2: a Sales Receipt is paid at once: no DueDate, no SalesTermRef."""
-    result = plan([opp("o1", Transaction_Type__c="Sales Receipt", Terms__c="Net 30")], [line("l1", "o1", item="5")],
-                  terms={"Net 30": "3"})
+    result = plan(
+        [opp("o1", Transaction_Type__c="Sales Receipt", Terms__c="Net 30")],
+        [line("l1", "o1", item="5")],
+        terms={"Net 30": "3"},
+    )
     payload = json.loads(result.creates.iloc[0]["payload"])
     assert result.creates.iloc[0]["entity"] == "SalesReceipt"
     assert "DueDate" not in payload and "SalesTermRef" not in payload
@@ -124,22 +183,43 @@ def test_given_no_quickbooks_item_found_at_all_when_planned_then_the_opportunity
     columns), which failed the whole run and every area after it, every hour."""
     no_items = records_frame([], ["Id", "FullyQualifiedName", "Active", "Type"])
 
-    result = plan([opp("o1"), opp("o2", Transaction_Type__c="None")],
-                  [line("l1", "o1", item="7", code="Old:Thing"), line("l2", "o2", item="7")], items=no_items)
+    result = plan(
+        [opp("o1"), opp("o2", Transaction_Type__c="None")],
+        [line("l1", "o1", item="7", code="Old:Thing"), line("l2", "o2", item="7")],
+        items=no_items,
+    )
 
     got = reasons(result)
-    assert got["o1"][1] == "WARNING" and "no QuickBooks item: l1 (Product l1, code 'Old:Thing')" in got["o1"][0]
+    assert (
+        got["o1"][1] == "WARNING"
+        and "no QuickBooks item: l1 (Product l1, code 'Old:Thing')" in got["o1"][0]
+    )
     assert result.retry == ["o1"] and result.creates.empty
-    assert rules.resolve_items(records_frame([line("l1", "o1", item="7")], rules.LINE_FIELDS), no_items).isna().all()
+    assert (
+        rules.resolve_items(
+            records_frame([line("l1", "o1", item="7")], rules.LINE_FIELDS), no_items
+        )
+        .isna()
+        .all()
+    )
 
 
 def test_given_blocking_problems_when_planned_then_each_is_a_warning_and_retried():
     """R-OPP-3, R-OPP-4, R-GEN-5: a product with no item, an unknown term or class, and a
     description too long for the memo each block their opportunity with a WARNING and a retry."""
     result = plan(
-        [opp("o1"), opp("o2", Terms__c="Net 99"), opp("o3", Class__c="West"), opp("o4", Description="x" * 1001)],
-        [line("l1", "o1", code="Nope"), line("l2", "o2", item="5"), line("l3", "o3", item="5"),
-         line("l4", "o4", item="5")],
+        [
+            opp("o1"),
+            opp("o2", Terms__c="Net 99"),
+            opp("o3", Class__c="West"),
+            opp("o4", Description="x" * 1001),
+        ],
+        [
+            line("l1", "o1", code="Nope"),
+            line("l2", "o2", item="5"),
+            line("l3", "o3", item="5"),
+            line("l4", "o4", item="5"),
+        ],
         terms={"Net 30": "3"},
     )
     got = reasons(result)
@@ -153,8 +233,12 @@ def test_given_blocking_problems_when_planned_then_each_is_a_warning_and_retried
 
 def test_given_a_primary_contact_with_one_address_when_planned_then_only_that_block_is_sent():
     """R-OPP-5: Mailing -> Bill To and Other -> Ship To, each only when filled."""
-    contact = {"OpportunityId": "o1", "ContactId": "003", "Contact.MailingStreet": "1 Main St",
-               "Contact.MailingCity": "Austin"}
+    contact = {
+        "OpportunityId": "o1",
+        "ContactId": "003",
+        "Contact.MailingStreet": "1 Main St",
+        "Contact.MailingCity": "Austin",
+    }
     result = plan([opp("o1")], [line("l1", "o1", item="5")], contacts=[contact])
     payload = json.loads(result.creates.iloc[0]["payload"])
     assert payload["BillAddr"] == {"Line1": "1 Main St", "City": "Austin"}
@@ -164,9 +248,16 @@ def test_given_a_primary_contact_with_one_address_when_planned_then_only_that_bl
 def test_given_many_opportunities_when_eligibility_is_checked_then_it_is_vectorised():
     """R-OPP-1 at scale: 100k opportunities are sorted into reasons without a Python loop per row."""
     n = 100_000
-    opps = pd.DataFrame({"Id": [f"o{i}" for i in range(n)], "IsWon": True,
-                         "Transaction_Type__c": ["Invoice", "None", None, "Sales Order"] * (n // 4),
-                         rules.EXT_TXN: None, rules.ACCOUNT_EXT: "58", "AccountId": "001"})
+    opps = pd.DataFrame(
+        {
+            "Id": [f"o{i}" for i in range(n)],
+            "IsWon": True,
+            "Transaction_Type__c": ["Invoice", "None", None, "Sales Order"] * (n // 4),
+            rules.EXT_TXN: None,
+            rules.ACCOUNT_EXT: "58",
+            "AccountId": "001",
+        }
+    )
     lines = pd.DataFrame({"OpportunityId": opps["Id"]})
     blocked = rules.eligibility(opps, lines, online=True)
     assert len(blocked) == 3 * n // 4
@@ -176,25 +267,46 @@ def test_given_interleaved_opportunities_when_planned_together_then_each_gets_wh
     """R-OPP-1..4, R-GEN-5: the plan of many opportunities (lines, contacts and problems mixed in
     any order) is, per opportunity, exactly the plan of that opportunity alone: the same payload,
     line order and Ids, skip reason and retry (pins the per-opportunity grouping)."""
-    opps = [opp("o1", Terms__c="Net 30", PO_Number__c="PO-1"), opp("o2", Transaction_Type__c="Sales Receipt"),
-            opp("o3"), opp("o4", Class__c="West"), opp("o5", IsWon=False), opp("o6", Description="x" * 1001),
-            opp("o7", **{"Account.External_Account_ID__c": "61"}), opp("o8")]
-    lines = [line("l9", "o7", item="6", qty=2, price=3.335, sort=2), line("l1", "o1", item="6", sort=2),
-             line("l3", "o3", code="Nope"), line("l2", "o1", code="Services:Setup", sort=1),
-             line("l5", "o2", item="5", qty=-1), line("l4", "o4", item="5"), line("l6", "o5", item="5"),
-             line("l7", "o6", item="5"), line("l8", "o7", code="Hardware:Widget", sort=1),
-             line("l10", "o8", item="5", sort=None), line("l11", "o8", item="6", sort=None),
-             line("l12", "o2", item="6", qty=3)]
+    opps = [
+        opp("o1", Terms__c="Net 30", PO_Number__c="PO-1"),
+        opp("o2", Transaction_Type__c="Sales Receipt"),
+        opp("o3"),
+        opp("o4", Class__c="West"),
+        opp("o5", IsWon=False),
+        opp("o6", Description="x" * 1001),
+        opp("o7", **{"Account.External_Account_ID__c": "61"}),
+        opp("o8"),
+    ]
+    lines = [
+        line("l9", "o7", item="6", qty=2, price=3.335, sort=2),
+        line("l1", "o1", item="6", sort=2),
+        line("l3", "o3", code="Nope"),
+        line("l2", "o1", code="Services:Setup", sort=1),
+        line("l5", "o2", item="5", qty=-1),
+        line("l4", "o4", item="5"),
+        line("l6", "o5", item="5"),
+        line("l7", "o6", item="5"),
+        line("l8", "o7", code="Hardware:Widget", sort=1),
+        line("l10", "o8", item="5", sort=None),
+        line("l11", "o8", item="6", sort=None),
+        line("l12", "o2", item="6", qty=3),
+    ]
     for ln in lines:  # one type per column, as a frame of many has
         ln["Quantity"], ln["UnitPrice"] = float(ln["Quantity"]), float(ln["UnitPrice"])
-    contacts = [{"OpportunityId": "o7", "ContactId": "003", "Contact.MailingCity": "Austin"},
-                {"OpportunityId": "o1", "ContactId": "004", "Contact.OtherCity": "Boston"}]
+    contacts = [
+        {"OpportunityId": "o7", "ContactId": "003", "Contact.MailingCity": "Austin"},
+        {"OpportunityId": "o1", "ContactId": "004", "Contact.OtherCity": "Boston"},
+    ]
     inputs = {"terms": {"Net 30": "3"}, "custom_fields": {"PO Number": "2"}}
     together = plan(opps, lines, contacts, **inputs)
     creates, skipped, retry = [], {}, []
     for o in opps:
-        alone = plan([o], [ln for ln in lines if ln["OpportunityId"] == o["Id"]],
-                     [c for c in contacts if c["OpportunityId"] == o["Id"]], **inputs)
+        alone = plan(
+            [o],
+            [ln for ln in lines if ln["OpportunityId"] == o["Id"]],
+            [c for c in contacts if c["OpportunityId"] == o["Id"]],
+            **inputs,
+        )
         creates += alone.creates.to_dict("records")
         skipped |= reasons(alone)
         retry += alone.retry

@@ -542,25 +542,43 @@ def test_given_several_transactions_when_planned_together_then_each_gets_what_it
     is, per transaction, exactly its plan alone (pins the per-row loops over whole frames)."""
     cases = {
         "130": ([txn(id_="130")], LINES, [opp()], PRODUCTS),
-        "131": ([txn(id_="131", **{"SalesTermRef.name": "Net 60"})],
-                [line("1", "21", 3, "10", txn_id="131"), line("2", "22", 1, "25.50", txn_id="131")],
-                [opp(Id="006B", **{rules.EXT_TXN: "131"})],
-                [product("00k3", "Invoice:131:1", "01tA", 2, 10.0, 1, opportunity="006B"),
-                 product("00k4", "Invoice:131:2", "01tB", 1, 25.5, 2, opportunity="006B")]),
-        "132": ([txn(id_="132", TotalAmt="99.00")],
-                [line("1", "23", 2, "10", txn_id="132"), line("3", "22", 1, "25.50", txn_id="132"),
-                 line("4", "24", 1, "5", txn_id="132")],
-                [opp(Id="006C", **{rules.EXT_TXN: "132"})],
-                [product("00k5", "Invoice:132:1", "01tA", 2, 10.0, 1, opportunity="006C"),
-                 product("00k6", "Invoice:132:2", "01tB", 1, 25.5, 2, opportunity="006C")]),
+        "131": (
+            [txn(id_="131", **{"SalesTermRef.name": "Net 60"})],
+            [line("1", "21", 3, "10", txn_id="131"), line("2", "22", 1, "25.50", txn_id="131")],
+            [opp(Id="006B", **{rules.EXT_TXN: "131"})],
+            [
+                product("00k3", "Invoice:131:1", "01tA", 2, 10.0, 1, opportunity="006B"),
+                product("00k4", "Invoice:131:2", "01tB", 1, 25.5, 2, opportunity="006B"),
+            ],
+        ),
+        "132": (
+            [txn(id_="132", TotalAmt="99.00")],
+            [
+                line("1", "23", 2, "10", txn_id="132"),
+                line("3", "22", 1, "25.50", txn_id="132"),
+                line("4", "24", 1, "5", txn_id="132"),
+            ],
+            [opp(Id="006C", **{rules.EXT_TXN: "132"})],
+            [
+                product("00k5", "Invoice:132:1", "01tA", 2, 10.0, 1, opportunity="006C"),
+                product("00k6", "Invoice:132:2", "01tB", 1, 25.5, 2, opportunity="006C"),
+            ],
+        ),
     }
     together = planned(*([r for case in cases.values() for r in case[i]] for i in range(4)))
     alone = [planned(*case) for case in cases.values()]
     for name in ("opportunities", "line_updates", "line_creates", "line_deletes", "retry"):
         assert sorted(map(repr, getattr(together, name))) == sorted(
-            repr(r) for plan in alone for r in getattr(plan, name)), name
+            repr(r) for plan in alone for r in getattr(plan, name)
+        ), name
     for name in ("skips", "notes"):
         assert sorted(map(tuple, getattr(together, name).astype(str).values.tolist())) == sorted(
-            tuple(r) for plan in alone for r in getattr(plan, name).astype(str).values.tolist()), name
+            tuple(r) for plan in alone for r in getattr(plan, name).astype(str).values.tolist()
+        ), name
     assert [o["Id"] for o in together.opportunities] == ["006B", "006C"]
-    assert together.line_creates and together.line_deletes and together.line_updates and len(together.notes)
+    assert (
+        together.line_creates
+        and together.line_deletes
+        and together.line_updates
+        and len(together.notes)
+    )

@@ -15,7 +15,9 @@ def rows_named(rows: pd.DataFrame) -> list[str]:
 
 
 CHECKS = [
-    Check("ExpectColumnValuesToNotBeNull", {"column": "name"}, lambda rows: [f"{len(rows)} missing"]),
+    Check(
+        "ExpectColumnValuesToNotBeNull", {"column": "name"}, lambda rows: [f"{len(rows)} missing"]
+    ),
     Check("ExpectColumnValuesToBeUnique", {"column": "name"}, rows_named),
     Check("ExpectTableRowCountToBeBetween", {"min_value": 1}, lambda rows: ["empty"]),
 ]
@@ -25,7 +27,10 @@ def test_given_a_frame_with_bad_rows_when_validated_then_each_failed_check_gets_
     """R-PRE-5: every failed expectation is reported with the rows that broke it (labels kept)."""
     frame = pd.DataFrame({"name": ["a", None, "b", "a"]}, index=[10, 11, 12, 13])
     found = failures(frame, CHECKS, suite="unit")
-    assert [f.check.expectation for f in found] == ["ExpectColumnValuesToNotBeNull", "ExpectColumnValuesToBeUnique"]
+    assert [f.check.expectation for f in found] == [
+        "ExpectColumnValuesToNotBeNull",
+        "ExpectColumnValuesToBeUnique",
+    ]
     assert list(found[0].rows.index) == [11]
     assert found[1].messages() == ["bad: a", "bad: a"]
 
@@ -41,7 +46,9 @@ def test_given_an_empty_frame_when_a_table_check_fails_then_the_whole_frame_is_p
     assert [m for f in found for m in f.messages()] == ["empty"]
 
 
-def test_given_a_validation_when_run_then_no_file_or_progress_bar_is_left(tmp_path, monkeypatch, capfd):
+def test_given_a_validation_when_run_then_no_file_or_progress_bar_is_left(
+    tmp_path, monkeypatch, capfd
+):
     """GX leaves no files in the working directory and prints nothing (no progress bars)."""
     monkeypatch.chdir(tmp_path)
     failures(pd.DataFrame({"name": ["a", "a"]}), CHECKS, suite="quiet")

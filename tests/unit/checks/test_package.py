@@ -10,13 +10,24 @@ from sfqb.checks import package
 
 pytestmark = pytest.mark.unit
 
-OBJECTS = Path(__file__).resolve().parents[3] / "include" / "salesforce" / "force-app" / "main" / "default" / "objects"
+OBJECTS = (
+    Path(__file__).resolve().parents[3]
+    / "include"
+    / "salesforce"
+    / "force-app"
+    / "main"
+    / "default"
+    / "objects"
+)
 
 
 def test_given_the_sfdx_project_when_compared_with_the_inventory_then_every_custom_field_is_listed():
     """R-PRE-3: the fields preflight looks for are exactly the package's custom fields."""
     on_disk = {
-        obj.name: {f.name.removesuffix(".field-meta.xml") for f in (obj / "fields").glob("*.field-meta.xml")}
+        obj.name: {
+            f.name.removesuffix(".field-meta.xml")
+            for f in (obj / "fields").glob("*.field-meta.xml")
+        }
         for obj in OBJECTS.iterdir()
     }
     assert {obj: set(fields) for obj, fields in package.CUSTOM_FIELDS.items()} == on_disk
@@ -24,5 +35,7 @@ def test_given_the_sfdx_project_when_compared_with_the_inventory_then_every_cust
 
 def test_given_the_sfdx_project_when_compared_with_the_inventory_then_the_custom_objects_match():
     """R-PRE-3: the package's own objects (a missing one means the package is not deployed)."""
-    on_disk = {obj.name for obj in OBJECTS.iterdir() if (obj / f"{obj.name}.object-meta.xml").exists()}
+    on_disk = {
+        obj.name for obj in OBJECTS.iterdir() if (obj / f"{obj.name}.object-meta.xml").exists()
+    }
     assert set(package.CUSTOM_OBJECTS) == on_disk

@@ -15,20 +15,30 @@ pytestmark = pytest.mark.unit
 TYPES = {
     **dict.fromkeys(("IsActive", "Sync_Me__c", "Is_Billing_Contact__c", "Is_Paid__c"), "boolean"),
     **dict.fromkeys(("Transaction_Date__c", "Due_Date__c", "Ship_Date__c"), "date"),
-    "Quantity": "double", "UnitPrice": "currency",
+    "Quantity": "double",
+    "UnitPrice": "currency",
 }
 
 
 def field(name: str, type_: str | None = None, **flags) -> dict:
     kind = type_ or TYPES.get(name, "string")
-    return {"name": name, "label": name.removesuffix("__c").replace("_", " "), "type": kind,
-            "updateable": True, "createable": True, **flags}
+    return {
+        "name": name,
+        "label": name.removesuffix("__c").replace("_", " "),
+        "type": kind,
+        "updateable": True,
+        "createable": True,
+        **flags,
+    }
 
 
 def layout(layout_id: str, names) -> dict:
     items = [{"layoutComponents": [{"type": "Field", "value": n, "components": []}]} for n in names]
-    return {"id": layout_id, "detailLayoutSections": [{"layoutRows": [{"layoutItems": items}]}],
-            "editLayoutSections": []}
+    return {
+        "id": layout_id,
+        "detailLayoutSections": [{"layoutRows": [{"layoutItems": items}]}],
+        "editLayoutSections": [],
+    }
 
 
 def clean_org() -> tuple[dict, dict]:
@@ -40,13 +50,20 @@ def clean_org() -> tuple[dict, dict]:
         for row in m.rows:
             obj, name = m.salesforce_field(m.salesforce_path(row))
             names.setdefault(obj, set()).add(name)
-    describes = {obj: {"name": obj, "fields": [field(n) for n in sorted(fs)]} for obj, fs in names.items()}
-    layouts = {obj: {"layouts": [layout(f"00h{obj[:3]}", package.CUSTOM_FIELDS[obj])]} for obj in package.OBJECTS}
+    describes = {
+        obj: {"name": obj, "fields": [field(n) for n in sorted(fs)]} for obj, fs in names.items()
+    }
+    layouts = {
+        obj: {"layouts": [layout(f"00h{obj[:3]}", package.CUSTOM_FIELDS[obj])]}
+        for obj in package.OBJECTS
+    }
     return describes, layouts
 
 
 def problems(describes, layouts, book=None, maps=None) -> list[str]:
-    book = {"Id": "01sSTD", "Name": "Standard Price Book", "IsActive": True} if book is None else book
+    book = (
+        {"Id": "01sSTD", "Name": "Standard Price Book", "IsActive": True} if book is None else book
+    )
     maps = active_maps(Preferences()) if maps is None else maps
     return checks.problems(
         checks.package_fields_frame(describes, layouts),
@@ -66,10 +83,12 @@ def test_given_a_package_field_on_no_layout_when_validated_then_the_problem_name
     """R-PRE-3: a package field missing from every page layout of its object fails, naming the
     field, the layouts and where to fix it."""
     describes, layouts = clean_org()
-    layouts["Account"] = {"layouts": [
-        layout("00hA1", [f for f in package.CUSTOM_FIELDS["Account"] if f != "Sync_Me__c"]),
-        layout("00hA2", ["Name"]),
-    ]}
+    layouts["Account"] = {
+        "layouts": [
+            layout("00hA1", [f for f in package.CUSTOM_FIELDS["Account"] if f != "Sync_Me__c"]),
+            layout("00hA2", ["Name"]),
+        ]
+    }
     assert problems(describes, layouts) == [
         "Account.Sync_Me__c (Sync Me) is on none of its 2 page layouts (00hA1, 00hA2): add it to at "
         "least one page layout in Setup > Object Manager > Account > Page Layouts (R-PRE-3)"
@@ -82,8 +101,16 @@ def test_given_a_field_inside_a_compound_component_when_validated_then_it_counts
     fields = list(package.CUSTOM_FIELDS["Product2"])
     nested = layout("00hP", fields[1:])
     nested["detailLayoutSections"][0]["layoutRows"][0]["layoutItems"].append(
-        {"layoutComponents": [{"type": "Field", "value": "Block", "components": [
-            {"type": "Field", "value": fields[0]}]}]})
+        {
+            "layoutComponents": [
+                {
+                    "type": "Field",
+                    "value": "Block",
+                    "components": [{"type": "Field", "value": fields[0]}],
+                }
+            ]
+        }
+    )
     layouts["Product2"] = {"layouts": [nested]}
     assert problems(describes, layouts) == []
 
@@ -94,8 +121,11 @@ def test_given_the_package_not_deployed_when_validated_then_missing_objects_and_
     describes, layouts = clean_org()
     describes["Invoice__c"] = None
     layouts.pop("Invoice__c")
-    describes["Product2"]["fields"] = [f for f in describes["Product2"]["fields"]
-                                       if f["name"] not in ("Quantity_On_Hand__c", "Quantity_Allocated__c")]
+    describes["Product2"]["fields"] = [
+        f
+        for f in describes["Product2"]["fields"]
+        if f["name"] not in ("Quantity_On_Hand__c", "Quantity_Allocated__c")
+    ]
     found = problems(describes, layouts)
     assert sorted(found) == [
         "Product2.Quantity_Allocated__c, Product2.Quantity_On_Hand__c do not exist in the org: deploy the "
@@ -105,14 +135,24 @@ def test_given_the_package_not_deployed_when_validated_then_missing_objects_and_
     ]
 
 
-@pytest.mark.parametrize(("book", "expected"), [
-    ({}, "the org has no Standard Price Book (Pricebook2 with IsStandard = true): open the Price Books "
-         "tab to have Salesforce create it, then activate it (R-PRE-4)"),
-    ({"Id": "01sSTD", "Name": "Standard Price Book", "IsActive": False},
-     "the Standard Price Book (Standard Price Book, 01sSTD) is inactive: activate it on the Price Books "
-     "tab (Standard Price Book > Edit > Active) (R-PRE-4)"),
-])
-def test_given_no_or_an_inactive_standard_price_book_when_validated_then_it_fails_with_the_fix(book, expected):
+@pytest.mark.parametrize(
+    ("book", "expected"),
+    [
+        (
+            {},
+            "the org has no Standard Price Book (Pricebook2 with IsStandard = true): open the Price Books "
+            "tab to have Salesforce create it, then activate it (R-PRE-4)",
+        ),
+        (
+            {"Id": "01sSTD", "Name": "Standard Price Book", "IsActive": False},
+            "the Standard Price Book (Standard Price Book, 01sSTD) is inactive: activate it on the Price Books "
+            "tab (Standard Price Book > Edit > Active) (R-PRE-4)",
+        ),
+    ],
+)
+def test_given_no_or_an_inactive_standard_price_book_when_validated_then_it_fails_with_the_fix(
+    book, expected
+):
     """R-PRE-4: the Standard Price Book must exist and be active."""
     describes, layouts = clean_org()
     assert problems(describes, layouts, book=book) == [expected]
@@ -130,12 +170,19 @@ def test_given_mapped_fields_missing_incompatible_or_read_only_when_validated_th
     contact["Email"] = field("Email", "email", updateable=False, createable=False)
     describes["Contact"]["fields"] = list(contact.values())
     found = problems(describes, layouts)
-    assert "field map customer_to_account, row 4: the Salesforce field Account.Website does not exist in the " \
-           "org: create it, or change the mapping (R-MAP-2)" in found
-    assert "field map customer_to_account, row 17: QuickBooks Customer.SalesTermRef.name (text) cannot be " \
-           "copied into Account.Terms__c (currency) without losing data: map it to a field of a compatible " \
-           "type (R-MAP-2)" in found
-    assert any(p.startswith("field map customer_to_contact, row 3: Contact.Email cannot be written") for p in found)
+    assert (
+        "field map customer_to_account, row 4: the Salesforce field Account.Website does not exist in the "
+        "org: create it, or change the mapping (R-MAP-2)" in found
+    )
+    assert (
+        "field map customer_to_account, row 17: QuickBooks Customer.SalesTermRef.name (text) cannot be "
+        "copied into Account.Terms__c (currency) without losing data: map it to a field of a compatible "
+        "type (R-MAP-2)" in found
+    )
+    assert any(
+        p.startswith("field map customer_to_contact, row 3: Contact.Email cannot be written")
+        for p in found
+    )
     # Account -> Customer reads Website and Terms__c too: text -> text stays fine, money -> text is fine.
     assert any("account_to_customer" in p and "Account.Website" in p for p in found)
     assert len(found) == 4
@@ -144,8 +191,12 @@ def test_given_mapped_fields_missing_incompatible_or_read_only_when_validated_th
 def test_given_a_map_naming_an_unknown_quickbooks_field_when_validated_then_it_is_rejected():
     """R-MAP-2: QuickBooks fields come from a known list per entity."""
     describes, layouts = clean_org()
-    custom = FieldMap("custom_pair", "salesforce.Account", "quickbooks.Customer",
-                      (Row("Name", "DisplayName"), Row("Name", "Nickname")))
+    custom = FieldMap(
+        "custom_pair",
+        "salesforce.Account",
+        "quickbooks.Customer",
+        (Row("Name", "DisplayName"), Row("Name", "Nickname")),
+    )
     assert problems(describes, layouts, maps=[custom]) == [
         "field map custom_pair, row 2: Customer.Nickname is not a QuickBooks Online Customer field sfqb knows "
         "(include/sfqb/mapping/quickbooks_fields.yaml) (R-MAP-2)"

@@ -15,23 +15,31 @@ pytestmark = pytest.mark.unit
 
 
 def _every_kind_of_column() -> pd.DataFrame:
-    return pd.DataFrame({
-        "float": [1.5, np.nan, 0.0],
-        "int": [1, 2, 3],
-        "bool": [True, False, True],
-        "decimal": pd.Series([Decimal("1.0"), None, Decimal("-0.00")], dtype=object),
-        "text": ["a", None, ""],
-        "date": pd.to_datetime(pd.Series(["2026-01-01", None, "2026-02-03"])),
-        "utc": pd.to_datetime(pd.Series(["2026-01-01T00:00:00Z", None, "2026-02-03T04:05:06Z"])),
-        "Int64": pd.Series([1, None, 3], dtype="Int64"),
-        "boolean": pd.Series([True, None, False], dtype="boolean"),
-        "Float64": pd.Series([1.5, None, 2.0], dtype="Float64"),
-        "string": pd.Series(["x", None, "z"], dtype="string"),
-        "object NA": pd.Series([pd.NA, 1, "t"], dtype=object),
-        "numpy scalars": pd.Series([np.int64(3), np.float64(2.5), np.bool_(True)], dtype=object),
-        "numpy dates": pd.Series([np.datetime64("2026-01-01"), np.timedelta64(5, "s"), None], dtype=object),
-        "nested": pd.Series([{"value": "1"}, ["a"], None], dtype=object),
-    })
+    return pd.DataFrame(
+        {
+            "float": [1.5, np.nan, 0.0],
+            "int": [1, 2, 3],
+            "bool": [True, False, True],
+            "decimal": pd.Series([Decimal("1.0"), None, Decimal("-0.00")], dtype=object),
+            "text": ["a", None, ""],
+            "date": pd.to_datetime(pd.Series(["2026-01-01", None, "2026-02-03"])),
+            "utc": pd.to_datetime(
+                pd.Series(["2026-01-01T00:00:00Z", None, "2026-02-03T04:05:06Z"])
+            ),
+            "Int64": pd.Series([1, None, 3], dtype="Int64"),
+            "boolean": pd.Series([True, None, False], dtype="boolean"),
+            "Float64": pd.Series([1.5, None, 2.0], dtype="Float64"),
+            "string": pd.Series(["x", None, "z"], dtype="string"),
+            "object NA": pd.Series([pd.NA, 1, "t"], dtype=object),
+            "numpy scalars": pd.Series(
+                [np.int64(3), np.float64(2.5), np.bool_(True)], dtype=object
+            ),
+            "numpy dates": pd.Series(
+                [np.datetime64("2026-01-01"), np.timedelta64(5, "s"), None], dtype=object
+            ),
+            "nested": pd.Series([{"value": "1"}, ["a"], None], dtype=object),
+        }
+    )
 
 
 def test_given_columns_of_every_kind_when_turned_into_records_then_each_value_is_what_to_dict_gives():
@@ -64,13 +72,43 @@ def test_given_chosen_columns_or_none_when_turned_into_records_then_only_those_k
 
 
 @pytest.mark.parametrize("kind", ["text", "number", "date"])
-def test_given_pairs_of_values_of_every_type_when_compared_by_sameness_then_it_answers_as_same(kind):
+def test_given_pairs_of_values_of_every_type_when_compared_by_sameness_then_it_answers_as_same(
+    kind,
+):
     """R-GEN-4 (write only what changed): the transactions and invoices plans compare every field
     of every row with ``Sameness``, which skips normalising plainly equal values and remembers
     numbers; its answer must be ``same``'s for every pair, including the values that are equal
     in Python but not as text (Decimal 1.0 and 1.00, 0.0 and -0.0, True and 1)."""
-    numbers = [Decimal("1.0"), Decimal("1.00"), 1, 1.0, 0.0, -0.0, "1", "1.00", " 1 ", None, np.nan, pd.NA]
-    texts = ["a", "a ", "A", "a\r\nb", "a\nb", "", "  ", None, pd.NA, np.nan, True, 1, Decimal("1.0"), 1.0]
+    numbers = [
+        Decimal("1.0"),
+        Decimal("1.00"),
+        1,
+        1.0,
+        0.0,
+        -0.0,
+        "1",
+        "1.00",
+        " 1 ",
+        None,
+        np.nan,
+        pd.NA,
+    ]
+    texts = [
+        "a",
+        "a ",
+        "A",
+        "a\r\nb",
+        "a\nb",
+        "",
+        "  ",
+        None,
+        pd.NA,
+        np.nan,
+        True,
+        1,
+        Decimal("1.0"),
+        1.0,
+    ]
     dates = ["2026-01-01", "2026-01-01T10:00:00Z", pd.Timestamp("2026-01-01"), None, ""]
     values = {"number": numbers, "text": texts, "date": dates}[kind]
     alike = Sameness()
@@ -82,15 +120,56 @@ def test_given_pairs_of_values_of_every_type_when_compared_by_sameness_then_it_a
 
 
 @pytest.mark.parametrize("kind", ["text", "number", "date"])
-def test_given_columns_of_values_of_every_type_when_sameness_differ_then_each_pair_answers_as_same(kind):
+def test_given_columns_of_values_of_every_type_when_sameness_differ_then_each_pair_answers_as_same(
+    kind,
+):
     """R-GEN-4 (write only what changed): the invoices plan compares a whole column of wanted
     values with Salesforce's current ones at once (``Sameness.differ``: plainly equal pairs in
     numpy, missing values as None); each pair's answer must still be ``not same(a, b)``,
     including NaN against None, Decimal 1.0 against 1.00, True against 1, and list values."""
-    numbers = [Decimal("1.0"), Decimal("1.00"), 1, 1.0, 0.0, -0.0, "1", "1.00", " 1 ", None, np.nan, pd.NA]
-    texts = ["a", "a ", "A", "a\r\nb", "a\nb", "", "  ", None, pd.NA, np.nan, True, 1, Decimal("1.0"), 1.0,
-             0.0, -0.0, ["a"], pd.NaT]
-    dates = ["2026-01-01", "2026-01-01T10:00:00Z", pd.Timestamp("2026-01-01"), None, "", np.nan, pd.NaT]
+    numbers = [
+        Decimal("1.0"),
+        Decimal("1.00"),
+        1,
+        1.0,
+        0.0,
+        -0.0,
+        "1",
+        "1.00",
+        " 1 ",
+        None,
+        np.nan,
+        pd.NA,
+    ]
+    texts = [
+        "a",
+        "a ",
+        "A",
+        "a\r\nb",
+        "a\nb",
+        "",
+        "  ",
+        None,
+        pd.NA,
+        np.nan,
+        True,
+        1,
+        Decimal("1.0"),
+        1.0,
+        0.0,
+        -0.0,
+        ["a"],
+        pd.NaT,
+    ]
+    dates = [
+        "2026-01-01",
+        "2026-01-01T10:00:00Z",
+        pd.Timestamp("2026-01-01"),
+        None,
+        "",
+        np.nan,
+        pd.NaT,
+    ]
     values = {"number": numbers, "text": texts, "date": dates}[kind]
     firsts = [a for a in values for _ in values]
     seconds = [b for _ in values for b in values]
@@ -122,11 +201,13 @@ def test_given_cells_of_every_kind_when_made_json_ready_then_missing_is_none_and
     """R-INV-1 (the invoices plan writes JSON-ready values through XCom): ``json_records`` gives
     each cell as the per-value rule would, a column at a time: every missing value None, a
     Decimal its exact text, other values (text, int, bool, a list) unchanged."""
-    frame = pd.DataFrame({
-        "money": pd.Series([Decimal("10.50"), None, np.nan, Decimal("-0.00")], dtype="object"),
-        "other": pd.Series(["a", pd.NA, 3, ["x"]], dtype="object"),
-        "flag": pd.Series([True, False, pd.NA, True], dtype="boolean"),
-    })
+    frame = pd.DataFrame(
+        {
+            "money": pd.Series([Decimal("10.50"), None, np.nan, Decimal("-0.00")], dtype="object"),
+            "other": pd.Series(["a", pd.NA, 3, ["x"]], dtype="object"),
+            "flag": pd.Series([True, False, pd.NA, True], dtype="boolean"),
+        }
+    )
 
     rows = json_records(frame, ["money", "other", "flag"])
 

@@ -79,7 +79,8 @@ def test_given_a_window_when_conditions_built_then_half_open_on_last_updated_tim
         "MetaData.LastUpdatedTime < '2025-01-02T08:00:00-08:00'",
     ]
     assert q.window_conditions(None, end) == [
-        "MetaData.LastUpdatedTime < '2025-01-02T08:00:00-08:00'"]
+        "MetaData.LastUpdatedTime < '2025-01-02T08:00:00-08:00'"
+    ]
     assert q.window_conditions(None, None) == []
 
 
@@ -112,7 +113,8 @@ def test_given_no_conditions_and_no_order_when_select_built_then_bare_select():
     """An unfiltered select has no dangling WHERE."""
     assert q.select("Item", order_by=None) == "SELECT * FROM Item"
     assert q.select("Item", descending=True) == (
-        "SELECT * FROM Item ORDERBY Metadata.LastUpdatedTime DESC")
+        "SELECT * FROM Item ORDERBY Metadata.LastUpdatedTime DESC"
+    )
 
 
 @pytest.mark.parametrize("bad", [0, 1001])
@@ -157,4 +159,5 @@ def test_given_like_and_count_when_built_then_exact_strings():
     """api-spec 2.5: LIKE with % wildcard; COUNT(*) answers totalCount."""
     assert q.condition("DisplayName", "like", "Acme%") == "DisplayName LIKE 'Acme%'"
     assert q.count("Customer", [q.equals("Active", True)]) == (
-        "SELECT COUNT(*) FROM Customer WHERE Active = true")
+        "SELECT COUNT(*) FROM Customer WHERE Active = true"
+    )

@@ -53,8 +53,10 @@ def test_given_like_text_when_quoted_for_like_then_wildcards_are_escaped():
         (Decimal("0.000001"), "0.000001"),
         (dt.date(2025, 3, 1), "2025-03-01"),
         (dt.datetime(2025, 3, 1, 12, 30, 5, tzinfo=UTC), "2025-03-01T12:30:05Z"),
-        (dt.datetime(2025, 3, 1, 14, 30, 5, tzinfo=dt.timezone(dt.timedelta(hours=2))),
-         "2025-03-01T12:30:05Z"),
+        (
+            dt.datetime(2025, 3, 1, 14, 30, 5, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+            "2025-03-01T12:30:05Z",
+        ),
         ("x'y", r"'x\'y'"),
     ],
 )
@@ -84,11 +86,16 @@ def test_given_a_window_when_built_then_it_is_half_open_on_systemmodstamp():
     start = dt.datetime(2025, 1, 1, 0, 0, 0, tzinfo=UTC)
     end = dt.datetime(2025, 1, 2, 0, 0, 0, tzinfo=UTC)
     assert soql.window(start, end) == (
-        "SystemModstamp >= 2025-01-01T00:00:00Z AND SystemModstamp < 2025-01-02T00:00:00Z")
-    fuzzy = soql.window(start.replace(microsecond=900_000), end.replace(microsecond=1),
-                        field_name="LastModifiedDate")
-    assert fuzzy == ("LastModifiedDate >= 2025-01-01T00:00:00Z AND "
-                     "LastModifiedDate < 2025-01-02T00:00:01Z")
+        "SystemModstamp >= 2025-01-01T00:00:00Z AND SystemModstamp < 2025-01-02T00:00:00Z"
+    )
+    fuzzy = soql.window(
+        start.replace(microsecond=900_000),
+        end.replace(microsecond=1),
+        field_name="LastModifiedDate",
+    )
+    assert fuzzy == (
+        "LastModifiedDate >= 2025-01-01T00:00:00Z AND LastModifiedDate < 2025-01-02T00:00:01Z"
+    )
     with pytest.raises(ValueError):
         soql.window(end, start)
 
@@ -101,17 +108,22 @@ def test_given_fields_and_conditions_when_selecting_then_the_query_is_exact():
     query = soql.select(
         "Account",
         ["Id", "Name", "Owner.Name"],
-        where=[soql.window(start, end), soql.eq("Name", "Smith & O'Neil 100%"),
-               f"{soql.eq('Type', 'A')} OR {soql.eq('Type', None)}"],
+        where=[
+            soql.window(start, end),
+            soql.eq("Name", "Smith & O'Neil 100%"),
+            f"{soql.eq('Type', 'A')} OR {soql.eq('Type', None)}",
+        ],
         order_by=["SystemModstamp", "Id DESC NULLS LAST"],
         limit=10,
     )
     assert query == (
         "SELECT Id, Name, Owner.Name FROM Account WHERE SystemModstamp >= 2025-01-01T00:00:00Z "
         "AND SystemModstamp < 2025-01-01T01:00:00Z AND Name = 'Smith & O\\'Neil 100%' "
-        "AND (Type = 'A' OR Type = null) ORDER BY SystemModstamp, Id DESC NULLS LAST LIMIT 10")
+        "AND (Type = 'A' OR Type = null) ORDER BY SystemModstamp, Id DESC NULLS LAST LIMIT 10"
+    )
     assert soql.count("Pricebook2", soql.eq("IsStandard", True)) == (
-        "SELECT COUNT() FROM Pricebook2 WHERE IsStandard = true")
+        "SELECT COUNT() FROM Pricebook2 WHERE IsStandard = true"
+    )
     assert soql.in_list("Id", ["a", "b"]) == "Id IN ('a', 'b')"
 
 
@@ -119,8 +131,11 @@ def test_given_thousands_of_ids_when_chunking_then_every_id_is_queried_once_with
     """api-spec 3.3/3.4: long IN lists are split so each query's URL-encoded SOQL stays under
     the budget (and SOQL's 100k limit); every id appears in exactly one query."""
     ids = [f"001{n:015d}" for n in range(5000)] + ["001000000000000000"]  # one duplicate
-    queries = list(soql.select_in_chunks("Account", ["Id", "Name"], "Id", ids,
-                                         where=soql.eq("IsDeleted", False)))
+    queries = list(
+        soql.select_in_chunks(
+            "Account", ["Id", "Name"], "Id", ids, where=soql.eq("IsDeleted", False)
+        )
+    )
     assert len(queries) > 1
     seen = []
     for q in queries:
@@ -135,8 +150,9 @@ def test_given_a_small_budget_when_chunking_then_queries_are_split_exactly():
     """The chunker packs greedily: exact output for a tiny budget."""
     head = len(quote_plus("SELECT Id FROM Account WHERE Id IN (")) + len(quote_plus(")"))
     budget = head + len(quote_plus("'a', 'b'"))
-    assert list(soql.select_in_chunks("Account", ["Id"], "Id", ["a", "b", "c"],
-                                      max_url_length=budget)) == [
+    assert list(
+        soql.select_in_chunks("Account", ["Id"], "Id", ["a", "b", "c"], max_url_length=budget)
+    ) == [
         "SELECT Id FROM Account WHERE Id IN ('a', 'b')",
         "SELECT Id FROM Account WHERE Id IN ('c')",
     ]
@@ -146,18 +162,29 @@ def test_given_a_small_budget_when_chunking_then_queries_are_split_exactly():
 
 def test_given_a_semi_join_when_built_then_the_inner_select_is_in_parentheses():
     """R-ACC-1: the first run reads the Accounts that have a won Opportunity in one query."""
-    assert soql.select("Account", ["Id"], [soql.in_select("Id", "Opportunity", "AccountId", soql.eq("IsWon", True))]) == (
-        "SELECT Id FROM Account WHERE Id IN (SELECT AccountId FROM Opportunity WHERE IsWon = true)")
+    assert soql.select(
+        "Account",
+        ["Id"],
+        [soql.in_select("Id", "Opportunity", "AccountId", soql.eq("IsWon", True))],
+    ) == (
+        "SELECT Id FROM Account WHERE Id IN (SELECT AccountId FROM Opportunity WHERE IsWon = true)"
+    )
 
 
 def test_given_many_like_conditions_when_chunked_then_each_query_fits_and_every_condition_is_asked_once():
     """R-ACC-11: names compared up to case and spaces are searched with LIKE, OR-ed in queries
     that each fit a REST query URL."""
     conditions = [soql.contains("Name", f"Company {n:04d} Holdings") for n in range(400)]
-    queries = list(soql.select_any_of_chunks("Account", ["Id", "Name"], conditions, where=soql.eq("X__c", None),
-                                             max_url_length=4000))
+    queries = list(
+        soql.select_any_of_chunks(
+            "Account", ["Id", "Name"], conditions, where=soql.eq("X__c", None), max_url_length=4000
+        )
+    )
     assert len(queries) > 1
     assert all(len(quote_plus(q)) <= 4000 for q in queries)
-    assert all(q.startswith("SELECT Id, Name FROM Account WHERE X__c = null AND (Name LIKE ") for q in queries)
+    assert all(
+        q.startswith("SELECT Id, Name FROM Account WHERE X__c = null AND (Name LIKE ")
+        for q in queries
+    )
     assert sum(q.count(" LIKE ") for q in queries) == 400
     assert list(soql.select_any_of_chunks("Account", ["Id"], [])) == []

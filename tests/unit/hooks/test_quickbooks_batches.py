@@ -31,7 +31,7 @@ def test_given_a_window_not_a_multiple_of_30_when_cut_then_every_17th_call_takes
     assert sizes[:17] == [30] * 16 + [20]
     assert sum(sizes) == 2000
     assert max(sizes) <= BATCH_SIZE
-    assert all(sum(sizes[i:i + 17]) == 500 for i in range(len(sizes) - 17))
+    assert all(sum(sizes[i : i + 17]) == 500 for i in range(len(sizes) - 17))
     # the calls stay within 1.1x of the floor (issue 14's target: 2% more calls)
     assert len(sizes) <= 1.1 * math.ceil(2000 / BATCH_SIZE)
 
@@ -91,7 +91,10 @@ def test_given_a_retried_task_when_it_batches_the_same_writes_then_it_sends_the_
             self.sent.append((request_id, [op.key for op in chunk]))
             return [BatchResult(key=op.key, ok=True, entity={}) for op in chunk]
 
-    ops = [BatchOp(key=f"SF:{i}", operation="create", entity="Customer", payload={}) for i in range(1200)]
+    ops = [
+        BatchOp(key=f"SF:{i}", operation="create", entity="Customer", payload={})
+        for i in range(1200)
+    ]
     first, retried = Recording(limiter=RateLimiter()), Recording(limiter=RateLimiter())
     first.sent, retried.sent = [], []
     retried.limiter.acquire_rate("batch", units=450)  # the crashed attempt's calls, still counted
@@ -121,12 +124,19 @@ class _ReplayingQuickBooks:
         if request_id not in self.answers:
             if self.throttled_calls > 0:
                 self.throttled_calls -= 1
-                self.answers[request_id] = [BatchResult(op.key, False, error=ThrottledError(
-                    "QuickBooks throttled the request", code=3001)) for op in chunk]
+                self.answers[request_id] = [
+                    BatchResult(
+                        op.key,
+                        False,
+                        error=ThrottledError("QuickBooks throttled the request", code=3001),
+                    )
+                    for op in chunk
+                ]
             else:
                 self.created += [op.key for op in chunk]
-                self.answers[request_id] = [BatchResult(op.key, True, entity={"Id": op.key})
-                                            for op in chunk]
+                self.answers[request_id] = [
+                    BatchResult(op.key, True, entity={"Id": op.key}) for op in chunk
+                ]
         return self.answers[request_id]
 
 
@@ -138,7 +148,9 @@ def _hook_on(quickbooks: _ReplayingQuickBooks):
         def _batch_call(self, chunk, request_id):
             return quickbooks.answer(chunk, request_id)
 
-    return Hook(limiter=RateLimiter(), retry_policy=RetryPolicy(max_attempts=3), sleep=lambda _: None)
+    return Hook(
+        limiter=RateLimiter(), retry_policy=RetryPolicy(max_attempts=3), sleep=lambda _: None
+    )
 
 
 def test_given_every_item_throttled_inside_a_200_when_retried_in_the_task_then_each_round_has_its_own_requestid():
@@ -148,7 +160,9 @@ def test_given_every_item_throttled_inside_a_200_when_retried_in_the_task_then_e
     from sfqb.hooks.quickbooks import BatchOp
 
     quickbooks = _ReplayingQuickBooks(throttled_calls=2)
-    ops = [BatchOp(key=f"SF:{i}", operation="create", entity="Customer", payload={}) for i in range(45)]
+    ops = [
+        BatchOp(key=f"SF:{i}", operation="create", entity="Customer", payload={}) for i in range(45)
+    ]
     results = _hook_on(quickbooks).batch(ops, request_id="run-1")
     assert [r.ok for r in results] == [True] * 45
     assert sorted(quickbooks.created) == sorted(op.key for op in ops)
@@ -164,7 +178,9 @@ def test_given_a_task_retried_after_its_throttled_rounds_when_it_batches_again_t
     from sfqb.hooks.quickbooks import BatchOp
 
     quickbooks = _ReplayingQuickBooks(throttled_calls=2)
-    ops = [BatchOp(key=f"SF:{i}", operation="create", entity="Customer", payload={}) for i in range(45)]
+    ops = [
+        BatchOp(key=f"SF:{i}", operation="create", entity="Customer", payload={}) for i in range(45)
+    ]
     first = _hook_on(quickbooks).batch(ops, request_id="run-1")
     sent_first, created_first = list(quickbooks.sent), list(quickbooks.created)
     quickbooks.sent.clear()

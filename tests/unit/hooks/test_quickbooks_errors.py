@@ -36,31 +36,72 @@ pytestmark = pytest.mark.unit
 @pytest.mark.parametrize(
     ("exc", "status", "expected", "code"),
     [
-        (AuthorizationException("Application authentication failed", 401, "{...}"), 401,
-         AuthError, 401),
-        (ValidationException("message=ThrottleExceeded; errorCode=003001; statusCode=429", 3001),
-         429, ThrottledError, 3001),
-        (QuickbooksException("Error reading json response: <Fault><Error code=\"3001\">"
-                             "<Message>message=ThrottleExceeded</Message>", 10000), 429,
-         ThrottledError, 3001),
-        (QuickbooksException("Error returned with status code '429': {}", 10000), 429,
-         ThrottledError, 3001),
-        (SevereException("An application error has occurred", 10000), 500, TransientError,
-         10000),
-        (QuickbooksException("Error returned with status code '503': {}", 10000), 503,
-         TransientError, 10000),
-        (QuickbooksException("Stale Object Error", 5010, "You and root..."), 400,
-         StaleObjectError, 5010),
-        (QuickbooksException("Duplicate Name Exists Error", 6240, "The name supplied..."), 400,
-         DuplicateNameError, 6240),
-        (ObjectNotFoundException("Object Not Found", 610, "Something..."), 400, NotFoundError,
-         610),
-        (ValidationException("Required param missing", 2020, "Line is missing"), 400,
-         ValidationError, 2020),
-        (QuickbooksException("A business validation error", 6000, "amount"), 400,
-         ValidationError, 6000),
-        (ValidationException("message=AuthorizationFailed; errorCode=003100", 3100), 403,
-         AuthError, 3100),
+        (
+            AuthorizationException("Application authentication failed", 401, "{...}"),
+            401,
+            AuthError,
+            401,
+        ),
+        (
+            ValidationException("message=ThrottleExceeded; errorCode=003001; statusCode=429", 3001),
+            429,
+            ThrottledError,
+            3001,
+        ),
+        (
+            QuickbooksException(
+                'Error reading json response: <Fault><Error code="3001">'
+                "<Message>message=ThrottleExceeded</Message>",
+                10000,
+            ),
+            429,
+            ThrottledError,
+            3001,
+        ),
+        (
+            QuickbooksException("Error returned with status code '429': {}", 10000),
+            429,
+            ThrottledError,
+            3001,
+        ),
+        (SevereException("An application error has occurred", 10000), 500, TransientError, 10000),
+        (
+            QuickbooksException("Error returned with status code '503': {}", 10000),
+            503,
+            TransientError,
+            10000,
+        ),
+        (
+            QuickbooksException("Stale Object Error", 5010, "You and root..."),
+            400,
+            StaleObjectError,
+            5010,
+        ),
+        (
+            QuickbooksException("Duplicate Name Exists Error", 6240, "The name supplied..."),
+            400,
+            DuplicateNameError,
+            6240,
+        ),
+        (ObjectNotFoundException("Object Not Found", 610, "Something..."), 400, NotFoundError, 610),
+        (
+            ValidationException("Required param missing", 2020, "Line is missing"),
+            400,
+            ValidationError,
+            2020,
+        ),
+        (
+            QuickbooksException("A business validation error", 6000, "amount"),
+            400,
+            ValidationError,
+            6000,
+        ),
+        (
+            ValidationException("message=AuthorizationFailed; errorCode=003100", 3100),
+            403,
+            AuthError,
+            3100,
+        ),
     ],
 )
 def test_given_library_exceptions_when_mapped_then_taxonomy_by_code(exc, status, expected, code):
@@ -86,8 +127,13 @@ def test_given_a_throttle_with_retry_after_when_mapped_then_retry_after_kept():
 
 
 @pytest.mark.parametrize(
-    "exc", [requests.ConnectionError("reset"), requests.Timeout("read timed out"),
-            requests.exceptions.ChunkedEncodingError("eof")])
+    "exc",
+    [
+        requests.ConnectionError("reset"),
+        requests.Timeout("read timed out"),
+        requests.exceptions.ChunkedEncodingError("eof"),
+    ],
+)
 def test_given_network_errors_when_mapped_then_transient(exc):
     """Dropped connections and timeouts are retried."""
     assert isinstance(map_error(exc), TransientError)
@@ -95,8 +141,12 @@ def test_given_network_errors_when_mapped_then_transient(exc):
 
 def test_given_a_401_body_when_mapped_then_the_body_is_not_in_the_message():
     """R-OPS-4: the 401 body is left out of the error text (keeps logs short and clean)."""
-    err = map_error(AuthorizationException("Application authentication failed", 401,
-                                           "Token expired: eyJsecret"), status=401)
+    err = map_error(
+        AuthorizationException(
+            "Application authentication failed", 401, "Token expired: eyJsecret"
+        ),
+        status=401,
+    )
     assert "eyJsecret" not in str(err)
 
 
@@ -112,7 +162,8 @@ def test_given_parts_when_request_id_made_then_deterministic_uuid_of_36_chars():
 def test_given_decimal_money_when_dumped_then_exact_numbers():
     """Money is Decimal; it reaches QBO as the same decimal number, never rounded."""
     assert dumps({"Amount": Decimal("1234.56"), "Qty": Decimal("3")}) == (
-        '{"Amount": 1234.56, "Qty": 3.0}')
+        '{"Amount": 1234.56, "Qty": 3.0}'
+    )
     assert dumps({"UnitPrice": Decimal("0.1")}) == '{"UnitPrice": 0.1}'
     with pytest.raises(ValueError):
         dumps({"Amount": Decimal("12345678901234567.89")})
@@ -121,4 +172,5 @@ def test_given_decimal_money_when_dumped_then_exact_numbers():
 def test_given_unicode_when_dumped_then_kept_as_text():
     """Names with unicode round-trip (the hook sends UTF-8 bytes)."""
     assert dumps({"DisplayName": "Zürich \\ 'x' \"y\""}) == (
-        '{"DisplayName": "Zürich \\\\ \'x\' \\"y\\""}')
+        '{"DisplayName": "Zürich \\\\ \'x\' \\"y\\""}'
+    )

@@ -156,10 +156,15 @@ def test_given_an_unreadable_shared_log_when_a_call_is_made_then_it_starts_afres
     limiter = RateLimiter(shared=SharedLog(log_file), clock=clock, sleep=clock.sleep)
     assert limiter.acquire_rate("batch", units=30) == 0
     assert "not readable" in caplog.text
-    assert json.loads(log_file.read_text(encoding="utf-8")) == {"all": [[1000.0, 30]], "batch": [[1000.0, 1]]}
+    assert json.loads(log_file.read_text(encoding="utf-8")) == {
+        "all": [[1000.0, 30]],
+        "batch": [[1000.0, 1]],
+    }
 
 
-def test_given_no_directory_configured_when_the_realm_log_is_placed_then_the_env_names_it(tmp_path, monkeypatch):
+def test_given_no_directory_configured_when_the_realm_log_is_placed_then_the_env_names_it(
+    tmp_path, monkeypatch
+):
     """SFQB_QBO_LIMITER_DIR (docker-compose: a volume every worker shares) holds one log per
     realm, its name safe for any realm id."""
     monkeypatch.setenv(LIMITER_DIR_ENV, str(tmp_path))

@@ -181,8 +181,9 @@ def test_given_a_revoked_token_when_refresh_then_auth_error_without_reusing_old_
     refused token is sent once, never again."""
     store, intuit = InMemoryTokenStore(), FakeIntuit("RT-other")
     slept: list[float] = []
-    mgr = TokenManager(store, "RT0", intuit.refresh, clock=Clock(), sleep=slept.append,
-                       settle=(0.0, 0.0))
+    mgr = TokenManager(
+        store, "RT0", intuit.refresh, clock=Clock(), sleep=slept.append, settle=(0.0, 0.0)
+    )
     with pytest.raises(AuthError, match="reconnect the app") as caught:
         mgr.access_token()
     assert caught.value.code == "invalid_grant"
@@ -193,12 +194,16 @@ def test_given_a_revoked_token_when_refresh_then_auth_error_without_reusing_old_
 
 @pytest.mark.parametrize("lock_kind", ["thread", "file"])
 def test_given_parallel_tasks_when_all_refresh_then_one_refresh_and_nobody_locked_out(
-        lock_kind, tmp_path):
+    lock_kind, tmp_path
+):
     """Two (here: six) tasks refreshing at once must not lock each other out: the lock plus
     the re-read make exactly one refresh; every task ends with the same access token."""
     store, intuit, clock = InMemoryTokenStore(), FakeIntuit(), Clock()
-    lock = FileLock("quickbooks_default", "9130", directory=str(tmp_path)) \
-        if lock_kind == "file" else None
+    lock = (
+        FileLock("quickbooks_default", "9130", directory=str(tmp_path))
+        if lock_kind == "file"
+        else None
+    )
     managers = [manager(store, intuit, clock, lock=lock) for _ in range(6)]
     if lock is None:  # threads of one process share one lock object, as hooks in a worker do
         for m in managers[1:]:
@@ -224,6 +229,7 @@ def test_given_parallel_tasks_when_all_refresh_then_one_refresh_and_nobody_locke
 
 def test_given_a_transient_token_endpoint_failure_when_refresh_then_it_propagates():
     """A 5xx from the token endpoint is the caller's retry, not an AuthError."""
+
     def failing(token):
         raise TransientError("HTTP 503")
 
@@ -256,8 +262,15 @@ def test_given_a_state_when_stored_in_a_file_then_round_trips_with_iso_expiry(tm
     """The JSON form (Variable and file) carries the four fields, the expiry as ISO time."""
     store = FileTokenStore(tmp_path / "tokens.json")
     assert store.load() is None
-    state = TokenState("RT1", "AT1", 1_700_000_000.0, "RT0", refresh_expires_at=1_708_640_000.0,
-                       generation=7, refreshing=Claim("host:12:ab", 1_700_000_001.0))
+    state = TokenState(
+        "RT1",
+        "AT1",
+        1_700_000_000.0,
+        "RT0",
+        refresh_expires_at=1_708_640_000.0,
+        generation=7,
+        refreshing=Claim("host:12:ab", 1_700_000_001.0),
+    )
     store.save(state)
     assert store.load() == state
     text = (tmp_path / "tokens.json").read_text()
@@ -265,15 +278,21 @@ def test_given_a_state_when_stored_in_a_file_then_round_trips_with_iso_expiry(tm
     assert '"refreshing": {"by": "host:12:ab", "since": "2023-11-14T22:13:21+00:00"}' in text
     assert os.stat(tmp_path / "tokens.json").st_mode & 0o777 == 0o600
     assert variable_key("quickbooks_default") == "sfqb.quickbooks_default.token_state"
-    old = json.dumps({"refresh_token": "RT1", "access_token": "AT1",
-                      "access_expires_at": "2023-11-14T22:13:20+00:00",
-                      "bootstrap_refresh_token": "RT0"})
+    old = json.dumps(
+        {
+            "refresh_token": "RT1",
+            "access_token": "AT1",
+            "access_expires_at": "2023-11-14T22:13:20+00:00",
+            "bootstrap_refresh_token": "RT0",
+        }
+    )
     assert TokenState.from_json(old) == TokenState("RT1", "AT1", 1_700_000_000.0, "RT0")
 
 
 def test_given_a_usable_token_when_asked_many_times_then_the_store_is_read_once():
     """Inside a task a Variable read is an API round trip: a usable token is kept in memory,
     and the store is read again only when it nears expiry."""
+
     class Counting(InMemoryTokenStore):
         loads = 0
 
@@ -297,7 +316,9 @@ def test_given_a_state_when_sealed_then_no_token_is_readable_and_only_its_secret
     app was re-authorised), and a plain JSON state from before sealing still reads."""
     from sfqb.hooks.token_store import SEALED, seal, unseal
 
-    text = TokenState("RT1-rotated-refresh-token", "eyJ-access-token", 1_700_000_000.0, "RT0-boot").to_json()
+    text = TokenState(
+        "RT1-rotated-refresh-token", "eyJ-access-token", 1_700_000_000.0, "RT0-boot"
+    ).to_json()
     sealed = seal(text, "RT0-boot")
     assert sealed.startswith(SEALED)
     assert not any(token in sealed for token in ("RT1-rotated", "eyJ-access", "RT0-boot"))
@@ -331,8 +352,10 @@ def test_given_the_variable_store_with_a_secret_when_saved_then_the_variable_is_
 
 # -- durability: a failed save, a crash, a concurrent refresh (R-OPS-4) ---------------------
 
+
 def test_given_a_variable_that_fails_for_longer_than_the_patience_when_rotated_then_the_task_goes_on(
-        caplog):
+    caplog,
+):
     """R-OPS-4: the save is retried with back-off for at least ``save_patience`` (5 minutes,
     not three tries in 1.5 s); when the Variable still fails the task keeps the new token (the
     old one is dead) instead of failing, the local copy holds it, the ERROR says so, and a
@@ -377,8 +400,9 @@ def test_given_a_crash_after_the_local_copy_when_the_next_task_starts_then_it_re
     spent token (and the dead process's claim); the next task on the machine uses the local
     copy (higher generation), without waiting for the claim, and writes it back."""
     clock = Clock()
-    store = InMemoryTokenStore(TokenState("RT0", None, None, "RT0",
-                                          refreshing=Claim("dead:1:aa", clock.now)))
+    store = InMemoryTokenStore(
+        TokenState("RT0", None, None, "RT0", refreshing=Claim("dead:1:aa", clock.now))
+    )
     journal = InMemoryTokenStore(TokenState("RT1", "AT1", clock.now + 3600, "RT0", generation=1))
     intuit = FakeIntuit("RT1")
     mgr = manager(store, intuit, clock, journal=journal)
@@ -390,8 +414,7 @@ def test_given_a_crash_after_the_local_copy_when_the_next_task_starts_then_it_re
 def test_given_a_local_copy_of_an_older_authorisation_when_read_then_the_connection_wins():
     """A local copy made from another bootstrap (before a re-authorisation) is ignored."""
     clock = Clock()
-    journal = InMemoryTokenStore(TokenState("RT9", "AT9", clock.now + 3600, "RT-old",
-                                            generation=9))
+    journal = InMemoryTokenStore(TokenState("RT9", "AT9", clock.now + 3600, "RT-old", generation=9))
     intuit = FakeIntuit("RT-new")
     mgr = manager(InMemoryTokenStore(), intuit, clock, bootstrap="RT-new", journal=journal)
     assert mgr.access_token() == "AT1"
@@ -402,8 +425,9 @@ def test_given_another_workers_fresh_claim_when_refreshing_then_it_waits_for_tha
     """Across machines (no shared lock): a claim younger than the lease means another worker
     is sending this refresh token; waiting for its answer beats sending the same token."""
     clock = Clock()
-    store = InMemoryTokenStore(TokenState("RT0", None, None, "RT0",
-                                          refreshing=Claim("other:2:bb", clock.now - 5)))
+    store = InMemoryTokenStore(
+        TokenState("RT0", None, None, "RT0", refreshing=Claim("other:2:bb", clock.now - 5))
+    )
     intuit = FakeIntuit("RT0")
     polls = []
 
@@ -420,8 +444,9 @@ def test_given_another_workers_fresh_claim_when_refreshing_then_it_waits_for_tha
 def test_given_a_stale_claim_when_refreshing_then_it_is_taken_over():
     """A claim older than the lease (its worker died) does not block refreshes."""
     clock = Clock()
-    store = InMemoryTokenStore(TokenState("RT0", None, None, "RT0",
-                                          refreshing=Claim("dead:3:cc", clock.now - 121)))
+    store = InMemoryTokenStore(
+        TokenState("RT0", None, None, "RT0", refreshing=Claim("dead:3:cc", clock.now - 121))
+    )
     intuit = FakeIntuit("RT0")
     assert manager(store, intuit, clock).access_token() == "AT1"
     assert store.state.refreshing is None and store.state.generation == 1
@@ -435,8 +460,15 @@ def test_given_the_claim_of_a_dead_process_on_this_machine_when_refreshing_then_
     gone = subprocess.Popen(["true"])
     gone.wait()
     clock = Clock()
-    store = InMemoryTokenStore(TokenState("RT0", None, None, "RT0", refreshing=Claim(
-        f"{socket.gethostname()}:{gone.pid}:aa", clock.now - 1)))
+    store = InMemoryTokenStore(
+        TokenState(
+            "RT0",
+            None,
+            None,
+            "RT0",
+            refreshing=Claim(f"{socket.gethostname()}:{gone.pid}:aa", clock.now - 1),
+        )
+    )
     slept: list[float] = []
     mgr = manager(store, FakeIntuit("RT0"), clock, sleep=slept.append, settle=(0.0, 0.0))
     assert mgr.access_token() == "AT1"
@@ -465,8 +497,9 @@ def test_given_two_claims_at_once_when_read_back_then_only_the_last_writer_refre
 def test_given_invalid_grant_after_a_dead_workers_claim_then_the_error_names_it_and_how_to_reconnect():
     """The message says which worker spent the token without saving it, and how to go on."""
     clock = Clock()
-    store = InMemoryTokenStore(TokenState("RT0", None, None, "RT0",
-                                          refreshing=Claim("worker-b:77:ff", clock.now - 500)))
+    store = InMemoryTokenStore(
+        TokenState("RT0", None, None, "RT0", refreshing=Claim("worker-b:77:ff", clock.now - 500))
+    )
     with pytest.raises(AuthError) as caught:
         manager(store, FakeIntuit("RT-other"), clock).access_token()
     text = str(caught.value)
@@ -476,8 +509,10 @@ def test_given_invalid_grant_after_a_dead_workers_claim_then_the_error_names_it_
 
 # -- the refresh token's own expiry -----------------------------------------------------------
 
+
 def test_given_a_refresh_token_lapsing_within_30_days_when_refreshed_then_a_warning_says_how_to_reconnect(
-        caplog):
+    caplog,
+):
     """Intuit's 5-year cap: the answer's x_refresh_token_expires_in is kept in the state; a
     refresh that sees less than 30 days left logs a WARNING (the task's log) with the date and
     the way to reconnect; the same text comes from ``expiry_warning`` (for the run summary)."""
@@ -502,29 +537,35 @@ def test_given_expiries_when_checked_then_warned_only_inside_the_window_or_after
     assert refresh_token_warning(TokenState("RT"), now) is None
     assert refresh_token_warning(TokenState("RT", refresh_expires_at=now + 31 * 86400), now) is None
     assert "in 30 days" in refresh_token_warning(
-        TokenState("RT", refresh_expires_at=now + 30 * 86400), now)
+        TokenState("RT", refresh_expires_at=now + 30 * 86400), now
+    )
     assert "lapsed on" in refresh_token_warning(TokenState("RT", refresh_expires_at=now - 1), now)
 
 
 def test_given_no_expiry_in_the_answer_when_refreshed_then_the_known_expiry_is_kept():
     """An answer without x_refresh_token_expires_in keeps the last known expiry."""
     clock = Clock()
-    store = InMemoryTokenStore(TokenState("RT0", None, None, "RT0",
-                                          refresh_expires_at=clock.now + 90 * 86400))
+    store = InMemoryTokenStore(
+        TokenState("RT0", None, None, "RT0", refresh_expires_at=clock.now + 90 * 86400)
+    )
     manager(store, FakeIntuit("RT0"), clock).access_token()
     assert store.state.refresh_expires_at == clock.now + 90 * 86400
 
 
 # -- the local copy ------------------------------------------------------------------------------
 
+
 def test_given_the_local_copy_when_written_then_encrypted_private_and_unreadable_with_another_secret(
-        tmp_path, caplog):
+    tmp_path, caplog
+):
     """R-OPS-4 (never unencrypted at rest): the file holds no token in clear, is mode 0600,
     round-trips with the connection's client secret and reads as empty with another."""
-    state = TokenState("RT-secret-value", "AT-secret-value", 1_700_000_000.0, "RT-boot",
-                       generation=3)
-    store = EncryptedFileTokenStore.for_connection("quickbooks_default", "9130", "client-secret",
-                                                   directory=tmp_path)
+    state = TokenState(
+        "RT-secret-value", "AT-secret-value", 1_700_000_000.0, "RT-boot", generation=3
+    )
+    store = EncryptedFileTokenStore.for_connection(
+        "quickbooks_default", "9130", "client-secret", directory=tmp_path
+    )
     store.save(state)
     (path,) = tmp_path.glob("sfqb-qbo-token-*.bin")
     raw = path.read_bytes()

@@ -38,21 +38,39 @@ def _err(cls, status, code, message="boom"):
 @pytest.mark.parametrize(
     ("exc", "expected", "code"),
     [
-        (_err(SalesforceRefusedRequest, 403, "REQUEST_LIMIT_EXCEEDED"), QuotaExceededError,
-         "REQUEST_LIMIT_EXCEEDED"),
-        (_err(SalesforceRefusedRequest, 403, "INSUFFICIENT_ACCESS"), AuthError,
-         "INSUFFICIENT_ACCESS"),
-        (_err(SalesforceMalformedRequest, 400, "UNABLE_TO_LOCK_ROW"), TransientError,
-         "UNABLE_TO_LOCK_ROW"),
-        (_err(SalesforceMalformedRequest, 400, "MALFORMED_QUERY"), SyncServiceError,
-         "MALFORMED_QUERY"),
+        (
+            _err(SalesforceRefusedRequest, 403, "REQUEST_LIMIT_EXCEEDED"),
+            QuotaExceededError,
+            "REQUEST_LIMIT_EXCEEDED",
+        ),
+        (
+            _err(SalesforceRefusedRequest, 403, "INSUFFICIENT_ACCESS"),
+            AuthError,
+            "INSUFFICIENT_ACCESS",
+        ),
+        (
+            _err(SalesforceMalformedRequest, 400, "UNABLE_TO_LOCK_ROW"),
+            TransientError,
+            "UNABLE_TO_LOCK_ROW",
+        ),
+        (
+            _err(SalesforceMalformedRequest, 400, "MALFORMED_QUERY"),
+            SyncServiceError,
+            "MALFORMED_QUERY",
+        ),
         (_err(SalesforceResourceNotFound, 404, "NOT_FOUND"), NotFoundError, "NOT_FOUND"),
-        (_err(SalesforceGeneralError, 500, "UNKNOWN_EXCEPTION"), TransientError,
-         "UNKNOWN_EXCEPTION"),
+        (
+            _err(SalesforceGeneralError, 500, "UNKNOWN_EXCEPTION"),
+            TransientError,
+            "UNKNOWN_EXCEPTION",
+        ),
         (SalesforceGeneralError(URL, 503, "query", {"error": "x"}), TransientError, 503),
         (SalesforceGeneralError(URL, 429, "query", "slow down"), ThrottledError, 429),
-        (SalesforceAuthenticationFailed("invalid_grant", "authentication failure"), AuthError,
-         "invalid_grant"),
+        (
+            SalesforceAuthenticationFailed("invalid_grant", "authentication failure"),
+            AuthError,
+            "invalid_grant",
+        ),
         (SalesforceOperationError("Job failure"), SyncServiceError, "BULK_JOB_FAILED"),
         (requests.exceptions.ConnectionError("reset"), TransientError, "ConnectionError"),
         (requests.exceptions.ReadTimeout("slow"), TransientError, "ReadTimeout"),
@@ -60,7 +78,8 @@ def _err(cls, status, code, message="boom"):
     ],
 )
 def test_given_a_library_error_when_translated_then_the_taxonomy_class_and_code_match(
-        exc, expected, code):
+    exc, expected, code
+):
     """api-spec 3.2 (status -> exception), 3.5 (REQUEST_LIMIT_EXCEEDED 403, lock errors):
     retryable errors are Transient/Throttled, quota is QuotaExceeded, codes are kept."""
     mapped = translate(exc, conn_id="salesforce_default")
@@ -70,19 +89,21 @@ def test_given_a_library_error_when_translated_then_the_taxonomy_class_and_code_
 
 def test_given_the_quota_is_spent_when_translated_then_the_message_says_the_watermark_is_kept():
     """api-spec 3.10: REQUEST_LIMIT_EXCEEDED stops the run with a clear message (R-GEN-2)."""
-    mapped = translate(_err(SalesforceRefusedRequest, 403, "REQUEST_LIMIT_EXCEEDED"),
-                       conn_id="sf_prod")
+    mapped = translate(
+        _err(SalesforceRefusedRequest, 403, "REQUEST_LIMIT_EXCEEDED"), conn_id="sf_prod"
+    )
     assert "watermark is kept" in str(mapped) and "sf_prod" in str(mapped)
 
 
 def test_given_a_create_when_the_connection_drops_then_the_outcome_is_unknown_not_retried():
     """R-GEN-3: a create whose answer was lost may have been applied: not retryable."""
-    mapped = translate(requests.exceptions.ConnectionError("reset"), conn_id="c",
-                       idempotent=False)
+    mapped = translate(requests.exceptions.ConnectionError("reset"), conn_id="c", idempotent=False)
     assert isinstance(mapped, OutcomeUnknownError)
     assert not isinstance(mapped, TransientError)
-    assert isinstance(translate(requests.exceptions.ConnectTimeout("x"), conn_id="c",
-                                idempotent=False), TransientError)
+    assert isinstance(
+        translate(requests.exceptions.ConnectTimeout("x"), conn_id="c", idempotent=False),
+        TransientError,
+    )
 
 
 def test_given_a_programming_error_when_translated_then_it_surfaces_unchanged():
@@ -107,8 +128,9 @@ class FakeClient:
 
 
 def _hook(clients, **kwargs):
-    hook = SfqbSalesforceHook(retry_policy=RetryPolicy(max_attempts=3, base_delay=0),
-                              sleep=lambda s: None, **kwargs)
+    hook = SfqbSalesforceHook(
+        retry_policy=RetryPolicy(max_attempts=3, base_delay=0), sleep=lambda s: None, **kwargs
+    )
     pool = list(clients)
     hook.__dict__["conn"] = pool.pop(0)
     hook._next_clients = pool
@@ -120,8 +142,9 @@ PAGE = {"totalSize": 1, "done": True, "records": [{"attributes": {"type": "A"}, 
 
 def test_given_transient_failures_when_querying_then_the_call_is_retried_and_counted():
     """Retries: two 503s then success is three attempts, each counted."""
-    client = FakeClient([_err(SalesforceGeneralError, 503, "X"),
-                         requests.exceptions.ConnectionError("drop"), PAGE])
+    client = FakeClient(
+        [_err(SalesforceGeneralError, 503, "X"), requests.exceptions.ConnectionError("drop"), PAGE]
+    )
     hook = _hook([client])
     assert list(hook.query("SELECT Id FROM A")) == [{"Id": "1"}]
     assert hook.calls.snapshot() == {"query": 3}
@@ -147,8 +170,7 @@ def test_given_a_spent_quota_when_querying_then_it_is_raised_at_once_without_ret
 
 def test_given_an_expired_direct_session_when_querying_then_auth_error_names_the_connection():
     """api-spec 1.3 (A): a direct session cannot log in again: AuthError naming the conn."""
-    client = FakeClient([_err(SalesforceExpiredSession, 401, "INVALID_SESSION_ID")],
-                        relogin=False)
+    client = FakeClient([_err(SalesforceExpiredSession, 401, "INVALID_SESSION_ID")], relogin=False)
     hook = _hook([client])
     with pytest.raises(AuthError) as caught:
         list(hook.query("SELECT Id FROM A"))
@@ -158,7 +180,8 @@ def test_given_an_expired_direct_session_when_querying_then_auth_error_names_the
 
 
 def test_given_an_expired_session_with_a_login_flow_when_querying_then_it_logs_in_once_more(
-        monkeypatch):
+    monkeypatch,
+):
     """The cached client is dropped and rebuilt once; a second expiry is an AuthError."""
     expired = _err(SalesforceExpiredSession, 401, "INVALID_SESSION_ID")
     first = FakeClient([expired])
@@ -170,8 +193,11 @@ def test_given_an_expired_session_with_a_login_flow_when_querying_then_it_logs_i
         built.append(1)
         return second
 
-    monkeypatch.setattr(SfqbSalesforceHook, "conn",
-                        property(lambda self: self.__dict__.get("conn") or rebuild(self)))
+    monkeypatch.setattr(
+        SfqbSalesforceHook,
+        "conn",
+        property(lambda self: self.__dict__.get("conn") or rebuild(self)),
+    )
     assert list(hook.query("SELECT Id FROM A")) == [{"Id": "1"}]
     assert built == [1]
     third = _hook([FakeClient([expired])])

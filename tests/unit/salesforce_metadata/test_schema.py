@@ -36,10 +36,20 @@ def _names(fields) -> list[str]:
 
 def test_given_the_schema_when_loaded_then_every_object_has_its_api_spec_key_prefix(schema):
     """api-spec 3.2: key prefixes of the standard objects; custom objects get a0I/a0J/a0K."""
-    expected = {"Account": "001", "Contact": "003", "Opportunity": "006", "Product2": "01t",
-                "Pricebook2": "01s", "PricebookEntry": "01u", "OpportunityLineItem": "00k",
-                "OpportunityContactRole": "00K", "User": "005", "Invoice__c": "a0I",
-                "Invoice_Item__c": "a0J", "Invoice_Opportunity_Link__c": "a0K"}
+    expected = {
+        "Account": "001",
+        "Contact": "003",
+        "Opportunity": "006",
+        "Product2": "01t",
+        "Pricebook2": "01s",
+        "PricebookEntry": "01u",
+        "OpportunityLineItem": "00k",
+        "OpportunityContactRole": "00K",
+        "User": "005",
+        "Invoice__c": "a0I",
+        "Invoice_Item__c": "a0J",
+        "Invoice_Opportunity_Link__c": "a0K",
+    }
     for name, prefix in expected.items():
         assert schema.objects[name].key_prefix == prefix
         assert schema.by_key_prefix(prefix).name == name
@@ -72,8 +82,7 @@ def test_given_the_standard_objects_when_required_fields_are_listed_then_they_ma
     """api-spec 3.11: Account.Name, Contact.LastName, Opportunity Name/StageName/CloseDate,
     line OpportunityId/Quantity, entry Pricebook2Id/Product2Id; master-detail fields on the
     package's detail objects; a custom Text name defaults to the record id."""
-    required = {name: _names(schema.objects[name].required_on_create())
-                for name in schema.objects}
+    required = {name: _names(schema.objects[name].required_on_create()) for name in schema.objects}
     assert required["Account"] == ["Name"]
     assert required["Contact"] == ["LastName"]
     assert sorted(required["Opportunity"]) == ["CloseDate", "Name", "StageName"]
@@ -89,16 +98,22 @@ def test_given_read_only_standard_fields_when_described_then_they_are_not_writab
     """api-spec 3.11: IsClosed/IsWon/HasOpportunityLineItem, line Product2Id/ListPrice/
     ProductCode, entry Name/ProductCode, Pricebook2.IsStandard, Contact.Name are read-only;
     the line's OpportunityId and the entry's references are create-only."""
-    read_only = {"Opportunity": ["IsClosed", "IsWon", "HasOpportunityLineItem"],
-                 "OpportunityLineItem": ["Product2Id", "ListPrice", "ProductCode", "Name"],
-                 "PricebookEntry": ["Name", "ProductCode"], "Pricebook2": ["IsStandard"],
-                 "Contact": ["Name"]}
+    read_only = {
+        "Opportunity": ["IsClosed", "IsWon", "HasOpportunityLineItem"],
+        "OpportunityLineItem": ["Product2Id", "ListPrice", "ProductCode", "Name"],
+        "PricebookEntry": ["Name", "ProductCode"],
+        "Pricebook2": ["IsStandard"],
+        "Contact": ["Name"],
+    }
     for obj, names in read_only.items():
         for name in names:
             f = schema.objects[obj].fields[name]
             assert not f.createable and not f.updateable, (obj, name)
-    for obj, name in [("OpportunityLineItem", "OpportunityId"),
-                      ("PricebookEntry", "Pricebook2Id"), ("PricebookEntry", "Product2Id")]:
+    for obj, name in [
+        ("OpportunityLineItem", "OpportunityId"),
+        ("PricebookEntry", "Pricebook2Id"),
+        ("PricebookEntry", "Product2Id"),
+    ]:
         f = schema.objects[obj].fields[name]
         assert f.createable and not f.updateable, (obj, name)
     assert schema.objects["Contact"].fields["Name"].calculated
@@ -107,8 +122,10 @@ def test_given_read_only_standard_fields_when_described_then_they_are_not_writab
 def test_given_compound_addresses_when_described_then_parts_point_at_a_read_only_compound(schema):
     """api-spec 3.8: BillingAddress/MailingAddress are type address and not writable; the
     parts (BillingStreet, ...) are ordinary fields that name their compound."""
-    for obj, prefixes in {"Account": ("Billing", "Shipping"),
-                          "Contact": ("Mailing", "Other")}.items():
+    for obj, prefixes in {
+        "Account": ("Billing", "Shipping"),
+        "Contact": ("Mailing", "Other"),
+    }.items():
         fields = schema.objects[obj].fields
         for prefix in prefixes:
             compound = fields[f"{prefix}Address"]
@@ -127,7 +144,11 @@ def test_given_the_package_fields_when_parsed_then_metadata_types_map_to_describ
     assert (account["Sales_Rep__c"].type, account["Sales_Rep__c"].length) == ("string", 5)
     sync = account["Sync_Me__c"]
     assert (sync.type, sync.nillable, sync.defaulted_on_create, sync.default_value) == (
-        "boolean", False, True, False)
+        "boolean",
+        False,
+        True,
+        False,
+    )
     assert (account["Credit_Limit__c"].type, account["Credit_Limit__c"].scale) == ("currency", 2)
     block = account["Billing_Address_Block__c"]
     assert block.type == "textarea" and not block.filterable and block.length >= 255
@@ -143,17 +164,28 @@ def test_given_the_package_fields_when_parsed_then_metadata_types_map_to_describ
     assert schema.objects["Invoice__c"].fields["Status__c"].default_value == "Open"
     number = schema.objects["Invoice_Item__c"].fields["Name"]
     assert (number.auto_number, number.createable, number.display_format) == (
-        True, False, "II-{0000000}")
+        True,
+        False,
+        "II-{0000000}",
+    )
     invoice_name = schema.objects["Invoice__c"].fields["Name"]
     assert (invoice_name.type, invoice_name.length, invoice_name.name_field) == ("string", 80, True)
-    assert all(f.custom for o in schema.objects.values() for f in o.fields.values()
-               if f.name.endswith("__c"))
+    assert all(
+        f.custom
+        for o in schema.objects.values()
+        for f in o.fields.values()
+        if f.name.endswith("__c")
+    )
 
 
 def test_given_external_id_fields_when_parsed_then_they_are_unique_id_lookups(schema):
     """R-GEN-3, api-spec 3.5.1: upsert keys are externalId, unique, idLookup, case-insensitive."""
-    externals = {(o.name, f.name) for o in schema.objects.values()
-                 for f in o.fields.values() if f.external_id}
+    externals = {
+        (o.name, f.name)
+        for o in schema.objects.values()
+        for f in o.fields.values()
+        if f.external_id
+    }
     assert ("Account", "External_Account_ID__c") in externals
     assert ("Invoice_Opportunity_Link__c", "External_ID__c") in externals
     assert len(externals) == 8
@@ -166,19 +198,30 @@ def test_given_relationships_when_parsed_then_lookups_and_children_are_linked(sc
     """api-spec 3.8: reference fields carry referenceTo and relationshipName (X__r for custom
     ones); parents list childRelationships, master-detail ones cascading on delete."""
     item = schema.objects["Invoice_Item__c"].fields["Invoice__c"]
-    assert (item.type, item.reference_to, item.relationship_name, item.nillable,
-            item.updateable, item.cascade_delete) == (
-        "reference", ("Invoice__c",), "Invoice__r", False, False, True)
+    assert (
+        item.type,
+        item.reference_to,
+        item.relationship_name,
+        item.nillable,
+        item.updateable,
+        item.cascade_delete,
+    ) == ("reference", ("Invoice__c",), "Invoice__r", False, False, True)
     link = schema.objects["Invoice_Opportunity_Link__c"].fields
     assert (link["Invoice__c"].relationship_order, link["Opportunity__c"].relationship_order) == (
-        0, 1)
-    children = {(c.child_sobject, c.field): c for c in
-                schema.objects["Invoice__c"].child_relationships}
+        0,
+        1,
+    )
+    children = {
+        (c.child_sobject, c.field): c for c in schema.objects["Invoice__c"].child_relationships
+    }
     assert children[("Invoice_Item__c", "Invoice__c")].relationship_name == "Invoice_Items__r"
     assert children[("Invoice_Item__c", "Invoice__c")].cascade_delete
     opp_children = {c.relationship_name for c in schema.objects["Opportunity"].child_relationships}
-    assert {"OpportunityLineItems", "OpportunityContactRoles",
-            "Invoice_Opportunity_Links__r"} <= opp_children
+    assert {
+        "OpportunityLineItems",
+        "OpportunityContactRoles",
+        "Invoice_Opportunity_Links__r",
+    } <= opp_children
     account = {c.relationship_name: c for c in schema.objects["Account"].child_relationships}
     assert account["Contacts"].field == "AccountId"
     assert not account["Invoices__r"].cascade_delete  # a lookup, SetNull
@@ -200,29 +243,69 @@ def test_given_the_stage_value_set_when_loaded_then_stage_name_offers_migrated(s
 def test_given_an_object_when_described_then_the_json_has_the_api_spec_keys(schema):
     """api-spec 3.8: object describe keys, urls, master record type, field keys."""
     body = json.loads(json.dumps(schema.objects["Account"].describe("59.0")))
-    assert {"name", "label", "keyPrefix", "custom", "createable", "updateable", "deletable",
-            "queryable", "fields", "childRelationships", "recordTypeInfos", "urls"} <= set(body)
+    assert {
+        "name",
+        "label",
+        "keyPrefix",
+        "custom",
+        "createable",
+        "updateable",
+        "deletable",
+        "queryable",
+        "fields",
+        "childRelationships",
+        "recordTypeInfos",
+        "urls",
+    } <= set(body)
     assert body["urls"]["describe"] == "/services/data/v59.0/sobjects/Account/describe"
     assert body["urls"]["layouts"] == "/services/data/v59.0/sobjects/Account/describe/layouts"
     master = body["recordTypeInfos"][0]
     assert master["master"] and master["recordTypeId"] == "012000000000000AAA"
     field = next(f for f in body["fields"] if f["name"] == "External_Account_ID__c")
-    assert {"name", "type", "label", "length", "nillable", "createable", "updateable",
-            "externalId", "idLookup", "unique", "custom", "calculated", "defaultedOnCreate",
-            "filterable", "sortable", "picklistValues", "referenceTo", "relationshipName",
-            "caseSensitive", "restrictedPicklist", "soapType"} <= set(field)
+    assert {
+        "name",
+        "type",
+        "label",
+        "length",
+        "nillable",
+        "createable",
+        "updateable",
+        "externalId",
+        "idLookup",
+        "unique",
+        "custom",
+        "calculated",
+        "defaultedOnCreate",
+        "filterable",
+        "sortable",
+        "picklistValues",
+        "referenceTo",
+        "relationshipName",
+        "caseSensitive",
+        "restrictedPicklist",
+        "soapType",
+    } <= set(field)
     assert (field["type"], field["externalId"], field["unique"], field["custom"]) == (
-        "string", True, True, True)
+        "string",
+        True,
+        True,
+        True,
+    )
     industry = next(f for f in body["fields"] if f["name"] == "Type")
-    assert industry["picklistValues"][0] == {"active": True, "defaultValue": False,
-                                             "label": "Prospect", "validFor": None,
-                                             "value": "Prospect"}
+    assert industry["picklistValues"][0] == {
+        "active": True,
+        "defaultValue": False,
+        "label": "Prospect",
+        "validFor": None,
+        "value": "Prospect",
+    }
     stage = schema.objects["OpportunityStage"].describe("59.0")
     assert not stage["createable"] and stage["queryable"]
 
 
 def test_given_a_package_object_when_its_layouts_are_described_then_every_package_field_shows(
-        schema):
+    schema,
+):
     """R-PRE-3, api-spec 3.8: describe layouts lists the SFDX layout; each package field is a
     layoutComponent of type Field under detailLayoutSections; the mapping names the layout."""
     for obj in schema.objects.values():
@@ -231,16 +314,20 @@ def test_given_a_package_object_when_its_layouts_are_described_then_every_packag
         assert to18(layout["id"]) == layout["id"] and layout["id"].startswith("00h")
         assert body["recordTypeMappings"][0]["layoutId"] == layout["id"]
         assert body["recordTypeSelectorRequired"] == [False]
-        shown = {c["value"] for s in layout["detailLayoutSections"] for r in s["layoutRows"]
-                 for i in r["layoutItems"] for c in i["layoutComponents"]
-                 if c["type"] == "Field"}
+        shown = {
+            c["value"]
+            for s in layout["detailLayoutSections"]
+            for r in s["layoutRows"]
+            for i in r["layoutItems"]
+            for c in i["layoutComponents"]
+            if c["type"] == "Field"
+        }
         custom = {f.name for f in obj.fields.values() if f.custom}
         assert custom <= shown, (obj.name, custom - shown)
         assert all(obj.field(name) is not None for name in shown), obj.name
 
 
-def test_given_the_account_layout_when_described_then_columns_and_behaviors_follow_the_file(
-        schema):
+def test_given_the_account_layout_when_described_then_columns_and_behaviors_follow_the_file(schema):
     """api-spec 3.8: two-column sections render as rows of two items; Required and Readonly
     behaviors set required/editable; a short column is padded with a placeholder."""
     account = schema.objects["Account"]
@@ -249,24 +336,37 @@ def test_given_the_account_layout_when_described_then_columns_and_behaviors_foll
     sections = {s["heading"]: s for s in layout["detailLayoutSections"]}
     sync = sections["QuickBooks Sync"]
     assert sync["columns"] == 2 and sync["rows"] == len(sync["layoutRows"])
-    items = {i["layoutComponents"][0]["value"]: i for r in sync["layoutRows"]
-             for i in r["layoutItems"] if i["layoutComponents"]}
+    items = {
+        i["layoutComponents"][0]["value"]: i
+        for r in sync["layoutRows"]
+        for i in r["layoutItems"]
+        if i["layoutComponents"]
+    }
     assert not items["Billing_Address_Block__c"]["editableForUpdate"]
     assert items["Terms__c"]["editableForUpdate"]
-    name = next(i for r in sections["Account Information"]["layoutRows"]
-                for i in r["layoutItems"] if i["layoutComponents"]
-                and i["layoutComponents"][0]["value"] == "Name")
+    name = next(
+        i
+        for r in sections["Account Information"]["layoutRows"]
+        for i in r["layoutItems"]
+        if i["layoutComponents"] and i["layoutComponents"][0]["value"] == "Name"
+    )
     assert name["required"] and name["layoutComponents"][0]["details"]["name"] == "Name"
     assert any(i["placeholder"] for r in sync["layoutRows"] for i in r["layoutItems"])
     assert "Invoice__c.Account__c" in account.layouts[0].related_lists
 
 
 def test_given_an_object_without_a_shipped_layout_when_described_then_a_default_one_is_built(
-        schema):
+    schema,
+):
     """api-spec 3.8: describe layouts works for every object (Pricebook2 has no SFDX layout)."""
     body = schema.objects["Pricebook2"].describe_layouts("59.0")
-    values = [c["value"] for s in body["layouts"][0]["detailLayoutSections"]
-              for r in s["layoutRows"] for i in r["layoutItems"] for c in i["layoutComponents"]]
+    values = [
+        c["value"]
+        for s in body["layouts"][0]["detailLayoutSections"]
+        for r in s["layoutRows"]
+        for i in r["layoutItems"]
+        for c in i["layoutComponents"]
+    ]
     assert "Name" in values and "IsStandard" in values and "Id" not in values
 
 
@@ -292,7 +392,8 @@ def test_given_the_schema_when_loaded_twice_then_it_is_cached_and_fast():
 
 
 def test_given_an_env_override_when_a_field_is_added_to_the_sfdx_copy_then_the_schema_has_it(
-        tmp_path, monkeypatch):
+    tmp_path, monkeypatch
+):
     """One source of truth: a new field file in the SFDX project appears in the schema;
     SFQB_SALESFORCE_METADATA points the sandbox at another project."""
     root = tmp_path / "salesforce"
@@ -302,7 +403,8 @@ def test_given_an_env_override_when_a_field_is_added_to_the_sfdx_copy_then_the_s
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<CustomField xmlns="http://soap.sforce.com/2006/04/metadata">\n'
         "    <fullName>Region__c</fullName>\n    <label>Region</label>\n"
-        "    <length>20</length>\n    <type>Text</type>\n</CustomField>\n")
+        "    <length>20</length>\n    <type>Text</type>\n</CustomField>\n"
+    )
     monkeypatch.setenv("SFQB_SALESFORCE_METADATA", str(root))
     assert default_metadata_root() == root
     region = load_schema().objects["Account"].field("region__c")
@@ -322,7 +424,8 @@ def test_given_an_unsupported_field_type_when_parsed_then_the_error_names_the_fi
 
     el = ET.fromstring(
         '<CustomField xmlns="http://soap.sforce.com/2006/04/metadata">'
-        "<fullName>Geo__c</fullName><label>Geo</label><type>Location</type></CustomField>")
+        "<fullName>Geo__c</fullName><label>Geo</label><type>Location</type></CustomField>"
+    )
     with pytest.raises(ValueError, match=r"Account\.Geo__c"):
         schema_module.parse_custom_field(el, "Account")
 
@@ -331,5 +434,9 @@ def test_given_a_field_def_when_described_then_unknown_extras_keep_their_default
     """FieldDef works with only name, label and type (what the server's tests construct)."""
     body = FieldDef(name="X__c", label="X", type="string", length=10).describe()
     assert (body["name"], body["length"], body["nillable"], body["picklistValues"]) == (
-        "X__c", 10, True, [])
+        "X__c",
+        10,
+        True,
+        [],
+    )
     assert body["soapType"] == "xsd:string"

@@ -28,77 +28,260 @@ NS = "{http://soap.sforce.com/2006/04/metadata}"
 # by the element that holds them (context "CustomField.valueSet" and so on).
 ALLOWED: dict[str, set[str]] = {
     "CustomField": {
-        "fullName", "businessOwnerGroup", "businessOwnerUser", "businessStatus",
-        "caseSensitive", "complianceGroup", "customDataType", "defaultValue", "deleteConstraint",
-        "deprecated", "description", "displayFormat", "displayLocationInDecimal", "encrypted",
-        "encryptionScheme", "externalDeveloperName", "externalId", "fieldManageability",
-        "formula", "formulaTreatBlanksAs", "inlineHelpText", "isAIPredictionField",
-        "isConvertLeadDisabled", "isFilteringDisabled", "isNameField", "isSortingDisabled",
-        "label", "length", "lookupFilter", "maskChar", "maskType",
-        "metadataRelationshipControllingField", "populateExistingRows", "precision",
-        "referenceTargetField", "referenceTo", "relationshipLabel", "relationshipName",
-        "relationshipOrder", "reparentableMasterDetail", "required", "restrictedAdminField",
-        "scale", "securityClassification", "startingNumber", "stripMarkup", "summarizedField",
-        "summaryFilterItems", "summaryForeignKey", "summaryOperation", "trackFeedHistory",
-        "trackHistory", "trackTrending", "translateData", "type", "unique", "valueSet",
-        "visibleLines", "writeRequiresMasterRead",
+        "fullName",
+        "businessOwnerGroup",
+        "businessOwnerUser",
+        "businessStatus",
+        "caseSensitive",
+        "complianceGroup",
+        "customDataType",
+        "defaultValue",
+        "deleteConstraint",
+        "deprecated",
+        "description",
+        "displayFormat",
+        "displayLocationInDecimal",
+        "encrypted",
+        "encryptionScheme",
+        "externalDeveloperName",
+        "externalId",
+        "fieldManageability",
+        "formula",
+        "formulaTreatBlanksAs",
+        "inlineHelpText",
+        "isAIPredictionField",
+        "isConvertLeadDisabled",
+        "isFilteringDisabled",
+        "isNameField",
+        "isSortingDisabled",
+        "label",
+        "length",
+        "lookupFilter",
+        "maskChar",
+        "maskType",
+        "metadataRelationshipControllingField",
+        "populateExistingRows",
+        "precision",
+        "referenceTargetField",
+        "referenceTo",
+        "relationshipLabel",
+        "relationshipName",
+        "relationshipOrder",
+        "reparentableMasterDetail",
+        "required",
+        "restrictedAdminField",
+        "scale",
+        "securityClassification",
+        "startingNumber",
+        "stripMarkup",
+        "summarizedField",
+        "summaryFilterItems",
+        "summaryForeignKey",
+        "summaryOperation",
+        "trackFeedHistory",
+        "trackHistory",
+        "trackTrending",
+        "translateData",
+        "type",
+        "unique",
+        "valueSet",
+        "visibleLines",
+        "writeRequiresMasterRead",
     },
-    "ValueSet": {"controllingField", "restricted", "valueSetDefinition", "valueSetName",
-                 "valueSettings"},
+    "ValueSet": {
+        "controllingField",
+        "restricted",
+        "valueSetDefinition",
+        "valueSetName",
+        "valueSettings",
+    },
     "ValueSetValuesDefinition": {"sorted", "value"},
     "CustomValue": {"fullName", "color", "default", "description", "isActive", "label"},
     "CustomObject": {
-        "actionOverrides", "allowInChatterGroups", "businessProcesses",
-        "compactLayoutAssignment", "compactLayouts", "customHelp", "customHelpPage",
-        "customSettingsType", "dataStewardGroup", "dataStewardUser", "deploymentStatus",
-        "deprecated", "description", "enableActivities", "enableBulkApi",
-        "enableDataTranslation", "enableDivisions", "enableEnhancedLookup", "enableFeeds",
-        "enableHistory", "enableLicensing", "enableReports", "enableSearch", "enableSharing",
-        "enableStreamingApi", "eventType", "externalDataSource", "externalName",
-        "externalRepository", "externalSharingModel", "fieldSets", "fields", "fullName",
-        "gender", "historyRetentionPolicy", "household", "indexes", "label", "listViews",
-        "nameField", "pluralLabel", "profileSearchLayouts", "publishBehavior",
-        "recordTypeTrackFeedHistory", "recordTypeTrackHistory", "recordTypes", "searchLayouts",
-        "sharingModel", "sharingReasons", "sharingRecalculations", "startsWith",
-        "validationRules", "visibility", "webLinks",
+        "actionOverrides",
+        "allowInChatterGroups",
+        "businessProcesses",
+        "compactLayoutAssignment",
+        "compactLayouts",
+        "customHelp",
+        "customHelpPage",
+        "customSettingsType",
+        "dataStewardGroup",
+        "dataStewardUser",
+        "deploymentStatus",
+        "deprecated",
+        "description",
+        "enableActivities",
+        "enableBulkApi",
+        "enableDataTranslation",
+        "enableDivisions",
+        "enableEnhancedLookup",
+        "enableFeeds",
+        "enableHistory",
+        "enableLicensing",
+        "enableReports",
+        "enableSearch",
+        "enableSharing",
+        "enableStreamingApi",
+        "eventType",
+        "externalDataSource",
+        "externalName",
+        "externalRepository",
+        "externalSharingModel",
+        "fieldSets",
+        "fields",
+        "fullName",
+        "gender",
+        "historyRetentionPolicy",
+        "household",
+        "indexes",
+        "label",
+        "listViews",
+        "nameField",
+        "pluralLabel",
+        "profileSearchLayouts",
+        "publishBehavior",
+        "recordTypeTrackFeedHistory",
+        "recordTypeTrackHistory",
+        "recordTypes",
+        "searchLayouts",
+        "sharingModel",
+        "sharingReasons",
+        "sharingRecalculations",
+        "startsWith",
+        "validationRules",
+        "visibility",
+        "webLinks",
     },
-    "NameField": {"description", "displayFormat", "label", "startingNumber", "trackFeedHistory",
-                  "trackHistory", "type"},
+    "NameField": {
+        "description",
+        "displayFormat",
+        "label",
+        "startingNumber",
+        "trackFeedHistory",
+        "trackHistory",
+        "type",
+    },
     "Layout": {
-        "customButtons", "customConsoleComponents", "emailDefault", "excludeButtons",
-        "feedLayout", "headers", "layoutSections", "miniLayout", "multilineLayoutFields",
-        "platformActionList", "quickActionList", "relatedContent", "relatedLists",
-        "relatedObjects", "runAssignmentRulesDefault", "showEmailCheckbox",
-        "showHighlightsPanel", "showInteractionLogPanel", "showKnowledgeComponent",
-        "showRunAssignmentRulesCheckbox", "showSolutionSection", "showSubmitAndAttachButton",
+        "customButtons",
+        "customConsoleComponents",
+        "emailDefault",
+        "excludeButtons",
+        "feedLayout",
+        "headers",
+        "layoutSections",
+        "miniLayout",
+        "multilineLayoutFields",
+        "platformActionList",
+        "quickActionList",
+        "relatedContent",
+        "relatedLists",
+        "relatedObjects",
+        "runAssignmentRulesDefault",
+        "showEmailCheckbox",
+        "showHighlightsPanel",
+        "showInteractionLogPanel",
+        "showKnowledgeComponent",
+        "showRunAssignmentRulesCheckbox",
+        "showSolutionSection",
+        "showSubmitAndAttachButton",
         "summaryLayout",
     },
-    "LayoutSection": {"customLabel", "detailHeading", "editHeading", "label", "layoutColumns",
-                      "style"},
+    "LayoutSection": {
+        "customLabel",
+        "detailHeading",
+        "editHeading",
+        "label",
+        "layoutColumns",
+        "style",
+    },
     "LayoutColumn": {"layoutItems", "reserved"},
-    "LayoutItem": {"analyticsCloudComponent", "behavior", "canvas", "component", "customLink",
-                   "emptySpace", "field", "height", "page", "reportChartComponent", "scontrol",
-                   "showLabel", "showScrollbars", "width"},
-    "RelatedListItem": {"customButtons", "excludeButtons", "fields", "relatedList", "sortField",
-                        "sortOrder"},
+    "LayoutItem": {
+        "analyticsCloudComponent",
+        "behavior",
+        "canvas",
+        "component",
+        "customLink",
+        "emptySpace",
+        "field",
+        "height",
+        "page",
+        "reportChartComponent",
+        "scontrol",
+        "showLabel",
+        "showScrollbars",
+        "width",
+    },
+    "RelatedListItem": {
+        "customButtons",
+        "excludeButtons",
+        "fields",
+        "relatedList",
+        "sortField",
+        "sortOrder",
+    },
     "StandardValueSet": {"groupingStringEnum", "sorted", "standardValue"},
-    "StandardValue": {"fullName", "color", "default", "description", "isActive", "label",
-                      "allowEmail", "closed", "converted", "cssExposed", "forecastCategory",
-                      "groupingString", "highPriority", "probability", "reverseRole",
-                      "reviewed", "won"},
-    "PermissionSet": {"applicationVisibilities", "classAccesses", "customMetadataTypeAccesses",
-                      "customPermissions", "customSettingAccesses", "description",
-                      "externalDataSourceAccesses", "fieldPermissions", "flowAccesses",
-                      "hasActivationRequired", "label", "license", "objectPermissions",
-                      "pageAccesses", "recordTypeVisibilities", "tabSettings",
-                      "userPermissions"},
+    "StandardValue": {
+        "fullName",
+        "color",
+        "default",
+        "description",
+        "isActive",
+        "label",
+        "allowEmail",
+        "closed",
+        "converted",
+        "cssExposed",
+        "forecastCategory",
+        "groupingString",
+        "highPriority",
+        "probability",
+        "reverseRole",
+        "reviewed",
+        "won",
+    },
+    "PermissionSet": {
+        "applicationVisibilities",
+        "classAccesses",
+        "customMetadataTypeAccesses",
+        "customPermissions",
+        "customSettingAccesses",
+        "description",
+        "externalDataSourceAccesses",
+        "fieldPermissions",
+        "flowAccesses",
+        "hasActivationRequired",
+        "label",
+        "license",
+        "objectPermissions",
+        "pageAccesses",
+        "recordTypeVisibilities",
+        "tabSettings",
+        "userPermissions",
+    },
     "PermissionSetFieldPermissions": {"editable", "field", "readable"},
-    "PermissionSetObjectPermissions": {"allowCreate", "allowDelete", "allowEdit", "allowRead",
-                                       "modifyAllRecords", "object", "viewAllFields",
-                                       "viewAllRecords"},
-    "Package": {"fullName", "apiAccessLevel", "description", "namespacePrefix",
-                "objectPermissions", "postInstallClass", "setupWeblink", "types",
-                "uninstallClass", "version"},
+    "PermissionSetObjectPermissions": {
+        "allowCreate",
+        "allowDelete",
+        "allowEdit",
+        "allowRead",
+        "modifyAllRecords",
+        "object",
+        "viewAllFields",
+        "viewAllRecords",
+    },
+    "Package": {
+        "fullName",
+        "apiAccessLevel",
+        "description",
+        "namespacePrefix",
+        "objectPermissions",
+        "postInstallClass",
+        "setupWeblink",
+        "types",
+        "uninstallClass",
+        "version",
+    },
     "PackageTypeMembers": {"members", "name"},
 }
 REQUIRED: dict[str, set[str]] = {
@@ -117,51 +300,152 @@ REQUIRED: dict[str, set[str]] = {
     "StandardValue": {"fullName", "default", "label"},
     "PermissionSet": {"label"},
     "PermissionSetFieldPermissions": {"editable", "field", "readable"},
-    "PermissionSetObjectPermissions": {"allowCreate", "allowDelete", "allowEdit", "allowRead",
-                                       "modifyAllRecords", "object", "viewAllRecords"},
+    "PermissionSetObjectPermissions": {
+        "allowCreate",
+        "allowDelete",
+        "allowEdit",
+        "allowRead",
+        "modifyAllRecords",
+        "object",
+        "viewAllRecords",
+    },
     "Package": {"types", "version"},
     "PackageTypeMembers": {"members", "name"},
 }
 # Elements that may repeat; every other element appears at most once.
-REPEATABLE = {"value", "standardValue", "layoutSections", "layoutColumns", "layoutItems",
-              "relatedLists", "fields", "excludeButtons", "customButtons", "fieldPermissions",
-              "objectPermissions", "types", "members", "referenceTo"}
+REPEATABLE = {
+    "value",
+    "standardValue",
+    "layoutSections",
+    "layoutColumns",
+    "layoutItems",
+    "relatedLists",
+    "fields",
+    "excludeButtons",
+    "customButtons",
+    "fieldPermissions",
+    "objectPermissions",
+    "types",
+    "members",
+    "referenceTo",
+}
 
 ENUMS = {
     "CustomField.type": {
-        "AutoNumber", "Lookup", "MasterDetail", "MetadataRelationship", "Checkbox", "Currency",
-        "Date", "DateTime", "Email", "EncryptedText", "ExternalLookup", "IndirectLookup",
-        "Number", "Percent", "Phone", "Picklist", "MultiselectPicklist", "Summary", "Text",
-        "TextArea", "LongTextArea", "Url", "Hierarchy", "File", "Html", "Location", "Time"},
+        "AutoNumber",
+        "Lookup",
+        "MasterDetail",
+        "MetadataRelationship",
+        "Checkbox",
+        "Currency",
+        "Date",
+        "DateTime",
+        "Email",
+        "EncryptedText",
+        "ExternalLookup",
+        "IndirectLookup",
+        "Number",
+        "Percent",
+        "Phone",
+        "Picklist",
+        "MultiselectPicklist",
+        "Summary",
+        "Text",
+        "TextArea",
+        "LongTextArea",
+        "Url",
+        "Hierarchy",
+        "File",
+        "Html",
+        "Location",
+        "Time",
+    },
     "CustomField.deleteConstraint": {"SetNull", "Restrict", "Cascade"},
     "CustomObject.deploymentStatus": {"InDevelopment", "Deployed"},
-    "CustomObject.sharingModel": {"Private", "Read", "ReadWrite", "ReadWriteTransfer",
-                                  "FullAccess", "ControlledByParent", "ControlledByCampaign",
-                                  "ControlledByLeadOrContact"},
-    "CustomObject.externalSharingModel": {"Private", "Read", "ReadWrite", "ReadWriteTransfer",
-                                          "FullAccess", "ControlledByParent"},
+    "CustomObject.sharingModel": {
+        "Private",
+        "Read",
+        "ReadWrite",
+        "ReadWriteTransfer",
+        "FullAccess",
+        "ControlledByParent",
+        "ControlledByCampaign",
+        "ControlledByLeadOrContact",
+    },
+    "CustomObject.externalSharingModel": {
+        "Private",
+        "Read",
+        "ReadWrite",
+        "ReadWriteTransfer",
+        "FullAccess",
+        "ControlledByParent",
+    },
     "CustomObject.startsWith": {"Consonant", "Vowel", "Special"},
     "CustomObject.visibility": {"Public", "Protected", "PackageProtected"},
     "CustomObject.compactLayoutAssignment": None,  # free text (a compact layout name)
     "NameField.type": {"Text", "AutoNumber"},
-    "LayoutSection.style": {"TwoColumnsTopToBottom", "TwoColumnsLeftToRight", "OneColumn",
-                            "CustomLinks"},
+    "LayoutSection.style": {
+        "TwoColumnsTopToBottom",
+        "TwoColumnsLeftToRight",
+        "OneColumn",
+        "CustomLinks",
+    },
     "LayoutItem.behavior": {"Edit", "Required", "Readonly"},
     "StandardValue.forecastCategory": {"Omitted", "Pipeline", "BestCase", "Forecast", "Closed"},
 }
 BOOLEAN_ELEMENTS = {
-    "caseSensitive", "externalId", "required", "unique", "trackFeedHistory", "trackHistory",
-    "trackTrending", "reparentableMasterDetail", "writeRequiresMasterRead", "restricted",
-    "sorted", "default", "isActive", "closed", "won", "customLabel", "detailHeading",
-    "editHeading", "allowInChatterGroups", "enableActivities", "enableBulkApi", "enableFeeds",
-    "enableHistory", "enableLicensing", "enableReports", "enableSearch", "enableSharing",
-    "enableStreamingApi", "showEmailCheckbox", "showHighlightsPanel", "showInteractionLogPanel",
-    "showRunAssignmentRulesCheckbox", "showSubmitAndAttachButton", "editable", "readable",
-    "allowCreate", "allowDelete", "allowEdit", "allowRead", "modifyAllRecords",
-    "viewAllRecords", "hasActivationRequired",
+    "caseSensitive",
+    "externalId",
+    "required",
+    "unique",
+    "trackFeedHistory",
+    "trackHistory",
+    "trackTrending",
+    "reparentableMasterDetail",
+    "writeRequiresMasterRead",
+    "restricted",
+    "sorted",
+    "default",
+    "isActive",
+    "closed",
+    "won",
+    "customLabel",
+    "detailHeading",
+    "editHeading",
+    "allowInChatterGroups",
+    "enableActivities",
+    "enableBulkApi",
+    "enableFeeds",
+    "enableHistory",
+    "enableLicensing",
+    "enableReports",
+    "enableSearch",
+    "enableSharing",
+    "enableStreamingApi",
+    "showEmailCheckbox",
+    "showHighlightsPanel",
+    "showInteractionLogPanel",
+    "showRunAssignmentRulesCheckbox",
+    "showSubmitAndAttachButton",
+    "editable",
+    "readable",
+    "allowCreate",
+    "allowDelete",
+    "allowEdit",
+    "allowRead",
+    "modifyAllRecords",
+    "viewAllRecords",
+    "hasActivationRequired",
 }
-INTEGER_ELEMENTS = {"length", "precision", "scale", "visibleLines", "relationshipOrder",
-                    "probability", "startingNumber"}
+INTEGER_ELEMENTS = {
+    "length",
+    "precision",
+    "scale",
+    "visibleLines",
+    "relationshipOrder",
+    "probability",
+    "startingNumber",
+}
 
 # Which nested type each element holds, per parent type.
 NESTED = {
@@ -256,55 +540,82 @@ def _text(el: ET.Element, tag: str) -> str | None:
 # The field inventory of the brief / guide: object -> field -> metadata type (and extras).
 INVENTORY: dict[str, dict[str, tuple]] = {
     "Account": {
-        "External_Account_ID__c": ("Text", 255, "ext"), "Last_Sync_Date__c": ("DateTime",),
-        "Sync_Me__c": ("Checkbox",), "Billing_Address_Block__c": ("LongTextArea", "TextArea"),
+        "External_Account_ID__c": ("Text", 255, "ext"),
+        "Last_Sync_Date__c": ("DateTime",),
+        "Sync_Me__c": ("Checkbox",),
+        "Billing_Address_Block__c": ("LongTextArea", "TextArea"),
         "Shipping_Address_Block__c": ("LongTextArea", "TextArea"),
-        "Credit_Limit__c": ("Currency",), "Sales_Rep__c": ("Text", 5),
+        "Credit_Limit__c": ("Currency",),
+        "Sales_Rep__c": ("Text", 5),
         "Terms__c": ("Picklist", "unrestricted"),
     },
     "Contact": {
-        "External_Account_ID__c": ("Text",), "External_Contact_ID__c": ("Text", "ext"),
-        "Is_Billing_Contact__c": ("Checkbox",), "Last_Sync_Date__c": ("DateTime",),
+        "External_Account_ID__c": ("Text",),
+        "External_Contact_ID__c": ("Text", "ext"),
+        "Is_Billing_Contact__c": ("Checkbox",),
+        "Last_Sync_Date__c": ("DateTime",),
         "Sync_Me__c": ("Checkbox",),
     },
     "Opportunity": {
         "Billing_Address_Block__c": ("LongTextArea", "TextArea"),
         "Shipping_Address_Block__c": ("LongTextArea", "TextArea"),
-        "Class__c": ("Text", "Picklist"), "Due_Date__c": ("Date",), "Ship_Date__c": ("Date",),
-        "Transaction_Date__c": ("Date",), "External_Transaction_ID__c": ("Text", "ext"),
-        "External_Transaction_Number__c": ("Text",), "Last_Sync_Date__c": ("DateTime",),
-        "PO_Number__c": ("Text",), "Sales_Rep__c": ("Text",),
-        "Shipping_Method__c": ("Picklist", "unrestricted"), "Sync_Me__c": ("Checkbox",),
+        "Class__c": ("Text", "Picklist"),
+        "Due_Date__c": ("Date",),
+        "Ship_Date__c": ("Date",),
+        "Transaction_Date__c": ("Date",),
+        "External_Transaction_ID__c": ("Text", "ext"),
+        "External_Transaction_Number__c": ("Text",),
+        "Last_Sync_Date__c": ("DateTime",),
+        "PO_Number__c": ("Text",),
+        "Sales_Rep__c": ("Text",),
+        "Shipping_Method__c": ("Picklist", "unrestricted"),
+        "Sync_Me__c": ("Checkbox",),
         "Terms__c": ("Picklist", "unrestricted"),
         "Transaction_Type__c": ("Picklist", "restricted"),
     },
     "OpportunityLineItem": {
-        "External_Line_ID__c": ("Text", "ext"), "External_Line_Index__c": ("Number",),
+        "External_Line_ID__c": ("Text", "ext"),
+        "External_Line_Index__c": ("Number",),
     },
     "Product2": {
-        "External_Item_ID__c": ("Text", "ext"), "Last_Sync_Date__c": ("DateTime",),
-        "Quantity_On_Hand__c": ("Number",), "Quantity_Allocated__c": ("Number",),
+        "External_Item_ID__c": ("Text", "ext"),
+        "Last_Sync_Date__c": ("DateTime",),
+        "Quantity_On_Hand__c": ("Number",),
+        "Quantity_Allocated__c": ("Number",),
     },
     "Invoice__c": {
-        "Account__c": ("Lookup",), "Billing_Address_Block__c": ("LongTextArea", "TextArea"),
+        "Account__c": ("Lookup",),
+        "Billing_Address_Block__c": ("LongTextArea", "TextArea"),
         "Shipping_Address_Block__c": ("LongTextArea", "TextArea"),
-        "Class__c": ("Text", "Picklist"), "Due_Date__c": ("Date",),
-        "External_Invoice_ID__c": ("Text", "ext"), "Invoice_Date__c": ("Date",),
-        "Invoice_Number__c": ("Text",), "Is_Paid__c": ("Checkbox",),
-        "Last_Sync_Date__c": ("DateTime",), "Outstanding_Balance__c": ("Currency",),
-        "PO_Number__c": ("Text",), "Sales_Rep__c": ("Text",), "Ship_Date__c": ("Date",),
-        "Shipping_Method__c": ("Text", "Picklist"), "Subtotal__c": ("Currency",),
-        "Sync_Me__c": ("Checkbox",), "Terms__c": ("Text", "Picklist"),
+        "Class__c": ("Text", "Picklist"),
+        "Due_Date__c": ("Date",),
+        "External_Invoice_ID__c": ("Text", "ext"),
+        "Invoice_Date__c": ("Date",),
+        "Invoice_Number__c": ("Text",),
+        "Is_Paid__c": ("Checkbox",),
+        "Last_Sync_Date__c": ("DateTime",),
+        "Outstanding_Balance__c": ("Currency",),
+        "PO_Number__c": ("Text",),
+        "Sales_Rep__c": ("Text",),
+        "Ship_Date__c": ("Date",),
+        "Shipping_Method__c": ("Text", "Picklist"),
+        "Subtotal__c": ("Currency",),
+        "Sync_Me__c": ("Checkbox",),
+        "Terms__c": ("Text", "Picklist"),
         "Status__c": ("Picklist",),
     },
     "Invoice_Item__c": {
-        "Invoice__c": ("MasterDetail",), "Amount__c": ("Currency",),
+        "Invoice__c": ("MasterDetail",),
+        "Amount__c": ("Currency",),
         "Description__c": ("TextArea", "LongTextArea"),
-        "External_Invoice_Line_ID__c": ("Text", "ext"), "Product__c": ("Lookup",),
-        "Quantity__c": ("Number",), "Rate__c": ("Currency", "Number"),
+        "External_Invoice_Line_ID__c": ("Text", "ext"),
+        "Product__c": ("Lookup",),
+        "Quantity__c": ("Number",),
+        "Rate__c": ("Currency", "Number"),
     },
     "Invoice_Opportunity_Link__c": {
-        "External_ID__c": ("Text", "ext"), "Invoice__c": ("MasterDetail",),
+        "External_ID__c": ("Text", "ext"),
+        "Invoice__c": ("MasterDetail",),
         "Opportunity__c": ("MasterDetail",),
     },
 }
@@ -314,12 +625,24 @@ STANDARD_OBJECTS = ("Account", "Contact", "Opportunity", "OpportunityLineItem", 
 
 # ------------------------------------------------------------------ tests: file structure
 
+
 def test_given_the_project_when_sfdx_project_json_is_read_then_it_names_a_default_package_directory():
     """R-OPS-6: `sf project deploy start` needs sfdx-project.json with one default package dir."""
     data = json.loads((ROOT / "sfdx-project.json").read_text())
-    allowed = {"packageDirectories", "namespace", "sfdcLoginUrl", "sourceApiVersion", "name",
-               "packageAliases", "plugins", "pushPackageDirectoriesSequentially",
-               "replacements", "sourceBehaviorOptions", "signupTargetLoginUrl", "oauthLocalPort"}
+    allowed = {
+        "packageDirectories",
+        "namespace",
+        "sfdcLoginUrl",
+        "sourceApiVersion",
+        "name",
+        "packageAliases",
+        "plugins",
+        "pushPackageDirectoriesSequentially",
+        "replacements",
+        "sourceBehaviorOptions",
+        "signupTargetLoginUrl",
+        "oauthLocalPort",
+    }
     assert set(data) <= allowed
     dirs = data["packageDirectories"]
     assert [d for d in dirs if d.get("default")] == [d for d in dirs if d["path"] == "force-app"]
@@ -355,7 +678,8 @@ def test_given_a_bad_file_when_checked_against_the_type_table_then_the_checker_r
     """The checker itself catches an unknown element, a missing required one and a bad enum."""
     bad = ET.fromstring(
         f'<CustomField xmlns="{NS[1:-1]}"><fullName>X__c</fullName><lable>X</lable>'
-        "<type>Txt</type></CustomField>")
+        "<type>Txt</type></CustomField>"
+    )
     problems: list[str] = []
     _check_element(bad, "CustomField", "bad", problems)
     assert any("<lable> is not an element" in p for p in problems)
@@ -364,6 +688,7 @@ def test_given_a_bad_file_when_checked_against_the_type_table_then_the_checker_r
 
 
 # ------------------------------------------------------------------ tests: custom fields
+
 
 def test_given_each_field_file_when_read_then_full_name_matches_the_file_and_is_a_valid_api_name():
     """R-OPS-6: CustomField fullName equals the file name; API names follow Salesforce rules."""
@@ -423,10 +748,15 @@ def test_given_external_id_fields_when_checked_then_each_is_external_unique_and_
                 assert _text(el, "unique") == "true", f"{obj}.{name}"
                 assert _text(el, "caseSensitive") in (None, "false"), f"{obj}.{name}"
     assert found == {  # one per synced record kind
-        "Account.External_Account_ID__c", "Contact.External_Contact_ID__c",
-        "Opportunity.External_Transaction_ID__c", "OpportunityLineItem.External_Line_ID__c",
-        "Product2.External_Item_ID__c", "Invoice__c.External_Invoice_ID__c",
-        "Invoice_Item__c.External_Invoice_Line_ID__c", "Invoice_Opportunity_Link__c.External_ID__c"}
+        "Account.External_Account_ID__c",
+        "Contact.External_Contact_ID__c",
+        "Opportunity.External_Transaction_ID__c",
+        "OpportunityLineItem.External_Line_ID__c",
+        "Product2.External_Item_ID__c",
+        "Invoice__c.External_Invoice_ID__c",
+        "Invoice_Item__c.External_Invoice_Line_ID__c",
+        "Invoice_Opportunity_Link__c.External_ID__c",
+    }
 
 
 def test_given_relationship_fields_when_checked_then_lookups_and_master_details_are_complete():
@@ -453,9 +783,11 @@ def test_given_relationship_fields_when_checked_then_lookups_and_master_details_
                     assert _text(el, "relationshipOrder") in ("0", "1"), where
     for parent, names in by_parent.items():
         assert len(names) == len(set(names)), parent
-    orders = sorted(_text(el, "relationshipOrder")
-                    for el in _fields()["Invoice_Opportunity_Link__c"].values()
-                    if _text(el, "type") == "MasterDetail")
+    orders = sorted(
+        _text(el, "relationshipOrder")
+        for el in _fields()["Invoice_Opportunity_Link__c"].values()
+        if _text(el, "type") == "MasterDetail"
+    )
     assert orders == ["0", "1"]
 
 
@@ -484,13 +816,20 @@ def test_given_the_field_inventory_when_compared_with_the_package_then_every_fie
 
 def test_given_the_picklists_when_read_then_they_carry_the_values_the_sync_uses():
     """R-OPP-2, R-ACC-9, R-OPP-4: Transaction Type, Terms, Shipping Method and Status values."""
+
     def values(obj: str, name: str) -> list[str]:
         el = _fields()[obj][name]
-        return [_text(v, "fullName")
-                for v in el.findall(f"{NS}valueSet/{NS}valueSetDefinition/{NS}value")]
+        return [
+            _text(v, "fullName")
+            for v in el.findall(f"{NS}valueSet/{NS}valueSetDefinition/{NS}value")
+        ]
 
     assert values("Opportunity", "Transaction_Type__c") == [
-        "None", "Invoice", "Sales Receipt", "Sales Order"]
+        "None",
+        "Invoice",
+        "Sales Receipt",
+        "Sales Order",
+    ]
     terms = ["Due on receipt", "Net 15", "Net 30", "Net 60"]
     assert values("Account", "Terms__c") == terms == values("Opportunity", "Terms__c")
     assert values("Opportunity", "Shipping_Method__c") == ["UPS", "FedEx", "USPS", "DHL", "Pickup"]
@@ -498,6 +837,7 @@ def test_given_the_picklists_when_read_then_they_carry_the_values_the_sync_uses(
 
 
 # ------------------------------------------------------------------ tests: custom objects
+
 
 def test_given_the_custom_objects_when_read_then_each_has_label_name_field_and_sharing():
     """R-OPS-6: CustomObject needs label, pluralLabel, nameField, deploymentStatus and
@@ -530,17 +870,25 @@ def test_given_the_invoice_objects_when_read_then_the_relationships_are_as_the_g
     fields = _fields()
     item = fields["Invoice_Item__c"]["Invoice__c"]
     assert (_text(item, "type"), _text(item, "referenceTo"), _text(item, "relationshipName")) == (
-        "MasterDetail", "Invoice__c", "Invoice_Items")
+        "MasterDetail",
+        "Invoice__c",
+        "Invoice_Items",
+    )
     link = fields["Invoice_Opportunity_Link__c"]
-    assert (_text(link["Invoice__c"], "referenceTo"), _text(link["Invoice__c"], "relationshipOrder")
-            ) == ("Invoice__c", "0")
-    assert (_text(link["Opportunity__c"], "referenceTo"),
-            _text(link["Opportunity__c"], "relationshipOrder")) == ("Opportunity", "1")
+    assert (
+        _text(link["Invoice__c"], "referenceTo"),
+        _text(link["Invoice__c"], "relationshipOrder"),
+    ) == ("Invoice__c", "0")
+    assert (
+        _text(link["Opportunity__c"], "referenceTo"),
+        _text(link["Opportunity__c"], "relationshipOrder"),
+    ) == ("Opportunity", "1")
     assert _text(fields["Invoice_Item__c"]["Product__c"], "referenceTo") == "Product2"
     assert _text(fields["Invoice__c"]["Account__c"], "referenceTo") == "Account"
 
 
 # ------------------------------------------------------------------ tests: stages
+
 
 def test_given_the_stage_value_set_when_read_then_migrated_is_closed_won_and_standard_stages_remain():
     """R-INV-3, R-MIG-2: "Migrated" is a closed/won stage (probability 100); the standard
@@ -548,19 +896,34 @@ def test_given_the_stage_value_set_when_read_then_migrated_is_closed_won_and_sta
     el = _parse(SRC / "standardValueSets" / "OpportunityStage.standardValueSet-meta.xml")
     stages = {_text(v, "fullName"): v for v in el.findall(NS + "standardValue")}
     migrated = stages["Migrated"]
-    assert (_text(migrated, "closed"), _text(migrated, "won"), _text(migrated, "probability"),
-            _text(migrated, "forecastCategory")) == ("true", "true", "100", "Closed")
-    assert {"Prospecting", "Qualification", "Needs Analysis", "Value Proposition",
-            "Id. Decision Makers", "Perception Analysis", "Proposal/Price Quote",
-            "Negotiation/Review", "Closed Won", "Closed Lost"} <= set(stages)
+    assert (
+        _text(migrated, "closed"),
+        _text(migrated, "won"),
+        _text(migrated, "probability"),
+        _text(migrated, "forecastCategory"),
+    ) == ("true", "true", "100", "Closed")
+    assert {
+        "Prospecting",
+        "Qualification",
+        "Needs Analysis",
+        "Value Proposition",
+        "Id. Decision Makers",
+        "Perception Analysis",
+        "Proposal/Price Quote",
+        "Negotiation/Review",
+        "Closed Won",
+        "Closed Lost",
+    } <= set(stages)
     for name, v in stages.items():
-        assert {"closed", "won", "probability", "forecastCategory"} <= {
-            _local(c.tag) for c in v}, name
+        assert {"closed", "won", "probability", "forecastCategory"} <= {_local(c.tag) for c in v}, (
+            name
+        )
         assert _text(v, "won") == "false" or _text(v, "closed") == "true", name
         assert 0 <= int(_text(v, "probability")) <= 100, name
 
 
 # ------------------------------------------------------------------ tests: layouts
+
 
 def _layouts() -> dict[str, tuple[str, ET.Element]]:
     out = {}
@@ -580,8 +943,9 @@ def test_given_the_layouts_when_read_then_every_package_object_has_one_and_colum
         for section in el.findall(NS + "layoutSections"):
             cols = section.findall(NS + "layoutColumns")
             style = _text(section, "style")
-            assert len(cols) == (1 if style == "OneColumn" else 2 if style.startswith("Two")
-                                 else len(cols)), (obj, _text(section, "label"))
+            assert len(cols) == (
+                1 if style == "OneColumn" else 2 if style.startswith("Two") else len(cols)
+            ), (obj, _text(section, "label"))
             for item in section.iter(NS + "layoutItems"):
                 if _text(item, "field"):
                     assert _text(item, "behavior") in ("Edit", "Required", "Readonly")
@@ -603,14 +967,18 @@ def test_given_the_layouts_when_compared_with_the_fields_then_every_package_fiel
 
 def test_given_the_layouts_when_read_then_required_system_fields_are_required_on_them():
     """R-OPS-6: a deploy rejects a layout without the object's required fields as Required."""
-    required = {"Account": {"Name"}, "Contact": {"Name"},
-                "Opportunity": {"Name", "StageName", "CloseDate"},
-                "OpportunityLineItem": {"Quantity", "UnitPrice"}, "Product2": {"Name"},
-                "Invoice__c": {"Name"}, "Invoice_Item__c": {"Invoice__c"},
-                "Invoice_Opportunity_Link__c": {"Invoice__c", "Opportunity__c"}}
+    required = {
+        "Account": {"Name"},
+        "Contact": {"Name"},
+        "Opportunity": {"Name", "StageName", "CloseDate"},
+        "OpportunityLineItem": {"Quantity", "UnitPrice"},
+        "Product2": {"Name"},
+        "Invoice__c": {"Name"},
+        "Invoice_Item__c": {"Invoice__c"},
+        "Invoice_Opportunity_Link__c": {"Invoice__c", "Opportunity__c"},
+    }
     for obj, (_, el) in _layouts().items():
-        behaviors = {_text(i, "field"): _text(i, "behavior")
-                     for i in el.iter(NS + "layoutItems")}
+        behaviors = {_text(i, "field"): _text(i, "behavior") for i in el.iter(NS + "layoutItems")}
         for name in required[obj]:
             assert behaviors.get(name) == "Required", (obj, name)
 
@@ -628,21 +996,32 @@ def test_given_the_layout_related_lists_when_read_then_custom_ones_name_child_an
                 found.add(name)
             else:
                 assert name.startswith("Related") and name.endswith("List"), name
-    assert {"Invoice_Item__c.Invoice__c", "Invoice_Opportunity_Link__c.Invoice__c",
-            "Invoice_Opportunity_Link__c.Opportunity__c", "Invoice__c.Account__c"} <= found
+    assert {
+        "Invoice_Item__c.Invoice__c",
+        "Invoice_Opportunity_Link__c.Invoice__c",
+        "Invoice_Opportunity_Link__c.Opportunity__c",
+        "Invoice__c.Account__c",
+    } <= found
 
 
 # ------------------------------------------------------------------ tests: permissions, manifest
+
 
 def test_given_the_permission_set_when_read_then_it_covers_every_non_required_package_field():
     """R-OPS-6: deployed fields are invisible without field-level security; the permission set
     grants it for every package field except master-detail ones (always visible, and FLS on
     required fields does not deploy), and full access to the three custom objects."""
     el = _parse(SRC / "permissionsets" / "SFQB_Integration.permissionset-meta.xml")
-    granted = {_text(p, "field"): (_text(p, "readable"), _text(p, "editable"))
-               for p in el.findall(NS + "fieldPermissions")}
-    expected = {f"{obj}.{name}" for obj, fields in _fields().items()
-                for name, f in fields.items() if _text(f, "type") != "MasterDetail"}
+    granted = {
+        _text(p, "field"): (_text(p, "readable"), _text(p, "editable"))
+        for p in el.findall(NS + "fieldPermissions")
+    }
+    expected = {
+        f"{obj}.{name}"
+        for obj, fields in _fields().items()
+        for name, f in fields.items()
+        if _text(f, "type") != "MasterDetail"
+    }
     assert set(granted) == expected
     assert set(granted.values()) == {("true", "true")}
     objects = {_text(p, "object") for p in el.findall(NS + "objectPermissions")}
@@ -655,12 +1034,17 @@ def test_given_the_manifest_when_compared_with_the_sources_then_it_lists_exactly
     problems: list[str] = []
     _check_element(el, "Package", "package.xml", problems)
     assert problems == []
-    listed = {(_text(t, "name"), (m.text or "")) for t in el.findall(NS + "types")
-              for m in t.findall(NS + "members")}
+    listed = {
+        (_text(t, "name"), (m.text or ""))
+        for t in el.findall(NS + "types")
+        for m in t.findall(NS + "members")
+    }
     expected = {("CustomField", f"{obj}.{name}") for obj, fs in _fields().items() for name in fs}
     expected |= {("CustomObject", o) for o in CUSTOM_OBJECTS}
-    expected |= {("Layout", p.name.removesuffix(".layout-meta.xml"))
-                 for p in (SRC / "layouts").glob("*.layout-meta.xml")}
+    expected |= {
+        ("Layout", p.name.removesuffix(".layout-meta.xml"))
+        for p in (SRC / "layouts").glob("*.layout-meta.xml")
+    }
     expected |= {("StandardValueSet", "OpportunityStage"), ("PermissionSet", "SFQB_Integration")}
     assert listed == expected
     version = json.loads((ROOT / "sfdx-project.json").read_text())["sourceApiVersion"]

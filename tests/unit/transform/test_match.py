@@ -21,7 +21,9 @@ def customers(*rows):
 def test_given_exact_names_when_matched_then_pairs_are_linked_and_near_misses_are_not():
     """R-PRE-1: exact Name == DisplayName; different case or a trailing space is not exact."""
     links, ambiguous = match_accounts_to_customers(
-        accounts(("001A", "Acme Inc", None), ("001B", "acme inc", None), ("001C", "Blue Co ", None)),
+        accounts(
+            ("001A", "Acme Inc", None), ("001B", "acme inc", None), ("001C", "Blue Co ", None)
+        ),
         customers(("1", "Acme Inc"), ("2", "Blue Co"), ("3", "Zed")),
     )
     assert links.to_dict("records") == [{"sf_id": "001A", "qb_id": "1", "key": "Acme Inc"}]
@@ -35,7 +37,9 @@ def test_given_two_accounts_with_one_name_when_matched_then_neither_is_linked_an
         customers(("7", "Twin Co"), ("8", "Solo")),
     )
     assert links[["sf_id", "qb_id"]].values.tolist() == [["001C", "8"]]
-    assert ambiguous.to_dict("records") == [{"key": "Twin Co", "sf_ids": ["001A", "001B"], "qb_ids": ["7"]}]
+    assert ambiguous.to_dict("records") == [
+        {"key": "Twin Co", "sf_ids": ["001A", "001B"], "qb_ids": ["7"]}
+    ]
 
 
 def test_given_records_already_linked_when_matched_then_they_are_left_alone():
@@ -54,7 +58,9 @@ def test_given_product_codes_when_matched_then_fully_qualified_names_link():
         [("01tA", "Hardware:Widgets:Blue", None), ("01tB", "Blue", None)],
         columns=["Id", "ProductCode", "External_Item_ID__c"],
     ).astype("object")
-    items = pd.DataFrame([("21", "Hardware:Widgets:Blue")], columns=["Id", "FullyQualifiedName"]).astype("object")
+    items = pd.DataFrame(
+        [("21", "Hardware:Widgets:Blue")], columns=["Id", "FullyQualifiedName"]
+    ).astype("object")
     links, _ = match_products_to_items(products, items)
     assert links[["sf_id", "qb_id"]].values.tolist() == [["01tA", "21"]]
 
