@@ -63,6 +63,7 @@ test-fast: install
 
 lint: install
 	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check --quiet .
 
 sandbox: install
 	@scripts/sandbox.sh start
