@@ -56,9 +56,9 @@ AREAS = ("preflight", "items", "customers", "opportunities", "transactions", "in
 TASKS = (*AREAS, "reconcile")
 """Every task group of ``sfqb_sync`` in order: the areas, then the reconciliation (issue 15), which
 reads both systems whole on every run by design: its calls are reported apart from the areas'."""
-QB_BATCH = 30  # items per QuickBooks /batch call (api-spec 2.8)
+QB_BATCH = 30  # items per QuickBooks /batch call (api-notes 2.8)
 QB_PER_MINUTE = (
-    500  # Intuit: requests per minute per realm, each batch item counting (api-spec 2.4)
+    500  # Intuit: requests per minute per realm, each batch item counting (api-notes 2.4)
 )
 QB_BATCH_PER_MINUTE = 40  # Intuit: batch calls per minute per realm
 # Round trips per call in ms. Assumptions, not measurements of the real services: a worker in

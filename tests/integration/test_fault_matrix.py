@@ -483,7 +483,7 @@ def test_given_a_partial_collection_and_real_conflicts_when_customers_sync_then_
 def test_given_a_refresh_token_rotated_by_a_parallel_task_when_the_load_refreshes_then_it_uses_the_new_one(
     sync_env,
 ):
-    """R-GEN-3, api-spec 2.1: between two tasks, every access token expires and another task
+    """R-GEN-3, api-notes 2.1: between two tasks, every access token expires and another task
     refreshes through the same connection and token store (the refresh token rotates: the old
     one is dead); then the tokens expire again. The load's hook, which read the old state,
     first adopts the parallel task's token (dead too), then refreshes with the stored newer

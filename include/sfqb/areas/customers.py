@@ -29,7 +29,7 @@ QB_STREAM = "quickbooks.Customer"
 SF_STREAM = "salesforce.Account"
 ACCOUNT_EXT_ID = "External_Account_ID__c"
 CONTACT_EXT_ID = "External_Contact_ID__c"
-# QBO DisplayName rules (api-spec 2.6.1): at most 500 characters; no colon, tab or newline.
+# QBO DisplayName rules (api-notes 2.6.1): at most 500 characters; no colon, tab or newline.
 DISPLAY_NAME_MAX = 500
 DISPLAY_NAME_FORBIDDEN = (":", "\t", "\n", "\r")
 # CompanyName (a copy of the Account name on new customers) keeps at most 100 characters.
@@ -141,12 +141,12 @@ def changed_fields(wanted: pd.DataFrame, current: pd.DataFrame, columns: list[st
 
 def name_key(name) -> str:
     """A name as QuickBooks compares names for uniqueness: case and surrounding spaces ignored
-    (api-spec 2.6.1: the emulator, like the stricter reading of the real service)."""
+    (api-notes 2.6.1: the emulator, like the stricter reading of the real service)."""
     return str(name).strip().casefold()
 
 
 def display_name_problem(name) -> str | None:
-    """Why QuickBooks would reject ``name`` as a DisplayName, or None (api-spec 2.6.1)."""
+    """Why QuickBooks would reject ``name`` as a DisplayName, or None (api-notes 2.6.1)."""
     if missing(name):
         return "the Account has no name"
     text = str(name)

@@ -37,7 +37,7 @@ AWKWARD = [
 
 
 def _soql_unquote(text: str) -> str:
-    """Read a SOQL string literal back as Salesforce's parser does (api-spec 3.3 escapes)."""
+    """Read a SOQL string literal back as Salesforce's parser does (api-notes 3.3 escapes)."""
     assert text[0] == text[-1] == "'"
     escapes = {
         "\\": "\\",
