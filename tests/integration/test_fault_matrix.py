@@ -1,4 +1,4 @@
-"""The fault matrix (issue 15): each fault injected through ``/_sandbox/faults`` in the middle of
+"""The fault matrix: each fault injected through ``/_sandbox/faults`` in the middle of
 an area's load, then (when records failed) a second clean run, and after each run the three
 invariants of ``tests/integration/invariants.py``: no duplicates, nothing lost, no watermark
 past unloaded data (R-GEN-2, R-GEN-3, R-GEN-5).

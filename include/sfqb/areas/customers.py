@@ -1,4 +1,4 @@
-"""Customers <-> Accounts and billing Contacts (SPEC section 2): the rules, as pure functions.
+"""Customers <-> Accounts and billing Contacts (docs/rules.md section 2): the pure rules.
 
 Inputs are normalised frames (``sfqb.extract.frames``); the output is a ``CustomerPlan``: what to
 write to each system and what to skip, with reasons. No I/O and no clock here: the loads in
@@ -934,7 +934,7 @@ def plan_customers(
     maps: dict[str, FieldMap] | None = None,
     limits: dict[str, dict] | None = None,
 ) -> CustomerPlan:
-    """Both directions of SPEC section 2 for one run. ``maps``: pair -> the effective map
+    """Both directions of docs/rules.md section 2 for one run. ``maps``: pair -> the effective map
     (defaults when absent); ``limits``: pair -> its custom targets' kinds and lengths."""
     maps, limits = maps or {}, limits or {}
     plan = CustomerPlan()

@@ -1,4 +1,4 @@
-"""QuickBooks Invoices and payments -> Salesforce (SPEC section 5, R-INV-1..7): the pure rules.
+"""QuickBooks Invoices and payments -> Salesforce: the pure rules (docs/rules.md, R-INV-1..7).
 
 Each changed QuickBooks invoice becomes (or updates) one ``Invoice__c``, upserted by
 External_Invoice_ID__c (the invoice Id), with one ``Invoice_Item__c`` per sales line, upserted

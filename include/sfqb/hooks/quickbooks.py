@@ -188,7 +188,7 @@ class BatchOp:
     ``request_id`` is not sent: QBO's requestid belongs to a whole HTTP request, so ``batch``
     gives each call its own (from its ``request_id`` argument, the round and the chunk's keys).
     A repeat of the same call replays; a later run's batch (another run id, other neighbours
-    in the chunk) does not: callers recognise earlier creates themselves (issue 15)."""
+    in the chunk) does not: callers recognise earlier creates themselves (R-GEN-3)."""
 
     key: str
     operation: Operation

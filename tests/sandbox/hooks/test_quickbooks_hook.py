@@ -4,7 +4,7 @@ and retries, token rotation across restarts, no secret in the logs.
 
 api-notes 1.2 (pointing the libraries at the server), 2.1.2 (rotation), 2.3 (fault codes),
 2.4 (throttling), 2.5 (queries, paging), 2.7 (SyncToken), 2.8 (batch), 2.9 (CDC), 2.10
-(requestid); SPEC R-GEN-3, R-GEN-5, R-OPS-4.
+(requestid); R-GEN-3, R-GEN-5, R-OPS-4.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def test_given_a_small_page_size_when_query_all_then_every_record_once_in_ceil_p
 ):
     """api-notes 2.5: STARTPOSITION/MAXRESULTS paging until a short page returns every record
     once; inactive ones only with ``Active IN (true, false)``; COUNT agrees. After a full
-    first page the hook counts once and reads the remaining pages (issue 14: at once)."""
+    first page the hook counts once and reads the remaining pages at once (for speed)."""
     active = list(qb_hook.query_all("Customer"))
     everything = list(qb_hook.query_all("Customer", include_inactive=True, page_size=5))
     ids = [r["Id"] for r in everything]
@@ -114,7 +114,7 @@ def test_given_more_than_1000_customers_when_paged_then_every_record_once(qb_hoo
 def test_given_pages_after_a_full_first_one_when_read_then_they_overlap_and_come_back_in_order(
     make_qb_hook, qb_hook_env, in_flight
 ):
-    """R-GEN-2 (a window's records, each once), api-notes 2.4/2.5, issue 14: after a full
+    """R-GEN-2 (a window's records, each once), api-notes 2.4/2.5, for speed: after a full
     first page one COUNT tells how many pages are
     left, and they are read ``parallel_reads`` (4) at a time, under the limiter; the records
     come back as one-at-a-time paging returns them (same order, each once). ``query_in``'s IN

@@ -221,7 +221,7 @@ def test_given_a_plain_load_when_upserting_and_updating_then_calls_are_ceil_n_ov
 def test_given_a_load_of_several_collections_when_upserting_then_calls_overlap_and_results_keep_order(
     sf_hook, sf_hook_fresh, in_flight
 ):
-    """R-GEN-3 (only repeatable writes overlap), api-notes 3.6, issue 14: the 200-record calls
+    """R-GEN-3 (only repeatable writes overlap), api-notes 3.6, for speed: the 200-record calls
     of one upsert, update or delete go up to
     ``parallel_calls`` (4) at once, each still one call of at most 200; the results come
     back one per record in input order, and every record is written once. Creates go one call

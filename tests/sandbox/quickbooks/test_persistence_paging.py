@@ -1,4 +1,4 @@
-"""Data survives a restart; paging past 1000 rows (api-notes 2.5 pagination, issue: data dir)."""
+"""Data survives a restart; paging past 1000 rows (api-notes 2.5 pagination; the data directory)."""
 
 from __future__ import annotations
 

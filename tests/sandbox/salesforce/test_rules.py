@@ -95,8 +95,9 @@ def test_given_a_deleted_record_when_updating_then_entity_is_deleted(sf, fresh):
 
 
 def test_given_stages_when_saving_opportunities_then_is_closed_and_is_won_follow(sf, fresh):
-    """api-notes 3.11 / SPEC stages: IsClosed/IsWon are derived from OpportunityStage, including
-    the package's Migrated stage (closed and won); they change with the stage."""
+    """api-notes 3.11, stages (docs/rules.md section 3): IsClosed/IsWon are derived from
+    OpportunityStage, including the package's Migrated stage (closed and won); they change with the
+    stage."""
     expected = {
         "Closed Won": (True, True),
         "Closed Lost": (True, False),
@@ -179,7 +180,7 @@ def test_given_price_books_when_adding_line_items_then_the_price_book_rules_appl
 
 
 def test_given_an_inactive_standard_price_book_when_writing_prices_then_it_fails(sf, fresh):
-    """api-notes 3.11, SPEC R-PRE-4: the standard book can be made inactive (admin switch);
+    """api-notes 3.11, R-PRE-4: the standard book can be made inactive (admin switch);
     then its entries and line items on it are rejected; IsActive reads back false."""
     product, entry = _product_with_price(sf, "Before Inactive")
     opp = sf.Opportunity.create(
@@ -205,7 +206,7 @@ def test_given_an_inactive_standard_price_book_when_writing_prices_then_it_fails
 
 
 def test_given_a_second_billing_contact_when_marked_then_the_first_is_unmarked(sf, fresh):
-    """SPEC R-ACC-6: at most one Is_Billing_Contact__c per Account; marking another unmarks the
+    """R-ACC-6: at most one Is_Billing_Contact__c per Account; marking another unmarks the
     previous one."""
     account = sf.Account.create({"Name": "Billing Rule Co"})["id"]
     first = sf.Contact.create(

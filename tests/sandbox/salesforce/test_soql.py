@@ -217,7 +217,7 @@ def test_given_count_when_querying_then_total_size_and_aggregate(sf):
 
 
 def test_given_a_semi_join_when_filtering_then_only_accounts_with_won_deals(sf):
-    """SOQL semi-join (SPEC R-ACC-1 needs "accounts with a closed/won opportunity"):
+    """SOQL semi-join (R-ACC-1 needs "accounts with a closed/won opportunity"):
     Id IN (SELECT AccountId FROM Opportunity WHERE IsWon = true), and NOT IN."""
     won = sf.query_all(
         "SELECT Id FROM Account WHERE Id IN (SELECT AccountId FROM Opportunity WHERE IsWon = true)"

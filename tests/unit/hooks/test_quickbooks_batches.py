@@ -32,7 +32,7 @@ def test_given_a_window_not_a_multiple_of_30_when_cut_then_every_17th_call_takes
     assert sum(sizes) == 2000
     assert max(sizes) <= BATCH_SIZE
     assert all(sum(sizes[i : i + 17]) == 500 for i in range(len(sizes) - 17))
-    # the calls stay within 1.1x of the floor (issue 14's target: 2% more calls)
+    # the calls stay within 1.1x of the floor (the benchmark target: 2% more calls)
     assert len(sizes) <= 1.1 * math.ceil(2000 / BATCH_SIZE)
 
 
@@ -71,7 +71,7 @@ def _last_send(sizes: list[int]) -> float:
 
 
 def test_given_a_throttled_load_when_sent_through_the_limiter_then_it_finishes_a_minute_sooner():
-    """api-notes 2.4, issue 14: 2,500 creates under 500 units per 61 s. Cut by ``chunk_sizes`` the
+    """api-notes 2.4, for speed: 2,500 creates under 500 units per 61 s. Cut by ``chunk_sizes`` the
     calls fill every window, so the last goes after four windows (244 s); calls of 30 alone
     carry 480 a window and need a fifth (305 s)."""
     assert _last_send(chunk_sizes(2500, BATCH_SIZE, 500)) == pytest.approx(4 * 61.0)
