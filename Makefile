@@ -50,7 +50,7 @@ TEST_WORKERS ?= 3
 test: install
 	@$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not distributed" $(PYTEST_ARGS)
 
-# The distributed path (issue 16; docs/multi-machine.md): PostgreSQL, Redis, the sandbox servers
+# The distributed path (docs/multi-machine.md): PostgreSQL, Redis, the sandbox servers
 # and Airflow on the CeleryExecutor (api-server, scheduler, dag-processor, two Celery workers) as
 # local processes; sfqb_sync triggered through the REST API. Installs redis-server and the
 # PostgreSQL server with apt-get when they are missing (scripts/install-services.sh).
@@ -82,7 +82,7 @@ ui: install sandbox
 	@REQUESTS_CA_BUNDLE=$$($(BIN)/python -c "import json,sys; print(json.load(open(sys.argv[1]))['ca_bundle'])" "$(SANDBOX_DIR)/connections.json") \
 		$(BIN)/airflow standalone
 
-# The standard benchmark set (issue 14; bench/README.md): the whole sync at BENCH_SIZES customers
+# The standard benchmark set (bench/README.md): the whole sync at BENCH_SIZES customers
 # with realistic latency and QuickBooks throttling, then first-run matching up to 1M x 1M rows and
 # each area's plan up to 1M rows (bench.planning), then the reconciliation alone at 10k and 100k
 # customers (bench.reconcile).
@@ -97,7 +97,7 @@ bench: install
 	@$(BIN)/python -m bench.planning --trace-max-rows 100000 --out $(BENCH_OUT)
 	@$(BIN)/python -m bench.reconcile --out $(BENCH_OUT)
 
-# The business simulation (issue 15; docs/simulation.md): SOAK_DAYS simulated days of business on
+# The business simulation (docs/simulation.md): SOAK_DAYS simulated days of business on
 # both sandbox servers with random faults, sfqb_sync SOAK_RUNS_PER_DAY times a day on the sandbox
 # clock, every invariant checked after each run; exit 1 on a violation, printing the seed and the
 # first run that broke (replay: python -m sfqb_sim --seed N --days D ...). Result JSON in SOAK_OUT.

@@ -1,4 +1,4 @@
-"""Benchmark: the invoices area at scale (SPEC section 5; issue 10: 10k invoices x 5 lines).
+"""Benchmark: the invoices area at scale (docs/rules.md section 5): 10k invoices x 5 lines.
 
     python -m bench.invoices [--customers 6000] [--lines 5] [--changed-percent 1]
                              [--latency-ms 0] [--out bench/results]
@@ -269,7 +269,7 @@ def _markdown(result: dict) -> str:
         f"{result['lines_per_invoice']} lines ({first['read']['sales_lines']:,} sales lines), "
         f"latency {result['latency_ms']:g} ms",
         "",
-        "`python -m bench.invoices` (issue 10: 10k invoices with 5 lines each load with the minimum "
+        "`python -m bench.invoices` (target: 10k invoices with 5 lines each load with the minimum "
         "number of calls).",
         "",
         f"Machine: {m['cpus']} CPUs ({m['cpu']}), {m['memory_gib']} GiB, {m['platform']}, Python "

@@ -1,4 +1,4 @@
-"""Benchmark: the item area's first export at scale (SPEC section 4; issue: 50k items).
+"""Benchmark: the item area's first export at scale (docs/rules.md section 4): 50k items.
 
     python -m bench.items [--items 50000] [--latency-ms 0] [--out bench/results]
 

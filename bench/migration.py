@@ -1,4 +1,4 @@
-"""Benchmark: the historical invoice migration at scale (SPEC section 6; issue 11: 100k invoices).
+"""Benchmark: the historical invoice migration at scale (docs/rules.md section 6): 100k invoices.
 
     python -m bench.migration [--seed "2000,invoices=100000"] [--chunk-size 1000] [--latency-ms 0] [--out bench/results]
 
@@ -154,7 +154,7 @@ def _markdown(result: dict) -> str:
         f"# Historical migration benchmark: {seed['invoices']:,} QuickBooks invoices, chunks of "
         f"{result['chunk_size']}, latency {result['latency_ms']:g} ms",
         "",
-        "`python -m bench.migration` (issue 11: a large history loads in chunks with progress, and "
+        "`python -m bench.migration` (target: a large history loads in chunks with progress, and "
         "an interrupted migration continues where it stopped).",
         "",
         f"Machine: {m['cpus']} CPUs ({m['cpu']}), {m['memory_gib']} GiB, {m['platform']}, Python "

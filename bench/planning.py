@@ -1,4 +1,4 @@
-"""Benchmark: each area's pure plan at up to 1M rows (issue 14: "the pure transforms alone").
+"""Benchmark: each area's pure plan at up to 1M rows (the target: "the pure transforms alone").
 
     python -m bench.planning [--rows 1000000] [--capture 1000] [--out bench/results]
 
@@ -369,7 +369,7 @@ def _traced(row: dict) -> str:
 def markdown(result: dict) -> str:
     m = result["machine"]
     lines = [
-        "# Planning benchmark (issue 14: the pure transforms at 1M rows)",
+        "# Planning benchmark (the pure transforms at 1M rows)",
         "",
         f"`python -m bench.planning --rows {result['sizes'][-1]} --capture {result['capture']}` (how to read it: "
         "bench/README.md). Each area's `plan` step alone on real extracts of a "

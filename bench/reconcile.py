@@ -1,4 +1,4 @@
-"""Benchmark: the reconciliation alone at company sizes (issue 15: "cheap even at 100k customers").
+"""Benchmark: the reconciliation alone at company sizes (the goal: "cheap even at 100k customers").
 
     python -m bench.reconcile [--sizes 10000,100000] [--latency realistic|0] [--out bench/results]
 
@@ -138,7 +138,7 @@ def measure(size: int, latency: str) -> dict:
 def markdown(result: dict) -> str:
     m = result["machine"]
     lines = [
-        "# Reconciliation benchmark (issue 15)",
+        "# Reconciliation benchmark",
         "",
         f"`python -m bench.reconcile --sizes {','.join(str(s['size']) for s in result['sizes'])} "
         f"--latency {result['latency']}` (module docstring: what is seeded and measured).",
@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    result = {"benchmark": "reconciliation (issue 15)", "latency": args.latency, "sizes": []}
+    result = {"benchmark": "reconciliation", "latency": args.latency, "sizes": []}
     for size in (int(s) for s in args.sizes.split(",")):
         result["sizes"].append(measure(size, args.latency))
     result["machine"] = _machine()

@@ -1,4 +1,4 @@
-"""Benchmark: the whole sync, area by area, at company sizes (issue 14).
+"""Benchmark: the whole sync, area by area, at company sizes.
 
     python -m bench.sync [--sizes 1000,10000] [--latency realistic|0] [--changed-percent 1]
                          [--transform-rows 1000000] [--out bench/results]
@@ -54,11 +54,11 @@ from sfqb.outcomes import FAILED, count, warning_line
 
 AREAS = ("preflight", "items", "customers", "opportunities", "transactions", "invoices")
 TASKS = (*AREAS, "reconcile")
-"""Every task group of ``sfqb_sync`` in order: the areas, then the reconciliation (issue 15), which
+"""Every task group of ``sfqb_sync`` in order: the areas, then the reconciliation, which
 reads both systems whole on every run by design: its calls are reported apart from the areas'."""
-QB_BATCH = 30  # items per QuickBooks /batch call (api-spec 2.8)
+QB_BATCH = 30  # items per QuickBooks /batch call (api-notes 2.8)
 QB_PER_MINUTE = (
-    500  # Intuit: requests per minute per realm, each batch item counting (api-spec 2.4)
+    500  # Intuit: requests per minute per realm, each batch item counting (api-notes 2.4)
 )
 QB_BATCH_PER_MINUTE = 40  # Intuit: batch calls per minute per realm
 # Round trips per call in ms. Assumptions, not measurements of the real services: a worker in
@@ -604,7 +604,7 @@ def _verdicts(result: dict) -> list[str]:
         f"{'holds' if constant else 'does not hold'}** for the sync's areas ({'; '.join(details)})"
         + (
             f". The reconciliation after them reads both systems whole on every run, by design "
-            f"(issue 15), so its calls grow with the data: {checks}."
+            f"(docs/reconciliation.md), so its calls grow with the data: {checks}."
             if checks
             else "."
         )
@@ -667,7 +667,7 @@ def markdown(result: dict) -> str:
     m = result.get("machine") or _machine()  # a partial sync.json (a later size failed) has none
     lat = result["sizes"][0]["latency_ms"] if result["sizes"] else {}
     lines = [
-        "# Whole-sync benchmark (issue 14)",
+        "# Whole-sync benchmark",
         "",
         f"`python -m bench.sync --sizes {','.join(str(s['size']) for s in result['sizes'])} "
         f"--latency {result['latency']}` (how to read it: bench/README.md). Steps called directly in "
@@ -797,7 +797,7 @@ def main(argv: list[str] | None = None) -> int:
         (out / "sync.md").write_text(markdown(json.loads((out / "sync.json").read_text())))
         return 0
     started = time.perf_counter()
-    result = {"benchmark": "whole sync (issue 14)", "latency": args.latency, "sizes": []}
+    result = {"benchmark": "whole sync", "latency": args.latency, "sizes": []}
     for size in (int(s) for s in args.sizes.split(",")):
         result["sizes"].append(measure(size, args.latency, args.changed_percent))
         _write(out, result)  # kept if a later size fails

@@ -4,7 +4,7 @@
 Trigger it once (**Trigger DAG**; the form has the options below). It copies QuickBooks
 invoices dated on or after the migration date into Salesforce as Invoice__c and
 Invoice_Item__c, with their current balances, by the same rules and code as the ongoing
-`invoices` sync (SPEC section 6):
+`invoices` sync (docs/rules.md section 6):
 
 - it never links an invoice to an existing Opportunity (R-MIG-2); with *create missing
   opportunities* each invoice gets one placeholder Opportunity in Stage "Migrated";

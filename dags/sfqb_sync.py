@@ -1,7 +1,7 @@
 """
 ## sfqb_sync: keep Salesforce and QuickBooks in step
 
-Runs hourly (and on demand from **Trigger DAG**). One run, in the order of SPEC R-GEN-8:
+Runs hourly (and on demand from **Trigger DAG**). One run, in the order of R-GEN-8:
 
 1. `begin_run`: checks the preferences (Variable `sfqb.preferences`), records the install date,
    and fixes the run's upper time bound once; every extract window ends there. Then

@@ -1,4 +1,4 @@
-"""Airflow plugin: the sfqb sync log in the Airflow UI (SPEC R-OPS-2, ``sfqb.synclog``).
+"""Airflow plugin: the sfqb sync log in the Airflow UI (R-OPS-2, ``sfqb.synclog``).
 
 Mounts the sync log app on the api-server at ``/sfqb`` and adds it to the UI: a "Sync log"
 menu entry (recent runs of both sfqb DAGs) and a "Sync log" tab on every DAG run.

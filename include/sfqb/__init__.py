@@ -1,7 +1,7 @@
 """sfqb: keeps Salesforce and QuickBooks in step, as Apache Airflow 3 DAGs.
 
 The package holds everything but the DAG wiring: preferences and state, the hooks that talk to
-the two services, pure transforms that hold the rules of SPEC.md, loads, checks and the run
+the two services, pure transforms that hold the rules of docs/rules.md, loads, checks and the run
 report. ``sfqb.tasks`` is the TaskFlow glue the DAG files in ``dags/`` import.
 """
 

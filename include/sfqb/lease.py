@@ -1,4 +1,4 @@
-"""One writer at a time (SPEC R-GEN-10): the run lease.
+"""One writer at a time (R-GEN-10): the run lease.
 
 Whatever starts a run (the schedule, Trigger DAG, a backfill, ``airflow dags test``, the
 migration DAG), it writes to Salesforce and QuickBooks only while it holds the lease; a run

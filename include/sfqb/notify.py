@@ -1,4 +1,4 @@
-"""Alerts (SPEC R-OPS-3): an e-mail when a run fails, or ends with new warnings at or above the
+"""Alerts (R-OPS-3): an e-mail when a run fails, or ends with new warnings at or above the
 ``alert_min_level`` preference; standing warnings come at most once a day, as a digest.
 
 Levels: ``WARNING`` (a record skipped for a person to fix, a note, a check's finding) and

@@ -1,4 +1,4 @@
-"""Sync preferences (SPEC section 8): defaults in code, overrides from the Variable
+"""Sync preferences (docs/rules.md section 8): defaults in code, overrides from the Variable
 ``sfqb.preferences`` (JSON), validated when a run starts.
 
 A bad preference fails the run at its first task with a message that names every offending key,
@@ -55,10 +55,10 @@ class Preferences:
     # watermark, to catch records committed late with an earlier timestamp (Airbyte uses 10 min
     # for Salesforce's SystemModstamp). Overlap is harmless: loads compare values.
     lookback_minutes: int = 10
-    # Custom field mappings (SPEC section 7, docs/mapping.md): a versioned YAML file; empty
+    # Custom field mappings (docs/rules.md section 7, docs/mapping.md): a versioned YAML file; empty
     # means the default maps only. A relative path is resolved against PROJECT_ROOT.
     custom_mappings_path: str | None = None
-    # Reconciliation (issue 15, docs/reconciliation.md): after the areas, compare both systems
+    # Reconciliation (docs/reconciliation.md): after the areas, compare both systems
     # on what the sync owns and warn about every difference. Off: the run skips the comparison.
     reconcile: bool = True
     # Alerts (R-OPS-3, docs/operations.md): e-mail these addresses (comma-separated; empty: no
@@ -179,7 +179,7 @@ def parse_preferences(raw: str | dict | None) -> Preferences:
 
 
 def _check_rules(values: dict[str, Any]) -> list[str]:
-    """Rules that tie preferences together (SPEC section 8 and R-ITM-4)."""
+    """Rules that tie preferences together (docs/rules.md section 8 and R-ITM-4)."""
     prefs = Preferences(**values)
     problems = []
     if prefs.quickbooks_edition not in EDITIONS:

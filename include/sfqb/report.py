@@ -1,4 +1,4 @@
-"""The run summary: what every area of a run did, as data and as text (SPEC R-OPS-2, R-GEN-11,
+"""The run summary: what every area of a run did, as data and as text (R-OPS-2, R-GEN-11,
 R-OPS-3).
 
 Counts are per area and record type (a Salesforce Account and a QuickBooks Customer are never

@@ -1,4 +1,4 @@
-"""What a manual run of ``sfqb_sync`` may narrow (SPEC R-OPS-1): which areas run, and a full
+"""What a manual run of ``sfqb_sync`` may narrow (R-OPS-1): which areas run, and a full
 resync of one area from a date. Pure functions: the DAG declares the params
 (``sfqb.tasks.params``), ``begin_run`` checks them here and records the result in the run.
 

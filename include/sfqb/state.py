@@ -2,7 +2,7 @@
 
 Each piece is a small JSON value in its own Airflow Variable under the ``sfqb.`` prefix, so two
 areas committing at once never overwrite each other, and an operator can see and reset every
-piece in the UI or with ``python -m sfqb state show|reset`` (SPEC R-OPS-5).
+piece in the UI or with ``python -m sfqb state show|reset`` (R-OPS-5).
 
 Keys:
 - ``sfqb.watermark.<stream>``: ``{"value", "committed_at", "run_id"}``; a stream is one extract

@@ -1,4 +1,4 @@
-"""The sync log (SPEC R-OPS-2): every sfqb run's summary where a person sees it without opening
+"""The sync log (R-OPS-2): every sfqb run's summary where a person sees it without opening
 task logs. A small FastAPI app that the Airflow plugin ``plugins/sfqb_sync_log.py`` mounts on
 the api-server at ``/sfqb``; it reads the DAG runs and the XCom of their ``summarize_run`` task
 from the metadata database, as Airflow's own REST API does.

@@ -1,4 +1,4 @@
-"""Warnings with an identity: new, standing and resolved (SPEC R-OPS-3).
+"""Warnings with an identity: new, standing and resolved (R-OPS-3).
 
 A warning's identity is its area, its record (the key), the rule it names and its reason
 (``identity``): the same problem found again is the same warning; a changed reason is a new

@@ -13,7 +13,8 @@ import random
 
 QB_API = r"/v3/company/"
 SF_API = r"/services/data/"
-# (service, kind, path, extra rule fields): the fault matrix of issue 15, minus the kill.
+# (service, kind, path, extra rule fields): the fault matrix of
+# tests/integration/test_fault_matrix.py, minus the kill.
 CATALOGUE = [
     ("quickbooks", "http_429", QB_API, {}),
     ("quickbooks", "throttle", QB_API, {"retry_after": 1}),

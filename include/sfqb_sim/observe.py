@@ -365,8 +365,8 @@ def expected_differences(ledger: Ledger) -> set[str]:
 def reconciliation(
     run: int, sf, qb, upper: dt.datetime, expected: set[str] = frozenset()
 ) -> tuple[list[Violation], dict | None]:
-    """The product's own reconciliation, when it exists (issue 15); its differences are
-    violations, but for the ``expected`` ones (the key ends with one of them). Returns
+    """The product's own reconciliation, when it exists (docs/reconciliation.md); its differences
+    are violations, but for the ``expected`` ones (the key ends with one of them). Returns
     (violations, counts or None when the module is missing)."""
     try:
         from sfqb.steps.reconcile import reconcile_systems

@@ -93,7 +93,7 @@ def _requirement_pins() -> dict[str, str]:
 
 @pytest.mark.unit
 def test_given_compose_file_when_parsed_then_official_airflow3_services_and_sandbox_are_present():
-    """Issue 2: the official Airflow 3 topology (postgres, redis, api-server, scheduler,
+    """The official Airflow 3 topology (postgres, redis, api-server, scheduler,
     dag-processor, celery worker, triggerer, init, flower) plus the sandbox service."""
     services = _compose()["services"]
     expected = {
@@ -118,7 +118,7 @@ def test_given_compose_file_when_parsed_then_official_airflow3_services_and_sand
 
 @pytest.mark.unit
 def test_given_compose_file_when_parsed_then_every_airflow_container_runs_celery_on_postgres_and_redis():
-    """Issue 2: CeleryExecutor everywhere, metadata DB and results in PostgreSQL, broker in Redis,
+    """CeleryExecutor everywhere, metadata DB and results in PostgreSQL, broker in Redis,
     one execution API URL (the api-server service), and the same image for all."""
     services = _compose()["services"]
     images = set()
@@ -144,7 +144,7 @@ def test_given_compose_file_when_parsed_then_every_airflow_container_runs_celery
 
 @pytest.mark.unit
 def test_given_compose_file_when_parsed_then_secrets_are_shared_through_one_anchor():
-    """Issue 2, R-OPS-4: the JWT secret and the Fernet key must be identical in every container
+    """R-OPS-4: the JWT secret and the Fernet key must be identical in every container
     (task tokens are signed by one and checked by another; connections are encrypted by any):
     every container reads them from the files airflow-init writes (``*_CMD``), in the config
     folder each one mounts; none sets them directly (that would win over the files) and the
@@ -335,7 +335,7 @@ Variable.set("sfqb.quickbooks_default.token_state", "plain-token-state-value")
 
 @pytest.mark.unit
 def test_given_compose_file_when_parsed_then_dags_plugins_include_and_shared_volumes_are_mounted():
-    """Issue 2: services are wired to dags/, plugins/ and include/ (the editable package in the
+    """Services are wired to dags/, plugins/ and include/ (the editable package in the
     image), share the XCom volume and the QuickBooks limiter's (every worker counts against the
     same 500 a minute: SFQB_QBO_LIMITER_DIR), and see the sandbox's data read-only."""
     services = _compose()["services"]
@@ -365,7 +365,7 @@ def test_given_compose_file_when_parsed_then_dags_plugins_include_and_shared_vol
 
 @pytest.mark.unit
 def test_given_compose_file_when_parsed_then_xcom_goes_to_object_storage_on_the_shared_volume():
-    """Issue 2 (XCom plan): the common-io object storage backend, its path on the shared volume
+    """The XCom plan: the common-io object storage backend, its path on the shared volume
     by default, a threshold; the backend class exists in the pinned provider."""
     env = _compose()["services"]["airflow-worker"]["environment"]
     backend = env["AIRFLOW__CORE__XCOM_BACKEND"]
@@ -383,7 +383,7 @@ def test_given_compose_file_when_parsed_then_xcom_goes_to_object_storage_on_the_
 def test_given_xcom_env_names_when_airflow_reads_them_then_the_common_io_section_takes_them(
     monkeypatch,
 ):
-    """Issue 2: `[common.io]` has a dot; the compose file's AIRFLOW__COMMON_IO__* names must be
+    """`[common.io]` has a dot; the compose file's AIRFLOW__COMMON_IO__* names must be
     the ones Airflow's config looks up, or the backend would silently keep XCom in the DB."""
     from airflow.configuration import conf
 
@@ -395,7 +395,7 @@ def test_given_xcom_env_names_when_airflow_reads_them_then_the_common_io_section
 
 @pytest.mark.unit
 def test_given_compose_file_when_parsed_then_services_have_healthchecks_and_wait_for_init():
-    """Issue 2: healthchecks and depends_on conditions as the official file has them: every
+    """Healthchecks and depends_on conditions as the official file has them: every
     long-running service is checked, Airflow waits for healthy postgres/redis and a completed
     init, the worker also for a healthy api-server."""
     services = _compose()["services"]
@@ -417,7 +417,7 @@ def test_given_compose_file_when_parsed_then_services_have_healthchecks_and_wait
 def test_given_init_service_when_parsed_then_it_migrates_and_creates_the_pools_the_tasks_use(
     tmp_path,
 ):
-    """Issue 2 / R-OPS: airflow-init migrates the DB and imports sfqb's pools. The embedded pool
+    """Deployment: airflow-init migrates the DB and imports sfqb's pools. The embedded pool
     script runs here against airflow_settings.yaml and yields `airflow pools import` JSON that
     names every pool a task asks for."""
     init = _compose()["services"]["airflow-init"]
@@ -452,7 +452,7 @@ def test_given_init_service_when_parsed_then_it_migrates_and_creates_the_pools_t
 
 @pytest.mark.unit
 def test_given_sandbox_profile_when_parsed_then_sandbox_advertises_its_service_name_and_connections_are_imported():
-    """Issue 2: the sandbox runs from the same image in profile `sandbox`, listens on every
+    """The sandbox runs from the same image in profile `sandbox`, listens on every
     interface, advertises https://sandbox:PORT on fixed ports; a profile-only one-shot imports
     its connections with `airflow connections import --overwrite` after init; without the
     profile nothing depends on it."""
@@ -480,7 +480,7 @@ def test_given_sandbox_profile_when_parsed_then_sandbox_advertises_its_service_n
 
 @pytest.mark.unit
 def test_given_env_example_when_read_then_it_defines_what_compose_needs_and_the_sandbox_trust():
-    """Issue 2: every variable the compose file uses without a default is in .env.example; the
+    """Every variable the compose file uses without a default is in .env.example; the
     example turns the sandbox profile on and points REQUESTS_CA_BUNDLE at the sandbox bundle
     (system CAs + sandbox CA), never at disabled verification."""
     text = COMPOSE_FILE.read_text().replace("$$", "")
@@ -502,7 +502,7 @@ def test_given_env_example_when_read_then_it_defines_what_compose_needs_and_the_
 def test_given_no_sandbox_when_ca_bundle_variable_is_empty_then_requests_keeps_its_default_trust(
     monkeypatch,
 ):
-    """Issue 2: without the sandbox profile REQUESTS_CA_BUNDLE is set but empty; requests must
+    """Without the sandbox profile REQUESTS_CA_BUNDLE is set but empty; requests must
     then verify against its usual CAs (an unset-looking value, not a missing file)."""
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "")
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
@@ -522,10 +522,10 @@ def test_given_no_sandbox_when_ca_bundle_variable_is_empty_then_requests_keeps_i
 
 @pytest.mark.unit
 def test_given_dockerfile_when_read_then_it_builds_on_airflow_332_python311_with_the_project_pins():
-    """Issues 2 and 16: FROM the official apache/airflow 3.3.2 image (python3.11, like .venv),
-    installs requirements.txt with constraints.txt (which pin the celery and postgres providers
-    and psycopg2, as make test-distributed runs them), keeps Airflow's version fixed, installs
-    the package from include/, and bakes in dags/ and plugins/ (the Sync log page)."""
+    """Compose and the distributed path: FROM the official apache/airflow 3.3.2 image (python3.11,
+    like .venv), installs requirements.txt with constraints.txt (which pin the celery and postgres
+    providers and psycopg2, as make test-distributed runs them), keeps Airflow's version fixed,
+    installs the package from include/, and bakes in dags/ and plugins/ (the Sync log page)."""
     text = DOCKERFILE.read_text()
     froms = re.findall(r"^FROM\s+(\S+)", text, flags=re.M)
     assert froms == ["apache/airflow:3.3.2-python3.11"]
@@ -556,9 +556,10 @@ def test_given_dockerfile_when_read_then_it_builds_on_airflow_332_python311_with
 def test_given_compose_environment_when_mapped_for_local_processes_then_the_distributed_test_runs_it(
     tmp_path,
 ):
-    """Issue 16: tests/distributed runs docker-compose.yaml's x-airflow-common environment
-    itself, with only the services' addresses and container paths mapped to local ones; every
-    one of them is mapped, and the executor, broker, result backend and XCom settings survive."""
+    """The distributed path: tests/distributed runs docker-compose.yaml's x-airflow-common
+    environment itself, with only the services' addresses and container paths mapped to local ones;
+    every one of them is mapped, and the executor, broker, result backend and XCom settings
+    survive."""
     from types import SimpleNamespace
 
     from tests.distributed.cluster import Cluster, compose_environment
@@ -607,7 +608,7 @@ def test_given_compose_environment_when_mapped_for_local_processes_then_the_dist
 
 @pytest.mark.unit
 def test_given_requirements_when_compared_with_constraints_then_every_pin_appears_in_both():
-    """Issue 2: the image installs the same pins as `make install`: each requirements.txt pin is
+    """The image installs the same pins as `make install`: each requirements.txt pin is
     the version constraints.txt holds (else the build's pip resolve fails), and the installed
     .venv has it too (what the tests ran)."""
     from importlib.metadata import version
@@ -626,7 +627,7 @@ def test_given_requirements_when_compared_with_constraints_then_every_pin_appear
 
 @pytest.mark.unit
 def test_given_dockerfile_copies_when_checked_then_sources_are_tracked_and_not_docker_ignored():
-    """Issue 2: every COPY source is in git (a fresh clone can build) and not excluded by
+    """Every COPY source is in git (a fresh clone can build) and not excluded by
     .dockerignore; the heavy local folders are excluded from the build context."""
     ignored = {
         line.strip()
@@ -653,7 +654,7 @@ def test_given_dockerfile_copies_when_checked_then_sources_are_tracked_and_not_d
 
 @pytest.mark.unit
 def test_given_docker_compose_binary_when_config_runs_then_the_file_is_valid():
-    """Issue 2 / airflow-notes: Debian's docker-compose (v1.29) validates the file without an
+    """airflow-notes: Debian's docker-compose (v1.29) validates the file without an
     engine, with the example .env and with the sandbox profile's values resolved."""
     binary = shutil.which("docker-compose")
     if binary is None:
@@ -688,7 +689,7 @@ def _sans(path: Path) -> set[str]:
 
 @pytest.mark.unit
 def test_given_extra_names_when_tls_is_ensured_then_the_server_certificate_names_them(tmp_path):
-    """Issue 2 (--advertise-host): ensure_tls adds the extra host names and IP addresses to the
+    """``--advertise-host``: ensure_tls adds the extra host names and IP addresses to the
     server certificate's SANs, next to localhost/127.0.0.1/::1; wildcards are not names."""
     from sfqb_sandbox.common.tls import ensure_tls
 
@@ -708,7 +709,7 @@ def test_given_extra_names_when_tls_is_ensured_then_the_server_certificate_names
 def test_given_existing_tls_when_names_change_then_only_the_server_certificate_is_reissued(
     tmp_path,
 ):
-    """Issue 2: a data directory made by the old code (or another advertised host) gets a new
+    """A data directory made by the old code (or another advertised host) gets a new
     server certificate by the SAME CA, so clients holding the bundle keep trusting it; with
     unchanged names nothing is rewritten."""
     from sfqb_sandbox.common.tls import ensure_tls
@@ -732,7 +733,7 @@ def test_given_existing_tls_when_names_change_then_only_the_server_certificate_i
 def test_given_serve_arguments_when_parsed_then_advertise_host_reaches_the_runner(
     monkeypatch, tmp_path
 ):
-    """Issue 2: `serve --host 0.0.0.0 --advertise-host sandbox --salesforce-port 8443
+    """`serve --host 0.0.0.0 --advertise-host sandbox --salesforce-port 8443
     --quickbooks-port 8444` reaches serve() as given; without it the default stays the bound
     host (127.0.0.1 for a wildcard bind), as before."""
     import sfqb_sandbox.__main__ as cli
@@ -773,7 +774,7 @@ def test_given_serve_arguments_when_parsed_then_advertise_host_reaches_the_runne
 def test_given_sandbox_bound_to_all_interfaces_when_started_with_advertise_host_then_clients_verify_tls_by_that_name(
     tmp_path,
 ):
-    """Issue 2: what compose does, on loopback: bind 0.0.0.0, advertise 127.0.0.2 (not in the
+    """What compose does, on loopback: bind 0.0.0.0, advertise 127.0.0.2 (not in the
     default SANs; Linux routes all of 127/8 to loopback). connections.json names it and a client
     verifying TLS with the sandbox bundle reaches the admin surface through it."""
     from sfqb_sandbox.admin_client import SandboxProcess

@@ -1,4 +1,4 @@
-"""The distributed path (issue 16): one Celery cluster of local processes per module.
+"""The distributed path (docs/multi-machine.md): one Celery cluster of local processes per module.
 
 These tests run with `make test-distributed` (which sets SFQB_TEST_DISTRIBUTED=1 and installs
 redis-server and the PostgreSQL server when missing); `make test` deselects them (-m "not

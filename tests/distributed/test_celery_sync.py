@@ -1,5 +1,5 @@
-"""sfqb_sync on the CeleryExecutor (issue 16): two workers that share nothing but the metadata
-DB, the broker and the XCom object-storage path, triggered through the REST API.
+"""sfqb_sync on the CeleryExecutor (docs/multi-machine.md): two workers that share nothing but the
+metadata DB, the broker and the XCom object-storage path, triggered through the REST API.
 
 One cluster for the module (conftest.py), two DAG runs: the first syncs the "tiny" seed and is
 compared with a LocalExecutor run (dag.test()) of the same seed on the test session's own
@@ -177,8 +177,8 @@ def second_run(cluster: Cluster, first_run: Run) -> Run:
 def test_given_the_same_seed_when_synced_on_the_local_executor_then_the_celery_run_gave_the_same_results(
     cluster, first_trigger, sync_env, request
 ):
-    """R-GEN (issue 16): a dag.test() (LocalExecutor path) run of the same "tiny" seed with the
-    same preferences, made while the cluster works on its run, gives the same per-area
+    """Same results on any executor: a dag.test() (LocalExecutor path) run of the same "tiny" seed
+    with the same preferences, made while the cluster works on its run, gives the same per-area
     created/updated/skipped/failed counts and leaves the same numbers of linked records in
     Salesforce and QuickBooks as the Celery run."""
     sync_env.set_preferences(sync_start=SINCE_SEED)
@@ -200,8 +200,8 @@ def test_given_the_same_seed_when_synced_on_the_local_executor_then_the_celery_r
 def test_given_two_celery_workers_when_sfqb_sync_is_triggered_through_the_rest_api_then_every_task_succeeds_on_both(
     cluster, first_run
 ):
-    """R-OPS (issue 16): the run triggered through the public API v2 succeeds; every task of the
-    DAG (as the dag-processor serialized it) ran and succeeded; the tasks were spread over BOTH
+    """Operating it on Celery: the run triggered through the public API v2 succeeds; every task of
+    the DAG (as the dag-processor serialized it) ran and succeeded; the tasks were spread over BOTH
     workers (each reports its own hostname) and each worker wrote the logs of its tasks, and
     only those, under its own AIRFLOW_HOME."""
     assert first_run.state == "success", {t: ti["state"] for t, ti in first_run.tasks.items()}
@@ -224,7 +224,7 @@ def test_given_two_celery_workers_when_sfqb_sync_is_triggered_through_the_rest_a
 def test_given_frames_above_the_threshold_when_tasks_pass_them_on_then_they_travel_through_object_storage(
     cluster, first_run
 ):
-    """Issue 16: with the compose file's XCom backend and threshold, no XCom row in the metadata
+    """With the compose file's XCom backend and threshold, no XCom row in the metadata
     DB reaches the threshold; the large values (the extracted frames) are files under the
     shared object-storage path, and the DB holds only their paths."""
     threshold = int(cluster.env["AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_THRESHOLD"])
@@ -244,7 +244,7 @@ def test_given_frames_above_the_threshold_when_tasks_pass_them_on_then_they_trav
 def test_given_the_refresh_token_rotated_on_one_worker_when_the_other_runs_the_next_sync_then_the_rotation_holds(
     cluster, first_run, second_run
 ):
-    """R-OPS-4 (issue 16): the worker that did not rotate the refresh token in the first run runs
+    """R-OPS-4 (two workers): the worker that did not rotate the refresh token in the first run runs
     the whole second run (the other one stopped consuming), with every QuickBooks task
     refreshing: it succeeds; every refresh the token endpoint saw was rotated and saved on that
     worker (none refused); no log of any process says invalid_grant; the token-state Variable

@@ -1,4 +1,4 @@
-"""The three invariants of a sync (issue 15), over the two sandbox servers' data and the state.
+"""The three invariants of a sync (docs/simulation.md), over both sandbox servers' data and state.
 
 - **No duplicates** (R-GEN-3): no two QuickBooks customers, items or transactions for one
   Salesforce record, no two Accounts, Products or Invoice__c for one QuickBooks record.

@@ -1,4 +1,4 @@
-"""Bill To / Ship To both ways on QuickBooks Online (SPEC R-ACC-7): dag.test() against both
+"""Bill To / Ship To both ways on QuickBooks Online (R-ACC-7): dag.test() against both
 sandbox servers."""
 
 from __future__ import annotations

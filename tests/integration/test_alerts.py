@@ -1,4 +1,4 @@
-"""Alerts (SPEC R-OPS-3): e-mails through the Airflow SMTP connection to a real local SMTP server
+"""Alerts (R-OPS-3): e-mails through the Airflow SMTP connection to a real local SMTP server
 (the ``smtp_server`` fixture), from the notifier itself and from whole dag.test() runs."""
 
 from __future__ import annotations

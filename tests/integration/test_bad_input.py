@@ -1,4 +1,4 @@
-"""The bad-input corpus (issue 15): awkward names, quantities, prices, references and deleted or
+"""The bad-input corpus: awkward names, quantities, prices, references and deleted or
 inactive records, seeded once into both sandbox servers, then two dag.test() runs of
 ``sfqb_sync``; one assertion per case (R-GEN-5: a clear per-record WARNING, or the right result;
 nothing crashes a run).
@@ -726,7 +726,7 @@ def outcome(sandbox, airflow_db):
         yield outcome
 
 
-# Cases whose fix belongs to another layer (reported in issue 15), kept failing until it lands.
+# Cases whose fix belongs to another layer (reported to its owners), kept failing until it lands.
 NOT_YET: dict[
     str, str
 ] = {}  # case id -> why it cannot pass yet (xfail strict); empty: every case holds

@@ -1,4 +1,4 @@
-"""Billing Contacts are people, and names that differ only in case (SPEC R-ACC-8, R-ACC-10,
+"""Billing Contacts are people, and names that differ only in case (R-ACC-8, R-ACC-10,
 R-ACC-11): dag.test() against both sandbox servers."""
 
 from __future__ import annotations

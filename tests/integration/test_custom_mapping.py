@@ -1,4 +1,4 @@
-"""Custom field mappings end to end: dag.test() runs against both sandbox servers (SPEC section 7)."""
+"""Custom field mappings end to end (docs/rules.md section 7): dag.test() against both sandboxes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The customer area end to end: dag.test() against both sandbox servers (SPEC section 2)."""
+"""The customer area end to end (docs/rules.md section 2): dag.test() against both sandboxes."""
 
 from __future__ import annotations
 

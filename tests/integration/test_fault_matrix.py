@@ -1,4 +1,4 @@
-"""The fault matrix (issue 15): each fault injected through ``/_sandbox/faults`` in the middle of
+"""The fault matrix: each fault injected through ``/_sandbox/faults`` in the middle of
 an area's load, then (when records failed) a second clean run, and after each run the three
 invariants of ``tests/integration/invariants.py``: no duplicates, nothing lost, no watermark
 past unloaded data (R-GEN-2, R-GEN-3, R-GEN-5).
@@ -483,7 +483,7 @@ def test_given_a_partial_collection_and_real_conflicts_when_customers_sync_then_
 def test_given_a_refresh_token_rotated_by_a_parallel_task_when_the_load_refreshes_then_it_uses_the_new_one(
     sync_env,
 ):
-    """R-GEN-3, api-spec 2.1: between two tasks, every access token expires and another task
+    """R-GEN-3, api-notes 2.1: between two tasks, every access token expires and another task
     refreshes through the same connection and token store (the refresh token rotates: the old
     one is dead); then the tokens expire again. The load's hook, which read the old state,
     first adopts the parallel task's token (dead too), then refreshes with the stored newer

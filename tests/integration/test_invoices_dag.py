@@ -1,5 +1,5 @@
 """QuickBooks Invoices and payments -> Salesforce through dag.test() runs of the whole
-``sfqb_sync`` against both sandbox servers (SPEC section 5, issue 10; R-GEN-8: the invoices
+``sfqb_sync`` against both sandbox servers (docs/rules.md section 5; R-GEN-8: the invoices
 area runs last and works with what the earlier areas wrote).
 
 The cases share DAG runs (each costs ~12-15 s): one test sets up several invoices at once, runs,

@@ -1,5 +1,5 @@
 """Invoices of QuickBooks projects (jobs) through dag.test() runs of the whole ``sfqb_sync``
-against both sandbox servers (SPEC R-INV-7, R-ACC-3).
+against both sandbox servers (R-INV-7, R-ACC-3).
 
 The sandbox's seed has a project (``IsProject``: QuickBooks Online makes projects in its own
 screens, the API cannot) under a top-level customer; the test bills invoices to it. Projects are

@@ -1,6 +1,6 @@
 """The invoices area's steps run directly (extract, plan, load, commit) with real hooks against
-both sandbox servers and an in-memory sync state (SPEC section 5), for what a dag.test() run of
-``sfqb_sync`` cannot set up: there the items area makes a Product for every QuickBooks item
+both sandbox servers and an in-memory sync state (docs/rules.md section 5), for what a dag.test()
+run of ``sfqb_sync`` cannot set up: there the items area makes a Product for every QuickBooks item
 before the invoices area runs, so an invoice line whose item has no Product only happens here.
 Every other case runs through the DAG in ``test_invoices_dag.py``."""
 

@@ -1,4 +1,4 @@
-"""The item area end to end: dag.test() against both sandbox servers (SPEC section 4)."""
+"""The item area end to end: dag.test() against both sandbox servers (docs/rules.md section 4)."""
 
 from __future__ import annotations
 

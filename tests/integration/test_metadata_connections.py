@@ -32,10 +32,11 @@ def database_connections(sync_env, monkeypatch):
 def test_given_connections_in_the_metadata_database_when_the_sync_runs_then_reads_on_second_threads_find_them(
     database_connections,
 ):
-    """R-GEN-2 (each extract reads its windows) with issue 14's overlapped reads under Airflow 3's
-    task runner: the customers extract and the reconciliation read Salesforce on a second thread, where a connection kept in the metadata
-    database cannot be looked up ("The conn_id `salesforce_default` isn't defined" failed
-    `make demo`); the hook connects on the task's thread first, so the whole run succeeds."""
+    """R-GEN-2 (each extract reads its windows) with the overlapped reads (for speed) under Airflow
+    3's task runner: the customers extract and the reconciliation read Salesforce on a second
+    thread, where a connection kept in the metadata database cannot be looked up ("The conn_id
+    `salesforce_default` isn't defined" failed `make demo`); the hook connects on the task's thread
+    first, so the whole run succeeds."""
     dag_run, states, summary = database_connections.run()
 
     assert states["customers.extract_customers"] == "success"

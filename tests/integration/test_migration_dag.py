@@ -1,6 +1,6 @@
 """The historical invoice migration in dag.test() runs of `sfqb_invoice_migration` against both
-sandbox servers (SPEC section 6, R-MIG-1..4). The seed's invoices are the history: dated over
-the last 300 days, stamped an hour before the test."""
+sandbox servers (docs/rules.md section 6, R-MIG-1..4). The seed's invoices are the history: dated
+over the last 300 days, stamped an hour before the test."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Operating sfqb_sync (SPEC section 9): manual runs narrowed by params, full resyncs, backfills
-and re-runs of old intervals, and the sync log page, through dag.test() against the sandboxes."""
+"""Operating sfqb_sync (docs/rules.md section 9): manual runs narrowed by params, full resyncs,
+backfills and re-runs of old intervals, and the sync log page, through dag.test() against the
+sandboxes."""
 
 from __future__ import annotations
 

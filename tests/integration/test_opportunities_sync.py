@@ -1,5 +1,5 @@
 """Won Opportunities -> QuickBooks transactions end to end: dag.test() against both sandbox
-servers (SPEC section 3)."""
+servers (docs/rules.md section 3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Preflight end to end: validations before any write, first-run matching once (SPEC section 1)."""
+"""Preflight end to end (docs/rules.md section 1): validations before any write, first-run
+matching once."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The reconcile task end to end (issue 15): dag.test() against both sandbox servers."""
+"""The reconcile task end to end (docs/reconciliation.md): dag.test() against both sandboxes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""No credential in any log at DEBUG (SPEC R-OPS-4), searched where a user would look.
+"""No credential in any log at DEBUG (R-OPS-4), searched where a user would look.
 
 Airflow reads its log level when a process starts, so each run here is a real Airflow process
 started with ``AIRFLOW__LOGGING__LOGGING_LEVEL=DEBUG``, and every line it leaves is searched:

@@ -1,5 +1,5 @@
-"""The business simulation (issue 15, ``make soak``), short: a simulated day of business on
-both sandbox servers with faults, ``sfqb_sync`` every 12 hours on the sandbox clock, and every
+"""The business simulation (docs/simulation.md, ``make soak``), short: a simulated day of business
+on both sandbox servers with faults, ``sfqb_sync`` every 12 hours on the sandbox clock, and every
 invariant checked after each run. Plus the ledger's deadline rule, pure."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Sync Me on each object (SPEC R-GEN-9): a user ticks it to force a record into the next run;
+"""Sync Me on each object (R-GEN-9): a user ticks it to force a record into the next run;
 the sync clears it once the record synced, leaves it ticked while it fails, and a record that
 keeps failing waits for its spaced-out retries. dag.test() against both sandbox servers."""
 

@@ -1,5 +1,5 @@
 """QuickBooks transaction changes back to the linked Opportunity, against both sandbox servers
-(SPEC R-OPP-7). The steps run directly (extract, plan, load, commit) with real hooks and an
+(R-OPP-7). The steps run directly (extract, plan, load, commit) with real hooks and an
 in-memory sync state; each test links its own Account, Products, Opportunity and transaction
 through the real APIs."""
 

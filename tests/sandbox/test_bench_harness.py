@@ -1,4 +1,4 @@
-"""The benchmark harness itself (issue 14), on a company small enough for the suite: the
+"""The benchmark harness itself (bench/README.md), on a company small enough for the suite: the
 commands `make bench` runs keep working as the steps they call change, and what they report
 holds at this size too."""
 
@@ -29,7 +29,7 @@ def kept_environment():
 def test_given_a_small_company_when_bench_sync_runs_then_loads_sit_near_their_floor_and_quiet_runs_write_nothing(
     tmp_path, kept_environment
 ):
-    """R-GEN-4 (write only what changed) and issue 14's targets at 30 customers: every load's
+    """R-GEN-4 (write only what changed) and the benchmark targets at 30 customers: every load's
     write calls exceed the batch floor by a constant of at most 2 (the customers load writes
     Accounts in phases: at 1k and 10k customers every load is within 1.1x, bench/results); the
     second run (reading the first's writes) and the no-change run write nothing; the no-change
@@ -56,7 +56,7 @@ def test_given_a_small_company_when_bench_sync_runs_then_loads_sit_near_their_fl
 def test_given_a_small_capture_when_bench_planning_grows_it_then_every_plan_scales_with_the_copies(
     tmp_path, kept_environment
 ):
-    """Issue 14 (the pure transforms alone): bench.planning captures two real runs, grows each
+    """The pure transforms alone: bench.planning captures two real runs, grows each
     area's extract by copies with fresh ids and names, and each area's plan gives exactly
     copies x the captured plan's outputs (the exit code says so); every area with something to
     plan is measured, in both scenarios."""

@@ -1,4 +1,4 @@
-"""bench.planning's growing of real extracts (issue 14): the copies must keep every reference
+"""bench.planning's growing of real extracts: the copies must keep every reference
 between an extract's frames and lists, or the grown plans stop being copies of the captured one."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""How the customers load groups its Salesforce writes into calls (R-GEN-3, issue 14)."""
+"""How the customers load groups its Salesforce writes into few calls (R-GEN-3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Custom field mappings: the file, the merge, coercion, the CLI and the reference doc (SPEC section 7)."""
+"""Custom field mappings: the file, the merge, coercion, the CLI and the reference doc
+(docs/rules.md section 7)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The areas with effective maps: custom rows flow into plans; values that do not fit hold the
-record back (SPEC section 7; R-MAP-1, R-OPP-4, R-OPP-7, R-ACC-8)."""
+record back (docs/rules.md section 7; R-MAP-1, R-OPP-4, R-OPP-7, R-ACC-8)."""
 
 from __future__ import annotations
 

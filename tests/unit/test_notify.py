@@ -1,4 +1,4 @@
-"""Alert rules (SPEC R-OPS-3): which warnings a run's mail carries, when the daily digest of
+"""Alert rules (R-OPS-3): which warnings a run's mail carries, when the daily digest of
 standing ones is due, who gets the mail and what it says. Pure functions; sending is tested
 against a real SMTP server in tests/integration/test_alerts.py."""
 

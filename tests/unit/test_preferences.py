@@ -1,4 +1,4 @@
-"""Preferences: defaults, overrides, and errors that name the key (SPEC section 8)."""
+"""Preferences: defaults, overrides, and errors that name the key (docs/rules.md section 8)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ pytestmark = pytest.mark.unit
 
 
 def test_given_no_variable_when_parsed_then_every_default_of_the_guide_applies():
-    """SPEC 8: the defaults in brackets."""
+    """docs/rules.md section 8: the defaults in brackets."""
     prefs = parse_preferences(None)
     assert prefs == Preferences()
     assert prefs.allow_salesforce_to_modify_quickbooks is False
@@ -29,7 +29,7 @@ def test_given_no_variable_when_parsed_then_every_default_of_the_guide_applies()
 
 
 def test_given_json_overrides_when_parsed_then_values_are_typed():
-    """SPEC 8: dates become dates, instants UTC datetimes."""
+    """docs/rules.md section 8: dates become dates, instants UTC datetimes."""
     prefs = parse_preferences(
         '{"allow_salesforce_to_modify_quickbooks": true, "migration_date": "2024-03-01",'
         ' "migrate_historical_invoices": true, "sync_start": "2026-01-01T09:00:00+01:00",'
@@ -42,7 +42,8 @@ def test_given_json_overrides_when_parsed_then_values_are_typed():
 
 
 def test_given_a_typo_and_a_bad_value_when_parsed_then_one_error_names_both_keys():
-    """SPEC 8: a bad value fails the run at its start with a message naming the key."""
+    """docs/rules.md section 8: a bad value fails the run at its start with a message naming the
+    key."""
     with pytest.raises(PreferencesError) as err:
         parse_preferences({"sync_itmes": False, "sync_invoices": "no"})
     message = str(err.value)
@@ -52,7 +53,7 @@ def test_given_a_typo_and_a_bad_value_when_parsed_then_one_error_names_both_keys
 
 
 def test_given_broken_json_when_parsed_then_the_error_says_where():
-    """SPEC 8: a bad preference file fails with a readable message."""
+    """docs/rules.md section 8: a bad preference file fails with a readable message."""
     with pytest.raises(PreferencesError, match="not valid JSON .* line 1 column"):
         parse_preferences('{"sync_items": tru}')
 

@@ -1,4 +1,4 @@
-"""How the reconciliation reads both systems (issue 15's check, issue 14's speed): every object
+"""How the reconciliation reads both systems (a full check, at a low cost): every object
 once, QuickBooks invoices once for both checks, Salesforce beside QuickBooks."""
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class _QuickBooks:
 
 
 def test_given_every_area_on_when_reading_then_quickbooks_invoices_are_read_once_for_both_checks():
-    """Issue 15 (R-GEN-8 areas' results compared) at issue 14's cost: the transactions' check
+    """The reconciliation (R-GEN-8 areas' results compared) at a low cost: the transactions' check
     and the invoices' check share one read of QuickBooks invoices (a page per 1,000, each a
     request unit of the 500 a minute), and both get the invoice."""
     done = threading.Event()
@@ -78,7 +78,7 @@ def test_given_every_area_on_when_reading_then_quickbooks_invoices_are_read_once
 
 
 def test_given_both_systems_to_read_when_reading_then_salesforce_is_read_while_quickbooks_pages():
-    """Issue 14: the hourly check's reads overlap (two services, two threads)."""
+    """For speed, the hourly check's reads overlap (two services, two threads)."""
     done = threading.Event()
     sf, qb = _Salesforce(done), _QuickBooks(done)
     read_frames(sf, qb, rules.Scope())
@@ -86,7 +86,7 @@ def test_given_both_systems_to_read_when_reading_then_salesforce_is_read_while_q
 
 
 def test_given_salesforce_read_on_a_second_thread_when_reading_then_its_connection_is_made_on_the_tasks_thread():
-    """Issue 14's overlap must not break a deployment: under Airflow 3's task runner a pool
+    """The overlap must not break a deployment: under Airflow 3's task runner a pool
     thread cannot look up a connection kept in the metadata database (`make demo` failed with
     "The conn_id `salesforce_default` isn't defined"), so the Salesforce hook connects on the
     task's own thread before its reads go to the second thread."""

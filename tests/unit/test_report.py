@@ -1,4 +1,4 @@
-"""The run summary (SPEC R-OPS-2, R-GEN-11, R-OPS-3)."""
+"""The run summary (R-OPS-2, R-GEN-11, R-OPS-3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Manual-run params (SPEC R-OPS-1): defaults, narrowing, resync of one area, errors naming the
+"""Manual-run params (R-OPS-1): defaults, narrowing, resync of one area, errors naming the
 param, and the trigger form's schema."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """hooks.parallel: the one way a task hands work to pool threads (the customers extract's and
-the reconciliation's Salesforce reads, the calls of one hook operation, issue 14)."""
+the reconciliation's Salesforce reads, the calls of one hook operation, for speed)."""
 
 from __future__ import annotations
 
@@ -21,10 +21,10 @@ class _Hook:
 
 
 def test_given_a_hook_and_task_context_when_work_goes_to_a_second_thread_then_the_hook_connects_here_and_the_work_sees_the_context():
-    """R-GEN-2's window reads, overlapped (issue 14): Airflow 3's task runner keeps a task's state in context variables, which a new thread
-    does not inherit, and cannot give a pool thread a connection kept in the metadata database:
-    the hook connects on the task's thread, and the work runs on the pool thread in a copy of
-    the task's context."""
+    """R-GEN-2's window reads, overlapped for speed: Airflow 3's task runner keeps a task's state in
+    context variables, which a new thread does not inherit, and cannot give a pool thread a
+    connection kept in the metadata database: the hook connects on the task's thread, and the work
+    runs on the pool thread in a copy of the task's context."""
     TASK.set("customers.extract")
     hook = _Hook()
     with ThreadPoolExecutor(1) as pool:
@@ -46,7 +46,7 @@ def test_given_a_hook_and_task_context_when_work_goes_to_a_second_thread_then_th
 
 
 def test_given_a_hook_operation_of_several_calls_when_fanned_out_then_the_hook_connects_here_once_and_answers_keep_order():
-    """R-GEN-2's reads and R-GEN-3's repeatable writes, several calls at once (issue 14): the hook
+    """R-GEN-2's reads and R-GEN-3's repeatable writes, several calls at once (for speed): the hook
     connects on the task's thread before any call (a read by ids may be a fresh hook's first
     call: four pool threads must not each look the connection up and log in), every call sees
     the task's context, and the answers come back in the order of the inputs. One call needs no

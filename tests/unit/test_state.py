@@ -122,7 +122,7 @@ def _fail_hourly(state: SyncState, stream: str, ids: list[str], runs: int) -> li
 
 
 def test_given_a_record_failing_every_run_when_runs_go_on_hourly_then_it_is_retried_less_often():
-    """R-GEN-5 / issue 14: the next run always retries a failed record; one that keeps failing
+    """R-GEN-5: the next run always retries a failed record; one that keeps failing
     unchanged waits 2 h, 4 h, 8 h ... at most a day, so a quiet run does not re-read it hourly."""
     state = SyncState(InMemoryVariables())
     read = _fail_hourly(state, "salesforce.Opportunity", ["006A"], runs=48)

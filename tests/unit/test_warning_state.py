@@ -1,4 +1,4 @@
-"""Warnings with an identity: new, standing, resolved (SPEC R-OPS-3). Pure functions."""
+"""Warnings with an identity: new, standing, resolved (R-OPS-3). Pure functions."""
 
 from __future__ import annotations
 

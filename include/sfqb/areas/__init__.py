@@ -1,1 +1,1 @@
-"""One module per sync area: its rules (SPEC.md) as pure functions over DataFrames."""
+"""One module per sync area: its rules (docs/rules.md) as pure functions over DataFrames."""

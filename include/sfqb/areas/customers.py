@@ -1,4 +1,4 @@
-"""Customers <-> Accounts and billing Contacts (SPEC section 2): the rules, as pure functions.
+"""Customers <-> Accounts and billing Contacts (docs/rules.md section 2): the pure rules.
 
 Inputs are normalised frames (``sfqb.extract.frames``); the output is a ``CustomerPlan``: what to
 write to each system and what to skip, with reasons. No I/O and no clock here: the loads in
@@ -29,7 +29,7 @@ QB_STREAM = "quickbooks.Customer"
 SF_STREAM = "salesforce.Account"
 ACCOUNT_EXT_ID = "External_Account_ID__c"
 CONTACT_EXT_ID = "External_Contact_ID__c"
-# QBO DisplayName rules (api-spec 2.6.1): at most 500 characters; no colon, tab or newline.
+# QBO DisplayName rules (api-notes 2.6.1): at most 500 characters; no colon, tab or newline.
 DISPLAY_NAME_MAX = 500
 DISPLAY_NAME_FORBIDDEN = (":", "\t", "\n", "\r")
 # CompanyName (a copy of the Account name on new customers) keeps at most 100 characters.
@@ -141,12 +141,12 @@ def changed_fields(wanted: pd.DataFrame, current: pd.DataFrame, columns: list[st
 
 def name_key(name) -> str:
     """A name as QuickBooks compares names for uniqueness: case and surrounding spaces ignored
-    (api-spec 2.6.1: the emulator, like the stricter reading of the real service)."""
+    (api-notes 2.6.1: the emulator, like the stricter reading of the real service)."""
     return str(name).strip().casefold()
 
 
 def display_name_problem(name) -> str | None:
-    """Why QuickBooks would reject ``name`` as a DisplayName, or None (api-spec 2.6.1)."""
+    """Why QuickBooks would reject ``name`` as a DisplayName, or None (api-notes 2.6.1)."""
     if missing(name):
         return "the Account has no name"
     text = str(name)
@@ -934,7 +934,7 @@ def plan_customers(
     maps: dict[str, FieldMap] | None = None,
     limits: dict[str, dict] | None = None,
 ) -> CustomerPlan:
-    """Both directions of SPEC section 2 for one run. ``maps``: pair -> the effective map
+    """Both directions of docs/rules.md section 2 for one run. ``maps``: pair -> the effective map
     (defaults when absent); ``limits``: pair -> its custom targets' kinds and lengths."""
     maps, limits = maps or {}, limits or {}
     plan = CustomerPlan()

@@ -1,4 +1,4 @@
-"""QuickBooks Invoices and payments -> Salesforce (SPEC section 5, R-INV-1..7): the pure rules.
+"""QuickBooks Invoices and payments -> Salesforce: the pure rules (docs/rules.md, R-INV-1..7).
 
 Each changed QuickBooks invoice becomes (or updates) one ``Invoice__c``, upserted by
 External_Invoice_ID__c (the invoice Id), with one ``Invoice_Item__c`` per sales line, upserted
@@ -175,7 +175,7 @@ def _money(value) -> Decimal:
 
 def is_voided(total, balance, private_note) -> bool:
     """QuickBooks Online answers a voided invoice with amounts 0 and PrivateNote "Voided"
-    (api-spec 2.6.4)."""
+    (api-notes 2.6.4)."""
     note = "" if missing(private_note) else str(private_note).strip()
     return note.startswith(VOID_NOTE) and _money(total) == 0 and _money(balance) == 0
 

@@ -1,4 +1,4 @@
-"""Items -> Products and the Standard Price Book: the pure rules of SPEC section 4.
+"""Items -> Products and the Standard Price Book: the pure rules of docs/rules.md section 4.
 
 QuickBooks is the only source: each supported Item becomes a Product (upserted by
 External_Item_ID__c) with a standard PricebookEntry at the item's price (R-ITM-1/2/3).

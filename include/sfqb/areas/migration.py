@@ -1,4 +1,4 @@
-"""The historical invoice migration's rules (SPEC section 6, R-MIG-1..4), pure.
+"""The historical invoice migration's rules (docs/rules.md section 6, R-MIG-1..4), pure.
 
 The invoice rules themselves are the invoices area's (``sfqb.areas.invoices``): the migration
 only decides what to read (invoices with TxnDate on or after the migration date, in chunks),

@@ -1,4 +1,4 @@
-"""Won Opportunities -> QuickBooks Invoices and Sales Receipts: the pure rules of SPEC section 3.
+"""Pure rules: won Opportunities -> QuickBooks Invoices, Sales Receipts (docs/rules.md section 3).
 
 The plan decides, per changed opportunity, whether it becomes a QuickBooks transaction now
 (R-OPP-1, R-OPP-2, R-OPP-9), and builds that transaction: header fields from the default map

@@ -1,4 +1,4 @@
-"""Reconciliation: do both systems agree on what the sync owns? The pure rules (issue 15).
+"""Reconciliation: do both systems agree on what the sync owns? The pure rules.
 
 Frames in (as ``sfqb.steps.reconcile`` reads them: one query per object), a ``Reconciliation``
 out: counts per check and, per check that found something, the keys of the differing records

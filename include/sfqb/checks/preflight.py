@@ -1,4 +1,4 @@
-"""The preflight validations of the Salesforce org (SPEC R-PRE-3..5, R-MAP-2).
+"""The preflight validations of the Salesforce org (R-PRE-3..5, R-MAP-2).
 
 Three DataFrames are built from the org's metadata (pure functions over describe JSON), and
 each is validated by a great-expectations suite:

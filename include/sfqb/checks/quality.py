@@ -1,4 +1,4 @@
-"""Data-quality expectations on what the areas extract (great-expectations, SPEC R-GEN-5).
+"""Data-quality expectations on what the areas extract (great-expectations, R-GEN-5).
 
 A failed expectation is not a reason to stop a run: it is a WARNING per offending record,
 saying what a person should do, logged by the area's plan task and listed in the run summary. Nothing is checked (and GX is not imported) when there is nothing to check.

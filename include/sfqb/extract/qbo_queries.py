@@ -6,7 +6,7 @@ them), and date-times must carry an explicit offset (a naive one means "company 
 which silently shifts windows). Building queries only from these helpers keeps f-string
 queries (and their injection bugs) out of the project.
 
-Reference: api-spec 2.5 (grammar, escapes, paging, ``Active`` filter), 2.9 (CDC).
+Reference: api-notes 2.5 (grammar, escapes, paging, ``Active`` filter), 2.9 (CDC).
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def in_(prop: str, values: Iterable[object]) -> str:
 
 
 def active_any() -> str:
-    """Name-list queries return only active records unless asked (api-spec 2.5)."""
+    """Name-list queries return only active records unless asked (api-notes 2.5)."""
     return "Active IN (true, false)"
 
 
@@ -137,7 +137,7 @@ def select(
     """``SELECT * FROM Entity [WHERE ...] [ORDERBY ...] [STARTPOSITION n] [MAXRESULTS m]``.
 
     Conditions are strings made by ``condition``/``window_conditions``/``active_any``.
-    STARTPOSITION is 1-based; MAXRESULTS at most 1000 (api-spec 2.5)."""
+    STARTPOSITION is 1-based; MAXRESULTS at most 1000 (api-notes 2.5)."""
     text = f"SELECT * FROM {name(entity)}{where_clause(where)}"
     if order_by:
         text += f" ORDERBY {name(order_by)}{' DESC' if descending else ''}"

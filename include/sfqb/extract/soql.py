@@ -4,7 +4,7 @@ Why: SOQL has no bind parameters, so a name like ``O'Brien \\ Sons`` must be esc
 and datetimes must be unquoted UTC (a quoted datetime is an INVALID_FIELD error). Building
 queries only from these helpers keeps f-string SOQL (and injection) out of the project.
 
-Reference: api-spec 3.3 (SOQL subset, escapes, date formats).
+Reference: api-notes 3.3 (SOQL subset, escapes, date formats).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Client-side rate and concurrency limits, so a big load slows down instead of failing.
 
 QBO allows 500 requests a minute and 10 concurrent requests per realm and app, and 40 batch
-calls a minute (api-spec 2.4); every item of a batch counts toward the 500 (a batch of 30
+calls a minute (api-notes 2.4); every item of a batch counts toward the 500 (a batch of 30
 costs 30 units). Going over costs a 429 and a back-off of up to a minute, so the hook waits
 here first. Intuit counts a request when it arrives, we count it when we send it: the
 defaults count each event for 61 s instead of 60, so round trips that vary by up to a second

@@ -1,4 +1,4 @@
-"""Progress of a long write (SPEC R-OPS-2): "batch n of m, records done/total, rate" in the task
+"""Progress of a long write (R-OPS-2): "batch n of m, records done/total, rate" in the task
 log, at a sane frequency: the first batch, then at most once every ``every`` seconds, and the
 last batch. A write of one batch logs nothing here (its summary line says it all)."""
 

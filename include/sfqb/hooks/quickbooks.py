@@ -7,9 +7,9 @@ hook adds what they lack:
 - tokens: shared, rotated and persisted by ``TokenManager`` (``token_store.py``: the Variable
   and an encrypted local copy, a claim before each refresh, the refresh token's expiry);
   python-quickbooks fixes the access token for the life of a client, so a new client is built
-  after every refresh (api-spec 1.2);
+  after every refresh (api-notes 1.2);
 - errors: python-quickbooks raises one exception class for most faults; ``map_error`` decides
-  by ``error_code`` (api-spec 2.3) and the HTTP status;
+  by ``error_code`` (api-notes 2.3) and the HTTP status;
 - retries (``call_with_retries``) for throttling, 5xx and dropped connections, never for
   record errors; a client-side ``RateLimiter`` keeps under 500/min, 10 concurrent, 40 batches,
   and batch calls are cut to fill its minute (``chunk_sizes``); the pages of a long read and
@@ -78,11 +78,11 @@ T = TypeVar("T")
 # Values per ``IN (...)`` list of one query (the query text travels in a POST body).
 IN_CHUNK = 200
 BATCH_SIZE = 30
-"""QBO's limit of BatchItemRequests per batch call (api-spec 2.8)."""
+"""QBO's limit of BatchItemRequests per batch call (api-notes 2.8)."""
 PARALLEL_READS = 4
 """Queries of one read in flight at once (of Intuit's 10 concurrent requests per realm)."""
 CDC_CAP = 1000
-"""CDC returns at most 1000 objects per response (api-spec 2.9)."""
+"""CDC returns at most 1000 objects per response (api-notes 2.9)."""
 CDC_MAX_AGE = dt.timedelta(days=30)
 DEFAULT_REDIRECT_URI = "https://developer.intuit.com/v2/OAuth2Playground/RedirectUrl"
 HARD_EXPIRY_HEADER = {"x-include-refresh-token-hard-expires-in": "true"}
@@ -112,7 +112,7 @@ Operation = Literal["create", "update", "delete", "void"]
 
 class ServerClock:
     """Intuit's clock, as QuickBooks' answers show it: every response envelope carries the
-    server's ``time`` (api-spec 2.2, milliseconds). ``now()`` is the worker's clock corrected by
+    server's ``time`` (api-notes 2.2, milliseconds). ``now()`` is the worker's clock corrected by
     the largest offset seen, a lower bound of Intuit's time (an answer is stamped before it
     arrives), so a time from it never runs ahead of a QuickBooks edit that follows it."""
 
@@ -188,7 +188,7 @@ class BatchOp:
     ``request_id`` is not sent: QBO's requestid belongs to a whole HTTP request, so ``batch``
     gives each call its own (from its ``request_id`` argument, the round and the chunk's keys).
     A repeat of the same call replays; a later run's batch (another run id, other neighbours
-    in the chunk) does not: callers recognise earlier creates themselves (issue 15)."""
+    in the chunk) does not: callers recognise earlier creates themselves (R-GEN-3)."""
 
     key: str
     operation: Operation
@@ -254,7 +254,7 @@ def _short(text: str, limit: int = 300) -> str:
 def map_error(
     exc: Exception, *, status: int | None = None, retry_after: float | None = None
 ) -> SyncServiceError:
-    """A python-quickbooks or requests exception -> the taxonomy (api-spec 2.3, 4.2).
+    """A python-quickbooks or requests exception -> the taxonomy (api-notes 2.3, 4.2).
 
     python-quickbooks raises ``QuickbooksException(..., 10000)`` for a non-JSON body (the XML
     429) and for a non-200 without a ``Fault`` (a bare 429/500/503), so the HTTP status and
@@ -816,7 +816,7 @@ class QuickBooksHook(BaseHook):
         """Changed records per entity since ``since`` through Change Data Capture, deleted ones
         included (``{"status": "Deleted", "Id": ...}``).
 
-        CDC answers at most 1000 objects and looks back at most 30 days (api-spec 2.9). For an
+        CDC answers at most 1000 objects and looks back at most 30 days (api-notes 2.9). For an
         entity that hits the cap, and for every entity when ``since`` is too old, the live
         records come from a window query instead (inactive ones included); the deletions CDC
         did return are kept, and a WARNING says that older deletions may be missing."""
@@ -841,7 +841,7 @@ class QuickBooksHook(BaseHook):
                 for response in block.get("QueryResponse") or []:
                     for entity in entities:
                         out[entity].extend(response.get(entity) or [])
-            # The cap is per response, shared by every entity asked for (api-spec 2.9): 1000
+            # The cap is per response, shared by every entity asked for (api-notes 2.9): 1000
             # invoice changes can hide every payment change, so all of them count as capped.
             capped = list(entities) if sum(len(v) for v in out.values()) >= CDC_CAP else []
             if capped:
@@ -863,7 +863,7 @@ class QuickBooksHook(BaseHook):
     # -- writes ------------------------------------------------------------------------------
     def create(self, entity: str, payload: dict, request_id: str | None) -> dict:
         """Create one record. ``request_id`` (``request_id_for(...)``) makes a repeat return the
-        first answer instead of a duplicate (api-spec 2.10)."""
+        first answer instead of a duplicate (api-notes 2.10)."""
         if payload.get("Id"):
             raise ValueError("create() payload must not carry an Id")
         body = dumps(payload)
@@ -956,7 +956,7 @@ class QuickBooksHook(BaseHook):
     def void(
         self, entity: str, id_: str, sync_token: str, *, request_id: str | None = None
     ) -> dict:
-        """Void a transaction (api-spec 4.2: Invoice by ``operation=void``, SalesReceipt and
+        """Void a transaction (api-notes 4.2: Invoice by ``operation=void``, SalesReceipt and
         Payment by a sparse ``operation=update&include=void``)."""
         if entity in VOID_BY_OPERATION:
             return self._post(
@@ -988,7 +988,7 @@ class QuickBooksHook(BaseHook):
         Items are independent (one failing does not stop the others). Each call carries a
         ``requestid`` (derived from ``request_id`` when given, else random per call) so a call
         retried after a lost answer is replayed, not applied twice; bIds are the item's index
-        (at most 10 characters with a requestid: api-spec 2.8). Items refused for a retryable
+        (at most 10 characters with a requestid: api-notes 2.8). Items refused for a retryable
         reason (throttled, server error) are sent again, up to the retry policy's attempts.
         A call refused as a whole for a record's reason (stale object 5010, duplicate name 6240)
         fails each of its records with that error. When a call still fails after its retries,

@@ -73,7 +73,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 COLLECTION_SIZE = 200
-"""sObject Collections take at most 200 records per request (api-spec 3.6)."""
+"""sObject Collections take at most 200 records per request (api-notes 3.6)."""
 
 BULK_THRESHOLD = 10_000
 """Above this many records a write goes through Bulk API 2.0: 10k records are 50 collection
@@ -557,7 +557,7 @@ class SfqbSalesforceHook(SalesforceHook):
     # --- reads ----------------------------------------------------------------------------
     def query(self, query: str, *, include_deleted: bool = False) -> Iterator[dict]:
         """Every record of ``query`` (records without ``attributes``), page by page through
-        queryMore; each page is fetched (and retried) on its own. api-spec 3.4."""
+        queryMore; each page is fetched (and retried) on its own. api-notes 3.4."""
         endpoint = "queryAll" if include_deleted else "query"
         page = self._call(endpoint, lambda sf: sf.query(query, include_deleted=include_deleted))
         while True:
@@ -654,7 +654,7 @@ class SfqbSalesforceHook(SalesforceHook):
         return self.query(text, include_deleted=include_deleted)
 
     def query_bulk(self, query: str, *, include_deleted: bool = False) -> Iterator[dict]:
-        """Every record of ``query`` through a Bulk API 2.0 query job (api-spec 3.12).
+        """Every record of ``query`` through a Bulk API 2.0 query job (api-notes 3.12).
 
         The CSV answer is parsed into dicts shaped like REST records (dotted relationship
         columns nested), but values are strings (or None): Bulk CSV carries no types.
@@ -675,12 +675,12 @@ class SfqbSalesforceHook(SalesforceHook):
             yield from parse_bulk_csv(page)
 
     def describe(self, sobject: str) -> dict:
-        """``GET sobjects/{sobject}/describe`` (api-spec 3.8)."""
+        """``GET sobjects/{sobject}/describe`` (api-notes 3.8)."""
         name = soql.field(sobject)
         return self._call("describe", lambda sf: sf.restful(f"sobjects/{name}/describe"))
 
     def describe_layouts(self, sobject: str) -> dict:
-        """``GET sobjects/{sobject}/describe/layouts/`` (api-spec 3.8; R-PRE-3)."""
+        """``GET sobjects/{sobject}/describe/layouts/`` (api-notes 3.8; R-PRE-3)."""
         name = soql.field(sobject)
         return self._call(
             "describe.layouts", lambda sf: sf.restful(f"sobjects/{name}/describe/layouts/")
@@ -694,7 +694,7 @@ class SfqbSalesforceHook(SalesforceHook):
         return next(iter(self.query(text)), None)
 
     def limits(self) -> dict:
-        """``GET limits/`` (api-spec 3.10): DailyApiRequests and friends."""
+        """``GET limits/`` (api-notes 3.10): DailyApiRequests and friends."""
         return self._call("limits", lambda sf: sf.limits())
 
     @property

@@ -1,4 +1,4 @@
-"""Type coercion of mapped values that never loses data silently (SPEC section 7).
+"""Type coercion of mapped values that never loses data silently (docs/rules.md section 7).
 
 A map copies values field to field; before they are written, the values of custom rows are
 made what their target holds: numbers, booleans and dates become text for a text target, text

@@ -1,5 +1,5 @@
 """Custom field mappings: a versioned YAML file of rows per pair, on top of the defaults
-(SPEC section 7, R-MAP-1..4; the format is in docs/mapping.md).
+(docs/rules.md section 7, R-MAP-1..4; the format is in docs/mapping.md).
 
 ``load_custom(path)`` reads the file and checks what can be checked without the org: the YAML,
 the version, pair names, the fixed pairs (R-MAP-4), each row's shape, removals, expressions and

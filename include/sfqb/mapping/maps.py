@@ -1,4 +1,4 @@
-"""Load a field map and apply it to a frame (SPEC section 7).
+"""Load a field map and apply it to a frame (docs/rules.md section 7).
 
 A map is a list of rows ``{source, target}``. Applying it copies each source column to its
 target column; where several rows fill one target, the last row with a value wins. Values are
@@ -128,8 +128,8 @@ def merge(default: FieldMap, custom_rows) -> FieldMap:
 
 def effective_map(pair: str, prefs=None, *, strict: bool = True) -> FieldMap:
     """The map of ``pair`` a run applies: its defaults plus the custom rows of the file the
-    preference ``custom_mappings_path`` names (SPEC section 7). ``strict``: raise MappingError
-    when the file has problems (the preflight lists them; the areas never run with them)."""
+    preference ``custom_mappings_path`` names (docs/rules.md section 7). ``strict``: raise
+    MappingError when the file has problems (the preflight lists them; no area runs with them)."""
     from sfqb.mapping.custom import custom_rows
 
     return merge(default_map(pair), custom_rows(prefs, strict=strict).get(pair, ()))
@@ -141,7 +141,7 @@ def effective_maps(prefs, pairs=None, *, strict: bool = True) -> dict[str, Field
 
 
 def active_maps(prefs, *, strict: bool = True) -> list[FieldMap]:
-    """The effective field maps this run will apply, given the preferences (SPEC section 7)."""
+    """The field maps this run will apply, given the preferences (docs/rules.md section 7)."""
     areas = ["customers"]
     areas += ["items"] if prefs.sync_items else []
     areas += ["opportunities"] if prefs.sync_won_opportunities else []

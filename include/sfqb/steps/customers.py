@@ -1,4 +1,4 @@
-"""The customer area's I/O steps: extract, plan, load (SPEC section 2).
+"""The customer area's I/O steps: extract, plan, load (docs/rules.md section 2).
 
 Keys in outcomes: a Salesforce Account Id for SF -> QB writes, ``QB:<Id>`` for QB -> SF writes
 (``QB:<Id> contact`` for billing Contacts), so every WARNING names a record a person can find.

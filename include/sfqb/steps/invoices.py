@@ -1,4 +1,4 @@
-"""The invoices area's I/O steps: extract, plan, load, commit (SPEC section 5, R-INV-1..7).
+"""The invoices area's I/O steps: extract, plan, load, commit (docs/rules.md section 5, R-INV-1..7).
 
 QuickBooks Invoices and Payments changed since their streams' watermarks are read through
 Change Data Capture (deletions included); a changed payment (applied, edited, voided) brings
@@ -9,8 +9,8 @@ nearest ancestor's Account, R-INV-7); an invoice still without one waits on thos
 the sync state and is read again once one has an Account (``ready_waiting``, one query a run).
 The rules are ``sfqb.areas.invoices``; only Salesforce is written.
 
-The historical migration (SPEC section 6, ``sfqb.steps.migration``) reuses the pieces for any
-list of QuickBooks invoice records: ``invoice_frames``, ``read_salesforce``, ``read_billing``,
+The historical migration (docs/rules.md section 6, ``sfqb.steps.migration``) reuses the pieces for
+any list of QuickBooks invoice records: ``invoice_frames``, ``read_salesforce``, ``read_billing``,
 ``plan_extracted`` (with ``link_opportunities=False``) and ``load``.
 
 Keys in outcomes and log lines: ``QB:Invoice:<Id>`` for the Invoice__c (and a placeholder

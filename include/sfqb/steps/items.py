@@ -1,4 +1,4 @@
-"""The item area's I/O steps: extract, plan, load, commit (SPEC section 4).
+"""The item area's I/O steps: extract, plan, load, commit (docs/rules.md section 4).
 
 Keys in outcomes: ``QB:<Item Id>`` for the Product, ``QB:<Item Id> price`` for its standard
 PricebookEntry, so every WARNING names an item a person can find.

@@ -1,4 +1,4 @@
-"""The historical invoice migration's I/O steps (SPEC section 6, R-MIG-1..4).
+"""The historical invoice migration's I/O steps (docs/rules.md section 6, R-MIG-1..4).
 
 One implementation of the invoice rules, two DAGs: every chunk goes through the invoices area's
 transform and load (``sfqb.steps.invoices``: frames, Salesforce read, ``plan_extracted``,

@@ -1,4 +1,4 @@
-"""The opportunity area's I/O steps: extract, plan, load, commit (SPEC section 3, SF -> QB).
+"""The opportunity area's I/O (docs/rules.md section 3, SF -> QB): extract, plan, load, commit.
 
 Keys in outcomes: the Opportunity Id, so every WARNING names a record a person can open.
 """

@@ -1,4 +1,4 @@
-"""Preflight (SPEC section 1): validate the org every run, match existing records once.
+"""Preflight (docs/rules.md section 1): validate the org every run, match existing records once.
 
 ``validate`` reads the org's metadata (describe and describe-layouts of every object the
 package or the field maps touch, and the Standard Price Book), runs the great-expectations

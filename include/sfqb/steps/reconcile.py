@@ -1,5 +1,5 @@
-"""The reconciliation's I/O (issue 15): read both systems once, compare with the pure rules of
-``sfqb.areas.reconcile``, report differences as WARNINGs.
+"""The reconciliation's I/O (docs/reconciliation.md): read both systems once, compare with the
+pure rules of ``sfqb.areas.reconcile``, report differences as WARNINGs.
 
 One query per object, only the fields the rules need, paged the way the other extracts page
 (Salesforce: query and queryMore, 2,000 records a page; QuickBooks: STARTPOSITION/MAXRESULTS
@@ -7,8 +7,9 @@ pages of 1000): linked Accounts, QuickBooks Customers, won
 Opportunities, QuickBooks Invoices and Sales Receipts, Invoice__c, Product2. An area that is off
 (preferences) or not selected (a narrowed manual run) is neither read nor checked.
 
-``reconcile_systems(sf, qb)`` is the entry point for anything outside a DAG run (the simulation
-of issue 15): it reads the sync state and preferences from the metadata database unless given.
+``reconcile_systems(sf, qb)`` is the entry point for anything outside a DAG run (the business
+simulation, docs/simulation.md): it reads the sync state and preferences from the metadata
+database unless given.
 """
 
 from __future__ import annotations

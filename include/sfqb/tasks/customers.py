@@ -1,4 +1,4 @@
-"""The customers task group (SPEC section 2): Customers <-> Accounts and billing Contacts,
+"""The customers task group (docs/rules.md section 2): Customers <-> Accounts and billing Contacts,
 both ways (first-run matching of accounts runs before it, in the preflight group).
 
 Steps in ``sfqb.steps.customers``: extract reads both systems for this run's windows; plan

@@ -1,5 +1,5 @@
-"""The invoices task group (SPEC section 5, R-INV-1..7): QuickBooks Invoices and payments ->
-Salesforce Invoice__c, Invoice_Item__c and Invoice_Opportunity_Link__c. Last in a run (R-GEN-8):
+"""The invoices task group (docs/rules.md section 5, R-INV-1..7): QuickBooks Invoices and payments
+-> Salesforce Invoice__c, Invoice_Item__c and Invoice_Opportunity_Link__c. Last in a run (R-GEN-8):
 it links to the Opportunities the earlier areas wrote.
 
 Steps in ``sfqb.steps.invoices``: extract reads the Invoice and Payment changes since the

@@ -1,4 +1,4 @@
-"""The items task group (SPEC section 4): QuickBooks Items -> Salesforce Products and the
+"""The items task group (docs/rules.md section 4): QuickBooks Items -> Salesforce Products and the
 standard price book. Runs before customers (R-GEN-8): opportunities need its Products.
 
 Steps in ``sfqb.steps.items``: extract reads the items (all active ones on the first run, then

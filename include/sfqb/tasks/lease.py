@@ -1,4 +1,4 @@
-"""The run lease in a DAG (SPEC R-GEN-10, rules and protocol in ``sfqb.lease``).
+"""The run lease in a DAG (R-GEN-10, rules and protocol in ``sfqb.lease``).
 
 - ``take_lease`` (the DAG's setup task, right after ``begin_run``): waits for the lease up to
   the ``lease_wait_seconds`` preference. The first task that reads the systems comes after it,

@@ -1,4 +1,4 @@
-"""The historical invoice migration's tasks (SPEC section 6): prepare, then migrate.
+"""The historical invoice migration's tasks (docs/rules.md section 6): prepare, then migrate.
 
 ``prepare_migration`` resolves the trigger form's params over the preferences (a bad or missing
 one fails the run naming it), says whether the migration already ran (R-MIG-3) and counts the

@@ -1,5 +1,5 @@
-"""The opportunities task group (SPEC section 3): won Opportunities -> QuickBooks Invoices and
-Sales Receipts. Runs after customers (R-GEN-8): an opportunity needs its Account synced.
+"""The opportunities task group (docs/rules.md section 3): won Opportunities -> QuickBooks Invoices
+and Sales Receipts. Runs after customers (R-GEN-8): an opportunity needs its Account synced.
 
 Steps in ``sfqb.steps.opportunities``: extract reads the won opportunities changed since the
 watermark (plus ticked Sync Me and last run's retries) with their products and primary contacts,

@@ -1,4 +1,4 @@
-"""The params of ``sfqb_sync``: Airflow renders them as the Trigger DAG form (SPEC R-OPS-1).
+"""The params of ``sfqb_sync``: Airflow renders them as the Trigger DAG form (R-OPS-1).
 
 Scheduled runs take the defaults (every area, no resync). ``begin_run`` checks the values again
 (``sfqb.run_params``), including what a schema cannot say: the resync area and date go

@@ -1,4 +1,4 @@
-"""The preflight task group (SPEC section 1): first in every ``sfqb_sync`` run (R-GEN-8).
+"""The preflight task group (docs/rules.md section 1): first in every ``sfqb_sync`` run (R-GEN-8).
 
 ``validate_org`` runs the great-expectations validations of the org every run; when any fails
 the run fails at once with one message listing every problem and its fix, and no area runs

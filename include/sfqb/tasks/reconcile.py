@@ -1,4 +1,4 @@
-"""The reconcile task (issue 15): last before ``summarize_run`` in every ``sfqb_sync`` run.
+"""The reconcile task: last before ``summarize_run`` in every ``sfqb_sync`` run.
 
 It compares Salesforce and QuickBooks on what the sync owns (``sfqb.steps.reconcile``, rules in
 ``sfqb.areas.reconcile``) and returns a report shaped like an area's: counts per check and one

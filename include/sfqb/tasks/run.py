@@ -15,8 +15,8 @@ def begin_run(**context) -> dict:
 
     - ``upper_bound``: the end of every extract window of this run (ARCHITECTURE "The flow of
       one area"): the run's ``run_after``, never "now" inside a later task.
-    - preferences (SPEC section 8) from the Variable ``sfqb.preferences``: a bad key or value
-      fails the run here, naming it, without retries (a retry cannot fix configuration).
+    - preferences (docs/rules.md section 8) from the Variable ``sfqb.preferences``: a bad key or
+      value fails the run here, naming it, without retries (a retry cannot fix configuration).
     - the install date (R-GEN-6): the ``sync_start`` preference, else the first run's start.
     - the run's params (R-OPS-1, ``sfqb.run_params``): the areas it runs and a full resync of
       one area; a bad param fails the run here, naming it.
@@ -85,7 +85,7 @@ def begin_run(**context) -> dict:
 
 @task(trigger_rule="none_failed", multiple_outputs=False)
 def summarize_run(run: dict, area_reports: list[dict] | None = None, **context) -> dict:
-    """Gather what every area of the run did into one summary (SPEC R-OPS-2), and send the
+    """Gather what every area of the run did into one summary (R-OPS-2), and send the
     alert for its new warnings, with the daily digest of standing ones when it is due (R-OPS-3,
     ``sfqb.notify``).
 

@@ -1,4 +1,4 @@
-"""The transactions task group (SPEC R-OPP-7): QuickBooks Invoice and Sales Receipt changes back
+"""The transactions task group (R-OPP-7): QuickBooks Invoice and Sales Receipt changes back
 to their linked Salesforce Opportunities. Runs after the opportunities group and before the
 invoices (R-GEN-8).
 

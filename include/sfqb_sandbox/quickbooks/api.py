@@ -1,4 +1,4 @@
-"""Query, CDC and batch over a :class:`Company` (api-spec 2.5, 2.8, 2.9)."""
+"""Query, CDC and batch over a :class:`Company` (api-notes 2.5, 2.8, 2.9)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """One QBO company (realm): create, read, update, delete and void with the real API's rules.
 
 Every method either returns the stored object (a dict shaped like QBO's JSON) or raises
-:class:`QBOFault`. Amounts are Decimals; timestamps are company-local (api-spec 2.2).
+:class:`QBOFault`. Amounts are Decimals; timestamps are company-local (api-notes 2.2).
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ class Company:
         self.clock = clock
         self.realm_id = realm_id
         # While a batch runs: objects its earlier items created, invisible to later items
-        # (api-spec 2.8: items are independent and must not rely on each other).
+        # (api-notes 2.8: items are independent and must not rely on each other).
         self.batch_created: set[tuple[str, str]] | None = None
 
     def _hidden(self, entity: str, id_: Any) -> bool:
@@ -280,7 +280,7 @@ class Company:
         return obj
 
     def _link_estimate(self, invoice: dict) -> None:
-        """Invoice made from an estimate: close the estimate and link it back (api-spec 2.6.4)."""
+        """Invoice made from an estimate: close the estimate and link it back (api-notes 2.6.4)."""
         estimate_id, self._pending_estimate = self._pending_estimate, None
         estimate = self.store.get("Estimate", estimate_id) if estimate_id else None
         if estimate is None:

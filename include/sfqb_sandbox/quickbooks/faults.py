@@ -1,6 +1,6 @@
 """QBO fault bodies and the exception handlers raise to produce them.
 
-Two shapes exist on the real service (api-spec 2.3): the capitalised ``Fault`` envelope for
+Two shapes exist on the real service (api-notes 2.3): the capitalised ``Fault`` envelope for
 validation and business errors, and a lower-case body for authentication failures (HTTP 401),
 which python-quickbooks turns into ``AuthorizationException`` without parsing it.
 """
@@ -151,7 +151,7 @@ def auth_failed_response(now, detail: str = "Token expired") -> Response:
 
 
 def throttle_response(now, retry_after: float | None, xml: bool = False) -> Response:
-    """HTTP 429: the JSON 3001 fault (default) or the historical XML form (api-spec 2.3/2.4)."""
+    """HTTP 429: the JSON 3001 fault (default) or the historical XML form (api-notes 2.3/2.4)."""
     headers = {"intuit_tid": str(uuid.uuid4())}
     if retry_after is not None:
         headers["Retry-After"] = f"{retry_after:g}"

@@ -1,4 +1,4 @@
-"""The QBO query language (api-spec 2.5): parse, then filter/sort/page the in-memory objects.
+"""The QBO query language (api-notes 2.5): parse, then filter/sort/page the in-memory objects.
 
 Strict where unsure: only AND, the operators Intuit lists (``= < > <= >= IN LIKE``) plus ``!=``
 (missing from Intuit's list but sent by integrators' production code and answered by Intuit;

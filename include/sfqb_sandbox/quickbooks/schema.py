@@ -1,7 +1,7 @@
 """Which properties each entity accepts, which are read-only, and which must be given.
 
 Accepted = what python-quickbooks' classes can send plus every key the server itself emits
-(echo-safety, api-spec 0 rule 3). Anything else is an unknown property: fault 2010.
+(echo-safety, api-notes 0 rule 3). Anything else is an unknown property: fault 2010.
 """
 
 from __future__ import annotations
@@ -324,7 +324,7 @@ ADDRESS_FIELDS = {
     "Note",
 }
 
-# Maximum lengths (api-spec 2.6.1 and the strict guesses for the rest).
+# Maximum lengths (api-notes 2.6.1 and the strict guesses for the rest).
 MAX_LEN: dict[str, dict[str, int]] = {
     "Customer": {
         "DisplayName": 500,

@@ -330,7 +330,7 @@ class QuickBooksService:
         return json_response({**payload, "time": qbo_time(self.ctx.clock.now(), millis=True)})
 
     def _idempotent(self, request: Request, run) -> Response:
-        """requestid replay (api-spec 2.10): the same id gets the stored response again."""
+        """requestid replay (api-notes 2.10): the same id gets the stored response again."""
         request_id = request.query_params.get("requestid")
         if request_id is not None and len(request_id) > MAX_REQUEST_ID:
             raise QBOFault(

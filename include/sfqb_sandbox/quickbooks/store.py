@@ -98,7 +98,7 @@ class Store:
     def new_id(self, entity: str) -> int:
         """The next Id of ``entity``. Transactions share one sequence: the product guide keeps an
         Opportunity's Invoice or Sales Receipt in one unique External Transaction ID, which
-        holds only because QuickBooks never gives two transactions the same Id (api-spec is
+        holds only because QuickBooks never gives two transactions the same Id (api-notes is
         silent; docs/sandbox-quickbooks.md). A new transaction takes the next Id after every
         transaction type's highest. The seeds number each type from 1 (bulk-inserted, they
         predate this rule); every transaction made through the API after them is unique."""

@@ -1,4 +1,4 @@
-"""Intuit's per-realm limits (api-spec 2.4): 500 requests/min, 10 concurrent, 40 batch calls/min.
+"""Intuit's per-realm limits (api-notes 2.4): 500 requests/min, 10 concurrent, 40 batch calls/min.
 
 Sliding 60-second windows on the sandbox clock. Only admitted requests count; each batch item
 counts toward the per-minute limit. ``work_ms`` is simulated server work done while holding a

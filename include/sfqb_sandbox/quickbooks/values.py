@@ -1,6 +1,6 @@
 """Small value helpers: company-local timestamps, money, dates, JSON encoding.
 
-QBO answers in the company's local time with an offset (api-spec 2.2); the sandbox company is in
+QBO answers in the company's local time with an offset (api-notes 2.2); the sandbox company is in
 US Pacific. Money is ``Decimal`` quantised to cents everywhere and is emitted as a JSON number.
 """
 
@@ -33,7 +33,7 @@ def today(now: dt.datetime) -> str:
 
 
 def parse_qbo_datetime(text: str) -> dt.datetime:
-    """An ISO date or date-time; naive values are company local time (api-spec 2.9)."""
+    """An ISO date or date-time; naive values are company local time (api-notes 2.9)."""
     text = text.strip()
     if len(text) == 10:
         value = dt.datetime.fromisoformat(text)

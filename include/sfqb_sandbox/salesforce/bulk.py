@@ -1,4 +1,4 @@
-"""Bulk API 2.0 ingest and query jobs, as ``simple_salesforce.bulk2`` drives them (api-spec 3.12).
+"""Bulk API 2.0 ingest and query jobs, as ``simple_salesforce.bulk2`` drives them (api-notes 3.12).
 
 Jobs run synchronously: an ingest job is processed when it is closed (``UploadComplete``) and
 reports ``JobComplete`` on the first poll; a query job runs when it is created. Rows go through

@@ -2,7 +2,7 @@
 
 ``Org.create/update/upsert/delete`` validate a write the way Salesforce does (unknown and
 read-only fields, types, lengths, restricted picklists, required fields, unique external ids,
-lookups that must exist) and then apply the object rules of api-spec 3.11 (stages, price books,
+lookups that must exist) and then apply the object rules of api-notes 3.11 (stages, price books,
 line items, primary contact roles, the package's one billing contact per account). Every
 change goes through ``_save`` so a sObject Collections call with allOrNone can roll back and
 the request can write its changes through to SQLite once at the end (``flush``).

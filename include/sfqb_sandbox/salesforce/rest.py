@@ -1,6 +1,6 @@
 """The REST API routes: query, sObjects, collections, describe, limits, getUpdated/getDeleted.
 
-Paths follow api-spec 3.2-3.10 under ``/services/data/v{version}/``, with and without a
+Paths follow api-notes 3.2-3.10 under ``/services/data/v{version}/``, with and without a
 trailing slash (simple-salesforce adds one). Handlers are ``async`` and run on the event loop,
 so the in-memory org needs no locks; each write request flushes its changes to SQLite once.
 """
@@ -208,7 +208,7 @@ def install(app: FastAPI, svc: SalesforceService) -> None:
     async def sobject_row(request: Request, version: str, sobject: str, record_id: str):
         obj = org.obj(sobject)
         if request.method == "POST":
-            if record_id.lower() == "id":  # POST /sobjects/X/Id creates (api-spec 3.5.1)
+            if record_id.lower() == "id":  # POST /sobjects/X/Id creates (api-notes 3.5.1)
                 return await sobject_root(request, version, sobject)
             raise SFError(
                 "METHOD_NOT_ALLOWED",
@@ -465,7 +465,7 @@ def install(app: FastAPI, svc: SalesforceService) -> None:
     # --- sObject Tree -------------------------------------------------------------------------
     @route(app, base + "/composite/tree/{sobject}", ["POST"])
     async def tree(request: Request, version: str, sobject: str):
-        """api-spec 3.7: nested parent/child records created all or nothing (at most 200)."""
+        """api-notes 3.7: nested parent/child records created all or nothing (at most 200)."""
         obj = org.obj(sobject)
         body = await json_body(request)
         roots = body.get("records") if isinstance(body, dict) else None

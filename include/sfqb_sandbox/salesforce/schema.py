@@ -4,10 +4,10 @@ The custom fields, custom objects, page layouts and the Opportunity stage list a
 the SFDX project in ``include/salesforce/`` (the same files an admin deploys to a real org), so
 the sandbox can never drift from the package. Standard objects are not in that project (a real
 org already has them), so their fields are declared in ``standard_objects.py`` with their real
-types, lengths and nillability (api-spec 3.2, 3.8, 3.11).
+types, lengths and nillability (api-notes 3.2, 3.8, 3.11).
 
 The server reads everything through ``load_schema()``; describe and describe-layouts JSON
-(api-spec 3.8) are rendered from these definitions.
+(api-notes 3.8) are rendered from these definitions.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ _SOAP_TYPES = {
 
 @dataclass(frozen=True)
 class FieldDef:
-    """One field as describe reports it (api-spec 3.8); ``type`` is the describe type name."""
+    """One field as describe reports it (api-notes 3.8); ``type`` is the describe type name."""
 
     name: str
     label: str
@@ -92,7 +92,7 @@ class FieldDef:
     display_format: str | None = None  # auto-number pattern, e.g. "II-{0000000}"
 
     def describe(self) -> dict:
-        """The field's describe JSON (api-spec 3.8), with the keys the real API sends."""
+        """The field's describe JSON (api-notes 3.8), with the keys the real API sends."""
         text_like = self.type in (
             "string",
             "textarea",
@@ -277,7 +277,7 @@ class ObjectDef:
         return next((f for f in self.fields.values() if f.name_field), None)
 
     def describe(self, api_version: str) -> dict:
-        """The object describe JSON of api-spec 3.8."""
+        """The object describe JSON of api-notes 3.8."""
         return {
             "activateable": False,
             "childRelationships": [c.describe() for c in self.child_relationships],
@@ -348,7 +348,7 @@ class ObjectDef:
         return make_id("00h", seed)
 
     def describe_layouts(self, api_version: str) -> dict:
-        """``GET …/describe/layouts/`` (api-spec 3.8): every layout, plus the master mapping."""
+        """``GET …/describe/layouts/`` (api-notes 3.8): every layout, plus the master mapping."""
         layouts = self.layouts or [_default_layout(self)]
         rendered = [self.describe_layout(layout, i) for i, layout in enumerate(layouts)]
         return {
@@ -619,7 +619,7 @@ def _picklist(el: ET.Element) -> tuple[tuple[str, ...], bool, str | None]:
 def parse_custom_field(el: ET.Element, object_name: str) -> FieldDef:
     """A CustomField element (SFDX ``.field-meta.xml`` or a ``nameField``) as a FieldDef.
 
-    Maps Metadata API field types to the describe types (api-spec 3.8): Text -> string,
+    Maps Metadata API field types to the describe types (api-notes 3.8): Text -> string,
     Number -> double (custom numbers are doubles even with scale 0), MasterDetail -> reference
     that is required and cascades, Checkbox -> boolean defaulted on create, and so on.
     """

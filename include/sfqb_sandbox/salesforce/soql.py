@@ -1,6 +1,6 @@
 """SOQL: parse a query, resolve it against the schema, and run it over the in-memory records.
 
-The subset is api-spec 3.3: field lists with parent relationship paths and child subqueries,
+The subset is api-notes 3.3: field lists with parent relationship paths and child subqueries,
 WHERE with AND/OR/NOT and parentheses, comparison/IN/LIKE/null, date and datetime literals and
 date functions, ORDER BY, LIMIT, OFFSET, COUNT(). Conditions compile to Python closures once
 per query, so large tables filter quickly. Errors are raised as ``SFError`` with the codes and

@@ -1,4 +1,4 @@
-"""The standard objects of the sandbox org, with their real fields (api-spec 3.2, 3.8, 3.11).
+"""The standard objects of the sandbox org, with their real fields (api-notes 3.2, 3.8, 3.11).
 
 A real org already has these objects, so the SFDX package does not ship them; the sandbox
 declares the subset our DAGs and their tests touch, with the types, lengths, nillability and
@@ -83,7 +83,7 @@ def _ref(name: str, label: str, target: str, relationship: str | None = None, **
 
 
 def system_fields() -> list[FieldDef]:
-    """Id and the audit fields every object carries (api-spec 3.2)."""
+    """Id and the audit fields every object carries (api-notes 3.2)."""
     audit = {"nillable": False, "defaulted_on_create": True, **READ_ONLY}
     return [
         FieldDef(name="Id", label="Record ID", type="id", length=18, id_lookup=True, **audit),
@@ -287,7 +287,7 @@ def _opportunity(stages: list[StageDef]) -> list[FieldDef]:
 def _opportunity_line_item() -> list[FieldDef]:
     return [
         _ref("OpportunityId", "Opportunity ID", "Opportunity", nillable=False, **CREATE_ONLY),
-        # Nillable in describe: the server answers a missing entry with api-spec 3.11's
+        # Nillable in describe: the server answers a missing entry with api-notes 3.11's
         # FIELD_INTEGRITY_EXCEPTION rather than REQUIRED_FIELD_MISSING.
         _ref("PricebookEntryId", "Price Book Entry ID", "PricebookEntry", **CREATE_ONLY),
         _ref("Product2Id", "Product ID", "Product2", **READ_ONLY),
@@ -366,7 +366,7 @@ def _pricebook_entry() -> list[FieldDef]:
         _string("Name", "Product Name", 255, name_field=True, **READ_ONLY),
         _ref("Pricebook2Id", "Price Book ID", "Pricebook2", nillable=False, **CREATE_ONLY),
         _ref("Product2Id", "Product ID", "Product2", nillable=False, **CREATE_ONLY),
-        # Nillable: required only unless UseStandardPrice (api-spec 3.11), checked by the server.
+        # Nillable: required only unless UseStandardPrice (api-notes 3.11), checked by the server.
         _typed("UnitPrice", "List Price", "currency"),
         _bool("IsActive", "Active"),
         _bool("UseStandardPrice", "Use Standard Price"),

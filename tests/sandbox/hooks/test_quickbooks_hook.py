@@ -2,9 +2,9 @@
 intuit-oauth over HTTPS: paging and windows, CDC, batch and single writes, escaping, faults
 and retries, token rotation across restarts, no secret in the logs.
 
-api-spec 1.2 (pointing the libraries at the server), 2.1.2 (rotation), 2.3 (fault codes),
+api-notes 1.2 (pointing the libraries at the server), 2.1.2 (rotation), 2.3 (fault codes),
 2.4 (throttling), 2.5 (queries, paging), 2.7 (SyncToken), 2.8 (batch), 2.9 (CDC), 2.10
-(requestid); SPEC R-GEN-3, R-GEN-5, R-OPS-4.
+(requestid); R-GEN-3, R-GEN-5, R-OPS-4.
 """
 
 from __future__ import annotations
@@ -57,9 +57,9 @@ def ops_counts(admin) -> dict:
 def test_given_a_small_page_size_when_query_all_then_every_record_once_in_ceil_pages(
     qb_hook, qb_hook_env
 ):
-    """api-spec 2.5: STARTPOSITION/MAXRESULTS paging until a short page returns every record
+    """api-notes 2.5: STARTPOSITION/MAXRESULTS paging until a short page returns every record
     once; inactive ones only with ``Active IN (true, false)``; COUNT agrees. After a full
-    first page the hook counts once and reads the remaining pages (issue 14: at once)."""
+    first page the hook counts once and reads the remaining pages at once (for speed)."""
     active = list(qb_hook.query_all("Customer"))
     everything = list(qb_hook.query_all("Customer", include_inactive=True, page_size=5))
     ids = [r["Id"] for r in everything]
@@ -77,7 +77,7 @@ def test_given_a_small_page_size_when_query_all_then_every_record_once_in_ceil_p
 def test_given_a_window_when_query_window_then_only_records_updated_inside_it(
     qb_hook, qb_hook_fresh
 ):
-    """api-spec 2.5: ``[start, end)`` on MetaData.LastUpdatedTime, explicit offsets."""
+    """api-notes 2.5: ``[start, end)`` on MetaData.LastUpdatedTime, explicit offsets."""
     before = list(qb_hook.query_all("Customer", include_inactive=True))
     created = qb_hook.create(
         "Customer", {"DisplayName": "Window Test Co"}, request_id=request_id_for("window-test")
@@ -94,7 +94,7 @@ def test_given_a_window_when_query_window_then_only_records_updated_inside_it(
 
 
 def test_given_company_endpoints_when_read_then_company_info_and_preferences(qb_hook):
-    """api-spec 2.11: CompanyInfo by realm id and Preferences answer through the hook."""
+    """api-notes 2.11: CompanyInfo by realm id and Preferences answer through the hook."""
     info = qb_hook.company_info()
     prefs = qb_hook.preferences()
     assert info["Id"] and info.get("CompanyName")
@@ -102,7 +102,7 @@ def test_given_company_endpoints_when_read_then_company_info_and_preferences(qb_
 
 
 def test_given_more_than_1000_customers_when_paged_then_every_record_once(qb_hook, qb_hook_fresh):
-    """api-spec 2.5: paging past 1000 (the MAXRESULTS cap) returns every record exactly once,
+    """api-notes 2.5: paging past 1000 (the MAXRESULTS cap) returns every record exactly once,
     in ceil(n / 1000) pages plus the hook's COUNT (and the test's)."""
     qb_hook_fresh.reset("quickbooks", "1100")
     rows = list(qb_hook.query_all("Customer", include_inactive=True))
@@ -114,7 +114,7 @@ def test_given_more_than_1000_customers_when_paged_then_every_record_once(qb_hoo
 def test_given_pages_after_a_full_first_one_when_read_then_they_overlap_and_come_back_in_order(
     make_qb_hook, qb_hook_env, in_flight
 ):
-    """R-GEN-2 (a window's records, each once), api-spec 2.4/2.5, issue 14: after a full
+    """R-GEN-2 (a window's records, each once), api-notes 2.4/2.5, for speed: after a full
     first page one COUNT tells how many pages are
     left, and they are read ``parallel_reads`` (4) at a time, under the limiter; the records
     come back as one-at-a-time paging returns them (same order, each once). ``query_in``'s IN
@@ -144,7 +144,7 @@ def test_given_pages_after_a_full_first_one_when_read_then_they_overlap_and_come
 def test_given_1005_new_customers_when_changes_read_then_cdc_cap_falls_back_to_a_window(
     make_qb_hook, qb_hook_fresh
 ):
-    """api-spec 2.8/2.9: 1005 creates cost ceil(1005/30) batch calls; CDC answers its cap of
+    """api-notes 2.8/2.9: 1005 creates cost ceil(1005/30) batch calls; CDC answers its cap of
     1000 (shared by every entity of the call), so the hook reads the windows instead and
     returns all 1005 once. (Rate limits are
     lifted here on both sides: the next test covers them.)"""
@@ -175,7 +175,7 @@ def test_given_1005_new_customers_when_changes_read_then_cdc_cap_falls_back_to_a
 def test_given_a_load_above_the_realm_limit_when_batched_then_it_waits_instead_of_failing(
     make_qb_hook, qb_hook_fresh
 ):
-    """api-spec 2.4: with the realm at 100 requests/min (batch items count), 200 creates wait
+    """api-notes 2.4: with the realm at 100 requests/min (batch items count), 200 creates wait
     in the client-side limiter and the server refuses none. The limiter's clock is fake and
     moves the sandbox clock along, so a minute of waiting takes no real time."""
     admin = qb_hook_fresh
@@ -210,7 +210,7 @@ def test_given_a_load_above_the_realm_limit_when_batched_then_it_waits_instead_o
 def test_given_a_deleted_invoice_when_changes_read_then_cdc_reports_it_deleted(
     qb_hook, qb_hook_fresh
 ):
-    """api-spec 2.9: CDC returns changed records and deleted ones as ``status: Deleted``."""
+    """api-notes 2.9: CDC returns changed records and deleted ones as ``status: Deleted``."""
     since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
     customer = next(qb_hook.query_all("Customer", page_size=1))
     item = next(r for r in qb_hook.query_all("Item") if r.get("Type") == "Service")
@@ -245,7 +245,7 @@ def test_given_a_deleted_invoice_when_changes_read_then_cdc_reports_it_deleted(
 def test_given_65_creates_when_batched_then_ceil_65_over_30_calls_and_results_by_key(
     qb_hook, qb_hook_fresh
 ):
-    """api-spec 2.8: 30 items per /batch call; one result per caller key, in input order."""
+    """api-notes 2.8: 30 items per /batch call; one result per caller key, in input order."""
     ops = [
         BatchOp(f"sf-{i:03}", "create", "Customer", {"DisplayName": f"Batch Co {i:03}"})
         for i in range(65)
@@ -261,7 +261,7 @@ def test_given_65_creates_when_batched_then_ceil_65_over_30_calls_and_results_by
 def test_given_bad_records_in_a_batch_when_sent_then_failures_come_back_per_record(
     qb_hook, qb_hook_fresh
 ):
-    """R-GEN-5, api-spec 2.8: a duplicate name and an invalid record fail alone, with their
+    """R-GEN-5, api-notes 2.8: a duplicate name and an invalid record fail alone, with their
     codes; the other records in the same call are created."""
     existing = next(qb_hook.query_all("Customer", page_size=1))["DisplayName"]
     ops = [
@@ -311,7 +311,7 @@ def test_given_the_connection_when_tested_then_the_company_is_named(qb_hook):
 def test_given_awkward_names_when_created_and_queried_then_they_round_trip(
     qb_hook, qb_hook_fresh, name
 ):
-    """api-spec 2.5: apostrophes, quotes, backslashes, percent signs and unicode survive a
+    """api-notes 2.5: apostrophes, quotes, backslashes, percent signs and unicode survive a
     create, an escaped ``=`` query and a read."""
     created = qb_hook.create(
         "Customer", {"DisplayName": name}, request_id=request_id_for("awkward", name)
@@ -335,7 +335,7 @@ def test_given_awkward_names_when_batch_created_then_they_round_trip(qb_hook, qb
 
 
 def test_given_the_same_request_id_when_created_twice_then_one_record(qb_hook, qb_hook_fresh):
-    """R-GEN-3, api-spec 2.10: a repeated create with the same requestid is replayed."""
+    """R-GEN-3, api-notes 2.10: a repeated create with the same requestid is replayed."""
     rid = request_id_for("0061234567890AB", "create")
     first = qb_hook.create("Customer", {"DisplayName": "Idempotent Ltd"}, request_id=rid)
     second = qb_hook.create("Customer", {"DisplayName": "Idempotent Ltd"}, request_id=rid)
@@ -344,7 +344,7 @@ def test_given_the_same_request_id_when_created_twice_then_one_record(qb_hook, q
 
 
 def test_given_a_stale_sync_token_when_updated_then_retried_only_if_allowed(qb_hook, qb_hook_fresh):
-    """api-spec 2.7: a stale SyncToken is 5010; with allow_stale_retry the hook re-reads and
+    """api-notes 2.7: a stale SyncToken is 5010; with allow_stale_retry the hook re-reads and
     applies the caller's fields once onto the fresh SyncToken."""
     record = qb_hook.create(
         "Customer", {"DisplayName": "Stale Test"}, request_id=request_id_for("stale-test")
@@ -379,7 +379,7 @@ def test_given_a_stale_sync_token_when_updated_then_retried_only_if_allowed(qb_h
 def test_given_a_retryable_fault_twice_when_querying_then_survived_in_three_attempts(
     qb_hook, qb_hook_env, kind, extra
 ):
-    """api-spec 2.3/2.4: 429 (JSON 3001, XML, bare), 5xx and dropped connections are retried
+    """api-notes 2.3/2.4: 429 (JSON 3001, XML, bare), 5xx and dropped connections are retried
     with back-off; two faults cost exactly three attempts."""
     qb_hook.count("Customer")  # get the token first: the fault then hits the query only
     qb_hook_env.add_fault("quickbooks", kind=kind, path=QUERY_PATH, times=2, **extra)
@@ -415,7 +415,7 @@ def test_given_a_fault_that_persists_when_querying_then_transient_error_after_ma
 def test_given_a_record_fault_when_creating_then_raised_at_once_with_its_code(
     qb_hook, qb_hook_env, kind, error, code
 ):
-    """api-spec 2.3: 5010 and 6240 are record errors: no retry, Intuit's code kept."""
+    """api-notes 2.3: 5010 and 6240 are record errors: no retry, Intuit's code kept."""
     qb_hook.count("Customer")
     qb_hook_env.add_fault("quickbooks", kind=kind, path="/v3/company/[0-9]+/customer", times=1)
     with pytest.raises(error) as caught:
@@ -435,7 +435,7 @@ def test_given_a_validation_error_when_creating_then_not_retried(qb_hook, qb_hoo
 def test_given_an_expired_access_token_when_calling_then_refreshed_once_and_succeeds(
     qb_hook, qb_hook_env
 ):
-    """api-spec 1.2/2.3: a 401 (AuthorizationException) refreshes the token and builds a new
+    """api-notes 1.2/2.3: a 401 (AuthorizationException) refreshes the token and builds a new
     client (the library fixes the token per client); the call then succeeds."""
     qb_hook.count("Customer")
     qb_hook_env.add_fault("quickbooks", kind="expired_token", path=QUERY_PATH, times=1)
@@ -467,7 +467,7 @@ def test_given_a_401_that_persists_when_calling_then_auth_error(qb_hook, qb_hook
 def test_given_a_rotated_token_when_a_new_hook_starts_then_it_uses_the_stored_token(
     make_qb_hook, qb_hook_env, airflow_db
 ):
-    """R-OPS-4, api-spec 2.1.2: hook A rotates and saves to the Airflow Variable; hook B (a
+    """R-OPS-4, api-notes 2.1.2: hook A rotates and saves to the Airflow Variable; hook B (a
     restart, same connection) uses the stored token and, after the server expires its access
     token, refreshes with the rotated refresh token: never the dead bootstrap one."""
     from airflow.models.variable import Variable
@@ -502,7 +502,7 @@ def test_given_a_rotated_token_when_a_new_hook_starts_then_it_uses_the_stored_to
 def test_given_a_dead_refresh_token_when_refreshing_then_auth_error_asks_to_reauthorise(
     make_qb_hook, qb_hook_env, tmp_path
 ):
-    """api-spec 2.1.2: the bootstrap token was used elsewhere (another machine rotated it and
+    """api-notes 2.1.2: the bootstrap token was used elsewhere (another machine rotated it and
     kept the answer to itself: dead here): invalid_grant after re-reading the stores gives an
     AuthError that tells the operator how to reconnect."""
     make_qb_hook().count("Customer")  # another process rotates the bootstrap token away

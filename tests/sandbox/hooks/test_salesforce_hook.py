@@ -50,7 +50,7 @@ def ops(admin) -> dict:
 def test_given_the_tiny_seed_when_reading_metadata_then_describe_layouts_pricebook_and_limits(
     sf_hook,
 ):
-    """api-spec 3.8, 3.10, 3.11; R-PRE-3, R-PRE-4: describe, describe/layouts, the standard
+    """api-notes 3.8, 3.10, 3.11; R-PRE-3, R-PRE-4: describe, describe/layouts, the standard
     price book and limits, one call each."""
     describe = sf_hook.describe("Account")
     assert EXT in {f["name"] for f in describe["fields"] if f.get("externalId")}
@@ -66,7 +66,7 @@ def test_given_the_tiny_seed_when_reading_metadata_then_describe_layouts_pricebo
 def test_given_more_than_2000_records_when_querying_a_window_then_each_comes_back_once(
     sf_hook, sf_hook_fresh
 ):
-    """api-spec 3.4, 3.6; R-GEN-2: 2,050 accounts written as collections of 200 (exactly
+    """api-notes 3.4, 3.6; R-GEN-2: 2,050 accounts written as collections of 200 (exactly
     ceil(n/200) calls), then read back through one query and one queryMore: every record
     once, in SystemModstamp order, without ``attributes``."""
     n = 2050
@@ -92,7 +92,7 @@ def test_given_more_than_2000_records_when_querying_a_window_then_each_comes_bac
 def test_given_many_ids_when_querying_by_a_list_then_the_cheaper_of_in_lists_and_one_read_is_used(
     sf_hook, sf_hook_fresh
 ):
-    """api-spec 3.4; R-GEN-2 at scale: a few ids go out as ``IN (...)`` queries; thousands of
+    """api-notes 3.4; R-GEN-2 at scale: a few ids go out as ``IN (...)`` queries; thousands of
     ids against few candidate records cost one COUNT() and one read, filtered locally; both
     return exactly the records asked for."""
     created = sf_hook.create(
@@ -116,7 +116,7 @@ def test_given_many_ids_when_querying_by_a_list_then_the_cheaper_of_in_lists_and
 def test_given_a_window_when_querying_then_only_records_stamped_inside_it_return(
     sf_hook, sf_hook_fresh
 ):
-    """R-GEN-2, api-spec 3.3: the window is half-open [start, end) on SystemModstamp; with
+    """R-GEN-2, api-notes 3.3: the window is half-open [start, end) on SystemModstamp; with
     include_deleted, queryAll also returns deleted records (IsDeleted = true)."""
     admin = sf_hook_fresh
     admin.set_clock("salesforce", now="2030-01-01T10:00:00Z", frozen=True)
@@ -140,7 +140,7 @@ def test_given_a_window_when_querying_then_only_records_stamped_inside_it_return
 
 
 def test_given_awkward_names_when_written_and_queried_then_they_round_trip(sf_hook, sf_hook_fresh):
-    """api-spec 3.3 escapes: apostrophes, quotes, backslashes, percent signs, underscores and
+    """api-notes 3.3 escapes: apostrophes, quotes, backslashes, percent signs, underscores and
     unicode survive a write and an exact-match query; LIKE treats % and _ literally."""
     records = [{"Name": name, EXT: f"EXT-{name}"} for name in AWKWARD]
     results = sf_hook.upsert("Account", records, ext_id_field=EXT)
@@ -179,7 +179,7 @@ def test_given_money_when_written_and_read_then_it_stays_an_exact_decimal(sf_hoo
 def test_given_some_bad_records_when_creating_then_results_come_back_per_record(
     sf_hook, sf_hook_fresh
 ):
-    """api-spec 3.6; R-GEN-5: allOrNone false: good records are written, bad ones come back
+    """api-notes 3.6; R-GEN-5: allOrNone false: good records are written, bad ones come back
     with their statusCode, message and fields, keyed to the caller's records."""
     records = [
         {"Name": "Good One", EXT: "K1"},
@@ -203,7 +203,7 @@ def test_given_some_bad_records_when_creating_then_results_come_back_per_record(
 def test_given_a_plain_load_when_upserting_and_updating_then_calls_are_ceil_n_over_200(
     sf_hook, sf_hook_fresh
 ):
-    """api-spec 3.6: upserts and updates of n records take exactly ceil(n / 200) calls."""
+    """api-notes 3.6: upserts and updates of n records take exactly ceil(n / 200) calls."""
     n = 450
     records = [{"Name": f"Load {i}", EXT: f"L-{i}"} for i in range(n)]
     created = sf_hook.upsert("Account", records, ext_id_field=EXT)
@@ -221,7 +221,7 @@ def test_given_a_plain_load_when_upserting_and_updating_then_calls_are_ceil_n_ov
 def test_given_a_load_of_several_collections_when_upserting_then_calls_overlap_and_results_keep_order(
     sf_hook, sf_hook_fresh, in_flight
 ):
-    """R-GEN-3 (only repeatable writes overlap), api-spec 3.6, issue 14: the 200-record calls
+    """R-GEN-3 (only repeatable writes overlap), api-notes 3.6, for speed: the 200-record calls
     of one upsert, update or delete go up to
     ``parallel_calls`` (4) at once, each still one call of at most 200; the results come
     back one per record in input order, and every record is written once. Creates go one call
@@ -281,7 +281,7 @@ def sf_env_hook_one(sf_hook_fresh):
 def test_given_the_bulk_path_when_loading_and_querying_then_results_map_back_per_record(
     sf_hook, sf_hook_fresh
 ):
-    """api-spec 3.12: Bulk API 2.0 upsert with a failing row maps success and failure CSVs
+    """api-notes 3.12: Bulk API 2.0 upsert with a failing row maps success and failure CSVs
     back to the inputs; a counted window above the threshold is read by a bulk query."""
     records = [{"Name": f"Bulk {i}", EXT: f"B-{i}"} for i in range(30)]
     records[7] = {"Name": "", EXT: "B-7"}  # Name required
@@ -315,7 +315,7 @@ def test_given_the_bulk_path_when_loading_and_querying_then_results_map_back_per
 def test_given_a_bulk_insert_without_keys_when_loading_then_rows_map_back_by_position(
     sf_hook, sf_hook_fresh
 ):
-    """api-spec 3.12: a Bulk API 2.0 insert (never repeated) maps its result CSVs back to the
+    """api-notes 3.12: a Bulk API 2.0 insert (never repeated) maps its result CSVs back to the
     input rows by their values when the caller gives no key; a bad row fails alone."""
     records = [
         {"Name": "Bulk Insert A", "Phone": "1"},
@@ -355,7 +355,7 @@ def _kids_and_parent(hook, *, bulk: bool) -> tuple[str, list[dict]]:
 def test_given_parent_references_by_external_id_when_bulk_upserting_then_they_link(
     sf_hook, sf_hook_fresh
 ):
-    """api-spec 3.12: a nested parent reference ``{"Parent": {Ext: v}}`` becomes the Bulk CSV
+    """api-notes 3.12: a nested parent reference ``{"Parent": {Ext: v}}`` becomes the Bulk CSV
     column ``Parent.Ext`` and links the parent."""
     parent_id, rows = _kids_and_parent(sf_hook, bulk=True)
     assert rows == [
@@ -366,7 +366,7 @@ def test_given_parent_references_by_external_id_when_bulk_upserting_then_they_li
 def test_given_parent_references_by_external_id_when_upserting_collections_then_they_link(
     sf_hook, sf_hook_fresh
 ):
-    """api-spec 3.5.1: REST bodies name a parent by External ID with a nested reference."""
+    """api-notes 3.5.1: REST bodies name a parent by External ID with a nested reference."""
     parent_id, rows = _kids_and_parent(sf_hook, bulk=False)
     assert rows == [
         {"Name": f"Kid {i}", "ParentId": parent_id, "Parent": {EXT: "P-1"}} for i in range(2)
@@ -433,7 +433,7 @@ def test_given_a_lock_fault_on_a_collection_when_upserting_then_only_the_locked_
 
 
 def test_given_an_expired_session_when_querying_then_the_hook_logs_in_again(sf_hook, sf_hook_env):
-    """api-spec 3.1.3: a 401 INVALID_SESSION_ID is fixed by logging in again (simple-
+    """api-notes 3.1.3: a 401 INVALID_SESSION_ID is fixed by logging in again (simple-
     salesforce's own re-login for REST, the hook's rebuild when that runs out or for bulk)."""
     sf_hook.limits()
     sf_hook_env.add_fault("salesforce", kind="expired_session", path="/query", times=5)
@@ -452,7 +452,7 @@ def test_given_an_expired_session_when_querying_then_the_hook_logs_in_again(sf_h
 
 
 def test_given_a_direct_session_when_it_expires_then_auth_error_names_the_connection(sf_hook_env):
-    """api-spec 1.3 (A): a direct session id cannot be renewed: AuthError naming the
+    """api-notes 1.3 (A): a direct session id cannot be renewed: AuthError naming the
     connection, without retries."""
     token = sf_hook_env.connections["salesforce"]["access_token"]
     hook = SfqbSalesforceHook(session_id=token)
@@ -472,7 +472,7 @@ def test_given_a_direct_session_when_it_expires_then_auth_error_names_the_connec
 def test_given_the_daily_quota_is_spent_when_calling_then_the_run_stops_without_retrying(
     sf_hook, sf_hook_env
 ):
-    """api-spec 3.10/3.13: 403 REQUEST_LIMIT_EXCEEDED is a QuotaExceededError at the first
+    """api-notes 3.10/3.13: 403 REQUEST_LIMIT_EXCEEDED is a QuotaExceededError at the first
     attempt; its message says the watermark is kept (R-GEN-2)."""
     sf_hook_env.add_fault("salesforce", kind="request_limit", path="/query", times=1)
     with pytest.raises(QuotaExceededError) as caught:
@@ -544,7 +544,7 @@ def test_given_faults_and_relogins_when_logs_are_captured_then_no_secret_appears
 def test_given_loads_either_side_of_the_bulk_threshold_when_upserting_then_the_path_switches(
     sf_hook, sf_hook_fresh
 ):
-    """api-spec 3.6/3.12: 10,000 records are 50 collection calls; 10,001 are one Bulk API 2.0
+    """api-notes 3.6/3.12: 10,000 records are 50 collection calls; 10,001 are one Bulk API 2.0
     job (about 6 requests instead of 51). A few seconds against the sandbox on 2 cores."""
     n = sf_hook.bulk_threshold
     records = [{"Name": f"Threshold {i}", EXT: f"T-{i}"} for i in range(n + 1)]

@@ -59,7 +59,7 @@ def test_given_hang_and_status_faults_when_called_then_client_sees_them(qbo, qb)
 
 
 def test_given_payment_when_voided_then_invoice_balance_restored(qb):
-    """api-spec 2.6.5: voiding a payment restores the invoice balance; the payment stays."""
+    """api-notes 2.6.5: voiding a payment restores the invoice balance; the payment stays."""
     customer = Customer()
     customer.DisplayName = f"Voider {uuid.uuid4().hex[:6]}"
     customer = customer.save(qb=qb)
@@ -97,7 +97,7 @@ def test_given_receipt_and_estimate_when_deleted_then_gone(qb):
 
 
 def test_given_invoice_when_sent_and_pdf_downloaded_then_email_status_and_pdf(qb):
-    """api-spec 2.6.4 (optional): send sets EmailStatus EmailSent; pdf answers a PDF."""
+    """api-notes 2.6.4 (optional): send sets EmailStatus EmailSent; pdf answers a PDF."""
     customer = Customer.get(1, qb=qb)
     invoice = Invoice()
     invoice.CustomerRef = customer.to_ref()

@@ -1,4 +1,4 @@
-"""Batch (api-spec 2.8) and Change Data Capture (api-spec 2.9) through python-quickbooks."""
+"""Batch (api-notes 2.8) and Change Data Capture (api-notes 2.9) through python-quickbooks."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def invoice_for(cust: Customer, amount) -> Invoice:
 
 
 def test_given_batch_with_a_failing_item_when_created_then_per_item_results(qbo, qb):
-    """api-spec 2.8: HTTP 200 overall; per-item entity or Fault; bIds echoed; items counted."""
+    """api-notes 2.8: HTTP 200 overall; per-item entity or Fault; bIds echoed; items counted."""
     tag = uuid.uuid4().hex[:6]
     existing = customer(f"Batch Existing {tag}").save(qb=qb)
     objs = [customer(f"Batch A {tag}"), customer(existing.DisplayName), customer(f"Batch B {tag}")]
@@ -85,7 +85,7 @@ def test_given_batch_with_query_and_void_items_when_posted_then_shapes_match(qbo
 
 
 def test_given_more_than_30_items_when_batched_then_validation_fault(qbo, qb):
-    """api-spec 2.8: at most 30 items per batch request."""
+    """api-notes 2.8: at most 30 items per batch request."""
     body = {"BatchItemRequest": [{"bId": str(i), "Query": "SELECT * FROM Term"} for i in range(31)]}
     with pytest.raises(ValidationException):
         qb.batch_operation(__import__("json").dumps(body))
@@ -94,7 +94,7 @@ def test_given_more_than_30_items_when_batched_then_validation_fault(qbo, qb):
 
 
 def test_given_changes_and_deletes_when_cdc_then_full_objects_and_deleted_stubs(qbo, qb):
-    """api-spec 2.9: changed objects in full, deleted ones minimal with status Deleted."""
+    """api-notes 2.9: changed objects in full, deleted ones minimal with status Deleted."""
     # CDC compares whole seconds: move past the second of earlier tests' changes first.
     since = qbo.admin.set_clock("quickbooks", advance_seconds=1)["now"]
     cust = customer(f"CDC {uuid.uuid4().hex[:6]}").save(qb=qb)
@@ -116,7 +116,7 @@ def test_given_naive_datetime_when_cdc_then_library_format_accepted(qb):
 
 
 def test_given_changed_since_older_than_30_days_when_cdc_then_fault(qb):
-    """api-spec 2.9: the lookback is limited to 30 days."""
+    """api-notes 2.9: the lookback is limited to 30 days."""
     old = (dt.datetime.now(dt.UTC) - dt.timedelta(days=31)).isoformat()
     with pytest.raises(ValidationException) as excinfo:
         change_data_capture([Customer], old, qb=qb)
@@ -124,7 +124,7 @@ def test_given_changed_since_older_than_30_days_when_cdc_then_fault(qb):
 
 
 def test_given_more_than_1000_changes_when_cdc_then_oldest_1000(qbo, qb):
-    """api-spec 2.9: at most 1000 objects per response, the oldest by LastUpdatedTime."""
+    """api-notes 2.9: at most 1000 objects per response, the oldest by LastUpdatedTime."""
     since = qbo.call("GET", "clock")["now"]
     qbo.call("POST", "throttle", {"enabled": False})
     tag = uuid.uuid4().hex[:6]
@@ -145,7 +145,7 @@ def test_given_more_than_1000_changes_when_cdc_then_oldest_1000(qbo, qb):
 
 
 def test_given_batch_item_referencing_earlier_item_when_run_then_610(qbo, qb):
-    """api-spec 2.8: batch items are independent; a later item cannot see an earlier create."""
+    """api-notes 2.8: batch items are independent; a later item cannot see an earlier create."""
     name = f"Batch Parent {uuid.uuid4().hex[:6]}"
     body = {
         "BatchItemRequest": [

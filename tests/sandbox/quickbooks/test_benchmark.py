@@ -11,7 +11,7 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
 
 def test_given_medium_company_when_paging_1000_rows_then_fast(tmp_path, monkeypatch):
-    """Issue 3: the company loads and answers a 1000-row page fast enough for benchmarks."""
+    """The company loads and answers a 1000-row page fast enough for benchmarks."""
     spec = importlib.util.spec_from_file_location(
         "bench_large", Path(__file__).with_name("bench_large.py")
     )

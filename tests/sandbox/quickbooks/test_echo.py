@@ -1,5 +1,5 @@
 """Echo-safety: every object read through python-quickbooks can be saved back unchanged
-(api-spec 0 rule 3, 2.13: read-only fields and the SubTotal line are sent back on update)."""
+(api-notes 0 rule 3, 2.13: read-only fields and the SubTotal line are sent back on update)."""
 
 from __future__ import annotations
 

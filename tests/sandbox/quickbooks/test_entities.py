@@ -1,4 +1,4 @@
-"""Entities, their JSON shape and rules, driven through python-quickbooks (api-spec 2.6, 2.7,
+"""Entities, their JSON shape and rules, driven through python-quickbooks (api-notes 2.6, 2.7,
 2.10, 2.13)."""
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def pay(qb, customer: Customer, invoice: Invoice, amount, total=None) -> Payment
 
 # -- Customer --------------------------------------------------------------------------------
 def test_given_new_customer_when_created_then_response_has_qbo_shape(qb):
-    """api-spec 2.6.1: create response fields, SyncToken "0", MetaData in Pacific time."""
+    """api-notes 2.6.1: create response fields, SyncToken "0", MetaData in Pacific time."""
     customer = new_customer(qb, PrimaryEmailAddr=None)
     assert customer.Id.isdigit() and customer.SyncToken == "0"
     assert customer.FullyQualifiedName == customer.DisplayName
@@ -96,7 +96,7 @@ def test_given_new_customer_when_created_then_response_has_qbo_shape(qb):
 
 
 def test_given_existing_name_when_creating_then_duplicate_name_6240(qb):
-    """api-spec 2.6.1: DisplayName unique (case-insensitively) -> 6240, base QuickbooksException."""
+    """api-notes 2.6.1: DisplayName unique (case-insensitively) -> 6240, base QuickbooksException."""
     first = new_customer(qb)
     with pytest.raises(QuickbooksException) as excinfo:
         new_customer(qb, first.DisplayName.upper())
@@ -106,7 +106,7 @@ def test_given_existing_name_when_creating_then_duplicate_name_6240(qb):
 
 
 def test_given_too_long_name_when_creating_then_2050(qb):
-    """api-spec 2.6.1: DisplayName max 500, GivenName max 100 -> 2050."""
+    """api-notes 2.6.1: DisplayName max 500, GivenName max 100 -> 2050."""
     with pytest.raises(ValidationException) as excinfo:
         new_customer(qb, "x" * 501)
     assert excinfo.value.error_code == 2050
@@ -115,7 +115,7 @@ def test_given_too_long_name_when_creating_then_2050(qb):
 
 
 def test_given_no_display_name_when_name_parts_given_then_name_generated(qb):
-    """api-spec 2.6.1: DisplayName generated from Title/Given/Middle/Family/Suffix; else 2020."""
+    """api-notes 2.6.1: DisplayName generated from Title/Given/Middle/Family/Suffix; else 2020."""
     given = unique("Ada")
     customer = Customer()
     customer.GivenName = given
@@ -128,7 +128,7 @@ def test_given_no_display_name_when_name_parts_given_then_name_generated(qb):
 
 
 def test_given_credit_limit_when_creating_then_unknown_property_2010(qbo, qb):
-    """api-spec 2.14: CreditLimit is not a QBO field; unknown properties give 2010."""
+    """api-notes 2.14: CreditLimit is not a QBO field; unknown properties give 2010."""
     token = qb.auth_client.access_token
     answer = qbo.http(
         "POST",
@@ -142,7 +142,7 @@ def test_given_credit_limit_when_creating_then_unknown_property_2010(qbo, qb):
 
 
 def test_given_colon_or_bad_email_when_creating_then_rejected(qb):
-    """api-spec 2.6.1: no ':' in names; email must look like an address."""
+    """api-notes 2.6.1: no ':' in names; email must look like an address."""
     with pytest.raises(QuickbooksException):
         new_customer(qb, unique("A:B"))
     email = EmailAddress()
@@ -153,7 +153,7 @@ def test_given_colon_or_bad_email_when_creating_then_rejected(qb):
 
 
 def test_given_parent_when_sub_customer_created_then_fqn_level_and_job(qb):
-    """api-spec 2.6.1: Job + ParentRef; FullyQualifiedName and Level from the parent chain."""
+    """api-notes 2.6.1: Job + ParentRef; FullyQualifiedName and Level from the parent chain."""
     parent = new_customer(qb)
     child = new_customer(qb, Job=True, ParentRef=parent.to_ref(), BillWithParent=True)
     grandchild = new_customer(qb, Job=True, ParentRef=child.to_ref())
@@ -178,7 +178,7 @@ def test_given_seed_when_read_then_projects_and_sub_customers_exist(qb):
 
 
 def test_given_stale_sync_token_when_updating_then_5010(qb):
-    """api-spec 2.7: a SyncToken behind the current one gives 5010 (base QuickbooksException)."""
+    """api-notes 2.7: a SyncToken behind the current one gives 5010 (base QuickbooksException)."""
     customer = new_customer(qb)
     customer.Notes = "first"
     updated = customer.save(qb=qb)
@@ -191,7 +191,7 @@ def test_given_stale_sync_token_when_updating_then_5010(qb):
 
 
 def test_given_full_update_when_field_omitted_then_cleared_and_sparse_keeps_it(qbo, qb):
-    """api-spec 2.7: full update clears omitted writable fields; sparse keeps them."""
+    """api-notes 2.7: full update clears omitted writable fields; sparse keeps them."""
     customer = new_customer(qb, Notes="keep me", CompanyName="Co")
     token = qb.auth_client.access_token
     sparse = qbo.http(
@@ -224,7 +224,7 @@ def test_given_full_update_when_field_omitted_then_cleared_and_sparse_keeps_it(q
 
 
 def test_given_customer_with_open_balance_when_deactivated_then_6000(qb):
-    """api-spec 2.6.1: deactivating a customer with an open balance fails."""
+    """api-notes 2.6.1: deactivating a customer with an open balance fails."""
     customer = new_customer(qb)
     new_invoice(qb, customer, 50)
     fresh = Customer.get(customer.Id, qb=qb)
@@ -236,20 +236,20 @@ def test_given_customer_with_open_balance_when_deactivated_then_6000(qb):
 
 
 def test_given_customer_when_deleted_then_unsupported(qb):
-    """api-spec 2.6.1: customers cannot be deleted."""
+    """api-notes 2.6.1: customers cannot be deleted."""
     customer = new_customer(qb)
     with pytest.raises(UnsupportedException):
         qb.delete_object("Customer", f'{{"Id": "{customer.Id}", "SyncToken": "0"}}')
 
 
 def test_given_missing_id_when_read_then_object_not_found(qb):
-    """api-spec 2.7: 610 for a missing Id."""
+    """api-notes 2.7: 610 for a missing Id."""
     with pytest.raises(ObjectNotFoundException):
         Customer.get(999999, qb=qb)
 
 
 def test_given_requestid_when_repeated_then_same_response_and_one_object(qb):
-    """api-spec 2.10: the same requestid replays the first response, no second object."""
+    """api-notes 2.10: the same requestid replays the first response, no second object."""
     name = unique("Idem")
     request_id = uuid.uuid4().hex
     first = Customer()
@@ -266,7 +266,7 @@ def test_given_requestid_when_repeated_then_same_response_and_one_object(qb):
 
 # -- Item, Class, Term --------------------------------------------------------------------------
 def test_given_item_types_when_created_then_rules_applied(qb):
-    """api-spec 2.6.2: Type required, income account required, sub-items get colon FQNs."""
+    """api-notes 2.6.2: Type required, income account required, sub-items get colon FQNs."""
     category = Item()
     category.Name = unique("Cat")
     category.Type = "Category"
@@ -300,7 +300,7 @@ def test_given_item_types_when_created_then_rules_applied(qb):
 
 
 def test_given_inventory_item_when_sold_without_qty_then_6520_and_with_qty_stock_falls(qb):
-    """api-spec 2.6.2: inventory needs Qty on sales lines; QtyOnHand falls when sold."""
+    """api-notes 2.6.2: inventory needs Qty on sales lines; QtyOnHand falls when sold."""
     item = Item()
     item.Name = unique("Stock")
     item.Type = "Inventory"
@@ -325,7 +325,7 @@ def test_given_inventory_item_when_sold_without_qty_then_6520_and_with_qty_stock
 
 
 def test_given_class_and_term_when_created_then_fqn_and_type(qb):
-    """api-spec 2.6.3: sub-class FQN; Term Type echoes STANDARD; duplicate term name 6240."""
+    """api-notes 2.6.3: sub-class FQN; Term Type echoes STANDARD; duplicate term name 6240."""
     parent = Class()
     parent.Name = unique("Region")
     parent = parent.save(qb=qb)
@@ -350,7 +350,7 @@ def test_given_class_and_term_when_created_then_fqn_and_type(qb):
 
 # -- sales transactions and payments -----------------------------------------------------------
 def test_given_invoice_when_created_then_totals_lines_and_due_date_computed(qb):
-    """api-spec 2.6.4 / 2.12: TotalAmt from lines, SubTotal line appended, DueDate from terms."""
+    """api-notes 2.6.4 / 2.12: TotalAmt from lines, SubTotal line appended, DueDate from terms."""
     customer = new_customer(qb)
     net30 = next(t for t in Term.all(qb=qb) if t.Name == "Net 30")
     invoice = new_invoice(
@@ -369,7 +369,7 @@ def test_given_invoice_when_created_then_totals_lines_and_due_date_computed(qb):
 
 
 def test_given_amount_not_qty_times_price_when_saved_then_6070(qb):
-    """api-spec 2.6.4: Amount must equal Qty x UnitPrice when both are non-zero."""
+    """api-notes 2.6.4: Amount must equal Qty x UnitPrice when both are non-zero."""
     customer = new_customer(qb)
     invoice = Invoice()
     invoice.CustomerRef = customer.to_ref()
@@ -384,7 +384,7 @@ def test_given_amount_not_qty_times_price_when_saved_then_6070(qb):
 
 
 def test_given_unknown_line_detail_property_when_saved_then_2010(qbo, qb):
-    """api-spec 2.6.4: Amount inside SalesItemLineDetail is an unknown property."""
+    """api-notes 2.6.4: Amount inside SalesItemLineDetail is an unknown property."""
     customer = new_customer(qb)
     answer = qbo.http(
         "POST",
@@ -405,7 +405,7 @@ def test_given_unknown_line_detail_property_when_saved_then_2010(qbo, qb):
 
 
 def test_given_partial_then_full_payment_when_applied_then_balances_fall(qb):
-    """api-spec 2.6.5: payments reduce Invoice.Balance and the customer balance; links added."""
+    """api-notes 2.6.5: payments reduce Invoice.Balance and the customer balance; links added."""
     customer = new_customer(qb)
     invoice = new_invoice(qb, customer, 200)
     first = pay(qb, customer, invoice, 80)
@@ -425,7 +425,7 @@ def test_given_partial_then_full_payment_when_applied_then_balances_fall(qb):
 
 
 def test_given_paid_invoice_when_deleted_then_6000_and_after_payment_delete_it_goes(qb):
-    """api-spec 2.6.4: deleting a paid invoice is rejected; deleting the payment restores it."""
+    """api-notes 2.6.4: deleting a paid invoice is rejected; deleting the payment restores it."""
     customer = new_customer(qb)
     invoice = new_invoice(qb, customer, 40)
     payment = pay(qb, customer, invoice, 40)
@@ -445,7 +445,7 @@ def test_given_paid_invoice_when_deleted_then_6000_and_after_payment_delete_it_g
 
 
 def test_given_invoice_and_receipt_when_voided_then_amounts_zeroed_and_still_readable(qb):
-    """api-spec 2.6.4: void keeps the record with zero amounts and PrivateNote 'Voided'."""
+    """api-notes 2.6.4: void keeps the record with zero amounts and PrivateNote 'Voided'."""
     customer = new_customer(qb)
     invoice = new_invoice(qb, customer, 75)
     invoice.void(qb=qb)
@@ -461,7 +461,7 @@ def test_given_invoice_and_receipt_when_voided_then_amounts_zeroed_and_still_rea
 
 
 def test_given_estimate_when_invoiced_then_estimate_closed_and_linked(qb):
-    """api-spec 2.6.4: an invoice linked to an estimate closes it and links back."""
+    """api-notes 2.6.4: an invoice linked to an estimate closes it and links back."""
     customer = new_customer(qb)
     estimate = Estimate()
     estimate.CustomerRef = customer.to_ref()
@@ -475,7 +475,7 @@ def test_given_estimate_when_invoiced_then_estimate_closed_and_linked(qb):
 
 
 def test_given_custom_fields_defined_when_invoice_carries_them_then_names_filled(qbo, qb):
-    """api-spec 2.14: Sales Rep / PO Number are sales-form custom fields from Preferences."""
+    """api-notes 2.14: Sales Rep / PO Number are sales-form custom fields from Preferences."""
     prefs = Preferences.get(qb=qb)
     groups = prefs.SalesFormsPrefs.CustomField
     labels = {
@@ -524,7 +524,7 @@ def test_given_sub_customer_with_balance_when_moved_then_balances_with_jobs_foll
 
 
 def test_given_transactions_of_each_type_when_created_then_no_two_share_an_id(qb):
-    """api-spec 2.6 / R-OPP-4: an Opportunity keeps its Invoice or Sales Receipt in one unique
+    """api-notes 2.6 / R-OPP-4: an Opportunity keeps its Invoice or Sales Receipt in one unique
     External Transaction ID, so no two transactions may carry the same Id: a new Invoice, Sales
     Receipt, Estimate and Payment take Ids of one sequence, above every seeded transaction's
     (the 30-day soak found a Sales Receipt numbered like an Invoice another Opportunity held)."""

@@ -1,4 +1,4 @@
-"""The ``drop_after`` fault: the request is handled, then its answer is lost (issue 15)."""
+"""The ``drop_after`` fault: the request is handled, then its answer is lost."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Injected faults, throttling, latency and counters (api-spec 2.3, 2.4; admin surface)."""
+"""Injected faults, throttling, latency and counters (api-notes 2.3, 2.4; admin surface)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ QUERY_PATH = r"/query$"
 
 
 def test_given_throttle_fault_when_querying_then_3001_and_retry_after(qbo, qb):
-    """api-spec 2.3/2.4: 429 with JSON Fault 3001 -> ValidationException(3001), Retry-After."""
+    """api-notes 2.3/2.4: 429 with JSON Fault 3001 -> ValidationException(3001), Retry-After."""
     qbo.admin.add_fault("quickbooks", kind="throttle", path=QUERY_PATH, times=2, retry_after=7)
     with pytest.raises(ValidationException) as excinfo:
         Customer.count(qb=qb)
@@ -41,7 +41,7 @@ def test_given_throttle_fault_when_querying_then_3001_and_retry_after(qbo, qb):
 
 
 def test_given_throttle_xml_fault_when_querying_then_unparseable_body_10000(qbo, qb):
-    """api-spec 2.3: the historical XML 429 raises QuickbooksException(10000) with ThrottleExceeded."""
+    """api-notes 2.3: the historical XML 429 raises QuickbooksException(10000) with ThrottleExceeded."""
     qbo.admin.add_fault("quickbooks", kind="throttle_xml", path=QUERY_PATH)
     with pytest.raises(QuickbooksException) as excinfo:
         Customer.count(qb=qb)
@@ -117,7 +117,7 @@ def test_given_probability_rule_when_many_requests_then_some_fail(qbo, qb):
 
 
 def test_given_per_minute_limit_when_exceeded_then_429_until_window_slides(qbo, qb):
-    """api-spec 2.4: requests per minute per realm (settable); sliding window on the clock."""
+    """api-notes 2.4: requests per minute per realm (settable); sliding window on the clock."""
     qbo.call("POST", "throttle", {"per_minute": 5, "reset_windows": True})
     try:
         for _ in range(5):
@@ -133,7 +133,7 @@ def test_given_per_minute_limit_when_exceeded_then_429_until_window_slides(qbo, 
 
 
 def test_given_concurrency_limit_when_parallel_requests_then_some_429(qbo):
-    """api-spec 2.4: at most N requests in flight per realm (work_ms holds each slot)."""
+    """api-notes 2.4: at most N requests in flight per realm (work_ms holds each slot)."""
     qbo.call("POST", "throttle", {"concurrent": 2, "work_ms": 400, "reset_windows": True})
     clients = [qbo.client() for _ in range(5)]
 
@@ -151,7 +151,7 @@ def test_given_concurrency_limit_when_parallel_requests_then_some_429(qbo):
 
 
 def test_given_batch_limit_when_exceeded_then_batch_throttled(qbo, qb):
-    """api-spec 2.4: batch calls per minute are limited separately (40 by default)."""
+    """api-notes 2.4: batch calls per minute are limited separately (40 by default)."""
     qbo.call("POST", "throttle", {"batch_per_minute": 2, "reset_windows": True})
     tag = uuid.uuid4().hex[:6]
     for i in range(2):

@@ -1,4 +1,4 @@
-"""OAuth 2.0 as intuit-oauth drives it (api-spec 1.2, 2.1, 4.1)."""
+"""OAuth 2.0 as intuit-oauth drives it (api-notes 1.2, 2.1, 4.1)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.sandbox
 
 
 def test_given_discovery_url_when_auth_client_built_then_all_six_endpoints_point_at_sandbox(qbo):
-    """api-spec 2.1.1: the discovery document has the six keys intuit-oauth reads."""
+    """api-notes 2.1.1: the discovery document has the six keys intuit-oauth reads."""
     client = qbo.auth_client()
     base = qbo.info["base_url"]
     for value in (
@@ -30,7 +30,7 @@ def test_given_discovery_url_when_auth_client_built_then_all_six_endpoints_point
 
 
 def test_given_connection_info_token_when_client_built_then_it_refreshes_and_queries(qbo):
-    """api-spec 1.2: connections.json carries a valid refresh token; QuickBooks() refreshes it."""
+    """api-notes 1.2: connections.json carries a valid refresh token; QuickBooks() refreshes it."""
     fresh = qbo.refresh_token()
     qb = qbo.client(fresh)
     assert qb.refresh_token != fresh  # rotated inside the constructor
@@ -40,7 +40,7 @@ def test_given_connection_info_token_when_client_built_then_it_refreshes_and_que
 
 
 def test_given_rotated_refresh_token_when_old_one_reused_then_invalid_grant(qbo):
-    """api-spec 2.1.2: rotation on every refresh; the superseded token dies at once."""
+    """api-notes 2.1.2: rotation on every refresh; the superseded token dies at once."""
     client = qbo.auth_client()
     old = qbo.refresh_token()
     client.refresh(refresh_token=old)
@@ -55,7 +55,7 @@ def test_given_rotated_refresh_token_when_old_one_reused_then_invalid_grant(qbo)
 
 
 def test_given_grace_window_when_old_token_reused_then_it_still_works(qbo):
-    """api-spec 5 item 1: a settable grace window for the previous refresh token."""
+    """api-notes 5 item 1: a settable grace window for the previous refresh token."""
     qbo.call("POST", "oauth/settings", {"grace_seconds": 600})
     try:
         old = qbo.refresh_token()
@@ -69,7 +69,7 @@ def test_given_grace_window_when_old_token_reused_then_it_still_works(qbo):
 
 
 def test_given_wrong_client_secret_when_refreshing_then_invalid_client(qbo):
-    """api-spec 2.1.2: Basic client authentication is checked (401 invalid_client)."""
+    """api-notes 2.1.2: Basic client authentication is checked (401 invalid_client)."""
     from intuitlib.client import AuthClient
 
     info = qbo.info
@@ -83,7 +83,7 @@ def test_given_wrong_client_secret_when_refreshing_then_invalid_client(qbo):
 
 
 def test_given_authorization_code_when_exchanged_then_tokens_and_realm_returned(qbo):
-    """api-spec 4.1: get_authorization_url, consent redirect, get_bearer_token."""
+    """api-notes 4.1: get_authorization_url, consent redirect, get_bearer_token."""
     client = qbo.auth_client()
     url = client.get_authorization_url([Scopes.ACCOUNTING])
     answer = requests.get(url, allow_redirects=False, timeout=10)
@@ -98,7 +98,7 @@ def test_given_authorization_code_when_exchanged_then_tokens_and_realm_returned(
 
 
 def test_given_expired_access_token_when_calling_api_then_401_authorization_exception(qbo):
-    """api-spec 2.3: 401 with the lower-case fault body; python-quickbooks raises before parsing."""
+    """api-notes 2.3: 401 with the lower-case fault body; python-quickbooks raises before parsing."""
     qb = qbo.client()
     qbo.call("POST", "expire-tokens")
     with pytest.raises(AuthorizationException) as excinfo:
@@ -125,7 +125,7 @@ def test_given_short_ttl_when_clock_moves_past_it_then_token_expires(qbo):
 
 
 def test_given_refresh_token_when_revoked_then_it_and_its_access_tokens_stop_working(qbo):
-    """api-spec 2.1.3: revoke with Basic auth and a JSON body."""
+    """api-notes 2.1.3: revoke with Basic auth and a JSON body."""
     qb = qbo.client()
     assert qb.auth_client.revoke(token=qb.refresh_token) is True
     with pytest.raises(AuthorizationException):
@@ -135,7 +135,7 @@ def test_given_refresh_token_when_revoked_then_it_and_its_access_tokens_stop_wor
 
 
 def test_given_token_when_used_on_another_realm_then_401(qbo):
-    """api-spec 2.11: access tokens are bound to their realm."""
+    """api-notes 2.11: access tokens are bound to their realm."""
     qb = qbo.client()
     answer = qbo.http("GET", "companyinfo/1", qb.auth_client.access_token)
     assert answer.status_code == 200

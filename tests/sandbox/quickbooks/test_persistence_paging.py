@@ -1,4 +1,4 @@
-"""Data survives a restart; paging past 1000 rows (api-spec 2.5 pagination, issue: data dir)."""
+"""Data survives a restart; paging past 1000 rows (api-notes 2.5 pagination; the data directory)."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def test_given_data_and_tokens_when_sandbox_restarts_then_both_survive(
 
 
 def test_given_thousands_of_customers_when_paging_then_every_row_once(qbo):
-    """api-spec 2.5: MAXRESULTS 1000 pages with STARTPOSITION walk the whole list."""
+    """api-notes 2.5: MAXRESULTS 1000 pages with STARTPOSITION walk the whole list."""
     qbo.reset("2500")
     try:
         qb = qbo.client()

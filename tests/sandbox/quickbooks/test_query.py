@@ -1,4 +1,4 @@
-"""The QBO query language through python-quickbooks (api-spec 2.5)."""
+"""The QBO query language through python-quickbooks (api-notes 2.5)."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def tricky(qbo_sandbox):
 
 
 def test_given_quoted_name_when_filtered_then_escaped_quote_matches(qb, tricky):
-    """api-spec 2.5: filter() escapes ' as \\'; the server unescapes it."""
+    """api-notes 2.5: filter() escapes ' as \\'; the server unescapes it."""
     tag, made = tricky
     found = Customer.filter(DisplayName=f"O'Brien's Café {tag}", qb=qb)
     assert [c.Id for c in found] == [made["quote"].Id]
@@ -54,7 +54,7 @@ def test_given_unicode_name_when_queried_then_row_returned(qb, tricky):
 
 
 def test_given_like_patterns_when_queried_then_percent_is_the_only_wildcard(qb, tricky):
-    """api-spec 2.5: LIKE supports only %; '_' is literal; matching is case-insensitive."""
+    """api-notes 2.5: LIKE supports only %; '_' is literal; matching is case-insensitive."""
     tag, made = tricky
     assert [c.Id for c in Customer.where(f"DisplayName LIKE '%natural {tag}'", qb=qb)] == [
         made["percent"].Id
@@ -90,7 +90,7 @@ def test_given_count_query_when_run_then_total_count(qb, qbo):
 
 
 def test_given_inactive_customer_when_default_query_then_only_active_rows(qb):
-    """api-spec 2.5: name lists return only active rows unless Active is in the WHERE."""
+    """api-notes 2.5: name lists return only active rows unless Active is in the WHERE."""
     inactive = _customer(qb, f"Dormant {uuid.uuid4().hex[:6]}", Active=False)
     default = Customer.where(f"DisplayName = '{inactive.DisplayName}'", qb=qb)
     both = Customer.where(
@@ -124,7 +124,7 @@ def test_given_paging_when_startposition_moves_then_pages_do_not_overlap(qb):
 
 
 def test_given_maxresults_over_1000_when_queried_then_4001(qb):
-    """api-spec 2.5: MAXRESULTS above 1000 is QueryValidationError 4001."""
+    """api-notes 2.5: MAXRESULTS above 1000 is QueryValidationError 4001."""
     with pytest.raises(ValidationException) as excinfo:
         qb.query("SELECT * FROM Customer MAXRESULTS 1001")
     assert excinfo.value.error_code == 4001
@@ -141,7 +141,7 @@ def test_given_maxresults_over_1000_when_queried_then_4001(qb):
     ],
 )
 def test_given_bad_syntax_when_queried_then_query_parser_error(qb, text):
-    """api-spec 2.3: syntax errors are 4000 QueryParserError."""
+    """api-notes 2.3: syntax errors are 4000 QueryParserError."""
     with pytest.raises(ValidationException) as excinfo:
         qb.query(text)
     assert excinfo.value.error_code == 4000
@@ -157,7 +157,7 @@ def test_given_bad_syntax_when_queried_then_query_parser_error(qb, text):
     ],
 )
 def test_given_unsupported_semantics_when_queried_then_4001(qb, text):
-    """api-spec 2.5: OR, lower-case entity names and non-filterable properties are rejected."""
+    """api-notes 2.5: OR, lower-case entity names and non-filterable properties are rejected."""
     with pytest.raises(ValidationException) as excinfo:
         qb.query(text)
     assert excinfo.value.error_code == 4001
@@ -193,7 +193,7 @@ def test_given_invoices_when_filtered_by_customer_and_amount_then_matching_rows(
 
 
 def test_given_get_query_param_when_called_then_same_answer_as_post(qbo, qb):
-    """api-spec 2.2: query by GET ?query= (URL-encoded) or POST application/text."""
+    """api-notes 2.2: query by GET ?query= (URL-encoded) or POST application/text."""
     text = "SELECT * FROM Term WHERE Name = 'Net 30'"
     answer = qbo.http(
         "GET",
@@ -224,7 +224,7 @@ def test_given_order_by_last_updated_when_paging_then_stable_order_across_pages(
 
 
 def test_given_in_lists_of_ids_names_and_refs_when_queried_then_each_matches_as_equality_would(qb):
-    """api-spec 2.5: ``IN`` is ``=`` against each listed value: Ids by number (a quoted or bare
+    """api-notes 2.5: ``IN`` is ``=`` against each listed value: Ids by number (a quoted or bare
     Id, unknown ones ignored), names without regard to case, Refs by their id; the sandbox
     answers them by set lookup, with the same rows as one ``=`` per value."""
     tag = uuid.uuid4().hex[:6]

@@ -1,5 +1,5 @@
 """The QuickBooks seed's ``,invoices=N`` size option: a history of N invoices over a small
-customer list (the migration benchmark of issue 11 seeds "tiny,invoices=100000")."""
+customer list (the migration benchmark, bench/migration.py, seeds "tiny,invoices=100000")."""
 
 from __future__ import annotations
 

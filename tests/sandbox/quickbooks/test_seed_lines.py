@@ -1,5 +1,5 @@
 """The QuickBooks seed's ``,lines=N`` size option: every seeded invoice gets N sales lines, and
-totals, balances and payments follow the lines (the invoices benchmark of issue 10 seeds
+totals, balances and payments follow the lines (the invoices benchmark, bench/invoices.py, seeds
 "6000,lines=5"). The default seed keeps its 1-3 lines per invoice."""
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ def _token_url(sf_sandbox) -> str:
 
 
 def test_given_only_an_airflow_connection_when_the_hook_connects_then_it_logs_in_by_oauth(sf):
-    """api-spec 1.3, 3.1.1, 4.4: SalesforceHook builds simple-salesforce from the connection
+    """api-notes 1.3, 3.1.1, 4.4: SalesforceHook builds simple-salesforce from the connection
     (password grant against the sandbox token endpoint) and a query succeeds."""
     assert sf.auth_type == "password"
     assert sf.sf_instance.startswith("127.0.0.1:")
@@ -27,7 +27,7 @@ def test_given_only_an_airflow_connection_when_the_hook_connects_then_it_logs_in
 
 
 def test_given_the_long_lived_token_when_used_as_a_session_id_then_calls_succeed(sf_sandbox):
-    """api-spec 1.3 (A): Salesforce(instance_url=..., session_id=access_token) works directly."""
+    """api-notes 1.3 (A): Salesforce(instance_url=..., session_id=access_token) works directly."""
     info = sf_sandbox.connections["salesforce"]
     sf = Salesforce(
         instance_url=info["instance_url"],
@@ -38,7 +38,7 @@ def test_given_the_long_lived_token_when_used_as_a_session_id_then_calls_succeed
 
 
 def test_given_wrong_credentials_when_logging_in_then_the_oauth_errors_are_salesforces(sf_sandbox):
-    """api-spec 3.1.1: invalid_grant / invalid_client_id come back as HTTP 400 and
+    """api-notes 3.1.1: invalid_grant / invalid_client_id come back as HTTP 400 and
     simple-salesforce raises SalesforceAuthenticationFailed."""
     info = sf_sandbox.connections["salesforce"]
     domain = info["airflow_extra"]["domain"]
@@ -63,7 +63,7 @@ def test_given_wrong_credentials_when_logging_in_then_the_oauth_errors_are_sales
 
 
 def test_given_client_credentials_when_logging_in_then_a_session_is_issued(sf_sandbox):
-    """api-spec 1.3, 3.1.1: the client-credentials flow (Basic auth) through simple-salesforce."""
+    """api-notes 1.3, 3.1.1: the client-credentials flow (Basic auth) through simple-salesforce."""
     info = sf_sandbox.connections["salesforce"]
     sf = Salesforce(
         consumer_key=info["consumer_key"],
@@ -74,7 +74,7 @@ def test_given_client_credentials_when_logging_in_then_a_session_is_issued(sf_sa
 
 
 def test_given_a_refresh_token_when_refreshing_then_a_new_access_token_works(sf_sandbox):
-    """api-spec 3.1.1: refresh_token grant (for the project's own use) returns a usable token;
+    """api-notes 3.1.1: refresh_token grant (for the project's own use) returns a usable token;
     an unknown refresh token is invalid_grant."""
     info = sf_sandbox.connections["salesforce"]
     first = requests.post(
@@ -124,7 +124,7 @@ def test_given_a_refresh_token_when_refreshing_then_a_new_access_token_works(sf_
 
 
 def test_given_a_bad_token_when_calling_then_401_invalid_session_id(sf_sandbox):
-    """api-spec 3.1.3: a bad bearer token gets 401 with a JSON list carrying INVALID_SESSION_ID;
+    """api-notes 3.1.3: a bad bearer token gets 401 with a JSON list carrying INVALID_SESSION_ID;
     simple-salesforce raises SalesforceExpiredSession in direct-session mode."""
     info = sf_sandbox.connections["salesforce"]
     sf = Salesforce(instance_url=info["instance_url"], session_id="00Dbogus!token")
@@ -135,7 +135,7 @@ def test_given_a_bad_token_when_calling_then_401_invalid_session_id(sf_sandbox):
 
 
 def test_given_an_expired_session_when_the_hook_calls_then_it_logs_in_again(sf, fresh):
-    """api-spec 3.1.3, 1.3 (B): sessions expire on the sandbox clock (ttl settable); the hook's
+    """api-notes 3.1.3, 1.3 (B): sessions expire on the sandbox clock (ttl settable); the hook's
     client has a login partial and re-logs in on INVALID_SESSION_ID, transparently."""
     fresh.call("salesforce", "POST", "session", {"ttl_seconds": 60})
     sf.session_id = "stale"  # replaced below by a short-lived session
@@ -152,7 +152,7 @@ def test_given_an_expired_session_when_the_hook_calls_then_it_logs_in_again(sf, 
 
 
 def test_given_soap_credentials_when_logging_in_through_a_redirect_then_it_works(sf_sandbox):
-    """api-spec 1.3 (B), 3.1.2: SOAP login (username, password, security token) reaches the
+    """api-notes 1.3 (B), 3.1.2: SOAP login (username, password, security token) reaches the
     sandbox through a redirecting adapter; a wrong password is INVALID_LOGIN."""
     info = sf_sandbox.connections["salesforce"]
     target = info["instance_url"]

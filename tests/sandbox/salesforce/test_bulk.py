@@ -1,4 +1,4 @@
-"""Bulk API 2.0 ingest and query jobs as simple-salesforce's bulk2 drives them (api-spec 3.12)."""
+"""Bulk API 2.0 ingest and query jobs as simple-salesforce's bulk2 drives them (api-notes 3.12)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def _rows(text: str) -> list[dict]:
 
 
 def test_given_50k_accounts_when_bulk_inserting_and_querying_then_all_round_trip(sf, fresh):
-    """api-spec 3.12: a 50k-row ingest job (insert) completes with every record processed, and
+    """api-notes 3.12: a 50k-row ingest job (insert) completes with every record processed, and
     a bulk query job returns them in pages with Sforce-Locator / Sforce-NumberOfRecords."""
     records = [
         {"Name": f"Bulk Account {i:05d}", "External_Account_ID__c": f"B-{i}"} for i in range(ROWS)
@@ -48,7 +48,7 @@ def test_given_50k_accounts_when_bulk_inserting_and_querying_then_all_round_trip
 def test_given_bad_rows_when_bulk_upserting_then_failed_results_carry_the_error(
     sf, fresh, tmp_path
 ):
-    """api-spec 3.12: upsert by external id creates and updates; a bad row is reported in
+    """api-notes 3.12: upsert by external id creates and updates; a bad row is reported in
     failedResults with sf__Error "CODE:message:fields --"; successfulResults has sf__Created."""
     sf.bulk2.Product2.upsert(
         records=[{"External_Item_ID__c": "P-1", "Name": "First"}],
@@ -77,7 +77,7 @@ def test_given_bad_rows_when_bulk_upserting_then_failed_results_carry_the_error(
 
 
 def test_given_a_relationship_column_when_bulk_inserting_then_lookups_resolve(sf, fresh):
-    """api-spec 3.12: a ``Account.External_Account_ID__c`` column sets the lookup by the
+    """api-notes 3.12: a ``Account.External_Account_ID__c`` column sets the lookup by the
     parent's external id; an unknown value fails that row."""
     sf.Account.create({"Name": "Parent By Ext", "External_Account_ID__c": "PX-1"})
     results = sf.bulk2.Contact.insert(
@@ -93,7 +93,7 @@ def test_given_a_relationship_column_when_bulk_inserting_then_lookups_resolve(sf
 
 
 def test_given_an_unsupported_bulk_query_when_run_then_the_job_fails(sf):
-    """api-spec 3.12: Bulk 2.0 query jobs reject subqueries/aggregates: the job is Failed and
+    """api-notes 3.12: Bulk 2.0 query jobs reject subqueries/aggregates: the job is Failed and
     simple-salesforce raises."""
     from simple_salesforce.exceptions import SalesforceOperationError
 
@@ -102,7 +102,7 @@ def test_given_an_unsupported_bulk_query_when_run_then_the_job_fails(sf):
 
 
 def test_given_bulk_deletes_when_run_then_rows_are_soft_deleted(sf, fresh):
-    """api-spec 3.12: delete jobs take an Id column; deleted rows show in queryAll."""
+    """api-notes 3.12: delete jobs take an Id column; deleted rows show in queryAll."""
     ids = [sf.Account.create({"Name": f"Bulk Gone {i}"})["id"] for i in range(3)]
     results = sf.bulk2.Account.delete(records=[{"Id": i} for i in ids], wait=0.1)
     assert int(results[0]["numberRecordsProcessed"]) == 3
@@ -115,7 +115,7 @@ def test_given_bulk_deletes_when_run_then_rows_are_soft_deleted(sf, fresh):
 
 
 def test_given_a_hard_delete_job_when_run_then_rows_are_gone_even_from_query_all(sf, fresh):
-    """api-spec 3.12: hardDelete skips the recycle bin: queryAll no longer finds the rows."""
+    """api-notes 3.12: hardDelete skips the recycle bin: queryAll no longer finds the rows."""
     ids = [sf.Account.create({"Name": f"Bulk Purged {i}"})["id"] for i in range(2)]
     results = sf.bulk2.Account.hard_delete(records=[{"Id": i} for i in ids], wait=0.1)
     assert int(results[0]["numberRecordsFailed"]) == 0
@@ -126,7 +126,7 @@ def test_given_a_hard_delete_job_when_run_then_rows_are_gone_even_from_query_all
 
 
 def test_given_an_unknown_column_when_bulk_inserting_then_the_job_fails(sf, fresh):
-    """api-spec 3.12: a CSV header naming no field fails the whole job (state Failed with an
+    """api-notes 3.12: a CSV header naming no field fails the whole job (state Failed with an
     errorMessage); simple-salesforce raises and nothing is written."""
     from simple_salesforce.exceptions import SalesforceOperationError
 

@@ -21,7 +21,7 @@ def _direct(sf_sandbox):
 
 
 def test_given_an_expired_session_fault_when_calling_then_401_and_the_hook_recovers(sf, fresh):
-    """api-spec 3.1.3: fault ``expired_session`` answers 401 INVALID_SESSION_ID; a direct
+    """api-notes 3.1.3: fault ``expired_session`` answers 401 INVALID_SESSION_ID; a direct
     session raises SalesforceExpiredSession; the hook's client logs in again and retries."""
     fresh.add_fault("salesforce", kind="expired_session", path="/query", times=1)
     direct = _direct(fresh)
@@ -37,7 +37,7 @@ def test_given_an_expired_session_fault_when_calling_then_401_and_the_hook_recov
 
 
 def test_given_the_daily_limit_when_exhausted_then_403_request_limit_exceeded(sf, fresh):
-    """api-spec 3.10, 3.13: a settable daily API maximum; Sforce-Limit-Info counts calls; at
+    """api-notes 3.10, 3.13: a settable daily API maximum; Sforce-Limit-Info counts calls; at
     the limit every call is 403 REQUEST_LIMIT_EXCEEDED; the ``request_limit`` fault too."""
     fresh.call("salesforce", "POST", "limits", {"max": 5, "used": 0})
     sf.query("SELECT Id FROM User")

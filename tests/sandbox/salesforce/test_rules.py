@@ -32,7 +32,7 @@ def _product_with_price(sf, name: str, price: float = 10.0) -> tuple[str, str]:
 
 
 def test_given_field_level_violations_when_writing_then_salesforce_codes(sf, fresh):
-    """api-spec 3.5 error catalogue: required fields, restricted picklists, field lengths,
+    """api-notes 3.5 error catalogue: required fields, restricted picklists, field lengths,
     unknown and read-only fields, malformed ids and lookups that do not exist."""
     account = sf.query("SELECT Id FROM Account LIMIT 1")["records"][0]["Id"]
     opp = {"Name": "Rules", "StageName": "Prospecting", "CloseDate": "2025-01-31"}
@@ -86,7 +86,7 @@ def test_given_field_level_violations_when_writing_then_salesforce_codes(sf, fre
 
 
 def test_given_a_deleted_record_when_updating_then_entity_is_deleted(sf, fresh):
-    """api-spec 3.5: writes to a soft-deleted record fail with ENTITY_IS_DELETED."""
+    """api-notes 3.5: writes to a soft-deleted record fail with ENTITY_IS_DELETED."""
     new = sf.Account.create({"Name": "Short Lived"})["id"]
     sf.Account.delete(new)
     assert (
@@ -95,8 +95,9 @@ def test_given_a_deleted_record_when_updating_then_entity_is_deleted(sf, fresh):
 
 
 def test_given_stages_when_saving_opportunities_then_is_closed_and_is_won_follow(sf, fresh):
-    """api-spec 3.11 / SPEC stages: IsClosed/IsWon are derived from OpportunityStage, including
-    the package's Migrated stage (closed and won); they change with the stage."""
+    """api-notes 3.11, stages (docs/rules.md section 3): IsClosed/IsWon are derived from
+    OpportunityStage, including the package's Migrated stage (closed and won); they change with the
+    stage."""
     expected = {
         "Closed Won": (True, True),
         "Closed Lost": (True, False),
@@ -119,7 +120,7 @@ def test_given_stages_when_saving_opportunities_then_is_closed_and_is_won_follow
 
 
 def test_given_price_books_when_adding_line_items_then_the_price_book_rules_apply(sf, fresh):
-    """api-spec 3.11: a line needs a PricebookEntry (FIELD_INTEGRITY_EXCEPTION without); the
+    """api-notes 3.11: a line needs a PricebookEntry (FIELD_INTEGRITY_EXCEPTION without); the
     first line sets the opportunity's price book; an entry of another book is rejected;
     Amount is the sum of TotalPrice; a custom book needs the standard price first."""
     product, entry = _product_with_price(sf, "Rule Widget", 12.5)
@@ -179,7 +180,7 @@ def test_given_price_books_when_adding_line_items_then_the_price_book_rules_appl
 
 
 def test_given_an_inactive_standard_price_book_when_writing_prices_then_it_fails(sf, fresh):
-    """api-spec 3.11, SPEC R-PRE-4: the standard book can be made inactive (admin switch);
+    """api-notes 3.11, R-PRE-4: the standard book can be made inactive (admin switch);
     then its entries and line items on it are rejected; IsActive reads back false."""
     product, entry = _product_with_price(sf, "Before Inactive")
     opp = sf.Opportunity.create(
@@ -205,7 +206,7 @@ def test_given_an_inactive_standard_price_book_when_writing_prices_then_it_fails
 
 
 def test_given_a_second_billing_contact_when_marked_then_the_first_is_unmarked(sf, fresh):
-    """SPEC R-ACC-6: at most one Is_Billing_Contact__c per Account; marking another unmarks the
+    """R-ACC-6: at most one Is_Billing_Contact__c per Account; marking another unmarks the
     previous one."""
     account = sf.Account.create({"Name": "Billing Rule Co"})["id"]
     first = sf.Contact.create(
@@ -219,7 +220,7 @@ def test_given_a_second_billing_contact_when_marked_then_the_first_is_unmarked(s
 
 
 def test_given_a_second_primary_contact_role_when_saved_then_only_one_is_primary(sf, fresh):
-    """api-spec 3.11: one primary OpportunityContactRole per opportunity."""
+    """api-notes 3.11: one primary OpportunityContactRole per opportunity."""
     account = sf.Account.create({"Name": "Roles Co"})["id"]
     opp = sf.Opportunity.create(
         {
@@ -246,7 +247,7 @@ def test_given_a_second_primary_contact_role_when_saved_then_only_one_is_primary
 
 
 def test_given_a_failing_line_item_when_rejected_then_the_opportunity_is_untouched(sf, fresh):
-    """api-spec 3.11: a rejected write changes nothing, including what its rules would have
+    """api-notes 3.11: a rejected write changes nothing, including what its rules would have
     touched (the first line would set the opportunity's price book)."""
     _, entry = _product_with_price(sf, "Atomic Widget")
     opp = sf.Opportunity.create(
@@ -295,7 +296,7 @@ def test_given_derived_fields_when_saving_then_the_org_computes_them(sf, fresh):
 
 
 def test_given_a_validation_rule_when_a_record_matches_then_custom_validation_fails(sf, fresh):
-    """api-spec 3.5: FIELD_CUSTOM_VALIDATION_EXCEPTION from a validation rule registered on
+    """api-notes 3.5: FIELD_CUSTOM_VALIDATION_EXCEPTION from a validation rule registered on
     the admin surface, with the rule's message and error field; other records save."""
     fresh.call(
         "salesforce",
@@ -320,7 +321,7 @@ def test_given_a_validation_rule_when_a_record_matches_then_custom_validation_fa
 
 
 def test_given_half_cent_prices_when_lines_are_written_then_the_org_rounds_half_up(sf, fresh):
-    """api-spec 3.11 and the money rule: currency fields keep 2 decimals and Salesforce rounds
+    """api-notes 3.11 and the money rule: currency fields keep 2 decimals and Salesforce rounds
     half up, the price book entry's UnitPrice and the line's TotalPrice alike (12.345 -> 12.35,
     0.5 x 24.69 = 12.345 -> 12.35); half to even would store 12.34."""
     product, entry = _product_with_price(sf, "Half Cent Widget", 12.345)

@@ -11,7 +11,7 @@ N = names.SEED_SIZES["tiny"]
 
 
 def test_given_the_tiny_seed_when_listing_accounts_then_names_relate_to_quickbooks(sf):
-    """Seed relation (brief; SPEC R-PRE-1): Accounts are company_name(i) for i in N//2..N//2+N-1,
+    """Seed relation (brief; R-PRE-1): Accounts are company_name(i) for i in N//2..N//2+N-1,
     plus one case/trailing-space variant of a QB customer and a second account sharing a
     name (ambiguous)."""
     rows = sf.query_all("SELECT Name FROM Account")["records"]

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.sandbox
 
 
 def test_given_a_new_account_when_created_read_updated_deleted_then_each_step_answers(sf, fresh):
-    """api-spec 3.5: 201 {id, success, errors} with an 18-char 001 id; GET returns every field
+    """api-notes 3.5: 201 {id, success, errors} with an 18-char 001 id; GET returns every field
     with attributes; PATCH and DELETE answer 204; a deleted record is 404."""
     created = sf.Account.create({"Name": "Crud Test Inc", "Phone": "(555) 000-0001"})
     new_id = created["id"]
@@ -42,7 +42,7 @@ def test_given_a_new_account_when_created_read_updated_deleted_then_each_step_an
 
 
 def test_given_an_external_id_when_upserting_then_201_created_then_200_updated(sf, fresh):
-    """api-spec 3.5.1: PATCH by external id creates (201, created true) then updates (200,
+    """api-notes 3.5.1: PATCH by external id creates (201, created true) then updates (200,
     created false); get_by_custom_id reads it; the value with spaces must be encoded."""
     assert sf.Account.upsert("External_Account_ID__c/QB-77", {"Name": "Upsert Co"}) == 201
     assert sf.Account.upsert("External_Account_ID__c/QB-77", {"Phone": "1"}) == 200
@@ -62,7 +62,7 @@ def test_given_an_external_id_when_upserting_then_201_created_then_200_updated(s
 
 
 def test_given_a_unique_external_id_when_repeated_then_duplicate_value(sf, fresh):
-    """api-spec 3.5: unique external ids reject a second record with the same value (compared
+    """api-notes 3.5: unique external ids reject a second record with the same value (compared
     case-insensitively) with DUPLICATE_VALUE naming the existing record; clearing it frees the
     value."""
     first = sf.Account.create({"Name": "Twin A", "External_Account_ID__c": "TW-1"})["id"]
@@ -80,7 +80,7 @@ def test_given_a_unique_external_id_when_repeated_then_duplicate_value(sf, fresh
 
 
 def test_given_collections_when_creating_updating_upserting_then_per_record_results(sf, fresh):
-    """api-spec 3.6: composite/sobjects create/update/upsert: 200 with SaveResults in order,
+    """api-notes 3.6: composite/sobjects create/update/upsert: 200 with SaveResults in order,
     statusCode per failed record when allOrNone is false; all rolled back when true; more
     than 200 records is a 400."""
     body = {
@@ -154,7 +154,7 @@ def test_given_collections_when_creating_updating_upserting_then_per_record_resu
 
 
 def test_given_describe_when_asked_then_fields_types_and_package_fields_are_there(sf):
-    """api-spec 3.8, 4.4: object describe with type, length, picklist values, externalId,
+    """api-notes 3.8, 4.4: object describe with type, length, picklist values, externalId,
     updateable; the hook's get_available_fields; the global describe lists the objects."""
     from airflow.providers.salesforce.hooks.salesforce import SalesforceHook
 
@@ -188,7 +188,7 @@ def test_given_describe_when_asked_then_fields_types_and_package_fields_are_ther
 
 
 def test_given_layouts_when_a_field_is_removed_then_describe_layouts_no_longer_shows_it(sf, fresh):
-    """api-spec 3.8: describe/layouts lists the package fields in layout items; the admin
+    """api-notes 3.8: describe/layouts lists the package fields in layout items; the admin
     surface can take one off the layouts (for the preflight R-PRE-3)."""
 
     def on_layout(field: str) -> bool:
@@ -210,7 +210,7 @@ def test_given_layouts_when_a_field_is_removed_then_describe_layouts_no_longer_s
 
 
 def test_given_limits_when_asked_then_they_agree_with_the_header(sf):
-    """api-spec 3.10, 3.2: /limits DailyApiRequests matches Sforce-Limit-Info."""
+    """api-notes 3.10, 3.2: /limits DailyApiRequests matches Sforce-Limit-Info."""
     limits = sf.limits()
     usage = sf.api_usage["api-usage"]
     assert limits["DailyApiRequests"]["Max"] == usage.total
@@ -218,7 +218,7 @@ def test_given_limits_when_asked_then_they_agree_with_the_header(sf):
 
 
 def test_given_changes_when_asking_get_updated_and_get_deleted_then_ids_in_window(sf, fresh):
-    """api-spec 3.9: updated() by SystemModstamp (a modstamp-only bump counts) and deleted()
+    """api-notes 3.9: updated() by SystemModstamp (a modstamp-only bump counts) and deleted()
     with deletedDate, in the window; a start older than 30 days is INVALID_REPLICATION_DATE."""
     fresh.set_clock("salesforce", now="2025-06-01T10:00:00Z", frozen=True)
     start = dt.datetime(2025, 6, 1, 9, 0, tzinfo=dt.UTC)
@@ -245,7 +245,7 @@ def test_given_changes_when_asking_get_updated_and_get_deleted_then_ids_in_windo
 
 
 def test_given_an_invoice_tree_when_posted_then_parent_and_children_are_created(sf, fresh):
-    """api-spec 3.7: sObject Tree creates an Invoice__c with its Invoice_Items__r in one call
+    """api-notes 3.7: sObject Tree creates an Invoice__c with its Invoice_Items__r in one call
     (201 with referenceIds); any bad record fails the whole tree with 400 and nothing is
     written."""
     account = sf.query("SELECT Id FROM Account LIMIT 1")["records"][0]["Id"]
@@ -287,7 +287,7 @@ def test_given_an_invoice_tree_when_posted_then_parent_and_children_are_created(
 
 
 def test_given_an_unknown_resource_when_called_then_a_salesforce_not_found_list(sf, fresh):
-    """api-spec 3.2: errors are JSON lists, also for resources the org does not have; an
+    """api-notes 3.2: errors are JSON lists, also for resources the org does not have; an
     unknown sObject is NOT_FOUND; the admin surface keeps its own error form."""
     with pytest.raises(SalesforceResourceNotFound) as unknown_path:
         sf.restful("no/such/resource")
@@ -300,7 +300,7 @@ def test_given_an_unknown_resource_when_called_then_a_salesforce_not_found_list(
 
 
 def test_given_a_parent_named_by_external_id_when_writing_then_the_lookup_is_set(sf, fresh):
-    """api-spec 3.5.1: a body may name a lookup's record by external id
+    """api-notes 3.5.1: a body may name a lookup's record by external id
     (``"Account": {"External_Account_ID__c": "X"}``), in REST and collection calls alike; an
     unknown value is INVALID_FIELD."""
     parent = sf.Account.create({"Name": "Ref Parent", "External_Account_ID__c": "RP-1"})["id"]

@@ -16,7 +16,7 @@ def _names(result) -> list[str]:
 
 
 def test_given_quotes_and_unicode_when_filtering_then_the_right_rows_return(sf, fresh):
-    """api-spec 3.3: escaped quotes and backslashes in string literals, unicode, and
+    """api-notes 3.3: escaped quotes and backslashes in string literals, unicode, and
     case-insensitive = on text."""
     sf.Account.create({"Name": "O'Brien & Zoë Ørsted Ltd"})
     sf.Account.create({"Name": "Back\\slash Co"})
@@ -29,7 +29,7 @@ def test_given_quotes_and_unicode_when_filtering_then_the_right_rows_return(sf, 
 
 
 def test_given_parent_fields_when_selecting_then_nested_objects_or_null(sf):
-    """api-spec 3.3: parent relationship fields come back as nested records with attributes;
+    """api-notes 3.3: parent relationship fields come back as nested records with attributes;
     an empty lookup is null; relationship fields filter and sort."""
     result = sf.query(
         "SELECT Id, Name, Account.Name, Account.Owner.Name, Pricebook2.Name FROM Opportunity "
@@ -49,7 +49,7 @@ def test_given_parent_fields_when_selecting_then_nested_objects_or_null(sf):
 
 
 def test_given_child_subqueries_when_selecting_then_children_or_null(sf):
-    """api-spec 3.3: (SELECT ... FROM OpportunityLineItems) returns a nested query result per
+    """api-notes 3.3: (SELECT ... FROM OpportunityLineItems) returns a nested query result per
     parent, null when there are no rows; the subquery's WHERE and ORDER BY apply."""
     result = sf.query_all(
         "SELECT Id, Amount, (SELECT Quantity, UnitPrice, TotalPrice, PricebookEntry.Product2.Name "
@@ -70,7 +70,7 @@ def test_given_child_subqueries_when_selecting_then_children_or_null(sf):
 
 
 def test_given_boolean_logic_when_filtering_then_and_or_not_and_parentheses_apply(sf):
-    """api-spec 3.3: AND/OR/NOT with parentheses, IN / NOT IN, comparison operators."""
+    """api-notes 3.3: AND/OR/NOT with parentheses, IN / NOT IN, comparison operators."""
     all_opps = sf.query_all("SELECT Id, StageName, Amount, IsWon FROM Opportunity")["records"]
     expected = {
         r["Id"]
@@ -94,7 +94,7 @@ def test_given_boolean_logic_when_filtering_then_and_or_not_and_parentheses_appl
 
 
 def test_given_null_and_in_when_filtering_then_nulls_match(sf):
-    """api-spec 3.3: = null, != null, IN with an 18- or 15-character id."""
+    """api-notes 3.3: = null, != null, IN with an 18- or 15-character id."""
     nulls = sf.query("SELECT COUNT() FROM Account WHERE ShippingCity = null")["totalSize"]
     not_nulls = sf.query("SELECT COUNT() FROM Account WHERE ShippingCity != null")["totalSize"]
     total = sf.query("SELECT COUNT() FROM Account")["totalSize"]
@@ -105,7 +105,7 @@ def test_given_null_and_in_when_filtering_then_nulls_match(sf):
 
 
 def test_given_dates_when_filtering_then_literals_and_functions_apply(sf, fresh):
-    """api-spec 3.3: date and datetime literals unquoted, TODAY and LAST_N_DAYS:n ranges on the
+    """api-notes 3.3: date and datetime literals unquoted, TODAY and LAST_N_DAYS:n ranges on the
     sandbox clock, quoted dates rejected with INVALID_FIELD."""
     fresh.set_clock("salesforce", now="2025-03-10T12:00:00Z", frozen=True)
     for close in ("2025-03-10", "2025-03-05", "2025-02-01"):
@@ -138,7 +138,7 @@ def test_given_dates_when_filtering_then_literals_and_functions_apply(sf, fresh)
 
 
 def test_given_order_limit_offset_when_paging_by_hand_then_slices_are_stable(sf):
-    """api-spec 3.3: ORDER BY with NULLS LAST, LIMIT and OFFSET; OFFSET above 2000 is
+    """api-notes 3.3: ORDER BY with NULLS LAST, LIMIT and OFFSET; OFFSET above 2000 is
     NUMBER_OUTSIDE_VALID_RANGE."""
     everything = _names(sf.query("SELECT Name FROM Account ORDER BY Name"))
     assert everything == sorted(everything, key=str.lower)
@@ -153,7 +153,7 @@ def test_given_order_limit_offset_when_paging_by_hand_then_slices_are_stable(sf)
 
 
 def test_given_bad_soql_when_querying_then_salesforce_error_codes(sf):
-    """api-spec 3.3: MALFORMED_QUERY, INVALID_FIELD (with Salesforce's wording), INVALID_TYPE,
+    """api-notes 3.3: MALFORMED_QUERY, INVALID_FIELD (with Salesforce's wording), INVALID_TYPE,
     and mixing AND/OR without parentheses."""
     cases = {
         "SELECT Idd FROM Account": ("INVALID_FIELD", "No such column 'Idd' on entity 'Account'"),
@@ -177,7 +177,7 @@ def test_given_bad_soql_when_querying_then_salesforce_error_codes(sf):
 
 
 def test_given_deleted_rows_when_query_all_then_they_appear_with_is_deleted(sf, fresh):
-    """api-spec 3.4, 3.5: delete is soft; query hides the row, queryAll returns it with
+    """api-notes 3.4, 3.5: delete is soft; query hides the row, queryAll returns it with
     IsDeleted = true."""
     new = sf.Account.create({"Name": "Soon Gone LLC"})["id"]
     sf.Account.delete(new)
@@ -190,7 +190,7 @@ def test_given_deleted_rows_when_query_all_then_they_appear_with_is_deleted(sf, 
 
 
 def test_given_more_than_2000_rows_when_query_all_then_pages_follow_next_records_url(sf, fresh):
-    """api-spec 3.4: pages of 2000 with done=false and a nextRecordsUrl path; totalSize is the
+    """api-notes 3.4: pages of 2000 with done=false and a nextRecordsUrl path; totalSize is the
     full count on every page; query_all follows the pages; Sforce-Query-Options batchSize."""
     fresh.seed("salesforce", "2100")
     first = sf.query("SELECT Id, Name FROM Account")
@@ -207,7 +207,7 @@ def test_given_more_than_2000_rows_when_query_all_then_pages_follow_next_records
 
 
 def test_given_count_when_querying_then_total_size_and_aggregate(sf):
-    """api-spec 3.3: COUNT() gives totalSize with no records; COUNT(Id) an AggregateResult."""
+    """api-notes 3.3: COUNT() gives totalSize with no records; COUNT(Id) an AggregateResult."""
     count = sf.query("SELECT COUNT() FROM Account WHERE Name LIKE '%Inc%'")
     names_inc = [n for n in _names(sf.query("SELECT Name FROM Account")) if "inc" in n.lower()]
     assert count["totalSize"] == len(names_inc) and count["records"] == []
@@ -217,7 +217,7 @@ def test_given_count_when_querying_then_total_size_and_aggregate(sf):
 
 
 def test_given_a_semi_join_when_filtering_then_only_accounts_with_won_deals(sf):
-    """SOQL semi-join (SPEC R-ACC-1 needs "accounts with a closed/won opportunity"):
+    """SOQL semi-join (R-ACC-1 needs "accounts with a closed/won opportunity"):
     Id IN (SELECT AccountId FROM Opportunity WHERE IsWon = true), and NOT IN."""
     won = sf.query_all(
         "SELECT Id FROM Account WHERE Id IN (SELECT AccountId FROM Opportunity WHERE IsWon = true)"

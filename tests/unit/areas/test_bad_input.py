@@ -1,4 +1,4 @@
-"""The bad-input corpus (issue 15) on the pure rules: awkward names, quantities, prices and
+"""The bad-input corpus on the pure rules: awkward names, quantities, prices and
 references give the right plan or a WARNING naming the record and the reason (R-GEN-5). The same
 inputs run end to end in ``tests/integration/test_bad_input.py``; here each costs microseconds."""
 
@@ -37,7 +37,7 @@ AWKWARD = [
 
 
 def _soql_unquote(text: str) -> str:
-    """Read a SOQL string literal back as Salesforce's parser does (api-spec 3.3 escapes)."""
+    """Read a SOQL string literal back as Salesforce's parser does (api-notes 3.3 escapes)."""
     assert text[0] == text[-1] == "'"
     escapes = {
         "\\": "\\",

@@ -1,4 +1,4 @@
-"""Customer area rules as pure functions (SPEC section 2, R-GEN-4, R-GEN-9)."""
+"""Customer area rules as pure functions (docs/rules.md section 2, R-GEN-4, R-GEN-9)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Whose Account an invoice takes (SPEC R-INV-1, R-INV-7): a project's invoices are billed
+"""Whose Account an invoice takes (R-INV-1, R-INV-7): a project's invoices are billed
 through its nearest ancestor that has an Account, and an invoice left without one says why and
 waits on the customers that could give it one."""
 

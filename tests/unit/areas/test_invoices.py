@@ -1,4 +1,4 @@
-"""The pure rules of QuickBooks Invoices and payments -> Salesforce (SPEC section 5)."""
+"""The pure rules of QuickBooks Invoices and payments -> Salesforce (docs/rules.md section 5)."""
 
 from __future__ import annotations
 

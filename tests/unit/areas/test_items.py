@@ -1,4 +1,4 @@
-"""The pure item rules (SPEC section 4)."""
+"""The pure item rules (docs/rules.md section 4)."""
 
 from __future__ import annotations
 
@@ -87,7 +87,7 @@ def test_given_a_changed_price_when_planned_then_only_the_entry_is_updated():
 
 
 def test_given_an_item_made_inactive_when_planned_then_its_product_and_entry_are_deactivated():
-    """Issue 8: an inactive item deactivates its Product (never deletes it)."""
+    """R-ITM-1: an inactive item deactivates its Product (never deletes it)."""
     product, entry = linked_widget()
     inactive = WIDGET[:4] + (False,) + WIDGET[5:]
     plan = plan_items(items(inactive), product, entry)

@@ -1,4 +1,5 @@
-"""The historical migration's pure rules (SPEC section 6): settings, resume, progress, warnings."""
+"""The historical migration's pure rules (docs/rules.md section 6): settings, resume, progress,
+warnings."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The opportunity rules as pure functions (SPEC section 3)."""
+"""The opportunity rules as pure functions (docs/rules.md section 3)."""
 
 from __future__ import annotations
 

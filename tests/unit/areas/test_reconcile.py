@@ -1,4 +1,5 @@
-"""The reconciliation rules as pure functions (issue 15): frames in, counts and differing keys out."""
+"""The reconciliation rules as pure functions (docs/reconciliation.md): frames in, counts and
+differing keys out."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The pure rules of QuickBooks transactions back to Opportunities (SPEC R-OPP-7)."""
+"""The pure rules of QuickBooks transactions back to Opportunities (R-OPP-7)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The customer extract's name search (SPEC R-ACC-11, R-PRE-1)."""
+"""The customer extract's name search (R-ACC-11, R-PRE-1)."""
 
 from __future__ import annotations
 

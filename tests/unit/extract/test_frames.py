@@ -43,7 +43,7 @@ def _every_kind_of_column() -> pd.DataFrame:
 
 
 def test_given_columns_of_every_kind_when_turned_into_records_then_each_value_is_what_to_dict_gives():
-    """Speed rule behind the plans (issue 14: transforms on 1M rows): ``records`` replaces
+    """Speed rule behind the plans (the transforms run on 1M rows): ``records`` replaces
     ``to_dict("records")`` in the plans, so every value must be the same Python value of the
     same type, missing values included (pd.NA becomes None, numpy scalars Python scalars)."""
     frame = _every_kind_of_column()

@@ -1,6 +1,6 @@
 """The pure QBO query builder: exact strings, escapes, literals, windows, paging bounds.
 
-api-spec 2.5 (grammar, ``\\'`` escapes, STARTPOSITION/MAXRESULTS, ``Active IN (true, false)``).
+api-notes 2.5 (grammar, ``\\'`` escapes, STARTPOSITION/MAXRESULTS, ``Active IN (true, false)``).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ PACIFIC = dt.timezone(dt.timedelta(hours=-8))
     ],
 )
 def test_given_awkward_names_when_quoted_then_quote_and_backslash_are_escaped(raw, expected):
-    """api-spec 2.5: ``'`` becomes ``\\'`` (as python-quickbooks does), ``\\`` is doubled first
+    """api-notes 2.5: ``'`` becomes ``\\'`` (as python-quickbooks does), ``\\`` is doubled first
     so an escape is never doubled, and ``%``/unicode pass through."""
     assert q.quote(raw) == expected
 
@@ -54,7 +54,7 @@ def test_given_a_non_string_when_quoted_then_type_error():
     ],
 )
 def test_given_python_values_when_made_literals_then_qbo_forms(value, expected):
-    """api-spec 2.5: booleans bare, dates quoted, date-times quoted with offset, whole seconds."""
+    """api-notes 2.5: booleans bare, dates quoted, date-times quoted with offset, whole seconds."""
     assert q.literal(value) == expected
 
 
@@ -71,7 +71,7 @@ def test_given_a_float_when_made_a_literal_then_refused():
 
 
 def test_given_a_window_when_conditions_built_then_half_open_on_last_updated_time():
-    """api-spec 2.5: ``[start, end)`` on MetaData.LastUpdatedTime with explicit offsets."""
+    """api-notes 2.5: ``[start, end)`` on MetaData.LastUpdatedTime with explicit offsets."""
     start = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
     end = dt.datetime(2025, 1, 2, 8, tzinfo=PACIFIC)
     assert q.window_conditions(start, end) == [
@@ -96,7 +96,7 @@ def test_given_sub_second_bounds_when_window_built_then_start_floored_and_end_ro
 
 
 def test_given_everything_when_select_built_then_exact_string():
-    """api-spec 2.5: WHERE ... AND ..., ORDERBY, STARTPOSITION, MAXRESULTS in that order."""
+    """api-notes 2.5: WHERE ... AND ..., ORDERBY, STARTPOSITION, MAXRESULTS in that order."""
     text = q.select(
         "Customer",
         [q.equals("DisplayName", "O'Brien"), q.active_any()],
@@ -119,7 +119,7 @@ def test_given_no_conditions_and_no_order_when_select_built_then_bare_select():
 
 @pytest.mark.parametrize("bad", [0, 1001])
 def test_given_max_results_out_of_range_when_select_built_then_refused(bad):
-    """api-spec 2.5: MAXRESULTS above 1000 is fault 4001; refuse before sending."""
+    """api-notes 2.5: MAXRESULTS above 1000 is fault 4001; refuse before sending."""
     with pytest.raises(ValueError):
         q.select("Customer", max_results=bad)
 
@@ -150,13 +150,13 @@ def test_given_injected_names_when_used_then_refused(bad):
 
 
 def test_given_unknown_operator_when_condition_built_then_refused():
-    """api-spec 2.5: QBO has no OR and no != operator."""
+    """api-notes 2.5: QBO has no OR and no != operator."""
     with pytest.raises(ValueError):
         q.condition("Balance", "!=", 0)
 
 
 def test_given_like_and_count_when_built_then_exact_strings():
-    """api-spec 2.5: LIKE with % wildcard; COUNT(*) answers totalCount."""
+    """api-notes 2.5: LIKE with % wildcard; COUNT(*) answers totalCount."""
     assert q.condition("DisplayName", "like", "Acme%") == "DisplayName LIKE 'Acme%'"
     assert q.count("Customer", [q.equals("Active", True)]) == (
         "SELECT COUNT(*) FROM Customer WHERE Active = true"

@@ -29,13 +29,13 @@ UTC = dt.UTC
     ],
 )
 def test_given_awkward_text_when_quoted_then_soql_escapes_are_exact(raw, expected):
-    """api-spec 3.3: string literals escape \\ and ' (and control characters); % and _ are
+    """api-notes 3.3: string literals escape \\ and ' (and control characters); % and _ are
     plain characters outside LIKE; unicode passes through unchanged."""
     assert soql.quote(raw) == expected
 
 
 def test_given_like_text_when_quoted_for_like_then_wildcards_are_escaped():
-    """api-spec 3.3: inside LIKE, \\% and \\_ match a literal percent sign and underscore."""
+    """api-notes 3.3: inside LIKE, \\% and \\_ match a literal percent sign and underscore."""
     assert soql.quote("50%_off\\", like=True) == r"'50\%\_off\\'"
     assert soql.contains("Name", "a%b") == r"Name LIKE '%a\%b%'"
 
@@ -61,13 +61,13 @@ def test_given_like_text_when_quoted_for_like_then_wildcards_are_escaped():
     ],
 )
 def test_given_python_values_when_rendered_then_literals_are_soql(value, expected):
-    """api-spec 3.3: datetimes are unquoted UTC, dates YYYY-MM-DD, numbers never in exponent
+    """api-notes 3.3: datetimes are unquoted UTC, dates YYYY-MM-DD, numbers never in exponent
     notation, booleans and null as keywords."""
     assert soql.literal(value) == expected
 
 
 def test_given_unsafe_values_when_rendered_then_they_are_refused():
-    """api-spec 3.9 pitfall: naive datetimes are ambiguous; floats are not exact money."""
+    """api-notes 3.9 pitfall: naive datetimes are ambiguous; floats are not exact money."""
     with pytest.raises(ValueError, match="naive"):
         soql.literal(dt.datetime(2025, 1, 1))
     with pytest.raises(TypeError):
@@ -81,7 +81,7 @@ def test_given_unsafe_values_when_rendered_then_they_are_refused():
 
 
 def test_given_a_window_when_built_then_it_is_half_open_on_systemmodstamp():
-    """R-GEN-2, api-spec 3.3: [start, end) on SystemModstamp; sub-second ends round outward
+    """R-GEN-2, api-notes 3.3: [start, end) on SystemModstamp; sub-second ends round outward
     so no record between two windows is missed."""
     start = dt.datetime(2025, 1, 1, 0, 0, 0, tzinfo=UTC)
     end = dt.datetime(2025, 1, 2, 0, 0, 0, tzinfo=UTC)
@@ -101,7 +101,7 @@ def test_given_a_window_when_built_then_it_is_half_open_on_systemmodstamp():
 
 
 def test_given_fields_and_conditions_when_selecting_then_the_query_is_exact():
-    """api-spec 3.3: conditions joined by AND; an OR condition is parenthesised (mixing AND
+    """api-notes 3.3: conditions joined by AND; an OR condition is parenthesised (mixing AND
     and OR at one level is MALFORMED_QUERY)."""
     start = dt.datetime(2025, 1, 1, tzinfo=UTC)
     end = dt.datetime(2025, 1, 1, 1, tzinfo=UTC)
@@ -128,7 +128,7 @@ def test_given_fields_and_conditions_when_selecting_then_the_query_is_exact():
 
 
 def test_given_thousands_of_ids_when_chunking_then_every_id_is_queried_once_within_budget():
-    """api-spec 3.3/3.4: long IN lists are split so each query's URL-encoded SOQL stays under
+    """api-notes 3.3/3.4: long IN lists are split so each query's URL-encoded SOQL stays under
     the budget (and SOQL's 100k limit); every id appears in exactly one query."""
     ids = [f"001{n:015d}" for n in range(5000)] + ["001000000000000000"]  # one duplicate
     queries = list(

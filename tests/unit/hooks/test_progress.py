@@ -1,4 +1,4 @@
-"""Progress lines of long writes (SPEC R-OPS-2): batch n of m, records, rate, at a sane
+"""Progress lines of long writes (R-OPS-2): batch n of m, records, rate, at a sane
 frequency."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """How the QuickBooks hook cuts a load into ``/batch`` calls (``chunk_sizes``) and names them.
 
-api-spec 2.4/2.8: at most 30 items per batch call, every item counting toward 500 requests a
+api-notes 2.4/2.8: at most 30 items per batch call, every item counting toward 500 requests a
 minute; R-GEN-3: the cut is a pure function of the load, so a retried task repeats it, and each
 retry round inside a task has requestids of its own (QuickBooks replays a repeated one).
 """
@@ -18,26 +18,26 @@ pytestmark = pytest.mark.unit
 
 
 def test_given_fewer_writes_than_a_minute_holds_when_cut_then_calls_of_30_and_the_rest():
-    """api-spec 2.8: 30 items per call; a load that fits one minute is cut as before."""
+    """api-notes 2.8: 30 items per call; a load that fits one minute is cut as before."""
     assert chunk_sizes(65, BATCH_SIZE, 500) == [30, 30, 5]
     assert chunk_sizes(0, BATCH_SIZE, 500) == []
     assert chunk_sizes(480, BATCH_SIZE, 500) == [30] * 16
 
 
 def test_given_a_window_not_a_multiple_of_30_when_cut_then_every_17th_call_takes_the_remainder():
-    """api-spec 2.4: 16 calls of 30 and one of 20 add up to the 500 units of a minute, and so do
+    """api-notes 2.4: 16 calls of 30 and one of 20 add up to the 500 units of a minute, and so do
     any 17 consecutive calls of the cut; every item is in exactly one call."""
     sizes = chunk_sizes(2000, BATCH_SIZE, 500)
     assert sizes[:17] == [30] * 16 + [20]
     assert sum(sizes) == 2000
     assert max(sizes) <= BATCH_SIZE
     assert all(sum(sizes[i : i + 17]) == 500 for i in range(len(sizes) - 17))
-    # the calls stay within 1.1x of the floor (issue 14's target: 2% more calls)
+    # the calls stay within 1.1x of the floor (the benchmark target: 2% more calls)
     assert len(sizes) <= 1.1 * math.ceil(2000 / BATCH_SIZE)
 
 
 def test_given_no_window_or_a_multiple_of_the_batch_when_cut_then_calls_of_30():
-    """api-spec 2.8: without a rate window to fill, every call but the last carries 30."""
+    """api-notes 2.8: without a rate window to fill, every call but the last carries 30."""
     assert chunk_sizes(100, BATCH_SIZE, None) == [30, 30, 30, 10]
     assert chunk_sizes(100, BATCH_SIZE, 600) == [30, 30, 30, 10]
     assert chunk_sizes(100, 25, 500) == [25, 25, 25, 25]
@@ -71,7 +71,7 @@ def _last_send(sizes: list[int]) -> float:
 
 
 def test_given_a_throttled_load_when_sent_through_the_limiter_then_it_finishes_a_minute_sooner():
-    """api-spec 2.4, issue 14: 2,500 creates under 500 units per 61 s. Cut by ``chunk_sizes`` the
+    """api-notes 2.4, for speed: 2,500 creates under 500 units per 61 s. Cut by ``chunk_sizes`` the
     calls fill every window, so the last goes after four windows (244 s); calls of 30 alone
     carry 480 a window and need a fifth (305 s)."""
     assert _last_send(chunk_sizes(2500, BATCH_SIZE, 500)) == pytest.approx(4 * 61.0)
@@ -105,7 +105,7 @@ def test_given_a_retried_task_when_it_batches_the_same_writes_then_it_sends_the_
 
 
 class _ReplayingQuickBooks:
-    """QuickBooks' side of ``/batch`` as api-spec 2.8/2.10 describe it: a 200 answer whose items
+    """QuickBooks' side of ``/batch`` as api-notes 2.8/2.10 describe it: a 200 answer whose items
     may each carry a fault, stored under the call's requestid and replayed for a repeat of that
     requestid (nothing applied twice). The first ``throttled_calls`` new calls answer every
     item with a throttle fault (3001) inside the 200."""
@@ -154,7 +154,7 @@ def _hook_on(quickbooks: _ReplayingQuickBooks):
 
 
 def test_given_every_item_throttled_inside_a_200_when_retried_in_the_task_then_each_round_has_its_own_requestid():
-    """R-GEN-3, api-spec 2.8/2.10: QuickBooks stores a batch answer under its requestid, the
+    """R-GEN-3, api-notes 2.8/2.10: QuickBooks stores a batch answer under its requestid, the
     throttled one too. The hook's next round re-sends the same items under a new requestid (the
     round is part of it), so the round is applied instead of replaying the stored throttles."""
     from sfqb.hooks.quickbooks import BatchOp

@@ -31,7 +31,7 @@ def test_given_answers_from_a_clock_two_minutes_behind_when_asked_now_then_it_is
 
 
 def test_given_an_answer_without_a_usable_time_when_observed_then_it_is_ignored():
-    """api-spec 2.2: a missing, numeric (the fault body's epoch millis) or naive ``time``
+    """api-notes 2.2: a missing, numeric (the fault body's epoch millis) or naive ``time``
     changes nothing."""
     clock = ServerClock(lambda: WORKER)
     for value in (None, 1633520295688, "not a time", "2026-05-01T11:00:00"):

@@ -1,6 +1,6 @@
 """QuickBooks hook pure pieces: error mapping by error_code and status, request ids, JSON.
 
-api-spec 2.3 (codes and the python-quickbooks exception each raises), 2.8/2.10 (requestid
+api-notes 2.3 (codes and the python-quickbooks exception each raises), 2.8/2.10 (requestid
 lengths), R-GEN-3 (deterministic requestid).
 """
 
@@ -105,7 +105,7 @@ pytestmark = pytest.mark.unit
     ],
 )
 def test_given_library_exceptions_when_mapped_then_taxonomy_by_code(exc, status, expected, code):
-    """api-spec 2.3: python-quickbooks raises the base class for 5010/6xxx and
+    """api-notes 2.3: python-quickbooks raises the base class for 5010/6xxx and
     ValidationException for 3001; the hook decides by error_code, status and message."""
     mapped = map_error(exc, status=status)
     assert type(mapped) is expected
@@ -121,7 +121,7 @@ def test_given_a_validation_fault_when_mapped_then_code_and_detail_kept():
 
 
 def test_given_a_throttle_with_retry_after_when_mapped_then_retry_after_kept():
-    """api-spec 2.4: Retry-After, when sent, decides the wait."""
+    """api-notes 2.4: Retry-After, when sent, decides the wait."""
     err = map_fault("3001", "ThrottleExceeded", status=429, retry_after=7.0)
     assert isinstance(err, ThrottledError) and err.retry_after == 7.0
 
@@ -151,7 +151,7 @@ def test_given_a_401_body_when_mapped_then_the_body_is_not_in_the_message():
 
 
 def test_given_parts_when_request_id_made_then_deterministic_uuid_of_36_chars():
-    """R-GEN-3, api-spec 2.8/2.10: the same parts give the same id; 36 chars fits batch."""
+    """R-GEN-3, api-notes 2.8/2.10: the same parts give the same id; 36 chars fits batch."""
     first = request_id_for("006XX0000001", "create")
     assert first == request_id_for("006XX0000001", "create")
     assert first != request_id_for("006XX0000001", "update")

@@ -1,6 +1,6 @@
 """The client-side rate limiter with a fake clock: sliding windows and concurrency.
 
-api-spec 2.4: 500 requests/min (counted over 61 s), 10 concurrent, 40 batch calls/min per realm;
+api-notes 2.4: 500 requests/min (counted over 61 s), 10 concurrent, 40 batch calls/min per realm;
 the windows shared between processes through a file.
 """
 
@@ -48,7 +48,7 @@ def test_given_a_full_window_when_time_passes_then_the_oldest_event_frees_a_plac
 
 
 def test_given_qbo_defaults_when_501_calls_made_then_the_last_waits_61_seconds():
-    """api-spec 2.4: 500 a minute; each call counts for 61 s, so requests whose round trips
+    """api-notes 2.4: 500 a minute; each call counts for 61 s, so requests whose round trips
     differ by up to a second still arrive at most 500 in any minute of Intuit's."""
     clock = FakeClock()
     limiter = RateLimiter(clock=clock, sleep=clock.sleep)
@@ -63,7 +63,7 @@ def test_given_qbo_defaults_when_501_calls_made_then_the_last_waits_61_seconds()
 
 
 def test_given_batch_calls_when_41_made_then_the_batch_window_throttles_and_counts_in_all():
-    """api-spec 2.4: 40 batch calls a minute; each also counts against the overall limit."""
+    """api-notes 2.4: 40 batch calls a minute; each also counts against the overall limit."""
     clock = FakeClock()
     limiter = RateLimiter(clock=clock, sleep=clock.sleep)
     for _ in range(40):
@@ -78,7 +78,7 @@ def test_given_batch_calls_when_41_made_then_the_batch_window_throttles_and_coun
 
 
 def test_given_a_concurrency_of_two_when_four_threads_call_then_at_most_two_run_at_once():
-    """api-spec 2.4: at most N requests in flight (10 for QBO)."""
+    """api-notes 2.4: at most N requests in flight (10 for QBO)."""
     limiter = RateLimiter({"all": (1000, 60.0)}, concurrency=2)
     running, peak, lock = [0], [0], threading.Lock()
 
@@ -115,7 +115,7 @@ def test_given_bad_limits_when_window_made_then_refused():
 
 
 def test_given_batches_of_30_when_sent_then_each_item_counts_toward_the_minute_limit():
-    """api-spec 2.4: batch items count toward the 500/min; 16 batches of 30 and one of 20 fill
+    """api-notes 2.4: batch items count toward the 500/min; 16 batches of 30 and one of 20 fill
     500, the next waits until the first batch's units are 61 s old."""
     clock = FakeClock()
     limiter = RateLimiter(clock=clock, sleep=clock.sleep)
@@ -131,7 +131,7 @@ def test_given_batches_of_30_when_sent_then_each_item_counts_toward_the_minute_l
 
 
 def test_given_two_processes_sharing_a_log_when_one_fills_the_minute_then_the_other_waits(tmp_path):
-    """api-spec 2.4 counts per realm, not per process: a task starting right after another
+    """api-notes 2.4 counts per realm, not per process: a task starting right after another
     (each Airflow task is its own process) sees the other's last minute in the shared log and
     waits for it, where a limiter of its own would send at once and meet 429s."""
     clock = FakeClock()

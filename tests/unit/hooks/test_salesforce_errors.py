@@ -80,7 +80,7 @@ def _err(cls, status, code, message="boom"):
 def test_given_a_library_error_when_translated_then_the_taxonomy_class_and_code_match(
     exc, expected, code
 ):
-    """api-spec 3.2 (status -> exception), 3.5 (REQUEST_LIMIT_EXCEEDED 403, lock errors):
+    """api-notes 3.2 (status -> exception), 3.5 (REQUEST_LIMIT_EXCEEDED 403, lock errors):
     retryable errors are Transient/Throttled, quota is QuotaExceeded, codes are kept."""
     mapped = translate(exc, conn_id="salesforce_default")
     assert type(mapped) is expected
@@ -88,7 +88,7 @@ def test_given_a_library_error_when_translated_then_the_taxonomy_class_and_code_
 
 
 def test_given_the_quota_is_spent_when_translated_then_the_message_says_the_watermark_is_kept():
-    """api-spec 3.10: REQUEST_LIMIT_EXCEEDED stops the run with a clear message (R-GEN-2)."""
+    """api-notes 3.10: REQUEST_LIMIT_EXCEEDED stops the run with a clear message (R-GEN-2)."""
     mapped = translate(
         _err(SalesforceRefusedRequest, 403, "REQUEST_LIMIT_EXCEEDED"), conn_id="sf_prod"
     )
@@ -169,7 +169,7 @@ def test_given_a_spent_quota_when_querying_then_it_is_raised_at_once_without_ret
 
 
 def test_given_an_expired_direct_session_when_querying_then_auth_error_names_the_connection():
-    """api-spec 1.3 (A): a direct session cannot log in again: AuthError naming the conn."""
+    """api-notes 1.3 (A): a direct session cannot log in again: AuthError naming the conn."""
     client = FakeClient([_err(SalesforceExpiredSession, 401, "INVALID_SESSION_ID")], relogin=False)
     hook = _hook([client])
     with pytest.raises(AuthError) as caught:

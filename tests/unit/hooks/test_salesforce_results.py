@@ -26,7 +26,7 @@ pytestmark = pytest.mark.unit
 
 
 def test_given_a_partial_failure_when_parsing_then_each_key_gets_its_own_result():
-    """api-spec 3.6: SaveResults come in request order; errors use statusCode (R-GEN-5)."""
+    """api-notes 3.6: SaveResults come in request order; errors use statusCode (R-GEN-5)."""
     items = [
         {"id": "001A", "success": True, "errors": [], "created": True},
         {
@@ -61,7 +61,7 @@ def test_given_a_partial_failure_when_parsing_then_each_key_gets_its_own_result(
 
 
 def test_given_nested_query_records_when_stripped_then_attributes_go_and_nesting_stays():
-    """api-spec 3.3: relationship fields stay nested as SF returns them, minus attributes."""
+    """api-notes 3.3: relationship fields stay nested as SF returns them, minus attributes."""
     record = {
         "attributes": {"type": "Opportunity"},
         "Id": "006A",
@@ -82,7 +82,7 @@ def test_given_nested_query_records_when_stripped_then_attributes_go_and_nesting
 
 
 def test_given_bulk_query_csv_when_parsed_then_rows_look_like_rest_records():
-    """api-spec 3.12: dotted relationship columns nest; empty cells are null."""
+    """api-notes 3.12: dotted relationship columns nest; empty cells are null."""
     text = 'Id,Name,Account.Name\n001A,"O\'Brien, ""Jr""",\n001B,Zoë,Acme\n'
     assert list(parse_bulk_csv(text)) == [
         {"Id": "001A", "Name": 'O\'Brien, "Jr"', "Account": {"Name": None}},
@@ -114,13 +114,13 @@ def test_given_python_values_when_sent_then_money_stays_exact():
 
 
 def test_given_a_relationship_reference_when_made_a_bulk_row_then_it_is_a_dotted_column():
-    """api-spec 3.12: Bulk CSV names a parent by ``Relationship.ExternalIdField``."""
+    """api-notes 3.12: Bulk CSV names a parent by ``Relationship.ExternalIdField``."""
     record = {"attributes": {"type": "Account"}, "Name": "Kid", "Parent": {"Ext__c": "42"}}
     assert bulk_row(record) == {"Name": "Kid", "Parent.Ext__c": "42"}
 
 
 def test_given_a_bulk_error_cell_when_parsed_then_code_message_and_fields_split():
-    """api-spec 3.12: sf__Error is CODE:message:fields --."""
+    """api-notes 3.12: sf__Error is CODE:message:fields --."""
     assert _bulk_issue(
         "REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --"
     ) == RecordIssue("REQUIRED_FIELD_MISSING", "Required fields are missing: [Name]", ["Name"])
@@ -173,7 +173,7 @@ class FakeCollections:
 
 def test_given_locked_records_in_a_collection_when_upserting_then_only_those_are_resent():
     """UNABLE_TO_LOCK_ROW inside a collection: just those records are retried; other record
-    errors stay per-record results (R-GEN-5); chunks are 200 (api-spec 3.6). The two chunks go
+    errors stay per-record results (R-GEN-5); chunks are 200 (api-notes 3.6). The two chunks go
     at once (``parallel_calls``), so the calls are compared in any order."""
     fake = FakeCollections(lock_first={1, 250})
     hook = SfqbSalesforceHook(

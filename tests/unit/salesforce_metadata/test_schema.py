@@ -1,6 +1,6 @@
 """The sandbox's Salesforce schema: standard objects plus the package parsed from SFDX.
 
-Covers api-spec 3.2 (key prefixes, system fields), 3.8 (describe and describe-layouts shape)
+Covers api-notes 3.2 (key prefixes, system fields), 3.8 (describe and describe-layouts shape)
 and 3.11 (object rules that show in the schema: required and read-only fields).
 """
 
@@ -34,8 +34,8 @@ def _names(fields) -> list[str]:
     return [f.name for f in fields]
 
 
-def test_given_the_schema_when_loaded_then_every_object_has_its_api_spec_key_prefix(schema):
-    """api-spec 3.2: key prefixes of the standard objects; custom objects get a0I/a0J/a0K."""
+def test_given_the_schema_when_loaded_then_every_object_has_its_api_notes_key_prefix(schema):
+    """api-notes 3.2: key prefixes of the standard objects; custom objects get a0I/a0J/a0K."""
     expected = {
         "Account": "001",
         "Contact": "003",
@@ -59,7 +59,7 @@ def test_given_the_schema_when_loaded_then_every_object_has_its_api_spec_key_pre
 
 
 def test_given_any_object_when_its_fields_are_read_then_the_system_fields_are_read_only(schema):
-    """api-spec 3.2: Id, IsDeleted, CreatedDate, ... SystemModstamp on every object."""
+    """api-notes 3.2: Id, IsDeleted, CreatedDate, ... SystemModstamp on every object."""
     for obj in schema.objects.values():
         for name in SYSTEM_FIELD_NAMES:
             f = obj.fields[name]
@@ -69,7 +69,7 @@ def test_given_any_object_when_its_fields_are_read_then_the_system_fields_are_re
 
 
 def test_given_mixed_case_names_when_looked_up_then_objects_and_fields_are_found(schema):
-    """api-spec 3.3/3.5: SOQL and REST names are case-insensitive."""
+    """api-notes 3.3/3.5: SOQL and REST names are case-insensitive."""
     assert schema.object("invoice__C").name == "Invoice__c"
     assert schema.object("nope") is None
     account = schema.object("ACCOUNT")
@@ -79,7 +79,7 @@ def test_given_mixed_case_names_when_looked_up_then_objects_and_fields_are_found
 
 
 def test_given_the_standard_objects_when_required_fields_are_listed_then_they_match_the_api(schema):
-    """api-spec 3.11: Account.Name, Contact.LastName, Opportunity Name/StageName/CloseDate,
+    """api-notes 3.11: Account.Name, Contact.LastName, Opportunity Name/StageName/CloseDate,
     line OpportunityId/Quantity, entry Pricebook2Id/Product2Id; master-detail fields on the
     package's detail objects; a custom Text name defaults to the record id."""
     required = {name: _names(schema.objects[name].required_on_create()) for name in schema.objects}
@@ -95,7 +95,7 @@ def test_given_the_standard_objects_when_required_fields_are_listed_then_they_ma
 
 
 def test_given_read_only_standard_fields_when_described_then_they_are_not_writable(schema):
-    """api-spec 3.11: IsClosed/IsWon/HasOpportunityLineItem, line Product2Id/ListPrice/
+    """api-notes 3.11: IsClosed/IsWon/HasOpportunityLineItem, line Product2Id/ListPrice/
     ProductCode, entry Name/ProductCode, Pricebook2.IsStandard, Contact.Name are read-only;
     the line's OpportunityId and the entry's references are create-only."""
     read_only = {
@@ -120,7 +120,7 @@ def test_given_read_only_standard_fields_when_described_then_they_are_not_writab
 
 
 def test_given_compound_addresses_when_described_then_parts_point_at_a_read_only_compound(schema):
-    """api-spec 3.8: BillingAddress/MailingAddress are type address and not writable; the
+    """api-notes 3.8: BillingAddress/MailingAddress are type address and not writable; the
     parts (BillingStreet, ...) are ordinary fields that name their compound."""
     for obj, prefixes in {
         "Account": ("Billing", "Shipping"),
@@ -137,7 +137,7 @@ def test_given_compound_addresses_when_described_then_parts_point_at_a_read_only
 
 
 def test_given_the_package_fields_when_parsed_then_metadata_types_map_to_describe_types(schema):
-    """api-spec 3.8: Text -> string (length), Checkbox -> boolean (defaulted, not nillable),
+    """api-notes 3.8: Text -> string (length), Checkbox -> boolean (defaulted, not nillable),
     Number -> double, Currency -> currency, LongTextArea -> textarea (not filterable),
     Date/DateTime, Picklist (values, restriction), Lookup/MasterDetail -> reference."""
     account = schema.objects["Account"].fields
@@ -179,7 +179,7 @@ def test_given_the_package_fields_when_parsed_then_metadata_types_map_to_describ
 
 
 def test_given_external_id_fields_when_parsed_then_they_are_unique_id_lookups(schema):
-    """R-GEN-3, api-spec 3.5.1: upsert keys are externalId, unique, idLookup, case-insensitive."""
+    """R-GEN-3, api-notes 3.5.1: upsert keys are externalId, unique, idLookup, case-insensitive."""
     externals = {
         (o.name, f.name)
         for o in schema.objects.values()
@@ -195,7 +195,7 @@ def test_given_external_id_fields_when_parsed_then_they_are_unique_id_lookups(sc
 
 
 def test_given_relationships_when_parsed_then_lookups_and_children_are_linked(schema):
-    """api-spec 3.8: reference fields carry referenceTo and relationshipName (X__r for custom
+    """api-notes 3.8: reference fields carry referenceTo and relationshipName (X__r for custom
     ones); parents list childRelationships, master-detail ones cascading on delete."""
     item = schema.objects["Invoice_Item__c"].fields["Invoice__c"]
     assert (
@@ -240,8 +240,8 @@ def test_given_the_stage_value_set_when_loaded_then_stage_name_offers_migrated(s
     assert [s.sort_order for s in schema.stages] == list(range(1, len(schema.stages) + 1))
 
 
-def test_given_an_object_when_described_then_the_json_has_the_api_spec_keys(schema):
-    """api-spec 3.8: object describe keys, urls, master record type, field keys."""
+def test_given_an_object_when_described_then_the_json_has_the_api_notes_keys(schema):
+    """api-notes 3.8: object describe keys, urls, master record type, field keys."""
     body = json.loads(json.dumps(schema.objects["Account"].describe("59.0")))
     assert {
         "name",
@@ -306,7 +306,7 @@ def test_given_an_object_when_described_then_the_json_has_the_api_spec_keys(sche
 def test_given_a_package_object_when_its_layouts_are_described_then_every_package_field_shows(
     schema,
 ):
-    """R-PRE-3, api-spec 3.8: describe layouts lists the SFDX layout; each package field is a
+    """R-PRE-3, api-notes 3.8: describe layouts lists the SFDX layout; each package field is a
     layoutComponent of type Field under detailLayoutSections; the mapping names the layout."""
     for obj in schema.objects.values():
         body = json.loads(json.dumps(obj.describe_layouts("59.0")))
@@ -328,7 +328,7 @@ def test_given_a_package_object_when_its_layouts_are_described_then_every_packag
 
 
 def test_given_the_account_layout_when_described_then_columns_and_behaviors_follow_the_file(schema):
-    """api-spec 3.8: two-column sections render as rows of two items; Required and Readonly
+    """api-notes 3.8: two-column sections render as rows of two items; Required and Readonly
     behaviors set required/editable; a short column is padded with a placeholder."""
     account = schema.objects["Account"]
     assert [layout.name for layout in account.layouts] == ["Account Layout"]
@@ -358,7 +358,7 @@ def test_given_the_account_layout_when_described_then_columns_and_behaviors_foll
 def test_given_an_object_without_a_shipped_layout_when_described_then_a_default_one_is_built(
     schema,
 ):
-    """api-spec 3.8: describe layouts works for every object (Pricebook2 has no SFDX layout)."""
+    """api-notes 3.8: describe layouts works for every object (Pricebook2 has no SFDX layout)."""
     body = schema.objects["Pricebook2"].describe_layouts("59.0")
     values = [
         c["value"]

@@ -1,4 +1,4 @@
-"""The SFDX project in include/salesforce is valid Metadata API source (R-OPS-6, issue 4).
+"""The SFDX project in include/salesforce is valid Metadata API source (R-OPS-6).
 
 No org is reachable here, so every file is checked against a table of its Metadata API type:
 the elements each type (and each nested type) allows, the ones it requires, the enum values
