@@ -25,9 +25,9 @@ from importlib import import_module
 
 import pytest
 
+from sfqb import soql
 from sfqb.areas.customers import ACCOUNT_EXT_ID, QB_STREAM, SF_STREAM
 from sfqb.areas.opportunities import marker
-from sfqb.extract import soql
 from sfqb.hooks.errors import QuotaExceededError, TransientError
 from sfqb.hooks.quickbooks import QuickBooksHook
 from sfqb.hooks.retry import RetryPolicy

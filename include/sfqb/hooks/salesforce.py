@@ -54,7 +54,7 @@ from simple_salesforce.exceptions import (
     SalesforceResourceNotFound,
 )
 
-from sfqb.extract import soql
+from sfqb import soql
 
 from .counters import CallCounter
 from .errors import (

@@ -11,9 +11,9 @@ import logging
 
 import pandas as pd
 
+from sfqb import soql
 from sfqb.areas import items as rules
 from sfqb.checks.quality import item_warnings
-from sfqb.extract import soql
 from sfqb.extract.frames import as_text, missing, records_frame
 from sfqb.load import now_stamp, sf_outcomes
 from sfqb.outcomes import (
