@@ -29,7 +29,7 @@ import pandas as pd
 
 from sfqb import soql
 from sfqb.areas import invoices as rules
-from sfqb.extract.frames import add_address_columns, as_text, records_frame, text_numbers
+from sfqb.frames import add_address_columns, as_text, records_frame, text_numbers
 from sfqb.load import now_stamp, sf_outcomes
 from sfqb.outcomes import (
     CREATED,

@@ -14,7 +14,7 @@ import pandas as pd
 from sfqb import soql
 from sfqb.areas import items as rules
 from sfqb.checks.quality import item_warnings
-from sfqb.extract.frames import as_text, missing, records_frame
+from sfqb.frames import as_text, missing, records_frame
 from sfqb.load import now_stamp, sf_outcomes
 from sfqb.outcomes import (
     CREATED,

@@ -13,7 +13,7 @@ import pandas as pd
 
 from sfqb import qbo_queries, soql
 from sfqb.areas import opportunities as rules
-from sfqb.extract.frames import is_true, isin, isna, records_frame
+from sfqb.frames import is_true, isin, isna, records_frame
 from sfqb.load import describe_issues, now_stamp
 from sfqb.outcomes import (
     CREATED,

@@ -22,7 +22,7 @@ import pandas as pd
 from sfqb import soql
 from sfqb.areas import customers as customer_rules
 from sfqb.areas import items as item_rules
-from sfqb.extract.frames import records_frame
+from sfqb.frames import records_frame
 from sfqb.hooks.errors import NotFoundError, SyncServiceError
 from sfqb.load import now_stamp, sf_outcomes
 from sfqb.outcomes import (

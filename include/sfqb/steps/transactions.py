@@ -19,7 +19,7 @@ import pandas as pd
 
 from sfqb import soql
 from sfqb.areas import transactions as rules
-from sfqb.extract.frames import add_address_columns, as_text, isin, records_frame, text_numbers
+from sfqb.frames import add_address_columns, as_text, isin, records_frame, text_numbers
 from sfqb.load import now_stamp, sf_outcomes
 from sfqb.mapping.coerce import limits_for
 from sfqb.outcomes import (
