@@ -32,10 +32,10 @@ from sfqb.hooks.errors import QuotaExceededError, TransientError
 from sfqb.hooks.quickbooks import QuickBooksHook
 from sfqb.hooks.retry import RetryPolicy
 from sfqb.hooks.salesforce import OutcomeUnknownError, SfqbSalesforceHook
-from sfqb.load import now_stamp
 from sfqb.preferences import Preferences
 from sfqb.state import MetadataDbVariables, SyncState
 from sfqb.steps.common import run_context
+from sfqb.steps.load import now_stamp
 from tests.integration import invariants as inv
 from tests.integration.conftest import report_view
 

@@ -21,7 +21,6 @@ from sfqb.frames import isin, isna, missing
 from sfqb.hooks.errors import DuplicateNameError
 from sfqb.hooks.parallel import on_second_thread
 from sfqb.hooks.progress import Progress
-from sfqb.load import describe_issues, sf_datetime, sf_outcomes
 from sfqb.mapping.coerce import limits_for
 from sfqb.outcomes import (
     CREATED,
@@ -51,6 +50,7 @@ from sfqb.steps.common import (
     sync_state,
     waiting_retries,
 )
+from sfqb.steps.load import describe_issues, sf_datetime, sf_outcomes
 from sfqb.windows import Window
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,6 @@ from sfqb import soql
 from sfqb.areas import items as rules
 from sfqb.checks.quality import item_warnings
 from sfqb.frames import as_text, missing, records_frame
-from sfqb.load import now_stamp, sf_outcomes
 from sfqb.outcomes import (
     CREATED,
     FAILED,
@@ -39,6 +38,7 @@ from sfqb.steps.common import (
     salesforce_hook,
     sync_state,
 )
+from sfqb.steps.load import now_stamp, sf_outcomes
 from sfqb.windows import Window
 
 log = logging.getLogger(__name__)

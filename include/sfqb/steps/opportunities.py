@@ -14,7 +14,6 @@ import pandas as pd
 from sfqb import qbo_queries, soql
 from sfqb.areas import opportunities as rules
 from sfqb.frames import is_true, isin, isna, records_frame
-from sfqb.load import describe_issues, now_stamp
 from sfqb.outcomes import (
     CREATED,
     FAILED,
@@ -40,6 +39,7 @@ from sfqb.steps.common import (
     sync_state,
     waiting_retries,
 )
+from sfqb.steps.load import describe_issues, now_stamp
 from sfqb.windows import Window
 
 log = logging.getLogger(__name__)
