@@ -1008,8 +1008,3 @@ def _bulk_issue(text: str) -> RecordIssue:
         message = head
         fields = [f for f in tail.strip()[:-2].strip().split(",") if f]
     return RecordIssue(code.strip() or "UNKNOWN", message.strip(), fields)
-
-
-def records_by_key(results: Iterable[CollectionResult]) -> dict[Any, CollectionResult]:
-    """``{key: result}`` for callers that look results up by their own key."""
-    return {r.key: r for r in results}
