@@ -16,12 +16,14 @@ COPY --chown=airflow:0 requirements.txt constraints.txt /opt/sfqb/
 RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" \
         -r /opt/sfqb/requirements.txt --constraint /opt/sfqb/constraints.txt
 
-# 2. The package itself (include/sfqb, include/sfqb_sandbox) and the SFDX metadata the sandbox
-#    reads (include/salesforce). Editable, so that docker-compose can mount ./include over
-#    /opt/sfqb/include during development; --no-deps: everything is pinned above.
+# 2. The package itself (include/sfqb), the sandbox servers and the simulation (their own
+#    distribution, include/pyproject.toml: the compose file's sandbox profile runs them from this
+#    image) and the SFDX metadata the sandbox reads (include/salesforce). Editable, so that
+#    docker-compose can mount ./include over /opt/sfqb/include during development; --no-deps:
+#    everything is pinned above.
 COPY --chown=airflow:0 pyproject.toml README.md airflow_settings.yaml /opt/sfqb/
 COPY --chown=airflow:0 include /opt/sfqb/include
-RUN pip install --no-cache-dir --no-deps -e /opt/sfqb
+RUN pip install --no-cache-dir --no-deps -e /opt/sfqb -e /opt/sfqb/include
 
 # 3. Check at build time that the image holds exactly the versions requirements.txt pins.
 RUN python - /opt/sfqb/requirements.txt <<'EOF'

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sfqb.transform.match import match_accounts_to_customers
+from sfqb.areas.preflight import match_accounts_to_customers
 
 
 def frames(n: int, seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame, dict]:

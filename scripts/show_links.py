@@ -33,7 +33,7 @@ def _export_connections(*conn_ids: str) -> None:
 
 def main() -> int:
     _export_connections("salesforce_default", "quickbooks_default")
-    from sfqb.extract import soql
+    from sfqb import soql
     from sfqb.hooks.quickbooks import QuickBooksHook
     from sfqb.hooks.salesforce import SfqbSalesforceHook
 

@@ -13,7 +13,7 @@ import random
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sfqb.extract import soql
+from sfqb import soql
 
 from .ledger import Ledger
 

@@ -18,8 +18,8 @@ import json
 from collections import defaultdict
 from decimal import Decimal
 
+from sfqb import soql
 from sfqb.areas.opportunities import marker
-from sfqb.extract import soql
 
 from .ledger import FAULT_RUNS, Ledger, Violation, duplicates, judge
 

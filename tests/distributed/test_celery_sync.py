@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from sfqb.extract import soql
+from sfqb import soql
 from tests.distributed.cluster import PASSWORD, WORKERS, Cluster
 from tests.integration.conftest import SINCE_SEED, report_of
 

@@ -23,6 +23,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from sfqb import soql
 from sfqb.areas.customers import ACCOUNT_EXT_ID
 from sfqb.areas.customers import QB_STREAM as CUSTOMER_STREAM
 from sfqb.areas.customers import SF_STREAM as ACCOUNT_STREAM
@@ -31,7 +32,6 @@ from sfqb.areas.items import EXT_ID as ITEM_EXT_ID
 from sfqb.areas.items import QB_STREAM as ITEM_STREAM
 from sfqb.areas.opportunities import EXT_TXN, marker
 from sfqb.areas.opportunities import SF_STREAM as OPPORTUNITY_STREAM
-from sfqb.extract import soql
 
 TRANSACTIONS = ("Invoice", "SalesReceipt")
 MARKER_PREFIX = marker("")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from sfqb.extract import soql
+from sfqb import soql
 from tests.integration.conftest import report_of
 from tests.integration.test_customers_sync import new_won_account, synced
 

@@ -21,8 +21,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
+from sfqb import soql
 from sfqb.areas.opportunities import marker
-from sfqb.extract import soql
 from tests.integration.conftest import SyncEnv, prepare_sync_env, report_of
 from tests.integration.test_opportunities_sync import lines_of, opportunities
 

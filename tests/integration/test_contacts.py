@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from sfqb.extract import soql
+from sfqb import soql
 from tests.integration.conftest import SINCE_SEED, report_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.sandbox]

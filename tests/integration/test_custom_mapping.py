@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sfqb.extract import soql
+from sfqb import soql
 from tests.integration.conftest import SINCE_SEED, report_of
 from tests.integration.test_opportunities_sync import won_opportunity
 

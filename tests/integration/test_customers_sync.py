@@ -6,8 +6,8 @@ from collections import Counter
 
 import pytest
 
+from sfqb import soql
 from sfqb.areas.customers import name_key
-from sfqb.extract import soql
 from tests.integration.conftest import SINCE_SEED, report_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.sandbox]

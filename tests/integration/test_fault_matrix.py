@@ -25,17 +25,17 @@ from importlib import import_module
 
 import pytest
 
+from sfqb import soql
 from sfqb.areas.customers import ACCOUNT_EXT_ID, QB_STREAM, SF_STREAM
 from sfqb.areas.opportunities import marker
-from sfqb.extract import soql
 from sfqb.hooks.errors import QuotaExceededError, TransientError
 from sfqb.hooks.quickbooks import QuickBooksHook
 from sfqb.hooks.retry import RetryPolicy
 from sfqb.hooks.salesforce import OutcomeUnknownError, SfqbSalesforceHook
-from sfqb.load import now_stamp
 from sfqb.preferences import Preferences
 from sfqb.state import MetadataDbVariables, SyncState
 from sfqb.steps.common import run_context
+from sfqb.steps.load import now_stamp
 from tests.integration import invariants as inv
 from tests.integration.conftest import report_view
 

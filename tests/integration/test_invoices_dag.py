@@ -18,6 +18,7 @@ from decimal import Decimal
 
 import pytest
 
+from sfqb import soql
 from sfqb.areas.invoices import (
     EXT_INVOICE,
     EXT_ITEM,
@@ -26,7 +27,6 @@ from sfqb.areas.invoices import (
     INVOICE_STREAM,
     PAYMENT_STREAM,
 )
-from sfqb.extract import soql
 from tests.integration.conftest import report_of
 from tests.integration.test_opportunities_sync import opportunities, won_opportunity
 

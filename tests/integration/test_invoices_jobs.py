@@ -14,8 +14,8 @@ from decimal import Decimal
 
 import pytest
 
+from sfqb import soql
 from sfqb.areas.invoices import EXT_INVOICE, INVOICE_STREAM
-from sfqb.extract import soql
 from tests.integration.conftest import report_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.sandbox]

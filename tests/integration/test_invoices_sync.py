@@ -11,8 +11,8 @@ from decimal import Decimal
 
 import pytest
 
+from sfqb import soql
 from sfqb.areas.invoices import EXT_INVOICE, EXT_ITEM, INVOICE_STREAM
-from sfqb.extract import soql
 from sfqb.preferences import Preferences
 from sfqb.state import InMemoryVariables, SyncState
 from sfqb.steps import invoices as steps

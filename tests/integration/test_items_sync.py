@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from sfqb.extract import soql
+from sfqb import soql
 from tests.integration.conftest import report_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.sandbox]

@@ -9,9 +9,9 @@ from collections import Counter
 
 import pytest
 
+from sfqb import qbo_queries as q
+from sfqb import soql
 from sfqb.areas.invoices import EXT_INVOICE, EXT_ITEM, EXT_TXN, SALES_LINE
-from sfqb.extract import qbo_queries as q
-from sfqb.extract import soql
 from sfqb.state import MetadataDbVariables, SyncState
 from tests.integration.conftest import report_of
 

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
+from sfqb import soql
 from sfqb.areas.opportunities import line_amount, line_external_id, marker
-from sfqb.extract import soql
 from tests.integration.conftest import SINCE_SEED, report_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.sandbox]

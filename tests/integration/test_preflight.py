@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from sfqb.extract import soql
+from sfqb import soql
 from tests.integration.conftest import SINCE_SEED, report_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.sandbox]

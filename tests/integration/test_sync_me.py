@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from sfqb.extract import soql
+from sfqb import soql
 from tests.integration.conftest import SINCE_SEED, report_of
 from tests.integration.test_customers_sync import new_won_account, synced
 from tests.integration.test_opportunities_sync import (

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 
+from sfqb import soql
 from sfqb.areas.opportunities import line_external_id
 from sfqb.areas.transactions import (
     EXT_LINE,
@@ -22,7 +23,6 @@ from sfqb.areas.transactions import (
     line_amounts,
     same,
 )
-from sfqb.extract import soql
 from sfqb.mapping.maps import apply_map, default_map
 from sfqb.preferences import Preferences
 from sfqb.state import InMemoryVariables, SyncState

@@ -11,7 +11,7 @@ import pytest
 from sfqb.areas import opportunities as opp_rules
 from sfqb.areas import transactions as txn_rules
 from sfqb.areas.customers import CustomerInputs, plan_customers
-from sfqb.extract.frames import records_frame
+from sfqb.frames import records_frame
 from sfqb.mapping.coerce import UNFIT, limits_for
 from sfqb.mapping.custom import parse_custom
 from sfqb.mapping.maps import default_map, merge

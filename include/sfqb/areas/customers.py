@@ -1,6 +1,6 @@
 """Customers <-> Accounts and billing Contacts (docs/rules.md section 2): the pure rules.
 
-Inputs are normalised frames (``sfqb.extract.frames``); the output is a ``CustomerPlan``: what to
+Inputs are normalised frames (``sfqb.frames``); the output is a ``CustomerPlan``: what to
 write to each system and what to skip, with reasons. No I/O and no clock here: the loads in
 ``sfqb.tasks.customers`` apply the plan and stamp the write time.
 
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from sfqb.extract.frames import is_true, isin, isna, missing, records
+from sfqb.frames import is_true, isin, isna, missing, records
 from sfqb.mapping.coerce import UNFIT, fit
 from sfqb.mapping.maps import FieldMap, apply_map, default_map
 from sfqb.outcomes import INFO, QB_CUSTOMER, SF_ACCOUNT, SF_CONTACT, WARNING, empty_skips, skips
@@ -811,7 +811,7 @@ def whole_addresses(changed: list[str], targets: list[str]) -> list[str]:
 
 def _customer_payload(row: dict, targets: list[str], parent_qb_id, *, sparse: bool = False) -> dict:
     """A QuickBooks Customer body from mapped dotted targets (addresses as Line1..Line5)."""
-    from sfqb.extract.frames import split_street
+    from sfqb.frames import split_street
 
     payload: dict = {}
     for target in targets:

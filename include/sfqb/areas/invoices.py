@@ -41,7 +41,7 @@ import pandas as pd
 
 from sfqb.areas.opportunities import CENT, EXT_TXN, line_external_id
 from sfqb.areas.transactions import Sameness, normalised
-from sfqb.extract.frames import isin, json_records, json_value, missing, plain_values, records
+from sfqb.frames import isin, json_records, json_value, missing, plain_values, records
 from sfqb.mapping.maps import FieldMap, apply_map, default_map
 from sfqb.outcomes import (
     INFO,

@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 
-from sfqb.extract.frames import missing, records
+from sfqb.frames import missing, records
 from sfqb.mapping.maps import apply_map, default_map
 from sfqb.outcomes import INFO, SF_PRODUCT, SKIP_COLUMNS, WARNING, empty_skips, skips
 

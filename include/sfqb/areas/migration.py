@@ -241,7 +241,7 @@ def grouped_warnings(notes: pd.DataFrame) -> list[dict]:
 def without_existing(extracted: dict, existing: set[str]) -> dict:
     """The extracted invoice frames without the invoices already in Salesforce (R-MIG-3:
     skipped, never duplicated and never overwritten by the migration)."""
-    from sfqb.extract.frames import isin
+    from sfqb.frames import isin
 
     if not existing:
         return extracted

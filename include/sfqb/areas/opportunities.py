@@ -21,7 +21,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 
-from sfqb.extract.frames import is_true, isin, isna, missing, records
+from sfqb.frames import is_true, isin, isna, missing, records
 from sfqb.mapping.coerce import fit
 from sfqb.mapping.maps import FieldMap, apply_map, default_map
 from sfqb.outcomes import INFO, QB_TRANSACTION, WARNING, empty_skips, skips

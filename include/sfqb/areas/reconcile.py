@@ -29,7 +29,7 @@ import pandas as pd
 
 from sfqb.areas.invoices import CUSTOMER_COLUMNS, billing
 from sfqb.areas.opportunities import EXT_TXN, ONLINE_TYPES, eligibility, marker
-from sfqb.extract.frames import is_true, isin, isna, missing
+from sfqb.frames import is_true, isin, isna, missing
 
 AREA = "reconcile"
 ACCOUNT_EXT_ID = "External_Account_ID__c"

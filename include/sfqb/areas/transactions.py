@@ -30,7 +30,7 @@ import pandas as pd
 
 from sfqb.areas.opportunities import CENT, EXT_TXN, ITEM_EXT, line_external_id
 from sfqb.areas.opportunities import ONLINE_TYPES as ENTITY_BY_TYPE
-from sfqb.extract.frames import isin, json_value, missing, records, types_of
+from sfqb.frames import isin, json_value, missing, records, types_of
 from sfqb.mapping.coerce import fit
 from sfqb.mapping.maps import FieldMap, apply_map, default_map
 from sfqb.outcomes import SF_OPPORTUNITY, SF_OPPORTUNITY_PRODUCT, WARNING, empty_skips, skips

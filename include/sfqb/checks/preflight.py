@@ -21,32 +21,8 @@ import pandas as pd
 
 from sfqb.checks import package
 from sfqb.checks.gx import Check, failures
+from sfqb.mapping.maps import SF_KINDS
 
-# Salesforce describe types -> the kinds the compatibility rule speaks of.
-SF_KINDS = {
-    **dict.fromkeys(
-        (
-            "string",
-            "textarea",
-            "phone",
-            "url",
-            "email",
-            "picklist",
-            "multipicklist",
-            "combobox",
-            "encryptedstring",
-        ),
-        "text",
-    ),
-    **dict.fromkeys(("double", "currency", "percent", "int", "long"), "number"),
-    **dict.fromkeys(("id", "reference"), "id"),
-    "boolean": "boolean",
-    "date": "date",
-    "datetime": "datetime",
-    "time": "time",
-    "address": "compound",
-    "location": "compound",
-}
 # A value of the source kind can be copied into these target kinds without losing anything.
 # (An id of one system means nothing as a reference in the other: ids copy only into text.)
 COMPATIBLE = {

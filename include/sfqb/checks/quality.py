@@ -11,7 +11,7 @@ import logging
 import pandas as pd
 
 from sfqb.checks.gx import Check, failures
-from sfqb.extract.frames import missing
+from sfqb.frames import missing
 from sfqb.outcomes import CHECK_KIND, warning, warning_line
 
 log = logging.getLogger(__name__)

@@ -1,5 +1,5 @@
 """The only code that talks to Salesforce and QuickBooks: Connection -> client, thin typed calls.
 
 Hooks return plain records (dicts) and per-record results; DataFrames and business rules live
-elsewhere (``sfqb.extract``, ``sfqb.transform``, ``sfqb.areas``).
+elsewhere (``sfqb.frames``, ``sfqb.areas``).
 """

@@ -41,8 +41,8 @@ from airflow.sdk import BaseHook
 from quickbooks import QuickBooks
 from quickbooks.exceptions import AuthorizationException, QuickbooksException
 
-from sfqb.extract import qbo_queries as q
-from sfqb.extract import soql
+from sfqb import qbo_queries as q
+from sfqb import soql
 
 from .counters import CallCounter
 from .errors import (
@@ -688,7 +688,7 @@ class QuickBooksHook(BaseHook):
 
     # -- reads -------------------------------------------------------------------------------
     def query(self, select: str) -> dict:
-        """One raw query (a string from ``sfqb.extract.qbo_queries``); the QueryResponse."""
+        """One raw query (a string from ``sfqb.qbo_queries``); the QueryResponse."""
         result = self._call("query", lambda qb: qb.query(select))
         return result.get("QueryResponse") or {}
 

@@ -54,7 +54,7 @@ from simple_salesforce.exceptions import (
     SalesforceResourceNotFound,
 )
 
-from sfqb.extract import soql
+from sfqb import soql
 
 from .counters import CallCounter
 from .errors import (
@@ -1008,8 +1008,3 @@ def _bulk_issue(text: str) -> RecordIssue:
         message = head
         fields = [f for f in tail.strip()[:-2].strip().split(",") if f]
     return RecordIssue(code.strip() or "UNKNOWN", message.strip(), fields)
-
-
-def records_by_key(results: Iterable[CollectionResult]) -> dict[Any, CollectionResult]:
-    """``{key: result}`` for callers that look results up by their own key."""
-    return {r.key: r for r in results}

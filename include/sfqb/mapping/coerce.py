@@ -18,9 +18,8 @@ from decimal import Decimal, InvalidOperation
 
 import pandas as pd
 
-from sfqb.checks.preflight import SF_KINDS
-from sfqb.extract.frames import missing
-from sfqb.mapping.maps import FieldMap, quickbooks_field_kinds, quickbooks_field_lengths
+from sfqb.frames import missing
+from sfqb.mapping.maps import SF_KINDS, FieldMap, quickbooks_field_kinds, quickbooks_field_lengths
 
 # Every reason ``fit`` gives contains this: the areas find the records to retry by it.
 UNFIT = "not written, nothing is changed silently"

@@ -158,6 +158,33 @@ def active_maps(prefs, *, strict: bool = True) -> list[FieldMap]:
     ]
 
 
+# Salesforce describe types -> the kinds the compatibility rule speaks of.
+SF_KINDS = {
+    **dict.fromkeys(
+        (
+            "string",
+            "textarea",
+            "phone",
+            "url",
+            "email",
+            "picklist",
+            "multipicklist",
+            "combobox",
+            "encryptedstring",
+        ),
+        "text",
+    ),
+    **dict.fromkeys(("double", "currency", "percent", "int", "long"), "number"),
+    **dict.fromkeys(("id", "reference"), "id"),
+    "boolean": "boolean",
+    "date": "date",
+    "datetime": "datetime",
+    "time": "time",
+    "address": "compound",
+    "location": "compound",
+}
+
+
 @cache
 def _quickbooks_fields() -> dict[str, dict[str, str]]:
     return yaml.safe_load(DEFAULTS_DIR.with_name("quickbooks_fields.yaml").read_text())

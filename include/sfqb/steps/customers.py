@@ -17,12 +17,10 @@ import pandas as pd
 
 from sfqb.areas import customers as rules
 from sfqb.checks.quality import customer_warnings
-from sfqb.extract import customers as ex
-from sfqb.extract.frames import isin, isna, missing
+from sfqb.frames import isin, isna, missing
 from sfqb.hooks.errors import DuplicateNameError
 from sfqb.hooks.parallel import on_second_thread
 from sfqb.hooks.progress import Progress
-from sfqb.load import describe_issues, sf_datetime, sf_outcomes
 from sfqb.mapping.coerce import limits_for
 from sfqb.outcomes import (
     CREATED,
@@ -42,6 +40,7 @@ from sfqb.outcomes import (
     warning_line,
     warnings_of,
 )
+from sfqb.steps import customers_extract as ex
 from sfqb.steps.common import (
     due_retries,
     preferences,
@@ -51,6 +50,7 @@ from sfqb.steps.common import (
     sync_state,
     waiting_retries,
 )
+from sfqb.steps.load import describe_issues, sf_datetime, sf_outcomes
 from sfqb.windows import Window
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ def with_fields(
 ) -> pd.DataFrame:
     """``frame`` plus ``fields`` of the ``sobject`` records its ``id_column`` names (columns
     ``prefix + field``): one query, only when there are fields to add (custom mappings)."""
-    from sfqb.extract.frames import records_frame
+    from sfqb.frames import records_frame
 
     if not fields or frame.empty:
         return frame.assign(

@@ -27,10 +27,9 @@ from decimal import Decimal
 
 import pandas as pd
 
+from sfqb import soql
 from sfqb.areas import invoices as rules
-from sfqb.extract import soql
-from sfqb.extract.frames import add_address_columns, as_text, records_frame, text_numbers
-from sfqb.load import now_stamp, sf_outcomes
+from sfqb.frames import add_address_columns, as_text, records_frame, text_numbers
 from sfqb.outcomes import (
     CREATED,
     DELETED,
@@ -56,6 +55,7 @@ from sfqb.steps.common import (
     salesforce_hook,
     sync_state,
 )
+from sfqb.steps.load import now_stamp, sf_outcomes
 from sfqb.windows import Window
 
 log = logging.getLogger(__name__)

@@ -11,11 +11,10 @@ import logging
 
 import pandas as pd
 
+from sfqb import soql
 from sfqb.areas import items as rules
 from sfqb.checks.quality import item_warnings
-from sfqb.extract import soql
-from sfqb.extract.frames import as_text, missing, records_frame
-from sfqb.load import now_stamp, sf_outcomes
+from sfqb.frames import as_text, missing, records_frame
 from sfqb.outcomes import (
     CREATED,
     FAILED,
@@ -39,6 +38,7 @@ from sfqb.steps.common import (
     salesforce_hook,
     sync_state,
 )
+from sfqb.steps.load import now_stamp, sf_outcomes
 from sfqb.windows import Window
 
 log = logging.getLogger(__name__)

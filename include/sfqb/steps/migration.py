@@ -23,10 +23,10 @@ import time
 
 import pandas as pd
 
+from sfqb import qbo_queries as q
+from sfqb import soql
 from sfqb.areas import invoices as rules
 from sfqb.areas import migration as mig
-from sfqb.extract import qbo_queries as q
-from sfqb.extract import soql
 from sfqb.outcomes import (
     CHECK_KIND,
     SF_INVOICE,

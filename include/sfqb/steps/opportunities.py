@@ -11,10 +11,9 @@ import logging
 
 import pandas as pd
 
+from sfqb import qbo_queries, soql
 from sfqb.areas import opportunities as rules
-from sfqb.extract import qbo_queries, soql
-from sfqb.extract.frames import is_true, isin, isna, records_frame
-from sfqb.load import describe_issues, now_stamp
+from sfqb.frames import is_true, isin, isna, records_frame
 from sfqb.outcomes import (
     CREATED,
     FAILED,
@@ -40,6 +39,7 @@ from sfqb.steps.common import (
     sync_state,
     waiting_retries,
 )
+from sfqb.steps.load import describe_issues, now_stamp
 from sfqb.windows import Window
 
 log = logging.getLogger(__name__)
@@ -219,7 +219,7 @@ def plan(run: dict, extracted: dict) -> dict:
 def created_before(qb, creates: pd.DataFrame, since: str) -> dict[str, dict]:
     """Transactions an earlier, interrupted attempt created for these opportunities (found by
     the PrivateNote marker among their customers' transactions since ``since``): key -> entity."""
-    from sfqb.extract.qbo_queries import condition
+    from sfqb.qbo_queries import condition
 
     wanted = {rules.marker(k): k for k in creates["key"]}
     found: dict[str, dict] = {}

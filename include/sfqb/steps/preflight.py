@@ -19,12 +19,11 @@ import logging
 
 import pandas as pd
 
+from sfqb import soql
 from sfqb.areas import customers as customer_rules
 from sfqb.areas import items as item_rules
-from sfqb.extract import soql
-from sfqb.extract.frames import records_frame
+from sfqb.frames import records_frame
 from sfqb.hooks.errors import NotFoundError, SyncServiceError
-from sfqb.load import now_stamp, sf_outcomes
 from sfqb.outcomes import (
     CHECK_KIND,
     FAILED,
@@ -40,6 +39,7 @@ from sfqb.outcomes import (
 )
 from sfqb.outcomes import warning as make_warning
 from sfqb.steps.common import preferences, quickbooks_hook, salesforce_hook, sync_state
+from sfqb.steps.load import now_stamp, sf_outcomes
 
 log = logging.getLogger(__name__)
 
@@ -147,8 +147,8 @@ def match_accounts(sf, qb, maps: dict | None = None) -> tuple[list[dict], pd.Dat
     """R-PRE-1: (outcomes, ambiguity warnings, linked QB ids). A linked Account takes the
     customer's values at once, through the effective ``maps`` (QuickBooks is the master of a
     customer, R-ACC-5)."""
+    from sfqb.areas.preflight import match_accounts_to_customers
     from sfqb.steps.customers import sf_values_by_id
-    from sfqb.transform.match import match_accounts_to_customers
 
     ext = customer_rules.ACCOUNT_EXT_ID
     accounts = records_frame(
@@ -191,7 +191,7 @@ def match_accounts(sf, qb, maps: dict | None = None) -> tuple[list[dict], pd.Dat
 def match_products(sf, qb) -> tuple[list[dict], pd.DataFrame, list[str]]:
     """R-PRE-2: (outcomes, ambiguity warnings, linked item ids). Only the link is written: the
     item export copies the item's values (it re-reads every linked item)."""
-    from sfqb.transform.match import match_products_to_items
+    from sfqb.areas.preflight import match_products_to_items
 
     ext = item_rules.EXT_ID
     columns = ["Id", "ProductCode", ext]

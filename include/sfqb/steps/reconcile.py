@@ -22,10 +22,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 
+from sfqb import soql
 from sfqb.areas import reconcile as rules
 from sfqb.areas.opportunities import ACCOUNT_EXT, EXT_TXN
-from sfqb.extract import soql
-from sfqb.extract.frames import records_frame
+from sfqb.frames import records_frame
 from sfqb.hooks.parallel import on_second_thread
 from sfqb.preferences import VARIABLE_KEY, Preferences, parse_preferences
 from sfqb.run_params import area_selected

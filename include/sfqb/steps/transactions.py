@@ -17,10 +17,9 @@ from decimal import Decimal
 
 import pandas as pd
 
+from sfqb import soql
 from sfqb.areas import transactions as rules
-from sfqb.extract import soql
-from sfqb.extract.frames import add_address_columns, as_text, isin, records_frame, text_numbers
-from sfqb.load import now_stamp, sf_outcomes
+from sfqb.frames import add_address_columns, as_text, isin, records_frame, text_numbers
 from sfqb.mapping.coerce import limits_for
 from sfqb.outcomes import (
     CREATED,
@@ -46,6 +45,7 @@ from sfqb.steps.common import (
     salesforce_hook,
     sync_state,
 )
+from sfqb.steps.load import now_stamp, sf_outcomes
 from sfqb.windows import Window
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ import math
 
 import pytest
 
-from sfqb.extract import qbo_queries as q
+from sfqb import qbo_queries as q
 from sfqb.hooks.errors import (
     AuthError,
     DuplicateNameError,

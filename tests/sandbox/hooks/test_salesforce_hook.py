@@ -14,7 +14,7 @@ import math
 
 import pytest
 
-from sfqb.extract import soql
+from sfqb import soql
 from sfqb.hooks.errors import (
     AuthError,
     NotFoundError,

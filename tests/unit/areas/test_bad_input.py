@@ -10,10 +10,10 @@ from urllib.parse import quote_plus
 
 import pytest
 
+from sfqb import qbo_queries, soql
 from sfqb.areas import customers as customer_rules
 from sfqb.areas import items as item_rules
-from sfqb.extract import qbo_queries, soql
-from sfqb.extract.frames import records_frame
+from sfqb.frames import records_frame
 from sfqb.mapping.coerce import UNFIT, fit_value
 from sfqb.preferences import Preferences
 from tests.unit.areas.test_customers import inputs, qb_frame, sf_frame

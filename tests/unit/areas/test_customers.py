@@ -12,7 +12,7 @@ from sfqb.areas.customers import (
     display_name_problem,
     plan_customers,
 )
-from sfqb.extract.frames import add_address_columns, records_frame
+from sfqb.frames import add_address_columns, records_frame
 from sfqb.preferences import Preferences
 
 pytestmark = pytest.mark.unit

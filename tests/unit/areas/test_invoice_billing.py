@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from sfqb.areas.invoices import EXT_INVOICE, billing, plan_invoices
-from sfqb.extract.frames import records_frame
+from sfqb.frames import records_frame
 from sfqb.state import InMemoryVariables, SyncState
 from tests.unit.areas.test_invoices import inputs as invoice_inputs
 from tests.unit.areas.test_invoices import qb_invoice

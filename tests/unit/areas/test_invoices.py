@@ -18,7 +18,7 @@ from sfqb.areas.invoices import (
     opportunity_links,
     plan_invoices,
 )
-from sfqb.extract.frames import records_frame
+from sfqb.frames import records_frame
 from sfqb.outcomes import INFO, WARNING
 from sfqb.steps.invoices import invoice_frames, paid_invoice_ids
 

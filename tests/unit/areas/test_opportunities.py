@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from sfqb.areas import opportunities as rules
-from sfqb.extract.frames import records_frame
+from sfqb.frames import records_frame
 
 pytestmark = pytest.mark.unit
 

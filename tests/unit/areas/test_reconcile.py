@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from sfqb.areas import reconcile as rules
-from sfqb.extract.frames import records_frame
+from sfqb.frames import records_frame
 from sfqb.steps.reconcile import (
     ACCOUNT_FIELDS,
     CUSTOMER_COLUMNS,

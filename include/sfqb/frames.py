@@ -172,13 +172,6 @@ def clean_text(values: pd.Series) -> pd.Series:
     return values.map(one).astype("object")
 
 
-def to_decimal(values: pd.Series) -> pd.Series:
-    """Money as Decimal (from JSON numbers or strings), missing stays missing."""
-    return values.map(lambda v: pd.NA if missing(v) or v == "" else Decimal(str(v))).astype(
-        "object"
-    )
-
-
 def records_frame(records: Iterable[dict], columns: Iterable[str] = ()) -> pd.DataFrame:
     """Flatten records (QuickBooks or Salesforce) into a frame that has at least ``columns``."""
     rows = [_flatten(r) for r in records]

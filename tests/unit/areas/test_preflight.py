@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from sfqb.transform.match import match_accounts_to_customers, match_products_to_items
+from sfqb.areas.preflight import match_accounts_to_customers, match_products_to_items
 
 pytestmark = pytest.mark.unit
 

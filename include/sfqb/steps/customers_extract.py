@@ -14,9 +14,9 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from sfqb import soql
 from sfqb.areas.customers import ACCOUNT_EXT_ID, CONTACT_EXT_ID
-from sfqb.extract import soql
-from sfqb.extract.frames import add_address_columns, isin, records_frame
+from sfqb.frames import add_address_columns, isin, records_frame
 from sfqb.windows import Window
 
 log = logging.getLogger(__name__)

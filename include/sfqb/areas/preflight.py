@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sfqb.extract.frames import isin, isna
+from sfqb.frames import isin, isna
 
 
 def match_exact(

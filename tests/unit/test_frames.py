@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from sfqb.areas.transactions import Sameness, normalised, same
-from sfqb.extract.frames import isin, json_records, records
+from sfqb.frames import isin, json_records, records
 
 pytestmark = pytest.mark.unit
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from sfqb.extract import qbo_queries as q
+from sfqb import qbo_queries as q
 
 pytestmark = pytest.mark.unit
 

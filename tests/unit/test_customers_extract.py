@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sfqb.extract.customers import NAME_SEARCH_LIMIT, unlinked_account_names
+from sfqb.steps.customers_extract import NAME_SEARCH_LIMIT, unlinked_account_names
 
 pytestmark = pytest.mark.unit
 

@@ -8,7 +8,7 @@ from urllib.parse import quote_plus
 
 import pytest
 
-from sfqb.extract import soql
+from sfqb import soql
 
 pytestmark = pytest.mark.unit
 

@@ -1,1 +1,0 @@
-"""Reading: query builders (pure) and records -> typed DataFrames (normalisation)."""

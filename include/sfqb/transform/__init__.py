@@ -1,1 +1,0 @@
-"""Pure pandas transforms shared by the areas: matching, change detection."""
