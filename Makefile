@@ -31,7 +31,7 @@ help:
 	@echo "make sandbox-stop  stop them (the data stays)"
 	@echo "make sync          one run of sfqb_sync through Airflow (against the sandbox in \$$SANDBOX_DIR if running)"
 	@echo "make ui            Airflow standalone at http://localhost:8080 with the sandbox and connections"
-	@echo "make lint          ruff"
+	@echo "make lint          ruff, and mypy over the product"
 	@echo "make bench         the benchmarks: whole sync at 1k and 10k customers, matching and planning at 1M rows (bench/README.md)"
 	@echo "make soak          the business simulation: SOAK_DAYS (30) of business and faults, sfqb_sync hourly, invariants after each run; hours (docs/simulation.md)"
 
@@ -64,6 +64,7 @@ test-fast: install
 lint: install
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check --quiet .
+	@$(BIN)/mypy
 
 sandbox: install
 	@scripts/sandbox.sh start
@@ -122,4 +123,4 @@ constraints:
 	@echo "constraints.txt regenerated"
 
 clean:
-	rm -rf .venv .airflow .demo .pytest_cache .ruff_cache
+	rm -rf .venv .airflow .demo .pytest_cache .ruff_cache .mypy_cache

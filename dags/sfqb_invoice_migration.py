@@ -87,7 +87,7 @@ def sfqb_invoice_migration():
     with released:
         prepared = prepare_migration(run)
         taken >> prepared
-        summarize_run(run, [migrate_invoices(run, prepared)])
+        summarize_run(run, [migrate_invoices(run, prepared)])  # type: ignore[arg-type, list-item]  # TaskFlow: XComArgs for typed params
 
 
 sfqb_invoice_migration()

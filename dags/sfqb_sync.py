@@ -88,9 +88,9 @@ def sfqb_sync():
             transaction_report,
             invoice_report,
         ]
-        summarize_run(run, [*reports, reconcile(run, reports)])
+        summarize_run(run, [*reports, reconcile(run, reports)])  # type: ignore[arg-type, list-item]  # TaskFlow: XComArgs for typed params
     # The migration takes the same lease: start it once this run gave it back.
-    migration = start_migration(run)
+    migration = start_migration(run)  # type: ignore[arg-type]  # TaskFlow: an XComArg for run
     invoice_report >> migration
     released >> migration
 

@@ -215,8 +215,10 @@ class RunLease:
     # -- entries ---------------------------------------------------------------------------
     def _read(self, key: str) -> dict | None:
         raw = self.backend.get(key)
+        if not raw:
+            return None
         try:
-            return json.loads(raw) if raw else None
+            return json.loads(raw)
         except json.JSONDecodeError:
             log.warning("lease entry %s is not JSON (%r): ignored", key, raw[:80])
             return None

@@ -338,10 +338,10 @@ PEOPLE_COLUMNS = [
     "Is_Billing_Contact__c",
     "LastModifiedDate",
 ]
-RELEASE_COLUMNS = ["Id", "customer_id", "Is_Billing_Contact__c", "clear_link", "reason"]
+RELEASE_COLUMNS: list[str] = ["Id", "customer_id", "Is_Billing_Contact__c", "clear_link", "reason"]
 
 
-def person_key(first, last) -> tuple[str, str]:
+def person_key(first, last) -> tuple[str, ...]:
     """A person's name as compared for R-ACC-10: first and last name, case and surrounding
     spaces ignored (a missing first name is an empty one)."""
     return tuple("" if missing(v) else str(v).strip().casefold() for v in (first, last))

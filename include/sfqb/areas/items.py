@@ -130,7 +130,7 @@ def plan_items(
                 continue
         record = {f: (None if missing(values[f]) else values[f]) for f in PRODUCT_FIELDS}
         record["IsActive"] = active
-        if not linked or any(not _same(record[f], now.get(f)) for f in PRODUCT_FIELDS):
+        if now is None or any(not _same(record[f], now.get(f)) for f in PRODUCT_FIELDS):
             plan.products.append({EXT_ID: item_id, **record})
         product_id = None if now is None else str(now["Id"])
         entry = None if product_id is None else entry_by_product.get(product_id)

@@ -91,7 +91,7 @@ def resolve_settings(prefs, params: dict | None) -> MigrationSettings:
         )
     choice = params.get("create_missing_opportunities", FROM_PREFERENCES)
     if isinstance(choice, bool):
-        create = choice
+        create: bool | None = choice
     elif choice in CHOICES:
         create = CHOICES[choice]
         if create is None:
@@ -157,7 +157,7 @@ def sync_should_start(prefs, saved: dict | None) -> tuple[bool, str]:
 def resuming(saved: dict | None, settings: MigrationSettings) -> bool:
     """True when ``saved`` is an interrupted migration of the same date (this run resumes it)."""
     return (
-        bool(saved)
+        saved is not None
         and saved.get("status") == RUNNING
         and (saved.get("migration_date") == settings.migration_date.isoformat())
     )

@@ -140,7 +140,7 @@ def mapped_fields_frame(
             # A custom row writing a key field is that one problem (no type or access check too).
             key = _key_field(sf_field, qb_kind, to_sf) if row.custom else None
             compatible = None
-            if sf_kind and qb_kind and key is None:
+            if source_kind and target_kind and key is None:
                 # A custom row may also copy text into a number field: each value that is no
                 # number holds its record back with a WARNING (sfqb.mapping.coerce).
                 allowed = COMPATIBLE.get(source_kind, set()) | (

@@ -14,6 +14,8 @@ from __future__ import annotations
 class SyncServiceError(Exception):
     """Base of every error a hook raises. ``code`` is the service's own code, when it has one."""
 
+    partial_results: list  # set on a QuickBooks batch's error (QuickBooksHook.batch)
+
     def __init__(self, message: str, *, code: str | int | None = None, detail: str = "") -> None:
         super().__init__(message)
         self.code = code

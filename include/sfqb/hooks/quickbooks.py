@@ -210,7 +210,7 @@ class BatchResult:
 
 def _int_code(value: object) -> int | None:
     try:
-        return int(value)  # type: ignore[arg-type]
+        return int(value)  # type: ignore[call-overload]
     except (TypeError, ValueError):
         return None
 
@@ -488,7 +488,7 @@ class QuickBooksHook(BaseHook):
             """intuit-oauth sends without a timeout: a hung token endpoint would hang the task
             while it holds the refresh lock."""
 
-            def request(self, method, url, *args, **kwargs):  # type: ignore[override]
+            def request(self, method, url, *args, **kwargs):
                 kwargs.setdefault("timeout", timeout)
                 if url == getattr(self, "token_endpoint", None):  # the 5-year cap, please
                     kwargs["headers"] = {**(kwargs.get("headers") or {}), **HARD_EXPIRY_HEADER}
@@ -728,12 +728,11 @@ class QuickBooksHook(BaseHook):
             # A full first page: a COUNT, sent beside the second page, tells how many pages
             # are left after that one, and they are read parallel_reads at a time (each page
             # is a round trip of its own).
-            counted, rows = ordered(
-                lambda read: read(),
-                [lambda: self.query(q.count(entity, conditions)), lambda: page(position)],
-                2,
-                connect=(self,),
-            )
+            reads: list[Callable[[], Any]] = [
+                lambda: self.query(q.count(entity, conditions)),
+                lambda: page(position),
+            ]
+            counted, rows = ordered(lambda read: read(), reads, 2, connect=(self,))
             yield from rows
             position += len(rows)
             if len(rows) == page_size:
@@ -1081,8 +1080,8 @@ class QuickBooksHook(BaseHook):
         by_bid = {str(r.get("bId")): r for r in response.get("BatchItemResponse") or []}
         out = []
         for index, op in enumerate(chunk):
-            item = by_bid.get(str(index))
-            if item is None:
+            answer = by_bid.get(str(index))
+            if answer is None:
                 out.append(
                     BatchResult(
                         op.key,
@@ -1090,12 +1089,12 @@ class QuickBooksHook(BaseHook):
                         error=TransientError("QuickBooks batch answer has no result for this item"),
                     )
                 )
-            elif "Fault" in item:
-                out.append(BatchResult(op.key, False, error=_fault_error(item["Fault"])))
+            elif "Fault" in answer:
+                out.append(BatchResult(op.key, False, error=_fault_error(answer["Fault"])))
             else:
-                entity = item.get(op.entity)
+                entity = answer.get(op.entity)
                 if entity is None:
-                    entity = next((v for k, v in item.items() if k != "bId"), None)
+                    entity = next((v for k, v in answer.items() if k != "bId"), None)
                 out.append(BatchResult(op.key, True, entity=entity))
         return out
 

@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar, cast
 
 import requests
 from airflow.providers.salesforce.hooks.salesforce import SalesforceHook
@@ -347,7 +347,7 @@ class _TimeoutSession(requests.Session):
         self._count_lock = threading.Lock()  # collection calls run on several threads
         self.retry_after: float | None = None  # the last 429's Retry-After, in seconds
 
-    def request(self, method, url, *args, **kwargs):  # type: ignore[override]
+    def request(self, method, url, *args, **kwargs):
         kwargs.setdefault("timeout", self.default_timeout)
         with self._count_lock:
             self.requests_made += 1
@@ -409,6 +409,8 @@ class SfqbSalesforceHook(SalesforceHook):
             lease renews its heartbeat and checks the lease there (``sfqb.lease``).
     """
 
+    session: requests.Session  # never None: __init__ always passes one
+
     hook_name = "Salesforce (sfqb)"
 
     def __init__(
@@ -459,7 +461,7 @@ class SfqbSalesforceHook(SalesforceHook):
         proxies = self._get_field(extras, "proxies")
         if proxies and not self.session.proxies:
             self.session.proxies.update(proxies)  # the provider would drop them (own session)
-        client = SalesforceHook.conn.func(self)
+        client = SalesforceHook.conn.func(self)  # type: ignore[attr-defined]  # mypy types a cached_property as a plain property
         # simple-salesforce's own parse_float option, which the provider does not pass on.
         client._parse_float = self.parse_float
         _mask(client.session_id)
@@ -567,7 +569,8 @@ class SfqbSalesforceHook(SalesforceHook):
                 return
             url = page["nextRecordsUrl"]
             page = self._call(
-                "queryMore", lambda sf, url=url: sf.query_more(url, identifier_is_url=True)
+                "queryMore",
+                lambda sf, url=url: sf.query_more(url, identifier_is_url=True),  # type: ignore[misc]  # mypy cannot infer a default-argument lambda
             )
 
     def count(
@@ -677,13 +680,18 @@ class SfqbSalesforceHook(SalesforceHook):
     def describe(self, sobject: str) -> dict:
         """``GET sobjects/{sobject}/describe`` (api-notes 3.8)."""
         name = soql.field(sobject)
-        return self._call("describe", lambda sf: sf.restful(f"sobjects/{name}/describe"))
+        return cast(
+            dict, self._call("describe", lambda sf: sf.restful(f"sobjects/{name}/describe"))
+        )
 
     def describe_layouts(self, sobject: str) -> dict:
         """``GET sobjects/{sobject}/describe/layouts/`` (api-notes 3.8; R-PRE-3)."""
         name = soql.field(sobject)
-        return self._call(
-            "describe.layouts", lambda sf: sf.restful(f"sobjects/{name}/describe/layouts/")
+        return cast(
+            dict,
+            self._call(
+                "describe.layouts", lambda sf: sf.restful(f"sobjects/{name}/describe/layouts/")
+            ),
         )
 
     def standard_pricebook(self) -> dict | None:
@@ -793,6 +801,7 @@ class SfqbSalesforceHook(SalesforceHook):
     ) -> list[CollectionResult]:
         name = soql.field(sobject)
         if op == "upsert":
+            assert ext_id_field is not None  # upsert always passes one
             path, method = f"composite/sobjects/{name}/{soql.field(ext_id_field)}", "PATCH"
         else:
             path, method = "composite/sobjects", {"create": "POST", "update": "PATCH"}[op]
@@ -849,7 +858,10 @@ class SfqbSalesforceHook(SalesforceHook):
         while True:
             part = [items[i] for i in pending]
             answer = self._call(
-                endpoint, lambda sf, part=part: send(sf, part), idempotent=idempotent, write=True
+                endpoint,
+                lambda sf, part=part: send(sf, part),  # type: ignore[misc]  # mypy cannot infer a default-argument lambda
+                idempotent=idempotent,
+                write=True,
             )
             parsed = parse_collection_results(answer, [keys[i] for i in pending])
             locked = []
@@ -953,11 +965,11 @@ class SfqbSalesforceHook(SalesforceHook):
             job_id = job["job_id"]
             ok_csv = self._call(
                 "bulk2.ingest.results",
-                lambda sf, j=job_id: getattr(sf.bulk2, name).get_successful_records(j),
+                lambda sf, j=job_id: getattr(sf.bulk2, name).get_successful_records(j),  # type: ignore[misc]  # mypy cannot infer a default-argument lambda
             )
             failed_csv = self._call(
                 "bulk2.ingest.results",
-                lambda sf, j=job_id: getattr(sf.bulk2, name).get_failed_records(j),
+                lambda sf, j=job_id: getattr(sf.bulk2, name).get_failed_records(j),  # type: ignore[misc]  # mypy cannot infer a default-argument lambda
             )
             for row in csv.DictReader(io.StringIO(ok_csv)):
                 queue = waiting.get(row_key(row))

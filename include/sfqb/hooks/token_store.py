@@ -335,9 +335,9 @@ class AirflowVariableTokenStore:
 
             text = Variable.get(self.key, default=None)
         else:
-            from airflow.models.variable import Variable
+            from airflow.models.variable import Variable as MetadataVariable
 
-            text = Variable.get(self.key, default_var=None)
+            text = MetadataVariable.get(self.key, default_var=None)
         if not text:
             return None
         opened = unseal(text, self.seal_with)
@@ -363,9 +363,9 @@ class AirflowVariableTokenStore:
                 description="sfqb: rotating QuickBooks tokens, sealed (see docs/connections.md)",
             )
         else:
-            from airflow.models.variable import Variable
+            from airflow.models.variable import Variable as MetadataVariable
 
-            Variable.set(
+            MetadataVariable.set(
                 self.key,
                 text,
                 description="sfqb: rotating QuickBooks tokens, sealed (see docs/connections.md)",

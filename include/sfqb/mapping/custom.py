@@ -210,13 +210,13 @@ def parse_custom(text: str, path: Path | str) -> CustomMappings:
             bad = _row_problems(pair, items, seen)
             for message in bad:
                 problem(item, f"{pair}: {message}")
-            target = _scalar(items.get("target"))
+            source, target = _scalar(items.get("source")), _scalar(items.get("target"))
             if target and target not in seen:
                 seen[target] = line
-            if not bad:
+            if not bad and source and target:
                 rows.append(
                     Row(
-                        _scalar(items["source"]),
+                        source,
                         target,
                         _scalar(items.get("when")) or "always",
                         origin=f"{path}, line {line}",

@@ -101,7 +101,10 @@ def run_windows(run: dict, streams: list[str], state: SyncState) -> dict[str, di
     install = dt.datetime.fromisoformat(run["install_date"])
     backfill = None
     if run.get("backfill") and run.get("data_interval_start") and run.get("data_interval_end"):
-        backfill = (_instant(run["data_interval_start"]), _instant(run["data_interval_end"]))
+        backfill = (
+            dt.datetime.fromisoformat(run["data_interval_start"]),
+            dt.datetime.fromisoformat(run["data_interval_end"]),
+        )
     windows = {}
     for stream in streams:
         window = plan_window(

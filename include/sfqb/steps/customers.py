@@ -134,7 +134,8 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
     are master data); later runs read the changes since the watermarks."""
     sf, qb, state = sf or salesforce_hook(), qb or quickbooks_hook(), state or sync_state()
     windows = run_windows(run, [QB_STREAM, SF_STREAM], state)
-    sf_window = Window.from_xcom(windows[SF_STREAM]) if windows[SF_STREAM] else None
+    sf_xcom = windows[SF_STREAM]
+    sf_window = Window.from_xcom(sf_xcom) if sf_xcom else None
     sf_retries = due_retries(run, SF_STREAM, state)
     waiting = waiting_retries(run, SF_STREAM, state)
     prefs = preferences(run)
@@ -173,8 +174,8 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
         )  # Last_Sync_Date__c of what this run copies: from here (sync_stamps)
         if first:
             qb_records = _all_active_customers(qb)
-        if windows[QB_STREAM]:
-            window = Window.from_xcom(windows[QB_STREAM])
+        if qb_window := windows[QB_STREAM]:
+            window = Window.from_xcom(qb_window)
             qb_records += qb.query_window(
                 "Customer", window.start, window.end, include_inactive=True
             )

@@ -507,7 +507,8 @@ def load(run: dict, plan: dict, *, sf=None) -> dict:
                 entry = key_of.get(row["key"])
                 if row["action"] != FAILED:
                     row["action"] = DELETED
-                    log.info("%s: deleted %s: %s", rules.AREA, entry["key"], entry["reason"])
+                    if entry:
+                        log.info("%s: deleted %s: %s", rules.AREA, entry["key"], entry["reason"])
                 row["key"] = entry["key"] if entry else row["key"]
                 done.append(row)
         links = _blocked(

@@ -89,8 +89,8 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
     first = state.first_run_done(rules.FIRST_EXPORT) is None
     if first:
         records = list(qb.query_all("Item"))
-    elif windows[QB_STREAM]:
-        window = Window.from_xcom(windows[QB_STREAM])
+    elif qb_window := windows[QB_STREAM]:
+        window = Window.from_xcom(qb_window)
         records = list(qb.query_window("Item", window.start, window.end, include_inactive=True))
     else:
         records = []

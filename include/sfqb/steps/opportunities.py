@@ -104,8 +104,8 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
     header_map, line_map = opportunity_maps(run)
     fields, line_fields, contact_fields = read = rules.read_fields(header_map, line_map)
     records: list[dict] = []
-    if windows[SF_STREAM]:
-        window = Window.from_xcom(windows[SF_STREAM])
+    if sf_window := windows[SF_STREAM]:
+        window = Window.from_xcom(sf_window)
         records += sf.query_window(
             "Opportunity", fields, window.start, window.end, where=soql.eq("IsWon", True)
         )

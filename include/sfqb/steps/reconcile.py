@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pandas as pd
 
@@ -67,7 +68,7 @@ RETRY_STREAMS = (
 )
 
 
-def _value(record: dict, path: str):
+def _value(record: Any, path: str):
     for part in path.split("."):
         if not isinstance(record, dict):
             return None
@@ -130,6 +131,7 @@ def _qb_frames(qb, scope: rules.Scope) -> dict[str, pd.DataFrame]:
     ]
     invoices = qb_read(qb, "Invoice", list(dict.fromkeys(wanted))) if wanted else None
     if scope.opportunities:
+        assert invoices is not None  # wanted has the transaction columns
         frames["transactions"] = pd.concat(
             [
                 (
@@ -142,6 +144,7 @@ def _qb_frames(qb, scope: rules.Scope) -> dict[str, pd.DataFrame]:
             ignore_index=True,
         )
     if scope.invoices:
+        assert invoices is not None  # wanted has the invoice columns
         frames["qb_invoices"] = invoices[QB_INVOICE_COLUMNS]
     return frames
 

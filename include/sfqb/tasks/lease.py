@@ -81,7 +81,7 @@ def lease_scope(run):
     """``(taken, released)``: this run's ``take_lease`` as the DAG's setup task and
     ``give_back_lease`` as its teardown; ``with released:`` around the tasks they enclose."""
     taken = take_lease(run).as_setup()
-    return taken, give_back_lease(run).as_teardown(setups=taken)
+    return taken, give_back_lease(run).as_teardown(setups=taken)  # type: ignore[arg-type]  # the SDK takes an XComArg (it checks for one) but annotates only operators
 
 
 def _threads_may_call_airflow() -> bool:
@@ -113,5 +113,5 @@ def leased(fn):
         except LeaseLost as exc:
             raise AirflowFailException(str(exc)) from None
 
-    body.sfqb_leased = True
+    body.sfqb_leased = True  # type: ignore[attr-defined]  # a marker on the wrapper function
     return body

@@ -9,7 +9,9 @@ last one stopped (``sfqb.steps.migration``).
 
 from __future__ import annotations
 
-from airflow.sdk import task
+from typing import cast
+
+from airflow.sdk import Context, task
 
 from sfqb.tasks.lease import leased
 
@@ -93,5 +95,5 @@ def start_migration(run: dict, **context) -> str:
         trigger_run_id=f"migration_from__{run['run_id']}",
         conf={},
         skip_when_already_exists=True,
-    ).execute(context)
+    ).execute(cast(Context, context))
     return "triggered"
