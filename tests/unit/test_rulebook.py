@@ -235,3 +235,57 @@ def test_given_an_api_notes_citation_when_checked_then_docs_api_notes_has_that_s
                 if n not in headings
             ]
     assert not missing, "sections docs/api-notes.md does not have:\n" + "\n".join(missing)
+
+
+CODE_LINE = re.compile(r"^- \*\*Code:\*\*(.*?)(?=^\S|^- |\Z)", re.M | re.S)
+# `sfqb.module` optionally followed by ``(`name`, `name`: a note, ...)``
+CODE_MODULE = re.compile(r"`(sfqb(?:\.\w+)*)`(?:\s*\(([^)]*)\))?")
+CODE_PATH = re.compile(r"`((?:include|dags|plugins|bench|scripts)/[\w./-]+)`")
+
+
+def module_source(dotted: str) -> Path | None:
+    """The file of a product module or package, found without importing it."""
+    base = ROOT / "include" / Path(*dotted.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def top_level_names(source: Path) -> set[str]:
+    """Functions, classes and assigned names a module defines, and their methods (a rulebook
+    entry may name ``Class.method`` or only ``method``)."""
+    import ast
+
+    tree = ast.parse(source.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(t.id for t in targets if isinstance(t, ast.Name))
+    return names
+
+
+def test_given_a_rule_when_its_code_line_is_read_then_every_module_and_function_exists():
+    """A rule's **Code:** line in docs/rules.md names modules (``sfqb.x.y``), files and, in
+    brackets after a module, functions, classes, constants or submodules that exist: a module moved or a
+    function renamed fails here until the rulebook follows."""
+    stale = []
+    for rule, block in rulebook_rules().items():
+        m = CODE_LINE.search(block)
+        assert m, f"{rule}: no **Code:** line"
+        for path in CODE_PATH.findall(m.group(1)):
+            if not (ROOT / path).exists():
+                stale.append(f"{rule}: no file {path}")
+        for module, names in CODE_MODULE.findall(m.group(1)):
+            source = module_source(module)
+            if source is None:
+                stale.append(f"{rule}: no module {module}")
+                continue
+            defined = top_level_names(source)
+            for name in re.findall(r"`([\w.]+)`", names):
+                if name.split(".")[-1] not in defined and not module_source(f"{module}.{name}"):
+                    stale.append(f"{rule}: {module} has no {name}")
+    assert not stale, "docs/rules.md **Code:** lines out of step:\n" + "\n".join(stale)
