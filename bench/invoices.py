@@ -278,17 +278,20 @@ def _markdown(result: dict) -> str:
         f"{runs[-1]['max_rss_mib']} MiB ({result['max_rss_before_runs_mib']} MiB before the first "
         f"run; the sandbox process {result['sandbox_max_rss_mib']} MiB).",
         "",
-        f"Seed `{result['size']}`: {seed['customers']:,} customers with sub-customers and projects, "
-        f"{seed['items']:,} items, {seed['invoices']:,} invoices of {result['lines_per_invoice']} "
-        f"sales lines (a quarter open, a quarter half paid, half paid in full, with their "
-        f"{seed['payments']:,} payments), stamped {result['seed_age_hours']:g} h ago; install date "
-        f"{result['install_age_hours']:g} h ago; lookback 10 minutes (the default). QuickBooks "
-        f"seeded in {seed['quickbooks_seed_seconds']} s; Accounts and Products made first "
-        f"(not measured, {seed['seconds']} s). Before the third run {result['changed']['payments']} "
-        f"invoices with a balance ({result['changed']['percent']:g}%) were paid in full in QuickBooks "
-        "(not measured).",
+        f"Seed `{result['size']}`: {seed['customers']:,} customers with sub-customers and "
+        f"projects, {seed['items']:,} items, {seed['invoices']:,} invoices of "
+        f"{result['lines_per_invoice']} sales lines (a quarter open, a quarter half paid, half "
+        f"paid in full, with their {seed['payments']:,} payments), stamped "
+        f"{result['seed_age_hours']:g} h ago; install date {result['install_age_hours']:g} h ago; "
+        "lookback 10 minutes (the default). QuickBooks seeded in "
+        f"{seed['quickbooks_seed_seconds']} s; Accounts and Products made first (not measured, "
+        f"{seed['seconds']} s). Before the third run {result['changed']['payments']} invoices with "
+        f"a balance ({result['changed']['percent']:g}%) were paid in full in QuickBooks (not "
+        "measured).",
         "",
-        "| run | seconds (extract / plan / load / commit) | invoices read | records written | SF write calls | floor (collections of 200) | write calls / floor | SF calls | QB calls | peak RSS MiB |",
+        "| run | seconds (extract / plan / load / commit) | invoices read | records written | SF "
+        "write calls | floor (collections of 200) | write calls / floor | SF calls | QB calls | "
+        "peak RSS MiB |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in runs:
@@ -308,11 +311,12 @@ def _markdown(result: dict) -> str:
         "## Reading the numbers",
         "",
         f"- **First load.** QuickBooks Change Data Capture answers at most 1,000 objects per call "
-        f"(shared by the entities asked for), so the CDC call of each entity (Invoice, Payment) hit "
+        "(shared by the entities asked for), so the CDC call of each entity (Invoice, Payment) hit "
         f"the cap and the hook read the window by query pages of 1,000, the API's maximum: "
         f"{qb_pages} query pages for {first['read']['invoices']:,} invoices and their payments "
         f"(`query.Invoice` {first['calls']['quickbooks'].get('query.Invoice', 0)}, `query.Payment` "
-        f"{first['calls']['quickbooks'].get('query.Payment', 0)}), the floor for that many objects.",
+        f"{first['calls']['quickbooks'].get('query.Payment', 0)}), the floor for that many "
+        "objects.",
         f"- **Writes: Bulk API 2.0 above 10,000 records.** sObject Collections take 200 records a "
         f"call, so writing {', '.join(f'{n:,} {k}' for k, n in first['written'].items())} one "
         f"collection after another needs {first['collections_floor']} calls (the floor in the "

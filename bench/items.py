@@ -168,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{result['machine']['python']}; both sandbox servers on the same machine. Max RSS of the "
         f"sync process: {result['max_rss_mib']} MiB.",
         "",
-        "| run | seconds | products | prices | SF write calls | floor (collections of 200) | SF calls | QB calls |",
+        "| run | seconds | products | prices | SF write calls | floor (collections of 200) | SF "
+        "calls | QB calls |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in result["runs"]:
@@ -180,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     lines += [
         "",
         "The floor counts sObject Collections of 200 for Product2 and PricebookEntry. Above 10,000",
-        "records a load goes through Bulk API 2.0 instead (one job per object: create, upload, close,",
+        "records a load goes through Bulk API 2.0 instead (one job per object: create, upload, "
+        "close,",
         "status polls, results), so its write calls fall far below that floor. QuickBooks reads",
         "are query pages of 1,000 (the API's maximum).",
         "",

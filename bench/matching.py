@@ -99,8 +99,9 @@ def main(argv: list[str] | None = None) -> int:
         row = measure(n)
         rows.append(row)
         print(
-            f"{row['sf_rows']:>9} x {row['qb_rows']:>9}: {row['links']:>8} links, {row['ambiguous']:>6} "
-            f"ambiguous in {row['seconds']:.2f} s, peak {row['peak_traced_mib']} MiB",
+            f"{row['sf_rows']:>9} x {row['qb_rows']:>9}: {row['links']:>8} links, "
+            f"{row['ambiguous']:>6} ambiguous in {row['seconds']:.2f} s, peak "
+            f"{row['peak_traced_mib']} MiB",
             flush=True,
         )
     result = {
@@ -123,8 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         "|---|---|---|---|---|---|",
     ]
     lines += [
-        f"| {r['sf_rows']:,} | {r['qb_rows']:,} | {r['links']:,} | {r['ambiguous']:,} | {r['seconds']} | "
-        f"{r['peak_traced_mib']} |"
+        f"| {r['sf_rows']:,} | {r['qb_rows']:,} | {r['links']:,} | {r['ambiguous']:,} | "
+        f"{r['seconds']} | {r['peak_traced_mib']} |"
         for r in rows
     ]
     (out / "matching.md").write_text("\n".join(lines) + "\n")

@@ -1,6 +1,7 @@
 """Benchmark: the historical invoice migration at scale (docs/rules.md section 6): 100k invoices.
 
-    python -m bench.migration [--seed "2000,invoices=100000"] [--chunk-size 1000] [--latency-ms 0] [--out bench/results]
+    python -m bench.migration [--seed "2000,invoices=100000"] [--chunk-size 1000] [--latency-ms 0]
+        [--out bench/results]
 
 Starts both sandbox servers in a temporary directory, seeds QuickBooks with a company (default:
 2,000 customers with a history of 100,000 invoices of 1-3 sales lines, dated over the last 300
@@ -158,19 +159,21 @@ def _markdown(result: dict) -> str:
         "an interrupted migration continues where it stopped).",
         "",
         f"Machine: {m['cpus']} CPUs ({m['cpu']}), {m['memory_gib']} GiB, {m['platform']}, Python "
-        f"{m['python']}; both sandbox servers on the same machine. Seed `{result['size']}`: {seed['customers']:,} "
-        f"customers, {seed['items']:,} items, {seed['invoices']:,} invoices (1-3 sales lines), "
-        f"QuickBooks seeded in {seed['quickbooks_seed_seconds']} s; Accounts and Products made "
-        f"first ({seed['seconds']} s, not measured). The first run's Invoice__c writes fail for "
-        "good (HTTP 503 on every retry) from the chunk after the halfway point.",
+        f"{m['python']}; both sandbox servers on the same machine. Seed `{result['size']}`: "
+        f"{seed['customers']:,} customers, {seed['items']:,} items, {seed['invoices']:,} invoices "
+        f"(1-3 sales lines), QuickBooks seeded in {seed['quickbooks_seed_seconds']} s; Accounts "
+        f"and Products made first ({seed['seconds']} s, not measured). The first run's Invoice__c "
+        "writes fail for good (HTTP 503 on every retry) from the chunk after the halfway point.",
         "",
-        "| run | seconds | invoices read | written | already in SF | SF write calls | SF calls | QB calls | state after | peak RSS MiB |",
+        "| run | seconds | invoices read | written | already in SF | SF write calls | SF calls | "
+        "QB calls | state after | peak RSS MiB |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in runs:
         state = r["state"]
         lines.append(
-            f"| {r['run']} | {r['seconds']} | {r['invoices_read'] if r['invoices_read'] is not None else '-'} | "
+            f"| {r['run']} | {r['seconds']} | "
+            f"{r['invoices_read'] if r['invoices_read'] is not None else '-'} | "
             f"{r['invoices_written'] if r['invoices_written'] is not None else '-'} | "
             f"{r['already_in_salesforce'] if r['already_in_salesforce'] is not None else '-'} | "
             f"{r['salesforce_write_calls']} | {r['calls_total']['salesforce']} | "

@@ -352,8 +352,8 @@ def run_all(
             rows.append(row)
             done(rows)
             print(
-                f"bench.planning: {scenario} {area} {row['rows']:>9,} rows: {row['seconds']:>7.2f} s "
-                f"({row['cpu_seconds']:.2f} s CPU), peak {row['peak_traced_mib']} MiB traced; "
+                f"bench.planning: {scenario} {area} {row['rows']:>9,} rows: {row['seconds']:>7.2f} "
+                f"s ({row['cpu_seconds']:.2f} s CPU), peak {row['peak_traced_mib']} MiB traced; "
                 f"{row['result']}",
                 flush=True,
             )
@@ -371,8 +371,8 @@ def markdown(result: dict) -> str:
     lines = [
         "# Planning benchmark (the pure transforms at 1M rows)",
         "",
-        f"`python -m bench.planning --rows {result['sizes'][-1]} --capture {result['capture']}` (how to read it: "
-        "bench/README.md). Each area's `plan` step alone on real extracts of a "
+        f"`python -m bench.planning --rows {result['sizes'][-1]} --capture {result['capture']}` "
+        "(how to read it: bench/README.md). Each area's `plan` step alone on real extracts of a "
         f"{result['capture']:,}-customer sandbox company ("
         + (
             "a capture reused from `--capture-file`"
@@ -386,24 +386,27 @@ def markdown(result: dict) -> str:
             else []
         ),
         "",
-        f"Machine: {m['cpus']} CPUs ({m['cpu']}), {m['memory_gib']} GiB, {m['platform']}, Python {m['python']}, "
-        f"pandas {pd.__version__}; shared with other work (load average {m['load_average_at_end'][0]} at the end). "
-        f"Process max RSS {result['max_rss_mib']:,} MiB. Whole benchmark {result['seconds']:g} s.",
+        f"Machine: {m['cpus']} CPUs ({m['cpu']}), {m['memory_gib']} GiB, {m['platform']}, Python "
+        f"{m['python']}, pandas {pd.__version__}; shared with other work (load average "
+        f"{m['load_average_at_end'][0]} at the end). Process max RSS {result['max_rss_mib']:,} "
+        f"MiB. Whole benchmark {result['seconds']:g} s.",
         "",
-        "| scenario | area | rows (principal frame) | all input rows | seconds | CPU seconds | peak traced MiB | "
-        "µs CPU / row | result (rows per output) | = copies x captured |",
+        "| scenario | area | rows (principal frame) | all input rows | seconds | CPU seconds | "
+        "peak traced MiB | µs CPU / row | result (rows per output) | = copies x captured |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in result["rows"]:
         if r.get("empty"):
             lines.append(
-                f"| {r['scenario']} | {r['area']} | 0 (the captured run read nothing) | | | | | | | |"
+                f"| {r['scenario']} | {r['area']} | 0 (the captured run read nothing) | | | | | | "
+                "| |"
             )
             continue
         result_text = ", ".join(f"{k} {v:,}" for k, v in r["result"].items() if v)
         lines.append(
-            f"| {r['scenario']} | {r['area']} | {r['rows']:,} | {sum(r['input_rows'].values()):,} | {r['seconds']:g} | "
-            f"{r['cpu_seconds']:g} | {_traced(r)} | {1e6 * r['cpu_seconds'] / r['rows']:.1f} | {result_text} | "
+            f"| {r['scenario']} | {r['area']} | {r['rows']:,} | {sum(r['input_rows'].values()):,} "
+            f"| {r['seconds']:g} | {r['cpu_seconds']:g} | {_traced(r)} | "
+            f"{1e6 * r['cpu_seconds'] / r['rows']:.1f} | {result_text} | "
             f"{'yes' if r['same_as_copies'] else 'NO'} |"
         )
     return "\n".join(lines) + "\n"

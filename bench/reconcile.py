@@ -147,8 +147,8 @@ def markdown(result: dict) -> str:
         f"{m['python']}; load average {m['load_average_at_end'][0]} at the end. Injected latency "
         f"per call: {json.dumps(result['sizes'][0]['latency_ms'])} ms; QuickBooks throttling on.",
         "",
-        "| customers | run | read s (CPU) | compare s (CPU) | compare peak traced MiB | SF calls | QB calls | "
-        "rows read | differences | peak RSS MiB |",
+        "| customers | run | read s (CPU) | compare s (CPU) | compare peak traced MiB | SF calls | "
+        "QB calls | rows read | differences | peak RSS MiB |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in result["sizes"]:
@@ -161,10 +161,11 @@ def markdown(result: dict) -> str:
                 and k not in ("pending_retry", "changed_after_run", "inactive_in_quickbooks")
             )
             lines.append(
-                f"| {s['size']:,} | {r['run']} | {r['read_seconds']:g} ({r['read_cpu_seconds']:g}) | "
-                f"{r['compare_seconds']:g} ({r['compare_cpu_seconds']:g}) | {r['compare_peak_traced_mib']:g} | "
-                f"{r['calls_total'].get('salesforce', 0)} | {r['calls_total'].get('quickbooks', 0)} | "
-                f"{sum(r['rows'].values()):,} | {found:,} | {r['max_rss_mib']:g} |"
+                f"| {s['size']:,} | {r['run']} | {r['read_seconds']:g} ({r['read_cpu_seconds']:g}) "
+                f"| {r['compare_seconds']:g} ({r['compare_cpu_seconds']:g}) | "
+                f"{r['compare_peak_traced_mib']:g} | {r['calls_total'].get('salesforce', 0)} | "
+                f"{r['calls_total'].get('quickbooks', 0)} | {sum(r['rows'].values()):,} | "
+                f"{found:,} | {r['max_rss_mib']:g} |"
             )
     lines += ["", "Rows read per object and the checks' counts are in reconcile.json.", ""]
     return "\n".join(lines)

@@ -22,8 +22,9 @@ reported apart from the areas'), with real hooks over HTTPS, fresh
 hooks per step as each task makes its own, an in-memory sync state and token store. Four runs,
 an hour apart on the sandboxes' clock as scheduled: the initial full sync; the second run,
 which re-reads what the first wrote (its windows start at the first run's upper bound); a run
-with nothing changed; and a run after ``--changed-percent`` of the records changed on each side (QuickBooks customers, items and paid invoices; Salesforce accounts
-and newly won opportunities; made between the runs, not measured).
+with nothing changed; and a run after ``--changed-percent`` of the records changed on each side
+(QuickBooks customers, items and paid invoices; Salesforce accounts and newly won opportunities;
+made between the runs, not measured).
 
 Per run and area: wall time per step, API calls per service and endpoint (the sandboxes'
 counters), records written per operation (counted at the hooks' write methods), the floor
@@ -615,8 +616,8 @@ def _verdicts(result: dict) -> list[str]:
         bound = max(t["seconds"], t["latency_seconds"])
         ratio = first["seconds"] / bound if bound else None
         forced = (
-            f"throttling forces {t['seconds']:g} s of waiting for {t['quickbooks_units']:,} QuickBooks "
-            f"request units and {t['batch_calls']} batch calls"
+            f"throttling forces {t['seconds']:g} s of waiting for {t['quickbooks_units']:,} "
+            f"QuickBooks request units and {t['batch_calls']} batch calls"
             if t["seconds"]
             else f"throttling forces no wait: {t['quickbooks_units']:,} QuickBooks "
             f"request units and {t['batch_calls']} batch calls fit in one minute's window"
@@ -630,8 +631,8 @@ def _verdicts(result: dict) -> list[str]:
             continue
         out.append(
             head + f"{verdict}**: {first['seconds']:g} s; {forced}; the round trips alone, one "
-            f"call after another, take {t['latency_seconds']:g} s; the larger of the two, {bound:g} s, "
-            f"is the bound: {ratio:.2f}x."
+            f"call after another, take {t['latency_seconds']:g} s; the larger of the two, "
+            f"{bound:g} s, is the bound: {ratio:.2f}x."
         )
     m = result.get("transforms", {}).get("matching")
     if m is None:
@@ -670,16 +671,16 @@ def markdown(result: dict) -> str:
         "# Whole-sync benchmark",
         "",
         f"`python -m bench.sync --sizes {','.join(str(s['size']) for s in result['sizes'])} "
-        f"--latency {result['latency']}` (how to read it: bench/README.md). Steps called directly in "
-        "the order of `sfqb_sync`, real hooks over HTTPS to the local sandbox servers, no Airflow "
-        "scheduler.",
+        f"--latency {result['latency']}` (how to read it: bench/README.md). Steps called directly "
+        "in the order of `sfqb_sync`, real hooks over HTTPS to the local sandbox servers, no "
+        "Airflow scheduler.",
         "",
         f"Machine: {m['cpus']} CPUs ({m['cpu']}), {m['memory_gib']} GiB, {m['platform']}, Python "
-        f"{m['python']}; both sandbox servers in one process on the same machine, shared with other "
-        f"work (load average {m['load_average_at_end'][0]} at the end). Injected latency per call: "
-        f"Salesforce {lat.get('salesforce')} ms, QuickBooks {lat.get('quickbooks')} ms (assumed "
-        "round trips, see bench/README.md); QuickBooks throttling on (500 requests/min, 10 "
-        "concurrent, 40 batch calls/min).",
+        f"{m['python']}; both sandbox servers in one process on the same machine, shared with "
+        f"other work (load average {m['load_average_at_end'][0]} at the end). Injected latency per "
+        f"call: Salesforce {lat.get('salesforce')} ms, QuickBooks {lat.get('quickbooks')} ms "
+        "(assumed round trips, see bench/README.md); QuickBooks throttling on (500 requests/min, "
+        "10 concurrent, 40 batch calls/min).",
         "",
         "## Targets",
         "",
@@ -698,7 +699,8 @@ def markdown(result: dict) -> str:
             "| run | seconds | "
             + " | ".join(TASKS)
             + " | SF calls | QB calls | SF writes / floor | "
-            "QB writes / floor | throttle-forced s | round trips s | limiter wait s | 429s | peak RSS MiB (sandbox) |",
+            "QB writes / floor | throttle-forced s | round trips s | limiter wait s | 429s | peak "
+            "RSS MiB (sandbox) |",
             "|---|---|" + "---|" * len(TASKS) + "---|---|---|---|---|---|---|---|---|",
         ]
         for r in s["runs"]:
@@ -712,11 +714,12 @@ def markdown(result: dict) -> str:
             lines.append(
                 f"| {r['run']} | {r['seconds']} | "
                 + " | ".join(f"{r['area_seconds'].get(a, 0):g}" for a in TASKS)
-                + f" | {r['calls_total'].get('salesforce', 0)} | {r['calls_total'].get('quickbooks', 0)} | "
-                f"{w['salesforce'][0]} / {w['salesforce'][1]} | {w['quickbooks'][0]} / {w['quickbooks'][1]} | "
-                f"{r['throttle_floor']['seconds']:g} | {r['throttle_floor']['latency_seconds']:g} | "
-                f"{r['limiter_waited_seconds']:g} | {r['quickbooks_429']} | "
-                f"{r['max_rss_mib']} ({r['sandbox_max_rss_mib']}) |"
+                + f" | {r['calls_total'].get('salesforce', 0)} | "
+                f"{r['calls_total'].get('quickbooks', 0)} | {w['salesforce'][0]} / "
+                f"{w['salesforce'][1]} | {w['quickbooks'][0]} / {w['quickbooks'][1]} | "
+                f"{r['throttle_floor']['seconds']:g} | {r['throttle_floor']['latency_seconds']:g} "
+                f"| {r['limiter_waited_seconds']:g} | {r['quickbooks_429']} | {r['max_rss_mib']} "
+                f"({r['sandbox_max_rss_mib']}) |"
             )
         lines += [
             "",
@@ -746,10 +749,12 @@ def markdown(result: dict) -> str:
             )[:4]
             for a, n, st in steps:
                 calls = st["calls"]
+                qb_calls = sum(
+                    v for k, v in calls.get("quickbooks", {}).items() if k != "batch.items"
+                )
                 lines.append(
                     f"| {r['run']} | {a}.{n} | {st['seconds']:g} | "
-                    f"{sum(calls.get('salesforce', {}).values())} / "
-                    f"{sum(v for k, v in calls.get('quickbooks', {}).items() if k != 'batch.items')} | "
+                    f"{sum(calls.get('salesforce', {}).values())} / {qb_calls} | "
                     f"{sum(st.get('records', {}).values()):,} |"
                 )
         lines += ["", "Calls per endpoint:", "", *endpoint_table(s["runs"])]
@@ -761,9 +766,9 @@ def markdown(result: dict) -> str:
         else [
             "## Pure transforms",
             "",
-            f"First-run matching (`bench.matching.measure`): {t['sf_rows']:,} Salesforce x {t['qb_rows']:,} "
-            f"QuickBooks rows, {t['links']:,} links, {t['ambiguous']:,} ambiguous, {t['seconds']} s, "
-            f"peak traced {t['peak_traced_mib']} MiB.",
+            f"First-run matching (`bench.matching.measure`): {t['sf_rows']:,} Salesforce x "
+            f"{t['qb_rows']:,} QuickBooks rows, {t['links']:,} links, {t['ambiguous']:,} "
+            f"ambiguous, {t['seconds']} s, peak traced {t['peak_traced_mib']} MiB.",
             "",
         ]
     )

@@ -77,7 +77,9 @@ from sfqb.tasks.run import begin_run, summarize_run
             minimum=1,
             maximum=MAX_CHUNK,
             title="Chunk size",
-            description="Invoices per chunk (one QuickBooks page; the position is saved after each).",
+            description=(
+                "Invoices per chunk (one QuickBooks page; the position is saved after each)."
+            ),
         ),
     },
 )

@@ -53,7 +53,8 @@ def main() -> int:
         return 1
     customer = qb.read("Customer", account["External_Account_ID__c"])
     print(
-        f"Account {account['Id']} {account['Name']!r} (phone {account['Phone']}, {account['BillingCity']})"
+        f"Account {account['Id']} {account['Name']!r} (phone {account['Phone']}, "
+        f"{account['BillingCity']})"
     )
     print(
         f"  <-> QuickBooks customer {customer['Id']} {customer['DisplayName']!r} "
@@ -81,10 +82,12 @@ def main() -> int:
         entity = ENTITY.get(opp["Transaction_Type__c"], "Invoice")
         txn = qb.read(entity, opp["External_Transaction_ID__c"])
         print(
-            f"Opportunity {opp['Id']} {opp['Name']!r} ({opp['Transaction_Type__c']}, amount {opp['Amount']})"
+            f"Opportunity {opp['Id']} {opp['Name']!r} ({opp['Transaction_Type__c']}, amount "
+            f"{opp['Amount']})"
         )
         print(
-            f"  -> QuickBooks {entity} {txn['Id']} number {txn.get('DocNumber')} total {txn.get('TotalAmt')}"
+            f"  -> QuickBooks {entity} {txn['Id']} number {txn.get('DocNumber')} total "
+            f"{txn.get('TotalAmt')}"
         )
         products = sf.query(
             soql.select(
@@ -95,8 +98,8 @@ def main() -> int:
         )
         for product in products:
             print(
-                f"     product {product['Product2']['Name']!r} x {product['Quantity']} @ {product['UnitPrice']}"
-                f"  <-> line {product['External_Line_ID__c']}"
+                f"     product {product['Product2']['Name']!r} x {product['Quantity']} @ "
+                f"{product['UnitPrice']}  <-> line {product['External_Line_ID__c']}"
             )
 
     invoice = _first(

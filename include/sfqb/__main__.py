@@ -7,9 +7,11 @@
     python -m sfqb state reset warnings       # forget open warnings and alert times (all new again)
     python -m sfqb state reset migration      # the historical migration may run again
     python -m sfqb state reset lease          # release the run lease (its holder died; R-GEN-10)
-    python -m sfqb state reset watermarks     # every watermark: the next run re-reads from the install date
+    python -m sfqb state reset watermarks     # every watermark: the next run re-reads from
+                                              # the install date
     python -m sfqb state reset --all          # everything above, and the recorded install date
-    python -m sfqb mapping show [PAIR] [--file F]  # the effective field maps: defaults + custom rows
+    python -m sfqb mapping show [PAIR] [--file F]  # the effective field maps:
+                                                   # defaults + custom rows
     python -m sfqb mapping docs [--write docs/mapping.md]  # the reference table of the default maps
 
 The state commands act on the Airflow metadata database named by the usual Airflow configuration
@@ -40,7 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     group.add_argument(
         "target",
         nargs="?",
-        help="a stream, watermarks, install, matching, customers.export, warnings, migration or lease",
+        help=(
+            "a stream, watermarks, install, matching, customers.export, warnings, migration or "
+            "lease"
+        ),
     )
     group.add_argument("--all", action="store_true", help="reset every piece of sync state")
     mapping = sub.add_parser("mapping", help="show the effective field mappings")
@@ -99,7 +104,8 @@ def _mapping(args) -> int:
     if args.action == "docs":
         if args.write:
             print(
-                f"{args.write}: {'updated' if report.update_doc(args.write) else 'already up to date'}"
+                f"{args.write}: "
+                f"{'updated' if report.update_doc(args.write) else 'already up to date'}"
             )
         else:
             print(report.reference(), end="")

@@ -371,8 +371,9 @@ class RunLease:
         if held_for > self.timing.hold_limit:
             raise LeaseLost(
                 self._lost_message(
-                    f"this run's lease heartbeat is {held_for:.0f} s old, past {self.timing.hold_limit:.0f} s "
-                    f"(two thirds of the expiry): another run may have taken it"
+                    f"this run's lease heartbeat is {held_for:.0f} s old, past "
+                    f"{self.timing.hold_limit:.0f} s (two thirds of the expiry): another run may "
+                    "have taken it"
                 )
             )
         holding = Holding(self, current, self.monotonic() - held_for)
@@ -421,8 +422,8 @@ class Holding:
         """Raise ``LeaseLost`` unless this run may still write: a cheap, local check."""
         if self.lost is None and self._too_old():
             self.lost = self.lease._lost_message(
-                f"its last heartbeat is older than {self.lease.timing.hold_limit:.0f} s (two thirds "
-                "of the expiry; the metadata database unreachable, or this process stalled)"
+                f"its last heartbeat is older than {self.lease.timing.hold_limit:.0f} s (two "
+                "thirds of the expiry; the metadata database unreachable, or this process stalled)"
             )
         if self.lost is not None:
             raise LeaseLost(self.lost)

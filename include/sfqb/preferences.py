@@ -184,7 +184,8 @@ def _check_rules(values: dict[str, Any]) -> list[str]:
     problems = []
     if prefs.quickbooks_edition not in EDITIONS:
         problems.append(
-            f"quickbooks_edition: must be one of {', '.join(EDITIONS)}, not {prefs.quickbooks_edition!r}"
+            f"quickbooks_edition: must be one of {', '.join(EDITIONS)}, not "
+            f"{prefs.quickbooks_edition!r}"
         )
     if prefs.quickbooks_edition == "desktop":
         problems.append(
@@ -193,7 +194,8 @@ def _check_rules(values: dict[str, Any]) -> list[str]:
         )
     if prefs.product_name_field not in PRODUCT_NAME_FIELDS:
         problems.append(
-            f"product_name_field: must be one of {', '.join(PRODUCT_NAME_FIELDS)}, not {prefs.product_name_field!r}"
+            f"product_name_field: must be one of {', '.join(PRODUCT_NAME_FIELDS)}, not "
+            f"{prefs.product_name_field!r}"
         )
     if prefs.sync_inventory_quantities and prefs.is_online:
         problems.append(
@@ -210,7 +212,8 @@ def _check_rules(values: dict[str, Any]) -> list[str]:
         problems.append("lease_expiry_seconds: must be at least 1 (seconds; default 1800)")
     if prefs.alert_min_level not in ALERT_LEVELS:
         problems.append(
-            f"alert_min_level: must be one of {', '.join(ALERT_LEVELS)}, not {prefs.alert_min_level!r}"
+            f"alert_min_level: must be one of {', '.join(ALERT_LEVELS)}, not "
+            f"{prefs.alert_min_level!r}"
         )
     mappings = prefs.custom_mappings_file
     if mappings is not None and not mappings.is_file():

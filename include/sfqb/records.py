@@ -67,7 +67,8 @@ def salesforce_record(sobject: str) -> str:
 
 
 def quickbooks_record(entity: str) -> str:
-    """The record type of a QuickBooks entity's writes (``SalesReceipt`` -> QuickBooks Sales Receipt)."""
+    """The record type of a QuickBooks entity's writes (``SalesReceipt`` -> QuickBooks Sales
+    Receipt)."""
     return QUICKBOOKS_RECORDS.get(entity, f"QuickBooks {entity}")
 
 

@@ -75,7 +75,10 @@ def render_run(run: dict) -> str:
         f"<h2>{html.escape(run['dag_id'])} &middot; {html.escape(run['run_id'])} "
         f"&middot; {html.escape(run['state'])}</h2>"
     )
-    times = f"<p>{html.escape(run['run_type'])} run, started {run['start_date']}, ended {run['end_date']}</p>"
+    times = (
+        f"<p>{html.escape(run['run_type'])} run, started {run['start_date']}, ended "
+        f"{run['end_date']}</p>"
+    )
     if run["summary"] is None:
         body = "<p>No summary: the run has not reached summarize_run (see its task logs).</p>"
     else:

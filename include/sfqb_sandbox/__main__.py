@@ -4,7 +4,8 @@ python -m sfqb_sandbox serve --data-dir DIR [--seed SIZE] [--quickbooks-port P]
                              [--salesforce-port P] [--only quickbooks|salesforce]
                              [--host ADDR] [--advertise-host NAME]
 python -m sfqb_sandbox airflow-connections --data-dir DIR   # Airflow connections JSON
-                                                          # (with a freshly minted QBO refresh token)
+                                                          # (with a freshly minted QBO
+                                                          # refresh token)
 """
 
 from __future__ import annotations

@@ -92,7 +92,8 @@ class SandboxProcess:
         while not (self.data_dir / CONNECTIONS_FILE).exists():
             if self.proc.poll() is not None:
                 raise RuntimeError(
-                    f"sandbox exited with {self.proc.returncode}; see {self.data_dir / 'sandbox.log'}"
+                    f"sandbox exited with {self.proc.returncode}; see "
+                    f"{self.data_dir / 'sandbox.log'}"
                 )
             if time.monotonic() > deadline:
                 self.stop()

@@ -263,7 +263,10 @@ def _invoice_problem(r, qb: dict | None, sf: dict | None, accounts: dict) -> str
     state = r.attrs["state"]
     if state == "deleted":
         if sf is not None and (sf["Status__c"] != "Deleted" or money(sf["Outstanding_Balance__c"])):
-            return f"deleted in QuickBooks; Invoice__c {sf['Status__c']} {sf['Outstanding_Balance__c']}"
+            return (
+                f"deleted in QuickBooks; Invoice__c {sf['Status__c']} "
+                f"{sf['Outstanding_Balance__c']}"
+            )
         return None
     if sf is None:
         return "no Invoice__c"

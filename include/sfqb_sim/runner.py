@@ -54,9 +54,9 @@ class Config:
 
     def replay(self) -> str:
         return (
-            f"python -m sfqb_sim --seed {self.seed} --days {self.days:g} --runs-per-day {self.runs_per_day}"
-            f" --fault-rate {self.fault_rate:g} --actions-per-hour {self.actions_per_hour:g}"
-            f" --settle-runs {self.settle_runs}"
+            f"python -m sfqb_sim --seed {self.seed} --days {self.days:g} --runs-per-day "
+            f"{self.runs_per_day} --fault-rate {self.fault_rate:g} --actions-per-hour "
+            f"{self.actions_per_hour:g} --settle-runs {self.settle_runs}"
         )
 
     def start_at(self) -> dt.datetime:
@@ -242,8 +242,9 @@ class Simulation:
         result.recon_pending += [str(v) for v in stats["recon_pending"]]
         self.echo(
             f"sim: run {run}/{config.runs + config.settle_runs} at {upper:%Y-%m-%d %H:%M} "
-            f"{dag_run.state}: {result.run_seconds[-1]} s, faults {[f['kind'] for f in hit] or '-'}, "
-            f"pending {stats['pending']}, late {stats['late']}, violations {len(violations)}"
+            f"{dag_run.state}: {result.run_seconds[-1]} s, faults "
+            f"{[f['kind'] for f in hit] or '-'}, pending {stats['pending']}, late {stats['late']}, "
+            f"violations {len(violations)}"
         )
         for violation in violations[:10]:
             self.echo(f"sim:   {violation}")
@@ -283,15 +284,17 @@ def report(result: Result, config: Config) -> str:
         f"sim: seed {config.seed}, {config.days:g} day(s), {config.runs_per_day} run(s) a day, "
         f"fault rate {config.fault_rate:g}",
         f"  runs: {result.runs} ({result.failed_runs} failed), wall time {result.wall_seconds:g} s "
-        f"({result.seconds_per_day:g} s per simulated day; mean run {_mean(result.run_seconds):.1f} s)",
+        f"({result.seconds_per_day:g} s per simulated day; mean run "
+        f"{_mean(result.run_seconds):.1f} s)",
         f"  records made: {', '.join(f'{k} {v}' for k, v in result.records.items())}",
         f"  actions: {sum(result.made.values())} done of {result.tried} chosen: "
         f"{', '.join(f'{k} {v}' for k, v in result.made.items()) or '-'}",
         f"  faults injected: {result.faults_injected}, fired: "
         f"{', '.join(f'{k} x{v}' for k, v in sorted(result.faults_fired.items())) or '-'}",
-        f"  synced on time: {result.on_time}, late (a run later, within the deadline): {result.late}",
-        f"  reconciliation (last run): {_counts(result.reconciliation)}; differences within two runs "
-        f"of a fault (not judged): {len(result.recon_pending)}",
+        f"  synced on time: {result.on_time}, late (a run later, within the deadline): "
+        f"{result.late}",
+        f"  reconciliation (last run): {_counts(result.reconciliation)}; differences within two "
+        f"runs of a fault (not judged): {len(result.recon_pending)}",
         f"  invariant violations: {len(result.violations)}",
     ]
     if result.violations:

@@ -6,8 +6,9 @@ must move with it, or every comparison between a worker time and a service time 
 simulated days. sfqb reads the worker's clock in two modules: ``sfqb.steps.load.now_stamp``
 (``Last_Sync_Date__c`` of the areas whose rules never compare it with a QuickBooks time) and
 ``sfqb.hooks.quickbooks`` (``ServerClock``: Intuit's time is the worker's corrected by the offset
-the answers show; the worker's alone before the first answer). While installed, ``dt.datetime.now()`` in those modules reads the sandbox clock (real time plus the
-sandbox's offset); nothing else in the process changes.
+the answers show; the worker's alone before the first answer). While installed,
+``dt.datetime.now()`` in those modules reads the sandbox clock (real time plus the sandbox's
+offset); nothing else in the process changes.
 """
 
 from __future__ import annotations

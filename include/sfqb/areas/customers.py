@@ -122,7 +122,8 @@ def _same(a, b) -> bool:
 
 def changed_fields(wanted: pd.DataFrame, current: pd.DataFrame, columns: list[str]) -> pd.Series:
     """Per row of ``wanted`` (aligned with ``current`` by index): the columns whose value differs
-    (``_same`` per value, vectorised per column: 5,000 rows x 30 columns in a fraction of a second)."""
+    (``_same`` per value, vectorised per column: 5,000 rows x 30 columns in a fraction of a
+    second)."""
     differs = np.zeros((len(wanted), len(columns)), dtype=bool)
     for n, column in enumerate(columns):
         mine = wanted[column]
@@ -218,8 +219,8 @@ def plan_accounts_from_qb(
         read_at: QuickBooks' time of the extract's first answer (``sync_stamps``).
     Returns:
         (accounts, skips): accounts frame[External_Account_ID__c, level, parent_ext_id, is_new,
-        Last_Sync_Date__c, <Account fields>], only rows with something to write (new accounts, or changed values:
-        no echo, R-GEN-4).
+        Last_Sync_Date__c, <Account fields>], only rows with something to write (new accounts, or
+        changed values: no echo, R-GEN-4).
     """
     account_map = account_map or default_map("customer_to_account")
     targets = account_map.target_fields
@@ -238,8 +239,8 @@ def plan_accounts_from_qb(
                     "QB:" + qb.loc[too_long, "Id"].astype(str),
                     "the name has "
                     + wanted.loc[too_long, "Name"].map(lambda n: str(len(str(n))))
-                    + f" characters and a Salesforce Account Name keeps at most {ACCOUNT_NAME_MAX}: {UNFIT} "
-                    "(shorten it in QuickBooks)",
+                    + " characters and a Salesforce Account Name keeps at most "
+                    f"{ACCOUNT_NAME_MAX}: {UNFIT} (shorten it in QuickBooks)",
                     WARNING,
                     record=SF_ACCOUNT,
                 ),
@@ -658,8 +659,8 @@ def plan_customers_from_sf(
                 new.loc[long_company, "key"],
                 "the name has "
                 + new.loc[long_company, "CompanyName"].map(lambda n: str(len(str(n))))
-                + f" characters and QuickBooks' Company name keeps at most {COMPANY_NAME_MAX}: the customer's "
-                "Display name carries the whole name, its Company name is left empty",
+                + f" characters and QuickBooks' Company name keeps at most {COMPANY_NAME_MAX}: the "
+                "customer's Display name carries the whole name, its Company name is left empty",
                 WARNING,
                 record=QB_CUSTOMER,
             )
@@ -712,8 +713,8 @@ def plan_customers_from_sf(
         skipped.append(
             skips(
                 linked.loc[coming, "key"],
-                "QuickBooks' values are copied to this Account or its billing Contact in this run: nothing "
-                "read from QuickBooks is sent back to it (R-ACC-5, R-ACC-10)",
+                "QuickBooks' values are copied to this Account or its billing Contact in this run: "
+                "nothing read from QuickBooks is sent back to it (R-ACC-5, R-ACC-10)",
                 record=QB_CUSTOMER,
             )
         )
@@ -722,7 +723,8 @@ def plan_customers_from_sf(
         skipped.append(
             skips(
                 linked.loc[blocked, "key"],
-                "changes not sent to QuickBooks: allow_salesforce_to_modify_quickbooks is off (R-ACC-4)",
+                "changes not sent to QuickBooks: allow_salesforce_to_modify_quickbooks is off "
+                "(R-ACC-4)",
                 record=QB_CUSTOMER,
             )
         )
@@ -889,9 +891,9 @@ def same_name_link(account_id, account_name, customer_id, customer_name) -> str:
     case or surrounding spaces: it names both records."""
     return (
         f"Salesforce Account {account_id} {str(account_name)!r} is linked to QuickBooks customer "
-        f"{customer_id} {str(customer_name)!r}: the names differ only in case or surrounding spaces, which "
-        "QuickBooks takes for the same name (R-ACC-11); if they are different companies, rename one and "
-        "clear the Account's External Account ID"
+        f"{customer_id} {str(customer_name)!r}: the names differ only in case or surrounding "
+        "spaces, which QuickBooks takes for the same name (R-ACC-11); if they are different "
+        "companies, rename one and clear the Account's External Account ID"
     )
 
 
@@ -922,8 +924,8 @@ def linked_by_load(clashes: pd.DataFrame, qb: pd.DataFrame, creates: pd.DataFram
         )
         out.loc[out.index[i], "level"] = INFO
         out.loc[out.index[i], "reason"] = (
-            f"the unlinked Salesforce Account {account_id} of the same name is sent to QuickBooks in this run; "
-            f"QuickBooks refuses it as a duplicate and the load links the two{case}"
+            f"the unlinked Salesforce Account {account_id} of the same name is sent to QuickBooks "
+            f"in this run; QuickBooks refuses it as a duplicate and the load links the two{case}"
         )
     return out
 

@@ -298,7 +298,10 @@ def _named(customer: str, record: dict) -> str:
 def _no_account(customer: str, record: dict | None) -> str:
     """Why no Account has the customer's Id (R-ACC-2, the customers area's warnings)."""
     if record is None:
-        return f"no Account has External Account ID {customer}, and QuickBooks has no customer {customer}"
+        return (
+            f"no Account has External Account ID {customer}, and QuickBooks has no customer "
+            f"{customer}"
+        )
     if not _true(record.get("Active")):
         return (
             f"customer {_named(customer, record)} is inactive in QuickBooks, so no Account is "

@@ -121,9 +121,9 @@ def plan_items(
                 skipped.append(
                     (
                         key,
-                        f"Salesforce already has a Product with ProductCode {values['ProductCode']!r} that is "
-                        f"linked to no QuickBooks item: link it (set its External Item ID to {item_id}) "
-                        "instead of creating a duplicate",
+                        "Salesforce already has a Product with ProductCode "
+                        f"{values['ProductCode']!r} that is linked to no QuickBooks item: link it "
+                        f"(set its External Item ID to {item_id}) instead of creating a duplicate",
                         WARNING,
                     )
                 )

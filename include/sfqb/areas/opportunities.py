@@ -199,8 +199,8 @@ def eligibility(
         (kind == "None", "Transaction Type is None: never synced (R-OPP-1)", INFO, False),
         (
             kind.isin(DESKTOP_ONLY) if online else pd.Series(False, index=opps.index),
-            "Transaction Type is Sales Order, which QuickBooks Online does not have (QuickBooks Desktop "
-            "only): choose Invoice or Sales Receipt (R-OPP-2)",
+            "Transaction Type is Sales Order, which QuickBooks Online does not have (QuickBooks "
+            "Desktop only): choose Invoice or Sales Receipt (R-OPP-2)",
             WARNING,
             False,
         ),
@@ -227,8 +227,8 @@ def eligibility(
             "its Account's QuickBooks customer "
             + customer.fillna("")
             + " is inactive, and QuickBooks "
-            "makes no transaction for an inactive customer: make the customer active again in QuickBooks "
-            "(R-OPP-1)",
+            "makes no transaction for an inactive customer: make the customer active again in "
+            "QuickBooks (R-OPP-1)",
             WARNING,
             True,
         ),
@@ -315,15 +315,16 @@ def _header(
     if term is not None and entity == "Invoice" and term_id is None:
         return (
             {},
-            f"Terms {term!r} is not a QuickBooks term ({', '.join(sorted(inputs.terms)) or 'none'}) (R-OPP-4)",
+            f"Terms {term!r} is not a QuickBooks term "
+            f"({', '.join(sorted(inputs.terms)) or 'none'}) (R-OPP-4)",
         )
     if klass is not None and class_id is None:
         return {}, f"Class {klass!r} is not a QuickBooks class (R-OPP-4)"
     memo = values.get("CustomerMemo.value")
     if memo is not None and len(str(memo)) > MEMO_LIMIT:
         return {}, (
-            f"Description has {len(str(memo))} characters; a QuickBooks customer memo takes at most "
-            f"{MEMO_LIMIT}: shorten it (nothing is cut silently)"
+            f"Description has {len(str(memo))} characters; a QuickBooks customer memo takes at "
+            f"most {MEMO_LIMIT}: shorten it (nothing is cut silently)"
         )
     for name in ("TxnDate", "DueDate", "ShipDate"):
         values[name] = str(values.get(name) or today.isoformat())  # R-OPP-4: sync date by default
@@ -388,8 +389,8 @@ def plan_opportunities(
     unused = sorted({"PO Number", "Sales Rep"} - set(inputs.custom_fields))
     if unused and len(ready):
         notes.append(
-            f"QuickBooks defines no sales-form custom field named {' or '.join(map(repr, unused))}: "
-            "those Opportunity fields are not sent (R-OPP-4)"
+            "QuickBooks defines no sales-form custom field named "
+            f"{' or '.join(map(repr, unused))}: those Opportunity fields are not sent (R-OPP-4)"
         )
 
     rows, problems = [], []
@@ -425,9 +426,9 @@ def plan_opportunities(
             problems.append(
                 (
                     key,
-                    f"Opportunity Products with no QuickBooks item: {names}: link the Product (External "
-                    "Item ID) or give it the item's full name as Product Code; an item made inactive in "
-                    "QuickBooks counts as none: make it active again (R-OPP-3)",
+                    f"Opportunity Products with no QuickBooks item: {names}: link the Product "
+                    "(External Item ID) or give it the item's full name as Product Code; an item "
+                    "made inactive in QuickBooks counts as none: make it active again (R-OPP-3)",
                 )
             )
             continue
@@ -447,8 +448,9 @@ def plan_opportunities(
             problems.append(
                 (
                     key,
-                    f"its products total {total}: a QuickBooks {entity} cannot be negative; correct the "
-                    "quantities or prices, or record the refund as a credit memo in QuickBooks (R-OPP-3)",
+                    f"its products total {total}: a QuickBooks {entity} cannot be negative; "
+                    "correct the quantities or prices, or record the refund as a credit memo in "
+                    "QuickBooks (R-OPP-3)",
                 )
             )
             continue

@@ -46,15 +46,28 @@ LISTED = 20
 # Check name -> what a difference means (warning lines, docs/reconciliation.md).
 CHECKS = {
     "accounts_without_customer": "linked Accounts whose QuickBooks customer does not exist",
-    "customers_without_account": "active QuickBooks customers the sync owns that no Account is linked to",
+    "customers_without_account": (
+        "active QuickBooks customers the sync owns that no Account is linked to"
+    ),
     "customers_linked_twice": "QuickBooks customers linked from more than one Account",
-    "duplicate_customer_names": "QuickBooks customer names used by more than one customer (ignoring case and surrounding spaces)",
-    "opportunities_without_transaction": "eligible won opportunities with no QuickBooks transaction",
-    "opportunities_missing_transaction": "opportunities naming a QuickBooks transaction that does not exist",
+    "duplicate_customer_names": (
+        "QuickBooks customer names used by more than one customer (ignoring case and surrounding "
+        "spaces)"
+    ),
+    "opportunities_without_transaction": (
+        "eligible won opportunities with no QuickBooks transaction"
+    ),
+    "opportunities_missing_transaction": (
+        "opportunities naming a QuickBooks transaction that does not exist"
+    ),
     "duplicate_transactions": "opportunities with more than one QuickBooks transaction",
-    "invoice_balances": "Invoice__c records whose balance or total differs from their QuickBooks invoice",
-    "invoices_missing_in_quickbooks": "Invoice__c records whose QuickBooks invoice does not exist (and "
-    "that are not marked Deleted)",
+    "invoice_balances": (
+        "Invoice__c records whose balance or total differs from their QuickBooks invoice"
+    ),
+    "invoices_missing_in_quickbooks": (
+        "Invoice__c records whose QuickBooks invoice does not exist (and that are not marked "
+        "Deleted)"
+    ),
     "invoices_missing_in_salesforce": "QuickBooks invoices the sync owns that have no Invoice__c",
     "customer_balances": "customers whose open balance (sum of open invoice balances) differs",
     "duplicate_products": "Products sharing a QuickBooks item (External Item ID or ProductCode)",
@@ -265,14 +278,15 @@ def reconcile_customers(
     result.add(
         "duplicate_customer_names",
         [
-            f'"{group["DisplayName"].iloc[0]}": QuickBooks customers {", ".join(sorted(group["qb_id"]))}'
+            f'"{group["DisplayName"].iloc[0]}": QuickBooks customers '
+            f"{', '.join(sorted(group['qb_id']))}"
             for _, group in dupes.groupby("folded")
         ],
         int(mine.sum()),
     )
 
 
-# --- won opportunities -> transactions --------------------------------------------------------------
+# --- won opportunities -> transactions -----------------------------------------------------------
 
 
 def reconcile_opportunities(
@@ -342,7 +356,7 @@ def reconcile_opportunities(
     result.add("duplicate_transactions", keys, len(marked) + int(linked.sum()))
 
 
-# --- invoices and balances ---------------------------------------------------------------------------
+# --- invoices and balances -----------------------------------------------------------------------
 
 
 def reconcile_invoices(
@@ -472,14 +486,15 @@ def reconcile_invoices(
         "customer_balances",
         [
             f'QuickBooks customer {c} / Account {account_of[c]} "{name_of[account_of[c]]}": '
-            f"open balance Salesforce {Decimal(int(row.sf)).scaleb(-2)}, QuickBooks {Decimal(int(row.qb)).scaleb(-2)}"
+            f"open balance Salesforce {Decimal(int(row.sf)).scaleb(-2)}, QuickBooks "
+            f"{Decimal(int(row.qb)).scaleb(-2)}"
             for c, row in off.iterrows()
         ],
         len(table),
     )
 
 
-# --- products -----------------------------------------------------------------------------------------
+# --- products ------------------------------------------------------------------------------------
 
 
 def reconcile_products(products: pd.DataFrame, result: Reconciliation) -> None:

@@ -357,8 +357,8 @@ def link_transactions(
     wrong = pairs[~matches & ~elsewhere]
     reasons = [
         f"linked to Opportunity {o} ({n}), whose Transaction Type is "
-        f"{'not set' if missing(t) else repr(t)}, not {TYPE_BY_ENTITY[e]!r}: not synced back; correct "
-        "the Transaction Type or the External Transaction ID (R-OPP-2, R-OPP-7)"
+        f"{'not set' if missing(t) else repr(t)}, not {TYPE_BY_ENTITY[e]!r}: not synced back; "
+        "correct the Transaction Type or the External Transaction ID (R-OPP-2, R-OPP-7)"
         for o, n, t, e in zip(
             wrong["sf.Id"],
             wrong["sf.Name"],
@@ -577,8 +577,8 @@ def plan_lines(
         book = book_of.get(row["OpportunityId"])
         if not missing(book) and standard_pricebook and book != standard_pricebook:
             return (
-                f"{_item_text(row)}: not added, the Opportunity uses price book {book} and new lines "
-                "take the standard price book's entry"
+                f"{_item_text(row)}: not added, the Opportunity uses price book {book} and new "
+                "lines take the standard price book's entry"
             )
         plan.line_creates.append(
             {
@@ -650,8 +650,8 @@ def plan_lines(
     warn(
         no_item,
         [
-            f"{_item_text(r)} has no Product in Salesforce (External Item ID {r['item_id']}): this line "
-            "is not added to the Opportunity"
+            f"{_item_text(r)} has no Product in Salesforce (External Item ID {r['item_id']}): this "
+            "line is not added to the Opportunity"
             for _, r in no_item.iterrows()
         ],
     )
@@ -659,8 +659,8 @@ def plan_lines(
     warn(
         unpriced,
         [
-            f"{_item_text(r)}: its Product {r['Product2Id']} has no active standard price: this line "
-            "is not added to the Opportunity"
+            f"{_item_text(r)}: its Product {r['Product2Id']} has no active standard price: this "
+            "line is not added to the Opportunity"
             for _, r in unpriced.iterrows()
         ],
     )
@@ -673,9 +673,9 @@ def plan_lines(
         found.append(
             skips(
                 [f"{key} Opportunity Product {row['Id']}"],
-                f"Opportunity Product {row['Id']} (Product {row['Product2Id']}) has no External Line "
-                f"ID and no line of {key} has its Product: left as it is (delete it, or add the line "
-                "in QuickBooks)",
+                f"Opportunity Product {row['Id']} (Product {row['Product2Id']}) has no External "
+                f"Line ID and no line of {key} has its Product: left as it is (delete it, or add "
+                "the line in QuickBooks)",
                 WARNING,
                 record=SF_OPPORTUNITY_PRODUCT,
             )
@@ -751,10 +751,10 @@ def amount_notes(pairs: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
         if lines_sum != total:
             keys.append(row["key"])
             reasons.append(
-                f"Opportunity {row['sf.Id']} ({row['sf.Name']}): its QuickBooks sales lines add up to "
-                f"{lines_sum} but the {TYPE_BY_ENTITY[row['entity']]} total is {total} (tax, discounts "
-                "or lines without an item): the Opportunity Amount, the sum of its products, will not "
-                "equal the QuickBooks total (R-OPP-7)"
+                f"Opportunity {row['sf.Id']} ({row['sf.Name']}): its QuickBooks sales lines add up "
+                f"to {lines_sum} but the {TYPE_BY_ENTITY[row['entity']]} total is {total} (tax, "
+                "discounts or lines without an item): the Opportunity Amount, the sum of its "
+                "products, will not equal the QuickBooks total (R-OPP-7)"
             )
     return skips(keys, pd.Series(reasons, dtype="object"), WARNING, record=SF_OPPORTUNITY)
 

@@ -1,4 +1,5 @@
-"""What the sfqb Salesforce package adds to an org (``include/salesforce``, docs/salesforce-package.md).
+"""What the sfqb Salesforce package adds to an org (``include/salesforce``,
+docs/salesforce-package.md).
 
 The preflight validations check these against the live org (R-PRE-3). The list mirrors the SFDX
 source field for field; ``tests/unit/checks/test_package.py`` fails when the two drift apart.

@@ -243,8 +243,8 @@ def _off_layouts(rows: pd.DataFrame) -> list[str]:
             else f"no page layout ({r.layout_ids or 'the object has none'})"
         )
         out.append(
-            f"{r.object}.{r.field} ({r.label}) is on {where}: add it to at least one page layout in "
-            f"Setup > Object Manager > {r.object} > Page Layouts (R-PRE-3)"
+            f"{r.object}.{r.field} ({r.label}) is on {where}: add it to at least one page layout "
+            f"in Setup > Object Manager > {r.object} > Page Layouts (R-PRE-3)"
         )
     return out
 
@@ -289,16 +289,17 @@ def _row(r) -> str:
 
 def _remapped_keys(rows: pd.DataFrame) -> list[str]:
     return [
-        f"{_row(r)}: {r.sf_object + '.' + r.sf_field if r.direction == 'to_salesforce' else r.qb_field} "
-        f"is {r.key_reason}: key fields cannot be remapped (R-MAP-3)"
+        f"{_row(r)}: "
+        f"{r.sf_object + '.' + r.sf_field if r.direction == 'to_salesforce' else r.qb_field} is "
+        f"{r.key_reason}: key fields cannot be remapped (R-MAP-3)"
         for r in rows.itertuples()
     ]
 
 
 def _unknown_qb(rows: pd.DataFrame) -> list[str]:
     return [
-        f"{_row(r)}: {r.qb_entity}.{r.qb_field} is not a QuickBooks Online {r.qb_entity} field sfqb "
-        f"knows (include/sfqb/mapping/quickbooks_fields.yaml) (R-MAP-2)"
+        f"{_row(r)}: {r.qb_entity}.{r.qb_field} is not a QuickBooks Online {r.qb_entity} field "
+        "sfqb knows (include/sfqb/mapping/quickbooks_fields.yaml) (R-MAP-2)"
         for r in rows.itertuples()
     ]
 

@@ -1,7 +1,8 @@
 """Data-quality expectations on what the areas extract (great-expectations, R-GEN-5).
 
 A failed expectation is not a reason to stop a run: it is a WARNING per offending record,
-saying what a person should do, logged by the area's plan task and listed in the run summary. Nothing is checked (and GX is not imported) when there is nothing to check.
+saying what a person should do, logged by the area's plan task and listed in the run summary.
+Nothing is checked (and GX is not imported) when there is nothing to check.
 """
 
 from __future__ import annotations
@@ -42,8 +43,8 @@ CUSTOMER_CHECKS = [
         {"column": "DisplayName"},
         lambda rows: (
             [
-                "data quality: the QuickBooks customer has no display name: its Account gets no name; give it a "
-                "display name in QuickBooks"
+                "data quality: the QuickBooks customer has no display name: its Account gets no "
+                "name; give it a display name in QuickBooks"
             ]
             * len(rows)
         ),
@@ -52,8 +53,8 @@ CUSTOMER_CHECKS = [
         "ExpectColumnValuesToBeUnique",
         {"column": "name_key"},
         lambda rows: [
-            f"data quality: the QuickBooks customer's display name differs only in case or spaces from {t}: "
-            "their Accounts will be hard to tell apart; rename one in QuickBooks"
+            "data quality: the QuickBooks customer's display name differs only in case or spaces "
+            f"from {t}: their Accounts will be hard to tell apart; rename one in QuickBooks"
             for t in _twins(rows, "DisplayName")
         ],
     ),
@@ -72,8 +73,9 @@ ITEM_CHECKS = [
         "ExpectColumnValuesToBeUnique",
         {"column": "name_key"},
         lambda rows: [
-            f"data quality: the QuickBooks item's name differs only in case or spaces from {t}: opportunity "
-            "lines that find items by Product Code (R-ITM-5) may pick the wrong one; rename one in QuickBooks"
+            f"data quality: the QuickBooks item's name differs only in case or spaces from {t}: "
+            "opportunity lines that find items by Product Code (R-ITM-5) may pick the wrong one; "
+            "rename one in QuickBooks"
             for t in _twins(rows, "FullyQualifiedName")
         ],
     ),

@@ -105,7 +105,8 @@ NAME_LISTS = frozenset(
 )
 """Entities with an ``Active`` flag: queries return only active ones unless asked."""
 VOID_BY_OPERATION = frozenset({"Invoice"})
-"""Voided with ``?operation=void``; SalesReceipt and Payment use ``operation=update&include=void``."""
+"""Voided with ``?operation=void``; SalesReceipt and Payment use
+``operation=update&include=void``."""
 
 Operation = Literal["create", "update", "delete", "void"]
 
@@ -703,10 +704,11 @@ class QuickBooksHook(BaseHook):
         start_position: int = 1,
     ) -> Iterator[dict]:
         """Every record matching ``where`` (condition strings from ``qbo_queries``), paging
-        with STARTPOSITION/MAXRESULTS (from ``start_position``, 1-based) until a short page. ``include_inactive`` adds
-        ``Active IN (true, false)`` for name-list entities (transactions have no Active flag:
-        they always come back). After a full first page, a ``COUNT`` beside the second page and
-        the pages after it ``parallel_reads`` at a time; the pages come back in order."""
+        with STARTPOSITION/MAXRESULTS (from ``start_position``, 1-based) until a short page.
+        ``include_inactive`` adds ``Active IN (true, false)`` for name-list entities (transactions
+        have no Active flag: they always come back). After a full first page, a ``COUNT`` beside
+        the second page and the pages after it ``parallel_reads`` at a time; the pages come back
+        in order."""
         conditions = list(where) + (
             [q.active_any()] if include_inactive and entity in NAME_LISTS else []
         )
@@ -992,8 +994,8 @@ class QuickBooksHook(BaseHook):
         A call refused as a whole for a record's reason (stale object 5010, duplicate name 6240)
         fails each of its records with that error. When a call still fails after its retries,
         its ``ThrottledError``/``TransientError`` is raised (nothing more is sent), carrying
-        ``partial_results``: the results of the calls that did complete. The failed call's outcome is unknown (its requestid makes a repeat
-        within the day a replay)."""
+        ``partial_results``: the results of the calls that did complete. The failed call's
+        outcome is unknown (its requestid makes a repeat within the day a replay)."""
         if not 1 <= batch_size <= BATCH_SIZE:
             raise ValueError(f"batch_size must be 1..{BATCH_SIZE}")
         keys = [op.key for op in operations]

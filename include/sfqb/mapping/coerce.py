@@ -2,9 +2,10 @@
 
 A map copies values field to field; before they are written, the values of custom rows are
 made what their target holds: numbers, booleans and dates become text for a text target, text
-becomes a number (as exact text, "1200") for a number target when it is one. A value that cannot be written whole
-(text longer than the target keeps, text that is not a number) is never cut or dropped: the
-record gets a WARNING naming the field and the lengths, is not written, and is retried next run.
+becomes a number (as exact text, "1200") for a number target when it is one. A value that
+cannot be written whole (text longer than the target keeps, text that is not a number) is never
+cut or dropped: the record gets a WARNING naming the field and the lengths, is not written, and
+is retried next run.
 
 ``limits``: target field -> ``{"kind", "length", "label"}`` (``target_limits`` builds it from
 describe for Salesforce targets and from ``quickbooks_fields.yaml`` for QuickBooks ones).
@@ -97,7 +98,8 @@ def fit_value(value, limit: Mapping) -> tuple[object, str | None]:
         return text, None
     if kind == "number" and isinstance(value, str):
         try:
-            # As exact text: both APIs take numbers as text, and XCom's Parquet cannot carry Decimal.
+            # As exact text: both APIs take numbers as text, and XCom's Parquet cannot carry
+            # Decimal.
             number = Decimal(value.replace(",", "").strip())
             if not number.is_finite():
                 raise InvalidOperation

@@ -186,7 +186,8 @@ def parse_custom(text: str, path: Path | str) -> CustomMappings:
         if pair not in known:
             problem(
                 pair_node,
-                f"unknown pair {pair!r} (pairs: {', '.join(p for p in known if p not in FIXED_PAIRS)})",
+                f"unknown pair {pair!r} (pairs: "
+                f"{', '.join(p for p in known if p not in FIXED_PAIRS)})",
             )
             continue
         if pair in FIXED_PAIRS:
@@ -234,7 +235,8 @@ def load_custom(path: Path) -> CustomMappings:
         return CustomMappings(
             Path(path),
             problems=[
-                f"custom_mappings_path: cannot read {path} ({exc.strerror or exc}); see docs/mapping.md"
+                f"custom_mappings_path: cannot read {path} ({exc.strerror or exc}); see "
+                "docs/mapping.md"
             ],
         )
     return parse_custom(text, path)

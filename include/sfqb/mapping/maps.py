@@ -53,7 +53,8 @@ class FieldMap:
         return self.target.startswith("salesforce.")
 
     def salesforce_path(self, row: Row) -> str:
-        """The Salesforce side of one row: its target when the map writes Salesforce, else its source."""
+        """The Salesforce side of one row: its target when the map writes Salesforce, else its
+        source."""
         return row.target if self.to_salesforce else row.source
 
     def salesforce_field(self, path: str) -> tuple[str, str]:

@@ -27,7 +27,8 @@ def show_map(field_map: FieldMap) -> str:
     twidth = max((len(r.target) for r in field_map.rows), default=6)
     for row in field_map.rows:
         lines.append(
-            f"  {row.source:<{width}} -> {row.target:<{twidth}}  {row.when:<6}  {_origin(field_map, row)}"
+            f"  {row.source:<{width}} -> {row.target:<{twidth}}  {row.when:<6}  "
+            f"{_origin(field_map, row)}"
         )
     return "\n".join(lines) + "\n"
 
@@ -59,7 +60,8 @@ def _cell(text: str) -> str:
 
 
 def update_doc(path) -> bool:
-    """Rewrite the generated part of the doc at ``path`` (between the markers); True if it changed."""
+    """Rewrite the generated part of the doc at ``path`` (between the markers); True if it
+    changed."""
     from pathlib import Path
 
     doc = Path(path)

@@ -110,7 +110,8 @@ def _all_active_customers(qb) -> list[dict]:
     company of 100k customers is 100 pages."""
     total = qb.count("Customer")
     log.info(
-        "customers: first run: reading all %d active QuickBooks customers, whatever their age (R-GEN-6)",
+        "customers: first run: reading all %d active QuickBooks customers, whatever their age "
+        "(R-GEN-6)",
         total,
     )
     progress = Progress(
@@ -242,7 +243,8 @@ def plan(run: dict, extracted: dict) -> dict:
     if prefs.is_online:
         log.info(
             "customers: Credit Limit and Sales Rep are QuickBooks Desktop customer fields; "
-            "QuickBooks Online has neither, so Credit_Limit__c and Sales_Rep__c are left alone (R-ACC-9)"
+            "QuickBooks Online has neither, so Credit_Limit__c and Sales_Rep__c are left alone "
+            "(R-ACC-9)"
         )
     result = rules.plan_customers(inputs, prefs, customer_maps(run), extracted.get("limits"))
     quality = customer_warnings(rules.AREA, extracted["qb_changed"])
@@ -363,8 +365,8 @@ def _adopt_pending(creates: pd.DataFrame, pending: dict[str, str], sf, qb) -> di
     }
     for key, customer in adopted.items():
         log.info(
-            "customers: Account %s: QuickBooks customer %s (%r) was created for it by an interrupted "
-            "load; it is updated and linked instead of created again (R-GEN-3)",
+            "customers: Account %s: QuickBooks customer %s (%r) was created for it by an "
+            "interrupted load; it is updated and linked instead of created again (R-GEN-3)",
             key,
             customer["Id"],
             customer["DisplayName"],
@@ -520,8 +522,9 @@ def _adopt_duplicates(
                     FAILED,
                     record=QB_CUSTOMER,
                     reason=(
-                        f"{wanted_by[rules.name_key(name)]} Salesforce accounts are named {name!r} and QuickBooks already has "
-                        f"that name: link the right one (External Account ID) or rename the others"
+                        f"{wanted_by[rules.name_key(name)]} Salesforce accounts are named {name!r} "
+                        "and QuickBooks already has that name: link the right one (External "
+                        "Account ID) or rename the others"
                     ),
                 )
             )
@@ -551,7 +554,10 @@ def _adopt_duplicates(
                     key,
                     FAILED,
                     record=QB_CUSTOMER,
-                    reason=f"QuickBooks already has a customer, vendor or employee named {name!r}{other}",
+                    reason=(
+                        "QuickBooks already has a customer, vendor or employee named "
+                        f"{name!r}{other}"
+                    ),
                 )
             )
             continue
@@ -668,7 +674,8 @@ def _release_failed(customer: str, result, done: list[dict]) -> None:
             record=SF_CONTACT,
             reason=(
                 f"Contact {result.key} could not give up the billing role or the link "
-                f"({describe_issues(result.errors)}): the customer's contact person waits for the next run"
+                f"({describe_issues(result.errors)}): the customer's contact person waits for the "
+                "next run"
             ),
         )
     )

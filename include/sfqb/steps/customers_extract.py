@@ -184,8 +184,8 @@ def sf_changed_accounts(
     )
     if held:
         log.info(
-            "Salesforce: %d Accounts ticked Sync Me (or with a ticked Contact) failed several runs in a "
-            "row and wait for their next retry: %s",
+            "Salesforce: %d Accounts ticked Sync Me (or with a ticked Contact) failed several runs "
+            "in a row and wait for their next retry: %s",
             len(held),
             ", ".join(held[:20]),
         )

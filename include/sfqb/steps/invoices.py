@@ -432,7 +432,8 @@ def _apply(
 
 
 def _upsert(sf, sobject: str, entries: list[dict], ext: str, done: list[dict], stamp=None) -> dict:
-    """Upsert ``entries`` by ``ext``; outcome rows into ``done``; returns ``entry[ext]`` -> result."""
+    """Upsert ``entries`` by ``ext``; outcome rows into ``done``; returns ``entry[ext]`` ->
+    result."""
     return _apply(
         sf.upsert(sobject, [_record(e, stamp) for e in entries], ext_id_field=ext),
         entries,

@@ -96,7 +96,8 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
     state = state or sync_state()
     if not preferences(run).sync_won_opportunities:
         log.info(
-            "opportunities: sync_won_opportunities is off: no opportunity is sent to QuickBooks (R-OPP-8)"
+            "opportunities: sync_won_opportunities is off: no opportunity is sent to QuickBooks "
+            "(R-OPP-8)"
         )
         return _empty({})
     windows = run_windows(run, [SF_STREAM], state)
@@ -396,8 +397,9 @@ def _link(
                     record=record,
                     target_id=entity["Id"],
                     reason=(
-                        f"QuickBooks transaction {entity['Id']} created, but linking the Opportunity "
-                        f"failed ({describe_issues(result.errors)}); the next run links it"
+                        f"QuickBooks transaction {entity['Id']} created, but linking the "
+                        f"Opportunity failed ({describe_issues(result.errors)}); the next run "
+                        "links it"
                     ),
                 )
             )
@@ -425,7 +427,8 @@ def load(run: dict, plan: dict, *, sf=None, qb=None) -> dict:
                 rules.AREA,
                 key,
                 f"QuickBooks {made[key].get('DocNumber') or made[key]['Id']} was created "
-                "by an earlier, interrupted attempt: it is linked instead of created again (R-GEN-3)",
+                "by an earlier, interrupted attempt: it is linked instead of created again "
+                "(R-GEN-3)",
                 NOTE_KIND,
             )
             for key in sorted(adopted)

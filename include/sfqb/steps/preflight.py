@@ -92,8 +92,9 @@ def validate(run: dict, *, sf=None) -> dict:
     if found:
         raise PreflightError(checks.failure_message(found))
     log.info(
-        "preflight: the org is ready: %d package fields exist and are on page layouts, the Standard "
-        "Price Book is active, %d mapped fields of %d field maps exist with compatible types",
+        "preflight: the org is ready: %d package fields exist and are on page layouts, the "
+        "Standard Price Book is active, %d mapped fields of %d field maps exist with compatible "
+        "types",
         len(package_fields),
         len(mapped),
         len(maps),
@@ -132,8 +133,9 @@ def _ambiguous(
         [f"QB:{entity}:{r.qb_ids[0]}" for r in ambiguous.itertuples()],
         pd.Series(
             [
-                f"{what} {r.key!r} is shared by Salesforce {sf_what} {', '.join(map(str, r.sf_ids))} and "
-                f"QuickBooks {qb_what} {', '.join(map(str, r.qb_ids))}: not linked; {fix}"
+                f"{what} {r.key!r} is shared by Salesforce {sf_what} "
+                f"{', '.join(map(str, r.sf_ids))} and QuickBooks {qb_what} "
+                f"{', '.join(map(str, r.qb_ids))}: not linked; {fix}"
                 for r in ambiguous.itertuples()
             ],
             dtype="object",

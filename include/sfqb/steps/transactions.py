@@ -329,7 +329,10 @@ def load(run: dict, plan: dict, *, sf=None) -> dict:
                 c["key"],
                 FAILED,
                 record=SF_OPPORTUNITY_PRODUCT,
-                reason=f"not added: the Opportunity Product {c['replaces']} it replaces could not be deleted",
+                reason=(
+                    f"not added: the Opportunity Product {c['replaces']} it replaces could not be "
+                    "deleted"
+                ),
             )
             for c in blocked
         ]

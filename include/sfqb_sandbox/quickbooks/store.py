@@ -20,7 +20,8 @@ from .values import dumps, dumps_bytes, loads
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS objects (entity TEXT, id INTEGER, body TEXT, PRIMARY KEY (entity, id));
 CREATE TABLE IF NOT EXISTS deleted (entity TEXT, id INTEGER, ts REAL, time TEXT);
-CREATE TABLE IF NOT EXISTS requests (requestid TEXT PRIMARY KEY, status INTEGER, body TEXT, ts REAL);
+CREATE TABLE IF NOT EXISTS requests (requestid TEXT PRIMARY KEY, status INTEGER, body TEXT, \
+ts REAL);
 CREATE TABLE IF NOT EXISTS tokens (token TEXT PRIMARY KEY, body TEXT);
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT);
 """

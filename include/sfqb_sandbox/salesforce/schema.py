@@ -217,7 +217,8 @@ class LayoutDef:
 
 @dataclass(frozen=True)
 class StageDef:
-    """One value of the OpportunityStage standard value set (rows of the OpportunityStage object)."""
+    """One value of the OpportunityStage standard value set (rows of the OpportunityStage
+    object)."""
 
     name: str
     label: str

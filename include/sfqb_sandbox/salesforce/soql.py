@@ -884,7 +884,8 @@ class Engine:
         return rows
 
     def child_rows(self, renderers: list, rows: list) -> dict:
-        """For each child subquery: parent id -> rendered child records (one pass per child table)."""
+        """For each child subquery: parent id -> rendered child records (one pass per child
+        table)."""
         out = {}
         if not rows:
             return out
