@@ -43,8 +43,7 @@ demo: install
 
 # The whole suite in TEST_WORKERS processes (pytest-xdist; each has its own Airflow database and
 # sandbox servers; a test file stays on one worker). Three beat two even on 2 cores: the workers
-# often wait on the sandbox servers (measured 8:56 with 3, over 13 min with 2, 688 tests; 838
-# tests: 11:15 with 3 on a quiet machine, both cores busy throughout).
+# often wait on the sandbox servers (timings: bench/results/suite.md).
 TEST_WORKERS ?= 3
 
 test: install
@@ -87,8 +86,7 @@ ui: install sandbox
 # with realistic latency and QuickBooks throttling, then first-run matching up to 1M x 1M rows and
 # each area's plan up to 1M rows (bench.planning), then the reconciliation alone at 10k and 100k
 # customers (bench.reconcile).
-# Results in BENCH_OUT (JSON and markdown). On the 2-core dev machine: bench.sync 10 minutes
-# (7.2 of them the 10k initial sync; bench/README.md says where it goes), bench.planning 7.
+# Results in BENCH_OUT (JSON and markdown); how long each takes: bench/README.md.
 BENCH_SIZES ?= 1000,10000
 BENCH_OUT ?= bench/results
 
@@ -102,8 +100,8 @@ bench: install
 # both sandbox servers with random faults, sfqb_sync SOAK_RUNS_PER_DAY times a day on the sandbox
 # clock, every invariant checked after each run; exit 1 on a violation, printing the seed and the
 # first run that broke (replay: python -m sfqb_sim --seed N --days D ...). Result JSON in SOAK_OUT.
-# Time is about runs x one sfqb_sync run (12-15 s quiet): 30 days hourly = 720 runs, about 3 hours
-# on a quiet 2-core machine; SOAK_RUNS_PER_DAY=4 (a run every 6 hours) about 45 minutes.
+# Time is about runs x one sfqb_sync run (30 days hourly = 720 runs; measured durations:
+# bench/results/suite.md).
 SOAK_DAYS ?= 30
 SOAK_SEED ?= 1
 SOAK_RUNS_PER_DAY ?= 24
