@@ -64,6 +64,15 @@ def quote(value: str, *, like: bool = False) -> str:
     return f"'{value}'"
 
 
+def sf_datetime(value: dt.datetime) -> str:
+    """A datetime as a Salesforce record field takes it (UTC, milliseconds, ``Z``): what the
+    sync writes into Last_Sync_Date__c and other datetime fields. Naive datetimes are refused,
+    as in ``format_datetime``."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value.isoformat()}: pass an aware one")
+    return value.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def format_datetime(value: dt.datetime) -> str:
     """UTC ``YYYY-MM-DDTHH:MM:SSZ`` (unquoted in SOQL). Naive datetimes are refused: their
     meaning depends on the machine's zone, which is how watermarks silently drift."""

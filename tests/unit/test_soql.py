@@ -188,3 +188,13 @@ def test_given_many_like_conditions_when_chunked_then_each_query_fits_and_every_
     )
     assert sum(q.count(" LIKE ") for q in queries) == 400
     assert list(soql.select_any_of_chunks("Account", ["Id"], [])) == []
+
+
+def test_given_an_aware_datetime_when_written_to_a_record_then_it_is_utc_with_milliseconds():
+    """R-ACC-5: the sync stamps (Last_Sync_Date__c) Salesforce compares with SystemModstamp are
+    UTC with milliseconds and ``Z``, whatever zone the value came in; a naive one is refused."""
+    plus_two = dt.timezone(dt.timedelta(hours=2))
+    value = dt.datetime(2026, 12, 6, 12, 0, 5, 123456, tzinfo=plus_two)
+    assert soql.sf_datetime(value) == "2026-12-06T10:00:05.123Z"
+    with pytest.raises(ValueError, match="naive"):
+        soql.sf_datetime(dt.datetime(2026, 12, 6, 12, 0))

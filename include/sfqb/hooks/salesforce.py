@@ -280,9 +280,7 @@ def _json_value(value: Any) -> Any:
             raise ValueError(f"{value} cannot be sent as an exact JSON number")
         return number
     if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value.isoformat()}: pass an aware one")
-        return value.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return soql.sf_datetime(value)
     if isinstance(value, dt.date):
         return value.isoformat()
     if callable(getattr(value, "item", None)):  # numpy scalars from pandas frames

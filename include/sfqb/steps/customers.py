@@ -40,6 +40,7 @@ from sfqb.outcomes import (
     warning_line,
     warnings_of,
 )
+from sfqb.soql import sf_datetime
 from sfqb.steps import customers_extract as ex
 from sfqb.steps.common import (
     due_retries,
@@ -50,7 +51,7 @@ from sfqb.steps.common import (
     sync_state,
     waiting_retries,
 )
-from sfqb.steps.load import describe_issues, sf_datetime, sf_outcomes
+from sfqb.steps.load import describe_issues, sf_outcomes
 from sfqb.windows import Window
 
 log = logging.getLogger(__name__)

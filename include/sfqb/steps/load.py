@@ -13,13 +13,9 @@ import logging
 from collections.abc import Iterable, Sequence
 
 from sfqb.outcomes import CREATED, FAILED, UPDATED, outcome, salesforce_record
+from sfqb.soql import sf_datetime
 
 log = logging.getLogger(__name__)
-
-
-def sf_datetime(value: dt.datetime) -> str:
-    """A Salesforce datetime value (UTC, milliseconds, Z)."""
-    return value.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def now_stamp() -> str:
