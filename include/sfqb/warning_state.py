@@ -31,8 +31,6 @@ from sfqb.records import MAX_LISTED_WARNINGS
 NEW, STANDING, RESOLVED = "new", "standing", "resolved"
 STATES = (NEW, STANDING, RESOLVED)
 RULE = re.compile(r"\bR-[A-Z]+-\d+\b")
-# What a warning keeps in the sync state besides its own fields (``outcomes.warning``).
-TRACKED = ("id", "rule", "first_seen", "first_run", "last_seen", "last_run")
 
 
 def rule_of(reason: str) -> str:

@@ -40,32 +40,6 @@ ACCOUNT_NAME_MAX = 255
 # allow_salesforce_to_modify_quickbooks off, nothing reaches an existing customer at all.
 QB_ADDRESS_PREFIXES = ("BillAddr.", "ShipAddr.")
 
-QB_COLUMNS = [
-    "Id",
-    "SyncToken",
-    "DisplayName",
-    "Active",
-    "Job",
-    "IsProject",
-    "ParentRef.value",
-    "Level",
-    "GivenName",
-    "FamilyName",
-    "PrimaryEmailAddr.Address",
-    "PrimaryPhone.FreeFormNumber",
-    "MetaData.LastUpdatedTime",
-]
-SF_ACCOUNT_COLUMNS = [
-    "Id",
-    "Name",
-    ACCOUNT_EXT_ID,
-    "Sync_Me__c",
-    "HasWonOpportunity",
-    "Parent.External_Account_ID__c",
-    "BillingContact.Id",
-    "BillingContact.External_Contact_ID__c",
-]
-
 
 @dataclass
 class CustomerPlan:
@@ -853,7 +827,8 @@ class CustomerInputs:
     - ``qb_changed``: QuickBooks customers changed in the QB window (active or not), with
       BillAddr/ShipAddr derived columns.
     - ``sf_changed``: Salesforce Accounts changed in the SF window, ticked Sync_Me__c, or with
-      a newly won opportunity / changed billing contact (SF_ACCOUNT_COLUMNS + mapped fields).
+      a newly won opportunity / changed billing contact (``steps.customers_extract``'s
+      ACCOUNT_FIELDS + mapped fields).
     - ``sf_linked``: current Accounts whose External_Account_ID__c is a changed customer's Id.
     - ``qb_linked``: current QuickBooks customers linked to the changed Accounts.
     - ``terms``: QuickBooks term name -> Id.

@@ -221,14 +221,12 @@ class InMemoryTokenStore:
 
     def __init__(self, state: TokenState | None = None) -> None:
         self.state = state
-        self.saves = 0
 
     def load(self) -> TokenState | None:
         return self.state
 
     def save(self, state: TokenState) -> None:
         self.state = state
-        self.saves += 1
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
