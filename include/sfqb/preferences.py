@@ -51,7 +51,7 @@ class Preferences:
     # Install date: the ongoing syncs pull only what changed on or after it (R-GEN-6). Empty:
     # the first run's start is recorded in the sync state and used from then on.
     sync_start: dt.datetime | None = None
-    # Operations (not in the guide): how far each extract window reaches back before its
+    # Operations (sfqb's own preference): how far each extract window reaches back before its
     # watermark, to catch records committed late with an earlier timestamp (Airbyte uses 10 min
     # for Salesforce's SystemModstamp). Overlap is harmless: loads compare values.
     lookback_minutes: int = 10

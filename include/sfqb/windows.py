@@ -1,4 +1,5 @@
-"""Extract windows: which slice of time one area reads in one run (ARCHITECTURE, R-GEN-2/6).
+"""Extract windows: which slice of time one area reads in one run (R-GEN-2/6;
+docs/architecture.md section 2).
 
 A window is half-open, ``[start, end)``. Its end is the run's upper bound, fixed once when the
 run begins; its start is the stream's watermark minus a lookback (records committed late with an

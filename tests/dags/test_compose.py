@@ -654,7 +654,7 @@ def test_given_dockerfile_copies_when_checked_then_sources_are_tracked_and_not_d
 
 @pytest.mark.unit
 def test_given_docker_compose_binary_when_config_runs_then_the_file_is_valid():
-    """airflow-notes: Debian's docker-compose (v1.29) validates the file without an
+    """Debian's docker-compose (v1.29) validates the file without an
     engine, with the example .env and with the sandbox profile's values resolved."""
     binary = shutil.which("docker-compose")
     if binary is None:

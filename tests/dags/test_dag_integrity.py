@@ -143,8 +143,9 @@ def test_given_migration_dag_when_parsed_then_it_is_never_scheduled():
 def test_given_a_dag_file_when_imported_then_no_connection_variable_or_heavy_import(
     dag_file: Path,
 ):
-    """ARCHITECTURE: dags/ is wiring only: no Connection/Variable lookups and no pandas, GX or
-    client libraries at parse time (checked through sys.modules in a fresh interpreter)."""
+    """CONTRIBUTING.md (layers): dags/ is wiring only: no Connection/Variable lookups and no
+    pandas, GX or client libraries at parse time (checked through sys.modules in a fresh
+    interpreter)."""
     assert probe_parse(dag_file) == {"calls": [], "heavy": []}
 
 

@@ -220,7 +220,7 @@ def test_given_invoices_from_an_opportunity_and_made_in_quickbooks_when_paid_voi
 
     Run 1 (placeholders off): a won opportunity becomes a QuickBooks invoice (opportunities
     area) that comes back as Invoice__c linked to it; an invoice made directly in QuickBooks
-    comes back unlinked with every header field of the guide and its items (Product by Product
+    comes back unlinked with every header field of R-INV-1 and its items (Product by Product
     Code).
     Run 2 (placeholders on): a partial payment lowers the balance; a payment over two invoices
     moves both; a new invoice and a changed one each get one "Migrated" placeholder Opportunity,

@@ -57,6 +57,9 @@ OUTSIDE_REFERENCES = {
     "an issue number": re.compile(r"\bissues?\s+#?\d+", re.I),
     "the external SPEC": re.compile(r"\bSPEC\b"),
     "a path outside the repository": re.compile(r"\.\./shared\b|/work/shared\b"),
+    "a design note outside the repository": re.compile(
+        r"\bARCHITECTURE\b|\bairflow-notes\b|\bstyle-anchors\b|\btooling-notes\b|product guide"
+    ),
 }
 API_NOTES_CITATION = re.compile(
     r"\bapi-notes\s+(\d+(?:\.\d+)*)((?:\s*(?:/|,|–|-|and)\s*\d+\.\d+(?:\.\d+)*)*)"

@@ -25,7 +25,7 @@ def test_given_no_watermark_when_committed_then_it_is_stored_as_utc_json():
 
 
 def test_given_a_newer_watermark_when_an_older_run_commits_then_it_does_not_move_back():
-    """R-GEN-2 / ARCHITECTURE: a retried or late run never moves a watermark backwards."""
+    """R-GEN-2 / docs/architecture.md section 2: a retried or late run never moves a watermark backwards."""
     state = SyncState(InMemoryVariables())
     state.commit_watermark("salesforce.Account", T0, run_id="new", now=T0)
     kept = state.commit_watermark(

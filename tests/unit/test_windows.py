@@ -33,7 +33,7 @@ def test_given_a_watermark_when_planned_then_the_window_reaches_back_by_the_look
 
 
 def test_given_a_backfill_interval_when_planned_then_it_is_read_and_never_committed():
-    """ARCHITECTURE: a backfill re-syncs its own interval and never moves a watermark."""
+    """docs/architecture.md section 2: a backfill re-syncs its own interval and never moves a watermark."""
     start = dt.datetime(2026, 5, 20, 10, tzinfo=dt.UTC)
     end = start + dt.timedelta(hours=1)
     window = plan_window(
@@ -76,7 +76,7 @@ def test_given_a_resync_date_when_planned_then_it_reads_from_there_without_commi
 
 
 def test_given_a_window_when_sent_through_xcom_then_it_comes_back_equal():
-    """The window travels from extract to commit by XCom (ARCHITECTURE)."""
+    """The window travels from extract to commit by XCom (docs/architecture.md section 2)."""
     window = Window(INSTALL, UPPER)
     assert Window.from_xcom(window.to_xcom()) == window
 

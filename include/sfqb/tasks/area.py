@@ -1,4 +1,5 @@
-"""The task chain every sync area shares: extract -> plan -> load -> commit (ARCHITECTURE).
+"""The task chain every sync area shares: extract -> plan -> load -> commit
+(docs/architecture.md section 1).
 
 Each task calls the same-named function of the area's steps module (``sfqb.steps.<area>``):
 ``extract(run)``, ``plan(run, extracted)``, ``load(run, plan)`` and

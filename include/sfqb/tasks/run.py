@@ -13,8 +13,8 @@ log = logging.getLogger(__name__)
 def begin_run(**context) -> dict:
     """Fix the run's bounds once and check its configuration before anything syncs.
 
-    - ``upper_bound``: the end of every extract window of this run (ARCHITECTURE "The flow of
-      one area"): the run's ``run_after``, never "now" inside a later task.
+    - ``upper_bound``: the end of every extract window of this run (docs/architecture.md
+      section 2): the run's ``run_after``, never "now" inside a later task.
     - preferences (docs/rules.md section 8) from the Variable ``sfqb.preferences``: a bad key or
       value fails the run here, naming it, without retries (a retry cannot fix configuration).
     - the install date (R-GEN-6): the ``sync_start`` preference, else the first run's start.

@@ -97,8 +97,8 @@ class Store:
         return self.objects.get(entity, {}).get(key)
 
     def new_id(self, entity: str) -> int:
-        """The next Id of ``entity``. Transactions share one sequence: the product guide keeps an
-        Opportunity's Invoice or Sales Receipt in one unique External Transaction ID, which
+        """The next Id of ``entity``. Transactions share one sequence: sfqb keeps an Opportunity's
+        Invoice or Sales Receipt in one unique External Transaction ID (R-OPP-4), which
         holds only because QuickBooks never gives two transactions the same Id (api-notes is
         silent; docs/sandbox-quickbooks.md). A new transaction takes the next Id after every
         transaction type's highest. The seeds number each type from 1 (bulk-inserted, they
