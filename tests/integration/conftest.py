@@ -85,9 +85,40 @@ def sync_env(sandbox, airflow_db, monkeypatch):
     return env
 
 
+def end_unfinished_runs() -> list[str]:
+    """Mark failed, as a user would in the UI, every DAG run a former test left unfinished (a
+    killed ``airflow dags test`` leaves its run and its running task behind). The metadata
+    database is shared by the tests of a worker: a scheduler started later would otherwise see
+    that run as active (``max_active_runs=1``) and queue its own behind it for ever."""
+    from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from airflow.utils.state import DagRunState, State, TaskInstanceState
+    from sqlalchemy import select, update
+
+    ended = []
+    with create_session() as session:
+        active = (DagRunState.RUNNING, DagRunState.QUEUED)
+        for run in session.scalars(select(DagRun).where(DagRun.state.in_(active))):
+            run.set_state(DagRunState.FAILED)
+            session.execute(
+                update(TaskInstance)
+                .where(
+                    TaskInstance.dag_id == run.dag_id,
+                    TaskInstance.run_id == run.run_id,
+                    TaskInstance.state.in_([s for s in State.unfinished if s is not None]),
+                )
+                .values(state=TaskInstanceState.FAILED)
+            )
+            ended.append(f"{run.dag_id} {run.run_id}")
+    return ended
+
+
 def prepare_sync_env(sandbox, monkeypatch) -> SyncEnv:
     """What ``sync_env`` sets up (also for module-scoped fixtures): both sandboxes reset to the
-    tiny seed dated an hour back, no sfqb Variables, connections to the sandbox."""
+    tiny seed dated an hour back, no sfqb Variables, no unfinished DAG run, connections to the
+    sandbox."""
+    end_unfinished_runs()
     from sfqb.state import MetadataDbVariables
     from sfqb_sandbox.connections import airflow_connections
 

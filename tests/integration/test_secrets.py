@@ -153,12 +153,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait(what: str, ready, timeout: float, procs: dict) -> None:
+def _wait(what: str, ready, timeout: float, procs: dict, explain=lambda: "") -> None:
     deadline = time.monotonic() + timeout
     while not ready():
         dead = {name: p.returncode for name, (p, _) in procs.items() if p.poll() is not None}
         assert not dead, f"exited while waiting for {what}: {dead}"
-        assert time.monotonic() < deadline, f"{what}: not ready after {timeout:.0f} s"
+        assert time.monotonic() < deadline, f"{what}: not ready after {timeout:.0f} s{explain()}"
         time.sleep(1)
 
 
@@ -167,6 +167,21 @@ def _run_state(run_id: str) -> str | None:
 
     runs = DagRun.find(dag_id="sfqb_sync", run_id=run_id)
     return str(runs[0].state) if runs else None
+
+
+def _runs_now() -> str:
+    """Every sfqb_sync run in the database with its unfinished tasks: why a run is not done."""
+    from airflow.models.dagrun import DagRun
+
+    lines = []
+    for run in DagRun.find(dag_id="sfqb_sync"):
+        waiting = sorted(
+            f"{ti.task_id}={ti.state}"
+            for ti in run.get_task_instances()
+            if ti.state not in ("success", "skipped", "failed", "upstream_failed")
+        )
+        lines.append(f"\n  {run.run_id}: {run.state}; not done: {', '.join(waiting) or '-'}")
+    return "".join(lines)
 
 
 @pytest.mark.timeout(
@@ -246,7 +261,13 @@ def test_given_a_local_executor_deployment_at_debug_when_a_run_is_triggered_then
                 capture_output=True,
                 timeout=300,
             )
-        _wait("the run", lambda: _run_state(run_id) in ("success", "failed"), 900, procs)
+        _wait(
+            "the run",
+            lambda: _run_state(run_id) in ("success", "failed"),
+            900,
+            procs,
+            _runs_now,
+        )
     finally:
         for proc, _ in procs.values():
             with contextlib.suppress(ProcessLookupError):
