@@ -162,9 +162,8 @@ def _add(total: dict, calls: dict) -> None:
 def _area_steps(area: str, run: dict, sf, qb, state, reports: list[dict]) -> list:
     """The area's steps as (name, callable) in task order; each takes the previous results.
     ``reports``: the run's area reports so far (the reconciliation's pending records)."""
-    from importlib import import_module
-
     from sfqb.run_params import area_run
+    from sfqb.steps.registry import area_steps
 
     if area == "reconcile":
         from sfqb.preferences import Preferences
@@ -194,7 +193,7 @@ def _area_steps(area: str, run: dict, sf, qb, state, reports: list[dict]) -> lis
             ("validate", lambda r: preflight.validate(run, sf=sf(0))),
             ("match", lambda r: preflight.match(run, sf=sf(1), qb=qb(1), state=state)),
         ]
-    steps = import_module(f"sfqb.steps.{area}")
+    steps = area_steps(area)
     run = area_run(run, area)
     takes = inspect.signature(steps.load).parameters
     more = {"qb": lambda: qb(2), "state": lambda: state}

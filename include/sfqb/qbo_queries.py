@@ -6,6 +6,11 @@ them), and date-times must carry an explicit offset (a naive one means "company 
 which silently shifts windows). Building queries only from these helpers keeps f-string
 queries (and their injection bugs) out of the project.
 
+Every condition is a ``Condition``: the QBO text it renders to, which is what the Online hook
+sends, and its parts (property, operator, value), which is what another edition reads: the
+steps state what they want once, and QuickBooks Desktop's adapter will translate the same
+conditions into qbXML filters (``sfqb.hooks.interface``).
+
 Reference: api-notes 2.5 (grammar, escapes, paging, ``Active`` filter), 2.9 (CDC).
 """
 
@@ -23,6 +28,25 @@ DEFAULT_ORDER = "Metadata.LastUpdatedTime"
 """Paging needs a stable order; by last update it also lets a caller advance a watermark."""
 
 LAST_UPDATED = "MetaData.LastUpdatedTime"
+
+
+class Condition(str):
+    """One condition of a query: the QBO text (it is a ``str``, ``DisplayName = 'O\\'Brien'``)
+    that keeps its parts: ``prop`` (``MetaData.LastUpdatedTime``), ``op`` (one of
+    ``=  <  >  <=  >=  IN  LIKE``) and ``value`` (a tuple of values for ``IN``)."""
+
+    prop: str
+    op: str
+    value: object
+
+    def __new__(cls, text: str, prop: str, op: str, value: object) -> Condition:
+        made = super().__new__(cls, text)
+        made.prop, made.op, made.value = prop, op, value
+        return made
+
+    def __reduce__(self):  # pickles (and copies) with its parts
+        return (Condition, (str(self), self.prop, self.op, self.value))
+
 
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")
 _OPERATORS = ("=", "<", ">", "<=", ">=", "IN", "LIKE")
@@ -72,7 +96,7 @@ def literal(value: object) -> str:
     raise TypeError(f"no QBO literal for {type(value).__name__}: {value!r}")
 
 
-def condition(prop: str, op: str, value: object) -> str:
+def condition(prop: str, op: str, value: object) -> Condition:
     """One condition: ``DisplayName = 'O\\'Brien'``; ``IN`` takes an iterable of values."""
     op = op.upper()
     if op not in _OPERATORS:
@@ -80,29 +104,30 @@ def condition(prop: str, op: str, value: object) -> str:
     if op == "IN":
         if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
             raise TypeError("IN takes an iterable of values")
-        values = [literal(v) for v in value]
-        if not values:
+        values = tuple(value)
+        literals = [literal(v) for v in values]
+        if not literals:
             raise ValueError(f"IN needs at least one value for {prop}")
-        return f"{name(prop)} IN ({', '.join(values)})"
+        return Condition(f"{name(prop)} IN ({', '.join(literals)})", prop, op, values)
     if op == "LIKE" and not isinstance(value, str):
         raise TypeError("LIKE takes a string pattern")
-    return f"{name(prop)} {op} {literal(value)}"
+    return Condition(f"{name(prop)} {op} {literal(value)}", prop, op, value)
 
 
-def equals(prop: str, value: object) -> str:
+def equals(prop: str, value: object) -> Condition:
     return condition(prop, "=", value)
 
 
-def in_(prop: str, values: Iterable[object]) -> str:
+def in_(prop: str, values: Iterable[object]) -> Condition:
     return condition(prop, "IN", values)
 
 
-def active_any() -> str:
+def active_any() -> Condition:
     """Name-list queries return only active records unless asked (api-notes 2.5)."""
-    return "Active IN (true, false)"
+    return condition("Active", "IN", (True, False))
 
 
-def window_conditions(start: dt.datetime | None, end: dt.datetime | None) -> list[str]:
+def window_conditions(start: dt.datetime | None, end: dt.datetime | None) -> list[Condition]:
     """``[start, end)`` on the last-update time; an open side is left out.
 
     QBO keeps whole seconds, so a record changed at 12:00:04.5 reads 12:00:04. The start is
@@ -111,11 +136,11 @@ def window_conditions(start: dt.datetime | None, end: dt.datetime | None) -> lis
     are idempotent) instead of falling between two windows."""
     out = []
     if start is not None:
-        out.append(f"{LAST_UPDATED} >= {literal(start)}")
+        out.append(condition(LAST_UPDATED, ">=", start))
     if end is not None:
         if end.microsecond:
             end = end.replace(microsecond=0) + dt.timedelta(seconds=1)
-        out.append(f"{LAST_UPDATED} < {literal(end)}")
+        out.append(condition(LAST_UPDATED, "<", end))
     return out
 
 
@@ -136,7 +161,7 @@ def select(
 ) -> str:
     """``SELECT * FROM Entity [WHERE ...] [ORDERBY ...] [STARTPOSITION n] [MAXRESULTS m]``.
 
-    Conditions are strings made by ``condition``/``window_conditions``/``active_any``.
+    Conditions are made by ``condition``/``window_conditions``/``active_any``.
     STARTPOSITION is 1-based; MAXRESULTS at most 1000 (api-notes 2.5)."""
     text = f"SELECT * FROM {name(entity)}{where_clause(where)}"
     if order_by:

@@ -11,12 +11,36 @@ gets ``run["resync_from"]`` (its streams re-read from that date and move no wate
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 # The areas a run can narrow to, in their run order (R-GEN-8). Preflight always runs: it
 # checks the org before any write, whatever else the run does.
 AREAS = ("items", "customers", "opportunities", "transactions", "invoices")
 PARAM_AREAS, PARAM_RESYNC_AREA, PARAM_RESYNC_FROM = "areas", "resync_area", "resync_from"
+
+
+class RunContext(TypedDict):
+    """The run every task and step receives (by XCom, so JSON: instants are ISO strings with
+    an offset). ``begin_run`` makes it once per DAG run (``sfqb.steps.common.run_context``)."""
+
+    run_id: str
+    run_type: str
+    """``manual``, ``scheduled``, ``backfill``, ..."""
+    backfill: bool
+    upper_bound: str
+    """Where every extract window of the run ends (the DAG run's ``run_after``)."""
+    data_interval_start: str | None
+    data_interval_end: str | None
+    install_date: str
+    """Nothing older is synced, apart from the customers and items of the first run (R-GEN-6)."""
+    preferences: dict[str, Any]
+    """The validated preferences as JSON (``sfqb.preferences.Preferences.as_json``)."""
+    areas: NotRequired[list[str]]
+    """The areas this run runs (the run params); all when absent."""
+    resync: NotRequired[dict[str, str] | None]
+    """``{"area", "from"}``: a full resync of one area (the run params)."""
+    resync_from: NotRequired[str]
+    """Set by ``area_run`` for the resync area's own steps only."""
 
 
 class RunParamsError(ValueError):
@@ -99,23 +123,24 @@ def parse_run_params(params: dict | None, *, upper_bound: dt.datetime, run_type:
     return {"areas": [a for a in AREAS if a in areas], "resync": resync}
 
 
-def area_selected(run: dict, area: str) -> bool:
+def area_selected(run: RunContext, area: str) -> bool:
     """Whether this run runs ``area`` (a run without ``"areas"`` runs them all)."""
     return area not in AREAS or area in run.get("areas", AREAS)
 
 
-def area_run(run: dict, area: str) -> dict:
+def area_run(run: RunContext, area: str) -> RunContext:
     """The run as one area's steps see it: ``resync_from`` set for the resync area only."""
     if "resync" not in run:
         return run  # built outside begin_run (benchmarks, step tests): taken as is
     resync = run["resync"]
-    out = {k: v for k, v in run.items() if k != "resync_from"}
+    out = run.copy()
+    out.pop("resync_from", None)
     if resync and resync["area"] == area:
         out["resync_from"] = resync["from"]
     return out
 
 
-def describe(run: dict) -> str:
+def describe(run: RunContext) -> str:
     """One line for the log and the summary: what this run was asked to do."""
     areas = run.get("areas", list(AREAS))
     text = "all areas" if list(areas) == list(AREAS) else f"areas {', '.join(areas) or '(none)'}"

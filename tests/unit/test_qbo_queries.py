@@ -161,3 +161,43 @@ def test_given_like_and_count_when_built_then_exact_strings():
     assert q.count("Customer", [q.equals("Active", True)]) == (
         "SELECT COUNT(*) FROM Customer WHERE Active = true"
     )
+
+
+def test_given_conditions_when_built_then_each_keeps_its_parts_beside_the_qbo_text():
+    """R-GEN-2 (the window a read asks for) and the QuickBooks seam (docs/architecture.md
+    section 7): a condition is the QBO text the Online hook sends, and it keeps the property,
+    operator and value another edition's adapter translates; the two always agree."""
+    start = dt.datetime(2026, 3, 1, 12, 0, 4, 500_000, tzinfo=dt.UTC)
+    end = dt.datetime(2026, 3, 2, 12, 0, 4, 200_000, tzinfo=dt.UTC)
+    made = [
+        q.equals("Active", False),
+        q.in_("FullyQualifiedName", ["O'Brien", "Acme:Job 1"]),
+        q.active_any(),
+        *q.window_conditions(start, end),
+    ]
+
+    parts = [(c.prop, c.op, c.value) for c in made]
+
+    assert parts == [
+        ("Active", "=", False),
+        ("FullyQualifiedName", "IN", ("O'Brien", "Acme:Job 1")),
+        ("Active", "IN", (True, False)),
+        (q.LAST_UPDATED, ">=", start),
+        (q.LAST_UPDATED, "<", dt.datetime(2026, 3, 2, 12, 0, 5, tzinfo=dt.UTC)),
+    ]
+    assert made[1] == r"FullyQualifiedName IN ('O\'Brien', 'Acme:Job 1')"
+    assert made[2] == "Active IN (true, false)"
+    assert all(c == q.condition(c.prop, c.op, c.value) for c in made)
+
+
+def test_given_a_condition_when_pickled_then_its_parts_survive():
+    """R-GEN-2: conditions travel to the parallel page readers and into benchmark captures;
+    a copy that lost its parts would reach the Desktop adapter as bare text."""
+    import copy
+    import pickle
+
+    made = q.in_("Id", ["1", "2"])
+
+    for copied in (pickle.loads(pickle.dumps(made)), copy.deepcopy(made)):
+        assert isinstance(copied, q.Condition) and copied == made
+        assert (copied.prop, copied.op, copied.value) == ("Id", "IN", ("1", "2"))

@@ -6,14 +6,16 @@ import datetime as dt
 import logging
 import os
 
+from sfqb.hooks.interface import QuickBooks
 from sfqb.preferences import Preferences, parse_preferences
+from sfqb.run_params import RunContext
 from sfqb.state import SyncState, TaskVariables, VariableBackend
 from sfqb.windows import Window, plan_window
 
 log = logging.getLogger(__name__)
 
 
-def preferences(run: dict) -> Preferences:
+def preferences(run: RunContext) -> Preferences:
     """The run's preferences, as ``begin_run`` validated them (one value for the whole run)."""
     return parse_preferences(run["preferences"])
 
@@ -40,9 +42,11 @@ def salesforce_hook():
     return SfqbSalesforceHook(retry_policy=retry_policy(), before_call=before_call)
 
 
-def quickbooks_hook():
-    """The QuickBooks hook of a step: its calls keep the run lease alive and every write call
-    checks it first (R-GEN-10, ``sfqb.lease.before_call``)."""
+def quickbooks_hook() -> QuickBooks:
+    """The QuickBooks company of a step, behind the one interface both editions implement
+    (``sfqb.hooks.interface``): its calls keep the run lease alive and every write call checks
+    it first (R-GEN-10, ``sfqb.lease.before_call``). Online only so far: the preferences refuse
+    ``quickbooks_edition: desktop`` at the start of a run."""
     from sfqb.hooks.quickbooks import QuickBooksHook
     from sfqb.lease import before_call
 
@@ -61,7 +65,7 @@ def run_context(
     preferences_json: dict,
     run_type: str = "manual",
     data_interval: tuple[dt.datetime | None, dt.datetime | None] = (None, None),
-) -> dict:
+) -> RunContext:
     """The run every step receives (XCom JSON): what ``begin_run`` makes from the DAG run, and
     what benchmarks and tests build to drive an area's steps outside Airflow."""
     start, end = data_interval
@@ -77,19 +81,19 @@ def run_context(
     }
 
 
-def due_retries(run: dict, stream: str, state: SyncState) -> list[str]:
+def due_retries(run: RunContext, stream: str, state: SyncState) -> list[str]:
     """The stream's records to read again in this run (their retry is due at its upper bound)."""
     return state.retries(stream, at=_instant(run["upper_bound"]))
 
 
-def waiting_retries(run: dict, stream: str, state: SyncState) -> set[str]:
+def waiting_retries(run: RunContext, stream: str, state: SyncState) -> set[str]:
     """The stream's records that failed several runs in a row and whose next retry is not due
     at this run's upper bound: a record ticked Sync Me among them waits too (R-GEN-9), unless it
     changed (its window reads it)."""
     return set(state.retries(stream)) - set(due_retries(run, stream, state))
 
 
-def run_windows(run: dict, streams: list[str], state: SyncState) -> dict[str, dict | None]:
+def run_windows(run: RunContext, streams: list[str], state: SyncState) -> dict[str, dict | None]:
     """The window of each stream for this run (``Window.to_xcom()``, or None: nothing to read).
 
     Scheduled and manual runs read from each stream's watermark; a backfill run re-reads its
@@ -100,11 +104,9 @@ def run_windows(run: dict, streams: list[str], state: SyncState) -> dict[str, di
     upper = dt.datetime.fromisoformat(run["upper_bound"])
     install = dt.datetime.fromisoformat(run["install_date"])
     backfill = None
-    if run.get("backfill") and run.get("data_interval_start") and run.get("data_interval_end"):
-        backfill = (
-            dt.datetime.fromisoformat(run["data_interval_start"]),
-            dt.datetime.fromisoformat(run["data_interval_end"]),
-        )
+    start, end = run.get("data_interval_start"), run.get("data_interval_end")
+    if run.get("backfill") and start and end:
+        backfill = (dt.datetime.fromisoformat(start), dt.datetime.fromisoformat(end))
     windows = {}
     for stream in streams:
         window = plan_window(
@@ -121,7 +123,7 @@ def run_windows(run: dict, streams: list[str], state: SyncState) -> dict[str, di
 
 
 def commit_windows(
-    run: dict, windows: dict[str, dict | None], state: SyncState | None = None
+    run: RunContext, windows: dict[str, dict | None], state: SyncState | None = None
 ) -> dict:
     """Move each stream's watermark to its window's end, for incremental windows only."""
     state = state or sync_state()
@@ -140,7 +142,9 @@ def commit_windows(
     return committed
 
 
-def commit_area(run: dict, extracted: dict, report: dict, state: SyncState | None = None) -> dict:
+def commit_area(
+    run: RunContext, extracted: dict, report: dict, state: SyncState | None = None
+) -> dict:
     """An area's commit, after its load succeeded: save the records to retry (the report's
     ``retry``: stream -> ids), then move the watermarks of its windows (R-GEN-2, R-GEN-5)."""
     state = state or sync_state()
@@ -150,7 +154,7 @@ def commit_area(run: dict, extracted: dict, report: dict, state: SyncState | Non
 
 
 def track_warnings(
-    run: dict,
+    run: RunContext,
     report: dict,
     state: SyncState | None = None,
     *,

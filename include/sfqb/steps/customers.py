@@ -19,6 +19,7 @@ from sfqb.areas import customers as rules
 from sfqb.checks.quality import customer_warnings
 from sfqb.frames import isin, isna, missing
 from sfqb.hooks.errors import DuplicateNameError
+from sfqb.hooks.interface import QuickBooks
 from sfqb.hooks.parallel import on_second_thread
 from sfqb.hooks.progress import Progress
 from sfqb.mapping.coerce import limits_for
@@ -40,6 +41,7 @@ from sfqb.outcomes import (
     warning_line,
     warnings_of,
 )
+from sfqb.run_params import RunContext
 from sfqb.soql import sf_datetime
 from sfqb.steps import customers_extract as ex
 from sfqb.steps.common import (
@@ -59,7 +61,7 @@ log = logging.getLogger(__name__)
 QB_STREAM, SF_STREAM = rules.QB_STREAM, rules.SF_STREAM
 
 
-def customer_maps(run: dict) -> dict:
+def customer_maps(run: RunContext) -> dict:
     """pair -> the effective map (defaults + custom rows) of the customer area's pairs."""
     from sfqb.mapping.maps import AREA_MAPS, effective_maps
 
@@ -102,11 +104,11 @@ def with_fields(
     return out.join(extra, on=id_column)
 
 
-def _qb_customers_by_id(qb, ids) -> list[dict]:
+def _qb_customers_by_id(qb: QuickBooks, ids) -> list[dict]:
     return list(qb.query_in("Customer", "Id", ids, include_inactive=True))
 
 
-def _all_active_customers(qb) -> list[dict]:
+def _all_active_customers(qb: QuickBooks) -> list[dict]:
     """Every active QuickBooks customer (the first run, R-GEN-6), with progress in the log: a
     company of 100k customers is 100 pages."""
     total = qb.count("Customer")
@@ -128,7 +130,7 @@ def _all_active_customers(qb) -> list[dict]:
     return out
 
 
-def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
+def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=None) -> dict:
     """Both systems' changes in this run's windows, plus what the plan compares them with.
 
     The area's first run (``FIRST_EXPORT`` not done) considers every active QuickBooks customer
@@ -227,7 +229,7 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
     }
 
 
-def plan(run: dict, extracted: dict) -> dict:
+def plan(run: RunContext, extracted: dict) -> dict:
     """The pure rules over the extracted frames (XCom-ready dict of frames and lists)."""
     inputs = rules.CustomerInputs(
         qb_changed=extracted["qb_changed"],
@@ -337,7 +339,9 @@ def sf_values_by_id(
     return out
 
 
-def _adopt_pending(creates: pd.DataFrame, pending: dict[str, str], sf, qb) -> dict[str, dict]:
+def _adopt_pending(
+    creates: pd.DataFrame, pending: dict[str, str], sf, qb: QuickBooks
+) -> dict[str, dict]:
     """Creates an earlier, interrupted load already sent (``pending``: Account Id -> the name it
     sent) whose customer exists and is linked to no Account: Account Id -> that customer. The
     Account may have been renamed since, so the duplicate-name check cannot find it."""
@@ -376,7 +380,14 @@ def _adopt_pending(creates: pd.DataFrame, pending: dict[str, str], sf, qb) -> di
 
 
 def _write_to_quickbooks(
-    plan: dict, sf, qb, done: list[dict], run_id: str, maps: dict, state, notes: list[dict]
+    plan: dict,
+    sf,
+    qb: QuickBooks,
+    done: list[dict],
+    run_id: str,
+    maps: dict,
+    state,
+    notes: list[dict],
 ) -> tuple[list[dict], list[dict], set[str]]:
     """Creates and updates in QuickBooks; returns the Salesforce Account and billing Contact
     updates that record the links (External Account ID), Last Sync Date and cleared Sync Me, and
@@ -482,7 +493,7 @@ def _write_to_quickbooks(
     return account_writes, contact_writes, {str(c["Id"]) for c in adopted.values()}
 
 
-def written_at(entity: dict, qb) -> str:
+def written_at(entity: dict, qb: QuickBooks) -> str:
     """``Last_Sync_Date__c`` of a customer the load just wrote to QuickBooks: QuickBooks' own
     ``LastUpdatedTime`` of that write (``rules.sync_stamps``; R-GEN-7 on Intuit's clock: R-ACC-5
     compares the two), or Intuit's time now when the answer lacks it."""
@@ -493,7 +504,7 @@ def written_at(entity: dict, qb) -> str:
 
 
 def _adopt_duplicates(
-    duplicates, contacts, sf, qb, done, contact_writes, just_linked, notes
+    duplicates, contacts, sf, qb: QuickBooks, done, contact_writes, just_linked, notes
 ) -> list[dict]:
     """A create refused as a duplicate name: if that QuickBooks customer is linked to no
     Account, it is the one an interrupted earlier attempt created (or a same-named customer
@@ -770,7 +781,7 @@ def _without(frame: pd.DataFrame, qb_ids: set[str]) -> pd.DataFrame:
     return frame[~frame[rules.ACCOUNT_EXT_ID].astype(str).isin(qb_ids)]
 
 
-def load(run: dict, plan: dict, *, sf=None, qb=None, state=None) -> dict:
+def load(run: RunContext, plan: dict, *, sf=None, qb: QuickBooks | None = None, state=None) -> dict:
     """Apply the plan: QuickBooks writes first (their Ids link back to Salesforce), then the
     Salesforce writes. Returns the area report with the records to retry next run.
 
@@ -842,7 +853,7 @@ def load(run: dict, plan: dict, *, sf=None, qb=None, state=None) -> dict:
     return report
 
 
-def commit(run: dict, extracted: dict, report: dict, *, state=None) -> dict:
+def commit(run: RunContext, extracted: dict, report: dict, *, state=None) -> dict:
     """After a successful load: save the records to retry, mark the first run's export done
     (R-GEN-6: later runs read changes only), then move the watermarks."""
     from sfqb.steps.common import commit_area

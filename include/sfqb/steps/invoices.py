@@ -30,6 +30,7 @@ import pandas as pd
 from sfqb import soql
 from sfqb.areas import invoices as rules
 from sfqb.frames import add_address_columns, as_text, records_frame, text_numbers
+from sfqb.hooks.interface import QuickBooks
 from sfqb.outcomes import (
     CREATED,
     DELETED,
@@ -47,6 +48,7 @@ from sfqb.outcomes import (
     warning_line,
     warnings_of,
 )
+from sfqb.run_params import RunContext
 from sfqb.steps.common import (
     commit_area,
     preferences,
@@ -156,7 +158,7 @@ def read_salesforce(
     }
 
 
-def read_billing(qb, sf, extracted: dict) -> dict:
+def read_billing(qb: QuickBooks, sf, extracted: dict) -> dict:
     """``extracted`` with what tells whose Account an invoice without one takes (R-INV-7,
     ``rules.billing``): for the invoices whose customer no Account has, that customer and its
     ancestors in QuickBooks (one ``query_in`` per level, inactive ones included: a project is
@@ -265,7 +267,13 @@ def ready_waiting(sf, state) -> set[str]:
 
 
 def read_quickbooks(
-    qb, sf, state, windows: dict, *, at: dt.datetime | None = None, ready: set[str] | None = None
+    qb: QuickBooks,
+    sf,
+    state,
+    windows: dict,
+    *,
+    at: dt.datetime | None = None,
+    ready: set[str] | None = None,
 ) -> list[dict]:
     """The invoices to sync: Invoice changes (CDC, deletions included) since the earliest window
     start, the invoices of the changed payments, those a previous run left to retry (due at
@@ -324,7 +332,7 @@ def inputs(records: list[dict], sf) -> dict:
     }
 
 
-def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
+def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=None) -> dict:
     """The changed invoices (and those of changed payments) and what the plan compares them
     with. With ``sync_invoices`` off (R-INV-5) nothing is read."""
     prefs = preferences(run)
@@ -400,7 +408,7 @@ def plan_extracted(
     }
 
 
-def plan(run: dict, extracted: dict) -> dict:
+def plan(run: RunContext, extracted: dict) -> dict:
     """The plan for the run's preferences (``create_missing_opportunities``, R-INV-3)."""
     return plan_extracted(
         extracted, create_missing_opportunities=preferences(run).create_missing_opportunities
@@ -464,7 +472,7 @@ def _blocked(
     return kept
 
 
-def load(run: dict, plan: dict, *, sf=None) -> dict:
+def load(run: RunContext, plan: dict, *, sf=None) -> dict:
     """Write the plan: placeholder Opportunities, Invoice__c upserts (and deleted marks),
     Invoice_Item__c upserts, deletes of removed items, then the links. Every Invoice__c and
     Opportunity write is stamped with Last_Sync_Date__c (R-GEN-7). One outcome per record; a
@@ -558,7 +566,7 @@ def _report(plan: dict, frame: pd.DataFrame) -> dict:
     return report
 
 
-def commit(run: dict, extracted: dict, report: dict, *, state=None) -> dict:
+def commit(run: RunContext, extracted: dict, report: dict, *, state=None) -> dict:
     """After a successful load: save the invoices waiting for an Account (those read in this
     run wait on what their plan says) and those to read again, then move the watermarks. With
     the area off nothing moves."""

@@ -15,6 +15,7 @@ from sfqb import soql
 from sfqb.areas import items as rules
 from sfqb.checks.quality import item_warnings
 from sfqb.frames import as_text, missing, records_frame
+from sfqb.hooks.interface import QuickBooks
 from sfqb.outcomes import (
     CREATED,
     FAILED,
@@ -30,6 +31,7 @@ from sfqb.outcomes import (
     outcome,
     outcomes,
 )
+from sfqb.run_params import RunContext
 from sfqb.steps.common import (
     due_retries,
     preferences,
@@ -59,11 +61,11 @@ def item_frame(records) -> pd.DataFrame:
     return frame
 
 
-def _qb_items_by_id(qb, ids) -> list[dict]:
+def _qb_items_by_id(qb: QuickBooks, ids) -> list[dict]:
     return list(qb.query_in("Item", "Id", ids, include_inactive=True))
 
 
-def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
+def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=None) -> dict:
     """The items to consider, and the Products, standard entries and unlinked codes they meet.
 
     The first run exports every active item whatever its date (R-ITM-1); later runs read the
@@ -143,7 +145,7 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
     }
 
 
-def plan(run: dict, extracted: dict) -> dict:
+def plan(run: RunContext, extracted: dict) -> dict:
     """The pure rules over the extracted frames (XCom-ready)."""
     result = rules.plan_items(
         extracted["items"],
@@ -190,7 +192,7 @@ def _existing_entries(sf, book: str | None, product_ids: list[str]) -> dict[str,
     return {str(r["Product2Id"]): r for r in rows}
 
 
-def load(run: dict, plan: dict, *, sf=None) -> dict:
+def load(run: RunContext, plan: dict, *, sf=None) -> dict:
     """Products first (upsert by External Item ID, collections of 200), then the standard
     PricebookEntries of the products that need one or whose price changed."""
     done: list[dict] = []
@@ -301,7 +303,7 @@ def load(run: dict, plan: dict, *, sf=None) -> dict:
     return report
 
 
-def commit(run: dict, extracted: dict, report: dict, *, state=None) -> dict:
+def commit(run: RunContext, extracted: dict, report: dict, *, state=None) -> dict:
     """After a successful load: save the items to retry, mark the first export done, then move
     the watermark."""
     from sfqb.steps.common import commit_area

@@ -27,6 +27,7 @@ from sfqb import qbo_queries as q
 from sfqb import soql
 from sfqb.areas import invoices as rules
 from sfqb.areas import migration as mig
+from sfqb.hooks.interface import QuickBooks
 from sfqb.outcomes import (
     CHECK_KIND,
     SF_INVOICE,
@@ -36,6 +37,7 @@ from sfqb.outcomes import (
     warning,
     warning_line,
 )
+from sfqb.run_params import RunContext
 from sfqb.steps import invoices as invoice_steps
 from sfqb.steps.common import preferences, quickbooks_hook, salesforce_hook, sync_state
 
@@ -55,7 +57,9 @@ def _date_condition(settings: mig.MigrationSettings) -> str:
     return q.condition("TxnDate", ">=", settings.migration_date)
 
 
-def prepare(run: dict, params: dict | None, *, qb=None, state=None) -> dict:
+def prepare(
+    run: RunContext, params: dict | None, *, qb: QuickBooks | None = None, state=None
+) -> dict:
     """Resolve the settings and decide what this run does: ``skip`` (already ran), ``retry``
     (it ran, some invoices failed: read those again) or ``migrate``. Where a migration starts
     is ``migrate``'s to decide from the saved progress, so a retried task resumes too.
@@ -120,7 +124,13 @@ def _incomplete(extracted: dict, existing: set[str], create_missing: bool) -> se
 
 
 def _chunk(
-    run: dict, records: list[dict], settings: mig.MigrationSettings, sf, qb, *, resumed: bool
+    run: RunContext,
+    records: list[dict],
+    settings: mig.MigrationSettings,
+    sf,
+    qb: QuickBooks,
+    *,
+    resumed: bool,
 ) -> dict:
     """Plan (and unless a dry run, load) one chunk; returns its counts, notes and failures."""
     extracted = invoice_steps.inputs(records, sf)
@@ -163,7 +173,7 @@ def _chunk(
     return result
 
 
-def _pages(qb, settings: mig.MigrationSettings, start: int):
+def _pages(qb: QuickBooks, settings: mig.MigrationSettings, start: int):
     """(position, records) chunks of the invoices dated on or after the migration date: the
     hook's paging from ``start``, one page per chunk."""
     rows = qb.query_all(
@@ -184,7 +194,9 @@ def _sf_count(sf, settings: mig.MigrationSettings) -> int:
     return sf.count("Invoice__c", [where])
 
 
-def migrate(run: dict, prepared: dict, *, sf=None, qb=None, state=None) -> dict:
+def migrate(
+    run: RunContext, prepared: dict, *, sf=None, qb: QuickBooks | None = None, state=None
+) -> dict:
     """Migrate what ``prepare`` decided; returns the run report (JSON) for the summary."""
     settings = mig.MigrationSettings.from_json(prepared["settings"])
     report = {
@@ -314,7 +326,9 @@ def migrate(run: dict, prepared: dict, *, sf=None, qb=None, state=None) -> dict:
     return report
 
 
-def _check_counts(qb, sf, settings: mig.MigrationSettings, failed: set[str], report: dict) -> None:
+def _check_counts(
+    qb: QuickBooks, sf, settings: mig.MigrationSettings, failed: set[str], report: dict
+) -> None:
     """Compare the two systems once at the end (2 calls): fewer invoices in Salesforce than in
     QuickBooks (apart from the failed ones) means records moved under the paging (deleted or
     re-dated during the migration); a second pass finds them."""

@@ -14,6 +14,7 @@ import pandas as pd
 from sfqb import qbo_queries, soql
 from sfqb.areas import opportunities as rules
 from sfqb.frames import is_true, isin, isna, records_frame
+from sfqb.hooks.interface import QuickBooks
 from sfqb.outcomes import (
     CREATED,
     FAILED,
@@ -30,6 +31,7 @@ from sfqb.outcomes import (
     warning,
     warning_line,
 )
+from sfqb.run_params import RunContext
 from sfqb.steps.common import (
     due_retries,
     preferences,
@@ -48,7 +50,7 @@ SF_STREAM = rules.SF_STREAM
 ITEM_COLUMNS = ["Id", "FullyQualifiedName", "Active", "Type"]
 
 
-def opportunity_maps(run: dict) -> tuple:
+def opportunity_maps(run: RunContext) -> tuple:
     """The effective (header, line) maps of the opportunity area (defaults + custom rows)."""
     from sfqb.mapping.maps import effective_map
 
@@ -89,7 +91,7 @@ def custom_field_names(preferences_record: dict) -> dict[str, str]:
     return names
 
 
-def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
+def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=None) -> dict:
     """Won opportunities changed in the window (R-OPP-9), ticked Sync Me (R-GEN-9) or to retry,
     with their products, primary contacts, and the QuickBooks items, terms and classes the
     transactions would name."""
@@ -175,7 +177,7 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
     }
 
 
-def plan(run: dict, extracted: dict) -> dict:
+def plan(run: RunContext, extracted: dict) -> dict:
     """The pure rules over the extracted frames (XCom-ready)."""
     prefs = preferences(run)
     inputs = rules.OpportunityInputs(
@@ -217,7 +219,7 @@ def plan(run: dict, extracted: dict) -> dict:
     }
 
 
-def created_before(qb, creates: pd.DataFrame, since: str) -> dict[str, dict]:
+def created_before(qb: QuickBooks, creates: pd.DataFrame, since: str) -> dict[str, dict]:
     """Transactions an earlier, interrupted attempt created for these opportunities (found by
     the PrivateNote marker among their customers' transactions since ``since``): key -> entity."""
     from sfqb.qbo_queries import condition
@@ -232,7 +234,7 @@ def created_before(qb, creates: pd.DataFrame, since: str) -> dict[str, dict]:
             group["customer_id"],
             where=[condition("MetaData.CreateTime", ">=", stamp)],
         ):
-            key = wanted.get(record.get("PrivateNote"))
+            key = wanted.get(record.get("PrivateNote") or "")
             if key is not None:
                 found[key] = record
     return found
@@ -318,7 +320,7 @@ def _link_writes(
 
 
 def _create(
-    run: dict, creates: pd.DataFrame, install_date: str, qb, done: list[dict]
+    run: RunContext, creates: pd.DataFrame, install_date: str, qb: QuickBooks, done: list[dict]
 ) -> tuple[dict[str, dict], frozenset[str]]:
     """The QuickBooks transactions of ``creates`` (key -> entity), and the keys of those an
     interrupted attempt already made (adopted); the rest are created in batches of 30 with a
@@ -412,7 +414,7 @@ def _link(
             )
 
 
-def load(run: dict, plan: dict, *, sf=None, qb=None) -> dict:
+def load(run: RunContext, plan: dict, *, sf=None, qb: QuickBooks | None = None) -> dict:
     """Create the transactions (never twice for one opportunity, R-GEN-3), then link them in
     Salesforce; one outcome per opportunity."""
     creates: pd.DataFrame = plan["creates"]
@@ -455,7 +457,7 @@ def load(run: dict, plan: dict, *, sf=None, qb=None) -> dict:
     return report
 
 
-def commit(run: dict, extracted: dict, report: dict, *, state=None) -> dict:
+def commit(run: RunContext, extracted: dict, report: dict, *, state=None) -> dict:
     """After a successful load: save the opportunities to retry, then move the watermark."""
     from sfqb.steps.common import commit_area
 

@@ -24,6 +24,7 @@ from sfqb.areas import customers as customer_rules
 from sfqb.areas import items as item_rules
 from sfqb.frames import records_frame
 from sfqb.hooks.errors import NotFoundError, SyncServiceError
+from sfqb.hooks.interface import QuickBooks
 from sfqb.outcomes import (
     CHECK_KIND,
     FAILED,
@@ -38,6 +39,7 @@ from sfqb.outcomes import (
     skips,
 )
 from sfqb.outcomes import warning as make_warning
+from sfqb.run_params import RunContext
 from sfqb.steps.common import preferences, quickbooks_hook, salesforce_hook, sync_state
 from sfqb.steps.load import now_stamp, sf_outcomes
 
@@ -66,7 +68,7 @@ def _metadata(sf, objects: list[str], with_layouts: set[str]) -> tuple[dict, dic
     return describes, layouts
 
 
-def validate(run: dict, *, sf=None) -> dict:
+def validate(run: RunContext, *, sf=None) -> dict:
     """R-PRE-3/4/5, R-MAP-2: check the org; raise PreflightError naming every problem."""
     from sfqb.checks import package
     from sfqb.checks import preflight as checks
@@ -145,7 +147,9 @@ def _ambiguous(
     )
 
 
-def match_accounts(sf, qb, maps: dict | None = None) -> tuple[list[dict], pd.DataFrame, list[str]]:
+def match_accounts(
+    sf, qb: QuickBooks, maps: dict | None = None
+) -> tuple[list[dict], pd.DataFrame, list[str]]:
     """R-PRE-1: (outcomes, ambiguity warnings, linked QB ids). A linked Account takes the
     customer's values at once, through the effective ``maps`` (QuickBooks is the master of a
     customer, R-ACC-5)."""
@@ -190,7 +194,7 @@ def match_accounts(sf, qb, maps: dict | None = None) -> tuple[list[dict], pd.Dat
     return done, warnings, [str(i) for i in links["qb_id"]]
 
 
-def match_products(sf, qb) -> tuple[list[dict], pd.DataFrame, list[str]]:
+def match_products(sf, qb: QuickBooks) -> tuple[list[dict], pd.DataFrame, list[str]]:
     """R-PRE-2: (outcomes, ambiguity warnings, linked item ids). Only the link is written: the
     item export copies the item's values (it re-reads every linked item)."""
     from sfqb.areas.preflight import match_products_to_items
@@ -230,7 +234,7 @@ def recheck(sf, open_keys: list[str]) -> list[str]:
     return settled
 
 
-def quickbooks_token_warnings(qb=None) -> list[dict]:
+def quickbooks_token_warnings(qb: QuickBooks | None = None) -> list[dict]:
     """The QuickBooks refresh token's expiry as run-summary warnings (R-OPS-3, R-OPS-4): one,
     keyed by the connection, saying when it lapses and how to reconnect, while it lapses within
     30 days; none otherwise. Reads the token state only (no call to Intuit); a connection that
@@ -247,7 +251,7 @@ def quickbooks_token_warnings(qb=None) -> list[dict]:
     return [make_warning(AREA, qb.quickbooks_conn_id, warning, CHECK_KIND)] if warning else []
 
 
-def match(run: dict, *, sf=None, qb=None, state=None) -> dict:
+def match(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=None) -> dict:
     """First-run matching, each kind once (R-PRE-6); the area report of what it linked. On later
     runs it only looks whether its open warnings (ambiguous names and codes) were settled. Every
     run adds the QuickBooks token's expiry warning (``quickbooks_token_warnings``)."""

@@ -27,9 +27,10 @@ from sfqb import soql
 from sfqb.areas import reconcile as rules
 from sfqb.areas.opportunities import ACCOUNT_EXT, EXT_TXN
 from sfqb.frames import records_frame
+from sfqb.hooks.interface import QuickBooks
 from sfqb.hooks.parallel import on_second_thread
 from sfqb.preferences import VARIABLE_KEY, Preferences, parse_preferences
-from sfqb.run_params import area_selected
+from sfqb.run_params import RunContext, area_selected
 
 log = logging.getLogger(__name__)
 
@@ -88,11 +89,11 @@ def sf_read(sf, sobject: str, fields: list[str], where=None) -> pd.DataFrame:
     return picked(sf.query(soql.select(sobject, fields, where=where)), fields)
 
 
-def qb_read(qb, entity: str, columns: list[str], **kwargs) -> pd.DataFrame:
+def qb_read(qb: QuickBooks, entity: str, columns: list[str], **kwargs) -> pd.DataFrame:
     return picked(qb.query_all(entity, **kwargs), columns)
 
 
-def read_frames(sf, qb, scope: rules.Scope) -> dict[str, pd.DataFrame]:
+def read_frames(sf, qb: QuickBooks, scope: rules.Scope) -> dict[str, pd.DataFrame]:
     """What the checks of ``scope`` compare, one (paged) query per object. The Salesforce reads
     go on a second thread while the QuickBooks pages come in (two services, each answering at
     its own pace; each hook is used by one thread only)."""
@@ -119,7 +120,7 @@ def _sf_frames(sf, scope: rules.Scope) -> dict[str, pd.DataFrame]:
     return frames
 
 
-def _qb_frames(qb, scope: rules.Scope) -> dict[str, pd.DataFrame]:
+def _qb_frames(qb: QuickBooks, scope: rules.Scope) -> dict[str, pd.DataFrame]:
     """QuickBooks' side; its invoices are read once when both the transactions' check and the
     invoices' check want them (one page per 1,000 invoices, each a QuickBooks request unit)."""
     frames = {}
@@ -154,7 +155,7 @@ def scope_of(
     state,
     *,
     upper_bound: dt.datetime | None = None,
-    run: dict | None = None,
+    run: RunContext | None = None,
     area_reports: Iterable[dict] = (),
 ) -> rules.Scope:
     """What the sync owns now: areas on (and selected in ``run``), the install date, the
@@ -187,7 +188,7 @@ def reconcile_systems(
     *,
     state=None,
     upper_bound: dt.datetime | None = None,
-    run: dict | None = None,
+    run: RunContext | None = None,
     area_reports: Iterable[dict] = (),
 ) -> rules.Reconciliation:
     """Compare both systems on what the sync owns; differences are returned, never raised (a
@@ -232,7 +233,12 @@ def report(result: rules.Reconciliation, seconds: float | None = None) -> dict:
 
 
 def run_reconcile(
-    run: dict, *, area_reports: Iterable[dict] = (), sf=None, qb=None, state=None
+    run: RunContext,
+    *,
+    area_reports: Iterable[dict] = (),
+    sf=None,
+    qb: QuickBooks | None = None,
+    state=None,
 ) -> dict:
     """The ``reconcile`` task of ``sfqb_sync``: compare after the areas wrote, warn per check."""
     from sfqb.steps.common import preferences, quickbooks_hook, salesforce_hook, sync_state

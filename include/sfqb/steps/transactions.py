@@ -20,6 +20,7 @@ import pandas as pd
 from sfqb import soql
 from sfqb.areas import transactions as rules
 from sfqb.frames import add_address_columns, as_text, isin, records_frame, text_numbers
+from sfqb.hooks.interface import QuickBooks
 from sfqb.mapping.coerce import limits_for
 from sfqb.outcomes import (
     CREATED,
@@ -37,6 +38,7 @@ from sfqb.outcomes import (
     warning_line,
     warnings_of,
 )
+from sfqb.run_params import RunContext
 from sfqb.steps.common import (
     due_retries,
     preferences,
@@ -92,7 +94,7 @@ def transaction_frames(
     )
 
 
-def transaction_maps(run: dict) -> tuple:
+def transaction_maps(run: RunContext) -> tuple:
     """The effective (header, line) maps of the area (defaults + custom rows)."""
     from sfqb.mapping.maps import effective_map
 
@@ -120,7 +122,7 @@ def _empty(windows: dict, columns=None) -> dict:
     }
 
 
-def _changed(qb, run: dict, state, windows: dict) -> list[tuple[str, dict]]:
+def _changed(qb: QuickBooks, run: RunContext, state, windows: dict) -> list[tuple[str, dict]]:
     """Transactions changed in each stream's window, plus the ones left to retry."""
     records: list[tuple[str, dict]] = []
     for entity, stream in STREAMS.items():
@@ -164,7 +166,7 @@ def _item_products(sf, item_ids) -> tuple[pd.DataFrame, str | None]:
     )
 
 
-def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
+def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=None) -> dict:
     """The changed transactions that are linked to Opportunities, and what the plan compares
     them with: those Opportunities, their Opportunity Products, and the Products and standard
     price entries of the items on their lines."""
@@ -226,7 +228,7 @@ def extract(run: dict, *, sf=None, qb=None, state=None) -> dict:
     }
 
 
-def plan(run: dict, extracted: dict) -> dict:
+def plan(run: RunContext, extracted: dict) -> dict:
     """The pure rules over the extracted frames (XCom-ready dict of lists and frames)."""
     inputs = rules.TransactionInputs(
         transactions=extracted["transactions"],
@@ -294,7 +296,7 @@ def _apply(
     return failed
 
 
-def load(run: dict, plan: dict, *, sf=None) -> dict:
+def load(run: RunContext, plan: dict, *, sf=None) -> dict:
     """Write the plan: deletes first (a replaced product frees its External Line ID), then
     product updates and creates, then the Opportunities, stamped with Last_Sync_Date__c
     (R-GEN-7). One outcome per record; a failure is a WARNING and its transaction is read again
@@ -384,7 +386,7 @@ def load(run: dict, plan: dict, *, sf=None) -> dict:
     return report
 
 
-def commit(run: dict, extracted: dict, report: dict, *, state=None) -> dict:
+def commit(run: RunContext, extracted: dict, report: dict, *, state=None) -> dict:
     """After a successful load: save the transactions to read again, then move the watermarks.
     With the area off nothing moves (its retries wait for it to be on again)."""
     from sfqb.steps.common import commit_area

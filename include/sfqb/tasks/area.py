@@ -1,7 +1,7 @@
 """The task chain every sync area shares: extract -> plan -> load -> commit
 (docs/architecture.md section 1).
 
-Each task calls the same-named function of the area's steps module (``sfqb.steps.<area>``):
+Each task calls the same-named function of the area's steps (``sfqb.steps.registry``):
 ``extract(run)``, ``plan(run, extracted)``, ``load(run, plan)`` and
 ``commit(run, extracted, report)``. The commit runs only after a successful load, so a
 watermark never moves past unloaded data (R-GEN-2). The load task gives the report's warnings
@@ -18,22 +18,17 @@ writing when the run lost it, keeps it alive while it runs, and each write call 
 
 from __future__ import annotations
 
-from importlib import import_module
-
 from airflow.sdk import task
 
-from sfqb.run_params import area_run, area_selected
+from sfqb.run_params import RunContext, area_run, area_selected
 from sfqb.tasks.lease import leased
 
 
-def area_chain(
-    area: str, run, *, after=None, steps_module: str | None = None, pool: str = "sfqb_quickbooks"
-):
+def area_chain(area: str, run, *, after=None, pool: str = "sfqb_quickbooks"):
     """Add the area's four tasks to the current task group; returns (extract, load report).
 
     ``after``: what must finish before the extract starts (the earlier areas of R-GEN-8: a
     later area works with what they wrote)."""
-    module = steps_module or f"sfqb.steps.{area}"
 
     # Extracts and plans hand on frames: their result is not echoed into the task log (the steps
     # log what they read and planned), and it goes on as one XCom, not one per key.
@@ -45,35 +40,42 @@ def area_chain(
         show_return_value_in_logs=False,
     )
     @leased
-    def extract(run: dict) -> dict:
+    def extract(run: RunContext) -> dict:
         """Read what changed since the stream's committed watermark (and last run's failures)."""
         if not area_selected(run, area):
             from airflow.sdk.exceptions import AirflowSkipException
 
             raise AirflowSkipException(f"{area} is not among this run's areas (params)")
-        return import_module(module).extract(area_run(run, area))
+        from sfqb.steps.registry import area_steps
+
+        return area_steps(area).extract(area_run(run, area))
 
     @task(task_id=f"plan_{area}_task", multiple_outputs=False, show_return_value_in_logs=False)
     @leased
-    def plan(run: dict, extracted: dict) -> dict:
+    def plan(run: RunContext, extracted: dict) -> dict:
         """Apply the area's pure rules: frames of writes and of skips with reasons."""
-        return import_module(module).plan(area_run(run, area), extracted)
+        from sfqb.steps.registry import area_steps
+
+        return area_steps(area).plan(area_run(run, area), extracted)
 
     @task(task_id=f"load_{area}", pool=pool, multiple_outputs=False)
     @leased
-    def load(run: dict, planned: dict) -> dict:
+    def load(run: RunContext, planned: dict) -> dict:
         """Write the plan; one outcome per record; returns the area report, its warnings told
         apart as new, standing and resolved (R-OPS-3)."""
         from sfqb.steps.common import track_warnings
+        from sfqb.steps.registry import area_steps
 
         this_run = area_run(run, area)
-        return track_warnings(this_run, import_module(module).load(this_run, planned))
+        return track_warnings(this_run, area_steps(area).load(this_run, planned))
 
     @task(task_id=f"commit_{area}", multiple_outputs=False)
     @leased
-    def commit(run: dict, extracted: dict, report: dict) -> dict:
+    def commit(run: RunContext, extracted: dict, report: dict) -> dict:
         """Save the records to retry, then advance the watermarks (incremental runs only)."""
-        return import_module(module).commit(area_run(run, area), extracted, report)
+        from sfqb.steps.registry import area_steps
+
+        return area_steps(area).commit(area_run(run, area), extracted, report)
 
     extracted = extract(run)
     if after is not None:

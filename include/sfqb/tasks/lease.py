@@ -32,10 +32,12 @@ import logging
 
 from airflow.sdk import task
 
+from sfqb.run_params import RunContext
+
 log = logging.getLogger(__name__)
 
 
-def run_lease(run: dict, dag_id: str | None = None):
+def run_lease(run: RunContext, dag_id: str | None = None):
     """This run's side of the lease (its DAG from the running task's context)."""
     from sfqb.lease import RunLease
     from sfqb.state import TaskVariables
@@ -54,7 +56,7 @@ def run_lease(run: dict, dag_id: str | None = None):
 
 
 @task(task_id="take_lease", multiple_outputs=False)
-def take_lease(run: dict) -> str:
+def take_lease(run: RunContext) -> str:
     """Wait for the run lease (preference ``lease_wait_seconds``) and take it; returns the key
     of this run's entry."""
     from airflow.sdk.exceptions import AirflowFailException
@@ -72,7 +74,7 @@ def take_lease(run: dict) -> str:
 
 
 @task(task_id="give_back_lease", multiple_outputs=False)
-def give_back_lease(run: dict) -> bool:
+def give_back_lease(run: RunContext) -> bool:
     """Delete this run's lease entry (whatever state its tasks ended in)."""
     return run_lease(run).release()
 
@@ -102,7 +104,7 @@ def leased(fn):
     a lost lease fails the task without retries: the run cannot know what was written since."""
 
     @functools.wraps(fn)
-    def body(run: dict, *args, **kwargs):
+    def body(run: RunContext, *args, **kwargs):
         from airflow.sdk.exceptions import AirflowFailException
 
         from sfqb.lease import LeaseLost, holding

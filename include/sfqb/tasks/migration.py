@@ -13,12 +13,13 @@ from typing import cast
 
 from airflow.sdk import Context, task
 
+from sfqb.run_params import RunContext
 from sfqb.tasks.lease import leased
 
 
 @task(pool="sfqb_quickbooks", multiple_outputs=False)
 @leased
-def prepare_migration(run: dict, **context) -> dict:
+def prepare_migration(run: RunContext, **context) -> dict:
     """Settings, already-ran check and the count of invoices dated on or after the migration
     date. Returns what ``migrate_invoices`` does: skip, retry the failed ones, or migrate."""
     from airflow.sdk.exceptions import AirflowFailException
@@ -34,7 +35,7 @@ def prepare_migration(run: dict, **context) -> dict:
 
 @task(pool="sfqb_quickbooks", multiple_outputs=False)
 @leased
-def migrate_invoices(run: dict, prepared: dict) -> dict:
+def migrate_invoices(run: RunContext, prepared: dict) -> dict:
     """Load the invoices in chunks with a progress line each; returns the run report, its
     warnings told apart as new, standing and resolved (a migration run checks everything it
     covers: a warning it does not find again is resolved, R-OPS-3)."""
@@ -55,7 +56,7 @@ MIGRATION_DAG_ID = "sfqb_invoice_migration"
 
 
 @task(multiple_outputs=False)
-def start_migration(run: dict, **context) -> str:
+def start_migration(run: RunContext, **context) -> str:
     """Start ``sfqb_invoice_migration`` when ``sync_should_start`` says so (its params then come
     from the preferences); otherwise log why not and return it. The task always succeeds."""
     import logging

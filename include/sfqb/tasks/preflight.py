@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from airflow.sdk import task, task_group
 
+from sfqb.run_params import RunContext
 from sfqb.tasks.lease import leased
 
 AREA = "preflight"
@@ -17,7 +18,7 @@ AREA = "preflight"
 
 @task(pool="sfqb_salesforce", multiple_outputs=False)
 @leased
-def validate_org(run: dict) -> dict:
+def validate_org(run: RunContext) -> dict:
     """Package fields on page layouts, Standard Price Book active, mapped fields valid."""
     from airflow.sdk.exceptions import AirflowFailException
 
@@ -32,7 +33,7 @@ def validate_org(run: dict) -> dict:
 
 @task(pool="sfqb_quickbooks", multiple_outputs=False)
 @leased
-def match_existing_records(run: dict) -> dict:
+def match_existing_records(run: RunContext) -> dict:
     """First run only: link Accounts to Customers and Products to Items (exact match); later
     runs look whether its warnings (ambiguous names) were settled (R-OPS-3)."""
     from sfqb.steps.common import track_warnings

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from airflow.sdk import task
 
+from sfqb.run_params import RunContext
 from sfqb.tasks.lease import leased
 
 AREA = "reconcile"
@@ -19,7 +20,7 @@ AREA = "reconcile"
 
 @task(task_id=AREA, pool="sfqb_quickbooks", trigger_rule="none_failed", multiple_outputs=False)
 @leased
-def reconcile(run: dict, area_reports: list[dict] | None = None) -> dict | None:
+def reconcile(run: RunContext, area_reports: list[dict] | None = None) -> dict | None:
     """Compare both systems after this run's areas wrote (``area_reports``: their load reports,
     whose records to retry are not differences); None when the preference is off."""
     import logging

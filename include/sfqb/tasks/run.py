@@ -6,11 +6,13 @@ import logging
 
 from airflow.sdk import task
 
+from sfqb.run_params import RunContext
+
 log = logging.getLogger(__name__)
 
 
 @task(multiple_outputs=False)
-def begin_run(**context) -> dict:
+def begin_run(**context) -> RunContext:
     """Fix the run's bounds once and check its configuration before anything syncs.
 
     - ``upper_bound``: the end of every extract window of this run (docs/architecture.md
@@ -56,17 +58,16 @@ def begin_run(**context) -> dict:
     )
     interval_start = context.get("data_interval_start")
     interval_end = context.get("data_interval_end")
-    run = (
-        run_context(
-            run_id=dag_run.run_id,
-            upper_bound=upper_bound,
-            install_date=install_date,
-            preferences_json=prefs.as_json(),
-            run_type=run_type,
-            data_interval=(interval_start, interval_end),
-        )
-        | narrowed
+    run = run_context(
+        run_id=dag_run.run_id,
+        upper_bound=upper_bound,
+        install_date=install_date,
+        preferences_json=prefs.as_json(),
+        run_type=run_type,
+        data_interval=(interval_start, interval_end),
     )
+    if narrowed:
+        run["areas"], run["resync"] = narrowed["areas"], narrowed["resync"]
     log.info(
         "sfqb run %s (%s): upper bound %s, data interval [%s, %s), install date %s",
         run["run_id"],
@@ -84,7 +85,7 @@ def begin_run(**context) -> dict:
 
 
 @task(trigger_rule="none_failed", multiple_outputs=False)
-def summarize_run(run: dict, area_reports: list[dict] | None = None, **context) -> dict:
+def summarize_run(run: RunContext, area_reports: list[dict] | None = None, **context) -> dict:
     """Gather what every area of the run did into one summary (R-OPS-2), and send the
     alert for its new warnings, with the daily digest of standing ones when it is due (R-OPS-3,
     ``sfqb.notify``).

@@ -1,0 +1,139 @@
+"""What the steps ask of QuickBooks, whatever the edition: the ``QuickBooks`` protocol.
+
+The steps never name a QuickBooks client: they receive a ``QuickBooks`` from
+``sfqb.steps.common.quickbooks_hook`` and use only what this protocol lists. Two editions
+implement it (docs/architecture.md section 7):
+
+- **online**: ``sfqb.hooks.quickbooks.QuickBooksHook`` (REST through python-quickbooks and
+  intuit-oauth; queries, ``/batch``, Change Data Capture);
+- **desktop** (planned): an adapter that queues qbXML jobs for sfqb's Web Connector service.
+
+The common language is QuickBooks Online's: records are the JSON objects of the QBO API
+(``Id``, ``SyncToken``, ``FullyQualifiedName``, ``MetaData.LastUpdatedTime``, ...), writes are
+``BatchOp`` payloads in that shape, and conditions are ``sfqb.qbo_queries.Condition`` values,
+which keep their parts. The Desktop adapter translates both ways: ``Id`` is a ListID or TxnID,
+``SyncToken`` an EditSequence, ``FullyQualifiedName`` a FullName; a condition on ``Id`` or
+``FullyQualifiedName`` with ``IN`` becomes a ListID/TxnID or FullName filter, ``Active``
+an ActiveStatus, ``MetaData.LastUpdatedTime`` a modified-date range, ``TxnDate`` a
+transaction-date range (api-notes 7). A condition it cannot translate is refused when the
+query is made, naming it: a new query in a step has to work on both editions.
+
+Every call may raise the errors of ``sfqb.hooks.errors`` (``ThrottledError``,
+``TransientError``, ``NotFoundError``, ...); write calls check the run lease first (R-GEN-10).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from sfqb.hooks.quickbooks import BatchOp, BatchResult
+
+
+class Clock(Protocol):
+    """QuickBooks' clock as its answers show it (R-GEN-7 stamps are on it, not the worker's)."""
+
+    @property
+    def seen(self) -> list[dt.datetime]:
+        """The times of the answers seen, in order."""
+        ...
+
+    def now(self) -> dt.datetime:
+        """QuickBooks' time now (UTC), never ahead of it."""
+        ...
+
+    def first_since(self, mark: int) -> dt.datetime | None:
+        """The time of the first answer after ``mark`` (``len(clock.seen)`` taken before)."""
+        ...
+
+
+class QuickBooks(Protocol):
+    """One QuickBooks company, as the steps use it."""
+
+    @property
+    def quickbooks_conn_id(self) -> str:
+        """The Airflow connection it reads (warnings about the connection are keyed by it)."""
+        ...
+
+    @property
+    def clock(self) -> Clock:
+        """QuickBooks' clock, as this company's answers so far show it."""
+        ...
+
+    def query_all(
+        self,
+        entity: str,
+        where: Sequence[str] = (),
+        *,
+        include_inactive: bool = False,
+        page_size: int = ...,
+        order_by: str = ...,
+        start_position: int = 1,
+    ) -> Iterator[dict]:
+        """Every ``entity`` record matching all of ``where``, page by page, in ``order_by``
+        order, from ``start_position`` (1-based). Name lists answer active records only unless
+        ``include_inactive``."""
+        ...
+
+    def query_in(
+        self,
+        entity: str,
+        prop: str,
+        values: Iterable[object],
+        where: Sequence[str] = (),
+        *,
+        include_inactive: bool = False,
+    ) -> Iterator[dict]:
+        """The records whose ``prop`` (``Id``, ``FullyQualifiedName``, a reference) is one of
+        ``values``; each value asked once, blanks ignored."""
+        ...
+
+    def query_window(
+        self,
+        entity: str,
+        start: dt.datetime | None,
+        end: dt.datetime | None,
+        *,
+        include_inactive: bool = False,
+        where: Sequence[str] = (),
+        page_size: int = ...,
+    ) -> Iterator[dict]:
+        """The records last changed in ``[start, end)``, oldest first (an open side: no
+        bound)."""
+        ...
+
+    def count(
+        self, entity: str, where: Sequence[str] = (), *, include_inactive: bool = False
+    ) -> int:
+        """How many records ``query_all`` would answer."""
+        ...
+
+    def changes(
+        self, entities: Sequence[str], since: dt.datetime, *, now: dt.datetime | None = None
+    ) -> dict[str, list[dict]]:
+        """Per entity, the records changed since ``since``, deleted ones included as
+        ``{"status": "Deleted", "Id": ...}``."""
+        ...
+
+    def preferences(self) -> dict:
+        """The company's preferences (custom transaction fields among them)."""
+        ...
+
+    def batch(
+        self,
+        operations: Sequence[BatchOp],
+        *,
+        request_id: str | None = None,
+        batch_size: int = ...,
+    ) -> list[BatchResult]:
+        """Apply the writes; one result per operation, in input order; one failing does not
+        stop the others. ``request_id`` makes a repeat of the same call a replay, not a second
+        write (R-GEN-3)."""
+        ...
+
+    def refresh_token_warning(self) -> str | None:
+        """A warning while the connection's credentials lapse soon (an Online refresh token's
+        expiry), saying how to reconnect; None otherwise."""
+        ...
