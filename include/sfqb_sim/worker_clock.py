@@ -5,8 +5,8 @@ simulation moves the sandbox servers' clock an hour per simulated hour, so the w
 must move with it, or every comparison between a worker time and a service time is off by the
 simulated days. sfqb reads the worker's clock in two modules: ``sfqb.steps.load.now_stamp``
 (``Last_Sync_Date__c`` of the areas whose rules never compare it with a QuickBooks time) and
-``sfqb.hooks.quickbooks`` (``ServerClock``: Intuit's time is the worker's corrected by the offset
-the answers show; the worker's alone before the first answer). While installed,
+``sfqb.hooks.quickbooks.clock`` (``ServerClock``: Intuit's time is the worker's corrected by the
+offset the answers show; the worker's alone before the first answer). While installed,
 ``dt.datetime.now()`` in those modules reads the sandbox clock (real time plus the sandbox's
 offset); nothing else in the process changes.
 """
@@ -19,7 +19,7 @@ import types
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-MODULES = ("sfqb.steps.load", "sfqb.hooks.quickbooks")
+MODULES = ("sfqb.steps.load", "sfqb.hooks.quickbooks.clock")
 
 
 class WorkerClock:

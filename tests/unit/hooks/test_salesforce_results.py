@@ -13,14 +13,13 @@ from sfqb.hooks.salesforce import (
     CollectionResult,
     RecordIssue,
     SfqbSalesforceHook,
-    _bulk_issue,
-    _csv_value,
-    _json_value,
     bulk_row,
     parse_bulk_csv,
     parse_collection_results,
     strip_attributes,
 )
+from sfqb.hooks.salesforce.encoding import _csv_value, _json_value
+from sfqb.hooks.salesforce.results import _bulk_issue
 
 pytestmark = pytest.mark.unit
 

@@ -1,26 +1,7 @@
-"""The Salesforce hook: the provider's SalesforceHook plus thin, typed, retried operations.
-
-The client comes from the Airflow connection alone (``salesforce_default``, conn type
-``salesforce``, the provider's fields: see docs/connections.md). On top of the provider's hook
-this adds what a sync needs and nothing more:
-
-- reads: ``query`` (queryMore paging, page by page, each page retried on its own),
-  ``query_window`` on SystemModstamp (queryAll for deletes), ``query_bulk`` (Bulk API 2.0),
-  ``describe``, ``describe_layouts``, ``standard_pricebook``, ``limits``;
-- writes: sObject Collections of 200 with ``allOrNone: false`` and one ``CollectionResult``
-  per input record (in input order), the calls of an update, upsert or delete four at a time
-  (``parallel_calls``), Bulk API 2.0 above a threshold;
-- errors mapped to ``sfqb.hooks.errors``: 5xx, dropped connections, timeouts and
-  UNABLE_TO_LOCK_ROW are retried (lock errors inside a collection: only those records);
-  an expired session logs in again once; REQUEST_LIMIT_EXCEEDED stops the run
-  (``QuotaExceededError``) and is never retried;
-- ``hook.calls``: a CallCounter per endpoint, one count per attempt of an operation (a Bulk
-  API job counts once, under ``bulk2.*``); ``hook.http_requests`` counts every HTTP request
-  made through the hook's session (logins, Bulk API polls and library re-logins included).
-
-Tokens never reach a log line: the session id is registered with Airflow's secrets masker,
-and the hook itself logs only endpoints, counts and error codes.
-"""
+"""``SfqbSalesforceHook``: the provider's SalesforceHook with the client built from the
+connection, one retried, counted, re-logged-in API call (``_call``), the reads (queries paged,
+by windows and ids, Bulk API 2.0, describes, limits) and the writes (sObject Collections, Bulk
+API 2.0)."""
 
 from __future__ import annotations
 
@@ -30,46 +11,31 @@ import io
 import json
 import logging
 import re
-import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
-from typing import Any, NamedTuple, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import requests
 from airflow.providers.salesforce.hooks.salesforce import SalesforceHook
 from simple_salesforce import Salesforce
-from simple_salesforce.exceptions import (
-    SalesforceAuthenticationFailed,
-    SalesforceError,
-    SalesforceExpiredSession,
-    SalesforceGeneralError,
-    SalesforceMalformedRequest,
-    SalesforceMoreThanOneRecord,
-    SalesforceOperationError,
-    SalesforceRefusedRequest,
-    SalesforceResourceNotFound,
-)
 
 from sfqb import soql
 
-from .counters import CallCounter
-from .errors import (
-    AuthError,
-    NotFoundError,
-    QuotaExceededError,
-    SyncServiceError,
-    ThrottledError,
-    TransientError,
-)
-from .parallel import ordered
-from .progress import Progress
-from .retry import RetryPolicy, call_with_retries
+from ..counters import CallCounter
+from ..errors import AuthError, ThrottledError
+from ..parallel import ordered
+from ..progress import Progress
+from ..retry import RetryPolicy, call_with_retries
+from .client import _mask, _TimeoutSession
+from .encoding import _json_value, bulk_row, parse_bulk_csv, strip_attributes
+from .errors import LOCK_ERROR, _SessionExpired, translate
+from .results import CollectionResult, RecordIssue, _bulk_issue, parse_collection_results
 
-log = logging.getLogger(__name__)
+# The package's name, as before it was split: log lines keep naming ``sfqb.hooks.salesforce``.
+log = logging.getLogger("sfqb.hooks.salesforce")
 T = TypeVar("T")
 
 COLLECTION_SIZE = 200
@@ -91,293 +57,7 @@ long-running ones). Creates go one at a time (a create is not repeatable)."""
 DEFAULT_TIMEOUT = (10.0, 120.0)
 """(connect, read) seconds for every HTTP call. Without one, a hung server hangs the task."""
 
-LOCK_ERROR = "UNABLE_TO_LOCK_ROW"
-
-
-class RecordIssue(NamedTuple):
-    """One error Salesforce reported for one record (``statusCode``, ``message``, ``fields``)."""
-
-    status_code: str
-    message: str
-    fields: list[str]
-
-
-@dataclass(frozen=True)
-class CollectionResult:
-    """The outcome of one input record of a write, keyed by the caller's key.
-
-    ``created`` is True/False for upserts (and True for creates), None when not known.
-    """
-
-    key: Any
-    ok: bool
-    id: str | None = None
-    created: bool | None = None
-    errors: list[RecordIssue] = field(default_factory=list)
-
-    @property
-    def error_codes(self) -> list[str]:
-        return [e.status_code for e in self.errors]
-
-
-class OutcomeUnknownError(SyncServiceError):
-    """A non-repeatable write (a create) lost its answer: it may or may not have been applied,
-    so it is not retried (a retry could create duplicates). Check before writing again."""
-
-
-class _SessionExpired(AuthError):
-    """Internal: a 401 INVALID_SESSION_ID that simple-salesforce could not fix by itself."""
-
-
-# --- pure helpers (unit-tested without a network) -----------------------------------------
-
-
-def error_code(content: Any) -> str | None:
-    """The ``errorCode`` of a Salesforce error body (a JSON list of errors), if any; other
-    bodies (a proxy's error page, a gateway's JSON) have none and the HTTP status is used."""
-    if isinstance(content, list) and content and isinstance(content[0], Mapping):
-        return content[0].get("errorCode") or content[0].get("statusCode")
-    if isinstance(content, Mapping):
-        return content.get("errorCode")
-    return None
-
-
-def _error_message(content: Any) -> str:
-    if isinstance(content, list) and content and isinstance(content[0], Mapping):
-        return str(content[0].get("message", ""))[:500]
-    if isinstance(content, bytes):
-        content = content.decode("utf-8", "replace")
-    return str(content)[:500]
-
-
-def translate(exc: BaseException, *, conn_id: str, idempotent: bool = True) -> BaseException:
-    """Map a simple-salesforce / requests exception onto the hooks' error taxonomy.
-
-    Returns ``exc`` itself when it is not a service error (a bug should surface as it is).
-    ``idempotent=False`` (creates) turns ambiguous transport failures (the request may have
-    been applied) into ``OutcomeUnknownError`` instead of a retryable ``TransientError``.
-    """
-    if isinstance(exc, SyncServiceError):
-        return exc
-    if isinstance(exc, SalesforceAuthenticationFailed):
-        return AuthError(
-            f"Salesforce login failed for connection '{conn_id}'",
-            code=exc.code,
-            detail=exc.auth_message[:200],
-        )
-    if isinstance(exc, SalesforceError):
-        code = error_code(exc.content)
-        message = _error_message(exc.content)
-        if isinstance(exc, SalesforceExpiredSession):
-            return _SessionExpired(
-                f"Salesforce session expired or invalid (connection '{conn_id}')",
-                code=code or "INVALID_SESSION_ID",
-            )
-        if isinstance(exc, SalesforceRefusedRequest):
-            if code == "REQUEST_LIMIT_EXCEEDED":
-                return QuotaExceededError(
-                    f"Salesforce API request limit exceeded (connection '{conn_id}'): the run "
-                    "stops here. The watermark is kept, so the next run resumes from it once "
-                    "the org's 24-hour API quota frees up.",
-                    code=code,
-                    detail=message,
-                )
-            return AuthError(
-                f"Salesforce refused the request (connection '{conn_id}')",
-                code=code or 403,
-                detail=message,
-            )
-        if code == LOCK_ERROR:
-            return TransientError(
-                "Salesforce record locked by another transaction", code=code, detail=message
-            )
-        if isinstance(exc, SalesforceResourceNotFound):
-            return NotFoundError("Salesforce resource not found", code=code or 404, detail=message)
-        if isinstance(exc, SalesforceMalformedRequest | SalesforceMoreThanOneRecord):
-            return SyncServiceError(
-                f"Salesforce rejected the request ({exc.resource_name or 'call'})",
-                code=code or exc.status,
-                detail=message,
-            )
-        if isinstance(exc, SalesforceGeneralError):
-            if exc.status == 429:
-                return ThrottledError("Salesforce asked us to slow down", code=429, detail=message)
-            if exc.status >= 500:
-                return TransientError(
-                    f"Salesforce server error {exc.status}", code=code or exc.status, detail=message
-                )
-        return SyncServiceError(
-            "Salesforce request failed", code=code or exc.status, detail=message
-        )
-    if isinstance(exc, SalesforceOperationError):  # a Bulk API job failed or was aborted
-        return SyncServiceError(
-            "Salesforce Bulk API job failed", code="BULK_JOB_FAILED", detail=str(exc)[:500]
-        )
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return TransientError(
-            "Salesforce did not accept the connection in time", code="CONNECT_TIMEOUT"
-        )
-    if isinstance(
-        exc,
-        requests.exceptions.Timeout
-        | requests.exceptions.ConnectionError
-        | requests.exceptions.ChunkedEncodingError,
-    ):
-        kind = type(exc).__name__
-        if not idempotent:
-            return OutcomeUnknownError(
-                "Salesforce connection failed during a create; it may have been applied", code=kind
-            )
-        return TransientError("Salesforce connection failed or timed out", code=kind)
-    return exc
-
-
-def parse_collection_results(
-    items: Sequence[Mapping] | None, keys: Sequence[Any]
-) -> list[CollectionResult]:
-    """sObject Collections SaveResults (in request order) -> one CollectionResult per key."""
-    items = list(items or [])
-    if len(items) != len(keys):
-        raise SyncServiceError(
-            "Salesforce returned a result list of the wrong length",
-            code="RESULT_MISMATCH",
-            detail=f"{len(items)} for {len(keys)}",
-        )
-    out = []
-    for key, item in zip(keys, items, strict=True):
-        errors = [
-            RecordIssue(
-                str(e.get("statusCode") or e.get("errorCode") or "UNKNOWN"),
-                str(e.get("message") or ""),
-                list(e.get("fields") or []),
-            )
-            for e in item.get("errors") or []
-        ]
-        ok = bool(item.get("success"))
-        out.append(
-            CollectionResult(
-                key=key, ok=ok, id=item.get("id"), created=item.get("created"), errors=errors
-            )
-        )
-    return out
-
-
-def strip_attributes(record: Any) -> Any:
-    """A query record without the ``attributes`` entries SF adds to every (nested) record."""
-    if isinstance(record, dict):
-        return {k: strip_attributes(v) for k, v in record.items() if k != "attributes"}
-    if isinstance(record, list):
-        return [strip_attributes(v) for v in record]
-    return record
-
-
-def _json_value(value: Any) -> Any:
-    """JSON default for record values: Decimal as an exact JSON number, dates ISO, datetimes
-    UTC. A Decimal that a JSON number cannot carry exactly is refused rather than rounded."""
-    if isinstance(value, Decimal):
-        number = float(value)
-        if Decimal(repr(number)) != value:
-            raise ValueError(f"{value} cannot be sent as an exact JSON number")
-        return number
-    if isinstance(value, dt.datetime):
-        return soql.sf_datetime(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if callable(getattr(value, "item", None)):  # numpy scalars from pandas frames
-        return value.item()
-    raise TypeError(f"cannot send {type(value).__name__} to Salesforce")
-
-
-def _csv_value(value: Any) -> str:
-    """A Bulk API 2.0 CSV cell: empty means "not set"; ``#N/A`` would null a field."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    return _csv_value(_json_value(value))
-
-
-def bulk_row(record: Mapping, prefix: str = "") -> dict[str, str]:
-    """A record as Bulk API 2.0 CSV cells. A nested relationship reference such as
-    ``{"Parent": {"Ext__c": "42"}}`` (the REST form) becomes the ``Parent.Ext__c`` column."""
-    row: dict[str, str] = {}
-    for key, value in record.items():
-        if key == "attributes":
-            continue
-        if isinstance(value, Mapping):
-            row.update(bulk_row(value, f"{prefix}{key}."))
-        else:
-            row[f"{prefix}{key}"] = _csv_value(value)
-    return row
-
-
-def parse_bulk_csv(text: str) -> Iterator[dict]:
-    """Bulk API 2.0 query CSV -> records shaped like REST ones: empty cells are None and dotted
-    columns (``Account.Name``) become nested dicts. Values stay strings (CSV has no types)."""
-    for row in csv.DictReader(io.StringIO(text)):
-        record: dict = {}
-        for column, value in row.items():
-            target = record
-            *parents, leaf = column.split(".")
-            for parent in parents:
-                target = target.setdefault(parent, {})
-            target[leaf] = value if value != "" else None
-        yield record
-
-
 _FROM = re.compile(r"\bFROM\s+([A-Za-z][A-Za-z0-9_]*)", re.IGNORECASE)
-
-
-class _TimeoutSession(requests.Session):
-    """A requests session with a default timeout, so every call the libraries make (REST,
-    login, Bulk API polling) is bounded. Trust comes from REQUESTS_CA_BUNDLE as usual."""
-
-    def __init__(self, timeout: float | tuple[float, float]) -> None:
-        super().__init__()
-        self.default_timeout = timeout
-        self.requests_made = 0
-        self._count_lock = threading.Lock()  # collection calls run on several threads
-        self.retry_after: float | None = None  # the last 429's Retry-After, in seconds
-
-    def request(self, method, url, *args, **kwargs):
-        kwargs.setdefault("timeout", self.default_timeout)
-        with self._count_lock:
-            self.requests_made += 1
-        response = super().request(method, url, *args, **kwargs)
-        # simple-salesforce's exceptions carry no headers: keep a 429's Retry-After here. (With
-        # calls at once a neighbour's answer may clear it before it is read: that retry then
-        # backs off by the policy alone.)
-        self.retry_after = (
-            _seconds(response.headers.get("Retry-After")) if response.status_code == 429 else None
-        )
-        return response
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-def _mask(secret: str | None) -> None:
-    """Register a token with Airflow's secrets masker (task logs redact it)."""
-    if not secret:
-        return
-    try:
-        from airflow.sdk.log import mask_secret
-    except ImportError:  # pragma: no cover - only without the Task SDK
-        return
-    mask_secret(secret)
-
-
-# --- the hook -------------------------------------------------------------------------------
 
 
 class SfqbSalesforceHook(SalesforceHook):
@@ -1007,14 +687,3 @@ class SfqbSalesforceHook(SalesforceHook):
             len(out) / elapsed if elapsed > 0 else 0,
         )
         return out
-
-
-def _bulk_issue(text: str) -> RecordIssue:
-    """``REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --`` -> RecordIssue."""
-    code, _, rest = text.partition(":")
-    message, fields = rest, []
-    head, sep, tail = rest.rpartition(":")
-    if sep and tail.strip().endswith("--"):
-        message = head
-        fields = [f for f in tail.strip()[:-2].strip().split(",") if f]
-    return RecordIssue(code.strip() or "UNKNOWN", message.strip(), fields)

@@ -1,26 +1,6 @@
-"""QuickBooksHook: the Airflow connection ``quickbooks`` -> python-quickbooks, thin typed calls.
-
-Everything goes through the real libraries' sessions (intuit-oauth for tokens, the
-``OAuth2Session`` of python-quickbooks for API calls, via ``QuickBooks.make_request``); the
-hook adds what they lack:
-
-- tokens: shared, rotated and persisted by ``TokenManager`` (``token_store.py``: the Variable
-  and an encrypted local copy, a claim before each refresh, the refresh token's expiry);
-  python-quickbooks fixes the access token for the life of a client, so a new client is built
-  after every refresh (api-notes 1.2);
-- errors: python-quickbooks raises one exception class for most faults; ``map_error`` decides
-  by ``error_code`` (api-notes 2.3) and the HTTP status;
-- retries (``call_with_retries``) for throttling, 5xx and dropped connections, never for
-  record errors; a client-side ``RateLimiter`` keeps under 500/min, 10 concurrent, 40 batches,
-  and batch calls are cut to fill its minute (``chunk_sizes``); the pages of a long read and
-  the ``IN`` lists of a read by ids go four at a time (``parallel_reads``);
-- per-endpoint counters (``hook.calls``) for logs and the benchmark;
-- Intuit's clock (``hook.clock``): every answer's ``time`` shows it, so times the sync compares
-  with QuickBooks' ``LastUpdatedTime`` need not trust the worker's clock.
-
-Reads return plain dicts (``use_decimal``: amounts are ``Decimal``); writes return the
-entity dicts or per-record ``BatchResult``s. DataFrames and business rules live elsewhere.
-"""
+"""``QuickBooksHook``: the connection, its tokens and client, and the typed calls: one API call
+with limiter, counters, refresh-on-401 and retries (``_call``), the reads (queries paged and in
+parallel, CDC), the writes and ``batch``."""
 
 from __future__ import annotations
 
@@ -31,35 +11,29 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from decimal import Decimal
 from functools import cached_property
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import requests
 from airflow.sdk import BaseHook
-from quickbooks import QuickBooks
 from quickbooks.exceptions import AuthorizationException, QuickbooksException
 
 from sfqb import qbo_queries as q
 from sfqb import soql
 
-from .counters import CallCounter
-from .errors import (
+from ..counters import CallCounter
+from ..errors import (
     AuthError,
     DuplicateNameError,
-    NotFoundError,
     StaleObjectError,
     SyncServiceError,
-    ThrottledError,
     TransientError,
-    ValidationError,
 )
-from .limiter import ALL, RateLimiter, shared_log_for
-from .parallel import ordered
-from .progress import Progress
-from .retry import RETRYABLE, RetryPolicy, call_with_retries
-from .token_store import (
+from ..limiter import ALL, RateLimiter, shared_log_for
+from ..parallel import ordered
+from ..progress import Progress
+from ..retry import RETRYABLE, RetryPolicy, call_with_retries
+from ..token_store import (
     AirflowVariableTokenStore,
     EncryptedFileTokenStore,
     FileLock,
@@ -68,17 +42,18 @@ from .token_store import (
     Tokens,
     TokenStore,
 )
+from .batch import BATCH_SIZE, BatchOp, BatchResult, chunk_sizes, request_id_for
+from .client import _Client, _mask
+from .clock import ServerClock
+from .encoding import dumps
+from .errors import _fault_error, _retry_after, map_error
 
-log = logging.getLogger(__name__)
-# requests-oauthlib (under python-quickbooks) logs every request's bearer and refresh tokens at
-# DEBUG, verbatim; nothing else it logs is worth a credential in a log (R-OPS-4).
-logging.getLogger("requests_oauthlib").setLevel(logging.INFO)
+# The package's name, as before it was split: log lines keep naming ``sfqb.hooks.quickbooks``.
+log = logging.getLogger("sfqb.hooks.quickbooks")
 T = TypeVar("T")
 
 # Values per ``IN (...)`` list of one query (the query text travels in a POST body).
 IN_CHUNK = 200
-BATCH_SIZE = 30
-"""QBO's limit of BatchItemRequests per batch call (api-notes 2.8)."""
 PARALLEL_READS = 4
 """Queries of one read in flight at once (of Intuit's 10 concurrent requests per realm)."""
 CDC_CAP = 1000
@@ -87,7 +62,6 @@ CDC_MAX_AGE = dt.timedelta(days=30)
 DEFAULT_REDIRECT_URI = "https://developer.intuit.com/v2/OAuth2Playground/RedirectUrl"
 HARD_EXPIRY_HEADER = {"x-include-refresh-token-hard-expires-in": "true"}
 """Asks the token endpoint for ``x_refresh_token_hard_expires_in`` (the 5-year cap)."""
-REQUEST_ID_NAMESPACE = uuid.UUID("6f1c3a52-7b0e-5d8e-9a51-3c2f0e7d4b10")
 
 NAME_LISTS = frozenset(
     {
@@ -108,256 +82,8 @@ VOID_BY_OPERATION = frozenset({"Invoice"})
 """Voided with ``?operation=void``; SalesReceipt and Payment use
 ``operation=update&include=void``."""
 
-Operation = Literal["create", "update", "delete", "void"]
-
-
-class ServerClock:
-    """Intuit's clock, as QuickBooks' answers show it: every response envelope carries the
-    server's ``time`` (api-notes 2.2, milliseconds). ``now()`` is the worker's clock corrected by
-    the largest offset seen, a lower bound of Intuit's time (an answer is stamped before it
-    arrives), so a time from it never runs ahead of a QuickBooks edit that follows it."""
-
-    def __init__(
-        self, worker_now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
-    ) -> None:
-        self._worker_now = worker_now
-        self._offset: dt.timedelta | None = None
-        self.seen: list[dt.datetime] = []
-        self._lock = threading.Lock()
-
-    def observe(self, value: object) -> None:
-        """Note an answer's ``time`` (ignored when absent or not a time)."""
-        if not isinstance(value, str):
-            return
-        try:
-            server = dt.datetime.fromisoformat(value)
-        except ValueError:
-            return
-        if server.tzinfo is None:
-            return
-        offset = server - self._worker_now()
-        with self._lock:
-            self.seen.append(server)
-            if self._offset is None or offset > self._offset:
-                self._offset = offset
-
-    def first_since(self, mark: int) -> dt.datetime | None:
-        """The ``time`` of the first answer after ``mark`` (``len(clock.seen)`` taken before)."""
-        return self.seen[mark] if len(self.seen) > mark else None
-
-    def now(self) -> dt.datetime:
-        """Intuit's time now (UTC); the worker's clock until an answer has been seen."""
-        now = self._worker_now()
-        return (now + self._offset if self._offset is not None else now).astimezone(dt.UTC)
-
-
 _LIMITERS: dict[str, RateLimiter] = {}
 _LIMITERS_LOCK = threading.Lock()
-
-
-def chunk_sizes(count: int, batch_size: int = BATCH_SIZE, window: int | None = None) -> list[int]:
-    """The sizes of the ``/batch`` calls for ``count`` writes, in order: ``batch_size`` each,
-    except that with a rate ``window`` (request units per minute, each item counting) that is
-    not a multiple of ``batch_size``, every ``window // batch_size + 1``-th call takes the
-    remainder. Consecutive calls then add up to the window exactly: 16 calls of 30 and one of
-    20 fill Intuit's 500 a minute, where calls of 30 alone leave 20 units of every minute
-    unused (4% of a throttled load's pace). A pure function of its arguments, so a retried
-    task cuts the same calls again (their requestids replay, R-GEN-3)."""
-    if count < 0 or batch_size < 1:
-        raise ValueError("count must be >= 0 and batch_size >= 1")
-    full, rest = divmod(window, batch_size) if window else (0, 0)
-    period = [batch_size] * full + [rest] if full and rest else [batch_size]
-    sizes: list[int] = []
-    while count > 0:
-        for size in period:
-            if count <= 0:
-                break
-            sizes.append(min(size, count))
-            count -= sizes[-1]
-    return sizes
-
-
-def request_id_for(*parts: object) -> str:
-    """A deterministic ``requestid``: UUID5 of the parts (36 characters, the batch limit)."""
-    return str(uuid.uuid5(REQUEST_ID_NAMESPACE, "\x1f".join(str(p) for p in parts)))
-
-
-@dataclass(frozen=True)
-class BatchOp:
-    """One write in a batch. ``key`` is the caller's record key (results come back by it).
-
-    ``request_id`` is not sent: QBO's requestid belongs to a whole HTTP request, so ``batch``
-    gives each call its own (from its ``request_id`` argument, the round and the chunk's keys).
-    A repeat of the same call replays; a later run's batch (another run id, other neighbours
-    in the chunk) does not: callers recognise earlier creates themselves (R-GEN-3)."""
-
-    key: str
-    operation: Operation
-    entity: str
-    payload: dict
-    request_id: str | None = None
-
-
-@dataclass(frozen=True)
-class BatchResult:
-    key: str
-    ok: bool
-    entity: dict | None = None
-    error: SyncServiceError | None = None
-
-
-# -- errors ------------------------------------------------------------------------------------
-
-
-def _int_code(value: object) -> int | None:
-    try:
-        return int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        return None
-
-
-def map_fault(
-    code: object,
-    message: str = "",
-    detail: str = "",
-    *,
-    status: int | None = None,
-    retry_after: float | None = None,
-) -> SyncServiceError:
-    """A QBO fault (code, Message, Detail; the HTTP status when known) -> the taxonomy."""
-    n = _int_code(code)
-    text = message or "QuickBooks error"
-    if status == 401 or n in (401, 3200) or (n is not None and 0 < n < 500 and n != 429):
-        return AuthError(f"QuickBooks refused the credentials: {text}", code=n, detail="")
-    if n in (3001, 429) or status == 429 or "ThrottleExceeded" in f"{message} {detail}":
-        return ThrottledError(
-            f"QuickBooks throttled the request: {text}", code=3001, retry_after=retry_after
-        )
-    if n == 3100 or status == 403:
-        return AuthError(f"QuickBooks refused access: {text}", code=n, detail=detail)
-    if n == 5010:
-        return StaleObjectError(text, code=n, detail=detail)
-    if n == 6240:
-        return DuplicateNameError(text, code=n, detail=detail)
-    if n == 610:
-        return NotFoundError(text, code=n, detail=detail)
-    if (n is not None and n >= 10000) or (status is not None and status >= 500):
-        return TransientError(
-            f"QuickBooks server error: {_short(text)}", code=n, detail=_short(detail)
-        )
-    return ValidationError(text, code=n, detail=detail)
-
-
-def _short(text: str, limit: int = 300) -> str:
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
-def map_error(
-    exc: Exception, *, status: int | None = None, retry_after: float | None = None
-) -> SyncServiceError:
-    """A python-quickbooks or requests exception -> the taxonomy (api-notes 2.3, 4.2).
-
-    python-quickbooks raises ``QuickbooksException(..., 10000)`` for a non-JSON body (the XML
-    429) and for a non-200 without a ``Fault`` (a bare 429/500/503), so the HTTP status and
-    the message decide those."""
-    if isinstance(exc, SyncServiceError):
-        return exc
-    if isinstance(exc, AuthorizationException) and exc.error_code == 401:
-        # The body of a 401 is not worth showing (and is never a secret, but keep logs short).
-        return AuthError("QuickBooks refused the access token (HTTP 401)", code=401)
-    if isinstance(exc, QuickbooksException):
-        return map_fault(
-            exc.error_code,
-            str(exc.message),
-            str(exc.detail or ""),
-            status=status,
-            retry_after=retry_after,
-        )
-    if isinstance(exc, (requests.ConnectionError, requests.Timeout)):
-        return TransientError(f"QuickBooks connection failed: {type(exc).__name__}")
-    if isinstance(exc, requests.RequestException):
-        return TransientError(f"QuickBooks request failed: {type(exc).__name__}")
-    raise TypeError(f"not a QuickBooks error: {exc!r}")
-
-
-def _retry_after(response: requests.Response | None) -> float | None:
-    if response is None:
-        return None
-    value = response.headers.get("Retry-After")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-# -- JSON --------------------------------------------------------------------------------------
-
-
-def _json_default(value: object) -> object:
-    """Money is Decimal in our code; JSON has only numbers. A float whose shortest repr is the
-    same decimal (any amount with <= 15 significant digits) is emitted exactly."""
-    if isinstance(value, Decimal):
-        as_float = float(value)
-        if Decimal(repr(as_float)) != value:
-            raise ValueError(f"{value} cannot be sent as an exact JSON number")
-        return as_float
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def dumps(payload: object) -> str:
-    return json.dumps(payload, default=_json_default, ensure_ascii=False)
-
-
-# -- the client ----------------------------------------------------------------------------------
-
-
-class _Client(QuickBooks):
-    """python-quickbooks with a timeout on every request (a hung server must not hang a task)
-    and the last response kept per thread (its status and Retry-After decide retries)."""
-
-    timeout: tuple[float, float] = (10.0, 120.0)
-
-    def process_request(self, request_type, url, headers="", params="", data=""):
-        self._last.response = None
-        response = self.session.request(
-            request_type,
-            url,
-            headers={**headers, "Authorization": "Bearer " + self.session.access_token},
-            params=params,
-            data=data.encode("utf-8") if isinstance(data, str) else data,
-            timeout=self.timeout,
-        )
-        self._last.response = response
-        return response
-
-    @property
-    def _last(self) -> threading.local:
-        local = self.__dict__.get("_local")
-        if local is None:
-            local = self.__dict__["_local"] = threading.local()
-        return local
-
-    @property
-    def last_response(self) -> requests.Response | None:
-        return getattr(self._last, "response", None)
-
-
-_MASKED: set[str] = set()
-
-
-def _mask(secret: str | None) -> None:
-    """Register a token or secret with Airflow's secrets masker (task logs redact it). Once
-    per value: inside a task each registration is also a message to the supervisor."""
-    if not secret or secret in _MASKED:
-        return
-    _MASKED.add(secret)
-    try:
-        from airflow.sdk.log import mask_secret
-    except ImportError:  # pragma: no cover - only without the Task SDK
-        return
-    mask_secret(secret)
 
 
 class QuickBooksHook(BaseHook):
@@ -1099,22 +825,3 @@ class QuickBooksHook(BaseHook):
                     entity = next((v for k, v in answer.items() if k != "bId"), None)
                 out.append(BatchResult(op.key, True, entity=entity))
         return out
-
-
-def _fault_error(fault: dict) -> SyncServiceError:
-    errors = fault.get("Error") or [{}]
-    first = errors[0]
-    return map_fault(first.get("code"), first.get("Message", ""), first.get("Detail", ""))
-
-
-def ops(
-    entity: str,
-    operation: Operation,
-    records: Iterable[tuple[str, dict]],
-    request_ids: Callable[[str], str | None] | None = None,
-) -> list[BatchOp]:
-    """Helper: ``BatchOp``s for ``(key, payload)`` pairs of one entity and operation."""
-    return [
-        BatchOp(key, operation, entity, payload, request_ids(key) if request_ids else None)
-        for key, payload in records
-    ]
