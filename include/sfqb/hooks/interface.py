@@ -29,7 +29,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from sfqb.hooks.quickbooks import BatchOp, BatchResult
+    from sfqb.hooks.quickbooks.batch import BatchOp, BatchResult
 
 
 class Clock(Protocol):

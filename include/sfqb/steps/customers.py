@@ -453,12 +453,12 @@ def _write_to_quickbooks(
     )
     duplicates: dict[str, str] = {}
     results = qb.batch(ops, request_id=request_id_for(run_id, "customers")) if ops else []
-    mapped = sf_values_by_id([r.entity for r in results if r.ok], maps, plan.get("limits"))
+    mapped = sf_values_by_id([r.record for r in results if r.ok], maps, plan.get("limits"))
     for result in results:
         key = str(result.key)
         if result.ok:
-            qb_id = str(result.entity["Id"])
-            stamp = written_at(result.entity, qb)
+            qb_id = str(result.record["Id"])
+            stamp = written_at(result.record, qb)
             action = RECOVERED if key in adopted else CREATED if key in contacts else UPDATED
             done.append(outcome(key, action, record=QB_CUSTOMER, target_id=qb_id))
             account_values, contact_values = mapped[qb_id]

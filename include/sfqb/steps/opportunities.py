@@ -338,7 +338,7 @@ def _create(
         qb.batch(ops, request_id=request_id_for(run["run_id"], rules.AREA)) if ops else []
     ):
         if result.ok:
-            made[result.key] = result.entity
+            made[result.key] = result.record
         else:
             done.append(
                 outcome(

@@ -63,10 +63,19 @@ class BatchOp:
 
 @dataclass(frozen=True)
 class BatchResult:
+    """One write's outcome: ``ok`` with the record QuickBooks answered, or ``error``."""
+
     key: str
     ok: bool
     entity: dict | None = None
     error: SyncServiceError | None = None
+
+    @property
+    def record(self) -> dict:
+        """The record a successful write answered (``ok``); a failed one has none."""
+        if self.entity is None:
+            raise ValueError(f"batch item {self.key} has no record: {self.error}")
+        return self.entity
 
 
 def ops(
