@@ -15,6 +15,7 @@ notifier that DAG files import reads them); this module re-exports them.
 from __future__ import annotations
 
 import logging
+from typing import Any, NotRequired, TypedDict
 
 import pandas as pd
 
@@ -109,9 +110,31 @@ def record_counts(skipped: pd.DataFrame, done: pd.DataFrame) -> dict[str, dict[s
     return counts
 
 
+class AreaReport(TypedDict):
+    """What an area's load hands on (XCom JSON): to its commit, to the run summary and to the
+    sync log page. ``records``: record type -> action -> count; ``warnings``: one entry per
+    warning (``sfqb.warning_state`` adds their state and caps the list)."""
+
+    area: str
+    records: dict[str, dict[str, int]]
+    warning_count: int
+    warnings: list[Any]
+    considered: NotRequired[list[str]]
+    """The keys of the records read this run: a standing warning about one of them that did
+    not come back is resolved."""
+    retry: NotRequired[dict[str, list[str]]]
+    """Stream -> the ids to read again next run (the commit saves them)."""
+    waiting: NotRequired[dict[str, Any]]
+    """Stream -> records waiting for another record to exist first (R-INV-7)."""
+    complete: NotRequired[bool]
+    """The area looked at everything this run (its warnings not seen again are resolved)."""
+    warning_counts: NotRequired[dict[str, int]]
+    """New, standing and resolved warnings: set when ``track_warnings`` gave them their state."""
+
+
 def area_report(
     area: str, skipped: pd.DataFrame, done: pd.DataFrame, *, considered: list[str] | None = None
-) -> dict:
+) -> AreaReport:
     """Counts per record type and the warnings of one area: JSON-ready for XCom.
 
     Every warning is in ``warnings`` here: ``sfqb.warning_state`` gives them their state and
@@ -121,7 +144,7 @@ def area_report(
     failed = done[done["action"] == FAILED]
     warn_skips = skipped[skipped["level"] == WARNING]
     warnings = warnings_of(area, failed, FAILED_KIND) + warnings_of(area, warn_skips, SKIPPED_KIND)
-    report = {
+    report: AreaReport = {
         "area": area,
         "records": record_counts(skipped, done),
         "warning_count": len(warnings),
@@ -132,7 +155,7 @@ def area_report(
     return report
 
 
-def add_warnings(report: dict, entries: list[dict]) -> dict:
+def add_warnings(report: AreaReport, entries: list[dict]) -> AreaReport:
     """Add area-level warnings (already logged) to an area report."""
     report["warnings"] = report["warnings"] + list(entries)
     report["warning_count"] += len(entries)

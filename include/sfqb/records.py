@@ -12,6 +12,9 @@ identity and tells new, standing and resolved ones apart (R-OPS-3).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 CREATED, UPDATED, RECOVERED, DELETED, SKIPPED, FAILED = (
     "created",
     "updated",
@@ -92,7 +95,7 @@ def warning_line(entry: dict) -> str:
     )
 
 
-def count(report: dict, action: str, record: str | None = None) -> int:
+def count(report: Mapping[str, Any], action: str, record: str | None = None) -> int:
     """How many records of ``record`` (of every type when None: for tests and benchmarks, never
     for a summary a person reads) had ``action`` in an area report."""
     return sum(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sfqb.hooks.interface import QuickBooks
 from sfqb.preferences import Preferences, parse_preferences
@@ -12,7 +14,13 @@ from sfqb.run_params import RunContext
 from sfqb.state import SyncState, TaskVariables, VariableBackend
 from sfqb.windows import Window, plan_window
 
+if TYPE_CHECKING:  # sfqb.outcomes imports pandas; tasks import this module when they run
+    from sfqb.outcomes import AreaReport
+
 log = logging.getLogger(__name__)
+
+Report = TypeVar("Report", bound=Mapping[str, Any])
+"""An area report (``sfqb.outcomes.AreaReport``) or one shaped like it (reconcile, migration)."""
 
 
 def preferences(run: RunContext) -> Preferences:
@@ -143,7 +151,7 @@ def commit_windows(
 
 
 def commit_area(
-    run: RunContext, extracted: dict, report: dict, state: SyncState | None = None
+    run: RunContext, extracted: dict, report: AreaReport, state: SyncState | None = None
 ) -> dict:
     """An area's commit, after its load succeeded: save the records to retry (the report's
     ``retry``: stream -> ids), then move the watermarks of its windows (R-GEN-2, R-GEN-5)."""
@@ -155,12 +163,12 @@ def commit_area(
 
 def track_warnings(
     run: RunContext,
-    report: dict,
+    report: Report,
     state: SyncState | None = None,
     *,
     complete: bool = False,
     save: bool = True,
-) -> dict:
+) -> Report:
     """Give an area report's warnings their identity and state (R-OPS-3, ``sfqb.warning_state``):
     save the area's open warnings and return the report as the summary carries it (warnings
     classified new / standing / resolved, each list capped). ``complete``: the area looked at
@@ -181,7 +189,7 @@ def track_warnings(
     )
     if save:
         state.save_warnings(area, saved)
-    out = warning_state.apply_to_report(report, listed)
+    out = cast(Report, warning_state.apply_to_report(dict(report), listed))
     counts = out["warning_counts"]
     log.info(
         "%s: warnings: %d new, %d standing, %d resolved",

@@ -32,6 +32,7 @@ from sfqb.outcomes import (
     SF_ACCOUNT,
     SF_CONTACT,
     UPDATED,
+    AreaReport,
     add_warnings,
     area_report,
     log_problems,
@@ -781,7 +782,9 @@ def _without(frame: pd.DataFrame, qb_ids: set[str]) -> pd.DataFrame:
     return frame[~frame[rules.ACCOUNT_EXT_ID].astype(str).isin(qb_ids)]
 
 
-def load(run: RunContext, plan: dict, *, sf=None, qb: QuickBooks | None = None, state=None) -> dict:
+def load(
+    run: RunContext, plan: dict, *, sf=None, qb: QuickBooks | None = None, state=None
+) -> AreaReport:
     """Apply the plan: QuickBooks writes first (their Ids link back to Salesforce), then the
     Salesforce writes. Returns the area report with the records to retry next run.
 
@@ -853,7 +856,7 @@ def load(run: RunContext, plan: dict, *, sf=None, qb: QuickBooks | None = None, 
     return report
 
 
-def commit(run: RunContext, extracted: dict, report: dict, *, state=None) -> dict:
+def commit(run: RunContext, extracted: dict, report: AreaReport, *, state=None) -> dict:
     """After a successful load: save the records to retry, mark the first run's export done
     (R-GEN-6: later runs read changes only), then move the watermarks."""
     from sfqb.steps.common import commit_area

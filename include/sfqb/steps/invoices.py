@@ -38,6 +38,7 @@ from sfqb.outcomes import (
     NOTE_KIND,
     SF_INVOICE,
     UPDATED,
+    AreaReport,
     add_warnings,
     area_report,
     count,
@@ -472,7 +473,7 @@ def _blocked(
     return kept
 
 
-def load(run: RunContext, plan: dict, *, sf=None) -> dict:
+def load(run: RunContext, plan: dict, *, sf=None) -> AreaReport:
     """Write the plan: placeholder Opportunities, Invoice__c upserts (and deleted marks),
     Invoice_Item__c upserts, deletes of removed items, then the links. Every Invoice__c and
     Opportunity write is stamped with Last_Sync_Date__c (R-GEN-7). One outcome per record; a
@@ -542,7 +543,7 @@ def load(run: RunContext, plan: dict, *, sf=None) -> dict:
     return _report(plan, outcomes(done))
 
 
-def _report(plan: dict, frame: pd.DataFrame) -> dict:
+def _report(plan: dict, frame: pd.DataFrame) -> AreaReport:
     skipped = plan["skips"]
     log_problems(log, rules.AREA, skipped, frame)
     notes = warnings_of(rules.AREA, plan["notes"], NOTE_KIND)
@@ -566,7 +567,7 @@ def _report(plan: dict, frame: pd.DataFrame) -> dict:
     return report
 
 
-def commit(run: RunContext, extracted: dict, report: dict, *, state=None) -> dict:
+def commit(run: RunContext, extracted: dict, report: AreaReport, *, state=None) -> dict:
     """After a successful load: save the invoices waiting for an Account (those read in this
     run wait on what their plan says) and those to read again, then move the watermarks. With
     the area off nothing moves."""

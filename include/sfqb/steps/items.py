@@ -23,6 +23,7 @@ from sfqb.outcomes import (
     SF_PRICE,
     SF_PRODUCT,
     UPDATED,
+    AreaReport,
     add_warnings,
     area_report,
     count,
@@ -192,7 +193,7 @@ def _existing_entries(sf, book: str | None, product_ids: list[str]) -> dict[str,
     return {str(r["Product2Id"]): r for r in rows}
 
 
-def load(run: RunContext, plan: dict, *, sf=None) -> dict:
+def load(run: RunContext, plan: dict, *, sf=None) -> AreaReport:
     """Products first (upsert by External Item ID, collections of 200), then the standard
     PricebookEntries of the products that need one or whose price changed."""
     done: list[dict] = []
@@ -303,7 +304,7 @@ def load(run: RunContext, plan: dict, *, sf=None) -> dict:
     return report
 
 
-def commit(run: RunContext, extracted: dict, report: dict, *, state=None) -> dict:
+def commit(run: RunContext, extracted: dict, report: AreaReport, *, state=None) -> dict:
     """After a successful load: save the items to retry, mark the first export done, then move
     the watermark."""
     from sfqb.steps.common import commit_area

@@ -20,6 +20,7 @@ from sfqb.outcomes import (
     FAILED,
     NOTE_KIND,
     RECOVERED,
+    AreaReport,
     add_warnings,
     area_report,
     count,
@@ -414,7 +415,7 @@ def _link(
             )
 
 
-def load(run: RunContext, plan: dict, *, sf=None, qb: QuickBooks | None = None) -> dict:
+def load(run: RunContext, plan: dict, *, sf=None, qb: QuickBooks | None = None) -> AreaReport:
     """Create the transactions (never twice for one opportunity, R-GEN-3), then link them in
     Salesforce; one outcome per opportunity."""
     creates: pd.DataFrame = plan["creates"]
@@ -457,7 +458,7 @@ def load(run: RunContext, plan: dict, *, sf=None, qb: QuickBooks | None = None) 
     return report
 
 
-def commit(run: RunContext, extracted: dict, report: dict, *, state=None) -> dict:
+def commit(run: RunContext, extracted: dict, report: AreaReport, *, state=None) -> dict:
     """After a successful load: save the opportunities to retry, then move the watermark."""
     from sfqb.steps.common import commit_area
 

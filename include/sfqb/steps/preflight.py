@@ -31,6 +31,7 @@ from sfqb.outcomes import (
     SF_ACCOUNT,
     SF_PRODUCT,
     WARNING,
+    AreaReport,
     add_warnings,
     area_report,
     empty_skips,
@@ -251,7 +252,7 @@ def quickbooks_token_warnings(qb: QuickBooks | None = None) -> list[dict]:
     return [make_warning(AREA, qb.quickbooks_conn_id, warning, CHECK_KIND)] if warning else []
 
 
-def match(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=None) -> dict:
+def match(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=None) -> AreaReport:
     """First-run matching, each kind once (R-PRE-6); the area report of what it linked. On later
     runs it only looks whether its open warnings (ambiguous names and codes) were settled. Every
     run adds the QuickBooks token's expiry warning (``quickbooks_token_warnings``)."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
+from sfqb.outcomes import AreaReport
 from sfqb.run_params import AREAS, RunContext
 
 
@@ -31,11 +32,11 @@ class AreaSteps(Protocol):
         """The writes and the skips with their reasons; no I/O."""
         ...
 
-    def load(self, run: RunContext, plan: dict) -> dict:
+    def load(self, run: RunContext, plan: dict) -> AreaReport:
         """The area report: one outcome per record, warnings."""
         ...
 
-    def commit(self, run: RunContext, extracted: dict, report: dict) -> dict:
+    def commit(self, run: RunContext, extracted: dict, report: AreaReport) -> dict:
         """The records to retry saved, the watermarks moved (after a successful load only)."""
         ...
 

@@ -29,6 +29,7 @@ from sfqb.outcomes import (
     NOTE_KIND,
     SF_OPPORTUNITY_PRODUCT,
     UPDATED,
+    AreaReport,
     add_warnings,
     area_report,
     count,
@@ -296,7 +297,7 @@ def _apply(
     return failed
 
 
-def load(run: RunContext, plan: dict, *, sf=None) -> dict:
+def load(run: RunContext, plan: dict, *, sf=None) -> AreaReport:
     """Write the plan: deletes first (a replaced product frees its External Line ID), then
     product updates and creates, then the Opportunities, stamped with Last_Sync_Date__c
     (R-GEN-7). One outcome per record; a failure is a WARNING and its transaction is read again
@@ -386,7 +387,7 @@ def load(run: RunContext, plan: dict, *, sf=None) -> dict:
     return report
 
 
-def commit(run: RunContext, extracted: dict, report: dict, *, state=None) -> dict:
+def commit(run: RunContext, extracted: dict, report: AreaReport, *, state=None) -> dict:
     """After a successful load: save the transactions to read again, then move the watermarks.
     With the area off nothing moves (its retries wait for it to be on again)."""
     from sfqb.steps.common import commit_area

@@ -18,10 +18,15 @@ writing when the run lost it, keeps it alive while it runs, and each write call 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from airflow.sdk import task
 
 from sfqb.run_params import RunContext, area_run, area_selected
 from sfqb.tasks.lease import leased
+
+if TYPE_CHECKING:  # sfqb.outcomes imports pandas: a DAG file's parse never does
+    from sfqb.outcomes import AreaReport
 
 
 def area_chain(area: str, run, *, after=None, pool: str = "sfqb_quickbooks"):
@@ -60,7 +65,7 @@ def area_chain(area: str, run, *, after=None, pool: str = "sfqb_quickbooks"):
 
     @task(task_id=f"load_{area}", pool=pool, multiple_outputs=False)
     @leased
-    def load(run: RunContext, planned: dict) -> dict:
+    def load(run: RunContext, planned: dict) -> AreaReport:
         """Write the plan; one outcome per record; returns the area report, its warnings told
         apart as new, standing and resolved (R-OPS-3)."""
         from sfqb.steps.common import track_warnings
@@ -71,7 +76,7 @@ def area_chain(area: str, run, *, after=None, pool: str = "sfqb_quickbooks"):
 
     @task(task_id=f"commit_{area}", multiple_outputs=False)
     @leased
-    def commit(run: RunContext, extracted: dict, report: dict) -> dict:
+    def commit(run: RunContext, extracted: dict, report: AreaReport) -> dict:
         """Save the records to retry, then advance the watermarks (incremental runs only)."""
         from sfqb.steps.registry import area_steps
 

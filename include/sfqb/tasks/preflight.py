@@ -8,10 +8,15 @@ the run fails at once with one message listing every problem and its fix, and no
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from airflow.sdk import task, task_group
 
 from sfqb.run_params import RunContext
 from sfqb.tasks.lease import leased
+
+if TYPE_CHECKING:  # sfqb.outcomes imports pandas: a DAG file's parse never does
+    from sfqb.outcomes import AreaReport
 
 AREA = "preflight"
 
@@ -33,7 +38,7 @@ def validate_org(run: RunContext) -> dict:
 
 @task(pool="sfqb_quickbooks", multiple_outputs=False)
 @leased
-def match_existing_records(run: RunContext) -> dict:
+def match_existing_records(run: RunContext) -> AreaReport:
     """First run only: link Accounts to Customers and Products to Items (exact match); later
     runs look whether its warnings (ambiguous names) were settled (R-OPS-3)."""
     from sfqb.steps.common import track_warnings
