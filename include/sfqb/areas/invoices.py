@@ -34,15 +34,24 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
 
 from sfqb.areas.opportunities import CENT, EXT_TXN, line_external_id
-from sfqb.areas.transactions import Sameness, normalised
 from sfqb.frames import isin, json_records, json_value, missing, plain_values, records
 from sfqb.mapping.maps import FieldMap, apply_map, default_map
+from sfqb.mapping.same import (
+    DATE,
+    TEXT,
+    ZERO,
+    Kind,
+    Sameness,
+    money,
+    normalised,
+    number_kind,
+)
 from sfqb.outcomes import (
     INFO,
     SF_INVOICE,
@@ -149,35 +158,29 @@ def invoice_id_of(key: str) -> str:
     return key.split(":", 2)[2].split()[0]
 
 
-def kind_of(sf_field: str) -> str:
-    if sf_field in DATE_FIELDS:
-        return "date"
-    return "number" if sf_field in STEPS else "text"
+# Each Invoice__c and Invoice_Item__c field's kind (R-GEN-4): numbers at their scale (STEPS).
+FIELD_KINDS = {
+    **{f: DATE for f in DATE_FIELDS},
+    **{f: number_kind(step) for f, step in STEPS.items()},
+}
+
+
+def kind_of(sf_field: str) -> Kind:
+    """How an Invoice__c or Invoice_Item__c field is compared and written (R-GEN-4)."""
+    return FIELD_KINDS.get(sf_field, TEXT)
 
 
 def sf_value(value, sf_field: str):
     """A QuickBooks value as Salesforce keeps it in ``sf_field`` (normalised; numbers rounded
     half up to the field's scale), None when missing."""
-    value = normalised(value, kind_of(sf_field))
-    if isinstance(value, Decimal):
-        return value.quantize(STEPS[sf_field], ROUND_HALF_UP)
-    return value
-
-
-def same(wanted, current, sf_field: str) -> bool:
-    return sf_value(wanted, sf_field) == sf_value(current, sf_field)
-
-
-def _money(value) -> Decimal:
-    value = normalised(value, "number")
-    return Decimal(0) if value is None else value
+    return normalised(value, kind_of(sf_field))
 
 
 def is_voided(total, balance, private_note) -> bool:
     """QuickBooks Online answers a voided invoice with amounts 0 and PrivateNote "Voided"
     (api-notes 2.6.4)."""
     note = "" if missing(private_note) else str(private_note).strip()
-    return note.startswith(VOID_NOTE) and _money(total) == 0 and _money(balance) == 0
+    return note.startswith(VOID_NOTE) and money(total, ZERO) == 0 and money(balance, ZERO) == 0
 
 
 def invoice_status(deleted: bool, total, balance, private_note) -> str:
@@ -186,7 +189,7 @@ def invoice_status(deleted: bool, total, balance, private_note) -> str:
         return DELETED
     if is_voided(total, balance, private_note):
         return VOIDED
-    return PAID if _money(balance) == 0 else OPEN
+    return PAID if money(balance, ZERO) == 0 else OPEN
 
 
 # --- links (R-INV-2) ---------------------------------------------------------------------------
@@ -445,11 +448,6 @@ class Current:
         return [None if missing(v) else v for v in self.values(field).tolist()]
 
 
-def alike() -> Sameness:
-    """``same`` for a whole plan's comparisons (``Sameness``: exactly its answers, faster)."""
-    return Sameness(sf_value, numeric=frozenset(STEPS))
-
-
 def _stale(frame: pd.DataFrame, current: Current, fields: list[str], same: Sameness) -> np.ndarray:
     """Per row of ``frame``: True when it has no current record (``current``, aligned with the
     rows) or its record differs in a field (compared a column at a time). The wanted values
@@ -459,7 +457,7 @@ def _stale(frame: pd.DataFrame, current: Current, fields: list[str], same: Samen
     for f in fields:
         rows = np.flatnonzero(~stale)
         wanted = np.fromiter(plain_values(frame[f]), dtype=object, count=len(frame))
-        stale[rows[same.differ(wanted[rows], current.values(f)[rows], f)]] = True
+        stale[rows[same.differ(wanted[rows], current.values(f)[rows], kind_of(f))]] = True
     return stale
 
 
@@ -569,7 +567,7 @@ def plan_invoices(
     retry: set[str] = set()
     header_fields = [*header_map.target_fields, *COMPUTED_HEADER]
     item_fields = [*line_map.target_fields, *COMPUTED_ITEM]
-    compare = alike()
+    compare = Sameness()
     invoices = inputs.invoices.assign(Id=inputs.invoices["Id"].astype(str))
 
     # Deleted in QuickBooks (CDC): marked in Salesforce, never silently left.

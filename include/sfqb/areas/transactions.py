@@ -30,9 +30,10 @@ import pandas as pd
 
 from sfqb.areas.opportunities import CENT, EXT_TXN, ITEM_EXT, line_external_id
 from sfqb.areas.opportunities import ONLINE_TYPES as ENTITY_BY_TYPE
-from sfqb.frames import isin, json_value, missing, records, types_of
+from sfqb.frames import isin, json_value, missing, records
 from sfqb.mapping.coerce import fit
 from sfqb.mapping.maps import FieldMap, apply_map, default_map
+from sfqb.mapping.same import DATE, NUMBER, TEXT, Kind, Sameness, money, normalised
 from sfqb.outcomes import SF_OPPORTUNITY, SF_OPPORTUNITY_PRODUCT, WARNING, empty_skips, skips
 
 AREA = "transactions"
@@ -146,105 +147,9 @@ def line_id_of(external_id, entity: str, txn_id) -> str | None:
     return text[len(prefix) :] if text.startswith(prefix) else text
 
 
-def money(value) -> Decimal | None:
-    """A number as Decimal (from JSON numbers, Decimals or text); None when missing."""
-    if missing(value) or value == "":
-        return None
-    return Decimal(str(value))
-
-
-def kind_of(sf_field: str) -> str:
-    return "date" if sf_field in DATE_FIELDS else "number" if sf_field in NUMBER_FIELDS else "text"
-
-
-def normalised(value, kind: str = "text"):
-    """A value as both systems' "same" sees it: missing and empty text are None; numbers are
-    Decimal (10 == 10.0); dates are ISO ``YYYY-MM-DD`` text; text has ``\\n`` line ends."""
-    if missing(value) or (isinstance(value, str) and value.strip() == ""):
-        return None
-    if kind == "number":
-        return Decimal(str(value))
-    if kind == "date":
-        return str(value)[:10]
-    if isinstance(value, bool):
-        return value
-    return str(value).replace("\r\n", "\n").strip()
-
-
-def same(a, b, kind: str = "text") -> bool:
-    return normalised(a, kind) == normalised(b, kind)
-
-
-# Types whose equal values stay equal after ``normalised`` of any kind (not Decimal or float:
-# Decimal 1.0 == 1.00 and float 0.0 == -0.0 are equal but read differently as text).
-_PLAIN = frozenset({str, int, bool})
-
-
-class Sameness:
-    """``same`` for many pairs at once (a plan compares every field of every row): the same value
-    on both sides is not normalised at all, and a number is normalised once however often it
-    repeats. Gives exactly the answers of ``normalise(a, kind) == normalise(b, kind)``; one
-    instance per plan (its memo grows). ``numeric``: the kinds whose values are numbers (the
-    memo is for them: equal numbers of one type normalise alike)."""
-
-    def __init__(self, normalise=normalised, numeric=frozenset({"number"})) -> None:
-        self._normalise, self._numeric = normalise, numeric
-        self._numbers: dict = {}
-
-    def __call__(self, a, b, kind: str = "text") -> bool:
-        if a is b or (type(a) is type(b) and type(a) in _PLAIN and a == b):
-            return True
-        if kind in self._numeric:
-            return self._number(a, kind) == self._number(b, kind)
-        return self._normalise(a, kind) == self._normalise(b, kind)
-
-    def differ(self, a, b, kind: str = "text") -> np.ndarray:
-        """``not self(a[i], b[i], kind)`` for each pair of two equally long sequences, as a bool
-        array. Missing values (None, NaN, pd.NA, NaT) are taken as None first: the
-        normalisation gives them all the same answer. Pairs of one plain type (text, int, bool,
-        None) that are equal are then told apart in numpy's loops; only the others are
-        normalised (most of a second run's values are plainly equal)."""
-        a, b = _without_missing(a), _without_missing(b)
-        if len(a) != len(b):
-            raise ValueError(f"Sameness.differ: {len(a)} values against {len(b)}")
-        types_a, types_b = types_of(a), types_of(b)
-        candidates = np.flatnonzero((types_a == types_b) & _IS_PLAIN(types_a).astype(bool))
-        out = np.ones(len(a), dtype=bool)
-        out[candidates] = a[candidates] != b[candidates]
-        rest = np.flatnonzero(out)
-        pairs = zip(a[rest].tolist(), b[rest].tolist(), strict=True)
-        if kind in self._numeric:
-            number = self._number
-            out[rest] = [number(x, kind) != number(y, kind) for x, y in pairs]
-        else:
-            normalise = self._normalise
-            out[rest] = [normalise(x, kind) != normalise(y, kind) for x, y in pairs]
-        return out
-
-    def _number(self, value, kind: str):
-        # Keyed by type too: 1, 1.0 and True hash alike.
-        try:
-            key = (kind, type(value), value)
-            hit = self._numbers.get(key, _NOTHING)
-        except TypeError:  # an unhashable value
-            return self._normalise(value, kind)
-        if hit is _NOTHING:
-            hit = self._numbers[key] = self._normalise(value, kind)
-        return hit
-
-
-_NOTHING = object()
-# Equal values of these types are the same after any normalisation (None is None).
-_IS_PLAIN = np.frompyfunc((_PLAIN | {type(None)}).__contains__, 1, 1)
-
-
-def _without_missing(values) -> np.ndarray:
-    """Values as a new 1-d object array, each kept whole (a list value stays one cell), with
-    every missing value None."""
-    values = values.tolist() if isinstance(values, np.ndarray) else list(values)
-    out = np.fromiter(values, dtype=object, count=len(values))
-    out[pd.isna(out)] = None
-    return out
+def kind_of(sf_field: str) -> Kind:
+    """How an Opportunity or Opportunity Product field is compared and written (R-GEN-4)."""
+    return DATE if sf_field in DATE_FIELDS else NUMBER if sf_field in NUMBER_FIELDS else TEXT
 
 
 def line_amounts(qty, unit_price, amount) -> tuple[Decimal, Decimal]:
