@@ -19,6 +19,7 @@ import pandas as pd
 from sfqb.frames import is_true, isin, isna, missing, records
 from sfqb.mapping.coerce import UNFIT, fit
 from sfqb.mapping.maps import FieldMap, apply_map, default_map
+from sfqb.mapping.same import STORED_TEXT, Sameness, same
 from sfqb.outcomes import INFO, QB_CUSTOMER, SF_ACCOUNT, SF_CONTACT, WARNING, empty_skips, skips
 from sfqb.preferences import Preferences
 
@@ -85,31 +86,18 @@ class CustomerPlan:
 # --- shared helpers ------------------------------------------------------------------------
 
 
-def _same(a, b) -> bool:
-    """Equal as the two systems store values: missing == missing, text compared as text."""
-    if missing(a) and missing(b):
-        return True
-    if missing(a) or missing(b):
-        return False
-    return str(a) == str(b)
-
-
 def changed_fields(wanted: pd.DataFrame, current: pd.DataFrame, columns: list[str]) -> pd.Series:
     """Per row of ``wanted`` (aligned with ``current`` by index): the columns whose value differs
-    (``_same`` per value, vectorised per column: 5,000 rows x 30 columns in a fraction of a
-    second)."""
+    as the two systems store it (``STORED_TEXT``, R-GEN-4), a column at a time."""
+    alike = Sameness()
     differs = np.zeros((len(wanted), len(columns)), dtype=bool)
     for n, column in enumerate(columns):
-        mine = wanted[column]
         theirs = (
-            current[column].reindex(wanted.index)
+            current[column].reindex(wanted.index).tolist()
             if column in current.columns
-            else pd.Series(pd.NA, index=wanted.index, dtype="object")
+            else [None] * len(wanted)
         )
-        mine_na, theirs_na = isna(mine).to_numpy(), isna(theirs).to_numpy()
-        both = ~mine_na & ~theirs_na
-        differs[:, n] = mine_na != theirs_na
-        differs[both, n] = mine[both].map(str).to_numpy() != theirs[both].map(str).to_numpy()
+        differs[:, n] = alike.differ(wanted[column].tolist(), theirs, STORED_TEXT)
     names = np.array(columns, dtype=object)
     return pd.Series([list(names[row]) for row in differs], index=wanted.index, dtype="object")
 
@@ -235,7 +223,7 @@ def plan_accounts_from_qb(
     aligned = current.reindex(existing.index)
     diffs = changed_fields(existing, aligned, targets)
     parent_changed = [
-        not _same(p, q)
+        not same(p, q, STORED_TEXT)
         for p, q in zip(
             existing["parent_ext_id"],
             aligned.get("Parent.External_Account_ID__c", pd.Series(pd.NA, index=aligned.index)),

@@ -15,6 +15,7 @@ from sfqb import soql
 from sfqb.areas import items as rules
 from sfqb.checks.quality import item_warnings
 from sfqb.frames import as_text, missing, records_frame
+from sfqb.mapping.same import money
 from sfqb.outcomes import (
     CREATED,
     FAILED,
@@ -222,7 +223,7 @@ def load(run: dict, plan: dict, *, sf=None) -> dict:
                 updates.append(
                     {
                         "Id": p["entry_id"],
-                        "UnitPrice": rules.price(p["UnitPrice"]),
+                        "UnitPrice": money(p["UnitPrice"]),
                         "IsActive": p["IsActive"],
                     }
                 )
@@ -242,7 +243,7 @@ def load(run: dict, plan: dict, *, sf=None) -> dict:
                 {
                     "Pricebook2Id": book,
                     "Product2Id": product_id,
-                    "UnitPrice": rules.price(p["UnitPrice"]),
+                    "UnitPrice": money(p["UnitPrice"]),
                     "IsActive": True,
                     "_item": item_id,
                 }
@@ -259,7 +260,7 @@ def load(run: dict, plan: dict, *, sf=None) -> dict:
             if row["action"] == FAILED and entry is not None:
                 # The entry exists: an earlier attempt made it and its answer was lost (R-GEN-3).
                 if (
-                    rules.price(entry["UnitPrice"]) == rules.price(wanted[product_id]["UnitPrice"])
+                    money(entry["UnitPrice"]) == money(wanted[product_id]["UnitPrice"])
                     and entry["IsActive"]
                 ):
                     row.update(
