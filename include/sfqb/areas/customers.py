@@ -550,9 +550,39 @@ def plan_customers_from_sf(
         where dicts with different keys would gain each other's keys.
     """
     customer_map = customer_map or default_map("account_to_customer")
-    targets = customer_map.target_fields
+    wanted, unfit = wanted_customers(sf, customer_map, limits)
+    sf = sf.loc[wanted.index]
+    unknown_terms = resolve_terms(wanted, terms)
+    targets = [t for t in customer_map.target_fields if t != "SalesTermRef.name"]
+    targets.append("SalesTermRef.value")
+    is_new = isna(wanted["qb_id"])
+    creates, create_skips, create_notes = plan_creates(wanted[is_new], targets)
+    update_targets = set(customer_map.for_updates().target_fields) | {"SalesTermRef.value"}
+    updates, update_skips = plan_updates(
+        wanted[~is_new],
+        qb_linked,
+        sf,
+        [t for t in targets if t in update_targets],
+        prefs,
+        copied,
+    )
+    return (
+        creates.reset_index(drop=True),
+        updates.reset_index(drop=True),
+        _concat([unfit, *create_skips, *update_skips]),
+        _concat([unknown_terms, *create_notes]),
+    )
+
+
+def wanted_customers(
+    sf: pd.DataFrame, customer_map: FieldMap, limits: dict | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The customer each Account calls for (mapped targets plus ``key``, ``qb_id``,
+    ``parent_qb_id``, ``billing_contact_id``), and WARNING skips of the Accounts with a value
+    their target cannot take whole (``unfit_values``). A linked Account is mapped with the
+    update rows only: create-only rows (R-ACC-6's billing Contact precedence) fill new
+    customers alone."""
     wanted = apply_map(sf, customer_map)
-    # Linked Accounts are compared with the update rows only (no create-only precedence).
     linked_mask = ~isna(sf[ACCOUNT_EXT_ID]).to_numpy()
     for column, values in apply_map(sf, customer_map.for_updates()).items():
         wanted.loc[linked_mask, column] = values[linked_mask]
@@ -562,30 +592,40 @@ def plan_customers_from_sf(
     wanted["qb_id"] = sf[ACCOUNT_EXT_ID].to_numpy()
     wanted["parent_qb_id"] = sf["Parent.External_Account_ID__c"].to_numpy()
     wanted["billing_contact_id"] = sf["BillingContact.Id"].to_numpy()
+    return wanted, unfit
 
-    skipped, notes = [unfit], []
-    # Terms must name a QuickBooks term (R-ACC-9): unknown ones are dropped with a warning.
+
+def resolve_terms(wanted: pd.DataFrame, terms: dict[str, str]) -> pd.DataFrame:
+    """R-ACC-9: Terms must name a QuickBooks term (``terms``: name -> Id, names compared
+    ignoring case): ``wanted`` gets ``SalesTermRef.value`` (in place), and unknown Terms are
+    left out with a WARNING note (returned)."""
     term_names = {name.lower(): tid for name, tid in terms.items()}
     term_ids = wanted["SalesTermRef.name"].map(
         lambda n: pd.NA if missing(n) else term_names.get(str(n).lower(), pd.NA)
     )
     unknown = ~isna(wanted["SalesTermRef.name"]) & isna(term_ids)
-    notes.append(
-        skips(
-            wanted.loc[unknown, "key"],
-            "Terms "
-            + wanted.loc[unknown, "SalesTermRef.name"].map(repr)
-            + " do not exist in QuickBooks: left out (R-ACC-9)",
-            WARNING,
-            record=QB_CUSTOMER,
-        )
+    notes = skips(
+        wanted.loc[unknown, "key"],
+        "Terms "
+        + wanted.loc[unknown, "SalesTermRef.name"].map(repr)
+        + " do not exist in QuickBooks: left out (R-ACC-9)",
+        WARNING,
+        record=QB_CUSTOMER,
     )
     wanted["SalesTermRef.value"] = term_ids
     wanted.loc[unknown, "SalesTermRef.name"] = pd.NA
-    targets = [t for t in targets if t != "SalesTermRef.name"] + ["SalesTermRef.value"]
+    return notes
 
-    is_new = isna(wanted["qb_id"])
-    new = wanted[is_new]
+
+def plan_creates(
+    new: pd.DataFrame, targets: list[str]
+) -> tuple[pd.DataFrame, list[pd.DataFrame], list[pd.DataFrame]]:
+    """QuickBooks customers to create for unlinked Accounts (``wanted_customers``' rows):
+    (creates: frame[key, payload, billing_contact_id], skips, notes). A name QuickBooks would
+    refuse (api-notes 2.6.1) or one several new Accounts share (QuickBooks names are unique,
+    case and surrounding spaces ignored) is not sent; a name too long for Company name is sent
+    with an empty Company name and a note."""
+    skipped, notes = [], []
     bad_name = new["DisplayName"].map(display_name_problem)
     has_bad = ~isna(bad_name)
     skipped.append(
@@ -638,83 +678,104 @@ def plan_customers_from_sf(
             "billing_contact_id": new["billing_contact_id"],
         }
     )
+    return creates, skipped, notes
 
-    linked = wanted[~is_new]
+
+def plan_updates(
+    linked: pd.DataFrame,
+    qb_linked: pd.DataFrame,
+    sf: pd.DataFrame,
+    targets: list[str],
+    prefs: Preferences,
+    copied: frozenset[str],
+) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """Sparse QuickBooks updates for linked Accounts (``wanted_customers``' rows) whose update
+    targets differ from their customer's (R-GEN-4): (updates: frame[key, Id, SyncToken,
+    payload, changed], skips). A differing pair is not sent when its customer is gone, when
+    QuickBooks wins it (``quickbooks_wins``: R-ACC-5, R-ACC-10) or when modifying QuickBooks is
+    off (R-ACC-4)."""
     updates = pd.DataFrame(columns=["key", "Id", "SyncToken", "payload", "changed"])
-    if len(linked):
-        update_targets = set(customer_map.for_updates().target_fields) | {"SalesTermRef.value"}
-        targets = [t for t in targets if t in update_targets]
-        current = qb_linked.set_index("Id").reindex(linked["qb_id"].astype(str))
-        current.index = linked.index
-        current["SalesTermRef.value"] = current.get(
-            "SalesTermRef.value", pd.Series(pd.NA, index=current.index)
-        )
-        compare = [t for t in targets if t in linked.columns]
-        diffs = changed_fields(linked, current, compare)
-        gone = isna(current["SyncToken"])
-        skipped.append(
-            skips(
-                linked.loc[gone, "key"],
-                "its QuickBooks customer "
-                + linked.loc[gone, "qb_id"].astype(str)
-                + " was not found (deleted or merged in QuickBooks?)",
-                WARNING,
-                record=QB_CUSTOMER,
-            )
-        )
-        differs = diffs.map(bool) & ~gone
-        conflict = differs & qb_changed_since_sync(current, sf.loc[linked.index])
-        skipped.append(
-            skips(
-                linked.loc[conflict, "key"],
-                "changed in both systems since the last sync: QuickBooks' values win (R-ACC-5)",
-                record=QB_CUSTOMER,
-            )
-        )
-        coming = differs & ~conflict & isin(linked["qb_id"].astype(str), copied)
-        skipped.append(
-            skips(
-                linked.loc[coming, "key"],
-                "QuickBooks' values are copied to this Account or its billing Contact in this run: "
-                "nothing read from QuickBooks is sent back to it (R-ACC-5, R-ACC-10)",
-                record=QB_CUSTOMER,
-            )
-        )
-        conflict |= coming
-        blocked = differs & ~conflict & (not prefs.allow_salesforce_to_modify_quickbooks)
-        skipped.append(
-            skips(
-                linked.loc[blocked, "key"],
-                "changes not sent to QuickBooks: allow_salesforce_to_modify_quickbooks is off "
-                "(R-ACC-4)",
-                record=QB_CUSTOMER,
-            )
-        )
-        send = differs & ~conflict & ~blocked
-        if send.any():
-            rows = linked[send]
-            updates = pd.DataFrame(
-                {
-                    "key": rows["key"],
-                    "Id": rows["qb_id"].astype(str),
-                    "SyncToken": current.loc[send, "SyncToken"].astype(str),
-                    "changed": diffs[send],
-                    "payload": [
-                        json.dumps(
-                            _customer_payload(
-                                row, whole_addresses(changed, targets), None, sparse=True
-                            )
-                        )
-                        for row, changed in zip(records(rows), diffs[send], strict=True)
-                    ],
-                }
-            )
-    return (
-        creates.reset_index(drop=True),
-        updates.reset_index(drop=True),
-        _concat(skipped),
-        _concat(notes),
+    if not len(linked):
+        return updates, []
+    current = qb_linked.set_index("Id").reindex(linked["qb_id"].astype(str))
+    current.index = linked.index
+    current["SalesTermRef.value"] = current.get(
+        "SalesTermRef.value", pd.Series(pd.NA, index=current.index)
     )
+    compare = [t for t in targets if t in linked.columns]
+    diffs = changed_fields(linked, current, compare)
+    gone = isna(current["SyncToken"])
+    skipped = [
+        skips(
+            linked.loc[gone, "key"],
+            "its QuickBooks customer "
+            + linked.loc[gone, "qb_id"].astype(str)
+            + " was not found (deleted or merged in QuickBooks?)",
+            WARNING,
+            record=QB_CUSTOMER,
+        )
+    ]
+    differs = diffs.map(bool) & ~gone
+    conflict, conflict_skips = quickbooks_wins(
+        linked, differs, current, sf.loc[linked.index], copied
+    )
+    skipped += conflict_skips
+    blocked = differs & ~conflict & (not prefs.allow_salesforce_to_modify_quickbooks)
+    skipped.append(
+        skips(
+            linked.loc[blocked, "key"],
+            "changes not sent to QuickBooks: allow_salesforce_to_modify_quickbooks is off "
+            "(R-ACC-4)",
+            record=QB_CUSTOMER,
+        )
+    )
+    send = differs & ~conflict & ~blocked
+    if send.any():
+        rows = linked[send]
+        updates = pd.DataFrame(
+            {
+                "key": rows["key"],
+                "Id": rows["qb_id"].astype(str),
+                "SyncToken": current.loc[send, "SyncToken"].astype(str),
+                "changed": diffs[send],
+                "payload": [
+                    json.dumps(
+                        _customer_payload(row, whole_addresses(changed, targets), None, sparse=True)
+                    )
+                    for row, changed in zip(records(rows), diffs[send], strict=True)
+                ],
+            }
+        )
+    return updates, skipped
+
+
+def quickbooks_wins(
+    linked: pd.DataFrame,
+    differs: pd.Series,
+    current: pd.DataFrame,
+    sf_rows: pd.DataFrame,
+    copied: frozenset[str],
+) -> tuple[pd.Series, list[pd.DataFrame]]:
+    """R-ACC-5, the conflict rule: of the pairs whose Account ``differs`` from its customer,
+    those QuickBooks wins, and the INFO skips saying why. A pair changed in both systems since
+    the last sync (``qb_changed_since_sync``) keeps QuickBooks' values; so does a pair whose
+    QuickBooks values this run copies to Salesforce (``copied``: nothing read from QuickBooks is
+    sent back to it, R-ACC-10)."""
+    both = differs & qb_changed_since_sync(current, sf_rows)
+    coming = differs & ~both & isin(linked["qb_id"].astype(str), copied)
+    return both | coming, [
+        skips(
+            linked.loc[both, "key"],
+            "changed in both systems since the last sync: QuickBooks' values win (R-ACC-5)",
+            record=QB_CUSTOMER,
+        ),
+        skips(
+            linked.loc[coming, "key"],
+            "QuickBooks' values are copied to this Account or its billing Contact in this run: "
+            "nothing read from QuickBooks is sent back to it (R-ACC-5, R-ACC-10)",
+            record=QB_CUSTOMER,
+        ),
+    ]
 
 
 def qb_changed_since_sync(qb_current: pd.DataFrame, sf_rows: pd.DataFrame) -> pd.Series:
