@@ -185,31 +185,13 @@ def plan_accounts_from_qb(
         changed values: no echo, R-GEN-4).
     """
     account_map = account_map or default_map("customer_to_account")
-    targets = account_map.target_fields
     wanted, unfit = unfit_values(
         apply_map(qb, account_map), "QB:" + qb["Id"].astype(str), limits, SF_ACCOUNT
     )
     qb = qb.loc[wanted.index]
-    too_long = (
-        wanted["Name"].map(lambda n: not missing(n) and len(str(n)) > ACCOUNT_NAME_MAX).astype(bool)
-    )
-    if too_long.any():
-        unfit = pd.concat(
-            [
-                unfit,
-                skips(
-                    "QB:" + qb.loc[too_long, "Id"].astype(str),
-                    "the name has "
-                    + wanted.loc[too_long, "Name"].map(lambda n: str(len(str(n))))
-                    + " characters and a Salesforce Account Name keeps at most "
-                    f"{ACCOUNT_NAME_MAX}: {UNFIT} (shorten it in QuickBooks)",
-                    WARNING,
-                    record=SF_ACCOUNT,
-                ),
-            ],
-            ignore_index=True,
-        )
-        wanted = wanted[~too_long]
+    wanted, too_long = without_long_names(wanted, qb)
+    if len(too_long):
+        unfit = pd.concat([unfit, too_long], ignore_index=True)
     qb = qb.loc[wanted.index]
     wanted[ACCOUNT_EXT_ID] = qb["Id"].astype(str).to_numpy()
     wanted["parent_ext_id"] = qb["ParentRef.value"].to_numpy()
@@ -220,35 +202,9 @@ def plan_accounts_from_qb(
     current = sf_linked.drop_duplicates(ACCOUNT_EXT_ID).set_index(ACCOUNT_EXT_ID, drop=False)
     is_new = ~isin(wanted.index, current.index)
     existing = wanted[~is_new]
-    aligned = current.reindex(existing.index)
-    diffs = changed_fields(existing, aligned, targets)
-    parent_changed = [
-        not same(p, q, STORED_TEXT)
-        for p, q in zip(
-            existing["parent_ext_id"],
-            aligned.get("Parent.External_Account_ID__c", pd.Series(pd.NA, index=aligned.index)),
-            strict=True,
-        )
-    ]
-    needs_write = diffs.map(bool) | pd.Series(parent_changed, index=existing.index, dtype=bool)
-    # Only a QuickBooks edit made after the last sync overwrites Salesforce: a record read again
-    # (lookback, our own earlier write) must not undo a Salesforce edit (R-ACC-4/5, R-GEN-4).
-    qb_rows = qb.assign(_key=qb["Id"].astype(str)).set_index("_key").reindex(existing.index)
-    needs_write &= qb_changed_since_sync(qb_rows, aligned)
+    needs_write = accounts_to_update(existing, current, qb, account_map.target_fields)
     new = wanted[is_new]
-    # Names differing only in case or surrounding spaces are one company to QuickBooks.
-    unlinked = {name_key(n): n for n in unlinked_names}
-    clash = new["Name"].map(lambda n: not missing(n) and name_key(n) in unlinked).astype(bool)
-    skipped = skips(
-        "QB:" + new.loc[clash, ACCOUNT_EXT_ID],
-        "Salesforce already has an Account named "
-        + new.loc[clash, "Name"].map(lambda n: repr(unlinked[name_key(n)]))
-        + " that is linked to no QuickBooks customer: link it (set its External Account ID to "
-        + new.loc[clash, ACCOUNT_EXT_ID]
-        + ") instead of creating a duplicate",
-        WARNING,
-        record=SF_ACCOUNT,
-    )
+    clash, skipped = name_clashes(new, unlinked_names)
     skipped = pd.concat([skipped, unfit], ignore_index=True) if len(unfit) else skipped
     new = new[~clash]
     orphans = waiting_for_parent(new, {k.removeprefix("QB:") for k in skipped["key"]})
@@ -274,6 +230,68 @@ def plan_accounts_from_qb(
     out = pd.concat([new.drop(index=orphans.index), existing[needs_write]])
     out["is_new"] = isin(out.index, new.index)
     return out.reset_index(drop=True).sort_values(["level", ACCOUNT_EXT_ID], kind="stable"), skipped
+
+
+def without_long_names(wanted: pd.DataFrame, qb: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The customers whose name fits a Salesforce Account Name (ACCOUNT_NAME_MAX characters),
+    and WARNING skips of the others: a name is never cut (``sfqb.mapping.coerce``'s rule)."""
+    too_long = (
+        wanted["Name"].map(lambda n: not missing(n) and len(str(n)) > ACCOUNT_NAME_MAX).astype(bool)
+    )
+    if not too_long.any():
+        return wanted, empty_skips()
+    return wanted[~too_long], skips(
+        "QB:" + qb.loc[too_long, "Id"].astype(str),
+        "the name has "
+        + wanted.loc[too_long, "Name"].map(lambda n: str(len(str(n))))
+        + " characters and a Salesforce Account Name keeps at most "
+        f"{ACCOUNT_NAME_MAX}: {UNFIT} (shorten it in QuickBooks)",
+        WARNING,
+        record=SF_ACCOUNT,
+    )
+
+
+def accounts_to_update(
+    existing: pd.DataFrame, current: pd.DataFrame, qb: pd.DataFrame, targets: list[str]
+) -> pd.Series:
+    """Per linked customer (``existing``, indexed by customer Id): is its Account written? Only
+    when a mapped value or the parent differs (R-GEN-4) and QuickBooks changed since the last
+    sync: a record read again (lookback, our own earlier write) must not undo a Salesforce
+    edit (R-ACC-4, R-ACC-5)."""
+    aligned = current.reindex(existing.index)
+    diffs = changed_fields(existing, aligned, targets)
+    parent_changed = [
+        not same(p, q, STORED_TEXT)
+        for p, q in zip(
+            existing["parent_ext_id"],
+            aligned.get("Parent.External_Account_ID__c", pd.Series(pd.NA, index=aligned.index)),
+            strict=True,
+        )
+    ]
+    needs_write = diffs.map(bool) | pd.Series(parent_changed, index=existing.index, dtype=bool)
+    qb_rows = qb.assign(_key=qb["Id"].astype(str)).set_index("_key").reindex(existing.index)
+    return needs_write & qb_changed_since_sync(qb_rows, aligned)
+
+
+def name_clashes(
+    new: pd.DataFrame, unlinked_names: frozenset[str]
+) -> tuple[pd.Series, pd.DataFrame]:
+    """R-PRE-1 after the first run: a new customer named like an Account that is linked to no
+    customer (names differing only in case or surrounding spaces are one company to
+    QuickBooks) gets no Account: a duplicate would split the customer's history. The mask of
+    those, and their WARNING skips asking a person to link the two."""
+    unlinked = {name_key(n): n for n in unlinked_names}
+    clash = new["Name"].map(lambda n: not missing(n) and name_key(n) in unlinked).astype(bool)
+    return clash, skips(
+        "QB:" + new.loc[clash, ACCOUNT_EXT_ID],
+        "Salesforce already has an Account named "
+        + new.loc[clash, "Name"].map(lambda n: repr(unlinked[name_key(n)]))
+        + " that is linked to no QuickBooks customer: link it (set its External Account ID to "
+        + new.loc[clash, ACCOUNT_EXT_ID]
+        + ") instead of creating a duplicate",
+        WARNING,
+        record=SF_ACCOUNT,
+    )
 
 
 def waiting_for_parent(new: pd.DataFrame, held: set[str]) -> pd.Series:
