@@ -392,25 +392,7 @@ def plan_contacts_from_qb(
     contact_map = contact_map or default_map("customer_to_contact")
     targets = contact_map.target_fields
     people = people if people is not None else pd.DataFrame(columns=PEOPLE_COLUMNS)
-    wanted, unfit = unfit_values(
-        apply_map(qb, contact_map), "QB:" + qb["Id"].astype(str) + " contact", limits, SF_CONTACT
-    )
-    qb = qb.loc[wanted.index]
-    wanted["customer_id"] = qb["Id"].astype(str).to_numpy()
-    wanted["Last_Sync_Date__c"] = sync_stamps(_updated(qb), read_at).to_numpy()
-    no_person = isna(wanted["LastName"])
-    skipped = pd.concat(
-        [
-            skips(
-                "QB:" + wanted.loc[no_person & ~isna(wanted["FirstName"]), "customer_id"],
-                "the QuickBooks contact has no family name: no billing Contact synced",
-                record=SF_CONTACT,
-            ),
-            unfit,
-        ],
-        ignore_index=True,
-    )
-    wanted = wanted[~no_person].set_index("customer_id", drop=False)
+    wanted, qb, skipped = wanted_contacts(qb, contact_map, limits, read_at)
 
     current = sf_linked.drop_duplicates(ACCOUNT_EXT_ID).set_index(ACCOUNT_EXT_ID)
     contact_columns = [c for c in current.columns if c.startswith("BillingContact.")]
@@ -461,48 +443,18 @@ def plan_contacts_from_qb(
     linked_to = {str(r[CONTACT_EXT_ID]): r for r in records(linked_people)} if len(people) else {}
     for customer_id in out.index[switch[out.index].to_numpy()]:
         row = out.loc[customer_id]
-        person = person_key(row["FirstName"], row["LastName"])
         account_id = accounts_now.at[customer_id, "Id"] if "Id" in accounts_now.columns else None
         linked = linked_to.get(customer_id)
-        candidates = by_account.get(str(account_id)) if not missing(account_id) else None
-        target = None
-        if linked is not None and person_key(linked["FirstName"], linked["LastName"]) == person:
-            target = linked["Id"]
-        elif candidates is not None:
-            free = candidates[
-                isna(candidates[CONTACT_EXT_ID])
-                | (candidates[CONTACT_EXT_ID].astype("object") == customer_id)
-            ]
-            named = free[
-                [
-                    person_key(f, la) == person
-                    for f, la in zip(free["FirstName"], free["LastName"], strict=True)
-                ]
-            ]
-            if len(named):
-                target = named.sort_values("LastModifiedDate").iloc[-1]["Id"]
+        target = billing_contact_for(
+            customer_id,
+            person_key(row["FirstName"], row["LastName"]),
+            linked,
+            by_account.get(str(account_id)) if not missing(account_id) else None,
+        )
         out.at[customer_id, "contact_id"] = target
-        old = billing_id.get(customer_id)
-        if not missing(old) and old != target:
-            releases.append(
-                {
-                    "Id": old,
-                    "customer_id": customer_id,
-                    "Is_Billing_Contact__c": False,
-                    "clear_link": ext_id.get(customer_id) == customer_id,
-                    "reason": "another person is the customer's contact in QuickBooks",
-                }
-            )
-        if linked is not None and linked["Id"] not in (target, old):
-            releases.append(
-                {
-                    "Id": linked["Id"],
-                    "customer_id": customer_id,
-                    "Is_Billing_Contact__c": pd.NA,
-                    "clear_link": True,
-                    "reason": "no longer the customer's contact person in QuickBooks",
-                }
-            )
+        releases += released_by_switch(
+            customer_id, target, billing_id.get(customer_id), ext_id.get(customer_id), linked
+        )
     # The same person, in place, while another Contact still holds the customer's link.
     for customer_id in out.index[in_place[out.index].to_numpy()]:
         linked = linked_to.get(customer_id)
@@ -521,6 +473,86 @@ def plan_contacts_from_qb(
     out["Is_Billing_Contact__c"] = True
     released = pd.DataFrame(releases, columns=RELEASE_COLUMNS).drop_duplicates("Id")
     return out.reset_index(drop=True), released.reset_index(drop=True), skipped
+
+
+def wanted_contacts(
+    qb: pd.DataFrame, contact_map: FieldMap, limits: dict | None, read_at: str | None
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The billing Contact each customer's contact person calls for (mapped targets plus
+    ``customer_id`` and ``Last_Sync_Date__c``, indexed by customer Id), the customers kept, and
+    the skips: a value its target cannot take whole (WARNING), and a contact with no family
+    name, which Salesforce cannot hold (LastName is required, R-ACC-8)."""
+    wanted, unfit = unfit_values(
+        apply_map(qb, contact_map), "QB:" + qb["Id"].astype(str) + " contact", limits, SF_CONTACT
+    )
+    qb = qb.loc[wanted.index]
+    wanted["customer_id"] = qb["Id"].astype(str).to_numpy()
+    wanted["Last_Sync_Date__c"] = sync_stamps(_updated(qb), read_at).to_numpy()
+    no_person = isna(wanted["LastName"])
+    skipped = pd.concat(
+        [
+            skips(
+                "QB:" + wanted.loc[no_person & ~isna(wanted["FirstName"]), "customer_id"],
+                "the QuickBooks contact has no family name: no billing Contact synced",
+                record=SF_CONTACT,
+            ),
+            unfit,
+        ],
+        ignore_index=True,
+    )
+    return wanted[~no_person].set_index("customer_id", drop=False), qb, skipped
+
+
+def billing_contact_for(customer_id: str, person: tuple, linked: dict | None, candidates):
+    """R-ACC-10: the Contact that takes the billing role for the customer's contact person
+    (``person``, a ``person_key``): the Contact linked to the customer (``linked``) when it is
+    that person, else the most recently modified Contact of the Account (``candidates``, None
+    when none were read) with that name that is linked to no other customer; None: one is
+    created."""
+    if linked is not None and person_key(linked["FirstName"], linked["LastName"]) == person:
+        return linked["Id"]
+    if candidates is None:
+        return None
+    free = candidates[
+        isna(candidates[CONTACT_EXT_ID])
+        | (candidates[CONTACT_EXT_ID].astype("object") == customer_id)
+    ]
+    named = free[
+        [
+            person_key(f, la) == person
+            for f, la in zip(free["FirstName"], free["LastName"], strict=True)
+        ]
+    ]
+    return named.sort_values("LastModifiedDate").iloc[-1]["Id"] if len(named) else None
+
+
+def released_by_switch(customer_id: str, target, old, old_link, linked: dict | None) -> list[dict]:
+    """R-ACC-10: the Contacts that give up their role when another person (``target``, None:
+    a new Contact) becomes the customer's billing Contact: the old billing Contact (``old``,
+    whose External Contact ID is ``old_link``) is unticked, and its link cleared when it held the
+    customer's; a Contact linked to the customer (``linked``) that is neither loses the link."""
+    releases = []
+    if not missing(old) and old != target:
+        releases.append(
+            {
+                "Id": old,
+                "customer_id": customer_id,
+                "Is_Billing_Contact__c": False,
+                "clear_link": old_link == customer_id,
+                "reason": "another person is the customer's contact in QuickBooks",
+            }
+        )
+    if linked is not None and linked["Id"] not in (target, old):
+        releases.append(
+            {
+                "Id": linked["Id"],
+                "customer_id": customer_id,
+                "Is_Billing_Contact__c": pd.NA,
+                "clear_link": True,
+                "reason": "no longer the customer's contact person in QuickBooks",
+            }
+        )
+    return releases
 
 
 # --- Salesforce -> QuickBooks ----------------------------------------------------------------
