@@ -19,6 +19,11 @@ For each area, scenario and size (``--sizes``, the largest is ``--rows``): the w
 area's ``plan`` step alone (``sfqb.steps.<area>.plan``: the pure rules plus the frames it
 returns), then its peak traced memory (tracemalloc) in a second pass; process max RSS at the
 end. Results in ``--out``/planning.json and planning.md; bench/README.md explains them.
+
+``--digest`` measures nothing and writes no results: per size, scenario and area it prints a
+hash of everything the area's ``plan`` returns (``digest``), so a change meant to keep every
+plan the same can be checked on one capture: run it before and after (with the same
+``--capture-file`` and ``--sizes``) and compare the lines.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
+import hashlib
 import json
 import logging
 import pickle
@@ -34,6 +40,7 @@ import resource
 import tempfile
 import time
 import tracemalloc
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -257,6 +264,76 @@ def grow(area: str, extract: dict, copies: int) -> dict:
     return out
 
 
+# ------------------------------------------------------------------ digests of the plans
+def _canonical(value) -> str:
+    """One value as text that tells apart whatever a plan could tell apart: its type with its
+    exact text (Decimal 1.0 and 1.00, 1 and True and "1", None and NaN and pd.NA all differ).
+    Dicts keep their key order and lists their order (both are the plan's as it returns them);
+    only sets, which have no order, are sorted."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return repr(value)
+    if isinstance(value, (bool, int, float, str, np.generic)):
+        return f"{type(value).__name__}:{value!r}"
+    if isinstance(value, Decimal):
+        return f"Decimal:{value}"
+    if isinstance(value, (dt.datetime, dt.date, pd.Timestamp)):
+        return f"{type(value).__name__}:{value.isoformat()}"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{_canonical(k)}={_canonical(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return f"{type(value).__name__}[" + ",".join(_canonical(v) for v in value) + "]"
+    if isinstance(value, (set, frozenset)):
+        return "set[" + ",".join(sorted(_canonical(v) for v in value)) + "]"
+    if isinstance(value, pd.DataFrame):
+        return _frame_text(value)
+    return f"{type(value).__name__}:{value!r}"
+
+
+def _frame_text(frame: pd.DataFrame) -> str:
+    """A frame as it is: its index, and per column (in order) its name, dtype and values in
+    row order (a plan's row order is what its load sends: it is part of the plan)."""
+    parts = ["index:" + _canonical(frame.index.tolist())]
+    for position, name in enumerate(frame.columns):
+        column = frame.iloc[:, position]
+        parts.append(f"column:{_canonical(name)}:{column.dtype}:" + _canonical(column.tolist()))
+    return "frame(" + ";".join(parts) + ")"
+
+
+def digest(result: dict) -> dict[str, str]:
+    """Per output of a ``plan`` step, the first 16 hex digits of the SHA-256 of its canonical
+    text (``_canonical``), and ``"*"``: the same of every output, in order."""
+    out = {
+        name: hashlib.sha256(_canonical(value).encode()).hexdigest()[:16]
+        for name, value in result.items()
+    }
+    out["*"] = hashlib.sha256(_canonical(list(out.items())).encode()).hexdigest()[:16]
+    return out
+
+
+def print_digests(captured: dict, sizes: list[int], areas=AREAS) -> list[str]:
+    """Each area's plan digests per size and scenario on the grown capture, printed one line
+    per plan: ``digest <size> <scenario> <area> <all> <output>=<hash> ...``."""
+    from sfqb.steps.registry import area_steps
+
+    lines = []
+    for size in sizes:
+        for scenario, by_area in captured.items():
+            for area in areas:
+                run, extract = by_area[area]
+                if principal_rows(area, extract) == 0:
+                    line = f"digest {size} {scenario} {area} (the captured run read nothing)"
+                else:
+                    copies = max(1, round(size / principal_rows(area, extract)))
+                    result = area_steps(area).plan(run, grow(area, extract, copies))
+                    hashes = digest(result)
+                    line = f"digest {size} {scenario} {area} {hashes.pop('*')} " + " ".join(
+                        f"{name}={h}" for name, h in hashes.items()
+                    )
+                print(line, flush=True)
+                lines.append(line)
+    return lines
+
+
 # ------------------------------------------------------------------ measuring
 def _lengths(result: dict) -> dict:
     return {
@@ -274,9 +351,9 @@ def measure(
     area: str, run: dict, extract: dict, rows: int, base_counts: dict, trace: bool = True
 ) -> dict:
     """The area's plan step on its extract grown to about ``rows`` principal rows."""
-    from importlib import import_module
+    from sfqb.steps.registry import area_steps
 
-    plan = import_module(f"sfqb.steps.{area}").plan
+    plan = area_steps(area).plan
     copies = max(1, round(rows / principal_rows(area, extract)))
     started = time.perf_counter()
     grown = grow(area, extract, copies)
@@ -317,7 +394,7 @@ def run_all(
     trace_max_rows: int | None = None,
 ) -> list[dict]:
     """Every area and scenario at the first size, then the next size (``done`` after each row)."""
-    from importlib import import_module
+    from sfqb.steps.registry import area_steps
 
     rows, bases = [], {}
     for scenario, by_area in captured.items():
@@ -329,9 +406,7 @@ def run_all(
                     f"bench.planning: {scenario} {area}: the captured run read nothing", flush=True
                 )
             else:  # also the one-time imports (great-expectations), outside the measurements
-                bases[scenario, area] = _lengths(
-                    import_module(f"sfqb.steps.{area}").plan(run, extract)
-                )
+                bases[scenario, area] = _lengths(area_steps(area).plan(run, extract))
     for size in sizes:
         for (scenario, area), base in bases.items():
             run, extract = captured[scenario][area]
@@ -437,6 +512,12 @@ def main(argv: list[str] | None = None) -> int:
         help="no tracemalloc pass above this size (default: every size)",
     )
     parser.add_argument("--out", default=str(Path(__file__).with_name("results")))
+    parser.add_argument(
+        "--digest",
+        action="store_true",
+        help="print a hash of each area's plan per size and scenario instead of measuring "
+        "(writes no results)",
+    )
     args = parser.parse_args(argv)
     sizes = (
         [int(s) for s in args.sizes.split(",")]
@@ -455,6 +536,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.disable(
         logging.CRITICAL
     )  # the plans log per run, not per row; keep the output readable
+    if args.digest:
+        print_digests(captured, sizes, args.areas.split(","))
+        return 0
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 

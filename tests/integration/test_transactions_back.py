@@ -21,9 +21,9 @@ from sfqb.areas.transactions import (
     STREAMS,
     kind_of,
     line_amounts,
-    same,
 )
 from sfqb.mapping.maps import apply_map, default_map
+from sfqb.mapping.same import same
 from sfqb.preferences import Preferences
 from sfqb.state import InMemoryVariables, SyncState
 from sfqb.steps import transactions as steps

@@ -31,3 +31,35 @@ def test_given_a_list_with_no_growing_rule_when_grown_then_the_benchmark_stops_n
     """A new list in an area's extract must get a rule before the benchmark can be trusted."""
     with pytest.raises(ValueError, match="'held_ids' is a list with no growing rule"):
         grow("opportunities", {"held_ids": ["1"]}, copies=2)
+
+
+def test_given_two_plans_equal_in_value_when_digested_then_their_digests_are_equal():
+    """The digest of a plan is a function of its outputs' values alone (not of object ids)."""
+    from decimal import Decimal
+
+    from bench.planning import digest
+
+    def plan() -> dict:
+        return {
+            "skips": pd.DataFrame({"key": ["a", "b"], "level": [pd.NA, "WARNING"]}, dtype=object),
+            "products": [{"Name": "x", "UnitPrice": Decimal("1.50")}],
+            "retry": ["b"],
+        }
+
+    assert digest(plan()) == digest(plan())
+
+
+def test_given_plans_that_differ_only_in_type_scale_or_order_when_digested_then_they_differ():
+    """What a load could send differently is told apart: Decimal 1.5 and 1.50, "1" and 1, None
+    and pd.NA, and the order of rows and of a record's keys."""
+    from decimal import Decimal
+
+    from bench.planning import digest
+
+    base = digest({"v": [Decimal("1.5")]})["*"]
+    assert digest({"v": [Decimal("1.50")]})["*"] != base
+    assert digest({"v": ["1"]})["*"] != digest({"v": [1]})["*"]
+    assert digest({"v": [None]})["*"] != digest({"v": [pd.NA]})["*"]
+    frame = pd.DataFrame({"key": ["a", "b"]})
+    assert digest({"f": frame})["*"] != digest({"f": frame.iloc[::-1]})["*"]
+    assert digest({"v": [{"a": 1, "b": 2}]})["*"] != digest({"v": [{"b": 2, "a": 1}]})["*"]

@@ -19,6 +19,7 @@ import pandas as pd
 from sfqb.frames import is_true, isin, isna, missing, records
 from sfqb.mapping.coerce import UNFIT, fit
 from sfqb.mapping.maps import FieldMap, apply_map, default_map
+from sfqb.mapping.same import STORED_TEXT, Sameness, same
 from sfqb.outcomes import INFO, QB_CUSTOMER, SF_ACCOUNT, SF_CONTACT, WARNING, empty_skips, skips
 from sfqb.preferences import Preferences
 
@@ -85,31 +86,18 @@ class CustomerPlan:
 # --- shared helpers ------------------------------------------------------------------------
 
 
-def _same(a, b) -> bool:
-    """Equal as the two systems store values: missing == missing, text compared as text."""
-    if missing(a) and missing(b):
-        return True
-    if missing(a) or missing(b):
-        return False
-    return str(a) == str(b)
-
-
 def changed_fields(wanted: pd.DataFrame, current: pd.DataFrame, columns: list[str]) -> pd.Series:
     """Per row of ``wanted`` (aligned with ``current`` by index): the columns whose value differs
-    (``_same`` per value, vectorised per column: 5,000 rows x 30 columns in a fraction of a
-    second)."""
+    as the two systems store it (``STORED_TEXT``, R-GEN-4), a column at a time."""
+    alike = Sameness()
     differs = np.zeros((len(wanted), len(columns)), dtype=bool)
     for n, column in enumerate(columns):
-        mine = wanted[column]
         theirs = (
-            current[column].reindex(wanted.index)
+            current[column].reindex(wanted.index).tolist()
             if column in current.columns
-            else pd.Series(pd.NA, index=wanted.index, dtype="object")
+            else [None] * len(wanted)
         )
-        mine_na, theirs_na = isna(mine).to_numpy(), isna(theirs).to_numpy()
-        both = ~mine_na & ~theirs_na
-        differs[:, n] = mine_na != theirs_na
-        differs[both, n] = mine[both].map(str).to_numpy() != theirs[both].map(str).to_numpy()
+        differs[:, n] = alike.differ(wanted[column].tolist(), theirs, STORED_TEXT)
     names = np.array(columns, dtype=object)
     return pd.Series([list(names[row]) for row in differs], index=wanted.index, dtype="object")
 
@@ -197,31 +185,13 @@ def plan_accounts_from_qb(
         changed values: no echo, R-GEN-4).
     """
     account_map = account_map or default_map("customer_to_account")
-    targets = account_map.target_fields
     wanted, unfit = unfit_values(
         apply_map(qb, account_map), "QB:" + qb["Id"].astype(str), limits, SF_ACCOUNT
     )
     qb = qb.loc[wanted.index]
-    too_long = (
-        wanted["Name"].map(lambda n: not missing(n) and len(str(n)) > ACCOUNT_NAME_MAX).astype(bool)
-    )
-    if too_long.any():
-        unfit = pd.concat(
-            [
-                unfit,
-                skips(
-                    "QB:" + qb.loc[too_long, "Id"].astype(str),
-                    "the name has "
-                    + wanted.loc[too_long, "Name"].map(lambda n: str(len(str(n))))
-                    + " characters and a Salesforce Account Name keeps at most "
-                    f"{ACCOUNT_NAME_MAX}: {UNFIT} (shorten it in QuickBooks)",
-                    WARNING,
-                    record=SF_ACCOUNT,
-                ),
-            ],
-            ignore_index=True,
-        )
-        wanted = wanted[~too_long]
+    wanted, too_long = without_long_names(wanted, qb)
+    if len(too_long):
+        unfit = pd.concat([unfit, too_long], ignore_index=True)
     qb = qb.loc[wanted.index]
     wanted[ACCOUNT_EXT_ID] = qb["Id"].astype(str).to_numpy()
     wanted["parent_ext_id"] = qb["ParentRef.value"].to_numpy()
@@ -232,35 +202,9 @@ def plan_accounts_from_qb(
     current = sf_linked.drop_duplicates(ACCOUNT_EXT_ID).set_index(ACCOUNT_EXT_ID, drop=False)
     is_new = ~isin(wanted.index, current.index)
     existing = wanted[~is_new]
-    aligned = current.reindex(existing.index)
-    diffs = changed_fields(existing, aligned, targets)
-    parent_changed = [
-        not _same(p, q)
-        for p, q in zip(
-            existing["parent_ext_id"],
-            aligned.get("Parent.External_Account_ID__c", pd.Series(pd.NA, index=aligned.index)),
-            strict=True,
-        )
-    ]
-    needs_write = diffs.map(bool) | pd.Series(parent_changed, index=existing.index, dtype=bool)
-    # Only a QuickBooks edit made after the last sync overwrites Salesforce: a record read again
-    # (lookback, our own earlier write) must not undo a Salesforce edit (R-ACC-4/5, R-GEN-4).
-    qb_rows = qb.assign(_key=qb["Id"].astype(str)).set_index("_key").reindex(existing.index)
-    needs_write &= qb_changed_since_sync(qb_rows, aligned)
+    needs_write = accounts_to_update(existing, current, qb, account_map.target_fields)
     new = wanted[is_new]
-    # Names differing only in case or surrounding spaces are one company to QuickBooks.
-    unlinked = {name_key(n): n for n in unlinked_names}
-    clash = new["Name"].map(lambda n: not missing(n) and name_key(n) in unlinked).astype(bool)
-    skipped = skips(
-        "QB:" + new.loc[clash, ACCOUNT_EXT_ID],
-        "Salesforce already has an Account named "
-        + new.loc[clash, "Name"].map(lambda n: repr(unlinked[name_key(n)]))
-        + " that is linked to no QuickBooks customer: link it (set its External Account ID to "
-        + new.loc[clash, ACCOUNT_EXT_ID]
-        + ") instead of creating a duplicate",
-        WARNING,
-        record=SF_ACCOUNT,
-    )
+    clash, skipped = name_clashes(new, unlinked_names)
     skipped = pd.concat([skipped, unfit], ignore_index=True) if len(unfit) else skipped
     new = new[~clash]
     orphans = waiting_for_parent(new, {k.removeprefix("QB:") for k in skipped["key"]})
@@ -286,6 +230,68 @@ def plan_accounts_from_qb(
     out = pd.concat([new.drop(index=orphans.index), existing[needs_write]])
     out["is_new"] = isin(out.index, new.index)
     return out.reset_index(drop=True).sort_values(["level", ACCOUNT_EXT_ID], kind="stable"), skipped
+
+
+def without_long_names(wanted: pd.DataFrame, qb: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The customers whose name fits a Salesforce Account Name (ACCOUNT_NAME_MAX characters),
+    and WARNING skips of the others: a name is never cut (``sfqb.mapping.coerce``'s rule)."""
+    too_long = (
+        wanted["Name"].map(lambda n: not missing(n) and len(str(n)) > ACCOUNT_NAME_MAX).astype(bool)
+    )
+    if not too_long.any():
+        return wanted, empty_skips()
+    return wanted[~too_long], skips(
+        "QB:" + qb.loc[too_long, "Id"].astype(str),
+        "the name has "
+        + wanted.loc[too_long, "Name"].map(lambda n: str(len(str(n))))
+        + " characters and a Salesforce Account Name keeps at most "
+        f"{ACCOUNT_NAME_MAX}: {UNFIT} (shorten it in QuickBooks)",
+        WARNING,
+        record=SF_ACCOUNT,
+    )
+
+
+def accounts_to_update(
+    existing: pd.DataFrame, current: pd.DataFrame, qb: pd.DataFrame, targets: list[str]
+) -> pd.Series:
+    """Per linked customer (``existing``, indexed by customer Id): is its Account written? Only
+    when a mapped value or the parent differs (R-GEN-4) and QuickBooks changed since the last
+    sync: a record read again (lookback, our own earlier write) must not undo a Salesforce
+    edit (R-ACC-4, R-ACC-5)."""
+    aligned = current.reindex(existing.index)
+    diffs = changed_fields(existing, aligned, targets)
+    parent_changed = [
+        not same(p, q, STORED_TEXT)
+        for p, q in zip(
+            existing["parent_ext_id"],
+            aligned.get("Parent.External_Account_ID__c", pd.Series(pd.NA, index=aligned.index)),
+            strict=True,
+        )
+    ]
+    needs_write = diffs.map(bool) | pd.Series(parent_changed, index=existing.index, dtype=bool)
+    qb_rows = qb.assign(_key=qb["Id"].astype(str)).set_index("_key").reindex(existing.index)
+    return needs_write & qb_changed_since_sync(qb_rows, aligned)
+
+
+def name_clashes(
+    new: pd.DataFrame, unlinked_names: frozenset[str]
+) -> tuple[pd.Series, pd.DataFrame]:
+    """R-PRE-1 after the first run: a new customer named like an Account that is linked to no
+    customer (names differing only in case or surrounding spaces are one company to
+    QuickBooks) gets no Account: a duplicate would split the customer's history. The mask of
+    those, and their WARNING skips asking a person to link the two."""
+    unlinked = {name_key(n): n for n in unlinked_names}
+    clash = new["Name"].map(lambda n: not missing(n) and name_key(n) in unlinked).astype(bool)
+    return clash, skips(
+        "QB:" + new.loc[clash, ACCOUNT_EXT_ID],
+        "Salesforce already has an Account named "
+        + new.loc[clash, "Name"].map(lambda n: repr(unlinked[name_key(n)]))
+        + " that is linked to no QuickBooks customer: link it (set its External Account ID to "
+        + new.loc[clash, ACCOUNT_EXT_ID]
+        + ") instead of creating a duplicate",
+        WARNING,
+        record=SF_ACCOUNT,
+    )
 
 
 def waiting_for_parent(new: pd.DataFrame, held: set[str]) -> pd.Series:
@@ -386,25 +392,7 @@ def plan_contacts_from_qb(
     contact_map = contact_map or default_map("customer_to_contact")
     targets = contact_map.target_fields
     people = people if people is not None else pd.DataFrame(columns=PEOPLE_COLUMNS)
-    wanted, unfit = unfit_values(
-        apply_map(qb, contact_map), "QB:" + qb["Id"].astype(str) + " contact", limits, SF_CONTACT
-    )
-    qb = qb.loc[wanted.index]
-    wanted["customer_id"] = qb["Id"].astype(str).to_numpy()
-    wanted["Last_Sync_Date__c"] = sync_stamps(_updated(qb), read_at).to_numpy()
-    no_person = isna(wanted["LastName"])
-    skipped = pd.concat(
-        [
-            skips(
-                "QB:" + wanted.loc[no_person & ~isna(wanted["FirstName"]), "customer_id"],
-                "the QuickBooks contact has no family name: no billing Contact synced",
-                record=SF_CONTACT,
-            ),
-            unfit,
-        ],
-        ignore_index=True,
-    )
-    wanted = wanted[~no_person].set_index("customer_id", drop=False)
+    wanted, qb, skipped = wanted_contacts(qb, contact_map, limits, read_at)
 
     current = sf_linked.drop_duplicates(ACCOUNT_EXT_ID).set_index(ACCOUNT_EXT_ID)
     contact_columns = [c for c in current.columns if c.startswith("BillingContact.")]
@@ -455,48 +443,18 @@ def plan_contacts_from_qb(
     linked_to = {str(r[CONTACT_EXT_ID]): r for r in records(linked_people)} if len(people) else {}
     for customer_id in out.index[switch[out.index].to_numpy()]:
         row = out.loc[customer_id]
-        person = person_key(row["FirstName"], row["LastName"])
         account_id = accounts_now.at[customer_id, "Id"] if "Id" in accounts_now.columns else None
         linked = linked_to.get(customer_id)
-        candidates = by_account.get(str(account_id)) if not missing(account_id) else None
-        target = None
-        if linked is not None and person_key(linked["FirstName"], linked["LastName"]) == person:
-            target = linked["Id"]
-        elif candidates is not None:
-            free = candidates[
-                isna(candidates[CONTACT_EXT_ID])
-                | (candidates[CONTACT_EXT_ID].astype("object") == customer_id)
-            ]
-            named = free[
-                [
-                    person_key(f, la) == person
-                    for f, la in zip(free["FirstName"], free["LastName"], strict=True)
-                ]
-            ]
-            if len(named):
-                target = named.sort_values("LastModifiedDate").iloc[-1]["Id"]
+        target = billing_contact_for(
+            customer_id,
+            person_key(row["FirstName"], row["LastName"]),
+            linked,
+            by_account.get(str(account_id)) if not missing(account_id) else None,
+        )
         out.at[customer_id, "contact_id"] = target
-        old = billing_id.get(customer_id)
-        if not missing(old) and old != target:
-            releases.append(
-                {
-                    "Id": old,
-                    "customer_id": customer_id,
-                    "Is_Billing_Contact__c": False,
-                    "clear_link": ext_id.get(customer_id) == customer_id,
-                    "reason": "another person is the customer's contact in QuickBooks",
-                }
-            )
-        if linked is not None and linked["Id"] not in (target, old):
-            releases.append(
-                {
-                    "Id": linked["Id"],
-                    "customer_id": customer_id,
-                    "Is_Billing_Contact__c": pd.NA,
-                    "clear_link": True,
-                    "reason": "no longer the customer's contact person in QuickBooks",
-                }
-            )
+        releases += released_by_switch(
+            customer_id, target, billing_id.get(customer_id), ext_id.get(customer_id), linked
+        )
     # The same person, in place, while another Contact still holds the customer's link.
     for customer_id in out.index[in_place[out.index].to_numpy()]:
         linked = linked_to.get(customer_id)
@@ -515,6 +473,86 @@ def plan_contacts_from_qb(
     out["Is_Billing_Contact__c"] = True
     released = pd.DataFrame(releases, columns=RELEASE_COLUMNS).drop_duplicates("Id")
     return out.reset_index(drop=True), released.reset_index(drop=True), skipped
+
+
+def wanted_contacts(
+    qb: pd.DataFrame, contact_map: FieldMap, limits: dict | None, read_at: str | None
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The billing Contact each customer's contact person calls for (mapped targets plus
+    ``customer_id`` and ``Last_Sync_Date__c``, indexed by customer Id), the customers kept, and
+    the skips: a value its target cannot take whole (WARNING), and a contact with no family
+    name, which Salesforce cannot hold (LastName is required, R-ACC-8)."""
+    wanted, unfit = unfit_values(
+        apply_map(qb, contact_map), "QB:" + qb["Id"].astype(str) + " contact", limits, SF_CONTACT
+    )
+    qb = qb.loc[wanted.index]
+    wanted["customer_id"] = qb["Id"].astype(str).to_numpy()
+    wanted["Last_Sync_Date__c"] = sync_stamps(_updated(qb), read_at).to_numpy()
+    no_person = isna(wanted["LastName"])
+    skipped = pd.concat(
+        [
+            skips(
+                "QB:" + wanted.loc[no_person & ~isna(wanted["FirstName"]), "customer_id"],
+                "the QuickBooks contact has no family name: no billing Contact synced",
+                record=SF_CONTACT,
+            ),
+            unfit,
+        ],
+        ignore_index=True,
+    )
+    return wanted[~no_person].set_index("customer_id", drop=False), qb, skipped
+
+
+def billing_contact_for(customer_id: str, person: tuple, linked: dict | None, candidates):
+    """R-ACC-10: the Contact that takes the billing role for the customer's contact person
+    (``person``, a ``person_key``): the Contact linked to the customer (``linked``) when it is
+    that person, else the most recently modified Contact of the Account (``candidates``, None
+    when none were read) with that name that is linked to no other customer; None: one is
+    created."""
+    if linked is not None and person_key(linked["FirstName"], linked["LastName"]) == person:
+        return linked["Id"]
+    if candidates is None:
+        return None
+    free = candidates[
+        isna(candidates[CONTACT_EXT_ID])
+        | (candidates[CONTACT_EXT_ID].astype("object") == customer_id)
+    ]
+    named = free[
+        [
+            person_key(f, la) == person
+            for f, la in zip(free["FirstName"], free["LastName"], strict=True)
+        ]
+    ]
+    return named.sort_values("LastModifiedDate").iloc[-1]["Id"] if len(named) else None
+
+
+def released_by_switch(customer_id: str, target, old, old_link, linked: dict | None) -> list[dict]:
+    """R-ACC-10: the Contacts that give up their role when another person (``target``, None:
+    a new Contact) becomes the customer's billing Contact: the old billing Contact (``old``,
+    whose External Contact ID is ``old_link``) is unticked, and its link cleared when it held the
+    customer's; a Contact linked to the customer (``linked``) that is neither loses the link."""
+    releases = []
+    if not missing(old) and old != target:
+        releases.append(
+            {
+                "Id": old,
+                "customer_id": customer_id,
+                "Is_Billing_Contact__c": False,
+                "clear_link": old_link == customer_id,
+                "reason": "another person is the customer's contact in QuickBooks",
+            }
+        )
+    if linked is not None and linked["Id"] not in (target, old):
+        releases.append(
+            {
+                "Id": linked["Id"],
+                "customer_id": customer_id,
+                "Is_Billing_Contact__c": pd.NA,
+                "clear_link": True,
+                "reason": "no longer the customer's contact person in QuickBooks",
+            }
+        )
+    return releases
 
 
 # --- Salesforce -> QuickBooks ----------------------------------------------------------------
@@ -562,9 +600,39 @@ def plan_customers_from_sf(
         where dicts with different keys would gain each other's keys.
     """
     customer_map = customer_map or default_map("account_to_customer")
-    targets = customer_map.target_fields
+    wanted, unfit = wanted_customers(sf, customer_map, limits)
+    sf = sf.loc[wanted.index]
+    unknown_terms = resolve_terms(wanted, terms)
+    targets = [t for t in customer_map.target_fields if t != "SalesTermRef.name"]
+    targets.append("SalesTermRef.value")
+    is_new = isna(wanted["qb_id"])
+    creates, create_skips, create_notes = plan_creates(wanted[is_new], targets)
+    update_targets = set(customer_map.for_updates().target_fields) | {"SalesTermRef.value"}
+    updates, update_skips = plan_updates(
+        wanted[~is_new],
+        qb_linked,
+        sf,
+        [t for t in targets if t in update_targets],
+        prefs,
+        copied,
+    )
+    return (
+        creates.reset_index(drop=True),
+        updates.reset_index(drop=True),
+        _concat([unfit, *create_skips, *update_skips]),
+        _concat([unknown_terms, *create_notes]),
+    )
+
+
+def wanted_customers(
+    sf: pd.DataFrame, customer_map: FieldMap, limits: dict | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The customer each Account calls for (mapped targets plus ``key``, ``qb_id``,
+    ``parent_qb_id``, ``billing_contact_id``), and WARNING skips of the Accounts with a value
+    their target cannot take whole (``unfit_values``). A linked Account is mapped with the
+    update rows only: create-only rows (R-ACC-6's billing Contact precedence) fill new
+    customers alone."""
     wanted = apply_map(sf, customer_map)
-    # Linked Accounts are compared with the update rows only (no create-only precedence).
     linked_mask = ~isna(sf[ACCOUNT_EXT_ID]).to_numpy()
     for column, values in apply_map(sf, customer_map.for_updates()).items():
         wanted.loc[linked_mask, column] = values[linked_mask]
@@ -574,30 +642,40 @@ def plan_customers_from_sf(
     wanted["qb_id"] = sf[ACCOUNT_EXT_ID].to_numpy()
     wanted["parent_qb_id"] = sf["Parent.External_Account_ID__c"].to_numpy()
     wanted["billing_contact_id"] = sf["BillingContact.Id"].to_numpy()
+    return wanted, unfit
 
-    skipped, notes = [unfit], []
-    # Terms must name a QuickBooks term (R-ACC-9): unknown ones are dropped with a warning.
+
+def resolve_terms(wanted: pd.DataFrame, terms: dict[str, str]) -> pd.DataFrame:
+    """R-ACC-9: Terms must name a QuickBooks term (``terms``: name -> Id, names compared
+    ignoring case): ``wanted`` gets ``SalesTermRef.value`` (in place), and unknown Terms are
+    left out with a WARNING note (returned)."""
     term_names = {name.lower(): tid for name, tid in terms.items()}
     term_ids = wanted["SalesTermRef.name"].map(
         lambda n: pd.NA if missing(n) else term_names.get(str(n).lower(), pd.NA)
     )
     unknown = ~isna(wanted["SalesTermRef.name"]) & isna(term_ids)
-    notes.append(
-        skips(
-            wanted.loc[unknown, "key"],
-            "Terms "
-            + wanted.loc[unknown, "SalesTermRef.name"].map(repr)
-            + " do not exist in QuickBooks: left out (R-ACC-9)",
-            WARNING,
-            record=QB_CUSTOMER,
-        )
+    notes = skips(
+        wanted.loc[unknown, "key"],
+        "Terms "
+        + wanted.loc[unknown, "SalesTermRef.name"].map(repr)
+        + " do not exist in QuickBooks: left out (R-ACC-9)",
+        WARNING,
+        record=QB_CUSTOMER,
     )
     wanted["SalesTermRef.value"] = term_ids
     wanted.loc[unknown, "SalesTermRef.name"] = pd.NA
-    targets = [t for t in targets if t != "SalesTermRef.name"] + ["SalesTermRef.value"]
+    return notes
 
-    is_new = isna(wanted["qb_id"])
-    new = wanted[is_new]
+
+def plan_creates(
+    new: pd.DataFrame, targets: list[str]
+) -> tuple[pd.DataFrame, list[pd.DataFrame], list[pd.DataFrame]]:
+    """QuickBooks customers to create for unlinked Accounts (``wanted_customers``' rows):
+    (creates: frame[key, payload, billing_contact_id], skips, notes). A name QuickBooks would
+    refuse (api-notes 2.6.1) or one several new Accounts share (QuickBooks names are unique,
+    case and surrounding spaces ignored) is not sent; a name too long for Company name is sent
+    with an empty Company name and a note."""
+    skipped, notes = [], []
     bad_name = new["DisplayName"].map(display_name_problem)
     has_bad = ~isna(bad_name)
     skipped.append(
@@ -650,83 +728,104 @@ def plan_customers_from_sf(
             "billing_contact_id": new["billing_contact_id"],
         }
     )
+    return creates, skipped, notes
 
-    linked = wanted[~is_new]
+
+def plan_updates(
+    linked: pd.DataFrame,
+    qb_linked: pd.DataFrame,
+    sf: pd.DataFrame,
+    targets: list[str],
+    prefs: Preferences,
+    copied: frozenset[str],
+) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """Sparse QuickBooks updates for linked Accounts (``wanted_customers``' rows) whose update
+    targets differ from their customer's (R-GEN-4): (updates: frame[key, Id, SyncToken,
+    payload, changed], skips). A differing pair is not sent when its customer is gone, when
+    QuickBooks wins it (``quickbooks_wins``: R-ACC-5, R-ACC-10) or when modifying QuickBooks is
+    off (R-ACC-4)."""
     updates = pd.DataFrame(columns=["key", "Id", "SyncToken", "payload", "changed"])
-    if len(linked):
-        update_targets = set(customer_map.for_updates().target_fields) | {"SalesTermRef.value"}
-        targets = [t for t in targets if t in update_targets]
-        current = qb_linked.set_index("Id").reindex(linked["qb_id"].astype(str))
-        current.index = linked.index
-        current["SalesTermRef.value"] = current.get(
-            "SalesTermRef.value", pd.Series(pd.NA, index=current.index)
-        )
-        compare = [t for t in targets if t in linked.columns]
-        diffs = changed_fields(linked, current, compare)
-        gone = isna(current["SyncToken"])
-        skipped.append(
-            skips(
-                linked.loc[gone, "key"],
-                "its QuickBooks customer "
-                + linked.loc[gone, "qb_id"].astype(str)
-                + " was not found (deleted or merged in QuickBooks?)",
-                WARNING,
-                record=QB_CUSTOMER,
-            )
-        )
-        differs = diffs.map(bool) & ~gone
-        conflict = differs & qb_changed_since_sync(current, sf.loc[linked.index])
-        skipped.append(
-            skips(
-                linked.loc[conflict, "key"],
-                "changed in both systems since the last sync: QuickBooks' values win (R-ACC-5)",
-                record=QB_CUSTOMER,
-            )
-        )
-        coming = differs & ~conflict & isin(linked["qb_id"].astype(str), copied)
-        skipped.append(
-            skips(
-                linked.loc[coming, "key"],
-                "QuickBooks' values are copied to this Account or its billing Contact in this run: "
-                "nothing read from QuickBooks is sent back to it (R-ACC-5, R-ACC-10)",
-                record=QB_CUSTOMER,
-            )
-        )
-        conflict |= coming
-        blocked = differs & ~conflict & (not prefs.allow_salesforce_to_modify_quickbooks)
-        skipped.append(
-            skips(
-                linked.loc[blocked, "key"],
-                "changes not sent to QuickBooks: allow_salesforce_to_modify_quickbooks is off "
-                "(R-ACC-4)",
-                record=QB_CUSTOMER,
-            )
-        )
-        send = differs & ~conflict & ~blocked
-        if send.any():
-            rows = linked[send]
-            updates = pd.DataFrame(
-                {
-                    "key": rows["key"],
-                    "Id": rows["qb_id"].astype(str),
-                    "SyncToken": current.loc[send, "SyncToken"].astype(str),
-                    "changed": diffs[send],
-                    "payload": [
-                        json.dumps(
-                            _customer_payload(
-                                row, whole_addresses(changed, targets), None, sparse=True
-                            )
-                        )
-                        for row, changed in zip(records(rows), diffs[send], strict=True)
-                    ],
-                }
-            )
-    return (
-        creates.reset_index(drop=True),
-        updates.reset_index(drop=True),
-        _concat(skipped),
-        _concat(notes),
+    if not len(linked):
+        return updates, []
+    current = qb_linked.set_index("Id").reindex(linked["qb_id"].astype(str))
+    current.index = linked.index
+    current["SalesTermRef.value"] = current.get(
+        "SalesTermRef.value", pd.Series(pd.NA, index=current.index)
     )
+    compare = [t for t in targets if t in linked.columns]
+    diffs = changed_fields(linked, current, compare)
+    gone = isna(current["SyncToken"])
+    skipped = [
+        skips(
+            linked.loc[gone, "key"],
+            "its QuickBooks customer "
+            + linked.loc[gone, "qb_id"].astype(str)
+            + " was not found (deleted or merged in QuickBooks?)",
+            WARNING,
+            record=QB_CUSTOMER,
+        )
+    ]
+    differs = diffs.map(bool) & ~gone
+    conflict, conflict_skips = quickbooks_wins(
+        linked, differs, current, sf.loc[linked.index], copied
+    )
+    skipped += conflict_skips
+    blocked = differs & ~conflict & (not prefs.allow_salesforce_to_modify_quickbooks)
+    skipped.append(
+        skips(
+            linked.loc[blocked, "key"],
+            "changes not sent to QuickBooks: allow_salesforce_to_modify_quickbooks is off "
+            "(R-ACC-4)",
+            record=QB_CUSTOMER,
+        )
+    )
+    send = differs & ~conflict & ~blocked
+    if send.any():
+        rows = linked[send]
+        updates = pd.DataFrame(
+            {
+                "key": rows["key"],
+                "Id": rows["qb_id"].astype(str),
+                "SyncToken": current.loc[send, "SyncToken"].astype(str),
+                "changed": diffs[send],
+                "payload": [
+                    json.dumps(
+                        _customer_payload(row, whole_addresses(changed, targets), None, sparse=True)
+                    )
+                    for row, changed in zip(records(rows), diffs[send], strict=True)
+                ],
+            }
+        )
+    return updates, skipped
+
+
+def quickbooks_wins(
+    linked: pd.DataFrame,
+    differs: pd.Series,
+    current: pd.DataFrame,
+    sf_rows: pd.DataFrame,
+    copied: frozenset[str],
+) -> tuple[pd.Series, list[pd.DataFrame]]:
+    """R-ACC-5, the conflict rule: of the pairs whose Account ``differs`` from its customer,
+    those QuickBooks wins, and the INFO skips saying why. A pair changed in both systems since
+    the last sync (``qb_changed_since_sync``) keeps QuickBooks' values; so does a pair whose
+    QuickBooks values this run copies to Salesforce (``copied``: nothing read from QuickBooks is
+    sent back to it, R-ACC-10)."""
+    both = differs & qb_changed_since_sync(current, sf_rows)
+    coming = differs & ~both & isin(linked["qb_id"].astype(str), copied)
+    return both | coming, [
+        skips(
+            linked.loc[both, "key"],
+            "changed in both systems since the last sync: QuickBooks' values win (R-ACC-5)",
+            record=QB_CUSTOMER,
+        ),
+        skips(
+            linked.loc[coming, "key"],
+            "QuickBooks' values are copied to this Account or its billing Contact in this run: "
+            "nothing read from QuickBooks is sent back to it (R-ACC-5, R-ACC-10)",
+            record=QB_CUSTOMER,
+        ),
+    ]
 
 
 def qb_changed_since_sync(qb_current: pd.DataFrame, sf_rows: pd.DataFrame) -> pd.Series:

@@ -34,15 +34,24 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
 
 from sfqb.areas.opportunities import CENT, EXT_TXN, line_external_id
-from sfqb.areas.transactions import Sameness, normalised
 from sfqb.frames import isin, json_records, json_value, missing, plain_values, records
 from sfqb.mapping.maps import FieldMap, apply_map, default_map
+from sfqb.mapping.same import (
+    DATE,
+    TEXT,
+    ZERO,
+    Kind,
+    Sameness,
+    money,
+    normalised,
+    number_kind,
+)
 from sfqb.outcomes import (
     INFO,
     SF_INVOICE,
@@ -149,35 +158,29 @@ def invoice_id_of(key: str) -> str:
     return key.split(":", 2)[2].split()[0]
 
 
-def kind_of(sf_field: str) -> str:
-    if sf_field in DATE_FIELDS:
-        return "date"
-    return "number" if sf_field in STEPS else "text"
+# Each Invoice__c and Invoice_Item__c field's kind (R-GEN-4): numbers at their scale (STEPS).
+FIELD_KINDS = {
+    **{f: DATE for f in DATE_FIELDS},
+    **{f: number_kind(step) for f, step in STEPS.items()},
+}
+
+
+def kind_of(sf_field: str) -> Kind:
+    """How an Invoice__c or Invoice_Item__c field is compared and written (R-GEN-4)."""
+    return FIELD_KINDS.get(sf_field, TEXT)
 
 
 def sf_value(value, sf_field: str):
     """A QuickBooks value as Salesforce keeps it in ``sf_field`` (normalised; numbers rounded
     half up to the field's scale), None when missing."""
-    value = normalised(value, kind_of(sf_field))
-    if isinstance(value, Decimal):
-        return value.quantize(STEPS[sf_field], ROUND_HALF_UP)
-    return value
-
-
-def same(wanted, current, sf_field: str) -> bool:
-    return sf_value(wanted, sf_field) == sf_value(current, sf_field)
-
-
-def _money(value) -> Decimal:
-    value = normalised(value, "number")
-    return Decimal(0) if value is None else value
+    return normalised(value, kind_of(sf_field))
 
 
 def is_voided(total, balance, private_note) -> bool:
     """QuickBooks Online answers a voided invoice with amounts 0 and PrivateNote "Voided"
     (api-notes 2.6.4)."""
     note = "" if missing(private_note) else str(private_note).strip()
-    return note.startswith(VOID_NOTE) and _money(total) == 0 and _money(balance) == 0
+    return note.startswith(VOID_NOTE) and money(total, ZERO) == 0 and money(balance, ZERO) == 0
 
 
 def invoice_status(deleted: bool, total, balance, private_note) -> str:
@@ -186,7 +189,7 @@ def invoice_status(deleted: bool, total, balance, private_note) -> str:
         return DELETED
     if is_voided(total, balance, private_note):
         return VOIDED
-    return PAID if _money(balance) == 0 else OPEN
+    return PAID if money(balance, ZERO) == 0 else OPEN
 
 
 # --- links (R-INV-2) ---------------------------------------------------------------------------
@@ -445,11 +448,6 @@ class Current:
         return [None if missing(v) else v for v in self.values(field).tolist()]
 
 
-def alike() -> Sameness:
-    """``same`` for a whole plan's comparisons (``Sameness``: exactly its answers, faster)."""
-    return Sameness(sf_value, numeric=frozenset(STEPS))
-
-
 def _stale(frame: pd.DataFrame, current: Current, fields: list[str], same: Sameness) -> np.ndarray:
     """Per row of ``frame``: True when it has no current record (``current``, aligned with the
     rows) or its record differs in a field (compared a column at a time). The wanted values
@@ -459,7 +457,7 @@ def _stale(frame: pd.DataFrame, current: Current, fields: list[str], same: Samen
     for f in fields:
         rows = np.flatnonzero(~stale)
         wanted = np.fromiter(plain_values(frame[f]), dtype=object, count=len(frame))
-        stale[rows[same.differ(wanted[rows], current.values(f)[rows], f)]] = True
+        stale[rows[same.differ(wanted[rows], current.values(f)[rows], kind_of(f))]] = True
     return stale
 
 
@@ -564,17 +562,41 @@ def plan_invoices(
     header_map = header_map or default_map(HEADER_MAP)
     line_map = line_map or default_map(LINE_MAP)
     plan = InvoicePlan()
-    found: list[pd.DataFrame] = []
-    notes: list[pd.DataFrame] = []
-    retry: set[str] = set()
-    header_fields = [*header_map.target_fields, *COMPUTED_HEADER]
-    item_fields = [*line_map.target_fields, *COMPUTED_ITEM]
-    compare = alike()
+    compare = Sameness()
     invoices = inputs.invoices.assign(Id=inputs.invoices["Id"].astype(str))
+    found = [mark_deleted(plan, invoices, inputs.sf_invoices, compare)]
+    want, current, header_notes = invoice_headers(plan, invoices, inputs, header_map)
+    live_ids = set(want[EXT_INVOICE].tolist())
+    items, existing_items, item_notes, no_product = invoice_items(inputs, line_map, live_ids)
+    write_changed_invoices(
+        plan, want, current, [*header_map.target_fields, *COMPUTED_HEADER], compare
+    )
+    write_changed_items(
+        plan, items, existing_items, [*line_map.target_fields, *COMPUTED_ITEM], compare
+    )
+    parent_of = _parents(inputs.sf_invoices)  # Invoice__c Id -> QuickBooks invoice Id
+    delete_gone_items(plan, inputs.sf_items, parent_of, live_ids, set(items[EXT_ITEM].tolist()))
 
-    # Deleted in QuickBooks (CDC): marked in Salesforce, never silently left.
+    _plan_links(
+        plan, inputs, want, parent_of, found, create_missing_opportunities, link_opportunities
+    )
+    frames = [f for f in found if len(f)]
+    plan.skips = pd.concat(frames, ignore_index=True) if frames else empty_skips()
+    frames = [f for f in (header_notes, item_notes) if len(f)]
+    plan.notes = pd.concat(frames, ignore_index=True) if frames else empty_skips()
+    plan.retry = sorted(no_product)
+    plan.waiting = {c: sorted(set(ids)) for c, ids in sorted(plan.waiting.items())}
+    return plan
+
+
+def mark_deleted(
+    plan: InvoicePlan, invoices: pd.DataFrame, sf_invoices: pd.DataFrame, compare: Sameness
+) -> pd.DataFrame:
+    """R-INV-6: an invoice QuickBooks reports deleted (CDC) is marked in Salesforce (Status
+    Deleted, balance 0, not paid: ``plan.marks``, unless it is marked already), never silently
+    left; one that was never synced has nothing to mark (the INFO skips returned)."""
     deleted = invoices.loc[(invoices["status"] == DELETED).astype(bool), "Id"].tolist()
-    marked = Current(inputs.sf_invoices, EXT_INVOICE, deleted)
+    marked = Current(sf_invoices, EXT_INVOICE, deleted)
     mark = {"Status__c": DELETED, "Outstanding_Balance__c": "0.00", "Is_Paid__c": False}
     marks = pd.DataFrame({f: [v] * len(deleted) for f, v in mark.items()}, dtype="object")
     for invoice_id in itertools.compress(
@@ -589,69 +611,81 @@ def plan_invoices(
             }
         )
     gone = list(itertools.compress(deleted, ~marked.found))
-    found.append(
-        skips(
-            [invoice_key(i) for i in gone],
-            "deleted in QuickBooks before it was ever synced: nothing to mark in Salesforce",
-            INFO,
-            record=SF_INVOICE,
-        )
+    return skips(
+        [invoice_key(i) for i in gone],
+        "deleted in QuickBooks before it was ever synced: nothing to mark in Salesforce",
+        INFO,
+        record=SF_INVOICE,
     )
 
-    # Live invoices: header, items.
+
+def invoice_headers(
+    plan: InvoicePlan, invoices: pd.DataFrame, inputs: InvoiceInputs, header_map: FieldMap
+) -> tuple[pd.DataFrame, Current, pd.DataFrame]:
+    """The Invoice__c each live invoice calls for (``wanted_invoices``), the current ones
+    (``Current``), and WARNING notes of the invoices left without an Account (R-INV-7): such an
+    invoice keeps the Account__c it has, and is read again once a customer it waits on has an
+    Account (``plan.waiting``), not every run."""
     billed = billing(
         invoices["CustomerRef.value"], inputs.customers, inputs.accounts["External_Account_ID__c"]
     )  # the customers no Account has
     want = wanted_invoices(invoices, inputs.accounts, header_map, billed)
     current = Current(inputs.sf_invoices, EXT_INVOICE, want[EXT_INVOICE])
     no_account = want[want["Account__c"].isna()]
-    # The Account__c each Invoice__c already has.
     want.loc[no_account.index, "Account__c"] = pd.Series(
         current.kept("Account__c"), index=want.index, dtype="object"
     )[no_account.index]
     unbilled = [NO_CUSTOMER if missing(c) else billed[str(c)] for c in no_account["customer_id"]]
-    notes.append(
-        skips(
-            [invoice_key(i) for i in no_account[EXT_INVOICE]],
-            pd.Series([b.reason for b in unbilled], dtype="object"),
-            WARNING,
-            record=SF_INVOICE,
-        )
+    notes = skips(
+        [invoice_key(i) for i in no_account[EXT_INVOICE]],
+        pd.Series([b.reason for b in unbilled], dtype="object"),
+        WARNING,
+        record=SF_INVOICE,
     )
-    # Read again once a customer it waits on has an Account (R-INV-7), not every run.
     for invoice_id, bill in zip(no_account[EXT_INVOICE].tolist(), unbilled, strict=True):
         for customer in bill.waits_on:
             plan.waiting.setdefault(customer, []).append(invoice_id)
+    return want, current, notes
+
+
+def invoice_items(
+    inputs: InvoiceInputs, line_map: FieldMap, live_ids: set[str]
+) -> tuple[pd.DataFrame, Current, pd.DataFrame, set[str]]:
+    """The Invoice_Item__c each sales line of a live invoice calls for (``wanted_items``), the
+    current ones (``Current``), WARNING notes of the lines whose item has no Product by Product
+    Code (R-INV-1: such an item is loaded with the Product it has, or none), and the invoices of
+    those lines: read again next run (``InvoicePlan.retry``), when a Product may be there."""
     items = wanted_items(inputs.lines, inputs.products, line_map)
-    live_ids = set(want[EXT_INVOICE].tolist())
     items = items[isin(items["invoice_id"], live_ids)].copy()
     existing_items = Current(inputs.sf_items, EXT_ITEM, items[EXT_ITEM])
     no_product = items[items["Product__c"].isna()]
     items.loc[no_product.index, "Product__c"] = pd.Series(
         existing_items.kept("Product__c"), index=items.index, dtype="object"
     )[no_product.index]
-    notes.append(
-        skips(
-            no_product["line_key"],
-            pd.Series(
-                [
-                    f"item {'with no name' if missing(n) else repr(n)} has no Product with that "
-                    "Product Code in Salesforce: the Invoice Item is loaded without a Product"
-                    for n in no_product["item_name"]
-                ],
-                dtype="object",
-            ),
-            WARNING,
-            record=SF_INVOICE_ITEM,
-        )
+    notes = skips(
+        no_product["line_key"],
+        pd.Series(
+            [
+                f"item {'with no name' if missing(n) else repr(n)} has no Product with that "
+                "Product Code in Salesforce: the Invoice Item is loaded without a Product"
+                for n in no_product["item_name"]
+            ],
+            dtype="object",
+        ),
+        WARNING,
+        record=SF_INVOICE_ITEM,
     )
-    retry |= set(no_product["invoice_id"])
+    return items, existing_items, notes, set(no_product["invoice_id"])
 
-    # Only the rows with something to write become records (most are unchanged every run).
-    stale = _stale(want, current, header_fields, compare)
-    written = want[stale]
+
+def write_changed_invoices(
+    plan: InvoicePlan, want: pd.DataFrame, current: Current, fields: list[str], compare: Sameness
+) -> None:
+    """R-GEN-4: ``plan.invoices`` gets the Invoice__c that are new or differ in a field (only
+    those rows become records: most are unchanged every run)."""
+    written = want[_stale(want, current, fields, compare)]
     for invoice_id, values in zip(
-        written[EXT_INVOICE].tolist(), json_records(written, header_fields), strict=True
+        written[EXT_INVOICE].tolist(), json_records(written, fields), strict=True
     ):
         plan.invoices.append(
             {
@@ -661,12 +695,19 @@ def plan_invoices(
                 "Last_Sync_Date__c": None,
             }
         )
-    stale = _stale(items, existing_items, item_fields, compare)
+
+
+def write_changed_items(
+    plan: InvoicePlan, items: pd.DataFrame, existing: Current, fields: list[str], compare: Sameness
+) -> None:
+    """R-GEN-4: ``plan.item_creates`` gets the Invoice_Item__c that do not exist yet (with their
+    parent), ``plan.item_updates`` those that differ in a field."""
+    stale = _stale(items, existing, fields, compare)
     written = items[stale]
     for row, wanted, exists in zip(
         records(written, ["line_key", "invoice_id", EXT_ITEM]),
-        json_records(written, item_fields),
-        existing_items.found[stale].tolist(),
+        json_records(written, fields),
+        existing.found[stale].tolist(),
         strict=True,
     ):
         if not exists:
@@ -688,15 +729,23 @@ def plan_invoices(
                     **wanted,
                 }
             )
-    # Items whose line is gone from a live invoice (a deleted invoice keeps its items).
-    parent_of = _parents(inputs.sf_invoices)  # Invoice__c Id -> QuickBooks invoice Id
-    sf_items = inputs.sf_items
+
+
+def delete_gone_items(
+    plan: InvoicePlan,
+    sf_items: pd.DataFrame,
+    parent_of: dict[str, str],
+    live_ids: set[str],
+    item_ext_ids: set[str],
+) -> None:
+    """R-INV-1: ``plan.item_deletes`` gets the Invoice_Item__c of a live invoice whose line is
+    gone from it (a deleted invoice keeps its items)."""
     parents = pd.Series(
         [parent_of.get(str(i)) for i in sf_items["Invoice__c"].tolist()],
         index=sf_items.index,
         dtype="object",
     )
-    gone_lines = isin(parents, live_ids) & ~isin(sf_items[EXT_ITEM], set(items[EXT_ITEM].tolist()))
+    gone_lines = isin(parents, live_ids) & ~isin(sf_items[EXT_ITEM], item_ext_ids)
     for row, invoice_id in zip(
         records(sf_items[gone_lines]), parents[gone_lines].tolist(), strict=True
     ):
@@ -708,17 +757,6 @@ def plan_invoices(
                 "reason": f"its line ({row[EXT_ITEM]}) is no longer on the QuickBooks invoice",
             }
         )
-
-    _plan_links(
-        plan, inputs, want, parent_of, found, create_missing_opportunities, link_opportunities
-    )
-    frames = [f for f in found if len(f)]
-    plan.skips = pd.concat(frames, ignore_index=True) if frames else empty_skips()
-    frames = [f for f in notes if len(f)]
-    plan.notes = pd.concat(frames, ignore_index=True) if frames else empty_skips()
-    plan.retry = sorted(retry)
-    plan.waiting = {c: sorted(set(ids)) for c, ids in sorted(plan.waiting.items())}
-    return plan
 
 
 def _parents(sf_invoices: pd.DataFrame) -> dict[str, str]:

@@ -15,6 +15,7 @@ import pandas as pd
 
 from sfqb.frames import missing, records
 from sfqb.mapping.maps import apply_map, default_map
+from sfqb.mapping.same import BOOLEAN, PLAIN_TEXT, money, same
 from sfqb.outcomes import INFO, SF_PRODUCT, SKIP_COLUMNS, WARNING, empty_skips, skips
 
 AREA = "items"
@@ -25,13 +26,15 @@ FIRST_EXPORT = "items.export"
 QBO_TYPES = frozenset({"Service", "Inventory", "NonInventory"})
 ITEM_COLUMNS = ["Id", "Name", "FullyQualifiedName", "Type", "Active", "Description", "UnitPrice"]
 PRODUCT_FIELDS = ["Name", "ProductCode", "Description", "IsActive"]
+# How each Product field is compared with the item's value (R-GEN-4, R-ITM-2).
+PRODUCT_KINDS = {
+    "Name": PLAIN_TEXT,
+    "ProductCode": PLAIN_TEXT,
+    "Description": PLAIN_TEXT,
+    "IsActive": BOOLEAN,
+}
 # A PricebookEntry's UnitPrice is a currency field: Salesforce keeps 2 decimals (rounding half up).
 PRICE_STEP = Decimal("0.01")
-
-
-def price(value) -> Decimal | None:
-    """A money value as Decimal (None when missing); text and Decimal alike."""
-    return None if missing(value) or value == "" else Decimal(str(value))
 
 
 def items_to_sync(items: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -58,16 +61,6 @@ class ItemPlan:
     products: list[dict] = field(default_factory=list)
     prices: list[dict] = field(default_factory=list)
     skips: pd.DataFrame = field(default_factory=empty_skips)
-
-
-def _same(a, b) -> bool:
-    if missing(a) or a == "":
-        return missing(b) or b == ""
-    if missing(b):
-        return False
-    if isinstance(a, bool) or isinstance(b, bool):
-        return bool(a) == bool(b)
-    return str(a) == str(b)
 
 
 def _records_by(frame: pd.DataFrame, column: str) -> dict:
@@ -130,13 +123,15 @@ def plan_items(
                 continue
         record = {f: (None if missing(values[f]) else values[f]) for f in PRODUCT_FIELDS}
         record["IsActive"] = active
-        if now is None or any(not _same(record[f], now.get(f)) for f in PRODUCT_FIELDS):
+        if now is None or any(
+            not same(record[f], now.get(f), PRODUCT_KINDS[f]) for f in PRODUCT_FIELDS
+        ):
             plan.products.append({EXT_ID: item_id, **record})
         product_id = None if now is None else str(now["Id"])
         entry = None if product_id is None else entry_by_product.get(product_id)
         # As Salesforce will keep it: compared that way, a price with more decimals (12.34567)
         # is written once (12.35), not again on every run that reads the item (R-GEN-4).
-        amount = (price(item["UnitPrice"]) or Decimal("0")).quantize(
+        amount = (money(item["UnitPrice"]) or Decimal("0")).quantize(
             PRICE_STEP, rounding=ROUND_HALF_UP
         )
         if entry is None:
@@ -150,7 +145,7 @@ def plan_items(
                         "IsActive": True,
                     }
                 )
-        elif price(entry["UnitPrice"]) != amount or bool(entry["IsActive"]) != active:
+        elif money(entry["UnitPrice"]) != amount or bool(entry["IsActive"]) != active:
             plan.prices.append(
                 {
                     "item_id": item_id,

@@ -24,6 +24,7 @@ import pandas as pd
 from sfqb.frames import is_true, isin, isna, missing, records
 from sfqb.mapping.coerce import fit
 from sfqb.mapping.maps import FieldMap, apply_map, default_map
+from sfqb.mapping.same import money
 from sfqb.outcomes import INFO, QB_TRANSACTION, WARNING, empty_skips, skips
 
 AREA = "opportunities"
@@ -112,10 +113,6 @@ def source_of(field_map: FieldMap, target: str) -> str | None:
 def marker(opportunity_id: str) -> str:
     """The PrivateNote that ties a QuickBooks transaction to its opportunity (R-GEN-3)."""
     return f"Salesforce Opportunity {opportunity_id}"
-
-
-def money(value) -> Decimal:
-    return Decimal(str(value))
 
 
 def line_amount(qty: Decimal, price: Decimal) -> Decimal:
@@ -266,9 +263,9 @@ QTY, UNIT_PRICE = "SalesItemLineDetail.Qty", "SalesItemLineDetail.UnitPrice"
 def _line_payload(values: dict, item_id: str) -> tuple[dict, str]:
     """One sales line from its mapped values (``opportunity_product_to_line``), or ({}, reason)."""
     values = {k: v for k, v in values.items() if not missing(v)}
-    if QTY not in values or UNIT_PRICE not in values:
+    qty, price = money(values.pop(QTY, None)), money(values.pop(UNIT_PRICE, None))
+    if qty is None or price is None:
         return {}, "an Opportunity Product has no quantity or unit price"
-    qty, price = money(values.pop(QTY)), money(values.pop(UNIT_PRICE))
     payload = _nest(values)
     payload.setdefault("SalesItemLineDetail", {}).update(
         {"ItemRef": {"value": item_id}, "Qty": qty, "UnitPrice": price}

@@ -30,9 +30,10 @@ import pandas as pd
 
 from sfqb.areas.opportunities import CENT, EXT_TXN, ITEM_EXT, line_external_id
 from sfqb.areas.opportunities import ONLINE_TYPES as ENTITY_BY_TYPE
-from sfqb.frames import isin, json_value, missing, records, types_of
+from sfqb.frames import isin, json_value, missing, records
 from sfqb.mapping.coerce import fit
 from sfqb.mapping.maps import FieldMap, apply_map, default_map
+from sfqb.mapping.same import DATE, NUMBER, TEXT, Kind, Sameness, money, normalised
 from sfqb.outcomes import SF_OPPORTUNITY, SF_OPPORTUNITY_PRODUCT, WARNING, empty_skips, skips
 
 AREA = "transactions"
@@ -146,105 +147,9 @@ def line_id_of(external_id, entity: str, txn_id) -> str | None:
     return text[len(prefix) :] if text.startswith(prefix) else text
 
 
-def money(value) -> Decimal | None:
-    """A number as Decimal (from JSON numbers, Decimals or text); None when missing."""
-    if missing(value) or value == "":
-        return None
-    return Decimal(str(value))
-
-
-def kind_of(sf_field: str) -> str:
-    return "date" if sf_field in DATE_FIELDS else "number" if sf_field in NUMBER_FIELDS else "text"
-
-
-def normalised(value, kind: str = "text"):
-    """A value as both systems' "same" sees it: missing and empty text are None; numbers are
-    Decimal (10 == 10.0); dates are ISO ``YYYY-MM-DD`` text; text has ``\\n`` line ends."""
-    if missing(value) or (isinstance(value, str) and value.strip() == ""):
-        return None
-    if kind == "number":
-        return Decimal(str(value))
-    if kind == "date":
-        return str(value)[:10]
-    if isinstance(value, bool):
-        return value
-    return str(value).replace("\r\n", "\n").strip()
-
-
-def same(a, b, kind: str = "text") -> bool:
-    return normalised(a, kind) == normalised(b, kind)
-
-
-# Types whose equal values stay equal after ``normalised`` of any kind (not Decimal or float:
-# Decimal 1.0 == 1.00 and float 0.0 == -0.0 are equal but read differently as text).
-_PLAIN = frozenset({str, int, bool})
-
-
-class Sameness:
-    """``same`` for many pairs at once (a plan compares every field of every row): the same value
-    on both sides is not normalised at all, and a number is normalised once however often it
-    repeats. Gives exactly the answers of ``normalise(a, kind) == normalise(b, kind)``; one
-    instance per plan (its memo grows). ``numeric``: the kinds whose values are numbers (the
-    memo is for them: equal numbers of one type normalise alike)."""
-
-    def __init__(self, normalise=normalised, numeric=frozenset({"number"})) -> None:
-        self._normalise, self._numeric = normalise, numeric
-        self._numbers: dict = {}
-
-    def __call__(self, a, b, kind: str = "text") -> bool:
-        if a is b or (type(a) is type(b) and type(a) in _PLAIN and a == b):
-            return True
-        if kind in self._numeric:
-            return self._number(a, kind) == self._number(b, kind)
-        return self._normalise(a, kind) == self._normalise(b, kind)
-
-    def differ(self, a, b, kind: str = "text") -> np.ndarray:
-        """``not self(a[i], b[i], kind)`` for each pair of two equally long sequences, as a bool
-        array. Missing values (None, NaN, pd.NA, NaT) are taken as None first: the
-        normalisation gives them all the same answer. Pairs of one plain type (text, int, bool,
-        None) that are equal are then told apart in numpy's loops; only the others are
-        normalised (most of a second run's values are plainly equal)."""
-        a, b = _without_missing(a), _without_missing(b)
-        if len(a) != len(b):
-            raise ValueError(f"Sameness.differ: {len(a)} values against {len(b)}")
-        types_a, types_b = types_of(a), types_of(b)
-        candidates = np.flatnonzero((types_a == types_b) & _IS_PLAIN(types_a).astype(bool))
-        out = np.ones(len(a), dtype=bool)
-        out[candidates] = a[candidates] != b[candidates]
-        rest = np.flatnonzero(out)
-        pairs = zip(a[rest].tolist(), b[rest].tolist(), strict=True)
-        if kind in self._numeric:
-            number = self._number
-            out[rest] = [number(x, kind) != number(y, kind) for x, y in pairs]
-        else:
-            normalise = self._normalise
-            out[rest] = [normalise(x, kind) != normalise(y, kind) for x, y in pairs]
-        return out
-
-    def _number(self, value, kind: str):
-        # Keyed by type too: 1, 1.0 and True hash alike.
-        try:
-            key = (kind, type(value), value)
-            hit = self._numbers.get(key, _NOTHING)
-        except TypeError:  # an unhashable value
-            return self._normalise(value, kind)
-        if hit is _NOTHING:
-            hit = self._numbers[key] = self._normalise(value, kind)
-        return hit
-
-
-_NOTHING = object()
-# Equal values of these types are the same after any normalisation (None is None).
-_IS_PLAIN = np.frompyfunc((_PLAIN | {type(None)}).__contains__, 1, 1)
-
-
-def _without_missing(values) -> np.ndarray:
-    """Values as a new 1-d object array, each kept whole (a list value stays one cell), with
-    every missing value None."""
-    values = values.tolist() if isinstance(values, np.ndarray) else list(values)
-    out = np.fromiter(values, dtype=object, count=len(values))
-    out[pd.isna(out)] = None
-    return out
+def kind_of(sf_field: str) -> Kind:
+    """How an Opportunity or Opportunity Product field is compared and written (R-GEN-4)."""
+    return DATE if sf_field in DATE_FIELDS else NUMBER if sf_field in NUMBER_FIELDS else TEXT
 
 
 def line_amounts(qty, unit_price, amount) -> tuple[Decimal, Decimal]:
@@ -486,16 +391,24 @@ def plan_lines(
     standard_pricebook: str | None,
     extra_writes: tuple[str, ...] = (),
 ) -> TransactionPlan:
-    """Updates, creates and deletes of Opportunity Products so they match the sales lines.
+    """Updates, creates and deletes of Opportunity Products so they match the sales lines
+    (R-OPP-7), in this order: lines matched to their Opportunity Product by External Line ID
+    (``LineWrites.update_matched``, ``LineWrites.replace_changed_items``), Opportunity Products
+    whose line is gone or that repeat a line (``LineWrites.delete_gone``), new lines adopting an
+    Opportunity Product with no External Line ID (``_adopt``), then the rest created
+    (``LineWrites.add_new``) and unlinked Opportunity Products left with a warning
+    (``LineWrites.warn_unlinked``).
 
     Every write carries ``opportunity`` (its Opportunity Id) besides the fields to send;
     ``extra_writes``: fields custom rows of the line map fill (``custom_line_writes``)."""
-    writes = [*PRODUCT_WRITES, *extra_writes]
-    plan = TransactionPlan()
-    found: list[pd.DataFrame] = []
     txn_of = dict(zip(pairs["sf.Id"], zip(pairs["entity"], pairs["Id"], strict=True), strict=True))
-    key_of = dict(zip(pairs["sf.Id"], pairs["key"], strict=True))
-    book_of = dict(zip(pairs["sf.Id"], pairs["sf.Pricebook2Id"], strict=True))
+    writes = LineWrites(
+        fields=[*PRODUCT_WRITES, *extra_writes],
+        extra_writes=extra_writes,
+        key_of=dict(zip(pairs["sf.Id"], pairs["key"], strict=True)),
+        book_of=dict(zip(pairs["sf.Id"], pairs["sf.Pricebook2Id"], strict=True)),
+        standard_pricebook=standard_pricebook,
+    )
     current = products[isin(products["OpportunityId"], set(txn_of))].copy()
     current["line_id"] = pd.Series(
         [
@@ -519,11 +432,37 @@ def plan_lines(
         indicator=True,
     )
     both = merged[merged["_merge"] == "both"]
+    writes.update_matched(both)
+    writes.replace_changed_items(both)
+    writes.delete_gone(merged[merged["_merge"] == "right_only"], current[twice])
+    adopted, left_new, left_unlinked = _adopt(merged[merged["_merge"] == "left_only"], unlinked)
+    for row in records(writes.changed(adopted)):
+        writes.update(row)
+    writes.add_new(left_new)
+    writes.warn_unlinked(left_unlinked)
+    frames = [f for f in writes.found if len(f)]
+    writes.plan.skips = pd.concat(frames, ignore_index=True) if frames else empty_skips()
+    return writes.plan
 
-    def warn(rows: pd.DataFrame, reason: str | list[str]) -> None:
+
+@dataclass
+class LineWrites:
+    """The Opportunity Product writes of one ``plan_lines``, step by step (R-OPP-7): the plan
+    they fill, the WARNING skips they find, and what every step needs."""
+
+    fields: list[str]  # what a line writes: PRODUCT_WRITES and the custom rows' targets
+    extra_writes: tuple[str, ...]
+    key_of: dict  # Opportunity Id -> its transaction's outcome key
+    book_of: dict  # Opportunity Id -> its Pricebook2Id
+    standard_pricebook: str | None
+    plan: TransactionPlan = field(default_factory=TransactionPlan)
+    found: list[pd.DataFrame] = field(default_factory=list)
+    alike: Sameness = field(default_factory=Sameness)
+
+    def warn(self, rows: pd.DataFrame, reason: str | list[str]) -> None:
         """Lines left undone until a person acts: the transaction is read again next run."""
         if len(rows):
-            found.append(
+            self.found.append(
                 skips(
                     rows["line_key"],
                     reason if isinstance(reason, str) else pd.Series(reason, dtype="object"),
@@ -531,40 +470,41 @@ def plan_lines(
                     record=SF_OPPORTUNITY_PRODUCT,
                 )
             )
-            plan.retry.extend(retry_id(k) for k in rows["key"])
+            self.plan.retry.extend(retry_id(k) for k in rows["key"])
 
-    def delete(opp_id: str, product_id: str, reason: str) -> None:
-        plan.line_deletes.append(
+    def delete(self, opp_id: str, product_id: str, reason: str) -> None:
+        self.plan.line_deletes.append(
             {
-                "key": f"{key_of[opp_id]} Opportunity Product {product_id}",
+                "key": f"{self.key_of[opp_id]} Opportunity Product {product_id}",
                 "Id": product_id,
                 "opportunity": opp_id,
                 "reason": reason,
             }
         )
 
-    alike = Sameness()
-
-    def changed(rows: pd.DataFrame) -> pd.DataFrame:
+    def changed(self, rows: pd.DataFrame) -> pd.DataFrame:
         """The rows ``update`` may write (column by column: most lines are unchanged, and a
-        million of them are not turned into dicts only to find that out)."""
+        million of them are not turned into dicts only to find that out; R-GEN-4)."""
         keep = np.zeros(len(rows), dtype=bool)
-        for f in writes:
-            keep |= alike.differ(rows[f].tolist(), rows[f"sf.{f}"].tolist(), kind_of(f))
+        for f in self.fields:
+            keep |= self.alike.differ(rows[f].tolist(), rows[f"sf.{f}"].tolist(), kind_of(f))
         pairs_of = zip(rows[EXT_LINE].tolist(), rows[f"sf.{EXT_LINE}"].tolist(), strict=True)
         keep |= np.array(
             [not (type(a) is str and type(b) is str and a == b) for a, b in pairs_of], dtype=bool
         )
         return rows[keep]
 
-    def update(row, fields: list[str]) -> None:
+    def update(self, row) -> None:
+        """The fields of one matched line that differ from its Opportunity Product (R-GEN-4)."""
         changes = {
-            f: json_value(row[f]) for f in fields if not alike(row[f], row[f"sf.{f}"], kind_of(f))
+            f: json_value(row[f])
+            for f in self.fields
+            if not self.alike(row[f], row[f"sf.{f}"], kind_of(f))
         }
         if row[EXT_LINE] != row[f"sf.{EXT_LINE}"]:
             changes[EXT_LINE] = row[EXT_LINE]
         if changes:
-            plan.line_updates.append(
+            self.plan.line_updates.append(
                 {
                     "key": row["line_key"],
                     "Id": row["sf.Id"],
@@ -573,14 +513,16 @@ def plan_lines(
                 }
             )
 
-    def create(row, replaces=None) -> str | None:
-        book = book_of.get(row["OpportunityId"])
-        if not missing(book) and standard_pricebook and book != standard_pricebook:
+    def create(self, row, replaces=None) -> str | None:
+        """An Opportunity Product for one line, or why it cannot be made: new lines take the
+        standard price book's entry, so an Opportunity on another price book gets none."""
+        book = self.book_of.get(row["OpportunityId"])
+        if not missing(book) and self.standard_pricebook and book != self.standard_pricebook:
             return (
                 f"{_item_text(row)}: not added, the Opportunity uses price book {book} and new "
                 "lines take the standard price book's entry"
             )
-        plan.line_creates.append(
+        self.plan.line_creates.append(
             {
                 "key": row["line_key"],
                 "opportunity": row["OpportunityId"],
@@ -592,97 +534,109 @@ def plan_lines(
                 "Description": json_value(row["Description"]),
                 EXT_LINE: row[EXT_LINE],
                 LINE_INDEX: json_value(row[LINE_INDEX]),
-                **{f: json_value(row[f]) for f in extra_writes},
+                **{f: json_value(row[f]) for f in self.extra_writes},
             }
         )
         return None
 
-    no_product = both[both["Product2Id"].isna()]
-    warn(
-        no_product,
-        [
-            f"{_item_text(r)} has no Product in Salesforce (External Item ID {r['item_id']}): "
-            f"Opportunity Product {r['sf.Id']} is left as it is"
-            for _, r in no_product.iterrows()
-        ],
-    )
-    # Plain records, not ``iterrows`` (a Series built per row: minutes at 1M lines).
-    for row in records(
-        changed(both[both["Product2Id"].notna() & (both["Product2Id"] == both["sf.Product2Id"])])
-    ):
-        update(row, writes)
-    for row in records(
-        both[both["Product2Id"].notna() & (both["Product2Id"] != both["sf.Product2Id"])]
-    ):
-        if missing(row["PricebookEntryId"]):
-            warn(
-                pd.DataFrame([row]),
-                f"now has {_item_text(row)}, whose Product has no active standard price: "
-                f"Opportunity Product {row['sf.Id']} is left as it is",
+    def update_matched(self, both: pd.DataFrame) -> None:
+        """Lines matched to their Opportunity Product: a line whose item has no Product is left
+        with a warning; one whose Product is the Opportunity Product's gets its changed fields."""
+        no_product = both[both["Product2Id"].isna()]
+        self.warn(
+            no_product,
+            [
+                f"{_item_text(r)} has no Product in Salesforce (External Item ID {r['item_id']}): "
+                f"Opportunity Product {r['sf.Id']} is left as it is"
+                for _, r in no_product.iterrows()
+            ],
+        )
+        # Plain records, not ``iterrows`` (a Series built per row: minutes at 1M lines).
+        same_product = both["Product2Id"].notna() & (both["Product2Id"] == both["sf.Product2Id"])
+        for row in records(self.changed(both[same_product])):
+            self.update(row)
+
+    def replace_changed_items(self, both: pd.DataFrame) -> None:
+        """A matched line whose item now has another Product: the Product of an Opportunity
+        Product cannot change, so a new one is created and the old one deleted (or, without an
+        active standard price or on another price book, left with a warning)."""
+        other = both["Product2Id"].notna() & (both["Product2Id"] != both["sf.Product2Id"])
+        for row in records(both[other]):
+            if missing(row["PricebookEntryId"]):
+                self.warn(
+                    pd.DataFrame([row]),
+                    f"now has {_item_text(row)}, whose Product has no active standard price: "
+                    f"Opportunity Product {row['sf.Id']} is left as it is",
+                )
+                continue
+            problem = self.create(row, replaces=row["sf.Id"])
+            if problem:
+                self.warn(pd.DataFrame([row]), problem)
+                continue
+            self.delete(
+                row["OpportunityId"],
+                row["sf.Id"],
+                f"line {row['line_id']} now has {_item_text(row)}: the Product "
+                "of an Opportunity Product cannot change, so it is replaced",
             )
-            continue
-        problem = create(row, replaces=row["sf.Id"])
-        if problem:
-            warn(pd.DataFrame([row]), problem)
-            continue
-        delete(
-            row["OpportunityId"],
-            row["sf.Id"],
-            f"line {row['line_id']} now has {_item_text(row)}: the Product "
-            "of an Opportunity Product cannot change, so it is replaced",
-        )
-    for row in records(merged[merged["_merge"] == "right_only"]):
-        delete(
-            row["OpportunityId"],
-            row["sf.Id"],
-            f"line {row['line_id']} is no longer on {key_of[row['OpportunityId']]}",
-        )
-    for row in records(current[twice]):
-        delete(
-            row["OpportunityId"],
-            row["Id"],
-            f"a second Opportunity Product for line {row['line_id']}",
-        )
-    adopted, left_new, left_unlinked = _adopt(merged[merged["_merge"] == "left_only"], unlinked)
-    for row in records(changed(adopted)):
-        update(row, writes)
-    no_item = left_new[left_new["Product2Id"].isna()]
-    warn(
-        no_item,
-        [
-            f"{_item_text(r)} has no Product in Salesforce (External Item ID {r['item_id']}): this "
-            "line is not added to the Opportunity"
-            for _, r in no_item.iterrows()
-        ],
-    )
-    unpriced = left_new[left_new["Product2Id"].notna() & left_new["PricebookEntryId"].isna()]
-    warn(
-        unpriced,
-        [
-            f"{_item_text(r)}: its Product {r['Product2Id']} has no active standard price: this "
-            "line is not added to the Opportunity"
-            for _, r in unpriced.iterrows()
-        ],
-    )
-    for row in records(left_new[left_new["PricebookEntryId"].notna()]):
-        problem = create(row)
-        if problem:
-            warn(pd.DataFrame([row]), problem)
-    for _, row in left_unlinked.iterrows():
-        key = key_of[row["OpportunityId"]]
-        found.append(
-            skips(
-                [f"{key} Opportunity Product {row['Id']}"],
-                f"Opportunity Product {row['Id']} (Product {row['Product2Id']}) has no External "
-                f"Line ID and no line of {key} has its Product: left as it is (delete it, or add "
-                "the line in QuickBooks)",
-                WARNING,
-                record=SF_OPPORTUNITY_PRODUCT,
+
+    def delete_gone(self, gone: pd.DataFrame, second: pd.DataFrame) -> None:
+        """Opportunity Products whose line is no longer on the transaction (``gone``: matched
+        rows with ``sf.*`` columns), and second ones for the same line (``second``)."""
+        for row in records(gone):
+            self.delete(
+                row["OpportunityId"],
+                row["sf.Id"],
+                f"line {row['line_id']} is no longer on {self.key_of[row['OpportunityId']]}",
             )
+        for row in records(second):
+            self.delete(
+                row["OpportunityId"],
+                row["Id"],
+                f"a second Opportunity Product for line {row['line_id']}",
+            )
+
+    def add_new(self, new: pd.DataFrame) -> None:
+        """Lines no Opportunity Product holds: created, unless their item has no Product or
+        that Product no active standard price (a warning each)."""
+        no_item = new[new["Product2Id"].isna()]
+        self.warn(
+            no_item,
+            [
+                f"{_item_text(r)} has no Product in Salesforce (External Item ID {r['item_id']}): "
+                "this line is not added to the Opportunity"
+                for _, r in no_item.iterrows()
+            ],
         )
-    frames = [f for f in found if len(f)]
-    plan.skips = pd.concat(frames, ignore_index=True) if frames else empty_skips()
-    return plan
+        unpriced = new[new["Product2Id"].notna() & new["PricebookEntryId"].isna()]
+        self.warn(
+            unpriced,
+            [
+                f"{_item_text(r)}: its Product {r['Product2Id']} has no active standard price: "
+                "this line is not added to the Opportunity"
+                for _, r in unpriced.iterrows()
+            ],
+        )
+        for row in records(new[new["PricebookEntryId"].notna()]):
+            problem = self.create(row)
+            if problem:
+                self.warn(pd.DataFrame([row]), problem)
+
+    def warn_unlinked(self, unlinked: pd.DataFrame) -> None:
+        """Opportunity Products with no External Line ID that no line adopted: left as they
+        are, with a warning."""
+        for _, row in unlinked.iterrows():
+            key = self.key_of[row["OpportunityId"]]
+            self.found.append(
+                skips(
+                    [f"{key} Opportunity Product {row['Id']}"],
+                    f"Opportunity Product {row['Id']} (Product {row['Product2Id']}) has no "
+                    f"External Line ID and no line of {key} has its Product: left as it is "
+                    "(delete it, or add the line in QuickBooks)",
+                    WARNING,
+                    record=SF_OPPORTUNITY_PRODUCT,
+                )
+            )
 
 
 def retry_id(key: str) -> str:

@@ -16,6 +16,7 @@ from sfqb.areas import items as rules
 from sfqb.checks.quality import item_warnings
 from sfqb.frames import as_text, missing, records_frame
 from sfqb.hooks.interface import QuickBooks
+from sfqb.mapping.same import money
 from sfqb.outcomes import (
     CREATED,
     FAILED,
@@ -225,7 +226,7 @@ def load(run: RunContext, plan: dict, *, sf=None) -> AreaReport:
                 updates.append(
                     {
                         "Id": p["entry_id"],
-                        "UnitPrice": rules.price(p["UnitPrice"]),
+                        "UnitPrice": money(p["UnitPrice"]),
                         "IsActive": p["IsActive"],
                     }
                 )
@@ -245,7 +246,7 @@ def load(run: RunContext, plan: dict, *, sf=None) -> AreaReport:
                 {
                     "Pricebook2Id": book,
                     "Product2Id": product_id,
-                    "UnitPrice": rules.price(p["UnitPrice"]),
+                    "UnitPrice": money(p["UnitPrice"]),
                     "IsActive": True,
                     "_item": item_id,
                 }
@@ -262,7 +263,7 @@ def load(run: RunContext, plan: dict, *, sf=None) -> AreaReport:
             if row["action"] == FAILED and entry is not None:
                 # The entry exists: an earlier attempt made it and its answer was lost (R-GEN-3).
                 if (
-                    rules.price(entry["UnitPrice"]) == rules.price(wanted[product_id]["UnitPrice"])
+                    money(entry["UnitPrice"]) == money(wanted[product_id]["UnitPrice"])
                     and entry["IsActive"]
                 ):
                     row.update(

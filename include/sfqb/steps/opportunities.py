@@ -15,6 +15,7 @@ from sfqb import qbo_queries, soql
 from sfqb.areas import opportunities as rules
 from sfqb.frames import is_true, isin, isna, records_frame
 from sfqb.hooks.interface import QuickBooks
+from sfqb.mapping.same import ZERO, money
 from sfqb.outcomes import (
     CREATED,
     FAILED,
@@ -253,19 +254,16 @@ def _total_differences(creates: pd.DataFrame, made: dict[str, dict]) -> list[dic
     out = []
     for row in creates[creates["key"].isin(made)].itertuples():
         entity = made[row.key]
-        sent = sum(
-            (rules.money(line["Amount"]) for line in json.loads(row.payload)["Line"]),
-            rules.money(0),
-        )
-        total = entity.get("TotalAmt")
-        if total is not None and rules.money(total) != sent:
+        sent = sum((money(line["Amount"], ZERO) for line in json.loads(row.payload)["Line"]), ZERO)
+        total = money(entity.get("TotalAmt"))
+        if total is not None and total != sent:
             out.append(
                 warning(
                     rules.AREA,
                     row.key,
                     f"QuickBooks {row.entity} {entity.get('DocNumber') or entity['Id']} "
-                    f"totals {rules.money(total)}, the Opportunity Products {sent}: the difference "
-                    f"({rules.money(total) - sent}) comes from QuickBooks (tax, discounts)",
+                    f"totals {total}, the Opportunity Products {sent}: the difference "
+                    f"({total - sent}) comes from QuickBooks (tax, discounts)",
                     NOTE_KIND,
                 )
             )

@@ -17,8 +17,8 @@ from sfqb.areas.transactions import (
     line_id_of,
     own_type_candidates,
     plan_transactions,
-    same,
 )
+from sfqb.mapping.same import DATE, NUMBER, TEXT, same
 from sfqb.outcomes import WARNING
 from sfqb.steps.transactions import transaction_frames
 
@@ -169,11 +169,11 @@ def nothing_written(plan) -> bool:
 
 def test_given_values_in_each_systems_form_when_compared_then_equal_values_are_the_same():
     """R-GEN-4: Decimal 10 == 10.0, dates as ISO text, missing == empty, CRLF == LF."""
-    assert same(Decimal("10"), 10.0, "number") and same("2.00", Decimal("2.0"), "number")
-    assert same("2026-01-15", "2026-01-15T00:00:00Z", "date")
-    assert same(None, "", "text") and same(float("nan"), None, "text") and same(pd.NA, " ", "text")
-    assert same("a\nb", "a\r\nb", "text")
-    assert not same("10.01", "10", "number") and not same(None, "x", "text")
+    assert same(Decimal("10"), 10.0, NUMBER) and same("2.00", Decimal("2.0"), NUMBER)
+    assert same("2026-01-15", "2026-01-15T00:00:00Z", DATE)
+    assert same(None, "", TEXT) and same(float("nan"), None, TEXT) and same(pd.NA, " ", TEXT)
+    assert same("a\nb", "a\r\nb", TEXT)
+    assert not same("10.01", "10", NUMBER) and not same(None, "x", TEXT)
 
 
 def test_given_line_ids_when_qualified_then_they_are_unique_per_transaction_and_read_back():
