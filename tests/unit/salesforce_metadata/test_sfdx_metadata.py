@@ -620,6 +620,9 @@ INVENTORY: dict[str, dict[str, tuple]] = {
     },
 }
 CUSTOM_OBJECTS = ("Invoice__c", "Invoice_Item__c", "Invoice_Opportunity_Link__c")
+# The standard objects the sync creates and updates (never deletes): Opportunities too, as
+# placeholders of invoices that have none; line items and price entries follow their parents.
+STANDARD_WRITTEN = ("Account", "Contact", "Opportunity", "Product2")
 STANDARD_OBJECTS = ("Account", "Contact", "Opportunity", "OpportunityLineItem", "Product2")
 
 
@@ -983,6 +986,22 @@ def test_given_the_layouts_when_read_then_required_system_fields_are_required_on
             assert behaviors.get(name) == "Required", (obj, name)
 
 
+def test_given_the_layout_related_lists_when_read_then_no_column_is_a_long_text_field():
+    """R-OPS-6: a related list cannot show a long or rich text area field: such a column fails
+    the deploy of the layout."""
+    fields = _fields()
+    wide = []
+    for obj, (_, el) in _layouts().items():
+        for rel in el.findall(NS + "relatedLists"):
+            child = (_text(rel, "relatedList") or "").split(".")[0]
+            for column in rel.findall(NS + "fields"):
+                f = fields.get(child, {}).get(column.text or "")
+                if f is not None and _text(f, "type") in ("LongTextArea", "Html"):
+                    wide.append(f"{obj}: {child}.{column.text}")
+
+    assert wide == []
+
+
 def test_given_the_layout_related_lists_when_read_then_custom_ones_name_child_and_field():
     """R-INV-2: the Invoice, Opportunity and Account layouts list the invoice children."""
     fields = _fields()
@@ -1024,8 +1043,35 @@ def test_given_the_permission_set_when_read_then_it_covers_every_non_required_pa
     }
     assert set(granted) == expected
     assert set(granted.values()) == {("true", "true")}
-    objects = {_text(p, "object") for p in el.findall(NS + "objectPermissions")}
-    assert objects == set(CUSTOM_OBJECTS)
+    flags = ("allowRead", "allowCreate", "allowEdit", "allowDelete")
+    objects = {
+        _text(p, "object"): tuple(_text(p, f) == "true" for f in flags)
+        for p in el.findall(NS + "objectPermissions")
+    }
+    assert objects == {
+        **dict.fromkeys(CUSTOM_OBJECTS, (True, True, True, True)),
+        **dict.fromkeys(STANDARD_WRITTEN, (True, True, True, False)),
+    }
+
+
+def test_given_the_permission_set_when_its_dependencies_are_checked_then_each_master_is_readable():
+    """R-OPS-6: Salesforce refuses to deploy a permission set that grants access to a
+    master-detail child without Read on its master (Invoice_Opportunity_Link__c needs Read on
+    Opportunity); every master of a package object is readable in it."""
+    el = _parse(SRC / "permissionsets" / "SFQB_Integration.permissionset-meta.xml")
+    readable = {
+        _text(p, "object")
+        for p in el.findall(NS + "objectPermissions")
+        if _text(p, "allowRead") == "true"
+    }
+    masters = {
+        f"{obj}.{name}": _text(f, "referenceTo")
+        for obj, fields in _fields().items()
+        for name, f in fields.items()
+        if _text(f, "type") == "MasterDetail"
+    }
+
+    assert masters and {k: m for k, m in masters.items() if m not in readable} == {}
 
 
 def test_given_the_manifest_when_compared_with_the_sources_then_it_lists_exactly_them():
