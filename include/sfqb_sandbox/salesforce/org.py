@@ -345,9 +345,15 @@ class Org:
             changes[f.name] = coerced
         return changes
 
-    def check_validation_rules(self, obj, rec: dict) -> None:
-        """The org's validation rules (set through ``POST /_sandbox/validation-rules``): a rule
-        rejects a saved record whose fields equal all of its ``when`` values."""
+    def check_validation_rules(self, obj, rec: dict, before: dict | None = None) -> None:
+        """The org's validation rules: the package's (its ``validationRules`` files, formulas
+        that see the record and what it was before the save: ``before`` None on a create),
+        then those set through ``POST /_sandbox/validation-rules`` (a rule rejects a saved
+        record whose fields equal all of its ``when`` values)."""
+        for package_rule in obj.validation_rules:
+            if package_rule.refuses(rec, before):
+                fields = [package_rule.field] if package_rule.field else []
+                raise SFError("FIELD_CUSTOM_VALIDATION_EXCEPTION", package_rule.message, fields)
         for rule in self.store.meta.get("validation_rules", []):
             if rule["object"].lower() != obj.name.lower():
                 continue
@@ -498,7 +504,7 @@ class Org:
         rules = _RULES.get(obj.name)
         if rules:
             rules(self, rec, current, changes)
-        self.check_validation_rules(obj, rec)
+        self.check_validation_rules(obj, rec, current)
         self._save(obj.name, rec)
         after = _AFTER.get(obj.name)
         if after:

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import os
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+
+from sfqb_sandbox.salesforce.formula import FormulaError, compile_formula
 
 MD_NS = "{http://soap.sforce.com/2006/04/metadata}"
 MASTER_RECORD_TYPE_ID = "012000000000000AAA"
@@ -238,6 +241,17 @@ class StageDef:
         )
 
 
+@dataclass(frozen=True)
+class ValidationRuleDef:
+    """A validation rule of the package: a save for which ``refuses(record, before)`` is true
+    fails with ``message`` (on ``field`` when set). Read from ``validationRules/`` files."""
+
+    name: str
+    refuses: Callable[[dict, dict | None], bool]
+    message: str
+    field: str | None = None
+
+
 @dataclass
 class ObjectDef:
     name: str
@@ -248,6 +262,7 @@ class ObjectDef:
     fields: dict[str, FieldDef]
     layouts: list[LayoutDef] = field(default_factory=list)
     child_relationships: list[ChildRelationship] = field(default_factory=list)
+    validation_rules: list[ValidationRuleDef] = field(default_factory=list)
     # Object-level describe flags (OpportunityStage is read-only, for example).
     createable: bool = True
     updateable: bool = True
@@ -794,7 +809,30 @@ def add_package(objects: dict[str, ObjectDef], source: Path) -> None:
             f = parse_custom_field(ET.parse(path).getroot(), obj.name)
             obj.fields[f.name] = f
         obj.__post_init__()
+        for path in sorted((obj_dir / "validationRules").glob("*.validationRule-meta.xml")):
+            rule = parse_validation_rule(path)
+            if rule is not None:
+                obj.validation_rules.append(rule)
     for path in sorted((source / "layouts").glob("*.layout-meta.xml")):
         object_name, layout = parse_layout(path)
         if object_name in objects:
             objects[object_name].layouts.append(layout)
+
+
+def parse_validation_rule(path: Path) -> ValidationRuleDef | None:
+    """An active validation rule file as the org applies it; None for an inactive one. A
+    formula the sandbox cannot evaluate fails the load, naming the file."""
+    el = ET.parse(path).getroot()
+    if not _bool(el, "active"):
+        return None
+    formula = _text(el, "errorConditionFormula") or ""
+    try:
+        refuses = compile_formula(formula)
+    except FormulaError as exc:
+        raise FormulaError(f"{path.name}: {exc}") from None
+    return ValidationRuleDef(
+        name=_text(el, "fullName") or path.name.split(".")[0],
+        refuses=refuses,
+        message=_text(el, "errorMessage") or "",
+        field=_text(el, "errorDisplayField"),
+    )

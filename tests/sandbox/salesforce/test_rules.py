@@ -334,3 +334,35 @@ def test_given_half_cent_prices_when_lines_are_written_then_the_org_rounds_half_
     )["id"]
     assert sf.OpportunityLineItem.get(line)["TotalPrice"] == 12.35
     assert sf.Opportunity.get(opp)["Amount"] == 12.35
+
+
+def test_given_a_synced_opportunity_when_its_transaction_type_changes_then_the_package_refuses(
+    sf, fresh
+):
+    """R-OPP-6: the package's validation rule (objects/Opportunity/validationRules), applied by
+    the org as a real org with the package applies it: the Transaction Type of an Opportunity
+    linked to a QuickBooks transaction cannot change; the same save that clears External
+    Transaction ID may change it."""
+    account = sf.Account.create({"Name": "Locked Type Co"})["id"]
+    opp = sf.Opportunity.create(
+        {
+            "Name": "Locked",
+            "StageName": "Prospecting",
+            "CloseDate": "2025-03-01",
+            "AccountId": account,
+            "Transaction_Type__c": "Invoice",
+            "External_Transaction_ID__c": "901",
+        }
+    )["id"]
+
+    error = _error(lambda: sf.Opportunity.update(opp, {"Transaction_Type__c": "Sales Receipt"}))
+    sf.Opportunity.update(opp, {"Name": "Locked, renamed"})
+    sf.Opportunity.update(
+        opp, {"Transaction_Type__c": "Sales Receipt", "External_Transaction_ID__c": None}
+    )
+
+    assert error["errorCode"] == "FIELD_CUSTOM_VALIDATION_EXCEPTION"
+    assert error["fields"] == ["Transaction_Type__c"]
+    assert error["message"].startswith("This Opportunity is synced to a QuickBooks transaction")
+    row = sf.Opportunity.get(opp)
+    assert (row["Name"], row["Transaction_Type__c"]) == ("Locked, renamed", "Sales Receipt")

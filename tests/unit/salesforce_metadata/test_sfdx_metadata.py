@@ -282,6 +282,14 @@ ALLOWED: dict[str, set[str]] = {
         "uninstallClass",
         "version",
     },
+    "ValidationRule": {
+        "fullName",
+        "active",
+        "description",
+        "errorConditionFormula",
+        "errorDisplayField",
+        "errorMessage",
+    },
     "PackageTypeMembers": {"members", "name"},
 }
 REQUIRED: dict[str, set[str]] = {
@@ -310,6 +318,7 @@ REQUIRED: dict[str, set[str]] = {
         "viewAllRecords",
     },
     "Package": {"types", "version"},
+    "ValidationRule": {"fullName", "active", "errorConditionFormula", "errorMessage"},
     "PackageTypeMembers": {"members", "name"},
 }
 # Elements that may repeat; every other element appears at most once.
@@ -394,6 +403,7 @@ ENUMS = {
     "StandardValue.forecastCategory": {"Omitted", "Pipeline", "BestCase", "Forecast", "Closed"},
 }
 BOOLEAN_ELEMENTS = {
+    "active",
     "caseSensitive",
     "externalId",
     "required",
@@ -470,6 +480,7 @@ SOURCE_KINDS = {
     "layout": ("Layout", ".layout-meta.xml"),
     "standardValueSet": ("StandardValueSet", ".standardValueSet-meta.xml"),
     "permissionset": ("PermissionSet", ".permissionset-meta.xml"),
+    "validationRule": ("ValidationRule", ".validationRule-meta.xml"),
 }
 
 API_NAME = re.compile(r"^[A-Za-z](?:[A-Za-z0-9]|_(?!_))*[A-Za-z0-9]$")
@@ -1074,6 +1085,27 @@ def test_given_the_permission_set_when_its_dependencies_are_checked_then_each_ma
     assert masters and {k: m for k, m in masters.items() if m not in readable} == {}
 
 
+def test_given_the_validation_rules_when_read_then_they_name_fields_of_their_object():
+    """R-OPP-6: the package enforces "Transaction Type cannot change once synced" with a
+    validation rule; its formula and error field name fields of its own object (a deploy fails
+    on an unknown field), and its fullName is its file's name."""
+    fields = _fields()
+    rules = sorted(SRC.glob("objects/*/validationRules/*.validationRule-meta.xml"))
+    names = {}
+    for path in rules:
+        el = _parse(path)
+        obj = path.parent.parent.name
+        names[f"{obj}.{_text(el, 'fullName')}"] = path.name.split(".")[0]
+        formula = _text(el, "errorConditionFormula") or ""
+        used = set(re.findall(r"\b([A-Za-z][A-Za-z0-9_]*__c)\b", formula))
+        used.add(_text(el, "errorDisplayField") or "")
+        assert used <= set(fields[obj]), (path.name, used - set(fields[obj]))
+
+    assert names == {
+        "Opportunity.Transaction_Type_Locked_Once_Synced": "Transaction_Type_Locked_Once_Synced"
+    }
+
+
 def test_given_the_manifest_when_compared_with_the_sources_then_it_lists_exactly_them():
     """R-OPS-6: manifest/package.xml (for --manifest deploys) matches the source files."""
     el = _parse(ROOT / "manifest" / "package.xml")
@@ -1092,6 +1124,13 @@ def test_given_the_manifest_when_compared_with_the_sources_then_it_lists_exactly
         for p in (SRC / "layouts").glob("*.layout-meta.xml")
     }
     expected |= {("StandardValueSet", "OpportunityStage"), ("PermissionSet", "SFQB_Integration")}
+    expected |= {
+        (
+            "ValidationRule",
+            f"{p.parent.parent.name}.{p.name.removesuffix('.validationRule-meta.xml')}",
+        )
+        for p in SRC.glob("objects/*/validationRules/*.validationRule-meta.xml")
+    }
     assert listed == expected
     version = json.loads((ROOT / "sfdx-project.json").read_text())["sourceApiVersion"]
     assert _text(el, "version") == version
