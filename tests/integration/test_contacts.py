@@ -196,3 +196,70 @@ def test_given_an_account_and_a_customer_whose_names_differ_only_in_case_when_sy
         "'ZETA ANALYTICS LLC'" in warnings[0]["reason"]
         and "'Zeta Analytics LLC'" in warnings[0]["reason"]
     )
+
+
+def test_given_an_org_whose_billing_contact_flow_is_off_when_an_account_has_two_then_the_latest_is_used_with_a_warning(
+    sync_env,
+):
+    """R-ACC-6: a real org without the package's Flow active can tick two billing Contacts on
+    one Account. The new customer takes the most recently modified one's person and email, the
+    run warns naming the Account and the Contact left out, and the warning stands next run
+    until someone unticks one."""
+    sync_env.sandbox.call(
+        "salesforce", "POST", "flows", {"name": "SFQB_One_Billing_Contact", "active": False}
+    )
+    sync_env.set_preferences(sync_start=SINCE_SEED)
+    sf = sync_env.sf()
+    (account,) = sf.create("Account", [{"Name": "Two Payers Co"}])
+    sf.create(
+        "Opportunity",
+        [
+            {
+                "Name": "Two Payers deal",
+                "AccountId": account.id,
+                "StageName": "Closed Won",
+                "CloseDate": "2026-11-01",
+            }
+        ],
+    )
+    made = [
+        sf.create(
+            "Contact",
+            [
+                {
+                    "AccountId": account.id,
+                    "FirstName": first,
+                    "LastName": "Payer",
+                    "Email": f"{first.lower()}@payers.example",
+                    "Is_Billing_Contact__c": True,
+                }
+            ],
+        )[0].id
+        for first in ("Ada", "Bo")
+    ]
+
+    _, states, summary = sync_env.run()
+    _, states_2, summary_2 = sync_env.run()
+
+    assert set(states.values()) == set(states_2.values()) == {"success"}, (states, states_2)
+    (row,) = sf.query(
+        soql.select("Account", ["External_Account_ID__c"], where=soql.eq("Id", account.id))
+    )
+    customer = sync_env.qb().read("Customer", row["External_Account_ID__c"])
+    assert (customer["GivenName"], customer["PrimaryEmailAddr"]["Address"]) == (
+        "Bo",
+        "bo@payers.example",
+    )
+    warned = [
+        w
+        for w in report_of(summary, "customers")["warning_entries"]
+        if "several billing Contacts" in w["reason"]
+    ]
+    assert [w["key"] for w in warned] == [account.id]
+    assert f"{made[1]} (the most recently modified) is used, {made[0]} not" in warned[0]["reason"]
+    standing = [
+        w
+        for w in report_of(summary_2, "customers")["warning_entries"]
+        if "several billing Contacts" in w["reason"]
+    ]
+    assert [w["key"] for w in standing] == [account.id]

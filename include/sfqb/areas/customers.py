@@ -620,7 +620,29 @@ def plan_customers_from_sf(
         creates.reset_index(drop=True),
         updates.reset_index(drop=True),
         _concat([unfit, *create_skips, *update_skips]),
-        _concat([unknown_terms, *create_notes]),
+        _concat([unknown_terms, *create_notes, several_billing_contacts(sf)]),
+    )
+
+
+def several_billing_contacts(sf: pd.DataFrame) -> pd.DataFrame:
+    """R-ACC-6: an Account holds one billing Contact; a real org whose package Flow
+    (SFQB_One_Billing_Contact) is not active can hold several. The sync uses the most
+    recently modified (``BillingContact.Id``); a WARNING note per such Account names the
+    others, until someone unticks them."""
+    others = sf.get("BillingContact.Others")
+    if others is None:
+        return empty_skips()
+    several = ~isna(others)
+    return skips(
+        sf.loc[several, "Id"],
+        "several billing Contacts: "
+        + sf.loc[several, "BillingContact.Id"].astype(str)
+        + " (the most recently modified) is used, "
+        + others[several].astype(str)
+        + " not; untick all but one, or activate the package's Flow SFQB_One_Billing_Contact "
+        "that keeps one (R-ACC-6)",
+        WARNING,
+        record=SF_ACCOUNT,
     )
 
 

@@ -92,8 +92,10 @@ def _dedupe(records: Iterable[dict]) -> list[dict]:
 
 
 def billing_contacts(sf, account_ids: Iterable[str]) -> pd.DataFrame:
-    """The billing Contact of each Account (the most recently modified when a real org holds
-    more than one), with columns prefixed ``BillingContact.`` and the key ``AccountId``."""
+    """The billing Contact of each Account, with columns prefixed ``BillingContact.`` and the
+    key ``AccountId``. An org whose package Flow is not active can hold several (R-ACC-6): the
+    most recently modified is used (the greater Id on a tie) and ``BillingContact.Others``
+    lists the others' Ids (the plan warns); blank when there is one."""
     contacts = records_frame(
         sf.query_in(
             "Contact",
@@ -105,10 +107,23 @@ def billing_contacts(sf, account_ids: Iterable[str]) -> pd.DataFrame:
         CONTACT_FIELDS,
     )
     if contacts.empty:
-        return pd.DataFrame(columns=["AccountId", *(f"BillingContact.{c}" for c in CONTACT_FIELDS)])
-    contacts = contacts.sort_values("LastModifiedDate").drop_duplicates("AccountId", keep="last")
+        return pd.DataFrame(
+            columns=[
+                "AccountId",
+                *(f"BillingContact.{c}" for c in CONTACT_FIELDS),
+                "BillingContact.Others",
+            ]
+        )
+    contacts = contacts.sort_values(["LastModifiedDate", "Id"], kind="stable")
+    others = (
+        contacts[contacts.duplicated("AccountId", keep="last")]
+        .groupby("AccountId")["Id"]
+        .agg(lambda ids: ", ".join(sorted(ids)))
+    )
+    contacts = contacts.drop_duplicates("AccountId", keep="last")
     renamed = contacts.rename(columns={c: f"BillingContact.{c}" for c in CONTACT_FIELDS})
     renamed["AccountId"] = contacts["AccountId"].to_numpy()
+    renamed["BillingContact.Others"] = renamed["AccountId"].map(others).astype("object")
     return renamed
 
 

@@ -361,6 +361,28 @@ class Org:
                 fields = [rule["field"]] if rule.get("field") else []
                 raise SFError("FIELD_CUSTOM_VALIDATION_EXCEPTION", rule["message"], fields)
 
+    def run_flows(self, obj, rec: dict, before: dict | None) -> None:
+        """The package's after-save Flows that ``rec``'s save triggers (``before`` None on a
+        create), unless the admin surface deactivated them: each Update Records element
+        updates the records its filters find, through the org's rules like any save."""
+        inactive = set(self.store.meta.get("inactive_flows", []))
+        for flow in self.schema.flows:
+            if flow.name in inactive or flow.object.lower() != obj.name.lower():
+                continue
+            if not flow.triggered_by(rec, before):
+                continue
+            target = self.obj(flow.target)
+            pinned = flow.narrowing(rec)
+            rows = (
+                self.store.lookup(target.name, pinned[0], pinned[1])
+                if pinned
+                else self.store.table(target.name).values()
+            )
+            candidates = [r for r in rows if not r.get("IsDeleted")]
+            for record_id, changes in flow.updates(rec, candidates):
+                current = self.record(target.name, record_id)
+                self.apply_update(target, current, dict(changes))
+
     def reference_by_external_id(self, obj, rel_name: str, ref: dict):
         """``"Parent": {"Ext__c": "v"}`` in a body: the lookup field and the Id it names."""
         f = next(
@@ -477,6 +499,7 @@ class Org:
         after = _AFTER.get(obj.name)
         if after:
             after(self, rec, None)
+        self.run_flows(obj, rec, None)
         return rec["Id"]
 
     def next_auto_number(self, sobject: str, f) -> str:
@@ -509,6 +532,7 @@ class Org:
         after = _AFTER.get(obj.name)
         if after:
             after(self, rec, current)
+        self.run_flows(obj, rec, current)
 
     @_atomic
     def upsert(
@@ -627,25 +651,6 @@ def _person(org: Org, rec: dict, before: dict | None, changes: dict) -> None:
             "REQUIRED_FIELD_MISSING", "Required fields are missing: [LastName]", ["LastName"]
         )
     rec["Name"] = " ".join(p for p in (rec.get("FirstName"), rec["LastName"]) if p)
-
-
-def _contact_after(org: Org, rec: dict, before: dict | None) -> None:
-    """The package's rule (R-ACC-6): marking a billing contact unmarks the account's others."""
-    if not rec.get("Is_Billing_Contact__c") or not rec.get("AccountId"):
-        return
-    if (
-        before
-        and before.get("Is_Billing_Contact__c")
-        and before.get("AccountId") == rec["AccountId"]
-    ):
-        return
-    for other in org.children("Contact", "AccountId", rec["AccountId"]):
-        if other["Id"] != rec["Id"] and other.get("Is_Billing_Contact__c"):
-            now = org.now()
-            org._save(
-                "Contact",
-                dict(other, Is_Billing_Contact__c=False, LastModifiedDate=now, SystemModstamp=now),
-            )
 
 
 def _stage(org: Org, name: str | None) -> dict | None:
@@ -891,7 +896,6 @@ _RULES = {
     "OpportunityLineItem": _line_item,
 }
 _AFTER = {
-    "Contact": _contact_after,
     "OpportunityLineItem": _line_after,
     "OpportunityContactRole": _contact_role_after,
 }

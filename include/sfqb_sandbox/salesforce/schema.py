@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from sfqb_sandbox.salesforce.flows import FlowError, RecordTriggeredFlow, load_flows
 from sfqb_sandbox.salesforce.formula import FormulaError, compile_formula
 
 MD_NS = "{http://soap.sforce.com/2006/04/metadata}"
@@ -474,6 +475,8 @@ class ObjectDef:
 class Schema:
     objects: dict[str, ObjectDef]
     stages: list[StageDef] = field(default_factory=list)
+    flows: list[RecordTriggeredFlow] = field(default_factory=list)
+    """The package's active record-triggered Flows (``sfqb_sandbox.salesforce.flows``)."""
 
     def __post_init__(self) -> None:
         self._by_lower = {k.lower(): v for k, v in self.objects.items()}
@@ -530,7 +533,17 @@ def _load(root: Path) -> Schema:
     objects = build_standard_objects(stages)
     add_package(objects, source)
     _link_children(objects)
-    return Schema(objects=objects, stages=stages)
+    flows = load_flows(source)
+    for flow in flows:
+        for name, fields in (
+            (flow.object, [c.field for c in flow.start]),
+            (flow.target, [c.field for c in flow.filters] + [f for f, _ in flow.assignments]),
+        ):
+            obj = objects.get(name)
+            unknown = [f for f in fields if obj is None or obj.field(f) is None]
+            if unknown:
+                raise FlowError(f"{flow.name}: no field {', '.join(unknown)} on {name}")
+    return Schema(objects=objects, stages=stages, flows=flows)
 
 
 # Child relationship names and cascades of standard lookups (custom ones come from the XML).

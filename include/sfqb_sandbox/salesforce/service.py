@@ -479,6 +479,29 @@ class SalesforceService:
             self.store.save_meta()
             return []
 
+        @app.get("/_sandbox/flows")
+        async def list_flows():
+            """The package's Flows and whether each is active."""
+            inactive = set(meta.get("inactive_flows", []))
+            return {f.name: f.name not in inactive for f in self.org.schema.flows}
+
+        @app.post("/_sandbox/flows")
+        async def set_flow(request: Request):
+            """``{"name", "active": false}``: deactivate one of the package's Flows (as an
+            admin can in Setup), ``true`` to activate it again; kept until ``reset``."""
+            body = await body_of(request)
+            name = str(body.get("name") or "")
+            if name not in {f.name for f in self.org.schema.flows}:
+                raise SFError("NOT_FOUND", f"no Flow {name!r} in the package", status=404)
+            inactive = set(meta.get("inactive_flows", []))
+            if body.get("active", True):
+                inactive.discard(name)
+            else:
+                inactive.add(name)
+            meta["inactive_flows"] = sorted(inactive)
+            self.store.save_meta()
+            return await list_flows()
+
         @app.post("/_sandbox/custom-field")
         async def custom_field(request: Request):
             """Add a custom field (``{"object", "name": "X__c", "type"?, "length"?, "label"?,

@@ -207,7 +207,7 @@ def test_given_an_inactive_standard_price_book_when_writing_prices_then_it_fails
 
 def test_given_a_second_billing_contact_when_marked_then_the_first_is_unmarked(sf, fresh):
     """R-ACC-6: at most one Is_Billing_Contact__c per Account; marking another unmarks the
-    previous one."""
+    previous one. The package's Flow SFQB_One_Billing_Contact does it, run by the org."""
     account = sf.Account.create({"Name": "Billing Rule Co"})["id"]
     first = sf.Contact.create(
         {"LastName": "First", "AccountId": account, "Is_Billing_Contact__c": True}
@@ -366,3 +366,32 @@ def test_given_a_synced_opportunity_when_its_transaction_type_changes_then_the_p
     assert error["message"].startswith("This Opportunity is synced to a QuickBooks transaction")
     row = sf.Opportunity.get(opp)
     assert (row["Name"], row["Transaction_Type__c"]) == ("Locked, renamed", "Sales Receipt")
+
+
+def test_given_the_billing_contact_flow_deactivated_when_two_are_ticked_then_both_stay(sf, fresh):
+    """R-ACC-6: the rule is the package's Flow, not the org's: an admin who deactivates it
+    (as in Setup) gets several billing Contacts per Account, as a real org would; activated
+    again, the next Contact ticked is the only one."""
+    flow = "SFQB_One_Billing_Contact"
+    assert fresh.call("salesforce", "GET", "flows") == {flow: True}
+    fresh.call("salesforce", "POST", "flows", {"name": flow, "active": False})
+    account = sf.Account.create({"Name": "Two Billing Co"})["id"]
+    made = [
+        sf.Contact.create({"LastName": n, "AccountId": account, "Is_Billing_Contact__c": True})[
+            "id"
+        ]
+        for n in ("First", "Second")
+    ]
+
+    def ticked() -> set[str]:
+        rows = sf.query(
+            f"SELECT Id FROM Contact WHERE AccountId = '{account}' AND Is_Billing_Contact__c = true"
+        )
+        return {r["Id"] for r in rows["records"]}
+
+    assert ticked() == set(made)
+    fresh.call("salesforce", "POST", "flows", {"name": flow, "active": True})
+    third = sf.Contact.create(
+        {"LastName": "Third", "AccountId": account, "Is_Billing_Contact__c": True}
+    )["id"]
+    assert ticked() == {third}

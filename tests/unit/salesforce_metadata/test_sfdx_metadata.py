@@ -282,6 +282,18 @@ ALLOWED: dict[str, set[str]] = {
         "uninstallClass",
         "version",
     },
+    "Flow": {
+        "apiVersion",
+        "description",
+        "environments",
+        "interviewLabel",
+        "label",
+        "processMetadataValues",
+        "processType",
+        "recordUpdates",
+        "start",
+        "status",
+    },
     "ValidationRule": {
         "fullName",
         "active",
@@ -319,6 +331,7 @@ REQUIRED: dict[str, set[str]] = {
     },
     "Package": {"types", "version"},
     "ValidationRule": {"fullName", "active", "errorConditionFormula", "errorMessage"},
+    "Flow": {"apiVersion", "label", "processType", "start", "status"},
     "PackageTypeMembers": {"members", "name"},
 }
 # Elements that may repeat; every other element appears at most once.
@@ -337,9 +350,14 @@ REPEATABLE = {
     "types",
     "members",
     "referenceTo",
+    "processMetadataValues",
+    "recordUpdates",
 }
 
 ENUMS = {
+    "Flow.processType": {"AutoLaunchedFlow"},
+    "Flow.status": {"Active", "Draft", "Obsolete", "InvalidDraft"},
+    "Flow.environments": {"Default", "Slack"},
     "CustomField.type": {
         "AutoNumber",
         "Lookup",
@@ -481,6 +499,7 @@ SOURCE_KINDS = {
     "standardValueSet": ("StandardValueSet", ".standardValueSet-meta.xml"),
     "permissionset": ("PermissionSet", ".permissionset-meta.xml"),
     "validationRule": ("ValidationRule", ".validationRule-meta.xml"),
+    "flow": ("Flow", ".flow-meta.xml"),
 }
 
 API_NAME = re.compile(r"^[A-Za-z](?:[A-Za-z0-9]|_(?!_))*[A-Za-z0-9]$")
@@ -1124,6 +1143,7 @@ def test_given_the_manifest_when_compared_with_the_sources_then_it_lists_exactly
         for p in (SRC / "layouts").glob("*.layout-meta.xml")
     }
     expected |= {("StandardValueSet", "OpportunityStage"), ("PermissionSet", "SFQB_Integration")}
+    expected |= {("Flow", p.name.split(".")[0]) for p in (SRC / "flows").glob("*.flow-meta.xml")}
     expected |= {
         (
             "ValidationRule",
