@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import logging
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -173,24 +174,64 @@ def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=Non
     # QuickBooks' pages come in (each hook used by one thread at a time).
     with ThreadPoolExecutor(1, thread_name_prefix="sfqb-customers-sf") as pool:
         changed_accounts = on_second_thread(pool, read_salesforce, connect=(sf,))
-        qb_records: list[dict] = []
-        mark = len(
-            qb.clock.seen
-        )  # Last_Sync_Date__c of what this run copies: from here (sync_stamps)
-        if first:
-            qb_records = _all_active_customers(qb)
-        if qb_window := windows[QB_STREAM]:
-            window = Window.from_xcom(qb_window)
-            qb_records += qb.query_window(
-                "Customer", window.start, window.end, include_inactive=True
-            )
-        qb_records = list({str(r["Id"]): r for r in qb_records}.values())
-        qb_records += _qb_customers_by_id(
-            qb, set(due_retries(run, QB_STREAM, state)) - {r["Id"] for r in qb_records}
-        )
-        qb_changed = ex.qb_customer_frame(qb_records)
-        read_at = qb.clock.first_since(mark)
+        qb_changed, read_at = _qb_changed_customers(run, qb, state, windows, first)
         sf_changed, ticked_contacts = changed_accounts.result()
+    linked = _counterparts(sf, qb, qb_changed, sf_changed, maps, complete)
+    log.info(
+        "customers: %d QuickBooks customers and %d Salesforce accounts to consider%s",
+        len(qb_changed),
+        len(sf_changed),
+        " (first run: all of them)" if first else "",
+    )
+    return {
+        "windows": windows,
+        "first_export": first,
+        "qb_changed": qb_changed,
+        "sf_changed": sf_changed,
+        "sf_linked": linked["sf_linked"],
+        "qb_linked": linked["qb_linked"],
+        "terms": linked["terms"],
+        "unlinked_names": linked["unlinked_names"],
+        "limits": limits_for(maps.values(), sf.describe),
+        "qb_read_at": read_at.isoformat() if read_at else None,
+        "people": linked["people"],
+        "ticked_contacts": ticked_contacts,
+    }
+
+
+def _qb_changed_customers(
+    run: RunContext, qb: QuickBooks, state, windows: dict, first: bool
+) -> tuple[pd.DataFrame, dt.datetime | None]:
+    """The QuickBooks customers to consider: on the first run every active one (R-GEN-6), then
+    those changed in the window, inactive ones included, and those due a retry (R-GEN-5); with
+    the time QuickBooks answered the first of these reads (the Last Sync Date of what this run
+    copies, R-GEN-7)."""
+    qb_records: list[dict] = []
+    mark = len(qb.clock.seen)  # Last_Sync_Date__c of what this run copies: from here (sync_stamps)
+    if first:
+        qb_records = _all_active_customers(qb)
+    if qb_window := windows[QB_STREAM]:
+        window = Window.from_xcom(qb_window)
+        qb_records += qb.query_window("Customer", window.start, window.end, include_inactive=True)
+    qb_records = list({str(r["Id"]): r for r in qb_records}.values())
+    qb_records += _qb_customers_by_id(
+        qb, set(due_retries(run, QB_STREAM, state)) - {r["Id"] for r in qb_records}
+    )
+    return ex.qb_customer_frame(qb_records), qb.clock.first_since(mark)
+
+
+def _counterparts(
+    sf,
+    qb: QuickBooks,
+    qb_changed: pd.DataFrame,
+    sf_changed: pd.DataFrame,
+    maps: dict,
+    complete: Callable[[pd.DataFrame], pd.DataFrame],
+) -> dict:
+    """What the plan compares the changes with: the Accounts linked to the changed customers and
+    the customers linked to the changed Accounts (R-GEN-4), the Terms (R-ACC-9), the unlinked
+    Account names the changed customers could clash with (R-ACC-11) and the people of their
+    Accounts (R-ACC-10)."""
     sf_linked = complete(ex.sf_accounts_linked_to(sf, qb_changed["Id"]))
     linked_ids = sf_changed.loc[~isna(sf_changed[rules.ACCOUNT_EXT_ID]), rules.ACCOUNT_EXT_ID]
     qb_linked = ex.qb_customer_frame(_qb_customers_by_id(qb, linked_ids))
@@ -208,25 +249,12 @@ def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=Non
         rules.people_to_look_up(qb_changed, sf_linked, maps["customer_to_contact"]),
         qb_changed.loc[~isna(qb_changed["FamilyName"]), "Id"].astype(str),
     )
-    log.info(
-        "customers: %d QuickBooks customers and %d Salesforce accounts to consider%s",
-        len(qb_changed),
-        len(sf_changed),
-        " (first run: all of them)" if first else "",
-    )
     return {
-        "windows": windows,
-        "first_export": first,
-        "qb_changed": qb_changed,
-        "sf_changed": sf_changed,
         "sf_linked": sf_linked,
         "qb_linked": qb_linked,
         "terms": terms,
         "unlinked_names": sorted(unlinked_names),
-        "limits": limits_for(maps.values(), sf.describe),
-        "qb_read_at": read_at.isoformat() if read_at else None,
         "people": people,
-        "ticked_contacts": ticked_contacts,
     }
 
 
@@ -400,15 +428,38 @@ def _write_to_quickbooks(
     interrupted run created it) is adopted by ``_adopt_duplicates``; the names of the creates
     are kept (``SyncState.pending_creates``) until their links are recorded, so a customer an
     interrupted load made is adopted even after its Account was renamed (``_adopt_pending``)."""
-    from sfqb.hooks.quickbooks import BatchOp, request_id_for
+    from sfqb.hooks.quickbooks import request_id_for
 
     creates: pd.DataFrame = plan["customer_creates"]
     updates: pd.DataFrame = plan["customer_updates"]
-    account_writes: list[dict] = []
-    contact_writes: list[dict] = []
     pending = state.pending_creates(rules.AREA) if len(creates) else {}
     adopted = _adopt_pending(creates, pending, sf, qb)
-    ops = [
+    ops = _create_ops(creates, adopted)
+    _remember_creates(ops, pending, state, run_id)
+    ops += _update_ops(updates)
+    contacts = (
+        dict(zip(creates["key"], creates["billing_contact_id"], strict=True))
+        if len(creates)
+        else {}
+    )
+    results = qb.batch(ops, request_id=request_id_for(run_id, "customers")) if ops else []
+    account_writes, contact_writes, duplicates = _record_answers(
+        results, plan, qb, done, maps, contacts, adopted
+    )
+    if duplicates:
+        just_linked = {w[rules.ACCOUNT_EXT_ID] for w in account_writes}
+        account_writes += _adopt_duplicates(
+            duplicates, contacts, sf, qb, done, contact_writes, just_linked, notes
+        )
+    return account_writes, contact_writes, {str(c["Id"]) for c in adopted.values()}
+
+
+def _create_ops(creates: pd.DataFrame, adopted: dict[str, dict]) -> list:
+    """The batch operations of the planned creates, each with its requestid; a create an
+    interrupted load already made (``adopted``) is a sparse update of that customer (R-GEN-3)."""
+    from sfqb.hooks.quickbooks import BatchOp, request_id_for
+
+    return [
         BatchOp(
             key=row.key,
             operation="update",
@@ -430,10 +481,21 @@ def _write_to_quickbooks(
         )
         for row in creates.itertuples()
     ]
+
+
+def _remember_creates(ops: list, pending: dict[str, str], state, run_id: str) -> None:
+    """Keep the names of the creates about to be sent until their links are recorded, so a
+    customer an interrupted load made is adopted next time (R-GEN-3, ``_adopt_pending``)."""
     sending = {op.key: op.payload.get("DisplayName") for op in ops if op.operation == "create"}
     if sending:
         state.save_pending_creates(rules.AREA, {**pending, **sending}, run_id=run_id)
-    ops += [
+
+
+def _update_ops(updates: pd.DataFrame) -> list:
+    """The sparse updates of the planned customer updates (R-ACC-4)."""
+    from sfqb.hooks.quickbooks import BatchOp
+
+    return [
         BatchOp(
             key=row.key,
             operation="update",
@@ -447,13 +509,25 @@ def _write_to_quickbooks(
         )
         for row in updates.itertuples()
     ]
-    contacts = (
-        dict(zip(creates["key"], creates["billing_contact_id"], strict=True))
-        if len(creates)
-        else {}
-    )
+
+
+def _record_answers(
+    results: list,
+    plan: dict,
+    qb: QuickBooks,
+    done: list[dict],
+    maps: dict,
+    contacts: dict,
+    adopted: dict[str, dict],
+) -> tuple[list[dict], list[dict], dict[str, str]]:
+    """One outcome per answer of the batch (R-GEN-5); for each customer written, the Account and
+    billing Contact updates that record its link, stamped with QuickBooks' time of the write
+    (R-GEN-7). Returns those updates and the creates refused as a duplicate name (key -> name,
+    for ``_adopt_duplicates``, R-GEN-3)."""
+    creates: pd.DataFrame = plan["customer_creates"]
+    account_writes: list[dict] = []
+    contact_writes: list[dict] = []
     duplicates: dict[str, str] = {}
-    results = qb.batch(ops, request_id=request_id_for(run_id, "customers")) if ops else []
     mapped = sf_values_by_id([r.record for r in results if r.ok], maps, plan.get("limits"))
     for result in results:
         key = str(result.key)
@@ -486,12 +560,7 @@ def _write_to_quickbooks(
             duplicates[key] = json.loads(creates.set_index("key").at[key, "payload"])["DisplayName"]
         else:
             done.append(outcome(key, FAILED, record=QB_CUSTOMER, reason=str(result.error)))
-    if duplicates:
-        just_linked = {w[rules.ACCOUNT_EXT_ID] for w in account_writes}
-        account_writes += _adopt_duplicates(
-            duplicates, contacts, sf, qb, done, contact_writes, just_linked, notes
-        )
-    return account_writes, contact_writes, {str(c["Id"]) for c in adopted.values()}
+    return account_writes, contact_writes, duplicates
 
 
 def written_at(entity: dict, qb: QuickBooks) -> str:
@@ -515,64 +584,16 @@ def _adopt_duplicates(
     link is a WARNING naming both records (``notes``, R-ACC-11). A customer already linked to
     this very Account (an earlier attempt recorded the link) is recovered as it is."""
     wanted_by = Counter(rules.name_key(name) for name in duplicates.values())
-    found: dict[str, tuple[str, str]] = {}
-    for record in qb.query_in(
-        "Customer", "DisplayName", sorted(set(duplicates.values())), include_inactive=True
-    ):
-        found[rules.name_key(record["DisplayName"])] = (str(record["Id"]), record["DisplayName"])
-    linked = ex.sf_accounts_linked_to(sf, [i for i, _ in found.values()])
-    owner = dict(
-        zip(linked[rules.ACCOUNT_EXT_ID].astype(str), linked["Id"].astype(str), strict=True)
-    )
+    found, owner = _same_named_customers(duplicates, sf, qb)
     stamp = sf_datetime(qb.clock.now())  # the link's time on Intuit's clock (R-ACC-5)
     writes = []
     for key, name in duplicates.items():
         qb_id, qb_name = found.get(rules.name_key(name), (None, None))
-        if wanted_by[rules.name_key(name)] > 1:
-            done.append(
-                outcome(
-                    key,
-                    FAILED,
-                    record=QB_CUSTOMER,
-                    reason=(
-                        f"{wanted_by[rules.name_key(name)]} Salesforce accounts are named {name!r} "
-                        "and QuickBooks already has that name: link the right one (External "
-                        "Account ID) or rename the others"
-                    ),
-                )
-            )
-            continue
-        if qb_id is not None and owner.get(qb_id) == str(key):
-            done.append(
-                outcome(
-                    key,
-                    RECOVERED,
-                    record=QB_CUSTOMER,
-                    target_id=qb_id,
-                    reason="already linked to this Account by an earlier attempt",
-                )
-            )
-            continue
-        if qb_id is None or qb_id in owner or qb_id in just_linked:
-            other = (
-                (
-                    f" (QuickBooks customer {qb_id} is already linked to Account "
-                    f"{owner.get(qb_id, 'written in this run')})"
-                )
-                if qb_id
-                else ""
-            )
-            done.append(
-                outcome(
-                    key,
-                    FAILED,
-                    record=QB_CUSTOMER,
-                    reason=(
-                        "QuickBooks already has a customer, vendor or employee named "
-                        f"{name!r}{other}"
-                    ),
-                )
-            )
+        refused = _not_adopted(
+            key, name, qb_id, wanted_by[rules.name_key(name)], owner, just_linked
+        )
+        if refused is not None:
+            done.append(refused)
             continue
         done.append(
             outcome(
@@ -605,6 +626,72 @@ def _adopt_duplicates(
                 }
             )
     return writes
+
+
+def _same_named_customers(
+    duplicates: dict[str, str], sf, qb: QuickBooks
+) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
+    """(name key -> (Id, name) of the QuickBooks customers the refused creates' names are taken
+    by, compared as QuickBooks compares names (R-ACC-11); QuickBooks Id -> the Account already
+    linked to it): one QuickBooks and one Salesforce query."""
+    found: dict[str, tuple[str, str]] = {}
+    for record in qb.query_in(
+        "Customer", "DisplayName", sorted(set(duplicates.values())), include_inactive=True
+    ):
+        found[rules.name_key(record["DisplayName"])] = (str(record["Id"]), record["DisplayName"])
+    linked = ex.sf_accounts_linked_to(sf, [i for i, _ in found.values()])
+    owner = dict(
+        zip(linked[rules.ACCOUNT_EXT_ID].astype(str), linked["Id"].astype(str), strict=True)
+    )
+    return found, owner
+
+
+def _not_adopted(
+    key: str,
+    name: str,
+    qb_id: str | None,
+    wanted: int,
+    owner: dict[str, str],
+    just_linked: set,
+) -> dict | None:
+    """The outcome of a create refused as a duplicate name whose same-named customer is not
+    adopted: a name several Accounts want, a customer this Account already links (recovered),
+    or one linked elsewhere or not found (R-GEN-3); None when it can be linked."""
+    if wanted > 1:
+        return outcome(
+            key,
+            FAILED,
+            record=QB_CUSTOMER,
+            reason=(
+                f"{wanted} Salesforce accounts are named {name!r} "
+                "and QuickBooks already has that name: link the right one (External "
+                "Account ID) or rename the others"
+            ),
+        )
+    if qb_id is not None and owner.get(qb_id) == str(key):
+        return outcome(
+            key,
+            RECOVERED,
+            record=QB_CUSTOMER,
+            target_id=qb_id,
+            reason="already linked to this Account by an earlier attempt",
+        )
+    if qb_id is None or qb_id in owner or qb_id in just_linked:
+        other = (
+            (
+                f" (QuickBooks customer {qb_id} is already linked to Account "
+                f"{owner.get(qb_id, 'written in this run')})"
+            )
+            if qb_id
+            else ""
+        )
+        return outcome(
+            key,
+            FAILED,
+            record=QB_CUSTOMER,
+            reason=(f"QuickBooks already has a customer, vendor or employee named {name!r}{other}"),
+        )
+    return None
 
 
 def upsert_waves(accounts: pd.DataFrame) -> pd.Series:

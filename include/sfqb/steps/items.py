@@ -202,92 +202,140 @@ def load(run: RunContext, plan: dict, *, sf=None) -> AreaReport:
     if plan["products"] or plan["prices"]:
         sf = sf or salesforce_hook()
         stamp = now_stamp()
-        product_ids: dict[str, str] = {}
-        failed: set[str] = set()
-        if plan["products"]:
-            records = [{**p, "Last_Sync_Date__c": stamp} for p in plan["products"]]
-            for row in sf_outcomes(
-                sf.upsert("Product2", records, ext_id_field=rules.EXT_ID), "Product2"
-            ):
-                if row["action"] == FAILED:
-                    failed.add(row["key"])
-                else:
-                    product_ids[row["key"]] = row["target_id"]
-                row["key"] = f"QB:{row['key']}"
-                done.append(row)
+        product_ids, failed = _upsert_products(sf, plan["products"], stamp, done)
         book = plan["standard_pricebook"]
-        creates, updates = [], []
-        for p in plan["prices"]:
-            item_id = p["item_id"]
-            if item_id in failed:
-                continue
-            key = f"QB:{item_id} price"
-            if p["entry_id"]:
-                updates.append(
-                    {
-                        "Id": p["entry_id"],
-                        "UnitPrice": money(p["UnitPrice"]),
-                        "IsActive": p["IsActive"],
-                    }
-                )
-                continue
-            product_id = p["product_id"] or product_ids.get(item_id)
-            if not book or not product_id:
-                done.append(
-                    outcome(
-                        key,
-                        FAILED,
-                        record=SF_PRICE,
-                        reason="no standard price book or product to price (R-PRE-4)",
-                    )
-                )
-                continue
-            creates.append(
-                {
-                    "Pricebook2Id": book,
-                    "Product2Id": product_id,
-                    "UnitPrice": money(p["UnitPrice"]),
-                    "IsActive": True,
-                    "_item": item_id,
-                }
-            )
+        creates, updates = _price_writes(plan["prices"], book, product_ids, failed, done)
         keyed = {c["Product2Id"]: c.pop("_item") for c in creates}
         by_entry = {p["entry_id"]: p["item_id"] for p in plan["prices"] if p["entry_id"]}
-        results = sf.create("PricebookEntry", creates, key_field="Product2Id") if creates else []
-        wanted = {c["Product2Id"]: c for c in creates}
-        existing = _existing_entries(sf, book, [str(r.key) for r in results if _duplicate(r)])
-        for row in sf_outcomes(results, "PricebookEntry"):
-            product_id = row["key"]
-            row["key"] = f"QB:{keyed.get(product_id, product_id)} price"
-            entry = existing.get(product_id)
-            if row["action"] == FAILED and entry is not None:
-                # The entry exists: an earlier attempt made it and its answer was lost (R-GEN-3).
-                if (
-                    money(entry["UnitPrice"]) == money(wanted[product_id]["UnitPrice"])
-                    and entry["IsActive"]
-                ):
-                    row.update(
-                        action=RECOVERED, target_id=entry["Id"], reason="made by an earlier attempt"
-                    )
-                else:
-                    updates.append(
-                        {
-                            "Id": entry["Id"],
-                            "UnitPrice": wanted[product_id]["UnitPrice"],
-                            "IsActive": True,
-                        }
-                    )
-                    by_entry[entry["Id"]] = keyed.get(product_id, product_id)
-                    continue
-            elif row["action"] != FAILED:
-                row["action"] = CREATED
-            done.append(row)
+        _create_entries(sf, book, creates, keyed, updates, by_entry, done)
+        _update_entries(sf, updates, by_entry, done)
+    return _items_report(plan, skipped, done)
+
+
+def _upsert_products(
+    sf, products: list[dict], stamp: str, done: list[dict]
+) -> tuple[dict[str, str], set[str]]:
+    """Upsert the Products by External Item ID (R-ITM-2, R-GEN-3); returns item Id -> Product Id
+    of those written and the items whose Product failed."""
+    product_ids: dict[str, str] = {}
+    failed: set[str] = set()
+    if products:
+        records = [{**p, "Last_Sync_Date__c": stamp} for p in products]
         for row in sf_outcomes(
-            sf.update("PricebookEntry", updates) if updates else [], "PricebookEntry"
+            sf.upsert("Product2", records, ext_id_field=rules.EXT_ID), "Product2"
         ):
-            row["key"] = f"QB:{by_entry.get(row['key'], row['key'])} price"
-            row["action"] = UPDATED if row["action"] != FAILED else FAILED
+            if row["action"] == FAILED:
+                failed.add(row["key"])
+            else:
+                product_ids[row["key"]] = row["target_id"]
+            row["key"] = f"QB:{row['key']}"
             done.append(row)
+    return product_ids, failed
+
+
+def _price_writes(
+    prices: list[dict],
+    book: str | None,
+    product_ids: dict[str, str],
+    failed: set[str],
+    done: list[dict],
+) -> tuple[list[dict], list[dict]]:
+    """(creates, updates) of the standard PricebookEntries (R-ITM-2): none for an item whose
+    Product failed; a failure for a price with no standard price book or product (R-PRE-4)."""
+    creates, updates = [], []
+    for p in prices:
+        item_id = p["item_id"]
+        if item_id in failed:
+            continue
+        key = f"QB:{item_id} price"
+        if p["entry_id"]:
+            updates.append(
+                {
+                    "Id": p["entry_id"],
+                    "UnitPrice": money(p["UnitPrice"]),
+                    "IsActive": p["IsActive"],
+                }
+            )
+            continue
+        product_id = p["product_id"] or product_ids.get(item_id)
+        if not book or not product_id:
+            done.append(
+                outcome(
+                    key,
+                    FAILED,
+                    record=SF_PRICE,
+                    reason="no standard price book or product to price (R-PRE-4)",
+                )
+            )
+            continue
+        creates.append(
+            {
+                "Pricebook2Id": book,
+                "Product2Id": product_id,
+                "UnitPrice": money(p["UnitPrice"]),
+                "IsActive": True,
+                "_item": item_id,
+            }
+        )
+    return creates, updates
+
+
+def _create_entries(
+    sf,
+    book: str | None,
+    creates: list[dict],
+    keyed: dict[str, str],
+    updates: list[dict],
+    by_entry: dict[str, str],
+    done: list[dict],
+) -> None:
+    """Create the new standard PricebookEntries; one refused as a duplicate exists already (an
+    earlier attempt made it and its answer was lost, R-GEN-3): recovered when its price is the
+    wanted one, else added to ``updates``."""
+    results = sf.create("PricebookEntry", creates, key_field="Product2Id") if creates else []
+    wanted = {c["Product2Id"]: c for c in creates}
+    existing = _existing_entries(sf, book, [str(r.key) for r in results if _duplicate(r)])
+    for row in sf_outcomes(results, "PricebookEntry"):
+        product_id = row["key"]
+        row["key"] = f"QB:{keyed.get(product_id, product_id)} price"
+        entry = existing.get(product_id)
+        if row["action"] == FAILED and entry is not None:
+            # The entry exists: an earlier attempt made it and its answer was lost (R-GEN-3).
+            if (
+                money(entry["UnitPrice"]) == money(wanted[product_id]["UnitPrice"])
+                and entry["IsActive"]
+            ):
+                row.update(
+                    action=RECOVERED, target_id=entry["Id"], reason="made by an earlier attempt"
+                )
+            else:
+                updates.append(
+                    {
+                        "Id": entry["Id"],
+                        "UnitPrice": wanted[product_id]["UnitPrice"],
+                        "IsActive": True,
+                    }
+                )
+                by_entry[entry["Id"]] = keyed.get(product_id, product_id)
+                continue
+        elif row["action"] != FAILED:
+            row["action"] = CREATED
+        done.append(row)
+
+
+def _update_entries(sf, updates: list[dict], by_entry: dict[str, str], done: list[dict]) -> None:
+    """Update the standard PricebookEntries whose price changed (R-ITM-2), in one call per 200."""
+    for row in sf_outcomes(
+        sf.update("PricebookEntry", updates) if updates else [], "PricebookEntry"
+    ):
+        row["key"] = f"QB:{by_entry.get(row['key'], row['key'])} price"
+        row["action"] = UPDATED if row["action"] != FAILED else FAILED
+        done.append(row)
+
+
+def _items_report(plan: dict, skipped: pd.DataFrame, done: list[dict]) -> AreaReport:
+    """The area report: problems logged, failed items to retry next run (R-GEN-5), one line of
+    counts."""
     frame = outcomes(done)
     log_problems(log, rules.AREA, skipped, frame)
     report = add_warnings(

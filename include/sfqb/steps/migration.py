@@ -20,6 +20,7 @@ import datetime as dt
 import itertools
 import logging
 import time
+from collections.abc import Iterable
 
 import pandas as pd
 
@@ -199,7 +200,41 @@ def migrate(
 ) -> dict:
     """Migrate what ``prepare`` decided; returns the run report (JSON) for the summary."""
     settings = mig.MigrationSettings.from_json(prepared["settings"])
-    report = {
+    report = _empty_report(settings, prepared)
+    if prepared["action"] == SKIP:
+        report["message"] = prepared["message"]
+        return report
+    state = state or sync_state()
+    sf, qb = sf or salesforce_hook(), qb or quickbooks_hook()
+    saved = state.migration() or {}
+    start, resume_until = _where_to_start(saved, settings, prepared)
+    progress = _starting_progress(run, settings, prepared, saved, start)
+    pages, chunks = _chunks_to_read(qb, settings, prepared, start, progress, state)
+    failed, notes, planned_counts = _migrate_chunks(
+        run,
+        prepared,
+        settings,
+        pages,
+        sf=sf,
+        qb=qb,
+        state=state,
+        chunks=chunks,
+        start=start,
+        resume_until=resume_until,
+        report=report,
+        progress=progress,
+    )
+    _add_grouped_warnings(report, notes)
+    if settings.dry_run:
+        _report_dry_run(report, planned_counts)
+        return report
+    _finish(qb, sf, state, settings, prepared, progress, failed, report)
+    return report
+
+
+def _empty_report(settings: mig.MigrationSettings, prepared: dict) -> dict:
+    """The run report before any chunk: what the summary shows of a migration (R-MIG-1)."""
+    return {
         "area": mig.AREA,
         "records": {},
         "warning_count": 0,
@@ -210,18 +245,27 @@ def migrate(
         "already_in_salesforce": 0,
         "invoices_written": 0,
     }
-    if prepared["action"] == SKIP:
-        report["message"] = prepared["message"]
-        return report
-    state = state or sync_state()
-    sf, qb = sf or salesforce_hook(), qb or quickbooks_hook()
-    saved = state.migration() or {}
+
+
+def _where_to_start(
+    saved: dict, settings: mig.MigrationSettings, prepared: dict
+) -> tuple[int, int]:
+    """(first position, position before which chunks count as resumed): an interrupted
+    migration resumes where its saved progress ends (R-MIG-3)."""
     start, resume_until = 1, 1
     if prepared["action"] == MIGRATE:
         start, why = mig.start_position(saved, settings)
         if mig.resuming(saved, settings):
             resume_until = int(saved.get("next_position") or 1) + settings.chunk_size
         log.info("migration: %s", why)
+    return start, resume_until
+
+
+def _starting_progress(
+    run: RunContext, settings: mig.MigrationSettings, prepared: dict, saved: dict, start: int
+) -> dict:
+    """The progress record this run saves, carrying on the counts of an interrupted run of the
+    same migration date (R-MIG-3)."""
     carried = saved if saved.get("migration_date") == settings.migration_date.isoformat() else {}
     progress = {
         "status": mig.RUNNING,
@@ -236,6 +280,19 @@ def migrate(
         "failed": [],
     }
     progress.pop("dry_run")
+    return progress
+
+
+def _chunks_to_read(
+    qb: QuickBooks,
+    settings: mig.MigrationSettings,
+    prepared: dict,
+    start: int,
+    progress: dict,
+    state,
+) -> tuple[Iterable[tuple[int, list[dict]]], int]:
+    """(pages, how many chunks): a retry reads the invoices that failed last time as one chunk;
+    a migration pages from ``start`` and saves that it is running, unless a dry run (R-MIG-4)."""
     if prepared["action"] == RETRY:
         progress["status"] = mig.DONE
         pages = [(0, list(qb.query_in(rules.ENTITY, "Id", prepared["retry_ids"])))]
@@ -246,6 +303,26 @@ def migrate(
         if not settings.dry_run:
             progress["updated_at"] = _now()
             state.save_migration(progress)
+    return pages, chunks
+
+
+def _migrate_chunks(
+    run: RunContext,
+    prepared: dict,
+    settings: mig.MigrationSettings,
+    pages: Iterable[tuple[int, list[dict]]],
+    *,
+    sf,
+    qb: QuickBooks,
+    state,
+    chunks: int,
+    start: int,
+    resume_until: int,
+    report: dict,
+    progress: dict,
+) -> tuple[set[str], list[pd.DataFrame], dict]:
+    """Plan and load each page as one chunk, with a progress line per chunk (R-MIG-4); returns
+    the failed invoices, the plans' notes and the planned counts."""
     failed: set[str] = set()
     notes: list[pd.DataFrame] = []
     planned_counts = {"invoices": 0, "items": 0, "placeholders": 0}
@@ -262,20 +339,7 @@ def migrate(
         for key in planned_counts:
             planned_counts[key] += chunk[key]
         if chunk["report"]:
-            merge_counts(report["records"], chunk["report"]["records"])
-            report["warnings"] += chunk["report"]["warnings"]
-            report["warning_count"] += chunk["report"]["warning_count"]
-            failed |= chunk["failed_ids"]
-            written = chunk["invoices"] - len(chunk["failed_ids"])
-            report["invoices_written"] += written
-            progress["migrated"] += written
-            progress["already_in_salesforce"] += chunk["existing"]
-            progress["chunks_done"] += 1
-            if position:
-                progress["next_position"] = position + chunk["read"]
-            progress["failed"] = sorted(failed)
-            progress["updated_at"] = _now()
-            state.save_migration(progress)
+            _record_loaded_chunk(chunk, position, failed, report, progress, state)
         log.info(
             "%s",
             mig.progress_line(
@@ -292,24 +356,67 @@ def migrate(
                 read_here=report["invoices_read"],
             ),
         )
+    return failed, notes, planned_counts
+
+
+def _record_loaded_chunk(
+    chunk: dict, position: int, failed: set[str], report: dict, progress: dict, state
+) -> None:
+    """Add a loaded chunk to the report and save the position after it, so an interrupted
+    migration resumes there (R-MIG-3)."""
+    merge_counts(report["records"], chunk["report"]["records"])
+    report["warnings"] += chunk["report"]["warnings"]
+    report["warning_count"] += chunk["report"]["warning_count"]
+    failed.update(chunk["failed_ids"])
+    written = chunk["invoices"] - len(chunk["failed_ids"])
+    report["invoices_written"] += written
+    progress["migrated"] += written
+    progress["already_in_salesforce"] += chunk["existing"]
+    progress["chunks_done"] += 1
+    if position:
+        progress["next_position"] = position + chunk["read"]
+    progress["failed"] = sorted(failed)
+    progress["updated_at"] = _now()
+    state.save_migration(progress)
+
+
+def _add_grouped_warnings(report: dict, notes: list[pd.DataFrame]) -> None:
+    """The chunks' per-record notes as one warning per reason, one per missing Product,
+    logged and put first in the report (R-MIG-4)."""
     grouped = mig.grouped_warnings(pd.concat(notes, ignore_index=True) if notes else None)
     for entry in grouped:
         log.warning("%s", warning_line(entry))
     report["warnings"] = grouped + report["warnings"]
     report["warning_count"] += len(grouped)
-    if settings.dry_run:
-        report["plan"] = planned_counts
-        log.info(
-            "migration (dry run): would write %d invoices with %d items and %d placeholder "
-            "opportunities; %d of the %d invoices read are already in Salesforce; nothing "
-            "was written",
-            planned_counts["invoices"],
-            planned_counts["items"],
-            planned_counts["placeholders"],
-            report["already_in_salesforce"],
-            report["invoices_read"],
-        )
-        return report
+
+
+def _report_dry_run(report: dict, planned_counts: dict) -> None:
+    """A dry run's plan in the report and one line of what it would write (R-MIG-1)."""
+    report["plan"] = planned_counts
+    log.info(
+        "migration (dry run): would write %d invoices with %d items and %d placeholder "
+        "opportunities; %d of the %d invoices read are already in Salesforce; nothing "
+        "was written",
+        planned_counts["invoices"],
+        planned_counts["items"],
+        planned_counts["placeholders"],
+        report["already_in_salesforce"],
+        report["invoices_read"],
+    )
+
+
+def _finish(
+    qb: QuickBooks,
+    sf,
+    state,
+    settings: mig.MigrationSettings,
+    prepared: dict,
+    progress: dict,
+    failed: set[str],
+    report: dict,
+) -> None:
+    """Save the migration as done, so a second trigger skips it (R-MIG-3), compare the two
+    systems' counts after a migration, and log what was written and what failed."""
     progress.update(status=mig.DONE, finished_at=_now(), failed=sorted(failed))
     state.save_migration(progress)
     if prepared["action"] == MIGRATE:
@@ -323,7 +430,6 @@ def migrate(
         if failed
         else "",
     )
-    return report
 
 
 def _check_counts(
