@@ -395,13 +395,114 @@ def plan_contacts_from_qb(
     wanted, qb, skipped = wanted_contacts(qb, contact_map, limits, read_at)
 
     current = sf_linked.drop_duplicates(ACCOUNT_EXT_ID).set_index(ACCOUNT_EXT_ID)
+    current_contacts = billing_contacts_now(current, wanted.index, targets)
+    none = pd.Series(pd.NA, index=wanted.index, dtype="object")
+    billing_id = current_contacts.get("BillingContact.Id", none)
+    linked_people = people[~isna(people[CONTACT_EXT_ID])] if len(people) else people
+    accounts_now = current.reindex(wanted.index)
+    qb_rows = qb.assign(_key=qb["Id"].astype(str)).set_index("_key").reindex(wanted.index)
+    in_place, switch = in_place_or_switch(
+        wanted,
+        current_contacts,
+        targets,
+        qb_newer=qb_changed_since_sync(qb_rows, accounts_now),
+        ever_linked=linked_before(wanted, linked_people, people),
+    )
+
+    out = wanted[in_place | switch].copy()
+    out["contact_id"] = (
+        billing_id[in_place | switch].astype("object").where(in_place[in_place | switch], None)
+    )
+    linked_to = {str(r[CONTACT_EXT_ID]): r for r in records(linked_people)} if len(people) else {}
+    releases = switch_billing_contacts(
+        out,
+        out.index[switch[out.index].to_numpy()],
+        accounts_now,
+        people,
+        linked_to,
+        current_contacts,
+    )
+    for customer_id in out.index[in_place[out.index].to_numpy()]:
+        releases += released_in_place(customer_id, linked_to.get(customer_id), billing_id)
+    out[CONTACT_EXT_ID] = out["customer_id"]
+    out[ACCOUNT_EXT_ID] = out["customer_id"]
+    out["Is_Billing_Contact__c"] = True
+    released = pd.DataFrame(releases, columns=RELEASE_COLUMNS).drop_duplicates("Id")
+    return out.reset_index(drop=True), released.reset_index(drop=True), skipped
+
+
+def billing_contacts_now(current: pd.DataFrame, customer_ids: pd.Index, targets: list[str]):
+    """The billing Contact of each customer's Account (``current``: the linked Accounts by
+    External Account ID), its fields named as the contact map's ``targets``."""
     contact_columns = [c for c in current.columns if c.startswith("BillingContact.")]
     # Only the Contact's columns: the Account has fields of the same names (Phone).
-    current_contacts = (
+    return (
         current[contact_columns]
         .rename(columns={f"BillingContact.{t}": t for t in targets})
-        .reindex(wanted.index)
+        .reindex(customer_ids)
     )
+
+
+def switch_billing_contacts(
+    out: pd.DataFrame,
+    customer_ids: pd.Index,
+    accounts_now: pd.DataFrame,
+    people: pd.DataFrame,
+    linked_to: dict[str, dict],
+    current_contacts: pd.DataFrame,
+) -> list[dict]:
+    """R-ACC-10: for each customer whose billing Contact switches to QuickBooks' person, sets in
+    ``out`` the Contact that takes the role (``contact_id``, ``billing_contact_for``; None: a new
+    one) and returns the Contacts that give up the role or the link (``released_by_switch``)."""
+    none = pd.Series(pd.NA, index=current_contacts.index, dtype="object")
+    billing_id = current_contacts.get("BillingContact.Id", none)
+    ext_id = current_contacts.get("BillingContact.External_Contact_ID__c", none)
+    by_account = {str(a): g for a, g in people.groupby("AccountId")} if len(people) else {}
+    releases: list[dict] = []
+    for customer_id in customer_ids:
+        row = out.loc[customer_id]
+        account_id = accounts_now.at[customer_id, "Id"] if "Id" in accounts_now.columns else None
+        linked = linked_to.get(customer_id)
+        target = billing_contact_for(
+            customer_id,
+            person_key(row["FirstName"], row["LastName"]),
+            linked,
+            by_account.get(str(account_id)) if not missing(account_id) else None,
+        )
+        out.at[customer_id, "contact_id"] = target
+        releases += released_by_switch(
+            customer_id, target, billing_id.get(customer_id), ext_id.get(customer_id), linked
+        )
+    return releases
+
+
+def linked_before(
+    wanted: pd.DataFrame, linked_people: pd.DataFrame, people: pd.DataFrame
+) -> pd.Series:
+    """R-ACC-10: per wanted contact, whether a Contact was ever linked to its customer (one of
+    ``linked_people`` carries the customer's Id as External Contact ID); never: a first-run
+    matched pair, where QuickBooks' person wins."""
+    return (
+        isin(wanted["customer_id"], set(linked_people[CONTACT_EXT_ID].astype(str)))
+        if len(people)
+        else pd.Series(False, index=wanted.index)
+    )
+
+
+def in_place_or_switch(
+    wanted: pd.DataFrame,
+    current_contacts: pd.DataFrame,
+    targets: list[str],
+    *,
+    qb_newer: pd.Series,
+    ever_linked: pd.Series,
+) -> tuple[pd.Series, pd.Series]:
+    """R-ACC-10 (with R-ACC-5's conflict rule): per wanted contact (index: customer Id), whether
+    the Account's billing Contact (``current_contacts``) is updated in place: it is the same
+    person and not linked to the customer yet, or its values differ and QuickBooks changed since
+    the last sync (``qb_newer``); and whether QuickBooks' person takes the role instead: the
+    billing Contact is missing, or another person while QuickBooks changed or this customer's
+    person was never linked (``ever_linked``)."""
     none = pd.Series(pd.NA, index=wanted.index, dtype="object")
     billing_id = current_contacts.get("BillingContact.Id", none)
     has_contact = ~isna(billing_id)
@@ -420,59 +521,27 @@ def plan_contacts_from_qb(
         index=wanted.index,
         dtype=bool,
     )
-    linked_people = people[~isna(people[CONTACT_EXT_ID])] if len(people) else people
-    ever_linked = (
-        isin(wanted["customer_id"], set(linked_people[CONTACT_EXT_ID].astype(str)))
-        if len(people)
-        else pd.Series(False, index=wanted.index)
-    )
-    accounts_now = current.reindex(wanted.index)
-    qb_rows = qb.assign(_key=qb["Id"].astype(str)).set_index("_key").reindex(wanted.index)
-    qb_newer = qb_changed_since_sync(qb_rows, accounts_now)
     diffs = changed_fields(wanted, current_contacts, targets)
     unlinked = isna(ext_id) | (ext_id.astype("object") != wanted["customer_id"])
     in_place = has_contact & same_person & (unlinked | (diffs.map(bool) & qb_newer))
     switch = (~has_contact | ~same_person) & (~has_contact | qb_newer | ~ever_linked)
+    return in_place, switch
 
-    out = wanted[in_place | switch].copy()
-    out["contact_id"] = (
-        billing_id[in_place | switch].astype("object").where(in_place[in_place | switch], None)
-    )
-    releases: list[dict] = []
-    by_account = {str(a): g for a, g in people.groupby("AccountId")} if len(people) else {}
-    linked_to = {str(r[CONTACT_EXT_ID]): r for r in records(linked_people)} if len(people) else {}
-    for customer_id in out.index[switch[out.index].to_numpy()]:
-        row = out.loc[customer_id]
-        account_id = accounts_now.at[customer_id, "Id"] if "Id" in accounts_now.columns else None
-        linked = linked_to.get(customer_id)
-        target = billing_contact_for(
-            customer_id,
-            person_key(row["FirstName"], row["LastName"]),
-            linked,
-            by_account.get(str(account_id)) if not missing(account_id) else None,
-        )
-        out.at[customer_id, "contact_id"] = target
-        releases += released_by_switch(
-            customer_id, target, billing_id.get(customer_id), ext_id.get(customer_id), linked
-        )
-    # The same person, in place, while another Contact still holds the customer's link.
-    for customer_id in out.index[in_place[out.index].to_numpy()]:
-        linked = linked_to.get(customer_id)
-        if linked is not None and linked["Id"] != billing_id.get(customer_id):
-            releases.append(
-                {
-                    "Id": linked["Id"],
-                    "customer_id": customer_id,
-                    "Is_Billing_Contact__c": pd.NA,
-                    "clear_link": True,
-                    "reason": "the link moves to the billing Contact of the same name",
-                }
-            )
-    out[CONTACT_EXT_ID] = out["customer_id"]
-    out[ACCOUNT_EXT_ID] = out["customer_id"]
-    out["Is_Billing_Contact__c"] = True
-    released = pd.DataFrame(releases, columns=RELEASE_COLUMNS).drop_duplicates("Id")
-    return out.reset_index(drop=True), released.reset_index(drop=True), skipped
+
+def released_in_place(customer_id: str, linked: dict | None, billing_id: pd.Series) -> list[dict]:
+    """R-ACC-10: when the billing Contact is the same person, updated in place, while another
+    Contact (``linked``) still holds the customer's link, that Contact gives the link up."""
+    if linked is not None and linked["Id"] != billing_id.get(customer_id):
+        return [
+            {
+                "Id": linked["Id"],
+                "customer_id": customer_id,
+                "Is_Billing_Contact__c": pd.NA,
+                "clear_link": True,
+                "reason": "the link moves to the billing Contact of the same name",
+            }
+        ]
+    return []
 
 
 def wanted_contacts(

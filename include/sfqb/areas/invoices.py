@@ -783,12 +783,42 @@ def _plan_links(
         if link_opportunities
         else pd.DataFrame(columns=["invoice_id", "opportunity_id", "via"])
     )
-    existing = set(inputs.sf_links[EXT_LINK].dropna().astype(str))
     has_link = {parent_of.get(str(i)) for i in inputs.sf_links["Invoice__c"].dropna()}
+    plan.links += new_traced_links(traced, inputs.sf_links)
+    if not create_missing:
+        return
+    holder = transaction_id_holders(inputs.opportunities)
+    linked = set(traced["invoice_id"]) | has_link
+    taken_keys, taken_reasons = [], []
+    for row in records(want):
+        invoice_id = row[EXT_INVOICE]
+        if invoice_id in linked or row["Status__c"] == VOIDED:
+            continue
+        if invoice_id in holder:
+            link, reason = held_by_opportunity(invoice_id, holder[invoice_id], link_opportunities)
+            if link is not None:
+                plan.links.append(link)
+            else:
+                taken_keys.append(invoice_key(invoice_id))
+                taken_reasons.append(reason)
+            continue
+        placeholder, link = placeholder_for(row)
+        plan.placeholders.append(placeholder)
+        plan.links.append(link)
+    found.append(
+        skips(taken_keys, pd.Series(taken_reasons, dtype="object"), WARNING, record=SF_INVOICE_LINK)
+    )
+
+
+def new_traced_links(traced: pd.DataFrame, sf_links: pd.DataFrame) -> list[dict]:
+    """R-INV-2: a link for each invoice and Opportunity it traces to (``traced``:
+    ``opportunity_links``) that Salesforce does not hold yet (``sf_links``, by External ID)."""
+    existing = set(sf_links[EXT_LINK].dropna().astype(str))
+    links = []
     for row in records(traced):
         ext = link_external_id(row["invoice_id"], row["opportunity_id"])
         if ext not in existing:
-            plan.links.append(
+            links.append(
                 {
                     "key": f"{invoice_key(row['invoice_id'])} Opportunity {row['opportunity_id']}",
                     "invoice_id": row["invoice_id"],
@@ -798,83 +828,80 @@ def _plan_links(
                     "Opportunity__c": row["opportunity_id"],
                 }
             )
-    if not create_missing:
-        return
-    opps = inputs.opportunities
+    return links
+
+
+def transaction_id_holders(opps: pd.DataFrame) -> dict[str, tuple]:
+    """R-INV-3: External Transaction ID -> (Id, Transaction Type, Stage) of the Opportunity that
+    holds it (a placeholder for that invoice can then not be created)."""
     stages = (
         opps["StageName"]
         if "StageName" in opps
         else pd.Series([None] * len(opps), index=opps.index)
     )
-    holder = {
+    return {
         str(e): (i, t, st)
         for e, i, t, st in zip(
             opps[EXT_TXN], opps["Id"], opps["Transaction_Type__c"], stages, strict=True
         )
         if not missing(e)
     }
-    linked = set(traced["invoice_id"]) | has_link
-    taken_keys, taken_reasons = [], []
-    for row in records(want):
-        invoice_id = row[EXT_INVOICE]
-        if invoice_id in linked or row["Status__c"] == VOIDED:
-            continue
-        if invoice_id in holder:
-            opp_id, kind, stage = holder[invoice_id]
-            if not missing(stage) and kind == INVOICE_TYPE and stage == PLACEHOLDER_STAGE:
-                # This invoice's own placeholder, made by an attempt that stopped before its
-                # link (an interrupted migration): link it, never make a second one.
-                plan.links.append(
-                    {
-                        "key": f"{invoice_key(invoice_id)} Opportunity {opp_id}",
-                        "invoice_id": invoice_id,
-                        "reason": "its placeholder Opportunity, made by an earlier attempt",
-                        EXT_LINK: link_external_id(invoice_id, opp_id),
-                        "Invoice__r": {EXT_INVOICE: invoice_id},
-                        "Opportunity__c": opp_id,
-                    }
-                )
-                continue
-            if kind == INVOICE_TYPE and not link_opportunities:
-                # The migration links no existing Opportunity (R-MIG-2), nor overwrites one.
-                reason = (
-                    f"Opportunity {opp_id} already has this invoice's Id as External Transaction "
-                    "ID: no placeholder is created and it is not linked (R-MIG-2)"
-                )
-            else:
-                reason = (
-                    f"Opportunity {opp_id} (Transaction Type "
-                    f"{'not set' if missing(kind) else repr(kind)}) holds this invoice's Id as "
-                    "External Transaction ID, which is unique: no placeholder Opportunity can be "
-                    "created; correct that Opportunity's External Transaction ID or Type (R-INV-3)"
-                )
-            taken_keys.append(invoice_key(invoice_id))
-            taken_reasons.append(reason)
-            continue
-        plan.placeholders.append(
-            {
-                "key": invoice_key(invoice_id),
-                EXT_TXN: invoice_id,
-                "Name": row["Name"],
-                "StageName": PLACEHOLDER_STAGE,
-                "CloseDate": json_value(row["Invoice_Date__c"]),
-                "AccountId": json_value(row["Account__c"]),
-                "Transaction_Type__c": INVOICE_TYPE,
-                "External_Transaction_Number__c": json_value(row["Invoice_Number__c"]),
-                "Last_Sync_Date__c": None,
-            }
+
+
+def held_by_opportunity(
+    invoice_id: str, holder: tuple, link_opportunities: bool
+) -> tuple[dict | None, str]:
+    """R-INV-3, R-MIG-2: an invoice whose Id an Opportunity (``holder``: Id, Transaction Type,
+    Stage) holds as External Transaction ID: (its link, "") when that is the invoice's own
+    placeholder, made by an earlier attempt; else (None, why no placeholder is created)."""
+    opp_id, kind, stage = holder
+    if not missing(stage) and kind == INVOICE_TYPE and stage == PLACEHOLDER_STAGE:
+        # This invoice's own placeholder, made by an attempt that stopped before its
+        # link (an interrupted migration): link it, never make a second one.
+        return {
+            "key": f"{invoice_key(invoice_id)} Opportunity {opp_id}",
+            "invoice_id": invoice_id,
+            "reason": "its placeholder Opportunity, made by an earlier attempt",
+            EXT_LINK: link_external_id(invoice_id, opp_id),
+            "Invoice__r": {EXT_INVOICE: invoice_id},
+            "Opportunity__c": opp_id,
+        }, ""
+    if kind == INVOICE_TYPE and not link_opportunities:
+        # The migration links no existing Opportunity (R-MIG-2), nor overwrites one.
+        return None, (
+            f"Opportunity {opp_id} already has this invoice's Id as External Transaction "
+            "ID: no placeholder is created and it is not linked (R-MIG-2)"
         )
-        plan.links.append(
-            {
-                "key": f"{invoice_key(invoice_id)} placeholder Opportunity",
-                "invoice_id": invoice_id,
-                "reason": "placeholder Opportunity (create_missing_opportunities)",
-                EXT_LINK: None,
-                "Invoice__r": {EXT_INVOICE: invoice_id},
-                "Opportunity__c": None,
-                "placeholder": invoice_id,
-            }
-        )
-    found.append(
-        skips(taken_keys, pd.Series(taken_reasons, dtype="object"), WARNING, record=SF_INVOICE_LINK)
+    return None, (
+        f"Opportunity {opp_id} (Transaction Type "
+        f"{'not set' if missing(kind) else repr(kind)}) holds this invoice's Id as "
+        "External Transaction ID, which is unique: no placeholder Opportunity can be "
+        "created; correct that Opportunity's External Transaction ID or Type (R-INV-3)"
     )
+
+
+def placeholder_for(row: dict) -> tuple[dict, dict]:
+    """R-INV-3: the placeholder Opportunity (Stage "Migrated") of an invoice that traces to no
+    Opportunity, and its link (the load fills in the placeholder's Id)."""
+    invoice_id = row[EXT_INVOICE]
+    placeholder = {
+        "key": invoice_key(invoice_id),
+        EXT_TXN: invoice_id,
+        "Name": row["Name"],
+        "StageName": PLACEHOLDER_STAGE,
+        "CloseDate": json_value(row["Invoice_Date__c"]),
+        "AccountId": json_value(row["Account__c"]),
+        "Transaction_Type__c": INVOICE_TYPE,
+        "External_Transaction_Number__c": json_value(row["Invoice_Number__c"]),
+        "Last_Sync_Date__c": None,
+    }
+    link = {
+        "key": f"{invoice_key(invoice_id)} placeholder Opportunity",
+        "invoice_id": invoice_id,
+        "reason": "placeholder Opportunity (create_missing_opportunities)",
+        EXT_LINK: None,
+        "Invoice__r": {EXT_INVOICE: invoice_id},
+        "Opportunity__c": None,
+        "placeholder": invoice_id,
+    }
+    return placeholder, link

@@ -364,10 +364,9 @@ def plan_opportunities(
     header_map = header_map or default_map(HEADER_MAP)
     line_map = line_map or default_map(LINE_MAP)
     limits = limits or {}
-    opps, lines = inputs.opportunities, inputs.lines
-    notes: list[str] = []
+    opps = inputs.opportunities
     blocked = eligibility(
-        opps, lines, online=online, inactive_customers=frozenset(inputs.inactive_customers)
+        opps, inputs.lines, online=online, inactive_customers=frozenset(inputs.inactive_customers)
     )
     found = [
         skips(group["key"], group["reason"], level, record=QB_TRANSACTION)
@@ -376,91 +375,11 @@ def plan_opportunities(
     retry = list(blocked.loc[blocked["retry"].astype(bool), "key"])
     ready = opps[~isin(opps["Id"].astype(str), set(blocked["key"].tolist()))]
 
-    lines = lines[isin(lines["OpportunityId"], set(ready["Id"].tolist()))].copy()
-    lines["item_id"] = (
-        resolve_items(lines, inputs.items) if len(lines) else pd.Series(dtype="object")
+    lines = lines_to_send(inputs.lines, ready, inputs.items)
+    notes = unsent_custom_fields(ready, inputs.custom_fields)
+    rows, problems = transactions_to_create(
+        ready, lines, inputs, (header_map, line_map), limits, today
     )
-    lines = lines.sort_values(["OpportunityId", "SortOrder", "Id"], na_position="last")
-    contacts = inputs.contacts.drop_duplicates("OpportunityId").set_index("OpportunityId")
-    wanted = set(header_map.source_fields)
-    unused = sorted({"PO Number", "Sales Rep"} - set(inputs.custom_fields))
-    if unused and len(ready):
-        notes.append(
-            "QuickBooks defines no sales-form custom field named "
-            f"{' or '.join(map(repr, unused))}: those Opportunity fields are not sent (R-OPP-4)"
-        )
-
-    rows, problems = [], []
-    frame = ready.copy()
-    for column in (c for c in wanted if c.startswith(PRIMARY)):
-        source = "Contact." + column.split(".", 1)[1]
-        frame[column] = frame["Id"].map(contacts[source]) if source in contacts.columns else pd.NA
-    header_values, header_unfit = fit(apply_map(frame, header_map), limits.get(HEADER_MAP, {}))
-    line_values, line_unfit = fit(apply_map(lines, line_map), limits.get(LINE_MAP, {}))
-    # One pass over plain records: each opportunity's lines by position (grouped once, in line
-    # order), not a boolean mask over every line per opportunity (quadratic at 1M rows).
-    line_rows = records(lines, ["Id", "item_id", "Product2.Name", "Product2.ProductCode"])
-    line_value_rows = records(line_values)
-    line_unfit_rows = line_unfit.tolist()
-    by_opportunity = lines.groupby("OpportunityId", sort=False).indices if len(lines) else {}
-    header_unfit_rows = header_unfit.tolist()
-    header_value_rows = records(header_values)
-    for n, opp in enumerate(records(ready, ["Id", "Transaction_Type__c", ACCOUNT_EXT])):
-        key = str(opp["Id"])
-        own = by_opportunity.get(opp["Id"], ())
-        missing_items = [line_rows[i] for i in own if missing(line_rows[i]["item_id"])]
-        if missing_items:
-            names = "; ".join(
-                f"{r['Id']} ({r['Product2.Name']}, "
-                + (
-                    "no Product Code"
-                    if missing(r["Product2.ProductCode"])
-                    else f"code {r['Product2.ProductCode']!r}"
-                )
-                + ")"
-                for r in missing_items
-            )
-            problems.append(
-                (
-                    key,
-                    f"Opportunity Products with no QuickBooks item: {names}: link the Product "
-                    "(External Item ID) or give it the item's full name as Product Code; an item "
-                    "made inactive in QuickBooks counts as none: make it active again (R-OPP-3)",
-                )
-            )
-            continue
-        unfit = [header_unfit_rows[n], *(line_unfit_rows[i] for i in own)]
-        if any(not missing(u) for u in unfit):
-            problems.append((key, "; ".join(str(u) for u in unfit if not missing(u))))
-            continue
-        entity = ONLINE_TYPES[opp["Transaction_Type__c"]]
-        header, reason = _header(opp, header_value_rows[n], entity, inputs, today)
-        made = [_line_payload(line_value_rows[i], line_rows[i]["item_id"]) for i in own]
-        reason = reason or next((r for _, r in made if r), "")
-        if reason:
-            problems.append((key, reason))
-            continue
-        total = sum((payload["Amount"] for payload, _ in made), Decimal(0))
-        if total < 0:
-            problems.append(
-                (
-                    key,
-                    f"its products total {total}: a QuickBooks {entity} cannot be negative; "
-                    "correct the quantities or prices, or record the refund as a credit memo in "
-                    "QuickBooks (R-OPP-3)",
-                )
-            )
-            continue
-        header["Line"] = [payload for payload, _ in made]
-        rows.append(
-            {
-                "key": key,
-                "entity": entity,
-                "customer_id": str(opp[ACCOUNT_EXT]),
-                "payload": json.dumps(header, default=str),
-                "line_ids": json.dumps([str(line_rows[i]["Id"]) for i in own]),
-            }
-        )
     if problems:
         found.append(
             skips(
@@ -478,4 +397,147 @@ def plan_opportunities(
         else empty_skips(),
         retry=sorted(set(retry)),
         notes=notes,
+    )
+
+
+def lines_to_send(lines: pd.DataFrame, ready: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
+    """R-OPP-3: the ready opportunities' lines in line order, each with its QuickBooks item
+    (``item_id``, ``resolve_items``; missing when there is none)."""
+    lines = lines[isin(lines["OpportunityId"], set(ready["Id"].tolist()))].copy()
+    lines["item_id"] = resolve_items(lines, items) if len(lines) else pd.Series(dtype="object")
+    return lines.sort_values(["OpportunityId", "SortOrder", "Id"], na_position="last")
+
+
+def unsent_custom_fields(ready: pd.DataFrame, custom_fields: dict[str, str]) -> list[str]:
+    """R-OPP-4: one note per run when the company has no sales-form custom field for PO Number or
+    Sales Rep (those fields are then not sent)."""
+    unused = sorted({"PO Number", "Sales Rep"} - set(custom_fields))
+    if unused and len(ready):
+        return [
+            "QuickBooks defines no sales-form custom field named "
+            f"{' or '.join(map(repr, unused))}: those Opportunity fields are not sent (R-OPP-4)"
+        ]
+    return []
+
+
+def with_primary_contact(
+    ready: pd.DataFrame, contacts: pd.DataFrame, header_map: FieldMap
+) -> pd.DataFrame:
+    """R-OPP-5: the ready opportunities with their primary Contact Role's fields that the header
+    map reads (``PrimaryContact.<field>``, missing when the opportunity has none)."""
+    contacts = contacts.drop_duplicates("OpportunityId").set_index("OpportunityId")
+    wanted = set(header_map.source_fields)
+    frame = ready.copy()
+    for column in (c for c in wanted if c.startswith(PRIMARY)):
+        source = "Contact." + column.split(".", 1)[1]
+        frame[column] = frame["Id"].map(contacts[source]) if source in contacts.columns else pd.NA
+    return frame
+
+
+def transactions_to_create(
+    ready: pd.DataFrame,
+    lines: pd.DataFrame,
+    inputs: OpportunityInputs,
+    maps: tuple[FieldMap, FieldMap],
+    limits: dict,
+    today: dt.date,
+) -> tuple[list[dict], list[tuple[str, str]]]:
+    """R-OPP-3/4/5: per ready opportunity, the transaction to create (a CREATE_COLUMNS row) or
+    why it cannot be built yet (key, reason), from its header and ``lines`` mapped by ``maps``
+    (header map, line map) and fitted to ``limits``."""
+    header_map, line_map = maps
+    frame = with_primary_contact(ready, inputs.contacts, header_map)
+    header_values, header_unfit = fit(apply_map(frame, header_map), limits.get(HEADER_MAP, {}))
+    line_values, line_unfit = fit(apply_map(lines, line_map), limits.get(LINE_MAP, {}))
+    rows, problems = [], []
+    # One pass over plain records: each opportunity's lines by position (grouped once, in line
+    # order), not a boolean mask over every line per opportunity (quadratic at 1M rows).
+    line_rows = records(lines, ["Id", "item_id", "Product2.Name", "Product2.ProductCode"])
+    line_value_rows = records(line_values)
+    line_unfit_rows = line_unfit.tolist()
+    by_opportunity = lines.groupby("OpportunityId", sort=False).indices if len(lines) else {}
+    header_unfit_rows = header_unfit.tolist()
+    header_value_rows = records(header_values)
+    for n, opp in enumerate(records(ready, ["Id", "Transaction_Type__c", ACCOUNT_EXT])):
+        own = by_opportunity.get(opp["Id"], ())
+        row, reason = transaction_for(
+            opp,
+            header_value_rows[n],
+            [header_unfit_rows[n], *(line_unfit_rows[i] for i in own)],
+            [(line_rows[i], line_value_rows[i]) for i in own],
+            inputs,
+            today,
+        )
+        if reason is None:
+            rows.append(row)
+        else:
+            problems.append((str(opp["Id"]), reason))
+    return rows, problems
+
+
+def transaction_for(
+    opp: dict,
+    header_values: dict,
+    unfit: list,
+    own: list[tuple[dict, dict]],
+    inputs: OpportunityInputs,
+    today: dt.date,
+) -> tuple[dict, str | None]:
+    """R-OPP-3/4: one opportunity's transaction (a CREATE_COLUMNS row; reason None), or ({}, why
+    not): a line with no item, a value that does not fit (``unfit``: header's, then lines'), a
+    header or line that cannot be built, a negative total; the first of them, in that order.
+    ``own``: its lines, each (line record, mapped line values), in line order."""
+    reason = lines_without_item([line for line, _ in own])
+    if reason is not None:
+        return {}, reason
+    if any(not missing(u) for u in unfit):
+        return {}, "; ".join(str(u) for u in unfit if not missing(u))
+    entity = ONLINE_TYPES[opp["Transaction_Type__c"]]
+    header, reason = _header(opp, header_values, entity, inputs, today)
+    made = [_line_payload(values, line["item_id"]) for line, values in own]
+    reason = reason or next((r for _, r in made if r), "")
+    if reason:
+        return {}, reason
+    total = sum((payload["Amount"] for payload, _ in made), Decimal(0))
+    if total < 0:
+        return {}, negative_total(total, entity)
+    header["Line"] = [payload for payload, _ in made]
+    return {
+        "key": str(opp["Id"]),
+        "entity": entity,
+        "customer_id": str(opp[ACCOUNT_EXT]),
+        "payload": json.dumps(header, default=str),
+        "line_ids": json.dumps([str(line["Id"]) for line, _ in own]),
+    }, None
+
+
+def lines_without_item(own_lines: list[dict]) -> str | None:
+    """R-OPP-3: why an opportunity waits when some of its lines have no active QuickBooks item
+    (None when every line has one)."""
+    missing_items = [r for r in own_lines if missing(r["item_id"])]
+    if not missing_items:
+        return None
+    names = "; ".join(
+        f"{r['Id']} ({r['Product2.Name']}, "
+        + (
+            "no Product Code"
+            if missing(r["Product2.ProductCode"])
+            else f"code {r['Product2.ProductCode']!r}"
+        )
+        + ")"
+        for r in missing_items
+    )
+    return (
+        f"Opportunity Products with no QuickBooks item: {names}: link the Product "
+        "(External Item ID) or give it the item's full name as Product Code; an item "
+        "made inactive in QuickBooks counts as none: make it active again (R-OPP-3)"
+    )
+
+
+def negative_total(total: Decimal, entity: str) -> str:
+    """R-OPP-3: why an opportunity whose products total less than zero is not sent."""
+    return (
+        f"its products total {total}: a QuickBooks {entity} cannot be negative; "
+        "correct the quantities or prices, or record the refund as a credit memo in "
+        "QuickBooks (R-OPP-3)"
     )

@@ -385,6 +385,21 @@ def reconcile_invoices(
     skipped_ids = set(qb.loc[late, "qb_id"]) | set(pending_ids)
     current = qb[~late].set_index("qb_id")
 
+    check_invoice_amounts(sf, current, result)
+    gone = check_missing_in_quickbooks(sf, set(qb["qb_id"]), pending_ids, skipped_ids, result)
+    owned = check_missing_in_salesforce(set(sf["qb_id"]), current, scope, result)
+    # Per linked customer: the open balances of the invoices compared above (and of those one
+    # side lacks): QuickBooks by CustomerRef, Salesforce by the Account the Invoice__c names.
+    sf_side = sf[
+        ~isin(sf["qb_id"], skipped_ids)
+        & (isin(sf["qb_id"], owned.index) | isin(sf.index, gone.index))
+    ]
+    check_customer_balances(sf_side, owned, accounts, customers, result)
+
+
+def check_invoice_amounts(sf: pd.DataFrame, current: pd.DataFrame, result: Reconciliation) -> None:
+    """R-INV-1/4: each Invoice__c (``sf``, with ``qb_id``) whose QuickBooks invoice is compared
+    (``current``, by Id) has its balance and total, to the cent (``invoice_balances``)."""
     both = sf[isin(sf["qb_id"], current.index)]
     theirs = current.loc[both["qb_id"]]
     sf_balance, qb_balance = (
@@ -414,8 +429,19 @@ def reconcile_invoices(
     )
     result.add("invoice_balances", list((label + detail)[differs]), len(both))
 
+
+def check_missing_in_quickbooks(
+    sf: pd.DataFrame,
+    qb_ids: set[str],
+    pending_ids: frozenset[str],
+    skipped_ids: set[str],
+    result: Reconciliation,
+) -> pd.DataFrame:
+    """R-INV-6: an Invoice__c whose QuickBooks invoice is not among ``qb_ids`` is marked
+    Deleted, unless that invoice waits for a retry (``invoices_missing_in_quickbooks``); returns
+    those that are not."""
     gone = sf[
-        ~isin(sf["qb_id"], set(qb["qb_id"]))
+        ~isin(sf["qb_id"], qb_ids)
         & (sf[STATUS].astype(str) != DELETED_STATUS)
         & ~isin(sf["qb_id"], pending_ids)
     ]
@@ -428,8 +454,14 @@ def reconcile_invoices(
         ),
         int((~isin(sf["qb_id"], skipped_ids)).sum()),
     )
+    return gone
 
-    in_sf = set(sf["qb_id"])
+
+def check_missing_in_salesforce(
+    in_sf: set[str], current: pd.DataFrame, scope: Scope, result: Reconciliation
+) -> pd.DataFrame:
+    """R-INV-1/5: every QuickBooks invoice the sync owns (in Salesforce, ``in_sf``, or changed in
+    the synced span) has an Invoice__c (``invoices_missing_in_salesforce``); returns the owned."""
     owned = current[isin(current.index, in_sf) | in_span(current[UPDATED], scope).to_numpy()]
     absent = owned[~isin(owned.index, in_sf)]
     result.add(
@@ -440,16 +472,23 @@ def reconcile_invoices(
         ],
         len(owned),
     )
+    return owned
 
-    # Per linked customer: the open balances of the invoices compared above (and of those one
-    # side lacks): QuickBooks by CustomerRef, Salesforce by the Account the Invoice__c names.
+
+def check_customer_balances(
+    sf_side: pd.DataFrame,
+    owned: pd.DataFrame,
+    accounts: pd.DataFrame,
+    customers: pd.DataFrame | None,
+    result: Reconciliation,
+) -> None:
+    """R-INV-4/7: per linked customer, the open balances add up the same: Salesforce's by the
+    Account each Invoice__c (``sf_side``) names, QuickBooks' (``owned``) by the customer whose
+    Account the invoice takes (a project's: its ancestor's, ``billing``)
+    (``customer_balances``)."""
     customer_of = dict(
         zip(accounts["Id"].astype(str), _text(accounts[ACCOUNT_EXT_ID]), strict=True)
     )
-    sf_side = sf[
-        ~isin(sf["qb_id"], skipped_ids)
-        & (isin(sf["qb_id"], owned.index) | isin(sf.index, gone.index))
-    ]
     sf_sums = (
         pd.DataFrame(
             {
@@ -461,21 +500,7 @@ def reconcile_invoices(
         .groupby("customer")["amount"]
         .sum()
     )
-    linked = set(customer_of.values())
-    billed = billing(
-        owned["CustomerRef.value"],
-        customers if customers is not None else pd.DataFrame(columns=CUSTOMER_COLUMNS),
-        linked,
-    )
-    qb_customer = _text(owned["CustomerRef.value"]).map(
-        lambda c: c if c is None or c in linked else billed[c].customer
-    )
-    qb_sums = (
-        pd.DataFrame({"customer": qb_customer, "amount": whole_cents(owned["Balance"])})
-        .dropna(subset=["customer"])
-        .groupby("customer")["amount"]
-        .sum()
-    )
+    qb_sums = quickbooks_balances(owned, customers, set(customer_of.values()))
     table = (
         pd.concat([sf_sums.rename("sf"), qb_sums.rename("qb")], axis=1).fillna(0).astype("int64")
     )
@@ -491,6 +516,28 @@ def reconcile_invoices(
             for c, row in off.iterrows()
         ],
         len(table),
+    )
+
+
+def quickbooks_balances(
+    owned: pd.DataFrame, customers: pd.DataFrame | None, linked: set
+) -> pd.Series:
+    """R-INV-7: the open balance (whole cents) of the ``owned`` QuickBooks invoices per customer
+    they count for: their own when it is ``linked`` to an Account, else the ancestor whose
+    Account they take (``billing``; none: not counted)."""
+    billed = billing(
+        owned["CustomerRef.value"],
+        customers if customers is not None else pd.DataFrame(columns=CUSTOMER_COLUMNS),
+        linked,
+    )
+    qb_customer = _text(owned["CustomerRef.value"]).map(
+        lambda c: c if c is None or c in linked else billed[c].customer
+    )
+    return (
+        pd.DataFrame({"customer": qb_customer, "amount": whole_cents(owned["Balance"])})
+        .dropna(subset=["customer"])
+        .groupby("customer")["amount"]
+        .sum()
     )
 
 
