@@ -66,9 +66,10 @@ def package_fields_frame(
     layouts: Mapping[str, Mapping | None],
     fields: Mapping[str, Iterable[str]] = package.CUSTOM_FIELDS,
 ) -> pd.DataFrame:
-    """One row per package field: object, field, object_in_org, in_org, label, layout_count
-    (layouts of the object that show it; missing when the field is not in the org) and
-    layout_ids (all the object's layouts).
+    """One row per package field: object, field, object_in_org, in_org, label, type (the org's,
+    as describe reports it), type_ok (it is the package's type; missing when the field is not in
+    the org), layout_count (layouts of the object that show it; missing when the field is not in
+    the org) and layout_ids (all the object's layouts).
 
     ``describes``/``layouts``: object -> describe / describe-layouts JSON, None when the org has
     no such object."""
@@ -88,6 +89,12 @@ def package_fields_frame(
                     "object_in_org": describe is not None,
                     "in_org": in_org,
                     "label": present[name].get("label") if in_org else None,
+                    "type": present[name].get("type") if in_org else None,
+                    "type_ok": (
+                        present[name].get("type") == package.FIELD_TYPES[obj].get(name)
+                        if in_org and name in package.FIELD_TYPES.get(obj, {})
+                        else None
+                    ),
                     "layout_count": sum(name in p for p in placed) if in_org else None,
                     "layout_total": len(obj_layouts),
                     "layout_ids": ids,
@@ -101,12 +108,14 @@ def package_fields_frame(
             "object_in_org",
             "in_org",
             "label",
+            "type",
+            "type_ok",
             "layout_count",
             "layout_total",
             "layout_ids",
         ],
     )
-    return frame.astype({"layout_count": "Int64"})
+    return frame.astype({"layout_count": "Int64", "type_ok": "object"})
 
 
 def pricebook_frame(standard: Mapping | None) -> pd.DataFrame:
@@ -249,10 +258,22 @@ def _off_layouts(rows: pd.DataFrame) -> list[str]:
     return out
 
 
+def _other_types(rows: pd.DataFrame) -> list[str]:
+    return [
+        f"{r.object}.{r.field} ({r.label}) is a {r.type} field in the org, not the package's "
+        f"{package.FIELD_TYPES[r.object][r.field]}: the org had its own field of that name. "
+        "The sync would read and write it as the package's type: rename the org's field (its "
+        "API name) and deploy the package's, or convert it in Setup > Object Manager if its "
+        "values fit (R-PRE-3)"
+        for r in rows.itertuples()
+    ]
+
+
 PACKAGE_CHECKS = [
     Check(
         "ExpectColumnValuesToBeInSet", {"column": "in_org", "value_set": [True]}, _missing_objects
     ),
+    Check("ExpectColumnValuesToBeInSet", {"column": "type_ok", "value_set": [True]}, _other_types),
     Check(
         "ExpectColumnValuesToBeBetween", {"column": "layout_count", "min_value": 1}, _off_layouts
     ),

@@ -39,3 +39,17 @@ def test_given_the_sfdx_project_when_compared_with_the_inventory_then_the_custom
         obj.name for obj in OBJECTS.iterdir() if (obj / f"{obj.name}.object-meta.xml").exists()
     }
     assert set(package.CUSTOM_OBJECTS) == on_disk
+
+
+def test_given_the_sfdx_project_when_its_field_types_are_described_then_the_inventory_agrees():
+    """R-PRE-3: the type preflight expects of each package field is the describe type of the
+    field the package defines (as the sandbox org, which reads the same files, describes it)."""
+    from sfqb_sandbox.salesforce.schema import load_schema
+
+    schema = load_schema()
+    described = {
+        obj: {name: schema.object(obj).field(name).type for name in fields}
+        for obj, fields in package.FIELD_TYPES.items()
+    }
+
+    assert described == package.FIELD_TYPES

@@ -51,7 +51,11 @@ def clean_org() -> tuple[dict, dict]:
             obj, name = m.salesforce_field(m.salesforce_path(row))
             names.setdefault(obj, set()).add(name)
     describes = {
-        obj: {"name": obj, "fields": [field(n) for n in sorted(fs)]} for obj, fs in names.items()
+        obj: {
+            "name": obj,
+            "fields": [field(n, package.FIELD_TYPES.get(obj, {}).get(n)) for n in sorted(fs)],
+        }
+        for obj, fs in names.items()
     }
     layouts = {
         obj: {"layouts": [layout(f"00h{obj[:3]}", package.CUSTOM_FIELDS[obj])]}
@@ -92,6 +96,23 @@ def test_given_a_package_field_on_no_layout_when_validated_then_the_problem_name
     assert problems(describes, layouts) == [
         "Account.Sync_Me__c (Sync Me) is on none of its 2 page layouts (00hA1, 00hA2): add it to at "
         "least one page layout in Setup > Object Manager > Account > Page Layouts (R-PRE-3)"
+    ]
+
+
+def test_given_an_org_field_with_a_package_name_but_another_type_when_validated_then_it_is_named():
+    """R-PRE-3: an org that already had a field of a package field's name (Terms__c as text,
+    not the package's picklist) keeps its own on deploy or loses data to a conversion: preflight
+    names the field, both types and the fix, once per field."""
+    describes, layouts = clean_org()
+    for f in describes["Account"]["fields"]:
+        if f["name"] == "Terms__c":
+            f["type"] = "string"
+
+    assert problems(describes, layouts) == [
+        "Account.Terms__c (Terms) is a string field in the org, not the package's picklist: the "
+        "org had its own field of that name. The sync would read and write it as the package's "
+        "type: rename the org's field (its API name) and deploy the package's, or convert it in "
+        "Setup > Object Manager if its values fit (R-PRE-3)"
     ]
 
 
@@ -185,7 +206,9 @@ def test_given_mapped_fields_missing_incompatible_or_read_only_when_validated_th
     )
     # Account -> Customer reads Website and Terms__c too: text -> text stays fine, money -> text is fine.
     assert any("account_to_customer" in p and "Account.Website" in p for p in found)
-    assert len(found) == 4
+    # Terms__c is a package field too: a currency Terms__c is not the package's (R-PRE-3).
+    assert any(p.startswith("Account.Terms__c (Terms) is a currency field") for p in found)
+    assert len(found) == 5
 
 
 def test_given_a_map_naming_an_unknown_quickbooks_field_when_validated_then_it_is_rejected():
