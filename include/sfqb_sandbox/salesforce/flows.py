@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sfqb_sandbox.salesforce.formula import equal, value_of
+
 MD = "{http://soap.sforce.com/2006/04/metadata}"
 _OPERATORS = ("EqualTo", "NotEqualTo", "IsNull")
 
@@ -40,10 +42,10 @@ class Condition:
     """The triggering record's field the value is (``$Record.<field>``), if any."""
 
     def holds(self, record: dict, trigger: dict) -> bool:
-        actual, wanted = _get(record, self.field), self.value(trigger)
+        actual, wanted = value_of(record, self.field), self.value(trigger)
         if self.operator == "IsNull":
-            return (actual in (None, "")) is bool(wanted)
-        same = _same(actual, wanted)
+            return equal(actual, None) is bool(wanted)
+        same = equal(actual, wanted)
         return same if self.operator == "EqualTo" else not same
 
 
@@ -75,7 +77,7 @@ class RecordTriggeredFlow:
         record (``AccountId = $Record.AccountId``): the org reads them through its index."""
         for c in self.filters:
             if c.operator == "EqualTo" and c.reference:
-                return c.field, _get(trigger, c.reference)
+                return c.field, value_of(trigger, c.reference)
         return None
 
     def updates(self, trigger: dict, candidates: list[dict]) -> list[tuple[str, dict]]:
@@ -84,21 +86,6 @@ class RecordTriggeredFlow:
         return [
             (r["Id"], changes) for r in candidates if all(c.holds(r, trigger) for c in self.filters)
         ]
-
-
-def _get(record: dict, name: str) -> Any:
-    if name in record:
-        return record[name]
-    lowered = name.lower()
-    return next((v for k, v in record.items() if k.lower() == lowered), None)
-
-
-def _same(a: Any, b: Any) -> bool:
-    if a in (None, "") or b in (None, ""):
-        return a in (None, "") and b in (None, "")
-    if isinstance(a, bool) or isinstance(b, bool):
-        return bool(a) is bool(b)
-    return str(a) == str(b)
 
 
 def _tag(el: ET.Element, name: str) -> str | None:
@@ -124,7 +111,7 @@ def _value(el: ET.Element | None, where: str) -> Value:
         field = text.removeprefix("$Record.")
         if "." in field:
             raise FlowError(f"{where}: the sandbox does not follow {text}")
-        return lambda r: _get(r, field)
+        return lambda r: value_of(r, field)
     raise FlowError(f"{where}: the sandbox does not model the value {name} {text!r}")
 
 

@@ -44,10 +44,11 @@ class Record:
 
     def get(self, name: str, *, prior: bool = False) -> Any:
         source = self.before if prior and self.before is not None else self.now
-        return _lookup(source, name)
+        return value_of(source, name)
 
 
-def _lookup(record: dict, name: str) -> Any:
+def value_of(record: dict, name: str) -> Any:
+    """A field's value, the name matched case-insensitively (as the org matches it)."""
     if name in record:
         return record[name]
     lowered = name.lower()
@@ -58,9 +59,13 @@ def _blank(value: Any) -> bool:
     return value is None or value == ""
 
 
-def _equal(a: Any, b: Any) -> bool:
+def equal(a: Any, b: Any) -> bool:
+    """Salesforce's equality of two field values: blank text is NULL, a checkbox compares as
+    true/false, numbers as numbers, the rest as text."""
     if _blank(a) or _blank(b):
         return _blank(a) and _blank(b)
+    if isinstance(a, bool) or isinstance(b, bool):
+        return bool(a) is bool(b)
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         return float(a) == float(b)
     return str(a) == str(b)
@@ -85,7 +90,7 @@ _FUNCTIONS: dict[str, Callable[..., Node]] = {
     "ISBLANK": lambda a: lambda r: _blank(a(r)),
     "ISNULL": lambda a: lambda r: _blank(a(r)),
     "TEXT": lambda a: lambda r: _text(a(r)),
-    "ISPICKVAL": lambda f, v: lambda r: _equal(f(r), v(r)),
+    "ISPICKVAL": lambda f, v: lambda r: equal(f(r), v(r)),
 }
 _OF_FIELD = {"ISCHANGED", "PRIORVALUE"}  # these take a field name, not a value
 
@@ -147,8 +152,8 @@ class _Parser:
             self.take()
             left, right = node, self.term()
             if token[1] in ("=", "=="):
-                return lambda r: _equal(left(r), right(r))
-            return lambda r: not _equal(left(r), right(r))
+                return lambda r: equal(left(r), right(r))
+            return lambda r: not equal(left(r), right(r))
         return node
 
     def term(self) -> Node:
@@ -180,7 +185,7 @@ class _Parser:
             self.take(")")
             if upper == "ISCHANGED":
                 return lambda r: (
-                    r.before is not None and not _equal(r.get(name), r.get(name, prior=True))
+                    r.before is not None and not equal(r.get(name), r.get(name, prior=True))
                 )
             return lambda r: r.get(name, prior=True)
         if upper == "ISNEW":
