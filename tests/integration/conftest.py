@@ -85,7 +85,7 @@ def sync_env(sandbox, airflow_db, monkeypatch):
     return env
 
 
-def end_unfinished_runs() -> list[str]:
+def end_unfinished_runs() -> None:
     """Mark failed, as a user would in the UI, every DAG run a former test left unfinished (a
     killed ``airflow dags test`` leaves its run and its running task behind). The metadata
     database is shared by the tests of a worker: a scheduler started later would otherwise see
@@ -96,7 +96,6 @@ def end_unfinished_runs() -> list[str]:
     from airflow.utils.state import DagRunState, State, TaskInstanceState
     from sqlalchemy import select, update
 
-    ended = []
     with create_session() as session:
         active = (DagRunState.RUNNING, DagRunState.QUEUED)
         for run in session.scalars(select(DagRun).where(DagRun.state.in_(active))):
@@ -110,8 +109,6 @@ def end_unfinished_runs() -> list[str]:
                 )
                 .values(state=TaskInstanceState.FAILED)
             )
-            ended.append(f"{run.dag_id} {run.run_id}")
-    return ended
 
 
 def prepare_sync_env(sandbox, monkeypatch) -> SyncEnv:

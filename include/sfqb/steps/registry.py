@@ -14,10 +14,12 @@ the hooks, which a DAG file never does (its parse stays fast).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from sfqb.outcomes import AreaReport
 from sfqb.run_params import AREAS, RunContext
+
+if TYPE_CHECKING:  # sfqb.outcomes imports pandas: the task files import this module at parse
+    from sfqb.outcomes import AreaReport
 
 
 class AreaSteps(Protocol):

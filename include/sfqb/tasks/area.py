@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from airflow.sdk import task
 
 from sfqb.run_params import RunContext, area_run, area_selected
+from sfqb.steps.registry import area_steps
 from sfqb.tasks.lease import leased
 
 if TYPE_CHECKING:  # sfqb.outcomes imports pandas: a DAG file's parse never does
@@ -51,16 +52,12 @@ def area_chain(area: str, run, *, after=None, pool: str = "sfqb_quickbooks"):
             from airflow.sdk.exceptions import AirflowSkipException
 
             raise AirflowSkipException(f"{area} is not among this run's areas (params)")
-        from sfqb.steps.registry import area_steps
-
         return area_steps(area).extract(area_run(run, area))
 
     @task(task_id=f"plan_{area}_task", multiple_outputs=False, show_return_value_in_logs=False)
     @leased
     def plan(run: RunContext, extracted: dict) -> dict:
         """Apply the area's pure rules: frames of writes and of skips with reasons."""
-        from sfqb.steps.registry import area_steps
-
         return area_steps(area).plan(area_run(run, area), extracted)
 
     @task(task_id=f"load_{area}", pool=pool, multiple_outputs=False)
@@ -69,7 +66,6 @@ def area_chain(area: str, run, *, after=None, pool: str = "sfqb_quickbooks"):
         """Write the plan; one outcome per record; returns the area report, its warnings told
         apart as new, standing and resolved (R-OPS-3)."""
         from sfqb.steps.common import track_warnings
-        from sfqb.steps.registry import area_steps
 
         this_run = area_run(run, area)
         return track_warnings(this_run, area_steps(area).load(this_run, planned))
@@ -78,8 +74,6 @@ def area_chain(area: str, run, *, after=None, pool: str = "sfqb_quickbooks"):
     @leased
     def commit(run: RunContext, extracted: dict, report: AreaReport) -> dict:
         """Save the records to retry, then advance the watermarks (incremental runs only)."""
-        from sfqb.steps.registry import area_steps
-
         return area_steps(area).commit(area_run(run, area), extracted, report)
 
     extracted = extract(run)

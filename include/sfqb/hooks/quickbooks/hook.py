@@ -435,9 +435,7 @@ class QuickBooksHook(BaseHook):
         have no Active flag: they always come back). After a full first page, a ``COUNT`` beside
         the second page and the pages after it ``parallel_reads`` at a time; the pages come back
         in order."""
-        conditions = list(where) + (
-            [q.active_any()] if include_inactive and entity in NAME_LISTS else []
-        )
+        conditions = _conditions(entity, where, include_inactive)
 
         def page(position: int) -> list[dict]:
             text = q.select(
@@ -520,9 +518,7 @@ class QuickBooksHook(BaseHook):
     def count(
         self, entity: str, where: Sequence[str] = (), *, include_inactive: bool = False
     ) -> int:
-        conditions = list(where) + (
-            [q.active_any()] if include_inactive and entity in NAME_LISTS else []
-        )
+        conditions = _conditions(entity, where, include_inactive)
         return int(self.query(q.count(entity, conditions)).get("totalCount", 0))
 
     def read(self, entity: str, id_: str) -> dict:
@@ -825,3 +821,9 @@ class QuickBooksHook(BaseHook):
                     entity = next((v for k, v in answer.items() if k != "bId"), None)
                 out.append(BatchResult(op.key, True, entity=entity))
         return out
+
+
+def _conditions(entity: str, where: Sequence[str], include_inactive: bool) -> list[str]:
+    """``where``, plus ``Active IN (true, false)`` when inactive records of a name list are
+    wanted (name lists answer active ones only, api-notes 2.5)."""
+    return list(where) + ([q.active_any()] if include_inactive and entity in NAME_LISTS else [])
