@@ -29,19 +29,8 @@ def contacts_of(env, account_id: str) -> dict[str, dict]:
     return {f"{r['FirstName']} {r['LastName']}": r for r in rows}
 
 
-def matched_pair(env, name: str) -> tuple[str, str]:
-    """A QuickBooks customer whose contact person is Keiko Nguyen, and a won Account of the same
-    name whose billing Contact is Ada Diaz: first-run matching links the two."""
-    customer = env.qb().create(
-        "Customer",
-        {
-            "DisplayName": name,
-            "GivenName": "Keiko",
-            "FamilyName": "Nguyen",
-            "PrimaryEmailAddr": {"Address": "keiko@pair.example"},
-        },
-        None,
-    )
+def won_account(env, name: str) -> str:
+    """A new Account with a closed/won Opportunity (the sync exports it to QuickBooks): its Id."""
     sf = env.sf()
     (account,) = sf.create("Account", [{"Name": name}])
     sf.create(
@@ -55,11 +44,28 @@ def matched_pair(env, name: str) -> tuple[str, str]:
             }
         ],
     )
-    (ada,) = sf.create(
+    return account.id
+
+
+def matched_pair(env, name: str) -> tuple[str, str]:
+    """A QuickBooks customer whose contact person is Keiko Nguyen, and a won Account of the same
+    name whose billing Contact is Ada Diaz: first-run matching links the two."""
+    customer = env.qb().create(
+        "Customer",
+        {
+            "DisplayName": name,
+            "GivenName": "Keiko",
+            "FamilyName": "Nguyen",
+            "PrimaryEmailAddr": {"Address": "keiko@pair.example"},
+        },
+        None,
+    )
+    account_id = won_account(env, name)
+    (ada,) = env.sf().create(
         "Contact",
         [
             {
-                "AccountId": account.id,
+                "AccountId": account_id,
                 "FirstName": "Ada",
                 "LastName": "Diaz",
                 "Email": "ada@pair.example",
@@ -68,7 +74,7 @@ def matched_pair(env, name: str) -> tuple[str, str]:
         ],
     )
     assert ada.ok, ada.errors
-    return str(customer["Id"]), account.id
+    return str(customer["Id"]), account_id
 
 
 @pytest.mark.parametrize("modify", [False, True], ids=["modify off", "modify on"])
@@ -154,18 +160,7 @@ def test_given_an_account_and_a_customer_whose_names_differ_only_in_case_when_sy
     assert set(sync_env.run()[1].values()) == {"success"}
     customer = sync_env.qb().create("Customer", {"DisplayName": "Zeta Analytics LLC"}, None)
     sf = sync_env.sf()
-    (account,) = sf.create("Account", [{"Name": "ZETA ANALYTICS LLC"}])
-    sf.create(
-        "Opportunity",
-        [
-            {
-                "Name": "Zeta deal",
-                "AccountId": account.id,
-                "StageName": "Closed Won",
-                "CloseDate": "2026-11-01",
-            }
-        ],
-    )
+    account_id = won_account(sync_env, "ZETA ANALYTICS LLC")
 
     _, states, summary = sync_env.run()
     assert set(states.values()) == {"success"}, states
@@ -178,7 +173,7 @@ def test_given_an_account_and_a_customer_whose_names_differ_only_in_case_when_sy
             )
         )
     )
-    assert [r["Id"] for r in rows] == [account.id]
+    assert [r["Id"] for r in rows] == [account_id]
     names = [
         c["DisplayName"].casefold()
         for c in sync_env.qb().query_all("Customer", include_inactive=True)
@@ -189,7 +184,7 @@ def test_given_an_account_and_a_customer_whose_names_differ_only_in_case_when_sy
     ]
     assert len(warnings) == 1
     assert (
-        account.id in warnings[0]["reason"]
+        account_id in warnings[0]["reason"]
         and f"customer {customer['Id']}" in warnings[0]["reason"]
     )
     assert (
@@ -210,24 +205,13 @@ def test_given_an_org_whose_billing_contact_flow_is_off_when_an_account_has_two_
     )
     sync_env.set_preferences(sync_start=SINCE_SEED)
     sf = sync_env.sf()
-    (account,) = sf.create("Account", [{"Name": "Two Payers Co"}])
-    sf.create(
-        "Opportunity",
-        [
-            {
-                "Name": "Two Payers deal",
-                "AccountId": account.id,
-                "StageName": "Closed Won",
-                "CloseDate": "2026-11-01",
-            }
-        ],
-    )
+    account_id = won_account(sync_env, "Two Payers Co")
     made = [
         sf.create(
             "Contact",
             [
                 {
-                    "AccountId": account.id,
+                    "AccountId": account_id,
                     "FirstName": first,
                     "LastName": "Payer",
                     "Email": f"{first.lower()}@payers.example",
@@ -243,7 +227,7 @@ def test_given_an_org_whose_billing_contact_flow_is_off_when_an_account_has_two_
 
     assert set(states.values()) == set(states_2.values()) == {"success"}, (states, states_2)
     (row,) = sf.query(
-        soql.select("Account", ["External_Account_ID__c"], where=soql.eq("Id", account.id))
+        soql.select("Account", ["External_Account_ID__c"], where=soql.eq("Id", account_id))
     )
     customer = sync_env.qb().read("Customer", row["External_Account_ID__c"])
     assert (customer["GivenName"], customer["PrimaryEmailAddr"]["Address"]) == (
@@ -255,11 +239,11 @@ def test_given_an_org_whose_billing_contact_flow_is_off_when_an_account_has_two_
         for w in report_of(summary, "customers")["warning_entries"]
         if "several billing Contacts" in w["reason"]
     ]
-    assert [w["key"] for w in warned] == [account.id]
+    assert [w["key"] for w in warned] == [account_id]
     assert f"{made[1]} (the most recently modified) is used, {made[0]} not" in warned[0]["reason"]
     standing = [
         w
         for w in report_of(summary_2, "customers")["warning_entries"]
         if "several billing Contacts" in w["reason"]
     ]
-    assert [w["key"] for w in standing] == [account.id]
+    assert [w["key"] for w in standing] == [account_id]
