@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import inspect
+import typing
 
 import pytest
 
 from sfqb.run_params import AREAS
+from sfqb.state import InMemoryVariables, SyncState
 from sfqb.steps.registry import area_steps
 
 pytestmark = pytest.mark.unit
@@ -35,3 +38,47 @@ def test_given_an_unknown_area_when_asked_then_the_error_names_the_areas():
     """R-GEN-8: a misspelt area fails with the list of the real ones."""
     with pytest.raises(KeyError, match="no sync area 'item'; the areas: items, customers"):
         area_steps("item")
+
+
+def _keys(payload_type) -> tuple[set[str], set[str]]:
+    """(required, optional) keys of a TypedDict whose module postpones annotations (there,
+    ``__required_keys__`` cannot see ``NotRequired``)."""
+    hints = typing.get_type_hints(payload_type, include_extras=True)
+    optional = {k for k, h in hints.items() if typing.get_origin(h) is typing.NotRequired}
+    return set(hints) - optional, optional
+
+
+SWITCHED_OFF = {
+    "items": {"sync_items": False},
+    "opportunities": {"sync_won_opportunities": False},
+    "transactions": {"update_opportunities_from_quickbooks": False},
+    "invoices": {"sync_invoices": False},
+}
+
+
+@pytest.mark.parametrize("area", sorted(SWITCHED_OFF))
+def test_given_an_area_switched_off_when_it_runs_then_its_payloads_have_exactly_their_typed_keys(
+    area,
+):
+    """R-GEN-2, R-GEN-8: what an area's extract and plan hand on by XCom has the keys its
+    ``Extract`` and ``Plan`` declare, no more and none missing, so a step never reads a key the
+    other did not write; and a switched-off area reads nothing (its hooks are never touched) and
+    commits no window."""
+    now = dt.datetime(2026, 11, 25, tzinfo=dt.UTC).isoformat()
+    run = {
+        "run_id": "r1",
+        "upper_bound": now,
+        "install_date": now,
+        "preferences": SWITCHED_OFF[area],
+    }
+    steps = area_steps(area)
+    state = SyncState(InMemoryVariables())
+
+    extracted = steps.extract(run, sf=object(), qb=object(), state=state)
+    planned = steps.plan(run, extracted)
+
+    for payload, payload_type in ((extracted, steps.Extract), (planned, steps.Plan)):
+        required, optional = _keys(payload_type)
+        assert required <= set(payload) <= required | optional, (area, payload_type.__name__)
+    assert extracted["windows"] == {}
+    assert steps.commit(run, extracted, steps.load(run, planned, sf=object()), state=state) == {}

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sfqb.records import NOTE_KIND, warning
 
@@ -238,7 +239,11 @@ def grouped_warnings(notes: pd.DataFrame) -> list[dict]:
     return out
 
 
-def without_existing(extracted: dict, existing: set[str]) -> dict:
+Frames = TypeVar("Frames", bound=Mapping[str, Any])
+"""The invoice area's plan inputs (``sfqb.steps.invoices.Inputs``)."""
+
+
+def without_existing(extracted: Frames, existing: set[str]) -> Frames:
     """The extracted invoice frames without the invoices already in Salesforce (R-MIG-3:
     skipped, never duplicated and never overwritten by the migration)."""
     from sfqb.frames import isin
@@ -251,4 +256,4 @@ def without_existing(extracted: dict, existing: set[str]) -> dict:
     out["sales_orders"] = extracted["sales_orders"][
         ~isin(extracted["sales_orders"]["invoice_id"].astype(str), existing)
     ]
-    return out
+    return cast(Frames, out)

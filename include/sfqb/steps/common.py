@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, cast
 
 from sfqb.hooks.interface import QuickBooks
 from sfqb.preferences import Preferences, parse_preferences
@@ -21,6 +21,15 @@ log = logging.getLogger(__name__)
 
 Report = TypeVar("Report", bound=Mapping[str, Any])
 """An area report (``sfqb.outcomes.AreaReport``) or one shaped like it (reconcile, migration)."""
+
+
+class AreaExtract(TypedDict):
+    """What every area's extract hands on (by XCom, to its plan and its commit); each area's
+    ``Extract`` adds its frames. Frames cross XCom as frames (``sfqb.frames``)."""
+
+    windows: dict[str, dict | None]
+    """Stream -> this run's window (``Window.to_xcom()``), None when the stream reads nothing;
+    empty when the area is switched off. The commit moves the watermarks to their ends."""
 
 
 def preferences(run: RunContext) -> Preferences:
@@ -132,8 +141,9 @@ def run_windows(run: RunContext, streams: list[str], state: SyncState) -> dict[s
 
 def commit_windows(
     run: RunContext, windows: dict[str, dict | None], state: SyncState | None = None
-) -> dict:
-    """Move each stream's watermark to its window's end, for incremental windows only."""
+) -> dict[str, str]:
+    """Move each stream's watermark to its window's end, for incremental windows only; returns
+    stream -> the new watermark (ISO)."""
     state = state or sync_state()
     now = dt.datetime.now(dt.UTC)
     committed = {}
@@ -151,8 +161,8 @@ def commit_windows(
 
 
 def commit_area(
-    run: RunContext, extracted: dict, report: AreaReport, state: SyncState | None = None
-) -> dict:
+    run: RunContext, extracted: AreaExtract, report: AreaReport, state: SyncState | None = None
+) -> dict[str, str]:
     """An area's commit, after its load succeeded: save the records to retry (the report's
     ``retry``: stream -> ids), then move the watermarks of its windows (R-GEN-2, R-GEN-5)."""
     state = state or sync_state()

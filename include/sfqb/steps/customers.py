@@ -12,6 +12,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypedDict
 
 import numpy as np
 import pandas as pd
@@ -47,6 +48,7 @@ from sfqb.run_params import RunContext
 from sfqb.soql import sf_datetime
 from sfqb.steps import customers_extract as ex
 from sfqb.steps.common import (
+    AreaExtract,
     due_retries,
     preferences,
     quickbooks_hook,
@@ -61,6 +63,57 @@ from sfqb.windows import Window
 log = logging.getLogger(__name__)
 
 QB_STREAM, SF_STREAM = rules.QB_STREAM, rules.SF_STREAM
+
+
+class Counterparts(TypedDict):
+    """What the changes are compared with (``_counterparts``)."""
+
+    sf_linked: pd.DataFrame
+    """The Accounts linked to the changed customers (R-GEN-4)."""
+    qb_linked: pd.DataFrame
+    """The customers linked to the changed Accounts."""
+    terms: dict[str, str]
+    """QuickBooks term name -> Id (R-ACC-9)."""
+    unlinked_names: list[str]
+    """Unlinked Account names a changed customer's name equals (R-ACC-11)."""
+    people: pd.DataFrame
+    """The Contacts of those Accounts a customer's person could be (R-ACC-10)."""
+
+
+class Extract(AreaExtract, Counterparts):
+    """Both systems' changes in the run's windows and what the plan compares them with (the
+    fields of ``rules.CustomerInputs``)."""
+
+    first_export: bool
+    """The area's first run: every active customer and qualifying Account (R-GEN-6)."""
+    qb_changed: pd.DataFrame
+    sf_changed: pd.DataFrame
+    limits: dict
+    """Target field -> its length limit, per map pair (``limits_for``)."""
+    qb_read_at: str | None
+    """QuickBooks' time of its first answer about customers (ISO; R-GEN-7)."""
+    ticked_contacts: pd.DataFrame
+    """Contacts ticked as billing contacts, with their Account (R-ACC-6)."""
+
+
+class Plan(TypedDict):
+    """The writes of both directions (``rules.CustomerPlan``), the skips and warnings."""
+
+    accounts: pd.DataFrame
+    contacts: pd.DataFrame
+    contact_releases: pd.DataFrame
+    customer_creates: pd.DataFrame
+    customer_updates: pd.DataFrame
+    clear_sync_me: list[str]
+    clear_contact_sync_me: list[str]
+    skips: pd.DataFrame
+    notes: pd.DataFrame
+    quality: list
+    """Data-quality warnings about the customers (``sfqb.checks.quality``)."""
+    considered: list[str]
+    """The keys of the customers and Accounts read (R-OPS-3)."""
+    retry: list[str]
+    limits: dict
 
 
 def customer_maps(run: RunContext) -> dict:
@@ -132,7 +185,7 @@ def _all_active_customers(qb: QuickBooks) -> list[dict]:
     return out
 
 
-def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=None) -> dict:
+def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=None) -> Extract:
     """Both systems' changes in this run's windows, plus what the plan compares them with.
 
     The area's first run (``FIRST_EXPORT`` not done) considers every active QuickBooks customer
@@ -227,7 +280,7 @@ def _counterparts(
     sf_changed: pd.DataFrame,
     maps: dict,
     complete: Callable[[pd.DataFrame], pd.DataFrame],
-) -> dict:
+) -> Counterparts:
     """What the plan compares the changes with: the Accounts linked to the changed customers and
     the customers linked to the changed Accounts (R-GEN-4), the Terms (R-ACC-9), the unlinked
     Account names the changed customers could clash with (R-ACC-11) and the people of their
@@ -258,7 +311,7 @@ def _counterparts(
     }
 
 
-def plan(run: RunContext, extracted: dict) -> dict:
+def plan(run: RunContext, extracted: Extract) -> Plan:
     """The pure rules over the extracted frames (XCom-ready dict of frames and lists)."""
     inputs = rules.CustomerInputs(
         qb_changed=extracted["qb_changed"],
@@ -409,7 +462,7 @@ def _adopt_pending(
 
 
 def _write_to_quickbooks(
-    plan: dict,
+    plan: Plan,
     sf,
     qb: QuickBooks,
     done: list[dict],
@@ -513,7 +566,7 @@ def _update_ops(updates: pd.DataFrame) -> list:
 
 def _record_answers(
     results: list,
-    plan: dict,
+    plan: Plan,
     qb: QuickBooks,
     done: list[dict],
     maps: dict,
@@ -715,7 +768,7 @@ def upsert_waves(accounts: pd.DataFrame) -> pd.Series:
     return pd.Series(wave, index=accounts.index)
 
 
-def _write_accounts(plan: dict, sf, done: list[dict], maps: dict, stamp: str) -> None:
+def _write_accounts(plan: Plan, sf, done: list[dict], maps: dict, stamp: str) -> None:
     """QB -> SF Account upserts by External Account ID, parents before their sub-customers;
     each stamped as its plan says (``areas.customers.sync_stamps``), else ``stamp``."""
     accounts: pd.DataFrame = plan["accounts"]
@@ -742,7 +795,7 @@ def _stamp(row: dict, stamp: str) -> str:
     return stamp if missing(row.get("Last_Sync_Date__c")) else row["Last_Sync_Date__c"]
 
 
-def _releases(plan: dict) -> list[tuple[str, dict]]:
+def _releases(plan: Plan) -> list[tuple[str, dict]]:
     """(customer Id, Contact write) of each Contact that stops being the billing Contact or gives
     up the customer's link (unique) for another person (R-ACC-10), logged."""
     releases = plan.get("contact_releases")
@@ -782,7 +835,7 @@ def _release_failed(customer: str, result, done: list[dict]) -> None:
 
 
 def _write_contacts(
-    plan: dict, sf, done: list[dict], maps: dict, links: list[dict], stamp: str
+    plan: Plan, sf, done: list[dict], maps: dict, links: list[dict], stamp: str
 ) -> None:
     """QB -> SF billing Contacts (R-ACC-8, R-ACC-10): old ones released, then the same person's
     Contact updated in place (or linked by name), else one upserted by the customer's Id. The
@@ -870,7 +923,7 @@ def _without(frame: pd.DataFrame, qb_ids: set[str]) -> pd.DataFrame:
 
 
 def load(
-    run: RunContext, plan: dict, *, sf=None, qb: QuickBooks | None = None, state=None
+    run: RunContext, plan: Plan, *, sf=None, qb: QuickBooks | None = None, state=None
 ) -> AreaReport:
     """Apply the plan: QuickBooks writes first (their Ids link back to Salesforce), then the
     Salesforce writes. Returns the area report with the records to retry next run.
@@ -943,7 +996,9 @@ def load(
     return report
 
 
-def commit(run: RunContext, extracted: dict, report: AreaReport, *, state=None) -> dict:
+def commit(
+    run: RunContext, extracted: Extract, report: AreaReport, *, state=None
+) -> dict[str, str]:
     """After a successful load: save the records to retry, mark the first run's export done
     (R-GEN-6: later runs read changes only), then move the watermarks."""
     from sfqb.steps.common import commit_area

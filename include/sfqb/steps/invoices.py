@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from decimal import Decimal
+from typing import NotRequired, TypedDict
 
 import pandas as pd
 
@@ -51,6 +52,7 @@ from sfqb.outcomes import (
 )
 from sfqb.run_params import RunContext
 from sfqb.steps.common import (
+    AreaExtract,
     commit_area,
     preferences,
     quickbooks_hook,
@@ -103,6 +105,65 @@ def invoice_frames(records: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame, pd.
     )
 
 
+class SalesforceSide(TypedDict):
+    """What the plan compares the invoices with in Salesforce (``read_salesforce``)."""
+
+    sf_invoices: pd.DataFrame
+    """Their Invoice__c records."""
+    sf_items: pd.DataFrame
+    """Those records' Invoice_Item__c."""
+    sf_links: pd.DataFrame
+    """Those records' Invoice_Opportunity_Link__c."""
+    accounts: pd.DataFrame
+    """The Accounts of their customers (and of those customers' ancestors, R-INV-7)."""
+    products: pd.DataFrame
+    """The Products of their items (by ProductCode)."""
+    opportunities: pd.DataFrame
+    """The Opportunities of their Ids and of their sales orders."""
+
+
+class Inputs(SalesforceSide):
+    """The frames the plan takes (the fields of ``rules.InvoiceInputs``): the extract's, and
+    each chunk's of the migration."""
+
+    invoices: pd.DataFrame
+    lines: pd.DataFrame
+    sales_orders: pd.DataFrame
+    """The sales orders the invoices' lines link to."""
+    customers: pd.DataFrame
+    """The QuickBooks customers, and their ancestors, of invoices no Account has
+    (``read_billing`` reads them; empty until it has)."""
+
+
+class Extract(AreaExtract, Inputs):
+    """The changed invoices and what the plan compares them with."""
+
+    ran: bool
+    """False when ``sync_invoices`` is off (R-INV-5): nothing was read."""
+    waited: NotRequired[list[str]]
+    """Invoices read again because their customer has an Account now (R-INV-7): the commit
+    stops waiting for the ones QuickBooks no longer has."""
+
+
+class Plan(TypedDict):
+    """The Salesforce writes (``rules.InvoicePlan``), the skips and what waits."""
+
+    placeholders: list[dict]
+    invoices: list[dict]
+    marks: list[dict]
+    item_creates: list[dict]
+    item_updates: list[dict]
+    item_deletes: list[dict]
+    links: list[dict]
+    skips: pd.DataFrame
+    notes: pd.DataFrame
+    retry: list[str]
+    considered: list[str]
+    """The keys of the invoices read (R-OPS-3)."""
+    waiting: dict[str, list[str]]
+    """QuickBooks customer Id -> the invoices waiting for its Account (R-INV-7)."""
+
+
 def _frame(records, columns: list[str]) -> pd.DataFrame:
     frame = records_frame(records, columns)[columns].copy()
     return text_numbers(frame, SF_NUMBERS)
@@ -110,7 +171,7 @@ def _frame(records, columns: list[str]) -> pd.DataFrame:
 
 def read_salesforce(
     sf, invoices: pd.DataFrame, lines: pd.DataFrame, sales_orders: pd.DataFrame
-) -> dict:
+) -> SalesforceSide:
     """What the plan compares the invoices with, in the fewest calls (``query_in``): their
     Invoice__c, those records' items and links, the Accounts of their customers, the Products of
     their items (by ProductCode) and the Opportunities of their Ids and sales orders."""
@@ -159,7 +220,7 @@ def read_salesforce(
     }
 
 
-def read_billing(qb: QuickBooks, sf, extracted: dict) -> dict:
+def read_billing(qb: QuickBooks, sf, extracted: Inputs) -> Inputs:
     """``extracted`` with what tells whose Account an invoice without one takes (R-INV-7,
     ``rules.billing``): for the invoices whose customer no Account has, that customer and its
     ancestors in QuickBooks (one ``query_in`` per level, inactive ones included: a project is
@@ -211,7 +272,7 @@ def read_billing(qb: QuickBooks, sf, extracted: dict) -> dict:
     }
 
 
-def _empty(windows: dict) -> dict:
+def _empty(windows: dict) -> Extract:
     invoices, lines, orders = invoice_frames([])
     return {
         "windows": windows,
@@ -321,7 +382,7 @@ def read_quickbooks(
     return list(invoices.values())
 
 
-def inputs(records: list[dict], sf) -> dict:
+def inputs(records: list[dict], sf) -> Inputs:
     """The frames of ``records`` and the Salesforce side read for them: what the plan takes
     (the extract's and the migration's chunks')."""
     invoices, lines, orders = invoice_frames(records)
@@ -329,11 +390,12 @@ def inputs(records: list[dict], sf) -> dict:
         "invoices": invoices,
         "lines": lines,
         "sales_orders": orders,
+        "customers": records_frame([], rules.CUSTOMER_COLUMNS),
         **read_salesforce(sf, invoices, lines, orders),
     }
 
 
-def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=None) -> dict:
+def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=None) -> Extract:
     """The changed invoices (and those of changed payments) and what the plan compares them
     with. With ``sync_invoices`` off (R-INV-5) nothing is read."""
     prefs = preferences(run)
@@ -366,15 +428,20 @@ def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=Non
 
 
 def plan_extracted(
-    extracted: dict, *, create_missing_opportunities: bool, link_opportunities: bool = True
-) -> dict:
+    extracted: Inputs, *, create_missing_opportunities: bool, link_opportunities: bool = True
+) -> Plan:
     """The pure rules over extracted frames; an XCom-ready dict."""
     inputs = rules.InvoiceInputs(
-        **{
-            name: extracted[name]
-            for name in rules.InvoiceInputs.__dataclass_fields__
-            if name in extracted
-        }
+        invoices=extracted["invoices"],
+        lines=extracted["lines"],
+        sales_orders=extracted["sales_orders"],
+        sf_invoices=extracted["sf_invoices"],
+        sf_items=extracted["sf_items"],
+        sf_links=extracted["sf_links"],
+        accounts=extracted["accounts"],
+        products=extracted["products"],
+        opportunities=extracted["opportunities"],
+        customers=extracted["customers"],
     )
     result = rules.plan_invoices(
         inputs,
@@ -409,7 +476,7 @@ def plan_extracted(
     }
 
 
-def plan(run: RunContext, extracted: dict) -> dict:
+def plan(run: RunContext, extracted: Extract) -> Plan:
     """The plan for the run's preferences (``create_missing_opportunities``, R-INV-3)."""
     return plan_extracted(
         extracted, create_missing_opportunities=preferences(run).create_missing_opportunities
@@ -473,22 +540,22 @@ def _blocked(
     return kept
 
 
-def load(run: RunContext, plan: dict, *, sf=None) -> AreaReport:
+def load(run: RunContext, plan: Plan, *, sf=None) -> AreaReport:
     """Write the plan: placeholder Opportunities, Invoice__c upserts (and deleted marks),
     Invoice_Item__c upserts, deletes of removed items, then the links. Every Invoice__c and
     Opportunity write is stamped with Last_Sync_Date__c (R-GEN-7). One outcome per record; a
     failure is a WARNING and its invoice is read again next run (R-GEN-5)."""
     done: list[dict] = []
     writes = (
-        "placeholders",
-        "invoices",
-        "marks",
-        "item_creates",
-        "item_updates",
-        "item_deletes",
-        "links",
+        plan["placeholders"],
+        plan["invoices"],
+        plan["marks"],
+        plan["item_creates"],
+        plan["item_updates"],
+        plan["item_deletes"],
+        plan["links"],
     )
-    if any(plan[w] for w in writes):
+    if any(writes):
         sf = sf or salesforce_hook()
         stamp = now_stamp()
         opp_ids: dict[str, str] = {}
@@ -501,12 +568,12 @@ def load(run: RunContext, plan: dict, *, sf=None) -> AreaReport:
                 else:
                     failed_placeholders.add(invoice_id)
         failed: set[str] = set()
-        for group in ("invoices", "marks"):
-            if plan[group]:
-                results = _upsert(sf, "Invoice__c", plan[group], rules.EXT_INVOICE, done, stamp)
+        for group in (plan["invoices"], plan["marks"]):
+            if group:
+                results = _upsert(sf, "Invoice__c", group, rules.EXT_INVOICE, done, stamp)
                 failed |= {k for k, r in results.items() if not r.ok}
-        for group in ("item_creates", "item_updates"):
-            entries = _blocked(plan[group], failed, "invoice", done, "Invoice_Item__c")
+        for group in (plan["item_creates"], plan["item_updates"]):
+            entries = _blocked(group, failed, "invoice", done, "Invoice_Item__c")
             if entries:
                 _upsert(sf, "Invoice_Item__c", entries, rules.EXT_ITEM, done)
         deletes = _blocked(plan["item_deletes"], failed, "invoice", done, "Invoice_Item__c")
@@ -543,7 +610,7 @@ def load(run: RunContext, plan: dict, *, sf=None) -> AreaReport:
     return _report(plan, outcomes(done))
 
 
-def _report(plan: dict, frame: pd.DataFrame) -> AreaReport:
+def _report(plan: Plan, frame: pd.DataFrame) -> AreaReport:
     skipped = plan["skips"]
     log_problems(log, rules.AREA, skipped, frame)
     notes = warnings_of(rules.AREA, plan["notes"], NOTE_KIND)
@@ -567,7 +634,9 @@ def _report(plan: dict, frame: pd.DataFrame) -> AreaReport:
     return report
 
 
-def commit(run: RunContext, extracted: dict, report: AreaReport, *, state=None) -> dict:
+def commit(
+    run: RunContext, extracted: Extract, report: AreaReport, *, state=None
+) -> dict[str, str]:
     """After a successful load: save the invoices waiting for an Account (those read in this
     run wait on what their plan says) and those to read again, then move the watermarks. With
     the area off nothing moves."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import TypedDict
 
 import pandas as pd
 
@@ -35,6 +36,7 @@ from sfqb.outcomes import (
 )
 from sfqb.run_params import RunContext
 from sfqb.steps.common import (
+    AreaExtract,
     due_retries,
     preferences,
     quickbooks_hook,
@@ -52,6 +54,35 @@ PRODUCT_COLUMNS = ["Id", rules.EXT_ID, *rules.PRODUCT_FIELDS]
 ENTRY_COLUMNS = ["Id", "Product2Id", "UnitPrice", "IsActive"]
 
 
+class Extract(AreaExtract):
+    """The items to consider and what they meet in Salesforce."""
+
+    first_export: bool
+    """The area's first run: every active item, whatever its date (R-ITM-1)."""
+    items: pd.DataFrame
+    """QuickBooks items (``item_frame``)."""
+    products: pd.DataFrame
+    """The Products linked to them (PRODUCT_COLUMNS)."""
+    entries: pd.DataFrame
+    """Those Products' standard PricebookEntries (ENTRY_COLUMNS)."""
+    unlinked_codes: list[str]
+    """Product codes of unlinked Products an item's full name would clash with."""
+    standard_pricebook: str | None
+
+
+class Plan(TypedDict):
+    """The Products and standard prices to write (``rules.ItemPlan``), the skips and warnings."""
+
+    products: list[dict]
+    prices: list[dict]
+    skips: pd.DataFrame
+    quality: list
+    """Data-quality warnings about the items (``sfqb.checks.quality``)."""
+    standard_pricebook: str | None
+    considered: list[str]
+    """The keys of the items read (R-OPS-3)."""
+
+
 def item_frame(records) -> pd.DataFrame:
     """QuickBooks items as ITEM_COLUMNS, the price as text (exact through XCom)."""
     frame = records_frame(records, rules.ITEM_COLUMNS)
@@ -67,14 +98,14 @@ def _qb_items_by_id(qb: QuickBooks, ids) -> list[dict]:
     return list(qb.query_in("Item", "Id", ids, include_inactive=True))
 
 
-def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=None) -> dict:
+def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=None) -> Extract:
     """The items to consider, and the Products, standard entries and unlinked codes they meet.
 
     The first run exports every active item whatever its date (R-ITM-1); later runs read the
     items changed in the window, inactive ones included so deactivations reach Salesforce."""
     state = state or sync_state()
     windows = run_windows(run, [QB_STREAM], state)
-    empty = {
+    empty: Extract = {
         "windows": windows,
         "first_export": False,
         "items": item_frame([]),
@@ -147,7 +178,7 @@ def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=Non
     }
 
 
-def plan(run: RunContext, extracted: dict) -> dict:
+def plan(run: RunContext, extracted: Extract) -> Plan:
     """The pure rules over the extracted frames (XCom-ready)."""
     result = rules.plan_items(
         extracted["items"],
@@ -194,7 +225,7 @@ def _existing_entries(sf, book: str | None, product_ids: list[str]) -> dict[str,
     return {str(r["Product2Id"]): r for r in rows}
 
 
-def load(run: RunContext, plan: dict, *, sf=None) -> AreaReport:
+def load(run: RunContext, plan: Plan, *, sf=None) -> AreaReport:
     """Products first (upsert by External Item ID, collections of 200), then the standard
     PricebookEntries of the products that need one or whose price changed."""
     done: list[dict] = []
@@ -333,7 +364,7 @@ def _update_entries(sf, updates: list[dict], by_entry: dict[str, str], done: lis
         done.append(row)
 
 
-def _items_report(plan: dict, skipped: pd.DataFrame, done: list[dict]) -> AreaReport:
+def _items_report(plan: Plan, skipped: pd.DataFrame, done: list[dict]) -> AreaReport:
     """The area report: problems logged, failed items to retry next run (R-GEN-5), one line of
     counts."""
     frame = outcomes(done)
@@ -353,7 +384,9 @@ def _items_report(plan: dict, skipped: pd.DataFrame, done: list[dict]) -> AreaRe
     return report
 
 
-def commit(run: RunContext, extracted: dict, report: AreaReport, *, state=None) -> dict:
+def commit(
+    run: RunContext, extracted: Extract, report: AreaReport, *, state=None
+) -> dict[str, str]:
     """After a successful load: save the items to retry, mark the first export done, then move
     the watermark."""
     from sfqb.steps.common import commit_area

@@ -101,7 +101,9 @@ def prepare(
     return {**prepared, "total": total}
 
 
-def _incomplete(extracted: dict, existing: set[str], create_missing: bool) -> set[str]:
+def _incomplete(
+    extracted: invoice_steps.Inputs, existing: set[str], create_missing: bool
+) -> set[str]:
     """Invoices already in Salesforce that an interrupted chunk left half-written: a sales line
     without its Invoice_Item__c, or (with placeholders on) no opportunity link yet."""
     sales = extracted["lines"][extracted["lines"]["DetailType"] == rules.SALES_LINE]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from typing import TypedDict
 
 import pandas as pd
 
@@ -35,6 +36,7 @@ from sfqb.outcomes import (
 )
 from sfqb.run_params import RunContext
 from sfqb.steps.common import (
+    AreaExtract,
     due_retries,
     preferences,
     quickbooks_hook,
@@ -52,6 +54,40 @@ SF_STREAM = rules.SF_STREAM
 ITEM_COLUMNS = ["Id", "FullyQualifiedName", "Active", "Type"]
 
 
+class Extract(AreaExtract):
+    """The won Opportunities to consider and what their transactions would name (the fields of
+    ``rules.OpportunityInputs``)."""
+
+    opportunities: pd.DataFrame
+    """Won, changed in the window (R-OPP-9), ticked Sync Me (R-GEN-9) or to retry."""
+    lines: pd.DataFrame
+    """The Opportunity Products of those not yet in QuickBooks."""
+    contacts: pd.DataFrame
+    """Their primary contact roles."""
+    items: pd.DataFrame
+    """The QuickBooks items their lines name (ITEM_COLUMNS)."""
+    terms: dict[str, str]
+    """QuickBooks term name -> Id (read only when an Opportunity names one)."""
+    classes: dict[str, str]
+    """QuickBooks class full name -> Id (likewise)."""
+    custom_fields: dict[str, str]
+    """Sales-form custom field name -> its slot (``custom_field_names``)."""
+    inactive_customers: list[str]
+    """Their QuickBooks customers that are inactive (QuickBooks refuses them a transaction)."""
+
+
+class Plan(TypedDict):
+    """The transactions to create (``rules.OpportunityPlan``) and the skips."""
+
+    creates: pd.DataFrame
+    skips: pd.DataFrame
+    retry: list[str]
+    install_date: str
+    """Where the search for an earlier attempt's transactions starts (``created_before``)."""
+    considered: list[str]
+    """The Opportunity Ids read (R-OPS-3)."""
+
+
 def opportunity_maps(run: RunContext) -> tuple:
     """The effective (header, line) maps of the opportunity area (defaults + custom rows)."""
     from sfqb.mapping.maps import effective_map
@@ -60,7 +96,7 @@ def opportunity_maps(run: RunContext) -> tuple:
     return effective_map(rules.HEADER_MAP, prefs), effective_map(rules.LINE_MAP, prefs)
 
 
-def _empty(windows: dict, fields=None) -> dict:
+def _empty(windows: dict, fields=None) -> Extract:
     opp_fields, line_fields, contact_fields = fields or (
         rules.OPPORTUNITY_FIELDS,
         rules.LINE_FIELDS,
@@ -93,7 +129,7 @@ def custom_field_names(preferences_record: dict) -> dict[str, str]:
     return names
 
 
-def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=None) -> dict:
+def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=None) -> Extract:
     """Won opportunities changed in the window (R-OPP-9), ticked Sync Me (R-GEN-9) or to retry,
     with their products, primary contacts, and the QuickBooks items, terms and classes the
     transactions would name."""
@@ -179,7 +215,7 @@ def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=Non
     }
 
 
-def plan(run: RunContext, extracted: dict) -> dict:
+def plan(run: RunContext, extracted: Extract) -> Plan:
     """The pure rules over the extracted frames (XCom-ready)."""
     prefs = preferences(run)
     inputs = rules.OpportunityInputs(
@@ -413,7 +449,7 @@ def _link(
             )
 
 
-def load(run: RunContext, plan: dict, *, sf=None, qb: QuickBooks | None = None) -> AreaReport:
+def load(run: RunContext, plan: Plan, *, sf=None, qb: QuickBooks | None = None) -> AreaReport:
     """Create the transactions (never twice for one opportunity, R-GEN-3), then link them in
     Salesforce; one outcome per opportunity."""
     creates: pd.DataFrame = plan["creates"]
@@ -456,7 +492,9 @@ def load(run: RunContext, plan: dict, *, sf=None, qb: QuickBooks | None = None) 
     return report
 
 
-def commit(run: RunContext, extracted: dict, report: AreaReport, *, state=None) -> dict:
+def commit(
+    run: RunContext, extracted: Extract, report: AreaReport, *, state=None
+) -> dict[str, str]:
     """After a successful load: save the opportunities to retry, then move the watermark."""
     from sfqb.steps.common import commit_area
 

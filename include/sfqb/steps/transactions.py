@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
+from typing import NotRequired, TypedDict
 
 import pandas as pd
 
@@ -41,6 +42,7 @@ from sfqb.outcomes import (
 )
 from sfqb.run_params import RunContext
 from sfqb.steps.common import (
+    AreaExtract,
     due_retries,
     preferences,
     quickbooks_hook,
@@ -95,6 +97,41 @@ def transaction_frames(
     )
 
 
+class Extract(AreaExtract):
+    """The changed transactions linked to Opportunities and what the plan compares them with
+    (the fields of ``rules.TransactionInputs``)."""
+
+    ran: bool
+    """False when the area is switched off (R-OPP-7, R-OPP-8): nothing was read."""
+    transactions: pd.DataFrame
+    lines: pd.DataFrame
+    opportunities: pd.DataFrame
+    """The Opportunities linked to them (External Transaction ID)."""
+    products: pd.DataFrame
+    """Those Opportunities' Opportunity Products."""
+    item_products: pd.DataFrame
+    """Per QuickBooks item on their lines: its Product and standard price entry."""
+    standard_pricebook: str | None
+    own_type_exists: list[str]
+    """``entity:Id`` of the Opportunities' own-type transactions that still exist."""
+    limits: NotRequired[dict]
+    """Target field -> its length limit, per map pair (``limits_for``); absent when not run."""
+
+
+class Plan(TypedDict):
+    """The Opportunity and Opportunity Product writes (``rules.TransactionPlan``), the skips."""
+
+    opportunities: list[dict]
+    line_updates: list[dict]
+    line_creates: list[dict]
+    line_deletes: list[dict]
+    skips: pd.DataFrame
+    notes: pd.DataFrame
+    retry: list[str]
+    considered: list[str]
+    """The keys of the transactions read (R-OPS-3)."""
+
+
 def transaction_maps(run: RunContext) -> tuple:
     """The effective (header, line) maps of the area (defaults + custom rows)."""
     from sfqb.mapping.maps import effective_map
@@ -103,7 +140,7 @@ def transaction_maps(run: RunContext) -> tuple:
     return effective_map(rules.HEADER_MAP, prefs), effective_map(rules.LINE_MAP, prefs)
 
 
-def _empty(windows: dict, columns=None) -> dict:
+def _empty(windows: dict, columns=None) -> Extract:
     txn_columns, opp_columns, product_columns = columns or (
         rules.TRANSACTION_COLUMNS,
         rules.OPPORTUNITY_COLUMNS,
@@ -167,7 +204,7 @@ def _item_products(sf, item_ids) -> tuple[pd.DataFrame, str | None]:
     )
 
 
-def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=None) -> dict:
+def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=None) -> Extract:
     """The changed transactions that are linked to Opportunities, and what the plan compares
     them with: those Opportunities, their Opportunity Products, and the Products and standard
     price entries of the items on their lines."""
@@ -229,7 +266,7 @@ def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=Non
     }
 
 
-def plan(run: RunContext, extracted: dict) -> dict:
+def plan(run: RunContext, extracted: Extract) -> Plan:
     """The pure rules over the extracted frames (XCom-ready dict of lists and frames)."""
     inputs = rules.TransactionInputs(
         transactions=extracted["transactions"],
@@ -297,7 +334,7 @@ def _apply(
     return failed
 
 
-def load(run: RunContext, plan: dict, *, sf=None) -> AreaReport:
+def load(run: RunContext, plan: Plan, *, sf=None) -> AreaReport:
     """Write the plan: deletes first (a replaced product frees its External Line ID), then
     product updates and creates, then the Opportunities, stamped with Last_Sync_Date__c
     (R-GEN-7). One outcome per record; a failure is a WARNING and its transaction is read again
@@ -387,7 +424,9 @@ def load(run: RunContext, plan: dict, *, sf=None) -> AreaReport:
     return report
 
 
-def commit(run: RunContext, extracted: dict, report: AreaReport, *, state=None) -> dict:
+def commit(
+    run: RunContext, extracted: Extract, report: AreaReport, *, state=None
+) -> dict[str, str]:
     """After a successful load: save the transactions to read again, then move the watermarks.
     With the area off nothing moves (its retries wait for it to be on again)."""
     from sfqb.steps.common import commit_area
