@@ -21,12 +21,13 @@ export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS := True
 export AIRFLOW__CORE__PARALLELISM ?= 4
 export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL ?= 30
 
-.PHONY: help install demo test test-distributed test-fast lint sandbox sandbox-stop sync ui bench soak constraints clean
+.PHONY: help install demo test test-distributed test-ui test-fast lint sandbox sandbox-stop sync ui bench soak constraints clean
 
 help:
 	@echo "make demo          the main job: sandbox servers up, sfqb_sync end to end twice, summary, servers down"
 	@echo "make test          install if needed, run the whole test suite"
 	@echo "make test-distributed  sfqb_sync on the CeleryExecutor: PostgreSQL, Redis, two workers (local processes)"
+	@echo "make test-ui       the Airflow UI in a real browser (Chromium from Debian, driven by Playwright)"
 	@echo "make sandbox       start the sandbox servers in the background (data in \$$SANDBOX_DIR, default .sandbox/)"
 	@echo "make sandbox-stop  stop them (the data stays)"
 	@echo "make sync          one run of sfqb_sync through Airflow (against the sandbox in \$$SANDBOX_DIR if running)"
@@ -47,7 +48,7 @@ demo: install
 TEST_WORKERS ?= 3
 
 test: install
-	@$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not distributed" $(PYTEST_ARGS)
+	@$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not distributed and not ui" $(PYTEST_ARGS)
 
 # The distributed path (docs/multi-machine.md): PostgreSQL, Redis, the sandbox servers
 # and Airflow on the CeleryExecutor (api-server, scheduler, dag-processor, two Celery workers) as
@@ -56,6 +57,14 @@ test: install
 test-distributed: install
 	@scripts/install-services.sh
 	@SFQB_TEST_DISTRIBUTED=1 $(BIN)/python -m pytest -m distributed tests/distributed $(PYTEST_ARGS)
+
+# The Airflow UI as a data engineer uses it, in headless Chromium (tests/integration/test_browser.py):
+# Airflow's three processes against the sandbox, runs triggered from the forms, the sync log read.
+# Installs Debian's chromium when it is missing (scripts/install-browser.sh). On a failure the
+# page's screenshot and HTML are kept in test-results/ui/.
+test-ui: install
+	@scripts/install-browser.sh
+	@$(BIN)/python -m pytest -m ui tests/integration/test_browser.py $(PYTEST_ARGS)
 
 test-fast: install
 	@$(BIN)/python -m pytest -m "unit" $(PYTEST_ARGS)

@@ -78,6 +78,15 @@ def report_view(report: dict) -> dict:
     }
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test (``item.rep_call``): a fixture's teardown can tell
+    whether the test failed (the browser test saves a screenshot then)."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
 @pytest.fixture
 def sync_env(sandbox, airflow_db, monkeypatch):
     env = prepare_sync_env(sandbox, monkeypatch)

@@ -19,12 +19,9 @@ state the run left on disk.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,6 +30,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import SINCE_SEED
+from tests.integration.deployment import LocalDeployment, run_state, runs_now
 
 pytestmark = [pytest.mark.integration, pytest.mark.sandbox]
 
@@ -147,43 +145,6 @@ def test_given_airflow_dags_test_at_debug_when_the_sync_runs_then_no_credential_
     assert not found, found
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait(what: str, ready, timeout: float, procs: dict, explain=lambda: "") -> None:
-    deadline = time.monotonic() + timeout
-    while not ready():
-        dead = {name: p.returncode for name, (p, _) in procs.items() if p.poll() is not None}
-        assert not dead, f"exited while waiting for {what}: {dead}"
-        assert time.monotonic() < deadline, f"{what}: not ready after {timeout:.0f} s{explain()}"
-        time.sleep(1)
-
-
-def _run_state(run_id: str) -> str | None:
-    from airflow.models.dagrun import DagRun
-
-    runs = DagRun.find(dag_id="sfqb_sync", run_id=run_id)
-    return str(runs[0].state) if runs else None
-
-
-def _runs_now() -> str:
-    """Every sfqb_sync run in the database with its unfinished tasks: why a run is not done."""
-    from airflow.models.dagrun import DagRun
-
-    lines = []
-    for run in DagRun.find(dag_id="sfqb_sync"):
-        waiting = sorted(
-            f"{ti.task_id}={ti.state}"
-            for ti in run.get_task_instances()
-            if ti.state not in ("success", "skipped", "failed", "upstream_failed")
-        )
-        lines.append(f"\n  {run.run_id}: {run.state}; not done: {', '.join(waiting) or '-'}")
-    return "".join(lines)
-
-
 @pytest.mark.timeout(
     1200
 )  # three Airflow processes start and a whole run goes through the scheduler
@@ -204,89 +165,15 @@ def test_given_a_local_executor_deployment_at_debug_when_a_run_is_triggered_then
             Pool.create_or_update_pool(
                 name=name, slots=4, description="test", include_deferred=False, session=session
             )
-    port = _free_port()
-    env = debug_env(
-        tmp_path,
-        AIRFLOW__CORE__EXECUTOR="LocalExecutor",
-        AIRFLOW__CORE__PARALLELISM="4",
-        AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://127.0.0.1:{port}/execution/",
-        AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE="false",
-        AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK="false",
-    )
-    commands = {
-        "api-server": ["api-server", "--port", str(port)],
-        "dag-processor": ["dag-processor"],
-        "scheduler": ["scheduler"],
-    }
-    procs = {}
-    try:
-        for name, args in commands.items():
-            out = open(tmp_path / f"{name}.out", "w")  # noqa: SIM115 - closed in finally
-            procs[name] = (
-                subprocess.Popen(
-                    [str(BIN / "airflow"), *args],
-                    env=env,
-                    cwd=tmp_path,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                ),
-                out,
-            )
-        import requests
-
-        def api_up() -> bool:
-            with contextlib.suppress(requests.RequestException):
-                return requests.get(f"http://127.0.0.1:{port}/api/v2/version", timeout=5).ok
-            return False
-
-        _wait("api-server", api_up, 300, procs)
-
-        def parsed() -> bool:
-            from airflow.models.serialized_dag import SerializedDagModel
-
-            return SerializedDagModel.has_dag("sfqb_sync")
-
-        _wait("sfqb_sync parsed", parsed, 300, procs)
-        run_id = f"secrets_debug_{int(time.time())}"
-        for args in (
-            ["dags", "unpause", "sfqb_sync"],
-            ["dags", "trigger", "sfqb_sync", "--run-id", run_id],
-        ):
-            subprocess.run(
-                [str(BIN / "airflow"), *args],
-                env=env,
-                cwd=tmp_path,
-                check=True,
-                capture_output=True,
-                timeout=300,
-            )
-        _wait(
-            "the run",
-            lambda: _run_state(run_id) in ("success", "failed"),
-            900,
-            procs,
-            _runs_now,
-        )
-    finally:
-        for proc, _ in procs.values():
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc, out in procs.values():
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)  # the executor's workers, gunicorn's
-            out.close()
-    outputs = {
-        f"{name} output": (tmp_path / f"{name}.out").read_text(errors="replace")
-        for name in commands
-    }
-    assert _run_state(run_id) == "success", outputs["scheduler output"][-3000:]
+    env = debug_env(tmp_path, AIRFLOW__CORE__PARALLELISM="4")
+    run_id = f"secrets_debug_{int(time.time())}"
+    with LocalDeployment(tmp_path, env) as airflow:
+        airflow.wait_parsed("sfqb_sync")
+        airflow.airflow("dags", "unpause", "sfqb_sync")
+        airflow.airflow("dags", "trigger", "sfqb_sync", "--run-id", run_id)
+        airflow.wait("the run", lambda: run_state(run_id) in ("success", "failed"), 900, runs_now)
+    outputs = airflow.outputs()
+    assert run_state(run_id) == "success", outputs["scheduler output"][-3000:]
     scheduler = outputs["scheduler output"]
     assert "Received message from task runner" in scheduler  # the supervisors' DEBUG lines
     token_writes = [
