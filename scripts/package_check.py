@@ -119,7 +119,7 @@ def source_members(package_dir: Path) -> tuple[Members, list[str]]:
 
 def converted_members(output_dir: Path) -> tuple[Members, list[str]]:
     """The components the files of a Metadata API format folder (the CLI's output) hold, and
-    its files of no type this check knows; package.xml itself is not read here."""
+    its files of no type this check knows or not well-formed; package.xml is not read here."""
     members: Members = {}
     unknown = []
     for path in sorted(p for p in output_dir.rglob("*") if p.is_file()):
@@ -129,7 +129,11 @@ def converted_members(output_dir: Path) -> tuple[Members, list[str]]:
             continue
         if folder == "objects" and path.suffix == ".object":
             obj = path.stem
-            root = ET.parse(path).getroot()
+            try:
+                root = ET.parse(path).getroot()
+            except ET.ParseError as error:
+                unknown.append(f"{relative.as_posix()} ({error})")
+                continue
             for child in root:
                 tag = child.tag.removeprefix(NS)
                 if tag in OBJECT_CHILDREN:
@@ -284,7 +288,7 @@ def check_source_conversion(cache: Path, output: Path) -> str:
     problems = compare(manifest, written, "manifest/package.xml", "the converted package.xml")
     problems += compare(sources, files, "force-app", "the converted files")
     problems += [f"{p}: a file of no type this check knows" for p in unknown_sources]
-    problems += [f"converted {p}: a file of no type this check knows" for p in unknown_files]
+    problems += [f"converted {p}: not a component file this check can read" for p in unknown_files]
     if manifest_version != written_version:
         problems.append(f"API version {written_version}, manifest says {manifest_version}")
     if problems:
@@ -298,7 +302,7 @@ def check_manifest_conversion(cache: Path, output: Path) -> str:
     manifest, _ = read_package_xml(PROJECT / "manifest" / "package.xml")
     files, unknown_files = converted_members(output)
     problems = compare(manifest, files, "manifest/package.xml", "the converted files")
-    problems += [f"converted {p}: a file of no type this check knows" for p in unknown_files]
+    problems += [f"converted {p}: not a component file this check can read" for p in unknown_files]
     if problems:
         raise CheckFailed("\n".join(problems))
     return f"{count(files)} members converted"
@@ -328,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
             began = time.monotonic()
             try:
                 said = step()
-            except CheckFailed as problem:
+            except (CheckFailed, ET.ParseError) as problem:  # ParseError: a package.xml
                 failed.append(title)
                 print(f"package-check: {title}: FAILED ({time.monotonic() - began:.1f} s)")
                 print("  " + str(problem).replace("\n", "\n  "))

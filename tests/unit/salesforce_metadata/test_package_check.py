@@ -201,3 +201,13 @@ def test_given_a_stale_stamp_and_no_npm_when_installing_then_the_check_fails_ask
 
     with pytest.raises(package_check.CheckFailed, match="npm is not on PATH"):
         package_check.install(tmp_path)
+
+
+def test_given_a_converted_object_file_that_is_not_xml_when_read_then_it_is_reported(tmp_path):
+    """R-OPS-6: a broken file in the CLI's output is reported by name, not a crash."""
+    _file(tmp_path / "objects/Account.object", f'<CustomObject xmlns="{NS}"><fields>')
+
+    members, unknown = package_check.converted_members(tmp_path)
+
+    assert members == {}
+    assert len(unknown) == 1 and unknown[0].startswith("objects/Account.object (")
