@@ -21,7 +21,7 @@ export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS := True
 export AIRFLOW__CORE__PARALLELISM ?= 4
 export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL ?= 30
 
-.PHONY: help install demo test test-distributed test-ui test-fast lint sandbox sandbox-stop sync ui bench soak constraints clean
+.PHONY: help install demo test test-distributed test-ui test-fast lint package-check sandbox sandbox-stop sync ui bench soak constraints clean
 
 help:
 	@echo "make demo          the main job: sandbox servers up, sfqb_sync end to end twice, summary, servers down"
@@ -33,6 +33,7 @@ help:
 	@echo "make sync          one run of sfqb_sync through Airflow (against the sandbox in \$$SANDBOX_DIR if running)"
 	@echo "make ui            Airflow standalone at http://localhost:8080 with the sandbox and connections"
 	@echo "make lint          ruff, and mypy over the product"
+	@echo "make package-check the Salesforce package: its schema tests, then the Salesforce CLI converts it (Node.js 22 and the CLI from npm, cached in .cache/sfcli)"
 	@echo "make bench         the benchmarks: whole sync at 1k and 10k customers, matching and planning at 1M rows (bench/README.md)"
 	@echo "make soak          the business simulation: SOAK_DAYS (30) of business and faults, sfqb_sync hourly, invariants after each run; hours (docs/simulation.md)"
 
@@ -73,6 +74,16 @@ lint: install
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check --quiet .
 	@$(BIN)/mypy
+
+# The Salesforce package (docs/salesforce-package.md, "Checking the package"): the tests of
+# tests/unit/salesforce_metadata, then Node.js 22 and the Salesforce CLI (exact versions in
+# scripts/sfcli, installed once into .cache/sfcli with npm ci) convert it, and the result must
+# match manifest/package.xml and force-app. No org needed. Needs npm and a Python with pytest:
+# the venv's when there is one (no `install` prerequisite: CI's lint has made the venv already).
+PACKAGE_CHECK_PYTHON ?= $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON))
+
+package-check:
+	@$(PACKAGE_CHECK_PYTHON) scripts/package_check.py
 
 sandbox: install
 	@scripts/sandbox.sh start
@@ -130,4 +141,4 @@ constraints:
 	@echo "constraints.txt regenerated"
 
 clean:
-	rm -rf .venv .airflow .demo .pytest_cache .ruff_cache .mypy_cache
+	rm -rf .venv .airflow .demo .pytest_cache .ruff_cache .mypy_cache .cache

@@ -35,6 +35,7 @@ SKIP_DIRS = {
     ".soak",
     ".pytest_cache",
     ".ruff_cache",
+    ".cache",
     "__pycache__",
     "node_modules",
     "build",
