@@ -23,6 +23,7 @@ org merges the same additions into its stock layouts, so it looks like an org wh
 from __future__ import annotations
 
 import copy
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ _SECTION = _NS + "layoutSections"
 _COLUMN = _NS + "layoutColumns"
 _ITEM = _NS + "layoutItems"
 _RELATED = _NS + "relatedLists"
+_EMPTY_ELEMENT = re.compile(r"<([^<>!?/][^<>]*?) />")
 
 
 class LayoutError(ValueError):
@@ -277,10 +279,14 @@ def summary(merged: Merged) -> str:
 
 def render(root: ET.Element) -> str:
     """A layout as ``sf`` writes one: the XML declaration, the Metadata namespace as the default
-    namespace (no ``ns0:`` prefixes), four-space indentation, a final newline."""
+    namespace (no ``ns0:`` prefixes), four-space indentation, ``<empty/>`` elements, a final
+    newline; so a diff against the retrieved file shows little but the additions."""
     tree = copy.deepcopy(root)
     ET.indent(tree, space="    ")
     body = ET.tostring(tree, encoding="unicode", default_namespace=MD_NS)
+    # ElementTree writes "<tag />"; a tag holds no raw "<" or ">" (values are escaped), and
+    # "<!" (a comment) is left alone.
+    body = _EMPTY_ELEMENT.sub(r"<\1/>", body)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
 
 

@@ -10,6 +10,7 @@ nothing.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +20,15 @@ from sfqb.checks.layouts import LayoutError, add_to_layout, parse_additions
 pytestmark = pytest.mark.unit
 
 NS = "{http://soap.sforce.com/2006/04/metadata}"
+FORCE_APP_LAYOUTS = (
+    Path(__file__).resolve().parents[3]
+    / "include"
+    / "salesforce"
+    / "force-app"
+    / "main"
+    / "default"
+    / "layouts"
+)
 
 ADDITIONS = """<?xml version="1.0" encoding="UTF-8"?>
 <Layout xmlns="http://soap.sforce.com/2006/04/metadata">
@@ -363,6 +373,20 @@ def test_given_a_bare_layout_when_merged_then_missing_parts_go_in_metadata_api_o
         "    <layoutSections>\n        <label>Info</label>\n"
     )
     assert "ns0" not in text and text.endswith("</Layout>\n")
+
+
+def test_given_layouts_in_sfs_format_when_rendered_then_the_bytes_are_the_same():
+    """R-OPS-6: the output is written the way sf writes a layout (declaration, default namespace,
+    four spaces, <empty/> elements, xsi:nil kept), so a diff against the retrieved files shows
+    the additions and little else: the package's own layouts come back byte for byte, and a
+    merged layout's untouched parts are the original's lines."""
+    for path in sorted(FORCE_APP_LAYOUTS.glob("*.layout-meta.xml")):
+        text = path.read_text(encoding="utf-8")
+        assert layouts.render(layouts.parse_layout(text, path.name)) == text, path.name
+    merged = add_to_layout(CUSTOMISED, ACCOUNT, "Account-Account Layout.layout-meta.xml").text
+    assert "        <layoutColumns/>\n" in merged and " />" not in merged
+    assert '    <relatedContent xsi:nil="true"/>\n' in merged
+    assert "<!-- the admin's note: keep System Information last -->" in merged
 
 
 @pytest.mark.parametrize(
