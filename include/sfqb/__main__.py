@@ -13,11 +13,16 @@
     python -m sfqb mapping show [PAIR] [--file F]  # the effective field maps:
                                                    # defaults + custom rows
     python -m sfqb mapping docs [--write docs/mapping.md]  # the reference table of the default maps
+    python -m sfqb salesforce layouts --retrieved DIR --output OUT [--additions DIR]
+        # add the package's "QuickBooks Sync" section and related lists to the page layouts
+        # retrieved from an org into DIR; writes OUT/main/default/layouts/, to review and
+        # deploy with `sf project deploy start --source-dir OUT` (docs/salesforce-package.md)
 
 The state commands act on the Airflow metadata database named by the usual Airflow configuration
 (AIRFLOW_HOME / AIRFLOW__DATABASE__SQL_ALCHEMY_CONN): run them where `airflow` commands work.
 `mapping show --file F` needs no Airflow database; without --file it reads the file named by
-the preference custom_mappings_path (Variable sfqb.preferences).
+the preference custom_mappings_path (Variable sfqb.preferences). `salesforce layouts` needs
+neither Airflow nor an org: it reads and writes files only (sf retrieves and deploys them).
 """
 
 from __future__ import annotations
@@ -61,9 +66,34 @@ def main(argv: list[str] | None = None) -> int:
     docs.add_argument(
         "--write", metavar="DOC", help="rewrite the generated part of DOC (docs/mapping.md) instead"
     )
+    salesforce = sub.add_parser("salesforce", help="prepare the Salesforce package for an org")
+    salesforce_sub = salesforce.add_subparsers(dest="action", required=True)
+    layouts = salesforce_sub.add_parser(
+        "layouts",
+        help="add the package's section and related lists to page layouts retrieved from an org",
+    )
+    layouts.add_argument(
+        "--retrieved",
+        required=True,
+        metavar="DIR",
+        help="the folder sf project retrieve start --output-dir wrote (searched recursively)",
+    )
+    layouts.add_argument(
+        "--output",
+        required=True,
+        metavar="DIR",
+        help="where to write the layouts (DIR/main/default/layouts), a folder outside --retrieved",
+    )
+    layouts.add_argument(
+        "--additions",
+        metavar="DIR",
+        help="the package's layout additions (default: include/salesforce/layout-additions)",
+    )
     args = parser.parse_args(argv)
     if args.command == "mapping":
         return _mapping(args)
+    if args.command == "salesforce":
+        return _salesforce_layouts(args)
 
     from sfqb.state import LEASE_PREFIX, MetadataDbVariables, SyncState
 
@@ -130,6 +160,73 @@ def _mapping(args) -> int:
     for line in problems:
         print(f"sfqb: {line}", file=sys.stderr)
     return 1 if problems else 0
+
+
+def _salesforce_layouts(args) -> int:
+    """``salesforce layouts`` (sfqb.checks.layouts): nothing is written unless every retrieved
+    layout could be read; exit 1 then, 2 for a wrong folder, 0 once the layouts are written."""
+    from pathlib import Path
+
+    from sfqb.checks import layouts
+
+    retrieved, output = Path(args.retrieved), Path(args.output)
+    additions_dir = Path(args.additions) if args.additions else layouts.DEFAULT_ADDITIONS
+    if not retrieved.is_dir():
+        print(f"sfqb: {retrieved}: no such folder (--retrieved)", file=sys.stderr)
+        return 2
+    inside = retrieved.resolve(), output.resolve()
+    if inside[0] == inside[1] or inside[0] in inside[1].parents or inside[1] in inside[0].parents:
+        print(
+            f"sfqb: --output {output} and --retrieved {retrieved} overlap: write the layouts to a "
+            "folder of their own, so the retrieved originals stay as they were",
+            file=sys.stderr,
+        )
+        return 2
+    package_dir = additions_dir.resolve().parent / "force-app"
+    if inside[1] == package_dir or package_dir in inside[1].parents:
+        print(
+            f"sfqb: --output {output} is inside the package's {package_dir}: the package never "
+            "holds a standard object's layout (a deploy of it would replace the org's own)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        additions = layouts.read_additions(additions_dir)
+    except layouts.LayoutError as exc:
+        print(f"sfqb: {exc}", file=sys.stderr)
+        return 2
+    result = layouts.merge_folder(retrieved, additions)
+    for line in result.left_out:
+        print(line)
+    if result.errors:
+        for line in result.errors:
+            print(f"sfqb: {line}", file=sys.stderr)
+        print("sfqb: nothing written", file=sys.stderr)
+        return 1
+    if not result.merged:
+        print(
+            f"sfqb: {retrieved} holds no layout of {', '.join(sorted(additions))}: nothing written",
+            file=sys.stderr,
+        )
+        return 1
+    target = output / "main" / "default" / "layouts"
+    target.mkdir(parents=True, exist_ok=True)
+    for merged in result.merged:
+        (target / merged.name).write_text(merged.text, encoding="utf-8")
+        print(layouts.summary(merged))
+    written = {m.name for m in result.merged}
+    others = sorted(p.name for p in layouts.find_layouts(output) if p.name not in written)
+    if others:
+        print(
+            f"sfqb: {output} also holds layouts this run did not write (delete them before you "
+            f"deploy, or they are deployed too): {', '.join(others)}",
+            file=sys.stderr,
+        )
+    print(
+        f"wrote {len(written)} layout(s) to {target}; review them, then deploy: "
+        f"sf project deploy start --source-dir {output} --target-org <your org>"
+    )
+    return 0
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ From the bottom up (``LAYERS``; CONTRIBUTING.md describes each):
 2. hooks: the only code that talks to Salesforce and QuickBooks; they build queries with the
    base's builders and know nothing of mappings, checks or rules.
 3. mapping: field maps and value coercion.
-4. checks: data-quality and preflight validations.
+4. checks: data-quality and preflight validations, what the package adds to an org and to its
+   page layouts.
 5. areas: each area's rules, pure functions over DataFrames.
 6. runtime: state in Airflow Variables, the run lease, alerts, the sync log page's reader.
 7. steps: the I/O each task runs: extract through the hooks, plan with the areas, load, commit.

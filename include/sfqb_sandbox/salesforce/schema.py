@@ -4,7 +4,9 @@ The custom fields, custom objects, page layouts and the Opportunity stage list a
 the SFDX project in ``include/salesforce/`` (the same files an admin deploys to a real org), so
 the sandbox can never drift from the package. Standard objects are not in that project (a real
 org already has them), so their fields are declared in ``standard_objects.py`` with their real
-types, lengths and nillability (api-notes 3.2, 3.8, 3.11).
+types, lengths and nillability (api-notes 3.2, 3.8, 3.11), and their page layouts are a fresh
+org's (``stock_layouts/``) with the package's ``layout-additions/`` merged in, as an admin
+merges them (docs/salesforce-package.md).
 
 The server reads everything through ``load_schema()``; describe and describe-layouts JSON
 (api-notes 3.8) are rendered from these definitions.
@@ -23,6 +25,8 @@ from sfqb_sandbox.salesforce.flows import FlowError, RecordTriggeredFlow, load_f
 from sfqb_sandbox.salesforce.formula import FormulaError, compile_formula
 
 MD_NS = "{http://soap.sforce.com/2006/04/metadata}"
+# The standard objects' page layouts of a fresh org (the package never ships one).
+STOCK_LAYOUTS = Path(__file__).resolve().parent / "stock_layouts"
 MASTER_RECORD_TYPE_ID = "012000000000000AAA"
 SYSTEM_FIELD_NAMES = (
     "Id",
@@ -532,6 +536,7 @@ def _load(root: Path) -> Schema:
     )
     objects = build_standard_objects(stages)
     add_package(objects, source)
+    add_stock_layouts(objects, root)
     _link_children(objects)
     flows = load_flows(source)
     for flow in flows:
@@ -782,11 +787,20 @@ def _replace(f: FieldDef, **changes) -> FieldDef:
 
 def parse_layout(path: Path) -> tuple[str, LayoutDef]:
     """(object name, LayoutDef) of an SFDX ``Object-Layout Name.layout-meta.xml`` file."""
-    stem = path.name.removesuffix(".layout-meta.xml")
+    return layout_from_xml(path.name, path.read_text(encoding="utf-8"))
+
+
+def layout_from_xml(file_name: str, text: str) -> tuple[str, LayoutDef]:
+    """(object name, LayoutDef) of a layout file's text; ``file_name`` gives the object and the
+    layout's name. A Custom Links section holds links, not fields: describe shows no section
+    for it."""
+    stem = file_name.removesuffix(".layout-meta.xml")
     object_name, _, layout_name = stem.partition("-")
-    root = ET.parse(path).getroot()
+    root = ET.fromstring(text)
     sections, columns, behaviors = [], [], []
     for section in _children(root, "layoutSections"):
+        if _text(section, "style") == "CustomLinks":
+            continue
         cols = []
         for column in _children(section, "layoutColumns"):
             names = []
@@ -830,6 +844,29 @@ def add_package(objects: dict[str, ObjectDef], source: Path) -> None:
         object_name, layout = parse_layout(path)
         if object_name in objects:
             objects[object_name].layouts.append(layout)
+
+
+def add_stock_layouts(objects: dict[str, ObjectDef], metadata_root: Path) -> None:
+    """Give the standard objects the layouts a real org has (``stock_layouts/``: a fresh
+    Developer Edition org's, with their related lists), each with the package's additions
+    (``layout-additions/`` beside ``force-app``) merged in by the product's own
+    ``sfqb.checks.layouts.add_to_layout``: the org an admin has after `python -m sfqb
+    salesforce layouts` and a deploy (R-OPS-6). The package ships no standard-object layout;
+    a layout of the same name in the SFDX source (an org's retrieved metadata) wins."""
+    from sfqb.checks.layouts import add_to_layout, layout_object, read_additions
+
+    additions_dir = metadata_root / "layout-additions"
+    additions = read_additions(additions_dir) if additions_dir.is_dir() else {}
+    for path in sorted(STOCK_LAYOUTS.glob("*.layout-meta.xml")):
+        obj = objects.get(layout_object(path.name))
+        if obj is None:
+            continue
+        text = path.read_text(encoding="utf-8")
+        if obj.name in additions:
+            text = add_to_layout(text, additions[obj.name], path.name, str(path)).text
+        _, layout = layout_from_xml(path.name, text)
+        if all(known.name != layout.name for known in obj.layouts):
+            obj.layouts.append(layout)
 
 
 def parse_validation_rule(path: Path) -> ValidationRuleDef | None:

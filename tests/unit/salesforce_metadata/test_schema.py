@@ -12,17 +12,27 @@ import time
 
 import pytest
 
+from sfqb.checks.package import FIELD_TYPES
 from sfqb_sandbox.salesforce import schema as schema_module
 from sfqb_sandbox.salesforce.ids import to18
 from sfqb_sandbox.salesforce.schema import (
+    STOCK_LAYOUTS,
     SYSTEM_FIELD_NAMES,
     FieldDef,
     LayoutDef,
     default_metadata_root,
+    layout_from_xml,
     load_schema,
 )
 
 pytestmark = pytest.mark.unit
+
+# The package's fields on each standard object (the ones its layout additions place).
+PACKAGE_FIELDS = {
+    obj: list(fields)
+    for obj, fields in FIELD_TYPES.items()
+    if obj in ("Account", "Contact", "Opportunity", "OpportunityLineItem", "Product2")
+}
 
 
 @pytest.fixture(scope="module")
@@ -353,6 +363,72 @@ def test_given_the_account_layout_when_described_then_columns_and_behaviors_foll
     assert name["required"] and name["layoutComponents"][0]["details"]["name"] == "Name"
     assert any(i["placeholder"] for r in sync["layoutRows"] for i in r["layoutItems"])
     assert "Invoice__c.Account__c" in account.layouts[0].related_lists
+
+
+def test_given_the_standard_objects_when_loaded_then_their_layouts_are_an_orgs_with_the_package_added(
+    schema,
+):
+    """R-OPS-6, R-PRE-3: the package ships no standard-object layout, so the sandbox's are a
+    fresh org's stock layouts with the package's additions merged in by the product's own
+    transform: every stock section, field and related list (Cases, Notes & Attachments, Stage
+    History, Price Books) is still there, in order, followed by "QuickBooks Sync" and the
+    Invoice related lists; Custom Links sections hold no field and describe none."""
+    for path in sorted(STOCK_LAYOUTS.glob("*.layout-meta.xml")):
+        obj_name, stock = layout_from_xml(path.name, path.read_text())
+        obj = schema.objects[obj_name]
+        assert [layout.name for layout in obj.layouts] == [stock.name], obj_name
+        layout = obj.layouts[0]
+        package = PACKAGE_FIELDS[obj_name]
+        assert layout.sections[: len(stock.sections)] == stock.sections, obj_name
+        assert [h for h, _ in layout.sections[len(stock.sections) :]] == ["QuickBooks Sync"]
+        assert sorted(layout.sections[-1][1]) == sorted(package), obj_name
+        assert layout.related_lists[: len(stock.related_lists)] == stock.related_lists
+        headings = [
+            s["heading"] for s in obj.describe_layouts("59.0")["layouts"][0]["detailLayoutSections"]
+        ]
+        assert "Custom Links" not in headings and headings[-1] == "QuickBooks Sync"
+    lists = {name: schema.objects[name].layouts[0].related_lists for name in PACKAGE_FIELDS}
+    assert {"RelatedCaseList", "RelatedNoteList", "Invoice__c.Account__c"} <= set(lists["Account"])
+    assert "RelatedOpportunityHistoryList" in lists["Opportunity"]
+    assert "Invoice_Opportunity_Link__c.Opportunity__c" in lists["Opportunity"]
+    assert "RelatedPricebookEntryList" in lists["Product2"]
+
+
+def test_given_another_metadata_root_when_loaded_then_its_additions_and_own_layouts_are_used(
+    tmp_path,
+):
+    """R-OPS-6: the sandbox merges the layout additions of the project it reads (a field taken
+    out of them is on no layout), and a standard object's layout of the same name in that
+    project's source (an org's retrieved layout) replaces the stock one."""
+    root = tmp_path / "salesforce"
+    shutil.copytree(default_metadata_root(), root)
+    contact = root / "layout-additions" / "Contact.xml"
+    contact.write_text(
+        contact.read_text().replace("<field>Sync_Me__c</field>", "<field>Title</field>")
+    )
+    own = (
+        root
+        / "force-app"
+        / "main"
+        / "default"
+        / "layouts"
+        / "Account-Account Layout.layout-meta.xml"
+    )
+    own.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<Layout xmlns="http://soap.sforce.com/2006/04/metadata"><layoutSections>'
+        "<label>Only</label><layoutColumns><layoutItems><behavior>Required</behavior>"
+        "<field>Name</field></layoutItems></layoutColumns><style>OneColumn</style>"
+        "</layoutSections></Layout>\n"
+    )
+
+    loaded = load_schema(root)
+
+    assert "Sync_Me__c" not in loaded.objects["Contact"].layouts[0].fields()
+    assert "Title" in loaded.objects["Contact"].layouts[0].fields()
+    assert [(layout.name, layout.fields()) for layout in loaded.objects["Account"].layouts] == [
+        ("Account Layout", ["Name"])
+    ]
 
 
 def test_given_an_object_without_a_shipped_layout_when_described_then_a_default_one_is_built(

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[3] / "include" / "salesforce"
 SRC = ROOT / "force-app" / "main" / "default"
+ADDITIONS = ROOT / "layout-additions"
 NS = "{http://soap.sforce.com/2006/04/metadata}"
 
 # ------------------------------------------------------------------ the type tables
@@ -959,6 +960,7 @@ def test_given_the_stage_value_set_when_read_then_migrated_is_closed_won_and_sta
 
 
 def _layouts() -> dict[str, tuple[str, ET.Element]]:
+    """The layouts force-app deploys: object -> (layout name, root)."""
     out = {}
     for path in sorted((SRC / "layouts").glob("*.layout-meta.xml")):
         obj, _, name = path.name.removesuffix(".layout-meta.xml").partition("-")
@@ -966,12 +968,76 @@ def _layouts() -> dict[str, tuple[str, ET.Element]]:
     return out
 
 
+def _additions() -> dict[str, ET.Element]:
+    """What the package adds to each standard object's own layouts: object -> partial Layout."""
+    return {p.name.removesuffix(".xml"): _parse(p) for p in sorted(ADDITIONS.glob("*.xml"))}
+
+
+def _placements() -> dict[str, ET.Element]:
+    """Where each object's package fields are placed: its own layout for a package object, the
+    layout additions for a standard object."""
+    return {**{obj: el for obj, (_, el) in _layouts().items()}, **_additions()}
+
+
+def test_given_the_package_when_its_layouts_are_listed_then_none_is_a_standard_objects_layout():
+    """R-OPS-6: a deploy replaces a layout whole, so force-app and the manifest hold the layouts
+    of the package's own objects only; what goes on the standard objects' layouts lives in
+    layout-additions, outside every package directory (never deployed), one file per object."""
+    listed = {
+        (m.text or "").partition("-")[0]
+        for t in _parse(ROOT / "manifest" / "package.xml").findall(NS + "types")
+        if _text(t, "name") == "Layout"
+        for m in t.findall(NS + "members")
+    }
+    assert set(_layouts()) == set(CUSTOM_OBJECTS) == listed
+    assert list(ADDITIONS.glob("*.xml")) and not list(ADDITIONS.glob("*-meta.xml"))
+    dirs = json.loads((ROOT / "sfdx-project.json").read_text())["packageDirectories"]
+    assert all(ROOT / d["path"] not in (ADDITIONS, *ADDITIONS.parents) for d in dirs)
+    assert set(_additions()) == set(STANDARD_OBJECTS)
+
+
+def test_given_the_layout_additions_when_read_then_each_package_field_of_its_object_is_placed_once():
+    """R-OPS-6, R-PRE-3: the additions place every package field of their standard object, no
+    other field, and none twice; they hold sections and related lists only, valid per the
+    Layout type table (Metadata API order included)."""
+    fields = _fields()
+    problems: list[str] = []
+    for obj, el in _additions().items():
+        _check_element(el, "Layout", f"layout-additions/{obj}.xml", problems)
+        placed = [_text(i, "field") for i in el.iter(NS + "layoutItems")]
+        assert sorted(placed) == sorted(fields[obj]), obj
+        assert {_local(c.tag) for c in el} <= {"layoutSections", "relatedLists"}, obj
+    assert problems == []
+
+
+def test_given_the_stock_layouts_of_an_org_when_the_additions_are_merged_then_each_is_valid():
+    """R-OPS-6: what `python -m sfqb salesforce layouts` writes for a fresh org's layouts (the
+    sandbox's stock ones) is a valid Layout per the type table, in Metadata API order, and
+    carries every package field of its object."""
+    from sfqb.checks.layouts import add_to_layout, layout_object, read_additions
+    from sfqb_sandbox.salesforce.schema import STOCK_LAYOUTS
+
+    additions = read_additions(ADDITIONS)
+    fields = _fields()
+    stock = sorted(STOCK_LAYOUTS.glob("*.layout-meta.xml"))
+    assert {layout_object(p.name) for p in stock} == set(STANDARD_OBJECTS)
+    problems: list[str] = []
+    for path in stock:
+        obj = layout_object(path.name)
+        merged = add_to_layout(path.read_text(), additions[obj], path.name)
+        root = ET.fromstring(merged.text)
+        _check_element(root, "Layout", path.name, problems)
+        assert set(fields[obj]) <= {_text(i, "field") for i in root.iter(NS + "layoutItems")}
+    assert problems == []
+
+
 def test_given_the_layouts_when_read_then_every_package_object_has_one_and_columns_match_style():
-    """R-PRE-3, R-OPS-6: a layout per package object; a section's column count fits its style;
-    every field item has a behavior; no field appears twice."""
-    layouts = _layouts()
-    assert set(layouts) == set(STANDARD_OBJECTS) | set(CUSTOM_OBJECTS)
-    for obj, (_, el) in layouts.items():
+    """R-PRE-3, R-OPS-6: a layout (package objects) or layout additions (standard objects) per
+    object of the package; a section's column count fits its style; every field item has a
+    behavior; no field appears twice."""
+    placements = _placements()
+    assert set(placements) == set(STANDARD_OBJECTS) | set(CUSTOM_OBJECTS)
+    for obj, el in placements.items():
         seen: list[str] = []
         for section in el.findall(NS + "layoutSections"):
             cols = section.findall(NS + "layoutColumns")
@@ -987,12 +1053,13 @@ def test_given_the_layouts_when_read_then_every_package_object_has_one_and_colum
 
 
 def test_given_the_layouts_when_compared_with_the_fields_then_every_package_field_shows():
-    """R-PRE-3: every package custom field is on its object's layout (the preflight checks
-    exactly this against describe layouts) and every layout custom field exists."""
+    """R-PRE-3: every package custom field is on its object's layout or layout additions (the
+    preflight checks exactly this against describe layouts) and every custom field placed
+    exists."""
     fields = _fields()
-    layouts = _layouts()
+    placements = _placements()
     for obj, names in fields.items():
-        on_layout = {(_text(i, "field") or "") for i in layouts[obj][1].iter(NS + "layoutItems")}
+        on_layout = {(_text(i, "field") or "") for i in placements[obj].iter(NS + "layoutItems")}
         assert set(names) <= on_layout, (obj, set(names) - on_layout)
         custom_on_layout = {n for n in on_layout if n.endswith("__c")}
         assert custom_on_layout <= set(names), obj
@@ -1001,16 +1068,13 @@ def test_given_the_layouts_when_compared_with_the_fields_then_every_package_fiel
 def test_given_the_layouts_when_read_then_required_system_fields_are_required_on_them():
     """R-OPS-6: a deploy rejects a layout without the object's required fields as Required."""
     required = {
-        "Account": {"Name"},
-        "Contact": {"Name"},
-        "Opportunity": {"Name", "StageName", "CloseDate"},
-        "OpportunityLineItem": {"Quantity", "UnitPrice"},
-        "Product2": {"Name"},
         "Invoice__c": {"Name"},
         "Invoice_Item__c": {"Invoice__c"},
         "Invoice_Opportunity_Link__c": {"Invoice__c", "Opportunity__c"},
     }
-    for obj, (_, el) in _layouts().items():
+    layouts = _layouts()
+    assert set(layouts) == set(required)
+    for obj, (_, el) in layouts.items():
         behaviors = {_text(i, "field"): _text(i, "behavior") for i in el.iter(NS + "layoutItems")}
         for name in required[obj]:
             assert behaviors.get(name) == "Required", (obj, name)
@@ -1021,7 +1085,7 @@ def test_given_the_layout_related_lists_when_read_then_no_column_is_a_long_text_
     the deploy of the layout."""
     fields = _fields()
     wide = []
-    for obj, (_, el) in _layouts().items():
+    for obj, el in _placements().items():
         for rel in el.findall(NS + "relatedLists"):
             child = (_text(rel, "relatedList") or "").split(".")[0]
             for column in rel.findall(NS + "fields"):
@@ -1033,10 +1097,11 @@ def test_given_the_layout_related_lists_when_read_then_no_column_is_a_long_text_
 
 
 def test_given_the_layout_related_lists_when_read_then_custom_ones_name_child_and_field():
-    """R-INV-2: the Invoice, Opportunity and Account layouts list the invoice children."""
+    """R-INV-2: the Invoice layout and the Opportunity and Account additions list the invoice
+    children."""
     fields = _fields()
     found = set()
-    for obj, (_, el) in _layouts().items():
+    for obj, el in _placements().items():
         for rel in el.findall(NS + "relatedLists"):
             name = _text(rel, "relatedList")
             if "." in name:
