@@ -226,21 +226,34 @@ def _key_field(sf_field: Mapping | None, qb_kind: str | None, to_sf: bool) -> st
 
 
 # ---------------------------------------------------------------- the suites
+# Describe leaves out what the sync's user cannot see: "missing" may be a missing grant.
+_DEPLOY_FIX = (
+    "deploy the sfqb package and assign its permission set SFQB_Integration to the sync's "
+    f"user (include/salesforce; see {PACKAGE_DOC}, steps 2 and 5) (R-PRE-3)"
+)
+
+
 def _missing_objects(rows: pd.DataFrame) -> list[str]:
     out = []
     for obj, group in rows.groupby("object", sort=False):
         if not group["object_in_org"].iloc[0]:
             out.append(
-                f"the object {obj} does not exist in the org: deploy the sfqb package "
-                f"(include/salesforce; see {PACKAGE_DOC}) (R-PRE-3)"
+                f"the object {obj} does not exist in the org, or the sync's user cannot see it: "
+                + _DEPLOY_FIX
             )
         else:
             names = ", ".join(f"{obj}.{f}" for f in group["field"])
+            one = len(group) == 1
             out.append(
-                f"{names} {'does' if len(group) == 1 else 'do'} not exist in the org: deploy the "
-                f"sfqb package (include/salesforce; see {PACKAGE_DOC}) (R-PRE-3)"
+                f"{names} {'does' if one else 'do'} not exist in the org, or the sync's user "
+                f"cannot see {'it' if one else 'them'}: " + _DEPLOY_FIX
             )
     return out
+
+
+# The standard objects whose layouts are the org's own: the package adds its fields to them
+# (``sfqb.checks.layouts``), it never deploys them.
+_STANDARD_LAYOUT_OBJECTS = ("Account", "Contact", "Opportunity", "OpportunityLineItem", "Product2")
 
 
 def _off_layouts(rows: pd.DataFrame) -> list[str]:
@@ -251,9 +264,15 @@ def _off_layouts(rows: pd.DataFrame) -> list[str]:
             if r.layout_total > 1
             else f"no page layout ({r.layout_ids or 'the object has none'})"
         )
+        fix = (
+            f"add the package's section to your {r.object} layouts with `python -m sfqb "
+            f"salesforce layouts` ({PACKAGE_DOC}, step 4), or add the field"
+            if r.object in _STANDARD_LAYOUT_OBJECTS
+            else "deploy the package's layout of the object, or add the field to one"
+        )
         out.append(
-            f"{r.object}.{r.field} ({r.label}) is on {where}: add it to at least one page layout "
-            f"in Setup > Object Manager > {r.object} > Page Layouts (R-PRE-3)"
+            f"{r.object}.{r.field} ({r.label}) is on {where}: {fix} in Setup > Object Manager > "
+            f"{r.object} > Page Layouts (R-PRE-3)"
         )
     return out
 

@@ -94,8 +94,23 @@ def test_given_a_package_field_on_no_layout_when_validated_then_the_problem_name
         ]
     }
     assert problems(describes, layouts) == [
-        "Account.Sync_Me__c (Sync Me) is on none of its 2 page layouts (00hA1, 00hA2): add it to at "
-        "least one page layout in Setup > Object Manager > Account > Page Layouts (R-PRE-3)"
+        "Account.Sync_Me__c (Sync Me) is on none of its 2 page layouts (00hA1, 00hA2): add the "
+        "package's section to your Account layouts with `python -m sfqb salesforce layouts` "
+        "(docs/salesforce-package.md, step 4), or add the field in Setup > Object Manager > "
+        "Account > Page Layouts (R-PRE-3)"
+    ]
+
+
+def test_given_a_package_object_field_on_no_layout_when_validated_then_the_fix_is_its_layout():
+    """R-PRE-3, R-OPS-6: a field of a package object (whose layout the package ships) on no
+    layout is fixed by deploying that layout, not by the standard-object layouts command."""
+    describes, layouts = clean_org()
+    layouts["Invoice__c"] = {"layouts": [layout("00hI1", ["Name"])]}
+    found = [p for p in problems(describes, layouts) if p.startswith("Invoice__c.Status__c ")]
+    assert found == [
+        "Invoice__c.Status__c (Status) is on no page layout (00hI1): deploy the package's layout "
+        "of the object, or add the field to one in Setup > Object Manager > Invoice__c > Page "
+        "Layouts (R-PRE-3)"
     ]
 
 
@@ -149,10 +164,13 @@ def test_given_the_package_not_deployed_when_validated_then_missing_objects_and_
     ]
     found = problems(describes, layouts)
     assert sorted(found) == [
-        "Product2.Quantity_Allocated__c, Product2.Quantity_On_Hand__c do not exist in the org: deploy the "
-        "sfqb package (include/salesforce; see docs/salesforce-package.md) (R-PRE-3)",
-        "the object Invoice__c does not exist in the org: deploy the sfqb package (include/salesforce; "
-        "see docs/salesforce-package.md) (R-PRE-3)",
+        "Product2.Quantity_Allocated__c, Product2.Quantity_On_Hand__c do not exist in the org, or "
+        "the sync's user cannot see them: deploy the sfqb package and assign its permission set "
+        "SFQB_Integration to the sync's user (include/salesforce; see docs/salesforce-package.md, "
+        "steps 2 and 5) (R-PRE-3)",
+        "the object Invoice__c does not exist in the org, or the sync's user cannot see it: deploy "
+        "the sfqb package and assign its permission set SFQB_Integration to the sync's user "
+        "(include/salesforce; see docs/salesforce-package.md, steps 2 and 5) (R-PRE-3)",
     ]
 
 
