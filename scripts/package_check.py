@@ -12,6 +12,10 @@ python scripts/package_check.py [--cache DIR] [--no-tests]      (`make package-c
    members of manifest/package.xml, and the converted files hold every component of force-app.
 4. `sf project convert source --manifest manifest/package.xml`: every member the manifest lists
    converts (the CLI lists a member in its package.xml even when no file holds it).
+5. The page-layout path an administrator takes: `python -m sfqb salesforce layouts` over a fresh
+   org's standard layouts (the sandbox's stock layouts, standing in for a retrieve), then
+   `sf project convert source --root-dir` its output: exactly those five Layout components, and
+   nothing else a deploy would touch.
 
 The CLI runs with its home, configuration and caches in DIR/home, telemetry, update checks and
 log files off, so it writes nothing to the user's home. Standard library only; each step prints
@@ -308,6 +312,32 @@ def check_manifest_conversion(cache: Path, output: Path) -> str:
     return f"{count(files)} members converted"
 
 
+STOCK_LAYOUTS = ROOT / "include" / "sfqb_sandbox" / "salesforce" / "stock_layouts"
+
+
+def check_layouts_command(cache: Path, work: Path) -> str:
+    """Step 5: the layouts command's output converts to the retrieved layouts and nothing else."""
+    retrieved = work / "retrieved" / "main" / "default" / "layouts"
+    retrieved.mkdir(parents=True)
+    for layout in STOCK_LAYOUTS.glob("*.layout-meta.xml"):
+        shutil.copy(layout, retrieved)
+    merged = work / "with-sfqb"
+    command = [sys.executable, "-m", "sfqb", "salesforce", "layouts"]
+    command += ["--retrieved", str(work / "retrieved"), "--output", str(merged)]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "include"), str(ROOT)]))
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise CheckFailed(f"{' '.join(command[1:5])} failed:\n{done.stdout}{done.stderr}")
+    convert(cache, ["--root-dir", str(merged)], work / "converted")
+    files, unknown = converted_members(work / "converted")
+    wanted = {"Layout": {p.name.removesuffix(".layout-meta.xml") for p in retrieved.iterdir()}}
+    problems = compare(wanted, files, "the retrieved layouts", "the converted command output")
+    problems += [f"converted {p}: not a component file this check can read" for p in unknown]
+    if problems:
+        raise CheckFailed("\n".join(problems))
+    return f"{count(files)} Layout components, as retrieved"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cache", type=Path, default=ROOT / ".cache" / "sfcli")
@@ -318,12 +348,14 @@ def main(argv: list[str] | None = None) -> int:
     failed = []
     with tempfile.TemporaryDirectory(prefix="sfqb-package-check-") as tmp:
         source_out, manifest_out = Path(tmp) / "source", Path(tmp) / "manifest"
+        layouts_work = Path(tmp) / "layouts"
         # (title, needs the CLI, what it does)
         steps = [
             ("schema and reference tests", False, run_tests),
             ("Node.js and Salesforce CLI", False, lambda: install(cache)),
             ("convert force-app", True, lambda: check_source_conversion(cache, source_out)),
             ("convert the manifest", True, lambda: check_manifest_conversion(cache, manifest_out)),
+            ("layouts command", True, lambda: check_layouts_command(cache, layouts_work)),
         ]
         for title, needs_cli, step in steps[1:] if args.no_tests else steps:
             if needs_cli and "Node.js and Salesforce CLI" in failed:
