@@ -138,7 +138,8 @@ def test_given_a_past_week_when_backfilled_then_its_intervals_resync_and_no_wate
     """R-OPS-1: a backfill of a past week (``airflow backfill create``'s runs) re-syncs each
     run's data interval: a QuickBooks customer stamped inside one interval, older than every
     watermark (the incremental runs missed it), reaches Salesforce; no watermark moves. A cleared old scheduled interval run
-    again reads nothing new and never moves a watermark backwards."""
+    again reads nothing new and never moves a watermark backwards. R-OPS-2: the run's summary
+    names its data interval and the install date."""
     from airflow.models.backfill import _create_backfill
     from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session
@@ -196,6 +197,12 @@ def test_given_a_past_week_when_backfilled_then_its_intervals_resync_and_no_wate
     assert dag_run.state == "success", states
     run = xcom(dag_run, "begin_run")
     assert run["backfill"] and run["data_interval_start"] == target.data_interval_start.isoformat()
+    # The summary says which time the run covered and from when sfqb syncs (R-OPS-2).
+    assert summary["backfill"] and summary["install_date"] == run["install_date"]
+    assert (summary["data_interval_start"], summary["data_interval_end"]) == (
+        run["data_interval_start"],
+        run["data_interval_end"],
+    )
     windows = xcom(dag_run, "customers.extract_customers")["windows"]
     assert {w["mode"] for w in windows.values() if w} == {"backfill"}
     (account,) = sync_env.sf().query(
