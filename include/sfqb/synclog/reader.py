@@ -124,9 +124,6 @@ def recent_runs(
         out = []
         for r in runs:
             context = values.get((r.dag_id, r.run_id, CONTEXT_TASK)) or {}
-            instances = sorted(tis[(r.dag_id, r.run_id)], key=_task_order)
-            if with_logs:
-                add_error_lines(r.dag_id, r.run_id, instances, session=session)
             out.append(
                 {
                     "dag_id": r.dag_id,
@@ -141,17 +138,21 @@ def recent_runs(
                     "note": r.note,
                     "context": {k: context.get(k) for k in CONTEXT_KEYS if k in context},
                     "summary": values.get((r.dag_id, r.run_id, SUMMARY_TASK)),
-                    "task_instances": instances,
+                    "task_instances": sorted(tis[(r.dag_id, r.run_id)], key=_task_order),
                 }
             )
-        return out
+    # After the session: the log handler opens (and closes) sessions of its own.
+    if with_logs:
+        for run in out:
+            add_error_lines(run["dag_id"], run["run_id"], run["task_instances"])
+    return out
 
 
 def _task_order(ti: dict[str, Any]) -> tuple:
     return (ti["start_date"] or "9999", ti["task_id"], ti["map_index"])
 
 
-def add_error_lines(dag_id: str, run_id: str, instances: list[dict[str, Any]], *, session) -> None:
+def add_error_lines(dag_id: str, run_id: str, instances: list[dict[str, Any]]) -> None:
     """Give each failed task instance (the first ``MAX_LOGS_READ``) ``errors``: the last ERROR
     lines of its log at its try, read as the UI's log view reads them (``TaskLogReader``: the
     local file, remote logging, or the worker's log server). A log that cannot be read leaves
@@ -159,31 +160,40 @@ def add_error_lines(dag_id: str, run_id: str, instances: list[dict[str, Any]], *
     failed = [ti for ti in instances if ti["state"] == "failed" and ti["try_number"]]
     for ti in failed[:MAX_LOGS_READ]:
         try:
-            ti["errors"] = _error_lines(dag_id, run_id, ti, session=session)
+            ti["errors"] = _error_lines(dag_id, run_id, ti)
         except Exception:  # noqa: BLE001 - the page shows the task without its log lines
             log.warning("sync log: could not read the log of %s %s", run_id, ti["task_id"])
             ti["errors"] = []
 
 
-def _error_lines(dag_id: str, run_id: str, ti: dict[str, Any], *, session) -> list[str]:
+def _error_lines(dag_id: str, run_id: str, ti: dict[str, Any]) -> list[str]:
     from airflow.models.taskinstance import TaskInstance
+    from airflow.models.trigger import Trigger
     from airflow.utils.log.log_reader import TaskLogReader
+    from airflow.utils.session import create_session
     from sqlalchemy import select
     from sqlalchemy.orm import joinedload
 
     reader = TaskLogReader()
     if not reader.supports_read:
         return []
-    instance = session.scalar(
-        select(TaskInstance)
-        .where(
-            TaskInstance.dag_id == dag_id,
-            TaskInstance.run_id == run_id,
-            TaskInstance.task_id == ti["task_id"],
-            TaskInstance.map_index == ti["map_index"],
+    # What the log handler reads of the task instance, loaded here (as the UI's log route
+    # does): it reads the log after this session is closed.
+    with create_session() as session:
+        instance = session.scalar(
+            select(TaskInstance)
+            .where(
+                TaskInstance.dag_id == dag_id,
+                TaskInstance.run_id == run_id,
+                TaskInstance.task_id == ti["task_id"],
+                TaskInstance.map_index == ti["map_index"],
+            )
+            .options(
+                joinedload(TaskInstance.dag_run),
+                joinedload(TaskInstance.trigger).joinedload(Trigger.triggerer_job),
+                joinedload(TaskInstance.dag_model),
+            )
         )
-        .options(joinedload(TaskInstance.dag_run))
-    )
     if instance is None:
         return []
     stream, _ = reader.read_log_chunks(instance, ti["try_number"], {"end_of_log": False})
