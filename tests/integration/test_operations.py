@@ -150,8 +150,18 @@ def test_given_a_run_that_fails_at_its_start_when_its_sync_log_tab_is_read_then_
             {
                 "event": "Task failed with exception",
                 "level": "error",
+                # structlog's shape, which the UI's log view renders (it needs "frames")
                 "error_detail": [
-                    {"exc_type": "AirflowFailException", "exc_value": "no_such_preference: unknown"}
+                    {
+                        "exc_type": "AirflowFailException",
+                        "exc_value": "no_such_preference: unknown",
+                        "exc_notes": [],
+                        "syntax_error": None,
+                        "is_cause": False,
+                        "frames": [{"filename": "run.py", "lineno": 45, "name": "begin_run"}],
+                        "is_group": False,
+                        "exceptions": [],
+                    }
                 ],
             },
         ],

@@ -308,15 +308,21 @@ def _state_cell(row: Mapping[str, Any], view: Mapping[str, Any], ui_base: str) -
     since = row["since"] or ""
     text = _pill(STATE_LABELS.get(state, state), f"warn-{state}")
     if state == STANDING:
-        text += f" since {_time(row['since'])}" if row["since"] else ""
-        if row["since_run"] and row["since_run"] != view["run_id"]:
-            url = ui_sync_log_url(ui_base, view["dag_id"], row["since_run"])
-            text += f" ({_link(url, row['since_run'], cls='run-link')})"
+        # Since the run that first found it: its time, linked to that run's sync log.
+        first = row["since_run"] if row["since_run"] != view["run_id"] else None
+        when = _time(row["since"]) if row["since"] else _e(first or "")
+        if first:
+            url = ui_sync_log_url(ui_base, view["dag_id"], first)
+            when = (
+                f'<a href="{_e(url)}" target="_top" rel="noopener" class="run-link" '
+                f'title="first found by run {_e(first)}">{when}</a>'
+            )
+        text += f" since {when}" if when else ""
         if not row["checked"]:
             text += '<br><span class="muted">not looked at again in this run</span>'
     elif state == RESOLVED and row["since"]:
         text += f' <span class="muted">open since {_time(row["since"])}</span>'
-    return f'<td data-sort="{STATE_ORDER.get(state, 3)} {_e(since)}">{text}</td>'
+    return f'<td class="state" data-sort="{STATE_ORDER.get(state, 3)} {_e(since)}">{text}</td>'
 
 
 def _warnings(view: Mapping[str, Any], *, ui_base: str, index: int) -> str:
@@ -367,9 +373,9 @@ def _warnings(view: Mapping[str, Any], *, ui_base: str, index: int) -> str:
             f'data-level="{_e(row["level"])}" data-state="{_e(row["state"])}">'
             f'<td data-sort="{_e(row["area"])}">{_e(row["area"])}</td>'
             f'<td class="key" data-sort="{_e(row["key"])}">{record}</td>'
-            f'<td data-sort="{_e(row["rule"])}">{_e(row["rule"])}</td>'
+            f'<td class="rule" data-sort="{_e(row["rule"])}">{_e(row["rule"])}</td>'
             f'<td class="reason">{_e(row["reason"])}</td>'
-            f'<td data-sort="{LEVEL_ORDER.get(row["level"], 2)}">'
+            f'<td class="level" data-sort="{LEVEL_ORDER.get(row["level"], 2)}">'
             f"{_pill(row['level'], 'level-' + row['level'].lower())}</td>"
             f"{_state_cell(row, view, ui_base)}</tr>"
         )

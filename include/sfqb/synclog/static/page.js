@@ -26,28 +26,31 @@
 
   var zone = timeZone();
 
+  function parts(locale, date, options) {
+    var out = {};
+    new Intl.DateTimeFormat(locale, Object.assign({ timeZone: zone }, options))
+      .formatToParts(date)
+      .forEach(function (part) {
+        out[part.type] = part.value;
+      });
+    return out;
+  }
+
+  // 2026-12-06 11:00 CET: the digits as the Airflow UI writes them, the zone's short name in
+  // the browser's language.
   function localText(iso) {
     var date = new Date(iso);
     if (isNaN(date.getTime())) return null;
-    var parts = {};
-    new Intl.DateTimeFormat("en-GB", {
-      timeZone: zone,
+    var p = parts("en-GB", date, {
       year: "numeric",
       month: "2-digit",
       day: "2-digit",
       hour: "2-digit",
       minute: "2-digit",
-      hourCycle: "h23",
-      timeZoneName: "short"
-    })
-      .formatToParts(date)
-      .forEach(function (part) {
-        parts[part.type] = part.value;
-      });
-    return (
-      parts.year + "-" + parts.month + "-" + parts.day + " " + parts.hour + ":" + parts.minute +
-      " " + parts.timeZoneName
-    );
+      hourCycle: "h23"
+    });
+    var name = parts(undefined, date, { timeZoneName: "short" }).timeZoneName || "";
+    return (p.year + "-" + p.month + "-" + p.day + " " + p.hour + ":" + p.minute + " " + name).trim();
   }
 
   document.querySelectorAll("time[data-local]").forEach(function (node) {
