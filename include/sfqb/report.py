@@ -29,7 +29,7 @@ def _columns(areas: list[dict]) -> list[str]:
     return [c for c in (CREATED, UPDATED, RECOVERED, DELETED, SKIPPED, FAILED) if c in wanted]
 
 
-def _rows(area: dict) -> list[tuple[str, dict]]:
+def record_rows(area: dict) -> list[tuple[str, dict]]:
     """(record type, counts) of an area; an old-style report (counts per area) as one row."""
     if "records" in area:
         return list(area["records"].items())
@@ -51,7 +51,9 @@ def format_summary(summary: dict, *, with_warnings: bool = True) -> str:
     syncing = [a for a in areas if "counts" not in a]
     columns = _columns(syncing)
     rows = [
-        (a["area"], record, counts) for a in syncing for record, counts in (_rows(a) or [("-", {})])
+        (a["area"], record, counts)
+        for a in syncing
+        for record, counts in (record_rows(a) or [("-", {})])
     ]
     area_width = max(len("area"), *(len(a) for a, _, _ in rows)) if rows else len("area")
     record_width = max(len("record"), *(len(r) for _, r, _ in rows)) if rows else len("record")
@@ -115,7 +117,11 @@ def _since(entry: dict) -> str:
 
 
 def _checks(entry: dict) -> str:
-    """A checking task's line (the reconciliation): the checks that found differences, or that
+    return f"  {entry['area']}: {check_verdict(entry)}"
+
+
+def check_verdict(entry: dict) -> str:
+    """A checking task's result (the reconciliation): the checks that found differences, or that
     both systems agree, and how many records were compared."""
     counts = entry["counts"]
     compared = sum(v for k, v in counts.items() if k.endswith("_compared"))
@@ -126,4 +132,4 @@ def _checks(entry: dict) -> str:
         if found
         else "both systems agree"
     )
-    return f"  {entry['area']}: {verdict} ({len(checks)} checks, {compared} records compared)"
+    return f"{verdict} ({len(checks)} checks, {compared} records compared)"

@@ -108,9 +108,86 @@ def test_given_a_synced_pair_when_a_manual_run_resyncs_only_customers_then_other
         ("nav", "/sfqb/runs"),
         ("dag_run", "/sfqb/runs/{DAG_ID}/{RUN_ID}"),
     }
+    assert run["progress"]["done"] == run["progress"]["total"] > 0
+    assert run["progress"]["failed"] == [] and run["window"]["install_date"]
     page = client.get(f"/sfqb/runs/sfqb_sync/{dag_run.run_id}")
     assert page.status_code == 200
     assert "customers" in page.text and "full resync of customers" in page.text
+    for testid in ("run-header", "run-window", "counts-table"):
+        assert f'data-testid="{testid}"' in page.text, testid
+
+
+def test_given_a_run_that_fails_at_its_start_when_its_sync_log_tab_is_read_then_it_names_the_failed_task(
+    sync_env,
+):
+    """R-OPS-2: a run that failed before summarize_run (a bad preference stops begin_run) shows,
+    in its sync log tab and the JSON API, the failed task with its try and a link to its log,
+    and that the other tasks did not run."""
+    from airflow.api_fastapi.app import create_app
+    from fastapi.testclient import TestClient
+
+    sync_env.set_preferences(no_such_preference=1)
+    dag_run, states, summary = sync_env.run(task_retries=0)
+    assert dag_run.state == "failed" and states["begin_run"] == "failed" and summary is None
+
+    client = TestClient(create_app())
+    listing = client.get("/sfqb/api/runs", params={"dag_id": "sfqb_sync", "limit": 1})
+    (run,) = listing.json()["runs"]
+    assert run["run_id"] == dag_run.run_id and run["summary"] is None
+    (failed,) = run["progress"]["failed"]
+    assert (failed["task_id"], failed["try_number"]) == ("begin_run", 1)
+    assert failed["log_url"].endswith("/tasks/begin_run?try_number=1")
+    assert run["progress"]["upstream_failed"] >= 1
+
+    # dag.test() logs to the console: write the task's log file as a worker would (JSON
+    # lines), where the UI's log view reads it; the tab shows its ERROR lines.
+    write_task_log(
+        dag_run,
+        "begin_run",
+        1,
+        [
+            {"event": "preferences read", "level": "info"},
+            {
+                "event": "Task failed with exception",
+                "level": "error",
+                # structlog's shape, which the UI's log view renders (it needs "frames")
+                "error_detail": [
+                    {
+                        "exc_type": "AirflowFailException",
+                        "exc_value": "no_such_preference: unknown",
+                        "exc_notes": [],
+                        "syntax_error": None,
+                        "is_cause": False,
+                        "frames": [{"filename": "run.py", "lineno": 45, "name": "begin_run"}],
+                        "is_group": False,
+                        "exceptions": [],
+                    }
+                ],
+            },
+        ],
+    )
+    page = client.get(f"/sfqb/runs/sfqb_sync/{dag_run.run_id}")
+    assert page.status_code == 200
+    assert 'data-testid="failed-tasks"' in page.text and "begin_run" in page.text
+    assert 'data-testid="no-summary"' in page.text
+    assert (
+        "<li>Task failed with exception: AirflowFailException: no_such_preference: unknown</li>"
+    ) in page.text
+
+
+def write_task_log(dag_run, task_id: str, try_number: int, lines: list[dict]) -> None:
+    """The task's log file at its try, where the file task handler looks for it."""
+    import json
+    from pathlib import Path
+
+    from airflow.utils.log.log_reader import TaskLogReader
+
+    ti = next(t for t in dag_run.get_task_instances() if t.task_id == task_id)
+    handler = TaskLogReader().log_handler
+    path = Path(handler.local_base, handler._render_filename(ti, try_number))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).isoformat()
+    path.write_text("".join(json.dumps({"timestamp": stamp, **line}) + "\n" for line in lines))
 
 
 def _run_backfill_run(monkeypatch, env, backfill_run):
@@ -138,7 +215,8 @@ def test_given_a_past_week_when_backfilled_then_its_intervals_resync_and_no_wate
     """R-OPS-1: a backfill of a past week (``airflow backfill create``'s runs) re-syncs each
     run's data interval: a QuickBooks customer stamped inside one interval, older than every
     watermark (the incremental runs missed it), reaches Salesforce; no watermark moves. A cleared old scheduled interval run
-    again reads nothing new and never moves a watermark backwards."""
+    again reads nothing new and never moves a watermark backwards. R-OPS-2: the run's summary
+    names its data interval and the install date."""
     from airflow.models.backfill import _create_backfill
     from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session
@@ -196,6 +274,12 @@ def test_given_a_past_week_when_backfilled_then_its_intervals_resync_and_no_wate
     assert dag_run.state == "success", states
     run = xcom(dag_run, "begin_run")
     assert run["backfill"] and run["data_interval_start"] == target.data_interval_start.isoformat()
+    # The summary says which time the run covered and from when sfqb syncs (R-OPS-2).
+    assert summary["backfill"] and summary["install_date"] == run["install_date"]
+    assert (summary["data_interval_start"], summary["data_interval_end"]) == (
+        run["data_interval_start"],
+        run["data_interval_end"],
+    )
     windows = xcom(dag_run, "customers.extract_customers")["windows"]
     assert {w["mode"] for w in windows.values() if w} == {"backfill"}
     (account,) = sync_env.sf().query(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from sfqb.report import format_summary
-from sfqb.synclog import render_page
 
 pytestmark = pytest.mark.unit
 
@@ -86,35 +85,6 @@ def test_given_warnings_in_each_state_when_formatted_then_new_standing_and_resol
         "not looked at again in this run)"
     ) in lines
     assert "      customers: QB:4: name too long (open since 2026-11-25 03:00 UTC)" in lines
-
-
-def test_given_runs_when_the_sync_log_page_is_rendered_then_summaries_are_escaped_and_missing_ones_explained():
-    """R-OPS-2: the sync log page shows each run's summary (HTML-escaped) or why it has none."""
-    page = render_page(
-        [
-            {
-                "dag_id": "sfqb_sync",
-                "run_id": "r1",
-                "state": "success",
-                "run_type": "manual",
-                "start_date": "s",
-                "end_date": "e",
-                "summary": SUMMARY,
-            },
-            {
-                "dag_id": "sfqb_sync",
-                "run_id": "r0",
-                "state": "failed",
-                "run_type": "scheduled",
-                "start_date": "s",
-                "end_date": "e",
-                "summary": None,
-            },
-        ]
-    )
-    assert "customers: 001&lt;x&gt;: name 'A:B' rejected" in page
-    assert "<x>" not in page
-    assert "No summary: the run has not reached summarize_run" in page
 
 
 def test_given_a_summary_from_before_warning_states_when_formatted_then_it_still_reads():

@@ -96,11 +96,14 @@ def summarize_run(run: RunContext, area_reports: list[dict] | None = None, **con
         run: what ``begin_run`` returned.
         area_reports: one report per area that ran (None for a skipped area).
     Returns:
-        ``{"run_id", "upper_bound", "run_type", "scope", "warning_count", "warning_counts",
-        "areas": [...]}``: per area its counts per record type and its warnings with their state
-        (new, standing, resolved); also logged as text (the XCom the sync log page shows). New
-        warnings are logged at WARNING level, standing and resolved ones at INFO (each area's
-        load logged them when it found them).
+        ``{"run_id", "upper_bound", "run_type", "backfill", "data_interval_start",
+        "data_interval_end", "install_date", "scope", "warning_count", "warning_counts",
+        "areas": [...]}``: the time the run covered (its upper bound, a backfill's data interval)
+        and the install date, so the sync log can say what a run read (a backfill before the
+        install date reads nothing, R-GEN-6); per area its counts per record type and its
+        warnings with their state (new, standing, resolved); also logged as text (the XCom the
+        sync log page shows). New warnings are logged at WARNING level, standing and resolved
+        ones at INFO (each area's load logged them when it found them).
     """
     from sfqb.notify import RunAlert
     from sfqb.outcomes import warning_line
@@ -116,6 +119,10 @@ def summarize_run(run: RunContext, area_reports: list[dict] | None = None, **con
         "run_id": run["run_id"],
         "upper_bound": run["upper_bound"],
         "run_type": run.get("run_type"),
+        "backfill": bool(run.get("backfill")),
+        "data_interval_start": run.get("data_interval_start"),
+        "data_interval_end": run.get("data_interval_end"),
+        "install_date": run.get("install_date"),
         "scope": describe(run) if "areas" in run else None,
         "warning_count": counts[NEW] + counts[STANDING],
         "warning_counts": counts,
