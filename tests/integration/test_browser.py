@@ -187,9 +187,19 @@ def test_given_the_ui_when_a_sync_and_a_migration_dry_run_are_triggered_then_the
     wait_done(ui, "sfqb_sync", run_id)
 
     frame = sync_log_frame(page, ui, "sfqb_sync", run_id)
-    frame.get_by_text(account.id).first.wait_for()
-    text = frame.locator("body").inner_text()
-    assert "customers" in text and "':'" in text, text[:2000]
+    run = frame.locator(f"[data-testid=run][data-run-id='{run_id}']")
+    run.locator("[data-testid=run-header]").wait_for()
+    assert "success" in run.get_attribute("data-state")
+    counts = run.locator("[data-testid=counts-table]").inner_text()
+    assert "customers" in counts and "Account" in counts, counts
+    row = run.locator("[data-testid=warning-row][data-area=customers]", has_text=account.id)
+    assert row.count() == 1 and "':'" in row.inner_text(), row.all_inner_texts()
+    # The filters work in the browser: a text that matches no warning hides every row.
+    filters = run.locator("[data-testid=warning-filters]")
+    filters.locator("input[name=q]").fill("no warning says this")
+    assert not row.is_visible()
+    filters.locator("input[name=q]").fill("")
+    assert row.is_visible()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "sync-log.png"))
 
@@ -205,6 +215,9 @@ def test_given_the_ui_when_a_sync_and_a_migration_dry_run_are_triggered_then_the
     migration_id = trigger_from_form(page, ui, "sfqb_invoice_migration", migration_form)
     wait_done(ui, "sfqb_invoice_migration", migration_id)
     frame = sync_log_frame(page, ui, "sfqb_invoice_migration", migration_id)
-    frame.get_by_text(re.compile("dry run", re.I)).first.wait_for()
-    text = frame.locator("body").inner_text()
-    assert re.search(r"would write", text, re.I), text[:2000]
+    notice = frame.locator(f"[data-testid=run][data-run-id='{migration_id}']").locator(
+        "[data-testid=dry-run-notice]"
+    )
+    text = notice.inner_text()
+    assert re.search(r"nothing was written", text, re.I), text
+    assert re.search(r"would", text, re.I) and re.search(r"\d+ invoices?", text, re.I), text
