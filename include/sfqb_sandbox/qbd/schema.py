@@ -454,9 +454,9 @@ NAME_FILTER = [
 NAME_RANGE_FILTER = [_f("FromName"), _f("ToName")]
 MODIFIED_RANGE = [_f("FromModifiedDate", "dt"), _f("ToModifiedDate", "dt")]
 TXN_DATE_RANGE = [
-    _f("FromTxnDate", "date", choice="range"),
-    _f("ToTxnDate", "date", choice="range"),
-    _f("DateMacro", X, choice="range"),
+    _f("FromTxnDate", "date"),
+    _f("ToTxnDate", "date"),
+    _f("DateMacro", X),
 ]
 ENTITY_FILTER = [
     _f("ListID", "id", many=True, choice="e"),
