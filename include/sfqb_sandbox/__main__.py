@@ -3,6 +3,7 @@
 python -m sfqb_sandbox serve --data-dir DIR [--seed SIZE] [--quickbooks-port P]
                              [--salesforce-port P] [--only quickbooks|salesforce]
                              [--host ADDR] [--advertise-host NAME]
+                             [--quickbooks online|desktop|both]
 python -m sfqb_sandbox airflow-connections --data-dir DIR   # Airflow connections JSON
                                                           # (with a freshly minted QBO
                                                           # refresh token)
@@ -18,7 +19,7 @@ import sys
 from pathlib import Path
 
 from .connections import airflow_connections
-from .server import CONNECTIONS_FILE, SERVICES, serve
+from .server import CONNECTIONS_FILE, QUICKBOOKS_EDITIONS, SERVICES, serve
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,8 +43,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="seed an empty company/org: empty, tiny, small, medium, large, or a customer count",
     )
     p_serve.add_argument("--only", choices=sorted(SERVICES), action="append")
+    p_serve.add_argument(
+        "--quickbooks",
+        choices=sorted(QUICKBOOKS_EDITIONS),
+        default="online",
+        help="which QuickBooks to serve beside Salesforce: online (default), desktop (a company "
+        "file answering qbXML, docs/sandbox-quickbooks-desktop.md) or both",
+    )
     for name in SERVICES:
-        p_serve.add_argument(f"--{name}-port", type=int, default=0, help="0 picks a free port")
+        p_serve.add_argument(
+            f"--{name.replace('_', '-')}-port", type=int, default=0, help="0 picks a free port"
+        )
     p_conn = sub.add_parser(
         "airflow-connections",
         help="print the sandbox's Airflow connections (JSON, `airflow connections import` format)",
@@ -60,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s"
         )
         ports = {name: getattr(args, f"{name}_port") for name in SERVICES}
-        services = tuple(args.only) if args.only else tuple(SERVICES)
+        services = tuple(args.only) if args.only else QUICKBOOKS_EDITIONS[args.quickbooks]
         asyncio.run(
             serve(
                 args.data_dir,

@@ -38,7 +38,11 @@ class SandboxAdmin:
         return response.json() if response.content else None
 
     def services(self) -> list[str]:
-        return [name for name in ("quickbooks", "salesforce") if name in self.connections]
+        return [
+            name
+            for name in ("quickbooks", "quickbooks_desktop", "salesforce")
+            if name in self.connections
+        ]
 
     def reset(self, service: str, seed: str | None = None) -> Any:
         return self.call(service, "POST", "reset", {"seed": seed})

@@ -25,6 +25,14 @@ log = logging.getLogger("sfqb_sandbox")
 SERVICES = {
     "quickbooks": "sfqb_sandbox.quickbooks.service:QuickBooksService",
     "salesforce": "sfqb_sandbox.salesforce.service:SalesforceService",
+    # QuickBooks Desktop (a company file answering qbXML); started with --quickbooks desktop
+    "quickbooks_desktop": "sfqb_sandbox.qbd.service:DesktopService",
+}
+# Started when no --only is given; the Desktop company replaces Online with --quickbooks.
+QUICKBOOKS_EDITIONS = {
+    "online": ("quickbooks", "salesforce"),
+    "desktop": ("quickbooks_desktop", "salesforce"),
+    "both": ("quickbooks", "quickbooks_desktop", "salesforce"),
 }
 CONNECTIONS_FILE = "connections.json"
 
@@ -85,7 +93,7 @@ async def serve(
     host: str = "127.0.0.1",
     ports: dict[str, int] | None = None,
     seed: str | None = None,
-    services: tuple[str, ...] = tuple(SERVICES),
+    services: tuple[str, ...] = QUICKBOOKS_EDITIONS["online"],
     advertise_host: str | None = None,
 ) -> None:
     """Start every service, write connections.json, run until SIGTERM/SIGINT.
