@@ -37,6 +37,14 @@ class CompanyUnavailable(Exception):
         self.message = message
 
 
+def _has_hresult(response: requests.Response) -> bool:
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and "hresult" in body
+
+
 class CompanyProtocolError(RuntimeError):
     """The company emulator answered outside the agreed interface."""
 
@@ -111,7 +119,10 @@ class HttpCompany:
             data=request.encode("utf-8"),
             headers={"Content-Type": "text/xml; charset=utf-8"},
         )
-        if response.status_code == 503:
+        # 503: QuickBooks unavailable; 400 (a message set QuickBooks cannot parse, 0x80040400)
+        # and 500 (another request processor error): an HRESULT the Web Connector hands the
+        # service in receiveResponseXML, as it does a COM error of the request processor.
+        if response.status_code in (400, 500, 503) and _has_hresult(response):
             raise self._unavailable(response)
         if response.status_code != 200:
             raise self._unexpected(response)
