@@ -6,7 +6,9 @@ From the bottom up (``LAYERS``; CONTRIBUTING.md describes each):
    ``outcomes``, ``report``, ``warning_state``), preferences, run parameters, windows, the query
    builders (``soql``, ``qbo_queries``), frame normalisation (``frames``), log masking.
 2. hooks: the only code that talks to Salesforce and QuickBooks; they build queries with the
-   base's builders and know nothing of mappings, checks or rules.
+   base's builders and know nothing of mappings, checks or rules. The Web Connector service and
+   its job queue (``qbwc``) sit here too: I/O with QuickBooks Desktop, which the Desktop adapter
+   of the hooks codes against.
 3. mapping: field maps and value coercion.
 4. checks: data-quality and preflight validations, what the package adds to an org and to its
    page layouts.
@@ -52,7 +54,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "sfqb.provider",
         ),
     ),
-    ("hooks", ("sfqb.hooks",)),
+    ("hooks", ("sfqb.hooks", "sfqb.qbwc")),
     ("mapping", ("sfqb.mapping",)),
     ("checks", ("sfqb.checks",)),
     ("areas", ("sfqb.areas",)),
@@ -139,7 +141,8 @@ def test_given_the_pure_layers_when_checked_then_they_import_no_hook():
     hooks = [
         f"{module} imports {target}"
         for module, target in edges()
-        if layer_of(module) in pure and (target == "sfqb.hooks" or target.startswith("sfqb.hooks."))
+        if layer_of(module) in pure
+        and any(target == io or target.startswith(io + ".") for io in ("sfqb.hooks", "sfqb.qbwc"))
     ]
     assert hooks == []
 
