@@ -17,12 +17,19 @@
         # add the package's "QuickBooks Sync" section and related lists to the page layouts
         # retrieved from an org into DIR; writes OUT/main/default/layouts/, to review and
         # deploy with `sf project deploy start --source-dir OUT` (docs/salesforce-package.md)
+    python -m sfqb qbwc serve [--host 127.0.0.1] [--port 8765] [--certfile C --keyfile K]
+        # the QuickBooks Web Connector service (docs/quickbooks-desktop.md); plain HTTP only on
+        # a loopback address unless --allow-plain-http
+    python -m sfqb qbwc qwc --url https://HOST/qbwc [--user U] [--minutes N] > sfqb.qwc
+        # the .qwc file the QuickBooks admin adds to the Web Connector
 
 The state commands act on the Airflow metadata database named by the usual Airflow configuration
 (AIRFLOW_HOME / AIRFLOW__DATABASE__SQL_ALCHEMY_CONN): run them where `airflow` commands work.
 `mapping show --file F` needs no Airflow database; without --file it reads the file named by
 the preference custom_mappings_path (Variable sfqb.preferences). `salesforce layouts` needs
-neither Airflow nor an org: it reads and writes files only (sf retrieves and deploys them).
+neither Airflow nor an org: it reads and writes files only (sf retrieves and deploys them). The
+qbwc commands read the connections quickbooks_desktop_default and sfqb_qbwc_queue (the queue
+database; a SQLite file under AIRFLOW_HOME without it), never Airflow's metadata database.
 """
 
 from __future__ import annotations
@@ -89,7 +96,32 @@ def main(argv: list[str] | None = None) -> int:
         metavar="DIR",
         help="the package's layout additions (default: include/salesforce/layout-additions)",
     )
+    qbwc = sub.add_parser("qbwc", help="the QuickBooks Web Connector service (QuickBooks Desktop)")
+    qbwc_sub = qbwc.add_subparsers(dest="action", required=True)
+    serve = qbwc_sub.add_parser("serve", help="run the Web Connector service (uvicorn)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument("--certfile", help="TLS certificate (PEM) the Web Connector will trust")
+    serve.add_argument("--keyfile", help="its private key (PEM)")
+    serve.add_argument(
+        "--allow-plain-http",
+        action="store_true",
+        help="serve plain HTTP on a non-loopback address (behind a TLS-terminating proxy only)",
+    )
+    serve.add_argument(
+        "--none-wait",
+        type=int,
+        default=60,
+        metavar="SECONDS",
+        help="seconds the Web Connector postpones its next update when nothing is queued",
+    )
+    qwc = qbwc_sub.add_parser("qwc", help="print the .qwc file for the Web Connector")
+    qwc.add_argument("--url", required=True, help="the service's URL, https://HOST[:PORT]/qbwc")
+    qwc.add_argument("--user", help="the Web Connector user (default: the connection's login)")
+    qwc.add_argument("--minutes", type=int, default=5, help="run every N minutes (default 5)")
     args = parser.parse_args(argv)
+    if args.command == "qbwc":
+        return _qbwc(args)
     if args.command == "mapping":
         return _mapping(args)
     if args.command == "salesforce":
@@ -124,6 +156,60 @@ def main(argv: list[str] | None = None) -> int:
             if args.target == "lease"
             else "nothing to reset: the sync state is empty"
         )
+    return 0
+
+
+def _qbwc(args) -> int:
+    """``qbwc serve`` / ``qbwc qwc`` (sfqb.qbwc)."""
+    from sfqb.qbwc import JobQueue
+    from sfqb.qbwc.settings import SettingsError, desktop_settings
+
+    if args.action == "qwc":
+        import contextlib
+
+        from sfqb.qbwc.qwc import guids, qwc_text
+
+        # stdout is the .qwc (`> sfqb.qwc`): whatever Airflow or the queue log goes to stderr
+        with contextlib.redirect_stdout(sys.stderr):
+            user = args.user
+            try:
+                user = user or desktop_settings().user_name
+            except SettingsError as exc:
+                print(f"sfqb: {exc}; give --user", file=sys.stderr)
+                return 2
+            try:
+                text = qwc_text(args.url, user, *guids(JobQueue.open()), minutes=args.minutes)
+            except ValueError as exc:
+                print(f"sfqb: {exc}", file=sys.stderr)
+                return 2
+        print(text, end="")
+        return 0
+    queue = JobQueue.open()
+    import logging
+
+    from sfqb.qbwc.app import check_bind, serve
+    from sfqb.qbwc.service import QbwcService, ServiceSettings
+
+    if bool(args.certfile) != bool(args.keyfile):
+        print("sfqb: give both --certfile and --keyfile", file=sys.stderr)
+        return 2
+    try:
+        check_bind(args.host, args.certfile, args.allow_plain_http)
+    except ValueError as exc:
+        print(f"sfqb: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    service = QbwcService(
+        queue, desktop_settings, ServiceSettings(none_wait_seconds=args.none_wait)
+    )
+    serve(
+        service,
+        args.host,
+        args.port,
+        certfile=args.certfile,
+        keyfile=args.keyfile,
+        allow_plain_http=args.allow_plain_http,
+    )
     return 0
 
 

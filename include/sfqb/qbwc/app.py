@@ -1,0 +1,138 @@
+"""The service's ASGI app (FastAPI) and ``serve`` (uvicorn).
+
+``POST /qbwc`` answers the Web Connector's SOAP calls; ``GET /qbwc?wsdl`` is the WSDL; a plain
+``GET /qbwc`` answers 200 (the Web Connector is reported to GET the AppURL before adding an
+application, api-notes 9.1); ``GET /support`` is the AppSupport page the .qwc names. Bodies over
+``max_body`` bytes are refused with 413 before they are read whole; anything that is not a SOAP
+call of the service (a DOCTYPE, an external entity, entity expansion, broken XML, an unknown
+method) gets a SOAP ``Client`` Fault, and the service keeps serving.
+
+Plain HTTP is for ``localhost`` only, as the Web Connector allows (api-notes 9.2): ``serve``
+refuses to bind another address without a certificate unless ``allow_plain_http`` is set.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from . import soap
+from .qbxml import UnsafeXml
+from .service import QbwcService
+
+log = logging.getLogger("sfqb.qbwc")
+
+PATH = "/qbwc"
+MAX_BODY = 16 * 1024 * 1024  # a page of 150 customers is well under 1 MB
+XML = "text/xml; charset=utf-8"
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def create_app(service: QbwcService, *, max_body: int = MAX_BODY, path: str = PATH) -> FastAPI:
+    app = FastAPI(title="sfqb QBWC service", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.get(path)
+    async def get(request: Request) -> Response:
+        if "wsdl" in {k.lower() for k in request.query_params}:
+            address = str(request.url.replace(query=""))
+            return Response(soap.wsdl(address), media_type=XML)
+        return Response("sfqb QBWC service\n", media_type="text/plain")
+
+    @app.get("/support")
+    async def support() -> Response:
+        return Response(
+            "sfqb QBWC service: see docs/quickbooks-desktop.md, or ask the sfqb operator.\n",
+            media_type="text/plain",
+        )
+
+    @app.post(path)
+    async def post(request: Request) -> Response:
+        try:
+            body = await _body(request, max_body)
+        except BodyTooLarge:
+            log.warning("qbwc: a request over %s bytes was refused (413)", max_body)
+            return Response(
+                soap.fault("Client", f"the request is larger than {max_body} bytes"),
+                status_code=413,
+                media_type=XML,
+            )
+        try:
+            method, params = soap.read_call(body)
+        except (UnsafeXml, soap.SoapError) as exc:
+            log.warning("qbwc: a request was refused: %s", exc)
+            return Response(soap.fault("Client", str(exc)), status_code=500, media_type=XML)
+        try:
+            result: Any = await run_in_threadpool(service.call, method, params)
+        except TypeError as exc:
+            return Response(soap.fault("Client", str(exc)), status_code=500, media_type=XML)
+        except Exception:
+            log.exception("qbwc: %s failed", method)
+            return Response(
+                soap.fault("Server", f"{method} failed in the service; see its log"),
+                status_code=500,
+                media_type=XML,
+            )
+        return Response(soap.envelope(method, result), media_type=XML)
+
+    return app
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str, certfile: str | None, allow_plain_http: bool) -> None:
+    """Plain HTTP on a non-loopback address is refused (the Web Connector wants HTTPS there)."""
+    if not certfile and not is_loopback(host) and not allow_plain_http:
+        raise ValueError(
+            f"refusing plain HTTP on {host}: the Web Connector talks HTTPS to anything but "
+            "localhost. Give --certfile and --keyfile, bind 127.0.0.1 behind a TLS proxy, or "
+            "force it with --allow-plain-http."
+        )
+
+
+def serve(
+    service: QbwcService,
+    host: str,
+    port: int,
+    *,
+    certfile: str | None = None,
+    keyfile: str | None = None,
+    allow_plain_http: bool = False,
+) -> None:
+    import uvicorn
+
+    check_bind(host, certfile, allow_plain_http)
+    uvicorn.run(
+        create_app(service),
+        host=host,
+        port=port,
+        ssl_certfile=certfile,
+        ssl_keyfile=keyfile,
+        log_level="info",
+    )

@@ -1,0 +1,428 @@
+"""sfqb's Web Connector service over real HTTP, driven by the Web Connector emulator with the
+QuickBooks Desktop company emulator behind it, and by zeep as a second, independent client
+(R-QBD-1, R-QBD-8)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pytest
+import requests
+from lxml import etree
+
+from sfqb.qbwc import DONE, IN_DOUBT, QUEUED, JobQueue
+from sfqb.qbwc.app import create_app
+from sfqb.qbwc.qwc import guids, qwc_text
+from sfqb.qbwc.service import QbwcService, ServiceSettings
+from sfqb.qbwc.settings import DesktopSettings
+from sfqb_sandbox.qbd.company import DEFAULT_FILE, DesktopCompany
+from sfqb_sandbox.qbd.connector import LocalCompany
+from sfqb_sandbox.webconnector import ConnectorSettings, WebConnector, parse_qwc
+from tests.sandbox.qbd.conftest import make_company
+from tests.sandbox.webconnector.conftest import Served
+
+pytestmark = pytest.mark.sandbox
+
+GOOD = DesktopSettings("sfqb", "s3cret-Passw0rd", DEFAULT_FILE, "enterprise")
+ADD = "<CustomerAddRq><CustomerAdd><Name>{name}</Name></CustomerAdd></CustomerAddRq>"
+FAST = ConnectorSettings(call_timeout=10.0, noop_wait=0.05)
+
+
+@dataclass
+class Rig:
+    """The service on uvicorn, its queue, the company and a Web Connector pointed at it."""
+
+    queue: JobQueue
+    service: QbwcService
+    served: Served
+    company: DesktopCompany
+    url: str
+    creds: DesktopSettings
+
+    def connector(self, password: str | None = None, company=None) -> WebConnector:
+        owner, file_id = guids(self.queue)
+        qwc = parse_qwc(qwc_text(self.url, self.creds.user_name, owner, file_id))
+        return WebConnector(
+            qwc,
+            self.creds.password if password is None else password,
+            company or LocalCompany(self.company),
+            FAST,
+        )
+
+    def customers(self, name: str | None = None) -> list[etree._Element]:
+        self.company.open("")
+        body = f"<FullName>{name}</FullName>" if name else ""
+        text = self.company.process(
+            '<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq '
+            f'onError="stopOnError"><CustomerQueryRq requestID="t">{body}'
+            "<ActiveStatus>All</ActiveStatus></CustomerQueryRq></QBXMLMsgsRq></QBXML>"
+            if not name
+            else '<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq '
+            f'onError="stopOnError"><CustomerQueryRq requestID="t">{body}'
+            "</CustomerQueryRq></QBXMLMsgsRq></QBXML>"
+        )
+        return etree.fromstring(text.encode()).findall(".//CustomerRet")
+
+
+def start(queue: JobQueue, creds: DesktopSettings, port: int | None = None) -> Served:
+    service = QbwcService(queue, lambda: creds, ServiceSettings(ticket_ttl=60))
+    served = Served(create_app(service))
+    if port is not None:
+        served.port = port
+        served.server.config.port = port
+    served.__enter__()
+    served.service = service  # type: ignore[attr-defined]
+    return served
+
+
+@pytest.fixture
+def rig(tmp_path: Path, queue: JobQueue) -> Iterator[Rig]:
+    company = make_company(tmp_path)
+    served = start(queue, GOOD)
+    yield Rig(
+        queue,
+        served.service,  # type: ignore[attr-defined]
+        served,
+        company,
+        f"http://localhost:{served.port}/qbwc",
+        GOOD,
+    )
+    served.__exit__(None, None, None)
+
+
+def with_creds(rig: Rig, creds: DesktopSettings) -> Rig:
+    rig.service.credentials = lambda: creds
+    return replace(rig, creds=creds)
+
+
+# -- authentication ---------------------------------------------------------------------------
+
+
+def test_given_a_wrong_password_when_the_web_connector_polls_then_nvu_and_the_refusal_is_kept(rig):
+    """A bad password is answered "nvu", no request is handed out, the refused session is
+    recorded, and it does not count as a poll (R-QBD-1, R-QBD-8)."""
+    rig.queue.enqueue_read("<CustomerQueryRq><MaxReturned>5</MaxReturned></CustomerQueryRq>", "r")
+
+    record = rig.connector(password="wrong").run_session()
+
+    assert record.outcome == "invalid_user" and "sendRequestXML" not in record.methods
+    (session,) = rig.queue.sessions()
+    assert session.state == "refused" and "nvu" in session.error
+    assert rig.queue.last_poll() is None and rig.queue.job("r").state == QUEUED
+
+
+def test_given_nothing_queued_when_the_web_connector_polls_then_none_with_the_wait(rig):
+    """Nothing queued: "none" with the seconds to wait; the poll time is kept (R-QBD-1)."""
+    record = rig.connector().run_session()
+
+    assert record.outcome == "no_work" and record.postpone_seconds == 60
+    assert record.methods == ["serverVersion", "clientVersion", "authenticate"]
+    assert rig.queue.last_poll() is not None
+
+
+def test_given_another_company_file_when_the_session_opens_then_it_ends_with_the_error(rig):
+    """The connection names another company file: the company cannot be opened on it, the
+    service hears it through connectionError, and the session ends with the error recorded;
+    the job waits (R-QBD-1, R-QBD-8)."""
+    rig = with_creds(rig, replace(GOOD, company_file=r"C:\Company Files\Other.QBW"))
+    rig.queue.enqueue_read("<CustomerQueryRq><MaxReturned>5</MaxReturned></CustomerQueryRq>", "r")
+
+    record = rig.connector().run_session()
+
+    assert "connectionError" in record.methods and "sendRequestXML" not in record.methods
+    (session,) = rig.queue.sessions()
+    assert session.state == "error" and "could not open the company file" in session.error
+    assert rig.queue.job("r").state == QUEUED
+
+
+def test_given_the_wrong_edition_when_the_first_request_is_asked_then_the_session_ends(rig):
+    """The connection says Pro, QuickBooks reports Enterprise: the first sendRequestXML's HCP
+    answer is checked, nothing is sent, the Web Connector is told why (getLastError) and the
+    session's error is kept for the sync (R-QBD-1, R-QBD-8)."""
+    rig = with_creds(rig, replace(GOOD, edition="pro"))
+    rig.queue.enqueue_read("<CustomerQueryRq><MaxReturned>5</MaxReturned></CustomerQueryRq>", "r")
+
+    record = rig.connector().run_session()
+
+    assert record.methods[-3:] == ["sendRequestXML", "getLastError", "closeConnection"]
+    assert "wrong company" in record.last_error and "Enterprise" in record.last_error
+    (session,) = rig.queue.sessions()
+    assert session.state == "error" and "edition 'pro'" in session.error
+    assert rig.queue.job("r").state == QUEUED
+
+
+def test_given_a_company_file_named_differently_when_checked_then_the_hcp_check_refuses_it():
+    """The HCP check compares the company file as Windows does (case-insensitive) and the
+    edition from the product name (R-QBD-1)."""
+    from sfqb.qbwc.service import company_mismatch
+
+    hcp = (
+        "<QBXML><QBXMLMsgsRs><HostQueryRs statusCode='0'><HostRet><ProductName>QuickBooks "
+        "Premier Edition 2024 Release R1P</ProductName></HostRet></HostQueryRs></QBXMLMsgsRs>"
+        "</QBXML>"
+    )
+    same = replace(GOOD, edition="premier")
+    assert company_mismatch(same, hcp, DEFAULT_FILE.upper()) is None
+    assert "opened the company file" in company_mismatch(same, hcp, r"C:\x.qbw")
+    assert "edition 'enterprise'" in company_mismatch(GOOD, hcp, DEFAULT_FILE)
+
+
+# -- reads and writes -------------------------------------------------------------------------
+
+
+def test_given_a_read_when_sessions_run_then_it_is_walked_with_iterators_page_by_page(rig):
+    """30 more customers, MaxReturned 4: the read is walked with iterator Start then Continue
+    over one sendRequestXML/receiveResponseXML pair per page, in one session; its pages hold
+    every customer once; the call sequence is the Web Connector's (R-QBD-1, R-QBD-8)."""
+    from tests.sandbox.qbd.conftest import QB
+
+    qb = QB(rig.company)
+    for n in range(30):
+        qb.customer(f"Iterated {n:02d}")
+    expected = {c.findtext("ListID") for c in rig.customers() if c.findtext("IsActive") == "true"}
+    job = rig.queue.enqueue_read(
+        "<CustomerQueryRq><MaxReturned>4</MaxReturned></CustomerQueryRq>", "customers:all"
+    )
+
+    record = rig.connector().run_session()
+
+    pages = -(-len(expected) // 4)
+    assert record.outcome == "done"
+    assert record.methods == [
+        "serverVersion",
+        "clientVersion",
+        "authenticate",
+        *["sendRequestXML", "receiveResponseXML"] * pages,
+        "closeConnection",
+    ]
+    assert record.percent_done[-1] == 100 and all(0 < p < 100 for p in record.percent_done[:-1])
+    done = rig.queue.get(job.id)
+    assert done.state == DONE and len(rig.queue.pages(job.id)) == pages
+    found = [
+        ret.findtext("ListID")
+        for text in rig.queue.pages(job.id)
+        for ret in etree.fromstring(text.encode()).iter("CustomerRet")
+    ]
+    assert sorted(found) == sorted(expected)
+    events = [e.event for e in rig.queue.events(rig.queue.sessions()[0].id)]
+    assert events[:2] == ["start", "company"] and events[-1] == "end"
+    assert events.count("request") == pages and events.count("response") == pages
+
+
+def test_given_a_write_group_when_a_session_runs_then_it_is_applied_and_answered(rig):
+    """Two CustomerAdd in one message set: applied, the job done with one page holding both
+    answers (R-QBD-1)."""
+    job = rig.queue.enqueue_writes(
+        [ADD.format(name="Queued One"), ADD.format(name="Queued Two")], "adds"
+    )
+
+    record = rig.connector().run_session()
+
+    assert record.outcome == "done" and record.percent_done == [100]
+    done = rig.queue.get(job.id)
+    (page,) = rig.queue.pages(job.id)
+    assert done.state == DONE and done.error is None and page.count('statusCode="0"') == 2
+    assert len(rig.customers("Queued One")) == 1 and len(rig.customers("Queued Two")) == 1
+
+
+def test_given_a_lost_answer_after_a_write_when_the_next_session_runs_then_no_duplicate(rig):
+    """The company applies the add, then the answer is lost (HRESULT 0x80040402): the job is
+    in doubt, the next session does not send it again, and the customer exists once
+    (R-QBD-1)."""
+    rig.company.add_fault(kind="lose_response", request="CustomerAddRq")
+    job = rig.queue.enqueue_writes([ADD.format(name="Lost Answer")], "lost")
+
+    first = rig.connector().run_session()
+    second = rig.connector().run_session()
+
+    assert first.outcome != "done" or first.percent_done == [-1]
+    assert rig.queue.get(job.id).state == IN_DOUBT
+    assert second.outcome == "no_work"
+    assert len(rig.customers("Lost Answer")) == 1
+    assert "0x80040402" in rig.queue.sessions()[1].error
+
+
+def test_given_a_service_restart_mid_session_when_the_web_connector_goes_on_then_the_read_ends(
+    rig,
+):
+    """The service is stopped and started again (a new process would do the same: the state is
+    in the queue DB) between a request and its answer: the Web Connector's next call reaches
+    the new service, which knows the ticket and the job, and the read finishes with every
+    page (R-QBD-1)."""
+    job = rig.queue.enqueue_read(
+        "<CustomerQueryRq><MaxReturned>3</MaxReturned></CustomerQueryRq>", "restart"
+    )
+    url = rig.queue.engine.url.render_as_string(hide_password=False)
+    holder = {"served": rig.served, "restarted": 0}
+
+    class RestartingCompany(LocalCompany):
+        def process(self, request: str) -> str:
+            answer = super().process(request)
+            if "CustomerQueryRq" in request and not holder["restarted"]:
+                port = holder["served"].port
+                holder["served"].__exit__(None, None, None)
+                holder["served"] = start(JobQueue.from_url(url), GOOD, port=port)
+                holder["restarted"] = 1
+            return answer
+
+    try:
+        record = rig.connector(company=RestartingCompany(rig.company)).run_session()
+    finally:
+        holder["served"].__exit__(None, None, None)
+
+    assert holder["restarted"] == 1 and record.outcome == "done"
+    assert rig.queue.get(job.id).state == DONE and len(rig.queue.pages(job.id)) > 1
+
+
+# -- hostile input ----------------------------------------------------------------------------
+
+ENVELOPE = (
+    '<?xml version="1.0"?>{doctype}<soap:Envelope '
+    'xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
+    '<authenticate xmlns="http://developer.intuit.com/"><strUserName>{user}</strUserName>'
+    "<strPassword>x</strPassword></authenticate></soap:Body></soap:Envelope>"
+)
+LAUGHS = (
+    '<!DOCTYPE lolz [<!ENTITY lol "lol">'
+    + "".join(
+        f'<!ENTITY lol{n} "{("&lol" + (str(n - 1) if n > 1 else "") + ";") * 10}">'
+        for n in range(1, 10)
+    )
+    + "]>"
+)
+
+
+def post(url: str, body: bytes, method: str = "authenticate") -> requests.Response:
+    return requests.post(
+        url,
+        data=body,
+        headers={
+            "Content-Type": "text/xml; charset=utf-8",
+            "SOAPAction": f'"http://developer.intuit.com/{method}"',
+        },
+        timeout=10,
+    )
+
+
+def server_version(url: str) -> str:
+    body = (
+        b'<?xml version="1.0"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/'
+        b'envelope/"><soap:Body><serverVersion xmlns="http://developer.intuit.com/"/>'
+        b"</soap:Body></soap:Envelope>"
+    )
+    answer = post(url, body, "serverVersion")
+    assert answer.status_code == 200
+    return etree.fromstring(answer.content).findtext(".//{*}serverVersionResult")
+
+
+@pytest.mark.parametrize(
+    ("what", "body"),
+    [
+        (
+            "external entity",
+            ENVELOPE.format(
+                doctype='<!DOCTYPE e [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>', user="&xxe;"
+            ),
+        ),
+        ("billion laughs", ENVELOPE.format(doctype=LAUGHS, user="&lol9;")),
+        ("a DOCTYPE", ENVELOPE.format(doctype="<!DOCTYPE soap:Envelope>", user="sfqb")),
+        ("broken XML", "<soap:Envelope><unclosed>"),
+        ("an unknown method", ENVELOPE.format(doctype="", user="x").replace("authenticate", "x")),
+    ],
+)
+def test_given_hostile_xml_when_posted_then_a_fault_and_the_service_keeps_serving(rig, what, body):
+    """XXE, entity expansion, any DOCTYPE, broken XML, an unknown method: a SOAP Client Fault,
+    nothing of /etc/passwd in it, no session started, and the next call is answered
+    (R-QBD-1)."""
+    answer = post(rig.url, body.encode())
+
+    assert answer.status_code == 500 and b"<faultcode>soap:Client</faultcode>" in answer.content
+    assert b"root:" not in answer.content and rig.queue.sessions() == []
+    assert server_version(rig.url).startswith("sfqb")
+
+
+def test_given_an_oversize_body_when_posted_then_413_and_the_service_keeps_serving(rig):
+    """A body over the limit (16 MiB) is refused with 413 (R-QBD-1)."""
+    big = ENVELOPE.format(doctype="", user="x" * (17 * 1024 * 1024)).encode()
+    assert post(rig.url, big).status_code == 413
+    assert server_version(rig.url).startswith("sfqb")
+
+
+# -- a second client, the WSDL and the .qwc ---------------------------------------------------
+
+
+def test_given_the_wsdl_when_zeep_reads_it_then_it_calls_the_service_as_the_web_connector(rig):
+    """zeep, an independent SOAP client, reads ``?wsdl`` and runs a session: authenticate's
+    array, a request, the answer's percent, closeConnection (R-QBD-1)."""
+    import zeep
+
+    rig.queue.enqueue_read("<CustomerQueryRq><MaxReturned>2</MaxReturned></CustomerQueryRq>", "z")
+    client = zeep.Client(f"{rig.url}?wsdl")
+    assert client.service.serverVersion().startswith("sfqb")
+    assert client.service.clientVersion("2.3.0.215") in (None, "")
+    ticket, company_file, *_ = client.service.authenticate(GOOD.user_name, GOOD.password)
+    assert company_file == DEFAULT_FILE
+    rig.company.open("")
+    hcp = rig.company.process(
+        '<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="continueOnError">'
+        '<HostQueryRq requestID="0"/><CompanyQueryRq requestID="1"/>'
+        '<PreferencesQueryRq requestID="2"/></QBXMLMsgsRq></QBXML>'
+    )
+    request = client.service.sendRequestXML(ticket, hcp, DEFAULT_FILE, "US", 13, 0)
+    assert 'iterator="Start"' in request
+    percent = client.service.receiveResponseXML(ticket, rig.company.process(request), "", "")
+    assert isinstance(percent, int) and 0 < percent <= 100
+    assert client.service.closeConnection(ticket).startswith("sfqb")
+    assert client.service.authenticate("sfqb", "nope")[1] == "nvu"
+
+
+def test_given_the_qwc_command_when_run_twice_then_the_emulator_accepts_it_with_stable_ids(
+    tmp_path, monkeypatch, capsys
+):
+    """``python -m sfqb qbwc qwc`` writes a .qwc the Web Connector emulator loads, with the
+    OwnerID and FileID kept in the queue DB (the same on a second run) (R-QBD-1)."""
+    from sfqb.__main__ import main
+
+    monkeypatch.setenv("SFQB_QBWC_DIR", str(tmp_path))
+    monkeypatch.delenv("AIRFLOW_CONN_SFQB_QBWC_QUEUE", raising=False)
+    args = ["qbwc", "qwc", "--url", "https://qbwc.example.com/qbwc", "--user", "sfqb"]
+    assert main([*args, "--minutes", "7"]) == 0
+    first = parse_qwc(capsys.readouterr().out)
+    assert main(args) == 0
+    second = parse_qwc(capsys.readouterr().out)
+
+    assert first.app_url == "https://qbwc.example.com/qbwc" and first.user_name == "sfqb"
+    assert first.app_support == "https://qbwc.example.com/support"
+    assert (first.owner_id, first.file_id) == (second.owner_id, second.file_id)
+    assert first.run_every_seconds == 7 * 60 and first.is_read_only is False
+    assert (tmp_path / "sfqb-qbwc-queue.sqlite3").exists()
+    assert main(["qbwc", "qwc", "--url", "http://example.com/qbwc", "--user", "u"]) == 2
+
+
+def test_given_a_public_address_without_tls_when_serving_then_it_is_refused(capsys):
+    """Plain HTTP is for localhost only: binding 0.0.0.0 without a certificate is refused
+    (R-QBD-1)."""
+    from sfqb.qbwc.app import check_bind
+
+    check_bind("127.0.0.1", None, False)
+    check_bind("0.0.0.0", None, True)
+    with pytest.raises(ValueError, match="refusing plain HTTP"):
+        check_bind("0.0.0.0", None, False)
+
+
+def test_given_threads_calling_at_once_when_many_sessions_poll_then_each_gets_its_own_ticket(rig):
+    """Several clients authenticating at once each get a distinct ticket (R-QBD-1)."""
+    tickets: list[str] = []
+
+    def auth() -> None:
+        tickets.append(rig.service.authenticate(GOOD.user_name, GOOD.password)[0])
+
+    threads = [threading.Thread(target=auth) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(set(tickets)) == 5
