@@ -492,9 +492,10 @@ class JobQueue:
             conn.execute(sessions.update().where(sessions.c.id == session_id).values(error=error))
 
     def expire_sessions(self, keep: str | None = None) -> list[str]:
-        """End every open session past its expiry, or every open one but ``keep`` when a new
-        session starts (the Web Connector runs one session at a time: a new one means the
-        others are over). Their ids."""
+        """End every open session past its expiry (``keep`` None), or every open one but
+        ``keep`` (``""``: all of them) when the Web Connector starts a new update: it runs one
+        at a time, so the others are over. Their ids. The adapter may call it before reading
+        a job's state, so a dead session's writes show as in doubt."""
         now = self._now()
         with self.engine.connect() as conn:
             query = sa.select(sessions.c.id).where(sessions.c.state == "open")

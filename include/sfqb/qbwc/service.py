@@ -126,13 +126,17 @@ class QbwcService:
             self._log(session.id, "refused", error, logging.WARNING)
             return [ticket, "nvu"]
         self.queue.record_poll()
+        # The Web Connector runs one update at a time: a new one means any open session is
+        # over (its writes awaiting an answer become in doubt, its reads are queued again).
+        for stale in self.queue.expire_sessions(keep=""):
+            self._log(
+                stale, "error", "ended: the Web Connector started a new update", logging.WARNING
+            )
         if not self.queue.has_work():
             session = self.queue.start_session(ticket, strUserName, "idle", ttl)
             self._log(session.id, "start", f"user {strUserName!r}: nothing queued (none)")
             return [ticket, "none", str(self.settings.none_wait_seconds)]
         session = self.queue.start_session(ticket, strUserName, "open", ttl)
-        for stale in self.queue.expire_sessions(keep=session.id):
-            self._log(stale, "error", "superseded by a new session", logging.WARNING)
         self._log(
             session.id,
             "start",

@@ -426,3 +426,26 @@ def test_given_threads_calling_at_once_when_many_sessions_poll_then_each_gets_it
     for t in threads:
         t.join(30)
     assert len(set(tickets)) == 5
+
+
+def test_given_a_session_cut_off_after_a_write_when_the_next_update_starts_then_it_is_in_doubt(
+    rig,
+):
+    """The Web Connector sent a write and was never heard of again (no answer, no
+    closeConnection): when its next update authenticates, the old session ends and the write
+    is in doubt, even though nothing else is queued (R-QBD-1, R-QBD-8)."""
+    job = rig.queue.enqueue_writes([ADD.format(name="Cut Off")], "cut")
+    ticket, _ = rig.service.authenticate(GOOD.user_name, GOOD.password)
+    rig.company.open("")
+    hcp = rig.company.process(
+        '<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="continueOnError">'
+        '<HostQueryRq requestID="0"/><CompanyQueryRq requestID="1"/>'
+        '<PreferencesQueryRq requestID="2"/></QBXMLMsgsRq></QBXML>'
+    )
+    assert "Cut Off" in rig.service.sendRequestXML(ticket, hcp, DEFAULT_FILE, "US", "13", "0")
+
+    record = rig.connector().run_session()
+
+    assert record.outcome == "no_work" and rig.queue.get(job.id).state == IN_DOUBT
+    cut = [s for s in rig.queue.sessions() if s.state == "error"]
+    assert len(cut) == 1 and "new update" in rig.queue.events(cut[0].id)[-1].detail
