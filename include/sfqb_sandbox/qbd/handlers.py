@@ -355,6 +355,8 @@ class Books:
         }
         if parent:
             record["ParentRef"] = parent["ListID"]
+        if p.get("ExternalGUID"):
+            record["ExternalGUID"] = p["ExternalGUID"]
         self._customer_fields(record, p)
         self.stamp(record, new=True)
         self.store.put("Customer", record)
@@ -840,7 +842,7 @@ class Books:
                 record[key] = p[key]
             elif customer is not None and customer.get(key):
                 record[key] = customer[key]
-        for key in ("PONumber", "FOB", "Memo", "Other", "CheckNumber", "ShipDate"):
+        for key in ("PONumber", "FOB", "Memo", "Other", "CheckNumber", "ShipDate", "ExternalGUID"):
             if p.get(key):
                 record[key] = p[key]
         for key in (

@@ -77,6 +77,7 @@ CUSTOMER = [
     ("JobEndDate", "s"),
     ("JobDesc", "s"),
     ("Notes", "s"),
+    ("ExternalGUID", "s"),
     ("DataExtRet", "dataext"),
 ]
 SALES_OR_PURCHASE = [
@@ -287,6 +288,7 @@ TXNS = {
         ("IsToBePrinted", "b"),
         ("IsToBeEmailed", "b"),
         ("Other", "s"),
+        ("ExternalGUID", "s"),
         ("LinkedTxn", "linked"),
         ("InvoiceLineRet", "lines:InvoiceLineRet"),
         ("DataExtRet", "dataext"),
@@ -311,6 +313,7 @@ TXNS = {
         ("IsToBePrinted", "b"),
         ("IsToBeEmailed", "b"),
         ("Other", "s"),
+        ("ExternalGUID", "s"),
         ("LinkedTxn", "linked"),
         ("SalesOrderLineRet", "lines:SalesOrderLineRet"),
         ("DataExtRet", "dataext"),
@@ -334,6 +337,7 @@ TXNS = {
         ("IsToBeEmailed", "b"),
         ("DepositToAccountRef", "ref:Account"),
         ("Other", "s"),
+        ("ExternalGUID", "s"),
         ("SalesReceiptLineRet", "lines:SalesReceiptLineRet"),
         ("DataExtRet", "dataext"),
     ],

@@ -25,8 +25,9 @@ class F:
     """One element of a spec: its name, type, maximum length, and flags.
 
     ``type``: ``str`` (text), ``id`` (ListID/TxnID), ``bool``, ``int``, ``amt`` (money),
-    ``price``, ``qty``, ``pct``, ``date``, ``dt``, ``enum:A|B``, ``ref`` (ListID/FullName),
-    ``x`` (not implemented), or a spec name in ``SPECS`` (an aggregate).
+    ``price``, ``qty``, ``pct``, ``date``, ``dt``, ``guid`` (a GUID in braces, ``{8-4-4-4-12}``
+    hex digits), ``enum:A|B``, ``ref`` (ListID/FullName), ``x`` (not implemented), or a spec
+    name in ``SPECS`` (an aggregate).
     """
 
     name: str
@@ -111,7 +112,7 @@ CUSTOMER_ADD = [
     _f("OpenBalance", "amt"),
     _f("OpenBalanceDate", "date"),
     *_CUSTOMER_TAIL,
-    _f("ExternalGUID", X),
+    _f("ExternalGUID", "guid"),
     _f("TaxRegistrationNumber", X),
     _f("CurrencyRef", X),
 ]
@@ -331,7 +332,7 @@ INVOICE_ADD = [
     _f("CustomerSalesTaxCodeRef", X),
     _f("Other", max_=29),
     _f("ExchangeRate", X),
-    _f("ExternalGUID", X),
+    _f("ExternalGUID", "guid"),
     _f("LinkToTxnID", "id", many=True),
     _f("SetCredit", X, many=True),
     _f("InvoiceLineAdd", "InvoiceLineAdd", many=True, choice="line"),
@@ -364,7 +365,7 @@ _SO_HEAD = [
 ]
 SALES_ORDER_ADD = [
     *_SO_HEAD,
-    _f("ExternalGUID", X),
+    _f("ExternalGUID", "guid"),
     _f("LinkToTxnID", X, many=True),
     _f("SalesOrderLineAdd", "SalesOrderLineAdd", many=True, choice="line"),
     _f("SalesOrderLineGroupAdd", X, many=True, choice="line"),
@@ -403,7 +404,7 @@ SALES_RECEIPT_ADD = [
     _f("CreditCardTxnInfo", X),
     _f("Other", max_=29),
     _f("ExchangeRate", X),
-    _f("ExternalGUID", X),
+    _f("ExternalGUID", "guid"),
     _f("SalesReceiptLineAdd", "SalesReceiptLineAdd", many=True, choice="line"),
     _f("SalesReceiptLineGroupAdd", X, many=True, choice="line"),
 ]
@@ -606,6 +607,10 @@ _NUMBER = {
 }
 
 
+# ExternalGUID: the add's own identity, kept and answered in the Ret (api-notes 8.6).
+_GUID = re.compile(r"^\{[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}\}$")
+
+
 class Parsed(dict):
     """A parsed aggregate: element name -> text, list, or Parsed; plus the deferred per-request
     problems (too-long strings, unimplemented elements) the handler raises as statuses."""
@@ -680,6 +685,9 @@ def _value(child: etree._Element, field: F, where: str, problems: list[StatusErr
     elif kind.startswith("enum:"):
         if text not in kind[5:].split("|"):
             raise QbxmlParseError(f"{where}: {text!r} is not one of {kind[5:]}")
+    elif kind == "guid":
+        if not _GUID.match(text):
+            raise QbxmlParseError(f"{where}: {text!r} is not a GUID in braces")
     elif kind in _NUMBER:
         if not _NUMBER[kind].match(text.strip()):
             raise QbxmlParseError(f"{where}: {text!r} is not a number of type {kind}")

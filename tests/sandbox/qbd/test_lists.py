@@ -202,3 +202,18 @@ def test_given_an_item_name_over_31_characters_when_added_then_status_3070(qb):
         )
         == "3070"
     )
+
+
+def test_given_an_external_guid_when_a_customer_is_added_then_the_ret_keeps_it(qb):
+    """An add's ExternalGUID is kept and answered in the Ret (the identity the Desktop
+    adapter looks up after a lost answer); one not in braces fails the message set
+    (api-notes 8.6)."""
+    guid = "{6F1C3A52-7B0E-5D8E-9A51-3C2F0E7D4B10}"
+    ret = qb.customer("Guid Co", f"<ExternalGUID>{guid}</ExternalGUID>")
+    assert ret.findtext("ExternalGUID") == guid
+    (again,) = qb.rs(
+        '<CustomerQueryRq requestID="q"><FullName>Guid Co</FullName></CustomerQueryRq>'
+    )
+    assert again.findtext("CustomerRet/ExternalGUID") == guid
+    with pytest.raises(Exception, match="GUID"):
+        qb.customer("Bad Guid", "<ExternalGUID>6F1C3A52</ExternalGUID>")
