@@ -1,0 +1,584 @@
+"""``DesktopQuickBooks``: the ``QuickBooks`` protocol over sfqb's Web Connector queue.
+
+Reads queue one read job per query (iterator pages of ``page_size``), wait for it (``wait``,
+the seam of ``waiting.py``) and normalise its Rets into QBO JSON (R-QBD-3). Writes queue one
+write job per group of ``batch_size`` (continueOnError), read each request's statusCode, retry
+a stale EditSequence (3200) once on a fresh read, and link a name already in use (3100) when it
+is our own earlier add (R-QBD-4). Every add carries an ExternalGUID derived from its entity,
+operation and key; before anything is written, every write job left in doubt is looked up by
+those identities and settled (``resolve``), and adds found are answered from what QuickBooks
+has instead of being sent again. Before queuing writes, the Web Connector must have polled
+recently (R-QBD-2).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import partial
+from typing import Any
+
+from lxml import etree
+
+from sfqb import qbo_queries as q
+from sfqb.hooks.errors import (
+    DuplicateNameError,
+    NotFoundError,
+    StaleObjectError,
+    SyncServiceError,
+    TransientError,
+    ValidationError,
+)
+from sfqb.hooks.quickbooks.batch import BATCH_SIZE, BatchOp, BatchResult
+from sfqb.hooks.quickbooks.clock import ServerClock
+from sfqb.qbwc import qbxml
+from sfqb.qbwc.queue import DONE, FAILED, IN_DOUBT, Job, JobQueue
+
+from . import normalise as n
+from . import translate as t
+from .waiting import DEFAULT_MAX_POLL_AGE, Waiter, check_polling, poll_wait
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONN_ID = "quickbooks_desktop_default"
+IN_CHUNK = 100
+"""ListIDs/FullNames per selecting query."""
+DEFAULT_TIMEOUT = 30 * 60.0
+NAME_IN_USE, STALE, NOT_FOUND_CODES = 3100, 3200, (3120, 3140)
+LOOKBACK = dt.timedelta(days=1)
+"""How far before an in-doubt job's creation its transactions are looked for (clock skew)."""
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()[:32]
+
+
+class DesktopQuickBooks:
+    """One QuickBooks Desktop company, reached through the queue of sfqb's Web Connector
+    service (docs/architecture.md section 7)."""
+
+    def __init__(
+        self,
+        queue: JobQueue,
+        *,
+        conn_id: str = DEFAULT_CONN_ID,
+        tz: dt.tzinfo = dt.UTC,
+        timeout: float = DEFAULT_TIMEOUT,
+        deadline: float | None = None,
+        wait: Waiter | None = None,
+        poll_interval: float = 0.5,
+        max_poll_age: dt.timedelta = DEFAULT_MAX_POLL_AGE,
+        page_size: int = t.DEFAULT_PAGE,
+        before_call: Callable[[bool], None] | None = None,
+        now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self.queue = queue
+        self._conn_id = conn_id
+        self.tz = tz
+        self.deadline = deadline if deadline is not None else time.monotonic() + timeout
+        self.wait: Waiter = wait or partial(poll_wait, interval=poll_interval)
+        self.max_poll_age = max_poll_age
+        self.page_size = page_size
+        self.before_call = before_call
+        self._now = now
+        self._clock = ServerClock()
+
+    # -- the protocol's properties ---------------------------------------------------------
+    @property
+    def quickbooks_conn_id(self) -> str:
+        return self._conn_id
+
+    @property
+    def clock(self) -> ServerClock:
+        """When the service stored each answer: the Desktop answers carry no server time."""
+        return self._clock
+
+    def refresh_token_warning(self) -> str | None:
+        """Desktop has no tokens: the Web Connector's password does not lapse."""
+        return None
+
+    # -- R-QBD-2 ---------------------------------------------------------------------------
+    def check_web_connector(self) -> None:
+        """``WebConnectorNotPolling`` unless the Web Connector polled within the allowed time
+        (R-QBD-2); call it at the start of an area too."""
+        check_polling(self.queue.last_poll(), self._now(), self.max_poll_age)
+
+    # -- jobs ------------------------------------------------------------------------------
+    def _settle(self, job: Job) -> Job:
+        done = self.wait(self.queue, job.id, self.deadline)
+        self._clock.observe(done.updated_at)
+        return done
+
+    def _answers(self, job: Job) -> list[etree._Element]:
+        """The response elements of every page of a finished job, in order."""
+        out = []
+        for page in self.queue.pages(job.id):
+            msgs = qbxml.parse(page).find("QBXMLMsgsRs")
+            out += [rs for rs in (msgs if msgs is not None else []) if isinstance(rs.tag, str)]
+        return out
+
+    def _read_jobs(self, requests: list[tuple[str, bool]]) -> list[list[etree._Element]]:
+        """Queue the reads (all of them first: one Web Connector session can take them all),
+        then wait for each; the Ret elements of each, in order."""
+        if self.before_call is not None:
+            self.before_call(False)
+        jobs = [
+            self.queue.enqueue_read(request, f"read:{uuid.uuid4().hex}", iterate=iterate)
+            for request, iterate in requests
+        ]
+        out = []
+        for job in jobs:
+            done = self._settle(job)
+            if done.state != DONE:
+                raise TransientError(
+                    f"QuickBooks Desktop: read job {done.id} {done.state}: {done.error}"
+                )
+            rets: list[etree._Element] = []
+            for rs in self._answers(done):
+                code = int(rs.get("statusCode", "0"))
+                if code >= qbxml.ERROR_FROM:
+                    raise ValidationError(
+                        f"QuickBooks Desktop refused {rs.tag}: {rs.get('statusMessage')}",
+                        code=code,
+                    )
+                rets += [r for r in rs if isinstance(r.tag, str)]
+            out.append(rets)
+        return out
+
+    def _query(self, queries: list[t.Query]) -> list[dict]:
+        records = []
+        pages = self._read_jobs([(query.request, query.iterate) for query in queries])
+        for query, rets in zip(queries, pages, strict=True):
+            for ret in rets:
+                if ret.tag not in query.entity.rets:
+                    continue
+                record = n.normalise(ret)
+                if all(n.matches(record, c) for c in query.post):
+                    records.append(record)
+        return records
+
+    # -- reads -----------------------------------------------------------------------------
+    def query_all(
+        self,
+        entity: str,
+        where: Sequence[str] = (),
+        *,
+        include_inactive: bool = False,
+        page_size: int = q.MAX_RESULTS,
+        order_by: str = q.DEFAULT_ORDER,
+        start_position: int = 1,
+    ) -> Iterator[dict]:
+        """Every record matching ``where`` (translated by ``translate.query_request``); the
+        job walks QuickBooks' iterator in pages of ``page_size`` (at most the adapter's), then
+        the records are put in ``order_by`` order and answered from ``start_position``."""
+        query = t.query_request(
+            entity,
+            where,
+            include_inactive=include_inactive,
+            tz=self.tz,
+            max_returned=min(page_size, self.page_size),
+        )
+        records = _ordered(self._query([query]), order_by)
+        yield from records[start_position - 1 :]
+
+    def query_in(
+        self,
+        entity: str,
+        prop: str,
+        values: Iterable[object],
+        where: Sequence[str] = (),
+        *,
+        include_inactive: bool = False,
+    ) -> Iterator[dict]:
+        """Records whose ``prop`` is one of ``values``, ``IN_CHUNK`` values per query, the
+        queries queued together."""
+        wanted = sorted({str(v) for v in values if v is not None and str(v).strip()})
+        queries = [
+            t.query_request(
+                entity,
+                [*where, q.in_(prop, wanted[i : i + IN_CHUNK])],
+                include_inactive=include_inactive,
+                tz=self.tz,
+                max_returned=self.page_size,
+            )
+            for i in range(0, len(wanted), IN_CHUNK)
+        ]
+        seen: set[str] = set()
+        for record in self._query(queries) if queries else []:
+            if record["Id"] not in seen:
+                seen.add(record["Id"])
+                yield record
+
+    def query_window(
+        self,
+        entity: str,
+        start: dt.datetime | None,
+        end: dt.datetime | None,
+        *,
+        include_inactive: bool = False,
+        where: Sequence[str] = (),
+        page_size: int = q.MAX_RESULTS,
+    ) -> Iterator[dict]:
+        """Records last changed in ``[start, end)``, oldest first."""
+        return self.query_all(
+            entity,
+            [*q.window_conditions(start, end), *where],
+            include_inactive=include_inactive,
+            page_size=page_size,
+        )
+
+    def count(
+        self, entity: str, where: Sequence[str] = (), *, include_inactive: bool = False
+    ) -> int:
+        """qbXML has no count: the records are read and counted."""
+        return sum(1 for _ in self.query_all(entity, where, include_inactive=include_inactive))
+
+    def changes(
+        self, entities: Sequence[str], since: dt.datetime, *, now: dt.datetime | None = None
+    ) -> dict[str, list[dict]]:
+        """Per entity, the records modified since ``since`` (inactive ones included) and the
+        deletions QuickBooks lists since then (ListDeletedQuery/TxnDeletedQuery, about 90
+        days back), as ``{"status": "Deleted", "Id": ...}``."""
+        if since.tzinfo is None:
+            raise ValueError("since must be timezone-aware")
+        queries = [
+            t.query_request(
+                entity,
+                q.window_conditions(since, None),
+                include_inactive=True,
+                tz=self.tz,
+                max_returned=self.page_size,
+            )
+            for entity in entities
+        ]
+        deleted = t.deleted_request(entities, since, self.tz)
+        pages = self._read_jobs(
+            [(query.request, query.iterate) for query in queries] + [(d, False) for d in deleted]
+        )
+        out: dict[str, list[dict]] = {}
+        for query, rets in zip(queries, pages, strict=True):
+            out[query.entity.name] = _ordered(
+                [n.normalise(r) for r in rets if r.tag in query.entity.rets], q.DEFAULT_ORDER
+            )
+        by_type = {d: e for e in entities for d in t.entity(e).deleted}
+        for rets in pages[len(queries) :]:
+            for ret in rets:
+                kind, record = n.deleted(ret)
+                if kind in by_type:
+                    out[by_type[kind]].append(record)
+        return out
+
+    def preferences(self) -> dict:
+        (rets,) = self._read_jobs([("<PreferencesQueryRq></PreferencesQueryRq>", False)])
+        found = [r for r in rets if r.tag == "PreferencesRet"]
+        return n.preferences(found[0]) if found else n.preferences(etree.Element("None"))
+
+    def read(self, entity: str, id_: str) -> dict:
+        found = list(self.query_in(entity, "Id", [id_], include_inactive=True))
+        if not found:
+            raise NotFoundError(f"QuickBooks Desktop: {entity} {id_} not found")
+        return found[0]
+
+    # -- writes ----------------------------------------------------------------------------
+    def batch(
+        self,
+        operations: Sequence[BatchOp],
+        *,
+        request_id: str | None = None,
+        batch_size: int = BATCH_SIZE,
+    ) -> list[BatchResult]:
+        """Apply the writes, one write job (message set, continueOnError) per ``batch_size``;
+        one ``BatchResult`` per op, in input order (R-QBD-4).
+
+        First the Web Connector must be polling (R-QBD-2: else ``WebConnectorNotPolling`` and
+        nothing is queued), then every write job in doubt is settled by looking its records
+        up. The same ``request_id`` finds the jobs a first attempt queued (their keys derive
+        from it): answered ones are read again, not sent again."""
+        keys = [op.key for op in operations]
+        if len(set(keys)) != len(keys):
+            raise ValueError("BatchOp keys must be unique")
+        if not operations:
+            return []
+        self.check_web_connector()
+        if self.before_call is not None:
+            self.before_call(True)
+        found = self.settle_in_doubt()
+        base = request_id or uuid.uuid4().hex
+        results: dict[str, BatchResult] = {}
+        pending = []
+        for op in operations:
+            guid = identity(op)
+            if op.operation == "create" and guid in found:
+                log.info("QuickBooks Desktop: %s %s was applied before; linked", op.entity, op.key)
+                results[op.key] = BatchResult(op.key, True, entity=found[guid])
+            else:
+                pending.append(op)
+        for start in range(0, len(pending), batch_size):
+            chunk = pending[start : start + batch_size]
+            results.update(self._write_chunk(chunk, f"{base}:{start // batch_size}"))
+        return [results[key] for key in keys]
+
+    def _write_chunk(self, chunk: Sequence[BatchOp], key: str) -> dict[str, BatchResult]:
+        results: dict[str, BatchResult] = {}
+        requests: dict[str, str] = {}
+        for op in chunk:
+            try:
+                requests[op.key] = t.write_request(
+                    op.entity, op.operation, op.payload, identity(op)
+                )
+            except SyncServiceError as exc:
+                results[op.key] = BatchResult(op.key, False, error=exc)
+        ops = [op for op in chunk if op.key in requests]
+        if not ops:
+            return results
+        answers = self._run_writes([requests[op.key] for op in ops], key)
+        stale: list[BatchOp] = []
+        for op, answer in zip(ops, answers, strict=True):
+            result = self._outcome(op, answer)
+            if isinstance(result.error, StaleObjectError):
+                stale.append(op)
+            results[op.key] = result
+        if stale:
+            retried = self._retry_stale(stale, key)
+            results.update(retried)
+        return results
+
+    def _run_writes(self, requests: list[str], key: str) -> list[etree._Element | BatchResult]:
+        """Queue one write group (or find the one queued under ``key``), wait, and answer one
+        response element per request; a group left in doubt is settled first."""
+        job = self._write_job(requests, key)
+        done = self._settle(job)
+        if done.state == IN_DOUBT:
+            # The answer never came: what QuickBooks has decides, request by request.
+            found = self._settle_job(done)
+            out: list[etree._Element | BatchResult] = []
+            for text in done.requests:
+                record = found.get(_write_identity(qbxml.request_element(text)))
+                out.append(
+                    BatchResult("", True, entity=record)
+                    if record is not None
+                    else BatchResult(
+                        "",
+                        False,
+                        error=TransientError(
+                            f"QuickBooks Desktop: write job {done.id} lost its answer and the "
+                            "write was not applied; it is sent again next run"
+                        ),
+                    )
+                )
+            return out
+        if done.state != DONE:
+            # failed: QuickBooks could not parse the message set (nothing applied)
+            error = TransientError(f"QuickBooks Desktop: write job {done.id}: {done.error}")
+            return [BatchResult("", False, error=error) for _ in requests]
+        by_id = {rs.get("requestID"): rs for rs in self._answers(done)}
+        out = []
+        for index in range(len(requests)):
+            rs = by_id.get(f"{done.id}.{index}")
+            out.append(
+                rs
+                if rs is not None
+                else BatchResult(
+                    "", False, error=TransientError("QuickBooks Desktop: no answer for the write")
+                )
+            )
+        return out
+
+    def _write_job(self, requests: list[str], key: str) -> Job:
+        """The write job of ``key``: a first attempt's, unless it failed (then a new one)."""
+        for attempt in range(100):
+            job_key = f"write:{_digest(key, attempt)}"
+            job = self.queue.job(job_key)
+            if job is None:
+                return self.queue.enqueue_writes(requests, job_key, on_error="continueOnError")
+            if (
+                job.requests
+                == [etree.tostring(qbxml.request_element(r), encoding="unicode") for r in requests]
+                and job.state != FAILED
+            ):
+                return job
+        raise ValueError(f"QuickBooks Desktop: too many write jobs under {key}")
+
+    def _outcome(self, op: BatchOp, answer: etree._Element | BatchResult) -> BatchResult:
+        if isinstance(answer, BatchResult):
+            return BatchResult(op.key, answer.ok, entity=answer.entity, error=answer.error)
+        code = int(answer.get("statusCode", "0"))
+        message = answer.get("statusMessage", "")
+        if code < qbxml.ERROR_FROM:
+            rets = [r for r in answer if isinstance(r.tag, str)]
+            return BatchResult(op.key, True, entity=n.normalise(rets[0]) if rets else None)
+        if code == STALE:
+            return BatchResult(op.key, False, error=StaleObjectError(message, code=code))
+        if code == NAME_IN_USE and op.operation == "create":
+            return self._link_name(op, message)
+        if code in NOT_FOUND_CODES:
+            return BatchResult(op.key, False, error=NotFoundError(message, code=code))
+        return BatchResult(op.key, False, error=ValidationError(message, code=code))
+
+    def _link_name(self, op: BatchOp, message: str) -> BatchResult:
+        """3100: the name is taken. Our own earlier add (same ExternalGUID) is linked; another
+        record is a duplicate name (a WARNING for the step, R-QBD-4)."""
+        record = self._lookup_create(op, since=None)
+        if record is not None:
+            log.info(
+                "QuickBooks Desktop: %s %s exists already (our add); linked", op.entity, op.key
+            )
+            return BatchResult(op.key, True, entity=record)
+        log.warning("QuickBooks Desktop: %s %s: %s", op.entity, op.key, message)
+        return BatchResult(op.key, False, error=DuplicateNameError(message, code=NAME_IN_USE))
+
+    def _retry_stale(self, ops: list[BatchOp], key: str) -> dict[str, BatchResult]:
+        """3200: read each record again and send the change once more on its EditSequence."""
+        fresh = {
+            r["Id"]: r
+            for e in {op.entity for op in ops}
+            for r in self.query_in(
+                e,
+                "Id",
+                [op.payload.get("Id") for op in ops if op.entity == e],
+                include_inactive=True,
+            )
+        }
+        retry = []
+        results: dict[str, BatchResult] = {}
+        for op in ops:
+            record = fresh.get(str(op.payload.get("Id")))
+            if record is None:
+                results[op.key] = BatchResult(
+                    op.key,
+                    False,
+                    error=NotFoundError(
+                        f"QuickBooks Desktop: {op.entity} {op.payload.get('Id')} is gone"
+                    ),
+                )
+                continue
+            log.info(
+                "QuickBooks Desktop: %s %s was stale; applying it once more", op.entity, op.key
+            )
+            retry.append(
+                BatchOp(
+                    op.key,
+                    op.operation,
+                    op.entity,
+                    {**op.payload, "SyncToken": record["SyncToken"]},
+                )
+            )
+        if retry:
+            requests = [
+                t.write_request(o.entity, o.operation, o.payload, identity(o)) for o in retry
+            ]
+            for op, answer in zip(retry, self._run_writes(requests, f"{key}:stale"), strict=True):
+                results[op.key] = self._outcome(op, answer)
+        return results
+
+    # -- in doubt (R-QBD-4) ----------------------------------------------------------------
+    def settle_in_doubt(self) -> dict[str, dict]:
+        """Look up the records of every write job in doubt and resolve it: ``done`` when every
+        write was applied, ``failed`` otherwise (nothing is sent again by the queue: the next
+        batch sends what is still missing, and adds found are linked, not repeated). The
+        records found, by ExternalGUID."""
+        self.queue.expire_sessions()
+        found: dict[str, dict] = {}
+        for job in self.queue.in_doubt():
+            found.update(self._settle_job(job))
+        return found
+
+    def _settle_job(self, job: Job) -> dict[str, dict]:
+        found: dict[str, dict] = {}
+        applied, missing = [], []
+        since = dt.datetime.fromisoformat(job.created_at) - LOOKBACK
+        for text in job.requests:
+            element = qbxml.request_element(text)
+            body = element[0]
+            tag = body.tag
+            guid = body.findtext("ExternalGUID")
+            if tag.endswith("Add") and guid:
+                entity_name = tag[:-3]
+                record = self._lookup_add(entity_name, body, guid, since)
+                if record is not None:
+                    found[guid] = record
+                    applied.append(f"{entity_name} {record['Id']}")
+                else:
+                    missing.append(f"{entity_name} {guid}")
+            elif tag.endswith("Mod"):
+                entity_name = tag[:-3]
+                id_ = body.findtext("ListID") or body.findtext("TxnID") or ""
+                try:
+                    current = self.read(entity_name, id_)
+                except NotFoundError:
+                    missing.append(f"{entity_name} {id_}")
+                    continue
+                # A Mod applied moved the EditSequence on.
+                if current.get("SyncToken") != body.findtext("EditSequence"):
+                    applied.append(f"{entity_name} {id_}")
+                    found[_write_identity(element)] = current
+                else:
+                    missing.append(f"{entity_name} {id_}")
+            else:
+                missing.append(tag)
+        outcome = "done" if not missing else "failed"
+        note = f"looked up: applied {applied or 'none'}; not applied {missing or 'none'}"
+        log.warning(
+            "QuickBooks Desktop: write job %s was in doubt; %s -> %s", job.id, note, outcome
+        )
+        self.queue.resolve(job.id, outcome, note)
+        return found
+
+    def _lookup_add(
+        self, entity_name: str, body: etree._Element, guid: str, since: dt.datetime | None
+    ) -> dict | None:
+        if entity_name == "Customer":
+            name = body.findtext("Name") or ""
+            parent = body.findtext("ParentRef/ListID")
+            if parent:
+                name = f"{self.read('Customer', parent)['FullyQualifiedName']}:{name}"
+            candidates = list(
+                self.query_in("Customer", "FullyQualifiedName", [name], include_inactive=True)
+            )
+        else:
+            customer = body.findtext("CustomerRef/ListID")
+            where = [q.condition(q.LAST_UPDATED, ">=", since)] if since else []
+            if customer:
+                where.append(q.in_("CustomerRef", [customer]))
+            candidates = list(self.query_all(entity_name, where))
+        return next((r for r in candidates if r.get("ExternalGUID") == guid), None)
+
+    def _lookup_create(self, op: BatchOp, since: dt.datetime | None) -> dict | None:
+        element = qbxml.request_element(
+            t.write_request(op.entity, op.operation, op.payload, identity(op))
+        )
+        return self._lookup_add(op.entity, element[0], identity(op), since)
+
+
+def identity(op: BatchOp) -> str:
+    """An add's ExternalGUID: the same for the same entity, operation and key (R-QBD-4)."""
+    return t.identity(op.entity, op.operation, op.key)
+
+
+def _write_identity(element: etree._Element) -> str:
+    """What identifies one queued write: an add's ExternalGUID, a Mod's record and
+    EditSequence."""
+    body = element[0]
+    guid = body.findtext("ExternalGUID")
+    if guid:
+        return guid
+    id_ = body.findtext("ListID") or body.findtext("TxnID") or ""
+    return f"mod:{id_}:{body.findtext('EditSequence')}"
+
+
+def _ordered(records: list[dict], order_by: str) -> list[dict]:
+    prop = "MetaData.LastUpdatedTime" if order_by.lower() == q.DEFAULT_ORDER.lower() else order_by
+    descending = prop.endswith(" DESC")
+    prop = prop.removesuffix(" DESC")
+
+    def key(record: dict) -> Any:
+        value: Any = record
+        for part in prop.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        return (value is None, str(value) if value is not None else "")
+
+    return sorted(records, key=key, reverse=descending)
