@@ -6,7 +6,8 @@ implement it (docs/architecture.md section 7):
 
 - **online**: ``sfqb.hooks.quickbooks.QuickBooksHook`` (REST through python-quickbooks and
   intuit-oauth; queries, ``/batch``, Change Data Capture);
-- **desktop** (planned): an adapter that queues qbXML jobs for sfqb's Web Connector service.
+- **desktop**: ``sfqb.hooks.desktop.DesktopQuickBooks``, which queues qbXML jobs for sfqb's Web
+  Connector service (``sfqb.qbwc``); the sync's areas do not use it yet.
 
 The common language is QuickBooks Online's: records are the JSON objects of the QBO API
 (``Id``, ``SyncToken``, ``FullyQualifiedName``, ``MetaData.LastUpdatedTime``, ...), writes are
