@@ -12,7 +12,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -50,6 +50,8 @@ from sfqb.steps import customers_extract as ex
 from sfqb.steps.common import (
     AreaExtract,
     due_retries,
+    names_of,
+    plan_names,
     preferences,
     quickbooks_hook,
     run_windows,
@@ -114,6 +116,8 @@ class Plan(TypedDict):
     """The keys of the customers and Accounts read (R-OPS-3)."""
     retry: list[str]
     limits: dict
+    names: NotRequired[dict[str, str]]
+    """Key -> customer or Account name, for the load's log lines."""
 
 
 def customer_maps(run: RunContext) -> dict:
@@ -342,7 +346,7 @@ def plan(run: RunContext, extracted: Extract) -> Plan:
         len(result.customer_updates),
         len(result.skips),
     )
-    return {
+    planned: Plan = {
         "accounts": result.accounts,
         "contacts": result.contacts,
         "contact_releases": result.contact_releases,
@@ -360,6 +364,12 @@ def plan(run: RunContext, extracted: Extract) -> Plan:
         "retry": list(result.retry),
         "limits": extracted.get("limits") or {},
     }
+    known = {
+        **names_of(extracted["qb_changed"], "DisplayName", prefix="QB:"),
+        **names_of(extracted["sf_changed"], "Name"),
+    }
+    planned["names"] = plan_names(planned, known)
+    return planned
 
 
 def sf_values_from_qb(
@@ -980,7 +990,7 @@ def load(
 
     frame = outcomes(done)
     skipped = pd.concat([plan["skips"]], ignore_index=True)
-    log_problems(log, rules.AREA, skipped, frame)
+    log_problems(log, rules.AREA, skipped, frame, names=plan.get("names"))
     notes = warnings_of(rules.AREA, plan["notes"], NOTE_KIND) + notes
     for note in notes:
         log.warning("%s", warning_line(note))

@@ -36,8 +36,9 @@ def area_chain(area: str, run, *, after=None, pool: str = "sfqb_quickbooks"):
     ``after``: what must finish before the extract starts (the earlier areas of R-GEN-8: a
     later area works with what they wrote)."""
 
-    # Extracts and plans hand on frames: their result is not echoed into the task log (the steps
-    # log what they read and planned), and it goes on as one XCom, not one per key.
+    # Extracts and plans hand on frames, loads their report with every warning: no result is
+    # echoed into the task log (the steps log what they read, planned and found, each warning
+    # once), and each goes on as one XCom, not one per key.
     @task(
         task_id=f"extract_{area}",
         pool=pool,
@@ -60,7 +61,9 @@ def area_chain(area: str, run, *, after=None, pool: str = "sfqb_quickbooks"):
         """Apply the area's pure rules: frames of writes and of skips with reasons."""
         return area_steps(area).plan(area_run(run, area), extracted)
 
-    @task(task_id=f"load_{area}", pool=pool, multiple_outputs=False)
+    @task(
+        task_id=f"load_{area}", pool=pool, multiple_outputs=False, show_return_value_in_logs=False
+    )
     @leased
     def load(run: RunContext, planned: dict) -> AreaReport:
         """Write the plan; one outcome per record; returns the area report, its warnings told

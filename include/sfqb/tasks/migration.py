@@ -33,7 +33,7 @@ def prepare_migration(run: RunContext, **context) -> dict:
         raise AirflowFailException(str(exc)) from exc
 
 
-@task(pool="sfqb_quickbooks", multiple_outputs=False)
+@task(pool="sfqb_quickbooks", multiple_outputs=False, show_return_value_in_logs=False)
 @leased
 def migrate_invoices(run: RunContext, prepared: dict) -> dict:
     """Load the invoices in chunks with a progress line each; returns the run report, its

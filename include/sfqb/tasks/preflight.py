@@ -36,7 +36,7 @@ def validate_org(run: RunContext) -> dict:
         raise AirflowFailException(str(exc)) from None
 
 
-@task(pool="sfqb_quickbooks", multiple_outputs=False)
+@task(pool="sfqb_quickbooks", multiple_outputs=False, show_return_value_in_logs=False)
 @leased
 def match_existing_records(run: RunContext) -> AreaReport:
     """First run only: link Accounts to Customers and Products to Items (exact match); later
