@@ -203,15 +203,18 @@ def progress_line(
     total: int,
     elapsed: float,
     read_here: int | None = None,
+    dry_run: bool = False,
 ) -> str:
     """One progress line per chunk (R-MIG-4): chunk n of m, records, elapsed, rate. ``done``
     counts from the first invoice (a resumed run starts past it); the rate is this run's
-    (``read_here`` invoices in ``elapsed`` seconds; default ``done``)."""
+    (``read_here`` invoices in ``elapsed`` seconds; default ``done``). A dry run's invoices
+    are "planned", not "written"."""
     rate = (done if read_here is None else read_here) / elapsed if elapsed > 0 else 0.0
     left = max(0, total - done)
     eta = f", about {left / rate:.0f} s left" if rate and left else ""
     return (
-        f"migration: chunk {chunk} of {chunks}: {records} invoices read, {written} written, "
+        f"migration: chunk {chunk} of {chunks}: {records} invoices read, {written} "
+        f"{'planned' if dry_run else 'written'}, "
         f"{skipped} already in Salesforce; {done} of {total} invoices in {elapsed:.1f} s "
         f"({rate:.1f} invoices/s{eta})"
     )

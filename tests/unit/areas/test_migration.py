@@ -84,7 +84,8 @@ def test_given_an_interrupted_migration_when_resumed_then_it_steps_back_one_chun
 
 
 def test_given_progress_when_formatted_then_the_line_has_chunk_records_elapsed_and_rate():
-    """R-MIG-4: one progress line per chunk: chunk n of m, records, elapsed, rate."""
+    """R-MIG-4: one progress line per chunk: chunk n of m, records, elapsed, rate; a dry run's
+    invoices are planned, not written."""
     line = mig.progress_line(
         chunk=3,
         chunks=10,
@@ -110,6 +111,18 @@ def test_given_progress_when_formatted_then_the_line_has_chunk_records_elapsed_a
         read_here=1000,
     )
     assert "4000 of 10000 invoices in 10.0 s (100.0 invoices/s, about 60 s left)" in resumed
+    planned = mig.progress_line(
+        chunk=1,
+        chunks=1,
+        records=5,
+        written=4,
+        skipped=1,
+        done=5,
+        total=5,
+        elapsed=1.0,
+        dry_run=True,
+    )
+    assert planned.startswith("migration: chunk 1 of 1: 5 invoices read, 4 planned, 1 already")
 
 
 def test_given_many_lines_missing_one_product_when_grouped_then_one_warning_per_product():
