@@ -79,6 +79,24 @@ def test_given_a_dag_when_parsed_then_it_has_tags_retries_owner_docs_and_one_act
 
 
 @pytest.mark.parametrize("dag_id", DAG_IDS)
+def test_given_a_dag_when_listed_then_it_has_a_description_and_its_docs_say_what_unpause_on_trigger_does(
+    dag_id,
+):
+    """R-OPS-1: the DAG list shows a one-line description; the DAG's docs say that the trigger
+    dialog's "Unpause on trigger" is ticked by default, what it does and to untick it for a
+    run alone. None of the text a user reads (docs, description, param descriptions) cites a
+    rule ID."""
+    import re
+
+    dag = load_dag(dag_id)
+    assert dag.description and len(dag.description) <= 120 and "\n" not in dag.description
+    docs = " ".join(dag.doc_md.split())
+    assert '"Unpause on trigger" is ticked by default' in docs and "untick" in docs.lower()
+    texts = [dag.doc_md, dag.description, *(p.description or "" for p in dag.params.values())]
+    assert not [t for t in texts if re.search(r"R-[A-Z]+-\d", t)]
+
+
+@pytest.mark.parametrize("dag_id", DAG_IDS)
 def test_given_a_task_returning_a_dict_when_parsed_then_its_result_is_one_xcom(dag_id):
     """R-GEN-2 (XCom-passed results): every task hands on its dict as one XCom. Airflow infers
     ``multiple_outputs`` from a ``-> dict`` annotation and would also push each key (every

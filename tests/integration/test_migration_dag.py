@@ -218,4 +218,4 @@ def test_given_the_migration_preference_on_when_the_sync_runs_then_it_triggers_t
     (triggered,) = [
         r for r in DagRun.find(dag_id=DAG) if r.run_id == f"migration_from__{dag_run.run_id}"
     ]
-    assert triggered.conf == {}
+    assert triggered.conf == {"migration_date": SINCE}  # the form's required date

@@ -46,16 +46,25 @@ def test_given_params_and_preferences_when_resolved_then_a_set_param_wins_and_em
 
 
 def test_given_no_migration_date_anywhere_when_resolved_then_the_error_names_the_key():
-    """R-MIG-1: a bad configuration fails at the start naming the key; every problem at once."""
+    """R-MIG-1: a bad configuration fails at the start, one sentence per problem naming the
+    param as the form shows it and what it may be; every problem at once."""
     with pytest.raises(mig.MigrationConfigError) as caught:
         mig.resolve_settings(
             Preferences(), {"create_missing_opportunities": "maybe", "chunk_size": 5000}
         )
-    message = str(caught.value)
-    assert "migration_date: not set" in message
-    assert "create_missing_opportunities (param)" in message and "chunk_size (param)" in message
-    with pytest.raises(mig.MigrationConfigError, match="not a date"):
+    assert str(caught.value) == (
+        "Migration date (migration_date) is not set: pick the day in the trigger form (invoices "
+        "dated on or after it are migrated), or set migration_date in the preferences "
+        "(Variable sfqb.preferences). Create missing opportunities (create_missing_opportunities) "
+        'is "maybe": choose from preferences, yes, no. Chunk size (chunk_size) is 5000: give a '
+        "whole number from 1 to 1000."
+    )
+    with pytest.raises(mig.MigrationConfigError) as caught:
         mig.resolve_settings(Preferences(), {"migration_date": "31/01/2025"})
+    assert str(caught.value) == (
+        'Migration date (migration_date) is "31/01/2025", which is not a date: give a day as '
+        "YYYY-MM-DD."
+    )
 
 
 def test_given_saved_states_when_checked_then_only_a_clean_completion_counts_as_already_ran():
