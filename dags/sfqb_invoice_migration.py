@@ -66,10 +66,10 @@ from sfqb.tasks.run import begin_run, summarize_run
 def sfqb_invoice_migration():
     run = begin_run()
     taken, released = lease_scope(run)
-    with released:
-        prepared = prepare_migration(run)
+    with released:  # the tasks here read the run from begin_run's XCom: no edge each
+        prepared = prepare_migration()
         taken >> prepared
-        summarize_run(run, [migrate_invoices(run, prepared)])  # type: ignore[arg-type, list-item]  # TaskFlow: XComArgs for typed params
+        summarize_run([migrate_invoices(prepared)])  # type: ignore[arg-type, list-item]  # TaskFlow: XComArgs for typed params
 
 
 sfqb_invoice_migration()

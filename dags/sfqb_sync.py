@@ -32,6 +32,9 @@ Runs hourly (and on demand from **Trigger DAG**). One run, in this order:
 10. `start_migration`: with the preference `migrate_historical_invoices` on, starts the one-shot
    `sfqb_invoice_migration` once (it logs why not otherwise).
 
+In the graph `begin_run` has one edge, to `take_lease`: every later task reads what `begin_run`
+returned (the run's bounds, preferences and params) from its result, and runs after it.
+
 **Trigger DAG.** The form narrows a manual run: *Areas to run* (the others are skipped) and a
 *Full resync* of one area from a day. Left as they are, the run does what a scheduled run does.
 A param that cannot be used fails `begin_run` at once, in one sentence naming it.
@@ -83,14 +86,16 @@ from sfqb.tasks.transactions import transactions_group
 )
 def sfqb_sync():
     run = begin_run()
+    # Only take_lease gets the run as an argument (an edge); every later task reads it from
+    # begin_run's XCom (sfqb.tasks.context) and comes after take_lease.
     taken, released = lease_scope(run)
     with released:  # every task made here is in the lease's scope: the teardown follows them all
-        match_report = preflight_group(run, after=taken)
-        item_report = items_group(run, after=match_report)
-        customer_report = customers_group(run, after=item_report)
-        opportunity_report = opportunities_group(run, after=customer_report)
-        transaction_report = transactions_group(run, after=opportunity_report)
-        invoice_report = invoices_group(run, after=transaction_report)
+        match_report = preflight_group(after=taken)
+        item_report = items_group(after=match_report)
+        customer_report = customers_group(after=item_report)
+        opportunity_report = opportunities_group(after=customer_report)
+        transaction_report = transactions_group(after=opportunity_report)
+        invoice_report = invoices_group(after=transaction_report)
         reports = [
             match_report,
             item_report,
@@ -99,9 +104,9 @@ def sfqb_sync():
             transaction_report,
             invoice_report,
         ]
-        summarize_run(run, [*reports, reconcile(run, reports)])  # type: ignore[arg-type, list-item]  # TaskFlow: XComArgs for typed params
+        summarize_run([*reports, reconcile(reports)])  # type: ignore[arg-type, list-item]  # TaskFlow: XComArgs for typed params
     # The migration takes the same lease: start it once this run gave it back.
-    migration = start_migration(run)  # type: ignore[arg-type]  # TaskFlow: an XComArg for run
+    migration = start_migration()
     invoice_report >> migration
     released >> migration
 

@@ -141,6 +141,49 @@ def test_given_a_dag_when_parsed_then_every_task_touching_the_systems_runs_insid
         assert "give_back_lease" in dag.get_task("start_migration").upstream_task_ids
 
 
+@pytest.mark.parametrize("dag_id", DAG_IDS)
+def test_given_a_dag_when_drawn_then_begin_run_has_one_edge_and_every_task_still_runs_after_it(
+    dag_id,
+):
+    """R-GEN-8, R-OPS-2: begin_run's run context is not an argument of every task (an edge
+    each: 27 in sfqb_sync): only take_lease follows begin_run directly; every other task reads
+    the run from begin_run's XCom, and each of them still runs after begin_run (downstream of
+    it), so none can run without the run it reads."""
+    dag = load_dag(dag_id)
+    begin = dag.get_task("begin_run")
+    assert begin.downstream_task_ids == {"take_lease"}
+    after_begin = begin.get_flat_relative_ids(upstream=False)
+    assert after_begin == {t.task_id for t in dag.tasks} - {"begin_run"}
+    readers = [
+        t.task_id for t in dag.tasks if getattr(t.python_callable, "sfqb_run_from_xcom", False)
+    ]
+    assert set(readers) == after_begin - {"take_lease"}
+
+
+AREA_TASKS = ("extract", "plan", "load", "commit")
+
+
+def test_given_the_sync_dag_when_parsed_then_every_task_id_follows_one_pattern():
+    """R-GEN-1, R-GEN-8: each area group holds <step>_<area> for extract, plan, load and commit
+    (the plan tasks were plan_<area>_task before: docs/operations.md, "Upgrading"); the other
+    task ids are the run's own."""
+    from sfqb.run_params import AREAS
+
+    dag = load_dag("sfqb_sync")
+    expected = {f"{area}.{step}_{area}" for area in AREAS for step in AREA_TASKS}
+    expected |= {"preflight.validate_org", "preflight.match_existing_records"}
+    expected |= {
+        "begin_run",
+        "take_lease",
+        "reconcile",
+        "summarize_run",
+        "give_back_lease",
+        "start_migration",
+    }
+    assert {t.task_id for t in dag.tasks} == expected
+    assert not [t.task_id for t in dag.tasks if t.task_id.endswith("_task")]
+
+
 def test_given_sync_dag_when_scheduled_then_hourly_on_a_data_interval_timetable():
     """R-OPS-1: hourly by default, and runs cover a real interval, so backfills mean something."""
     from airflow.sdk import CronDataIntervalTimetable

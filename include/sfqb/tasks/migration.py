@@ -15,6 +15,7 @@ from airflow.sdk import Context, Param, task
 
 from sfqb.areas.migration import CHOICES, FROM_PREFERENCES, MAX_CHUNK, TITLES
 from sfqb.run_params import RunContext
+from sfqb.tasks.context import with_run
 from sfqb.tasks.lease import leased
 
 MIGRATION_DATE = "migration_date"
@@ -76,7 +77,7 @@ def migration_params() -> dict:
 
 @task(pool="sfqb_quickbooks", multiple_outputs=False)
 @leased
-def prepare_migration(run: RunContext, **context) -> dict:
+def prepare_migration(run: RunContext, /, **context) -> dict:
     """Settings, already-ran check and the count of invoices dated on or after the migration
     date. Returns what ``migrate_invoices`` does: skip, retry the failed ones, or migrate."""
     from airflow.sdk.exceptions import AirflowFailException
@@ -113,7 +114,8 @@ MIGRATION_DAG_ID = "sfqb_invoice_migration"
 
 
 @task(multiple_outputs=False)
-def start_migration(run: RunContext, **context) -> str:
+@with_run
+def start_migration(run: RunContext, /, **context) -> str:
     """Start ``sfqb_invoice_migration`` when ``sync_should_start`` says so (its params then come
     from the preferences); otherwise log why not and return it. The task always succeeds."""
     import logging

@@ -7,6 +7,7 @@ import logging
 from airflow.sdk import task
 
 from sfqb.run_params import RunContext
+from sfqb.tasks.context import with_run
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,8 @@ def begin_run(**context) -> RunContext:
 
 # The summary is logged as a table and its warnings one line each: not echoed a second time.
 @task(trigger_rule="none_failed", multiple_outputs=False, show_return_value_in_logs=False)
-def summarize_run(run: RunContext, area_reports: list[dict] | None = None, **context) -> dict:
+@with_run
+def summarize_run(run: RunContext, /, area_reports: list[dict] | None = None, **context) -> dict:
     """Gather what every area of the run did into one summary (R-OPS-2), and send the
     alert for its new warnings, with the daily digest of standing ones when it is due (R-OPS-3,
     ``sfqb.notify``).
