@@ -16,6 +16,7 @@ notifier that DAG files import reads them); this module re-exports them.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any, NotRequired, TypedDict
 
@@ -207,35 +208,68 @@ def log_problems(
 def _log_info_skips(
     log: logging.Logger, area: str, info: pd.DataFrame, names: Mapping[str, str] | None
 ) -> None:
-    """INFO skips: one line per (record type, reason), largest first, the first
-    ``MAX_REASON_LINES`` of them; the rest in one line. Each record at DEBUG."""
-    if info.empty:
-        return
+    """INFO skips, summed up per reason (``log_by_reason``); each record at DEBUG."""
     if log.isEnabledFor(logging.DEBUG):
         for key, reason in info[["key", "reason"]].itertuples(index=False):
             log.debug("%s: skipped %s: %s", area, labelled(key, names), reason)
+    log_by_reason(log, area, info, "skipped", names=names)
+
+
+# A record's own value in a reason (an Id, a number: "already has QuickBooks transaction 335"):
+# a number, a QuickBooks key, or a 15/18-character Salesforce Id (with a digit).
+OWN_VALUE = re.compile(
+    r"(?<![\w-])(?:QB:)?(?:\d+(?:\.\d+)?|(?=[0-9A-Za-z]*\d)[0-9A-Za-z]{15}(?:[0-9A-Za-z]{3})?)"
+    r"(?![\w-])"
+)
+
+
+def reason_pattern(reason: str) -> str:
+    """A reason with each record's own values (Ids, numbers) as "…": reasons that differ only
+    there are one line of a summary."""
+    return OWN_VALUE.sub("…", str(reason))
+
+
+def log_by_reason(
+    log: logging.Logger,
+    area: str,
+    rows: pd.DataFrame,
+    what: str,
+    *,
+    names: Mapping[str, str] | None = None,
+) -> None:
+    """Records (``key``, ``reason``, ``record`` columns) that had ``what`` happen, at INFO:
+    one line per record type and reason, largest first, with the count and ``EXAMPLES`` of
+    them named; reasons that differ only in a record's own values (``reason_pattern``) share
+    a line. After ``MAX_REASON_LINES`` lines, the rest is one line."""
+    if rows.empty:
+        return
+    shaped = rows.assign(pattern=rows["reason"].astype(str).map(reason_pattern))
     groups = sorted(
-        info.groupby(["record", "reason"], sort=False, dropna=False)["key"],
+        shaped.groupby(["record", "pattern"], sort=False, dropna=False),
         key=lambda item: -len(item[1]),
     )
-    for (record, reason), keys in groups[:MAX_REASON_LINES]:
+    for (record, pattern), group in groups[:MAX_REASON_LINES]:
+        keys = group["key"]
+        reasons = group["reason"].astype(str).unique()
         listed = ", ".join(labelled(k, names) for k in keys.iloc[:EXAMPLES])
         if len(keys) > EXAMPLES:
             listed = f"for example {listed} and {len(keys) - EXAMPLES} more"
         log.info(
-            "%s: %d %s skipped: %s; %s",
+            "%s: %d %s %s: %s; %s",
             area,
             len(keys),
             _plural(str(record), len(keys)),
-            reason,
+            what,
+            reasons[0] if len(reasons) == 1 else pattern,
             listed,
         )
     rest = groups[MAX_REASON_LINES:]
     if rest:
         log.info(
-            "%s: %d more records skipped for %d other reasons (each record is logged at DEBUG)",
+            "%s: %d more records %s for %d other reasons (each record is logged at DEBUG)",
             area,
-            sum(len(keys) for _, keys in rest),
+            sum(len(group) for _, group in rest),
+            what,
             len(rest),
         )
 

@@ -168,11 +168,11 @@ def test_given_143_records_skipped_for_now_when_logged_then_one_info_line_per_re
 def test_given_skips_for_many_reasons_when_logged_then_the_smallest_are_folded_into_one_line(
     caplog,
 ):
-    """R-OPS-2: a skip reason that carries a record's own value (an Account Id) makes a reason
-    per record: past ten reason lines the rest is one line."""
+    """R-OPS-2: past ten reason lines, the rest of the records skipped for now is one line."""
+    reasons = [f"reason {chr(ord('a') + i)}" for i in range(25)]
     skipped = skips(
         [f"006{i}" for i in range(25)],
-        pd.Series([f"its Account 001{i} is not synced yet" for i in range(25)]),
+        pd.Series(reasons),
         record="QuickBooks transaction",
     )
     with caplog.at_level(logging.INFO, logger="test"):
@@ -183,3 +183,40 @@ def test_given_skips_for_many_reasons_when_logged_then_the_smallest_are_folded_i
         "opportunities: 15 more records skipped for 15 other reasons (each record is logged at "
         "DEBUG)"
     )
+
+
+def test_given_reasons_that_differ_only_in_a_records_own_value_when_logged_then_they_share_a_line(
+    caplog,
+):
+    """R-OPS-2: a reason that carries the record's own Id or number ("already has QuickBooks
+    transaction 335") is one line for all such records, the varying part shown as "…"; a
+    number inside a word or range ("2-6", as in a rule's name) is not a record's value."""
+    skipped = pd.concat(
+        [
+            skips(
+                ["006A", "006B"],
+                pd.Series(
+                    [
+                        "already has QuickBooks transaction 335: never changed (pages 2-6)",
+                        "already has QuickBooks transaction 336: never changed (pages 2-6)",
+                    ]
+                ),
+                record="QuickBooks transaction",
+            ),
+            skips(
+                ["006C"],
+                "its Account 0015g000000001rAAA is not synced yet",
+                record="QuickBooks transaction",
+            ),
+        ]
+    )
+    with caplog.at_level(logging.INFO, logger="test"):
+        log_problems(
+            logging.getLogger("test"), "opportunities", skipped, outcomes([]), names={"006A": "A"}
+        )
+    assert [r.getMessage() for r in caplog.records] == [
+        "opportunities: 2 QuickBooks transactions skipped: already has QuickBooks transaction …: "
+        "never changed (pages 2-6); 006A (A), 006B",
+        "opportunities: 1 QuickBooks transaction skipped: its Account 0015g000000001rAAA is not "
+        "synced yet; 006C",
+    ]

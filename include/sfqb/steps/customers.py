@@ -37,6 +37,7 @@ from sfqb.outcomes import (
     AreaReport,
     add_warnings,
     area_report,
+    log_by_reason,
     log_problems,
     outcome,
     outcomes,
@@ -369,6 +370,10 @@ def plan(run: RunContext, extracted: Extract) -> Plan:
         **names_of(extracted["sf_changed"], "Name"),
     }
     planned["names"] = plan_names(planned, known)
+    releases = result.contact_releases  # the load logs them by their customer
+    for customer in releases["customer_id"].astype(str) if len(releases) else ():
+        if f"QB:{customer}" in known:
+            planned["names"][f"QB:{customer}"] = known[f"QB:{customer}"]
     return planned
 
 
@@ -810,6 +815,7 @@ def _releases(plan: Plan) -> list[tuple[str, dict]]:
     up the customer's link (unique) for another person (R-ACC-10), logged."""
     releases = plan.get("contact_releases")
     out = []
+    logged = []
     for row in releases.to_dict("records") if releases is not None and len(releases) else []:
         write = {"Id": row["Id"]}
         if not missing(row.get("Is_Billing_Contact__c")):
@@ -817,15 +823,17 @@ def _releases(plan: Plan) -> list[tuple[str, dict]]:
         if row.get("clear_link") is True or str(row.get("clear_link")) == "True":
             write[rules.CONTACT_EXT_ID] = None
         out.append((str(row["customer_id"]), write))
-        log.info(
-            "customers: QB:%s contact: Contact %s: %s%s (R-ACC-10)",
-            row["customer_id"],
-            row["Id"],
-            row["reason"],
-            ": it is no longer the billing Contact"
+        what = (
+            "it is no longer the billing Contact"
             if "Is_Billing_Contact__c" in write
-            else ": it no longer carries the customer's link",
+            else "it no longer carries the customer's link"
         )
+        key = f"QB:{row['customer_id']} contact"
+        log.debug("customers: %s: Contact %s: %s: %s", key, row["Id"], row["reason"], what)
+        logged.append({"key": key, "reason": f"{row['reason']}: {what}"})
+    if logged:  # one line per reason, with a few named: routine, not a problem
+        frame = pd.DataFrame(logged).assign(record=SF_CONTACT)
+        log_by_reason(log, rules.AREA, frame, "updated", names=plan.get("names"))
     return out
 
 
