@@ -1,12 +1,12 @@
 """
 ## sfqb_sync: keep Salesforce and QuickBooks in step
 
-Runs hourly (and on demand from **Trigger DAG**). One run, in the order of R-GEN-8:
+Runs hourly (and on demand from **Trigger DAG**). One run, in this order:
 
-1. `begin_run`: checks the preferences (Variable `sfqb.preferences`), records the install date,
-   and fixes the run's upper time bound once; every extract window ends there. Then
-   `take_lease`: one writer at a time. When another sfqb run (a manual one, a backfill, the
-   migration, `airflow dags test`) holds the run lease, this run waits up to
+1. `begin_run`: checks the preferences (Variable `sfqb.preferences`) and the run's params,
+   records the install date, and fixes the run's upper time bound once; every extract window
+   ends there. Then `take_lease`: one writer at a time. When another sfqb run (a manual one, a
+   backfill, the migration, `airflow dags test`) holds the run lease, this run waits up to
    `lease_wait_seconds`, then fails without writing, naming that run; `give_back_lease` returns
    the lease when the run ends, also after a failure.
 2. `preflight`: validates the Salesforce org with great-expectations (package fields on page
@@ -32,11 +32,23 @@ Runs hourly (and on demand from **Trigger DAG**). One run, in the order of R-GEN
 10. `start_migration`: with the preference `migrate_historical_invoices` on, starts the one-shot
    `sfqb_invoice_migration` once (it logs why not otherwise).
 
+In the graph `begin_run` has one edge, to `take_lease`: every later task reads what `begin_run`
+returned (the run's bounds, preferences and params) from its result, and runs after it.
+
+**Trigger DAG.** The form narrows a manual run: *Areas to run* (the others are skipped) and a
+*Full resync* of one area from a day. Left as they are, the run does what a scheduled run does.
+A param that cannot be used fails `begin_run` at once, in one sentence naming it.
+
+**"Unpause on trigger" is ticked by default** in the trigger dialog (Airflow's choice; a DAG
+cannot change it). Left ticked, triggering a paused `sfqb_sync` unpauses it: that turns on the
+hourly schedule, and the scheduler at once queues a scheduled run of all areas for the last
+hour, which may run before your manual run (one run at a time). For a one-off test run, untick
+it.
+
 Each run covers a real data interval (a `CronDataIntervalTimetable`), so a backfill re-syncs its
 interval. Connections: `salesforce_default`, `quickbooks_default`. Preferences: the Variable
-`sfqb.preferences`. Trigger DAG's form (params) narrows a manual run: the areas to run and a
-full resync of one area from a date. A failed run, or one whose warnings reach the
-`alert_min_level` preference, e-mails `alert_emails`. See docs/operations.md.
+`sfqb.preferences`. A failed run, or one whose warnings reach the `alert_min_level`
+preference, e-mails `alert_emails`. See docs/operations.md.
 """
 
 from __future__ import annotations
@@ -66,20 +78,24 @@ from sfqb.tasks.transactions import transactions_group
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
     tags=TAGS,
+    description="Keeps Salesforce and QuickBooks in step, hourly: items, customers, won "
+    "opportunities, their transactions and invoices",
     doc_md=__doc__,
     params=run_params(),
     on_failure_callback=RunAlert(),
 )
 def sfqb_sync():
     run = begin_run()
+    # Only take_lease gets the run as an argument (an edge); every later task reads it from
+    # begin_run's XCom (sfqb.tasks.context) and comes after take_lease.
     taken, released = lease_scope(run)
     with released:  # every task made here is in the lease's scope: the teardown follows them all
-        match_report = preflight_group(run, after=taken)
-        item_report = items_group(run, after=match_report)
-        customer_report = customers_group(run, after=item_report)
-        opportunity_report = opportunities_group(run, after=customer_report)
-        transaction_report = transactions_group(run, after=opportunity_report)
-        invoice_report = invoices_group(run, after=transaction_report)
+        match_report = preflight_group(after=taken)
+        item_report = items_group(after=match_report)
+        customer_report = customers_group(after=item_report)
+        opportunity_report = opportunities_group(after=customer_report)
+        transaction_report = transactions_group(after=opportunity_report)
+        invoice_report = invoices_group(after=transaction_report)
         reports = [
             match_report,
             item_report,
@@ -88,9 +104,9 @@ def sfqb_sync():
             transaction_report,
             invoice_report,
         ]
-        summarize_run(run, [*reports, reconcile(run, reports)])  # type: ignore[arg-type, list-item]  # TaskFlow: XComArgs for typed params
+        summarize_run([*reports, reconcile(reports)])  # type: ignore[arg-type, list-item]  # TaskFlow: XComArgs for typed params
     # The migration takes the same lease: start it once this run gave it back.
-    migration = start_migration(run)  # type: ignore[arg-type]  # TaskFlow: an XComArg for run
+    migration = start_migration()
     invoice_report >> migration
     released >> migration
 

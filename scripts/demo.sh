@@ -41,7 +41,10 @@ for n in 1 2; do
     # sfqb_sync's start_migration has asked for the one-shot migration (the preference is on);
     # `airflow dags test` has no scheduler to run it, so the demo runs it here.
     echo "== demo: sfqb_invoice_migration, the one-shot migration of the invoice history before the install date (log in $DEMO_DIR/migration.log)"
-    DAG_ID=sfqb_invoice_migration scripts/sync.sh >"$DEMO_DIR/migration.log" 2>&1 \
+    # Its trigger form requires the migration date; sfqb_sync's start_migration passes the
+    # preference's, as here.
+    DAG_ID=sfqb_invoice_migration SYNC_CONF="{\"migration_date\": \"$history\"}" \
+      scripts/sync.sh >"$DEMO_DIR/migration.log" 2>&1 \
       || { tail -40 "$DEMO_DIR/migration.log"; exit 1; }
     .venv/bin/python scripts/show_summary.py sfqb_invoice_migration
     grep -E "migration: (chunk|done)" "$DEMO_DIR/migration.log" | sed -E 's/^.*(migration: )/  \1/' || true

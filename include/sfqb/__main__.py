@@ -24,12 +24,15 @@
         # the .qwc file the QuickBooks admin adds to the Web Connector
 
 The state commands act on the Airflow metadata database named by the usual Airflow configuration
-(AIRFLOW_HOME / AIRFLOW__DATABASE__SQL_ALCHEMY_CONN): run them where `airflow` commands work.
-`mapping show --file F` needs no Airflow database; without --file it reads the file named by
-the preference custom_mappings_path (Variable sfqb.preferences). `salesforce layouts` needs
-neither Airflow nor an org: it reads and writes files only (sf retrieves and deploys them). The
-qbwc commands read the connections quickbooks_desktop_default and sfqb_qbwc_queue (the queue
-database; a SQLite file under AIRFLOW_HOME without it), never Airflow's metadata database.
+(AIRFLOW_HOME / AIRFLOW__DATABASE__SQL_ALCHEMY_CONN): run them where `airflow` commands work
+(in this repository: AIRFLOW_HOME=.airflow, or .demo/airflow after `make demo`); without one
+they say so and exit 2. `mapping show --file F` needs no Airflow database; without --file it
+reads the file named by the preference custom_mappings_path (Variable sfqb.preferences), and
+without a database it shows the default maps with a note that custom rows were not read.
+`salesforce layouts` needs neither Airflow nor an org: it reads and writes files only (sf
+retrieves and deploys them). The qbwc commands read the connections quickbooks_desktop_default
+and sfqb_qbwc_queue (the queue database; a SQLite file under AIRFLOW_HOME without it), never
+Airflow's metadata database.
 """
 
 from __future__ import annotations
@@ -127,8 +130,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "salesforce":
         return _salesforce_layouts(args)
 
-    from sfqb.state import LEASE_PREFIX, MetadataDbVariables, SyncState
+    from sfqb.state import LEASE_PREFIX, MetadataDbVariables, SyncState, metadata_db_problem
 
+    problem = metadata_db_problem()
+    if problem:
+        print(f"sfqb: {problem}", file=sys.stderr)
+        return 2
     store = SyncState(MetadataDbVariables())
     if args.action == "show":
         print(json.dumps(store.show(), indent=2, sort_keys=True))
@@ -233,10 +240,18 @@ def _mapping(args) -> int:
 
         prefs = Preferences(custom_mappings_path=str(Path(args.file).resolve()))
     else:
-        from sfqb.preferences import VARIABLE_KEY, parse_preferences
-        from sfqb.state import MetadataDbVariables
+        from sfqb.preferences import VARIABLE_KEY, Preferences, parse_preferences
+        from sfqb.state import MetadataDbVariables, metadata_db_problem
 
-        prefs = parse_preferences(MetadataDbVariables().get(VARIABLE_KEY))
+        problem = metadata_db_problem()
+        if problem:  # the default maps need no database
+            print(
+                f"sfqb: custom mapping rows were not read, these are the default maps: {problem}",
+                file=sys.stderr,
+            )
+        prefs = (
+            Preferences() if problem else parse_preferences(MetadataDbVariables().get(VARIABLE_KEY))
+        )
     try:
         text, problems = report.show(prefs, args.pair)
     except KeyError as exc:

@@ -6,7 +6,8 @@ WARNING for "needs a person", and the record type it would have written). A load
 outcome row per record it tried. ``area_report`` turns both into the counts the run summary
 shows, per system and record type (a Salesforce Account and a QuickBooks Customer are never
 added up), and the area's warnings; ``log_problems`` writes every failure and warning as a
-WARNING line that names the record, so Airflow's log filter finds them.
+WARNING line that names the record, so Airflow's log filter finds them, and sums up the
+records skipped for now (INFO) per reason.
 
 Warnings and record types are defined in ``sfqb.records`` (no pandas there: the alert
 notifier that DAG files import reads them); this module re-exports them.
@@ -15,6 +16,8 @@ notifier that DAG files import reads them); this module re-exports them.
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Mapping
 from typing import Any, NotRequired, TypedDict
 
 import pandas as pd
@@ -162,16 +165,117 @@ def add_warnings(report: AreaReport, entries: list[dict]) -> AreaReport:
     return report
 
 
-def log_problems(log: logging.Logger, area: str, skipped: pd.DataFrame, done: pd.DataFrame) -> None:
-    """One log line per skipped record (at its level) and per failed record (WARNING)."""
-    for key, reason, level in skipped[["key", "reason", "level"]].itertuples(index=False):
-        log.log(
-            logging.WARNING if level == WARNING else logging.INFO,
-            "%s: skipped %s: %s",
-            area,
-            key,
-            reason,
-        )
+# INFO skips: how many records each summary line names, and how many reasons get a line.
+EXAMPLES = 3
+MAX_REASON_LINES = 10
+
+
+def labelled(key, names: Mapping[str, str] | None) -> str:
+    """A record's key with its name beside it when the plan knows one: ``QB:203 (Acme Inc)``;
+    a key with a suffix (``QB:203 contact``) takes its record's name."""
+    names = names or {}
+    name = names.get(str(key)) or names.get(str(key).split(" ", 1)[0])
+    return f"{key} ({name})" if name else str(key)
+
+
+def log_problems(
+    log: logging.Logger,
+    area: str,
+    skipped: pd.DataFrame,
+    done: pd.DataFrame,
+    *,
+    names: Mapping[str, str] | None = None,
+) -> None:
+    """The load's problems in the task log (R-GEN-5, R-OPS-2): one WARNING line per record that
+    failed or was skipped for a reason a person must fix, naming the record (with its name when
+    ``names``, key -> name, has it) and the reason; the records skipped at INFO ("not eligible
+    yet") summarised, one line per reason with its count and a few examples, the rest folded
+    into one line, and every one of them at DEBUG."""
+    warned = skipped[skipped["level"] == WARNING]
+    for key, reason in warned[["key", "reason"]].itertuples(index=False):
+        log.warning("%s: skipped %s: %s", area, labelled(key, names), reason)
     failed = done[done["action"] == FAILED]
     for key, reason in failed[["key", "reason"]].itertuples(index=False):
-        log.warning("%s: failed %s: %s (it will be retried on the next run)", area, key, reason)
+        log.warning(
+            "%s: failed %s: %s (it will be retried on the next run)",
+            area,
+            labelled(key, names),
+            reason,
+        )
+    _log_info_skips(log, area, skipped[skipped["level"] != WARNING], names)
+
+
+def _log_info_skips(
+    log: logging.Logger, area: str, info: pd.DataFrame, names: Mapping[str, str] | None
+) -> None:
+    """INFO skips, summed up per reason (``log_by_reason``); each record at DEBUG."""
+    if log.isEnabledFor(logging.DEBUG):
+        for key, reason in info[["key", "reason"]].itertuples(index=False):
+            log.debug("%s: skipped %s: %s", area, labelled(key, names), reason)
+    log_by_reason(log, area, info, "skipped", names=names)
+
+
+# A record's own value in a reason (an Id, a number: "already has QuickBooks transaction 335"):
+# a number, a QuickBooks key, or a 15/18-character Salesforce Id (with a digit).
+OWN_VALUE = re.compile(
+    r"(?<![\w-])(?:QB:)?(?:\d+(?:\.\d+)?|(?=[0-9A-Za-z]*\d)[0-9A-Za-z]{15}(?:[0-9A-Za-z]{3})?)"
+    r"(?![\w-])"
+)
+
+
+def reason_pattern(reason: str) -> str:
+    """A reason with each record's own values (Ids, numbers) as "…": reasons that differ only
+    there are one line of a summary."""
+    return OWN_VALUE.sub("…", str(reason))
+
+
+def log_by_reason(
+    log: logging.Logger,
+    area: str,
+    rows: pd.DataFrame,
+    what: str,
+    *,
+    names: Mapping[str, str] | None = None,
+) -> None:
+    """Records (``key``, ``reason``, ``record`` columns) that had ``what`` happen, at INFO:
+    one line per record type and reason, largest first, with the count and ``EXAMPLES`` of
+    them named; reasons that differ only in a record's own values (``reason_pattern``) share
+    a line. After ``MAX_REASON_LINES`` lines, the rest is one line."""
+    if rows.empty:
+        return
+    shaped = rows.assign(pattern=rows["reason"].astype(str).map(reason_pattern))
+    groups = sorted(
+        shaped.groupby(["record", "pattern"], sort=False, dropna=False),
+        key=lambda item: -len(item[1]),
+    )
+    for (record, pattern), group in groups[:MAX_REASON_LINES]:
+        keys = group["key"]
+        reasons = group["reason"].astype(str).unique()
+        listed = ", ".join(labelled(k, names) for k in keys.iloc[:EXAMPLES])
+        if len(keys) > EXAMPLES:
+            listed = f"for example {listed} and {len(keys) - EXAMPLES} more"
+        log.info(
+            "%s: %d %s %s: %s; %s",
+            area,
+            len(keys),
+            _plural(str(record), len(keys)),
+            what,
+            reasons[0] if len(reasons) == 1 else pattern,
+            listed,
+        )
+    rest = groups[MAX_REASON_LINES:]
+    if rest:
+        log.info(
+            "%s: %d more records %s for %d other reasons (each record is logged at DEBUG)",
+            area,
+            sum(len(group) for _, group in rest),
+            what,
+            len(rest),
+        )
+
+
+def _plural(record: str, n: int) -> str:
+    """``QuickBooks Customer`` -> ``QuickBooks Customers`` (record types name one record)."""
+    if n == 1 or not record or record.endswith("s"):
+        return record or "records"
+    return record[:-1] + "ies" if record.endswith("y") else record + "s"

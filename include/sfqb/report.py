@@ -8,13 +8,45 @@ record waits for a person, a change or a retry) and resolved in this run.
 
 from __future__ import annotations
 
-from sfqb.records import CREATED, DELETED, FAILED, RECOVERED, SKIPPED, UPDATED, warning_line
+from sfqb.records import (
+    CREATED,
+    DELETED,
+    FAILED,
+    RECOVERED,
+    SF_INVOICE,
+    SF_INVOICE_ITEM,
+    SF_INVOICE_LINK,
+    SF_OPPORTUNITY,
+    SKIPPED,
+    UPDATED,
+    warning_line,
+)
 from sfqb.warning_state import NEW, RESOLVED, STANDING, STATES
 
 ALWAYS = (CREATED, UPDATED, SKIPPED, FAILED)
 # Shown only when a run has any: most runs neither adopt an interrupted write nor delete.
 SOMETIMES = (RECOVERED, DELETED)
 HEADINGS = {NEW: "new", STANDING: "standing", RESOLVED: "resolved in this run"}
+# What a dry run would write, in words: (one, many); always listed first, the rest when any.
+WOULD_WRITE_WORDS = {
+    SF_INVOICE: ("invoice", "invoices"),
+    SF_INVOICE_ITEM: ("item", "items"),
+    SF_OPPORTUNITY: ("placeholder opportunity", "placeholder opportunities"),
+    SF_INVOICE_LINK: ("invoice-opportunity link", "invoice-opportunity links"),
+}
+ALWAYS_LISTED = (SF_INVOICE, SF_INVOICE_ITEM)
+
+
+def dry_run_line(would_write: dict[str, int]) -> str:
+    """A dry run's outcome in one line: ``dry run: nothing written; would write 343 invoices,
+    667 items, 343 placeholder opportunities`` (record types with none left out, invoices and
+    items always there)."""
+    parts = []
+    for record, n in would_write.items():
+        if n or record in ALWAYS_LISTED:
+            one, many = WOULD_WRITE_WORDS.get(record, (record, f"{record} records"))
+            parts.append(f"{n} {one if n == 1 else many}")
+    return "dry run: nothing written; would write " + (", ".join(parts) or "nothing")
 
 
 def _columns(areas: list[dict]) -> list[str]:
@@ -78,6 +110,11 @@ def format_summary(summary: dict, *, with_warnings: bool = True) -> str:
             + record.ljust(record_width)
             + "".join(f"{counts.get(c, 0):>10}" for c in columns)
         )
+    lines.extend(
+        f"  {a['area']}: {dry_run_line(a.get('would_write') or {})}"
+        for a in syncing
+        if a.get("dry_run")
+    )
     lines.extend(_checks(a) for a in areas if "counts" in a)
     if with_warnings:
         lines.extend(_warnings(areas))

@@ -11,12 +11,24 @@ gets ``run["resync_from"]`` (its streams re-read from that date and move no wate
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any, NotRequired, TypedDict
 
 # The areas a run can narrow to, in their run order (R-GEN-8). Preflight always runs: it
 # checks the org before any write, whatever else the run does.
 AREAS = ("items", "customers", "opportunities", "transactions", "invoices")
 PARAM_AREAS, PARAM_RESYNC_AREA, PARAM_RESYNC_FROM = "areas", "resync_area", "resync_from"
+# The trigger form's title of each param: messages name a param as the form shows it.
+TITLES = {
+    PARAM_AREAS: "Areas to run",
+    PARAM_RESYNC_AREA: "Full resync: area",
+    PARAM_RESYNC_FROM: "Full resync: from",
+}
+
+
+def named(param: str) -> str:
+    """A param as a person finds it in the form and in the run's conf: ``Areas to run (areas)``."""
+    return f"{TITLES[param]} ({param})" if param in TITLES else param
 
 
 class RunContext(TypedDict):
@@ -71,56 +83,87 @@ def parse_run_params(params: dict | None, *, upper_bound: dt.datetime, run_type:
     Missing params take their defaults (every area, no resync): scheduled runs use them.
 
     Raises:
-        RunParamsError: naming every bad param.
+        RunParamsError: one sentence per bad param, naming it and what it may be.
     """
     params = params or {}
     problems: list[str] = []
+    known = ", ".join(AREAS)
     areas = params.get(PARAM_AREAS)
     if areas is None:
         areas = list(AREAS)
     elif not isinstance(areas, list | tuple) or not all(isinstance(a, str) for a in areas):
-        problems.append(f"{PARAM_AREAS}: must be a list of area names, not {areas!r}")
+        problems.append(
+            f"{named(PARAM_AREAS)} is {json.dumps(areas)}: give a list of areas, such as "
+            '["customers", "invoices"], from these: '
+            f"{known}."
+        )
         areas = []
     else:
         unknown = [a for a in areas if a not in AREAS]
         if unknown:
             problems.append(
-                f"{PARAM_AREAS}: unknown area {', '.join(map(repr, unknown))} "
-                f"(known: {', '.join(AREAS)})"
+                f"{named(PARAM_AREAS)} has {_quoted(unknown)}, which "
+                f"{'is not an area' if len(unknown) == 1 else 'are not areas'}: choose from "
+                f"{known}."
             )
     area = params.get(PARAM_RESYNC_AREA) or None
     start_value = params.get(PARAM_RESYNC_FROM) or None
     resync = None
     if area is not None and area not in AREAS:
-        problems.append(f"{PARAM_RESYNC_AREA}: unknown area {area!r} (known: {', '.join(AREAS)})")
-    elif area is not None and area not in areas:
-        problems.append(f"{PARAM_RESYNC_AREA}: {area!r} is not among the areas this run runs")
-    if (area is None) != (start_value is None):
-        missing = PARAM_RESYNC_FROM if start_value is None else PARAM_RESYNC_AREA
         problems.append(
-            f"{missing}: needed too ({PARAM_RESYNC_AREA} and {PARAM_RESYNC_FROM} go together)"
+            f"{named(PARAM_RESYNC_AREA)} is {_quoted([area])}, which is not an area: choose "
+            f"one of {known}, or leave it empty for no full resync."
+        )
+    elif area is not None and area not in areas:
+        problems.append(
+            f"{named(PARAM_RESYNC_AREA)} is {area}, which is not among {named(PARAM_AREAS)}: "
+            "add it there, or resync one of the areas this run runs."
+        )
+    if area is None and start_value is not None:
+        problems.append(
+            f"{named(PARAM_RESYNC_AREA)} is empty but {named(PARAM_RESYNC_FROM)} is set: pick "
+            f"the area to re-read from that day, or clear {TITLES[PARAM_RESYNC_FROM]}."
+        )
+    elif area is not None and start_value is None:
+        problems.append(
+            f"{named(PARAM_RESYNC_FROM)} is empty but {named(PARAM_RESYNC_AREA)} is set: give "
+            f"the day (UTC) to re-read {area} from, or clear {TITLES[PARAM_RESYNC_AREA]}."
         )
     elif area is not None:
         try:
             start = _resync_start(start_value)
-        except (TypeError, ValueError) as exc:
-            problems.append(f"{PARAM_RESYNC_FROM}: not a date ({exc})")
+        except (TypeError, ValueError):
+            problems.append(
+                f"{named(PARAM_RESYNC_FROM)} is {_quoted([start_value])}, which is not a date: "
+                "give a day as YYYY-MM-DD (UTC)."
+            )
         else:
             if start >= upper_bound:
                 problems.append(
-                    f"{PARAM_RESYNC_FROM}: {start.isoformat()} is not before this "
-                    f"run's start {upper_bound.isoformat()}"
+                    f"{named(PARAM_RESYNC_FROM)} is {_day_or_instant(start)}, which is not "
+                    f"before this run's start ({upper_bound.astimezone(dt.UTC):%Y-%m-%d %H:%M} "
+                    "UTC): pick an earlier day."
                 )
             elif run_type == "backfill":
                 problems.append(
-                    f"{PARAM_RESYNC_AREA}: a backfill run re-reads its own interval; "
-                    "resync from a manual run"
+                    f"{named(PARAM_RESYNC_AREA)} is set, but a backfill run re-reads its own "
+                    "hours and cannot carry a full resync: start the resync with Trigger DAG."
                 )
             elif area in AREAS:
                 resync = {"area": area, "from": start.isoformat()}
     if problems:
-        raise RunParamsError("bad run params: " + "; ".join(problems))
+        raise RunParamsError(" ".join(problems))
     return {"areas": [a for a in AREAS if a in areas], "resync": resync}
+
+
+def _quoted(values) -> str:
+    """Values as a person reads them in a message: ``"custmers"``, ``"a" and "b"``."""
+    texts = [json.dumps(v) if isinstance(v, str) else json.dumps(v, default=str) for v in values]
+    return texts[0] if len(texts) == 1 else ", ".join(texts[:-1]) + " and " + texts[-1]
+
+
+def _day_or_instant(value: dt.datetime) -> str:
+    return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
 
 
 def area_selected(run: RunContext, area: str) -> bool:

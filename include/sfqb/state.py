@@ -128,6 +128,51 @@ class TaskVariables:
         return sorted(Variable.keys(prefix=prefix))
 
 
+# Where this repository's own Airflow keeps its database (the Makefile, scripts/demo.sh).
+LOCAL_AIRFLOW_HOMES = (
+    "AIRFLOW_HOME=.airflow for `make sync` and `make ui`, .demo/airflow for `make demo`"
+)
+
+
+def metadata_db_problem() -> str | None:
+    """Why the metadata database Airflow's configuration names cannot be read here, as one
+    sentence saying how to point the command at the right one; None when it can be.
+
+    Without AIRFLOW_HOME, Airflow uses (and creates) an empty ``~/airflow``: reading a Variable
+    there fails with a SQL traceback ("no such table: variable")."""
+    import os
+
+    from airflow import settings
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import SQLAlchemyError
+
+    engine = settings.engine
+    if engine is None:  # pragma: no cover - Airflow configures it on import
+        return (
+            "Airflow has no metadata database configured: set AIRFLOW_HOME or "
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"
+        )
+    url = engine.url.render_as_string(hide_password=True)
+    home = os.environ.get("AIRFLOW_HOME")
+    where = (
+        f"AIRFLOW_HOME={home}" if home else "no AIRFLOW_HOME set, so Airflow's default ~/airflow"
+    )
+    hint = (
+        "point AIRFLOW_HOME at the Airflow home your DAGs run with, or "
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN at its database (in this repository: "
+        f"{LOCAL_AIRFLOW_HOMES})"
+    )
+    try:
+        with engine.connect() as connection:
+            ready = inspect(connection).has_table("variable")
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        return f"cannot reach the Airflow metadata database {url} ({reason}); {hint}"
+    if ready:
+        return None
+    return f"{url} ({where}) is not an Airflow metadata database, it has no Airflow tables: {hint}"
+
+
 class MetadataDbVariables:
     """Airflow Variables in the metadata database (for the CLI and scripts, not for tasks)."""
 

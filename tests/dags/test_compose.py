@@ -762,7 +762,8 @@ def test_given_serve_arguments_when_parsed_then_advertise_host_reaches_the_runne
     data_dir, kwargs = calls[0]
     assert data_dir == tmp_path
     assert kwargs["host"] == "0.0.0.0" and kwargs["advertise_host"] == "sandbox"
-    assert kwargs["ports"] == {"quickbooks": 8444, "salesforce": 8443}
+    # (the Desktop company's port, unused unless --quickbooks desktop: any free one)
+    assert kwargs["ports"] == {"quickbooks": 8444, "salesforce": 8443, "quickbooks_desktop": 0}
     defaults = cli.build_parser().parse_args(["serve", "--data-dir", str(tmp_path)])
     assert defaults.host == "127.0.0.1" and defaults.advertise_host is None
     assert advertised_host("127.0.0.1") == "127.0.0.1"

@@ -79,6 +79,24 @@ def test_given_a_dag_when_parsed_then_it_has_tags_retries_owner_docs_and_one_act
 
 
 @pytest.mark.parametrize("dag_id", DAG_IDS)
+def test_given_a_dag_when_listed_then_it_has_a_description_and_its_docs_say_what_unpause_on_trigger_does(
+    dag_id,
+):
+    """R-OPS-1: the DAG list shows a one-line description; the DAG's docs say that the trigger
+    dialog's "Unpause on trigger" is ticked by default, what it does and to untick it for a
+    run alone. None of the text a user reads (docs, description, param descriptions) cites a
+    rule ID."""
+    import re
+
+    dag = load_dag(dag_id)
+    assert dag.description and len(dag.description) <= 120 and "\n" not in dag.description
+    docs = " ".join(dag.doc_md.split())
+    assert '"Unpause on trigger" is ticked by default' in docs and "untick" in docs.lower()
+    texts = [dag.doc_md, dag.description, *(p.description or "" for p in dag.params.values())]
+    assert not [t for t in texts if re.search(r"R-[A-Z]+-\d", t)]
+
+
+@pytest.mark.parametrize("dag_id", DAG_IDS)
 def test_given_a_task_returning_a_dict_when_parsed_then_its_result_is_one_xcom(dag_id):
     """R-GEN-2 (XCom-passed results): every task hands on its dict as one XCom. Airflow infers
     ``multiple_outputs`` from a ``-> dict`` annotation and would also push each key (every
@@ -121,6 +139,49 @@ def test_given_a_dag_when_parsed_then_every_task_touching_the_systems_runs_insid
             )
     if dag_id == "sfqb_sync":
         assert "give_back_lease" in dag.get_task("start_migration").upstream_task_ids
+
+
+@pytest.mark.parametrize("dag_id", DAG_IDS)
+def test_given_a_dag_when_drawn_then_begin_run_has_one_edge_and_every_task_still_runs_after_it(
+    dag_id,
+):
+    """R-GEN-8, R-OPS-2: begin_run's run context is not an argument of every task (an edge
+    each: 27 in sfqb_sync): only take_lease follows begin_run directly; every other task reads
+    the run from begin_run's XCom, and each of them still runs after begin_run (downstream of
+    it), so none can run without the run it reads."""
+    dag = load_dag(dag_id)
+    begin = dag.get_task("begin_run")
+    assert begin.downstream_task_ids == {"take_lease"}
+    after_begin = begin.get_flat_relative_ids(upstream=False)
+    assert after_begin == {t.task_id for t in dag.tasks} - {"begin_run"}
+    readers = [
+        t.task_id for t in dag.tasks if getattr(t.python_callable, "sfqb_run_from_xcom", False)
+    ]
+    assert set(readers) == after_begin - {"take_lease"}
+
+
+AREA_TASKS = ("extract", "plan", "load", "commit")
+
+
+def test_given_the_sync_dag_when_parsed_then_every_task_id_follows_one_pattern():
+    """R-GEN-1, R-GEN-8: each area group holds <step>_<area> for extract, plan, load and commit
+    (the plan tasks were plan_<area>_task before: docs/operations.md, "Upgrading"); the other
+    task ids are the run's own."""
+    from sfqb.run_params import AREAS
+
+    dag = load_dag("sfqb_sync")
+    expected = {f"{area}.{step}_{area}" for area in AREAS for step in AREA_TASKS}
+    expected |= {"preflight.validate_org", "preflight.match_existing_records"}
+    expected |= {
+        "begin_run",
+        "take_lease",
+        "reconcile",
+        "summarize_run",
+        "give_back_lease",
+        "start_migration",
+    }
+    assert {t.task_id for t in dag.tasks} == expected
+    assert not [t.task_id for t in dag.tasks if t.task_id.endswith("_task")]
 
 
 def test_given_sync_dag_when_scheduled_then_hourly_on_a_data_interval_timetable():

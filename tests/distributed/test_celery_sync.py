@@ -367,7 +367,10 @@ def test_given_a_sync_and_the_migration_triggered_together_when_both_workers_run
     # enough for the heartbeat thread to renew (on a quiet machine every task is shorter).
     cluster.admin.add_fault("quickbooks", kind="slow", path="/query", delay_ms=12000, times=1)
     try:
-        runs = {DAG_ID: cluster.trigger(DAG_ID), migration: cluster.trigger(migration)}
+        runs = {
+            DAG_ID: cluster.trigger(DAG_ID),
+            migration: cluster.trigger(migration, {"migration_date": prefs["migration_date"]}),
+        }
         states = {dag_id: cluster.wait_run(dag_id, run_id) for dag_id, run_id in runs.items()}
     finally:
         cluster.admin.clear_faults("quickbooks")

@@ -125,7 +125,9 @@ def test_given_a_sync_that_ends_with_warnings_when_summarized_then_the_mail_list
 ):
     """R-OPS-3, R-OPS-2: summarize_run sends the alert for a finished run whose warnings reach
     the minimum level; the mail lists each warning of the summary, and the task log has each
-    at WARNING level."""
+    at WARNING level. Each warning is logged once by the load that found it (naming the
+    Account by its name too) and once in the summary, never echoed again in a task's
+    returned value."""
     from tests.integration.test_customers_sync import new_won_account
 
     bad = new_won_account(sync_env, "Colon: Trading")
@@ -148,6 +150,19 @@ def test_given_a_sync_that_ends_with_warnings_when_summarized_then_the_mail_list
     for warning in warnings:
         assert warning in body
         assert f"{warning} (new)" in logged
+    entries = [w for a in summary["areas"] for w in a["warnings"]]
+    for entry in entries:
+        lines = [
+            r
+            for r in caplog.records
+            if entry["reason"] in r.getMessage() and entry["key"] in r.getMessage()
+        ]
+        found, summarized = sorted(r.name for r in lines)  # no third: no echo
+        assert found.startswith("sfqb.steps.") and summarized == "sfqb.tasks.run", found
+    (account,) = [w for w in entries if w["key"] == bad]
+    assert f"customers: skipped {bad} (Colon: Trading): {account['reason']}" in {
+        r.getMessage() for r in caplog.records if r.levelno == logging.WARNING
+    }
 
 
 @pytest.mark.sandbox

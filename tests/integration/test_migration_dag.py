@@ -126,17 +126,41 @@ def test_given_seeded_history_when_migrated_then_each_invoice_once_unlinked_and_
     assert sync_env.writes() == {"quickbooks": 0, "salesforce": 0}
 
 
-def test_given_a_dry_run_when_triggered_then_counts_are_planned_and_nothing_is_written(sync_env):
-    """R-MIG-1, R-MIG-3: a dry run reads and plans every chunk and reports what it would write;
-    both sandboxes' write counters stay 0 and no migration state is recorded."""
+def test_given_a_dry_run_when_triggered_then_counts_are_planned_and_nothing_is_written(
+    sync_env, caplog
+):
+    """R-MIG-1, R-MIG-3: a dry run reads and plans every chunk and reports what it would write
+    per Salesforce record type (``dry_run``, ``would_write``: what the sync log shows), its
+    summary and progress lines say planned, not written; both sandboxes' write counters stay 0
+    and no migration state is recorded."""
+    from sfqb.report import format_summary
+
     wanted = history(sync_env)
-    states, report = migrate(
-        sync_env, dry_run=True, chunk_size=4, create_missing_opportunities="yes"
+    items = sum(sales_line_ids(wanted).values())
+    _, states, summary = sync_env.run(
+        DAG,
+        run_conf={
+            "migration_date": SINCE,
+            "dry_run": True,
+            "chunk_size": 4,
+            "create_missing_opportunities": "yes",
+        },
     )
     assert set(states.values()) == {"success"}, states
-    assert report["plan"]["invoices"] == len(wanted)
-    assert report["plan"]["placeholders"] == len(wanted)
-    assert report["plan"]["items"] == sum(sales_line_ids(wanted).values())
+    report = report_of(summary, "migration")
+    assert report["dry_run"] is True
+    assert report["would_write"] == {
+        "Salesforce Invoice": len(wanted),
+        "Salesforce Invoice Item": items,
+        "Salesforce Opportunity": len(wanted),
+        "Salesforce Invoice-Opportunity Link": len(wanted),
+    }
+    assert (
+        f"  migration: dry run: nothing written; would write {len(wanted)} invoices, {items} "
+        f"items, {len(wanted)} placeholder opportunities, {len(wanted)} invoice-opportunity links"
+    ) in format_summary(summary).splitlines()
+    progress = [r.getMessage() for r in caplog.records if "migration: chunk" in r.getMessage()]
+    assert progress and all(" planned, " in p and " written" not in p for p in progress)
     assert sync_env.writes() == {"quickbooks": 0, "salesforce": 0}
     assert SyncState(MetadataDbVariables()).migration() is None
 
@@ -194,4 +218,4 @@ def test_given_the_migration_preference_on_when_the_sync_runs_then_it_triggers_t
     (triggered,) = [
         r for r in DagRun.find(dag_id=DAG) if r.run_id == f"migration_from__{dag_run.run_id}"
     ]
-    assert triggered.conf == {}
+    assert triggered.conf == {"migration_date": SINCE}  # the form's required date

@@ -82,7 +82,8 @@ def test_given_another_run_holding_the_lease_when_a_run_starts_then_it_waits_its
     holder_key = plant(holder_dag, "manual__the_holder", heartbeat_age=0, expiry=600)
     started = time.monotonic()
 
-    dag_run, states, _ = sync_env.run(dag_id, task_retries=0)
+    conf = {"migration_date": "2020-01-01"} if dag_id == "sfqb_invoice_migration" else None
+    dag_run, states, _ = sync_env.run(dag_id, task_retries=0, run_conf=conf)
 
     assert time.monotonic() - started >= 2
     assert dag_run.state == "failed"

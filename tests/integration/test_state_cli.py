@@ -75,3 +75,63 @@ def test_given_a_lease_left_by_a_dead_run_when_shown_and_reset_then_the_operator
     assert backend.keys("sfqb.lease.") == []
     assert main(["state", "reset", "lease"]) == 0
     assert "nothing to reset for 'lease'" in capsys.readouterr().out
+
+
+def run_cli(tmp_path, *args: str):
+    """``python -m sfqb ARGS`` in a fresh process whose AIRFLOW_HOME is an empty directory (what
+    a shell without the Airflow setting gives: Airflow's default ~/airflow, empty)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("AIRFLOW__DATABASE__") and k != "AIRFLOW_HOME"
+    }
+    env["AIRFLOW_HOME"] = str(tmp_path / "no-airflow-here")
+    return subprocess.run(
+        [sys.executable, "-m", "sfqb", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_given_no_airflow_database_when_the_state_is_shown_then_one_sentence_says_how_to_point_at_one(
+    tmp_path,
+):
+    """R-OPS-5: without an Airflow metadata database in the shell, `state show` exits non-zero
+    with one line naming the database it looked at and how to point it at the right one
+    (AIRFLOW_HOME, AIRFLOW__DATABASE__SQL_ALCHEMY_CONN, the repository's local homes), not a
+    SQL traceback."""
+    done = run_cli(tmp_path, "state", "show")
+
+    assert done.returncode == 2
+    assert done.stdout == ""
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("sfqb: sqlite:///") and "no-airflow-here" in line
+    assert "has no Airflow tables" in line
+    for hint in (
+        "AIRFLOW_HOME",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+        ".airflow",
+        ".demo/airflow",
+    ):
+        assert hint in line
+
+
+def test_given_no_airflow_database_when_the_maps_are_shown_then_the_defaults_print_with_a_note(
+    tmp_path,
+):
+    """R-MAP-1, R-OPS-5: `mapping show` needs no database for the default maps: without one it
+    prints them and notes on stderr, in one line, that custom rows were not read."""
+    done = run_cli(tmp_path, "mapping", "show", "customer_to_account")
+
+    assert done.returncode == 0
+    assert "customer_to_account: quickbooks.Customer -> salesforce.Account" in done.stdout
+    assert "DisplayName" in done.stdout and "Traceback" not in done.stdout
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("sfqb: custom mapping rows were not read, these are the default maps:")

@@ -95,8 +95,12 @@ def test_given_object_names_when_labelled_then_users_read_the_system_and_the_rec
     assert quickbooks_record("Estimate") == "QuickBooks Estimate"
 
 
-def test_given_failures_when_logged_then_each_is_a_warning_line_and_info_skips_stay_info(caplog):
-    """R-OPS-2: warnings at WARNING level so Airflow's log filtering finds them."""
+def test_given_failures_when_logged_then_each_is_a_warning_line_naming_the_record_and_info_skips_stay_info(
+    caplog,
+):
+    """R-OPS-2, R-GEN-5: a bad record is a WARNING naming the record (and its name, when the
+    plan has it) and the reason, so Airflow's log filtering finds it; a record skipped for now
+    stays at INFO."""
     skipped = pd.concat(
         [
             skips(["006X"], "stage is not closed/won", record="QuickBooks transaction"),
@@ -111,15 +115,108 @@ def test_given_failures_when_logged_then_each_is_a_warning_line_and_info_skips_s
     done = outcomes(
         [outcome("006Z", FAILED, record="QuickBooks Invoice", reason="Stale Object Error [5010]")]
     )
+    names = {"006Y": "Acme - 10 widgets", "006Z": "Globex renewal"}
     with caplog.at_level(logging.INFO):
-        log_problems(logging.getLogger("test"), "opportunities", skipped, done)
-    by_level = {(r.levelname, r.getMessage()) for r in caplog.records}
-    assert ("INFO", "opportunities: skipped 006X: stage is not closed/won") in by_level
-    assert (
-        "WARNING",
-        "opportunities: skipped 006Y: product P-1 has no QuickBooks item",
-    ) in by_level
-    assert (
-        "WARNING",
-        "opportunities: failed 006Z: Stale Object Error [5010] (it will be retried on the next run)",
-    ) in by_level
+        log_problems(logging.getLogger("test"), "opportunities", skipped, done, names=names)
+    by_level = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert by_level == [
+        (
+            "WARNING",
+            "opportunities: skipped 006Y (Acme - 10 widgets): product P-1 has no QuickBooks item",
+        ),
+        (
+            "WARNING",
+            "opportunities: failed 006Z (Globex renewal): Stale Object Error [5010] (it will be "
+            "retried on the next run)",
+        ),
+        (
+            "INFO",
+            "opportunities: 1 QuickBooks transaction skipped: stage is not closed/won; 006X",
+        ),
+    ]
+
+
+def test_given_143_records_skipped_for_now_when_logged_then_one_info_line_per_reason_with_a_few_named(
+    caplog,
+):
+    """R-OPS-2: records skipped for now (INFO) are summed up per reason, largest first, with
+    their count and three examples named; each record is still logged, at DEBUG; WARNING
+    skips stay one line each."""
+    jobs = [f"QB:{200 + i}" for i in range(143)]
+    skipped = pd.concat(
+        [
+            skips(jobs, "a QuickBooks project (job): jobs are not synced", record=QB_CUSTOMER),
+            skips(["QB:9"], "inactive", record=QB_CUSTOMER),
+            skips(["QB:7"], "a colon in the name", WARNING, record=QB_CUSTOMER),
+        ]
+    )
+    names = {"QB:200": "Acme: Roof", "QB:201": "Acme: Porch", "QB:7": "Bad: Name"}
+    with caplog.at_level(logging.DEBUG, logger="test"):
+        log_problems(logging.getLogger("test"), "customers", skipped, outcomes([]), names=names)
+    info = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert info == [
+        "customers: 143 QuickBooks Customers skipped: a QuickBooks project (job): jobs are not "
+        "synced; for example QB:200 (Acme: Roof), QB:201 (Acme: Porch), QB:202 and 140 more",
+        "customers: 1 QuickBooks Customer skipped: inactive; QB:9",
+    ]
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warned == ["customers: skipped QB:7 (Bad: Name): a colon in the name"]
+    debug = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
+    assert len(debug) == 144 and "customers: skipped QB:342: " in debug[142]
+
+
+def test_given_skips_for_many_reasons_when_logged_then_the_smallest_are_folded_into_one_line(
+    caplog,
+):
+    """R-OPS-2: past ten reason lines, the rest of the records skipped for now is one line."""
+    reasons = [f"reason {chr(ord('a') + i)}" for i in range(25)]
+    skipped = skips(
+        [f"006{i}" for i in range(25)],
+        pd.Series(reasons),
+        record="QuickBooks transaction",
+    )
+    with caplog.at_level(logging.INFO, logger="test"):
+        log_problems(logging.getLogger("test"), "opportunities", skipped, outcomes([]))
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 11
+    assert lines[-1] == (
+        "opportunities: 15 more records skipped for 15 other reasons (each record is logged at "
+        "DEBUG)"
+    )
+
+
+def test_given_reasons_that_differ_only_in_a_records_own_value_when_logged_then_they_share_a_line(
+    caplog,
+):
+    """R-OPS-2: a reason that carries the record's own Id or number ("already has QuickBooks
+    transaction 335") is one line for all such records, the varying part shown as "…"; a
+    number inside a word or range ("2-6", as in a rule's name) is not a record's value."""
+    skipped = pd.concat(
+        [
+            skips(
+                ["006A", "006B"],
+                pd.Series(
+                    [
+                        "already has QuickBooks transaction 335: never changed (pages 2-6)",
+                        "already has QuickBooks transaction 336: never changed (pages 2-6)",
+                    ]
+                ),
+                record="QuickBooks transaction",
+            ),
+            skips(
+                ["006C"],
+                "its Account 0015g000000001rAAA is not synced yet",
+                record="QuickBooks transaction",
+            ),
+        ]
+    )
+    with caplog.at_level(logging.INFO, logger="test"):
+        log_problems(
+            logging.getLogger("test"), "opportunities", skipped, outcomes([]), names={"006A": "A"}
+        )
+    assert [r.getMessage() for r in caplog.records] == [
+        "opportunities: 2 QuickBooks transactions skipped: already has QuickBooks transaction …: "
+        "never changed (pages 2-6); 006A (A), 006B",
+        "opportunities: 1 QuickBooks transaction skipped: its Account 0015g000000001rAAA is not "
+        "synced yet; 006C",
+    ]

@@ -130,3 +130,32 @@ def test_given_a_reconciliation_entry_when_formatted_then_it_is_a_line_of_checks
         lines = format_summary({**SUMMARY, "areas": [*SUMMARY["areas"], entry_]}).splitlines()
         assert f"  reconcile: {verdict} (2 checks, 12 records compared)" in lines
         assert not any(line.split()[:1] == ["reconcile"] for line in lines)
+
+
+def test_given_a_migration_dry_run_when_formatted_then_it_says_nothing_was_written_and_what_would_be():
+    """R-MIG-1, R-OPS-2: a dry run's summary says it wrote nothing and what a real run would
+    write per Salesforce record type; invoices and items always, the others when any."""
+    from sfqb.report import dry_run_line
+
+    dry = {
+        "area": "migration",
+        "records": {"Salesforce Invoice": {"skipped": 9}},
+        "warnings": [],
+        "dry_run": True,
+        "would_write": {
+            "Salesforce Invoice": 334,
+            "Salesforce Invoice Item": 1,
+            "Salesforce Opportunity": 0,
+            "Salesforce Invoice-Opportunity Link": 0,
+        },
+    }
+    lines = format_summary({**SUMMARY, "scope": None, "areas": [dry]}).splitlines()
+
+    assert "  migration: dry run: nothing written; would write 334 invoices, 1 item" in lines
+    assert dry_run_line(
+        {"Salesforce Invoice": 1, "Salesforce Invoice Item": 0, "Salesforce Opportunity": 2}
+    ) == ("dry run: nothing written; would write 1 invoice, 0 items, 2 placeholder opportunities")
+    real = {**dry, "dry_run": False, "would_write": {}}
+    assert not any(
+        "dry run" in line for line in format_summary({**SUMMARY, "areas": [real]}).splitlines()
+    )

@@ -44,36 +44,72 @@ def test_given_a_resync_date_when_parsed_then_it_is_midnight_utc_for_that_area()
 
 
 @pytest.mark.parametrize(
-    ("params", "named"),
+    ("params", "sentence"),
     [
-        ({"areas": ["custmers"]}, "areas: unknown area 'custmers'"),
-        ({"areas": "items"}, "areas: must be a list"),
-        ({"resync_area": "items"}, "resync_from: needed too"),
-        ({"resync_from": "2026-01-01"}, "resync_area: needed too"),
-        ({"resync_area": "items", "resync_from": "yesterday"}, "resync_from: not a date"),
+        (
+            {"areas": ["custmers"]},
+            'Areas to run (areas) has "custmers", which is not an area: choose from items, '
+            "customers, opportunities, transactions, invoices.",
+        ),
+        (
+            {"areas": "items"},
+            'Areas to run (areas) is "items": give a list of areas, such as ["customers", '
+            '"invoices"], from these: items, customers, opportunities, transactions, invoices.',
+        ),
+        (
+            {"resync_area": "items"},
+            "Full resync: from (resync_from) is empty but Full resync: area (resync_area) is "
+            "set: give the day (UTC) to re-read items from, or clear Full resync: area.",
+        ),
+        (
+            {"resync_from": "2026-01-01"},
+            "Full resync: area (resync_area) is empty but Full resync: from (resync_from) is "
+            "set: pick the area to re-read from that day, or clear Full resync: from.",
+        ),
+        (
+            {"resync_area": "items", "resync_from": "yesterday"},
+            'Full resync: from (resync_from) is "yesterday", which is not a date: give a day as '
+            "YYYY-MM-DD (UTC).",
+        ),
         (
             {"resync_area": "items", "resync_from": "2026-12-01"},
-            "resync_from: 2026-12-01T00:00:00+00:00 is not before",
+            "Full resync: from (resync_from) is 2026-12-01, which is not before this run's start "
+            "(2026-11-26 04:00 UTC): pick an earlier day.",
         ),
         (
             {"areas": ["customers"], "resync_area": "items", "resync_from": "2026-01-01"},
-            "resync_area: 'items' is not among",
+            "Full resync: area (resync_area) is items, which is not among Areas to run (areas): "
+            "add it there, or resync one of the areas this run runs.",
         ),
         (
             {"resync_area": "preflight", "resync_from": "2026-01-01"},
-            "resync_area: unknown area 'preflight'",
+            'Full resync: area (resync_area) is "preflight", which is not an area: choose one of '
+            "items, customers, opportunities, transactions, invoices, or leave it empty for no "
+            "full resync.",
         ),
     ],
 )
-def test_given_a_bad_param_when_parsed_then_the_error_names_it(params, named):
-    """R-OPS-1: a bad param fails the run at begin_run, naming it."""
-    with pytest.raises(RunParamsError, match=re.escape(named)):
+def test_given_a_bad_param_when_parsed_then_the_error_is_one_sentence_naming_it_and_what_it_may_be(
+    params, sentence
+):
+    """R-OPS-1: a bad param fails the run at begin_run with one sentence naming the param as
+    the form shows it (and its key in the run's conf) and what it may be."""
+    with pytest.raises(RunParamsError) as caught:
         parse(params)
+    assert str(caught.value) == sentence
+
+
+def test_given_two_bad_params_when_parsed_then_each_gets_its_sentence():
+    """R-OPS-1: every bad param is named at once, one sentence each."""
+    with pytest.raises(RunParamsError) as caught:
+        parse({"areas": ["x"], "resync_from": "2026-01-01"})
+    assert str(caught.value).count("Areas to run (areas)") == 1
+    assert "Full resync: area (resync_area) is empty" in str(caught.value)
 
 
 def test_given_a_backfill_run_with_a_resync_when_parsed_then_it_is_refused():
     """R-OPS-1: a backfill re-reads its own interval; a resync belongs to a manual run."""
-    with pytest.raises(RunParamsError, match="resync_area: a backfill run"):
+    with pytest.raises(RunParamsError, match="a backfill run re-reads its own hours"):
         parse({"resync_area": "items", "resync_from": "2026-01-01"}, run_type="backfill")
 
 
@@ -133,3 +169,51 @@ def test_given_a_run_that_set_param_values_when_the_params_are_made_again_then_t
     used = ParamsDict(run_params())
     used.update({"areas": ["items"]})
     assert ParamsDict(run_params()).validate()["areas"] == list(AREAS)
+
+
+def test_given_the_trigger_form_when_drawn_then_areas_is_a_multi_select_and_the_resync_area_has_a_named_empty_choice():
+    """R-OPS-1: Airflow 3.3 draws an array as a multi-select only with a top-level ``examples``
+    list (``items.enum`` checks the values); a drop-down's null choice reads
+    ``values_display["null"]`` (else "null"); a date picker needs ``format: date``. Every field
+    has a title and a description, and no description names a rule."""
+    from sfqb.tasks.params import NO_RESYNC, run_params
+
+    params = run_params()
+    areas = params["areas"].schema
+    assert areas["type"] == "array" and areas["examples"] == list(AREAS)
+    assert areas["items"] == {"type": "string", "enum": list(AREAS)}
+    assert set(areas["values_display"]) == set(AREAS)
+    resync = params["resync_area"].schema
+    assert resync["enum"] == [None, *AREAS] and "null" in resync["type"]
+    assert resync["values_display"]["null"] == NO_RESYNC
+    assert params["resync_from"].schema["format"] == "date"
+    for name, param in params.items():
+        assert param.schema["title"] and param.description, name
+        assert not re.search(r"R-[A-Z]+-\d", param.description), name
+
+
+def test_given_the_migration_form_when_drawn_then_the_date_is_required_and_the_rest_has_defaults():
+    """R-MIG-1: the migration's form requires the migration date (a date picker whose type
+    leaves out null); the other fields have valid defaults; titles are what messages name."""
+    from airflow.sdk.definitions.param import ParamsDict
+    from airflow.sdk.exceptions import ParamValidationError
+
+    from sfqb.areas.migration import TITLES
+    from sfqb.tasks.migration import migration_params
+
+    params = migration_params()
+    date = params["migration_date"].schema
+    assert date["type"] == "string" and date["format"] == "date"
+    with pytest.raises(ParamValidationError, match="Invalid input for param migration_date"):
+        ParamsDict(migration_params()).validate()
+    given = ParamsDict(migration_params())
+    given.update({"migration_date": "2025-01-01"})
+    assert given.validate() == {
+        "migration_date": "2025-01-01",
+        "create_missing_opportunities": "from preferences",
+        "dry_run": False,
+        "chunk_size": 1000,
+    }
+    for name, param in params.items():
+        assert param.schema["title"] == TITLES[name] and param.description, name
+        assert not re.search(r"R-[A-Z]+-\d", param.description), name

@@ -18,6 +18,7 @@ The migration's state (``sfqb.migration`` in the sync state) is one JSON value::
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -69,12 +70,26 @@ class MigrationSettings:
         )
 
 
+# The trigger form's title of each param: messages name a param as the form shows it.
+TITLES = {
+    "migration_date": "Migration date",
+    "create_missing_opportunities": "Create missing opportunities",
+    "dry_run": "Dry run",
+    "chunk_size": "Chunk size",
+}
+
+
+def _named(param: str) -> str:
+    return f"{TITLES[param]} ({param})"
+
+
 def resolve_settings(prefs, params: dict | None) -> MigrationSettings:
     """The run's settings: a param the trigger form set wins over its preference
     (``migration_date``, ``migration_create_missing_opportunities``).
 
     Raises:
-        MigrationConfigError: naming every key that is missing or bad.
+        MigrationConfigError: one sentence per missing or bad setting, naming it and what it
+        may be.
     """
     params = params or {}
     problems = []
@@ -84,11 +99,15 @@ def resolve_settings(prefs, params: dict | None) -> MigrationSettings:
         try:
             date = dt.date.fromisoformat(str(raw_date).strip()[:10])
         except ValueError:
-            problems.append(f"migration_date (param): not a date (YYYY-MM-DD): {raw_date!r}")
+            problems.append(
+                f"{_named('migration_date')} is {json.dumps(str(raw_date))}, which is not a "
+                "date: give a day as YYYY-MM-DD."
+            )
     if date is None and not problems:
         problems.append(
-            "migration_date: not set; give it in the trigger form or in the preferences "
-            "(Variable sfqb.preferences) (R-MIG-1)"
+            f"{_named('migration_date')} is not set: pick the day in the trigger form "
+            "(invoices dated on or after it are migrated), or set migration_date in the "
+            "preferences (Variable sfqb.preferences)."
         )
     choice = params.get("create_missing_opportunities", FROM_PREFERENCES)
     if isinstance(choice, bool):
@@ -99,19 +118,23 @@ def resolve_settings(prefs, params: dict | None) -> MigrationSettings:
             create = prefs.migration_create_missing_opportunities
     else:
         problems.append(
-            f"create_missing_opportunities (param): one of {', '.join(CHOICES)}, not {choice!r}"
+            f"{_named('create_missing_opportunities')} is {json.dumps(choice, default=str)}: "
+            f"choose {', '.join(CHOICES)}."
         )
         create = False
     dry_run = params.get("dry_run", False)
     if not isinstance(dry_run, bool):
-        problems.append(f"dry_run (param): true or false, not {dry_run!r}")
+        problems.append(
+            f"{_named('dry_run')} is {json.dumps(dry_run, default=str)}: it is true or false."
+        )
     chunk = params.get("chunk_size", MAX_CHUNK)
     if isinstance(chunk, bool) or not isinstance(chunk, int) or not 1 <= chunk <= MAX_CHUNK:
-        problems.append(f"chunk_size (param): a whole number from 1 to {MAX_CHUNK}, not {chunk!r}")
-    if problems:
-        raise MigrationConfigError(
-            "the migration cannot start:\n" + "\n".join(f"- {p}" for p in problems)
+        problems.append(
+            f"{_named('chunk_size')} is {json.dumps(chunk, default=str)}: give a whole number "
+            f"from 1 to {MAX_CHUNK}."
         )
+    if problems:
+        raise MigrationConfigError(" ".join(problems))
     return MigrationSettings(
         migration_date=date,
         create_missing_opportunities=bool(create),
@@ -203,15 +226,18 @@ def progress_line(
     total: int,
     elapsed: float,
     read_here: int | None = None,
+    dry_run: bool = False,
 ) -> str:
     """One progress line per chunk (R-MIG-4): chunk n of m, records, elapsed, rate. ``done``
     counts from the first invoice (a resumed run starts past it); the rate is this run's
-    (``read_here`` invoices in ``elapsed`` seconds; default ``done``)."""
+    (``read_here`` invoices in ``elapsed`` seconds; default ``done``). A dry run's invoices
+    are "planned", not "written"."""
     rate = (done if read_here is None else read_here) / elapsed if elapsed > 0 else 0.0
     left = max(0, total - done)
     eta = f", about {left / rate:.0f} s left" if rate and left else ""
     return (
-        f"migration: chunk {chunk} of {chunks}: {records} invoices read, {written} written, "
+        f"migration: chunk {chunk} of {chunks}: {records} invoices read, {written} "
+        f"{'planned' if dry_run else 'written'}, "
         f"{skipped} already in Salesforce; {done} of {total} invoices in {elapsed:.1f} s "
         f"({rate:.1f} invoices/s{eta})"
     )

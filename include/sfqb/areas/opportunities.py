@@ -193,7 +193,13 @@ def eligibility(
             INFO,
             False,
         ),
-        (kind == "None", "Transaction Type is None: never synced (R-OPP-1)", INFO, False),
+        (
+            kind == "None",
+            'its Transaction Type is "None", which means it is never synced: choose Invoice or '
+            "Sales Receipt to sync it",
+            INFO,
+            False,
+        ),
         (
             kind.isin(DESKTOP_ONLY) if online else pd.Series(False, index=opps.index),
             "Transaction Type is Sales Order, which QuickBooks Online does not have (QuickBooks "

@@ -1,6 +1,7 @@
-"""Progress of a long write (R-OPS-2): "batch n of m, records done/total, rate" in the task
-log, at a sane frequency: the first batch, then at most once every ``every`` seconds, and the
-last batch. A write of one batch logs nothing here (its summary line says it all)."""
+"""Progress of a long write or read (R-OPS-2): "batch n of m, records done/total, rate, time
+so far, time left" in the task log, at a sane frequency: the first batch, then at most once
+every ``every`` seconds, and the last batch (without a time left). A job of one batch logs
+nothing here (its summary line says it all)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,18 @@ from collections.abc import Callable
 log = logging.getLogger(__name__)
 
 
+def duration(seconds: float) -> str:
+    """``"45 s"``, ``"12 min"``, ``"2 h 05 min"``: a time for a person, to the unit that
+    matters."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
 class Progress:
-    """Counts the batches of one write and logs its progress now and then.
+    """Counts the batches of one write (or read) and logs its progress now and then, with
+    the rate and, until the last batch, about how long the rest takes at that rate.
 
     Args:
         what: what is written, e.g. ``"Salesforce collections.update Account"``.
@@ -50,14 +61,18 @@ class Progress:
             return
         self.last_logged = now
         elapsed = now - self.started
-        rate = f"{self.done / elapsed:.0f} records/s" if elapsed > 0 else "-"
+        per_second = self.done / elapsed if elapsed > 0 else 0.0
+        rate = f"{per_second:.0f} records/s" if elapsed > 0 else "-"
+        left = max(0, self.records - self.done)
+        eta = f", about {duration(left / per_second)} left" if per_second and left else ""
         self.logger.info(
-            "%s: batch %d of %d, %d of %d records, %s, %.0f s",
+            "%s: batch %d of %d, %d of %d records, %s, %s%s",
             self.what,
             self.batch,
             self.batches,
             self.done,
             self.records,
             rate,
-            elapsed,
+            duration(elapsed),
+            eta,
         )

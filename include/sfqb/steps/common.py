@@ -32,6 +32,40 @@ class AreaExtract(TypedDict):
     empty when the area is switched off. The commit moves the watermarks to their ends."""
 
 
+def names_of(
+    frame, name_column: str, *, key_column: str = "Id", prefix: str = "", label: str = ""
+) -> dict[str, str]:
+    """Record key -> the name a person knows it by, from an extracted frame: ``prefix`` + the
+    key column (``"QB:"`` + a customer's Id) -> ``label`` + the name column (``"invoice "`` +
+    DocNumber). Records without a name are left out."""
+    from sfqb.frames import missing
+
+    if frame is None or name_column not in frame.columns or key_column not in frame.columns:
+        return {}
+    return {
+        f"{prefix}{key}": f"{label}{str(name).strip()}"
+        for key, name in zip(frame[key_column].astype(str), frame[name_column], strict=True)
+        if not missing(name) and str(name).strip()
+    }
+
+
+def plan_names(plan: Mapping[str, Any], known: Mapping[str, str]) -> dict[str, str]:
+    """The names (``known``: key -> name) of the records a load may log: those the plan skips
+    or writes (any write may fail), found by their ``key`` in the plan's frames and lists of
+    entries. A key with a suffix (``QB:7 contact``, ``QB:Invoice:61 line 2``) is named by its
+    record. Kept small: the plan crosses XCom."""
+    import pandas as pd
+
+    keys: set[str] = set()
+    for value in plan.values():
+        if isinstance(value, pd.DataFrame) and "key" in value.columns:
+            keys.update(value["key"].dropna().astype(str))
+        elif isinstance(value, list):
+            keys.update(str(v["key"]) for v in value if isinstance(v, dict) and "key" in v)
+    bases = {k.split(" ", 1)[0] for k in keys}
+    return {k: known[k] for k in keys | bases if k in known}
+
+
 def preferences(run: RunContext) -> Preferences:
     """The run's preferences, as ``begin_run`` validated them (one value for the whole run)."""
     return parse_preferences(run["preferences"])

@@ -12,7 +12,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -37,6 +37,7 @@ from sfqb.outcomes import (
     AreaReport,
     add_warnings,
     area_report,
+    log_by_reason,
     log_problems,
     outcome,
     outcomes,
@@ -50,6 +51,8 @@ from sfqb.steps import customers_extract as ex
 from sfqb.steps.common import (
     AreaExtract,
     due_retries,
+    names_of,
+    plan_names,
     preferences,
     quickbooks_hook,
     run_windows,
@@ -114,6 +117,8 @@ class Plan(TypedDict):
     """The keys of the customers and Accounts read (R-OPS-3)."""
     retry: list[str]
     limits: dict
+    names: NotRequired[dict[str, str]]
+    """Key -> customer or Account name, for the load's log lines."""
 
 
 def customer_maps(run: RunContext) -> dict:
@@ -342,7 +347,7 @@ def plan(run: RunContext, extracted: Extract) -> Plan:
         len(result.customer_updates),
         len(result.skips),
     )
-    return {
+    planned: Plan = {
         "accounts": result.accounts,
         "contacts": result.contacts,
         "contact_releases": result.contact_releases,
@@ -360,6 +365,16 @@ def plan(run: RunContext, extracted: Extract) -> Plan:
         "retry": list(result.retry),
         "limits": extracted.get("limits") or {},
     }
+    known = {
+        **names_of(extracted["qb_changed"], "DisplayName", prefix="QB:"),
+        **names_of(extracted["sf_changed"], "Name"),
+    }
+    planned["names"] = plan_names(planned, known)
+    releases = result.contact_releases  # the load logs them by their customer
+    for customer in releases["customer_id"].astype(str) if len(releases) else ():
+        if f"QB:{customer}" in known:
+            planned["names"][f"QB:{customer}"] = known[f"QB:{customer}"]
+    return planned
 
 
 def sf_values_from_qb(
@@ -800,6 +815,7 @@ def _releases(plan: Plan) -> list[tuple[str, dict]]:
     up the customer's link (unique) for another person (R-ACC-10), logged."""
     releases = plan.get("contact_releases")
     out = []
+    logged = []
     for row in releases.to_dict("records") if releases is not None and len(releases) else []:
         write = {"Id": row["Id"]}
         if not missing(row.get("Is_Billing_Contact__c")):
@@ -807,15 +823,17 @@ def _releases(plan: Plan) -> list[tuple[str, dict]]:
         if row.get("clear_link") is True or str(row.get("clear_link")) == "True":
             write[rules.CONTACT_EXT_ID] = None
         out.append((str(row["customer_id"]), write))
-        log.info(
-            "customers: QB:%s contact: Contact %s: %s%s (R-ACC-10)",
-            row["customer_id"],
-            row["Id"],
-            row["reason"],
-            ": it is no longer the billing Contact"
+        what = (
+            "it is no longer the billing Contact"
             if "Is_Billing_Contact__c" in write
-            else ": it no longer carries the customer's link",
+            else "it no longer carries the customer's link"
         )
+        key = f"QB:{row['customer_id']} contact"
+        log.debug("customers: %s: Contact %s: %s: %s", key, row["Id"], row["reason"], what)
+        logged.append({"key": key, "reason": f"{row['reason']}: {what}"})
+    if logged:  # one line per reason, with a few named: routine, not a problem
+        frame = pd.DataFrame(logged).assign(record=SF_CONTACT)
+        log_by_reason(log, rules.AREA, frame, "updated", names=plan.get("names"))
     return out
 
 
@@ -980,7 +998,7 @@ def load(
 
     frame = outcomes(done)
     skipped = pd.concat([plan["skips"]], ignore_index=True)
-    log_problems(log, rules.AREA, skipped, frame)
+    log_problems(log, rules.AREA, skipped, frame, names=plan.get("names"))
     notes = warnings_of(rules.AREA, plan["notes"], NOTE_KIND) + notes
     for note in notes:
         log.warning("%s", warning_line(note))

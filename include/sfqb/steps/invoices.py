@@ -43,6 +43,7 @@ from sfqb.outcomes import (
     add_warnings,
     area_report,
     count,
+    labelled,
     log_problems,
     outcome,
     outcomes,
@@ -54,6 +55,8 @@ from sfqb.run_params import RunContext
 from sfqb.steps.common import (
     AreaExtract,
     commit_area,
+    names_of,
+    plan_names,
     preferences,
     quickbooks_hook,
     run_windows,
@@ -162,6 +165,8 @@ class Plan(TypedDict):
     """The keys of the invoices read (R-OPS-3)."""
     waiting: dict[str, list[str]]
     """QuickBooks customer Id -> the invoices waiting for its Account (R-INV-7)."""
+    names: NotRequired[dict[str, str]]
+    """Key -> the invoice's number (``invoice 1061``), for the load's log lines."""
 
 
 def _frame(records, columns: list[str]) -> pd.DataFrame:
@@ -460,7 +465,7 @@ def plan_extracted(
         len(result.placeholders),
         len(result.skips),
     )
-    return {
+    planned: Plan = {
         "placeholders": result.placeholders,
         "invoices": result.invoices,
         "marks": result.marks,
@@ -474,6 +479,11 @@ def plan_extracted(
         "considered": [rules.invoice_key(i) for i in extracted["invoices"]["Id"].astype(str)],
         "waiting": result.waiting,
     }
+    known = names_of(
+        extracted["invoices"], "DocNumber", prefix=f"QB:{rules.ENTITY}:", label="invoice "
+    )
+    planned["names"] = plan_names(planned, known)
+    return planned
 
 
 def plan(run: RunContext, extracted: Extract) -> Plan:
@@ -612,10 +622,11 @@ def load(run: RunContext, plan: Plan, *, sf=None) -> AreaReport:
 
 def _report(plan: Plan, frame: pd.DataFrame) -> AreaReport:
     skipped = plan["skips"]
-    log_problems(log, rules.AREA, skipped, frame)
+    log_problems(log, rules.AREA, skipped, frame, names=plan.get("names"))
     notes = warnings_of(rules.AREA, plan["notes"], NOTE_KIND)
     for note in notes:
-        log.warning("%s", warning_line(note))
+        named = {**note, "key": labelled(note["key"], plan.get("names")) if note["key"] else ""}
+        log.warning("%s", warning_line(named))
     report = add_warnings(
         area_report(rules.AREA, skipped, frame, considered=plan.get("considered")), notes
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 import pandas as pd
 
@@ -38,6 +38,8 @@ from sfqb.run_params import RunContext
 from sfqb.steps.common import (
     AreaExtract,
     due_retries,
+    names_of,
+    plan_names,
     preferences,
     quickbooks_hook,
     run_windows,
@@ -81,6 +83,8 @@ class Plan(TypedDict):
     standard_pricebook: str | None
     considered: list[str]
     """The keys of the items read (R-OPS-3)."""
+    names: NotRequired[dict[str, str]]
+    """Key -> the record's name, for the load's log lines."""
 
 
 def item_frame(records) -> pd.DataFrame:
@@ -194,7 +198,7 @@ def plan(run: RunContext, extracted: Extract) -> Plan:
         len(result.skips),
     )
     quality = item_warnings(rules.AREA, extracted["items"])
-    return {
+    planned: Plan = {
         "products": result.products,
         "prices": result.prices,
         "skips": result.skips,
@@ -202,6 +206,10 @@ def plan(run: RunContext, extracted: Extract) -> Plan:
         "standard_pricebook": extracted["standard_pricebook"],
         "considered": [f"QB:{i}" for i in extracted["items"]["Id"].astype(str)],
     }
+    planned["names"] = plan_names(
+        planned, names_of(extracted["items"], "FullyQualifiedName", prefix="QB:")
+    )
+    return planned
 
 
 def _duplicate(result) -> bool:
@@ -368,7 +376,7 @@ def _items_report(plan: Plan, skipped: pd.DataFrame, done: list[dict]) -> AreaRe
     """The area report: problems logged, failed items to retry next run (R-GEN-5), one line of
     counts."""
     frame = outcomes(done)
-    log_problems(log, rules.AREA, skipped, frame)
+    log_problems(log, rules.AREA, skipped, frame, names=plan.get("names"))
     report = add_warnings(
         area_report(rules.AREA, skipped, frame, considered=plan.get("considered")),
         plan.get("quality", []),

@@ -32,6 +32,9 @@ from sfqb.hooks.interface import QuickBooks
 from sfqb.outcomes import (
     CHECK_KIND,
     SF_INVOICE,
+    SF_INVOICE_ITEM,
+    SF_INVOICE_LINK,
+    SF_OPPORTUNITY,
     SKIPPED,
     empty_skips,
     merge_counts,
@@ -163,6 +166,7 @@ def _chunk(
         "invoices": len(planned["invoices"]),
         "items": len(planned["item_creates"]) + len(planned["item_updates"]),
         "placeholders": len(planned["placeholders"]),
+        "links": len(planned["links"]),
         "failed_ids": set(),
         "report": None,
     }
@@ -242,6 +246,7 @@ def _empty_report(settings: mig.MigrationSettings, prepared: dict) -> dict:
         "warning_count": 0,
         "warnings": [],
         "dry_run": settings.dry_run,
+        "would_write": {},  # a dry run's: Salesforce record type -> how many it would write
         "action": prepared["action"],
         "invoices_read": 0,
         "already_in_salesforce": 0,
@@ -327,7 +332,7 @@ def _migrate_chunks(
     the failed invoices, the plans' notes and the planned counts."""
     failed: set[str] = set()
     notes: list[pd.DataFrame] = []
-    planned_counts = {"invoices": 0, "items": 0, "placeholders": 0}
+    planned_counts = {"invoices": 0, "items": 0, "placeholders": 0, "links": 0}
     started = time.monotonic()
     done = start - 1
     for n, (position, records) in enumerate(pages, start=1):
@@ -356,6 +361,7 @@ def _migrate_chunks(
                 total=max(prepared["total"], done),
                 elapsed=time.monotonic() - started,
                 read_here=report["invoices_read"],
+                dry_run=settings.dry_run,
             ),
         )
     return failed, notes, planned_counts
@@ -393,15 +399,19 @@ def _add_grouped_warnings(report: dict, notes: list[pd.DataFrame]) -> None:
 
 
 def _report_dry_run(report: dict, planned_counts: dict) -> None:
-    """A dry run's plan in the report and one line of what it would write (R-MIG-1)."""
-    report["plan"] = planned_counts
+    """What a dry run would write, per Salesforce record type, in the report (``would_write``:
+    the sync log shows it beside ``dry_run``) and in one log line (R-MIG-1)."""
+    from sfqb.report import dry_run_line
+
+    report["would_write"] = {
+        SF_INVOICE: planned_counts["invoices"],
+        SF_INVOICE_ITEM: planned_counts["items"],
+        SF_OPPORTUNITY: planned_counts["placeholders"],
+        SF_INVOICE_LINK: planned_counts["links"],
+    }
     log.info(
-        "migration (dry run): would write %d invoices with %d items and %d placeholder "
-        "opportunities; %d of the %d invoices read are already in Salesforce; nothing "
-        "was written",
-        planned_counts["invoices"],
-        planned_counts["items"],
-        planned_counts["placeholders"],
+        "migration: %s; %d of the %d invoices read are already in Salesforce",
+        dry_run_line(report["would_write"]),
         report["already_in_salesforce"],
         report["invoices_read"],
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 import pandas as pd
 
@@ -38,6 +38,8 @@ from sfqb.run_params import RunContext
 from sfqb.steps.common import (
     AreaExtract,
     due_retries,
+    names_of,
+    plan_names,
     preferences,
     quickbooks_hook,
     run_windows,
@@ -86,6 +88,8 @@ class Plan(TypedDict):
     """Where the search for an earlier attempt's transactions starts (``created_before``)."""
     considered: list[str]
     """The Opportunity Ids read (R-OPS-3)."""
+    names: NotRequired[dict[str, str]]
+    """Key -> the record's name, for the load's log lines."""
 
 
 def opportunity_maps(run: RunContext) -> tuple:
@@ -248,13 +252,15 @@ def plan(run: RunContext, extracted: Extract) -> Plan:
         len(result.creates),
         len(result.skips),
     )
-    return {
+    planned: Plan = {
         "creates": result.creates,
         "skips": result.skips,
         "retry": result.retry,
         "install_date": run["install_date"],
         "considered": [str(i) for i in extracted["opportunities"]["Id"]],
     }
+    planned["names"] = plan_names(planned, names_of(extracted["opportunities"], "Name"))
+    return planned
 
 
 def created_before(qb: QuickBooks, creates: pd.DataFrame, since: str) -> dict[str, dict]:
@@ -475,7 +481,7 @@ def load(run: RunContext, plan: Plan, *, sf=None, qb: QuickBooks | None = None) 
 
         _link(creates, made, sf, done, transaction_maps(run)[0], recovered=adopted)
     frame = outcomes(done)
-    log_problems(log, rules.AREA, skipped, frame)
+    log_problems(log, rules.AREA, skipped, frame, names=plan.get("names"))
     for note in notes:
         log.warning("%s", warning_line(note))
     report = add_warnings(

@@ -44,6 +44,8 @@ from sfqb.run_params import RunContext
 from sfqb.steps.common import (
     AreaExtract,
     due_retries,
+    names_of,
+    plan_names,
     preferences,
     quickbooks_hook,
     run_windows,
@@ -130,6 +132,8 @@ class Plan(TypedDict):
     retry: list[str]
     considered: list[str]
     """The keys of the transactions read (R-OPS-3)."""
+    names: NotRequired[dict[str, str]]
+    """Key -> the record's name, for the load's log lines."""
 
 
 def transaction_maps(run: RunContext) -> tuple:
@@ -288,7 +292,7 @@ def plan(run: RunContext, extracted: Extract) -> Plan:
         len(result.line_deletes),
         len(result.skips),
     )
-    return {
+    planned: Plan = {
         "opportunities": result.opportunities,
         "line_updates": result.line_updates,
         "line_creates": result.line_creates,
@@ -303,6 +307,22 @@ def plan(run: RunContext, extracted: Extract) -> Plan:
             )
         ],
     }
+    planned["names"] = plan_names(planned, transaction_names(extracted))
+    return planned
+
+
+def transaction_names(extracted: Extract) -> dict[str, str]:
+    """Key -> name of the transactions (``invoice 1061``) and their Opportunities."""
+    known = names_of(extracted["opportunities"], "Name")
+    txns = extracted["transactions"]
+    for entity in txns["entity"].dropna().unique() if "entity" in txns.columns else ():
+        label = rules.TYPE_BY_ENTITY.get(str(entity), str(entity)).lower() + " "
+        known.update(
+            names_of(
+                txns[txns["entity"] == entity], "DocNumber", prefix=f"QB:{entity}:", label=label
+            )
+        )
+    return known
 
 
 def _record(entry: dict) -> dict:
@@ -401,7 +421,7 @@ def load(run: RunContext, plan: Plan, *, sf=None) -> AreaReport:
             )
     frame = outcomes(done)
     skipped = plan["skips"]
-    log_problems(log, rules.AREA, skipped, frame)
+    log_problems(log, rules.AREA, skipped, frame, names=plan.get("names"))
     notes = warnings_of(rules.AREA, plan["notes"], NOTE_KIND)
     for note in notes:
         log.warning("%s", warning_line(note))

@@ -30,14 +30,16 @@ if TYPE_CHECKING:  # sfqb.outcomes imports pandas: a DAG file's parse never does
     from sfqb.outcomes import AreaReport
 
 
-def area_chain(area: str, run, *, after=None, pool: str = "sfqb_quickbooks"):
-    """Add the area's four tasks to the current task group; returns (extract, load report).
+def area_chain(area: str, *, after=None, pool: str = "sfqb_quickbooks"):
+    """Add the area's four tasks (``extract_<area>``, ``plan_<area>``, ``load_<area>``,
+    ``commit_<area>``) to the current task group; returns (extract, load report).
 
     ``after``: what must finish before the extract starts (the earlier areas of R-GEN-8: a
     later area works with what they wrote)."""
 
-    # Extracts and plans hand on frames: their result is not echoed into the task log (the steps
-    # log what they read and planned), and it goes on as one XCom, not one per key.
+    # Extracts and plans hand on frames, loads their report with every warning: no result is
+    # echoed into the task log (the steps log what they read, planned and found, each warning
+    # once), and each goes on as one XCom, not one per key.
     @task(
         task_id=f"extract_{area}",
         pool=pool,
@@ -54,13 +56,15 @@ def area_chain(area: str, run, *, after=None, pool: str = "sfqb_quickbooks"):
             raise AirflowSkipException(f"{area} is not among this run's areas (params)")
         return area_steps(area).extract(area_run(run, area))
 
-    @task(task_id=f"plan_{area}_task", multiple_outputs=False, show_return_value_in_logs=False)
+    @task(task_id=f"plan_{area}", multiple_outputs=False, show_return_value_in_logs=False)
     @leased
     def plan(run: RunContext, extracted: dict) -> dict:
         """Apply the area's pure rules: frames of writes and of skips with reasons."""
         return area_steps(area).plan(area_run(run, area), extracted)
 
-    @task(task_id=f"load_{area}", pool=pool, multiple_outputs=False)
+    @task(
+        task_id=f"load_{area}", pool=pool, multiple_outputs=False, show_return_value_in_logs=False
+    )
     @leased
     def load(run: RunContext, planned: dict) -> AreaReport:
         """Write the plan; one outcome per record; returns the area report, its warnings told
@@ -76,9 +80,10 @@ def area_chain(area: str, run, *, after=None, pool: str = "sfqb_quickbooks"):
         """Save the records to retry, then advance the watermarks (incremental runs only)."""
         return area_steps(area).commit(area_run(run, area), extracted, report)
 
-    extracted = extract(run)
+    # Each task reads the run from begin_run's XCom (``leased``): no edge from begin_run each.
+    extracted = extract()
     if after is not None:
         after >> extracted
-    report = load(run, plan(run, extracted))
-    commit(run, extracted, report)
+    report = load(plan(extracted))  # type: ignore[arg-type]  # TaskFlow: an XComArg for a typed param
+    commit(extracted, report)  # type: ignore[arg-type]  # likewise
     return extracted, report

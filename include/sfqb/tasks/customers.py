@@ -17,7 +17,7 @@ AREA = "customers"
 
 
 @task_group(group_id=AREA)
-def customers_group(run, after=None):
+def customers_group(after=None):
     """Customers <-> Accounts and billing Contacts."""
-    _, report = area_chain(AREA, run, after=after)
+    _, report = area_chain(AREA, after=after)
     return report

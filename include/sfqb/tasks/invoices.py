@@ -22,7 +22,7 @@ AREA = "invoices"
 
 
 @task_group(group_id=AREA)
-def invoices_group(run, after=None):
+def invoices_group(after=None):
     """QuickBooks Invoices and payments -> Salesforce Invoices, items and opportunity links."""
-    _, report = area_chain(AREA, run, after=after)
+    _, report = area_chain(AREA, after=after)
     return report

@@ -17,7 +17,7 @@ AREA = "items"
 
 
 @task_group(group_id=AREA)
-def items_group(run, after=None):
+def items_group(after=None):
     """QuickBooks Items -> Salesforce Products and Standard Price Book entries."""
-    _, report = area_chain(AREA, run, after=after)
+    _, report = area_chain(AREA, after=after)
     return report

@@ -29,10 +29,16 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
+from typing import Concatenate, ParamSpec, TypeVar
 
 from airflow.sdk import task
 
 from sfqb.run_params import RunContext
+from sfqb.tasks.context import current_run, with_run, without_run
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +80,7 @@ def take_lease(run: RunContext) -> str:
 
 
 @task(task_id="give_back_lease", multiple_outputs=False)
+@with_run
 def give_back_lease(run: RunContext) -> bool:
     """Delete this run's lease entry (whatever state its tasks ended in)."""
     return run_lease(run).release()
@@ -83,7 +90,7 @@ def lease_scope(run):
     """``(taken, released)``: this run's ``take_lease`` as the DAG's setup task and
     ``give_back_lease`` as its teardown; ``with released:`` around the tasks they enclose."""
     taken = take_lease(run).as_setup()
-    return taken, give_back_lease(run).as_teardown(setups=taken)  # type: ignore[arg-type]  # the SDK takes an XComArg (it checks for one) but annotates only operators
+    return taken, give_back_lease().as_teardown(setups=taken)  # type: ignore[arg-type]  # the SDK takes an XComArg (it checks for one) but annotates only operators
 
 
 def _threads_may_call_airflow() -> bool:
@@ -99,21 +106,26 @@ def _threads_may_call_airflow() -> bool:
     return comms is not None and not isinstance(comms, InProcessSupervisorComms)
 
 
-def leased(fn):
+def leased(fn: Callable[Concatenate[RunContext, P], R]) -> Callable[P, R]:
     """Run a task body (``fn(run, ...)``) holding this run's lease (``sfqb.lease.holding``);
-    a lost lease fails the task without retries: the run cannot know what was written since."""
+    a lost lease fails the task without retries: the run cannot know what was written since.
+    The task is called without the run: it reads it from ``begin_run``'s XCom
+    (``sfqb.tasks.context``), so the graph has no edge from ``begin_run`` to it."""
 
     @functools.wraps(fn)
-    def body(run: RunContext, *args, **kwargs):
+    def body(*args: P.args, **kwargs: P.kwargs) -> R:
         from airflow.sdk.exceptions import AirflowFailException
 
         from sfqb.lease import LeaseLost, holding
 
+        run = current_run()
         try:
             with holding(run_lease(run), background=_threads_may_call_airflow()):
                 return fn(run, *args, **kwargs)
         except LeaseLost as exc:
             raise AirflowFailException(str(exc)) from None
 
+    body.__signature__ = without_run(fn)  # type: ignore[attr-defined]  # read by inspect
     body.sfqb_leased = True  # type: ignore[attr-defined]  # a marker on the wrapper function
+    body.sfqb_run_from_xcom = True  # type: ignore[attr-defined]  # likewise
     return body

@@ -19,7 +19,7 @@ AREA = "opportunities"
 
 
 @task_group(group_id=AREA)
-def opportunities_group(run, after=None):
+def opportunities_group(after=None):
     """Won Opportunities -> QuickBooks Invoices and Sales Receipts."""
-    _, report = area_chain(AREA, run, after=after)
+    _, report = area_chain(AREA, after=after)
     return report

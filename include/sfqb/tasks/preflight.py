@@ -36,7 +36,7 @@ def validate_org(run: RunContext) -> dict:
         raise AirflowFailException(str(exc)) from None
 
 
-@task(pool="sfqb_quickbooks", multiple_outputs=False)
+@task(pool="sfqb_quickbooks", multiple_outputs=False, show_return_value_in_logs=False)
 @leased
 def match_existing_records(run: RunContext) -> AreaReport:
     """First run only: link Accounts to Customers and Products to Items (exact match); later
@@ -48,12 +48,12 @@ def match_existing_records(run: RunContext) -> AreaReport:
 
 
 @task_group(group_id=AREA)
-def preflight_group(run, after=None):
+def preflight_group(after=None):
     """Validate the org, then first-run matching; returns the matching report. ``after``: what
     must finish first (the run lease: ``sfqb.tasks.lease``)."""
-    validated = validate_org(run)
+    validated = validate_org()
     if after is not None:
         after >> validated
-    matched = match_existing_records(run)
+    matched = match_existing_records()
     validated >> matched
     return matched

@@ -18,7 +18,13 @@ from sfqb.tasks.lease import leased
 AREA = "reconcile"
 
 
-@task(task_id=AREA, pool="sfqb_quickbooks", trigger_rule="none_failed", multiple_outputs=False)
+@task(
+    task_id=AREA,
+    pool="sfqb_quickbooks",
+    trigger_rule="none_failed",
+    multiple_outputs=False,
+    show_return_value_in_logs=False,  # its warnings are logged once, as it finds them
+)
 @leased
 def reconcile(run: RunContext, area_reports: list[dict] | None = None) -> dict | None:
     """Compare both systems after this run's areas wrote (``area_reports``: their load reports,

@@ -7,6 +7,7 @@ import logging
 from airflow.sdk import task
 
 from sfqb.run_params import RunContext
+from sfqb.tasks.context import with_run
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +22,8 @@ def begin_run(**context) -> RunContext:
       value fails the run here, naming it, without retries (a retry cannot fix configuration).
     - the install date (R-GEN-6): the ``sync_start`` preference, else the first run's start.
     - the run's params (R-OPS-1, ``sfqb.run_params``): the areas it runs and a full resync of
-      one area; a bad param fails the run here, naming it.
+      one area; the migration's (``sfqb.areas.migration.resolve_settings``); a bad param fails
+      the run here, in one sentence naming it and what it may be.
 
     Returns:
         ``{"run_id", "run_type", "upper_bound", "data_interval_start", "data_interval_end",
@@ -53,6 +55,13 @@ def begin_run(**context) -> RunContext:
         )
     except RunParamsError as exc:
         raise AirflowFailException(str(exc)) from exc
+    if "migration_date" in params:  # the migration's form: checked before the lease is taken
+        from sfqb.areas.migration import MigrationConfigError, resolve_settings
+
+        try:
+            resolve_settings(prefs, dict(params))
+        except MigrationConfigError as exc:
+            raise AirflowFailException(str(exc)) from exc
     install_date = SyncState(TaskVariables()).ensure_install_date(
         configured=prefs.sync_start, first_run_start=upper_bound
     )
@@ -84,8 +93,10 @@ def begin_run(**context) -> RunContext:
     return run
 
 
-@task(trigger_rule="none_failed", multiple_outputs=False)
-def summarize_run(run: RunContext, area_reports: list[dict] | None = None, **context) -> dict:
+# The summary is logged as a table and its warnings one line each: not echoed a second time.
+@task(trigger_rule="none_failed", multiple_outputs=False, show_return_value_in_logs=False)
+@with_run
+def summarize_run(run: RunContext, /, area_reports: list[dict] | None = None, **context) -> dict:
     """Gather what every area of the run did into one summary (R-OPS-2), and send the
     alert for its new warnings, with the daily digest of standing ones when it is due (R-OPS-3,
     ``sfqb.notify``).

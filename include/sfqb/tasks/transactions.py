@@ -20,7 +20,7 @@ AREA = "transactions"
 
 
 @task_group(group_id=AREA)
-def transactions_group(run, after=None):
+def transactions_group(after=None):
     """QuickBooks Invoices and Sales Receipts -> their linked Opportunities and products."""
-    _, report = area_chain(AREA, run, after=after)
+    _, report = area_chain(AREA, after=after)
     return report

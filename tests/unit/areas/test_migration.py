@@ -46,16 +46,25 @@ def test_given_params_and_preferences_when_resolved_then_a_set_param_wins_and_em
 
 
 def test_given_no_migration_date_anywhere_when_resolved_then_the_error_names_the_key():
-    """R-MIG-1: a bad configuration fails at the start naming the key; every problem at once."""
+    """R-MIG-1: a bad configuration fails at the start, one sentence per problem naming the
+    param as the form shows it and what it may be; every problem at once."""
     with pytest.raises(mig.MigrationConfigError) as caught:
         mig.resolve_settings(
             Preferences(), {"create_missing_opportunities": "maybe", "chunk_size": 5000}
         )
-    message = str(caught.value)
-    assert "migration_date: not set" in message
-    assert "create_missing_opportunities (param)" in message and "chunk_size (param)" in message
-    with pytest.raises(mig.MigrationConfigError, match="not a date"):
+    assert str(caught.value) == (
+        "Migration date (migration_date) is not set: pick the day in the trigger form (invoices "
+        "dated on or after it are migrated), or set migration_date in the preferences "
+        "(Variable sfqb.preferences). Create missing opportunities (create_missing_opportunities) "
+        'is "maybe": choose from preferences, yes, no. Chunk size (chunk_size) is 5000: give a '
+        "whole number from 1 to 1000."
+    )
+    with pytest.raises(mig.MigrationConfigError) as caught:
         mig.resolve_settings(Preferences(), {"migration_date": "31/01/2025"})
+    assert str(caught.value) == (
+        'Migration date (migration_date) is "31/01/2025", which is not a date: give a day as '
+        "YYYY-MM-DD."
+    )
 
 
 def test_given_saved_states_when_checked_then_only_a_clean_completion_counts_as_already_ran():
@@ -84,7 +93,8 @@ def test_given_an_interrupted_migration_when_resumed_then_it_steps_back_one_chun
 
 
 def test_given_progress_when_formatted_then_the_line_has_chunk_records_elapsed_and_rate():
-    """R-MIG-4: one progress line per chunk: chunk n of m, records, elapsed, rate."""
+    """R-MIG-4: one progress line per chunk: chunk n of m, records, elapsed, rate; a dry run's
+    invoices are planned, not written."""
     line = mig.progress_line(
         chunk=3,
         chunks=10,
@@ -110,6 +120,18 @@ def test_given_progress_when_formatted_then_the_line_has_chunk_records_elapsed_a
         read_here=1000,
     )
     assert "4000 of 10000 invoices in 10.0 s (100.0 invoices/s, about 60 s left)" in resumed
+    planned = mig.progress_line(
+        chunk=1,
+        chunks=1,
+        records=5,
+        written=4,
+        skipped=1,
+        done=5,
+        total=5,
+        elapsed=1.0,
+        dry_run=True,
+    )
+    assert planned.startswith("migration: chunk 1 of 1: 5 invoices read, 4 planned, 1 already")
 
 
 def test_given_many_lines_missing_one_product_when_grouped_then_one_warning_per_product():

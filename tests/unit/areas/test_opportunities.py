@@ -94,7 +94,11 @@ def test_given_opportunities_failing_each_condition_when_planned_then_each_is_sk
     assert got["o1"] == ("is not closed/won (R-OPP-1)", "INFO")
     assert got["o2"][0].startswith("already has QuickBooks transaction 130")
     assert got["o3"][0].startswith("has no Transaction Type")
-    assert got["o4"] == ("Transaction Type is None: never synced (R-OPP-1)", "INFO")
+    assert got["o4"] == (
+        'its Transaction Type is "None", which means it is never synced: choose Invoice or '
+        "Sales Receipt to sync it",
+        "INFO",
+    )
     assert got["o5"][1] == "WARNING" and "QuickBooks Desktop only" in got["o5"][0]
     assert got["o6"] == ("has no Opportunity Products (R-OPP-1)", "INFO")
     assert got["o7"][0].startswith("its Account 001A is not synced")

@@ -26,7 +26,8 @@ def test_given_a_long_write_when_batches_finish_then_progress_is_logged_first_ev
     caplog,
 ):
     """R-OPS-2: 100 batches of 200 records, 1 s each, logged every 15 s: the first batch,
-    then one line per 15 s, and the last; each line says batch n of m, records and rate."""
+    then one line per 15 s, and the last; each line says batch n of m, records, rate and time
+    so far, and each but the last how long the rest takes at that rate."""
     clock = Clock()
     progress = Progress(
         "Salesforce collections.update Account",
@@ -41,11 +42,12 @@ def test_given_a_long_write_when_batches_finish_then_progress_is_logged_first_ev
             progress.step(200)
     lines = [r.getMessage() for r in caplog.records]
     assert (
-        lines[0]
-        == "Salesforce collections.update Account: batch 1 of 100, 200 of 20000 records, 200 records/s, 1 s"
+        lines[0] == "Salesforce collections.update Account: batch 1 of 100, 200 of 20000 records, "
+        "200 records/s, 1 s, about 99 s left"
     )
-    assert lines[1].startswith(
-        "Salesforce collections.update Account: batch 16 of 100, 3200 of 20000 records"
+    assert lines[1] == (
+        "Salesforce collections.update Account: batch 16 of 100, 3200 of 20000 records, "
+        "200 records/s, 16 s, about 84 s left"
     )
     assert lines[-1] == (
         "Salesforce collections.update Account: batch 100 of 100, 20000 of 20000 records, "
@@ -80,3 +82,21 @@ def test_given_a_quickbooks_batch_of_90_writes_when_sent_then_its_calls_are_logg
     lines = [r.getMessage() for r in caplog.records]
     assert lines[0].startswith("QuickBooks batch: batch 1 of 3, 30 of 90 records")
     assert lines[-1].startswith("QuickBooks batch: batch 3 of 3, 90 of 90 records")
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0.4, "0 s"),
+        (45, "45 s"),
+        (119, "119 s"),
+        (150, "2 min"),
+        (3599, "60 min"),
+        (7500, "2 h 05 min"),
+    ],
+)
+def test_given_a_time_when_written_for_a_person_then_it_takes_the_unit_that_matters(seconds, text):
+    """R-OPS-2: progress lines give times a person reads at a glance."""
+    from sfqb.hooks.progress import duration
+
+    assert duration(seconds) == text
