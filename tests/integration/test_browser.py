@@ -157,10 +157,12 @@ def sync_log_frame(page, airflow, dag_id: str, run_id: str):
 def test_given_the_ui_when_a_sync_and_a_migration_dry_run_are_triggered_then_the_sync_log_tells_both(
     sync_env, ui, page
 ):
-    """R-OPS-1, R-OPS-2: a data engineer triggers sfqb_sync from the Trigger form, the run
-    succeeds, and its Sync log tab shows the counts and the warning about the one Account
-    QuickBooks refused; then the migration's dry run, triggered from its form, says in the sync
-    log that nothing was written and what would be."""
+    """R-OPS-1, R-OPS-2: a data engineer triggers sfqb_sync from the Trigger form with two
+    areas chosen in its multi-select, the run succeeds, and its Sync log tab shows the counts of
+    those areas only and the warning about the one Account QuickBooks refused (the text filter
+    hides and shows it); then the migration's dry run, triggered from its form (a required
+    date, the dry-run switch), says in the sync log that nothing was written and how many
+    invoices a real run would write."""
     sync_env.set_preferences(sync_start=SINCE_SEED)
     sf = sync_env.sf()
     (account,) = sf.create("Account", [{"Name": BAD_NAME}])
@@ -178,7 +180,15 @@ def test_given_the_ui_when_a_sync_and_a_migration_dry_run_are_triggered_then_the
     assert account.ok and opp.ok
 
     def sync_form(dialog) -> None:
-        pass
+        # "Areas to run" is a multi-select with every area chosen: keep items and customers.
+        areas = dialog.locator("#element_areas")
+        for area in ("Opportunities", "Transactions", "Invoices"):
+            areas.locator(f"[aria-label^='Remove {area}:']").click()
+        chosen = areas.locator("[aria-label^='Remove ']")
+        assert [c.get_attribute("aria-label").split(":")[0] for c in chosen.all()] == [
+            "Remove Items",
+            "Remove Customers",
+        ]
 
     # Unpaused beforehand (the scheduler makes no scheduled run here), so the form shows no
     # "Unpause on trigger" box: a triggered run of a paused DAG would wait for ever.
@@ -192,6 +202,7 @@ def test_given_the_ui_when_a_sync_and_a_migration_dry_run_are_triggered_then_the
     assert "success" in run.get_attribute("data-state")
     counts = run.locator("[data-testid=counts-table]").inner_text()
     assert "customers" in counts and "Account" in counts, counts
+    assert "invoices" not in counts.lower(), counts  # the form left the invoices area out
     row = run.locator("[data-testid=warning-row][data-area=customers]", has_text=account.id)
     assert row.count() == 1 and "':'" in row.inner_text(), row.all_inner_texts()
     # The filters work in the browser: a text that matches no warning hides every row.
@@ -204,12 +215,12 @@ def test_given_the_ui_when_a_sync_and_a_migration_dry_run_are_triggered_then_the
     page.screenshot(path=str(ARTIFACTS / "sync-log.png"))
 
     def migration_form(dialog) -> None:
-        dialog.get_by_label(re.compile("Migration date", re.I)).fill(
-            (dt.date.today() - dt.timedelta(days=3650)).isoformat()
-        )
-        dry_run = dialog.get_by_label(re.compile("Dry run", re.I))
-        if not dry_run.is_checked():
-            dry_run.check()
+        date = dialog.locator("#element_migration_date")
+        if not date.is_visible():  # the "Run Parameters" section starts folded here
+            dialog.get_by_text("Run Parameters").click()
+        date.fill((dt.date.today() - dt.timedelta(days=3650)).isoformat())
+        dialog.locator("[id='switch:element_dry_run']").click()
+        assert dialog.locator("input[name=element_dry_run]").is_checked()
 
     ui.airflow("dags", "unpause", "sfqb_invoice_migration")
     migration_id = trigger_from_form(page, ui, "sfqb_invoice_migration", migration_form)
@@ -220,4 +231,6 @@ def test_given_the_ui_when_a_sync_and_a_migration_dry_run_are_triggered_then_the
     )
     text = notice.inner_text()
     assert re.search(r"nothing was written", text, re.I), text
-    assert re.search(r"would", text, re.I) and re.search(r"\d+ invoices?", text, re.I), text
+    # The sync left the invoices out, so the seed's invoices are all still to migrate.
+    would = re.search(r"Salesforce Invoice\s+(\d+)", text)
+    assert would and int(would.group(1)) > 0, text
