@@ -1,0 +1,157 @@
+"""Waiting for the Web Connector without holding a worker slot: a deferrable operator.
+
+A Desktop area's task queues its jobs (``JobQueue.enqueue_read``/``enqueue_writes``, keyed so
+that a retried task finds them) and hands their ids on; ``WaitForDesktopJobs`` waits for them
+to settle (done, failed or in doubt) in the triggerer, then the next task reads their pages.
+The Web Connector polls every few minutes, so the wait is minutes: as a poll loop in the task
+(``waiting.poll_wait``) it holds a worker slot throughout; deferred, it holds none, and the
+triggerer's one async loop watches every waiting task's jobs (docs/quickbooks-desktop.md,
+"Waiting for the Web Connector", has the measurement that chose this over a reschedule-mode
+sensor).
+
+- ``DesktopJobsTrigger``: in the triggerer, every ``poll_interval`` seconds, ends sessions past
+  their expiry (as ``poll_wait`` does, so the writes of a Web Connector that went away show as
+  in doubt) and reads the jobs' states, in a thread (the queue's driver is synchronous). One
+  event: ``settled`` with every job's state, or ``timeout`` at the deadline.
+- ``WaitForDesktopJobs``: looks once in the worker (jobs already settled: no deferral at all),
+  then defers; resumed, answers ``{job_id: state}`` (XCom) or raises ``TransientError`` at the
+  deadline, naming the jobs still open (they stay queued: the next run finds them by key).
+
+The trigger's keyword arguments are kept in Airflow's metadata DB (encrypted with the Fernet
+key): the queue's URL goes there, so a PostgreSQL queue's password does too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from airflow.sdk import BaseOperator
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+DEFAULT_POLL_INTERVAL = 5.0
+"""Seconds between two looks at the queue in the triggerer: small against a Web Connector
+schedule of minutes, and each look is two short queries."""
+DEFAULT_TIMEOUT = dt.timedelta(minutes=30)
+"""The adapter's own deadline (``adapter.DEFAULT_TIMEOUT``): six schedules of 5 minutes."""
+SETTLED, TIMEOUT = "settled", "timeout"
+
+
+def job_states(queue_url: str, job_ids: Sequence[int]) -> dict[str, str]:
+    """Each job's state (``str(job_id)`` -> state), after ending expired sessions."""
+    from sfqb.qbwc.queue import JobQueue
+
+    queue = JobQueue.from_url(queue_url, migrate=False)
+    try:
+        queue.expire_sessions()
+        return {str(job_id): queue.get(job_id).state for job_id in job_ids}
+    finally:
+        queue.close()
+
+
+def all_settled(states: dict[str, str]) -> bool:
+    from sfqb.hooks.desktop.waiting import SETTLED as SETTLED_STATES
+
+    return all(state in SETTLED_STATES for state in states.values())
+
+
+class DesktopJobsTrigger(BaseTrigger):
+    """Fires once the jobs ``job_ids`` of the queue at ``queue_url`` have all settled, or at
+    ``deadline`` (ISO 8601, UTC)."""
+
+    def __init__(
+        self,
+        queue_url: str,
+        job_ids: Sequence[int],
+        deadline: str,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+    ) -> None:
+        super().__init__()
+        self.queue_url = queue_url
+        self.job_ids = [int(job_id) for job_id in job_ids]
+        self.deadline = deadline
+        self.poll_interval = float(poll_interval)
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "queue_url": self.queue_url,
+                "job_ids": self.job_ids,
+                "deadline": self.deadline,
+                "poll_interval": self.poll_interval,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        deadline = dt.datetime.fromisoformat(self.deadline)
+        while True:
+            states = await asyncio.to_thread(job_states, self.queue_url, self.job_ids)
+            if all_settled(states):
+                yield TriggerEvent({"status": SETTLED, "states": states})
+                return
+            if dt.datetime.now(dt.UTC) >= deadline:
+                yield TriggerEvent({"status": TIMEOUT, "states": states})
+                return
+            await asyncio.sleep(self.poll_interval)
+
+
+class WaitForDesktopJobs(BaseOperator):
+    """Wait, deferred to the triggerer, until the Desktop jobs ``job_ids`` have settled;
+    answers ``{job_id: state}``. ``queue_url`` defaults to the ``sfqb_qbwc_queue``
+    connection's (read in the worker, when the task runs)."""
+
+    template_fields: Sequence[str] = ("job_ids",)
+
+    def __init__(
+        self,
+        *,
+        job_ids: Sequence[int] | str,
+        queue_url: str | None = None,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        wait_timeout: dt.timedelta = DEFAULT_TIMEOUT,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.job_ids = job_ids
+        self.queue_url = queue_url
+        self.poll_interval = poll_interval
+        self.wait_timeout = wait_timeout
+
+    def _url(self) -> str:
+        if self.queue_url:
+            return self.queue_url
+        from sfqb.qbwc.settings import queue_url
+
+        return queue_url()
+
+    def execute(self, context: Any) -> dict[str, str]:
+        url, ids = self._url(), [int(job_id) for job_id in self.job_ids]
+        states = job_states(url, ids)
+        if all_settled(states):
+            return states
+        deadline = dt.datetime.now(dt.UTC) + self.wait_timeout
+        self.defer(
+            trigger=DesktopJobsTrigger(url, ids, deadline.isoformat(), self.poll_interval),
+            method_name="execute_complete",
+            # Airflow's own limit a little after the trigger's: the trigger's event says which
+            # jobs were still open.
+            timeout=self.wait_timeout + dt.timedelta(minutes=1),
+        )
+
+    def execute_complete(self, context: Any, event: dict[str, Any]) -> dict[str, str]:
+        states: dict[str, str] = event["states"]
+        if event["status"] == SETTLED:
+            return states
+        from sfqb.hooks.desktop.waiting import SETTLED as SETTLED_STATES
+        from sfqb.hooks.errors import TransientError
+
+        still = ", ".join(
+            f"{job_id} {state}" for job_id, state in states.items() if state not in SETTLED_STATES
+        )
+        raise TransientError(
+            f"QuickBooks Desktop: jobs still open at the wait's deadline ({still}); the Web "
+            "Connector has not finished them (they stay queued)"
+        )

@@ -1,0 +1,138 @@
+"""The deferred wait for Desktop jobs: the trigger over a real queue file, the operator's look
+before deferring and its answer when resumed (R-QBD-2)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import threading
+from pathlib import Path
+
+import pytest
+from airflow.sdk.exceptions import TaskDeferred
+
+from sfqb.hooks.errors import TransientError
+from sfqb.qbwc.queue import DONE, QUEUED, Job, JobQueue
+from sfqb.tasks.desktop_wait import (
+    SETTLED,
+    TIMEOUT,
+    DesktopJobsTrigger,
+    WaitForDesktopJobs,
+    job_states,
+)
+
+pytestmark = pytest.mark.unit
+
+ADD = "<CustomerAddRq><CustomerAdd><Name>Wait One</Name></CustomerAdd></CustomerAddRq>"
+
+
+def answer(queue: JobQueue, job: Job) -> None:
+    """What the Web Connector does for one write job: a session takes it, QuickBooks answers."""
+    session = queue.start_session("ticket", "sfqb", "open", ttl=60)
+    claimed = queue.claim(session.id)
+    assert claimed is not None and claimed.id == job.id
+    queue.store_answer(
+        job.id,
+        session.id,
+        '<?xml version="1.0"?><QBXML><QBXMLMsgsRs>'
+        f'<CustomerAddRs requestID="{job.id}.0" statusCode="0" statusSeverity="Info" '
+        'statusMessage="Status OK"/></QBXMLMsgsRs></QBXML>',
+    )
+    queue.end_session(session.id, "done")
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'queue.sqlite3'}"
+
+
+@pytest.fixture
+def queue(url: str):
+    q = JobQueue.from_url(url)
+    yield q
+    q.close()
+
+
+def first_event(trigger: DesktopJobsTrigger) -> dict:
+    async def one() -> dict:
+        async for event in trigger.run():
+            return event.payload
+        raise AssertionError("the trigger ended without an event")
+
+    return asyncio.run(asyncio.wait_for(one(), 30))
+
+
+def later(seconds: float) -> str:
+    return (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)).isoformat()
+
+
+def test_given_a_trigger_when_serialized_then_it_is_rebuilt_from_its_path_and_arguments():
+    """The triggerer rebuilds the trigger from what ``serialize`` answers (R-QBD-2)."""
+    trigger = DesktopJobsTrigger("sqlite:///q", [3, "4"], "2030-01-01T00:00:00+00:00", 2)
+    path, kwargs = trigger.serialize()
+    assert path == "sfqb.tasks.desktop_wait.DesktopJobsTrigger"
+    assert kwargs == {
+        "queue_url": "sqlite:///q",
+        "job_ids": [3, 4],
+        "deadline": "2030-01-01T00:00:00+00:00",
+        "poll_interval": 2.0,
+    }
+    assert DesktopJobsTrigger(**kwargs).serialize() == (path, kwargs)
+
+
+def test_given_a_queued_job_when_the_web_connector_answers_then_the_trigger_fires_settled(
+    queue, url
+):
+    """The trigger polls the queue until a session answered the job, then fires once with
+    every job's state (R-QBD-2)."""
+    job = queue.enqueue_writes([ADD], "run-1")
+    timer = threading.Timer(0.3, answer, (queue, job))
+    timer.start()
+    try:
+        event = first_event(DesktopJobsTrigger(url, [job.id], later(20), poll_interval=0.05))
+    finally:
+        timer.join()
+    assert event == {"status": SETTLED, "states": {str(job.id): DONE}}
+
+
+def test_given_no_web_connector_when_the_deadline_passes_then_the_trigger_fires_timeout(queue, url):
+    """A job nobody answers: the trigger fires ``timeout`` at its deadline, naming the job's
+    state; the job stays queued (R-QBD-2)."""
+    job = queue.enqueue_writes([ADD], "run-1")
+    event = first_event(DesktopJobsTrigger(url, [job.id], later(0.2), poll_interval=0.05))
+    assert event == {"status": TIMEOUT, "states": {str(job.id): QUEUED}}
+    assert queue.get(job.id).state == QUEUED
+
+
+def test_given_settled_jobs_when_the_operator_runs_then_it_answers_without_deferring(queue, url):
+    """Jobs already answered: no deferral, the states at once (R-QBD-2)."""
+    job = queue.enqueue_writes([ADD], "run-1")
+    answer(queue, job)
+    op = WaitForDesktopJobs(task_id="wait", job_ids=[job.id], queue_url=url)
+    assert op.execute({}) == {str(job.id): DONE}
+
+
+def test_given_an_open_job_when_the_operator_runs_then_it_defers_to_the_trigger(queue, url):
+    """An open job: the task defers to ``DesktopJobsTrigger`` on its jobs, with Airflow's own
+    timeout a minute after the trigger's deadline (R-QBD-2)."""
+    job = queue.enqueue_writes([ADD], "run-1")
+    op = WaitForDesktopJobs(
+        task_id="wait", job_ids=[job.id], queue_url=url, wait_timeout=dt.timedelta(minutes=10)
+    )
+    with pytest.raises(TaskDeferred) as deferred:
+        op.execute({})
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, DesktopJobsTrigger) and trigger.job_ids == [job.id]
+    assert deferred.value.method_name == "execute_complete"
+    assert deferred.value.timeout == dt.timedelta(minutes=11)
+    assert job_states(url, [job.id]) == {str(job.id): QUEUED}
+
+
+def test_given_a_timeout_event_when_the_task_resumes_then_it_fails_naming_the_open_jobs():
+    """Resumed by a ``timeout`` event, the task raises ``TransientError`` naming the jobs still
+    open; by ``settled``, it answers the states (R-QBD-2)."""
+    op = WaitForDesktopJobs(task_id="wait", job_ids=[1, 2], queue_url="sqlite:///unused")
+    states = {"1": DONE, "2": QUEUED}
+    with pytest.raises(TransientError, match="2 queued"):
+        op.execute_complete({}, {"status": TIMEOUT, "states": states})
+    assert op.execute_complete({}, {"status": SETTLED, "states": {"1": DONE}}) == {"1": DONE}
