@@ -19,6 +19,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -55,6 +56,18 @@ LOOKBACK = dt.timedelta(days=1)
 
 def _digest(*parts: object) -> str:
     return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()[:32]
+
+
+@dataclass
+class _QueuedChunk:
+    """A write group queued, not yet answered: its key, the ops sent and their requests, the
+    job (None when no op could be written) and the results known already."""
+
+    key: str
+    ops: list[BatchOp]
+    requests: list[str]
+    job: Job | None
+    results: dict[str, BatchResult] = field(default_factory=dict)
 
 
 class DesktopQuickBooks:
@@ -317,12 +330,19 @@ class DesktopQuickBooks:
                 results[op.key] = BatchResult(op.key, True, entity=found[guid])
             else:
                 pending.append(op)
-        for start in range(0, len(pending), batch_size):
-            chunk = pending[start : start + batch_size]
-            results.update(self._write_chunk(chunk, f"{base}:{start // batch_size}"))
+        # Every group is queued before the first wait: the Web Connector then sends them all in
+        # one session (a group queued after the previous one's answer waits for the next poll,
+        # minutes on a real schedule: bench/results/desktop_throughput.md).
+        queued = [
+            self._queue_chunk(pending[start : start + batch_size], f"{base}:{start // batch_size}")
+            for start in range(0, len(pending), batch_size)
+        ]
+        for chunk in queued:
+            results.update(self._finish_chunk(chunk))
         return [results[key] for key in keys]
 
-    def _write_chunk(self, chunk: Sequence[BatchOp], key: str) -> dict[str, BatchResult]:
+    def _queue_chunk(self, chunk: Sequence[BatchOp], key: str) -> _QueuedChunk:
+        """One write group's requests, queued (its ops that cannot be written: their results)."""
         results: dict[str, BatchResult] = {}
         requests: dict[str, str] = {}
         for op in chunk:
@@ -333,9 +353,17 @@ class DesktopQuickBooks:
             except SyncServiceError as exc:
                 results[op.key] = BatchResult(op.key, False, error=exc)
         ops = [op for op in chunk if op.key in requests]
-        if not ops:
+        texts = [requests[op.key] for op in ops]
+        job = self._write_job(texts, key) if ops else None
+        return _QueuedChunk(key, ops, texts, job, results)
+
+    def _finish_chunk(self, chunk: _QueuedChunk) -> dict[str, BatchResult]:
+        """Wait for a queued group's answer; one result per op (3200: read again, sent once
+        more)."""
+        results, ops, key = chunk.results, chunk.ops, chunk.key
+        if chunk.job is None:
             return results
-        answers = self._run_writes([requests[op.key] for op in ops], key)
+        answers = self._answers_for(chunk.job, chunk.requests)
         stale: list[BatchOp] = []
         for op, answer in zip(ops, answers, strict=True):
             result = self._outcome(op, answer)
@@ -350,7 +378,11 @@ class DesktopQuickBooks:
     def _run_writes(self, requests: list[str], key: str) -> list[etree._Element | BatchResult]:
         """Queue one write group (or find the one queued under ``key``), wait, and answer one
         response element per request; a group left in doubt is settled first."""
-        job = self._write_job(requests, key)
+        return self._answers_for(self._write_job(requests, key), requests)
+
+    def _answers_for(self, job: Job, requests: list[str]) -> list[etree._Element | BatchResult]:
+        """Wait for ``job`` (a write group of ``requests``); one response element per request,
+        or the result that stands for it (in doubt: settled by looking the records up)."""
         done = self._settle(job)
         if done.state == IN_DOUBT:
             # The answer never came: what QuickBooks has decides, request by request.
