@@ -64,8 +64,10 @@ def test_given_a_package_field_on_no_layout_when_the_sync_runs_then_it_stops_bef
     layout_id = sync_env.sf().describe_layouts("Account")["layouts"][0]["id"]
     assert validate_message(sync_env) == (
         "preflight: 1 problem with the Salesforce org; nothing was synced in this run. Fix them and run again:\n"
-        f"  1. Account.Sync_Me__c (Sync Me) is on no page layout ({layout_id}): add it to at least one page "
-        "layout in Setup > Object Manager > Account > Page Layouts (R-PRE-3)"
+        f"  1. Account.Sync_Me__c (Sync Me) is on no page layout ({layout_id}): add the package's "
+        "section to your Account layouts with `python -m sfqb salesforce layouts` "
+        "(docs/salesforce-package.md, step 4), or add the field in Setup > Object Manager > "
+        "Account > Page Layouts (R-PRE-3)"
     )
 
 
