@@ -12,20 +12,8 @@ HOST = '<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError
 
 
 @pytest.fixture(scope="module")
-def desktop(tmp_path_factory):
-    from sfqb_sandbox.admin_client import SandboxProcess
-
-    process = SandboxProcess(
-        tmp_path_factory.mktemp("qbd-http"),
-        seed="tiny",
-        extra_args=["--quickbooks", "desktop", "--only", "quickbooks_desktop"],
-    )
-    admin = process.start()
-    try:
-        yield admin
-    finally:
-        admin.session.close()
-        process.stop()
+def desktop(desktop_server):
+    return desktop_server
 
 
 def _post(admin, path: str, **kwargs) -> requests.Response:

@@ -109,24 +109,6 @@ def test_given_quickbooks_not_running_when_a_session_starts_then_the_service_get
     assert not svc.calls("sendRequestXML") and record.outcome != "done"
 
 
-@pytest.fixture(scope="module")
-def desktop_server(tmp_path_factory):
-    """``serve --quickbooks desktop`` in its own process: the company over HTTP."""
-    from sfqb_sandbox.admin_client import SandboxProcess
-
-    process = SandboxProcess(
-        tmp_path_factory.mktemp("qbd-wc"),
-        seed="tiny",
-        extra_args=["--quickbooks", "desktop", "--only", "quickbooks_desktop"],
-    )
-    admin = process.start()
-    try:
-        yield admin
-    finally:
-        admin.session.close()
-        process.stop()
-
-
 @pytest.mark.sandbox
 def test_given_the_company_server_when_a_session_runs_over_http_then_answers_and_hresults_pass(
     service, fast, desktop_server
