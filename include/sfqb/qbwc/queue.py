@@ -32,7 +32,8 @@ dataclasses):
 - ``JobQueue.open()`` (the ``sfqb_qbwc_queue`` connection, migrated) or ``JobQueue.from_url``;
 - ``enqueue_read(request, key, iterate=True) -> Job``: ``request`` is the request element text
   without the envelope (``<CustomerQueryRq><MaxReturned>100</MaxReturned>...``); ``iterate``
-  adds ``iterator="Start"``/``"Continue"`` (list and transaction queries with MaxReturned);
+  adds ``iterator="Start"``/``"Continue"`` (list and transaction queries with MaxReturned)
+  and walks every page; without it the job is one message set, whatever the request says;
 - ``enqueue_writes(requests, key, on_error="stopOnError") -> Job``: request elements
   (``<CustomerAddRq>...``), sent as one message set;
 - both are idempotent on ``key``: queuing the same key again returns the job queued before
@@ -647,7 +648,9 @@ class JobQueue:
                         job_id=job_id, seq=int(seq or 0), xml=response, created_at=now
                     )
                 )
-                values = _after_read(answer) if job.kind == READ else _after_write(found)
+                values = (
+                    _after_read(answer, job.iterate) if job.kind == READ else _after_write(found)
+                )
             if values:
                 conn.execute(
                     jobs.update()
@@ -696,9 +699,10 @@ class JobQueue:
         return self.get(job_id)
 
 
-def _after_read(answer: qbxml.Answer | None) -> dict[str, Any]:
+def _after_read(answer: qbxml.Answer | None, iterate: bool = True) -> dict[str, Any]:
     """A read's state after one page: failed on an error status, sent while the iterator has
-    more, done otherwise."""
+    more (a read queued with ``iterate=False`` is one page, even when its request starts an
+    iterator itself: the adapter's count), done otherwise."""
     if answer is None or answer.is_error:
         error = (
             f"{answer.tag} {answer.status_code}: {answer.message}"
@@ -706,7 +710,7 @@ def _after_read(answer: qbxml.Answer | None) -> dict[str, Any]:
             else "the answer holds no response element"
         )
         return {"state": FAILED, "error": error[:4000]}
-    if answer.remaining and answer.iterator_id:
+    if iterate and answer.remaining and answer.iterator_id:
         return {"state": SENT, "iterator_id": answer.iterator_id, "remaining": answer.remaining}
     return {"state": DONE, "iterator_id": None, "remaining": 0}
 

@@ -4,7 +4,11 @@
   into the Web Connector (the .qwc's UserName and the password); extra ``company_file`` is the
   company file's full path on the QuickBooks PC (empty: whichever file is open), extra
   ``edition`` is ``pro``, ``premier``, ``enterprise`` or ``accountant`` (empty: any), checked
-  against the product name QuickBooks reports (R-QBD-1, R-QBD-5).
+  against the product name QuickBooks reports (R-QBD-1, R-QBD-5). Two more extras are the
+  sync's: ``time_zone``, the QuickBooks PC's time zone as an IANA name (``America/Chicago``;
+  default ``UTC``), in which Desktop reads its date-times without an offset and its transaction
+  dates; ``max_poll_minutes``, how long since the Web Connector's last poll it still counts as
+  running (default 10, two default schedules; R-QBD-2).
 - ``sfqb_qbwc_queue``: the queue's database. Extra ``url`` holds a SQLAlchemy URL
   (``postgresql+psycopg://user:pw@host/db``, ``sqlite:////path/queue.sqlite3``); a ``postgres``
   connection without it is turned into one; with no connection at all the queue is the SQLite
@@ -17,15 +21,20 @@ They are read as sfqb's hooks read theirs (``airflow.sdk.BaseHook.get_connection
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DESKTOP_CONN_ID = "quickbooks_desktop_default"
 QUEUE_CONN_ID = "sfqb_qbwc_queue"
 QUEUE_FILE = "sfqb-qbwc-queue.sqlite3"
 EDITIONS = ("pro", "premier", "enterprise", "accountant")
+DEFAULT_MAX_POLL_MINUTES = 10
+"""Two of the .qwc's default 5-minute schedules (``python -m sfqb qbwc qwc --minutes``)."""
 
 
 class SettingsError(ValueError):
@@ -38,11 +47,20 @@ class DesktopSettings:
     password: str
     company_file: str
     edition: str
+    time_zone: str = "UTC"
+    max_poll_age: dt.timedelta = field(
+        default_factory=lambda: dt.timedelta(minutes=DEFAULT_MAX_POLL_MINUTES)
+    )
+
+    @property
+    def tz(self) -> dt.tzinfo:
+        return ZoneInfo(self.time_zone)
 
     def __repr__(self) -> str:  # never the password
         return (
             f"DesktopSettings(user_name={self.user_name!r}, company_file={self.company_file!r}, "
-            f"edition={self.edition!r})"
+            f"edition={self.edition!r}, time_zone={self.time_zone!r}, "
+            f"max_poll_age={self.max_poll_age!r})"
         )
 
 
@@ -68,7 +86,36 @@ def desktop_settings(conn_id: str = DESKTOP_CONN_ID) -> DesktopSettings:
         password=str(conn.password),
         company_file=str(extra.get("company_file") or "").strip(),
         edition=edition,
+        time_zone=_time_zone(conn_id, extra.get("time_zone")),
+        max_poll_age=dt.timedelta(minutes=_poll_minutes(conn_id, extra.get("max_poll_minutes"))),
     )
+
+
+def _time_zone(conn_id: str, value: Any) -> str:
+    name = str(value or "UTC").strip()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"connection {conn_id!r}: extra time_zone {name!r} is not an IANA time zone name "
+            "(for example America/Chicago): give the QuickBooks PC's time zone"
+        ) from None
+    return name
+
+
+def _poll_minutes(conn_id: str, value: Any) -> float:
+    if value in (None, ""):
+        return DEFAULT_MAX_POLL_MINUTES
+    try:
+        minutes = float(value)
+    except (TypeError, ValueError):
+        minutes = 0.0
+    if not (minutes > 0 and math.isfinite(minutes)):
+        raise SettingsError(
+            f"connection {conn_id!r}: extra max_poll_minutes must be a positive number of "
+            f"minutes, not {value!r}"
+        )
+    return minutes
 
 
 def default_queue_dir() -> Path:

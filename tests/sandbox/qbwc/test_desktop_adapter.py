@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from sfqb import qbo_queries as q
 from sfqb.hooks.desktop import DesktopQuickBooks, WebConnectorNotPolling
 from sfqb.hooks.quickbooks import BatchOp
 from sfqb.qbwc import DONE, FAILED, JobQueue
@@ -203,3 +204,21 @@ def test_given_the_web_connector_not_polling_when_writing_then_a_clear_error_and
         later.batch([BatchOp("001N", "create", "Customer", {"DisplayName": "Never Sent"})])
     assert rig.queue.count("queued") == 0 and rig.queue.jobs(FAILED) == []
     assert rig.customers("Never Sent") == []
+
+
+def test_given_conditions_qbxml_applies_when_counted_then_one_message_set_answers_it(rig):
+    """A count QuickBooks can filter itself is one request: an iterator of one record whose
+    remaining count says the rest; a count needing the adapter's own filter reads the records
+    (R-QBD-3)."""
+    qb = adapter(rig)
+    since = q.condition("TxnDate", ">=", dt.date(2000, 1, 1))
+    with Polling(rig):
+        invoices = list(qb.query_all("Invoice", [since]))
+        customers = list(qb.query_all("Customer", include_inactive=True))
+        before = {j.id for j in rig.queue.jobs(DONE)}
+        assert qb.count("Invoice", [since]) == len(invoices) > 1
+        assert qb.count("Customer", include_inactive=True) == len(customers) > 50
+        counted = [j for j in rig.queue.jobs(DONE) if j.id not in before]
+        assert len(counted) == 2 and all(len(rig.queue.pages(j.id)) == 1 for j in counted)
+        first = customers[0]["Id"]
+        assert qb.count("Customer", [q.in_("Id", [first])], include_inactive=True) == 1

@@ -38,6 +38,7 @@ from sfqb.hooks.quickbooks.batch import BATCH_SIZE, BatchOp, BatchResult
 from sfqb.hooks.quickbooks.clock import ServerClock
 from sfqb.qbwc import qbxml
 from sfqb.qbwc.queue import DONE, FAILED, IN_DOUBT, Job, JobQueue
+from sfqb.qbwc.settings import desktop_settings
 
 from . import normalise as n
 from . import translate as t
@@ -100,6 +101,23 @@ class DesktopQuickBooks:
         self._now = now
         self._clock = ServerClock()
 
+    @classmethod
+    def from_connection(
+        cls, conn_id: str = DEFAULT_CONN_ID, *, queue: JobQueue | None = None, **options: Any
+    ) -> DesktopQuickBooks:
+        """The adapter for the company of connection ``conn_id``: the queue sfqb's service
+        serves (connection ``sfqb_qbwc_queue``, ``JobQueue.open``), the company's time zone and
+        the allowed poll age from the connection's extras (``sfqb.qbwc.settings``). A missing
+        or bad connection raises ``SettingsError`` naming it and the key."""
+        settings = desktop_settings(conn_id)
+        return cls(
+            queue if queue is not None else JobQueue.open(),
+            conn_id=conn_id,
+            tz=settings.tz,
+            max_poll_age=settings.max_poll_age,
+            **options,
+        )
+
     # -- the protocol's properties ---------------------------------------------------------
     @property
     def quickbooks_conn_id(self) -> str:
@@ -135,8 +153,15 @@ class DesktopQuickBooks:
         return out
 
     def _read_jobs(self, requests: list[tuple[str, bool]]) -> list[list[etree._Element]]:
+        """The Ret elements of each read, in order (``_read_answers``)."""
+        return [
+            [r for rs in answers for r in rs if isinstance(r.tag, str)]
+            for answers in self._read_answers(requests)
+        ]
+
+    def _read_answers(self, requests: list[tuple[str, bool]]) -> list[list[etree._Element]]:
         """Queue the reads (all of them first: one Web Connector session can take them all),
-        then wait for each; the Ret elements of each, in order."""
+        then wait for each; the response elements of each (every page), checked."""
         if self.before_call is not None:
             self.before_call(False)
         jobs = [
@@ -150,16 +175,15 @@ class DesktopQuickBooks:
                 raise TransientError(
                     f"QuickBooks Desktop: read job {done.id} {done.state}: {done.error}"
                 )
-            rets: list[etree._Element] = []
-            for rs in self._answers(done):
+            answers = self._answers(done)
+            for rs in answers:
                 code = int(rs.get("statusCode", "0"))
                 if code >= qbxml.ERROR_FROM:
                     raise ValidationError(
                         f"QuickBooks Desktop refused {rs.tag}: {rs.get('statusMessage')}",
                         code=code,
                     )
-                rets += [r for r in rs if isinstance(r.tag, str)]
-            out.append(rets)
+            out.append(answers)
         return out
 
     def _query(self, queries: list[t.Query]) -> list[dict]:
@@ -247,8 +271,19 @@ class DesktopQuickBooks:
     def count(
         self, entity: str, where: Sequence[str] = (), *, include_inactive: bool = False
     ) -> int:
-        """qbXML has no count: the records are read and counted."""
-        return sum(1 for _ in self.query_all(entity, where, include_inactive=include_inactive))
+        """qbXML has no count query. When QuickBooks can apply every condition itself, one
+        request starts an iterator of one record and its ``iteratorRemainingCount`` says the
+        rest (the iterator is left to expire); otherwise the records are read and counted."""
+        query = t.query_request(
+            entity, where, include_inactive=include_inactive, tz=self.tz, max_returned=1
+        )
+        if not query.iterate or query.post:
+            return sum(1 for _ in self.query_all(entity, where, include_inactive=include_inactive))
+        element = qbxml.request_element(query.request)
+        element.set("iterator", "Start")
+        ((rs,),) = self._read_answers([(etree.tostring(element, encoding="unicode"), False)])
+        returned = sum(1 for r in rs if isinstance(r.tag, str) and r.tag in query.entity.rets)
+        return returned + int(rs.get("iteratorRemainingCount") or 0)
 
     def changes(
         self, entities: Sequence[str], since: dt.datetime, *, now: dt.datetime | None = None

@@ -18,11 +18,11 @@ from collections.abc import Callable
 
 from sfqb.hooks.errors import SyncServiceError, TransientError
 from sfqb.qbwc.queue import DONE, FAILED, IN_DOUBT, Job, JobQueue
+from sfqb.qbwc.settings import DEFAULT_MAX_POLL_MINUTES
 
-DEFAULT_SCHEDULE = dt.timedelta(minutes=5)
-"""The .qwc's suggested schedule (``python -m sfqb qbwc qwc --minutes``)."""
-DEFAULT_MAX_POLL_AGE = 2 * DEFAULT_SCHEDULE
-"""How long since the last poll the Web Connector still counts as running: two schedules."""
+DEFAULT_MAX_POLL_AGE = dt.timedelta(minutes=DEFAULT_MAX_POLL_MINUTES)
+"""How long since the last poll the Web Connector still counts as running (the connection's
+extra ``max_poll_minutes`` overrides it)."""
 SETTLED = (DONE, FAILED, IN_DOUBT)
 
 Waiter = Callable[[JobQueue, int, float], Job]
