@@ -46,7 +46,9 @@ dataclasses):
   send them again);
 - ``last_poll() -> datetime | None``: when the Web Connector last authenticated with the right
   password (R-QBD-2 reads it); ``sessions(limit)`` and ``events(session_id)``: the sessions and
-  what happened in them (R-QBD-8), with each session's ``error``.
+  what happened in them (R-QBD-8), with each session's ``error``;
+- ``prune()``: finished reads after a day, finished write groups after 90 days, ended sessions
+  and their events after 30 days are deleted (the service prunes when a session closes).
 
 The service's side (``claim``, ``start_session``, ``store_answer``, ``end_session``...) is below
 the adapter's. Pages are capped at ``MAX_PAGE_CHARS`` (lower MaxReturned rather than raise it):
@@ -157,6 +159,12 @@ class Event:
     at: str
     event: str
     detail: str
+
+
+KEEP_READS = dt.timedelta(days=1)
+KEEP_WRITES = dt.timedelta(days=90)
+KEEP_HISTORY = dt.timedelta(days=30)
+"""How long ``prune`` keeps finished reads, finished write groups, and ended sessions."""
 
 
 def utcnow() -> dt.datetime:
@@ -487,6 +495,44 @@ class JobQueue:
             )
             touched = self._settle(conn, session_id, f"session {session_id} ended ({state})")
         return [self.get(job_id) for job_id in touched]
+
+    def prune(
+        self,
+        *,
+        reads: dt.timedelta = KEEP_READS,
+        writes: dt.timedelta = KEEP_WRITES,
+        history: dt.timedelta = KEEP_HISTORY,
+    ) -> dict[str, int]:
+        """Delete what the sync no longer needs, so the queue does not grow with every run:
+        finished reads (their pages were read by the task that queued them; a retried task
+        queues its reads anew) after ``reads``, finished write groups (kept long: a retried
+        task finds its group by key instead of sending it again) after ``writes``, ended
+        sessions and their events after ``history``. Jobs queued, sent or in doubt are never
+        deleted. The number of jobs, sessions and events deleted."""
+        now = self.clock()
+        finished = (DONE, FAILED)
+        with self._tx() as conn:
+            old = sa.select(jobs.c.id).where(
+                jobs.c.state.in_(finished),
+                sa.or_(
+                    sa.and_(jobs.c.kind == READ, jobs.c.updated_at < iso(now - reads)),
+                    sa.and_(jobs.c.kind == WRITE, jobs.c.updated_at < iso(now - writes)),
+                ),
+            )
+            conn.execute(pages.delete().where(pages.c.job_id.in_(old)))
+            gone_jobs = conn.execute(jobs.delete().where(jobs.c.id.in_(old))).rowcount
+            ended = sa.select(sessions.c.id).where(
+                sessions.c.state != "open", sessions.c.last_seen_at < iso(now - history)
+            )
+            gone_events = conn.execute(
+                events.delete().where(events.c.session_id.in_(ended))
+            ).rowcount
+            gone_sessions = conn.execute(
+                sessions.delete().where(
+                    sessions.c.state != "open", sessions.c.last_seen_at < iso(now - history)
+                )
+            ).rowcount
+        return {"jobs": gone_jobs, "sessions": gone_sessions, "events": gone_events}
 
     def set_session_error(self, session_id: str, error: str) -> None:
         with self._tx() as conn:

@@ -269,10 +269,27 @@ class QbwcService:
                 f"{session.requests} requests, {session.answered} answers"
                 + (f"; {settled}" if settled else ""),
             )
+            self._prune(session.id)
         done = self.queue.session(session.id)
         if done is not None and done.error:
             return f"sfqb: {done.error}"
         return f"sfqb: done, {session.answered} answer(s) stored."
+
+    def _prune(self, session_id: str) -> None:
+        """The queue keeps only what the sync may still need (``JobQueue.prune``); a failure
+        here is logged and never spoils the session's answer."""
+        try:
+            gone = self.queue.prune()
+        except Exception:  # noqa: BLE001 - pruning is housekeeping
+            log.exception("qbwc: pruning the queue failed")
+            return
+        if any(gone.values()):
+            self._log(
+                session_id,
+                "prune",
+                f"{gone['jobs']} finished jobs, {gone['sessions']} old sessions and "
+                f"{gone['events']} events deleted",
+            )
 
 
 def poll_age(queue: JobQueue, now: dt.datetime | None = None) -> float | None:

@@ -3,6 +3,7 @@ migrations and atomic claims (R-QBD-1, R-QBD-8)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import uuid
 from pathlib import Path
@@ -314,3 +315,61 @@ def test_given_sessions_when_recorded_then_last_poll_sessions_and_events_can_be_
     (latest,) = queue.sessions()
     assert latest.id == sid and latest.state == "error" and latest.error == "wrong company file"
     assert [e.event for e in queue.events(sid)] == ["start"]
+
+
+def test_given_an_old_queue_when_pruned_then_only_what_the_sync_may_need_is_kept(queue_url):
+    """Finished reads go after a day, finished write groups after 90 days (a retried task still
+    finds its group by key until then), ended sessions and their events after 30 days; jobs
+    queued or in doubt and open sessions stay whatever their age (R-QBD-1, R-QBD-8)."""
+    now = {"t": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)}
+    queue = JobQueue.from_url(queue_url, clock=lambda: now["t"])
+
+    def finish_read(key: str) -> int:
+        job = queue.enqueue_read(QUERY, key)
+        sid = session(queue)
+        queue.claim(sid)
+        queue.store_answer(job.id, sid, customer_page(job.id, 0))
+        queue.end_session(sid, "ended")
+        return job.id
+
+    def finish_write(key: str) -> int:
+        job = queue.enqueue_writes([ADD.format(name=key)], key)
+        sid = session(queue)
+        queue.claim(sid)
+        queue.store_answer(
+            job.id,
+            sid,
+            page(f'<CustomerAddRs requestID="{job.id}.0" statusCode="0" statusSeverity="Info"/>'),
+        )
+        queue.end_session(sid, "ended")
+        return job.id
+
+    old_write = finish_write("old-write")
+    old_read = finish_read("old-read")
+    doubtful = queue.enqueue_writes([ADD.format(name="D")], "doubt")
+    stuck = session(queue)
+    queue.claim(stuck)
+    queue.log_event(stuck, "error", "the Web Connector went away")
+    queue.log_event(open_session := session(queue), "start", "still going")
+    queue.end_session(stuck, "error", "gone")  # the write is in doubt now
+    start = now["t"]
+    now["t"] += dt.timedelta(days=60)
+    mid_write = finish_write("mid-write")
+    now["t"] += dt.timedelta(days=31)
+    new_read = finish_read("new-read")
+    queue.touch(open_session, 600)
+    end, now["t"] = now["t"], start
+    waiting = queue.enqueue_read(QUERY, "waiting")  # queued 91 days ago, never polled for
+    now["t"] = end
+
+    gone = queue.prune()
+
+    kept = {j.id for j in queue.jobs()}
+    assert old_read not in kept and old_write not in kept and queue.pages(old_read) == []
+    assert {mid_write, new_read, doubtful.id, waiting.id} <= kept
+    assert queue.get(doubtful.id).state == IN_DOUBT and queue.get(waiting.id).state == QUEUED
+    ids = {s.id for s in queue.sessions(100)}
+    assert open_session in ids and stuck not in ids
+    assert gone == {"jobs": 2, "sessions": 4, "events": 1}
+    assert [e.detail for e in queue.events(open_session)] == ["still going"]
+    assert queue.prune() == {"jobs": 0, "sessions": 0, "events": 0}
