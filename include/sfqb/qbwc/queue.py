@@ -161,6 +161,10 @@ class Event:
     detail: str
 
 
+WRONG_COMPANY = "wrong company: "
+"""How a session's error begins when the service refused the company file the Web Connector
+opened (R-QBD-1): the adapter's wait stops on it instead of waiting for its deadline."""
+
 KEEP_READS = dt.timedelta(days=1)
 KEEP_WRITES = dt.timedelta(days=90)
 KEEP_HISTORY = dt.timedelta(days=30)
@@ -533,6 +537,18 @@ class JobQueue:
                 )
             ).rowcount
         return {"jobs": gone_jobs, "sessions": gone_sessions, "events": gone_events}
+
+    def cancel(self, job_id: int, why: str) -> Job:
+        """A job still queued (never sent) that its task gave up on: failed, with ``why``, so
+        the Web Connector is not handed work nobody waits for. A job already sent is left as
+        it is (its answer settles it). The job as it is now."""
+        with self._tx() as conn:
+            conn.execute(
+                jobs.update()
+                .where(jobs.c.id == job_id, jobs.c.state == QUEUED)
+                .values(state=FAILED, error=why[:4000], updated_at=self._now())
+            )
+        return self.get(job_id)
 
     def set_session_error(self, session_id: str, error: str) -> None:
         with self._tx() as conn:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import qbxml
-from .queue import SENT, JobQueue, Session, iso
+from .queue import SENT, WRONG_COMPANY, JobQueue, Session, iso
 from .settings import DesktopSettings
 
 log = logging.getLogger("sfqb.qbwc")
@@ -197,7 +197,7 @@ class QbwcService:
             session.id, self.settings.ticket_ttl, company_file=company_file, product_name=product
         )
         if problem:
-            error = f"wrong company: {problem}"
+            error = f"{WRONG_COMPANY}{problem}"
             self.queue.end_session(session.id, "error", error)
             self._log(session.id, "error", error, logging.ERROR)
             return False

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from .adapter import DEFAULT_CONN_ID, DesktopQuickBooks, identity
 from .translate import ENTITIES, UnsupportedCondition, query_request
-from .waiting import WebConnectorNotPolling, check_polling, poll_wait
+from .waiting import WebConnectorNotPolling, WrongCompany, check_polling, poll_wait
 
 if TYPE_CHECKING:
     from sfqb.hooks.interface import QuickBooks
@@ -27,6 +27,7 @@ __all__ = [
     "DesktopQuickBooks",
     "UnsupportedCondition",
     "WebConnectorNotPolling",
+    "WrongCompany",
     "check_polling",
     "identity",
     "poll_wait",

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 
 from sfqb.hooks.errors import SyncServiceError, TransientError
-from sfqb.qbwc.queue import DONE, FAILED, IN_DOUBT, Job, JobQueue
+from sfqb.qbwc.queue import DONE, FAILED, IN_DOUBT, QUEUED, WRONG_COMPANY, Job, JobQueue
 from sfqb.qbwc.settings import DEFAULT_MAX_POLL_MINUTES
 
 DEFAULT_MAX_POLL_AGE = dt.timedelta(minutes=DEFAULT_MAX_POLL_MINUTES)
@@ -31,6 +31,22 @@ Waiter = Callable[[JobQueue, int, float], Job]
 
 class WebConnectorNotPolling(SyncServiceError):
     """The Web Connector has not polled within the allowed time: nothing was queued."""
+
+
+class WrongCompany(SyncServiceError):
+    """The Web Connector polls with a company file the connection does not name (R-QBD-1)."""
+
+
+def company_refusal(queue: JobQueue, since: str) -> str | None:
+    """The service's refusal of the company file the Web Connector opened, when its latest
+    session (started at or after ``since``, ISO UTC) ended on it; else None."""
+    latest = queue.sessions(1)
+    if not latest:
+        return None
+    session = latest[0]
+    if session.started_at >= since and (session.error or "").startswith(WRONG_COMPANY):
+        return session.error
+    return None
 
 
 def check_polling(
@@ -73,12 +89,23 @@ def poll_wait(
     """Poll the job until it is done, failed or in doubt; ``TransientError`` at ``deadline``.
 
     Each round first ends sessions past their expiry (``expire_sessions``), so the writes of a
-    Web Connector that went away show as in doubt instead of waiting forever."""
+    Web Connector that went away show as in doubt instead of waiting forever. A job not yet sent
+    whose Web Connector's latest session was refused for the company file (R-QBD-1) is
+    cancelled and ``WrongCompany`` raised with the service's reason: it would never be sent."""
     while True:
         queue.expire_sessions()
         job = queue.get(job_id)
         if job.state in SETTLED:
             return job
+        refusal = company_refusal(queue, job.created_at) if job.state == QUEUED else None
+        if refusal is not None:
+            queue.cancel(job_id, refusal)
+            raise WrongCompany(
+                f"QuickBooks Desktop: the Web Connector opened a company sfqb does not sync: "
+                f"{refusal.removeprefix(WRONG_COMPANY)}. Nothing was sent. Open the right "
+                "company file on the QuickBooks PC, or correct the connection "
+                "quickbooks_desktop_default (extras company_file and edition)."
+            )
         if time.monotonic() >= deadline:
             raise TransientError(
                 f"QuickBooks Desktop: job {job_id} ({job.key}) is still {job.state} at the run's "
