@@ -308,7 +308,7 @@ class DesktopQuickBooks:
             [(query.request, query.iterate) for query in queries] + [(d, False) for d in deleted]
         )
         out: dict[str, list[dict]] = {}
-        for query, rets in zip(queries, pages, strict=True):
+        for query, rets in zip(queries, pages[: len(queries)], strict=True):
             out[query.entity.name] = _ordered(
                 [n.normalise(r) for r in rets if r.tag in query.entity.rets], q.DEFAULT_ORDER
             )
