@@ -94,6 +94,39 @@ def sync_env(sandbox, airflow_db, monkeypatch):
     return env
 
 
+@pytest.fixture(scope="session")
+def desktop_sandbox(tmp_path_factory):
+    """The Salesforce org and a QuickBooks Desktop company (``serve --quickbooks desktop``) in
+    a sandbox process of their own, seeded tiny, for the Desktop runs."""
+    from sfqb_sandbox.admin_client import SandboxProcess
+
+    process = SandboxProcess(
+        tmp_path_factory.mktemp("desktop-sandbox"),
+        seed="tiny",
+        extra_args=["--quickbooks", "desktop"],
+    )
+    admin = process.start()
+    try:
+        yield admin
+    finally:
+        admin.session.close()
+        process.stop()
+
+
+@pytest.fixture
+def desktop_env(desktop_sandbox, airflow_db, monkeypatch, tmp_path):
+    """``sync_env`` on QuickBooks Desktop (tests/integration/desktop.py): the Web Connector
+    polls sfqb's service for the whole test."""
+    from tests.integration.desktop import prepare_desktop_env
+
+    env = prepare_desktop_env(desktop_sandbox, monkeypatch, tmp_path)
+    desktop_sandbox.clear_counters()
+    try:
+        yield env
+    finally:
+        env.rig.close()
+
+
 def end_unfinished_runs() -> None:
     """Mark failed, as a user would in the UI, every DAG run a former test left unfinished (a
     killed ``airflow dags test`` leaves its run and its running task behind). The metadata

@@ -93,13 +93,20 @@ def salesforce_hook():
     return SfqbSalesforceHook(retry_policy=retry_policy(), before_call=before_call)
 
 
-def quickbooks_hook() -> QuickBooks:
+def quickbooks_hook(run: RunContext | None = None) -> QuickBooks:
     """The QuickBooks company of a step, behind the one interface both editions implement
-    (``sfqb.hooks.interface``): its calls keep the run lease alive and every write call checks
-    it first (R-GEN-10, ``sfqb.lease.before_call``). Online only so far: the preferences refuse
-    ``quickbooks_edition: desktop`` at the start of a run."""
-    from sfqb.hooks.quickbooks import QuickBooksHook
+    (``sfqb.hooks.interface``): the Online hook, or the Desktop adapter over the Web Connector
+    service's queue when the run's ``quickbooks_edition`` is ``desktop`` (its connection,
+    ``quickbooks_desktop_default``, read now: a bad one fails the step naming the key). Its
+    calls keep the run lease alive and every write call checks it first (R-GEN-10,
+    ``sfqb.lease.before_call``). Without a run: the Online hook."""
     from sfqb.lease import before_call
+
+    if run is not None and preferences(run).quickbooks_edition == "desktop":
+        from sfqb.hooks.desktop import DesktopQuickBooks
+
+        return DesktopQuickBooks.from_connection(before_call=before_call)
+    from sfqb.hooks.quickbooks import QuickBooksHook
 
     return QuickBooksHook(retry_policy=retry_policy(), before_call=before_call)
 

@@ -196,7 +196,7 @@ def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=Non
     The area's first run (``FIRST_EXPORT`` not done) considers every active QuickBooks customer
     and every Salesforce Account that qualifies (R-ACC-1) whatever their age (R-GEN-6: customers
     are master data); later runs read the changes since the watermarks."""
-    sf, qb, state = sf or salesforce_hook(), qb or quickbooks_hook(), state or sync_state()
+    sf, qb, state = sf or salesforce_hook(), qb or quickbooks_hook(run), state or sync_state()
     windows = run_windows(run, [QB_STREAM, SF_STREAM], state)
     sf_xcom = windows[SF_STREAM]
     sf_window = Window.from_xcom(sf_xcom) if sf_xcom else None
@@ -950,7 +950,7 @@ def load(
     duplicate name is linked to that customer first (``_adopt_duplicates``), so the customer's
     upsert updates that Account instead of making a second one. (Sending the upserts beside the
     throttled QuickBooks batch saved ~9 s at 10k customers and broke exactly this.)"""
-    sf, qb, state = sf or salesforce_hook(), qb or quickbooks_hook(), state or sync_state()
+    sf, qb, state = sf or salesforce_hook(), qb or quickbooks_hook(run), state or sync_state()
     done: list[dict] = []
 
     maps = customer_maps(run)

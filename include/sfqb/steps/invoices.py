@@ -409,7 +409,7 @@ def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=Non
         return _empty({})
     state = state or sync_state()
     windows = run_windows(run, list(STREAMS.values()), state)
-    sf, qb = sf or salesforce_hook(), qb or quickbooks_hook()
+    sf, qb = sf or salesforce_hook(), qb or quickbooks_hook(run)
     ready = ready_waiting(sf, state)
     records = read_quickbooks(
         qb, sf, state, windows, at=dt.datetime.fromisoformat(run["upper_bound"]), ready=ready

@@ -124,7 +124,7 @@ def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=Non
             "ProductCode = FullyQualifiedName (R-ITM-5)"
         )
         return {**empty, "windows": {}}
-    sf, qb = sf or salesforce_hook(), qb or quickbooks_hook()
+    sf, qb = sf or salesforce_hook(), qb or quickbooks_hook(run)
     first = state.first_run_done(rules.FIRST_EXPORT) is None
     if first:
         records = list(qb.query_all("Item"))

@@ -93,7 +93,7 @@ def prepare(
             len(ids),
         )
         return {**prepared, "action": RETRY, "retry_ids": ids, "total": len(ids)}
-    qb = qb or quickbooks_hook()
+    qb = qb or quickbooks_hook(run)
     total = qb.count(rules.ENTITY, [_date_condition(settings)])
     log.info(
         "migration: %d QuickBooks invoices dated on or after %s%s",
@@ -211,7 +211,7 @@ def migrate(
         report["message"] = prepared["message"]
         return report
     state = state or sync_state()
-    sf, qb = sf or salesforce_hook(), qb or quickbooks_hook()
+    sf, qb = sf or salesforce_hook(), qb or quickbooks_hook(run)
     saved = state.migration() or {}
     start, resume_until = _where_to_start(saved, settings, prepared)
     progress = _starting_progress(run, settings, prepared, saved, start)

@@ -183,7 +183,7 @@ def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=Non
         ),
         contact_fields,
     )
-    qb = qb or quickbooks_hook()
+    qb = qb or quickbooks_hook(run)
     items = list(qb.query_in("Item", "Id", lines[rules.ITEM_EXT]))
     # QuickBooks makes no transaction for an inactive customer (its refusal names neither side).
     customers = opps.loc[isin(opps["Id"], candidates), rules.ACCOUNT_EXT].dropna().astype(str)
@@ -463,7 +463,7 @@ def load(run: RunContext, plan: Plan, *, sf=None, qb: QuickBooks | None = None) 
     done: list[dict] = []
     notes: list[dict] = []
     if len(creates):
-        sf, qb = sf or salesforce_hook(), qb or quickbooks_hook()
+        sf, qb = sf or salesforce_hook(), qb or quickbooks_hook(run)
         made, adopted = _create(run, creates, plan["install_date"], qb, done)
         notes = [
             warning(

@@ -280,7 +280,7 @@ def match(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=None)
                 done_before["done_at"],
             )
             continue
-        sf, qb = sf or salesforce_hook(), qb or quickbooks_hook()
+        sf, qb = sf or salesforce_hook(), qb or quickbooks_hook(run)
         done, ambiguous, qb_ids = matcher(sf, qb)
         failed = [d for d in done if d["action"] == FAILED]
         log_problems(log, AREA, ambiguous, outcomes(failed))
@@ -311,7 +311,7 @@ def match(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=None)
     if any(k.startswith(("QB:Customer:", "QB:Item:")) for k in open_keys):
         sf = sf or salesforce_hook()
         considered += recheck(sf, open_keys)
-    qb = qb or quickbooks_hook()
+    qb = qb or quickbooks_hook(run)
     report = area_report(
         AREA, skipped_frame, outcomes(done_all), considered=[*considered, qb.quickbooks_conn_id]
     )

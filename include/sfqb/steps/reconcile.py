@@ -246,7 +246,7 @@ def run_reconcile(
     started = time.monotonic()
     result = reconcile_systems(
         sf or salesforce_hook(),
-        qb or quickbooks_hook(),
+        qb or quickbooks_hook(run),
         preferences(run),
         state=state or sync_state(),
         upper_bound=dt.datetime.fromisoformat(run["upper_bound"]),

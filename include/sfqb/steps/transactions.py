@@ -227,7 +227,7 @@ def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=Non
         return _empty({})
     state = state or sync_state()
     windows = run_windows(run, list(STREAMS.values()), state)
-    sf, qb = sf or salesforce_hook(), qb or quickbooks_hook()
+    sf, qb = sf or salesforce_hook(), qb or quickbooks_hook(run)
     records = _changed(qb, run, state, windows)
     header_map, line_map = transaction_maps(run)
     txn_columns, opp_columns, product_columns = rules.read_columns(header_map, line_map)

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 
 from sfqb import qbo_queries as q
-from sfqb.hooks.desktop import DesktopQuickBooks, WebConnectorNotPolling
+from sfqb.hooks.desktop import DesktopQuickBooks, WebConnectorNotPolling, WrongCompany
 from sfqb.hooks.quickbooks import BatchOp
 from sfqb.qbwc import DONE, FAILED, JobQueue
 from sfqb_sandbox.webconnector import Scheduler
 from tests.sandbox.qbd.conftest import make_company
-from tests.sandbox.qbwc.test_service import GOOD, Rig, start
+from tests.sandbox.qbwc.test_service import GOOD, Rig, start, with_creds
 
 pytestmark = pytest.mark.sandbox
 
@@ -222,3 +222,45 @@ def test_given_conditions_qbxml_applies_when_counted_then_one_message_set_answer
         assert len(counted) == 2 and all(len(rig.queue.pages(j.id)) == 1 for j in counted)
         first = customers[0]["Id"]
         assert qb.count("Customer", [q.in_("Id", [first])], include_inactive=True) == 1
+
+
+def test_given_another_edition_open_when_reading_then_it_fails_at_once_naming_it(rig):
+    """The Web Connector polls with a company of another edition than the connection names:
+    the read does not wait for its deadline; it fails with the service's reason, and its job
+    is cancelled so it is never handed out later (R-QBD-1)."""
+    rig = with_creds(rig, replace(GOOD, edition="pro"))
+    qb = adapter(rig)
+    started = time.monotonic()
+    with Polling(rig), pytest.raises(WrongCompany, match=r"edition 'pro'.*Nothing was sent"):
+        list(qb.query_all("Customer"))
+    assert time.monotonic() - started < 20
+    (job,) = rig.queue.jobs()
+    assert job.state == FAILED and "wrong company" in job.error
+    assert not rig.queue.has_work()
+
+
+def test_given_changes_and_a_deletion_when_asked_for_changes_then_both_come_per_entity(rig):
+    """``changes`` reads each entity modified since the watermark (inactive ones too) and the
+    deletions QuickBooks lists since then, in one queue round (R-QBD-3)."""
+    qb = adapter(rig)
+    with Polling(rig):
+        # the Web Connector has polled once this read is answered; an unpaid invoice can go
+        invoice = next(i for i in qb.query_all("Invoice") if not i.get("LinkedTxn"))
+        (added,) = qb.batch(
+            [BatchOp("001C", "create", "Customer", {"DisplayName": "Changed Lately"})],
+            request_id="changes-1",
+        )
+        # the company's clock, not this machine's: a second before the add
+        since = dt.datetime.fromisoformat(
+            added.record["MetaData"]["LastUpdatedTime"]
+        ) - dt.timedelta(seconds=1)
+        rig.company.open("")
+        answer = rig.company.process(
+            '<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq '
+            'onError="stopOnError"><TxnDelRq><TxnDelType>Invoice</TxnDelType>'
+            f"<TxnID>{invoice['Id']}</TxnID></TxnDelRq></QBXMLMsgsRq></QBXML>"
+        )
+        assert 'statusCode="0"' in answer, answer
+        found = qb.changes(["Customer", "Invoice"], since)
+    assert [c["Id"] for c in found["Customer"]] == [added.record["Id"]]
+    assert {"status": "Deleted", "Id": invoice["Id"]}.items() <= found["Invoice"][-1].items()

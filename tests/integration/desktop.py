@@ -1,0 +1,144 @@
+"""Whole-DAG runs on QuickBooks Desktop: the Desktop company emulator and the Salesforce org in
+their own sandbox process, sfqb's Web Connector service on uvicorn in a thread, and the Web
+Connector emulator polling it every 0.2 s in another (docs/quickbooks-desktop.md)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sfqb.qbwc import JobQueue
+from sfqb.qbwc.app import create_app
+from sfqb.qbwc.qwc import guids, qwc_text
+from sfqb.qbwc.service import QbwcService, ServiceSettings
+from sfqb.qbwc.settings import DesktopSettings
+from sfqb_sandbox.webconnector import (
+    ConnectorSettings,
+    HttpCompany,
+    Scheduler,
+    WebConnector,
+    parse_qwc,
+)
+from tests.integration.conftest import SyncEnv
+from tests.sandbox.webconnector.conftest import Served
+
+USER, PASSWORD = "sfqb", "Desktop-s3cret-pw"
+POLL_SECONDS = 0.2
+
+
+@dataclass
+class WebConnectorRig:
+    """The service, its queue and a polling Web Connector; ``stop()`` silences the Web
+    Connector (as a user closing it would), ``start()`` brings it back."""
+
+    queue: JobQueue
+    served: Served
+    connector: WebConnector
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=Scheduler(self.connector, every_seconds=POLL_SECONDS).run,
+            args=(self._stop,),
+            daemon=True,
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(60)
+            self._thread = None
+
+    def close(self) -> None:
+        self.stop()
+        self.served.__exit__(None, None, None)
+        self.queue.close()
+
+
+@dataclass
+class DesktopSyncEnv(SyncEnv):
+    """``SyncEnv`` on a Desktop company; ``qb()`` is the Desktop adapter on the test's queue."""
+
+    rig: WebConnectorRig | None = None
+
+    def qb(self):
+        from sfqb.hooks.desktop import DesktopQuickBooks
+
+        return DesktopQuickBooks.from_connection(timeout=120, poll_interval=0.05)
+
+    def writes(self) -> dict[str, int]:
+        return {
+            "quickbooks": self.sandbox.counters("quickbooks_desktop")["writes"],
+            "salesforce": self.sandbox.counters("salesforce")["writes"],
+        }
+
+
+def desktop_connection(info: dict) -> dict:
+    return {
+        "conn_type": "generic",
+        "login": USER,
+        "password": PASSWORD,
+        "extra": json.dumps(
+            {
+                "company_file": info["company_file"],
+                "edition": info["edition"],
+                "time_zone": info["time_zone"],
+            }
+        ),
+    }
+
+
+def start_rig(info: dict, queue_url: str, ca_bundle: str) -> WebConnectorRig:
+    """The service on a free port of localhost and a Web Connector polling it."""
+    queue = JobQueue.from_url(queue_url)
+    creds = DesktopSettings(USER, PASSWORD, info["company_file"], info["edition"].lower())
+    service = QbwcService(queue, lambda: creds, ServiceSettings(none_wait_seconds=0))
+    served = Served(create_app(service)).__enter__()
+    url = f"http://localhost:{served.port}/qbwc"
+    qwc = parse_qwc(qwc_text(url, USER, *guids(queue)))
+    company = HttpCompany(info["qbxml_url"].removesuffix("/qbxml"), verify=ca_bundle)
+    connector = WebConnector(
+        qwc, PASSWORD, company, ConnectorSettings(call_timeout=60.0, noop_wait=0.05)
+    )
+    rig = WebConnectorRig(queue, served, connector)
+    rig.start()
+    return rig
+
+
+def prepare_desktop_env(sandbox, monkeypatch, tmp_path: Path) -> DesktopSyncEnv:
+    """Both sandboxes reset to the tiny seed, no sfqb Variables, no unfinished run, the
+    connections pointing at them and at the test's own queue, the Web Connector polling."""
+    from sfqb.preferences import DESKTOP_PREVIEW
+    from sfqb.state import MetadataDbVariables
+    from sfqb_sandbox.connections import salesforce_connection
+    from tests.integration.conftest import end_unfinished_runs
+
+    end_unfinished_runs()
+    for service in ("quickbooks_desktop", "salesforce"):
+        sandbox.reset(service, seed="tiny")
+    variables = MetadataDbVariables()
+    for key in variables.keys("sfqb."):
+        variables.delete(key)
+    info = sandbox.connections["quickbooks_desktop"]
+    queue_url = f"sqlite:///{tmp_path / 'qbwc-queue.sqlite3'}"
+    env = {
+        "REQUESTS_CA_BUNDLE": sandbox.connections["ca_bundle"],
+        "AIRFLOW_CONN_SALESFORCE_DEFAULT": json.dumps(
+            salesforce_connection(sandbox.connections["salesforce"])
+        ),
+        "AIRFLOW_CONN_QUICKBOOKS_DESKTOP_DEFAULT": json.dumps(desktop_connection(info)),
+        "AIRFLOW_CONN_SFQB_QBWC_QUEUE": json.dumps(
+            {"conn_type": "generic", "extra": json.dumps({"url": queue_url})}
+        ),
+        DESKTOP_PREVIEW: "1",
+        "SFQB_RETRY_BASE_DELAY": "0.05",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    rig = start_rig(info, queue_url, sandbox.connections["ca_bundle"])
+    return DesktopSyncEnv(sandbox, rig)
