@@ -8,13 +8,18 @@ call of the service (a DOCTYPE, an external entity, entity expansion, broken XML
 method) gets a SOAP ``Client`` Fault, and the service keeps serving.
 
 Plain HTTP is for ``localhost`` only, as the Web Connector allows (api-notes 9.2): ``serve``
-refuses to bind another address without a certificate unless ``allow_plain_http`` is set.
+refuses to bind another address without a certificate unless ``allow_plain_http`` is set. With a
+certificate, ``check_tls`` loads it and its key before anything starts (a key that is not the
+certificate's is refused there, not in uvicorn's traceback) and ``serve`` logs at start where it
+listens, the certificate's names and expiry, the queue and the connection's user.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -116,6 +121,92 @@ def check_bind(host: str, certfile: str | None, allow_plain_http: bool) -> None:
         )
 
 
+@dataclass(frozen=True)
+class Certificate:
+    """What ``serve`` logs of its certificate."""
+
+    names: tuple[str, ...]  # the subject alternative names (DNS names and IP addresses)
+    not_after: dt.datetime
+
+    def expired(self, now: dt.datetime | None = None) -> bool:
+        return self.not_after <= (now or dt.datetime.now(dt.UTC))
+
+
+def check_tls(certfile: str, keyfile: str) -> Certificate:
+    """Load the certificate chain and its key as uvicorn will, before anything starts.
+
+    ``ValueError`` names the problem: a file that cannot be read, a key that is not the
+    certificate's, a file that holds no PEM certificate.
+    """
+    import ssl
+
+    from cryptography import x509
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(certfile, keyfile)
+        with open(certfile, "rb") as handle:
+            cert = x509.load_pem_x509_certificate(handle.read())  # the first one: the server's
+    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+        raise ValueError(
+            f"the certificate {certfile} and the key {keyfile} cannot be used: {exc}"
+        ) from exc
+    try:
+        sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        names = tuple(str(name.value) for name in sans)
+    except x509.ExtensionNotFound:
+        names = ()
+    return Certificate(names, cert.not_valid_after_utc)
+
+
+# uvicorn's default logging config, applied after Airflow's (the queue's connection is read
+# through Airflow), leaves "uvicorn.error" with no handler and no propagation: its start line
+# and its errors were lost. Both uvicorn loggers go to the root logger instead, whatever set it
+# up (Airflow's handler, or basicConfig in ``python -m sfqb qbwc serve``).
+UVICORN_LOG_CONFIG: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "loggers": {
+        "uvicorn": {"handlers": [], "level": "INFO", "propagate": True},
+        "uvicorn.error": {"handlers": [], "level": "INFO", "propagate": True},
+        "uvicorn.access": {"handlers": [], "level": "INFO", "propagate": True},
+    },
+}
+
+
+def log_start(
+    service: QbwcService, host: str, port: int, certificate: Certificate | None, plain_ok: bool
+) -> None:
+    """The start lines: where the service listens, its TLS, its queue, the user it expects."""
+    scheme = "https" if certificate else "http"
+    shown = f"[{host}]" if ":" in host else host
+    if certificate:
+        tls = (
+            f"TLS, certificate for {', '.join(certificate.names) or '(no names)'}, valid "
+            f"until {certificate.not_after:%Y-%m-%d}"
+        )
+    else:
+        tls = "plain HTTP" + (" (--allow-plain-http)" if plain_ok and not is_loopback(host) else "")
+    queue = service.queue.engine.url.render_as_string(hide_password=True)
+    log.info("qbwc: serving %s://%s:%s%s (%s); queue %s", scheme, shown, port, PATH, tls, queue)
+    if certificate and certificate.expired():
+        log.warning(
+            "qbwc: the certificate expired on %s: the Web Connector will refuse it",
+            f"{certificate.not_after:%Y-%m-%d}",
+        )
+    try:
+        expected = service.credentials()
+    except Exception as exc:  # noqa: BLE001 - the service answers nvu until it can be read
+        log.warning("qbwc: the connection cannot be read yet (every poll gets nvu): %s", exc)
+    else:
+        log.info(
+            "qbwc: the Web Connector's user is %r, company file %r, edition %s",
+            expected.user_name,
+            expected.company_file or "(the open one)",
+            expected.edition or "(any)",
+        )
+
+
 def serve(
     service: QbwcService,
     host: str,
@@ -128,6 +219,8 @@ def serve(
     import uvicorn
 
     check_bind(host, certfile, allow_plain_http)
+    certificate = check_tls(certfile, keyfile or certfile) if certfile else None
+    log_start(service, host, port, certificate, allow_plain_http)
     uvicorn.run(
         create_app(service),
         host=host,
@@ -135,4 +228,5 @@ def serve(
         ssl_certfile=certfile,
         ssl_keyfile=keyfile,
         log_level="info",
+        log_config=UVICORN_LOG_CONFIG,
     )
