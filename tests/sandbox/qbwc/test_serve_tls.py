@@ -1,7 +1,8 @@
 """``python -m sfqb qbwc serve`` over HTTPS, as an operator runs it: a subprocess with a
 certificate from a local CA, the connection in ``AIRFLOW_CONN_QUICKBOOKS_DESKTOP_DEFAULT``, the
 queue a SQLite file in ``SFQB_QBWC_DIR``. A Web Connector emulator that trusts the CA runs a
-session to the end; one that does not trust it never reaches the service (R-QBD-1, R-QBD-8)."""
+session to the end; one that does not trust it never reaches the service; a key that is not the
+certificate's is refused before anything starts (R-QBD-1, R-QBD-8)."""
 
 from __future__ import annotations
 
@@ -215,3 +216,34 @@ def test_given_serve_with_a_certificate_when_a_web_connector_does_not_trust_it_t
     assert "qbwc session" not in output
     trusted = server.session(verify=str(server.tls.bundle))
     assert trusted.outcome == "done" and server.queue.get(job.id).state == DONE, output
+
+
+def test_given_a_key_that_is_not_the_certificates_when_serve_starts_then_it_exits_2(
+    tmp_path, monkeypatch, capsys
+):
+    """A key from another pair, a certificate file that is missing, a certificate without its
+    key: ``qbwc serve`` says what is wrong and exits 2 before it opens the queue or listens
+    (R-QBD-1)."""
+    from sfqb.__main__ import main
+
+    monkeypatch.setenv("SFQB_QBWC_DIR", str(tmp_path))
+    tls = ensure_tls(tmp_path / "tls")
+    other = ensure_tls(tmp_path / "other")
+    serve = ["qbwc", "serve", "--host", "127.0.0.1", "--port", str(free_port())]
+
+    mismatched = main(
+        [*serve, "--certfile", str(tls.server_cert), "--keyfile", str(other.server_key)]
+    )
+    mismatch_error = capsys.readouterr().err
+    missing = main(
+        [*serve, "--certfile", str(tmp_path / "nope.pem"), "--keyfile", str(tls.server_key)]
+    )
+    missing_error = capsys.readouterr().err
+    half = main([*serve, "--certfile", str(tls.server_cert)])
+    half_error = capsys.readouterr().err
+
+    assert (mismatched, missing, half) == (2, 2, 2)
+    assert "cannot be used" in mismatch_error and "KEY_VALUES_MISMATCH" in mismatch_error
+    assert "nope.pem" in missing_error and "No such file" in missing_error
+    assert "give both --certfile and --keyfile" in half_error
+    assert not (tmp_path / "sfqb-qbwc-queue.sqlite3").exists()
