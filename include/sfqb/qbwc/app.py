@@ -173,6 +173,12 @@ UVICORN_LOG_CONFIG: dict[str, Any] = {
     },
 }
 
+# At shutdown uvicorn closes idle keep-alive connections; a TLS one waits for the client's
+# close_notify, which an idle client (the Web Connector keeps its connection open between
+# calls) never sends: the process lingered 30 s (asyncio's TLS shutdown timeout) after SIGTERM.
+# A SOAP call takes milliseconds; whatever is still open after this many seconds is dropped.
+SHUTDOWN_SECONDS = 5
+
 
 def log_start(
     service: QbwcService, host: str, port: int, certificate: Certificate | None, plain_ok: bool
@@ -229,4 +235,5 @@ def serve(
         ssl_keyfile=keyfile,
         log_level="info",
         log_config=UVICORN_LOG_CONFIG,
+        timeout_graceful_shutdown=SHUTDOWN_SECONDS,
     )

@@ -1,13 +1,17 @@
 """``python -m sfqb qbwc serve`` over HTTPS, as an operator runs it: a subprocess with a
 certificate from a local CA, the connection in ``AIRFLOW_CONN_QUICKBOOKS_DESKTOP_DEFAULT``, the
 queue a SQLite file in ``SFQB_QBWC_DIR``. A Web Connector emulator that trusts the CA runs a
-session to the end; one that does not trust it never reaches the service; a key that is not the
-certificate's is refused before anything starts (R-QBD-1, R-QBD-8)."""
+session to the end; one that does not trust it never reaches the service; SIGTERM stops it in
+seconds even while a client holds an idle TLS connection; a key that is not the certificate's is
+refused before anything starts (R-QBD-1, R-QBD-8)."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -90,7 +94,7 @@ def _wait_until_up(process: subprocess.Popen, url: str, bundle: Path, log_path: 
             try:
                 # "Connection: close": the server ends the connection, which otherwise stays
                 # open in the test process until the garbage collector finds it, and holds
-                # uvicorn's shutdown until it is gone
+                # uvicorn's shutdown for its grace time (app.SHUTDOWN_SECONDS)
                 answer = http.get(
                     f"{url}?wsdl", verify=str(bundle), timeout=2, headers={"Connection": "close"}
                 )
@@ -216,6 +220,33 @@ def test_given_serve_with_a_certificate_when_a_web_connector_does_not_trust_it_t
     assert "qbwc session" not in output
     trusted = server.session(verify=str(server.tls.bundle))
     assert trusted.outcome == "done" and server.queue.get(job.id).state == DONE, output
+
+
+def test_given_an_idle_tls_connection_when_serve_is_stopped_then_it_exits_within_seconds(server):
+    """The Web Connector keeps its connection open between calls. With one idle TLS connection
+    open, SIGTERM stops ``serve`` in a few seconds and cleanly (uvicorn's last line logged),
+    not after asyncio's 30 s wait for the client's TLS close (R-QBD-1)."""
+    context = ssl.create_default_context(cafile=str(server.tls.ca_cert))
+    raw = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    with context.wrap_socket(raw, server_hostname="localhost") as idle:
+        idle.sendall(b"GET /qbwc HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        answer = b""
+        while b"sfqb QBWC service" not in answer:
+            answer += idle.recv(4096)
+        started = time.monotonic()
+
+        server.process.terminate()
+        try:
+            code = server.process.wait(20)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"serve still runs 20 s after SIGTERM\n{server.output()}")
+        took = time.monotonic() - started
+
+    output = server.output()
+    assert answer.startswith(b"HTTP/1.1 200"), answer
+    # uvicorn ends by raising the signal it caught again: the exit status is SIGTERM's
+    assert code in (0, -signal.SIGTERM) and took < 10, f"exit {code} after {took:.1f} s\n{output}"
+    assert "Finished server process" in output, output
 
 
 def test_given_a_key_that_is_not_the_certificates_when_serve_starts_then_it_exits_2(
