@@ -12,6 +12,12 @@ refuses to bind another address without a certificate unless ``allow_plain_http`
 certificate, ``check_tls`` loads it and its key before anything starts (a key that is not the
 certificate's is refused there, not in uvicorn's traceback) and ``serve`` logs at start where it
 listens, the certificate's names and expiry, the queue and the connection's user.
+
+``create_lazy_app`` is the same app with the service built on the first SOAP call, for a process
+that imports it without being asked to serve (the Airflow plugin ``plugins/sfqb_qbwc.py`` mounts
+it in the api-server): importing it opens no database and reads no connection. The service keeps
+nothing of a session in memory (tickets, sessions and jobs are rows in the queue DB), so several
+api-server workers, each with its own service, can answer the calls of one session in turn.
 """
 
 from __future__ import annotations
@@ -19,15 +25,17 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import FastAPI, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from . import soap
 from .qbxml import UnsafeXml
-from .service import QbwcService
+from .service import QbwcService, ServiceSettings
 
 log = logging.getLogger("sfqb.qbwc")
 
@@ -53,8 +61,15 @@ async def _body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def create_app(service: QbwcService, *, max_body: int = MAX_BODY, path: str = PATH) -> FastAPI:
+class Service(Protocol):
+    """What the app calls: ``QbwcService`` or ``LazyService``."""
+
+    def call(self, method: str, params: dict[str, str]) -> Any: ...
+
+
+def create_app(service: Service, *, max_body: int = MAX_BODY, path: str = PATH) -> FastAPI:
     app = FastAPI(title="sfqb QBWC service", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.qbwc_service = service
 
     @app.get(path)
     async def get(request: Request) -> Response:
@@ -100,6 +115,51 @@ def create_app(service: QbwcService, *, max_body: int = MAX_BODY, path: str = PA
         return Response(soap.envelope(method, result), media_type=XML)
 
     return app
+
+
+def default_service(settings: ServiceSettings | None = None) -> QbwcService:
+    """The service on the queue of ``sfqb_qbwc_queue`` and the credentials of
+    ``quickbooks_desktop_default`` (``settings``), as ``python -m sfqb qbwc serve`` builds it."""
+    from .queue import JobQueue
+    from .settings import desktop_settings
+
+    return QbwcService(JobQueue.open(), desktop_settings, settings or ServiceSettings())
+
+
+class LazyService:
+    """A service built by ``build`` on the first call, once, whichever thread calls first.
+
+    A build that fails (the queue DB cannot be opened) fails that call, which the app answers
+    with a SOAP Server fault; the next call tries again.
+    """
+
+    def __init__(self, build: Callable[[], QbwcService] = default_service) -> None:
+        self._build = build
+        self._service: QbwcService | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def built(self) -> QbwcService | None:
+        return self._service
+
+    def get(self) -> QbwcService:
+        with self._lock:
+            if self._service is None:
+                service = self._build()
+                log_service(service)
+                self._service = service
+            return self._service
+
+    def call(self, method: str, params: dict[str, str]) -> Any:
+        return self.get().call(method, params)
+
+
+def create_lazy_app(
+    build: Callable[[], QbwcService] = default_service, *, max_body: int = MAX_BODY
+) -> FastAPI:
+    """``create_app`` with the service built on the first SOAP call (``LazyService``); the GETs
+    (the WSDL, the AppURL check, the support page) need no service."""
+    return create_app(LazyService(build), max_body=max_body)
 
 
 def is_loopback(host: str) -> bool:
@@ -183,7 +243,7 @@ SHUTDOWN_SECONDS = 5
 def log_start(
     service: QbwcService, host: str, port: int, certificate: Certificate | None, plain_ok: bool
 ) -> None:
-    """The start lines: where the service listens, its TLS, its queue, the user it expects."""
+    """The start lines: where the service listens, its TLS, then ``log_service``."""
     scheme = "https" if certificate else "http"
     shown = f"[{host}]" if ":" in host else host
     if certificate:
@@ -193,13 +253,19 @@ def log_start(
         )
     else:
         tls = "plain HTTP" + (" (--allow-plain-http)" if plain_ok and not is_loopback(host) else "")
-    queue = service.queue.engine.url.render_as_string(hide_password=True)
-    log.info("qbwc: serving %s://%s:%s%s (%s); queue %s", scheme, shown, port, PATH, tls, queue)
+    log.info("qbwc: serving %s://%s:%s%s (%s)", scheme, shown, port, PATH, tls)
     if certificate and certificate.expired():
         log.warning(
             "qbwc: the certificate expired on %s: the Web Connector will refuse it",
             f"{certificate.not_after:%Y-%m-%d}",
         )
+    log_service(service)
+
+
+def log_service(service: QbwcService) -> None:
+    """The queue the service uses (no password) and the user it expects."""
+    queue = service.queue.engine.url.render_as_string(hide_password=True)
+    log.info("qbwc: the service's queue is %s", queue)
     try:
         expected = service.credentials()
     except Exception as exc:  # noqa: BLE001 - the service answers nvu until it can be read
