@@ -121,7 +121,7 @@ def fresh_airflow_plugins() -> Iterator[None]:
 
 
 def test_given_sfqb_qbwc_in_airflow_when_airflows_api_server_runs_then_a_session_goes_through_it(
-    desktop_env, fresh_airflow_plugins, tmp_path, monkeypatch
+    desktop_env, fresh_airflow_plugins, tmp_path
 ):
     """Airflow's own api-server app (``create_app``, its plugins loaded from plugins/) on uvicorn:
     the service is at /quickbooks-desktop/qbwc beside the sync log's /sfqb, its WSDL names that
@@ -129,9 +129,13 @@ def test_given_sfqb_qbwc_in_airflow_when_airflows_api_server_runs_then_a_session
     Airflow's UI), the queue is opened only by the first SOAP call, and a Web Connector session
     reads a job to the end with its events kept (R-QBD-1, R-QBD-8)."""
     from airflow.api_fastapi.app import create_app
+    from airflow.api_fastapi.auth.tokens import get_signing_key
 
-    # what `airflow standalone` writes into airflow.cfg; the Task SDK API's start needs it
-    monkeypatch.setenv("AIRFLOW__API_AUTH__JWT_SECRET", "sfqb-test-" + "0" * 54)
+    # The Task SDK API's start needs a JWT secret (`airflow standalone` writes one into
+    # airflow.cfg). Without one, Airflow's token code makes one for the whole process: done
+    # here the same way, so the tokens of later tests in this process are signed and checked
+    # with one secret.
+    get_signing_key("api_auth", "jwt_secret", make_secret_key_if_needed=True)
     api = create_app()
     mounts = [route.path for route in api.routes if isinstance(route, Mount)]
     assert "/sfqb" in mounts and "/quickbooks-desktop" in mounts
