@@ -191,10 +191,9 @@ def _qbwc(args) -> int:
                 return 2
         print(text, end="")
         return 0
-    queue = JobQueue.open()
     import logging
 
-    from sfqb.qbwc.app import check_bind, serve
+    from sfqb.qbwc.app import check_bind, check_tls, serve
     from sfqb.qbwc.service import QbwcService, ServiceSettings
 
     if bool(args.certfile) != bool(args.keyfile):
@@ -202,9 +201,12 @@ def _qbwc(args) -> int:
         return 2
     try:
         check_bind(args.host, args.certfile, args.allow_plain_http)
+        if args.certfile:
+            check_tls(args.certfile, args.keyfile)
     except ValueError as exc:
         print(f"sfqb: {exc}", file=sys.stderr)
         return 2
+    queue = JobQueue.open()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     service = QbwcService(
         queue, desktop_settings, ServiceSettings(none_wait_seconds=args.none_wait)

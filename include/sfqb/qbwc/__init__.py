@@ -9,11 +9,13 @@ the service hands it to the Web Connector one message set at a time and stores t
 - ``qbxml``: the hardened XML parser, message sets, answers read;
 - ``settings``: the Airflow connections (``quickbooks_desktop_default``, ``sfqb_qbwc_queue``);
 - ``soap``: SOAP 1.1 by hand and the WSDL; ``service``: the eight web methods, sessions,
-  tickets and the company check; ``app``: the ASGI app and ``serve`` (uvicorn);
+  tickets and the company check; ``app``: the ASGI app, ``serve`` (uvicorn) and
+  ``create_lazy_app`` (the app Airflow's api-server mounts);
 - ``qwc``: the .qwc file the QuickBooks admin loads into the Web Connector.
 
-Operators run ``python -m sfqb qbwc serve`` and ``python -m sfqb qbwc qwc``
-(docs/quickbooks-desktop.md).
+Operators run ``python -m sfqb qbwc serve``, or set ``SFQB_QBWC_IN_AIRFLOW=1`` for the plugin
+``plugins/sfqb_qbwc.py`` to mount the service in Airflow's api-server, and write the .qwc with
+``python -m sfqb qbwc qwc`` (docs/quickbooks-desktop.md).
 """
 
 from .queue import (

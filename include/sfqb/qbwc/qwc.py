@@ -2,8 +2,9 @@
 
 OwnerID and FileID are GUIDs kept in the queue DB (``meta``), made once and stable after: the
 Web Connector and QuickBooks remember an application by them, so a new .qwc for the same
-service must carry the same ones. AppSupport is ``/support`` on the AppURL's host (QBWC1000
-wants the same domain).
+service must carry the same ones. AppSupport is the service's ``support`` page beside the AppURL:
+``https://host/support`` for ``https://host/qbwc``, ``https://host:8080/quickbooks-desktop/support``
+for the service mounted in Airflow's api-server (the same host, as QBWC1000 wants).
 """
 
 from __future__ import annotations
@@ -41,7 +42,10 @@ def qwc_text(
         raise ValueError("the Web Connector takes http:// only for localhost: use https://")
     if minutes < 1:
         raise ValueError("--minutes is at least 1")
-    support = urlunsplit((parts.scheme, parts.netloc, "/support", "", ""))
+    # the app's support page sits beside its SOAP path, under any prefix it is mounted at
+    support = urlunsplit(
+        (parts.scheme, parts.netloc, parts.path.rsplit("/", 1)[0] + "/support", "", "")
+    )
     fields = [
         ("AppName", app_name),
         ("AppID", ""),

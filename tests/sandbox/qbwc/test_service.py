@@ -383,7 +383,9 @@ def test_given_the_qwc_command_when_run_twice_then_the_emulator_accepts_it_with_
     tmp_path, monkeypatch, capsys
 ):
     """``python -m sfqb qbwc qwc`` writes a .qwc the Web Connector emulator loads, with the
-    OwnerID and FileID kept in the queue DB (the same on a second run) (R-QBD-1)."""
+    OwnerID and FileID kept in the queue DB (the same on a second run); AppSupport is the support
+    page beside the AppURL, under the prefix of a service mounted in Airflow's api-server too
+    (R-QBD-1)."""
     from sfqb.__main__ import main
 
     monkeypatch.setenv("SFQB_QBWC_DIR", str(tmp_path))
@@ -400,6 +402,12 @@ def test_given_the_qwc_command_when_run_twice_then_the_emulator_accepts_it_with_
     assert first.run_every_seconds == 7 * 60 and first.is_read_only is False
     assert (tmp_path / "sfqb-qbwc-queue.sqlite3").exists()
     assert main(["qbwc", "qwc", "--url", "http://example.com/qbwc", "--user", "u"]) == 2
+    capsys.readouterr()
+    mounted = "https://airflow.example.com:8080/quickbooks-desktop/qbwc"
+    assert main(["qbwc", "qwc", "--url", mounted, "--user", "sfqb"]) == 0
+    third = parse_qwc(capsys.readouterr().out)
+    assert third.app_url == mounted
+    assert third.app_support == "https://airflow.example.com:8080/quickbooks-desktop/support"
 
 
 def test_given_a_public_address_without_tls_when_serving_then_it_is_refused(capsys):
