@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,6 +108,13 @@ def start_rig(info: dict, queue_url: str, ca_bundle: str) -> WebConnectorRig:
     )
     rig = WebConnectorRig(queue, served, connector)
     rig.start()
+    # The adapter queues nothing before the Web Connector's first poll.
+    deadline = time.monotonic() + 30
+    while queue.last_poll() is None:
+        if time.monotonic() > deadline:
+            rig.close()
+            raise TimeoutError("the Web Connector emulator never polled the service")
+        time.sleep(0.02)
     return rig
 
 

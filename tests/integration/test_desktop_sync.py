@@ -31,3 +31,41 @@ def test_given_a_desktop_company_when_synced_twice_then_the_second_run_writes_no
     assert dag_run.state == "success", states
     assert desktop_env.writes() == {"quickbooks": 0, "salesforce": 0}
     assert all(report_of(summary, a["area"])["created"] == 0 for a in summary["areas"])
+
+
+def test_given_the_web_connector_stopped_when_the_sync_runs_then_it_fails_clearly_and_the_next_completes(
+    desktop_env, monkeypatch, capfd
+):
+    """The Web Connector is closed on the QuickBooks PC: the run fails at its first QuickBooks
+    read, saying the Web Connector is not running and when it last polled, with nothing
+    written and no work left queued; once it runs again, the next run completes (R-QBD-2)."""
+    import json
+    import os
+    import time
+
+    conn = json.loads(os.environ["AIRFLOW_CONN_QUICKBOOKS_DESKTOP_DEFAULT"])
+    extra = {**json.loads(conn["extra"]), "max_poll_minutes": 0.02}  # 1.2 s of silence
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_QUICKBOOKS_DESKTOP_DEFAULT",
+        json.dumps({**conn, "extra": json.dumps(extra)}),
+    )
+    desktop_env.set_preferences(quickbooks_edition="desktop")
+    desktop_env.rig.stop()
+    time.sleep(1.5)
+    desktop_env.sandbox.clear_counters()
+
+    dag_run, states, _ = desktop_env.run(task_retries=0)
+
+    assert dag_run.state == "failed"
+    failed = sorted(t for t, s in states.items() if s == "failed")
+    assert failed and failed[0].startswith("preflight"), states
+    logged = capfd.readouterr().out
+    assert "the Web Connector is not running: it last polled at" in logged
+    assert "Nothing was queued" in logged
+    assert desktop_env.writes()["quickbooks"] == 0
+    assert not desktop_env.rig.queue.has_work()
+
+    desktop_env.rig.start()
+    dag_run, states, summary = desktop_env.run(task_retries=0)
+    assert dag_run.state == "success", states
+    assert report_of(summary, "customers")["created"] > 0

@@ -38,6 +38,11 @@ class Polling:
         # Postponing after "none" (60 s by default) would stall a test: poll on schedule.
         self.rig.service.settings = replace(self.rig.service.settings, none_wait_seconds=0)
         self.thread.start()
+        # The adapter queues nothing before the Web Connector's first poll (R-QBD-2).
+        deadline = time.monotonic() + 30
+        while self.rig.queue.last_poll() is None:
+            assert time.monotonic() < deadline, "the Web Connector never polled"
+            time.sleep(0.02)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -264,3 +269,17 @@ def test_given_changes_and_a_deletion_when_asked_for_changes_then_both_come_per_
         found = qb.changes(["Customer", "Invoice"], since)
     assert [c["Id"] for c in found["Customer"]] == [added.record["Id"]]
     assert {"status": "Deleted", "Id": invoice["Id"]}.items() <= found["Invoice"][-1].items()
+
+
+def test_given_the_web_connector_stopping_while_a_read_waits_then_the_wait_ends_clearly(rig):
+    """The Web Connector polled, then stopped: a read queued after that waits only until the
+    allowed silence is over, not for the run's deadline; its job is cancelled, never sent
+    later (R-QBD-2)."""
+    rig.connector().run_session()  # one poll, then silence
+    qb = adapter(rig, max_poll_age=dt.timedelta(seconds=1))
+    started = time.monotonic()
+    with pytest.raises(WebConnectorNotPolling, match="was never sent and is cancelled"):
+        list(qb.query_all("Customer"))
+    assert time.monotonic() - started < 10
+    (job,) = rig.queue.jobs()
+    assert job.state == FAILED and not rig.queue.has_work()

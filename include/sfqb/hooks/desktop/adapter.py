@@ -94,7 +94,9 @@ class DesktopQuickBooks:
         self._conn_id = conn_id
         self.tz = tz
         self.deadline = deadline if deadline is not None else time.monotonic() + timeout
-        self.wait: Waiter = wait or partial(poll_wait, interval=poll_interval)
+        self.wait: Waiter = wait or partial(
+            poll_wait, interval=poll_interval, max_poll_age=max_poll_age, now=now
+        )
         self.max_poll_age = max_poll_age
         self.page_size = page_size
         self.before_call = before_call
@@ -161,9 +163,11 @@ class DesktopQuickBooks:
 
     def _read_answers(self, requests: list[tuple[str, bool]]) -> list[list[etree._Element]]:
         """Queue the reads (all of them first: one Web Connector session can take them all),
-        then wait for each; the response elements of each (every page), checked."""
+        then wait for each; the response elements of each (every page), checked. Nothing is
+        queued while the Web Connector is not polling (R-QBD-2): the read fails at once."""
         if self.before_call is not None:
             self.before_call(False)
+        self.check_web_connector()
         jobs = [
             self.queue.enqueue_read(request, f"read:{uuid.uuid4().hex}", iterate=iterate)
             for request, iterate in requests

@@ -50,7 +50,10 @@ def company_refusal(queue: JobQueue, since: str) -> str | None:
 
 
 def check_polling(
-    last_poll: dt.datetime | None, now: dt.datetime, max_age: dt.timedelta = DEFAULT_MAX_POLL_AGE
+    last_poll: dt.datetime | None,
+    now: dt.datetime,
+    max_age: dt.timedelta = DEFAULT_MAX_POLL_AGE,
+    outcome: str = "Nothing was queued",
 ) -> None:
     """Raise ``WebConnectorNotPolling`` when the last poll is older than ``max_age`` (or there
     never was one), naming when it last polled (R-QBD-2)."""
@@ -64,7 +67,7 @@ def check_polling(
     )
     raise WebConnectorNotPolling(
         f"QuickBooks Desktop: the Web Connector is not running: {when} (allowed: "
-        f"{_age(max_age)}). Nothing was queued; start the Web Connector on the QuickBooks PC "
+        f"{_age(max_age)}). {outcome}; start the Web Connector on the QuickBooks PC "
         "(Auto-Run on, a Windows user logged on) and the next run picks up."
     )
 
@@ -84,6 +87,8 @@ def poll_wait(
     deadline: float,
     *,
     interval: float = 0.5,
+    max_poll_age: dt.timedelta | None = None,
+    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     sleep: Callable[[float], None] = time.sleep,
 ) -> Job:
     """Poll the job until it is done, failed or in doubt; ``TransientError`` at ``deadline``.
@@ -91,7 +96,10 @@ def poll_wait(
     Each round first ends sessions past their expiry (``expire_sessions``), so the writes of a
     Web Connector that went away show as in doubt instead of waiting forever. A job not yet sent
     whose Web Connector's latest session was refused for the company file (R-QBD-1) is
-    cancelled and ``WrongCompany`` raised with the service's reason: it would never be sent."""
+    cancelled and ``WrongCompany`` raised with the service's reason: it would never be sent.
+    With ``max_poll_age``, a Web Connector that stops polling while the job waits ends the wait
+    the same way, with ``WebConnectorNotPolling`` (R-QBD-2), instead of at the deadline; a
+    job already sent is left to its answer or its session's expiry (then in doubt)."""
     while True:
         queue.expire_sessions()
         job = queue.get(job_id)
@@ -106,6 +114,17 @@ def poll_wait(
                 "company file on the QuickBooks PC, or correct the connection "
                 "quickbooks_desktop_default (extras company_file and edition)."
             )
+        if max_poll_age is not None and job.state == QUEUED:
+            try:
+                check_polling(
+                    queue.last_poll(),
+                    now(),
+                    max_poll_age,
+                    f"Job {job_id} ({job.key}) was never sent and is cancelled",
+                )
+            except WebConnectorNotPolling:
+                queue.cancel(job_id, "the Web Connector stopped polling")
+                raise
         if time.monotonic() >= deadline:
             raise TransientError(
                 f"QuickBooks Desktop: job {job_id} ({job.key}) is still {job.state} at the run's "
