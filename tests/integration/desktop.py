@@ -129,6 +129,7 @@ def prepare_desktop_env(sandbox, monkeypatch, tmp_path: Path) -> DesktopSyncEnv:
     end_unfinished_runs()
     for service in ("quickbooks_desktop", "salesforce"):
         sandbox.reset(service, seed="tiny")
+    sandbox.call("quickbooks_desktop", "DELETE", "company/faults")
     variables = MetadataDbVariables()
     for key in variables.keys("sfqb."):
         variables.delete(key)

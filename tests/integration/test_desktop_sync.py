@@ -69,3 +69,41 @@ def test_given_the_web_connector_stopped_when_the_sync_runs_then_it_fails_clearl
     dag_run, states, summary = desktop_env.run(task_retries=0)
     assert dag_run.state == "success", states
     assert report_of(summary, "customers")["created"] > 0
+
+
+def test_given_a_lost_answer_after_customer_adds_when_synced_then_each_customer_exists_once(
+    desktop_env,
+):
+    """QuickBooks applies the first message set of customer adds, but its answer never reaches
+    the service (the Web Connector reports the failure): the write is in doubt, is looked up by
+    its adds' identities instead of being sent again, and every new customer exists exactly
+    once; a further run writes nothing (R-QBD-4, R-GEN-3)."""
+    desktop_env.set_preferences(quickbooks_edition="desktop")
+    desktop_env.sandbox.call(
+        "quickbooks_desktop",
+        "POST",
+        "company/faults",
+        {"kind": "lose_response", "request": "CustomerAddRq", "times": 1},
+    )
+
+    dag_run, states, summary = desktop_env.run(task_retries=0)
+    if dag_run.state != "success":  # the in-doubt write settles on the next run at the latest
+        dag_run, states, summary = desktop_env.run(task_retries=0)
+
+    assert dag_run.state == "success", states
+    (fault,) = desktop_env.sandbox.call("quickbooks_desktop", "GET", "company/faults")
+    assert fault["fired"] == 1, fault
+    names = [c["DisplayName"].strip().lower() for c in desktop_env.qb().query_all("Customer")]
+    assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
+    accounts = desktop_env.sf().query(
+        "SELECT Name, External_Account_ID__c FROM Account WHERE External_Account_ID__c != null"
+    )
+    ids = [a["External_Account_ID__c"] for a in accounts]
+    assert len(ids) == len(set(ids))
+    settled = [j for j in desktop_env.rig.queue.jobs() if j.kind == "write" and j.note]
+    assert settled and "applied" in settled[0].note, [j.note for j in settled]
+
+    desktop_env.sandbox.clear_counters()
+    dag_run, states, _ = desktop_env.run(task_retries=0)
+    assert dag_run.state == "success", states
+    assert desktop_env.writes()["quickbooks"] == 0
