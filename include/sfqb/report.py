@@ -70,12 +70,32 @@ def record_rows(area: dict) -> list[tuple[str, dict]]:
     return []
 
 
+def web_connector_line(status: dict) -> str:
+    """One sentence on the Web Connector during a Desktop run (R-QBD-8)."""
+    if "unreadable" in status:
+        return f"Web Connector: its sessions could not be read ({status['unreadable']})"
+    last = status.get("last_poll")
+    text = (
+        f"Web Connector: last polled {last[:19].replace('T', ' ')} UTC"
+        if last
+        else ("Web Connector: never polled")
+    )
+    text += f"; {status.get('sessions', 0)} sessions during the run"
+    errors = status.get("errors") or []
+    if errors:
+        newest = errors[0]
+        text += f", {len(errors)} ended on an error (newest: {newest['error']})"
+    return text
+
+
 def format_summary(summary: dict, *, with_warnings: bool = True) -> str:
     """Render a run summary (what ``summarize_run`` returns) as plain text (``with_warnings``
     False: the counts only)."""
     lines = [f"sfqb run {summary.get('run_id')} (upper bound {summary.get('upper_bound')})"]
     if summary.get("scope"):
         lines.append(f"  {summary['scope']}")
+    if summary.get("web_connector") is not None:
+        lines.append(f"  {web_connector_line(summary['web_connector'])}")
     areas = summary.get("areas") or []
     if not areas:
         lines.append("  no sync areas are installed yet: nothing was read or written")

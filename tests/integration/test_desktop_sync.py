@@ -1,6 +1,6 @@
 """sfqb_sync on QuickBooks Desktop, end to end: the DAG's tasks reach the company only through
-X
-R-GEN-3)."""
+sfqb's Web Connector service, polled by the Web Connector emulator (R-QBD-1, R-QBD-3,
+R-QBD-8, R-GEN-3)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ def test_given_a_desktop_company_when_synced_twice_then_the_second_run_writes_no
     assert customers["created"] > 0 and customers["failed"] == 0
     served = desktop_env.rig.queue.jobs()
     assert served and all(j.state == "done" for j in served)
+    polled = summary["web_connector"]
+    assert polled["last_poll"] and polled["sessions"] > 0 and polled["errors"] == []
 
     desktop_env.sandbox.clear_counters()
     dag_run, states, summary = desktop_env.run(task_retries=0)

@@ -11,6 +11,7 @@ Stable ``data-testid`` attributes, for browser tests and screenshots:
 - ``run``: one run (a ``<details>``, the newest open), with ``data-dag-id``, ``data-run-id``
   and ``data-state``; ``run-header``: its header line (DAG, run type, state, start, duration,
   run id); ``run-window``: the time it covered and the install date;
+- ``web-connector``: a Desktop run's Web Connector: its last poll and its sessions' errors;
 - ``install-date-notice``: a backfill whose interval lies (partly) before the install date;
 - ``counts-table``: counts per area and record type; ``checks``: the reconciliation's line;
 - ``warnings-table``, ``warning-row`` (with ``data-area``, ``data-level``, ``data-state``),
@@ -389,6 +390,14 @@ def _warnings(view: Mapping[str, Any], *, ui_base: str, index: int) -> str:
 # --- the page ----------------------------------------------------------------------------------
 
 
+def _web_connector(view: Mapping[str, Any]) -> str:
+    status = view.get("web_connector")
+    if not status:
+        return ""
+    css = "window error" if status["errors"] else "window"
+    return f'<div class="{css}" data-testid="web-connector">{_e(status["text"])}</div>'
+
+
 def render_run(
     view: Mapping[str, Any], *, ui_base: str = "", index: int = 0, open_: bool = True
 ) -> str:
@@ -396,6 +405,7 @@ def render_run(
     body = "".join(
         (
             _window(view),
+            _web_connector(view),
             _failed(view),
             _progress(view),
             _dry_run(view),

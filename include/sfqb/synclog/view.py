@@ -34,7 +34,7 @@ from sfqb.records import (
     SKIPPED,
     UPDATED,
 )
-from sfqb.report import check_verdict, record_rows
+from sfqb.report import check_verdict, record_rows, web_connector_line
 from sfqb.warning_state import NEW, RESOLVED, STANDING, STATES, root, rule_of
 
 DAG_IDS = ("sfqb_sync", "sfqb_invoice_migration")
@@ -417,6 +417,18 @@ def progress_view(
     }
 
 
+def web_connector_view(summary: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A Desktop run's Web Connector (R-QBD-8): the sentence, and whether a session of the run
+    ended on an error; None for an Online run."""
+    status = summary.get("web_connector")
+    if status is None:
+        return None
+    return {
+        "text": web_connector_line(status),
+        "errors": len(status.get("errors") or []) + ("unreadable" in status),
+    }
+
+
 def run_view(
     run: Mapping[str, Any], *, links: Links = NO_LINKS, now: dt.datetime, ui_base: str = ""
 ) -> dict[str, Any]:
@@ -445,6 +457,7 @@ def run_view(
         "warnings": warning_rows(summary, links),
         "dry_run": dry_run,
         "migration": migration_view(summary, dry_run is not None),
+        "web_connector": web_connector_view(summary),
         "progress": progress_view(run, ui_base=ui_base),
         "ui_url": ui_run_url(ui_base, run["dag_id"], run["run_id"]),
         "ui_sync_log_url": ui_sync_log_url(ui_base, run["dag_id"], run["run_id"]),

@@ -94,6 +94,25 @@ def begin_run(**context) -> RunContext:
 
 
 # The summary is logged as a table and its warnings one line each: not echoed a second time.
+def _web_connector(run: RunContext) -> dict:
+    """The Web Connector's last poll and its sessions' errors during the run (R-QBD-8); a
+    queue that cannot be read is said so, never a failed summary."""
+    import datetime as dt
+
+    from sfqb.hooks.desktop.waiting import web_connector_status
+    from sfqb.qbwc import JobQueue
+
+    try:
+        queue = JobQueue.open()
+        try:
+            return web_connector_status(queue, dt.datetime.fromisoformat(run["upper_bound"]))
+        finally:
+            queue.close()
+    except Exception as exc:  # noqa: BLE001 - the summary of a finished sync must not fail
+        log.warning("the Web Connector's sessions cannot be read: %s", exc)
+        return {"unreadable": str(exc)}
+
+
 @task(trigger_rule="none_failed", multiple_outputs=False, show_return_value_in_logs=False)
 @with_run
 def summarize_run(run: RunContext, /, area_reports: list[dict] | None = None, **context) -> dict:
@@ -112,9 +131,11 @@ def summarize_run(run: RunContext, /, area_reports: list[dict] | None = None, **
         "areas": [...]}``: the time the run covered (its upper bound, a backfill's data interval)
         and the install date, so the sync log can say what a run read (a backfill before the
         install date reads nothing, R-GEN-6); per area its counts per record type and its
-        warnings with their state (new, standing, resolved); also logged as text (the XCom the
-        sync log page shows). New warnings are logged at WARNING level, standing and resolved
-        ones at INFO (each area's load logged them when it found them).
+        warnings with their state (new, standing, resolved); on QuickBooks Desktop also
+        ``"web_connector"``: its last poll and the errors of its sessions during the run
+        (R-QBD-8); also logged as text (the XCom the sync log page shows). New warnings are
+        logged at WARNING level, standing and resolved ones at INFO (each area's load logged
+        them when it found them).
     """
     from sfqb.notify import RunAlert
     from sfqb.outcomes import warning_line
@@ -139,6 +160,8 @@ def summarize_run(run: RunContext, /, area_reports: list[dict] | None = None, **
         "warning_counts": counts,
         "areas": reports,
     }
+    if parse_preferences(run["preferences"]).quickbooks_edition == "desktop":
+        summary["web_connector"] = _web_connector(run)
     for line in format_summary(summary, with_warnings=False).splitlines():
         log.info("%s", line)
     log.info("warnings: %s", ", ".join(f"{n} {s}" for s, n in counts.items()))

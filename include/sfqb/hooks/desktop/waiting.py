@@ -72,6 +72,24 @@ def check_polling(
     )
 
 
+def web_connector_status(queue: JobQueue, since: dt.datetime, limit: int = 200) -> dict:
+    """What the run summary and the sync log show of the Web Connector (R-QBD-8): its last
+    poll, the sessions since ``since`` (the run's start) and those of them that ended on an
+    error, newest first, each with its start and the service's message. JSON."""
+    last = queue.last_poll()
+    after = since.astimezone(dt.UTC).isoformat(timespec="microseconds")
+    sessions = [s for s in queue.sessions(limit) if s.started_at >= after]
+    return {
+        "last_poll": last.isoformat() if last else None,
+        "sessions": len(sessions),
+        "errors": [
+            {"at": s.started_at, "error": s.error, "company_file": s.company_file}
+            for s in sessions
+            if s.error
+        ],
+    }
+
+
 def _age(delta: dt.timedelta) -> str:
     seconds = int(delta.total_seconds())
     if seconds < 120:
