@@ -3,7 +3,9 @@
 QuickBooks is the only source: each supported Item becomes a Product (upserted by
 External_Item_ID__c) with a standard PricebookEntry at the item's price (R-ITM-1/2/3).
 Salesforce Products are never sent to QuickBooks; the item hierarchy and price levels are not
-synced. An item made inactive deactivates its Product (never deletes it).
+synced. An item made inactive deactivates its Product (never deletes it). On QuickBooks
+Desktop the item types are Desktop's (QBD_TYPES) and, with ``sync_inventory_quantities``, the
+quantities of Inventory Part items update their Products (R-ITM-4, R-QBD-7).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import pandas as pd
 
 from sfqb.frames import missing, records
 from sfqb.mapping.maps import apply_map, default_map
-from sfqb.mapping.same import BOOLEAN, PLAIN_TEXT, money, same
+from sfqb.mapping.same import BOOLEAN, NUMBER, PLAIN_TEXT, money, same
 from sfqb.outcomes import INFO, SF_PRODUCT, SKIP_COLUMNS, WARNING, empty_skips, skips
 
 AREA = "items"
@@ -24,7 +26,26 @@ EXT_ID = "External_Item_ID__c"
 FIRST_EXPORT = "items.export"
 # R-ITM-3 for QuickBooks Online; Category and Group items are never synced.
 QBO_TYPES = frozenset({"Service", "Inventory", "NonInventory"})
+# R-ITM-3 for QuickBooks Desktop, by the item's qbXML element (the Desktop adapter's
+# ``DesktopType``): Service, Inventory Part, Non-Inventory Part, Other Charge, Discount, Fixed
+# Asset, Assembly. Item Groups (ItemGroup) are never synced.
+QBD_TYPES = frozenset(
+    {
+        "ItemService",
+        "ItemInventory",
+        "ItemNonInventory",
+        "ItemOtherCharge",
+        "ItemDiscount",
+        "ItemFixedAsset",
+        "ItemInventoryAssembly",
+    }
+)
 ITEM_COLUMNS = ["Id", "Name", "FullyQualifiedName", "Type", "Active", "Description", "UnitPrice"]
+# What the Desktop adapter adds (blank on Online): the item's qbXML element.
+DESKTOP_COLUMNS = ["DesktopType"]
+# R-ITM-4 / R-QBD-7: an Inventory Part's quantities -> the Product's package fields.
+QUANTITY_FIELDS = {"QtyOnHand": "Quantity_On_Hand__c", "QtyOnSalesOrder": "Quantity_Allocated__c"}
+INVENTORY_COLUMNS = ["Id", *QUANTITY_FIELDS]
 PRODUCT_FIELDS = ["Name", "ProductCode", "Description", "IsActive"]
 # How each Product field is compared with the item's value (R-GEN-4, R-ITM-2).
 PRODUCT_KINDS = {
@@ -37,16 +58,59 @@ PRODUCT_KINDS = {
 PRICE_STEP = Decimal("0.01")
 
 
-def items_to_sync(items: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split off the item types QuickBooks Online items this sync does not carry (R-ITM-3)."""
-    supported = items["Type"].isin(QBO_TYPES)
+def type_column(edition: str = "online") -> str:
+    """The column that names an item's type for R-ITM-3: Online's ``Type``; on Desktop the
+    qbXML element (``DesktopType``), since Desktop's Inventory Part and Assembly share a QBO
+    ``Type``."""
+    return "Type" if edition == "online" else "DesktopType"
+
+
+def synced_types(edition: str = "online") -> frozenset[str]:
+    """The item types the sync carries on ``edition`` (R-ITM-3), as ``type_column`` names them."""
+    return QBO_TYPES if edition == "online" else QBD_TYPES
+
+
+def items_to_sync(
+    items: pd.DataFrame, edition: str = "online"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split off the item types of ``edition`` this sync does not carry (R-ITM-3)."""
+    column = type_column(edition)
+    types = items[column] if column in items.columns else pd.Series(pd.NA, index=items.index)
+    supported = types.isin(synced_types(edition))
     bad = items[~supported]
     return items[supported], skips(
         "QB:" + bad["Id"].astype(str),
-        "item type " + bad["Type"].astype(str).map(repr) + " is not synced to Salesforce (R-ITM-3)",
+        "item type "
+        + types[~supported].astype(str).map(repr)
+        + " is not synced to Salesforce (R-ITM-3)",
         INFO,
         record=SF_PRODUCT,
     )
+
+
+def _quantity(value) -> Decimal | None:
+    """A quantity as the Product's Number(18,2) field keeps it (half up), None when blank."""
+    amount = money(value)
+    return None if amount is None else amount.quantize(PRICE_STEP, rounding=ROUND_HALF_UP)
+
+
+def wanted_quantities(inventory: pd.DataFrame) -> dict[str, dict[str, str | None]]:
+    """Item Id -> the Product's quantity fields (text, 2 decimals) of each Inventory Part item
+    (INVENTORY_COLUMNS): Quantity On Hand, and Quantity Allocated = the quantity on pending sales
+    orders (R-ITM-4, R-QBD-7)."""
+    out = {}
+    for row in records(inventory[INVENTORY_COLUMNS]):
+        values = {}
+        for qb_field, sf_field in QUANTITY_FIELDS.items():
+            amount = _quantity(row[qb_field])
+            values[sf_field] = None if amount is None else str(amount)
+        out[str(row["Id"])] = values
+    return out
+
+
+def _quantity_changes(wanted: dict[str, str | None], now: dict | None) -> dict[str, str | None]:
+    """The quantity fields whose value differs from the Product's (all of them for a new one)."""
+    return {f: v for f, v in wanted.items() if now is None or not same(v, now.get(f), NUMBER)}
 
 
 @dataclass
@@ -78,6 +142,8 @@ def plan_items(
     *,
     product_name_field: str = "Name",
     unlinked_codes: frozenset[str] = frozenset(),
+    edition: str = "online",
+    inventory: pd.DataFrame | None = None,
 ) -> ItemPlan:
     """What to write in Salesforce for the changed ``items``.
 
@@ -89,10 +155,17 @@ def plan_items(
             FullyQualifiedName (R-ITM-2).
         unlinked_codes: ProductCodes of Products linked to no item: an item with that
             FullyQualifiedName is not created again (a person links it, R-PRE-2).
+        edition: ``online`` or ``desktop``: which item types are synced (R-ITM-3).
+        inventory: with ``sync_inventory_quantities`` (Desktop), every Inventory Part item
+            (INVENTORY_COLUMNS), changed or not: quantities move without the item changing.
+            Their Products (in ``products``, with the QUANTITY_FIELDS columns) get the
+            quantities that differ (R-ITM-4, R-QBD-7). None: the preference is off, the
+            quantity fields are never written.
     Only differences are written, so a re-run with no change writes nothing (R-GEN-4).
     """
     plan = ItemPlan()
-    eligible, type_skips = items_to_sync(items)
+    quantities = wanted_quantities(inventory) if inventory is not None else {}
+    eligible, type_skips = items_to_sync(items, edition)
     found = [type_skips]
     # Plain dicts and records: a Series per item (``iterrows``, ``.loc``) costs minutes at 1M.
     current = _records_by(products, EXT_ID)
@@ -123,10 +196,13 @@ def plan_items(
                 continue
         record = {f: (None if missing(values[f]) else values[f]) for f in PRODUCT_FIELDS}
         record["IsActive"] = active
-        if now is None or any(
-            not same(record[f], now.get(f), PRODUCT_KINDS[f]) for f in PRODUCT_FIELDS
+        counts = _quantity_changes(quantities.pop(item_id), now) if item_id in quantities else {}
+        if (
+            now is None
+            or counts
+            or any(not same(record[f], now.get(f), PRODUCT_KINDS[f]) for f in PRODUCT_FIELDS)
         ):
-            plan.products.append({EXT_ID: item_id, **record})
+            plan.products.append({EXT_ID: item_id, **record, **counts})
         product_id = None if now is None else str(now["Id"])
         entry = None if product_id is None else entry_by_product.get(product_id)
         # As Salesforce will keep it: compared that way, a price with more decimals (12.34567)
@@ -155,6 +231,13 @@ def plan_items(
                     "IsActive": active,
                 }
             )
+    # Inventory items that did not change themselves: only their quantities, and only for a
+    # Product that exists (an item with no Product gets one when the item itself is exported).
+    for item_id, wanted_counts in quantities.items():
+        now = current.get(item_id)
+        counts = _quantity_changes(wanted_counts, now) if now is not None else {}
+        if counts:
+            plan.products.append({EXT_ID: item_id, **counts})
     if skipped:
         found.append(
             pd.DataFrame(skipped, columns=SKIP_COLUMNS[:3])

@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 
 QB_STREAM = rules.QB_STREAM
 PRODUCT_COLUMNS = ["Id", rules.EXT_ID, *rules.PRODUCT_FIELDS]
+QUANTITY_COLUMNS = list(rules.QUANTITY_FIELDS.values())
 ENTRY_COLUMNS = ["Id", "Product2Id", "UnitPrice", "IsActive"]
 
 
@@ -70,6 +71,9 @@ class Extract(AreaExtract):
     unlinked_codes: list[str]
     """Product codes of unlinked Products an item's full name would clash with."""
     standard_pricebook: str | None
+    inventory: NotRequired[pd.DataFrame | None]
+    """With ``sync_inventory_quantities`` (Desktop): every Inventory Part item's quantities
+    (``inventory_frame``), changed or not (R-ITM-4, R-QBD-7); None when the preference is off."""
 
 
 class Plan(TypedDict):
@@ -88,14 +92,35 @@ class Plan(TypedDict):
 
 
 def item_frame(records) -> pd.DataFrame:
-    """QuickBooks items as ITEM_COLUMNS, the price as text (exact through XCom)."""
-    frame = records_frame(records, rules.ITEM_COLUMNS)
+    """QuickBooks items as ITEM_COLUMNS (and DESKTOP_COLUMNS, blank on Online), the price as
+    text (exact through XCom)."""
+    frame = records_frame(records, [*rules.ITEM_COLUMNS, *rules.DESKTOP_COLUMNS])
     frame["Id"] = frame["Id"].astype(str)
     frame["UnitPrice"] = as_text(frame["UnitPrice"])
     frame["Active"] = (
         frame["Active"].map(lambda v: bool(v) if not missing(v) else True).astype(bool)
     )
     return frame
+
+
+def inventory_frame(records) -> pd.DataFrame:
+    """Inventory Part items' quantities as INVENTORY_COLUMNS, as text (exact through XCom)."""
+    frame = records_frame(records, rules.INVENTORY_COLUMNS)
+    frame["Id"] = frame["Id"].astype(str)
+    for column in rules.QUANTITY_FIELDS:
+        frame[column] = as_text(frame[column])
+    return frame
+
+
+def _inventory(qb: QuickBooks, first_records: list[dict] | None) -> pd.DataFrame:
+    """Every Inventory Part item (R-QBD-7: read in full each run, quantities change without
+    the item's TimeModified changing): one ItemInventoryQuery iterator, not every item type.
+    On the first export the items read already hold them."""
+    if first_records is not None:
+        rows = [r for r in first_records if r.get("DesktopType") == "ItemInventory"]
+    else:
+        rows = list(qb.query_all("ItemInventory", include_inactive=True))
+    return inventory_frame(rows)
 
 
 def _qb_items_by_id(qb: QuickBooks, ids) -> list[dict]:
@@ -117,8 +142,10 @@ def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=Non
         "entries": records_frame([], ENTRY_COLUMNS),
         "unlinked_codes": [],
         "standard_pricebook": None,
+        "inventory": None,
     }
-    if not preferences(run).sync_items:
+    prefs = preferences(run)
+    if not prefs.sync_items:
         log.info(
             "items: sync_items is off: nothing is written; opportunities resolve items by "
             "ProductCode = FullyQualifiedName (R-ITM-5)"
@@ -137,18 +164,27 @@ def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=Non
         qb, set(due_retries(run, QB_STREAM, state)) - {str(r["Id"]) for r in records}
     )
     items = item_frame(records)
-    products = records_frame(
-        sf.query_in("Product2", PRODUCT_COLUMNS, rules.EXT_ID, items["Id"]), PRODUCT_COLUMNS
+    # The preferences refuse sync_inventory_quantities on Online (R-ITM-4).
+    inventory = (
+        _inventory(qb, records if first else None) if prefs.sync_inventory_quantities else None
     )
+    columns = PRODUCT_COLUMNS if inventory is None else [*PRODUCT_COLUMNS, *QUANTITY_COLUMNS]
+    linked_ids = set(items["Id"]) | (set() if inventory is None else set(inventory["Id"]))
+    products = records_frame(
+        sf.query_in("Product2", columns, rules.EXT_ID, sorted(linked_ids)), columns
+    )
+    for column in QUANTITY_COLUMNS if inventory is not None else []:
+        products[column] = as_text(products[column])
     book = sf.standard_pricebook()
     entries = records_frame([], ENTRY_COLUMNS)
-    if book and len(products):
+    priced = products[products[rules.EXT_ID].astype(str).isin(set(items["Id"]))]
+    if book and len(priced):
         entries = records_frame(
             sf.query_in(
                 "PricebookEntry",
                 ENTRY_COLUMNS,
                 "Product2Id",
-                products["Id"],
+                priced["Id"],
                 where=soql.eq("Pricebook2Id", book["Id"]),
             ),
             ENTRY_COLUMNS,
@@ -167,9 +203,10 @@ def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=Non
         )
     }
     log.info(
-        "items: %d QuickBooks items to consider (%s)",
+        "items: %d QuickBooks items to consider (%s)%s",
         len(items),
         "first run: every active item" if first else "changed in the window",
+        "" if inventory is None else f"; quantities of {len(inventory)} inventory part items",
     )
     return {
         "windows": windows,
@@ -179,6 +216,7 @@ def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=Non
         "entries": entries,
         "unlinked_codes": sorted(unlinked),
         "standard_pricebook": book["Id"] if book else None,
+        "inventory": inventory,
     }
 
 
@@ -190,6 +228,8 @@ def plan(run: RunContext, extracted: Extract) -> Plan:
         extracted["entries"],
         product_name_field=preferences(run).product_name_field,
         unlinked_codes=frozenset(extracted["unlinked_codes"]),
+        edition=preferences(run).quickbooks_edition,
+        inventory=extracted.get("inventory"),
     )
     log.info(
         "items plan: %d products and %d standard prices to write; %d skipped",
@@ -251,6 +291,11 @@ def load(run: RunContext, plan: Plan, *, sf=None) -> AreaReport:
     return _items_report(plan, skipped, done)
 
 
+def _numbers(product: dict) -> dict:
+    """A planned Product with its quantities (text through XCom) as exact numbers."""
+    return {k: money(v) if k in QUANTITY_COLUMNS else v for k, v in product.items()}
+
+
 def _upsert_products(
     sf, products: list[dict], stamp: str, done: list[dict]
 ) -> tuple[dict[str, str], set[str]]:
@@ -259,7 +304,7 @@ def _upsert_products(
     product_ids: dict[str, str] = {}
     failed: set[str] = set()
     if products:
-        records = [{**p, "Last_Sync_Date__c": stamp} for p in products]
+        records = [{**_numbers(p), "Last_Sync_Date__c": stamp} for p in products]
         for row in sf_outcomes(
             sf.upsert("Product2", records, ext_id_field=rules.EXT_ID), "Product2"
         ):

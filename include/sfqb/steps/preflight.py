@@ -195,16 +195,20 @@ def match_accounts(
     return done, warnings, [str(i) for i in links["qb_id"]]
 
 
-def match_products(sf, qb: QuickBooks) -> tuple[list[dict], pd.DataFrame, list[str]]:
+def match_products(
+    sf, qb: QuickBooks, edition: str = "online"
+) -> tuple[list[dict], pd.DataFrame, list[str]]:
     """R-PRE-2: (outcomes, ambiguity warnings, linked item ids). Only the link is written: the
-    item export copies the item's values (it re-reads every linked item)."""
+    item export copies the item's values (it re-reads every linked item). Only the item types
+    the sync carries on ``edition`` are matched (R-ITM-3)."""
     from sfqb.areas.preflight import match_products_to_items
 
     ext = item_rules.EXT_ID
     columns = ["Id", "ProductCode", ext]
     products = records_frame(sf.query(soql.select("Product2", columns)), columns)
-    items = records_frame(qb.query_all("Item"), ["Id", "FullyQualifiedName", "Type"])
-    items = items[items["Type"].isin(item_rules.QBO_TYPES)]  # the items the sync carries (R-ITM-3)
+    kind = item_rules.type_column(edition)
+    items = records_frame(qb.query_all("Item"), ["Id", "FullyQualifiedName", kind])
+    items = items[items[kind].isin(item_rules.synced_types(edition))]  # R-ITM-3
     links, ambiguous = match_products_to_items(products, items)
     done = _link(sf, "Product2", links, ext)
     warnings = _ambiguous(
@@ -263,7 +267,8 @@ def match(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=None)
     maps = customer_maps(run)
     kinds = [(ACCOUNTS, "account/customer", lambda sf, qb: match_accounts(sf, qb, maps))]
     if prefs.sync_items:
-        kinds.append((PRODUCTS, "product/item", match_products))
+        edition = prefs.quickbooks_edition
+        kinds.append((PRODUCTS, "product/item", lambda sf, qb: match_products(sf, qb, edition)))
     else:
         log.info(
             "matching: sync_items is off: products are not matched to items (opportunities find "

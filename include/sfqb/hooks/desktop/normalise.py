@@ -127,7 +127,14 @@ def item(ret: Any) -> dict:
     elif both is not None:
         price, desc = _dec(both, "SalesPrice"), _text(both, "SalesDesc")
         cost = _dec(both, "PurchaseCost")
+    elif desktop_type == "ItemFixedAsset":
+        # A fixed asset's sales price and description exist once it is sold; until then it has
+        # no price (0 in the price book) and its asset or purchase description.
+        price, cost = _dec(ret, "FixedAssetSalesInfo/SalesPrice"), _dec(ret, "PurchaseCost")
+        desc = _text(ret, "FixedAssetSalesInfo/SalesDesc") or _text(ret, "AssetDesc")
+        desc = desc or _text(ret, "PurchaseDesc")
     else:
+        # A Discount's rate: DiscountRate (an amount); DiscountRatePercent is no price (None).
         price = _dec(ret, "SalesPrice") or _dec(ret, "DiscountRate")
         desc = _text(ret, "SalesDesc") or _text(ret, "ItemDesc")
         cost = _dec(ret, "PurchaseCost")

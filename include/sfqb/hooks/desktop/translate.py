@@ -74,6 +74,14 @@ ENTITIES = {
             tuple(f"{t}Ret" for t in ITEM_TYPES),
             tuple(ITEM_TYPES),
         ),
+        # Inventory Part items only (R-QBD-7: their quantities, read in full every run).
+        Entity(
+            "ItemInventory",
+            "ItemInventoryQueryRq",
+            "list",
+            ("ItemInventoryRet",),
+            ("ItemInventory",),
+        ),
         Entity("Term", "StandardTermsQueryRq", "list", ("StandardTermsRet",), ("StandardTerms",)),
         Entity("Class", "ClassQueryRq", "list", ("ClassRet",), ("Class",)),
         Entity("Invoice", "InvoiceQueryRq", "txn", ("InvoiceRet",), ("Invoice",), True, True),
