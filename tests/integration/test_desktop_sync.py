@@ -109,3 +109,80 @@ def test_given_a_lost_answer_after_customer_adds_when_synced_then_each_customer_
     dag_run, states, _ = desktop_env.run(task_retries=0)
     assert dag_run.state == "success", states
     assert desktop_env.writes()["quickbooks"] == 0
+
+
+class EditsBeforeFirstMod:
+    """The Web Connector's company, with a QuickBooks user who edits a customer (its Notes)
+    just before sfqb's first CustomerMod reaches QuickBooks: that Mod's EditSequence is stale."""
+
+    def __init__(self, company) -> None:
+        self.company, self.edited = company, []
+
+    def open(self, company_file: str) -> str:
+        return self.company.open(company_file)
+
+    def close(self) -> None:
+        self.company.close()
+
+    def _one(self, body: str) -> str:
+        return self.company.process(
+            '<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq '
+            f'onError="stopOnError">{body}</QBXMLMsgsRq></QBXML>'
+        )
+
+    def process(self, request: str) -> str:
+        import re
+
+        if "<CustomerModRq" in request and not self.edited:
+            list_id = re.search(r"<ListID>([^<]+)</ListID>", request).group(1)
+            found = self._one(f"<CustomerQueryRq><ListID>{list_id}</ListID></CustomerQueryRq>")
+            sequence = re.search(r"<EditSequence>([^<]+)</EditSequence>", found).group(1)
+            answer = self._one(
+                f"<CustomerModRq><CustomerMod><ListID>{list_id}</ListID>"
+                f"<EditSequence>{sequence}</EditSequence>"
+                "<Notes>Edited in QuickBooks meanwhile</Notes></CustomerMod></CustomerModRq>"
+            )
+            assert 'statusCode="0"' in answer, answer
+            self.edited.append(list_id)
+        return self.company.process(request)
+
+
+def test_given_a_stale_edit_sequence_mid_load_when_synced_then_retried_once_both_edits_kept(
+    desktop_env,
+):
+    """A QuickBooks user edits a customer between the run's read and its update from
+    Salesforce: QuickBooks refuses the update's stale EditSequence (3200), the adapter reads the
+    customer again and retries once; the customer keeps the user's edit and gets Salesforce's
+    phone, nothing is duplicated, and a further run writes nothing to QuickBooks (R-QBD-4,
+    R-GEN-3)."""
+    desktop_env.set_preferences(
+        quickbooks_edition="desktop", allow_salesforce_to_modify_quickbooks=True
+    )
+    dag_run, states, _ = desktop_env.run(task_retries=0)
+    assert dag_run.state == "success", states
+    sf, qb = desktop_env.sf(), desktop_env.qb()
+    customers = {c["Id"]: c for c in qb.query_all("Customer")}
+    account = next(
+        a
+        for a in sf.query("SELECT Id, External_Account_ID__c FROM Account")
+        if a["External_Account_ID__c"] in customers
+    )
+    sf.update("Account", [{"Id": account["Id"], "Phone": "(415) 555-0199"}])
+    connector = desktop_env.rig.connector
+    user = EditsBeforeFirstMod(connector.company)
+    connector.company = user
+    count_before = len(customers)
+
+    dag_run, states, _ = desktop_env.run(task_retries=0)
+
+    assert dag_run.state == "success", states
+    assert user.edited == [account["External_Account_ID__c"]]
+    (after,) = qb.query_in("Customer", "Id", [account["External_Account_ID__c"]])
+    assert after["PrimaryPhone"]["FreeFormNumber"] == "(415) 555-0199"
+    assert after["Notes"] == "Edited in QuickBooks meanwhile"
+    assert len(list(qb.query_all("Customer"))) == count_before
+
+    desktop_env.sandbox.clear_counters()
+    dag_run, states, _ = desktop_env.run(task_retries=0)
+    assert dag_run.state == "success", states
+    assert desktop_env.writes()["quickbooks"] == 0
