@@ -39,12 +39,16 @@ class WebConnectorRig:
     connector: WebConnector
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
+    records: list = field(default_factory=list)
+    """Every Web Connector session's record (``SessionRecord``), for a failing test to show."""
 
     def start(self) -> None:
         self._stop = threading.Event()
+        scheduler = Scheduler(self.connector, every_seconds=POLL_SECONDS)
         self._thread = threading.Thread(
-            target=Scheduler(self.connector, every_seconds=POLL_SECONDS).run,
+            target=scheduler.run,
             args=(self._stop,),
+            kwargs={"on_session": self.records.append},
             daemon=True,
         )
         self._thread.start()
@@ -53,7 +57,17 @@ class WebConnectorRig:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(60)
+            if self._thread.is_alive():
+                raise RuntimeError("the Web Connector emulator's thread did not stop")
             self._thread = None
+
+    def errors(self) -> list[str]:
+        """The errors of the sessions that did not end well, oldest first."""
+        return [
+            f"{r.outcome}: {r.errors or r.last_error}"
+            for r in self.records
+            if r.outcome not in ("done", "no_work")
+        ]
 
     def close(self) -> None:
         self.stop()

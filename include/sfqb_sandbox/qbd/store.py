@@ -52,7 +52,9 @@ class Store:
     def load(self) -> None:
         self.objects: dict[str, dict[str, dict]] = {kind: {} for kind in (*LISTS, *TXNS)}
         self.names: dict[str, dict[str, str]] = {kind: {} for kind in UNIQUE}
-        self.version = 0
+        # Never back to a number seen before: caches keyed by the version (sorted ids) must
+        # not take a wiped and re-seeded company for the one they cached.
+        self.version = getattr(self, "version", -1) + 1
         for kind, id_, body in self.db.execute("SELECT kind, id, body FROM objects ORDER BY rowid"):
             self._remember(kind, id_, _dec.decode(body))
         self.deleted: list[dict] = [

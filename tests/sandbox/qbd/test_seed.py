@@ -70,3 +70,23 @@ def test_given_a_small_seed_when_built_then_balances_links_and_quantities_agree(
 def test_given_the_pro_edition_when_seeded_then_there_are_no_sales_orders(tmp_path):
     store = Store(tmp_path / "c.sqlite3")
     assert seed_company(store, "tiny", 1_780_000_000, edition="Pro")["SalesOrder"] == 0
+
+
+def test_given_a_company_queried_when_wiped_and_seeded_again_then_queries_see_the_new_records(
+    tmp_path,
+):
+    """A reset company (wiped, seeded anew, as the sandbox's reset does between tests) answers
+    from its new records: the query's cached order of the old ones is not reused (its store
+    version never returns to an earlier number)."""
+    from tests.sandbox.qbd.conftest import QB, make_company
+
+    company = make_company(tmp_path)
+    qb = QB(company)
+    before = {r.findtext("TxnID") for r in qb.one("<InvoiceQueryRq/>").findall("InvoiceRet")}
+    company.store.wipe()
+    seed_company(company.store, "tiny", company.clock.timestamp() + 5, edition="Enterprise")
+
+    after = {r.findtext("TxnID") for r in qb.one("<InvoiceQueryRq/>").findall("InvoiceRet")}
+
+    assert after and after == {i for i in company.store.objects["Invoice"]}
+    assert after != before
