@@ -167,6 +167,17 @@ def term(ret: Any) -> dict:
     )
 
 
+def sales_rep(ret: Any) -> dict:
+    """A SalesRepRet: its ``Name`` is the rep's initials (what a customer's SalesRepRef names)."""
+    return _clean(
+        {
+            **_head(ret, "ListID"),
+            "Name": _text(ret, "Initial"),
+            "Active": _bool(ret, "IsActive"),
+        }
+    )
+
+
 def klass(ret: Any) -> dict:
     return _clean(
         {
@@ -325,6 +336,7 @@ NORMALISERS = {
     **{f"{t}Ret": item for t in ITEM_TYPES},
     "StandardTermsRet": term,
     "ClassRet": klass,
+    "SalesRepRet": sales_rep,
     "InvoiceRet": transaction,
     "SalesReceiptRet": transaction,
     "SalesOrderRet": transaction,
