@@ -752,6 +752,9 @@ def plan_customers_from_sf(
     targets = [t for t in customer_map.target_fields if t not in names]
     targets += names.values()
     is_new = isna(wanted["qb_id"])
+    left_out = set(unknown_terms["key"])
+    for column in names.values():
+        leave_alone(wanted, is_new, left_out, column, qb_linked)
     creates, create_skips, create_notes = plan_creates(wanted[is_new], targets)
     update_targets = set(customer_map.for_updates().target_fields) | set(names.values())
     updates, update_skips = plan_updates(
@@ -833,6 +836,19 @@ def resolve_terms(wanted: pd.DataFrame, terms: dict[str, str]) -> pd.DataFrame:
     wanted["SalesTermRef.value"] = term_ids
     wanted.loc[unknown, "SalesTermRef.name"] = pd.NA
     return notes
+
+
+def leave_alone(
+    wanted: pd.DataFrame, is_new: pd.Series, keys: set, column: str, qb_linked: pd.DataFrame
+) -> None:
+    """R-ACC-9, R-GEN-4: a value QuickBooks does not know is left out, so a linked customer
+    keeps its own (``column`` of ``wanted`` takes the customer's current value, in place): it is
+    no difference to send."""
+    rows = ~is_new & wanted["key"].isin(keys)
+    if not rows.any() or column not in qb_linked.columns:
+        return
+    current = qb_linked.assign(_id=qb_linked["Id"].astype(str)).set_index("_id")[column]
+    wanted.loc[rows, column] = wanted.loc[rows, "qb_id"].astype(str).map(current)
 
 
 def resolve_sales_reps(wanted: pd.DataFrame, reps: dict[str, str]) -> pd.DataFrame:
@@ -1091,6 +1107,8 @@ def _customer_payload(row: dict, targets: list[str], parent_qb_id, *, sparse: bo
             if not sparse:
                 continue
             value = ""  # a sparse update clears the field
+        if isinstance(value, Decimal):  # a Credit Limit as Salesforce reads it: exact text
+            value = str(value)
         node = payload
         *parents, leaf = target.split(".")
         for part in parents:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pandas as pd
 import pytest
@@ -123,14 +124,14 @@ def test_given_accounts_with_sales_reps_and_credit_limits_when_planned_then_know
     crash, and the customer is created without them."""
     sf = sf_frame({"Id": "001K", "Name": "Known Co"}, {"Id": "001U", "Name": "Unknown Co"})
     sf["Sales_Rep__c"] = ["ak", "ZZ"]
-    sf["Credit_Limit__c"] = [7500.0, pd.NA]
+    sf["Credit_Limit__c"] = [Decimal("7500.00"), pd.NA]  # the Salesforce hook reads Decimals
     plan = desktop_plan(sf_changed=sf)
     payloads = {
         k: json.loads(p)
         for k, p in zip(plan.customer_creates["key"], plan.customer_creates["payload"], strict=True)
     }
     assert payloads["001K"]["SalesRepRef"] == {"value": "R2"}
-    assert payloads["001K"]["CreditLimit"] == 7500.0
+    assert payloads["001K"]["CreditLimit"] == "7500.00"
     assert "SalesRepRef" not in payloads["001U"] and "CreditLimit" not in payloads["001U"]
     (note,) = plan.notes.to_dict("records")
     assert note["key"] == "001U" and note["level"] == "WARNING"
@@ -168,3 +169,29 @@ def test_given_a_linked_account_whose_credit_limit_changed_when_allowed_then_des
         "records"
     )
     assert json.loads(update["payload"]) == {"CreditLimit": 9000.0, "SalesRepRef": {"value": "R2"}}
+
+
+def test_given_unknown_initials_on_a_linked_account_when_allowed_then_nothing_is_sent():
+    """R-ACC-9, R-GEN-4 (Desktop): initials QuickBooks does not know are left out: the customer
+    keeps its own Sales Rep and no empty update goes to QuickBooks, run after run."""
+    qb = qb_frame(
+        {
+            "Id": "9",
+            "DisplayName": "Rep Co",
+            "SalesRepRef": {"value": "R1", "name": "JD"},
+            "MetaData": {"LastUpdatedTime": "2026-05-01T10:00:00-07:00"},
+        }
+    )
+    sf = sf_frame(
+        {
+            "Id": "001A",
+            "Name": "Rep Co",
+            "External_Account_ID__c": "9",
+            "Last_Sync_Date__c": "2026-05-01T18:00:00.000Z",
+        }
+    )
+    sf["Sales_Rep__c"] = ["ZZ"]
+    allowed = Preferences(quickbooks_edition="desktop", allow_salesforce_to_modify_quickbooks=True)
+    plan = desktop_plan(allowed, sf_changed=sf, qb_linked=qb)
+    assert plan.customer_updates.empty
+    assert "Sales Rep 'ZZ'" in plan.notes.iloc[0]["reason"]
