@@ -197,6 +197,7 @@ CUSTOMER_RET = """<CustomerRet><ListID>80000005-1</ListID>
 <Sublevel>1</Sublevel><BillAddress><Addr1>1 Main</Addr1><State>NV</State></BillAddress>
 <Phone>555</Phone><Email>k@acme.test</Email>
 <TermsRef><ListID>T1</ListID><FullName>Net 30</FullName></TermsRef>
+<SalesRepRef><ListID>R1</ListID><FullName>JD</FullName></SalesRepRef>
 <Balance>12.50</Balance><TotalBalance>12.50</TotalBalance><ExternalGUID>{G}</ExternalGUID>
 </CustomerRet>"""
 
@@ -213,6 +214,7 @@ def test_given_a_customer_ret_when_normalised_then_the_qbo_shape_in_utc():
     assert record["PrimaryPhone"] == {"FreeFormNumber": "555"}
     assert record["PrimaryEmailAddr"] == {"Address": "k@acme.test"}
     assert record["SalesTermRef"] == {"value": "T1", "name": "Net 30"}
+    assert record["SalesRepRef"] == {"value": "R1", "name": "JD"}  # the rep's initials (R-ACC-9)
     assert record["Balance"] == Decimal("12.50")
     assert record["MetaData"] == {
         "CreateTime": "2026-07-01T17:00:00+00:00",

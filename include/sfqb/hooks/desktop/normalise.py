@@ -109,6 +109,7 @@ def customer(ret: Any) -> dict:
             "Fax": {"FreeFormNumber": fax} if fax else None,
             "PrimaryEmailAddr": {"Address": email} if email else None,
             "SalesTermRef": _ref(ret, "TermsRef"),
+            "SalesRepRef": _ref(ret, "SalesRepRef"),
             "Balance": _dec(ret, "Balance"),
             "BalanceWithJobs": _dec(ret, "TotalBalance"),
             "CreditLimit": _dec(ret, "CreditLimit"),
