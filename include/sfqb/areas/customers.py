@@ -755,6 +755,9 @@ def plan_customers_from_sf(
     left_out = set(unknown_terms["key"])
     for column in names.values():
         leave_alone(wanted, is_new, left_out, column, qb_linked)
+    if "CreditLimit" in wanted.columns:  # QBD: qbXML cannot clear a credit limit (R-ACC-9)
+        no_limit = set(wanted.loc[isna(wanted["CreditLimit"]), "key"])
+        leave_alone(wanted, is_new, no_limit, "CreditLimit", qb_linked)
     creates, create_skips, create_notes = plan_creates(wanted[is_new], targets)
     update_targets = set(customer_map.for_updates().target_fields) | set(names.values())
     updates, update_skips = plan_updates(

@@ -172,13 +172,15 @@ def test_given_a_linked_account_whose_credit_limit_changed_when_allowed_then_des
 
 
 def test_given_unknown_initials_on_a_linked_account_when_allowed_then_nothing_is_sent():
-    """R-ACC-9, R-GEN-4 (Desktop): initials QuickBooks does not know are left out: the customer
-    keeps its own Sales Rep and no empty update goes to QuickBooks, run after run."""
+    """R-ACC-9, R-GEN-4 (Desktop): initials QuickBooks does not know, and an emptied Credit
+    Limit (qbXML cannot clear one), are left out: the customer keeps its own and no empty
+    update goes to QuickBooks, run after run."""
     qb = qb_frame(
         {
             "Id": "9",
             "DisplayName": "Rep Co",
             "SalesRepRef": {"value": "R1", "name": "JD"},
+            "CreditLimit": "5000.00",
             "MetaData": {"LastUpdatedTime": "2026-05-01T10:00:00-07:00"},
         }
     )
@@ -190,7 +192,7 @@ def test_given_unknown_initials_on_a_linked_account_when_allowed_then_nothing_is
             "Last_Sync_Date__c": "2026-05-01T18:00:00.000Z",
         }
     )
-    sf["Sales_Rep__c"] = ["ZZ"]
+    sf["Sales_Rep__c"], sf["Credit_Limit__c"] = ["ZZ"], [pd.NA]  # qbXML cannot clear a limit
     allowed = Preferences(quickbooks_edition="desktop", allow_salesforce_to_modify_quickbooks=True)
     plan = desktop_plan(allowed, sf_changed=sf, qb_linked=qb)
     assert plan.customer_updates.empty
