@@ -11,15 +11,16 @@ both systems since the last sync takes QuickBooks' values (R-ACC-5).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
 
 from sfqb.frames import is_true, isin, isna, missing, records
 from sfqb.mapping.coerce import UNFIT, fit
-from sfqb.mapping.maps import FieldMap, apply_map, default_map
-from sfqb.mapping.same import STORED_TEXT, Sameness, same
+from sfqb.mapping.maps import FieldMap, Row, apply_map, default_map
+from sfqb.mapping.same import STORED_TEXT, Sameness, number_kind, same
 from sfqb.outcomes import INFO, QB_CUSTOMER, SF_ACCOUNT, SF_CONTACT, WARNING, empty_skips, skips
 from sfqb.preferences import Preferences
 
@@ -40,6 +41,29 @@ ACCOUNT_NAME_MAX = 255
 # Targets that only reach an existing QuickBooks customer when modifying is allowed: with
 # allow_salesforce_to_modify_quickbooks off, nothing reaches an existing customer at all.
 QB_ADDRESS_PREFIXES = ("BillAddr.", "ShipAddr.")
+# R-ACC-3 on QuickBooks Desktop: a customer whose JobStatus is anything but this is a job.
+NO_JOB_STATUS = "None"
+# R-ACC-7 on QuickBooks Desktop: QuickBooks -> Salesforce fills only the Address Block fields,
+# never these standard address fields of the Account.
+SF_ADDRESS_FIELDS = frozenset(
+    f"{kind}{part}"
+    for kind in ("Billing", "Shipping")
+    for part in ("Street", "City", "State", "PostalCode", "Country")
+)
+# R-ACC-9 on QuickBooks Desktop: Credit Limit and Sales Rep (initials) both ways (QBO customers
+# have neither). A custom row for the same target takes the place of these.
+DESKTOP_TO_ACCOUNT = (
+    Row("CreditLimit", "Credit_Limit__c"),
+    Row("SalesRepRef.name", "Sales_Rep__c"),
+)
+DESKTOP_TO_CUSTOMER = (
+    Row("Credit_Limit__c", "CreditLimit"),
+    Row("Sales_Rep__c", "SalesRepRef.name"),
+)
+# A credit limit is money: compared as a number of cents (QuickBooks' "5000.00" is Salesforce's
+# 5000.0), not as text (R-GEN-4).
+MONEY_COLUMNS = frozenset({"CreditLimit", "Credit_Limit__c"})
+MONEY = number_kind(Decimal("0.01"))
 
 
 @dataclass
@@ -97,7 +121,8 @@ def changed_fields(wanted: pd.DataFrame, current: pd.DataFrame, columns: list[st
             if column in current.columns
             else [None] * len(wanted)
         )
-        differs[:, n] = alike.differ(wanted[column].tolist(), theirs, STORED_TEXT)
+        kind = MONEY if column in MONEY_COLUMNS else STORED_TEXT
+        differs[:, n] = alike.differ(wanted[column].tolist(), theirs, kind)
     names = np.array(columns, dtype=object)
     return pd.Series([list(names[row]) for row in differs], index=wanted.index, dtype="object")
 
@@ -136,11 +161,50 @@ def unfit_values(
     return wanted[~bad], skips(keys[bad.to_numpy()], reasons[bad], WARNING, record=record)
 
 
-def qb_customers_to_sync(qb: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Active customers and sub-customers; inactive ones and projects are skipped (R-ACC-2/3)."""
+def edition_maps(maps: dict[str, FieldMap], desktop: bool) -> dict[str, FieldMap]:
+    """The customer area's maps for the run's QuickBooks edition: on Online ``maps`` as they
+    are; on Desktop (R-ACC-7, R-ACC-9) QuickBooks -> Salesforce writes no standard Billing or
+    Shipping address field (the Address Block fields carry the address), Salesforce -> QuickBooks
+    sets a customer's addresses only when it creates the customer, and Credit Limit and Sales
+    Rep (initials) are synced both ways."""
+    if not desktop:
+        return maps
+    out = dict(maps)
+    if "customer_to_account" in maps:
+        to_sf = maps["customer_to_account"]
+        rows = [r for r in to_sf.rows if r.target not in SF_ADDRESS_FIELDS]
+        rows += [r for r in DESKTOP_TO_ACCOUNT if r.target not in to_sf.target_fields]
+        out["customer_to_account"] = replace(to_sf, rows=tuple(rows))
+    if "account_to_customer" in maps:
+        to_qb = maps["account_to_customer"]
+        rows = [
+            replace(r, when="create") if r.target.startswith(QB_ADDRESS_PREFIXES) else r
+            for r in to_qb.rows
+        ]
+        rows += [r for r in DESKTOP_TO_CUSTOMER if r.target not in to_qb.target_fields]
+        out["account_to_customer"] = replace(to_qb, rows=tuple(rows))
+    return out
+
+
+def jobs(qb: pd.DataFrame, desktop: bool = False) -> pd.Series:
+    """R-ACC-3: which customers are jobs, which are not synced. QBO flags jobs and sub-customers
+    alike (``Job`` with a ``ParentRef``), so there a job is a Project (``IsProject``). On
+    QuickBooks Desktop a job is a customer whose JobStatus is anything but "None"; a
+    sub-customer (JobStatus None or none at all, with a parent) is synced."""
+    if not desktop:
+        return is_true(qb["IsProject"])
+    status = qb["JobStatus"] if "JobStatus" in qb.columns else pd.Series(pd.NA, index=qb.index)
+    return status.map(lambda s: not missing(s) and str(s) != NO_JOB_STATUS).astype(bool)
+
+
+def qb_customers_to_sync(
+    qb: pd.DataFrame, desktop: bool = False
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Active customers and sub-customers; inactive ones and jobs (``jobs``) are skipped
+    (R-ACC-2/3)."""
     qb = qb.copy()
     active = is_true(qb["Active"])
-    project = is_true(qb["IsProject"])
+    project = jobs(qb, desktop)
     skipped = pd.concat(
         [
             skips(
@@ -150,7 +214,11 @@ def qb_customers_to_sync(qb: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
             ),
             skips(
                 "QB:" + qb.loc[active & project, "Id"],
-                "a QuickBooks project (job): jobs are not synced (R-ACC-3)",
+                (
+                    "a QuickBooks job (its Job Status is not None): jobs are not synced (R-ACC-3)"
+                    if desktop
+                    else "a QuickBooks project (job): jobs are not synced (R-ACC-3)"
+                ),
                 record=SF_ACCOUNT,
             ),
         ],
@@ -651,6 +719,7 @@ def plan_customers_from_sf(
     customer_map: FieldMap | None = None,
     limits: dict | None = None,
     copied: frozenset[str] = frozenset(),
+    sales_reps: dict[str, str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """QuickBooks customer creates and updates for changed Accounts.
 
@@ -662,6 +731,8 @@ def plan_customers_from_sf(
         terms: QuickBooks term name -> Id (R-ACC-9).
         copied: QuickBooks Ids whose values this run copies to Salesforce (their Account or
             billing Contact): their differences are not sent back in the same run (R-ACC-10).
+        sales_reps: QuickBooks Desktop sales rep initials -> Id (R-ACC-9), for a map with a
+            ``SalesRepRef.name`` row (``edition_maps``).
     Returns:
         (creates, updates, skips, notes). creates: frame[key (Account Id), payload (JSON text),
         billing_contact_id]; updates: frame[key, Id, SyncToken, payload (JSON text of the
@@ -672,11 +743,23 @@ def plan_customers_from_sf(
     wanted, unfit = wanted_customers(sf, customer_map, limits)
     sf = sf.loc[wanted.index]
     unknown_terms = resolve_terms(wanted, terms)
-    targets = [t for t in customer_map.target_fields if t != "SalesTermRef.name"]
-    targets.append("SalesTermRef.value")
+    names = {"SalesTermRef.name": "SalesTermRef.value"}
+    if "SalesRepRef.name" in wanted.columns:
+        unknown_terms = pd.concat(
+            [unknown_terms, resolve_sales_reps(wanted, sales_reps or {})], ignore_index=True
+        )
+        names["SalesRepRef.name"] = "SalesRepRef.value"
+    targets = [t for t in customer_map.target_fields if t not in names]
+    targets += names.values()
     is_new = isna(wanted["qb_id"])
+    left_out = set(unknown_terms["key"])
+    for column in names.values():
+        leave_alone(wanted, is_new, left_out, column, qb_linked)
+    if "CreditLimit" in wanted.columns:  # QBD: qbXML cannot clear a credit limit (R-ACC-9)
+        no_limit = set(wanted.loc[isna(wanted["CreditLimit"]), "key"])
+        leave_alone(wanted, is_new, no_limit, "CreditLimit", qb_linked)
     creates, create_skips, create_notes = plan_creates(wanted[is_new], targets)
-    update_targets = set(customer_map.for_updates().target_fields) | {"SalesTermRef.value"}
+    update_targets = set(customer_map.for_updates().target_fields) | set(names.values())
     updates, update_skips = plan_updates(
         wanted[~is_new],
         qb_linked,
@@ -755,6 +838,41 @@ def resolve_terms(wanted: pd.DataFrame, terms: dict[str, str]) -> pd.DataFrame:
     )
     wanted["SalesTermRef.value"] = term_ids
     wanted.loc[unknown, "SalesTermRef.name"] = pd.NA
+    return notes
+
+
+def leave_alone(
+    wanted: pd.DataFrame, is_new: pd.Series, keys: set, column: str, qb_linked: pd.DataFrame
+) -> None:
+    """R-ACC-9, R-GEN-4: a value QuickBooks does not know is left out, so a linked customer
+    keeps its own (``column`` of ``wanted`` takes the customer's current value, in place): it is
+    no difference to send."""
+    rows = ~is_new & wanted["key"].isin(keys)
+    if not rows.any() or column not in qb_linked.columns:
+        return
+    current = qb_linked.assign(_id=qb_linked["Id"].astype(str)).set_index("_id")[column]
+    wanted.loc[rows, column] = wanted.loc[rows, "qb_id"].astype(str).map(current)
+
+
+def resolve_sales_reps(wanted: pd.DataFrame, reps: dict[str, str]) -> pd.DataFrame:
+    """R-ACC-9 on QuickBooks Desktop: a Sales Rep must be the initials of a QuickBooks sales rep
+    (``reps``: initials -> Id, compared ignoring case): ``wanted`` gets ``SalesRepRef.value`` (in
+    place), and unknown initials are left out with a WARNING note (returned)."""
+    by_initials = {name.lower(): rid for name, rid in reps.items()}
+    rep_ids = wanted["SalesRepRef.name"].map(
+        lambda n: pd.NA if missing(n) else by_initials.get(str(n).strip().lower(), pd.NA)
+    )
+    unknown = ~isna(wanted["SalesRepRef.name"]) & isna(rep_ids)
+    notes = skips(
+        wanted.loc[unknown, "key"],
+        "Sales Rep "
+        + wanted.loc[unknown, "SalesRepRef.name"].map(repr)
+        + " is the initials of no QuickBooks sales rep: left out (R-ACC-9)",
+        WARNING,
+        record=QB_CUSTOMER,
+    )
+    wanted["SalesRepRef.value"] = rep_ids
+    wanted.loc[unknown, "SalesRepRef.name"] = pd.NA
     return notes
 
 
@@ -992,15 +1110,18 @@ def _customer_payload(row: dict, targets: list[str], parent_qb_id, *, sparse: bo
             if not sparse:
                 continue
             value = ""  # a sparse update clears the field
+        if isinstance(value, Decimal):  # a Credit Limit as Salesforce reads it: exact text
+            value = str(value)
         node = payload
         *parents, leaf = target.split(".")
         for part in parents:
             node = node.setdefault(part, {})
         node[leaf] = value
-    if "SalesTermRef" in payload:
-        payload["SalesTermRef"].pop("name", None)
-        if not payload["SalesTermRef"].get("value"):
-            payload.pop("SalesTermRef")
+    for ref in ("SalesTermRef", "SalesRepRef"):
+        if ref in payload:
+            payload[ref].pop("name", None)
+            if not payload[ref].get("value"):
+                payload.pop(ref)
     if not missing(parent_qb_id):
         payload["ParentRef"] = {"value": str(parent_qb_id)}
         payload["Job"] = True
@@ -1022,6 +1143,8 @@ class CustomerInputs:
     - ``sf_linked``: current Accounts whose External_Account_ID__c is a changed customer's Id.
     - ``qb_linked``: current QuickBooks customers linked to the changed Accounts.
     - ``terms``: QuickBooks term name -> Id.
+    - ``sales_reps``: QuickBooks Desktop sales rep initials -> Id (empty on Online, R-ACC-9).
+    - ``desktop``: the company is QuickBooks Desktop (its rules: ``jobs``, ``edition_maps``).
     - ``unlinked_names``: names of unlinked Accounts that equal a changed customer's name.
     - ``qb_read_at``: QuickBooks' time (ISO) of the extract's first answer about customers
       (``sync_stamps``); None when unknown.
@@ -1035,6 +1158,8 @@ class CustomerInputs:
     unlinked_names: frozenset[str] = frozenset()
     qb_read_at: str | None = None
     people: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PEOPLE_COLUMNS))
+    sales_reps: dict[str, str] = field(default_factory=dict)
+    desktop: bool = False
     ticked_contacts: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=["Id", "AccountId"])
     )
@@ -1105,7 +1230,7 @@ def plan_customers(
     (defaults when absent); ``limits``: pair -> its custom targets' kinds and lengths."""
     maps, limits = maps or {}, limits or {}
     plan = CustomerPlan()
-    qb, qb_skips = qb_customers_to_sync(inputs.qb_changed)
+    qb, qb_skips = qb_customers_to_sync(inputs.qb_changed, inputs.desktop)
     plan.skip(qb_skips)
     plan.accounts, clashes = plan_accounts_from_qb(
         qb,
@@ -1141,6 +1266,7 @@ def plan_customers(
         maps.get("account_to_customer"),
         limits=limits.get("account_to_customer"),
         copied=frozenset(copied),
+        sales_reps=inputs.sales_reps,
     )
     plan.customer_creates, plan.customer_updates = creates, updates
     plan.skip(linked_by_load(clashes, qb, creates))

@@ -77,6 +77,8 @@ class Counterparts(TypedDict):
     """The customers linked to the changed Accounts."""
     terms: dict[str, str]
     """QuickBooks term name -> Id (R-ACC-9)."""
+    sales_reps: dict[str, str]
+    """QuickBooks Desktop sales rep initials -> Id (R-ACC-9; empty on Online)."""
     unlinked_names: list[str]
     """Unlinked Account names a changed customer's name equals (R-ACC-11)."""
     people: pd.DataFrame
@@ -122,10 +124,14 @@ class Plan(TypedDict):
 
 
 def customer_maps(run: RunContext) -> dict:
-    """pair -> the effective map (defaults + custom rows) of the customer area's pairs."""
+    """pair -> the effective map (defaults + custom rows) of the customer area's pairs, as the
+    run's QuickBooks edition takes them (``rules.edition_maps``: R-ACC-7, R-ACC-9)."""
     from sfqb.mapping.maps import AREA_MAPS, effective_maps
 
-    return effective_maps(preferences(run), AREA_MAPS["customers"])
+    prefs = preferences(run)
+    return rules.edition_maps(
+        effective_maps(prefs, AREA_MAPS["customers"]), desktop=not prefs.is_online
+    )
 
 
 def extra_fields(maps: dict) -> tuple[list[str], list[str]]:
@@ -234,7 +240,9 @@ def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=Non
         changed_accounts = on_second_thread(pool, read_salesforce, connect=(sf,))
         qb_changed, read_at = _qb_changed_customers(run, qb, state, windows, first)
         sf_changed, ticked_contacts = changed_accounts.result()
-    linked = _counterparts(sf, qb, qb_changed, sf_changed, maps, complete)
+    linked = _counterparts(
+        sf, qb, qb_changed, sf_changed, maps, complete, desktop=not prefs.is_online
+    )
     log.info(
         "customers: %d QuickBooks customers and %d Salesforce accounts to consider%s",
         len(qb_changed),
@@ -249,6 +257,7 @@ def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=Non
         "sf_linked": linked["sf_linked"],
         "qb_linked": linked["qb_linked"],
         "terms": linked["terms"],
+        "sales_reps": linked["sales_reps"],
         "unlinked_names": linked["unlinked_names"],
         "limits": limits_for(maps.values(), sf.describe),
         "qb_read_at": read_at.isoformat() if read_at else None,
@@ -285,15 +294,23 @@ def _counterparts(
     sf_changed: pd.DataFrame,
     maps: dict,
     complete: Callable[[pd.DataFrame], pd.DataFrame],
+    *,
+    desktop: bool = False,
 ) -> Counterparts:
     """What the plan compares the changes with: the Accounts linked to the changed customers and
-    the customers linked to the changed Accounts (R-GEN-4), the Terms (R-ACC-9), the unlinked
+    the customers linked to the changed Accounts (R-GEN-4), the Terms (and on QuickBooks Desktop
+    the sales reps, R-ACC-9), the unlinked
     Account names the changed customers could clash with (R-ACC-11) and the people of their
     Accounts (R-ACC-10)."""
     sf_linked = complete(ex.sf_accounts_linked_to(sf, qb_changed["Id"]))
     linked_ids = sf_changed.loc[~isna(sf_changed[rules.ACCOUNT_EXT_ID]), rules.ACCOUNT_EXT_ID]
     qb_linked = ex.qb_customer_frame(_qb_customers_by_id(qb, linked_ids))
     terms = {t["Name"]: t["Id"] for t in qb.query_all("Term", include_inactive=False)}
+    sales_reps = (
+        {r["Name"]: r["Id"] for r in qb.query_all("SalesRep", include_inactive=False)}
+        if desktop
+        else {}
+    )
     unlinked_names = ex.unlinked_account_names(
         sf,
         set(
@@ -311,6 +328,7 @@ def _counterparts(
         "sf_linked": sf_linked,
         "qb_linked": qb_linked,
         "terms": terms,
+        "sales_reps": sales_reps,
         "unlinked_names": sorted(unlinked_names),
         "people": people,
     }
@@ -324,6 +342,8 @@ def plan(run: RunContext, extracted: Extract) -> Plan:
         sf_linked=extracted["sf_linked"],
         qb_linked=extracted["qb_linked"],
         terms=extracted["terms"],
+        sales_reps=extracted.get("sales_reps") or {},
+        desktop=not preferences(run).is_online,
         unlinked_names=frozenset(extracted.get("unlinked_names", [])),
         qb_read_at=extracted.get("qb_read_at"),
         people=extracted.get("people", pd.DataFrame(columns=rules.PEOPLE_COLUMNS)),

@@ -16,7 +16,7 @@ import pandas as pd
 
 from sfqb import soql
 from sfqb.areas.customers import ACCOUNT_EXT_ID, CONTACT_EXT_ID
-from sfqb.frames import add_address_columns, isin, records_frame
+from sfqb.frames import add_address_columns, isin, records_frame, text_numbers
 from sfqb.windows import Window
 
 log = logging.getLogger(__name__)
@@ -81,6 +81,11 @@ QB_CUSTOMER_COLUMNS = [
     "SalesTermRef.value",
     "SalesTermRef.name",
     "MetaData.LastUpdatedTime",
+    # QuickBooks Desktop only (R-ACC-3, R-ACC-9): empty on Online.
+    "JobStatus",
+    "CreditLimit",
+    "SalesRepRef.value",
+    "SalesRepRef.name",
 ]
 
 
@@ -293,6 +298,7 @@ def unlinked_account_names(sf, names: Iterable[str]) -> set[str]:
 
 
 def qb_customer_frame(records: Iterable[dict]) -> pd.DataFrame:
-    frame = records_frame(records, QB_CUSTOMER_COLUMNS)
+    # A Desktop credit limit (Decimal) as its exact text: XCom's Parquet carries no Decimal.
+    frame = text_numbers(records_frame(records, QB_CUSTOMER_COLUMNS), ["CreditLimit"])
     frame = add_address_columns(frame, "BillAddr")
     return add_address_columns(frame, "ShipAddr")

@@ -149,11 +149,12 @@ def _ambiguous(
 
 
 def match_accounts(
-    sf, qb: QuickBooks, maps: dict | None = None
+    sf, qb: QuickBooks, maps: dict | None = None, *, desktop: bool = False
 ) -> tuple[list[dict], pd.DataFrame, list[str]]:
     """R-PRE-1: (outcomes, ambiguity warnings, linked QB ids). A linked Account takes the
     customer's values at once, through the effective ``maps`` (QuickBooks is the master of a
-    customer, R-ACC-5)."""
+    customer, R-ACC-5). Jobs are never matched (``customers.jobs``: on QuickBooks Desktop a
+    customer whose JobStatus is not None, R-ACC-3)."""
     from sfqb.areas.preflight import match_accounts_to_customers
     from sfqb.steps.customers import sf_values_by_id
 
@@ -161,9 +162,11 @@ def match_accounts(
     accounts = records_frame(
         sf.query(soql.select("Account", ["Id", "Name", ext])), ["Id", "Name", ext]
     )
-    # Active customers that are not projects (R-ACC-2/3): the ones the sync would link anyway.
+    # Active customers that are not jobs (R-ACC-2/3): the ones the sync would link anyway.
     mark = len(qb.clock.seen)
-    records = [c for c in qb.query_all("Customer") if not c.get("IsProject")]
+    records = list(qb.query_all("Customer"))
+    job = customer_rules.jobs(records_frame(records, ["IsProject", "JobStatus"]), desktop)
+    records = [c for c, is_job in zip(records, job, strict=True) if not is_job]
     read_at = qb.clock.first_since(mark)
     links, ambiguous = match_accounts_to_customers(
         accounts, records_frame(records, ["Id", "DisplayName"])
@@ -265,7 +268,10 @@ def match(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=None)
     from sfqb.steps.customers import customer_maps
 
     maps = customer_maps(run)
-    kinds = [(ACCOUNTS, "account/customer", lambda sf, qb: match_accounts(sf, qb, maps))]
+    desktop = not prefs.is_online
+    kinds = [
+        (ACCOUNTS, "account/customer", lambda sf, qb: match_accounts(sf, qb, maps, desktop=desktop))
+    ]
     if prefs.sync_items:
         edition = prefs.quickbooks_edition
         kinds.append((PRODUCTS, "product/item", lambda sf, qb: match_products(sf, qb, edition)))

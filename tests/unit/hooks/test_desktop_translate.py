@@ -128,6 +128,43 @@ def test_given_a_customer_payload_when_added_then_ordered_fields_and_the_guid():
     )
 
 
+def test_given_a_sales_rep_and_credit_limit_when_modified_then_in_the_schema_order():
+    """R-ACC-9: a customer's Sales Rep goes out as SalesRepRef after TermsRef, its Credit Limit
+    in the tail; a cleared credit limit (``""``, which qbXML cannot send) is left out."""
+    payload = {
+        "Id": "80000001-1",
+        "SyncToken": "7",
+        "SalesTermRef": {"value": "T1"},
+        "SalesRepRef": {"value": "R1"},
+        "CreditLimit": 5000.0,
+    }
+    assert t.customer_mod(payload) == (
+        "<CustomerModRq><CustomerMod><ListID>80000001-1</ListID><EditSequence>7</EditSequence>"
+        "<TermsRef><ListID>T1</ListID></TermsRef><SalesRepRef><ListID>R1</ListID></SalesRepRef>"
+        "<CreditLimit>5000.00</CreditLimit></CustomerMod></CustomerModRq>"
+    )
+    assert "CreditLimit" not in t.customer_mod({**payload, "CreditLimit": ""})
+
+
+def test_given_sales_reps_when_read_then_a_sales_rep_query_and_initials_as_names():
+    """R-ACC-9: the sales reps are read with SalesRepQuery; a rep's Name is its initials."""
+    query = t.query_request("SalesRep", [], include_inactive=False)
+    assert query.request.startswith("<SalesRepQueryRq><MaxReturned>")
+    assert "<ActiveStatus>ActiveOnly</ActiveStatus>" in query.request
+    ret = etree.fromstring(
+        "<SalesRepRet><ListID>R1</ListID><EditSequence>1</EditSequence><Initial>JD</Initial>"
+        "<IsActive>true</IsActive><SalesRepEntityRef><ListID>P1</ListID></SalesRepEntityRef>"
+        "</SalesRepRet>"
+    )
+    assert n.normalise(ret) == {
+        "Id": "R1",
+        "SyncToken": "1",
+        "MetaData": {},
+        "Name": "JD",
+        "Active": True,
+    }
+
+
 def test_given_an_invoice_payload_when_added_then_memo_lines_and_guid():
     """A QBO invoice -> InvoiceAdd: PrivateNote is the Memo, lines are line adds (R-QBD-4)."""
     payload = {
@@ -160,6 +197,7 @@ CUSTOMER_RET = """<CustomerRet><ListID>80000005-1</ListID>
 <Sublevel>1</Sublevel><BillAddress><Addr1>1 Main</Addr1><State>NV</State></BillAddress>
 <Phone>555</Phone><Email>k@acme.test</Email>
 <TermsRef><ListID>T1</ListID><FullName>Net 30</FullName></TermsRef>
+<SalesRepRef><ListID>R1</ListID><FullName>JD</FullName></SalesRepRef>
 <Balance>12.50</Balance><TotalBalance>12.50</TotalBalance><ExternalGUID>{G}</ExternalGUID>
 </CustomerRet>"""
 
@@ -176,6 +214,7 @@ def test_given_a_customer_ret_when_normalised_then_the_qbo_shape_in_utc():
     assert record["PrimaryPhone"] == {"FreeFormNumber": "555"}
     assert record["PrimaryEmailAddr"] == {"Address": "k@acme.test"}
     assert record["SalesTermRef"] == {"value": "T1", "name": "Net 30"}
+    assert record["SalesRepRef"] == {"value": "R1", "name": "JD"}  # the rep's initials (R-ACC-9)
     assert record["Balance"] == Decimal("12.50")
     assert record["MetaData"] == {
         "CreateTime": "2026-07-01T17:00:00+00:00",

@@ -109,6 +109,7 @@ def customer(ret: Any) -> dict:
             "Fax": {"FreeFormNumber": fax} if fax else None,
             "PrimaryEmailAddr": {"Address": email} if email else None,
             "SalesTermRef": _ref(ret, "TermsRef"),
+            "SalesRepRef": _ref(ret, "SalesRepRef"),
             "Balance": _dec(ret, "Balance"),
             "BalanceWithJobs": _dec(ret, "TotalBalance"),
             "CreditLimit": _dec(ret, "CreditLimit"),
@@ -170,6 +171,17 @@ def term(ret: Any) -> dict:
             "DueDays": int(_text(ret, "StdDueDays") or 0),
             "DiscountDays": int(_text(ret, "StdDiscountDays") or 0) or None,
             "DiscountPercent": _dec(ret, "DiscountPct"),
+        }
+    )
+
+
+def sales_rep(ret: Any) -> dict:
+    """A SalesRepRet: its ``Name`` is the rep's initials (what a customer's SalesRepRef names)."""
+    return _clean(
+        {
+            **_head(ret, "ListID"),
+            "Name": _text(ret, "Initial"),
+            "Active": _bool(ret, "IsActive"),
         }
     )
 
@@ -332,6 +344,7 @@ NORMALISERS = {
     **{f"{t}Ret": item for t in ITEM_TYPES},
     "StandardTermsRet": term,
     "ClassRet": klass,
+    "SalesRepRet": sales_rep,
     "InvoiceRet": transaction,
     "SalesReceiptRet": transaction,
     "SalesOrderRet": transaction,

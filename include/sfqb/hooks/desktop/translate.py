@@ -84,6 +84,7 @@ ENTITIES = {
         ),
         Entity("Term", "StandardTermsQueryRq", "list", ("StandardTermsRet",), ("StandardTerms",)),
         Entity("Class", "ClassQueryRq", "list", ("ClassRet",), ("Class",)),
+        Entity("SalesRep", "SalesRepQueryRq", "list", ("SalesRepRet",), ("SalesRep",)),
         Entity("Invoice", "InvoiceQueryRq", "txn", ("InvoiceRet",), ("Invoice",), True, True),
         Entity(
             "SalesReceipt",
@@ -413,12 +414,13 @@ def _customer_body(payload: dict) -> str:
         if value is not None:
             out += el(tag, value)
     out += _ref("TermsRef", payload.get("SalesTermRef"))
+    out += _ref("SalesRepRef", payload.get("SalesRepRef"))
     return out
 
 
 def _customer_tail(payload: dict) -> str:
     out = ""
-    if payload.get("CreditLimit") is not None:
+    if payload.get("CreditLimit") not in (None, ""):  # qbXML cannot clear a credit limit
         out += el("CreditLimit", _money(payload["CreditLimit"]))
     if payload.get("JobStatus"):
         out += el("JobStatus", payload["JobStatus"])
