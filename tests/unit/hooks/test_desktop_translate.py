@@ -222,6 +222,18 @@ def test_given_a_customer_ret_when_normalised_then_the_qbo_shape_in_utc():
     }
 
 
+@pytest.mark.parametrize(
+    ("status", "project"),
+    [("", False), ("<JobStatus>None</JobStatus>", False), ("<JobStatus>Awarded</JobStatus>", True)],
+)
+def test_given_a_job_status_when_normalised_then_a_job_is_a_project(status, project):
+    """R-ACC-3, R-INV-7: a Desktop job (JobStatus other than None) reads as QBO's project, so
+    the invoices (billed through the parent) and reconciliation tell it apart as on Online;
+    a sub-customer (no JobStatus, or None) is no project."""
+    ret = CUSTOMER_RET.replace("<Balance>", f"{status}<Balance>")
+    assert n.normalise(etree.fromstring(ret))["IsProject"] is project
+
+
 def test_given_item_rets_when_normalised_then_types_prices_and_quantities():
     """Item Rets -> QBO items: the Desktop type named as QBO's, price, quantity on hand
     (R-QBD-3)."""

@@ -114,6 +114,9 @@ def customer(ret: Any) -> dict:
             "BalanceWithJobs": _dec(ret, "TotalBalance"),
             "CreditLimit": _dec(ret, "CreditLimit"),
             "JobStatus": _text(ret, "JobStatus"),
+            # A Desktop job (a JobStatus other than None) is what QBO calls a project: the
+            # invoices (R-INV-7) and reconciliation tell jobs by this flag on both editions.
+            "IsProject": (_text(ret, "JobStatus") or "None") != "None",
             "Notes": _text(ret, "Notes"),
         }
     )
