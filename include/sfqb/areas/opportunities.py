@@ -33,9 +33,16 @@ EXT_TXN = "External_Transaction_ID__c"
 TXN_NUMBER = "External_Transaction_Number__c"
 ACCOUNT_EXT = "Account.External_Account_ID__c"
 ITEM_EXT = "Product2.External_Item_ID__c"
-# Transaction_Type__c -> QuickBooks entity (R-OPP-2); Sales Order is QuickBooks Desktop only.
+# Transaction_Type__c -> QuickBooks entity (R-OPP-2); Sales Order is QuickBooks Desktop only,
+# and not on Desktop Pro (R-QBD-5).
 ONLINE_TYPES = {"Invoice": "Invoice", "Sales Receipt": "SalesReceipt"}
 DESKTOP_ONLY = {"Sales Order"}
+DESKTOP_TYPES = {**ONLINE_TYPES, "Sales Order": "SalesOrder"}
+NO_SALES_ORDERS = "pro"
+"""The Desktop edition without Sales Orders (``sfqb.qbwc.qbxml.HostCompany.edition``)."""
+# On Desktop, PO Number and Sales Rep are fields of the transaction, not sales-form custom
+# fields (R-OPP-4): the map's CustomField targets land there; Sales Rep names the rep's initials.
+DESKTOP_CUSTOM_FIELDS = {"PO Number": "PONumber", "Sales Rep": "SalesRepRef"}
 # Header fields a Sales Receipt does not have.
 NOT_ON_RECEIPTS = ("DueDate", "SalesTermRef")
 MEMO_LIMIT = 1000  # CustomerMemo: QuickBooks keeps at most 1000 characters
@@ -162,19 +169,45 @@ class OpportunityPlan:
 CREATE_COLUMNS = ["key", "entity", "customer_id", "payload", "line_ids"]
 
 
+def entity_types(online: bool) -> dict[str, str]:
+    """R-OPP-2: Transaction_Type__c -> QuickBooks entity of the edition."""
+    return ONLINE_TYPES if online else DESKTOP_TYPES
+
+
+def sales_order_limit(online: bool, desktop_edition: str | None) -> str | None:
+    """R-OPP-2, R-QBD-5: why this company cannot have a Sales Order (None when it can): QuickBooks
+    Online has none, nor has Desktop Pro (the edition the company file reports). An unknown
+    Desktop edition is let through: QuickBooks itself refuses a Sales Order Pro cannot keep."""
+    if online:
+        return (
+            "Transaction Type is Sales Order, which QuickBooks Online does not have (QuickBooks "
+            "Desktop only): choose Invoice or Sales Receipt (R-OPP-2)"
+        )
+    if (desktop_edition or "").lower() == NO_SALES_ORDERS:
+        return (
+            "Transaction Type is Sales Order, which QuickBooks Desktop Pro does not have "
+            "(Premier and Enterprise only): choose Invoice or Sales Receipt (R-OPP-2, R-QBD-5)"
+        )
+    return None
+
+
 def eligibility(
     opportunities: pd.DataFrame,
     lines: pd.DataFrame,
     *,
     online: bool,
     inactive_customers: frozenset[str] = frozenset(),
+    desktop_edition: str | None = None,
 ) -> pd.DataFrame:
     """R-OPP-1/2/6: a frame[key, reason, level, retry] of the opportunities that are not synced
     now (vectorised; the first failing condition gives the reason). An Account whose QuickBooks
-    customer is inactive (``inactive_customers``) holds its opportunities back with a WARNING."""
+    customer is inactive (``inactive_customers``) holds its opportunities back with a WARNING.
+    ``desktop_edition``: on Desktop, the company file's edition (Pro has no Sales Orders)."""
     opps = opportunities
     customer = opps[ACCOUNT_EXT].astype("string")
     kind = opps["Transaction_Type__c"]
+    no_orders = sales_order_limit(online, desktop_edition)
+    known = "Invoice or Sales Receipt" if online else "Invoice, Sales Receipt or Sales Order"
     with_lines = isin(opps["Id"], set(lines["OpportunityId"].tolist()))
     conditions = [
         (~is_true(opps["IsWon"]), "is not closed/won (R-OPP-1)", INFO, False),
@@ -201,17 +234,14 @@ def eligibility(
             False,
         ),
         (
-            kind.isin(DESKTOP_ONLY) if online else pd.Series(False, index=opps.index),
-            "Transaction Type is Sales Order, which QuickBooks Online does not have (QuickBooks "
-            "Desktop only): choose Invoice or Sales Receipt (R-OPP-2)",
+            kind.isin(DESKTOP_ONLY) if no_orders else pd.Series(False, index=opps.index),
+            no_orders or "",
             WARNING,
             False,
         ),
         (
             ~kind.isin([*ONLINE_TYPES, *DESKTOP_ONLY, "None"]) & ~isna(kind),
-            "Transaction Type "
-            + kind.astype(str).map(repr)
-            + " is not Invoice or Sales Receipt (R-OPP-2)",
+            "Transaction Type " + kind.astype(str).map(repr) + f" is not {known} (R-OPP-2)",
             WARNING,
             False,
         ),
@@ -305,8 +335,25 @@ def named_id(name, ids: dict[str, str]) -> str | None:
     return folded.get(str(name).strip().casefold())
 
 
+def desktop_fields(custom: dict[str, str]) -> dict:
+    """R-OPP-4 on Desktop: the sales-form custom field values (name -> text) that are fields of
+    a Desktop transaction: PO Number -> PONumber, Sales Rep -> SalesRepRef by the rep's
+    initials. Other names have no place on Desktop and are not sent."""
+    out: dict = {}
+    if custom.get("PO Number") is not None:
+        out["PONumber"] = custom["PO Number"]
+    if custom.get("Sales Rep") is not None:
+        out["SalesRepRef"] = {"name": custom["Sales Rep"]}
+    return out
+
+
 def _header(
-    opp: dict, values: dict, entity: str, inputs: OpportunityInputs, today: dt.date
+    opp: dict,
+    values: dict,
+    entity: str,
+    inputs: OpportunityInputs,
+    today: dt.date,
+    online: bool = True,
 ) -> tuple[dict, str]:
     """The header of one transaction, or ("", reason) when it cannot be built."""
     values = {k: v for k, v in values.items() if not missing(v)}
@@ -315,7 +362,7 @@ def _header(
     }
     term, klass = values.pop("SalesTermRef.name", None), values.pop("ClassRef.name", None)
     term_id, class_id = named_id(term, inputs.terms), named_id(klass, inputs.classes)
-    if term is not None and entity == "Invoice" and term_id is None:
+    if term is not None and entity != "SalesReceipt" and term_id is None:
         return (
             {},
             f"Terms {term!r} is not a QuickBooks term "
@@ -338,9 +385,14 @@ def _header(
         header["SalesTermRef"] = {"value": term_id}
     if class_id is not None:
         header["ClassRef"] = {"value": class_id}
-    if entity != "Invoice":
+    if entity == "SalesReceipt":
         for name in NOT_ON_RECEIPTS:
             header.pop(name, None)
+    if not online:
+        header.update(desktop_fields(custom))
+        if entity == "SalesReceipt":
+            header.pop("PONumber", None)  # a Desktop sales receipt has no PO number
+        custom = {}
     fields = [
         {"DefinitionId": inputs.custom_fields[n], "Name": n, "Type": "StringType", "StringValue": v}
         for n, v in sorted(custom.items())
@@ -361,18 +413,24 @@ def plan_opportunities(
     header_map: FieldMap | None = None,
     line_map: FieldMap | None = None,
     limits: dict | None = None,
+    desktop_edition: str | None = None,
 ) -> OpportunityPlan:
-    """R-OPP-1..6 for QuickBooks Online: the transactions to create and the skips, with reasons.
+    """R-OPP-1..6: the transactions to create and the skips, with reasons.
 
     ``header_map`` / ``line_map``: the effective maps (defaults when absent); ``limits``: pair ->
     its custom targets' kinds and lengths (a value that does not fit holds the opportunity back
-    with a WARNING, to retry; ``sfqb.mapping.coerce``)."""
+    with a WARNING, to retry; ``sfqb.mapping.coerce``). ``online`` False: QuickBooks Desktop,
+    whose Sales Orders exist unless ``desktop_edition`` is Pro (R-QBD-5)."""
     header_map = header_map or default_map(HEADER_MAP)
     line_map = line_map or default_map(LINE_MAP)
     limits = limits or {}
     opps = inputs.opportunities
     blocked = eligibility(
-        opps, inputs.lines, online=online, inactive_customers=frozenset(inputs.inactive_customers)
+        opps,
+        inputs.lines,
+        online=online,
+        inactive_customers=frozenset(inputs.inactive_customers),
+        desktop_edition=desktop_edition,
     )
     found = [
         skips(group["key"], group["reason"], level, record=QB_TRANSACTION)
@@ -382,9 +440,9 @@ def plan_opportunities(
     ready = opps[~isin(opps["Id"].astype(str), set(blocked["key"].tolist()))]
 
     lines = lines_to_send(inputs.lines, ready, inputs.items)
-    notes = unsent_custom_fields(ready, inputs.custom_fields)
+    notes = unsent_custom_fields(ready, inputs.custom_fields) if online else []
     rows, problems = transactions_to_create(
-        ready, lines, inputs, (header_map, line_map), limits, today
+        ready, lines, inputs, (header_map, line_map), limits, today, online=online
     )
     if problems:
         found.append(
@@ -447,6 +505,8 @@ def transactions_to_create(
     maps: tuple[FieldMap, FieldMap],
     limits: dict,
     today: dt.date,
+    *,
+    online: bool = True,
 ) -> tuple[list[dict], list[tuple[str, str]]]:
     """R-OPP-3/4/5: per ready opportunity, the transaction to create (a CREATE_COLUMNS row) or
     why it cannot be built yet (key, reason), from its header and ``lines`` mapped by ``maps``
@@ -473,6 +533,7 @@ def transactions_to_create(
             [(line_rows[i], line_value_rows[i]) for i in own],
             inputs,
             today,
+            online=online,
         )
         if reason is None:
             rows.append(row)
@@ -488,6 +549,8 @@ def transaction_for(
     own: list[tuple[dict, dict]],
     inputs: OpportunityInputs,
     today: dt.date,
+    *,
+    online: bool = True,
 ) -> tuple[dict, str | None]:
     """R-OPP-3/4: one opportunity's transaction (a CREATE_COLUMNS row; reason None), or ({}, why
     not): a line with no item, a value that does not fit (``unfit``: header's, then lines'), a
@@ -498,8 +561,8 @@ def transaction_for(
         return {}, reason
     if any(not missing(u) for u in unfit):
         return {}, "; ".join(str(u) for u in unfit if not missing(u))
-    entity = ONLINE_TYPES[opp["Transaction_Type__c"]]
-    header, reason = _header(opp, header_values, entity, inputs, today)
+    entity = entity_types(online)[opp["Transaction_Type__c"]]
+    header, reason = _header(opp, header_values, entity, inputs, today, online)
     made = [_line_payload(values, line["item_id"]) for line, values in own]
     reason = reason or next((r for _, r in made if r), "")
     if reason:

@@ -76,6 +76,8 @@ class Extract(AreaExtract):
     """Sales-form custom field name -> its slot (``custom_field_names``)."""
     inactive_customers: list[str]
     """Their QuickBooks customers that are inactive (QuickBooks refuses them a transaction)."""
+    desktop_edition: NotRequired[str | None]
+    """On QuickBooks Desktop, the company file's edition (``pro`` has no Sales Orders, R-QBD-5)."""
 
 
 class Plan(TypedDict):
@@ -208,14 +210,16 @@ def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=Non
         if named(class_source)
         else {}
     )
+    company = qb.preferences()
     return out | {
         "lines": lines,
         "contacts": contacts,
         "items": records_frame(list({str(i["Id"]): i for i in items}.values()), ITEM_COLUMNS),
         "terms": terms,
         "classes": classes,
-        "custom_fields": custom_field_names(qb.preferences()),
+        "custom_fields": custom_field_names(company),
         "inactive_customers": inactive,
+        "desktop_edition": company.get("Edition"),
     }
 
 
@@ -244,6 +248,7 @@ def plan(run: RunContext, extracted: Extract) -> Plan:
         header_map=header_map,
         line_map=line_map,
         limits=limits,
+        desktop_edition=extracted.get("desktop_edition"),
     )
     for note in result.notes:
         log.info("opportunities: %s", note)

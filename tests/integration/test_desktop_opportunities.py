@@ -1,0 +1,137 @@
+"""Won Opportunities -> QuickBooks Desktop Invoices, Sales Receipts and Sales Orders, and the
+Desktop transactions back onto them: whole sfqb_sync runs on the Desktop company emulator
+through sfqb's Web Connector service (tests/integration/desktop.py)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from sfqb import soql
+from sfqb.areas.opportunities import line_external_id, marker
+from tests.integration.conftest import SINCE_SEED, report_of
+from tests.integration.test_opportunities_sync import (
+    lines_of,
+    linked_account,
+    opportunities,
+    priced_products,
+    won_opportunity,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+ENTITY = {"Invoice": "Invoice", "Sales Receipt": "SalesReceipt", "Sales Order": "SalesOrder"}
+
+
+def synced(env, **prefs) -> dict:
+    """One sfqb_sync run on Desktop; the summary (every task succeeded)."""
+    env.set_preferences(quickbooks_edition="desktop", sync_start=SINCE_SEED, **prefs)
+    dag_run, states, summary = env.run(task_retries=0)
+    assert dag_run.state == "success", states
+    return summary
+
+
+def custom(txn: dict) -> dict:
+    return {f["Name"]: f.get("StringValue") for f in txn.get("CustomField") or []}
+
+
+def test_given_won_opportunities_of_each_type_when_synced_on_desktop_then_each_becomes_its_transaction(
+    desktop_env,
+):
+    """R-OPP-2, R-OPP-3, R-OPP-4, R-OPP-5: on Desktop (Enterprise) an Invoice, a Sales Receipt
+    and a Sales Order Opportunity each become that Desktop transaction for the Account's
+    customer, one line per product (TxnLineID and index linked back), the Opportunity linked
+    (External Transaction ID and Number); Terms, Class, Shipping Method (ShipMethodRef), PO
+    Number (PONumber) and Sales Rep (SalesRepRef by initials) are Desktop fields; the primary
+    Contact's addresses are set on creation; a rerun writes nothing to QuickBooks."""
+    env = desktop_env
+    synced(env)
+    sf, qb = env.sf(), env.qb()
+    account = linked_account(env)
+    a, b = priced_products(env, 2)
+    (contact,) = sf.create(
+        "Contact",
+        [
+            {
+                "LastName": "Buyer",
+                "AccountId": account["Id"],
+                "MailingStreet": "1 Bill St",
+                "MailingCity": "Austin",
+                "OtherStreet": "9 Dock Rd",
+                "OtherCity": "Dallas",
+            }
+        ],
+    )
+    header = {
+        "Terms__c": "Net 30",
+        "Class__c": "Retail",
+        "Shipping_Method__c": "UPS",
+        "PO_Number__c": "PO-77",
+        "Sales_Rep__c": "JD",
+        "Transaction_Date__c": "2026-11-02",
+    }
+    opps = {
+        kind: won_opportunity(
+            env,
+            account["Id"],
+            kind,
+            [(a, 2, "12.50", "first"), (b, 1, 40, "second")],
+            **(header if kind == "Sales Order" else {}),
+        )
+        for kind in ENTITY
+    }
+    assert sf.create(
+        "OpportunityContactRole",
+        [
+            {
+                "OpportunityId": opps["Sales Order"],
+                "ContactId": contact.id,
+                "IsPrimary": True,
+                "Role": "Decision Maker",
+            }
+        ],
+    )[0].ok
+    env.sandbox.clear_counters()
+
+    report = report_of(synced(env), "opportunities")
+
+    assert report["created"] == 3 and report["failed"] == 0, report
+    linked = opportunities(env, where=soql.in_list("Id", list(opps.values())))
+    for kind, opp_id in opps.items():
+        opp = linked[opp_id]
+        txn = qb.read(ENTITY[kind], opp["External_Transaction_ID__c"])
+        assert txn["CustomerRef"]["value"] == account["External_Account_ID__c"]
+        assert txn["PrivateNote"] == marker(opp_id)
+        assert opp["External_Transaction_Number__c"] == txn["DocNumber"]
+        assert [
+            (line["SalesItemLineDetail"]["ItemRef"]["value"], line["SalesItemLineDetail"]["Qty"])
+            for line in txn["Line"]
+        ] == [
+            (a["Product2"]["External_Item_ID__c"], Decimal("2")),
+            (b["Product2"]["External_Item_ID__c"], Decimal("1")),
+        ]
+        assert txn["TotalAmt"] == Decimal("65.00")
+        products = lines_of(env, opp_id)
+        assert [p["External_Line_ID__c"] for p in products] == [
+            line_external_id(ENTITY[kind], txn["Id"], line["Id"]) for line in txn["Line"]
+        ]
+        assert [p["External_Line_Index__c"] for p in products] == [1, 2]
+    order = qb.read("SalesOrder", linked[opps["Sales Order"]]["External_Transaction_ID__c"])
+    terms = {t["Name"]: t["Id"] for t in qb.query_all("Term")}
+    classes = {c["FullyQualifiedName"]: c["Id"] for c in qb.query_all("Class")}
+    assert order["TxnDate"] == "2026-11-02"
+    assert order["SalesTermRef"]["value"] == terms["Net 30"]
+    assert order["ClassRef"]["value"] == classes["Retail"]
+    assert order["ShipMethodRef"]["value"] == "UPS"
+    assert order["PONumber"] == "PO-77"
+    assert order["SalesRepRef"]["name"] == "JD"
+    assert custom(order) == {"PO Number": "PO-77", "Sales Rep": "JD"}
+    assert order["BillAddr"]["Line1"] == "1 Bill St" and order["BillAddr"]["City"] == "Austin"
+    assert order["ShipAddr"]["Line1"] == "9 Dock Rd" and order["ShipAddr"]["City"] == "Dallas"
+
+    env.sandbox.clear_counters()
+    summary = synced(env)
+
+    assert env.writes()["quickbooks"] == 0
+    assert report_of(summary, "opportunities")["created"] == 0
