@@ -135,3 +135,108 @@ def test_given_won_opportunities_of_each_type_when_synced_on_desktop_then_each_b
 
     assert env.writes()["quickbooks"] == 0
     assert report_of(summary, "opportunities")["created"] == 0
+
+
+def order_of(env, opp_id: str) -> dict:
+    """The Sales Order linked to ``opp_id``, as QuickBooks Desktop has it now."""
+    opp = opportunities(env, where=soql.eq("Id", opp_id))[opp_id]
+    return env.qb().read("SalesOrder", opp["External_Transaction_ID__c"])
+
+
+def quantities(order: dict) -> list[Decimal]:
+    return [line["SalesItemLineDetail"]["Qty"] for line in order["Line"]]
+
+
+def invoice_in_full(env, order: dict) -> None:
+    """A QuickBooks user invoices the whole Sales Order (InvoiceAdd with LinkToTxnID), through
+    the company's own qbXML door, the Web Connector paused meanwhile."""
+    from sfqb_sandbox.webconnector import HttpCompany
+
+    info = env.sandbox.connections["quickbooks_desktop"]
+    env.rig.stop()
+    try:
+        company = HttpCompany(
+            info["qbxml_url"].removesuffix("/qbxml"), verify=env.sandbox.connections["ca_bundle"]
+        )
+        company.open("")
+        answer = company.process(
+            '<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq '
+            'onError="stopOnError"><InvoiceAddRq><InvoiceAdd>'
+            f"<CustomerRef><ListID>{order['CustomerRef']['value']}</ListID></CustomerRef>"
+            f"<LinkToTxnID>{order['Id']}</LinkToTxnID>"
+            "</InvoiceAdd></InvoiceAddRq></QBXMLMsgsRq></QBXML>"
+        )
+        company.close()
+        assert 'statusCode="0"' in answer, answer
+    finally:
+        env.rig.start()
+
+
+def test_given_a_linked_sales_order_when_its_opportunity_changes_then_it_is_updated_only_while_allowed_and_not_fully_invoiced(
+    desktop_env,
+):
+    """R-OPP-6, R-QBD-6, R-OPP-7: with allow_salesforce_to_modify_quickbooks on, a changed quantity, a
+    new product and a new PO Number reach the linked Sales Order (SalesOrderMod: the changed
+    line by its TxnLineID, the new line added and linked back, R-OPP-3); a rerun sends nothing;
+    with the preference off a change stays in Salesforce; once a QuickBooks user has invoiced
+    the Sales Order in full it is not changed any more, and the Sales Order as QuickBooks has
+    it comes back onto the Opportunity Product."""
+    env = desktop_env
+    synced(env)
+    sf = env.sf()
+    account = linked_account(env)
+    a, b, c = priced_products(env, 3)
+    opp = won_opportunity(env, account["Id"], "Sales Order", [(a, 2, 10, "a"), (b, 1, 40, "b")])
+    report = report_of(synced(env, allow_salesforce_to_modify_quickbooks=True), "opportunities")
+    assert report["created"] == 1, report
+    before = order_of(env, opp)
+    first, second = lines_of(env, opp)
+
+    sf.update("OpportunityLineItem", [{"Id": first["Id"], "Quantity": 5}])
+    sf.update("Opportunity", [{"Id": opp, "PO_Number__c": "PO-9"}])
+    (added,) = sf.create(
+        "OpportunityLineItem",
+        [
+            {
+                "OpportunityId": opp,
+                "PricebookEntryId": c["Id"],
+                "Quantity": 3,
+                "UnitPrice": 7,
+                "SortOrder": 3,
+            }
+        ],
+    )
+    report = report_of(synced(env, allow_salesforce_to_modify_quickbooks=True), "opportunities")
+
+    assert report["updated"] == 1 and report["failed"] == 0, report
+    order = order_of(env, opp)
+    assert order["Id"] == before["Id"]
+    assert quantities(order) == [Decimal("5"), Decimal("1"), Decimal("3")]
+    assert [line["Id"] for line in order["Line"][:2]] == [line["Id"] for line in before["Line"]]
+    assert order["PONumber"] == "PO-9"
+    assert order["TotalAmt"] == Decimal("111.00")
+    products = {p["Id"]: p for p in lines_of(env, opp)}
+    assert products[added.id]["External_Line_ID__c"] == line_external_id(
+        "SalesOrder", order["Id"], order["Line"][2]["Id"]
+    )
+
+    env.sandbox.clear_counters()
+    synced(env, allow_salesforce_to_modify_quickbooks=True)
+    assert env.writes()["quickbooks"] == 0
+
+    sf.update("OpportunityLineItem", [{"Id": first["Id"], "Quantity": 7}])
+    report = report_of(synced(env, allow_salesforce_to_modify_quickbooks=False), "opportunities")
+    assert report["updated"] == 0
+    assert quantities(order_of(env, opp))[0] == Decimal("5")
+
+    invoice_in_full(env, order_of(env, opp))
+    sf.update("OpportunityLineItem", [{"Id": first["Id"], "Quantity": 9}])
+    env.sandbox.clear_counters()
+    report = report_of(synced(env, allow_salesforce_to_modify_quickbooks=True), "opportunities")
+
+    assert report["updated"] == 0 and report["failed"] == 0, report
+    order = order_of(env, opp)
+    assert order["IsFullyInvoiced"] is True
+    assert quantities(order)[0] == Decimal("5")
+    # The invoicing changed the Sales Order in QuickBooks: its lines come back (R-OPP-7).
+    assert Decimal(str(lines_of(env, opp)[0]["Quantity"])) == Decimal("5")

@@ -33,6 +33,7 @@ EXT_TXN = "External_Transaction_ID__c"
 TXN_NUMBER = "External_Transaction_Number__c"
 ACCOUNT_EXT = "Account.External_Account_ID__c"
 ITEM_EXT = "Product2.External_Item_ID__c"
+EXT_LINE = "External_Line_ID__c"
 # Transaction_Type__c -> QuickBooks entity (R-OPP-2); Sales Order is QuickBooks Desktop only,
 # and not on Desktop Pro (R-QBD-5).
 ONLINE_TYPES = {"Invoice": "Invoice", "Sales Receipt": "SalesReceipt"}
@@ -81,6 +82,7 @@ LINE_FIELDS = [
     "UnitPrice",
     "Description",
     "SortOrder",
+    EXT_LINE,
 ]
 CONTACT_FIELDS = [
     "OpportunityId",
@@ -164,9 +166,14 @@ class OpportunityPlan:
     skips: pd.DataFrame = field(default_factory=empty_skips)
     retry: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    updates: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=UPDATE_COLUMNS))
 
 
 CREATE_COLUMNS = ["key", "entity", "customer_id", "payload", "line_ids"]
+UPDATE_COLUMNS = ["key", "entity", "payload", "line_ids", "new_line_ids"]
+"""A Sales Order update (R-OPP-6): ``payload`` the sparse SalesOrderMod (JSON text), ``line_ids``
+the Opportunity Products in line order, ``new_line_ids`` those that become new lines."""
+SALES_ORDER = "Sales Order"
 
 
 def entity_types(online: bool) -> dict[str, str]:
@@ -414,17 +421,31 @@ def plan_opportunities(
     line_map: FieldMap | None = None,
     limits: dict | None = None,
     desktop_edition: str | None = None,
+    orders: dict[str, dict] | None = None,
+    modify: bool = False,
 ) -> OpportunityPlan:
     """R-OPP-1..6: the transactions to create and the skips, with reasons.
 
     ``header_map`` / ``line_map``: the effective maps (defaults when absent); ``limits``: pair ->
     its custom targets' kinds and lengths (a value that does not fit holds the opportunity back
     with a WARNING, to retry; ``sfqb.mapping.coerce``). ``online`` False: QuickBooks Desktop,
-    whose Sales Orders exist unless ``desktop_edition`` is Pro (R-QBD-5)."""
+    whose Sales Orders exist unless ``desktop_edition`` is Pro (R-QBD-5); an Opportunity linked
+    to one is updated (``plan_sales_order_updates``: ``orders`` the linked Sales Orders as
+    QuickBooks has them, ``modify`` allow_salesforce_to_modify_quickbooks)."""
     header_map = header_map or default_map(HEADER_MAP)
     line_map = line_map or default_map(LINE_MAP)
     limits = limits or {}
-    opps = inputs.opportunities
+    linked = linked_sales_orders(inputs.opportunities, online)
+    updates, found, retry = plan_sales_order_updates(
+        inputs.opportunities[linked],
+        inputs,
+        (header_map, line_map),
+        limits,
+        today,
+        orders=orders or {},
+        modify=modify,
+    )
+    opps = inputs.opportunities[~linked]
     blocked = eligibility(
         opps,
         inputs.lines,
@@ -432,11 +453,11 @@ def plan_opportunities(
         inactive_customers=frozenset(inputs.inactive_customers),
         desktop_edition=desktop_edition,
     )
-    found = [
+    found += [
         skips(group["key"], group["reason"], level, record=QB_TRANSACTION)
         for level, group in blocked.groupby("level")
     ]
-    retry = list(blocked.loc[blocked["retry"].astype(bool), "key"])
+    retry += list(blocked.loc[blocked["retry"].astype(bool), "key"])
     ready = opps[~isin(opps["Id"].astype(str), set(blocked["key"].tolist()))]
 
     lines = lines_to_send(inputs.lines, ready, inputs.items)
@@ -461,6 +482,7 @@ def plan_opportunities(
         else empty_skips(),
         retry=sorted(set(retry)),
         notes=notes,
+        updates=pd.DataFrame(updates, columns=UPDATE_COLUMNS),
     )
 
 
@@ -610,3 +632,191 @@ def negative_total(total: Decimal, entity: str) -> str:
         "correct the quantities or prices, or record the refund as a credit memo in "
         "QuickBooks (R-OPP-3)"
     )
+
+
+# --- Sales Orders after creation (R-OPP-6, R-QBD-6) ---------------------------------------------
+
+DATES = ("TxnDate", "DueDate", "ShipDate")
+# Header references compared by the part each side knows: Ids for terms and classes, the name for
+# the shipping method and the sales rep (initials).
+ORDER_REFS = (
+    ("SalesTermRef", "value"),
+    ("ClassRef", "value"),
+    ("ShipMethodRef", "name"),
+    ("SalesRepRef", "name"),
+)
+
+
+def linked_sales_orders(opps: pd.DataFrame, online: bool) -> pd.Series:
+    """R-OPP-6: the won Opportunities linked to a QuickBooks Desktop Sales Order (the only
+    transactions Salesforce may change after creation); none on Online."""
+    if online:
+        return pd.Series(False, index=opps.index)
+    return (
+        is_true(opps["IsWon"])
+        & ~isna(opps[EXT_TXN])
+        & (opps["Transaction_Type__c"] == SALES_ORDER).fillna(False).astype(bool)
+    )
+
+
+def _order_line_id(external_id, txn_id) -> str | None:
+    """The TxnLineID an External_Line_ID__c names on Sales Order ``txn_id`` (None: another)."""
+    if missing(external_id) or not str(external_id):
+        return None
+    prefix = line_external_id("SalesOrder", txn_id, "")
+    text = str(external_id)
+    return text[len(prefix) :] if text.startswith(prefix) else None
+
+
+def _line_differs(want: dict, have: dict) -> bool:
+    w, h = want.get("SalesItemLineDetail") or {}, have.get("SalesItemLineDetail") or {}
+    if str((w.get("ItemRef") or {}).get("value")) != str((h.get("ItemRef") or {}).get("value")):
+        return True
+    if money(w.get("Qty")) != money(h.get("Qty")):
+        return True
+    if money(w.get("UnitPrice")) != money(h.get("UnitPrice")):
+        return True
+    wanted = want.get("Description")
+    return wanted is not None and str(wanted) != str(have.get("Description") or "")
+
+
+def sales_order_mod(
+    wanted: dict, product_ids: list[str], external: dict[str, object], order: dict, unset: set
+) -> tuple[dict | None, list[str]]:
+    """R-OPP-6: the sparse SalesOrderMod that brings Sales Order ``order`` (as QuickBooks has
+    it) to ``wanted`` (the transaction the Opportunity would make, lines in ``product_ids``
+    order, each product's External_Line_ID__c in ``external``), or None when they already
+    agree; and the products that become new lines, in order.
+
+    Compared: the dates the Opportunity sets (``unset``: those it leaves empty), PO Number,
+    Terms, Class, Shipping Method, Sales Rep, and each line's item, quantity, rate and
+    description. Addresses are never sent again (R-OPP-5). A line QuickBooks has that no
+    product names is kept as it is: nothing in QuickBooks is deleted from Salesforce."""
+    mod: dict = {}
+    for name in (*DATES, "PONumber"):
+        value = wanted.get(name)
+        if value is not None and name not in unset and str(value) != str(order.get(name) or ""):
+            mod[name] = value
+    for ref, part in ORDER_REFS:
+        want = (wanted.get(ref) or {}).get(part)
+        have = (order.get(ref) or {}).get(part)
+        if want is not None and str(want).strip().casefold() != str(have or "").casefold():
+            mod[ref] = wanted[ref]
+    qb_lines = [
+        line
+        for line in order.get("Line") or []
+        if line.get("DetailType", "SalesItemLineDetail") == "SalesItemLineDetail"
+    ]
+    known = {str(line.get("Id")) for line in qb_lines}
+    matched: dict[str, dict] = {}
+    new_lines, new_ids = [], []
+    for product_id, line in zip(product_ids, wanted.get("Line") or [], strict=True):
+        line_id = _order_line_id(external.get(product_id), order["Id"])
+        if line_id in known and line_id not in matched:
+            matched[line_id] = line
+        else:
+            new_lines.append(line)
+            new_ids.append(product_id)
+    kept, changed = [], bool(new_lines)
+    for line in qb_lines:
+        line_id = str(line.get("Id"))
+        want = matched.get(line_id)
+        if want is not None and _line_differs(want, line):
+            kept.append({**want, "Id": line_id})
+            changed = True
+        else:
+            kept.append({"Id": line_id})
+    if changed:
+        mod["Line"] = kept + new_lines
+    if not mod:
+        return None, []
+    return {"Id": str(order["Id"]), "SyncToken": order.get("SyncToken"), **mod}, new_ids
+
+
+def plan_sales_order_updates(
+    linked: pd.DataFrame,
+    inputs: OpportunityInputs,
+    maps: tuple[FieldMap, FieldMap],
+    limits: dict,
+    today: dt.date,
+    *,
+    orders: dict[str, dict],
+    modify: bool,
+) -> tuple[list[dict], list[pd.DataFrame], list[str]]:
+    """R-OPP-6, R-QBD-6: (update rows of UPDATE_COLUMNS, skip frames, keys to retry) for the
+    Opportunities ``linked`` to Desktop Sales Orders (``orders``: Id -> the Sales Order as
+    QuickBooks has it). A Sales Order is changed only while ``modify``
+    (allow_salesforce_to_modify_quickbooks) is on and it is not fully invoiced (nor closed);
+    only what differs is sent."""
+    found: list[pd.DataFrame] = []
+    if linked.empty:
+        return [], found, []
+    keys = linked["Id"].astype(str)
+    txn = linked[EXT_TXN].astype(str)
+    order_of = [orders.get(t) for t in txn]
+    reasons = pd.Series(pd.NA, index=linked.index, dtype="object")
+    for index, t, order in zip(linked.index, txn, order_of, strict=True):
+        if not modify:
+            reasons[index] = (
+                f"is linked to QuickBooks Sales Order {t}; allow_salesforce_to_modify_quickbooks "
+                "is off, so its changes are not sent to QuickBooks (R-OPP-6)"
+            )
+        elif order is None:
+            reasons[index] = (
+                f"its QuickBooks Sales Order {t} was not found: clear External Transaction ID "
+                "after deleting it in QuickBooks to create a new one (R-OPP-6)"
+            )
+        elif order.get("IsFullyInvoiced") in (True, "true") or order.get("IsManuallyClosed") in (
+            True,
+            "true",
+        ):
+            state = "fully invoiced" if order.get("IsFullyInvoiced") in (True, "true") else "closed"
+            reasons[index] = (
+                f"its QuickBooks Sales Order {order.get('DocNumber') or t} is {state}: it is no "
+                "longer changed from Salesforce (R-OPP-6, R-QBD-6)"
+            )
+    blocked = reasons.notna()
+    if blocked.any():
+        found.append(skips(keys[blocked], reasons[blocked], INFO, record=QB_TRANSACTION))
+    ready = linked[~blocked]
+    if ready.empty:
+        return [], found, []
+    header_map, _ = maps
+    lines = lines_to_send(inputs.lines, ready, inputs.items)
+    links = lines[EXT_LINE] if EXT_LINE in lines.columns else pd.Series(pd.NA, index=lines.index)
+    external = dict(zip(lines["Id"].astype(str), links, strict=True))
+    rows, problems = transactions_to_create(ready, lines, inputs, maps, limits, today, online=False)
+    if problems:
+        found.append(
+            skips(
+                [k for k, _ in problems],
+                pd.Series([r for _, r in problems]),
+                WARNING,
+                record=QB_TRANSACTION,
+            )
+        )
+    by_key = {str(r["Id"]): r for r in records(ready)}
+    updates = []
+    for row in rows:
+        opp = by_key[row["key"]]
+        order = orders[str(opp[EXT_TXN])]
+        unset = {
+            target
+            for target in DATES
+            if (source := source_of(header_map, target)) is None or missing(opp.get(source))
+        }
+        product_ids = json.loads(row["line_ids"])
+        mod, new_ids = sales_order_mod(
+            json.loads(row["payload"]), product_ids, external, order, unset
+        )
+        if mod is not None:
+            updates.append(
+                {
+                    "key": row["key"],
+                    "entity": "SalesOrder",
+                    "payload": json.dumps(mod, default=str),
+                    "line_ids": row["line_ids"],
+                    "new_line_ids": json.dumps(new_ids),
+                }
+            )
+    return updates, found, [k for k, _ in problems]
