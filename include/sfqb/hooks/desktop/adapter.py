@@ -170,9 +170,12 @@ class DesktopQuickBooks:
             self.queue.enqueue_read(request, f"read:{uuid.uuid4().hex}", iterate=iterate)
             for request, iterate in requests
         ]
-        out = []
+        out: list[list[etree._Element]] = []
         for job in jobs:
             done = self._settle(job)
+            if done.state == FAILED and f"SalesOrderQueryRs {NOT_IN_EDITION}" in (done.error or ""):
+                out.append([])  # Pro keeps no Sales Orders: there are none to read (R-QBD-5)
+                continue
             if done.state != DONE:
                 raise TransientError(
                     f"QuickBooks Desktop: read job {done.id} {done.state}: {done.error}"
@@ -180,8 +183,6 @@ class DesktopQuickBooks:
             answers = self._answers(done)
             for rs in answers:
                 code = int(rs.get("statusCode", "0"))
-                if code == NOT_IN_EDITION and rs.tag == "SalesOrderQueryRs":
-                    continue  # Pro keeps no Sales Orders: there are none to read (R-QBD-5)
                 if code >= qbxml.ERROR_FROM:
                     raise ValidationError(
                         f"QuickBooks Desktop refused {rs.tag}: {rs.get('statusMessage')}",
