@@ -240,3 +240,41 @@ def test_given_a_linked_sales_order_when_its_opportunity_changes_then_it_is_upda
     assert quantities(order)[0] == Decimal("5")
     # The invoicing changed the Sales Order in QuickBooks: its lines come back (R-OPP-7).
     assert Decimal(str(lines_of(env, opp)[0]["Quantity"])) == Decimal("5")
+
+
+def test_given_a_pro_company_file_when_a_sales_order_opportunity_syncs_then_it_is_a_warning_naming_the_edition(
+    desktop_env, monkeypatch, tmp_path
+):
+    """R-QBD-5, R-OPP-2: the edition comes from the company file (HostQuery): on QuickBooks
+    Desktop Pro a Sales Order Opportunity is a WARNING naming the edition and nothing is
+    written for it, while an Invoice Opportunity beside it is created."""
+    import json
+
+    from tests.integration.desktop import desktop_connection, start_rig
+
+    env = desktop_env
+    env.sandbox.call("quickbooks_desktop", "POST", "company", {"edition": "Pro"})
+    info = {**env.sandbox.connections["quickbooks_desktop"], "edition": ""}
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_QUICKBOOKS_DESKTOP_DEFAULT", json.dumps(desktop_connection(info))
+    )
+    queue_url = f"sqlite:///{tmp_path / 'qbwc-queue.sqlite3'}"  # the fixture's queue
+    env.rig.close()
+    env.rig = start_rig(info, queue_url, env.sandbox.connections["ca_bundle"])
+    synced(env)
+    account = linked_account(env)
+    (a,) = priced_products(env, 1)
+    order = won_opportunity(env, account["Id"], "Sales Order", [(a, 1, 10, None)])
+    invoice = won_opportunity(env, account["Id"], "Invoice", [(a, 1, 10, None)])
+
+    report = report_of(synced(env), "opportunities")
+
+    assert report["created"] == 1 and report["failed"] == 0, report
+    linked = opportunities(env, where=soql.in_list("Id", [order, invoice]))
+    assert linked[invoice]["External_Transaction_ID__c"]
+    assert not linked[order]["External_Transaction_ID__c"]
+    assert any(
+        order in w and "QuickBooks Desktop Pro does not have" in w for w in report["warnings"]
+    ), report["warnings"]
+    products = {session.product_name for session in env.rig.queue.sessions()} - {None}
+    assert products and all(p.startswith("QuickBooks Pro") for p in products), products

@@ -155,6 +155,11 @@ class OpportunityInputs:
     inactive_customers: frozenset[str] = frozenset()
 
 
+UPDATE_COLUMNS = ["key", "entity", "payload", "line_ids", "new_line_ids"]
+"""A Sales Order update (R-OPP-6): ``payload`` the sparse SalesOrderMod (JSON text), ``line_ids``
+the Opportunity Products in line order, ``new_line_ids`` those that become new lines."""
+
+
 @dataclass
 class OpportunityPlan:
     """``creates``: one row per transaction to create: key (Opportunity Id), entity, customer_id,
@@ -170,9 +175,6 @@ class OpportunityPlan:
 
 
 CREATE_COLUMNS = ["key", "entity", "customer_id", "payload", "line_ids"]
-UPDATE_COLUMNS = ["key", "entity", "payload", "line_ids", "new_line_ids"]
-"""A Sales Order update (R-OPP-6): ``payload`` the sparse SalesOrderMod (JSON text), ``line_ids``
-the Opportunity Products in line order, ``new_line_ids`` those that become new lines."""
 SALES_ORDER = "Sales Order"
 
 
