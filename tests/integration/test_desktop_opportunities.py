@@ -242,25 +242,38 @@ def test_given_a_linked_sales_order_when_its_opportunity_changes_then_it_is_upda
     assert Decimal(str(lines_of(env, opp)[0]["Quantity"])) == Decimal("5")
 
 
-def test_given_a_pro_company_file_when_a_sales_order_opportunity_syncs_then_it_is_a_warning_naming_the_edition(
-    desktop_env, monkeypatch, tmp_path
-):
-    """R-QBD-5, R-OPP-2: the edition comes from the company file (HostQuery): on QuickBooks
-    Desktop Pro a Sales Order Opportunity is a WARNING naming the edition and nothing is
-    written for it, while an Invoice Opportunity beside it is created."""
+@pytest.fixture
+def pro_company(desktop_env, monkeypatch, tmp_path):
+    """``desktop_env`` on a QuickBooks Desktop Pro company file, the connection naming no
+    edition (so the service lets Pro in); the company's edition is put back afterwards (a reset
+    keeps it, and the sandbox serves the other tests)."""
     import json
 
     from tests.integration.desktop import desktop_connection, start_rig
 
     env = desktop_env
+    before = env.sandbox.call("quickbooks_desktop", "GET", "company")["edition"]
     env.sandbox.call("quickbooks_desktop", "POST", "company", {"edition": "Pro"})
-    info = {**env.sandbox.connections["quickbooks_desktop"], "edition": ""}
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_QUICKBOOKS_DESKTOP_DEFAULT", json.dumps(desktop_connection(info))
-    )
-    queue_url = f"sqlite:///{tmp_path / 'qbwc-queue.sqlite3'}"  # the fixture's queue
-    env.rig.close()
-    env.rig = start_rig(info, queue_url, env.sandbox.connections["ca_bundle"])
+    try:
+        info = {**env.sandbox.connections["quickbooks_desktop"], "edition": ""}
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_QUICKBOOKS_DESKTOP_DEFAULT", json.dumps(desktop_connection(info))
+        )
+        queue_url = f"sqlite:///{tmp_path / 'qbwc-queue.sqlite3'}"  # the fixture's queue
+        env.rig.close()
+        env.rig = start_rig(info, queue_url, env.sandbox.connections["ca_bundle"])
+        yield env
+    finally:
+        env.sandbox.call("quickbooks_desktop", "POST", "company", {"edition": before})
+
+
+def test_given_a_pro_company_file_when_a_sales_order_opportunity_syncs_then_it_is_a_warning_naming_the_edition(
+    pro_company,
+):
+    """R-QBD-5, R-OPP-2: the edition comes from the company file (HostQuery): on QuickBooks
+    Desktop Pro a Sales Order Opportunity is a WARNING naming the edition and nothing is
+    written for it, while an Invoice Opportunity beside it is created."""
+    env = pro_company
     synced(env)
     account = linked_account(env)
     (a,) = priced_products(env, 1)
