@@ -33,9 +33,17 @@ EXT_TXN = "External_Transaction_ID__c"
 TXN_NUMBER = "External_Transaction_Number__c"
 ACCOUNT_EXT = "Account.External_Account_ID__c"
 ITEM_EXT = "Product2.External_Item_ID__c"
-# Transaction_Type__c -> QuickBooks entity (R-OPP-2); Sales Order is QuickBooks Desktop only.
+EXT_LINE = "External_Line_ID__c"
+# Transaction_Type__c -> QuickBooks entity (R-OPP-2); Sales Order is QuickBooks Desktop only,
+# and not on Desktop Pro (R-QBD-5).
 ONLINE_TYPES = {"Invoice": "Invoice", "Sales Receipt": "SalesReceipt"}
 DESKTOP_ONLY = {"Sales Order"}
+DESKTOP_TYPES = {**ONLINE_TYPES, "Sales Order": "SalesOrder"}
+NO_SALES_ORDERS = "pro"
+"""The Desktop edition without Sales Orders (``sfqb.qbwc.qbxml.HostCompany.edition``)."""
+# On Desktop, PO Number and Sales Rep are fields of the transaction, not sales-form custom
+# fields (R-OPP-4): the map's CustomField targets land there; Sales Rep names the rep's initials.
+DESKTOP_CUSTOM_FIELDS = {"PO Number": "PONumber", "Sales Rep": "SalesRepRef"}
 # Header fields a Sales Receipt does not have.
 NOT_ON_RECEIPTS = ("DueDate", "SalesTermRef")
 MEMO_LIMIT = 1000  # CustomerMemo: QuickBooks keeps at most 1000 characters
@@ -74,6 +82,7 @@ LINE_FIELDS = [
     "UnitPrice",
     "Description",
     "SortOrder",
+    EXT_LINE,
 ]
 CONTACT_FIELDS = [
     "OpportunityId",
@@ -146,6 +155,11 @@ class OpportunityInputs:
     inactive_customers: frozenset[str] = frozenset()
 
 
+UPDATE_COLUMNS = ["key", "entity", "payload", "line_ids", "new_line_ids"]
+"""A Sales Order update (R-OPP-6): ``payload`` the sparse SalesOrderMod (JSON text), ``line_ids``
+the Opportunity Products in line order, ``new_line_ids`` those that become new lines."""
+
+
 @dataclass
 class OpportunityPlan:
     """``creates``: one row per transaction to create: key (Opportunity Id), entity, customer_id,
@@ -157,9 +171,33 @@ class OpportunityPlan:
     skips: pd.DataFrame = field(default_factory=empty_skips)
     retry: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    updates: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=UPDATE_COLUMNS))
 
 
 CREATE_COLUMNS = ["key", "entity", "customer_id", "payload", "line_ids"]
+SALES_ORDER = "Sales Order"
+
+
+def entity_types(online: bool) -> dict[str, str]:
+    """R-OPP-2: Transaction_Type__c -> QuickBooks entity of the edition."""
+    return ONLINE_TYPES if online else DESKTOP_TYPES
+
+
+def sales_order_limit(online: bool, desktop_edition: str | None) -> str | None:
+    """R-OPP-2, R-QBD-5: why this company cannot have a Sales Order (None when it can): QuickBooks
+    Online has none, nor has Desktop Pro (the edition the company file reports). An unknown
+    Desktop edition is let through: QuickBooks itself refuses a Sales Order Pro cannot keep."""
+    if online:
+        return (
+            "Transaction Type is Sales Order, which QuickBooks Online does not have (QuickBooks "
+            "Desktop only): choose Invoice or Sales Receipt (R-OPP-2)"
+        )
+    if (desktop_edition or "").lower() == NO_SALES_ORDERS:
+        return (
+            "Transaction Type is Sales Order, which QuickBooks Desktop Pro does not have "
+            "(Premier and Enterprise only): choose Invoice or Sales Receipt (R-OPP-2, R-QBD-5)"
+        )
+    return None
 
 
 def eligibility(
@@ -168,13 +206,17 @@ def eligibility(
     *,
     online: bool,
     inactive_customers: frozenset[str] = frozenset(),
+    desktop_edition: str | None = None,
 ) -> pd.DataFrame:
     """R-OPP-1/2/6: a frame[key, reason, level, retry] of the opportunities that are not synced
     now (vectorised; the first failing condition gives the reason). An Account whose QuickBooks
-    customer is inactive (``inactive_customers``) holds its opportunities back with a WARNING."""
+    customer is inactive (``inactive_customers``) holds its opportunities back with a WARNING.
+    ``desktop_edition``: on Desktop, the company file's edition (Pro has no Sales Orders)."""
     opps = opportunities
     customer = opps[ACCOUNT_EXT].astype("string")
     kind = opps["Transaction_Type__c"]
+    no_orders = sales_order_limit(online, desktop_edition)
+    known = "Invoice or Sales Receipt" if online else "Invoice, Sales Receipt or Sales Order"
     with_lines = isin(opps["Id"], set(lines["OpportunityId"].tolist()))
     conditions = [
         (~is_true(opps["IsWon"]), "is not closed/won (R-OPP-1)", INFO, False),
@@ -201,17 +243,14 @@ def eligibility(
             False,
         ),
         (
-            kind.isin(DESKTOP_ONLY) if online else pd.Series(False, index=opps.index),
-            "Transaction Type is Sales Order, which QuickBooks Online does not have (QuickBooks "
-            "Desktop only): choose Invoice or Sales Receipt (R-OPP-2)",
+            kind.isin(DESKTOP_ONLY) if no_orders else pd.Series(False, index=opps.index),
+            no_orders or "",
             WARNING,
             False,
         ),
         (
             ~kind.isin([*ONLINE_TYPES, *DESKTOP_ONLY, "None"]) & ~isna(kind),
-            "Transaction Type "
-            + kind.astype(str).map(repr)
-            + " is not Invoice or Sales Receipt (R-OPP-2)",
+            "Transaction Type " + kind.astype(str).map(repr) + f" is not {known} (R-OPP-2)",
             WARNING,
             False,
         ),
@@ -305,8 +344,25 @@ def named_id(name, ids: dict[str, str]) -> str | None:
     return folded.get(str(name).strip().casefold())
 
 
+def desktop_fields(custom: dict[str, str]) -> dict:
+    """R-OPP-4 on Desktop: the sales-form custom field values (name -> text) that are fields of
+    a Desktop transaction: PO Number -> PONumber, Sales Rep -> SalesRepRef by the rep's
+    initials. Other names have no place on Desktop and are not sent."""
+    out: dict = {}
+    if custom.get("PO Number") is not None:
+        out["PONumber"] = custom["PO Number"]
+    if custom.get("Sales Rep") is not None:
+        out["SalesRepRef"] = {"name": custom["Sales Rep"]}
+    return out
+
+
 def _header(
-    opp: dict, values: dict, entity: str, inputs: OpportunityInputs, today: dt.date
+    opp: dict,
+    values: dict,
+    entity: str,
+    inputs: OpportunityInputs,
+    today: dt.date,
+    online: bool = True,
 ) -> tuple[dict, str]:
     """The header of one transaction, or ("", reason) when it cannot be built."""
     values = {k: v for k, v in values.items() if not missing(v)}
@@ -315,7 +371,7 @@ def _header(
     }
     term, klass = values.pop("SalesTermRef.name", None), values.pop("ClassRef.name", None)
     term_id, class_id = named_id(term, inputs.terms), named_id(klass, inputs.classes)
-    if term is not None and entity == "Invoice" and term_id is None:
+    if term is not None and entity != "SalesReceipt" and term_id is None:
         return (
             {},
             f"Terms {term!r} is not a QuickBooks term "
@@ -338,9 +394,14 @@ def _header(
         header["SalesTermRef"] = {"value": term_id}
     if class_id is not None:
         header["ClassRef"] = {"value": class_id}
-    if entity != "Invoice":
+    if entity == "SalesReceipt":
         for name in NOT_ON_RECEIPTS:
             header.pop(name, None)
+    if not online:
+        header.update(desktop_fields(custom))
+        if entity == "SalesReceipt":
+            header.pop("PONumber", None)  # a Desktop sales receipt has no PO number
+        custom = {}
     fields = [
         {"DefinitionId": inputs.custom_fields[n], "Name": n, "Type": "StringType", "StringValue": v}
         for n, v in sorted(custom.items())
@@ -361,30 +422,50 @@ def plan_opportunities(
     header_map: FieldMap | None = None,
     line_map: FieldMap | None = None,
     limits: dict | None = None,
+    desktop_edition: str | None = None,
+    orders: dict[str, dict] | None = None,
+    modify: bool = False,
 ) -> OpportunityPlan:
-    """R-OPP-1..6 for QuickBooks Online: the transactions to create and the skips, with reasons.
+    """R-OPP-1..6: the transactions to create and the skips, with reasons.
 
     ``header_map`` / ``line_map``: the effective maps (defaults when absent); ``limits``: pair ->
     its custom targets' kinds and lengths (a value that does not fit holds the opportunity back
-    with a WARNING, to retry; ``sfqb.mapping.coerce``)."""
+    with a WARNING, to retry; ``sfqb.mapping.coerce``). ``online`` False: QuickBooks Desktop,
+    whose Sales Orders exist unless ``desktop_edition`` is Pro (R-QBD-5); an Opportunity linked
+    to one is updated (``plan_sales_order_updates``: ``orders`` the linked Sales Orders as
+    QuickBooks has them, ``modify`` allow_salesforce_to_modify_quickbooks)."""
     header_map = header_map or default_map(HEADER_MAP)
     line_map = line_map or default_map(LINE_MAP)
     limits = limits or {}
-    opps = inputs.opportunities
-    blocked = eligibility(
-        opps, inputs.lines, online=online, inactive_customers=frozenset(inputs.inactive_customers)
+    linked = linked_sales_orders(inputs.opportunities, online)
+    updates, found, retry = plan_sales_order_updates(
+        inputs.opportunities[linked],
+        inputs,
+        (header_map, line_map),
+        limits,
+        today,
+        orders=orders or {},
+        modify=modify,
     )
-    found = [
+    opps = inputs.opportunities[~linked]
+    blocked = eligibility(
+        opps,
+        inputs.lines,
+        online=online,
+        inactive_customers=frozenset(inputs.inactive_customers),
+        desktop_edition=desktop_edition,
+    )
+    found += [
         skips(group["key"], group["reason"], level, record=QB_TRANSACTION)
         for level, group in blocked.groupby("level")
     ]
-    retry = list(blocked.loc[blocked["retry"].astype(bool), "key"])
+    retry += list(blocked.loc[blocked["retry"].astype(bool), "key"])
     ready = opps[~isin(opps["Id"].astype(str), set(blocked["key"].tolist()))]
 
     lines = lines_to_send(inputs.lines, ready, inputs.items)
-    notes = unsent_custom_fields(ready, inputs.custom_fields)
+    notes = unsent_custom_fields(ready, inputs.custom_fields) if online else []
     rows, problems = transactions_to_create(
-        ready, lines, inputs, (header_map, line_map), limits, today
+        ready, lines, inputs, (header_map, line_map), limits, today, online=online
     )
     if problems:
         found.append(
@@ -403,6 +484,7 @@ def plan_opportunities(
         else empty_skips(),
         retry=sorted(set(retry)),
         notes=notes,
+        updates=pd.DataFrame(updates, columns=UPDATE_COLUMNS),
     )
 
 
@@ -447,6 +529,8 @@ def transactions_to_create(
     maps: tuple[FieldMap, FieldMap],
     limits: dict,
     today: dt.date,
+    *,
+    online: bool = True,
 ) -> tuple[list[dict], list[tuple[str, str]]]:
     """R-OPP-3/4/5: per ready opportunity, the transaction to create (a CREATE_COLUMNS row) or
     why it cannot be built yet (key, reason), from its header and ``lines`` mapped by ``maps``
@@ -473,6 +557,7 @@ def transactions_to_create(
             [(line_rows[i], line_value_rows[i]) for i in own],
             inputs,
             today,
+            online=online,
         )
         if reason is None:
             rows.append(row)
@@ -488,6 +573,8 @@ def transaction_for(
     own: list[tuple[dict, dict]],
     inputs: OpportunityInputs,
     today: dt.date,
+    *,
+    online: bool = True,
 ) -> tuple[dict, str | None]:
     """R-OPP-3/4: one opportunity's transaction (a CREATE_COLUMNS row; reason None), or ({}, why
     not): a line with no item, a value that does not fit (``unfit``: header's, then lines'), a
@@ -498,8 +585,8 @@ def transaction_for(
         return {}, reason
     if any(not missing(u) for u in unfit):
         return {}, "; ".join(str(u) for u in unfit if not missing(u))
-    entity = ONLINE_TYPES[opp["Transaction_Type__c"]]
-    header, reason = _header(opp, header_values, entity, inputs, today)
+    entity = entity_types(online)[opp["Transaction_Type__c"]]
+    header, reason = _header(opp, header_values, entity, inputs, today, online)
     made = [_line_payload(values, line["item_id"]) for line, values in own]
     reason = reason or next((r for _, r in made if r), "")
     if reason:
@@ -547,3 +634,191 @@ def negative_total(total: Decimal, entity: str) -> str:
         "correct the quantities or prices, or record the refund as a credit memo in "
         "QuickBooks (R-OPP-3)"
     )
+
+
+# --- Sales Orders after creation (R-OPP-6, R-QBD-6) ---------------------------------------------
+
+DATES = ("TxnDate", "DueDate", "ShipDate")
+# Header references compared by the part each side knows: Ids for terms and classes, the name for
+# the shipping method and the sales rep (initials).
+ORDER_REFS = (
+    ("SalesTermRef", "value"),
+    ("ClassRef", "value"),
+    ("ShipMethodRef", "name"),
+    ("SalesRepRef", "name"),
+)
+
+
+def linked_sales_orders(opps: pd.DataFrame, online: bool) -> pd.Series:
+    """R-OPP-6: the won Opportunities linked to a QuickBooks Desktop Sales Order (the only
+    transactions Salesforce may change after creation); none on Online."""
+    if online:
+        return pd.Series(False, index=opps.index)
+    return (
+        is_true(opps["IsWon"])
+        & ~isna(opps[EXT_TXN])
+        & (opps["Transaction_Type__c"] == SALES_ORDER).fillna(False).astype(bool)
+    )
+
+
+def _order_line_id(external_id, txn_id) -> str | None:
+    """The TxnLineID an External_Line_ID__c names on Sales Order ``txn_id`` (None: another)."""
+    if missing(external_id) or not str(external_id):
+        return None
+    prefix = line_external_id("SalesOrder", txn_id, "")
+    text = str(external_id)
+    return text[len(prefix) :] if text.startswith(prefix) else None
+
+
+def _line_differs(want: dict, have: dict) -> bool:
+    w, h = want.get("SalesItemLineDetail") or {}, have.get("SalesItemLineDetail") or {}
+    if str((w.get("ItemRef") or {}).get("value")) != str((h.get("ItemRef") or {}).get("value")):
+        return True
+    if money(w.get("Qty")) != money(h.get("Qty")):
+        return True
+    if money(w.get("UnitPrice")) != money(h.get("UnitPrice")):
+        return True
+    wanted = want.get("Description")
+    return wanted is not None and str(wanted) != str(have.get("Description") or "")
+
+
+def sales_order_mod(
+    wanted: dict, product_ids: list[str], external: dict[str, object], order: dict, unset: set
+) -> tuple[dict | None, list[str]]:
+    """R-OPP-6: the sparse SalesOrderMod that brings Sales Order ``order`` (as QuickBooks has
+    it) to ``wanted`` (the transaction the Opportunity would make, lines in ``product_ids``
+    order, each product's External_Line_ID__c in ``external``), or None when they already
+    agree; and the products that become new lines, in order.
+
+    Compared: the dates the Opportunity sets (``unset``: those it leaves empty), PO Number,
+    Terms, Class, Shipping Method, Sales Rep, and each line's item, quantity, rate and
+    description. Addresses are never sent again (R-OPP-5). A line QuickBooks has that no
+    product names is kept as it is: nothing in QuickBooks is deleted from Salesforce."""
+    mod: dict = {}
+    for name in (*DATES, "PONumber"):
+        value = wanted.get(name)
+        if value is not None and name not in unset and str(value) != str(order.get(name) or ""):
+            mod[name] = value
+    for ref, part in ORDER_REFS:
+        want = (wanted.get(ref) or {}).get(part)
+        have = (order.get(ref) or {}).get(part)
+        if want is not None and str(want).strip().casefold() != str(have or "").casefold():
+            mod[ref] = wanted[ref]
+    qb_lines = [
+        line
+        for line in order.get("Line") or []
+        if line.get("DetailType", "SalesItemLineDetail") == "SalesItemLineDetail"
+    ]
+    known = {str(line.get("Id")) for line in qb_lines}
+    matched: dict[str, dict] = {}
+    new_lines, new_ids = [], []
+    for product_id, line in zip(product_ids, wanted.get("Line") or [], strict=True):
+        line_id = _order_line_id(external.get(product_id), order["Id"])
+        if line_id in known and line_id not in matched:
+            matched[line_id] = line
+        else:
+            new_lines.append(line)
+            new_ids.append(product_id)
+    kept, changed = [], bool(new_lines)
+    for line in qb_lines:
+        line_id = str(line.get("Id"))
+        want = matched.get(line_id)
+        if want is not None and _line_differs(want, line):
+            kept.append({**want, "Id": line_id})
+            changed = True
+        else:
+            kept.append({"Id": line_id})
+    if changed:
+        mod["Line"] = kept + new_lines
+    if not mod:
+        return None, []
+    return {"Id": str(order["Id"]), "SyncToken": order.get("SyncToken"), **mod}, new_ids
+
+
+def plan_sales_order_updates(
+    linked: pd.DataFrame,
+    inputs: OpportunityInputs,
+    maps: tuple[FieldMap, FieldMap],
+    limits: dict,
+    today: dt.date,
+    *,
+    orders: dict[str, dict],
+    modify: bool,
+) -> tuple[list[dict], list[pd.DataFrame], list[str]]:
+    """R-OPP-6, R-QBD-6: (update rows of UPDATE_COLUMNS, skip frames, keys to retry) for the
+    Opportunities ``linked`` to Desktop Sales Orders (``orders``: Id -> the Sales Order as
+    QuickBooks has it). A Sales Order is changed only while ``modify``
+    (allow_salesforce_to_modify_quickbooks) is on and it is not fully invoiced (nor closed);
+    only what differs is sent."""
+    found: list[pd.DataFrame] = []
+    if linked.empty:
+        return [], found, []
+    keys = linked["Id"].astype(str)
+    txn = linked[EXT_TXN].astype(str)
+    order_of = [orders.get(t) for t in txn]
+    reasons = pd.Series(pd.NA, index=linked.index, dtype="object")
+    for index, t, order in zip(linked.index, txn, order_of, strict=True):
+        if not modify:
+            reasons[index] = (
+                f"is linked to QuickBooks Sales Order {t}; allow_salesforce_to_modify_quickbooks "
+                "is off, so its changes are not sent to QuickBooks (R-OPP-6)"
+            )
+        elif order is None:
+            reasons[index] = (
+                f"its QuickBooks Sales Order {t} was not found: clear External Transaction ID "
+                "after deleting it in QuickBooks to create a new one (R-OPP-6)"
+            )
+        elif order.get("IsFullyInvoiced") in (True, "true") or order.get("IsManuallyClosed") in (
+            True,
+            "true",
+        ):
+            state = "fully invoiced" if order.get("IsFullyInvoiced") in (True, "true") else "closed"
+            reasons[index] = (
+                f"its QuickBooks Sales Order {order.get('DocNumber') or t} is {state}: it is no "
+                "longer changed from Salesforce (R-OPP-6, R-QBD-6)"
+            )
+    blocked = reasons.notna()
+    if blocked.any():
+        found.append(skips(keys[blocked], reasons[blocked], INFO, record=QB_TRANSACTION))
+    ready = linked[~blocked]
+    if ready.empty:
+        return [], found, []
+    header_map, _ = maps
+    lines = lines_to_send(inputs.lines, ready, inputs.items)
+    links = lines[EXT_LINE] if EXT_LINE in lines.columns else pd.Series(pd.NA, index=lines.index)
+    external = dict(zip(lines["Id"].astype(str), links, strict=True))
+    rows, problems = transactions_to_create(ready, lines, inputs, maps, limits, today, online=False)
+    if problems:
+        found.append(
+            skips(
+                [k for k, _ in problems],
+                pd.Series([r for _, r in problems]),
+                WARNING,
+                record=QB_TRANSACTION,
+            )
+        )
+    by_key = {str(r["Id"]): r for r in records(ready)}
+    updates = []
+    for row in rows:
+        opp = by_key[row["key"]]
+        order = orders[str(opp[EXT_TXN])]
+        unset = {
+            target
+            for target in DATES
+            if (source := source_of(header_map, target)) is None or missing(opp.get(source))
+        }
+        product_ids = json.loads(row["line_ids"])
+        mod, new_ids = sales_order_mod(
+            json.loads(row["payload"]), product_ids, external, order, unset
+        )
+        if mod is not None:
+            updates.append(
+                {
+                    "key": row["key"],
+                    "entity": "SalesOrder",
+                    "payload": json.dumps(mod, default=str),
+                    "line_ids": row["line_ids"],
+                    "new_line_ids": json.dumps(new_ids),
+                }
+            )
+    return updates, found, [k for k, _ in problems]

@@ -28,7 +28,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 import pandas as pd
 
 from sfqb.areas.invoices import CUSTOMER_COLUMNS, billing
-from sfqb.areas.opportunities import EXT_TXN, ONLINE_TYPES, eligibility, marker
+from sfqb.areas.opportunities import EXT_TXN, eligibility, entity_types, marker
 from sfqb.frames import is_true, isin, isna, missing
 
 AREA = "reconcile"
@@ -308,7 +308,7 @@ def reconcile_opportunities(
     owned = eligible & in_span(opps["SystemModstamp"], scope)
     late = eligible & ~linked & after_run(opps["SystemModstamp"], scope)
     txns = transactions.assign(txn_id=_text(transactions["Id"]))
-    entity = opps["Transaction_Type__c"].map(ONLINE_TYPES)
+    entity = opps["Transaction_Type__c"].map(entity_types(scope.online))
     names = named("Opportunity", opps["key"], opps["Name"])
 
     waiting = owned & ~linked & ~pending

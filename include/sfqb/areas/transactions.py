@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from sfqb.areas.opportunities import CENT, EXT_TXN, ITEM_EXT, line_external_id
-from sfqb.areas.opportunities import ONLINE_TYPES as ENTITY_BY_TYPE
+from sfqb.areas.opportunities import DESKTOP_TYPES as ENTITY_BY_TYPE
 from sfqb.frames import isin, json_value, missing, records
 from sfqb.mapping.coerce import fit
 from sfqb.mapping.maps import FieldMap, apply_map, default_map
@@ -38,9 +38,17 @@ from sfqb.outcomes import SF_OPPORTUNITY, SF_OPPORTUNITY_PRODUCT, WARNING, empty
 
 AREA = "transactions"
 ENTITIES = ("Invoice", "SalesReceipt")
-# One watermark per entity, named for the area that reads it (the invoices area, later, reads
-# the same entities for another purpose and keeps its own).
-STREAMS = {entity: f"quickbooks.{entity}@opportunities" for entity in ENTITIES}
+DESKTOP_ENTITIES = (*ENTITIES, "SalesOrder")
+"""QuickBooks Desktop has Sales Orders too (R-OPP-2; none on Pro: the adapter reads none)."""
+
+
+def streams(online: bool) -> dict[str, str]:
+    """One watermark per entity of the edition, named for the area that reads it (the invoices
+    area reads the same entities for another purpose and keeps its own)."""
+    return {e: f"quickbooks.{e}@opportunities" for e in (ENTITIES if online else DESKTOP_ENTITIES)}
+
+
+STREAMS = streams(online=True)
 HEADER_MAP = "transaction_to_opportunity"
 LINE_MAP = "transaction_line_to_opportunity_product"
 
@@ -292,7 +300,7 @@ def own_type_candidates(
         own = ENTITY_BY_TYPE.get(kind) if not missing(kind) else None
         if missing(txn_id) or own is None or f"{own}:{txn_id}" in changed:
             continue
-        if any(f"{other}:{txn_id}" in changed for other in ENTITIES if other != own):
+        if any(f"{other}:{txn_id}" in changed for other in DESKTOP_ENTITIES if other != own):
             out.setdefault(own, set()).add(str(txn_id))
     return out
 

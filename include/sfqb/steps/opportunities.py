@@ -22,6 +22,7 @@ from sfqb.outcomes import (
     FAILED,
     NOTE_KIND,
     RECOVERED,
+    UPDATED,
     AreaReport,
     add_warnings,
     area_report,
@@ -76,6 +77,11 @@ class Extract(AreaExtract):
     """Sales-form custom field name -> its slot (``custom_field_names``)."""
     inactive_customers: list[str]
     """Their QuickBooks customers that are inactive (QuickBooks refuses them a transaction)."""
+    desktop_edition: NotRequired[str | None]
+    """On QuickBooks Desktop, the company file's edition (``pro`` has no Sales Orders, R-QBD-5)."""
+    orders: NotRequired[str]
+    """JSON list of the Desktop Sales Orders linked Opportunities name, as QuickBooks has them
+    (read only while allow_salesforce_to_modify_quickbooks is on, R-OPP-6)."""
 
 
 class Plan(TypedDict):
@@ -84,6 +90,8 @@ class Plan(TypedDict):
     creates: pd.DataFrame
     skips: pd.DataFrame
     retry: list[str]
+    updates: NotRequired[pd.DataFrame]
+    """Desktop Sales Orders to change (``rules.UPDATE_COLUMNS``, R-OPP-6)."""
     install_date: str
     """Where the search for an earlier attempt's transactions starts (``created_before``)."""
     considered: list[str]
@@ -162,7 +170,10 @@ def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=Non
     records += sf.query_in("Opportunity", fields, "Id", due_retries(run, SF_STREAM, state))
     opps = records_frame(list({r["Id"]: r for r in records}.values()), fields)
     out = _empty(windows, read) | {"opportunities": opps}
-    candidates = opps.loc[is_true(opps["IsWon"]) & isna(opps[rules.EXT_TXN]), "Id"]
+    prefs = preferences(run)
+    linked = rules.linked_sales_orders(opps, prefs.is_online)
+    updating = linked if prefs.allow_salesforce_to_modify_quickbooks else linked & False
+    candidates = opps.loc[(is_true(opps["IsWon"]) & isna(opps[rules.EXT_TXN])) | updating, "Id"]
     log.info(
         "opportunities: %d won opportunities to consider, %d not yet in QuickBooks",
         len(opps),
@@ -208,14 +219,19 @@ def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=Non
         if named(class_source)
         else {}
     )
+    company = qb.preferences()
+    order_ids = opps.loc[updating, rules.EXT_TXN].astype(str)
+    orders = qb.query_in("SalesOrder", "Id", order_ids) if len(order_ids) else []
     return out | {
+        "orders": json.dumps(list(orders), default=str),
         "lines": lines,
         "contacts": contacts,
         "items": records_frame(list({str(i["Id"]): i for i in items}.values()), ITEM_COLUMNS),
         "terms": terms,
         "classes": classes,
-        "custom_fields": custom_field_names(qb.preferences()),
+        "custom_fields": custom_field_names(company),
         "inactive_customers": inactive,
+        "desktop_edition": company.get("Edition"),
     }
 
 
@@ -244,16 +260,22 @@ def plan(run: RunContext, extracted: Extract) -> Plan:
         header_map=header_map,
         line_map=line_map,
         limits=limits,
+        desktop_edition=extracted.get("desktop_edition"),
+        orders={str(o["Id"]): o for o in json.loads(extracted.get("orders") or "[]")},
+        modify=prefs.allow_salesforce_to_modify_quickbooks,
     )
     for note in result.notes:
         log.info("opportunities: %s", note)
     log.info(
-        "opportunities plan: %d QuickBooks transactions to create; %d skipped",
+        "opportunities plan: %d QuickBooks transactions to create, %d sales orders to update; "
+        "%d skipped",
         len(result.creates),
+        len(result.updates),
         len(result.skips),
     )
     planned: Plan = {
         "creates": result.creates,
+        "updates": result.updates,
         "skips": result.skips,
         "retry": result.retry,
         "install_date": run["install_date"],
@@ -455,6 +477,65 @@ def _link(
             )
 
 
+def _update_orders(
+    run: RunContext, updates: pd.DataFrame, qb: QuickBooks, sf, done: list[dict]
+) -> None:
+    """R-OPP-6, R-QBD-6: send each Sales Order change (SalesOrderMod with its EditSequence),
+    then link the lines it added to their Opportunity Products (R-OPP-3) and stamp the
+    Opportunity; one outcome per Opportunity."""
+    from sfqb.hooks.quickbooks import BatchOp, request_id_for
+
+    ops = [
+        BatchOp(row.key, "update", row.entity, json.loads(row.payload))
+        for row in updates.itertuples()
+    ]
+    rows = {row.key: row for row in updates.itertuples()}
+    stamp = now_stamp()
+    opportunity_writes, line_writes = [], []
+    for result in qb.batch(ops, request_id=request_id_for(run["run_id"], f"{rules.AREA}-update")):
+        row, record = rows[result.key], quickbooks_record("SalesOrder")
+        if not result.ok:
+            done.append(outcome(result.key, FAILED, record=record, reason=str(result.error)))
+            continue
+        order = result.record
+        sent = {str(line.get("Id")) for line in json.loads(row.payload).get("Line") or []}
+        lines = _sales_lines(order)
+        added = [line for line in lines if str(line.get("Id")) not in sent]
+        if "Line" not in json.loads(row.payload):
+            added = []
+        for product, line in zip(json.loads(row.new_line_ids), added, strict=False):
+            line_writes.append(
+                {
+                    "Id": product,
+                    "External_Line_ID__c": rules.line_external_id(
+                        "SalesOrder", order["Id"], line.get("Id")
+                    ),
+                    "External_Line_Index__c": line.get("LineNum"),
+                }
+            )
+        opportunity_writes.append({"Id": row.key, "Last_Sync_Date__c": stamp, "Sync_Me__c": False})
+        done.append(
+            outcome(
+                result.key,
+                UPDATED,
+                record=record,
+                target_id=order["Id"],
+                reason=f"QuickBooks Sales Order {order.get('DocNumber') or order['Id']}",
+            )
+        )
+    for results in (
+        sf.update("OpportunityLineItem", line_writes) if line_writes else [],
+        sf.update("Opportunity", opportunity_writes) if opportunity_writes else [],
+    ):
+        for written in results:
+            if not written.ok:
+                log.warning(
+                    "opportunities: %s: link not saved after the Sales Order update: %s",
+                    written.key,
+                    describe_issues(written.errors),
+                )
+
+
 def load(run: RunContext, plan: Plan, *, sf=None, qb: QuickBooks | None = None) -> AreaReport:
     """Create the transactions (never twice for one opportunity, R-GEN-3), then link them in
     Salesforce; one outcome per opportunity."""
@@ -480,6 +561,10 @@ def load(run: RunContext, plan: Plan, *, sf=None, qb: QuickBooks | None = None) 
         from sfqb.steps.transactions import transaction_maps
 
         _link(creates, made, sf, done, transaction_maps(run)[0], recovered=adopted)
+    updates = plan.get("updates")
+    if updates is not None and len(updates):
+        sf, qb = sf or salesforce_hook(), qb or quickbooks_hook(run)
+        _update_orders(run, updates, qb, sf, done)
     frame = outcomes(done)
     log_problems(log, rules.AREA, skipped, frame, names=plan.get("names"))
     for note in notes:
@@ -490,9 +575,11 @@ def load(run: RunContext, plan: Plan, *, sf=None, qb: QuickBooks | None = None) 
     failed = set(frame.loc[frame["action"] == FAILED, "key"].astype(str))
     report["retry"] = {SF_STREAM: sorted(set(plan["retry"]) | failed)}
     log.info(
-        "opportunities: %d QuickBooks transactions created, %d recovered, %d failed",
+        "opportunities: %d QuickBooks transactions created, %d recovered, %d sales orders "
+        "updated, %d failed",
         count(report, CREATED),
         count(report, RECOVERED),
+        count(report, UPDATED),
         count(report, FAILED),
     )
     return report

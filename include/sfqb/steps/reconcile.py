@@ -50,6 +50,13 @@ OPPORTUNITY_FIELDS = [
 ]
 TRANSACTION_COLUMNS = ["Id", "DocNumber", "PrivateNote"]
 TRANSACTION_ENTITIES = ("Invoice", "SalesReceipt")
+
+
+def transaction_entities(online: bool) -> tuple[str, ...]:
+    """The QuickBooks entities Opportunities link to: Sales Orders too on Desktop (R-OPP-2)."""
+    return TRANSACTION_ENTITIES if online else (*TRANSACTION_ENTITIES, "SalesOrder")
+
+
 QB_INVOICE_COLUMNS = ["Id", "DocNumber", "CustomerRef.value", "Balance", "TotalAmt", rules.UPDATED]
 SF_INVOICE_FIELDS = [
     "Id",
@@ -140,7 +147,7 @@ def _qb_frames(qb: QuickBooks, scope: rules.Scope) -> dict[str, pd.DataFrame]:
                     if entity == "Invoice"
                     else qb_read(qb, entity, TRANSACTION_COLUMNS)
                 ).assign(entity=entity)
-                for entity in TRANSACTION_ENTITIES
+                for entity in transaction_entities(scope.online)
             ],
             ignore_index=True,
         )

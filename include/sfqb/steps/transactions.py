@@ -136,6 +136,11 @@ class Plan(TypedDict):
     """Key -> the record's name, for the load's log lines."""
 
 
+def run_streams(run: RunContext) -> dict[str, str]:
+    """The run's streams: Sales Orders too on QuickBooks Desktop (R-OPP-7)."""
+    return rules.streams(preferences(run).is_online)
+
+
 def transaction_maps(run: RunContext) -> tuple:
     """The effective (header, line) maps of the area (defaults + custom rows)."""
     from sfqb.mapping.maps import effective_map
@@ -167,7 +172,7 @@ def _empty(windows: dict, columns=None) -> Extract:
 def _changed(qb: QuickBooks, run: RunContext, state, windows: dict) -> list[tuple[str, dict]]:
     """Transactions changed in each stream's window, plus the ones left to retry."""
     records: list[tuple[str, dict]] = []
-    for entity, stream in STREAMS.items():
+    for entity, stream in run_streams(run).items():
         got: list[dict] = []
         if windows.get(stream):
             window = Window.from_xcom(windows[stream])
@@ -226,7 +231,7 @@ def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=Non
         )
         return _empty({})
     state = state or sync_state()
-    windows = run_windows(run, list(STREAMS.values()), state)
+    windows = run_windows(run, list(run_streams(run).values()), state)
     sf, qb = sf or salesforce_hook(), qb or quickbooks_hook(run)
     records = _changed(qb, run, state, windows)
     header_map, line_map = transaction_maps(run)
@@ -432,7 +437,7 @@ def load(run: RunContext, plan: Plan, *, sf=None) -> AreaReport:
     undone |= {rules.retry_id(k) for k in frame.loc[frame["action"] == FAILED, "key"].astype(str)}
     report["retry"] = {
         stream: sorted(i.split(":", 1)[1] for i in undone if i.split(":", 1)[0] == entity)
-        for entity, stream in STREAMS.items()
+        for entity, stream in run_streams(run).items()
     }
     log.info(
         "transactions: %d opportunity products created, %d records updated, %d deleted, %d failed",

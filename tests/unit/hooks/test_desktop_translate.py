@@ -189,6 +189,47 @@ def test_given_an_invoice_payload_when_added_then_memo_lines_and_guid():
     )
 
 
+def test_given_sales_order_header_fields_when_added_then_po_number_and_rep_in_schema_order():
+    """R-OPP-4: PONumber after the addresses, SalesRepRef (by initials) after DueDate, then the
+    ShipMethodRef by name (qbXML's element order); a sales receipt gets no PONumber."""
+    payload = {
+        "CustomerRef": {"value": "C1"},
+        "PONumber": "PO-1",
+        "SalesTermRef": {"value": "T1"},
+        "DueDate": "2026-07-31",
+        "SalesRepRef": {"name": "JD"},
+        "ShipDate": "2026-07-02",
+        "ShipMethodRef": {"value": "UPS", "name": "UPS"},
+    }
+    text = t.txn_add("SalesOrder", payload, "{G}")
+    assert (
+        "<PONumber>PO-1</PONumber><TermsRef><ListID>T1</ListID></TermsRef>"
+        "<DueDate>2026-07-31</DueDate><SalesRepRef><FullName>JD</FullName></SalesRepRef>"
+        "<ShipDate>2026-07-02</ShipDate><ShipMethodRef><FullName>UPS</FullName></ShipMethodRef>"
+    ) in text
+    assert "PONumber" not in t.txn_add("SalesReceipt", payload, "{G}")
+
+
+def test_given_a_sales_order_ret_when_normalised_then_po_number_rep_and_ship_method_as_online():
+    """R-OPP-4, R-OPP-7: PONumber and SalesRepRef read back as the sales-form custom fields
+    "PO Number" and "Sales Rep", ShipMethodRef with its name as the value (Online's shape)."""
+    ret = etree.fromstring(
+        "<SalesOrderRet><TxnID>S-1</TxnID><EditSequence>5</EditSequence>"
+        "<PONumber>PO-1</PONumber>"
+        "<SalesRepRef><ListID>R1</ListID><FullName>JD</FullName></SalesRepRef>"
+        "<ShipMethodRef><ListID>M1</ListID><FullName>UPS</FullName></ShipMethodRef>"
+        "<IsFullyInvoiced>false</IsFullyInvoiced></SalesOrderRet>"
+    )
+    record = n.normalise(ret)
+    assert record["CustomField"] == [
+        {"Name": "PO Number", "Type": "StringType", "StringValue": "PO-1"},
+        {"Name": "Sales Rep", "Type": "StringType", "StringValue": "JD"},
+    ]
+    assert record["ShipMethodRef"] == {"value": "UPS", "name": "UPS", "id": "M1"}
+    assert record["SalesRepRef"] == {"value": "R1", "name": "JD"}
+    assert record["IsFullyInvoiced"] is False
+
+
 CUSTOMER_RET = """<CustomerRet><ListID>80000005-1</ListID>
 <TimeCreated>2026-07-01T10:00:00-07:00</TimeCreated>
 <TimeModified>2026-07-02T10:00:00-07:00</TimeModified><EditSequence>1719</EditSequence>

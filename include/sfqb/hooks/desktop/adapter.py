@@ -51,6 +51,8 @@ IN_CHUNK = 100
 """ListIDs/FullNames per selecting query."""
 DEFAULT_TIMEOUT = 30 * 60.0
 NAME_IN_USE, STALE, NOT_FOUND_CODES = 3100, 3200, (3120, 3140)
+NOT_IN_EDITION = 3250
+"""A feature the company's edition does not have (Sales Orders on Pro, api-notes 8.3)."""
 LOOKBACK = dt.timedelta(days=1)
 """How far before an in-doubt job's creation its transactions are looked for (clock skew)."""
 
@@ -172,9 +174,12 @@ class DesktopQuickBooks:
             self.queue.enqueue_read(request, f"read:{uuid.uuid4().hex}", iterate=iterate)
             for request, iterate in requests
         ]
-        out = []
+        out: list[list[etree._Element]] = []
         for job in jobs:
             done = self._settle(job)
+            if done.state == FAILED and f"SalesOrderQueryRs {NOT_IN_EDITION}" in (done.error or ""):
+                out.append([])  # Pro keeps no Sales Orders: there are none to read (R-QBD-5)
+                continue
             if done.state != DONE:
                 raise TransientError(
                     f"QuickBooks Desktop: read job {done.id} {done.state}: {done.error}"
@@ -325,9 +330,17 @@ class DesktopQuickBooks:
         return out
 
     def preferences(self) -> dict:
-        (rets,) = self._read_jobs([("<PreferencesQueryRq></PreferencesQueryRq>", False)])
+        """The company's preferences (``n.preferences``), with ``Edition``/``ProductName`` as
+        the company file reports them (HostQuery, R-QBD-5): ``pro``, ``premier``,
+        ``enterprise``, ``accountant`` or None."""
+        rets, host = self._read_jobs(
+            [("<PreferencesQueryRq></PreferencesQueryRq>", False), ("<HostQueryRq/>", False)]
+        )
         found = [r for r in rets if r.tag == "PreferencesRet"]
-        return n.preferences(found[0]) if found else n.preferences(etree.Element("None"))
+        out = n.preferences(found[0]) if found else n.preferences(etree.Element("None"))
+        product = next((r.findtext("ProductName") for r in host if r.tag == "HostRet"), None)
+        company = qbxml.HostCompany((product or "").strip(), "", out.get("SalesOrders"))
+        return out | {"ProductName": company.product_name or None, "Edition": company.edition}
 
     def read(self, entity: str, id_: str) -> dict:
         found = list(self.query_in(entity, "Id", [id_], include_inactive=True))

@@ -248,6 +248,30 @@ def _lines(ret: Any, tag: str) -> list[dict]:
     return out
 
 
+def _named(ret: Any, tag: str) -> dict | None:
+    """A reference QBO keeps as free text (a transaction's ShipMethodRef): its FullName as the
+    value, as Online has it (the ListID stays under ``id``)."""
+    ref = _ref(ret, tag)
+    if not ref or not ref.get("name"):
+        return ref
+    return {"value": ref["name"], "name": ref["name"], "id": ref["value"]}
+
+
+def _sales_fields(ret: Any) -> list[dict]:
+    """Desktop's PONumber and SalesRepRef (the rep's initials) as the sales-form custom fields
+    "PO Number" and "Sales Rep" that Online keeps them in (R-OPP-4): the sync reads them back
+    the same way on both editions."""
+    values = {
+        "PO Number": _text(ret, "PONumber"),
+        "Sales Rep": ret.findtext("SalesRepRef/FullName"),
+    }
+    return [
+        {"Name": name, "Type": "StringType", "StringValue": value}
+        for name, value in values.items()
+        if value
+    ]
+
+
 def transaction(ret: Any) -> dict:
     desktop = ret.tag[:-3]
     subtotal = _dec(ret, "Subtotal")
@@ -272,16 +296,18 @@ def transaction(ret: Any) -> dict:
             "CustomerRef": _ref(ret, "CustomerRef"),
             "ClassRef": _ref(ret, "ClassRef"),
             "SalesTermRef": _ref(ret, "TermsRef"),
-            "ShipMethodRef": _ref(ret, "ShipMethodRef"),
+            "ShipMethodRef": _named(ret, "ShipMethodRef"),
             "BillAddr": _address(ret, "BillAddress"),
             "ShipAddr": _address(ret, "ShipAddress"),
             "PrivateNote": _text(ret, "Memo"),
             "PONumber": _text(ret, "PONumber"),
+            "SalesRepRef": _ref(ret, "SalesRepRef"),
             "TotalAmt": total,
             "Balance": balance,
             "IsFullyInvoiced": _bool(ret, "IsFullyInvoiced"),
             "IsManuallyClosed": _bool(ret, "IsManuallyClosed"),
             "LinkedTxn": _linked(ret),
+            "CustomField": _sales_fields(ret),
             "Line": _lines(ret, f"{desktop}LineRet"),
         }
     )

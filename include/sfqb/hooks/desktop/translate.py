@@ -503,9 +503,12 @@ def _txn_head(entity_name: str, payload: dict, *, mod: bool = False) -> str:
     out += address("BillAddress", payload.get("BillAddr"))
     out += address("ShipAddress", payload.get("ShipAddr"))
     if entity_name in ("Invoice", "SalesOrder"):
+        if payload.get("PONumber") is not None:
+            out += el("PONumber", payload["PONumber"])
         out += _ref("TermsRef", payload.get("SalesTermRef"))
     if payload.get("DueDate"):
         out += el("DueDate", payload["DueDate"])
+    out += _ref("SalesRepRef", payload.get("SalesRepRef"))
     if payload.get("ShipDate"):
         out += el("ShipDate", payload["ShipDate"])
     ship = payload.get("ShipMethodRef")

@@ -1,0 +1,108 @@
+"""Invoices made in QuickBooks Desktop from Sales Orders that came from Opportunities: partial
+invoicing (several invoices per order) and consolidated invoicing (several orders per invoice)
+link every Invoice__c to its Opportunities (R-INV-2, R-QBD-6)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pytest
+
+from sfqb import soql
+from tests.integration.test_desktop_opportunities import order_of, synced
+from tests.integration.test_opportunities_sync import (
+    linked_account,
+    priced_products,
+    won_opportunity,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def in_quickbooks(env, body: str) -> str:
+    """A QuickBooks user's invoice, entered through the company's own qbXML door while the Web
+    Connector is paused; the new invoice's TxnID."""
+    import re
+
+    from sfqb_sandbox.webconnector import HttpCompany
+
+    info = env.sandbox.connections["quickbooks_desktop"]
+    env.rig.stop()
+    try:
+        company = HttpCompany(
+            info["qbxml_url"].removesuffix("/qbxml"), verify=env.sandbox.connections["ca_bundle"]
+        )
+        company.open("")
+        answer = company.process(
+            '<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq '
+            f'onError="stopOnError"><InvoiceAddRq><InvoiceAdd>{body}</InvoiceAdd></InvoiceAddRq>'
+            "</QBXMLMsgsRq></QBXML>"
+        )
+        company.close()
+    finally:
+        env.rig.start()
+    assert 'statusCode="0"' in answer, answer
+    return re.search(r"<TxnID>([^<]+)</TxnID>", answer).group(1)
+
+
+def part_of(order: dict, line: dict, qty: int) -> str:
+    """An invoice line taking ``qty`` of one Sales Order line (LinkToTxn)."""
+    item = line["SalesItemLineDetail"]["ItemRef"]["value"]
+    return (
+        f"<InvoiceLineAdd><ItemRef><ListID>{item}</ListID></ItemRef><Quantity>{qty}</Quantity>"
+        f"<LinkToTxn><TxnID>{order['Id']}</TxnID><TxnLineID>{line['Id']}</TxnLineID></LinkToTxn>"
+        "</InvoiceLineAdd>"
+    )
+
+
+def links(env) -> dict[str, set[str]]:
+    """External Invoice ID -> the Opportunities its Invoice__c links (Invoice_Opportunity_Link__c)."""
+    sf = env.sf()
+    invoices = {
+        r["Id"]: r["External_Invoice_ID__c"]
+        for r in sf.query(soql.select("Invoice__c", ["Id", "External_Invoice_ID__c"]))
+    }
+    out: dict[str, set[str]] = defaultdict(set)
+    for row in sf.query(
+        soql.select("Invoice_Opportunity_Link__c", ["Invoice__c", "Opportunity__c"])
+    ):
+        out[invoices[row["Invoice__c"]]].add(row["Opportunity__c"])
+    return dict(out)
+
+
+def test_given_sales_orders_invoiced_in_parts_and_together_when_synced_then_each_invoice_links_its_opportunities(
+    desktop_env,
+):
+    """R-INV-2, R-QBD-6: a Sales Order invoiced in two parts gives two Invoice__c, each linked
+    to the Opportunity; one invoice made from two Sales Orders links both Opportunities; the
+    next run writes nothing."""
+    env = desktop_env
+    synced(env)
+    account = linked_account(env)
+    a, b = priced_products(env, 2)
+    first = won_opportunity(env, account["Id"], "Sales Order", [(a, 4, 10, "a")])
+    second = won_opportunity(env, account["Id"], "Sales Order", [(b, 1, 40, "b")])
+    third = won_opportunity(env, account["Id"], "Sales Order", [(a, 2, 10, "a2")])
+    synced(env)
+    order = order_of(env, first)
+    customer = f"<CustomerRef><ListID>{order['CustomerRef']['value']}</ListID></CustomerRef>"
+    (line,) = order["Line"]
+    half = in_quickbooks(env, customer + part_of(order, line, 2))
+    synced(env)
+    rest = in_quickbooks(env, customer + part_of(order, line, 2))
+    both = in_quickbooks(
+        env,
+        customer
+        + f"<LinkToTxnID>{order_of(env, second)['Id']}</LinkToTxnID>"
+        + f"<LinkToTxnID>{order_of(env, third)['Id']}</LinkToTxnID>",
+    )
+
+    synced(env)
+
+    found = links(env)
+    assert found[half] == {first} and found[rest] == {first}
+    assert found[both] == {second, third}
+    assert order_of(env, first)["IsFullyInvoiced"] is True
+    env.sandbox.clear_counters()
+    synced(env)
+    assert env.writes() == {"quickbooks": 0, "salesforce": 0}
