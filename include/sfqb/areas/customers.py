@@ -819,26 +819,44 @@ def wanted_customers(
     return wanted, unfit
 
 
-def resolve_terms(wanted: pd.DataFrame, terms: dict[str, str]) -> pd.DataFrame:
-    """R-ACC-9: Terms must name a QuickBooks term (``terms``: name -> Id, names compared
-    ignoring case): ``wanted`` gets ``SalesTermRef.value`` (in place), and unknown Terms are
-    left out with a WARNING note (returned)."""
-    term_names = {name.lower(): tid for name, tid in terms.items()}
-    term_ids = wanted["SalesTermRef.name"].map(
-        lambda n: pd.NA if missing(n) else term_names.get(str(n).lower(), pd.NA)
-    )
-    unknown = ~isna(wanted["SalesTermRef.name"]) & isna(term_ids)
+def _resolve(wanted: pd.DataFrame, ref: str, ids: dict[str, str], unknown: str) -> pd.DataFrame:
+    """A ``<ref>.name`` of ``wanted`` that must name a QuickBooks list entry (``ids``: name ->
+    Id, compared ignoring case and surrounding spaces): ``<ref>.value`` is set (in place), and a
+    name QuickBooks does not know is left out with a WARNING note (returned) ending in
+    ``unknown``."""
+    folded = {name.strip().lower(): id_ for name, id_ in ids.items()}
+    names = wanted[f"{ref}.name"]
+    found = names.map(lambda n: pd.NA if missing(n) else folded.get(str(n).strip().lower(), pd.NA))
+    bad = ~isna(names) & isna(found)
     notes = skips(
-        wanted.loc[unknown, "key"],
-        "Terms "
-        + wanted.loc[unknown, "SalesTermRef.name"].map(repr)
-        + " do not exist in QuickBooks: left out (R-ACC-9)",
+        wanted.loc[bad, "key"],
+        wanted.loc[bad, f"{ref}.name"].map(repr).map(unknown.format),
         WARNING,
         record=QB_CUSTOMER,
     )
-    wanted["SalesTermRef.value"] = term_ids
-    wanted.loc[unknown, "SalesTermRef.name"] = pd.NA
+    wanted[f"{ref}.value"] = found
+    wanted.loc[bad, f"{ref}.name"] = pd.NA
     return notes
+
+
+def resolve_terms(wanted: pd.DataFrame, terms: dict[str, str]) -> pd.DataFrame:
+    """R-ACC-9: Terms must name a QuickBooks term (``terms``: name -> Id): ``SalesTermRef``;
+    unknown Terms are a WARNING note, left out (``_resolve``)."""
+    return _resolve(
+        wanted, "SalesTermRef", terms, "Terms {} do not exist in QuickBooks: left out (R-ACC-9)"
+    )
+
+
+def resolve_sales_reps(wanted: pd.DataFrame, reps: dict[str, str]) -> pd.DataFrame:
+    """R-ACC-9 on QuickBooks Desktop: a Sales Rep must be the initials of a QuickBooks sales rep
+    (``reps``: initials -> Id): ``SalesRepRef``; unknown initials are a WARNING note, left out
+    (``_resolve``)."""
+    return _resolve(
+        wanted,
+        "SalesRepRef",
+        reps,
+        "Sales Rep {} is the initials of no QuickBooks sales rep: left out (R-ACC-9)",
+    )
 
 
 def leave_alone(
@@ -852,28 +870,6 @@ def leave_alone(
         return
     current = qb_linked.assign(_id=qb_linked["Id"].astype(str)).set_index("_id")[column]
     wanted.loc[rows, column] = wanted.loc[rows, "qb_id"].astype(str).map(current)
-
-
-def resolve_sales_reps(wanted: pd.DataFrame, reps: dict[str, str]) -> pd.DataFrame:
-    """R-ACC-9 on QuickBooks Desktop: a Sales Rep must be the initials of a QuickBooks sales rep
-    (``reps``: initials -> Id, compared ignoring case): ``wanted`` gets ``SalesRepRef.value`` (in
-    place), and unknown initials are left out with a WARNING note (returned)."""
-    by_initials = {name.lower(): rid for name, rid in reps.items()}
-    rep_ids = wanted["SalesRepRef.name"].map(
-        lambda n: pd.NA if missing(n) else by_initials.get(str(n).strip().lower(), pd.NA)
-    )
-    unknown = ~isna(wanted["SalesRepRef.name"]) & isna(rep_ids)
-    notes = skips(
-        wanted.loc[unknown, "key"],
-        "Sales Rep "
-        + wanted.loc[unknown, "SalesRepRef.name"].map(repr)
-        + " is the initials of no QuickBooks sales rep: left out (R-ACC-9)",
-        WARNING,
-        record=QB_CUSTOMER,
-    )
-    wanted["SalesRepRef.value"] = rep_ids
-    wanted.loc[unknown, "SalesRepRef.name"] = pd.NA
-    return notes
 
 
 def plan_creates(
