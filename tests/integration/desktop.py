@@ -86,6 +86,26 @@ class DesktopSyncEnv(SyncEnv):
 
         return DesktopQuickBooks.from_connection(timeout=120, poll_interval=0.05)
 
+    def in_quickbooks(self, request: str) -> str:
+        """A QuickBooks user's edit: one request (``<InvoiceAddRq>...``) straight to the company
+        file, the Web Connector paused meanwhile (QuickBooks takes one session at a time); the
+        answer, which must be a success."""
+        from tests.sandbox.qbd.conftest import message
+
+        info = self.sandbox.connections["quickbooks_desktop"]
+        company = HttpCompany(
+            info["qbxml_url"].removesuffix("/qbxml"), verify=self.sandbox.connections["ca_bundle"]
+        )
+        self.rig.stop()
+        try:
+            company.open("")
+            answer = company.process(message(request, on_error="stopOnError"))
+            company.close()
+        finally:
+            self.rig.start()
+        assert 'statusCode="0"' in answer, answer
+        return answer
+
     def writes(self) -> dict[str, int]:
         return {
             "quickbooks": self.sandbox.counters("quickbooks_desktop")["writes"],

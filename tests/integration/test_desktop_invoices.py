@@ -4,7 +4,6 @@ through sfqb's Web Connector service (R-INV-1, R-INV-4, R-MIG-1, R-MIG-3, R-QBD-
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections import Counter
 from decimal import Decimal
 
@@ -27,25 +26,15 @@ def invoices_in_salesforce(env, fields: list[str]) -> dict[str, dict]:
 
 
 def pay(env, customer_id: str, invoice_id: str, amount: str) -> None:
-    """A payment received in QuickBooks, as a QuickBooks user would enter it: sent to the
-    company through the queue and the Web Connector (the company is open in its session)."""
-    queue = env.rig.queue
-    job = queue.enqueue_writes(
-        [
-            "<ReceivePaymentAddRq><ReceivePaymentAdd>"
-            f"<CustomerRef><ListID>{customer_id}</ListID></CustomerRef>"
-            f"<TotalAmount>{amount}</TotalAmount>"
-            f"<AppliedToTxnAdd><TxnID>{invoice_id}</TxnID>"
-            f"<PaymentAmount>{amount}</PaymentAmount></AppliedToTxnAdd>"
-            "</ReceivePaymentAdd></ReceivePaymentAddRq>"
-        ],
-        f"test-payment-{invoice_id}",
+    """A payment received in QuickBooks, as a QuickBooks user would enter it."""
+    env.in_quickbooks(
+        "<ReceivePaymentAddRq><ReceivePaymentAdd>"
+        f"<CustomerRef><ListID>{customer_id}</ListID></CustomerRef>"
+        f"<TotalAmount>{amount}</TotalAmount>"
+        f"<AppliedToTxnAdd><TxnID>{invoice_id}</TxnID>"
+        f"<PaymentAmount>{amount}</PaymentAmount></AppliedToTxnAdd>"
+        "</ReceivePaymentAdd></ReceivePaymentAddRq>"
     )
-    deadline = time.monotonic() + 60
-    while queue.get(job.id).state != "done":
-        assert time.monotonic() < deadline, queue.get(job.id)
-        time.sleep(0.1)
-    assert queue.get(job.id).error is None, queue.get(job.id).error
 
 
 def test_given_desktop_history_when_migrated_then_each_invoice_once_and_a_second_trigger_does_nothing(

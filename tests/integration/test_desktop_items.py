@@ -11,7 +11,6 @@ import pytest
 from sfqb import soql
 from sfqb.hooks.quickbooks.batch import BatchOp
 from sfqb.outcomes import CREATED, SF_PRODUCT, count
-from sfqb_sandbox.webconnector import HttpCompany
 from tests.integration.conftest import report_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -63,27 +62,6 @@ def synced(env, **prefs) -> tuple[dict, dict]:
     report = report_of(summary, "items")
     assert report["failed"] == 0, report
     return report, summary
-
-
-def qbxml(env, request: str) -> str:
-    """A QuickBooks user's edit: one request straight to the company file, the Web Connector
-    paused meanwhile (one session at a time)."""
-    info = env.sandbox.connections["quickbooks_desktop"]
-    company = HttpCompany(
-        info["qbxml_url"].removesuffix("/qbxml"), verify=env.sandbox.connections["ca_bundle"]
-    )
-    env.rig.stop()
-    try:
-        company.open("")
-        answer = company.process(
-            '<?xml version="1.0"?><?qbxml version="13.0"?><QBXML>'
-            f'<QBXMLMsgsRq onError="stopOnError">{request}</QBXMLMsgsRq></QBXML>'
-        )
-        company.close()
-    finally:
-        env.rig.start()
-    assert 'statusCode="0"' in answer, answer
-    return answer
 
 
 def test_given_every_desktop_item_type_when_synced_with_quantities_then_products_follow_the_items(
@@ -153,8 +131,7 @@ def test_given_unlinked_products_and_quantities_off_when_synced_then_they_are_li
     """R-PRE-2 (Desktop): Products whose ProductCode is a Desktop item's full name (a sub-item
     "Shipping Box:Small Box", an Other Charge "Freight") are linked on the first run, not
     duplicated. R-ITM-4: with sync_inventory_quantities off the quantity fields stay empty."""
-    qbxml(
-        desktop_env,
+    desktop_env.in_quickbooks(
         "<ItemNonInventoryAddRq><ItemNonInventoryAdd><Name>Small Box</Name>"
         "<ParentRef><FullName>Shipping Box</FullName></ParentRef>"
         "<SalesOrPurchase><Desc>Small box</Desc><Price>1.25</Price>"

@@ -148,28 +148,13 @@ def quantities(order: dict) -> list[Decimal]:
 
 
 def invoice_in_full(env, order: dict) -> None:
-    """A QuickBooks user invoices the whole Sales Order (InvoiceAdd with LinkToTxnID), through
-    the company's own qbXML door, the Web Connector paused meanwhile."""
-    from sfqb_sandbox.webconnector import HttpCompany
-
-    info = env.sandbox.connections["quickbooks_desktop"]
-    env.rig.stop()
-    try:
-        company = HttpCompany(
-            info["qbxml_url"].removesuffix("/qbxml"), verify=env.sandbox.connections["ca_bundle"]
-        )
-        company.open("")
-        answer = company.process(
-            '<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq '
-            'onError="stopOnError"><InvoiceAddRq><InvoiceAdd>'
-            f"<CustomerRef><ListID>{order['CustomerRef']['value']}</ListID></CustomerRef>"
-            f"<LinkToTxnID>{order['Id']}</LinkToTxnID>"
-            "</InvoiceAdd></InvoiceAddRq></QBXMLMsgsRq></QBXML>"
-        )
-        company.close()
-        assert 'statusCode="0"' in answer, answer
-    finally:
-        env.rig.start()
+    """A QuickBooks user invoices the whole Sales Order (InvoiceAdd with LinkToTxnID)."""
+    env.in_quickbooks(
+        "<InvoiceAddRq><InvoiceAdd>"
+        f"<CustomerRef><ListID>{order['CustomerRef']['value']}</ListID></CustomerRef>"
+        f"<LinkToTxnID>{order['Id']}</LinkToTxnID>"
+        "</InvoiceAdd></InvoiceAddRq>"
+    )
 
 
 def test_given_a_linked_sales_order_when_its_opportunity_changes_then_it_is_updated_only_while_allowed_and_not_fully_invoiced(

@@ -4,6 +4,7 @@ link every Invoice__c to its Opportunities (R-INV-2, R-QBD-6)."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 import pytest
@@ -20,28 +21,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def in_quickbooks(env, body: str) -> str:
-    """A QuickBooks user's invoice, entered through the company's own qbXML door while the Web
-    Connector is paused; the new invoice's TxnID."""
-    import re
-
-    from sfqb_sandbox.webconnector import HttpCompany
-
-    info = env.sandbox.connections["quickbooks_desktop"]
-    env.rig.stop()
-    try:
-        company = HttpCompany(
-            info["qbxml_url"].removesuffix("/qbxml"), verify=env.sandbox.connections["ca_bundle"]
-        )
-        company.open("")
-        answer = company.process(
-            '<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq '
-            f'onError="stopOnError"><InvoiceAddRq><InvoiceAdd>{body}</InvoiceAdd></InvoiceAddRq>'
-            "</QBXMLMsgsRq></QBXML>"
-        )
-        company.close()
-    finally:
-        env.rig.start()
-    assert 'statusCode="0"' in answer, answer
+    """A QuickBooks user's invoice (``body``: the InvoiceAdd's elements); its TxnID."""
+    answer = env.in_quickbooks(f"<InvoiceAddRq><InvoiceAdd>{body}</InvoiceAdd></InvoiceAddRq>")
     return re.search(r"<TxnID>([^<]+)</TxnID>", answer).group(1)
 
 

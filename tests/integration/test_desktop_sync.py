@@ -125,10 +125,9 @@ class EditsBeforeFirstMod:
         self.company.close()
 
     def _one(self, body: str) -> str:
-        return self.company.process(
-            '<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq '
-            f'onError="stopOnError">{body}</QBXMLMsgsRq></QBXML>'
-        )
+        from tests.sandbox.qbd.conftest import message
+
+        return self.company.process(message(body, on_error="stopOnError"))
 
     def process(self, request: str) -> str:
         import re
