@@ -118,6 +118,14 @@ def main(argv: list[str] | None = None) -> int:
         metavar="SECONDS",
         help="seconds the Web Connector postpones its next update when nothing is queued",
     )
+    serve.add_argument(
+        "--linger",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="seconds a session stays open after its last job, for the run's next task "
+        "(0: close as soon as nothing is queued)",
+    )
     qwc = qbwc_sub.add_parser("qwc", help="print the .qwc file for the Web Connector")
     qwc.add_argument("--url", required=True, help="the service's URL, https://HOST[:PORT]/qbwc")
     qwc.add_argument("--user", help="the Web Connector user (default: the connection's login)")
@@ -209,7 +217,9 @@ def _qbwc(args) -> int:
     queue = JobQueue.open()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     service = QbwcService(
-        queue, desktop_settings, ServiceSettings(none_wait_seconds=args.none_wait)
+        queue,
+        desktop_settings,
+        ServiceSettings(none_wait_seconds=args.none_wait, linger_seconds=args.linger),
     )
     serve(
         service,

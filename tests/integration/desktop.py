@@ -138,7 +138,7 @@ def start_rig(info: dict, queue_url: str, ca_bundle: str) -> WebConnectorRig:
     qwc = parse_qwc(qwc_text(url, USER, *guids(queue)))
     company = HttpCompany(info["qbxml_url"].removesuffix("/qbxml"), verify=ca_bundle)
     connector = WebConnector(
-        qwc, PASSWORD, company, ConnectorSettings(call_timeout=60.0, noop_wait=0.05)
+        qwc, PASSWORD, company, ConnectorSettings(call_timeout=60.0, noop_wait=0.2)
     )
     rig = WebConnectorRig(queue, served, connector)
     rig.start()

@@ -45,8 +45,9 @@ dataclasses):
   (the writes were applied), ``failed`` (they were not; give up) or ``requeue`` (they were not;
   send them again);
 - ``last_poll() -> datetime | None``: when the Web Connector last authenticated with the right
-  password (R-QBD-2 reads it); ``sessions(limit)`` and ``events(session_id)``: the sessions and
-  what happened in them (R-QBD-8), with each session's ``error``;
+  password or, in a session, last asked for work (R-QBD-2 reads it); ``sessions(limit)`` and
+  ``events(session_id)``: the sessions and what happened in them (R-QBD-8), with each
+  session's ``error``;
 - ``prune()``: finished reads after a day, finished write groups after 90 days, ended sessions
   and their events after 30 days are deleted (the service prunes when a session closes).
 
@@ -668,6 +669,14 @@ class JobQueue:
                 ).scalar()
                 or 0
             )
+
+    def last_work(self, session_id: str) -> dt.datetime | None:
+        """When a job of this session last changed (sent, answered, restarted), or None."""
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                sa.select(sa.func.max(jobs.c.updated_at)).where(jobs.c.session_id == session_id)
+            ).scalar()
+        return dt.datetime.fromisoformat(value) if value else None
 
     def count(self, state: str) -> int:
         with self.engine.connect() as conn:

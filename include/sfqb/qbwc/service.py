@@ -12,6 +12,15 @@ answer and says how far along the session is (100 when nothing is left). An answ
 comes leaves a write in doubt (``sfqb.qbwc.queue``). Every session is logged, start to end,
 each request's type and each answer's statusCode and statusMessage, on the ``sfqb.qbwc``
 logger and in the queue's events (R-QBD-1, R-QBD-8).
+
+A session whose queue is empty stays open ``linger_seconds`` after its last job: the percentage
+stays below 100, ``sendRequestXML`` answers "" and ``getLastError`` "NoOp", so the Web Connector
+pauses 5 s and asks again. A sync run queues its jobs task after task, seconds apart; lingering,
+the session takes each task's jobs within seconds, where a closed one would leave them for the
+Web Connector's next scheduled update (minutes). When the linger is over the session gets one
+last request, a ``HostQueryRq`` (no company data), whose answer is told 100: the Web Connector
+ends the session as done, where an empty request would show the user an error. Every request
+for work counts as a poll.
 """
 
 from __future__ import annotations
@@ -27,13 +36,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import qbxml
-from .queue import SENT, WRONG_COMPANY, JobQueue, Session, iso
+from .queue import SENT, WRONG_COMPANY, Job, JobQueue, Session, iso
 from .settings import DesktopSettings
 
 log = logging.getLogger("sfqb.qbwc")
 
 SERVER_VERSION = "sfqb QBWC service 1.0"
 NO_MORE_WORK = "sfqb: nothing more to do in this session."
+NOOP = "NoOp"  # getLastError's answer that makes the Web Connector pause 5 s and ask again
+CLOSING_REQUEST = "<HostQueryRq/>"  # the last request of a session whose linger is over
 
 
 @dataclass(frozen=True)
@@ -42,6 +53,9 @@ class ServiceSettings:
     ticket_ttl: float = 600.0
     # authRet[2] with "none": the seconds the Web Connector postpones its next update.
     none_wait_seconds: int = 60
+    # An empty-handed session stays open this long after its last job ("NoOp" every 5 s), for
+    # the next task of the same run; 0 closes a session as soon as its queue is empty.
+    linger_seconds: float = 120.0
 
 
 def company_mismatch(expected: DesktopSettings, hcp: str, company_file: str) -> str | None:
@@ -173,16 +187,25 @@ class QbwcService:
                 logging.WARNING,
             )
             self.queue.touch(session.id, ttl, current_job_id=None)
+        self.queue.record_poll()
         job = self.queue.continuing_read(session.id) or self.queue.claim(session.id)
+        if job is None and self.settings.linger_seconds > 0 and not self._lingering(session):
+            job = self._closing_job(session)
         if job is None:
             self.queue.touch(session.id, ttl, current_job_id=None)
-            return ""
+            return ""  # getLastError then says "NoOp" (lingering) or that the work is done
         text = job.message_set()
         self.queue.touch(session.id, ttl, current_job_id=job.id, requests=session.requests + 1)
         types = " ".join(sorted({qbxml.request_element(r).tag for r in job.requests}))
         page = f", iterator {job.iterator_id}" if job.iterator_id else ""
         self._log(session.id, "request", f"job {job.id} ({job.key}): {types}{page}")
         return text
+
+    def _closing_job(self, session: Session) -> Job | None:
+        """The linger is over: one harmless read whose answer ends the session as done."""
+        self.queue.enqueue_read(CLOSING_REQUEST, closing_key(session.id), iterate=False)
+        self._log(session.id, "linger", "no more work came: closing the session")
+        return self.queue.claim(session.id)
 
     def _check_company(self, session: Session, hcp: str, company_file: str) -> bool:
         try:
@@ -230,13 +253,27 @@ class QbwcService:
             statuses = "unreadable"
         self.queue.touch(session.id, ttl, current_job_id=None, answered=session.answered + 1)
         self._log(session.id, "response", f"job {job.id} ({job.key}) {job.state}: {statuses}")
-        return self._percent(session.answered + 1, job.state == SENT)
+        if job.key == closing_key(session.id):
+            return 100
+        return self._percent(session, session.answered + 1, job.state == SENT)
 
-    def _percent(self, answered: int, continuing: bool) -> int:
+    def _percent(self, session: Session, answered: int, continuing: bool) -> int:
         left = self.queue.count("queued") + (1 if continuing else 0)
         if not left:
-            return 100
+            return (
+                max(1, min(99, answered * 100 // (answered + 1)))
+                if self._lingering(session)
+                else 100
+            )
         return max(1, min(99, answered * 100 // (answered + left)))
+
+    def _lingering(self, session: Session) -> bool:
+        """Whether a session with nothing to send stays open: no error, and its last job (or
+        its start) at most ``linger_seconds`` ago."""
+        if self.settings.linger_seconds <= 0 or session.error:
+            return False
+        last = self.queue.last_work(session.id) or dt.datetime.fromisoformat(session.started_at)
+        return (self.queue.clock() - last).total_seconds() <= self.settings.linger_seconds
 
     def connectionError(  # noqa: N802
         self, ticket: str = "", hresult: str = "", message: str = ""
@@ -252,7 +289,11 @@ class QbwcService:
         session = self.queue.session_for(ticket or "")
         if session is None:
             return "sfqb: unknown or expired ticket."
-        return f"sfqb: {session.error}" if session.error else NO_MORE_WORK
+        if session.error:
+            return f"sfqb: {session.error}"
+        if session.state == "open" and session.current_job_id is None and self._lingering(session):
+            return NOOP
+        return NO_MORE_WORK
 
     def closeConnection(self, ticket: str = "") -> str:  # noqa: N802
         session = self.queue.session_for(ticket or "")
@@ -290,6 +331,11 @@ class QbwcService:
                 f"{gone['jobs']} finished jobs, {gone['sessions']} old sessions and "
                 f"{gone['events']} events deleted",
             )
+
+
+def closing_key(session_id: str) -> str:
+    """The queue key of the read that ends a lingering session."""
+    return f"session-end:{session_id}"
 
 
 def poll_age(queue: JobQueue, now: dt.datetime | None = None) -> float | None:

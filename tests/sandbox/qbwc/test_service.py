@@ -5,6 +5,7 @@ QuickBooks Desktop company emulator behind it, and by zeep as a second, independ
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -16,7 +17,7 @@ from lxml import etree
 from sfqb.qbwc import DONE, IN_DOUBT, QUEUED, JobQueue
 from sfqb.qbwc.app import create_app
 from sfqb.qbwc.qwc import guids, qwc_text
-from sfqb.qbwc.service import QbwcService, ServiceSettings
+from sfqb.qbwc.service import QbwcService, ServiceSettings, closing_key
 from sfqb.qbwc.settings import DesktopSettings
 from sfqb_sandbox.qbd.company import DEFAULT_FILE, DesktopCompany
 from sfqb_sandbox.qbd.connector import LocalCompany
@@ -67,8 +68,13 @@ class Rig:
         return etree.fromstring(text.encode()).findall(".//CustomerRet")
 
 
-def start(queue: JobQueue, creds: DesktopSettings, port: int | None = None) -> Served:
-    service = QbwcService(queue, lambda: creds, ServiceSettings(ticket_ttl=60))
+def start(
+    queue: JobQueue, creds: DesktopSettings, port: int | None = None, linger: float = 0.0
+) -> Served:
+    """The service on uvicorn; ``linger`` 0 (most tests): a session ends once its queue is
+    empty, so the emulator's ``run_session`` returns."""
+    settings = ServiceSettings(ticket_ttl=60, linger_seconds=linger)
+    service = QbwcService(queue, lambda: creds, settings)
     served = Served(create_app(service))
     if port is not None:
         served.port = port
@@ -226,6 +232,55 @@ def test_given_a_write_group_when_a_session_runs_then_it_is_applied_and_answered
     (page,) = rig.queue.pages(job.id)
     assert done.state == DONE and done.error is None and page.count('statusCode="0"') == 2
     assert len(rig.customers("Queued One")) == 1 and len(rig.customers("Queued Two")) == 1
+
+
+def test_given_a_lingering_session_when_a_job_comes_seconds_later_then_it_is_taken_at_once(
+    tmp_path: Path, queue: JobQueue
+):
+    """A session with nothing left stays open ``linger_seconds`` after its last job: the
+    percentage stays below 100 and getLastError answers "NoOp", so the Web Connector pauses and
+    asks again; a job queued meanwhile (the run's next task) goes out in the same session, each
+    request for work counts as a poll, and the session ends once the linger is over with
+    nothing more (R-QBD-1, R-QBD-2)."""
+    company = make_company(tmp_path)
+    served = start(queue, GOOD, linger=1.5)
+    try:
+        owner, file_id = guids(queue)
+        qwc = parse_qwc(
+            qwc_text(f"http://localhost:{served.port}/qbwc", GOOD.user_name, owner, file_id)
+        )
+        connector = WebConnector(qwc, GOOD.password, LocalCompany(company), FAST)
+        first = queue.enqueue_writes([ADD.format(name="First Task")], "task-1")
+        records = []
+        thread = threading.Thread(target=lambda: records.append(connector.run_session()))
+        thread.start()
+        wait_for(lambda: queue.get(first.id).state == DONE)
+        polled = queue.last_poll()
+        time.sleep(0.5)
+        second = queue.enqueue_writes([ADD.format(name="Second Task")], "task-2")
+        wait_for(lambda: queue.get(second.id).state == DONE)
+        thread.join(timeout=15)
+    finally:
+        served.__exit__(None, None, None)
+
+    (record,) = records
+    assert not thread.is_alive() and record.outcome == "done", (record.errors, record.percent_done)
+    # two jobs answered below 100, then the closing HostQuery told 100: ended as done
+    assert len(record.percent_done) == 3 and record.percent_done[-1] == 100
+    assert max(record.percent_done[:2]) < 100 and record.errors == []
+    assert record.methods.count("getLastError") >= 2  # the NoOp pauses
+    (session,) = queue.sessions()
+    assert queue.get(first.id).session_id == queue.get(second.id).session_id == session.id
+    assert session.state == "ended" and session.answered == 3 and session.error is None
+    assert queue.job(closing_key(session.id)).state == DONE
+    assert polled is not None and queue.last_poll() > polled
+
+
+def wait_for(condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
 
 
 def test_given_a_lost_answer_after_a_write_when_the_next_session_runs_then_no_duplicate(rig):
