@@ -32,7 +32,9 @@ you want alone.
 
 It writes only while it holds the run lease it shares with `sfqb_sync` (`take_lease`, given
 back by `give_back_lease`): started beside a sync, it waits up to `lease_wait_seconds`, then
-fails without writing, naming the run that holds it.
+fails without writing, naming the run that holds it. On QuickBooks Desktop,
+`await_web_connector` then waits (deferred, holding no worker slot) for the Web Connector's next
+update before the migration reads QuickBooks.
 
 The run's summary is the same sync log as `sfqb_sync`'s (task `summarize_run`), and alerts go
 out the same way (preferences `alert_emails`, `alert_min_level`). Docs: docs/migration.md.
@@ -44,6 +46,7 @@ from airflow.sdk import dag
 
 from sfqb.notify import RunAlert
 from sfqb.tasks.defaults import DEFAULT_ARGS, START_DATE, TAGS
+from sfqb.tasks.desktop_wait import await_web_connector
 from sfqb.tasks.lease import lease_scope
 from sfqb.tasks.migration import migrate_invoices, migration_params, prepare_migration
 from sfqb.tasks.run import begin_run, summarize_run
@@ -68,7 +71,7 @@ def sfqb_invoice_migration():
     taken, released = lease_scope(run)
     with released:  # the tasks here read the run from begin_run's XCom: no edge each
         prepared = prepare_migration()
-        taken >> prepared
+        taken >> await_web_connector() >> prepared
         summarize_run([migrate_invoices(prepared)])  # type: ignore[arg-type, list-item]  # TaskFlow: XComArgs for typed params
 
 

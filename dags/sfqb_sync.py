@@ -12,8 +12,11 @@ Runs hourly (and on demand from **Trigger DAG**). One run, in this order:
 2. `preflight`: validates the Salesforce org with great-expectations (package fields on page
    layouts, Standard Price Book active, every mapped field present with a compatible type);
    any failure fails the run before anything is written, with one message listing every
-   problem and its fix. On the first run it then links records that already exist on both
-   sides (Accounts <-> Customers by exact name, Products <-> Items by ProductCode).
+   problem and its fix. Beside it, on QuickBooks Desktop, `await_web_connector` waits
+   (deferred, holding no worker slot) for the Web Connector's next update; its session then
+   stays open for the run's later tasks. On the first run it then links records that already
+   exist on both sides (Accounts <-> Customers by exact name, Products <-> Items by
+   ProductCode).
 3. `items`: QuickBooks Items -> Products and Standard Price Book entries (the first run exports
    every active item, later runs the changed ones); customers wait for it.
 4. `customers`: Customers <-> Accounts and billing Contacts, both ways

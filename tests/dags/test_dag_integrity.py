@@ -106,6 +106,11 @@ def test_given_a_task_returning_a_dict_when_parsed_then_its_result_is_one_xcom(d
     assert unrolled == []
 
 
+def task_body(task):
+    """A TaskFlow task's function, or an sfqb operator's ``body`` (``AwaitWebConnector``)."""
+    return getattr(task, "python_callable", None) or getattr(task, "body", None)
+
+
 # Tasks that neither read nor write Salesforce or QuickBooks, so they do not hold the lease.
 OUTSIDE_THE_LEASE = {
     "begin_run",
@@ -134,9 +139,7 @@ def test_given_a_dag_when_parsed_then_every_task_touching_the_systems_runs_insid
         if task.task_id not in ("give_back_lease", "start_migration"):
             assert "give_back_lease" in task.get_flat_relative_ids(upstream=False), task.task_id
         if task.task_id not in OUTSIDE_THE_LEASE:
-            assert getattr(task.python_callable, "sfqb_leased", False), (
-                f"{task.task_id} is not leased"
-            )
+            assert getattr(task_body(task), "sfqb_leased", False), f"{task.task_id} is not leased"
     if dag_id == "sfqb_sync":
         assert "give_back_lease" in dag.get_task("start_migration").upstream_task_ids
 
@@ -154,9 +157,7 @@ def test_given_a_dag_when_drawn_then_begin_run_has_one_edge_and_every_task_still
     assert begin.downstream_task_ids == {"take_lease"}
     after_begin = begin.get_flat_relative_ids(upstream=False)
     assert after_begin == {t.task_id for t in dag.tasks} - {"begin_run"}
-    readers = [
-        t.task_id for t in dag.tasks if getattr(t.python_callable, "sfqb_run_from_xcom", False)
-    ]
+    readers = [t.task_id for t in dag.tasks if getattr(task_body(t), "sfqb_run_from_xcom", False)]
     assert set(readers) == after_begin - {"take_lease"}
 
 
@@ -171,7 +172,11 @@ def test_given_the_sync_dag_when_parsed_then_every_task_id_follows_one_pattern()
 
     dag = load_dag("sfqb_sync")
     expected = {f"{area}.{step}_{area}" for area in AREAS for step in AREA_TASKS}
-    expected |= {"preflight.validate_org", "preflight.match_existing_records"}
+    expected |= {
+        "preflight.validate_org",
+        "preflight.await_web_connector",
+        "preflight.match_existing_records",
+    }
     expected |= {
         "begin_run",
         "take_lease",

@@ -73,6 +73,43 @@ def test_given_the_web_connector_stopped_when_the_sync_runs_then_it_fails_clearl
     assert report_of(summary, "customers")["created"] > 0
 
 
+def test_given_the_web_connector_between_updates_when_a_run_starts_then_it_waits_deferred(
+    desktop_env, capfd
+):
+    """The Web Connector polled a moment ago and is between two updates when the run starts:
+    ``await_web_connector`` queues its wake read and defers (no worker slot held); the Web
+    Connector's next update answers it, and the session it opened stays open for the rest of
+    the run, which completes in that one session (R-QBD-2)."""
+    import threading
+    import time
+
+    desktop_env.set_preferences(quickbooks_edition="desktop")
+    queue = desktop_env.rig.queue
+    desktop_env.rig.stop()
+
+    def next_update() -> None:  # the Web Connector comes a second after the wake read is queued
+        deadline = time.monotonic() + 120
+        while not [j for j in queue.jobs() if j.key.endswith(":web-connector")]:
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.05)
+        time.sleep(1.0)
+        desktop_env.rig.start()
+
+    watcher = threading.Thread(target=next_update, daemon=True)
+    watcher.start()
+    dag_run, states, summary = desktop_env.run(task_retries=0)
+    watcher.join(5)
+
+    assert dag_run.state == "success", states
+    logged = capfd.readouterr().out
+    assert "deferring to the triggerer until job(s)" in logged
+    (wake,) = [j for j in queue.jobs() if j.key.endswith(":web-connector")]
+    assert wake.state == "done" and wake.attempts == 1
+    assert summary["web_connector"]["sessions"] == 1, summary["web_connector"]
+    assert report_of(summary, "customers")["created"] > 0
+
+
 def test_given_a_lost_answer_after_customer_adds_when_synced_then_each_customer_exists_once(
     desktop_env,
 ):

@@ -31,6 +31,9 @@ from typing import Any
 from airflow.sdk import BaseOperator
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from sfqb.run_params import RunContext
+from sfqb.tasks.lease import leased
+
 DEFAULT_POLL_INTERVAL = 5.0
 """Seconds between two looks at the queue in the triggerer: small against a Web Connector
 schedule of minutes, and each look is two short queries."""
@@ -40,13 +43,23 @@ SETTLED, TIMEOUT = "settled", "timeout"
 
 
 def job_states(queue_url: str, job_ids: Sequence[int]) -> dict[str, str]:
-    """Each job's state (``str(job_id)`` -> state), after ending expired sessions."""
-    from sfqb.qbwc.queue import JobQueue
+    """Each job's state (``str(job_id)`` -> state), after ending expired sessions. A job never
+    sent whose Web Connector's latest session was refused for the company file is cancelled
+    (failed, with the refusal as its error), as ``poll_wait`` does: it would never be sent."""
+    from sfqb.hooks.desktop.waiting import company_refusal
+    from sfqb.qbwc.queue import QUEUED, JobQueue
 
     queue = JobQueue.from_url(queue_url, migrate=False)
     try:
         queue.expire_sessions()
-        return {str(job_id): queue.get(job_id).state for job_id in job_ids}
+        states = {}
+        for job_id in job_ids:
+            job = queue.get(job_id)
+            refusal = company_refusal(queue, job.created_at) if job.state == QUEUED else None
+            if refusal is not None:
+                job = queue.cancel(job_id, refusal)
+            states[str(job_id)] = job.state
+        return states
     finally:
         queue.close()
 
@@ -133,6 +146,11 @@ class WaitForDesktopJobs(BaseOperator):
         if all_settled(states):
             return states
         deadline = dt.datetime.now(dt.UTC) + self.wait_timeout
+        self.log.info(
+            "QuickBooks Desktop: deferring to the triggerer until job(s) %s settle (at most %s)",
+            ", ".join(map(str, ids)),
+            self.wait_timeout,
+        )
         self.defer(
             trigger=DesktopJobsTrigger(url, ids, deadline.isoformat(), self.poll_interval),
             method_name="execute_complete",
@@ -155,3 +173,86 @@ class WaitForDesktopJobs(BaseOperator):
             f"QuickBooks Desktop: jobs still open at the wait's deadline ({still}); the Web "
             "Connector has not finished them (they stay queued)"
         )
+
+
+WAKE_REQUEST = "<HostQueryRq/>"
+"""What a Desktop run's first look at QuickBooks asks: the product and version, no company
+data, answered within a second once a session is open."""
+
+
+def queue_wake(run: RunContext, dag_id: str) -> tuple[int, float] | None:
+    """``AwaitWebConnector``'s body, holding the run lease: on QuickBooks Desktop, check that
+    the Web Connector polled lately (R-QBD-2) and queue the run's ``WAKE_REQUEST``; answers the
+    job's id and the seconds to wait for it. None on QuickBooks Online."""
+    from sfqb.hooks.desktop import DesktopQuickBooks
+    from sfqb.steps.common import preferences
+
+    if preferences(run).quickbooks_edition != "desktop":
+        return None
+    qb = DesktopQuickBooks.from_connection()
+    try:
+        qb.check_web_connector()
+        key = f"{dag_id}:{run['run_id']}:web-connector"
+        job = qb.queue.enqueue_read(WAKE_REQUEST, key, iterate=False)
+    finally:
+        qb.queue.close()
+    return job.id, (qb.max_poll_age + dt.timedelta(minutes=1)).total_seconds()
+
+
+class AwaitWebConnector(WaitForDesktopJobs):
+    """A run's first QuickBooks task. On QuickBooks Desktop it queues one harmless read
+    (``WAKE_REQUEST``, keyed by the run) and waits, deferred (no worker slot), for the Web
+    Connector's next scheduled update to answer it. The service then keeps that session open
+    while the run's tasks queue their jobs (``ServiceSettings.linger_seconds``), so the later
+    tasks' waits are seconds and stay in the tasks. On QuickBooks Online it returns at once.
+
+    Before queuing: the Web Connector must have polled within the connection's
+    ``max_poll_minutes`` (R-QBD-2, the run fails at once naming its last poll). The wait lasts
+    that long again and a minute more: a Web Connector on its schedule comes within it. A Web
+    Connector that opens another company file fails the task at once (R-QBD-1); one that does
+    not come fails it naming its last poll, the read cancelled."""
+
+    body = staticmethod(leased(queue_wake))
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(job_ids=[], **kwargs)
+
+    def execute(self, context: Any) -> dict[str, str]:
+        queued = self.body(context["dag_run"].dag_id)
+        if queued is None:
+            self.log.info("QuickBooks Online: no Web Connector to wait for")
+            return {}
+        job_id, seconds = queued
+        self.job_ids, self.wait_timeout = [job_id], dt.timedelta(seconds=seconds)
+        self.log.info("QuickBooks Desktop: job %s asks for the Web Connector's next update", job_id)
+        return super().execute(context)
+
+    def execute_complete(self, context: Any, event: dict[str, Any]) -> dict[str, str]:
+        from sfqb.hooks.desktop.waiting import WebConnectorNotPolling, wrong_company
+        from sfqb.qbwc.queue import DONE, WRONG_COMPANY, JobQueue
+
+        (job_id,) = (int(job_id) for job_id in event["states"])
+        queue = JobQueue.from_url(self._url(), migrate=False)
+        try:
+            job = queue.get(job_id)
+            if job.state == DONE:
+                self.log.info("QuickBooks Desktop: the Web Connector answered (job %s)", job_id)
+                return {str(job_id): job.state}
+            if (job.error or "").startswith(WRONG_COMPANY):
+                raise wrong_company(job.error or "")
+            job = queue.cancel(job_id, "the Web Connector did not come in time")
+            last = queue.last_poll()
+        finally:
+            queue.close()
+        polled = f"{last:%Y-%m-%d %H:%M:%S} UTC" if last else "never"
+        raise WebConnectorNotPolling(
+            f"QuickBooks Desktop: the Web Connector did not answer job {job_id} ({job.key}) "
+            f"in time (now {job.state}; its last poll: {polled}). Nothing "
+            "was written; check that the Web Connector runs on the QuickBooks PC (Auto-Run on, "
+            "a Windows user logged on) and the next run picks up."
+        )
+
+
+def await_web_connector() -> AwaitWebConnector:
+    """The DAGs' task: ``await_web_connector`` (see ``AwaitWebConnector``)."""
+    return AwaitWebConnector(task_id="await_web_connector")

@@ -2,8 +2,10 @@
 
 ``validate_org`` runs the great-expectations validations of the org every run; when any fails
 the run fails at once with one message listing every problem and its fix, and no area runs
-(R-PRE-5). ``match_existing_records`` then links records that exist on both sides, once
-(R-PRE-1/2/6). Steps in ``sfqb.steps.preflight``.
+(R-PRE-5). Beside it, ``await_web_connector`` waits, deferred, for the Web Connector's first
+answer on QuickBooks Desktop (``sfqb.tasks.desktop_wait``; at once on Online).
+``match_existing_records`` then links records that exist on both sides, once (R-PRE-1/2/6).
+Steps in ``sfqb.steps.preflight``.
 """
 
 from __future__ import annotations
@@ -51,9 +53,11 @@ def match_existing_records(run: RunContext) -> AreaReport:
 def preflight_group(after=None):
     """Validate the org, then first-run matching; returns the matching report. ``after``: what
     must finish first (the run lease: ``sfqb.tasks.lease``)."""
-    validated = validate_org()
+    from sfqb.tasks.desktop_wait import await_web_connector
+
+    validated, awaited = validate_org(), await_web_connector()
     if after is not None:
-        after >> validated
+        after >> [validated, awaited]
     matched = match_existing_records()
-    validated >> matched
+    [validated, awaited] >> matched
     return matched

@@ -1,5 +1,6 @@
 """The deferred wait for Desktop jobs: the trigger over a real queue file, the operator's look
-before deferring and its answer when resumed (R-QBD-2)."""
+before deferring and its answer when resumed, and a run's first wait for the Web Connector
+(``AwaitWebConnector``) resumed on a refused company or at its deadline (R-QBD-1, R-QBD-2)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,14 @@ from pathlib import Path
 import pytest
 from airflow.sdk.exceptions import TaskDeferred
 
+from sfqb.hooks.desktop.waiting import WebConnectorNotPolling, WrongCompany
 from sfqb.hooks.errors import TransientError
-from sfqb.qbwc.queue import DONE, QUEUED, Job, JobQueue
+from sfqb.qbwc.queue import DONE, FAILED, QUEUED, WRONG_COMPANY, Job, JobQueue
 from sfqb.tasks.desktop_wait import (
     SETTLED,
     TIMEOUT,
+    WAKE_REQUEST,
+    AwaitWebConnector,
     DesktopJobsTrigger,
     WaitForDesktopJobs,
     job_states,
@@ -136,3 +140,73 @@ def test_given_a_timeout_event_when_the_task_resumes_then_it_fails_naming_the_op
     with pytest.raises(TransientError, match="2 queued"):
         op.execute_complete({}, {"status": TIMEOUT, "states": states})
     assert op.execute_complete({}, {"status": SETTLED, "states": {"1": DONE}}) == {"1": DONE}
+
+
+def refuse_company(queue: JobQueue) -> None:
+    """What the service does when the Web Connector opens another company file: the session
+    ends on the refusal (R-QBD-1)."""
+    session = queue.start_session("ticket-2", "sfqb", "open", ttl=60)
+    queue.end_session(session.id, "error", f"{WRONG_COMPANY}the Web Connector opened Other.QBW")
+
+
+def test_given_a_refused_company_when_the_trigger_looks_then_the_job_is_cancelled_and_settles(
+    queue, url
+):
+    """The Web Connector opens a company file the connection does not name: the queued job
+    would never be sent, so the look cancels it (failed, the refusal as its error) and the
+    trigger fires at once instead of at its deadline (R-QBD-1)."""
+    job = queue.enqueue_read(WAKE_REQUEST, "run-1:web-connector", iterate=False)
+    refuse_company(queue)
+
+    event = first_event(DesktopJobsTrigger(url, [job.id], later(20), poll_interval=0.05))
+
+    assert event == {"status": SETTLED, "states": {str(job.id): FAILED}}
+    assert queue.get(job.id).error.startswith(WRONG_COMPANY)
+
+
+def test_given_the_wake_read_refused_when_the_task_resumes_then_it_fails_naming_the_company(
+    queue, url
+):
+    """``AwaitWebConnector`` resumed on a wake read cancelled for the wrong company: it fails
+    with ``WrongCompany`` naming the file and what to correct (R-QBD-1)."""
+    job = queue.enqueue_read(WAKE_REQUEST, "run-1:web-connector", iterate=False)
+    refuse_company(queue)
+    states = job_states(url, [job.id])
+    op = AwaitWebConnector(task_id="await_web_connector", queue_url=url)
+
+    with pytest.raises(WrongCompany, match="Other.QBW.*quickbooks_desktop_default"):
+        op.execute_complete({}, {"status": SETTLED, "states": states})
+
+
+def test_given_no_web_connector_when_the_wake_wait_times_out_then_it_fails_and_cancels_the_read(
+    queue, url
+):
+    """``AwaitWebConnector`` resumed at its deadline: the wake read is cancelled (the Web
+    Connector is not handed it later) and the task fails with ``WebConnectorNotPolling``
+    naming the last poll; answered, it hands on the job's state (R-QBD-2)."""
+    job = queue.enqueue_read(WAKE_REQUEST, "run-1:web-connector", iterate=False)
+    queue.record_poll()
+    op = AwaitWebConnector(task_id="await_web_connector", queue_url=url)
+
+    with pytest.raises(WebConnectorNotPolling, match=r"did not answer job \d+ .*last poll: 20"):
+        op.execute_complete({}, {"status": TIMEOUT, "states": {str(job.id): QUEUED}})
+    assert queue.get(job.id).state == FAILED
+
+    answered = queue.enqueue_read(WAKE_REQUEST, "run-2:web-connector", iterate=False)
+    answer_read(queue, answered)
+    event = {"status": SETTLED, "states": {str(answered.id): DONE}}
+    assert op.execute_complete({}, event) == {str(answered.id): DONE}
+
+
+def answer_read(queue: JobQueue, job: Job) -> None:
+    session = queue.start_session("ticket-3", "sfqb", "open", ttl=60)
+    assert queue.claim(session.id).id == job.id
+    queue.store_answer(
+        job.id,
+        session.id,
+        '<?xml version="1.0"?><QBXML><QBXMLMsgsRs>'
+        f'<HostQueryRs requestID="{job.id}.0" statusCode="0" statusSeverity="Info" '
+        'statusMessage="Status OK"><HostRet><ProductName>QuickBooks Enterprise</ProductName>'
+        "</HostRet></HostQueryRs></QBXMLMsgsRs></QBXML>",
+    )
+    queue.end_session(session.id, "done")

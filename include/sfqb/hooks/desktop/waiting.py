@@ -49,6 +49,16 @@ def company_refusal(queue: JobQueue, since: str) -> str | None:
     return None
 
 
+def wrong_company(refusal: str) -> WrongCompany:
+    """The error of a wait whose Web Connector opened another company (R-QBD-1)."""
+    return WrongCompany(
+        f"QuickBooks Desktop: the Web Connector opened a company sfqb does not sync: "
+        f"{refusal.removeprefix(WRONG_COMPANY)}. Nothing was sent. Open the right "
+        "company file on the QuickBooks PC, or correct the connection "
+        "quickbooks_desktop_default (extras company_file and edition)."
+    )
+
+
 def check_polling(
     last_poll: dt.datetime | None,
     now: dt.datetime,
@@ -126,12 +136,7 @@ def poll_wait(
         refusal = company_refusal(queue, job.created_at) if job.state == QUEUED else None
         if refusal is not None:
             queue.cancel(job_id, refusal)
-            raise WrongCompany(
-                f"QuickBooks Desktop: the Web Connector opened a company sfqb does not sync: "
-                f"{refusal.removeprefix(WRONG_COMPANY)}. Nothing was sent. Open the right "
-                "company file on the QuickBooks PC, or correct the connection "
-                "quickbooks_desktop_default (extras company_file and edition)."
-            )
+            raise wrong_company(refusal)
         if max_poll_age is not None and job.state == QUEUED:
             try:
                 check_polling(
