@@ -1,6 +1,7 @@
 """Invoices made in QuickBooks Desktop from Sales Orders that came from Opportunities: partial
 invoicing (several invoices per order) and consolidated invoicing (several orders per invoice)
-link every Invoice__c to its Opportunities (R-INV-2, R-QBD-6)."""
+link every Invoice__c to its Opportunities (R-INV-2, R-QBD-6); a partly invoiced line that
+Salesforce lowers below what was invoiced is refused by QuickBooks, a warning (R-OPP-6)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from collections import defaultdict
 import pytest
 
 from sfqb import soql
+from tests.integration.conftest import report_of
 from tests.integration.test_desktop_opportunities import order_of, synced
 from tests.integration.test_opportunities_sync import (
+    lines_of,
     linked_account,
     priced_products,
     won_opportunity,
@@ -87,3 +90,59 @@ def test_given_sales_orders_invoiced_in_parts_and_together_when_synced_then_each
     env.sandbox.clear_counters()
     synced(env)
     assert env.writes() == {"quickbooks": 0, "salesforce": 0}
+
+
+def test_given_a_partly_invoiced_line_when_salesforce_lowers_it_below_the_invoiced_quantity_then_a_warning_and_a_retry(
+    desktop_env,
+):
+    """R-OPP-6, R-OPP-7, R-QBD-6, R-GEN-5: a QuickBooks user invoiced 3 of a Sales Order
+    line's 4; in Salesforce that line drops to 2 while another Sales Order Opportunity gets a
+    valid change. QuickBooks refuses the first SalesOrderMod (an invoiced line cannot drop
+    below what was invoiced): a WARNING naming the Opportunity and QuickBooks' reason, the
+    order unchanged, the other change applied. QuickBooks wins: the order as it stands comes
+    back onto the Opportunity Product (4), so the next run sends nothing; once Salesforce asks
+    for 3, it goes through."""
+    env = desktop_env
+    allowed = {"allow_salesforce_to_modify_quickbooks": True}
+    synced(env, **allowed)
+    sf = env.sf()
+    account = linked_account(env)
+    a, b = priced_products(env, 2)
+    refused = won_opportunity(env, account["Id"], "Sales Order", [(a, 4, 10, "a")])
+    fine = won_opportunity(env, account["Id"], "Sales Order", [(b, 1, 40, "b")])
+    synced(env, **allowed)
+    order = order_of(env, refused)
+    (line,) = order["Line"]
+    customer = f"<CustomerRef><ListID>{order['CustomerRef']['value']}</ListID></CustomerRef>"
+    in_quickbooks(env, customer + part_of(order, line, 3))
+    (refused_line,) = lines_of(env, refused)
+    (fine_line,) = lines_of(env, fine)
+    sf.update(
+        "OpportunityLineItem",
+        [{"Id": refused_line["Id"], "Quantity": 2}, {"Id": fine_line["Id"], "Quantity": 5}],
+    )
+
+    report = report_of(synced(env, **allowed), "opportunities")
+
+    assert report["updated"] == 1 and report["failed"] == 1, report
+    assert any(refused in w and "below the quantity invoiced" in w for w in report["warnings"]), (
+        report["warnings"]
+    )
+    assert quantity(order_of(env, refused)) == 4
+    assert quantity(order_of(env, fine)) == 5
+
+    (back,) = lines_of(env, refused)
+    assert back["Quantity"] == 4  # the Sales Order as QuickBooks keeps it (R-OPP-7)
+    env.sandbox.clear_counters()
+    synced(env, **allowed)
+    assert env.writes()["quickbooks"] == 0 and quantity(order_of(env, refused)) == 4
+
+    sf.update("OpportunityLineItem", [{"Id": refused_line["Id"], "Quantity": 3}])
+    last = report_of(synced(env, **allowed), "opportunities")
+    assert last["updated"] == 1 and last["failed"] == 0, last
+    assert quantity(order_of(env, refused)) == 3
+
+
+def quantity(order: dict) -> int:
+    (line,) = order["Line"]
+    return int(line["SalesItemLineDetail"]["Qty"])

@@ -175,6 +175,94 @@ def test_given_writes_when_batched_then_per_record_results_a_stale_retry_and_a_n
         assert not other.ok and other.error.code == 3100
 
 
+def test_given_a_sales_order_changed_in_quickbooks_when_a_stale_mod_is_retried_then_no_line_is_lost(
+    rig,
+):
+    """A QuickBooks user adds a line to a Sales Order and deletes another after the sync read
+    it: the sync's SalesOrderMod (a changed quantity, a new line) is refused as stale (3200),
+    read again and sent once more naming the user's new line, so QuickBooks keeps it (a Mod
+    deletes the lines it leaves out), and without the change to the deleted line (R-QBD-4,
+    R-QBD-6)."""
+    from tests.sandbox.qbd.conftest import message
+
+    qb = adapter(rig)
+    with Polling(rig):
+        service, other, third = [i for i in qb.query_all("Item") if i["Type"] == "Service"][:3]
+        customer = next(iter(qb.query_all("Customer")))
+
+        def line(item: dict, qty: int, line_id: str | None = None) -> dict:
+            out = {
+                "DetailType": "SalesItemLineDetail",
+                "SalesItemLineDetail": {
+                    "ItemRef": {"value": item["Id"]},
+                    "Qty": qty,
+                    "UnitPrice": 5,
+                },
+            }
+            return {**out, "Id": line_id} if line_id else out
+
+        (made,) = qb.batch(
+            [
+                BatchOp(
+                    "006S",
+                    "create",
+                    "SalesOrder",
+                    {
+                        "CustomerRef": {"value": customer["Id"]},
+                        "Line": [line(service, 1), line(other, 1)],
+                    },
+                )
+            ],
+            request_id="run-1",
+        )
+        assert made.ok
+        order = made.record
+        first, second = (str(x["Id"]) for x in order["Line"])
+    user_line = (
+        f"<SalesOrderLineMod><TxnLineID>-1</TxnLineID><ItemRef><ListID>{third['Id']}</ListID>"
+        "</ItemRef><Quantity>4</Quantity></SalesOrderLineMod>"
+    )
+    rig.company.open("")
+    answer = rig.company.process(
+        message(
+            f"<SalesOrderModRq><SalesOrderMod><TxnID>{order['Id']}</TxnID>"
+            f"<EditSequence>{order['SyncToken']}</EditSequence>"
+            f"<SalesOrderLineMod><TxnLineID>{first}</TxnLineID></SalesOrderLineMod>"
+            f"{user_line}</SalesOrderMod></SalesOrderModRq>"
+        )
+    )
+    rig.company.close()
+    assert 'statusCode="0"' in answer, answer  # the second line deleted, a third one added
+
+    with Polling(rig):
+        (retried,) = qb.batch(
+            [
+                BatchOp(
+                    "006S",
+                    "update",
+                    "SalesOrder",
+                    {
+                        "Id": order["Id"],
+                        "SyncToken": order["SyncToken"],
+                        "Line": [
+                            line(service, 3, first),
+                            line(other, 2, second),
+                            line(service, 7),
+                        ],
+                    },
+                )
+            ],
+            request_id="run-2",
+        )
+        assert retried.ok, retried.error
+        now = qb.read("SalesOrder", order["Id"])
+    items = [
+        (x["SalesItemLineDetail"]["ItemRef"]["value"], int(x["SalesItemLineDetail"]["Qty"]))
+        for x in now["Line"]
+    ]
+    assert items == [(service["Id"], 3), (third["Id"], 4), (service["Id"], 7)]
+
+
 def test_given_a_lost_answer_when_retried_then_exactly_one_customer_and_the_job_settled(rig):
     """The company applies a CustomerAdd and its answer is lost: the write job is in doubt;
     the next batch looks it up by its ExternalGUID, settles the job as done and answers the

@@ -544,12 +544,7 @@ class DesktopQuickBooks:
                 "QuickBooks Desktop: %s %s was stale; applying it once more", op.entity, op.key
             )
             retry.append(
-                BatchOp(
-                    op.key,
-                    op.operation,
-                    op.entity,
-                    {**op.payload, "SyncToken": record["SyncToken"]},
-                )
+                BatchOp(op.key, op.operation, op.entity, stale_retry(op.entity, op.payload, record))
             )
         if retry:
             requests = [
@@ -636,6 +631,26 @@ class DesktopQuickBooks:
             t.write_request(op.entity, op.operation, op.payload, identity(op))
         )
         return self._lookup_add(op.entity, element[0], identity(op), since)
+
+
+def stale_retry(entity: str, payload: dict, fresh: dict) -> dict:
+    """The change refused for a stale EditSequence (3200), to send once more on the record as
+    QuickBooks has it now (``fresh``). A Sales Order's change lists its lines, and QuickBooks
+    deletes the lines a SalesOrderMod leaves out: so the lines a QuickBooks user added since the
+    sync read the order are named too (kept as they are), and changes to lines the user deleted
+    since are dropped (QuickBooks wins); new lines stay last."""
+    out = {**payload, "SyncToken": fresh["SyncToken"]}
+    if entity != "SalesOrder" or payload.get("Line") is None:
+        return out
+    sent = {str(line["Id"]): line for line in payload["Line"] if line.get("Id")}
+    now = [
+        str(line["Id"])
+        for line in fresh.get("Line") or []
+        if line.get("Id") and line.get("DetailType", "SalesItemLineDetail") == "SalesItemLineDetail"
+    ]
+    added = [line for line in payload["Line"] if not line.get("Id")]
+    out["Line"] = [sent.get(line_id, {"Id": line_id}) for line_id in now] + added
+    return out
 
 
 def identity(op: BatchOp) -> str:
