@@ -4,6 +4,7 @@ rules): whole sfqb_sync runs against the Desktop company through the Web Connect
 from __future__ import annotations
 
 from decimal import Decimal
+from xml.sax.saxutils import escape
 
 import pytest
 
@@ -61,7 +62,8 @@ def nothing_written_again(env, **prefs) -> None:
 
 def test_given_a_desktop_company_when_first_synced_then_jobs_stay_out_and_names_link(desktop_env):
     """R-PRE-1 (an unlinked Account named like a Desktop customer is linked, no duplicate on
-    either side), R-ACC-3 (jobs, JobStatus not None, get no Account; the sub-customer's
+    either side; two sub-customers sharing a name under different parents are told apart by
+    the parent's Account), R-ACC-3 (jobs, JobStatus not None, get no Account; the sub-customer's
     Account has the parent's Account as ParentId), R-ACC-7 (QB -> SF fills only the Address
     Block fields), R-ACC-9 (Terms, Credit Limit, Sales Rep come to the Account), R-ACC-8 (the
     contact person becomes the billing Contact), R-GEN-4 (the second run writes nothing)."""
@@ -75,6 +77,20 @@ def test_given_a_desktop_company_when_first_synced_then_jobs_stay_out_and_names_
     jobs = [c for c in before if is_job(c)]
     (branch,) = [c for c in before if c.get("ParentRef") and not is_job(c)]
     assert len(jobs) == 2 and branch["ParentRef"]["value"] == parent["Id"]
+    # A name is unique only under one parent on Desktop: a second sub-customer of the branch's
+    # name under another customer, and an Account of that name under the twin's Account.
+    other = next(
+        c
+        for c in before
+        if not c.get("ParentRef") and not is_job(c) and c["Active"] and c["Id"] != parent["Id"]
+    )
+    env.in_quickbooks(
+        f"<CustomerAddRq><CustomerAdd><Name>{escape(branch['DisplayName'])}</Name>"
+        f"<ParentRef><ListID>{other['Id']}</ListID></ParentRef></CustomerAdd></CustomerAddRq>"
+    )
+    (under_twin,) = env.sf().create(
+        "Account", [{"Name": branch["DisplayName"], "ParentId": twin["Id"]}]
+    )
 
     summary = synced(env)
 
@@ -85,6 +101,14 @@ def test_given_a_desktop_company_when_first_synced_then_jobs_stay_out_and_names_
     assert linked[parent["Id"]]["Id"] == twin["Id"]
     assert not {j["Id"] for j in jobs} & set(linked)
     assert linked[branch["Id"]]["ParentId"] == twin["Id"]
+    # The parent told the two apart: the Account under the twin is the branch's; the other
+    # sub-customer got its own Account under its parent's.
+    assert linked[branch["Id"]]["Id"] == under_twin.id
+    (namesake,) = [
+        c for c in after if c["DisplayName"] == branch["DisplayName"] and c["Id"] != branch["Id"]
+    ]
+    assert linked[namesake["Id"]]["ParentId"] == linked[other["Id"]]["Id"]
+    assert [a["Name"] for a in accounts(env)].count(branch["DisplayName"]) == 2
     skipped = report_of(summary, "customers")
     assert skipped["failed"] == 0
     new_from_qb = [

@@ -56,15 +56,74 @@ def match_exact(
     return links, ambiguous
 
 
-def match_accounts_to_customers(sf_accounts: pd.DataFrame, qb_customers: pd.DataFrame):
-    """R-PRE-1: Account Name == Customer DisplayName."""
-    return match_exact(
-        sf_accounts,
-        qb_customers,
-        sf_key="Name",
-        sf_link="External_Account_ID__c",
-        qb_key="DisplayName",
+ACCOUNT_LINK = "External_Account_ID__c"
+MAX_SUBLEVELS = 5  # QuickBooks Desktop nests customers at most five levels below the top
+
+
+def match_accounts_to_customers(
+    sf_accounts: pd.DataFrame, qb_customers: pd.DataFrame, *, by_parent: bool = False
+):
+    """R-PRE-1: Account Name == Customer DisplayName. With ``by_parent`` (QuickBooks Desktop,
+    where a name is unique only among one parent's sub-customers): a name several records
+    share is told apart by the parent (``tell_apart_by_parent``); ``sf_accounts`` then has
+    ``ParentId`` and ``qb_customers`` ``ParentRef.value``."""
+    links, ambiguous = match_exact(
+        sf_accounts, qb_customers, sf_key="Name", sf_link=ACCOUNT_LINK, qb_key="DisplayName"
     )
+    if by_parent and not ambiguous.empty:
+        return tell_apart_by_parent(links, ambiguous, sf_accounts, qb_customers)
+    return links, ambiguous
+
+
+def tell_apart_by_parent(
+    links: pd.DataFrame, ambiguous: pd.DataFrame, sf: pd.DataFrame, qb: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """R-PRE-1 on QuickBooks Desktop: among the Accounts and customers sharing a name, an
+    Account and a customer are a pair when the Account's parent Account is the one linked to
+    the customer's parent (both top level counts too), and neither has another such partner.
+    A parent linked in this pass lets its sub-customers be told apart in the next (at most
+    five levels). What stays shared is still ambiguous; a name left with candidates on one
+    side only is no longer ambiguous (nothing else to link it to)."""
+    parent_of_account = {
+        str(i): (None if p is None or pd.isna(p) else str(p))
+        for i, p in zip(sf["Id"], sf["ParentId"], strict=True)
+    }
+    parent_of_customer = {
+        str(i): (None if p is None or pd.isna(p) else str(p))
+        for i, p in zip(qb["Id"], qb["ParentRef.value"], strict=True)
+    }
+    account_of = {
+        str(q): str(a) for a, q in zip(sf["Id"], sf[ACCOUNT_LINK], strict=True) if not pd.isna(q)
+    }
+    account_of.update(zip(links["qb_id"].astype(str), links["sf_id"].astype(str), strict=True))
+    found = [links]
+    for _ in range(MAX_SUBLEVELS + 1):
+        pairs = ambiguous.explode("sf_ids").explode("qb_ids").dropna(subset=["sf_ids", "qb_ids"])
+        pairs = pairs.rename(columns={"sf_ids": "sf_id", "qb_ids": "qb_id"}).reset_index(drop=True)
+        fit = [
+            parent_of_account.get(str(a))
+            == (account_of.get(str(c)) if (c := parent_of_customer.get(str(q))) else None)
+            and (c is None or c in account_of)
+            for a, q in zip(pairs["sf_id"], pairs["qb_id"], strict=True)
+        ]
+        fits = pairs[pd.Series(fit, index=pairs.index, dtype=bool)]
+        once = ~fits["sf_id"].duplicated(keep=False) & ~fits["qb_id"].duplicated(keep=False)
+        told = fits[once][["sf_id", "qb_id", "key"]].reset_index(drop=True)
+        if told.empty:
+            break
+        found.append(told)
+        account_of.update(zip(told["qb_id"].astype(str), told["sf_id"].astype(str), strict=True))
+        done_sf, done_qb = set(told["sf_id"]), set(told["qb_id"])
+        ambiguous = ambiguous.assign(
+            sf_ids=[[i for i in ids if i not in done_sf] for ids in ambiguous["sf_ids"]],
+            qb_ids=[[i for i in ids if i not in done_qb] for ids in ambiguous["qb_ids"]],
+        )
+        left = [
+            bool(a) and bool(b)
+            for a, b in zip(ambiguous["sf_ids"], ambiguous["qb_ids"], strict=True)
+        ]
+        ambiguous = ambiguous[left].reset_index(drop=True)
+    return pd.concat(found, ignore_index=True), ambiguous
 
 
 def match_products_to_items(sf_products: pd.DataFrame, qb_items: pd.DataFrame):

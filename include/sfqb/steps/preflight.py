@@ -75,7 +75,7 @@ def validate(run: RunContext, *, sf=None) -> dict:
     from sfqb.checks import preflight as checks
     from sfqb.checks.gx import warm_up
     from sfqb.mapping.custom import custom_mappings
-    from sfqb.mapping.maps import active_maps, quickbooks_field_kinds
+    from sfqb.mapping.maps import active_maps, desktop_without, quickbooks_field_kinds
 
     warming = warm_up()  # the checks' library imports while the describe calls wait on the wire
     sf = sf or salesforce_hook()
@@ -89,7 +89,13 @@ def validate(run: RunContext, *, sf=None) -> dict:
     describes, layouts = _metadata(sf, objects, set(package.OBJECTS))
     package_fields = checks.package_fields_frame(describes, layouts)
     pricebook = checks.pricebook_frame(sf.standard_pricebook())
-    mapped = checks.mapped_fields_frame(maps, describes, quickbooks_field_kinds())
+    edition = prefs.quickbooks_edition
+    mapped = checks.mapped_fields_frame(
+        maps,
+        describes,
+        quickbooks_field_kinds(edition),
+        desktop_without() if edition == "desktop" else frozenset(),
+    )
     warming.join()
     found = checks.problems(package_fields, pricebook, mapped, file_problems)
     if found:
@@ -153,15 +159,15 @@ def match_accounts(
 ) -> tuple[list[dict], pd.DataFrame, list[str]]:
     """R-PRE-1: (outcomes, ambiguity warnings, linked QB ids). A linked Account takes the
     customer's values at once, through the effective ``maps`` (QuickBooks is the master of a
-    customer, R-ACC-5). Jobs are never matched (``customers.jobs``: on QuickBooks Desktop a
-    customer whose JobStatus is not None, R-ACC-3)."""
+    customer, R-ACC-5). On Desktop a name shared by sub-customers of different parents is told
+    apart by the parent (``tell_apart_by_parent``). Jobs are never matched (``customers.jobs``:
+    on QuickBooks Desktop a customer whose JobStatus is not None, R-ACC-3)."""
     from sfqb.areas.preflight import match_accounts_to_customers
     from sfqb.steps.customers import sf_values_by_id
 
     ext = customer_rules.ACCOUNT_EXT_ID
-    accounts = records_frame(
-        sf.query(soql.select("Account", ["Id", "Name", ext])), ["Id", "Name", ext]
-    )
+    fields = ["Id", "Name", ext, "ParentId"]
+    accounts = records_frame(sf.query(soql.select("Account", fields)), fields)
     # Active customers that are not jobs (R-ACC-2/3): the ones the sync would link anyway.
     mark = len(qb.clock.seen)
     records = list(qb.query_all("Customer"))
@@ -169,7 +175,9 @@ def match_accounts(
     records = [c for c, is_job in zip(records, job, strict=True) if not is_job]
     read_at = qb.clock.first_since(mark)
     links, ambiguous = match_accounts_to_customers(
-        accounts, records_frame(records, ["Id", "DisplayName"])
+        accounts,
+        records_frame(records, ["Id", "DisplayName", "ParentRef.value"]),
+        by_parent=desktop,
     )
     full = {str(c["Id"]): c for c in records}
     linked = [full[str(i)] for i in links["qb_id"]]

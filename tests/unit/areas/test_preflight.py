@@ -52,6 +52,65 @@ def test_given_records_already_linked_when_matched_then_they_are_left_alone():
     assert links.empty
 
 
+def desktop_accounts(*rows):
+    columns = ["Id", "Name", "External_Account_ID__c", "ParentId"]
+    return pd.DataFrame(rows, columns=columns).astype("object")
+
+
+def desktop_customers(*rows):
+    return pd.DataFrame(rows, columns=["Id", "DisplayName", "ParentRef.value"]).astype("object")
+
+
+def test_given_desktop_sub_customers_sharing_a_name_when_matched_then_the_parent_tells_them_apart():
+    """R-PRE-1 on QuickBooks Desktop (a name is unique only under one parent): two "Main
+    Office" sub-customers, of Acme and of Beta, and two "Main Office" Accounts, under Acme's
+    Account (linked in this pass) and under none; the one under Acme's Account links to Acme's
+    sub-customer, and two levels down too; what the parent cannot tell apart stays a warning.
+    Online (no ``by_parent``) the shared name stays ambiguous as before."""
+    sf = desktop_accounts(
+        ("001ACME", "Acme", None, None),
+        ("001MAIN", "Main Office", None, "001ACME"),
+        ("001LOOSE", "Main Office", None, None),
+        ("001DESK", "Front Desk", None, "001MAIN"),
+        ("001DESK2", "Front Desk", None, "001LOOSE"),
+    )
+    qb = desktop_customers(
+        ("10", "Acme", None),
+        ("20", "Beta", None),
+        ("11", "Main Office", "10"),
+        ("21", "Main Office", "20"),
+        ("12", "Front Desk", "11"),
+        ("22", "Front Desk", "21"),
+    )
+
+    links, ambiguous = match_accounts_to_customers(sf, qb, by_parent=True)
+
+    pairs = sorted(map(tuple, links[["sf_id", "qb_id"]].values.tolist()))
+    assert pairs == [("001ACME", "10"), ("001DESK", "12"), ("001MAIN", "11")]
+    # Beta's sub-customer and the loose Account share a name but not a parent: still a warning.
+    assert ambiguous.to_dict("records") == [
+        {"key": "Front Desk", "sf_ids": ["001DESK2"], "qb_ids": ["22"]},
+        {"key": "Main Office", "sf_ids": ["001LOOSE"], "qb_ids": ["21"]},
+    ]
+    online, online_ambiguous = match_accounts_to_customers(sf, qb)
+    assert online["sf_id"].tolist() == ["001ACME"] and len(online_ambiguous) == 2
+
+
+def test_given_a_shared_name_left_on_one_side_when_told_apart_then_it_is_no_longer_ambiguous():
+    """R-PRE-1 on Desktop: one "Main Office" Account under Acme's (already linked) Account and
+    sub-customers of that name under Acme and Beta: Acme's links; Beta's has no Account left
+    to be confused with, so nothing is reported for it (the customer sync gives it one)."""
+    sf = desktop_accounts(
+        ("001ACME", "Acme", "10", None), ("001MAIN", "Main Office", None, "001ACME")
+    )
+    qb = desktop_customers(
+        ("10", "Acme", None), ("11", "Main Office", "10"), ("21", "Main Office", "20")
+    )
+    links, ambiguous = match_accounts_to_customers(sf, qb, by_parent=True)
+    assert links[["sf_id", "qb_id"]].values.tolist() == [["001MAIN", "11"]]
+    assert ambiguous.empty
+
+
 def test_given_product_codes_when_matched_then_fully_qualified_names_link():
     """R-PRE-2: ProductCode == Item FullyQualifiedName (colons included)."""
     products = pd.DataFrame(
