@@ -139,3 +139,49 @@ def test_given_a_custom_text_to_number_row_when_checked_then_it_passes_but_a_def
     custom = frame[frame["origin"] != ""].set_index("sf_field")
     assert custom.at["Score__c", "compatible"] is True
     assert custom.at["Rank__c", "compatible"] is False
+
+
+def test_given_custom_rows_to_online_only_fields_when_a_desktop_run_checks_them_then_each_is_named():
+    """R-MAP-2, R-MAP-1 on QuickBooks Desktop: a custom row to a field Desktop has no place for
+    (a customer's Mobile phone, an invoice's sales-form custom field "Region") is refused by a
+    Desktop run's preflight, naming the row, where Online accepts it; a row to a Desktop-only
+    field (Credit Limit, a transaction's PO Number) is accepted on Desktop and unknown on
+    Online; the default rows Desktop cannot hold (the invoice's customer memo) are not refused."""
+    from sfqb.mapping.maps import desktop_without
+
+    found = parse_custom(
+        "version: 1\nmaps:\n"
+        "  account_to_customer:\n"
+        "    - {source: Phone, target: Mobile.FreeFormNumber}\n"
+        "    - {source: AnnualRevenue, target: CreditLimit}\n"
+        "  opportunity_to_transaction:\n"
+        "    - {source: NextStep, target: CustomField.Region}\n"
+        "    - {source: Name, target: PONumber}\n",
+        "m.yaml",
+    )
+    maps = [
+        merge(default_map(pair), found.rows[pair])
+        for pair in ("account_to_customer", "opportunity_to_transaction")
+    ]
+    names = {r.source for m in maps for r in m.rows if "." not in r.source}
+    kinds = {"Phone": "phone", "AnnualRevenue": "currency", "NextStep": "string"}
+    describe = {"fields": [field(n, kinds.get(n, "string")) for n in sorted(names)]}
+    describes = {"Account": describe, "Opportunity": describe, "Contact": describe}
+
+    def refused(edition: str) -> list[str]:
+        frame = checks.mapped_fields_frame(
+            maps,
+            describes,
+            quickbooks_field_kinds(edition),
+            desktop_without() if edition == "desktop" else frozenset(),
+        )
+        failed = checks.failures(frame, checks.MAPPING_CHECKS, suite="mapped_fields")
+        return [message for failure in failed for message in failure.messages()]
+
+    desktop = [p for p in refused("desktop") if "m.yaml" in p]
+    assert len(desktop) == 2
+    assert "Customer.Mobile.FreeFormNumber" in desktop[0] and "no place" in desktop[0]
+    assert "Invoice.CustomField.Region" in desktop[1] and "no place" in desktop[1]
+    online = [p for p in refused("online") if "m.yaml" in p]
+    assert len(online) == 2 and all("is not a QuickBooks" in p for p in online)
+    assert "Customer.CreditLimit" in online[0] and "Invoice.PONumber" in online[1]

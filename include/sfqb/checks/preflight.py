@@ -15,7 +15,7 @@ run with all of them in one message (R-PRE-5).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 
 import pandas as pd
 
@@ -128,12 +128,16 @@ def mapped_fields_frame(
     maps: Iterable,
     describes: Mapping[str, Mapping | None],
     qb_kinds: Mapping[str, Mapping[str, str]],
+    no_place: Collection[tuple[str, str]] = frozenset(),
 ) -> pd.DataFrame:
     """One row per map row: its Salesforce field (exists? kind? writable?) and QuickBooks field
     (known? kind?), and whether the value can be copied from source to target.
 
     ``compatible`` and ``writable`` are missing where they cannot be decided (a field that does
-    not exist; ``writable`` only concerns Salesforce targets)."""
+    not exist; ``writable`` only concerns Salesforce targets). ``no_place``: the (entity, field)
+    pairs the run's QuickBooks edition has no place for (QuickBooks Desktop's
+    ``desktop_without``): ``qb_place`` is False for a custom row naming one (a default row
+    naming one is left out by the edition, not refused)."""
     rows = []
     for field_map in maps:
         to_sf = field_map.to_salesforce
@@ -179,6 +183,9 @@ def mapped_fields_frame(
                     "qb_field": qb_path,
                     "qb_kind": qb_kind,
                     "qb_known": qb_kind is not None,
+                    "qb_place": (
+                        (entity, qb_path) not in no_place if row.custom and qb_kind else None
+                    ),
                     "compatible": compatible,
                     "writable": writable,
                 }
@@ -199,11 +206,12 @@ def mapped_fields_frame(
         "qb_field",
         "qb_kind",
         "qb_known",
+        "qb_place",
         "compatible",
         "writable",
     ]
     return pd.DataFrame(rows, columns=columns).astype(
-        {"in_org": "object", "compatible": "object", "writable": "object"}
+        {"in_org": "object", "qb_place": "object", "compatible": "object", "writable": "object"}
     )
 
 
@@ -338,8 +346,18 @@ def _remapped_keys(rows: pd.DataFrame) -> list[str]:
 
 def _unknown_qb(rows: pd.DataFrame) -> list[str]:
     return [
-        f"{_row(r)}: {r.qb_entity}.{r.qb_field} is not a QuickBooks Online {r.qb_entity} field "
-        "sfqb knows (include/sfqb/mapping/quickbooks_fields.yaml) (R-MAP-2)"
+        f"{_row(r)}: {r.qb_entity}.{r.qb_field} is not a QuickBooks {r.qb_entity} field "
+        "sfqb knows (include/sfqb/mapping/quickbooks_fields.yaml; on Desktop also "
+        "quickbooks_desktop_fields.yaml) (R-MAP-2)"
+        for r in rows.itertuples()
+    ]
+
+
+def _no_desktop_place(rows: pd.DataFrame) -> list[str]:
+    return [
+        f"{_row(r)}: QuickBooks Desktop has no place for {r.qb_entity}.{r.qb_field} (sfqb neither "
+        "reads nor sends it there: include/sfqb/mapping/quickbooks_desktop_fields.yaml): remove "
+        "the row, or map a field Desktop has (R-MAP-2)"
         for r in rows.itertuples()
     ]
 
@@ -380,6 +398,11 @@ MAPPING_CHECKS = [
         _remapped_keys,
     ),
     Check("ExpectColumnValuesToBeInSet", {"column": "qb_known", "value_set": [True]}, _unknown_qb),
+    Check(
+        "ExpectColumnValuesToBeInSet",
+        {"column": "qb_place", "value_set": [True]},
+        _no_desktop_place,
+    ),
     Check("ExpectColumnValuesToBeInSet", {"column": "in_org", "value_set": [True]}, _absent_sf),
     Check(
         "ExpectColumnValuesToBeInSet", {"column": "compatible", "value_set": [True]}, _incompatible

@@ -192,13 +192,35 @@ def _quickbooks_fields() -> dict[str, dict[str, str]]:
 
 
 @cache
-def quickbooks_field_kinds() -> dict[str, dict[str, str]]:
+def _desktop_fields() -> dict[str, dict]:
+    return yaml.safe_load(DEFAULTS_DIR.with_name("quickbooks_desktop_fields.yaml").read_text())
+
+
+@cache
+def quickbooks_field_kinds(edition: str = "online") -> dict[str, dict[str, str]]:
     """Entity -> field path -> kind (text, number, boolean, date, datetime, id): the QuickBooks
-    Online fields a map may name (``mapping/quickbooks_fields.yaml``; ``text(N)`` is text)."""
-    return {
+    fields a map may name (``mapping/quickbooks_fields.yaml``; ``text(N)`` is text). On
+    ``desktop``, also the fields only Desktop has (``quickbooks_desktop_fields.yaml``,
+    ``with``); those it has no place for are ``desktop_without``'s."""
+    kinds = {
         entity: {path: str(kind).split("(")[0] for path, kind in fields.items()}
         for entity, fields in _quickbooks_fields().items()
     }
+    if edition == "desktop":
+        for entity, differs in _desktop_fields().items():
+            extra = {path: str(kind).split("(")[0] for path, kind in differs["with"].items()}
+            kinds[entity] = {**kinds.get(entity, {}), **extra}
+    return kinds
+
+
+@cache
+def desktop_without() -> frozenset[tuple[str, str]]:
+    """(entity, field path) of the Online fields QuickBooks Desktop has no place for."""
+    return frozenset(
+        (entity, path)
+        for entity, differs in _desktop_fields().items()
+        for path in differs["without"]
+    )
 
 
 @cache

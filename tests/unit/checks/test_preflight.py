@@ -239,8 +239,9 @@ def test_given_a_map_naming_an_unknown_quickbooks_field_when_validated_then_it_i
         (Row("Name", "DisplayName"), Row("Name", "Nickname")),
     )
     assert problems(describes, layouts, maps=[custom]) == [
-        "field map custom_pair, row 2: Customer.Nickname is not a QuickBooks Online Customer field sfqb knows "
-        "(include/sfqb/mapping/quickbooks_fields.yaml) (R-MAP-2)"
+        "field map custom_pair, row 2: Customer.Nickname is not a QuickBooks Customer field sfqb "
+        "knows (include/sfqb/mapping/quickbooks_fields.yaml; on Desktop also "
+        "quickbooks_desktop_fields.yaml) (R-MAP-2)"
     ]
 
 
