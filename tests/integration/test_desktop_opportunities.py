@@ -276,3 +276,48 @@ def test_given_a_pro_company_file_when_a_sales_order_opportunity_syncs_then_it_i
     ), report["warnings"]
     products = {session.product_name for session in env.rig.queue.sessions()} - {None}
     assert products and all(p.startswith("QuickBooks Pro") for p in products), products
+
+
+SALES_ORDER_ROWS = """\
+version: 1
+maps:
+  opportunity_to_transaction:
+    - {source: NextStep, target: PONumber}
+  transaction_to_opportunity:
+    - {source: PONumber, target: NextStep}
+"""
+
+
+def test_given_custom_rows_to_a_desktop_only_field_when_a_sales_order_syncs_then_they_map_both_ways(
+    desktop_env, tmp_path
+):
+    """R-MAP-1, R-MAP-2, R-OPP-7, R-QBD-6: the transaction pairs serve Sales Orders on Desktop,
+    and custom rows may name a field only Desktop has (a transaction's PONumber): the
+    Opportunity's Next Step becomes the new Sales Order's PO Number; a QuickBooks user's new PO
+    Number comes back onto the Next Step; a further run writes nothing."""
+    from tests.integration.test_custom_mapping import mapping_file
+
+    env = desktop_env
+    path = mapping_file(tmp_path, SALES_ORDER_ROWS)
+    synced(env, custom_mappings_path=path)
+    account = linked_account(env)
+    (a,) = priced_products(env, 1)
+    opp = won_opportunity(env, account["Id"], "Sales Order", [(a, 1, 10, None)], NextStep="PO-77")
+
+    synced(env, custom_mappings_path=path)
+
+    order = order_of(env, opp)
+    assert order["PONumber"] == "PO-77"
+    env.in_quickbooks(
+        f"<SalesOrderModRq><SalesOrderMod><TxnID>{order['Id']}</TxnID>"
+        f"<EditSequence>{order['SyncToken']}</EditSequence><PONumber>PO-78</PONumber>"
+        "</SalesOrderMod></SalesOrderModRq>"
+    )
+    synced(env, custom_mappings_path=path)
+    (back,) = env.sf().query(
+        soql.select("Opportunity", ["NextStep", "PO_Number__c"], where=soql.eq("Id", opp))
+    )
+    assert back["NextStep"] == "PO-78" and back["PO_Number__c"] == "PO-78"
+    env.sandbox.clear_counters()
+    synced(env, custom_mappings_path=path)
+    assert env.writes() == {"quickbooks": 0, "salesforce": 0}
