@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -179,17 +178,6 @@ def parse_preferences(raw: str | dict | None) -> Preferences:
     return Preferences(**values)
 
 
-DESKTOP_PREVIEW = "SFQB_DESKTOP_PREVIEW"
-
-
-def desktop_preview() -> bool:
-    """The Desktop edition's areas are being built (docs/quickbooks-desktop.md, "Status"): until
-    every area follows its Desktop rules, ``quickbooks_edition: desktop`` is refused unless this
-    environment variable is ``1``, which only sfqb's own tests and development set. A real
-    company's data is never run through an area that does not know its Desktop rules."""
-    return os.environ.get(DESKTOP_PREVIEW, "") == "1"
-
-
 def _check_rules(values: dict[str, Any]) -> list[str]:
     """Rules that tie preferences together (docs/rules.md section 8 and R-ITM-4)."""
     prefs = Preferences(**values)
@@ -198,11 +186,6 @@ def _check_rules(values: dict[str, Any]) -> list[str]:
         problems.append(
             f"quickbooks_edition: must be one of {', '.join(EDITIONS)}, not "
             f"{prefs.quickbooks_edition!r}"
-        )
-    if prefs.quickbooks_edition == "desktop" and not desktop_preview():
-        problems.append(
-            "quickbooks_edition: 'desktop' (QuickBooks Desktop through the Web Connector) is not "
-            "supported yet; sfqb syncs QuickBooks Online"
         )
     if prefs.product_name_field not in PRODUCT_NAME_FIELDS:
         problems.append(

@@ -155,7 +155,6 @@ def start_rig(info: dict, queue_url: str, ca_bundle: str) -> WebConnectorRig:
 def prepare_desktop_env(sandbox, monkeypatch, tmp_path: Path) -> DesktopSyncEnv:
     """Both sandboxes reset to the tiny seed, no sfqb Variables, no unfinished run, the
     connections pointing at them and at the test's own queue, the Web Connector polling."""
-    from sfqb.preferences import DESKTOP_PREVIEW
     from sfqb.state import MetadataDbVariables
     from sfqb_sandbox.connections import salesforce_connection
     from tests.integration.conftest import end_unfinished_runs
@@ -178,7 +177,6 @@ def prepare_desktop_env(sandbox, monkeypatch, tmp_path: Path) -> DesktopSyncEnv:
         "AIRFLOW_CONN_SFQB_QBWC_QUEUE": json.dumps(
             {"conn_type": "generic", "extra": json.dumps({"url": queue_url})}
         ),
-        DESKTOP_PREVIEW: "1",
         "SFQB_RETRY_BASE_DELAY": "0.05",
     }
     for name, value in env.items():

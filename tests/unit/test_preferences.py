@@ -68,7 +68,7 @@ def test_given_broken_json_when_parsed_then_the_error_says_where():
         ),
         ({"migrate_historical_invoices": True}, "migration_date: required"),
         ({"sync_start": "2026-01-01T00:00:00"}, "sync_start: needs a time zone"),
-        ({"quickbooks_edition": "desktop"}, "not supported yet"),
+        ({"quickbooks_edition": "desktop2"}, "quickbooks_edition: must be one of"),
         ({"lookback_minutes": -5}, "lookback_minutes: must be a whole number"),
     ],
 )
@@ -76,3 +76,11 @@ def test_given_inconsistent_preferences_when_parsed_then_the_rule_is_explained(r
     """R-ITM-4 (inventory quantities are QBD-only), R-MIG-1 (a migration needs its date), R-ITM-2."""
     with pytest.raises(PreferencesError, match=expected):
         parse_preferences(raw)
+
+
+def test_given_the_desktop_edition_when_parsed_then_it_is_accepted_with_its_desktop_rules():
+    """R-QBD-1, R-ITM-4: ``quickbooks_edition: desktop`` is a supported edition (its own
+    connection, quickbooks_desktop_default), and with it inventory quantities may be synced."""
+    prefs = parse_preferences({"quickbooks_edition": "desktop", "sync_inventory_quantities": True})
+    assert prefs.quickbooks_edition == "desktop" and not prefs.is_online
+    assert prefs.sync_inventory_quantities is True
