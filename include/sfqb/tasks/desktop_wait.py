@@ -180,10 +180,11 @@ WAKE_REQUEST = "<HostQueryRq/>"
 data, answered within a second once a session is open."""
 
 
-def queue_wake(run: RunContext, dag_id: str) -> tuple[int, float] | None:
+def queue_wake(run: RunContext, dag_id: str, attempt: int = 1) -> tuple[int, float] | None:
     """``AwaitWebConnector``'s body, holding the run lease: on QuickBooks Desktop, check that
-    the Web Connector polled lately (R-QBD-2) and queue the run's ``WAKE_REQUEST``; answers the
-    job's id and the seconds to wait for it. None on QuickBooks Online."""
+    the Web Connector polled lately (R-QBD-2) and queue the run's ``WAKE_REQUEST`` (one per
+    task try: a retry does not find the read its failed try cancelled); answers the job's id
+    and the seconds to wait for it. None on QuickBooks Online."""
     from sfqb.hooks.desktop import DesktopQuickBooks
     from sfqb.steps.common import preferences
 
@@ -192,7 +193,7 @@ def queue_wake(run: RunContext, dag_id: str) -> tuple[int, float] | None:
     qb = DesktopQuickBooks.from_connection()
     try:
         qb.check_web_connector()
-        key = f"{dag_id}:{run['run_id']}:web-connector"
+        key = f"{dag_id}:{run['run_id']}:web-connector:{attempt}"
         job = qb.queue.enqueue_read(WAKE_REQUEST, key, iterate=False)
     finally:
         qb.queue.close()
@@ -218,14 +219,15 @@ class AwaitWebConnector(WaitForDesktopJobs):
         super().__init__(job_ids=[], **kwargs)
 
     def execute(self, context: Any) -> dict[str, str]:
-        queued = self.body(context["dag_run"].dag_id)
+        queued = self.body(context["dag_run"].dag_id, context["ti"].try_number)
         if queued is None:
             self.log.info("QuickBooks Online: no Web Connector to wait for")
             return {}
         job_id, seconds = queued
         self.job_ids, self.wait_timeout = [job_id], dt.timedelta(seconds=seconds)
         self.log.info("QuickBooks Desktop: job %s asks for the Web Connector's next update", job_id)
-        return super().execute(context)
+        states = super().execute(context)  # settled at the first look: no deferral
+        return self.execute_complete(context, {"status": SETTLED, "states": states})
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> dict[str, str]:
         from sfqb.hooks.desktop.waiting import WebConnectorNotPolling, wrong_company
@@ -245,11 +247,12 @@ class AwaitWebConnector(WaitForDesktopJobs):
         finally:
             queue.close()
         polled = f"{last:%Y-%m-%d %H:%M:%S} UTC" if last else "never"
+        why = f"; {job.error}" if job.error else ""
         raise WebConnectorNotPolling(
-            f"QuickBooks Desktop: the Web Connector did not answer job {job_id} ({job.key}) "
-            f"in time (now {job.state}; its last poll: {polled}). Nothing "
-            "was written; check that the Web Connector runs on the QuickBooks PC (Auto-Run on, "
-            "a Windows user logged on) and the next run picks up."
+            f"QuickBooks Desktop: the Web Connector did not answer job {job_id} ({job.key}): "
+            f"now {job.state}{why}; its last poll: {polled}. Nothing was written; check that "
+            "the Web Connector runs on the QuickBooks PC (Auto-Run on, a Windows user logged on) "
+            "and the next run picks up."
         )
 
 

@@ -188,7 +188,10 @@ def test_given_no_web_connector_when_the_wake_wait_times_out_then_it_fails_and_c
     queue.record_poll()
     op = AwaitWebConnector(task_id="await_web_connector", queue_url=url)
 
-    with pytest.raises(WebConnectorNotPolling, match=r"did not answer job \d+ .*last poll: 20"):
+    with pytest.raises(
+        WebConnectorNotPolling,
+        match=r"did not answer job \d+ .*did not come in time.*last poll: 20",
+    ):
         op.execute_complete({}, {"status": TIMEOUT, "states": {str(job.id): QUEUED}})
     assert queue.get(job.id).state == FAILED
 
@@ -210,3 +213,44 @@ def answer_read(queue: JobQueue, job: Job) -> None:
         "</HostRet></HostQueryRs></QBXMLMsgsRs></QBXML>",
     )
     queue.end_session(session.id, "done")
+
+
+class Context(dict):
+    """The bits of a task's context ``AwaitWebConnector.execute`` reads."""
+
+    def __init__(self, try_number: int = 1) -> None:
+        from types import SimpleNamespace
+
+        super().__init__(
+            dag_run=SimpleNamespace(dag_id="sfqb_sync"), ti=SimpleNamespace(try_number=try_number)
+        )
+
+
+def test_given_a_wake_read_settled_at_the_first_look_when_it_failed_then_the_task_fails_at_once(
+    queue, url, monkeypatch
+):
+    """The task's own look finds the wake read already cancelled for the wrong company: no
+    deferral, and the task fails with ``WrongCompany`` instead of passing on a failed read;
+    each try queues its own read (the key carries the try), so a retry waits again; on
+    QuickBooks Online the task answers at once (R-QBD-1, R-QBD-2)."""
+    keys = []
+
+    def body(dag_id: str, attempt: int):
+        keys.append(f"{dag_id}:run-1:web-connector:{attempt}")
+        job = queue.enqueue_read(WAKE_REQUEST, keys[-1], iterate=False)
+        return job.id, 60.0
+
+    monkeypatch.setattr(AwaitWebConnector, "body", staticmethod(body))
+    op = AwaitWebConnector(task_id="await_web_connector", queue_url=url)
+    first = queue.enqueue_read(WAKE_REQUEST, "sfqb_sync:run-1:web-connector:1", iterate=False)
+    refuse_company(queue)
+    job_states(url, [first.id])
+
+    with pytest.raises(WrongCompany):
+        op.execute(Context(try_number=1))
+    with pytest.raises(TaskDeferred):
+        op.execute(Context(try_number=2))
+    assert keys == ["sfqb_sync:run-1:web-connector:1", "sfqb_sync:run-1:web-connector:2"]
+
+    monkeypatch.setattr(AwaitWebConnector, "body", staticmethod(lambda dag_id, attempt: None))
+    assert op.execute(Context()) == {}
