@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Start or stop the sandbox servers in the background; data and logs in $SANDBOX_DIR.
 #   scripts/sandbox.sh start|stop|status
+# SANDBOX_QUICKBOOKS picks the QuickBooks beside Salesforce: online (default), desktop or both
+# (docs/sandbox-quickbooks-desktop.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SANDBOX_DIR=${SANDBOX_DIR:-.sandbox}
 SANDBOX_SEED=${SANDBOX_SEED:-small}
 SANDBOX_SF_PORT=${SANDBOX_SF_PORT:-8443}
 SANDBOX_QB_PORT=${SANDBOX_QB_PORT:-8444}
+SANDBOX_QUICKBOOKS=${SANDBOX_QUICKBOOKS:-online}
 PY=${PY:-.venv/bin/python}
 pidfile="$SANDBOX_DIR/sandbox.pid"
 
@@ -24,6 +27,7 @@ case "${1:-}" in
     rm -f "$SANDBOX_DIR/connections.json"
     nohup "$PY" -m sfqb_sandbox serve --data-dir "$SANDBOX_DIR" "${seed[@]}" \
       --salesforce-port "$SANDBOX_SF_PORT" --quickbooks-port "$SANDBOX_QB_PORT" \
+      --quickbooks "$SANDBOX_QUICKBOOKS" \
       >>"$SANDBOX_DIR/sandbox.log" 2>&1 &
     echo $! > "$pidfile"
     for _ in $(seq 1 600); do
@@ -35,7 +39,7 @@ case "${1:-}" in
     "$PY" - "$SANDBOX_DIR" <<'PYEOF'
 import json, sys
 c = json.load(open(f"{sys.argv[1]}/connections.json"))
-for name in ("salesforce", "quickbooks"):
+for name in ("salesforce", "quickbooks", "quickbooks_desktop"):
     if name in c:
         print(f"sandbox: {name:<10} {c[name]['base_url']}  (admin {c[name]['admin_url']})")
 print(f"sandbox: CA bundle  {c['ca_bundle']}")
