@@ -25,6 +25,7 @@ export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL ?= 30
 
 help:
 	@echo "make demo          the main job: sandbox servers up, sfqb_sync end to end twice, summary, servers down"
+	@echo "                  (QB_EDITION=desktop: on QuickBooks Desktop, through sfqb's Web Connector service)"
 	@echo "make test          install if needed, run the whole test suite"
 	@echo "make test-distributed  sfqb_sync on the CeleryExecutor: PostgreSQL, Redis, two workers (local processes)"
 	@echo "make test-ui       the Airflow UI in a real browser (Chromium from Debian, driven by Playwright)"
@@ -40,8 +41,11 @@ help:
 install:
 	@PYTHON=$(PYTHON) scripts/install.sh
 
+# QB_EDITION=desktop: the demo on QuickBooks Desktop, through sfqb's Web Connector service.
+QB_EDITION ?= online
+
 demo: install
-	@scripts/demo.sh
+	@QB_EDITION=$(QB_EDITION) scripts/demo.sh
 
 # The whole suite in TEST_WORKERS processes (pytest-xdist; each has its own Airflow database and
 # sandbox servers; a test file stays on one worker). Three beat two even on 2 cores: the workers

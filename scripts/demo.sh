@@ -5,6 +5,12 @@
 # servers stop. Everything lives in .demo/ (removed and recreated each time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# QB_EDITION=desktop: the same demo on QuickBooks Desktop (scripts/demo-desktop.sh).
+case "${QB_EDITION:-online}" in
+  online) ;;
+  desktop) exec scripts/demo-desktop.sh ;;
+  *) echo "demo: QB_EDITION is online (default) or desktop, not '$QB_EDITION'" >&2; exit 2 ;;
+esac
 DEMO_DIR=${DEMO_DIR:-$PWD/.demo}
 export SANDBOX_DIR=$DEMO_DIR/sandbox
 export AIRFLOW_HOME=$DEMO_DIR/airflow
