@@ -132,6 +132,9 @@ def server(tmp_path: Path) -> Iterator[Server]:
                 str(tls.server_cert),
                 "--keyfile",
                 str(tls.server_key),
+                # A session lingers 1 s after its last job (120 s by default), then closes.
+                "--linger",
+                "1",
             ],
             cwd=tmp_path,
             env=_environment(tmp_path),
@@ -173,7 +176,7 @@ def test_given_serve_with_a_certificate_when_a_trusting_web_connector_runs_then_
     output = server.output()
     assert record.outcome == "done", f"{record.errors}\n{output}"
     assert record.methods[:3] == ["serverVersion", "clientVersion", "authenticate"]
-    assert record.percent_done[-1] == 100
+    assert record.percent_done[-1] == 100  # the lingering session's closing request
     done = server.queue.get(job.id)
     pages = server.queue.pages(job.id)
     assert done.state == DONE and len(pages) >= 2, output
