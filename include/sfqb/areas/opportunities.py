@@ -41,9 +41,6 @@ DESKTOP_ONLY = {"Sales Order"}
 DESKTOP_TYPES = {**ONLINE_TYPES, "Sales Order": "SalesOrder"}
 NO_SALES_ORDERS = "pro"
 """The Desktop edition without Sales Orders (``sfqb.qbwc.qbxml.HostCompany.edition``)."""
-# On Desktop, PO Number and Sales Rep are fields of the transaction, not sales-form custom
-# fields (R-OPP-4): the map's CustomField targets land there; Sales Rep names the rep's initials.
-DESKTOP_CUSTOM_FIELDS = {"PO Number": "PONumber", "Sales Rep": "SalesRepRef"}
 # Header fields a Sales Receipt does not have.
 NOT_ON_RECEIPTS = ("DueDate", "SalesTermRef")
 MEMO_LIMIT = 1000  # CustomerMemo: QuickBooks keeps at most 1000 characters
@@ -467,16 +464,8 @@ def plan_opportunities(
     rows, problems = transactions_to_create(
         ready, lines, inputs, (header_map, line_map), limits, today, online=online
     )
-    if problems:
-        found.append(
-            skips(
-                [k for k, _ in problems],
-                pd.Series([r for _, r in problems]),
-                WARNING,
-                record=QB_TRANSACTION,
-            )
-        )
-        retry += [k for k, _ in problems]
+    found += _problem_skips(problems)
+    retry += [k for k, _ in problems]
     return OpportunityPlan(
         creates=pd.DataFrame(rows, columns=CREATE_COLUMNS),
         skips=pd.concat([f for f in found if len(f)], ignore_index=True)
@@ -520,6 +509,15 @@ def with_primary_contact(
         source = "Contact." + column.split(".", 1)[1]
         frame[column] = frame["Id"].map(contacts[source]) if source in contacts.columns else pd.NA
     return frame
+
+
+def _problem_skips(problems: list[tuple[str, str]]) -> list[pd.DataFrame]:
+    """The opportunities whose transaction cannot be built yet ((key, reason) pairs, from
+    ``transactions_to_create``) as WARNING skips: none, or one frame."""
+    if not problems:
+        return []
+    keys, reasons = zip(*problems, strict=True)
+    return [skips(list(keys), pd.Series(reasons), WARNING, record=QB_TRANSACTION)]
 
 
 def transactions_to_create(
@@ -768,11 +766,10 @@ def plan_sales_order_updates(
                 f"its QuickBooks Sales Order {t} was not found: clear External Transaction ID "
                 "after deleting it in QuickBooks to create a new one (R-OPP-6)"
             )
-        elif order.get("IsFullyInvoiced") in (True, "true") or order.get("IsManuallyClosed") in (
-            True,
-            "true",
-        ):
-            state = "fully invoiced" if order.get("IsFullyInvoiced") in (True, "true") else "closed"
+        elif (invoiced := order.get("IsFullyInvoiced") in (True, "true")) or order.get(
+            "IsManuallyClosed"
+        ) in (True, "true"):
+            state = "fully invoiced" if invoiced else "closed"
             reasons[index] = (
                 f"its QuickBooks Sales Order {order.get('DocNumber') or t} is {state}: it is no "
                 "longer changed from Salesforce (R-OPP-6, R-QBD-6)"
@@ -788,15 +785,7 @@ def plan_sales_order_updates(
     links = lines[EXT_LINE] if EXT_LINE in lines.columns else pd.Series(pd.NA, index=lines.index)
     external = dict(zip(lines["Id"].astype(str), links, strict=True))
     rows, problems = transactions_to_create(ready, lines, inputs, maps, limits, today, online=False)
-    if problems:
-        found.append(
-            skips(
-                [k for k, _ in problems],
-                pd.Series([r for _, r in problems]),
-                WARNING,
-                record=QB_TRANSACTION,
-            )
-        )
+    found += _problem_skips(problems)
     by_key = {str(r["Id"]): r for r in records(ready)}
     updates = []
     for row in rows:

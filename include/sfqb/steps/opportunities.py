@@ -172,7 +172,7 @@ def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=Non
     out = _empty(windows, read) | {"opportunities": opps}
     prefs = preferences(run)
     linked = rules.linked_sales_orders(opps, prefs.is_online)
-    updating = linked if prefs.allow_salesforce_to_modify_quickbooks else linked & False
+    updating = linked & prefs.allow_salesforce_to_modify_quickbooks
     candidates = opps.loc[(is_true(opps["IsWon"]) & isna(opps[rules.EXT_TXN])) | updating, "Id"]
     log.info(
         "opportunities: %d won opportunities to consider, %d not yet in QuickBooks",
@@ -485,11 +485,9 @@ def _update_orders(
     Opportunity; one outcome per Opportunity."""
     from sfqb.hooks.quickbooks import BatchOp, request_id_for
 
-    ops = [
-        BatchOp(row.key, "update", row.entity, json.loads(row.payload))
-        for row in updates.itertuples()
-    ]
     rows = {row.key: row for row in updates.itertuples()}
+    payloads = {row.key: json.loads(row.payload) for row in rows.values()}
+    ops = [BatchOp(key, "update", row.entity, payloads[key]) for key, row in rows.items()]
     stamp = now_stamp()
     opportunity_writes, line_writes = [], []
     for result in qb.batch(ops, request_id=request_id_for(run["run_id"], f"{rules.AREA}-update")):
@@ -497,12 +495,13 @@ def _update_orders(
         if not result.ok:
             done.append(outcome(result.key, FAILED, record=record, reason=str(result.error)))
             continue
-        order = result.record
-        sent = {str(line.get("Id")) for line in json.loads(row.payload).get("Line") or []}
-        lines = _sales_lines(order)
-        added = [line for line in lines if str(line.get("Id")) not in sent]
-        if "Line" not in json.loads(row.payload):
-            added = []
+        order, payload = result.record, payloads[result.key]
+        sent = {str(line.get("Id")) for line in payload.get("Line") or []}
+        added = [
+            line
+            for line in (_sales_lines(order) if "Line" in payload else [])
+            if str(line.get("Id")) not in sent
+        ]
         for product, line in zip(json.loads(row.new_line_ids), added, strict=False):
             line_writes.append(
                 {
