@@ -28,7 +28,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import numpy as np
 import pandas as pd
 
-from sfqb.areas.opportunities import CENT, EXT_TXN, ITEM_EXT, line_external_id
+from sfqb.areas.opportunities import CENT, EXT_TXN, ITEM_EXT, entity_types, line_external_id
 from sfqb.areas.opportunities import DESKTOP_TYPES as ENTITY_BY_TYPE
 from sfqb.frames import isin, json_value, missing, records
 from sfqb.mapping.coerce import fit
@@ -37,15 +37,15 @@ from sfqb.mapping.same import DATE, NUMBER, TEXT, Kind, Sameness, money, normali
 from sfqb.outcomes import SF_OPPORTUNITY, SF_OPPORTUNITY_PRODUCT, WARNING, empty_skips, skips
 
 AREA = "transactions"
-ENTITIES = ("Invoice", "SalesReceipt")
-DESKTOP_ENTITIES = (*ENTITIES, "SalesOrder")
+ENTITIES = tuple(entity_types(online=True).values())
+DESKTOP_ENTITIES = tuple(entity_types(online=False).values())
 """QuickBooks Desktop has Sales Orders too (R-OPP-2; none on Pro: the adapter reads none)."""
 
 
 def streams(online: bool) -> dict[str, str]:
     """One watermark per entity of the edition, named for the area that reads it (the invoices
     area reads the same entities for another purpose and keeps its own)."""
-    return {e: f"quickbooks.{e}@opportunities" for e in (ENTITIES if online else DESKTOP_ENTITIES)}
+    return {e: f"quickbooks.{e}@opportunities" for e in entity_types(online).values()}
 
 
 STREAMS = streams(online=True)

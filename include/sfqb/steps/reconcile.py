@@ -25,7 +25,7 @@ import pandas as pd
 
 from sfqb import soql
 from sfqb.areas import reconcile as rules
-from sfqb.areas.opportunities import ACCOUNT_EXT, EXT_TXN
+from sfqb.areas.opportunities import ACCOUNT_EXT, EXT_TXN, entity_types
 from sfqb.frames import records_frame
 from sfqb.hooks.interface import QuickBooks
 from sfqb.hooks.parallel import on_second_thread
@@ -49,12 +49,11 @@ OPPORTUNITY_FIELDS = [
     "SystemModstamp",
 ]
 TRANSACTION_COLUMNS = ["Id", "DocNumber", "PrivateNote"]
-TRANSACTION_ENTITIES = ("Invoice", "SalesReceipt")
 
 
 def transaction_entities(online: bool) -> tuple[str, ...]:
     """The QuickBooks entities Opportunities link to: Sales Orders too on Desktop (R-OPP-2)."""
-    return TRANSACTION_ENTITIES if online else (*TRANSACTION_ENTITIES, "SalesOrder")
+    return tuple(entity_types(online).values())
 
 
 QB_INVOICE_COLUMNS = ["Id", "DocNumber", "CustomerRef.value", "Balance", "TotalAmt", rules.UPDATED]

@@ -1,9 +1,11 @@
 """Waiting for the Web Connector without holding a worker slot: a deferrable operator.
 
-A Desktop area's task queues its jobs (``JobQueue.enqueue_read``/``enqueue_writes``, keyed so
-that a retried task finds them) and hands their ids on; ``WaitForDesktopJobs`` waits for them
-to settle (done, failed or in doubt) in the triggerer, then the next task reads their pages.
-The Web Connector polls every few minutes, so the wait is minutes: as a poll loop in the task
+A task queues jobs (``JobQueue.enqueue_read``/``enqueue_writes``, keyed so that a retried task
+finds them) and hands their ids on; ``WaitForDesktopJobs`` waits for them to settle (done,
+failed or in doubt) in the triggerer. The DAGs use it once per run, as ``AwaitWebConnector``
+(below): the run's first wait, for the Web Connector's next scheduled update; the service then
+keeps that session open for the run's later tasks, whose waits stay in the tasks (seconds).
+The Web Connector polls every few minutes, so that first wait is minutes: as a poll loop in the task
 (``waiting.poll_wait``) it holds a worker slot throughout; deferred, it holds none, and the
 triggerer's one async loop watches every waiting task's jobs (docs/quickbooks-desktop.md,
 "Waiting for the Web Connector", has the measurement that chose this over a reschedule-mode
