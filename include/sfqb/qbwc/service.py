@@ -291,7 +291,10 @@ class QbwcService:
             return "sfqb: unknown or expired ticket."
         if session.error:
             return f"sfqb: {session.error}"
-        if session.state == "open" and session.current_job_id is None and self._lingering(session):
+        if self.settings.linger_seconds > 0 and session.state == "open":
+            # sendRequestXML answered "" to a healthy session only because it lingers (once the
+            # linger is over it sends the closing request instead): the same verdict here, not
+            # a second look at the clock that could end the session with an error message.
             return NOOP
         return NO_MORE_WORK
 
