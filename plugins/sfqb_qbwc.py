@@ -4,6 +4,7 @@ Only when the environment variable ``SFQB_QBWC_IN_AIRFLOW`` is ``1`` or ``true``
 service (``sfqb.qbwc.app.create_lazy_app``) is mounted at ``/quickbooks-desktop``, and the
 Web Connector's AppURL is ``http(s)://AIRFLOW-HOST:PORT/quickbooks-desktop/qbwc``. Otherwise
 the plugin mounts nothing: a deployment without QuickBooks Desktop exposes no SOAP endpoint.
+``SFQB_QBWC_LINGER_SECONDS`` sets the service's linger (``serve --linger``; default 120).
 
 The prefix is not under the sync log's ``/sfqb`` mount. Every Airflow component imports this
 file; the service opens its queue and reads its connections on the first SOAP call, never at
@@ -27,11 +28,12 @@ def enabled() -> bool:
 def _apps() -> list[dict]:
     if not enabled():
         return []
-    from sfqb.qbwc.app import create_lazy_app
+    from sfqb.qbwc.app import create_lazy_app, default_service, settings_from_env
 
+    settings = settings_from_env()  # a bad SFQB_QBWC_LINGER_SECONDS fails here, named
     return [
         {
-            "app": create_lazy_app(),
+            "app": create_lazy_app(lambda: default_service(settings)),
             "url_prefix": URL_PREFIX,
             "name": "sfqb QuickBooks Web Connector service",
         }

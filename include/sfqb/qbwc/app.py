@@ -25,6 +25,8 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import logging
+import math
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -115,6 +117,24 @@ def create_app(service: Service, *, max_body: int = MAX_BODY, path: str = PATH) 
         return Response(soap.envelope(method, result), media_type=XML)
 
     return app
+
+
+LINGER_ENV = "SFQB_QBWC_LINGER_SECONDS"
+
+
+def settings_from_env() -> ServiceSettings:
+    """The settings of the service inside Airflow's api-server, which has no command line: the
+    linger from ``SFQB_QBWC_LINGER_SECONDS`` (seconds, 0 or more; unset: the default 120)."""
+    raw = os.environ.get(LINGER_ENV, "").strip()
+    if not raw:
+        return ServiceSettings()
+    try:
+        linger = float(raw)
+    except ValueError:
+        linger = math.nan
+    if not math.isfinite(linger) or linger < 0:
+        raise ValueError(f"{LINGER_ENV}={raw!r} is not a number of seconds (0 or more)")
+    return ServiceSettings(linger_seconds=linger)
 
 
 def default_service(settings: ServiceSettings | None = None) -> QbwcService:

@@ -53,6 +53,8 @@ def desktop_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """The plugin switched on, the connection as JSON, the queue file in tmp_path (its path)."""
     monkeypatch.setenv("SFQB_QBWC_IN_AIRFLOW", "1")
     monkeypatch.setenv("SFQB_QBWC_DIR", str(tmp_path))
+    # a session lingers 1 s after its last job, not the default 2 minutes
+    monkeypatch.setenv("SFQB_QBWC_LINGER_SECONDS", "1")
     monkeypatch.delenv("AIRFLOW_CONN_SFQB_QBWC_QUEUE", raising=False)
     monkeypatch.setenv(
         "AIRFLOW_CONN_QUICKBOOKS_DESKTOP_DEFAULT",
@@ -102,6 +104,21 @@ def test_given_sfqb_qbwc_in_airflow_when_the_plugin_is_imported_then_it_mounts_o
     else:
         assert apps == []
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("value", ["soon", "-5", "nan"])
+def test_given_a_bad_linger_when_the_plugin_is_imported_then_it_fails_naming_the_variable(
+    monkeypatch, tmp_path, value
+):
+    """The in-Airflow service has no command line: its linger comes from
+    SFQB_QBWC_LINGER_SECONDS. A value that is not 0 or more seconds stops the plugin at import,
+    naming the variable and the value, rather than at the Web Connector's first call (R-QBD-1)."""
+    monkeypatch.setenv("SFQB_QBWC_IN_AIRFLOW", "1")
+    monkeypatch.setenv("SFQB_QBWC_DIR", str(tmp_path))
+    monkeypatch.setenv("SFQB_QBWC_LINGER_SECONDS", value)
+
+    with pytest.raises(ValueError, match=f"SFQB_QBWC_LINGER_SECONDS='{value}'"):
+        load_plugin()
 
 
 @pytest.fixture
@@ -220,6 +237,7 @@ def test_given_two_api_server_workers_when_they_take_a_sessions_calls_in_turn_th
     assert min(front.posts) >= 3, front.posts
     first, second = (service.built for service in services)
     assert first is not None and second is not None and first.queue is not second.queue
+    assert first.settings.linger_seconds == 1.0  # SFQB_QBWC_LINGER_SECONDS
     assert queue.get(read.id).state == DONE and len(queue.pages(read.id)) >= 2
     assert queue.get(write.id).state == DONE and 'statusCode="0"' in queue.pages(write.id)[0]
     (session,) = queue.sessions()
