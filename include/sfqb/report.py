@@ -80,7 +80,10 @@ def web_connector_line(status: dict) -> str:
         if last
         else ("Web Connector: never polled")
     )
-    text += f"; {status.get('sessions', 0)} sessions during the run"
+    worked, idle = status.get("sessions", 0), status.get("idle_polls", 0)
+    text += f"; {worked} session{'' if worked == 1 else 's'} with work during the run"
+    if idle:
+        text += f" ({idle} idle poll{'' if idle == 1 else 's'})"
     errors = status.get("errors") or []
     if errors:
         newest = errors[0]

@@ -728,13 +728,14 @@ def test_given_a_task_log_when_its_error_lines_are_picked_then_the_last_errors_w
 
 def test_given_a_desktop_run_when_rendered_then_the_web_connector_poll_and_errors_show():
     """R-QBD-8: a Desktop run's page says when the Web Connector last polled, how many
-    sessions it ran during the run, and the newest session error (flagged); an Online run
-    shows no such line."""
+    sessions with work it ran during the run and how many polls found nothing queued, and the
+    newest session error (flagged); an Online run shows no such line."""
     desktop = {
         **SUMMARY,
         "web_connector": {
             "last_poll": "2026-12-06T10:02:10.123456+00:00",
             "sessions": 4,
+            "idle_polls": 3,
             "errors": [
                 {
                     "at": "2026-12-06T10:01:00+00:00",
@@ -746,6 +747,6 @@ def test_given_a_desktop_run_when_rendered_then_the_web_connector_poll_and_error
     }
     line = page_of(a_run(desktop)).one(testid="web-connector")
     assert "last polled 2026-12-06 10:02:10 UTC" in line.words()
-    assert "4 sessions during the run, 1 ended on an error" in line.words()
+    assert "4 sessions with work during the run (3 idle polls), 1 ended on an error" in line.words()
     assert "edition 'pro'" in line.words() and "error" in line.attrs["class"].split()
     assert page_of(a_run(SUMMARY)).all(testid="web-connector") == []

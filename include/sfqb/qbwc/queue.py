@@ -162,6 +162,10 @@ class Event:
     detail: str
 
 
+IDLE = "idle"
+"""The state of a session the service answered "none": the Web Connector polled, nothing was
+queued."""
+
 WRONG_COMPANY = "wrong company: "
 """How a session's error begins when the service refused the company file the Web Connector
 opened (R-QBD-1): the adapter's wait stops on it instead of waiting for its deadline."""

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import qbxml
-from .queue import SENT, WRONG_COMPANY, Job, JobQueue, Session, iso
+from .queue import IDLE, SENT, WRONG_COMPANY, Job, JobQueue, Session, iso
 from .settings import DesktopSettings
 
 log = logging.getLogger("sfqb.qbwc")
@@ -147,7 +147,7 @@ class QbwcService:
                 stale, "error", "ended: the Web Connector started a new update", logging.WARNING
             )
         if not self.queue.has_work():
-            session = self.queue.start_session(ticket, strUserName, "idle", ttl)
+            session = self.queue.start_session(ticket, strUserName, IDLE, ttl)
             self._log(session.id, "start", f"user {strUserName!r}: nothing queued (none)")
             return [ticket, "none", str(self.settings.none_wait_seconds)]
         session = self.queue.start_session(ticket, strUserName, "open", ttl)

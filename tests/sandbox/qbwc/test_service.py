@@ -218,6 +218,25 @@ def test_given_a_read_when_sessions_run_then_it_is_walked_with_iterators_page_by
     assert events.count("request") == pages and events.count("response") == pages
 
 
+def test_given_idle_polls_around_a_session_when_the_run_is_summed_up_then_they_are_counted_apart(
+    rig,
+):
+    """A run's summary counts the sessions that had work and, apart, the polls that found
+    nothing queued: with a Web Connector polling often, idle polls are not sessions (R-QBD-8)."""
+    from sfqb.hooks.desktop.waiting import web_connector_status
+
+    since = rig.queue.clock()
+    rig.connector().run_session()
+    rig.queue.enqueue_writes([ADD.format(name="Between Polls")], "adds")
+    worked = rig.connector().run_session()
+    rig.connector().run_session()
+
+    status = web_connector_status(rig.queue, since)
+
+    assert worked.outcome == "done"
+    assert status["sessions"] == 1 and status["idle_polls"] == 2 and status["errors"] == []
+
+
 def test_given_a_write_group_when_a_session_runs_then_it_is_applied_and_answered(rig):
     """Two CustomerAdd in one message set: applied, the job done with one page holding both
     answers (R-QBD-1)."""

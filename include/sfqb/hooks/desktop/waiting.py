@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 
 from sfqb.hooks.errors import SyncServiceError, TransientError
-from sfqb.qbwc.queue import DONE, FAILED, IN_DOUBT, QUEUED, WRONG_COMPANY, Job, JobQueue
+from sfqb.qbwc.queue import DONE, FAILED, IDLE, IN_DOUBT, QUEUED, WRONG_COMPANY, Job, JobQueue
 from sfqb.qbwc.settings import DEFAULT_MAX_POLL_MINUTES
 
 DEFAULT_MAX_POLL_AGE = dt.timedelta(minutes=DEFAULT_MAX_POLL_MINUTES)
@@ -84,14 +84,17 @@ def check_polling(
 
 def web_connector_status(queue: JobQueue, since: dt.datetime, limit: int = 200) -> dict:
     """What the run summary and the sync log show of the Web Connector (R-QBD-8): its last
-    poll, the sessions since ``since`` (the run's start) and those of them that ended on an
-    error, newest first, each with its start and the service's message. JSON."""
+    poll, the sessions since ``since`` (the run's start) that had work (``sessions``: refused
+    ones included) and the idle polls apart (``idle_polls``: answered "none"), and the sessions
+    that ended on an error, newest first, each with its start and the service's message. JSON."""
     last = queue.last_poll()
     after = since.astimezone(dt.UTC).isoformat(timespec="microseconds")
     sessions = [s for s in queue.sessions(limit) if s.started_at >= after]
+    idle = sum(s.state == IDLE for s in sessions)
     return {
         "last_poll": last.isoformat() if last else None,
-        "sessions": len(sessions),
+        "sessions": len(sessions) - idle,
+        "idle_polls": idle,
         "errors": [
             {"at": s.started_at, "error": s.error, "company_file": s.company_file}
             for s in sessions
