@@ -53,7 +53,7 @@ demo: install
 TEST_WORKERS ?= 3
 
 test: install
-	@$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not distributed and not ui" $(PYTEST_ARGS)
+	@$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=25 -m "not distributed and not ui" $(PYTEST_ARGS)
 
 # The distributed path (docs/multi-machine.md): PostgreSQL, Redis, the sandbox servers
 # and Airflow on the CeleryExecutor (api-server, scheduler, dag-processor, two Celery workers) as

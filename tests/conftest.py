@@ -69,3 +69,24 @@ def load_dag(dag_id: str):
     bag = DagBag(dag_folder=str(ROOT / "dags"))
     assert not bag.import_errors, bag.import_errors
     return bag.dags[dag_id]
+
+
+# -- where the suite's time goes ---------------------------------------------------------------
+# `--dist loadfile` keeps a file on one worker, so the slowest files bound the suite's wall time:
+# the terminal summary lists them (setup, call and teardown summed per file) beside pytest's
+# slowest tests (`--durations`). bench/results/suite.md keeps the figures.
+_FILE_SECONDS: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    path = report.nodeid.split("::", 1)[0]
+    _FILE_SECONDS[path] = _FILE_SECONDS.get(path, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ARG001
+    slowest = sorted(_FILE_SECONDS.items(), key=lambda item: -item[1])[:15]
+    if len(_FILE_SECONDS) < 10 or not slowest:
+        return  # a few files run by hand: nothing to rank
+    terminalreporter.section("slowest test files (seconds, setup + call + teardown)")
+    for path, seconds in slowest:
+        terminalreporter.write_line(f"{seconds:8.1f}  {path}")
