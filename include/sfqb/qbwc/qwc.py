@@ -9,6 +9,7 @@ for the service mounted in Airflow's api-server (the same host, as QBWC1000 want
 
 from __future__ import annotations
 
+import ipaddress
 import uuid
 from urllib.parse import urlsplit, urlunsplit
 from xml.sax.saxutils import escape
@@ -26,6 +27,14 @@ def guids(queue: JobQueue) -> tuple[str, str]:
     return owner, file_id
 
 
+def _is_ip_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def qwc_text(
     url: str,
     user_name: str,
@@ -40,6 +49,11 @@ def qwc_text(
         raise ValueError(f"--url must be an http(s) URL, not {url!r}")
     if parts.scheme == "http" and parts.hostname != "localhost":
         raise ValueError("the Web Connector takes http:// only for localhost: use https://")
+    if _is_ip_address(parts.hostname):
+        raise ValueError(
+            f"--url names the IP address {parts.hostname}: the Web Connector refuses an AppURL "
+            "that is an IP address (QBWC1001); give the host name the certificate names"
+        )
     if minutes < 1:
         raise ValueError("--minutes is at least 1")
     # the app's support page sits beside its SOAP path, under any prefix it is mounted at

@@ -458,8 +458,9 @@ def test_given_the_qwc_command_when_run_twice_then_the_emulator_accepts_it_with_
 ):
     """``python -m sfqb qbwc qwc`` writes a .qwc the Web Connector emulator loads, with the
     OwnerID and FileID kept in the queue DB (the same on a second run); AppSupport is the support
-    page beside the AppURL, under the prefix of a service mounted in Airflow's api-server too
-    (R-QBD-1)."""
+    page beside the AppURL, under the prefix of a service mounted in Airflow's api-server too;
+    plain HTTP to another host than localhost, and an IP address for a host, are refused as the
+    Web Connector refuses them (R-QBD-1)."""
     from sfqb.__main__ import main
 
     monkeypatch.setenv("SFQB_QBWC_DIR", str(tmp_path))
@@ -476,7 +477,9 @@ def test_given_the_qwc_command_when_run_twice_then_the_emulator_accepts_it_with_
     assert first.run_every_seconds == 7 * 60 and first.is_read_only is False
     assert (tmp_path / "sfqb-qbwc-queue.sqlite3").exists()
     assert main(["qbwc", "qwc", "--url", "http://example.com/qbwc", "--user", "u"]) == 2
-    capsys.readouterr()
+    for address in ("10.0.0.5", "[2001:db8::5]:8443"):
+        assert main(["qbwc", "qwc", "--url", f"https://{address}/qbwc", "--user", "u"]) == 2
+        assert "refuses an AppURL that is an IP address" in capsys.readouterr().err
     mounted = "https://airflow.example.com:8080/quickbooks-desktop/qbwc"
     assert main(["qbwc", "qwc", "--url", mounted, "--user", "sfqb"]) == 0
     third = parse_qwc(capsys.readouterr().out)
