@@ -213,7 +213,9 @@ class AwaitWebConnector(WaitForDesktopJobs):
     ``max_poll_minutes`` (R-QBD-2, the run fails at once naming its last poll). The wait lasts
     that long again and a minute more: a Web Connector on its schedule comes within it. A Web
     Connector that opens another company file fails the task at once (R-QBD-1); one that does
-    not come fails it naming its last poll, the read cancelled."""
+    not come fails it naming its last poll, the read cancelled, and the error of its latest
+    session when it came but could not get through (QuickBooks could not open the company
+    file, a wrong password)."""
 
     body = staticmethod(leased(queue_wake))
 
@@ -246,15 +248,26 @@ class AwaitWebConnector(WaitForDesktopJobs):
                 raise wrong_company(job.error or "")
             job = queue.cancel(job_id, "the Web Connector did not come in time")
             last = queue.last_poll()
+            failed = [s for s in queue.sessions(50) if s.error and s.started_at >= job.created_at]
         finally:
             queue.close()
         polled = f"{last:%Y-%m-%d %H:%M:%S} UTC" if last else "never"
         why = f"; {job.error}" if job.error else ""
+        if failed:  # it came, and could not get through: say why, not "check that it runs"
+            advice = (
+                f"the Web Connector came {len(failed)} time(s) since the job was queued, and "
+                f"its latest session ended on an error: {failed[0].error}. Nothing was written; "
+                'correct that (docs/quickbooks-desktop.md, "Troubleshooting by symptom") and '
+                "the next run picks up."
+            )
+        else:
+            advice = (
+                "Nothing was written; check that the Web Connector runs on the QuickBooks PC "
+                "(Auto-Run on, a Windows user logged on) and the next run picks up."
+            )
         raise WebConnectorNotPolling(
             f"QuickBooks Desktop: the Web Connector did not answer job {job_id} ({job.key}): "
-            f"now {job.state}{why}; its last poll: {polled}. Nothing was written; check that "
-            "the Web Connector runs on the QuickBooks PC (Auto-Run on, a Windows user logged on) "
-            "and the next run picks up."
+            f"now {job.state}{why}; its last poll: {polled}. {advice}"
         )
 
 

@@ -201,6 +201,31 @@ def test_given_no_web_connector_when_the_wake_wait_times_out_then_it_fails_and_c
     assert op.execute_complete({}, event) == {str(answered.id): DONE}
 
 
+def test_given_the_web_connector_failing_to_open_the_company_when_the_wait_times_out_then_it_says_why(
+    queue, url
+):
+    """The Web Connector polls, but QuickBooks cannot open the company file (connectionError)
+    or the password is refused: the wake read is never answered, and the task fails naming the
+    latest session's error rather than asking whether the Web Connector runs (R-QBD-2,
+    R-QBD-8)."""
+    job = queue.enqueue_read(WAKE_REQUEST, "run-1:web-connector", iterate=False)
+    for ticket in ("t-1", "t-2"):
+        queue.record_poll()
+        session = queue.start_session(ticket, "sfqb", "open", ttl=60)
+        queue.end_session(
+            session.id, "error", f"QuickBooks could not open the company file: {ticket}"
+        )
+    op = AwaitWebConnector(task_id="await_web_connector", queue_url=url)
+
+    with pytest.raises(WebConnectorNotPolling) as failure:
+        op.execute_complete({}, {"status": TIMEOUT, "states": {str(job.id): QUEUED}})
+
+    message = str(failure.value)
+    assert "came 2 time(s)" in message and "could not open the company file: t-2" in message
+    assert "check that the Web Connector runs" not in message
+    assert queue.get(job.id).state == FAILED
+
+
 def answer_read(queue: JobQueue, job: Job) -> None:
     session = queue.start_session("ticket-3", "sfqb", "open", ttl=60)
     assert queue.claim(session.id).id == job.id
