@@ -22,6 +22,8 @@
         # a loopback address unless --allow-plain-http
     python -m sfqb qbwc qwc --url https://HOST/qbwc [--user U] [--minutes N] > sfqb.qwc
         # the .qwc file the QuickBooks admin adds to the Web Connector
+    python -m sfqb qbwc status [--sessions N] [--json]
+        # the queue: the last poll, jobs per state, unfinished jobs, the latest sessions' errors
 
 The state commands act on the Airflow metadata database named by the usual Airflow configuration
 (AIRFLOW_HOME / AIRFLOW__DATABASE__SQL_ALCHEMY_CONN): run them where `airflow` commands work
@@ -130,6 +132,11 @@ def main(argv: list[str] | None = None) -> int:
     qwc.add_argument("--url", required=True, help="the service's URL, https://HOST[:PORT]/qbwc")
     qwc.add_argument("--user", help="the Web Connector user (default: the connection's login)")
     qwc.add_argument("--minutes", type=int, default=5, help="run every N minutes (default 5)")
+    status = qbwc_sub.add_parser(
+        "status", help="the queue: last poll, unfinished jobs, the latest sessions and errors"
+    )
+    status.add_argument("--sessions", type=int, default=10, help="how many sessions (default 10)")
+    status.add_argument("--json", action="store_true", help="print JSON instead of text")
     args = parser.parse_args(argv)
     if args.command == "qbwc":
         return _qbwc(args)
@@ -175,9 +182,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _qbwc(args) -> int:
-    """``qbwc serve`` / ``qbwc qwc`` (sfqb.qbwc)."""
+    """``qbwc serve`` / ``qbwc qwc`` / ``qbwc status`` (sfqb.qbwc)."""
     from sfqb.qbwc import JobQueue
     from sfqb.qbwc.settings import SettingsError, desktop_settings
+
+    if args.action == "status":
+        return _qbwc_status(args)
 
     if args.action == "qwc":
         import contextlib
@@ -229,6 +239,42 @@ def _qbwc(args) -> int:
         keyfile=args.keyfile,
         allow_plain_http=args.allow_plain_http,
     )
+    return 0
+
+
+def _qbwc_status(args) -> int:
+    import datetime as dt
+    from pathlib import Path
+
+    import sqlalchemy as sa
+
+    from sfqb.qbwc import JobQueue
+    from sfqb.qbwc.settings import SettingsError, queue_url
+    from sfqb.qbwc.status import queue_status, status_lines
+
+    try:
+        url = queue_url()
+    except SettingsError as exc:
+        print(f"sfqb: {exc}", file=sys.stderr)
+        return 2
+    database = sa.engine.make_url(url).database
+    if url.startswith("sqlite") and not (database and Path(database).exists()):
+        # looking must not create an empty queue that the service would never see
+        print(
+            f"sfqb: no queue at {database}: the service has not run with this configuration "
+            "(sfqb_qbwc_queue, SFQB_QBWC_DIR or AIRFLOW_HOME as the service has them)",
+            file=sys.stderr,
+        )
+        return 2
+    queue = JobQueue.from_url(url)
+    try:
+        status = queue_status(queue, sessions=args.sessions)
+    finally:
+        queue.close()
+    if args.json:
+        print(json.dumps(status, indent=2))
+    else:
+        print("\n".join(status_lines(status, dt.datetime.now(dt.UTC))))
     return 0
 
 

@@ -4,6 +4,7 @@ QuickBooks Desktop company emulator behind it, and by zeep as a second, independ
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -485,6 +486,43 @@ def test_given_the_qwc_command_when_run_twice_then_the_emulator_accepts_it_with_
     third = parse_qwc(capsys.readouterr().out)
     assert third.app_url == mounted
     assert third.app_support == "https://airflow.example.com:8080/quickbooks-desktop/support"
+
+
+def test_given_sessions_and_open_jobs_when_qbwc_status_runs_then_it_shows_them_and_changes_nothing(
+    rig, tmp_path, monkeypatch, capsys
+):
+    """``python -m sfqb qbwc status`` reads the service's queue: the last poll, jobs per state,
+    every unfinished job with its key, the latest sessions newest first with their errors (a
+    refused password here), as text or JSON; it claims nothing. Pointed at a folder with no
+    queue it says so and creates none (R-QBD-8)."""
+    from sfqb.__main__ import main
+
+    rig.queue.enqueue_writes([ADD.format(name="Done Before")], "sync:done")
+    rig.connector().run_session()
+    rig.connector(password="wrong").run_session()
+    waiting = rig.queue.enqueue_writes([ADD.format(name="Still Queued")], "sync:waiting")
+    monkeypatch.delenv("AIRFLOW_CONN_SFQB_QBWC_QUEUE", raising=False)
+    monkeypatch.setenv("SFQB_QBWC_DIR", str(tmp_path / "empty"))
+    assert main(["qbwc", "status"]) == 2
+    assert "no queue at" in capsys.readouterr().err
+    assert list((tmp_path / "empty").iterdir()) == []
+    url = rig.queue.engine.url.render_as_string(hide_password=False)
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SFQB_QBWC_QUEUE", json.dumps({"conn_type": "generic", "extra": {"url": url}})
+    )
+
+    assert main(["qbwc", "status"]) == 0
+    text = capsys.readouterr().out
+    assert main(["qbwc", "status", "--json", "--sessions", "1"]) == 0
+    status = json.loads(capsys.readouterr().out)
+
+    assert "last poll: 20" in text and "jobs: 1 queued, 0 sent, 0 in_doubt, 1 done" in text
+    assert f"job {waiting.id} queued write sync:waiting" in text and "sync:done" not in text
+    refused, worked = text.split("latest sessions (newest first):\n")[1].splitlines()[:2]
+    assert "refused" in refused and "nvu" in refused and "1/1 requests answered" in worked
+    assert [job["key"] for job in status["open"]] == ["sync:waiting"]
+    assert len(status["sessions"]) == 1 and status["sessions"][0]["state"] == "refused"
+    assert rig.queue.get(waiting.id).state == QUEUED
 
 
 def test_given_a_public_address_without_tls_when_serving_then_it_is_refused(capsys):

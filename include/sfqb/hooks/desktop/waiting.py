@@ -19,6 +19,7 @@ from collections.abc import Callable
 from sfqb.hooks.errors import SyncServiceError, TransientError
 from sfqb.qbwc.queue import DONE, FAILED, IDLE, IN_DOUBT, QUEUED, WRONG_COMPANY, Job, JobQueue
 from sfqb.qbwc.settings import DEFAULT_MAX_POLL_MINUTES
+from sfqb.qbwc.status import age_text
 
 DEFAULT_MAX_POLL_AGE = dt.timedelta(minutes=DEFAULT_MAX_POLL_MINUTES)
 """How long since the last poll the Web Connector still counts as running (the connection's
@@ -71,13 +72,13 @@ def check_polling(
         return
     when = (
         f"it last polled at {last_poll.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC, "
-        f"{_age(now - last_poll)} ago"
+        f"{age_text(now - last_poll)} ago"
         if last_poll is not None
         else "it has never polled sfqb's service"
     )
     raise WebConnectorNotPolling(
         f"QuickBooks Desktop: the Web Connector is not running: {when} (allowed: "
-        f"{_age(max_age)}). {outcome}; start the Web Connector on the QuickBooks PC "
+        f"{age_text(max_age)}). {outcome}; start the Web Connector on the QuickBooks PC "
         "(Auto-Run on, a Windows user logged on) and the next run picks up."
     )
 
@@ -101,15 +102,6 @@ def web_connector_status(queue: JobQueue, since: dt.datetime, limit: int = 200) 
             if s.error
         ],
     }
-
-
-def _age(delta: dt.timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    if seconds < 120:
-        return f"{seconds} s"
-    if seconds < 7200:
-        return f"{seconds // 60} min"
-    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
 def poll_wait(
