@@ -183,6 +183,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _qbwc(args) -> int:
     """``qbwc serve`` / ``qbwc qwc`` / ``qbwc status`` (sfqb.qbwc)."""
+    import os
+
+    # These are server-side processes, as Airflow's api-server is: the Task SDK then reads
+    # connections from the metadata DB too (after AIRFLOW_CONN_* variables). Outside a task and
+    # without this it reads only the variables and secrets backends, so a connection created in
+    # the UI would never reach the service (docker-compose.yaml's qbwc service).
+    os.environ.setdefault("_AIRFLOW_PROCESS_CONTEXT", "server")
     from sfqb.qbwc import JobQueue
     from sfqb.qbwc.settings import SettingsError, desktop_settings
 
