@@ -20,6 +20,9 @@
     python -m sfqb qbwc serve [--host 127.0.0.1] [--port 8765] [--certfile C --keyfile K]
         # the QuickBooks Web Connector service (docs/quickbooks-desktop.md); plain HTTP only on
         # a loopback address unless --allow-plain-http
+    python -m sfqb qbwc migrate
+        # the queue's database (connection sfqb_qbwc_queue) created when missing (PostgreSQL)
+        # and its schema brought up to date; docker-compose.yaml's airflow-init runs it
     python -m sfqb qbwc qwc --url https://HOST/qbwc [--user U] [--minutes N] > sfqb.qwc
         # the .qwc file the QuickBooks admin adds to the Web Connector
     python -m sfqb qbwc status [--sessions N] [--json]
@@ -128,6 +131,11 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds a session stays open after its last job, for the run's next task "
         "(0: close as soon as nothing is queued)",
     )
+    qbwc_sub.add_parser(
+        "migrate",
+        help="create the queue's PostgreSQL database when missing, then bring its schema up "
+        "to date",
+    )
     qwc = qbwc_sub.add_parser("qwc", help="print the .qwc file for the Web Connector")
     qwc.add_argument("--url", required=True, help="the service's URL, https://HOST[:PORT]/qbwc")
     qwc.add_argument("--user", help="the Web Connector user (default: the connection's login)")
@@ -182,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _qbwc(args) -> int:
-    """``qbwc serve`` / ``qbwc qwc`` / ``qbwc status`` (sfqb.qbwc)."""
+    """``qbwc serve`` / ``qbwc qwc`` / ``qbwc status`` / ``qbwc migrate`` (sfqb.qbwc)."""
     import os
 
     # These are server-side processes, as Airflow's api-server is: the Task SDK then reads
@@ -195,7 +203,8 @@ def _qbwc(args) -> int:
 
     if args.action == "status":
         return _qbwc_status(args)
-
+    if args.action == "migrate":
+        return _qbwc_migrate()
     if args.action == "qwc":
         import contextlib
 
@@ -282,6 +291,32 @@ def _qbwc_status(args) -> int:
         print(json.dumps(status, indent=2))
     else:
         print("\n".join(status_lines(status, dt.datetime.now(dt.UTC))))
+    return 0
+
+
+def _qbwc_migrate() -> int:
+    """``qbwc migrate``: the queue's database (``sfqb_qbwc_queue``) created and migrated, once
+    per deployment (docker-compose.yaml's airflow-init runs it)."""
+    import sqlalchemy as sa
+
+    from sfqb.qbwc import JobQueue
+    from sfqb.qbwc.queue import create_database
+    from sfqb.qbwc.settings import SettingsError, queue_url
+
+    try:
+        url = queue_url()
+        created = create_database(url)
+        queue = JobQueue.from_url(url)
+    except (SettingsError, sa.exc.SQLAlchemyError) as exc:
+        print(f"sfqb: the QBWC queue's database cannot be prepared: {exc}", file=sys.stderr)
+        return 2
+    where = sa.engine.make_url(url).render_as_string(hide_password=True)
+    print(
+        f"sfqb: QBWC queue {where}: "
+        + ("database created, " if created else "")
+        + f"schema version {queue.version()}"
+    )
+    queue.close()
     return 0
 
 

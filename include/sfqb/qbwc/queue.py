@@ -215,6 +215,30 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def create_database(url: str) -> bool:
+    """Create the PostgreSQL database ``url`` names when the server has none of that name (as
+    ``url``'s user, through the server's maintenance database ``postgres``); True when it was
+    created. SQLite needs nothing: its file appears on the first open."""
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() != "postgresql" or not parsed.database:
+        return False
+    server = sa.create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as conn:
+            found = conn.execute(
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                {"name": parsed.database},
+            ).first()
+            if found:
+                return False
+            name = conn.dialect.identifier_preparer.quote(parsed.database)
+            conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    finally:
+        server.dispose()
+    log.info("qbwc queue: database %s created", parsed.database)
+    return True
+
+
 class JobQueue:
     """The queue in one database (see the module doc for the API)."""
 

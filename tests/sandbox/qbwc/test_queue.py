@@ -302,6 +302,37 @@ def test_given_postgresql_when_the_queue_runs_there_then_claims_and_migrations_h
         queue.close()
 
 
+def test_given_a_server_without_the_queue_database_when_migrate_runs_then_it_is_created_once(
+    postgres_url, monkeypatch, capsys
+):
+    """``python -m sfqb qbwc migrate`` on a PostgreSQL server that has no database of the
+    connection's name (a fresh compose deployment): it creates the database and brings the
+    schema to the latest version; run again it finds both and changes nothing (R-QBD-1)."""
+    import json
+
+    from sfqb.__main__ import main
+
+    name = f"sfqb_qbwc_{uuid.uuid4().hex[:8]}"
+    url = sa.engine.make_url(postgres_url).set(database=name).render_as_string(False)
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SFQB_QBWC_QUEUE",
+        json.dumps({"conn_type": "generic", "extra": json.dumps({"url": url})}),
+    )
+
+    assert main(["qbwc", "migrate"]) == 0
+    first = capsys.readouterr().out
+    assert main(["qbwc", "migrate"]) == 0
+    second = capsys.readouterr().out
+
+    assert f"{name}: database created, schema version {schema.LATEST}" in first
+    assert "database created" not in second and f"version {schema.LATEST}" in second
+    queue = JobQueue.from_url(url, migrate=False)
+    try:
+        assert queue.version() == schema.LATEST
+    finally:
+        queue.close()
+
+
 def test_given_sessions_when_recorded_then_last_poll_sessions_and_events_can_be_read(queue):
     """The last poll, the sessions with their errors and each session's events are kept in
     the queue DB, where the sync and the sync log read them (R-QBD-8)."""
