@@ -7,6 +7,7 @@ python -m sfqb_sandbox serve --data-dir DIR [--seed SIZE] [--quickbooks-port P]
 python -m sfqb_sandbox airflow-connections --data-dir DIR   # Airflow connections JSON
                                                           # (with a freshly minted QBO
                                                           # refresh token)
+    [--desktop-password-file F]   # and quickbooks_desktop_default, password kept in F
 """
 
 from __future__ import annotations
@@ -59,6 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the sandbox's Airflow connections (JSON, `airflow connections import` format)",
     )
     p_conn.add_argument("--data-dir", type=Path, required=True)
+    p_conn.add_argument(
+        "--desktop-password-file",
+        type=Path,
+        help="with a Desktop company served, add quickbooks_desktop_default (Web Connector user "
+        "sfqb) with the password in this file, written with a random one when missing",
+    )
     return parser
 
 
@@ -94,9 +101,23 @@ def main(argv: list[str] | None = None) -> int:
 
         minted = SandboxAdmin(args.data_dir).call("quickbooks", "POST", "oauth/refresh-token")
         connections["quickbooks"]["refresh_token"] = minted["refresh_token"]
-    json.dump(airflow_connections(connections), sys.stdout, indent=2)
+    desktop = None
+    if args.desktop_password_file and "quickbooks_desktop" in connections:
+        desktop = ("sfqb", _desktop_password(args.desktop_password_file))
+    json.dump(airflow_connections(connections, desktop), sys.stdout, indent=2)
     print()
     return 0
+
+
+def _desktop_password(path: Path) -> str:
+    """The Web Connector password kept in ``path`` (owner-only), made the first time."""
+    import os
+    import secrets
+
+    if not path.exists() or not path.read_text().strip():
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+            f.write(secrets.token_urlsafe(18))
+    return path.read_text().strip()
 
 
 if __name__ == "__main__":

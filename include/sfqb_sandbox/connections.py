@@ -49,11 +49,34 @@ def salesforce_connection(info: dict) -> dict:
     return conn
 
 
-def airflow_connections(connections: dict) -> dict:
-    """``{"quickbooks_default": {...}, "salesforce_default": {...}}`` for the running sandbox."""
+def desktop_connection(info: dict, login: str, password: str) -> dict:
+    """``quickbooks_desktop_default`` for the sandbox's Desktop company: ``login`` and
+    ``password`` are the Web Connector's (sfqb's service checks them; the company does not)."""
+    return {
+        "conn_type": "generic",
+        "login": login,
+        "password": password,
+        "extra": json.dumps(
+            {
+                "company_file": info["company_file"],
+                "edition": info["edition"].lower(),
+                "time_zone": info["time_zone"],
+            }
+        ),
+    }
+
+
+def airflow_connections(connections: dict, desktop: tuple[str, str] | None = None) -> dict:
+    """``{"quickbooks_default": {...}, "salesforce_default": {...}}`` for the running sandbox;
+    with ``desktop`` (the Web Connector's login and password) and a Desktop company served,
+    ``quickbooks_desktop_default`` too."""
     out = {}
     if "quickbooks" in connections:
         out["quickbooks_default"] = quickbooks_connection(connections["quickbooks"])
     if "salesforce" in connections:
         out["salesforce_default"] = salesforce_connection(connections["salesforce"])
+    if desktop and "quickbooks_desktop" in connections:
+        out["quickbooks_desktop_default"] = desktop_connection(
+            connections["quickbooks_desktop"], *desktop
+        )
     return out

@@ -114,18 +114,9 @@ class DesktopSyncEnv(SyncEnv):
 
 
 def desktop_connection(info: dict) -> dict:
-    return {
-        "conn_type": "generic",
-        "login": USER,
-        "password": PASSWORD,
-        "extra": json.dumps(
-            {
-                "company_file": info["company_file"],
-                "edition": info["edition"],
-                "time_zone": info["time_zone"],
-            }
-        ),
-    }
+    from sfqb_sandbox.connections import desktop_connection as sandbox_desktop
+
+    return sandbox_desktop(info, USER, PASSWORD)
 
 
 def start_rig(info: dict, queue_url: str, ca_bundle: str) -> WebConnectorRig:
