@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -470,12 +471,226 @@ def test_given_sandbox_profile_when_parsed_then_sandbox_advertises_its_service_n
     assert importer["depends_on"]["airflow-init"] == {"condition": "service_completed_successfully"}
     script = importer["command"][-1]
     assert (
-        "python -m sfqb_sandbox airflow-connections --data-dir /opt/sandbox > /tmp/c.json" in script
+        "python -m sfqb_sandbox airflow-connections --data-dir /opt/sandbox \\\n"
+        "  --desktop-password-file /opt/airflow/config/secrets/qbwc_sandbox_password > /tmp/c.json"
+        in script
     )
     assert "airflow connections import --overwrite /tmp/c.json" in script
     for name, service in services.items():
         if "sandbox" not in service.get("profiles", []):
             assert "sandbox" not in service.get("depends_on", {}), name
+
+
+# --- QuickBooks Desktop: the qbwc service, its queue, the Web Connector emulator -------------
+
+
+@pytest.mark.unit
+def test_given_compose_file_when_parsed_then_every_container_names_the_desktop_queue_on_its_own_database(
+    monkeypatch,
+):
+    """R-QBD-1: every Airflow container, the qbwc service and the emulator name one queue
+    connection (sfqb_qbwc_queue, in the common environment): the compose PostgreSQL, a database
+    of its own (never the metadata DB), which sfqb opens with psycopg 3
+    (``postgresql+psycopg://``); airflow-init creates and migrates it after the pools, and a
+    failure there only warns (QuickBooks Online never opens the queue)."""
+    from sqlalchemy.engine import make_url
+
+    from sfqb.qbwc.settings import queue_url
+    from tests.distributed.cluster import compose_environment
+
+    services = _compose()["services"]
+    named = {
+        services[name]["environment"]["AIRFLOW_CONN_SFQB_QBWC_QUEUE"]
+        for name in (*AIRFLOW_CONTAINERS, "qbwc", "webconnector")
+    }
+    assert named == {"${SFQB_QBWC_QUEUE_CONN:-postgres://airflow:airflow@postgres/sfqb_qbwc}"}
+    env = compose_environment()
+    monkeypatch.setenv("AIRFLOW_CONN_SFQB_QBWC_QUEUE", env["AIRFLOW_CONN_SFQB_QBWC_QUEUE"])
+    queue, metadata = make_url(queue_url()), make_url(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+    assert queue.drivername == "postgresql+psycopg"
+    assert (queue.host, queue.username) == (metadata.host, metadata.username)
+    assert queue.database == "sfqb_qbwc" != metadata.database
+    script = services["airflow-init"]["command"][1]
+    migrate = script.index("/entrypoint python -m sfqb qbwc migrate")
+    assert migrate > script.index("/entrypoint airflow pools import")
+    assert script[migrate:].split("\n")[1].strip().startswith("|| echo"), script[migrate:]
+
+
+@pytest.mark.unit
+def test_given_desktop_profile_when_parsed_then_qbwc_serves_the_web_connector_beside_airflow():
+    """R-QBD-1, R-QBD-2: profile ``desktop`` adds the qbwc service: the sfqb image with the
+    whole common Airflow environment (the metadata DB and Fernet key its connection is read
+    with), ``python -m sfqb qbwc serve`` on 0.0.0.0:8765, published; TLS from config/qbwc/
+    unless SFQB_QBWC_TLS=off (plain HTTP, behind a proxy); a healthcheck on GET /qbwc; it waits
+    for airflow-init. The triggerer a Desktop run defers to runs in every profile, and no
+    other service depends on qbwc (Online deployments run without it)."""
+    compose = _compose()
+    services = compose["services"]
+    qbwc = services["qbwc"]
+    assert qbwc["profiles"] == ["desktop"]
+    assert (qbwc["image"], qbwc["build"]) == (services["airflow-worker"]["image"], ".")
+    common = compose["x-airflow-common"]["environment"]
+    assert {k: qbwc["environment"][k] for k in common} == common
+    assert qbwc["environment"]["SFQB_QBWC_TLS"] == "${SFQB_QBWC_TLS:-on}"
+    script = qbwc["command"][-1]
+    assert "exec python -m sfqb qbwc serve --host 0.0.0.0 --port 8765" in script
+    assert (
+        "--certfile /opt/airflow/config/qbwc/tls.crt --keyfile /opt/airflow/config/qbwc/tls.key"
+        in script
+    )
+    assert 'if [[ "$${SFQB_QBWC_TLS}" == "off" ]]; then tls=(--allow-plain-http); fi' in script
+    assert _mount_targets(qbwc)["/opt/airflow/config"] == "${AIRFLOW_PROJ_DIR:-.}/config"
+    assert qbwc["ports"] == ["${SFQB_QBWC_PUBLISH:-8765}:8765"]
+    assert "localhost:8765/qbwc" in qbwc["healthcheck"]["test"][1]
+    assert qbwc["depends_on"]["airflow-init"] == {"condition": "service_completed_successfully"}
+    assert qbwc["depends_on"]["postgres"] == {"condition": "service_healthy"}
+    triggerer = services["airflow-triggerer"]
+    assert triggerer["command"] == "triggerer" and "profiles" not in triggerer
+    for name, service in services.items():
+        if name != "webconnector":
+            assert "qbwc" not in service.get("depends_on", {}), name
+
+
+@pytest.mark.sandbox
+def test_given_tls_files_in_config_when_the_qbwc_command_runs_then_it_serves_https_and_passes_its_healthcheck(
+    tmp_path,
+):
+    """R-QBD-1: the qbwc service's command as compose runs it (bash, its script, the default
+    SFQB_QBWC_TLS=on) with config/qbwc/tls.crt and tls.key (issued here by a test CA for
+    localhost), bound to loopback on a free port, the queue on a SQLite file: it answers
+    HTTPS verified against that CA, not plain HTTP, and the compose healthcheck's command
+    passes."""
+    import signal
+
+    from sfqb_sandbox.common.tls import ensure_tls
+    from tests.distributed.cluster import BIN, Cluster, compose_environment, free_port
+
+    tls = ensure_tls(tmp_path / "ca")
+    (tmp_path / "config" / "qbwc").mkdir(parents=True)
+    shutil.copy(tls.server_cert, tmp_path / "config" / "qbwc" / "tls.crt")
+    shutil.copy(tls.server_key, tmp_path / "config" / "qbwc" / "tls.key")
+    port = free_port()
+    cmd = Cluster(tmp_path)._compose_script(
+        "qbwc",
+        {
+            "--host 0.0.0.0": "--host 127.0.0.1",
+            "--port 8765": f"--port {port}",
+            "/opt/airflow/config/": f"{tmp_path / 'config'}/",
+        },
+    )
+    common = compose_environment()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    env.update({k: v for k, v in compose_environment("qbwc").items() if k not in common})
+    queue = {"conn_type": "generic", "extra": json.dumps({"url": f"sqlite:///{tmp_path / 'q'}"})}
+    env.update(
+        {
+            "AIRFLOW_HOME": str(tmp_path / "airflow"),
+            "AIRFLOW_CONN_SFQB_QBWC_QUEUE": json.dumps(queue),
+            "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        }
+    )
+    assert env["SFQB_QBWC_TLS"] == "on"
+    url = f"https://localhost:{port}/qbwc"
+    with open(tmp_path / "qbwc.log", "wb") as log:
+        proc = subprocess.Popen(
+            cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            with contextlib.suppress(requests.ConnectionError):
+                answer = requests.get(url, verify=str(tls.bundle), timeout=5)
+                break
+            assert proc.poll() is None, (tmp_path / "qbwc.log").read_text()
+            assert time.monotonic() < deadline, (tmp_path / "qbwc.log").read_text()
+            time.sleep(0.3)
+        assert answer.status_code == 200 and answer.text.startswith("sfqb QBWC service")
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"http://localhost:{port}/qbwc", timeout=5)
+        health = _compose()["services"]["qbwc"]["healthcheck"]["test"][1]
+        checked = subprocess.run(
+            ["sh", "-c", health.replace("8765", str(port))], capture_output=True, timeout=60
+        )
+        assert checked.returncode == 0, checked
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+@pytest.mark.unit
+def test_given_the_desktop_sandbox_profile_when_parsed_then_the_emulator_reaches_qbwc_as_localhost():
+    """R-QBD-1: the Web Connector emulator (profile ``desktop-sandbox``) shares qbwc's network
+    namespace and puts http://localhost:8765/qbwc into its .qwc, the one plain-HTTP AppURL the
+    Web Connector accepts (the service's name over HTTP is refused: QBWC1010, and
+    ``python -m sfqb qbwc qwc`` does not write it); it runs the
+    sandbox's Desktop company (served by default beside Online) with the Web Connector password
+    airflow-init-sandbox keeps in config/secrets/ and imports into quickbooks_desktop_default."""
+    from sfqb.qbwc.qwc import qwc_text
+    from sfqb_sandbox.webconnector import QwcError, parse_qwc
+
+    services = _compose()["services"]
+    emulator = services["webconnector"]
+    assert emulator["profiles"] == ["desktop-sandbox"]
+    assert emulator["network_mode"] == "service:qbwc"
+    assert emulator["depends_on"] == {
+        "qbwc": {"condition": "service_healthy"},
+        "airflow-init-sandbox": {"condition": "service_completed_successfully"},
+    }
+    script = emulator["command"][-1]
+    (url,) = re.findall(r"qbwc qwc --url (\S+)", script)
+    assert url == "http://localhost:8765/qbwc"
+    ids = ("{6C3B5E4A-1F1E-4C55-9B44-3D0E7A2B9C11}", "{0F7E2D8C-5A4B-4E3F-8D21-7C6B5A4E3D2F}")
+    qwc = qwc_text(url, "sfqb", *ids)
+    assert parse_qwc(qwc).app_url == url
+    with pytest.raises(QwcError, match="QBWC1010"):
+        parse_qwc(qwc.replace("localhost", "qbwc"))
+    with pytest.raises(ValueError, match="only for localhost"):
+        qwc_text("http://qbwc:8765/qbwc", "sfqb", *ids)
+    password = "/opt/airflow/config/secrets/qbwc_sandbox_password"
+    assert f"cat {password}" in script
+    assert f"--desktop-password-file {password}" in services["airflow-init-sandbox"]["command"][-1]
+    assert "--company-ca-bundle /opt/sandbox/tls/ca-bundle.pem" in script
+    sandbox = services["sandbox"]
+    assert sandbox["environment"]["SANDBOX_QUICKBOOKS"] == "${SANDBOX_QUICKBOOKS:-both}"
+    assert '--quickbooks "$${SANDBOX_QUICKBOOKS}"' in sandbox["command"][-1]
+    assert "--quickbooks-desktop-port 8445" in sandbox["command"][-1]
+
+
+@pytest.mark.unit
+def test_given_a_desktop_company_when_airflow_init_sandbox_imports_then_its_password_is_kept_owner_only(
+    tmp_path, capsys
+):
+    """R-OPS-4: airflow-init-sandbox's ``airflow-connections --desktop-password-file`` adds
+    quickbooks_desktop_default for the sandbox's Desktop company (its file, edition, time zone)
+    with a generated Web Connector password, written owner-only the first time and the same on
+    every later start (the emulator and a running Web Connector keep working)."""
+    import stat
+
+    import sfqb_sandbox.__main__ as cli
+
+    info = {"company_file": r"C:\Company\Widgets.QBW", "edition": "Enterprise", "time_zone": "UTC"}
+    (tmp_path / "connections.json").write_text(json.dumps({"quickbooks_desktop": info}))
+    kept = tmp_path / "secrets" / "qbwc_sandbox_password"
+    kept.parent.mkdir()
+    argv = [
+        "airflow-connections",
+        "--data-dir",
+        str(tmp_path),
+        "--desktop-password-file",
+        str(kept),
+    ]
+
+    assert cli.main(argv) == 0
+    first = json.loads(capsys.readouterr().out)["quickbooks_desktop_default"]
+    assert cli.main(argv) == 0
+    second = json.loads(capsys.readouterr().out)["quickbooks_desktop_default"]
+
+    assert first == second and first["login"] == "sfqb"
+    assert first["password"] == kept.read_text() and len(first["password"]) >= 20
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert json.loads(first["extra"]) == {**info, "edition": "enterprise"}
+    assert cli.main(argv[:3]) == 0  # without the option: no Desktop connection
+    assert "quickbooks_desktop_default" not in json.loads(capsys.readouterr().out)
 
 
 @pytest.mark.unit
@@ -566,7 +781,13 @@ def test_given_compose_environment_when_mapped_for_local_processes_then_the_dist
 
     compose = compose_environment()
     cluster = Cluster(tmp_path)
-    cluster.ports = {"postgres": 5001, "redis": 5002, "api": 5003, "scheduler_health": 5004}
+    cluster.ports = {
+        "postgres": 5001,
+        "redis": 5002,
+        "api": 5003,
+        "scheduler_health": 5004,
+        "triggerer": 5005,
+    }
     cluster.xcom_dir = tmp_path / "xcom"
     cluster.admin = SimpleNamespace(connections={"ca_bundle": str(tmp_path / "ca.pem")})
     env = cluster._airflow_env()
@@ -583,8 +804,12 @@ def test_given_compose_environment_when_mapped_for_local_processes_then_the_dist
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:5003/execution/"
     assert env["AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_PATH"] == f"file://{tmp_path / 'xcom'}"
     assert env["SFQB_QBO_LIMITER_DIR"] == str(tmp_path / "qbo-limits")
+    assert (
+        env["AIRFLOW_CONN_SFQB_QBWC_QUEUE"] == "postgres://airflow:airflow@127.0.0.1:5001/sfqb_qbwc"
+    )
     unchanged = set(compose) - {
         "SFQB_QBO_LIMITER_DIR",
+        "AIRFLOW_CONN_SFQB_QBWC_QUEUE",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
         "AIRFLOW__CELERY__RESULT_BACKEND",
         "AIRFLOW__CELERY__BROKER_URL",

@@ -1,11 +1,14 @@
 """The multi-machine topology of docker-compose.yaml as local processes, for tests/distributed.
 
-PostgreSQL 15 (metadata DB, Celery results), Redis (broker), the sandbox servers, and Airflow on
-the CeleryExecutor: ``airflow db migrate``, api-server, scheduler, dag-processor and two Celery
-workers. Every Airflow process has its own AIRFLOW_HOME, working directory and TMPDIR (the
-QuickBooks hook's refresh lock lives there); they share only the metadata DB, the broker and the
-XCom object-storage path, like containers on several machines. The environment is the compose
-file's ``x-airflow-common`` block with the services' names replaced by local ports.
+PostgreSQL 15 (metadata DB, Celery results, the QuickBooks Desktop queue's own database), Redis
+(broker), the sandbox servers (Salesforce, QuickBooks Online and a Desktop company), and Airflow
+on the CeleryExecutor: ``airflow db migrate``, api-server, scheduler, dag-processor, triggerer
+and two Celery workers; on demand the compose file's ``qbwc`` service (sfqb's Web Connector
+service) and the Web Connector emulator polling it. Every Airflow process has its own
+AIRFLOW_HOME, working directory and TMPDIR (the QuickBooks hook's refresh lock lives there);
+they share only the metadata DB, the broker and the XCom object-storage path, like containers
+on several machines. The environment is the compose file's ``x-airflow-common`` block with the
+services' names replaced by local ports.
 """
 
 from __future__ import annotations
@@ -35,17 +38,26 @@ CELERY_NAMES = {worker: f"worker{number}@{worker}" for number, worker in enumera
 PASSWORD = "airflow-distributed-test"
 
 
-def compose_environment() -> dict[str, str]:
-    """The ``x-airflow-common`` environment of docker-compose.yaml, ``${VAR:-default}`` resolved
-    to its default (no .env)."""
-    import re
-
+def compose_file() -> dict:
     import yaml
 
-    env = yaml.safe_load((ROOT / "docker-compose.yaml").read_text())["x-airflow-common"][
-        "environment"
-    ]
-    return {key: re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", str(value)) for key, value in env.items()}
+    return yaml.safe_load((ROOT / "docker-compose.yaml").read_text())
+
+
+def compose_defaults(value: str) -> str:
+    """``${VAR:-default}`` resolved to its default (no .env) and ``$$`` unescaped, as compose
+    reads a value."""
+    import re
+
+    return re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", str(value)).replace("$$", "$")
+
+
+def compose_environment(service: str | None = None) -> dict[str, str]:
+    """The ``x-airflow-common`` environment of docker-compose.yaml (or ``service``'s, which
+    extends it), with its defaults."""
+    compose = compose_file()
+    env = compose["services"][service] if service else compose["x-airflow-common"]
+    return {key: compose_defaults(value) for key, value in env["environment"].items()}
 
 
 def free_port() -> int:
@@ -67,7 +79,7 @@ def postgres_bin() -> Path:
     return found[-1].parent
 
 
-def _wait(what: str, ready, timeout: float, procs: list | None = None) -> None:
+def wait_until(what: str, ready, timeout: float, procs: list | None = None) -> None:
     deadline = time.monotonic() + timeout
     while True:
         with contextlib.suppress(Exception):
@@ -111,7 +123,8 @@ class Cluster:
     def start(self) -> Cluster:
         began = time.monotonic()
         self.ports = {
-            name: free_port() for name in ("postgres", "redis", "api", "scheduler_health", *WORKERS)
+            name: free_port()
+            for name in ("postgres", "redis", "api", "scheduler_health", "triggerer", *WORKERS)
         }
         self.xcom_dir = self.base / "xcom"
         self.xcom_dir.mkdir(parents=True)
@@ -123,6 +136,8 @@ class Cluster:
         self.env = self._airflow_env()
         self._run("db-migrate", [str(BIN / "airflow"), "db", "migrate"], timeout=300)
         self.timings["db migrate"] = time.monotonic() - began
+        # airflow-init's step after the migration: the Desktop queue's database and schema
+        self._run("qbwc-migrate", [sys.executable, "-m", "sfqb", "qbwc", "migrate"], timeout=120)
         settings = self._spawn(
             "settings",
             [
@@ -138,6 +153,7 @@ class Cluster:
         )
         self._spawn("scheduler", [str(BIN / "airflow"), "scheduler"])
         self._spawn("dag-processor", [str(BIN / "airflow"), "dag-processor"])
+        self._spawn("triggerer", [str(BIN / "airflow"), "triggerer"])
         for name in WORKERS:
             self._spawn(
                 name,
@@ -145,14 +161,14 @@ class Cluster:
                 worker=name,
             )
         running = [p for p in self.procs if p.service]
-        _wait(
+        wait_until(
             "api-server",
             lambda: requests.get(self.url("/api/v2/version"), timeout=5).ok,
             300,
             running,
         )
         self.timings["api-server"] = time.monotonic() - began
-        _wait(
+        wait_until(
             "scheduler health",
             lambda: (
                 requests.get(
@@ -166,13 +182,13 @@ class Cluster:
         if settings.popen.wait(timeout=300) != 0:
             raise RuntimeError("scripts/airflow_settings.py failed")
         self.timings["settings"] = time.monotonic() - began
-        _wait(
+        wait_until(
             "sfqb_sync parsed", lambda: self.api("GET", "/api/v2/dags/sfqb_sync").ok, 300, running
         )
         self.timings["dag parsed"] = time.monotonic() - began
         for name in WORKERS:
             proc = self.proc(name)
-            _wait(
+            wait_until(
                 f"{name} ready",
                 lambda p=proc, n=CELERY_NAMES[name]: (
                     f"{n} ready." in p.log.read_text(errors="replace")
@@ -211,6 +227,7 @@ class Cluster:
             ],
             timeout=120,
             cwd=self.pg_dir,
+            airflow=False,
         )
         self._spawn(
             "postgres",
@@ -241,7 +258,7 @@ class Cluster:
 
     def _wait_postgres(self) -> None:
         port = str(self.ports["postgres"])
-        _wait(
+        wait_until(
             "postgres",
             lambda: (
                 subprocess.run(
@@ -266,6 +283,7 @@ class Cluster:
             "createdb",
             [str(self._pg / "createdb"), "-h", "127.0.0.1", "-p", port, "-U", "airflow", "airflow"],
             timeout=60,
+            airflow=False,
         )
 
     def _start_redis(self) -> None:
@@ -296,7 +314,10 @@ class Cluster:
     def _start_sandbox(self) -> None:
         from sfqb_sandbox.admin_client import SandboxProcess
 
-        self.sandbox = SandboxProcess(self.base / "sandbox", seed="tiny")
+        # both QuickBooks: Online for the Online runs, the Desktop company for the Desktop ones
+        self.sandbox = SandboxProcess(
+            self.base / "sandbox", seed="tiny", extra_args=["--quickbooks", "both"]
+        )
         self.admin = self.sandbox.start()
         # As the integration tests' sync_env: the seed dated an hour back, plainly older than
         # the run's install date and lookback.
@@ -359,10 +380,11 @@ class Cluster:
             # compose mounts ./dags and ./plugins at the image's folders; here they are named
             "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-            # one machine, so a free port instead of the container's 8974
+            # one machine, so free ports instead of the containers' 8974 and 8794
             "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(
                 self.ports["scheduler_health"]
             ),
+            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(self.ports["triggerer"]),
             # test only: no scheduled (hourly) run next to the triggered ones
             "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "false",
             # test only: every process at DEBUG, so the secrets test searches the most it can log
@@ -381,7 +403,9 @@ class Cluster:
                 {
                     "SFQB_TEST_WORKER_HOSTNAME": worker,
                     "AIRFLOW__CORE__HOSTNAME_CALLABLE": "worker_hostname.hostname",
-                    "PYTHONPATH": str(Path(__file__).parent),
+                    "PYTHONPATH": os.pathsep.join(
+                        [str(Path(__file__).parent), self.env.get("PYTHONPATH", "")]
+                    ),
                     "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.ports[worker]),
                 }
             )
@@ -395,6 +419,7 @@ class Cluster:
         cwd: Path | None = None,
         airflow: bool = True,
         worker: str | None = None,
+        extra_env: dict[str, str] | None = None,
     ) -> Proc:
         log = self.base / "logs" / f"{name}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
@@ -402,6 +427,7 @@ class Cluster:
             env, home = self._own_env(name, worker)
         else:
             env, home = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}, cwd
+        env.update(extra_env or {})
         with open(log, "ab") as out:
             popen = subprocess.Popen(
                 cmd,
@@ -416,8 +442,17 @@ class Cluster:
         self.procs.append(proc)
         return proc
 
-    def _run(self, name: str, cmd: list[str], *, timeout: float, cwd: Path | None = None) -> None:
-        proc = self._spawn(name, cmd, cwd=cwd, airflow=cmd[0] == str(BIN / "airflow"))
+    def _run(
+        self,
+        name: str,
+        cmd: list[str],
+        *,
+        timeout: float,
+        cwd: Path | None = None,
+        airflow: bool = True,
+    ) -> None:
+        """A one-shot command, in an Airflow process's environment unless ``airflow`` is False."""
+        proc = self._spawn(name, cmd, cwd=cwd, airflow=airflow)
         proc.service = False
         try:
             code = proc.popen.wait(timeout=timeout)
@@ -427,7 +462,71 @@ class Cluster:
             raise RuntimeError(f"{name} failed with exit code {code}")
 
     def proc(self, name: str) -> Proc:
-        return next(p for p in self.procs if p.name == name)
+        """The process of that name started last."""
+        return next(p for p in reversed(self.procs) if p.name == name)
+
+    def stop_proc(self, name: str) -> None:
+        """SIGTERM to a service's process group, and wait for it (a service may be started
+        again under the same name)."""
+        proc = self.proc(name)
+        proc.service = False
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.popen.pid, signal.SIGTERM)
+        proc.popen.wait(timeout=60)
+
+    # --- QuickBooks Desktop: the compose file's qbwc and webconnector services -----------------
+
+    def _compose_script(self, service: str, local: dict[str, str]) -> list[str]:
+        """A compose service's ``bash -c`` command with the container's addresses and paths in
+        ``local`` mapped (each must occur)."""
+        shell, flag, script = compose_file()["services"][service]["command"]
+        script = compose_defaults(script)
+        for there, here in local.items():
+            assert there in script, f"docker-compose.yaml's {service} no longer has {there!r}"
+            script = script.replace(there, here)
+        return [shell, flag, script]
+
+    def start_qbwc(self) -> str:
+        """docker-compose.yaml's ``qbwc`` service as a process: its command and environment,
+        bound to 127.0.0.1 on a free port, in plain HTTP (``SFQB_QBWC_TLS=off``, the mode compose
+        offers for a TLS proxy in front or the sandbox's Web Connector emulator on localhost).
+        Its SOAP URL, once the healthcheck's GET answers."""
+        port = self.ports["qbwc"] = free_port()
+        common = compose_environment()
+        own = {k: v for k, v in compose_environment("qbwc").items() if k not in common}
+        cmd = self._compose_script(
+            "qbwc",
+            {
+                "--host 0.0.0.0": "--host 127.0.0.1",
+                "--port 8765": f"--port {port}",
+                "/opt/airflow/config/": f"{self.base / 'config'}/",
+            },
+        )
+        proc = self._spawn("qbwc", cmd, extra_env={**own, "SFQB_QBWC_TLS": "off"})
+        url = f"http://localhost:{port}/qbwc"
+        wait_until("qbwc", lambda: requests.get(url, timeout=5).ok, 120, [proc])
+        return url
+
+    def desktop_password_file(self) -> Path:
+        """Where airflow-init-sandbox keeps the sandbox's Web Connector password."""
+        return self.base / "config" / "secrets" / "qbwc_sandbox_password"
+
+    def start_webconnector(self, every_seconds: float = 2, noop_wait: float = 1) -> Proc:
+        """docker-compose.yaml's ``webconnector`` service (the Web Connector emulator) as a
+        process: it writes the .qwc through ``python -m sfqb qbwc qwc`` and runs the sandbox's
+        Desktop company against the qbwc service on localhost; every ``every_seconds`` instead
+        of compose's 60, and a NoOp pause of ``noop_wait`` instead of the Web Connector's 5 s."""
+        cmd = self._compose_script(
+            "webconnector",
+            {
+                "localhost:8765": f"localhost:{self.ports['qbwc']}",
+                "/tmp/sfqb.qwc": str(self.base / "sfqb.qwc"),
+                "/opt/sandbox/": f"{self.sandbox.data_dir}/",
+                "/opt/airflow/config/": f"{self.base / 'config'}/",
+                "--every 60": f"--every {every_seconds} --noop-wait {noop_wait}",
+            },
+        )
+        return self._spawn("webconnector", cmd)
 
     # --- REST API ----------------------------------------------------------------------------
 
@@ -587,7 +686,7 @@ class Cluster:
 
     def log_files(self) -> list[Path]:
         files = sorted((self.base / "logs").glob("*.log"))
-        for name in ("api-server", "scheduler", "dag-processor", *WORKERS):
+        for name in ("api-server", "scheduler", "dag-processor", "triggerer", *WORKERS):
             files += sorted(
                 p for p in (self.base / name / "airflow" / "logs").rglob("*") if p.is_file()
             )
