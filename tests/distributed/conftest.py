@@ -1,4 +1,5 @@
-"""The distributed path (docs/multi-machine.md): one Celery cluster of local processes per module.
+"""The distributed path (docs/multi-machine.md): one Celery cluster of local processes for the
+package (test_celery_sync.py, then test_desktop_on_celery.py on the same cluster).
 
 These tests run with `make test-distributed` (which sets SFQB_TEST_DISTRIBUTED=1 and installs
 redis-server and the PostgreSQL server when missing); `make test` deselects them (-m "not
@@ -35,11 +36,12 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def cluster(tmp_path_factory):
     """PostgreSQL, Redis, the sandbox servers and Airflow on the CeleryExecutor (api-server,
-    scheduler, dag-processor, two workers), started once for the module and torn down after it,
-    also when a start step fails (its logs are then part of the error)."""
+    scheduler, dag-processor, triggerer, two workers), started once for tests/distributed (every
+    module reuses it) and torn down after the last, also when a start step fails (its logs are
+    then part of the error)."""
     from tests.distributed.cluster import Cluster
 
     started = Cluster(tmp_path_factory.mktemp("distributed"))
