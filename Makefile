@@ -27,7 +27,7 @@ help:
 	@echo "make demo          the main job: sandbox servers up, sfqb_sync end to end twice, summary, servers down"
 	@echo "                  (QB_EDITION=desktop: on QuickBooks Desktop, through sfqb's Web Connector service)"
 	@echo "make test          install if needed, run the whole test suite"
-	@echo "make test-distributed  sfqb_sync on the CeleryExecutor: PostgreSQL, Redis, two workers (local processes)"
+	@echo "make test-distributed  sfqb_sync (Online and Desktop) on the CeleryExecutor: PostgreSQL, Redis, two workers (local processes)"
 	@echo "make test-ui       the Airflow UI in a real browser (Chromium from Debian, driven by Playwright)"
 	@echo "make sandbox       start the sandbox servers in the background (data in \$$SANDBOX_DIR, default .sandbox/)"
 	@echo "make sandbox-stop  stop them (the data stays)"
