@@ -7,6 +7,9 @@
   0x80040400) when the message set does not parse; a lost answer (fault) drops the connection
   after the message set was applied;
 - ``POST /qbxml/close`` -> 200 ``{}``;
+- the admin counters (``GET /_sandbox/counters``) count a message set as operation ``qbxml``,
+  or ``qbxml.write`` once per write request in it (every request but a query: adds, mods,
+  deletes, voids), those counted as writes, whether QuickBooks applied them or refused them;
 - admin, beside the shared ``/_sandbox/`` routes: ``GET/POST /_sandbox/company`` (edition,
   time zone, company file, iterator timeout, QuickBooks' state), ``POST
   /_sandbox/company/restart``, ``GET/POST/DELETE /_sandbox/company/faults``.
@@ -14,6 +17,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -26,6 +30,17 @@ from sfqb_sandbox.common.service import ServiceContext, mark
 from .company import DesktopCompany, ResponseLost
 from .errors import HR_CANNOT_START, CompanyUnavailable, QbxmlParseError, RequestProcessorError
 from .seed import seed_company
+
+REQUEST_TAG = re.compile(r"<(\w+Rq)\b")
+
+
+def write_requests(message_set: str) -> int:
+    """How many requests of a message set change the company (every one but a query)."""
+    return sum(
+        1
+        for tag in REQUEST_TAG.findall(message_set)
+        if tag != "QBXMLMsgsRq" and not tag.endswith("QueryRq")
+    )
 
 
 class DesktopService:
@@ -90,7 +105,11 @@ class DesktopService:
         @app.post("/qbxml")
         async def process(request: Request) -> Response:
             text = (await request.body()).decode("utf-8", errors="replace")
-            mark(request, "qbxml", write=False)
+            writes = write_requests(text)
+            if writes:
+                mark(request, "qbxml.write", write=True, n=writes)
+            else:
+                mark(request, "qbxml", write=False)
             try:
                 answer = await run_in_threadpool(company.process, text)
             except ResponseLost:

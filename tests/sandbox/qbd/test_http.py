@@ -45,6 +45,29 @@ def test_given_an_open_session_when_a_message_set_is_posted_then_the_response_co
     assert counters["HostQueryRq"] >= 1
 
 
+def test_given_queries_and_writes_when_posted_then_only_the_write_requests_count_as_writes(desktop):
+    """The admin counters count a message set of queries as one ``qbxml`` call, and each add,
+    mod, delete or void of a message set as a write (``qbxml.write``), so "the second run
+    writes nothing" can fail on Desktop as it can on Online."""
+    _post(desktop, "/qbxml/open", json={"company_file": ""})
+    desktop.clear_counters("quickbooks_desktop")
+    two_adds = (
+        '<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="continueOnError">'
+        "<CustomerAddRq><CustomerAdd><Name>Counted One</Name></CustomerAdd></CustomerAddRq>"
+        "<CustomerQueryRq><FullName>Counted One</FullName></CustomerQueryRq>"
+        "<CustomerAddRq><CustomerAdd><Name>Counted Two</Name></CustomerAdd></CustomerAddRq>"
+        "</QBXMLMsgsRq></QBXML>"
+    )
+    for body in (HOST, two_adds):
+        _post(desktop, "/qbxml", data=body.encode(), headers={"Content-Type": "text/xml"})
+    _post(desktop, "/qbxml/close")
+
+    counters = desktop.counters("quickbooks_desktop")
+
+    assert counters["writes"] == 2
+    assert counters["by_operation"]["qbxml"] == 1 and counters["by_operation"]["qbxml.write"] == 2
+
+
 def test_given_quickbooks_not_running_when_opened_then_503_with_the_hresult(desktop):
     desktop.call("quickbooks_desktop", "POST", "company", {"state": "cannot_start"})
     try:
