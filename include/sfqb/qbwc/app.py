@@ -258,6 +258,11 @@ UVICORN_LOG_CONFIG: dict[str, Any] = {
 # calls) never sends: the process lingered 30 s (asyncio's TLS shutdown timeout) after SIGTERM.
 # A SOAP call takes milliseconds; whatever is still open after this many seconds is dropped.
 SHUTDOWN_SECONDS = 5
+# After getLastError answers "NoOp" (a lingering session) the Web Connector pauses 5 s and asks
+# again on the connection it kept open; uvicorn's default keep-alive, also 5 s, closes that
+# connection at the same moment, and the call can fail with a reset connection (QBWC1041),
+# ending the session (bench.desktop_sync saw 2 in 28 pauses). Idle connections stay this long.
+KEEP_ALIVE_SECONDS = 65
 
 
 def log_start(
@@ -322,4 +327,5 @@ def serve(
         log_level="info",
         log_config=UVICORN_LOG_CONFIG,
         timeout_graceful_shutdown=SHUTDOWN_SECONDS,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )

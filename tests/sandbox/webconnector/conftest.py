@@ -29,6 +29,7 @@ import uvicorn
 from fastapi import FastAPI, Request, Response
 from lxml import etree
 
+from sfqb.qbwc.app import KEEP_ALIVE_SECONDS
 from sfqb_sandbox.webconnector import CompanyUnavailable, ConnectorSettings
 
 INTUIT = "http://developer.intuit.com/"
@@ -55,7 +56,15 @@ class Served:
 
     def __init__(self, app: Any) -> None:
         self.port = free_port()
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        # The service's keep-alive (``serve``), so the Web Connector's NoOp pause keeps its
+        # connection as it does against the real service.
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
