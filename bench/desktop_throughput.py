@@ -42,26 +42,40 @@ NOT_REQUESTS = {"open", "close", "message sets"}
 
 
 class SlowCompany:
-    """``LocalCompany`` with QuickBooks' assumed processing time on each message set."""
+    """``LocalCompany`` with QuickBooks' assumed processing time on each message set; with
+    ``inclusive``, the assumed time is the whole of it: the emulator's own time is taken off
+    the wait (an emulator in another process on a loaded machine is not QuickBooks' time)."""
 
-    def __init__(self, inner, per_set: float, per_record: float, per_write: float) -> None:
+    def __init__(
+        self,
+        inner,
+        per_set: float,
+        per_record: float,
+        per_write: float,
+        *,
+        inclusive: bool = False,
+    ) -> None:
         self.inner, self.per_set, self.per_record, self.per_write = (
             inner,
             per_set,
             per_record,
             per_write,
         )
+        self.inclusive = inclusive
 
     def open(self, company_file: str) -> str:
         return self.inner.open(company_file)
 
     def process(self, request: str) -> str:
+        began = time.perf_counter()
         response = self.inner.process(request)
-        time.sleep(
+        assumed = (
             self.per_set
             + self.per_record * len(RET.findall(response))
             + self.per_write * len(WRITE_RQ.findall(request))
         )
+        taken = time.perf_counter() - began if self.inclusive else 0.0
+        time.sleep(max(0.0, assumed - taken))
         return response
 
     def close(self) -> None:

@@ -85,15 +85,22 @@ ECHO_RUN = "second run (reads the first's writes)"
 class Tally:
     """Records handed to the hooks' write methods, per service and "operation object"."""
 
-    def __init__(self) -> None:
+    def __init__(self, quickbooks=None) -> None:
         self.records: Counter = Counter()
+        self.quickbooks = quickbooks
+        """Makes the QuickBooks company of a task (default: the Online hook on ``tokens``)."""
 
     def hooks(self, tokens):
         """A fresh pair of hooks (a task makes its own) whose writes are counted here."""
         from sfqb.hooks.quickbooks import QuickBooksHook
         from sfqb.steps.common import retry_policy, salesforce_hook
 
-        sf, qb = salesforce_hook(), QuickBooksHook(token_store=tokens, retry_policy=retry_policy())
+        sf = salesforce_hook()
+        qb = (
+            self.quickbooks()
+            if self.quickbooks
+            else QuickBooksHook(token_store=tokens, retry_policy=retry_policy())
+        )
         for op in ("create", "update", "upsert"):
             self._wrap_sf(sf, op)
         delete = sf.delete
@@ -210,10 +217,37 @@ def _area_steps(area: str, run: dict, sf, qb, state, reports: list[dict]) -> lis
     ]
 
 
+class SandboxCalls:
+    """Each step's API calls: the sandboxes' counters, cleared before the step."""
+
+    def __init__(self, admin) -> None:
+        self.admin = admin
+
+    def start(self) -> None:
+        self.admin.clear_counters()
+
+    def take(self) -> dict:
+        return _calls(self.admin)
+
+    def detail(self) -> dict:
+        return {}
+
+
 def run_sync(
-    admin, state, tokens, tally: Tally, run_id: str, upper: dt.datetime, install: dt.datetime
+    admin,
+    state,
+    tokens,
+    tally: Tally,
+    run_id: str,
+    upper: dt.datetime,
+    install: dt.datetime,
+    *,
+    edition: str = "online",
+    counting=None,
 ) -> dict:
-    """One run of every area, step by step; per step its seconds and calls."""
+    """One run of every area, step by step; per step its seconds and calls (``counting``:
+    ``start()`` before a step, ``take()`` its calls after it, ``detail()`` anything more to
+    keep for the step; default the sandboxes' counters)."""
     from sfqb.hooks.quickbooks import QuickBooksHook
     from sfqb.preferences import Preferences
     from sfqb.steps.common import run_context
@@ -222,10 +256,11 @@ def run_sync(
         run_id=run_id,
         upper_bound=upper,
         install_date=install,
-        preferences_json=Preferences().as_json(),
+        preferences_json=Preferences(quickbooks_edition=edition).as_json(),
     )
-    limiter = QuickBooksHook(token_store=tokens).limiter
-    waited_before = limiter.waited
+    counting = counting or SandboxCalls(admin)
+    limiter = QuickBooksHook(token_store=tokens).limiter if edition == "online" else None
+    waited_before = limiter.waited if limiter else 0.0
     areas, reports, started = {}, [], time.perf_counter()
     for area in TASKS:
         made: dict[int, tuple] = {}
@@ -239,13 +274,13 @@ def run_sync(
         for name, step in _area_steps(
             area, run, lambda i, p=pair: p(i)[0], lambda i, p=pair: p(i)[1], state, reports
         ):
-            admin.clear_counters()
+            counting.start()
             tally.take()
             begin = time.perf_counter()
             results[name] = step(results)
             seconds = time.perf_counter() - begin
-            calls = _calls(admin)
-            steps[name] = {"seconds": round(seconds, 2), "calls": calls}
+            calls = counting.take()
+            steps[name] = {"seconds": round(seconds, 2), "calls": calls, **counting.detail()}
             _add(area_calls, calls)
             if name == "check":
                 report = results[name]
@@ -278,7 +313,7 @@ def run_sync(
     return {
         "seconds": round(time.perf_counter() - started, 2),
         "areas": areas,
-        "limiter_waited_seconds": round(limiter.waited - waited_before, 1),
+        "limiter_waited_seconds": round(limiter.waited - waited_before, 1) if limiter else 0.0,
     }
 
 
@@ -290,16 +325,12 @@ def change_records(admin, tokens, percent: float) -> dict:
 
     qb, sf = QuickBooksHook(token_store=tokens), salesforce_hook()
 
-    def share(n: int) -> int:
-        return max(1, round(n * percent / 100))
-
     stamp = time.strftime("%H%M%S")
-    customers = list(qb.query_all("Customer"))
-    chosen = customers[:: max(1, len(customers) // share(len(customers)))][: share(len(customers))]
+    chosen = spread(list(qb.query_all("Customer")), percent)
     items = [
         i for i in qb.query_all("Item") if i.get("Type") in ("Service", "NonInventory", "Inventory")
     ]
-    chosen_items = items[:: max(1, len(items) // share(len(items)))][: share(len(items))]
+    chosen_items = spread(items, percent)
     ops = [
         BatchOp(
             key=f"c{c['Id']}",
@@ -330,9 +361,35 @@ def change_records(admin, tokens, percent: float) -> dict:
     ]
     failed = [r.key for r in qb.batch(ops) if r.error is not None]
     invoices = qb.count("Invoice")
-    paid = _pay(tokens, invoices, share(invoices))["payments"]
+    paid = _pay(tokens, invoices, share(invoices, percent))["payments"]
+    if failed:
+        raise RuntimeError(f"bench: QuickBooks changes failed: {failed[:5]}")
+    return {
+        "quickbooks": {
+            "Customer": len(chosen),
+            "Item": len(chosen_items),
+            "Payment (invoice paid)": paid,
+        },
+        "salesforce": change_salesforce(sf, percent, stamp),
+    }
+
+
+def share(n: int, percent: float) -> int:
+    """``percent`` of ``n`` records, at least one."""
+    return max(1, round(n * percent / 100))
+
+
+def spread(records: list, percent: float) -> list:
+    """``percent`` of ``records`` (at least one), taken evenly through the list."""
+    n = share(len(records), percent)
+    return records[:: max(1, len(records) // n)][:n]
+
+
+def change_salesforce(sf, percent: float, stamp: str) -> dict:
+    """``percent`` of the Accounts get a new phone and as many open Opportunities (with
+    lines) of all Opportunities are won, as invoices (not measured)."""
     accounts = [r["Id"] for r in sf.query("SELECT Id FROM Account")]
-    picked = accounts[:: max(1, len(accounts) // share(len(accounts)))][: share(len(accounts))]
+    picked = spread(accounts, percent)
     sf_failed = [
         r
         for r in sf.update("Account", [{"Id": a, "Phone": f"555-{stamp}"} for a in picked])
@@ -345,7 +402,7 @@ def change_records(admin, tokens, percent: float) -> dict:
             "SELECT Id FROM Opportunity WHERE IsClosed = false AND HasOpportunityLineItem = true"
         )
     ]
-    won = open_ids[: share(opportunities)]
+    won = open_ids[: share(opportunities, percent)]
     sf_failed += [
         r
         for r in sf.update(
@@ -354,18 +411,9 @@ def change_records(admin, tokens, percent: float) -> dict:
         )
         if not r.ok
     ]
-    if failed or sf_failed:
-        raise RuntimeError(
-            f"bench: changes failed: QuickBooks {failed[:5]}, Salesforce {sf_failed[:5]}"
-        )
-    return {
-        "quickbooks": {
-            "Customer": len(chosen),
-            "Item": len(chosen_items),
-            "Payment (invoice paid)": paid,
-        },
-        "salesforce": {"Account": len(picked), "Opportunity (won)": len(won)},
-    }
+    if sf_failed:
+        raise RuntimeError(f"bench: Salesforce changes failed: {sf_failed[:5]}")
+    return {"Account": len(picked), "Opportunity (won)": len(won)}
 
 
 # ------------------------------------------------------------------ one size

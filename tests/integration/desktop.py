@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sfqb.qbwc import JobQueue
 from sfqb.qbwc.app import create_app
@@ -119,17 +121,28 @@ def desktop_connection(info: dict) -> dict:
     return sandbox_desktop(info, USER, PASSWORD)
 
 
-def start_rig(info: dict, queue_url: str, ca_bundle: str) -> WebConnectorRig:
-    """The service on a free port of localhost and a Web Connector polling it."""
+def start_rig(
+    info: dict,
+    queue_url: str,
+    ca_bundle: str,
+    *,
+    company: Callable[[HttpCompany], Any] = lambda company: company,
+    noop_wait: float = 0.2,
+) -> WebConnectorRig:
+    """The service on a free port of localhost and a Web Connector polling it; ``company``
+    wraps the Web Connector's company (a benchmark adds QuickBooks' own time), ``noop_wait``
+    is its pause after a NoOp (QBWC's: 5 s)."""
     queue = JobQueue.from_url(queue_url)
     creds = DesktopSettings(USER, PASSWORD, info["company_file"], info["edition"].lower())
     service = QbwcService(queue, lambda: creds, ServiceSettings(none_wait_seconds=0))
     served = Served(create_app(service)).__enter__()
     url = f"http://localhost:{served.port}/qbwc"
     qwc = parse_qwc(qwc_text(url, USER, *guids(queue)))
-    company = HttpCompany(info["qbxml_url"].removesuffix("/qbxml"), verify=ca_bundle)
     connector = WebConnector(
-        qwc, PASSWORD, company, ConnectorSettings(call_timeout=60.0, noop_wait=0.2)
+        qwc,
+        PASSWORD,
+        company(HttpCompany(info["qbxml_url"].removesuffix("/qbxml"), verify=ca_bundle)),
+        ConnectorSettings(call_timeout=60.0, noop_wait=noop_wait),
     )
     rig = WebConnectorRig(queue, served, connector)
     rig.start()

@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from bench import planning, sync
+from bench import desktop_sync, planning, sync
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
@@ -81,3 +81,40 @@ def test_given_a_small_capture_when_bench_planning_grows_it_then_every_plan_scal
     assert {("initial", "customers"), ("initial", "invoices"), ("second", "invoices")} <= measured
     assert all(r["same_as_copies"] and r["copies"] > 1 for r in rows if not r.get("empty"))
     assert capture.exists()
+
+
+def test_given_a_small_desktop_company_when_bench_desktop_sync_runs_then_reads_page_at_the_floor_and_quiet_runs_write_nothing(
+    tmp_path, kept_environment
+):
+    """The whole sync on QuickBooks Desktop through sfqb's QBWC service and the Web Connector
+    emulator, at 30 customers: every read walks its iterator in exactly ceil(records /
+    MaxReturned) pages (R-QBD-3), every message set the Web Connector carried is counted and at
+    least the floor's; the initial sync writes to QuickBooks in sets of at most 30, the second
+    and the no-change runs write to neither system (R-GEN-4) and the no-change run reads in a
+    few dozen requests; one Web Connector session per run, none ending in an error."""
+    assert (
+        desktop_sync.main(
+            ["--sizes", "30", "--latency", "0", "--noop-wait", "0.2", "--out", str(tmp_path)]
+        )
+        == 0
+    )
+
+    size = json.loads((tmp_path / "desktop_sync.json").read_text())["sizes"][0]
+    runs = {r["run"]: r for r in size["runs"]}
+    initial, echo, quiet = runs["initial sync"], runs[sync.ECHO_RUN], runs["no change"]
+    assert size["web_connector_errors"] == []
+    for run in runs.values():
+        total = run["desktop_total"]
+        assert total["queries_over_floor"] == 0, run["desktop"]
+        assert total["message_sets"] >= total["floor_sets"] > 0, total
+        assert run["web_connector"]["sessions"] == 1, run["web_connector"]
+    assert initial["desktop_total"]["write_requests"] > 0
+    writes = [s["desktop"] for a in initial["areas"].values() for s in a["steps"].values()]
+    assert all(
+        d["write_sets"] >= -(-d["write_requests"] // desktop_sync.WRITE_GROUP) for d in writes
+    )
+    for run in (echo, quiet):
+        assert run["desktop_total"]["write_requests"] == 0, run["desktop"]
+        assert run["loads"] == [], run["loads"]
+    assert 0 < quiet["sync_requests"] <= 30, quiet["desktop"]
+    assert "| run | seconds | floor s |" in (tmp_path / "desktop_sync.md").read_text()
