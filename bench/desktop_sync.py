@@ -278,7 +278,7 @@ def change_company(admin, rig, percent: float, stamp: str) -> dict:
 # ------------------------------------------------------------------ one size
 def _connections(admin, queue_url: str) -> None:
     from sfqb_sandbox.connections import salesforce_connection
-    from tests.integration.desktop import desktop_connection
+    from sfqb_sandbox.desktop_rig import desktop_connection
 
     env = {
         "REQUESTS_CA_BUNDLE": admin.connections["ca_bundle"],
@@ -313,7 +313,7 @@ def measure(size: int, latency: str, changed_percent: float, noop_wait: float) -
     from sfqb.hooks.token_store import InMemoryTokenStore
     from sfqb.state import InMemoryVariables, SyncState
     from sfqb_sandbox.admin_client import SandboxProcess
-    from tests.integration.desktop import start_rig
+    from sfqb_sandbox.desktop_rig import start_rig
 
     qb_latency = QB_LATENCIES[latency]
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

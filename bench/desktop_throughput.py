@@ -90,6 +90,7 @@ class Rig:
         from sfqb.qbwc.service import QbwcService, ServiceSettings
         from sfqb.qbwc.settings import DesktopSettings
         from sfqb_sandbox.common.clock import Clock
+        from sfqb_sandbox.desktop_rig import Served
         from sfqb_sandbox.qbd.company import DEFAULT_FILE, DesktopCompany
         from sfqb_sandbox.qbd.connector import LocalCompany
         from sfqb_sandbox.qbd.seed import seed_company
@@ -99,7 +100,6 @@ class Rig:
             WebConnector,
             parse_qwc,
         )
-        from tests.sandbox.webconnector.conftest import Served
 
         clock = Clock(None)
         self.company = DesktopCompany(folder / "qbd", clock)

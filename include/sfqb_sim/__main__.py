@@ -2,9 +2,11 @@
 
     python -m sfqb_sim [--days 30] [--seed 1] [--runs-per-day 24] [--fault-rate 0.1]
                   [--actions-per-hour 2] [--settle-runs 2] [--keep-going] [--out DIR]
+                  [--edition online|desktop]
 
 Everything lives in a temporary directory: an Airflow home (SQLite, this repo's dags/), the
-sandbox servers' data. Exit status 0 when no invariant was violated, 1 otherwise.
+sandbox servers' data (and on Desktop the Web Connector queue). Exit status 0 when no
+invariant was violated, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -43,11 +45,12 @@ def connect(admin) -> None:
 
     os.environ["REQUESTS_CA_BUNDLE"] = admin.connections["ca_bundle"]
     connections = dict(admin.connections)
-    minted = admin.call("quickbooks", "POST", "oauth/refresh-token")
-    connections["quickbooks"] = {
-        **connections["quickbooks"],
-        "refresh_token": minted["refresh_token"],
-    }
+    if "quickbooks" in connections:  # Online (Desktop's connections are the site's)
+        minted = admin.call("quickbooks", "POST", "oauth/refresh-token")
+        connections["quickbooks"] = {
+            **connections["quickbooks"],
+            "refresh_token": minted["refresh_token"],
+        }
     for conn_id, spec in airflow_connections(connections).items():
         os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(spec)
 
@@ -84,6 +87,12 @@ def parse(argv: list[str] | None):
     parser.add_argument(
         "--out", type=Path, default=None, help="write the result as JSON in this directory"
     )
+    parser.add_argument(
+        "--edition",
+        choices=("online", "desktop"),
+        default="online",
+        help="QuickBooks Online (default) or Desktop (through sfqb's Web Connector service)",
+    )
     args = parser.parse_args(argv)
     config = Config(
         days=args.days,
@@ -93,6 +102,7 @@ def parse(argv: list[str] | None):
         actions_per_hour=args.actions_per_hour,
         settle_runs=args.settle_runs,
         keep_going=args.keep_going,
+        edition=args.edition,
     )
     config.hours_per_run  # noqa: B018 - validates runs_per_day
     return config, args.out
@@ -109,14 +119,24 @@ def main(argv: list[str] | None = None) -> int:
         from sfqb_sandbox.admin_client import SandboxProcess
         from sfqb_sim.runner import dag_runner, hooks, report, simulate, write
 
-        process = SandboxProcess(Path(tmp) / "sandbox", seed="tiny")
+        extra = ["--quickbooks", "desktop"] if config.desktop else []
+        process = SandboxProcess(Path(tmp) / "sandbox", seed="tiny", extra_args=extra)
         admin = process.start()
+        site = None
         try:
             connect(admin)
             initdb()
-            MetadataDbVariables().set("sfqb.preferences", "{}")
-            result = simulate(config, admin, dag_runner(), hooks, MetadataDbVariables())
+            variables, qb_hooks = MetadataDbVariables(), hooks
+            if config.desktop:
+                from sfqb_sim.desktop import PREFERENCES, DesktopSite, desktop_hooks
+
+                site = DesktopSite(admin, f"sqlite:///{Path(tmp) / 'qbwc-queue.sqlite3'}")
+                qb_hooks = desktop_hooks(site)
+            variables.set("sfqb.preferences", json.dumps(PREFERENCES if site else {}))
+            result = simulate(config, admin, dag_runner(), qb_hooks, variables, site=site)
         finally:
+            if site is not None:
+                site.close()
             process.stop()
     print(report(result, config))
     if out is not None:

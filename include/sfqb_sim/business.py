@@ -62,11 +62,15 @@ class World:
     items: dict[str, dict] = field(default_factory=dict)  # active sellable QB items by Id
     entries: list[dict] = field(default_factory=list)  # standard PricebookEntries of those
     accounts: list[dict] = field(default_factory=list)  # linked Accounts of active customers
+    stock: set[str] = field(default_factory=set)  # inventory items (quantity on hand) by Id
     used_items: set[str] = field(default_factory=set)  # items put on opportunities this interval
     qb_edited: set[str] = field(default_factory=set)  # customers edited in QB this interval
 
 
 class Business:
+    actions = ACTIONS  # action -> weight
+    sellable = SELLABLE  # the item types put on invoices and opportunities
+
     def __init__(self, rng: random.Random, ledger: Ledger, sf, qb, tag: str) -> None:
         self.rng, self.ledger, self.sf, self.qb, self.tag = rng, ledger, sf, qb, tag
         self.world = World()
@@ -93,7 +97,7 @@ class Business:
         items = {
             i["Id"]: i
             for i in self.qb.query_all("Item")
-            if i.get("Type") in SELLABLE and i.get("Active")
+            if i.get("Type") in self.sellable and i.get("Active")
         }
         entries = self.sf.query(
             soql.select(
@@ -108,6 +112,7 @@ class Business:
             )
         )
         self.world.items = items
+        self.world.stock = {k for k, i in items.items() if i.get("TrackQtyOnHand")}
         self.world.entries = sorted(
             (e for e in entries if e["Product2"]["External_Item_ID__c"] in items),
             key=lambda e: e["Id"],
@@ -136,7 +141,7 @@ class Business:
     def hour(self, before_run: int, now: dt.datetime, actions: int) -> list[str]:
         """Play ``actions`` random actions; returns their names (an action that finds nothing
         to act on does nothing)."""
-        names, weights = zip(*ACTIONS.items(), strict=True)
+        names, weights = zip(*self.actions.items(), strict=True)
         done = []
         for name in self.rng.choices(names, weights, k=actions):
             self.ledger.tried[name] = self.ledger.tried.get(name, 0) + 1
@@ -331,9 +336,10 @@ class Business:
         )
         if not account.ok:
             raise RuntimeError(f"sim: Account create failed: {account.errors}")
-        opp = self._opportunity(account.id, "Closed Won", self._kind(), now)
+        kind = self._kind()
+        opp = self._opportunity(account.id, "Closed Won", kind, now)
         self.ledger.add("sf_account", account.id, run, name=name)
-        self.ledger.add("opportunity", opp, run, eligible=True)
+        self.ledger.add("opportunity", opp, run, eligible=True, txn_type=kind)
         return True
 
     def _linked_account(self) -> dict | None:
@@ -342,9 +348,10 @@ class Business:
     def _account_opportunity(self, run: int, now, stage: str, **facts) -> bool:
         """A new opportunity at ``stage`` on a random linked Account, recorded with ``facts``."""
         account = self._linked_account()
-        opp = account and self._opportunity(account["Id"], stage, self._kind(), now)
+        kind = account and self._kind()
+        opp = account and self._opportunity(account["Id"], stage, kind, now)
         if opp:
-            self.ledger.add("opportunity", opp, run, **facts)
+            self.ledger.add("opportunity", opp, run, txn_type=kind, **facts)
         return bool(opp)
 
     def sf_won_opportunity(self, run: int, now) -> bool:
@@ -453,13 +460,16 @@ class Business:
         record, invoice = found
         if how == "void":
             self.qb.void("Invoice", record.key, invoice["SyncToken"])
-        else:
-            self.qb.delete("Invoice", record.key, invoice["SyncToken"])
-        self.ledger.touch(
-            "qb_invoice", record.key, run, state="voided" if how == "void" else "deleted"
-        )
+            self.ledger.touch("qb_invoice", record.key, run, state="voided")
+            return True
+        self.qb.delete("Invoice", record.key, invoice["SyncToken"])
+        return self._deleted(run, record)
+
+    def _deleted(self, run: int, record) -> bool:
+        """An invoice deleted in QuickBooks: its Invoice__c must say so (R-INV-1)."""
+        self.ledger.touch("qb_invoice", record.key, run, state="deleted")
         opportunity = record.attrs.get("opportunity")
-        if how == "delete" and opportunity:
+        if opportunity:
             # R-OPP-6: the user deletes the opportunity's invoice in QuickBooks and clears its
             # External Transaction ID: the next sync makes a new one.
             (result,) = self.sf.update(

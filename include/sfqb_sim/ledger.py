@@ -22,7 +22,7 @@ FAULT_RUNS = 2
 class Record:
     """One record the simulator made, on the side it made it."""
 
-    kind: str  # qb_customer, sf_account, opportunity, qb_invoice, qb_item
+    kind: str  # qb_customer, sf_account, opportunity, qb_invoice, qb_item, qb_stock (Desktop)
     key: str  # the id on the side that made it
     changed_before: int  # the first run after its latest change
     attrs: dict = field(default_factory=dict)
@@ -49,6 +49,7 @@ class Ledger:
     events: list[tuple[int, str, str, dict]] = field(
         default_factory=list
     )  # (before run, what, key, attrs)
+    seen_transactions: set[str] = field(default_factory=set)  # Desktop: the sync's, adopted
 
     def note(self, action: str) -> None:
         self.made[action] = self.made.get(action, 0) + 1

@@ -19,6 +19,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from sfqb import soql
+from sfqb.areas.items import QUANTITY_FIELDS
 from sfqb.areas.opportunities import marker
 
 from .ledger import FAULT_RUNS, Ledger, Violation, duplicates, judge
@@ -46,18 +47,23 @@ def area_of(stream: str) -> str | None:
     )
 
 
-def snapshot(sf, qb, ledger: Ledger) -> dict:
-    """Both systems, as far as the checks need them (a handful of calls)."""
+def snapshot(sf, qb, ledger: Ledger, desktop: bool = False) -> dict:
+    """Both systems, as far as the checks need them (a handful of calls). On QuickBooks Desktop
+    also its Sales Orders, each Account's parent, the Products' inventory quantities and the
+    Invoice__c -> Opportunity links."""
     opp_ids = [r.key for r in ledger.of("opportunity")]
     book = sf.standard_pricebook()["Id"]
-    return {
+    account_fields = ["Id", "Name", "Phone", "External_Account_ID__c"]
+    product_fields = ["Id", "ProductCode", "IsActive", "External_Item_ID__c"]
+    if desktop:
+        account_fields.append("Parent.External_Account_ID__c")
+        product_fields += QUANTITY_FIELDS.values()
+    snap = {
         "qb_customers": {c["Id"]: c for c in qb.query_all("Customer", include_inactive=True)},
         "qb_items": {i["Id"]: i for i in qb.query_all("Item", include_inactive=True)},
         "qb_invoices": {i["Id"]: i for i in qb.query_all("Invoice")},
         "qb_receipts": {r["Id"]: r for r in qb.query_all("SalesReceipt")},
-        "sf_accounts": list(
-            sf.query(soql.select("Account", ["Id", "Name", "Phone", "External_Account_ID__c"]))
-        ),
+        "sf_accounts": list(sf.query(soql.select("Account", account_fields))),
         "sf_opportunities": {
             o["Id"]: o
             for o in (
@@ -88,11 +94,7 @@ def snapshot(sf, qb, ledger: Ledger) -> dict:
                 )
             )
         ],
-        "sf_products": list(
-            sf.query(
-                soql.select("Product2", ["Id", "ProductCode", "IsActive", "External_Item_ID__c"])
-            )
-        ),
+        "sf_products": list(sf.query(soql.select("Product2", product_fields))),
         "sf_entries": {
             e["Product2Id"]: e
             for e in sf.query(
@@ -118,6 +120,16 @@ def snapshot(sf, qb, ledger: Ledger) -> dict:
             )
         ),
     }
+    if desktop:
+        snap["qb_orders"] = {o["Id"]: o for o in qb.query_all("SalesOrder")}
+        invoices = {i["Id"]: i["External_Invoice_ID__c"] for i in snap["sf_invoices"]}
+        links: dict[str, set[str]] = defaultdict(set)
+        for row in sf.query(
+            soql.select("Invoice_Opportunity_Link__c", ["Invoice__c", "Opportunity__c"])
+        ):
+            links[invoices.get(row["Invoice__c"]) or ""].add(row["Opportunity__c"])
+        snap["sf_invoice_links"] = dict(links)
+    return snap
 
 
 def _opportunity_items(sf, opp_ids: list[str]) -> dict[str, list[str | None]]:
@@ -139,7 +151,12 @@ def _opportunity_items(sf, opp_ids: list[str]) -> dict[str, list[str | None]]:
 
 def adopt_sync_invoices(ledger: Ledger, snap: dict, seed_invoices: set[str], run: int) -> None:
     """QuickBooks invoices the sync itself made (from won opportunities) join the ledger: they
-    must reach Invoice__c like any other, and the generator pays and voids them too."""
+    must reach Invoice__c like any other, and the generator pays and deletes them too. On
+    Desktop, each transaction the sync made (its marker) changed its inventory items'
+    quantities after the run's item area read them: the next run brings them to the Products
+    (R-ITM-4), and a Sales Order's opportunity learns its order (for partial invoicing)."""
+    if "qb_orders" in snap:
+        adopt_desktop_transactions(ledger, snap, run)
     for invoice_id, invoice in snap["qb_invoices"].items():
         if invoice_id not in seed_invoices and ledger.get("qb_invoice", invoice_id) is None:
             note = invoice.get("PrivateNote") or ""
@@ -151,6 +168,32 @@ def adopt_sync_invoices(ledger: Ledger, snap: dict, seed_invoices: set[str], run
                 state="open",
                 opportunity=note.removeprefix(MARK) if note.startswith(MARK) else None,
             )
+
+
+def adopt_desktop_transactions(ledger: Ledger, snap: dict, run: int) -> None:
+    stock = {k for k, item in snap["qb_items"].items() if item.get("TrackQtyOnHand")}
+    for records in (snap["qb_invoices"], snap["qb_receipts"], snap["qb_orders"]):
+        for txn_id, txn in records.items():
+            note = txn.get("PrivateNote") or ""
+            if txn_id in ledger.seen_transactions or not note.startswith(MARK):
+                continue
+            ledger.seen_transactions.add(txn_id)
+            opportunity = ledger.get("opportunity", note.removeprefix(MARK))
+            if records is snap["qb_orders"] and opportunity is not None:
+                opportunity.attrs["order"] = txn_id
+            for item in sorted(transaction_items(txn) & stock):
+                if ledger.get("qb_stock", item) is None:
+                    ledger.add("qb_stock", item, run + 1)
+                else:
+                    ledger.touch("qb_stock", item, run + 1)
+
+
+def transaction_items(txn: dict) -> set[str]:
+    """The item Ids on a QuickBooks transaction's lines."""
+    return {
+        ((line.get("SalesItemLineDetail") or {}).get("ItemRef") or {}).get("value")
+        for line in txn.get("Line") or []
+    } - {None}
 
 
 def problems(ledger: Ledger, snap: dict) -> dict[tuple[str, str], str]:
@@ -176,6 +219,15 @@ def problems(ledger: Ledger, snap: dict) -> dict[tuple[str, str], str]:
             out[r.kind, r.key] = (
                 f"Account phone {linked[0]['Phone']!r}, QuickBooks {r.attrs['phone']!r}"
             )
+        elif (
+            r.attrs.get("parent")
+            and (parent := (linked[0].get("Parent") or {}).get("External_Account_ID__c"))
+            != r.attrs["parent"]
+        ):
+            out[r.kind, r.key] = (
+                f"Account's parent holds QuickBooks customer {parent}, its QuickBooks parent is "
+                f"{r.attrs['parent']}"
+            )
     for r in ledger.of("sf_account"):
         account = accounts_by_id.get(r.key)
         customer = snap["qb_customers"].get((account or {}).get("External_Account_ID__c") or "")
@@ -187,6 +239,7 @@ def problems(ledger: Ledger, snap: dict) -> dict[tuple[str, str], str]:
     for entity, records in (
         ("Invoice", snap["qb_invoices"]),
         ("SalesReceipt", snap["qb_receipts"]),
+        ("SalesOrder", snap.get("qb_orders", {})),
     ):
         for txn in records.values():
             if (txn.get("PrivateNote") or "").startswith(MARK):
@@ -232,6 +285,10 @@ def problems(ledger: Ledger, snap: dict) -> dict[tuple[str, str], str]:
     invoices = {i["External_Invoice_ID__c"]: i for i in snap["sf_invoices"]}
     for r in ledger.of("qb_invoice"):
         detail = _invoice_problem(r, snap["qb_invoices"].get(r.key), invoices.get(r.key), accounts)
+        linked = r.attrs.get("linked_opportunity")
+        links = snap.get("sf_invoice_links", {}).get(r.key, set())
+        if not detail and linked and r.attrs["state"] != "deleted" and linked not in links:
+            detail = f"Invoice__c not linked to the Sales Order's Opportunity {linked}"
         if detail:
             out[r.kind, r.key] = detail
     products = defaultdict(list)
@@ -256,7 +313,25 @@ def problems(ledger: Ledger, snap: dict) -> dict[tuple[str, str], str]:
             out[r.kind, r.key] = (
                 f"standard price {entry and entry['UnitPrice']}, QuickBooks {r.attrs['price']}"
             )
+    for r in ledger.of("qb_stock"):
+        detail = _stock_problem(snap["qb_items"].get(r.key), products.get(r.key, []))
+        if detail:
+            out[r.kind, r.key] = detail
     return out
+
+
+def _stock_problem(item: dict | None, products: list[dict]) -> str | None:
+    """R-ITM-4: an active Inventory Part's Product holds its quantity on hand and on sales
+    orders (rounded to 2 decimals)."""
+    if item is None or item.get("Active") is False:
+        return None
+    if not products:
+        return "no Product holds this inventory item's Id"
+    got = {qb: money(products[0].get(sf)) for qb, sf in QUANTITY_FIELDS.items()}
+    wanted = {qb: money(item.get(qb)) for qb in QUANTITY_FIELDS}
+    if got != wanted:
+        return f"Product quantities {got}, QuickBooks {wanted}"
+    return None
 
 
 def _invoice_problem(r, qb: dict | None, sf: dict | None, accounts: dict) -> str | None:
@@ -289,7 +364,7 @@ def _invoice_problem(r, qb: dict | None, sf: dict | None, accounts: dict) -> str
 def duplicate_violations(run: int, snap: dict) -> list[Violation]:
     notes = [
         t.get("PrivateNote")
-        for rs in (snap["qb_invoices"], snap["qb_receipts"])
+        for rs in (snap["qb_invoices"], snap["qb_receipts"], snap.get("qb_orders", {}))
         for t in rs.values()
         if (t.get("PrivateNote") or "").startswith(MARK)
     ]
@@ -316,7 +391,11 @@ def duplicate_violations(run: int, snap: dict) -> list[Violation]:
         + duplicates(
             run,
             "two QuickBooks customers with one name",
-            [c["DisplayName"].lower() for c in snap["qb_customers"].values()],
+            # Desktop: a sub-customer's name is unique under its parent only (its FullName is).
+            [
+                (c["FullyQualifiedName"] if "qb_orders" in snap else c["DisplayName"]).lower()
+                for c in snap["qb_customers"].values()
+            ],
         )
     )
 
@@ -355,6 +434,54 @@ def watermark_violations(
     return out
 
 
+def stopped_run_violations(
+    run: int,
+    state: str,
+    states: dict,
+    writes: int,
+    logged: str,
+    last_poll: dt.datetime | None,
+) -> list[Violation]:
+    """R-QBD-2: a run while the Web Connector is stopped fails at its first QuickBooks step
+    (``preflight.await_web_connector``), its log naming the last poll (``last_poll``, the
+    queue's), and writes nothing to QuickBooks."""
+    failed = sorted(task for task, s in states.items() if str(s) == "failed")
+    out = []
+    named = (
+        f"it last polled at {last_poll.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC"
+        if last_poll
+        else "it has never polled"
+    )
+    if f"the Web Connector is not running: {named}" not in logged:
+        out.append(
+            Violation(
+                run,
+                "the Web Connector was stopped, yet the log does not name its last poll",
+                "web connector",
+                f"expected {named!r}",
+            )
+        )
+    if state != "failed" or not failed or not failed[0].startswith("preflight."):
+        out.append(
+            Violation(
+                run,
+                "the Web Connector was stopped, yet the run did not fail in preflight",
+                "web connector",
+                f"run {state}, failed tasks {failed}",
+            )
+        )
+    if writes:
+        out.append(
+            Violation(
+                run,
+                "the Web Connector was stopped, yet QuickBooks was written",
+                "web connector",
+                f"{writes} write(s)",
+            )
+        )
+    return out
+
+
 def expected_differences(ledger: Ledger) -> set[str]:
     """Reconciliation differences the simulation made on purpose: an Account whose customer it
     made inactive in QuickBooks (R-ACC-2: inactive customers are not synced, the link stays)."""
@@ -386,13 +513,19 @@ def reconciliation(
 
 
 def check(
-    run: int, ledger: Ledger, sf, qb, seed_invoices: set[str], upper: dt.datetime
+    run: int,
+    ledger: Ledger,
+    sf,
+    qb,
+    seed_invoices: set[str],
+    upper: dt.datetime,
+    desktop: bool = False,
 ) -> tuple[list[Violation], dict]:
     """Every data invariant after run ``run``: (violations, stats). The reconciliation cannot
     tell a record a fault held back (due within two runs) from a lost one: its differences are
     violations only when no fault fired in this run or the two before it; otherwise they are
     returned as ``recon_pending``."""
-    snap = snapshot(sf, qb, ledger)
+    snap = snapshot(sf, qb, ledger, desktop)
     adopt_sync_invoices(ledger, snap, seed_invoices, run)
     violations, counts = judge(ledger, run, problems(ledger, snap))
     violations += duplicate_violations(run, snap)

@@ -23,8 +23,8 @@ from pathlib import Path
 from . import faults as fault_plan
 from .business import Business
 from .ledger import Ledger, Violation
-from .observe import check, watermark_violations, watermarks
-from .worker_clock import WorkerClock
+from .observe import check, stopped_run_violations, watermark_violations, watermarks
+from .worker_clock import DESKTOP_MODULES, WorkerClock
 
 ROOT = Path(__file__).resolve().parents[2]
 HOUR = dt.timedelta(hours=1)
@@ -41,6 +41,11 @@ class Config:
     start: dt.datetime | None = None  # default: days + 2 days ago, on the hour
     keep_going: bool = False  # go on after a run with violations
     settle_runs: int = 2  # quiet runs at the end (no business, no faults): every deadline passes
+    edition: str = "online"  # or "desktop": QuickBooks Desktop through sfqb's Web Connector service
+
+    @property
+    def desktop(self) -> bool:
+        return self.edition == "desktop"
 
     @property
     def hours_per_run(self) -> int:
@@ -57,6 +62,7 @@ class Config:
             f"python -m sfqb_sim --seed {self.seed} --days {self.days:g} --runs-per-day "
             f"{self.runs_per_day} --fault-rate {self.fault_rate:g} --actions-per-hour "
             f"{self.actions_per_hour:g} --settle-runs {self.settle_runs}"
+            + (" --edition desktop" if self.desktop else "")
         )
 
     def start_at(self) -> dt.datetime:
@@ -122,17 +128,17 @@ def hooks():
     return salesforce_hook(), quickbooks_hook()
 
 
-def prepare(admin, start: dt.datetime, worker: WorkerClock) -> None:
+def prepare(admin, start: dt.datetime, worker: WorkerClock, qb_service: str = "quickbooks") -> None:
     """Both servers seeded "tiny", stamped an hour before the simulation starts; the clock at
-    the start (running)."""
-    admin.set_clock("quickbooks", now=(start - HOUR).isoformat())
-    for service in ("quickbooks", "salesforce"):
+    the start (running). ``qb_service``: ``quickbooks`` or ``quickbooks_desktop``."""
+    admin.set_clock(qb_service, now=(start - HOUR).isoformat())
+    for service in (qb_service, "salesforce"):
         admin.reset(service, seed="tiny")
-    worker.follow(admin.set_clock("quickbooks", now=start.isoformat()))
+    worker.follow(admin.set_clock(qb_service, now=start.isoformat()))
 
 
-def clock_now(admin) -> dt.datetime:
-    return dt.datetime.fromisoformat(admin.call("quickbooks", "GET", "clock")["now"])
+def clock_now(admin, qb_service: str = "quickbooks") -> dt.datetime:
+    return dt.datetime.fromisoformat(admin.call(qb_service, "GET", "clock")["now"])
 
 
 def failed_areas(states: dict) -> set[str]:
@@ -151,23 +157,25 @@ class Simulation:
         hooks: Callable,
         variables,
         echo: Callable[[str], None] = print,
+        site=None,
     ) -> None:
         self.config, self.admin, self.run_dag, self.hooks = config, admin, run_dag, hooks
-        self.variables, self.echo = variables, echo
+        self.variables, self.echo, self.site = variables, echo, site
+        self.qb_service = "quickbooks_desktop" if site else "quickbooks"
         self.rng = random.Random(config.seed)
         self.fault_rng = random.Random(config.seed * 7919 + 1)
         self.ledger = Ledger()
-        self.worker = WorkerClock()
+        self.worker = WorkerClock(DESKTOP_MODULES if site else ())
         self.result = Result(config={**asdict(config), "start": config.start_at().isoformat()})
 
     def play(self) -> Result:
         config, ledger, result = self.config, self.ledger, self.result
         started = time.perf_counter()
         with self.worker.installed():
-            prepare(self.admin, config.start_at(), self.worker)
+            prepare(self.admin, config.start_at(), self.worker, self.qb_service)
             sf, qb = self.hooks()
             self.seed_invoices = {i["Id"] for i in qb.query_all("Invoice")}
-            self.business = Business(self.rng, ledger, sf, qb, tag=f"{config.seed}")
+            self.business = self.business_class()(self.rng, ledger, sf, qb, tag=f"{config.seed}")
             for run in range(0, config.runs + config.settle_runs + 1):
                 busy = (
                     0 < run <= config.runs
@@ -178,14 +186,21 @@ class Simulation:
                     break
         result.made = dict(sorted(ledger.made.items()))
         result.tried = sum(ledger.tried.values())
+        kinds = ["qb_customer", "sf_account", "opportunity", "qb_invoice", "qb_item"]
         result.records = {
-            kind: len(ledger.of(kind))
-            for kind in ("qb_customer", "sf_account", "opportunity", "qb_invoice", "qb_item")
+            kind: len(ledger.of(kind)) for kind in kinds + (["qb_stock"] if self.site else [])
         }
         result.wall_seconds = round(time.perf_counter() - started, 1)
         simulated_days = max(result.runs - 1, 1) / config.runs_per_day  # settle runs included
         result.seconds_per_day = round(result.wall_seconds / simulated_days, 1)
         return result
+
+    def business_class(self) -> type[Business]:
+        if self.site is None:
+            return Business
+        from .desktop import DesktopBusiness
+
+        return DesktopBusiness
 
     def interval(self, run: int, busy: bool) -> None:
         """The business of the hours before ``run``, the clock moving on an hour after each."""
@@ -193,23 +208,36 @@ class Simulation:
         self.business.refresh()
         for _ in range(self.config.hours_per_run):
             actions = self.rng.randint(0, round(2 * self.config.actions_per_hour)) if busy else 0
-            self.business.hour(run, clock_now(self.admin), actions)
+            self.business.hour(run, clock_now(self.admin, self.qb_service), actions)
             self.worker.follow(
-                self.admin.set_clock("quickbooks", advance_seconds=HOUR.total_seconds())
+                self.admin.set_clock(self.qb_service, advance_seconds=HOUR.total_seconds())
             )
 
     def sync(self, run: int, busy: bool) -> bool:
         """Run ``run`` of sfqb_sync with its faults, then every check. False on a violation."""
         config, ledger, result = self.config, self.ledger, self.result
-        rules = fault_plan.plan(self.fault_rng, config.fault_rate) if busy else []
+        catalogue = fault_plan.DESKTOP_CATALOGUE if self.site else fault_plan.CATALOGUE
+        rules = fault_plan.plan(self.fault_rng, config.fault_rate, catalogue) if busy else []
         before = watermarks(self.variables)
         fault_plan.inject(self.admin, rules)
-        upper = clock_now(self.admin)
+        stopped = self.site.before_run(rules) if self.site else False
+        writes = self.admin.counters(self.qb_service)["writes"]
+        upper = clock_now(self.admin, self.qb_service)
         begun = time.perf_counter()
+        last_poll, logged = self.site.rig.queue.last_poll() if stopped else None, [""]
         try:
-            dag_run, states, _ = self.run_dag(upper)
+            if stopped:  # its log must name the last poll
+                from .desktop import captured_output
+
+                with captured_output() as logged:
+                    dag_run, states, _ = self.run_dag(upper)
+            else:
+                dag_run, states, _ = self.run_dag(upper)
         finally:
             fired = fault_plan.collect(self.admin)
+            if self.site:
+                fired += self.site.after_run(stopped)
+        writes = self.admin.counters(self.qb_service)["writes"] - writes
         result.run_seconds.append(round(time.perf_counter() - begun, 1))
         result.runs += 1
         result.faults_injected += len(rules)
@@ -231,10 +259,16 @@ class Simulation:
                         json.dumps({k: str(v) for k, v in states.items() if str(v) != "success"}),
                     )
                 )
+        if stopped:  # R-QBD-2: fails at once, nothing written; the next run catches up
+            violations += stopped_run_violations(
+                run, str(dag_run.state), states, writes, "".join(logged), last_poll
+            )
         violations += watermark_violations(
             run, before, watermarks(self.variables), upper, failed_areas(states)
         )
-        found, stats = check(run, ledger, *self.hooks(), self.seed_invoices, upper)
+        found, stats = check(
+            run, ledger, *self.hooks(), self.seed_invoices, upper, desktop=self.site is not None
+        )
         violations += found
         result.on_time += stats["on_time"]
         result.late += stats["late"]
@@ -266,6 +300,7 @@ def simulate(
     hooks: Callable,
     variables,
     echo: Callable[[str], None] = print,
+    site=None,
 ) -> Result:
     """Play ``config`` against the sandbox behind ``admin``.
 
@@ -274,15 +309,17 @@ def simulate(
             sfqb_sync with logical date and run_after ``moment`` (``dag_runner()``).
         hooks: ``hooks() -> (sf, qb)``, a fresh pair of the project's hooks.
         variables: the metadata DB's Variables (``sfqb.state.MetadataDbVariables``).
+        site: on QuickBooks Desktop, the ``sfqb_sim.desktop.DesktopSite`` (its Web Connector
+            runs for the sync runs only); ``hooks`` then answers its ``Company`` for QuickBooks.
     """
-    return Simulation(config, admin, run_dag, hooks, variables, echo).play()
+    return Simulation(config, admin, run_dag, hooks, variables, echo, site).play()
 
 
 def report(result: Result, config: Config) -> str:
     """The summary printed at the end (and the replay command on a violation)."""
     lines = [
-        f"sim: seed {config.seed}, {config.days:g} day(s), {config.runs_per_day} run(s) a day, "
-        f"fault rate {config.fault_rate:g}",
+        f"sim: QuickBooks {config.edition.title()}, seed {config.seed}, {config.days:g} day(s), "
+        f"{config.runs_per_day} run(s) a day, fault rate {config.fault_rate:g}",
         f"  runs: {result.runs} ({result.failed_runs} failed), wall time {result.wall_seconds:g} s "
         f"({result.seconds_per_day:g} s per simulated day; mean run "
         f"{_mean(result.run_seconds):.1f} s)",
@@ -321,6 +358,7 @@ def _mean(values: list) -> float:
 
 def write(result: Result, out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
-    path = out / f"soak-seed{result.config['seed']}-{result.config['days']:g}d.json"
+    edition = "-desktop" if result.config.get("edition") == "desktop" else ""
+    path = out / f"soak{edition}-seed{result.config['seed']}-{result.config['days']:g}d.json"
     path.write_text(json.dumps(asdict(result), indent=2, default=str) + "\n")
     return path

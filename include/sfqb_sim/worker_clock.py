@@ -20,11 +20,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 MODULES = ("sfqb.steps.load", "sfqb.hooks.quickbooks.clock")
+DESKTOP_MODULES = (
+    "sfqb.qbwc.queue",
+    "sfqb.qbwc.service",
+    "sfqb.hooks.desktop.adapter",
+    "sfqb.hooks.desktop.waiting",
+    "sfqb.tasks.desktop_wait",
+)
+"""On QuickBooks Desktop the service's queue stamps every answer, poll and session, and the
+adapter's ``ServerClock`` reads QuickBooks' time from those stamps: the queue and everything
+that compares a time with its stamps read the worker's (simulated) clock as well."""
 
 
 class WorkerClock:
-    def __init__(self) -> None:
+    def __init__(self, extra_modules: tuple[str, ...] = ()) -> None:
         self.offset = datetime.timedelta(0)
+        self.modules = MODULES + tuple(extra_modules)
 
     def follow(self, clock: dict) -> None:
         """Take the offset of the sandbox clock (what ``/_sandbox/clock`` answers)."""
@@ -48,7 +59,7 @@ class WorkerClock:
 
     @contextmanager
     def installed(self) -> Iterator[WorkerClock]:
-        modules = [importlib.import_module(name) for name in MODULES]
+        modules = [importlib.import_module(name) for name in self.modules]
         originals = [m.dt for m in modules]
         shim = self.module()
         for m in modules:

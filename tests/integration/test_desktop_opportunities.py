@@ -234,7 +234,7 @@ def pro_company(desktop_env, monkeypatch, tmp_path):
     keeps it, and the sandbox serves the other tests)."""
     import json
 
-    from tests.integration.desktop import desktop_connection, start_rig
+    from sfqb_sandbox.desktop_rig import desktop_connection, start_rig
 
     env = desktop_env
     before = env.sandbox.call("quickbooks_desktop", "GET", "company")["edition"]

@@ -151,41 +151,6 @@ def test_given_a_lost_answer_after_customer_adds_when_synced_then_each_customer_
     assert desktop_env.writes()["quickbooks"] == 0
 
 
-class EditsBeforeFirstMod:
-    """The Web Connector's company, with a QuickBooks user who edits a customer (its Notes)
-    just before sfqb's first CustomerMod reaches QuickBooks: that Mod's EditSequence is stale."""
-
-    def __init__(self, company) -> None:
-        self.company, self.edited = company, []
-
-    def open(self, company_file: str) -> str:
-        return self.company.open(company_file)
-
-    def close(self) -> None:
-        self.company.close()
-
-    def _one(self, body: str) -> str:
-        from tests.sandbox.qbd.conftest import message
-
-        return self.company.process(message(body, on_error="stopOnError"))
-
-    def process(self, request: str) -> str:
-        import re
-
-        if "<CustomerModRq" in request and not self.edited:
-            list_id = re.search(r"<ListID>([^<]+)</ListID>", request).group(1)
-            found = self._one(f"<CustomerQueryRq><ListID>{list_id}</ListID></CustomerQueryRq>")
-            sequence = re.search(r"<EditSequence>([^<]+)</EditSequence>", found).group(1)
-            answer = self._one(
-                f"<CustomerModRq><CustomerMod><ListID>{list_id}</ListID>"
-                f"<EditSequence>{sequence}</EditSequence>"
-                "<Notes>Edited in QuickBooks meanwhile</Notes></CustomerMod></CustomerModRq>"
-            )
-            assert 'statusCode="0"' in answer, answer
-            self.edited.append(list_id)
-        return self.company.process(request)
-
-
 def test_given_a_stale_edit_sequence_mid_load_when_synced_then_retried_once_both_edits_kept(
     desktop_env,
 ):
@@ -207,8 +172,10 @@ def test_given_a_stale_edit_sequence_mid_load_when_synced_then_retried_once_both
         if a["External_Account_ID__c"] in customers
     )
     sf.update("Account", [{"Id": account["Id"], "Phone": "(415) 555-0199"}])
+    from sfqb_sandbox.desktop_rig import UserEditsBeforeMod
+
     connector = desktop_env.rig.connector
-    user = EditsBeforeFirstMod(connector.company)
+    user = UserEditsBeforeMod(connector.company)
     connector.company = user
     count_before = len(customers)
 

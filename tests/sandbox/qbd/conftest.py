@@ -13,6 +13,7 @@ import pytest
 from lxml import etree
 
 from sfqb_sandbox.common.clock import Clock
+from sfqb_sandbox.desktop_rig import qbxml_message
 from sfqb_sandbox.qbd.company import DesktopCompany
 from sfqb_sandbox.qbd.seed import seed_company
 
@@ -20,10 +21,7 @@ START = dt.datetime(2026, 3, 1, 17, 0, tzinfo=dt.UTC)
 
 
 def message(body: str, on_error: str = "continueOnError", version: str = "13.0") -> str:
-    return (
-        f'<?xml version="1.0" encoding="utf-8"?><?qbxml version="{version}"?>'
-        f'<QBXML><QBXMLMsgsRq onError="{on_error}">{body}</QBXMLMsgsRq></QBXML>'
-    )
+    return qbxml_message(body, on_error, version)
 
 
 @dataclass

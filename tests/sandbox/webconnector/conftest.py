@@ -15,8 +15,6 @@ interface ``HttpCompany`` speaks.
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,11 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request, Response
 from lxml import etree
 
-from sfqb.qbwc.app import KEEP_ALIVE_SECONDS
+from sfqb_sandbox.desktop_rig import Served, free_port  # noqa: F401 - the tests import them here
 from sfqb_sandbox.webconnector import CompanyUnavailable, ConnectorSettings
 
 INTUIT = "http://developer.intuit.com/"
@@ -43,43 +40,6 @@ TWO_REQUESTS = [
     "</QBXMLMsgsRq></QBXML>",
 ]
 COMPANY_PATH = r"C:\Users\Public\Documents\Intuit\QuickBooks\Company Files\sandbox.qbw"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Served:
-    """An ASGI app on uvicorn in a thread, on a free port of 127.0.0.1."""
-
-    def __init__(self, app: Any) -> None:
-        self.port = free_port()
-        # The service's keep-alive (``serve``), so the Web Connector's NoOp pause keeps its
-        # connection as it does against the real service.
-        config = uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=self.port,
-            log_level="warning",
-            timeout_keep_alive=KEEP_ALIVE_SECONDS,
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> Served:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise TimeoutError("uvicorn did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
 
 
 # -- the QBWC service ----------------------------------------------------------------------
