@@ -36,7 +36,7 @@ help:
 	@echo "make lint          ruff, and mypy over the product"
 	@echo "make package-check the Salesforce package: its schema tests, then the Salesforce CLI converts it (Node.js 22 and the CLI from npm, cached in .cache/sfcli)"
 	@echo "make bench         the benchmarks: whole sync at 1k and 10k customers, matching and planning at 1M rows (bench/README.md)"
-	@echo "make soak          the business simulation: SOAK_DAYS (30) of business and faults, sfqb_sync hourly, invariants after each run; hours (docs/simulation.md)"
+	@echo "make soak          the business simulation: SOAK_DAYS (30) of business and faults, sfqb_sync hourly, invariants after each run; hours (docs/simulation.md; SOAK_EDITION=desktop)"
 
 install:
 	@PYTHON=$(PYTHON) scripts/install.sh
@@ -125,16 +125,18 @@ bench: install
 # clock, every invariant checked after each run; exit 1 on a violation, printing the seed and the
 # first run that broke (replay: python -m sfqb_sim --seed N --days D ...). Result JSON in SOAK_OUT.
 # Time is about runs x one sfqb_sync run (30 days hourly = 720 runs; measured durations:
-# bench/results/suite.md).
+# bench/results/suite.md). SOAK_EDITION=desktop: on QuickBooks Desktop, through sfqb's Web
+# Connector service and the Web Connector emulator (docs/simulation.md, "On QuickBooks Desktop").
 SOAK_DAYS ?= 30
 SOAK_SEED ?= 1
 SOAK_RUNS_PER_DAY ?= 24
 SOAK_FAULT_RATE ?= 0.1
 SOAK_OUT ?= .soak
+SOAK_EDITION ?= online
 
 soak: install
 	@$(BIN)/python -m sfqb_sim --days $(SOAK_DAYS) --seed $(SOAK_SEED) --runs-per-day $(SOAK_RUNS_PER_DAY) \
-		--fault-rate $(SOAK_FAULT_RATE) --out $(SOAK_OUT)
+		--fault-rate $(SOAK_FAULT_RATE) --edition $(SOAK_EDITION) --out $(SOAK_OUT)
 
 # Regenerate constraints.txt from a fresh resolve of requirements-dev.txt (then commit it).
 constraints:

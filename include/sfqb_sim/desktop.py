@@ -17,10 +17,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-import random
 import sys
 import tempfile
-import uuid
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from xml.sax.saxutils import escape
@@ -34,7 +32,6 @@ from sfqb.qbwc import qbxml
 from sfqb_sandbox.desktop_rig import qbxml_message
 
 from .business import ACTIONS, Business
-from .ledger import Ledger
 from .observe import transaction_items
 
 PAGE = 500
@@ -62,7 +59,7 @@ class Company:
             answer = self.http.process(qbxml_message(body))
         finally:
             self.http.close()
-        (rs,) = [e for e in qbxml.parse(answer).find("QBXMLMsgsRs") if isinstance(e.tag, str)]
+        rs = _only_rs(answer)
         if rs.get("statusCode") != "0":
             raise QuickBooksRefused(
                 f"QuickBooks refused {body[:120]!r}: {rs.get('statusCode')} "
@@ -85,9 +82,7 @@ class Company:
                 if query.iterate:
                     element.set("iterator", "Start" if not rets else "Continue")
                 answer = self.http.process(qbxml.message_set([element], "stopOnError"))
-                (rs,) = [
-                    e for e in qbxml.parse(answer).find("QBXMLMsgsRs") if isinstance(e.tag, str)
-                ]
+                rs = _only_rs(answer)
                 code = int(rs.get("statusCode") or 0)
                 if code >= qbxml.ERROR_FROM:
                     raise QuickBooksRefused(f"{element.tag}: {code} {rs.get('statusMessage')}")
@@ -123,16 +118,18 @@ class Company:
         return record
 
 
-def guid() -> str:
-    return "{" + str(uuid.uuid4()).upper() + "}"
-
-
 def _ref(tag: str, list_id: str) -> str:
     return f"<{tag}><ListID>{list_id}</ListID></{tag}>"
 
 
 def _el(tag: str, value: object) -> str:
     return f"<{tag}>{escape(str(value))}</{tag}>"
+
+
+def _only_rs(answer: str) -> etree._Element:
+    """The one response element of a message set of one request."""
+    (rs,) = [e for e in qbxml.parse(answer).find("QBXMLMsgsRs") if isinstance(e.tag, str)]
+    return rs
 
 
 def _ret(rs: etree._Element) -> etree._Element:
@@ -159,16 +156,13 @@ class DesktopBusiness(Business):
     actions = {k: v for k, v in DESKTOP_ACTIONS.items() if v}
     sellable = SELLABLE_DESKTOP
 
-    def __init__(self, rng: random.Random, ledger: Ledger, sf, qb: Company, tag: str) -> None:
-        super().__init__(rng, ledger, sf, qb, tag)
-
     def _kind(self) -> str:
         roll = self.rng.random()
         return "Invoice" if roll < 0.5 else "Sales Receipt" if roll < 0.7 else "Sales Order"
 
     def _touch_stock(self, items: set[str], run: int) -> None:
         """Inventory items whose quantities a transaction changed: due again from ``run``."""
-        for item in sorted(items & set(self.world.stock)):
+        for item in sorted(items & self.world.stock):
             if self.ledger.get("qb_stock", item) is None:
                 self.ledger.add("qb_stock", item, run)
             else:
@@ -186,7 +180,6 @@ class DesktopBusiness(Business):
             + "<Country>USA</Country></BillAddress>"
             + _el("Phone", self._phone())
             + _el("Email", f"ap{self.serial}@example.com")
-            + _el("ExternalGUID", guid())
         )
         return self.qb.add("Customer", body)
 
@@ -316,7 +309,7 @@ class DesktopBusiness(Business):
         return lines
 
     def _add_invoice(self, customer: str, lines: str) -> dict:
-        body = _ref("CustomerRef", customer) + _el("ExternalGUID", guid()) + lines
+        body = _ref("CustomerRef", customer) + lines
         return self.qb.add("Invoice", body)
 
     def qb_new_invoice(self, run: int, now) -> bool:
@@ -433,7 +426,9 @@ class DesktopSite:
     company file. The Web Connector runs during the sync runs only; between them the user works
     and the checks read (QuickBooks takes one session at a time)."""
 
-    def __init__(self, admin, queue_url: str) -> None:
+    def __init__(self, admin, queue_url: str, rig=None) -> None:
+        """``rig``: the service and Web Connector already running on ``queue_url`` (the
+        whole-DAG Desktop tests'); by default they are started here."""
         from sfqb_sandbox.desktop_rig import company_of, start_rig
 
         self.admin, self.queue_url = admin, queue_url
@@ -441,7 +436,7 @@ class DesktopSite:
         ca_bundle = admin.connections["ca_bundle"]
         self.company = Company(company_of(self.info, ca_bundle), company_tz(self.info))
         self.connect()
-        self.rig = start_rig(self.info, queue_url, ca_bundle)
+        self.rig = rig or start_rig(self.info, queue_url, ca_bundle)
         self.rig.stop()
         self.user = None
 
