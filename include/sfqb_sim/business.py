@@ -16,6 +16,7 @@ from decimal import Decimal
 from sfqb import soql
 
 from .ledger import Ledger
+from .observe import inventory_part
 
 # Actions and their weights (how often each happens, relative to the others).
 ACTIONS = {
@@ -112,7 +113,7 @@ class Business:
             )
         )
         self.world.items = items
-        self.world.stock = {k for k, i in items.items() if i.get("TrackQtyOnHand")}
+        self.world.stock = {k for k, i in items.items() if inventory_part(i)}
         self.world.entries = sorted(
             (e for e in entries if e["Product2"]["External_Item_ID__c"] in items),
             key=lambda e: e["Id"],

@@ -171,7 +171,7 @@ def adopt_sync_invoices(ledger: Ledger, snap: dict, seed_invoices: set[str], run
 
 
 def adopt_desktop_transactions(ledger: Ledger, snap: dict, run: int) -> None:
-    stock = {k for k, item in snap["qb_items"].items() if item.get("TrackQtyOnHand")}
+    stock = {k for k, item in snap["qb_items"].items() if inventory_part(item)}
     for records in (snap["qb_invoices"], snap["qb_receipts"], snap["qb_orders"]):
         for txn_id, txn in records.items():
             note = txn.get("PrivateNote") or ""
@@ -186,6 +186,12 @@ def adopt_desktop_transactions(ledger: Ledger, snap: dict, run: int) -> None:
                     ledger.add("qb_stock", item, run + 1)
                 else:
                     ledger.touch("qb_stock", item, run + 1)
+
+
+def inventory_part(item: dict) -> bool:
+    """R-ITM-4: Inventory Parts have their quantities on their Products; assemblies keep
+    quantities in QuickBooks, but their Products get none (Online has neither)."""
+    return item.get("DesktopType") == "ItemInventory"
 
 
 def transaction_items(txn: dict) -> set[str]:
@@ -323,7 +329,7 @@ def problems(ledger: Ledger, snap: dict) -> dict[tuple[str, str], str]:
 def _stock_problem(item: dict | None, products: list[dict]) -> str | None:
     """R-ITM-4: an active Inventory Part's Product holds its quantity on hand and on sales
     orders (rounded to 2 decimals)."""
-    if item is None or item.get("Active") is False:
+    if item is None or item.get("Active") is False or not inventory_part(item):
         return None
     if not products:
         return "no Product holds this inventory item's Id"
