@@ -171,6 +171,10 @@ class Business:
             },
             self._request_id(),
         )
+        self._made_customer(customer, run, name)
+        return True
+
+    def _made_customer(self, customer: dict, run: int, name: str, **facts) -> None:
         self.ledger.add(
             "qb_customer",
             customer["Id"],
@@ -178,8 +182,8 @@ class Business:
             name=name,
             phone=customer["PrimaryPhone"]["FreeFormNumber"],
             active=True,
+            **facts,
         )
-        return True
 
     def _customer(self, **attrs):
         mine = self._mine("qb_customer", active=True, **attrs)
@@ -435,6 +439,14 @@ class Business:
             record.attrs["state"] = "paid"
             return False
         amount = balance if self.rng.random() < 0.5 else (balance / 2).quantize(Decimal("0.01"))
+        self._pay(invoice, amount)
+        self.ledger.touch(
+            "qb_invoice", record.key, run, paid=True, state="paid" if amount == balance else "open"
+        )
+        return True
+
+    def _pay(self, invoice: dict, amount: Decimal) -> None:
+        """A payment of ``amount`` applied to ``invoice``."""
         self.qb.create(
             "Payment",
             {
@@ -443,16 +455,12 @@ class Business:
                 "Line": [
                     {
                         "Amount": float(amount),
-                        "LinkedTxn": [{"TxnId": record.key, "TxnType": "Invoice"}],
+                        "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}],
                     }
                 ],
             },
             self._request_id(),
         )
-        self.ledger.touch(
-            "qb_invoice", record.key, run, paid=True, state="paid" if amount == balance else "open"
-        )
-        return True
 
     def _end_invoice(self, run: int, how: str) -> bool:
         found = self._open_invoice(unpaid=True)

@@ -183,39 +183,22 @@ class DesktopBusiness(Business):
         )
         return self.qb.add("Customer", body)
 
-    def qb_new_customer(self, run: int, now) -> bool:
-        name = self._name("Customer")[:41]
-        customer = self._customer_add(name)
-        self.ledger.add(
-            "qb_customer",
-            customer["Id"],
-            run,
-            name=name,
-            phone=customer["PrimaryPhone"]["FreeFormNumber"],
-            active=True,
-        )
+    def _new_customer(self, run: int, kind: str, parent=None) -> bool:
+        name = self._name(kind)[:41]
+        customer = self._customer_add(name, parent and parent.key)
+        self._made_customer(customer, run, name, **({"parent": parent.key} if parent else {}))
+        if parent:
+            parent.attrs["children"] = parent.attrs.get("children", 0) + 1
         return True
+
+    def qb_new_customer(self, run: int, now) -> bool:
+        return self._new_customer(run, "Customer")
 
     def qb_new_sub_customer(self, run: int, now) -> bool:
         """A sub-customer (JobStatus None: not a job) of a top-level customer the simulation
         made: it gets an Account under its parent's Account (R-ACC-3)."""
         parents = [r for r in self._mine("qb_customer", active=True) if not r.attrs.get("parent")]
-        if not parents:
-            return False
-        parent = self.rng.choice(parents)
-        name = self._name("Branch")[:41]
-        customer = self._customer_add(name, parent.key)
-        self.ledger.add(
-            "qb_customer",
-            customer["Id"],
-            run,
-            name=name,
-            phone=customer["PrimaryPhone"]["FreeFormNumber"],
-            active=True,
-            parent=parent.key,
-        )
-        parent.attrs["children"] = parent.attrs.get("children", 0) + 1
-        return True
+        return bool(parents) and self._new_customer(run, "Branch", self.rng.choice(parents))
 
     def _qb_update_customer(self, record, changes: dict) -> dict:
         current = self.qb.read("Customer", record.key)
@@ -322,30 +305,17 @@ class DesktopBusiness(Business):
         self._touch_stock(transaction_items(invoice), run)
         return True
 
-    def qb_payment(self, run: int, now) -> bool:
-        """A partial or full payment of an open invoice (ReceivePaymentAdd applied to it)."""
-        found = self._open_invoice()
-        if found is None:
-            return False
-        record, invoice = found
-        balance = Decimal(str(invoice["Balance"]))
-        if balance <= 0:
-            record.attrs["state"] = "paid"
-            return False
-        amount = balance if self.rng.random() < 0.5 else (balance / 2).quantize(Decimal("0.01"))
+    def _pay(self, invoice: dict, amount: Decimal) -> None:
+        """ReceivePaymentAdd of ``amount`` applied to ``invoice``."""
         body = (
             _ref("CustomerRef", invoice["CustomerRef"]["value"])
             + _el("TotalAmount", f"{amount:.2f}")
             + "<AppliedToTxnAdd>"
-            + _el("TxnID", record.key)
+            + _el("TxnID", invoice["Id"])
             + _el("PaymentAmount", f"{amount:.2f}")
             + "</AppliedToTxnAdd>"
         )
         self.qb.add("ReceivePayment", body)
-        self.ledger.touch(
-            "qb_invoice", record.key, run, paid=True, state="paid" if amount == balance else "open"
-        )
-        return True
 
     def _end_invoice(self, run: int, how: str) -> bool:
         """Deleting an unpaid invoice (TxnDel); its inventory comes back."""

@@ -13,6 +13,13 @@ from sfqb_sim.ledger import Ledger, judge
 SEED = 7
 
 
+def three_weeks_back() -> dt.datetime:
+    """A simulation's start clear of the dates other tests' runs use (backfills of the last
+    week), on the hour."""
+    now = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    return now - dt.timedelta(days=21)
+
+
 @pytest.mark.integration
 @pytest.mark.sandbox
 def test_given_a_day_of_business_and_faults_when_synced_every_12_hours_then_no_invariant_breaks(
@@ -27,10 +34,6 @@ def test_given_a_day_of_business_and_faults_when_synced_every_12_hours_then_no_i
     from sfqb.state import MetadataDbVariables
     from sfqb_sim.runner import Config, dag_runner, hooks, report, simulate
 
-    # Three weeks back: clear of the dates other tests' runs use (backfills of the last week).
-    start = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0) - dt.timedelta(
-        days=21
-    )
     config = Config(
         days=1,
         seed=SEED,
@@ -38,7 +41,7 @@ def test_given_a_day_of_business_and_faults_when_synced_every_12_hours_then_no_i
         fault_rate=0.4,
         actions_per_hour=2,
         settle_runs=1,
-        start=start,
+        start=three_weeks_back(),
     )
     try:
         result = simulate(config, sync_env.sandbox, dag_runner(), hooks, MetadataDbVariables())

@@ -12,6 +12,7 @@ import json
 import pytest
 
 from sfqb_sim.ledger import Ledger
+from tests.integration.test_soak import three_weeks_back
 
 SEED = 20
 """Its faults: QuickBooks restarting mid-read and a lost answer to an add in the first busy
@@ -38,10 +39,6 @@ def test_given_half_a_day_of_desktop_business_and_faults_when_synced_every_6_hou
     site = DesktopSite(
         desktop_env.sandbox, f"sqlite:///{tmp_path / 'qbwc-queue.sqlite3'}", desktop_env.rig
     )
-    # Three weeks back: clear of the dates other tests' runs use (backfills of the last week).
-    start = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0) - dt.timedelta(
-        days=21
-    )
     config = Config(
         days=0.5,
         seed=SEED,
@@ -49,7 +46,7 @@ def test_given_half_a_day_of_desktop_business_and_faults_when_synced_every_6_hou
         fault_rate=0.5,
         actions_per_hour=2,
         settle_runs=1,
-        start=start,
+        start=three_weeks_back(),
         edition="desktop",
     )
     try:
