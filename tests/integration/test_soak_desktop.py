@@ -44,7 +44,7 @@ def test_given_half_a_day_of_desktop_business_and_faults_when_synced_every_6_hou
         seed=SEED,
         runs_per_day=4,
         fault_rate=0.5,
-        actions_per_hour=2,
+        actions_per_hour=4,  # half a day: twice Online's pace, so the day has its business
         settle_runs=1,
         start=three_weeks_back(),
         edition="desktop",
