@@ -143,6 +143,9 @@ def _ret(rs: etree._Element) -> etree._Element:
 DESKTOP_ACTIONS = {
     **{k: v for k, v in ACTIONS.items() if k not in ("qb_void_invoice", "qb_item_price")},
     "qb_deactivate_item": 0,
+    # Salesforce's phone edits are the CustomerMods sfqb sends (the stale EditSequence and
+    # the lost answer to a Mod strike those): twice Online's weight.
+    "sf_edit_account": 6,
     "qb_new_sub_customer": 3,
     "qb_new_inventory_item": 2,
     "qb_invoice_sales_order": 6,

@@ -40,9 +40,15 @@ QBD, WEB_CONNECTOR = "quickbooks_desktop", "web_connector"
 # ``sfqb_sim.desktop.DesktopSite``): an answer lost after the write was applied, QuickBooks
 # restarting mid-read (the session and its iterators gone), a QuickBooks user's edit just
 # before sfqb's CustomerMod (a stale EditSequence, 3200), the Web Connector stopped for the run.
-# Their ``max_skip``: a run sends a few writes of a kind and a few dozen reads.
+# Their ``max_skip``: a run sends one or two message sets of writes of a kind (a group of up to
+# 30 requests each) and a few dozen reads.
 DESKTOP_CATALOGUE = [
-    (QBD, "lose_response", r"CustomerAddRq|InvoiceAddRq|SalesOrderAddRq|SalesReceiptAddRq", {}),
+    (
+        QBD,
+        "lose_response",
+        r"CustomerAddRq|InvoiceAddRq|SalesOrderAddRq|SalesReceiptAddRq",
+        {"max_skip": 2},
+    ),
     (QBD, "lose_response", r"CustomerModRq|SalesOrderModRq", {"max_skip": 2}),
     (QBD, "restart", r"(Customer|Item|Invoice|SalesOrder|SalesReceipt)QueryRq", {}),
     (WEB_CONNECTOR, "stale_edit_sequence", r"CustomerModRq", {"max_skip": 2}),
