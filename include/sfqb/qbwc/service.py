@@ -15,9 +15,12 @@ logger and in the queue's events (R-QBD-1, R-QBD-8).
 
 A session whose queue is empty stays open ``linger_seconds`` after its last job: the percentage
 stays below 100, ``sendRequestXML`` answers "" and ``getLastError`` "NoOp", so the Web Connector
-pauses 5 s and asks again. A sync run queues its jobs task after task, seconds apart; lingering,
-the session takes each task's jobs within seconds, where a closed one would leave them for the
-Web Connector's next scheduled update (minutes). When the linger is over the session gets one
+pauses 5 s and asks again. Before answering "", a lingering session's request for work waits up
+to ``hold_seconds`` (never past the linger) for a job, checking the queue every 0.1 s: a job the
+run's next task queues meanwhile goes out at once, not after the pause. A sync run queues its
+jobs task after task, seconds apart; lingering, the session takes each task's jobs within
+seconds, where a closed one would leave them for the Web Connector's next scheduled update
+(minutes). When the linger is over the session gets one
 last request, a ``HostQueryRq`` (no company data), whose answer is told 100: the Web Connector
 ends the session as done, where an empty request would show the user an error. Every request
 for work counts as a poll.
@@ -31,6 +34,7 @@ import hmac
 import logging
 import ntpath
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -56,6 +60,12 @@ class ServiceSettings:
     # An empty-handed session stays open this long after its last job ("NoOp" every 5 s), for
     # the next task of the same run; 0 closes a session as soon as its queue is empty.
     linger_seconds: float = 120.0
+    # A lingering session's request for work waits this long for a job before answering "" (then
+    # NoOp and the Web Connector's 5 s pause); never past the linger. 0: answer at once.
+    hold_seconds: float = 20.0
+
+
+HOLD_INTERVAL = 0.1  # how often a held request for work looks at the queue
 
 
 def company_mismatch(expected: DesktopSettings, hcp: str, company_file: str) -> str | None:
@@ -189,6 +199,8 @@ class QbwcService:
             self.queue.touch(session.id, ttl, current_job_id=None)
         self.queue.record_poll()
         job = self.queue.continuing_read(session.id) or self.queue.claim(session.id)
+        if job is None and self._lingering(session):
+            job = self._held_claim(session)
         if job is None and self.settings.linger_seconds > 0 and not self._lingering(session):
             job = self._closing_job(session)
         if job is None:
@@ -200,6 +212,20 @@ class QbwcService:
         page = f", iterator {job.iterator_id}" if job.iterator_id else ""
         self._log(session.id, "request", f"job {job.id} ({job.key}): {types}{page}")
         return text
+
+    def _held_claim(self, session: Session) -> Job | None:
+        """A lingering session's request for work, held up to ``hold_seconds`` (never past the
+        linger) until a job is queued: the run's next task's jobs go out at once rather than
+        after the Web Connector's NoOp pause."""
+        # held to the linger's end, a little past it: the session then closes (no NoOp pause)
+        left = self.settings.linger_seconds - self._idle_seconds(session) + HOLD_INTERVAL
+        deadline = time.monotonic() + min(self.settings.hold_seconds, left)
+        while time.monotonic() < deadline:
+            time.sleep(HOLD_INTERVAL)
+            job = self.queue.claim(session.id)
+            if job is not None:
+                return job
+        return None
 
     def _closing_job(self, session: Session) -> Job | None:
         """The linger is over: one harmless read whose answer ends the session as done."""
@@ -272,8 +298,12 @@ class QbwcService:
         its start) at most ``linger_seconds`` ago."""
         if self.settings.linger_seconds <= 0 or session.error:
             return False
+        return self._idle_seconds(session) <= self.settings.linger_seconds
+
+    def _idle_seconds(self, session: Session) -> float:
+        """Seconds since the session's last job (or its start)."""
         last = self.queue.last_work(session.id) or dt.datetime.fromisoformat(session.started_at)
-        return (self.queue.clock() - last).total_seconds() <= self.settings.linger_seconds
+        return (self.queue.clock() - last).total_seconds()
 
     def connectionError(  # noqa: N802
         self, ticket: str = "", hresult: str = "", message: str = ""

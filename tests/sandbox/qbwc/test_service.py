@@ -70,11 +70,16 @@ class Rig:
 
 
 def start(
-    queue: JobQueue, creds: DesktopSettings, port: int | None = None, linger: float = 0.0
+    queue: JobQueue,
+    creds: DesktopSettings,
+    port: int | None = None,
+    linger: float = 0.0,
+    hold: float = 0.0,
 ) -> Served:
     """The service on uvicorn; ``linger`` 0 (most tests): a session ends once its queue is
-    empty, so the emulator's ``run_session`` returns."""
-    settings = ServiceSettings(ticket_ttl=60, linger_seconds=linger)
+    empty, so the emulator's ``run_session`` returns; ``hold``: how long a lingering session's
+    request for work waits for a job."""
+    settings = ServiceSettings(ticket_ttl=60, linger_seconds=linger, hold_seconds=hold)
     service = QbwcService(queue, lambda: creds, settings)
     served = Served(create_app(service))
     if port is not None:
@@ -254,16 +259,18 @@ def test_given_a_write_group_when_a_session_runs_then_it_is_applied_and_answered
     assert len(rig.customers("Queued One")) == 1 and len(rig.customers("Queued Two")) == 1
 
 
+@pytest.mark.parametrize("hold", [0.0, 5.0], ids=["answered-at-once", "held"])
 def test_given_a_lingering_session_when_a_job_comes_seconds_later_then_it_is_taken_at_once(
-    tmp_path: Path, queue: JobQueue
+    tmp_path: Path, queue: JobQueue, hold: float
 ):
     """A session with nothing left stays open ``linger_seconds`` after its last job: the
-    percentage stays below 100 and getLastError answers "NoOp", so the Web Connector pauses and
-    asks again; a job queued meanwhile (the run's next task) goes out in the same session, each
-    request for work counts as a poll, and the session ends once the linger is over with
-    nothing more (R-QBD-1, R-QBD-2)."""
+    percentage stays below 100; a job queued meanwhile (the run's next task) goes out in the
+    same session, each request for work counts as a poll, and the session ends once the linger
+    is over with nothing more. Without a hold, the request for work is answered "" at once and
+    getLastError "NoOp", so the Web Connector pauses and asks again; held, the request waits for
+    the job (never past the linger), so no NoOp pause comes at all (R-QBD-1, R-QBD-2)."""
     company = make_company(tmp_path)
-    served = start(queue, GOOD, linger=1.5)
+    served = start(queue, GOOD, linger=1.5, hold=hold)
     try:
         owner, file_id = guids(queue)
         qwc = parse_qwc(
@@ -288,7 +295,10 @@ def test_given_a_lingering_session_when_a_job_comes_seconds_later_then_it_is_tak
     # two jobs answered below 100, then the closing HostQuery told 100: ended as done
     assert len(record.percent_done) == 3 and record.percent_done[-1] == 100
     assert max(record.percent_done[:2]) < 100 and record.errors == []
-    assert record.methods.count("getLastError") >= 2  # the NoOp pauses
+    if hold:
+        assert "getLastError" not in record.methods  # held: no NoOp pause at all
+    else:
+        assert record.methods.count("getLastError") >= 2  # the NoOp pauses
     (session,) = queue.sessions()
     assert queue.get(first.id).session_id == queue.get(second.id).session_id == session.id
     assert session.state == "ended" and session.answered == 3 and session.error is None
