@@ -311,6 +311,7 @@ def _sessions(records: list) -> dict:
 def measure(size: int, latency: str, changed_percent: float, noop_wait: float) -> dict:
     from sfqb.hooks.desktop import DesktopQuickBooks
     from sfqb.hooks.token_store import InMemoryTokenStore
+    from sfqb.qbwc.service import ServiceSettings
     from sfqb.state import InMemoryVariables, SyncState
     from sfqb_sandbox.admin_client import SandboxProcess
     from sfqb_sandbox.desktop_rig import start_rig
@@ -340,6 +341,7 @@ def measure(size: int, latency: str, changed_percent: float, noop_wait: float) -
                 admin.connections["ca_bundle"],
                 company=slow,
                 noop_wait=noop_wait,
+                hold_seconds=ServiceSettings().hold_seconds,  # the service as deployed
             )
             tally = sync.Tally(
                 # As a task makes it (``quickbooks_hook``): the product's waits and timeout.

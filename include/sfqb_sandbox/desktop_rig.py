@@ -164,11 +164,15 @@ def start_rig(
     *,
     company: Callable[[Any], Any] = lambda company: company,
     noop_wait: float = 0.2,
+    hold_seconds: float = 0.0,
 ) -> WebConnectorRig:
     """The service on a free port of localhost and a Web Connector polling it, once it has
     polled (the adapter queues nothing before the Web Connector's first poll); ``company``
     wraps the Web Connector's company (a benchmark adds QuickBooks' own time), ``noop_wait``
-    is its pause after a NoOp (QBWC's: 5 s)."""
+    is its pause after a NoOp (QBWC's: 5 s), ``hold_seconds`` the service's hold of a lingering
+    session's request for work: none by default, since this Web Connector pauses only
+    ``noop_wait`` and a test that stops it (a QuickBooks user's edit) would wait out each held
+    request; a benchmark passes the service's default."""
     from sfqb.qbwc import JobQueue
     from sfqb.qbwc.app import create_app
     from sfqb.qbwc.qwc import guids, qwc_text
@@ -177,7 +181,8 @@ def start_rig(
 
     queue = JobQueue.from_url(queue_url)
     creds = DesktopSettings(USER, PASSWORD, info["company_file"], info["edition"].lower())
-    service = QbwcService(queue, lambda: creds, ServiceSettings(none_wait_seconds=0))
+    settings = ServiceSettings(none_wait_seconds=0, hold_seconds=hold_seconds)
+    service = QbwcService(queue, lambda: creds, settings)
     served = Served(create_app(service)).__enter__()
     url = f"http://localhost:{served.port}/qbwc"
     qwc = parse_qwc(qwc_text(url, USER, *guids(queue)))
