@@ -56,15 +56,10 @@ class Desktop:
 
 
 def writes(cluster: Cluster) -> dict[str, int]:
-    """Writes so far: the company file's write requests by the company's own per-request
-    counters (every request other than a query: adds, mods, deletes, voids; the sandbox's
-    generic counter sees only qbXML posts, none of them marked a write), Salesforce's by the
-    sandbox's counter."""
-    company = cluster.admin.call("quickbooks_desktop", "GET", "company/counters")
+    """Writes so far, by the sandbox's counters: the company file's write requests (adds, mods,
+    deletes, voids: every request but a query) and Salesforce's writes."""
     return {
-        "quickbooks_desktop": sum(
-            n for tag, n in company.items() if tag.endswith("Rq") and not tag.endswith("QueryRq")
-        ),
+        "quickbooks_desktop": cluster.admin.counters("quickbooks_desktop")["writes"],
         "salesforce": cluster.admin.counters("salesforce")["writes"],
     }
 
