@@ -88,6 +88,9 @@ def web_connector_line(status: dict) -> str:
     if errors:
         newest = errors[0]
         text += f", {len(errors)} ended on an error (newest: {newest['error']})"
+    clock = status.get("pc_clock") or {}
+    if clock.get("warning"):
+        text += f"; {clock['warning']}"
     return text
 
 

@@ -26,10 +26,12 @@ DESKTOP_MODULES = (
     "sfqb.hooks.desktop.adapter",
     "sfqb.hooks.desktop.waiting",
     "sfqb.tasks.desktop_wait",
+    "sfqb.hooks.desktop.clock",
 )
-"""On QuickBooks Desktop the service's queue stamps every answer, poll and session, and the
-adapter's ``ServerClock`` reads QuickBooks' time from those stamps: the queue and everything
-that compares a time with its stamps read the worker's (simulated) clock as well."""
+"""On QuickBooks Desktop the service's queue stamps every poll, session and job, and the
+waits compare the worker's time with those stamps: they read the worker's (simulated) clock as
+well. The adapter's ``DesktopClock`` takes QuickBooks' time from the answers' TimeModified, on
+the sandbox clock already; it reads the worker's only before it has seen any."""
 
 
 class WorkerClock:

@@ -7,9 +7,11 @@ from decimal import Decimal
 from xml.sax.saxutils import escape
 
 import pytest
+from pandas import Timedelta, Timestamp
 
 from sfqb import soql
 from sfqb.hooks.quickbooks import BatchOp
+from sfqb.report import web_connector_line
 from sfqb_sandbox.common import names
 from tests.integration.conftest import report_of
 from tests.integration.test_customers_sync import new_won_account
@@ -231,3 +233,63 @@ def test_given_edits_on_both_sides_when_synced_on_desktop_then_addresses_stay_an
     assert Decimal(str(account["Credit_Limit__c"])) == Decimal("7777.00")
 
     nothing_written_again(env, **allowed)
+
+
+def test_given_the_pc_clock_behind_when_a_customer_is_edited_after_a_run_then_the_next_copies_it(
+    desktop_env,
+):
+    """R-ACC-5, R-GEN-2, R-GEN-7: the company PC's clock runs 15 minutes behind the server's
+    (more than the 10-minute lookback), and QuickBooks stamps its edits with it. A customer
+    edited in QuickBooks after a run is stamped before that run's upper bound and before the
+    server's time of its read; the next run still reads it (the watermark is no later than
+    QuickBooks' time of the read) and takes it as a QuickBooks edit (the Account's Last Sync
+    Date is on the PC's clock): the Account gets the new phone. Before, the watermark and the
+    stamp were on the server's clock and the edit was lost until the customer's next one. The
+    first run's writes showed the PC's clock: the run summary says how far behind (R-QBD-8)."""
+    env = desktop_env
+    install = (Timestamp.now(tz="UTC") - Timedelta(hours=2)).isoformat()
+    env.sandbox.set_clock("quickbooks_desktop", advance_seconds=-900)
+    try:
+        summary = synced(env, sync_start=install)
+        # The first run's writes showed the PC's clock: kept, and said in the summary.
+        clock = summary["web_connector"]["pc_clock"]
+        assert -960 < clock["seconds"] <= -899, clock
+        assert "about 15 minutes behind" in web_connector_line(summary["web_connector"])
+        qb = env.qb()
+        linked = by_customer(env)
+        customer = next(
+            c
+            for c in customers(env)
+            if c["Id"] in linked and c["Active"] and not c.get("ParentRef") and not is_job(c)
+        )
+        (answer,) = qb.batch(
+            [
+                BatchOp(
+                    key="qb-user",
+                    operation="update",
+                    entity="Customer",
+                    payload={
+                        "Id": customer["Id"],
+                        "SyncToken": customer["SyncToken"],
+                        "sparse": True,
+                        "PrimaryPhone": {"FreeFormNumber": "(415) 555-0142"},
+                    },
+                )
+            ]
+        )
+        assert answer.ok, answer.error
+        edited_at = Timestamp(answer.entity["MetaData"]["LastUpdatedTime"])
+        # The PC stamps the edit, made after the first run, before the server's now by more
+        # than the lookback.
+        assert edited_at < Timestamp.now(tz="UTC") - Timedelta(minutes=14)
+        account = linked[customer["Id"]]
+
+        synced(env, sync_start=install)
+
+        (after,) = env.sf().query(
+            f"SELECT Phone, Last_Sync_Date__c FROM Account WHERE Id = '{account['Id']}'"
+        )
+        assert after["Phone"] == "(415) 555-0142"
+        assert Timestamp(after["Last_Sync_Date__c"]) >= edited_at
+    finally:
+        env.sandbox.set_clock("quickbooks_desktop", reset=True)

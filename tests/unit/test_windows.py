@@ -87,3 +87,39 @@ def test_given_naive_or_inverted_bounds_when_built_then_rejected():
         Window(dt.datetime(2026, 1, 1), UPPER)
     with pytest.raises(ValueError, match="empty window"):
         Window(UPPER, INSTALL)
+
+
+def _committed(read_at: dt.datetime | None, *, watermark: dt.datetime | None = None) -> dict:
+    from sfqb.state import InMemoryVariables, SyncState
+    from sfqb.steps.common import commit_windows, read_on_quickbooks_clock
+
+    state = SyncState(InMemoryVariables())
+    if watermark is not None:
+        state.commit_watermark("qb", watermark, run_id="before", now=UPPER)
+    window = Window(UPPER - dt.timedelta(hours=1), UPPER).to_xcom()
+    windows = read_on_quickbooks_clock({"qb": window, "sf": window}, ["qb"], read_at)
+    commit_windows({"run_id": "run"}, windows, state)  # type: ignore[arg-type]
+    return {stream: state.watermark(stream) for stream in ("qb", "sf")}
+
+
+def test_given_quickbooks_answered_before_the_window_end_when_committed_then_the_watermark_stops_there():
+    """R-GEN-2: QuickBooks' clock (on Desktop the company PC's) is an hour behind the scheduler's.
+    The QuickBooks stream's watermark moves to QuickBooks' time of the read, not to the window's
+    end, so an edit QuickBooks stamps after the read is in the next window; a Salesforce
+    stream's moves to the end as before."""
+    read_at = UPPER - dt.timedelta(minutes=61)
+    assert _committed(read_at) == {"qb": read_at, "sf": UPPER}
+
+
+def test_given_quickbooks_answered_after_the_window_end_when_committed_then_the_watermark_is_the_end():
+    """R-GEN-2: with clocks that agree, QuickBooks answers after the run's upper bound: the
+    watermark moves to the window's end, as it always did."""
+    assert _committed(UPPER + dt.timedelta(seconds=3)) == {"qb": UPPER, "sf": UPPER}
+
+
+def test_given_quickbooks_time_of_the_read_unknown_when_committed_then_the_watermark_stays():
+    """R-GEN-2: nothing in the answers showed QuickBooks' time (a Desktop company sfqb never
+    read a stamped record from): the QuickBooks stream's watermark does not move, and the next
+    window reads from the same start."""
+    before = UPPER - dt.timedelta(hours=5)
+    assert _committed(None, watermark=before) == {"qb": before, "sf": UPPER}

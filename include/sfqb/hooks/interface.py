@@ -37,8 +37,8 @@ class Clock(Protocol):
     """QuickBooks' clock as its answers show it (R-GEN-7 stamps are on it, not the worker's)."""
 
     @property
-    def seen(self) -> list[dt.datetime]:
-        """The times of the answers seen, in order."""
+    def seen(self) -> Sequence[dt.datetime | None]:
+        """QuickBooks' time at each answer seen, in order (None: not known at that answer)."""
         ...
 
     def now(self) -> dt.datetime:
@@ -46,7 +46,9 @@ class Clock(Protocol):
         ...
 
     def first_since(self, mark: int) -> dt.datetime | None:
-        """The time of the first answer after ``mark`` (``len(clock.seen)`` taken before)."""
+        """QuickBooks' time at the first answer after ``mark`` (``len(clock.seen)`` taken
+        before), never ahead of it; None when unknown. What that read returned is stamped
+        (R-ACC-5) and its window's watermark committed (R-GEN-2) on it."""
         ...
 
 

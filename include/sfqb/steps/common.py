@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, cast
 
 from sfqb.hooks.interface import QuickBooks
@@ -180,11 +180,35 @@ def run_windows(run: RunContext, streams: list[str], state: SyncState) -> dict[s
     return windows
 
 
+QB_READ_AT = "qb_read_at"
+"""A QuickBooks stream's window key: QuickBooks' time when it answered the area's first read."""
+
+
+def read_on_quickbooks_clock(
+    windows: dict[str, dict | None], streams: Iterable[str], read_at: dt.datetime | None
+) -> dict[str, dict | None]:
+    """The windows, each of ``streams`` (QuickBooks streams) noting ``read_at``: QuickBooks'
+    time at the first answer of the area's reads (``qb.clock.first_since``), None when unknown.
+
+    QuickBooks stamps its edits on its own clock (on Desktop the company PC's), and a window's
+    end is the run's upper bound on the scheduler's. Were the watermark moved to the end while
+    QuickBooks' clock is behind by more than the lookback, an edit made after the read but
+    stamped before the end would fall before the next window: lost. So ``commit_windows``
+    moves it no later than ``read_at`` (R-GEN-2), and not at all when that is unknown."""
+    chosen = set(streams)
+    stamp = read_at.isoformat() if read_at else None
+    return {
+        stream: {**value, QB_READ_AT: stamp} if value and stream in chosen else value
+        for stream, value in windows.items()
+    }
+
+
 def commit_windows(
     run: RunContext, windows: dict[str, dict | None], state: SyncState | None = None
 ) -> dict[str, str]:
-    """Move each stream's watermark to its window's end, for incremental windows only; returns
-    stream -> the new watermark (ISO)."""
+    """Move each stream's watermark to its window's end, for incremental windows only; a
+    QuickBooks stream's no later than QuickBooks' time of the read
+    (``read_on_quickbooks_clock``). Returns stream -> the new watermark (ISO)."""
     state = state or sync_state()
     now = dt.datetime.now(dt.UTC)
     committed = {}
@@ -195,8 +219,21 @@ def commit_windows(
         if not window.commits:
             log.info("%s: %s window: watermark not moved", stream, window.mode)
             continue
+        end = window.end
+        if QB_READ_AT in value:
+            read_at = _instant(value[QB_READ_AT])
+            if read_at is None:
+                log.info("%s: QuickBooks' time of the read unknown: watermark not moved", stream)
+                continue
+            if read_at < end:
+                log.info(
+                    "%s: watermark at QuickBooks' time of the read, %s (before the window's end)",
+                    stream,
+                    read_at.isoformat(),
+                )
+                end = read_at
         committed[stream] = state.commit_watermark(
-            stream, window.end, run_id=run["run_id"], now=now
+            stream, end, run_id=run["run_id"], now=now
         ).isoformat()
     return committed
 

@@ -55,6 +55,7 @@ from sfqb.steps.common import (
     plan_names,
     preferences,
     quickbooks_hook,
+    read_on_quickbooks_clock,
     run_windows,
     salesforce_hook,
     sync_state,
@@ -250,7 +251,7 @@ def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=Non
         " (first run: all of them)" if first else "",
     )
     return {
-        "windows": windows,
+        "windows": read_on_quickbooks_clock(windows, [QB_STREAM], read_at),
         "first_export": first,
         "qb_changed": qb_changed,
         "sf_changed": sf_changed,

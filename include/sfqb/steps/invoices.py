@@ -59,6 +59,7 @@ from sfqb.steps.common import (
     plan_names,
     preferences,
     quickbooks_hook,
+    read_on_quickbooks_clock,
     run_windows,
     salesforce_hook,
     sync_state,
@@ -411,9 +412,11 @@ def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=Non
     windows = run_windows(run, list(STREAMS.values()), state)
     sf, qb = sf or salesforce_hook(), qb or quickbooks_hook(run)
     ready = ready_waiting(sf, state)
+    mark = len(qb.clock.seen)  # the watermarks move no later than QuickBooks' time of the read
     records = read_quickbooks(
         qb, sf, state, windows, at=dt.datetime.fromisoformat(run["upper_bound"]), ready=ready
     )
+    windows = read_on_quickbooks_clock(windows, STREAMS.values(), qb.clock.first_since(mark))
     gone = ready - {str(r["Id"]) for r in records}
     if gone:
         log.info(

@@ -42,6 +42,7 @@ from sfqb.steps.common import (
     plan_names,
     preferences,
     quickbooks_hook,
+    read_on_quickbooks_clock,
     run_windows,
     salesforce_hook,
     sync_state,
@@ -153,6 +154,7 @@ def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=Non
         return {**empty, "windows": {}}
     sf, qb = sf or salesforce_hook(), qb or quickbooks_hook(run)
     first = state.first_run_done(rules.FIRST_EXPORT) is None
+    mark = len(qb.clock.seen)  # the watermark moves no later than QuickBooks' time of the read
     if first:
         records = list(qb.query_all("Item"))
     elif qb_window := windows[QB_STREAM]:
@@ -163,6 +165,7 @@ def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=Non
     records += _qb_items_by_id(
         qb, set(due_retries(run, QB_STREAM, state)) - {str(r["Id"]) for r in records}
     )
+    windows = read_on_quickbooks_clock(windows, [QB_STREAM], qb.clock.first_since(mark))
     items = item_frame(records)
     # The preferences refuse sync_inventory_quantities on Online (R-ITM-4).
     inventory = (

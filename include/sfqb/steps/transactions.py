@@ -48,6 +48,7 @@ from sfqb.steps.common import (
     plan_names,
     preferences,
     quickbooks_hook,
+    read_on_quickbooks_clock,
     run_windows,
     salesforce_hook,
     sync_state,
@@ -233,7 +234,11 @@ def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=Non
     state = state or sync_state()
     windows = run_windows(run, list(run_streams(run).values()), state)
     sf, qb = sf or salesforce_hook(), qb or quickbooks_hook(run)
+    mark = len(qb.clock.seen)  # the watermarks move no later than QuickBooks' time of the read
     records = _changed(qb, run, state, windows)
+    windows = read_on_quickbooks_clock(
+        windows, run_streams(run).values(), qb.clock.first_since(mark)
+    )
     header_map, line_map = transaction_maps(run)
     txn_columns, opp_columns, product_columns = rules.read_columns(header_map, line_map)
     transactions, lines = transaction_frames(records, txn_columns)

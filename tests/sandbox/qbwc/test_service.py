@@ -4,6 +4,7 @@ QuickBooks Desktop company emulator behind it, and by zeep as a second, independ
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 import time
@@ -504,13 +505,18 @@ def test_given_sessions_and_open_jobs_when_qbwc_status_runs_then_it_shows_them_a
     """``python -m sfqb qbwc status`` reads the service's queue: the last poll, jobs per state,
     every unfinished job with its key, the latest sessions newest first with their errors (a
     refused password here), as text or JSON; it claims nothing. Pointed at a folder with no
-    queue it says so and creates none (R-QBD-8)."""
+    queue it says so and creates none; the QuickBooks PC's clock as the latest write showed it
+    (R-QBD-8)."""
     from sfqb.__main__ import main
 
     rig.queue.enqueue_writes([ADD.format(name="Done Before")], "sync:done")
     rig.connector().run_session()
     rig.connector(password="wrong").run_session()
     waiting = rig.queue.enqueue_writes([ADD.format(name="Still Queued")], "sync:waiting")
+    from sfqb.qbwc.status import OFFSET_KEY, offset_note
+
+    measured = "2026-05-01T11:15:02+00:00"  # a write showed the PC's clock 15 min behind
+    rig.queue.set_meta(OFFSET_KEY, offset_note(dt.timedelta(seconds=-902), measured))
     monkeypatch.delenv("AIRFLOW_CONN_SFQB_QBWC_QUEUE", raising=False)
     monkeypatch.setenv("SFQB_QBWC_DIR", str(tmp_path / "empty"))
     assert main(["qbwc", "status"]) == 2
@@ -533,6 +539,10 @@ def test_given_sessions_and_open_jobs_when_qbwc_status_runs_then_it_shows_them_a
     assert [job["key"] for job in status["open"]] == ["sync:waiting"]
     assert len(status["sessions"]) == 1 and status["sessions"][0]["state"] == "refused"
     assert rig.queue.get(waiting.id).state == QUEUED
+    clock = next(line for line in text.splitlines() if line.startswith("QuickBooks PC's clock"))
+    assert "902 s behind this service's (a write answered 2026-05-01 11:15:02 UTC)" in clock
+    assert "about 15 minutes behind" in clock
+    assert status["pc_clock"]["seconds"] == -902.0 and status["pc_clock"]["warning"]
 
 
 def test_given_a_public_address_without_tls_when_serving_then_it_is_refused(capsys):

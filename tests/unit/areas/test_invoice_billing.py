@@ -8,6 +8,7 @@ import pytest
 
 from sfqb.areas.invoices import EXT_INVOICE, billing, plan_invoices
 from sfqb.frames import records_frame
+from sfqb.hooks.quickbooks import ServerClock
 from sfqb.state import InMemoryVariables, SyncState
 from tests.unit.areas.test_invoices import inputs as invoice_inputs
 from tests.unit.areas.test_invoices import qb_invoice
@@ -176,6 +177,7 @@ class QuickBooks:
         self.customers = {c["Id"]: c for c in customers}
         self.invoices = {i["Id"]: i for i in invoices}
         self.calls = []
+        self.clock = ServerClock()  # no answer carries a time here
 
     def changes(self, entities, since):
         return {e: [] for e in entities}

@@ -35,13 +35,14 @@ from sfqb.hooks.errors import (
     ValidationError,
 )
 from sfqb.hooks.quickbooks.batch import BATCH_SIZE, BatchOp, BatchResult
-from sfqb.hooks.quickbooks.clock import ServerClock
 from sfqb.qbwc import qbxml
 from sfqb.qbwc.queue import DONE, FAILED, IN_DOUBT, Job, JobQueue
 from sfqb.qbwc.settings import desktop_settings
+from sfqb.qbwc.status import OFFSET_KEY, offset_note, offset_text
 
 from . import normalise as n
 from . import translate as t
+from .clock import META_KEY, DesktopClock, write_offset
 from .waiting import DEFAULT_MAX_POLL_AGE, Waiter, check_polling, poll_wait
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,11 @@ class DesktopQuickBooks:
         self.page_size = page_size
         self.before_call = before_call
         self._now = now
-        self._clock = ServerClock()
+        self._clock = DesktopClock(
+            load=lambda: queue.get_meta(META_KEY),
+            save=lambda value: queue.set_meta(META_KEY, value),
+        )
+        self._offset_warned = False
 
     @classmethod
     def from_connection(
@@ -128,8 +133,9 @@ class DesktopQuickBooks:
         return self._conn_id
 
     @property
-    def clock(self) -> ServerClock:
-        """When the service stored each answer: the Desktop answers carry no server time."""
+    def clock(self) -> DesktopClock:
+        """The company PC's time as its answers' TimeModified show it, a lower bound (R-ACC-5,
+        R-GEN-2: the stamps and watermarks compared with QuickBooks' times are on it)."""
         return self._clock
 
     def refresh_token_warning(self) -> str | None:
@@ -144,15 +150,15 @@ class DesktopQuickBooks:
 
     # -- jobs ------------------------------------------------------------------------------
     def _settle(self, job: Job) -> Job:
-        done = self.wait(self.queue, job.id, self.deadline)
-        self._clock.observe(done.updated_at)
-        return done
+        return self.wait(self.queue, job.id, self.deadline)
 
     def _answers(self, job: Job) -> list[etree._Element]:
         """The response elements of every page of a finished job, in order."""
         out = []
         for page in self.queue.pages(job.id):
-            msgs = qbxml.parse(page).find("QBXMLMsgsRs")
+            root = qbxml.parse(page)
+            self._clock.observe(root)
+            msgs = root.find("QBXMLMsgsRs")
             out += [rs for rs in (msgs if msgs is not None else []) if isinstance(rs.tag, str)]
         return out
 
@@ -459,7 +465,9 @@ class DesktopQuickBooks:
             # failed: QuickBooks could not parse the message set (nothing applied)
             error = TransientError(f"QuickBooks Desktop: write job {done.id}: {done.error}")
             return [BatchResult("", False, error=error) for _ in requests]
-        by_id = {rs.get("requestID"): rs for rs in self._answers(done)}
+        answers = self._answers(done)
+        self._note_offset(write_offset(answers, done.updated_at), done.updated_at)
+        by_id = {rs.get("requestID"): rs for rs in answers}
         out = []
         for index in range(len(requests)):
             rs = by_id.get(f"{done.id}.{index}")
@@ -471,6 +479,17 @@ class DesktopQuickBooks:
                 )
             )
         return out
+
+    def _note_offset(self, offset: dt.timedelta | None, stored_at: str) -> None:
+        """Keep the PC's clock offset a write showed (the queue's meta, for the run summary
+        and ``qbwc status``); a WARNING once per adapter when it is off by minutes."""
+        if offset is None:
+            return
+        self.queue.set_meta(OFFSET_KEY, offset_note(offset, stored_at))
+        text = offset_text(offset.total_seconds())
+        if text is not None and not self._offset_warned:
+            self._offset_warned = True
+            log.warning("QuickBooks Desktop: %s", text)
 
     def _write_job(self, requests: list[str], key: str) -> Job:
         """The write job of ``key``: a first attempt's, unless it failed (then a new one)."""

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from sfqb.hooks.errors import SyncServiceError, TransientError
 from sfqb.qbwc.queue import DONE, FAILED, IDLE, IN_DOUBT, QUEUED, WRONG_COMPANY, Job, JobQueue
 from sfqb.qbwc.settings import DEFAULT_MAX_POLL_MINUTES
-from sfqb.qbwc.status import age_text
+from sfqb.qbwc.status import OFFSET_KEY, age_text, saved_offset
 
 DEFAULT_MAX_POLL_AGE = dt.timedelta(minutes=DEFAULT_MAX_POLL_MINUTES)
 """How long since the last poll the Web Connector still counts as running (the connection's
@@ -87,13 +87,15 @@ def web_connector_status(queue: JobQueue, since: dt.datetime, limit: int = 200) 
     """What the run summary and the sync log show of the Web Connector (R-QBD-8): its last
     poll, the sessions since ``since`` (the run's start) that had work (``sessions``: refused
     ones included) and the idle polls apart (``idle_polls``: answered "none"), and the sessions
-    that ended on an error, newest first, each with its start and the service's message. JSON."""
+    that ended on an error, newest first, each with its start and the service's message; the
+    PC's clock against the service's as the latest write showed it (``pc_clock``). JSON."""
     last = queue.last_poll()
     after = since.astimezone(dt.UTC).isoformat(timespec="microseconds")
     sessions = [s for s in queue.sessions(limit) if s.started_at >= after]
     idle = sum(s.state == IDLE for s in sessions)
     return {
         "last_poll": last.isoformat() if last else None,
+        "pc_clock": saved_offset(queue.get_meta(OFFSET_KEY)),
         "sessions": len(sessions) - idle,
         "idle_polls": idle,
         "errors": [
