@@ -521,27 +521,59 @@ def switch_billing_contacts(
 ) -> list[dict]:
     """R-ACC-10: for each customer whose billing Contact switches to QuickBooks' person, sets in
     ``out`` the Contact that takes the role (``contact_id``, ``billing_contact_for``; None: a new
-    one) and returns the Contacts that give up the role or the link (``released_by_switch``)."""
+    one) and returns the Contacts that give up the role or the link (``released_by_switch``).
+    The Contacts are indexed once by Account and name (``people_by_name``): no frame is
+    filtered per customer (a first run can switch most of a million)."""
     none = pd.Series(pd.NA, index=current_contacts.index, dtype="object")
-    billing_id = current_contacts.get("BillingContact.Id", none)
-    ext_id = current_contacts.get("BillingContact.External_Contact_ID__c", none)
-    by_account = {str(a): g for a, g in people.groupby("AccountId")} if len(people) else {}
-    releases: list[dict] = []
-    for customer_id in customer_ids:
-        row = out.loc[customer_id]
-        account_id = accounts_now.at[customer_id, "Id"] if "Id" in accounts_now.columns else None
-        linked = linked_to.get(customer_id)
-        target = billing_contact_for(
-            customer_id,
-            person_key(row["FirstName"], row["LastName"]),
-            linked,
-            by_account.get(str(account_id)) if not missing(account_id) else None,
+    billing_id = dict(
+        zip(current_contacts.index, current_contacts.get("BillingContact.Id", none), strict=True)
+    )
+    ext_id = dict(
+        zip(
+            current_contacts.index,
+            current_contacts.get("BillingContact.External_Contact_ID__c", none),
+            strict=True,
         )
-        out.at[customer_id, "contact_id"] = target
+    )
+    by_name = people_by_name(people)
+    rows = out.loc[customer_ids]
+    accounts = (
+        accounts_now["Id"].reindex(customer_ids).tolist()
+        if "Id" in accounts_now.columns
+        else [None] * len(customer_ids)
+    )
+    targets: list = []
+    releases: list[dict] = []
+    for customer_id, first, last, account_id in zip(
+        customer_ids, rows["FirstName"].tolist(), rows["LastName"].tolist(), accounts, strict=True
+    ):
+        linked = linked_to.get(customer_id)
+        person = person_key(first, last)
+        named = None if missing(account_id) else by_name.get(str(account_id), {}).get(person)
+        target = billing_contact_for(customer_id, person, linked, named)
+        targets.append(target)
         releases += released_by_switch(
             customer_id, target, billing_id.get(customer_id), ext_id.get(customer_id), linked
         )
+    if targets:
+        out.loc[customer_ids, "contact_id"] = pd.Series(targets, index=customer_ids, dtype=object)
     return releases
+
+
+def people_by_name(people: pd.DataFrame) -> dict[str, dict[tuple, list[tuple]]]:
+    """R-ACC-10: the Contacts of ``people`` by Account Id and ``person_key``, each as
+    ``(Id, External_Contact_ID__c, LastModifiedDate)`` in the order read."""
+    index: dict[str, dict[tuple, list[tuple]]] = {}
+    if not len(people):
+        return index
+    columns = ["AccountId", "Id", "FirstName", "LastName", CONTACT_EXT_ID, "LastModifiedDate"]
+    for account, contact_id, first, last, ext, modified in zip(
+        *(people[c].tolist() for c in columns), strict=True
+    ):
+        if not missing(account):
+            by_person = index.setdefault(str(account), {})
+            by_person.setdefault(person_key(first, last), []).append((contact_id, ext, modified))
+    return index
 
 
 def linked_before(
@@ -640,27 +672,24 @@ def wanted_contacts(
     return wanted[~no_person].set_index("customer_id", drop=False), qb, skipped
 
 
-def billing_contact_for(customer_id: str, person: tuple, linked: dict | None, candidates):
+def billing_contact_for(
+    customer_id: str, person: tuple, linked: dict | None, named: list[tuple] | None
+):
     """R-ACC-10: the Contact that takes the billing role for the customer's contact person
     (``person``, a ``person_key``): the Contact linked to the customer (``linked``) when it is
-    that person, else the most recently modified Contact of the Account (``candidates``, None
-    when none were read) with that name that is linked to no other customer; None: one is
-    created."""
+    that person, else the most recently modified of the Account's Contacts with that name
+    (``named``: ``people_by_name``'s entries, None when none) that is linked to no other
+    customer (of equal times the later read; one never modified counts as the latest); None:
+    one is created."""
     if linked is not None and person_key(linked["FirstName"], linked["LastName"]) == person:
         return linked["Id"]
-    if candidates is None:
-        return None
-    free = candidates[
-        isna(candidates[CONTACT_EXT_ID])
-        | (candidates[CONTACT_EXT_ID].astype("object") == customer_id)
-    ]
-    named = free[
-        [
-            person_key(f, la) == person
-            for f, la in zip(free["FirstName"], free["LastName"], strict=True)
-        ]
-    ]
-    return named.sort_values("LastModifiedDate").iloc[-1]["Id"] if len(named) else None
+    best: tuple | None = None
+    for contact_id, ext, modified in named or ():
+        if not (missing(ext) or str(ext) == customer_id):
+            continue
+        if best is None or missing(modified) or (not missing(best[1]) and modified >= best[1]):
+            best = (contact_id, modified)
+    return best[0] if best is not None else None
 
 
 def released_by_switch(customer_id: str, target, old, old_link, linked: dict | None) -> list[dict]:
