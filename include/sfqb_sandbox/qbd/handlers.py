@@ -29,7 +29,7 @@ from .errors import (
     txn_save_error,
 )
 from .output import LINE_KEY
-from .schema import ITEM_ADDS, SIMPLE_LIST_ADD
+from .schema import ITEM_ADDS, ITEM_MODS, SIMPLE_LIST_ADD
 from .store import LISTS, TXNS
 from .times import local_date, parse_date, parse_dt
 
@@ -42,6 +42,10 @@ MAX_SUBLEVEL = 4  # five levels: a customer and four levels of sub-customers and
 FULLNAME_MAX = {"Customer": 209, "Item": 159, "Class": 159}
 INVENTORY = ("ItemInventory", "ItemInventoryAssembly")
 DELETED_RETENTION_DAYS = 90
+VOID_MEMO = "VOID:"
+"""What QuickBooks puts before a voided transaction's memo (api-notes 8.7)."""
+VOIDED = "_voided"
+"""Internal mark of a voided transaction (no Ret element shows it)."""
 TXN_LABEL = {
     "Invoice": "Invoice",
     "SalesOrder": "SalesOrder",
@@ -187,6 +191,8 @@ class Books:
             return self.list_query(tag, attrs, parsed, "Item", None)
         if name.endswith("Add") and name[:-3] in ITEM_ADDS:
             return self.ret_one("Item", self.item_add(name[:-3], parsed), parsed)
+        if name.endswith("Mod") and name[:-3] in ITEM_MODS:
+            return self.ret_one("Item", self.item_mod(name[:-3], parsed), parsed)
         if name.endswith("Query") and name[:-5] in ITEM_ADDS:
             return self.list_query(tag, attrs, parsed, "Item", name[:-5])
         if name.endswith("Add") and name[:-3] in SIMPLE_LIST_ADD:
@@ -211,6 +217,8 @@ class Books:
             return self.list_del(parsed)
         if name == "TxnDel":
             return self.txn_del(parsed)
+        if name == "TxnVoid":
+            return self.txn_void(parsed)
         if name == "ListDeletedQuery":
             return self.deleted_query(parsed, lists=True)
         if name == "TxnDeletedQuery":
@@ -524,6 +532,103 @@ class Books:
         self.stamp(record, new=True)
         self.store.put("Item", record)
         return record
+
+    def item_mod(self, type_: str, p: dict) -> dict:
+        """A sparse item Mod: only the elements given change (a price, the active flag, a
+        name); the sales aggregates merge into the item's, a price replacing a percent and
+        the other way round."""
+        record = self.store.get("Item", p["ListID"])
+        if record is None or record["Type"] != type_:
+            raise not_found(p["ListID"])
+        if p["EditSequence"] != record["EditSequence"]:
+            raise stale_edit_sequence(p["EditSequence"])
+        record = {k: (dict(v) if isinstance(v, dict) else v) for k, v in record.items()}
+        name = p.get("Name", record["Name"])
+        self._check_name("Item", type_, name, modify=True)
+        if "ParentRef" in p:
+            parent = self.resolve("Item", p["ParentRef"], f"{type_} ParentRef", "Item")
+            if parent["Type"] != type_:
+                raise save_error(
+                    type_, name, "A sub-item must be of the same type as its parent.", modify=True
+                )
+            if parent["ListID"] == record["ListID"] or parent["FullName"].lower().startswith(
+                record["FullName"].lower() + ":"
+            ):
+                raise save_error(type_, name, "An item cannot be its own parent.", modify=True)
+        else:
+            parent = (
+                self.store.get("Item", record["ParentRef"]) if record.get("ParentRef") else None
+            )
+        full, level = self._placement("Item", type_, name, parent, modify=True)
+        old_full = record["FullName"]
+        below = [] if full == old_full else self._sub_items(old_full)
+        if full != old_full:
+            self._name_free("Item", full, record["ListID"])
+        if "IsActive" in p:
+            record["IsActive"] = p["IsActive"] == "true"
+        if "ClassRef" in p:
+            record["ClassRef"] = self.resolve("Class", p["ClassRef"], f"{type_} ClassRef")["ListID"]
+        for mod, agg in (
+            ("SalesOrPurchaseMod", "SalesOrPurchase"),
+            ("SalesAndPurchaseMod", "SalesAndPurchase"),
+        ):
+            if mod not in p:
+                continue
+            if agg not in record:
+                raise save_error(
+                    type_,
+                    name,
+                    f"The item has no {agg} information to modify (an item sold only, or bought "
+                    "and sold, stays so).",
+                    modify=True,
+                )
+            record[agg] = self._merge_sales(type_, record[agg], p[mod])
+        for key, value in p.items():
+            if key in ("ListID", "EditSequence", "Name", "IsActive", "ClassRef", "ParentRef"):
+                continue
+            if key in ("IncludeRetElement", "SalesOrPurchaseMod", "SalesAndPurchaseMod"):
+                continue
+            if key.endswith("AccountRef"):
+                record[key] = self.resolve("Account", value, f"{type_} {key}", "Account")["ListID"]
+            else:
+                record[key] = value
+        for one, other in (("DiscountRate", "DiscountRatePercent"),):
+            if one in p:
+                record.pop(other, None)
+            elif other in p:
+                record.pop(one, None)
+        record.update(Name=name, FullName=full, Sublevel=level)
+        if parent:
+            record["ParentRef"] = parent["ListID"]
+        self.stamp(record, new=False)
+        self.store.put("Item", record)
+        for child in below:  # renamed or moved: the FullNames below follow
+            child = dict(child)
+            child["FullName"] = full + child["FullName"][len(old_full) :]
+            child["Sublevel"] = level + child["FullName"].count(":") - full.count(":")
+            self.store.put("Item", child)
+        return record
+
+    def _sub_items(self, full_name: str) -> list[dict]:
+        prefix = full_name.lower() + ":"
+        return [
+            i
+            for i in self.store.objects["Item"].values()
+            if i["FullName"].lower().startswith(prefix)
+        ]
+
+    def _merge_sales(self, type_: str, current: dict, mod: dict) -> dict:
+        out = dict(current)
+        for key, value in mod.items():
+            if key.endswith("AccountRef"):
+                out[key] = self.resolve("Account", value, f"{type_} {key}", "Account")["ListID"]
+            else:
+                out[key] = value
+        if "Price" in mod:
+            out.pop("PricePercent", None)
+        elif "PricePercent" in mod:
+            out.pop("Price", None)
+        return out
 
     def simple_add(self, kind: str, p: dict) -> dict:
         name = p.get("Initial") if kind == "SalesRep" else p["Name"]
@@ -1517,6 +1622,58 @@ class Books:
                 result.elements.append(child)
         return result
 
+    def txn_void(self, p: dict) -> Result:
+        """TxnVoid of an invoice or a sales receipt: the record stays, its lines' amounts and
+        quantities and its totals go to 0, "VOID:" starts its memo, the inventory it took comes
+        back and the customer's balance loses what was open. An invoice with payments applied
+        or linked to a sales order is refused, as is a second void (chosen strict)."""
+        kind = p["TxnVoidType"]
+        if kind not in ("Invoice", "SalesReceipt"):
+            raise StatusError(1030, "This request is not supported by this implementation.")
+        found = self.store.get(kind, p["TxnID"])
+        if found is None:
+            raise not_found(p["TxnID"])
+        record = {k: ([dict(x) for x in v] if isinstance(v, list) else v) for k, v in found.items()}
+        if record.get(VOIDED):
+            raise txn_save_error(kind, "The transaction has already been voided.", modify=True)
+        links = {link["TxnType"] for link in record.get("LinkedTxn", [])}
+        if "ReceivePayment" in links:
+            raise txn_save_error(
+                kind, "A transaction with payments applied cannot be voided.", modify=True
+            )
+        if "SalesOrder" in links:
+            raise txn_save_error(
+                kind, "A transaction linked to a sales order cannot be voided.", modify=True
+            )
+        self._inventory(record["Lines"], +1)
+        if kind == "Invoice" and not record.get("IsPending"):
+            self.adjust_balance(record["CustomerRef"], -money(record["BalanceRemaining"]))
+        for line in record["Lines"]:
+            line["Amount"] = m(ZERO)
+            if "Quantity" in line:
+                line["Quantity"] = "0"
+        record.update(Subtotal=m(ZERO), SalesTaxTotal=m(ZERO))
+        if kind == "Invoice":
+            record.update(BalanceRemaining=m(ZERO), AppliedAmount=m(ZERO), IsPaid=True)
+        else:
+            record["TotalAmount"] = m(ZERO)
+        memo = record.get("Memo")
+        record["Memo"] = (f"{VOID_MEMO} {memo}" if memo else VOID_MEMO)[:4095]
+        record[VOIDED] = True
+        self.stamp(record, new=False)
+        self.store.put(kind, record)
+        result = Result()
+        for key, value in (
+            ("TxnVoidType", kind),
+            ("TxnID", record["TxnID"]),
+            ("TimeCreated", record["TimeCreated"]),
+            ("TimeModified", record["TimeModified"]),
+            ("RefNumber", record.get("RefNumber")),
+        ):
+            if value:
+                result.elements.append(_element(key, self._fmt(value)))
+        return result
+
     def _unlink_invoice(self, invoice: dict) -> None:
         for link in invoice.get("LinkedTxn", []):
             if link["TxnType"] != "SalesOrder":
@@ -1592,6 +1749,12 @@ class Books:
 
 def _t(parent: etree._Element, name: str, value: str) -> etree._Element:
     el = etree.SubElement(parent, name)
+    el.text = value
+    return el
+
+
+def _element(name: str, value: str) -> etree._Element:
+    el = etree.Element(name)
     el.text = value
     return el
 

@@ -245,6 +245,73 @@ ITEM_GROUP_ADD = [
 ]
 GROUP_LINE = [_f("ItemRef", REF), _f("Quantity", "qty"), _f("UnitOfMeasure", X)]
 
+# Item Mods (api-notes 8.6): ListID and EditSequence, then only the elements that change, in
+# the Add's order with the Mod's own aggregates; ``Apply...ToExistingTxns`` and units of measure
+# are not emulated (1030). Quantities on hand are not in a Mod (QuickBooks adjusts them with an
+# InventoryAdjustment).
+SALES_OR_PURCHASE_MOD = [
+    *SALES_OR_PURCHASE,
+    _f("ApplyAccountRefToExistingTxns", X),
+]
+SALES_AND_PURCHASE_MOD = [
+    *SALES_AND_PURCHASE[:3],
+    _f("ApplyIncomeAccountRefToExistingTxns", X),
+    *SALES_AND_PURCHASE[3:7],
+    _f("ApplyExpenseAccountRefToExistingTxns", X),
+    *SALES_AND_PURCHASE[7:],
+]
+_ITEM_MOD_HEAD = [
+    _f("ListID", "id", req=True),
+    _f("EditSequence", max_=16, req=True),
+    _f("Name", max_=31),
+    *_ITEM_HEAD[1:],
+]
+_ITEM_MOD_SALES = [
+    _f("UnitOfMeasureSetRef", X),
+    _f("ForceUOMChange", X),
+    _f("IsTaxIncluded", "bool"),
+    _f("SalesTaxCodeRef", X),
+    _f("SalesOrPurchaseMod", "SalesOrPurchaseMod", choice="sp"),
+    _f("SalesAndPurchaseMod", "SalesAndPurchaseMod", choice="sp"),
+]
+ITEM_SERVICE_MOD = [*_ITEM_MOD_HEAD, *_ITEM_MOD_SALES]
+ITEM_NON_INVENTORY_MOD = [
+    *_ITEM_MOD_HEAD,
+    _f("ManufacturerPartNumber", max_=31),
+    *_ITEM_MOD_SALES,
+]
+ITEM_OTHER_CHARGE_MOD = [*_ITEM_MOD_HEAD, *_ITEM_MOD_SALES[2:]]
+ITEM_INVENTORY_MOD = [
+    *_ITEM_MOD_HEAD,
+    _f("ManufacturerPartNumber", max_=31),
+    _f("UnitOfMeasureSetRef", X),
+    _f("ForceUOMChange", X),
+    _f("IsTaxIncluded", "bool"),
+    _f("SalesTaxCodeRef", X),
+    _f("SalesDesc", max_=4095),
+    _f("SalesPrice", "price"),
+    _f("IncomeAccountRef", REF),
+    _f("ApplyIncomeAccountRefToExistingTxns", X),
+    _f("PurchaseDesc", max_=4095),
+    _f("PurchaseCost", "price"),
+    _f("PurchaseTaxCodeRef", X),
+    _f("COGSAccountRef", REF),
+    _f("ApplyCOGSAccountRefToExistingTxns", X),
+    _f("PrefVendorRef", X),
+    _f("AssetAccountRef", REF),
+    _f("ReorderPoint", "qty"),
+    _f("Max", "qty"),
+]
+ITEM_DISCOUNT_MOD = [
+    *_ITEM_MOD_HEAD,
+    _f("ItemDesc", max_=4095),
+    _f("SalesTaxCodeRef", X),
+    _f("DiscountRate", "price", choice="rate"),
+    _f("DiscountRatePercent", "pct", choice="rate"),
+    _f("AccountRef", REF),
+    _f("ApplyAccountRefToExistingTxns", X),
+]
+
 _TXN_LINE_COMMON = [
     _f("ItemRef", REF),
     _f("Desc", max_=4095),
@@ -519,12 +586,20 @@ LIST_DEL_TYPES = (
     "ItemNonInventory|ItemOtherCharge|ItemService|SalesRep|ShipMethod|StandardTerms"
 )
 TXN_DEL_TYPES = "Invoice|ReceivePayment|SalesOrder|SalesReceipt"
+TXN_VOID_TYPES = (
+    "ARRefundCreditCard|Bill|BillPaymentCheck|BillPaymentCreditCard|Charge|Check|"
+    "CreditCardCharge|CreditCardCredit|CreditMemo|Deposit|InventoryAdjustment|Invoice|"
+    "ItemReceipt|JournalEntry|SalesReceipt|VendorCredit"
+)
+"""TxnVoid's types (the OSR lists them): no ReceivePayment, SalesOrder or Estimate."""
 
 SPECS: dict[str, list[F]] = {
     "Address": ADDRESS,
     "ref": REF_SPEC,
     "SalesOrPurchase": SALES_OR_PURCHASE,
     "SalesAndPurchase": SALES_AND_PURCHASE,
+    "SalesOrPurchaseMod": SALES_OR_PURCHASE_MOD,
+    "SalesAndPurchaseMod": SALES_AND_PURCHASE_MOD,
     "GroupLine": GROUP_LINE,
     "LinkToTxn": LINK_TO_TXN,
     "InvoiceLineAdd": INVOICE_LINE_ADD,
@@ -553,6 +628,14 @@ ITEM_ADDS = {
     "ItemFixedAsset": ITEM_FIXED_ASSET_ADD,
     "ItemGroup": ITEM_GROUP_ADD,
 }
+ITEM_MODS = {
+    "ItemService": ITEM_SERVICE_MOD,
+    "ItemNonInventory": ITEM_NON_INVENTORY_MOD,
+    "ItemOtherCharge": ITEM_OTHER_CHARGE_MOD,
+    "ItemInventory": ITEM_INVENTORY_MOD,
+    "ItemDiscount": ITEM_DISCOUNT_MOD,
+}
+"""The item types whose Mod is emulated (assemblies, fixed assets and groups answer 1030)."""
 REQUESTS: dict[str, tuple[str | None, list[F]]] = {
     "HostQueryRq": (None, []),
     "CompanyQueryRq": (None, [_f("IncludeRetElement", max_=50, many=True), _f("OwnerID", X)]),
@@ -563,6 +646,7 @@ REQUESTS: dict[str, tuple[str | None, list[F]]] = {
     "ItemQueryRq": (None, ITEM_QUERY),
     **{f"{kind}AddRq": (f"{kind}Add", spec) for kind, spec in ITEM_ADDS.items()},
     **{f"{kind}QueryRq": (None, ITEM_QUERY) for kind in ITEM_ADDS},
+    **{f"{kind}ModRq": (f"{kind}Mod", spec) for kind, spec in ITEM_MODS.items()},
     **{f"{kind}AddRq": (f"{kind}Add", spec) for kind, spec in SIMPLE_LIST_ADD.items()},
     **{f"{kind}QueryRq": (None, SIMPLE_LIST_QUERY) for kind in SIMPLE_LIST_ADD},
     "InvoiceAddRq": ("InvoiceAdd", INVOICE_ADD),
@@ -581,6 +665,10 @@ REQUESTS: dict[str, tuple[str | None, list[F]]] = {
     "TxnDelRq": (
         None,
         [_f("TxnDelType", f"enum:{TXN_DEL_TYPES}", req=True), _f("TxnID", "id", req=True)],
+    ),
+    "TxnVoidRq": (
+        None,
+        [_f("TxnVoidType", f"enum:{TXN_VOID_TYPES}", req=True), _f("TxnID", "id", req=True)],
     ),
     "ListDeletedQueryRq": (
         None,
