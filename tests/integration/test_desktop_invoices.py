@@ -144,3 +144,81 @@ def test_given_a_new_desktop_invoice_when_paid_then_its_invoice_c_follows_and_re
     dag_run, states, _ = desktop_env.run(task_retries=0)
     assert dag_run.state == "success", states
     assert desktop_env.writes() == {"quickbooks": 0, "salesforce": 0}
+
+
+def add_invoice(env, customer_id: str, item_id: str, memo: str = "") -> str:
+    """An invoice a QuickBooks user enters (one line of two at 45.00); its TxnID."""
+    from lxml import etree
+
+    answer = env.in_quickbooks(
+        "<InvoiceAddRq><InvoiceAdd>"
+        f"<CustomerRef><ListID>{customer_id}</ListID></CustomerRef>"
+        + (f"<Memo>{memo}</Memo>" if memo else "")
+        + f"<InvoiceLineAdd><ItemRef><ListID>{item_id}</ListID></ItemRef>"
+        "<Quantity>2</Quantity><Rate>45.00</Rate></InvoiceLineAdd>"
+        "</InvoiceAdd></InvoiceAddRq>"
+    )
+    return etree.fromstring(answer.split("?>", 1)[-1].strip().encode()).findtext(".//TxnID")
+
+
+def void(env, invoice_id: str) -> None:
+    env.in_quickbooks(
+        f"<TxnVoidRq><TxnVoidType>Invoice</TxnVoidType><TxnID>{invoice_id}</TxnID></TxnVoidRq>"
+    )
+
+
+def test_given_desktop_invoices_voided_in_quickbooks_when_synced_then_invoice_c_says_voided(
+    desktop_env,
+):
+    """QuickBooks Desktop voids an invoice by zeroing it and putting "VOID:" before its memo
+    (TxnVoidRq): an Invoice__c synced before the void turns Voided, balance 0, not paid, its
+    item at 0; an invoice voided before it was ever synced arrives Voided; neither is a
+    reconciliation difference, and a further run writes nothing (R-INV-1, R-INV-4, R-QBD-3)."""
+    desktop_env.set_preferences(**DESKTOP)
+    dag_run, states, _ = desktop_env.run(task_retries=0)
+    assert dag_run.state == "success", states
+    qb = desktop_env.qb()
+    linked = {
+        a["External_Account_ID__c"]
+        for a in desktop_env.sf().query(soql.select("Account", ["External_Account_ID__c"]))
+        if a["External_Account_ID__c"]
+    }
+    customer = next(c for c in qb.query_all("Customer") if c["Id"] in linked)
+    item = next(i for i in qb.query_all("Item") if i["Type"] == "Service")
+    copied = add_invoice(desktop_env, customer["Id"], item["Id"], memo="Spring order")
+    dag_run, states, _ = desktop_env.run(task_retries=0)
+    assert dag_run.state == "success", states
+    fields = ["Outstanding_Balance__c", "Is_Paid__c", "Status__c"]
+    found = invoices_in_salesforce(desktop_env, fields)[copied]
+    assert (found["Status__c"], Decimal(str(found["Outstanding_Balance__c"]))) == ("Open", 90)
+
+    void(desktop_env, copied)
+    never_copied = add_invoice(desktop_env, customer["Id"], item["Id"])
+    void(desktop_env, never_copied)
+    assert qb.read("Invoice", copied)["PrivateNote"] == "VOID: Spring order"
+    dag_run, states, summary = desktop_env.run(task_retries=0)
+
+    assert dag_run.state == "success", states
+    found = invoices_in_salesforce(desktop_env, fields)
+    for invoice_id in (copied, never_copied):
+        got = found[invoice_id]
+        assert (
+            got["Status__c"],
+            Decimal(str(got["Outstanding_Balance__c"])),
+            got["Is_Paid__c"],
+        ) == ("Voided", 0, False), invoice_id
+    lines = desktop_env.sf().query(
+        soql.select(
+            "Invoice_Item__c",
+            ["Amount__c"],
+            where=soql.eq("Invoice__r.External_Invoice_ID__c", copied),
+        )
+    )
+    assert [Decimal(str(r["Amount__c"])) for r in lines] == [0]
+    reconcile = report_of(summary, "reconcile")
+    assert reconcile["warnings"] == [], reconcile["warnings"]
+
+    desktop_env.sandbox.clear_counters()
+    dag_run, states, _ = desktop_env.run(task_retries=0)
+    assert dag_run.state == "success", states
+    assert desktop_env.writes() == {"quickbooks": 0, "salesforce": 0}

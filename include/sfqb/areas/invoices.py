@@ -21,8 +21,9 @@ ID so a retry or rerun can never make two; it is then linked like any Invoice-ty
 
 Status (QuickBooks owns these records, R-INV-6): "Deleted" for an invoice CDC reports deleted
 (balance 0; the record stays in Salesforce, marked), "Voided" for a voided one (QuickBooks
-answers amounts 0 and PrivateNote "Voided"; balance 0), else "Paid" when the balance is 0 and
-"Open" otherwise. Is_Paid__c is true for "Paid" only: a voided or deleted invoice is not paid.
+answers amounts 0 and PrivateNote "Voided", Desktop a memo starting "VOID:"; balance 0), else
+"Paid" when the balance is 0 and "Open" otherwise. Is_Paid__c is true for "Paid" only: a voided
+or deleted invoice is not paid.
 
 Change detection compares the mapped values with Salesforce's current ones (R-GEN-4), so a rerun
 writes nothing and a value edited in Salesforce is written back (R-INV-6). No I/O and no clock:
@@ -79,6 +80,8 @@ OPEN, PAID, VOIDED, DELETED = "Open", "Paid", "Voided", "Deleted"
 INVOICE_TYPE, SALES_ORDER_TYPE = "Invoice", "Sales Order"
 PLACEHOLDER_STAGE = "Migrated"
 VOID_NOTE = "Voided"
+DESKTOP_VOID_NOTE = "VOID:"
+"""QuickBooks Desktop's mark: a voided transaction's memo starts with it (api-notes 8.7)."""
 SALES_LINE = "SalesItemLineDetail"
 ITEM_NAME = "SalesItemLineDetail.ItemRef.name"
 QTY = "SalesItemLineDetail.Qty"
@@ -178,9 +181,14 @@ def sf_value(value, sf_field: str):
 
 def is_voided(total, balance, private_note) -> bool:
     """QuickBooks Online answers a voided invoice with amounts 0 and PrivateNote "Voided"
-    (api-notes 2.6.4)."""
+    (api-notes 2.6.4); QuickBooks Desktop with amounts 0 and "VOID:" before its memo (the
+    PrivateNote of the Desktop reads, api-notes 8.7)."""
     note = "" if missing(private_note) else str(private_note).strip()
-    return note.startswith(VOID_NOTE) and money(total, ZERO) == 0 and money(balance, ZERO) == 0
+    return (
+        note.startswith((VOID_NOTE, DESKTOP_VOID_NOTE))
+        and money(total, ZERO) == 0
+        and money(balance, ZERO) == 0
+    )
 
 
 def invoice_status(deleted: bool, total, balance, private_note) -> str:

@@ -192,6 +192,9 @@ def test_given_the_same_line_ids_on_two_invoices_when_planned_then_item_external
         (False, "0", "0", "Voided - wrong customer", "Voided"),
         (False, "0", "0", None, "Paid"),
         (False, "45.50", "45.50", "Voided later?", "Open"),
+        (False, "0.00", "0.00", "VOID: Spring order", "Voided"),
+        (False, "0.00", "0.00", "VOID:", "Voided"),
+        (False, "45.50", "45.50", "VOID: not yet", "Open"),
         (True, None, None, None, "Deleted"),
     ],
 )
@@ -199,7 +202,8 @@ def test_given_balances_voids_and_deletes_when_classified_then_the_status_follow
     deleted, total, balance, note, status
 ):
     """R-INV-4, R-INV-1: Paid when the balance is 0, Voided when QuickBooks zeroed the amounts
-    and noted "Voided", Deleted when CDC says so, else Open."""
+    and noted "Voided" (Online) or put "VOID:" before the memo (Desktop), Deleted when CDC
+    says so, else Open."""
     assert invoice_status(deleted, total, balance, note) == status
 
 
