@@ -26,6 +26,7 @@ from xml.sax.saxutils import escape
 from lxml import etree
 
 from sfqb import qbo_queries as q
+from sfqb.areas.opportunities import marker
 from sfqb.hooks.desktop import normalise as n
 from sfqb.hooks.desktop import translate as t
 from sfqb.qbwc import qbxml
@@ -137,12 +138,13 @@ def _ret(rs: etree._Element) -> etree._Element:
 
 
 # The Desktop business: the Online actions that carry over (Salesforce's, and the QuickBooks
-# ones rewritten below), plus sub-customers, inventory items and partial invoicing of Sales
-# Orders. Voiding has no qbXML request the company emulator implements (no InvoiceMod/TxnVoid),
-# nor have item price changes and item deactivation (no item Mods).
+# ones rewritten below: voids are TxnVoid, price changes and deactivations item Mods), plus
+# sub-customers, inventory items, partial invoicing of Sales Orders, invoices voided before
+# any sync saw them, and voids of the Sales Receipts sfqb made.
 DESKTOP_ACTIONS = {
-    **{k: v for k, v in ACTIONS.items() if k not in ("qb_void_invoice", "qb_item_price")},
-    "qb_deactivate_item": 0,
+    **ACTIONS,
+    "qb_void_new_invoice": 1,
+    "qb_void_sales_receipt": 1,
     # Salesforce's phone edits are the CustomerMods sfqb sends (the stale EditSequence and
     # the lost answer to a Mod strike those): twice Online's weight.
     "sf_edit_account": 6,
@@ -279,6 +281,48 @@ class DesktopBusiness(Business):
         self._touch_stock({item}, run)
         return True
 
+    def _item_mod(self, item: dict, body: str) -> None:
+        kind = item["DesktopType"]
+        self.qb.send(
+            f"<{kind}ModRq><{kind}Mod>{_el('ListID', item['Id'])}"
+            f"{_el('EditSequence', item['SyncToken'])}{body}</{kind}Mod></{kind}ModRq>"
+        )
+
+    def qb_item_price(self, run: int, now) -> bool:
+        """A new price for an item the simulation made (a sparse item Mod: SalesPrice on an
+        Inventory Part, the SalesOrPurchase price otherwise): the Product's standard price
+        follows (R-ITM-2)."""
+        mine = self._mine("qb_item", active=True)
+        if not mine:
+            return False
+        record = self.rng.choice(mine)
+        item = self.qb.read("Item", record.key)
+        price = Decimal(self.rng.randrange(500, 90000)) / 100
+        if item["DesktopType"] == "ItemInventory":
+            body = _el("SalesPrice", f"{price:.2f}")
+        else:
+            body = f"<SalesOrPurchaseMod>{_el('Price', f'{price:.2f}')}</SalesOrPurchaseMod>"
+        self._item_mod(item, body)
+        self.ledger.touch("qb_item", record.key, run, price=str(price))
+        return True
+
+    def qb_deactivate_item(self, run: int, now) -> bool:
+        """An item the simulation made and nobody put on an opportunity since the last run is
+        made inactive (IsActive false): its Product is deactivated (R-ITM-1, R-ITM-2); an
+        Inventory Part's quantities are no longer checked (R-ITM-4)."""
+        mine = [r for r in self._mine("qb_item", active=True) if r.key not in self.world.used_items]
+        if not mine:
+            return False
+        record = self.rng.choice(mine)
+        self._item_mod(self.qb.read("Item", record.key), _el("IsActive", "false"))
+        self.ledger.touch("qb_item", record.key, run, active=False)
+        self.world.items.pop(record.key, None)
+        self.world.stock.discard(record.key)
+        self.world.entries = [
+            e for e in self.world.entries if e["Product2"]["External_Item_ID__c"] != record.key
+        ]
+        return True
+
     # -- transactions ----------------------------------------------------------------------
     def _invoice_lines(self) -> str:
         lines = ""
@@ -331,6 +375,66 @@ class DesktopBusiness(Business):
         )
         self._touch_stock(transaction_items(invoice), run)
         return self._deleted(run, record)
+
+    def _void(self, kind: str, txn_id: str) -> None:
+        self.qb.send(
+            f"<TxnVoidRq><TxnVoidType>{kind}</TxnVoidType>{_el('TxnID', txn_id)}</TxnVoidRq>"
+        )
+
+    def qb_void_invoice(self, run: int, now) -> bool:
+        """A QuickBooks user voids an unpaid invoice (TxnVoid), most often one the sync copied
+        already, or one the sync made from a won opportunity: its Invoice__c turns Voided,
+        balance 0, not paid (R-INV-1); the stock it took comes back (R-ITM-4). Partial
+        invoices of Sales Orders are left alone (the company refuses to void them)."""
+        mine = [
+            r
+            for r in self._mine("qb_invoice", state="open")
+            if not r.attrs.get("paid") and not r.attrs.get("linked_opportunity")
+        ]
+        if not mine:
+            return False
+        record = self.rng.choice(mine)
+        invoice = self.qb.read("Invoice", record.key)
+        self._void("Invoice", record.key)
+        self.ledger.touch("qb_invoice", record.key, run, state="voided")
+        self._touch_stock(transaction_items(invoice), run)
+        return True
+
+    def qb_void_new_invoice(self, run: int, now) -> bool:
+        """An invoice entered by mistake and voided before any sync saw it: its Invoice__c
+        arrives Voided (R-INV-1, R-INV-5: a voided invoice is still an invoice changed after
+        the install date); its stock went out and came back."""
+        customers = self._mine("qb_customer", active=True)
+        if not customers or not self.world.items:
+            return False
+        customer = self.rng.choice(customers)
+        invoice = self._add_invoice(customer.key, self._invoice_lines())
+        self._void("Invoice", invoice["Id"])
+        self.ledger.add("qb_invoice", invoice["Id"], run, customer=customer.key, state="voided")
+        return True
+
+    def qb_void_sales_receipt(self, run: int, now) -> bool:
+        """A QuickBooks user voids a Sales Receipt sfqb made from a won opportunity: the
+        opportunity keeps it as its transaction (R-OPP-6: only clearing External Transaction
+        ID makes a new one) and takes back its zeroed amounts: Amount 0 (R-OPP-7)."""
+        opportunities = {
+            marker(r.key): r
+            for r in self._mine("opportunity", txn_type="Sales Receipt")
+            if r.synced_at is not None and not r.attrs.get("voided_receipt")
+        }
+        receipts = sorted(
+            (r["Id"], opportunities[r["PrivateNote"]])
+            for r in self.qb.query_all("SalesReceipt")
+            if (r.get("PrivateNote") or "") in opportunities
+        )
+        if not receipts:
+            return False
+        receipt_id, record = self.rng.choice(receipts)
+        receipt = self.qb.read("SalesReceipt", receipt_id)
+        self._void("SalesReceipt", receipt_id)
+        self.ledger.touch("opportunity", record.key, run, voided_receipt=receipt_id)
+        self._touch_stock(transaction_items(receipt), run)
+        return True
 
     # -- Sales Orders ----------------------------------------------------------------------
     def qb_invoice_sales_order(self, run: int, now) -> bool:

@@ -75,6 +75,7 @@ def snapshot(sf, qb, ledger: Ledger, desktop: bool = False) -> dict:
                         "AccountId",
                         "External_Transaction_ID__c",
                         "Transaction_Type__c",
+                        "Amount",
                     ],
                     "Id",
                     opp_ids,
@@ -114,6 +115,7 @@ def snapshot(sf, qb, ledger: Ledger, desktop: bool = False) -> dict:
                         "External_Invoice_ID__c",
                         "Outstanding_Balance__c",
                         "Status__c",
+                        "Is_Paid__c",
                         "Account__c",
                     ],
                 )
@@ -260,6 +262,12 @@ def problems(ledger: Ledger, snap: dict) -> dict[tuple[str, str], str]:
             and r.key in snap["qb_invoices"]
         ):
             transactions[marker(r.attrs["opportunity"])].append(f"Invoice {r.key} (voided)")
+    # On Desktop, "VOID:" goes before the memo: a Sales Receipt sfqb made and the simulation
+    # voided stays the opportunity's transaction the same way.
+    for r in ledger.of("opportunity"):
+        receipt = r.attrs.get("voided_receipt")
+        if receipt and receipt in snap["qb_receipts"]:
+            transactions[marker(r.key)].append(f"SalesReceipt {receipt} (voided)")
 
     def customer_inactive(opp: dict | None) -> bool:
         """R-OPP-1: QuickBooks makes no transaction for an inactive customer; the sync holds such
@@ -288,6 +296,13 @@ def problems(ledger: Ledger, snap: dict) -> dict[tuple[str, str], str]:
                 )
         elif made:
             out[r.kind, r.key] = f"not eligible but made {made}"
+        if (r.kind, r.key) not in out and r.attrs.get("voided_receipt"):
+            # R-OPP-7: the voided receipt's zeroed amounts come back to the Opportunity.
+            amount = (opp or {}).get("Amount")
+            if amount is None or money(amount) != 0:
+                out[r.kind, r.key] = (
+                    f"Sales Receipt {r.attrs['voided_receipt']} voided, Opportunity Amount {amount}"
+                )
     invoices = {i["External_Invoice_ID__c"]: i for i in snap["sf_invoices"]}
     for r in ledger.of("qb_invoice"):
         detail = _invoice_problem(r, snap["qb_invoices"].get(r.key), invoices.get(r.key), accounts)
@@ -361,6 +376,9 @@ def _invoice_problem(r, qb: dict | None, sf: dict | None, accounts: dict) -> str
     got = (sf["Status__c"], money(sf["Outstanding_Balance__c"]))
     if got != expected:
         return f"Invoice__c {got[0]} {got[1]}, QuickBooks {expected[0]} {expected[1]}"
+    if "Is_Paid__c" in sf and bool(sf["Is_Paid__c"]) != (expected[0] == "Paid"):
+        # Is Paid is for a paid invoice only: a voided one owes nothing but was never paid.
+        return f"Invoice__c {got[0]} with Is Paid {sf['Is_Paid__c']}"
     account = accounts.get(qb["CustomerRef"]["value"], [])
     if account and sf["Account__c"] != account[0]["Id"]:
         return f"Invoice__c Account {sf['Account__c']}, expected {account[0]['Id']}"

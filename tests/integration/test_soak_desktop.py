@@ -190,3 +190,54 @@ def test_given_the_web_connector_stopped_when_the_run_succeeds_or_writes_then_vi
         "the Web Connector was stopped, yet the run did not fail in preflight",
         "the Web Connector was stopped, yet QuickBooks was written",
     ]
+
+
+@pytest.mark.unit
+def test_given_a_voided_desktop_invoice_when_its_invoice_c_says_paid_then_it_is_a_problem():
+    """R-INV-1: a voided invoice's Invoice__c is Voided, balance 0, and not paid; Desktop's
+    "VOID:" memo hides the sync's marker, yet the voided invoice stays its opportunity's."""
+    from sfqb_sim.observe import MARK, problems
+
+    ledger = Ledger()
+    ledger.add("qb_invoice", "T-7", 2, customer="80-C", state="voided", opportunity="006V")
+    invoice = {
+        "Id": "T-7",
+        "Balance": 0,
+        "CustomerRef": {"value": "80-C"},
+        "PrivateNote": f"VOID: {MARK}006V",
+    }
+    voided = {
+        "External_Invoice_ID__c": "T-7",
+        "Status__c": "Voided",
+        "Outstanding_Balance__c": 0,
+        "Is_Paid__c": False,
+        "Account__c": None,
+    }
+    snap = _snap(qb_invoices={"T-7": invoice}, sf_invoices=[voided])
+    assert problems(ledger, snap) == {}
+    snap["sf_invoices"] = [{**voided, "Status__c": "Paid", "Is_Paid__c": True}]
+    assert problems(ledger, snap) == {
+        ("qb_invoice", "T-7"): "Invoice__c Paid 0.00, QuickBooks Voided 0"
+    }
+    snap["sf_invoices"] = [{**voided, "Is_Paid__c": True}]
+    assert problems(ledger, snap) == {("qb_invoice", "T-7"): "Invoice__c Voided with Is Paid True"}
+
+
+@pytest.mark.unit
+def test_given_a_voided_sales_receipt_when_its_opportunity_keeps_its_amount_then_it_is_a_problem():
+    """R-OPP-6, R-OPP-7: a Sales Receipt sfqb made and a QuickBooks user voided is still the
+    opportunity's transaction (its marker is gone from the memo), and the opportunity takes
+    back its zeroed amounts: Amount 0."""
+    from sfqb_sim.observe import problems
+
+    ledger = Ledger()
+    ledger.add("opportunity", "006R", 1, eligible=True, txn_type="Sales Receipt")
+    ledger.touch("opportunity", "006R", 3, voided_receipt="T-R")
+    receipt = {"Id": "T-R", "PrivateNote": "VOID: sfqb:006R", "Line": []}
+    opp = {"Id": "006R", "AccountId": None, "External_Transaction_ID__c": "T-R", "Amount": 0}
+    snap = _snap(qb_receipts={"T-R": receipt}, sf_opportunities={"006R": opp})
+    assert problems(ledger, snap) == {}
+    snap["sf_opportunities"] = {"006R": {**opp, "Amount": 120.5}}
+    assert problems(ledger, snap) == {
+        ("opportunity", "006R"): "Sales Receipt T-R voided, Opportunity Amount 120.5"
+    }
