@@ -170,3 +170,52 @@ def test_given_unlinked_products_and_quantities_off_when_synced_then_they_are_li
     assert inventory and all(
         linked[i["Id"]][ON_HAND] is None and linked[i["Id"]][ALLOCATED] is None for i in inventory
     )
+
+
+def mod_item(env, kind: str, item_id: str, body: str) -> None:
+    """A QuickBooks user's sparse item Mod, with the EditSequence just read."""
+    current = env.qb().read("Item", item_id)
+    env.in_quickbooks(
+        f"<{kind}ModRq><{kind}Mod><ListID>{item_id}</ListID>"
+        f"<EditSequence>{current['SyncToken']}</EditSequence>{body}</{kind}Mod></{kind}ModRq>"
+    )
+
+
+def test_given_desktop_items_repriced_and_made_inactive_when_synced_then_products_follow(
+    desktop_env,
+):
+    """R-ITM-2: a new price on a service (SalesOrPurchaseMod) and on an inventory part
+    (SalesPrice) reaches the standard PricebookEntry; R-ITM-1: an item made inactive
+    (IsActive false) deactivates its Product, never deletes it. A further run writes
+    nothing (R-GEN-4)."""
+    synced(desktop_env, sync_inventory_quantities=True)
+    qb = desktop_env.qb()
+    items = list(qb.query_all("Item"))
+    service = next(i for i in items if i["DesktopType"] == "ItemService")
+    part = next(i for i in items if i["DesktopType"] == "ItemInventory")
+    retired = next(
+        i for i in items if i["DesktopType"] == "ItemService" and i["Id"] != service["Id"]
+    )
+    before = products(desktop_env)
+    assert before[retired["Id"]]["IsActive"] is True
+
+    mod_item(
+        desktop_env,
+        "ItemService",
+        service["Id"],
+        "<SalesOrPurchaseMod><Price>212.40</Price></SalesOrPurchaseMod>",
+    )
+    mod_item(desktop_env, "ItemInventory", part["Id"], "<SalesPrice>18.75</SalesPrice>")
+    mod_item(desktop_env, "ItemService", retired["Id"], "<IsActive>false</IsActive>")
+    report, _ = synced(desktop_env, sync_inventory_quantities=True)
+
+    after = products(desktop_env)
+    assert qty(after[service["Id"]]["entry"]["UnitPrice"]) == Decimal("212.40")
+    assert qty(after[part["Id"]]["entry"]["UnitPrice"]) == Decimal("18.75")
+    assert after[retired["Id"]]["IsActive"] is False
+    assert after[retired["Id"]]["Id"] == before[retired["Id"]]["Id"]
+    assert {k: v["Id"] for k, v in after.items()} == {k: v["Id"] for k, v in before.items()}
+
+    desktop_env.sandbox.clear_counters()
+    synced(desktop_env, sync_inventory_quantities=True)
+    assert desktop_env.writes() == {"quickbooks": 0, "salesforce": 0}
