@@ -321,3 +321,62 @@ def test_given_custom_rows_to_a_desktop_only_field_when_a_sales_order_syncs_then
     env.sandbox.clear_counters()
     synced(env, custom_mappings_path=path)
     assert env.writes() == {"quickbooks": 0, "salesforce": 0}
+
+
+def test_given_transactions_sfqb_made_when_voided_in_quickbooks_desktop_then_opportunities_keep_them_at_zero(
+    desktop_env,
+):
+    """A QuickBooks user voids (TxnVoid) the Sales Receipt and the Invoice sfqb made from two
+    won Opportunities; "VOID:" now starts their memos, where the marker was. Each Opportunity
+    keeps its External Transaction ID, no second transaction is made (R-OPP-6, R-GEN-3), and
+    the zeroed amounts come back: Amount 0 (R-OPP-7); the invoice's Invoice__c is Voided
+    (R-INV-1). A further run writes nothing to QuickBooks."""
+    env = desktop_env
+    synced(env)
+    sf, qb = env.sf(), env.qb()
+    account = linked_account(env)
+    (a,) = priced_products(env, 1)
+    opps = {
+        kind: won_opportunity(env, account["Id"], kind, [(a, 3, "20.00", "three")])
+        for kind in ("Sales Receipt", "Invoice")
+    }
+    synced(env)
+    linked = opportunities(env, where=soql.in_list("Id", list(opps.values())))
+    txns = {kind: linked[opp_id]["External_Transaction_ID__c"] for kind, opp_id in opps.items()}
+    assert all(txns.values()), linked
+    for kind, txn_id in txns.items():
+        env.in_quickbooks(
+            f"<TxnVoidRq><TxnVoidType>{ENTITY[kind]}</TxnVoidType><TxnID>{txn_id}</TxnID></TxnVoidRq>"
+        )
+        assert qb.read(ENTITY[kind], txn_id)["PrivateNote"] == "VOID: " + marker(opps[kind])
+
+    summary = synced(env)
+
+    assert report_of(summary, "opportunities")["created"] == 0
+    after = {
+        r["Id"]: r
+        for r in sf.query(
+            soql.select(
+                "Opportunity",
+                ["Id", "Amount", "External_Transaction_ID__c"],
+                where=soql.in_list("Id", list(opps.values())),
+            )
+        )
+    }
+    for kind, opp_id in opps.items():
+        assert after[opp_id]["External_Transaction_ID__c"] == txns[kind], kind
+        assert Decimal(str(after[opp_id]["Amount"])) == 0, kind
+    notes = [t.get("PrivateNote") for e in ENTITY.values() for t in qb.query_all(e)]
+    assert not {marker(opp_id) for opp_id in opps.values()} & set(notes)  # none made again
+    (invoice,) = sf.query(
+        soql.select(
+            "Invoice__c",
+            ["Status__c", "Is_Paid__c"],
+            where=soql.eq("External_Invoice_ID__c", txns["Invoice"]),
+        )
+    )
+    assert (invoice["Status__c"], invoice["Is_Paid__c"]) == ("Voided", False)
+
+    env.sandbox.clear_counters()
+    synced(env)
+    assert env.writes()["quickbooks"] == 0
