@@ -106,48 +106,88 @@ def web_connector_status(queue: JobQueue, since: dt.datetime, limit: int = 200) 
     }
 
 
+FIRST_LOOK = 0.02
+"""Seconds before a wait's second look at its job: a message set takes QuickBooks a fraction of
+a second while a session is open, so the first looks come quickly."""
+BACKOFF = 1.2
+"""Each pause of a wait is this much longer than the one before, up to its ``interval``."""
+_EARLY = 0.001
+"""Seconds a round may come before the checks' time and still make them (a clock's rounding)."""
+
+
 def poll_wait(
     queue: JobQueue,
     job_id: int,
     deadline: float,
     *,
     interval: float = 0.5,
+    first_look: float = FIRST_LOOK,
     max_poll_age: dt.timedelta | None = None,
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     sleep: Callable[[float], None] = time.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> Job:
     """Poll the job until it is done, failed or in doubt; ``TransientError`` at ``deadline``.
 
-    Each round first ends sessions past their expiry (``expire_sessions``), so the writes of a
+    The pauses between looks start at ``first_look`` and grow by ``BACKOFF`` up to
+    ``interval``: a job a lingering session takes is answered within a second (one message set
+    of QuickBooks' time), and is seen settled a few tens of milliseconds after its answer, while
+    a job waiting for the Web Connector's next update costs one look every ``interval``. A
+    quick look reads only the job's state; the checks below run on the first look and then once
+    every ``interval`` at most.
+
+    Those checks first end sessions past their expiry (``expire_sessions``), so the writes of a
     Web Connector that went away show as in doubt instead of waiting forever. A job not yet sent
     whose Web Connector's latest session was refused for the company file (R-QBD-1) is
     cancelled and ``WrongCompany`` raised with the service's reason: it would never be sent.
     With ``max_poll_age``, a Web Connector that stops polling while the job waits ends the wait
     the same way, with ``WebConnectorNotPolling`` (R-QBD-2), instead of at the deadline; a
     job already sent is left to its answer or its session's expiry (then in doubt)."""
+    pause = min(first_look, interval)
+    checks_due = monotonic()
     while True:
-        queue.expire_sessions()
+        checking = monotonic() >= checks_due - _EARLY
+        if checking:
+            checks_due = monotonic() + interval
+            queue.expire_sessions()
         job = queue.get(job_id)
         if job.state in SETTLED:
             return job
-        refusal = company_refusal(queue, job.created_at) if job.state == QUEUED else None
-        if refusal is not None:
-            queue.cancel(job_id, refusal)
-            raise wrong_company(refusal)
-        if max_poll_age is not None and job.state == QUEUED:
-            try:
-                check_polling(
-                    queue.last_poll(),
-                    now(),
-                    max_poll_age,
-                    f"Job {job_id} ({job.key}) was never sent and is cancelled",
-                )
-            except WebConnectorNotPolling:
-                queue.cancel(job_id, "the Web Connector stopped polling")
-                raise
-        if time.monotonic() >= deadline:
+        if checking:
+            _check_waiting(queue, job, max_poll_age, now)
+        if monotonic() >= deadline:
             raise TransientError(
                 f"QuickBooks Desktop: job {job_id} ({job.key}) is still {job.state} at the run's "
                 "deadline; the Web Connector has not finished it (it stays queued)"
             )
-        sleep(interval)
+        # never past the next checks' time: they come once an interval, as before the quick looks
+        left = checks_due - monotonic()
+        sleep(min(pause, left) if left > _EARLY else pause)
+        pause = min(pause * BACKOFF, interval)
+
+
+def _check_waiting(
+    queue: JobQueue,
+    job: Job,
+    max_poll_age: dt.timedelta | None,
+    now: Callable[[], dt.datetime],
+) -> None:
+    """A job not yet sent that never will be: the company file was refused (R-QBD-1) or the Web
+    Connector stopped polling (R-QBD-2); the job is cancelled and the error raised."""
+    if job.state != QUEUED:
+        return
+    refusal = company_refusal(queue, job.created_at)
+    if refusal is not None:
+        queue.cancel(job.id, refusal)
+        raise wrong_company(refusal)
+    if max_poll_age is not None:
+        try:
+            check_polling(
+                queue.last_poll(),
+                now(),
+                max_poll_age,
+                f"Job {job.id} ({job.key}) was never sent and is cancelled",
+            )
+        except WebConnectorNotPolling:
+            queue.cancel(job.id, "the Web Connector stopped polling")
+            raise
