@@ -16,11 +16,12 @@ logger and in the queue's events (R-QBD-1, R-QBD-8).
 A session whose queue is empty stays open ``linger_seconds`` after its last job: the percentage
 stays below 100, ``sendRequestXML`` answers "" and ``getLastError`` "NoOp", so the Web Connector
 pauses 5 s and asks again. Before answering "", a lingering session's request for work waits up
-to ``hold_seconds`` (never past the linger) for a job, checking the queue every 0.1 s: a job the
-run's next task queues meanwhile goes out at once, not after the pause. A sync run queues its
-jobs task after task, seconds apart; lingering, the session takes each task's jobs within
-seconds, where a closed one would leave them for the Web Connector's next scheduled update
-(minutes). When the linger is over the session gets one
+to ``hold_seconds`` (never past the linger) for a job, looking at the queue after 10 ms, then
+after pauses 1.2 times longer each, up to 0.1 s (a read; a job is claimed only once one is
+queued): a job the run's next task queues meanwhile goes out at once, not after the pause. A
+sync run queues its jobs task after task, seconds apart; lingering, the session takes each
+task's jobs within seconds, where a closed one would leave them for the Web Connector's next
+scheduled update (minutes). When the linger is over the session gets one
 last request, a ``HostQueryRq`` (no company data), whose answer is told 100: the Web Connector
 ends the session as done, where an empty request would show the user an error. Every request
 for work counts as a poll.
@@ -65,7 +66,9 @@ class ServiceSettings:
     hold_seconds: float = 20.0
 
 
-HOLD_INTERVAL = 0.1  # how often a held request for work looks at the queue
+HOLD_FIRST_LOOK = 0.01  # a held request for work looks at the queue this soon (the next job of
+HOLD_BACKOFF = 1.2  # a run's task is often queued within milliseconds), each pause this much
+HOLD_INTERVAL = 0.1  # longer than the one before, up to this
 
 
 def company_mismatch(expected: DesktopSettings, hcp: str, company_file: str) -> str | None:
@@ -99,10 +102,14 @@ class QbwcService:
         queue: JobQueue,
         credentials: Callable[[], DesktopSettings],
         settings: ServiceSettings | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.queue = queue
         self.credentials = credentials
         self.settings = settings or ServiceSettings()
+        self._sleep, self._monotonic = sleep, monotonic
 
     def call(self, method: str, params: dict[str, str]) -> Any:
         handler = getattr(self, method)
@@ -216,12 +223,17 @@ class QbwcService:
     def _held_claim(self, session: Session) -> Job | None:
         """A lingering session's request for work, held up to ``hold_seconds`` (never past the
         linger) until a job is queued: the run's next task's jobs go out at once rather than
-        after the Web Connector's NoOp pause."""
+        after the Web Connector's NoOp pause. The looks are reads (``has_work``), quick at
+        first; a job is claimed (a write) only once one is queued."""
         # held to the linger's end, a little past it: the session then closes (no NoOp pause)
         left = self.settings.linger_seconds - self._idle_seconds(session) + HOLD_INTERVAL
-        deadline = time.monotonic() + min(self.settings.hold_seconds, left)
-        while time.monotonic() < deadline:
-            time.sleep(HOLD_INTERVAL)
+        deadline = self._monotonic() + min(self.settings.hold_seconds, left)
+        pause = HOLD_FIRST_LOOK
+        while self._monotonic() < deadline:
+            self._sleep(pause)
+            pause = min(pause * HOLD_BACKOFF, HOLD_INTERVAL)
+            if not self.queue.has_work():
+                continue
             job = self.queue.claim(session.id)
             if job is not None:
                 return job

@@ -307,6 +307,92 @@ def test_given_a_lingering_session_when_a_job_comes_seconds_later_then_it_is_tak
     assert polled is not None and queue.last_poll() > polled
 
 
+class CountingQueue(JobQueue):
+    """The queue, counting the service's looks for work (reads) and its claims (writes)."""
+
+    looks = claims = 0
+
+    def has_work(self) -> bool:
+        self.looks += 1
+        return super().has_work()
+
+    def claim(self, session_id: str):
+        self.claims += 1
+        return super().claim(session_id)
+
+
+class FakeClock:
+    """The service's monotonic clock, moved on only by its sleeps; ``then`` runs once the clock
+    has passed ``at`` (the run's next task queuing its job)."""
+
+    def __init__(self, at: float = float("inf"), then=lambda: None) -> None:
+        self.t, self.at, self.then, self.pauses = 0.0, at, then, []
+
+    def monotonic(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.pauses.append(seconds)
+        self.t += seconds
+        if self.t >= self.at:
+            self.at = float("inf")
+            self.then()
+
+
+def _lingering_session(service: QbwcService, queue: JobQueue, company) -> str:
+    """A session that answered its one job and lingers: its ticket."""
+    queue.enqueue_writes([ADD.format(name="First Task")], "task-1")
+    ticket, _ = service.authenticate(GOOD.user_name, GOOD.password)
+    company.open("")
+    hcp = company.process(
+        '<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="continueOnError">'
+        '<HostQueryRq requestID="0"/><CompanyQueryRq requestID="1"/>'
+        '<PreferencesQueryRq requestID="2"/></QBXMLMsgsRq></QBXML>'
+    )
+    request = service.sendRequestXML(ticket, hcp, DEFAULT_FILE, "US", "13", "0")
+    assert "First Task" in request
+    assert service.receiveResponseXML(ticket, company.process(request), "", "") < 100
+    return ticket
+
+
+@pytest.mark.parametrize("queued_after", [0.05, None], ids=["job-queued", "nothing-queued"])
+def test_given_a_held_request_for_work_when_waiting_then_quick_reads_and_one_claim_per_job(
+    tmp_path: Path, queue_url: str, queued_after: float | None
+):
+    """A lingering session's request for work, held (clock and sleep injected): the service looks
+    at the queue after 10 ms, then a little later each time up to every 0.1 s, with a read; a
+    job the run's next task queues 50 ms in is handed out within a few tens of milliseconds and
+    claimed once (a write only when there is a job), and with nothing queued the request is
+    answered "" at the hold's end having claimed nothing (R-QBD-1)."""
+    queue = CountingQueue.from_url(queue_url)
+    company = make_company(tmp_path)
+    clock = FakeClock()
+    settings = ServiceSettings(ticket_ttl=60, linger_seconds=120, hold_seconds=3)
+    service = QbwcService(
+        queue, lambda: GOOD, settings, sleep=clock.sleep, monotonic=clock.monotonic
+    )
+    ticket = _lingering_session(service, queue, company)
+    if queued_after is not None:
+        clock.at = queued_after
+        clock.then = lambda: queue.enqueue_writes([ADD.format(name="Next Task")], "task-2")
+    queue.looks = queue.claims = 0
+
+    request = service.sendRequestXML(ticket, "", DEFAULT_FILE, "US", "13", "0")
+
+    assert clock.pauses[0] == pytest.approx(0.01) and max(clock.pauses) <= 0.1 + 1e-9
+    if queued_after is not None:
+        assert "Next Task" in request
+        assert queued_after <= clock.t < queued_after + 0.03
+        assert queue.claims == 2  # the request's own claim, then the held one that took the job
+    else:
+        assert request == ""
+        assert 3.0 <= clock.t < 3.0 + 0.1 + 1e-9
+        assert clock.pauses[-5:] == [pytest.approx(0.1)] * 5
+        # one read a pause, and the one of the request's own claim that found nothing
+        assert queue.claims == 1 and queue.looks == len(clock.pauses) + 1
+    queue.close()
+
+
 def wait_for(condition, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
