@@ -243,6 +243,30 @@ CUSTOMER_RET = """<CustomerRet><ListID>80000005-1</ListID>
 </CustomerRet>"""
 
 
+def test_given_addresses_out_of_order_when_normalised_then_qbo_lines_in_order_and_blanks_left_out():
+    """qbXML address elements in any order become QBO's address keys in QBO's order (Line1..5,
+    City, CountrySubDivisionCode, PostalCode, Country); empty elements and unknown ones (Note)
+    are left out, and of a tag given twice the first counts, as findtext reads it (R-QBD-3)."""
+    ret = etree.fromstring(
+        "<CustomerRet><ListID>1</ListID><Name>A</Name><FullName>A</FullName>"
+        "<ShipAddress><Country>US</Country><Note>back door</Note><Addr2></Addr2>"
+        "<City>Reno</City><Addr1>1 Main</Addr1><Addr1>2 Main</Addr1><Addr3>Unit 4</Addr3>"
+        "<PostalCode>89501</PostalCode><State>NV</State></ShipAddress></CustomerRet>"
+    )
+
+    record = n.normalise(ret)
+
+    assert list(record["ShipAddr"].items()) == [
+        ("Line1", "1 Main"),
+        ("Line3", "Unit 4"),
+        ("City", "Reno"),
+        ("CountrySubDivisionCode", "NV"),
+        ("PostalCode", "89501"),
+        ("Country", "US"),
+    ]
+    assert "BillAddr" not in record
+
+
 def test_given_a_customer_ret_when_normalised_then_the_qbo_shape_in_utc():
     """CustomerRet -> QBO Customer: Id/SyncToken from ListID/EditSequence, names, parent, job,
     addresses, terms, balance, times in UTC (R-QBD-3)."""
