@@ -32,7 +32,8 @@ per message set the Web Connector carried, its requests, the records it returned
 it held (so reads are checked page by page and writes set by set); the floor: the message sets
 the work needs, ceil(records / MaxReturned) per query (at least 1) and ceil(write requests / 30)
 per step (the adapter's write group); the floor time (floor message sets x 250 ms plus the
-records' and writes' own time) plus Salesforce's round trips (calls x 80 ms) against the wall
+time of the Rets returned, a transaction's lines included, and of the writes, as the emulated
+QuickBooks is charged them) plus Salesforce's round trips (calls x 80 ms) against the wall
 time; the Web Connector sessions, sendRequestXML calls and NoOp pauses; Salesforce calls and
 write calls against their floors as ``bench.sync`` reports them; peak RSS of this process (the
 sync, the service and the Web Connector) and of the sandbox process. Results in
@@ -54,7 +55,7 @@ from pathlib import Path
 
 from bench import sync
 from bench.desktop_throughput import LATENCIES as QB_LATENCIES
-from bench.desktop_throughput import SlowCompany
+from bench.desktop_throughput import RET, SlowCompany
 from bench.invoices import _machine
 from bench.items import endpoint_table
 
@@ -95,7 +96,9 @@ class Wire:
 
 def message_set(request: str, response: str) -> dict:
     """What one message set asked and got: its request tags, its queries (tag, iterator,
-    iteratorID, MaxReturned, records returned, the iteratorID answered) and its writes."""
+    iteratorID, MaxReturned, records returned, the iteratorID answered), its writes and every
+    Ret element it returned (``rets``: a transaction's lines and the record an add answers
+    included, as ``SlowCompany`` counts them for QuickBooks' time)."""
     from sfqb.qbwc import qbxml
 
     def elements(text: str, tag: str) -> list:
@@ -120,7 +123,12 @@ def message_set(request: str, response: str) -> dict:
                 "answered_iterator_id": None if rs is None else rs.get("iteratorID"),
             }
         )
-    return {"tags": [rq.tag for rq in asked], "queries": queries, "writes": writes}
+    return {
+        "tags": [rq.tag for rq in asked],
+        "queries": queries,
+        "writes": writes,
+        "rets": len(RET.findall(response)),
+    }
 
 
 def read_floor(sets: list[dict]) -> tuple[int, int, list[dict]]:
@@ -149,10 +157,13 @@ def read_floor(sets: list[dict]) -> tuple[int, int, list[dict]]:
 
 
 def desktop_detail(sets: list[dict], latency: tuple[float, float, float]) -> dict:
-    """A step's message sets against their floor, and the floor's time at ``latency``."""
+    """A step's message sets against their floor, and the floor's time at ``latency``: the floor
+    sets' time, then QuickBooks' time for what they return and write, charged as ``SlowCompany``
+    charges it (every Ret returned, lines included; every write request)."""
     per_set, per_record, per_write = latency
     reads, records, queries = read_floor(sets)
     writes = sum(s["writes"] for s in sets)
+    rets = sum(s["rets"] for s in sets)
     write_sets = sum(1 for s in sets if s["writes"])
     floor = reads + math.ceil(writes / WRITE_GROUP)
     long_reads = [
@@ -166,6 +177,7 @@ def desktop_detail(sets: list[dict], latency: tuple[float, float, float]) -> dic
         "write_sets": write_sets,
         "queries": len(queries),
         "records_read": records,
+        "rets_returned": rets,
         "write_requests": writes,
         "floor_sets": floor,
         "read_floor_sets": reads,
@@ -173,7 +185,7 @@ def desktop_detail(sets: list[dict], latency: tuple[float, float, float]) -> dic
         "queries_over_floor": len(long_reads),
         "full_write_sets": sum(1 for s in sets if s["writes"] >= WRITE_GROUP),
         "quickbooks_seconds": round(sum(s["seconds"] for s in sets), 2),
-        "floor_seconds": round(floor * per_set + records * per_record + writes * per_write, 2),
+        "floor_seconds": round(floor * per_set + rets * per_record + writes * per_write, 2),
         "by_query": dict(Counter(q["tag"] for q in queries)),
     }
 
@@ -565,11 +577,12 @@ def markdown(result: dict) -> str:
         "the company and the org in one sandbox process. No Airflow scheduler.",
         "",
         f"Machine: {m['cpus']} CPUs ({m['cpu']}), {m['memory_gib']} GiB, {m['platform']}, Python "
-        f"{m['python']}; shared with three other engineers' tests (load average "
+        f"{m['python']}; shared with other engineers' tests (load average "
         f"{m['load_average_at_end'][0]} at the end; {result.get('load_at_start', '?')} at the "
         f"start). Assumed QuickBooks time: {per_set * 1000:g} ms per message set, "
-        f"{per_record * 1000:g} ms per record returned, {per_write * 1000:g} ms per write request "
-        "(bench.desktop_throughput's figures); Salesforce "
+        f"{per_record * 1000:g} ms per Ret returned (a transaction's lines and the record an add "
+        f"answers included, in the wait and in the floor), {per_write * 1000:g} ms per write "
+        "request (bench.desktop_throughput's figures); Salesforce "
         f"{first.get('latency_s', {}).get('salesforce', 0) * 1000:g} ms per call.",
         "",
         "## Targets",
