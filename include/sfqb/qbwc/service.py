@@ -66,9 +66,12 @@ class ServiceSettings:
     hold_seconds: float = 20.0
 
 
-HOLD_FIRST_LOOK = 0.01  # a held request for work looks at the queue this soon (the next job of
-HOLD_BACKOFF = 1.2  # a run's task is often queued within milliseconds), each pause this much
-HOLD_INTERVAL = 0.1  # longer than the one before, up to this
+# A held request for work first looks at the queue after HOLD_FIRST_LOOK seconds (a run's next
+# job is often queued within milliseconds of the answer before it), then after pauses
+# HOLD_BACKOFF times longer each, up to HOLD_INTERVAL.
+HOLD_FIRST_LOOK = 0.01
+HOLD_BACKOFF = 1.2
+HOLD_INTERVAL = 0.1
 
 
 def company_mismatch(expected: DesktopSettings, hcp: str, company_file: str) -> str | None:
