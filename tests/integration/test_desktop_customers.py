@@ -48,6 +48,28 @@ def is_job(customer: dict) -> bool:
     return customer.get("JobStatus") not in (None, "None")
 
 
+def edit_in_quickbooks(env, customer: dict, **changes) -> dict:
+    """A QuickBooks user's sparse edit of ``customer`` (through the queue, the Web Connector
+    polling); the customer as QuickBooks answered it."""
+    (answer,) = env.qb().batch(
+        [
+            BatchOp(
+                key="qb-user",
+                operation="update",
+                entity="Customer",
+                payload={
+                    "Id": customer["Id"],
+                    "SyncToken": customer["SyncToken"],
+                    "sparse": True,
+                    **changes,
+                },
+            )
+        ]
+    )
+    assert answer.ok, answer.error
+    return answer.entity
+
+
 def synced(env, **prefs):
     env.set_preferences(quickbooks_edition="desktop", **prefs)
     dag_run, states, summary = env.run(task_retries=0)
@@ -192,24 +214,12 @@ def test_given_edits_on_both_sides_when_synced_on_desktop_then_addresses_stay_an
         ],
     )
     assert contact.ok, contact.errors
-    qb = env.qb()
-    (answer,) = qb.batch(
-        [
-            BatchOp(
-                key="qb-user",
-                operation="update",
-                entity="Customer",
-                payload={
-                    "Id": edited_in_qb["Id"],
-                    "SyncToken": edited_in_qb["SyncToken"],
-                    "sparse": True,
-                    "BillAddr": {"Line1": "9 Harbor Way", "City": "Oakland"},
-                    "CreditLimit": "7777.00",
-                },
-            )
-        ]
+    edit_in_quickbooks(
+        env,
+        edited_in_qb,
+        BillAddr={"Line1": "9 Harbor Way", "City": "Oakland"},
+        CreditLimit="7777.00",
     )
-    assert answer.ok, answer.error
 
     summary = synced(env, **allowed)
 
@@ -255,30 +265,16 @@ def test_given_the_pc_clock_behind_when_a_customer_is_edited_after_a_run_then_th
         clock = summary["web_connector"]["pc_clock"]
         assert -960 < clock["seconds"] <= -899, clock
         assert "about 15 minutes behind" in web_connector_line(summary["web_connector"])
-        qb = env.qb()
         linked = by_customer(env)
         customer = next(
             c
             for c in customers(env)
             if c["Id"] in linked and c["Active"] and not c.get("ParentRef") and not is_job(c)
         )
-        (answer,) = qb.batch(
-            [
-                BatchOp(
-                    key="qb-user",
-                    operation="update",
-                    entity="Customer",
-                    payload={
-                        "Id": customer["Id"],
-                        "SyncToken": customer["SyncToken"],
-                        "sparse": True,
-                        "PrimaryPhone": {"FreeFormNumber": "(415) 555-0142"},
-                    },
-                )
-            ]
+        edited = edit_in_quickbooks(
+            env, customer, PrimaryPhone={"FreeFormNumber": "(415) 555-0142"}
         )
-        assert answer.ok, answer.error
-        edited_at = Timestamp(answer.entity["MetaData"]["LastUpdatedTime"])
+        edited_at = Timestamp(edited["MetaData"]["LastUpdatedTime"])
         # The PC stamps the edit, made after the first run, before the server's now by more
         # than the lookback.
         assert edited_at < Timestamp.now(tz="UTC") - Timedelta(minutes=14)
