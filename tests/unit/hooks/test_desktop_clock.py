@@ -132,3 +132,18 @@ def test_given_a_write_answered_by_a_pc_15_minutes_behind_when_measured_then_the
     assert "3.0 hours ahead of" in (offset_text(3 * 3600.0) or "")
     assert offset_text(-100.0) is None and offset_text(119.0) is None
     assert write_offset([answer()], stored) is None  # nothing stamped: every write refused
+
+
+def test_given_a_read_queued_after_a_later_time_was_seen_when_its_old_records_come_then_its_time_is_that_bound():
+    """R-GEN-2: an earlier task saw QuickBooks' time 10:00 (the queue's meta); a read queued a
+    minute later answers only records last edited weeks ago. Its time is the bound when it was
+    queued (10:01), not the old records' latest stamp: the watermark does not fall back to
+    weeks ago and make every run read those records again; with nothing known, still None."""
+    fake = Fake(meta="2026-05-01T10:00:00+00:00")
+    clock = fake.clock()
+    assert clock.bound() == dt.datetime(2026, 5, 1, 10, 0, tzinfo=dt.UTC)
+    fake.wait(60)
+    asked = clock.bound()
+    clock.observe(answer("2026-04-10T09:00:00+00:00"), asked)
+    assert clock.first_since(0) == dt.datetime(2026, 5, 1, 10, 1, tzinfo=dt.UTC)
+    assert Fake().clock().bound() is None

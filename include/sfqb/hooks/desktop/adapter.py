@@ -152,12 +152,13 @@ class DesktopQuickBooks:
     def _settle(self, job: Job) -> Job:
         return self.wait(self.queue, job.id, self.deadline)
 
-    def _answers(self, job: Job) -> list[etree._Element]:
-        """The response elements of every page of a finished job, in order."""
+    def _answers(self, job: Job, asked: dt.datetime | None = None) -> list[etree._Element]:
+        """The response elements of every page of a finished job, in order; ``asked``: the
+        clock's bound when the job was queued (a read's: answered after it)."""
         out = []
         for page in self.queue.pages(job.id):
             root = qbxml.parse(page)
-            self._clock.observe(root)
+            self._clock.observe(root, asked)
             msgs = root.find("QBXMLMsgsRs")
             out += [rs for rs in (msgs if msgs is not None else []) if isinstance(rs.tag, str)]
         return out
@@ -176,6 +177,7 @@ class DesktopQuickBooks:
         if self.before_call is not None:
             self.before_call(False)
         self.check_web_connector()
+        asked = self._clock.bound()  # QuickBooks answers these after they are queued
         jobs = [
             self.queue.enqueue_read(request, f"read:{uuid.uuid4().hex}", iterate=iterate)
             for request, iterate in requests
@@ -190,7 +192,7 @@ class DesktopQuickBooks:
                 raise TransientError(
                     f"QuickBooks Desktop: read job {done.id} {done.state}: {done.error}"
                 )
-            answers = self._answers(done)
+            answers = self._answers(done, asked)
             for rs in answers:
                 code = int(rs.get("statusCode", "0"))
                 if code >= qbxml.ERROR_FROM:

@@ -9,10 +9,12 @@ qbXML answers carry no time of their own, but every ``TimeCreated``, ``TimeModif
 ``TimeDeleted`` in them is an instant the PC's clock had passed when it answered. So:
 
 - ``seen`` / ``first_since``: after each answer, the latest such time in this adapter's answers
-  so far, a lower bound of the PC's time when that answer was made (the answers come in the
-  order QuickBooks made them). What a read returned is stamped and its watermark committed on
-  it. A quiet company's bound is its last edit: the next window reads again the records edited
-  in the lookback before it, and the loads compare values, so that costs a few records read.
+  so far, or the bound ``now()`` had when a read's job was queued if that is later: a lower
+  bound of the PC's time when that answer was made (the answers come in the order QuickBooks
+  made them, after their jobs were queued). What a read returned is stamped and its watermark
+  committed on it. A quiet company's bound is its last edit: the next window reads again the
+  records edited in the lookback before it, and the loads compare values, so that costs the
+  records read again.
 - ``now()``: that latest time, or the latest any adapter saw (kept in the queue's meta,
   ``quickbooks_time``, so a task that read nothing yet starts from it), moved on by the time
   elapsed since it was seen (``time.monotonic``: a step of the server's clock does not move it):
@@ -85,15 +87,24 @@ class DesktopClock:
         moment, at = self._base
         return moment + dt.timedelta(seconds=max(0.0, self._monotonic() - at))
 
-    def observe(self, root: etree._Element) -> None:
+    def bound(self) -> dt.datetime | None:
+        """``now()`` without the worker's clock: None while no QuickBooks time was ever seen.
+        Taken before a job is queued, it is a lower bound of the PC's time when the job is
+        answered (``observe``'s ``floor``)."""
+        with self._lock:
+            return self._bound()
+
+    def observe(self, root: etree._Element, floor: dt.datetime | None = None) -> None:
         """Note one answer (a parsed qbXML page, in the order QuickBooks made them): ``seen``
-        gets the latest time of this adapter's answers so far; a time later than ``now()``
-        moves it on and is kept in the queue's meta."""
+        gets the latest time of this adapter's answers so far, or ``floor`` (``bound()`` when
+        the job was queued) when that is later; a time later than ``now()`` moves it on and is
+        kept in the queue's meta."""
         latest = latest_time(root)
         with self._lock:
             if latest is not None and (self._latest is None or latest > self._latest):
                 self._latest = latest
-            self.seen.append(self._latest)
+            known = [t for t in (self._latest, floor) if t is not None]
+            self.seen.append(max(known) if known else None)
             bound = self._bound()
             if latest is not None and (bound is None or latest > bound):
                 self._base = (latest, self._monotonic())
