@@ -37,6 +37,23 @@ def pay(env, customer_id: str, invoice_id: str, amount: str) -> None:
     )
 
 
+def first_synced(env) -> tuple:
+    """A first Desktop run; then the Desktop adapter, a customer linked to an Account and a
+    service item (what the invoice scenarios add invoices for)."""
+    env.set_preferences(**DESKTOP)
+    dag_run, states, _ = env.run(task_retries=0)
+    assert dag_run.state == "success", states
+    qb = env.qb()
+    linked = {
+        a["External_Account_ID__c"]
+        for a in env.sf().query(soql.select("Account", ["External_Account_ID__c"]))
+        if a["External_Account_ID__c"]
+    }
+    customer = next(c for c in qb.query_all("Customer") if c["Id"] in linked)
+    item = next(i for i in qb.query_all("Item") if i["Type"] == "Service")
+    return qb, customer, item
+
+
 def test_given_desktop_history_when_migrated_then_each_invoice_once_and_a_second_trigger_does_nothing(
     desktop_env,
 ):
@@ -92,17 +109,7 @@ def test_given_a_new_desktop_invoice_when_paid_then_its_invoice_c_follows_and_re
     balance; a payment received in QuickBooks brings the balance to 0 and Is Paid on the next
     run; reconciliation then finds nothing to report, and a further run writes nothing
     (R-INV-1, R-INV-4, R-QBD-3)."""
-    desktop_env.set_preferences(**DESKTOP)
-    dag_run, states, _ = desktop_env.run(task_retries=0)
-    assert dag_run.state == "success", states
-    qb = desktop_env.qb()
-    linked = {
-        a["External_Account_ID__c"]
-        for a in desktop_env.sf().query(soql.select("Account", ["External_Account_ID__c"]))
-        if a["External_Account_ID__c"]
-    }
-    customer = next(c for c in qb.query_all("Customer") if c["Id"] in linked)
-    item = next(i for i in qb.query_all("Item") if i["Type"] == "Service")
+    qb, customer, item = first_synced(desktop_env)
     line = {
         "DetailType": SALES_LINE,
         "Amount": 90,
@@ -174,17 +181,7 @@ def test_given_desktop_invoices_voided_in_quickbooks_when_synced_then_invoice_c_
     (TxnVoidRq): an Invoice__c synced before the void turns Voided, balance 0, not paid, its
     item at 0; an invoice voided before it was ever synced arrives Voided; neither is a
     reconciliation difference, and a further run writes nothing (R-INV-1, R-INV-4, R-QBD-3)."""
-    desktop_env.set_preferences(**DESKTOP)
-    dag_run, states, _ = desktop_env.run(task_retries=0)
-    assert dag_run.state == "success", states
-    qb = desktop_env.qb()
-    linked = {
-        a["External_Account_ID__c"]
-        for a in desktop_env.sf().query(soql.select("Account", ["External_Account_ID__c"]))
-        if a["External_Account_ID__c"]
-    }
-    customer = next(c for c in qb.query_all("Customer") if c["Id"] in linked)
-    item = next(i for i in qb.query_all("Item") if i["Type"] == "Service")
+    qb, customer, item = first_synced(desktop_env)
     copied = add_invoice(desktop_env, customer["Id"], item["Id"], memo="Spring order")
     dag_run, states, _ = desktop_env.run(task_retries=0)
     assert dag_run.state == "success", states
