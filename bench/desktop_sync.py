@@ -327,6 +327,7 @@ def measure(size: int, latency: str, changed_percent: float, noop_wait: float) -
     from sfqb.state import InMemoryVariables, SyncState
     from sfqb_sandbox.admin_client import SandboxProcess
     from sfqb_sandbox.desktop_rig import start_rig
+    from sfqb_sim.worker_clock import DESKTOP_MODULES, WorkerClock
 
     qb_latency = QB_LATENCIES[latency]
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -365,51 +366,56 @@ def measure(size: int, latency: str, changed_percent: float, noop_wait: float) -
             install = dt.datetime.fromisoformat(clock) - HISTORY
             runs, changed = [], None
             labels = ("initial sync", sync.ECHO_RUN, "no change", f"{changed_percent:g}% changed")
-            for i, label in enumerate(labels):
-                if i:  # the next hourly run: the sandboxes' clock moves on (one clock for both)
-                    admin.set_clock(
-                        "quickbooks_desktop", advance_seconds=sync.RUN_INTERVAL.total_seconds()
-                    )
-                if label.endswith("changed"):
-                    from sfqb.steps.common import salesforce_hook
+            # The Desktop service stamps its polls and answers, and sfqb moves QuickBooks' time
+            # on between runs by them (sfqb.hooks.desktop.clock): its clock and the workers' follow
+            # the sandboxes' hours, as they would in a company whose runs are an hour apart.
+            worker = WorkerClock(DESKTOP_MODULES)
+            worker.follow(admin.call("quickbooks_desktop", "GET", "clock"))
+            with worker.installed():
+                for i, label in enumerate(labels):
+                    if i:  # the next hourly run: the sandboxes' clock moves on (one clock for both)
+                        hour = sync.RUN_INTERVAL.total_seconds()
+                        worker.follow(admin.set_clock("quickbooks_desktop", advance_seconds=hour))
+                    if label.endswith("changed"):
+                        from sfqb.steps.common import salesforce_hook
 
-                    stamp = time.strftime("%H%M%S")
-                    changed = {
-                        "quickbooks": change_company(admin, rig, changed_percent, stamp),
-                        "salesforce": sync.change_salesforce(
-                            salesforce_hook(), changed_percent, stamp
-                        ),
-                    }
-                time.sleep(1.1)  # the run's upper bound after the last writes
-                upper = dt.datetime.fromisoformat(
-                    admin.call("quickbooks_desktop", "GET", "clock")["now"]
-                )
-                sessions_before = len(rig.records)
-                result = sync.run_sync(
-                    admin,
-                    state,
-                    tokens,
-                    tally,
-                    f"bench-qbd-{size}-{label}",
-                    upper,
-                    install,
-                    edition="desktop",
-                    counting=counting,
-                )
-                # The run's session ends (a real one lingers 120 s, then closes; the next
-                # hourly run finds a new one): its record counts its calls.
-                rig.stop()
-                rig.start()
-                runs.append(
-                    _summarize(
-                        label,
-                        result,
-                        _sessions(rig.records[sessions_before:]),
-                        process,
-                        latency,
+                        stamp = time.strftime("%H%M%S")
+                        changed = {
+                            "quickbooks": change_company(admin, rig, changed_percent, stamp),
+                            "salesforce": sync.change_salesforce(
+                                salesforce_hook(), changed_percent, stamp
+                            ),
+                        }
+                    time.sleep(1.1)  # the run's upper bound after the last writes
+                    upper = dt.datetime.fromisoformat(
+                        admin.call("quickbooks_desktop", "GET", "clock")["now"]
                     )
-                )
-                print(json.dumps(_brief(runs[-1])), flush=True)
+                    sessions_before = len(rig.records)
+                    result = sync.run_sync(
+                        admin,
+                        state,
+                        tokens,
+                        tally,
+                        f"bench-qbd-{size}-{label}",
+                        upper,
+                        install,
+                        edition="desktop",
+                        counting=counting,
+                    )
+                    # The run's session ends (a real one lingers 120 s, then closes; the next
+                    # hourly run finds a new one): its record counts its calls.
+                    rig.stop()
+                    rig.start()
+                    runs.append(
+                        _summarize(
+                            label,
+                            result,
+                            _sessions(rig.records[sessions_before:]),
+                            process,
+                            latency,
+                        )
+                    )
+                    print(json.dumps(_brief(runs[-1])), flush=True)
             errors = [e for e in rig.errors() if not e.startswith("stopped:")]
         finally:
             if rig is not None:

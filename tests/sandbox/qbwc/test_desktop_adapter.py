@@ -371,3 +371,40 @@ def test_given_the_web_connector_stopping_while_a_read_waits_then_the_wait_ends_
     assert time.monotonic() - started < 10
     (job,) = rig.queue.jobs()
     assert job.state == FAILED and not rig.queue.has_work()
+
+
+def test_given_an_hour_between_two_tasks_when_the_second_reads_then_its_time_moved_on_that_hour(
+    rig,
+):
+    """R-GEN-2, R-ACC-5: a task adds a customer (QuickBooks stamps it on the PC's clock, months
+    behind the service's here); an hour passes on both clocks and the Web Connector polls
+    again. A new task's bound is the stamp moved on by that hour on the service's clock (its
+    answer's and its last poll's stamps), less 1% and a minute: after the stamp by more than the
+    lookback, never after the PC's time now. A read of records last edited long before answers
+    at that bound, so a quiet company's next window does not reach back to the add."""
+    from sfqb_sim.worker_clock import DESKTOP_MODULES, WorkerClock
+    from tests.sandbox.qbd.conftest import START
+
+    worker = WorkerClock(DESKTOP_MODULES)
+    with worker.installed(), Polling(rig):
+        (added,) = adapter(rig).batch(
+            [BatchOp("001H", "create", "Customer", {"DisplayName": "An Hour Ago"})],
+            request_id="hour-1",
+        )
+        stamped = dt.datetime.fromisoformat(added.record["MetaData"]["LastUpdatedTime"])
+        assert stamped == START
+        rig.company.clock.set(START + dt.timedelta(hours=1), frozen=True)
+        worker.follow({"offset_seconds": 3600})
+        moved_at = rig.queue.last_poll()
+        deadline = time.monotonic() + 30
+        while rig.queue.last_poll() == moved_at:  # the next poll, an hour later
+            assert time.monotonic() < deadline, "the Web Connector never polled again"
+            time.sleep(0.02)
+        later = adapter(rig)
+        bound = later.clock.bound()
+        assert bound is not None
+        assert START + dt.timedelta(minutes=58) < bound <= START + dt.timedelta(hours=1)
+        mark = len(later.clock.seen)
+        old = list(later.query_window("Customer", None, START - dt.timedelta(days=1)))
+    assert old and all(c["Id"] != added.record["Id"] for c in old)
+    assert bound <= later.clock.first_since(mark) <= START + dt.timedelta(hours=1)

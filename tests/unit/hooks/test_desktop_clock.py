@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from lxml import etree
 
-from sfqb.hooks.desktop.clock import DesktopClock, latest_time
+from sfqb.hooks.desktop.clock import DesktopClock, carried, latest_time, saved_time
 
 pytestmark = pytest.mark.unit
 
@@ -30,14 +30,15 @@ def answer(*stamps: str) -> etree._Element:
 class Fake:
     """The server's clocks: wall (an hour ahead of the PC's) and monotonic; the queue meta."""
 
-    def __init__(self, meta: str | None = None) -> None:
-        self.wall, self.mono, self.meta = SERVER, 100.0, meta
+    def __init__(self, meta: str | None = None, last_poll: dt.datetime | None = None) -> None:
+        self.wall, self.mono, self.meta, self.last_poll = SERVER, 100.0, meta, last_poll
         self.saved: list[str] = []
 
     def clock(self) -> DesktopClock:
         return DesktopClock(
             load=lambda: self.meta,
             save=self.save,
+            service_now=lambda: self.last_poll,
             monotonic=lambda: self.mono,
             worker_now=lambda: self.wall,
         )
@@ -66,7 +67,7 @@ def test_given_a_pc_clock_an_hour_behind_when_answers_come_then_times_are_the_pc
     assert clock.first_since(2) is None
     assert clock.now() == dt.datetime(2026, 5, 1, 10, 58, 45, tzinfo=dt.UTC)
     assert clock.now() < fake.wall - dt.timedelta(minutes=59)
-    assert fake.saved == ["2026-05-01T10:58:00+00:00"]
+    assert fake.saved == [saved_time(dt.datetime(2026, 5, 1, 10, 58, tzinfo=dt.UTC), None)]
 
 
 def test_given_a_server_clock_step_when_asked_now_then_only_monotonic_time_counts():
@@ -147,3 +148,42 @@ def test_given_a_read_queued_after_a_later_time_was_seen_when_its_old_records_co
     clock.observe(answer("2026-04-10T09:00:00+00:00"), asked)
     assert clock.first_since(0) == dt.datetime(2026, 5, 1, 10, 1, tzinfo=dt.UTC)
     assert Fake().clock().bound() is None
+
+
+def test_given_a_quiet_hour_since_the_last_answer_when_a_new_task_starts_then_its_bound_moved_on():
+    """R-GEN-2, R-ACC-5: the last task saw QuickBooks' time 10:00 in an answer the service
+    stored at 11:00:05 by its own clock (an hour ahead of the PC's); the Web Connector last
+    polled at 12:00:05. A new task's bound is 10:00 moved on by that hour, less 1% and a minute
+    (10:58:24): the next window does not read again the records edited before 10:00. It moves
+    on from there by the task's own monotonic time, and what it sees later is kept with when
+    the service stored it."""
+    stored = "2026-05-01T11:00:05+00:00"
+    meta = saved_time(dt.datetime(2026, 5, 1, 10, 0, tzinfo=dt.UTC), stored)
+    fake = Fake(meta=meta, last_poll=dt.datetime(2026, 5, 1, 12, 0, 5, tzinfo=dt.UTC))
+    clock = fake.clock()
+    assert clock.bound() == dt.datetime(2026, 5, 1, 10, 58, 24, tzinfo=dt.UTC)
+    fake.wait(30)
+    asked = clock.bound()
+    assert asked == dt.datetime(2026, 5, 1, 10, 58, 54, tzinfo=dt.UTC)
+    clock.observe(answer("2026-04-10T09:00:00+00:00"), asked, "2026-05-01T12:00:40+00:00")
+    assert clock.first_since(0) == asked and fake.saved == []
+    clock.observe(answer("2026-05-01T11:00:00+00:00"), asked, "2026-05-01T12:01:00+00:00")
+    assert fake.saved == [
+        saved_time(dt.datetime(2026, 5, 1, 11, 0, tzinfo=dt.UTC), "2026-05-01T12:01:00+00:00")
+    ]
+
+
+def test_given_service_times_missing_or_set_back_when_carried_then_the_saved_time_is_not_moved():
+    """R-GEN-2: a time kept before the service's were (a bare ISO time), a saved answer without
+    its service time, no poll yet, or a service clock set back behind the stored answer: the
+    saved time stays where it was (too early only reads records again; too late loses an
+    edit). Within the slack of a minute nothing moves either."""
+    ten = dt.datetime(2026, 5, 1, 10, 0, tzinfo=dt.UTC)
+    poll = dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.UTC)
+    assert carried(None, poll) is None
+    assert carried("2026-05-01T10:00:00+00:00", poll) == ten
+    assert carried(saved_time(ten, None), poll) == ten
+    assert carried(saved_time(ten, "2026-05-01T11:00:00+00:00"), None) == ten
+    assert carried(saved_time(ten, "2026-05-01T13:00:00+00:00"), poll) == ten
+    assert carried(saved_time(ten, "2026-05-01T11:59:05+00:00"), poll) == ten
+    assert carried("[1, 2]", poll) is None and carried("not json", poll) is None

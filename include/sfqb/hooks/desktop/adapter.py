@@ -107,6 +107,7 @@ class DesktopQuickBooks:
         self._clock = DesktopClock(
             load=lambda: queue.get_meta(META_KEY),
             save=lambda value: queue.set_meta(META_KEY, value),
+            service_now=queue.last_poll,  # the service's clock, to move it on between tasks
         )
         self._offset_warned = False
 
@@ -158,7 +159,7 @@ class DesktopQuickBooks:
         out = []
         for page in self.queue.pages(job.id):
             root = qbxml.parse(page)
-            self._clock.observe(root, asked)
+            self._clock.observe(root, asked, job.updated_at)
             msgs = root.find("QBXMLMsgsRs")
             out += [rs for rs in (msgs if msgs is not None else []) if isinstance(rs.tag, str)]
         return out
