@@ -29,6 +29,7 @@ from sfqb import qbo_queries as q
 from sfqb.areas.opportunities import marker
 from sfqb.hooks.desktop import normalise as n
 from sfqb.hooks.desktop import translate as t
+from sfqb.hooks.interface import Read, each_in_turn
 from sfqb.qbwc import qbxml
 from sfqb_sandbox.desktop_rig import qbxml_message
 
@@ -113,6 +114,11 @@ class Company:
             record = n.normalise(ret)
             if all(n.matches(record, c) for c in query.post):
                 yield record
+
+    def query_all_together(self, reads: Sequence[Read]) -> list[Iterator[dict]]:
+        """Each read's ``query_all`` in turn (the product's reconciliation reads the user's
+        company through this seat: no queue to share)."""
+        return each_in_turn(self.query_all, reads)
 
     def read(self, entity: str, id_: str) -> dict:
         (record,) = self.query_all(entity, [q.equals("Id", id_)], include_inactive=True)

@@ -26,7 +26,8 @@ Every call may raise the errors of ``sfqb.hooks.errors`` (``ThrottledError``,
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -50,6 +51,28 @@ class Clock(Protocol):
         before), never ahead of it; None when unknown. What that read returned is stamped
         (R-ACC-5) and its window's watermark committed (R-GEN-2) on it."""
         ...
+
+
+@dataclass(frozen=True)
+class Read:
+    """One ``query_all`` of several asked at once (``QuickBooks.query_all_together``): every
+    ``entity`` record matching all of ``where``; name lists: active ones only unless
+    ``include_inactive``."""
+
+    entity: str
+    where: Sequence[str] = ()
+    include_inactive: bool = False
+
+
+def each_in_turn(
+    query_all: Callable[..., Iterator[dict]], reads: Sequence[Read]
+) -> list[Iterator[dict]]:
+    """``query_all_together`` where every read is a call of its own anyway (Online's REST
+    queries): each read's ``query_all``, its pages asked as it is gone through (the same
+    requests as the reads asked one by one, and no more records held than before)."""
+    return [
+        query_all(read.entity, read.where, include_inactive=read.include_inactive) for read in reads
+    ]
 
 
 class QuickBooks(Protocol):
@@ -78,6 +101,14 @@ class QuickBooks(Protocol):
         """Every ``entity`` record matching all of ``where``, page by page, in ``order_by``
         order, from ``start_position`` (1-based). Name lists answer active records only unless
         ``include_inactive``."""
+        ...
+
+    def query_all_together(self, reads: Sequence[Read]) -> list[Iterator[dict]]:
+        """Each read's records, as its ``query_all`` answers them (default order, from the
+        first), one iterator per read, in order; go through each once, in order. For reads
+        that do not depend on each other: on Desktop every read's job is queued before the
+        first answer is awaited, so one Web Connector session takes them back to back instead
+        of a queue round trip each. A read that fails raises as its ``query_all`` would."""
         ...
 
     def query_in(
@@ -140,3 +171,10 @@ class QuickBooks(Protocol):
         """A warning while the connection's credentials lapse soon (an Online refresh token's
         expiry), saying how to reconnect; None otherwise."""
         ...
+
+
+def by_entity(qb: QuickBooks, reads: Sequence[Read]) -> dict[str, Iterator[dict]]:
+    """``qb.query_all_together(reads)`` keyed by each read's entity (one read per entity)."""
+    if len({read.entity for read in reads}) != len(reads):
+        raise ValueError("one read per entity")
+    return dict(zip((read.entity for read in reads), qb.query_all_together(reads), strict=True))

@@ -34,6 +34,7 @@ from sfqb.hooks.errors import (
     TransientError,
     ValidationError,
 )
+from sfqb.hooks.interface import Read
 from sfqb.hooks.quickbooks.batch import BATCH_SIZE, BatchOp, BatchResult
 from sfqb.qbwc import qbxml
 from sfqb.qbwc.queue import DONE, FAILED, IN_DOUBT, Job, JobQueue
@@ -205,16 +206,23 @@ class DesktopQuickBooks:
         return out
 
     def _query(self, queries: list[t.Query]) -> list[dict]:
-        records = []
+        return [record for records in self._query_each(queries) for record in records]
+
+    def _query_each(self, queries: list[t.Query]) -> list[list[dict]]:
+        """Each query's records (normalised, its ``post`` conditions applied), in order; the
+        jobs queued together (``_read_jobs``)."""
+        out = []
         pages = self._read_jobs([(query.request, query.iterate) for query in queries])
         for query, rets in zip(queries, pages, strict=True):
+            records = []
             for ret in rets:
                 if ret.tag not in query.entity.rets:
                     continue
                 record = n.normalise(ret)
                 if all(n.matches(record, c) for c in query.post):
                     records.append(record)
-        return records
+            out.append(records)
+        return out
 
     # -- reads -----------------------------------------------------------------------------
     def query_all(
@@ -230,15 +238,29 @@ class DesktopQuickBooks:
         """Every record matching ``where`` (translated by ``translate.query_request``); the
         job walks QuickBooks' iterator in pages of ``page_size`` (at most the adapter's), then
         the records are put in ``order_by`` order and answered from ``start_position``."""
-        query = t.query_request(
-            entity,
-            where,
-            include_inactive=include_inactive,
+        query = self._all_request(Read(entity, where, include_inactive), page_size)
+        records = _ordered(self._query([query]), order_by)
+        yield from records[start_position - 1 :]
+
+    def query_all_together(self, reads: Sequence[Read]) -> list[Iterator[dict]]:
+        """Each read's records as ``query_all`` answers them, its request the same; every
+        read's job is queued before the first is waited on (``_read_answers``), so one Web
+        Connector session takes them back to back (read one after the other, each waited
+        for the previous one's answer and the next queue round trip)."""
+        if not reads:
+            return []
+        queries = [self._all_request(read) for read in reads]
+        return [iter(_ordered(found, q.DEFAULT_ORDER)) for found in self._query_each(queries)]
+
+    def _all_request(self, read: Read, page_size: int = q.MAX_RESULTS) -> t.Query:
+        """``query_all``'s request: iterator pages of ``page_size``, at most the adapter's."""
+        return t.query_request(
+            read.entity,
+            read.where,
+            include_inactive=read.include_inactive,
             tz=self.tz,
             max_returned=min(page_size, self.page_size),
         )
-        records = _ordered(self._query([query]), order_by)
-        yield from records[start_position - 1 :]
 
     def query_in(
         self,

@@ -29,6 +29,7 @@ from ..errors import (
     SyncServiceError,
     TransientError,
 )
+from ..interface import Read, each_in_turn
 from ..limiter import ALL, RateLimiter, shared_log_for
 from ..parallel import ordered
 from ..progress import Progress
@@ -472,6 +473,11 @@ class QuickBooksHook(BaseHook):
             rows = page(position)
             yield from rows
             position += len(rows)
+
+    def query_all_together(self, reads: Sequence[Read]) -> list[Iterator[dict]]:
+        """Each read's ``query_all`` in turn: REST queries are separate calls anyway (each
+        one's pages already overlap), so the requests are those of the reads one by one."""
+        return each_in_turn(self.query_all, reads)
 
     def query_in(
         self,
