@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from sfqb.areas import reconcile as rules
+from sfqb.hooks.interface import each_in_turn
 from sfqb.steps.reconcile import read_frames
 
 pytestmark = pytest.mark.unit
@@ -52,6 +53,9 @@ class _QuickBooks:
             self.sf_read_meanwhile = self.sf_done.wait(timeout=5)
         self.entities.append(entity)
         return iter([INVOICE] if entity == "Invoice" else [])
+
+    def query_all_together(self, reads):
+        return each_in_turn(self.query_all, reads)
 
 
 def test_given_every_area_on_when_reading_then_quickbooks_invoices_are_read_once_for_both_checks():

@@ -21,7 +21,7 @@ from sfqb.areas import customers as rules
 from sfqb.checks.quality import customer_warnings
 from sfqb.frames import isin, isna, missing
 from sfqb.hooks.errors import DuplicateNameError
-from sfqb.hooks.interface import QuickBooks
+from sfqb.hooks.interface import QuickBooks, Read, by_entity
 from sfqb.hooks.parallel import on_second_thread
 from sfqb.hooks.progress import Progress
 from sfqb.mapping.coerce import limits_for
@@ -306,12 +306,10 @@ def _counterparts(
     sf_linked = complete(ex.sf_accounts_linked_to(sf, qb_changed["Id"]))
     linked_ids = sf_changed.loc[~isna(sf_changed[rules.ACCOUNT_EXT_ID]), rules.ACCOUNT_EXT_ID]
     qb_linked = ex.qb_customer_frame(_qb_customers_by_id(qb, linked_ids))
-    terms = {t["Name"]: t["Id"] for t in qb.query_all("Term", include_inactive=False)}
-    sales_reps = (
-        {r["Name"]: r["Id"] for r in qb.query_all("SalesRep", include_inactive=False)}
-        if desktop
-        else {}
-    )
+    # Asked together: on Desktop one Web Connector session answers both.
+    found = by_entity(qb, [Read("Term"), *([Read("SalesRep")] if desktop else [])])
+    terms = {t["Name"]: t["Id"] for t in found["Term"]}
+    sales_reps = {r["Name"]: r["Id"] for r in found.get("SalesRep", [])}
     unlinked_names = ex.unlinked_account_names(
         sf,
         set(

@@ -15,7 +15,7 @@ import pandas as pd
 from sfqb import qbo_queries, soql
 from sfqb.areas import opportunities as rules
 from sfqb.frames import is_true, isin, isna, records_frame
-from sfqb.hooks.interface import QuickBooks
+from sfqb.hooks.interface import QuickBooks, Read, by_entity
 from sfqb.mapping.same import ZERO, money
 from sfqb.outcomes import (
     CREATED,
@@ -213,12 +213,11 @@ def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=Non
     def named(source) -> bool:
         return bool(source) and source in chosen.columns and chosen[source].notna().any()
 
-    terms = {t["Name"]: str(t["Id"]) for t in qb.query_all("Term")} if named(term_source) else {}
-    classes = (
-        {c["FullyQualifiedName"]: str(c["Id"]) for c in qb.query_all("Class")}
-        if named(class_source)
-        else {}
-    )
+    # Asked together: on Desktop one Web Connector session answers both.
+    lists = [e for e, source in (("Term", term_source), ("Class", class_source)) if named(source)]
+    found = by_entity(qb, [Read(e) for e in lists])
+    terms = {t["Name"]: str(t["Id"]) for t in found.get("Term", [])}
+    classes = {c["FullyQualifiedName"]: str(c["Id"]) for c in found.get("Class", [])}
     company = qb.preferences()
     order_ids = opps.loc[updating, rules.EXT_TXN].astype(str)
     orders = qb.query_in("SalesOrder", "Id", order_ids) if len(order_ids) else []

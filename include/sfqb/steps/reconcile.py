@@ -27,7 +27,7 @@ from sfqb import soql
 from sfqb.areas import reconcile as rules
 from sfqb.areas.opportunities import ACCOUNT_EXT, EXT_TXN, entity_types
 from sfqb.frames import records_frame
-from sfqb.hooks.interface import QuickBooks
+from sfqb.hooks.interface import QuickBooks, Read, by_entity
 from sfqb.hooks.parallel import on_second_thread
 from sfqb.preferences import VARIABLE_KEY, Preferences, parse_preferences
 from sfqb.run_params import RunContext, area_selected
@@ -95,10 +95,6 @@ def sf_read(sf, sobject: str, fields: list[str], where=None) -> pd.DataFrame:
     return picked(sf.query(soql.select(sobject, fields, where=where)), fields)
 
 
-def qb_read(qb: QuickBooks, entity: str, columns: list[str], **kwargs) -> pd.DataFrame:
-    return picked(qb.query_all(entity, **kwargs), columns)
-
-
 def read_frames(sf, qb: QuickBooks, scope: rules.Scope) -> dict[str, pd.DataFrame]:
     """What the checks of ``scope`` compare, one (paged) query per object. The Salesforce reads
     go on a second thread while the QuickBooks pages come in (two services, each answering at
@@ -128,15 +124,25 @@ def _sf_frames(sf, scope: rules.Scope) -> dict[str, pd.DataFrame]:
 
 def _qb_frames(qb: QuickBooks, scope: rules.Scope) -> dict[str, pd.DataFrame]:
     """QuickBooks' side; its invoices are read once when both the transactions' check and the
-    invoices' check want them (one page per 1,000 invoices, each a QuickBooks request unit)."""
-    frames = {}
+    invoices' check want them (one page per 1,000 invoices, each a QuickBooks request unit).
+    The reads are asked together: on Desktop one Web Connector session takes them all, where
+    one after the other each waited for the previous one's answer (0.6-1.2 s a run)."""
+    entities = []
     if scope.customers or scope.invoices:  # invoices: whose Account a project's invoice takes
-        frames["customers"] = qb_read(qb, "Customer", CUSTOMER_COLUMNS, include_inactive=True)
+        entities.append("Customer")
     wanted = [
         *(TRANSACTION_COLUMNS if scope.opportunities else []),
         *(QB_INVOICE_COLUMNS if scope.invoices else []),
     ]
-    invoices = qb_read(qb, "Invoice", list(dict.fromkeys(wanted))) if wanted else None
+    if wanted:
+        entities.append("Invoice")
+    if scope.opportunities:
+        entities += [e for e in transaction_entities(scope.online) if e != "Invoice"]
+    records = by_entity(qb, [Read(e, include_inactive=e == "Customer") for e in entities])
+    frames = {}
+    if "Customer" in records:
+        frames["customers"] = picked(records["Customer"], CUSTOMER_COLUMNS)
+    invoices = picked(records["Invoice"], list(dict.fromkeys(wanted))) if wanted else None
     if scope.opportunities:
         assert invoices is not None  # wanted has the transaction columns
         frames["transactions"] = pd.concat(
@@ -144,7 +150,7 @@ def _qb_frames(qb: QuickBooks, scope: rules.Scope) -> dict[str, pd.DataFrame]:
                 (
                     invoices[TRANSACTION_COLUMNS]
                     if entity == "Invoice"
-                    else qb_read(qb, entity, TRANSACTION_COLUMNS)
+                    else picked(records[entity], TRANSACTION_COLUMNS)
                 ).assign(entity=entity)
                 for entity in transaction_entities(scope.online)
             ],
