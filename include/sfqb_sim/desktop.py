@@ -118,7 +118,7 @@ class Company:
     def query_all_together(self, reads: Sequence[Read]) -> list[Iterator[dict]]:
         """Each read's ``query_all`` in turn (the product's reconciliation reads the user's
         company through this seat: no queue to share)."""
-        return each_in_turn(self.query_all, reads)
+        return each_in_turn(self, reads)
 
     def read(self, entity: str, id_: str) -> dict:
         (record,) = self.query_all(entity, [q.equals("Id", id_)], include_inactive=True)

@@ -55,7 +55,7 @@ class _QuickBooks:
         return iter([INVOICE] if entity == "Invoice" else [])
 
     def query_all_together(self, reads):
-        return each_in_turn(self.query_all, reads)
+        return each_in_turn(self, reads)
 
 
 def test_given_every_area_on_when_reading_then_quickbooks_invoices_are_read_once_for_both_checks():

@@ -26,7 +26,7 @@ Every call may raise the errors of ``sfqb.hooks.errors`` (``ThrottledError``,
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -55,23 +55,26 @@ class Clock(Protocol):
 
 @dataclass(frozen=True)
 class Read:
-    """One ``query_all`` of several asked at once (``QuickBooks.query_all_together``): every
-    ``entity`` record matching all of ``where``; name lists: active ones only unless
-    ``include_inactive``."""
+    """One read of several asked at once (``QuickBooks.query_all_together``): every ``entity``
+    record matching all of ``where`` (``query_all``), or with ``among`` = ``(prop, values)``
+    only those whose ``prop`` is one of ``values`` (``query_in``); name lists: active ones only
+    unless ``include_inactive``."""
 
     entity: str
     where: Sequence[str] = ()
     include_inactive: bool = False
+    among: tuple[str, Iterable[object]] | None = None
 
 
-def each_in_turn(
-    query_all: Callable[..., Iterator[dict]], reads: Sequence[Read]
-) -> list[Iterator[dict]]:
+def each_in_turn(qb: QuickBooks, reads: Sequence[Read]) -> list[Iterator[dict]]:
     """``query_all_together`` where every read is a call of its own anyway (Online's REST
-    queries): each read's ``query_all``, its pages asked as it is gone through (the same
-    requests as the reads asked one by one, and no more records held than before)."""
+    queries): each read's ``query_all`` (``query_in``), its pages asked as it is gone through
+    (the same requests as the reads asked one by one, and no more records held than before)."""
     return [
-        query_all(read.entity, read.where, include_inactive=read.include_inactive) for read in reads
+        qb.query_in(read.entity, *read.among, read.where, include_inactive=read.include_inactive)
+        if read.among is not None
+        else qb.query_all(read.entity, read.where, include_inactive=read.include_inactive)
+        for read in reads
     ]
 
 
@@ -104,8 +107,8 @@ class QuickBooks(Protocol):
         ...
 
     def query_all_together(self, reads: Sequence[Read]) -> list[Iterator[dict]]:
-        """Each read's records, as its ``query_all`` answers them (default order, from the
-        first), one iterator per read, in order; go through each once, in order. For reads
+        """Each read's records, as its ``query_all`` (``query_in`` for a read ``among`` values)
+        answers them, one iterator per read, in order; go through each once, in order. For reads
         that do not depend on each other: on Desktop every read's job is queued before the
         first answer is awaited, so one Web Connector session takes them back to back instead
         of a queue round trip each. A read that fails raises as its ``query_all`` would."""

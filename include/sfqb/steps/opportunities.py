@@ -15,7 +15,7 @@ import pandas as pd
 from sfqb import qbo_queries, soql
 from sfqb.areas import opportunities as rules
 from sfqb.frames import is_true, isin, isna, records_frame
-from sfqb.hooks.interface import QuickBooks, Read, by_entity
+from sfqb.hooks.interface import QuickBooks, Read
 from sfqb.mapping.same import ZERO, money
 from sfqb.outcomes import (
     CREATED,
@@ -195,16 +195,8 @@ def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=Non
         contact_fields,
     )
     qb = qb or quickbooks_hook(run)
-    items = list(qb.query_in("Item", "Id", lines[rules.ITEM_EXT]))
     # QuickBooks makes no transaction for an inactive customer (its refusal names neither side).
     customers = opps.loc[isin(opps["Id"], candidates), rules.ACCOUNT_EXT].dropna().astype(str)
-    inactive = sorted(
-        str(c["Id"])
-        for c in qb.query_in(
-            "Customer", "Id", customers, where=[qbo_queries.equals("Active", False)]
-        )
-    )
-    items += qb.query_in("Item", "FullyQualifiedName", lines["Product2.ProductCode"])
     chosen = opps[isin(opps["Id"], candidates)]
     term_source, class_source = (
         rules.source_of(header_map, t) for t in ("SalesTermRef.name", "ClassRef.name")
@@ -213,14 +205,25 @@ def extract(run: RunContext, *, sf=None, qb: QuickBooks | None = None, state=Non
     def named(source) -> bool:
         return bool(source) and source in chosen.columns and chosen[source].notna().any()
 
-    # Asked together: on Desktop one Web Connector session answers both.
     lists = [e for e, source in (("Term", term_source), ("Class", class_source)) if named(source)]
-    found = by_entity(qb, [Read(e) for e in lists])
+    order_ids = opps.loc[updating, rules.EXT_TXN].astype(str)
+    # Independent reads, asked together: on Desktop one Web Connector session answers them all.
+    by_id, inactive_customers, by_code, *named_lists, orders = qb.query_all_together(
+        [
+            Read("Item", among=("Id", lines[rules.ITEM_EXT])),
+            Read("Customer", [qbo_queries.equals("Active", False)], among=("Id", customers)),
+            Read("Item", among=("FullyQualifiedName", lines["Product2.ProductCode"])),
+            *(Read(e) for e in lists),
+            Read("SalesOrder", among=("Id", order_ids)),
+        ]
+    )
+    items = list(by_id)
+    inactive = sorted(str(c["Id"]) for c in inactive_customers)
+    items += by_code
+    found = dict(zip(lists, named_lists, strict=True))
     terms = {t["Name"]: str(t["Id"]) for t in found.get("Term", [])}
     classes = {c["FullyQualifiedName"]: str(c["Id"]) for c in found.get("Class", [])}
     company = qb.preferences()
-    order_ids = opps.loc[updating, rules.EXT_TXN].astype(str)
-    orders = qb.query_in("SalesOrder", "Id", order_ids) if len(order_ids) else []
     return out | {
         "orders": json.dumps(list(orders), default=str),
         "lines": lines,

@@ -77,34 +77,44 @@ def adapter(tmp_path: Path, connector: WebConnector) -> DesktopQuickBooks:
     return DesktopQuickBooks(queue, wait=connector, timeout=30)
 
 
-def test_given_three_reads_when_asked_together_then_all_queued_before_the_first_wait(tmp_path):
-    """R-QBD-2, R-QBD-3: a step's independent reads (Terms, Classes, sales reps) are all
-    queued before the first is waited on, so one Web Connector session takes them back to
-    back; each read answers its own records, oldest first, and the requests are those
-    ``query_all`` sends (one job each: no request more)."""
+def test_given_four_reads_when_asked_together_then_all_queued_before_the_first_wait(tmp_path):
+    """R-QBD-2, R-QBD-3: a step's independent reads (Terms, Classes, sales reps, classes by
+    name) are all queued before the first is waited on, so one Web Connector session takes
+    them back to back; each read answers its own records, oldest first (by name: each record
+    once), and the requests are those ``query_all`` / ``query_in`` send (no request more)."""
     connector = WebConnector()
     qb = adapter(tmp_path, connector)
-    reads = [Read("Term"), Read("Class"), Read("SalesRep", include_inactive=True)]
+    by_name = ("FullyQualifiedName", ["East", " ", None, "East"])
+    reads = [
+        Read("Term"),
+        Read("Class"),
+        Read("SalesRep", include_inactive=True),
+        Read("Class", among=by_name),
+    ]
 
-    terms, classes, reps = (list(found) for found in qb.query_all_together(reads))
+    terms, classes, reps, east = (list(found) for found in qb.query_all_together(reads))
 
-    assert connector.queued_at_waits[0] == 3 and connector.sessions == 1
+    assert connector.queued_at_waits[0] == 4 and connector.sessions == 1
     assert [t["Name"] for t in terms] == ["Net 15", "Net 30"]
-    assert [c["FullyQualifiedName"] for c in classes] == ["East"]
+    assert [c["FullyQualifiedName"] for c in classes] == ["East"] and east == classes
     assert [r["Id"] for r in reps] == ["R1"]
     together = [job.requests for job in qb.queue.jobs()]
-    for read in reads:
+    for read in reads[:3]:
         list(qb.query_all(read.entity, read.where, include_inactive=read.include_inactive))
+    list(qb.query_in("Class", *by_name))
     one_by_one = [job.requests for job in qb.queue.jobs()][len(together) :]
-    assert together == one_by_one and len(together) == 3
-    assert connector.sessions == 4  # one by one: a session (a queue round trip) each
+    assert together == one_by_one and len(together) == 4
+    assert connector.sessions == 5  # one by one: a session (a queue round trip) each
 
 
 def test_given_no_reads_when_asked_together_then_nothing_is_queued(tmp_path):
-    """R-QBD-3: no reads, no job (and no check of the Web Connector for nothing)."""
+    """R-QBD-3: no reads, or a read among no values, queue no job (and the Web Connector is
+    not checked for nothing)."""
     connector = WebConnector()
     qb = adapter(tmp_path, connector)
     assert qb.query_all_together([]) == [] and qb.queue.jobs() == []
+    (found,) = qb.query_all_together([Read("Class", among=("Id", [None, ""]))])
+    assert list(found) == [] and qb.queue.jobs() == [] and connector.queued_at_waits == []
 
 
 def test_given_a_refused_read_when_asked_together_then_it_raises_as_query_all_does(tmp_path):

@@ -238,29 +238,54 @@ class DesktopQuickBooks:
         """Every record matching ``where`` (translated by ``translate.query_request``); the
         job walks QuickBooks' iterator in pages of ``page_size`` (at most the adapter's), then
         the records are put in ``order_by`` order and answered from ``start_position``."""
-        query = self._all_request(Read(entity, where, include_inactive), page_size)
+        (query,) = self._requests(Read(entity, where, include_inactive), page_size)
         records = _ordered(self._query([query]), order_by)
         yield from records[start_position - 1 :]
 
     def query_all_together(self, reads: Sequence[Read]) -> list[Iterator[dict]]:
-        """Each read's records as ``query_all`` answers them, its request the same; every
-        read's job is queued before the first is waited on (``_read_answers``), so one Web
-        Connector session takes them back to back (read one after the other, each waited
-        for the previous one's answer and the next queue round trip)."""
-        if not reads:
-            return []
-        queries = [self._all_request(read) for read in reads]
-        return [iter(_ordered(found, q.DEFAULT_ORDER)) for found in self._query_each(queries)]
+        """Each read's records as ``query_all`` (``query_in`` for a read ``among`` values)
+        answers them, its requests the same; every read's jobs are queued before the first is
+        waited on (``_read_answers``), so one Web Connector session takes them back to back
+        (read one after the other, each waited for the previous one's answer and the next
+        queue round trip)."""
+        requests = [self._requests(read) for read in reads]
+        flat = [query for each in requests for query in each]
+        answered = iter(self._query_each(flat) if flat else [])
+        out = []
+        for read, each in zip(reads, requests, strict=True):
+            records = [record for _ in each for record in next(answered)]
+            out.append(
+                iter(
+                    _unique(records)
+                    if read.among is not None
+                    else _ordered(records, q.DEFAULT_ORDER)
+                )
+            )
+        return out
 
-    def _all_request(self, read: Read, page_size: int = q.MAX_RESULTS) -> t.Query:
-        """``query_all``'s request: iterator pages of ``page_size``, at most the adapter's."""
-        return t.query_request(
-            read.entity,
-            read.where,
-            include_inactive=read.include_inactive,
-            tz=self.tz,
-            max_returned=min(page_size, self.page_size),
-        )
+    def _requests(self, read: Read, page_size: int = q.MAX_RESULTS) -> list[t.Query]:
+        """A read's requests: ``query_all``'s one (iterator pages of ``page_size``, at most the
+        adapter's) or, ``among`` values, one per ``IN_CHUNK`` of them (each value asked once,
+        blanks ignored: none, no request)."""
+        if read.among is None:
+            chunks: list[list[str]] = [[]]
+        else:
+            prop, values = read.among
+            wanted = sorted({str(v) for v in values if v is not None and str(v).strip()})
+            chunks = [
+                [q.in_(prop, wanted[i : i + IN_CHUNK])] for i in range(0, len(wanted), IN_CHUNK)
+            ]
+            page_size = self.page_size
+        return [
+            t.query_request(
+                read.entity,
+                [*read.where, *chunk],
+                include_inactive=read.include_inactive,
+                tz=self.tz,
+                max_returned=min(page_size, self.page_size),
+            )
+            for chunk in chunks
+        ]
 
     def query_in(
         self,
@@ -273,22 +298,9 @@ class DesktopQuickBooks:
     ) -> Iterator[dict]:
         """Records whose ``prop`` is one of ``values``, ``IN_CHUNK`` values per query, the
         queries queued together."""
-        wanted = sorted({str(v) for v in values if v is not None and str(v).strip()})
-        queries = [
-            t.query_request(
-                entity,
-                [*where, q.in_(prop, wanted[i : i + IN_CHUNK])],
-                include_inactive=include_inactive,
-                tz=self.tz,
-                max_returned=self.page_size,
-            )
-            for i in range(0, len(wanted), IN_CHUNK)
-        ]
-        seen: set[str] = set()
-        for record in self._query(queries) if queries else []:
-            if record["Id"] not in seen:
-                seen.add(record["Id"])
-                yield record
+        read = Read(entity, where, include_inactive, among=(prop, values))
+        (records,) = self.query_all_together([read])
+        yield from records
 
     def query_window(
         self,
@@ -711,6 +723,17 @@ def _write_identity(element: etree._Element) -> str:
         return guid
     id_ = body.findtext("ListID") or body.findtext("TxnID") or ""
     return f"mod:{id_}:{body.findtext('EditSequence')}"
+
+
+def _unique(records: list[dict]) -> list[dict]:
+    """Each record once (the first time its ``Id`` comes), in order."""
+    seen: set[str] = set()
+    out = []
+    for record in records:
+        if record["Id"] not in seen:
+            seen.add(record["Id"])
+            out.append(record)
+    return out
 
 
 def _ordered(records: list[dict], order_by: str) -> list[dict]:

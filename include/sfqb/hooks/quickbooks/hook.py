@@ -477,7 +477,7 @@ class QuickBooksHook(BaseHook):
     def query_all_together(self, reads: Sequence[Read]) -> list[Iterator[dict]]:
         """Each read's ``query_all`` in turn: REST queries are separate calls anyway (each
         one's pages already overlap), so the requests are those of the reads one by one."""
-        return each_in_turn(self.query_all, reads)
+        return each_in_turn(self, reads)
 
     def query_in(
         self,
