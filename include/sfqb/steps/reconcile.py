@@ -126,7 +126,8 @@ def _qb_frames(qb: QuickBooks, scope: rules.Scope) -> dict[str, pd.DataFrame]:
     """QuickBooks' side; its invoices are read once when both the transactions' check and the
     invoices' check want them (one page per 1,000 invoices, each a QuickBooks request unit).
     The reads are asked together: on Desktop one Web Connector session takes them all, where
-    one after the other each waited for the previous one's answer (0.6-1.2 s a run)."""
+    one after the other each waited for the previous one's answer (0.6-1.2 s a run in
+    ``bench.desktop_sync``)."""
     entities = []
     if scope.customers or scope.invoices:  # invoices: whose Account a project's invoice takes
         entities.append("Customer")

@@ -475,8 +475,8 @@ class QuickBooksHook(BaseHook):
             position += len(rows)
 
     def query_all_together(self, reads: Sequence[Read]) -> list[Iterator[dict]]:
-        """Each read's ``query_all`` in turn: REST queries are separate calls anyway (each
-        one's pages already overlap), so the requests are those of the reads one by one."""
+        """Each read's ``query_all`` (``query_in`` for a read ``among`` values) in turn: REST
+        queries are separate calls anyway, so the requests are those of the reads one by one."""
         return each_in_turn(self, reads)
 
     def query_in(
