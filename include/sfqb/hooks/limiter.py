@@ -4,8 +4,12 @@ QBO allows 500 requests a minute and 10 concurrent requests per realm and app, a
 calls a minute (api-notes 2.4); every item of a batch counts toward the 500 (a batch of 30
 costs 30 units). Going over costs a 429 and a back-off of up to a minute, so the hook waits
 here first. Intuit counts a request when it arrives, we count it when we send it: the
-defaults count each event for 61 s instead of 60, so round trips that vary by up to a second
-cannot push Intuit's count over (500 per 61 s is ~492 a minute, 98% of the limit).
+defaults count each event for 61 s instead of 60, so a request that takes up to a second to
+arrive cannot push Intuit's count over. When its answer comes sooner, the request arrived
+before it: the event is then moved back to the answer's time less that second (``settle``,
+``allowance``), so it counts 60 s from the answer, never less than from its arrival. A window's
+units are free again about a second earlier for calls answered at once (500 per 61 s would be
+~492 a minute, 98% of the limit; now up to 500 per 60 s and the round trip).
 
 Each Airflow task is its own process, and a QuickBooks task starting a few seconds after the
 last one ended must see that one's last minute, or its first burst would meet 429s.
@@ -14,7 +18,8 @@ process on the machine (and every container sharing the directory) paces against
 count: ``SFQB_QBO_LIMITER_DIR`` names the directory (default: the temp directory).
 
 Thread-safe; the clock and sleep are injectable so unit tests run instantly.
-Reusable: ``RateLimiter(limits={"all": (500, 61.0), "batch": (40, 61.0)}, concurrency=10)``;
+Reusable: ``RateLimiter(limits={"all": (500, 61.0), "batch": (40, 61.0)}, concurrency=10,
+allowance=1.0)``;
 ``with limiter.slot("batch", units=30): ...`` counts 30 units against "all" and one call
 against "batch".
 """
@@ -22,10 +27,12 @@ against "batch".
 from __future__ import annotations
 
 import fcntl
+import itertools
 import json
 import logging
 import os
 import re
+import secrets
 import tempfile
 import threading
 import time
@@ -40,28 +47,31 @@ ALL = "all"
 
 QBO_LIMITS: dict[str, tuple[int, float]] = {ALL: (500, 61.0), "batch": (40, 61.0)}
 QBO_CONCURRENCY = 10
+QBO_ALLOWANCE = 1.0
+"""Seconds of the 61-second period that cover a request's way to Intuit (``RateLimiter``)."""
 LIMITER_DIR_ENV = "SFQB_QBO_LIMITER_DIR"
 
 
 class SlidingWindow:
     """At most ``limit`` units in any ``period`` seconds (an exact sliding log of
-    ``(time, units)`` events, not buckets)."""
+    ``(time, units, token)`` events, not buckets; ``token`` names the call for ``settle``)."""
 
     def __init__(self, limit: int, period: float) -> None:
         if limit < 1 or period <= 0:
             raise ValueError("limit must be >= 1 and period > 0")
         self.limit = limit
         self.period = period
-        self.events: deque[tuple[float, int]] = deque()
+        self.events: deque[tuple[float, int, str]] = deque()
 
     @property
     def used(self) -> int:
         """Units in the log (call ``expire`` first for those inside the window only)."""
-        return sum(units for _, units in self.events)
+        return sum(event[1] for event in self.events)
 
     def expire(self, now: float) -> None:
-        while self.events and self.events[0][0] <= now - self.period:
-            self.events.popleft()
+        """Drop the events a period old (settled ones can be out of order by up to a second)."""
+        if any(at <= now - self.period for at, *_ in self.events):
+            self.events = deque(e for e in self.events if e[0] > now - self.period)
 
     def wait_time(self, now: float, units: int = 1) -> float:
         """Seconds until ``units`` more fit (0 when they fit now)."""
@@ -71,14 +81,22 @@ class SlidingWindow:
         excess = self.used + units - self.limit
         if excess <= 0:
             return 0.0
-        for at, n in self.events:  # the oldest events leave first: when enough have left
+        for at, n, *_ in sorted(self.events):  # the oldest leave first: when enough have left
             excess -= n
             if excess <= 0:
                 return min(at + self.period - now, self.period)
         return self.period  # unreachable: the log holds more than the excess
 
-    def record(self, now: float, units: int = 1) -> None:
-        self.events.append((now, units))
+    def record(self, now: float, units: int = 1, token: str = "") -> None:
+        self.events.append((now, units, token))
+
+    def settle(self, token: str, at: float) -> None:
+        """The call ``token`` was answered: its event counts from ``at`` if that is earlier."""
+        for i, (when, units, name) in enumerate(self.events):
+            if name == token:
+                if at < when:
+                    self.events[i] = (at, units, name)
+                return
 
 
 class SharedLog:
@@ -106,7 +124,9 @@ class SharedLog:
                 stored = {}
             for key, window in windows.items():
                 events = stored.get(key) if isinstance(stored, dict) else None
-                window.events = deque((float(at), int(n)) for at, n in events or [])
+                window.events = deque(
+                    (float(e[0]), int(e[1]), str(e[2]) if len(e) > 2 else "") for e in events or []
+                )
 
             def save() -> None:
                 handle.seek(0)
@@ -128,7 +148,10 @@ def shared_log_for(realm_id: str, directory: str | None = None) -> SharedLog:
 class RateLimiter:
     """Sliding-window limits per key (each call counts against ``all`` and its own key) plus
     a concurrency semaphore; with ``shared``, the windows are those of every process sharing
-    that log (concurrency stays per process)."""
+    that log (concurrency stays per process). ``allowance``: the seconds of each period that
+    cover a request's way to the server (the QuickBooks hook's: ``QBO_ALLOWANCE``); a call
+    answered sooner counts from its answer less that (``slot``). 0: every call counts for the
+    whole period from its send."""
 
     def __init__(
         self,
@@ -138,6 +161,7 @@ class RateLimiter:
         shared: SharedLog | None = None,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        allowance: float = 0.0,
     ) -> None:
         self.windows = {
             key: SlidingWindow(limit, period) for key, (limit, period) in limits.items()
@@ -149,43 +173,62 @@ class RateLimiter:
         # Processes compare times through the shared log: the wall clock, not this process's.
         self._clock = clock or (time.time if shared is not None else time.monotonic)
         self._sleep = sleep
+        self.allowance = allowance
+        self._tokens = (f"{secrets.token_hex(4)}-{n}" for n in itertools.count())
         self.waited = 0.0  # total seconds spent waiting for the rate windows (for logs)
+
+    def _locked(self):
+        return self.shared.locked(self.windows) if self.shared else nullcontext(lambda: None)
 
     def acquire_rate(self, key: str | None = None, units: int = 1) -> float:
         """Block until one call of ``key`` fits every window it counts against; record it.
         ``units`` (batch items) count against ``all``; the call counts once against ``key``.
         Returns the seconds waited."""
+        return self._take(key, units)[0]
+
+    def _take(self, key: str | None, units: int) -> tuple[float, str]:
+        """``acquire_rate``; also the token its events carry (``settle``)."""
         cost = {ALL: units}
         if key is not None and key != ALL:
             cost[key] = 1
         cost = {k: n for k, n in cost.items() if k in self.windows}
+        token = next(self._tokens)
         waited = 0.0
         while True:
-            with (
-                self._lock,
-                (
-                    self.shared.locked(self.windows) if self.shared else nullcontext(lambda: None)
-                ) as save,
-            ):
+            with self._lock, self._locked() as save:
                 now = self._clock()
                 wait = max(
                     (self.windows[k].wait_time(now, n) for k, n in cost.items()), default=0.0
                 )
                 if wait <= 0:
                     for k, n in cost.items():
-                        self.windows[k].record(now, n)
+                        self.windows[k].record(now, n, token)
                     save()
                     self.waited += waited
-                    return waited
+                    return waited, token
             self._sleep(wait)
             waited += wait
 
+    def settle(self, token: str) -> None:
+        """The call ``token`` was answered (or failed) now: it reached the server before now,
+        so its events count from now less ``allowance`` when that is earlier than its send."""
+        with self._lock, self._locked() as save:
+            at = self._clock() - self.allowance
+            for window in self.windows.values():
+                window.settle(token, at)
+            save()
+
     @contextmanager
     def slot(self, key: str | None = None, units: int = 1) -> Iterator[None]:
-        """One call: a place in the rate windows, and one of the concurrent slots while it runs."""
+        """One call: a place in the rate windows, and one of the concurrent slots while it
+        runs; once it ends, its events are settled (``settle``)."""
         self._semaphore.acquire()
         try:
-            self.acquire_rate(key, units)
-            yield
+            _, token = self._take(key, units)
+            try:
+                yield
+            finally:
+                if self.allowance > 0:
+                    self.settle(token)
         finally:
             self._semaphore.release()

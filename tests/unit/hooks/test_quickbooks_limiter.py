@@ -14,6 +14,7 @@ import pytest
 
 from sfqb.hooks.limiter import (
     LIMITER_DIR_ENV,
+    QBO_ALLOWANCE,
     QBO_LIMITS,
     RateLimiter,
     SharedLog,
@@ -47,19 +48,56 @@ def test_given_a_full_window_when_time_passes_then_the_oldest_event_frees_a_plac
     assert window.wait_time(60.0) == 0
 
 
-def test_given_qbo_defaults_when_501_calls_made_then_the_last_waits_61_seconds():
-    """api-notes 2.4: 500 a minute; each call counts for 61 s, so requests whose round trips
-    differ by up to a second still arrive at most 500 in any minute of Intuit's."""
+def test_given_qbo_defaults_when_501_calls_made_then_the_last_waits_61_seconds_from_the_send():
+    """api-notes 2.4: 500 a minute; a call counts for 61 s from its send, so one that takes
+    up to a second to arrive still makes at most 500 in any minute of Intuit's. These calls,
+    sent side by side, are answered two seconds later: too late to tell when they arrived
+    within that second, so each still counts from its send."""
     clock = FakeClock()
-    limiter = RateLimiter(clock=clock, sleep=clock.sleep)
+    limiter = RateLimiter(clock=clock, sleep=clock.sleep, allowance=QBO_ALLOWANCE)
     for _ in range(500):
         with limiter.slot():
-            pass
+            clock.now = 1002.0  # its answer
+        clock.now = 1000.0  # the next call is sent beside it
     assert clock.slept == []
     with limiter.slot():
         pass
-    assert sum(clock.slept) == pytest.approx(61.0)
+    assert clock.slept == [pytest.approx(61.0)]
     assert QBO_LIMITS["all"] == (500, 61.0)
+
+
+def test_given_calls_answered_at_once_when_the_minute_is_full_then_they_count_from_the_answer():
+    """api-notes 2.4: Intuit counts a request on arrival, and an answered request arrived
+    before its answer: a call answered 0.2 s after its send counts until 60 s after the answer
+    (61 s less the second allowed for the way there), so the window frees 0.8 s sooner. A call
+    still in flight keeps its whole 61 s from the send."""
+    clock = FakeClock()
+    limiter = RateLimiter(clock=clock, sleep=clock.sleep, allowance=QBO_ALLOWANCE)
+    assert limiter.acquire_rate() == 0  # in flight: never answered
+    for _ in range(499):
+        with limiter.slot():
+            clock.now = 1000.2
+        clock.now = 1000.0
+    with limiter.slot():
+        pass
+    assert clock.slept == [pytest.approx(60.2)]
+    times = sorted(e[0] for e in limiter.windows["all"].events)
+    assert times[-2:] == [pytest.approx(1000.0), pytest.approx(1059.2)]
+
+
+def test_given_a_window_when_a_call_is_settled_then_its_event_moves_earlier_never_later():
+    """api-notes 2.4: settling moves a call's event back to its answer less the allowance,
+    and never forward (a late answer says nothing earlier than the send); other calls' events
+    stay; an unknown call changes nothing."""
+    window = SlidingWindow(10, 61.0)
+    window.record(100.0, 3, "a")
+    window.record(100.5, 1, "b")
+    window.settle("a", 99.4)
+    window.settle("b", 101.0)
+    window.settle("c", 0.0)
+    assert list(window.events) == [(99.4, 3, "a"), (100.5, 1, "b")]
+    window.expire(160.45)  # 99.4 + 61 passed, 100.5 + 61 not yet
+    assert list(window.events) == [(100.5, 1, "b")]
 
 
 def test_given_batch_calls_when_41_made_then_the_batch_window_throttles_and_counts_in_all():
@@ -145,7 +183,7 @@ def test_given_two_processes_sharing_a_log_when_one_fills_the_minute_then_the_ot
     alone = RateLimiter(clock=clock, sleep=clock.sleep)
     assert alone.acquire_rate("batch", units=30) == 0
     assert first.acquire_rate("query") == 0  # the second's 30 units are in the log: 31 in use
-    assert sum(n for _, n in first.windows["all"].events) == 31
+    assert sum(e[1] for e in first.windows["all"].events) == 31
 
 
 def test_given_an_unreadable_shared_log_when_a_call_is_made_then_it_starts_afresh(tmp_path, caplog):
@@ -156,10 +194,9 @@ def test_given_an_unreadable_shared_log_when_a_call_is_made_then_it_starts_afres
     limiter = RateLimiter(shared=SharedLog(log_file), clock=clock, sleep=clock.sleep)
     assert limiter.acquire_rate("batch", units=30) == 0
     assert "not readable" in caplog.text
-    assert json.loads(log_file.read_text(encoding="utf-8")) == {
-        "all": [[1000.0, 30]],
-        "batch": [[1000.0, 1]],
-    }
+    stored = json.loads(log_file.read_text(encoding="utf-8"))
+    assert [e[:2] for e in stored["all"]] == [[1000.0, 30]]
+    assert [e[:2] for e in stored["batch"]] == [[1000.0, 1]]
 
 
 def test_given_no_directory_configured_when_the_realm_log_is_placed_then_the_env_names_it(

@@ -30,7 +30,7 @@ from ..errors import (
     TransientError,
 )
 from ..interface import Read, each_in_turn
-from ..limiter import ALL, RateLimiter, shared_log_for
+from ..limiter import ALL, QBO_ALLOWANCE, RateLimiter, shared_log_for
 from ..parallel import ordered
 from ..progress import Progress
 from ..retry import RETRYABLE, RetryPolicy, call_with_retries
@@ -202,7 +202,9 @@ class QuickBooksHook(BaseHook):
             return self._limiter
         with _LIMITERS_LOCK:
             if self.realm_id not in _LIMITERS:
-                _LIMITERS[self.realm_id] = RateLimiter(shared=shared_log_for(self.realm_id))
+                _LIMITERS[self.realm_id] = RateLimiter(
+                    shared=shared_log_for(self.realm_id), allowance=QBO_ALLOWANCE
+                )
             return _LIMITERS[self.realm_id]
 
     @cached_property
