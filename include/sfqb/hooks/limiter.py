@@ -174,7 +174,9 @@ class RateLimiter:
         self._clock = clock or (time.time if shared is not None else time.monotonic)
         self._sleep = sleep
         self.allowance = allowance
-        self._tokens = (f"{secrets.token_hex(4)}-{n}" for n in itertools.count())
+        # Names for the calls' events, unique between processes sharing the log. count() is
+        # safe to share between threads (a generator expression is not).
+        self._prefix, self._count = secrets.token_hex(4), itertools.count()
         self.waited = 0.0  # total seconds spent waiting for the rate windows (for logs)
 
     def _locked(self):
@@ -192,7 +194,7 @@ class RateLimiter:
         if key is not None and key != ALL:
             cost[key] = 1
         cost = {k: n for k, n in cost.items() if k in self.windows}
-        token = next(self._tokens)
+        token = f"{self._prefix}-{next(self._count)}"
         waited = 0.0
         while True:
             with self._lock, self._locked() as save:

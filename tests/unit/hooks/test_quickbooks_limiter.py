@@ -100,6 +100,35 @@ def test_given_a_window_when_a_call_is_settled_then_its_event_moves_earlier_neve
     assert list(window.events) == [(100.5, 1, "b")]
 
 
+def test_given_many_threads_when_they_take_slots_at_once_then_each_call_is_counted_and_settled():
+    """api-notes 2.4 (10 at once): a hook reads pages and IN lists four at a time, from pool
+    threads sharing one limiter: every call gets its own event name (a shared generator of
+    names raised "generator already executing" under this load), each is counted once, and
+    each is settled (moved back before its send: answered at once)."""
+    limiter = RateLimiter({"all": (10_000, 61.0)}, concurrency=10, allowance=QBO_ALLOWANCE)
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def calls() -> None:
+        try:
+            start.wait()
+            for _ in range(200):
+                with limiter.slot():
+                    pass
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=calls) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    events = list(limiter.windows["all"].events)
+    assert len(events) == 1600 and len({name for *_, name in events}) == 1600
+    assert all(at < time.monotonic() - 0.5 for at, *_ in events)
+
+
 def test_given_batch_calls_when_41_made_then_the_batch_window_throttles_and_counts_in_all():
     """api-notes 2.4: 40 batch calls a minute; each also counts against the overall limit."""
     clock = FakeClock()
