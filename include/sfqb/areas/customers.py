@@ -396,6 +396,21 @@ def person_key(first, last) -> tuple[str, ...]:
     return tuple("" if missing(v) else str(v).strip().casefold() for v in (first, last))
 
 
+def person_keys(first, last) -> list[tuple[str, ...]]:
+    """``person_key`` of each pair of two equally long columns, a column at a time: a text cell
+    (nearly every one) is read directly, only the others go through the ``missing`` test (a
+    first run compares the names of most of a million customers)."""
+    return list(zip(_name_parts(first), _name_parts(last), strict=True))
+
+
+def _name_parts(values) -> list[str]:
+    cells = values.tolist() if isinstance(values, (pd.Series, np.ndarray)) else list(values)
+    return [
+        v.strip().casefold() if type(v) is str else "" if missing(v) else str(v).strip().casefold()
+        for v in cells
+    ]
+
+
 def people_to_look_up(
     qb: pd.DataFrame, sf_linked: pd.DataFrame, contact_map: FieldMap | None = None
 ) -> list[str]:
@@ -405,20 +420,16 @@ def people_to_look_up(
     contact_map = contact_map or default_map("customer_to_contact")
     wanted = apply_map(qb, contact_map)
     keys = pd.Series(
-        [person_key(f, la) for f, la in zip(wanted["FirstName"], wanted["LastName"], strict=True)],
+        person_keys(wanted["FirstName"], wanted["LastName"]),
         index=qb["Id"].astype(str).to_numpy(),
         dtype="object",
     )[~isna(wanted["LastName"]).to_numpy()]
     current = sf_linked.drop_duplicates(ACCOUNT_EXT_ID).set_index(ACCOUNT_EXT_ID)
     current = current.reindex(keys.index)
-    have = [
-        person_key(f, la)
-        for f, la in zip(
-            current.get("BillingContact.FirstName", pd.Series(pd.NA, index=current.index)),
-            current.get("BillingContact.LastName", pd.Series(pd.NA, index=current.index)),
-            strict=True,
-        )
-    ]
+    have = person_keys(
+        current.get("BillingContact.FirstName", pd.Series(pd.NA, index=current.index)),
+        current.get("BillingContact.LastName", pd.Series(pd.NA, index=current.index)),
+    )
     no_contact = isna(
         current.get("BillingContact.Id", pd.Series(pd.NA, index=current.index))
     ).to_numpy()
@@ -525,13 +536,14 @@ def switch_billing_contacts(
     The Contacts are indexed once by Account and name (``people_by_name``): no frame is
     filtered per customer (a first run can switch most of a million)."""
     none = pd.Series(pd.NA, index=current_contacts.index, dtype="object")
+    contact_ids = current_contacts.index.tolist()  # lists: iterating Arrow text is slow
     billing_id = dict(
-        zip(current_contacts.index, current_contacts.get("BillingContact.Id", none), strict=True)
+        zip(contact_ids, current_contacts.get("BillingContact.Id", none).tolist(), strict=True)
     )
     ext_id = dict(
         zip(
-            current_contacts.index,
-            current_contacts.get("BillingContact.External_Contact_ID__c", none),
+            contact_ids,
+            current_contacts.get("BillingContact.External_Contact_ID__c", none).tolist(),
             strict=True,
         )
     )
@@ -544,11 +556,11 @@ def switch_billing_contacts(
     )
     targets: list = []
     releases: list[dict] = []
-    for customer_id, first, last, account_id in zip(
-        customer_ids, rows["FirstName"].tolist(), rows["LastName"].tolist(), accounts, strict=True
+    persons = person_keys(rows["FirstName"], rows["LastName"])
+    for customer_id, person, account_id in zip(
+        customer_ids.tolist(), persons, accounts, strict=True
     ):
         linked = linked_to.get(customer_id)
-        person = person_key(first, last)
         named = None if missing(account_id) else by_name.get(str(account_id), {}).get(person)
         target = billing_contact_for(customer_id, person, linked, named)
         targets.append(target)
@@ -566,13 +578,15 @@ def people_by_name(people: pd.DataFrame) -> dict[str, dict[tuple, list[tuple]]]:
     index: dict[str, dict[tuple, list[tuple]]] = {}
     if not len(people):
         return index
-    columns = ["AccountId", "Id", "FirstName", "LastName", CONTACT_EXT_ID, "LastModifiedDate"]
-    for account, contact_id, first, last, ext, modified in zip(
-        *(people[c].tolist() for c in columns), strict=True
+    columns = ["AccountId", "Id", CONTACT_EXT_ID, "LastModifiedDate"]
+    for account, contact_id, ext, modified, person in zip(
+        *(people[c].tolist() for c in columns),
+        person_keys(people["FirstName"], people["LastName"]),
+        strict=True,
     ):
         if not missing(account):
             by_person = index.setdefault(str(account), {})
-            by_person.setdefault(person_key(first, last), []).append((contact_id, ext, modified))
+            by_person.setdefault(person, []).append((contact_id, ext, modified))
     return index
 
 
@@ -609,12 +623,12 @@ def in_place_or_switch(
     ext_id = current_contacts.get("BillingContact.External_Contact_ID__c", none)
     same_person = pd.Series(
         [
-            person_key(a, b) == person_key(c, d)
-            for a, b, c, d in zip(
-                wanted["FirstName"],
-                wanted["LastName"],
-                current_contacts.get("FirstName", none),
-                current_contacts.get("LastName", none),
+            ours == theirs
+            for ours, theirs in zip(
+                person_keys(wanted["FirstName"], wanted["LastName"]),
+                person_keys(
+                    current_contacts.get("FirstName", none), current_contacts.get("LastName", none)
+                ),
                 strict=True,
             )
         ],

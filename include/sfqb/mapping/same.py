@@ -161,6 +161,8 @@ class Sameness:
         out = np.ones(len(a), dtype=bool)
         out[candidates] = a[candidates] != b[candidates]
         rest = np.flatnonzero(out)
+        if kind.name == "text" and len(rest):
+            rest = _text_settled(a, b, types_a, types_b, rest, kind, out)
         pairs = zip(a[rest].tolist(), b[rest].tolist(), strict=True)
         if kind.name == "number":
             number, memo = self._number, self._memo(kind)
@@ -189,6 +191,31 @@ class Sameness:
 
 
 _NOTHING = object()
+_NONE, _TEXT = type(None), str  # compared with arrays of types (types_of)
+
+
+def _text_settled(a, b, types_a, types_b, rest, kind: Kind, out: np.ndarray) -> np.ndarray:
+    """``Sameness.differ`` of a text kind, for the pairs ``rest`` not plainly equal: settles in
+    ``out`` those of two texts (untidy kinds) or a text and None, and returns the others. What
+    ``normalised`` gives: an untidy kind keeps a text as it is, "" as None unless empty text is
+    a value (so two unequal texts differ); a tidy kind makes a blank text None and keeps any
+    other non-empty. A text against None therefore differs unless the text becomes None."""
+    x, y = a[rest], b[rest]
+    text_a, text_b = types_a[rest] == _TEXT, types_b[rest] == _TEXT
+    with_none = (text_a & (types_b[rest] == _NONE)) | ((types_a[rest] == _NONE) & text_b)
+    texts = np.where(text_a, x, y)[with_none].tolist()
+    if kind.tidy:
+        settled = with_none
+        out[rest[settled]] = [bool(t.strip()) for t in texts]
+        return rest[~settled]
+    settled = with_none | (text_a & text_b)
+    differs = np.ones(len(rest), dtype=bool)
+    if not kind.empty_is_value:
+        differs[np.flatnonzero(with_none)] = [t != "" for t in texts]
+    out[rest[settled]] = differs[settled]
+    return rest[~settled]
+
+
 # Equal values of these types are the same after any normalisation (None is None).
 _IS_PLAIN = np.frompyfunc((_PLAIN | {type(None)}).__contains__, 1, 1)
 

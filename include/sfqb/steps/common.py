@@ -42,10 +42,13 @@ def names_of(
 
     if frame is None or name_column not in frame.columns or key_column not in frame.columns:
         return {}
+    # ``tolist`` first: iterating an Arrow-backed column boxes one cell per step (slow).
     return {
-        f"{prefix}{key}": f"{label}{str(name).strip()}"
-        for key, name in zip(frame[key_column].astype(str), frame[name_column], strict=True)
-        if not missing(name) and str(name).strip()
+        f"{prefix}{key}": f"{label}{text}"
+        for key, name in zip(
+            frame[key_column].astype(str).tolist(), frame[name_column].tolist(), strict=True
+        )
+        if not missing(name) and (text := str(name).strip())
     }
 
 
