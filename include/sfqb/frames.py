@@ -45,12 +45,7 @@ def records(frame: pd.DataFrame, columns: Iterable[str] | None = None) -> list[d
         raise ValueError(
             f"records: duplicate columns {sorted(n for n in set(names) if names.count(n) > 1)}"
         )
-    values = [plain_values(frame[name]) for name in names]
-    return (
-        [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
-        if names
-        else [{} for _ in range(len(frame))]
-    )
+    return dict_rows(names, [plain_values(frame[name]) for name in names], len(frame))
 
 
 def plain_values(column: pd.Series) -> list:
@@ -68,12 +63,17 @@ def plain_values(column: pd.Series) -> list:
 def json_records(frame: pd.DataFrame, columns: Iterable[str]) -> list[dict]:
     """``records(frame, columns)`` JSON-ready (``json_values`` of every column)."""
     names = list(columns)
-    values = [json_values(frame[name]) for name in names]
-    return (
-        [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
-        if names
-        else [{} for _ in range(len(frame))]
-    )
+    return dict_rows(names, [json_values(frame[name]) for name in names], len(frame))
+
+
+def dict_rows(names: list[str], columns: list[list], length: int) -> list[dict]:
+    """One dict per row of ``length`` rows: ``names[i]`` -> ``columns[i][row]`` (equally long
+    lists), built in one pass, so a plan's records are made once rather than merged from
+    several dicts per row. A name given twice keeps its first place and its last value, as in
+    a dict literal."""
+    if not names:
+        return [{} for _ in range(length)]
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
 def json_value(value):

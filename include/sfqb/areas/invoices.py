@@ -41,7 +41,16 @@ import numpy as np
 import pandas as pd
 
 from sfqb.areas.opportunities import CENT, EXT_TXN, line_external_id
-from sfqb.frames import isin, json_records, json_value, missing, plain_values, records
+from sfqb.frames import (
+    dict_rows,
+    isin,
+    json_value,
+    json_values,
+    missing,
+    plain_values,
+    records,
+    types_of,
+)
 from sfqb.mapping.maps import FieldMap, apply_map, default_map
 from sfqb.mapping.same import (
     DATE,
@@ -473,14 +482,26 @@ def _per_value(values: pd.Series, convert) -> pd.Series:
     """``values.map(convert)`` (object dtype) with ``convert`` called once per distinct value:
     a million invoices repeat few terms, classes and dates. Values are told apart by type and
     ``repr`` (so Decimal 1.0 and 1, or True and 1, stay apart), strings by their text."""
+    cells = np.fromiter(values.tolist(), dtype=object, count=len(values))
+    out = np.empty(len(cells), dtype=object)
+    text = types_of(cells) == _TEXT
+    if text.any():  # text (most cells): numbered by pandas' hash table, equal only if the same
+        where = np.flatnonzero(text)
+        codes, distinct = pd.factorize(cells[where])
+        converted = np.empty(len(distinct), dtype=object)
+        converted[:] = [convert(v) for v in distinct.tolist()]
+        out[where] = converted[codes]
     done: dict = {}
-    out = []
-    for value in values.tolist():
-        key = value if type(value) is str else (type(value), repr(value))
+    others = np.flatnonzero(~text)
+    for at, value in zip(others.tolist(), cells[others].tolist(), strict=True):
+        key = (type(value), repr(value))
         if key not in done:
             done[key] = convert(value)
-        out.append(done[key])
+        out[at] = done[key]
     return pd.Series(out, index=values.index, dtype="object")
+
+
+_TEXT = str  # compared with arrays of types (types_of)
 
 
 def wanted_invoices(
@@ -692,17 +713,17 @@ def write_changed_invoices(
     """R-GEN-4: ``plan.invoices`` gets the Invoice__c that are new or differ in a field (only
     those rows become records: most are unchanged every run)."""
     written = want[_stale(want, current, fields, compare)]
-    for invoice_id, values in zip(
-        written[EXT_INVOICE].tolist(), json_records(written, fields), strict=True
-    ):
-        plan.invoices.append(
-            {
-                "key": invoice_key(invoice_id),
-                EXT_INVOICE: invoice_id,
-                **values,
-                "Last_Sync_Date__c": None,
-            }
-        )
+    ids = written[EXT_INVOICE].tolist()
+    plan.invoices += dict_rows(
+        ["key", EXT_INVOICE, *fields, "Last_Sync_Date__c"],
+        [
+            [invoice_key(i) for i in ids],
+            ids,
+            *(json_values(written[f]) for f in fields),
+            [None] * len(ids),
+        ],
+        len(ids),
+    )
 
 
 def write_changed_items(
@@ -711,32 +732,20 @@ def write_changed_items(
     """R-GEN-4: ``plan.item_creates`` gets the Invoice_Item__c that do not exist yet (with their
     parent), ``plan.item_updates`` those that differ in a field."""
     stale = _stale(items, existing, fields, compare)
-    written = items[stale]
-    for row, wanted, exists in zip(
-        records(written, ["line_key", "invoice_id", EXT_ITEM]),
-        json_records(written, fields),
-        existing.found[stale].tolist(),
-        strict=True,
-    ):
-        if not exists:
-            plan.item_creates.append(
-                {
-                    "key": row["line_key"],
-                    "invoice_id": row["invoice_id"],
-                    EXT_ITEM: row[EXT_ITEM],
-                    **wanted,
-                    "Invoice__r": {EXT_INVOICE: row["invoice_id"]},
-                }
-            )
+    exists = existing.found[stale]
+    names = ["key", "invoice_id", EXT_ITEM, *fields]
+    for rows, creates in ((items[stale][~exists], True), (items[stale][exists], False)):
+        columns = [
+            plain_values(rows["line_key"]),
+            plain_values(rows["invoice_id"]),
+            plain_values(rows[EXT_ITEM]),
+            *(json_values(rows[f]) for f in fields),
+        ]
+        if creates:
+            parents = [{EXT_INVOICE: i} for i in columns[1]]
+            plan.item_creates += dict_rows([*names, "Invoice__r"], [*columns, parents], len(rows))
         else:
-            plan.item_updates.append(
-                {
-                    "key": row["line_key"],
-                    "invoice_id": row["invoice_id"],
-                    EXT_ITEM: row[EXT_ITEM],
-                    **wanted,
-                }
-            )
+            plan.item_updates += dict_rows(names, columns, len(rows))
 
 
 def delete_gone_items(
