@@ -96,6 +96,39 @@ def json_values(column: pd.Series) -> list:
     return cells.tolist()
 
 
+def distinct_codes(values: pd.Series) -> tuple[np.ndarray, list]:
+    """Per value of ``values``, the number of its distinct value, and the distinct values (one
+    each). Values are told apart by type and ``repr`` (so Decimal 1.0 and 1, or True and 1, or
+    two NaNs of one kind are apart or alike as their text says), text by its text: text (most
+    cells) is numbered by pandas' hash table, the rest one by one."""
+    cells = np.fromiter(values.tolist(), dtype=object, count=len(values))
+    codes = np.empty(len(cells), dtype=np.intp)
+    text = types_of(cells) == _TEXT
+    where = np.flatnonzero(text)
+    text_codes, distinct = pd.factorize(cells[where])
+    codes[where] = text_codes
+    out = distinct.tolist()
+    seen: dict = {}
+    others = np.flatnonzero(~text)
+    for at, value in zip(others.tolist(), cells[others].tolist(), strict=True):
+        key = (type(value), repr(value))
+        if key not in seen:
+            seen[key] = len(out)
+            out.append(value)
+        codes[at] = seen[key]
+    return codes, out
+
+
+def map_distinct(values: pd.Series, convert) -> pd.Series:
+    """``values.map(convert)`` (object dtype) with ``convert`` called once per distinct value
+    (``distinct_codes``): a million invoices or lines repeat few terms, dates and amounts."""
+    codes, distinct = distinct_codes(values)
+    converted = np.empty(len(distinct), dtype=object)
+    for n, value in enumerate(distinct):  # one cell each, whatever convert gives (a tuple too)
+        converted[n] = convert(value)
+    return pd.Series(converted[codes], index=values.index, dtype="object")
+
+
 def types_of(cells: np.ndarray) -> np.ndarray:
     """The type of each cell of an object array (an object array of types), in numpy's loop."""
     return _TYPE_OF(cells)
@@ -103,6 +136,7 @@ def types_of(cells: np.ndarray) -> np.ndarray:
 
 _TYPE_OF = np.frompyfunc(type, 1, 1)
 _NA_TYPE = type(pd.NA)
+_TEXT = str  # compared with arrays of types (types_of)
 
 
 def _box(value):

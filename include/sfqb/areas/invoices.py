@@ -46,10 +46,10 @@ from sfqb.frames import (
     isin,
     json_value,
     json_values,
+    map_distinct,
     missing,
     plain_values,
     records,
-    types_of,
 )
 from sfqb.mapping.maps import FieldMap, apply_map, default_map
 from sfqb.mapping.same import (
@@ -478,32 +478,6 @@ def _stale(frame: pd.DataFrame, current: Current, fields: list[str], same: Samen
     return stale
 
 
-def _per_value(values: pd.Series, convert) -> pd.Series:
-    """``values.map(convert)`` (object dtype) with ``convert`` called once per distinct value:
-    a million invoices repeat few terms, classes and dates. Values are told apart by type and
-    ``repr`` (so Decimal 1.0 and 1, or True and 1, stay apart), strings by their text."""
-    cells = np.fromiter(values.tolist(), dtype=object, count=len(values))
-    out = np.empty(len(cells), dtype=object)
-    text = types_of(cells) == _TEXT
-    if text.any():  # text (most cells): numbered by pandas' hash table, equal only if the same
-        where = np.flatnonzero(text)
-        codes, distinct = pd.factorize(cells[where])
-        converted = np.empty(len(distinct), dtype=object)
-        converted[:] = [convert(v) for v in distinct.tolist()]
-        out[where] = converted[codes]
-    done: dict = {}
-    others = np.flatnonzero(~text)
-    for at, value in zip(others.tolist(), cells[others].tolist(), strict=True):
-        key = (type(value), repr(value))
-        if key not in done:
-            done[key] = convert(value)
-        out[at] = done[key]
-    return pd.Series(out, index=values.index, dtype="object")
-
-
-_TEXT = str  # compared with arrays of types (types_of)
-
-
 def wanted_invoices(
     invoices: pd.DataFrame,
     accounts: pd.DataFrame,
@@ -517,7 +491,7 @@ def wanted_invoices(
     live = invoices[alive].reset_index(drop=True)
     out = apply_map(live, header_map)
     for target in out.columns:
-        out[target] = _per_value(out[target], lambda v, t=target: json_value(sf_value(v, t)))
+        out[target] = map_distinct(out[target], lambda v, t=target: json_value(sf_value(v, t)))
     status = [
         invoice_status(False, t, b, n)
         for t, b, n in zip(live["TotalAmt"], live["Balance"], live["PrivateNote"], strict=True)
@@ -558,7 +532,7 @@ def wanted_items(lines: pd.DataFrame, products: pd.DataFrame, line_map: FieldMap
     sales = lines[lines["DetailType"] == SALES_LINE].reset_index(drop=True)
     out = apply_map(sales, line_map)
     for target in out.columns:
-        out[target] = _per_value(out[target], lambda v, t=target: json_value(sf_value(v, t)))
+        out[target] = map_distinct(out[target], lambda v, t=target: json_value(sf_value(v, t)))
     product_of = {
         str(c): i
         for c, i in zip(products["ProductCode"], products["Id"], strict=True)

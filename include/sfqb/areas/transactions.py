@@ -30,7 +30,7 @@ import pandas as pd
 
 from sfqb.areas.opportunities import CENT, EXT_TXN, ITEM_EXT, entity_types, line_external_id
 from sfqb.areas.opportunities import DESKTOP_TYPES as ENTITY_BY_TYPE
-from sfqb.frames import isin, json_value, missing, records
+from sfqb.frames import distinct_codes, isin, json_value, map_distinct, missing, records
 from sfqb.mapping.coerce import fit
 from sfqb.mapping.maps import FieldMap, apply_map, default_map
 from sfqb.mapping.same import DATE, NUMBER, TEXT, Kind, Sameness, money, normalised
@@ -173,6 +173,24 @@ def line_amounts(qty, unit_price, amount) -> tuple[Decimal, Decimal]:
         qty.quantize(QUANTITY_STEP, ROUND_HALF_UP),
         unit_price.quantize(PRICE_STEP, ROUND_HALF_UP),
     )
+
+
+def line_amount_texts(qty: pd.Series, unit_price: pd.Series, amount: pd.Series) -> tuple:
+    """``line_amounts`` of each line (three aligned columns) as text, (Quantity, UnitPrice)
+    lists: computed once per distinct (quantity, price, amount), each told apart as
+    ``distinct_codes`` tells values apart, so each triple gets exactly its own answer."""
+    codes = [distinct_codes(column) for column in (qty, unit_price, amount)]
+    if not len(qty):
+        return [], []
+    (q, qs), (p, ps), (a, as_) = codes
+    pairs = np.unique(q * len(ps) + p, return_inverse=True)[1].reshape(-1)
+    triples = pairs * len(as_) + a  # numbered in two steps: no overflow at any length
+    distinct, first, back = np.unique(triples, return_index=True, return_inverse=True)
+    texts = np.empty((len(distinct), 2), dtype=object)
+    for n, at in enumerate(first.tolist()):
+        quantity, price = line_amounts(qs[q[at]], ps[p[at]], as_[a[at]])
+        texts[n] = str(quantity), str(price)
+    return texts[back, 0].tolist(), texts[back, 1].tolist()
 
 
 # --- the plan ----------------------------------------------------------------------------------
@@ -352,14 +370,9 @@ def wanted_lines(
         how="inner",
     ).reset_index(drop=True)
     out = apply_map(sales, line_map)
-    amounts = [
-        line_amounts(q, p, a)
-        for q, p, a in zip(
-            sales[QTY].tolist(), sales[UNIT_PRICE].tolist(), sales["Amount"].tolist(), strict=True
-        )
-    ]
-    out["Quantity"] = [str(q) for q, _ in amounts]
-    out["UnitPrice"] = [str(p) for _, p in amounts]
+    out["Quantity"], out["UnitPrice"] = line_amount_texts(
+        sales[QTY], sales[UNIT_PRICE], sales["Amount"]
+    )
     out[EXT_LINE] = [
         line_external_id(e, t, i)
         for e, t, i in zip(
@@ -697,19 +710,17 @@ def amount_notes(pairs: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
     for entity, txn, amount in zip(
         sales["entity"].tolist(),
         sales["TxnId"].astype(str).tolist(),
-        sales["Amount"].tolist(),
+        map_distinct(sales["Amount"], lambda v: money(v) or Decimal(0)).tolist(),
         strict=True,
     ):
-        totals[(entity, txn)] = totals.get((entity, txn), Decimal(0)) + (
-            money(amount) or Decimal(0)
-        )
+        totals[(entity, txn)] = totals.get((entity, txn), Decimal(0)) + amount
     keys, reasons = [], []
     needed = [
         c for c in ("entity", "Id", "TotalAmt", "key", "sf.Id", "sf.Name") if c in pairs.columns
     ]
-    for row in records(pairs, needed):
+    rounded = map_distinct(pairs["TotalAmt"], lambda v: (money(v) or Decimal(0)).quantize(CENT))
+    for row, total in zip(records(pairs, needed), rounded.tolist(), strict=True):
         lines_sum = totals.get((row["entity"], row["Id"]), Decimal(0)).quantize(CENT)
-        total = (money(row["TotalAmt"]) or Decimal(0)).quantize(CENT)
         if lines_sum != total:
             keys.append(row["key"])
             reasons.append(
