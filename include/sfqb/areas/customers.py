@@ -124,7 +124,16 @@ def changed_fields(wanted: pd.DataFrame, current: pd.DataFrame, columns: list[st
         kind = MONEY if column in MONEY_COLUMNS else STORED_TEXT
         differs[:, n] = alike.differ(wanted[column].tolist(), theirs, kind)
     names = np.array(columns, dtype=object)
-    return pd.Series([list(names[row]) for row in differs], index=wanted.index, dtype="object")
+    if len(columns) > 62:
+        return pd.Series([list(names[row]) for row in differs], index=wanted.index, dtype="object")
+    # Each row's answers as the bits of one number: one list of names per distinct number (a few
+    # hundred at most), copied for each row.
+    patterns, which = np.unique(differs @ (1 << np.arange(len(columns))), return_inverse=True)
+    bits = (patterns[:, None] >> np.arange(len(columns))) & 1
+    lists = [list(names[row.astype(bool)]) for row in bits]
+    return pd.Series(
+        [lists[n].copy() for n in which.reshape(-1).tolist()], index=wanted.index, dtype="object"
+    )
 
 
 def name_key(name) -> str:
@@ -1235,8 +1244,12 @@ def linked_by_load(clashes: pd.DataFrame, qb: pd.DataFrame, creates: pd.DataFram
     if clashes.empty or creates.empty:
         return clashes
     created = {
-        name_key(json.loads(p).get("DisplayName")): (k, json.loads(p).get("DisplayName"))
-        for k, p in zip(creates["key"], creates["payload"], strict=True)
+        name_key(name): (k, name)
+        for k, name in zip(
+            creates["key"].tolist(),
+            [json.loads(p).get("DisplayName") for p in creates["payload"].tolist()],
+            strict=True,
+        )
     }
     names = qb.assign(_id=qb["Id"].astype(str)).set_index("_id")["DisplayName"]
     out = clashes.copy()
