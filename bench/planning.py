@@ -17,8 +17,10 @@ Catalogue lookups (terms, classes, custom field names, price book) stay as they 
 
 For each area, scenario and size (``--sizes``, the largest is ``--rows``): the wall time of the
 area's ``plan`` step alone (``sfqb.steps.<area>.plan``: the pure rules plus the frames it
-returns), then its peak traced memory (tracemalloc) in a second pass; process max RSS at the
-end. Results in ``--out``/planning.json and planning.md; bench/README.md explains them.
+returns), then its peak traced memory (tracemalloc) in a second pass; the peak RSS of the process
+while the plan ran and its max RSS at the end. The results say, for the ``TARGET_ROWS`` size,
+whether each plan holds the target (``TARGET_CPU_SECONDS`` of CPU, ``TARGET_MEMORY_MIB``).
+Results in ``--out``/planning.json and planning.md; bench/README.md explains them.
 
 ``--digest`` measures nothing and writes no results: per size, scenario and area it prints a
 hash of everything the area's ``plan`` returns (``digest``), so a change meant to keep every
@@ -52,6 +54,10 @@ from bench.items import _connections
 AREAS = ("items", "customers", "opportunities", "transactions", "invoices")
 SCENARIOS = ("initial", "second")
 RUN_INTERVAL = dt.timedelta(hours=1)
+# The planning target: every area's plan at 1M principal rows within 10 s of CPU and 4 GiB.
+TARGET_ROWS = 1_000_000
+TARGET_CPU_SECONDS = 10.0
+TARGET_MEMORY_MIB = 4096.0
 
 
 # ------------------------------------------------------------------ capture real extracts
@@ -359,9 +365,11 @@ def measure(
     grown = grow(area, extract, copies)
     grow_seconds = time.perf_counter() - started
     gc.collect()
+    rss_before = _reset_peak_rss()
     started, cpu = time.perf_counter(), time.process_time()
     result = plan(run, grown)
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
+    peak_rss = _peak_rss_mib() if rss_before is not None else None
     counts = _lengths(result)
     expected = {k: n * copies for k, n in base_counts.items()}
     del result
@@ -380,9 +388,70 @@ def measure(
         "cpu_seconds": round(cpu_seconds, 2),
         "peak_traced_mib": None if peak is None else round(peak / 2**20, 1),
         "max_rss_mib_after": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "rss_mib_before_plan": rss_before,
+        "peak_rss_mib_plan": peak_rss,
         "result": counts,
         "same_as_copies": counts == expected,
         "grow_seconds": round(grow_seconds, 2),
+    }
+
+
+def _reset_peak_rss() -> float | None:
+    """Resets the process's peak RSS (Linux: ``/proc/self/clear_refs``) to what it holds now and
+    returns that (MiB), so ``_peak_rss_mib`` afterwards is the peak of what follows; None where
+    the system cannot."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return _peak_rss_mib()
+    except OSError:
+        return None
+
+
+def _peak_rss_mib() -> float | None:
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return None
+    found = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+    return round(int(found.group(1)) / 1024, 1) if found else None
+
+
+def targets(rows: list[dict]) -> dict:
+    """The planning target checked on the measured rows of the ``TARGET_ROWS`` size: per plan,
+    its CPU seconds against ``TARGET_CPU_SECONDS`` and its memory against ``TARGET_MEMORY_MIB``.
+    Memory is the peak RSS of the process while the plan ran (``peak_rss_mib_plan``: the grown
+    inputs, the plan, and whatever heap earlier measurements left the process: an upper bound on
+    the plan's own), else the process max RSS after it (a looser bound); the traced peak when a
+    traced pass ran at that size (Python's allocations alone) is reported beside it."""
+    checked = []
+    for r in rows:
+        if r.get("empty") or r.get("size") != TARGET_ROWS:
+            continue
+        peak = r.get("peak_rss_mib_plan")
+        memory, measure = (
+            (peak, "peak RSS during the plan")
+            if peak is not None
+            else (r["max_rss_mib_after"], "process max RSS after the plan")
+        )
+        checked.append(
+            {
+                "scenario": r["scenario"],
+                "area": r["area"],
+                "rows": r["rows"],
+                "cpu_seconds": r["cpu_seconds"],
+                "cpu_holds": r["cpu_seconds"] <= TARGET_CPU_SECONDS,
+                "memory_mib": memory,
+                "memory_measure": measure,
+                "peak_traced_mib": r["peak_traced_mib"],
+                "memory_holds": memory <= TARGET_MEMORY_MIB,
+            }
+        )
+    return {
+        "rows": TARGET_ROWS,
+        "cpu_seconds": TARGET_CPU_SECONDS,
+        "memory_mib": TARGET_MEMORY_MIB,
+        "plans": checked,
+        "holds": bool(checked) and all(c["cpu_holds"] and c["memory_holds"] for c in checked),
     }
 
 
@@ -413,6 +482,7 @@ def run_all(
             row = {
                 "scenario": scenario,
                 "area": area,
+                "size": size,
                 "captured_rows": principal_rows(area, extract),
                 "captured_result": base,
                 **measure(
@@ -484,7 +554,40 @@ def markdown(result: dict) -> str:
             f"{1e6 * r['cpu_seconds'] / r['rows']:.1f} | {result_text} | "
             f"{'yes' if r['same_as_copies'] else 'NO'} |"
         )
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, *_target_lines(targets(result["rows"]))]) + "\n"
+
+
+def _target_lines(checked: dict) -> list[str]:
+    """The markdown section that says whether the target holds at ``TARGET_ROWS``."""
+    head = (
+        f"## Target: every plan at {checked['rows']:,} rows within "
+        f"{checked['cpu_seconds']:g} s of CPU and {checked['memory_mib'] / 1024:g} GiB"
+    )
+    if not checked["plans"]:
+        return ["", head, "", f"Not checked: this run measured no {checked['rows']:,}-row size."]
+    met = sum(c["cpu_holds"] and c["memory_holds"] for c in checked["plans"])
+    lines = [
+        "",
+        head,
+        "",
+        f"**{'Holds' if checked['holds'] else 'Does not hold'}**: {met} of "
+        f"{len(checked['plans'])} plans within both. Memory is the peak RSS of the benchmark "
+        "process while the plan ran (its grown inputs, the plan, and heap earlier measurements "
+        "left the process: an upper bound on the plan's own); a traced peak (Python's "
+        "allocations alone) where a traced pass ran at this size.",
+        "",
+        "| scenario | area | rows | CPU seconds | CPU within target | memory MiB (measure) "
+        "| memory within target |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for c in checked["plans"]:
+        traced = "" if c["peak_traced_mib"] is None else f"; {c['peak_traced_mib']:g} traced"
+        lines.append(
+            f"| {c['scenario']} | {c['area']} | {c['rows']:,} | {c['cpu_seconds']:g} | "
+            f"{'yes' if c['cpu_holds'] else 'NO'} | {c['memory_mib']:,.0f} "
+            f"({c['memory_measure']}{traced}) | {'yes' if c['memory_holds'] else 'NO'} |"
+        )
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -552,6 +655,7 @@ def main(argv: list[str] | None = None) -> int:
             "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "seconds": round(time.perf_counter() - started, 1),
             "rows": rows,
+            "targets": targets(rows),
         }
         (out / "planning.json").write_text(json.dumps(result, indent=2) + "\n")
         (out / "planning.md").write_text(markdown(result))

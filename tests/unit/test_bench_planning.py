@@ -63,3 +63,39 @@ def test_given_plans_that_differ_only_in_type_scale_or_order_when_digested_then_
     frame = pd.DataFrame({"key": ["a", "b"]})
     assert digest({"f": frame})["*"] != digest({"f": frame.iloc[::-1]})["*"]
     assert digest({"v": [{"a": 1, "b": 2}]})["*"] != digest({"v": [{"b": 2, "a": 1}]})["*"]
+
+
+def test_given_rows_at_the_target_size_when_checked_then_each_plan_says_whether_it_holds():
+    """The planning target (10 s of CPU and 4 GiB at 1M rows) is checked on the 1M rows only,
+    memory by the peak RSS during the plan when known, else the process max RSS after it."""
+    from bench.planning import _target_lines, targets
+
+    def row(area: str, size: int, cpu: float, peak: float | None) -> dict:
+        return {
+            "scenario": "initial",
+            "area": area,
+            "size": size,
+            "rows": size,
+            "cpu_seconds": cpu,
+            "peak_traced_mib": None,
+            "peak_rss_mib_plan": peak,
+            "max_rss_mib_after": 5000.0,
+        }
+
+    rows = [
+        row("items", 100_000, 99.0, 9999.0),  # not the target size: not checked
+        row("items", 1_000_000, 9.5, 3000.0),
+        row("invoices", 1_000_000, 12.0, None),
+        {"scenario": "second", "area": "items", "empty": True},
+    ]
+
+    checked = targets(rows)
+
+    assert [(c["area"], c["cpu_holds"], c["memory_holds"]) for c in checked["plans"]] == [
+        ("items", True, True),
+        ("invoices", False, False),
+    ]
+    assert checked["plans"][1]["memory_measure"] == "process max RSS after the plan"
+    assert not checked["holds"]
+    assert "**Does not hold**: 1 of 2 plans" in "\n".join(_target_lines(checked))
+    assert "Not checked" in "\n".join(_target_lines(targets(rows[:1])))
