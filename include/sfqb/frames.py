@@ -129,6 +129,19 @@ def map_distinct(values: pd.Series, convert) -> pd.Series:
     return pd.Series(converted[codes], index=values.index, dtype="object")
 
 
+def positions_by(values: pd.Series) -> dict:
+    """``frame.groupby(values, sort=False).indices`` for one column: each value (missing ones
+    left out) -> the positions holding it, ascending; numbered by ``pd.factorize`` and split
+    once, where pandas indexes its Arrow-backed text once per group."""
+    codes, distinct = pd.factorize(values)
+    if not len(distinct):
+        return {}
+    order = np.argsort(codes, kind="stable")
+    counts = np.bincount(codes[codes >= 0], minlength=len(distinct))
+    order = order[len(order) - counts.sum() :]  # the missing (-1) sort first
+    return dict(zip(distinct.tolist(), np.split(order, np.cumsum(counts)[:-1]), strict=True))
+
+
 def types_of(cells: np.ndarray) -> np.ndarray:
     """The type of each cell of an object array (an object array of types), in numpy's loop."""
     return _TYPE_OF(cells)

@@ -21,7 +21,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 
-from sfqb.frames import is_true, isin, isna, missing, records
+from sfqb.frames import is_true, isin, isna, missing, positions_by, records
 from sfqb.mapping.coerce import fit
 from sfqb.mapping.maps import FieldMap, apply_map, default_map
 from sfqb.mapping.same import money
@@ -543,7 +543,7 @@ def transactions_to_create(
     line_rows = records(lines, ["Id", "item_id", "Product2.Name", "Product2.ProductCode"])
     line_value_rows = records(line_values)
     line_unfit_rows = line_unfit.tolist()
-    by_opportunity = lines.groupby("OpportunityId", sort=False).indices if len(lines) else {}
+    by_opportunity = positions_by(lines["OpportunityId"]) if len(lines) else {}
     header_unfit_rows = header_unfit.tolist()
     header_value_rows = records(header_values)
     for n, opp in enumerate(records(ready, ["Id", "Transaction_Type__c", ACCOUNT_EXT])):
