@@ -13,11 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+import numpy as np
 import pandas as pd
 
-from sfqb.frames import missing, records
+from sfqb.frames import map_distinct, missing, plain_values, records
 from sfqb.mapping.maps import apply_map, default_map
-from sfqb.mapping.same import BOOLEAN, NUMBER, PLAIN_TEXT, money, same
+from sfqb.mapping.same import BOOLEAN, NUMBER, PLAIN_TEXT, Sameness, money, same
 from sfqb.outcomes import INFO, SF_PRODUCT, SKIP_COLUMNS, WARNING, empty_skips, skips
 
 AREA = "items"
@@ -135,6 +136,31 @@ def _records_by(frame: pd.DataFrame, column: str) -> dict:
     return dict(zip(first[column], records(first.drop(columns=[column])), strict=True))
 
 
+def _products_differ(
+    eligible: pd.DataFrame, wanted: pd.DataFrame, products: pd.DataFrame
+) -> np.ndarray:
+    """Per eligible item, whether a PRODUCT_FIELDS value differs from its Product's (the first
+    of ``products`` whose EXT_ID is the item's Id as text; a field it lacks is None), compared
+    a column at a time (``Sameness.differ``, R-GEN-4): the item's mapped ``wanted`` values, and
+    its ``Active`` for IsActive. False where the item has no Product."""
+    ids = pd.Index([str(i) for i in plain_values(eligible["Id"])], dtype=object)
+    first = products.drop_duplicates(EXT_ID) if len(products) else products
+    at = pd.Index(first[EXT_ID].tolist(), dtype=object).get_indexer(ids) if len(first) else None
+    if at is None or not (at >= 0).any():
+        return np.zeros(len(eligible), dtype=bool)
+    compare, out = Sameness(), np.zeros(len(eligible), dtype=bool)
+    for f in PRODUCT_FIELDS:
+        ours = (
+            [bool(a) for a in eligible["Active"].tolist()]
+            if f == "IsActive"
+            else plain_values(wanted[f])
+        )
+        cells = plain_values(first[f]) if f in first.columns else [None] * len(first)
+        theirs = np.fromiter([*cells, None], dtype=object, count=len(cells) + 1)[at]
+        out |= compare.differ(ours, theirs, PRODUCT_KINDS[f])
+    return out & (at >= 0)
+
+
 def plan_items(
     items: pd.DataFrame,
     products: pd.DataFrame,
@@ -173,7 +199,14 @@ def plan_items(
     wanted = apply_map(eligible, default_map("item_to_product"))
     wanted["Name"] = eligible[product_name_field]
     skipped: list[tuple[str, str, str]] = []
-    for item, values in zip(records(eligible), records(wanted), strict=True):
+    differs = _products_differ(eligible, wanted, products)
+    amounts = map_distinct(  # As Salesforce will keep it: see below
+        eligible["UnitPrice"],
+        lambda v: (money(v) or Decimal("0")).quantize(PRICE_STEP, rounding=ROUND_HALF_UP),
+    ).tolist()
+    for item, values, differ, amount in zip(
+        records(eligible), records(wanted), differs.tolist(), amounts, strict=True
+    ):
         item_id = str(item["Id"])
         key = f"QB:{item_id}"
         now = current.get(item_id)
@@ -197,19 +230,12 @@ def plan_items(
         record = {f: (None if missing(values[f]) else values[f]) for f in PRODUCT_FIELDS}
         record["IsActive"] = active
         counts = _quantity_changes(quantities.pop(item_id), now) if item_id in quantities else {}
-        if (
-            now is None
-            or counts
-            or any(not same(record[f], now.get(f), PRODUCT_KINDS[f]) for f in PRODUCT_FIELDS)
-        ):
+        if now is None or counts or differ:
             plan.products.append({EXT_ID: item_id, **record, **counts})
         product_id = None if now is None else str(now["Id"])
         entry = None if product_id is None else entry_by_product.get(product_id)
-        # As Salesforce will keep it: compared that way, a price with more decimals (12.34567)
-        # is written once (12.35), not again on every run that reads the item (R-GEN-4).
-        amount = (money(item["UnitPrice"]) or Decimal("0")).quantize(
-            PRICE_STEP, rounding=ROUND_HALF_UP
-        )
+        # ``amount`` as Salesforce will keep it: compared that way, a price with more decimals
+        # (12.34567) is written once (12.35), not again on every run that reads the item (R-GEN-4).
         if entry is None:
             if active:
                 plan.prices.append(
