@@ -10,6 +10,7 @@ both systems since the last sync takes QuickBooks' values (R-ACC-5).
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -20,7 +21,7 @@ import pandas as pd
 from sfqb.frames import is_true, isin, isna, missing, records
 from sfqb.mapping.coerce import UNFIT, fit
 from sfqb.mapping.maps import FieldMap, Row, apply_map, default_map
-from sfqb.mapping.same import STORED_TEXT, Sameness, number_kind, same
+from sfqb.mapping.same import STORED_TEXT, Sameness, number_kind
 from sfqb.outcomes import INFO, QB_CUSTOMER, SF_ACCOUNT, SF_CONTACT, WARNING, empty_skips, skips
 from sfqb.preferences import Preferences
 
@@ -113,16 +114,7 @@ class CustomerPlan:
 def changed_fields(wanted: pd.DataFrame, current: pd.DataFrame, columns: list[str]) -> pd.Series:
     """Per row of ``wanted`` (aligned with ``current`` by index): the columns whose value differs
     as the two systems store it (``STORED_TEXT``, R-GEN-4), a column at a time."""
-    alike = Sameness()
-    differs = np.zeros((len(wanted), len(columns)), dtype=bool)
-    for n, column in enumerate(columns):
-        theirs = (
-            current[column].reindex(wanted.index).tolist()
-            if column in current.columns
-            else [None] * len(wanted)
-        )
-        kind = MONEY if column in MONEY_COLUMNS else STORED_TEXT
-        differs[:, n] = alike.differ(wanted[column].tolist(), theirs, kind)
+    differs = _differ_by_column(wanted, current, columns)
     names = np.array(columns, dtype=object)
     if len(columns) > 62:
         return pd.Series([list(names[row]) for row in differs], index=wanted.index, dtype="object")
@@ -134,6 +126,28 @@ def changed_fields(wanted: pd.DataFrame, current: pd.DataFrame, columns: list[st
     return pd.Series(
         [lists[n].copy() for n in which.reshape(-1).tolist()], index=wanted.index, dtype="object"
     )
+
+
+def any_changed(wanted: pd.DataFrame, current: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """``changed_fields(...).map(bool)`` without a list per row: whether any column differs."""
+    return pd.Series(
+        _differ_by_column(wanted, current, columns).any(axis=1), index=wanted.index, dtype=bool
+    )
+
+
+def _differ_by_column(wanted: pd.DataFrame, current: pd.DataFrame, columns: list[str]):
+    """``changed_fields``' answers as a bool matrix (rows of ``wanted`` x ``columns``)."""
+    alike = Sameness()
+    differs = np.zeros((len(wanted), len(columns)), dtype=bool)
+    for n, column in enumerate(columns):
+        theirs = (
+            current[column].reindex(wanted.index).tolist()
+            if column in current.columns
+            else [None] * len(wanted)
+        )
+        kind = MONEY if column in MONEY_COLUMNS else STORED_TEXT
+        differs[:, n] = alike.differ(wanted[column].tolist(), theirs, kind)
+    return differs
 
 
 def name_key(name) -> str:
@@ -336,16 +350,15 @@ def accounts_to_update(
     sync: a record read again (lookback, our own earlier write) must not undo a Salesforce
     edit (R-ACC-4, R-ACC-5)."""
     aligned = current.reindex(existing.index)
-    diffs = changed_fields(existing, aligned, targets)
-    parent_changed = [
-        not same(p, q, STORED_TEXT)
-        for p, q in zip(
-            existing["parent_ext_id"],
-            aligned.get("Parent.External_Account_ID__c", pd.Series(pd.NA, index=aligned.index)),
-            strict=True,
-        )
-    ]
-    needs_write = diffs.map(bool) | pd.Series(parent_changed, index=existing.index, dtype=bool)
+    diffs = any_changed(existing, aligned, targets)
+    parent_changed = Sameness().differ(
+        existing["parent_ext_id"].tolist(),
+        aligned.get(
+            "Parent.External_Account_ID__c", pd.Series(pd.NA, index=aligned.index)
+        ).tolist(),
+        STORED_TEXT,
+    )
+    needs_write = diffs | pd.Series(parent_changed, index=existing.index, dtype=bool)
     qb_rows = qb.assign(_key=qb["Id"].astype(str)).set_index("_key").reindex(existing.index)
     return needs_write & qb_changed_since_sync(qb_rows, aligned)
 
@@ -644,9 +657,9 @@ def in_place_or_switch(
         index=wanted.index,
         dtype=bool,
     )
-    diffs = changed_fields(wanted, current_contacts, targets)
+    diffs = any_changed(wanted, current_contacts, targets)
     unlinked = isna(ext_id) | (ext_id.astype("object") != wanted["customer_id"])
-    in_place = has_contact & same_person & (unlinked | (diffs.map(bool) & qb_newer))
+    in_place = has_contact & same_person & (unlinked | (diffs & qb_newer))
     switch = (~has_contact | ~same_person) & (~has_contact | qb_newer | ~ever_linked)
     return in_place, switch
 
@@ -1141,18 +1154,29 @@ def whole_addresses(changed: list[str], targets: list[str]) -> list[str]:
     return list(dict.fromkeys([*changed, *(t for t in targets if t.split(".")[0] in prefixes)]))
 
 
+@functools.lru_cache(maxsize=64)
+def _target_paths(targets: tuple[str, ...]) -> tuple[tuple[str, str | None, tuple, str], ...]:
+    """Per dotted target: (target, the address it is the street of or None, parents, leaf),
+    split once for every payload of a run rather than once per customer."""
+    out = []
+    for target in targets:
+        *parents, leaf = target.split(".")
+        street_of = target.split(".")[0] if target.endswith(".Street") else None
+        out.append((target, street_of, tuple(parents), leaf))
+    return tuple(out)
+
+
 def _customer_payload(row: dict, targets: list[str], parent_qb_id, *, sparse: bool = False) -> dict:
     """A QuickBooks Customer body from mapped dotted targets (addresses as Line1..Line5)."""
     from sfqb.frames import split_street
 
     payload: dict = {}
-    for target in targets:
+    for target, street_of, parents, leaf in _target_paths(tuple(targets)):
         value = row.get(target, pd.NA)
-        if target.endswith(".Street"):
-            prefix = target.split(".")[0]
+        if street_of is not None:
             lines = split_street(value)
             if lines or sparse:
-                payload.setdefault(prefix, {}).update(lines or {"Line1": ""})
+                payload.setdefault(street_of, {}).update(lines or {"Line1": ""})
             continue
         if missing(value):
             if not sparse:
@@ -1161,7 +1185,6 @@ def _customer_payload(row: dict, targets: list[str], parent_qb_id, *, sparse: bo
         if isinstance(value, Decimal):  # a Credit Limit as Salesforce reads it: exact text
             value = str(value)
         node = payload
-        *parents, leaf = target.split(".")
         for part in parents:
             node = node.setdefault(part, {})
         node[leaf] = value
