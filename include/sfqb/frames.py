@@ -96,20 +96,27 @@ def json_values(column: pd.Series) -> list:
     return cells.tolist()
 
 
-def distinct_codes(values: pd.Series) -> tuple[np.ndarray, list]:
+def distinct_codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, list]:
     """Per value of ``values``, the number of its distinct value, and the distinct values (one
     each). Values are told apart by type and ``repr`` (so Decimal 1.0 and 1, or True and 1, or
     two NaNs of one kind are apart or alike as their text says), text by its text: text (most
     cells) is numbered by pandas' hash table, the rest one by one."""
     cells = np.fromiter(values.tolist(), dtype=object, count=len(values))
     codes = np.empty(len(cells), dtype=np.intp)
-    text = types_of(cells) == _TEXT
-    where = np.flatnonzero(text)
+    kinds = types_of(cells)
+    done = kinds == _TEXT
+    where = np.flatnonzero(done)
     text_codes, distinct = pd.factorize(cells[where])
     codes[where] = text_codes
     out = distinct.tolist()
+    for singleton in (type(None), _NA_TYPE):  # one value each, however many cells: no loop
+        alike = np.flatnonzero(kinds == singleton)
+        if len(alike):
+            codes[alike] = len(out)
+            out.append(cells[alike[0]])
+            done[alike] = True
     seen: dict = {}
-    others = np.flatnonzero(~text)
+    others = np.flatnonzero(~done)
     for at, value in zip(others.tolist(), cells[others].tolist(), strict=True):
         key = (type(value), repr(value))
         if key not in seen:

@@ -18,7 +18,7 @@ from typing import overload
 import numpy as np
 import pandas as pd
 
-from sfqb.frames import missing, types_of
+from sfqb.frames import distinct_codes, missing, types_of
 
 KINDS = ("text", "number", "date", "boolean")
 ZERO = Decimal(0)
@@ -163,13 +163,21 @@ class Sameness:
         rest = np.flatnonzero(out)
         if kind.name == "text" and len(rest):
             rest = _text_settled(a, b, types_a, types_b, rest, kind, out)
-        pairs = zip(a[rest].tolist(), b[rest].tolist(), strict=True)
         if kind.name == "number":
-            number, memo = self._number, self._memo(kind)
-            out[rest] = [number(x, kind, memo) != number(y, kind, memo) for x, y in pairs]
-        else:
-            out[rest] = [normalised(x, kind) != normalised(y, kind) for x, y in pairs]
+            out[rest] = self._numbers_of(a[rest], kind) != self._numbers_of(b[rest], kind)
+            return out
+        pairs = zip(a[rest].tolist(), b[rest].tolist(), strict=True)
+        out[rest] = [normalised(x, kind) != normalised(y, kind) for x, y in pairs]
         return out
+
+    def _numbers_of(self, cells: np.ndarray, kind: Kind) -> np.ndarray:
+        """Each cell as the number ``self`` compares (``_number``), normalised once per distinct
+        value (``distinct_codes``: a value and its representative have one type and text)."""
+        codes, distinct = distinct_codes(cells)
+        memo, numbers = self._memo(kind), np.empty(len(distinct), dtype=object)
+        for n, value in enumerate(distinct):
+            numbers[n] = self._number(value, kind, memo)
+        return numbers[codes]
 
     def _memo(self, kind: Kind) -> dict:
         memo = self._numbers.get(kind)
