@@ -149,6 +149,23 @@ def positions_by(values: pd.Series) -> dict:
     return dict(zip(distinct.tolist(), np.split(order, np.cumsum(counts)[:-1]), strict=True))
 
 
+def map_distinct_rows(convert, *columns: pd.Series) -> list:
+    """``[convert(*row) for row in zip(*columns)]`` (equally long columns) with ``convert``
+    called once per distinct row, each value told apart as ``distinct_codes`` tells them."""
+    if not columns:
+        raise ValueError("map_distinct_rows: no columns")
+    cells = [column.tolist() for column in columns]
+    combined = np.zeros(len(cells[0]), dtype=np.intp)
+    for column in columns:  # renumbered after each column: the numbers stay below the length
+        codes, distinct = distinct_codes(column)
+        combined = np.unique(combined * len(distinct) + codes, return_inverse=True)[1]
+    _, first, back = np.unique(combined.reshape(-1), return_index=True, return_inverse=True)
+    results = np.empty(len(first), dtype=object)
+    for n, at in enumerate(first.tolist()):
+        results[n] = convert(*(values[at] for values in cells))
+    return results[back.reshape(-1)].tolist()
+
+
 def types_of(cells: np.ndarray) -> np.ndarray:
     """The type of each cell of an object array (an object array of types), in numpy's loop."""
     return _TYPE_OF(cells)

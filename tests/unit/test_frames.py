@@ -8,7 +8,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sfqb.frames import isin, json_records, records
+from sfqb.frames import (
+    dict_rows,
+    distinct_codes,
+    isin,
+    json_records,
+    map_distinct,
+    map_distinct_rows,
+    positions_by,
+    records,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -104,3 +113,61 @@ def test_given_text_with_missing_values_when_isin_then_it_answers_as_pandas_isin
         assert isin(values, other).tolist() == values.isin(list(wanted)).tolist(), other
     index = pd.Index(values)
     assert isin(index, wanted).tolist() == index.isin(list(wanted)).tolist()
+
+
+MIXED = [None, "a", pd.NA, 1, 1.0, True, Decimal("1.0"), Decimal("1.00"), "a", None, np.nan]
+
+
+def test_given_values_of_every_type_when_numbered_then_only_same_type_and_text_share_a_number():
+    """The plans convert a value once per distinct value: 1, 1.0 and True, or Decimal 1.0 and
+    1.00, are apart (they write differently); equal text, and every None, are one."""
+    codes, distinct = distinct_codes(pd.Series(MIXED, dtype=object))
+
+    assert [f"{type(distinct[c]).__name__}:{distinct[c]!r}" for c in codes] == [
+        f"{type(v).__name__}:{v!r}" for v in MIXED
+    ]
+    assert len(distinct) == len(MIXED) - 2
+    assert map_distinct(pd.Series(MIXED, dtype=object), repr).tolist() == [repr(v) for v in MIXED]
+
+
+def test_given_columns_when_mapped_per_distinct_row_then_each_row_gets_its_own_answer():
+    """``map_distinct_rows`` answers as the plain loop over the rows does, and calls the
+    function once per distinct row."""
+    calls = []
+
+    def convert(a, b):
+        calls.append((a, b))
+        return (repr(a), repr(b))
+
+    rows = list(zip(MIXED * 2, MIXED[::-1] * 2, strict=True))  # every row twice
+    firsts = pd.Series([a for a, _ in rows], dtype=object)
+    seconds = pd.Series([b for _, b in rows], dtype=object)
+
+    got = map_distinct_rows(convert, firsts, seconds)
+
+    assert got == [(repr(a), repr(b)) for a, b in rows]
+    assert len(calls) == len(MIXED)
+    assert map_distinct_rows(convert, pd.Series([], dtype=object)) == []
+
+
+@pytest.mark.parametrize("dtype", ["str", "object"])
+def test_given_a_column_when_positions_by_value_then_as_groupby_indices(dtype):
+    """``positions_by`` is ``groupby(sort=False).indices``: values in first-seen order, missing
+    values left out, positions ascending."""
+    values = pd.Series(["b", None, "a", "b", None, "a", "c"], dtype=dtype)
+
+    got = positions_by(values)
+
+    expected = pd.DataFrame({"k": values}).groupby("k", sort=False).indices
+    assert list(got) == list(expected) == ["b", "a", "c"]
+    assert all(got[k].tolist() == expected[k].tolist() for k in expected)
+    assert positions_by(pd.Series([None], dtype=dtype)) == {}
+
+
+def test_given_names_and_columns_when_made_into_rows_then_a_repeated_name_acts_as_in_a_literal():
+    """One dict per row; a name given twice keeps its first place and its last value."""
+    assert dict_rows(["a", "b", "a"], [[1, 2], [3, 4], [5, 6]], 2) == [
+        {"a": 5, "b": 3},
+        {"a": 6, "b": 4},
+    ]
+    assert dict_rows([], [], 2) == [{}, {}]

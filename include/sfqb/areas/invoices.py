@@ -47,6 +47,7 @@ from sfqb.frames import (
     json_value,
     json_values,
     map_distinct,
+    map_distinct_rows,
     missing,
     plain_values,
     records,
@@ -492,10 +493,12 @@ def wanted_invoices(
     out = apply_map(live, header_map)
     for target in out.columns:
         out[target] = map_distinct(out[target], lambda v, t=target: json_value(sf_value(v, t)))
-    status = [
-        invoice_status(False, t, b, n)
-        for t, b, n in zip(live["TotalAmt"], live["Balance"], live["PrivateNote"], strict=True)
-    ]
+    status = map_distinct_rows(
+        lambda t, b, n: invoice_status(False, t, b, n),
+        live["TotalAmt"],
+        live["Balance"],
+        live["PrivateNote"],
+    )
     out["Status__c"] = pd.Series(status, index=out.index, dtype="object")
     # A voided invoice owes nothing, whatever Balance says.
     out.loc[out["Status__c"] == VOIDED, "Outstanding_Balance__c"] = "0.00"

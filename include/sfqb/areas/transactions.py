@@ -30,7 +30,7 @@ import pandas as pd
 
 from sfqb.areas.opportunities import CENT, EXT_TXN, ITEM_EXT, entity_types, line_external_id
 from sfqb.areas.opportunities import DESKTOP_TYPES as ENTITY_BY_TYPE
-from sfqb.frames import distinct_codes, isin, json_value, map_distinct, missing, records
+from sfqb.frames import isin, json_value, map_distinct, map_distinct_rows, missing, records
 from sfqb.mapping.coerce import fit
 from sfqb.mapping.maps import FieldMap, apply_map, default_map
 from sfqb.mapping.same import DATE, NUMBER, TEXT, Kind, Sameness, money, normalised
@@ -177,20 +177,11 @@ def line_amounts(qty, unit_price, amount) -> tuple[Decimal, Decimal]:
 
 def line_amount_texts(qty: pd.Series, unit_price: pd.Series, amount: pd.Series) -> tuple:
     """``line_amounts`` of each line (three aligned columns) as text, (Quantity, UnitPrice)
-    lists: computed once per distinct (quantity, price, amount), each told apart as
-    ``distinct_codes`` tells values apart, so each triple gets exactly its own answer."""
-    codes = [distinct_codes(column) for column in (qty, unit_price, amount)]
-    if not len(qty):
-        return [], []
-    (q, qs), (p, ps), (a, as_) = codes
-    pairs = np.unique(q * len(ps) + p, return_inverse=True)[1].reshape(-1)
-    triples = pairs * len(as_) + a  # numbered in two steps: no overflow at any length
-    distinct, first, back = np.unique(triples, return_index=True, return_inverse=True)
-    texts = np.empty((len(distinct), 2), dtype=object)
-    for n, at in enumerate(first.tolist()):
-        quantity, price = line_amounts(qs[q[at]], ps[p[at]], as_[a[at]])
-        texts[n] = str(quantity), str(price)
-    return texts[back, 0].tolist(), texts[back, 1].tolist()
+    lists: computed once per distinct (quantity, price, amount) (``map_distinct_rows``)."""
+    texts = map_distinct_rows(
+        lambda q, p, a: tuple(str(v) for v in line_amounts(q, p, a)), qty, unit_price, amount
+    )
+    return [q for q, _ in texts], [p for _, p in texts]
 
 
 # --- the plan ----------------------------------------------------------------------------------
