@@ -149,6 +149,21 @@ def positions_by(values: pd.Series) -> dict:
     return dict(zip(distinct.tolist(), np.split(order, np.cumsum(counts)[:-1]), strict=True))
 
 
+def per_distinct(convert):
+    """``convert`` called once per distinct value (told apart as ``distinct_codes`` tells
+    them), for a loop that converts only some of its rows (a value never asked for is never
+    converted, so a conversion that would fail on a skipped row does not fail)."""
+    done: dict = {}
+
+    def once(value):
+        key = value if type(value) is str else (type(value), repr(value))
+        if key not in done:
+            done[key] = convert(value)
+        return done[key]
+
+    return once
+
+
 def map_distinct_rows(convert, *columns: pd.Series) -> list:
     """``[convert(*row) for row in zip(*columns)]`` (equally long columns) with ``convert``
     called once per distinct row, each value told apart as ``distinct_codes`` tells them."""

@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import numpy as np
 import pandas as pd
 
-from sfqb.frames import map_distinct, missing, plain_values, records
+from sfqb.frames import missing, per_distinct, plain_values, records
 from sfqb.mapping.maps import apply_map, default_map
 from sfqb.mapping.same import BOOLEAN, NUMBER, PLAIN_TEXT, Sameness, money, same
 from sfqb.outcomes import INFO, SF_PRODUCT, SKIP_COLUMNS, WARNING, empty_skips, skips
@@ -136,6 +136,12 @@ def _records_by(frame: pd.DataFrame, column: str) -> dict:
     return dict(zip(first[column], records(first.drop(columns=[column])), strict=True))
 
 
+def _entry_price(unit_price) -> Decimal:
+    """An item's price as Salesforce will keep it: compared that way, a price with more decimals
+    (12.34567) is written once (12.35), not again on every run that reads the item (R-GEN-4)."""
+    return (money(unit_price) or Decimal("0")).quantize(PRICE_STEP, rounding=ROUND_HALF_UP)
+
+
 def _products_differ(
     eligible: pd.DataFrame, wanted: pd.DataFrame, products: pd.DataFrame
 ) -> np.ndarray:
@@ -200,12 +206,9 @@ def plan_items(
     wanted["Name"] = eligible[product_name_field]
     skipped: list[tuple[str, str, str]] = []
     differs = _products_differ(eligible, wanted, products)
-    amounts = map_distinct(  # As Salesforce will keep it: see below
-        eligible["UnitPrice"],
-        lambda v: (money(v) or Decimal("0")).quantize(PRICE_STEP, rounding=ROUND_HALF_UP),
-    ).tolist()
-    for item, values, differ, amount in zip(
-        records(eligible), records(wanted), differs.tolist(), amounts, strict=True
+    price_of = per_distinct(_entry_price)
+    for item, values, differ in zip(
+        records(eligible), records(wanted), differs.tolist(), strict=True
     ):
         item_id = str(item["Id"])
         key = f"QB:{item_id}"
@@ -234,8 +237,7 @@ def plan_items(
             plan.products.append({EXT_ID: item_id, **record, **counts})
         product_id = None if now is None else str(now["Id"])
         entry = None if product_id is None else entry_by_product.get(product_id)
-        # ``amount`` as Salesforce will keep it: compared that way, a price with more decimals
-        # (12.34567) is written once (12.35), not again on every run that reads the item (R-GEN-4).
+        amount = price_of(item["UnitPrice"])
         if entry is None:
             if active:
                 plan.prices.append(

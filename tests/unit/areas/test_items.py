@@ -103,6 +103,15 @@ def test_given_an_inactive_item_without_product_when_planned_then_it_is_not_sync
     assert list(plan.skips["key"]) == ["QB:7"]
 
 
+def test_given_an_inactive_item_without_product_and_an_unreadable_price_then_it_is_only_skipped():
+    """R-ITM-1: an item that is not exported has its price never read, so a price that is no
+    number does not stop the plan (prices are read once per distinct value, when asked for)."""
+    inactive = WIDGET[:4] + (False,) + WIDGET[5:6] + ("not a price",)
+    plan = plan_items(items(inactive, CONSULT), NO_PRODUCTS, NO_ENTRIES)
+    assert [p["item_id"] for p in plan.prices] == ["8"]
+    assert list(plan.skips["key"]) == ["QB:7"]
+
+
 def test_given_an_unlinked_product_with_the_items_code_when_planned_then_it_is_warned_not_duplicated():
     """R-PRE-2: a Product whose ProductCode equals the FullyQualifiedName is linked by a person."""
     plan = plan_items(
