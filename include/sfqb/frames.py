@@ -99,16 +99,20 @@ def json_values(column: pd.Series) -> list:
 def distinct_codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, list]:
     """Per value of ``values``, the number of its distinct value, and the distinct values (one
     each). Values are told apart by type and ``repr`` (so Decimal 1.0 and 1, or True and 1, or
-    two NaNs of one kind are apart or alike as their text says), text by its text: text (most
-    cells) is numbered by pandas' hash table, the rest one by one."""
+    two NaNs of one kind are apart or alike as their text says): text, booleans and integers
+    (most cells) are numbered by pandas' hash table a type at a time, the rest one by one."""
     cells = np.fromiter(values.tolist(), dtype=object, count=len(values))
     codes = np.empty(len(cells), dtype=np.intp)
     kinds = types_of(cells)
-    done = kinds == _TEXT
-    where = np.flatnonzero(done)
-    text_codes, distinct = pd.factorize(cells[where])
-    codes[where] = text_codes
-    out = distinct.tolist()
+    done = np.zeros(len(cells), dtype=bool)
+    out: list = []
+    for exact in _HASHED_BY_VALUE:  # one type at a time (True == 1 across types)
+        where = np.flatnonzero(kinds == exact)
+        if len(where):
+            found, distinct = pd.factorize(cells[where])
+            codes[where] = found + len(out)
+            out += distinct.tolist()
+            done[where] = True
     for singleton in (type(None), _NA_TYPE):  # one value each, however many cells: no loop
         alike = np.flatnonzero(kinds == singleton)
         if len(alike):
@@ -169,15 +173,18 @@ def map_distinct_rows(convert, *columns: pd.Series) -> list:
     called once per distinct row, each value told apart as ``distinct_codes`` tells them."""
     if not columns:
         raise ValueError("map_distinct_rows: no columns")
-    cells = [column.tolist() for column in columns]
-    combined = np.zeros(len(cells[0]), dtype=np.intp)
+    combined = np.zeros(len(columns[0]), dtype=np.intp)
     for column in columns:  # renumbered after each column: the numbers stay below the length
         codes, distinct = distinct_codes(column)
         combined = np.unique(combined * len(distinct) + codes, return_inverse=True)[1]
     _, first, back = np.unique(combined.reshape(-1), return_index=True, return_inverse=True)
+    firsts = [  # each cell whole (a list value stays one cell)
+        np.fromiter(column.tolist(), dtype=object, count=len(column))[first].tolist()
+        for column in columns
+    ]
     results = np.empty(len(first), dtype=object)
-    for n, at in enumerate(first.tolist()):
-        results[n] = convert(*(values[at] for values in cells))
+    for n, row in enumerate(zip(*firsts, strict=True)):
+        results[n] = convert(*row)
     return results[back.reshape(-1)].tolist()
 
 
@@ -188,7 +195,9 @@ def types_of(cells: np.ndarray) -> np.ndarray:
 
 _TYPE_OF = np.frompyfunc(type, 1, 1)
 _NA_TYPE = type(pd.NA)
-_TEXT = str  # compared with arrays of types (types_of)
+# Types whose equal values have the same text (not Decimal 1.0 == 1.00, nor float 0.0 == -0.0):
+# ``distinct_codes`` numbers them by value in pandas' hash table.
+_HASHED_BY_VALUE = (str, bool, int)
 
 
 def _box(value):

@@ -193,19 +193,29 @@ def is_voided(total, balance, private_note) -> bool:
     """QuickBooks Online answers a voided invoice with amounts 0 and PrivateNote "Voided"
     (api-notes 2.6.4); QuickBooks Desktop with amounts 0 and "VOID:" before its memo (the
     PrivateNote of the Desktop reads, api-notes 8.7)."""
+    return _voided(void_noted(private_note), total, balance)
+
+
+def void_noted(private_note) -> bool:
+    """Whether an invoice's PrivateNote marks it voided (``is_voided``'s test of the note)."""
     note = "" if missing(private_note) else str(private_note).strip()
-    return (
-        note.startswith((VOID_NOTE, DESKTOP_VOID_NOTE))
-        and money(total, ZERO) == 0
-        and money(balance, ZERO) == 0
-    )
+    return note.startswith((VOID_NOTE, DESKTOP_VOID_NOTE))
+
+
+def _voided(noted: bool, total, balance) -> bool:
+    return noted and money(total, ZERO) == 0 and money(balance, ZERO) == 0
 
 
 def invoice_status(deleted: bool, total, balance, private_note) -> str:
     """Status__c of an invoice: Deleted, Voided, Paid (balance 0) or Open."""
     if deleted:
         return DELETED
-    if is_voided(total, balance, private_note):
+    return live_status(total, balance, void_noted(private_note))
+
+
+def live_status(total, balance, noted: bool) -> str:
+    """``invoice_status`` of a live invoice whose note is ``noted`` voided or not."""
+    if _voided(noted, total, balance):
         return VOIDED
     return PAID if money(balance, ZERO) == 0 else OPEN
 
@@ -493,12 +503,9 @@ def wanted_invoices(
     out = apply_map(live, header_map)
     for target in out.columns:
         out[target] = map_distinct(out[target], lambda v, t=target: json_value(sf_value(v, t)))
-    status = map_distinct_rows(
-        lambda t, b, n: invoice_status(False, t, b, n),
-        live["TotalAmt"],
-        live["Balance"],
-        live["PrivateNote"],
-    )
+    # Once per distinct (total, balance, voided note): notes are mostly distinct, their test not.
+    noted = pd.Series([void_noted(n) for n in live["PrivateNote"].tolist()], dtype=bool)
+    status = map_distinct_rows(live_status, live["TotalAmt"], live["Balance"], noted)
     out["Status__c"] = pd.Series(status, index=out.index, dtype="object")
     # A voided invoice owes nothing, whatever Balance says.
     out.loc[out["Status__c"] == VOIDED, "Outstanding_Balance__c"] = "0.00"
