@@ -512,11 +512,13 @@ def wanted_invoices(
     out["Is_Paid__c"] = (out["Status__c"] == PAID).astype(bool).astype("object")
     out["Name"] = [
         f"Invoice {i if missing(n) else n}"
-        for i, n in zip(live["Id"], live["DocNumber"], strict=True)
+        for i, n in zip(live["Id"].tolist(), live["DocNumber"].tolist(), strict=True)
     ]
     account_of = {
         str(e): i
-        for e, i in zip(accounts["External_Account_ID__c"], accounts["Id"], strict=True)
+        for e, i in zip(
+            accounts["External_Account_ID__c"].tolist(), accounts["Id"].tolist(), strict=True
+        )
         if not missing(e)
     }
     if billed is None:
@@ -528,7 +530,7 @@ def wanted_invoices(
         **{c: account_of[b.customer] for c, b in billed.items() if b.customer is not None},
     }
     out["Account__c"] = [
-        None if missing(c) else account.get(str(c)) for c in live["CustomerRef.value"]
+        None if missing(c) else account.get(str(c)) for c in live["CustomerRef.value"].tolist()
     ]
     out["Sync_Me__c"] = False
     out[EXT_INVOICE] = live["Id"].astype(str)
@@ -778,7 +780,7 @@ def _plan_links(
     link_opportunities: bool,
 ) -> None:
     """Links to the Opportunities each live invoice traces to, and placeholders (R-INV-2/3)."""
-    ids = list(want[EXT_INVOICE])
+    ids = want[EXT_INVOICE].tolist()
     traced = (
         opportunity_links(ids, inputs.sales_orders, inputs.opportunities)
         if link_opportunities

@@ -479,7 +479,9 @@ def plan_extracted(
         "skips": result.skips,
         "notes": result.notes,
         "retry": result.retry,
-        "considered": [rules.invoice_key(i) for i in extracted["invoices"]["Id"].astype(str)],
+        "considered": [
+            rules.invoice_key(i) for i in extracted["invoices"]["Id"].astype(str).tolist()
+        ],
         "waiting": result.waiting,
     }
     known = names_of(
