@@ -709,8 +709,12 @@ def amount_notes(pairs: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
     needed = [
         c for c in ("entity", "Id", "TotalAmt", "key", "sf.Id", "sf.Name") if c in pairs.columns
     ]
-    rounded = map_distinct(pairs["TotalAmt"], lambda v: (money(v) or Decimal(0)).quantize(CENT))
-    for row, total in zip(records(pairs, needed), rounded.tolist(), strict=True):
+    rounded = (  # read only when there are pairs, as the loop did
+        map_distinct(pairs["TotalAmt"], lambda v: (money(v) or Decimal(0)).quantize(CENT)).tolist()
+        if len(pairs)
+        else []
+    )
+    for row, total in zip(records(pairs, needed), rounded, strict=True):
         lines_sum = totals.get((row["entity"], row["Id"]), Decimal(0)).quantize(CENT)
         if lines_sum != total:
             keys.append(row["key"])
