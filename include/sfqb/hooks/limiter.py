@@ -99,6 +99,12 @@ class SlidingWindow:
                 return
 
 
+NAMES_KEY = "names"
+"""The shared log's key of the events' call names (``settle``), per window, beside the
+``[time, units]`` lists an older sfqb reads and writes back without them (a worker not yet
+upgraded sharing the file: its calls' events are then never settled, only counted longer)."""
+
+
 class SharedLog:
     """The windows' events in a file every process on this machine can read, under an
     exclusive ``flock`` while one process decides and records. An unreadable file counts as
@@ -122,16 +128,26 @@ class SharedLog:
                     "QuickBooks rate limiter: %s is not readable, starting it afresh", self.path
                 )
                 stored = {}
+            if not isinstance(stored, dict):
+                stored = {}
+            names = stored.get(NAMES_KEY)
             for key, window in windows.items():
-                events = stored.get(key) if isinstance(stored, dict) else None
+                events = stored.get(key) or []
+                called = names.get(key) if isinstance(names, dict) else None
+                if not isinstance(called, list) or len(called) != len(events):
+                    called = [""] * len(events)  # written by a version without names
                 window.events = deque(
-                    (float(e[0]), int(e[1]), str(e[2]) if len(e) > 2 else "") for e in events or []
+                    (float(e[0]), int(e[1]), str(name))
+                    for e, name in zip(events, called, strict=True)
                 )
 
             def save() -> None:
+                # [time, units] per event as every version reads them; the names apart.
+                kept: dict = {k: [[at, n] for at, n, _ in w.events] for k, w in windows.items()}
+                kept[NAMES_KEY] = {k: [e[2] for e in w.events] for k, w in windows.items()}
                 handle.seek(0)
                 handle.truncate()
-                handle.write(json.dumps({k: list(w.events) for k, w in windows.items()}))
+                handle.write(json.dumps(kept))
                 handle.flush()
 
             yield save

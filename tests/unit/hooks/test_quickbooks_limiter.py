@@ -236,3 +236,24 @@ def test_given_no_directory_configured_when_the_realm_log_is_placed_then_the_env
     monkeypatch.setenv(LIMITER_DIR_ENV, str(tmp_path))
     assert shared_log_for("9130 355/x").path == tmp_path / "sfqb-qbo-limits-9130_355_x.json"
     assert shared_log_for("1", str(tmp_path / "elsewhere")).path.parent == tmp_path / "elsewhere"
+
+
+def test_given_a_log_shared_with_an_older_sfqb_when_either_reads_it_then_both_count_every_call(
+    tmp_path,
+):
+    """api-notes 2.4 (one count per realm): workers upgraded one at a time share the log. A
+    log an older sfqb wrote ([time, units] per event, no names) is read and its events count;
+    the log written now keeps [time, units] per event where the older reads them (its names
+    apart), so the older one counts the new calls too instead of failing."""
+    clock = FakeClock()
+    log_file = tmp_path / "limits.json"
+    log_file.write_text(json.dumps({"all": [[1000.0, 30]], "batch": [[1000.0, 1]]}))
+    limiter = RateLimiter(
+        shared=SharedLog(log_file), clock=clock, sleep=clock.sleep, allowance=QBO_ALLOWANCE
+    )
+    with limiter.slot("batch", units=30):
+        pass
+    assert [e[1] for e in limiter.windows["all"].events] == [30, 30]
+    stored = json.loads(log_file.read_text())
+    as_older = {k: [(float(at), int(n)) for at, n in stored[k]] for k in ("all", "batch")}
+    assert as_older == {"all": [(1000.0, 30), (999.0, 30)], "batch": [(1000.0, 1), (999.0, 1)]}
