@@ -8,7 +8,8 @@ simulated days. sfqb reads the worker's clock in two modules: ``sfqb.steps.load.
 ``sfqb.hooks.quickbooks.clock`` (``ServerClock``: Intuit's time is the worker's corrected by the
 offset the answers show; the worker's alone before the first answer). While installed,
 ``dt.datetime.now()`` in those modules reads the sandbox clock (real time plus the sandbox's
-offset); nothing else in the process changes.
+offset); nothing else in the process changes. ``bench.desktop_sync`` installs it too, so the
+Desktop service's stamps follow the sandboxes' hourly steps as the emulated PC's do.
 """
 
 from __future__ import annotations
