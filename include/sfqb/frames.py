@@ -84,12 +84,20 @@ def json_value(value):
     return str(value) if isinstance(value, Decimal) else value
 
 
-def json_values(column: pd.Series) -> list:
-    """``json_value`` of each of a column's values, a column at a time (as ``plain_values``
-    gives them, missing found and Decimals told apart in numpy's loops)."""
+def present_values(column: pd.Series) -> np.ndarray:
+    """A column's values as ``plain_values`` gives them, with every missing one (NaN, NaT,
+    pd.NA) as None: an object array, the missing found in numpy's loop rather than a
+    ``missing`` call per cell."""
     values = plain_values(column)
     cells = np.fromiter(values, dtype=object, count=len(values))
     cells[pd.isna(cells)] = None
+    return cells
+
+
+def json_values(column: pd.Series) -> list:
+    """``json_value`` of each of a column's values, a column at a time (as ``plain_values``
+    gives them, missing found and Decimals told apart in numpy's loops)."""
+    cells = present_values(column)
     decimals = np.flatnonzero(types_of(cells) == Decimal)
     if len(decimals):
         cells[decimals] = [str(v) for v in cells[decimals].tolist()]

@@ -12,7 +12,7 @@ import logging
 import pandas as pd
 
 from sfqb.checks.gx import Check, failures
-from sfqb.frames import missing
+from sfqb.frames import present_values
 from sfqb.outcomes import CHECK_KIND, warning, warning_line
 
 log = logging.getLogger(__name__)
@@ -22,7 +22,9 @@ MAX_LISTED = 20
 
 def _name_key(values: pd.Series) -> pd.Series:
     """A name as QuickBooks compares names for uniqueness: case and outer spaces ignored."""
-    return values.map(lambda v: None if missing(v) else str(v).strip().casefold())
+    keys = [None if v is None else str(v).strip().casefold() for v in present_values(values)]
+    kept = not keys or isinstance(values.dtype, pd.StringDtype)  # as ``map`` keeps a text dtype
+    return pd.Series(keys, index=values.index, dtype=values.dtype if kept else None)
 
 
 def _twins(rows: pd.DataFrame, name: str) -> list[str]:

@@ -38,17 +38,19 @@ def names_of(
     """Record key -> the name a person knows it by, from an extracted frame: ``prefix`` + the
     key column (``"QB:"`` + a customer's Id) -> ``label`` + the name column (``"invoice "`` +
     DocNumber). Records without a name are left out."""
-    from sfqb.frames import missing
+    from sfqb.frames import present_values
 
     if frame is None or name_column not in frame.columns or key_column not in frame.columns:
         return {}
-    # ``tolist`` first: iterating an Arrow-backed column boxes one cell per step (slow).
+    # Whole columns first: iterating an Arrow-backed column boxes one cell per step (slow).
     return {
         f"{prefix}{key}": f"{label}{text}"
         for key, name in zip(
-            frame[key_column].astype(str).tolist(), frame[name_column].tolist(), strict=True
+            frame[key_column].astype(str).tolist(),
+            present_values(frame[name_column]).tolist(),
+            strict=True,
         )
-        if not missing(name) and (text := str(name).strip())
+        if name is not None and (text := str(name).strip())
     }
 
 
