@@ -115,7 +115,15 @@ def failures(frame: pd.DataFrame, checks: Sequence[Check], *, suite: str) -> lis
     validation = context.validation_definitions.add(
         gx.ValidationDefinition(name=tag, data=definition, suite=gx_suite)
     )
-    plain = frame.reset_index(drop=True)  # GX reports row labels: make them positions
+    # GX reports row labels: make them positions. It hashes every column it is given: give it
+    # only the checked ones (the failing rows are taken from ``frame`` whole); a checked column
+    # the frame lacks is left for GX to report.
+    columns = [c.kwargs.get("column") for c in checks]
+    if None not in columns and set(columns) <= set(frame.columns):
+        checked = frame[list(dict.fromkeys(columns))]
+    else:
+        checked = frame
+    plain = checked.reset_index(drop=True)
     result = validation.run(batch_parameters={"dataframe": plain}, result_format="COMPLETE")
     found = []
     for outcome in sorted(result.results, key=lambda r: r.expectation_config.meta["sfqb_check"]):
