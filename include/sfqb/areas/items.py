@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import numpy as np
 import pandas as pd
 
-from sfqb.frames import missing, per_distinct, plain_values, records
+from sfqb.frames import dict_rows, missing, per_distinct, plain_values, present_values, records
 from sfqb.mapping.maps import apply_map, default_map
 from sfqb.mapping.same import BOOLEAN, NUMBER, PLAIN_TEXT, Sameness, money, same
 from sfqb.outcomes import INFO, SF_PRODUCT, SKIP_COLUMNS, WARNING, empty_skips, skips
@@ -128,12 +128,16 @@ class ItemPlan:
     skips: pd.DataFrame = field(default_factory=empty_skips)
 
 
-def _records_by(frame: pd.DataFrame, column: str) -> dict:
-    """The first record of each value of ``column`` (the value is left out of the record)."""
+def _first_positions(
+    frame: pd.DataFrame, column: str, keys: list
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The first row of ``frame`` per value of ``column``, and the position among those rows
+    of each of ``keys`` (-1 where none has it), told apart as a dict tells its keys."""
     if not len(frame):
-        return {}
+        return frame, np.full(len(keys), -1, dtype=np.intp)
     first = frame.drop_duplicates(column)
-    return dict(zip(first[column], records(first.drop(columns=[column])), strict=True))
+    index = pd.Index(first[column].tolist(), dtype=object)
+    return first, index.get_indexer(pd.Index(keys, dtype=object))
 
 
 def _entry_price(unit_price) -> Decimal:
@@ -143,16 +147,13 @@ def _entry_price(unit_price) -> Decimal:
 
 
 def _products_differ(
-    eligible: pd.DataFrame, wanted: pd.DataFrame, products: pd.DataFrame
+    eligible: pd.DataFrame, wanted: pd.DataFrame, first: pd.DataFrame, at: np.ndarray
 ) -> np.ndarray:
-    """Per eligible item, whether a PRODUCT_FIELDS value differs from its Product's (the first
-    of ``products`` whose EXT_ID is the item's Id as text; a field it lacks is None), compared
-    a column at a time (``Sameness.differ``, R-GEN-4): the item's mapped ``wanted`` values, and
-    its ``Active`` for IsActive. False where the item has no Product."""
-    ids = pd.Index([str(i) for i in plain_values(eligible["Id"])], dtype=object)
-    first = products.drop_duplicates(EXT_ID) if len(products) else products
-    at = pd.Index(first[EXT_ID].tolist(), dtype=object).get_indexer(ids) if len(first) else None
-    if at is None or not (at >= 0).any():
+    """Per eligible item, whether a PRODUCT_FIELDS value differs from its Product's (``first``:
+    one Product per EXT_ID; ``at``: the item's row there, -1 for none; a field it lacks is
+    None), compared a column at a time (``Sameness.differ``, R-GEN-4): the item's mapped
+    ``wanted`` values, and its ``Active`` for IsActive. False where the item has no Product."""
+    if not (at >= 0).any():
         return np.zeros(len(eligible), dtype=bool)
     compare, out = Sameness(), np.zeros(len(eligible), dtype=bool)
     for f in PRODUCT_FIELDS:
@@ -165,6 +166,11 @@ def _products_differ(
         theirs = np.fromiter([*cells, None], dtype=object, count=len(cells) + 1)[at]
         out |= compare.differ(ours, theirs, PRODUCT_KINDS[f])
     return out & (at >= 0)
+
+
+def _cells(frame: pd.DataFrame, column: str) -> list:
+    """A column's plain values (None for every row when the frame lacks it)."""
+    return plain_values(frame[column]) if column in frame.columns else [None] * len(frame)
 
 
 def plan_items(
@@ -199,47 +205,67 @@ def plan_items(
     quantities = wanted_quantities(inventory) if inventory is not None else {}
     eligible, type_skips = items_to_sync(items, edition)
     found = [type_skips]
-    # Plain dicts and records: a Series per item (``iterrows``, ``.loc``) costs minutes at 1M.
-    current = _records_by(products, EXT_ID)
-    entry_by_product = _records_by(entries, "Product2Id")
     wanted = apply_map(eligible, default_map("item_to_product"))
     wanted["Name"] = eligible[product_name_field]
+    # A column at a time: each item's Product and standard entry found by position, the
+    # Products' values turned into plain cells once (a record per item and per Product, or a
+    # Series per item, costs tens of seconds at 1M items).
+    ids = [str(i) for i in plain_values(eligible["Id"])]
+    active = [bool(a) for a in eligible["Active"].tolist()]
+    first, at = _first_positions(products, EXT_ID, ids)
+    differs = _products_differ(eligible, wanted, first, at).tolist()
+    product_ids = [str(i) for i in _cells(first, "Id")]
+    linked_ids = [product_ids[p] if p >= 0 else None for p in at.tolist()]
+    book, entry_at = _first_positions(entries, "Product2Id", linked_ids)
+    entry_at[at < 0] = -1  # an item with no Product has no entry
+    entry_ids, entry_prices = _cells(book, "Id"), _cells(book, "UnitPrice")
+    entry_active = _cells(book, "IsActive")
+    fields = {f: present_values(wanted[f]).tolist() for f in PRODUCT_FIELDS}
+    fields["IsActive"] = active
+    unit_prices = plain_values(eligible["UnitPrice"])
+    price_of, entry_money = per_distinct(_entry_price), per_distinct(money)
+
+    held = {
+        f: _cells(first, f) for f in QUANTITY_FIELDS.values() if f in first.columns and quantities
+    }
+
+    def now_at(position: int) -> dict:  # the Product's quantity fields (R-ITM-4)
+        return {f: cells[position] for f, cells in held.items()}
+
     skipped: list[tuple[str, str, str]] = []
-    differs = _products_differ(eligible, wanted, products)
-    price_of = per_distinct(_entry_price)
-    for item, values, differ in zip(
-        records(eligible), records(wanted), differs.tolist(), strict=True
+    written: list[int] = []
+    counted: dict[int, dict] = {}
+    for n, (item_id, position, is_active, differ, product_id, entry) in enumerate(
+        zip(ids, at.tolist(), active, differs, linked_ids, entry_at.tolist(), strict=True)
     ):
-        item_id = str(item["Id"])
-        key = f"QB:{item_id}"
-        now = current.get(item_id)
-        linked = now is not None
-        active = bool(item["Active"])
-        if not linked:
-            if not active:
-                skipped.append((key, "inactive item with no Product: not synced (R-ITM-1)", INFO))
+        if position < 0:
+            if not is_active:
+                skipped.append(
+                    (f"QB:{item_id}", "inactive item with no Product: not synced (R-ITM-1)", INFO)
+                )
                 continue
-            if values["ProductCode"] in unlinked_codes:
+            code = fields["ProductCode"][n]
+            if code in unlinked_codes:
                 skipped.append(
                     (
-                        key,
+                        f"QB:{item_id}",
                         "Salesforce already has a Product with ProductCode "
-                        f"{values['ProductCode']!r} that is linked to no QuickBooks item: link it "
+                        f"{code!r} that is linked to no QuickBooks item: link it "
                         f"(set its External Item ID to {item_id}) instead of creating a duplicate",
                         WARNING,
                     )
                 )
                 continue
-        record = {f: (None if missing(values[f]) else values[f]) for f in PRODUCT_FIELDS}
-        record["IsActive"] = active
-        counts = _quantity_changes(quantities.pop(item_id), now) if item_id in quantities else {}
-        if now is None or counts or differ:
-            plan.products.append({EXT_ID: item_id, **record, **counts})
-        product_id = None if now is None else str(now["Id"])
-        entry = None if product_id is None else entry_by_product.get(product_id)
-        amount = price_of(item["UnitPrice"])
-        if entry is None:
-            if active:
+        if item_id in quantities:
+            now = now_at(position) if position >= 0 else None
+            counts = _quantity_changes(quantities.pop(item_id), now)
+            if counts:
+                counted[n] = counts
+        if position < 0 or differ or n in counted:
+            written.append(n)
+        amount = price_of(unit_prices[n])
+        if entry < 0:
+            if is_active:
                 plan.prices.append(
                     {
                         "item_id": item_id,
@@ -249,21 +275,30 @@ def plan_items(
                         "IsActive": True,
                     }
                 )
-        elif money(entry["UnitPrice"]) != amount or bool(entry["IsActive"]) != active:
+        elif entry_money(entry_prices[entry]) != amount or bool(entry_active[entry]) != is_active:
             plan.prices.append(
                 {
                     "item_id": item_id,
                     "product_id": product_id,
-                    "entry_id": str(entry["Id"]),
+                    "entry_id": str(entry_ids[entry]),
                     "UnitPrice": str(amount),
-                    "IsActive": active,
+                    "IsActive": is_active,
                 }
             )
+    plan.products = dict_rows(
+        [EXT_ID, *PRODUCT_FIELDS],
+        [[ids[n] for n in written], *([column[n] for n in written] for column in fields.values())],
+        len(written),
+    )
+    for row, n in zip(plan.products, written, strict=True):
+        row.update(counted.get(n, {}))
     # Inventory items that did not change themselves: only their quantities, and only for a
     # Product that exists (an item with no Product gets one when the item itself is exported).
-    for item_id, wanted_counts in quantities.items():
-        now = current.get(item_id)
-        counts = _quantity_changes(wanted_counts, now) if now is not None else {}
+    left = list(quantities)
+    for item_id, position in zip(
+        left, _first_positions(products, EXT_ID, left)[1].tolist(), strict=True
+    ):
+        counts = _quantity_changes(quantities[item_id], now_at(position)) if position >= 0 else {}
         if counts:
             plan.products.append({EXT_ID: item_id, **counts})
     if skipped:
