@@ -379,8 +379,8 @@ def plan(run: RunContext, extracted: Extract) -> Plan:
         "quality": quality,
         # The records this run looked at: a standing warning about one of them that did not come
         # back is resolved (R-OPS-3).
-        "considered": [f"QB:{i}" for i in extracted["qb_changed"]["Id"].astype(str)]
-        + [str(i) for i in extracted["sf_changed"]["Id"]],
+        "considered": [f"QB:{i}" for i in extracted["qb_changed"]["Id"].astype(str).tolist()]
+        + [str(i) for i in extracted["sf_changed"]["Id"].tolist()],
         "retry": list(result.retry),
         "limits": extracted.get("limits") or {},
     }

@@ -247,7 +247,7 @@ def plan(run: RunContext, extracted: Extract) -> Plan:
         "skips": result.skips,
         "quality": quality,
         "standard_pricebook": extracted["standard_pricebook"],
-        "considered": [f"QB:{i}" for i in extracted["items"]["Id"].astype(str)],
+        "considered": [f"QB:{i}" for i in extracted["items"]["Id"].astype(str).tolist()],
     }
     planned["names"] = plan_names(
         planned, names_of(extracted["items"], "FullyQualifiedName", prefix="QB:")

@@ -281,7 +281,7 @@ def plan(run: RunContext, extracted: Extract) -> Plan:
         "skips": result.skips,
         "retry": result.retry,
         "install_date": run["install_date"],
-        "considered": [str(i) for i in extracted["opportunities"]["Id"]],
+        "considered": [str(i) for i in extracted["opportunities"]["Id"].tolist()],
     }
     planned["names"] = plan_names(planned, names_of(extracted["opportunities"], "Name"))
     return planned

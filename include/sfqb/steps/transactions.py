@@ -313,7 +313,9 @@ def plan(run: RunContext, extracted: Extract) -> Plan:
         "considered": [
             rules.txn_key(e, i)
             for e, i in zip(
-                extracted["transactions"]["entity"], extracted["transactions"]["Id"], strict=True
+                extracted["transactions"]["entity"].tolist(),
+                extracted["transactions"]["Id"].tolist(),
+                strict=True,
             )
         ],
     }
