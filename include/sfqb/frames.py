@@ -148,6 +148,19 @@ def map_distinct(values: pd.Series, convert) -> pd.Series:
     return pd.Series(converted[codes], index=values.index, dtype="object")
 
 
+def map_like(values: pd.Series, convert) -> pd.Series:
+    """``values.map(convert)``, the same values and dtype, with ``convert`` called once per
+    distinct value (``distinct_codes``): pandas maps the distinct values, then takes them for
+    every row. A column of mostly distinct values (ids, names) is mapped as it is."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.map(convert)
+    codes, distinct = distinct_codes(values)
+    if len(distinct) * 2 > len(values):
+        return values.map(convert)
+    mapped = pd.Series(distinct, dtype=values.dtype).map(convert)
+    return pd.Series(mapped.array.take(codes), index=values.index, name=values.name)
+
+
 def positions_by(values: pd.Series) -> dict:
     """``frame.groupby(values, sort=False).indices`` for one column: each value (missing ones
     left out) -> the positions holding it, ascending; numbered by ``pd.factorize`` and split
@@ -242,9 +255,9 @@ def isna(values: pd.Series) -> pd.Series:
 
 def is_true(values: pd.Series) -> pd.Series:
     """Boolean mask of values that are True (JSON true or the text "true")."""
-    return values.map(lambda v: v is True or (isinstance(v, str) and v.lower() == "true")).astype(
-        bool
-    )
+    return map_like(
+        values, lambda v: v is True or (isinstance(v, str) and v.lower() == "true")
+    ).astype(bool)
 
 
 def as_text(values: pd.Series) -> pd.Series:

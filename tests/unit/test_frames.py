@@ -15,6 +15,7 @@ from sfqb.frames import (
     json_records,
     map_distinct,
     map_distinct_rows,
+    map_like,
     positions_by,
     records,
 )
@@ -148,6 +149,49 @@ def test_given_columns_when_mapped_per_distinct_row_then_each_row_gets_its_own_a
     assert got == [(repr(a), repr(b)) for a, b in rows]
     assert len(calls) == len(MIXED)
     assert map_distinct_rows(convert, pd.Series([], dtype=object)) == []
+
+
+LIKE = [
+    lambda v: v is True or (isinstance(v, str) and v.lower() == "true"),
+    lambda v: pd.NA if v is None or v is pd.NA or v != v else str(v).strip().lower(),
+    lambda v: None if v is None or v is pd.NA or v != v else str(v),
+    lambda v: pd.NA,
+    lambda v: len(str(v)),
+    repr,
+]
+
+
+@pytest.mark.parametrize("convert", LIKE)
+@pytest.mark.parametrize(
+    "values",
+    [
+        pd.Series(["a", None, "True", "a", " B ", None] * 3, dtype="str"),
+        pd.Series(["a", None, "True", "a", " B ", None] * 3, dtype="string"),
+        pd.Series(MIXED * 3, dtype=object),
+        pd.Series([None] * 6, dtype=object),
+        pd.Series([1.5, np.nan, 1.5, 2.0] * 3),
+        pd.Series([True, False] * 4, index=range(10, 18), name="flag"),
+        pd.Series([], dtype="str"),
+        pd.Series(["x", "y"], dtype=object),  # mostly distinct: mapped as it is
+    ],
+)
+def test_given_a_column_when_mapped_like_pandas_then_the_same_series_with_fewer_calls(
+    values, convert
+):
+    """R-GEN-4 (the plans' conversions stay what they were): ``map_like`` gives exactly what
+    ``Series.map`` gives (values, dtype, index, name) for text, Arrow text, mixed objects,
+    numbers and booleans, calling ``convert`` once per distinct value."""
+    calls = []
+
+    def counted(v):
+        calls.append(v)
+        return convert(v)
+
+    got = map_like(values, counted)
+
+    pd.testing.assert_series_equal(got, values.map(convert))
+    if len(values) > 2:
+        assert len(calls) <= len(distinct_codes(values)[1])
 
 
 @pytest.mark.parametrize("dtype", ["str", "object"])

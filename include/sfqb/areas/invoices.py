@@ -48,6 +48,7 @@ from sfqb.frames import (
     json_values,
     map_distinct,
     map_distinct_rows,
+    map_like,
     missing,
     plain_values,
     records,
@@ -498,7 +499,7 @@ def wanted_invoices(
     """Per live (not deleted) invoice, the Invoice__c fields QuickBooks calls for, in Salesforce
     form (JSON-ready). ``Account__c``: the Account that has the invoice's customer's Id, else
     that of the customer ``billed`` names for it (``billing``), missing when none."""
-    alive = invoices["status"].map(lambda s: missing(s) or s != DELETED).astype(bool)
+    alive = map_like(invoices["status"], lambda s: missing(s) or s != DELETED).astype(bool)
     live = invoices[alive].reset_index(drop=True)
     out = apply_map(live, header_map)
     for target in out.columns:

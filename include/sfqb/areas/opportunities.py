@@ -21,7 +21,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 
-from sfqb.frames import is_true, isin, isna, missing, positions_by, records
+from sfqb.frames import is_true, isin, isna, map_like, missing, positions_by, records
 from sfqb.mapping.coerce import fit
 from sfqb.mapping.maps import FieldMap, apply_map, default_map
 from sfqb.mapping.same import money
@@ -290,7 +290,7 @@ def resolve_items(lines: pd.DataFrame, items: pd.DataFrame) -> pd.Series:
     Product's External Item ID when that item exists and is active, else the active item whose
     FullyQualifiedName equals the ProductCode."""
     active = items[
-        items["Active"].map(lambda v: v is not False).astype(bool)
+        map_like(items["Active"], lambda v: v is not False).astype(bool)
     ]  # bool: an empty mask selects no columns
     by_id = set(active["Id"].astype(str))
     by_fqn = dict(zip(active["FullyQualifiedName"], active["Id"].astype(str), strict=True))
