@@ -18,7 +18,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from sfqb.frames import is_true, isin, isna, missing, records
+from sfqb.frames import is_true, isin, isna, map_like, missing, records
 from sfqb.mapping.coerce import UNFIT, fit
 from sfqb.mapping.maps import FieldMap, Row, apply_map, default_map
 from sfqb.mapping.same import STORED_TEXT, Sameness, number_kind
@@ -111,32 +111,31 @@ class CustomerPlan:
 # --- shared helpers ------------------------------------------------------------------------
 
 
-def changed_fields(wanted: pd.DataFrame, current: pd.DataFrame, columns: list[str]) -> pd.Series:
-    """Per row of ``wanted`` (aligned with ``current`` by index): the columns whose value differs
-    as the two systems store it (``STORED_TEXT``, R-GEN-4), a column at a time."""
-    differs = _differ_by_column(wanted, current, columns)
+def changed_fields(differs: np.ndarray, columns: list[str]) -> list[list[str]]:
+    """Per row of ``differs`` (``_differ_by_column``'s answers: rows x ``columns``, R-GEN-4): the
+    names of the columns whose value differs, a new list per row."""
     names = np.array(columns, dtype=object)
-    if len(columns) > 62:
-        return pd.Series([list(names[row]) for row in differs], index=wanted.index, dtype="object")
+    if len(columns) > 62 or not len(differs):
+        return [list(names[row]) for row in differs]
     # Each row's answers as the bits of one number: one list of names per distinct number (a few
     # hundred at most), copied for each row.
     patterns, which = np.unique(differs @ (1 << np.arange(len(columns))), return_inverse=True)
     bits = (patterns[:, None] >> np.arange(len(columns))) & 1
     lists = [list(names[row.astype(bool)]) for row in bits]
-    return pd.Series(
-        [lists[n].copy() for n in which.reshape(-1).tolist()], index=wanted.index, dtype="object"
-    )
+    return [lists[n].copy() for n in which.reshape(-1).tolist()]
 
 
 def any_changed(wanted: pd.DataFrame, current: pd.DataFrame, columns: list[str]) -> pd.Series:
-    """``changed_fields(...).map(bool)`` without a list per row: whether any column differs."""
+    """Per row of ``wanted`` (aligned with ``current`` by index): whether any of ``columns``
+    differs as the two systems store it (``STORED_TEXT``, R-GEN-4), a column at a time."""
     return pd.Series(
         _differ_by_column(wanted, current, columns).any(axis=1), index=wanted.index, dtype=bool
     )
 
 
 def _differ_by_column(wanted: pd.DataFrame, current: pd.DataFrame, columns: list[str]):
-    """``changed_fields``' answers as a bool matrix (rows of ``wanted`` x ``columns``)."""
+    """Per row of ``wanted`` (aligned with ``current`` by index) and column of ``columns``:
+    whether the value differs as the two systems store it, as a bool matrix."""
     alike = Sameness()
     differs = np.zeros((len(wanted), len(columns)), dtype=bool)
     for n, column in enumerate(columns):
@@ -217,7 +216,7 @@ def jobs(qb: pd.DataFrame, desktop: bool = False) -> pd.Series:
     if not desktop:
         return is_true(qb["IsProject"])
     status = qb["JobStatus"] if "JobStatus" in qb.columns else pd.Series(pd.NA, index=qb.index)
-    return status.map(lambda s: not missing(s) and str(s) != NO_JOB_STATUS).astype(bool)
+    return map_like(status, lambda s: not missing(s) and str(s) != NO_JOB_STATUS).astype(bool)
 
 
 def qb_customers_to_sync(
@@ -891,7 +890,9 @@ def _resolve(wanted: pd.DataFrame, ref: str, ids: dict[str, str], unknown: str) 
     ``unknown``."""
     folded = {name.strip().lower(): id_ for name, id_ in ids.items()}
     names = wanted[f"{ref}.name"]
-    found = names.map(lambda n: pd.NA if missing(n) else folded.get(str(n).strip().lower(), pd.NA))
+    found = map_like(
+        names, lambda n: pd.NA if missing(n) else folded.get(str(n).strip().lower(), pd.NA)
+    )
     bad = ~isna(names) & isna(found)
     notes = skips(
         wanted.loc[bad, "key"],
@@ -1017,13 +1018,16 @@ def plan_updates(
     updates = pd.DataFrame(columns=["key", "Id", "SyncToken", "payload", "changed"])
     if not len(linked):
         return updates, []
-    current = qb_linked.set_index("Id").reindex(linked["qb_id"].astype(str))
+    # Only the columns read below: reindexing every column of a million customers costs seconds.
+    read = dict.fromkeys([*targets, "SyncToken", "SalesTermRef.value", "MetaData.LastUpdatedTime"])
+    read_columns = [c for c in qb_linked.columns if c in read and c != "Id"]
+    current = qb_linked.set_index("Id")[read_columns].reindex(linked["qb_id"].astype(str))
     current.index = linked.index
     current["SalesTermRef.value"] = current.get(
         "SalesTermRef.value", pd.Series(pd.NA, index=current.index)
     )
     compare = [t for t in targets if t in linked.columns]
-    diffs = changed_fields(linked, current, compare)
+    diffs = _differ_by_column(linked, current, compare)
     gone = isna(current["SyncToken"])
     skipped = [
         skips(
@@ -1035,7 +1039,7 @@ def plan_updates(
             record=QB_CUSTOMER,
         )
     ]
-    differs = diffs.map(bool) & ~gone
+    differs = pd.Series(diffs.any(axis=1), index=linked.index, dtype=bool) & ~gone
     conflict, conflict_skips = quickbooks_wins(
         linked, differs, current, sf.loc[linked.index], copied
     )
@@ -1052,17 +1056,20 @@ def plan_updates(
     send = differs & ~conflict & ~blocked
     if send.any():
         rows = linked[send]
+        changed = pd.Series(
+            changed_fields(diffs[send.to_numpy()], compare), index=rows.index, dtype="object"
+        )
         updates = pd.DataFrame(
             {
                 "key": rows["key"],
                 "Id": rows["qb_id"].astype(str),
                 "SyncToken": current.loc[send, "SyncToken"].astype(str),
-                "changed": diffs[send],
+                "changed": changed,
                 "payload": [
                     json.dumps(
-                        _customer_payload(row, whole_addresses(changed, targets), None, sparse=True)
+                        _customer_payload(row, whole_addresses(fields, targets), None, sparse=True)
                     )
-                    for row, changed in zip(records(rows), diffs[send], strict=True)
+                    for row, fields in zip(records(rows), changed, strict=True)
                 ],
             }
         )
@@ -1081,7 +1088,8 @@ def quickbooks_wins(
     the last sync (``qb_changed_since_sync``) keeps QuickBooks' values; so does a pair whose
     QuickBooks values this run copies to Salesforce (``copied``: nothing read from QuickBooks is
     sent back to it, R-ACC-10)."""
-    both = differs & qb_changed_since_sync(current, sf_rows)
+    both = differs.copy()  # the dates are read only where the pair differs
+    both[differs] = qb_changed_since_sync(current[differs], sf_rows[differs])
     coming = differs & ~both & isin(linked["qb_id"].astype(str), copied)
     return both | coming, [
         skips(
