@@ -534,6 +534,14 @@ def transactions_to_create(
     why it cannot be built yet (key, reason), from its header and ``lines`` mapped by ``maps``
     (header map, line map) and fitted to ``limits``."""
     header_map, line_map = maps
+    # The first reason an opportunity waits, a line with no item, needs only those lines: the
+    # opportunities that have one are decided from them, and only the others are mapped and
+    # built (most of a second run's ready opportunities wait for an item).
+    waiting = _waiting_for_items(lines)
+    if waiting:
+        everyone = [str(i) for i in ready["Id"].tolist()]
+        ready = ready[~isin(ready["Id"], set(waiting))]
+        lines = lines[~isin(lines["OpportunityId"], set(waiting))]
     frame = with_primary_contact(ready, inputs.contacts, header_map)
     header_values, header_unfit = fit(apply_map(frame, header_map), limits.get(HEADER_MAP, {}))
     line_values, line_unfit = fit(apply_map(lines, line_map), limits.get(LINE_MAP, {}))
@@ -561,7 +569,29 @@ def transactions_to_create(
             rows.append(row)
         else:
             problems.append((str(opp["Id"]), reason))
+    if waiting:  # in the ready opportunities' order, as they were met
+        built = dict(problems)
+        problems = [
+            (key, waiting[key] if key in waiting else built[key])
+            for key in everyone
+            if key in waiting or key in built
+        ]
     return rows, problems
+
+
+def _waiting_for_items(lines: pd.DataFrame) -> dict[str, str]:
+    """R-OPP-3: opportunity Id (as text) -> why it waits (``lines_without_item``), for the
+    opportunities of ``lines`` (``lines_to_send``: in line order, with ``item_id``) that have a
+    line with no QuickBooks item."""
+    if not len(lines):
+        return {}
+    unresolved = lines[isna(lines["item_id"])]
+    rows = records(unresolved, ["Id", "item_id", "Product2.Name", "Product2.ProductCode"])
+    return {
+        str(opp): reason
+        for opp, at in positions_by(unresolved["OpportunityId"]).items()
+        if (reason := lines_without_item([rows[i] for i in at])) is not None
+    }
 
 
 def transaction_for(
