@@ -47,6 +47,22 @@ def test_given_a_plan_when_its_names_are_kept_then_only_records_it_skips_or_writ
     assert labelled("QB:5", names) == "QB:5"
 
 
+def test_given_the_same_plan_when_named_twice_then_the_names_come_in_the_plans_order():
+    """R-OPS-2: the names the plan carries come in the order the plan holds its records (a
+    record's own key first, then the records of suffixed keys), not in a set's order that
+    changes from one process to the next; Arrow-backed key columns included."""
+    known = {f"QB:{i}": f"Customer {i}" for i in range(1, 10)}
+    plan = {
+        "skips": skips(["QB:9", "QB:2 contact", "QB:5"], "why", record=QB_CUSTOMER),
+        "creates": pd.DataFrame({"key": pd.Series(["QB:7", None, "QB:1"], dtype="str")}),
+        "items": [{"key": "QB:3 line 2"}, {"key": "QB:9"}],
+    }
+
+    names = plan_names(plan, known)
+
+    assert list(names) == ["QB:9", "QB:5", "QB:7", "QB:1", "QB:2", "QB:3"]
+
+
 def test_given_opportunities_skipped_when_planned_then_the_plan_names_them_by_opportunity_name():
     """R-OPS-2, R-OPP-1: the opportunities plan names the opportunities it skips and creates
     (their Opportunity Name), and no other."""

@@ -61,14 +61,19 @@ def plan_names(plan: Mapping[str, Any], known: Mapping[str, str]) -> dict[str, s
     record. Kept small: the plan crosses XCom."""
     import pandas as pd
 
-    keys: set[str] = set()
+    # In the order the plan holds them (a dict, not a set: the same plan gives the same names in
+    # the same order on every run); whole columns, not Series iteration (slow on Arrow text).
+    keys: dict[str, None] = {}
     for value in plan.values():
         if isinstance(value, pd.DataFrame) and "key" in value.columns:
-            keys.update(value["key"].dropna().astype(str))
+            keys.update(dict.fromkeys(value["key"].dropna().astype(str).tolist()))
         elif isinstance(value, list):
-            keys.update(str(v["key"]) for v in value if isinstance(v, dict) and "key" in v)
-    bases = {k.split(" ", 1)[0] for k in keys}
-    return {k: known[k] for k in keys | bases if k in known}
+            keys.update((str(v["key"]), None) for v in value if isinstance(v, dict) and "key" in v)
+    out = {k: known[k] for k in keys if k in known}
+    for key in keys:  # a suffixed key's record
+        if " " in key and (base := key.split(" ", 1)[0]) in known:
+            out.setdefault(base, known[base])
+    return out
 
 
 def preferences(run: RunContext) -> Preferences:
