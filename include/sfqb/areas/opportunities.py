@@ -219,10 +219,12 @@ def eligibility(
         (~is_true(opps["IsWon"]), "is not closed/won (R-OPP-1)", INFO, False),
         (
             ~isna(opps[EXT_TXN]),
-            "already has QuickBooks transaction "
-            + opps[EXT_TXN].astype(str)
-            + ": Invoices and Sales Receipts are never changed from Salesforce; clear External "
-            "Transaction ID after deleting it in QuickBooks to create a new one (R-OPP-6)",
+            lambda rows: (
+                "already has QuickBooks transaction "
+                + opps.loc[rows, EXT_TXN].astype(str)
+                + ": Invoices and Sales Receipts are never changed from Salesforce; clear External "
+                "Transaction ID after deleting it in QuickBooks to create a new one (R-OPP-6)"
+            ),
             INFO,
             False,
         ),
@@ -247,27 +249,35 @@ def eligibility(
         ),
         (
             ~kind.isin([*ONLINE_TYPES, *DESKTOP_ONLY, "None"]) & ~isna(kind),
-            "Transaction Type " + kind.astype(str).map(repr) + f" is not {known} (R-OPP-2)",
+            lambda rows: (
+                "Transaction Type "
+                + kind[rows].astype(str).map(repr)
+                + f" is not {known} (R-OPP-2)"
+            ),
             WARNING,
             False,
         ),
         (~with_lines, "has no Opportunity Products (R-OPP-1)", INFO, False),
         (
             isna(opps[ACCOUNT_EXT]),
-            "its Account "
-            + opps["AccountId"].astype(str)
-            + " is not synced to QuickBooks yet (no External "
-            "Account ID); it syncs once the Account does (R-OPP-1)",
+            lambda rows: (
+                "its Account "
+                + opps.loc[rows, "AccountId"].astype(str)
+                + " is not synced to QuickBooks yet (no External "
+                "Account ID); it syncs once the Account does (R-OPP-1)"
+            ),
             INFO,
             True,
         ),
         (
             customer.isin(inactive_customers).fillna(False).astype(bool),
-            "its Account's QuickBooks customer "
-            + customer.fillna("")
-            + " is inactive, and QuickBooks "
-            "makes no transaction for an inactive customer: make the customer active again in "
-            "QuickBooks (R-OPP-1)",
+            lambda rows: (
+                "its Account's QuickBooks customer "
+                + customer[rows].fillna("")
+                + " is inactive, and QuickBooks "
+                "makes no transaction for an inactive customer: make the customer active again in "
+                "QuickBooks (R-OPP-1)"
+            ),
             WARNING,
             True,
         ),
@@ -276,9 +286,9 @@ def eligibility(
         {"key": opps["Id"].astype(str), "reason": pd.NA, "level": pd.NA, "retry": False},
         index=opps.index,
     ).astype({"reason": "object", "level": "object"})
-    for mask, reason, level, retry in conditions:
+    for mask, reason, level, retry in conditions:  # a reason's text made for its rows only
         fresh = mask & out["reason"].isna()
-        text = reason[fresh] if isinstance(reason, pd.Series) else reason
+        text = reason(fresh) if callable(reason) else reason
         out.loc[fresh, "reason"] = text
         out.loc[fresh, "level"] = level
         out.loc[fresh, "retry"] = retry
