@@ -28,6 +28,25 @@ def test_given_extracted_frames_when_named_then_keys_take_their_prefix_and_names
     assert names_of(customers, "Name") == {}  # no such column: no names, no error
 
 
+def test_given_the_keys_a_plan_needs_when_named_then_only_those_records_are_named():
+    """R-OPS-2: with ``keys``, ``names_of`` names only the records among them (a plan asks for
+    the few it logs of a million read), each as it would without them; ``plan_names`` asks a
+    function for exactly its keys and the records of its suffixed keys."""
+    customers = pd.DataFrame({"Id": ["7", "8", "9"], "DisplayName": ["Acme", "Beta", "Gamma"]})
+    asked = []
+
+    def known(keys):
+        asked.append(set(keys))
+        return names_of(customers, "DisplayName", prefix="QB:", keys=keys)
+
+    assert names_of(customers, "DisplayName", prefix="QB:", keys=["QB:9", "8", "QB:1"]) == {
+        "QB:9": "Gamma"
+    }
+    plan = {"skips": skips(["QB:8 contact", "QB:7"], "why", record=QB_CUSTOMER)}
+    assert plan_names(plan, known) == {"QB:7": "Acme", "QB:8": "Beta"}
+    assert asked == [{"QB:8 contact", "QB:8", "QB:7"}]
+
+
 def test_given_a_plan_when_its_names_are_kept_then_only_records_it_skips_or_writes_are_named():
     """R-OPS-2: the names cross XCom with the plan, so only the records its load may log are
     named: skipped ones, and written ones (a write may fail), found in frames and in lists of

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, cast
 
 from sfqb.hooks.interface import QuickBooks
@@ -33,30 +33,44 @@ class AreaExtract(TypedDict):
 
 
 def names_of(
-    frame, name_column: str, *, key_column: str = "Id", prefix: str = "", label: str = ""
+    frame,
+    name_column: str,
+    *,
+    key_column: str = "Id",
+    prefix: str = "",
+    label: str = "",
+    keys: Collection[str] | None = None,
 ) -> dict[str, str]:
     """Record key -> the name a person knows it by, from an extracted frame: ``prefix`` + the
     key column (``"QB:"`` + a customer's Id) -> ``label`` + the name column (``"invoice "`` +
-    DocNumber). Records without a name are left out."""
-    from sfqb.frames import present_values
+    DocNumber). Records without a name are left out; with ``keys``, so are records whose key is
+    not one of them (``plan_names`` asks for the few it needs of a million)."""
+    import numpy as np
+
+    from sfqb.frames import isin, present_values
 
     if frame is None or name_column not in frame.columns or key_column not in frame.columns:
         return {}
+    ids = frame[key_column].astype(str)
+    if keys is not None:
+        wanted = {k[len(prefix) :] for k in keys if k.startswith(prefix)}
+        kept = np.asarray(isin(ids, wanted), dtype=bool)
+        frame, ids = frame[kept], ids[kept]
     # Whole columns first: iterating an Arrow-backed column boxes one cell per step (slow).
     return {
         f"{prefix}{key}": f"{label}{text}"
-        for key, name in zip(
-            frame[key_column].astype(str).tolist(),
-            present_values(frame[name_column]).tolist(),
-            strict=True,
-        )
+        for key, name in zip(ids.tolist(), present_values(frame[name_column]).tolist(), strict=True)
         if name is not None and (text := str(name).strip())
     }
 
 
-def plan_names(plan: Mapping[str, Any], known: Mapping[str, str]) -> dict[str, str]:
-    """The names (``known``: key -> name) of the records a load may log: those the plan skips
-    or writes (any write may fail), found by their ``key`` in the plan's frames and lists of
+def plan_names(
+    plan: Mapping[str, Any],
+    known: Mapping[str, str] | Callable[[Collection[str]], Mapping[str, str]],
+) -> dict[str, str]:
+    """The names (``known``: key -> name, or a function giving them for the keys asked, as
+    ``names_of(..., keys=)`` does) of the records a load may log: those the plan skips or
+    writes (any write may fail), found by their ``key`` in the plan's frames and lists of
     entries. A key with a suffix (``QB:7 contact``, ``QB:Invoice:61 line 2``) is named by its
     record. Kept small: the plan crosses XCom."""
     import pandas as pd
@@ -69,9 +83,12 @@ def plan_names(plan: Mapping[str, Any], known: Mapping[str, str]) -> dict[str, s
             keys.update(dict.fromkeys(value["key"].dropna().astype(str).tolist()))
         elif isinstance(value, list):
             keys.update((str(v["key"]), None) for v in value if isinstance(v, dict) and "key" in v)
+    bases = {key: key.split(" ", 1)[0] for key in keys if " " in key}
+    if callable(known):
+        known = known(keys.keys() | bases.values())
     out = {k: known[k] for k in keys if k in known}
-    for key in keys:  # a suffixed key's record
-        if " " in key and (base := key.split(" ", 1)[0]) in known:
+    for base in bases.values():  # a suffixed key's record
+        if base in known:
             out.setdefault(base, known[base])
     return out
 

@@ -384,15 +384,19 @@ def plan(run: RunContext, extracted: Extract) -> Plan:
         "retry": list(result.retry),
         "limits": extracted.get("limits") or {},
     }
-    known = {
-        **names_of(extracted["qb_changed"], "DisplayName", prefix="QB:"),
-        **names_of(extracted["sf_changed"], "Name"),
-    }
-    planned["names"] = plan_names(planned, known)
+    planned["names"] = plan_names(
+        planned,
+        lambda keys: {
+            **names_of(extracted["qb_changed"], "DisplayName", prefix="QB:", keys=keys),
+            **names_of(extracted["sf_changed"], "Name", keys=keys),
+        },
+    )
     releases = result.contact_releases  # the load logs them by their customer
-    for customer in releases["customer_id"].astype(str) if len(releases) else ():
-        if f"QB:{customer}" in known:
-            planned["names"][f"QB:{customer}"] = known[f"QB:{customer}"]
+    if len(releases):
+        released = [f"QB:{c}" for c in releases["customer_id"].astype(str).tolist()]
+        planned["names"].update(
+            names_of(extracted["qb_changed"], "DisplayName", prefix="QB:", keys=released)
+        )
     return planned
 
 

@@ -484,10 +484,16 @@ def plan_extracted(
         ],
         "waiting": result.waiting,
     }
-    known = names_of(
-        extracted["invoices"], "DocNumber", prefix=f"QB:{rules.ENTITY}:", label="invoice "
+    planned["names"] = plan_names(
+        planned,
+        lambda keys: names_of(
+            extracted["invoices"],
+            "DocNumber",
+            prefix=f"QB:{rules.ENTITY}:",
+            label="invoice ",
+            keys=keys,
+        ),
     )
-    planned["names"] = plan_names(planned, known)
     return planned
 
 

@@ -250,7 +250,8 @@ def plan(run: RunContext, extracted: Extract) -> Plan:
         "considered": [f"QB:{i}" for i in extracted["items"]["Id"].astype(str).tolist()],
     }
     planned["names"] = plan_names(
-        planned, names_of(extracted["items"], "FullyQualifiedName", prefix="QB:")
+        planned,
+        lambda keys: names_of(extracted["items"], "FullyQualifiedName", prefix="QB:", keys=keys),
     )
     return planned
 

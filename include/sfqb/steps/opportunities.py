@@ -283,7 +283,9 @@ def plan(run: RunContext, extracted: Extract) -> Plan:
         "install_date": run["install_date"],
         "considered": [str(i) for i in extracted["opportunities"]["Id"].tolist()],
     }
-    planned["names"] = plan_names(planned, names_of(extracted["opportunities"], "Name"))
+    planned["names"] = plan_names(
+        planned, lambda keys: names_of(extracted["opportunities"], "Name", keys=keys)
+    )
     return planned
 
 

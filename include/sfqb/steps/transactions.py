@@ -13,6 +13,7 @@ a record a person can find in both systems.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from decimal import Decimal
 from typing import NotRequired, TypedDict
 
@@ -319,19 +320,24 @@ def plan(run: RunContext, extracted: Extract) -> Plan:
             )
         ],
     }
-    planned["names"] = plan_names(planned, transaction_names(extracted))
+    planned["names"] = plan_names(planned, lambda keys: transaction_names(extracted, keys))
     return planned
 
 
-def transaction_names(extracted: Extract) -> dict[str, str]:
-    """Key -> name of the transactions (``invoice 1061``) and their Opportunities."""
-    known = names_of(extracted["opportunities"], "Name")
+def transaction_names(extracted: Extract, keys: Collection[str] | None = None) -> dict[str, str]:
+    """Key -> name of the transactions (``invoice 1061``) and their Opportunities (of ``keys``
+    only, when given)."""
+    known = names_of(extracted["opportunities"], "Name", keys=keys)
     txns = extracted["transactions"]
     for entity in txns["entity"].dropna().unique() if "entity" in txns.columns else ():
         label = rules.TYPE_BY_ENTITY.get(str(entity), str(entity)).lower() + " "
         known.update(
             names_of(
-                txns[txns["entity"] == entity], "DocNumber", prefix=f"QB:{entity}:", label=label
+                txns[txns["entity"] == entity],
+                "DocNumber",
+                prefix=f"QB:{entity}:",
+                label=label,
+                keys=keys,
             )
         )
     return known
