@@ -52,15 +52,17 @@ def names_of(
     if frame is None or name_column not in frame.columns or key_column not in frame.columns:
         return {}
     ids = frame[key_column].astype(str)
-    if keys is not None:
-        wanted = {k[len(prefix) :] for k in keys if k.startswith(prefix)}
-        kept = np.asarray(isin(ids, wanted), dtype=bool)
+    wanted = None if keys is None else keys if isinstance(keys, (set, frozenset)) else set(keys)
+    if wanted is not None and len(wanted) * 2 < len(frame):  # a few of many: those rows only
+        kept = np.asarray(isin(ids, {k[len(prefix) :] for k in wanted if k.startswith(prefix)}))
         frame, ids = frame[kept], ids[kept]
     # Whole columns first: iterating an Arrow-backed column boxes one cell per step (slow).
+    pairs = zip(ids.tolist(), present_values(frame[name_column]).tolist(), strict=True)
+    named = ((f"{prefix}{key}", name) for key, name in pairs if name is not None)
     return {
-        f"{prefix}{key}": f"{label}{text}"
-        for key, name in zip(ids.tolist(), present_values(frame[name_column]).tolist(), strict=True)
-        if name is not None and (text := str(name).strip())
+        full: f"{label}{text}"
+        for full, name in named
+        if (wanted is None or full in wanted) and (text := str(name).strip())
     }
 
 
