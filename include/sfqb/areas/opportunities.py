@@ -19,9 +19,19 @@ import json
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+import numpy as np
 import pandas as pd
 
-from sfqb.frames import is_true, isin, isna, map_like, missing, positions_by, records
+from sfqb.frames import (
+    is_true,
+    isin,
+    isna,
+    map_like,
+    missing,
+    positions_by,
+    present_values,
+    records,
+)
 from sfqb.mapping.coerce import fit
 from sfqb.mapping.maps import FieldMap, apply_map, default_map
 from sfqb.mapping.same import money
@@ -302,11 +312,23 @@ def resolve_items(lines: pd.DataFrame, items: pd.DataFrame) -> pd.Series:
     active = items[
         map_like(items["Active"], lambda v: v is not False).astype(bool)
     ]  # bool: an empty mask selects no columns
-    by_id = set(active["Id"].astype(str))
-    by_fqn = dict(zip(active["FullyQualifiedName"], active["Id"].astype(str), strict=True))
-    linked = lines[ITEM_EXT].map(lambda v: str(v) if not missing(v) and str(v) in by_id else None)
-    coded = lines["Product2.ProductCode"].map(lambda v: by_fqn.get(v) if not missing(v) else None)
-    return linked.where(linked.notna(), coded)
+    ids = active["Id"].astype(str)
+    named = ~isna(active["FullyQualifiedName"])
+    by_fqn = dict(  # the last item of a name wins, as a dict built from every row keeps it
+        zip(active.loc[named, "FullyQualifiedName"].tolist(), ids[named].tolist(), strict=True)
+    )
+    # A column at a time (a Python call per line costs seconds at a million lines): the linked
+    # item where it is active, else the item named by the Product Code; None where neither.
+    ext = present_values(lines[ITEM_EXT])
+    out = np.full(len(lines), None, dtype=object)
+    given = np.flatnonzero(pd.notna(ext))
+    texts = pd.Series([str(v) for v in ext[given].tolist()], dtype=object)
+    linked = given[np.asarray(isin(texts, set(ids.tolist())), dtype=bool)]
+    out[linked] = [str(v) for v in ext[linked].tolist()]
+    codes = present_values(lines["Product2.ProductCode"])
+    rest = np.flatnonzero(pd.isna(out) & pd.notna(codes))
+    out[rest] = [by_fqn.get(v) for v in codes[rest].tolist()]
+    return pd.Series(out, index=lines.index, dtype=object)
 
 
 QTY, UNIT_PRICE = "SalesItemLineDetail.Qty", "SalesItemLineDetail.UnitPrice"
