@@ -231,7 +231,8 @@ _IS_PLAIN = np.frompyfunc((_PLAIN | {type(None)}).__contains__, 1, 1)
 def _without_missing(values) -> np.ndarray:
     """Values as a new 1-d object array, each kept whole (a list value stays one cell), with
     every missing value None."""
-    values = values.tolist() if isinstance(values, np.ndarray) else list(values)
+    if not isinstance(values, list):  # a list is read as it is (fromiter copies it)
+        values = values.tolist() if isinstance(values, np.ndarray) else list(values)
     out = np.fromiter(values, dtype=object, count=len(values))
     out[pd.isna(out)] = None
     return out
