@@ -875,7 +875,8 @@ def wanted_customers(
     for column, values in apply_map(sf, customer_map.for_updates()).items():
         wanted.loc[linked_mask, column] = values[linked_mask]
     wanted, unfit = unfit_values(wanted, sf["Id"], limits, QB_CUSTOMER)
-    sf = sf.loc[wanted.index]
+    taken = ["Id", ACCOUNT_EXT_ID, "Parent.External_Account_ID__c", "BillingContact.Id"]
+    sf = sf.loc[wanted.index, taken]  # those columns only: a row selection copies each
     wanted["key"] = sf["Id"].to_numpy()
     wanted["qb_id"] = sf[ACCOUNT_EXT_ID].to_numpy()
     wanted["parent_qb_id"] = sf["Parent.External_Account_ID__c"].to_numpy()
@@ -1041,7 +1042,11 @@ def plan_updates(
     ]
     differs = pd.Series(diffs.any(axis=1), index=linked.index, dtype=bool) & ~gone
     conflict, conflict_skips = quickbooks_wins(
-        linked, differs, current, sf.loc[linked.index], copied
+        linked,
+        differs,
+        current,
+        sf.loc[linked.index, [c for c in ("Last_Sync_Date__c",) if c in sf.columns]],
+        copied,
     )
     skipped += conflict_skips
     blocked = differs & ~conflict & (not prefs.allow_salesforce_to_modify_quickbooks)
