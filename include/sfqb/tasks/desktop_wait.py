@@ -11,10 +11,14 @@ triggerer's one async loop watches every waiting task's jobs (docs/quickbooks-de
 "Waiting for the Web Connector", has the measurement that chose this over a reschedule-mode
 sensor).
 
-- ``DesktopJobsTrigger``: in the triggerer, every ``poll_interval`` seconds, ends sessions past
-  their expiry (as ``poll_wait`` does, so the writes of a Web Connector that went away show as
-  in doubt) and reads the jobs' states, in a thread (the queue's driver is synchronous). One
-  event: ``settled`` with every job's state, or ``timeout`` at the deadline.
+- ``DesktopJobsTrigger``: in the triggerer, ends sessions past their expiry (as ``poll_wait``
+  does, so the writes of a Web Connector that went away show as in doubt) and reads the jobs'
+  states, in a thread (the queue's driver is synchronous): at once, then after pauses that
+  start at ``poll_wait``'s first look and grow as its pauses do, up to ``poll_interval``
+  seconds (``pauses``). A Web Connector whose session is open answers within a second and is
+  seen a few tens of milliseconds later; one on its schedule costs a look every
+  ``poll_interval``. One event: ``settled`` with every job's state, or ``timeout`` at the
+  deadline.
 - ``WaitForDesktopJobs``: looks once in the worker (jobs already settled: no deferral at all),
   then defers; resumed, answers ``{job_id: state}`` (XCom) or raises ``TransientError`` at the
   deadline, naming the jobs still open (they stay queued: the next run finds them by key).
@@ -27,7 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 from airflow.sdk import BaseOperator
@@ -37,8 +41,8 @@ from sfqb.run_params import RunContext
 from sfqb.tasks.lease import leased
 
 DEFAULT_POLL_INTERVAL = 5.0
-"""Seconds between two looks at the queue in the triggerer: small against a Web Connector
-schedule of minutes, and each look is two short queries."""
+"""Seconds between two looks at the queue in the triggerer once its first pauses have grown to
+it: small against a Web Connector schedule of minutes, and each look is two short queries."""
 DEFAULT_TIMEOUT = dt.timedelta(minutes=30)
 """The adapter's own deadline (``adapter.DEFAULT_TIMEOUT``): six schedules of 5 minutes."""
 SETTLED, TIMEOUT = "settled", "timeout"
@@ -64,6 +68,18 @@ def job_states(queue_url: str, job_ids: Sequence[int]) -> dict[str, str]:
         return states
     finally:
         queue.close()
+
+
+def pauses(interval: float) -> Iterator[float]:
+    """The trigger's pauses between two looks: ``poll_wait``'s (``FIRST_LOOK``, each
+    ``BACKOFF`` times the one before) up to ``interval``, then ``interval`` for ever. With the
+    default 5 s: 31 looks in the first 28 s of a wait, then one every 5 s."""
+    from sfqb.hooks.desktop.waiting import BACKOFF, FIRST_LOOK
+
+    pause = min(FIRST_LOOK, interval)
+    while True:
+        yield pause
+        pause = min(pause * BACKOFF, interval)
 
 
 def all_settled(states: dict[str, str]) -> bool:
@@ -102,6 +118,7 @@ class DesktopJobsTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         deadline = dt.datetime.fromisoformat(self.deadline)
+        pause = pauses(self.poll_interval)
         while True:
             states = await asyncio.to_thread(job_states, self.queue_url, self.job_ids)
             if all_settled(states):
@@ -110,7 +127,7 @@ class DesktopJobsTrigger(BaseTrigger):
             if dt.datetime.now(dt.UTC) >= deadline:
                 yield TriggerEvent({"status": TIMEOUT, "states": states})
                 return
-            await asyncio.sleep(self.poll_interval)
+            await asyncio.sleep(next(pause))
 
 
 class WaitForDesktopJobs(BaseOperator):

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from sfqb.hooks.desktop.waiting import WebConnectorNotPolling, WrongCompany
 from sfqb.hooks.errors import TransientError
 from sfqb.qbwc.queue import DONE, FAILED, QUEUED, WRONG_COMPANY, Job, JobQueue
 from sfqb.tasks.desktop_wait import (
+    DEFAULT_POLL_INTERVAL,
     SETTLED,
     TIMEOUT,
     WAKE_REQUEST,
@@ -23,6 +26,7 @@ from sfqb.tasks.desktop_wait import (
     DesktopJobsTrigger,
     WaitForDesktopJobs,
     job_states,
+    pauses,
 )
 
 pytestmark = pytest.mark.unit
@@ -97,6 +101,27 @@ def test_given_a_queued_job_when_the_web_connector_answers_then_the_trigger_fire
     finally:
         timer.join()
     assert event == {"status": SETTLED, "states": {str(job.id): DONE}}
+
+
+def test_given_a_session_that_answers_at_once_when_the_trigger_waits_then_it_sees_it_within_a_second(
+    queue, url
+):
+    """A job a lingering session (or a Web Connector polling right then) answers in 0.3 s is
+    seen settled within a second, not at the trigger's 5 s interval; the pauses then grow to
+    that interval and stay there (R-QBD-2)."""
+    job = queue.enqueue_writes([ADD], "run-1")
+    timer = threading.Timer(0.3, answer, (queue, job))
+    started = time.monotonic()
+    timer.start()
+    try:
+        event = first_event(DesktopJobsTrigger(url, [job.id], later(20)))
+    finally:
+        timer.join()
+    assert event == {"status": SETTLED, "states": {str(job.id): DONE}}
+    assert time.monotonic() - started < 1.0
+    first = list(itertools.islice(pauses(DEFAULT_POLL_INTERVAL), 40))
+    assert first[0] == 0.02 and first == sorted(first) and first[-9:] == [5.0] * 9
+    assert sum(p for p in first if p < 5.0) < 30
 
 
 def test_given_no_web_connector_when_the_deadline_passes_then_the_trigger_fires_timeout(queue, url):
