@@ -48,6 +48,20 @@ long call or a long computation keeps it too. ``airflow dags test`` (and ``dag.t
 tasks in-process, where the Task SDK's channel is not safe to use from a second thread: there
 the task's calls alone renew it.
 
+What each look reads. A task starts (``resume``) by reading every entry, the listing and then
+each, as a waiting run does: its own must be there, taken, with a heartbeat younger than two
+thirds of the expiry, and no live numbered entry may be ahead of it in line; then it writes a
+fresh heartbeat. A heartbeat during the task reads every entry too. The heartbeat at the task's
+end reads only its own entry: it must still be there with its number (a deleted entry is never
+written back), and it is written. Why the end needs no more: by the argument above no other run
+enters while this run's entry lives, so a run ahead of it in line can only come after its entry
+was deleted (``state reset lease``, or taken as dead) and written back by one of its own
+heartbeats racing that delete, between the heartbeat's read and its write. Listing the others
+at a task's end would see that only after the task's writes; the next task lists them before
+its first. So every write call still comes after a look at every entry made in its own task,
+at its start or at a heartbeat since, and a task that makes no heartbeat on the way costs one
+listing, two reads and two writes (with no other run waiting).
+
 A run holds the lease from ``take_lease`` (before its first write, and before the reads its
 writes are planned from) to ``give_back_lease`` at its end, also when it failed. Between two of
 its tasks nothing renews the heartbeat, so the gaps (retry delays, a queue) must stay under
@@ -354,39 +368,50 @@ class RunLease:
 
     # -- keeping it --------------------------------------------------------------------------
     def resume(self) -> Holding:
-        """The lease this run took earlier (a later task, or a retried one): renewed now.
+        """The lease this run took earlier (a later task, or a retried one): every entry read
+        (the listing, then each), ours checked against them, and a fresh heartbeat written.
 
         Raises:
             LeaseLost: it is gone, expired, or another run is first in line.
         """
-        current = self._read(self.key)
+        now = self.now()
+        others = self.entries()
+        current = others.pop(self.key, None)
         if current is None or not current.get("acquired_at") or current.get("choosing"):
             raise LeaseLost(
                 self._lost_message(
                     "this run does not hold the lease (its entry is "
-                    "gone: released, reset, or taken as dead)"
+                    "gone: released, reset, or taken as dead)",
+                    others,
                 )
             )
-        held_for = age(current, self.now())
+        held_for = age(current, now)
         if held_for > self.timing.hold_limit:
             raise LeaseLost(
                 self._lost_message(
                     f"this run's lease heartbeat is {held_for:.0f} s old, past "
                     f"{self.timing.hold_limit:.0f} s (two thirds of the expiry): another run may "
-                    "have taken it"
+                    "have taken it",
+                    others,
                 )
             )
+        blocking = [e for e in ahead(current, others, now) if not e.get("choosing")]
+        if blocking:
+            raise LeaseLost(
+                self._lost_message(f"{label(blocking[0])} is ahead of it in line", others)
+            )
         holding = Holding(self, current, self.monotonic() - held_for)
-        holding.renew()
+        holding.beat()
         holding.check()
         return holding
 
-    def _lost_message(self, why: str) -> str:
+    def _lost_message(self, why: str, others: dict[str, dict] | None = None) -> str:
         now = self.now()
-        try:
-            others = {k: e for k, e in self.entries().items() if k != self.key}
-        except Exception:  # noqa: BLE001 - the message must not fail on the store's trouble
-            others = {}
+        if others is None:
+            try:
+                others = {k: e for k, e in self.entries().items() if k != self.key}
+            except Exception:  # noqa: BLE001 - the message must not fail on the store's trouble
+                others = {}
         first = holder(others, now)
         now_held = f"; {describe(first, now)} holds it now" if first else ""
         return (
@@ -439,16 +464,21 @@ class Holding:
         if write:
             self.check()
 
-    def renew(self) -> bool:
-        """A heartbeat: write a fresh one if we still hold the lease; False when lost."""
+    def renew(self, *, others: bool = True) -> bool:
+        """A heartbeat: write a fresh one if we still hold the lease; False when lost. It reads
+        our own entry first (a deleted entry is never written back) and, with ``others``, every
+        entry (the listing, then each), to see a run ahead of us in line."""
         with self._lock:
             if self.lost is not None:
                 return False
             try:
                 self.check()
                 now = self.lease.now()
-                entries = self.lease.entries()
-                mine = entries.pop(self.lease.key, None)
+                if others:
+                    entries = self.lease.entries()
+                    mine = entries.pop(self.lease.key, None)
+                else:
+                    entries, mine = {}, self.lease._read(self.lease.key)
                 if mine is None or mine.get("number") != self.entry.get("number"):
                     self.lost = self.lease._lost_message(
                         "its entry is gone (released by `python -m sfqb state reset lease`, or "
@@ -470,10 +500,26 @@ class Holding:
                 log.warning("the lease heartbeat could not be written; trying again", exc_info=True)
                 return self.lost is None
 
+    def beat(self) -> None:
+        """Write a fresh heartbeat without reading any entry: only right after every entry was
+        read and ours found holding the lease (``RunLease.resume``)."""
+        with self._lock:
+            if self.lost is not None:
+                return
+            try:
+                self.check()
+                self.stamped = self.lease._write(self.entry)
+            except LeaseLost:
+                return
+            except Exception:  # noqa: BLE001 - a failed heartbeat is retried; check() decides
+                log.warning("the lease heartbeat could not be written; trying again", exc_info=True)
+
     @contextlib.contextmanager
     def heartbeat(self, background: bool = True) -> Iterator[Holding]:
         """For the block: with ``background``, renew every ``expiry / 6`` in a daemon thread
-        too; at the end, renew once more (the gap to the next task starts then)."""
+        too; at the end, renew once more (the gap to the next task starts then), reading only
+        our own entry: the task has made its writes, and the next task reads every entry
+        before its first."""
         stop = threading.Event()
         beats = [0]
 
@@ -506,7 +552,7 @@ class Holding:
                         beats[0],
                     )
             if self.lost is None:
-                self.renew()
+                self.renew(others=False)
 
 
 # -- the holding of this process -------------------------------------------------------------

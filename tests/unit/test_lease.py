@@ -347,6 +347,81 @@ def test_given_a_holding_when_the_task_body_runs_then_the_heartbeat_thread_renew
     assert json.loads(store.data[lease.key])["heartbeat_at"] > first
 
 
+class CountingVariables(InMemoryVariables):
+    """A store that counts its operations by kind (``keys``, ``get``, ``set``, ``delete``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: dict[str, int] = {}
+
+    def count(self, kind: str) -> None:
+        self.calls[kind] = self.calls.get(kind, 0) + 1
+
+    def get(self, key):
+        self.count("get")
+        return super().get(key)
+
+    def set(self, key, value):
+        self.count("set")
+        super().set(key, value)
+
+    def delete(self, key):
+        self.count("delete")
+        super().delete(key)
+
+    def keys(self, prefix):
+        self.count("keys")
+        return super().keys(prefix)
+
+
+def test_given_a_holder_alone_when_a_short_task_holds_the_lease_then_it_lists_once_reads_twice_writes_twice():
+    """R-GEN-10: a task that makes no heartbeat on the way reads every entry once, at its start
+    (the listing and its own entry), writes a fresh heartbeat, and at its end reads and writes
+    only its own entry: five requests (seven before: the end listed every entry again)."""
+    store, clock = CountingVariables(), Clock()
+    lease = lease_of(store, "holder", clock)
+    lease.acquire(wait=0)
+    store.calls.clear()
+    with holding(lease, background=False):
+        assert store.calls == {"keys": 1, "get": 1, "set": 1}
+        clock.advance(1)
+    assert store.calls == {"keys": 1, "get": 2, "set": 2}
+    assert (
+        json.loads(store.data[lease.key])["heartbeat_at"]
+        == (T0 + dt.timedelta(seconds=1)).isoformat()
+    )
+
+    plant(store, entry("waits", 9, beat=clock.now()))  # a run waiting behind: read at the start
+    store.calls.clear()
+    with holding(lease, background=False):
+        pass
+    assert store.calls == {"keys": 1, "get": 3, "set": 2}
+
+
+def test_given_a_run_ahead_in_line_when_a_task_of_the_holder_resumes_then_it_lost_the_lease():
+    """R-GEN-10: a task reads every entry before its first write: a live run ahead of it in line
+    (possible only after its entry was deleted and written back) fails it without writing."""
+    store, clock = InMemoryVariables(), Clock()
+    lease = lease_of(store, "holder", clock)
+    lease.acquire(wait=0)
+    plant(store, entry("a-first", 1, acquired=True, beat=clock.now()))  # same number, ahead
+    with pytest.raises(LeaseLost, match="sfqb_sync run a-first is ahead of it in line"):
+        lease.resume()
+
+
+def test_given_an_operator_reset_during_a_task_when_the_task_ends_then_its_entry_is_not_written_back():
+    """R-GEN-10: the heartbeat at a task's end reads its own entry first: a lease released by
+    `state reset lease` meanwhile stays released, and the run knows it lost it."""
+    store, clock = InMemoryVariables(), Clock()
+    lease = lease_of(store, "holder", clock)
+    lease.acquire(wait=0)
+    with holding(lease, background=False) as held:
+        SyncState(store).reset("lease")
+    assert store.data == {}
+    with pytest.raises(LeaseLost, match="entry is gone"):
+        held.check()
+
+
 # -- mutual exclusion between threads ------------------------------------------------------------
 class InterleavedVariables(InMemoryVariables):
     """A store whose operations are atomic one by one (like the metadata database's), each
