@@ -374,7 +374,7 @@ class RunLease:
         Raises:
             LeaseLost: it is gone, expired, or another run is first in line.
         """
-        now = self.now()
+        now = self.now()  # before the reads: no entry of another run looks dead too early
         others = self.entries()
         current = others.pop(self.key, None)
         if current is None or not current.get("acquired_at") or current.get("choosing"):
@@ -385,7 +385,7 @@ class RunLease:
                     others,
                 )
             )
-        held_for = age(current, now)
+        held_for = age(current, self.now())  # after them: ours looks older, not younger
         if held_for > self.timing.hold_limit:
             raise LeaseLost(
                 self._lost_message(
