@@ -13,12 +13,11 @@ sensor).
 
 - ``DesktopJobsTrigger``: in the triggerer, ends sessions past their expiry (as ``poll_wait``
   does, so the writes of a Web Connector that went away show as in doubt) and reads the jobs'
-  states, in a thread (the queue's driver is synchronous): at once, then after pauses that
-  start at ``poll_wait``'s first look and grow as its pauses do, up to ``poll_interval``
-  seconds (``pauses``). A Web Connector whose session is open answers within a second and is
-  seen a few tens of milliseconds later; one on its schedule costs a look every
-  ``poll_interval``. One event: ``settled`` with every job's state, or ``timeout`` at the
-  deadline.
+  states, in a thread (the queue's driver is synchronous): at once, then after the pauses
+  ``poll_wait`` makes too (``sfqb.hooks.desktop.waiting.pauses``), up to ``poll_interval``
+  seconds. A Web Connector whose session is open answers within a second and is seen a few
+  tens of milliseconds later; one on its schedule costs a look every ``poll_interval``. One
+  event: ``settled`` with every job's state, or ``timeout`` at the deadline.
 - ``WaitForDesktopJobs``: looks once in the worker (jobs already settled: no deferral at all),
   then defers; resumed, answers ``{job_id: state}`` (XCom) or raises ``TransientError`` at the
   deadline, naming the jobs still open (they stay queued: the next run finds them by key).
@@ -31,7 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from airflow.sdk import BaseOperator
@@ -70,18 +69,6 @@ def job_states(queue_url: str, job_ids: Sequence[int]) -> dict[str, str]:
         queue.close()
 
 
-def pauses(interval: float) -> Iterator[float]:
-    """The trigger's pauses between two looks: ``poll_wait``'s (``FIRST_LOOK``, each
-    ``BACKOFF`` times the one before) up to ``interval``, then ``interval`` for ever. With the
-    default 5 s: 31 looks in the first 28 s of a wait, then one every 5 s."""
-    from sfqb.hooks.desktop.waiting import BACKOFF, FIRST_LOOK
-
-    pause = min(FIRST_LOOK, interval)
-    while True:
-        yield pause
-        pause = min(pause * BACKOFF, interval)
-
-
 def all_settled(states: dict[str, str]) -> bool:
     from sfqb.hooks.desktop.waiting import SETTLED as SETTLED_STATES
 
@@ -118,6 +105,8 @@ class DesktopJobsTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         deadline = dt.datetime.fromisoformat(self.deadline)
+        from sfqb.hooks.desktop.waiting import pauses
+
         pause = pauses(self.poll_interval)
         while True:
             states = await asyncio.to_thread(job_states, self.queue_url, self.job_ids)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from airflow.sdk.exceptions import TaskDeferred
 
-from sfqb.hooks.desktop.waiting import WebConnectorNotPolling, WrongCompany
+from sfqb.hooks.desktop.waiting import WebConnectorNotPolling, WrongCompany, pauses
 from sfqb.hooks.errors import TransientError
 from sfqb.qbwc.queue import DONE, FAILED, QUEUED, WRONG_COMPANY, Job, JobQueue
 from sfqb.tasks.desktop_wait import (
@@ -26,7 +26,6 @@ from sfqb.tasks.desktop_wait import (
     DesktopJobsTrigger,
     WaitForDesktopJobs,
     job_states,
-    pauses,
 )
 
 pytestmark = pytest.mark.unit

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from sfqb.hooks.errors import SyncServiceError, TransientError
 from sfqb.qbwc.queue import DONE, FAILED, IDLE, IN_DOUBT, QUEUED, WRONG_COMPANY, Job, JobQueue
@@ -115,6 +115,16 @@ _EARLY = 0.001
 """Seconds a round may come before the checks' time and still make them (a clock's rounding)."""
 
 
+def pauses(interval: float, first_look: float = FIRST_LOOK) -> Iterator[float]:
+    """A wait's pauses between two looks: ``first_look``, each ``BACKOFF`` times the one before,
+    up to ``interval``, then ``interval`` for ever (``poll_wait`` in a worker, the deferred
+    wait's trigger in the triggerer). With 5 s: 31 looks in the first 28 s, then one every 5 s."""
+    pause = min(first_look, interval)
+    while True:
+        yield pause
+        pause = min(pause * BACKOFF, interval)
+
+
 def poll_wait(
     queue: JobQueue,
     job_id: int,
@@ -143,7 +153,7 @@ def poll_wait(
     With ``max_poll_age``, a Web Connector that stops polling while the job waits ends the wait
     the same way, with ``WebConnectorNotPolling`` (R-QBD-2), instead of at the deadline; a
     job already sent is left to its answer or its session's expiry (then in doubt)."""
-    pause = min(first_look, interval)
+    pause = pauses(interval, first_look)
     checks_due = monotonic()
     while True:
         checking = monotonic() >= checks_due - _EARLY
@@ -161,9 +171,8 @@ def poll_wait(
                 "deadline; the Web Connector has not finished it (it stays queued)"
             )
         # never past the next checks' time: they come once an interval, as before the quick looks
-        left = checks_due - monotonic()
-        sleep(min(pause, left) if left > _EARLY else pause)
-        pause = min(pause * BACKOFF, interval)
+        left, next_pause = checks_due - monotonic(), next(pause)
+        sleep(min(next_pause, left) if left > _EARLY else next_pause)
 
 
 def _check_waiting(
