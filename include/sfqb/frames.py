@@ -84,14 +84,21 @@ def json_value(value):
     return str(value) if isinstance(value, Decimal) else value
 
 
-def present_values(column: pd.Series) -> np.ndarray:
-    """A column's values as ``plain_values`` gives them, with every missing one (NaN, NaT,
-    pd.NA) as None: an object array, the missing found in numpy's loop rather than a
-    ``missing`` call per cell."""
-    values = plain_values(column)
+def none_for_missing(values) -> np.ndarray:
+    """Values (a list, an array or any sequence) as a new 1-d object array, each kept whole (a
+    list value stays one cell), every missing one (None, NaN, NaT, pd.NA) None: found in
+    numpy's loop rather than a ``missing`` call per cell."""
+    if not isinstance(values, list):  # a list is read as it is (fromiter copies it)
+        values = values.tolist() if isinstance(values, np.ndarray) else list(values)
     cells = np.fromiter(values, dtype=object, count=len(values))
     cells[pd.isna(cells)] = None
     return cells
+
+
+def present_values(column: pd.Series) -> np.ndarray:
+    """A column's values as ``plain_values`` gives them, every missing one None (an object
+    array: ``none_for_missing``)."""
+    return none_for_missing(plain_values(column))
 
 
 def json_values(column: pd.Series) -> list:

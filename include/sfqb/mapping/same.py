@@ -16,9 +16,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import overload
 
 import numpy as np
-import pandas as pd
 
-from sfqb.frames import distinct_codes, missing, types_of
+from sfqb.frames import distinct_codes, missing, none_for_missing, types_of
 
 KINDS = ("text", "number", "date", "boolean")
 ZERO = Decimal(0)
@@ -153,7 +152,7 @@ class Sameness:
         normalisation gives them all the same answer. Pairs of one plain type (text, int, bool,
         None) that are equal are then told apart in numpy's loops; only the others are
         normalised (most of a second run's values are plainly equal)."""
-        a, b = _without_missing(a), _without_missing(b)
+        a, b = none_for_missing(a), none_for_missing(b)
         if len(a) != len(b):
             raise ValueError(f"Sameness.differ: {len(a)} values against {len(b)}")
         types_a, types_b = types_of(a), types_of(b)
@@ -226,13 +225,3 @@ def _text_settled(a, b, types_a, types_b, rest, kind: Kind, out: np.ndarray) -> 
 
 # Equal values of these types are the same after any normalisation (None is None).
 _IS_PLAIN = np.frompyfunc((_PLAIN | {type(None)}).__contains__, 1, 1)
-
-
-def _without_missing(values) -> np.ndarray:
-    """Values as a new 1-d object array, each kept whole (a list value stays one cell), with
-    every missing value None."""
-    if not isinstance(values, list):  # a list is read as it is (fromiter copies it)
-        values = values.tolist() if isinstance(values, np.ndarray) else list(values)
-    out = np.fromiter(values, dtype=object, count=len(values))
-    out[pd.isna(out)] = None
-    return out
