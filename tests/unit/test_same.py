@@ -196,6 +196,36 @@ def test_given_columns_of_values_of_every_type_when_sameness_differ_then_each_pa
         Sameness().differ(["a"], ["a", "b"], kind)
 
 
+class _Label(str):
+    """Text of a str subclass (numpy's ``str_`` is one): text to pandas' type inference."""
+
+
+# Only text and missing values: ``Sameness.differ`` then compares every pair in numpy's loop
+# without looking at types; the answers must not change.
+ONLY_TEXT = {
+    "text": ["a", "A", " a ", "a\r\nb", "a\nb", "", "  ", _Label("a"), _Label(" ")],
+    "number": ["1", "1.0", " 1.00 ", "2", "10.004", "10.00", "", "  ", _Label("1")],
+    "date": ["2026-12-08", "2026-12-08T10:00:00Z", "2026-12-09", "", " ", _Label("2026-12-08")],
+}
+
+
+@pytest.mark.parametrize("name", list(VALUES))
+def test_given_columns_of_only_text_when_sameness_differ_then_each_pair_answers_as_same(name):
+    """R-GEN-4: most columns a plan compares hold only text and missing values (a million cells
+    each); ``Sameness.differ`` compares them without a type per cell. Every kind reads them as
+    ``same`` does: blank and empty text, line ends, surrounding spaces, a str subclass, and
+    missing values of every sort against text."""
+    kind = VALUES[name][0]
+    values = [*ONLY_TEXT.get(kind.name, ONLY_TEXT["text"]), None, np.nan, pd.NA]
+    firsts = [a for a in values for _ in values]
+    seconds = [b for _ in values for b in values]
+
+    differs = Sameness().differ(firsts, seconds, kind)
+
+    assert differs.tolist() == [not same(a, b, kind) for a, b in zip(firsts, seconds, strict=True)]
+    assert differs.any() and not differs.all()
+
+
 def _items_reading(a, b) -> bool:
     """How the items plan compared a Product field before this module (kept here as the
     reference the kinds must answer like)."""

@@ -16,6 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import overload
 
 import numpy as np
+from pandas.api.types import infer_dtype
 
 from sfqb.frames import distinct_codes, missing, none_for_missing, types_of
 
@@ -155,13 +156,16 @@ class Sameness:
         a, b = none_for_missing(a), none_for_missing(b)
         if len(a) != len(b):
             raise ValueError(f"Sameness.differ: {len(a)} values against {len(b)}")
-        types_a, types_b = types_of(a), types_of(b)
-        candidates = np.flatnonzero((types_a == types_b) & _IS_PLAIN(types_a).astype(bool))
-        out = np.ones(len(a), dtype=bool)
-        out[candidates] = a[candidates] != b[candidates]
+        if _texts_only(a) and _texts_only(b):  # no type to check: text equals only text
+            out = np.asarray(a != b, dtype=bool)
+        else:
+            types_a, types_b = types_of(a), types_of(b)
+            candidates = np.flatnonzero((types_a == types_b) & _IS_PLAIN(types_a).astype(bool))
+            out = np.ones(len(a), dtype=bool)
+            out[candidates] = a[candidates] != b[candidates]
         rest = np.flatnonzero(out)
         if kind.name == "text" and len(rest):
-            rest = _text_settled(a, b, types_a, types_b, rest, kind, out)
+            rest = _text_settled(a[rest], b[rest], rest, kind, out)
         if kind.name == "number":
             out[rest] = self._numbers_of(a[rest], kind) != self._numbers_of(b[rest], kind)
             return out
@@ -201,15 +205,16 @@ _NOTHING = object()
 _NONE, _TEXT = type(None), str  # compared with arrays of types (types_of)
 
 
-def _text_settled(a, b, types_a, types_b, rest, kind: Kind, out: np.ndarray) -> np.ndarray:
-    """``Sameness.differ`` of a text kind, for the pairs ``rest`` not plainly equal: settles in
-    ``out`` those of two texts (untidy kinds) or a text and None, and returns the others. What
-    ``normalised`` gives: an untidy kind keeps a text as it is, "" as None unless empty text is
-    a value (so two unequal texts differ); a tidy kind makes a blank text None and keeps any
-    other non-empty. A text against None therefore differs unless the text becomes None."""
-    x, y = a[rest], b[rest]
-    text_a, text_b = types_a[rest] == _TEXT, types_b[rest] == _TEXT
-    with_none = (text_a & (types_b[rest] == _NONE)) | ((types_a[rest] == _NONE) & text_b)
+def _text_settled(x, y, rest, kind: Kind, out: np.ndarray) -> np.ndarray:
+    """``Sameness.differ`` of a text kind, for the pairs ``rest`` not plainly equal (their
+    values ``x`` and ``y``): settles in ``out`` those of two texts (untidy kinds) or a text and
+    None, and returns the others. What ``normalised`` gives: an untidy kind keeps a text as it
+    is, "" as None unless empty text is a value (so two unequal texts differ); a tidy kind makes
+    a blank text None and keeps any other non-empty. A text against None therefore differs
+    unless the text becomes None."""
+    types_x, types_y = types_of(x), types_of(y)
+    text_a, text_b = types_x == _TEXT, types_y == _TEXT
+    with_none = (text_a & (types_y == _NONE)) | ((types_x == _NONE) & text_b)
     texts = np.where(text_a, x, y)[with_none].tolist()
     if kind.tidy:
         settled = with_none
@@ -225,3 +230,9 @@ def _text_settled(a, b, types_a, types_b, rest, kind: Kind, out: np.ndarray) -> 
 
 # Equal values of these types are the same after any normalisation (None is None).
 _IS_PLAIN = np.frompyfunc((_PLAIN | {type(None)}).__contains__, 1, 1)
+
+
+def _texts_only(cells: np.ndarray) -> bool:
+    """Whether every cell of an object array is text or None (pandas' type inference, one C
+    loop; a str subclass is text): equal values of such arrays are then plainly equal."""
+    return infer_dtype(cells, skipna=True) in ("string", "empty")
