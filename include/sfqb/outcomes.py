@@ -68,16 +68,19 @@ def empty_skips() -> pd.DataFrame:
 def skips(keys, reason: str | pd.Series, level: str = INFO, *, record: str) -> pd.DataFrame:
     """Skip rows for ``keys``, all with one reason (or a reason per key), level and record type
     (the type the run would have written)."""
-    keys = pd.Series(list(keys), dtype="string")
-    reasons = reason if isinstance(reason, pd.Series) else pd.Series([reason] * len(keys))
-    return pd.DataFrame(
-        {
-            "key": keys,
-            "reason": reasons.astype("string").to_numpy(),
-            "level": level,
-            "record": record,
-        }
-    ).astype("string")
+    # Text columns stay text columns: a round trip through Python objects costs a second per
+    # million reasons.
+    if isinstance(keys, pd.Series):
+        keys = keys.astype("string").reset_index(drop=True)
+    else:
+        keys = pd.Series(list(keys), dtype="string")
+    if isinstance(reason, pd.Series):
+        reasons = reason.astype("string").array
+    else:
+        reasons = pd.array([reason] * len(keys), dtype="string")
+    return pd.DataFrame({"key": keys, "reason": reasons, "level": level, "record": record}).astype(
+        "string"
+    )
 
 
 def outcome(key, action: str, *, record: str, target_id=None, reason: str = "") -> dict:
