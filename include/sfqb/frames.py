@@ -172,13 +172,21 @@ def positions_by(values: pd.Series) -> dict:
     """``frame.groupby(values, sort=False).indices`` for one column: each value (missing ones
     left out) -> the positions holding it, ascending; numbered by ``pd.factorize`` and split
     once, where pandas indexes its Arrow-backed text once per group."""
-    codes, distinct = pd.factorize(values)
-    if not len(distinct):
+    distinct, order, ends = grouped_positions(values)
+    if not distinct:
         return {}
+    return dict(zip(distinct, np.split(order, ends[:-1]), strict=True))
+
+
+def grouped_positions(values: pd.Series) -> tuple[list, np.ndarray, np.ndarray]:
+    """``positions_by`` unsplit: (the distinct values in first-seen order, missing ones left
+    out; every position holding one, grouped by value and ascending within a group; where each
+    group ends in that order). A caller that only walks the groups needs no array per group."""
+    codes, distinct = pd.factorize(values)
     order = np.argsort(codes, kind="stable")
     counts = np.bincount(codes[codes >= 0], minlength=len(distinct))
     order = order[len(order) - counts.sum() :]  # the missing (-1) sort first
-    return dict(zip(distinct.tolist(), np.split(order, np.cumsum(counts)[:-1]), strict=True))
+    return distinct.tolist(), order, np.cumsum(counts)
 
 
 def per_distinct(convert):

@@ -11,6 +11,7 @@ import pytest
 from sfqb.frames import (
     dict_rows,
     distinct_codes,
+    grouped_positions,
     isin,
     json_records,
     map_distinct,
@@ -206,6 +207,20 @@ def test_given_a_column_when_positions_by_value_then_as_groupby_indices(dtype):
     assert list(got) == list(expected) == ["b", "a", "c"]
     assert all(got[k].tolist() == expected[k].tolist() for k in expected)
     assert positions_by(pd.Series([None], dtype=dtype)) == {}
+
+
+@pytest.mark.parametrize("dtype", ["str", "object"])
+def test_given_a_column_when_grouped_positions_then_each_group_is_a_run_of_one_order(dtype):
+    """``grouped_positions`` is ``positions_by`` unsplit: the groups' positions one after the
+    other in one array, each group ending where ``ends`` says."""
+    values = pd.Series(["b", None, "a", "b", None, "a", "c", "b"], dtype=dtype)
+
+    distinct, order, ends = grouped_positions(values)
+
+    assert distinct == ["b", "a", "c"]
+    assert order.tolist() == [0, 3, 7, 2, 5, 6] and ends.tolist() == [3, 5, 6]
+    empty = grouped_positions(pd.Series([None, None], dtype=dtype))
+    assert empty[0] == [] and len(empty[1]) == 0 and len(empty[2]) == 0
 
 
 def test_given_names_and_columns_when_made_into_rows_then_a_repeated_name_acts_as_in_a_literal():

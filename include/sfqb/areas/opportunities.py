@@ -23,11 +23,13 @@ import numpy as np
 import pandas as pd
 
 from sfqb.frames import (
+    grouped_positions,
     is_true,
     isin,
     isna,
     map_like,
     missing,
+    plain_values,
     positions_by,
     present_values,
     records,
@@ -216,7 +218,8 @@ def eligibility(
     desktop_edition: str | None = None,
 ) -> pd.DataFrame:
     """R-OPP-1/2/6: a frame[key, reason, level, retry] of the opportunities that are not synced
-    now (vectorised; the first failing condition gives the reason). An Account whose QuickBooks
+    now, indexed as ``opportunities`` (vectorised; the first failing condition gives the
+    reason). An Account whose QuickBooks
     customer is inactive (``inactive_customers``) holds its opportunities back with a WARNING.
     ``desktop_edition``: on Desktop, the company file's edition (Pro has no Sales Orders)."""
     opps = opportunities
@@ -477,6 +480,8 @@ def plan_opportunities(
         modify=modify,
     )
     opps = inputs.opportunities[~linked]
+    if not opps.index.is_unique:  # the blocked rows are told apart by their index below
+        opps = opps.reset_index(drop=True)
     blocked = eligibility(
         opps,
         inputs.lines,
@@ -489,7 +494,7 @@ def plan_opportunities(
         for level, group in blocked.groupby("level")
     ]
     retry += list(blocked.loc[blocked["retry"].astype(bool), "key"])
-    ready = opps[~isin(opps["Id"].astype(str), set(blocked["key"].tolist()))]
+    ready = opps[~opps.index.isin(blocked.index)]
 
     lines = lines_to_send(inputs.lines, ready, inputs.items)
     notes = unsent_custom_fields(ready, inputs.custom_fields) if online else []
@@ -615,14 +620,18 @@ def _waiting_for_items(lines: pd.DataFrame) -> dict[str, str]:
     """R-OPP-3: opportunity Id (as text) -> why it waits (``lines_without_item``), for the
     opportunities of ``lines`` (``lines_to_send``: in line order, with ``item_id``) that have a
     line with no QuickBooks item."""
-    if not len(lines):
+    unresolved = lines[isna(lines["item_id"])] if len(lines) else lines
+    if not len(unresolved):
         return {}
-    unresolved = lines[isna(lines["item_id"])]
-    rows = records(unresolved, ["Id", "item_id", "Product2.Name", "Product2.ProductCode"])
+    # Each line's words once, then one text per opportunity from its lines in line order.
+    columns = (plain_values(unresolved[c]) for c in ("Id", "Product2.Name", "Product2.ProductCode"))
+    words = [_line_without_item(*line) for line in zip(*columns, strict=True)]
+    opportunities, order, ends = grouped_positions(unresolved["OpportunityId"])
+    words = [words[i] for i in order.tolist()]
+    starts = [0, *ends[:-1].tolist()]
     return {
-        str(opp): reason
-        for opp, at in positions_by(unresolved["OpportunityId"]).items()
-        if (reason := lines_without_item([rows[i] for i in at])) is not None
+        str(opp): _waiting_reason("; ".join(words[start:end]))
+        for opp, start, end in zip(opportunities, starts, ends.tolist(), strict=True)
     }
 
 
@@ -670,18 +679,24 @@ def lines_without_item(own_lines: list[dict]) -> str | None:
     missing_items = [r for r in own_lines if missing(r["item_id"])]
     if not missing_items:
         return None
-    names = "; ".join(
-        f"{r['Id']} ({r['Product2.Name']}, "
-        + (
-            "no Product Code"
-            if missing(r["Product2.ProductCode"])
-            else f"code {r['Product2.ProductCode']!r}"
+    return _waiting_reason(
+        "; ".join(
+            _line_without_item(r["Id"], r["Product2.Name"], r["Product2.ProductCode"])
+            for r in missing_items
         )
-        + ")"
-        for r in missing_items
     )
+
+
+def _line_without_item(line_id, product_name, product_code) -> str:
+    """How ``lines_without_item`` names one line with no item."""
+    code = "no Product Code" if missing(product_code) else f"code {product_code!r}"
+    return f"{line_id} ({product_name}, {code})"
+
+
+def _waiting_reason(lines: str) -> str:
+    """``lines_without_item``'s reason, around the named lines."""
     return (
-        f"Opportunity Products with no QuickBooks item: {names}: link the Product "
+        f"Opportunity Products with no QuickBooks item: {lines}: link the Product "
         "(External Item ID) or give it the item's full name as Product Code; an item "
         "made inactive in QuickBooks counts as none: make it active again (R-OPP-3)"
     )
