@@ -17,7 +17,8 @@ pytestmark = pytest.mark.unit
 
 def test_given_extracted_frames_when_named_then_keys_take_their_prefix_and_names_their_label():
     """R-OPS-2: a QuickBooks customer is ``QB:<Id>`` named by its display name, an invoice
-    ``QB:Invoice:<Id>`` by its number; a record without a name is left out."""
+    ``QB:Invoice:<Id>`` by its number; a record without a name is left out; keys and names
+    that are not text are read as text."""
     customers = pd.DataFrame({"Id": ["7", "8", "9"], "DisplayName": ["Acme Inc ", None, " "]})
     invoices = pd.DataFrame({"Id": ["61"], "DocNumber": ["1061"]})
 
@@ -26,6 +27,8 @@ def test_given_extracted_frames_when_named_then_keys_take_their_prefix_and_names
         "QB:Invoice:61": "invoice 1061"
     }
     assert names_of(customers, "Name") == {}  # no such column: no names, no error
+    numbered = pd.DataFrame({"Id": [5, "6"], "Name": [1061, " Widget "]}, dtype=object)
+    assert names_of(numbered, "Name") == {"5": "1061", "6": "Widget"}  # keys and names as text
 
 
 def test_given_the_keys_a_plan_needs_when_named_then_only_those_records_are_named():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Set
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, cast
 
 from sfqb.hooks.interface import QuickBooks
@@ -52,18 +52,23 @@ def names_of(
     if frame is None or name_column not in frame.columns or key_column not in frame.columns:
         return {}
     ids = frame[key_column].astype(str)
-    wanted = None if keys is None else keys if isinstance(keys, (set, frozenset)) else set(keys)
+    wanted = None if keys is None else keys if isinstance(keys, Set) else set(keys)
     if wanted is not None and len(wanted) * 2 < len(frame):  # a few of many: those rows only
         kept = np.asarray(isin(ids, {k[len(prefix) :] for k in wanted if k.startswith(prefix)}))
         frame, ids = frame[kept], ids[kept]
     # Whole columns first: iterating an Arrow-backed column boxes one cell per step (slow).
-    pairs = zip(ids.tolist(), present_values(frame[name_column]).tolist(), strict=True)
-    named = ((f"{prefix}{key}", name) for key, name in pairs if name is not None)
-    return {
-        full: f"{label}{text}"
-        for full, name in named
-        if (wanted is None or full in wanted) and (text := str(name).strip())
-    }
+    out = {}
+    for key, name in zip(ids.tolist(), present_values(frame[name_column]).tolist(), strict=True):
+        if name is None:
+            continue
+        # A missing key (NaN after astype) reads "nan".
+        full = key if not prefix and type(key) is str else f"{prefix}{key}"
+        if wanted is not None and full not in wanted:
+            continue
+        text = (name if type(name) is str else str(name)).strip()
+        if text:
+            out[full] = label + text
+    return out
 
 
 def plan_names(
@@ -87,12 +92,15 @@ def plan_names(
             keys.update((str(v["key"]), None) for v in value if isinstance(v, dict) and "key" in v)
     bases = {key: key.split(" ", 1)[0] for key in keys if " " in key}
     if callable(known):
-        known = known(keys.keys() | bases.values())
-    out = {k: known[k] for k in keys if k in known}
+        known = known(keys.keys() | bases.values() if bases else keys.keys())
+    out = {k: name for k in keys if (name := known.get(k, _UNNAMED)) is not _UNNAMED}
     for base in bases.values():  # a suffixed key's record
         if base in known:
             out.setdefault(base, known[base])
     return out
+
+
+_UNNAMED: Any = object()  # no name (a name may be anything the mapping holds)
 
 
 def preferences(run: RunContext) -> Preferences:
