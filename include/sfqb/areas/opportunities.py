@@ -517,7 +517,7 @@ def plan_opportunities(
 def lines_to_send(lines: pd.DataFrame, ready: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
     """R-OPP-3: the ready opportunities' lines in line order, each with its QuickBooks item
     (``item_id``, ``resolve_items``; missing when there is none)."""
-    lines = lines[isin(lines["OpportunityId"], set(ready["Id"].tolist()))].copy()
+    lines = lines[isin(lines["OpportunityId"], set(ready["Id"].tolist()))]
     lines["item_id"] = resolve_items(lines, items) if len(lines) else pd.Series(dtype="object")
     return lines.sort_values(["OpportunityId", "SortOrder", "Id"], na_position="last")
 
