@@ -30,7 +30,16 @@ import pandas as pd
 
 from sfqb.areas.opportunities import CENT, EXT_TXN, ITEM_EXT, entity_types, line_external_id
 from sfqb.areas.opportunities import DESKTOP_TYPES as ENTITY_BY_TYPE
-from sfqb.frames import isin, json_value, map_distinct, map_distinct_rows, missing, records
+from sfqb.frames import (
+    isin,
+    json_value,
+    map_distinct,
+    map_distinct_rows,
+    missing,
+    none_for_missing,
+    plain_values,
+    records,
+)
 from sfqb.mapping.coerce import fit
 from sfqb.mapping.maps import FieldMap, apply_map, default_map
 from sfqb.mapping.same import DATE, NUMBER, TEXT, Kind, Sameness, money, normalised
@@ -145,14 +154,17 @@ def txn_key(entity: str, txn_id) -> str:
     return f"QB:{entity}:{txn_id}"
 
 
-def line_id_of(external_id, entity: str, txn_id) -> str | None:
-    """The QuickBooks line Id an External_Line_ID__c names on one transaction: the part after
-    ``line_external_id(entity, txn_id, "")``, or a bare line Id as it is. A value that names
-    another transaction comes back whole, so it matches no line of this one."""
-    if missing(external_id) or str(external_id) == "":
-        return None
-    text, prefix = str(external_id), line_external_id(entity, txn_id, "")
-    return text[len(prefix) :] if text.startswith(prefix) else text
+def line_ids_of(external_ids: list, prefixes: list[str]) -> list[str | None]:
+    """The QuickBooks line Id each External_Line_ID__c names on its transaction (``prefixes``:
+    each value's ``line_external_id(entity, txn_id, "")``): the part after the prefix, or a bare
+    line Id as it is; None for no value or empty text. A value that names another transaction
+    comes back whole, so it matches no line of this one. Lists, not a call per value: a second
+    run reads a million Opportunity Products."""
+    out: list[str | None] = []
+    for value, prefix in zip(none_for_missing(external_ids).tolist(), prefixes, strict=True):
+        text = value if value is None or type(value) is str else str(value)
+        out.append(None if not text else text[len(prefix) :] if text.startswith(prefix) else text)
+    return out
 
 
 def kind_of(sf_field: str) -> Kind:
@@ -421,14 +433,12 @@ def plan_lines(
         book_of=dict(zip(pairs["sf.Id"], pairs["sf.Pricebook2Id"], strict=True)),
         standard_pricebook=standard_pricebook,
     )
-    current = products[isin(products["OpportunityId"], set(txn_of))].copy()
+    prefix_of = {opp: line_external_id(entity, txn, "") for opp, (entity, txn) in txn_of.items()}
+    current = products[isin(products["OpportunityId"], set(txn_of))]  # copied on write
     current["line_id"] = pd.Series(
-        [
-            line_id_of(e, *txn_of[o])
-            for e, o in zip(
-                current[EXT_LINE].tolist(), current["OpportunityId"].tolist(), strict=True
-            )
-        ],
+        line_ids_of(
+            current[EXT_LINE].tolist(), [prefix_of[o] for o in current["OpportunityId"].tolist()]
+        ),
         index=current.index,
         dtype="object",
     )
@@ -705,25 +715,33 @@ def amount_notes(pairs: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
         strict=True,
     ):
         totals[(entity, txn)] = totals.get((entity, txn), Decimal(0)) + amount
-    keys, reasons = [], []
+    keys: list[str] = []
+    reasons: list[str] = []
+    if not len(pairs):  # TotalAmt is read only when there are pairs
+        return skips(keys, pd.Series(reasons, dtype="object"), WARNING, record=SF_OPPORTUNITY)
+    rounded = map_distinct(pairs["TotalAmt"], lambda v: (money(v) or Decimal(0)).quantize(CENT))
+    sums = np.empty(len(pairs), dtype=object)  # each transaction's lines, to the cent
+    sums[:] = [
+        totals.get(txn, Decimal(0)).quantize(CENT)
+        for txn in zip(plain_values(pairs["entity"]), plain_values(pairs["Id"]), strict=True)
+    ]
+    differ = np.flatnonzero(sums != rounded.to_numpy())  # the few that do not add up, named
     needed = [
         c for c in ("entity", "Id", "TotalAmt", "key", "sf.Id", "sf.Name") if c in pairs.columns
     ]
-    rounded = (  # read only when there are pairs, as the loop did
-        map_distinct(pairs["TotalAmt"], lambda v: (money(v) or Decimal(0)).quantize(CENT)).tolist()
-        if len(pairs)
-        else []
-    )
-    for row, total in zip(records(pairs, needed), rounded, strict=True):
-        lines_sum = totals.get((row["entity"], row["Id"]), Decimal(0)).quantize(CENT)
-        if lines_sum != total:
-            keys.append(row["key"])
-            reasons.append(
-                f"Opportunity {row['sf.Id']} ({row['sf.Name']}): its QuickBooks sales lines add up "
-                f"to {lines_sum} but the {TYPE_BY_ENTITY[row['entity']]} total is {total} (tax, "
-                "discounts or lines without an item): the Opportunity Amount, the sum of its "
-                "products, will not equal the QuickBooks total (R-OPP-7)"
-            )
+    for row, lines_sum, total in zip(
+        records(pairs.iloc[differ], needed),
+        sums[differ].tolist(),
+        rounded.iloc[differ].tolist(),
+        strict=True,
+    ):
+        keys.append(row["key"])
+        reasons.append(
+            f"Opportunity {row['sf.Id']} ({row['sf.Name']}): its QuickBooks sales lines add up "
+            f"to {lines_sum} but the {TYPE_BY_ENTITY[row['entity']]} total is {total} (tax, "
+            "discounts or lines without an item): the Opportunity Amount, the sum of its "
+            "products, will not equal the QuickBooks total (R-OPP-7)"
+        )
     return skips(keys, pd.Series(reasons, dtype="object"), WARNING, record=SF_OPPORTUNITY)
 
 

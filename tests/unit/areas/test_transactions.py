@@ -14,7 +14,7 @@ from sfqb.areas.transactions import (
     TransactionInputs,
     line_amounts,
     line_external_id,
-    line_id_of,
+    line_ids_of,
     own_type_candidates,
     plan_transactions,
 )
@@ -180,13 +180,23 @@ def test_given_line_ids_when_qualified_then_they_are_unique_per_transaction_and_
     """R-OPP-7, R-OPP-3: External_Line_ID__c is unique in the org while QBO numbers lines per
     transaction (and Invoice and Sales Receipt Ids meet): one qualified format both ways."""
     assert line_external_id("Invoice", "130", "2") == "Invoice:130:2"
-    assert line_id_of("Invoice:130:2", "Invoice", "130") == "2"
-    assert line_id_of("2", "Invoice", "130") == "2"  # a bare line Id is understood
-    assert (
-        line_id_of("SalesReceipt:130:2", "Invoice", "130") == "SalesReceipt:130:2"
-    )  # matches no line here
-    assert line_id_of("Invoice:1300:2", "Invoice", "130") == "Invoice:1300:2"
-    assert line_id_of(None, "Invoice", "130") is None and line_id_of("", "Invoice", "130") is None
+    values = [
+        "Invoice:130:2",
+        "2",
+        "SalesReceipt:130:2",
+        "Invoice:1300:2",
+        None,
+        "",
+        float("nan"),
+        7,
+    ]
+    prefix = line_external_id("Invoice", "130", "")
+
+    got = line_ids_of(values, [prefix] * len(values))
+
+    # A bare line Id is understood; another transaction's line matches no line here; no value
+    # (missing of any sort, or empty) is no line; a number is read as its text.
+    assert got == ["2", "2", "SalesReceipt:130:2", "Invoice:1300:2", None, None, None, "7"]
 
 
 def test_given_an_amount_only_line_when_converted_then_it_is_one_unit_at_the_amount():
