@@ -115,7 +115,11 @@ def distinct_codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, list]:
     """Per value of ``values``, the number of its distinct value, and the distinct values (one
     each). Values are told apart by type and ``repr`` (so Decimal 1.0 and 1, or True and 1, or
     two NaNs of one kind are apart or alike as their text says): text, booleans and integers
-    (most cells) are numbered by pandas' hash table a type at a time, the rest one by one."""
+    (most cells) are numbered by pandas' hash table a type at a time, floats by their bits
+    (``_numbers_distinct``, as is a column of numpy numbers), the rest one by one."""
+    numbers = values.to_numpy() if isinstance(values, pd.Series) else values
+    if isinstance(numbers, np.ndarray) and numbers.dtype.kind in "biuf":
+        return _numbers_distinct(numbers)
     cells = np.fromiter(values.tolist(), dtype=object, count=len(values))
     codes = np.empty(len(cells), dtype=np.intp)
     kinds = types_of(cells)
@@ -128,6 +132,12 @@ def distinct_codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, list]:
             codes[where] = found + len(out)
             out += distinct.tolist()
             done[where] = True
+    floats = np.flatnonzero(kinds == _FLOAT)  # by their bits, as their text tells them apart
+    if len(floats):
+        found, distinct = _numbers_distinct(np.array(cells[floats].tolist(), dtype=np.float64))
+        codes[floats] = found + len(out)
+        out += distinct
+        done[floats] = True
     for singleton in (type(None), _NA_TYPE):  # one value each, however many cells: no loop
         alike = np.flatnonzero(kinds == singleton)
         if len(alike):
@@ -143,6 +153,20 @@ def distinct_codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, list]:
             out.append(value)
         codes[at] = seen[key]
     return codes, out
+
+
+def _numbers_distinct(numbers: np.ndarray) -> tuple[np.ndarray, list]:
+    """``distinct_codes`` of a numpy array of booleans, integers or floats (its cells are one
+    Python type): equal integers and booleans have one text, and floats are told apart by their
+    bits, every NaN as one (0.0 and -0.0 read differently, every NaN reads "nan")."""
+    keys = numbers
+    if numbers.dtype.kind == "f":
+        keys = numbers.view(f"i{numbers.dtype.itemsize}").copy()
+        nan = np.isnan(numbers)
+        keys[nan] = keys[np.flatnonzero(nan)[0]] if nan.any() else 0
+    codes, distinct = pd.factorize(keys)  # first-seen order, as the cells one by one
+    firsts = np.unique(codes, return_index=True)[1] if len(distinct) else codes
+    return codes.astype(np.intp), numbers[firsts].tolist()
 
 
 def map_distinct(values: pd.Series, convert) -> pd.Series:
@@ -231,6 +255,7 @@ def types_of(cells: np.ndarray) -> np.ndarray:
 
 _TYPE_OF = np.frompyfunc(type, 1, 1)
 _NA_TYPE = type(pd.NA)
+_FLOAT = float  # compared with arrays of types (types_of)
 # Types whose equal values have the same text (not Decimal 1.0 == 1.00, nor float 0.0 == -0.0):
 # ``distinct_codes`` numbers them by value in pandas' hash table.
 _HASHED_BY_VALUE = (str, bool, int)

@@ -117,7 +117,21 @@ def test_given_text_with_missing_values_when_isin_then_it_answers_as_pandas_isin
     assert isin(index, wanted).tolist() == index.isin(list(wanted)).tolist()
 
 
-MIXED = [None, "a", pd.NA, 1, 1.0, True, Decimal("1.0"), Decimal("1.00"), "a", None, np.nan]
+MIXED = [
+    None,
+    "a",
+    pd.NA,
+    1,
+    1.0,
+    True,
+    Decimal("1.0"),
+    Decimal("1.00"),
+    "a",
+    None,
+    np.nan,
+    0.0,
+    -0.0,
+]
 
 
 def test_given_values_of_every_type_when_numbered_then_only_same_type_and_text_share_a_number():
@@ -130,6 +144,28 @@ def test_given_values_of_every_type_when_numbered_then_only_same_type_and_text_s
     ]
     assert len(distinct) == len(MIXED) - 2
     assert map_distinct(pd.Series(MIXED, dtype=object), repr).tolist() == [repr(v) for v in MIXED]
+
+
+@pytest.mark.parametrize(
+    "numbers",
+    [
+        np.array([1.0, -0.0, 0.0, np.nan, -np.nan, 2.5, np.nan, 0.0, np.inf]),
+        np.array([1.5, 1.5, np.nan], dtype=np.float32),
+        np.array([3, 1, 3, -2, 1]),
+        np.array([True, False, True]),
+        np.array([], dtype=float),
+    ],
+    ids=["float64", "float32", "int", "bool", "empty"],
+)
+def test_given_a_column_of_numbers_when_numbered_then_as_the_same_values_as_objects(numbers):
+    """A numpy column of numbers is numbered at once, with the answer its values get one by
+    one as Python objects: 0.0 and -0.0 apart (their text differs), every NaN one value, in
+    first-seen order."""
+    codes, distinct = distinct_codes(pd.Series(numbers))
+    as_objects = distinct_codes(pd.Series(numbers.tolist(), dtype=object))
+
+    assert codes.tolist() == as_objects[0].tolist()
+    assert [(type(v), repr(v)) for v in distinct] == [(type(v), repr(v)) for v in as_objects[1]]
 
 
 def test_given_columns_when_mapped_per_distinct_row_then_each_row_gets_its_own_answer():

@@ -382,9 +382,8 @@ def wanted_lines(
             sales["entity"].tolist(), sales["TxnId"].tolist(), sales["Id"].tolist(), strict=True
         )
     ]
-    out[LINE_INDEX] = pd.Series(
-        [None if missing(n) else int(n) for n in out[LINE_INDEX]], index=out.index, dtype="object"
-    )
+    # Once per distinct value: a million lines repeat a few line numbers.
+    out[LINE_INDEX] = map_distinct(out[LINE_INDEX], lambda n: None if missing(n) else int(n))
     out["key"] = sales["key"]
     out["line_key"] = pd.Series(
         [f"{k} line {i}" for k, i in zip(sales["key"].tolist(), sales["Id"].tolist(), strict=True)],
