@@ -116,42 +116,31 @@ def distinct_codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, list]:
     each). Values are told apart by type and ``repr`` (so Decimal 1.0 and 1, or True and 1, or
     two NaNs of one kind are apart or alike as their text says): text, booleans and integers
     (most cells) are numbered by pandas' hash table a type at a time, floats by their bits
-    (``_numbers_distinct``, as is a column of numpy numbers), the rest one by one."""
+    (``_numbers_distinct``, as is a column of numpy numbers), the rest (Decimals, dates, lists)
+    a type at a time by their ``repr``."""
     numbers = values.to_numpy() if isinstance(values, pd.Series) else values
     if isinstance(numbers, np.ndarray) and numbers.dtype.kind in "biuf":
         return _numbers_distinct(numbers)
     cells = np.fromiter(values.tolist(), dtype=object, count=len(values))
     codes = np.empty(len(cells), dtype=np.intp)
-    kinds = types_of(cells)
-    done = np.zeros(len(cells), dtype=bool)
+    # The cells of each type together (types are numbered by identity: comparing an array with
+    # some classes, pd.NA's among them, answers one False rather than one answer per cell).
+    kind_codes, kinds = pd.factorize(types_of(cells))
     out: list = []
-    for exact in _HASHED_BY_VALUE:  # one type at a time (True == 1 across types)
-        where = np.flatnonzero(kinds == exact)
-        if len(where):
+    for n, kind in enumerate(kinds.tolist()):
+        where = np.flatnonzero(kind_codes == n)
+        if kind in _HASHED_BY_VALUE:  # one type at a time (True == 1 across types)
             found, distinct = pd.factorize(cells[where])
-            codes[where] = found + len(out)
-            out += distinct.tolist()
-            done[where] = True
-    floats = np.flatnonzero(kinds == _FLOAT)  # by their bits, as their text tells them apart
-    if len(floats):
-        found, distinct = _numbers_distinct(np.array(cells[floats].tolist(), dtype=np.float64))
-        codes[floats] = found + len(out)
+            distinct = distinct.tolist()
+        elif kind is float:  # by their bits, as their text tells them apart
+            found, distinct = _numbers_distinct(np.array(cells[where].tolist(), dtype=np.float64))
+        elif kind is type(None) or kind is _NA_TYPE:  # one value, however many cells
+            found, distinct = np.zeros(len(where), dtype=np.intp), [cells[where[0]]]
+        else:  # Decimals, dates, lists: by their text
+            found, _ = pd.factorize(_REPR(cells[where]))
+            distinct = cells[where[np.unique(found, return_index=True)[1]]].tolist()
+        codes[where] = found + len(out)
         out += distinct
-        done[floats] = True
-    for singleton in (type(None), _NA_TYPE):  # one value each, however many cells: no loop
-        alike = np.flatnonzero(kinds == singleton)
-        if len(alike):
-            codes[alike] = len(out)
-            out.append(cells[alike[0]])
-            done[alike] = True
-    seen: dict = {}
-    others = np.flatnonzero(~done)
-    for at, value in zip(others.tolist(), cells[others].tolist(), strict=True):
-        key = (type(value), repr(value))
-        if key not in seen:
-            seen[key] = len(out)
-            out.append(value)
-        codes[at] = seen[key]
     return codes, out
 
 
@@ -254,8 +243,8 @@ def types_of(cells: np.ndarray) -> np.ndarray:
 
 
 _TYPE_OF = np.frompyfunc(type, 1, 1)
+_REPR = np.frompyfunc(repr, 1, 1)
 _NA_TYPE = type(pd.NA)
-_FLOAT = float  # compared with arrays of types (types_of)
 # Types whose equal values have the same text (not Decimal 1.0 == 1.00, nor float 0.0 == -0.0):
 # ``distinct_codes`` numbers them by value in pandas' hash table.
 _HASHED_BY_VALUE = (str, bool, int)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import numpy as np
@@ -144,6 +145,22 @@ def test_given_values_of_every_type_when_numbered_then_only_same_type_and_text_s
     ]
     assert len(distinct) == len(MIXED) - 2
     assert map_distinct(pd.Series(MIXED, dtype=object), repr).tolist() == [repr(v) for v in MIXED]
+
+
+def test_given_values_told_apart_by_their_text_when_numbered_then_equal_text_shares_a_number():
+    """Decimals, dates, lists and dicts are numbered by their text, a type at a time: Decimal
+    1.0 and 1.00 apart, equal lists and dicts (unhashable) and every Decimal NaN together."""
+    values = [
+        Decimal("1.0"), [1, 2], Decimal("1.00"), dt.date(2026, 1, 1), [1, 2], {"a": 1},
+        Decimal("1.0"), dt.date(2026, 1, 1), Decimal("NaN"), Decimal("NaN"), {"a": 1}, pd.NA,
+    ]  # fmt: skip
+
+    codes, distinct = distinct_codes(pd.Series(values, dtype=object))
+
+    assert [(type(distinct[c]), repr(distinct[c])) for c in codes] == [
+        (type(v), repr(v)) for v in values
+    ]
+    assert len(distinct) == 7
 
 
 @pytest.mark.parametrize(
