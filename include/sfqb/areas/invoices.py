@@ -548,18 +548,18 @@ def wanted_items(lines: pd.DataFrame, products: pd.DataFrame, line_map: FieldMap
         out[target] = map_distinct(out[target], lambda v, t=target: json_value(sf_value(v, t)))
     product_of = {
         str(c): i
-        for c, i in zip(products["ProductCode"], products["Id"], strict=True)
+        for c, i in zip(products["ProductCode"].tolist(), products["Id"].tolist(), strict=True)
         if not missing(c)
     }
     out["item_name"] = sales[ITEM_NAME]
-    out["Product__c"] = [None if missing(n) else product_of.get(str(n)) for n in sales[ITEM_NAME]]
+    # Whole columns, not Series iteration (it boxes each cell of Arrow-backed text).
+    out["Product__c"] = [
+        None if missing(n) else product_of.get(str(n)) for n in sales[ITEM_NAME].tolist()
+    ]
     out["invoice_id"] = sales["TxnId"].astype(str)
-    out[EXT_ITEM] = [
-        item_external_id(t, i) for t, i in zip(sales["TxnId"], sales["Id"], strict=True)
-    ]
-    out["line_key"] = [
-        f"{invoice_key(t)} line {i}" for t, i in zip(sales["TxnId"], sales["Id"], strict=True)
-    ]
+    txn_ids, line_ids = sales["TxnId"].tolist(), sales["Id"].tolist()
+    out[EXT_ITEM] = [item_external_id(t, i) for t, i in zip(txn_ids, line_ids, strict=True)]
+    out["line_key"] = [f"{invoice_key(t)} line {i}" for t, i in zip(txn_ids, line_ids, strict=True)]
     return out
 
 
