@@ -118,9 +118,8 @@ def distinct_codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, list]:
     (most cells) are numbered by pandas' hash table a type at a time, floats by their bits
     (``_numbers_distinct``, as is a column of numpy numbers), the rest (Decimals, dates, lists)
     a type at a time by their ``repr``."""
-    numbers = values.to_numpy() if isinstance(values, pd.Series) else values
-    if isinstance(numbers, np.ndarray) and numbers.dtype.kind in "biuf":
-        return _numbers_distinct(numbers)
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "biuf":  # numpy numbers
+        return _numbers_distinct(np.asarray(values))
     cells = np.fromiter(values.tolist(), dtype=object, count=len(values))
     codes = np.empty(len(cells), dtype=np.intp)
     # The cells of each type together (types are numbered by identity: comparing an array with
