@@ -401,7 +401,7 @@ class RunLease:
                 self._lost_message(f"{label(blocking[0])} is ahead of it in line", others)
             )
         holding = Holding(self, current, self.monotonic() - held_for)
-        holding.beat()
+        holding.renew(read="none")  # every entry was just read
         holding.check()
         return holding
 
@@ -464,21 +464,26 @@ class Holding:
         if write:
             self.check()
 
-    def renew(self, *, others: bool = True) -> bool:
-        """A heartbeat: write a fresh one if we still hold the lease; False when lost. It reads
-        our own entry first (a deleted entry is never written back) and, with ``others``, every
-        entry (the listing, then each), to see a run ahead of us in line."""
+    def renew(self, *, read: str = "all") -> bool:
+        """A heartbeat: write a fresh one if we still hold the lease; False when lost. Before the
+        write it reads, with ``read``: ``"all"`` every entry (the listing, then each), to see our
+        own still there (a deleted entry is never written back) and no run ahead of us in line;
+        ``"own"`` our own entry only (the end of a task); ``"none"`` nothing, only right after
+        every entry was read and ours found holding the lease (``RunLease.resume``)."""
+        if read not in ("all", "own", "none"):
+            raise ValueError(f"renew: read is 'all', 'own' or 'none', not {read!r}")
         with self._lock:
             if self.lost is not None:
                 return False
             try:
                 self.check()
                 now = self.lease.now()
-                if others:
+                if read == "all":
                     entries = self.lease.entries()
                     mine = entries.pop(self.lease.key, None)
                 else:
-                    entries, mine = {}, self.lease._read(self.lease.key)
+                    entries = {}
+                    mine = self.lease._read(self.lease.key) if read == "own" else self.entry
                 if mine is None or mine.get("number") != self.entry.get("number"):
                     self.lost = self.lease._lost_message(
                         "its entry is gone (released by `python -m sfqb state reset lease`, or "
@@ -499,20 +504,6 @@ class Holding:
             except Exception:  # noqa: BLE001 - a failed heartbeat is retried; check() decides
                 log.warning("the lease heartbeat could not be written; trying again", exc_info=True)
                 return self.lost is None
-
-    def beat(self) -> None:
-        """Write a fresh heartbeat without reading any entry: only right after every entry was
-        read and ours found holding the lease (``RunLease.resume``)."""
-        with self._lock:
-            if self.lost is not None:
-                return
-            try:
-                self.check()
-                self.stamped = self.lease._write(self.entry)
-            except LeaseLost:
-                return
-            except Exception:  # noqa: BLE001 - a failed heartbeat is retried; check() decides
-                log.warning("the lease heartbeat could not be written; trying again", exc_info=True)
 
     @contextlib.contextmanager
     def heartbeat(self, background: bool = True) -> Iterator[Holding]:
@@ -552,7 +543,7 @@ class Holding:
                         beats[0],
                     )
             if self.lost is None:
-                self.renew(others=False)
+                self.renew(read="own")
 
 
 # -- the holding of this process -------------------------------------------------------------
