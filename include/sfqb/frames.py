@@ -150,8 +150,9 @@ def _numbers_distinct(numbers: np.ndarray) -> tuple[np.ndarray, list]:
     keys = numbers
     if numbers.dtype.kind == "f":
         keys = numbers.view(f"i{numbers.dtype.itemsize}").copy()
-        nan = np.isnan(numbers)
-        keys[nan] = keys[np.flatnonzero(nan)[0]] if nan.any() else 0
+        nan = np.flatnonzero(np.isnan(numbers))
+        if len(nan):  # every NaN as the first one
+            keys[nan] = keys[nan[0]]
     codes, distinct = pd.factorize(keys)  # first-seen order, as the cells one by one
     firsts = np.unique(codes, return_index=True)[1] if len(distinct) else codes
     return codes.astype(np.intp), numbers[firsts].tolist()

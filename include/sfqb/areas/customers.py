@@ -1045,7 +1045,7 @@ def plan_updates(
         linked,
         differs,
         current,
-        sf.loc[linked.index, [c for c in ("Last_Sync_Date__c",) if c in sf.columns]],
+        sf.loc[linked.index, sf.columns.intersection(["Last_Sync_Date__c"])],
         copied,
     )
     skipped += conflict_skips
